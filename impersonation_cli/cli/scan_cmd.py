@@ -1,0 +1,136 @@
+"""`impersonation-cli scan ...`: scan recordings, folders and images."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+from ..errors import EXIT_FOUND, EXIT_OK, EXIT_UNREADABLE, UserError
+from ..gallery import Gallery, default_gallery_path
+from ..reports.table import print_summary
+from ..results import ScanResult, appearance_event
+from ..rooms import load_rooms, parse_time, validate_room
+from ..scan import RoomAssignment, ScanContext, scan_inputs
+from .common import (
+    ConfigOption,
+    DeviceOption,
+    GalleryOption,
+    ModelsOption,
+    PackOption,
+    ThreadsOption,
+    app,
+    build_engine,
+    stderr,
+    stdout,
+)
+
+
+def exit_code(result: ScanResult) -> int:
+    """0 nothing registered found, 1 a registered identity found, 3 some input unreadable (and nothing found)."""
+    if result.appearances:
+        return EXIT_FOUND
+    if result.unreadable:
+        return EXIT_UNREADABLE
+    return EXIT_OK
+
+
+def room_assignments(
+    inputs: list[str], room: str | None, started_at: str | None, rooms_file: Path | None
+) -> tuple[list[str], dict[str, RoomAssignment]]:
+    """Inputs plus the sources a rooms file names, each mapped to its room and start time."""
+    assignments: dict[str, RoomAssignment] = {}
+    start = parse_time(started_at, "--started-at")
+    if room is not None:
+        validate_room(room)
+    for item in inputs:
+        assignments[item] = RoomAssignment(room, start)
+    if rooms_file is not None:
+        for entry in load_rooms(rooms_file):
+            assignments[entry.url] = RoomAssignment(entry.room, entry.started_at)
+            if entry.url not in inputs:
+                inputs = [*inputs, entry.url]
+    return inputs, assignments
+
+
+def write_outputs(result: ScanResult, json_path: Path | None, jsonl_path: Path | None) -> None:
+    if json_path is not None:
+        text = result.to_json()
+        if str(json_path) == "-":
+            print(text)
+        else:
+            json_path.parent.mkdir(parents=True, exist_ok=True)
+            json_path.write_text(text + "\n", encoding="utf-8")
+    if jsonl_path is not None:
+        lines = "".join(json.dumps(appearance_event(a), ensure_ascii=False) + "\n" for a in result.appearances)
+        jsonl_path.parent.mkdir(parents=True, exist_ok=True)
+        jsonl_path.write_text(lines, encoding="utf-8")
+
+
+@app.command()
+def scan(
+    inputs: Annotated[list[str] | None, typer.Argument(help="Videos, images or folders (searched recursively)")] = None,
+    fps: Annotated[float | None, typer.Option("--fps", help="Frames sampled per second [default: config, 2]")] = None,
+    json_path: Annotated[
+        Path | None, typer.Option("--json", help="Write the result document here ('-': stdout)")
+    ] = None,
+    jsonl_path: Annotated[Path | None, typer.Option("--jsonl", help="Write one JSON line per appearance")] = None,
+    evidence_dir: Annotated[Path | None, typer.Option("--evidence-dir", help="Save evidence crops here")] = None,
+    room: Annotated[str | None, typer.Option("--room", help="platform:account the inputs were captured from")] = None,
+    started_at: Annotated[
+        str | None, typer.Option("--started-at", help="Wall-clock time of stream time 0 (ISO)")
+    ] = None,
+    rooms_file: Annotated[
+        Path | None, typer.Option("--rooms", help="YAML/TOML/JSON file mapping sources to rooms")
+    ] = None,
+    gallery: GalleryOption = None,
+    models: ModelsOption = None,
+    pack: PackOption = None,
+    device: DeviceOption = "auto",
+    config: ConfigOption = None,
+    threads: ThreadsOption = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table, no progress bar")] = False,
+) -> None:
+    """Scan recordings for registered people; exit 0 none found, 1 found, 3 an input was unreadable."""
+    items, assignments = room_assignments(list(inputs or []), room, started_at, rooms_file)
+    if not items:
+        raise UserError("nothing to scan: give videos, images or folders (or --rooms FILE)")
+    if fps is not None and not 0 < fps <= 120:
+        raise UserError("--fps must be between 0 and 120")
+    engine, settings = build_engine(models, pack, device, config, threads)
+    with Gallery(default_gallery_path(gallery)) as store:
+        store.require_recognizer(engine.recognizer_id)
+        index, authorizations = store.index(), store.authorizations()
+    if not len(index):
+        stderr.print("warning: the gallery is empty; enrol people with `impersonation-cli gallery add`")
+    context = ScanContext(
+        engine=engine, index=index, config=settings, authorizations=authorizations, evidence_dir=evidence_dir, fps=fps
+    )
+    console = stderr if str(json_path) == "-" else stdout
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[at]}"),
+        TimeRemainingColumn(),
+        console=stderr,
+        transient=True,
+        disable=quiet,
+    ) as progress:
+        task = progress.add_task("scanning", total=None, at="")
+
+        def on_frame(source: str, time_s: float, duration_s: float | None) -> None:
+            progress.update(
+                task, description=Path(source).name[:40], total=duration_s, completed=time_s, at=f"{time_s:.0f}s"
+            )
+
+        context.progress = on_frame
+        result = scan_inputs(items, context, assignments)
+    write_outputs(result, json_path, jsonl_path)
+    if not quiet:
+        print_summary(result, console)
+    for source in result.unreadable:
+        stderr.print(f"unreadable: {source.error}", markup=False, highlight=False)
+    raise typer.Exit(exit_code(result))

@@ -1,0 +1,88 @@
+"""Settings: shipped defaults (data/defaults.toml) overlaid by a user's TOML file."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from .errors import UserError
+from .faces import DetectorSettings
+from .matches import MatchSettings
+from .tracks import TrackerSettings
+
+CONFIG_ENV = "IMPERSONATION_CONFIG"
+DEFAULTS_PATH = Path(__file__).with_name("data") / "defaults.toml"
+
+
+@dataclass(frozen=True)
+class ScanSettings:
+    fps: float = 2.0
+    merge_gap_s: float = 4.0
+    min_appearance_frames: int = 2
+
+
+@dataclass(frozen=True)
+class Config:
+    scan: ScanSettings = field(default_factory=ScanSettings)
+    detector: DetectorSettings = field(default_factory=DetectorSettings)
+    tracker: TrackerSettings = field(default_factory=TrackerSettings)
+    match: MatchSettings = field(default_factory=MatchSettings)
+    # Sections owned by later stages (signals, verdicts), kept as plain tables.
+    extra: dict[str, dict[str, Any]] = field(default_factory=dict)
+    path: str | None = None
+
+    def section(self, name: str) -> dict[str, Any]:
+        return self.extra.get(name, {})
+
+    def as_dict(self) -> dict[str, Any]:
+        from dataclasses import asdict
+
+        return {
+            "scan": asdict(self.scan),
+            "detector": asdict(self.detector),
+            "tracker": asdict(self.tracker),
+            "match": asdict(self.match),
+            **self.extra,
+        }
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as stream:
+            return tomllib.load(stream)
+    except OSError as exc:
+        raise UserError(f"cannot read config {path}: {exc.strerror}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise UserError(f"config {path} is not valid TOML: {exc}") from exc
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        merged[key] = _merge(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) else value
+    return merged
+
+
+def _section(kind: type, table: dict[str, Any], name: str) -> Any:
+    known = {f.name: f.type for f in fields(kind)}
+    unknown = set(table) - set(known)
+    if unknown:
+        raise UserError(f"config section [{name}] has unknown keys: {', '.join(sorted(unknown))}")
+    return kind(**table)
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    document = _read_toml(DEFAULTS_PATH)
+    chosen = path or os.environ.get(CONFIG_ENV)
+    if chosen:
+        document = _merge(document, _read_toml(Path(chosen)))
+    typed = {"scan": ScanSettings, "detector": DetectorSettings, "tracker": TrackerSettings, "match": MatchSettings}
+    try:
+        sections = {name: _section(kind, document.get(name, {}), name) for name, kind in typed.items()}
+    except TypeError as exc:
+        raise UserError(f"config: {exc}") from exc
+    extra = {k: v for k, v in document.items() if k not in typed}
+    return Config(**sections, extra=extra, path=str(chosen) if chosen else None)

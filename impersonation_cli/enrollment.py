@@ -1,0 +1,75 @@
+"""Turn reference photos into gallery references: one face per photo, with a quality record."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .errors import UnreadableInput
+from .faces import FaceEngine, align_face
+from .gallery import ReferenceFace
+from .sources import IMAGE_EXTENSIONS, read_image
+from .tracks import crop_with_margin
+
+THUMBNAIL_PX = 160
+
+
+@dataclass(frozen=True)
+class EnrolmentOutcome:
+    image: str
+    reference: ReferenceFace | None
+    message: str  # why it was refused, or a note such as "3 faces: took the largest"
+
+
+def sharpness(gray: np.ndarray) -> float:
+    """Variance of the Laplacian: low on blurred faces."""
+    return float(cv2.Laplacian(gray, cv2.CV_64F).var())
+
+
+def reference_from_image(engine: FaceEngine, path: Path) -> EnrolmentOutcome:
+    try:
+        image = read_image(str(path))
+    except UnreadableInput as exc:
+        return EnrolmentOutcome(str(path), None, str(exc))
+    faces = engine.detect(image)
+    if not len(faces):
+        return EnrolmentOutcome(str(path), None, f"{path}: no face found; not enrolled")
+    largest = int(np.argmax(faces.sizes))
+    note = f"{path}: {len(faces)} faces, took the largest" if len(faces) > 1 else ""
+    face = faces[largest]
+    aligned = align_face(image, face.keypoints[0])
+    embedding = engine.embed_aligned([aligned])[0]
+    thumbnail = _thumbnail(crop_with_margin(image, face.boxes[0]))
+    reference = ReferenceFace(
+        image_sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
+        image_name=path.name,
+        recognizer=engine.recognizer_id,
+        embedding=embedding,
+        face_px=float(face.sizes[0]),
+        det_score=float(face.scores[0]),
+        blur=sharpness(cv2.cvtColor(aligned, cv2.COLOR_BGR2GRAY)),
+        faces_in_image=len(faces),
+        thumbnail=thumbnail,
+    )
+    return EnrolmentOutcome(str(path), reference, note)
+
+
+def _thumbnail(crop: np.ndarray) -> bytes:
+    scale = THUMBNAIL_PX / max(crop.shape[:2])
+    if scale < 1:
+        crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    ok, data = cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, 88])
+    return data.tobytes() if ok else b""
+
+
+def images_in(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+
+
+def person_folders(root: Path) -> list[tuple[str, Path]]:
+    """`gallery import DIR`: one sub-folder per person, its name (underscores as spaces) the person's name."""
+    return [(p.name.replace("_", " ").strip(), p) for p in sorted(root.iterdir()) if p.is_dir() and images_in(p)]

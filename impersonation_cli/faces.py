@@ -1,0 +1,170 @@
+"""Faces stage: detect faces in a frame and embed them with InsightFace models on ONNX Runtime."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import onnxruntime as ort
+
+from .errors import UserError
+from .packs import ModelPack
+from .types import Faces
+
+DEVICE_PROVIDERS = {
+    "cpu": "CPUExecutionProvider",
+    "cuda": "CUDAExecutionProvider",
+    "tensorrt": "TensorrtExecutionProvider",
+    "rocm": "ROCMExecutionProvider",
+    "coreml": "CoreMLExecutionProvider",
+    "dml": "DmlExecutionProvider",
+    "openvino": "OpenVINOExecutionProvider",
+}
+AUTO_ORDER = ("cuda", "rocm", "coreml", "dml", "cpu")
+
+# ArcFace's canonical 112x112 positions of eyes, nose tip and mouth corners.
+ARCFACE_TEMPLATE = np.array(
+    [[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366], [41.5493, 92.3655], [70.7299, 92.2041]],
+    dtype=np.float32,
+)
+
+
+def resolve_providers(device: str) -> list[str]:
+    """ONNX Runtime providers for --device, with CPU as the fallback; a provider not built in is an error."""
+    available = ort.get_available_providers()
+    if device == "auto":
+        chosen = [DEVICE_PROVIDERS[d] for d in AUTO_ORDER if DEVICE_PROVIDERS[d] in available]
+        return chosen or ["CPUExecutionProvider"]
+    provider = DEVICE_PROVIDERS.get(device, device)
+    if provider not in available:
+        raise UserError(
+            f"device '{device}' needs {provider}, which this onnxruntime build lacks "
+            f"(available: {', '.join(available)}); install onnxruntime-gpu for CUDA"
+        )
+    return [provider] if provider == "CPUExecutionProvider" else [provider, "CPUExecutionProvider"]
+
+
+def session_options(threads: int | None) -> ort.SessionOptions:
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # One inference at a time per model; giving it every core beats ORT's default of spinning spare threads.
+    options.intra_op_num_threads = threads or (os.cpu_count() or 1)
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    return options
+
+
+def align_face(image: np.ndarray, keypoints: np.ndarray, size: int = 112) -> np.ndarray:
+    """Warp a face to ArcFace's canonical 112x112 pose with a similarity transform on its 5 keypoints."""
+    matrix, _ = cv2.estimateAffinePartial2D(
+        keypoints.astype(np.float32), ARCFACE_TEMPLATE * (size / 112.0), method=cv2.LMEDS
+    )
+    if matrix is None:  # degenerate keypoints: fall back to the box centre crop the keypoints span
+        matrix = cv2.getAffineTransform(keypoints[:3].astype(np.float32), ARCFACE_TEMPLATE[:3])
+    return cv2.warpAffine(image, matrix, (size, size), borderValue=0.0)
+
+
+@dataclass(frozen=True)
+class DetectorSettings:
+    input_size: int = 640
+    threshold: float = 0.5
+    # Frames where the first pass finds nobody get a second look for a face that fills the frame.
+    closeup_pass: bool = True
+    min_face_px: int = 20
+
+
+class FaceEngine:
+    """One detector, one recognizer and optional 106-point landmarks, loaded once and shared."""
+
+    def __init__(
+        self,
+        pack: ModelPack,
+        device: str = "auto",
+        detector: DetectorSettings | None = None,
+        threads: int | None = None,
+        with_landmarks: bool = True,
+    ) -> None:
+        from insightface.model_zoo import get_model
+
+        ort.set_default_logger_severity(3)
+        self.pack = pack
+        self.settings = detector or DetectorSettings()
+        self.providers = resolve_providers(device)
+        kwargs = {"providers": self.providers, "sess_options": session_options(threads)}
+        self.detector = get_model(str(pack.detector), **kwargs)
+        self.detector.prepare(ctx_id=-1, input_size=(self.settings.input_size,) * 2, det_thresh=self.settings.threshold)
+        self.recognizer = get_model(str(pack.recognizer), **kwargs)
+        self.landmarker = None
+        if with_landmarks and pack.landmarks is not None:
+            self.landmarker = get_model(str(pack.landmarks), **kwargs)
+
+    @property
+    def provider(self) -> str:
+        """The provider that actually runs the recognizer (users are often silently left on CPU)."""
+        return self.recognizer.session.get_providers()[0]
+
+    @property
+    def recognizer_id(self) -> str:
+        """Names the embedding space: galleries made by another recognizer cannot be compared."""
+        from .packs import sha256_of
+
+        return f"{self.pack.recognizer.name}:{sha256_of(self.pack.recognizer)[:16]}"
+
+    # -- detection ------------------------------------------------------------------------------
+
+    def detect(self, image: np.ndarray) -> Faces:
+        faces = self._detect_at(image, self.settings.input_size)
+        if self.settings.closeup_pass and not len(faces):
+            faces = self._detect_closeup(image)
+        keep = faces.sizes >= self.settings.min_face_px
+        return faces[np.flatnonzero(keep)]
+
+    def _detect_at(self, image: np.ndarray, input_size: int) -> Faces:
+        boxes, keypoints = self.detector.detect(image, input_size=(input_size, input_size))
+        if boxes is None or not len(boxes):
+            return Faces()
+        return Faces(
+            boxes=boxes[:, :4].astype(np.float32),
+            scores=boxes[:, 4].astype(np.float32),
+            keypoints=keypoints.astype(np.float32),
+        )
+
+    def _detect_closeup(self, image: np.ndarray) -> Faces:
+        # SCRFD's largest anchors stop short of a face that fills the frame (a seller leaning into the
+        # camera). Padding the frame to twice its size shrinks such a face into the anchors' range.
+        h, w = image.shape[:2]
+        side = 2 * max(h, w)
+        canvas = np.zeros((side, side, 3), dtype=image.dtype)
+        top, left = (side - h) // 2, (side - w) // 2
+        canvas[top : top + h, left : left + w] = image
+        faces = self._detect_at(canvas, self.settings.input_size // 2)
+        if not len(faces):
+            return faces
+        offset = np.array([left, top], dtype=np.float32)
+        faces.boxes -= np.tile(offset, 2)
+        faces.keypoints -= offset
+        np.clip(faces.boxes, 0, [w, h, w, h], out=faces.boxes)
+        return faces
+
+    # -- recognition ----------------------------------------------------------------------------
+
+    def embed(self, image: np.ndarray, faces: Faces) -> Faces:
+        """Embeddings for every face of one frame, in one batched recognizer run."""
+        return faces.with_embeddings(self.embed_aligned([align_face(image, k) for k in faces.keypoints]))
+
+    def embed_aligned(self, crops: list[np.ndarray]) -> np.ndarray:
+        if not crops:
+            return np.zeros((0, 512), dtype=np.float32)
+        features = self.recognizer.get_feat(crops).astype(np.float32)
+        return features / np.linalg.norm(features, axis=1, keepdims=True).clip(min=1e-12)
+
+    def landmarks106(self, image: np.ndarray, faces: Faces) -> np.ndarray | None:
+        """(N, 106, 2) dense landmarks in frame pixels, or None when the pack has no landmark model."""
+        if self.landmarker is None:
+            return None
+        from insightface.app.common import Face
+
+        points = [self.landmarker.get(image, Face(bbox=b)) for b in faces.boxes]
+        return np.asarray(points, dtype=np.float32).reshape(len(faces), 106, 2)

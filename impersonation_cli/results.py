@@ -1,0 +1,165 @@
+"""What a scan produces: appearances with their signals and verdicts, per-source outcomes, and the run's
+settings. These dataclasses are the documented, versioned output format (see README "Output formats")."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+
+SCAN_SCHEMA = "impersonation-cli/scan"
+EVENT_SCHEMA = "impersonation-cli/appearance"
+# Major changes break readers; minor ones only add fields.
+SCHEMA_VERSION = "1.0"
+
+
+@dataclass
+class SignalScore:
+    """One impersonation signal for an appearance: 0 (no sign) to 1 (strong sign), and why."""
+
+    name: str
+    score: float
+    explanation: str
+    details: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Evidence:
+    """The best frame crop of an appearance, saved as a file with its sha256 for takedown notices."""
+
+    path: str | None
+    sha256: str | None
+    time_s: float
+    box: list[float]
+
+
+@dataclass
+class Appearance:
+    appearance_id: str
+    identity: str
+    source: str
+    start_s: float
+    end_s: float
+    frames: int
+    best_similarity: float
+    median_similarity: float
+    second_identity: str | None = None
+    second_similarity: float | None = None
+    room: str | None = None
+    start_wallclock: str | None = None
+    end_wallclock: str | None = None
+    track_ids: list[int] = field(default_factory=list)
+    evidence: Evidence | None = None
+    signals: dict[str, SignalScore] = field(default_factory=dict)
+    verdicts: list[str] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+    risk: float = 0.0
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+
+@dataclass
+class SourceResult:
+    source: str
+    kind: str
+    status: str  # "ok", "truncated" (decoded part of it) or "unreadable"
+    error: str | None = None
+    room: str | None = None
+    width: int | None = None
+    height: int | None = None
+    fps: float | None = None
+    duration_s: float | None = None
+    frames_decoded: int = 0
+    frames_sampled: int = 0
+    faces_detected: int = 0
+    tracks: int = 0
+    risk: float = 0.0
+    verdicts: list[str] = field(default_factory=list)
+    signals: dict[str, SignalScore] = field(default_factory=dict)
+
+
+@dataclass
+class RunInfo:
+    """Timing and host facts: the only part of a result that differs between identical runs."""
+
+    started_at: str
+    elapsed_s: float
+    video_seconds: float
+    realtime_factor: float | None
+
+
+@dataclass
+class ScanResult:
+    settings: dict[str, Any]
+    sources: list[SourceResult]
+    appearances: list[Appearance]
+    run: RunInfo
+    schema: str = SCAN_SCHEMA
+    schema_version: str = SCHEMA_VERSION
+    tool_version: str = __version__
+
+    @property
+    def identities(self) -> list[str]:
+        return sorted({a.identity for a in self.appearances}, key=str.casefold)
+
+    @property
+    def unreadable(self) -> list[SourceResult]:
+        return [s for s in self.sources if s.status == "unreadable"]
+
+    def to_dict(self) -> dict[str, Any]:
+        document = dataclasses.asdict(self)
+        # Readers look for the format first.
+        return {"schema": self.schema, "schema_version": self.schema_version, **document}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False, sort_keys=False)
+
+    @classmethod
+    def from_dict(cls, document: dict[str, Any]) -> ScanResult:
+        if document.get("schema") != SCAN_SCHEMA:
+            raise ValueError(f"not an impersonation-cli scan result (schema {document.get('schema')!r})")
+        major = str(document.get("schema_version", "0")).split(".")[0]
+        if major != SCHEMA_VERSION.split(".")[0]:
+            raise ValueError(
+                f"scan result schema {document.get('schema_version')} is not readable by this "
+                f"version (reads {SCHEMA_VERSION.split('.')[0]}.x)"
+            )
+        return _build(cls, document)
+
+    @classmethod
+    def load(cls, path: Path) -> ScanResult:
+        return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
+
+
+def appearance_event(appearance: Appearance) -> dict[str, Any]:
+    """One JSONL line: an appearance with its format named, readable on its own."""
+    return {"schema": EVENT_SCHEMA, "schema_version": SCHEMA_VERSION, **dataclasses.asdict(appearance)}
+
+
+def _build(kind: Any, value: Any) -> Any:
+    """Rebuild nested dataclasses from plain JSON values, guided by the type hints."""
+    if value is None:
+        return None
+    origin = typing.get_origin(kind)
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in typing.get_args(kind) if a is not type(None)]
+        return _build(options[0], value)
+    if dataclasses.is_dataclass(kind):
+        hints = typing.get_type_hints(kind)
+        names = {f.name for f in dataclasses.fields(kind)}
+        return kind(**{k: _build(hints[k], v) for k, v in value.items() if k in names})
+    if origin is list:
+        (item,) = typing.get_args(kind)
+        return [_build(item, v) for v in value]
+    if origin is dict:
+        _, item = typing.get_args(kind)
+        return {k: _build(item, v) for k, v in value.items()}
+    return value

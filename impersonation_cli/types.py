@@ -1,0 +1,105 @@
+"""The small dataclasses that travel between pipeline stages.
+
+`Faces` is the currency (like supervision's `Detections`): every stage takes and returns column arrays,
+so filtering, batching and indexing work the same everywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+EMBEDDING_DIM = 512
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One decoded frame of a source, with stream time (and wall-clock time when the source is live)."""
+
+    source: str
+    index: int
+    time_s: float
+    image: np.ndarray
+    wallclock: float | None = None
+
+    @property
+    def height(self) -> int:
+        return int(self.image.shape[0])
+
+    @property
+    def width(self) -> int:
+        return int(self.image.shape[1])
+
+
+def _empty(shape: tuple[int, ...], dtype: type = np.float32) -> np.ndarray:
+    return np.zeros(shape, dtype=dtype)
+
+
+@dataclass
+class Faces:
+    """The faces of one frame as column arrays: N rows, one per face.
+
+    boxes: (N, 4) x1, y1, x2, y2 in frame pixels; scores: (N,) detector confidence;
+    keypoints: (N, 5, 2) eyes, nose, mouth corners; embeddings: (N, 512) L2-normalised, or (N, 0) when not
+    computed yet; track_ids: (N,) -1 until the tracker assigns one.
+    """
+
+    boxes: np.ndarray = field(default_factory=lambda: _empty((0, 4)))
+    scores: np.ndarray = field(default_factory=lambda: _empty((0,)))
+    keypoints: np.ndarray = field(default_factory=lambda: _empty((0, 5, 2)))
+    embeddings: np.ndarray = field(default_factory=lambda: _empty((0, 0)))
+    track_ids: np.ndarray = field(default_factory=lambda: np.zeros((0,), dtype=np.int64))
+
+    def __post_init__(self) -> None:
+        n = len(self.boxes)
+        if len(self.track_ids) != n:
+            self.track_ids = np.full((n,), -1, dtype=np.int64)
+        if len(self.embeddings) != n:
+            self.embeddings = _empty((n, 0))
+
+    def __len__(self) -> int:
+        return len(self.boxes)
+
+    def __getitem__(self, index: int | slice | np.ndarray | list[int]) -> Faces:
+        if isinstance(index, int):
+            index = [index]
+        return Faces(
+            boxes=self.boxes[index],
+            scores=self.scores[index],
+            keypoints=self.keypoints[index],
+            embeddings=self.embeddings[index],
+            track_ids=self.track_ids[index],
+        )
+
+    @property
+    def sizes(self) -> np.ndarray:
+        """Face size in pixels: the shorter side of each box."""
+        if not len(self):
+            return _empty((0,))
+        return np.minimum(self.boxes[:, 2] - self.boxes[:, 0], self.boxes[:, 3] - self.boxes[:, 1])
+
+    @property
+    def has_embeddings(self) -> bool:
+        return self.embeddings.shape[1] > 0 or len(self) == 0
+
+    def with_embeddings(self, embeddings: np.ndarray) -> Faces:
+        return replace(self, embeddings=embeddings.astype(np.float32))
+
+    def with_track_ids(self, track_ids: np.ndarray) -> Faces:
+        return replace(self, track_ids=track_ids.astype(np.int64))
+
+    @classmethod
+    def concatenate(cls, parts: list[Faces]) -> Faces:
+        parts = [p for p in parts if len(p)]
+        if not parts:
+            return cls()
+        dims = {p.embeddings.shape[1] for p in parts}
+        embeddings = np.concatenate([p.embeddings for p in parts]) if len(dims) == 1 else _empty((0, 0))
+        return cls(
+            boxes=np.concatenate([p.boxes for p in parts]),
+            scores=np.concatenate([p.scores for p in parts]),
+            keypoints=np.concatenate([p.keypoints for p in parts]),
+            embeddings=embeddings,
+            track_ids=np.concatenate([p.track_ids for p in parts]),
+        )
