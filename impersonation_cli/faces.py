@@ -148,6 +148,10 @@ class FaceEngine:
         np.clip(faces.boxes, 0, [w, h, w, h], out=faces.boxes)
         return faces
 
+    def analyse(self, image: np.ndarray) -> Faces:
+        """Detect, then embed every face found: the whole faces stage for one frame."""
+        return self.embed(image, self.detect(image))
+
     # -- recognition ----------------------------------------------------------------------------
 
     def embed(self, image: np.ndarray, faces: Faces) -> Faces:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .config import Config
-from .faces import FaceEngine
-from .results import SignalScore
-from .tracks import Observation, Track, Tracker
-from .types import Faces, Frame
+from ..config import Config
+from ..faces import FaceEngine
+from ..results import SignalScore
+from ..tracks import Observation, Track, Tracker
+from ..types import Faces, Frame
 
 
 def identity_jitter(observations: list[Observation]) -> SignalScore:

