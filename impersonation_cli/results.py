@@ -77,6 +77,7 @@ class SourceResult:
     height: int | None = None
     fps: float | None = None
     duration_s: float | None = None
+    scanned_s: float = 0.0  # media time actually decoded (less than duration_s when truncated)
     frames_decoded: int = 0
     frames_sampled: int = 0
     faces_detected: int = 0
@@ -112,7 +113,8 @@ class ScanResult:
 
     @property
     def unreadable(self) -> list[SourceResult]:
-        return [s for s in self.sources if s.status == "unreadable"]
+        """Sources that could not be read, wholly or in part (truncated)."""
+        return [s for s in self.sources if s.status != "ok"]
 
     def to_dict(self) -> dict[str, Any]:
         document = dataclasses.asdict(self)

@@ -185,6 +185,7 @@ def scan_source(
         height=info.height,
         fps=round(info.fps, 3) if info.fps else None,
         duration_s=round(info.duration_s, 3) if info.duration_s else None,
+        scanned_s=round(stats.last_time_s, 3),
         frames_decoded=stats.frames_decoded,
         frames_sampled=stats.frames_sampled,
         faces_detected=pipeline.faces_detected,
@@ -214,7 +215,7 @@ def scan_inputs(inputs: list[str], context: ScanContext, rooms: dict[str, RoomAs
 
     judge_concurrency(appearances, context.config)
     elapsed = time.perf_counter() - clock
-    video_seconds = sum(r.duration_s or 0.0 for r in results if r.kind == "video")
+    video_seconds = sum(r.scanned_s for r in results if r.kind == "video")
     settings = {
         "fps": context.fps or context.config.scan.fps,
         "pack": context.engine.pack.name,

@@ -30,7 +30,8 @@ from .common import (
 
 
 def exit_code(result: ScanResult) -> int:
-    """0 nothing registered found, 1 a registered identity found, 3 some input unreadable (and nothing found)."""
+    """0 nothing registered found, 1 a registered identity found, 3 an input unreadable or truncated (and
+    nothing found)."""
     if result.appearances:
         return EXIT_FOUND
     if result.unreadable:
@@ -129,8 +130,9 @@ def scan(
         context.progress = on_frame
         result = scan_inputs(items, context, assignments)
     write_outputs(result, json_path, jsonl_path)
-    if not quiet:
+    if quiet:
+        for source in result.unreadable:
+            stderr.print(f"unreadable: {source.error}", markup=False, highlight=False, soft_wrap=True)
+    else:
         print_summary(result, console)
-    for source in result.unreadable:
-        stderr.print(f"unreadable: {source.error}", markup=False, highlight=False)
     raise typer.Exit(exit_code(result))

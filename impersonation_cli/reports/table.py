@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -33,7 +35,7 @@ def appearance_table(result: ScanResult) -> Table:
         for n, verdict in enumerate(a.verdicts):
             verdicts.append(("" if n == 0 else ", ") + verdict, style=VERDICT_STYLES.get(verdict, ""))
         table.add_row(
-            Text(a.room or a.source),
+            Text(a.room or Path(a.source).name),
             Text(a.identity, style="bold"),
             clock(a.start_s),
             clock(a.end_s),
@@ -41,7 +43,7 @@ def appearance_table(result: ScanResult) -> Table:
             f"{a.median_similarity:.2f} (best {a.best_similarity:.2f})",
             verdicts,
             f"{a.risk:.2f}",
-            Text(a.evidence.path if a.evidence and a.evidence.path else "-"),
+            Text(Path(a.evidence.path).name if a.evidence and a.evidence.path else "-"),
         )
     return table
 
