@@ -1,0 +1,117 @@
+"""The SQLite gallery: enrolment rules, recognizer checks, export/import, and transaction safety."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from impersonation_cli.enrollment import reference_from_image
+from impersonation_cli.errors import GalleryError
+from impersonation_cli.faces import FaceEngine
+from impersonation_cli.gallery import Gallery, ReferenceFace
+
+from .conftest import run_cli
+
+
+def _references(engine: FaceEngine, *paths: Path) -> list[ReferenceFace]:
+    outcomes = [reference_from_image(engine, p) for p in paths]
+    return [o.reference for o in outcomes if o.reference is not None]
+
+
+def test_enrolment_records_quality_and_matches_same_person(engine: FaceEngine, gallery: Gallery, media: Path) -> None:
+    photos = media / "face_recognition"
+    added = gallery.add_person("Barack Obama", _references(engine, photos / "obama.jpg", photos / "obama2.jpg"))
+    assert added == 2
+    refs = gallery.references("Barack Obama")
+    assert all(r.face_px > 80 and r.det_score > 0.5 and r.blur > 0 for r in refs)
+    assert all(np.isclose(np.linalg.norm(r.embedding), 1.0, atol=1e-3) for r in refs)
+    # The same photo again is recognised by its sha256 and not stored twice.
+    assert gallery.add_person("Barack Obama", _references(engine, photos / "obama.jpg")) == 0
+    index = gallery.index()
+    probe = _references(engine, photos / "knn_examples" / "test" / "obama1.jpg")[0]
+    assert float((index.embeddings @ probe.embedding).max()) > 0.4
+
+
+def test_no_face_is_refused_and_several_faces_take_the_largest(engine: FaceEngine, media: Path) -> None:
+    no_face = reference_from_image(engine, media / "insightface" / "inspireface_test_res" / "no_face_view.jpg")
+    assert no_face.reference is None and "no face" in no_face.message
+    two = reference_from_image(engine, media / "face_recognition" / "two_people.jpg")
+    assert two.reference is not None and two.reference.faces_in_image >= 2
+    assert "took the largest" in two.message
+
+
+def test_gallery_refuses_another_recognizer(engine: FaceEngine, gallery: Gallery, media: Path) -> None:
+    gallery.add_person("Joe Biden", _references(engine, media / "face_recognition" / "biden.jpg"))
+    with pytest.raises(GalleryError, match="made with recognizer"):
+        gallery.require_recognizer("w600k_r50.onnx:4c06341c33c2ca1f")
+
+
+def test_failed_write_leaves_nothing_behind(engine: FaceEngine, gallery: Gallery, media: Path) -> None:
+    gallery.add_person("Joe Biden", _references(engine, media / "face_recognition" / "biden.jpg"), ["Joe"])
+    obama = _references(engine, media / "face_recognition" / "obama.jpg")
+    with pytest.raises(GalleryError, match="alias 'Joe' already names another person"):
+        gallery.add_person("Barack Obama", obama, aliases=["Joe"])
+    assert [p.name for p in gallery.persons()] == ["Joe Biden"]
+
+
+def test_export_import_round_trip(engine: FaceEngine, gallery: Gallery, media: Path, tmp_path: Path) -> None:
+    gallery.add_person("Joe Biden", _references(engine, media / "face_recognition" / "biden.jpg"), ["Joe"])
+    gallery.authorize("Joe Biden", "douyin:1001", valid_to="2030-01-01", ai_allowed=True)
+    document = gallery.export()
+    with Gallery(tmp_path / "copy.sqlite") as copy:
+        assert copy.import_export(document) == 1
+        assert copy.persons()[0].aliases == ("Joe",)
+        assert copy.authorizations()[0].ai_allowed
+        np.testing.assert_array_equal(copy.index().embeddings, gallery.index().embeddings)
+
+
+def test_unreadable_gallery_is_a_one_line_error(cli_env: dict[str, str], tmp_path: Path) -> None:
+    broken = tmp_path / "broken.sqlite"
+    broken.write_bytes(b"this is not an sqlite database" * 100)
+    result = run_cli(["gallery", "list", "--gallery", str(broken)], cli_env)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "not a readable impersonation-cli gallery" in result.stderr
+
+
+def test_killed_import_keeps_what_was_committed(cli_env: dict[str, str], media: Path, tmp_path: Path) -> None:
+    """SIGKILL in the middle of `gallery import`: the file opens, holds whole people only, nothing half-written."""
+    people = media / "deepface_identities"
+    store = Path(cli_env["IMPERSONATION_GALLERY"])
+    command = [sys.executable, "-m", "impersonation_cli", "gallery", "import", str(people)]
+    process = subprocess.Popen(command, env=cli_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 240
+    committed = 0
+    while time.monotonic() < deadline and process.poll() is None:
+        committed = _count_people(store)
+        if committed >= 2:
+            break
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    assert committed >= 2, "the import never committed two people"
+    with Gallery(store) as gallery:
+        assert gallery.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        people_stored = gallery.persons()
+        assert len(people_stored) >= committed
+        for person in people_stored:
+            folder = next(p for p in people.iterdir() if p.name.replace("_", " ") == person.name)
+            photos = [p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".png", ".jpeg")]
+            # A person is committed with all their usable photos or not at all.
+            assert person.reference_count >= len(photos) - 1, person
+
+
+def _count_people(store: Path) -> int:
+    if not store.exists():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{store}?mode=ro", uri=True, timeout=1) as db:
+            return int(db.execute("SELECT COUNT(*) FROM persons").fetchone()[0])
+    except sqlite3.Error:
+        return 0

