@@ -23,7 +23,7 @@ from .matches import TrackMatch, match_track
 from .results import Appearance, RunInfo, ScanResult, SourceResult
 from .signals import SignalSuite
 from .sources import DecodeStats, SourceInfo, expand_inputs, probe, sample_frames
-from .tracks import Track, Tracker
+from .tracks import Observation, Track, Tracker
 from .types import Faces, Frame
 from .verdicts import judge_appearance, judge_source
 
@@ -49,10 +49,15 @@ class ScanContext:
     progress: ProgressCallback | None = None
 
 
-def _wallclock(assignment: RoomAssignment, time_s: float) -> str | None:
-    if assignment.started_at is None:
+def _wallclock(assignment: RoomAssignment, observation: Observation) -> str | None:
+    # A live frame carries its own arrival time; a recording's is its start time plus stream time.
+    if observation.wallclock is not None:
+        stamp = observation.wallclock
+    elif assignment.started_at is not None:
+        stamp = assignment.started_at.timestamp() + observation.time_s
+    else:
         return None
-    return datetime.fromtimestamp(assignment.started_at.timestamp() + time_s, tz=UTC).isoformat()
+    return datetime.fromtimestamp(stamp, tz=UTC).isoformat()
 
 
 class SourcePipeline:

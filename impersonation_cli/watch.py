@@ -1,0 +1,299 @@
+"""The live watcher: many rooms in one process, one shared face engine, alerts within seconds.
+
+Each room has a reader thread (live.py) and a SourcePipeline kept across reconnects. The watcher takes
+whatever frames the readers have ready, detects faces frame by frame, then embeds every face of every
+room in one recognizer run. A track is matched while it is still on screen (once it has
+`provisional_frames` observations), so an alert fires seconds after a face appears, not when it leaves.
+The same registered person live in two or more rooms within `concurrency_window_s` is a `concurrent`
+finding that names all of them: one person cannot be in several rooms at once.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import numpy as np
+
+from .alerts import AlertEvent, AlertSink
+from .evidence import save_evidence
+from .faces import FaceEngine, align_face
+from .live import ReaderSettings, RoomReader, RoomState
+from .matches import TrackMatch, match_track
+from .results import Appearance, Evidence, RunInfo, ScanResult, SourceResult
+from .scan import RoomAssignment, ScanContext, SourcePipeline
+from .sources import is_stream_url
+from .types import Faces, Frame
+from .verdicts import AUTHORIZED, CONCURRENT, judge_appearance, judge_concurrency, judge_source
+
+CONCURRENT_RISK = 0.9
+
+
+@dataclass(frozen=True)
+class WatchSettings:
+    reader: ReaderSettings = field(default_factory=ReaderSettings)
+    duration_s: float | None = None
+    concurrency_window_s: float = 15.0
+    cooldown_s: float = 600.0
+    provisional_frames: int = 2
+
+
+@dataclass(frozen=True)
+class RoomSpec:
+    """A room to watch: its URL (or a file played as live), its platform:account if known, a label."""
+
+    url: str
+    room: str | None = None
+    label: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.room or self.url
+
+
+@dataclass
+class LiveRoom:
+    number: int
+    spec: RoomSpec
+    reader: RoomReader
+    pipeline: SourcePipeline
+    alerts: int = 0
+    last_finding: str | None = None
+    frame_size: tuple[int, int] | None = None
+
+    @property
+    def state(self) -> RoomState:
+        return self.reader.state
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+
+def _iso(stamp: float | None) -> str:
+    return datetime.fromtimestamp(stamp if stamp is not None else time.time(), tz=UTC).isoformat()
+
+
+def recognise(engine: FaceEngine, frames: list[Frame]) -> list[Faces]:
+    """Faces with embeddings for each frame: detection per frame, one recognizer run for all faces."""
+    detected = [engine.detect(frame.image) for frame in frames]
+    crops = [align_face(frame.image, k) for frame, faces in zip(frames, detected, strict=True) for k in faces.keypoints]
+    embeddings = engine.embed_aligned(crops)
+    splits = np.cumsum([len(faces) for faces in detected])[:-1]
+    parts = np.split(embeddings, splits) if len(frames) > 1 else [embeddings]
+    return [faces.with_embeddings(part) for faces, part in zip(detected, parts, strict=True)]
+
+
+class Watcher:
+    """Watches rooms until the duration is up, every room is over, or `stop()` is called."""
+
+    def __init__(self, specs: list[RoomSpec], context: ScanContext, settings: WatchSettings, sink: AlertSink) -> None:
+        self.context = context
+        self.settings = settings
+        self.sink = sink
+        self.started_at = datetime.now(UTC)
+        self._clock_start = time.monotonic()
+        self.wake = threading.Event()
+        self._stop = threading.Event()
+        # person -> room name -> wall-clock time the person was last on screen there
+        self._sightings: dict[str, dict[str, float]] = {}
+        self.rooms = [self._room(number, spec) for number, spec in enumerate(specs, start=1)]
+
+    def _room(self, number: int, spec: RoomSpec) -> LiveRoom:
+        state = RoomState(room=spec.name, url=spec.url, label=spec.label)
+        reader = RoomReader(state, self.settings.reader, self.wake, origin=self._clock_start)
+        assignment = RoomAssignment(spec.room, self.started_at)
+        return LiveRoom(number, spec, reader, SourcePipeline(spec.url, number, self.context, assignment))
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.wake.set()
+
+    @property
+    def elapsed_s(self) -> float:
+        return time.monotonic() - self._clock_start
+
+    def run(self, on_round: Callable[[], None] | None = None) -> None:
+        for room in self.rooms:
+            room.reader.start()
+        try:
+            self._loop(on_round)
+        finally:
+            self._stop_readers()
+
+    def _loop(self, on_round: Callable[[], None] | None) -> None:
+        duration = self.settings.duration_s
+        while not self._stop.is_set():
+            timeout = 0.5 if duration is None else max(0.0, min(0.5, duration - self.elapsed_s))
+            self.wake.wait(timeout)
+            self.wake.clear()
+            # Read before draining: frames a room sent just before it ended are still recognised.
+            all_over = all(not room.reader.is_alive() for room in self.rooms)
+            batch = [(room, frame) for room in self.rooms for frame in room.reader.slot.drain()]
+            if batch:
+                self._recognise_round(batch)
+            if on_round is not None:
+                on_round()
+            if all_over or (duration is not None and self.elapsed_s >= duration):
+                return
+
+    def _stop_readers(self) -> None:
+        for room in self.rooms:
+            room.reader.stop()
+        # A reader blocked in a read returns within its read timeout; past that it is a daemon thread
+        # and must not keep the process waiting.
+        limit = time.monotonic() + self.settings.reader.read_timeout_s + 1.0
+        for room in self.rooms:
+            room.reader.join(max(0.0, limit - time.monotonic()))
+
+    def _recognise_round(self, batch: list[tuple[LiveRoom, Frame]]) -> None:
+        found = recognise(self.context.engine, [frame for _, frame in batch])
+        for (room, frame), faces in zip(batch, found, strict=True):
+            room.frame_size = (frame.width, frame.height)
+            self._observe(room, frame, faces)
+
+    def _observe(self, room: LiveRoom, frame: Frame, faces: Faces) -> None:
+        closed = room.pipeline.add(frame, faces)
+        # Tracks still on screen are matched on what they have so far: the alert cannot wait for the end.
+        ongoing = [
+            t
+            for t in room.pipeline.tracker.active
+            if t.observations[-1].frame_index == frame.index and len(t.observations) >= self.settings.provisional_frames
+        ]
+        provisional = [match_track(t, self.context.index, self.context.config.match) for t in ongoing]
+        for match in [m for m in provisional if m is not None] + closed:
+            self._found(room, match)
+
+    def _found(self, room: LiveRoom, match: TrackMatch) -> None:
+        seen = match.track.observations[-1].wallclock or time.time()
+        self._sightings.setdefault(match.identity, {})[room.name] = seen
+        appearance = self._judged(room, match)
+        verdict = appearance.verdicts[0]
+        room.last_finding = f"{match.identity} ({verdict}, {match.similarity:.2f})"
+        if verdict != AUTHORIZED:
+            self._raise(room, match, verdict, [room.name], appearance.reasons, appearance.risk)
+        window = self.settings.concurrency_window_s
+        together = sorted(
+            name for name, stamp in self._sightings[match.identity].items() if abs(seen - stamp) <= window
+        )
+        if len(together) > 1:
+            reason = f"{match.identity} is live in {len(together)} rooms within {window:.0f} s: {', '.join(together)}"
+            self._raise(room, match, CONCURRENT, together, [reason], CONCURRENT_RISK)
+
+    def _judged(self, room: LiveRoom, match: TrackMatch) -> Appearance:
+        """The track so far as an appearance, judged against the room's authorizations."""
+        track = match.track
+        appearance = Appearance(
+            appearance_id=f"r{room.number}-t{track.track_id}",
+            identity=match.identity,
+            source=room.spec.url,
+            start_s=round(track.start_s, 3),
+            end_s=round(track.end_s, 3),
+            frames=len(track.observations),
+            best_similarity=round(match.best_similarity, 4),
+            median_similarity=round(match.similarity, 4),
+            room=room.spec.room,
+            start_wallclock=_iso(track.observations[0].wallclock),
+        )
+        judge_appearance(appearance, self.context.authorizations, self.context.config)
+        return appearance
+
+    def _raise(
+        self, room: LiveRoom, match: TrackMatch, verdict: str, rooms: list[str], reasons: list[str], risk: float
+    ) -> None:
+        key = (verdict, match.identity.casefold(), tuple(rooms))
+        if not self.sink.due(key):
+            return
+        last = match.track.observations[-1]
+        event = AlertEvent(
+            verdict=verdict,
+            person=match.identity,
+            room=room.name,
+            rooms=rooms,
+            url=room.spec.url,
+            label=room.spec.label,
+            similarity=round(match.similarity, 4),
+            risk=risk,
+            frames=len(match.track.observations),
+            track_id=match.track.track_id,
+            stream_time_s=round(last.time_s, 3),
+            seen_at=_iso(last.wallclock),
+            emitted_at=_iso(None),
+            evidence=self._evidence(room, match, verdict),
+            reasons=reasons,
+        )
+        self.sink.emit(key, event)
+        room.alerts += 1
+
+    def _evidence(self, room: LiveRoom, match: TrackMatch, verdict: str) -> Evidence | None:
+        track = match.track
+        folder = self.context.evidence_dir
+        if folder is None or track.best_crop is None or track.best_crop_box is None:
+            return None
+        name = f"r{room.number}-t{track.track_id}-{verdict}"
+        return save_evidence(
+            folder, room.spec.url, name, match.identity, track.best_crop, track.best_crop_time_s, track.best_crop_box
+        )
+
+    # -- the final summary ----------------------------------------------------------------------
+
+    def summary(self) -> ScanResult:
+        """Every room's tracks closed and judged, as a scan result document (call once, after `run`)."""
+        config = self.context.config
+        sources: list[SourceResult] = []
+        appearances: list[Appearance] = []
+        for room in self.rooms:
+            room.pipeline.finish()
+            found = room.pipeline.appearances(config.scan.min_appearance_frames)
+            result = self._source_result(room)
+            judge_source(result, found, room.pipeline.signals.source_signals(), config)
+            sources.append(result)
+            appearances.extend(found)
+        judge_concurrency(appearances, config, slack_s=self.settings.concurrency_window_s)
+        engine = self.context.engine
+        settings = {
+            "mode": "watch",
+            "fps": self.settings.reader.fps,
+            "pack": engine.pack.name,
+            "recognizer": engine.recognizer_id,
+            "provider": engine.provider,
+            "config": config.as_dict(),
+            "config_path": config.path,
+            "gallery_identities": len(self.context.index.names),
+            "concurrency_window_s": self.settings.concurrency_window_s,
+            "rooms": [self.room_summary(room) for room in self.rooms],
+        }
+        live_seconds = sum(room.state.live_seconds for room in self.rooms)
+        run = RunInfo(
+            started_at=self.started_at.replace(microsecond=0).isoformat(),
+            elapsed_s=round(self.elapsed_s, 3),
+            video_seconds=round(live_seconds, 3),
+            realtime_factor=None,
+        )
+        return ScanResult(settings=settings, sources=sources, appearances=appearances, run=run)
+
+    @staticmethod
+    def room_summary(room: LiveRoom) -> dict[str, object]:
+        return {**room.state.as_dict(), "alerts": room.alerts, "last_finding": room.last_finding}
+
+    def _source_result(self, room: LiveRoom) -> SourceResult:
+        state = room.state
+        readable = state.frames_decoded > 0
+        width, height = room.frame_size or (None, None)
+        return SourceResult(
+            source=room.spec.url,
+            kind="stream" if is_stream_url(room.spec.url) else "video",
+            status="ok" if readable else "unreadable",
+            error=None if readable else state.last_error or "no frame was ever received",
+            room=room.spec.room,
+            width=width,
+            height=height,
+            scanned_s=round(state.live_seconds, 3),
+            frames_decoded=state.frames_decoded,
+            frames_sampled=state.frames_sampled,
+            faces_detected=room.pipeline.faces_detected,
+            tracks=room.pipeline.tracker.tracks_started,
+        )
