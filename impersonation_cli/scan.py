@@ -82,13 +82,16 @@ class SourcePipeline:
         """Take one frame's faces (with embeddings); return the matches of tracks that just ended."""
         faces, ended = self.tracker.update(frame, faces)
         self.signals.observe(frame, faces, self.tracker)
+        self.signals.tracks_ended(ended)
         self.faces_detected += len(faces)
         closed = self._matched(ended)
         self.matches += closed
         return closed
 
     def finish(self) -> None:
-        self.matches += self._matched(self.tracker.flush())
+        ended = self.tracker.flush()
+        self.signals.tracks_ended(ended)
+        self.matches += self._matched(ended)
 
     def _matched(self, tracks: list[Track]) -> list[TrackMatch]:
         found = (match_track(t, self.context.index, self.config.match) for t in tracks)

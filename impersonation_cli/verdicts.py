@@ -1,15 +1,65 @@
-"""Verdicts stage: combine authorization and signals into labelled findings, each with its reasons."""
+"""Verdicts stage: combine authorization and signals into labelled findings, each with its reasons.
+
+The labels, their thresholds and the risk weights are documented in docs/verdicts.md; the numbers live in
+the `[verdicts]` section of the config.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
 from datetime import date, datetime
+from typing import Any
 
 from .config import Config
+from .errors import UserError
 from .gallery import Authorization
 from .results import Appearance, SignalScore, SourceResult
+from .signals import EFFECTS, SYNTHETIC
 
 AUTHORIZED = "authorized"
 UNAUTHORIZED = "unauthorized-likeness"
+LIKELY_SYNTHETIC = "likely-synthetic"
+LIKELY_EFFECTS = "likely-effects"
+LIKELY_REPLAY = "likely-replay"
+CONCURRENT = "concurrent"
+VERDICT_CLASSES = (AUTHORIZED, UNAUTHORIZED, LIKELY_SYNTHETIC, LIKELY_EFFECTS, LIKELY_REPLAY, CONCURRENT)
+# The replay detector's signals: "replay" matches known footage, "loop" repeats the stream's own frames.
+REPLAY_SIGNALS = ("replay", "loop")
+
+
+@dataclass(frozen=True)
+class VerdictSettings:
+    """The `[verdicts]` section."""
+
+    synthetic_threshold: float = 0.2
+    effects_threshold: float = 0.4
+    replay_threshold: float = 0.6
+    # Flag a source for synthetic/effects faces of people who matched nobody (used by `eval`).
+    flag_unmatched_faces: bool = False
+    concurrent_slack_s: float = 1.0
+    # Risk = 1 - prod(1 - weight * strength) over these components (a noisy-OR).
+    risk_unauthorized: float = 0.5
+    risk_synthetic: float = 0.9
+    risk_effects: float = 0.6
+    risk_replay: float = 0.9
+    risk_concurrent: float = 0.9
+
+    @classmethod
+    def from_config(cls, config: Config) -> VerdictSettings:
+        table: dict[str, Any] = config.section("verdicts")
+        types = {f.name: type(f.default) for f in fields(cls)}
+        unknown = set(table) - set(types)
+        if unknown:
+            raise UserError(f"config section [verdicts] has unknown keys: {', '.join(sorted(unknown))}")
+        return cls(**{k: types[k](v) for k, v in table.items()})
+
+
+def noisy_or(components: dict[str, tuple[float, float]]) -> float:
+    """1 - prod(1 - weight * strength): each component alone gives at most its weight; several add up."""
+    remaining = 1.0
+    for weight, strength in components.values():
+        remaining *= 1.0 - max(0.0, min(1.0, weight * strength))
+    return round(1.0 - remaining, 4)
 
 
 def _on_date(appearance: Appearance) -> date | None:
@@ -26,36 +76,97 @@ def _valid(auth: Authorization, when: date | None) -> bool:
     return not (auth.valid_to and when > date.fromisoformat(auth.valid_to[:10]))
 
 
-def judge_appearance(appearance: Appearance, authorizations: list[Authorization], config: Config) -> None:
+def _authorization(appearance: Appearance, authorizations: list[Authorization]) -> Authorization | None:
+    """The grant that covers this appearance's room on its date; sets the authorization verdict and reason."""
     if appearance.room is None:
         appearance.verdicts = [UNAUTHORIZED]
         appearance.reasons = ["no room given (--room or a rooms file), so no authorization can apply"]
-    else:
-        grants = [
-            a
-            for a in authorizations
-            if a.person.casefold() == appearance.identity.casefold() and a.room == appearance.room
-        ]
-        valid = [a for a in grants if _valid(a, _on_date(appearance))]
-        if valid:
-            appearance.verdicts = [AUTHORIZED]
-            appearance.reasons = [f"{appearance.room} is authorized to use {appearance.identity}'s likeness"]
+        return None
+    grants = [
+        a for a in authorizations if a.person.casefold() == appearance.identity.casefold() and a.room == appearance.room
+    ]
+    valid = [a for a in grants if _valid(a, _on_date(appearance))]
+    if valid:
+        appearance.verdicts = [AUTHORIZED]
+        appearance.reasons = [f"{appearance.room} is authorized to use {appearance.identity}'s likeness"]
+        return max(valid, key=lambda a: a.ai_allowed)
+    appearance.verdicts = [UNAUTHORIZED]
+    why = "authorization expired or not yet valid" if grants else "no authorization on record"
+    appearance.reasons = [f"{appearance.room}: {why} for {appearance.identity}"]
+    return None
+
+
+def _evidence(score: SignalScore, signals: dict[str, SignalScore]) -> str:
+    """The combined score and the explanations of the signals that carried it, strongest first."""
+    carried = [signals[k] for k in score.details if k in signals and signals[k].score > 0]
+    carried.sort(key=lambda s: -s.score)
+    parts = "; ".join(f"{s.name} {s.score:.2f}: {s.explanation}" for s in carried[:3])
+    return f"score {score.score:.2f} ({parts or score.explanation})"
+
+
+def _manipulation_flags(
+    signals: dict[str, SignalScore], settings: VerdictSettings, ai_licensed: bool
+) -> tuple[list[str], list[str]]:
+    """The synthetic/effects/replay labels these signals earn, with a reason each (and for a covered one)."""
+    labels: list[str] = []
+    reasons: list[str] = []
+    synthetic = signals.get(SYNTHETIC)
+    if synthetic is not None and synthetic.score >= settings.synthetic_threshold:
+        if ai_licensed:
+            reasons.append(f"synthetic face ({_evidence(synthetic, signals)}) is covered: an AI likeness is licensed")
         else:
-            appearance.verdicts = [UNAUTHORIZED]
-            why = "authorization expired or not yet valid" if grants else "no authorization on record"
-            appearance.reasons = [f"{appearance.room}: {why} for {appearance.identity}"]
-    appearance.risk = 0.0 if AUTHORIZED in appearance.verdicts else 0.5
+            labels.append(LIKELY_SYNTHETIC)
+            reasons.append(f"{LIKELY_SYNTHETIC}: {_evidence(synthetic, signals)} >= {settings.synthetic_threshold}")
+    effects = signals.get(EFFECTS)
+    if effects is not None and effects.score >= settings.effects_threshold:
+        labels.append(LIKELY_EFFECTS)
+        reasons.append(f"{LIKELY_EFFECTS}: {_evidence(effects, signals)} >= {settings.effects_threshold}")
+    for name in REPLAY_SIGNALS:
+        replay = signals.get(name)
+        if replay is not None and replay.score >= settings.replay_threshold:
+            if LIKELY_REPLAY not in labels:
+                labels.append(LIKELY_REPLAY)
+            reasons.append(f"{LIKELY_REPLAY}: {name} {replay.score:.2f}: {replay.explanation}")
+    return labels, reasons
+
+
+def _risk(signals: dict[str, SignalScore], settings: VerdictSettings, unauthorized: bool, ai_licensed: bool) -> float:
+    def strength(name: str) -> float:
+        return signals[name].score if name in signals else 0.0
+
+    return noisy_or(
+        {
+            "unauthorized": (settings.risk_unauthorized, float(unauthorized)),
+            "synthetic": (settings.risk_synthetic, 0.0 if ai_licensed else strength(SYNTHETIC)),
+            "effects": (settings.risk_effects, strength(EFFECTS)),
+            "replay": (settings.risk_replay, max(strength(n) for n in REPLAY_SIGNALS)),
+        }
+    )
+
+
+def judge_appearance(appearance: Appearance, authorizations: list[Authorization], config: Config) -> None:
+    """Authorization first, then the manipulation flags; an `ai_allowed` grant covers a synthetic face only."""
+    settings = VerdictSettings.from_config(config)
+    grant = _authorization(appearance, authorizations)
+    ai_licensed = grant is not None and grant.ai_allowed
+    labels, reasons = _manipulation_flags(appearance.signals, settings, ai_licensed)
+    appearance.verdicts += labels
+    appearance.reasons += reasons
+    appearance.risk = _risk(appearance.signals, settings, UNAUTHORIZED in appearance.verdicts, ai_licensed)
 
 
 def judge_source(
     result: SourceResult, appearances: list[Appearance], signals: dict[str, SignalScore], config: Config
 ) -> None:
+    """A source carries its appearances' verdicts, plus replay/loop found in the stream itself and, with
+    `flag_unmatched_faces`, the synthetic/effects flags of faces that matched nobody."""
+    settings = VerdictSettings.from_config(config)
     result.signals = signals
-    result.verdicts = sorted({v for a in appearances for v in a.verdicts})
-    result.risk = max((a.risk for a in appearances), default=0.0)
-
-
-CONCURRENT = "concurrent"
+    source_level = {k: s for k, s in signals.items() if k in REPLAY_SIGNALS or settings.flag_unmatched_faces}
+    labels, _ = _manipulation_flags(source_level, settings, ai_licensed=False)
+    result.verdicts = sorted({v for a in appearances for v in a.verdicts} | set(labels))
+    own_risk = _risk(source_level, settings, unauthorized=False, ai_licensed=False)
+    result.risk = max([own_risk, *(a.risk for a in appearances)])
 
 
 def _interval(appearance: Appearance) -> tuple[float, float] | None:
@@ -67,8 +178,10 @@ def _interval(appearance: Appearance) -> tuple[float, float] | None:
     )
 
 
-def judge_concurrency(appearances: list[Appearance], config: Config, slack_s: float = 1.0) -> None:
+def judge_concurrency(appearances: list[Appearance], config: Config, slack_s: float | None = None) -> None:
     """One person live in two places at once: at most one of them can be real, so all are flagged."""
+    settings = VerdictSettings.from_config(config)
+    slack = settings.concurrent_slack_s if slack_s is None else slack_s
     timed = [(a, span) for a in appearances if (span := _interval(a)) is not None]
     for appearance, (start, end) in timed:
         place = appearance.room or appearance.source
@@ -79,11 +192,12 @@ def judge_concurrency(appearances: list[Appearance], config: Config, slack_s: fl
                 if other is not appearance
                 and other.identity == appearance.identity
                 and (other.room or other.source) != place
-                and o_start <= end + slack_s
-                and start <= o_end + slack_s
+                and o_start <= end + slack
+                and start <= o_end + slack
             }
         )
         if others and CONCURRENT not in appearance.verdicts:
             appearance.verdicts.append(CONCURRENT)
             appearance.reasons.append(f"{appearance.identity} is on screen at the same time in {', '.join(others)}")
-            appearance.risk = max(appearance.risk, 0.9)
+            concurrent = {"so_far": (1.0, appearance.risk), "concurrent": (settings.risk_concurrent, 1.0)}
+            appearance.risk = noisy_or(concurrent)
