@@ -6,6 +6,7 @@ import math
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 # OpenCV's FFmpeg backend writes decoder complaints straight to stderr; damaged inputs are reported
@@ -13,6 +14,7 @@ from pathlib import Path
 os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")
 os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
+import av
 import cv2
 
 from .errors import UnreadableInput
@@ -95,13 +97,17 @@ class SourceInfo:
     frame_count: int | None
 
 
-def open_capture(source: str, open_timeout_s: float = 10.0, read_timeout_s: float = 10.0) -> cv2.VideoCapture:
+def _check_file(source: str) -> None:
     path = Path(source)
+    if not path.is_file():
+        raise UnreadableInput(f"{source}: no such file")
+    if path.stat().st_size == 0:
+        raise UnreadableInput(f"{source}: empty file (0 bytes)")
+
+
+def open_capture(source: str, open_timeout_s: float = 10.0, read_timeout_s: float = 10.0) -> cv2.VideoCapture:
     if not is_stream_url(source):
-        if not path.is_file():
-            raise UnreadableInput(f"{source}: no such file")
-        if path.stat().st_size == 0:
-            raise UnreadableInput(f"{source}: empty file (0 bytes)")
+        _check_file(source)
     params = [
         cv2.CAP_PROP_OPEN_TIMEOUT_MSEC,
         int(open_timeout_s * 1000),
@@ -163,15 +169,31 @@ class DecodeStats:
     frames_sampled: int = 0
     last_time_s: float = 0.0
     truncated: bool = False
+    # Frames read from the container but never decoded: non-reference frames far from any sample time.
+    frames_skipped: int = 0
+    # "pyav" (decodes only what sampling needs) or "opencv" (the fallback; decodes every frame).
+    decoder: str = "opencv"
 
 
 def sample_frames(source: str, fps: float, stats: DecodeStats | None = None) -> Iterator[Frame]:
-    """Frames at `fps` by presentation time: every other frame is grabbed but never converted to pixels."""
+    """Frames at `fps` by presentation time.
+
+    Files go through PyAV, which skips decoding non-reference frames that no sample needs; streams, and
+    files PyAV cannot open, go through OpenCV, where every other frame is grabbed but never converted.
+    """
     stats = stats if stats is not None else DecodeStats()
     if not is_stream_url(source) and is_image(Path(source)):
         stats.frames_decoded = stats.frames_sampled = 1
         yield Frame(source=source, index=0, time_s=0.0, image=read_image(source))
         return
+    if not is_stream_url(source):
+        _check_file(source)
+        container = open_pyav(source)
+        if container is not None:
+            stats.decoder = "pyav"
+            with container:
+                yield from _sample_pyav(source, container, fps, stats)
+            return
     capture = open_capture(source)
     try:
         yield from _sample_capture(source, capture, fps, stats)
@@ -198,18 +220,117 @@ def _sample_capture(source: str, capture: cv2.VideoCapture, fps: float, stats: D
         if not ok or image is None:
             continue
         stats.frames_sampled += 1
-        next_time = max(next_time + interval, time_s + interval * 0.5)
+        next_time = _next_sample_time(next_time, time_s, interval)
         yield Frame(source=source, index=index, time_s=time_s, image=image)
-    if stats.frames_decoded == 0:
-        raise UnreadableInput(f"{source}: no decodable video frames (damaged or not a video)")
-    if info.frame_count and stats.frames_decoded < 0.9 * info.frame_count and not is_stream_url(source):
-        stats.truncated = True
+    _check_truncated(source, stats, stats.frames_decoded, info.frame_count)
 
 
 def _frame_time(capture: cv2.VideoCapture, index: int, fps: float, previous: float) -> float:
+    return _sane_time(capture.get(cv2.CAP_PROP_POS_MSEC) / 1000.0, index, fps, previous)
+
+
+def _sane_time(container_s: float | None, index: int, fps: float, previous: float) -> float:
     # Presentation time from the container when it is sane; containers with broken timing (a wrong
     # frame rate, missing pts) fall back to counting frames.
-    pos_ms = capture.get(cv2.CAP_PROP_POS_MSEC)
-    if math.isfinite(pos_ms) and pos_ms > 0 and pos_ms / 1000.0 > previous:
-        return pos_ms / 1000.0
+    if container_s is not None and math.isfinite(container_s) and container_s > 0 and container_s > previous:
+        return container_s
     return max(index / fps, previous + 1e-3)
+
+
+def _next_sample_time(next_time: float, time_s: float, interval: float) -> float:
+    # On the fps grid; after a gap in the video, half an interval after the frame just taken.
+    return max(next_time + interval, time_s + interval * 0.5)
+
+
+def _check_truncated(source: str, stats: DecodeStats, frames_read: int, expected: int | None) -> None:
+    if stats.frames_decoded == 0:
+        raise UnreadableInput(f"{source}: no decodable video frames (damaged or not a video)")
+    if expected and frames_read < 0.9 * expected and not is_stream_url(source):
+        stats.truncated = True
+
+
+# -- PyAV: decode only the frames sampling needs --------------------------------------------------
+
+
+def open_pyav(source: str) -> av.container.InputContainer | None:
+    """The file opened by PyAV, or None when PyAV cannot open it or finds no video (OpenCV then tries)."""
+    try:
+        container = av.open(source, metadata_errors="ignore")
+    except (av.FFmpegError, UnicodeDecodeError, ValueError):
+        return None
+    if not container.streams.video:
+        container.close()
+        return None
+    return container
+
+
+@dataclass(frozen=True)
+class SampleGrid:
+    """The sample times k * interval, and which frames near them must be decoded in full."""
+
+    interval: float
+    frame_s: float
+
+    def needs(self, time_s: float | None) -> bool:
+        """Whether the frame shown at `time_s` may be the first at or after a sample time (± half a frame
+        for timestamp jitter). Unknown times are always decoded."""
+        if time_s is None or self.interval <= 0:
+            return True
+        latest = time_s + 0.5 * self.frame_s
+        grid_point = math.floor(latest / self.interval) * self.interval
+        return grid_point > time_s - 1.5 * self.frame_s
+
+
+def _sample_pyav(
+    source: str, container: av.container.InputContainer, fps: float, stats: DecodeStats
+) -> Iterator[Frame]:
+    stream = container.streams.video[0]
+    # Frame and slice threads: the decoder keeps both cores busy while it works.
+    stream.thread_type = "AUTO"
+    codec = stream.codec_context
+    rate = stream.average_rate or stream.guessed_rate
+    container_fps = float(rate) if rate and 0 < float(rate) < 1000 else 25.0
+    start_s = _seconds(stream.start_time, stream.time_base) or 0.0
+    grid = SampleGrid(1.0 / fps if fps > 0 else 0.0, 1.0 / container_fps)
+    next_time, previous_time, packets = 0.0, -1.0, 0
+    for packet in _demux_until_damaged(container, stream, stats):
+        packets += packet.size > 0
+        packet_s = _seconds(packet.pts, packet.time_base, start_s)
+        # Non-reference frames no other frame depends on are dropped undecoded unless a sample needs them;
+        # key and reference frames are always decoded (later frames are built from them).
+        codec.skip_frame = "DEFAULT" if grid.needs(packet_s) else "NONREF"
+        for decoded in _decode_packet(codec, packet):
+            stats.frames_decoded += 1
+            frame_time = _seconds(decoded.pts, decoded.time_base, start_s)
+            time_s = _sane_time(frame_time, stats.frames_decoded - 1, container_fps, previous_time)
+            previous_time = stats.last_time_s = time_s
+            if time_s + 1e-6 < next_time:
+                continue
+            stats.frames_sampled += 1
+            next_time = _next_sample_time(next_time, time_s, grid.interval)
+            index = round(time_s * container_fps)
+            yield Frame(source=source, index=index, time_s=time_s, image=decoded.to_ndarray(format="bgr24"))
+    stats.frames_skipped = max(0, packets - stats.frames_decoded)
+    _check_truncated(source, stats, packets, stream.frames or None)
+
+
+def _seconds(pts: int | None, time_base: Fraction | None, origin_s: float = 0.0) -> float | None:
+    return float(pts * time_base) - origin_s if pts is not None and time_base else None
+
+
+def _demux_until_damaged(
+    container: av.container.InputContainer, stream: av.video.stream.VideoStream, stats: DecodeStats
+) -> Iterator[av.Packet]:
+    # A container that breaks mid-file ends the source there; what was decoded so far still counts.
+    try:
+        yield from container.demux(stream)
+    except av.FFmpegError:
+        stats.truncated = True
+
+
+def _decode_packet(codec: av.codec.context.CodecContext, packet: av.Packet) -> list[av.VideoFrame]:
+    # A damaged packet costs that frame only, as with OpenCV, which skips what it cannot decode.
+    try:
+        return codec.decode(packet)
+    except av.error.InvalidDataError:
+        return []
