@@ -63,6 +63,10 @@ class LiveRoom:
     alerts: int = 0
     last_finding: str | None = None
     frame_size: tuple[int, int] | None = None
+    frames_recognised: int = 0
+    # Seconds from a frame's arrival to the end of its recognition: growing lag means falling behind.
+    lag_s: float = 0.0
+    max_lag_s: float = 0.0
 
     @property
     def state(self) -> RoomState:
@@ -154,6 +158,9 @@ class Watcher:
         for (room, frame), faces in zip(batch, found, strict=True):
             room.frame_size = (frame.width, frame.height)
             self._observe(room, frame, faces)
+            room.frames_recognised += 1
+            room.lag_s = time.time() - (frame.wallclock or time.time())
+            room.max_lag_s = max(room.max_lag_s, room.lag_s)
 
     def _observe(self, room: LiveRoom, frame: Frame, faces: Faces) -> None:
         closed = room.pipeline.add(frame, faces)
@@ -277,7 +284,13 @@ class Watcher:
 
     @staticmethod
     def room_summary(room: LiveRoom) -> dict[str, object]:
-        return {**room.state.as_dict(), "alerts": room.alerts, "last_finding": room.last_finding}
+        return {
+            **room.state.as_dict(),
+            "frames_recognised": room.frames_recognised,
+            "max_lag_s": round(room.max_lag_s, 2),
+            "alerts": room.alerts,
+            "last_finding": room.last_finding,
+        }
 
     def _source_result(self, room: LiveRoom) -> SourceResult:
         state = room.state

@@ -78,7 +78,8 @@ def room_specs(inputs: list[str], room: str | None) -> list[RoomSpec]:
 
 def room_table(watcher: Watcher) -> Table:
     table = Table(title=f"watching {len(watcher.rooms)} room(s), {watcher.elapsed_s:.0f} s", title_justify="left")
-    for column in ("room", "status", "fps", "frames", "dropped", "reconnects", "alerts", "last finding / error"):
+    columns = ("room", "status", "fps", "frames", "dropped", "lag s", "reconnects", "alerts", "last finding / error")
+    for column in columns:
         table.add_column(column, overflow="fold")
     for room in watcher.rooms:
         state = room.state
@@ -89,6 +90,7 @@ def room_table(watcher: Watcher) -> Table:
             f"{state.fps:.1f}",
             str(state.frames_sampled),
             str(state.frames_dropped),
+            f"{room.lag_s:.1f}",
             str(state.reconnects),
             str(room.alerts),
             Text(note),

@@ -1,0 +1,119 @@
+"""How many live rooms this machine watches at a given fps without falling behind (a benchmark, not a test).
+
+Runs the real watcher on N rooms at once for N = 1, 2, 4, 8 ... Each room is a real talking-head clip,
+looped into a longer file with ffmpeg (stream copy) and played as live at real-time pace, so every room
+costs what a live room costs: decoding every frame, sampling at --fps, detection, landmarks and a share of
+the batched recognizer run. A room keeps up when it is recognised at >= 90% of the target rate, drops
+under 5% of its sampled frames, and its frames wait under 2 s from arrival to the end of recognition.
+
+    python scripts/watch_capacity.py --rooms 1,2,4,8 --seconds 30 --fps 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from impersonation_cli.alerts import AlertSink
+from impersonation_cli.config import load_config
+from impersonation_cli.enrollment import reference_from_image
+from impersonation_cli.faces import FaceEngine
+from impersonation_cli.gallery import Gallery
+from impersonation_cli.live import ReaderSettings
+from impersonation_cli.packs import load_pack, model_root
+from impersonation_cli.scan import ScanContext
+from impersonation_cli.watch import LiveRoom, RoomSpec, Watcher, WatchSettings
+
+SHARED = Path(os.environ.get("IMPERSONATION_SHARED", Path(__file__).resolve().parents[2] / "shared"))
+DEFAULT_CLIP = SHARED / "media" / "sadtalker" / "WDA_KatieHill_000.mp4"
+
+
+def looped_clip(clip: Path, seconds: float, folder: Path) -> Path:
+    """The clip repeated until it lasts `seconds` (stream copy: no re-encoding, no quality change)."""
+    target = folder / f"looped{clip.suffix}"
+    command = ["ffmpeg", "-v", "error", "-y", "-stream_loop", "-1", "-i", str(clip), "-t", f"{seconds:.0f}"]
+    subprocess.run([*command, "-c", "copy", str(target)], check=True)
+    return target
+
+
+def enrolled_context(engine: FaceEngine, clip: Path, folder: Path) -> ScanContext:
+    """A gallery holding the clip's person (from its first frame), so matching runs as it would live."""
+    import cv2
+
+    capture = cv2.VideoCapture(str(clip))
+    ok, image = capture.read()
+    capture.release()
+    if not ok:
+        raise SystemExit(f"cannot read {clip}")
+    still = folder / "reference.jpg"
+    cv2.imwrite(str(still), image)
+    outcome = reference_from_image(engine, still)
+    with Gallery(folder / "gallery.sqlite") as store:
+        if outcome.reference is not None:
+            store.add_person("Benchmark Person", [outcome.reference])
+        index = store.index()
+    return ScanContext(engine=engine, index=index, config=load_config())
+
+
+def keeps_up(room: LiveRoom, fps: float) -> bool:
+    sampled = max(room.state.frames_sampled, 1)
+    return (
+        room.frames_recognised >= 0.9 * fps * room.state.live_seconds
+        and room.state.frames_dropped <= 0.05 * sampled
+        and room.max_lag_s < 2.0
+    )
+
+
+def run_rooms(count: int, clip: Path, context: ScanContext, fps: float, seconds: float) -> bool:
+    settings = WatchSettings(reader=ReaderSettings(fps=fps), duration_s=seconds, cooldown_s=3600.0)
+    specs = [RoomSpec(str(clip), f"bench:{n}") for n in range(1, count + 1)]
+    watcher = Watcher(specs, context, settings, AlertSink(None, None, settings.cooldown_s))
+    watcher.run()
+    rooms_ok = [keeps_up(room, fps) for room in watcher.rooms]
+    for room, ok in zip(watcher.rooms, rooms_ok, strict=True):
+        state = room.state
+        achieved = room.frames_recognised / state.live_seconds if state.live_seconds else 0.0
+        print(
+            f"  {room.name:10} recognised {room.frames_recognised:3} frames = {achieved:4.2f} fps "
+            f"(target {fps:g}), sampled {state.frames_sampled:3}, dropped {state.frames_dropped:3}, "
+            f"max lag {room.max_lag_s:4.2f} s, {'keeps up' if ok else 'FALLS BEHIND'}"
+        )
+    return all(rooms_ok)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rooms", default="1,2,4,8", help="comma-separated room counts")
+    parser.add_argument("--seconds", type=float, default=30.0, help="how long each count is watched")
+    parser.add_argument("--fps", type=float, default=1.0)
+    parser.add_argument("--clip", type=Path, default=DEFAULT_CLIP)
+    parser.add_argument("--models", type=Path, default=None)
+    parser.add_argument("--pack", default=None)
+    parser.add_argument("--threads", type=int, default=None)
+    args = parser.parse_args()
+    if shutil.which("ffmpeg") is None or not args.clip.is_file():
+        print(f"needs ffmpeg and the clip {args.clip}", file=sys.stderr)
+        return 2
+    config = load_config()
+    engine = FaceEngine(load_pack(args.pack, model_root(args.models)), detector=config.detector, threads=args.threads)
+    print(f"{os.cpu_count()} CPUs, pack {engine.pack.name}, provider {engine.provider}, clip {args.clip.name}")
+    sustained = 0
+    with tempfile.TemporaryDirectory() as temporary:
+        folder = Path(temporary)
+        clip = looped_clip(args.clip, args.seconds + 10, folder)
+        context = enrolled_context(engine, args.clip, folder)
+        for count in (int(n) for n in args.rooms.split(",")):
+            print(f"{count} room(s) at {args.fps:g} fps for {args.seconds:g} s:")
+            if run_rooms(count, clip, context, args.fps, args.seconds):
+                sustained = max(sustained, count)
+    print(f"sustained without falling behind: {sustained} room(s) at {args.fps:g} fps")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
