@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Run the test suite on a fresh machine: installs what it needs, then runs ruff and pytest.
+# System packages (ffmpeg, nginx with the RTMP module, chromium) are installed when we are root with apt;
+# without them the streaming and browser tests skip with a reason (under CI=true they fail instead).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+system_packages=(ffmpeg nginx libnginx-mod-rtmp chromium)
+missing=()
+command -v ffmpeg >/dev/null || missing+=(ffmpeg)
+command -v nginx >/dev/null || missing+=(nginx)
+[ -e /usr/lib/nginx/modules/ngx_rtmp_module.so ] || missing+=(libnginx-mod-rtmp)
+command -v chromium >/dev/null || missing+=(chromium)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing system packages: ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "warning: missing ${missing[*]} (install: apt-get install ${system_packages[*]}); those tests will skip"
+  fi
+fi
+
+python3 -m venv .venv
+. .venv/bin/activate
+python -m pip install -q --upgrade pip
+python -m pip install -q -e '.[test]'
+
+ruff check impersonation_cli tests scripts samples
+ruff format --check impersonation_cli tests scripts samples
+exec python -m pytest -q -rs "$@"
