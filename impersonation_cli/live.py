@@ -10,6 +10,7 @@ paced by their presentation times, and end at their last frame.
 
 from __future__ import annotations
 
+import os
 import random
 import threading
 import time
@@ -102,6 +103,12 @@ class FrameSlot:
         return frames
 
 
+# FFmpeg probes a live stream for 5 s by default before the first frame; with an open timeout under that the
+# probe is cut short and the connection dies on its first reads. One second is enough to find the video.
+# (OpenCV reads this variable at every open; a value the user set is kept.)
+LIVE_CAPTURE_OPTIONS = ("OPENCV_FFMPEG_CAPTURE_OPTIONS", "analyzeduration;1000000")
+
+
 class RoomReader(threading.Thread):
     """Reads one room until stopped, ended or failed; frames come out of `slot`, its story in `state`."""
 
@@ -109,6 +116,7 @@ class RoomReader(threading.Thread):
         self, state: RoomState, settings: ReaderSettings, wake: threading.Event, origin: float | None = None
     ) -> None:
         super().__init__(name=f"room {state.room}", daemon=True)
+        os.environ.setdefault(*LIVE_CAPTURE_OPTIONS)
         self.state = state
         self.settings = settings
         self.slot = FrameSlot(settings.queue_size, wake)
