@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import http.server
 import shutil
+import threading
 import zipfile
 from pathlib import Path
 
@@ -34,6 +37,25 @@ def test_install_from_zip(tmp_path: Path) -> None:
             zf.write(path, f"buffalo_sc/{path.name}")
     target = install_pack("buffalo_sc", str(archive), tmp_path / "root")
     assert sorted(p.name for p in target.glob("*.onnx")) == ["det_500m.onnx", "w600k_mbf.onnx"]
+
+
+def test_install_from_a_url(tmp_path: Path) -> None:
+    """The official-release route, served from loopback: download, unzip, verify."""
+    served = tmp_path / "served"
+    served.mkdir()
+    with zipfile.ZipFile(served / "buffalo_sc.zip", "w") as zf:
+        for path in (_shared_models() / "buffalo_sc").glob("*.onnx"):
+            zf.write(path, f"buffalo_sc/{path.name}")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler) as server:
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            url = f"http://127.0.0.1:{server.server_address[1]}/buffalo_sc.zip"
+            target = install_pack("buffalo_sc", url, tmp_path / "root")
+        finally:
+            server.shutdown()
+    assert all(c.status == "ok" for c in verify_pack(target))
 
 
 def test_install_from_pypi_carrier(tmp_path: Path) -> None:

@@ -1,0 +1,35 @@
+"""The faces stage on real images: detection, the close-up pass, and embeddings."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from impersonation_cli.faces import FaceEngine
+
+
+def test_closeup_pass_finds_a_frame_filling_face(engine: FaceEngine, media: Path) -> None:
+    """A seller leaning into the camera: the face fills the frame and SCRFD's anchors miss it."""
+    photo = cv2.imread(str(media / "face_recognition" / "obama.jpg"))
+    x1, y1, x2, y2 = engine.detect(photo).boxes[0].astype(int)
+    closeup = cv2.resize(photo[y1:y2, x1:x2], (720, 720))
+    plain = FaceEngine(engine.pack, device="cpu", detector=replace(engine.settings, closeup_pass=False))
+    assert len(plain.detect(closeup)) == 0
+    found = engine.detect(closeup)
+    assert len(found) == 1
+    assert found.sizes[0] > 0.5 * 720
+    # The embedding of the close-up is still the same person as the full photo.
+    full = engine.analyse(photo).embeddings[0]
+    assert float(engine.embed(closeup, found).embeddings[0] @ full) > 0.5
+
+
+def test_embeddings_are_unit_length_and_separate_people(engine: FaceEngine, media: Path) -> None:
+    image = cv2.imread(str(media / "face_recognition" / "two_people.jpg"))
+    faces = engine.analyse(image)
+    assert len(faces) == 2 and faces.embeddings.shape == (2, 512)
+    np.testing.assert_allclose(np.linalg.norm(faces.embeddings, axis=1), 1.0, atol=1e-4)
+    assert float(faces.embeddings[0] @ faces.embeddings[1]) < 0.3
+    assert engine.provider == "CPUExecutionProvider"
