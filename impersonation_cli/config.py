@@ -86,3 +86,29 @@ def load_config(path: str | Path | None = None) -> Config:
         raise UserError(f"config: {exc}") from exc
     extra = {k: v for k, v in document.items() if k not in typed}
     return Config(**sections, extra=extra, path=str(chosen) if chosen else None)
+
+
+def write_match_threshold(path: Path, threshold: float) -> None:
+    """Set `[match] threshold` in a user's TOML file, keeping everything else in it as written.
+
+    Line-based on purpose: the file is the user's, with their comments; only one line changes or is added.
+    """
+    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    if path.exists():
+        _read_toml(path)  # refuse to edit a file that is not valid TOML
+    setting = f"threshold = {threshold:.4f}  # set by `gallery calibrate`"
+    section = next((n for n, line in enumerate(lines) if line.strip() == "[match]"), None)
+    if section is None:
+        lines += ["", "[match]", setting] if lines else ["[match]", setting]
+    else:
+        end = next((n for n in range(section + 1, len(lines)) if lines[n].lstrip().startswith("[")), len(lines))
+        existing = next((n for n in range(section + 1, end) if lines[n].split("=")[0].strip() == "threshold"), None)
+        if existing is None:
+            lines.insert(section + 1, setting)
+        else:
+            lines[existing] = setting
+    try:
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"cannot write config {path}: {exc.strerror}") from exc
+    _read_toml(path)
