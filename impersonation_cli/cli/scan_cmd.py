@@ -11,6 +11,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from ..errors import EXIT_FOUND, EXIT_OK, EXIT_UNREADABLE, UserError
 from ..gallery import Gallery, default_gallery_path
+from ..reports.findings import DEFAULT_FAIL_POLICY, FAIL_ON_CHOICES, FailPolicy, parse_fail_on
 from ..reports.table import print_summary
 from ..results import ScanResult, appearance_event
 from ..rooms import load_rooms, parse_time, validate_room
@@ -28,11 +29,21 @@ from .common import (
     stdout,
 )
 
+FailOnOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--fail-on",
+        help=f"Verdicts that set exit code 1: {', '.join(FAIL_ON_CHOICES)} (repeatable or comma-separated) "
+        "[default: any]",
+        show_default=False,
+    ),
+]
 
-def exit_code(result: ScanResult) -> int:
-    """0 nothing registered found, 1 a registered identity found, 3 an input unreadable or truncated (and
-    nothing found)."""
-    if result.appearances:
+
+def exit_code(result: ScanResult, policy: FailPolicy = DEFAULT_FAIL_POLICY) -> int:
+    """0 nothing the fail policy selects was found, 1 it was (by default any registered identity; `--fail-on`
+    picks verdicts), 3 an input was unreadable or truncated (and nothing selected was found)."""
+    if any(policy.matches(a) for a in result.appearances):
         return EXIT_FOUND
     if result.unreadable:
         return EXIT_UNREADABLE
@@ -94,8 +105,11 @@ def scan(
     config: ConfigOption = None,
     threads: ThreadsOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table, no progress bar")] = False,
+    fail_on: FailOnOption = None,
 ) -> None:
-    """Scan recordings for registered people; exit 0 none found, 1 found, 3 an input was unreadable."""
+    """Scan recordings for registered people; exit 0 none found, 1 found (or, with --fail-on, the chosen
+    verdicts found), 3 an input was unreadable."""
+    policy = parse_fail_on(fail_on)
     items, assignments = room_assignments(list(inputs or []), room, started_at, rooms_file)
     if not items:
         raise UserError("nothing to scan: give videos, images or folders (or --rooms FILE)")
@@ -135,4 +149,4 @@ def scan(
             stderr.print(f"unreadable: {source.error}", markup=False, highlight=False, soft_wrap=True)
     else:
         print_summary(result, console)
-    raise typer.Exit(exit_code(result))
+    raise typer.Exit(exit_code(result, policy))

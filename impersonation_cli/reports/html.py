@@ -1,0 +1,420 @@
+"""The HTML report: one self-contained file an analyst can open, read and forward.
+
+Everything in a scan result is untrusted text (names, file names, URLs, explanations): every piece goes
+through `esc`. Images are embedded as data: URIs, and a Content-Security-Policy allows nothing else (no
+script, no network), so even text that slipped through escaping could not run or call out.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from ..results import Appearance, ScanResult, SignalScore, SourceResult
+from .evidence_files import VERIFIED, check_evidence, data_uri
+from .findings import AUTHORIZED, ReportInput, is_flagged, setting, verdict_meaning, wallclock_text
+from .table import clock
+
+CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+
+# Colours by verdict, most severe first: a timeline bar takes the colour of its most severe verdict.
+VERDICT_COLOURS = {
+    "likely-synthetic": "#c62828",
+    "likely-replay": "#d84315",
+    "concurrent": "#6a1b9a",
+    "likely-effects": "#ad1457",
+    "unauthorized-likeness": "#b26a00",
+    AUTHORIZED: "#2e7d32",
+}
+UNKNOWN_VERDICT_COLOUR = "#546e7a"
+
+TIMELINE_WIDTH = 1000
+TIMELINE_LABEL_WIDTH = 200
+TIMELINE_LANE = 28
+TIMELINE_AXIS = 26
+TIMELINE_CHAR_PX = 7  # average width of a character of the bar labels, in viewBox units
+
+STYLE = """
+:root { --ink: #1c2430; --muted: #5b6675; --line: #dfe3ea; --panel: #ffffff; --page: #f3f5f8; }
+* { box-sizing: border-box; }
+body { margin: 0; background: var(--page); color: var(--ink);
+  font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", sans-serif; }
+main { max-width: 1180px; margin: 0 auto; padding: 28px 24px 48px; }
+h1 { font-size: 26px; margin: 0 0 4px; }
+h2 { font-size: 19px; margin: 34px 0 12px; }
+h3 { font-size: 17px; margin: 0; overflow-wrap: anywhere; }
+.sub, .muted { color: var(--muted); }
+.sub { margin: 0 0 18px; font-size: 13px; overflow-wrap: anywhere; }
+.cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(150px, 1fr)); gap: 12px; }
+.card, .finding, .panel { background: var(--panel); border: 1px solid var(--line); border-radius: 10px; }
+.card { padding: 12px 14px; }
+.card b { display: block; font-size: 24px; }
+.card span { color: var(--muted); font-size: 13px; }
+.card.alert b { color: #c62828; }
+.chips { display: flex; flex-wrap: wrap; gap: 6px; margin: 12px 0 0; }
+.chip { display: inline-block; padding: 2px 10px; border-radius: 999px; color: #fff; font-size: 12.5px;
+  font-weight: 600; white-space: nowrap; }
+.finding { padding: 16px 18px; margin: 0 0 16px; border-left: 6px solid var(--accent, #546e7a); }
+.finding header { display: flex; flex-wrap: wrap; align-items: center; gap: 10px; margin-bottom: 12px; }
+.finding header .chips { margin: 0; }
+.risk { margin-left: auto; font-weight: 700; font-size: 14px; }
+.body { display: grid; grid-template-columns: auto 1fr; gap: 18px; align-items: start; }
+.faces { display: flex; gap: 12px; }
+figure { margin: 0; width: 150px; }
+figure img, .noimg { width: 150px; height: 180px; object-fit: contain; background: #0f1720; border-radius: 8px;
+  display: block; }
+.noimg { display: flex; align-items: center; justify-content: center; text-align: center; padding: 10px;
+  color: #cfd6df; font-size: 12px; }
+figcaption { font-size: 12px; color: var(--muted); margin-top: 4px; }
+dl { display: grid; grid-template-columns: max-content 1fr; gap: 4px 14px; margin: 0; font-size: 14px; }
+dt { color: var(--muted); }
+dd { margin: 0; overflow-wrap: anywhere; }
+code { font: 12.5px/1.4 ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; overflow-wrap: anywhere; }
+.ok { color: #2e7d32; font-weight: 600; }
+.bad { color: #c62828; font-weight: 600; }
+ul.reasons { margin: 12px 0 0; padding-left: 20px; }
+table { border-collapse: collapse; width: 100%; font-size: 14px; }
+th, td { text-align: left; padding: 6px 8px; border-bottom: 1px solid var(--line); vertical-align: top;
+  overflow-wrap: anywhere; }
+th { color: var(--muted); font-weight: 600; font-size: 12.5px; text-transform: uppercase; letter-spacing: .03em; }
+table.signals { margin-top: 12px; }
+table.signals td:first-child { width: 190px; font-weight: 600; }
+table.signals td:nth-child(2) { width: 170px; }
+.bar { display: inline-block; vertical-align: middle; width: 90px; height: 8px; border-radius: 4px;
+  background: #e6e9ef; margin-right: 8px; overflow: hidden; }
+.bar i { display: block; height: 100%; border-radius: 4px; }
+.details { color: var(--muted); font-size: 12.5px; }
+.panel { padding: 14px 16px; margin-bottom: 14px; }
+.panel h3 { margin-bottom: 8px; }
+svg.timeline { width: 100%; height: auto; display: block; }
+svg text { font: 13px system-ui, sans-serif; fill: var(--ink); }
+svg .tick { font-size: 11px; fill: var(--muted); }
+svg .on-bar { font-size: 12px; font-weight: 600; fill: #fff; pointer-events: none; }
+details summary { cursor: pointer; color: var(--muted); margin-top: 10px; }
+footer { margin-top: 36px; color: var(--muted); font-size: 12.5px; }
+"""
+
+
+def esc(value: object) -> str:
+    """Untrusted text, safe in HTML element content and in quoted attributes."""
+    return html.escape(str(value), quote=True)
+
+
+def verdict_colour(verdict: str) -> str:
+    return VERDICT_COLOURS.get(verdict, UNKNOWN_VERDICT_COLOUR)
+
+
+def primary_verdict(verdicts: list[str]) -> str | None:
+    """The most severe verdict; one this report does not know ranks just above 'authorized'."""
+    order = list(VERDICT_COLOURS)
+    rank = {v: order.index(v) if v in order else order.index(AUTHORIZED) - 0.5 for v in verdicts}
+    return min(verdicts, key=rank.__getitem__, default=None)
+
+
+def render_html(report: ReportInput, generated_at: datetime | None = None) -> str:
+    result = report.result
+    generated = (generated_at or datetime.now(UTC)).replace(microsecond=0).isoformat()
+    flagged = [(n, a) for n, a in enumerate(result.appearances) if is_flagged(a)]
+    title = f"Impersonation report: {len(flagged)} flagged of {len(result.appearances)} appearances"
+    body = "\n".join(
+        [
+            f"<h1>Impersonation scan report</h1>\n<p class='sub'>From {esc(report.result_path.name)} · scan started "
+            f"{esc(result.run.started_at)} · report made {esc(generated)} · impersonation-cli {esc(__version__)}</p>",
+            _summary(result, len(flagged)),
+            _problems(result.unreadable),
+            _findings(report, flagged),
+            _other_appearances(result, [n for n, a in enumerate(result.appearances) if not is_flagged(a)]),
+            _timelines(result),
+            _settings(result.settings),
+            "<footer>Generated by impersonation-cli. Scores are evidence for a person to weigh, not proof; the "
+            "evidence files' sha256 let a recipient check they are the files the scan saved.</footer>",
+        ]
+    )
+    return (
+        "<!DOCTYPE html>\n<html lang='en'>\n<head>\n<meta charset='utf-8'>\n"
+        f"<meta http-equiv='Content-Security-Policy' content=\"{CSP}\">\n"
+        "<meta name='referrer' content='no-referrer'>\n"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>\n"
+        f"<title>{esc(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<main>\n{body}\n</main>\n</body>\n</html>\n"
+    )
+
+
+def write_html(report: ReportInput, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_html(report), encoding="utf-8")
+
+
+def _chip(verdict: str, count: int | None = None) -> str:
+    label = verdict if count is None else f"{verdict} × {count}"
+    return (
+        f"<span class='chip' style='background:{verdict_colour(verdict)}' title='{esc(verdict_meaning(verdict))}'>"
+        f"{esc(label)}</span>"
+    )
+
+
+def _chips(verdicts: Iterable[str]) -> str:
+    return "<div class='chips'>" + "".join(_chip(v) for v in verdicts) + "</div>"
+
+
+def _card(value: object, label: str, alert: bool = False) -> str:
+    return f"<div class='card{' alert' if alert else ''}'><b>{esc(value)}</b><span>{esc(label)}</span></div>"
+
+
+def _summary(result: ScanResult, flagged: int) -> str:
+    scanned = sum(1 for s in result.sources if s.status != "unreadable")
+    risk = max((a.risk for a in result.appearances), default=0.0)
+    counts: dict[str, int] = {}
+    for appearance in result.appearances:
+        for verdict in appearance.verdicts:
+            counts[verdict] = counts.get(verdict, 0) + 1
+    cards = [
+        _card(f"{scanned} / {len(result.sources)}", "sources scanned", alert=scanned < len(result.sources)),
+        _card(flagged, "flagged appearances", alert=flagged > 0),
+        _card(len(result.appearances), "appearances in all"),
+        _card(len(result.identities), "registered people seen"),
+        _card(f"{risk:.2f}", "highest risk", alert=risk >= 0.5),
+        _card(f"{result.run.video_seconds:.0f} s", "video scanned"),
+    ]
+    ordered = sorted(counts, key=lambda v: list(VERDICT_COLOURS).index(v) if v in VERDICT_COLOURS else -1)
+    chips = "".join(_chip(v, counts[v]) for v in ordered)
+    return f"<h2>Summary</h2>\n<div class='cards'>{''.join(cards)}</div>\n<div class='chips'>{chips}</div>"
+
+
+def _problems(unreadable: list[SourceResult]) -> str:
+    if not unreadable:
+        return ""
+    rows = "".join(
+        f"<tr><td><code>{esc(s.source)}</code></td><td class='bad'>{esc(s.status)}</td><td>{esc(s.error or '')}</td>"
+        "</tr>"
+        for s in unreadable
+    )
+    return (
+        "<h2>Inputs with problems</h2>\n<div class='panel'><table><tr><th>source</th><th>status</th><th>why</th>"
+        f"</tr>{rows}</table></div>"
+    )
+
+
+def _findings(report: ReportInput, flagged: list[tuple[int, Appearance]]) -> str:
+    if not flagged:
+        return "<h2>Flagged appearances</h2>\n<p class='muted'>Nothing flagged.</p>"
+    flagged = sorted(flagged, key=lambda item: (-item[1].risk, item[1].source, item[1].start_s))
+    return "<h2>Flagged appearances</h2>\n" + "\n".join(_finding(report, n, a) for n, a in flagged)
+
+
+def _finding(report: ReportInput, number: int, appearance: Appearance) -> str:
+    accent = verdict_colour(primary_verdict(appearance.verdicts) or "")
+    reasons = "".join(f"<li>{esc(reason)}</li>" for reason in appearance.reasons)
+    return (
+        f"<article class='finding' id='appearance-{number}' style='--accent:{accent}'>\n"
+        f"<header><h3>{esc(appearance.identity)}</h3>{_chips(appearance.verdicts)}"
+        f"<span class='risk'>risk {appearance.risk:.2f}</span></header>\n"
+        f"<div class='body'>{_faces(report, appearance)}{_facts(report, appearance)}</div>\n"
+        f"{f'<ul class=reasons>{reasons}</ul>' if reasons else ''}\n{_signals(appearance.signals)}\n</article>"
+    )
+
+
+def _figure(image: bytes | None, caption: str, missing: str) -> str:
+    uri = data_uri(image) if image else None
+    picture = f"<img src='{uri}' alt='{esc(caption)}'>" if uri else f"<div class='noimg'>{esc(missing)}</div>"
+    return f"<figure>{picture}<figcaption>{esc(caption)}</figcaption></figure>"
+
+
+def _faces(report: ReportInput, appearance: Appearance) -> str:
+    evidence = check_evidence(appearance.evidence, report.result_dir)
+    when = f" at {clock(appearance.evidence.time_s)}" if appearance.evidence else ""
+    reference_missing = (
+        "no reference photo: give the report --gallery"
+        if report.authorizations is None
+        else "no reference photo in the gallery"
+    )
+    return (
+        "<div class='faces'>"
+        + _figure(report.references.get(appearance.identity), "registered reference", reference_missing)
+        + _figure(evidence.data, f"evidence{when}", f"evidence {evidence.status}")
+        + "</div>"
+    )
+
+
+def _facts(report: ReportInput, appearance: Appearance) -> str:
+    runner_up = (
+        f"; runner-up {esc(appearance.second_identity)} {appearance.second_similarity:.2f}"
+        if appearance.second_identity is not None and appearance.second_similarity is not None
+        else ""
+    )
+    rows = [
+        ("Source", f"<code>{esc(appearance.source)}</code>"),
+        ("Room", esc(appearance.room or "not given")),
+        ("Stream time", f"{clock(appearance.start_s)} – {clock(appearance.end_s)} ({appearance.frames} frames)"),
+        ("Wall-clock", esc(_wallclock_span(appearance) or "not known (no start time given)")),
+        (
+            "Similarity",
+            f"{appearance.median_similarity:.2f} median, {appearance.best_similarity:.2f} best "
+            f"(threshold {esc(setting(report.result.settings, 'config', 'match', 'threshold'))}){runner_up}",
+        ),
+        ("Evidence", _evidence_facts(report, appearance)),
+    ]
+    return "<dl>" + "".join(f"<dt>{name}</dt><dd>{value}</dd>" for name, value in rows) + "</dl>"
+
+
+def _wallclock_span(appearance: Appearance) -> str | None:
+    start, end = wallclock_text(appearance.start_wallclock), wallclock_text(appearance.end_wallclock)
+    return f"{start} – {end}" if start and end else start
+
+
+def _evidence_facts(report: ReportInput, appearance: Appearance) -> str:
+    evidence = appearance.evidence
+    if evidence is None or not evidence.path:
+        return "not saved (scan without --evidence-dir)"
+    status = check_evidence(evidence, report.result_dir).status
+    mark = "ok" if status == VERIFIED else "bad"
+    return (
+        f"<code>{esc(Path(evidence.path).name)}</code><br><span class='muted'>sha256</span> "
+        f"<code>{esc(evidence.sha256 or '')}</code> <span class='{mark}'>{esc(status)}</span>"
+    )
+
+
+def _signals(signals: dict[str, SignalScore]) -> str:
+    if not signals:
+        return ""
+    rows = "".join(_signal_row(name, signal) for name, signal in signals.items())
+    return f"<table class='signals'><tr><th>signal</th><th>score</th><th>why</th></tr>{rows}</table>"
+
+
+def _signal_row(name: str, signal: SignalScore) -> str:
+    score = min(max(signal.score, 0.0), 1.0)
+    colour = "#c62828" if score >= 0.8 else "#ef6c00" if score >= 0.5 else "#f9a825" if score >= 0.2 else "#90a4ae"
+    details = " · ".join(f"{esc(k)} {v:.3g}" for k, v in signal.details.items())
+    return (
+        f"<tr><td>{esc(name)}</td><td><span class='bar'><i style='width:{score * 100:.0f}%;background:{colour}'>"
+        f"</i></span>{signal.score:.2f}</td><td>{esc(signal.explanation)}"
+        f"{f'<div class=details>{details}</div>' if details else ''}</td></tr>"
+    )
+
+
+def _other_appearances(result: ScanResult, numbers: list[int]) -> str:
+    if not numbers:
+        return ""
+    rows = "".join(
+        f"<tr id='appearance-{n}'><td>{esc(a.identity)}</td><td>{esc(a.room or Path(a.source).name)}</td>"
+        f"<td>{clock(a.start_s)} – {clock(a.end_s)}</td><td>{a.median_similarity:.2f}</td><td>{_chips(a.verdicts)}"
+        "</td></tr>"
+        for n, a in ((n, result.appearances[n]) for n in numbers)
+    )
+    return (
+        "<h2>Authorized appearances (not flagged)</h2>\n<div class='panel'><table><tr><th>who</th><th>where</th>"
+        f"<th>stream time</th><th>similarity</th><th>verdicts</th></tr>{rows}</table></div>"
+    )
+
+
+def _timelines(result: ScanResult) -> str:
+    readable = [s for s in result.sources if s.status != "unreadable"]
+    if not readable:
+        return ""
+    panels = "\n".join(_timeline_panel(result, source) for source in readable)
+    return f"<h2>Timelines</h2>\n{_legend(result)}\n{panels}"
+
+
+def _legend(result: ScanResult) -> str:
+    present = {primary_verdict(a.verdicts) for a in result.appearances} - {None}
+    return _chips(sorted(present, key=lambda v: list(VERDICT_COLOURS).index(v) if v in VERDICT_COLOURS else -1))
+
+
+def _timeline_panel(result: ScanResult, source: SourceResult) -> str:
+    numbered = [(n, a) for n, a in enumerate(result.appearances) if a.source == source.source]
+    heading = f"{esc(source.room) + ' · ' if source.room else ''}<code>{esc(Path(source.source).name)}</code>"
+    if not numbered:
+        body = "<p class='muted'>No registered person seen.</p>"
+    elif source.kind == "image":
+        body = "<p>Still image: " + ", ".join(esc(a.identity) for _, a in numbered) + "</p>"
+    else:
+        body = _timeline_svg(numbered, _span(source, [a for _, a in numbered]))
+    return f"<div class='panel'><h3>{heading}</h3>{body}</div>"
+
+
+def _span(source: SourceResult, appearances: list[Appearance]) -> float:
+    return max([source.duration_s or 0.0, source.scanned_s, *(a.end_s for a in appearances), 1.0])
+
+
+def _timeline_svg(numbered: list[tuple[int, Appearance]], span_s: float) -> str:
+    people = sorted({a.identity for _, a in numbered}, key=str.casefold)
+    height = TIMELINE_AXIS + TIMELINE_LANE * len(people)
+    plot = TIMELINE_WIDTH - TIMELINE_LABEL_WIDTH - 10
+
+    def x(seconds: float) -> float:
+        return TIMELINE_LABEL_WIDTH + plot * min(max(seconds, 0.0), span_s) / span_s
+
+    parts = [_axis(span_s, x, height)]
+    for lane, person in enumerate(people):
+        y = TIMELINE_AXIS + lane * TIMELINE_LANE
+        label = person if len(person) <= 26 else person[:25] + "…"
+        parts.append(f"<text x='0' y='{y + 18}'><title>{esc(person)}</title>{esc(label)}</text>")
+        parts.append(
+            f"<rect x='{TIMELINE_LABEL_WIDTH}' y='{y + 4}' width='{plot}' height='{TIMELINE_LANE - 8}' fill='#eef1f5'/>"
+        )
+        parts.extend(_segment(n, a, x, y) for n, a in numbered if a.identity == person)
+    return (
+        f"<svg class='timeline' viewBox='0 0 {TIMELINE_WIDTH} {height}' role='img' "
+        f"xmlns='http://www.w3.org/2000/svg'>{''.join(parts)}</svg>"
+    )
+
+
+def _segment(number: int, appearance: Appearance, x: Callable[[float], float], y: float) -> str:
+    left, right = x(appearance.start_s), x(appearance.end_s)
+    colour = verdict_colour(primary_verdict(appearance.verdicts) or "")
+    tip = f"{appearance.identity}: {clock(appearance.start_s)} – {clock(appearance.end_s)}, " + ", ".join(
+        appearance.verdicts
+    )
+    width = max(right - left, 4)
+    words = ", ".join(appearance.verdicts)
+    # Every verdict written on the bar where it fits; the colour alone shows only the most severe one.
+    label = (
+        f"<text x='{left + 6:.1f}' y='{y + 18}' class='on-bar'>{esc(words)}</text>"
+        if width > TIMELINE_CHAR_PX * len(words) + 12
+        else ""
+    )
+    return (
+        f"<a href='#appearance-{number}'><rect x='{left:.1f}' y='{y + 4}' width='{width:.1f}' "
+        f"height='{TIMELINE_LANE - 8}' rx='3' fill='{colour}'><title>{esc(tip)}</title></rect>{label}</a>"
+    )
+
+
+def _axis(span_s: float, x: Callable[[float], float], height: int) -> str:
+    step = next((s for s in (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600) if span_s / s <= 10), 7200)
+    ticks = []
+    for n in range(int(span_s // step) + 1):
+        at = x(n * step)
+        ticks.append(
+            f"<line x1='{at:.1f}' y1='16' x2='{at:.1f}' y2='{height}' stroke='#d5dae2'/>"
+            f"<text class='tick' x='{at:.1f}' y='12' text-anchor='middle'>{clock(n * step)}</text>"
+        )
+    return "".join(ticks)
+
+
+def _settings(settings: dict[str, Any]) -> str:
+    facts = [
+        ("model pack", settings.get("pack")),
+        ("recognizer", settings.get("recognizer")),
+        ("provider", settings.get("provider")),
+        ("frames sampled per second", settings.get("fps")),
+        ("people in the gallery", settings.get("gallery_identities")),
+        ("config file", settings.get("config_path") or "defaults"),
+    ]
+    config = _flatten(setting(settings, "config") or {})
+    thresholds = [(k, v) for k, v in config if "threshold" in k or "margin" in k]
+    return (
+        "<h2>Thresholds and model pack</h2>\n<div class='panel'><dl>"
+        + "".join(f"<dt>{esc(name)}</dt><dd>{esc(value)}</dd>" for name, value in facts + thresholds)
+        + "</dl><details><summary>All settings</summary><dl>"
+        + "".join(f"<dt><code>{esc(k)}</code></dt><dd><code>{esc(v)}</code></dd>" for k, v in config)
+        + "</dl></details></div>"
+    )
+
+
+def _flatten(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    if not isinstance(value, dict):
+        return [(prefix, value)]
+    return [item for key, inner in value.items() for item in _flatten(inner, f"{prefix}.{key}" if prefix else key)]
