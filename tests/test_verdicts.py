@@ -1,0 +1,125 @@
+"""Verdict rules: authorizations with dates and ai_allowed, manipulation flags, risk, user thresholds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from impersonation_cli.config import load_config
+from impersonation_cli.errors import UserError
+from impersonation_cli.gallery import Authorization
+from impersonation_cli.results import Appearance, SignalScore
+from impersonation_cli.signals import EFFECTS, SYNTHETIC
+from impersonation_cli.verdicts import (
+    AUTHORIZED,
+    CONCURRENT,
+    LIKELY_EFFECTS,
+    LIKELY_REPLAY,
+    LIKELY_SYNTHETIC,
+    UNAUTHORIZED,
+    judge_appearance,
+    judge_concurrency,
+)
+
+ROOM = "douyin:123"
+
+
+def appearance(synthetic: float = 0.0, effects: float = 0.0, replay: float | None = None, **fields) -> Appearance:
+    signals = {
+        SYNTHETIC: SignalScore(SYNTHETIC, synthetic, "weighted mean", {"landmark_dynamics": synthetic}),
+        "landmark_dynamics": SignalScore("landmark_dynamics", synthetic, "eyes never change openness"),
+        EFFECTS: SignalScore(EFFECTS, effects, "weighted mean", {}),
+    }
+    if replay is not None:
+        signals["replay"] = SignalScore("replay", replay, "matches known footage at 12.0 s")
+    values = {
+        "appearance_id": "s1-a1",
+        "identity": "Barack Obama",
+        "source": "clip.mp4",
+        "start_s": 0.0,
+        "end_s": 10.0,
+        "frames": 20,
+        "best_similarity": 0.7,
+        "median_similarity": 0.6,
+        "room": ROOM,
+        "start_wallclock": "2026-11-20T20:00:00+08:00",
+        "end_wallclock": "2026-11-20T20:00:10+08:00",
+        "signals": signals,
+        **fields,
+    }
+    return Appearance(**values)
+
+
+def grant(ai_allowed: bool = False, valid_from: str | None = None, valid_to: str | None = None) -> Authorization:
+    return Authorization("barack obama", ROOM, valid_from, valid_to, ai_allowed)
+
+
+def judged(found: Appearance, authorizations: list[Authorization], config_path: Path | None = None) -> Appearance:
+    judge_appearance(found, authorizations, load_config(config_path))
+    return found
+
+
+def test_authorization_applies_by_room_and_date() -> None:
+    assert judged(appearance(), [grant()]).verdicts == [AUTHORIZED]
+    assert judged(appearance(), [grant(valid_to="2026-11-19")]).verdicts == [UNAUTHORIZED]
+    assert judged(appearance(), [grant(valid_from="2026-11-21")]).verdicts == [UNAUTHORIZED]
+    assert judged(appearance(), [grant(valid_from="2026-11-20", valid_to="2026-11-20")]).verdicts == [AUTHORIZED]
+    other_room = judged(appearance(room="douyin:999"), [grant()])
+    assert other_room.verdicts == [UNAUTHORIZED] and "no authorization on record" in other_room.reasons[0]
+    no_room = judged(appearance(room=None), [grant()])
+    assert no_room.verdicts == [UNAUTHORIZED] and "no room given" in no_room.reasons[0]
+
+
+def test_ai_allowed_covers_a_synthetic_face_only_in_its_authorized_room() -> None:
+    covered = judged(appearance(synthetic=0.9), [grant(ai_allowed=True)])
+    assert covered.verdicts == [AUTHORIZED]
+    assert any("covered" in r for r in covered.reasons)
+    flagged = judged(appearance(synthetic=0.9), [grant(ai_allowed=False)])
+    assert flagged.verdicts == [AUTHORIZED, LIKELY_SYNTHETIC]
+    reason = next(r for r in flagged.reasons if r.startswith(LIKELY_SYNTHETIC))
+    assert "landmark_dynamics 0.90: eyes never change openness" in reason
+    expired = judged(appearance(synthetic=0.9), [grant(ai_allowed=True, valid_to="2026-01-01")])
+    assert expired.verdicts == [UNAUTHORIZED, LIKELY_SYNTHETIC]
+    assert flagged.risk > covered.risk and expired.risk > flagged.risk
+
+
+def test_effects_and_replay_are_their_own_labels() -> None:
+    effects = judged(appearance(effects=0.8), [])
+    assert effects.verdicts == [UNAUTHORIZED, LIKELY_EFFECTS]
+    replay = judged(appearance(replay=0.95), [grant()])
+    assert replay.verdicts == [AUTHORIZED, LIKELY_REPLAY]
+    assert any("matches known footage" in r for r in replay.reasons)
+    clean = judged(appearance(synthetic=0.05, effects=0.05, replay=0.1), [grant()])
+    assert clean.verdicts == [AUTHORIZED] and clean.risk < 0.2
+
+
+def test_thresholds_and_weights_come_from_the_users_config(tmp_path: Path) -> None:
+    default = judged(appearance(synthetic=0.5), [])
+    assert LIKELY_SYNTHETIC in default.verdicts
+    config = tmp_path / "strict.toml"
+    config.write_text("[verdicts]\nsynthetic_threshold = 0.6\nrisk_unauthorized = 0.2\n", encoding="utf-8")
+    relaxed = judged(appearance(synthetic=0.5), [], config)
+    assert LIKELY_SYNTHETIC not in relaxed.verdicts
+    assert judged(appearance(), [], config).risk == pytest.approx(0.2)
+    config.write_text("[verdicts]\nsynthetic_treshold = 0.6\n", encoding="utf-8")
+    with pytest.raises(UserError, match="unknown keys: synthetic_treshold"):
+        judged(appearance(), [], config)
+
+
+def test_one_person_in_two_rooms_at_once_is_concurrent() -> None:
+    here = judged(appearance(), [grant()])
+    there = judged(appearance(room="kuaishou:7", appearance_id="s2-a1", source="other.mp4"), [])
+    later = judged(
+        appearance(
+            room="kuaishou:8",
+            appearance_id="s3-a1",
+            start_wallclock="2026-11-20T21:00:00+08:00",
+            end_wallclock="2026-11-20T21:00:10+08:00",
+        ),
+        [],
+    )
+    judge_concurrency([here, there, later], load_config())
+    assert CONCURRENT in here.verdicts and CONCURRENT in there.verdicts
+    assert CONCURRENT not in later.verdicts
+    assert here.risk >= 0.9
