@@ -76,18 +76,24 @@ def gallery(tmp_path: Path) -> Gallery:
 def cli_env(tmp_path: Path, model_root: Path, pack_name: str) -> dict[str, str]:
     """Environment for running the real `impersonation-cli` in a subprocess against the test models."""
     env = dict(os.environ)
-    env.update({
-        "IMPERSONATION_MODELS": str(model_root),
-        "IMPERSONATION_PACK": pack_name,
-        "IMPERSONATION_GALLERY": str(tmp_path / "cli-gallery.sqlite"),
-        "COLUMNS": "200",
-    })
+    env.update(
+        {
+            "IMPERSONATION_MODELS": str(model_root),
+            "IMPERSONATION_PACK": pack_name,
+            "IMPERSONATION_GALLERY": str(tmp_path / "cli-gallery.sqlite"),
+            "COLUMNS": "200",
+        }
+    )
     env.pop("IMPERSONATION_CONFIG", None)
     return env
 
 
 def run_cli(args: list[str], env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "impersonation_cli", *args], env=env, capture_output=True, text=True, timeout=timeout,
+        [sys.executable, "-m", "impersonation_cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
         check=False,
     )
