@@ -9,6 +9,7 @@ from .common import app, run_app
 
 # Importing a command module registers its commands on `app`.
 from . import gallery_cmd, models_cmd, scan_cmd  # noqa: F401  isort: skip
+from . import bench_cmd  # noqa: F401  isort: skip
 from . import watch_cmd  # noqa: F401  isort: skip
 from . import report_cmd  # noqa: F401  isort: skip
 from . import eval_cmd  # noqa: F401  isort: skip
