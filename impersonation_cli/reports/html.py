@@ -52,9 +52,9 @@ h3 { font-size: 17px; margin: 0; overflow-wrap: anywhere; }
 .cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(150px, 1fr)); gap: 12px; }
 .card, .finding, .panel { background: var(--panel); border: 1px solid var(--line); border-radius: 10px; }
 .card { padding: 12px 14px; }
-.card b { display: block; font-size: 24px; }
+.card strong { display: block; font-size: 24px; }
 .card span { color: var(--muted); font-size: 13px; }
-.card.alert b { color: #c62828; }
+.card.alert strong { color: #c62828; }
 .chips { display: flex; flex-wrap: wrap; gap: 6px; margin: 12px 0 0; }
 .chip { display: inline-block; padding: 2px 10px; border-radius: 999px; color: #fff; font-size: 12.5px;
   font-weight: 600; white-space: nowrap; }
@@ -161,7 +161,7 @@ def _chips(verdicts: Iterable[str]) -> str:
 
 
 def _card(value: object, label: str, alert: bool = False) -> str:
-    return f"<div class='card{' alert' if alert else ''}'><b>{esc(value)}</b><span>{esc(label)}</span></div>"
+    return f"<div class='card{' alert' if alert else ''}'><strong>{esc(value)}</strong><span>{esc(label)}</span></div>"
 
 
 def _summary(result: ScanResult, flagged: int) -> str:

@@ -26,21 +26,26 @@ from .table import clock
 # text too (platform forms are often plain text). Untrusted text never starts a line, so line-start syntax
 # ('-', '1.', '>') cannot arise.
 MARKDOWN_SPECIAL = re.compile(r"[\\`*\[\]<>&~#@]|(?<![^\W_])_|_(?![^\W_])|:(?=//)|(?<=www)\.", re.IGNORECASE)
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 PLACEHOLDER_NOTE = "Every `{{...}}` is a placeholder to fill in before sending."
+
+
+def one_line(value: object) -> str:
+    """Text on one line, without control characters (a terminal showing the file would obey them)."""
+    return CONTROL.sub("\ufffd", " ".join(str(value).split()))
 
 
 def md_text(value: object) -> str:
     """Untrusted text as literal Markdown prose, on one line."""
-    one_line = " ".join(str(value).split())
-    return MARKDOWN_SPECIAL.sub(lambda match: "\\" + match.group(0), one_line)
+    return MARKDOWN_SPECIAL.sub(lambda match: "\\" + match.group(0), one_line(value))
 
 
 def md_code(value: object) -> str:
     """Untrusted text as a literal Markdown code span, on one line."""
-    one_line = " ".join(str(value).split())
-    fence = "`" * (max((len(run) for run in re.findall(r"`+", one_line)), default=0) + 1)
-    pad = " " if one_line.startswith(("`", " ")) or one_line.endswith(("`", " ")) else ""
-    return f"{fence}{pad}{one_line}{pad}{fence}"
+    text = one_line(value)
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def notice_file_name(source: SourceResult) -> str:

@@ -1,0 +1,296 @@
+"""The report command on a real scan: HTML, takedown notices and JUnit XML say what the scan found, keep
+hostile names inert in every format, and exit codes follow --fail-on."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from junitparser import Error, Failure, JUnitXml
+from markdown_it import MarkdownIt
+
+from impersonation_cli.errors import UserError
+from impersonation_cli.reports.findings import ReportInput, is_flagged, parse_fail_on, read_report_input
+from impersonation_cli.reports.html import render_html
+from impersonation_cli.reports.notice import md_code, md_text, write_notices
+
+from .conftest import run_cli
+from .report_data import (
+    HOSTILE_FILE_NAME,
+    HOSTILE_LINK_NAME,
+    HOSTILE_NAME,
+    HOSTILE_ROOM,
+    HOSTILE_SOURCE,
+    ROOM,
+    ScannedReport,
+)
+
+pytest_plugins = ["tests.report_fixtures"]
+
+
+class Elements(HTMLParser):
+    """Every start tag of a page with its attributes, as a browser's tokenizer sees them."""
+
+    def __init__(self, page: str) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.feed(page)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+    def named(self, tag: str) -> list[dict[str, str | None]]:
+        return [attrs for name, attrs in self.tags if name == tag]
+
+
+def embedded_images(page: str) -> list[bytes]:
+    return [base64.b64decode(uri.split(",", 1)[1]) for uri in re.findall(r"src='(data:image/[^']+)'", page)]
+
+
+def report_cli(report: ScannedReport, folder: Path, env: dict[str, str], *extra: str):
+    return run_cli(
+        [
+            "report",
+            str(report.result_path),
+            "--html",
+            str(folder / "report.html"),
+            "--notice",
+            str(folder / "notices"),
+            "--junit",
+            str(folder / "junit.xml"),
+            "--gallery",
+            str(report.gallery_path),
+            *extra,
+        ],
+        env,
+    )
+
+
+def test_html_report_shows_the_findings_with_their_pictures(hamilton_report: ScannedReport, cli_env, tmp_path):
+    run = report_cli(hamilton_report, tmp_path, cli_env)
+    assert run.returncode == 1, run.stderr  # registered people found: today's default
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    result = hamilton_report.result
+    assert {a.identity for a in result.appearances} == {"Lin-Manuel Miranda", "Barack Obama"}
+    elements = Elements(page)
+    csp = [m for m in elements.named("meta") if m.get("http-equiv") == "Content-Security-Policy"]
+    assert csp and csp[0]["content"] == "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+    assert not elements.named("script") and not elements.named("link")
+    # Each appearance: the evidence crop exactly as saved (sha256), and one reference photo from the gallery.
+    images = embedded_images(page)
+    assert len(images) == 2 * len(result.appearances)
+    embedded = {hashlib.sha256(image).hexdigest() for image in images}
+    assert {a.evidence.sha256 for a in result.appearances if a.evidence} <= embedded
+    for appearance in result.appearances:
+        assert appearance.identity in page and appearance.evidence is not None
+        assert Path(appearance.evidence.path).name in page
+    for verdict in {v for a in result.appearances for v in a.verdicts}:
+        assert verdict in page
+    flagged = [a for a in result.appearances if is_flagged(a)]
+    for signal in flagged[0].signals.values():
+        assert signal.name in page
+    assert page.count("verified") >= len(result.appearances)
+    # The unreadable input, a timeline bar per appearance, and the settings used.
+    assert "missing.mp4" in page and "unreadable" in page
+    assert len(re.findall(r"<a href='#appearance-\d+'><rect", page)) == len(result.appearances)
+    assert result.settings["pack"] in page and result.settings["recognizer"] in page
+    assert "match.threshold" in page
+    assert f"{len(flagged)} flagged of {len(result.appearances)} appearances" in run.stdout
+
+
+def test_notice_per_flagged_source_names_who_where_when_and_the_evidence(hamilton_report: ScannedReport, tmp_path):
+    report = read_report_input(hamilton_report.result_path, hamilton_report.gallery_path)
+    written = write_notices(report, tmp_path)
+    assert len(written) == 1  # the clip; the missing input has no appearances
+    text = written[0].read_text(encoding="utf-8")
+    assert ROOM.split(":")[1] in written[0].name
+    for appearance in report.result.appearances:
+        evidence = appearance.evidence
+        assert evidence is not None and evidence.sha256 in text and Path(evidence.path).name in text
+        assert appearance.identity in text
+        assert appearance.start_wallclock is not None and appearance.start_wallclock[:10] in text
+    assert md_code(ROOM) in text
+    assert "{{SENDER NAME}}" in text and "Authorization status" in text
+    assert "this room is among the authorized ones on record" in text  # Lin-Manuel Miranda's grant
+    assert "no room is authorized to use Barack Obama" in text
+    assert "file verified" in text
+
+
+def test_junit_is_read_by_a_junit_parser(hamilton_report: ScannedReport, cli_env, tmp_path):
+    run = report_cli(hamilton_report, tmp_path, cli_env)
+    assert run.returncode == 1, run.stderr
+    xml = JUnitXml.fromfile(str(tmp_path / "junit.xml"))
+    suites = list(xml)
+    assert len(suites) == 1
+    suite = suites[0]
+    assert (suite.tests, suite.failures, suite.errors) == (2, 1, 1)
+    cases = {case.name: case for case in suite}
+    clip = next(s.source for s in hamilton_report.result.sources if s.status == "ok")
+    assert cases[clip].classname == ROOM
+    (failure,) = cases[clip].result
+    assert isinstance(failure, Failure)
+    assert "Barack Obama" in failure.message and "unauthorized-likeness" in failure.message
+    assert "no authorization on record for Barack Obama" in failure.text
+    missing = next(name for name in cases if name.endswith("missing.mp4"))
+    assert cases[missing].classname == "recordings"
+    assert isinstance(cases[missing].result[0], Error)
+
+
+def test_fail_on_chooses_the_verdicts_that_fail(hamilton_report: ScannedReport, cli_env, tmp_path):
+    # Lin-Manuel Miranda is authorized in the room: selecting 'authorized' fails, 'concurrent' (one room) not.
+    authorized = report_cli(hamilton_report, tmp_path / "a", cli_env, "--fail-on", "authorized")
+    assert authorized.returncode == 1, authorized.stderr
+    cases = list(next(iter(JUnitXml.fromfile(str(tmp_path / "a" / "junit.xml")))))
+    assert sum(isinstance(r, Failure) for case in cases for r in case.result) == 1
+
+    concurrent = report_cli(hamilton_report, tmp_path / "c", cli_env, "--fail-on", "concurrent,replay")
+    assert concurrent.returncode == 3, concurrent.stderr  # nothing selected, but an input was unreadable
+    suite = next(iter(JUnitXml.fromfile(str(tmp_path / "c" / "junit.xml"))))
+    assert (suite.failures, suite.errors) == (0, 1)
+
+    readable = json.loads(hamilton_report.result_path.read_text())
+    readable["sources"] = [s for s in readable["sources"] if s["status"] == "ok"]
+    (tmp_path / "readable.json").write_text(json.dumps(readable))
+    nothing = run_cli(
+        ["report", str(tmp_path / "readable.json"), "--junit", str(tmp_path / "j.xml"), "--fail-on", "none"], cli_env
+    )
+    assert nothing.returncode == 0, nothing.stderr
+
+
+def test_fail_on_words() -> None:
+    policy = parse_fail_on(["synthetic,replay", "concurrent", "likely-effects"])
+    assert policy.verdicts == {"likely-synthetic", "likely-replay", "concurrent", "likely-effects"}
+    assert not policy.any_identity
+    assert parse_fail_on(None).any_identity and parse_fail_on(["any"]).any_identity
+    assert parse_fail_on(["none"]).verdicts == frozenset() and not parse_fail_on(["none"]).any_identity
+    with pytest.raises(UserError, match="unknown choice 'bogus'"):
+        parse_fail_on(["synthetic,bogus"])
+    with pytest.raises(UserError, match="'none' cannot be combined"):
+        parse_fail_on(["none", "any"])
+
+
+def test_scan_fail_on(cli_env, media: Path, hamilton_report: ScannedReport) -> None:
+    env = {**cli_env, "IMPERSONATION_GALLERY": str(hamilton_report.gallery_path)}
+    clip = str(media / "face_recognition" / "short_hamilton_clip.mp4")
+    # Found, and both appearances are unauthorized (no room given), but nobody is in two rooms at once.
+    quiet = run_cli(["scan", clip, "--fps", "1", "-q", "--fail-on", "concurrent"], env)
+    assert quiet.returncode == 0, quiet.stderr
+    bad = run_cli(["scan", clip, "--fail-on", "bogus"], env)
+    assert bad.returncode == 2 and bad.stderr.startswith("error: --fail-on") and "Traceback" not in bad.stderr
+
+
+def test_hostile_text_stays_text_in_html(hostile_report: ScannedReport) -> None:
+    page = render_html(read_report_input(hostile_report.result_path, hostile_report.gallery_path))
+    elements = Elements(page)
+    assert not elements.named("script") and not elements.named("iframe")
+    assert all(not name.startswith("on") for _, attrs in elements.tags for name in attrs)
+    assert all(str(img["src"]).startswith("data:image/jpeg;base64,") for img in elements.named("img"))
+    assert all(str(a["href"]).startswith("#appearance-") for a in elements.named("a"))
+    for text in (HOSTILE_NAME, HOSTILE_LINK_NAME, HOSTILE_ROOM, HOSTILE_FILE_NAME):
+        assert text not in page
+    for text in (HOSTILE_NAME, HOSTILE_ROOM):
+        assert html.escape(text) in page
+    # The renamed evidence files still match their sha256, so the pictures are still shown.
+    assert len(embedded_images(page)) == len(hostile_report.result.appearances)
+
+
+def test_hostile_text_stays_text_in_notices(hostile_report: ScannedReport, tmp_path: Path) -> None:
+    written = write_notices(read_report_input(hostile_report.result_path, None), tmp_path)
+    assert len(written) == 1 and written[0].parent == tmp_path
+    assert re.fullmatch(r"takedown-[A-Za-z0-9_-]+\.md", written[0].name)
+    text = written[0].read_text(encoding="utf-8")
+    rendered = MarkdownIt("commonmark", {"html": True}).render(text)
+    elements = Elements(rendered)
+    # Raw HTML is on in this renderer: only escaping keeps these out.
+    assert not elements.named("script") and not elements.named("img") and not elements.named("iframe")
+    assert not elements.named("a"), elements.named("a")
+    assert "javascript:alert(3)" in rendered  # shown as text
+    assert "https://evil" not in text and "www.evil" not in text  # GitHub's automatic links cannot start
+    assert "\x1b" not in text
+
+
+def test_markdown_escaping_helpers() -> None:
+    renderer = MarkdownIt("commonmark", {"html": True})
+    for hostile in (HOSTILE_NAME, HOSTILE_LINK_NAME, "a`b``c", "` x `", "*not bold* _nor this_ \\[y]"):
+        for rendered in (renderer.renderInline(md_text(hostile)), renderer.renderInline(md_code(hostile))):
+            assert "<a" not in rendered and "<script" not in rendered and "<em>" not in rendered
+            assert "<img" not in rendered
+    assert renderer.renderInline(md_text("a*b*c")) == "a*b*c"
+    assert renderer.renderInline(md_code("a``b")) == "<code>a``b</code>"
+    assert md_text("identity_jitter 0.31: ok") == "identity_jitter 0.31: ok"  # readable as plain text too
+
+
+def test_hostile_text_stays_text_in_junit(hostile_report: ScannedReport, tmp_path: Path) -> None:
+    from impersonation_cli.reports.junit import write_junit
+
+    write_junit(hostile_report.result, tmp_path / "junit.xml")
+    raw = (tmp_path / "junit.xml").read_text(encoding="utf-8")
+    assert "<script>" not in raw and "<img" not in raw
+    suite = next(iter(JUnitXml.fromfile(str(tmp_path / "junit.xml"))))
+    cases = {case.name: case for case in suite}
+    hostile_case = cases[HOSTILE_SOURCE.replace("\x1b", "\ufffd")]
+    assert hostile_case.classname == HOSTILE_ROOM
+    (failure,) = hostile_case.result
+    assert HOSTILE_NAME in failure.message and HOSTILE_LINK_NAME in failure.message
+
+
+def test_evidence_is_embedded_only_when_it_is_the_saved_image(hamilton_report: ScannedReport, tmp_path: Path):
+    """A result file is untrusted: its evidence path could name any file. Only the image whose sha256 the
+    scan recorded is embedded; a changed file, or a non-image with a matching sha256, is reported, not shown."""
+    report = read_report_input(hamilton_report.result_path, None)
+    first, second = report.result.appearances[:2]
+    assert first.evidence is not None and second.evidence is not None
+    changed = tmp_path / "changed.jpg"
+    changed.write_bytes(Path(first.evidence.path).read_bytes() + b"tampered")
+    first.evidence.path = str(changed)
+    secret = tmp_path / "secret.txt"
+    secret.write_bytes(b"not an image at all")
+    second.evidence.path, second.evidence.sha256 = str(secret), hashlib.sha256(secret.read_bytes()).hexdigest()
+    page = render_html(ReportInput(report.result, report.result_path))
+    assert embedded_images(page) == []
+    assert "evidence changed" in page and "evidence not an image" in page
+    assert base64.b64encode(b"not an image at all").decode() not in page
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "no such result file"),
+        ("{not json", "not JSON"),
+        ("[1, 2]", "a JSON object is expected"),
+        ('{"schema": "something/else"}', "not an impersonation-cli scan result"),
+        ('{"schema": "impersonation-cli/scan", "schema_version": "1.0"}', "not a complete scan result"),
+    ],
+)
+def test_bad_result_files_are_one_line_errors(cli_env, tmp_path: Path, content: str | None, message: str) -> None:
+    path = tmp_path / "result.json"
+    if content is not None:
+        path.write_text(content)
+    run = run_cli(["report", str(path), "--html", str(tmp_path / "r.html")], cli_env)
+    assert run.returncode == 2, run.stderr
+    assert run.stderr.startswith("error:") and message in run.stderr and "Traceback" not in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_wrong_types_and_options_are_one_line_errors(hamilton_report: ScannedReport, cli_env, tmp_path: Path):
+    document = json.loads(hamilton_report.result_path.read_text())
+    first = next(iter(document["appearances"][0]["signals"]))
+    document["appearances"][0]["signals"][first]["score"] = "<b>high</b>"
+    path = tmp_path / "typed.json"
+    path.write_text(json.dumps(document))
+    run = run_cli(["report", str(path), "--html", str(tmp_path / "r.html")], cli_env)
+    assert run.returncode == 2 and f"appearances.0.signals.{first}.score should be a number" in run.stderr
+    nothing = run_cli(["report", str(hamilton_report.result_path)], cli_env)
+    assert nothing.returncode == 2 and "nothing to write" in nothing.stderr
+    no_gallery = run_cli(
+        ["report", str(hamilton_report.result_path), "--html", str(tmp_path / "r.html"), "--gallery", "/nonexistent/g"],
+        cli_env,
+    )
+    assert no_gallery.returncode == 2 and "no such gallery file" in no_gallery.stderr
