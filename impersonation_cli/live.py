@@ -184,6 +184,7 @@ class RoomReader(threading.Thread):
                 if state.status == RoomStatus.RECONNECTING:
                     state.reconnects += 1
                 state.status = RoomStatus.LIVE
+                state.last_error = None
             now = self._pace(capture, connected)
             state.live_seconds += now - previous
             previous = now

@@ -154,7 +154,7 @@ def print_final(result: ScanResult) -> None:
             Text(
                 f"room {room['room']}: {room['status']}, {room['frames_sampled']} frames sampled, "
                 f"{room['frames_dropped']} dropped, {room['reconnects']} reconnects, {room['alerts']} alerts"
-                + (f"; last error: {room['last_error']}" if room["status"] in ("failed", "ended") else "")
+                + (f"; last error: {room['last_error']}" if room["last_error"] and room["status"] != "live" else "")
             ),
             soft_wrap=True,
         )

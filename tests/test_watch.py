@@ -1,0 +1,320 @@
+"""`watch` against a real nginx-rtmp server on loopback, fed by real ffmpeg publishers of real clips.
+
+Katie Hill is enrolled from three stills of the first second of her clip; Alexandria Ocasio-Cortez is not
+enrolled (a room with a face nobody registered). Every watch runs as the real CLI in a subprocess.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import cv2
+import pytest
+
+from impersonation_cli.enrollment import reference_from_image
+from impersonation_cli.faces import FaceEngine
+from impersonation_cli.gallery import Gallery
+
+from .conftest import IN_CI, require_shared, run_cli
+
+PERSON = "Katie Hill"
+
+
+@pytest.fixture(scope="module")
+def clips() -> dict[str, Path]:
+    folder = require_shared("media", "sadtalker")
+    return {"katie": folder / "WDA_KatieHill_000.mp4", "aoc": folder / "WDA_AlexandriaOcasioCortez_000.mp4"}
+
+
+@pytest.fixture()
+def enrolled(cli_env: dict[str, str], engine: FaceEngine, clips: dict[str, Path], tmp_path: Path) -> dict[str, str]:
+    """cli_env with Katie Hill in its gallery, enrolled from stills of the first second of her clip."""
+    capture = cv2.VideoCapture(str(clips["katie"]))
+    stills = []
+    for index in range(25):
+        ok, image = capture.read()
+        assert ok
+        if index % 12 == 0:
+            stills.append(tmp_path / f"katie_{index}.jpg")
+            cv2.imwrite(str(stills[-1]), image)
+    capture.release()
+    references = [reference_from_image(engine, still).reference for still in stills]
+    with Gallery(Path(cli_env["IMPERSONATION_GALLERY"])) as store:
+        store.add_person(PERSON, [r for r in references if r is not None])
+    return cli_env
+
+
+@pytest.fixture(scope="module")
+def streaming() -> ModuleType:
+    """tests/streaming.py: the nginx-rtmp server and ffmpeg publisher fixtures."""
+    try:
+        from . import streaming as module
+    except ImportError as exc:
+        message = f"the streaming fixtures (tests/streaming.py) cannot be imported: {exc}"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    return module
+
+
+@pytest.fixture()
+def server(streaming: ModuleType, tmp_path: Path) -> Iterator[Any]:
+    streaming.require_streaming()
+    with streaming.RtmpServer(tmp_path / "nginx") as running:
+        yield running
+
+
+@pytest.fixture()
+def looped(clips: dict[str, Path], tmp_path: Path) -> Path:
+    """Katie Hill's clip four times over (stream copy): a file that plays as live for 32 s."""
+    target = tmp_path / "katie_looped.mp4"
+    command = ["ffmpeg", "-v", "error", "-stream_loop", "3", "-i", str(clips["katie"]), "-c", "copy", str(target)]
+    subprocess.run(command, check=True, timeout=60)
+    return target
+
+
+class Watch:
+    """The real CLI in a subprocess; stderr lines are collected as they come (the room states and alerts)."""
+
+    def __init__(self, args: list[str], env: dict[str, str]) -> None:
+        self.started = time.monotonic()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "impersonation_cli", "watch", *args],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._collect, daemon=True)
+        self._reader.start()
+
+    def _collect(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self.lines.append(line.rstrip("\n"))
+
+    def wait_for(self, text: str, timeout_s: float) -> None:
+        limit = time.monotonic() + timeout_s
+        while not any(text in line for line in self.lines):
+            assert self.process.poll() is None, f"watch ended before {text!r}:\n" + "\n".join(self.lines)
+            assert time.monotonic() < limit, f"no {text!r} within {timeout_s} s:\n" + "\n".join(self.lines)
+            time.sleep(0.2)
+
+    def finish(self, timeout_s: float) -> int:
+        try:
+            code = self.process.wait(timeout_s)
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+                self.process.wait()
+        self._reader.join(5)
+        return code
+
+    @property
+    def elapsed_s(self) -> float:
+        return time.monotonic() - self.started
+
+    @property
+    def log(self) -> str:
+        return "\n".join(self.lines)
+
+
+def wait_for_playlist(url: str, timeout_s: float) -> None:
+    """HLS exists only once the server has cut its first segments from the published stream."""
+    limit = time.monotonic() + timeout_s
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if b".ts" in response.read():
+                    return
+        except OSError:
+            pass
+        assert time.monotonic() < limit, f"{url} never appeared"
+        time.sleep(0.5)
+
+
+def read_alerts(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def rooms_by_name(summary_path: Path) -> dict[str, dict]:
+    summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    assert summary["schema"] == "impersonation-cli/scan"
+    assert summary["settings"]["mode"] == "watch"
+    return {room["room"]: room for room in summary["settings"]["rooms"]}
+
+
+@pytest.mark.stream_server
+def test_three_live_rooms_same_person_in_two(
+    server: Any, streaming: ModuleType, enrolled: dict[str, str], clips: dict[str, Path], tmp_path: Path
+) -> None:
+    rooms_file = tmp_path / "rooms.yaml"
+    rooms_file.write_text(
+        "rooms:\n"
+        f"  - {{url: '{server.rtmp_url('seller1')}', room: 'douyin:seller1', label: Seller one}}\n"
+        f"  - {{url: '{server.hls_url('seller2')}', room: 'douyin:seller2', label: Seller two over HLS}}\n"
+        f"  - {{url: '{server.rtmp_url('seller3')}', room: 'kuaishou:seller3'}}\n",
+        encoding="utf-8",
+    )
+    alerts, summary = tmp_path / "alerts.jsonl", tmp_path / "summary.json"
+    with (
+        streaming.Publisher(clips["katie"], server.rtmp_url("seller1"), loop=True),
+        streaming.Publisher(clips["katie"], server.rtmp_url("seller2"), loop=True),
+        streaming.Publisher(clips["aoc"], server.rtmp_url("seller3"), loop=True),
+    ):
+        wait_for_playlist(server.hls_url("seller2"), 30)
+        args = [str(rooms_file), "--fps", "1", "--duration", "25s", "--timeout", "5s"]
+        result = run_cli(["watch", *args, "--alerts", str(alerts), "--json", str(summary)], enrolled, timeout=90)
+    assert result.returncode == 1, result.stderr
+    events = read_alerts(alerts)
+    assert all(e["schema"] == "impersonation-cli/alert" for e in events)
+    identity = {e["room"] for e in events if e["verdict"] == "unauthorized-likeness" and e["person"] == PERSON}
+    assert identity == {"douyin:seller1", "douyin:seller2"}, result.stderr
+    concurrent = [e for e in events if e["verdict"] == "concurrent"]
+    assert concurrent and concurrent[0]["rooms"] == ["douyin:seller1", "douyin:seller2"]
+    assert all("kuaishou:seller3" not in e["rooms"] for e in events)
+    for event in events:
+        evidence = Path(event["evidence"]["path"])
+        assert evidence.is_file() and len(event["evidence"]["sha256"]) == 64
+    rooms = rooms_by_name(summary)
+    assert all(room["frames_recognised"] > 0 for room in rooms.values()), rooms
+    assert rooms["kuaishou:seller3"]["alerts"] == 0
+    document = json.loads(summary.read_text(encoding="utf-8"))
+    unregistered = next(s for s in document["sources"] if s["room"] == "kuaishou:seller3")
+    assert unregistered["faces_detected"] > 0  # a face was there; it is just nobody registered
+    assert {"concurrent"} <= {v for a in document["appearances"] for v in a["verdicts"]}
+
+
+@pytest.mark.stream_server
+def test_publisher_killed_and_restarted_reconnects(
+    server: Any, streaming: ModuleType, enrolled: dict[str, str], clips: dict[str, Path], tmp_path: Path
+) -> None:
+    url = server.rtmp_url("restart")
+    alerts, summary = tmp_path / "alerts.jsonl", tmp_path / "summary.json"
+    with streaming.Publisher(clips["katie"], url, loop=True) as publisher:
+        options = ["--fps", "2", "--duration", "60s", "--timeout", "3s", "--cooldown", "2s"]
+        outputs = ["--alerts", str(alerts), "--json", str(summary)]
+        watch = Watch([url, "--room", "douyin:restart", *options, *outputs], enrolled)
+        watch.wait_for("ALERT unauthorized-likeness", 40)
+        publisher.stop()
+        watch.wait_for("reconnecting", 20)
+        restarted = time.time()
+        publisher.start()
+        watch.wait_for("room douyin:restart: live", 40)
+        limit = time.monotonic() + 30
+        while not any(e["seen_at"] > _iso(restarted) for e in read_alerts(alerts)):
+            assert time.monotonic() < limit, watch.log
+            time.sleep(0.5)
+        watch.process.send_signal(signal.SIGINT)
+        code = watch.finish(30)
+    assert code == 1, watch.log
+    room = rooms_by_name(summary)["douyin:restart"]
+    assert room["reconnects"] >= 1 and room["connections"] >= 2
+    assert room["status"] == "stopped"
+
+
+def _iso(stamp: float) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(stamp, tz=UTC).isoformat()
+
+
+@pytest.mark.stream_server
+def test_stream_that_ends_is_reported_ended(
+    server: Any, streaming: ModuleType, enrolled: dict[str, str], clips: dict[str, Path], tmp_path: Path
+) -> None:
+    url = server.rtmp_url("once")
+    summary = tmp_path / "summary.json"
+    with streaming.Publisher(clips["aoc"], url, loop=False):
+        args = [url, "--room", "douyin:once", "--duration", "90s", "--timeout", "3s", "--give-up", "5s"]
+        started = time.monotonic()
+        result = run_cli(["watch", *args, "--json", str(summary)], enrolled, timeout=120)
+    # The clip lasts 8 s: the watch ends when the room does, long before --duration.
+    assert time.monotonic() - started < 60, result.stderr
+    assert result.returncode == 0, result.stderr
+    room = rooms_by_name(summary)["douyin:once"]
+    assert room["status"] == "ended" and room["frames_recognised"] > 0, room
+
+
+def test_url_that_never_answers_times_out_and_fails(enrolled: dict[str, str], tmp_path: Path) -> None:
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)  # connections complete in the backlog; nothing is ever sent back
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    closed_port = closed.getsockname()[1]
+    closed.close()
+    summary = tmp_path / "summary.json"
+    silent_url = f"rtmp://127.0.0.1:{silent.getsockname()[1]}/live/silent"
+    refused_url = f"rtmp://127.0.0.1:{closed_port}/live/refused"
+    args = [silent_url, refused_url, "--duration", "10m", "--timeout", "2s", "--give-up", "6s"]
+    started = time.monotonic()
+    try:
+        result = run_cli(["watch", *args, "--json", str(summary)], enrolled, timeout=120)
+    finally:
+        silent.close()
+    assert time.monotonic() - started < 60, result.stderr  # over by --give-up, never by --duration
+    assert result.returncode == 3, result.stderr
+    rooms = rooms_by_name(summary)
+    assert {r["status"] for r in rooms.values()} == {"failed"}, rooms
+    assert all("cannot open" in (r["last_error"] or "") for r in rooms.values())
+    assert "failed" in result.stderr
+
+
+def test_sigterm_stops_cleanly_and_writes_the_summary(enrolled: dict[str, str], looped: Path, tmp_path: Path) -> None:
+    summary, alerts = tmp_path / "summary.json", tmp_path / "alerts.jsonl"
+    watch = Watch(
+        [str(looped), "--room", "douyin:file", "--fps", "2", "--alerts", str(alerts), "--json", str(summary)],
+        enrolled,
+    )
+    watch.wait_for("room douyin:file: live", 60)
+    watch.wait_for("ALERT", 30)
+    watch.process.send_signal(signal.SIGTERM)
+    code = watch.finish(30)
+    assert code == 1, watch.log
+    assert "Traceback" not in watch.log
+    room = rooms_by_name(summary)["douyin:file"]
+    assert room["status"] == "stopped", room
+    assert read_alerts(alerts)[0]["room"] == "douyin:file"
+
+
+@pytest.mark.stream_server
+def test_alert_latency_from_appearance_to_alert_line(
+    server: Any, streaming: ModuleType, enrolled: dict[str, str], clips: dict[str, Path], tmp_path: Path
+) -> None:
+    """The face appears `face_at_s` seconds into the published stream; the alert line's time is measured from it."""
+    face_at_s = 4.0
+    clip = tmp_path / "blank_then_katie.mp4"
+    blank = ["-f", "lavfi", "-i", f"color=c=gray:s=512x512:r=25:d={face_at_s}"]
+    joined = ["-i", str(clips["katie"]), "-filter_complex", "[0:v][1:v]concat=n=2:v=1:a=0[v]", "-map", "[v]"]
+    encoded = ["-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-pix_fmt", "yuv420p", str(clip)]
+    subprocess.run(["ffmpeg", "-v", "error", *blank, *joined, *encoded], check=True, timeout=60)
+    url = server.rtmp_url("latency")
+    alerts = tmp_path / "alerts.jsonl"
+    watch = Watch([url, "--room", "douyin:latency", "--fps", "2", "--timeout", "5s", "--alerts", str(alerts)], enrolled)
+    watch.wait_for("room douyin:latency: connecting", 60)
+    with streaming.Publisher(clip, url, loop=False):
+        published = time.time()
+        watch.wait_for("ALERT unauthorized-likeness", 40)
+        watch.process.send_signal(signal.SIGTERM)
+        assert watch.finish(30) == 1, watch.log
+    from datetime import datetime
+
+    event = read_alerts(alerts)[0]
+    latency = datetime.fromisoformat(event["emitted_at"]).timestamp() - (published + face_at_s)
+    print(f"alert latency: {latency:.2f} s from the face's appearance to the alert line (--fps 2)")
+    assert 0 < latency < 30, event  # the face cannot be found before it is shown; the bound only guards hangs
