@@ -12,7 +12,7 @@ from ..reports.findings import is_flagged, parse_fail_on, read_report_input
 from ..reports.html import write_html
 from ..reports.junit import write_junit
 from ..reports.notice import write_notices
-from .common import GalleryOption, app, stdout
+from .common import app, stdout
 from .scan_cmd import FailOnOption, exit_code
 
 
@@ -29,7 +29,14 @@ def report(
     junit_path: Annotated[
         Path | None, typer.Option("--junit", help="Write JUnit XML (a test case per source) here")
     ] = None,
-    gallery: GalleryOption = None,
+    gallery: Annotated[
+        Path | None,
+        typer.Option(
+            "--gallery",
+            help="Gallery whose reference photos and authorizations to show (read only when given)",
+            show_default=False,
+        ),
+    ] = None,
     fail_on: FailOnOption = None,
 ) -> None:
     """Write an HTML report, takedown-notice drafts and JUnit XML from a scan result. Exits like `scan`:
@@ -38,7 +45,8 @@ def report(
     policy = parse_fail_on(fail_on)
     if html_path is None and notice_dir is None and junit_path is None:
         raise UserError("nothing to write: give --html FILE, --notice DIR and/or --junit FILE")
-    # The reference photos are the gallery's only contribution: no gallery named, none read.
+    # Unlike scan, no default gallery: a report shows the photos of the gallery the analyst names, not of
+    # whichever one happens to be configured here.
     report_input = read_report_input(result_path, gallery)
     result = report_input.result
     if html_path is not None:
