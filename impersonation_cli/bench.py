@@ -184,7 +184,7 @@ def run_bench(job: BenchJob) -> BenchReport:
 
     info = probe(job.video)
     if info.kind != "video":
-        raise UserError(f"{job.video}: bench needs a video file, not a {info.kind}")
+        raise UserError(f"{job.video}: bench needs a video file, not an image")
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="impersonation-bench-") as scratch:
         shared = BenchJob(**{**asdict(job), "gallery_npz": str(Path(scratch) / "gallery.npz")})
