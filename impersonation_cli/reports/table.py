@@ -28,22 +28,19 @@ def clock(seconds: float) -> str:
 
 def appearance_table(result: ScanResult) -> Table:
     table = Table(title="Registered people found", title_justify="left", expand=False)
-    for column in ("source", "who", "from", "to", "frames", "similarity", "verdicts", "risk", "evidence"):
+    for column in ("source", "who", "on screen", "similarity", "verdicts", "risk"):
         table.add_column(column, overflow="fold")
     for a in result.appearances:
         verdicts = Text()
         for n, verdict in enumerate(a.verdicts):
-            verdicts.append(("" if n == 0 else ", ") + verdict, style=VERDICT_STYLES.get(verdict, ""))
+            verdicts.append(("" if n == 0 else "\n") + verdict, style=VERDICT_STYLES.get(verdict, ""))
         table.add_row(
             Text(a.room or Path(a.source).name),
             Text(a.identity, style="bold"),
-            clock(a.start_s),
-            clock(a.end_s),
-            str(a.frames),
+            f"{clock(a.start_s)}-{clock(a.end_s)} ({a.frames} fr)",
             f"{a.median_similarity:.2f} (best {a.best_similarity:.2f})",
             verdicts,
             f"{a.risk:.2f}",
-            Text(Path(a.evidence.path).name if a.evidence and a.evidence.path else "-"),
         )
     return table
 
@@ -64,6 +61,11 @@ def problems_table(result: ScanResult) -> Table | None:
 def print_summary(result: ScanResult, console: Console) -> None:
     if result.appearances:
         console.print(appearance_table(result))
+        folders = sorted(
+            {str(Path(a.evidence.path).parent) for a in result.appearances if a.evidence and a.evidence.path}
+        )
+        for folder in folders:
+            console.print(Text(f"evidence crops: {folder}"))
     else:
         console.print("No registered person found.")
     problems = problems_table(result)
