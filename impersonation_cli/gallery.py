@@ -61,6 +61,24 @@ CREATE TABLE IF NOT EXISTS authorizations (
     created_at TEXT NOT NULL,
     UNIQUE (person_id, room)
 );
+-- Known real footage of a person (the replay library): one row per video, one per fingerprinted frame.
+CREATE TABLE IF NOT EXISTS footage_videos (
+    id INTEGER PRIMARY KEY,
+    person_id INTEGER NOT NULL REFERENCES persons(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    method TEXT NOT NULL,
+    fps REAL NOT NULL,
+    duration_s REAL NOT NULL,
+    created_at TEXT NOT NULL,
+    UNIQUE (person_id, sha256)
+);
+CREATE TABLE IF NOT EXISTS footage_frames (
+    video_id INTEGER NOT NULL REFERENCES footage_videos(id) ON DELETE CASCADE,
+    time_s REAL NOT NULL,
+    fingerprint BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS footage_frames_by_video ON footage_frames (video_id);
 """
 
 
@@ -107,6 +125,19 @@ class Authorization:
     valid_from: str | None
     valid_to: str | None
     ai_allowed: bool
+
+
+@dataclass(frozen=True)
+class FootageVideo:
+    """One known real video of a person, fingerprinted by `method` at `fps` (see signals/replay.py)."""
+
+    person: str
+    name: str
+    sha256: str
+    method: str
+    fps: float
+    duration_s: float
+    frames: int = 0
 
 
 @dataclass(frozen=True)
@@ -338,6 +369,61 @@ class Gallery:
             args = (self.person_id(name),)
         rows = self.db.execute(query + " ORDER BY p.name, a.room", args).fetchall()
         return [Authorization(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows]
+
+    # -- footage (the replay library) ---------------------------------------------------------------
+
+    def add_footage(self, video: FootageVideo, frames: list[tuple[float, bytes]]) -> bool:
+        """Store a video's fingerprints in one transaction; False when that person already has this video."""
+        with self.transaction() as db:
+            person_id = self.person_id(video.person)
+            cursor = db.execute(
+                "INSERT OR IGNORE INTO footage_videos (person_id, name, sha256, method, fps, duration_s, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (person_id, video.name, video.sha256, video.method, video.fps, video.duration_s, now_iso()),
+            )
+            if not cursor.rowcount:
+                return False
+            db.executemany(
+                "INSERT INTO footage_frames (video_id, time_s, fingerprint) VALUES (?, ?, ?)",
+                [(cursor.lastrowid, time_s, fingerprint) for time_s, fingerprint in frames],
+            )
+            return True
+
+    def footage(self, name: str | None = None) -> list[FootageVideo]:
+        query = (
+            "SELECT p.name, v.name, v.sha256, v.method, v.fps, v.duration_s,"
+            " (SELECT COUNT(*) FROM footage_frames f WHERE f.video_id = v.id)"
+            " FROM footage_videos v JOIN persons p ON p.id = v.person_id"
+        )
+        args: tuple = ()
+        if name is not None:
+            query += " WHERE p.id = ?"
+            args = (self.person_id(name),)
+        rows = self.db.execute(query + " ORDER BY p.name COLLATE NOCASE, v.name, v.id", args).fetchall()
+        return [FootageVideo(*row) for row in rows]
+
+    def remove_footage(self, name: str, video: str | None = None) -> int:
+        """Remove all of a person's footage, or the videos with this file name or sha256; returns how many."""
+        with self.transaction() as db:
+            query, args = "DELETE FROM footage_videos WHERE person_id = ?", (self.person_id(name),)
+            if video is not None:
+                query, args = query + " AND (name = ? OR sha256 = ?)", (*args, video, video)
+            return db.execute(query, args).rowcount
+
+    def footage_frames(self, method: str) -> list[tuple[FootageVideo, list[tuple[float, bytes]]]]:
+        """Every video fingerprinted by `method`, with its (time, fingerprint) rows in time order."""
+        videos = self.db.execute(
+            "SELECT v.id, p.name, v.name, v.sha256, v.method, v.fps, v.duration_s FROM footage_videos v"
+            " JOIN persons p ON p.id = v.person_id WHERE v.method = ? ORDER BY v.id",
+            (method,),
+        ).fetchall()
+        found = []
+        for video_id, *fields in videos:
+            rows = self.db.execute(
+                "SELECT time_s, fingerprint FROM footage_frames WHERE video_id = ? ORDER BY time_s", (video_id,)
+            ).fetchall()
+            found.append((FootageVideo(*fields, frames=len(rows)), [(float(t), bytes(f)) for t, f in rows]))
+        return found
 
     # -- export / import ------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from . import bench_cmd  # noqa: F401  isort: skip
 from . import watch_cmd  # noqa: F401  isort: skip
 from . import report_cmd  # noqa: F401  isort: skip
 from . import eval_cmd  # noqa: F401  isort: skip
+from . import footage_cmd  # noqa: F401  isort: skip
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ from ..reports.table import print_summary
 from ..results import ScanResult, appearance_event
 from ..rooms import load_rooms, parse_time, validate_room
 from ..scan import RoomAssignment, ScanContext, scan_inputs
+from ..signals.replay import FootageIndex
 from .common import (
     ConfigOption,
     DeviceOption,
@@ -119,10 +120,17 @@ def scan(
     with Gallery(default_gallery_path(gallery)) as store:
         store.require_recognizer(engine.recognizer_id)
         index, authorizations = store.index(), store.authorizations()
+        footage = FootageIndex.from_gallery(store)
     if not len(index):
         stderr.print("warning: the gallery is empty; enrol people with `impersonation-cli gallery add`")
     context = ScanContext(
-        engine=engine, index=index, config=settings, authorizations=authorizations, evidence_dir=evidence_dir, fps=fps
+        engine=engine,
+        index=index,
+        config=settings,
+        authorizations=authorizations,
+        evidence_dir=evidence_dir,
+        fps=fps,
+        footage=footage,
     )
     console = stderr if str(json_path) == "-" else stdout
     with Progress(

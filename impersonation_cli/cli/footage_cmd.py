@@ -1,0 +1,79 @@
+"""`impersonation-cli footage ...`: the replay library, known real footage of each registered person."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from ..config import load_config
+from ..errors import UserError
+from ..gallery import Gallery, default_gallery_path
+from ..signals.replay import ReplaySettings, add_footage
+from .common import ConfigOption, GalleryOption, app, stdout
+
+footage_app = typer.Typer(
+    help="Known real footage of registered people, fingerprinted to catch re-broadcasts.", no_args_is_help=True
+)
+app.add_typer(footage_app, name="footage")
+
+
+@footage_app.command("add")
+def add(
+    name: Annotated[str, typer.Argument(help="A person already in the gallery")],
+    videos: Annotated[list[Path], typer.Argument(help="Videos of that person's real past footage")],
+    fps: Annotated[
+        float | None, typer.Option("--fps", help="Frames fingerprinted per second [default: config, 4]")
+    ] = None,
+    gallery: GalleryOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Fingerprint videos and store them as NAME's footage (a video already stored for NAME is skipped)."""
+    rate = fps if fps is not None else ReplaySettings.from_config(load_config(config)).footage_fps
+    if not 0 < rate <= 30:
+        raise UserError("--fps must be between 0 and 30")
+    missing = [str(v) for v in videos if not v.is_file()]
+    if missing:
+        raise UserError(f"no such video file: {', '.join(missing)}")
+    with Gallery(default_gallery_path(gallery)) as store:
+        store.person_id(name)
+        for path in videos:
+            video, new = add_footage(store, name, path, rate)
+            state = "added" if new else "already stored"
+            stdout.print(
+                Text(f"{video.person}: {video.name} {state} ({video.frames} frames over {video.duration_s:.1f} s)")
+            )
+
+
+@footage_app.command("list")
+def list_footage(
+    name: Annotated[str | None, typer.Argument(help="Only this person's footage")] = None,
+    gallery: GalleryOption = None,
+) -> None:
+    """List the footage in the replay library."""
+    with Gallery(default_gallery_path(gallery)) as store:
+        videos = store.footage(name)
+    if not videos:
+        stdout.print("no footage stored; add some with `impersonation-cli footage add NAME VIDEO...`")
+        return
+    table = Table("person", "video", "sha256", "seconds", "frames", "fps", "fingerprint")
+    for v in videos:
+        table.add_row(v.person, v.name, v.sha256[:16], f"{v.duration_s:.1f}", str(v.frames), f"{v.fps:g}", v.method)
+    stdout.print(table)
+
+
+@footage_app.command("remove")
+def remove(
+    name: Annotated[str, typer.Argument(help="The person")],
+    video: Annotated[str | None, typer.Argument(help="A video's file name or sha256 (default: all of it)")] = None,
+    gallery: GalleryOption = None,
+) -> None:
+    """Remove a person's footage, or one video of it."""
+    with Gallery(default_gallery_path(gallery)) as store:
+        removed = store.remove_footage(name, video)
+    if video is not None and not removed:
+        raise UserError(f"'{name}' has no footage named {video!r} (see `impersonation-cli footage list`)")
+    stdout.print(Text(f"{name}: removed {removed} video(s)"))
