@@ -22,6 +22,7 @@ from .gallery import Authorization, GalleryIndex
 from .matches import TrackMatch, match_track
 from .results import Appearance, RunInfo, ScanResult, SourceResult
 from .signals import SignalSuite
+from .signals.replay import FootageIndex
 from .sources import DecodeStats, SourceInfo, expand_inputs, probe, sample_frames
 from .tracks import Observation, Track, Tracker
 from .types import Faces, Frame
@@ -47,6 +48,7 @@ class ScanContext:
     evidence_dir: Path | None = None
     fps: float | None = None
     progress: ProgressCallback | None = None
+    footage: FootageIndex | None = None
 
 
 def _wallclock(assignment: RoomAssignment, observation: Observation) -> str | None:
