@@ -201,7 +201,7 @@ class FootageIndex:
             videos.append(video)
             owners += [number] * len(frames)
             times += [t for t, _ in frames]
-            signatures += [np.frombuffer(s, dtype=np.uint8) for s in frames]
+            signatures += [np.frombuffer(s, dtype=np.uint8) for _, s in frames]
         matrix = np.stack(signatures) if signatures else np.zeros((0, GRID * GRID), dtype=np.uint8)
         return cls(videos, np.array(owners, dtype=np.int64), np.array(times, dtype=np.float64), matrix)
 

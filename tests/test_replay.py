@@ -1,0 +1,117 @@
+"""Replay library and loops on real clips: a cropped, mirrored, brightened, re-encoded copy with overlays is
+found with its footage and time offset; unrelated and unlooped clips are not flagged; the CLI works."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import cv2
+import pytest
+
+from impersonation_cli.config import load_config
+from impersonation_cli.enrollment import reference_from_image
+from impersonation_cli.faces import FaceEngine
+from impersonation_cli.gallery import Gallery
+from impersonation_cli.signals.replay import FootageIndex, ReplayDetector, add_footage
+from impersonation_cli.sources import sample_frames
+
+from .conftest import run_cli
+
+FFMPEG = "/usr/bin/ffmpeg"
+KATIE = "sadtalker/WDA_KatieHill_000.mp4"
+ALEXANDRIA = "sadtalker/WDA_AlexandriaOcasioCortez_000.mp4"
+REPLAY_FROM_S = 2.0
+
+
+def ffmpeg(*args: str) -> None:
+    subprocess.run([FFMPEG, "-hide_banner", "-loglevel", "error", "-y", *args], check=True, timeout=120)
+
+
+def first_frame(video: Path, out: Path) -> Path:
+    image = next(iter(sample_frames(str(video), 1.0))).image
+    cv2.imwrite(str(out), image)
+    return out
+
+
+@pytest.fixture(scope="module")
+def replayed(media: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Katie Hill from 2 s for 5 s: 10-14 % of each border cropped, mirrored, brighter and more contrasty,
+    a price banner and a sticker drawn over it, re-encoded at 720x720 by x264."""
+    out = tmp_path_factory.mktemp("replay") / "replayed.mp4"
+    filters = (
+        "crop=iw*0.76:ih*0.78:iw*0.10:ih*0.12,hflip,scale=720:720,eq=brightness=0.06:contrast=1.15,"
+        "drawbox=x=560:y=40:w=120:h=120:color=yellow@0.9:t=fill,"
+        "drawtext=text='LIVE 9.9 ONLY TODAY':fontsize=40:fontcolor=white:box=1:boxcolor=black@0.6:x=40:y=640"
+    )
+    ffmpeg("-ss", str(REPLAY_FROM_S), "-t", "5", "-i", str(media / KATIE), "-vf", filters, "-c:v", "libx264",
+           "-crf", "30", "-an", str(out))  # fmt: skip
+    return out
+
+
+@pytest.fixture()
+def footage_index(gallery: Gallery, engine: FaceEngine, media: Path, tmp_path: Path) -> FootageIndex:
+    photo = first_frame(media / KATIE, tmp_path / "katie.jpg")
+    gallery.add_person("Katie Hill", [reference_from_image(engine, photo).reference])
+    add_footage(gallery, "Katie Hill", media / KATIE, 4.0)
+    return FootageIndex.from_gallery(gallery)
+
+
+def detect(index: FootageIndex | None, video: Path) -> ReplayDetector:
+    detector = ReplayDetector(index, load_config())
+    for frame in sample_frames(str(video), 2.0):
+        detector.observe(frame)
+    return detector
+
+
+def test_transformed_replay_is_found_with_its_footage_and_offset(footage_index: FootageIndex, replayed: Path) -> None:
+    detector = detect(footage_index, replayed)
+    replay = detector.source_signals()["replay"]
+    assert replay.score >= 0.6, replay.explanation
+    assert replay.details["footage_video"] == Path(KATIE).name
+    assert replay.details["footage_person"] == "Katie Hill"
+    assert replay.details["footage_sha256"] == footage_index.videos[0].sha256
+    # Stream time 0 shows footage time 2 s: offset (stream - footage) is -2 s.
+    assert abs(replay.details["offset_s"] + REPLAY_FROM_S) <= 1.0
+    during = detector.appearance_signal("katie hill", 1.0, 3.0)
+    assert during is not None and during.score >= 0.6
+    assert detector.appearance_signal("Someone Else", 1.0, 3.0) is None
+
+
+def test_unrelated_clip_is_not_a_replay(footage_index: FootageIndex, media: Path) -> None:
+    signals = detect(footage_index, media / ALEXANDRIA).source_signals()
+    assert signals["replay"].score == 0.0, signals["replay"].explanation
+    assert signals["loop"].score == 0.0, signals["loop"].explanation
+
+
+def test_looped_segment_is_a_loop_and_the_original_is_not(media: Path, tmp_path: Path) -> None:
+    segment, looped = tmp_path / "segment.mp4", tmp_path / "looped.mp4"
+    ffmpeg("-ss", "1", "-t", "4", "-i", str(media / ALEXANDRIA), "-c:v", "libx264", "-an", str(segment))
+    ffmpeg("-stream_loop", "2", "-i", str(segment), "-c:v", "libx264", "-crf", "28", str(looped))
+    loop = detect(None, looped).source_signals()["loop"]
+    assert loop.score >= 0.6, loop.explanation
+    assert abs(loop.details["lag_s"] - 4.0) <= 0.5
+    assert detect(None, media / ALEXANDRIA).source_signals()["loop"].score == 0.0
+
+
+def test_footage_cli_add_list_remove_and_bad_input(cli_env: dict[str, str], media: Path, tmp_path: Path) -> None:
+    photo = first_frame(media / KATIE, tmp_path / "katie.jpg")
+    assert run_cli(["gallery", "add", "Katie Hill", str(photo)], cli_env).returncode == 0
+    added = run_cli(["footage", "add", "Katie Hill", str(media / KATIE), "--fps", "2"], cli_env)
+    assert added.returncode == 0, added.stderr
+    assert "added (16 frames" in added.stdout
+    again = run_cli(["footage", "add", "Katie Hill", str(media / KATIE)], cli_env)
+    assert "already stored" in again.stdout
+    listed = run_cli(["footage", "list"], cli_env)
+    assert "WDA_KatieHill_000.mp4" in listed.stdout and "Katie Hill" in listed.stdout
+    for bad in (
+        ["footage", "add", "Katie Hill", str(tmp_path / "missing.mp4")],
+        ["footage", "add", "Nobody Known", str(media / KATIE)],
+        ["footage", "remove", "Katie Hill", "not-a-video.mp4"],
+    ):
+        failed = run_cli(bad, cli_env)
+        assert failed.returncode == 2, failed
+        assert len(failed.stderr.strip().splitlines()) == 1 and "Traceback" not in failed.stderr
+    removed = run_cli(["footage", "remove", "Katie Hill", "WDA_KatieHill_000.mp4"], cli_env)
+    assert removed.returncode == 0 and "removed 1 video" in removed.stdout
+    assert "no footage stored" in run_cli(["footage", "list"], cli_env).stdout
