@@ -28,6 +28,7 @@ from .gallery import Gallery, GalleryIndex
 from .results import Appearance, SourceResult
 from .rooms import parse_time, validate_room
 from .scan import RoomAssignment, ScanContext, scan_source
+from .signals.replay import FootageIndex, ReplaySettings, add_footage
 from .verdicts import VERDICT_CLASSES, judge_concurrency
 
 MANIPULATION_CLASSES = ("likely-synthetic", "likely-effects", "likely-replay")
@@ -200,6 +201,14 @@ def _enrol(store: Gallery, engine: FaceEngine, people: list[EvalPerson]) -> None
             store.authorize(person.name, room)
 
 
+def _add_footage(store: Gallery, footage: dict[str, list[Path]], config: Config) -> None:
+    """Fingerprint each person's known footage into the temporary gallery's replay library."""
+    fps = ReplaySettings.from_config(config).footage_fps
+    for name, videos in footage.items():
+        for video in videos:
+            add_footage(store, name, video, fps)
+
+
 def run_evaluation(
     manifest: Manifest,
     engine: FaceEngine,
@@ -208,7 +217,8 @@ def run_evaluation(
     score_unmatched: bool = False,
     progress: Callable[[int, EvalCase], None] | None = None,
 ) -> list[CaseOutcome]:
-    """Scan every case against a temporary gallery of the manifest's people; judge concurrency across cases."""
+    """Scan every case against a temporary gallery of the manifest's people and footage; judge concurrency
+    across cases."""
     if score_unmatched:
         verdicts = {**config.section("verdicts"), "flag_unmatched_faces": True}
         config = dataclasses.replace(config, extra={**config.extra, "verdicts": verdicts})
@@ -217,8 +227,14 @@ def run_evaluation(
         Gallery(Path(folder) / "gallery.sqlite") as store,
     ):
         _enrol(store, engine, manifest.gallery)
+        _add_footage(store, manifest.footage, config)
         context = ScanContext(
-            engine=engine, index=store.index(), config=config, authorizations=store.authorizations(), fps=fps
+            engine=engine,
+            index=store.index(),
+            config=config,
+            authorizations=store.authorizations(),
+            fps=fps,
+            footage=FootageIndex.from_gallery(store),
         )
         outcomes = []
         for number, case in enumerate(manifest.cases, start=1):

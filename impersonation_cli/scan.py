@@ -76,7 +76,7 @@ class SourcePipeline:
         self.config = context.config
         self.assignment = assignment or RoomAssignment()
         self.tracker = Tracker(source, self.config.tracker)
-        self.signals = SignalSuite(context.engine, self.config)
+        self.signals = SignalSuite(context.engine, self.config, context.footage)
         self.matches: list[TrackMatch] = []
         self.faces_detected = 0
 
@@ -138,7 +138,9 @@ class SourcePipeline:
                 best_track.best_crop_time_s,
                 best_track.best_crop_box,
             )
-        appearance.signals = self.signals.score_appearance([m.track for m in group], observations)
+        appearance.signals = self.signals.score_appearance(
+            [m.track for m in group], identity, appearance.start_s, appearance.end_s
+        )
         judge_appearance(appearance, self.context.authorizations, self.config)
         return appearance
 

@@ -19,6 +19,7 @@ from ..results import SignalScore
 from ..tracks import Observation, Track, Tracker
 from ..types import Faces, Frame
 from .measure import landmark_features, normalised_shape, pose_features, texture_features
+from .replay import FootageIndex, ReplayDetector
 from .scoring import EFFECTS_SIGNALS, SYNTHETIC_SIGNALS, SignalSettings, combine
 
 SYNTHETIC = "synthetic"
@@ -26,11 +27,12 @@ EFFECTS = "effects"
 
 
 class SignalSuite:
-    """All manipulation signals for one source."""
+    """All manipulation signals for one source: the per-face ones and the replay detector's."""
 
-    def __init__(self, engine: FaceEngine, config: Config) -> None:
+    def __init__(self, engine: FaceEngine, config: Config, footage: FootageIndex | None = None) -> None:
         self.engine = engine
         self.config = config
+        self.replay = ReplayDetector(footage, config)
         self.settings = SignalSettings.from_table(config.section("signals"))
         # Per active track: the previous frame's normalised expression landmarks (one small array a track).
         self._last_shape: dict[int, np.ndarray] = {}
@@ -42,6 +44,7 @@ class SignalSuite:
 
         Faces under `min_face_px` are skipped: their texture and landmarks are the video encoder's.
         """
+        self.replay.observe(frame)
         faces = faces[np.flatnonzero(faces.sizes >= self.settings.min_face_px)]
         if not len(faces):
             return
@@ -84,11 +87,18 @@ class SignalSuite:
         scores[EFFECTS] = combine(EFFECTS, scores, self.settings.effects_weights)
         return scores
 
-    def score_appearance(self, tracks: list[Track], observations: list[Observation]) -> dict[str, SignalScore]:
-        """Score the appearance's tracks one by one (a signal compares frames of one face) and keep the most
-        suspicious track's scores, judged by its combined synthetic or effects score."""
+    def score_appearance(
+        self, tracks: list[Track], identity: str, start_s: float, end_s: float
+    ) -> dict[str, SignalScore]:
+        """Score the appearance's tracks one by one (a signal compares frames of one face), keep the most
+        suspicious track's scores (by its combined synthetic or effects score), and add whether the person's
+        known footage is being replayed over the appearance's time."""
         per_track = [self.score_observations(t.observations) for t in tracks]
-        return max(per_track, key=lambda s: max(s[SYNTHETIC].score, s[EFFECTS].score))
+        scores = dict(max(per_track, key=lambda s: max(s[SYNTHETIC].score, s[EFFECTS].score)))
+        replay = self.replay.appearance_signal(identity, start_s, end_s)
+        if replay is not None:
+            scores[replay.name] = replay
+        return scores
 
     def source_signals(self) -> dict[str, SignalScore]:
-        return dict(self._strongest)
+        return {**self._strongest, **self.replay.source_signals()}
