@@ -169,6 +169,9 @@ class CaseMaker:
         return self._engine
 
     def add(self, source: Path, identities: list[str], flags: list[str], label: str, **extra: str) -> None:
+        # Every registered face is judged authorized or not as well: only Katie Hill in her own room is.
+        authorized = extra.get("room") == AUTHORIZED_ROOM and identities == [KATIE]
+        flags = ["authorized" if authorized else "unauthorized-likeness", *flags]
         self.cases.append(
             {"source": source.name, **extra, "expected_identities": identities, "expected_flags": flags, "label": label}
         )
@@ -204,9 +207,7 @@ class CaseMaker:
 
     def clean(self) -> None:
         video = cut(self.media / KATIE_CLIP, self.out / "clean_katie.mp4", 5.5, 2.5)
-        self.add(
-            video, [KATIE], ["authorized"], "her untouched second half in her authorized room", room=AUTHORIZED_ROOM
-        )
+        self.add(video, [KATIE], [], "her untouched second half in her authorized room", room=AUTHORIZED_ROOM)
 
     def gallery(self) -> list[dict]:
         """Katie Hill and Alexandria Ocasio-Cortez from frames of their clips' first half; Obama from photos."""

@@ -32,7 +32,7 @@ def test_generated_replay_and_loop_cases_are_detected(media: Path, tmp_path: Pat
     )  # fmt: skip
     assert made.returncode == 0, made.stderr
     manifest = yaml.safe_load((out / "cases.yaml").read_text())
-    assert [c["expected_flags"] for c in manifest["cases"]] == [["likely-replay"], ["likely-replay"]]
+    assert [c["expected_flags"] for c in manifest["cases"]] == [["unauthorized-likeness", "likely-replay"]] * 2
     (footage,) = manifest["footage"]
     with Gallery(tmp_path / "g.sqlite") as store:
         # Footage needs only the person's row; enrolling faces is another test's business.
