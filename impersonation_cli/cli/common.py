@@ -5,13 +5,18 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
 from ..errors import EXIT_USAGE, UserError
+
+if TYPE_CHECKING:
+    from ..config import Config
+    from ..faces import FaceEngine
+    from ..scan import ScanContext
 
 app = typer.Typer(
     name="impersonation-cli",
@@ -72,7 +77,8 @@ def _print_error(message: str) -> None:
 
 def build_engine(
     models: Path | None, pack: str | None, device: str, config_path: Path | None = None, threads: int | None = None
-):
+) -> tuple[FaceEngine, Config]:
+    """Load settings and models (imported here so that `--help` stays fast)."""
     from ..config import load_config
     from ..faces import FaceEngine
     from ..packs import load_pack, model_root
@@ -80,3 +86,28 @@ def build_engine(
     config = load_config(config_path)
     engine = FaceEngine(load_pack(pack, model_root(models)), device=device, detector=config.detector, threads=threads)
     return engine, config
+
+
+def scan_context(
+    engine: FaceEngine, config: Config, gallery: Path | None, evidence_dir: Path | None = None, fps: float | None = None
+) -> ScanContext:
+    """What scan and watch match against: the gallery's people, authorizations and known footage."""
+    from ..gallery import Gallery, default_gallery_path
+    from ..scan import ScanContext
+    from ..signals.replay import FootageIndex
+
+    with Gallery(default_gallery_path(gallery)) as store:
+        store.require_recognizer(engine.recognizer_id)
+        index, authorizations = store.index(), store.authorizations()
+        footage = FootageIndex.from_gallery(store)
+    if not len(index):
+        stderr.print("warning: the gallery is empty; enrol people with `impersonation-cli gallery add`")
+    return ScanContext(
+        engine=engine,
+        index=index,
+        config=config,
+        authorizations=authorizations,
+        evidence_dir=evidence_dir,
+        fps=fps,
+        footage=footage,
+    )

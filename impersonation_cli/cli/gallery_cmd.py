@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import numpy as np
 import typer
@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..enrollment import images_in, person_folders, reference_from_image
-from ..gallery import Gallery, default_gallery_path, read_export
+from ..gallery import Gallery, ReferenceFace, default_gallery_path, read_export
 from ..rooms import parse_time, validate_room
 from .common import (
     DeviceOption,
@@ -27,6 +27,9 @@ from .common import (
     stdout,
 )
 
+if TYPE_CHECKING:
+    from ..faces import FaceEngine
+
 gallery_app = typer.Typer(
     help="The registered people: reference photos, aliases, authorized rooms.", no_args_is_help=True
 )
@@ -37,8 +40,8 @@ def _open(gallery: Path | None) -> Gallery:
     return Gallery(default_gallery_path(gallery))
 
 
-def _enrol(store: Gallery, engine, name: str, images: list[Path], aliases: list[str]) -> int:
-    store.require_recognizer(engine.recognizer_id)
+def _references(engine: FaceEngine, images: list[Path]) -> list[ReferenceFace]:
+    """One reference per photo that has a face; every refused photo and every note said on stderr."""
     references = []
     for image in images:
         outcome = reference_from_image(engine, image)
@@ -46,11 +49,13 @@ def _enrol(store: Gallery, engine, name: str, images: list[Path], aliases: list[
             stderr.print(Text(("warning: " if outcome.reference else "skipped: ") + outcome.message))
         if outcome.reference is not None:
             references.append(outcome.reference)
-    if not references:
-        fail(f"no face found in any photo of '{name}'; nothing enrolled")
+    return references
+
+
+def _enrol(store: Gallery, engine: FaceEngine, name: str, references: list[ReferenceFace], aliases: list[str]) -> None:
+    store.require_recognizer(engine.recognizer_id)
     added = store.add_person(name, references, aliases)
     stdout.print(Text(f"{name}: {added} new reference face(s), {len(references) - added} already stored"))
-    return added
 
 
 @gallery_app.command("add")
@@ -66,8 +71,11 @@ def add(
 ) -> None:
     """Enrol a person from reference photos (one transaction: all of them or none)."""
     engine, _config = build_engine(models, pack, device, threads=threads)
+    references = _references(engine, images)
+    if not references:
+        fail(f"no face found in any photo of '{name}'; nothing enrolled")
     with _open(gallery) as store:
-        _enrol(store, engine, name, images, alias or [])
+        _enrol(store, engine, name, references, alias or [])
 
 
 @gallery_app.command("import")
@@ -88,17 +96,11 @@ def import_folder(
     engine, _config = build_engine(models, pack, device, threads=threads)
     with _open(gallery) as store:
         for name, person_folder in people:
-            outcomes = [reference_from_image(engine, p) for p in images_in(person_folder)]
-            for o in outcomes:
-                if o.message:
-                    stderr.print(Text(("warning: " if o.reference else "skipped: ") + o.message))
-            references = [o.reference for o in outcomes if o.reference is not None]
-            if not references:
+            references = _references(engine, images_in(person_folder))
+            if references:
+                _enrol(store, engine, name, references, [])
+            else:
                 stderr.print(Text(f"skipped: {name}: no face in any photo"))
-                continue
-            store.require_recognizer(engine.recognizer_id)
-            added = store.add_person(name, references)
-            stdout.print(Text(f"{name}: {added} new reference face(s)"))
 
 
 @gallery_app.command("list")

@@ -10,13 +10,11 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from ..errors import EXIT_FOUND, EXIT_OK, EXIT_UNREADABLE, UserError
-from ..gallery import Gallery, default_gallery_path
 from ..reports.findings import DEFAULT_FAIL_POLICY, FAIL_ON_CHOICES, FailPolicy, parse_fail_on
 from ..reports.table import print_summary
 from ..results import ScanResult, appearance_event
 from ..rooms import load_rooms, parse_time, validate_room
-from ..scan import RoomAssignment, ScanContext, scan_inputs
-from ..signals.replay import FootageIndex
+from ..scan import RoomAssignment, scan_inputs
 from .common import (
     ConfigOption,
     DeviceOption,
@@ -26,6 +24,7 @@ from .common import (
     ThreadsOption,
     app,
     build_engine,
+    scan_context,
     stderr,
     stdout,
 )
@@ -117,21 +116,7 @@ def scan(
     if fps is not None and not 0 < fps <= 120:
         raise UserError("--fps must be between 0 and 120")
     engine, settings = build_engine(models, pack, device, config, threads)
-    with Gallery(default_gallery_path(gallery)) as store:
-        store.require_recognizer(engine.recognizer_id)
-        index, authorizations = store.index(), store.authorizations()
-        footage = FootageIndex.from_gallery(store)
-    if not len(index):
-        stderr.print("warning: the gallery is empty; enrol people with `impersonation-cli gallery add`")
-    context = ScanContext(
-        engine=engine,
-        index=index,
-        config=settings,
-        authorizations=authorizations,
-        evidence_dir=evidence_dir,
-        fps=fps,
-        footage=footage,
-    )
+    context = scan_context(engine, settings, gallery, evidence_dir, fps)
     console = stderr if str(json_path) == "-" else stdout
     with Progress(
         TextColumn("{task.description}"),

@@ -18,11 +18,9 @@ from rich.text import Text
 
 from ..alerts import AlertEvent, AlertSink, validate_webhook
 from ..errors import EXIT_FOUND, UserError
-from ..gallery import Gallery, default_gallery_path
 from ..live import ReaderSettings
 from ..results import ScanResult
 from ..rooms import load_rooms, validate_room
-from ..scan import ScanContext
 from ..sources import VIDEO_EXTENSIONS, is_stream_url
 from ..watch import LiveRoom, RoomSpec, Watcher, WatchSettings
 from .common import (
@@ -34,6 +32,7 @@ from .common import (
     ThreadsOption,
     app,
     build_engine,
+    scan_context,
     stderr,
 )
 from .scan_cmd import exit_code, write_outputs
@@ -205,14 +204,7 @@ def watch(
     if evidence_dir is None and alerts_path is not None and str(alerts_path) != "-":
         evidence_dir = alerts_path.with_name(alerts_path.stem + "-evidence")
     engine, config_settings = build_engine(models, pack, device, config, threads)
-    with Gallery(default_gallery_path(gallery)) as store:
-        store.require_recognizer(engine.recognizer_id)
-        index, authorizations = store.index(), store.authorizations()
-    if not len(index):
-        stderr.print("warning: the gallery is empty; enrol people with `impersonation-cli gallery add`")
-    context = ScanContext(
-        engine=engine, index=index, config=config_settings, authorizations=authorizations, evidence_dir=evidence_dir
-    )
+    context = scan_context(engine, config_settings, gallery, evidence_dir)
     dashboard = stderr.is_terminal
     sink = AlertSink(alerts_path, webhook, settings.cooldown_s, print_alert)
     watcher = Watcher(specs, context, settings, sink)
