@@ -6,6 +6,7 @@ enrolled (a room with a face nobody registered). Every watch runs as the real CL
 
 from __future__ import annotations
 
+import http.server
 import json
 import signal
 import socket
@@ -17,7 +18,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, ClassVar
 
 import cv2
 import pytest
@@ -318,3 +319,38 @@ def test_alert_latency_from_appearance_to_alert_line(
     latency = datetime.fromisoformat(event["emitted_at"]).timestamp() - (published + face_at_s)
     print(f"alert latency: {latency:.2f} s from the face's appearance to the alert line (--fps 2)")
     assert 0 < latency < 30, event  # the face cannot be found before it is shown; the bound only guards hangs
+
+
+class _FlakyHook(http.server.BaseHTTPRequestHandler):
+    """A webhook receiver on loopback that fails the first POST (500) and records every body."""
+
+    bodies: ClassVar[list[dict]] = []
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        type(self).bodies.append(body)
+        self.send_response(500 if len(type(self).bodies) == 1 else 200)
+        self.end_headers()
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+def test_webhook_gets_every_alert_after_a_failed_post(enrolled: dict[str, str], looped: Path, tmp_path: Path) -> None:
+    """A local file played as live; the webhook answers 500 once, so the alert must arrive by a retry."""
+    _FlakyHook.bodies = []
+    alerts = tmp_path / "alerts.jsonl"
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), _FlakyHook) as hook:
+        threading.Thread(target=hook.serve_forever, daemon=True).start()
+        try:
+            url = f"http://127.0.0.1:{hook.server_address[1]}/alerts"
+            args = [str(looped), "--room", "douyin:file", "--fps", "2", "--duration", "12s", "--alerts", str(alerts)]
+            result = run_cli(["watch", *args, "--webhook", url], enrolled, timeout=120)
+        finally:
+            hook.shutdown()
+    assert result.returncode == 1, result.stderr
+    written = read_alerts(alerts)
+    assert written and written[0]["person"] == PERSON
+    # The first POST failed and was retried: the alert reached the hook twice, identical both times.
+    assert len(_FlakyHook.bodies) == len(written) + 1
+    assert _FlakyHook.bodies[0] == _FlakyHook.bodies[1] == written[0]
