@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from .errors import UserError
 from .faces import DetectorSettings
@@ -15,6 +15,7 @@ from .tracks import TrackerSettings
 
 CONFIG_ENV = "IMPERSONATION_CONFIG"
 DEFAULTS_PATH = Path(__file__).with_name("data") / "defaults.toml"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -66,12 +67,28 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _section(kind: type, table: dict[str, Any], name: str) -> Any:
-    known = {f.name: f.type for f in fields(kind)}
-    unknown = set(table) - set(known)
+def settings_from_table(kind: type[T], table: dict[str, Any], name: str) -> T:
+    """A settings dataclass from a TOML table. Unknown keys are an error; each value takes the type of its
+    field's default: [low, high] pairs become tuples (low < high), tables become name -> float maps."""
+    defaults = {f.name: f.default if f.default is not MISSING else f.default_factory() for f in fields(kind)}
+    unknown = set(table) - set(defaults)
     if unknown:
         raise UserError(f"config section [{name}] has unknown keys: {', '.join(sorted(unknown))}")
-    return kind(**table)
+    values: dict[str, Any] = {}
+    try:
+        for key, value in table.items():
+            default = defaults[key]
+            if isinstance(default, tuple):
+                if not (isinstance(value, list) and len(value) == 2 and value[0] < value[1]):
+                    raise UserError(f"config [{name}] {key} must be [low, high] with low < high")
+                values[key] = (float(value[0]), float(value[1]))
+            elif isinstance(default, dict):
+                values[key] = {str(k): float(v) for k, v in dict(value).items()}
+            else:
+                values[key] = type(default)(value)
+    except (TypeError, ValueError) as exc:
+        raise UserError(f"config section [{name}]: {exc}") from exc
+    return kind(**values)
 
 
 def load_config(path: str | Path | None = None) -> Config:
@@ -80,10 +97,7 @@ def load_config(path: str | Path | None = None) -> Config:
     if chosen:
         document = _merge(document, _read_toml(Path(chosen)))
     typed = {"scan": ScanSettings, "detector": DetectorSettings, "tracker": TrackerSettings, "match": MatchSettings}
-    try:
-        sections = {name: _section(kind, document.get(name, {}), name) for name, kind in typed.items()}
-    except TypeError as exc:
-        raise UserError(f"config: {exc}") from exc
+    sections = {name: settings_from_table(kind, document.get(name, {}), name) for name, kind in typed.items()}
     extra = {k: v for k, v in document.items() if k not in typed}
     return Config(**sections, extra=extra, path=str(chosen) if chosen else None)
 

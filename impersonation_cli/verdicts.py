@@ -6,12 +6,10 @@ the `[verdicts]` section of the config.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
-from .config import Config
-from .errors import UserError
+from .config import Config, settings_from_table
 from .gallery import Authorization
 from .results import Appearance, SignalScore, SourceResult
 from .signals import EFFECTS, SYNTHETIC
@@ -46,12 +44,7 @@ class VerdictSettings:
 
     @classmethod
     def from_config(cls, config: Config) -> VerdictSettings:
-        table: dict[str, Any] = config.section("verdicts")
-        types = {f.name: type(f.default) for f in fields(cls)}
-        unknown = set(table) - set(types)
-        if unknown:
-            raise UserError(f"config section [verdicts] has unknown keys: {', '.join(sorted(unknown))}")
-        return cls(**{k: types[k](v) for k, v in table.items()})
+        return settings_from_table(cls, config.section("verdicts"), "verdicts")
 
 
 def noisy_or(components: dict[str, tuple[float, float]]) -> float:

@@ -25,14 +25,13 @@ than lags a second or two beside it.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import cv2
 import numpy as np
 
-from ..config import Config
+from ..config import Config, settings_from_table
 from ..errors import UserError
 from ..gallery import FootageVideo, Gallery
 from ..packs import sha256_of
@@ -72,13 +71,7 @@ class ReplaySettings:
 
     @classmethod
     def from_config(cls, config: Config) -> ReplaySettings:
-        table: dict[str, Any] = config.section("replay")
-        known = {f.name for f in fields(cls)}
-        unknown = set(table) - known
-        if unknown:
-            raise UserError(f"config section [replay] has unknown keys: {', '.join(sorted(unknown))}")
-        values = {k: tuple(float(x) for x in v) if k == "run_s" else v for k, v in table.items()}
-        return cls(**values)
+        return settings_from_table(cls, config.section("replay"), "replay")
 
 
 # -- fingerprints ------------------------------------------------------------------------------------

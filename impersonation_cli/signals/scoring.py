@@ -9,12 +9,12 @@ labelled clips, not fitted values; `eval` measures how well each one separates.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from ..errors import UserError
+from ..config import settings_from_table
 from ..results import SignalScore
 from ..tracks import Observation
 
@@ -63,21 +63,7 @@ class SignalSettings:
 
     @classmethod
     def from_table(cls, table: dict[str, Any]) -> SignalSettings:
-        known = {f.name for f in fields(cls)}
-        unknown = set(table) - known
-        if unknown:
-            raise UserError(f"config section [signals] has unknown keys: {', '.join(sorted(unknown))}")
-        values: dict[str, Any] = {}
-        for name, value in table.items():
-            if name.endswith("_weights"):
-                values[name] = {str(k): float(v) for k, v in dict(value).items()}
-            elif isinstance(value, list):
-                if len(value) != 2 or value[0] >= value[1]:
-                    raise UserError(f"config [signals] {name} must be [low, high] with low < high")
-                values[name] = (float(value[0]), float(value[1]))
-            else:
-                values[name] = type(getattr(cls, name))(value)
-        return cls(**values)
+        return settings_from_table(cls, table, "signals")
 
 
 def ramp(value: float, bounds: Ramp) -> float:
