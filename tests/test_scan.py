@@ -230,3 +230,13 @@ def test_results_are_reproducible(engine: FaceEngine, media: Path, hamilton_gall
     first, second = (scan_inputs([clip], context).to_dict() for _ in range(2))
     first.pop("run"), second.pop("run")
     assert first == second
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["scan", "--fps", "abc", "x.mp4"], ["scan", "--no-such-option"], ["gallery", "add"], ["no-such-command"]],
+)
+def test_usage_errors_are_one_line(cli_env: dict[str, str], args: list[str]) -> None:
+    result = run_cli(args, cli_env)
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: impersonation-cli") and result.stderr.count("\n") == 1, result.stderr

@@ -54,20 +54,35 @@ def fail(message: str, code: int = EXIT_USAGE) -> None:
 
 
 def run_app() -> None:
-    """Run the app; a UserError becomes one line on stderr and its exit code, never a traceback.
-
-    Typer's standalone mode already turns usage errors into a message and exit code 2.
-    """
+    """Run the app: every error is one line on stderr and an exit code, never a traceback."""
     try:
-        app()
+        code = app(standalone_mode=False)
     except UserError as exc:
         _print_error(str(exc))
         sys.exit(exc.exit_code)
+    except typer.Abort:
+        _print_error("aborted")
+        sys.exit(130)
+    except typer.TyperException as exc:  # usage errors: a bad option, a missing argument, an unknown command
+        _print_usage_error(exc)
     except Exception as exc:  # the last line of defence against a traceback
         if os.environ.get(DEBUG_ENV):
             raise
         _print_error(f"internal error: {type(exc).__name__}: {exc} (set {DEBUG_ENV}=1 for the traceback)")
         sys.exit(EXIT_INTERNAL)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _print_usage_error(exc: typer.TyperException) -> None:
+    context = getattr(exc, "ctx", None)
+    if type(exc).__name__ == "NoArgsIsHelpError" and context is not None:
+        # A bare command group: its help is the useful answer.
+        print(context.get_help(), file=sys.stderr)
+        sys.exit(EXIT_USAGE)
+    command = context.command_path if context is not None else "impersonation-cli"
+    message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+    _print_error(f"{command}: {message} (see {command} --help)")
+    sys.exit(getattr(exc, "exit_code", EXIT_USAGE))
 
 
 def _print_error(message: str) -> None:
