@@ -56,7 +56,7 @@ def fail(message: str, code: int = EXIT_USAGE) -> None:
 def run_app() -> None:
     """Run the app: every error is one line on stderr and an exit code, never a traceback."""
     try:
-        code = app(standalone_mode=False)
+        code = app(standalone_mode=False, prog_name="impersonation-cli")
     except UserError as exc:
         _print_error(str(exc))
         sys.exit(exc.exit_code)
