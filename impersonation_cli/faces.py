@@ -96,6 +96,11 @@ class DetectorSettings:
     # Frames where the first pass finds nobody get a second look for a face that fills the frame.
     closeup_pass: bool = True
     min_face_px: int = 20
+    # Between full passes a source whose faces are all at least `large_face_px` is detected at
+    # `small_input_size` (a quarter of the pixels); a full pass runs at least every `full_pass_every_s`.
+    small_input_size: int = 320
+    large_face_px: int = 80
+    full_pass_every_s: float = 1.5
 
 
 class FaceEngine:
@@ -137,8 +142,8 @@ class FaceEngine:
 
     # -- detection ------------------------------------------------------------------------------
 
-    def detect(self, image: np.ndarray) -> Faces:
-        faces = self._detect_at(image, self.settings.input_size)
+    def detect(self, image: np.ndarray, input_size: int | None = None) -> Faces:
+        faces = self._detect_at(image, input_size or self.settings.input_size)
         if self.settings.closeup_pass and not len(faces):
             faces = self._detect_closeup(image)
         keep = faces.sizes >= self.settings.min_face_px
@@ -194,3 +199,40 @@ class FaceEngine:
 
         points = [self.landmarker.get(image, Face(bbox=b)) for b in faces.boxes]
         return np.asarray(points, dtype=np.float32).reshape(len(faces), 106, 2)
+
+
+class AdaptiveDetector:
+    """Detection for one source that spends less on frames where only large faces can be.
+
+    Live-commerce sellers fill the frame: once a full-resolution pass has seen only large faces, the next
+    frames are detected at `small_input_size`, where those faces are still far above SCRFD's smallest
+    anchors. Any doubt sends the frame back to a full pass: the small pass finding fewer faces than the last
+    frame had, or a face under `large_face_px`, or `full_pass_every_s` since the last full pass (so a small
+    face that walks in is found within that time).
+    """
+
+    def __init__(self, engine: FaceEngine) -> None:
+        self.engine = engine
+        self.settings = engine.settings
+        self._last_full_s = -math.inf
+        self._last_count = 0
+        self._only_large = False
+        self.small_passes = 0  # frames settled by the small pass alone
+        self.full_passes = 0
+
+    def detect(self, image: np.ndarray, time_s: float) -> Faces:
+        if self._only_large and time_s - self._last_full_s < self.settings.full_pass_every_s:
+            faces = self.engine.detect(image, self.settings.small_input_size)
+            if len(faces) >= self._last_count and self._all_large(faces):
+                self._last_count = len(faces)
+                self.small_passes += 1
+                return faces
+        self.full_passes += 1
+        faces = self.engine.detect(image)
+        self._last_full_s = time_s
+        self._last_count = len(faces)
+        self._only_large = len(faces) > 0 and self._all_large(faces)
+        return faces
+
+    def _all_large(self, faces: Faces) -> bool:
+        return bool(np.all(faces.sizes >= self.settings.large_face_px))

@@ -17,7 +17,7 @@ import numpy as np
 from .config import Config
 from .errors import UnreadableInput
 from .evidence import save_evidence
-from .faces import FaceEngine
+from .faces import AdaptiveDetector, FaceEngine
 from .gallery import Authorization, GalleryIndex
 from .matches import TrackMatch, match_track
 from .results import Appearance, RunInfo, ScanResult, SourceResult
@@ -177,8 +177,10 @@ def scan_source(
     pipeline = SourcePipeline(source, number, context, assignment)
     error = None
     try:
+        detector = AdaptiveDetector(context.engine)
         for frame in sample_frames(source, context.fps or context.config.scan.fps, stats):
-            pipeline.add(frame, context.engine.analyse(frame.image))
+            faces = detector.detect(frame.image, frame.time_s)
+            pipeline.add(frame, context.engine.embed(frame.image, faces))
             if context.progress:
                 context.progress(source, frame.time_s, info.duration_s)
     except UnreadableInput as exc:

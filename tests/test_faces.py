@@ -8,7 +8,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from impersonation_cli.faces import FaceEngine
+from impersonation_cli.faces import AdaptiveDetector, FaceEngine
+from impersonation_cli.sources import sample_frames
+from impersonation_cli.tracks import iou_matrix
 
 
 def test_closeup_pass_finds_a_frame_filling_face(engine: FaceEngine, media: Path) -> None:
@@ -33,3 +35,21 @@ def test_embeddings_are_unit_length_and_separate_people(engine: FaceEngine, medi
     np.testing.assert_allclose(np.linalg.norm(faces.embeddings, axis=1), 1.0, atol=1e-4)
     assert float(faces.embeddings[0] @ faces.embeddings[1]) < 0.3
     assert engine.provider == "CPUExecutionProvider"
+
+
+def test_adaptive_detection_saves_passes_only_where_faces_are_large(engine: FaceEngine, media: Path) -> None:
+    """A talking head (one large face) goes mostly through the small pass and finds the same face; a stage
+    with small faces in the audience never leaves the full pass."""
+    talking_head = [f for f in sample_frames(str(media / "sadtalker" / "WDA_KatieHill_000.mp4"), 2.0)]
+    adaptive = AdaptiveDetector(engine)
+    for frame in talking_head:
+        fast, full = adaptive.detect(frame.image, frame.time_s), engine.detect(frame.image)
+        assert len(fast) == len(full) == 1
+        assert iou_matrix(fast.boxes, full.boxes)[0, 0] > 0.8
+    assert adaptive.small_passes >= len(talking_head) // 2
+    stage = AdaptiveDetector(engine)
+    for frame in sample_frames(str(media / "face_recognition" / "short_hamilton_clip.mp4"), 2.0):
+        faces = stage.detect(frame.image, frame.time_s)
+        if len(faces) and faces.sizes.min() < engine.settings.large_face_px:
+            assert len(faces) == len(engine.detect(frame.image))
+    assert stage.full_passes > stage.small_passes
