@@ -26,7 +26,7 @@ class SignalScore:
     name: str
     score: float
     explanation: str
-    details: dict[str, float] = field(default_factory=dict)
+    details: dict[str, float | str] = field(default_factory=dict)  # numbers, and names such as a footage file
 
 
 @dataclass
