@@ -14,6 +14,7 @@ import subprocess
 import time
 import urllib.request
 import xml.etree.ElementTree as ElementTree
+from abc import ABC, abstractmethod
 from pathlib import Path
 from types import TracebackType
 from typing import Self
@@ -115,7 +116,26 @@ http {{
 """
 
 
-class RtmpServer:
+class _Running(ABC):
+    """A process fixture as a context manager: started on entry, stopped on exit (also on a failing test)."""
+
+    @abstractmethod
+    def start(self) -> None: ...
+
+    @abstractmethod
+    def stop(self) -> None: ...
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+class RtmpServer(_Running):
     """nginx-rtmp on two free loopback ports; `rtmp_url(key)` to publish or play, `hls_url(key)` to play."""
 
     def __init__(self, root: Path, start_timeout_s: float = 10.0) -> None:
@@ -203,17 +223,8 @@ class RtmpServer:
         except OSError:  # 404 until nginx has written the playlist
             return False
 
-    def __enter__(self) -> Self:
-        self.start()
-        return self
 
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        self.stop()
-
-
-class Publisher:
+class Publisher(_Running):
     """ffmpeg publishing `clip` in real time (-re) to an RTMP `url`, looped forever unless `loop` is False."""
 
     def __init__(self, clip: Path, url: str, loop: bool = True, stop_timeout_s: float = 5.0) -> None:
@@ -247,12 +258,3 @@ class Publisher:
     def restart(self) -> None:
         self.stop()
         self.start()
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        self.stop()
