@@ -23,7 +23,7 @@ from .matches import TrackMatch, match_track
 from .results import Appearance, RunInfo, ScanResult, SourceResult
 from .signals import SignalSuite
 from .signals.replay import FootageIndex
-from .sources import DecodeStats, SourceInfo, expand_inputs, probe, sample_frames
+from .sources import DecodeStats, SourceInfo, expand_inputs, prefetched, probe, sample_frames
 from .tracks import Observation, Track, Tracker
 from .types import Faces, Frame
 from .verdicts import judge_appearance, judge_source
@@ -178,7 +178,7 @@ def scan_source(
     error = None
     try:
         detector = AdaptiveDetector(context.engine)
-        for frame in sample_frames(source, context.fps or context.config.scan.fps, stats):
+        for frame in prefetched(sample_frames(source, context.fps or context.config.scan.fps, stats)):
             faces = detector.detect(frame.image, frame.time_s)
             pipeline.add(frame, context.engine.embed(frame.image, faces))
             if context.progress:

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import math
-import os
+import queue
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-
-# OpenCV's FFmpeg backend writes decoder complaints straight to stderr; damaged inputs are reported
-# by us in one line instead.
-os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")
-os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+from typing import cast
 
 import av
 import cv2
@@ -334,3 +331,50 @@ def _decode_packet(codec: av.codec.context.CodecContext, packet: av.Packet) -> l
         return codec.decode(packet)
     except av.error.InvalidDataError:
         return []
+
+
+_END = object()
+
+
+def prefetched(frames: Iterator[Frame], depth: int = 2) -> Iterator[Frame]:
+    """The same frames, decoded ahead in a thread while the caller analyses the current one.
+
+    PyAV's decoder and ONNX Runtime both release the GIL, so decoding the next frames overlaps inference
+    (measured on FF++ 634.mp4, 720p, two idle cores: scan 8.3x -> 10.0x real time). At most `depth` frames wait;
+    errors raised while decoding (an unreadable input) reach the caller in order.
+    """
+    slots: queue.Queue[object] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def offer(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                slots.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for frame in frames:
+                if not offer(frame):
+                    return
+            offer(_END)
+        except Exception as exc:  # handed to the consumer, which raises it in its own thread
+            offer(exc)
+        finally:
+            close = getattr(frames, "close", None)
+            if close is not None:
+                close()
+
+    worker = threading.Thread(target=produce, name="decode-ahead", daemon=True)
+    worker.start()
+    try:
+        while (item := slots.get()) is not _END:
+            if isinstance(item, Exception):
+                raise item
+            yield cast(Frame, item)
+    finally:
+        stop.set()
+        worker.join(timeout=5)

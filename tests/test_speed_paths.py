@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import threading
 from pathlib import Path
 
 import cv2
@@ -12,9 +13,9 @@ import pytest
 
 from impersonation_cli.errors import UnreadableInput
 from impersonation_cli.faces import FaceEngine, detector_input
-from impersonation_cli.sources import DecodeStats, _sample_capture, open_capture, sample_frames
+from impersonation_cli.sources import DecodeStats, _sample_capture, open_capture, prefetched, sample_frames
 
-from .conftest import run_cli
+from .conftest import SAMPLES, run_cli
 
 pytestmark = pytest.mark.shared_media
 
@@ -119,3 +120,25 @@ def test_bench_json_reports_every_path_and_full_recall(media: Path, cli_env: dic
     assert document["gallery"]["identities"] >= 1
     assert recall["expected"] >= 1
     assert recall["recall"] == 1.0 and recall["missed"] == []
+
+
+def test_decoding_ahead_keeps_frames_order_and_errors() -> None:
+    clip = str(SAMPLES / "clips" / "astronaut_live.mp4")
+    direct = [(f.index, f.time_s) for f in sample_frames(clip, 2.0)]
+    ahead = [(f.index, f.time_s) for f in prefetched(sample_frames(clip, 2.0))]
+    assert ahead == direct and len(direct) >= 15
+    # A consumer that stops early does not leave the decoding thread hanging.
+    first = next(prefetched(sample_frames(clip, 2.0)))
+    assert first.index == 0
+    threads_before = threading.active_count()
+    frames = prefetched(sample_frames(clip, 2.0))
+    next(frames)
+    frames.close()
+    assert threading.active_count() <= threads_before
+
+
+def test_decoding_ahead_raises_the_decoders_error_in_the_caller(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 4000)
+    with pytest.raises(UnreadableInput):
+        list(prefetched(sample_frames(str(broken), 2.0)))
