@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from .errors import UserError
-from .faces import DetectorSettings
+from .faces import DetectorSettings, RecognitionSettings
 from .matches import MatchSettings
 from .tracks import TrackerSettings
 
@@ -29,6 +29,7 @@ class ScanSettings:
 class Config:
     scan: ScanSettings = field(default_factory=ScanSettings)
     detector: DetectorSettings = field(default_factory=DetectorSettings)
+    recognition: RecognitionSettings = field(default_factory=RecognitionSettings)
     tracker: TrackerSettings = field(default_factory=TrackerSettings)
     match: MatchSettings = field(default_factory=MatchSettings)
     # Sections owned by later stages (signals, verdicts), kept as plain tables.
@@ -44,6 +45,7 @@ class Config:
         return {
             "scan": asdict(self.scan),
             "detector": asdict(self.detector),
+            "recognition": asdict(self.recognition),
             "tracker": asdict(self.tracker),
             "match": asdict(self.match),
             **self.extra,
@@ -96,7 +98,13 @@ def load_config(path: str | Path | None = None) -> Config:
     chosen = path or os.environ.get(CONFIG_ENV)
     if chosen:
         document = _merge(document, _read_toml(Path(chosen)))
-    typed = {"scan": ScanSettings, "detector": DetectorSettings, "tracker": TrackerSettings, "match": MatchSettings}
+    typed = {
+        "scan": ScanSettings,
+        "detector": DetectorSettings,
+        "recognition": RecognitionSettings,
+        "tracker": TrackerSettings,
+        "match": MatchSettings,
+    }
     sections = {name: settings_from_table(kind, document.get(name, {}), name) for name, kind in typed.items()}
     extra = {k: v for k, v in document.items() if k not in typed}
     return Config(**sections, extra=extra, path=str(chosen) if chosen else None)

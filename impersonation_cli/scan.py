@@ -17,7 +17,7 @@ import numpy as np
 from .config import Config
 from .errors import UnreadableInput
 from .evidence import save_evidence
-from .faces import AdaptiveDetector, FaceEngine
+from .faces import AdaptiveDetector, EmbeddingReuse, FaceEngine
 from .gallery import Authorization, GalleryIndex
 from .matches import TrackMatch, match_track
 from .results import Appearance, RunInfo, ScanResult, SourceResult
@@ -178,9 +178,10 @@ def scan_source(
     error = None
     try:
         detector = AdaptiveDetector(context.engine)
+        recognizer = EmbeddingReuse(context.engine, context.config.recognition)
         for frame in prefetched(sample_frames(source, context.fps or context.config.scan.fps, stats)):
             faces = detector.detect(frame.image, frame.time_s)
-            pipeline.add(frame, context.engine.embed(frame.image, faces))
+            pipeline.add(frame, recognizer.embed(frame.image, faces, frame.time_s))
             if context.progress:
                 context.progress(source, frame.time_s, info.duration_s)
     except UnreadableInput as exc:

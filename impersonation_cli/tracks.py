@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .types import Faces, Frame
+from .types import Faces, Frame, iou_matrix
 
 
 @dataclass
@@ -20,6 +20,8 @@ class Observation:
     keypoints: np.ndarray
     embedding: np.ndarray
     wallclock: float | None = None
+    # The embedding is an earlier frame's, carried over because the face had not changed (EmbeddingReuse).
+    embedding_reused: bool = False
     # Per-face measurements made by the signals stage while the frame's pixels are at hand.
     features: dict[str, float] = field(default_factory=dict)
 
@@ -75,20 +77,6 @@ def crop_with_margin(image: np.ndarray, box: np.ndarray, margin: float = 0.35) -
     return image[top:bottom, left:right].copy()
 
 
-def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Intersection over union of every box in `a` with every box in `b`."""
-    if not len(a) or not len(b):
-        return np.zeros((len(a), len(b)), dtype=np.float32)
-    x1 = np.maximum(a[:, None, 0], b[None, :, 0])
-    y1 = np.maximum(a[:, None, 1], b[None, :, 1])
-    x2 = np.minimum(a[:, None, 2], b[None, :, 2])
-    y2 = np.minimum(a[:, None, 3], b[None, :, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    return inter / np.clip(area_a[:, None] + area_b[None, :] - inter, 1e-6, None)
-
-
 @dataclass(frozen=True)
 class TrackerSettings:
     # At 1-2 sampled frames a second a face can move far, so identity (embedding) carries the link
@@ -128,6 +116,7 @@ class Tracker:
                 keypoints=faces.keypoints[face_index].copy(),
                 embedding=faces.embeddings[face_index].copy(),
                 wallclock=frame.wallclock,
+                embedding_reused=bool(faces.reused[face_index]),
             )
             track.observations.append(observation)
             track.offer_crop(frame.image, observation)

@@ -36,19 +36,35 @@ def _empty(shape: tuple[int, ...], dtype: type = np.float32) -> np.ndarray:
     return np.zeros(shape, dtype=dtype)
 
 
+def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Intersection over union of every box in `a` with every box in `b`."""
+    if not len(a) or not len(b):
+        return np.zeros((len(a), len(b)), dtype=np.float32)
+    x1 = np.maximum(a[:, None, 0], b[None, :, 0])
+    y1 = np.maximum(a[:, None, 1], b[None, :, 1])
+    x2 = np.minimum(a[:, None, 2], b[None, :, 2])
+    y2 = np.minimum(a[:, None, 3], b[None, :, 3])
+    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    return inter / np.clip(area_a[:, None] + area_b[None, :] - inter, 1e-6, None)
+
+
 @dataclass
 class Faces:
     """The faces of one frame as column arrays: N rows, one per face.
 
     boxes: (N, 4) x1, y1, x2, y2 in frame pixels; scores: (N,) detector confidence;
     keypoints: (N, 5, 2) eyes, nose, mouth corners; embeddings: (N, 512) L2-normalised, or (N, 0) when not
-    computed yet; track_ids: (N,) -1 until the tracker assigns one.
+    computed yet; reused: (N,) True where the embedding was carried over from the same face in an earlier
+    frame instead of recomputed (`faces.EmbeddingReuse`); track_ids: (N,) -1 until the tracker assigns one.
     """
 
     boxes: np.ndarray = field(default_factory=lambda: _empty((0, 4)))
     scores: np.ndarray = field(default_factory=lambda: _empty((0,)))
     keypoints: np.ndarray = field(default_factory=lambda: _empty((0, 5, 2)))
     embeddings: np.ndarray = field(default_factory=lambda: _empty((0, 0)))
+    reused: np.ndarray = field(default_factory=lambda: np.zeros((0,), dtype=bool))
     track_ids: np.ndarray = field(default_factory=lambda: np.zeros((0,), dtype=np.int64))
 
     def __post_init__(self) -> None:
@@ -57,6 +73,8 @@ class Faces:
             self.track_ids = np.full((n,), -1, dtype=np.int64)
         if len(self.embeddings) != n:
             self.embeddings = _empty((n, 0))
+        if len(self.reused) != n:
+            self.reused = np.zeros((n,), dtype=bool)
 
     def __len__(self) -> int:
         return len(self.boxes)
@@ -69,6 +87,7 @@ class Faces:
             scores=self.scores[index],
             keypoints=self.keypoints[index],
             embeddings=self.embeddings[index],
+            reused=self.reused[index],
             track_ids=self.track_ids[index],
         )
 
@@ -83,8 +102,9 @@ class Faces:
     def has_embeddings(self) -> bool:
         return self.embeddings.shape[1] > 0 or len(self) == 0
 
-    def with_embeddings(self, embeddings: np.ndarray) -> Faces:
-        return replace(self, embeddings=embeddings.astype(np.float32))
+    def with_embeddings(self, embeddings: np.ndarray, reused: np.ndarray | None = None) -> Faces:
+        flags = np.zeros((len(self),), dtype=bool) if reused is None else reused.astype(bool)
+        return replace(self, embeddings=embeddings.astype(np.float32), reused=flags)
 
     def with_track_ids(self, track_ids: np.ndarray) -> Faces:
         return replace(self, track_ids=track_ids.astype(np.int64))
@@ -101,5 +121,6 @@ class Faces:
             scores=np.concatenate([p.scores for p in parts]),
             keypoints=np.concatenate([p.keypoints for p in parts]),
             embeddings=embeddings,
+            reused=np.concatenate([p.reused for p in parts]),
             track_ids=np.concatenate([p.track_ids for p in parts]),
         )

@@ -8,9 +8,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from impersonation_cli.faces import AdaptiveDetector, FaceEngine
+from impersonation_cli.faces import AdaptiveDetector, EmbeddingReuse, FaceEngine
 from impersonation_cli.sources import sample_frames
-from impersonation_cli.tracks import iou_matrix
+from impersonation_cli.types import iou_matrix
 
 
 def test_closeup_pass_finds_a_frame_filling_face(engine: FaceEngine, media: Path) -> None:
@@ -53,3 +53,27 @@ def test_adaptive_detection_saves_passes_only_where_faces_are_large(engine: Face
         if len(faces) and faces.sizes.min() < engine.settings.large_face_px:
             assert len(faces) == len(engine.detect(frame.image))
     assert stage.full_passes > stage.small_passes
+
+
+def test_embedding_reuse_keeps_a_steady_face_and_re_embeds_a_new_person(engine: FaceEngine, media: Path) -> None:
+    """A newsreader keeps embeddings that a fresh run would nearly repeat; another person put in the same
+    place in the frame is embedded afresh."""
+    reuse = EmbeddingReuse(engine)
+    for frame in sample_frames(str(media / "ffpp_icpr2020dfdc" / "original" / "004.mp4"), 2.0):
+        faces = engine.detect(frame.image)
+        kept = reuse.embed(frame.image, faces, frame.time_s)
+        fresh = engine.embed(frame.image, faces)
+        cosine = np.sum(kept.embeddings * fresh.embeddings, axis=1)
+        assert np.all(cosine[~kept.reused] > 0.999)
+        assert np.all(cosine[kept.reused] > 0.6)
+    assert reuse.faces_reused >= (reuse.faces_reused + reuse.faces_embedded) // 3
+    assert reuse.faces_embedded >= 7  # refresh_every_s: at least one fresh embedding every 2 s of 12.4 s
+
+    obama, biden = (cv2.imread(str(media / "face_recognition" / name)) for name in ("obama.jpg", "biden.jpg"))
+    biden = cv2.resize(biden, (obama.shape[1], obama.shape[0]))
+    swap = EmbeddingReuse(engine)
+    first = swap.embed(obama, engine.detect(obama), 0.0)
+    assert not first.reused.any()
+    second = swap.embed(biden, engine.detect(biden), 0.5)
+    assert not second.reused.any()
+    assert float(second.embeddings[0] @ first.embeddings[0]) < 0.3

@@ -53,7 +53,13 @@ def hamilton_result(engine: FaceEngine, media: Path, hamilton_gallery: Path, tmp
 def test_labelled_people_found_at_the_right_time(hamilton_result: ScanResult) -> None:
     found = {a.identity: a for a in hamilton_result.appearances}
     # Lin-Manuel Miranda is on stage from about 3 s to 7 s; the Obamas are in the audience shots after 7 s.
-    assert set(found) == {"Lin-Manuel Miranda", "Barack Obama"}
+    # Alex Lacamoire (labelled by the clip's source) is the pianist of the first shot, a 40-pixel face in the
+    # dark: found or not, never elsewhere. Joe Biden and Kit Harington are not in the clip.
+    assert (
+        {"Lin-Manuel Miranda", "Barack Obama"} <= set(found) <= {"Lin-Manuel Miranda", "Barack Obama", "Alex Lacamoire"}
+    )
+    if "Alex Lacamoire" in found:
+        assert found["Alex Lacamoire"].end_s <= 2.0
     miranda, obama = found["Lin-Manuel Miranda"], found["Barack Obama"]
     assert 2.0 <= miranda.start_s <= 4.0 and 6.0 <= miranda.end_s <= 8.0
     assert 6.5 <= obama.start_s <= 8.5 and obama.end_s >= 8.5

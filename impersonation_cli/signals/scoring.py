@@ -110,9 +110,11 @@ def identity_jitter(observations: list[Observation], settings: SignalSettings) -
     per-frame synthesis re-invents identity details each frame.
     """
     name = "identity_jitter"
-    if len(observations) < 3:
-        return _too_few(name, len(observations), 3)
-    embeddings = np.stack([o.embedding for o in observations])
+    # Only freshly computed embeddings: a carried-over one would count as a perfectly steady identity.
+    embedded = [o for o in observations if not o.embedding_reused]
+    if len(embedded) < 3:
+        return _too_few(name, len(embedded), 3)
+    embeddings = np.stack([o.embedding for o in embedded])
     consecutive = np.sum(embeddings[1:] * embeddings[:-1], axis=1)
     third = max(1, len(embeddings) // 3)
     first, last = embeddings[:third].mean(axis=0), embeddings[-third:].mean(axis=0)
