@@ -257,6 +257,17 @@ class _EmbeddedView:
     embedded_s: float
 
 
+@dataclass
+class PendingFaces:
+    """One frame's faces between `EmbeddingReuse.prepare` and `complete`."""
+
+    faces: Faces
+    time_s: float
+    codes: list[np.ndarray]
+    earlier: list[_EmbeddedView | None]
+    to_embed: list[np.ndarray]  # aligned faces that need the recognizer
+
+
 def likeness_code(aligned: np.ndarray, side: int = 24) -> np.ndarray:
     """A tiny zero-mean, unit-norm grey thumbnail of an aligned face: its dot product with another is their
     correlation, ~1 for the same face in the same pose, expression and light."""
@@ -287,24 +298,34 @@ class EmbeddingReuse:
         self.faces_reused = 0
 
     def embed(self, image: np.ndarray, faces: Faces, time_s: float) -> Faces:
+        pending = self.prepare(image, faces, time_s)
+        return self.complete(pending, self.engine.embed_aligned(pending.to_embed))
+
+    def prepare(self, image: np.ndarray, faces: Faces, time_s: float) -> PendingFaces:
+        """Decide which faces keep an embedding; the rest go to the recognizer (`to_embed`), and their
+        embeddings come back through `complete`, in order. A watcher embeds the faces of many rooms in one run.
+        """
         aligned = [align_face(image, k) for k in faces.keypoints]
         codes = [likeness_code(a) for a in aligned]
         earlier = self._earlier_views(faces, codes, time_s)
-        fresh = [i for i, view in enumerate(earlier) if view is None]
+        to_embed = [a for a, view in zip(aligned, earlier, strict=True) if view is None]
+        return PendingFaces(faces, time_s, codes, earlier, to_embed)
+
+    def complete(self, pending: PendingFaces, fresh: np.ndarray) -> Faces:
+        faces, earlier = pending.faces, pending.earlier
         embeddings = np.zeros((len(faces), EMBEDDING_DIM), dtype=np.float32)
-        if fresh:
-            embeddings[fresh] = self.engine.embed_aligned([aligned[i] for i in fresh])
+        fresh_rows = iter(fresh)
         views = []
         for i, view in enumerate(earlier):
             if view is None:
-                view = _EmbeddedView(faces.boxes[i], codes[i], embeddings[i], time_s)
+                embeddings[i] = next(fresh_rows)
+                views.append(_EmbeddedView(faces.boxes[i], pending.codes[i], embeddings[i], pending.time_s))
             else:
                 embeddings[i] = view.embedding
-                view = _EmbeddedView(faces.boxes[i], view.likeness_code, view.embedding, view.embedded_s)
-            views.append(view)
+                views.append(_EmbeddedView(faces.boxes[i], view.likeness_code, view.embedding, view.embedded_s))
         self._views = views
-        self.faces_embedded += len(fresh)
-        self.faces_reused += len(faces) - len(fresh)
+        self.faces_embedded += len(pending.to_embed)
+        self.faces_reused += len(faces) - len(pending.to_embed)
         return faces.with_embeddings(embeddings, reused=np.array([v is not None for v in earlier], dtype=bool))
 
     def _earlier_views(self, faces: Faces, codes: list[np.ndarray], time_s: float) -> list[_EmbeddedView | None]:

@@ -1,8 +1,9 @@
 """The live watcher: many rooms in one process, one shared face engine, alerts within seconds.
 
 Each room has a reader thread (live.py) and a SourcePipeline kept across reconnects. The watcher takes
-whatever frames the readers have ready, detects faces frame by frame, then embeds every face of every
-room in one recognizer run. A track is matched while it is still on screen (once it has
+whatever frames the readers have ready, detects faces frame by frame (each room with its own adaptive
+detector), then embeds the faces that need it, of every room, in one recognizer run (each room keeps the
+embeddings of faces that have not changed: faces.EmbeddingReuse). A track is matched while it is still on screen (once it has
 `provisional_frames` observations), so an alert fires seconds after a face appears, not when it leaves.
 The same registered person live in two or more rooms within `concurrency_window_s` is a `concurrent`
 finding that names all of them: one person cannot be in several rooms at once.
@@ -20,7 +21,7 @@ import numpy as np
 
 from .alerts import AlertEvent, AlertSink
 from .evidence import save_evidence
-from .faces import FaceEngine, align_face
+from .faces import AdaptiveDetector, EmbeddingReuse, FaceEngine
 from .live import ReaderSettings, RoomReader, RoomState
 from .matches import TrackMatch, match_track
 from .results import Appearance, Evidence, RunInfo, ScanResult, SourceResult
@@ -60,6 +61,8 @@ class LiveRoom:
     spec: RoomSpec
     reader: RoomReader
     pipeline: SourcePipeline
+    detector: AdaptiveDetector
+    recognizer: EmbeddingReuse
     alerts: int = 0
     last_finding: str | None = None
     frame_size: tuple[int, int] | None = None
@@ -81,14 +84,28 @@ def _iso(stamp: float | None) -> str:
     return datetime.fromtimestamp(stamp if stamp is not None else time.time(), tz=UTC).isoformat()
 
 
-def recognise(engine: FaceEngine, frames: list[Frame]) -> list[Faces]:
-    """Faces with embeddings for each frame: detection per frame, one recognizer run for all faces."""
-    detected = [engine.detect(frame.image) for frame in frames]
-    crops = [align_face(frame.image, k) for frame, faces in zip(frames, detected, strict=True) for k in faces.keypoints]
-    embeddings = engine.embed_aligned(crops)
-    splits = np.cumsum([len(faces) for faces in detected])[:-1]
-    parts = np.split(embeddings, splits) if len(frames) > 1 else [embeddings]
-    return [faces.with_embeddings(part) for faces, part in zip(detected, parts, strict=True)]
+def recognise(engine: FaceEngine, batch: list[tuple[LiveRoom, Frame]]) -> list[Faces]:
+    """Faces with embeddings for each room's frame: detection per frame, then one recognizer run for the faces
+    of every room that need a fresh embedding. A room's second frame of the round waits for the next run,
+    because what it may reuse depends on the first."""
+    found: list[Faces | None] = [None] * len(batch)
+    waiting = list(enumerate(batch))
+    while waiting:
+        rooms_in_run: set[int] = set()
+        run, waiting_next = [], []
+        for n, (room, frame) in waiting:
+            (waiting_next if room.number in rooms_in_run else run).append((n, room, frame))
+            rooms_in_run.add(room.number)
+        pending = [
+            room.recognizer.prepare(frame.image, room.detector.detect(frame.image, frame.time_s), frame.time_s)
+            for _, room, frame in run
+        ]
+        embeddings = engine.embed_aligned([face for p in pending for face in p.to_embed])
+        parts = np.split(embeddings, np.cumsum([len(p.to_embed) for p in pending])[:-1])
+        for (n, room, _), p, part in zip(run, pending, parts, strict=True):
+            found[n] = room.recognizer.complete(p, part)
+        waiting = waiting_next
+    return [faces for faces in found if faces is not None]
 
 
 class Watcher:
@@ -110,7 +127,11 @@ class Watcher:
         state = RoomState(room=spec.name, url=spec.url, label=spec.label)
         reader = RoomReader(state, self.settings.reader, self.wake, origin=self._clock_start)
         assignment = RoomAssignment(spec.room, self.started_at)
-        return LiveRoom(number, spec, reader, SourcePipeline(spec.url, number, self.context, assignment))
+        engine, config = self.context.engine, self.context.config
+        pipeline = SourcePipeline(spec.url, number, self.context, assignment)
+        return LiveRoom(
+            number, spec, reader, pipeline, AdaptiveDetector(engine), EmbeddingReuse(engine, config.recognition)
+        )
 
     def stop(self) -> None:
         self._stop.set()
@@ -154,7 +175,7 @@ class Watcher:
             room.reader.join(max(0.0, limit - time.monotonic()))
 
     def _recognise_round(self, batch: list[tuple[LiveRoom, Frame]]) -> None:
-        found = recognise(self.context.engine, [frame for _, frame in batch])
+        found = recognise(self.context.engine, batch)
         for (room, frame), faces in zip(batch, found, strict=True):
             room.frame_size = (frame.width, frame.height)
             self._observe(room, frame, faces)
