@@ -3,8 +3,9 @@
 Each room has a reader thread (live.py) and a SourcePipeline kept across reconnects. The watcher takes
 whatever frames the readers have ready, detects faces frame by frame (each room with its own adaptive
 detector), then embeds the faces that need it, of every room, in one recognizer run (each room keeps the
-embeddings of faces that have not changed: faces.EmbeddingReuse). A track is matched while it is still on screen (once it has
-`provisional_frames` observations), so an alert fires seconds after a face appears, not when it leaves.
+embeddings of faces that have not changed: faces.EmbeddingReuse). A track is matched while it is still
+on screen (once it has `provisional_frames` observations), so an alert fires seconds after a face
+appears, not when it leaves.
 The same registered person live in two or more rooms within `concurrency_window_s` is a `concurrent`
 finding that names all of them: one person cannot be in several rooms at once.
 """
@@ -89,11 +90,11 @@ def recognise(engine: FaceEngine, batch: list[tuple[LiveRoom, Frame]]) -> list[F
     of every room that need a fresh embedding. A room's second frame of the round waits for the next run,
     because what it may reuse depends on the first."""
     found: list[Faces | None] = [None] * len(batch)
-    waiting = list(enumerate(batch))
+    waiting = [(n, room, frame) for n, (room, frame) in enumerate(batch)]
     while waiting:
         rooms_in_run: set[int] = set()
         run, waiting_next = [], []
-        for n, (room, frame) in waiting:
+        for n, room, frame in waiting:
             (waiting_next if room.number in rooms_in_run else run).append((n, room, frame))
             rooms_in_run.add(room.number)
         pending = [

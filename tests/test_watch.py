@@ -21,6 +21,7 @@ from types import ModuleType
 from typing import Any, ClassVar
 
 import cv2
+import numpy as np
 import pytest
 
 from impersonation_cli.enrollment import reference_from_image
@@ -354,3 +355,33 @@ def test_webhook_gets_every_alert_after_a_failed_post(enrolled: dict[str, str], 
     # The first POST failed and was retried: the alert reached the hook twice, identical both times.
     assert len(_FlakyHook.bodies) == len(written) + 1
     assert _FlakyHook.bodies[0] == _FlakyHook.bodies[1] == written[0]
+
+
+def test_one_recognizer_round_serves_rooms_with_several_frames_waiting(
+    engine: FaceEngine, clips: dict[str, Path]
+) -> None:
+    """A slow round finds two frames of one room and one of another: every frame gets its own faces, in
+    order, each embedding what the recognizer gives that face (fresh) or nearly so (kept from the room's
+    previous frame). No server: the rooms are built but never started."""
+    from impersonation_cli.alerts import AlertSink
+    from impersonation_cli.config import load_config
+    from impersonation_cli.gallery import GalleryIndex
+    from impersonation_cli.scan import ScanContext
+    from impersonation_cli.sources import sample_frames
+    from impersonation_cli.watch import RoomSpec, Watcher, WatchSettings, recognise
+
+    index = GalleryIndex((), np.zeros((0,), np.int64), np.zeros((0, 512), np.float32), engine.recognizer_id)
+    context = ScanContext(engine=engine, index=index, config=load_config())
+    specs = [RoomSpec(str(clips["katie"]), "douyin:1"), RoomSpec(str(clips["aoc"]), "douyin:2")]
+    watcher = Watcher(specs, context, WatchSettings(), AlertSink(None, None, 600.0))
+    katie, aoc = watcher.rooms
+    katie_frames = list(sample_frames(str(clips["katie"]), 4.0))[:2]
+    aoc_frame = next(iter(sample_frames(str(clips["aoc"]), 4.0)))
+    batch = [(katie, katie_frames[0]), (aoc, aoc_frame), (katie, katie_frames[1])]
+    found = recognise(engine, batch)
+    assert [len(faces) for faces in found] == [1, 1, 1]
+    for (_, frame), faces in zip(batch, found, strict=True):
+        fresh = engine.analyse(frame.image).embeddings[0]
+        assert float(faces.embeddings[0] @ fresh) > (0.999 if not faces.reused[0] else 0.6)
+    assert not found[0].reused[0] and not found[1].reused[0]
+    assert float(found[0].embeddings[0] @ found[1].embeddings[0]) < 0.5  # two people, not mixed up
