@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -108,8 +108,11 @@ class RecognitionSettings:
     # A face keeps the embedding of its earlier view while its aligned picture stays this alike (correlation
     # of the 24x24 grey aligned face with the one that was embedded); above 1, every face is embedded.
     reuse_similarity: float = 0.85
-    # ...and is embedded afresh at least this often.
+    # ...and is embedded afresh at least this often,
     refresh_every_s: float = 2.0
+    # ...and for its first sampled frames: the identity-jitter signal needs 3 fresh embeddings of a face,
+    # and a track's median similarity should rest on more than one.
+    fresh_first: int = 3
     # Overlap with the earlier view's box that makes it the same face.
     min_iou: float = 0.3
 
@@ -251,10 +254,13 @@ class AdaptiveDetector:
 
 @dataclass
 class _EmbeddedView:
+    """A face as last seen, with the embedding it carries and the aligned picture that embedding was made from."""
+
     box: np.ndarray
     likeness_code: np.ndarray  # of the aligned face that was embedded
     embedding: np.ndarray
     embedded_s: float
+    fresh_count: int  # fresh embeddings of this face so far
 
 
 @dataclass
@@ -264,7 +270,8 @@ class PendingFaces:
     faces: Faces
     time_s: float
     codes: list[np.ndarray]
-    earlier: list[_EmbeddedView | None]
+    earlier: list[_EmbeddedView | None]  # the same face in the previous frame, if any
+    keeps: list[bool]  # whether the face keeps the earlier view's embedding
     to_embed: list[np.ndarray]  # aligned faces that need the recognizer
 
 
@@ -284,7 +291,8 @@ class EmbeddingReuse:
     the recognizer (10-14 ms a face on two cores) would return what it returned then. A face that overlaps
     an earlier view's box and whose aligned picture still correlates at `reuse_similarity` with the picture
     that was embedded keeps that embedding (marked `reused`, so the identity-jitter signal ignores it); a
-    change of pose, expression, light or person, or `refresh_every_s`, embeds it afresh. Measured on 12
+    change of pose, expression, light or person, or `refresh_every_s`, embeds it afresh, and so does each of
+    a face's first `fresh_first` frames (what the identity-jitter signal needs). Measured on 12
     shared clips (`scripts/measure_reuse.py`): at 0.85, 70% of faces keep an embedding, and the fresh one
     they skip would have had cosine >= 0.78 with it in 95% of cases; two fresh embeddings of one face half
     a second apart that differ more than that have a median cosine of 0.82.
@@ -307,45 +315,47 @@ class EmbeddingReuse:
         """
         aligned = [align_face(image, k) for k in faces.keypoints]
         codes = [likeness_code(a) for a in aligned]
-        earlier = self._earlier_views(faces, codes, time_s)
-        to_embed = [a for a, view in zip(aligned, earlier, strict=True) if view is None]
-        return PendingFaces(faces, time_s, codes, earlier, to_embed)
+        earlier = self._same_faces(faces)
+        keeps = [v is not None and self._may_keep(v, code, time_s) for v, code in zip(earlier, codes, strict=True)]
+        to_embed = [a for a, keep in zip(aligned, keeps, strict=True) if not keep]
+        return PendingFaces(faces, time_s, codes, earlier, keeps, to_embed)
 
     def complete(self, pending: PendingFaces, fresh: np.ndarray) -> Faces:
-        faces, earlier = pending.faces, pending.earlier
+        faces = pending.faces
         embeddings = np.zeros((len(faces), EMBEDDING_DIM), dtype=np.float32)
         fresh_rows = iter(fresh)
         views = []
-        for i, view in enumerate(earlier):
-            if view is None:
-                embeddings[i] = next(fresh_rows)
-                views.append(_EmbeddedView(faces.boxes[i], pending.codes[i], embeddings[i], pending.time_s))
-            else:
+        for i, (view, keep) in enumerate(zip(pending.earlier, pending.keeps, strict=True)):
+            if keep and view is not None:
                 embeddings[i] = view.embedding
-                views.append(_EmbeddedView(faces.boxes[i], view.likeness_code, view.embedding, view.embedded_s))
+                views.append(replace(view, box=faces.boxes[i]))
+            else:
+                embeddings[i] = next(fresh_rows)
+                count = view.fresh_count + 1 if view is not None else 1
+                views.append(_EmbeddedView(faces.boxes[i], pending.codes[i], embeddings[i], pending.time_s, count))
         self._views = views
         self.faces_embedded += len(pending.to_embed)
         self.faces_reused += len(faces) - len(pending.to_embed)
-        return faces.with_embeddings(embeddings, reused=np.array([v is not None for v in earlier], dtype=bool))
+        return faces.with_embeddings(embeddings, reused=np.array(pending.keeps, dtype=bool))
 
-    def _earlier_views(self, faces: Faces, codes: list[np.ndarray], time_s: float) -> list[_EmbeddedView | None]:
-        """For each face, the earlier view whose embedding it may keep, or None (each view serves one face)."""
+    def _may_keep(self, view: _EmbeddedView, code: np.ndarray, time_s: float) -> bool:
+        settings = self.settings
+        return (
+            view.fresh_count >= settings.fresh_first
+            and time_s - view.embedded_s < settings.refresh_every_s
+            and float(code @ view.likeness_code) >= settings.reuse_similarity
+        )
+
+    def _same_faces(self, faces: Faces) -> list[_EmbeddedView | None]:
+        """For each face, the previous frame's view it continues: the most overlapping one, each taken once."""
         found: list[_EmbeddedView | None] = [None] * len(faces)
         if not self._views or not len(faces):
             return found
-        settings = self.settings
         overlap = iou_matrix(faces.boxes, np.stack([v.box for v in self._views]))
-        taken: set[int] = set()
-        for i in range(len(faces)):
-            for j in np.argsort(-overlap[i]):
-                view = self._views[int(j)]
-                if (
-                    int(j) not in taken
-                    and overlap[i, j] >= settings.min_iou
-                    and time_s - view.embedded_s < settings.refresh_every_s
-                    and float(codes[i] @ view.likeness_code) >= settings.reuse_similarity
-                ):
-                    found[i] = view
-                    taken.add(int(j))
-                    break
+        overlap[overlap < self.settings.min_iou] = -1.0
+        while overlap.max() >= 0:
+            i, j = np.unravel_index(int(np.argmax(overlap)), overlap.shape)
+            found[int(i)] = self._views[int(j)]
+            overlap[i, :] = -1.0
+            overlap[:, j] = -1.0
         return found

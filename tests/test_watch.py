@@ -381,7 +381,8 @@ def test_one_recognizer_round_serves_rooms_with_several_frames_waiting(
     found = recognise(engine, batch)
     assert [len(faces) for faces in found] == [1, 1, 1]
     for (_, frame), faces in zip(batch, found, strict=True):
+        # The room's adaptive detector may take a frame at its small size: keypoints a pixel apart.
         fresh = engine.analyse(frame.image).embeddings[0]
-        assert float(faces.embeddings[0] @ fresh) > (0.999 if not faces.reused[0] else 0.6)
+        assert float(faces.embeddings[0] @ fresh) > (0.95 if not faces.reused[0] else 0.6)
     assert not found[0].reused[0] and not found[1].reused[0]
     assert float(found[0].embeddings[0] @ found[1].embeddings[0]) < 0.5  # two people, not mixed up
