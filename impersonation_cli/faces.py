@@ -113,6 +113,9 @@ class RecognitionSettings:
     # ...and for its first sampled frames: the identity-jitter signal needs 3 fresh embeddings of a face,
     # and a track's median similarity should rest on more than one.
     fresh_first: int = 3
+    # A fresh embedding at least this close to the one the face carried continues that face's count; below
+    # it, another person has taken the place (a cut to another shot) and the count starts again.
+    same_face_similarity: float = 0.45
     # Overlap with the earlier view's box that makes it the same face.
     min_iou: float = 0.3
 
@@ -331,7 +334,10 @@ class EmbeddingReuse:
                 views.append(replace(view, box=faces.boxes[i]))
             else:
                 embeddings[i] = next(fresh_rows)
-                count = view.fresh_count + 1 if view is not None else 1
+                same_face = (
+                    view is not None and float(embeddings[i] @ view.embedding) >= self.settings.same_face_similarity
+                )
+                count = view.fresh_count + 1 if same_face and view is not None else 1
                 views.append(_EmbeddedView(faces.boxes[i], pending.codes[i], embeddings[i], pending.time_s, count))
         self._views = views
         self.faces_embedded += len(pending.to_embed)
