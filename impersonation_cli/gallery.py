@@ -161,7 +161,11 @@ def validate_name(name: str) -> str:
 
 
 class Gallery:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, create: bool = True) -> None:
+        """Open the gallery at `path`; with `create=False` (commands that only read or remove) a missing file
+        is an error instead of a new empty gallery, so a mistyped path is not mistaken for an empty one."""
+        if not create and not path.is_file():
+            raise GalleryError(f"no gallery at {path}: register people with `impersonation-cli gallery add` first")
         self.path = path
         self._depth = 0
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -80,6 +80,16 @@ def test_unreadable_gallery_is_a_one_line_error(cli_env: dict[str, str], tmp_pat
     assert result.stderr.count("\n") == 1 and "not a readable impersonation-cli gallery" in result.stderr
 
 
+def test_reading_a_gallery_that_is_not_there_does_not_create_one(cli_env: dict[str, str], tmp_path: Path) -> None:
+    """A mistyped --gallery must not look like an empty gallery (nor leave a new file behind)."""
+    missing = tmp_path / "typo.sqlite"
+    for command in (["list"], ["show", "Anyone"], ["export", str(tmp_path / "out.json")], ["revoke", "A", "douyin:1"]):
+        result = run_cli(["gallery", *command, "--gallery", str(missing)], cli_env)
+        assert result.returncode == 2, command
+        assert result.stderr.count("\n") == 1 and f"no gallery at {missing}" in result.stderr
+    assert not missing.exists()
+
+
 def test_killed_import_keeps_what_was_committed(cli_env: dict[str, str], media: Path, tmp_path: Path) -> None:
     """SIGKILL in the middle of `gallery import`: the file opens, holds whole people only, nothing half-written."""
     people = media / "deepface_identities"

@@ -36,8 +36,8 @@ gallery_app = typer.Typer(
 app.add_typer(gallery_app, name="gallery")
 
 
-def _open(gallery: Path | None) -> Gallery:
-    return Gallery(default_gallery_path(gallery))
+def _open(gallery: Path | None, create: bool = True) -> Gallery:
+    return Gallery(default_gallery_path(gallery), create=create)
 
 
 def _references(engine: FaceEngine, images: list[Path]) -> list[ReferenceFace]:
@@ -106,7 +106,7 @@ def import_folder(
 @gallery_app.command("list")
 def list_people(gallery: GalleryOption = None) -> None:
     """Everyone registered, with their number of reference faces and aliases."""
-    with _open(gallery) as store:
+    with _open(gallery, create=False) as store:
         table = Table(title=f"Gallery {store.path} ({store.recognizer or 'empty'})", title_justify="left")
         for column in ("name", "references", "aliases", "authorized rooms"):
             table.add_column(column, overflow="fold")
@@ -119,7 +119,7 @@ def list_people(gallery: GalleryOption = None) -> None:
 @gallery_app.command("show")
 def show(name: Annotated[str, typer.Argument()], gallery: GalleryOption = None) -> None:
     """One person's references (with their quality record) and authorizations."""
-    with _open(gallery) as store:
+    with _open(gallery, create=False) as store:
         canonical = store.canonical_name(name)
         table = Table(title=canonical, title_justify="left")
         for column in ("image", "sha256", "face px", "det score", "sharpness", "faces in photo"):
@@ -146,7 +146,7 @@ def show(name: Annotated[str, typer.Argument()], gallery: GalleryOption = None) 
 @gallery_app.command("remove")
 def remove(name: Annotated[str, typer.Argument()], gallery: GalleryOption = None) -> None:
     """Remove a person with all their references and authorizations."""
-    with _open(gallery) as store:
+    with _open(gallery, create=False) as store:
         canonical = store.canonical_name(name)
         store.remove_person(canonical)
         stdout.print(Text(f"removed {canonical}"))
@@ -155,7 +155,7 @@ def remove(name: Annotated[str, typer.Argument()], gallery: GalleryOption = None
 @gallery_app.command("export")
 def export(file: Annotated[Path, typer.Argument(help="JSON file to write")], gallery: GalleryOption = None) -> None:
     """Write the whole gallery (embeddings, quality records, authorizations) to a JSON file."""
-    with _open(gallery) as store:
+    with _open(gallery, create=False) as store:
         document = store.export()
     temporary = file.with_name(file.name + ".tmp")
     temporary.write_text(json.dumps(document, indent=1), encoding="utf-8")
@@ -188,7 +188,7 @@ def authorize(
     for value, what in ((since, "--from"), (until, "--until")):
         if value:
             parse_time(value + "T00:00:00+00:00" if len(value) == 10 else value, what)
-    with _open(gallery) as store:
+    with _open(gallery, create=False) as store:
         canonical = store.canonical_name(name)
         store.authorize(canonical, room, since, until, ai_allowed)
         stdout.print(Text(f"{room} authorized for {canonical}"))
@@ -199,7 +199,7 @@ def revoke(
     name: Annotated[str, typer.Argument()], room: Annotated[str, typer.Argument()], gallery: GalleryOption = None
 ) -> None:
     """Withdraw a room's authorization."""
-    with _open(gallery) as store:
+    with _open(gallery, create=False) as store:
         canonical = store.canonical_name(name)
         if not store.revoke(canonical, room):
             fail(f"{room} had no authorization for {canonical}")
@@ -225,7 +225,7 @@ def calibrate_threshold(
     from ..config import write_match_threshold
     from ..evaluation import calibrate
 
-    with _open(gallery) as store:
+    with _open(gallery, create=False) as store:
         index = store.index()
     result = calibrate(index, target_fmr)
     impostor, genuine = result.impostor, result.genuine
