@@ -107,7 +107,23 @@ def load_config(path: str | Path | None = None) -> Config:
     }
     sections = {name: settings_from_table(kind, document.get(name, {}), name) for name, kind in typed.items()}
     extra = {k: v for k, v in document.items() if k not in typed}
-    return Config(**sections, extra=extra, path=str(chosen) if chosen else None)
+    config = Config(**sections, extra=extra, path=str(chosen) if chosen else None)
+    _check_stage_sections(config)
+    return config
+
+
+def _check_stage_sections(config: Config) -> None:
+    """Read the later stages' sections once now, so a mistake in them is reported before any work starts."""
+    from .signals.replay import ReplaySettings
+    from .signals.scoring import SignalSettings
+    from .verdicts import VerdictSettings
+
+    unknown = set(config.extra) - {"signals", "verdicts", "replay"}
+    if unknown:
+        raise UserError(f"config has unknown sections: {', '.join(sorted(unknown))}")
+    SignalSettings.from_table(config.section("signals"))
+    VerdictSettings.from_config(config)
+    ReplaySettings.from_config(config)
 
 
 def write_match_threshold(path: Path, threshold: float) -> None:

@@ -22,6 +22,8 @@ from impersonation_cli.verdicts import (
     judge_concurrency,
 )
 
+from .conftest import run_cli
+
 ROOM = "douyin:123"
 
 
@@ -105,6 +107,25 @@ def test_thresholds_and_weights_come_from_the_users_config(tmp_path: Path) -> No
     config.write_text("[verdicts]\nsynthetic_treshold = 0.6\n", encoding="utf-8")
     with pytest.raises(UserError, match="unknown keys: synthetic_treshold"):
         judged(appearance(), [], config)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[signals]\nidentity_jiter = [0.1, 0.5]\n", "[signals] has unknown keys: identity_jiter"),
+        ("[replay]\nrun_s = [5.0, 2.0]\n", "run_s must be [low, high] with low < high"),
+        ("[signal]\nidentity_jitter = [0.1, 0.5]\n", "unknown sections: signal"),
+    ],
+)
+def test_a_mistake_in_a_later_stage_section_stops_the_scan_at_once(
+    cli_env: dict[str, str], tmp_path: Path, text: str, message: str
+) -> None:
+    config = tmp_path / "typo.toml"
+    config.write_text(text, encoding="utf-8")
+    sample = Path(__file__).resolve().parents[1] / "samples" / "clips" / "no_face.mp4"
+    result = run_cli(["scan", str(sample), "--config", str(config)], cli_env)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and message in result.stderr
 
 
 def test_one_person_in_two_rooms_at_once_is_concurrent() -> None:
