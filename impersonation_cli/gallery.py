@@ -423,11 +423,36 @@ class Gallery:
         ).fetchall()
         found = []
         for video_id, *fields in videos:
-            rows = self.db.execute(
-                "SELECT time_s, fingerprint FROM footage_frames WHERE video_id = ? ORDER BY time_s", (video_id,)
-            ).fetchall()
-            found.append((FootageVideo(*fields, frames=len(rows)), [(float(t), bytes(f)) for t, f in rows]))
+            frames = self._frames_of(video_id)
+            found.append((FootageVideo(*fields, frames=len(frames)), frames))
         return found
+
+    def _frames_of(self, video_id: int) -> list[tuple[float, bytes]]:
+        rows = self.db.execute(
+            "SELECT time_s, fingerprint FROM footage_frames WHERE video_id = ? ORDER BY time_s", (video_id,)
+        ).fetchall()
+        return [(float(t), bytes(f)) for t, f in rows]
+
+    def _footage_to_json(self, name: str) -> list[dict]:
+        videos = self.db.execute(
+            "SELECT id, name, sha256, method, fps, duration_s FROM footage_videos WHERE person_id = ? ORDER BY id",
+            (self.person_id(name),),
+        ).fetchall()
+        exported = []
+        for video_id, video_name, sha256, method, fps, duration_s in videos:
+            frames = self._frames_of(video_id)
+            exported.append(
+                {
+                    "name": video_name,
+                    "sha256": sha256,
+                    "method": method,
+                    "fps": fps,
+                    "duration_s": duration_s,
+                    "times_s": [t for t, _ in frames],
+                    "fingerprints": [base64.b64encode(f).decode("ascii") for _, f in frames],
+                }
+            )
+        return exported
 
     # -- export / import ------------------------------------------------------------------------
 
@@ -443,6 +468,7 @@ class Gallery:
                         {"room": a.room, "valid_from": a.valid_from, "valid_to": a.valid_to, "ai_allowed": a.ai_allowed}
                         for a in self.authorizations(person.name)
                     ],
+                    "footage": self._footage_to_json(person.name),
                 }
             )
         return {"format": EXPORT_FORMAT, "version": 1, "recognizer": self.recognizer, "persons": people}
@@ -471,6 +497,8 @@ class Gallery:
                             now_iso(),
                         ),
                     )
+                for video in person.get("footage", []):
+                    self.add_footage(*_footage_from_json(person["name"], video))
         return added
 
 
@@ -507,6 +535,17 @@ def _reference_from_json(d: dict) -> ReferenceFace:
         )
     except (KeyError, ValueError, TypeError) as exc:
         raise GalleryError(f"bad reference in gallery export: {exc}") from exc
+
+
+def _footage_from_json(person: str, d: dict) -> tuple[FootageVideo, list[tuple[float, bytes]]]:
+    try:
+        video = FootageVideo(person, d["name"], d["sha256"], d["method"], float(d["fps"]), float(d["duration_s"]))
+        times, fingerprints = d["times_s"], d["fingerprints"]
+        if len(times) != len(fingerprints):
+            raise ValueError(f"{len(times)} times for {len(fingerprints)} fingerprints")
+        return video, [(float(t), base64.b64decode(f, validate=True)) for t, f in zip(times, fingerprints, strict=True)]
+    except (KeyError, ValueError, TypeError) as exc:
+        raise GalleryError(f"bad footage in gallery export: {exc}") from exc
 
 
 def read_export(path: Path) -> dict:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import sqlite3
 import subprocess
@@ -62,14 +63,25 @@ def test_failed_write_leaves_nothing_behind(engine: FaceEngine, gallery: Gallery
 
 
 def test_export_import_round_trip(engine: FaceEngine, gallery: Gallery, media: Path, tmp_path: Path) -> None:
+    """Everything a gallery holds survives export -> JSON -> import: references, aliases, authorizations and
+    the replay library's fingerprints."""
+    from impersonation_cli.signals.replay import add_footage
+
     gallery.add_person("Joe Biden", _references(engine, media / "face_recognition" / "biden.jpg"), ["Joe"])
     gallery.authorize("Joe Biden", "douyin:1001", valid_to="2030-01-01", ai_allowed=True)
-    document = gallery.export()
+    add_footage(gallery, "Joe Biden", media / "ffpp_icpr2020dfdc" / "original" / "004.mp4", 2.0)
+    document = json.loads(json.dumps(gallery.export()))
     with Gallery(tmp_path / "copy.sqlite") as copy:
         assert copy.import_export(document) == 1
         assert copy.persons()[0].aliases == ("Joe",)
         assert copy.authorizations()[0].ai_allowed
         np.testing.assert_array_equal(copy.index().embeddings, gallery.index().embeddings)
+        assert copy.footage() == gallery.footage() and copy.footage()[0].frames >= 20
+        method = gallery.footage()[0].method
+        assert copy.footage_frames(method)[0][1] == gallery.footage_frames(method)[0][1]
+        document["persons"][0]["footage"][0]["fingerprints"].pop()
+        with pytest.raises(GalleryError, match="bad footage in gallery export"):
+            copy.import_export(document)
 
 
 def test_unreadable_gallery_is_a_one_line_error(cli_env: dict[str, str], tmp_path: Path) -> None:
