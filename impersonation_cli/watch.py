@@ -5,7 +5,7 @@ whatever frames the readers have ready, detects faces frame by frame (each room 
 detector), then embeds the faces that need it, of every room, in one recognizer run (each room keeps the
 embeddings of faces that have not changed: faces.EmbeddingReuse). A track is matched while it is still
 on screen (once it has `provisional_frames` observations), so an alert fires seconds after a face
-appears, not when it leaves.
+appears, not when it leaves; its manipulation flags are judged too once it has the signals' `min_frames`.
 The same registered person live in two or more rooms within `concurrency_window_s` is a `concurrent`
 finding that names all of them: one person cannot be in several rooms at once.
 """
@@ -200,10 +200,11 @@ class Watcher:
         seen = match.track.observations[-1].wallclock or time.time()
         self._sightings.setdefault(match.identity, {})[room.name] = seen
         appearance = self._judged(room, match)
-        verdict = appearance.verdicts[0]
-        room.last_finding = f"{match.identity} ({verdict}, {match.similarity:.2f})"
-        if verdict != AUTHORIZED:
-            self._raise(room, match, verdict, [room.name], appearance.reasons, appearance.risk)
+        room.last_finding = f"{match.identity} ({', '.join(appearance.verdicts)}, {match.similarity:.2f})"
+        # One alert per verdict (each de-duplicated on its own), every one with all of the appearance's reasons.
+        for verdict in appearance.verdicts:
+            if verdict != AUTHORIZED:
+                self._raise(room, match, verdict, [room.name], appearance.reasons, appearance.risk)
         window = self.settings.concurrency_window_s
         together = sorted(
             name for name, stamp in self._sightings[match.identity].items() if abs(seen - stamp) <= window
@@ -213,7 +214,8 @@ class Watcher:
             self._raise(room, match, CONCURRENT, together, [reason], CONCURRENT_RISK)
 
     def _judged(self, room: LiveRoom, match: TrackMatch) -> Appearance:
-        """The track so far as an appearance, judged against the room's authorizations."""
+        """The track so far as an appearance, judged against the room's authorizations and, once it has enough
+        frames, on the manipulation signals so far (a swap or digital human is flagged while it is live)."""
         track = match.track
         appearance = Appearance(
             appearance_id=f"r{room.number}-t{track.track_id}",
@@ -227,6 +229,10 @@ class Watcher:
             room=room.spec.room,
             start_wallclock=_iso(track.observations[0].wallclock),
         )
+        signals = room.pipeline.signals
+        # Manipulation flags wait for as many frames as the temporal signals need: two frames are too few.
+        if len(track.observations) >= signals.settings.min_frames:
+            appearance.signals = signals.score_appearance([track], match.identity, appearance.start_s, appearance.end_s)
         judge_appearance(appearance, self.context.authorizations, self.context.config)
         return appearance
 

@@ -386,3 +386,26 @@ def test_one_recognizer_round_serves_rooms_with_several_frames_waiting(
         assert float(faces.embeddings[0] @ fresh) > (0.95 if not faces.reused[0] else 0.6)
     assert not found[0].reused[0] and not found[1].reused[0]
     assert float(found[0].embeddings[0] @ found[1].embeddings[0]) < 0.5  # two people, not mixed up
+
+
+def test_ai_digital_human_of_a_registered_person_is_flagged_while_live(
+    cli_env: dict[str, str], engine: FaceEngine, tmp_path: Path
+) -> None:
+    """MuseTalk's AI 'virtual human' (labelled AI-generated in the MANIFEST), registered from its source still
+    and played as a live room: the likeness alert comes first, then likely-synthetic once the face has been
+    seen in enough frames for the signals (4), seconds into the stream, not when the room ends."""
+    folder = require_shared("media", "ai_digital_human_MuseTalk")
+    reference = reference_from_image(engine, folder / "sun_source.png").reference
+    assert reference is not None
+    with Gallery(Path(cli_env["IMPERSONATION_GALLERY"])) as store:
+        store.add_person("Digital Sun", [reference])
+    alerts = tmp_path / "alerts.jsonl"
+    args = [str(folder / "sun.mp4"), "--room", "douyin:42", "--fps", "2", "--duration", "8s", "--alerts", str(alerts)]
+    result = run_cli(["watch", *args], cli_env, timeout=90)
+    assert result.returncode == 1, result.stderr
+    events = {e["verdict"]: e for e in read_alerts(alerts)}
+    assert {"unauthorized-likeness", "likely-synthetic"} <= set(events), result.stderr
+    synthetic = events["likely-synthetic"]
+    assert synthetic["person"] == "Digital Sun" and synthetic["room"] == "douyin:42"
+    assert synthetic["frames"] >= 4 and synthetic["stream_time_s"] < 6.0
+    assert any(reason.startswith("likely-synthetic: score") for reason in synthetic["reasons"])
