@@ -8,6 +8,8 @@ import hashlib
 import html
 import json
 import re
+from dataclasses import replace
+from datetime import datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from impersonation_cli.errors import UserError
 from impersonation_cli.reports.findings import ReportInput, is_flagged, parse_fail_on, read_report_input
 from impersonation_cli.reports.html import render_html
 from impersonation_cli.reports.notice import md_code, md_text, write_notices
+from impersonation_cli.results import SourceResult
 
 from .conftest import run_cli
 from .report_data import (
@@ -256,6 +259,37 @@ def test_evidence_is_embedded_only_when_it_is_the_saved_image(hamilton_report: S
     assert embedded_images(page) == []
     assert "evidence changed" in page and "evidence not an image" in page
     assert base64.b64encode(b"not an image at all").decode() not in page
+
+
+def test_rooms_share_one_wall_clock_timeline(hamilton_report: ScannedReport) -> None:
+    """The Hamilton result seen in a second room two seconds later: a wall-clock panel puts both rooms on one
+    axis, a lane per person and room, so what overlaps in time lines up; one room alone has no such panel."""
+    original = hamilton_report.result
+    later = [
+        replace(
+            a,
+            room="kuaishou:2002",
+            source="/captures/kuaishou.mp4",
+            start_wallclock=shifted(a.start_wallclock, 2.0),
+            end_wallclock=shifted(a.end_wallclock, 2.0),
+        )
+        for a in original.appearances
+    ]
+    second = SourceResult(source="/captures/kuaishou.mp4", kind="video", status="ok", room="kuaishou:2002")
+    both = replace(original, sources=[*original.sources, second], appearances=[*original.appearances, *later])
+    page = render_html(ReportInput(both, hamilton_report.result_path))
+    assert "All rooms by wall-clock time" in page
+    for appearance in both.appearances:
+        assert f"<title>{html.escape(appearance.identity)} · {html.escape(appearance.room or '')}</title>" in page
+    # Every appearance has a bar in its room's panel and one on the shared wall-clock axis.
+    assert len(re.findall(r"<a href='#appearance-\d+'><rect", page)) == 2 * len(both.appearances)
+    alone = render_html(ReportInput(original, hamilton_report.result_path))
+    assert "All rooms by wall-clock time" not in alone
+
+
+def shifted(stamp: str | None, seconds: float) -> str | None:
+    assert stamp is not None
+    return (datetime.fromisoformat(stamp) + timedelta(seconds=seconds)).isoformat()
 
 
 @pytest.mark.parametrize(

@@ -33,7 +33,8 @@ VERDICT_COLOURS = {
 UNKNOWN_VERDICT_COLOUR = "#546e7a"
 
 TIMELINE_WIDTH = 1000
-TIMELINE_LABEL_WIDTH = 200
+TIMELINE_LABEL_WIDTH = 260
+TIMELINE_LABEL_CHARS = 36  # lane labels longer than this are cut (the full name is the tooltip)
 TIMELINE_LANE = 28
 TIMELINE_AXIS = 26
 TIMELINE_CHAR_PX = 7  # average width of a character of the bar labels, in viewBox units
@@ -322,7 +323,7 @@ def _timelines(result: ScanResult) -> str:
     readable = [s for s in result.sources if s.status != "unreadable"]
     if not readable:
         return ""
-    panels = "\n".join(_timeline_panel(result, source) for source in readable)
+    panels = "\n".join([*(_timeline_panel(result, source) for source in readable), _wallclock_panel(result)])
     return f"<h2>Timelines</h2>\n{_legend(result)}\n{panels}"
 
 
@@ -335,6 +336,11 @@ def _legend(result: ScanResult) -> str:
     return f"<div class='chips legend'>{chips}{caption}</div>"
 
 
+# A lane of a timeline: its label and its bars (appearance number, appearance, start and end in the
+# timeline's seconds).
+Lane = tuple[str, list[tuple[int, Appearance, float, float]]]
+
+
 def _timeline_panel(result: ScanResult, source: SourceResult) -> str:
     numbered = [(n, a) for n, a in enumerate(result.appearances) if a.source == source.source]
     heading = f"{esc(source.room) + ' · ' if source.room else ''}<code>{esc(Path(source.source).name)}</code>"
@@ -343,39 +349,80 @@ def _timeline_panel(result: ScanResult, source: SourceResult) -> str:
     elif source.kind == "image":
         body = "<p>Still image: " + ", ".join(esc(a.identity) for _, a in numbered) + "</p>"
     else:
-        body = _timeline_svg(numbered, _span(source, [a for _, a in numbered]))
+        people = sorted({a.identity for _, a in numbered}, key=str.casefold)
+        lanes = [(p, [(n, a, a.start_s, a.end_s) for n, a in numbered if a.identity == p]) for p in people]
+        body = _timeline_svg(lanes, _span(source, [a for _, a in numbered]), clock)
     return f"<div class='panel'><h3>{heading}</h3>{body}</div>"
+
+
+def _wallclock_panel(result: ScanResult) -> str:
+    """Every room on one wall-clock axis, one lane per person and room: bars stacked above each other are the
+    same person in several rooms at once (a `concurrent` verdict). Shown only when appearances from two or
+    more rooms (or sources) carry wall-clock times."""
+    placed = [
+        (n, a, start, end)
+        for n, a in enumerate(result.appearances)
+        if (start := _moment(a.start_wallclock)) is not None and (end := _moment(a.end_wallclock)) is not None
+    ]
+    if len({_where(a) for _, a, _, _ in placed}) < 2:
+        return ""
+    origin = min(start for _, _, start, _ in placed)
+    lane_names = sorted({(a.identity, _where(a)) for _, a, _, _ in placed}, key=lambda k: (k[0].casefold(), k[1]))
+    lanes = [
+        (
+            f"{person} · {where}",
+            [(n, a, s - origin, e - origin) for n, a, s, e in placed if (a.identity, _where(a)) == (person, where)],
+        )
+        for person, where in lane_names
+    ]
+    span_s = max(max(end for _, _, _, end in placed) - origin, 1.0)
+
+    def tick(seconds: float) -> str:
+        return datetime.fromtimestamp(origin + seconds, tz=UTC).strftime("%H:%M:%S")
+
+    start_text = datetime.fromtimestamp(origin, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    heading = f"All rooms by wall-clock time <span class='muted'>(UTC, from {esc(start_text)})</span>"
+    return f"<div class='panel'><h3>{heading}</h3>{_timeline_svg(lanes, span_s, tick)}</div>"
+
+
+def _where(appearance: Appearance) -> str:
+    return appearance.room or Path(appearance.source).name
+
+
+def _moment(value: str | None) -> float | None:
+    try:
+        return datetime.fromisoformat(value).timestamp() if value else None
+    except ValueError:
+        return None
 
 
 def _span(source: SourceResult, appearances: list[Appearance]) -> float:
     return max([source.duration_s or 0.0, source.scanned_s, *(a.end_s for a in appearances), 1.0])
 
 
-def _timeline_svg(numbered: list[tuple[int, Appearance]], span_s: float) -> str:
-    people = sorted({a.identity for _, a in numbered}, key=str.casefold)
-    height = TIMELINE_AXIS + TIMELINE_LANE * len(people)
+def _timeline_svg(lanes: list[Lane], span_s: float, tick_label: Callable[[float], str]) -> str:
+    height = TIMELINE_AXIS + TIMELINE_LANE * len(lanes)
     plot = TIMELINE_WIDTH - TIMELINE_LABEL_WIDTH - 10
 
     def x(seconds: float) -> float:
         return TIMELINE_LABEL_WIDTH + plot * min(max(seconds, 0.0), span_s) / span_s
 
-    parts = [_axis(span_s, x, height)]
-    for lane, person in enumerate(people):
+    parts = [_axis(span_s, x, height, tick_label)]
+    for lane, (name, bars) in enumerate(lanes):
         y = TIMELINE_AXIS + lane * TIMELINE_LANE
-        label = person if len(person) <= 26 else person[:25] + "…"
-        parts.append(f"<text x='0' y='{y + 18}'><title>{esc(person)}</title>{esc(label)}</text>")
+        label = name if len(name) <= TIMELINE_LABEL_CHARS else name[: TIMELINE_LABEL_CHARS - 1] + "…"
+        parts.append(f"<text x='0' y='{y + 18}'><title>{esc(name)}</title>{esc(label)}</text>")
         parts.append(
             f"<rect x='{TIMELINE_LABEL_WIDTH}' y='{y + 4}' width='{plot}' height='{TIMELINE_LANE - 8}' fill='#eef1f5'/>"
         )
-        parts.extend(_segment(n, a, x, y) for n, a in numbered if a.identity == person)
+        parts.extend(_segment(n, a, x(start), x(end), y) for n, a, start, end in bars)
     return (
         f"<svg class='timeline' viewBox='0 0 {TIMELINE_WIDTH} {height}' role='img' "
         f"xmlns='http://www.w3.org/2000/svg'>{''.join(parts)}</svg>"
     )
 
 
-def _segment(number: int, appearance: Appearance, x: Callable[[float], float], y: float) -> str:
-    left, right = x(appearance.start_s), x(appearance.end_s)
+def _segment(number: int, appearance: Appearance, left: float, right: float, y: float) -> str:
     colour = verdict_colour(primary_verdict(appearance.verdicts) or "")
     tip = f"{appearance.identity}: {clock(appearance.start_s)} – {clock(appearance.end_s)}, " + ", ".join(
         appearance.verdicts
@@ -394,14 +441,15 @@ def _segment(number: int, appearance: Appearance, x: Callable[[float], float], y
     )
 
 
-def _axis(span_s: float, x: Callable[[float], float], height: int) -> str:
+def _axis(span_s: float, x: Callable[[float], float], height: int, tick_label: Callable[[float], str]) -> str:
     step = next((s for s in (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600) if span_s / s <= 10), 7200)
     ticks = []
     for n in range(int(span_s // step) + 1):
         at = x(n * step)
+        anchor = "end" if at > TIMELINE_WIDTH - 40 else "middle"  # the last label stays inside the picture
         ticks.append(
             f"<line x1='{at:.1f}' y1='16' x2='{at:.1f}' y2='{height}' stroke='#d5dae2'/>"
-            f"<text class='tick' x='{at:.1f}' y='12' text-anchor='middle'>{clock(n * step)}</text>"
+            f"<text class='tick' x='{at:.1f}' y='12' text-anchor='{anchor}'>{esc(tick_label(n * step))}</text>"
         )
     return "".join(ticks)
 
