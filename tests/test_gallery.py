@@ -93,12 +93,17 @@ def test_unreadable_gallery_is_a_one_line_error(cli_env: dict[str, str], tmp_pat
 
 
 def test_reading_a_gallery_that_is_not_there_does_not_create_one(cli_env: dict[str, str], tmp_path: Path) -> None:
-    """A mistyped --gallery must not look like an empty gallery (nor leave a new file behind)."""
+    """A mistyped --gallery must not look like an empty gallery (nor leave a new file behind); the default
+    gallery (environment or per-user folder) is another matter: it starts empty."""
     missing = tmp_path / "typo.sqlite"
     for command in (["list"], ["show", "Anyone"], ["export", str(tmp_path / "out.json")], ["revoke", "A", "douyin:1"]):
         result = run_cli(["gallery", *command, "--gallery", str(missing)], cli_env)
         assert result.returncode == 2, command
         assert result.stderr.count("\n") == 1 and f"no gallery at {missing}" in result.stderr
+    # Nor may a scan against it report "nobody found" with exit 0.
+    sample = Path(__file__).resolve().parents[1] / "samples" / "clips" / "astronaut_live.mp4"
+    result = run_cli(["scan", str(sample), "--gallery", str(missing)], cli_env)
+    assert result.returncode == 2 and f"no gallery at {missing}" in result.stderr
     assert not missing.exists()
 
 

@@ -111,7 +111,9 @@ def scan_context(
     from ..scan import ScanContext
     from ..signals.replay import FootageIndex
 
-    with Gallery(default_gallery_path(gallery)) as store:
+    # A gallery named with --gallery must exist: a mistyped path would otherwise scan against an empty gallery
+    # and exit 0 ("nobody found"). The default one (environment or per-user) starts empty, with a warning.
+    with Gallery(default_gallery_path(gallery), create=gallery is None) as store:
         store.require_recognizer(engine.recognizer_id)
         index, authorizations = store.index(), store.authorizations()
         footage = FootageIndex.from_gallery(store)

@@ -38,7 +38,7 @@ def add(
     missing = [str(v) for v in videos if not v.is_file()]
     if missing:
         raise UserError(f"no such video file: {', '.join(missing)}")
-    with Gallery(default_gallery_path(gallery)) as store:
+    with Gallery(default_gallery_path(gallery), create=False) as store:
         store.person_id(name)
         for path in videos:
             video, new = add_footage(store, name, path, rate)
@@ -54,7 +54,7 @@ def list_footage(
     gallery: GalleryOption = None,
 ) -> None:
     """List the footage in the replay library."""
-    with Gallery(default_gallery_path(gallery)) as store:
+    with Gallery(default_gallery_path(gallery), create=False) as store:
         videos = store.footage(name)
     if not videos:
         stdout.print("no footage stored; add some with `impersonation-cli footage add NAME VIDEO...`")
@@ -72,7 +72,7 @@ def remove(
     gallery: GalleryOption = None,
 ) -> None:
     """Remove a person's footage, or one video of it."""
-    with Gallery(default_gallery_path(gallery)) as store:
+    with Gallery(default_gallery_path(gallery), create=False) as store:
         removed = store.remove_footage(name, video)
     if video is not None and not removed:
         raise UserError(f"'{name}' has no footage named {video!r} (see `impersonation-cli footage list`)")
