@@ -32,7 +32,7 @@ class Config:
     recognition: RecognitionSettings = field(default_factory=RecognitionSettings)
     tracker: TrackerSettings = field(default_factory=TrackerSettings)
     match: MatchSettings = field(default_factory=MatchSettings)
-    # Sections owned by later stages (signals, verdicts), kept as plain tables.
+    # Sections owned by later stages (signals, verdicts, replay), kept as plain tables.
     extra: dict[str, dict[str, Any]] = field(default_factory=dict)
     path: str | None = None
 

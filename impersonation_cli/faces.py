@@ -334,15 +334,19 @@ class EmbeddingReuse:
                 views.append(replace(view, box=faces.boxes[i]))
             else:
                 embeddings[i] = next(fresh_rows)
-                same_face = (
-                    view is not None and float(embeddings[i] @ view.embedding) >= self.settings.same_face_similarity
-                )
-                count = view.fresh_count + 1 if same_face and view is not None else 1
+                count = self._fresh_count(view, embeddings[i])
                 views.append(_EmbeddedView(faces.boxes[i], pending.codes[i], embeddings[i], pending.time_s, count))
         self._views = views
         self.faces_embedded += len(pending.to_embed)
         self.faces_reused += len(faces) - len(pending.to_embed)
         return faces.with_embeddings(embeddings, reused=np.array(pending.keeps, dtype=bool))
+
+    def _fresh_count(self, view: _EmbeddedView | None, embedding: np.ndarray) -> int:
+        """How many fresh embeddings the face has with this one: one more than its previous view had, or 1 when
+        there is no previous view or another person has taken its place."""
+        if view is None or float(embedding @ view.embedding) < self.settings.same_face_similarity:
+            return 1
+        return view.fresh_count + 1
 
     def _may_keep(self, view: _EmbeddedView, code: np.ndarray, time_s: float) -> bool:
         settings = self.settings
