@@ -26,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -204,6 +204,7 @@ def run_bench(job: BenchJob) -> BenchReport:
             "pack": job.pack,
             "device": job.device,
             "provider": runs["scan"].detail.get("provider"),
+            "detector_precision": runs["scan"].detail.get("detector_precision"),
             "threads": job.threads,
             "decoder": runs["decode_sampled"].detail.get("decoder"),
         },
@@ -327,14 +328,15 @@ def measure_naive(job: BenchJob) -> PathRun:
     return PathRun(job.path, time.perf_counter() - clock, setup_s, frames, index / video_fps, peak_rss_mb(), faces)
 
 
-def _engine_and_config(job: BenchJob) -> tuple[FaceEngine, Config]:
+def _engine_and_config(job: BenchJob, precision: str | None = None) -> tuple[FaceEngine, Config]:
     from .config import load_config
     from .faces import FaceEngine
     from .packs import load_pack
 
     config = load_config(job.config)
+    detector = replace(config.detector, precision=precision or config.detector.precision)
     engine = FaceEngine(
-        load_pack(job.pack, Path(job.models)), device=job.device, detector=config.detector, threads=job.threads
+        load_pack(job.pack, Path(job.models)), device=job.device, detector=detector, threads=job.threads
     )
     return engine, config
 
@@ -365,7 +367,11 @@ def measure_scan(job: BenchJob) -> PathRun:
         peak_rss_mb(),
         result.faces_detected,
         [Span(a.identity, a.start_s, a.end_s) for a in appearances],
-        {"provider": engine.provider, "frames_decoded": result.frames_decoded},
+        {
+            "provider": engine.provider,
+            "detector_precision": engine.detector_precision,
+            "frames_decoded": result.frames_decoded,
+        },
     )
 
 
@@ -375,7 +381,8 @@ def measure_exhaustive(job: BenchJob) -> PathRun:
     from .tracks import Tracker
 
     clock = time.perf_counter()
-    engine, config = _engine_and_config(job)
+    # The recall reference runs the detector as published: the scan's int8 detector is measured against it.
+    engine, config = _engine_and_config(job, precision="fp32")
     video_fps = probe(job.video).fps or 25.0
     setup_s = time.perf_counter() - clock
     clock = time.perf_counter()

@@ -88,9 +88,9 @@ def settings_from_table(kind: type[T], table: dict[str, Any], name: str) -> T:
                 values[key] = {str(k): float(v) for k, v in dict(value).items()}
             else:
                 values[key] = type(default)(value)
+        return kind(**values)
     except (TypeError, ValueError) as exc:
         raise UserError(f"config section [{name}]: {exc}") from exc
-    return kind(**values)
 
 
 def load_config(path: str | Path | None = None) -> Config:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import cv2
 import numpy as np
 import onnxruntime as ort
 
-from .errors import UserError
+from .errors import ModelPackError, UserError
 from .packs import ModelPack
 from .types import EMBEDDING_DIM, Faces, iou_matrix
 
@@ -24,6 +25,7 @@ DEVICE_PROVIDERS = {
     "openvino": "OpenVINOExecutionProvider",
 }
 AUTO_ORDER = ("cuda", "rocm", "coreml", "dml", "cpu")
+DETECTOR_PRECISIONS = ("int8", "fp32")
 
 # ArcFace's canonical 112x112 positions of eyes, nose tip and mouth corners.
 ARCFACE_TEMPLATE = np.array(
@@ -101,6 +103,13 @@ class DetectorSettings:
     small_input_size: int = 320
     large_face_px: int = 80
     full_pass_every_s: float = 1.5
+    # "int8": on CPU, an int8 copy of the detector made once per pack (quantize.py; half the time, the same
+    # faces); "fp32": the pack's file as published. GPU providers always run the published file.
+    precision: str = "int8"
+
+    def __post_init__(self) -> None:
+        if self.precision not in DETECTOR_PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(DETECTOR_PRECISIONS)}, not {self.precision!r}")
 
 
 @dataclass(frozen=True)
@@ -138,12 +147,26 @@ class FaceEngine:
         self.settings = detector or DetectorSettings()
         self.providers = resolve_providers(device)
         kwargs = {"providers": self.providers, "sess_options": session_options(threads)}
-        self.detector = get_model(str(pack.detector), **kwargs)
+        # Why the detector runs in float when int8 was asked for (a read-only models folder), for the CLI to say.
+        self.notice: str | None = None
+        self.detector_file, self.detector_precision = self._detector_file()
+        self.detector = get_model(str(self.detector_file), **kwargs)
         self.detector.prepare(ctx_id=-1, input_size=(self.settings.input_size,) * 2, det_thresh=self.settings.threshold)
         self.recognizer = get_model(str(pack.recognizer), **kwargs)
         self.landmarker = None
         if with_landmarks and pack.landmarks is not None:
             self.landmarker = get_model(str(pack.landmarks), **kwargs)
+
+    def _detector_file(self) -> tuple[Path, str]:
+        from .quantize import ensure_int8_detector
+
+        if self.settings.precision == "fp32" or self.providers[0] != "CPUExecutionProvider":
+            return self.pack.detector, "fp32"
+        try:
+            return ensure_int8_detector(self.pack.detector), "int8"
+        except ModelPackError as exc:
+            self.notice = f"{exc}; running the published float detector"
+            return self.pack.detector, "fp32"
 
     @property
     def provider(self) -> str:

@@ -100,6 +100,8 @@ def build_engine(
 
     config = load_config(config_path)
     engine = FaceEngine(load_pack(pack, model_root(models)), device=device, detector=config.detector, threads=threads)
+    if engine.notice:
+        stderr.print(f"warning: {escape(engine.notice)}", highlight=False, soft_wrap=True)
     return engine, config
 
 

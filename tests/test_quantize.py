@@ -1,0 +1,91 @@
+"""The int8 detector: made from the pack's detector and the shipped calibration pictures, it must find the
+faces the published detector finds, at the same places, on media it was not calibrated on."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from impersonation_cli.faces import FaceEngine
+from impersonation_cli.quantize import ensure_int8_detector, int8_detector_path
+from impersonation_cli.sources import sample_frames
+from impersonation_cli.types import iou_matrix
+
+
+def shared_pictures(media: Path) -> list[np.ndarray]:
+    """Photos and video frames of many people, sizes and lights: none of them in the calibration set."""
+    photos = sorted((media / "deepface_identities").glob("*/*.jpg"))
+    pictures = [cv2.imread(str(p)) for p in photos]
+    for clip in (
+        media / "face_recognition" / "short_hamilton_clip.mp4",
+        media / "ffpp_icpr2020dfdc" / "original" / "634.mp4",
+        media / "effects_short_video" / "douyin_style_dance_vtest.avi",
+    ):
+        if clip.is_file():
+            pictures += [f.image for f in sample_frames(str(clip), 0.5)]
+    return [p for p in pictures if p is not None]
+
+
+@pytest.fixture(scope="module")
+def published(engine: FaceEngine) -> FaceEngine:
+    return FaceEngine(engine.pack, device="cpu", detector=replace(engine.settings, precision="fp32"))
+
+
+def test_int8_detector_finds_the_published_detectors_faces(engine: FaceEngine, published: FaceEngine, media: Path):
+    assert engine.detector_precision == "int8" and published.detector_precision == "fp32"
+    pictures = shared_pictures(media)
+    assert len(pictures) >= 30
+    clear, missed, keypoint_error, cosines = 0, 0, [], []
+    for picture in pictures:
+        reference, candidate = published.detect(picture), engine.detect(picture)
+        overlap = iou_matrix(reference.boxes, candidate.boxes) if len(candidate) else np.zeros((len(reference), 0))
+        for i in np.flatnonzero(reference.scores >= 0.6):  # faces near the 0.5 threshold may flip either way
+            clear += 1
+            j = int(np.argmax(overlap[i])) if overlap.shape[1] else -1
+            if j < 0 or overlap[i, j] < 0.5:
+                missed += 1
+                continue
+            height = reference.boxes[i, 3] - reference.boxes[i, 1]
+            keypoint_error.append(float(np.abs(reference.keypoints[i] - candidate.keypoints[j]).mean() / height))
+            if height >= 40:
+                embedded = [
+                    engine.embed(picture, faces[[k]]).embeddings[0] for faces, k in ((reference, i), (candidate, j))
+                ]
+                cosines.append(float(embedded[0] @ embedded[1]))
+    print(
+        f"{clear} clear faces, {missed} lost; keypoint error p95 {np.percentile(keypoint_error, 95):.4f} of the face "
+        f"height; embedding cosine median {np.median(cosines):.4f}, p5 {np.percentile(cosines, 5):.4f}"
+    )
+    assert clear >= 60
+    assert missed <= 0.01 * clear, f"{missed} of {clear} clear faces lost"
+    # Keypoints within 1% of the face's height for 95% of faces: alignment, hence identity, is unchanged.
+    assert np.percentile(keypoint_error, 95) < 0.01
+    assert np.median(cosines) > 0.99 and np.percentile(cosines, 5) > 0.95
+
+
+def test_int8_detector_is_made_once_and_remade_when_its_source_changes(engine: FaceEngine, tmp_path: Path):
+    source = tmp_path / engine.pack.detector.name
+    shutil.copyfile(engine.pack.detector, source)
+    built = ensure_int8_detector(source)
+    assert built == int8_detector_path(source) and built.is_file()
+    stamp = built.stat().st_mtime_ns
+    assert ensure_int8_detector(source).stat().st_mtime_ns == stamp  # cached
+    built.with_suffix(".json").write_text('{"source_sha256": "another file"}', encoding="utf-8")
+    assert ensure_int8_detector(source).stat().st_mtime_ns != stamp  # stale record: made again
+
+
+def test_engine_runs_the_published_detector_when_the_int8_copy_cannot_be_written(engine: FaceEngine, tmp_path: Path):
+    pack_folder = tmp_path / "pack"
+    shutil.copytree(engine.pack.folder, pack_folder, ignore=shutil.ignore_patterns("int8"))
+    (pack_folder / "int8").write_text("a file where the folder should be", encoding="utf-8")
+    pack = replace(
+        engine.pack, folder=pack_folder, files={r: pack_folder / p.name for r, p in engine.pack.files.items()}
+    )
+    fallback = FaceEngine(pack, device="cpu", detector=engine.settings)
+    assert fallback.detector_precision == "fp32" and fallback.detector_file == pack.detector
+    assert fallback.notice is not None and "int8" in fallback.notice
