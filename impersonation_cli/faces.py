@@ -163,10 +163,11 @@ class FaceEngine:
         if self.settings.precision == "fp32" or self.providers[0] != "CPUExecutionProvider":
             return self.pack.detector, "fp32"
         try:
-            return ensure_int8_detector(self.pack.detector), "int8"
+            quantized = ensure_int8_detector(self.pack.detector)
         except ModelPackError as exc:
             self.notice = f"{exc}; running the published float detector"
             return self.pack.detector, "fp32"
+        return (quantized.path, "int8") if quantized.faster else (self.pack.detector, "fp32")
 
     @property
     def provider(self) -> str:
