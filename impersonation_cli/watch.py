@@ -25,13 +25,17 @@ from .evidence import save_evidence
 from .faces import AdaptiveDetector, EmbeddingReuse, FaceEngine
 from .live import ReaderSettings, RoomReader, RoomState
 from .matches import TrackMatch, match_track
-from .results import Appearance, Evidence, RunInfo, ScanResult, SourceResult
+from .results import Appearance, Evidence, RunInfo, ScanResult, SignalScore, SourceResult
 from .scan import RoomAssignment, ScanContext, SourcePipeline
 from .sources import is_stream_url
+from .tracks import Track
 from .types import Faces, Frame
 from .verdicts import AUTHORIZED, CONCURRENT, judge_appearance, judge_concurrency, judge_source
 
 CONCURRENT_RISK = 0.9
+# A long live track's signals are re-judged once it has grown by this share, and at least every this many frames.
+RESCORE_SHARE = 0.1
+RESCORE_MAX_FRAMES = 30
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,17 @@ class RoomSpec:
 
 
 @dataclass
+class LiveJudgement:
+    """A live track's last match and signal scores, and how many of its frames each rested on."""
+
+    matched_at: int = 0
+    match: TrackMatch | None = None
+    scored_at: int = 0
+    scored_identity: str | None = None
+    signals: dict[str, SignalScore] = field(default_factory=dict)
+
+
+@dataclass
 class LiveRoom:
     number: int
     spec: RoomSpec
@@ -71,6 +86,8 @@ class LiveRoom:
     # Seconds from a frame's arrival to the end of its recognition: growing lag means falling behind.
     lag_s: float = 0.0
     max_lag_s: float = 0.0
+    # Per live track: what it was last matched and judged on (redone on `rescore_due`'s schedule).
+    live_tracks: dict[int, LiveJudgement] = field(default_factory=dict)
 
     @property
     def state(self) -> RoomState:
@@ -79,6 +96,15 @@ class LiveRoom:
     @property
     def name(self) -> str:
         return self.spec.name
+
+
+def rescore_due(frames: int, scored_at: int) -> bool:
+    """Whether a live track with `frames` frames, last matched (or judged) on `scored_at` of them, is matched
+    (or judged) again now. Both cost time in proportion to the frames, and redoing them at every sampled frame
+    made the watcher slower by the hour (at 3600 frames: matching 5 ms with 40 people, 140-180 ms with 1000;
+    signals 9-19 ms); a long track is redone once it has grown by a tenth, and at least every
+    RESCORE_MAX_FRAMES frames (30 s at 1 fps). Tracks under 20 frames are redone at every frame."""
+    return frames - scored_at >= max(1, min(int(RESCORE_SHARE * scored_at), RESCORE_MAX_FRAMES))
 
 
 def _iso(stamp: float | None) -> str:
@@ -192,14 +218,29 @@ class Watcher:
             for t in room.pipeline.tracker.active
             if t.observations[-1].frame_index == frame.index and len(t.observations) >= self.settings.provisional_frames
         ]
-        provisional = [match_track(t, self.context.index, self.context.config.match) for t in ongoing]
-        for match in [m for m in provisional if m is not None] + closed:
-            self._found(room, match)
+        for track in ongoing:
+            match = self._provisional_match(room, track)
+            if match is not None:
+                self._found(room, match, final=False)
+        for match in closed:
+            self._found(room, match, final=True)
+        active = {t.track_id for t in room.pipeline.tracker.active}
+        room.live_tracks = {k: v for k, v in room.live_tracks.items() if k in active}
 
-    def _found(self, room: LiveRoom, match: TrackMatch) -> None:
+    def _provisional_match(self, room: LiveRoom, track: Track) -> TrackMatch | None:
+        """The track matched on its frames so far; a long one again only on `rescore_due`'s schedule (matching
+        all of an hour-long track's frames against 1000 people took 140-180 ms, at every frame)."""
+        live = room.live_tracks.setdefault(track.track_id, LiveJudgement())
+        frames = len(track.observations)
+        if live.matched_at == 0 or rescore_due(frames, live.matched_at):
+            live.match = match_track(track, self.context.index, self.context.config.match)
+            live.matched_at = frames
+        return live.match
+
+    def _found(self, room: LiveRoom, match: TrackMatch, final: bool) -> None:
         seen = match.track.observations[-1].wallclock or time.time()
         self._sightings.setdefault(match.identity, {})[room.name] = seen
-        appearance = self._judged(room, match)
+        appearance = self._judged(room, match, final)
         room.last_finding = f"{match.identity} ({', '.join(appearance.verdicts)}, {match.similarity:.2f})"
         # One alert per verdict (each de-duplicated on its own), every one with all of the appearance's reasons.
         for verdict in appearance.verdicts:
@@ -213,9 +254,10 @@ class Watcher:
             reason = f"{match.identity} is live in {len(together)} rooms within {window:.0f} s: {', '.join(together)}"
             self._raise(room, match, CONCURRENT, together, [reason], CONCURRENT_RISK)
 
-    def _judged(self, room: LiveRoom, match: TrackMatch) -> Appearance:
+    def _judged(self, room: LiveRoom, match: TrackMatch, final: bool) -> Appearance:
         """The track so far as an appearance, judged against the room's authorizations and, once it has enough
-        frames, on the manipulation signals so far (a swap or digital human is flagged while it is live)."""
+        frames, on the manipulation signals so far (a swap or digital human is flagged while it is live;
+        a long track's signals are re-judged on `rescore_due`'s schedule, a track that ended on all frames)."""
         track = match.track
         appearance = Appearance(
             appearance_id=f"r{room.number}-t{track.track_id}",
@@ -229,12 +271,23 @@ class Watcher:
             room=room.spec.room,
             start_wallclock=_iso(track.observations[0].wallclock),
         )
-        signals = room.pipeline.signals
         # Manipulation flags wait for as many frames as the temporal signals need: two frames are too few.
-        if len(track.observations) >= signals.settings.min_frames:
-            appearance.signals = signals.score_appearance([track], match.identity, appearance.start_s, appearance.end_s)
+        if len(track.observations) >= room.pipeline.signals.settings.min_frames:
+            appearance.signals = self._signals(room, match, appearance, final)
         judge_appearance(appearance, self.context.authorizations, self.context.config)
         return appearance
+
+    def _signals(
+        self, room: LiveRoom, match: TrackMatch, appearance: Appearance, final: bool
+    ) -> dict[str, SignalScore]:
+        track, frames = match.track, len(match.track.observations)
+        live = room.live_tracks.setdefault(track.track_id, LiveJudgement())
+        if final or live.scored_identity != match.identity or rescore_due(frames, live.scored_at):
+            live.signals = room.pipeline.signals.score_appearance(
+                [track], match.identity, appearance.start_s, appearance.end_s
+            )
+            live.scored_at, live.scored_identity = frames, match.identity
+        return live.signals
 
     def _raise(
         self, room: LiveRoom, match: TrackMatch, verdict: str, rooms: list[str], reasons: list[str], risk: float

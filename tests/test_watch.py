@@ -409,3 +409,18 @@ def test_ai_digital_human_of_a_registered_person_is_flagged_while_live(
     assert synthetic["person"] == "Digital Sun" and synthetic["room"] == "douyin:42"
     assert synthetic["frames"] >= 4 and synthetic["stream_time_s"] < 6.0
     assert any(reason.startswith("likely-synthetic: score") for reason in synthetic["reasons"])
+
+
+def test_long_live_tracks_are_rematched_on_a_bounded_schedule() -> None:
+    """Every frame while a track is young; later once it has grown by a tenth, and at least every 30 frames."""
+    from impersonation_cli.watch import RESCORE_MAX_FRAMES, rescore_due
+
+    redone, last = [], 1
+    for frames in range(2, 3601):  # an hour at 1 fps
+        if rescore_due(frames, last):
+            redone.append(frames)
+            last = frames
+    assert redone[:18] == list(range(2, 20))  # young tracks: every frame, so alerts stay as fast as before
+    gaps = np.diff(redone)
+    assert gaps.max() == RESCORE_MAX_FRAMES  # never more than 30 frames behind
+    assert len(redone) < 160  # instead of 3599 full re-matches and re-judgements
