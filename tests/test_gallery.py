@@ -93,8 +93,8 @@ def test_unreadable_gallery_is_a_one_line_error(cli_env: dict[str, str], tmp_pat
 
 
 def test_reading_a_gallery_that_is_not_there_does_not_create_one(cli_env: dict[str, str], tmp_path: Path) -> None:
-    """A mistyped --gallery must not look like an empty gallery (nor leave a new file behind); the default
-    gallery (environment or per-user folder) is another matter: it starts empty."""
+    """A mistyped --gallery or $IMPERSONATION_GALLERY must not look like an empty gallery (nor leave a new file
+    behind); only the per-user default gallery starts empty."""
     missing = tmp_path / "typo.sqlite"
     for command in (["list"], ["show", "Anyone"], ["export", str(tmp_path / "out.json")], ["revoke", "A", "douyin:1"]):
         result = run_cli(["gallery", *command, "--gallery", str(missing)], cli_env)
@@ -104,7 +104,13 @@ def test_reading_a_gallery_that_is_not_there_does_not_create_one(cli_env: dict[s
     sample = Path(__file__).resolve().parents[1] / "samples" / "clips" / "astronaut_live.mp4"
     result = run_cli(["scan", str(sample), "--gallery", str(missing)], cli_env)
     assert result.returncode == 2 and f"no gallery at {missing}" in result.stderr
+    result = run_cli(["scan", str(sample)], {**cli_env, "IMPERSONATION_GALLERY": str(missing)})
+    assert result.returncode == 2 and f"no gallery at {missing}" in result.stderr
     assert not missing.exists()
+    # The per-user default (no option, no variable) starts empty: nobody found, exit 0, with a warning.
+    default_home = {k: v for k, v in cli_env.items() if k != "IMPERSONATION_GALLERY"}
+    result = run_cli(["scan", str(sample)], {**default_home, "XDG_DATA_HOME": str(tmp_path / "data")})
+    assert result.returncode == 0 and "the gallery is empty" in result.stderr
 
 
 def test_killed_import_keeps_what_was_committed(cli_env: dict[str, str], media: Path, tmp_path: Path) -> None:

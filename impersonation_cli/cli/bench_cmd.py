@@ -34,7 +34,8 @@ def print_report(report: BenchReport) -> None:
     stdout.print(
         f"{video['path']}: {video['width']}x{video['height']}, {_number(video['fps'], 2)} fps, "
         f"{_number(video['duration_s'])} s; sampling {settings['sample_fps']} fps, pack {settings['pack']} on "
-        f"{settings['provider']}, decoder {settings['decoder']}",
+        f"{settings['provider']} ({settings['detector_precision']} detector in the scan), "
+        f"decoder {settings['decoder']}",
         markup=False,
         highlight=False,
     )

@@ -109,13 +109,14 @@ def scan_context(
     engine: FaceEngine, config: Config, gallery: Path | None, evidence_dir: Path | None = None, fps: float | None = None
 ) -> ScanContext:
     """What scan and watch match against: the gallery's people, authorizations and known footage."""
-    from ..gallery import Gallery, default_gallery_path
+    from ..gallery import GALLERY_ENV, Gallery, default_gallery_path
     from ..scan import ScanContext
     from ..signals.replay import FootageIndex
 
-    # A gallery named with --gallery must exist: a mistyped path would otherwise scan against an empty gallery
-    # and exit 0 ("nobody found"). The default one (environment or per-user) starts empty, with a warning.
-    with Gallery(default_gallery_path(gallery), create=gallery is None) as store:
+    # A gallery named with --gallery or $IMPERSONATION_GALLERY must exist: a mistyped path would otherwise scan
+    # against an empty gallery and exit 0 ("nobody found"). Only the per-user default starts empty, with a warning.
+    named = gallery is not None or bool(os.environ.get(GALLERY_ENV))
+    with Gallery(default_gallery_path(gallery), create=not named) as store:
         store.require_recognizer(engine.recognizer_id)
         index, authorizations = store.index(), store.authorizations()
         footage = FootageIndex.from_gallery(store)
