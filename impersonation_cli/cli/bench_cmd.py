@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.table import Table
 
 from ..bench import BenchJob, BenchReport, run_bench
@@ -39,7 +40,10 @@ def print_report(report: BenchReport) -> None:
         markup=False,
         highlight=False,
     )
-    table = Table("path", "frames", "frames/s", "faces", "faces/s", "x realtime", "RSS MB", "wall s")
+    # No vertical rules and no wrapping: the table fits an 80-column terminal with a row per path.
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    for header in ("path", "frames", "frames/s", "faces", "faces/s", "x real time", "RSS MB", "wall s"):
+        table.add_column(header, no_wrap=True, justify="left" if header == "path" else "right")
     for name, run in document["paths"].items():
         table.add_row(
             PATH_LABELS[name],
