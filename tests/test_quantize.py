@@ -109,3 +109,12 @@ def test_engine_runs_the_published_detector_when_the_int8_copy_cannot_be_written
     fallback = FaceEngine(pack, device="cpu", detector=engine.settings)
     assert fallback.detector_precision == "fp32" and fallback.detector_file == pack.detector
     assert fallback.notice is not None and "int8" in fallback.notice
+
+
+def test_a_detector_that_cannot_be_quantized_is_a_one_line_pack_error(tmp_path: Path) -> None:
+    from impersonation_cli.errors import ModelPackError
+
+    damaged = tmp_path / "det_damaged.onnx"
+    damaged.write_bytes(b"not an onnx model")
+    with pytest.raises(ModelPackError, match=r"cannot make an int8 copy of det_damaged\.onnx"):
+        ensure_int8_detector(damaged)
