@@ -258,3 +258,32 @@ class Publisher(_Running):
     def restart(self) -> None:
         self.stop()
         self.start()
+
+
+class HttpFlvOrigin(_Running):
+    """ffmpeg as an HTTP-FLV origin: `clip` encoded live (-re, looped) and served as one endless FLV response
+    to the first client that connects, as a live-commerce CDN serves an HTTP-FLV pull URL. One client only:
+    when it disconnects, ffmpeg ends (the way a CDN edge drops a finished pull)."""
+
+    def __init__(self, clip: Path, key: str = "room", stop_timeout_s: float = 5.0) -> None:
+        self.clip = clip
+        self.port = find_free_port()
+        self.url = f"http://{LOOPBACK}:{self.port}/live/{key}.flv"
+        self.stop_timeout_s = stop_timeout_s
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def command(self) -> list[str]:
+        source = ["-re", "-stream_loop", "-1", "-i", str(self.clip)]
+        encode = ["-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "25", "-an"]
+        serve = ["-f", "flv", "-listen", "1", self.url]
+        return ["ffmpeg", "-hide_banner", "-loglevel", "error", *source, *encode, *serve]
+
+    def start(self) -> None:
+        # No readiness probe: a probing connection would be the one client ffmpeg serves. Readers retry
+        # a refused connection until ffmpeg listens (well under a second).
+        self.process = subprocess.Popen(self.command, stdin=subprocess.DEVNULL)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            end_process(self.process, self.stop_timeout_s)

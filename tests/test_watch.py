@@ -424,3 +424,20 @@ def test_long_live_tracks_are_rematched_on_a_bounded_schedule() -> None:
     gaps = np.diff(redone)
     assert gaps.max() == RESCORE_MAX_FRAMES  # never more than 30 frames behind
     assert len(redone) < 160  # instead of 3599 full re-matches and re-judgements
+
+
+@pytest.mark.stream_server
+def test_http_flv_room_is_watched(
+    streaming: ModuleType, enrolled: dict[str, str], clips: dict[str, Path], tmp_path: Path
+) -> None:
+    """HTTP-FLV, the pull format of Douyin and Kuaishou live rooms: an endless FLV over one HTTP response."""
+    streaming.require_streaming()
+    alerts, summary = tmp_path / "alerts.jsonl", tmp_path / "summary.json"
+    with streaming.HttpFlvOrigin(clips["katie"], "seller") as origin:
+        args = [origin.url, "--room", "douyin:flv", "--fps", "2", "--duration", "15s", "--timeout", "5s"]
+        result = run_cli(["watch", *args, "--alerts", str(alerts), "--json", str(summary)], enrolled, timeout=90)
+    assert result.returncode == 1, result.stderr
+    found = [e for e in read_alerts(alerts) if e["verdict"] == "unauthorized-likeness"]
+    assert found and found[0]["person"] == PERSON and found[0]["url"] == origin.url, result.stderr
+    room = rooms_by_name(summary)["douyin:flv"]
+    assert room["frames_recognised"] >= 10 and room["connections"] >= 1, room
