@@ -177,6 +177,13 @@ class FaceEngine:
         return self.recognizer.session.get_providers()[0]
 
     @property
+    def detector_id(self) -> str:
+        """The detector file that actually ran (the int8 copy or the published file), for the record of a run."""
+        from .packs import sha256_of
+
+        return f"{self.pack.detector.name}:{self.detector_precision}:{sha256_of(self.detector_file)[:16]}"
+
+    @property
     def recognizer_id(self) -> str:
         """Names the embedding space: galleries made by another recognizer cannot be compared."""
         from .packs import sha256_of

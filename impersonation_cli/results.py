@@ -17,6 +17,8 @@ SCAN_SCHEMA = "impersonation-cli/scan"
 EVENT_SCHEMA = "impersonation-cli/appearance"
 # Major changes break readers; minor ones only add fields.
 SCHEMA_VERSION = "1.0"
+# 1.1: settings.detector (the detector file that ran: the int8 copy or the published file).
+SCAN_SCHEMA_VERSION = "1.1"
 
 
 @dataclass
@@ -104,7 +106,7 @@ class ScanResult:
     appearances: list[Appearance]
     run: RunInfo
     schema: str = SCAN_SCHEMA
-    schema_version: str = SCHEMA_VERSION
+    schema_version: str = SCAN_SCHEMA_VERSION
     tool_version: str = __version__
 
     @property

@@ -234,6 +234,7 @@ def scan_inputs(inputs: list[str], context: ScanContext, rooms: dict[str, RoomAs
     settings = {
         "fps": context.fps or context.config.scan.fps,
         "pack": context.engine.pack.name,
+        "detector": context.engine.detector_id,
         "recognizer": context.engine.recognizer_id,
         "provider": context.engine.provider,
         "config": context.config.as_dict(),

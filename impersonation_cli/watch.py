@@ -346,6 +346,7 @@ class Watcher:
             "mode": "watch",
             "fps": self.settings.reader.fps,
             "pack": engine.pack.name,
+            "detector": engine.detector_id,
             "recognizer": engine.recognizer_id,
             "provider": engine.provider,
             "config": config.as_dict(),

@@ -103,6 +103,7 @@ def test_html_report_shows_the_findings_with_their_pictures(hamilton_report: Sca
     assert "missing.mp4" in page and "unreadable" in page
     assert len(re.findall(r"<a href='#appearance-\d+'><rect", page)) == len(result.appearances)
     assert result.settings["pack"] in page and result.settings["recognizer"] in page
+    assert result.settings["detector"] in page
     assert "match.threshold" in page
     assert f"{len(flagged)} flagged of {len(result.appearances)} appearances" in run.stdout
 

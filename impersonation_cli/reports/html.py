@@ -457,6 +457,7 @@ def _axis(span_s: float, x: Callable[[float], float], height: int, tick_label: C
 def _settings(settings: dict[str, Any]) -> str:
     facts = [
         ("model pack", settings.get("pack")),
+        ("detector", settings.get("detector")),
         ("recognizer", settings.get("recognizer")),
         ("provider", settings.get("provider")),
         ("frames sampled per second", settings.get("fps")),

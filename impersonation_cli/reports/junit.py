@@ -23,7 +23,7 @@ def xml_text(value: object) -> str:
 def build_junit(result: ScanResult, policy: FailPolicy = DEFAULT_FAIL_POLICY) -> ET.ElementTree:
     suite = ET.Element("testsuite", name="impersonation-cli scan")
     properties = ET.SubElement(suite, "properties")
-    for name in ("pack", "recognizer", "provider"):
+    for name in ("pack", "detector", "recognizer", "provider"):
         ET.SubElement(properties, "property", name=name, value=xml_text(result.settings.get(name, "")))
     ET.SubElement(properties, "property", name="fail-on", value=policy.describe())
     counts = {"failures": 0, "errors": 0}
