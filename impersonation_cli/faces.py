@@ -242,12 +242,34 @@ class FaceEngine:
         return features / np.linalg.norm(features, axis=1, keepdims=True).clip(min=1e-12)
 
     def landmarks106(self, image: np.ndarray, faces: Faces) -> np.ndarray | None:
-        """(N, 106, 2) dense landmarks in frame pixels, or None when the pack has no landmark model."""
-        if self.landmarker is None:
-            return None
-        from insightface.app.common import Face
+        """(N, 106, 2) dense landmarks in frame pixels, or None when the pack has no landmark model.
 
-        points = [self.landmarker.get(image, Face(bbox=b)) for b in faces.boxes]
+        InsightFace's `Landmark.get`, one face at a time, done for all of a frame's faces in one run: each
+        face's crop (centred on its box, 1.5x its longer side, 192 px) and the mapping back are the same,
+        the network runs once (6 faces: 34 -> 22 ms on two cores, 2 faces: 11.5 -> 9.3 ms).
+        """
+        model = self.landmarker
+        if model is None:
+            return None
+        if not len(faces):
+            return np.zeros((0, 106, 2), dtype=np.float32)
+        from insightface.utils import face_align
+
+        side = model.input_size[0]
+        crops, inverses = [], []
+        for x1, y1, x2, y2 in faces.boxes.astype(np.float64):
+            scale = side / (max(x2 - x1, y2 - y1) * 1.5)
+            crop, matrix = face_align.transform(image, ((x2 + x1) / 2, (y2 + y1) / 2), side, scale, 0)
+            crops.append(crop)
+            inverses.append(cv2.invertAffineTransform(matrix))
+        mean = (model.input_mean,) * 3
+        blob = cv2.dnn.blobFromImages(crops, 1.0 / model.input_std, (side, side), mean, swapRB=True)
+        predictions = model.session.run(model.output_names, {model.input_name: blob})[0]
+        points = []
+        for prediction, inverse in zip(predictions, inverses, strict=True):
+            local = prediction.reshape(-1, 2)[-model.lmk_num :].copy()
+            local = (local + 1) * (side // 2)
+            points.append(face_align.trans_points(local, inverse))
         return np.asarray(points, dtype=np.float32).reshape(len(faces), 106, 2)
 
 
