@@ -3,15 +3,16 @@
 ONNX Runtime's static quantization (QDQ, weights int8 per channel, activations uint8 per tensor) with
 activation ranges taken from the calibration pictures in `data/calibration/` (made from the project's
 public-domain samples by scripts/make_calibration.py) and four variants of each (hard contrast, dim and
-flat, grey, shrunk to a third so faces are small). Measured on a 2-core Xeon (AVX-512 VNNI):
-det_2.5g at 640x384 20.5 ms -> 10.2 ms, at 320x192 6.0 ms -> 3.5 ms.
+flat, grey, shrunk to a third so faces are small). Measured on a 2-core Xeon (AVX-512 VNNI), one run at
+640x384: det_2.5g 21.4 ms -> 11.6 ms (whole detect calls on 634.mp4 frames: 21.0 -> 11.8 ms at 640,
+6.3 -> 4.3 ms at 320).
 
 The convolutions that produce the detector's outputs (scores, boxes, keypoints) stay in float: quantized,
 they lost a fifth of the faces on the shared media. The original file is never touched; the copy lives in
 the pack's `int8/` folder (InsightFace's `FaceAnalysis` only loads the pack's top level) with a record of
 what it was made from and both files' time on this machine, and is rebuilt when the source file, the
 calibration set, the machine or the ONNX Runtime version changes. Where the copy is not clearly faster
-(det_500m: 4.6 ms float, slower in int8; CPUs without fast int8), scans keep the published file.
+(det_500m: 5.6 ms float, 6.1-6.4 ms int8; CPUs without fast int8), scans keep the published file.
 """
 
 from __future__ import annotations
