@@ -13,7 +13,7 @@ import onnxruntime as ort
 
 from .errors import ModelPackError, UserError
 from .packs import ModelPack
-from .types import EMBEDDING_DIM, Faces, iou_matrix
+from .types import EMBEDDING_DIM, Faces, greedy_pairs, iou_matrix
 
 DEVICE_PROVIDERS = {
     "cpu": "CPUExecutionProvider",
@@ -417,10 +417,6 @@ class EmbeddingReuse:
         if not self._views or not len(faces):
             return found
         overlap = iou_matrix(faces.boxes, np.stack([v.box for v in self._views]))
-        overlap[overlap < self.settings.min_iou] = -1.0
-        while overlap.max() >= 0:
-            i, j = np.unravel_index(int(np.argmax(overlap)), overlap.shape)
-            found[int(i)] = self._views[int(j)]
-            overlap[i, :] = -1.0
-            overlap[:, j] = -1.0
+        for face, view in greedy_pairs(np.where(overlap >= self.settings.min_iou, overlap, -np.inf)):
+            found[face] = self._views[view]
         return found

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .types import Faces, Frame, iou_matrix
+from .types import Faces, Frame, greedy_pairs, iou_matrix
 
 
 @dataclass
@@ -152,10 +152,4 @@ class Tracker:
         )
         # Identity dominates the ranking; overlap breaks ties between faces of similar look.
         affinity = np.where(linked, similarity + 0.5 * overlap, -np.inf)
-        pairs: dict[int, Track] = {}
-        while np.isfinite(affinity).any():
-            face_index, track_index = np.unravel_index(int(np.argmax(affinity)), affinity.shape)
-            pairs[int(face_index)] = self.active[int(track_index)]
-            affinity[face_index, :] = -np.inf
-            affinity[:, track_index] = -np.inf
-        return pairs
+        return {face: self.active[track] for face, track in greedy_pairs(affinity)}

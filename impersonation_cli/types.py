@@ -50,6 +50,18 @@ def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return inter / np.clip(area_a[:, None] + area_b[None, :] - inter, 1e-6, None)
 
 
+def greedy_pairs(affinity: np.ndarray) -> list[tuple[int, int]]:
+    """(row, column) pairs taken best first, each row and each column at most once; -inf means never."""
+    remaining = affinity.astype(np.float64, copy=True)
+    pairs = []
+    while remaining.size and np.isfinite(remaining).any():
+        row, column = np.unravel_index(int(np.argmax(remaining)), remaining.shape)
+        pairs.append((int(row), int(column)))
+        remaining[row, :] = -np.inf
+        remaining[:, column] = -np.inf
+    return pairs
+
+
 @dataclass
 class Faces:
     """The faces of one frame as column arrays: N rows, one per face.
