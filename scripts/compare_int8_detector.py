@@ -12,13 +12,13 @@ listed with their published score: near the 0.5 threshold either detector may fl
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
+import copy
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from impersonation_cli.faces import FaceEngine
+from impersonation_cli.faces import DetectorSettings, FaceEngine
 from impersonation_cli.packs import load_pack, model_root
 from impersonation_cli.quantize import ensure_int8_detector
 from impersonation_cli.sources import sample_frames
@@ -33,13 +33,15 @@ def pictures(media: Path) -> list[tuple[str, np.ndarray]]:
 
 
 def engines(pack_name: str, models: Path | None) -> tuple[FaceEngine, FaceEngine]:
+    """The published detector's engine, and the same engine with the int8 copy swapped in (whether or not
+    this machine runs the copy faster, which is the engine's own choice)."""
     from insightface.model_zoo import get_model
 
-    published = FaceEngine(load_pack(pack_name, model_root(models)), device="cpu")
-    published = FaceEngine(published.pack, device="cpu", detector=replace(published.settings, precision="fp32"))
-    quantized = FaceEngine(published.pack, device="cpu", detector=published.settings)
+    settings = DetectorSettings(precision="fp32")
+    published = FaceEngine(load_pack(pack_name, model_root(models)), device="cpu", detector=settings)
+    quantized = copy.copy(published)
     quantized.detector = get_model(str(ensure_int8_detector(published.pack.detector).path), static_shape_sessions=False)
-    quantized.detector.prepare(ctx_id=-1, input_size=(640, 640), det_thresh=published.settings.threshold)
+    quantized.detector.prepare(ctx_id=-1, input_size=(640, 640), det_thresh=settings.threshold)
     return published, quantized
 
 
