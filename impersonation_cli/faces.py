@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 
 import cv2
@@ -176,14 +177,15 @@ class FaceEngine:
         """The provider that actually runs the recognizer (users are often silently left on CPU)."""
         return self.recognizer.session.get_providers()[0]
 
-    @property
+    @cached_property
     def detector_id(self) -> str:
-        """The detector file that actually ran (the int8 copy or the published file), for the record of a run."""
+        """The detector file that actually ran (the int8 copy or the published file), for the record of a run.
+        Hashed once per engine: the files do not change while it runs."""
         from .packs import sha256_of
 
         return f"{self.pack.detector.name}:{self.detector_precision}:{sha256_of(self.detector_file)[:16]}"
 
-    @property
+    @cached_property
     def recognizer_id(self) -> str:
         """Names the embedding space: galleries made by another recognizer cannot be compared."""
         from .packs import sha256_of
