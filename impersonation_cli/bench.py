@@ -181,6 +181,7 @@ class BenchReport:
 def run_bench(job: BenchJob) -> BenchReport:
     """Measure every path on `job.video`; the exhaustive path runs first because it makes the gallery."""
     from .sources import probe
+    from .staging import threads_per_stage
 
     info = probe(job.video)
     if info.kind != "video":
@@ -205,7 +206,7 @@ def run_bench(job: BenchJob) -> BenchReport:
             "device": job.device,
             "provider": runs["scan"].detail.get("provider"),
             "detector_precision": runs["scan"].detail.get("detector_precision"),
-            "threads": job.threads,
+            "threads": job.threads or threads_per_stage(),
             "decoder": runs["decode_sampled"].detail.get("decoder"),
         },
         conditions={
@@ -328,7 +329,9 @@ def measure_naive(job: BenchJob) -> PathRun:
     return PathRun(job.path, time.perf_counter() - clock, setup_s, frames, index / video_fps, peak_rss_mb(), faces)
 
 
-def _engine_and_config(job: BenchJob, precision: str | None = None) -> tuple[FaceEngine, Config]:
+def _engine_and_config(
+    job: BenchJob, precision: str | None = None, threads: int | None = None
+) -> tuple[FaceEngine, Config]:
     from .config import load_config
     from .faces import FaceEngine
     from .packs import load_pack
@@ -336,7 +339,10 @@ def _engine_and_config(job: BenchJob, precision: str | None = None) -> tuple[Fac
     config = load_config(job.config)
     detector = replace(config.detector, precision=precision or config.detector.precision)
     engine = FaceEngine(
-        load_pack(job.pack, Path(job.models)), device=job.device, detector=detector, threads=job.threads
+        load_pack(job.pack, Path(job.models)),
+        device=job.device,
+        detector=detector,
+        threads=threads,
     )
     return engine, config
 
@@ -344,9 +350,10 @@ def _engine_and_config(job: BenchJob, precision: str | None = None) -> tuple[Fac
 def measure_scan(job: BenchJob) -> PathRun:
     from .gallery import GalleryIndex
     from .scan import ScanContext, scan_source
+    from .staging import threads_per_stage
 
     clock = time.perf_counter()
-    engine, config = _engine_and_config(job)
+    engine, config = _engine_and_config(job, threads=job.threads or threads_per_stage())
     with np.load(job.gallery_npz) as stored:
         index = GalleryIndex(
             tuple(str(n) for n in stored["names"]), stored["owners"], stored["embeddings"], engine.recognizer_id
@@ -382,7 +389,7 @@ def measure_exhaustive(job: BenchJob) -> PathRun:
 
     clock = time.perf_counter()
     # The recall reference runs the detector as published: the scan's int8 detector is measured against it.
-    engine, config = _engine_and_config(job, precision="fp32")
+    engine, config = _engine_and_config(job, precision="fp32", threads=job.threads)
     video_fps = probe(job.video).fps or 25.0
     setup_s = time.perf_counter() - clock
     clock = time.perf_counter()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
@@ -12,8 +11,10 @@ import cv2
 import numpy as np
 import onnxruntime as ort
 
+from .cpu_graphs import inference_session
 from .errors import ModelPackError, UserError
 from .packs import ModelPack
+from .staging import usable_cores
 from .types import EMBEDDING_DIM, Faces, greedy_pairs, iou_matrix
 
 DEVICE_PROVIDERS = {
@@ -53,8 +54,9 @@ def resolve_providers(device: str) -> list[str]:
 def session_options(threads: int | None) -> ort.SessionOptions:
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    # One inference at a time per model; giving it every core beats ORT's default of spinning spare threads.
-    options.intra_op_num_threads = threads or (os.cpu_count() or 1)
+    # Every core by default, for one inference at a time (the watcher, enrolment); the scan runs detection
+    # beside recognition and gives each model its share (staging.threads_per_stage).
+    options.intra_op_num_threads = threads or usable_cores()
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     # Idle worker threads sleep instead of spinning: the decoder's threads run between inferences, and
@@ -142,23 +144,27 @@ class FaceEngine:
         with_landmarks: bool = True,
     ) -> None:
         from insightface.model_zoo import get_model
+        from insightface.model_zoo.arcface_onnx import ArcFaceONNX
+        from insightface.model_zoo.landmark import Landmark
 
         ort.set_default_logger_severity(3)
         self.pack = pack
         self.settings = detector or DetectorSettings()
         self.providers = resolve_providers(device)
-        kwargs = {"providers": self.providers, "sess_options": session_options(threads)}
+        options = session_options(threads)
         # Why the detector runs in float when int8 was asked for (a read-only models folder), for the CLI to say.
         self.notice: str | None = None
         self.detector_file, self.detector_precision = self._detector_file()
         # One session for every input size: InsightFace's per-size static-shape sessions ran no faster here
         # (12.5 ms at 640, 4.4 ms at 320 either way) and cost ~30 ms each to make, inside the first frames.
-        self.detector = get_model(str(self.detector_file), static_shape_sessions=False, **kwargs)
+        self.detector = get_model(
+            str(self.detector_file), static_shape_sessions=False, providers=self.providers, sess_options=options
+        )
         self.detector.prepare(ctx_id=-1, input_size=(self.settings.input_size,) * 2, det_thresh=self.settings.threshold)
-        self.recognizer = get_model(str(pack.recognizer), **kwargs)
+        self.recognizer = ArcFaceONNX(str(pack.recognizer), inference_session(pack.recognizer, options, self.providers))
         self.landmarker = None
         if with_landmarks and pack.landmarks is not None:
-            self.landmarker = get_model(str(pack.landmarks), **kwargs)
+            self.landmarker = Landmark(str(pack.landmarks), inference_session(pack.landmarks, options, self.providers))
 
     def _detector_file(self) -> tuple[Path, str]:
         from .quantize import ensure_int8_detector

@@ -7,7 +7,7 @@ the others. `SourcePipeline` is the part from faces on, shared with the live wat
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,7 +23,8 @@ from .matches import TrackMatch, match_track
 from .results import Appearance, RunInfo, ScanResult, SourceResult
 from .signals import SignalSuite
 from .signals.replay import FootageIndex
-from .sources import DecodeStats, SourceInfo, expand_inputs, prefetched, probe, sample_frames
+from .sources import DecodeStats, SourceInfo, expand_inputs, probe, sample_frames
+from .staging import run_ahead
 from .tracks import Observation, Track, Tracker
 from .types import Faces, Frame
 from .verdicts import judge_appearance, judge_source
@@ -162,6 +163,16 @@ def group_matches(matches: list[TrackMatch], min_frames: int, merge_gap_s: float
     return sorted(kept, key=lambda g: (g[0].track.start_s, g[0].identity.casefold()))
 
 
+def detected_frames(source: str, context: ScanContext, stats: DecodeStats) -> Iterator[tuple[Frame, Faces]]:
+    """The source's sampled frames with their faces detected, each stage a frame or two ahead of the next in
+    its own thread: decoding, then detection, while the caller embeds, tracks and measures. Measured on
+    FF++ 634.mp4 (720p, two idle cores, one-thread stages): 14.3x -> 15.2x real time against detecting in the
+    caller's thread."""
+    frames = run_ahead(sample_frames(source, context.fps or context.config.scan.fps, stats), name="decode")
+    detector = AdaptiveDetector(context.engine)
+    return run_ahead(((f, detector.detect(f.image, f.time_s)) for f in frames), name="detect")
+
+
 def scan_source(
     source: str, number: int, context: ScanContext, assignment: RoomAssignment | None = None
 ) -> tuple[SourceResult, list[Appearance]]:
@@ -177,10 +188,8 @@ def scan_source(
     pipeline = SourcePipeline(source, number, context, assignment)
     error = None
     try:
-        detector = AdaptiveDetector(context.engine)
         recognizer = EmbeddingReuse(context.engine, context.config.recognition)
-        for frame in prefetched(sample_frames(source, context.fps or context.config.scan.fps, stats)):
-            faces = detector.detect(frame.image, frame.time_s)
+        for frame, faces in detected_frames(source, context, stats):
             pipeline.add(frame, recognizer.embed(frame.image, faces, frame.time_s))
             if context.progress:
                 context.progress(source, frame.time_s, info.duration_s)

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import math
-import queue
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import cast
 
 import av
 import cv2
 
 from .errors import UnreadableInput
+from .staging import threads_per_stage
 from .types import Frame
 
 VIDEO_EXTENSIONS = frozenset(
@@ -282,8 +280,11 @@ def _sample_pyav(
     source: str, container: av.container.InputContainer, fps: float, stats: DecodeStats
 ) -> Iterator[Frame]:
     stream = container.streams.video[0]
-    # Frame and slice threads: the decoder keeps both cores busy while it works.
+    # The decoder is one stage of the scan (staging.py): its threads are its share of the cores, not all of
+    # them. On two cores that is one thread: decoding 634.mp4's sampled frames took 0.64 CPU-s single-threaded,
+    # 0.71 with frame threads, whose extra work competes with inference for the same cores.
     stream.thread_type = "AUTO"
+    stream.thread_count = threads_per_stage()
     codec = stream.codec_context
     rate = stream.average_rate or stream.guessed_rate
     container_fps = float(rate) if rate and 0 < float(rate) < 1000 else 25.0
@@ -331,50 +332,3 @@ def _decode_packet(codec: av.codec.context.CodecContext, packet: av.Packet) -> l
         return codec.decode(packet)
     except av.error.InvalidDataError:
         return []
-
-
-_END = object()
-
-
-def prefetched(frames: Iterator[Frame], depth: int = 2) -> Iterator[Frame]:
-    """The same frames, decoded ahead in a thread while the caller analyses the current one.
-
-    PyAV's decoder and ONNX Runtime both release the GIL, so decoding the next frames overlaps inference
-    (measured on FF++ 634.mp4, 720p, two idle cores: scan 8.3x -> 10.0x real time). At most `depth` frames wait;
-    errors raised while decoding (an unreadable input) reach the caller in order.
-    """
-    slots: queue.Queue[object] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def offer(item: object) -> bool:
-        while not stop.is_set():
-            try:
-                slots.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def produce() -> None:
-        try:
-            for frame in frames:
-                if not offer(frame):
-                    return
-            offer(_END)
-        except Exception as exc:  # handed to the consumer, which raises it in its own thread
-            offer(exc)
-        finally:
-            close = getattr(frames, "close", None)
-            if close is not None:
-                close()
-
-    worker = threading.Thread(target=produce, name="decode-ahead", daemon=True)
-    worker.start()
-    try:
-        while (item := slots.get()) is not _END:
-            if isinstance(item, Exception):
-                raise item
-            yield cast(Frame, item)
-    finally:
-        stop.set()
-        worker.join(timeout=5)

@@ -13,7 +13,8 @@ import pytest
 
 from impersonation_cli.errors import UnreadableInput
 from impersonation_cli.faces import FaceEngine, detector_input
-from impersonation_cli.sources import DecodeStats, _sample_capture, open_capture, prefetched, sample_frames
+from impersonation_cli.sources import DecodeStats, _sample_capture, open_capture, sample_frames
+from impersonation_cli.staging import run_ahead
 
 from .conftest import SAMPLES, run_cli
 
@@ -125,13 +126,13 @@ def test_bench_json_reports_every_path_and_full_recall(media: Path, cli_env: dic
 def test_decoding_ahead_keeps_frames_order_and_errors() -> None:
     clip = str(SAMPLES / "clips" / "astronaut_live.mp4")
     direct = [(f.index, f.time_s) for f in sample_frames(clip, 2.0)]
-    ahead = [(f.index, f.time_s) for f in prefetched(sample_frames(clip, 2.0))]
+    ahead = [(f.index, f.time_s) for f in run_ahead(sample_frames(clip, 2.0))]
     assert ahead == direct and len(direct) >= 15
     # A consumer that stops early does not leave the decoding thread hanging.
-    first = next(prefetched(sample_frames(clip, 2.0)))
+    first = next(run_ahead(sample_frames(clip, 2.0)))
     assert first.index == 0
     threads_before = threading.active_count()
-    frames = prefetched(sample_frames(clip, 2.0))
+    frames = run_ahead(sample_frames(clip, 2.0))
     next(frames)
     frames.close()
     assert threading.active_count() <= threads_before
@@ -141,4 +142,4 @@ def test_decoding_ahead_raises_the_decoders_error_in_the_caller(tmp_path: Path) 
     broken = tmp_path / "broken.mp4"
     broken.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 4000)
     with pytest.raises(UnreadableInput):
-        list(prefetched(sample_frames(str(broken), 2.0)))
+        list(run_ahead(sample_frames(str(broken), 2.0)))

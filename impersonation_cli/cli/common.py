@@ -45,7 +45,14 @@ GalleryOption = Annotated[
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", help="TOML settings overriding the defaults [env IMPERSONATION_CONFIG]")
 ]
-ThreadsOption = Annotated[int | None, typer.Option("--threads", help="CPU threads per model (default: all cores)")]
+ThreadsOption = Annotated[
+    int | None,
+    typer.Option(
+        "--threads",
+        help="CPU threads per model (default: half the cores for scan, eval and bench, which run detection beside "
+        "recognition; all cores for watch and gallery)",
+    ),
+]
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> None:

@@ -22,6 +22,7 @@ from ..evaluation import (
     run_evaluation,
     signal_aucs,
 )
+from ..staging import threads_per_stage
 from .common import (
     ConfigOption,
     DeviceOption,
@@ -71,7 +72,7 @@ def evaluate(
     if fps is not None and not 0 < fps <= 120:
         raise UserError("--fps must be between 0 and 120")
     manifest = load_manifest(manifest_path)
-    engine, settings = build_engine(models, pack, device, config, threads)
+    engine, settings = build_engine(models, pack, device, config, threads or threads_per_stage())
 
     def on_case(number: int, case: EvalCase) -> None:
         stderr.print(Text(f"[{number}/{len(manifest.cases)}] {Path(case.source).name}"), highlight=False)

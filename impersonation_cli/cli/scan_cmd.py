@@ -15,6 +15,7 @@ from ..reports.table import print_summary
 from ..results import ScanResult, appearance_event
 from ..rooms import load_rooms, parse_time, validate_room
 from ..scan import RoomAssignment, scan_inputs
+from ..staging import threads_per_stage
 from .common import (
     ConfigOption,
     DeviceOption,
@@ -115,7 +116,7 @@ def scan(
         raise UserError("nothing to scan: give videos, images or folders (or --rooms FILE)")
     if fps is not None and not 0 < fps <= 120:
         raise UserError("--fps must be between 0 and 120")
-    engine, settings = build_engine(models, pack, device, config, threads)
+    engine, settings = build_engine(models, pack, device, config, threads or threads_per_stage())
     context = scan_context(engine, settings, gallery, evidence_dir, fps)
     console = stderr if str(json_path) == "-" else stdout
     with Progress(
