@@ -118,6 +118,11 @@ class Faces:
         flags = np.zeros((len(self),), dtype=bool) if reused is None else reused.astype(bool)
         return replace(self, embeddings=embeddings.astype(np.float32), reused=flags)
 
+    def shifted(self, dx: float, dy: float) -> Faces:
+        """The same faces with boxes and keypoints moved by (dx, dy): from a crop's pixels to the frame's."""
+        offset = np.array([dx, dy], dtype=np.float32)
+        return replace(self, boxes=self.boxes + np.tile(offset, 2), keypoints=self.keypoints + offset)
+
     def with_track_ids(self, track_ids: np.ndarray) -> Faces:
         return replace(self, track_ids=track_ids.astype(np.int64))
 

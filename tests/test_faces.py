@@ -8,9 +8,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from impersonation_cli.faces import AdaptiveDetector, EmbeddingReuse, FaceEngine
+from impersonation_cli.faces import AdaptiveDetector, EmbeddingReuse, FaceEngine, region_around
 from impersonation_cli.sources import sample_frames
 from impersonation_cli.types import iou_matrix
+
+from .conftest import SAMPLES
 
 
 def test_closeup_pass_finds_a_frame_filling_face(engine: FaceEngine, media: Path) -> None:
@@ -78,3 +80,29 @@ def test_embedding_reuse_keeps_a_steady_face_and_re_embeds_a_new_person(engine: 
     # Another person in the same place: embedded afresh, and counted afresh (three fresh frames again).
     assert [bool(f.reused[0]) for f in cut] == [False, False, False, True]
     assert float(cut[0].embeddings[0] @ still[0].embeddings[0]) < 0.3
+
+
+def test_small_pass_looks_only_around_the_last_faces_and_never_keeps_a_cut_face(engine: FaceEngine) -> None:
+    """On a 720p talking head the small pass crops to the face's surroundings and finds what a full pass finds;
+    when the region cuts the face (the face moved out of it), the frame goes back to a full pass."""
+    clip = str(SAMPLES / "clips" / "astronaut_live.mp4")
+    frames = [f for f in sample_frames(clip, 2.0) if len(engine.detect(f.image))]
+    adaptive = AdaptiveDetector(engine)
+    for frame in frames:
+        fast, full = adaptive.detect(frame.image, frame.time_s), engine.detect(frame.image)
+        assert len(fast) == len(full) == 1
+        assert iou_matrix(fast.boxes, full.boxes)[0, 0] > 0.85
+    assert adaptive.small_passes >= 2
+    height, width = frames[0].image.shape[:2]
+    x1, y1, x2, y2 = region_around(fast.boxes, engine.settings.region_margin, width, height)
+    assert (x2 - x1) * (y2 - y1) < 0.6 * width * height
+
+    image = frames[0].image
+    full = engine.detect(image)
+    cutting = AdaptiveDetector(engine)
+    cutting.detect(image, 0.0)
+    # The last face 0.9 of its width further right: the region's left edge now runs through the face.
+    cutting._last_boxes = full.boxes + np.array([0.9, 0, 0.9, 0], dtype=np.float32) * full.sizes[0]
+    faces = cutting.detect(image, 0.5)
+    assert cutting.full_passes == 2 and cutting.small_passes == 0
+    np.testing.assert_allclose(faces.boxes, full.boxes)
