@@ -3,7 +3,8 @@
 `RtmpServer` runs Debian's nginx with libnginx-mod-rtmp in the foreground: RTMP ingest and playback on one
 port, and the HLS it cuts from every published stream served over HTTP on another. Everything nginx writes
 (config, pid, logs, temp folders, HLS fragments) stays in the folder the server is given. `Publisher` is
-ffmpeg playing a clip in real time into an RTMP URL, as a streamer's encoder would.
+ffmpeg playing a clip in real time into an RTMP URL, as a streamer's encoder would. `HttpFlvOrigin` is ffmpeg
+serving one HTTP-FLV pull; `RtspServer` is GStreamer's RTSP server (tests/rtsp_server.py) serving a clip.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ import pytest
 from .conftest import IN_CI
 
 NGINX = Path("/usr/sbin/nginx")  # absolute: /usr/sbin is not on a non-root user's PATH on Debian
+SYSTEM_PYTHON = Path("/usr/bin/python3")  # Debian's, with python3-gi; the virtual environment has no GObject
+RTSP_SERVER = Path(__file__).with_name("rtsp_server.py")
 RTMP_MODULE = Path("/usr/lib/nginx/modules/ngx_rtmp_module.so")
 LOOPBACK = "127.0.0.1"
 STOP_TIMEOUT_S = 10.0
@@ -36,6 +39,22 @@ def require_streaming() -> None:
     missing += ["ffmpeg"] if shutil.which("ffmpeg") is None else []
     if missing:
         message = f"live-stream tests need {', '.join(missing)} (apt install nginx libnginx-mod-rtmp ffmpeg)"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+def require_rtsp() -> None:
+    """Skip (in CI, fail) with the reason when GStreamer's RTSP server or ffmpeg is not installed."""
+    probe = "import gi; gi.require_version('GstRtspServer', '1.0'); from gi.repository import GstRtspServer"
+    found = SYSTEM_PYTHON.is_file() and (
+        subprocess.run([str(SYSTEM_PYTHON), "-c", probe], capture_output=True, check=False).returncode == 0
+    )
+    if not found or shutil.which("ffmpeg") is None:
+        message = (
+            "the RTSP test needs ffmpeg and GStreamer's RTSP server for /usr/bin/python3 (apt install ffmpeg "
+            "python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-good gstreamer1.0-plugins-bad)"
+        )
         if IN_CI:
             pytest.fail(message)
         pytest.skip(message)
@@ -287,3 +306,42 @@ class HttpFlvOrigin(_Running):
     def stop(self) -> None:
         if self.process is not None:
             end_process(self.process, self.stop_timeout_s)
+
+
+class RtspServer(_Running):
+    """GStreamer's RTSP server on a free loopback port, playing `clip` (re-encoded to H.264, looped to
+    `seconds`) at real-time pace to every client of `url` from the first client's connection on."""
+
+    def __init__(self, clip: Path, root: Path, mount: str = "/live/room", seconds: float = 40.0) -> None:
+        self.clip = clip
+        self.root = root
+        self.mount = mount
+        self.seconds = seconds
+        self.port = 0
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"rtsp://{LOOPBACK}:{self.port}{self.mount}"
+
+    def start(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        served = self.root / "served.mp4"
+        looped = ["-stream_loop", "-1", "-i", str(self.clip), "-t", f"{self.seconds:.0f}"]
+        encode = ["-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-an"]
+        subprocess.run(["ffmpeg", "-v", "error", "-y", *looped, *encode, str(served)], check=True)
+        self.port = find_free_port()
+        command = [str(SYSTEM_PYTHON), str(RTSP_SERVER), str(self.port), str(served), self.mount]
+        with open(self.root / "server.log", "wb") as output:
+            self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=output, stderr=output)
+        deadline = time.monotonic() + 10.0
+        while not accepts_connections(self.port):  # a bare TCP connection costs an RTSP server nothing
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                log = (self.root / "server.log").read_text(encoding="utf-8", errors="replace")
+                raise RuntimeError(f"the RTSP server did not start:\n{log}")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            end_process(self.process, STOP_TIMEOUT_S)

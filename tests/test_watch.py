@@ -441,3 +441,20 @@ def test_http_flv_room_is_watched(
     assert found and found[0]["person"] == PERSON and found[0]["url"] == origin.url, result.stderr
     room = rooms_by_name(summary)["douyin:flv"]
     assert room["frames_recognised"] >= 10 and room["connections"] >= 1, room
+
+
+@pytest.mark.stream_server
+def test_rtsp_room_is_watched(
+    streaming: ModuleType, enrolled: dict[str, str], clips: dict[str, Path], tmp_path: Path
+) -> None:
+    """RTSP, the pull format of IP cameras and restreaming boxes, through the same reader as the others."""
+    streaming.require_rtsp()
+    alerts, summary = tmp_path / "alerts.jsonl", tmp_path / "summary.json"
+    with streaming.RtspServer(clips["katie"], tmp_path / "rtsp", "/live/seller") as server:
+        args = [server.url, "--room", "camera:rtsp", "--fps", "2", "--duration", "15s", "--timeout", "5s"]
+        result = run_cli(["watch", *args, "--alerts", str(alerts), "--json", str(summary)], enrolled, timeout=90)
+    assert result.returncode == 1, result.stderr
+    found = [e for e in read_alerts(alerts) if e["verdict"] == "unauthorized-likeness"]
+    assert found and found[0]["person"] == PERSON and found[0]["url"] == server.url, result.stderr
+    room = rooms_by_name(summary)["camera:rtsp"]
+    assert room["frames_recognised"] >= 10 and room["connections"] >= 1, room
