@@ -336,9 +336,11 @@ class AdaptiveDetector:
         height, width = image.shape[:2]
         scale = min(1.0, self.settings.small_input_size / max(height, width))
         region = region_around(self._last_boxes, self.settings.region_margin, width, height)
+        x1, y1, x2, y2 = region
+        if x2 - x1 < 2 or y2 - y1 < 2:  # the last faces lie outside this frame (a live stream changed size)
+            return None
         faces = self.engine.detect_region(image, region, scale)
         tolerance = 2.0 / scale  # two detector pixels
-        x1, y1, x2, y2 = region
         boxes = faces.boxes
         reaches = np.stack(
             [

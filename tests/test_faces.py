@@ -106,3 +106,8 @@ def test_small_pass_looks_only_around_the_last_faces_and_never_keeps_a_cut_face(
     faces = cutting.detect(image, 0.5)
     assert cutting.full_passes == 2 and cutting.small_passes == 0
     np.testing.assert_allclose(faces.boxes, full.boxes)
+    # A live stream that comes back smaller: the last faces lie outside the new frame.
+    smaller = cv2.resize(image, (image.shape[1] // 4, image.shape[0] // 4))
+    cutting._last_boxes = np.array([[900, 500, 1100, 700]], dtype=np.float32)
+    assert len(cutting.detect(smaller, 1.0)) == len(engine.detect(smaller))
+    assert cutting.full_passes == 3
