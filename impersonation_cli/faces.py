@@ -28,6 +28,9 @@ DEVICE_PROVIDERS = {
 }
 AUTO_ORDER = ("cuda", "rocm", "coreml", "dml", "cpu")
 DETECTOR_PRECISIONS = ("int8", "fp32")
+# Frames looked at without a face before a scene counts as empty (DetectorSettings.idle_every): one miss (a
+# head turned away) does not thin out the looks.
+IDLE_AFTER_LOOKS = 2
 
 # ArcFace's canonical 112x112 positions of eyes, nose tip and mouth corners.
 ARCFACE_TEMPLATE = np.array(
@@ -109,6 +112,9 @@ class DetectorSettings:
     # Between full passes the small pass looks only at the last frame's faces, their boxes widened by this
     # share of their size on each side (at 2 fps a talking head moves under 0.3 of its size between frames).
     region_margin: float = 0.6
+    # In a scene that has shown no face on the last IDLE_AFTER_LOOKS frames looked at, only every
+    # `idle_every`-th sampled frame is looked at until a face appears (1: every frame).
+    idle_every: int = 2
     # "int8": on CPU, an int8 copy of the detector made once per pack (quantize.py; half the time, the same
     # faces); "fp32": the pack's file as published. GPU providers always run the published file.
     precision: str = "int8"
@@ -116,6 +122,8 @@ class DetectorSettings:
     def __post_init__(self) -> None:
         if self.precision not in DETECTOR_PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(DETECTOR_PRECISIONS)}, not {self.precision!r}")
+        if self.idle_every < 1:
+            raise ValueError(f"idle_every must be 1 or more, not {self.idle_every}")
 
 
 @dataclass(frozen=True)
@@ -305,6 +313,11 @@ class AdaptiveDetector:
     sends the frame back to a full pass: fewer faces than the last frame had, a face under `large_face_px`,
     a face cut by the region's edge, or `full_pass_every_s` since the last full pass (so a face that walks
     in elsewhere is found within that time).
+
+    A scene without faces (product shots, an empty room) is looked at on every `idle_every`-th sampled
+    frame only, once IDLE_AFTER_LOOKS looks in a row found nobody; the frames between get no faces. A face
+    that arrives is found at most `idle_every - 1` samples late: at 2 fps and the default 2, half a second,
+    the sampling's own resolution, and an appearance of 2 s still has 3 or more frames.
     """
 
     def __init__(self, engine: FaceEngine) -> None:
@@ -313,10 +326,23 @@ class AdaptiveDetector:
         self._last_full_s = -math.inf
         self._last_boxes = np.zeros((0, 4), dtype=np.float32)
         self._only_large = False
+        self._faceless_looks = 0  # frames looked at in a row that had no face
+        self._skipped_since_look = 0
         self.small_passes = 0  # frames settled by the small pass alone
         self.full_passes = 0
+        self.idle_skips = 0  # frames not looked at: the scene had no face
 
     def detect(self, image: np.ndarray, time_s: float) -> Faces:
+        if self._faceless_looks >= IDLE_AFTER_LOOKS and self._skipped_since_look < self.settings.idle_every - 1:
+            self._skipped_since_look += 1
+            self.idle_skips += 1
+            return Faces()
+        faces = self._look(image, time_s)
+        self._skipped_since_look = 0
+        self._faceless_looks = 0 if len(faces) else self._faceless_looks + 1
+        return faces
+
+    def _look(self, image: np.ndarray, time_s: float) -> Faces:
         if self._only_large and time_s - self._last_full_s < self.settings.full_pass_every_s:
             faces = self._small_pass(image)
             if faces is not None and len(faces) >= len(self._last_boxes) and self._all_large(faces):

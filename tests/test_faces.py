@@ -111,3 +111,30 @@ def test_small_pass_looks_only_around_the_last_faces_and_never_keeps_a_cut_face(
     cutting._last_boxes = np.array([[900, 500, 1100, 700]], dtype=np.float32)
     assert len(cutting.detect(smaller, 1.0)) == len(engine.detect(smaller))
     assert cutting.full_passes == 3
+
+
+def test_a_scene_without_faces_is_looked_at_every_other_frame_and_an_arriving_face_is_found_next(
+    engine: FaceEngine,
+) -> None:
+    empty = [f.image for f in sample_frames(str(SAMPLES / "clips" / "no_face.mp4"), 2.0)][:6]
+    assert len(empty) == 6
+    face = next(
+        f.image
+        for f in sample_frames(str(SAMPLES / "clips" / "astronaut_live.mp4"), 2.0)
+        if len(engine.detect(f.image))
+    )
+    detector = AdaptiveDetector(engine)
+    looked = []
+    for n, image in enumerate(empty):
+        skips = detector.idle_skips
+        assert len(detector.detect(image, n * 0.5)) == 0
+        looked.append(detector.idle_skips == skips)
+    # Two looks find nobody; then every other frame is looked at.
+    assert looked == [True, True, False, True, False, True]
+    # A face arriving on a frame that is not looked at is found on the next, and on every frame after.
+    assert [len(detector.detect(face, t)) for t in (3.0, 3.5, 4.0, 4.5)] == [0, 1, 1, 1]
+    every_frame = AdaptiveDetector(engine)
+    every_frame.settings = replace(engine.settings, idle_every=1)
+    for n, image in enumerate(empty):
+        every_frame.detect(image, n * 0.5)
+    assert every_frame.idle_skips == 0 and len(every_frame.detect(face, 3.0)) == 1
