@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -25,14 +26,18 @@ SHARED = Path(os.environ.get("IMPERSONATION_SHARED", REPO.parent / "shared")).re
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
+def unavailable(message: str) -> NoReturn:
+    """Skip the test for a missing prerequisite, with the reason; in CI (CI=true) fail: nothing may skip there."""
+    if IN_CI:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
 def require_shared(*parts: str) -> Path:
     """A path under ../shared; skip (or, in CI, fail) with a clear reason when it is absent."""
     path = SHARED.joinpath(*parts)
     if not path.exists():
-        message = f"{path} is absent: the shared media/models exist only in the workplace (set IMPERSONATION_SHARED)"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
+        unavailable(f"{path} is absent: the shared media/models exist only in the workplace (set IMPERSONATION_SHARED)")
     return path
 
 

@@ -20,9 +20,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-import pytest
-
-from .conftest import IN_CI
+from .conftest import unavailable
 
 NGINX = Path("/usr/sbin/nginx")  # absolute: /usr/sbin is not on a non-root user's PATH on Debian
 SYSTEM_PYTHON = Path("/usr/bin/python3")  # Debian's, with python3-gi; the virtual environment has no GObject
@@ -38,10 +36,7 @@ def require_streaming() -> None:
     missing += [str(RTMP_MODULE)] if not RTMP_MODULE.is_file() else []
     missing += ["ffmpeg"] if shutil.which("ffmpeg") is None else []
     if missing:
-        message = f"live-stream tests need {', '.join(missing)} (apt install nginx libnginx-mod-rtmp ffmpeg)"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
+        unavailable(f"live-stream tests need {', '.join(missing)} (apt install nginx libnginx-mod-rtmp ffmpeg)")
 
 
 def require_rtsp() -> None:
@@ -51,13 +46,10 @@ def require_rtsp() -> None:
         subprocess.run([str(SYSTEM_PYTHON), "-c", probe], capture_output=True, check=False).returncode == 0
     )
     if not found or shutil.which("ffmpeg") is None:
-        message = (
+        unavailable(
             "the RTSP test needs ffmpeg and GStreamer's RTSP server for /usr/bin/python3 (apt install ffmpeg "
             "python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-good gstreamer1.0-plugins-bad)"
         )
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
 
 
 def find_free_port() -> int:

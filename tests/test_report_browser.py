@@ -4,7 +4,6 @@ script running, neither from hostile names nor from markup that escaped escaping
 from __future__ import annotations
 
 import base64
-import os
 import re
 import shutil
 import subprocess
@@ -18,12 +17,12 @@ import pytest
 from impersonation_cli.reports.findings import read_report_input
 from impersonation_cli.reports.html import render_html
 
+from .conftest import unavailable
 from .report_data import HOSTILE_NAME, ScannedReport
 
 pytest_plugins = ["tests.report_fixtures"]
 pytestmark = pytest.mark.browser
 
-IN_CI = os.environ.get("CI", "").lower() == "true"
 INJECTED = "<script>document.title='pwned'</script><img src=x onerror=\"document.title='pwned'\">"
 
 
@@ -31,10 +30,7 @@ INJECTED = "<script>document.title='pwned'</script><img src=x onerror=\"document
 def chromium() -> str:
     found = shutil.which("chromium") or shutil.which("chromium-browser")
     if found is None:
-        message = "headless Chromium is not installed (Debian: apt-get install chromium)"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
+        unavailable("headless Chromium is not installed (Debian: apt-get install chromium)")
     return found
 
 

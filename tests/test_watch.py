@@ -28,7 +28,7 @@ from impersonation_cli.enrollment import reference_from_image
 from impersonation_cli.faces import FaceEngine
 from impersonation_cli.gallery import Gallery
 
-from .conftest import IN_CI, require_shared, run_cli
+from .conftest import require_shared, run_cli, unavailable
 
 PERSON = "Katie Hill"
 
@@ -63,10 +63,7 @@ def streaming() -> ModuleType:
     try:
         from . import streaming as module
     except ImportError as exc:
-        message = f"the streaming fixtures (tests/streaming.py) cannot be imported: {exc}"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
+        unavailable(f"the streaming fixtures (tests/streaming.py) cannot be imported: {exc}")
     return module
 
 
@@ -426,21 +423,27 @@ def test_long_live_tracks_are_rematched_on_a_bounded_schedule() -> None:
     assert len(redone) < 160  # instead of 3599 full re-matches and re-judgements
 
 
+def assert_pull_room_watched(url: str, room_name: str, env: dict[str, str], folder: Path) -> None:
+    """Watch Katie Hill's room at `url` for 15 s at 2 fps: one unauthorized-likeness alert naming her and the
+    URL, and at least 10 frames recognised."""
+    alerts, summary = folder / "alerts.jsonl", folder / "summary.json"
+    args = [url, "--room", room_name, "--fps", "2", "--duration", "15s", "--timeout", "5s"]
+    result = run_cli(["watch", *args, "--alerts", str(alerts), "--json", str(summary)], env, timeout=90)
+    assert result.returncode == 1, result.stderr
+    found = [e for e in read_alerts(alerts) if e["verdict"] == "unauthorized-likeness"]
+    assert found and found[0]["person"] == PERSON and found[0]["url"] == url, result.stderr
+    room = rooms_by_name(summary)[room_name]
+    assert room["frames_recognised"] >= 10 and room["connections"] >= 1, room
+
+
 @pytest.mark.stream_server
 def test_http_flv_room_is_watched(
     streaming: ModuleType, enrolled: dict[str, str], clips: dict[str, Path], tmp_path: Path
 ) -> None:
     """HTTP-FLV, the pull format of Douyin and Kuaishou live rooms: an endless FLV over one HTTP response."""
     streaming.require_streaming()
-    alerts, summary = tmp_path / "alerts.jsonl", tmp_path / "summary.json"
     with streaming.HttpFlvOrigin(clips["katie"], "seller") as origin:
-        args = [origin.url, "--room", "douyin:flv", "--fps", "2", "--duration", "15s", "--timeout", "5s"]
-        result = run_cli(["watch", *args, "--alerts", str(alerts), "--json", str(summary)], enrolled, timeout=90)
-    assert result.returncode == 1, result.stderr
-    found = [e for e in read_alerts(alerts) if e["verdict"] == "unauthorized-likeness"]
-    assert found and found[0]["person"] == PERSON and found[0]["url"] == origin.url, result.stderr
-    room = rooms_by_name(summary)["douyin:flv"]
-    assert room["frames_recognised"] >= 10 and room["connections"] >= 1, room
+        assert_pull_room_watched(origin.url, "douyin:flv", enrolled, tmp_path)
 
 
 @pytest.mark.stream_server
@@ -449,12 +452,5 @@ def test_rtsp_room_is_watched(
 ) -> None:
     """RTSP, the pull format of IP cameras and restreaming boxes, through the same reader as the others."""
     streaming.require_rtsp()
-    alerts, summary = tmp_path / "alerts.jsonl", tmp_path / "summary.json"
     with streaming.RtspServer(clips["katie"], tmp_path / "rtsp", "/live/seller") as server:
-        args = [server.url, "--room", "camera:rtsp", "--fps", "2", "--duration", "15s", "--timeout", "5s"]
-        result = run_cli(["watch", *args, "--alerts", str(alerts), "--json", str(summary)], enrolled, timeout=90)
-    assert result.returncode == 1, result.stderr
-    found = [e for e in read_alerts(alerts) if e["verdict"] == "unauthorized-likeness"]
-    assert found and found[0]["person"] == PERSON and found[0]["url"] == server.url, result.stderr
-    room = rooms_by_name(summary)["camera:rtsp"]
-    assert room["frames_recognised"] >= 10 and room["connections"] >= 1, room
+        assert_pull_room_watched(server.url, "camera:rtsp", enrolled, tmp_path)
