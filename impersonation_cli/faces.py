@@ -297,9 +297,9 @@ class FaceEngine:
 
 def region_around(boxes: np.ndarray, margin: float, width: int, height: int) -> tuple[int, int, int, int]:
     """The box holding every one of `boxes` widened by `margin` times its longer side, within the frame."""
-    widths = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])[:, None] * margin
-    x1, y1 = np.min(boxes[:, :2] - widths, axis=0)
-    x2, y2 = np.max(boxes[:, 2:] + widths, axis=0)
+    margins = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])[:, None] * margin
+    x1, y1 = np.min(boxes[:, :2] - margins, axis=0)
+    x2, y2 = np.max(boxes[:, 2:] + margins, axis=0)
     return max(0, int(x1)), max(0, int(y1)), min(width, math.ceil(x2)), min(height, math.ceil(y2))
 
 
