@@ -105,8 +105,11 @@ class FrameSlot:
 
 # FFmpeg probes a live stream for 5 s by default before the first frame; with an open timeout under that the
 # probe is cut short and the connection dies on its first reads. One second is enough to find the video.
+# Setting the variable at all drops OpenCV's own default for RTSP, RTP inside the RTSP connection (TCP), and
+# FFmpeg would then send RTP over UDP, which NAT and firewalls between a monitoring box and a camera or
+# restreamer often drop: prefer_tcp keeps TCP first and UDP as the fallback.
 # (OpenCV reads this variable at every open; a value the user set is kept.)
-LIVE_CAPTURE_OPTIONS = ("OPENCV_FFMPEG_CAPTURE_OPTIONS", "analyzeduration;1000000")
+LIVE_CAPTURE_OPTIONS = ("OPENCV_FFMPEG_CAPTURE_OPTIONS", "analyzeduration;1000000|rtsp_flags;prefer_tcp")
 
 
 class RoomReader(threading.Thread):

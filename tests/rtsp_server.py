@@ -7,7 +7,10 @@ has the GObject bindings the project's virtual environment lacks:
 
     /usr/bin/python3 tests/rtsp_server.py PORT CLIP.mp4 /live/room
 
-Every client shares one playback of the file from its start; the server prints "ready" once it listens.
+Every client shares one playback of the file from its start; the server prints "ready" once it listens,
+then "setup TRANSPORT" for each stream a client sets up (its Transport header: RTP/AVP/TCP for RTP
+interleaved in the RTSP connection, RTP/AVP or RTP/AVP/UDP for RTP over UDP), so tests can see how
+clients connect.
 """
 
 from __future__ import annotations
@@ -17,8 +20,9 @@ import sys
 import gi
 
 gi.require_version("Gst", "1.0")
+gi.require_version("GstRtsp", "1.0")
 gi.require_version("GstRtspServer", "1.0")
-from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402  (after require_version, as GObject wants)
+from gi.repository import GLib, Gst, GstRtsp, GstRtspServer  # noqa: E402  (after require_version, as GObject wants)
 
 
 def serve(port: str, clip: str, mount: str) -> None:
@@ -34,9 +38,15 @@ def serve(port: str, clip: str, mount: str) -> None:
     )
     factory.set_shared(True)
     server.get_mount_points().add_factory(mount, factory)
+    server.connect("client-connected", lambda _server, client: client.connect("setup-request", _print_transport))
     server.attach(None)
     print("ready", flush=True)
     GLib.MainLoop().run()
+
+
+def _print_transport(_client: GstRtspServer.RTSPClient, context: GstRtspServer.RTSPContext) -> None:
+    _result, transport = context.request.get_header(GstRtsp.RTSPHeaderField.TRANSPORT, 0)
+    print(f"setup {transport}", flush=True)
 
 
 if __name__ == "__main__":

@@ -337,3 +337,8 @@ class RtspServer(_Running):
     def stop(self) -> None:
         if self.process is not None:
             end_process(self.process, STOP_TIMEOUT_S)
+
+    def transports(self) -> list[str]:
+        """The Transport header of every stream a client has set up so far (tests/rtsp_server.py logs them)."""
+        log = (self.root / "server.log").read_text(encoding="utf-8", errors="replace")
+        return [line.removeprefix("setup ") for line in log.splitlines() if line.startswith("setup ")]

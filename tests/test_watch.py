@@ -450,7 +450,10 @@ def test_http_flv_room_is_watched(
 def test_rtsp_room_is_watched(
     streaming: ModuleType, enrolled: dict[str, str], clips: dict[str, Path], tmp_path: Path
 ) -> None:
-    """RTSP, the pull format of IP cameras and restreaming boxes, through the same reader as the others."""
+    """RTSP, the pull format of IP cameras and restreaming boxes, through the same reader as the others, with
+    RTP inside the RTSP connection (TCP), which passes the NAT and firewalls that RTP over UDP often does not."""
     streaming.require_rtsp()
     with streaming.RtspServer(clips["katie"], tmp_path / "rtsp", "/live/seller") as server:
         assert_pull_room_watched(server.url, "camera:rtsp", enrolled, tmp_path)
+        transports = server.transports()
+    assert transports and all(t.startswith("RTP/AVP/TCP") for t in transports), transports
