@@ -16,7 +16,7 @@ from impersonation_cli.gallery import Gallery
 from impersonation_cli.results import ScanResult
 from impersonation_cli.scan import ScanContext, scan_inputs
 
-from .conftest import run_cli
+from .conftest import SAMPLES, run_cli
 
 HAMILTON_PEOPLE = {
     "Lin-Manuel Miranda": ["lin-manuel-miranda.png"],
@@ -249,3 +249,28 @@ def test_usage_errors_are_one_line(cli_env: dict[str, str], args: list[str]) -> 
     result = run_cli(args, cli_env)
     assert result.returncode == 2
     assert result.stderr.startswith("error: impersonation-cli") and result.stderr.count("\n") == 1, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("command", "option", "target", "message"),
+    [
+        (["scan", "CLIP"], "--json", "FILE/result.json", "FILE is a file, not a folder"),
+        (["scan", "CLIP"], "--jsonl", "FOLDER", "is a folder, not a file"),
+        (["scan", "CLIP"], "--evidence-dir", "FILE/evidence", "cannot make the folder FILE/evidence"),
+        (["watch", "CLIP", "--duration", "1s"], "--alerts", "FOLDER", "is a folder, not a file"),
+        (["gallery", "export"], None, "FILE/gallery.json", "FILE is a file, not a folder"),
+    ],
+)
+def test_unwritable_outputs_fail_before_the_work(
+    cli_env: dict[str, str], tmp_path: Path, command: list[str], option: str | None, target: str, message: str
+) -> None:
+    """An output that cannot be written is one line and exit 2 up front, not a lost hour of scanning."""
+    (tmp_path / "FILE").write_text("a file where a folder is wanted")
+    (tmp_path / "FOLDER").mkdir()
+    clip = str(SAMPLES / "clips" / "astronaut_live.mp4")
+    args = [clip if a == "CLIP" else a for a in command] + ([option] if option else []) + [str(tmp_path / target)]
+    result = run_cli(args, cli_env)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("error:") and result.stderr.count("\n") == 1, result.stderr
+    assert message.replace("FILE", str(tmp_path / "FILE")) in result.stderr, result.stderr
+    assert "internal error" not in result.stderr and not result.stdout.strip(), result.stdout

@@ -55,6 +55,35 @@ ThreadsOption = Annotated[
 ]
 
 
+def writable_file(path: Path | None, option: str) -> None:
+    """Fail before the work, not after an hour of it, when `option`'s file could not be written ('-' is stdout):
+    its folder is made now and must take files."""
+    if path is None or str(path) == "-":
+        return
+    problem = "is a folder, not a file" if path.is_dir() else _folder_problem(path.parent)
+    if problem:
+        raise UserError(f"{option} {path}: {problem}")
+
+
+def writable_folder(path: Path | None, option: str) -> None:
+    """Make `option`'s folder now, or fail in one line saying why it cannot be."""
+    problem = _folder_problem(path) if path is not None else None
+    if problem:
+        raise UserError(f"{option}: {problem}")
+
+
+def _folder_problem(folder: Path) -> str | None:
+    if folder.exists() and not folder.is_dir():
+        return f"{folder} is a file, not a folder"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return f"cannot make the folder {folder}: {exc.strerror}"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return f"the folder {folder} is not writable"
+    return None
+
+
 def fail(message: str, code: int = EXIT_USAGE) -> None:
     _print_error(message)
     raise typer.Exit(code)
@@ -72,6 +101,9 @@ def run_app() -> None:
         sys.exit(130)
     except typer.TyperException as exc:  # usage errors: a bad option, a missing argument, an unknown command
         _print_usage_error(exc)
+    except OSError as exc:  # a disk that filled up, a file removed under us: the system's words, one line
+        _print_error(f"{exc.filename}: {exc.strerror}" if exc.filename and exc.strerror else str(exc))
+        sys.exit(EXIT_USAGE)
     except Exception as exc:  # the last line of defence against a traceback
         if os.environ.get(DEBUG_ENV):
             raise

@@ -33,6 +33,7 @@ from .common import (
     build_engine,
     stderr,
     stdout,
+    writable_file,
 )
 
 
@@ -72,6 +73,8 @@ def evaluate(
     if fps is not None and not 0 < fps <= 120:
         raise UserError("--fps must be between 0 and 120")
     manifest = load_manifest(manifest_path)
+    writable_file(roc_path, "--roc")
+    writable_file(json_path, "--json")
     engine, settings = build_engine(models, pack, device, config, threads or threads_per_stage())
 
     def on_case(number: int, case: EvalCase) -> None:

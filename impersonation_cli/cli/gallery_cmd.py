@@ -25,6 +25,7 @@ from .common import (
     fail,
     stderr,
     stdout,
+    writable_file,
 )
 
 if TYPE_CHECKING:
@@ -155,6 +156,7 @@ def remove(name: Annotated[str, typer.Argument()], gallery: GalleryOption = None
 @gallery_app.command("export")
 def export(file: Annotated[Path, typer.Argument(help="JSON file to write")], gallery: GalleryOption = None) -> None:
     """Write the whole gallery (embeddings, quality records, authorizations) to a JSON file."""
+    writable_file(file, "gallery export")
     with _open(gallery, create=False) as store:
         document = store.export()
     temporary = file.with_name(file.name + ".tmp")

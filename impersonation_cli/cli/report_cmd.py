@@ -12,7 +12,7 @@ from ..reports.findings import is_flagged, parse_fail_on, read_report_input
 from ..reports.html import write_html
 from ..reports.junit import write_junit
 from ..reports.notice import write_notices
-from .common import app, stdout
+from .common import app, stdout, writable_file, writable_folder
 from .scan_cmd import FailOnOption, exit_code
 
 
@@ -48,6 +48,9 @@ def report(
     # Unlike scan, no default gallery: a report shows the photos of the gallery the analyst names, not of
     # whichever one happens to be configured here.
     report_input = read_report_input(result_path, gallery)
+    writable_file(html_path, "--html")
+    writable_folder(notice_dir, "--notice")
+    writable_file(junit_path, "--junit")
     result = report_input.result
     if html_path is not None:
         write_html(report_input, html_path)

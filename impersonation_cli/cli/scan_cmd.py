@@ -28,6 +28,8 @@ from .common import (
     scan_context,
     stderr,
     stdout,
+    writable_file,
+    writable_folder,
 )
 
 FailOnOption = Annotated[
@@ -116,6 +118,9 @@ def scan(
         raise UserError("nothing to scan: give videos, images or folders (or --rooms FILE)")
     if fps is not None and not 0 < fps <= 120:
         raise UserError("--fps must be between 0 and 120")
+    writable_file(json_path, "--json")
+    writable_file(jsonl_path, "--jsonl")
+    writable_folder(evidence_dir, "--evidence-dir")
     engine, settings = build_engine(models, pack, device, config, threads or threads_per_stage())
     context = scan_context(engine, settings, gallery, evidence_dir, fps)
     console = stderr if str(json_path) == "-" else stdout

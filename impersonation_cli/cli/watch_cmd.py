@@ -34,6 +34,8 @@ from .common import (
     build_engine,
     scan_context,
     stderr,
+    writable_file,
+    writable_folder,
 )
 from .scan_cmd import exit_code, write_outputs
 
@@ -203,6 +205,9 @@ def watch(
     )
     if evidence_dir is None and alerts_path is not None and str(alerts_path) != "-":
         evidence_dir = alerts_path.with_name(alerts_path.stem + "-evidence")
+    writable_file(alerts_path, "--alerts")
+    writable_file(json_path, "--json")
+    writable_folder(evidence_dir, "--evidence-dir")
     engine, config_settings = build_engine(models, pack, device, config, threads)
     context = scan_context(engine, config_settings, gallery, evidence_dir)
     dashboard = stderr.is_terminal
