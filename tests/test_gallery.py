@@ -148,3 +148,19 @@ def _count_people(store: Path) -> int:
             return int(db.execute("SELECT COUNT(*) FROM persons").fetchone()[0])
     except sqlite3.Error:
         return 0
+
+
+def test_a_reference_like_another_person_is_warned_of(cli_env: dict[str, str], media: Path) -> None:
+    """The same face under a second name makes scans match neither (the margin rule): enrolment says so."""
+    photos = media / "face_recognition"
+    first = run_cli(["gallery", "add", "Barack Obama", str(photos / "obama.jpg")], cli_env)
+    assert first.returncode == 0 and "warning" not in first.stderr, first.stderr
+    other = run_cli(["gallery", "add", "Joe Biden", str(photos / "biden.jpg")], cli_env)
+    assert other.returncode == 0 and "warning" not in other.stderr, other.stderr
+    same_face = run_cli(["gallery", "add", "Someone Else", str(photos / "obama2.jpg")], cli_env)
+    assert same_face.returncode == 0, same_face.stderr
+    warnings = same_face.stderr.strip().splitlines()
+    assert len(warnings) == 1 and "obama2.jpg" in warnings[0] and "'Barack Obama'" in warnings[0], warnings
+    # More photos of the person being extended are not a conflict with that person.
+    more = run_cli(["gallery", "add", "Barack Obama", str(photos / "obama-720p.jpg")], cli_env)
+    assert "'Barack Obama'" not in more.stderr and "'Someone Else'" in more.stderr, more.stderr

@@ -12,7 +12,9 @@ from rich.table import Table
 from rich.text import Text
 
 from ..enrollment import images_in, person_folders, reference_from_image
-from ..gallery import Gallery, ReferenceFace, default_gallery_path, read_export
+from ..errors import GalleryError
+from ..gallery import Gallery, ReferenceFace, default_gallery_path, read_export, validate_name
+from ..matches import lookalikes
 from ..rooms import parse_time, validate_room
 from .common import (
     DeviceOption,
@@ -29,6 +31,7 @@ from .common import (
 )
 
 if TYPE_CHECKING:
+    from ..config import Config
     from ..faces import FaceEngine
 
 gallery_app = typer.Typer(
@@ -53,10 +56,34 @@ def _references(engine: FaceEngine, images: list[Path]) -> list[ReferenceFace]:
     return references
 
 
-def _enrol(store: Gallery, engine: FaceEngine, name: str, references: list[ReferenceFace], aliases: list[str]) -> None:
+def _enrol(
+    store: Gallery, engine: FaceEngine, name: str, references: list[ReferenceFace], aliases: list[str], config: Config
+) -> None:
     store.require_recognizer(engine.recognizer_id)
+    _warn_of_lookalikes(store, validate_name(name), references, config.match.threshold)
     added = store.add_person(name, references, aliases)
     stdout.print(Text(f"{name}: {added} new reference face(s), {len(references) - added} already stored"))
+
+
+def _warn_of_lookalikes(store: Gallery, name: str, references: list[ReferenceFace], threshold: float) -> None:
+    # The same photo under two names, or a mislabelled one, makes the two people ambiguous to every later
+    # scan (the margin rule then matches neither): said now, while the analyst still has the photo in hand.
+    index = store.index()
+    if not len(index):
+        return
+    try:
+        person: str | None = store.canonical_name(name)
+    except GalleryError:  # a new person
+        person = None
+    for reference in references:
+        for other, similarity in lookalikes(reference.embedding, index, threshold, besides=person):
+            stderr.print(
+                Text(
+                    f"warning: {reference.image_name}: this face is {similarity:.2f} like '{other}' "
+                    f"(match threshold {threshold:.2f}); scans may take one for the other"
+                ),
+                soft_wrap=True,
+            )
 
 
 @gallery_app.command("add")
@@ -71,12 +98,12 @@ def add(
     threads: ThreadsOption = None,
 ) -> None:
     """Enrol a person from reference photos (one transaction: all of them or none)."""
-    engine, _config = build_engine(models, pack, device, threads=threads)
+    engine, config = build_engine(models, pack, device, threads=threads)
     references = _references(engine, images)
     if not references:
         fail(f"no face found in any photo of '{name}'; nothing enrolled")
     with _open(gallery) as store:
-        _enrol(store, engine, name, references, alias or [])
+        _enrol(store, engine, name, references, alias or [], config)
 
 
 @gallery_app.command("import")
@@ -94,12 +121,12 @@ def import_folder(
     people = person_folders(folder)
     if not people:
         fail(f"{folder} has no sub-folders with photos (expected one sub-folder per person)")
-    engine, _config = build_engine(models, pack, device, threads=threads)
+    engine, config = build_engine(models, pack, device, threads=threads)
     with _open(gallery) as store:
         for name, person_folder in people:
             references = _references(engine, images_in(person_folder))
             if references:
-                _enrol(store, engine, name, references, [])
+                _enrol(store, engine, name, references, [], config)
             else:
                 stderr.print(Text(f"skipped: {name}: no face in any photo"))
 
