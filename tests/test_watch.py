@@ -457,3 +457,23 @@ def test_rtsp_room_is_watched(
         assert_pull_room_watched(server.url, "camera:rtsp", enrolled, tmp_path)
         transports = server.transports()
     assert transports and all(t.startswith("RTP/AVP/TCP") for t in transports), transports
+
+
+def test_a_room_named_twice_is_refused_by_name(tmp_path: Path) -> None:
+    """Two entries for one room would split its alerts and double its load: refused up front, naming it."""
+    from impersonation_cli.cli.watch_cmd import room_specs
+    from impersonation_cli.errors import UserError
+
+    rooms = tmp_path / "rooms.yaml"
+    rooms.write_text(
+        "rooms:\n"
+        "  - {url: 'rtmp://127.0.0.1/live/a', room: 'douyin:1'}\n"
+        "  - {url: 'rtmp://127.0.0.1/live/b', room: 'douyin:1'}\n"
+        "  - {url: 'rtmp://127.0.0.1/live/c', room: 'douyin:2'}\n"
+    )
+    with pytest.raises(UserError, match=r"named twice: douyin:1$"):
+        room_specs([str(rooms)], None)
+    assert [s.name for s in room_specs(["rtmp://127.0.0.1/live/a", "rtmp://127.0.0.1/live/b"], None)] == [
+        "rtmp://127.0.0.1/live/a",
+        "rtmp://127.0.0.1/live/b",
+    ]

@@ -72,8 +72,9 @@ def room_specs(inputs: list[str], room: str | None) -> list[RoomSpec]:
             raise UserError("--room names one room: give it exactly one URL, or use a rooms file for several")
         specs = [RoomSpec(s.url, room, s.label) if s.room is None else s for s in specs]
     names = [s.name for s in specs]
-    if len(set(names)) != len(names):
-        raise UserError("the same room or URL is named twice")
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise UserError(f"the same room or URL is named twice: {', '.join(twice)}")
     return specs
 
 
