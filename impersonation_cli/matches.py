@@ -51,8 +51,12 @@ def lookalikes(
     """The registered people other than `besides` whom one face resembles at `threshold` or more, most alike
     first: a new reference like these makes scans confuse the two."""
     scores = identity_scores(embedding[None, :], index)[0]
-    found = [(name, float(score)) for name, score in zip(index.names, scores, strict=True) if name != besides]
-    return sorted(((name, score) for name, score in found if score >= threshold), key=lambda item: -item[1])
+    alike = [
+        (name, float(score))
+        for name, score in zip(index.names, scores, strict=True)
+        if name != besides and score >= threshold
+    ]
+    return sorted(alike, key=lambda item: -item[1])
 
 
 def match_track(track: Track, index: GalleryIndex, settings: MatchSettings) -> TrackMatch | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import signal
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -71,8 +72,7 @@ def room_specs(inputs: list[str], room: str | None) -> list[RoomSpec]:
         if len(bare) != 1:
             raise UserError("--room names one room: give it exactly one URL, or use a rooms file for several")
         specs = [RoomSpec(s.url, room, s.label) if s.room is None else s for s in specs]
-    names = [s.name for s in specs]
-    twice = sorted({name for name in names if names.count(name) > 1})
+    twice = sorted(name for name, count in Counter(s.name for s in specs).items() if count > 1)
     if twice:
         raise UserError(f"the same room or URL is named twice: {', '.join(twice)}")
     return specs
