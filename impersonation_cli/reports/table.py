@@ -28,14 +28,17 @@ def clock(seconds: float) -> str:
 
 def appearance_table(result: ScanResult) -> Table:
     table = Table(title="Registered people found", title_justify="left", expand=False)
-    for column in ("source", "who", "on screen", "similarity", "verdicts", "risk"):
+    # The room has its own column (when any appearance has one): the source column always names the file.
+    with_rooms = any(a.room for a in result.appearances)
+    for column in ("source", *(["room"] if with_rooms else []), "who", "on screen", "similarity", "verdicts", "risk"):
         table.add_column(column, overflow="fold")
     for a in result.appearances:
         verdicts = Text()
         for n, verdict in enumerate(a.verdicts):
             verdicts.append(("" if n == 0 else "\n") + verdict, style=VERDICT_STYLES.get(verdict, ""))
         table.add_row(
-            Text(a.room or Path(a.source).name),
+            Text(Path(a.source).name),
+            *([Text(a.room or "")] if with_rooms else []),
             Text(a.identity, style="bold"),
             f"{clock(a.start_s)}-{clock(a.end_s)} ({a.frames} fr)",
             f"{a.median_similarity:.2f} (best {a.best_similarity:.2f})",
