@@ -132,13 +132,10 @@ def _print_error(message: str) -> None:
 def build_engine(
     models: Path | None, pack: str | None, device: str, config_path: Path | None = None, threads: int | None = None
 ) -> tuple[FaceEngine, Config]:
-    """Load settings and models (imported here so that `--help` stays fast)."""
-    from ..config import load_config
-    from ..faces import FaceEngine
-    from ..packs import load_pack, model_root
+    """Load settings and models (imported here so that `--help` stays fast), saying why on a fallback."""
+    from ..api import load_engine
 
-    config = load_config(config_path)
-    engine = FaceEngine(load_pack(pack, model_root(models)), device=device, detector=config.detector, threads=threads)
+    engine, config = load_engine(models, pack, device, config_path, threads)
     if engine.notice:
         stderr.print(f"warning: {escape(engine.notice)}", highlight=False, soft_wrap=True)
     return engine, config
@@ -148,25 +145,9 @@ def scan_context(
     engine: FaceEngine, config: Config, gallery: Path | None, evidence_dir: Path | None = None, fps: float | None = None
 ) -> ScanContext:
     """What scan and watch match against: the gallery's people, authorizations and known footage."""
-    from ..gallery import GALLERY_ENV, Gallery, default_gallery_path
-    from ..scan import ScanContext
-    from ..signals.replay import FootageIndex
+    from ..api import EMPTY_GALLERY_NOTICE, load_context
 
-    # A gallery named with --gallery or $IMPERSONATION_GALLERY must exist: a mistyped path would otherwise scan
-    # against an empty gallery and exit 0 ("nobody found"). Only the per-user default starts empty, with a warning.
-    named = gallery is not None or bool(os.environ.get(GALLERY_ENV))
-    with Gallery(default_gallery_path(gallery), create=not named) as store:
-        store.require_recognizer(engine.recognizer_id)
-        index, authorizations = store.index(), store.authorizations()
-        footage = FootageIndex.from_gallery(store)
-    if not len(index):
-        stderr.print("warning: the gallery is empty; enrol people with `impersonation-cli gallery add`")
-    return ScanContext(
-        engine=engine,
-        index=index,
-        config=config,
-        authorizations=authorizations,
-        evidence_dir=evidence_dir,
-        fps=fps,
-        footage=footage,
-    )
+    context = load_context(engine, config, gallery, evidence_dir, fps)
+    if not len(context.index):
+        stderr.print(f"warning: {EMPTY_GALLERY_NOTICE}")
+    return context

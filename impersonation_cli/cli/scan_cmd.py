@@ -9,11 +9,12 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+from ..api import room_assignments as api_room_assignments
 from ..errors import EXIT_FOUND, EXIT_OK, EXIT_UNREADABLE, UserError
 from ..reports.findings import DEFAULT_FAIL_POLICY, FAIL_ON_CHOICES, FailPolicy, parse_fail_on
 from ..reports.table import print_summary
 from ..results import ScanResult, appearance_event
-from ..rooms import load_rooms, parse_time, validate_room
+from ..rooms import parse_time
 from ..scan import RoomAssignment, scan_inputs
 from ..staging import threads_per_stage
 from .common import (
@@ -56,19 +57,9 @@ def exit_code(result: ScanResult, policy: FailPolicy = DEFAULT_FAIL_POLICY) -> i
 def room_assignments(
     inputs: list[str], room: str | None, started_at: str | None, rooms_file: Path | None
 ) -> tuple[list[str], dict[str, RoomAssignment]]:
-    """Inputs plus the sources a rooms file names, each mapped to its room and start time."""
-    assignments: dict[str, RoomAssignment] = {}
-    start = parse_time(started_at, "--started-at")
-    if room is not None:
-        validate_room(room)
-    for item in inputs:
-        assignments[item] = RoomAssignment(room, start)
-    if rooms_file is not None:
-        for entry in load_rooms(rooms_file):
-            assignments[entry.url] = RoomAssignment(entry.room, entry.started_at)
-            if entry.url not in inputs:
-                inputs = [*inputs, entry.url]
-    return inputs, assignments
+    """Inputs plus the sources a rooms file names, each mapped to its room and start time (api.room_assignments,
+    with the option's name in a bad time's message)."""
+    return api_room_assignments(inputs, room, parse_time(started_at, "--started-at"), rooms_file)
 
 
 def write_outputs(result: ScanResult, json_path: Path | None, jsonl_path: Path | None) -> None:

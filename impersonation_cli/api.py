@@ -1,0 +1,277 @@
+"""The public Python API: load the models, settings and gallery once, then scan recordings or watch live rooms.
+
+    from impersonation_cli import Scanner
+
+    with Scanner.open(gallery="gallery.sqlite") as scanner:
+        result = scanner.scan(["clip.mp4"], room="douyin:123456")
+    print(result.to_json())
+
+`Scanner.scan` returns the same `ScanResult` the CLI writes with `scan --json`, and `Scanner.watch` the summary
+`watch --json` writes. The assembly that used to live in the CLI is here, so a library caller cannot get a
+quietly worse scan by leaving a step out: the detector settings come from the config, the gallery must have
+been enrolled with the pack's recognizer, the replay library (known footage) is loaded, and the engine runs one
+thread per pipeline stage. The CLI's commands call these same functions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+
+from .alerts import AlertEvent, AlertSink
+from .config import Config, load_config
+from .errors import UserError
+from .faces import FaceEngine
+from .gallery import GALLERY_ENV, Gallery, default_gallery_path
+from .packs import load_pack, model_root
+from .results import ScanResult
+from .rooms import load_rooms, parse_time, validate_room
+from .scan import ProgressCallback, RoomAssignment, ScanContext, scan_inputs
+from .signals.replay import FootageIndex
+from .staging import threads_per_stage
+from .watch import RoomSpec, Watcher, WatchSettings
+
+PathLike = str | Path
+EMPTY_GALLERY_NOTICE = "the gallery is empty; enrol people with `impersonation-cli gallery add`"
+
+
+def load_engine(
+    models: PathLike | None = None,
+    pack: str | None = None,
+    device: str = "auto",
+    config: PathLike | None = None,
+    threads: int | None = None,
+) -> tuple[FaceEngine, Config]:
+    """The settings (shipped defaults overlaid by `config`, else $IMPERSONATION_CONFIG) and a face engine built
+    with the config's detector settings.
+
+    Args:
+        models: folder of model packs; None: $IMPERSONATION_MODELS, else the per-user data folder.
+        pack: pack name or folder; None: $IMPERSONATION_PACK, else the best installed pack.
+        device: ONNX Runtime device: auto, cpu, cuda, tensorrt, rocm, coreml or dml.
+        config: a TOML file of settings overriding the defaults.
+        threads: CPU threads per model; None lets ONNX Runtime use every core.
+
+    Raises:
+        UserError: a config that cannot be read or holds unknown keys, a pack that is not installed.
+    """
+    settings = load_config(config)
+    engine = FaceEngine(load_pack(pack, model_root(models)), device=device, detector=settings.detector, threads=threads)
+    return engine, settings
+
+
+def load_context(
+    engine: FaceEngine,
+    config: Config,
+    gallery: PathLike | None = None,
+    evidence_dir: PathLike | None = None,
+    fps: float | None = None,
+) -> ScanContext:
+    """What scans and watches match against: the gallery's people, authorizations and known footage, read once.
+
+    A gallery named by `gallery` or $IMPERSONATION_GALLERY must exist (a mistyped path would otherwise scan
+    against an empty gallery and find nobody); only the per-user default gallery is made when missing.
+
+    Raises:
+        GalleryError: the gallery is missing, unreadable, or was enrolled with another recognizer than the
+            engine's (embeddings of different recognizers cannot be compared).
+    """
+    named = gallery is not None or bool(os.environ.get(GALLERY_ENV))
+    with Gallery(default_gallery_path(gallery), create=not named, read_only=True) as store:
+        store.require_recognizer(engine.recognizer_id)
+        index, authorizations = store.index(), store.authorizations()
+        footage = FootageIndex.from_gallery(store)
+    return ScanContext(
+        engine=engine,
+        index=index,
+        config=config,
+        authorizations=authorizations,
+        evidence_dir=Path(evidence_dir) if evidence_dir is not None else None,
+        fps=fps,
+        footage=footage,
+    )
+
+
+def room_assignments(
+    inputs: Sequence[str],
+    room: str | None = None,
+    started_at: str | datetime | None = None,
+    rooms_file: PathLike | None = None,
+) -> tuple[list[str], dict[str, RoomAssignment]]:
+    """The inputs plus the sources a rooms file names, each mapped to its room and start time.
+
+    `room` and `started_at` (ISO 8601 with a time zone, or an aware datetime) apply to every input; a folder's
+    room passes to the files found in it. Entries of a rooms file (docs/watch.md) add their sources.
+
+    Raises:
+        UserError: a room not of the form platform:account, a time without a zone, an unreadable rooms file.
+    """
+    start = parse_time(started_at, "started_at")
+    if room is not None:
+        validate_room(room)
+    items = list(inputs)
+    assignments = {item: RoomAssignment(room, start) for item in items}
+    if rooms_file is not None:
+        for entry in load_rooms(Path(rooms_file)):
+            assignments[entry.url] = RoomAssignment(entry.room, entry.started_at)
+            if entry.url not in items:
+                items.append(entry.url)
+    return items, assignments
+
+
+class Scanner:
+    """A face engine, the settings and a snapshot of the gallery, loaded once and used for many scans.
+
+    Build one with `Scanner.open(...)`; use it as a context manager (or call `close()`) to release the models.
+    The gallery is read when the scanner opens: people enrolled later are seen by a scanner opened later.
+    """
+
+    def __init__(self, context: ScanContext, notices: Sequence[str] = ()) -> None:
+        """Wrap an assembled context (see `load_engine` and `load_context`); most callers want `Scanner.open`."""
+        self._context: ScanContext | None = context
+        self.notices: tuple[str, ...] = tuple(notices)
+        """Warnings for the user: the detector fell back to float, the gallery is empty."""
+
+    @classmethod
+    def open(
+        cls,
+        models: PathLike | None = None,
+        pack: str | None = None,
+        gallery: PathLike | None = None,
+        config: PathLike | None = None,
+        device: str = "auto",
+        threads: int | None = None,
+    ) -> Scanner:
+        """Load the settings, the model pack and the gallery.
+
+        Args:
+            models: folder of model packs; None: $IMPERSONATION_MODELS, else the per-user data folder.
+            pack: pack name or folder; None: $IMPERSONATION_PACK, else the best installed pack.
+            gallery: the gallery SQLite file; None: $IMPERSONATION_GALLERY, else the per-user default.
+            config: a TOML file of settings overriding the defaults; None: $IMPERSONATION_CONFIG if set.
+            device: ONNX Runtime device: auto, cpu, cuda, tensorrt, rocm, coreml or dml.
+            threads: CPU threads per model; None: half the usable cores, as `scan` runs detection beside
+                recognition (`staging.threads_per_stage`). A scanner used only to watch may take every core.
+
+        Raises:
+            UserError: bad settings, a missing pack, a missing or incompatible gallery (one-line messages).
+        """
+        engine, settings = load_engine(models, pack, device, config, threads or threads_per_stage())
+        context = load_context(engine, settings, gallery)
+        notices = [engine.notice] if engine.notice else []
+        if not len(context.index):
+            notices.append(EMPTY_GALLERY_NOTICE)
+        return cls(context, notices)
+
+    @property
+    def context(self) -> ScanContext:
+        """The engine, settings and gallery snapshot every scan starts from."""
+        if self._context is None:
+            raise RuntimeError("this Scanner is closed")
+        return self._context
+
+    @property
+    def engine(self) -> FaceEngine:
+        return self.context.engine
+
+    @property
+    def config(self) -> Config:
+        return self.context.config
+
+    def scan(
+        self,
+        paths: PathLike | Sequence[PathLike],
+        *,
+        room: str | None = None,
+        started_at: str | datetime | None = None,
+        rooms_file: PathLike | None = None,
+        fps: float | None = None,
+        evidence_dir: PathLike | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> ScanResult:
+        """Scan videos, images and folders (searched recursively), as `impersonation-cli scan` does.
+
+        Args:
+            paths: one path or several; a path that cannot be read gets a SourceResult with status "unreadable"
+                instead of stopping the others.
+            room: platform:account the inputs were captured from (decides authorized vs unauthorized).
+            started_at: wall-clock time of stream time 0 (ISO 8601 with a zone, or an aware datetime).
+            rooms_file: YAML/TOML/JSON file mapping sources to rooms; its sources are scanned too.
+            fps: frames sampled per second; None: the config's `[scan] fps`.
+            evidence_dir: save each appearance's best face crop here (with its sha256 in the result).
+            progress: called as progress(source, time_s, duration_s) after each sampled frame.
+
+        Returns:
+            The result document: `result.to_json()` is what `scan --json` writes.
+
+        Raises:
+            UserError: nothing to scan, an fps outside (0, 120], a bad room, time or rooms file.
+        """
+        inputs = [str(paths)] if isinstance(paths, str | Path) else [str(p) for p in paths]
+        items, assignments = room_assignments(inputs, room, started_at, rooms_file)
+        if not items:
+            raise UserError("nothing to scan: give videos, images or folders (or a rooms file)")
+        if fps is not None and not 0 < fps <= 120:
+            raise UserError("fps must be between 0 and 120")
+        context = dataclasses.replace(
+            self.context,
+            fps=fps,
+            evidence_dir=Path(evidence_dir) if evidence_dir is not None else None,
+            progress=progress,
+        )
+        return scan_inputs(items, context, assignments)
+
+    def watch(
+        self,
+        rooms: Sequence[RoomSpec | str],
+        settings: WatchSettings | None = None,
+        *,
+        alerts_path: PathLike | None = None,
+        webhook: str | None = None,
+        on_alert: Callable[[AlertEvent], None] | None = None,
+        evidence_dir: PathLike | None = None,
+    ) -> ScanResult:
+        """Watch live rooms (stream URLs, or video files played as live) until `settings.duration_s` is up or
+        every room has ended, as `impersonation-cli watch` does; return the summary `watch --json` writes.
+
+        Args:
+            rooms: RoomSpec(url, room, label) for each room, or bare URLs.
+            settings: frame rate, timeouts, concurrency window and alert cool-down; None: the defaults.
+            alerts_path: append one JSON line per alert here.
+            webhook: POST each alert as JSON to this URL.
+            on_alert: called with each alert as it is raised.
+            evidence_dir: save each alert's face crop here.
+
+        Blocks the calling thread; the CLI's signal handling (SIGINT, SIGTERM) is its own, not part of this call.
+        """
+        settings = settings or WatchSettings()
+        specs = [RoomSpec(r) if isinstance(r, str) else r for r in rooms]
+        context = dataclasses.replace(
+            self.context, evidence_dir=Path(evidence_dir) if evidence_dir is not None else None
+        )
+        sink = AlertSink(Path(alerts_path) if alerts_path else None, webhook, settings.cooldown_s, on_alert)
+        try:
+            watcher = Watcher(specs, context, settings, sink)
+            watcher.run()
+        finally:
+            sink.close()
+        return watcher.summary()
+
+    def close(self) -> None:
+        """Release the models; the scanner cannot scan afterwards. Closing twice is harmless."""
+        self._context = None
+
+    def __enter__(self) -> Scanner:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+__all__ = ["EMPTY_GALLERY_NOTICE", "Scanner", "load_context", "load_engine", "room_assignments"]
