@@ -296,7 +296,10 @@ def _signals(signals: dict[str, SignalScore]) -> str:
 def _signal_row(name: str, signal: SignalScore) -> str:
     score = min(max(signal.score, 0.0), 1.0)
     colour = "#c62828" if score >= 0.8 else "#ef6c00" if score >= 0.5 else "#f9a825" if score >= 0.2 else "#90a4ae"
-    details = " · ".join(f"{esc(k)} {v:.3g}" for k, v in signal.details.items())
+    # Details are numbers, and names such as the replayed footage's file (results.SignalScore).
+    details = " · ".join(
+        f"{esc(k)} {v:.3g}" if isinstance(v, int | float) else f"{esc(k)} {esc(v)}" for k, v in signal.details.items()
+    )
     return (
         f"<tr><td>{esc(name)}</td><td><span class='bar'><i style='width:{score * 100:.0f}%;background:{colour}'>"
         f"</i></span>{signal.score:.2f}</td><td>{esc(signal.explanation)}"

@@ -1,0 +1,84 @@
+"""The public API's surface and its argument checks, without models."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+import impersonation_cli
+from impersonation_cli.api import Scanner, room_assignments
+from impersonation_cli.errors import ModelPackError, UserError
+from impersonation_cli.scan import RoomAssignment
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_every_public_name_resolves_and_is_documented() -> None:
+    guide = (REPO / "docs" / "api.md").read_text(encoding="utf-8")
+    for name in impersonation_cli.__all__:
+        assert getattr(impersonation_cli, name) is not None
+        assert f"`{name}" in guide or name == "__version__", f"{name} is public but docs/api.md does not name it"
+    with pytest.raises(AttributeError, match="no attribute 'scan_paths'"):
+        _ = impersonation_cli.scan_paths
+
+
+def test_importing_the_package_loads_no_model_runtime() -> None:
+    # `impersonation-cli --help` and any `import impersonation_cli` stay fast: the public names load on first use.
+    code = "import sys, impersonation_cli; print(sorted({'onnxruntime', 'cv2', 'av'} & set(sys.modules)))"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == "[]"
+
+
+def test_room_and_start_time_apply_to_every_input() -> None:
+    items, assignments = room_assignments(["a.mp4", "folder"], "douyin:123", "2026-11-20T20:00:00+08:00")
+    start = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+    assert items == ["a.mp4", "folder"]
+    assert assignments == {"a.mp4": RoomAssignment("douyin:123", start), "folder": RoomAssignment("douyin:123", start)}
+    assert assignments["a.mp4"].started_at.utcoffset() == timedelta(hours=8)
+
+
+def test_a_rooms_file_adds_its_sources_with_their_own_rooms(tmp_path: Path) -> None:
+    rooms = tmp_path / "rooms.yaml"
+    rooms.write_text(
+        "rooms:\n  - url: capture.mp4\n    room: kuaishou:9\n    started_at: 2026-11-20T20:00:00Z\n"
+        "  - url: rtmp://example/live/key\n    room: douyin:7\n",
+        encoding="utf-8",
+    )
+    items, assignments = room_assignments(["a.mp4"], rooms_file=rooms)
+    capture = str(tmp_path / "capture.mp4")
+    assert items == ["a.mp4", capture, "rtmp://example/live/key"]
+    assert assignments["a.mp4"] == RoomAssignment(None, None)
+    assert assignments[capture] == RoomAssignment("kuaishou:9", datetime(2026, 11, 20, 20, tzinfo=UTC))
+    assert assignments["rtmp://example/live/key"].room == "douyin:7"
+
+
+@pytest.mark.parametrize(
+    ("room", "started_at", "message"),
+    [
+        ("douyin 123", None, "platform:account"),
+        (None, "2026-11-20T20:00:00", "time zone"),
+        (None, "yesterday", "not an ISO 8601 date-time"),
+    ],
+)
+def test_bad_rooms_and_times_are_one_line_errors(room: str | None, started_at: str | None, message: str) -> None:
+    with pytest.raises(UserError, match=message) as caught:
+        room_assignments(["a.mp4"], room, started_at)
+    assert "\n" not in str(caught.value)
+
+
+def test_opening_without_an_installed_pack_says_how_to_install(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.delenv("IMPERSONATION_PACK", raising=False)
+    monkeypatch.delenv("IMPERSONATION_CONFIG", raising=False)
+    with pytest.raises(ModelPackError, match="impersonation-cli models install"):
+        Scanner.open(models=tmp_path / "no-models", pack="sc-2.5g", gallery=tmp_path / "g.sqlite")
+
+
+def test_a_bad_config_is_refused_before_any_model_loads(tmp_path: Path, monkeypatch) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text("[match]\nthreshhold = 0.5\n", encoding="utf-8")
+    with pytest.raises(UserError, match=r"\[match\] has unknown keys: threshhold"):
+        Scanner.open(models=tmp_path / "no-models", config=config, gallery=tmp_path / "g.sqlite")

@@ -1,0 +1,90 @@
+"""Untrusted text (names, rooms, file names, explanations) stays text in every document made from a result."""
+
+from __future__ import annotations
+
+import html
+import xml.etree.ElementTree as ET
+from html.parser import HTMLParser
+from pathlib import Path
+
+from markdown_it import MarkdownIt
+from rich.console import Console
+
+from impersonation_cli.reports.findings import ReportInput
+from impersonation_cli.reports.html import render_html
+from impersonation_cli.reports.junit import build_junit
+from impersonation_cli.reports.notice import write_notices
+from impersonation_cli.reports.table import print_summary
+from impersonation_cli.results import ScanResult, SignalScore
+
+from ..report_data import HOSTILE_LINK_NAME, HOSTILE_NAME, HOSTILE_ROOM, HOSTILE_SOURCE
+from .builders import appearance, scan_result, source
+
+MARKUP_NAME = "[bold red]Eve[/] [link=https://evil.example]x[/link]"
+
+
+class StartTags(HTMLParser):
+    """The start tags of a page with their attributes, as a browser's tokenizer sees them."""
+
+    def __init__(self, page: str) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.feed(page)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+
+def hostile_result() -> ScanResult:
+    found = appearance(
+        HOSTILE_NAME,
+        HOSTILE_SOURCE,
+        room=HOSTILE_ROOM,
+        second_identity=HOSTILE_LINK_NAME,
+        verdicts=["unauthorized-likeness", "likely-replay"],
+        reasons=[f"likely-replay: replay 0.80: matches {HOSTILE_LINK_NAME}"],
+        signals={"replay": SignalScore("replay", 0.8, f"matches <b>{HOSTILE_NAME}</b>", {"footage": HOSTILE_NAME})},
+        start_wallclock="2026-11-20T20:00:02+08:00",
+        end_wallclock="2026-11-20T20:00:06+08:00",
+    )
+    return scan_result([found], [source(HOSTILE_SOURCE, room=HOSTILE_ROOM), source(HOSTILE_LINK_NAME, "unreadable")])
+
+
+def test_html_report_shows_hostile_text_escaped_and_obeys_none_of_it() -> None:
+    page = render_html(ReportInput(hostile_result(), Path("result.json")))
+    tags = StartTags(page).tags
+    assert not {tag for tag, _ in tags} & {"script", "iframe", "img"}
+    assert all(not name.startswith("on") for _, attrs in tags for name in attrs)
+    assert all(str(attrs.get("href", "#")).startswith("#") for tag, attrs in tags if tag == "a")
+    for text in (HOSTILE_NAME, HOSTILE_ROOM, HOSTILE_LINK_NAME):
+        assert text not in page
+    assert html.escape(HOSTILE_NAME) in page and html.escape(HOSTILE_ROOM) in page
+
+
+def test_notice_shows_hostile_text_and_links_nothing(tmp_path: Path) -> None:
+    (written,) = write_notices(ReportInput(hostile_result(), tmp_path / "result.json"), tmp_path / "notices")
+    assert written.parent == tmp_path / "notices" and "/" not in written.name and "<" not in written.name
+    text = written.read_text(encoding="utf-8")
+    rendered = MarkdownIt("commonmark", {"html": True}).render(text)
+    tags = {tag for tag, _ in StartTags(rendered).tags}
+    assert not tags & {"a", "img", "script", "iframe"}, tags
+    assert "\x1b" not in text and "https://evil" not in text
+
+
+def test_junit_keeps_hostile_text_as_text_and_stays_xml() -> None:
+    document = ET.tostring(build_junit(hostile_result()).getroot(), encoding="unicode")
+    suite = ET.fromstring(document).find("testsuite")
+    assert suite is not None and (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("2", "1", "1")
+    cases = {case.get("name"): case for case in suite.iter("testcase")}
+    assert cases[HOSTILE_SOURCE.replace("\x1b", "\ufffd")].get("classname") == HOSTILE_ROOM
+    assert "<script>" not in document
+
+
+def test_terminal_table_prints_names_literally() -> None:
+    console = Console(record=True, width=240, color_system=None)
+    result = scan_result([appearance(MARKUP_NAME, "[x].mp4", room="douyin:1")])
+    print_summary(result, console)
+    shown = console.export_text()
+    assert MARKUP_NAME in shown and "[x].mp4" in shown and "douyin:1" in shown
+    assert "0:02.5-0:06.0 (8 fr)" in shown and "0.62 (best 0.71)" in shown
+    assert "1 of 1 inputs scanned, 1 appearances of 1 registered people" in shown

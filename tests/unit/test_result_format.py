@@ -1,0 +1,73 @@
+"""The versioned result document: written, read back unchanged, and refused when it is not one."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from impersonation_cli.errors import UserError
+from impersonation_cli.reports.findings import load_result
+from impersonation_cli.results import SCAN_SCHEMA, SCAN_SCHEMA_VERSION, ScanResult, appearance_event
+
+from .builders import appearance, scan_result, source, with_signals_and_evidence
+
+
+def _result() -> ScanResult:
+    found = with_signals_and_evidence(appearance(room="douyin:1", start_wallclock="2026-11-20T20:00:02.5+08:00"))
+    return scan_result([found], [source(room="douyin:1"), source("broken.mp4", "unreadable")])
+
+
+def test_the_document_names_its_format_first_and_reads_back_equal() -> None:
+    result = _result()
+    document = json.loads(result.to_json())
+    assert list(document)[:2] == ["schema", "schema_version"]
+    assert (document["schema"], document["schema_version"]) == (SCAN_SCHEMA, SCAN_SCHEMA_VERSION)
+    assert ScanResult.from_dict(document) == result
+
+
+def test_names_in_any_script_are_written_as_they_are() -> None:
+    text = scan_result([appearance("周杰伦")]).to_json()
+    assert "周杰伦" in text and "\\u" not in text
+
+
+def test_an_appearance_line_is_readable_on_its_own() -> None:
+    event = appearance_event(_result().appearances[0])
+    assert event["schema"] == "impersonation-cli/appearance" and event["identity"] == "Eileen Collins"
+    assert event["signals"]["replay"]["details"]["offset_s"] == 12.0 and event["evidence"]["sha256"] == "ab" * 32
+
+
+def test_a_newer_major_version_or_another_schema_is_refused() -> None:
+    document = _result().to_dict()
+    with pytest.raises(ValueError, match="not readable by this version"):
+        ScanResult.from_dict({**document, "schema_version": "2.0"})
+    with pytest.raises(ValueError, match="not an impersonation-cli scan result"):
+        ScanResult.from_dict({**document, "schema": "something/else"})
+    assert ScanResult.from_dict({**document, "schema_version": "1.9"}).appearances == _result().appearances
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{not json", "not JSON"),
+        ("[1, 2]", "a JSON object is expected"),
+        ('{"schema": "impersonation-cli/scan", "schema_version": "1.1"}', "not a complete scan result"),
+    ],
+)
+def test_a_file_that_is_not_a_result_is_one_line_error(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "result.json"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(UserError, match=message):
+        load_result(path)
+
+
+def test_a_wrongly_typed_field_is_named(tmp_path: Path) -> None:
+    document = _result().to_dict()
+    document["appearances"][0]["median_similarity"] = "high"
+    path = tmp_path / "result.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    with pytest.raises(UserError, match=r"appearances\.0\.median_similarity should be a number, not str"):
+        load_result(path)
+    with pytest.raises(UserError, match="no such result file"):
+        load_result(tmp_path / "missing.json")
