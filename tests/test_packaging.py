@@ -1,0 +1,49 @@
+"""What ships: the wheel carries the package data, and the scripts survive a busy machine."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "impersonation_cli" / "data"
+
+
+def test_wheel_carries_calibration_pictures_defaults_and_packs(tmp_path: Path) -> None:
+    built = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            str(ROOT),
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert built.returncode == 0, built.stderr
+    (wheel,) = tmp_path.glob("impersonation_cli-*.whl")
+    inside = set(zipfile.ZipFile(wheel).namelist())
+    expected = {f"impersonation_cli/data/{p.relative_to(DATA).as_posix()}" for p in DATA.rglob("*") if p.is_file()}
+    pictures = {name for name in expected if name.startswith("impersonation_cli/data/calibration/")}
+    assert len(pictures) >= 5
+    assert {"impersonation_cli/data/defaults.toml", "impersonation_cli/data/packs.json"} <= expected
+    assert expected <= inside, sorted(expected - inside)
+
+
+def test_every_apt_get_in_test_sh_waits_for_the_dpkg_lock() -> None:
+    script = (ROOT / "scripts" / "test.sh").read_text()
+    runs = [line for line in script.splitlines() if re.match(r"\s*(DEBIAN_FRONTEND=\S+\s+)?apt-get\b", line)]
+    assert len(runs) == 2, "test.sh runs apt-get update and install: update this test if that changed"
+    for line in runs:
+        assert "-o DPkg::Lock::Timeout=300" in line, line
