@@ -1,0 +1,111 @@
+"""Config and rooms files: what is read from them, and every mistake as one line naming where it is."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from impersonation_cli.config import load_config
+from impersonation_cli.errors import UserError
+from impersonation_cli.rooms import load_rooms, parse_time, validate_room
+
+
+def test_a_config_file_overrides_only_what_it_names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("IMPERSONATION_CONFIG", raising=False)
+    defaults = load_config()
+    path = tmp_path / "mine.toml"
+    path.write_text("[match]\nthreshold = 0.5\n[scan]\nfps = 4\n", encoding="utf-8")
+    mine = load_config(path)
+    assert (mine.match.threshold, mine.scan.fps, mine.path) == (0.5, 4.0, str(path))
+    assert mine.match.margin == defaults.match.margin and mine.detector == defaults.detector
+    monkeypatch.setenv("IMPERSONATION_CONFIG", str(path))
+    assert load_config().match.threshold == 0.5
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[match\nthreshold = 0.5\n", "is not valid TOML"),
+        ("[matches]\nthreshold = 0.5\n", "unknown sections: matches"),
+        ("[match]\nthreshhold = 0.5\n", r"\[match\] has unknown keys: threshhold"),
+        ('[match]\nthreshold = "high"\n', r"\[match\]"),
+        ("[replay]\nrun_s = [5.0, 2.0]\n", "run_s must be \\[low, high\\] with low < high"),
+    ],
+)
+def test_config_mistakes_are_one_line_errors(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(UserError, match=message) as caught:
+        load_config(path)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_missing_config_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match=f"cannot read config {tmp_path / 'none.toml'}"):
+        load_config(tmp_path / "none.toml")
+
+
+ROOMS = {
+    "yaml": "rooms:\n  - url: capture.mp4\n    room: douyin:1\n    label: Main\n"
+    "    started_at: 2026-11-20T20:00:00+08:00\n"
+    "  - source: rtmp://host/live/key\n    room: kuaishou:2\n",
+    "toml": '[[rooms]]\nurl = "capture.mp4"\nroom = "douyin:1"\nlabel = "Main"\n'
+    'started_at = "2026-11-20T20:00:00+08:00"\n'
+    '[[rooms]]\nsource = "rtmp://host/live/key"\nroom = "kuaishou:2"\n',
+    "json": json.dumps(
+        {
+            "rooms": [
+                {"url": "capture.mp4", "room": "douyin:1", "label": "Main", "started_at": "2026-11-20T20:00:00+08:00"},
+                {"source": "rtmp://host/live/key", "room": "kuaishou:2"},
+            ]
+        }
+    ),
+}
+
+
+@pytest.mark.parametrize("suffix", sorted(ROOMS))
+def test_rooms_files_in_each_format_read_the_same(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"rooms.{suffix}"
+    path.write_text(ROOMS[suffix], encoding="utf-8")
+    first, second = load_rooms(path)
+    # A recording's path is relative to the rooms file; a stream URL stays as written.
+    assert (first.url, first.room, first.label) == (str(tmp_path / "capture.mp4"), "douyin:1", "Main")
+    assert first.started_at == datetime(2026, 11, 20, 12, tzinfo=UTC)
+    assert (second.url, second.room, second.label, second.started_at) == (
+        "rtmp://host/live/key",
+        "kuaishou:2",
+        None,
+        None,
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("rooms: []\n", "needs a non-empty list under 'rooms'"),
+        ("rooms:\n  - url: a.mp4\n", "entry 1 needs 'url' \\(or 'source'\\) and 'room'"),
+        ("rooms:\n  - url: a.mp4\n    room: douyin\n", "is not of the form platform:account"),
+        ("rooms:\n  - url: a.mp4\n    room: douyin:1\n    started_at: 2026-11-20T20:00:00\n", "entry 1 started_at"),
+        ("rooms: [unclosed\n", "cannot be parsed"),
+    ],
+)
+def test_rooms_file_mistakes_are_one_line_errors(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "rooms.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(UserError, match=message) as caught:
+        load_rooms(path)
+    assert "\n" not in str(caught.value)
+
+
+def test_room_names_and_times() -> None:
+    assert validate_room("douyin:123456") == "douyin:123456"
+    for bad in ("douyin", "douyin: 1", ":1", "dou yin:1"):
+        with pytest.raises(UserError, match="platform:account"):
+            validate_room(bad)
+    assert parse_time("2026-11-20T20:00:00Z", "--started-at") == datetime(2026, 11, 20, 20, tzinfo=UTC)
+    assert parse_time(None, "--started-at") is None
+    with pytest.raises(UserError, match="--started-at '2026-11-20 20:00' needs a time zone offset"):
+        parse_time("2026-11-20 20:00", "--started-at")

@@ -1,0 +1,51 @@
+"""The watch command's durations and rooms, checked before anything is opened."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from impersonation_cli.cli.watch_cmd import parse_duration, room_specs
+from impersonation_cli.errors import UserError
+from impersonation_cli.watch import RoomSpec
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("30s", 30.0), ("10m", 600.0), ("2h", 7200.0), ("1.5", 1.5), (" 5 M ", 300.0)]
+)
+def test_durations(text: str, seconds: float) -> None:
+    assert parse_duration(text, "--duration") == seconds
+
+
+@pytest.mark.parametrize("text", ["0", "-1s", "abc", "10d", ""])
+def test_bad_durations_name_the_option(text: str) -> None:
+    with pytest.raises(UserError, match=r"--give-up .* is not a duration"):
+        parse_duration(text, "--give-up")
+
+
+def test_rooms_from_urls_files_and_rooms_files(tmp_path: Path) -> None:
+    video = tmp_path / "live.mp4"
+    video.write_bytes(b"")
+    rooms = tmp_path / "rooms.yaml"
+    rooms.write_text("rooms:\n  - url: rtmp://host/live/b\n    room: douyin:2\n    label: B\n", encoding="utf-8")
+    specs = room_specs(["rtmp://host/live/a", str(video), str(rooms)], None)
+    assert specs == [
+        RoomSpec("rtmp://host/live/a"),
+        RoomSpec(str(video)),
+        RoomSpec("rtmp://host/live/b", "douyin:2", "B"),
+    ]
+    assert room_specs(["rtmp://host/live/a"], "douyin:1") == [RoomSpec("rtmp://host/live/a", "douyin:1")]
+
+
+@pytest.mark.parametrize(
+    ("inputs", "room", "message"),
+    [
+        (["notes.txt"], None, "not a stream URL, a video file or a rooms file"),
+        (["rtmp://host/a", "rtmp://host/b"], "douyin:1", "--room names one room"),
+        (["rtmp://host/a", "rtmp://host/a"], None, "named twice: rtmp://host/a"),
+    ],
+)
+def test_room_mistakes_are_refused(inputs: list[str], room: str | None, message: str) -> None:
+    with pytest.raises(UserError, match=message):
+        room_specs(inputs, room)
