@@ -11,15 +11,18 @@ import numpy as np
 
 # Share of a crop that may lie outside the frame before the face counts as too cut off to judge.
 MAX_OUTSIDE_SHARE = 0.25
+MAX_ROLL_DEGREES = 45.0
 
 
 def crop_matrix(box: np.ndarray, keypoints: np.ndarray, size: int, widen: float) -> np.ndarray:
     """The 2x3 affine map from frame pixels to a `size` x `size` crop: centred on the box, its longer side times
-    `widen` across, rotated so the line between the eyes (keypoints 0 and 1) is level."""
+    `widen` across, rotated so the line between the eyes (keypoints 0 and 1) is level (by at most MAX_ROLL_DEGREES)."""
     x1, y1, x2, y2 = (float(v) for v in box[:4])
     side = max(x2 - x1, y2 - y1) * widen
     left_eye, right_eye = keypoints[0].astype(np.float64), keypoints[1].astype(np.float64)
     angle = math.degrees(math.atan2(right_eye[1] - left_eye[1], right_eye[0] - left_eye[0]))
+    # Eyes the other way round (a face in profile or upside down) give no reliable roll: turn at most MAX_ROLL.
+    angle = float(np.clip((angle + 90.0) % 180.0 - 90.0, -MAX_ROLL_DEGREES, MAX_ROLL_DEGREES))
     centre = ((x1 + x2) / 2.0, (y1 + y2) / 2.0)
     matrix = cv2.getRotationMatrix2D(centre, angle, size / max(side, 1.0))
     matrix[:, 2] += np.array([size / 2.0 - centre[0], size / 2.0 - centre[1]])

@@ -1,0 +1,715 @@
+"""Train the face-forgery detector (impersonation_cli/forgery) from REAL faces only, on CPU.
+
+    pip install -e '.[train]'
+    python scripts/train_detector.py all --work ~/.cache/impersonation-cli/train
+
+Stages (each caches its output under --work; `all` runs them in order):
+  extract   faces (box, 5 keypoints, 106 landmarks, a 256-px context canvas) from the REAL clips and photos of
+            ../shared/media (only files MANIFEST.tsv labels real) and samples/; some real people are held out
+            for validation (VALIDATION_* below) and never trained on.
+  train     fine-tunes InsightFace's MobileFaceNet (w600k_mbf.onnx, converted with onnx2torch and cut before its
+            embedding head) with a new 3-way head: real / self-blended / effects. Fakes are made on the fly from
+            the training reals (impersonation_cli/forgery/selfblend.py); capture-quality degradation is applied
+            to every crop alike. Exports ONNX, checks ONNX Runtime against torch.
+  calibrate fits a temperature on the held-out people's reals + their self-blends and effects, and picks the
+            thresholds for <=2% false positives on held-out REAL tracks (mean of the top-3 frame probabilities
+            of up to 12 frames, as the scan aggregates), clean and degraded; writes the metadata JSON.
+  evaluate  scores the shared FAKE clips (never used above) against the held-out real clips: per-source ROC AUC
+            with bootstrap 95% intervals, per dataset.
+
+torch, onnx2torch and onnx are the `train` extra; the runtime never imports torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import hashlib
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from impersonation_cli.forgery.crops import face_crop  # noqa: E402
+from impersonation_cli.forgery.selfblend import FaceSample, apply_effect, degrade, self_blend  # noqa: E402
+
+CANVAS = 256  # context canvas side; the face box's longer side is CANVAS / CANVAS_WIDEN there
+CANVAS_WIDEN = 2.0
+INPUT_SIZE = 160
+CROP_WIDEN = 1.3
+MIN_TRAIN_FACE_PX = 64  # faces extracted for training/validation: big enough to make fakes from
+MIN_FACE_PX = 48  # the runtime's "too small to judge"; degrade() brings faces down to 48-128 px
+MEAN = [127.5, 127.5, 127.5]
+STD = [127.5, 127.5, 127.5]
+FRAMES_PER_CLIP = 48
+TRACK_FRAMES = 12  # the scan judges at most 12 frames of a track...
+TOP_K = 3  # ...and averages the top 3
+TARGET_FPR = 0.02
+CLASSES = ("real", "synthetic", "effects")
+OUTPUT_NAME = "face_forgery.onnx"
+BASE_NETWORKS = {
+    "mbf": "InsightFace w600k_mbf.onnx, all layers fine-tuned (InsightFace non-commercial research licence)",
+    "scratch": "none: trained from scratch (MIT)",
+}
+
+# Real people kept out of training, for validation (each clip is one person or scene; the photo folders name people).
+VALIDATION_CLIPS = (
+    "ffpp_icpr2020dfdc/original/519.mp4",
+    "ffpp_pair_cyshih704/real.mp4",
+    "real_talking_heads_LivePortrait/driving_d9.mp4",
+    "real_talking_heads_LivePortrait/driving_d13.mp4",
+    "real_talking_heads_LivePortrait/driving_d19.mp4",
+    "real_talking_heads_video_retalking/face_2.mp4",
+    "real_talking_heads_video_retalking/face_4.mp4",
+    "real_public_figures_video/theresa_may_pose_ref.mp4",
+    "sadtalker/WDA_KatieHill_000.mp4",
+    "ai_portrait_animation_AniPortrait/derived/Aragaki_real_driver_panel.mp4",
+)
+VALIDATION_PHOTO_PREFIXES = (
+    "deepface_identities/id05_Elon_Musk/",
+    "deepface_identities/id03_Mark_Zuckerberg/",
+    "identity_east_asian/kim_jisoo/",
+    "identity_east_asian/andy_lau/",
+    "ai_digital_human_MuseTalk/musk.png",
+    "ai_portrait_animation_AniPortrait/ref_",
+    "ai_talking_head_JoyHallo/ref_",
+    "beauty_filter_gpupixel/origin.jpg",
+)
+# Real-labelled files that are neither trained on nor validated on: weaker labels, crowds of tiny faces,
+# a frame of a training clip.
+EXCLUDED = (
+    "real_talking_heads_LivePortrait/source_",
+    "opencv_samples_debian/",
+    "glint360k_celebs_ElisonSherton/",
+    "dfdc_icpr2020dfdc/notebook_samples/lynaeydofd_fr0.jpg",
+    "face_recognition/tests/32bit.png",
+)
+# The fakes measured in `evaluate` (never trained on, never used for thresholds): dataset -> path prefixes.
+FAKE_DATASETS = {
+    "FF++ Deepfakes": ("ffpp_icpr2020dfdc/fake/Deepfakes_",),
+    "FF++ FaceSwap": ("ffpp_icpr2020dfdc/fake/FaceSwap_",),
+    "FF++ Face2Face": ("ffpp_icpr2020dfdc/fake/Face2Face_",),
+    "FF++ NeuralTextures": ("ffpp_icpr2020dfdc/fake/NeuralTextures_",),
+    "FF++ (cyshih704 pair)": ("ffpp_pair_cyshih704/fake.mp4",),
+    "DFDC": ("dfdc_icpr2020dfdc/dfdc_train_part_",),
+    "Deep-Live-Cam": ("faceswap_deep_live_cam/",),
+    "digital humans": (
+        "ai_digital_human_MuseTalk/sun.mp4",
+        "sadtalker/ai_talking_head_",
+        "ai_portrait_animation_AniPortrait/derived/cxk_fake",
+        "ai_portrait_animation_AniPortrait/derived/lyl_fake",
+        "ai_portrait_animation_AniPortrait/derived/zl_fake",
+        "ai_portrait_animation_AniPortrait/derived/Aragaki_fake",
+        "ai_digital_human_DH_live/",
+        "ai_talking_head_EMO_VASA1/",
+        "ai_talking_head_Linly_Talker/",
+        "ai_talking_head_JoyHallo/joyhallo",
+    ),
+    "effects": ("beauty_filter_gpupixel/anim_", "effects_short_video/"),
+}
+EFFECT_DATASETS = ("effects",)
+
+
+# -- sources ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Source:
+    path: Path
+    name: str  # path relative to the media folder (or "samples/...")
+    kind: str  # "video" or "image"
+    split: str  # "train", "validation" or a fake dataset's name
+
+
+def manifest_rows(media: Path) -> list[dict[str, str]]:
+    with open(media / "MANIFEST.tsv", encoding="utf-8") as stream:
+        return list(csv.DictReader(stream, delimiter="\t"))
+
+
+def is_real_label(label: str) -> bool:
+    head = label.split(";")[0].strip().lower()
+    return head.startswith("real") and not head.startswith("real-looking")
+
+
+def real_sources(media: Path) -> list[Source]:
+    sources = []
+    for row in manifest_rows(media):
+        name = row["file"]
+        if row["kind"] not in ("video", "image") or not is_real_label(row["labels"]) or name.endswith(".gif"):
+            continue
+        if name.startswith(EXCLUDED):
+            continue
+        held_out = name in VALIDATION_CLIPS or name.startswith(VALIDATION_PHOTO_PREFIXES)
+        sources.append(Source(media / name, name, row["kind"], "validation" if held_out else "train"))
+    for path in sorted((REPO / "samples").rglob("*")):
+        if path.suffix.lower() in (".mp4", ".jpg", ".png") and "no_face" not in path.name:
+            kind = "video" if path.suffix == ".mp4" else "image"
+            sources.append(Source(path, f"samples/{path.relative_to(REPO / 'samples')}", kind, "train"))
+    return sources
+
+
+def fake_sources(media: Path) -> list[Source]:
+    sources = []
+    for row in manifest_rows(media):
+        for dataset, prefixes in FAKE_DATASETS.items():
+            if row["kind"] == "video" and row["file"].startswith(prefixes) and not is_real_label(row["labels"]):
+                sources.append(Source(media / row["file"], row["file"], "video", dataset))
+    return sources
+
+
+# -- extraction -------------------------------------------------------------------------------------
+
+
+def make_engine(models: Path):
+    from impersonation_cli.faces import DetectorSettings, FaceEngine
+    from impersonation_cli.packs import ModelPack
+
+    files = {
+        "detection": models / "extras" / "det_2.5g.onnx",
+        "recognition": models / "buffalo_sc" / "w600k_mbf.onnx",
+        "landmarks_106": models / "extras" / "2d106det.onnx",
+    }
+    return FaceEngine(ModelPack("sc-2.5g", models, files), device="cpu", detector=DetectorSettings(precision="fp32"))
+
+
+def read_frames(source: Source, count: int) -> list[np.ndarray]:
+    """Up to `count` frames spread evenly over a clip (decoded in order), or the one photo."""
+    if source.kind == "image":
+        image = cv2.imread(str(source.path), cv2.IMREAD_COLOR)
+        return [] if image is None else [image]
+    capture = cv2.VideoCapture(str(source.path))
+    total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) or 10_000
+    wanted = set(np.linspace(0, max(0, total - 1), min(count, total)).astype(int).tolist())
+    frames, index = [], 0
+    while capture.grab():
+        if index in wanted:
+            ok, frame = capture.retrieve()
+            if ok:
+                frames.append(frame)
+        index += 1
+        if index > max(wanted):
+            break
+    capture.release()
+    return frames
+
+
+def canvas_of(image: np.ndarray, box: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The CANVAS-px context picture around a face and the 2x3 map from frame to canvas pixels."""
+    x1, y1, x2, y2 = box[:4]
+    side = max(x2 - x1, y2 - y1) * CANVAS_WIDEN
+    scale = CANVAS / side
+    matrix = np.array([[scale, 0, CANVAS / 2 - scale * (x1 + x2) / 2], [0, scale, CANVAS / 2 - scale * (y1 + y2) / 2]])
+    canvas = cv2.warpAffine(image, matrix, (CANVAS, CANVAS), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REFLECT)
+    return canvas, matrix
+
+
+def transform_points(points: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    return (points.reshape(-1, 2) @ matrix[:, :2].T + matrix[:, 2]).astype(np.float32)
+
+
+def extract_source(engine, source: Source, frames_per_clip: int, min_face_px: int) -> dict[str, np.ndarray]:
+    """Every face >= `min_face_px` in the sampled frames, on canvases, with its frame index and face order."""
+    canvases, boxes, keypoints, landmarks, frame_ids = [], [], [], [], []
+    for frame_id, frame in enumerate(read_frames(source, frames_per_clip)):
+        faces = engine.detect(frame)
+        big = np.flatnonzero(faces.sizes >= min_face_px)
+        faces = faces[big[np.argsort(-faces.sizes[big], kind="stable")]]  # largest first
+        if not len(faces):
+            continue
+        dense = engine.landmarks106(frame, faces)
+        for box, points5, points106 in zip(faces.boxes, faces.keypoints, dense, strict=True):
+            canvas, matrix = canvas_of(frame, box)
+            canvases.append(canvas)
+            boxes.append(transform_points(box[:4], matrix).reshape(4))
+            keypoints.append(transform_points(points5, matrix))
+            landmarks.append(transform_points(points106, matrix))
+            frame_ids.append(frame_id)
+    if not canvases:
+        return {}
+    return {
+        "canvases": np.stack(canvases),
+        "boxes": np.stack(boxes),
+        "keypoints": np.stack(keypoints),
+        "landmarks": np.stack(landmarks),
+        "frames": np.array(frame_ids),
+    }
+
+
+def cache_name(source: Source) -> str:
+    return hashlib.sha1(source.name.encode()).hexdigest()[:16] + ".npz"
+
+
+def extract(sources: list[Source], models: Path, folder: Path, min_face_px: int) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(models)
+    started = time.time()
+    for n, source in enumerate(sources):
+        target = folder / cache_name(source)
+        if target.exists():
+            continue
+        faces = extract_source(engine, source, FRAMES_PER_CLIP, min_face_px)
+        np.savez(target, name=source.name, split=source.split, **faces)
+        print(f"[{n + 1}/{len(sources)} {time.time() - started:.0f}s] {source.name}: {len(faces.get('frames', []))}")
+
+
+def load_faces(folder: Path, sources: list[Source]) -> list[dict]:
+    """Per source with faces: its arrays and name/split."""
+    loaded = []
+    for source in sources:
+        with np.load(folder / cache_name(source)) as data:
+            if "canvases" in data:
+                loaded.append({key: data[key] for key in data.files} | {"name": source.name, "split": source.split})
+    return loaded
+
+
+def samples_of(entry: dict) -> list[FaceSample]:
+    return [
+        FaceSample(entry["canvases"][i], entry["boxes"][i], entry["keypoints"][i], entry["landmarks"][i])
+        for i in range(len(entry["frames"]))
+    ]
+
+
+# -- training examples ------------------------------------------------------------------------------
+
+
+def jittered_crop(face: FaceSample, image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The runtime crop of `image`, from a box and keypoints moved a little, as the detector's are between frames."""
+    box = face.box.astype(np.float64).copy()
+    side = face.side
+    box += rng.normal(0, 0.03 * side, size=4)
+    keypoints = face.keypoints + rng.normal(0, 0.01 * side, size=face.keypoints.shape)
+    return face_crop(image, box, keypoints, INPUT_SIZE, CROP_WIDEN)
+
+
+def make_example(
+    face: FaceSample, label: int, rng: np.random.Generator, other: FaceSample | None, quality: bool = True
+) -> np.ndarray:
+    """One training crop of class `label` (0 real, 1 self-blend, 2 effect), degraded like poor capture."""
+    if label == 1:
+        image = self_blend(face, rng)
+    elif label == 2:
+        image = apply_effect(face, rng, other=other)
+    else:
+        image = face.image
+    crop = jittered_crop(face, image, rng)
+    if quality:
+        crop = degrade(crop, rng)
+    return crop[:, ::-1] if rng.random() < 0.5 else crop
+
+
+def to_blob(crops: list[np.ndarray]) -> np.ndarray:
+    batch = np.stack(crops)[..., ::-1].astype(np.float32)
+    return np.ascontiguousarray(((batch - np.float32(MEAN)) / np.float32(STD)).transpose(0, 3, 1, 2))
+
+
+def validation_set(faces: list[FaceSample], seed: int, per_class: int) -> tuple[np.ndarray, np.ndarray]:
+    """A fixed set of held-out crops: reals, self-blends and effects of the validation people."""
+    rng = np.random.default_rng(seed)
+    crops, labels = [], []
+    for label in range(3):
+        for index in rng.choice(len(faces), size=per_class, replace=len(faces) < per_class):
+            other = faces[rng.integers(len(faces))]
+            crops.append(make_example(faces[index], label, rng, other))
+            labels.append(label)
+    return to_blob(crops), np.array(labels)
+
+
+# -- network ----------------------------------------------------------------------------------------
+
+
+def pretrained_trunk(models: Path, folder: Path):
+    """w600k_mbf cut before its embedding head (the output of the last 1x1 conv + PReLU, 512 channels), in torch."""
+    import onnx
+    from onnx2torch import convert
+
+    cut = folder / "mbf_trunk.onnx"
+    onnx.utils.extract_model(str(models / "buffalo_sc" / "w600k_mbf.onnx"), str(cut), ["input.1"], ["509"])
+    return convert(str(cut))
+
+
+def scratch_trunk():
+    """A small from-scratch CNN of about the same cost (ours, MIT)."""
+    import torch.nn as nn
+
+    def block(cin: int, cout: int) -> nn.Sequential:
+        return nn.Sequential(
+            nn.Conv2d(cin, cout, 3, stride=2, padding=1, bias=False),
+            nn.BatchNorm2d(cout),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(cout, cout, 3, padding=1, groups=cout, bias=False),
+            nn.Conv2d(cout, cout, 1, bias=False),
+            nn.BatchNorm2d(cout),
+            nn.ReLU(inplace=True),
+        )
+
+    return nn.Sequential(block(3, 32), block(32, 64), block(64, 128), block(128, 256), block(256, 512))
+
+
+def build_network(kind: str, models: Path, folder: Path):
+    import torch
+    import torch.nn as nn
+
+    class Detector(nn.Module):
+        def __init__(self, trunk: nn.Module) -> None:
+            super().__init__()
+            self.trunk = trunk
+            self.dropout = nn.Dropout(0.2)
+            self.head = nn.Linear(512, len(CLASSES))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            features = self.trunk(x).mean(dim=(2, 3))
+            return self.head(self.dropout(features))
+
+    trunk = pretrained_trunk(models, folder) if kind == "mbf" else scratch_trunk()
+    return Detector(trunk)
+
+
+def predict(network, blob: np.ndarray, batch: int = 64) -> np.ndarray:
+    import torch
+
+    network.eval()
+    outputs = []
+    with torch.no_grad():
+        for start in range(0, len(blob), batch):
+            outputs.append(network(torch.from_numpy(blob[start : start + batch])).numpy())
+    return np.concatenate(outputs) if outputs else np.zeros((0, 3), np.float32)
+
+
+def roc_auc(negatives: np.ndarray, positives: np.ndarray) -> float:
+    """Probability that a positive scores above a negative (ties count half)."""
+    if not len(negatives) or not len(positives):
+        return float("nan")
+    scores = np.concatenate([negatives, positives])
+    ranks = np.argsort(np.argsort(scores, kind="mergesort"), kind="mergesort").astype(np.float64) + 1
+    for value in np.unique(scores):  # average ranks of ties
+        tied = scores == value
+        if tied.sum() > 1:
+            ranks[tied] = ranks[tied].mean()
+    positive_ranks = ranks[len(negatives) :].sum()
+    return float((positive_ranks - len(positives) * (len(positives) + 1) / 2) / (len(negatives) * len(positives)))
+
+
+def validation_report(logits: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+    probabilities = softmax(logits)
+    real = labels == 0
+    return {
+        "auc_selfblend": roc_auc(probabilities[real, 1], probabilities[labels == 1, 1]),
+        "auc_effects": roc_auc(probabilities[real, 2], probabilities[labels == 2, 2]),
+        "auc_fake_any": roc_auc(1 - probabilities[real, 0], 1 - probabilities[~real, 0]),
+        "accuracy": float((probabilities.argmax(1) == labels).mean()),
+    }
+
+
+def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    scaled = logits.astype(np.float64) / temperature
+    scaled -= scaled.max(axis=1, keepdims=True)
+    weights = np.exp(scaled)
+    return weights / weights.sum(axis=1, keepdims=True)
+
+
+def train(args: argparse.Namespace, train_faces: list[FaceSample], validation: tuple[np.ndarray, np.ndarray]):
+    import torch
+
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads)
+    rng = np.random.default_rng(args.seed)
+    network = build_network(args.network, args.models, args.work)
+    head = list(network.head.parameters())
+    trunk = [p for name, p in network.named_parameters() if not name.startswith("head.")]
+    optimizer = torch.optim.AdamW(
+        [{"params": trunk, "lr": args.lr}, {"params": head, "lr": args.lr * 10}], weight_decay=1e-4
+    )
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=[args.lr, args.lr * 10], total_steps=args.steps, pct_start=0.1
+    )
+    loss_of = torch.nn.CrossEntropyLoss(label_smoothing=0.05)
+    started = time.time()
+    history = []
+    for step in range(args.steps):
+        network.train()
+        labels = rng.integers(0, 3, size=args.batch)
+        crops = [make_example(train_faces[rng.integers(len(train_faces))], int(label), rng, None) for label in labels]
+        logits = network(torch.from_numpy(to_blob(crops)))
+        loss = loss_of(logits, torch.from_numpy(labels))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        schedule.step()
+        if (step + 1) % 20 == 0:
+            print(f"step {step + 1}/{args.steps} loss {loss.item():.3f} {time.time() - started:.0f}s", flush=True)
+        if (step + 1) % args.validate_every == 0 or step + 1 == args.steps:
+            report = validation_report(predict(network, validation[0]), validation[1])
+            history.append({"step": step + 1, "seconds": round(time.time() - started), **report})
+            print("validation", json.dumps(history[-1]), flush=True)
+    return network, history, time.time() - started
+
+
+def export_onnx(network, path: Path, check_blob: np.ndarray) -> float:
+    """Writes the ONNX file (opset 17, dynamic batch); returns ONNX Runtime's largest difference from torch."""
+    import onnxruntime as ort
+    import torch
+
+    network.eval()
+    example = torch.from_numpy(check_blob[:2])
+    torch.onnx.export(
+        network,
+        example,
+        str(path),
+        input_names=["input"],
+        output_names=["logits"],
+        dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}},
+        opset_version=17,
+        dynamo=False,
+    )
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    with torch.no_grad():
+        expected = network(torch.from_numpy(check_blob)).numpy()
+    actual = session.run(None, {"input": check_blob})[0]
+    return float(np.abs(expected - actual).max())
+
+
+# -- calibration and thresholds ---------------------------------------------------------------------
+
+
+def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
+    grid = np.exp(np.linspace(np.log(0.25), np.log(8.0), 120))
+    losses = [-np.log(softmax(logits, t)[np.arange(len(labels)), labels] + 1e-12).mean() for t in grid]
+    return float(grid[int(np.argmin(losses))])
+
+
+def track_scores(frame_scores: np.ndarray, frame_groups: np.ndarray) -> np.ndarray:
+    """Per track: the mean of the top-k frame scores (the scan's aggregation)."""
+    return np.array([np.sort(frame_scores[frame_groups == g])[::-1][:TOP_K].mean() for g in np.unique(frame_groups)])
+
+
+def real_tracks(entries: list[dict], quality_seed: int | None) -> tuple[list[np.ndarray], np.ndarray]:
+    """Runtime crops of held-out real faces (degraded when `quality_seed` is given), with a track id per crop:
+    each clip cut into tracks of TRACK_FRAMES sampled frames of its largest face; each photo is one track."""
+    rng = np.random.default_rng(quality_seed or 0)
+    crops, groups, track = [], [], 0
+    for entry in entries:
+        first_face = np.unique(entry["frames"], return_index=True)[1]  # faces are stored largest first per frame
+        for n, index in enumerate(first_face):
+            if n % TRACK_FRAMES == 0:
+                track += 1
+            crop = face_crop(
+                entry["canvases"][index], entry["boxes"][index], entry["keypoints"][index], INPUT_SIZE, CROP_WIDEN
+            )
+            crops.append(degrade(crop, rng) if quality_seed is not None else crop)
+            groups.append(track)
+    return crops, np.array(groups)
+
+
+def threshold_at(scores: np.ndarray, rate: float) -> float:
+    """The smallest threshold with at most `rate` of `scores` strictly above it (at least 0.5)."""
+    ordered = np.sort(scores)[::-1]
+    allowed = int(np.floor(rate * len(ordered)))
+    return float(max(0.5, ordered[allowed] + 1e-4)) if len(ordered) > allowed else 0.5
+
+
+# -- evaluation on the shared fakes ---------------------------------------------------------------
+
+
+def bootstrap_auc(negatives: np.ndarray, positives: np.ndarray, seed: int = 0, rounds: int = 2000):
+    rng = np.random.default_rng(seed)
+    values = [
+        roc_auc(rng.choice(negatives, len(negatives)), rng.choice(positives, len(positives))) for _ in range(rounds)
+    ]
+    low, high = np.nanpercentile(values, [2.5, 97.5])
+    return roc_auc(negatives, positives), float(low), float(high)
+
+
+def source_score(detector, entry: dict, column: int) -> float:
+    """A source's score as the scan makes it: the top-k mean over up to TRACK_FRAMES frames of its largest face."""
+    first_face = np.unique(entry["frames"], return_index=True)[1]
+    chosen = first_face[np.linspace(0, len(first_face) - 1, min(TRACK_FRAMES, len(first_face))).astype(int)]
+    crops = [
+        face_crop(entry["canvases"][i], entry["boxes"][i], entry["keypoints"][i], INPUT_SIZE, CROP_WIDEN)
+        for i in chosen
+    ]
+    probabilities = softmax(detector.logits(crops), detector.temperature)[:, column]
+    return float(np.sort(probabilities)[::-1][:TOP_K].mean())
+
+
+# -- commands ---------------------------------------------------------------------------------------
+
+
+def command_extract(args: argparse.Namespace) -> None:
+    extract(real_sources(args.media), args.models, args.work / "faces", MIN_TRAIN_FACE_PX)
+
+
+def split_faces(args: argparse.Namespace) -> tuple[list[dict], list[dict]]:
+    entries = load_faces(args.work / "faces", real_sources(args.media))
+    return [e for e in entries if e["split"] == "train"], [e for e in entries if e["split"] == "validation"]
+
+
+def command_train(args: argparse.Namespace) -> None:
+    import torch
+
+    train_entries, validation_entries = split_faces(args)
+    train_faces = [f for e in train_entries for f in samples_of(e)]
+    validation_faces = [f for e in validation_entries for f in samples_of(e)]
+    print(f"train: {len(train_entries)} sources, {len(train_faces)} faces; validation: {len(validation_faces)} faces")
+    validation = validation_set(validation_faces, args.seed + 1, args.validation_per_class)
+    network, history, seconds = train(args, train_faces, validation)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(network.state_dict(), args.work / f"{args.network}.pt")
+    difference = export_onnx(network, args.output, validation[0][:8])
+    print(f"ONNX Runtime vs torch: max |difference| {difference:.2e}")
+    record = {
+        "network": args.network,
+        "steps": args.steps,
+        "batch": args.batch,
+        "lr": args.lr,
+        "seconds": round(seconds),
+        "history": history,
+        "onnx_vs_torch_max_abs": difference,
+        "train_sources": len(train_entries),
+        "train_faces": len(train_faces),
+        "validation_sources": len(validation_entries),
+        "validation_faces": len(validation_faces),
+        "command": " ".join(sys.argv),
+    }
+    (args.work / f"train_{args.network}.json").write_text(json.dumps(record, indent=1))
+
+
+def command_calibrate(args: argparse.Namespace) -> None:
+    from impersonation_cli.forgery.detector import CLASSES as RUNTIME_CLASSES
+    from impersonation_cli.forgery.detector import METADATA_FORMAT, metadata_path
+    from impersonation_cli.packs import sha256_of
+
+    _, validation_entries = split_faces(args)
+    validation_faces = [f for e in validation_entries for f in samples_of(e)]
+    training = json.loads((args.work / f"train_{args.network}.json").read_text())
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(args.output), providers=["CPUExecutionProvider"])
+
+    def logits_of(crops: list[np.ndarray]) -> np.ndarray:
+        blob = to_blob(crops)
+        return np.concatenate([session.run(None, {"input": blob[s : s + 64]})[0] for s in range(0, len(blob), 64)])
+
+    # The temperature is fitted on another draw of held-out fakes than the one training reported on.
+    blob, labels = validation_set(validation_faces, args.seed + 2, args.validation_per_class)
+    logits = np.concatenate([session.run(None, {"input": blob[s : s + 64]})[0] for s in range(0, len(blob), 64)])
+    temperature = fit_temperature(logits, labels)
+    probabilities = softmax(logits, temperature)
+    report = validation_report(logits, labels)
+    clean, clean_groups = real_tracks(validation_entries, None)
+    degraded, degraded_groups = real_tracks(validation_entries, args.seed + 3)
+    real_probabilities = softmax(logits_of(clean + degraded), temperature)
+    groups = np.concatenate([clean_groups, degraded_groups + clean_groups.max() + 1])
+    thresholds = {}
+    for column, name in ((1, "synthetic"), (2, "effects")):
+        per_track = track_scores(real_probabilities[:, column], groups)
+        threshold = threshold_at(per_track, TARGET_FPR)
+        fakes = probabilities[labels == column, column]
+        thresholds[name] = {
+            "threshold": round(threshold, 4),
+            "real_tracks": len(per_track),
+            "real_tracks_above": int((per_track > threshold).sum()),
+            "real_track_max": round(float(per_track.max()), 4),
+            "held_out_fake_frames_caught": round(float((fakes > threshold).mean()), 4),
+        }
+    metadata = {
+        "format": METADATA_FORMAT,
+        "model": args.output.name,
+        "sha256": sha256_of(args.output),
+        "size_bytes": args.output.stat().st_size,
+        "classes": list(RUNTIME_CLASSES),
+        "input": {"size": INPUT_SIZE, "channels": "RGB", "layout": "NCHW float32", "mean": MEAN, "std": STD},
+        "crop": {
+            "widen": CROP_WIDEN,
+            "rule": "square around the box centre, side = box's longer side x widen, rotated so the eyes are level",
+        },
+        "calibration": {
+            "temperature": round(temperature, 4),
+            "fitted_on": "held-out people: reals + self-blends + effects",
+        },
+        "synthetic_threshold": thresholds["synthetic"]["threshold"],
+        "effects_threshold": thresholds["effects"]["threshold"],
+        "min_face_px": MIN_FACE_PX,
+        "track_aggregate": {"rule": "mean of the top-k frame probabilities", "k": TOP_K, "frames": TRACK_FRAMES},
+        "thresholds_measured": thresholds,
+        "validation": {k: round(v, 4) for k, v in report.items()},
+        "validation_people": {"clips": list(VALIDATION_CLIPS), "photos": list(VALIDATION_PHOTO_PREFIXES)},
+        "training": {k: training[k] for k in ("network", "steps", "batch", "lr", "seconds", "command")}
+        | {k: training[k] for k in ("train_sources", "train_faces", "validation_sources", "validation_faces")},
+        "base_network": "InsightFace w600k_mbf.onnx (non-commercial research licence)"
+        if args.network == "mbf"
+        else None,
+        "date": dt.date.today().isoformat(),
+    }
+    metadata_path(args.output).write_text(json.dumps(metadata, indent=1) + "\n", encoding="utf-8")
+    print(json.dumps({k: metadata[k] for k in ("calibration", "thresholds_measured", "validation")}, indent=1))
+
+
+def command_evaluate(args: argparse.Namespace) -> None:
+    from impersonation_cli.forgery import ForgeryDetector
+
+    detector = ForgeryDetector.load(args.output, providers=["CPUExecutionProvider"])
+    fakes = fake_sources(args.media)
+    extract(fakes, args.models, args.work / "faces", MIN_FACE_PX)
+    fake_entries = load_faces(args.work / "faces", fakes)
+    train_entries, validation_entries = split_faces(args)
+    rows = {}
+    for column, name in ((1, "synthetic"), (2, "effects")):
+        held_out = np.array([source_score(detector, e, column) for e in validation_entries if len(e["frames"]) > 1])
+        trained = np.array([source_score(detector, e, column) for e in train_entries if len(e["frames"]) > 1])
+        for dataset in FAKE_DATASETS:
+            scores = np.array([source_score(detector, e, column) for e in fake_entries if e["split"] == dataset])
+            auc, low, high = bootstrap_auc(held_out, scores)
+            auc_all = roc_auc(np.concatenate([held_out, trained]), scores)
+            rows.setdefault(dataset, {})[name] = {
+                "fakes": len(scores),
+                "held_out_real_clips": len(held_out),
+                "auc": round(auc, 3),
+                "ci95": [round(low, 3), round(high, 3)],
+                "auc_vs_all_real_clips": round(auc_all, 3),
+                "flagged": int((scores > getattr(detector, f"{name}_threshold")).sum()),
+            }
+        rows.setdefault("held-out real clips", {})[name] = {
+            "clips": len(held_out),
+            "flagged": int((held_out > getattr(detector, f"{name}_threshold")).sum()),
+        }
+    print(json.dumps(rows, indent=1))
+    (args.work / "evaluate.json").write_text(json.dumps(rows, indent=1))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("stage", choices=("extract", "train", "calibrate", "evaluate", "all"))
+    parser.add_argument("--media", type=Path, default=REPO.parent / "shared" / "media")
+    parser.add_argument("--models", type=Path, default=REPO.parent / "shared" / "models")
+    parser.add_argument("--work", type=Path, default=Path.home() / ".cache" / "impersonation-cli" / "train")
+    parser.add_argument(
+        "--output", type=Path, default=REPO / "impersonation_cli" / "data" / "forgery" / "face_forgery.onnx"
+    )
+    parser.add_argument("--network", choices=("mbf", "scratch"), default="mbf")
+    parser.add_argument("--steps", type=int, default=700)
+    parser.add_argument("--batch", type=int, default=24)
+    parser.add_argument("--lr", type=float, default=2e-4)
+    parser.add_argument("--seed", type=int, default=20261203)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--validate-every", type=int, default=200)
+    parser.add_argument("--validation-per-class", type=int, default=150)
+    args = parser.parse_args()
+    stages = ("extract", "train", "calibrate") if args.stage == "all" else (args.stage,)
+    commands = {"extract": command_extract, "train": command_train, "calibrate": command_calibrate}
+    commands["evaluate"] = command_evaluate
+    for stage in stages:
+        started = time.time()
+        commands[stage](args)
+        print(f"{stage}: {time.time() - started:.0f} s", flush=True)
+
+
+if __name__ == "__main__":
+    main()
