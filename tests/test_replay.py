@@ -3,6 +3,7 @@ found with its footage and time offset; unrelated and unlooped clips are not fla
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -115,3 +116,51 @@ def test_footage_cli_add_list_remove_and_bad_input(cli_env: dict[str, str], medi
     removed = run_cli(["footage", "remove", "Katie Hill", "WDA_KatieHill_000.mp4"], cli_env)
     assert removed.returncode == 0 and "removed 1 video" in removed.stdout
     assert "no footage stored" in run_cli(["footage", "list"], cli_env).stdout
+
+
+HAMILTON = "face_recognition/short_hamilton_clip.mp4"
+
+
+@pytest.fixture(scope="module")
+def hamilton_copies(media: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """short_hamilton_clip.mp4 mirrored, and re-encoded at crf 28 (both start at 0 s, where the original's video
+    starts at 0.85 s: ffmpeg holds the first frame that long)."""
+    folder = tmp_path_factory.mktemp("hamilton")
+    copies = {"mirrored": folder / "mirrored.mp4", "crf28": folder / "crf28.mp4"}
+    ffmpeg("-i", str(media / HAMILTON), "-vf", "hflip", "-an", str(copies["mirrored"]))
+    ffmpeg("-i", str(media / HAMILTON), "-c:v", "libx264", "-crf", "28", "-an", str(copies["crf28"]))
+    return copies
+
+
+@pytest.fixture()
+def hamilton_env(cli_env: dict[str, str], media: Path) -> dict[str, str]:
+    """A CLI gallery with Lin-Manuel Miranda and his footage added with the default settings."""
+    photo = media / "face_recognition" / "lin-manuel-miranda.png"
+    added = run_cli(["gallery", "add", "Lin-Manuel Miranda", str(photo)], cli_env)
+    assert added.returncode == 0, added.stderr
+    footage = run_cli(["footage", "add", "Lin-Manuel Miranda", str(media / HAMILTON)], cli_env)
+    assert footage.returncode == 0, footage.stderr
+    return cli_env
+
+
+def test_mirrored_copy_of_footage_is_flagged_as_a_replay(
+    hamilton_env: dict[str, str], hamilton_copies: dict[str, Path], tmp_path: Path
+) -> None:
+    result_path = tmp_path / "mirrored.json"
+    scanned = run_cli(["scan", str(hamilton_copies["mirrored"]), "--json", str(result_path)], hamilton_env)
+    assert scanned.returncode in (0, 1), scanned.stderr
+    replay = json.loads(result_path.read_text())["sources"][0]["signals"]["replay"]
+    assert replay["score"] >= 0.6, replay["explanation"]
+    assert replay["details"]["footage_video"] == "short_hamilton_clip.mp4"
+
+
+def test_replay_reason_gives_the_footage_time_of_its_first_frame(
+    hamilton_env: dict[str, str], hamilton_copies: dict[str, Path]
+) -> None:
+    with Gallery(Path(hamilton_env["IMPERSONATION_GALLERY"]), create=False) as store:
+        index = FootageIndex.from_gallery(store)
+    replay = detect(index, hamilton_copies["crf28"]).source_signals()["replay"]
+    assert replay.score >= 0.6, replay.explanation
+    # The copy's first second holds the footage's first frame: its run starts at footage time 0, never before.
+    assert 0.0 <= replay.details["footage_start_s"] <= 0.5, replay.explanation
+    assert "footage time -" not in replay.explanation

@@ -26,7 +26,7 @@ def add(
     name: Annotated[str, typer.Argument(help="A person already in the gallery")],
     videos: Annotated[list[Path], typer.Argument(help="Videos of that person's real past footage")],
     fps: Annotated[
-        float | None, typer.Option("--fps", help="Frames fingerprinted per second [default: config, 4]")
+        float | None, typer.Option("--fps", help="Frames fingerprinted per second [default: config, 8]")
     ] = None,
     gallery: GalleryOption = None,
     config: ConfigOption = None,

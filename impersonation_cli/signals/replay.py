@@ -9,7 +9,9 @@ only the blocks it covers, and the distance caps each block's contribution so a 
 A 63-bit DCT-sign hash of the same region was tried first: a 15 % crop with a sticker put the true frame at
 8-19 bits while unrelated clips came within 13, and the ordinal signature separates them far better.
 
-Footage is stored as one signature per sampled frame, of a region 0.55 of the short side. A replay that
+Footage is stored as one signature per sampled frame (8 per second: at 4, a re-encode whose frames fell
+between the stored ones, in a fast-moving clip, was 4-6 from its nearest footage frame, and a mirrored copy of
+short_hamilton_clip.mp4 broke into runs too short to flag), of a region 0.55 of the short side. A replay that
 crops or zooms makes the matching region a different fraction of its own frame, and an asymmetric crop moves
 its centre, so each stream frame is fingerprinted under several variants (10 region sizes 8 % apart, 3x3
 centre shifts of 3 % of the region, and the mirror image) and the closest variant counts. A two-stage
@@ -58,7 +60,7 @@ LOOP = "loop"
 class ReplaySettings:
     """The `[replay]` section (distances are mean capped rank differences per block, 0..RANK_CAP)."""
 
-    footage_fps: float = 4.0
+    footage_fps: float = 8.0
     match_distance: float = 4.5
     candidates: int = 32
     offset_tolerance_s: float = 0.75
@@ -231,6 +233,9 @@ class Run:
     end_s: float
     frames: int
     mean_distance: float
+    # The reference time of the run's first frame: start_s - offset_s is off by the offset's spread, which
+    # a re-encode that held its first frame (ffmpeg's padding to a start time of 0) made negative.
+    reference_start_s: float
 
     @property
     def duration_s(self) -> float:
@@ -258,14 +263,16 @@ def find_runs(
         remaining[near] = False
         if len(piece) < settings.min_run_frames:
             continue
+        first = piece[np.argmin(stream_times[piece])]
         runs.append(
             Run(
                 key=key,
                 offset_s=float(np.median(offsets[piece])),
-                start_s=float(stream_times[piece].min()),
+                start_s=float(stream_times[first]),
                 end_s=float(stream_times[piece].max()),
                 frames=len(piece),
                 mean_distance=float(dists[piece].mean()),
+                reference_start_s=float(reference_times[first]),
             )
         )
     return sorted(runs, key=lambda r: (-r.duration_s, r.mean_distance))
@@ -383,13 +390,13 @@ class ReplayDetector:
             REPLAY,
             round(score, 4),
             f"{run.start_s:.1f}-{run.end_s:.1f} s match {video.person}'s footage {video.name} "
-            f"(sha256 {video.sha256[:12]}) at footage time {run.start_s - run.offset_s:.1f} s "
+            f"(sha256 {video.sha256[:12]}) from footage time {run.reference_start_s:.1f} s "
             f"(offset {run.offset_s:+.1f} s, {run.frames} frames, distance {run.mean_distance:.2f})",
             {
                 "offset_s": round(run.offset_s, 3),
                 "start_s": round(run.start_s, 3),
                 "end_s": round(run.end_s, 3),
-                "footage_start_s": round(run.start_s - run.offset_s, 3),
+                "footage_start_s": round(run.reference_start_s, 3),
                 "frames": float(run.frames),
                 "mean_distance": round(run.mean_distance, 3),
                 "footage_person": video.person,
