@@ -81,7 +81,7 @@ def load_context(
             engine's (embeddings of different recognizers cannot be compared).
     """
     named = gallery is not None or bool(os.environ.get(GALLERY_ENV))
-    with Gallery(default_gallery_path(gallery), create=not named, read_only=True) as store:
+    with Gallery(default_gallery_path(gallery), create=not named) as store:
         store.require_recognizer(engine.recognizer_id)
         index, authorizations = store.index(), store.authorizations()
         footage = FootageIndex.from_gallery(store)
