@@ -88,7 +88,7 @@ def test_rooms_files_in_each_format_read_the_same(tmp_path: Path, suffix: str) -
         ("rooms: []\n", "needs a non-empty list under 'rooms'"),
         ("rooms:\n  - url: a.mp4\n", "entry 1 needs 'url' \\(or 'source'\\) and 'room'"),
         ("rooms:\n  - url: a.mp4\n    room: douyin\n", "is not of the form platform:account"),
-        ("rooms:\n  - url: a.mp4\n    room: douyin:1\n    started_at: 2026-11-20T20:00:00\n", "entry 1 started_at"),
+        ("rooms:\n  - url: a.mp4\n    room: douyin:1\n    started_at: '2026-11-20T20:00'\n", "entry 1 started_at"),
         ("rooms: [unclosed\n", "cannot be parsed"),
     ],
 )
