@@ -3,7 +3,8 @@
 The line format is versioned (`schema`, `schema_version`, see docs/watch.md). A finding repeats only after
 its cool-down: the same person in the same room with the same verdict is one alert, not one per frame.
 The webhook runs in its own thread with a bounded queue, a timeout and bounded retries, so a slow or dead
-endpoint costs alerts there, never time in the watcher.
+endpoint costs alerts there, never time in the watcher. Neither a failing webhook nor an alerts file that
+cannot be written (a full disk) stops the watch: both are counted, and shown live and in the summary.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import urllib.request
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
 from .errors import UserError
@@ -75,6 +76,20 @@ def validate_webhook(url: str) -> str:
     return url
 
 
+class HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
+    """Follows redirects to http(s) only: urllib's default also follows one to ftp://, so a webhook endpoint
+    (or whoever answers for it) could send the alerts to another protocol."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]  # urllib's
+        if urlsplit(newurl).scheme.lower() not in ("http", "https"):
+            raise urllib.error.HTTPError(req.full_url, code, f"redirect to a non-http(s) URL refused: {newurl}",
+                                         headers, fp)  # fmt: skip
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+WEBHOOK_OPENER = urllib.request.build_opener(HttpOnlyRedirects)
+
+
 @dataclass(frozen=True)
 class WebhookSettings:
     timeout_s: float = 5.0
@@ -125,11 +140,12 @@ class WebhookSender(threading.Thread):
                 self.url, data=body, method="POST", headers={"Content-Type": "application/json"}
             )
             try:
-                with urllib.request.urlopen(request, timeout=self.settings.timeout_s) as response:
+                with WEBHOOK_OPENER.open(request, timeout=self.settings.timeout_s) as response:
                     response.read()
                 return True
             except urllib.error.HTTPError as exc:
-                self.last_error = f"webhook answered HTTP {exc.code}"
+                refused = 300 <= exc.code < 400
+                self.last_error = f"webhook {exc.msg}" if refused else f"webhook answered HTTP {exc.code}"
                 if exc.code < 500 and exc.code != 429:  # the request itself is wrong: retrying cannot help
                     return False
             except (urllib.error.URLError, OSError) as exc:
@@ -146,17 +162,23 @@ class AlertSink:
         webhook: str | None,
         cooldown_s: float,
         on_alert: Callable[[AlertEvent], None] | None = None,
+        on_write_error: Callable[[str], None] | None = None,
     ) -> None:
         self.cooldown = Cooldown(cooldown_s)
         self.on_alert = on_alert
+        self.on_write_error = on_write_error  # called on the first failed write of the alerts file
         self.count = 0
-        self._stream: IO[str] | None = None
-        if path is not None and str(path) == "-":
-            self._stream = sys.stdout
-        elif path is not None:
+        self.path = path
+        self.written = 0
+        self.write_failures = 0
+        self.last_write_error: str | None = None
+        self._to_stdout = path is not None and str(path) == "-"
+        # Unbuffered: a line that fails to go out (a full disk) is not kept to be retried with the next one.
+        self._file: BinaryIO | None = None
+        if path is not None and not self._to_stdout:
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
-                self._stream = path.open("a", encoding="utf-8")
+                self._file = path.open("ab", buffering=0)
             except OSError as exc:
                 raise UserError(f"cannot write alerts to {path}: {exc.strerror}") from exc
         self.webhook = WebhookSender(webhook) if webhook else None
@@ -171,17 +193,49 @@ class AlertSink:
         self.cooldown.mark(key)
         self.count += 1
         document = event.to_dict()
-        if self._stream is not None:
-            # One write and a flush per line: a reader tailing the file never sees half an alert.
-            self._stream.write(json.dumps(document, ensure_ascii=False) + "\n")
-            self._stream.flush()
+        self._write_line(json.dumps(document, ensure_ascii=False) + "\n")
         if self.webhook is not None:
             self.webhook.send(document)
         if self.on_alert is not None:
             self.on_alert(event)
 
+    def _write_line(self, line: str) -> None:
+        """One write per line (a reader tailing the file never sees half an alert); a failure is counted and
+        reported once, and the watch goes on: the webhook, the dashboard and the summary still have the alert."""
+        if self._file is None and not self._to_stdout:
+            return
+        try:
+            if self._file is not None:
+                rest = memoryview(line.encode("utf-8"))
+                while rest:  # a raw file may take part of a line (a disk filling up mid-write)
+                    rest = rest[self._file.write(rest) :]
+            else:
+                sys.stdout.write(line)
+                sys.stdout.flush()
+        except OSError as exc:
+            self.write_failures += 1
+            first = self.last_write_error is None
+            self.last_write_error = f"cannot write alerts to {self.path}: {exc.strerror or exc}"
+            if first and self.on_write_error is not None:
+                self.on_write_error(self.last_write_error)
+        else:
+            self.written += 1
+
+    def summary(self) -> dict[str, Any]:
+        """What became of the alerts: raised, written to --alerts (or not), sent to the webhook (or not)."""
+        webhook = self.webhook
+        return {
+            "raised": self.count,
+            "written": self.written,
+            "write_failures": self.write_failures,
+            "last_write_error": self.last_write_error,
+            "webhook": None
+            if webhook is None
+            else {"sent": webhook.sent, "failed": webhook.failed, "last_error": webhook.last_error},
+        }
+
     def close(self, webhook_timeout_s: float = 5.0) -> None:
         if self.webhook is not None:
             self.webhook.close(webhook_timeout_s)
-        if self._stream is not None and self._stream is not sys.stdout:
-            self._stream.close()
+        if self._file is not None:
+            self._file.close()

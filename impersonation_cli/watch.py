@@ -354,6 +354,7 @@ class Watcher:
             "gallery_identities": len(self.context.index.names),
             "concurrency_window_s": self.settings.concurrency_window_s,
             "rooms": [self.room_summary(room) for room in self.rooms],
+            "alerts": self.sink.summary(),
         }
         live_seconds = sum(room.state.live_seconds for room in self.rooms)
         run = RunInfo(

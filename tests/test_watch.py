@@ -24,6 +24,7 @@ import cv2
 import numpy as np
 import pytest
 
+from impersonation_cli.alerts import WebhookSender, WebhookSettings
 from impersonation_cli.enrollment import reference_from_image
 from impersonation_cli.faces import FaceEngine
 from impersonation_cli.gallery import Gallery
@@ -477,3 +478,79 @@ def test_a_room_named_twice_is_refused_by_name(tmp_path: Path) -> None:
         "rtmp://127.0.0.1/live/a",
         "rtmp://127.0.0.1/live/b",
     ]
+
+
+class _FtpRedirectHook(http.server.BaseHTTPRequestHandler):
+    """A webhook receiver on loopback that answers every POST with a redirect to an ftp:// URL."""
+
+    target: ClassVar[str] = ""
+    posts: ClassVar[int] = 0
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        type(self).posts += 1
+        self.send_response(302)
+        self.send_header("Location", type(self).target)
+        self.end_headers()
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+@pytest.fixture()
+def ftp_redirect_hook() -> Iterator[tuple[str, socket.socket]]:
+    """(the hook's URL, a listening socket standing for the ftp server it redirects to)."""
+    ftp = socket.create_server(("127.0.0.1", 0))
+    ftp.settimeout(0.5)
+    _FtpRedirectHook.target = f"ftp://127.0.0.1:{ftp.getsockname()[1]}/stolen"
+    _FtpRedirectHook.posts = 0
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), _FtpRedirectHook) as hook:
+        threading.Thread(target=hook.serve_forever, daemon=True).start()
+        try:
+            yield f"http://127.0.0.1:{hook.server_address[1]}/alerts", ftp
+        finally:
+            hook.shutdown()
+            ftp.close()
+
+
+def assert_nothing_connected(listener: socket.socket) -> None:
+    with pytest.raises(TimeoutError):
+        listener.accept()
+
+
+def test_webhook_does_not_follow_a_redirect_off_http(ftp_redirect_hook: tuple[str, socket.socket]) -> None:
+    url, ftp = ftp_redirect_hook
+    sender = WebhookSender(url, WebhookSettings(timeout_s=2.0, retries=2, backoff_s=0.1))
+    sender.start()
+    sender.send({"person": PERSON})
+    sender.close(10.0)
+    assert (sender.sent, sender.failed, _FtpRedirectHook.posts) == (0, 1, 1)
+    assert sender.last_error is not None and "non-http(s) URL refused: ftp://" in sender.last_error
+    assert_nothing_connected(ftp)
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux) to stand for a full disk")
+def test_watch_goes_on_when_alerts_cannot_be_written_and_reports_deliveries(
+    enrolled: dict[str, str], looped: Path, tmp_path: Path, ftp_redirect_hook: tuple[str, socket.socket]
+) -> None:
+    """--alerts on a full disk (/dev/full) and a webhook redirecting to ftp://: the watch keeps going to its
+    end, says so once, and the summary counts what was written and sent."""
+    url, ftp = ftp_redirect_hook
+    summary = tmp_path / "summary.json"
+    args = [str(looped), "--room", "douyin:file", "--fps", "2", "--duration", "12s", "--alerts", "/dev/full",
+            "--evidence-dir", str(tmp_path / "evidence"), "--webhook", url, "--json", str(summary)]  # fmt: skip
+    result = run_cli(["watch", *args], enrolled, timeout=120)
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.count("warning: cannot write alerts to /dev/full") == 1, result.stderr
+    document = json.loads(summary.read_text())
+    delivery = document["settings"]["alerts"]
+    assert delivery["raised"] >= 1 and delivery["written"] == 0
+    assert delivery["write_failures"] == delivery["raised"]
+    assert "No space left on device" in delivery["last_write_error"]
+    assert delivery["webhook"]["sent"] == 0 and delivery["webhook"]["failed"] == delivery["raised"]
+    assert "ftp://" in delivery["webhook"]["last_error"]
+    room = document["settings"]["rooms"][0]
+    assert room["frames_sampled"] >= 20, room  # the watch went on for its 12 s after the first failed write
+    assert f"webhook sent 0, failed {delivery['raised']}" in result.stderr
+    assert_nothing_connected(ftp)

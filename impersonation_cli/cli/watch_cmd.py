@@ -78,8 +78,29 @@ def room_specs(inputs: list[str], room: str | None) -> list[RoomSpec]:
     return specs
 
 
+def delivery_line(sink: AlertSink) -> str:
+    """Where the alerts went: the --alerts file and the webhook, with their failures."""
+    done = sink.summary()
+    parts = [f"{done['raised']} alerts"]
+    if sink.path is not None:
+        failed = (
+            f", {done['write_failures']} not written ({done['last_write_error']})" if done["write_failures"] else ""
+        )
+        parts.append(f"{done['written']} written to {sink.path}{failed}")
+    if done["webhook"] is not None:
+        hook = done["webhook"]
+        last = f" (last error: {hook['last_error']})" if hook["last_error"] else ""
+        parts.append(f"webhook sent {hook['sent']}, failed {hook['failed']}{last}")
+    return "; ".join(parts)
+
+
 def room_table(watcher: Watcher) -> Table:
-    table = Table(title=f"watching {len(watcher.rooms)} room(s), {watcher.elapsed_s:.0f} s", title_justify="left")
+    table = Table(
+        title=f"watching {len(watcher.rooms)} room(s), {watcher.elapsed_s:.0f} s",
+        title_justify="left",
+        caption=delivery_line(watcher.sink),
+        caption_justify="left",
+    )
     columns = ("room", "status", "fps", "frames", "dropped", "lag s", "reconnects", "alerts", "last finding / error")
     for column in columns:
         table.add_column(column, overflow="fold")
@@ -150,7 +171,7 @@ def run_watcher(watcher: Watcher, dashboard: bool) -> None:
         watcher.run()
 
 
-def print_final(result: ScanResult) -> None:
+def print_final(result: ScanResult, sink: AlertSink) -> None:
     for room in result.settings["rooms"]:
         stderr.print(
             Text(
@@ -160,6 +181,11 @@ def print_final(result: ScanResult) -> None:
             ),
             soft_wrap=True,
         )
+    stderr.print(Text(delivery_line(sink)), soft_wrap=True)
+
+
+def print_write_error(message: str) -> None:
+    stderr.print(Text(f"warning: {message}; watching goes on, alerts still reach the screen, webhook and summary"))
 
 
 @app.command()
@@ -212,7 +238,7 @@ def watch(
     engine, config_settings = build_engine(models, pack, device, config, threads)
     context = scan_context(engine, config_settings, gallery, evidence_dir)
     dashboard = stderr.is_terminal
-    sink = AlertSink(alerts_path, webhook, settings.cooldown_s, print_alert)
+    sink = AlertSink(alerts_path, webhook, settings.cooldown_s, print_alert, print_write_error)
     watcher = Watcher(specs, context, settings, sink)
     try:
         with stop_on_signals(watcher.stop):
@@ -221,5 +247,5 @@ def watch(
         sink.close()
     result = watcher.summary()
     write_outputs(result, json_path, None)
-    print_final(result)
+    print_final(result, sink)
     raise typer.Exit(EXIT_FOUND if sink.count else exit_code(result))
