@@ -10,6 +10,7 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from ..api import room_assignments as api_room_assignments
+from ..distributed import engine_options, scan_on_ray
 from ..errors import EXIT_FOUND, EXIT_OK, EXIT_UNREADABLE, UserError
 from ..reports.findings import DEFAULT_FAIL_POLICY, FAIL_ON_CHOICES, FailPolicy, parse_fail_on
 from ..reports.table import print_summary
@@ -100,10 +101,24 @@ def scan(
     threads: ThreadsOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table, no progress bar")] = False,
     fail_on: FailOnOption = None,
+    engine_name: Annotated[
+        str, typer.Option("--engine", help="local, or ray: spread the files over a Ray cluster (docs/scale.md)")
+    ] = "local",
+    address: Annotated[
+        str | None,
+        typer.Option("--address", help="With --engine ray: auto, local, HOST:PORT or ray://HOST:PORT [default: auto]"),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers", help="With --engine ray: actors to scan with [default: one per CPU (GPU) of the cluster]"
+        ),
+    ] = None,
 ) -> None:
     """Scan recordings for registered people; exit 0 none found, 1 found (or, with --fail-on, the chosen
     verdicts found), 3 an input was unreadable."""
     policy = parse_fail_on(fail_on)
+    ray_options = engine_options(engine_name, address, workers, device, threads)
     items, assignments = room_assignments(list(inputs or []), room, started_at, rooms_file)
     if not items:
         raise UserError("nothing to scan: give videos, images or folders (or --rooms FILE)")
@@ -132,7 +147,10 @@ def scan(
             )
 
         context.progress = on_frame
-        result = scan_inputs(items, context, assignments)
+        if ray_options is None:
+            result = scan_inputs(items, context, assignments)
+        else:
+            result = scan_on_ray(items, context, assignments, ray_options)
     write_outputs(result, json_path, jsonl_path)
     if quiet:
         for source in result.unreadable:

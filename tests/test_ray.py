@@ -1,0 +1,252 @@
+"""`scan --engine ray` on a real local Ray cluster: the same result as a local scan, a worker killed mid-scan
+costs nothing, and a cluster that is absent or unreachable is one line and exit 2.
+
+The cluster is a real head node (`ray start --head --block` on loopback, 2 CPUs, in a temp dir), started
+once for the module and stopped by signalling the process the fixture started.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import SAMPLES, run_cli, unavailable
+
+RAY_START_TIMEOUT_S = 120
+ROOM_A, ROOM_B = "douyin:1001", "douyin:1002"
+# Reference photos per person, as one folder of photos per person for `gallery import`.
+PEOPLE = {
+    "Lin-Manuel_Miranda": ["lin-manuel-miranda.png"],
+    "Barack_Obama": ["obama.jpg", "obama2.jpg"],
+}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes], deadline: float) -> None:
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"ray start exited with {process.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    pytest.fail(f"the Ray head did not listen on port {port} within {RAY_START_TIMEOUT_S} s")
+
+
+@pytest.fixture(scope="module")
+def ray_head() -> Iterator[str]:
+    """The address of a Ray head started for these tests (2 CPUs: two workers)."""
+    ray_cli = Path(sys.executable).parent / "ray"
+    if not ray_cli.exists():
+        unavailable(f"Ray is not installed in this environment ({ray_cli} is absent): pip install -e '.[ray]'")
+    port = free_port()
+    # A short temp dir: Ray's unix sockets live under it and their paths may not exceed 107 characters.
+    temp_dir = tempfile.mkdtemp(prefix="ray-", dir="/tmp")
+    head = subprocess.Popen(
+        [
+            str(ray_cli),
+            "start",
+            "--head",
+            "--block",
+            f"--port={port}",
+            "--num-cpus=2",
+            "--node-ip-address=127.0.0.1",
+            "--include-dashboard=false",
+            "--disable-usage-stats",
+            f"--temp-dir={temp_dir}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        wait_for_port(port, head, time.monotonic() + RAY_START_TIMEOUT_S)
+        yield f"127.0.0.1:{port}"
+    finally:
+        # `ray start --block` stops the processes it started when it is signalled.
+        head.send_signal(signal.SIGTERM)
+        try:
+            head.wait(timeout=90)
+        except subprocess.TimeoutExpired:
+            os.killpg(head.pid, signal.SIGKILL)
+            head.wait()
+
+
+@pytest.fixture(scope="module")
+def ray_case(media: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Photos to enrol, and sources: the Hamilton clip in two rooms at overlapping times (so `concurrent` must be
+    judged across sources), the project's sample clips, and a path that does not exist."""
+    folder = tmp_path_factory.mktemp("ray-case")
+    people = folder / "people"
+    for person, photos in PEOPLE.items():
+        (people / person).mkdir(parents=True)
+        for photo in photos:
+            (people / person / photo).symlink_to(media / "face_recognition" / photo)
+    (people / "Eileen_Collins").symlink_to(SAMPLES / "references" / "Eileen_Collins")
+    hamilton = media / "face_recognition" / "short_hamilton_clip.mp4"
+    second_room = folder / "second-room.mp4"
+    second_room.symlink_to(hamilton)
+    rooms = folder / "rooms.yaml"
+    rooms.write_text(
+        "rooms:\n"
+        f"  - {{url: '{hamilton}', room: '{ROOM_A}', started_at: '2026-11-20T20:00:00+08:00'}}\n"
+        f"  - {{url: '{second_room}', room: '{ROOM_B}', started_at: '2026-11-20T20:00:02+08:00'}}\n",
+        encoding="utf-8",
+    )
+    inputs = [str(SAMPLES / "clips"), str(folder / "missing.mp4"), "--rooms", str(rooms)]
+    return {"people": people, "inputs": inputs}
+
+
+@pytest.fixture(scope="module")
+def ray_env(ray_case: dict[str, Any], model_root: Path, pack_name: str, tmp_path_factory) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        {
+            "IMPERSONATION_MODELS": str(model_root),
+            "IMPERSONATION_PACK": pack_name,
+            "IMPERSONATION_GALLERY": str(tmp_path_factory.mktemp("ray-gallery") / "gallery.sqlite"),
+            "COLUMNS": "200",
+        }
+    )
+    env.pop("IMPERSONATION_CONFIG", None)
+    enrolled = run_cli(["gallery", "import", str(ray_case["people"])], env)
+    assert enrolled.returncode == 0, enrolled.stderr
+    return env
+
+
+def scan_args(case: dict[str, Any], out: Path, *engine: str) -> list[str]:
+    # One ONNX thread per model in both engines, so that their numbers agree to the last bit on any machine.
+    outputs = ["--json", str(out / "result.json"), "--evidence-dir", str(out / "evidence")]
+    return ["scan", *case["inputs"], *outputs, "--threads", "1", "-q", *engine]
+
+
+def comparable(result_path: Path) -> dict[str, Any]:
+    """The result without what differs between two runs of the same inputs: timings and the evidence folder."""
+    document = json.loads(result_path.read_text(encoding="utf-8"))
+    document.pop("run")
+    folder = str(result_path.parent / "evidence")
+    for appearance in document["appearances"]:
+        evidence = appearance["evidence"]
+        evidence["path"] = os.path.relpath(evidence["path"], folder)
+    return document
+
+
+@pytest.fixture(scope="module")
+def local_result(ray_case: dict[str, Any], ray_env: dict[str, str], tmp_path_factory) -> dict[str, Any]:
+    out = tmp_path_factory.mktemp("local")
+    done = run_cli(scan_args(ray_case, out), ray_env)
+    assert done.returncode == 1, done.stderr
+    result = comparable(out / "result.json")
+    found = {(a["identity"], a["room"]) for a in result["appearances"] if "concurrent" in a["verdicts"]}
+    # The case is only a test of judging across sources if the local scan itself finds the concurrency.
+    assert {("Barack Obama", ROOM_A), ("Barack Obama", ROOM_B)} <= found
+    assert {s["status"] for s in result["sources"]} == {"ok", "unreadable"}
+    return result
+
+
+def assert_same_as_local(out: Path, local: dict[str, Any]) -> None:
+    distributed = comparable(out / "result.json")
+    assert distributed == local
+    for appearance in distributed["appearances"]:
+        crop = (out / "evidence" / appearance["evidence"]["path"]).read_bytes()
+        assert appearance["evidence"]["sha256"] == hashlib.sha256(crop).hexdigest()
+
+
+@pytest.mark.shared_media
+def test_ray_scan_gives_the_local_result(
+    ray_head: str, ray_case: dict[str, Any], ray_env: dict[str, str], local_result: dict[str, Any], tmp_path: Path
+) -> None:
+    done = run_cli(scan_args(ray_case, tmp_path, "--engine", "ray", "--address", ray_head, "--workers", "2"), ray_env)
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    assert_same_as_local(tmp_path, local_result)
+
+
+def scanning_workers() -> list[int]:
+    """PIDs of Ray actor processes busy in ScanWorker.scan (Ray titles a worker process by what it runs)."""
+    busy = []
+    for entry in Path("/proc").iterdir():
+        try:
+            title = (entry / "cmdline").read_bytes().decode("utf-8", "replace")
+        except OSError:
+            continue
+        if title.startswith("ray::ScanWorker.scan"):
+            busy.append(int(entry.name))
+    return busy
+
+
+@pytest.mark.shared_media
+def test_ray_scan_survives_a_worker_killed_mid_scan(
+    ray_head: str, ray_case: dict[str, Any], ray_env: dict[str, str], local_result: dict[str, Any], tmp_path: Path
+) -> None:
+    args = scan_args(ray_case, tmp_path, "--engine", "ray", "--address", ray_head, "--workers", "2")
+    scan = subprocess.Popen(
+        [sys.executable, "-m", "impersonation_cli", *args], env=ray_env, stderr=subprocess.PIPE, text=True
+    )
+    killed: list[int] = []
+
+    def kill_one_busy_worker() -> None:
+        while scan.poll() is None and not killed:
+            busy = scanning_workers()
+            if busy:
+                os.kill(busy[0], signal.SIGKILL)
+                killed.append(busy[0])
+            time.sleep(0.05)
+
+    killer = threading.Thread(target=kill_one_busy_worker, daemon=True)
+    killer.start()
+    _, stderr = scan.communicate(timeout=600)
+    killer.join()
+    assert killed, "no worker was seen scanning, so none was killed"
+    assert scan.returncode == 1, stderr
+    assert_same_as_local(tmp_path, local_result)
+
+
+def test_unreachable_cluster_is_one_line_and_exit_2(cli_env: dict[str, str], tmp_path: Path) -> None:
+    clip = str(SAMPLES / "clips" / "no_face.mp4")
+    done = run_cli(["scan", clip, "--engine", "ray", "--address", f"127.0.0.1:{free_port()}"], cli_env)
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: cannot reach the Ray cluster at 127.0.0.1:")
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_missing_ray_is_one_line_and_exit_2(cli_env: dict[str, str]) -> None:
+    # sys.modules[name] = None makes `import ray` fail as it does where Ray is not installed.
+    program = "import sys; sys.modules['ray'] = None; from impersonation_cli.cli.common import run_app; run_app()"
+    clip = str(SAMPLES / "clips" / "no_face.mp4")
+    done = subprocess.run(
+        [sys.executable, "-c", program, "scan", clip, "--engine", "ray"],
+        env=cli_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "--engine ray needs Ray" in done.stderr and "pip install 'impersonation-cli[ray]'" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_ray_options_need_the_ray_engine(cli_env: dict[str, str]) -> None:
+    done = run_cli(["scan", str(SAMPLES / "clips"), "--workers", "2"], cli_env)
+    assert done.returncode == 2
+    assert done.stderr.strip() == "error: --address and --workers need --engine ray"
