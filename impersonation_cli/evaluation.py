@@ -1,9 +1,11 @@
 """Measuring the tool on labelled cases (`eval MANIFEST`) and fitting the match threshold (`gallery calibrate`).
 
 A manifest (YAML) lists cases (a source, its room and start time, the identities and verdict labels
-expected on it), optionally people to enrol into a temporary gallery and known footage for the replay
-library. `run_evaluation` scans every case and `score_cases` turns the results into precision/recall per
-verdict class and ROC AUC per manipulation signal, all per source.
+expected on it, the dataset `group` it belongs to), optionally people to enrol into a temporary gallery,
+known footage for the replay library, and a `breakdown`: which groups of fakes are measured against which
+groups of real footage. `run_evaluation` scans every case; `class_metrics`, `signal_aucs` and `group_aucs`
+turn the results into precision/recall per verdict class, ROC AUC per manipulation signal and AUC per
+dataset, all per source, each AUC with a bootstrap 95% interval.
 """
 
 from __future__ import annotations
@@ -29,9 +31,16 @@ from .results import Appearance, SourceResult
 from .rooms import parse_time, validate_room
 from .scan import RoomAssignment, ScanContext, scan_source
 from .signals.replay import FootageIndex, ReplaySettings, add_footage
+from .signals.scoring import is_judged
 from .verdicts import VERDICT_CLASSES, judge_concurrency
 
 MANIPULATION_CLASSES = ("likely-synthetic", "likely-effects", "likely-replay")
+# The class score each manipulation verdict is raised on (the per-dataset breakdown ranks sources by it).
+CLASS_SIGNALS = {"likely-synthetic": "synthetic", "likely-effects": "effects"}
+# The bootstrap behind every AUC interval: sources resampled with replacement, fakes and reals separately.
+BOOTSTRAP_RESAMPLES = 2000
+BOOTSTRAP_SEED = 0
+INTERVAL_LEVEL = 0.95
 
 # -- calibration -------------------------------------------------------------------------------------
 
@@ -93,6 +102,19 @@ class EvalCase:
     expected_identities: list[str]
     expected_flags: list[str]
     label: str
+    group: str = ""
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """One row of the per-dataset table: the sources of the `positives` groups ranked against those of the
+    `negatives` groups by the class's score. A group pattern names a group or, ending in '/', every group
+    under it; with no positives the row only counts the class's flags on the negatives."""
+
+    name: str
+    verdict_class: str
+    positives: list[str]
+    negatives: list[str]
 
 
 @dataclass(frozen=True)
@@ -101,6 +123,7 @@ class Manifest:
     gallery: list[EvalPerson]
     footage: dict[str, list[Path]]
     cases: list[EvalCase]
+    breakdown: list[Breakdown] = field(default_factory=list)
 
 
 def _list_of_str(value: Any, where: str) -> list[str]:
@@ -134,7 +157,29 @@ def _case(folder: Path, item: Any, number: int) -> EvalCase:
         expected_identities=_list_of_str(item.get("expected_identities"), f"{where} expected_identities"),
         expected_flags=flags,
         label=str(item.get("label") or ""),
+        group=str(item.get("group") or ""),
     )
+
+
+def in_group(group: str, pattern: str) -> bool:
+    """A group pattern names one group, or every group under it when it ends in '/'."""
+    return group.startswith(pattern) if pattern.endswith("/") else group == pattern
+
+
+def _breakdown(item: Any, number: int, groups: set[str]) -> Breakdown:
+    where = f"breakdown entry {number}"
+    if not isinstance(item, dict) or not item.get("name"):
+        raise UserError(f"{where} needs a 'name', 'positives' and 'negatives'")
+    verdict_class = str(item.get("class") or "likely-synthetic")
+    if verdict_class not in CLASS_SIGNALS:
+        raise UserError(f"{where}: class must be one of {', '.join(CLASS_SIGNALS)}")
+    patterns = {k: _list_of_str(item.get(k), f"{where} {k}") for k in ("positives", "negatives")}
+    if not patterns["negatives"]:
+        raise UserError(f"{where} needs 'negatives' (groups of real footage)")
+    for pattern in patterns["positives"] + patterns["negatives"]:
+        if not any(in_group(g, pattern) for g in groups):
+            raise UserError(f"{where}: no case is in group {pattern!r}")
+    return Breakdown(str(item["name"]), verdict_class, patterns["positives"], patterns["negatives"])
 
 
 def load_manifest(path: Path) -> Manifest:
@@ -163,7 +208,9 @@ def load_manifest(path: Path) -> Manifest:
         videos = _list_of_str(entry.get("videos"), f"{where} videos")
         footage.setdefault(str(entry["name"]), []).extend(_existing(folder, v, where) for v in videos)
     cases = [_case(folder, item, n) for n, item in enumerate(document["cases"], start=1)]
-    return Manifest(path, people, footage, cases)
+    groups = {c.group for c in cases}
+    rows = [_breakdown(item, n, groups) for n, item in enumerate(document.get("breakdown") or [], start=1)]
+    return Manifest(path, people, footage, cases, rows)
 
 
 # -- running -----------------------------------------------------------------------------------------
@@ -188,6 +235,10 @@ class CaseOutcome:
         """The strongest value of a signal over the source and its appearances (0 when never measured)."""
         values = [s.signals[signal].score for s in (self.result, *self.appearances) if signal in s.signals]
         return max(values, default=0.0)
+
+    def judged(self, signal: str) -> bool:
+        """Whether any face of the source could be judged on the signal (a face too small, or no model, cannot)."""
+        return any(is_judged(s.signals[signal]) for s in (self.result, *self.appearances) if signal in s.signals)
 
 
 def _enrol(store: Gallery, engine: FaceEngine, people: list[EvalPerson]) -> None:
@@ -267,14 +318,34 @@ class ClassMetric:
         return self.true_positives / expected if expected else None
 
 
+Interval = tuple[float, float]
+
+
 @dataclass(frozen=True)
 class SignalAuc:
     signal: str
     verdict_class: str
     auc: float
+    interval: Interval  # bootstrap 95% interval
     positives: int
     negatives: int
     curve: np.ndarray  # (points, 2): false positive rate, true positive rate
+
+
+@dataclass(frozen=True)
+class GroupAuc:
+    """One row of the per-dataset breakdown."""
+
+    name: str
+    verdict_class: str
+    signal: str
+    auc: float | None  # None without positives
+    interval: Interval | None
+    positives: int
+    negatives: int
+    flagged_positives: int  # sources given the class's verdict
+    flagged_negatives: int
+    not_judged: int  # sources none of whose faces the signal could judge (scored 0)
 
 
 def class_metrics(outcomes: list[CaseOutcome]) -> list[ClassMetric]:
@@ -304,14 +375,40 @@ def identity_metric(outcomes: list[CaseOutcome]) -> ClassMetric:
     return ClassMetric("identity", hits, extras, misses)
 
 
+def _wins(scores: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """(positives, negatives): 1 where the positive scores higher, 0.5 for a tie (Mann-Whitney)."""
+    positives, negatives = scores[labels], scores[~labels]
+    return (positives[:, None] > negatives[None, :]) + 0.5 * (positives[:, None] == negatives[None, :])
+
+
 def roc(scores: np.ndarray, labels: np.ndarray) -> tuple[float, np.ndarray]:
     """ROC AUC (Mann-Whitney: ties count half) and the curve's points from the strictest threshold down."""
     positives, negatives = scores[labels], scores[~labels]
-    wins = (positives[:, None] > negatives[None, :]).sum() + 0.5 * (positives[:, None] == negatives[None, :]).sum()
-    auc = float(wins / (len(positives) * len(negatives)))
+    auc = float(_wins(scores, labels).mean())
     thresholds = np.unique(scores)[::-1]
     points = [(0.0, 0.0)] + [(float(np.mean(negatives >= t)), float(np.mean(positives >= t))) for t in thresholds]
     return auc, np.array([*points, (1.0, 1.0)])
+
+
+def resampled_aucs(wins: np.ndarray, positive_counts: np.ndarray, negative_counts: np.ndarray) -> np.ndarray:
+    """The AUC of each resample, given how often each positive and negative was drawn ((resamples, n) counts):
+    the same as the AUC of the drawn sources listed out, without listing them."""
+    pairs = positive_counts.sum(axis=1) * negative_counts.sum(axis=1)
+    return np.einsum("bp,pn,bn->b", positive_counts, wins, negative_counts) / pairs
+
+
+def auc_interval(
+    scores: np.ndarray, labels: np.ndarray, resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED
+) -> Interval:
+    """Percentile bootstrap interval (INTERVAL_LEVEL) of the AUC: fakes and reals resampled separately, with
+    replacement, so every resample keeps both (a stratified bootstrap over sources)."""
+    wins = _wins(scores, labels)
+    rng = np.random.default_rng(seed)
+    draw = [rng.multinomial(n, np.full(n, 1.0 / n), size=resamples) for n in wins.shape]
+    aucs = resampled_aucs(wins, draw[0], draw[1])
+    tail = (1.0 - INTERVAL_LEVEL) / 2
+    low, high = np.quantile(aucs, [tail, 1.0 - tail])
+    return round(float(low), 4), round(float(high), 4)
 
 
 def signal_aucs(outcomes: list[CaseOutcome]) -> list[SignalAuc]:
@@ -325,8 +422,60 @@ def signal_aucs(outcomes: list[CaseOutcome]) -> list[SignalAuc]:
         for name in names:
             scores = np.array([o.score(name) for o in outcomes])
             auc, curve = roc(scores, labels)
-            found.append(SignalAuc(name, verdict_class, auc, int(labels.sum()), int((~labels).sum()), curve))
+            interval = auc_interval(scores, labels)
+            found.append(SignalAuc(name, verdict_class, auc, interval, int(labels.sum()), int((~labels).sum()), curve))
     return found
+
+
+def default_breakdown(outcomes: list[CaseOutcome]) -> list[Breakdown]:
+    """Without a manifest breakdown: per group and class, its fakes against every source expected not to carry
+    the class; for a group without such fakes, the class's flags on its own sources."""
+    groups = sorted({o.case.group for o in outcomes})
+    rows = []
+    for verdict_class in CLASS_SIGNALS:
+        for group in groups:
+            members = [o for o in outcomes if o.case.group == group]
+            if any(verdict_class in o.case.expected_flags for o in members):
+                rows.append(Breakdown(group or "(no group)", verdict_class, [group], groups))
+            else:
+                rows.append(Breakdown(group or "(no group)", verdict_class, [], [group]))
+    return rows
+
+
+def _member(outcome: CaseOutcome, patterns: list[str]) -> bool:
+    return any(in_group(outcome.case.group, p) for p in patterns)
+
+
+def group_aucs(outcomes: list[CaseOutcome], breakdown: list[Breakdown]) -> list[GroupAuc]:
+    """Each breakdown row: AUC of the class score with its interval, and the class's flags on either side.
+    Positives are the rows' groups' sources expected to carry the class, negatives those expected not to."""
+    rows = []
+    for row in breakdown:
+        signal = CLASS_SIGNALS[row.verdict_class]
+        expected = [row.verdict_class in o.case.expected_flags for o in outcomes]
+        positives = [o for o, e in zip(outcomes, expected, strict=True) if e and _member(o, row.positives)]
+        negatives = [o for o, e in zip(outcomes, expected, strict=True) if not e and _member(o, row.negatives)]
+        auc = interval = None
+        if positives and negatives:
+            scores = np.array([o.score(signal) for o in positives + negatives])
+            labels = np.arange(len(scores)) < len(positives)
+            auc = round(roc(scores, labels)[0], 4)
+            interval = auc_interval(scores, labels)
+        rows.append(
+            GroupAuc(
+                name=row.name,
+                verdict_class=row.verdict_class,
+                signal=signal,
+                auc=auc,
+                interval=interval,
+                positives=len(positives),
+                negatives=len(negatives),
+                flagged_positives=sum(row.verdict_class in o.verdicts for o in positives),
+                flagged_negatives=sum(row.verdict_class in o.verdicts for o in negatives),
+                not_judged=sum(not o.judged(signal) for o in positives + negatives),
+            )
+        )
+    return rows
 
 
 # -- ROC plot ----------------------------------------------------------------------------------------
@@ -378,14 +527,22 @@ def draw_roc(aucs: list[SignalAuc], path: Path) -> None:
         raise UserError(f"cannot write the ROC plot to {path} (use a .png name in a writable folder)")
 
 
-def report_document(outcomes: list[CaseOutcome], metrics: list[ClassMetric], aucs: list[SignalAuc]) -> dict[str, Any]:
-    """The evaluation as JSON: per case what was expected and found, per class and per signal the figures."""
+EVAL_SCHEMA_VERSION = "1.1"  # 1.1: cases' group, AUC intervals, the per-dataset breakdown, the bootstrap used
+
+
+def report_document(
+    outcomes: list[CaseOutcome], metrics: list[ClassMetric], aucs: list[SignalAuc], groups: list[GroupAuc]
+) -> dict[str, Any]:
+    """The evaluation as JSON: per case what was expected and found, per class, signal and dataset the figures."""
     return {
         "schema": "impersonation-cli/eval",
+        "schema_version": EVAL_SCHEMA_VERSION,
+        "bootstrap": {"resamples": BOOTSTRAP_RESAMPLES, "seed": BOOTSTRAP_SEED, "level": INTERVAL_LEVEL},
         "cases": [
             {
                 "source": o.case.source,
                 "label": o.case.label,
+                "group": o.case.group,
                 "status": o.result.status,
                 "expected_identities": o.case.expected_identities,
                 "found_identities": sorted(o.found_identities),
@@ -393,6 +550,7 @@ def report_document(outcomes: list[CaseOutcome], metrics: list[ClassMetric], auc
                 "verdicts": sorted(o.verdicts),
                 "risk": max([o.result.risk, *(a.risk for a in o.appearances)]),
                 "scores": {k: o.score(k) for k in sorted({k for s in (o.result, *o.appearances) for k in s.signals})},
+                "not_judged": sorted(k for k in CLASS_SIGNALS.values() if not o.judged(k)),
             }
             for o in outcomes
         ],
@@ -412,9 +570,25 @@ def report_document(outcomes: list[CaseOutcome], metrics: list[ClassMetric], auc
                 "signal": a.signal,
                 "class": a.verdict_class,
                 "auc": round(a.auc, 4),
+                "ci95": list(a.interval),
                 "positives": a.positives,
                 "negatives": a.negatives,
             }
             for a in aucs
+        ],
+        "groups": [
+            {
+                "name": g.name,
+                "class": g.verdict_class,
+                "signal": g.signal,
+                "auc": g.auc,
+                "ci95": list(g.interval) if g.interval else None,
+                "positives": g.positives,
+                "negatives": g.negatives,
+                "flagged_positives": g.flagged_positives,
+                "flagged_negatives": g.flagged_negatives,
+                "not_judged": g.not_judged,
+            }
+            for g in groups
         ],
     }

@@ -26,6 +26,7 @@ from .gallery import Authorization, GalleryIndex
 from .matches import TrackMatch, match_track
 from .results import Appearance, RunInfo, ScanResult, SourceResult
 from .signals import SignalSuite
+from .signals.detector import forgery_model
 from .signals.replay import FootageIndex
 from .sources import DecodeStats, SourceInfo, expand_inputs, is_stream_url, probe, sample_frames
 from .staging import run_ahead
@@ -261,6 +262,7 @@ def scan_inputs(inputs: list[str], context: ScanContext, rooms: dict[str, RoomAs
         "pack": context.engine.pack.name,
         "detector": context.engine.detector_id,
         "recognizer": context.engine.recognizer_id,
+        "forgery": forgery_model(context.engine).model_id,
         "provider": context.engine.provider,
         "config": context.config.as_dict(),
         "config_path": context.config.path,

@@ -1,7 +1,9 @@
 """Verdicts stage: combine authorization and signals into labelled findings, each with its reasons.
 
 The labels, their thresholds and the risk weights are documented in docs/verdicts.md; the numbers live in
-the `[verdicts]` section of the config.
+the `[verdicts]` section of the config. `likely-synthetic` and `likely-effects` are raised by the trained
+detector's calibrated probabilities alone, at its own thresholds unless the config names others: a real face
+must not be accused on hand-made cues, which only explain a finding.
 """
 
 from __future__ import annotations
@@ -10,9 +12,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from .config import Config, settings_from_table
+from .errors import UserError
 from .gallery import Authorization
 from .results import Appearance, SignalScore, SourceResult
-from .signals import EFFECTS, SYNTHETIC
+from .signals import CLASSES, EFFECTS, SYNTHETIC
+from .signals.scoring import is_judged, refuse_retired
 
 AUTHORIZED = "authorized"
 UNAUTHORIZED = "unauthorized-likeness"
@@ -25,12 +29,16 @@ VERDICT_CLASSES = (AUTHORIZED, UNAUTHORIZED, LIKELY_SYNTHETIC, LIKELY_EFFECTS, L
 REPLAY_SIGNALS = ("replay", "loop")
 
 
+MODEL_THRESHOLD = "model"
+
+
 @dataclass(frozen=True)
 class VerdictSettings:
     """The `[verdicts]` section."""
 
-    synthetic_threshold: float = 0.2
-    effects_threshold: float = 0.4
+    # "model": the detector's own threshold (from its metadata); or a probability that overrides it.
+    synthetic_probability: str = MODEL_THRESHOLD
+    effects_probability: str = MODEL_THRESHOLD
     replay_threshold: float = 0.6
     # Flag a source for synthetic/effects faces of people who matched nobody (used by `eval`).
     flag_unmatched_faces: bool = False
@@ -42,9 +50,38 @@ class VerdictSettings:
     risk_replay: float = 0.9
     risk_concurrent: float = 0.9
 
+    def __post_init__(self) -> None:
+        for key in ("synthetic_probability", "effects_probability"):
+            value = getattr(self, key)
+            if value != MODEL_THRESHOLD and not _is_probability(value):
+                raise UserError(f'config [verdicts] {key} must be "model" or a probability in (0, 1], not {value!r}')
+
     @classmethod
     def from_config(cls, config: Config) -> VerdictSettings:
-        return settings_from_table(cls, config.section("verdicts"), "verdicts")
+        table = config.section("verdicts")
+        refuse_retired(table, "verdicts", RETIRED_VERDICT_KEYS)
+        return settings_from_table(cls, table, "verdicts")
+
+    def threshold(self, class_name: str, score: SignalScore) -> float:
+        """The probability at which a class score earns its label: the configured one, else the detector's."""
+        configured = self.synthetic_probability if class_name == SYNTHETIC else self.effects_probability
+        return float(score.details["threshold"]) if configured == MODEL_THRESHOLD else float(configured)
+
+
+RETIRED_VERDICT_KEYS = {
+    key: f"it was a threshold on the hand-made cues; {label} now comes from the trained detector, see {new}"
+    for key, label, new in (
+        ("synthetic_threshold", "likely-synthetic", "synthetic_probability"),
+        ("effects_threshold", "likely-effects", "effects_probability"),
+    )
+}
+
+
+def _is_probability(value: str) -> bool:
+    try:
+        return 0.0 < float(value) <= 1.0
+    except ValueError:
+        return False
 
 
 def noisy_or(components: dict[str, tuple[float, float]]) -> float:
@@ -89,31 +126,37 @@ def _authorization(appearance: Appearance, authorizations: list[Authorization]) 
     return None
 
 
-def _evidence(score: SignalScore, signals: dict[str, SignalScore]) -> str:
-    """The combined score and the explanations of the signals that carried it, strongest first."""
-    carried = [signals[k] for k in score.details if k in signals and signals[k].score > 0]
-    carried.sort(key=lambda s: -s.score)
-    parts = "; ".join(f"{s.name} {s.score:.2f}: {s.explanation}" for s in carried[:3])
-    return f"score {score.score:.2f} ({parts or score.explanation})"
+def _evidence(class_name: str, score: SignalScore, signals: dict[str, SignalScore], threshold: float) -> str:
+    """The detector's probability against its threshold, then the strongest hand-made cues as explanation."""
+    detector, cue_names = CLASSES[class_name]
+    cues = sorted((signals[k] for k in cue_names if k in signals and signals[k].score > 0), key=lambda s: -s.score)
+    explained = "; ".join(f"{s.name} {s.score:.2f}: {s.explanation}" for s in cues[:3])
+    found = signals[detector].explanation if detector in signals else score.explanation
+    text = f"{detector} {score.score:.2f} >= {threshold:.2f} ({found})"
+    return f"{text}; cues (explanation only): {explained}" if explained else text
 
 
 def _manipulation_flags(
     signals: dict[str, SignalScore], settings: VerdictSettings, ai_licensed: bool
 ) -> tuple[list[str], list[str]]:
-    """The synthetic/effects/replay labels these signals earn, with a reason each (and for a covered one)."""
+    """The synthetic/effects/replay labels these signals earn, with a reason each (and for a covered one).
+
+    Only a judged class score (the trained detector's probability) at its threshold earns a label."""
     labels: list[str] = []
     reasons: list[str] = []
-    synthetic = signals.get(SYNTHETIC)
-    if synthetic is not None and synthetic.score >= settings.synthetic_threshold:
-        if ai_licensed:
-            reasons.append(f"synthetic face ({_evidence(synthetic, signals)}) is covered: an AI likeness is licensed")
+    for class_name, label in ((SYNTHETIC, LIKELY_SYNTHETIC), (EFFECTS, LIKELY_EFFECTS)):
+        score = signals.get(class_name)
+        if score is None or not is_judged(score):
+            continue
+        threshold = settings.threshold(class_name, score)
+        if score.score < threshold:
+            continue
+        evidence = _evidence(class_name, score, signals, threshold)
+        if class_name == SYNTHETIC and ai_licensed:
+            reasons.append(f"synthetic face ({evidence}) is covered: an AI likeness is licensed")
         else:
-            labels.append(LIKELY_SYNTHETIC)
-            reasons.append(f"{LIKELY_SYNTHETIC}: {_evidence(synthetic, signals)} >= {settings.synthetic_threshold}")
-    effects = signals.get(EFFECTS)
-    if effects is not None and effects.score >= settings.effects_threshold:
-        labels.append(LIKELY_EFFECTS)
-        reasons.append(f"{LIKELY_EFFECTS}: {_evidence(effects, signals)} >= {settings.effects_threshold}")
+            labels.append(label)
+            reasons.append(f"{label}: {evidence}")
     for name in REPLAY_SIGNALS:
         replay = signals.get(name)
         if replay is not None and replay.score >= settings.replay_threshold:
@@ -121,6 +164,14 @@ def _manipulation_flags(
                 labels.append(LIKELY_REPLAY)
             reasons.append(f"{LIKELY_REPLAY}: {name} {replay.score:.2f}: {replay.explanation}")
     return labels, reasons
+
+
+def _unjudged(signals: dict[str, SignalScore]) -> list[str]:
+    """Say so when the manipulation classes could not be judged (no model, a face too small or too poor)."""
+    synthetic = signals.get(SYNTHETIC)
+    if synthetic is None or is_judged(synthetic):
+        return []
+    return [f"likely-synthetic / likely-effects {synthetic.explanation}"]
 
 
 def _risk(signals: dict[str, SignalScore], settings: VerdictSettings, unauthorized: bool, ai_licensed: bool) -> float:
@@ -144,7 +195,7 @@ def judge_appearance(appearance: Appearance, authorizations: list[Authorization]
     ai_licensed = grant is not None and grant.ai_allowed
     labels, reasons = _manipulation_flags(appearance.signals, settings, ai_licensed)
     appearance.verdicts += labels
-    appearance.reasons += reasons
+    appearance.reasons += reasons + _unjudged(appearance.signals)
     appearance.risk = _risk(appearance.signals, settings, UNAUTHORIZED in appearance.verdicts, ai_licensed)
 
 

@@ -27,6 +27,7 @@ from .live import ReaderSettings, RoomReader, RoomState
 from .matches import TrackMatch, match_track
 from .results import Appearance, Evidence, RunInfo, ScanResult, SignalScore, SourceResult
 from .scan import RoomAssignment, ScanContext, SourcePipeline
+from .signals.detector import forgery_model
 from .sources import is_stream_url
 from .tracks import Track
 from .types import Faces, Frame
@@ -348,6 +349,7 @@ class Watcher:
             "pack": engine.pack.name,
             "detector": engine.detector_id,
             "recognizer": engine.recognizer_id,
+            "forgery": forgery_model(engine).model_id,
             "provider": engine.provider,
             "config": config.as_dict(),
             "config_path": config.path,

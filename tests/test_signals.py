@@ -1,8 +1,10 @@
 """Manipulation signals on real clips: every signal is measured, in range, cheap, and the stillness of an
-AI digital human shows in the raw measurements (a margin measured on these clips, not a claim of accuracy)."""
+AI digital human shows in the raw measurements (a margin measured on these clips, not a claim of accuracy);
+the trained detector judges a few frames per track, and a missing model is said, never a crash."""
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from pathlib import Path
@@ -16,22 +18,32 @@ from impersonation_cli.faces import FaceEngine
 from impersonation_cli.gallery import GalleryIndex
 from impersonation_cli.results import SignalScore, SourceResult
 from impersonation_cli.scan import ScanContext, scan_source
-from impersonation_cli.signals import EFFECTS, SYNTHETIC, SignalSuite
+from impersonation_cli.signals import EFFECTS, SYNTHETIC, SignalSuite, class_score
+from impersonation_cli.signals.detector import (
+    FACE_EFFECTS,
+    FACE_FORGERY,
+    FORGERY_MODEL_ENV,
+    forgery_model,
+    judged_now,
+    top_k_mean,
+)
 from impersonation_cli.signals.measure import pose_features, texture_features
+from impersonation_cli.signals.scoring import SignalSettings, is_judged, not_judged
 from impersonation_cli.sources import sample_frames
 from impersonation_cli.tracks import Tracker
 from impersonation_cli.types import EMBEDDING_DIM
 
-SIGNALS = {
+from .conftest import SAMPLES, run_cli, unavailable
+
+CUES = {
     "identity_jitter",
     "texture_mismatch",
     "blend_seam",
     "landmark_dynamics",
     "skin_flatness",
     "expression_stillness",
-    SYNTHETIC,
-    EFFECTS,
 }
+DETECTOR_SIGNALS = {FACE_FORGERY, FACE_EFFECTS, SYNTHETIC, EFFECTS}
 EMPTY_GALLERY = GalleryIndex((), np.zeros(0, dtype=np.int64), np.zeros((0, EMBEDDING_DIM), np.float32), None)
 
 
@@ -42,6 +54,35 @@ def scan_unregistered(engine: FaceEngine, clip: Path) -> SourceResult:
     return result
 
 
+def require_forgery_model(engine: FaceEngine) -> None:
+    model = forgery_model(engine)
+    if model.detector is None:
+        unavailable(f"the trained forgery model is not installed: {model.problem}")
+
+
+def test_the_detector_judges_a_tracks_first_faces_then_every_nth_up_to_a_cap() -> None:
+    settings = SignalSettings(forgery_first_frames=4, forgery_every=6, forgery_max_frames=8)
+    judged = [n for n in range(200) if judged_now(n, settings)]
+    assert judged == [0, 1, 2, 3, 4, 10, 16, 22]
+    assert [n for n in range(10) if judged_now(n, SignalSettings(forgery_first_frames=1, forgery_every=1))] == list(
+        range(10)
+    )[: SignalSettings().forgery_max_frames]
+
+
+def test_a_tracks_probability_is_the_mean_of_its_top_k_frames() -> None:
+    assert top_k_mean(np.array([0.1, 0.9, 0.2, 0.7, 0.8]), 3) == (pytest.approx(0.8), 3)
+    assert top_k_mean(np.array([0.4]), 3) == (pytest.approx(0.4), 1)
+
+
+def test_a_class_score_is_its_detector_signal_or_says_why_not() -> None:
+    judged = SignalScore(FACE_FORGERY, 0.7, "trained detector: probability 0.70", {"threshold": 0.6})
+    assert class_score(SYNTHETIC, judged) == SignalScore(
+        SYNTHETIC, 0.7, f"{FACE_FORGERY}: trained detector: probability 0.70", {FACE_FORGERY: 0.7, "threshold": 0.6}
+    )
+    missing = class_score(SYNTHETIC, not_judged(FACE_FORGERY, "no forgery model (gone)"))
+    assert missing.score == 0.0 and not is_judged(missing) and "no forgery model (gone)" in missing.explanation
+
+
 @pytest.fixture(scope="module")
 def pair(engine: FaceEngine, media: Path) -> dict[str, SourceResult]:
     folder = media / "ffpp_pair_cyshih704"
@@ -49,14 +90,21 @@ def pair(engine: FaceEngine, media: Path) -> dict[str, SourceResult]:
 
 
 @pytest.mark.shared_media
-def test_every_signal_is_measured_and_in_range_on_a_deepfake_and_its_original(pair: dict[str, SourceResult]) -> None:
+def test_every_signal_is_measured_and_in_range_on_a_deepfake_and_its_original(
+    engine: FaceEngine, pair: dict[str, SourceResult]
+) -> None:
+    require_forgery_model(engine)
     for result in pair.values():
-        assert set(result.signals) >= SIGNALS
+        assert set(result.signals) >= CUES | DETECTOR_SIGNALS
         for score in result.signals.values():
             assert isinstance(score, SignalScore)
             assert 0.0 <= score.score <= 1.0
-            assert score.explanation and not score.explanation.startswith("not judged"), score
-            assert all(math.isfinite(v) for v in score.details.values()), score
+            assert score.explanation and is_judged(score), score
+            assert all(math.isfinite(v) for v in score.details.values() if not isinstance(v, str)), score
+        detector = result.signals[FACE_FORGERY]
+        # At 1 fps the 12-16 s clips give 12-16 frames of the face: the first 4, then every 6th.
+        assert 1 <= detector.details["frames_judged"] <= 6, detector
+        assert result.signals[SYNTHETIC].score == detector.score
 
 
 @pytest.mark.shared_media
@@ -72,7 +120,23 @@ def test_ai_digital_human_is_stiller_than_real_faces(engine: FaceEngine, media: 
         sun.signals["landmark_dynamics"].details["eye_variation"] * 4
         < (real.signals["landmark_dynamics"].details["eye_variation"])
     )
-    assert sun.signals[SYNTHETIC].score > real.signals[SYNTHETIC].score
+
+
+@pytest.mark.shared_media
+def test_without_the_forgery_model_a_scan_says_not_judged_and_finishes(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    """An install without the model file (or a wrong path): the scan runs, and says why nothing was judged."""
+    done = run_cli(["gallery", "import", str(SAMPLES / "references")], cli_env)
+    assert done.returncode == 0, done.stderr
+    report = tmp_path / "result.json"
+    env = {**cli_env, FORGERY_MODEL_ENV: str(tmp_path / "absent.onnx")}
+    done = run_cli(["scan", str(SAMPLES / "clips" / "astronaut_live.mp4"), "--json", str(report)], env)
+    assert done.returncode == 1, done.stderr  # a registered person was found (--fail-on any)
+    document = json.loads(report.read_text(encoding="utf-8"))
+    assert document["settings"]["forgery"] is None
+    (found,) = document["appearances"]
+    assert "likely-synthetic" not in found["verdicts"] and "likely-effects" not in found["verdicts"]
+    assert any("not judged: no forgery model" in r and "absent.onnx" in r for r in found["reasons"])
+    assert found["signals"][FACE_FORGERY]["score"] == 0.0
 
 
 @pytest.mark.shared_media

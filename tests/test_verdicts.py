@@ -1,4 +1,5 @@
-"""Verdict rules: authorizations with dates and ai_allowed, manipulation flags, risk, user thresholds."""
+"""Verdict rules: authorizations with dates and ai_allowed, manipulation flags from the trained detector only,
+risk, user thresholds. Small fixtures, no models: the policy itself."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from impersonation_cli.config import load_config
 from impersonation_cli.errors import UserError
 from impersonation_cli.gallery import Authorization
 from impersonation_cli.results import Appearance, SignalScore
-from impersonation_cli.signals import EFFECTS, SYNTHETIC
+from impersonation_cli.signals import EFFECTS, SYNTHETIC, class_score
+from impersonation_cli.signals.detector import FACE_EFFECTS, FACE_FORGERY
+from impersonation_cli.signals.scoring import not_judged
 from impersonation_cli.verdicts import (
     AUTHORIZED,
     CONCURRENT,
@@ -25,16 +28,38 @@ from impersonation_cli.verdicts import (
 from .conftest import run_cli
 
 ROOM = "douyin:123"
+# The thresholds a model's metadata would carry (the detector signal states its own).
+MODEL_SYNTHETIC_THRESHOLD = 0.6
+MODEL_EFFECTS_THRESHOLD = 0.7
 
 
-def appearance(synthetic: float = 0.0, effects: float = 0.0, replay: float | None = None, **fields) -> Appearance:
-    signals = {
-        SYNTHETIC: SignalScore(SYNTHETIC, synthetic, "weighted mean", {"landmark_dynamics": synthetic}),
-        "landmark_dynamics": SignalScore("landmark_dynamics", synthetic, "eyes never change openness"),
-        EFFECTS: SignalScore(EFFECTS, effects, "weighted mean", {}),
+def detector_score(name: str, probability: float | None, threshold: float) -> SignalScore:
+    if probability is None:
+        return not_judged(name, "no forgery model (test)")
+    details = {"probability": probability, "threshold": threshold, "frames_judged": 6.0}
+    return SignalScore(name, probability, f"trained detector: probability {probability:.2f}", details)
+
+
+def signals(
+    forgery: float | None = 0.0, face_effects: float | None = 0.0, cues: float = 0.0, replay: float | None = None
+) -> dict[str, SignalScore]:
+    """What the signals stage gives an appearance: the detector's two signals, their class scores, and
+    hand-made cues all at `cues`."""
+    found = {
+        FACE_FORGERY: detector_score(FACE_FORGERY, forgery, MODEL_SYNTHETIC_THRESHOLD),
+        FACE_EFFECTS: detector_score(FACE_EFFECTS, face_effects, MODEL_EFFECTS_THRESHOLD),
+        "landmark_dynamics": SignalScore("landmark_dynamics", cues, "eyes never change openness"),
+        "skin_flatness": SignalScore("skin_flatness", cues, "surroundings have 4x the fine texture of the cheeks"),
+        "blend_seam": SignalScore("blend_seam", cues, "boundary edge energy 2x its sides"),
     }
+    found[SYNTHETIC] = class_score(SYNTHETIC, found[FACE_FORGERY])
+    found[EFFECTS] = class_score(EFFECTS, found[FACE_EFFECTS])
     if replay is not None:
-        signals["replay"] = SignalScore("replay", replay, "matches known footage at 12.0 s")
+        found["replay"] = SignalScore("replay", replay, "matches known footage at 12.0 s")
+    return found
+
+
+def appearance(**fields) -> Appearance:
     values = {
         "appearance_id": "s1-a1",
         "identity": "Barack Obama",
@@ -47,7 +72,7 @@ def appearance(synthetic: float = 0.0, effects: float = 0.0, replay: float | Non
         "room": ROOM,
         "start_wallclock": "2026-11-20T20:00:00+08:00",
         "end_wallclock": "2026-11-20T20:00:10+08:00",
-        "signals": signals,
+        "signals": signals(),
         **fields,
     }
     return Appearance(**values)
@@ -74,39 +99,68 @@ def test_authorization_applies_by_room_and_date() -> None:
 
 
 def test_ai_allowed_covers_a_synthetic_face_only_in_its_authorized_room() -> None:
-    covered = judged(appearance(synthetic=0.9), [grant(ai_allowed=True)])
+    covered = judged(appearance(signals=signals(forgery=0.9)), [grant(ai_allowed=True)])
     assert covered.verdicts == [AUTHORIZED]
     assert any("covered" in r for r in covered.reasons)
-    flagged = judged(appearance(synthetic=0.9), [grant(ai_allowed=False)])
+    flagged = judged(appearance(signals=signals(forgery=0.9, cues=0.8)), [grant(ai_allowed=False)])
     assert flagged.verdicts == [AUTHORIZED, LIKELY_SYNTHETIC]
     reason = next(r for r in flagged.reasons if r.startswith(LIKELY_SYNTHETIC))
-    assert "landmark_dynamics 0.90: eyes never change openness" in reason
-    expired = judged(appearance(synthetic=0.9), [grant(ai_allowed=True, valid_to="2026-01-01")])
+    assert f"{FACE_FORGERY} 0.90 >= 0.60" in reason
+    assert "cues (explanation only): " in reason and "landmark_dynamics 0.80: eyes never change openness" in reason
+    expired = judged(appearance(signals=signals(forgery=0.9)), [grant(ai_allowed=True, valid_to="2026-01-01")])
     assert expired.verdicts == [UNAUTHORIZED, LIKELY_SYNTHETIC]
     assert flagged.risk > covered.risk and expired.risk > flagged.risk
 
 
+def test_hand_made_cues_alone_never_accuse_a_face() -> None:
+    """Every cue at its maximum and the detector below its threshold: no likely-synthetic, no likely-effects
+    (the issue's real group photo got likely-effects from skin flatness alone, a re-encoded real clip
+    likely-synthetic from the cues)."""
+    for authorizations in ([grant()], []):
+        found = judged(appearance(signals=signals(forgery=0.59, face_effects=0.69, cues=1.0)), authorizations)
+        assert LIKELY_SYNTHETIC not in found.verdicts and LIKELY_EFFECTS not in found.verdicts
+    at_threshold = judged(appearance(signals=signals(forgery=0.6, face_effects=0.7)), [grant()])
+    assert at_threshold.verdicts == [AUTHORIZED, LIKELY_SYNTHETIC, LIKELY_EFFECTS]
+
+
+def test_without_a_forgery_model_the_verdicts_say_not_judged() -> None:
+    found = judged(appearance(signals=signals(forgery=None, face_effects=None, cues=1.0)), [grant()])
+    assert found.verdicts == [AUTHORIZED]
+    assert any("not judged: no forgery model" in r for r in found.reasons)
+    # Not judged is no evidence: it adds no risk beyond the authorization's.
+    assert found.risk == judged(appearance(), [grant()]).risk
+
+
 def test_effects_and_replay_are_their_own_labels() -> None:
-    effects = judged(appearance(effects=0.8), [])
+    effects = judged(appearance(signals=signals(face_effects=0.8)), [])
     assert effects.verdicts == [UNAUTHORIZED, LIKELY_EFFECTS]
-    replay = judged(appearance(replay=0.95), [grant()])
+    assert any(r.startswith(f"{LIKELY_EFFECTS}: {FACE_EFFECTS} 0.80 >= 0.70") for r in effects.reasons)
+    replay = judged(appearance(signals=signals(replay=0.95)), [grant()])
     assert replay.verdicts == [AUTHORIZED, LIKELY_REPLAY]
     assert any("matches known footage" in r for r in replay.reasons)
-    clean = judged(appearance(synthetic=0.05, effects=0.05, replay=0.1), [grant()])
+    clean = judged(appearance(signals=signals(forgery=0.05, face_effects=0.05, replay=0.1)), [grant()])
     assert clean.verdicts == [AUTHORIZED] and clean.risk < 0.2
 
 
 def test_thresholds_and_weights_come_from_the_users_config(tmp_path: Path) -> None:
-    default = judged(appearance(synthetic=0.5), [])
-    assert LIKELY_SYNTHETIC in default.verdicts
-    config = tmp_path / "strict.toml"
-    config.write_text("[verdicts]\nsynthetic_threshold = 0.6\nrisk_unauthorized = 0.2\n", encoding="utf-8")
-    relaxed = judged(appearance(synthetic=0.5), [], config)
-    assert LIKELY_SYNTHETIC not in relaxed.verdicts
+    default = judged(appearance(signals=signals(forgery=0.5)), [])
+    assert LIKELY_SYNTHETIC not in default.verdicts  # under the model's 0.6
+    config = tmp_path / "mine.toml"
+    config.write_text("[verdicts]\nsynthetic_probability = 0.45\nrisk_unauthorized = 0.2\n", encoding="utf-8")
+    stricter = judged(appearance(signals=signals(forgery=0.5)), [], config)
+    assert LIKELY_SYNTHETIC in stricter.verdicts and "0.50 >= 0.45" in stricter.reasons[-1]
     assert judged(appearance(), [], config).risk == pytest.approx(0.2)
-    config.write_text("[verdicts]\nsynthetic_treshold = 0.6\n", encoding="utf-8")
-    with pytest.raises(UserError, match="unknown keys: synthetic_treshold"):
-        judged(appearance(), [], config)
+    for text, message in (
+        ("[verdicts]\nsynthetic_treshold = 0.6\n", "unknown keys: synthetic_treshold"),
+        ('[verdicts]\neffects_probability = "high"\n', 'effects_probability must be "model" or a probability'),
+        ("[verdicts]\nsynthetic_probability = 1.5\n", "synthetic_probability must be"),
+        ("[verdicts]\nsynthetic_threshold = 0.2\n", "synthetic_threshold is no longer used"),
+        ("[signals]\neffects_weights = { skin_flatness = 1.0 }\n", "effects_weights is no longer used"),
+        ("[signals]\nforgery_every = 0\n", "must be >= 1"),
+    ):
+        config.write_text(text, encoding="utf-8")
+        with pytest.raises(UserError, match=message.replace("(", r"\(")):
+            judged(appearance(), [], config)
 
 
 @pytest.mark.parametrize(

@@ -406,7 +406,7 @@ def test_ai_digital_human_of_a_registered_person_is_flagged_while_live(
     synthetic = events["likely-synthetic"]
     assert synthetic["person"] == "Digital Sun" and synthetic["room"] == "douyin:42"
     assert synthetic["frames"] >= 4 and synthetic["stream_time_s"] < 6.0
-    assert any(reason.startswith("likely-synthetic: score") for reason in synthetic["reasons"])
+    assert any(reason.startswith("likely-synthetic: face_forgery") for reason in synthetic["reasons"])
 
 
 def test_long_live_tracks_are_rematched_on_a_bounded_schedule() -> None:

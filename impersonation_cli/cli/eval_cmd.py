@@ -1,4 +1,5 @@
-"""`impersonation-cli eval MANIFEST`: precision/recall per verdict class and ROC AUC per signal on labelled cases."""
+"""`impersonation-cli eval MANIFEST`: precision/recall per verdict class, ROC AUC per signal and per dataset (each
+with a bootstrap 95% interval) on labelled cases."""
 
 from __future__ import annotations
 
@@ -12,10 +13,17 @@ from rich.text import Text
 
 from ..errors import UserError
 from ..evaluation import (
+    BOOTSTRAP_RESAMPLES,
+    BOOTSTRAP_SEED,
     ClassMetric,
     EvalCase,
+    GroupAuc,
+    Interval,
+    SignalAuc,
     class_metrics,
+    default_breakdown,
     draw_roc,
+    group_aucs,
     identity_metric,
     load_manifest,
     report_document,
@@ -51,6 +59,36 @@ def _class_table(metrics: list[ClassMetric]) -> Table:
     return table
 
 
+def _interval(interval: Interval | None) -> str:
+    return "-" if interval is None else f"[{interval[0]:.2f}, {interval[1]:.2f}]"
+
+
+def _auc_table(aucs: list[SignalAuc]) -> Table:
+    title = (
+        "Per source: ROC AUC of each signal (max over the source's faces), 95% bootstrap interval "
+        f"({BOOTSTRAP_RESAMPLES} resamples, seed {BOOTSTRAP_SEED})"
+    )
+    table = Table(title=title, title_justify="left")
+    for column in ("signal", "class", "AUC", "95% interval", "positives", "negatives"):
+        table.add_column(column, justify="left" if column in ("signal", "class") else "right")
+    for a in aucs:
+        table.add_row(
+            a.signal, a.verdict_class, f"{a.auc:.3f}", _interval(a.interval), str(a.positives), str(a.negatives)
+        )
+    return table
+
+
+def _group_table(groups: list[GroupAuc]) -> Table:
+    table = Table(title="Per dataset: fakes against real footage (class score, flags given)", title_justify="left")
+    for column in ("dataset", "class", "AUC", "95% interval", "fakes", "flagged", "reals", "flagged", "not judged"):
+        table.add_column(column, justify="left" if column in ("dataset", "class") else "right")
+    for g in groups:
+        auc = "-" if g.auc is None else f"{g.auc:.3f}"
+        counts = (g.positives, g.flagged_positives, g.negatives, g.flagged_negatives, g.not_judged)
+        table.add_row(g.name, g.verdict_class, auc, _interval(g.interval), *(str(c) for c in counts))
+    return table
+
+
 @app.command("eval")
 def evaluate(
     manifest_path: Annotated[Path, typer.Argument(metavar="MANIFEST", help="YAML list of labelled cases")],
@@ -69,7 +107,8 @@ def evaluate(
     config: ConfigOption = None,
     threads: ThreadsOption = None,
 ) -> None:
-    """Scan labelled cases; print precision/recall per verdict class and ROC AUC per manipulation signal."""
+    """Scan labelled cases; print precision/recall per verdict class and ROC AUC per manipulation signal and per
+    dataset group, each AUC with a bootstrap 95% interval."""
     if fps is not None and not 0 < fps <= 120:
         raise UserError("--fps must be between 0 and 120")
     manifest = load_manifest(manifest_path)
@@ -83,16 +122,16 @@ def evaluate(
     outcomes = run_evaluation(manifest, engine, settings, fps, score_unmatched, on_case)
     metrics = [*class_metrics(outcomes), identity_metric(outcomes)]
     aucs = signal_aucs(outcomes)
+    groups = group_aucs(outcomes, manifest.breakdown or default_breakdown(outcomes))
     stdout.print(_class_table(metrics))
-    auc_table = Table(title="Per source: ROC AUC of each signal (max over the source's faces)", title_justify="left")
-    for column in ("signal", "class", "AUC", "positives", "negatives"):
-        auc_table.add_column(column, justify="left" if column in ("signal", "class") else "right")
-    for a in aucs:
-        auc_table.add_row(a.signal, a.verdict_class, f"{a.auc:.3f}", str(a.positives), str(a.negatives))
-    stdout.print(auc_table if aucs else Text("no ROC AUC: no manipulation class has both positive and negative cases"))
+    stdout.print(
+        _auc_table(aucs) if aucs else Text("no ROC AUC: no manipulation class has both positive and negative cases")
+    )
+    stdout.print(_group_table(groups))
     if roc_path is not None and aucs:
         draw_roc(aucs, roc_path)
         stdout.print(Text(f"ROC plot written to {roc_path}"))
     if json_path is not None:
         json_path.parent.mkdir(parents=True, exist_ok=True)
-        json_path.write_text(json.dumps(report_document(outcomes, metrics, aucs), indent=2) + "\n", encoding="utf-8")
+        document = report_document(outcomes, metrics, aucs, groups)
+        json_path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")

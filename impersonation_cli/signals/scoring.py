@@ -3,22 +3,25 @@
 Each signal reduces its measurements to one raw statistic (shown in its details and explanation) and maps
 it onto 0..1 with a linear ramp between two configured points (`[signals]` in the config): at or below
 `low` it scores 0, at or above `high` it scores 1. The ramps are starting points set by eye on the shared
-labelled clips, not fitted values; `eval` measures how well each one separates.
+labelled clips, not fitted values; `eval` measures how well each one separates. These hand-made cues explain
+a verdict but never raise one: only the trained detector's signals do (detector.py, verdicts.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ..config import settings_from_table
+from ..errors import UserError
 from ..results import SignalScore
 from ..tracks import Observation
 
 Ramp = tuple[float, float]
+NOT_JUDGED = "not judged"
 
 
 @dataclass(frozen=True)
@@ -48,22 +51,34 @@ class SignalSettings:
     min_face_px: int = 40
     # Temporal signals need this many frames of the face.
     min_frames: int = 4
-    # How each combined class score weighs its signals (a weighted mean over the signals present).
-    synthetic_weights: dict[str, float] = field(
-        default_factory=lambda: {
-            "identity_jitter": 1.0,
-            "texture_mismatch": 1.0,
-            "blend_seam": 0.5,
-            "landmark_dynamics": 1.0,
-        }
-    )
-    effects_weights: dict[str, float] = field(
-        default_factory=lambda: {"skin_flatness": 1.0, "expression_stillness": 1.0, "blend_seam": 0.5}
-    )
+    # The trained detector judges a track's first faces big enough for it, then every n-th, up to a cap...
+    forgery_first_frames: int = 4
+    forgery_every: int = 6
+    forgery_max_frames: int = 12
+    # ...and a track's probability is the mean of its k highest frame probabilities.
+    forgery_top_k: int = 3
+
+    def __post_init__(self) -> None:
+        counts = (self.forgery_first_frames, self.forgery_every, self.forgery_max_frames, self.forgery_top_k)
+        if min(counts) < 1:
+            raise UserError("config [signals] forgery_first_frames, _every, _max_frames and _top_k must be >= 1")
 
     @classmethod
     def from_table(cls, table: dict[str, Any]) -> SignalSettings:
+        refuse_retired(table, "signals", RETIRED_SIGNAL_KEYS)
         return settings_from_table(cls, table, "signals")
+
+
+# Keys of earlier versions whose meaning is gone: named with what replaced them, never silently ignored.
+RETIRED_SIGNAL_KEYS = {
+    "synthetic_weights": "the hand-made cues no longer add up to the synthetic score; the trained detector gives it",
+    "effects_weights": "the hand-made cues no longer add up to the effects score; the trained detector gives it",
+}
+
+
+def refuse_retired(table: dict[str, Any], section: str, retired: dict[str, str]) -> None:
+    for key in sorted(set(table) & set(retired)):
+        raise UserError(f"config [{section}] {key} is no longer used: {retired[key]} (docs/verdicts.md)")
 
 
 def ramp(value: float, bounds: Ramp) -> float:
@@ -99,8 +114,17 @@ def _median_signal(
     return SignalScore(name, score(level), explain(level), {key: round(level, 4)})
 
 
+def not_judged(name: str, why: str, details: dict[str, float | str] | None = None) -> SignalScore:
+    """A signal that could not be measured: score 0, and the explanation says why."""
+    return SignalScore(name, 0.0, f"{NOT_JUDGED}: {why}", details or {})
+
+
+def is_judged(score: SignalScore) -> bool:
+    return not score.explanation.startswith(NOT_JUDGED)
+
+
 def _too_few(name: str, have: int, need: int) -> SignalScore:
-    return SignalScore(name, 0.0, f"not judged: {have} usable frame(s) of the face, {need} needed", {"frames": have})
+    return not_judged(name, f"{have} usable frame(s) of the face, {need} needed", {"frames": have})
 
 
 def identity_jitter(observations: list[Observation], settings: SignalSettings) -> SignalScore:
@@ -221,24 +245,14 @@ def expression_stillness(observations: list[Observation], settings: SignalSettin
     )
 
 
-SYNTHETIC_SIGNALS: tuple[Callable[[list[Observation], SignalSettings], SignalScore], ...] = (
+CUES: tuple[Callable[[list[Observation], SignalSettings], SignalScore], ...] = (
     identity_jitter,
     texture_mismatch,
     blend_seam,
     landmark_dynamics,
-)
-EFFECTS_SIGNALS: tuple[Callable[[list[Observation], SignalSettings], SignalScore], ...] = (
     skin_flatness,
     expression_stillness,
 )
-
-
-def combine(name: str, scores: dict[str, SignalScore], weights: dict[str, float]) -> SignalScore:
-    """Weighted mean of the judged signals (those not 'not judged'), with each contribution spelled out."""
-    judged = {k: s for k, s in scores.items() if k in weights and not s.explanation.startswith("not judged")}
-    total = sum(weights[k] for k in judged)
-    if total <= 0:
-        return SignalScore(name, 0.0, "not judged: none of its signals could be measured", {})
-    value = sum(weights[k] * s.score for k, s in judged.items()) / total
-    parts = ", ".join(f"{k} {s.score:.2f}x{weights[k]:g}" for k, s in judged.items())
-    return SignalScore(name, round(value, 4), f"weighted mean of {parts}", {k: s.score for k, s in judged.items()})
+# Which cues a likely-synthetic or likely-effects reason quotes as explanation.
+SYNTHETIC_CUES = ("identity_jitter", "texture_mismatch", "blend_seam", "landmark_dynamics")
+EFFECTS_CUES = ("skin_flatness", "expression_stillness", "blend_seam")
