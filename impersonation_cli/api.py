@@ -9,8 +9,8 @@
 `Scanner.scan` returns the same `ScanResult` the CLI writes with `scan --json`, and `Scanner.watch` the summary
 `watch --json` writes. The assembly that used to live in the CLI is here, so a library caller cannot get a
 quietly worse scan by leaving a step out: the detector settings come from the config, the gallery must have
-been enrolled with the pack's recognizer, the replay library (known footage) is loaded, and the engine runs one
-thread per pipeline stage. The CLI's commands call these same functions.
+been enrolled with the pack's recognizer, the replay library (known footage) is loaded, and each model gets half
+the cores, since a scan runs two busy stages at once (staging.py). The CLI's commands call these same functions.
 """
 
 from __future__ import annotations
