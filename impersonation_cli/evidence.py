@@ -9,6 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from .atomic_write import write_bytes_atomic
 from .results import Evidence
 
 
@@ -20,7 +21,8 @@ def slug(text: str, limit: int = 40) -> str:
 
 def source_slug(source: str) -> str:
     # The hash keeps two sources with the same file name (in different folders) apart.
-    digest = hashlib.sha256(source.encode("utf-8")).hexdigest()[:8]
+    # surrogateescape: a file name that is not UTF-8 hashes as its bytes.
+    digest = hashlib.sha256(source.encode("utf-8", "surrogateescape")).hexdigest()[:8]
     return f"{slug(Path(source).stem or source)}-{digest}"
 
 
@@ -34,7 +36,7 @@ def save_evidence(
     if not ok:
         return Evidence(path=None, sha256=None, time_s=time_s, box=[float(v) for v in box])
     payload = data.tobytes()
-    path.write_bytes(payload)
+    write_bytes_atomic(path, payload)
     return Evidence(
         path=str(path),
         sha256=hashlib.sha256(payload).hexdigest(),

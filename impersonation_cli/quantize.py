@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
+from .atomic_write import write_bytes_atomic
 from .errors import ModelPackError
 from .faces import detector_input
 
@@ -81,7 +82,7 @@ def ensure_int8_detector(detector: Path) -> Int8Detector:
             target.parent.mkdir(exist_ok=True)
             _build(detector, target)
             record = {"provenance": provenance, "float_ms": _time_ms(detector), "int8_ms": _time_ms(target)}
-            _write_atomically(record_path, json.dumps(record, indent=2).encode())
+            write_bytes_atomic(record_path, json.dumps(record, indent=2).encode())
         except OSError as exc:
             raise ModelPackError(f"cannot write the int8 detector to {target.parent}: {exc.strerror or exc}") from exc
         except ModelPackError:
@@ -231,10 +232,3 @@ def _quantize(model: onnx.ModelProto, blobs: Iterator[dict[str, np.ndarray]], ta
             nodes_to_exclude=output_convolutions(model.graph),
         )
         os.replace(quantized, target)
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".tmp-", delete=False) as stream:
-        stream.write(data)
-    os.chmod(stream.name, 0o644)
-    os.replace(stream.name, path)

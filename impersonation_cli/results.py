@@ -18,7 +18,8 @@ EVENT_SCHEMA = "impersonation-cli/appearance"
 # Major changes break readers; minor ones only add fields.
 SCHEMA_VERSION = "1.0"
 # 1.1: settings.detector (the detector file that ran: the int8 copy or the published file).
-SCAN_SCHEMA_VERSION = "1.1"
+# 1.2: status ("complete", or "interrupted" by Ctrl-C: the sources not finished have status "interrupted").
+SCAN_SCHEMA_VERSION = "1.2"
 
 
 @dataclass
@@ -72,7 +73,7 @@ class Appearance:
 class SourceResult:
     source: str
     kind: str
-    status: str  # "ok", "truncated" (decoded part of it) or "unreadable"
+    status: str  # "ok", "truncated" (decoded part of it), "unreadable" or "interrupted" (not scanned: Ctrl-C)
     error: str | None = None
     room: str | None = None
     width: int | None = None
@@ -108,6 +109,7 @@ class ScanResult:
     schema: str = SCAN_SCHEMA
     schema_version: str = SCAN_SCHEMA_VERSION
     tool_version: str = __version__
+    status: str = "complete"  # or "interrupted": the run was stopped and holds what finished before
 
     @property
     def identities(self) -> list[str]:
@@ -115,13 +117,13 @@ class ScanResult:
 
     @property
     def unreadable(self) -> list[SourceResult]:
-        """Sources that could not be read, wholly or in part (truncated)."""
+        """Sources that could not be read, wholly or in part (truncated), or were never reached (interrupted)."""
         return [s for s in self.sources if s.status != "ok"]
 
     def to_dict(self) -> dict[str, Any]:
         document = dataclasses.asdict(self)
-        # Readers look for the format first.
-        return {"schema": self.schema, "schema_version": self.schema_version, **document}
+        # Readers look for the format first, then whether the run finished.
+        return {"schema": self.schema, "schema_version": self.schema_version, "status": self.status, **document}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, ensure_ascii=False, sort_keys=False)

@@ -19,7 +19,6 @@ from pathlib import Path
 import numpy as np
 
 from .config import Config
-from .errors import UnreadableInput
 from .evidence import save_evidence
 from .faces import AdaptiveDetector, EmbeddingReuse, FaceEngine
 from .gallery import Authorization, GalleryIndex
@@ -28,13 +27,35 @@ from .results import Appearance, RunInfo, ScanResult, SourceResult
 from .signals import SignalSuite
 from .signals.detector import forgery_model
 from .signals.replay import FootageIndex
-from .sources import DecodeStats, SourceInfo, expand_inputs, is_stream_url, probe, sample_frames
+from .sources import (
+    SOURCE_ERRORS,
+    DecodeStats,
+    SourceInfo,
+    expand_inputs,
+    failure_reason,
+    is_stream_url,
+    probe,
+    sample_frames,
+)
 from .staging import run_ahead
 from .tracks import Observation, Track, Tracker
 from .types import Faces, Frame
 from .verdicts import judge_appearance, judge_source
 
-ProgressCallback = Callable[[str, float, float | None], None]
+
+@dataclass(frozen=True)
+class ScanProgress:
+    """Where a batch scan is: at the start of each source and after each of its sampled frames."""
+
+    source: str
+    file_number: int  # 1-based: file_number of file_count
+    file_count: int
+    time_s: float  # stream time reached in this source
+    duration_s: float | None  # this source's duration, when its container knows it
+    video_done_s: float  # seconds of video scanned in the whole batch so far, this source's included
+
+
+ProgressCallback = Callable[[ScanProgress], None]
 
 
 @dataclass(frozen=True)
@@ -189,17 +210,29 @@ def detected_frames(source: str, context: ScanContext, stats: DecodeStats) -> It
     return run_ahead(((f, detector.detect(f.image, f.time_s)) for f in frames), name="detect")
 
 
+def unscanned(source: str, status: str, error: str, assignment: RoomAssignment | None = None) -> SourceResult:
+    """The result of a source that yielded nothing: unreadable, or never reached (interrupted)."""
+    return SourceResult(
+        source=source, kind="unknown", status=status, error=error, room=(assignment or RoomAssignment()).room
+    )
+
+
 def scan_source(
-    source: str, number: int, context: ScanContext, assignment: RoomAssignment | None = None
+    source: str,
+    number: int,
+    context: ScanContext,
+    assignment: RoomAssignment | None = None,
+    on_frame: Callable[[float, float | None], None] | None = None,
 ) -> tuple[SourceResult, list[Appearance]]:
-    """Scan one file or image top to bottom."""
+    """Scan one file or image top to bottom; `on_frame(time_s, duration_s)` after each sampled frame.
+
+    A source that cannot be read is a result with status "unreadable" (or "truncated" from the point where
+    it failed), never an exception."""
     assignment = assignment or RoomAssignment()
     try:
         info = probe(source)
-    except UnreadableInput as exc:
-        return SourceResult(
-            source=source, kind="unknown", status="unreadable", error=str(exc), room=assignment.room
-        ), []
+    except SOURCE_ERRORS as exc:
+        return unscanned(source, "unreadable", failure_reason(source, exc), assignment), []
     stats = DecodeStats()
     pipeline = SourcePipeline(source, number, context, assignment)
     error = None
@@ -207,12 +240,12 @@ def scan_source(
         recognizer = EmbeddingReuse(context.engine, context.config.recognition)
         for frame, faces in detected_frames(source, context, stats):
             pipeline.add(frame, recognizer.embed(frame.image, faces, frame.time_s))
-            if context.progress:
-                context.progress(source, frame.time_s, info.duration_s)
-    except UnreadableInput as exc:
-        error = str(exc)
+            if on_frame:
+                on_frame(frame.time_s, info.duration_s)
+    except SOURCE_ERRORS as exc:
+        error = failure_reason(source, exc)
     pipeline.finish()
-    status = "unreadable" if error and not stats.frames_decoded else ("truncated" if stats.truncated else "ok")
+    status = source_status(error, stats)
     if stats.truncated and not error:
         error = f"{source}: decoding stopped at {stats.last_time_s:.1f} s of {info.duration_s or 0:.1f} s"
     result = SourceResult(
@@ -238,20 +271,58 @@ def scan_source(
     return result, appearances
 
 
+def source_status(error: str | None, stats: DecodeStats) -> str:
+    """Unreadable when it failed before a frame was decoded, truncated when it failed (or ended early) after."""
+    if error and not stats.frames_decoded:
+        return "unreadable"
+    return "truncated" if stats.truncated or error else "ok"
+
+
+def _scan_in_batch(
+    source: str, number: int, count: int, context: ScanContext, assignment: RoomAssignment | None, done_s: float
+) -> tuple[SourceResult, list[Appearance]]:
+    """One source of a batch, with the batch's progress; whatever goes wrong in it stays in its result."""
+
+    def on_frame(time_s: float, duration_s: float | None) -> None:
+        if context.progress:
+            context.progress(ScanProgress(source, number, count, time_s, duration_s, done_s + time_s))
+
+    on_frame(0.0, None)
+    try:
+        result, found = scan_source(source, number, context, assignment, on_frame)
+    except Exception as exc:  # a fault met in one source must not cost the batch the others' results
+        reason = f"{failure_reason(source, exc)} (an internal error: please report it)"
+        return unscanned(source, "unreadable", reason, assignment), []
+    on_frame(result.scanned_s, result.duration_s)  # the source's end: all it decoded counts as done
+    return result, found
+
+
 def scan_inputs(inputs: list[str], context: ScanContext, rooms: dict[str, RoomAssignment] | None = None) -> ScanResult:
-    """Scan files, folders and images; every input gets a SourceResult, readable or not."""
+    """Scan files, folders and images; every input gets a SourceResult, readable or not.
+
+    Ctrl-C (KeyboardInterrupt) ends the batch early without losing it: the result holds the sources finished so
+    far, lists the others with status "interrupted", and has status "interrupted".
+    """
     started = datetime.now(UTC)
     clock = time.perf_counter()
     sources, problems = expand_inputs(inputs)
-    results = [
-        SourceResult(source=p.source, kind="unknown", status="unreadable", error=f"{p.source}: {p.message}")
-        for p in problems
-    ]
+    results = [unscanned(p.source, "unreadable", f"{p.source}: {p.message}") for p in problems]
     appearances: list[Appearance] = []
+    status, video_done_s = "complete", 0.0
     for number, source in enumerate(sources, start=1):
-        result, found = scan_source(source, number, context, assignment_for(source, rooms or {}))
+        try:
+            result, found = _scan_in_batch(
+                source, number, len(sources), context, assignment_for(source, rooms or {}), video_done_s
+            )
+        except KeyboardInterrupt:
+            status = "interrupted"
+            for left in sources[number - 1 :]:
+                reason = f"{left}: not scanned (the scan was interrupted)"
+                results.append(unscanned(left, "interrupted", reason, assignment_for(left, rooms or {})))
+            break
         results.append(result)
         appearances.extend(found)
+        video_done_s += result.scanned_s if result.kind == "video" else 0.0
     from .verdicts import judge_concurrency
 
     judge_concurrency(appearances, context.config)
@@ -274,12 +345,14 @@ def scan_inputs(inputs: list[str], context: ScanContext, rooms: dict[str, RoomAs
         video_seconds=round(video_seconds, 3),
         realtime_factor=round(video_seconds / elapsed, 2) if elapsed > 0 and video_seconds else None,
     )
-    return ScanResult(settings=settings, sources=results, appearances=appearances, run=run)
+    return ScanResult(settings=settings, sources=results, appearances=appearances, run=run, status=status)
 
 
 __all__ = [
+    "ProgressCallback",
     "RoomAssignment",
     "ScanContext",
+    "ScanProgress",
     "SourceInfo",
     "SourcePipeline",
     "assignment_for",

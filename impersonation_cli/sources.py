@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import os
+import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -10,6 +12,7 @@ from pathlib import Path
 
 import av
 import cv2
+import numpy as np
 
 from .errors import UnreadableInput
 from .staging import threads_per_stage
@@ -35,7 +38,12 @@ VIDEO_EXTENSIONS = frozenset(
     ]
 )
 IMAGE_EXTENSIONS = frozenset([".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"])
+# How the picture formats read here begin (PNG, JPEG, BMP, TIFF; WebP is RIFF....WEBP).
+IMAGE_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8", b"BM", b"II*\x00", b"MM\x00*")
 STREAM_SCHEMES = ("rtmp://", "rtmps://", "rtsp://", "rtsps://", "http://", "https://", "srt://", "udp://")
+# The largest picture or video frame decoded, in pixels (docs/reports.md): checked from the file's header
+# before decoding, because a 937 KB PNG of 30000x30000 pixels decodes to 2.7 GB (8.2 GB peak RSS measured).
+MAX_PIXELS = 100_000_000
 
 
 def is_stream_url(text: str) -> bool:
@@ -43,7 +51,21 @@ def is_stream_url(text: str) -> bool:
 
 
 def is_image(path: Path) -> bool:
-    return path.suffix.lower() in IMAGE_EXTENSIONS
+    """An image by its name, or by its content (a photo renamed .mp4 is still read as a photo)."""
+    if path.suffix.lower() in IMAGE_EXTENSIONS:
+        return True
+    try:
+        with path.open("rb") as file:
+            head = file.read(16)
+    except OSError:
+        return False
+    return head.startswith(IMAGE_SIGNATURES) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP")
+
+
+def display_name(text: str) -> str:
+    """Text for a terminal: a file name's bytes that are not UTF-8 (held as surrogates) become U+FFFD, which
+    every console can print."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 @dataclass(frozen=True)
@@ -109,21 +131,44 @@ def open_capture(source: str, open_timeout_s: float = 10.0, read_timeout_s: floa
         cv2.CAP_PROP_READ_TIMEOUT_MSEC,
         int(read_timeout_s * 1000),
     ]
-    capture = cv2.VideoCapture(source, cv2.CAP_FFMPEG, params)
+    capture = _opencv_capture(source, params)
     if not capture.isOpened():
         raise UnreadableInput(f"{source}: cannot open (not a video, damaged, or unreachable)")
     return capture
 
 
-def probe(source: str) -> SourceInfo:
+def _opencv_capture(source: str, params: list[int]) -> cv2.VideoCapture:
+    # OpenCV crashes the process (SIGSEGV) on a file name that is not UTF-8: such a file is opened here and
+    # handed over as /dev/fd/N (FFmpeg opens its own descriptor, so ours is closed at once).
+    try:
+        source.encode("utf-8")
+    except UnicodeEncodeError:
+        descriptor = os.open(source, os.O_RDONLY)
+        try:
+            return cv2.VideoCapture(f"/dev/fd/{descriptor}", cv2.CAP_FFMPEG, params)
+        finally:
+            os.close(descriptor)
+    return cv2.VideoCapture(source, cv2.CAP_FFMPEG, params)
+
+
+def probe(source: str, max_pixels: int = MAX_PIXELS) -> SourceInfo:
     if not is_stream_url(source) and is_image(Path(source)):
-        image = read_image(source)
-        return SourceInfo(source, "image", image.shape[1], image.shape[0], None, None, 1)
+        width, height = image_size(_read_bytes(source), source, max_pixels)
+        return SourceInfo(source, "image", width, height, None, None, 1)
     capture = open_capture(source)
     try:
-        return _capture_info(source, capture)
+        info = _capture_info(source, capture)
     finally:
         capture.release()
+    check_pixels(source, info.width, info.height, max_pixels)
+    return info
+
+
+def check_pixels(source: str, width: int, height: int, max_pixels: int = MAX_PIXELS) -> None:
+    if width * height > max_pixels:
+        raise UnreadableInput(
+            f"{source}: {width}x{height} pixels is over the limit of {max_pixels / 1e6:g} megapixels; not decoded"
+        )
 
 
 def _capture_info(source: str, capture: cv2.VideoCapture) -> SourceInfo:
@@ -144,16 +189,131 @@ def _capture_info(source: str, capture: cv2.VideoCapture) -> SourceInfo:
     )
 
 
-def read_image(source: str) -> cv2.typing.MatLike:
-    path = Path(source)
-    if not path.is_file():
-        raise UnreadableInput(f"{source}: no such file")
-    if path.stat().st_size == 0:
-        raise UnreadableInput(f"{source}: empty file (0 bytes)")
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+def read_image(source: str | Path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """A JPEG, PNG, BMP, WebP or TIFF picture as BGR, for scans and enrolment alike.
+
+    The bytes are read here and decoded from memory (OpenCV's imread crashes on a file name that is not UTF-8),
+    and only after the header's size passed `max_pixels`.
+    """
+    data = _read_bytes(str(source))
+    image_size(data, str(source), max_pixels)
+    try:
+        image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
+    except cv2.error as exc:
+        raise UnreadableInput(f"{source}: not a readable image ({_first_line(exc)})") from exc
     if image is None:
-        raise UnreadableInput(f"{source}: not a readable image")
+        raise UnreadableInput(f"{source}: not a readable image (damaged)")
     return image
+
+
+def _read_bytes(source: str) -> bytes:
+    _check_file(source)
+    try:
+        return Path(source).read_bytes()
+    except OSError as exc:
+        raise UnreadableInput(f"{source}: cannot read ({exc.strerror})") from exc
+
+
+# What reading one source may raise besides UnreadableInput: the system's, the decoders' and memory errors. A
+# batch reports such a source (unreadable, or truncated where frames were read) and goes on with the others.
+SOURCE_ERRORS: tuple[type[Exception], ...] = (UnreadableInput, OSError, MemoryError, cv2.error, av.FFmpegError)
+
+
+def failure_reason(source: str, exc: BaseException) -> str:
+    """One line naming the source and what went wrong (an UnreadableInput names its source already)."""
+    if isinstance(exc, UnreadableInput):
+        return str(exc)
+    return f"{source}: {type(exc).__name__}: {_first_line(exc)}"
+
+
+def _first_line(exc: BaseException) -> str:
+    # OpenCV's errors span lines, the last of which says what failed.
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[-1] if lines else type(exc).__name__
+
+
+def image_size(data: bytes, source: str, max_pixels: int = MAX_PIXELS) -> tuple[int, int]:
+    """(width, height) from a picture's header, refused when it is over `max_pixels` or not a known format."""
+    size = _header_size(data)
+    if size is None:
+        raise UnreadableInput(f"{source}: not a readable image (not JPEG, PNG, BMP, WebP or TIFF, or damaged)")
+    check_pixels(source, *size, max_pixels)
+    return size
+
+
+def _header_size(data: bytes) -> tuple[int, int] | None:
+    try:
+        if data.startswith(b"\x89PNG\r\n\x1a\n") and data[12:16] == b"IHDR":
+            return struct.unpack(">II", data[16:24])
+        if data.startswith(b"\xff\xd8"):
+            return _jpeg_size(data)
+        if data.startswith(b"BM"):
+            return _bmp_size(data)
+        if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+            return _webp_size(data)
+        if data[:4] in (b"II*\x00", b"MM\x00*"):
+            return _tiff_size(data)
+    except (struct.error, IndexError):
+        return None  # a header cut short
+    return None
+
+
+# JPEG start-of-frame markers (all but DHT C4, JPG C8 and DAC CC in C0..CF) carry the picture's size.
+_JPEG_FRAME_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int] | None:
+    position = 2
+    while position + 4 <= len(data):
+        if data[position] != 0xFF:
+            return None
+        marker = data[position + 1]
+        if marker == 0xFF:  # fill byte
+            position += 1
+            continue
+        if marker == 0x01 or 0xD0 <= marker <= 0xD8:  # markers without a length
+            position += 2
+            continue
+        (length,) = struct.unpack(">H", data[position + 2 : position + 4])
+        if marker in _JPEG_FRAME_MARKERS:
+            height, width = struct.unpack(">HH", data[position + 5 : position + 9])
+            return width, height
+        position += 2 + length
+    return None
+
+
+def _bmp_size(data: bytes) -> tuple[int, int]:
+    (header_size,) = struct.unpack("<I", data[14:18])
+    if header_size == 12:  # OS/2 BITMAPCOREHEADER: 16-bit sizes
+        return struct.unpack("<HH", data[18:22])
+    width, height = struct.unpack("<ii", data[18:26])
+    return abs(width), abs(height)  # a negative height means rows stored top-down
+
+
+def _webp_size(data: bytes) -> tuple[int, int] | None:
+    chunk = data[12:16]
+    if chunk == b"VP8 ":
+        width, height = struct.unpack("<HH", data[26:30])
+        return width & 0x3FFF, height & 0x3FFF
+    if chunk == b"VP8L":
+        (bits,) = struct.unpack("<I", data[21:25])
+        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+    if chunk == b"VP8X":
+        return int.from_bytes(data[24:27], "little") + 1, int.from_bytes(data[27:30], "little") + 1
+    return None
+
+
+def _tiff_size(data: bytes) -> tuple[int, int] | None:
+    order = "<" if data[:2] == b"II" else ">"
+    (offset,) = struct.unpack(order + "I", data[4:8])
+    (count,) = struct.unpack(order + "H", data[offset : offset + 2])
+    tags: dict[int, int] = {}
+    for entry in range(offset + 2, offset + 2 + 12 * count, 12):
+        tag, kind = struct.unpack(order + "HH", data[entry : entry + 4])
+        if tag in (256, 257):  # ImageWidth, ImageLength: SHORT (3) or LONG (4)
+            value_format = order + ("H" if kind == 3 else "I")
+            tags[tag] = struct.unpack(value_format, data[entry + 8 : entry + 8 + struct.calcsize(value_format)])[0]
+    return (tags[256], tags[257]) if 256 in tags and 257 in tags else None
 
 
 @dataclass

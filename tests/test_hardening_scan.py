@@ -4,7 +4,16 @@ batch, huge images, Ctrl-C, atomic outputs and progress across files."""
 from __future__ import annotations
 
 import json
+import os
+import resource
 import shutil
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import zlib
 from pathlib import Path
 
 import av
@@ -16,9 +25,9 @@ from impersonation_cli.config import load_config
 from impersonation_cli.enrollment import reference_from_image
 from impersonation_cli.faces import FaceEngine
 from impersonation_cli.gallery import Gallery, GalleryIndex
-from impersonation_cli.scan import ScanContext, scan_inputs
+from impersonation_cli.scan import ScanContext, ScanProgress, scan_inputs
 
-from .conftest import run_cli
+from .conftest import SAMPLES, run_cli
 
 ROOM = "douyin:official"
 
@@ -93,3 +102,203 @@ def test_single_frame_videos_yield_their_appearance(
         ("one_frame.mp4", "Barack Obama", 1),
         ("photo_renamed.mp4", "Barack Obama", 1),
     ]
+
+
+@pytest.fixture(scope="module")
+def collins_gallery(engine: FaceEngine, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Eileen Collins from the project's own sample references (she is in samples/clips/astronaut_live.mp4)."""
+    path = tmp_path_factory.mktemp("collins") / "gallery.sqlite"
+    photos = sorted((SAMPLES / "references" / "Eileen_Collins").glob("*.jpg"))
+    with Gallery(path) as gallery:
+        gallery.add_person("Eileen Collins", [reference_from_image(engine, p).reference for p in photos])
+    return path
+
+
+def test_file_names_that_are_not_utf8_are_scanned(
+    engine: FaceEngine, cli_env: dict[str, str], collins_gallery: Path, tmp_path: Path
+) -> None:
+    """OpenCV segfaulted (exit 139, no output) on such names; now they are read, reported and escaped."""
+    folder = os.fsencode(tmp_path)
+    clip, photo = folder + b"/clip_\xff.mp4", folder + b"/ref_\xe9\xff.jpg"
+    shutil.copyfile(SAMPLES / "clips" / "astronaut_live.mp4", clip)
+    shutil.copyfile(SAMPLES / "references" / "Eileen_Collins" / "ref1.jpg", photo)
+    # Enrolment reads pictures through the same function.
+    assert reference_from_image(engine, Path(os.fsdecode(photo))).reference is not None
+    env = {**cli_env, "IMPERSONATION_GALLERY": str(collins_gallery)}
+    args = ["scan", os.fsdecode(clip), os.fsdecode(photo), "--fps", "2", "--json", str(tmp_path / "r.json")]
+    result = run_cli([*args, "--evidence-dir", str(tmp_path / "evidence")], env)
+    assert result.returncode == 1, result.stderr
+    document = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    # The JSON holds each name's undecodable bytes as \udcXX escapes, which give the bytes back.
+    assert [os.fsencode(s["source"]) for s in document["sources"]] == [clip, photo]
+    assert [s["status"] for s in document["sources"]] == ["ok", "ok"]
+    assert {os.fsencode(a["source"]) for a in document["appearances"]} == {clip, photo}
+    assert all(Path(a["evidence"]["path"]).is_file() for a in document["appearances"])
+    assert "clip_\ufffd.mp4" in result.stdout, result.stdout
+
+
+def _png(path: Path, width: int, height: int, rows: int | None = None) -> None:
+    """A one-colour 1-bit greyscale PNG of width x height pixels, small on disk (0.5 MB at 30000x30000); with
+    `rows`, only that many rows of data follow the header (a picture cut short)."""
+    row = b"\x00" + bytes((width + 7) // 8)
+    packer = zlib.compressobj(1)
+    data = b"".join(packer.compress(row * 500) for _ in range((rows or height) // 500)) + packer.flush()
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b""))
+
+
+def _run_cli_measured(args: list[str], env: dict[str, str]) -> tuple[int, str, int]:
+    """The real CLI's exit code, stderr and peak memory (KiB), this process alone (wait4's usage)."""
+    with tempfile.TemporaryFile() as errors:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "impersonation_cli", *args], env=env, stdout=subprocess.DEVNULL, stderr=errors
+        )
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        errors.seek(0)
+        return process.returncode, errors.read().decode(errors="replace"), usage.ru_maxrss
+
+
+def test_huge_pictures_are_refused_before_decoding_and_the_batch_goes_on(
+    cli_env: dict[str, str], collins_gallery: Path, tmp_path: Path
+) -> None:
+    """A 60000x60000 PNG stopped the batch (exit 4, no JSON), a 30000x30000 one (0.5 MB) took 8.2 GB: both are
+    now unreadable with the reason, read from their headers, and the clip after them is still scanned."""
+    _png(tmp_path / "huge.png", 30_000, 30_000)
+    _png(tmp_path / "huger.png", 60_000, 60_000, rows=1000)
+    (tmp_path / "cut.png").write_bytes((SAMPLES / "references" / "Eileen_Collins" / "ref1.jpg").read_bytes()[:2])
+    inputs = [str(tmp_path / n) for n in ("huge.png", "huger.png", "cut.png")]
+    env = {**cli_env, "IMPERSONATION_GALLERY": str(collins_gallery)}
+    clip = str(SAMPLES / "clips" / "astronaut_live.mp4")
+    code, errors, peak_kib = _run_cli_measured(
+        ["scan", *inputs, clip, "--fps", "1", "--json", str(tmp_path / "r.json")], env
+    )
+    assert code == 1 and "Traceback" not in errors, errors
+    sources = {Path(s["source"]).name: s for s in json.loads((tmp_path / "r.json").read_text())["sources"]}
+    assert {name: s["status"] for name, s in sources.items()} == {
+        "huge.png": "unreadable",
+        "huger.png": "unreadable",
+        "cut.png": "unreadable",
+        "astronaut_live.mp4": "ok",
+    }
+    assert "30000x30000 pixels is over the limit of 100 megapixels" in sources["huge.png"]["error"]
+    assert "60000x60000 pixels" in sources["huger.png"]["error"]
+    assert "not a readable image" in sources["cut.png"]["error"]
+    # Nothing was decoded: the run stayed far below the 2.7 GB one of those pictures decodes to.
+    assert peak_kib < 1_500_000, peak_kib
+
+
+def test_ctrl_c_writes_what_finished_and_says_so(
+    cli_env: dict[str, str], media: Path, collins_gallery: Path, tmp_path: Path
+) -> None:
+    """SIGINT used to end `scan` with a blank line, exit 130 and no JSON: an hour of work lost."""
+    photo = SAMPLES / "references" / "Eileen_Collins" / "ref1.jpg"
+    long_clip = media / "ffpp_icpr2020dfdc" / "original" / "519.mp4"  # 30 s: still running when interrupted
+    json_path, jsonl_path, evidence = tmp_path / "r.json", tmp_path / "r.jsonl", tmp_path / "evidence"
+    args = [str(photo), str(long_clip), str(SAMPLES / "clips" / "no_face.mp4"), "--fps", "4"]
+    outputs = ["--json", str(json_path), "--jsonl", str(jsonl_path), "--evidence-dir", str(evidence)]
+    env = {**cli_env, "IMPERSONATION_GALLERY": str(collins_gallery)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "impersonation_cli", "scan", *args, *outputs],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    # The photo's evidence crop is saved when its appearance is made, at the end of the first input.
+    deadline = time.monotonic() + 120
+    while not any(evidence.rglob("*.jpg")) and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(1.0)  # into the 30 s clip
+    assert process.poll() is None, "the scan ended before it could be interrupted"
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert stderr.strip().splitlines() == [
+        f"interrupted: 1 of 3 inputs finished; written to {json_path}, {jsonl_path} with status interrupted"
+    ], stderr
+    document = json.loads(json_path.read_text())
+    assert document["status"] == "interrupted" and document["schema_version"] == "1.2"
+    assert [(Path(s["source"]).name, s["status"]) for s in document["sources"]] == [
+        ("ref1.jpg", "ok"),
+        ("519.mp4", "interrupted"),
+        ("no_face.mp4", "interrupted"),
+    ]
+    assert [a["identity"] for a in document["appearances"]] == ["Eileen Collins"]
+    events = [json.loads(line) for line in jsonl_path.read_text().splitlines()]
+    assert [e["appearance_id"] for e in events] == [a["appearance_id"] for a in document["appearances"]]
+
+
+def _run_with_file_limit(args: list[str], env: dict[str, str], max_file_bytes: int) -> subprocess.CompletedProcess[str]:
+    """The real CLI unable to write more than `max_file_bytes` into any file: a disk that fills up mid-write
+    (RLIMIT_FSIZE: a write past it fails with EFBIG, as ENOSPC does on a full disk)."""
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (max_file_bytes, max_file_bytes))
+
+    return subprocess.run(
+        [sys.executable, "-m", "impersonation_cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        preexec_fn=limit,
+    )
+
+
+def test_outputs_are_replaced_whole_or_not_at_all(
+    cli_env: dict[str, str], collins_gallery: Path, tmp_path: Path
+) -> None:
+    """A write that fails half-way used to leave result.json truncated (4096 bytes of invalid JSON on a full
+    disk); now the previous file stays as it was, the error names the file, and no temporary file is left."""
+    env = {**cli_env, "IMPERSONATION_GALLERY": str(collins_gallery)}
+    outputs = tmp_path / "out"
+    json_path, html_path = outputs / "result.json", outputs / "report.html"
+    # 120 missing inputs with long names make a result and a report over 64 KiB, the limit set below (the
+    # gallery's WAL index needs 32 KiB).
+    missing = [str(tmp_path / f"{'long-name-' * 15}{n}.mp4") for n in range(120)]
+    scan = ["scan", str(SAMPLES / "clips" / "astronaut_live.mp4"), *missing, "--fps", "1", "--json", str(json_path)]
+    assert run_cli(scan, env).returncode == 1
+    assert run_cli(["report", str(json_path), "--html", str(html_path)], env).returncode == 1
+    before = {path: path.read_bytes() for path in (json_path, html_path)}
+    for args, target, limit in (
+        ([*scan, "--started-at", "2026-12-01T20:00:00Z"], json_path, 64 * 1024),
+        (["report", str(json_path), "--html", str(html_path)], html_path, 64 * 1024),
+    ):
+        assert len(before[target]) > limit
+        failed = _run_with_file_limit(args, env, limit)
+        assert failed.returncode == 2, failed.stderr
+        assert failed.stderr.startswith(f"error: {target}: File too large"), failed.stderr
+        assert failed.stderr.count("\n") == 1, failed.stderr
+    assert {path: path.read_bytes() for path in (json_path, html_path)} == before
+    json.loads(json_path.read_text())
+    assert sorted(p.name for p in outputs.iterdir()) == ["report.html", "result.json"]
+
+
+def test_progress_counts_files_and_the_video_done(engine: FaceEngine, media: Path, obama_index: GalleryIndex) -> None:
+    """Progress used to name only the current file and its own time: now file n of N and the seconds of
+    video done over the whole batch."""
+    inputs = [
+        str(media / "face_recognition" / "obama.jpg"),
+        str(SAMPLES / "clips" / "no_face.mp4"),
+        str(SAMPLES / "clips" / "astronaut_live.mp4"),
+    ]
+    events: list[ScanProgress] = []
+    context = ScanContext(engine=engine, index=obama_index, config=load_config(), fps=1.0, progress=events.append)
+    result = scan_inputs(inputs, context)
+    starts = [e for n, e in enumerate(events) if n == 0 or e.file_number != events[n - 1].file_number]
+    assert [(e.file_number, e.file_count, e.source, e.time_s) for e in starts] == [
+        (n, 3, source, 0.0) for n, source in enumerate(inputs, start=1)
+    ]
+    done = [e.video_done_s for e in events]
+    assert done == sorted(done)
+    durations = [s.scanned_s for s in result.sources]
+    assert durations[0] == 0.0 and 2.5 < durations[1] < 3.0 and 7.5 < durations[2] < 8.0
+    assert done[-1] == pytest.approx(durations[1] + durations[2], abs=1e-3)
+    last_of_second = max(e.video_done_s for e in events if e.file_number == 2)
+    assert last_of_second == pytest.approx(durations[1], abs=1e-3)

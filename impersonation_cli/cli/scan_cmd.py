@@ -10,13 +10,15 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from ..api import room_assignments as api_room_assignments
+from ..atomic_write import write_text_atomic
 from ..distributed import engine_options, scan_on_ray
 from ..errors import EXIT_FOUND, EXIT_OK, EXIT_UNREADABLE, UserError
 from ..reports.findings import DEFAULT_FAIL_POLICY, FAIL_ON_CHOICES, FailPolicy, parse_fail_on
 from ..reports.table import print_summary
 from ..results import ScanResult, appearance_event
 from ..rooms import parse_time
-from ..scan import RoomAssignment, scan_inputs
+from ..scan import RoomAssignment, ScanProgress, scan_inputs
+from ..sources import display_name
 from ..staging import threads_per_stage
 from .common import (
     ConfigOption,
@@ -33,6 +35,9 @@ from .common import (
     writable_file,
     writable_folder,
 )
+
+# Ctrl-C, as shells report a process ended by SIGINT (128 + 2).
+EXIT_INTERRUPTED = 130
 
 FailOnOption = Annotated[
     list[str] | None,
@@ -67,14 +72,13 @@ def write_outputs(result: ScanResult, json_path: Path | None, jsonl_path: Path |
     if json_path is not None:
         text = result.to_json()
         if str(json_path) == "-":
-            print(text)
+            # As in the file: a non-UTF-8 file name's bytes as \udcXX escapes (printing them raw would fail).
+            print(text.encode("utf-8", "backslashreplace").decode("utf-8"))
         else:
-            json_path.parent.mkdir(parents=True, exist_ok=True)
-            json_path.write_text(text + "\n", encoding="utf-8")
+            write_text_atomic(json_path, text + "\n")
     if jsonl_path is not None:
         lines = "".join(json.dumps(appearance_event(a), ensure_ascii=False) + "\n" for a in result.appearances)
-        jsonl_path.parent.mkdir(parents=True, exist_ok=True)
-        jsonl_path.write_text(lines, encoding="utf-8")
+        write_text_atomic(jsonl_path, lines)
 
 
 @app.command()
@@ -130,6 +134,7 @@ def scan(
     engine, settings = build_engine(models, pack, device, config, threads or threads_per_stage())
     context = scan_context(engine, settings, gallery, evidence_dir, fps)
     console = stderr if str(json_path) == "-" else stdout
+    # Progress only on a terminal: a pipe or a log file gets the results alone.
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -137,24 +142,45 @@ def scan(
         TimeRemainingColumn(),
         console=stderr,
         transient=True,
-        disable=quiet,
+        disable=quiet or not stderr.is_terminal,
     ) as progress:
         task = progress.add_task("scanning", total=None, at="")
 
-        def on_frame(source: str, time_s: float, duration_s: float | None) -> None:
-            progress.update(
-                task, description=Path(source).name[:40], total=duration_s, completed=time_s, at=f"{time_s:.0f}s"
-            )
+        def on_progress(at: ScanProgress) -> None:
+            progress.update(task, total=at.duration_s, completed=at.time_s, **progress_fields(at))
 
-        context.progress = on_frame
+        context.progress = on_progress
         if ray_options is None:
             result = scan_inputs(items, context, assignments)
         else:
             result = scan_on_ray(items, context, assignments, ray_options)
     write_outputs(result, json_path, jsonl_path)
+    if result.status == "interrupted":
+        finished = sum(1 for s in result.sources if s.status != "interrupted")
+        saved = ", ".join(str(p) for p in (json_path, jsonl_path) if p is not None and str(p) != "-")
+        # Plain stderr, like an error: --quiet must not hide that the result is partial.
+        typer.echo(
+            f"interrupted: {finished} of {len(result.sources)} inputs finished"
+            + (f"; written to {display_name(saved)} with status interrupted" if saved else ""),
+            err=True,
+        )
+        raise typer.Exit(EXIT_INTERRUPTED)
     if quiet:
         for source in result.unreadable:
-            stderr.print(f"unreadable: {source.error}", markup=False, highlight=False, soft_wrap=True)
+            stderr.print(
+                f"unreadable: {display_name(source.error or source.source)}",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
     else:
         print_summary(result, console)
     raise typer.Exit(exit_code(result, policy))
+
+
+def progress_fields(at: ScanProgress) -> dict[str, str]:
+    """The progress line's text: which file of how many, where in it, and the video done over the batch."""
+    return {
+        "description": f"file {at.file_number} of {at.file_count}: {display_name(Path(at.source).name)[:40]}",
+        "at": f"{at.time_s:.0f} s; {at.video_done_s:.0f} s of video done",
+    }

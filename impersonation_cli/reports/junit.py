@@ -8,6 +8,7 @@ import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from ..atomic_write import write_bytes_atomic
 from ..results import Appearance, ScanResult, SourceResult
 from .findings import DEFAULT_FAIL_POLICY, FailPolicy
 from .table import clock
@@ -46,10 +47,9 @@ def build_junit(result: ScanResult, policy: FailPolicy = DEFAULT_FAIL_POLICY) ->
 
 
 def write_junit(result: ScanResult, path: Path, policy: FailPolicy = DEFAULT_FAIL_POLICY) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
     tree = build_junit(result, policy)
     ET.indent(tree)
-    tree.write(path, encoding="utf-8", xml_declaration=True)
+    write_bytes_atomic(path, ET.tostring(tree.getroot(), encoding="utf-8", xml_declaration=True))
 
 
 def _testcase(suite: ET.Element, source: SourceResult, appearances: list[Appearance], policy: FailPolicy) -> str:

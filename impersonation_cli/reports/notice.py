@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from .. import __version__
+from ..atomic_write import write_text_atomic
 from ..evidence import slug, source_slug
 from ..gallery import Authorization
 from ..results import Appearance, SourceResult
@@ -60,7 +61,7 @@ def write_notices(report: ReportInput, folder: Path, generated_at: datetime | No
     written = []
     for source, appearances in flagged_by_source(report.result):
         path = folder / notice_file_name(source)
-        path.write_text(render_notice(report, source, appearances, generated_at), encoding="utf-8")
+        write_text_atomic(path, render_notice(report, source, appearances, generated_at))
         written.append(path)
     return written
 

@@ -9,6 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..results import ScanResult
+from ..sources import display_name
 
 VERDICT_STYLES = {
     "authorized": "green",
@@ -37,7 +38,7 @@ def appearance_table(result: ScanResult) -> Table:
         for n, verdict in enumerate(a.verdicts):
             verdicts.append(("" if n == 0 else "\n") + verdict, style=VERDICT_STYLES.get(verdict, ""))
         table.add_row(
-            Text(Path(a.source).name),
+            Text(display_name(Path(a.source).name)),
             *([Text(a.room or "")] if with_rooms else []),
             Text(a.identity, style="bold"),
             f"{clock(a.start_s)}-{clock(a.end_s)} ({a.frames} fr)",
@@ -57,7 +58,7 @@ def problems_table(result: ScanResult) -> Table | None:
     table.add_column("status")
     table.add_column("why", overflow="fold")
     for s in problems:
-        table.add_row(Text(s.source), s.status, Text(s.error or ""))
+        table.add_row(Text(display_name(s.source)), s.status, Text(display_name(s.error or "")))
     return table
 
 
@@ -68,7 +69,7 @@ def print_summary(result: ScanResult, console: Console) -> None:
             {str(Path(a.evidence.path).parent) for a in result.appearances if a.evidence and a.evidence.path}
         )
         for folder in folders:
-            console.print(Text(f"evidence crops: {folder}"))
+            console.print(Text(f"evidence crops: {display_name(folder)}"))
     else:
         console.print("No registered person found.")
     problems = problems_table(result)
