@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 import yaml
 
+from .atomic_write import write_bytes_atomic
 from .config import Config
 from .enrollment import reference_from_image
 from .errors import UserError
@@ -522,9 +523,13 @@ def draw_roc(aucs: list[SignalAuc], path: Path) -> None:
         items = [a for a in aucs if a.verdict_class == verdict_class]
         title = f"{verdict_class}: {items[0].positives} positive / {items[0].negatives} negative sources"
         panels.append(_panel(items, title))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not cv2.imwrite(str(path), np.hstack(panels)):
-        raise UserError(f"cannot write the ROC plot to {path} (use a .png name in a writable folder)")
+    try:  # encoded here and written whole: imwrite would leave half a file on a full disk
+        ok, picture = cv2.imencode(path.suffix, np.hstack(panels))
+    except cv2.error:
+        ok = False
+    if not ok:
+        raise UserError(f"cannot write the ROC plot to {path} (use a .png name)")
+    write_bytes_atomic(path, picture.tobytes())
 
 
 EVAL_SCHEMA_VERSION = "1.1"  # 1.1: cases' group, AUC intervals, the per-dataset breakdown, the bootstrap used
