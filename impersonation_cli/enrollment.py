@@ -30,7 +30,9 @@ def sharpness(gray: np.ndarray) -> float:
     return float(cv2.Laplacian(gray, cv2.CV_64F).var())
 
 
-def reference_from_image(engine: FaceEngine, path: Path) -> EnrolmentOutcome:
+def reference_from_image(engine: FaceEngine, path: Path, one_face_only: bool = False) -> EnrolmentOutcome:
+    """The photo's largest face as a reference; with `one_face_only` (folder imports, where nobody says which
+    face is the person) a photo of several faces is refused instead."""
     try:
         image = read_image(str(path))
     except UnreadableInput as exc:
@@ -38,6 +40,13 @@ def reference_from_image(engine: FaceEngine, path: Path) -> EnrolmentOutcome:
     faces = engine.detect(image)
     if not len(faces):
         return EnrolmentOutcome(str(path), None, f"{path}: no face found; not enrolled")
+    if one_face_only and len(faces) > 1:
+        return EnrolmentOutcome(
+            str(path),
+            None,
+            f"{path}: {len(faces)} faces; a folder import takes photos of one face only "
+            "(`gallery add` takes the largest face of a photo)",
+        )
     largest = int(np.argmax(faces.sizes))
     note = f"{path}: {len(faces)} faces, took the largest" if len(faces) > 1 else ""
     face = faces[largest]
@@ -70,6 +79,19 @@ def images_in(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
 
 
-def person_folders(root: Path) -> list[tuple[str, Path]]:
-    """`gallery import DIR`: one sub-folder per person, its name (underscores as spaces) the person's name."""
-    return [(p.name.replace("_", " ").strip(), p) for p in sorted(root.iterdir()) if p.is_dir() and images_in(p)]
+def person_folders(root: Path) -> tuple[list[tuple[str, Path]], list[str]]:
+    """`gallery import DIR`: the people in DIR, and a note for each other sub-folder saying why it is not one.
+
+    Each direct sub-folder holding at least one photo (at any depth) is a person, named after the folder
+    (underscores as spaces). A sub-folder whose name starts with '_' or '.' is left out on purpose (extra or
+    group photos, notes), and one without photos is not a person.
+    """
+    people, notes = [], []
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+        if folder.name.startswith(("_", ".")):
+            notes.append(f"{folder}: its name starts with '{folder.name[0]}': not a person, not read")
+        elif not images_in(folder):
+            notes.append(f"{folder}: no photos: not a person")
+        else:
+            people.append((folder.name.replace("_", " ").strip(), folder))
+    return people, notes

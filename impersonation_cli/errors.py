@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import unicodedata
+from pathlib import Path
+
+# Settings and rooms files are a few KB: a larger one is a mistake or an attack (/dev/zero, a huge generated file).
+MAX_SETTINGS_BYTES = 1 << 20
+
 EXIT_OK = 0
 EXIT_FOUND = 1
 EXIT_USAGE = 2
@@ -26,3 +32,24 @@ class ModelPackError(UserError):
 
 class GalleryError(UserError):
     """A gallery file that is unreadable, incompatible, or an operation it refuses."""
+
+
+def has_control_characters(text: str) -> bool:
+    """C0 and C1 controls, ESC and DEL included: names and rooms holding them would drive the terminal that
+    prints them (escape sequences), so input refuses them."""
+    return any(unicodedata.category(c) == "Cc" for c in text)
+
+
+def read_settings_text(path: Path, what: str) -> str:
+    """A config or rooms file's text: at most MAX_SETTINGS_BYTES of UTF-8, or a one-line UserError naming it."""
+    try:
+        with open(path, "rb") as stream:
+            data = stream.read(MAX_SETTINGS_BYTES + 1)
+    except OSError as exc:
+        raise UserError(f"cannot read {what} {path}: {exc.strerror or exc}") from exc
+    if len(data) > MAX_SETTINGS_BYTES:
+        raise UserError(f"{what} {path} is over {MAX_SETTINGS_BYTES >> 20} MiB; it cannot be a {what}")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{what} {path} is not UTF-8 text (byte {exc.start}); is it a binary file?") from exc

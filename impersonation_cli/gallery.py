@@ -7,23 +7,29 @@ nothing half-written.
 from __future__ import annotations
 
 import base64
+import binascii
 import json
+import math
 import os
+import re
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from .errors import GalleryError
+from .errors import GalleryError, UserError, has_control_characters
+from .rooms import validate_date, validate_room
 from .types import EMBEDDING_DIM
 
 GALLERY_ENV = "IMPERSONATION_GALLERY"
 SCHEMA_VERSION = 1
 EXPORT_FORMAT = "impersonation-cli/gallery-export"
+EXPORT_VERSION = 1
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -154,27 +160,37 @@ class GalleryIndex:
 
 
 def validate_name(name: str) -> str:
-    cleaned = " ".join(name.split())
-    if not cleaned or len(cleaned) > 200 or any(ord(c) < 32 for c in name):
+    """A person's name or alias, whitespace runs made one space: 1-200 characters, none of them a control."""
+    cleaned = " ".join(name.split()) if isinstance(name, str) else ""
+    if not cleaned or len(cleaned) > 200 or has_control_characters(name):
         raise GalleryError(f"invalid person name {name!r}: 1-200 printable characters")
     return cleaned
 
 
 class Gallery:
-    def __init__(self, path: Path, create: bool = True) -> None:
+    def __init__(self, path: Path, create: bool = True, read_only: bool = False) -> None:
         """Open the gallery at `path`; with `create=False` (commands that only read or remove) a missing file
-        is an error instead of a new empty gallery, so a mistyped path is not mistaken for an empty one."""
+        is an error instead of a new empty gallery, so a mistyped path is not mistaken for an empty one.
+        `read_only` (commands that only read) opens an existing file without writing to it or beside it, so a
+        gallery in a read-only file or folder can be listed and scanned against.
+
+        Every open checks the file (SQLite's quick_check) and its embeddings: a damaged gallery is refused,
+        never used as if it were smaller or empty."""
         if not create and not path.is_file():
             raise GalleryError(f"no gallery at {path}: register people with `impersonation-cli gallery add` first")
         self.path = path
         self._depth = 0
-        path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self.db = sqlite3.connect(str(path), timeout=30, isolation_level=None)
-            self.db.execute("PRAGMA foreign_keys = ON")
-            self.db.execute("PRAGMA journal_mode = WAL")
-            self.db.executescript(SCHEMA)
+            if read_only and path.is_file():
+                self.db = _connect_read_only(path)
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self.db = sqlite3.connect(str(path), timeout=30, isolation_level=None)
+                self.db.execute("PRAGMA foreign_keys = ON")
+                self.db.execute("PRAGMA journal_mode = WAL")
+                self.db.executescript(SCHEMA)
             self._check_schema()
+            self._check_contents()
         except sqlite3.DatabaseError as exc:
             raise GalleryError(f"gallery {path} is not a readable impersonation-cli gallery: {exc}") from exc
 
@@ -212,8 +228,22 @@ class Gallery:
         if row is None:
             with self.transaction() as db:
                 db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        elif not str(row[0]).isdigit():
+            raise GalleryError(f"gallery {self.path} has a schema version that is not a number: {row[0]!r}")
         elif int(row[0]) > SCHEMA_VERSION:
             raise GalleryError(f"gallery {self.path} has schema {row[0]}, newer than this tool's {SCHEMA_VERSION}")
+
+    def _check_contents(self) -> None:
+        """Refuse a damaged file (SQLite's quick_check) and embeddings that are not unit vectors of finite values:
+        either would make scans silently miss people or match everyone."""
+        problem = self.db.execute("PRAGMA quick_check(1)").fetchone()[0]
+        if problem != "ok":
+            raise GalleryError(f"gallery {self.path} is damaged ({problem}); restore it from a backup or an export")
+        for reference_id, blob in self.db.execute("SELECT id, embedding FROM reference_faces"):
+            where = f"gallery {self.path}: reference face {reference_id}'s embedding"
+            if not isinstance(blob, bytes) or len(blob) != EMBEDDING_DIM * 4:
+                raise GalleryError(f"{where} is not {EMBEDDING_DIM} float32 values; the file was altered")
+            check_embedding(np.frombuffer(blob, dtype=np.float32), where)
 
     # -- metadata -------------------------------------------------------------------------------
 
@@ -347,6 +377,13 @@ class Gallery:
     def authorize(
         self, name: str, room: str, valid_from: str | None = None, valid_to: str | None = None, ai_allowed: bool = False
     ) -> None:
+        """Allow `room` to use the person's likeness between two ISO dates (either open)."""
+        validate_room(room)
+        for value, what in ((valid_from, "valid from"), (valid_to, "valid until")):
+            if value is not None:
+                validate_date(value, what)
+        if not isinstance(ai_allowed, bool):
+            raise GalleryError(f"ai_allowed must be true or false, not {ai_allowed!r}")
         with self.transaction() as db:
             db.execute(
                 "INSERT INTO authorizations (person_id, room, valid_from, valid_to, ai_allowed, created_at)"
@@ -471,35 +508,42 @@ class Gallery:
                     "footage": self._footage_to_json(person.name),
                 }
             )
-        return {"format": EXPORT_FORMAT, "version": 1, "recognizer": self.recognizer, "persons": people}
+        return {"format": EXPORT_FORMAT, "version": EXPORT_VERSION, "recognizer": self.recognizer, "persons": people}
 
-    def import_export(self, document: dict) -> int:
-        """Merge an export into this gallery in one transaction; returns the number of new references."""
-        if document.get("format") != EXPORT_FORMAT:
-            raise GalleryError("not an impersonation-cli gallery export (format field missing or different)")
-        if document.get("recognizer"):
-            self.require_recognizer(document["recognizer"])
+    def import_export(self, document: object) -> int:
+        """Merge an export into this gallery in one transaction; returns the number of new references.
+
+        The whole document is checked first, like the CLI checks its input: the first bad value refuses the
+        file, naming where it is, and the gallery stays as it was."""
+        return self.import_people(*parse_export(document))
+
+    def import_people(self, recognizer: str | None, people: list[ImportedPerson]) -> int:
+        """Merge checked people (`parse_export`) in one transaction; returns the number of new references."""
+        if recognizer:
+            self.require_recognizer(recognizer)
         added = 0
         with self.transaction():
-            for person in document.get("persons", []):
-                references = [_reference_from_json(r) for r in person.get("references", [])]
-                added += self.add_person(person["name"], references, person.get("aliases", []))
-                for a in person.get("authorizations", []):
-                    self.db.execute(
-                        "INSERT OR REPLACE INTO authorizations (person_id, room, valid_from, valid_to, ai_allowed,"
-                        " created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                        (
-                            self.person_id(person["name"]),
-                            a["room"],
-                            a.get("valid_from"),
-                            a.get("valid_to"),
-                            int(bool(a.get("ai_allowed"))),
-                            now_iso(),
-                        ),
-                    )
-                for video in person.get("footage", []):
-                    self.add_footage(*_footage_from_json(person["name"], video))
+            for person in people:
+                added += self.add_person(person.name, person.references, person.aliases)
+                for a in person.authorizations:
+                    self.authorize(person.name, a.room, a.valid_from, a.valid_to, a.ai_allowed)
+                for video, frames in person.footage:
+                    self.add_footage(video, frames)
         return added
+
+
+def _connect_read_only(path: Path) -> sqlite3.Connection:
+    """A connection that never writes. A WAL gallery needs its -shm file beside it: where that cannot be made
+    (a read-only folder) the file is opened as immutable, which is what it is to every user who cannot write there."""
+    uri = path.resolve().as_uri()
+    try:
+        db = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=30, isolation_level=None)
+        db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        return db
+    except sqlite3.OperationalError as exc:
+        if not exc.sqlite_errorname.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN")):
+            raise
+    return sqlite3.connect(f"{uri}?immutable=1", uri=True, timeout=30, isolation_level=None)
 
 
 def _reference_to_json(r: ReferenceFace) -> dict:
@@ -516,40 +560,213 @@ def _reference_to_json(r: ReferenceFace) -> dict:
     }
 
 
-def _reference_from_json(d: dict) -> ReferenceFace:
+# -- reading an export: every value checked, the first bad one named --------------------------------
+
+SHA256_PATTERN = re.compile(r"^[0-9a-f]{64}$")
+# The tool writes unit-length float32 embeddings (norm 1 within ~1e-6); a forged length would scale similarities.
+NORM_TOLERANCE = 1e-3
+JPEG_START = b"\xff\xd8"
+
+
+@dataclass(frozen=True)
+class ImportedPerson:
+    """One person of an export, every value checked."""
+
+    name: str
+    aliases: list[str]
+    references: list[ReferenceFace]
+    authorizations: list[Authorization]
+    footage: list[tuple[FootageVideo, list[tuple[float, bytes]]]]
+
+
+def parse_export(document: object) -> tuple[str | None, list[ImportedPerson]]:
+    """The recognizer and people of a `gallery export` document, or a GalleryError naming the first bad value."""
+    if not isinstance(document, dict) or document.get("format") != EXPORT_FORMAT:
+        raise GalleryError("not an impersonation-cli gallery export (format field missing or different)")
+    version = document.get("version")
+    if version != EXPORT_VERSION or isinstance(version, bool):
+        raise GalleryError(f"gallery export version {version!r} is not one this tool reads ({EXPORT_VERSION})")
+    recognizer = document.get("recognizer")
+    if recognizer is not None:
+        recognizer = _text(document, "recognizer", "the export")
+    people = _list(document, "persons", "the export", required=True)
+    return recognizer, [_person_from_json(p, f"persons[{n}]", recognizer) for n, p in enumerate(people)]
+
+
+def _person_from_json(raw: object, where: str, recognizer: str | None) -> ImportedPerson:
+    name = _checked(f"{where}.name", validate_name, _field(raw, "name", where))
+    where = f"{where} ({name!r})"
+    aliases = [_checked(f"{where}.aliases[{n}]", validate_name, a) for n, a in enumerate(_list(raw, "aliases", where))]
+    references = [
+        _reference_from_json(r, f"{where}.references[{n}]", recognizer)
+        for n, r in enumerate(_list(raw, "references", where, required=True))
+    ]
+    if not references:
+        raise GalleryError(f"{where} has no references")
+    authorizations = [
+        _authorization_from_json(a, name, f"{where}.authorizations[{n}]")
+        for n, a in enumerate(_list(raw, "authorizations", where))
+    ]
+    footage = [_footage_from_json(name, v, f"{where}.footage[{n}]") for n, v in enumerate(_list(raw, "footage", where))]
+    return ImportedPerson(name, aliases, references, authorizations, footage)
+
+
+def _reference_from_json(raw: object, where: str, recognizer: str | None) -> ReferenceFace:
+    embedding = np.frombuffer(_base64(raw, "embedding", where), dtype="<f4").astype(np.float32)
+    check_embedding(embedding, f"{where}.embedding")
+    reference_recognizer = _text(raw, "recognizer", where)
+    if recognizer is not None and reference_recognizer != recognizer:
+        raise GalleryError(f"{where}.recognizer {reference_recognizer!r} is not the export's {recognizer!r}")
+    thumbnail = _base64(raw, "thumbnail_jpeg", where) if _field(raw, "thumbnail_jpeg", where, None) else None
+    if thumbnail is not None and not thumbnail.startswith(JPEG_START):
+        raise GalleryError(f"{where}.thumbnail_jpeg is not a JPEG picture")
+    return ReferenceFace(
+        image_sha256=_text(raw, "image_sha256", where, SHA256_PATTERN),
+        image_name=_text(raw, "image_name", where),
+        recognizer=reference_recognizer,
+        embedding=embedding,
+        face_px=_number(raw, "face_px", where),
+        det_score=_number(raw, "det_score", where),
+        blur=_number(raw, "blur", where),
+        faces_in_image=_count(raw, "faces_in_image", where),
+        thumbnail=thumbnail,
+    )
+
+
+def check_embedding(embedding: np.ndarray, where: str) -> None:
+    """A stored embedding must be EMBEDDING_DIM finite values of unit length: anything else forges similarities
+    (512 x 1e30 matches every face) or hides a person (NaN matches none)."""
+    if embedding.shape != (EMBEDDING_DIM,):
+        raise GalleryError(f"{where} has {embedding.size} values, expected {EMBEDDING_DIM}")
+    if not np.isfinite(embedding).all():
+        raise GalleryError(f"{where} holds values that are not finite numbers")
+    norm = float(np.linalg.norm(embedding.astype(np.float64)))  # float32 squares of 1e30 overflow
+    if abs(norm - 1.0) > NORM_TOLERANCE:
+        raise GalleryError(f"{where} has length {norm:.6g}; embeddings are normalised to length 1")
+
+
+def _authorization_from_json(raw: object, person: str, where: str) -> Authorization:
+    room = _checked(f"{where}.room", validate_room, _field(raw, "room", where))
+    bounds = [_field(raw, key, where, None) for key in ("valid_from", "valid_to")]
+    valid_from, valid_to = (
+        None if value is None else _checked(f"{where}.{key}", validate_date, value, key)
+        for value, key in zip(bounds, ("valid_from", "valid_to"), strict=True)
+    )
+    ai_allowed = _field(raw, "ai_allowed", where, False)
+    if not isinstance(ai_allowed, bool):
+        raise GalleryError(f"{where}.ai_allowed must be true or false, not {ai_allowed!r}")
+    return Authorization(person, room, valid_from, valid_to, ai_allowed)
+
+
+def _footage_from_json(person: str, raw: object, where: str) -> tuple[FootageVideo, list[tuple[float, bytes]]]:
+    from .signals.replay import GRID, METHOD  # imported here: signals.replay imports this module
+
+    method = _text(raw, "method", where)
+    if method != METHOD:
+        raise GalleryError(f"{where}.method {method!r} is not a fingerprint method this tool knows ({METHOD})")
+    video = FootageVideo(
+        person,
+        _text(raw, "name", where),
+        _text(raw, "sha256", where, SHA256_PATTERN),
+        method,
+        _number(raw, "fps", where, positive=True),
+        _number(raw, "duration_s", where),
+    )
+    times, fingerprints = _list(raw, "times_s", where, required=True), _list(raw, "fingerprints", where, required=True)
+    if len(times) != len(fingerprints):
+        raise GalleryError(f"{where} has {len(times)} times_s for {len(fingerprints)} fingerprints")
+    frames = []
+    for n, (time_s, fingerprint) in enumerate(zip(times, fingerprints, strict=True)):
+        data = _as_base64(fingerprint, f"{where}.fingerprints[{n}]")
+        if len(data) != GRID * GRID:
+            raise GalleryError(f"{where}.fingerprints[{n}] has {len(data)} bytes, expected {GRID * GRID}")
+        frames.append((_as_number(time_s, f"{where}.times_s[{n}]"), data))
+    return video, frames
+
+
+_MISSING = object()
+
+
+def _field(raw: object, key: str, where: str, default: Any = _MISSING) -> Any:
+    if not isinstance(raw, dict):
+        raise GalleryError(f"{where} must be an object, not {_json_kind(raw)}")
+    if key not in raw:
+        if default is _MISSING:
+            raise GalleryError(f"{where} has no '{key}'")
+        return default
+    return raw[key]
+
+
+def _json_kind(value: object) -> str:
+    kinds = {type(None): "null", bool: "true/false", int: "a number", float: "a number", str: "a string"}
+    return kinds.get(type(value), "a list" if isinstance(value, list) else "an object")
+
+
+def _shown(value: object) -> str:
+    """A value as it sits in the export, cut short: a refusal stays one readable line."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _text(raw: object, key: str, where: str, pattern: re.Pattern[str] | None = None) -> str:
+    value = _field(raw, key, where)
+    if not isinstance(value, str) or not value or (pattern is not None and not pattern.match(value)):
+        expected = f"a string matching {pattern.pattern}" if pattern is not None else "a non-empty string"
+        raise GalleryError(f"{where}.{key} must be {expected}, not {_shown(value)}")
+    return value
+
+
+def _number(raw: object, key: str, where: str, positive: bool = False) -> float:
+    return _as_number(_field(raw, key, where), f"{where}.{key}", positive)
+
+
+def _as_number(value: object, where: str, positive: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise GalleryError(f"{where} must be a finite number, not {_shown(value)}")
+    if value < 0 or (positive and value == 0):
+        raise GalleryError(f"{where} must be {'above' if positive else 'at least'} 0, not {value!r}")
+    return float(value)
+
+
+def _count(raw: object, key: str, where: str) -> int:
+    value = _field(raw, key, where)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise GalleryError(f"{where}.{key} must be a whole number of at least 1, not {_shown(value)}")
+    return value
+
+
+def _list(raw: object, key: str, where: str, required: bool = False) -> list:
+    value = _field(raw, key, where, _MISSING if required else [])
+    if not isinstance(value, list):
+        raise GalleryError(f"{where}.{key} must be a list, not {_json_kind(value)}")
+    return value
+
+
+def _base64(raw: object, key: str, where: str) -> bytes:
+    return _as_base64(_field(raw, key, where), f"{where}.{key}")
+
+
+def _as_base64(value: object, where: str) -> bytes:
+    if isinstance(value, str):
+        try:
+            return base64.b64decode(value, validate=True)
+        except binascii.Error as exc:
+            raise GalleryError(f"{where} is not valid base64: {exc}") from exc
+    raise GalleryError(f"{where} must be base64 text, not {_json_kind(value)}")
+
+
+def _checked(where: str, check: Any, *args: Any) -> Any:
+    """A CLI validator's result, its one-line refusal prefixed with where the value sits in the export."""
     try:
-        embedding = np.frombuffer(base64.b64decode(d["embedding"]), dtype="<f4").astype(np.float32)
-        if embedding.shape != (EMBEDDING_DIM,):
-            raise ValueError(f"embedding has {embedding.size} values, expected {EMBEDDING_DIM}")
-        thumbnail = base64.b64decode(d["thumbnail_jpeg"]) if d.get("thumbnail_jpeg") else None
-        return ReferenceFace(
-            d["image_sha256"],
-            d["image_name"],
-            d["recognizer"],
-            embedding,
-            float(d["face_px"]),
-            float(d["det_score"]),
-            float(d["blur"]),
-            int(d["faces_in_image"]),
-            thumbnail,
-        )
-    except (KeyError, ValueError, TypeError) as exc:
-        raise GalleryError(f"bad reference in gallery export: {exc}") from exc
+        return check(*args)
+    except UserError as exc:
+        raise GalleryError(f"{where}: {exc}") from exc
 
 
-def _footage_from_json(person: str, d: dict) -> tuple[FootageVideo, list[tuple[float, bytes]]]:
-    try:
-        video = FootageVideo(person, d["name"], d["sha256"], d["method"], float(d["fps"]), float(d["duration_s"]))
-        times, fingerprints = d["times_s"], d["fingerprints"]
-        if len(times) != len(fingerprints):
-            raise ValueError(f"{len(times)} times for {len(fingerprints)} fingerprints")
-        return video, [(float(t), base64.b64decode(f, validate=True)) for t, f in zip(times, fingerprints, strict=True)]
-    except (KeyError, ValueError, TypeError) as exc:
-        raise GalleryError(f"bad footage in gallery export: {exc}") from exc
-
-
-def read_export(path: Path) -> dict:
+def read_export(path: Path) -> object:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise GalleryError(f"cannot read gallery export {path}: {exc}") from exc
+    except RecursionError as exc:  # arrays nested thousands deep: no export looks like that
+        raise GalleryError(f"cannot read gallery export {path}: nested too deeply") from exc

@@ -11,11 +11,12 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from ..atomic_write import write_text_atomic
 from ..enrollment import images_in, person_folders, reference_from_image
 from ..errors import GalleryError
-from ..gallery import Gallery, ReferenceFace, default_gallery_path, read_export, validate_name
+from ..gallery import Gallery, ReferenceFace, default_gallery_path, parse_export, read_export, validate_name
 from ..matches import lookalikes
-from ..rooms import parse_time, validate_room
+from ..rooms import validate_date, validate_room
 from .common import (
     DeviceOption,
     GalleryOption,
@@ -40,15 +41,15 @@ gallery_app = typer.Typer(
 app.add_typer(gallery_app, name="gallery")
 
 
-def _open(gallery: Path | None, create: bool = True) -> Gallery:
-    return Gallery(default_gallery_path(gallery), create=create)
+def _open(gallery: Path | None, create: bool = True, read_only: bool = False) -> Gallery:
+    return Gallery(default_gallery_path(gallery), create=create, read_only=read_only)
 
 
-def _references(engine: FaceEngine, images: list[Path]) -> list[ReferenceFace]:
+def _references(engine: FaceEngine, images: list[Path], one_face_only: bool = False) -> list[ReferenceFace]:
     """One reference per photo that has a face; every refused photo and every note said on stderr."""
     references = []
     for image in images:
-        outcome = reference_from_image(engine, image)
+        outcome = reference_from_image(engine, image, one_face_only)
         if outcome.message:
             stderr.print(Text(("warning: " if outcome.reference else "skipped: ") + outcome.message))
         if outcome.reference is not None:
@@ -79,7 +80,7 @@ def _warn_of_lookalikes(store: Gallery, name: str, references: list[ReferenceFac
         for other, similarity in lookalikes(reference.embedding, index, threshold, besides=person):
             stderr.print(
                 Text(
-                    f"warning: {reference.image_name}: this face is {similarity:.2f} like '{other}' "
+                    f"warning: {name}: {reference.image_name}: this face is {similarity:.2f} like '{other}' "
                     f"(match threshold {threshold:.2f}); scans may take one for the other"
                 ),
                 soft_wrap=True,
@@ -98,6 +99,8 @@ def add(
     threads: ThreadsOption = None,
 ) -> None:
     """Enrol a person from reference photos (one transaction: all of them or none)."""
+    for text in (name, *(alias or [])):  # refused before the models load
+        validate_name(text)
     engine, config = build_engine(models, pack, device, threads=threads)
     references = _references(engine, images)
     if not references:
@@ -108,7 +111,13 @@ def add(
 
 @gallery_app.command("import")
 def import_folder(
-    folder: Annotated[Path, typer.Argument(help="One sub-folder per person; the folder name is the name")],
+    folder: Annotated[
+        Path,
+        typer.Argument(
+            help="One sub-folder of photos per person, named after them (underscores as spaces); sub-folders "
+            "starting with '_' or '.' are not read, and photos of several faces are skipped"
+        ),
+    ],
     gallery: GalleryOption = None,
     models: ModelsOption = None,
     pack: PackOption = None,
@@ -118,23 +127,30 @@ def import_folder(
     """Enrol everyone in a folder; each person is committed on its own, so an interrupted import keeps them."""
     if not folder.is_dir():
         fail(f"{folder} is not a folder")
-    people = person_folders(folder)
+    people, notes = person_folders(folder)
+    for note in notes:
+        stderr.print(Text(f"skipped: {note}"), soft_wrap=True)
     if not people:
         fail(f"{folder} has no sub-folders with photos (expected one sub-folder per person)")
+    for name, person_folder in people:  # every name checked before anyone is enrolled
+        try:
+            validate_name(name)
+        except GalleryError as exc:
+            fail(f"{person_folder}: {exc}; nobody enrolled")
     engine, config = build_engine(models, pack, device, threads=threads)
     with _open(gallery) as store:
         for name, person_folder in people:
-            references = _references(engine, images_in(person_folder))
+            references = _references(engine, images_in(person_folder), one_face_only=True)
             if references:
                 _enrol(store, engine, name, references, [], config)
             else:
-                stderr.print(Text(f"skipped: {name}: no face in any photo"))
+                stderr.print(Text(f"skipped: {name}: no photo with one face"))
 
 
 @gallery_app.command("list")
 def list_people(gallery: GalleryOption = None) -> None:
     """Everyone registered, with their number of reference faces and aliases."""
-    with _open(gallery, create=False) as store:
+    with _open(gallery, create=False, read_only=True) as store:
         table = Table(title=f"Gallery {store.path} ({store.recognizer or 'empty'})", title_justify="left")
         for column in ("name", "references", "aliases", "authorized rooms"):
             table.add_column(column, overflow="fold")
@@ -147,7 +163,7 @@ def list_people(gallery: GalleryOption = None) -> None:
 @gallery_app.command("show")
 def show(name: Annotated[str, typer.Argument()], gallery: GalleryOption = None) -> None:
     """One person's references (with their quality record) and authorizations."""
-    with _open(gallery, create=False) as store:
+    with _open(gallery, create=False, read_only=True) as store:
         canonical = store.canonical_name(name)
         table = Table(title=canonical, title_justify="left")
         for column in ("image", "sha256", "face px", "det score", "sharpness", "faces in photo"):
@@ -184,11 +200,9 @@ def remove(name: Annotated[str, typer.Argument()], gallery: GalleryOption = None
 def export(file: Annotated[Path, typer.Argument(help="JSON file to write")], gallery: GalleryOption = None) -> None:
     """Write the whole gallery (embeddings, quality records, authorizations) to a JSON file."""
     writable_file(file, "gallery export")
-    with _open(gallery, create=False) as store:
+    with _open(gallery, create=False, read_only=True) as store:
         document = store.export()
-    temporary = file.with_name(file.name + ".tmp")
-    temporary.write_text(json.dumps(document, indent=1), encoding="utf-8")
-    temporary.replace(file)
+    write_text_atomic(file, json.dumps(document, indent=1))
     stdout.print(Text(f"exported {len(document['persons'])} people to {file}"))
 
 
@@ -196,11 +210,16 @@ def export(file: Annotated[Path, typer.Argument(help="JSON file to write")], gal
 def import_file(
     file: Annotated[Path, typer.Argument(help="A file written by `gallery export`")], gallery: GalleryOption = None
 ) -> None:
-    """Merge an exported gallery into this one (one transaction)."""
+    """Merge an exported gallery into this one (one transaction; every value checked first, the first bad one
+    refuses the whole file)."""
     document = read_export(file)
+    try:
+        recognizer, people = parse_export(document)
+    except GalleryError as exc:
+        raise GalleryError(f"{file}: {exc}; nothing imported") from exc
     with _open(gallery) as store:
-        added = store.import_export(document)
-    stdout.print(Text(f"imported {len(document.get('persons', []))} people, {added} new reference face(s)"))
+        added = store.import_people(recognizer, people)
+    stdout.print(Text(f"imported {len(people)} people, {added} new reference face(s)"))
 
 
 @gallery_app.command("authorize")
@@ -215,8 +234,8 @@ def authorize(
     """Allow a room to use a person's likeness."""
     validate_room(room)
     for value, what in ((since, "--from"), (until, "--until")):
-        if value:
-            parse_time(value + "T00:00:00+00:00" if len(value) == 10 else value, what)
+        if value is not None:
+            validate_date(value, what)
     with _open(gallery, create=False) as store:
         canonical = store.canonical_name(name)
         store.authorize(canonical, room, since, until, ai_allowed)
@@ -254,7 +273,7 @@ def calibrate_threshold(
     from ..config import write_match_threshold
     from ..evaluation import calibrate
 
-    with _open(gallery, create=False) as store:
+    with _open(gallery, create=False, read_only=True) as store:
         index = store.index()
     result = calibrate(index, target_fmr)
     impostor, genuine = result.impostor, result.genuine
