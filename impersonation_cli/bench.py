@@ -304,6 +304,7 @@ def measure_naive(job: BenchJob) -> PathRun:
 
     from .faces import resolve_providers
     from .packs import load_pack
+    from .sources import open_capture
 
     clock = time.perf_counter()
     pack = load_pack(job.pack, Path(job.models))
@@ -313,7 +314,7 @@ def measure_naive(job: BenchJob) -> PathRun:
     analysis.prepare(ctx_id=-1, det_size=(640, 640))
     setup_s = time.perf_counter() - clock
     clock = time.perf_counter()
-    capture = cv2.VideoCapture(job.video)
+    capture = open_capture(job.video)  # not cv2.VideoCapture: it crashes on a file name that is not UTF-8
     video_fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
     step = max(1, round(video_fps / job.fps))
     frames = faces = index = 0
