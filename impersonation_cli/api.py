@@ -81,7 +81,7 @@ def load_context(
             engine's (embeddings of different recognizers cannot be compared).
     """
     named = gallery is not None or bool(os.environ.get(GALLERY_ENV))
-    with Gallery(default_gallery_path(gallery), create=not named) as store:
+    with Gallery(default_gallery_path(gallery), create=not named, read_only=True) as store:
         store.require_recognizer(engine.recognizer_id)
         index, authorizations = store.index(), store.authorizations()
         footage = FootageIndex.from_gallery(store)
@@ -203,7 +203,9 @@ class Scanner:
             rooms_file: YAML/TOML/JSON file mapping sources to rooms; its sources are scanned too.
             fps: frames sampled per second; None: the config's `[scan] fps`.
             evidence_dir: save each appearance's best face crop here (with its sha256 in the result).
-            progress: called as progress(source, time_s, duration_s) after each sampled frame.
+            progress: called with a `ScanProgress` (source, file_number of file_count, time_s and duration_s in
+                that file, video_done_s over the batch) when each source starts, after each sampled frame, and
+                when it ends.
 
         Returns:
             The result document: `result.to_json()` is what `scan --json` writes.
