@@ -32,6 +32,7 @@ os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 # OpenCV) for every `import impersonation_cli` would make `impersonation-cli --help` slow.
 _PUBLIC = {
     "Scanner": "api",
+    "ScanProgress": "scan",
     "ScanResult": "results",
     "SourceResult": "results",
     "Appearance": "results",
@@ -50,6 +51,7 @@ if TYPE_CHECKING:
     from .errors import UserError
     from .live import ReaderSettings
     from .results import Appearance, Evidence, ScanResult, SignalScore, SourceResult
+    from .scan import ScanProgress
     from .watch import RoomSpec, WatchSettings
 
 
@@ -70,6 +72,7 @@ __all__ = [
     "Evidence",
     "ReaderSettings",
     "RoomSpec",
+    "ScanProgress",
     "ScanResult",
     "Scanner",
     "SignalScore",
