@@ -239,11 +239,21 @@ class Gallery:
         problem = self.db.execute("PRAGMA quick_check(1)").fetchone()[0]
         if problem != "ok":
             raise GalleryError(f"gallery {self.path} is damaged ({problem}); restore it from a backup or an export")
-        for reference_id, blob in self.db.execute("SELECT id, embedding FROM reference_faces"):
-            where = f"gallery {self.path}: reference face {reference_id}'s embedding"
+        rows = self.db.execute("SELECT id, embedding FROM reference_faces ORDER BY id").fetchall()
+        for reference_id, blob in rows:
             if not isinstance(blob, bytes) or len(blob) != EMBEDDING_DIM * 4:
-                raise GalleryError(f"{where} is not {EMBEDDING_DIM} float32 values; the file was altered")
-            check_embedding(np.frombuffer(blob, dtype=np.float32), where)
+                raise GalleryError(
+                    f"gallery {self.path}: reference face {reference_id}'s embedding is not {EMBEDDING_DIM} float32 "
+                    "values; the file was altered"
+                )
+        # All at once (a few ms for thousands of faces); the first bad one is then named by check_embedding.
+        matrix = np.frombuffer(b"".join(blob for _, blob in rows), dtype=np.float32).reshape(-1, EMBEDDING_DIM)
+        with np.errstate(over="ignore", invalid="ignore"):
+            norms = np.linalg.norm(matrix.astype(np.float64), axis=1)
+        bad = ~np.isfinite(matrix).all(axis=1) | (np.abs(norms - 1.0) > NORM_TOLERANCE)
+        if bad.any():
+            first = int(np.argmax(bad))
+            check_embedding(matrix[first], f"gallery {self.path}: reference face {rows[first][0]}'s embedding")
 
     # -- metadata -------------------------------------------------------------------------------
 
