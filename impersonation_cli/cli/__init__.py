@@ -5,7 +5,7 @@ Each command group lives in its own module and registers itself on `app`.
 
 from __future__ import annotations
 
-from .common import app, run_app
+from .common import app, run_app, with_conventions
 
 # Importing a command module registers its commands on `app`.
 from . import gallery_cmd, models_cmd, scan_cmd  # noqa: F401  isort: skip
@@ -14,6 +14,9 @@ from . import watch_cmd  # noqa: F401  isort: skip
 from . import report_cmd  # noqa: F401  isort: skip
 from . import eval_cmd  # noqa: F401  isort: skip
 from . import footage_cmd  # noqa: F401  isort: skip
+from . import doctor_cmd  # noqa: F401  isort: skip
+
+with_conventions(app)
 
 
 def main() -> None:

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import copy
+import functools
+import inspect
 import os
 import sys
+import typing
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
+from .. import __version__
 from ..errors import EXIT_USAGE, UserError
+from .terminal import SafeConsole, printable
 
 if TYPE_CHECKING:
     from ..config import Config
@@ -22,11 +28,14 @@ app = typer.Typer(
     name="impersonation-cli",
     help="Find registered celebrities in recordings and live rooms and flag likely impersonation.",
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain help: rich markup mode read '[env IMPERSONATION_GALLERY]' in option help as a style tag and dropped it.
+    rich_markup_mode=None,
 )
-stdout = Console(soft_wrap=False)
-stderr = Console(stderr=True, soft_wrap=False)
+stdout = SafeConsole()
+stderr = SafeConsole(stderr=True)
+# Errors have their own console: --quiet silences stderr's notes, warnings and progress, never an error.
+errors = SafeConsole(stderr=True)
 
 EXIT_INTERNAL = 4
 DEBUG_ENV = "IMPERSONATION_DEBUG"
@@ -84,6 +93,101 @@ def _folder_problem(folder: Path) -> str | None:
     return None
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        stdout.print(f"impersonation-cli {__version__}", markup=False, highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _global_options(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_show_version, is_eager=True, help="Print the version and exit"),
+    ] = False,
+) -> None:
+    """Find registered celebrities in recordings and live rooms and flag likely impersonation."""
+
+
+def is_quiet() -> bool:
+    return stderr.quiet
+
+
+def set_quiet(quiet: bool) -> None:
+    """--quiet: stderr's notes, warnings and progress are silenced (errors have their own console)."""
+    if quiet:
+        stderr.quiet = True
+
+
+QuietOption = Annotated[
+    bool, typer.Option("--quiet", "-q", help="Print only errors and the requested output: no notes or progress")
+]
+
+
+def with_conventions(typer_app: typer.Typer) -> None:
+    """What every command has, set in one place: --quiet, and a one-line summary in its group's command list
+    (the docstring's first sentence: the list used to break mid-sentence)."""
+    for info in typer_app.registered_commands:
+        if info.callback is not None:
+            info.callback = _with_quiet(info.callback)
+            if info.short_help is None and info.callback.__doc__:
+                info.short_help = summary_line(info.callback.__doc__)
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            with_conventions(group.typer_instance)
+            # Unset values are Typer's DefaultPlaceholder objects, not None.
+            help_text = group.help if isinstance(group.help, str) else group.typer_instance.info.help
+            if not isinstance(group.short_help, str) and isinstance(help_text, str):
+                group.short_help = summary_line(help_text)
+
+
+def _with_quiet(command: Callable[..., Any]) -> Callable[..., Any]:
+    """`command` with --quiet (unless it has its own: scan's, which also drops the table; both quiet the shared
+    consoles) and upper-case argument placeholders, as [OPTIONS] and COMMAND are: Typer reads both from the
+    signature given here."""
+    signature = inspect.signature(command, eval_str=True)
+    parameters = [_upper_case_placeholder(p) for p in signature.parameters.values()]
+    own_quiet = "quiet" in signature.parameters
+    if not own_quiet:
+        parameters.append(
+            inspect.Parameter("quiet", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=QuietOption)
+        )
+
+    @functools.wraps(command)
+    def conventional(*args: Any, **kwargs: Any) -> Any:
+        set_quiet(kwargs["quiet"] if own_quiet else kwargs.pop("quiet"))
+        return command(*args, **kwargs)
+
+    conventional.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+    conventional.__annotations__ = {p.name: p.annotation for p in parameters}
+    return conventional
+
+
+def _upper_case_placeholder(parameter: inspect.Parameter) -> inspect.Parameter:
+    """An argument declared as `Annotated[T, typer.Argument(...)]` without a metavar gets its name, upper-case."""
+    if typing.get_origin(parameter.annotation) is not typing.Annotated:
+        return parameter
+    base, *extras = typing.get_args(parameter.annotation)
+    infos = []
+    for extra in extras:
+        if isinstance(extra, typer.models.ArgumentInfo) and extra.metavar is None:
+            extra = copy.copy(extra)
+            extra.metavar = parameter.name.upper()
+        infos.append(extra)
+    return parameter.replace(annotation=typing.Annotated[(base, *infos)])
+
+
+def summary_line(help_text: str) -> str:
+    """A help text's first sentence (up to a '. ' or '; ' outside parentheses), on one line."""
+    flat = " ".join(help_text.split())
+    depth = 0
+    for position, char in enumerate(flat):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth == 0 and char in ".;" and flat[position + 1 : position + 2] in (" ", ""):
+            return flat[:position]
+    return flat
+
+
 def fail(message: str, code: int = EXIT_USAGE) -> None:
     _print_error(message)
     raise typer.Exit(code)
@@ -116,7 +220,7 @@ def _print_usage_error(exc: typer.TyperException) -> None:
     context = getattr(exc, "ctx", None)
     if type(exc).__name__ == "NoArgsIsHelpError" and context is not None:
         # A bare command group: its help is the useful answer.
-        print(context.get_help(), file=sys.stderr)
+        stderr.print(context.get_help(), markup=False, highlight=False)
         sys.exit(EXIT_USAGE)
     command = context.command_path if context is not None else "impersonation-cli"
     message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
@@ -125,8 +229,8 @@ def _print_usage_error(exc: typer.TyperException) -> None:
 
 
 def _print_error(message: str) -> None:
-    # File names and URLs may hold '[', which rich would read as markup.
-    stderr.print(f"[bold red]error:[/] {escape(message)}", markup=True, highlight=False, soft_wrap=True)
+    # File names and URLs may hold '[', which rich would read as markup, and newlines, which would forge lines.
+    errors.print(f"[bold red]error:[/] {escape(printable(message))}", markup=True, highlight=False, soft_wrap=True)
 
 
 def build_engine(

@@ -1,0 +1,53 @@
+"""What reaches the terminal: one sanitiser for every printed string, and consoles that never wrap a pipe.
+
+File names, room names, person names and error messages come from outside. Printed raw, `douyin:a\\x1b[2J`
+clears the screen and a name holding U+202E reverses the line; so every console here escapes control and
+bidirectional-override characters in everything it renders (`\\x1b` appears as the four characters `\\x1b`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from rich.console import Console, ConsoleOptions, RenderableType
+from rich.segment import Segment
+
+# C0 and C1 controls and DEL, except tab and newline (rich lays out lines with them), and the invisible
+# characters that reorder or hide text: bidi embeddings, overrides and isolates, zero-width marks.
+_UNSAFE_IN_LINES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+# Off a terminal nothing is wrapped: one record per line, however long (a table is as wide as its content).
+UNWRAPPED_WIDTH = 100_000
+
+
+def _escaped(found: re.Match[str]) -> str:
+    code = ord(found.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: str) -> str:
+    """`text` on one line with every control character escaped: for a name or file name inside a message."""
+    return _UNSAFE.sub(_escaped, text)
+
+
+def printable_lines(text: str) -> str:
+    """`text` with control characters escaped, newlines and tabs kept."""
+    return _UNSAFE_IN_LINES.sub(_escaped, text)
+
+
+class SafeConsole(Console):
+    """A rich Console that escapes control characters in all it renders (its own cursor and style codes,
+    which rich emits as control segments and styles, are untouched), and that does not wrap off a terminal."""
+
+    def __init__(self, *, stderr: bool = False) -> None:
+        super().__init__(stderr=stderr, soft_wrap=False)
+        if not self.is_terminal:
+            self.width = UNWRAPPED_WIDTH
+
+    def render(self, renderable: RenderableType, options: ConsoleOptions | None = None) -> Iterable[Segment]:
+        for segment in super().render(renderable, options):
+            if segment.control or not _UNSAFE_IN_LINES.search(segment.text):
+                yield segment
+            else:
+                yield Segment(printable_lines(segment.text), segment.style)
