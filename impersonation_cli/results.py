@@ -19,7 +19,9 @@ EVENT_SCHEMA = "impersonation-cli/appearance"
 SCHEMA_VERSION = "1.0"
 # 1.1: settings.detector (the detector file that ran: the int8 copy or the published file).
 # 1.2: status ("complete", or "interrupted" by Ctrl-C: the sources not finished have status "interrupted").
-SCAN_SCHEMA_VERSION = "1.2"
+# 1.3: settings.forgery (the forgery model that judged likely-synthetic/likely-effects; null when none is
+# installed) and the signals face_forgery and face_effects.
+SCAN_SCHEMA_VERSION = "1.3"
 
 
 @dataclass

@@ -222,7 +222,7 @@ def test_ctrl_c_writes_what_finished_and_says_so(
         f"interrupted: 1 of 3 inputs finished; written to {json_path}, {jsonl_path} with status interrupted"
     ], stderr
     document = json.loads(json_path.read_text())
-    assert document["status"] == "interrupted" and document["schema_version"] == "1.2"
+    assert document["status"] == "interrupted" and document["schema_version"] == "1.3"
     assert [(Path(s["source"]).name, s["status"]) for s in document["sources"]] == [
         ("ref1.jpg", "ok"),
         ("519.mp4", "interrupted"),
