@@ -84,9 +84,11 @@ def person_folders(root: Path) -> tuple[list[tuple[str, Path]], list[str]]:
 
     Each direct sub-folder holding at least one photo (at any depth) is a person, named after the folder
     (underscores as spaces). A sub-folder whose name starts with '_' or '.' is left out on purpose (extra or
-    group photos, notes), and one without photos is not a person.
+    group photos, notes), one without photos is not a person, and photos directly in DIR belong to nobody.
     """
-    people, notes = [], []
+    loose = [p for p in root.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS]
+    notes = [f"{root}: {len(loose)} photo(s) directly in it belong to nobody: not read"] if loose else []
+    people = []
     for folder in sorted(p for p in root.iterdir() if p.is_dir()):
         if folder.name.startswith(("_", ".")):
             notes.append(f"{folder}: its name starts with '{folder.name[0]}': not a person, not read")

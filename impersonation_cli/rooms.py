@@ -27,6 +27,7 @@ from .errors import UserError, has_control_characters, read_settings_text
 from .sources import is_stream_url
 
 ROOM_PATTERN = re.compile(r"^[A-Za-z0-9_.-]+:[^\s]+$")
+DATE_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}($|T)")
 ENTRY_KEYS = {"url", "source", "room", "label", "started_at"}
 
 
@@ -45,15 +46,15 @@ def validate_room(room: str) -> str:
 
 
 def validate_date(text: str, what: str) -> str:
-    """An authorization's bound as given: an ISO date (2026-12-31) or an ISO date-time with a zone offset."""
-    if isinstance(text, str) and len(text) == 10:
+    """An authorization's bound as given: an ISO date (2026-12-31) or an ISO date-time with a zone offset
+    (2026-12-31T20:00:00+08:00); its first ten characters are the date that verdicts compare."""
+    if isinstance(text, str) and DATE_PATTERN.match(text):
         try:
-            date.fromisoformat(text)
-            return text
+            date.fromisoformat(text[:10])
+            if len(text) == 10 or parse_time(text, what):
+                return text
         except ValueError:
             pass
-    elif isinstance(text, str) and parse_time(text, what):
-        return text
     raise UserError(f"{what} {text!r} is not an ISO date (2026-12-31) or date-time (2026-12-31T20:00:00+08:00)")
 
 

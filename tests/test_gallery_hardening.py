@@ -79,6 +79,7 @@ BAD_EXPORTS = [
     ("embedding 2x long", lambda d: _scaled(d, 2.0), "has length 2"),
     ("embedding of 511 values", _set((*REFERENCE, "embedding"), _embedding(np.ones(511) / 511**0.5)), "511 values"),
     ("valid_to not a date", _set((*AUTHORIZATION, "valid_to"), "expired on 2020-01-01"), "valid_to"),
+    ("valid_from basic format", _set((*AUTHORIZATION, "valid_from"), "20261231T000000+0000"), "valid_from"),
     ("ai_allowed a string", _set((*AUTHORIZATION, "ai_allowed"), "no"), "ai_allowed must be true or false"),
     ("room with an escape", _set((*AUTHORIZATION, "room"), "douyin:a\x1b[2J"), "not of the form platform:account"),
     ("room without platform", _set((*AUTHORIZATION, "room"), "somewhere"), "not of the form platform:account"),
@@ -254,11 +255,13 @@ def test_folder_import_rule_and_lookalike_warnings_name_the_person(
         (people / name).symlink_to(identities / name)
     (people / "_group_photos").symlink_to(identities / "extra")
     (people / "empty").mkdir()
+    (people / "loose.jpg").symlink_to(identities / "id00_Angelina_Jolie" / "img1.jpg")
     result = run_cli(["gallery", "import", str(people)], cli_env)
     assert result.returncode == 0, result.stderr
     lines = result.stderr.splitlines()
     assert any("_group_photos" in line and "not read" in line for line in lines), lines
     assert any("empty: no photos" in line for line in lines), lines
+    assert any("1 photo(s) directly in it belong to nobody" in line for line in lines), lines
     for group in ("couple.jpg", "selfie-many-people.jpg"):
         assert any(group in line and "one face only" in line for line in lines), lines
     with Gallery(Path(cli_env["IMPERSONATION_GALLERY"])) as store:
