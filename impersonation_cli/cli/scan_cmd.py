@@ -29,6 +29,7 @@ from .common import (
     ThreadsOption,
     app,
     build_engine,
+    errors,
     scan_context,
     stderr,
     stdout,
@@ -158,16 +159,19 @@ def scan(
     if result.status == "interrupted":
         finished = sum(1 for s in result.sources if s.status != "interrupted")
         saved = ", ".join(str(p) for p in (json_path, jsonl_path) if p is not None and str(p) != "-")
-        # Plain stderr, like an error: --quiet must not hide that the result is partial.
-        typer.echo(
+        # On the errors' console: --quiet must not hide that the result is partial.
+        errors.print(
             f"interrupted: {finished} of {len(result.sources)} inputs finished"
             + (f"; written to {display_name(saved)} with status interrupted" if saved else ""),
-            err=True,
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
         )
         raise typer.Exit(EXIT_INTERRUPTED)
     if quiet:
+        # An input that could not be read is an error about the input: printed even with --quiet.
         for source in result.unreadable:
-            stderr.print(
+            errors.print(
                 f"unreadable: {display_name(source.error or source.source)}",
                 markup=False,
                 highlight=False,
