@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from ..atomic_write import write_text_atomic
 from ..errors import UserError
 from ..evaluation import (
     BOOTSTRAP_RESAMPLES,
@@ -132,6 +133,5 @@ def evaluate(
         draw_roc(aucs, roc_path)
         stdout.print(Text(f"ROC plot written to {roc_path}"))
     if json_path is not None:
-        json_path.parent.mkdir(parents=True, exist_ok=True)
         document = report_document(outcomes, metrics, aucs, groups)
-        json_path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+        write_text_atomic(json_path, json.dumps(document, indent=2) + "\n")
