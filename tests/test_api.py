@@ -101,5 +101,6 @@ def test_watch_from_python_alerts_and_returns_the_summary(enrolled: dict[str, st
     assert alerts and {a.person for a in alerts} == {PERSON} and alerts[0].room == "douyin:1"
     lines = (tmp_path / "alerts.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(lines) == len(alerts)
-    assert [a.identity for a in summary.appearances] == [PERSON]
+    # Live frames are dropped when the machine is busy: a longer gap splits the person's time into two appearances.
+    assert summary.appearances and {(a.identity, a.room) for a in summary.appearances} == {(PERSON, "douyin:1")}
     assert summary.settings["rooms"][0]["room"] == "douyin:1"
