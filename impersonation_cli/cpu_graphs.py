@@ -15,14 +15,20 @@ The files on disk are never changed, so model ids (sha256 of the published file)
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import onnx
 import onnxruntime as ort
-from onnx import helper, numpy_helper
+
+# onnx is imported only where a model is loaded: importing it takes about a second of CPU (ml_dtypes), which
+# every command that loads no model (and every fast test) would pay through faces.py.
+if TYPE_CHECKING:
+    import onnx
 
 
 def prelu_as_max(model: onnx.ModelProto) -> int:
     """Replace, in place, each PRelu whose slope is a constant <= 1 by Max(x, slope * x); returns how many."""
+    from onnx import helper, numpy_helper
+
     constants = {tensor.name: tensor for tensor in model.graph.initializer}
     nodes: list[onnx.NodeProto] = []
     replaced = 0
@@ -45,6 +51,8 @@ def inference_session(path: Path, options: ort.SessionOptions, providers: list[s
     providers have their own fused PRelu kernels; the rewrite is measured on CPU only)."""
     if providers[0] != "CPUExecutionProvider":
         return ort.InferenceSession(str(path), options, providers=providers)
+    import onnx
+
     model = onnx.load(str(path))
     prelu_as_max(model)
     return ort.InferenceSession(model.SerializeToString(), options, providers=providers)
