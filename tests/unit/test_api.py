@@ -26,9 +26,17 @@ def test_every_public_name_resolves_and_is_documented() -> None:
         _ = impersonation_cli.scan_paths
 
 
-def test_importing_the_package_loads_no_model_runtime() -> None:
-    # `impersonation-cli --help` and any `import impersonation_cli` stay fast: the public names load on first use.
-    code = "import sys, impersonation_cli; print(sorted({'onnxruntime', 'cv2', 'av'} & set(sys.modules)))"
+@pytest.mark.parametrize(
+    ("module", "heavy"),
+    [
+        # Any `import impersonation_cli` stays fast: the public names load on first use.
+        ("impersonation_cli", {"onnxruntime", "cv2", "av", "onnx"}),
+        # onnx (seconds to import) is loaded only with a model: reading settings or a result needs none of it.
+        ("impersonation_cli.config", {"onnx"}),
+    ],
+)
+def test_importing_loads_no_library_it_does_not_need(module: str, heavy: set[str]) -> None:
+    code = f"import sys, {module}; print(sorted(set({sorted(heavy)!r}) & set(sys.modules)))"
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert loaded.stdout.strip() == "[]"
 
