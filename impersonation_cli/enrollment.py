@@ -12,7 +12,7 @@ import numpy as np
 from .errors import UnreadableInput
 from .faces import FaceEngine, align_face
 from .gallery import ReferenceFace
-from .sources import IMAGE_EXTENSIONS, read_image
+from .sources import IMAGE_EXTENSIONS, display_name, read_image
 from .tracks import crop_with_margin
 
 THUMBNAIL_PX = 160
@@ -55,7 +55,7 @@ def reference_from_image(engine: FaceEngine, path: Path, one_face_only: bool = F
     thumbnail = _thumbnail(crop_with_margin(image, face.boxes[0]))
     reference = ReferenceFace(
         image_sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
-        image_name=path.name,
+        image_name=display_name(path.name),  # SQLite stores UTF-8: a name's undecodable bytes become U+FFFD
         recognizer=engine.recognizer_id,
         embedding=embedding,
         face_px=float(face.sizes[0]),

@@ -116,19 +116,19 @@ def collins_gallery(engine: FaceEngine, tmp_path_factory: pytest.TempPathFactory
     return path
 
 
-def test_file_names_that_are_not_utf8_are_scanned(
-    engine: FaceEngine, cli_env: dict[str, str], collins_gallery: Path, tmp_path: Path
-) -> None:
-    """OpenCV segfaulted (exit 139, no output) on such names; now they are read, reported and escaped."""
+def test_file_names_that_are_not_utf8_are_enrolled_and_scanned(cli_env: dict[str, str], tmp_path: Path) -> None:
+    """OpenCV segfaulted (exit 139, no output) on such names in `scan` and `gallery add`; `footage add` and
+    `gallery add` then failed storing the name (exit 4). Now they are read, stored, reported and escaped."""
     folder = os.fsencode(tmp_path)
     clip, photo = folder + b"/clip_\xff.mp4", folder + b"/ref_\xe9\xff.jpg"
     shutil.copyfile(SAMPLES / "clips" / "astronaut_live.mp4", clip)
     shutil.copyfile(SAMPLES / "references" / "Eileen_Collins" / "ref1.jpg", photo)
-    # Enrolment reads pictures through the same function.
-    assert reference_from_image(engine, Path(os.fsdecode(photo))).reference is not None
-    env = {**cli_env, "IMPERSONATION_GALLERY": str(collins_gallery)}
+    added = run_cli(["gallery", "add", "Eileen Collins", os.fsdecode(photo)], cli_env)
+    assert added.returncode == 0 and "1 new reference face" in added.stdout, added.stderr
+    footage = run_cli(["footage", "add", "Eileen Collins", os.fsdecode(clip)], cli_env)
+    assert footage.returncode == 0 and "clip_\ufffd.mp4 added" in footage.stdout, footage.stderr
     args = ["scan", os.fsdecode(clip), os.fsdecode(photo), "--fps", "2", "--json", str(tmp_path / "r.json")]
-    result = run_cli([*args, "--evidence-dir", str(tmp_path / "evidence")], env)
+    result = run_cli([*args, "--evidence-dir", str(tmp_path / "evidence")], cli_env)
     assert result.returncode == 1, result.stderr
     document = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
     # The JSON holds each name's undecodable bytes as \udcXX escapes, which give the bytes back.

@@ -38,7 +38,7 @@ from ..errors import UserError
 from ..gallery import FootageVideo, Gallery
 from ..packs import sha256_of
 from ..results import SignalScore
-from ..sources import sample_frames
+from ..sources import display_name, sample_frames
 from ..types import Frame
 
 METHOD = "ordinal8-v1"  # stored with each video: a changed fingerprint never meets old ones
@@ -164,7 +164,9 @@ def add_footage(gallery: Gallery, name: str, path: Path, fps: float) -> tuple[Fo
         raise UserError(f"{path}: no such file")
     person = gallery.canonical_name(name)
     frames, duration_s = fingerprint_video(path, fps)
-    video = FootageVideo(person, path.name, sha256_of(path), METHOD, fps, round(duration_s, 3), len(frames))
+    # SQLite stores UTF-8: a file name's undecodable bytes are stored as U+FFFD.
+    name = display_name(path.name)
+    video = FootageVideo(person, name, sha256_of(path), METHOD, fps, round(duration_s, 3), len(frames))
     return video, gallery.add_footage(video, frames)
 
 
