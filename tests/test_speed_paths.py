@@ -11,8 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from impersonation_cli.errors import UnreadableInput
-from impersonation_cli.faces import FaceEngine, detector_input
+from impersonation_cli.faces import FaceEngine
 from impersonation_cli.sources import DecodeStats, _sample_capture, open_capture, sample_frames
 from impersonation_cli.staging import run_ahead
 
@@ -74,21 +73,6 @@ def test_damaged_file_gives_the_same_samples_as_opencv(media: Path) -> None:
     assert np.abs(np.array(times[:common]) - np.array(slow[:common])).max() <= frame_s + 1e-3
 
 
-def test_a_file_no_decoder_can_open_is_unreadable(tmp_path: Path) -> None:
-    fake = tmp_path / "not-a-video.mp4"
-    fake.write_bytes(b"this is no video at all\n" * 100)
-    with pytest.raises(UnreadableInput):
-        list(sample_frames(str(fake), 2.0))
-
-
-def test_detector_input_fits_the_frame() -> None:
-    assert detector_input(np.zeros((720, 1280, 3), np.uint8), 640) == (640, 384)
-    assert detector_input(np.zeros((360, 640, 3), np.uint8), 640) == (640, 384)
-    assert detector_input(np.zeros((1280, 720, 3), np.uint8), 640) == (384, 640)
-    # Smaller frames are not upscaled.
-    assert detector_input(np.zeros((240, 320, 3), np.uint8), 640) == (320, 256)
-
-
 def test_fitted_detector_input_finds_the_faces_a_square_input_finds(media: Path, engine: FaceEngine) -> None:
     frames = list(sample_frames(str(media / "face_recognition/short_hamilton_clip.mp4"), 1.0))
     for frame in frames:
@@ -135,10 +119,3 @@ def test_decoding_ahead_keeps_frames_order_and_errors() -> None:
     next(frames)
     frames.close()
     assert threading.active_count() <= threads_before
-
-
-def test_decoding_ahead_raises_the_decoders_error_in_the_caller(tmp_path: Path) -> None:
-    broken = tmp_path / "broken.mp4"
-    broken.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 4000)
-    with pytest.raises(UnreadableInput):
-        list(run_ahead(sample_frames(str(broken), 2.0)))
