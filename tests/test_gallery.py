@@ -80,7 +80,7 @@ def test_export_import_round_trip(engine: FaceEngine, gallery: Gallery, media: P
         method = gallery.footage()[0].method
         assert copy.footage_frames(method)[0][1] == gallery.footage_frames(method)[0][1]
         document["persons"][0]["footage"][0]["fingerprints"].pop()
-        with pytest.raises(GalleryError, match="bad footage in gallery export"):
+        with pytest.raises(GalleryError, match=r"footage\[0\] has \d+ times_s for \d+ fingerprints"):
             copy.import_export(document)
 
 
@@ -136,8 +136,9 @@ def test_killed_import_keeps_what_was_committed(cli_env: dict[str, str], media: 
         for person in people_stored:
             folder = next(p for p in people.iterdir() if p.name.replace("_", " ") == person.name)
             photos = [p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".png", ".jpeg")]
-            # A person is committed with all their usable photos or not at all.
-            assert person.reference_count >= len(photos) - 1, person
+            # A person is committed with all their usable photos or not at all. A folder import skips photos of
+            # several faces: extra/ has two (a couple, a group selfie), no other folder more than one.
+            assert person.reference_count >= len(photos) - 2, person
 
 
 def _count_people(store: Path) -> int:
