@@ -36,8 +36,9 @@ class GalleryError(UserError):
 
 def has_control_characters(text: str) -> bool:
     """C0 and C1 controls, ESC and DEL included: names and rooms holding them would drive the terminal that
-    prints them (escape sequences), so input refuses them."""
-    return any(unicodedata.category(c) == "Cc" for c in text)
+    prints them (escape sequences), so input refuses them. Also surrogates: the bytes of a folder or argument
+    that are not UTF-8, which SQLite cannot store."""
+    return any(unicodedata.category(c) in ("Cc", "Cs") for c in text)
 
 
 def read_settings_text(path: Path, what: str) -> str:

@@ -117,14 +117,21 @@ def collins_gallery(engine: FaceEngine, tmp_path_factory: pytest.TempPathFactory
 
 
 def test_file_names_that_are_not_utf8_are_enrolled_and_scanned(cli_env: dict[str, str], tmp_path: Path) -> None:
-    """OpenCV segfaulted (exit 139, no output) on such names in `scan` and `gallery add`; `footage add` and
-    `gallery add` then failed storing the name (exit 4). Now they are read, stored, reported and escaped."""
+    """OpenCV segfaulted (exit 139, no output) on such names in `scan` and `gallery add`/`import`; `footage add`
+    and `gallery add` then failed storing the name (exit 4). Now they are read, stored, reported and escaped."""
     folder = os.fsencode(tmp_path)
     clip, photo = folder + b"/clip_\xff.mp4", folder + b"/ref_\xe9\xff.jpg"
     shutil.copyfile(SAMPLES / "clips" / "astronaut_live.mp4", clip)
     shutil.copyfile(SAMPLES / "references" / "Eileen_Collins" / "ref1.jpg", photo)
     added = run_cli(["gallery", "add", "Eileen Collins", os.fsdecode(photo)], cli_env)
     assert added.returncode == 0 and "1 new reference face" in added.stdout, added.stderr
+    # A person's name comes from a folder's name in `gallery import`: one that is not UTF-8 is refused in one line.
+    person = folder + b"/people/Eileen_\xffCollins"
+    os.makedirs(person)
+    shutil.copyfile(SAMPLES / "references" / "Eileen_Collins" / "ref2.jpg", person + b"/ref2.jpg")
+    refused = run_cli(["gallery", "import", os.fsdecode(folder + b"/people")], cli_env)
+    assert refused.returncode == 2 and "invalid person name" in refused.stderr, refused.stderr
+    assert refused.stderr.count("\n") == 1, refused.stderr
     footage = run_cli(["footage", "add", "Eileen Collins", os.fsdecode(clip)], cli_env)
     assert footage.returncode == 0 and "clip_\ufffd.mp4 added" in footage.stdout, footage.stderr
     args = ["scan", os.fsdecode(clip), os.fsdecode(photo), "--fps", "2", "--json", str(tmp_path / "r.json")]
