@@ -54,9 +54,11 @@ TRACK_FRAMES = 12  # the scan judges at most 12 frames of a track...
 TOP_K = 3  # ...and averages the top 3
 TARGET_FPR = 0.02
 CLASSES = ("real", "synthetic", "effects")
+SELF_BLEND_SHARE = 0.55  # of the fakes in a batch; the rest are effects (each fake comes with its real crop)
 OUTPUT_NAME = "face_forgery.onnx"
 BASE_NETWORKS = {
     "mbf": "InsightFace w600k_mbf.onnx, all layers fine-tuned (InsightFace non-commercial research licence)",
+    "mbf-last": "InsightFace w600k_mbf.onnx, all layers fine-tuned (InsightFace non-commercial research licence)",
     "scratch": "none: trained from scratch (MIT)",
 }
 
@@ -156,11 +158,18 @@ def real_sources(media: Path) -> list[Source]:
     return sources
 
 
+def is_fake_label(dataset: str, label: str) -> bool:
+    """The effects clip's label says "real person ... with AR stickers": for effects, only "NO EFFECT" is out."""
+    if dataset in EFFECT_DATASETS:
+        return not label.strip().upper().startswith("NO EFFECT")
+    return not is_real_label(label)
+
+
 def fake_sources(media: Path) -> list[Source]:
     sources = []
     for row in manifest_rows(media):
         for dataset, prefixes in FAKE_DATASETS.items():
-            if row["kind"] == "video" and row["file"].startswith(prefixes) and not is_real_label(row["labels"]):
+            if row["kind"] == "video" and row["file"].startswith(prefixes) and is_fake_label(dataset, row["labels"]):
                 sources.append(Source(media / row["file"], row["file"], "video", dataset))
     return sources
 
@@ -247,7 +256,7 @@ def cache_name(source: Source) -> str:
     return hashlib.sha1(source.name.encode()).hexdigest()[:16] + ".npz"
 
 
-def extract(sources: list[Source], models: Path, folder: Path, min_face_px: int) -> None:
+def extract(sources: list[Source], models: Path, folder: Path, min_face_px: int, frames: int = FRAMES_PER_CLIP) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     engine = make_engine(models)
     started = time.time()
@@ -255,7 +264,7 @@ def extract(sources: list[Source], models: Path, folder: Path, min_face_px: int)
         target = folder / cache_name(source)
         if target.exists():
             continue
-        faces = extract_source(engine, source, FRAMES_PER_CLIP, min_face_px)
+        faces = extract_source(engine, source, frames, min_face_px)
         np.savez(target, name=source.name, split=source.split, **faces)
         print(f"[{n + 1}/{len(sources)} {time.time() - started:.0f}s] {source.name}: {len(faces.get('frames', []))}")
 
@@ -289,20 +298,36 @@ def jittered_crop(face: FaceSample, image: np.ndarray, rng: np.random.Generator)
     return face_crop(image, box, keypoints, INPUT_SIZE, CROP_WIDEN)
 
 
-def make_example(
-    face: FaceSample, label: int, rng: np.random.Generator, other: FaceSample | None, quality: bool = True
-) -> np.ndarray:
-    """One training crop of class `label` (0 real, 1 self-blend, 2 effect), degraded like poor capture."""
+def fake_image(face: FaceSample, label: int, rng: np.random.Generator, other: FaceSample | None) -> np.ndarray:
+    """The face's picture as class `label`: 0 as it is, 1 self-blended, 2 with a synthesized effect."""
     if label == 1:
-        image = self_blend(face, rng)
-    elif label == 2:
-        image = apply_effect(face, rng, other=other)
-    else:
-        image = face.image
-    crop = jittered_crop(face, image, rng)
-    if quality:
-        crop = degrade(crop, rng)
+        return self_blend(face, rng)
+    if label == 2:
+        return apply_effect(face, rng, other=other)
+    return face.image
+
+
+def finish_crop(face: FaceSample, image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The runtime crop, moved a little, degraded like poor capture, mirrored half the time."""
+    crop = degrade(jittered_crop(face, image, rng), rng)
     return crop[:, ::-1] if rng.random() < 0.5 else crop
+
+
+def make_example(face: FaceSample, label: int, rng: np.random.Generator, other: FaceSample | None) -> np.ndarray:
+    """One crop of class `label` (0 real, 1 self-blend, 2 effect)."""
+    return finish_crop(face, fake_image(face, label, rng, other), rng)
+
+
+def make_pair(
+    face: FaceSample, label: int, rng: np.random.Generator, other: FaceSample | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The real crop and a fake of class `label` made from it, cut, degraded and mirrored the same way: the
+    pair differs only by the forgery, so that is what the network learns (as Self-Blended Images trains)."""
+    fake = fake_image(face, label, rng, other)
+    seed = int(rng.integers(2**63))
+    return finish_crop(face, face.image, np.random.default_rng(seed)), finish_crop(
+        face, fake, np.random.default_rng(seed)
+    )
 
 
 def to_blob(crops: list[np.ndarray]) -> np.ndarray:
@@ -325,18 +350,24 @@ def validation_set(faces: list[FaceSample], seed: int, per_class: int) -> tuple[
 # -- network ----------------------------------------------------------------------------------------
 
 
-def pretrained_trunk(models: Path, folder: Path):
-    """w600k_mbf cut before its embedding head (the output of the last 1x1 conv + PReLU, 512 channels), in torch."""
+# w600k_mbf's stage outputs (at 112 px: 56, 28, 14 and 7 px maps with 128, 128, 256 and 512 channels): blending
+# edges live in the early maps, which the recognizer's own head pools away.
+MBF_STAGES = {"mbf": ("347", "397", "473", "509"), "mbf-last": ("509",)}
+MBF_CHANNELS = {"347": 128, "397": 128, "473": 256, "509": 512}
+
+
+def pretrained_trunk(models: Path, folder: Path, outputs: tuple[str, ...]):
+    """w600k_mbf cut before its embedding head, returning the maps named `outputs`, in torch (onnx2torch)."""
     import onnx
     from onnx2torch import convert
 
-    cut = folder / "mbf_trunk.onnx"
-    onnx.utils.extract_model(str(models / "buffalo_sc" / "w600k_mbf.onnx"), str(cut), ["input.1"], ["509"])
+    cut = folder / f"mbf_trunk_{len(outputs)}.onnx"
+    onnx.utils.extract_model(str(models / "buffalo_sc" / "w600k_mbf.onnx"), str(cut), ["input.1"], list(outputs))
     return convert(str(cut))
 
 
 def scratch_trunk():
-    """A small from-scratch CNN of about the same cost (ours, MIT)."""
+    """A small from-scratch CNN of about the same cost (ours, MIT); returns its last 3 stages' maps."""
     import torch.nn as nn
 
     def block(cin: int, cout: int) -> nn.Sequential:
@@ -350,7 +381,19 @@ def scratch_trunk():
             nn.ReLU(inplace=True),
         )
 
-    return nn.Sequential(block(3, 32), block(32, 64), block(64, 128), block(128, 256), block(256, 512))
+    class Scratch(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.stages = nn.ModuleList([block(3, 32), block(32, 64), block(64, 128), block(128, 256), block(256, 512)])
+
+        def forward(self, x):
+            maps = []
+            for stage in self.stages:
+                x = stage(x)
+                maps.append(x)
+            return maps[2:]
+
+    return Scratch()
 
 
 def build_network(kind: str, models: Path, folder: Path):
@@ -358,18 +401,26 @@ def build_network(kind: str, models: Path, folder: Path):
     import torch.nn as nn
 
     class Detector(nn.Module):
-        def __init__(self, trunk: nn.Module) -> None:
+        """Trunk maps, each pooled to its channels' mean and standard deviation, normalised, one linear layer."""
+
+        def __init__(self, trunk: nn.Module, channels: int) -> None:
             super().__init__()
             self.trunk = trunk
+            # The recognizer's maps are small (pooled std ~0.01): normalised, the new head learns at once.
+            self.norm = nn.BatchNorm1d(2 * channels)
             self.dropout = nn.Dropout(0.2)
-            self.head = nn.Linear(512, len(CLASSES))
+            self.head = nn.Linear(2 * channels, len(CLASSES))
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
-            features = self.trunk(x).mean(dim=(2, 3))
-            return self.head(self.dropout(features))
+            maps = self.trunk(x)
+            maps = maps if isinstance(maps, (list, tuple)) else [maps]
+            pooled = [torch.cat([m.mean(dim=(2, 3)), m.std(dim=(2, 3))], dim=1) for m in maps]
+            return self.head(self.dropout(self.norm(torch.cat(pooled, dim=1))))
 
-    trunk = pretrained_trunk(models, folder) if kind == "mbf" else scratch_trunk()
-    return Detector(trunk)
+    if kind == "scratch":
+        return Detector(scratch_trunk(), 128 + 256 + 512)
+    outputs = MBF_STAGES[kind]
+    return Detector(pretrained_trunk(models, folder, outputs), sum(MBF_CHANNELS[o] for o in outputs))
 
 
 def predict(network, blob: np.ndarray, batch: int = 64) -> np.ndarray:
@@ -422,8 +473,8 @@ def train(args: argparse.Namespace, train_faces: list[FaceSample], validation: t
     torch.set_num_threads(args.threads)
     rng = np.random.default_rng(args.seed)
     network = build_network(args.network, args.models, args.work)
-    head = list(network.head.parameters())
-    trunk = [p for name, p in network.named_parameters() if not name.startswith("head.")]
+    head = [p for name, p in network.named_parameters() if not name.startswith("trunk.")]
+    trunk = list(network.trunk.parameters())
     optimizer = torch.optim.AdamW(
         [{"params": trunk, "lr": args.lr}, {"params": head, "lr": args.lr * 10}], weight_decay=1e-4
     )
@@ -435,8 +486,13 @@ def train(args: argparse.Namespace, train_faces: list[FaceSample], validation: t
     history = []
     for step in range(args.steps):
         network.train()
-        labels = rng.integers(0, 3, size=args.batch)
-        crops = [make_example(train_faces[rng.integers(len(train_faces))], int(label), rng, None) for label in labels]
+        fake_labels = np.where(rng.random(args.batch // 2) < SELF_BLEND_SHARE, 1, 2)
+        crops, labels = [], []
+        for fake_label in fake_labels:
+            face, other = (train_faces[i] for i in rng.integers(len(train_faces), size=2))
+            crops.extend(make_pair(face, int(fake_label), rng, other))
+            labels.extend([0, int(fake_label)])
+        labels = np.array(labels)
         logits = network(torch.from_numpy(to_blob(crops)))
         loss = loss_of(logits, torch.from_numpy(labels))
         optimizer.zero_grad()
@@ -652,13 +708,16 @@ def command_calibrate(args: argparse.Namespace) -> None:
     print(json.dumps({k: metadata[k] for k in ("calibration", "thresholds_measured", "validation")}, indent=1))
 
 
+def command_extract_fakes(args: argparse.Namespace) -> None:
+    extract(fake_sources(args.media), args.models, args.work / "faces", MIN_FACE_PX, frames=2 * TRACK_FRAMES)
+
+
 def command_evaluate(args: argparse.Namespace) -> None:
     from impersonation_cli.forgery import ForgeryDetector
 
     detector = ForgeryDetector.load(args.output, providers=["CPUExecutionProvider"])
-    fakes = fake_sources(args.media)
-    extract(fakes, args.models, args.work / "faces", MIN_FACE_PX)
-    fake_entries = load_faces(args.work / "faces", fakes)
+    command_extract_fakes(args)
+    fake_entries = load_faces(args.work / "faces", fake_sources(args.media))
     train_entries, validation_entries = split_faces(args)
     rows = {}
     for column, name in ((1, "synthetic"), (2, "effects")):
@@ -684,16 +743,38 @@ def command_evaluate(args: argparse.Namespace) -> None:
     (args.work / "evaluate.json").write_text(json.dumps(rows, indent=1))
 
 
+def command_cost(args: argparse.Namespace) -> None:
+    """Milliseconds per judged face of ForgeryDetector.score (crop + network), as the scan runs it (all cores)."""
+    from impersonation_cli.forgery import ForgeryDetector
+
+    detector = ForgeryDetector.load(args.output, providers=["CPUExecutionProvider"])
+    _, validation_entries = split_faces(args)
+    entry = max(validation_entries, key=lambda e: len(e["frames"]))
+    image, box, keypoints = entry["canvases"][0], entry["boxes"][0], entry["keypoints"][0]
+    for faces in (1, 4):
+        boxes, points = np.repeat(box[None], faces, 0), np.repeat(keypoints[None], faces, 0)
+        detector.score(image, boxes, points)  # warm-up
+        timings = []
+        for _ in range(args.cost_repeats):
+            started = time.perf_counter()
+            detector.score(image, boxes, points)
+            timings.append((time.perf_counter() - started) * 1000 / faces)
+        low, median = np.percentile(timings, [10, 50])
+        print(
+            f"{faces} face(s) a call: {median:.1f} ms per face (median; p10 {low:.1f}) over {args.cost_repeats} calls"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("stage", choices=("extract", "train", "calibrate", "evaluate", "all"))
+    parser.add_argument("stage", choices=("extract", "train", "calibrate", "extract-fakes", "evaluate", "cost", "all"))
     parser.add_argument("--media", type=Path, default=REPO.parent / "shared" / "media")
     parser.add_argument("--models", type=Path, default=REPO.parent / "shared" / "models")
     parser.add_argument("--work", type=Path, default=Path.home() / ".cache" / "impersonation-cli" / "train")
     parser.add_argument(
         "--output", type=Path, default=REPO / "impersonation_cli" / "data" / "forgery" / "face_forgery.onnx"
     )
-    parser.add_argument("--network", choices=("mbf", "scratch"), default="mbf")
+    parser.add_argument("--network", choices=("mbf", "mbf-last", "scratch"), default="mbf")
     parser.add_argument("--steps", type=int, default=700)
     parser.add_argument("--batch", type=int, default=24)
     parser.add_argument("--lr", type=float, default=2e-4)
@@ -701,10 +782,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--validate-every", type=int, default=200)
     parser.add_argument("--validation-per-class", type=int, default=150)
+    parser.add_argument("--cost-repeats", type=int, default=50)
     args = parser.parse_args()
     stages = ("extract", "train", "calibrate") if args.stage == "all" else (args.stage,)
     commands = {"extract": command_extract, "train": command_train, "calibrate": command_calibrate}
-    commands["evaluate"] = command_evaluate
+    commands |= {"extract-fakes": command_extract_fakes, "evaluate": command_evaluate, "cost": command_cost}
     for stage in stages:
         started = time.time()
         commands[stage](args)

@@ -1,0 +1,98 @@
+"""The shipped face-forgery detector (impersonation_cli/forgery) on real shared faces and fakes made from them."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from impersonation_cli.faces import FaceEngine
+from impersonation_cli.forgery import ForgeryDetector, ForgeryScores
+from impersonation_cli.forgery.selfblend import EFFECT_KINDS, FaceSample, apply_effect, self_blend
+
+pytestmark = pytest.mark.shared_media
+
+# A person held out of the detector's training (scripts/train_detector.py VALIDATION_CLIPS).
+HELD_OUT_CLIP = ("real_talking_heads_LivePortrait", "driving_d13.mp4")
+
+
+@pytest.fixture(scope="module")
+def detector() -> ForgeryDetector:
+    return ForgeryDetector.load(providers=["CPUExecutionProvider"])
+
+
+@pytest.fixture(scope="module")
+def real_face(media: Path, engine: FaceEngine) -> FaceSample:
+    """The largest face of the held-out clip's frame 30, with its keypoints and 106 landmarks."""
+    capture = cv2.VideoCapture(str(media.joinpath(*HELD_OUT_CLIP)))
+    capture.set(cv2.CAP_PROP_POS_FRAMES, 30)
+    ok, frame = capture.read()
+    capture.release()
+    assert ok, "the held-out clip did not decode"
+    faces = engine.detect(frame)
+    faces = faces[np.array([int(np.argmax(faces.sizes))])]
+    landmarks = engine.landmarks106(frame, faces)
+    assert landmarks is not None, "the test pack has 106-point landmarks"
+    return FaceSample(frame, faces.boxes[0], faces.keypoints[0], landmarks[0])
+
+
+def score_one(detector: ForgeryDetector, face: FaceSample, image: np.ndarray) -> ForgeryScores:
+    return detector.score(image, face.box[None], face.keypoints[None])
+
+
+def test_shipped_model_loads_with_its_metadata(detector: ForgeryDetector) -> None:
+    assert re.fullmatch(r"face_forgery\.onnx:[0-9a-f]{16}", detector.model_id)
+    assert 0.5 <= detector.synthetic_threshold < 1 and 0.5 <= detector.effects_threshold < 1
+    assert detector.min_face_px >= 32
+    assert detector.metadata["sha256"].startswith(detector.model_id.split(":")[1])
+
+
+def test_self_blend_of_a_real_face_scores_higher_than_the_face(detector: ForgeryDetector, real_face) -> None:
+    real = score_one(detector, real_face, real_face.image)
+    blends = [
+        score_one(detector, real_face, self_blend(real_face, np.random.default_rng(seed))).synthetic[0]
+        for seed in range(4)
+    ]
+    assert real.judged[0]
+    assert real.synthetic[0] < detector.synthetic_threshold, "a held-out real face reads as forged"
+    assert sum(blend > real.synthetic[0] for blend in blends) >= 3, (real.synthetic[0], blends)
+    assert np.mean(blends) > real.synthetic[0] + 0.05, (real.synthetic[0], blends)
+
+
+@pytest.mark.parametrize("kind", ["beauty", "big_eyes", "sticker"])
+def test_effects_version_scores_higher_on_effects(detector: ForgeryDetector, real_face, kind: str) -> None:
+    real = score_one(detector, real_face, real_face.image)
+    edited = [
+        score_one(detector, real_face, apply_effect(real_face, np.random.default_rng(seed), kind)).effects[0]
+        for seed in range(3)
+    ]
+    assert np.mean(edited) > real.effects[0], (kind, real.effects[0], edited)
+
+
+def test_scores_have_the_documented_shapes_and_a_tiny_face_is_not_judged(detector: ForgeryDetector, real_face) -> None:
+    scale = (detector.min_face_px - 8) / float(
+        min(real_face.box[2] - real_face.box[0], real_face.box[3] - real_face.box[1])
+    )
+    small = cv2.resize(real_face.image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    canvas = np.zeros_like(real_face.image)
+    canvas[: small.shape[0], : small.shape[1]] = small
+    canvas[:, small.shape[1] :] = real_face.image[:, small.shape[1] :]
+    boxes = np.stack([real_face.box, real_face.box * scale])
+    keypoints = np.stack([real_face.keypoints, real_face.keypoints * scale])
+    scores = detector.score(canvas, boxes, keypoints)
+    for values in (scores.synthetic, scores.effects, scores.judged):
+        assert values.shape == (2,)
+    assert scores.judged.dtype == bool
+    assert not scores.judged[1] and np.isnan(scores.synthetic[1]) and np.isnan(scores.effects[1])
+    empty = detector.score(canvas, np.zeros((0, 4), np.float32), np.zeros((0, 5, 2), np.float32))
+    assert empty.synthetic.shape == empty.effects.shape == empty.judged.shape == (0,)
+
+
+def test_fakes_are_deterministic_given_the_generator(real_face) -> None:
+    for make in [self_blend] + [lambda f, r, k=k: apply_effect(f, r, k) for k in EFFECT_KINDS]:
+        first = make(real_face, np.random.default_rng(7))
+        assert np.array_equal(first, make(real_face, np.random.default_rng(7)))
+        assert not np.array_equal(first, real_face.image)
