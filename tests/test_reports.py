@@ -329,3 +329,58 @@ def test_wrong_types_and_options_are_one_line_errors(hamilton_report: ScannedRep
         cli_env,
     )
     assert no_gallery.returncode == 2 and "no such gallery file" in no_gallery.stderr
+
+
+def test_report_reads_the_gallery_from_the_environment(hamilton_report: ScannedReport, cli_env, tmp_path: Path):
+    env = {**cli_env, "IMPERSONATION_GALLERY": str(hamilton_report.gallery_path)}
+    run = run_cli(["report", str(hamilton_report.result_path), "--html", str(tmp_path / "r.html"), "--quiet"], env)
+    assert run.returncode == 1, run.stderr
+    assert run.stdout == ""  # --quiet: the documents are the output, the notes about them are not printed
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    flagged = [a for a in hamilton_report.result.appearances if is_flagged(a)]
+    assert flagged and "no reference photo" not in page
+    assert len(embedded_images(page)) == 2 * len(flagged)  # each flagged one: its evidence and reference photo
+    # A gallery the environment names for other commands but that does not exist: the report goes without photos.
+    env["IMPERSONATION_GALLERY"] = str(tmp_path / "missing.sqlite")
+    without = run_cli(["report", str(hamilton_report.result_path), "--html", str(tmp_path / "r2.html")], env)
+    assert without.returncode == 1, without.stderr
+    assert "no reference photo" in (tmp_path / "r2.html").read_text(encoding="utf-8")
+
+
+def test_report_of_20000_appearances_stays_bounded(hamilton_report: ScannedReport, cli_env, tmp_path: Path):
+    document = json.loads(hamilton_report.result_path.read_text())
+    flagged = [a for a in document["appearances"] if a["verdicts"] != ["authorized"]]
+    assert flagged
+    many = []
+    for number in range(20_000):
+        appearance = dict(flagged[number % len(flagged)])
+        appearance["appearance_id"] = f"a{number}"
+        appearance["start_s"], appearance["end_s"] = number * 0.5, number * 0.5 + 0.4
+        many.append(appearance)
+    document["appearances"] = many
+    # Next to the real result, so that the evidence paths (relative to its folder) still lead to the crops.
+    big = hamilton_report.result_path.with_name("twenty-thousand.json")
+    big.write_text(json.dumps(document))
+    run = run_cli(["report", str(big), "--html", str(tmp_path / "big.html")], cli_env, timeout=600)
+    assert run.returncode == 1, run.stderr
+    page = (tmp_path / "big.html").read_text(encoding="utf-8")
+    assert len(page) < 40_000_000  # 1.46 GB before the cap
+    assert len(embedded_images(page)) <= 2 * 200
+    assert "19800 more flagged appearances are listed below without pictures" in page
+    assert "evidence" in page.split("id='left-out'", 1)[1].split("</p>", 1)[0]
+    assert page.count("<tr id='appearance-") == 20_000 - 200
+
+
+def test_deeply_nested_result_is_a_one_line_error(hamilton_report: ScannedReport, cli_env, tmp_path: Path) -> None:
+    too_deep = tmp_path / "deep.json"
+    too_deep.write_text("[" * 100_000 + "]" * 100_000)
+    # A real result with one value nested 5000 deep, in the settings the report prints.
+    text = hamilton_report.result_path.read_text()
+    nested = tmp_path / "nested.json"
+    nested.write_text(text.replace('"config": {', '"config": {"deep": ' + "[" * 5000 + "]" * 5000 + ", ", 1))
+    assert '"deep"' in nested.read_text()
+    for path in (too_deep, nested):
+        run = run_cli(["report", str(path), "--html", str(tmp_path / "r.html")], cli_env)
+        assert run.returncode == 2, run.stderr
+        assert run.stderr.startswith("error:") and "nested too deeply" in run.stderr
+        assert len(run.stderr.strip().splitlines()) == 1

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from ..errors import UserError
-from ..reports.findings import is_flagged, parse_fail_on, read_report_input
+from ..gallery import GALLERY_ENV
+from ..reports.findings import FailPolicy, is_flagged, parse_fail_on, read_report_input
 from ..reports.html import write_html
 from ..reports.junit import write_junit
 from ..reports.notice import write_notices
-from .common import app, stdout, writable_file, writable_folder
+from ..results import ScanResult
+from .common import app, is_quiet, stdout, writable_file, writable_folder
 from .scan_cmd import FailOnOption, exit_code
 
 
@@ -33,7 +36,7 @@ def report(
         Path | None,
         typer.Option(
             "--gallery",
-            help="Gallery whose reference photos and authorizations to show (read only when given)",
+            help=f"Gallery whose reference photos and authorizations to show [env {GALLERY_ENV}; read only when given]",
             show_default=False,
         ),
     ] = None,
@@ -45,8 +48,29 @@ def report(
     policy = parse_fail_on(fail_on)
     if html_path is None and notice_dir is None and junit_path is None:
         raise UserError("nothing to write: give --html FILE, --notice DIR and/or --junit FILE")
-    # Unlike scan, no default gallery: a report shows the photos of the gallery the analyst names, not of
-    # whichever one happens to be configured here.
+    # The gallery the analyst names, with --gallery or $IMPERSONATION_GALLERY as every other command reads it;
+    # not the per-user default: a report shows that gallery's photos, not whichever one is configured here.
+    if gallery is None and os.environ.get(GALLERY_ENV):
+        gallery = Path(os.environ[GALLERY_ENV])
+        # Named for other commands (a new user's, not made yet): the report goes without photos and says so.
+        gallery = gallery if gallery.is_file() else None
+    try:
+        flagged, result = write_reports(result_path, gallery, html_path, notice_dir, junit_path, policy)
+    except RecursionError:  # '[[[[...' thousands deep runs Python out of stack while parsing or printing it
+        raise UserError(f"{result_path}: not a scan result: its JSON is nested too deeply") from None
+    note(f"{flagged} flagged of {len(result.appearances)} appearances in {len(result.sources)} sources")
+    raise typer.Exit(exit_code(result, policy))
+
+
+def write_reports(
+    result_path: Path,
+    gallery: Path | None,
+    html_path: Path | None,
+    notice_dir: Path | None,
+    junit_path: Path | None,
+    policy: FailPolicy,
+) -> tuple[int, ScanResult]:
+    """Write the documents asked for; (how many appearances are flagged, the result)."""
     report_input = read_report_input(result_path, gallery)
     writable_file(html_path, "--html")
     writable_folder(notice_dir, "--notice")
@@ -54,17 +78,17 @@ def report(
     result = report_input.result
     if html_path is not None:
         write_html(report_input, html_path)
-        stdout.print(f"HTML report: {html_path}", markup=False, highlight=False)
+        note(f"HTML report: {html_path}")
     if notice_dir is not None:
         written = write_notices(report_input, notice_dir)
-        stdout.print(f"{len(written)} takedown-notice draft(s) in {notice_dir}", markup=False, highlight=False)
+        note(f"{len(written)} takedown-notice draft(s) in {notice_dir}")
     if junit_path is not None:
         write_junit(result, junit_path, policy)
-        stdout.print(f"JUnit XML: {junit_path}", markup=False, highlight=False)
-    flagged = sum(1 for a in result.appearances if is_flagged(a))
-    stdout.print(
-        f"{flagged} flagged of {len(result.appearances)} appearances in {len(result.sources)} sources",
-        markup=False,
-        highlight=False,
-    )
-    raise typer.Exit(exit_code(result, policy))
+        note(f"JUnit XML: {junit_path}")
+    return sum(1 for a in result.appearances if is_flagged(a)), result
+
+
+def note(text: str) -> None:
+    """What was written, on stdout (the documents themselves are the requested output: --quiet drops this)."""
+    if not is_quiet():
+        stdout.print(text, markup=False, highlight=False)

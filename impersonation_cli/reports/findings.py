@@ -15,7 +15,7 @@ from typing import Any
 
 from ..errors import GalleryError, UserError
 from ..gallery import Authorization, Gallery
-from ..results import Appearance, ScanResult, SourceResult
+from ..results import Appearance, ScanResult, SourceResult, type_hints
 
 AUTHORIZED = "authorized"
 
@@ -194,7 +194,7 @@ def _check_types(kind: Any, value: Any, where: str) -> None:
             return
         _check_types(next(a for a in options if a is not type(None)), value, where)
     elif dataclasses.is_dataclass(kind):
-        hints = typing.get_type_hints(kind)
+        hints = type_hints(kind)
         for item in dataclasses.fields(kind):
             _check_types(hints[item.name], getattr(value, item.name), f"{where}{item.name}.")
     elif origin is list:
