@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
+from ..atomic_write import write_text_atomic
 from ..results import Appearance, ScanResult, SignalScore, SourceResult
 from .evidence_files import VERIFIED, check_evidence, data_uri
 from .findings import AUTHORIZED, ReportInput, is_flagged, setting, verdict_meaning, wallclock_text
@@ -157,8 +158,7 @@ def render_html(report: ReportInput, generated_at: datetime | None = None) -> st
 
 
 def write_html(report: ReportInput, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_html(report), encoding="utf-8")
+    write_text_atomic(path, render_html(report))
 
 
 def _chip(verdict: str, count: int | None = None) -> str:
