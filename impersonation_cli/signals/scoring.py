@@ -52,9 +52,9 @@ class SignalSettings:
     # Temporal signals need this many frames of the face.
     min_frames: int = 4
     # The trained detector judges a track's first faces big enough for it, then every n-th, up to a cap...
-    forgery_first_frames: int = 4
-    forgery_every: int = 6
-    forgery_max_frames: int = 12
+    forgery_first_frames: int = 3
+    forgery_every: int = 8
+    forgery_max_frames: int = 10
     # ...and a track's probability is the mean of its k highest frame probabilities.
     forgery_top_k: int = 3
 
