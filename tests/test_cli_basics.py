@@ -39,9 +39,12 @@ def leaf_commands(command: object, path: str = "") -> list[tuple[str, object]]:
 def test_version_and_shell_completion() -> None:
     version = subprocess.run([sys.executable, "-m", "impersonation_cli", "--version"], capture_output=True, text=True)
     assert version.returncode == 0 and version.stdout.strip() == f"impersonation-cli {__version__}"
+    # Typer detects the shell from the process tree, which a test runner may not have: name it instead.
+    naming = {**os.environ, "_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"}
     shown = subprocess.run(
-        [sys.executable, "-m", "impersonation_cli", "--show-completion", "bash"], capture_output=True, text=True
-    )
+        [sys.executable, "-m", "impersonation_cli", "--show-completion", "bash"], env=naming, capture_output=True,
+        text=True,
+    )  # fmt: skip
     assert shown.returncode == 0 and "_IMPERSONATION_CLI_COMPLETE" in shown.stdout, shown.stderr
     env = {**os.environ, "_IMPERSONATION_CLI_COMPLETE": "complete_bash", "COMP_WORDS": "impersonation-cli doc"}
     completed = subprocess.run(
