@@ -20,7 +20,7 @@ import socket
 import tempfile
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,7 +30,8 @@ from .config import Config
 from .errors import UserError
 from .gallery import Authorization, GalleryIndex
 from .results import Appearance, RunInfo, ScanResult, SourceResult
-from .scan import RoomAssignment, ScanContext, assignment_for, scan_inputs, scan_source
+from .scan import RoomAssignment, ScanContext, ScanProgress, assignment_for, scan_inputs, unscanned
+from .scan import _scan_in_batch as scan_one  # the local batch's step: a fault stays in its source's result
 from .signals.replay import FootageIndex
 from .sources import expand_inputs
 
@@ -40,7 +41,6 @@ if TYPE_CHECKING:
 # ONNX Runtime devices that need a GPU on the node the actor runs on.
 GPU_DEVICES = frozenset({"cuda", "tensorrt", "rocm"})
 INSTALL_HINT = "pip install 'impersonation-cli[ray]'"
-SourceDone = Callable[[str, int, int], None]
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,7 @@ class ScanWorker:
         scanner = self._scanner(shipped[0])
         with tempfile.TemporaryDirectory(prefix="impersonation-evidence-") as folder:
             context = dataclasses.replace(scanner.context, evidence_dir=Path(folder) if self.keep_evidence else None)
-            result, appearances = scan_source(source, number, context, assignment)
+            result, appearances = scan_one(source, number, 1, context, assignment, 0.0)
             crops = {}
             for appearance in appearances:
                 evidence = appearance.evidence
@@ -161,16 +161,13 @@ def engine_options(
 
 
 def scan_on_ray(
-    inputs: list[str],
-    context: ScanContext,
-    rooms: Mapping[str, RoomAssignment] | None,
-    options: RayOptions,
-    on_source: SourceDone | None = None,
+    inputs: list[str], context: ScanContext, rooms: Mapping[str, RoomAssignment] | None, options: RayOptions
 ) -> ScanResult:
     """Scan `inputs` on a Ray cluster; the result is the one `scan_inputs` gives locally, timings aside.
 
-    `context` is the driver's: its engine names the models in `settings` (the actors must run the same ones).
-    `on_source(source, done, total)` is called as each source's result arrives.
+    `context` is the driver's: its engine names the models in `settings` (the actors must run the same ones),
+    and its `progress` is called as each source's result arrives. Ctrl-C keeps the sources finished so far,
+    as a local scan does (the others get status "interrupted").
 
     Raises:
         UserError: Ray is not installed, the cluster cannot be reached or has too few CPUs/GPUs for the
@@ -184,16 +181,24 @@ def scan_on_ray(
     # The inputs that name no readable file, and the settings block, come from the local scan itself (it
     # returns at once for such inputs), so that they match a local run's field for field.
     local = scan_inputs([p.source for p in problems], context, dict(rooms))
-    outcomes: list[SourceOutcome] = []
+    outcomes: dict[int, SourceOutcome] = {}
+    status = "complete"
     if sources:
         _connect(ray, options.address)
         try:
-            outcomes = _scan_sources(ray, sources, context, rooms, options, on_source)
+            _scan_sources(ray, sources, context, rooms, options, outcomes)
+        except KeyboardInterrupt:
+            status = "interrupted"
         finally:
             ray.shutdown()
     results = list(local.sources)
     appearances: list[Appearance] = []
-    for outcome in outcomes:
+    for number, source in enumerate(sources, start=1):
+        outcome = outcomes.get(number)
+        if outcome is None:
+            reason = f"{source}: not scanned (the scan was interrupted)"
+            results.append(unscanned(source, "interrupted", reason, assignment_for(source, rooms)))
+            continue
         _write_crops(outcome, context.evidence_dir)
         results.append(outcome.result)
         appearances.extend(outcome.appearances)
@@ -208,10 +213,11 @@ def scan_on_ray(
         video_seconds=round(video_seconds, 3),
         realtime_factor=round(video_seconds / elapsed, 2) if elapsed > 0 and video_seconds else None,
     )
-    return ScanResult(settings=local.settings, sources=results, appearances=appearances, run=run)
+    return ScanResult(settings=local.settings, sources=results, appearances=appearances, run=run, status=status)
 
 
 def _import_ray() -> Any:
+    _send_local_token()  # before Ray is imported: it reads its authentication mode once
     try:
         import ray
     except ImportError as exc:
@@ -244,10 +250,26 @@ def _connect(ray: Any, address: str) -> None:
         settings["address"] = address
     try:
         ray.init(**settings)
-    except (ConnectionError, RuntimeError, ValueError) as exc:
+    except (ConnectionError, RuntimeError, ValueError, ray.exceptions.RayError) as exc:
+        if address == "auto":
+            raise UserError(
+                "no running Ray cluster found: start one with `ray start --head`, set RAY_ADDRESS, "
+                "or use --address local"
+            ) from None
         first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        hint = "; start one with `ray start --head` or use --address local" if address == "auto" else ""
-        raise UserError(f"cannot reach the Ray cluster at {address}: {first_line}{hint}") from None
+        raise UserError(f"cannot reach the Ray cluster at {address}: {first_line}") from None
+
+
+def _send_local_token() -> None:
+    """Authenticate with this machine's Ray token when there is one, as Ray does for --address auto only.
+
+    Ray (2.5x and later) turns token authentication on for clusters started where ~/.ray/auth_token exists
+    (a local ray.init() writes one), but a driver given HOST:PORT sends the token only with RAY_AUTH_MODE=token
+    in its environment when Ray is imported; a cluster without authentication accepts such a driver too.
+    """
+    token_file = Path(os.environ.get("RAY_AUTH_TOKEN_PATH") or Path.home() / ".ray" / "auth_token")
+    if "RAY_AUTH_MODE" not in os.environ and (os.environ.get("RAY_AUTH_TOKEN") or token_file.is_file()):
+        os.environ["RAY_AUTH_MODE"] = "token"
 
 
 def _start_actors(ray: Any, context: ScanContext, options: RayOptions, wanted: int) -> list[Any]:
@@ -290,9 +312,10 @@ def _scan_sources(
     context: ScanContext,
     rooms: Mapping[str, RoomAssignment],
     options: RayOptions,
-    on_source: SourceDone | None,
-) -> list[SourceOutcome]:
-    """Hand each idle actor the next source until all are done; outcomes in the order of `sources`."""
+    outcomes: dict[int, SourceOutcome],
+) -> None:
+    """Hand each idle actor the next source until all are done, filling `outcomes` (by source number) as they
+    arrive, so that an interrupted scan keeps what finished."""
     snapshot = GallerySnapshot(
         index=context.index,
         authorizations=context.authorizations,
@@ -304,7 +327,7 @@ def _scan_sources(
     idle = _start_actors(ray, context, options, len(sources))
     waiting = deque(enumerate(sources, start=1))
     running: dict[Any, tuple[Any, int, str]] = {}
-    outcomes: dict[int, SourceOutcome] = {}
+    video_done_s = 0.0
     while waiting or running:
         while idle and waiting:
             actor = idle.pop()
@@ -313,27 +336,26 @@ def _scan_sources(
         [ready], _ = ray.wait(list(running), num_returns=1)
         actor, number, source = running.pop(ready)
         try:
-            outcomes[number] = ray.get(ready)
-        except ray.exceptions.RayActorError as exc:
-            # The actor died on this source on every try (Ray restarted it and ran the task again each time).
-            outcomes[number] = _lost(source, assignment_for(source, rooms), options.task_retries + 1, exc)
-        except ray.exceptions.RayTaskError as exc:
-            raise exc.cause from None  # the scan's own exception, as a local scan would raise it
+            outcome = ray.get(ready)
+        except ray.exceptions.RayError as exc:
+            outcome = _lost(source, assignment_for(source, rooms), options.task_retries + 1, exc)
+        outcomes[number] = outcome
         idle.append(actor)
-        if on_source is not None:
-            on_source(source, len(outcomes), len(sources))
-    return [outcomes[n] for n in sorted(outcomes)]
+        result = outcome.result
+        video_done_s += result.scanned_s if result.kind == "video" else 0.0
+        if context.progress is not None:
+            at = ScanProgress(source, len(outcomes), len(sources), result.scanned_s, result.duration_s, video_done_s)
+            context.progress(at)
 
 
 def _lost(source: str, assignment: RoomAssignment | None, tries: int, exc: Exception) -> SourceOutcome:
-    result = SourceResult(
-        source=source,
-        kind="unknown",
-        status="unreadable",
-        error=f"{source}: the Ray worker scanning it died on all {tries} tries ({_cause(exc)})",
-        room=assignment.room if assignment else None,
-    )
-    return SourceOutcome(result, [], {})
+    """A source no actor could finish: the actor died on it on every try (Ray restarted it and ran the task
+    again each time), or the task failed in Ray itself."""
+    if isinstance(exc, _import_ray().exceptions.RayActorError):
+        reason = f"{source}: the Ray worker scanning it died on all {tries} tries ({_cause(exc)})"
+    else:
+        reason = f"{source}: {_cause(exc)} (an internal error: please report it)"
+    return SourceOutcome(unscanned(source, "unreadable", reason, assignment), [], {})
 
 
 def _cause(exc: Exception) -> str:
