@@ -90,13 +90,20 @@ class Variant:
 
 
 def encode(variant: Variant, seconds: float) -> str | None:
-    """Write one variant; the error's last line when ffmpeg fails."""
+    """Write one variant (kept if already there: a run can be resumed); the error's last line when ffmpeg fails."""
+    if variant.target.is_file():
+        return None
     variant.target.parent.mkdir(parents=True, exist_ok=True)
+    # Written under another name and renamed when complete, so an interrupted run leaves no half file.
+    partial = variant.target.with_name(f".{variant.target.name}")
     command = ["ffmpeg", "-v", "error", "-y", "-t", str(seconds), "-i", str(variant.source), "-an"]
     command += ["-vf", variant.video_filter, "-c:v", "libx264", "-preset", "veryfast", "-crf", str(variant.crf)]
-    command += ["-pix_fmt", "yuv420p", "-threads", "1", str(variant.target)]
+    command += ["-pix_fmt", "yuv420p", "-threads", "1", "-f", "mp4", str(partial)]
     done = subprocess.run(command, capture_output=True, text=True)
-    return None if done.returncode == 0 else f"{variant.target}: {(done.stderr.strip().splitlines() or ['?'])[-1]}"
+    if done.returncode != 0:
+        return f"{variant.target}: {(done.stderr.strip().splitlines() or ['?'])[-1]}"
+    partial.rename(variant.target)
+    return None
 
 
 def main() -> None:
@@ -105,6 +112,9 @@ def main() -> None:
     parser.add_argument("--media", type=Path, default=REPO.parent / "shared" / "media")
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each variant, from the clip's start")
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument(
+        "--manifest-only", action="store_true", help="encode nothing: list the variants already in OUT (a partial set)"
+    )
     args = parser.parse_args()
     out = args.out.resolve()
     if out.is_relative_to(REPO):
@@ -118,12 +128,14 @@ def main() -> None:
         for name, (video_filter, crf) in variants(_shorter_side(source)).items():
             todo.append(Variant(case, name, source, out / name / f"{stem}.mp4", video_filter, crf))
     with ThreadPoolExecutor(args.jobs) as pool:
-        failures = [f for f in pool.map(lambda v: encode(v, args.seconds), todo) if f]
+        failures = [] if args.manifest_only else [f for f in pool.map(lambda v: encode(v, args.seconds), todo) if f]
     for failure in failures:
         print(f"failed: {failure}", file=sys.stderr)
     made = [v for v in todo if v.target.is_file()]
+    clips = len({v.case.file for v in made})
     lines = [
-        f"# Robustness variants of the {len(reals)} real videos of {args.media} (scripts/make_robustness_set.py).",
+        f"# Robustness variants of {clips} of the {len(reals)} real videos of {args.media}",
+        "# (scripts/make_robustness_set.py).",
         "# None is a fake: every likely-synthetic here is a false accusation.",
         "cases:",
     ]
