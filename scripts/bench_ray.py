@@ -120,13 +120,14 @@ def main() -> None:
     parser.add_argument("--pack")
     parser.add_argument("--pin", action="store_true", help="one core per actor (actor i on core i)")
     parser.add_argument("--repeat", type=int, default=1, help="alternate the 1- and 2-worker runs this many times")
+    parser.add_argument("--no-local", action="store_true", help="skip the local engine's run")
     parser.add_argument("clips", nargs="*", type=Path, default=DEFAULT_CLIPS)
     args = parser.parse_args()
     clips = [str(c) for c in args.clips]
     print(f"{len(clips)} clips; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
     ready = timed_actor_start()
     with Scanner.open(models=args.models, pack=args.pack, gallery=args.gallery, threads=1) as scanner:
-        rows = [measure("local", lambda: scan_inputs(clips, scanner.context), ready, local=True)]
+        rows = [] if args.no_local else [measure("local", lambda: scan_inputs(clips, scanner.context), ready, True)]
         for _ in range(args.repeat):
             for workers in (1, 2):
                 options = RayOptions(address=args.address, workers=workers, pin_cores=args.pin)

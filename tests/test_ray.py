@@ -20,6 +20,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -88,9 +89,15 @@ def stop_head(head: subprocess.Popen[str]) -> None:
         head.wait()
 
 
+@dataclass(frozen=True)
+class RayHead:
+    address: str
+    pid: int  # the `ray start` process, which leads the session of every process of the cluster
+
+
 @pytest.fixture(scope="module")
-def ray_head() -> Iterator[str]:
-    """The address of a Ray head started for these tests (2 CPUs: two workers)."""
+def ray_head() -> Iterator[RayHead]:
+    """A Ray head started for these tests (2 CPUs: two workers)."""
     ray_cli = Path(sys.executable).parent / "ray"
     if not ray_cli.exists():
         unavailable(f"Ray is not installed in this environment ({ray_cli} is absent): pip install -e '.[ray]'")
@@ -103,7 +110,7 @@ def ray_head() -> Iterator[str]:
     else:
         pytest.fail("ray start --head failed three times; its last lines:\n" + "\n".join(said))
     try:
-        yield f"127.0.0.1:{port}"
+        yield RayHead(f"127.0.0.1:{port}", head.pid)
     finally:
         stop_head(head)
 
@@ -190,32 +197,41 @@ def assert_same_as_local(out: Path, local: dict[str, Any]) -> None:
 
 @pytest.mark.shared_media
 def test_ray_scan_gives_the_local_result(
-    ray_head: str, ray_case: dict[str, Any], ray_env: dict[str, str], local_result: dict[str, Any], tmp_path: Path
+    ray_head: RayHead, ray_case: dict[str, Any], ray_env: dict[str, str], local_result: dict[str, Any], tmp_path: Path
 ) -> None:
-    done = run_cli(scan_args(ray_case, tmp_path, "--engine", "ray", "--address", ray_head, "--workers", "2"), ray_env)
+    args = scan_args(ray_case, tmp_path, "--engine", "ray", "--address", ray_head.address, "--workers", "2")
+    done = run_cli(args, ray_env)
     assert done.returncode == 1, done.stderr
     assert "Traceback" not in done.stderr
     assert_same_as_local(tmp_path, local_result)
 
 
-def scanning_workers() -> list[int]:
-    """PIDs of Ray actor processes busy in ScanWorker.scan (Ray titles a worker process by what it runs)."""
+def in_session(pid: int, session: int) -> bool:
+    try:
+        return os.getsid(pid) == session
+    except OSError:
+        return False
+
+
+def scanning_workers(head: RayHead) -> list[int]:
+    """PIDs of this cluster's actor processes busy in ScanWorker.scan (Ray titles a worker process by what it
+    runs); another cluster on the machine (a benchmark, say) is left alone."""
     busy = []
     for entry in Path("/proc").iterdir():
         try:
             title = (entry / "cmdline").read_bytes().decode("utf-8", "replace")
         except OSError:
             continue
-        if title.startswith("ray::ScanWorker.scan"):
+        if title.startswith("ray::ScanWorker.scan") and in_session(int(entry.name), head.pid):
             busy.append(int(entry.name))
     return busy
 
 
 @pytest.mark.shared_media
 def test_ray_scan_survives_a_worker_killed_mid_scan(
-    ray_head: str, ray_case: dict[str, Any], ray_env: dict[str, str], local_result: dict[str, Any], tmp_path: Path
+    ray_head: RayHead, ray_case: dict[str, Any], ray_env: dict[str, str], local_result: dict[str, Any], tmp_path: Path
 ) -> None:
-    args = scan_args(ray_case, tmp_path, "--engine", "ray", "--address", ray_head, "--workers", "2")
+    args = scan_args(ray_case, tmp_path, "--engine", "ray", "--address", ray_head.address, "--workers", "2")
     scan = subprocess.Popen(
         [sys.executable, "-m", "impersonation_cli", *args], env=ray_env, stderr=subprocess.PIPE, text=True
     )
@@ -223,7 +239,7 @@ def test_ray_scan_survives_a_worker_killed_mid_scan(
 
     def kill_one_busy_worker() -> None:
         while scan.poll() is None and not killed:
-            busy = scanning_workers()
+            busy = scanning_workers(ray_head)
             if busy:
                 os.kill(busy[0], signal.SIGKILL)
                 killed.append(busy[0])
