@@ -118,6 +118,11 @@ FAKE_DATASETS = {
     "effects": ("beauty_filter_gpupixel/anim_", "effects_short_video/"),
 }
 EFFECT_DATASETS = ("effects",)
+FF_METHODS = ("FF++ Deepfakes", "FF++ FaceSwap", "FF++ Face2Face", "FF++ NeuralTextures", "FF++ (cyshih704 pair)")
+FAKE_GROUPS = {
+    "FF++ (all methods)": FF_METHODS,
+    "swaps and reenactments (FF++, DFDC, Deep-Live-Cam)": (*FF_METHODS, "DFDC", "Deep-Live-Cam"),
+}
 
 
 # -- sources ----------------------------------------------------------------------------------------
@@ -719,25 +724,29 @@ def command_evaluate(args: argparse.Namespace) -> None:
     command_extract_fakes(args)
     fake_entries = load_faces(args.work / "faces", fake_sources(args.media))
     train_entries, validation_entries = split_faces(args)
-    rows = {}
+    rows: dict[str, dict] = {}
     for column, name in ((1, "synthetic"), (2, "effects")):
+        threshold = getattr(detector, f"{name}_threshold")
         held_out = np.array([source_score(detector, e, column) for e in validation_entries if len(e["frames"]) > 1])
         trained = np.array([source_score(detector, e, column) for e in train_entries if len(e["frames"]) > 1])
-        for dataset in FAKE_DATASETS:
-            scores = np.array([source_score(detector, e, column) for e in fake_entries if e["split"] == dataset])
+        by_dataset = {
+            dataset: np.array([source_score(detector, e, column) for e in fake_entries if e["split"] == dataset])
+            for dataset in FAKE_DATASETS
+        }
+        groups = {**by_dataset, **{g: np.concatenate([by_dataset[d] for d in ds]) for g, ds in FAKE_GROUPS.items()}}
+        for dataset, scores in groups.items():
             auc, low, high = bootstrap_auc(held_out, scores)
-            auc_all = roc_auc(np.concatenate([held_out, trained]), scores)
             rows.setdefault(dataset, {})[name] = {
                 "fakes": len(scores),
                 "held_out_real_clips": len(held_out),
                 "auc": round(auc, 3),
                 "ci95": [round(low, 3), round(high, 3)],
-                "auc_vs_all_real_clips": round(auc_all, 3),
-                "flagged": int((scores > getattr(detector, f"{name}_threshold")).sum()),
+                "auc_vs_all_real_clips": round(roc_auc(np.concatenate([held_out, trained]), scores), 3),
+                "flagged": int((scores > threshold).sum()),
             }
         rows.setdefault("held-out real clips", {})[name] = {
             "clips": len(held_out),
-            "flagged": int((held_out > getattr(detector, f"{name}_threshold")).sum()),
+            "flagged": int((held_out > threshold).sum()),
         }
     print(json.dumps(rows, indent=1))
     (args.work / "evaluate.json").write_text(json.dumps(rows, indent=1))
