@@ -263,7 +263,7 @@ def _connect(ray: Any, address: str) -> None:
 def _send_local_token() -> None:
     """Authenticate with this machine's Ray token when there is one, as Ray does for --address auto only.
 
-    Ray (2.5x and later) turns token authentication on for clusters started where ~/.ray/auth_token exists
+    Ray (2.60) turns token authentication on for clusters started where ~/.ray/auth_token exists
     (a local ray.init() writes one), but a driver given HOST:PORT sends the token only with RAY_AUTH_MODE=token
     in its environment when Ray is imported; a cluster without authentication accepts such a driver too.
     """

@@ -1,8 +1,8 @@
 """Throughput of `scan --engine ray` with 1 and 2 workers on the same clips, beside the local engine, in one run
 (a benchmark, not a test). Prints per engine the wall time, the part spent starting the actors (connecting,
 loading the models), the scan itself, and seconds of video per second; then the scaling efficiency
-t1 / (2 * t2) of the scan part and of the whole run, and the actors' CPU seconds (from /proc), which other
-load on the machine does not change.
+t1 / (2 * t2) of the scan part and of the whole run, and the actors' CPU seconds for the scan (from /proc;
+less sensitive to other load than wall time, though threads that spin while waiting count too).
 
     ray start --head --port=6411 --num-cpus=2 --include-dashboard=false   # or --address local
     python scripts/bench_ray.py --address 127.0.0.1:6411 --gallery g.sqlite --pin
@@ -30,19 +30,35 @@ from impersonation_cli.results import ScanResult
 from impersonation_cli.scan import scan_inputs
 
 SHARED = Path(os.environ.get("IMPERSONATION_SHARED", Path(__file__).resolve().parents[2] / "shared"))
-# Twelve real talking-head clips (512x512 and 480x480, 3-20 s, 129 s in all): one face each, as a seller's
-# livestream capture has.
+# Eleven real talking-head clips (480x480 to 512x512 and one 720x1280, 3-20 s, 118 s in all): one face each,
+# as a seller's livestream capture has.
 DEFAULT_CLIPS = sorted((SHARED / "media" / "real_talking_heads_LivePortrait").glob("driving_d*.mp4"))
 
 
-def timed_actor_start() -> list[float]:
-    """Record when each run's actors are ready (the scan proper starts then), by wrapping the module's step."""
-    ready: list[float] = []
+def actor_cpu() -> dict[int, float]:
+    """CPU seconds (user + system) so far of each Ray actor process (`ray::ScanWorker`), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    seconds = {}
+    for entry in Path("/proc").iterdir():
+        try:
+            if not (entry / "cmdline").read_bytes().startswith(b"ray::ScanWorker"):
+                continue
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        seconds[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+    return seconds
+
+
+def timed_actor_start() -> list[tuple[float, float]]:
+    """Record when each run's actors are ready (the scan proper starts then) and their CPU seconds by then
+    (imports and model loading), by wrapping the module's step."""
+    ready: list[tuple[float, float]] = []
     start = distributed._start_actors
 
     def start_and_note(*args: Any) -> Any:
         actors = start(*args)
-        ready.append(time.perf_counter())
+        ready.append((time.perf_counter(), sum(actor_cpu().values())))
         return actors
 
     distributed._start_actors = start_and_note
@@ -50,9 +66,8 @@ def timed_actor_start() -> list[float]:
 
 
 class WorkerCpu:
-    """CPU seconds used by the Ray actor processes (`ray::ScanWorker`), sampled from /proc while a run lasts:
-    a figure that other load on the machine does not change, unlike wall time. The last half second of each
-    actor before it exits may be missed."""
+    """The actors' CPU seconds over a run, sampled every half second (the last half second of an actor
+    before it exits may be missed)."""
 
     def __init__(self) -> None:
         self.seen: dict[int, float] = {}
@@ -68,45 +83,40 @@ class WorkerCpu:
         self.thread.join()
 
     def _sample(self) -> None:
-        tick = os.sysconf("SC_CLK_TCK")
         while not self.stop.wait(0.5):
-            for entry in Path("/proc").iterdir():
-                try:
-                    if not (entry / "cmdline").read_bytes().startswith(b"ray::ScanWorker"):
-                        continue
-                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-                except OSError:
-                    continue
-                self.seen[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+            self.seen.update(actor_cpu())
 
     @property
     def seconds(self) -> float:
         return sum(self.seen.values())
 
 
-def measure(name: str, run: Callable[[], ScanResult], ready: list[float], local: bool = False) -> dict[str, Any]:
+def measure(
+    name: str, run: Callable[[], ScanResult], ready: list[tuple[float, float]], local: bool = False
+) -> dict[str, Any]:
     ready.clear()
     cpu_before = time.process_time()
     began = time.perf_counter()
     with WorkerCpu() as workers:
         result = run()
     ended = time.perf_counter()
-    startup = ready[0] - began if ready else 0.0
+    ready_at, startup_cpu = ready[0] if ready else (began, 0.0)
     video = result.run.video_seconds
     row = {
         "engine": name,
         "wall_s": ended - began,
-        "startup_s": startup,
-        "scan_s": ended - began - startup,
+        "startup_s": ready_at - began,
+        "scan_s": ended - ready_at,
         "video_s": video,
-        # The local engine runs in this process; Ray's actors are processes of their own.
-        "cpu_s": time.process_time() - cpu_before if local else workers.seconds,
+        # The local engine runs in this process; Ray's actors are processes of their own (start-up excluded).
+        "cpu_s": time.process_time() - cpu_before if local else workers.seconds - startup_cpu,
         "appearances": len(result.appearances),
     }
     row["x_realtime"] = video / row["scan_s"]
     print(
-        f"{name:16} wall {row['wall_s']:6.1f} s  startup {startup:5.1f} s  scan {row['scan_s']:6.1f} s  "
-        f"{row['x_realtime']:5.1f}x real time  CPU {row['cpu_s']:6.1f} s  ({len(result.appearances)} appearances)",
+        f"{name:16} wall {row['wall_s']:6.1f} s  startup {row['startup_s']:5.1f} s  scan {row['scan_s']:6.1f} s  "
+        f"{row['x_realtime']:5.1f}x real time  scan CPU {row['cpu_s']:6.1f} s ({video / row['cpu_s']:.1f} video s "
+        f"per CPU s)  {len(result.appearances)} appearances",
         flush=True,
     )
     return row
