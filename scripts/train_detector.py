@@ -39,6 +39,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from impersonation_cli.forgery.crops import face_crop  # noqa: E402
+from impersonation_cli.forgery.detector import ModelInput, calibrated  # noqa: E402
 from impersonation_cli.forgery.selfblend import FaceSample, apply_effect, degrade, self_blend  # noqa: E402
 
 CANVAS = 256  # context canvas side; the face box's longer side is CANVAS / CANVAS_WIDEN there
@@ -50,6 +51,7 @@ MIN_FACE_PX = 48  # the runtime's "too small to judge"; degrade() brings faces d
 MEAN = [127.5, 127.5, 127.5]
 STD = [127.5, 127.5, 127.5]
 FRAMES_PER_CLIP = 48
+MODEL_INPUT = ModelInput(INPUT_SIZE, CROP_WIDEN, np.float32(MEAN), np.float32(STD))
 TRACK_FRAMES = 12  # the scan judges at most 12 frames of a track...
 TOP_K = 3  # ...and averages the top 3
 TARGET_FPR = 0.02
@@ -336,8 +338,8 @@ def make_pair(
 
 
 def to_blob(crops: list[np.ndarray]) -> np.ndarray:
-    batch = np.stack(crops)[..., ::-1].astype(np.float32)
-    return np.ascontiguousarray(((batch - np.float32(MEAN)) / np.float32(STD)).transpose(0, 3, 1, 2))
+    """The network's input for crops, made exactly as the runtime makes it."""
+    return MODEL_INPUT.blob(crops)
 
 
 def validation_set(faces: list[FaceSample], seed: int, per_class: int) -> tuple[np.ndarray, np.ndarray]:
@@ -454,7 +456,7 @@ def roc_auc(negatives: np.ndarray, positives: np.ndarray) -> float:
 
 
 def validation_report(logits: np.ndarray, labels: np.ndarray) -> dict[str, float]:
-    probabilities = softmax(logits)
+    probabilities = calibrated(logits, 1.0)
     real = labels == 0
     return {
         "auc_selfblend": roc_auc(probabilities[real, 1], probabilities[labels == 1, 1]),
@@ -462,13 +464,6 @@ def validation_report(logits: np.ndarray, labels: np.ndarray) -> dict[str, float
         "auc_fake_any": roc_auc(1 - probabilities[real, 0], 1 - probabilities[~real, 0]),
         "accuracy": float((probabilities.argmax(1) == labels).mean()),
     }
-
-
-def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
-    scaled = logits.astype(np.float64) / temperature
-    scaled -= scaled.max(axis=1, keepdims=True)
-    weights = np.exp(scaled)
-    return weights / weights.sum(axis=1, keepdims=True)
 
 
 def train(args: argparse.Namespace, train_faces: list[FaceSample], validation: tuple[np.ndarray, np.ndarray]):
@@ -542,7 +537,7 @@ def export_onnx(network, path: Path, check_blob: np.ndarray) -> float:
 
 def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
     grid = np.exp(np.linspace(np.log(0.25), np.log(8.0), 120))
-    losses = [-np.log(softmax(logits, t)[np.arange(len(labels)), labels] + 1e-12).mean() for t in grid]
+    losses = [-np.log(calibrated(logits, t)[np.arange(len(labels)), labels] + 1e-12).mean() for t in grid]
     return float(grid[int(np.argmin(losses))])
 
 
@@ -596,7 +591,7 @@ def source_score(detector, entry: dict, column: int) -> float:
         face_crop(entry["canvases"][i], entry["boxes"][i], entry["keypoints"][i], INPUT_SIZE, CROP_WIDEN)
         for i in chosen
     ]
-    probabilities = softmax(detector.logits(crops), detector.temperature)[:, column]
+    probabilities = calibrated(detector.logits(crops), detector.temperature)[:, column]
     return float(np.sort(probabilities)[::-1][:TOP_K].mean())
 
 
@@ -662,11 +657,11 @@ def command_calibrate(args: argparse.Namespace) -> None:
     blob, labels = validation_set(validation_faces, args.seed + 2, args.validation_per_class)
     logits = np.concatenate([session.run(None, {"input": blob[s : s + 64]})[0] for s in range(0, len(blob), 64)])
     temperature = fit_temperature(logits, labels)
-    probabilities = softmax(logits, temperature)
+    probabilities = calibrated(logits, temperature)
     report = validation_report(logits, labels)
     clean, clean_groups = real_tracks(validation_entries, None)
     degraded, degraded_groups = real_tracks(validation_entries, args.seed + 3)
-    real_probabilities = softmax(logits_of(clean + degraded), temperature)
+    real_probabilities = calibrated(logits_of(clean + degraded), temperature)
     groups = np.concatenate([clean_groups, degraded_groups + clean_groups.max() + 1])
     thresholds = {}
     for column, name in ((1, "synthetic"), (2, "effects")):
