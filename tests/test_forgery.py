@@ -58,8 +58,8 @@ def test_self_blend_of_a_real_face_scores_higher_than_the_face(detector: Forgery
     ]
     assert real.judged[0]
     assert real.synthetic[0] < detector.synthetic_threshold, "a held-out real face reads as forged"
-    assert sum(blend > real.synthetic[0] for blend in blends) >= 3, (real.synthetic[0], blends)
-    assert np.mean(blends) > real.synthetic[0] + 0.05, (real.synthetic[0], blends)
+    assert min(blends) > real.synthetic[0], (real.synthetic[0], blends)
+    assert np.mean(blends) > real.synthetic[0] + 0.15, (real.synthetic[0], blends)
 
 
 @pytest.mark.parametrize("kind", ["beauty", "big_eyes", "sticker"])
