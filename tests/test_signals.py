@@ -123,6 +123,17 @@ def test_ai_digital_human_is_stiller_than_real_faces(engine: FaceEngine, media: 
 
 
 @pytest.mark.shared_media
+def test_the_faces_of_a_photo_are_judged_too(engine: FaceEngine, media: Path) -> None:
+    """A photo's faces are one-frame tracks; they are scored like a video's (eval of unregistered people's
+    photos read them as never measured before, the issue's group photo among them)."""
+    require_forgery_model(engine)
+    result = scan_unregistered(engine, media / "facenet_pytorch" / "multiface.jpg")
+    for name in (FACE_FORGERY, FACE_EFFECTS, SYNTHETIC, EFFECTS):
+        assert is_judged(result.signals[name]), result.signals.get(name)
+    assert result.signals[FACE_FORGERY].details["frames_judged"] == 1.0
+
+
+@pytest.mark.shared_media
 def test_without_the_forgery_model_a_scan_says_not_judged_and_finishes(tmp_path: Path, cli_env: dict[str, str]) -> None:
     """An install without the model file (or a wrong path): the scan runs, and says why nothing was judged."""
     done = run_cli(["gallery", "import", str(SAMPLES / "references")], cli_env)

@@ -57,6 +57,8 @@ class SignalSuite:
         self.settings = SignalSettings.from_table(config.section("signals"))
         self.forgery = forgery or forgery_model(engine)
         self.sampler = ForgerySampler(self.forgery, self.settings)
+        # Shorter face tracks are not scored (a passing false detection); a photo's caller sets 1.
+        self.min_track_frames = config.scan.min_appearance_frames
         # Per active track: the previous frame's normalised expression landmarks (one small array a track).
         self._last_shape: dict[int, np.ndarray] = {}
         # Per signal: the strongest score over every face track of the source so far.
@@ -98,7 +100,7 @@ class SignalSuite:
         for track in tracks:
             self._last_shape.pop(track.track_id, None)
             self.sampler.track_ended(track.track_id)
-            if len(track.observations) < self.config.scan.min_appearance_frames:
+            if len(track.observations) < self.min_track_frames:
                 continue
             for name, score in self.score_observations(track.observations).items():
                 kept = self._strongest.get(name)
