@@ -235,8 +235,7 @@ def scan_source(
         return unscanned(source, "unreadable", failure_reason(source, exc), assignment), []
     stats = DecodeStats()
     pipeline = SourcePipeline(source, number, context, assignment)
-    if info.kind == "image":  # a photo's faces are one frame each: judge them too (unmatched ones for eval)
-        pipeline.signals.min_track_frames = 1
+    pipeline.signals.still_image = info.kind == "image"  # its faces are one frame each: judged as such
     error = None
     try:
         recognizer = EmbeddingReuse(context.engine, context.config.recognition)

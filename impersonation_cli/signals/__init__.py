@@ -57,8 +57,8 @@ class SignalSuite:
         self.settings = SignalSettings.from_table(config.section("signals"))
         self.forgery = forgery or forgery_model(engine)
         self.sampler = ForgerySampler(self.forgery, self.settings)
-        # Shorter face tracks are not scored (a passing false detection); a photo's caller sets 1.
-        self.min_track_frames = config.scan.min_appearance_frames
+        # A photo: its faces are one frame each, scored as such (set by the scan for an image).
+        self.still_image = False
         # Per active track: the previous frame's normalised expression landmarks (one small array a track).
         self._last_shape: dict[int, np.ndarray] = {}
         # Per signal: the strongest score over every face track of the source so far.
@@ -100,7 +100,8 @@ class SignalSuite:
         for track in tracks:
             self._last_shape.pop(track.track_id, None)
             self.sampler.track_ended(track.track_id)
-            if len(track.observations) < self.min_track_frames:
+            # Shorter face tracks of a video are not scored: a passing false detection.
+            if len(track.observations) < (1 if self.still_image else self.config.scan.min_appearance_frames):
                 continue
             for name, score in self.score_observations(track.observations).items():
                 kept = self._strongest.get(name)
@@ -114,7 +115,8 @@ class SignalSuite:
     def score_observations(self, observations: list[Observation]) -> dict[str, SignalScore]:
         """Every signal for one face's frames: the cues, the detector's signals and the class scores."""
         scores = {s.name: s for s in (cue(observations, self.settings) for cue in CUES)}
-        scores.update(detector_signals(observations, self.forgery, self.settings))
+        needed = 1 if self.still_image else self.settings.forgery_min_frames
+        scores.update(detector_signals(observations, self.forgery, self.settings, needed))
         for name, (detector, _) in CLASSES.items():
             scores[name] = class_score(name, scores[detector])
         return scores

@@ -133,12 +133,13 @@ def top_k_mean(probabilities: np.ndarray, k: int) -> tuple[float, int]:
 
 
 def detector_signals(
-    observations: list[Observation], model: ForgeryModel, settings: SignalSettings
+    observations: list[Observation], model: ForgeryModel, settings: SignalSettings, min_frames: int
 ) -> dict[str, SignalScore]:
-    """`face_forgery` and `face_effects` for one face's frames, or why they were not judged."""
+    """`face_forgery` and `face_effects` for one face's frames, or why they were not judged (fewer than
+    `min_frames` frames judged: a crowd's passing face scored on two frames accused a real clip)."""
     return {
-        FACE_FORGERY: _track_score(FACE_FORGERY, SYNTHETIC_KEY, "synthetic_threshold", observations, model, settings),
-        FACE_EFFECTS: _track_score(FACE_EFFECTS, EFFECTS_KEY, "effects_threshold", observations, model, settings),
+        name: _track_score(name, key, f"{kind}_threshold", observations, model, settings, min_frames)
+        for name, key, kind in ((FACE_FORGERY, SYNTHETIC_KEY, "synthetic"), (FACE_EFFECTS, EFFECTS_KEY, "effects"))
     }
 
 
@@ -149,12 +150,16 @@ def _track_score(
     observations: list[Observation],
     model: ForgeryModel,
     settings: SignalSettings,
+    min_frames: int,
 ) -> SignalScore:
     if model.detector is None:
         return not_judged(name, model.problem or "no forgery model")
     probabilities = np.array([o.features[key] for o in observations if key in o.features], dtype=np.float64)
     if not len(probabilities):
         return not_judged(name, _why_unjudged(observations, model.detector.min_face_px))
+    if len(probabilities) < min_frames:
+        why = f"{len(probabilities)} frame(s) of the face judged, {min_frames} needed"
+        return not_judged(name, why, {"probability": round(top_k_mean(probabilities, settings.forgery_top_k)[0], 4)})
     probability, top = top_k_mean(probabilities, settings.forgery_top_k)
     threshold = float(getattr(model.detector, threshold_attribute))
     return SignalScore(

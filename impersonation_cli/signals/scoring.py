@@ -55,13 +55,23 @@ class SignalSettings:
     forgery_first_frames: int = 3
     forgery_every: int = 8
     forgery_max_frames: int = 10
-    # ...and a track's probability is the mean of its k highest frame probabilities.
+    # ...and a track's probability is the mean of its k highest frame probabilities, judged only with at least
+    # forgery_min_frames of them (a photo: 1): the thresholds were chosen on tracks of up to 12 frames.
     forgery_top_k: int = 3
+    forgery_min_frames: int = 3
 
     def __post_init__(self) -> None:
-        counts = (self.forgery_first_frames, self.forgery_every, self.forgery_max_frames, self.forgery_top_k)
+        counts = (
+            self.forgery_first_frames,
+            self.forgery_every,
+            self.forgery_max_frames,
+            self.forgery_top_k,
+            self.forgery_min_frames,
+        )
         if min(counts) < 1:
-            raise UserError("config [signals] forgery_first_frames, _every, _max_frames and _top_k must be >= 1")
+            raise UserError(
+                "config [signals] forgery_first_frames, _every, _max_frames, _top_k, _min_frames must be >= 1"
+            )
 
     @classmethod
     def from_table(cls, table: dict[str, Any]) -> SignalSettings:
