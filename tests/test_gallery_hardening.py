@@ -204,7 +204,9 @@ def test_a_read_only_gallery_can_be_listed_exported_and_scanned(
             ["gallery", "list"],
             ["gallery", "show", "Joe Biden"],
             ["gallery", "export", str(tmp_path / "out.json")],
-            ["scan", str(SAMPLE_CLIP)],
+            ["scan", str(SAMPLE_CLIP), "--json", str(tmp_path / "result.json")],
+            ["report", str(tmp_path / "result.json"), "--html", str(tmp_path / "report.html")],
+            ["footage", "list"],
         ]
         for command in commands:
             result = subprocess.run([*prefix, *command], env=env, capture_output=True, text=True, timeout=300)

@@ -85,20 +85,23 @@ def test_html_report_shows_the_findings_with_their_pictures(hamilton_report: Sca
     csp = [m for m in elements.named("meta") if m.get("http-equiv") == "Content-Security-Policy"]
     assert csp and csp[0]["content"] == "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
     assert not elements.named("script") and not elements.named("link")
-    # Each appearance: the evidence crop exactly as saved (sha256), and one reference photo from the gallery.
+    # Each flagged appearance (Obama; Miranda is authorized and no longer falsely flagged): the evidence crop
+    # exactly as saved (sha256), and one reference photo from the gallery.
+    flagged = [a for a in result.appearances if is_flagged(a)]
+    assert [a.identity for a in flagged] == ["Barack Obama"]
     images = embedded_images(page)
-    assert len(images) == 2 * len(result.appearances)
+    assert len(images) == 2 * len(flagged)
     embedded = {hashlib.sha256(image).hexdigest() for image in images}
-    assert {a.evidence.sha256 for a in result.appearances if a.evidence} <= embedded
+    assert {a.evidence.sha256 for a in flagged if a.evidence} <= embedded
     for appearance in result.appearances:
         assert appearance.identity in page and appearance.evidence is not None
+    for appearance in flagged:
         assert Path(appearance.evidence.path).name in page
     for verdict in {v for a in result.appearances for v in a.verdicts}:
         assert verdict in page
-    flagged = [a for a in result.appearances if is_flagged(a)]
     for signal in flagged[0].signals.values():
         assert signal.name in page
-    assert page.count("verified") >= len(result.appearances)
+    assert page.count("verified") >= len(flagged)
     # The unreadable input, a timeline bar per appearance, and the settings used.
     assert "missing.mp4" in page and "unreadable" in page
     assert len(re.findall(r"<a href='#appearance-\d+'><rect", page)) == len(result.appearances)
@@ -114,14 +117,13 @@ def test_notice_per_flagged_source_names_who_where_when_and_the_evidence(hamilto
     assert len(written) == 1  # the clip; the missing input has no appearances
     text = written[0].read_text(encoding="utf-8")
     assert ROOM.split(":")[1] in written[0].name
-    for appearance in report.result.appearances:
+    for appearance in (a for a in report.result.appearances if is_flagged(a)):
         evidence = appearance.evidence
         assert evidence is not None and evidence.sha256 in text and Path(evidence.path).name in text
         assert appearance.identity in text
         assert appearance.start_wallclock is not None and appearance.start_wallclock[:10] in text
     assert md_code(ROOM) in text
     assert "{{SENDER NAME}}" in text and "Authorization status" in text
-    assert "this room is among the authorized ones on record" in text  # Lin-Manuel Miranda's grant
     assert "no room is authorized to use Barack Obama" in text
     assert "file verified" in text
 
@@ -201,7 +203,7 @@ def test_hostile_text_stays_text_in_html(hostile_report: ScannedReport) -> None:
     for text in (HOSTILE_NAME, HOSTILE_ROOM):
         assert html.escape(text) in page
     # The renamed evidence files still match their sha256, so the pictures are still shown.
-    assert len(embedded_images(page)) == len(hostile_report.result.appearances)
+    assert len(embedded_images(page)) == len([a for a in hostile_report.result.appearances if is_flagged(a)]) == 1
 
 
 def test_hostile_text_stays_text_in_notices(hostile_report: ScannedReport, tmp_path: Path) -> None:
@@ -248,17 +250,18 @@ def test_evidence_is_embedded_only_when_it_is_the_saved_image(hamilton_report: S
     """A result file is untrusted: its evidence path could name any file. Only the image whose sha256 the
     scan recorded is embedded; a changed file, or a non-image with a matching sha256, is reported, not shown."""
     report = read_report_input(hamilton_report.result_path, None)
-    first, second = report.result.appearances[:2]
-    assert first.evidence is not None and second.evidence is not None
+    (shown,) = [a for a in report.result.appearances if is_flagged(a)]  # only flagged findings show pictures
+    assert shown.evidence is not None
     changed = tmp_path / "changed.jpg"
-    changed.write_bytes(Path(first.evidence.path).read_bytes() + b"tampered")
-    first.evidence.path = str(changed)
+    changed.write_bytes(Path(shown.evidence.path).read_bytes() + b"tampered")
+    shown.evidence.path = str(changed)
+    page = render_html(ReportInput(report.result, report.result_path))
+    assert embedded_images(page) == [] and "evidence changed" in page
     secret = tmp_path / "secret.txt"
     secret.write_bytes(b"not an image at all")
-    second.evidence.path, second.evidence.sha256 = str(secret), hashlib.sha256(secret.read_bytes()).hexdigest()
+    shown.evidence.path, shown.evidence.sha256 = str(secret), hashlib.sha256(secret.read_bytes()).hexdigest()
     page = render_html(ReportInput(report.result, report.result_path))
-    assert embedded_images(page) == []
-    assert "evidence changed" in page and "evidence not an image" in page
+    assert embedded_images(page) == [] and "evidence not an image" in page
     assert base64.b64encode(b"not an image at all").decode() not in page
 
 

@@ -74,7 +74,7 @@ def check_gallery(gallery: Path | None) -> Check:
     if not path.is_file():
         return Check(WARNING, "gallery", f"{path} does not exist yet (`impersonation-cli gallery add` makes it)")
     try:
-        with Gallery(path, create=False) as store:
+        with Gallery(path, create=False, read_only=True) as store:
             people, footage = len(store.persons()), len(store.footage())
             damage = store.db.execute("PRAGMA quick_check(1)").fetchone()[0]
     except (UserError, sqlite3.Error) as exc:

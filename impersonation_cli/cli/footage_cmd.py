@@ -54,7 +54,7 @@ def list_footage(
     gallery: GalleryOption = None,
 ) -> None:
     """List the footage in the replay library."""
-    with Gallery(default_gallery_path(gallery), create=False) as store:
+    with Gallery(default_gallery_path(gallery), create=False, read_only=True) as store:
         videos = store.footage(name)
     if not videos:
         stdout.print("no footage stored; add some with `impersonation-cli footage add NAME VIDEO...`")

@@ -100,7 +100,7 @@ def read_report_input(result_path: Path, gallery_path: Path | None) -> ReportInp
         return ReportInput(result, result_path)
     if not gallery_path.is_file():
         raise UserError(f"{gallery_path}: no such gallery file")
-    with Gallery(gallery_path) as gallery:
+    with Gallery(gallery_path, create=False, read_only=True) as gallery:
         references = {name: photo for name in result.identities if (photo := _reference_photo(gallery, name))}
         return ReportInput(result, result_path, references, gallery.authorizations())
 
