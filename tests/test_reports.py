@@ -10,7 +10,6 @@ import json
 import re
 from dataclasses import replace
 from datetime import datetime, timedelta
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -31,25 +30,11 @@ from .report_data import (
     HOSTILE_ROOM,
     HOSTILE_SOURCE,
     ROOM,
+    Elements,
     ScannedReport,
 )
 
 pytest_plugins = ["tests.report_fixtures"]
-
-
-class Elements(HTMLParser):
-    """Every start tag of a page with its attributes, as a browser's tokenizer sees them."""
-
-    def __init__(self, page: str) -> None:
-        super().__init__()
-        self.tags: list[tuple[str, dict[str, str | None]]] = []
-        self.feed(page)
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append((tag, dict(attrs)))
-
-    def named(self, tag: str) -> list[dict[str, str | None]]:
-        return [attrs for name, attrs in self.tags if name == tag]
 
 
 def embedded_images(page: str) -> list[bytes]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import xml.etree.ElementTree as ET
-from html.parser import HTMLParser
 from pathlib import Path
 
 from markdown_it import MarkdownIt
@@ -17,22 +16,10 @@ from impersonation_cli.reports.notice import write_notices
 from impersonation_cli.reports.table import print_summary
 from impersonation_cli.results import ScanResult, SignalScore
 
-from ..report_data import HOSTILE_LINK_NAME, HOSTILE_NAME, HOSTILE_ROOM, HOSTILE_SOURCE
+from ..report_data import HOSTILE_LINK_NAME, HOSTILE_NAME, HOSTILE_ROOM, HOSTILE_SOURCE, Elements
 from .builders import appearance, scan_result, source
 
 MARKUP_NAME = "[bold red]Eve[/] [link=https://evil.example]x[/link]"
-
-
-class StartTags(HTMLParser):
-    """The start tags of a page with their attributes, as a browser's tokenizer sees them."""
-
-    def __init__(self, page: str) -> None:
-        super().__init__()
-        self.tags: list[tuple[str, dict[str, str | None]]] = []
-        self.feed(page)
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append((tag, dict(attrs)))
 
 
 def hostile_result() -> ScanResult:
@@ -52,7 +39,7 @@ def hostile_result() -> ScanResult:
 
 def test_html_report_shows_hostile_text_escaped_and_obeys_none_of_it() -> None:
     page = render_html(ReportInput(hostile_result(), Path("result.json")))
-    tags = StartTags(page).tags
+    tags = Elements(page).tags
     assert not {tag for tag, _ in tags} & {"script", "iframe", "img"}
     assert all(not name.startswith("on") for _, attrs in tags for name in attrs)
     assert all(str(attrs.get("href", "#")).startswith("#") for tag, attrs in tags if tag == "a")
@@ -66,7 +53,7 @@ def test_notice_shows_hostile_text_and_links_nothing(tmp_path: Path) -> None:
     assert written.parent == tmp_path / "notices" and "/" not in written.name and "<" not in written.name
     text = written.read_text(encoding="utf-8")
     rendered = MarkdownIt("commonmark", {"html": True}).render(text)
-    tags = {tag for tag, _ in StartTags(rendered).tags}
+    tags = {tag for tag, _ in Elements(rendered).tags}
     assert not tags & {"a", "img", "script", "iframe"}, tags
     assert "\x1b" not in text and "https://evil" not in text
 
