@@ -9,10 +9,10 @@ The Python API (docs/api.md):
     print(result.to_json())
 
 The pipeline reads top to bottom, one module per stage:
-source (sources) -> frames -> faces (faces) -> tracks (tracks) -> matches (matches)
--> signals (signals) -> verdicts (verdicts) -> reports (reports).
-`api.Scanner` assembles it; `scan.scan_inputs` runs it for files and `watch.Watcher` for live rooms; the CLI in
-`impersonation_cli.cli` is a thin layer over `api`.
+source (io.sources) -> frames -> faces (runtime.engine, pipeline.faces) -> tracks (pipeline.tracks)
+-> matches (pipeline.matches) -> signals (pipeline.signals) -> verdicts (pipeline.verdicts) -> reports (outputs).
+`api.Scanner` assembles it; `pipeline.scan.scan_inputs` runs it for files and `pipeline.watch.Watcher` for live
+rooms; the CLI in `impersonation_cli.cli` is a thin layer over `api`.
 """
 
 from __future__ import annotations
@@ -32,27 +32,27 @@ os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 # OpenCV) for every `import impersonation_cli` would make `impersonation-cli --help` slow.
 _PUBLIC = {
     "Scanner": "api",
-    "ScanProgress": "scan",
+    "ScanProgress": "pipeline.scan",
     "ScanResult": "results",
     "SourceResult": "results",
     "Appearance": "results",
     "SignalScore": "results",
     "Evidence": "results",
-    "RoomSpec": "watch",
-    "WatchSettings": "watch",
-    "ReaderSettings": "live",
-    "AlertEvent": "alerts",
+    "RoomSpec": "pipeline.watch",
+    "WatchSettings": "pipeline.watch",
+    "ReaderSettings": "io.live_reader",
+    "AlertEvent": "outputs.alerts",
     "UserError": "errors",
 }
 
 if TYPE_CHECKING:
-    from .alerts import AlertEvent
-    from .api import Scanner
-    from .errors import UserError
-    from .live import ReaderSettings
-    from .results import Appearance, Evidence, ScanResult, SignalScore, SourceResult
-    from .scan import ScanProgress
-    from .watch import RoomSpec, WatchSettings
+    from impersonation_cli.api import Scanner
+    from impersonation_cli.errors import UserError
+    from impersonation_cli.io.live_reader import ReaderSettings
+    from impersonation_cli.outputs.alerts import AlertEvent
+    from impersonation_cli.pipeline.scan import ScanProgress
+    from impersonation_cli.pipeline.watch import RoomSpec, WatchSettings
+    from impersonation_cli.results import Appearance, Evidence, ScanResult, SignalScore, SourceResult
 
 
 def __getattr__(name: str) -> Any:

@@ -22,18 +22,18 @@ from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 
-from .alerts import AlertEvent, AlertSink
-from .config import Config, load_config
-from .errors import UserError
-from .faces import FaceEngine
-from .gallery import GALLERY_ENV, Gallery, default_gallery_path
-from .packs import load_pack, model_root
-from .results import ScanResult
-from .rooms import load_rooms, parse_time, validate_room
-from .scan import ProgressCallback, RoomAssignment, ScanContext, scan_inputs
-from .signals.replay import FootageIndex
-from .staging import threads_per_stage
-from .watch import RoomSpec, Watcher, WatchSettings
+from impersonation_cli.config import Config, load_config
+from impersonation_cli.errors import UserError
+from impersonation_cli.gallery.store import GALLERY_ENV, Gallery, default_gallery_path
+from impersonation_cli.io.rooms import load_rooms, parse_time, validate_room
+from impersonation_cli.io.threads import threads_per_stage
+from impersonation_cli.outputs.alerts import AlertEvent, AlertSink
+from impersonation_cli.pipeline.scan import ProgressCallback, RoomAssignment, ScanContext, scan_inputs
+from impersonation_cli.pipeline.signals.replay import FootageIndex
+from impersonation_cli.pipeline.watch import RoomSpec, Watcher, WatchSettings
+from impersonation_cli.results import ScanResult
+from impersonation_cli.runtime.engine import FaceEngine
+from impersonation_cli.runtime.packs import load_pack, model_root
 
 PathLike = str | Path
 EMPTY_GALLERY_NOTICE = "the gallery is empty; enrol people with `impersonation-cli gallery add`"

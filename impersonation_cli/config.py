@@ -13,11 +13,11 @@ from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .atomic_write import write_text_atomic
-from .errors import UserError, read_settings_text
-from .faces import DetectorSettings, RecognitionSettings
-from .matches import MatchSettings
-from .tracks import TrackerSettings
+from impersonation_cli.errors import UserError, read_settings_text
+from impersonation_cli.io.atomic_write import write_text_atomic
+from impersonation_cli.pipeline.matches import MatchSettings
+from impersonation_cli.pipeline.tracks import TrackerSettings
+from impersonation_cli.runtime.engine import DetectorSettings, RecognitionSettings
 
 CONFIG_ENV = "IMPERSONATION_CONFIG"
 LOCAL_CONFIG_NAME = "impersonation-cli.toml"
@@ -244,9 +244,9 @@ def load_config(path: str | Path | None = None) -> Config:
 
 def _check_stage_sections(config: Config) -> None:
     """Read the later stages' sections once now, so a mistake in them is reported before any work starts."""
-    from .signals.replay import ReplaySettings
-    from .signals.scoring import SignalSettings
-    from .verdicts import VerdictSettings
+    from impersonation_cli.pipeline.signals.replay import ReplaySettings
+    from impersonation_cli.pipeline.signals.scoring import SignalSettings
+    from impersonation_cli.pipeline.verdicts import VerdictSettings
 
     unknown = set(config.extra) - {"signals", "verdicts", "replay"}
     if unknown:

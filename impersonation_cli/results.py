@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from impersonation_cli import __version__
 
 SCAN_SCHEMA = "impersonation-cli/scan"
 EVENT_SCHEMA = "impersonation-cli/appearance"

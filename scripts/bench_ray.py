@@ -23,11 +23,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from impersonation_cli import distributed
 from impersonation_cli.api import Scanner
-from impersonation_cli.distributed import RayOptions, scan_on_ray
+from impersonation_cli.distributed import ray_scan as distributed
+from impersonation_cli.distributed.ray_scan import RayOptions, scan_on_ray
+from impersonation_cli.pipeline.scan import scan_inputs
 from impersonation_cli.results import ScanResult
-from impersonation_cli.scan import scan_inputs
 
 SHARED = Path(os.environ.get("IMPERSONATION_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 # Eleven real talking-head clips (480x480 to 512x512 and one 720x1280, 3-20 s, 118 s in all): one face each,

@@ -11,9 +11,9 @@ import argparse
 import time
 from pathlib import Path
 
-from impersonation_cli.faces import DetectorSettings, FaceEngine
-from impersonation_cli.packs import ModelPack
-from impersonation_cli.sources import sample_frames
+from impersonation_cli.io.sources import sample_frames
+from impersonation_cli.runtime.engine import DetectorSettings, FaceEngine
+from impersonation_cli.runtime.packs import ModelPack
 
 CLIPS = (
     "face_recognition/short_hamilton_clip.mp4",

@@ -18,11 +18,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from impersonation_cli.faces import DetectorSettings, FaceEngine
-from impersonation_cli.packs import load_pack, model_root
-from impersonation_cli.quantize import ensure_int8_detector
-from impersonation_cli.sources import sample_frames
-from impersonation_cli.types import iou_matrix
+from impersonation_cli.io.sources import sample_frames
+from impersonation_cli.pipeline.faces import iou_matrix
+from impersonation_cli.runtime.engine import DetectorSettings, FaceEngine
+from impersonation_cli.runtime.packs import load_pack, model_root
+from impersonation_cli.runtime.quantize import ensure_int8_detector
 
 
 def pictures(media: Path) -> list[tuple[str, np.ndarray]]:

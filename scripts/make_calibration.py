@@ -4,7 +4,7 @@ Quantizing SCRFD to int8 needs the range of every activation on real pictures. T
 only (public-domain photos, see samples/README.md), so any machine can rebuild the same int8 detector
 without third-party media: faces at several sizes and places, and scenes with no face. Run from the
 repository root after `python samples/make_samples.py`; the detector's quantizer adds contrast, dimming,
-grey and small-scale variants of each picture itself (impersonation_cli/quantize.py).
+grey and small-scale variants of each picture itself (impersonation_cli/runtime/quantize.py).
 """
 
 from __future__ import annotations

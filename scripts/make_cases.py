@@ -31,8 +31,8 @@ import numpy as np
 import yaml
 
 from impersonation_cli.config import load_config
-from impersonation_cli.faces import FaceEngine
-from impersonation_cli.packs import load_pack, model_root
+from impersonation_cli.runtime.engine import FaceEngine
+from impersonation_cli.runtime.packs import load_pack, model_root
 
 FFMPEG = "/usr/bin/ffmpeg"
 KATIE = "Katie Hill"

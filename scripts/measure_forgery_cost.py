@@ -15,14 +15,14 @@ from pathlib import Path
 import numpy as np
 
 from impersonation_cli.config import load_config
-from impersonation_cli.faces import FaceEngine
 from impersonation_cli.forgery import ForgeryDetector, ForgeryScores
-from impersonation_cli.gallery import GalleryIndex
-from impersonation_cli.packs import load_pack
-from impersonation_cli.scan import ScanContext, scan_source
-from impersonation_cli.signals import detector as forgery_stage
-from impersonation_cli.staging import threads_per_stage
-from impersonation_cli.types import EMBEDDING_DIM
+from impersonation_cli.gallery.store import GalleryIndex
+from impersonation_cli.io.threads import threads_per_stage
+from impersonation_cli.pipeline.faces import EMBEDDING_DIM
+from impersonation_cli.pipeline.scan import ScanContext, scan_source
+from impersonation_cli.pipeline.signals import detector as forgery_stage
+from impersonation_cli.runtime.engine import FaceEngine
+from impersonation_cli.runtime.packs import load_pack
 
 
 class TimedDetector:

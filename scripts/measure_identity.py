@@ -18,11 +18,11 @@ from pathlib import Path
 import numpy as np
 
 from impersonation_cli.config import load_config
-from impersonation_cli.enrollment import images_in, reference_from_image
-from impersonation_cli.faces import FaceEngine
-from impersonation_cli.gallery import Gallery
-from impersonation_cli.packs import load_pack, model_root
-from impersonation_cli.scan import RoomAssignment, ScanContext, scan_source
+from impersonation_cli.gallery.enrol import images_in, reference_from_image
+from impersonation_cli.gallery.store import Gallery
+from impersonation_cli.pipeline.scan import RoomAssignment, ScanContext, scan_source
+from impersonation_cli.runtime.engine import FaceEngine
+from impersonation_cli.runtime.packs import load_pack, model_root
 
 PHOTO_SETS = ("deepface_identities", "glint360k_celebs_ElisonSherton")
 IMPOSTOR_PHOTOS = (

@@ -21,14 +21,14 @@ from pathlib import Path
 import numpy as np
 
 from impersonation_cli.config import load_config
-from impersonation_cli.faces import FaceEngine
-from impersonation_cli.gallery import GalleryIndex
-from impersonation_cli.matches import match_track
-from impersonation_cli.packs import load_pack, model_root
-from impersonation_cli.scan import ScanContext, SourcePipeline
-from impersonation_cli.sources import sample_frames
-from impersonation_cli.tracks import Track
-from impersonation_cli.watch import rescore_due
+from impersonation_cli.gallery.store import GalleryIndex
+from impersonation_cli.io.sources import sample_frames
+from impersonation_cli.pipeline.matches import match_track
+from impersonation_cli.pipeline.scan import ScanContext, SourcePipeline
+from impersonation_cli.pipeline.tracks import Track
+from impersonation_cli.pipeline.watch import rescore_due
+from impersonation_cli.runtime.engine import FaceEngine
+from impersonation_cli.runtime.packs import load_pack, model_root
 
 LENGTHS = (10, 100, 600, 1800, 3600, 10800)
 

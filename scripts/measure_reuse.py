@@ -15,10 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from impersonation_cli.faces import FaceEngine, align_face, likeness_code
-from impersonation_cli.packs import load_pack, model_root
-from impersonation_cli.sources import sample_frames
-from impersonation_cli.types import iou_matrix
+from impersonation_cli.io.sources import sample_frames
+from impersonation_cli.pipeline.faces import iou_matrix
+from impersonation_cli.runtime.engine import FaceEngine, align_face, likeness_code
+from impersonation_cli.runtime.packs import load_pack, model_root
 
 
 def consecutive_pairs(engine: FaceEngine, clip: str, fps: float) -> list[tuple[float, float]]:

@@ -185,8 +185,8 @@ def fake_sources(media: Path) -> list[Source]:
 
 
 def make_engine(models: Path):
-    from impersonation_cli.faces import DetectorSettings, FaceEngine
-    from impersonation_cli.packs import ModelPack
+    from impersonation_cli.runtime.engine import DetectorSettings, FaceEngine
+    from impersonation_cli.runtime.packs import ModelPack
 
     files = {
         "detection": models / "extras" / "det_2.5g.onnx",
@@ -640,7 +640,7 @@ def command_train(args: argparse.Namespace) -> None:
 def command_calibrate(args: argparse.Namespace) -> None:
     from impersonation_cli.forgery.detector import CLASSES as RUNTIME_CLASSES
     from impersonation_cli.forgery.detector import METADATA_FORMAT, metadata_path
-    from impersonation_cli.packs import sha256_of
+    from impersonation_cli.runtime.packs import sha256_of
 
     _, validation_entries = split_faces(args)
     validation_faces = [f for e in validation_entries for f in samples_of(e)]

@@ -19,15 +19,15 @@ import sys
 import tempfile
 from pathlib import Path
 
-from impersonation_cli.alerts import AlertSink
 from impersonation_cli.config import load_config
-from impersonation_cli.enrollment import reference_from_image
-from impersonation_cli.faces import FaceEngine
-from impersonation_cli.gallery import Gallery
-from impersonation_cli.live import ReaderSettings
-from impersonation_cli.packs import load_pack, model_root
-from impersonation_cli.scan import ScanContext
-from impersonation_cli.watch import LiveRoom, RoomSpec, Watcher, WatchSettings
+from impersonation_cli.gallery.enrol import reference_from_image
+from impersonation_cli.gallery.store import Gallery
+from impersonation_cli.io.live_reader import ReaderSettings
+from impersonation_cli.outputs.alerts import AlertSink
+from impersonation_cli.pipeline.scan import ScanContext
+from impersonation_cli.pipeline.watch import LiveRoom, RoomSpec, Watcher, WatchSettings
+from impersonation_cli.runtime.engine import FaceEngine
+from impersonation_cli.runtime.packs import load_pack, model_root
 
 SHARED = Path(os.environ.get("IMPERSONATION_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 DEFAULT_CLIP = SHARED / "media" / "sadtalker" / "WDA_KatieHill_000.mp4"

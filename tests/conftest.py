@@ -16,9 +16,9 @@ from typing import NoReturn
 import pytest
 
 from impersonation_cli.config import load_config
-from impersonation_cli.faces import FaceEngine
-from impersonation_cli.gallery import Gallery
-from impersonation_cli.packs import install_pack, load_pack
+from impersonation_cli.gallery.store import Gallery
+from impersonation_cli.runtime.engine import FaceEngine
+from impersonation_cli.runtime.packs import install_pack, load_pack
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "samples"

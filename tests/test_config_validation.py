@@ -12,7 +12,7 @@ import pytest
 
 from impersonation_cli.config import load_config
 from impersonation_cli.errors import UserError
-from impersonation_cli.rooms import load_rooms
+from impersonation_cli.io.rooms import load_rooms
 
 from .conftest import SAMPLES, run_cli
 

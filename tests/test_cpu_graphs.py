@@ -10,9 +10,9 @@ import onnx
 import onnxruntime as ort
 from onnx import helper, numpy_helper
 
-from impersonation_cli.cpu_graphs import inference_session, prelu_as_max
-from impersonation_cli.faces import FaceEngine, align_face, session_options
-from impersonation_cli.sources import sample_frames
+from impersonation_cli.io.sources import sample_frames
+from impersonation_cli.runtime.engine import FaceEngine, align_face, session_options
+from impersonation_cli.runtime.onnx_rewrites import inference_session, prelu_as_max
 
 from .conftest import SAMPLES
 

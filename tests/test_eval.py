@@ -12,7 +12,10 @@ import pytest
 
 from impersonation_cli.config import load_config
 from impersonation_cli.errors import UserError
-from impersonation_cli.evaluation import (
+from impersonation_cli.gallery.store import Gallery
+from impersonation_cli.pipeline.signals.scoring import not_judged
+from impersonation_cli.results import SignalScore, SourceResult
+from impersonation_cli.tools.evaluation import (
     BOOTSTRAP_RESAMPLES,
     Breakdown,
     CaseOutcome,
@@ -25,9 +28,6 @@ from impersonation_cli.evaluation import (
     resampled_aucs,
     roc,
 )
-from impersonation_cli.gallery import Gallery
-from impersonation_cli.results import SignalScore, SourceResult
-from impersonation_cli.signals.scoring import not_judged
 
 from .conftest import run_cli
 

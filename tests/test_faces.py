@@ -8,9 +8,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from impersonation_cli.faces import AdaptiveDetector, EmbeddingReuse, FaceEngine, region_around
-from impersonation_cli.sources import sample_frames
-from impersonation_cli.types import iou_matrix
+from impersonation_cli.io.sources import sample_frames
+from impersonation_cli.pipeline.faces import iou_matrix
+from impersonation_cli.runtime.engine import AdaptiveDetector, EmbeddingReuse, FaceEngine, region_around
 
 from .conftest import SAMPLES
 

@@ -9,9 +9,9 @@ import cv2
 import numpy as np
 import pytest
 
-from impersonation_cli.faces import FaceEngine
 from impersonation_cli.forgery import ForgeryDetector, ForgeryScores
 from impersonation_cli.forgery.selfblend import EFFECT_KINDS, FaceSample, apply_effect, self_blend
+from impersonation_cli.runtime.engine import FaceEngine
 
 pytestmark = pytest.mark.shared_media
 

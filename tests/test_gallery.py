@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from impersonation_cli.enrollment import reference_from_image
 from impersonation_cli.errors import GalleryError
-from impersonation_cli.faces import FaceEngine
-from impersonation_cli.gallery import Gallery, ReferenceFace
+from impersonation_cli.gallery.enrol import reference_from_image
+from impersonation_cli.gallery.store import Gallery, ReferenceFace
+from impersonation_cli.runtime.engine import FaceEngine
 
 from .conftest import run_cli
 
@@ -65,7 +65,7 @@ def test_failed_write_leaves_nothing_behind(engine: FaceEngine, gallery: Gallery
 def test_export_import_round_trip(engine: FaceEngine, gallery: Gallery, media: Path, tmp_path: Path) -> None:
     """Everything a gallery holds survives export -> JSON -> import: references, aliases, authorizations and
     the replay library's fingerprints."""
-    from impersonation_cli.signals.replay import add_footage
+    from impersonation_cli.pipeline.signals.replay import add_footage
 
     gallery.add_person("Joe Biden", _references(engine, media / "face_recognition" / "biden.jpg"), ["Joe"])
     gallery.authorize("Joe Biden", "douyin:1001", valid_to="2030-01-01", ai_allowed=True)

@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from impersonation_cli.enrollment import reference_from_image
-from impersonation_cli.faces import FaceEngine
-from impersonation_cli.gallery import Gallery
+from impersonation_cli.gallery.enrol import reference_from_image
+from impersonation_cli.gallery.store import Gallery
+from impersonation_cli.runtime.engine import FaceEngine
 
 from .conftest import SAMPLES, run_cli, unavailable
 
@@ -29,7 +29,7 @@ SAMPLE_CLIP = SAMPLES / "clips" / "astronaut_live.mp4"
 @pytest.fixture(scope="module")
 def export_document(engine: FaceEngine, media: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
     """A real export: Barack Obama with two references, an alias, an authorization and replay footage."""
-    from impersonation_cli.signals.replay import add_footage
+    from impersonation_cli.pipeline.signals.replay import add_footage
 
     photos = media / "face_recognition"
     references = [reference_from_image(engine, photos / n).reference for n in ("obama.jpg", "obama2.jpg")]

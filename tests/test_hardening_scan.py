@@ -22,11 +22,11 @@ import numpy as np
 import pytest
 
 from impersonation_cli.config import load_config
-from impersonation_cli.enrollment import reference_from_image
-from impersonation_cli.faces import FaceEngine
-from impersonation_cli.gallery import Gallery, GalleryIndex
+from impersonation_cli.gallery.enrol import reference_from_image
+from impersonation_cli.gallery.store import Gallery, GalleryIndex
+from impersonation_cli.pipeline.scan import ScanContext, ScanProgress, scan_inputs
 from impersonation_cli.results import SCAN_SCHEMA_VERSION
-from impersonation_cli.scan import ScanContext, ScanProgress, scan_inputs
+from impersonation_cli.runtime.engine import FaceEngine
 
 from .conftest import SAMPLES, run_cli
 

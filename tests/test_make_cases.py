@@ -9,9 +9,9 @@ from pathlib import Path
 import yaml
 
 from impersonation_cli.config import load_config
-from impersonation_cli.gallery import Gallery
-from impersonation_cli.signals.replay import FootageIndex, ReplayDetector, add_footage
-from impersonation_cli.sources import sample_frames
+from impersonation_cli.gallery.store import Gallery
+from impersonation_cli.io.sources import sample_frames
+from impersonation_cli.pipeline.signals.replay import FootageIndex, ReplayDetector, add_footage
 
 from .conftest import REPO
 

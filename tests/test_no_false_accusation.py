@@ -11,8 +11,8 @@ from pathlib import Path
 import cv2
 import pytest
 
-from impersonation_cli.faces import FaceEngine
-from impersonation_cli.signals.detector import FACE_FORGERY, forgery_model
+from impersonation_cli.pipeline.signals.detector import FACE_FORGERY, forgery_model
+from impersonation_cli.runtime.engine import FaceEngine
 
 from .conftest import run_cli, unavailable
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from impersonation_cli.errors import ModelPackError
-from impersonation_cli.packs import install_pack, load_pack, onnx_role, verify_pack
+from impersonation_cli.runtime.packs import install_pack, load_pack, onnx_role, verify_pack
 
 from .conftest import require_shared, run_cli
 

@@ -12,10 +12,10 @@ import cv2
 import numpy as np
 import pytest
 
-from impersonation_cli.faces import FaceEngine
-from impersonation_cli.quantize import ensure_int8_detector, int8_detector_path
-from impersonation_cli.sources import sample_frames
-from impersonation_cli.types import iou_matrix
+from impersonation_cli.io.sources import sample_frames
+from impersonation_cli.pipeline.faces import iou_matrix
+from impersonation_cli.runtime.engine import FaceEngine
+from impersonation_cli.runtime.quantize import ensure_int8_detector, int8_detector_path
 
 
 def shared_pictures(media: Path) -> list[np.ndarray]:

@@ -11,11 +11,11 @@ import cv2
 import pytest
 
 from impersonation_cli.config import load_config
-from impersonation_cli.enrollment import reference_from_image
-from impersonation_cli.faces import FaceEngine
-from impersonation_cli.gallery import Gallery
-from impersonation_cli.signals.replay import FootageIndex, ReplayDetector, add_footage
-from impersonation_cli.sources import sample_frames
+from impersonation_cli.gallery.enrol import reference_from_image
+from impersonation_cli.gallery.store import Gallery
+from impersonation_cli.io.sources import sample_frames
+from impersonation_cli.pipeline.signals.replay import FootageIndex, ReplayDetector, add_footage
+from impersonation_cli.runtime.engine import FaceEngine
 
 from .conftest import run_cli
 

@@ -14,8 +14,8 @@ import cv2
 import numpy as np
 import pytest
 
-from impersonation_cli.reports.findings import is_flagged, read_report_input
-from impersonation_cli.reports.html import render_html
+from impersonation_cli.outputs.findings import is_flagged, read_report_input
+from impersonation_cli.outputs.html import render_html
 
 from .conftest import unavailable
 from .report_data import HOSTILE_NAME, ScannedReport

@@ -17,9 +17,9 @@ from junitparser import Error, Failure, JUnitXml
 from markdown_it import MarkdownIt
 
 from impersonation_cli.errors import UserError
-from impersonation_cli.reports.findings import ReportInput, is_flagged, parse_fail_on, read_report_input
-from impersonation_cli.reports.html import render_html
-from impersonation_cli.reports.notice import md_code, md_text, write_notices
+from impersonation_cli.outputs.findings import ReportInput, is_flagged, parse_fail_on, read_report_input
+from impersonation_cli.outputs.html import render_html
+from impersonation_cli.outputs.notice import md_code, md_text, write_notices
 from impersonation_cli.results import SourceResult
 
 from .conftest import run_cli
@@ -218,7 +218,7 @@ def test_markdown_escaping_helpers() -> None:
 
 
 def test_hostile_text_stays_text_in_junit(hostile_report: ScannedReport, tmp_path: Path) -> None:
-    from impersonation_cli.reports.junit import write_junit
+    from impersonation_cli.outputs.junit import write_junit
 
     write_junit(hostile_report.result, tmp_path / "junit.xml")
     raw = (tmp_path / "junit.xml").read_text(encoding="utf-8")

@@ -10,11 +10,11 @@ import cv2
 import pytest
 
 from impersonation_cli.config import load_config
-from impersonation_cli.enrollment import reference_from_image
-from impersonation_cli.faces import FaceEngine
-from impersonation_cli.gallery import Gallery
+from impersonation_cli.gallery.enrol import reference_from_image
+from impersonation_cli.gallery.store import Gallery
+from impersonation_cli.pipeline.scan import ScanContext, scan_inputs
 from impersonation_cli.results import ScanResult
-from impersonation_cli.scan import ScanContext, scan_inputs
+from impersonation_cli.runtime.engine import FaceEngine
 
 from .conftest import SAMPLES, run_cli
 

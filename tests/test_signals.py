@@ -14,12 +14,12 @@ import numpy as np
 import pytest
 
 from impersonation_cli.config import load_config
-from impersonation_cli.faces import FaceEngine
-from impersonation_cli.gallery import GalleryIndex
-from impersonation_cli.results import SignalScore, SourceResult
-from impersonation_cli.scan import ScanContext, scan_source
-from impersonation_cli.signals import EFFECTS, SYNTHETIC, SignalSuite, class_score
-from impersonation_cli.signals.detector import (
+from impersonation_cli.gallery.store import GalleryIndex
+from impersonation_cli.io.sources import sample_frames
+from impersonation_cli.pipeline.faces import EMBEDDING_DIM
+from impersonation_cli.pipeline.scan import ScanContext, scan_source
+from impersonation_cli.pipeline.signals import EFFECTS, SYNTHETIC, SignalSuite, class_score
+from impersonation_cli.pipeline.signals.detector import (
     EFFECTS_KEY,
     FACE_EFFECTS,
     FACE_FORGERY,
@@ -30,11 +30,11 @@ from impersonation_cli.signals.detector import (
     judged_now,
     top_k_mean,
 )
-from impersonation_cli.signals.measure import pose_features, texture_features
-from impersonation_cli.signals.scoring import SignalSettings, is_judged, not_judged
-from impersonation_cli.sources import sample_frames
-from impersonation_cli.tracks import Observation, Tracker
-from impersonation_cli.types import EMBEDDING_DIM
+from impersonation_cli.pipeline.signals.measure import pose_features, texture_features
+from impersonation_cli.pipeline.signals.scoring import SignalSettings, is_judged, not_judged
+from impersonation_cli.pipeline.tracks import Observation, Tracker
+from impersonation_cli.results import SignalScore, SourceResult
+from impersonation_cli.runtime.engine import FaceEngine
 
 from .conftest import SAMPLES, run_cli, unavailable
 

@@ -11,9 +11,9 @@ import cv2
 import numpy as np
 import pytest
 
-from impersonation_cli.faces import FaceEngine
-from impersonation_cli.sources import DecodeStats, _sample_capture, open_capture, sample_frames
-from impersonation_cli.staging import run_ahead
+from impersonation_cli.io.sources import DecodeStats, _sample_capture, open_capture, sample_frames
+from impersonation_cli.io.threads import run_ahead
+from impersonation_cli.runtime.engine import FaceEngine
 
 from .conftest import SAMPLES, run_cli
 

@@ -9,12 +9,11 @@ import pytest
 
 from impersonation_cli.config import load_config
 from impersonation_cli.errors import UserError
-from impersonation_cli.gallery import Authorization
-from impersonation_cli.results import Appearance, SignalScore
-from impersonation_cli.signals import EFFECTS, SYNTHETIC, class_score
-from impersonation_cli.signals.detector import FACE_EFFECTS, FACE_FORGERY
-from impersonation_cli.signals.scoring import not_judged
-from impersonation_cli.verdicts import (
+from impersonation_cli.gallery.store import Authorization
+from impersonation_cli.pipeline.signals import EFFECTS, SYNTHETIC, class_score
+from impersonation_cli.pipeline.signals.detector import FACE_EFFECTS, FACE_FORGERY
+from impersonation_cli.pipeline.signals.scoring import not_judged
+from impersonation_cli.pipeline.verdicts import (
     AUTHORIZED,
     CONCURRENT,
     LIKELY_EFFECTS,
@@ -24,6 +23,7 @@ from impersonation_cli.verdicts import (
     judge_appearance,
     judge_concurrency,
 )
+from impersonation_cli.results import Appearance, SignalScore
 
 from .conftest import run_cli
 

@@ -24,10 +24,10 @@ import cv2
 import numpy as np
 import pytest
 
-from impersonation_cli.alerts import WebhookSender, WebhookSettings
-from impersonation_cli.enrollment import reference_from_image
-from impersonation_cli.faces import FaceEngine
-from impersonation_cli.gallery import Gallery
+from impersonation_cli.gallery.enrol import reference_from_image
+from impersonation_cli.gallery.store import Gallery
+from impersonation_cli.outputs.alerts import WebhookSender, WebhookSettings
+from impersonation_cli.runtime.engine import FaceEngine
 
 from .conftest import require_shared, run_cli, unavailable
 
@@ -361,12 +361,12 @@ def test_one_recognizer_round_serves_rooms_with_several_frames_waiting(
     """A slow round finds two frames of one room and one of another: every frame gets its own faces, in
     order, each embedding what the recognizer gives that face (fresh) or nearly so (kept from the room's
     previous frame). No server: the rooms are built but never started."""
-    from impersonation_cli.alerts import AlertSink
     from impersonation_cli.config import load_config
-    from impersonation_cli.gallery import GalleryIndex
-    from impersonation_cli.scan import ScanContext
-    from impersonation_cli.sources import sample_frames
-    from impersonation_cli.watch import RoomSpec, Watcher, WatchSettings, recognise
+    from impersonation_cli.gallery.store import GalleryIndex
+    from impersonation_cli.io.sources import sample_frames
+    from impersonation_cli.outputs.alerts import AlertSink
+    from impersonation_cli.pipeline.scan import ScanContext
+    from impersonation_cli.pipeline.watch import RoomSpec, Watcher, WatchSettings, recognise
 
     index = GalleryIndex((), np.zeros((0,), np.int64), np.zeros((0, 512), np.float32), engine.recognizer_id)
     context = ScanContext(engine=engine, index=index, config=load_config())
@@ -414,7 +414,7 @@ def test_ai_digital_human_of_a_registered_person_is_alerted_and_judged_while_liv
 
 def test_long_live_tracks_are_rematched_on_a_bounded_schedule() -> None:
     """Every frame while a track is young; later once it has grown by a tenth, and at least every 30 frames."""
-    from impersonation_cli.watch import RESCORE_MAX_FRAMES, rescore_due
+    from impersonation_cli.pipeline.watch import RESCORE_MAX_FRAMES, rescore_due
 
     redone, last = [], 1
     for frames in range(2, 3601):  # an hour at 1 fps

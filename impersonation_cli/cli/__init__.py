@@ -5,16 +5,16 @@ Each command group lives in its own module and registers itself on `app`.
 
 from __future__ import annotations
 
-from .common import app, run_app, with_conventions
+from impersonation_cli.cli.common import app, run_app, with_conventions
 
 # Importing a command module registers its commands on `app`.
-from . import gallery_cmd, models_cmd, scan_cmd  # noqa: F401  isort: skip
-from . import bench_cmd  # noqa: F401  isort: skip
-from . import watch_cmd  # noqa: F401  isort: skip
-from . import report_cmd  # noqa: F401  isort: skip
-from . import eval_cmd  # noqa: F401  isort: skip
-from . import footage_cmd  # noqa: F401  isort: skip
-from . import doctor_cmd  # noqa: F401  isort: skip
+from impersonation_cli.cli import gallery_cmd, models_cmd, scan_cmd  # noqa: F401  isort: skip
+from impersonation_cli.cli import bench_cmd  # noqa: F401  isort: skip
+from impersonation_cli.cli import watch_cmd  # noqa: F401  isort: skip
+from impersonation_cli.cli import report_cmd  # noqa: F401  isort: skip
+from impersonation_cli.cli import eval_cmd  # noqa: F401  isort: skip
+from impersonation_cli.cli import footage_cmd  # noqa: F401  isort: skip
+from impersonation_cli.cli import doctor_cmd  # noqa: F401  isort: skip
 
 with_conventions(app)
 

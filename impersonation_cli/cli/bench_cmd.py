@@ -10,10 +10,19 @@ import typer
 from rich import box
 from rich.table import Table
 
-from ..bench import BenchJob, BenchReport, run_bench
-from ..errors import UserError
-from ..packs import load_pack, model_root
-from .common import ConfigOption, DeviceOption, ModelsOption, PackOption, ThreadsOption, app, stderr, stdout
+from impersonation_cli.cli.common import (
+    ConfigOption,
+    DeviceOption,
+    ModelsOption,
+    PackOption,
+    ThreadsOption,
+    app,
+    stderr,
+    stdout,
+)
+from impersonation_cli.errors import UserError
+from impersonation_cli.runtime.packs import load_pack, model_root
+from impersonation_cli.tools.bench import BenchJob, BenchReport, run_bench
 
 SAMPLE_CLIP = Path(__file__).resolve().parents[2] / "samples" / "clips" / "astronaut_live.mp4"
 PATH_LABELS = {

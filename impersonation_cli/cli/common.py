@@ -15,14 +15,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.markup import escape
 
-from .. import __version__
-from ..errors import EXIT_USAGE, UserError
-from .terminal import SafeConsole, printable
+from impersonation_cli import __version__
+from impersonation_cli.cli.terminal import SafeConsole, printable
+from impersonation_cli.errors import EXIT_USAGE, UserError
 
 if TYPE_CHECKING:
-    from ..config import Config
-    from ..faces import FaceEngine
-    from ..scan import ScanContext
+    from impersonation_cli.config import Config
+    from impersonation_cli.pipeline.scan import ScanContext
+    from impersonation_cli.runtime.engine import FaceEngine
 
 app = typer.Typer(
     name="impersonation-cli",
@@ -237,7 +237,7 @@ def build_engine(
     models: Path | None, pack: str | None, device: str, config_path: Path | None = None, threads: int | None = None
 ) -> tuple[FaceEngine, Config]:
     """Load settings and models (imported here so that `--help` stays fast), saying why on a fallback."""
-    from ..api import load_engine
+    from impersonation_cli.api import load_engine
 
     engine, config = load_engine(models, pack, device, config_path, threads)
     if engine.notice:
@@ -249,7 +249,7 @@ def scan_context(
     engine: FaceEngine, config: Config, gallery: Path | None, evidence_dir: Path | None = None, fps: float | None = None
 ) -> ScanContext:
     """What scan and watch match against: the gallery's people, authorizations and known footage."""
-    from ..api import EMPTY_GALLERY_NOTICE, load_context
+    from impersonation_cli.api import EMPTY_GALLERY_NOTICE, load_context
 
     context = load_context(engine, config, gallery, evidence_dir, fps)
     if not len(context.index):

@@ -11,9 +11,9 @@ from pathlib import Path
 import typer
 from rich.text import Text
 
-from .. import __version__
-from ..errors import UserError
-from .common import DeviceOption, GalleryOption, ModelsOption, PackOption, app, stdout
+from impersonation_cli import __version__
+from impersonation_cli.cli.common import DeviceOption, GalleryOption, ModelsOption, PackOption, app, stdout
+from impersonation_cli.errors import UserError
 
 OK, WARNING, PROBLEM = "ok", "warning", "problem"
 # System tools some features call: ffmpeg for the streaming tests and `watch` publishers, ffprobe beside it.
@@ -28,8 +28,8 @@ class Check:
 
 
 def check_models(models: Path | None, pack: str | None) -> list[Check]:
-    from ..packs import installed_pack_names, load_pack, model_root, verify_pack
-    from ..quantize import int8_detector_path
+    from impersonation_cli.runtime.packs import installed_pack_names, load_pack, model_root, verify_pack
+    from impersonation_cli.runtime.quantize import int8_detector_path
 
     root = model_root(models)
     installed = installed_pack_names(root)
@@ -56,7 +56,7 @@ def check_models(models: Path | None, pack: str | None) -> list[Check]:
 def check_provider(device: str) -> Check:
     import onnxruntime
 
-    from ..faces import resolve_providers
+    from impersonation_cli.runtime.engine import resolve_providers
 
     try:
         chosen = resolve_providers(device)
@@ -68,7 +68,7 @@ def check_provider(device: str) -> Check:
 
 
 def check_gallery(gallery: Path | None) -> Check:
-    from ..gallery import Gallery, default_gallery_path
+    from impersonation_cli.gallery.store import Gallery, default_gallery_path
 
     path = default_gallery_path(gallery)
     if not path.is_file():

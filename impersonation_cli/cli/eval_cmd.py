@@ -11,9 +11,22 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from ..atomic_write import write_text_atomic
-from ..errors import UserError
-from ..evaluation import (
+from impersonation_cli.cli.common import (
+    ConfigOption,
+    DeviceOption,
+    ModelsOption,
+    PackOption,
+    ThreadsOption,
+    app,
+    build_engine,
+    stderr,
+    stdout,
+    writable_file,
+)
+from impersonation_cli.errors import UserError
+from impersonation_cli.io.atomic_write import write_text_atomic
+from impersonation_cli.io.threads import threads_per_stage
+from impersonation_cli.tools.evaluation import (
     BOOTSTRAP_RESAMPLES,
     BOOTSTRAP_SEED,
     ClassMetric,
@@ -30,19 +43,6 @@ from ..evaluation import (
     report_document,
     run_evaluation,
     signal_aucs,
-)
-from ..staging import threads_per_stage
-from .common import (
-    ConfigOption,
-    DeviceOption,
-    ModelsOption,
-    PackOption,
-    ThreadsOption,
-    app,
-    build_engine,
-    stderr,
-    stdout,
-    writable_file,
 )
 
 

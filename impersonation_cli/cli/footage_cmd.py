@@ -9,11 +9,11 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from ..config import load_config
-from ..errors import UserError
-from ..gallery import Gallery, default_gallery_path
-from ..signals.replay import ReplaySettings, add_footage
-from .common import ConfigOption, GalleryOption, app, stdout
+from impersonation_cli.cli.common import ConfigOption, GalleryOption, app, stdout
+from impersonation_cli.config import load_config
+from impersonation_cli.errors import UserError
+from impersonation_cli.gallery.store import Gallery, default_gallery_path
+from impersonation_cli.pipeline.signals.replay import ReplaySettings, add_footage
 
 footage_app = typer.Typer(
     help="Known real footage of registered people, fingerprinted to catch re-broadcasts.", no_args_is_help=True

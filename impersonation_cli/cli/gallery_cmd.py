@@ -11,13 +11,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from ..atomic_write import write_text_atomic
-from ..enrollment import images_in, person_folders, reference_from_image
-from ..errors import GalleryError
-from ..gallery import Gallery, ReferenceFace, default_gallery_path, parse_export, read_export, validate_name
-from ..matches import lookalikes
-from ..rooms import validate_date, validate_room
-from .common import (
+from impersonation_cli.cli.common import (
     DeviceOption,
     GalleryOption,
     ModelsOption,
@@ -30,10 +24,23 @@ from .common import (
     stdout,
     writable_file,
 )
+from impersonation_cli.errors import GalleryError
+from impersonation_cli.gallery.enrol import images_in, person_folders, reference_from_image
+from impersonation_cli.gallery.store import (
+    Gallery,
+    ReferenceFace,
+    default_gallery_path,
+    parse_export,
+    read_export,
+    validate_name,
+)
+from impersonation_cli.io.atomic_write import write_text_atomic
+from impersonation_cli.io.rooms import validate_date, validate_room
+from impersonation_cli.pipeline.matches import lookalikes
 
 if TYPE_CHECKING:
-    from ..config import Config
-    from ..faces import FaceEngine
+    from impersonation_cli.config import Config
+    from impersonation_cli.runtime.engine import FaceEngine
 
 gallery_app = typer.Typer(
     help="The registered people: reference photos, aliases, authorized rooms.", no_args_is_help=True
@@ -270,8 +277,8 @@ def calibrate_threshold(
     benchmarked on: different people score higher against each other, so a threshold taken from a
     benchmark lets more lookalikes match. Calibrating on the people actually registered fixes that.
     """
-    from ..config import write_match_threshold
-    from ..evaluation import calibrate
+    from impersonation_cli.config import write_match_threshold
+    from impersonation_cli.tools.evaluation import calibrate
 
     with _open(gallery, create=False, read_only=True) as store:
         index = store.index()

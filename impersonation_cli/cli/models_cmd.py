@@ -9,9 +9,16 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from ..faces import resolve_providers
-from ..packs import install_pack, installed_pack_names, known_packs, load_pack, model_root, verify_pack
-from .common import DeviceOption, ModelsOption, app, fail, stderr, stdout
+from impersonation_cli.cli.common import DeviceOption, ModelsOption, app, fail, stderr, stdout
+from impersonation_cli.runtime.engine import resolve_providers
+from impersonation_cli.runtime.packs import (
+    install_pack,
+    installed_pack_names,
+    known_packs,
+    load_pack,
+    model_root,
+    verify_pack,
+)
 
 models_app = typer.Typer(help="List, install and verify InsightFace model packs.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
@@ -57,8 +64,8 @@ def install(
 
 def _make_int8_detector(name: str, root: Path) -> None:
     """Make and time the int8 detector now, so the first scan does not (a few seconds; the published file stays)."""
-    from ..errors import ModelPackError
-    from ..quantize import ensure_int8_detector
+    from impersonation_cli.errors import ModelPackError
+    from impersonation_cli.runtime.quantize import ensure_int8_detector
 
     try:
         made = ensure_int8_detector(load_pack(name, root).detector)

@@ -8,15 +8,15 @@ from typing import Annotated
 
 import typer
 
-from ..errors import UserError
-from ..gallery import GALLERY_ENV
-from ..reports.findings import FailPolicy, is_flagged, parse_fail_on, read_report_input
-from ..reports.html import write_html
-from ..reports.junit import write_junit
-from ..reports.notice import write_notices
-from ..results import ScanResult
-from .common import app, is_quiet, stdout, writable_file, writable_folder
-from .scan_cmd import FailOnOption, exit_code
+from impersonation_cli.cli.common import app, is_quiet, stdout, writable_file, writable_folder
+from impersonation_cli.cli.scan_cmd import FailOnOption, exit_code
+from impersonation_cli.errors import UserError
+from impersonation_cli.gallery.store import GALLERY_ENV
+from impersonation_cli.outputs.findings import FailPolicy, is_flagged, parse_fail_on, read_report_input
+from impersonation_cli.outputs.html import write_html
+from impersonation_cli.outputs.junit import write_junit
+from impersonation_cli.outputs.notice import write_notices
+from impersonation_cli.results import ScanResult
 
 
 @app.command()

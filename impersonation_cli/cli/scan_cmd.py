@@ -9,18 +9,8 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-from ..api import room_assignments as api_room_assignments
-from ..atomic_write import write_text_atomic
-from ..distributed import engine_options, scan_on_ray
-from ..errors import EXIT_FOUND, EXIT_OK, EXIT_UNREADABLE, UserError
-from ..reports.findings import DEFAULT_FAIL_POLICY, FAIL_ON_CHOICES, FailPolicy, parse_fail_on
-from ..reports.table import print_summary
-from ..results import ScanResult, appearance_event
-from ..rooms import parse_time
-from ..scan import RoomAssignment, ScanProgress, scan_inputs
-from ..sources import display_name
-from ..staging import threads_per_stage
-from .common import (
+from impersonation_cli.api import room_assignments as api_room_assignments
+from impersonation_cli.cli.common import (
     ConfigOption,
     DeviceOption,
     GalleryOption,
@@ -36,6 +26,16 @@ from .common import (
     writable_file,
     writable_folder,
 )
+from impersonation_cli.distributed.ray_scan import engine_options, scan_on_ray
+from impersonation_cli.errors import EXIT_FOUND, EXIT_OK, EXIT_UNREADABLE, UserError
+from impersonation_cli.io.atomic_write import write_text_atomic
+from impersonation_cli.io.rooms import parse_time
+from impersonation_cli.io.sources import display_name
+from impersonation_cli.io.threads import threads_per_stage
+from impersonation_cli.outputs.findings import DEFAULT_FAIL_POLICY, FAIL_ON_CHOICES, FailPolicy, parse_fail_on
+from impersonation_cli.outputs.table import print_summary
+from impersonation_cli.pipeline.scan import RoomAssignment, ScanProgress, scan_inputs
+from impersonation_cli.results import ScanResult, appearance_event
 
 # Ctrl-C, as shells report a process ended by SIGINT (128 + 2).
 EXIT_INTERRUPTED = 130

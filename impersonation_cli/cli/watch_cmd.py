@@ -17,14 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from ..alerts import AlertEvent, AlertSink, validate_webhook
-from ..errors import EXIT_FOUND, UserError
-from ..live import ReaderSettings
-from ..results import ScanResult
-from ..rooms import load_rooms, validate_room
-from ..sources import VIDEO_EXTENSIONS, is_stream_url
-from ..watch import LiveRoom, RoomSpec, Watcher, WatchSettings
-from .common import (
+from impersonation_cli.cli.common import (
     ConfigOption,
     DeviceOption,
     GalleryOption,
@@ -38,7 +31,14 @@ from .common import (
     writable_file,
     writable_folder,
 )
-from .scan_cmd import exit_code, write_outputs
+from impersonation_cli.cli.scan_cmd import exit_code, write_outputs
+from impersonation_cli.errors import EXIT_FOUND, UserError
+from impersonation_cli.io.live_reader import ReaderSettings
+from impersonation_cli.io.rooms import load_rooms, validate_room
+from impersonation_cli.io.sources import VIDEO_EXTENSIONS, is_stream_url
+from impersonation_cli.outputs.alerts import AlertEvent, AlertSink, validate_webhook
+from impersonation_cli.pipeline.watch import LiveRoom, RoomSpec, Watcher, WatchSettings
+from impersonation_cli.results import ScanResult
 
 ROOMS_FILE_SUFFIXES = frozenset({".yaml", ".yml", ".toml", ".json"})
 DURATION_PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h)?\s*$", re.IGNORECASE)

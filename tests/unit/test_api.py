@@ -12,7 +12,7 @@ import pytest
 import impersonation_cli
 from impersonation_cli.api import Scanner, room_assignments
 from impersonation_cli.errors import ModelPackError, UserError
-from impersonation_cli.scan import RoomAssignment
+from impersonation_cli.pipeline.scan import RoomAssignment
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -9,11 +9,11 @@ from pathlib import Path
 from markdown_it import MarkdownIt
 from rich.console import Console
 
-from impersonation_cli.reports.findings import ReportInput
-from impersonation_cli.reports.html import render_html
-from impersonation_cli.reports.junit import build_junit
-from impersonation_cli.reports.notice import write_notices
-from impersonation_cli.reports.table import print_summary
+from impersonation_cli.outputs.findings import ReportInput
+from impersonation_cli.outputs.html import render_html
+from impersonation_cli.outputs.junit import build_junit
+from impersonation_cli.outputs.notice import write_notices
+from impersonation_cli.outputs.table import print_summary
 from impersonation_cli.results import ScanResult, SignalScore
 
 from ..report_data import HOSTILE_LINK_NAME, HOSTILE_NAME, HOSTILE_ROOM, HOSTILE_SOURCE, Elements

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from impersonation_cli.matches import TrackMatch
-from impersonation_cli.scan import group_matches
-from impersonation_cli.tracks import Observation, Track
+from impersonation_cli.pipeline.matches import TrackMatch
+from impersonation_cli.pipeline.scan import group_matches
+from impersonation_cli.pipeline.tracks import Observation, Track
 
 MERGE_GAP_S = 4.0
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from impersonation_cli.errors import UserError
-from impersonation_cli.reports.findings import load_result
+from impersonation_cli.outputs.findings import load_result
 from impersonation_cli.results import SCAN_SCHEMA, SCAN_SCHEMA_VERSION, ScanResult, appearance_event
 
 from .builders import appearance, scan_result, source, with_signals_and_evidence

@@ -10,7 +10,7 @@ import pytest
 
 from impersonation_cli.config import load_config
 from impersonation_cli.errors import UserError
-from impersonation_cli.rooms import load_rooms, parse_time, validate_room
+from impersonation_cli.io.rooms import load_rooms, parse_time, validate_room
 
 
 def test_a_config_file_overrides_only_what_it_names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

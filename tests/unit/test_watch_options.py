@@ -8,7 +8,7 @@ import pytest
 
 from impersonation_cli.cli.watch_cmd import parse_duration, room_specs
 from impersonation_cli.errors import UserError
-from impersonation_cli.watch import RoomSpec
+from impersonation_cli.pipeline.watch import RoomSpec
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,1 @@
+"""Running scans on a Ray cluster (the `ray` extra)."""

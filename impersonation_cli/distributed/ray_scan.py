@@ -1,0 +1,388 @@
+"""`scan --engine ray`: the same scan, one source per task, spread over a pool of Ray actors.
+
+The driver (the process that runs `scan`) expands the inputs and loads the gallery as a local scan does. It
+ships the gallery snapshot (embeddings, authorizations, known footage) and the settings to the cluster once
+(`ray.put`); each actor builds a `Scanner` on them, loading the models once, and scans the sources it is
+handed with the local pipeline (`scan_source`). Results come back per source; the driver writes the
+evidence crops (returned as JPEG bytes, so no node needs to share the evidence folder), orders the sources
+as a local scan would, and judges `concurrent` across all of them with the local verdict code. Numbering
+(`s3-a1`) is the local one, so a result equals a local run's except for its run timings.
+
+Every node needs this package and the model pack at the path the driver uses (docs/scale.md).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import socket
+import tempfile
+import time
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from impersonation_cli.config import Config
+from impersonation_cli.errors import UserError
+from impersonation_cli.gallery.store import Authorization, GalleryIndex
+from impersonation_cli.io.sources import expand_inputs
+from impersonation_cli.pipeline.scan import (
+    RoomAssignment,
+    ScanContext,
+    ScanProgress,
+    assignment_for,
+    scan_inputs,
+    unscanned,
+)
+from impersonation_cli.pipeline.scan import (
+    _scan_in_batch as scan_one,  # the local batch's step: a fault stays in its source's result
+)
+from impersonation_cli.pipeline.signals.replay import FootageIndex
+from impersonation_cli.results import Appearance, RunInfo, ScanResult, SourceResult
+
+if TYPE_CHECKING:
+    from impersonation_cli.api import Scanner
+
+# ONNX Runtime devices that need a GPU on the node the actor runs on.
+GPU_DEVICES = frozenset({"cuda", "tensorrt", "rocm"})
+INSTALL_HINT = "pip install 'impersonation-cli[ray]'"
+
+
+@dataclass(frozen=True)
+class RayOptions:
+    """Where the cluster is and how to use it.
+
+    address: "auto" (the cluster `ray start --head` started on this machine, or $RAY_ADDRESS), "local" (start
+    a cluster inside this process), HOST:PORT of a head node, or ray://HOST:PORT (Ray Client, `ray[client]`).
+    """
+
+    address: str = "auto"
+    workers: int | None = None  # None: one per CPU of the cluster (one per GPU with a GPU device)
+    device: str = "auto"
+    threads: int = 1  # ONNX Runtime threads per model in each actor: an actor holds one CPU
+    task_retries: int = 2  # a source whose actor dies is scanned again this many times, then reported unreadable
+    pin_cores: bool = False  # confine actor i to core i mod cores (benchmarks: a worker really holds one core)
+
+
+@dataclass
+class GallerySnapshot:
+    """What every actor matches against, shipped once through the object store."""
+
+    index: GalleryIndex
+    authorizations: list[Authorization]
+    footage: FootageIndex | None
+    fps: float | None
+    keep_evidence: bool
+
+
+@dataclass
+class SourceOutcome:
+    """One source scanned by an actor: its result, its appearances, and their evidence crops as bytes keyed by
+    the path relative to the evidence folder (the driver writes them)."""
+
+    result: SourceResult
+    appearances: list[Appearance]
+    crops: dict[str, bytes]
+
+
+class ScanWorker:
+    """The body of one actor: the models, loaded once, and a Scanner on the shipped gallery snapshot."""
+
+    def __init__(self, pack_folder: str, device: str, threads: int, config: Config, core: int | None) -> None:
+        from impersonation_cli.runtime.engine import FaceEngine
+        from impersonation_cli.runtime.packs import load_pack
+
+        if core is not None:
+            cores = sorted(os.sched_getaffinity(0))
+            os.sched_setaffinity(0, {cores[core % len(cores)]})
+        self.engine = FaceEngine(load_pack(pack_folder), device=device, detector=config.detector, threads=threads)
+        self.config = config
+        self.scanner: Scanner | None = None
+        self.keep_evidence = False
+
+    def describe(self) -> dict[str, Any]:
+        """The models that actually run here, to compare with the driver's settings."""
+        return {"pid": os.getpid(), "detector": self.engine.detector_id, "recognizer": self.engine.recognizer_id}
+
+    def scan(self, source: str, number: int, assignment: RoomAssignment | None, shipped: list[Any]) -> SourceOutcome:
+        """Scan one source; its evidence crops come back as bytes, their paths relative to the evidence folder."""
+        scanner = self._scanner(shipped[0])
+        with tempfile.TemporaryDirectory(prefix="impersonation-evidence-") as folder:
+            context = dataclasses.replace(scanner.context, evidence_dir=Path(folder) if self.keep_evidence else None)
+            result, appearances = scan_one(source, number, 1, context, assignment, 0.0)
+            crops = {}
+            for appearance in appearances:
+                evidence = appearance.evidence
+                if evidence is not None and evidence.path is not None:
+                    relative = Path(evidence.path).relative_to(folder).as_posix()
+                    crops[relative] = Path(evidence.path).read_bytes()
+                    evidence.path = relative
+        return SourceOutcome(result, appearances, crops)
+
+    def _scanner(self, snapshot_ref: Any) -> Scanner:
+        # The snapshot's reference comes inside a list, so Ray hands it over unresolved: it is fetched from the
+        # object store once per actor (and again by an actor restarted after a crash), not once per source.
+        if self.scanner is None:
+            import ray
+
+            from impersonation_cli.api import Scanner
+
+            snapshot: GallerySnapshot = ray.get(snapshot_ref)
+            context = ScanContext(
+                engine=self.engine,
+                index=snapshot.index,
+                config=self.config,
+                authorizations=snapshot.authorizations,
+                fps=snapshot.fps,
+                footage=snapshot.footage,
+            )
+            self.scanner = Scanner(context)
+            self.keep_evidence = snapshot.keep_evidence
+        return self.scanner
+
+
+def engine_options(
+    engine: str, address: str | None, workers: int | None, device: str, threads: int | None
+) -> RayOptions | None:
+    """The CLI's `--engine/--address/--workers` (and `--device/--threads`, which the actors use): None for a
+    local scan, else the Ray options; checked before any model is loaded.
+
+    Raises:
+        UserError: an unknown engine, Ray options without `--engine ray`, a worker count below 1, Ray missing,
+            a HOST:PORT nobody listens on.
+    """
+    if engine not in ("local", "ray"):
+        raise UserError(f"--engine {engine!r}: choose local or ray")
+    if engine == "local":
+        if address is not None or workers is not None:
+            raise UserError("--address and --workers need --engine ray")
+        return None
+    if workers is not None and workers < 1:
+        raise UserError("--workers must be at least 1")
+    _import_ray()
+    options = RayOptions(address=address or "auto", workers=workers, device=device, threads=threads or 1)
+    _check_reachable(options.address)
+    return options
+
+
+def scan_on_ray(
+    inputs: list[str], context: ScanContext, rooms: Mapping[str, RoomAssignment] | None, options: RayOptions
+) -> ScanResult:
+    """Scan `inputs` on a Ray cluster; the result is the one `scan_inputs` gives locally, timings aside.
+
+    `context` is the driver's: its engine names the models in `settings` (the actors must run the same ones),
+    and its `progress` is called as each source's result arrives. Ctrl-C keeps the sources finished so far,
+    as a local scan does (the others get status "interrupted").
+
+    Raises:
+        UserError: Ray is not installed, the cluster cannot be reached or has too few CPUs/GPUs for the
+            workers asked for, or an actor cannot load the models.
+    """
+    ray = _import_ray()
+    started = datetime.now(UTC)
+    clock = time.perf_counter()
+    rooms = rooms or {}
+    sources, problems = expand_inputs(inputs)
+    # The inputs that name no readable file, and the settings block, come from the local scan itself (it
+    # returns at once for such inputs), so that they match a local run's field for field.
+    local = scan_inputs([p.source for p in problems], context, dict(rooms))
+    outcomes: dict[int, SourceOutcome] = {}
+    status = "complete"
+    if sources:
+        _connect(ray, options.address)
+        try:
+            _scan_sources(ray, sources, context, rooms, options, outcomes)
+        except KeyboardInterrupt:
+            status = "interrupted"
+        finally:
+            ray.shutdown()
+    results = list(local.sources)
+    appearances: list[Appearance] = []
+    for number, source in enumerate(sources, start=1):
+        outcome = outcomes.get(number)
+        if outcome is None:
+            reason = f"{source}: not scanned (the scan was interrupted)"
+            results.append(unscanned(source, "interrupted", reason, assignment_for(source, rooms)))
+            continue
+        _write_crops(outcome, context.evidence_dir)
+        results.append(outcome.result)
+        appearances.extend(outcome.appearances)
+    from impersonation_cli.pipeline.verdicts import judge_concurrency
+
+    judge_concurrency(appearances, context.config)
+    elapsed = time.perf_counter() - clock
+    video_seconds = sum(r.scanned_s for r in results if r.kind == "video")
+    run = RunInfo(
+        started_at=started.replace(microsecond=0).isoformat(),
+        elapsed_s=round(elapsed, 3),
+        video_seconds=round(video_seconds, 3),
+        realtime_factor=round(video_seconds / elapsed, 2) if elapsed > 0 and video_seconds else None,
+    )
+    return ScanResult(settings=local.settings, sources=results, appearances=appearances, run=run, status=status)
+
+
+def _import_ray() -> Any:
+    _send_local_token()  # before Ray is imported: it reads its authentication mode once
+    try:
+        import ray
+    except ImportError as exc:
+        raise UserError(f"--engine ray needs Ray, which is not installed ({exc}): {INSTALL_HINT}") from None
+    return ray
+
+
+def _check_reachable(address: str) -> None:
+    """A HOST:PORT must answer: Ray itself would retry one nobody listens on for minutes, printing warnings."""
+    if address in ("auto", "local") or address.startswith("ray://"):
+        return
+    host, _, port = address.rpartition(":")
+    try:
+        socket.create_connection((host or "127.0.0.1", int(port)), timeout=5).close()
+    except ValueError:
+        raise UserError(f"--address {address!r}: give auto, local, HOST:PORT or ray://HOST:PORT") from None
+    except OSError as exc:
+        raise UserError(f"cannot reach the Ray cluster at {address}: {exc.strerror or exc}") from None
+
+
+def _connect(ray: Any, address: str) -> None:
+    """Join the cluster (or start one in this process for "local"), or fail in one line."""
+    _check_reachable(address)
+    settings: dict[str, Any] = {"logging_level": logging.ERROR, "log_to_driver": False}
+    if address == "local":
+        from impersonation_cli.io.threads import usable_cores
+
+        settings.update(num_cpus=usable_cores(), include_dashboard=False)
+    else:
+        settings["address"] = address
+    try:
+        ray.init(**settings)
+    except (ConnectionError, RuntimeError, ValueError, ray.exceptions.RayError) as exc:
+        if address == "auto":
+            raise UserError(
+                "no running Ray cluster found: start one with `ray start --head`, set RAY_ADDRESS, "
+                "or use --address local"
+            ) from None
+        first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise UserError(f"cannot reach the Ray cluster at {address}: {first_line}") from None
+
+
+def _send_local_token() -> None:
+    """Authenticate with this machine's Ray token when there is one, as Ray does for --address auto only.
+
+    Ray (2.60) turns token authentication on for clusters started where ~/.ray/auth_token exists
+    (a local ray.init() writes one), but a driver given HOST:PORT sends the token only with RAY_AUTH_MODE=token
+    in its environment when Ray is imported; a cluster without authentication accepts such a driver too.
+    """
+    token_file = Path(os.environ.get("RAY_AUTH_TOKEN_PATH") or Path.home() / ".ray" / "auth_token")
+    if "RAY_AUTH_MODE" not in os.environ and (os.environ.get("RAY_AUTH_TOKEN") or token_file.is_file()):
+        os.environ["RAY_AUTH_MODE"] = "token"
+
+
+def _start_actors(ray: Any, context: ScanContext, options: RayOptions, wanted: int) -> list[Any]:
+    """`wanted` actors (capped by --workers, default the cluster's CPUs or GPUs), returned once every one has
+    loaded its models."""
+    gpu = options.device in GPU_DEVICES
+    unit = "GPU" if gpu else "CPU"
+    capacity = int(ray.cluster_resources().get(unit, 0))
+    workers = options.workers or capacity
+    if workers > capacity:
+        raise UserError(f"--workers {workers}: the Ray cluster has {capacity} {unit}s, and a worker holds one")
+    actor_class = ray.remote(ScanWorker).options(
+        num_cpus=1,
+        num_gpus=1 if gpu else 0,
+        max_restarts=-1,  # a dead actor always comes back; the task retries bound the work lost to one source
+        max_task_retries=options.task_retries,
+    )
+    folder = str(context.engine.pack.folder)
+    actors = [
+        actor_class.remote(folder, options.device, options.threads, context.config, n if options.pin_cores else None)
+        for n in range(min(workers, wanted))
+    ]
+    try:
+        described = ray.get([actor.describe.remote() for actor in actors])
+    except ray.exceptions.RayError as exc:
+        raise UserError(f"a Ray worker could not load the models: {_cause(exc)}") from None
+    expected = {"detector": context.engine.detector_id, "recognizer": context.engine.recognizer_id}
+    for facts in described:
+        if {k: facts[k] for k in expected} != expected:
+            raise UserError(
+                f"a Ray worker runs other models ({facts['detector']}, {facts['recognizer']}) than this machine "
+                f"({expected['detector']}, {expected['recognizer']}): every node needs the pack at {folder}"
+            )
+    return actors
+
+
+def _scan_sources(
+    ray: Any,
+    sources: list[str],
+    context: ScanContext,
+    rooms: Mapping[str, RoomAssignment],
+    options: RayOptions,
+    outcomes: dict[int, SourceOutcome],
+) -> None:
+    """Hand each idle actor the next source until all are done, filling `outcomes` (by source number) as they
+    arrive, so that an interrupted scan keeps what finished."""
+    snapshot = GallerySnapshot(
+        index=context.index,
+        authorizations=context.authorizations,
+        footage=context.footage,
+        fps=context.fps,
+        keep_evidence=context.evidence_dir is not None,
+    )
+    shipped = [ray.put(snapshot)]  # held here until every source is done: a restarted actor fetches it again
+    idle = _start_actors(ray, context, options, len(sources))
+    waiting = deque(enumerate(sources, start=1))
+    running: dict[Any, tuple[Any, int, str]] = {}
+    video_done_s = 0.0
+    while waiting or running:
+        while idle and waiting:
+            actor = idle.pop()
+            number, source = waiting.popleft()
+            running[actor.scan.remote(source, number, assignment_for(source, rooms), shipped)] = (actor, number, source)
+        [ready], _ = ray.wait(list(running), num_returns=1)
+        actor, number, source = running.pop(ready)
+        try:
+            outcome = ray.get(ready)
+        except ray.exceptions.RayError as exc:
+            outcome = _lost(source, assignment_for(source, rooms), options.task_retries + 1, exc)
+        outcomes[number] = outcome
+        idle.append(actor)
+        result = outcome.result
+        video_done_s += result.scanned_s if result.kind == "video" else 0.0
+        if context.progress is not None:
+            at = ScanProgress(source, len(outcomes), len(sources), result.scanned_s, result.duration_s, video_done_s)
+            context.progress(at)
+
+
+def _lost(source: str, assignment: RoomAssignment | None, tries: int, exc: Exception) -> SourceOutcome:
+    """A source no actor could finish: the actor died on it on every try (Ray restarted it and ran the task
+    again each time), or the task failed in Ray itself."""
+    if isinstance(exc, _import_ray().exceptions.RayActorError):
+        reason = f"{source}: the Ray worker scanning it died on all {tries} tries ({_cause(exc)})"
+    else:
+        reason = f"{source}: {_cause(exc)} (an internal error: please report it)"
+    return SourceOutcome(unscanned(source, "unreadable", reason, assignment), [], {})
+
+
+def _cause(exc: Exception) -> str:
+    cause = getattr(exc, "cause", None) or exc
+    text = str(cause).strip()
+    return text.splitlines()[-1] if text else type(cause).__name__
+
+
+def _write_crops(outcome: SourceOutcome, folder: Path | None) -> None:
+    """Write an outcome's evidence crops under `folder` and point its appearances at them."""
+    for appearance in outcome.appearances:
+        evidence = appearance.evidence
+        if folder is None or evidence is None or evidence.path is None:
+            continue
+        target = folder / evidence.path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(outcome.crops[evidence.path])
+        evidence.path = str(target)
+
+
+__all__ = ["RayOptions", "engine_options", "scan_on_ray"]

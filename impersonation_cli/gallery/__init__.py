@@ -1,0 +1,1 @@
+"""The gallery of registered people: the SQLite store, enrolment and export/import."""

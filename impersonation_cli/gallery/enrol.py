@@ -1,0 +1,99 @@
+"""Turn reference photos into gallery references: one face per photo, with a quality record."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from impersonation_cli.errors import UnreadableInput
+from impersonation_cli.gallery.store import ReferenceFace
+from impersonation_cli.io.sources import IMAGE_EXTENSIONS, display_name, read_image
+from impersonation_cli.pipeline.tracks import crop_with_margin
+from impersonation_cli.runtime.engine import FaceEngine, align_face
+
+THUMBNAIL_PX = 160
+
+
+@dataclass(frozen=True)
+class EnrolmentOutcome:
+    image: str
+    reference: ReferenceFace | None
+    message: str  # why it was refused, or a note such as "3 faces: took the largest"
+
+
+def sharpness(gray: np.ndarray) -> float:
+    """Variance of the Laplacian: low on blurred faces."""
+    return float(cv2.Laplacian(gray, cv2.CV_64F).var())
+
+
+def reference_from_image(engine: FaceEngine, path: Path, one_face_only: bool = False) -> EnrolmentOutcome:
+    """The photo's largest face as a reference; with `one_face_only` (folder imports, where nobody says which
+    face is the person) a photo of several faces is refused instead."""
+    try:
+        image = read_image(str(path))
+    except UnreadableInput as exc:
+        return EnrolmentOutcome(str(path), None, str(exc))
+    faces = engine.detect(image)
+    if not len(faces):
+        return EnrolmentOutcome(str(path), None, f"{path}: no face found; not enrolled")
+    if one_face_only and len(faces) > 1:
+        return EnrolmentOutcome(
+            str(path),
+            None,
+            f"{path}: {len(faces)} faces; a folder import takes photos of one face only "
+            "(`gallery add` takes the largest face of a photo)",
+        )
+    largest = int(np.argmax(faces.sizes))
+    note = f"{path}: {len(faces)} faces, took the largest" if len(faces) > 1 else ""
+    face = faces[largest]
+    aligned = align_face(image, face.keypoints[0])
+    embedding = engine.embed_aligned([aligned])[0]
+    thumbnail = _thumbnail(crop_with_margin(image, face.boxes[0]))
+    reference = ReferenceFace(
+        image_sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
+        image_name=display_name(path.name),  # SQLite stores UTF-8: a name's undecodable bytes become U+FFFD
+        recognizer=engine.recognizer_id,
+        embedding=embedding,
+        face_px=float(face.sizes[0]),
+        det_score=float(face.scores[0]),
+        blur=sharpness(cv2.cvtColor(aligned, cv2.COLOR_BGR2GRAY)),
+        faces_in_image=len(faces),
+        thumbnail=thumbnail,
+    )
+    return EnrolmentOutcome(str(path), reference, note)
+
+
+def _thumbnail(crop: np.ndarray) -> bytes:
+    scale = THUMBNAIL_PX / max(crop.shape[:2])
+    if scale < 1:
+        crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    ok, data = cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, 88])
+    return data.tobytes() if ok else b""
+
+
+def images_in(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+
+
+def person_folders(root: Path) -> tuple[list[tuple[str, Path]], list[str]]:
+    """`gallery import DIR`: the people in DIR, and a note for each other sub-folder saying why it is not one.
+
+    Each direct sub-folder holding at least one photo (at any depth) is a person, named after the folder
+    (underscores as spaces). A sub-folder whose name starts with '_' or '.' is left out on purpose (extra or
+    group photos, notes), one without photos is not a person, and photos directly in DIR belong to nobody.
+    """
+    loose = [p for p in root.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS]
+    notes = [f"{root}: {len(loose)} photo(s) directly in it belong to nobody: not read"] if loose else []
+    people = []
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+        if folder.name.startswith(("_", ".")):
+            notes.append(f"{folder}: its name starts with '{folder.name[0]}': not a person, not read")
+        elif not images_in(folder):
+            notes.append(f"{folder}: no photos: not a person")
+        else:
+            people.append((folder.name.replace("_", " ").strip(), folder))
+    return people, notes

@@ -1,0 +1,785 @@
+"""The celebrity gallery: an SQLite file of people, their reference embeddings and their authorizations.
+
+Every write is one transaction, so an interrupted import keeps everything committed before it and
+nothing half-written.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+import os
+import re
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from impersonation_cli.errors import GalleryError, UserError, has_control_characters
+from impersonation_cli.io.rooms import validate_date, validate_room
+from impersonation_cli.pipeline.faces import EMBEDDING_DIM
+
+GALLERY_ENV = "IMPERSONATION_GALLERY"
+SCHEMA_VERSION = 1
+EXPORT_FORMAT = "impersonation-cli/gallery-export"
+EXPORT_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS persons (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS aliases (
+    person_id INTEGER NOT NULL REFERENCES persons(id) ON DELETE CASCADE,
+    alias TEXT NOT NULL UNIQUE COLLATE NOCASE
+);
+CREATE TABLE IF NOT EXISTS reference_faces (
+    id INTEGER PRIMARY KEY,
+    person_id INTEGER NOT NULL REFERENCES persons(id) ON DELETE CASCADE,
+    image_sha256 TEXT NOT NULL,
+    image_name TEXT NOT NULL,
+    recognizer TEXT NOT NULL,
+    embedding BLOB NOT NULL,
+    face_px REAL NOT NULL,
+    det_score REAL NOT NULL,
+    blur REAL NOT NULL,
+    faces_in_image INTEGER NOT NULL,
+    thumbnail BLOB,
+    created_at TEXT NOT NULL,
+    UNIQUE (person_id, image_sha256)
+);
+CREATE TABLE IF NOT EXISTS authorizations (
+    id INTEGER PRIMARY KEY,
+    person_id INTEGER NOT NULL REFERENCES persons(id) ON DELETE CASCADE,
+    room TEXT NOT NULL,
+    valid_from TEXT,
+    valid_to TEXT,
+    ai_allowed INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    UNIQUE (person_id, room)
+);
+-- Known real footage of a person (the replay library): one row per video, one per fingerprinted frame.
+CREATE TABLE IF NOT EXISTS footage_videos (
+    id INTEGER PRIMARY KEY,
+    person_id INTEGER NOT NULL REFERENCES persons(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    method TEXT NOT NULL,
+    fps REAL NOT NULL,
+    duration_s REAL NOT NULL,
+    created_at TEXT NOT NULL,
+    UNIQUE (person_id, sha256)
+);
+CREATE TABLE IF NOT EXISTS footage_frames (
+    video_id INTEGER NOT NULL REFERENCES footage_videos(id) ON DELETE CASCADE,
+    time_s REAL NOT NULL,
+    fingerprint BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS footage_frames_by_video ON footage_frames (video_id);
+"""
+
+
+def default_gallery_path(option: str | Path | None = None) -> Path:
+    if option:
+        return Path(option).expanduser()
+    if os.environ.get(GALLERY_ENV):
+        return Path(os.environ[GALLERY_ENV]).expanduser()
+    data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data_home) / "impersonation-cli" / "gallery.sqlite"
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
+
+
+@dataclass(frozen=True)
+class ReferenceFace:
+    """One enrolment photo's face: its embedding and a quality record."""
+
+    image_sha256: str
+    image_name: str
+    recognizer: str
+    embedding: np.ndarray
+    face_px: float
+    det_score: float
+    blur: float
+    faces_in_image: int
+    thumbnail: bytes | None = None
+
+
+@dataclass(frozen=True)
+class Person:
+    person_id: int
+    name: str
+    aliases: tuple[str, ...]
+    reference_count: int
+
+
+@dataclass(frozen=True)
+class Authorization:
+    person: str
+    room: str
+    valid_from: str | None
+    valid_to: str | None
+    ai_allowed: bool
+
+
+@dataclass(frozen=True)
+class FootageVideo:
+    """One known real video of a person, fingerprinted by `method` at `fps` (see signals/replay.py)."""
+
+    person: str
+    name: str
+    sha256: str
+    method: str
+    fps: float
+    duration_s: float
+    frames: int = 0
+
+
+@dataclass(frozen=True)
+class GalleryIndex:
+    """All reference embeddings in one matrix, for matching: row i belongs to person `owners[i]`."""
+
+    names: tuple[str, ...]
+    owners: np.ndarray
+    embeddings: np.ndarray
+    recognizer: str | None
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+
+def validate_name(name: str) -> str:
+    """A person's name or alias, whitespace runs made one space: 1-200 characters, none of them a control."""
+    cleaned = " ".join(name.split()) if isinstance(name, str) else ""
+    if not cleaned or len(cleaned) > 200 or has_control_characters(name):
+        raise GalleryError(f"invalid person name {name!r}: 1-200 printable characters")
+    return cleaned
+
+
+class Gallery:
+    def __init__(self, path: Path, create: bool = True, read_only: bool = False) -> None:
+        """Open the gallery at `path`; with `create=False` (commands that only read or remove) a missing file
+        is an error instead of a new empty gallery, so a mistyped path is not mistaken for an empty one.
+        `read_only` (commands that only read) opens an existing file without writing to it or beside it, so a
+        gallery in a read-only file or folder can be listed and scanned against.
+
+        Every open checks the file (SQLite's quick_check) and its embeddings: a damaged gallery is refused,
+        never used as if it were smaller or empty."""
+        if not create and not path.is_file():
+            raise GalleryError(f"no gallery at {path}: register people with `impersonation-cli gallery add` first")
+        self.path = path
+        self._depth = 0
+        try:
+            if read_only and path.is_file():
+                self.db = _connect_read_only(path)
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self.db = sqlite3.connect(str(path), timeout=30, isolation_level=None)
+                self.db.execute("PRAGMA foreign_keys = ON")
+                self.db.execute("PRAGMA journal_mode = WAL")
+                self.db.executescript(SCHEMA)
+            self._check_schema()
+            self._check_contents()
+        except sqlite3.DatabaseError as exc:
+            raise GalleryError(f"gallery {path} is not a readable impersonation-cli gallery: {exc}") from exc
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Gallery:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """All of a write or none of it; a transaction inside another one nests as a savepoint."""
+        self._depth += 1
+        name = f"sp{self._depth}"
+        self.db.execute("BEGIN IMMEDIATE" if self._depth == 1 else f"SAVEPOINT {name}")
+        try:
+            yield self.db
+        except BaseException:
+            if self._depth == 1:
+                self.db.execute("ROLLBACK")
+            else:
+                self.db.execute(f"ROLLBACK TO {name}")
+                self.db.execute(f"RELEASE {name}")
+            raise
+        else:
+            self.db.execute("COMMIT" if self._depth == 1 else f"RELEASE {name}")
+        finally:
+            self._depth -= 1
+
+    def _check_schema(self) -> None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if row is None:
+            with self.transaction() as db:
+                db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        elif not str(row[0]).isdigit():
+            raise GalleryError(f"gallery {self.path} has a schema version that is not a number: {row[0]!r}")
+        elif int(row[0]) > SCHEMA_VERSION:
+            raise GalleryError(f"gallery {self.path} has schema {row[0]}, newer than this tool's {SCHEMA_VERSION}")
+
+    def _check_contents(self) -> None:
+        """Refuse a damaged file (SQLite's quick_check) and embeddings that are not unit vectors of finite values:
+        either would make scans silently miss people or match everyone."""
+        problem = self.db.execute("PRAGMA quick_check(1)").fetchone()[0]
+        if problem != "ok":
+            raise GalleryError(f"gallery {self.path} is damaged ({problem}); restore it from a backup or an export")
+        rows = self.db.execute("SELECT id, embedding FROM reference_faces ORDER BY id").fetchall()
+        for reference_id, blob in rows:
+            if not isinstance(blob, bytes) or len(blob) != EMBEDDING_DIM * 4:
+                raise GalleryError(
+                    f"gallery {self.path}: reference face {reference_id}'s embedding is not {EMBEDDING_DIM} float32 "
+                    "values; the file was altered"
+                )
+        # All at once (a few ms for thousands of faces); the first bad one is then named by check_embedding.
+        matrix = np.frombuffer(b"".join(blob for _, blob in rows), dtype=np.float32).reshape(-1, EMBEDDING_DIM)
+        with np.errstate(over="ignore", invalid="ignore"):
+            norms = np.linalg.norm(matrix.astype(np.float64), axis=1)
+        bad = ~np.isfinite(matrix).all(axis=1) | (np.abs(norms - 1.0) > NORM_TOLERANCE)
+        if bad.any():
+            first = int(np.argmax(bad))
+            check_embedding(matrix[first], f"gallery {self.path}: reference face {rows[first][0]}'s embedding")
+
+    # -- metadata -------------------------------------------------------------------------------
+
+    @property
+    def recognizer(self) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'recognizer'").fetchone()
+        return row[0] if row else None
+
+    def require_recognizer(self, recognizer: str) -> None:
+        """Embeddings of different recognizers live in different spaces: comparing them is meaningless."""
+        stored = self.recognizer
+        if stored is not None and stored != recognizer:
+            raise GalleryError(
+                f"gallery {self.path} was made with recognizer {stored}, but the pack in use has {recognizer}; "
+                "use the same pack, or re-enrol into a new gallery"
+            )
+
+    # -- people ---------------------------------------------------------------------------------
+
+    def _person_id(self, name: str) -> int | None:
+        row = self.db.execute(
+            "SELECT id FROM persons WHERE name = ? UNION SELECT person_id FROM aliases WHERE alias = ?",
+            (name, name),
+        ).fetchone()
+        return int(row[0]) if row else None
+
+    def person_id(self, name: str) -> int:
+        person_id = self._person_id(name)
+        if person_id is None:
+            raise GalleryError(f"no person named '{name}' in the gallery {self.path}")
+        return person_id
+
+    def add_person(self, name: str, references: list[ReferenceFace], aliases: list[str] | tuple = ()) -> int:
+        """Create or extend a person with references, in one transaction; returns how many were new."""
+        name = validate_name(name)
+        if not references:
+            raise GalleryError(f"no usable reference face for '{name}'")
+        with self.transaction() as db:
+            stored = self.recognizer
+            for reference in references:
+                if stored is None:
+                    db.execute("INSERT INTO meta VALUES ('recognizer', ?)", (reference.recognizer,))
+                    stored = reference.recognizer
+                elif reference.recognizer != stored:
+                    self.require_recognizer(reference.recognizer)
+            person_id = self._person_id(name)
+            if person_id is None:
+                person_id = db.execute(
+                    "INSERT INTO persons (name, created_at) VALUES (?, ?)", (name, now_iso())
+                ).lastrowid
+            for alias in aliases:
+                alias = validate_name(alias)
+                owner = self._person_id(alias)
+                if owner not in (None, person_id):
+                    raise GalleryError(f"alias '{alias}' already names another person")
+                db.execute("INSERT OR IGNORE INTO aliases VALUES (?, ?)", (person_id, alias))
+            before = db.total_changes
+            for r in references:
+                db.execute(
+                    "INSERT OR IGNORE INTO reference_faces (person_id, image_sha256, image_name, recognizer,"
+                    " embedding, face_px, det_score, blur, faces_in_image, thumbnail, created_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        person_id,
+                        r.image_sha256,
+                        r.image_name,
+                        r.recognizer,
+                        r.embedding.astype(np.float32).tobytes(),
+                        r.face_px,
+                        r.det_score,
+                        r.blur,
+                        r.faces_in_image,
+                        r.thumbnail,
+                        now_iso(),
+                    ),
+                )
+            return db.total_changes - before
+
+    def remove_person(self, name: str) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM persons WHERE id = ?", (self.person_id(name),))
+
+    def persons(self) -> list[Person]:
+        rows = self.db.execute(
+            "SELECT p.id, p.name, (SELECT COUNT(*) FROM reference_faces r WHERE r.person_id = p.id),"
+            " (SELECT group_concat(alias, char(31)) FROM aliases a WHERE a.person_id = p.id)"
+            " FROM persons p ORDER BY p.name COLLATE NOCASE"
+        ).fetchall()
+        return [Person(r[0], r[1], tuple(sorted((r[3] or "").split("\x1f"))) if r[3] else (), r[2]) for r in rows]
+
+    def canonical_name(self, name: str) -> str:
+        return self.db.execute("SELECT name FROM persons WHERE id = ?", (self.person_id(name),)).fetchone()[0]
+
+    def references(self, name: str) -> list[ReferenceFace]:
+        rows = self.db.execute(
+            "SELECT image_sha256, image_name, recognizer, embedding, face_px, det_score, blur, faces_in_image,"
+            " thumbnail FROM reference_faces WHERE person_id = ? ORDER BY id",
+            (self.person_id(name),),
+        ).fetchall()
+        return [
+            ReferenceFace(r[0], r[1], r[2], np.frombuffer(r[3], dtype=np.float32).copy(), r[4], r[5], r[6], r[7], r[8])
+            for r in rows
+        ]
+
+    def best_thumbnail(self, name: str) -> bytes | None:
+        """The reference picture of the best quality (largest, sharpest face), for reports."""
+        row = self.db.execute(
+            "SELECT thumbnail FROM reference_faces WHERE person_id = ? AND thumbnail IS NOT NULL"
+            " ORDER BY face_px * det_score DESC LIMIT 1",
+            (self.person_id(name),),
+        ).fetchone()
+        return row[0] if row else None
+
+    def index(self) -> GalleryIndex:
+        rows = self.db.execute(
+            "SELECT p.name, r.embedding FROM reference_faces r JOIN persons p ON p.id = r.person_id"
+            " ORDER BY p.name COLLATE NOCASE, r.id"
+        ).fetchall()
+        names = tuple(sorted({r[0] for r in rows}, key=str.casefold))
+        position = {n: i for i, n in enumerate(names)}
+        owners = np.array([position[r[0]] for r in rows], dtype=np.int64)
+        embeddings = (
+            np.stack([np.frombuffer(r[1], dtype=np.float32) for r in rows])
+            if rows
+            else np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
+        )
+        return GalleryIndex(names, owners, embeddings, self.recognizer)
+
+    # -- authorizations -------------------------------------------------------------------------
+
+    def authorize(
+        self, name: str, room: str, valid_from: str | None = None, valid_to: str | None = None, ai_allowed: bool = False
+    ) -> None:
+        """Allow `room` to use the person's likeness between two ISO dates (either open)."""
+        validate_room(room)
+        for value, what in ((valid_from, "valid from"), (valid_to, "valid until")):
+            if value is not None:
+                validate_date(value, what)
+        if not isinstance(ai_allowed, bool):
+            raise GalleryError(f"ai_allowed must be true or false, not {ai_allowed!r}")
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO authorizations (person_id, room, valid_from, valid_to, ai_allowed, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (person_id, room) DO UPDATE SET"
+                " valid_from = excluded.valid_from, valid_to = excluded.valid_to, ai_allowed = excluded.ai_allowed",
+                (self.person_id(name), room, valid_from, valid_to, int(ai_allowed), now_iso()),
+            )
+
+    def revoke(self, name: str, room: str) -> bool:
+        with self.transaction() as db:
+            cursor = db.execute(
+                "DELETE FROM authorizations WHERE person_id = ? AND room = ?", (self.person_id(name), room)
+            )
+            return cursor.rowcount > 0
+
+    def authorizations(self, name: str | None = None) -> list[Authorization]:
+        query = (
+            "SELECT p.name, a.room, a.valid_from, a.valid_to, a.ai_allowed FROM authorizations a"
+            " JOIN persons p ON p.id = a.person_id"
+        )
+        args: tuple = ()
+        if name is not None:
+            query += " WHERE p.id = ?"
+            args = (self.person_id(name),)
+        rows = self.db.execute(query + " ORDER BY p.name, a.room", args).fetchall()
+        return [Authorization(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows]
+
+    # -- footage (the replay library) ---------------------------------------------------------------
+
+    def add_footage(self, video: FootageVideo, frames: list[tuple[float, bytes]]) -> bool:
+        """Store a video's fingerprints in one transaction; False when that person already has this video."""
+        with self.transaction() as db:
+            person_id = self.person_id(video.person)
+            cursor = db.execute(
+                "INSERT OR IGNORE INTO footage_videos (person_id, name, sha256, method, fps, duration_s, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (person_id, video.name, video.sha256, video.method, video.fps, video.duration_s, now_iso()),
+            )
+            if not cursor.rowcount:
+                return False
+            db.executemany(
+                "INSERT INTO footage_frames (video_id, time_s, fingerprint) VALUES (?, ?, ?)",
+                [(cursor.lastrowid, time_s, fingerprint) for time_s, fingerprint in frames],
+            )
+            return True
+
+    def footage(self, name: str | None = None) -> list[FootageVideo]:
+        query = (
+            "SELECT p.name, v.name, v.sha256, v.method, v.fps, v.duration_s,"
+            " (SELECT COUNT(*) FROM footage_frames f WHERE f.video_id = v.id)"
+            " FROM footage_videos v JOIN persons p ON p.id = v.person_id"
+        )
+        args: tuple = ()
+        if name is not None:
+            query += " WHERE p.id = ?"
+            args = (self.person_id(name),)
+        rows = self.db.execute(query + " ORDER BY p.name COLLATE NOCASE, v.name, v.id", args).fetchall()
+        return [FootageVideo(*row) for row in rows]
+
+    def remove_footage(self, name: str, video: str | None = None) -> int:
+        """Remove all of a person's footage, or the videos with this file name or sha256; returns how many."""
+        with self.transaction() as db:
+            query, args = "DELETE FROM footage_videos WHERE person_id = ?", (self.person_id(name),)
+            if video is not None:
+                query, args = query + " AND (name = ? OR sha256 = ?)", (*args, video, video)
+            return db.execute(query, args).rowcount
+
+    def footage_frames(self, method: str) -> list[tuple[FootageVideo, list[tuple[float, bytes]]]]:
+        """Every video fingerprinted by `method`, with its (time, fingerprint) rows in time order."""
+        videos = self.db.execute(
+            "SELECT v.id, p.name, v.name, v.sha256, v.method, v.fps, v.duration_s FROM footage_videos v"
+            " JOIN persons p ON p.id = v.person_id WHERE v.method = ? ORDER BY v.id",
+            (method,),
+        ).fetchall()
+        found = []
+        for video_id, *fields in videos:
+            frames = self._frames_of(video_id)
+            found.append((FootageVideo(*fields, frames=len(frames)), frames))
+        return found
+
+    def _frames_of(self, video_id: int) -> list[tuple[float, bytes]]:
+        rows = self.db.execute(
+            "SELECT time_s, fingerprint FROM footage_frames WHERE video_id = ? ORDER BY time_s", (video_id,)
+        ).fetchall()
+        return [(float(t), bytes(f)) for t, f in rows]
+
+    def _footage_to_json(self, name: str) -> list[dict]:
+        videos = self.db.execute(
+            "SELECT id, name, sha256, method, fps, duration_s FROM footage_videos WHERE person_id = ? ORDER BY id",
+            (self.person_id(name),),
+        ).fetchall()
+        exported = []
+        for video_id, video_name, sha256, method, fps, duration_s in videos:
+            frames = self._frames_of(video_id)
+            exported.append(
+                {
+                    "name": video_name,
+                    "sha256": sha256,
+                    "method": method,
+                    "fps": fps,
+                    "duration_s": duration_s,
+                    "times_s": [t for t, _ in frames],
+                    "fingerprints": [base64.b64encode(f).decode("ascii") for _, f in frames],
+                }
+            )
+        return exported
+
+    # -- export / import ------------------------------------------------------------------------
+
+    def export(self) -> dict:
+        people = []
+        for person in self.persons():
+            people.append(
+                {
+                    "name": person.name,
+                    "aliases": list(person.aliases),
+                    "references": [_reference_to_json(r) for r in self.references(person.name)],
+                    "authorizations": [
+                        {"room": a.room, "valid_from": a.valid_from, "valid_to": a.valid_to, "ai_allowed": a.ai_allowed}
+                        for a in self.authorizations(person.name)
+                    ],
+                    "footage": self._footage_to_json(person.name),
+                }
+            )
+        return {"format": EXPORT_FORMAT, "version": EXPORT_VERSION, "recognizer": self.recognizer, "persons": people}
+
+    def import_export(self, document: object) -> int:
+        """Merge an export into this gallery in one transaction; returns the number of new references.
+
+        The whole document is checked first, like the CLI checks its input: the first bad value refuses the
+        file, naming where it is, and the gallery stays as it was."""
+        return self.import_people(*parse_export(document))
+
+    def import_people(self, recognizer: str | None, people: list[ImportedPerson]) -> int:
+        """Merge checked people (`parse_export`) in one transaction; returns the number of new references."""
+        if recognizer:
+            self.require_recognizer(recognizer)
+        added = 0
+        with self.transaction():
+            for person in people:
+                added += self.add_person(person.name, person.references, person.aliases)
+                for a in person.authorizations:
+                    self.authorize(person.name, a.room, a.valid_from, a.valid_to, a.ai_allowed)
+                for video, frames in person.footage:
+                    self.add_footage(video, frames)
+        return added
+
+
+def _connect_read_only(path: Path) -> sqlite3.Connection:
+    """A connection that never writes. A WAL gallery needs its -shm file beside it: where that cannot be made
+    (a read-only folder) the file is opened as immutable, which is what it is to every user who cannot write there."""
+    uri = path.resolve().as_uri()
+    try:
+        db = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=30, isolation_level=None)
+        db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        return db
+    except sqlite3.OperationalError as exc:
+        if not exc.sqlite_errorname.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN")):
+            raise
+    return sqlite3.connect(f"{uri}?immutable=1", uri=True, timeout=30, isolation_level=None)
+
+
+def _reference_to_json(r: ReferenceFace) -> dict:
+    return {
+        "image_sha256": r.image_sha256,
+        "image_name": r.image_name,
+        "recognizer": r.recognizer,
+        "embedding": base64.b64encode(r.embedding.astype("<f4").tobytes()).decode("ascii"),
+        "face_px": r.face_px,
+        "det_score": r.det_score,
+        "blur": r.blur,
+        "faces_in_image": r.faces_in_image,
+        "thumbnail_jpeg": base64.b64encode(r.thumbnail).decode("ascii") if r.thumbnail else None,
+    }
+
+
+# -- reading an export: every value checked, the first bad one named --------------------------------
+
+SHA256_PATTERN = re.compile(r"^[0-9a-f]{64}$")
+# The tool writes unit-length float32 embeddings (norm 1 within ~1e-6); a forged length would scale similarities.
+NORM_TOLERANCE = 1e-3
+JPEG_START = b"\xff\xd8"
+
+
+@dataclass(frozen=True)
+class ImportedPerson:
+    """One person of an export, every value checked."""
+
+    name: str
+    aliases: list[str]
+    references: list[ReferenceFace]
+    authorizations: list[Authorization]
+    footage: list[tuple[FootageVideo, list[tuple[float, bytes]]]]
+
+
+def parse_export(document: object) -> tuple[str | None, list[ImportedPerson]]:
+    """The recognizer and people of a `gallery export` document, or a GalleryError naming the first bad value."""
+    if not isinstance(document, dict) or document.get("format") != EXPORT_FORMAT:
+        raise GalleryError("not an impersonation-cli gallery export (format field missing or different)")
+    version = document.get("version")
+    if version != EXPORT_VERSION or isinstance(version, bool):
+        raise GalleryError(f"gallery export version {version!r} is not one this tool reads ({EXPORT_VERSION})")
+    recognizer = document.get("recognizer")
+    if recognizer is not None:
+        recognizer = _text(document, "recognizer", "the export")
+    people = _list(document, "persons", "the export", required=True)
+    return recognizer, [_person_from_json(p, f"persons[{n}]", recognizer) for n, p in enumerate(people)]
+
+
+def _person_from_json(raw: object, where: str, recognizer: str | None) -> ImportedPerson:
+    name = _checked(f"{where}.name", validate_name, _field(raw, "name", where))
+    where = f"{where} ({name!r})"
+    aliases = [_checked(f"{where}.aliases[{n}]", validate_name, a) for n, a in enumerate(_list(raw, "aliases", where))]
+    references = [
+        _reference_from_json(r, f"{where}.references[{n}]", recognizer)
+        for n, r in enumerate(_list(raw, "references", where, required=True))
+    ]
+    if not references:
+        raise GalleryError(f"{where} has no references")
+    authorizations = [
+        _authorization_from_json(a, name, f"{where}.authorizations[{n}]")
+        for n, a in enumerate(_list(raw, "authorizations", where))
+    ]
+    footage = [_footage_from_json(name, v, f"{where}.footage[{n}]") for n, v in enumerate(_list(raw, "footage", where))]
+    return ImportedPerson(name, aliases, references, authorizations, footage)
+
+
+def _reference_from_json(raw: object, where: str, recognizer: str | None) -> ReferenceFace:
+    embedding = np.frombuffer(_base64(raw, "embedding", where), dtype="<f4").astype(np.float32)
+    check_embedding(embedding, f"{where}.embedding")
+    reference_recognizer = _text(raw, "recognizer", where)
+    if recognizer is not None and reference_recognizer != recognizer:
+        raise GalleryError(f"{where}.recognizer {reference_recognizer!r} is not the export's {recognizer!r}")
+    thumbnail = _base64(raw, "thumbnail_jpeg", where) if _field(raw, "thumbnail_jpeg", where, None) else None
+    if thumbnail is not None and not thumbnail.startswith(JPEG_START):
+        raise GalleryError(f"{where}.thumbnail_jpeg is not a JPEG picture")
+    return ReferenceFace(
+        image_sha256=_text(raw, "image_sha256", where, SHA256_PATTERN),
+        image_name=_text(raw, "image_name", where),
+        recognizer=reference_recognizer,
+        embedding=embedding,
+        face_px=_number(raw, "face_px", where),
+        det_score=_number(raw, "det_score", where),
+        blur=_number(raw, "blur", where),
+        faces_in_image=_count(raw, "faces_in_image", where),
+        thumbnail=thumbnail,
+    )
+
+
+def check_embedding(embedding: np.ndarray, where: str) -> None:
+    """A stored embedding must be EMBEDDING_DIM finite values of unit length: anything else forges similarities
+    (512 x 1e30 matches every face) or hides a person (NaN matches none)."""
+    if embedding.shape != (EMBEDDING_DIM,):
+        raise GalleryError(f"{where} has {embedding.size} values, expected {EMBEDDING_DIM}")
+    if not np.isfinite(embedding).all():
+        raise GalleryError(f"{where} holds values that are not finite numbers")
+    norm = float(np.linalg.norm(embedding.astype(np.float64)))  # float32 squares of 1e30 overflow
+    if abs(norm - 1.0) > NORM_TOLERANCE:
+        raise GalleryError(f"{where} has length {norm:.6g}; embeddings are normalised to length 1")
+
+
+def _authorization_from_json(raw: object, person: str, where: str) -> Authorization:
+    room = _checked(f"{where}.room", validate_room, _field(raw, "room", where))
+    bounds = [_field(raw, key, where, None) for key in ("valid_from", "valid_to")]
+    valid_from, valid_to = (
+        None if value is None else _checked(f"{where}.{key}", validate_date, value, key)
+        for value, key in zip(bounds, ("valid_from", "valid_to"), strict=True)
+    )
+    ai_allowed = _field(raw, "ai_allowed", where, False)
+    if not isinstance(ai_allowed, bool):
+        raise GalleryError(f"{where}.ai_allowed must be true or false, not {ai_allowed!r}")
+    return Authorization(person, room, valid_from, valid_to, ai_allowed)
+
+
+def _footage_from_json(person: str, raw: object, where: str) -> tuple[FootageVideo, list[tuple[float, bytes]]]:
+    from impersonation_cli.pipeline.signals.replay import (  # imported here: signals.replay imports this module
+        GRID,
+        METHOD,
+    )
+
+    method = _text(raw, "method", where)
+    if method != METHOD:
+        raise GalleryError(f"{where}.method {method!r} is not a fingerprint method this tool knows ({METHOD})")
+    video = FootageVideo(
+        person,
+        _text(raw, "name", where),
+        _text(raw, "sha256", where, SHA256_PATTERN),
+        method,
+        _number(raw, "fps", where, positive=True),
+        _number(raw, "duration_s", where),
+    )
+    times, fingerprints = _list(raw, "times_s", where, required=True), _list(raw, "fingerprints", where, required=True)
+    if len(times) != len(fingerprints):
+        raise GalleryError(f"{where} has {len(times)} times_s for {len(fingerprints)} fingerprints")
+    frames = []
+    for n, (time_s, fingerprint) in enumerate(zip(times, fingerprints, strict=True)):
+        data = _as_base64(fingerprint, f"{where}.fingerprints[{n}]")
+        if len(data) != GRID * GRID:
+            raise GalleryError(f"{where}.fingerprints[{n}] has {len(data)} bytes, expected {GRID * GRID}")
+        frames.append((_as_number(time_s, f"{where}.times_s[{n}]"), data))
+    return video, frames
+
+
+_MISSING = object()
+
+
+def _field(raw: object, key: str, where: str, default: Any = _MISSING) -> Any:
+    if not isinstance(raw, dict):
+        raise GalleryError(f"{where} must be an object, not {_json_kind(raw)}")
+    if key not in raw:
+        if default is _MISSING:
+            raise GalleryError(f"{where} has no '{key}'")
+        return default
+    return raw[key]
+
+
+def _json_kind(value: object) -> str:
+    kinds = {type(None): "null", bool: "true/false", int: "a number", float: "a number", str: "a string"}
+    return kinds.get(type(value), "a list" if isinstance(value, list) else "an object")
+
+
+def _shown(value: object) -> str:
+    """A value as it sits in the export, cut short: a refusal stays one readable line."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _text(raw: object, key: str, where: str, pattern: re.Pattern[str] | None = None) -> str:
+    value = _field(raw, key, where)
+    if not isinstance(value, str) or not value or (pattern is not None and not pattern.match(value)):
+        expected = f"a string matching {pattern.pattern}" if pattern is not None else "a non-empty string"
+        raise GalleryError(f"{where}.{key} must be {expected}, not {_shown(value)}")
+    return value
+
+
+def _number(raw: object, key: str, where: str, positive: bool = False) -> float:
+    return _as_number(_field(raw, key, where), f"{where}.{key}", positive)
+
+
+def _as_number(value: object, where: str, positive: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise GalleryError(f"{where} must be a finite number, not {_shown(value)}")
+    if value < 0 or (positive and value == 0):
+        raise GalleryError(f"{where} must be {'above' if positive else 'at least'} 0, not {value!r}")
+    return float(value)
+
+
+def _count(raw: object, key: str, where: str) -> int:
+    value = _field(raw, key, where)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise GalleryError(f"{where}.{key} must be a whole number of at least 1, not {_shown(value)}")
+    return value
+
+
+def _list(raw: object, key: str, where: str, required: bool = False) -> list:
+    value = _field(raw, key, where, _MISSING if required else [])
+    if not isinstance(value, list):
+        raise GalleryError(f"{where}.{key} must be a list, not {_json_kind(value)}")
+    return value
+
+
+def _base64(raw: object, key: str, where: str) -> bytes:
+    return _as_base64(_field(raw, key, where), f"{where}.{key}")
+
+
+def _as_base64(value: object, where: str) -> bytes:
+    if isinstance(value, str):
+        try:
+            return base64.b64decode(value, validate=True)
+        except binascii.Error as exc:
+            raise GalleryError(f"{where} is not valid base64: {exc}") from exc
+    raise GalleryError(f"{where} must be base64 text, not {_json_kind(value)}")
+
+
+def _checked(where: str, check: Any, *args: Any) -> Any:
+    """A CLI validator's result, its one-line refusal prefixed with where the value sits in the export."""
+    try:
+        return check(*args)
+    except UserError as exc:
+        raise GalleryError(f"{where}: {exc}") from exc
+
+
+def read_export(path: Path) -> object:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise GalleryError(f"cannot read gallery export {path}: {exc}") from exc
+    except RecursionError as exc:  # arrays nested thousands deep: no export looks like that
+        raise GalleryError(f"cannot read gallery export {path}: nested too deeply") from exc

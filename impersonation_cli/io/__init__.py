@@ -1,0 +1,1 @@
+"""Reading inputs: files, live streams, room lists, threads and atomic writes."""

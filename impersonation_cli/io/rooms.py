@@ -1,0 +1,128 @@
+"""Rooms files: which live room (platform:account) each source or stream URL belongs to.
+
+YAML, TOML or JSON, with a list under `rooms`:
+
+    rooms:
+      - url: rtmp://example/live/abc      # or a recording's path, relative to this file
+        room: douyin:123456
+        label: Main room                  # optional
+        started_at: 2026-11-20T20:00:00+08:00   # optional: wall-clock time of stream time 0
+
+Other keys are refused (a misspelt key would otherwise be ignored), as are YAML anchors and aliases and files
+over 1 MiB: a rooms file needs none of them, and a few nested aliases ("billion laughs") expand to 10^9 items.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+import yaml
+
+from impersonation_cli.errors import UserError, has_control_characters, read_settings_text
+from impersonation_cli.io.sources import is_stream_url
+
+ROOM_PATTERN = re.compile(r"^[A-Za-z0-9_.-]+:[^\s]+$")
+DATE_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}($|T)")
+ENTRY_KEYS = {"url", "source", "room", "label", "started_at"}
+
+
+@dataclass(frozen=True)
+class RoomEntry:
+    url: str
+    room: str
+    label: str | None = None
+    started_at: datetime | None = None
+
+
+def validate_room(room: str) -> str:
+    if not isinstance(room, str) or not ROOM_PATTERN.match(room) or has_control_characters(room):
+        raise UserError(f"room {room!r} is not of the form platform:account (for example douyin:123456)")
+    return room
+
+
+def validate_date(text: str, what: str) -> str:
+    """An authorization's bound as given: an ISO date (2026-12-31) or an ISO date-time with a zone offset
+    (2026-12-31T20:00:00+08:00); its first ten characters are the date that verdicts compare."""
+    if isinstance(text, str) and DATE_PATTERN.match(text):
+        try:
+            date.fromisoformat(text[:10])
+            if len(text) == 10 or parse_time(text, what):
+                return text
+        except ValueError:
+            pass
+    raise UserError(f"{what} {text!r} is not an ISO date (2026-12-31) or date-time (2026-12-31T20:00:00+08:00)")
+
+
+def parse_time(text: str | datetime | None, what: str) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        parsed = text if isinstance(text, datetime) else datetime.fromisoformat(str(text))
+    except ValueError as exc:
+        raise UserError(f"{what} {text!r} is not an ISO 8601 date-time (2026-11-20T20:00:00+08:00)") from exc
+    if parsed.tzinfo is None:
+        raise UserError(f"{what} {text!r} needs a time zone offset, such as +08:00 or Z")
+    return parsed
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """Safe YAML that refuses anchors' aliases (*name): each is refused as it is met, before anything expands."""
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark
+            raise yaml.composer.ComposerError(None, None, "YAML aliases (*name) are not accepted here", mark)
+        return super().compose_node(parent, index)
+
+
+def _read_document(path: Path) -> object:
+    text = read_settings_text(path, "rooms file")
+    try:
+        if path.suffix.lower() == ".toml":
+            return tomllib.loads(text)
+        if path.suffix.lower() == ".json":
+            return json.loads(text)
+        return yaml.load(text, Loader=_NoAliasLoader) or {}  # a SafeLoader without aliases
+    except (ValueError, yaml.YAMLError) as exc:
+        raise UserError(f"rooms file {path} cannot be parsed: {str(exc).splitlines()[0]}") from exc
+    except RecursionError as exc:
+        raise UserError(f"rooms file {path} cannot be parsed: nested too deeply") from exc
+
+
+def load_rooms(path: Path) -> list[RoomEntry]:
+    document = _read_document(path)
+    items = document.get("rooms") if isinstance(document, dict) else None
+    if not isinstance(items, list) or not items:
+        raise UserError(f"rooms file {path} needs a non-empty list under 'rooms'")
+    unknown = set(document) - {"rooms"}
+    if unknown:
+        raise UserError(f"rooms file {path} has unknown keys: {', '.join(sorted(map(str, unknown)))}")
+    return [_entry(path, number, item) for number, item in enumerate(items, start=1)]
+
+
+def _entry(path: Path, number: int, item: object) -> RoomEntry:
+    where = f"rooms file {path}: entry {number}"
+    if not isinstance(item, dict) or not (item.get("url") or item.get("source")) or not item.get("room"):
+        raise UserError(f"{where} needs 'url' (or 'source') and 'room'")
+    unknown = set(item) - ENTRY_KEYS
+    if unknown:
+        raise UserError(f"{where} has unknown keys: {', '.join(sorted(map(str, unknown)))}")
+    url, room, label = item.get("url") or item.get("source"), item["room"], item.get("label")
+    for key, value in (("url", url), ("room", room), ("label", label)):
+        if value is not None and not isinstance(value, str):
+            raise UserError(f"{where}: {key} must be text, not {value!r}")
+    if label is not None and has_control_characters(label):
+        raise UserError(f"{where}: label {label!r} holds control characters")
+    if not is_stream_url(url) and not Path(url).is_absolute():
+        url = str((path.parent / url).resolve())
+    return RoomEntry(
+        url=url,
+        room=validate_room(room),
+        label=label or None,
+        started_at=parse_time(item.get("started_at"), f"{where} started_at"),
+    )

@@ -1,0 +1,494 @@
+"""Source stage: turn user inputs (files, folders, images, stream URLs) into timed frames."""
+
+from __future__ import annotations
+
+import math
+import os
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+from impersonation_cli.errors import UnreadableInput
+from impersonation_cli.io.threads import threads_per_stage
+from impersonation_cli.pipeline.faces import Frame
+
+VIDEO_EXTENSIONS = frozenset(
+    [
+        ".mp4",
+        ".avi",
+        ".mkv",
+        ".mov",
+        ".flv",
+        ".webm",
+        ".ts",
+        ".m4v",
+        ".wmv",
+        ".mpg",
+        ".mpeg",
+        ".3gp",
+        ".gif",
+        ".m2ts",
+        ".mts",
+    ]
+)
+IMAGE_EXTENSIONS = frozenset([".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"])
+# How the picture formats read here begin (PNG, JPEG, BMP, TIFF; WebP is RIFF....WEBP).
+IMAGE_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8", b"BM", b"II*\x00", b"MM\x00*")
+STREAM_SCHEMES = ("rtmp://", "rtmps://", "rtsp://", "rtsps://", "http://", "https://", "srt://", "udp://")
+# The largest picture or video frame decoded, in pixels (docs/reports.md): checked from the file's header
+# before decoding, because a 937 KB PNG of 30000x30000 pixels decodes to 2.7 GB (8.2 GB peak RSS measured).
+MAX_PIXELS = 100_000_000
+
+
+def is_stream_url(text: str) -> bool:
+    return text.lower().startswith(STREAM_SCHEMES)
+
+
+def is_image(path: Path) -> bool:
+    """An image by its name, or by its content (a photo renamed .mp4 is still read as a photo)."""
+    if path.suffix.lower() in IMAGE_EXTENSIONS:
+        return True
+    try:
+        with path.open("rb") as file:
+            head = file.read(16)
+    except OSError:
+        return False
+    return head.startswith(IMAGE_SIGNATURES) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP")
+
+
+def display_name(text: str) -> str:
+    """Text for a terminal: a file name's bytes that are not UTF-8 (held as surrogates) become U+FFFD, which
+    every console can print."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+@dataclass(frozen=True)
+class InputProblem:
+    """An input that was named but cannot be scanned (kept so the batch reports it and goes on)."""
+
+    source: str
+    message: str
+
+
+def expand_inputs(inputs: list[str]) -> tuple[list[str], list[InputProblem]]:
+    """Files as given, folders searched recursively for known video and image extensions, URLs as is."""
+    sources: list[str] = []
+    problems: list[InputProblem] = []
+    for item in inputs:
+        if is_stream_url(item):
+            sources.append(item)
+            continue
+        path = Path(item)
+        if path.is_dir():
+            found = sorted(
+                str(p)
+                for p in path.rglob("*")
+                if p.is_file() and p.suffix.lower() in VIDEO_EXTENSIONS | IMAGE_EXTENSIONS
+            )
+            if not found:
+                problems.append(InputProblem(item, "folder has no video or image files"))
+            sources.extend(found)
+        elif path.is_file():
+            sources.append(str(path))
+        else:
+            problems.append(InputProblem(item, "no such file or folder"))
+    return sources, problems
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """What a source says about itself before decoding."""
+
+    source: str
+    kind: str  # "video", "image" or "stream"
+    width: int
+    height: int
+    fps: float | None
+    duration_s: float | None
+    frame_count: int | None
+
+
+def _check_file(source: str) -> None:
+    path = Path(source)
+    if not path.is_file():
+        raise UnreadableInput(f"{source}: no such file")
+    if path.stat().st_size == 0:
+        raise UnreadableInput(f"{source}: empty file (0 bytes)")
+
+
+def open_capture(source: str, open_timeout_s: float = 10.0, read_timeout_s: float = 10.0) -> cv2.VideoCapture:
+    if not is_stream_url(source):
+        _check_file(source)
+    params = [
+        cv2.CAP_PROP_OPEN_TIMEOUT_MSEC,
+        int(open_timeout_s * 1000),
+        cv2.CAP_PROP_READ_TIMEOUT_MSEC,
+        int(read_timeout_s * 1000),
+    ]
+    capture = _opencv_capture(source, params)
+    if not capture.isOpened():
+        raise UnreadableInput(f"{source}: cannot open (not a video, damaged, or unreachable)")
+    return capture
+
+
+def _opencv_capture(source: str, params: list[int]) -> cv2.VideoCapture:
+    # OpenCV crashes the process (SIGSEGV) on a file name that is not UTF-8: such a file is opened here and
+    # handed over as /dev/fd/N (FFmpeg opens its own descriptor, so ours is closed at once).
+    try:
+        source.encode("utf-8")
+    except UnicodeEncodeError:
+        descriptor = os.open(source, os.O_RDONLY)
+        try:
+            return cv2.VideoCapture(f"/dev/fd/{descriptor}", cv2.CAP_FFMPEG, params)
+        finally:
+            os.close(descriptor)
+    return cv2.VideoCapture(source, cv2.CAP_FFMPEG, params)
+
+
+def probe(source: str, max_pixels: int = MAX_PIXELS) -> SourceInfo:
+    if not is_stream_url(source) and is_image(Path(source)):
+        width, height = image_size(_read_bytes(source), source, max_pixels)
+        return SourceInfo(source, "image", width, height, None, None, 1)
+    capture = open_capture(source)
+    try:
+        info = _capture_info(source, capture)
+    finally:
+        capture.release()
+    check_pixels(source, info.width, info.height, max_pixels)
+    return info
+
+
+def check_pixels(source: str, width: int, height: int, max_pixels: int = MAX_PIXELS) -> None:
+    if width * height > max_pixels:
+        raise UnreadableInput(
+            f"{source}: {width}x{height} pixels is over the limit of {max_pixels / 1e6:g} megapixels; not decoded"
+        )
+
+
+def _capture_info(source: str, capture: cv2.VideoCapture) -> SourceInfo:
+    fps = capture.get(cv2.CAP_PROP_FPS)
+    fps = fps if math.isfinite(fps) and 0 < fps < 1000 else None
+    count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+    count = count if count > 0 else None
+    duration = count / fps if (count and fps) else None
+    kind = "stream" if is_stream_url(source) else "video"
+    return SourceInfo(
+        source,
+        kind,
+        int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)),
+        int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)),
+        fps,
+        duration,
+        count,
+    )
+
+
+def read_image(source: str | Path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """A JPEG, PNG, BMP, WebP or TIFF picture as BGR, for scans and enrolment alike.
+
+    The bytes are read here and decoded from memory (OpenCV's imread crashes on a file name that is not UTF-8),
+    and only after the header's size passed `max_pixels`.
+    """
+    data = _read_bytes(str(source))
+    image_size(data, str(source), max_pixels)
+    try:
+        image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
+    except cv2.error as exc:
+        raise UnreadableInput(f"{source}: not a readable image ({_first_line(exc)})") from exc
+    if image is None:
+        raise UnreadableInput(f"{source}: not a readable image (damaged)")
+    return image
+
+
+def _read_bytes(source: str) -> bytes:
+    _check_file(source)
+    try:
+        return Path(source).read_bytes()
+    except OSError as exc:
+        raise UnreadableInput(f"{source}: cannot read ({exc.strerror})") from exc
+
+
+# What reading one source may raise besides UnreadableInput: the system's, the decoders' and memory errors. A
+# batch reports such a source (unreadable, or truncated where frames were read) and goes on with the others.
+SOURCE_ERRORS: tuple[type[Exception], ...] = (UnreadableInput, OSError, MemoryError, cv2.error, av.FFmpegError)
+
+
+def failure_reason(source: str, exc: BaseException) -> str:
+    """One line naming the source and what went wrong (an UnreadableInput names its source already)."""
+    if isinstance(exc, UnreadableInput):
+        return str(exc)
+    return f"{source}: {type(exc).__name__}: {_first_line(exc)}"
+
+
+def _first_line(exc: BaseException) -> str:
+    # OpenCV's errors span lines, the last of which says what failed.
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[-1] if lines else type(exc).__name__
+
+
+def image_size(data: bytes, source: str, max_pixels: int = MAX_PIXELS) -> tuple[int, int]:
+    """(width, height) from a picture's header, refused when it is over `max_pixels` or not a known format."""
+    size = _header_size(data)
+    if size is None:
+        raise UnreadableInput(f"{source}: not a readable image (not JPEG, PNG, BMP, WebP or TIFF, or damaged)")
+    check_pixels(source, *size, max_pixels)
+    return size
+
+
+def _header_size(data: bytes) -> tuple[int, int] | None:
+    try:
+        if data.startswith(b"\x89PNG\r\n\x1a\n") and data[12:16] == b"IHDR":
+            return struct.unpack(">II", data[16:24])
+        if data.startswith(b"\xff\xd8"):
+            return _jpeg_size(data)
+        if data.startswith(b"BM"):
+            return _bmp_size(data)
+        if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+            return _webp_size(data)
+        if data[:4] in (b"II*\x00", b"MM\x00*"):
+            return _tiff_size(data)
+    except (struct.error, IndexError):
+        return None  # a header cut short
+    return None
+
+
+# JPEG start-of-frame markers (all but DHT C4, JPG C8 and DAC CC in C0..CF) carry the picture's size.
+_JPEG_FRAME_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int] | None:
+    position = 2
+    while position + 4 <= len(data):
+        if data[position] != 0xFF:
+            return None
+        marker = data[position + 1]
+        if marker == 0xFF:  # fill byte
+            position += 1
+            continue
+        if marker == 0x01 or 0xD0 <= marker <= 0xD8:  # markers without a length
+            position += 2
+            continue
+        (length,) = struct.unpack(">H", data[position + 2 : position + 4])
+        if marker in _JPEG_FRAME_MARKERS:
+            height, width = struct.unpack(">HH", data[position + 5 : position + 9])
+            return width, height
+        position += 2 + length
+    return None
+
+
+def _bmp_size(data: bytes) -> tuple[int, int]:
+    (header_size,) = struct.unpack("<I", data[14:18])
+    if header_size == 12:  # OS/2 BITMAPCOREHEADER: 16-bit sizes
+        return struct.unpack("<HH", data[18:22])
+    width, height = struct.unpack("<ii", data[18:26])
+    return abs(width), abs(height)  # a negative height means rows stored top-down
+
+
+def _webp_size(data: bytes) -> tuple[int, int] | None:
+    chunk = data[12:16]
+    if chunk == b"VP8 ":
+        width, height = struct.unpack("<HH", data[26:30])
+        return width & 0x3FFF, height & 0x3FFF
+    if chunk == b"VP8L":
+        (bits,) = struct.unpack("<I", data[21:25])
+        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+    if chunk == b"VP8X":
+        return int.from_bytes(data[24:27], "little") + 1, int.from_bytes(data[27:30], "little") + 1
+    return None
+
+
+def _tiff_size(data: bytes) -> tuple[int, int] | None:
+    order = "<" if data[:2] == b"II" else ">"
+    (offset,) = struct.unpack(order + "I", data[4:8])
+    (count,) = struct.unpack(order + "H", data[offset : offset + 2])
+    tags: dict[int, int] = {}
+    for entry in range(offset + 2, offset + 2 + 12 * count, 12):
+        tag, kind = struct.unpack(order + "HH", data[entry : entry + 4])
+        if tag in (256, 257):  # ImageWidth, ImageLength: SHORT (3) or LONG (4)
+            value_format = order + ("H" if kind == 3 else "I")
+            tags[tag] = struct.unpack(value_format, data[entry + 8 : entry + 8 + struct.calcsize(value_format)])[0]
+    return (tags[256], tags[257]) if 256 in tags and 257 in tags else None
+
+
+@dataclass
+class DecodeStats:
+    """How decoding went, for the report: frames read and sampled, and whether it ended early."""
+
+    frames_decoded: int = 0
+    frames_sampled: int = 0
+    last_time_s: float = 0.0
+    truncated: bool = False
+    # Frames read from the container but never decoded: non-reference frames far from any sample time.
+    frames_skipped: int = 0
+    # "pyav" (decodes only what sampling needs) or "opencv" (the fallback; decodes every frame).
+    decoder: str = "opencv"
+
+
+def sample_frames(source: str, fps: float, stats: DecodeStats | None = None) -> Iterator[Frame]:
+    """Frames at `fps` by presentation time.
+
+    Files go through PyAV, which skips decoding non-reference frames that no sample needs; streams, and
+    files PyAV cannot open, go through OpenCV, where every other frame is grabbed but never converted.
+    """
+    stats = stats if stats is not None else DecodeStats()
+    if not is_stream_url(source) and is_image(Path(source)):
+        stats.frames_decoded = stats.frames_sampled = 1
+        yield Frame(source=source, index=0, time_s=0.0, image=read_image(source))
+        return
+    if not is_stream_url(source):
+        _check_file(source)
+        container = open_pyav(source)
+        if container is not None:
+            stats.decoder = "pyav"
+            with container:
+                yield from _sample_pyav(source, container, fps, stats)
+            return
+    capture = open_capture(source)
+    try:
+        yield from _sample_capture(source, capture, fps, stats)
+    finally:
+        capture.release()
+
+
+def _sample_capture(source: str, capture: cv2.VideoCapture, fps: float, stats: DecodeStats) -> Iterator[Frame]:
+    info = _capture_info(source, capture)
+    container_fps = info.fps or 25.0
+    interval = 1.0 / fps if fps > 0 else 0.0
+    next_time = 0.0
+    previous_time = -1.0
+    index = -1
+    while capture.grab():
+        index += 1
+        stats.frames_decoded += 1
+        time_s = _frame_time(capture, index, container_fps, previous_time)
+        previous_time = time_s
+        stats.last_time_s = time_s
+        if time_s + 1e-6 < next_time:
+            continue
+        ok, image = capture.retrieve()
+        if not ok or image is None:
+            continue
+        stats.frames_sampled += 1
+        next_time = _next_sample_time(next_time, time_s, interval)
+        yield Frame(source=source, index=index, time_s=time_s, image=image)
+    _check_truncated(source, stats, stats.frames_decoded, info.frame_count)
+
+
+def _frame_time(capture: cv2.VideoCapture, index: int, fps: float, previous: float) -> float:
+    return _sane_time(capture.get(cv2.CAP_PROP_POS_MSEC) / 1000.0, index, fps, previous)
+
+
+def _sane_time(container_s: float | None, index: int, fps: float, previous: float) -> float:
+    # Presentation time from the container when it is sane; containers with broken timing (a wrong
+    # frame rate, missing pts) fall back to counting frames.
+    if container_s is not None and math.isfinite(container_s) and container_s > 0 and container_s > previous:
+        return container_s
+    return max(index / fps, previous + 1e-3)
+
+
+def _next_sample_time(next_time: float, time_s: float, interval: float) -> float:
+    # On the fps grid; after a gap in the video, half an interval after the frame just taken.
+    return max(next_time + interval, time_s + interval * 0.5)
+
+
+def _check_truncated(source: str, stats: DecodeStats, frames_read: int, expected: int | None) -> None:
+    if stats.frames_decoded == 0:
+        raise UnreadableInput(f"{source}: no decodable video frames (damaged or not a video)")
+    if expected and frames_read < 0.9 * expected and not is_stream_url(source):
+        stats.truncated = True
+
+
+# -- PyAV: decode only the frames sampling needs --------------------------------------------------
+
+
+def open_pyav(source: str) -> av.container.InputContainer | None:
+    """The file opened by PyAV, or None when PyAV cannot open it or finds no video (OpenCV then tries)."""
+    try:
+        container = av.open(source, metadata_errors="ignore")
+    except (av.FFmpegError, UnicodeDecodeError, ValueError):
+        return None
+    if not container.streams.video:
+        container.close()
+        return None
+    return container
+
+
+@dataclass(frozen=True)
+class SampleGrid:
+    """The sample times k * interval, and which frames near them must be decoded in full."""
+
+    interval: float
+    frame_s: float
+
+    def needs(self, time_s: float | None) -> bool:
+        """Whether the frame shown at `time_s` may be the first at or after a sample time (± half a frame
+        for timestamp jitter). Unknown times are always decoded."""
+        if time_s is None or self.interval <= 0:
+            return True
+        latest = time_s + 0.5 * self.frame_s
+        grid_point = math.floor(latest / self.interval) * self.interval
+        return grid_point > time_s - 1.5 * self.frame_s
+
+
+def _sample_pyav(
+    source: str, container: av.container.InputContainer, fps: float, stats: DecodeStats
+) -> Iterator[Frame]:
+    stream = container.streams.video[0]
+    # The decoder is one stage of the scan (staging.py): its threads are its share of the cores, not all of
+    # them. On two cores that is one thread: decoding 634.mp4's sampled frames took 0.64 CPU-s single-threaded,
+    # 0.71 with frame threads, whose extra work competes with inference for the same cores.
+    stream.thread_type = "AUTO"
+    stream.thread_count = threads_per_stage()
+    codec = stream.codec_context
+    rate = stream.average_rate or stream.guessed_rate
+    container_fps = float(rate) if rate and 0 < float(rate) < 1000 else 25.0
+    start_s = _seconds(stream.start_time, stream.time_base) or 0.0
+    grid = SampleGrid(1.0 / fps if fps > 0 else 0.0, 1.0 / container_fps)
+    next_time, previous_time, packets = 0.0, -1.0, 0
+    for packet in _demux_until_damaged(container, stream, stats):
+        packets += packet.size > 0
+        packet_s = _seconds(packet.pts, packet.time_base, start_s)
+        # Non-reference frames no other frame depends on are dropped undecoded unless a sample needs them;
+        # key and reference frames are always decoded (later frames are built from them).
+        codec.skip_frame = "DEFAULT" if grid.needs(packet_s) else "NONREF"
+        for decoded in _decode_packet(codec, packet):
+            stats.frames_decoded += 1
+            frame_time = _seconds(decoded.pts, decoded.time_base, start_s)
+            time_s = _sane_time(frame_time, stats.frames_decoded - 1, container_fps, previous_time)
+            previous_time = stats.last_time_s = time_s
+            if time_s + 1e-6 < next_time:
+                continue
+            stats.frames_sampled += 1
+            next_time = _next_sample_time(next_time, time_s, grid.interval)
+            index = round(time_s * container_fps)
+            yield Frame(source=source, index=index, time_s=time_s, image=decoded.to_ndarray(format="bgr24"))
+    stats.frames_skipped = max(0, packets - stats.frames_decoded)
+    _check_truncated(source, stats, packets, stream.frames or None)
+
+
+def _seconds(pts: int | None, time_base: Fraction | None, origin_s: float = 0.0) -> float | None:
+    return float(pts * time_base) - origin_s if pts is not None and time_base else None
+
+
+def _demux_until_damaged(
+    container: av.container.InputContainer, stream: av.video.stream.VideoStream, stats: DecodeStats
+) -> Iterator[av.Packet]:
+    # A container that breaks mid-file ends the source there; what was decoded so far still counts.
+    try:
+        yield from container.demux(stream)
+    except av.FFmpegError:
+        stats.truncated = True
+
+
+def _decode_packet(codec: av.codec.context.CodecContext, packet: av.Packet) -> list[av.VideoFrame]:
+    # A damaged packet costs that frame only, as with OpenCV, which skips what it cannot decode.
+    try:
+        return codec.decode(packet)
+    except av.error.InvalidDataError:
+        return []

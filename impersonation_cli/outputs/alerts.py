@@ -1,0 +1,241 @@
+"""Alerts: one JSON line per new finding while watching, de-duplicated, optionally POSTed to a webhook.
+
+The line format is versioned (`schema`, `schema_version`, see docs/watch.md). A finding repeats only after
+its cool-down: the same person in the same room with the same verdict is one alert, not one per frame.
+The webhook runs in its own thread with a bounded queue, a timeout and bounded retries, so a slow or dead
+endpoint costs alerts there, never time in the watcher. Neither a failing webhook nor an alerts file that
+cannot be written (a full disk) stops the watch: both are counted, and shown live and in the summary.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import queue
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+from urllib.parse import urlsplit
+
+from impersonation_cli.errors import UserError
+from impersonation_cli.results import SCHEMA_VERSION, Evidence
+
+ALERT_SCHEMA = "impersonation-cli/alert"
+
+
+@dataclass
+class AlertEvent:
+    """One finding in a live room (or, for `concurrent`, in several rooms at once)."""
+
+    verdict: str
+    person: str
+    room: str
+    rooms: list[str]  # every room the finding names: just `room`, or all of them for `concurrent`
+    url: str
+    label: str | None
+    similarity: float  # the track's median cosine similarity to the person's references
+    risk: float
+    frames: int  # sampled frames of the track so far
+    track_id: int
+    stream_time_s: float  # seconds since watching of the room began, kept across reconnects
+    seen_at: str  # wall-clock time of the frame that completed the finding
+    emitted_at: str  # wall-clock time the alert line was written
+    evidence: Evidence | None = None
+    reasons: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"schema": ALERT_SCHEMA, "schema_version": SCHEMA_VERSION, **dataclasses.asdict(self)}
+
+
+class Cooldown:
+    """Remembers when each finding was last raised; a finding is due again once its cool-down has passed."""
+
+    def __init__(self, cooldown_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.cooldown_s = cooldown_s
+        self._clock = clock
+        self._raised: dict[Hashable, float] = {}
+
+    def due(self, key: Hashable) -> bool:
+        last = self._raised.get(key)
+        return last is None or self._clock() - last >= self.cooldown_s
+
+    def mark(self, key: Hashable) -> None:
+        self._raised[key] = self._clock()
+
+
+def validate_webhook(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise UserError(f"--webhook {url!r} must be an http:// or https:// URL")
+    return url
+
+
+class HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
+    """Follows redirects to http(s) only: urllib's default also follows one to ftp://, so a webhook endpoint
+    (or whoever answers for it) could send the alerts to another protocol."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]  # urllib's
+        if urlsplit(newurl).scheme.lower() not in ("http", "https"):
+            raise urllib.error.HTTPError(req.full_url, code, f"redirect to a non-http(s) URL refused: {newurl}",
+                                         headers, fp)  # fmt: skip
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+WEBHOOK_OPENER = urllib.request.build_opener(HttpOnlyRedirects)
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    timeout_s: float = 5.0
+    retries: int = 3
+    backoff_s: float = 1.0
+    queue_size: int = 256
+
+
+class WebhookSender(threading.Thread):
+    """POSTs each alert as JSON; retries server errors and network failures, drops what cannot go out."""
+
+    def __init__(self, url: str, settings: WebhookSettings | None = None) -> None:
+        super().__init__(name="webhook", daemon=True)
+        self.url = validate_webhook(url)
+        self.settings = settings or WebhookSettings()
+        self._queue: queue.Queue[dict[str, Any] | None] = queue.Queue(maxsize=self.settings.queue_size)
+        self._closing = threading.Event()
+        self.sent = 0
+        self.failed = 0
+        self.last_error: str | None = None
+
+    def send(self, document: dict[str, Any]) -> None:
+        try:
+            self._queue.put_nowait(document)
+        except queue.Full:
+            self.failed += 1
+            self.last_error = "webhook queue full: the endpoint is slower than the alerts"
+
+    def close(self, timeout_s: float) -> None:
+        """Deliver what is queued within `timeout_s`, then give up on the rest."""
+        self._queue.put(None)
+        self.join(timeout_s)
+        self._closing.set()  # cuts short any retry wait still going
+
+    def run(self) -> None:
+        while (document := self._queue.get()) is not None:
+            if self._post(document):
+                self.sent += 1
+            else:
+                self.failed += 1
+
+    def _post(self, document: dict[str, Any]) -> bool:
+        body = json.dumps(document, ensure_ascii=False).encode("utf-8")
+        for attempt in range(self.settings.retries + 1):
+            if attempt and self._closing.wait(self.settings.backoff_s * 2 ** (attempt - 1)):
+                return False
+            request = urllib.request.Request(
+                self.url, data=body, method="POST", headers={"Content-Type": "application/json"}
+            )
+            try:
+                with WEBHOOK_OPENER.open(request, timeout=self.settings.timeout_s) as response:
+                    response.read()
+                return True
+            except urllib.error.HTTPError as exc:
+                refused = 300 <= exc.code < 400
+                self.last_error = f"webhook {exc.msg}" if refused else f"webhook answered HTTP {exc.code}"
+                if exc.code < 500 and exc.code != 429:  # the request itself is wrong: retrying cannot help
+                    return False
+            except (urllib.error.URLError, OSError) as exc:
+                self.last_error = f"webhook unreachable: {getattr(exc, 'reason', exc)}"
+        return False
+
+
+class AlertSink:
+    """Where alerts go: a JSONL file (or '-' for stdout), a webhook, and a callback for the dashboard."""
+
+    def __init__(
+        self,
+        path: Path | None,
+        webhook: str | None,
+        cooldown_s: float,
+        on_alert: Callable[[AlertEvent], None] | None = None,
+        on_write_error: Callable[[str], None] | None = None,
+    ) -> None:
+        self.cooldown = Cooldown(cooldown_s)
+        self.on_alert = on_alert
+        self.on_write_error = on_write_error  # called on the first failed write of the alerts file
+        self.count = 0
+        self.path = path
+        self.written = 0
+        self.write_failures = 0
+        self.last_write_error: str | None = None
+        self._to_stdout = path is not None and str(path) == "-"
+        # Unbuffered: a line that fails to go out (a full disk) is not kept to be retried with the next one.
+        self._file: BinaryIO | None = None
+        if path is not None and not self._to_stdout:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self._file = path.open("ab", buffering=0)
+            except OSError as exc:
+                raise UserError(f"cannot write alerts to {path}: {exc.strerror}") from exc
+        self.webhook = WebhookSender(webhook) if webhook else None
+        if self.webhook is not None:
+            self.webhook.start()
+
+    def due(self, key: Hashable) -> bool:
+        return self.cooldown.due(key)
+
+    def emit(self, key: Hashable, event: AlertEvent) -> None:
+        """Write a finding that is due (check `due` first: building the evidence costs a file write)."""
+        self.cooldown.mark(key)
+        self.count += 1
+        document = event.to_dict()
+        self._write_line(json.dumps(document, ensure_ascii=False) + "\n")
+        if self.webhook is not None:
+            self.webhook.send(document)
+        if self.on_alert is not None:
+            self.on_alert(event)
+
+    def _write_line(self, line: str) -> None:
+        """One write per line (a reader tailing the file never sees half an alert); a failure is counted and
+        reported once, and the watch goes on: the webhook, the dashboard and the summary still have the alert."""
+        if self._file is None and not self._to_stdout:
+            return
+        try:
+            if self._file is not None:
+                rest = memoryview(line.encode("utf-8"))
+                while rest:  # a raw file may take part of a line (a disk filling up mid-write)
+                    rest = rest[self._file.write(rest) :]
+            else:
+                sys.stdout.write(line)
+                sys.stdout.flush()
+        except OSError as exc:
+            self.write_failures += 1
+            first = self.last_write_error is None
+            self.last_write_error = f"cannot write alerts to {self.path}: {exc.strerror or exc}"
+            if first and self.on_write_error is not None:
+                self.on_write_error(self.last_write_error)
+        else:
+            self.written += 1
+
+    def summary(self) -> dict[str, Any]:
+        """What became of the alerts: raised, written to --alerts (or not), sent to the webhook (or not)."""
+        webhook = self.webhook
+        return {
+            "raised": self.count,
+            "written": self.written,
+            "write_failures": self.write_failures,
+            "last_write_error": self.last_write_error,
+            "webhook": None
+            if webhook is None
+            else {"sent": webhook.sent, "failed": webhook.failed, "last_error": webhook.last_error},
+        }
+
+    def close(self, webhook_timeout_s: float = 5.0) -> None:
+        if self.webhook is not None:
+            self.webhook.close(webhook_timeout_s)
+        if self._file is not None:
+            self._file.close()

@@ -1,0 +1,45 @@
+"""Evidence files: the best crop of each appearance, saved with a safe name and its sha256."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from impersonation_cli.io.atomic_write import write_bytes_atomic
+from impersonation_cli.results import Evidence
+
+
+def slug(text: str, limit: int = 40) -> str:
+    """A file-name-safe rendering of untrusted text (names, URLs): letters, digits, '-' and '_' only."""
+    cleaned = re.sub(r"[^A-Za-z0-9_-]+", "_", text).strip("_")
+    return (cleaned or "x")[:limit]
+
+
+def source_slug(source: str) -> str:
+    # The hash keeps two sources with the same file name (in different folders) apart.
+    # surrogateescape: a file name that is not UTF-8 hashes as its bytes.
+    digest = hashlib.sha256(source.encode("utf-8", "surrogateescape")).hexdigest()[:8]
+    return f"{slug(Path(source).stem or source)}-{digest}"
+
+
+def save_evidence(
+    folder: Path, source: str, appearance_id: str, identity: str, crop: np.ndarray, time_s: float, box: np.ndarray
+) -> Evidence:
+    folder = folder / source_slug(source)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{appearance_id}_{slug(identity)}_{time_s:08.2f}s.jpg"
+    ok, data = cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, 92])
+    if not ok:
+        return Evidence(path=None, sha256=None, time_s=time_s, box=[float(v) for v in box])
+    payload = data.tobytes()
+    write_bytes_atomic(path, payload)
+    return Evidence(
+        path=str(path),
+        sha256=hashlib.sha256(payload).hexdigest(),
+        time_s=round(time_s, 3),
+        box=[round(float(v), 1) for v in box],
+    )

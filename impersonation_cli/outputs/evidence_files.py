@@ -1,0 +1,70 @@
+"""Finding an appearance's evidence file again and checking it is the one the scan saved.
+
+A result file is not trusted: its evidence path could name any file on this machine. A report only embeds
+bytes whose sha256 matches the one recorded at scan time and that are an image, so a crafted result cannot
+smuggle, say, a key file into a report (to name a file's sha256 one must already know its content).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from impersonation_cli.results import Evidence
+
+# Evidence crops are tens of kilobytes; a file far larger cannot be one (and is not read into memory).
+MAX_EVIDENCE_BYTES = 20_000_000
+IMAGE_SIGNATURES = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png"}
+
+VERIFIED = "verified"
+MISSING = "missing"
+CHANGED = "changed"
+NOT_SAVED = "not saved"
+NOT_IMAGE = "not an image"
+
+
+@dataclass(frozen=True)
+class EvidenceFile:
+    status: str  # one of the constants above
+    path: Path | None = None
+    data: bytes | None = None
+
+    @property
+    def verified(self) -> bool:
+        return self.status == VERIFIED
+
+
+def image_type(data: bytes) -> str | None:
+    """The MIME type of a JPEG or PNG by its first bytes, else None."""
+    return next((mime for magic, mime in IMAGE_SIGNATURES.items() if data.startswith(magic)), None)
+
+
+def data_uri(data: bytes) -> str | None:
+    """An image as a data: URI (what the report's Content-Security-Policy allows), None if not an image."""
+    mime = image_type(data)
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}" if mime else None
+
+
+def locate(recorded: str, result_dir: Path) -> Path | None:
+    """The evidence file: as recorded (relative paths from here), else relative to the result file's folder."""
+    path = Path(recorded)
+    candidates = [path] if path.is_absolute() else [path, result_dir / path]
+    return next((c for c in candidates if c.is_file()), None)
+
+
+def check_evidence(evidence: Evidence | None, result_dir: Path) -> EvidenceFile:
+    if evidence is None or not evidence.path or not evidence.sha256:
+        return EvidenceFile(NOT_SAVED)
+    path = locate(evidence.path, result_dir)
+    if path is None:
+        return EvidenceFile(MISSING)
+    if path.stat().st_size > MAX_EVIDENCE_BYTES:
+        return EvidenceFile(CHANGED, path)
+    data = path.read_bytes()
+    if hashlib.sha256(data).hexdigest() != evidence.sha256.lower():
+        return EvidenceFile(CHANGED, path)
+    if image_type(data) is None:
+        return EvidenceFile(NOT_IMAGE, path)
+    return EvidenceFile(VERIFIED, path, data)

@@ -1,0 +1,219 @@
+"""What the documents built from a scan result share: reading a result file safely, which appearances are
+flagged, which verdicts set exit code 1 (`--fail-on`), and plain words for verdicts and scores."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import types
+import typing
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from impersonation_cli.errors import GalleryError, UserError
+from impersonation_cli.gallery.store import Authorization, Gallery
+from impersonation_cli.results import Appearance, ScanResult, SourceResult, type_hints
+
+AUTHORIZED = "authorized"
+
+# `--fail-on` words and the verdicts they stand for; the full verdict names are accepted too.
+FAIL_ON_VERDICTS = {
+    "authorized": AUTHORIZED,
+    "unauthorized": "unauthorized-likeness",
+    "synthetic": "likely-synthetic",
+    "effects": "likely-effects",
+    "replay": "likely-replay",
+    "concurrent": "concurrent",
+}
+FAIL_ON_ANY = "any"
+FAIL_ON_NONE = "none"
+FAIL_ON_CHOICES = (*FAIL_ON_VERDICTS, FAIL_ON_ANY, FAIL_ON_NONE)
+
+# Plain words for the verdicts this tool knows; a verdict it does not know is shown by its name alone.
+VERDICT_MEANINGS = {
+    AUTHORIZED: "the room is on record as allowed to use this person's likeness",
+    "unauthorized-likeness": "a registered person's face is used in a room with no valid authorization",
+    "likely-synthetic": "the face shows signs of being AI-generated (face swap or AI digital human)",
+    "likely-effects": "the face shows signs of a beauty filter, face sticker or pasted photo",
+    "likely-replay": "the video matches known past footage of this person being re-broadcast",
+    "concurrent": "the same person is on screen in another room at the same time, so at most one can be real",
+}
+
+
+@dataclass(frozen=True)
+class FailPolicy:
+    """Which appearances make a scan 'fail' (exit code 1, a JUnit failure)."""
+
+    verdicts: frozenset[str]
+    any_identity: bool
+
+    def matches(self, appearance: Appearance) -> bool:
+        return self.any_identity or bool(self.verdicts.intersection(appearance.verdicts))
+
+    def describe(self) -> str:
+        if self.any_identity:
+            return FAIL_ON_ANY
+        return ",".join(sorted(self.verdicts)) or FAIL_ON_NONE
+
+
+# Today's behaviour: any registered identity found fails.
+DEFAULT_FAIL_POLICY = FailPolicy(frozenset(), any_identity=True)
+
+
+def parse_fail_on(values: list[str] | None) -> FailPolicy:
+    """`--fail-on` values, repeatable and comma-separated, into a policy; no values keeps the default."""
+    words = [w.strip().lower() for value in values or [] for w in value.split(",") if w.strip()]
+    if not words:
+        return DEFAULT_FAIL_POLICY
+    known = set(FAIL_ON_CHOICES) | set(FAIL_ON_VERDICTS.values())
+    unknown = [w for w in words if w not in known]
+    if unknown:
+        raise UserError(f"--fail-on: unknown choice {unknown[0]!r}; choose from {', '.join(FAIL_ON_CHOICES)}")
+    if FAIL_ON_NONE in words and len(set(words)) > 1:
+        raise UserError("--fail-on: 'none' cannot be combined with other choices")
+    verdicts = frozenset(FAIL_ON_VERDICTS.get(w, w) for w in words if w not in (FAIL_ON_ANY, FAIL_ON_NONE))
+    return FailPolicy(verdicts, any_identity=FAIL_ON_ANY in words)
+
+
+@dataclass(frozen=True)
+class ReportInput:
+    """A scan result with what the documents add from elsewhere: the gallery's reference photos and
+    authorizations (None when no gallery was given)."""
+
+    result: ScanResult
+    result_path: Path
+    references: dict[str, bytes] = dataclasses.field(default_factory=dict)
+    authorizations: list[Authorization] | None = None
+
+    @property
+    def result_dir(self) -> Path:
+        return self.result_path.parent
+
+
+def read_report_input(result_path: Path, gallery_path: Path | None) -> ReportInput:
+    """The result file, plus reference photos and authorizations of the people in it from the gallery."""
+    result = load_result(result_path)
+    if gallery_path is None:
+        return ReportInput(result, result_path)
+    if not gallery_path.is_file():
+        raise UserError(f"{gallery_path}: no such gallery file")
+    with Gallery(gallery_path, create=False, read_only=True) as gallery:
+        references = {name: photo for name in result.identities if (photo := _reference_photo(gallery, name))}
+        return ReportInput(result, result_path, references, gallery.authorizations())
+
+
+def _reference_photo(gallery: Gallery, name: str) -> bytes | None:
+    try:
+        return gallery.best_thumbnail(name)
+    except GalleryError:  # found by a scan against another gallery: no photo to show
+        return None
+
+
+def is_flagged(appearance: Appearance) -> bool:
+    """Worth an analyst's attention: anything but a plain authorized appearance (unjudged ones included)."""
+    return not appearance.verdicts or any(v != AUTHORIZED for v in appearance.verdicts)
+
+
+def flagged_by_source(result: ScanResult) -> list[tuple[SourceResult, list[Appearance]]]:
+    """Each source with flagged appearances, in scan order, with those appearances in time order."""
+    groups = []
+    for source in result.sources:
+        flagged = sorted(
+            (a for a in result.appearances if a.source == source.source and is_flagged(a)), key=lambda a: a.start_s
+        )
+        if flagged:
+            groups.append((source, flagged))
+    return groups
+
+
+def score_words(score: float) -> str:
+    """How strong a 0..1 signal score is, in words a reader of a notice understands."""
+    if score >= 0.8:
+        return "strong sign"
+    if score >= 0.5:
+        return "moderate sign"
+    if score >= 0.2:
+        return "weak sign"
+    return "no clear sign"
+
+
+def verdict_meaning(verdict: str) -> str:
+    return VERDICT_MEANINGS.get(verdict, "a finding recorded by the scan")
+
+
+def setting(settings: dict[str, Any], *keys: str) -> Any:
+    """A value nested in a result's settings, or None where any level is missing or not a table."""
+    value: Any = settings
+    for key in keys:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
+
+
+def wallclock_text(value: str | None) -> str | None:
+    """An ISO time as 'YYYY-MM-DD HH:MM:SS +HH:MM' for people; text that does not parse is shown as it is."""
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    return moment.strftime("%Y-%m-%d %H:%M:%S %z").strip()
+
+
+def load_result(path: Path) -> ScanResult:
+    """A scan result file, checked field by field: anything a report would trip over is a UserError."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such result file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"{path}: cannot read it: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{path}: not JSON: {exc}") from None
+    if not isinstance(document, dict):
+        raise UserError(f"{path}: not an impersonation-cli scan result (a JSON object is expected)")
+    try:
+        result = ScanResult.from_dict(document)
+    except ValueError as exc:
+        raise UserError(f"{path}: {exc}") from None
+    except (TypeError, AttributeError) as exc:
+        raise UserError(f"{path}: not a complete scan result: {exc}") from None
+    _check_types(ScanResult, result, f"{path}: ")
+    return result
+
+
+def _check_types(kind: Any, value: Any, where: str) -> None:
+    """The loader trusts the JSON's types; a report formats numbers, so a string score must be caught here."""
+    origin = typing.get_origin(kind)
+    if origin in (typing.Union, types.UnionType):
+        options = typing.get_args(kind)
+        if value is None and type(None) in options:
+            return
+        _check_types(next(a for a in options if a is not type(None)), value, where)
+    elif dataclasses.is_dataclass(kind):
+        hints = type_hints(kind)
+        for item in dataclasses.fields(kind):
+            _check_types(hints[item.name], getattr(value, item.name), f"{where}{item.name}.")
+    elif origin is list:
+        _require(isinstance(value, list), value, "a list", where)
+        (item_kind,) = typing.get_args(kind)
+        for n, item in enumerate(value):
+            _check_types(item_kind, item, f"{where}{n}.")
+    elif origin is dict:
+        _require(isinstance(value, dict), value, "an object", where)
+        _, item_kind = typing.get_args(kind)
+        for key, item in value.items():
+            _check_types(item_kind, item, f"{where}{key}.")
+    elif kind is float:
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        _require(number and math.isfinite(value), value, "a number", where)
+    elif kind in (int, str, bool):
+        _require(isinstance(value, kind) and (kind is bool or not isinstance(value, bool)), value, kind.__name__, where)
+
+
+def _require(ok: bool, value: Any, expected: str, where: str) -> None:
+    if not ok:
+        raise UserError(f"{where.rstrip('.')} should be {expected}, not {type(value).__name__} {value!r:.40}")

@@ -1,0 +1,205 @@
+"""Takedown-notice drafts: one Markdown file per flagged source, for an analyst to check, fill in and send.
+
+Untrusted text (names, rooms, file names, explanations) must stay text when the Markdown is rendered: prose
+goes through `md_text` (every character Markdown could read as syntax is backslash-escaped, so a name with
+`](javascript:` or `<script>` in it is shown, not obeyed) and paths and hashes through `md_code` (a code
+span, whose content Markdown never interprets).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+from impersonation_cli import __version__
+from impersonation_cli.gallery.store import Authorization
+from impersonation_cli.io.atomic_write import write_text_atomic
+from impersonation_cli.outputs.evidence import slug, source_slug
+from impersonation_cli.outputs.evidence_files import check_evidence
+from impersonation_cli.outputs.findings import (
+    ReportInput,
+    flagged_by_source,
+    score_words,
+    setting,
+    verdict_meaning,
+    wallclock_text,
+)
+from impersonation_cli.outputs.table import clock
+from impersonation_cli.results import Appearance, SourceResult
+
+# What Markdown (CommonMark and GitHub's extensions) could turn into a link, image, HTML, entity or emphasis
+# mid-line: brackets, angle brackets, '&', backticks, '*', '~', '#', '_' at a word's edge, and the parts of
+# automatic links ('://', 'www.', '@'). Everything else stays as it is, so the draft reads well as plain
+# text too (platform forms are often plain text). Untrusted text never starts a line, so line-start syntax
+# ('-', '1.', '>') cannot arise.
+MARKDOWN_SPECIAL = re.compile(r"[\\`*\[\]<>&~#@]|(?<![^\W_])_|_(?![^\W_])|:(?=//)|(?<=www)\.", re.IGNORECASE)
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+PLACEHOLDER_NOTE = "Every `{{...}}` is a placeholder to fill in before sending."
+
+
+def one_line(value: object) -> str:
+    """Text on one line, without control characters (a terminal showing the file would obey them)."""
+    return CONTROL.sub("\ufffd", " ".join(str(value).split()))
+
+
+def md_text(value: object) -> str:
+    """Untrusted text as literal Markdown prose, on one line."""
+    return MARKDOWN_SPECIAL.sub(lambda match: "\\" + match.group(0), one_line(value))
+
+
+def md_code(value: object) -> str:
+    """Untrusted text as a literal Markdown code span, on one line."""
+    text = one_line(value)
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def notice_file_name(source: SourceResult) -> str:
+    """A safe, unique file name: the room (if any) for people, the source's slug and hash for uniqueness."""
+    room = f"{slug(source.room)}-" if source.room else ""
+    return f"takedown-{room}{source_slug(source.source)}.md"
+
+
+def write_notices(report: ReportInput, folder: Path, generated_at: datetime | None = None) -> list[Path]:
+    """One draft per flagged source; returns the files written (none when nothing is flagged)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for source, appearances in flagged_by_source(report.result):
+        path = folder / notice_file_name(source)
+        write_text_atomic(path, render_notice(report, source, appearances, generated_at))
+        written.append(path)
+    return written
+
+
+def render_notice(
+    report: ReportInput, source: SourceResult, appearances: list[Appearance], generated_at: datetime | None = None
+) -> str:
+    generated = (generated_at or datetime.now(UTC)).replace(microsecond=0).isoformat()
+    people = sorted({a.identity for a in appearances}, key=str.casefold)
+    names = ", ".join(md_text(p) for p in people)
+    sections = [
+        f"# Takedown request: suspected impersonation of {names}",
+        f"> **Draft** made by impersonation-cli {md_text(__version__)} on {md_text(generated)} from "
+        f"{md_code(report.result_path.name)}. Check every fact against the evidence. {PLACEHOLDER_NOTE} "
+        "Delete this note before sending.",
+        "**To:** {{PLATFORM TRUST & SAFETY / IP COMPLAINTS CONTACT}}  \n"
+        "**From:** {{SENDER NAME}}, {{ORGANISATION}}, acting for {{RIGHTS HOLDER}}  \n"
+        "**Contact:** {{EMAIL}} · {{PHONE}}  \n"
+        "**Date:** {{DATE SENT}}",
+        _account(source),
+        _summary(people, appearances),
+        *(_appearance(report, n, a) for n, a in enumerate(appearances, start=1)),
+        _evidence(report, appearances),
+        _request(),
+    ]
+    return "\n\n".join(sections) + "\n"
+
+
+def _account(source: SourceResult) -> str:
+    room = md_code(source.room) if source.room else "not recorded by the scan: {{PLATFORM AND ACCOUNT / ROOM URL}}"
+    return (
+        "## The account\n\n"
+        f"- Platform and account (room): {room}\n"
+        f"- Recording examined: {md_code(source.source)}"
+        + (f" ({source.duration_s:.0f} s of video)" if source.duration_s else "")
+        + "\n- Link to the live room or video: {{URL}}"
+    )
+
+
+def _summary(people: list[str], appearances: list[Appearance]) -> str:
+    verdicts = sorted({v for a in appearances for v in a.verdicts})
+    findings = "\n".join(f"- **{md_text(v)}**: {md_text(verdict_meaning(v))}" for v in verdicts)
+    return (
+        "## What we found\n\n"
+        f"The recording above shows {'a face' if len(people) == 1 else 'faces'} matching "
+        f"{', '.join(md_text(p) for p in people)}, whose likeness we represent for {{{{RIGHTS HOLDER}}}}. "
+        f"Our automated scan recorded these findings:\n\n{findings}"
+    )
+
+
+def _appearance(report: ReportInput, number: int, appearance: Appearance) -> str:
+    threshold = setting(report.result.settings, "config", "match", "threshold")
+    wallclock = wallclock_text(appearance.start_wallclock)
+    lines = [
+        f"### {number}. {md_text(appearance.identity)}, {clock(appearance.start_s)} to {clock(appearance.end_s)} "
+        "stream time",
+        "",
+        f"- When: {clock(appearance.start_s)} to {clock(appearance.end_s)} into the recording"
+        + (
+            f"; wall-clock {md_code(wallclock)} to {md_code(wallclock_text(appearance.end_wallclock) or '?')}"
+            if wallclock
+            else "; wall-clock time not known ({{ADD IF KNOWN}})"
+        ),
+        f"- Verdicts: {', '.join(f'**{md_text(v)}**' for v in appearance.verdicts) or 'none recorded'}",
+        f"- Face match: similarity {appearance.median_similarity:.2f} (best frame {appearance.best_similarity:.2f}) "
+        "to the registered reference photos, where 1.0 would be the same picture; the scan counts a face as a "
+        f"registered person from {_number(threshold)} up, and only when no other registered person comes close.",
+        f"- Authorization status: {_authorization_status(report.authorizations, appearance)}",
+    ]
+    lines += [f"- Scan's reason: {md_text(reason)}" for reason in appearance.reasons]
+    lines += _signal_lines(appearance)
+    return "\n".join(lines)
+
+
+def _number(value: object) -> str:
+    return f"{value:.2f}" if isinstance(value, int | float) else md_code(value)
+
+
+def _authorization_status(authorizations: list[Authorization] | None, appearance: Appearance) -> str:
+    if authorizations is None:
+        return "as judged at scan time (see the reasons below); {{CONFIRM AGAINST THE AUTHORIZATION REGISTRY}}"
+    rooms = [a for a in authorizations if a.person.casefold() == appearance.identity.casefold()]
+    if not rooms:
+        return f"no room is authorized to use {md_text(appearance.identity)}'s likeness."
+    listed = "; ".join(
+        md_code(a.room)
+        + (f" until {md_text(a.valid_to)}" if a.valid_to else "")
+        + (" (AI digital human licensed)" if a.ai_allowed else "")
+        for a in rooms
+    )
+    here = "is" if any(a.room == appearance.room for a in rooms) else "is not"
+    return f"this room {here} among the authorized ones on record: {listed}."
+
+
+def _signal_lines(appearance: Appearance) -> list[str]:
+    if not appearance.signals:
+        return []
+    lines = ["- Manipulation signals (0 = no sign, 1 = strong sign):"]
+    for name, signal in appearance.signals.items():
+        lines.append(
+            f"  - {md_text(name)}: {signal.score:.2f}, {score_words(signal.score)}; {md_text(signal.explanation)}"
+        )
+    return lines
+
+
+def _evidence(report: ReportInput, appearances: list[Appearance]) -> str:
+    lines = [
+        "## Evidence files",
+        "",
+        "Frame crops saved by the scan. The sha256 lets you check that a file is exactly the one recorded.",
+        "",
+    ]
+    for appearance in appearances:
+        evidence = appearance.evidence
+        if evidence is None or not evidence.path:
+            lines.append(f"- {md_text(appearance.identity)}: no crop saved ({{{{ATTACH A SCREENSHOT}}}})")
+            continue
+        status = check_evidence(evidence, report.result_dir).status
+        lines.append(
+            f"- {md_code(Path(evidence.path).name)}: {md_text(appearance.identity)} at {clock(evidence.time_s)}, "
+            f"sha256 {md_code(evidence.sha256 or '')} (file {md_text(status)} when this draft was made)"
+        )
+    return "\n".join(lines)
+
+
+def _request() -> str:
+    return (
+        "## Request\n\n"
+        "We ask you to remove or disable the content above and to stop this account from using "
+        "{{RIGHTS HOLDER}}'s likeness without authorization. {{ADJUST TO THE PLATFORM'S POLICY AND FORM}}\n\n"
+        "I state in good faith that this use is not authorized by the rights holder, its agent or the law, and "
+        "that the information in this notice is accurate. {{CHECK THE WORDING THE PLATFORM REQUIRES}}\n\n"
+        "{{SIGNATURE}}  \n{{SENDER NAME}}, {{TITLE}}"
+    )

@@ -1,0 +1,84 @@
+"""The result table for people, rendered with rich."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from impersonation_cli.io.sources import display_name
+from impersonation_cli.results import ScanResult
+
+VERDICT_STYLES = {
+    "authorized": "green",
+    "unauthorized-likeness": "yellow",
+    "likely-synthetic": "bold red",
+    "likely-effects": "magenta",
+    "likely-replay": "bold red",
+    "concurrent": "bold red",
+}
+
+
+def clock(seconds: float) -> str:
+    minutes, secs = divmod(max(seconds, 0.0), 60)
+    hours, minutes = divmod(int(minutes), 60)
+    return f"{hours}:{minutes:02d}:{secs:04.1f}" if hours else f"{minutes:d}:{secs:04.1f}"
+
+
+def appearance_table(result: ScanResult) -> Table:
+    table = Table(title="Registered people found", title_justify="left", expand=False)
+    # The room has its own column (when any appearance has one): the source column always names the file.
+    with_rooms = any(a.room for a in result.appearances)
+    for column in ("source", *(["room"] if with_rooms else []), "who", "on screen", "similarity", "verdicts", "risk"):
+        table.add_column(column, overflow="fold")
+    for a in result.appearances:
+        verdicts = Text()
+        for n, verdict in enumerate(a.verdicts):
+            verdicts.append(("" if n == 0 else "\n") + verdict, style=VERDICT_STYLES.get(verdict, ""))
+        table.add_row(
+            Text(display_name(Path(a.source).name)),
+            *([Text(a.room or "")] if with_rooms else []),
+            Text(a.identity, style="bold"),
+            f"{clock(a.start_s)}-{clock(a.end_s)} ({a.frames} fr)",
+            f"{a.median_similarity:.2f} (best {a.best_similarity:.2f})",
+            verdicts,
+            f"{a.risk:.2f}",
+        )
+    return table
+
+
+def problems_table(result: ScanResult) -> Table | None:
+    problems = [s for s in result.sources if s.status != "ok"]
+    if not problems:
+        return None
+    table = Table(title="Inputs with problems", title_justify="left")
+    table.add_column("source", overflow="fold")
+    table.add_column("status")
+    table.add_column("why", overflow="fold")
+    for s in problems:
+        table.add_row(Text(display_name(s.source)), s.status, Text(display_name(s.error or "")))
+    return table
+
+
+def print_summary(result: ScanResult, console: Console) -> None:
+    if result.appearances:
+        console.print(appearance_table(result))
+        folders = sorted(
+            {str(Path(a.evidence.path).parent) for a in result.appearances if a.evidence and a.evidence.path}
+        )
+        for folder in folders:
+            console.print(Text(f"evidence crops: {display_name(folder)}"))
+    else:
+        console.print("No registered person found.")
+    problems = problems_table(result)
+    if problems is not None:
+        console.print(problems)
+    scanned = sum(1 for s in result.sources if s.status != "unreadable")
+    rtf = f", {result.run.realtime_factor:.1f}x real time" if result.run.realtime_factor else ""
+    console.print(
+        f"{scanned} of {len(result.sources)} inputs scanned, {len(result.appearances)} appearances of "
+        f"{len(result.identities)} registered people, in {result.run.elapsed_s:.1f} s{rtf} "
+        f"(pack {result.settings['pack']}, {result.settings['provider']})"
+    )

@@ -1,0 +1,1 @@
+"""The stages, top to bottom: faces -> tracks -> matches -> signals -> verdicts, and the scan and watch loops."""

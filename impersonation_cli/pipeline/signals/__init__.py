@@ -1,0 +1,150 @@
+"""Signals stage: evidence of manipulation that does not come from identity.
+
+A face swap driven by the celebrity's own embedding matches the gallery *better*, so nothing here
+looks at who the face is; it looks at the face itself, how it behaves over time and how it sits in its frame.
+Per-face measurements are made while the frame's pixels are at hand (`observe`, a few floats per face
+in `Observation.features`), and scored per appearance when the appearance is complete (`score_appearance`).
+Every face track is scored when it ends, matched or not: the strongest score of each signal over all of
+a source's faces is a source signal (`source_signals`), so sources of unknown people are judged too.
+
+Two kinds of signal: the trained detector's calibrated probabilities (`face_forgery`, `face_effects`,
+detector.py), which alone make the class scores `synthetic` and `effects` that verdicts and risk read, and
+the hand-made cues (scoring.py), which explain a finding but never raise one.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from impersonation_cli.config import Config
+from impersonation_cli.pipeline.faces import Faces, Frame
+from impersonation_cli.pipeline.signals.detector import (
+    FACE_EFFECTS,
+    FACE_FORGERY,
+    ForgeryModel,
+    ForgerySampler,
+    detector_signals,
+    forgery_model,
+)
+from impersonation_cli.pipeline.signals.measure import (
+    landmark_features,
+    normalised_shape,
+    pose_features,
+    texture_features,
+)
+from impersonation_cli.pipeline.signals.replay import FootageIndex, ReplayDetector
+from impersonation_cli.pipeline.signals.scoring import CUES, EFFECTS_CUES, SYNTHETIC_CUES, SignalSettings, is_judged
+from impersonation_cli.pipeline.tracks import Observation, Track, Tracker
+from impersonation_cli.results import SignalScore
+from impersonation_cli.runtime.engine import FaceEngine
+
+SYNTHETIC = "synthetic"
+EFFECTS = "effects"
+# Each class score, the detector signal that gives it, and the cues that explain it.
+CLASSES = {SYNTHETIC: (FACE_FORGERY, SYNTHETIC_CUES), EFFECTS: (FACE_EFFECTS, EFFECTS_CUES)}
+
+
+def class_score(name: str, detector: SignalScore) -> SignalScore:
+    """A class score is its detector signal's probability (or why it was not judged), under the class's name."""
+    if not is_judged(detector):
+        return SignalScore(name, 0.0, detector.explanation, {})
+    details = {detector.name: detector.score, "threshold": detector.details["threshold"]}
+    return SignalScore(name, detector.score, f"{detector.name}: {detector.explanation}", details)
+
+
+class SignalSuite:
+    """All manipulation signals for one source: the per-face ones and the replay detector's."""
+
+    def __init__(
+        self,
+        engine: FaceEngine,
+        config: Config,
+        footage: FootageIndex | None = None,
+        forgery: ForgeryModel | None = None,
+    ) -> None:
+        self.engine = engine
+        self.config = config
+        self.replay = ReplayDetector(footage, config)
+        self.settings = SignalSettings.from_table(config.section("signals"))
+        self.forgery = forgery or forgery_model(engine)
+        self.sampler = ForgerySampler(self.forgery, self.settings)
+        # A photo: its faces are one frame each, scored as such (set by the scan for an image).
+        self.still_image = False
+        # Per active track: the previous frame's normalised expression landmarks (one small array a track).
+        self._last_shape: dict[int, np.ndarray] = {}
+        # Per signal: the strongest score over every face track of the source so far.
+        self._strongest: dict[str, SignalScore] = {}
+
+    def observe(self, frame: Frame, faces: Faces, tracker: Tracker) -> None:
+        """Measure each tracked face of this frame (stored on its newest observation).
+
+        The hand-made cues skip faces under `min_face_px`: their texture and landmarks are the video encoder's;
+        the detector has its own minimum.
+        """
+        self.replay.observe(frame)
+        if not len(faces):
+            return
+        newest = [tracker.track(int(t)).observations[-1] for t in faces.track_ids]
+        self.sampler.observe(frame, faces, newest)
+        measured = np.flatnonzero(faces.sizes >= self.settings.min_face_px)
+        if not len(measured):
+            return
+        gray = cv2.cvtColor(frame.image, cv2.COLOR_BGR2GRAY) if frame.image.ndim == 3 else frame.image
+        landmarks = self.engine.landmarks106(frame.image, faces[measured])
+        for n, row in enumerate(measured):
+            features = newest[row].features
+            features.update(texture_features(gray, faces.boxes[row], faces.keypoints[row]))
+            features.update(pose_features(faces.boxes[row], faces.keypoints[row]))
+            if landmarks is not None:
+                features.update(landmark_features(landmarks[n]))
+                self._expression_change(int(faces.track_ids[row]), landmarks[n], features)
+
+    def _expression_change(self, track_id: int, points: np.ndarray, features: dict[str, float]) -> None:
+        shape = normalised_shape(points)
+        previous = self._last_shape.get(track_id)
+        if previous is not None:
+            features["shape_change"] = float(np.linalg.norm(shape - previous, axis=1).mean())
+        self._last_shape[track_id] = shape
+
+    def tracks_ended(self, tracks: list[Track]) -> None:
+        """Score every finished face track, matched or not, and keep each signal's strongest score."""
+        for track in tracks:
+            self._last_shape.pop(track.track_id, None)
+            self.sampler.track_ended(track.track_id)
+            # Shorter face tracks of a video are not scored: a passing false detection.
+            if len(track.observations) < (1 if self.still_image else self.config.scan.min_appearance_frames):
+                continue
+            for name, score in self.score_observations(track.observations).items():
+                kept = self._strongest.get(name)
+                if kept is None or (score.score, is_judged(score)) > (kept.score, is_judged(kept)):
+                    detail = {**score.details, "track_id": float(track.track_id), "start_s": round(track.start_s, 3)}
+                    explanation = score.explanation
+                    if is_judged(score):
+                        explanation = f"strongest face (track {track.track_id}): {explanation}"
+                    self._strongest[name] = SignalScore(name, score.score, explanation, detail)
+
+    def score_observations(self, observations: list[Observation]) -> dict[str, SignalScore]:
+        """Every signal for one face's frames: the cues, the detector's signals and the class scores."""
+        scores = {s.name: s for s in (cue(observations, self.settings) for cue in CUES)}
+        needed = 1 if self.still_image else self.settings.forgery_min_frames
+        scores.update(detector_signals(observations, self.forgery, self.settings, needed))
+        for name, (detector, _) in CLASSES.items():
+            scores[name] = class_score(name, scores[detector])
+        return scores
+
+    def score_appearance(
+        self, tracks: list[Track], identity: str, start_s: float, end_s: float
+    ) -> dict[str, SignalScore]:
+        """Score the appearance's tracks one by one (a signal compares frames of one face), keep the most
+        suspicious track's scores (by its synthetic or effects score), and add whether the person's
+        known footage is being replayed over the appearance's time."""
+        per_track = [self.score_observations(t.observations) for t in tracks]
+        scores = dict(max(per_track, key=lambda s: max(s[SYNTHETIC].score, s[EFFECTS].score)))
+        replay = self.replay.appearance_signal(identity, start_s, end_s)
+        if replay is not None:
+            scores[replay.name] = replay
+        return scores
+
+    def source_signals(self) -> dict[str, SignalScore]:
+        return {**self._strongest, **self.replay.source_signals()}

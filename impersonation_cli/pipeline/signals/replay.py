@@ -1,0 +1,452 @@
+"""Replay signals: a stream re-broadcasting known real footage of a person, or looping its own frames.
+
+Fingerprint (measured on the shared talking-head clips; see `scripts/make_cases.py` for the transforms):
+an *ordinal* 8x8 block signature of a centred square region: the frame is shrunk to a 128 px short side,
+the region is averaged into 8x8 blocks and each block is replaced by its brightness rank (0..63). Ranks do
+not change under brightness, contrast or gamma changes and barely under re-encoding; a square centred region
+survives border crops and aspect changes (landscape footage cropped to a portrait room); an overlay spoils
+only the blocks it covers, and the distance caps each block's contribution so a sticker cannot dominate it.
+A 63-bit DCT-sign hash of the same region was tried first: a 15 % crop with a sticker put the true frame at
+8-19 bits while unrelated clips came within 13, and the ordinal signature separates them far better.
+
+Footage is stored as one signature per sampled frame (8 per second: at 4, a re-encode whose frames fell
+between the stored ones, in a fast-moving clip, was 4-6 from its nearest footage frame, and a mirrored copy of
+short_hamilton_clip.mp4 broke into runs too short to flag), of a region 0.55 of the short side. A replay that
+crops or zooms makes the matching region a different fraction of its own frame, and an asymmetric crop moves
+its centre, so each stream frame is fingerprinted under several variants (10 region sizes 8 % apart, 3x3
+centre shifts of 3 % of the region, and the mirror image) and the closest variant counts. A two-stage
+search keeps that cheap: the unshifted variants rank the library, the shifted ones refine the best few.
+
+A single frame can resemble another by chance (same studio, same framing); a replay is a *run*: consecutive
+sampled frames matching one video with a constant time offset (`find_runs`). A loop is the same thing
+inside one stream: frames matching earlier frames of the same stream at a constant lag. A still scene
+matches itself at every lag, so a loop must also be *specific*: its frames must match the lag much better
+than lags a second or two beside it.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from impersonation_cli.config import Config, settings_from_table
+from impersonation_cli.errors import UserError
+from impersonation_cli.gallery.store import FootageVideo, Gallery
+from impersonation_cli.io.sources import display_name, sample_frames
+from impersonation_cli.pipeline.faces import Frame
+from impersonation_cli.results import SignalScore
+from impersonation_cli.runtime.packs import sha256_of
+
+METHOD = "ordinal8-v1"  # stored with each video: a changed fingerprint never meets old ones
+GRID = 8
+SMALL_SIDE = 128
+FOOTAGE_SCALE = 0.55
+# Region sizes relative to the short side: footage's own 0.55 and steps of 8 % (the signature tolerates about
+# 4 %), from 0.47 (the replay shrank the picture by up to 15 %) to 0.96 (it cropped up to 21 % of each border).
+SCALES = FOOTAGE_SCALE * 1.083 ** np.arange(-2, 8)
+SHIFTS = (-0.03, 0.0, 0.03)
+# Per-block rank difference cap: a block under a sticker costs at most this much.
+RANK_CAP = 12
+LOOP_SCALE = 0.8  # a stream against itself: most of the picture, away from the borders where overlays sit
+REPLAY = "replay"
+LOOP = "loop"
+
+
+@dataclass(frozen=True)
+class ReplaySettings:
+    """The `[replay]` section (distances are mean capped rank differences per block, 0..RANK_CAP)."""
+
+    footage_fps: float = 8.0
+    match_distance: float = 4.5
+    candidates: int = 32
+    offset_tolerance_s: float = 0.75
+    max_gap_s: float = 1.5
+    min_run_frames: int = 4
+    run_s: tuple[float, float] = (2.0, 5.0)
+    loop_min_lag_s: float = 2.0
+    loop_distance: float = 2.0
+    loop_margin: float = 1.5
+
+    @classmethod
+    def from_config(cls, config: Config) -> ReplaySettings:
+        return settings_from_table(cls, config.section("replay"), "replay")
+
+
+# -- fingerprints ------------------------------------------------------------------------------------
+
+
+def _small_gray(image: np.ndarray) -> np.ndarray:
+    """The frame in gray with a SMALL_SIDE short side. Pixels are first skipped down to about that size:
+    8x8 block means over hundreds of pixels do not see the aliasing, and a 720p frame then costs well under
+    a millisecond instead of several."""
+    step = max(1, min(image.shape[:2]) // SMALL_SIDE)
+    image = image[::step, ::step]
+    gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
+    factor = SMALL_SIDE / min(gray.shape[:2])
+    size = (max(1, round(gray.shape[1] * factor)), max(1, round(gray.shape[0] * factor)))
+    return cv2.resize(gray, size, interpolation=cv2.INTER_AREA).astype(np.float32)
+
+
+@functools.lru_cache(maxsize=8)
+def _block_edges(height: int, width: int, regions: tuple[tuple[float, float, float], ...]) -> tuple[np.ndarray, ...]:
+    """Pixel edges (x (R, GRID+1), y (R, GRID+1)) of the blocks of each centred square region (scale, shift_x,
+    shift_y), clamped inside the frame; cached because a stream's frame size does not change."""
+    scale, shift_x, shift_y = (np.array(column) for column in zip(*regions, strict=True))
+    side = np.minimum(np.round(scale * min(height, width)), min(height, width))
+    x0 = np.clip(np.round((width - side) / 2 + shift_x * side), 0, width - side)
+    y0 = np.clip(np.round((height - side) / 2 + shift_y * side), 0, height - side)
+    steps = np.arange(GRID + 1) / GRID
+    edge = np.round(side[:, None] * steps)
+    return (x0[:, None] + edge).astype(np.intp), (y0[:, None] + edge).astype(np.intp)
+
+
+def _signatures(small: np.ndarray, regions: tuple[tuple[float, float, float], ...]) -> np.ndarray:
+    """Ranks of the GRIDxGRID block means of each region: (R, GRID*GRID). The block sums come from one
+    integral image, so a hundred regions cost about as much as one."""
+    xs, ys = _block_edges(*small.shape, regions)
+    integral = cv2.integral(small, sdepth=cv2.CV_64F)
+    corners = integral[ys[:, :, None], xs[:, None, :]]
+    sums = corners[:, 1:, 1:] - corners[:, :-1, 1:] - corners[:, 1:, :-1] + corners[:, :-1, :-1]
+    areas = np.diff(ys)[:, :, None] * np.diff(xs)[:, None, :]
+    means = (sums / np.maximum(areas, 1)).reshape(len(regions), -1)
+    return np.argsort(np.argsort(means, axis=-1, kind="stable"), axis=-1).astype(np.uint8)
+
+
+FOOTAGE_REGION = ((FOOTAGE_SCALE, 0.0, 0.0),)
+LOOP_REGION = ((LOOP_SCALE, 0.0, 0.0),)
+STREAM_REGIONS = tuple((float(s), dx, dy) for s in SCALES for dy in SHIFTS for dx in SHIFTS)
+
+
+def footage_fingerprint(image: np.ndarray) -> np.ndarray:
+    """The stored signature of a footage frame: (GRID*GRID,) ranks of the 0.55 centre square."""
+    return _signatures(_small_gray(image), FOOTAGE_REGION)[0]
+
+
+def loop_fingerprint(small: np.ndarray) -> np.ndarray:
+    """A stream frame's signature for comparing the stream with itself (nothing to undo: one variant)."""
+    return _signatures(small, LOOP_REGION)[0]
+
+
+def stream_fingerprints(small: np.ndarray) -> np.ndarray:
+    """A stream frame's (`_small_gray`) signatures under every variant: (mirror 2, scale, shift_y 3, shift_x 3,
+    GRID*GRID)."""
+    views = (small, np.ascontiguousarray(small[:, ::-1]))
+    signatures = np.stack([_signatures(view, STREAM_REGIONS) for view in views])
+    return signatures.reshape(2, len(SCALES), len(SHIFTS), len(SHIFTS), GRID * GRID)
+
+
+def paired_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Mean capped rank difference of signatures a[..., 64] and b[..., 64], broadcast."""
+    difference = np.abs(a.astype(np.int16) - b.astype(np.int16))
+    return np.minimum(difference, RANK_CAP).mean(axis=-1, dtype=np.float32)
+
+
+def distances(queries: np.ndarray, references: np.ndarray) -> np.ndarray:
+    """Every query (..., 64) to every reference (N, 64): (..., N)."""
+    return paired_distances(queries[..., None, :], references)
+
+
+def fingerprint_video(path: Path, fps: float) -> tuple[list[tuple[float, bytes]], float]:
+    """(time, signature) of every sampled frame, and the seconds decoded."""
+    frames = [(f.time_s, footage_fingerprint(f.image).tobytes()) for f in sample_frames(str(path), fps)]
+    if not frames:
+        raise UserError(f"{path}: no frames could be decoded")
+    return frames, frames[-1][0]
+
+
+def add_footage(gallery: Gallery, name: str, path: Path, fps: float) -> tuple[FootageVideo, bool]:
+    """Fingerprint a video and store it as `name`'s footage; (the video, whether it was new)."""
+    if not path.is_file():
+        raise UserError(f"{path}: no such file")
+    person = gallery.canonical_name(name)
+    frames, duration_s = fingerprint_video(path, fps)
+    # SQLite stores UTF-8: a file name's undecodable bytes are stored as U+FFFD.
+    name = display_name(path.name)
+    video = FootageVideo(person, name, sha256_of(path), METHOD, fps, round(duration_s, 3), len(frames))
+    return video, gallery.add_footage(video, frames)
+
+
+# -- the library ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FootageMatch:
+    """A stream frame's closest frames in the library: which video, at what footage time, how close."""
+
+    videos: np.ndarray
+    times: np.ndarray
+    distances: np.ndarray
+
+
+class FootageIndex:
+    """Every footage frame's signature in one matrix: row i is `videos[owners[i]]` at `times[i]`."""
+
+    def __init__(self, videos: list[FootageVideo], owners: np.ndarray, times: np.ndarray, signatures: np.ndarray):
+        self.videos = videos
+        self.owners = owners
+        self.times = times
+        self.signatures = signatures
+
+    @classmethod
+    def from_gallery(cls, gallery: Gallery) -> FootageIndex:
+        videos, owners, times, signatures = [], [], [], []
+        for number, (video, frames) in enumerate(gallery.footage_frames(METHOD)):
+            videos.append(video)
+            owners += [number] * len(frames)
+            times += [t for t, _ in frames]
+            signatures += [np.frombuffer(s, dtype=np.uint8) for _, s in frames]
+        matrix = np.stack(signatures) if signatures else np.zeros((0, GRID * GRID), dtype=np.uint8)
+        return cls(videos, np.array(owners, dtype=np.int64), np.array(times, dtype=np.float64), matrix)
+
+    def __len__(self) -> int:
+        return len(self.videos)
+
+    def nearest(self, variants: np.ndarray, settings: ReplaySettings) -> FootageMatch:
+        """Library frames within `match_distance` of a stream frame (its `stream_fingerprints`).
+
+        Stage one ranks the library by the unshifted variants; stage two scores the best `candidates` of
+        them under every variant, so the shifts cost a fixed amount however large the library is.
+        """
+        if not len(self.signatures):
+            return FootageMatch(np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.float32))
+        centre = len(SHIFTS) // 2
+        coarse = distances(variants[:, :, centre, centre], self.signatures).min(axis=(0, 1))
+        best = np.argsort(coarse)[: settings.candidates]
+        fine = distances(variants.reshape(-1, GRID * GRID), self.signatures[best]).min(axis=0)
+        keep = fine <= settings.match_distance
+        rows = best[keep]
+        return FootageMatch(self.owners[rows], self.times[rows], fine[keep])
+
+
+# -- runs ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Run:
+    """Consecutive stream frames matching one reference at a constant offset (stream time - reference time)."""
+
+    key: int
+    offset_s: float
+    start_s: float
+    end_s: float
+    frames: int
+    mean_distance: float
+    # The reference time of the run's first frame: start_s - offset_s is off by the offset's spread, which
+    # a re-encode that held its first frame (ffmpeg's padding to a start time of 0) made negative.
+    reference_start_s: float
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+
+def find_runs(
+    key: int, stream_times: np.ndarray, reference_times: np.ndarray, dists: np.ndarray, settings: ReplaySettings
+) -> list[Run]:
+    """The runs among one reference's matches, strongest first, each stream frame in at most one run.
+
+    The offsets are voted into bins; the fullest bin's matches (within the tolerance), the best per stream
+    frame, are split where more than `max_gap_s` passes without one, and the longest piece is a run.
+    """
+    runs: list[Run] = []
+    remaining = np.ones(len(stream_times), dtype=bool)
+    offsets = stream_times - reference_times
+    while remaining.any():
+        chosen = np.flatnonzero(remaining)
+        centre, support = _densest_offset(offsets[chosen], stream_times[chosen], settings.offset_tolerance_s)
+        if support < settings.min_run_frames:
+            break
+        near = chosen[np.abs(offsets[chosen] - centre) <= settings.offset_tolerance_s]
+        piece = _longest_piece(_best_per_frame(near, stream_times, dists), stream_times, settings.max_gap_s)
+        remaining[near] = False
+        if len(piece) < settings.min_run_frames:
+            continue
+        first = piece[np.argmin(stream_times[piece])]
+        runs.append(
+            Run(
+                key=key,
+                offset_s=float(np.median(offsets[piece])),
+                start_s=float(stream_times[first]),
+                end_s=float(stream_times[piece].max()),
+                frames=len(piece),
+                mean_distance=float(dists[piece].mean()),
+                reference_start_s=float(reference_times[first]),
+            )
+        )
+    return sorted(runs, key=lambda r: (-r.duration_s, r.mean_distance))
+
+
+def _densest_offset(offsets: np.ndarray, stream_times: np.ndarray, tolerance_s: float) -> tuple[float, int]:
+    """The offset with the most distinct stream frames within the tolerance of it, and how many (binned by
+    tolerance / 2, so a talking head matching many nearby footage frames costs linear time)."""
+    step = tolerance_s / 2
+    bins = np.round(offsets / step).astype(np.int64)
+    frames = np.unique(np.stack([bins, np.round(stream_times * 1000).astype(np.int64)]), axis=1)[0]
+    low = frames.min()
+    counts = np.bincount(frames - low)
+    # Three bins span 1.5 steps either side at most: every counted offset lies within the tolerance.
+    window = np.convolve(counts, np.ones(3, dtype=np.int64), mode="same")
+    best = int(np.argmax(window))
+    return float((best + low) * step), int(window[best])
+
+
+def _best_per_frame(rows: np.ndarray, stream_times: np.ndarray, dists: np.ndarray) -> np.ndarray:
+    ordered = rows[np.lexsort((dists[rows], stream_times[rows]))]
+    _, first = np.unique(stream_times[ordered], return_index=True)
+    return ordered[first]
+
+
+def _longest_piece(rows: np.ndarray, stream_times: np.ndarray, max_gap_s: float) -> np.ndarray:
+    if not len(rows):
+        return rows
+    breaks = np.flatnonzero(np.diff(stream_times[rows]) > max_gap_s) + 1
+    return max(np.split(rows, breaks), key=len)
+
+
+def ramp(value: float, low: float, high: float) -> float:
+    return float(np.clip((value - low) / (high - low), 0.0, 1.0)) if high > low else float(value >= high)
+
+
+# -- the detector ------------------------------------------------------------------------------------------
+
+
+class ReplayDetector:
+    """Per source: matches every sampled frame against the footage library and against the stream's past."""
+
+    def __init__(self, index: FootageIndex | None, config: Config) -> None:
+        self.index = index if index is not None and len(index) else None
+        self.settings = ReplaySettings.from_config(config)
+        # Footage matches, one row each: stream time, video number, footage time, distance.
+        self._matches: list[tuple[float, int, float, float]] = []
+        # The stream's own loop signatures and times, for loops.
+        self._own: list[np.ndarray] = []
+        self._own_times: list[float] = []
+        self._loop_matches: list[tuple[float, float, float]] = []
+
+    def observe(self, frame: Frame) -> None:
+        small = _small_gray(frame.image)
+        if self.index is not None:
+            found = self.index.nearest(stream_fingerprints(small), self.settings)
+            times = [frame.time_s] * len(found.videos)
+            columns = (times, found.videos.tolist(), found.times.tolist(), found.distances.tolist())
+            self._matches += zip(*columns, strict=True)
+        self._observe_loop(frame.time_s, loop_fingerprint(small))
+
+    def _observe_loop(self, time_s: float, signature: np.ndarray) -> None:
+        """Match against the stream's frames at least `loop_min_lag_s` older; keep the closest few (a still
+        scene matches all of them, and the specificity test needs only some)."""
+        times = np.asarray(self._own_times)
+        earlier = np.flatnonzero(times <= time_s - self.settings.loop_min_lag_s)
+        if len(earlier):
+            dists = distances(signature, np.stack([self._own[i] for i in earlier]))
+            closest = np.argsort(dists)[: self.settings.candidates]
+            closest = closest[dists[closest] <= self.settings.loop_distance]
+            self._loop_matches += [(time_s, float(times[earlier[i]]), float(dists[i])) for i in closest]
+        self._own.append(signature)
+        self._own_times.append(time_s)
+
+    # -- results ---------------------------------------------------------------------------------------
+
+    def replay_runs(self) -> list[Run]:
+        """Runs against every footage video, strongest first."""
+        if not self._matches:
+            return []
+        table = np.asarray(self._matches)
+        runs = []
+        for video in np.unique(table[:, 1]).astype(int):
+            rows = table[table[:, 1] == video]
+            runs += find_runs(int(video), rows[:, 0], rows[:, 2], rows[:, 3], self.settings)
+        return sorted(runs, key=lambda r: (-r.duration_s, r.mean_distance))
+
+    def loop_runs(self) -> list[Run]:
+        """Runs of the stream against its own past that are specific to their lag (key: 0)."""
+        if not self._loop_matches:
+            return []
+        table = np.asarray(self._loop_matches)
+        runs = find_runs(0, table[:, 0], table[:, 1], table[:, 2], self.settings)
+        return [r for r in runs if self._lag_specific(r)]
+
+    def _lag_specific(self, run: Run) -> bool:
+        """Whether the run's frames match its lag clearly better than lags 1-2 s beside it (a still scene
+        matches every lag equally)."""
+        times = np.asarray(self._own_times)
+        signatures = np.stack(self._own)
+        inside = np.flatnonzero((times >= run.start_s) & (times <= run.end_s))
+
+        def cost(lag: float) -> float:
+            partners = np.abs(times[None, :] - (times[inside, None] - lag)).argmin(axis=1)
+            return float(paired_distances(signatures[inside], signatures[partners]).mean())
+
+        beside = min(cost(run.offset_s + d) for d in (-2.0, -1.0, 1.0, 2.0))
+        return beside - cost(run.offset_s) >= self.settings.loop_margin
+
+    def _replay_score(self, run: Run) -> SignalScore:
+        video = self.index.videos[run.key] if self.index is not None else None
+        assert video is not None
+        score = ramp(run.duration_s, *self.settings.run_s)
+        return SignalScore(
+            REPLAY,
+            round(score, 4),
+            f"{run.start_s:.1f}-{run.end_s:.1f} s match {video.person}'s footage {video.name} "
+            f"(sha256 {video.sha256[:12]}) from footage time {run.reference_start_s:.1f} s "
+            f"(offset {run.offset_s:+.1f} s, {run.frames} frames, distance {run.mean_distance:.2f})",
+            {
+                "offset_s": round(run.offset_s, 3),
+                "start_s": round(run.start_s, 3),
+                "end_s": round(run.end_s, 3),
+                "footage_start_s": round(run.reference_start_s, 3),
+                "frames": float(run.frames),
+                "mean_distance": round(run.mean_distance, 3),
+                "footage_person": video.person,
+                "footage_video": video.name,
+                "footage_sha256": video.sha256,
+            },
+        )
+
+    def _loop_score(self, run: Run) -> SignalScore:
+        score = ramp(run.duration_s, *self.settings.run_s)
+        return SignalScore(
+            LOOP,
+            round(score, 4),
+            f"{run.start_s:.1f}-{run.end_s:.1f} s repeat the stream {run.offset_s:.1f} s earlier "
+            f"({run.frames} frames, distance {run.mean_distance:.2f})",
+            {
+                "lag_s": round(run.offset_s, 3),
+                "start_s": round(run.start_s, 3),
+                "end_s": round(run.end_s, 3),
+                "frames": float(run.frames),
+                "mean_distance": round(run.mean_distance, 3),
+            },
+        )
+
+    def source_signals(self) -> dict[str, SignalScore]:
+        """ "replay": the longest match with known footage; "loop": the longest repeat of the stream itself."""
+        found: dict[str, SignalScore] = {}
+        replays = self.replay_runs()
+        if replays:
+            found[REPLAY] = self._replay_score(replays[0])
+        elif self.index is not None:
+            found[REPLAY] = SignalScore(REPLAY, 0.0, f"no run of frames matches the {len(self.index)} footage videos")
+        loops = self.loop_runs()
+        found[LOOP] = (
+            self._loop_score(loops[0])
+            if loops
+            else SignalScore(LOOP, 0.0, "no stretch of the stream repeats an earlier one")
+        )
+        return found
+
+    def appearance_signal(self, identity: str, start_s: float, end_s: float) -> SignalScore | None:
+        """The longest replay of this person's footage overlapping [start_s, end_s]; None without footage."""
+        if self.index is None:
+            return None
+        own = {n for n, v in enumerate(self.index.videos) if v.person.casefold() == identity.casefold()}
+        if not own:
+            return None
+        runs = [r for r in self.replay_runs() if r.key in own and r.start_s <= end_s and r.end_s >= start_s]
+        if not runs:
+            return SignalScore(REPLAY, 0.0, f"no run of frames matches {identity}'s {len(own)} footage videos")
+        return self._replay_score(runs[0])

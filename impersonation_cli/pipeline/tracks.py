@@ -1,0 +1,155 @@
+"""Tracks stage: link each frame's faces into tracks, so a person is judged over time, not per frame."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from impersonation_cli.pipeline.faces import Faces, Frame, greedy_pairs, iou_matrix
+
+
+@dataclass
+class Observation:
+    """One face of one track in one sampled frame."""
+
+    frame_index: int
+    time_s: float
+    box: np.ndarray
+    score: float
+    keypoints: np.ndarray
+    embedding: np.ndarray
+    wallclock: float | None = None
+    # The embedding is an earlier frame's, carried over because the face had not changed (EmbeddingReuse).
+    embedding_reused: bool = False
+    # Per-face measurements made by the signals stage while the frame's pixels are at hand.
+    features: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Track:
+    track_id: int
+    source: str
+    observations: list[Observation] = field(default_factory=list)
+    # The sharpest, largest view so far, cut out of its frame: the evidence picture if this track matches.
+    best_crop: np.ndarray | None = None
+    best_crop_time_s: float = 0.0
+    best_crop_box: np.ndarray | None = None
+    _best_crop_quality: float = -1.0
+
+    @property
+    def start_s(self) -> float:
+        return self.observations[0].time_s
+
+    @property
+    def end_s(self) -> float:
+        return self.observations[-1].time_s
+
+    @property
+    def last_box(self) -> np.ndarray:
+        return self.observations[-1].box
+
+    @property
+    def embeddings(self) -> np.ndarray:
+        return np.stack([o.embedding for o in self.observations])
+
+    def mean_embedding(self) -> np.ndarray:
+        mean = self.embeddings.mean(axis=0)
+        return mean / max(float(np.linalg.norm(mean)), 1e-12)
+
+    def offer_crop(self, image: np.ndarray, observation: Observation) -> None:
+        x1, y1, x2, y2 = observation.box
+        quality = float(observation.score) * float(min(x2 - x1, y2 - y1))
+        if quality <= self._best_crop_quality:
+            return
+        self._best_crop_quality = quality
+        self.best_crop = crop_with_margin(image, observation.box)
+        self.best_crop_time_s = observation.time_s
+        self.best_crop_box = observation.box.copy()
+
+
+def crop_with_margin(image: np.ndarray, box: np.ndarray, margin: float = 0.35) -> np.ndarray:
+    h, w = image.shape[:2]
+    x1, y1, x2, y2 = box
+    mx, my = (x2 - x1) * margin, (y2 - y1) * margin
+    left, top = int(max(0, x1 - mx)), int(max(0, y1 - my))
+    right, bottom = int(min(w, x2 + mx)), int(min(h, y2 + my))
+    return image[top:bottom, left:right].copy()
+
+
+@dataclass(frozen=True)
+class TrackerSettings:
+    # At 1-2 sampled frames a second a face can move far, so identity (embedding) carries the link
+    # when boxes no longer overlap.
+    min_iou: float = 0.3
+    min_similarity: float = 0.45
+    # Overlapping boxes still need some likeness: a cut to another person framed the same way is a new track.
+    min_similarity_overlapping: float = 0.15
+    max_gap_s: float = 3.0
+
+
+class Tracker:
+    """Greedy association by box overlap and embedding similarity; tracks close after `max_gap_s` unseen."""
+
+    def __init__(self, source: str, settings: TrackerSettings | None = None) -> None:
+        self.source = source
+        self.settings = settings or TrackerSettings()
+        self.active: list[Track] = []
+        self._next_id = 1
+
+    @property
+    def tracks_started(self) -> int:
+        return self._next_id - 1
+
+    def update(self, frame: Frame, faces: Faces) -> tuple[Faces, list[Track]]:
+        """Assign track ids to this frame's faces (which must carry embeddings); return the tracks that ended."""
+        ended = self._close_stale(frame.time_s)
+        pairs = self._associate(faces)
+        track_ids = np.full(len(faces), -1, dtype=np.int64)
+        for face_index in range(len(faces)):
+            track = pairs.get(face_index) or self._start_track()
+            observation = Observation(
+                frame_index=frame.index,
+                time_s=frame.time_s,
+                box=faces.boxes[face_index].copy(),
+                score=float(faces.scores[face_index]),
+                keypoints=faces.keypoints[face_index].copy(),
+                embedding=faces.embeddings[face_index].copy(),
+                wallclock=frame.wallclock,
+                embedding_reused=bool(faces.reused[face_index]),
+            )
+            track.observations.append(observation)
+            track.offer_crop(frame.image, observation)
+            track_ids[face_index] = track.track_id
+        return faces.with_track_ids(track_ids), ended
+
+    def flush(self) -> list[Track]:
+        ended, self.active = self.active, []
+        return ended
+
+    def track(self, track_id: int) -> Track:
+        return next(t for t in self.active if t.track_id == track_id)
+
+    def _start_track(self) -> Track:
+        track = Track(track_id=self._next_id, source=self.source)
+        self._next_id += 1
+        self.active.append(track)
+        return track
+
+    def _close_stale(self, now_s: float) -> list[Track]:
+        ended = [t for t in self.active if now_s - t.end_s > self.settings.max_gap_s]
+        self.active = [t for t in self.active if now_s - t.end_s <= self.settings.max_gap_s]
+        return ended
+
+    def _associate(self, faces: Faces) -> dict[int, Track]:
+        if not self.active or not len(faces):
+            return {}
+        overlap = iou_matrix(faces.boxes, np.stack([t.last_box for t in self.active]))
+        similarity = faces.embeddings @ np.stack([t.observations[-1].embedding for t in self.active]).T
+        settings = self.settings
+        linked = ((overlap >= settings.min_iou) & (similarity >= settings.min_similarity_overlapping)) | (
+            similarity >= settings.min_similarity
+        )
+        # Identity dominates the ranking; overlap breaks ties between faces of similar look.
+        affinity = np.where(linked, similarity + 0.5 * overlap, -np.inf)
+        return {face: self.active[track] for face, track in greedy_pairs(affinity)}

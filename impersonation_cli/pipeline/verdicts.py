@@ -1,0 +1,247 @@
+"""Verdicts stage: combine authorization and signals into labelled findings, each with its reasons.
+
+The labels, their thresholds and the risk weights are documented in docs/verdicts.md; the numbers live in
+the `[verdicts]` section of the config. `likely-synthetic` and `likely-effects` are raised by the trained
+detector's calibrated probabilities alone, at its own thresholds unless the config names others: a real face
+must not be accused on hand-made cues, which only explain a finding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from impersonation_cli.config import Config, settings_from_table
+from impersonation_cli.errors import UserError
+from impersonation_cli.gallery.store import Authorization
+from impersonation_cli.pipeline.signals import CLASSES, EFFECTS, SYNTHETIC
+from impersonation_cli.pipeline.signals.scoring import is_judged, refuse_retired
+from impersonation_cli.results import Appearance, SignalScore, SourceResult
+
+AUTHORIZED = "authorized"
+UNAUTHORIZED = "unauthorized-likeness"
+LIKELY_SYNTHETIC = "likely-synthetic"
+LIKELY_EFFECTS = "likely-effects"
+LIKELY_REPLAY = "likely-replay"
+CONCURRENT = "concurrent"
+VERDICT_CLASSES = (AUTHORIZED, UNAUTHORIZED, LIKELY_SYNTHETIC, LIKELY_EFFECTS, LIKELY_REPLAY, CONCURRENT)
+# The replay detector's signals: "replay" matches known footage, "loop" repeats the stream's own frames.
+REPLAY_SIGNALS = ("replay", "loop")
+
+
+MODEL_THRESHOLD = "model"
+
+
+@dataclass(frozen=True)
+class VerdictSettings:
+    """The `[verdicts]` section."""
+
+    # "model": the detector's own threshold (from its metadata); or a probability that overrides it.
+    synthetic_probability: str = MODEL_THRESHOLD
+    effects_probability: str = MODEL_THRESHOLD
+    replay_threshold: float = 0.6
+    # Flag a source for synthetic/effects faces of people who matched nobody (used by `eval`).
+    flag_unmatched_faces: bool = False
+    concurrent_slack_s: float = 1.0
+    # Risk = 1 - prod(1 - weight * strength) over these components (a noisy-OR).
+    risk_unauthorized: float = 0.5
+    risk_synthetic: float = 0.9
+    risk_effects: float = 0.6
+    risk_replay: float = 0.9
+    risk_concurrent: float = 0.9
+
+    def __post_init__(self) -> None:
+        for key in ("synthetic_probability", "effects_probability"):
+            value = getattr(self, key)
+            if value != MODEL_THRESHOLD and not _is_probability(value):
+                raise UserError(f'config [verdicts] {key} must be "model" or a probability in (0, 1], not {value!r}')
+
+    @classmethod
+    def from_config(cls, config: Config) -> VerdictSettings:
+        table = config.section("verdicts")
+        refuse_retired(table, "verdicts", RETIRED_VERDICT_KEYS)
+        return settings_from_table(cls, table, "verdicts")
+
+    def threshold(self, class_name: str, score: SignalScore) -> float:
+        """The probability at which a class score earns its label: the configured one, else the detector's."""
+        configured = self.synthetic_probability if class_name == SYNTHETIC else self.effects_probability
+        return float(score.details["threshold"]) if configured == MODEL_THRESHOLD else float(configured)
+
+
+RETIRED_VERDICT_KEYS = {
+    key: f"it was a threshold on the hand-made cues; {label} now comes from the trained detector, see {new}"
+    for key, label, new in (
+        ("synthetic_threshold", "likely-synthetic", "synthetic_probability"),
+        ("effects_threshold", "likely-effects", "effects_probability"),
+    )
+}
+
+
+def _is_probability(value: str) -> bool:
+    try:
+        return 0.0 < float(value) <= 1.0
+    except ValueError:
+        return False
+
+
+def noisy_or(components: dict[str, tuple[float, float]]) -> float:
+    """1 - prod(1 - weight * strength): each component alone gives at most its weight; several add up."""
+    remaining = 1.0
+    for weight, strength in components.values():
+        remaining *= 1.0 - max(0.0, min(1.0, weight * strength))
+    return round(1.0 - remaining, 4)
+
+
+def _on_date(appearance: Appearance) -> date | None:
+    if appearance.start_wallclock:
+        return datetime.fromisoformat(appearance.start_wallclock).date()
+    return None
+
+
+def _valid(auth: Authorization, when: date | None) -> bool:
+    if when is None:
+        return True
+    if auth.valid_from and when < date.fromisoformat(auth.valid_from[:10]):
+        return False
+    return not (auth.valid_to and when > date.fromisoformat(auth.valid_to[:10]))
+
+
+def _authorization(appearance: Appearance, authorizations: list[Authorization]) -> Authorization | None:
+    """The grant that covers this appearance's room on its date; sets the authorization verdict and reason."""
+    if appearance.room is None:
+        appearance.verdicts = [UNAUTHORIZED]
+        appearance.reasons = ["no room given (--room or a rooms file), so no authorization can apply"]
+        return None
+    grants = [
+        a for a in authorizations if a.person.casefold() == appearance.identity.casefold() and a.room == appearance.room
+    ]
+    valid = [a for a in grants if _valid(a, _on_date(appearance))]
+    if valid:
+        appearance.verdicts = [AUTHORIZED]
+        appearance.reasons = [f"{appearance.room} is authorized to use {appearance.identity}'s likeness"]
+        return max(valid, key=lambda a: a.ai_allowed)
+    appearance.verdicts = [UNAUTHORIZED]
+    why = "authorization expired or not yet valid" if grants else "no authorization on record"
+    appearance.reasons = [f"{appearance.room}: {why} for {appearance.identity}"]
+    return None
+
+
+def _evidence(class_name: str, score: SignalScore, signals: dict[str, SignalScore], threshold: float) -> str:
+    """The detector's probability against its threshold, then the strongest hand-made cues as explanation."""
+    detector, cue_names = CLASSES[class_name]
+    cues = sorted((signals[k] for k in cue_names if k in signals and signals[k].score > 0), key=lambda s: -s.score)
+    explained = "; ".join(f"{s.name} {s.score:.2f}: {s.explanation}" for s in cues[:3])
+    found = signals[detector].explanation if detector in signals else score.explanation
+    text = f"{detector} {score.score:.2f} >= {threshold:.2f} ({found})"
+    return f"{text}; cues (explanation only): {explained}" if explained else text
+
+
+def _manipulation_flags(
+    signals: dict[str, SignalScore], settings: VerdictSettings, ai_licensed: bool
+) -> tuple[list[str], list[str]]:
+    """The synthetic/effects/replay labels these signals earn, with a reason each (and for a covered one).
+
+    Only a judged class score (the trained detector's probability) at its threshold earns a label."""
+    labels: list[str] = []
+    reasons: list[str] = []
+    for class_name, label in ((SYNTHETIC, LIKELY_SYNTHETIC), (EFFECTS, LIKELY_EFFECTS)):
+        score = signals.get(class_name)
+        if score is None or not is_judged(score):
+            continue
+        threshold = settings.threshold(class_name, score)
+        if score.score < threshold:
+            continue
+        evidence = _evidence(class_name, score, signals, threshold)
+        if class_name == SYNTHETIC and ai_licensed:
+            reasons.append(f"synthetic face ({evidence}) is covered: an AI likeness is licensed")
+        else:
+            labels.append(label)
+            reasons.append(f"{label}: {evidence}")
+    for name in REPLAY_SIGNALS:
+        replay = signals.get(name)
+        if replay is not None and replay.score >= settings.replay_threshold:
+            if LIKELY_REPLAY not in labels:
+                labels.append(LIKELY_REPLAY)
+            reasons.append(f"{LIKELY_REPLAY}: {name} {replay.score:.2f}: {replay.explanation}")
+    return labels, reasons
+
+
+def _unjudged(signals: dict[str, SignalScore]) -> list[str]:
+    """Say so when the manipulation classes could not be judged (no model, a face too small or too poor)."""
+    synthetic = signals.get(SYNTHETIC)
+    if synthetic is None or is_judged(synthetic):
+        return []
+    return [f"likely-synthetic / likely-effects {synthetic.explanation}"]
+
+
+def _risk(signals: dict[str, SignalScore], settings: VerdictSettings, unauthorized: bool, ai_licensed: bool) -> float:
+    def strength(name: str) -> float:
+        return signals[name].score if name in signals else 0.0
+
+    return noisy_or(
+        {
+            "unauthorized": (settings.risk_unauthorized, float(unauthorized)),
+            "synthetic": (settings.risk_synthetic, 0.0 if ai_licensed else strength(SYNTHETIC)),
+            "effects": (settings.risk_effects, strength(EFFECTS)),
+            "replay": (settings.risk_replay, max(strength(n) for n in REPLAY_SIGNALS)),
+        }
+    )
+
+
+def judge_appearance(appearance: Appearance, authorizations: list[Authorization], config: Config) -> None:
+    """Authorization first, then the manipulation flags; an `ai_allowed` grant covers a synthetic face only."""
+    settings = VerdictSettings.from_config(config)
+    grant = _authorization(appearance, authorizations)
+    ai_licensed = grant is not None and grant.ai_allowed
+    labels, reasons = _manipulation_flags(appearance.signals, settings, ai_licensed)
+    appearance.verdicts += labels
+    appearance.reasons += reasons + _unjudged(appearance.signals)
+    appearance.risk = _risk(appearance.signals, settings, UNAUTHORIZED in appearance.verdicts, ai_licensed)
+
+
+def judge_source(
+    result: SourceResult, appearances: list[Appearance], signals: dict[str, SignalScore], config: Config
+) -> None:
+    """A source carries its appearances' verdicts, plus replay/loop found in the stream itself and, with
+    `flag_unmatched_faces`, the synthetic/effects flags of faces that matched nobody."""
+    settings = VerdictSettings.from_config(config)
+    result.signals = signals
+    source_level = {k: s for k, s in signals.items() if k in REPLAY_SIGNALS or settings.flag_unmatched_faces}
+    labels, _ = _manipulation_flags(source_level, settings, ai_licensed=False)
+    result.verdicts = sorted({v for a in appearances for v in a.verdicts} | set(labels))
+    own_risk = _risk(source_level, settings, unauthorized=False, ai_licensed=False)
+    result.risk = max([own_risk, *(a.risk for a in appearances)])
+
+
+def _interval(appearance: Appearance) -> tuple[float, float] | None:
+    if not (appearance.start_wallclock and appearance.end_wallclock):
+        return None
+    return (
+        datetime.fromisoformat(appearance.start_wallclock).timestamp(),
+        datetime.fromisoformat(appearance.end_wallclock).timestamp(),
+    )
+
+
+def judge_concurrency(appearances: list[Appearance], config: Config, slack_s: float | None = None) -> None:
+    """One person live in two places at once: at most one of them can be real, so all are flagged."""
+    settings = VerdictSettings.from_config(config)
+    slack = settings.concurrent_slack_s if slack_s is None else slack_s
+    timed = [(a, span) for a in appearances if (span := _interval(a)) is not None]
+    for appearance, (start, end) in timed:
+        place = appearance.room or appearance.source
+        others = sorted(
+            {
+                other.room or other.source
+                for other, (o_start, o_end) in timed
+                if other is not appearance
+                and other.identity == appearance.identity
+                and (other.room or other.source) != place
+                and o_start <= end + slack
+                and start <= o_end + slack
+            }
+        )
+        if others and CONCURRENT not in appearance.verdicts:
+            appearance.verdicts.append(CONCURRENT)
+            appearance.reasons.append(f"{appearance.identity} is on screen at the same time in {', '.join(others)}")
+            concurrent = {"so_far": (1.0, appearance.risk), "concurrent": (settings.risk_concurrent, 1.0)}
+            appearance.risk = noisy_or(concurrent)

@@ -1,0 +1,1 @@
+"""Running the models: packs, ONNX Runtime sessions, graph rewrites and int8 quantization."""

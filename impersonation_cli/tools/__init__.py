@@ -1,0 +1,1 @@
+"""Evaluation on labelled cases and the speed benchmark."""

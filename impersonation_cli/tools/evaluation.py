@@ -1,0 +1,599 @@
+"""Measuring the tool on labelled cases (`eval MANIFEST`) and fitting the match threshold (`gallery calibrate`).
+
+A manifest (YAML) lists cases (a source, its room and start time, the identities and verdict labels
+expected on it, the dataset `group` it belongs to), optionally people to enrol into a temporary gallery,
+known footage for the replay library, and a `breakdown`: which groups of fakes are measured against which
+groups of real footage. `run_evaluation` scans every case; `class_metrics`, `signal_aucs` and `group_aucs`
+turn the results into precision/recall per verdict class, ROC AUC per manipulation signal and AUC per
+dataset, all per source, each AUC with a bootstrap 95% interval.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import yaml
+
+from impersonation_cli.config import Config
+from impersonation_cli.errors import UserError
+from impersonation_cli.gallery.enrol import reference_from_image
+from impersonation_cli.gallery.store import Gallery, GalleryIndex
+from impersonation_cli.io.atomic_write import write_bytes_atomic
+from impersonation_cli.io.rooms import parse_time, validate_room
+from impersonation_cli.pipeline.scan import RoomAssignment, ScanContext, scan_source
+from impersonation_cli.pipeline.signals.replay import FootageIndex, ReplaySettings, add_footage
+from impersonation_cli.pipeline.signals.scoring import is_judged
+from impersonation_cli.pipeline.verdicts import VERDICT_CLASSES, judge_concurrency
+from impersonation_cli.results import Appearance, SourceResult
+from impersonation_cli.runtime.engine import FaceEngine
+
+MANIPULATION_CLASSES = ("likely-synthetic", "likely-effects", "likely-replay")
+# The class score each manipulation verdict is raised on (the per-dataset breakdown ranks sources by it).
+CLASS_SIGNALS = {"likely-synthetic": "synthetic", "likely-effects": "effects"}
+# The bootstrap behind every AUC interval: sources resampled with replacement, fakes and reals separately.
+BOOTSTRAP_RESAMPLES = 2000
+BOOTSTRAP_SEED = 0
+INTERVAL_LEVEL = 0.95
+
+# -- calibration -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Calibration:
+    threshold: float
+    target_fmr: float
+    impostor: np.ndarray  # cross-identity reference similarities
+    genuine: np.ndarray  # same-identity reference similarities
+
+    @property
+    def achieved_fmr(self) -> float:
+        return float(np.mean(self.impostor >= self.threshold)) if len(self.impostor) else 0.0
+
+    @property
+    def resolvable(self) -> bool:
+        """Whether the gallery has enough impostor pairs to measure a rate as small as the target."""
+        return len(self.impostor) * self.target_fmr >= 1.0
+
+
+def reference_pairs(index: GalleryIndex) -> tuple[np.ndarray, np.ndarray]:
+    """Similarities of every pair of reference faces: (impostor = different people, genuine = same person)."""
+    similarity = index.embeddings @ index.embeddings.T
+    upper = np.triu(np.ones_like(similarity, dtype=bool), k=1)
+    same = index.owners[:, None] == index.owners[None, :]
+    return similarity[upper & ~same], similarity[upper & same]
+
+
+def calibrate(index: GalleryIndex, target_fmr: float) -> Calibration:
+    """The lowest threshold (4 decimals) at which at most `target_fmr` of impostor pairs match."""
+    if len(index.names) < 2:
+        raise UserError("calibration needs at least two people in the gallery (impostor pairs are cross-identity)")
+    if not 0 < target_fmr < 1:
+        raise UserError("--target-fmr must be between 0 and 1 (for example 0.001)")
+    impostor, genuine = reference_pairs(index)
+    allowed = int(np.floor(target_fmr * len(impostor)))
+    ranked = np.sort(impostor)[::-1]
+    # Just above the highest impostor score that must not match.
+    threshold = float(np.ceil((float(ranked[allowed]) + 1e-6) * 10_000) / 10_000)
+    return Calibration(threshold, target_fmr, impostor, genuine)
+
+
+# -- manifest ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EvalPerson:
+    name: str
+    images: list[Path]
+    authorized_rooms: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class EvalCase:
+    source: str
+    room: str | None
+    started_at: datetime | None
+    expected_identities: list[str]
+    expected_flags: list[str]
+    label: str
+    group: str = ""
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """One row of the per-dataset table: the sources of the `positives` groups ranked against those of the
+    `negatives` groups by the class's score. A group pattern names a group or, ending in '/', every group
+    under it; with no positives the row only counts the class's flags on the negatives."""
+
+    name: str
+    verdict_class: str
+    positives: list[str]
+    negatives: list[str]
+
+
+@dataclass(frozen=True)
+class Manifest:
+    path: Path
+    gallery: list[EvalPerson]
+    footage: dict[str, list[Path]]
+    cases: list[EvalCase]
+    breakdown: list[Breakdown] = field(default_factory=list)
+
+
+def _list_of_str(value: Any, where: str) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str | int | float) for v in value):
+        raise UserError(f"{where} must be a list of strings")
+    return [str(v) for v in value]
+
+
+def _existing(folder: Path, name: str, where: str) -> Path:
+    path = Path(name) if Path(name).is_absolute() else (folder / name).resolve()
+    if not path.exists():
+        raise UserError(f"{where}: {path} does not exist")
+    return path
+
+
+def _case(folder: Path, item: Any, number: int) -> EvalCase:
+    where = f"case {number}"
+    if not isinstance(item, dict) or not item.get("source"):
+        raise UserError(f"{where} needs a 'source'")
+    flags = _list_of_str(item.get("expected_flags"), f"{where} expected_flags")
+    unknown = sorted(set(flags) - set(VERDICT_CLASSES))
+    if unknown:
+        raise UserError(f"{where}: unknown expected flag(s) {', '.join(unknown)} (known: {', '.join(VERDICT_CLASSES)})")
+    room = item.get("room")
+    return EvalCase(
+        source=str(_existing(folder, str(item["source"]), where)),
+        room=validate_room(str(room)) if room else None,
+        started_at=parse_time(item.get("started_at"), f"{where} started_at"),
+        expected_identities=_list_of_str(item.get("expected_identities"), f"{where} expected_identities"),
+        expected_flags=flags,
+        label=str(item.get("label") or ""),
+        group=str(item.get("group") or ""),
+    )
+
+
+def in_group(group: str, pattern: str) -> bool:
+    """A group pattern names one group, or every group under it when it ends in '/'."""
+    return group.startswith(pattern) if pattern.endswith("/") else group == pattern
+
+
+def _breakdown(item: Any, number: int, groups: set[str]) -> Breakdown:
+    where = f"breakdown entry {number}"
+    if not isinstance(item, dict) or not item.get("name"):
+        raise UserError(f"{where} needs a 'name', 'positives' and 'negatives'")
+    verdict_class = str(item.get("class") or "likely-synthetic")
+    if verdict_class not in CLASS_SIGNALS:
+        raise UserError(f"{where}: class must be one of {', '.join(CLASS_SIGNALS)}")
+    patterns = {k: _list_of_str(item.get(k), f"{where} {k}") for k in ("positives", "negatives")}
+    if not patterns["negatives"]:
+        raise UserError(f"{where} needs 'negatives' (groups of real footage)")
+    for pattern in patterns["positives"] + patterns["negatives"]:
+        if not any(in_group(g, pattern) for g in groups):
+            raise UserError(f"{where}: no case is in group {pattern!r}")
+    return Breakdown(str(item["name"]), verdict_class, patterns["positives"], patterns["negatives"])
+
+
+def load_manifest(path: Path) -> Manifest:
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UserError(f"cannot read manifest {path}: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        raise UserError(f"manifest {path} is not valid YAML: {str(exc).splitlines()[0]}") from exc
+    if not isinstance(document, dict) or not isinstance(document.get("cases"), list) or not document["cases"]:
+        raise UserError(f"manifest {path} needs a non-empty list under 'cases'")
+    folder = path.resolve().parent
+    people = []
+    for number, person in enumerate(document.get("gallery") or [], start=1):
+        where = f"gallery entry {number}"
+        if not isinstance(person, dict) or not person.get("name"):
+            raise UserError(f"{where} needs a 'name' and 'images'")
+        images = [_existing(folder, p, where) for p in _list_of_str(person.get("images"), f"{where} images")]
+        rooms = [validate_room(r) for r in _list_of_str(person.get("authorized_rooms"), f"{where} authorized_rooms")]
+        people.append(EvalPerson(str(person["name"]), images, rooms))
+    footage: dict[str, list[Path]] = {}
+    for number, entry in enumerate(document.get("footage") or [], start=1):
+        where = f"footage entry {number}"
+        if not isinstance(entry, dict) or not entry.get("name"):
+            raise UserError(f"{where} needs a 'name' and 'videos'")
+        videos = _list_of_str(entry.get("videos"), f"{where} videos")
+        footage.setdefault(str(entry["name"]), []).extend(_existing(folder, v, where) for v in videos)
+    cases = [_case(folder, item, n) for n, item in enumerate(document["cases"], start=1)]
+    groups = {c.group for c in cases}
+    rows = [_breakdown(item, n, groups) for n, item in enumerate(document.get("breakdown") or [], start=1)]
+    return Manifest(path, people, footage, cases, rows)
+
+
+# -- running -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class CaseOutcome:
+    case: EvalCase
+    result: SourceResult
+    appearances: list[Appearance]
+
+    @property
+    def found_identities(self) -> set[str]:
+        return {a.identity for a in self.appearances}
+
+    @property
+    def verdicts(self) -> set[str]:
+        """The source's verdicts and every verdict of its appearances (concurrency is judged after the source)."""
+        return set(self.result.verdicts) | {v for a in self.appearances for v in a.verdicts}
+
+    def score(self, signal: str) -> float:
+        """The strongest value of a signal over the source and its appearances (0 when never measured)."""
+        values = [s.signals[signal].score for s in (self.result, *self.appearances) if signal in s.signals]
+        return max(values, default=0.0)
+
+    def judged(self, signal: str) -> bool:
+        """Whether any face of the source could be judged on the signal (a face too small, or no model, cannot)."""
+        return any(is_judged(s.signals[signal]) for s in (self.result, *self.appearances) if signal in s.signals)
+
+
+def _enrol(store: Gallery, engine: FaceEngine, people: list[EvalPerson]) -> None:
+    for person in people:
+        outcomes = [reference_from_image(engine, image) for image in person.images]
+        references = [o.reference for o in outcomes if o.reference is not None]
+        if not references:
+            raise UserError(f"manifest gallery: no face found in any image of {person.name}")
+        store.add_person(person.name, references)
+        for room in person.authorized_rooms:
+            store.authorize(person.name, room)
+
+
+def _add_footage(store: Gallery, footage: dict[str, list[Path]], config: Config) -> None:
+    """Fingerprint each person's known footage into the temporary gallery's replay library."""
+    fps = ReplaySettings.from_config(config).footage_fps
+    for name, videos in footage.items():
+        for video in videos:
+            add_footage(store, name, video, fps)
+
+
+def run_evaluation(
+    manifest: Manifest,
+    engine: FaceEngine,
+    config: Config,
+    fps: float | None = None,
+    score_unmatched: bool = False,
+    progress: Callable[[int, EvalCase], None] | None = None,
+) -> list[CaseOutcome]:
+    """Scan every case against a temporary gallery of the manifest's people and footage; judge concurrency
+    across cases."""
+    if score_unmatched:
+        verdicts = {**config.section("verdicts"), "flag_unmatched_faces": True}
+        config = dataclasses.replace(config, extra={**config.extra, "verdicts": verdicts})
+    with (
+        tempfile.TemporaryDirectory(prefix="impersonation-eval-") as folder,
+        Gallery(Path(folder) / "gallery.sqlite") as store,
+    ):
+        _enrol(store, engine, manifest.gallery)
+        _add_footage(store, manifest.footage, config)
+        context = ScanContext(
+            engine=engine,
+            index=store.index(),
+            config=config,
+            authorizations=store.authorizations(),
+            fps=fps,
+            footage=FootageIndex.from_gallery(store),
+        )
+        outcomes = []
+        for number, case in enumerate(manifest.cases, start=1):
+            if progress:
+                progress(number, case)
+            result, appearances = scan_source(case.source, number, context, RoomAssignment(case.room, case.started_at))
+            outcomes.append(CaseOutcome(case, result, appearances))
+    judge_concurrency([a for o in outcomes for a in o.appearances], config)
+    return outcomes
+
+
+# -- scoring -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClassMetric:
+    name: str
+    true_positives: int
+    false_positives: int
+    false_negatives: int
+
+    @property
+    def precision(self) -> float | None:
+        flagged = self.true_positives + self.false_positives
+        return self.true_positives / flagged if flagged else None
+
+    @property
+    def recall(self) -> float | None:
+        expected = self.true_positives + self.false_negatives
+        return self.true_positives / expected if expected else None
+
+
+Interval = tuple[float, float]
+
+
+@dataclass(frozen=True)
+class SignalAuc:
+    signal: str
+    verdict_class: str
+    auc: float
+    interval: Interval  # bootstrap 95% interval
+    positives: int
+    negatives: int
+    curve: np.ndarray  # (points, 2): false positive rate, true positive rate
+
+
+@dataclass(frozen=True)
+class GroupAuc:
+    """One row of the per-dataset breakdown."""
+
+    name: str
+    verdict_class: str
+    signal: str
+    auc: float | None  # None without positives
+    interval: Interval | None
+    positives: int
+    negatives: int
+    flagged_positives: int  # sources given the class's verdict
+    flagged_negatives: int
+    not_judged: int  # sources none of whose faces the signal could judge (scored 0)
+
+
+def class_metrics(outcomes: list[CaseOutcome]) -> list[ClassMetric]:
+    """Per verdict class, per source: positive when the source or any of its appearances has the verdict."""
+    metrics = []
+    for name in VERDICT_CLASSES:
+        expected = [name in o.case.expected_flags for o in outcomes]
+        found = [name in o.verdicts for o in outcomes]
+        if not any(expected) and not any(found):
+            continue
+        pairs = list(zip(expected, found, strict=True))
+        metrics.append(
+            ClassMetric(name, pairs.count((True, True)), pairs.count((False, True)), pairs.count((True, False)))
+        )
+    return metrics
+
+
+def identity_metric(outcomes: list[CaseOutcome]) -> ClassMetric:
+    """Identities per source: each (source, person) pair found and expected is a true positive."""
+    hits = misses = extras = 0
+    for o in outcomes:
+        expected = {n.casefold() for n in o.case.expected_identities}
+        found = {n.casefold() for n in o.found_identities}
+        hits += len(expected & found)
+        misses += len(expected - found)
+        extras += len(found - expected)
+    return ClassMetric("identity", hits, extras, misses)
+
+
+def _wins(scores: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """(positives, negatives): 1 where the positive scores higher, 0.5 for a tie (Mann-Whitney)."""
+    positives, negatives = scores[labels], scores[~labels]
+    return (positives[:, None] > negatives[None, :]) + 0.5 * (positives[:, None] == negatives[None, :])
+
+
+def roc(scores: np.ndarray, labels: np.ndarray) -> tuple[float, np.ndarray]:
+    """ROC AUC (Mann-Whitney: ties count half) and the curve's points from the strictest threshold down."""
+    positives, negatives = scores[labels], scores[~labels]
+    auc = float(_wins(scores, labels).mean())
+    thresholds = np.unique(scores)[::-1]
+    points = [(0.0, 0.0)] + [(float(np.mean(negatives >= t)), float(np.mean(positives >= t))) for t in thresholds]
+    return auc, np.array([*points, (1.0, 1.0)])
+
+
+def resampled_aucs(wins: np.ndarray, positive_counts: np.ndarray, negative_counts: np.ndarray) -> np.ndarray:
+    """The AUC of each resample, given how often each positive and negative was drawn ((resamples, n) counts):
+    the same as the AUC of the drawn sources listed out, without listing them."""
+    pairs = positive_counts.sum(axis=1) * negative_counts.sum(axis=1)
+    return np.einsum("bp,pn,bn->b", positive_counts, wins, negative_counts) / pairs
+
+
+def auc_interval(
+    scores: np.ndarray, labels: np.ndarray, resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED
+) -> Interval:
+    """Percentile bootstrap interval (INTERVAL_LEVEL) of the AUC: fakes and reals resampled separately, with
+    replacement, so every resample keeps both (a stratified bootstrap over sources)."""
+    wins = _wins(scores, labels)
+    rng = np.random.default_rng(seed)
+    draw = [rng.multinomial(n, np.full(n, 1.0 / n), size=resamples) for n in wins.shape]
+    aucs = resampled_aucs(wins, draw[0], draw[1])
+    tail = (1.0 - INTERVAL_LEVEL) / 2
+    low, high = np.quantile(aucs, [tail, 1.0 - tail])
+    return round(float(low), 4), round(float(high), 4)
+
+
+def signal_aucs(outcomes: list[CaseOutcome]) -> list[SignalAuc]:
+    """Every manipulation signal against every manipulation class with both positive and negative sources."""
+    names = sorted({k for o in outcomes for s in (o.result, *o.appearances) for k in s.signals})
+    found = []
+    for verdict_class in MANIPULATION_CLASSES:
+        labels = np.array([verdict_class in o.case.expected_flags for o in outcomes])
+        if labels.all() or not labels.any():
+            continue
+        for name in names:
+            scores = np.array([o.score(name) for o in outcomes])
+            auc, curve = roc(scores, labels)
+            interval = auc_interval(scores, labels)
+            found.append(SignalAuc(name, verdict_class, auc, interval, int(labels.sum()), int((~labels).sum()), curve))
+    return found
+
+
+def default_breakdown(outcomes: list[CaseOutcome]) -> list[Breakdown]:
+    """Without a manifest breakdown: per group and class, its fakes against every source expected not to carry
+    the class; for a group without such fakes, the class's flags on its own sources."""
+    groups = sorted({o.case.group for o in outcomes})
+    rows = []
+    for verdict_class in CLASS_SIGNALS:
+        for group in groups:
+            members = [o for o in outcomes if o.case.group == group]
+            if any(verdict_class in o.case.expected_flags for o in members):
+                rows.append(Breakdown(group or "(no group)", verdict_class, [group], groups))
+            else:
+                rows.append(Breakdown(group or "(no group)", verdict_class, [], [group]))
+    return rows
+
+
+def _member(outcome: CaseOutcome, patterns: list[str]) -> bool:
+    return any(in_group(outcome.case.group, p) for p in patterns)
+
+
+def group_aucs(outcomes: list[CaseOutcome], breakdown: list[Breakdown]) -> list[GroupAuc]:
+    """Each breakdown row: AUC of the class score with its interval, and the class's flags on either side.
+    Positives are the rows' groups' sources expected to carry the class, negatives those expected not to."""
+    rows = []
+    for row in breakdown:
+        signal = CLASS_SIGNALS[row.verdict_class]
+        expected = [row.verdict_class in o.case.expected_flags for o in outcomes]
+        positives = [o for o, e in zip(outcomes, expected, strict=True) if e and _member(o, row.positives)]
+        negatives = [o for o, e in zip(outcomes, expected, strict=True) if not e and _member(o, row.negatives)]
+        auc = interval = None
+        if positives and negatives:
+            scores = np.array([o.score(signal) for o in positives + negatives])
+            labels = np.arange(len(scores)) < len(positives)
+            auc = round(roc(scores, labels)[0], 4)
+            interval = auc_interval(scores, labels)
+        rows.append(
+            GroupAuc(
+                name=row.name,
+                verdict_class=row.verdict_class,
+                signal=signal,
+                auc=auc,
+                interval=interval,
+                positives=len(positives),
+                negatives=len(negatives),
+                flagged_positives=sum(row.verdict_class in o.verdicts for o in positives),
+                flagged_negatives=sum(row.verdict_class in o.verdicts for o in negatives),
+                not_judged=sum(not o.judged(signal) for o in positives + negatives),
+            )
+        )
+    return rows
+
+
+# -- ROC plot ----------------------------------------------------------------------------------------
+
+PANEL = 480
+MARGIN = 50
+COLOURS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75),
+           (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207)]  # fmt: skip
+
+
+def _panel(aucs: list[SignalAuc], title: str) -> np.ndarray:
+    size = PANEL + 2 * MARGIN
+    canvas = np.full((size, size + 220, 3), 255, dtype=np.uint8)
+
+    def at(fpr: float, tpr: float) -> tuple[int, int]:
+        return int(MARGIN + fpr * PANEL), int(MARGIN + (1 - tpr) * PANEL)
+
+    for tick in np.linspace(0, 1, 6):
+        cv2.line(canvas, at(tick, 0), at(tick, 1), (230, 230, 230), 1)
+        cv2.line(canvas, at(0, tick), at(1, tick), (230, 230, 230), 1)
+        cv2.putText(canvas, f"{tick:.1f}", (at(tick, 0)[0] - 10, size - MARGIN + 18), 0, 0.4, (0, 0, 0), 1)
+        cv2.putText(canvas, f"{tick:.1f}", (MARGIN - 32, at(0, tick)[1] + 4), 0, 0.4, (0, 0, 0), 1)
+    cv2.rectangle(canvas, at(0, 1), at(1, 0), (0, 0, 0), 1)
+    cv2.line(canvas, at(0, 0), at(1, 1), (160, 160, 160), 1, cv2.LINE_AA)
+    cv2.putText(canvas, title, (MARGIN, 30), 0, 0.55, (0, 0, 0), 1, cv2.LINE_AA)
+    cv2.putText(canvas, "false positive rate", (MARGIN + PANEL // 2 - 70, size - 10), 0, 0.45, (0, 0, 0), 1)
+    cv2.putText(canvas, "true positive rate", (4, MARGIN - 10), 0, 0.45, (0, 0, 0), 1)
+    for n, item in enumerate(aucs):
+        colour = COLOURS[n % len(COLOURS)][::-1]
+        points = np.array([at(f, t) for f, t in item.curve], dtype=np.int32)
+        cv2.polylines(canvas, [points], False, colour, 2, cv2.LINE_AA)
+        label = f"{item.signal} {item.auc:.2f}"
+        cv2.putText(canvas, label, (size + 5, MARGIN + 20 * n + 10), 0, 0.45, colour, 1, cv2.LINE_AA)
+    return canvas
+
+
+def draw_roc(aucs: list[SignalAuc], path: Path) -> None:
+    """One panel per manipulation class: each signal's ROC curve, its AUC in the legend."""
+    classes = [c for c in MANIPULATION_CLASSES if any(a.verdict_class == c for a in aucs)]
+    if not classes:
+        raise UserError("no ROC to draw: no manipulation class has both positive and negative cases")
+    panels = []
+    for verdict_class in classes:
+        items = [a for a in aucs if a.verdict_class == verdict_class]
+        title = f"{verdict_class}: {items[0].positives} positive / {items[0].negatives} negative sources"
+        panels.append(_panel(items, title))
+    try:  # encoded here and written whole: imwrite would leave half a file on a full disk
+        ok, picture = cv2.imencode(path.suffix, np.hstack(panels))
+    except cv2.error:
+        ok = False
+    if not ok:
+        raise UserError(f"cannot write the ROC plot to {path} (use a .png name)")
+    write_bytes_atomic(path, picture.tobytes())
+
+
+EVAL_SCHEMA_VERSION = "1.1"  # 1.1: cases' group, AUC intervals, the per-dataset breakdown, the bootstrap used
+
+
+def report_document(
+    outcomes: list[CaseOutcome], metrics: list[ClassMetric], aucs: list[SignalAuc], groups: list[GroupAuc]
+) -> dict[str, Any]:
+    """The evaluation as JSON: per case what was expected and found, per class, signal and dataset the figures."""
+    return {
+        "schema": "impersonation-cli/eval",
+        "schema_version": EVAL_SCHEMA_VERSION,
+        "bootstrap": {"resamples": BOOTSTRAP_RESAMPLES, "seed": BOOTSTRAP_SEED, "level": INTERVAL_LEVEL},
+        "cases": [
+            {
+                "source": o.case.source,
+                "label": o.case.label,
+                "group": o.case.group,
+                "status": o.result.status,
+                "expected_identities": o.case.expected_identities,
+                "found_identities": sorted(o.found_identities),
+                "expected_flags": o.case.expected_flags,
+                "verdicts": sorted(o.verdicts),
+                "risk": max([o.result.risk, *(a.risk for a in o.appearances)]),
+                "scores": {k: o.score(k) for k in sorted({k for s in (o.result, *o.appearances) for k in s.signals})},
+                "not_judged": sorted(k for k in CLASS_SIGNALS.values() if not o.judged(k)),
+            }
+            for o in outcomes
+        ],
+        "classes": [
+            {
+                "class": m.name,
+                "true_positives": m.true_positives,
+                "false_positives": m.false_positives,
+                "false_negatives": m.false_negatives,
+                "precision": m.precision,
+                "recall": m.recall,
+            }
+            for m in metrics
+        ],
+        "auc": [
+            {
+                "signal": a.signal,
+                "class": a.verdict_class,
+                "auc": round(a.auc, 4),
+                "ci95": list(a.interval),
+                "positives": a.positives,
+                "negatives": a.negatives,
+            }
+            for a in aucs
+        ],
+        "groups": [
+            {
+                "name": g.name,
+                "class": g.verdict_class,
+                "signal": g.signal,
+                "auc": g.auc,
+                "ci95": list(g.interval) if g.interval else None,
+                "positives": g.positives,
+                "negatives": g.negatives,
+                "flagged_positives": g.flagged_positives,
+                "flagged_negatives": g.flagged_negatives,
+                "not_judged": g.not_judged,
+            }
+            for g in groups
+        ],
+    }
