@@ -6,9 +6,11 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import math
 import types
 import typing
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +47,17 @@ class Evidence:
     box: list[float]
 
 
+class Verdict(StrEnum):
+    """The labels an appearance or a source can earn (docs/verdicts.md); a document holds their values."""
+
+    AUTHORIZED = "authorized"
+    UNAUTHORIZED = "unauthorized-likeness"
+    SYNTHETIC = "likely-synthetic"
+    EFFECTS = "likely-effects"
+    REPLAY = "likely-replay"
+    CONCURRENT = "concurrent"
+
+
 @dataclass
 class Appearance:
     appearance_id: str
@@ -63,6 +76,7 @@ class Appearance:
     track_ids: list[int] = field(default_factory=list)
     evidence: Evidence | None = None
     signals: dict[str, SignalScore] = field(default_factory=dict)
+    # Verdict values; a document of a newer version may hold others, which readers show by name.
     verdicts: list[str] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
     risk: float = 0.0
@@ -160,22 +174,51 @@ def type_hints(kind: type) -> dict[str, Any]:
     return typing.get_type_hints(kind)
 
 
-def _build(kind: Any, value: Any) -> Any:
-    """Rebuild nested dataclasses from plain JSON values, guided by the type hints."""
-    if value is None:
-        return None
+class ResultFormatError(ValueError):
+    """A value of a result document is not of its field's type (a report formats numbers: a string score must
+    be caught when the file is read)."""
+
+
+def _build(kind: Any, value: Any, where: str = "") -> Any:
+    """Rebuild nested dataclasses from plain JSON values, guided by the type hints, checking each value's type.
+    `where` is the dotted path of the value, for the error."""
     origin = typing.get_origin(kind)
     if origin in (typing.Union, types.UnionType):
-        options = [a for a in typing.get_args(kind) if a is not type(None)]
-        return _build(options[0], value)
+        options = typing.get_args(kind)
+        if value is None and type(None) in options:
+            return None
+        refusals = []
+        for option in (a for a in options if a is not type(None)):  # the first type the value fits
+            try:
+                return _build(option, value, where)
+            except ResultFormatError as refused:
+                refusals.append(refused)
+        raise refusals[0]
     if dataclasses.is_dataclass(kind):
+        _require(isinstance(value, dict), value, "an object", where)
         hints = type_hints(kind)
         names = {f.name for f in dataclasses.fields(kind)}
-        return kind(**{k: _build(hints[k], v) for k, v in value.items() if k in names})
+        built = kind(**{k: _build(hints[k], v, f"{where}{k}.") for k, v in value.items() if k in names})
+        for item in dataclasses.fields(kind):  # the defaults of absent fields are checked too
+            if item.name not in value:
+                _build(hints[item.name], getattr(built, item.name), f"{where}{item.name}.")
+        return built
     if origin is list:
-        (item,) = typing.get_args(kind)
-        return [_build(item, v) for v in value]
+        _require(isinstance(value, list), value, "a list", where)
+        (item_kind,) = typing.get_args(kind)
+        return [_build(item_kind, v, f"{where}{n}.") for n, v in enumerate(value)]
     if origin is dict:
-        _, item = typing.get_args(kind)
-        return {k: _build(item, v) for k, v in value.items()}
+        _require(isinstance(value, dict), value, "an object", where)
+        _, item_kind = typing.get_args(kind)
+        return {k: _build(item_kind, v, f"{where}{k}.") for k, v in value.items()}
+    if kind is float:
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        _require(number and math.isfinite(value), value, "a number", where)
+    elif kind in (int, str, bool):
+        _require(isinstance(value, kind) and (kind is bool or not isinstance(value, bool)), value, kind.__name__, where)
     return value
+
+
+def _require(ok: bool, value: Any, expected: str, where: str) -> None:
+    if not ok:
+        raise ResultFormatError(f"{where.rstrip('.')} should be {expected}, not {type(value).__name__} {value!r:.40}")

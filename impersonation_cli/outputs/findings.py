@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
-import types
-import typing
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -15,18 +12,19 @@ from typing import Any
 
 from impersonation_cli.errors import GalleryError, UserError
 from impersonation_cli.gallery.store import Authorization, Gallery
-from impersonation_cli.results import Appearance, ScanResult, SourceResult, type_hints
+from impersonation_cli.results import Appearance, ScanResult, SourceResult, Verdict
 
-AUTHORIZED = "authorized"
+# Read by the HTML report.
+AUTHORIZED = Verdict.AUTHORIZED
 
 # `--fail-on` words and the verdicts they stand for; the full verdict names are accepted too.
 FAIL_ON_VERDICTS = {
-    "authorized": AUTHORIZED,
-    "unauthorized": "unauthorized-likeness",
-    "synthetic": "likely-synthetic",
-    "effects": "likely-effects",
-    "replay": "likely-replay",
-    "concurrent": "concurrent",
+    "authorized": Verdict.AUTHORIZED,
+    "unauthorized": Verdict.UNAUTHORIZED,
+    "synthetic": Verdict.SYNTHETIC,
+    "effects": Verdict.EFFECTS,
+    "replay": Verdict.REPLAY,
+    "concurrent": Verdict.CONCURRENT,
 }
 FAIL_ON_ANY = "any"
 FAIL_ON_NONE = "none"
@@ -34,12 +32,12 @@ FAIL_ON_CHOICES = (*FAIL_ON_VERDICTS, FAIL_ON_ANY, FAIL_ON_NONE)
 
 # Plain words for the verdicts this tool knows; a verdict it does not know is shown by its name alone.
 VERDICT_MEANINGS = {
-    AUTHORIZED: "the room is on record as allowed to use this person's likeness",
-    "unauthorized-likeness": "a registered person's face is used in a room with no valid authorization",
-    "likely-synthetic": "the face shows signs of being AI-generated (face swap or AI digital human)",
-    "likely-effects": "the face shows signs of a beauty filter, face sticker or pasted photo",
-    "likely-replay": "the video matches known past footage of this person being re-broadcast",
-    "concurrent": "the same person is on screen in another room at the same time, so at most one can be real",
+    Verdict.AUTHORIZED: "the room is on record as allowed to use this person's likeness",
+    Verdict.UNAUTHORIZED: "a registered person's face is used in a room with no valid authorization",
+    Verdict.SYNTHETIC: "the face shows signs of being AI-generated (face swap or AI digital human)",
+    Verdict.EFFECTS: "the face shows signs of a beauty filter, face sticker or pasted photo",
+    Verdict.REPLAY: "the video matches known past footage of this person being re-broadcast",
+    Verdict.CONCURRENT: "the same person is on screen in another room at the same time, so at most one can be real",
 }
 
 
@@ -114,7 +112,7 @@ def _reference_photo(gallery: Gallery, name: str) -> bytes | None:
 
 def is_flagged(appearance: Appearance) -> bool:
     """Worth an analyst's attention: anything but a plain authorized appearance (unjudged ones included)."""
-    return not appearance.verdicts or any(v != AUTHORIZED for v in appearance.verdicts)
+    return not appearance.verdicts or any(v != Verdict.AUTHORIZED for v in appearance.verdicts)
 
 
 def flagged_by_source(result: ScanResult) -> list[tuple[SourceResult, list[Appearance]]]:
@@ -181,39 +179,4 @@ def load_result(path: Path) -> ScanResult:
         raise UserError(f"{path}: {exc}") from None
     except (TypeError, AttributeError) as exc:
         raise UserError(f"{path}: not a complete scan result: {exc}") from None
-    _check_types(ScanResult, result, f"{path}: ")
     return result
-
-
-def _check_types(kind: Any, value: Any, where: str) -> None:
-    """The loader trusts the JSON's types; a report formats numbers, so a string score must be caught here."""
-    origin = typing.get_origin(kind)
-    if origin in (typing.Union, types.UnionType):
-        options = typing.get_args(kind)
-        if value is None and type(None) in options:
-            return
-        _check_types(next(a for a in options if a is not type(None)), value, where)
-    elif dataclasses.is_dataclass(kind):
-        hints = type_hints(kind)
-        for item in dataclasses.fields(kind):
-            _check_types(hints[item.name], getattr(value, item.name), f"{where}{item.name}.")
-    elif origin is list:
-        _require(isinstance(value, list), value, "a list", where)
-        (item_kind,) = typing.get_args(kind)
-        for n, item in enumerate(value):
-            _check_types(item_kind, item, f"{where}{n}.")
-    elif origin is dict:
-        _require(isinstance(value, dict), value, "an object", where)
-        _, item_kind = typing.get_args(kind)
-        for key, item in value.items():
-            _check_types(item_kind, item, f"{where}{key}.")
-    elif kind is float:
-        number = isinstance(value, int | float) and not isinstance(value, bool)
-        _require(number and math.isfinite(value), value, "a number", where)
-    elif kind in (int, str, bool):
-        _require(isinstance(value, kind) and (kind is bool or not isinstance(value, bool)), value, kind.__name__, where)
-
-
-def _require(ok: bool, value: Any, expected: str, where: str) -> None:
-    if not ok:
-        raise UserError(f"{where.rstrip('.')} should be {expected}, not {type(value).__name__} {value!r:.40}")

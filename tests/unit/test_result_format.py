@@ -71,3 +71,17 @@ def test_a_wrongly_typed_field_is_named(tmp_path: Path) -> None:
         load_result(path)
     with pytest.raises(UserError, match="no such result file"):
         load_result(tmp_path / "missing.json")
+
+
+def test_from_dict_checks_types_while_it_builds_and_accepts_text_details(tmp_path: Path) -> None:
+    """One walker over the type hints builds and checks: a replay signal's text details (the footage's person
+    and file) are `float | str` values and load, and from_dict names a wrongly typed value itself."""
+    document = _result().to_dict()
+    details = document["appearances"][0]["signals"]["replay"]["details"]
+    details.update({"footage_person": "Eileen Collins", "footage_video": "launch.mp4"})
+    path = tmp_path / "result.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    assert load_result(path).appearances[0].signals["replay"].details["footage_video"] == "launch.mp4"
+    document["sources"][1]["frames_sampled"] = 2.5
+    with pytest.raises(ValueError, match=r"sources\.1\.frames_sampled should be int, not float 2\.5"):
+        ScanResult.from_dict(document)
