@@ -11,22 +11,14 @@ import cv2
 import numpy as np
 import onnxruntime as ort
 
-from impersonation_cli.errors import ModelPackError, UserError
-from impersonation_cli.io.threads import usable_cores
+from impersonation_cli.errors import ModelPackError
 from impersonation_cli.pipeline.faces import EMBEDDING_DIM, Faces, greedy_pairs, iou_matrix
 from impersonation_cli.runtime.onnx_rewrites import inference_session
-from impersonation_cli.runtime.packs import ModelPack
+from impersonation_cli.runtime.packs import ModelPack, sha256_of
+from impersonation_cli.runtime.quantize import ensure_int8_detector
+from impersonation_cli.runtime.scrfd import detector_input
+from impersonation_cli.runtime.sessions import resolve_providers, session_options
 
-DEVICE_PROVIDERS = {
-    "cpu": "CPUExecutionProvider",
-    "cuda": "CUDAExecutionProvider",
-    "tensorrt": "TensorrtExecutionProvider",
-    "rocm": "ROCMExecutionProvider",
-    "coreml": "CoreMLExecutionProvider",
-    "dml": "DmlExecutionProvider",
-    "openvino": "OpenVINOExecutionProvider",
-}
-AUTO_ORDER = ("cuda", "rocm", "coreml", "dml", "cpu")
 DETECTOR_PRECISIONS = ("int8", "fp32")
 # Frames looked at without a face before a scene counts as empty (DetectorSettings.idle_every): one miss (a
 # head turned away) does not thin out the looks.
@@ -39,37 +31,6 @@ ARCFACE_TEMPLATE = np.array(
 )
 
 
-def resolve_providers(device: str) -> list[str]:
-    """ONNX Runtime providers for --device, with CPU as the fallback; a provider not built in is an error."""
-    available = ort.get_available_providers()
-    if device == "auto":
-        chosen = [DEVICE_PROVIDERS[d] for d in AUTO_ORDER if DEVICE_PROVIDERS[d] in available]
-        return chosen or ["CPUExecutionProvider"]
-    provider = DEVICE_PROVIDERS.get(device, device)
-    if provider not in available:
-        raise UserError(
-            f"device '{device}' needs {provider}, which this onnxruntime build lacks "
-            f"(available: {', '.join(available)}); install onnxruntime-gpu for CUDA"
-        )
-    return [provider] if provider == "CPUExecutionProvider" else [provider, "CPUExecutionProvider"]
-
-
-def session_options(threads: int | None) -> ort.SessionOptions:
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    # Every core by default, for one inference at a time (the watcher, enrolment); the scan runs detection
-    # beside recognition and gives each model its share (staging.threads_per_stage).
-    options.intra_op_num_threads = threads or usable_cores()
-    options.inter_op_num_threads = 1
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    # Idle worker threads sleep instead of spinning: the decoder's threads run between inferences, and
-    # boxes watching many rooms run several pipelines. Measured on 2 busy cores: det_2.5g at 640x352
-    # 87 ms with 2 threads not spinning against 139 ms spinning.
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    options.log_severity_level = 3
-    return options
-
-
 def align_face(image: np.ndarray, keypoints: np.ndarray, size: int = 112) -> np.ndarray:
     """Warp a face to ArcFace's canonical 112x112 pose with a similarity transform on its 5 keypoints."""
     matrix, _ = cv2.estimateAffinePartial2D(
@@ -78,23 +39,6 @@ def align_face(image: np.ndarray, keypoints: np.ndarray, size: int = 112) -> np.
     if matrix is None:  # degenerate keypoints: fall back to the box centre crop the keypoints span
         matrix = cv2.getAffineTransform(keypoints[:3].astype(np.float32), ARCFACE_TEMPLATE[:3])
     return cv2.warpAffine(image, matrix, (size, size), borderValue=0.0)
-
-
-def detector_input(image: np.ndarray, input_size: int) -> tuple[int, int]:
-    """(width, height) of the detector input for this frame: its long side scaled to at most `input_size`,
-    each side rounded up to SCRFD's stride of 32.
-
-    Fitting the frame's aspect ratio instead of a square spends no time on letterbox padding (a 720p frame
-    at 640 runs on 640x384, not 640x640: the same scale, so the same faces, at 60% of the cost), and a frame
-    smaller than `input_size` is not upscaled.
-    """
-    h, w = image.shape[:2]
-    scale = min(1.0, input_size / max(h, w))
-    return (_stride_multiple(w * scale), _stride_multiple(h * scale))
-
-
-def _stride_multiple(length: float, stride: int = 32) -> int:
-    return max(stride, math.ceil(length / stride) * stride)
 
 
 @dataclass(frozen=True)
@@ -166,8 +110,8 @@ class FaceEngine:
         # Why the detector runs in float when int8 was asked for (a read-only models folder), for the CLI to say.
         self.notice: str | None = None
         self.detector_file, self.detector_precision = self._detector_file()
-        # One session for every input size: InsightFace's per-size static-shape sessions ran no faster here
-        # (12.5 ms at 640, 4.4 ms at 320 either way) and cost ~30 ms each to make, inside the first frames.
+        # One session for every input size: InsightFace's per-size static-shape sessions ran no faster and each
+        # cost time to make inside a source's first frames (docs/benchmark.md).
         self.detector = get_model(
             str(self.detector_file), static_shape_sessions=False, providers=self.providers, sess_options=options
         )
@@ -178,8 +122,6 @@ class FaceEngine:
             self.landmarker = Landmark(str(pack.landmarks), inference_session(pack.landmarks, options, self.providers))
 
     def _detector_file(self) -> tuple[Path, str]:
-        from impersonation_cli.runtime.quantize import ensure_int8_detector
-
         if self.settings.precision == "fp32" or self.providers[0] != "CPUExecutionProvider":
             return self.pack.detector, "fp32"
         try:
@@ -198,15 +140,11 @@ class FaceEngine:
     def detector_id(self) -> str:
         """The detector file that actually ran (the int8 copy or the published file), for the record of a run.
         Hashed once per engine: the files do not change while it runs."""
-        from impersonation_cli.runtime.packs import sha256_of
-
         return f"{self.pack.detector.name}:{self.detector_precision}:{sha256_of(self.detector_file)[:16]}"
 
     @cached_property
     def recognizer_id(self) -> str:
         """Names the embedding space: galleries made by another recognizer cannot be compared."""
-        from impersonation_cli.runtime.packs import sha256_of
-
         return f"{self.pack.recognizer.name}:{sha256_of(self.pack.recognizer)[:16]}"
 
     # -- detection ------------------------------------------------------------------------------
@@ -267,8 +205,8 @@ class FaceEngine:
         """(N, 106, 2) dense landmarks in frame pixels, or None when the pack has no landmark model.
 
         InsightFace's `Landmark.get`, one face at a time, done for all of a frame's faces in one run: each
-        face's crop (centred on its box, 1.5x its longer side, 192 px) and the mapping back are the same,
-        the network runs once (6 faces: 34 -> 22 ms on two cores, 2 faces: 11.5 -> 9.3 ms).
+        face's crop (centred on its box, 1.5x its longer side, 192 px) and the mapping back are the same, and
+        the network runs once, which is cheaper per face (docs/benchmark.md, "Landmarks batched per frame").
         """
         model = self.landmarker
         if model is None:
@@ -309,10 +247,9 @@ class AdaptiveDetector:
     Live-commerce sellers fill the frame: once a full-resolution pass has seen only large faces, the next
     frames are detected at the scale of `small_input_size` (a quarter of the pixels for 720p at 320), where
     those faces are still far above SCRFD's smallest anchors, and only around where the last frame's faces
-    were (`region_margin`: for a 134-px face in a 720p frame, a 96x96 input instead of 320x192). Any doubt
-    sends the frame back to a full pass: fewer faces than the last frame had, a face under `large_face_px`,
-    a face cut by the region's edge, or `full_pass_every_s` since the last full pass (so a face that walks
-    in elsewhere is found within that time).
+    were (`region_margin`). Any doubt sends the frame back to a full pass: fewer faces than the last frame
+    had, a face under `large_face_px`, a face cut by the region's edge, or `full_pass_every_s` since the last
+    full pass (so a face that walks in elsewhere is found within that time).
 
     A scene without faces (product shots, an empty room) is looked at on every `idle_every`-th sampled
     frame only, once IDLE_AFTER_LOOKS looks in a row found nobody; the frames between get no faces. A face
@@ -417,15 +354,13 @@ def likeness_code(aligned: np.ndarray, side: int = 24) -> np.ndarray:
 class EmbeddingReuse:
     """Recognition for one source that embeds a face only when it has changed enough to matter.
 
-    At 2 sampled frames a second a talking seller's aligned face often looks the same as half a second ago;
-    the recognizer (10-14 ms a face on two cores) would return what it returned then. A face that overlaps
-    an earlier view's box and whose aligned picture still correlates at `reuse_similarity` with the picture
-    that was embedded keeps that embedding (marked `reused`, so the identity-jitter signal ignores it); a
-    change of pose, expression, light or person, or `refresh_every_s`, embeds it afresh, and so does each of
-    a face's first `fresh_first` frames (what the identity-jitter signal needs). Measured on 12
-    shared clips (`scripts/measure_reuse.py`): at 0.85, 70% of faces keep an embedding, and the fresh one
-    they skip would have had cosine >= 0.78 with it in 95% of cases; two fresh embeddings of one face half
-    a second apart that differ more than that have a median cosine of 0.82.
+    At 2 sampled frames a second a talking seller's aligned face often looks the same as half a second ago,
+    and the recognizer, the costliest model per face, would return what it returned then. A face that
+    overlaps an earlier view's box and whose aligned picture still correlates at `reuse_similarity` with the
+    picture that was embedded keeps that embedding (marked `reused`, so the identity-jitter signal ignores
+    it); a change of pose, expression, light or person, or `refresh_every_s`, embeds it afresh, and so does
+    each of a face's first `fresh_first` frames (what the identity-jitter signal needs). How often faces keep
+    an embedding and how close the skipped one would have been: docs/benchmark.md, "Embeddings reused".
     """
 
     def __init__(self, engine: FaceEngine, settings: RecognitionSettings | None = None) -> None:

@@ -1,18 +1,17 @@
-"""An int8 copy of a pack's face detector, for CPUs: SCRFD at half the time, the same faces.
+"""An int8 copy of a pack's face detector, for CPUs: SCRFD at about half the time, the same faces.
 
 ONNX Runtime's static quantization (QDQ, weights int8 per channel, activations uint8 per tensor) with
 activation ranges taken from the calibration pictures in `data/calibration/` (made from the project's
 public-domain samples by scripts/make_calibration.py) and four variants of each (hard contrast, dim and
-flat, grey, shrunk to a third so faces are small). Measured on a 2-core Xeon (AVX-512 VNNI), one run at
-640x384: det_2.5g 21.4 ms -> 11.6 ms (whole detect calls on 634.mp4 frames: 21.0 -> 11.8 ms at 640,
-6.3 -> 4.3 ms at 320).
+flat, grey, shrunk to a third so faces are small). Its measured speed and accuracy: docs/benchmark.md
+("An int8 detector on CPU").
 
 The convolutions that produce the detector's outputs (scores, boxes, keypoints) stay in float: quantized,
 they lost a fifth of the faces on the shared media. The original file is never touched; the copy lives in
 the pack's `int8/` folder (InsightFace's `FaceAnalysis` only loads the pack's top level) with a record of
 what it was made from and both files' time on this machine, and is rebuilt when the source file, the
 calibration set, the machine or the ONNX Runtime version changes. Where the copy is not clearly faster
-(det_500m: 5.6 ms float, 6.1-6.4 ms int8; CPUs without fast int8), scans keep the published file.
+(small detectors such as det_500m, CPUs without fast int8), scans keep the published file.
 """
 
 from __future__ import annotations
@@ -35,7 +34,9 @@ import numpy as np
 
 from impersonation_cli.errors import ModelPackError
 from impersonation_cli.io.atomic_write import write_bytes_atomic
-from impersonation_cli.runtime.engine import detector_input
+from impersonation_cli.runtime.packs import sha256_of
+from impersonation_cli.runtime.scrfd import detector_blob
+from impersonation_cli.runtime.sessions import session_options
 
 if TYPE_CHECKING:
     import onnx
@@ -96,8 +97,6 @@ def _time_ms(model: Path) -> float:
     """Median milliseconds of one detector run on a 720p calibration picture at 640, as scans run it."""
     import onnxruntime
 
-    from impersonation_cli.runtime.engine import session_options
-
     session = onnxruntime.InferenceSession(str(model), session_options(None), providers=["CPUExecutionProvider"])
     pictures = _calibration_files()
     picture = next((p for p in pictures if p.name == TIMING_PICTURE), pictures[0])
@@ -113,8 +112,6 @@ def _time_ms(model: Path) -> float:
 
 def _provenance(detector: Path) -> dict[str, str]:
     import onnxruntime
-
-    from impersonation_cli.runtime.packs import sha256_of
 
     calibration = hashlib.sha256()
     for picture in _calibration_files():
@@ -164,17 +161,6 @@ def calibration_pictures() -> Iterator[np.ndarray]:
         yield cv2.convertScaleAbs(image, alpha=0.6, beta=20)  # dim and flat
         yield cv2.cvtColor(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
         yield cv2.resize(image, None, fx=0.35, fy=0.35, interpolation=cv2.INTER_AREA)  # small faces
-
-
-def detector_blob(image: np.ndarray, input_size: int) -> np.ndarray:
-    """The input InsightFace's SCRFD wrapper feeds the network: the frame fitted top-left into the
-    detector input (`faces.detector_input`), normalised to (x - 127.5) / 128, RGB."""
-    width, height = detector_input(image, input_size)
-    scale = min(width / image.shape[1], height / image.shape[0])
-    resized = cv2.resize(image, (int(image.shape[1] * scale), int(image.shape[0] * scale)))
-    canvas = np.zeros((height, width, 3), dtype=np.uint8)
-    canvas[: resized.shape[0], : resized.shape[1]] = resized
-    return cv2.dnn.blobFromImage(canvas, 1.0 / 128, (width, height), (127.5, 127.5, 127.5), swapRB=True)
 
 
 def output_convolutions(graph: onnx.GraphProto) -> list[str]:

@@ -1,21 +1,19 @@
 """Replay signals: a stream re-broadcasting known real footage of a person, or looping its own frames.
 
-Fingerprint (measured on the shared talking-head clips; see `scripts/make_cases.py` for the transforms):
-an *ordinal* 8x8 block signature of a centred square region: the frame is shrunk to a 128 px short side,
-the region is averaged into 8x8 blocks and each block is replaced by its brightness rank (0..63). Ranks do
-not change under brightness, contrast or gamma changes and barely under re-encoding; a square centred region
-survives border crops and aspect changes (landscape footage cropped to a portrait room); an overlay spoils
-only the blocks it covers, and the distance caps each block's contribution so a sticker cannot dominate it.
-A 63-bit DCT-sign hash of the same region was tried first: a 15 % crop with a sticker put the true frame at
-8-19 bits while unrelated clips came within 13, and the ordinal signature separates them far better.
+Fingerprint (`scripts/make_cases.py` makes the transforms it was tuned on; the measurements that chose it:
+docs/benchmark.md, "Replay fingerprints"): an *ordinal* 8x8 block signature of a centred square region: the
+frame is shrunk to a 128 px short side, the region is averaged into 8x8 blocks and each block is replaced by
+its brightness rank (0..63). Ranks do not change under brightness, contrast or gamma changes and barely under
+re-encoding; a square centred region survives border crops and aspect changes (landscape footage cropped to
+a portrait room); an overlay spoils only the blocks it covers, and the distance caps each block's
+contribution so a sticker cannot dominate it.
 
-Footage is stored as one signature per sampled frame (8 per second: at 4, a re-encode whose frames fell
-between the stored ones, in a fast-moving clip, was 4-6 from its nearest footage frame, and a mirrored copy of
-short_hamilton_clip.mp4 broke into runs too short to flag), of a region 0.55 of the short side. A replay that
-crops or zooms makes the matching region a different fraction of its own frame, and an asymmetric crop moves
-its centre, so each stream frame is fingerprinted under several variants (10 region sizes 8 % apart, 3x3
-centre shifts of 3 % of the region, and the mirror image) and the closest variant counts. A two-stage
-search keeps that cheap: the unshifted variants rank the library, the shifted ones refine the best few.
+Footage is stored as one signature per sampled frame (`[replay] footage_fps`: dense enough that a re-encode's
+frames land near stored ones), of a region 0.55 of the short side. A replay that crops or zooms makes the
+matching region a different fraction of its own frame, and an asymmetric crop moves its centre, so each
+stream frame is fingerprinted under several variants (10 region sizes 8 % apart, 3x3 centre shifts of 3 %
+of the region, and the mirror image) and the closest variant counts. A two-stage search keeps that cheap:
+the unshifted variants rank the library, the shifted ones refine the best few.
 
 A single frame can resemble another by chance (same studio, same framing); a replay is a *run*: consecutive
 sampled frames matching one video with a constant time offset (`find_runs`). A loop is the same thing

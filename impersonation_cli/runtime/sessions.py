@@ -1,0 +1,49 @@
+"""ONNX Runtime set-up shared by every model: the providers for a --device, and the session options."""
+
+from __future__ import annotations
+
+import onnxruntime as ort
+
+from impersonation_cli.errors import UserError
+from impersonation_cli.io.threads import usable_cores
+
+DEVICE_PROVIDERS = {
+    "cpu": "CPUExecutionProvider",
+    "cuda": "CUDAExecutionProvider",
+    "tensorrt": "TensorrtExecutionProvider",
+    "rocm": "ROCMExecutionProvider",
+    "coreml": "CoreMLExecutionProvider",
+    "dml": "DmlExecutionProvider",
+    "openvino": "OpenVINOExecutionProvider",
+}
+AUTO_ORDER = ("cuda", "rocm", "coreml", "dml", "cpu")
+
+
+def resolve_providers(device: str) -> list[str]:
+    """ONNX Runtime providers for --device, with CPU as the fallback; a provider not built in is an error."""
+    available = ort.get_available_providers()
+    if device == "auto":
+        chosen = [DEVICE_PROVIDERS[d] for d in AUTO_ORDER if DEVICE_PROVIDERS[d] in available]
+        return chosen or ["CPUExecutionProvider"]
+    provider = DEVICE_PROVIDERS.get(device, device)
+    if provider not in available:
+        raise UserError(
+            f"device '{device}' needs {provider}, which this onnxruntime build lacks "
+            f"(available: {', '.join(available)}); install onnxruntime-gpu for CUDA"
+        )
+    return [provider] if provider == "CPUExecutionProvider" else [provider, "CPUExecutionProvider"]
+
+
+def session_options(threads: int | None) -> ort.SessionOptions:
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # Every core by default, for one inference at a time (the watcher, enrolment); the scan runs detection
+    # beside recognition and gives each model its share (io.threads.threads_per_stage).
+    options.intra_op_num_threads = threads or usable_cores()
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    # Idle worker threads sleep instead of spinning: the decoder's threads run between inferences, and boxes
+    # watching many rooms run several pipelines (measured: docs/benchmark.md, "One thread per stage").
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.log_severity_level = 3
+    return options
