@@ -5,7 +5,7 @@ for the track to end), so both costs grow with the track's length. This scans a 
 face track with real per-face measurements, repeats its frames to make tracks of 10 frames to 3 hours at
 1 fps, and times, per length: matching against a gallery (40 and 1000 people, 2 references each, random
 unit vectors beside the clip's own person), scoring the signals in full, and the watcher's average
-cost per frame of each under its schedule (`watch.rescore_due`).
+cost per frame of each under its schedule (`pipeline.scan.rescore_due`).
 
     python scripts/measure_live_cost.py --models DIR [--clip ../shared/media/ffpp_icpr2020dfdc/original/004.mp4]
 """
@@ -24,23 +24,23 @@ from impersonation_cli.config import load_config
 from impersonation_cli.gallery.store import GalleryIndex
 from impersonation_cli.io.sources import sample_frames
 from impersonation_cli.pipeline.matches import match_track
-from impersonation_cli.pipeline.scan import ScanContext, SourcePipeline
-from impersonation_cli.pipeline.tracks import Track
-from impersonation_cli.pipeline.watch import rescore_due
+from impersonation_cli.pipeline.scan import rescore_due
+from impersonation_cli.pipeline.signals import SignalSuite
+from impersonation_cli.pipeline.tracks import Track, Tracker
 from impersonation_cli.runtime.engine import FaceEngine
 from impersonation_cli.runtime.packs import load_pack, model_root
 
 LENGTHS = (10, 100, 600, 1800, 3600, 10800)
 
 
-def longest_track(clip: str, engine: FaceEngine) -> Track:
-    config = load_config()
-    empty = GalleryIndex((), np.zeros(0, np.int64), np.zeros((0, 512), np.float32), engine.recognizer_id)
-    pipeline = SourcePipeline(clip, 1, ScanContext(engine=engine, index=empty, config=config))
+def longest_track(clip: str, engine: FaceEngine, suite: SignalSuite) -> Track:
+    """The clip's longest face track, its faces measured by the signals as a scan measures them."""
+    tracker = Tracker(clip, load_config().tracker)
     tracks: list[Track] = []
     for frame in sample_frames(clip, 2.0):
-        pipeline.add(frame, engine.analyse(frame.image))
-        tracks += pipeline.tracker.active
+        faces, _ended = tracker.update(frame, engine.analyse(frame.image))
+        suite.observe(frame, faces, tracker)
+        tracks += tracker.active
     return max(tracks, key=lambda t: len(t.observations))
 
 
@@ -75,11 +75,11 @@ def main() -> None:
     args = parser.parse_args()
     engine = FaceEngine(load_pack(args.pack, model_root(args.models)), device="cpu")
     config = load_config()
-    base = longest_track(args.clip, engine)
+    suite = SignalSuite(engine, config)
+    base = longest_track(args.clip, engine, suite)
     print(f"track of {len(base.observations)} real frames from {args.clip}, repeated")
     rng = np.random.default_rng(0)
     galleries = {people: gallery(base, people, rng, engine.recognizer_id) for people in (40, 1000)}
-    suite = SourcePipeline(args.clip, 1, ScanContext(engine=engine, index=galleries[40], config=config)).signals
     print("ms each time: match 40 people | match 1000 | signals; ms per frame on watch's schedule: the same | frames")
     for frames in LENGTHS:
         print(" | ".join(f"{v:7.2f}" for v in costs(stretched(base, frames), galleries, suite, config)), f"| {frames}")

@@ -3,6 +3,8 @@ risk, user thresholds. Small fixtures, no models: the policy itself."""
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -10,20 +12,12 @@ import pytest
 from impersonation_cli.config import load_config
 from impersonation_cli.errors import UserError
 from impersonation_cli.gallery.store import Authorization
+from impersonation_cli.pipeline.scan import add_concurrency
 from impersonation_cli.pipeline.signals import EFFECTS, SYNTHETIC, class_score
 from impersonation_cli.pipeline.signals.detector import FACE_EFFECTS, FACE_FORGERY
 from impersonation_cli.pipeline.signals.scoring import not_judged
-from impersonation_cli.pipeline.verdicts import (
-    AUTHORIZED,
-    CONCURRENT,
-    LIKELY_EFFECTS,
-    LIKELY_REPLAY,
-    LIKELY_SYNTHETIC,
-    UNAUTHORIZED,
-    judge_appearance,
-    judge_concurrency,
-)
-from impersonation_cli.results import Appearance, SignalScore
+from impersonation_cli.pipeline.verdicts import judge_appearance, judge_concurrency, live_concurrency
+from impersonation_cli.results import Appearance, SignalScore, Verdict
 
 from .conftest import run_cli
 
@@ -83,32 +77,37 @@ def grant(ai_allowed: bool = False, valid_from: str | None = None, valid_to: str
 
 
 def judged(found: Appearance, authorizations: list[Authorization], config_path: Path | None = None) -> Appearance:
-    judge_appearance(found, authorizations, load_config(config_path))
-    return found
+    """The appearance with its judgement put in, as the pipeline does; the judge leaves its input as it was."""
+    before = copy.deepcopy(found)
+    judgement = judge_appearance(found, authorizations, load_config(config_path).verdicts)
+    assert found == before
+    return dataclasses.replace(found, verdicts=judgement.verdicts, reasons=judgement.reasons, risk=judgement.risk)
 
 
 def test_authorization_applies_by_room_and_date() -> None:
-    assert judged(appearance(), [grant()]).verdicts == [AUTHORIZED]
-    assert judged(appearance(), [grant(valid_to="2026-11-19")]).verdicts == [UNAUTHORIZED]
-    assert judged(appearance(), [grant(valid_from="2026-11-21")]).verdicts == [UNAUTHORIZED]
-    assert judged(appearance(), [grant(valid_from="2026-11-20", valid_to="2026-11-20")]).verdicts == [AUTHORIZED]
+    assert judged(appearance(), [grant()]).verdicts == [Verdict.AUTHORIZED]
+    assert judged(appearance(), [grant(valid_to="2026-11-19")]).verdicts == [Verdict.UNAUTHORIZED]
+    assert judged(appearance(), [grant(valid_from="2026-11-21")]).verdicts == [Verdict.UNAUTHORIZED]
+    assert judged(appearance(), [grant(valid_from="2026-11-20", valid_to="2026-11-20")]).verdicts == [
+        Verdict.AUTHORIZED
+    ]
     other_room = judged(appearance(room="douyin:999"), [grant()])
-    assert other_room.verdicts == [UNAUTHORIZED] and "no authorization on record" in other_room.reasons[0]
+    assert other_room.verdicts == [Verdict.UNAUTHORIZED] and "no authorization on record" in other_room.reasons[0]
     no_room = judged(appearance(room=None), [grant()])
-    assert no_room.verdicts == [UNAUTHORIZED] and "no room given" in no_room.reasons[0]
+    assert no_room.verdicts == [Verdict.UNAUTHORIZED] and "no room given" in no_room.reasons[0]
 
 
 def test_ai_allowed_covers_a_synthetic_face_only_in_its_authorized_room() -> None:
     covered = judged(appearance(signals=signals(forgery=0.9)), [grant(ai_allowed=True)])
-    assert covered.verdicts == [AUTHORIZED]
+    assert covered.verdicts == [Verdict.AUTHORIZED]
     assert any("covered" in r for r in covered.reasons)
     flagged = judged(appearance(signals=signals(forgery=0.9, cues=0.8)), [grant(ai_allowed=False)])
-    assert flagged.verdicts == [AUTHORIZED, LIKELY_SYNTHETIC]
-    reason = next(r for r in flagged.reasons if r.startswith(LIKELY_SYNTHETIC))
+    assert flagged.verdicts == [Verdict.AUTHORIZED, Verdict.SYNTHETIC]
+    reason = next(r for r in flagged.reasons if r.startswith(Verdict.SYNTHETIC))
     assert f"{FACE_FORGERY} 0.90 >= 0.60" in reason
     assert "cues (explanation only): " in reason and "landmark_dynamics 0.80: eyes never change openness" in reason
     expired = judged(appearance(signals=signals(forgery=0.9)), [grant(ai_allowed=True, valid_to="2026-01-01")])
-    assert expired.verdicts == [UNAUTHORIZED, LIKELY_SYNTHETIC]
+    assert expired.verdicts == [Verdict.UNAUTHORIZED, Verdict.SYNTHETIC]
     assert flagged.risk > covered.risk and expired.risk > flagged.risk
 
 
@@ -118,14 +117,14 @@ def test_hand_made_cues_alone_never_accuse_a_face() -> None:
     likely-synthetic from the cues)."""
     for authorizations in ([grant()], []):
         found = judged(appearance(signals=signals(forgery=0.59, face_effects=0.69, cues=1.0)), authorizations)
-        assert LIKELY_SYNTHETIC not in found.verdicts and LIKELY_EFFECTS not in found.verdicts
+        assert Verdict.SYNTHETIC not in found.verdicts and Verdict.EFFECTS not in found.verdicts
     at_threshold = judged(appearance(signals=signals(forgery=0.6, face_effects=0.7)), [grant()])
-    assert at_threshold.verdicts == [AUTHORIZED, LIKELY_SYNTHETIC, LIKELY_EFFECTS]
+    assert at_threshold.verdicts == [Verdict.AUTHORIZED, Verdict.SYNTHETIC, Verdict.EFFECTS]
 
 
 def test_without_a_forgery_model_the_verdicts_say_not_judged() -> None:
     found = judged(appearance(signals=signals(forgery=None, face_effects=None, cues=1.0)), [grant()])
-    assert found.verdicts == [AUTHORIZED]
+    assert found.verdicts == [Verdict.AUTHORIZED]
     assert any("not judged: no forgery model" in r for r in found.reasons)
     # Not judged is no evidence: it adds no risk beyond the authorization's.
     assert found.risk == judged(appearance(), [grant()]).risk
@@ -133,22 +132,22 @@ def test_without_a_forgery_model_the_verdicts_say_not_judged() -> None:
 
 def test_effects_and_replay_are_their_own_labels() -> None:
     effects = judged(appearance(signals=signals(face_effects=0.8)), [])
-    assert effects.verdicts == [UNAUTHORIZED, LIKELY_EFFECTS]
-    assert any(r.startswith(f"{LIKELY_EFFECTS}: {FACE_EFFECTS} 0.80 >= 0.70") for r in effects.reasons)
+    assert effects.verdicts == [Verdict.UNAUTHORIZED, Verdict.EFFECTS]
+    assert any(r.startswith(f"{Verdict.EFFECTS}: {FACE_EFFECTS} 0.80 >= 0.70") for r in effects.reasons)
     replay = judged(appearance(signals=signals(replay=0.95)), [grant()])
-    assert replay.verdicts == [AUTHORIZED, LIKELY_REPLAY]
+    assert replay.verdicts == [Verdict.AUTHORIZED, Verdict.REPLAY]
     assert any("matches known footage" in r for r in replay.reasons)
     clean = judged(appearance(signals=signals(forgery=0.05, face_effects=0.05, replay=0.1)), [grant()])
-    assert clean.verdicts == [AUTHORIZED] and clean.risk < 0.2
+    assert clean.verdicts == [Verdict.AUTHORIZED] and clean.risk < 0.2
 
 
 def test_thresholds_and_weights_come_from_the_users_config(tmp_path: Path) -> None:
     default = judged(appearance(signals=signals(forgery=0.5)), [])
-    assert LIKELY_SYNTHETIC not in default.verdicts  # under the model's 0.6
+    assert Verdict.SYNTHETIC not in default.verdicts  # under the model's 0.6
     config = tmp_path / "mine.toml"
     config.write_text("[verdicts]\nsynthetic_probability = 0.45\nrisk_unauthorized = 0.2\n", encoding="utf-8")
     stricter = judged(appearance(signals=signals(forgery=0.5)), [], config)
-    assert LIKELY_SYNTHETIC in stricter.verdicts and "0.50 >= 0.45" in stricter.reasons[-1]
+    assert Verdict.SYNTHETIC in stricter.verdicts and "0.50 >= 0.45" in stricter.reasons[-1]
     assert judged(appearance(), [], config).risk == pytest.approx(0.2)
     for text, message in (
         ("[verdicts]\nsynthetic_treshold = 0.6\n", "unknown keys: synthetic_treshold"),
@@ -194,7 +193,20 @@ def test_one_person_in_two_rooms_at_once_is_concurrent() -> None:
         ),
         [],
     )
-    judge_concurrency([here, there, later], load_config())
-    assert CONCURRENT in here.verdicts and CONCURRENT in there.verdicts
-    assert CONCURRENT not in later.verdicts
-    assert here.risk >= 0.9
+    found = judge_concurrency([here, there, later], load_config().verdicts)
+    assert here.verdicts == [Verdict.AUTHORIZED]  # the judge returns its findings; the pipeline puts them in
+    assert [f.places if f else None for f in found] == [[ROOM, "kuaishou:7"], [ROOM, "kuaishou:7"], None]
+    add_concurrency([here, there, later], load_config())
+    assert Verdict.CONCURRENT in here.verdicts and Verdict.CONCURRENT in there.verdicts
+    assert Verdict.CONCURRENT not in later.verdicts
+    assert here.risk >= 0.9 and here.reasons[-1] == "Barack Obama is on screen at the same time in kuaishou:7"
+
+
+def test_live_concurrency_follows_the_same_rule_within_the_window() -> None:
+    """The watcher's check is the batch's rule on single sightings: another room within the window counts."""
+    settings = load_config().verdicts
+    last_seen = {"douyin:1": 1000.0, "douyin:2": 1012.0, "douyin:3": 1030.0}
+    found = live_concurrency("Barack Obama", "douyin:1", 1000.0, last_seen, 15.0, settings)
+    assert found is not None and found.places == ["douyin:1", "douyin:2"]
+    assert found.reason == "Barack Obama is live in 2 rooms within 15 s: douyin:1, douyin:2" and found.risk == 0.9
+    assert live_concurrency("Barack Obama", "douyin:1", 1000.0, {"douyin:1": 1000.0}, 15.0, settings) is None

@@ -414,7 +414,7 @@ def test_ai_digital_human_of_a_registered_person_is_alerted_and_judged_while_liv
 
 def test_long_live_tracks_are_rematched_on_a_bounded_schedule() -> None:
     """Every frame while a track is young; later once it has grown by a tenth, and at least every 30 frames."""
-    from impersonation_cli.pipeline.watch import RESCORE_MAX_FRAMES, rescore_due
+    from impersonation_cli.pipeline.scan import RESCORE_MAX_FRAMES, rescore_due
 
     redone, last = [], 1
     for frames in range(2, 3601):  # an hour at 1 fps
@@ -465,7 +465,7 @@ def test_rtsp_room_is_watched(
 
 def test_a_room_named_twice_is_refused_by_name(tmp_path: Path) -> None:
     """Two entries for one room would split its alerts and double its load: refused up front, naming it."""
-    from impersonation_cli.cli.watch_cmd import room_specs
+    from impersonation_cli.api import room_specs
     from impersonation_cli.errors import UserError
 
     rooms = tmp_path / "rooms.yaml"

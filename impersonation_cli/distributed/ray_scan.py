@@ -34,6 +34,7 @@ from impersonation_cli.pipeline.scan import (
     RoomAssignment,
     ScanContext,
     ScanProgress,
+    add_concurrency,
     assignment_for,
     scan_inputs,
     unscanned,
@@ -211,9 +212,7 @@ def scan_on_ray(
         _write_crops(outcome, context.evidence_dir)
         results.append(outcome.result)
         appearances.extend(outcome.appearances)
-    from impersonation_cli.pipeline.verdicts import judge_concurrency
-
-    judge_concurrency(appearances, context.config)
+    add_concurrency(appearances, context.config)
     elapsed = time.perf_counter() - clock
     video_seconds = sum(r.scanned_s for r in results if r.kind == "video")
     run = RunInfo(

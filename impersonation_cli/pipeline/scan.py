@@ -4,17 +4,19 @@
 the others. `SourcePipeline` is the part from faces on, shared with the live watcher.
 
 A scan detects faces in one thread while it embeds and measures in another (`detected_frames`), so its
-engine is best built with `threads=staging.threads_per_stage()`, as the CLI does; an engine on every core
-works too, at some 6% more time on two cores (the threads of the two stages contend).
+engine is best built with `threads=threads.threads_per_stage()`, as the CLI does: an engine on every core
+works too, but the threads of the two stages contend (docs/benchmark.md).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -38,8 +40,8 @@ from impersonation_cli.pipeline.signals import SignalSuite
 from impersonation_cli.pipeline.signals.detector import forgery_model
 from impersonation_cli.pipeline.signals.replay import FootageIndex
 from impersonation_cli.pipeline.tracks import Observation, Track, Tracker
-from impersonation_cli.pipeline.verdicts import judge_appearance, judge_source
-from impersonation_cli.results import Appearance, RunInfo, ScanResult, SourceResult
+from impersonation_cli.pipeline.verdicts import judge_appearance, judge_concurrency, judge_source
+from impersonation_cli.results import Appearance, RunInfo, ScanResult, SignalScore, SourceResult, Verdict
 from impersonation_cli.runtime.engine import AdaptiveDetector, EmbeddingReuse, FaceEngine
 
 
@@ -100,62 +102,150 @@ def _wallclock(assignment: RoomAssignment, observation: Observation) -> str | No
     return datetime.fromtimestamp(stamp, tz=UTC).isoformat()
 
 
+# A long live track is matched and its signals judged again once it has grown by this share, and at least
+# every this many frames (`rescore_due`).
+RESCORE_SHARE = 0.1
+RESCORE_MAX_FRAMES = 30
+
+
+def rescore_due(frames: int, scored_at: int) -> bool:
+    """Whether a live track with `frames` frames, last matched (or judged) on `scored_at` of them, is matched
+    (or judged) again now. Both cost time in proportion to the frames (docs/benchmark.md), so a long track is
+    redone once it has grown by a tenth, and at least every RESCORE_MAX_FRAMES frames (30 s at 1 fps); tracks
+    under 20 frames are redone at every frame."""
+    return frames - scored_at >= max(1, min(int(RESCORE_SHARE * scored_at), RESCORE_MAX_FRAMES))
+
+
+@dataclass
+class LiveTrack:
+    """A live track's last match and signal scores, and how many of its frames each rested on."""
+
+    matched_at: int = 0
+    match: TrackMatch | None = None
+    scored_at: int = 0
+    scored_identity: str | None = None
+    signals: dict[str, SignalScore] = field(default_factory=dict)
+
+
+SignalsFor = Callable[[float, float], dict[str, SignalScore]]
+
+
 class SourcePipeline:
-    """One source's state from faces on: tracks -> matches -> signals -> appearances.
+    """One source's state from faces on: tracks -> matches -> signals -> appearances -> verdicts.
 
     Shared by `scan` (files) and `watch` (live rooms): the caller decodes frames and runs the face
-    engine (so a watcher can batch recognition across rooms), then hands each frame's faces here.
+    engine (so a watcher can batch recognition across rooms), then hands each frame's faces here. It is the
+    one place an `Appearance` is built: the finished ones of a source (`conclude`), and for a watcher the
+    tracks still on screen (`live_matches`, `live_appearance`).
     """
 
-    def __init__(self, source: str, number: int, context: ScanContext, assignment: RoomAssignment | None = None):
+    def __init__(
+        self,
+        source: str,
+        number: int,
+        context: ScanContext,
+        assignment: RoomAssignment | None = None,
+        still_image: bool = False,
+    ) -> None:
         self.source = source
         self.number = number
         self.context = context
         self.config = context.config
         self.assignment = assignment or RoomAssignment()
-        self.tracker = Tracker(source, self.config.tracker)
-        self.signals = SignalSuite(context.engine, self.config, context.footage)
-        self.matches: list[TrackMatch] = []
+        self._tracker = Tracker(source, self.config.tracker)
+        self._signals = SignalSuite(
+            context.engine,
+            self.config.signals,
+            self.config.replay,
+            self.config.scan.min_appearance_frames,
+            context.footage,
+        )
+        self._signals.still_image = still_image  # its faces are one frame each: judged as such
+        self._matches: list[TrackMatch] = []
+        self._live: dict[int, LiveTrack] = {}  # per track on screen, for a watcher
         self.faces_detected = 0
+
+    @property
+    def tracks_started(self) -> int:
+        return self._tracker.tracks_started
 
     def add(self, frame: Frame, faces: Faces) -> list[TrackMatch]:
         """Take one frame's faces (with embeddings); return the matches of tracks that just ended."""
-        faces, ended = self.tracker.update(frame, faces)
-        self.signals.observe(frame, faces, self.tracker)
-        self.signals.tracks_ended(ended)
+        faces, ended = self._tracker.update(frame, faces)
+        self._signals.observe(frame, faces, self._tracker)
+        self._signals.tracks_ended(ended)
         self.faces_detected += len(faces)
+        active = {t.track_id for t in self._tracker.active}
+        self._live = {k: v for k, v in self._live.items() if k in active}
         closed = self._matched(ended)
-        self.matches += closed
+        self._matches += closed
         return closed
 
     def finish(self) -> None:
-        ended = self.tracker.flush()
-        self.signals.tracks_ended(ended)
-        self.matches += self._matched(ended)
+        ended = self._tracker.flush()
+        self._signals.tracks_ended(ended)
+        self._matches += self._matched(ended)
 
     def _matched(self, tracks: list[Track]) -> list[TrackMatch]:
         found = (match_track(t, self.context.index, self.config.match) for t in tracks)
         return [m for m in found if m is not None]
 
-    def appearances(self, min_frames: int) -> list[Appearance]:
-        return [
-            self._appearance(group, n)
-            for n, group in enumerate(group_matches(self.matches, min_frames, self.config.scan.merge_gap_s), start=1)
-        ]
+    def conclude(self, facts: SourceResult, min_frames: int) -> tuple[SourceResult, list[Appearance]]:
+        """Close every track; return the source's result (the caller's `facts`: how it was read) and its
+        appearances, judged."""
+        self.finish()
+        appearances = self.appearances(min_frames)
+        signals = self._signals.source_signals()
+        judgement = judge_source(appearances, signals, self.config.verdicts)
+        result = dataclasses.replace(
+            facts,
+            room=self.assignment.room,
+            faces_detected=self.faces_detected,
+            tracks=self.tracks_started,
+            signals=signals,
+            verdicts=judgement.verdicts,
+            risk=judgement.risk,
+        )
+        return result, appearances
 
-    def _appearance(self, group: list[TrackMatch], number: int) -> Appearance:
+    def appearances(self, min_frames: int) -> list[Appearance]:
+        """The finished tracks' matches, one appearance per person per stretch of time, with evidence."""
+        groups = group_matches(self._matches, min_frames, self.config.scan.merge_gap_s)
+        return [self._final_appearance(group, n) for n, group in enumerate(groups, start=1)]
+
+    def _final_appearance(self, group: list[TrackMatch], number: int) -> Appearance:
+        identity, tracks = group[0].identity, [m.track for m in group]
+        appearance = self._appearance(
+            group,
+            f"s{self.number}-a{number}",
+            lambda start_s, end_s: self._signals.score_appearance(tracks, identity, start_s, end_s),
+        )
+        best_track = max(group, key=lambda m: m.best_similarity).track
+        if self.context.evidence_dir is not None and best_track.best_crop is not None:
+            appearance.evidence = save_evidence(
+                self.context.evidence_dir,
+                self.source,
+                appearance.appearance_id,
+                identity,
+                best_track.best_crop,
+                best_track.best_crop_time_s,
+                best_track.best_crop_box,
+            )
+        return appearance
+
+    def _appearance(self, group: list[TrackMatch], appearance_id: str, signals_for: SignalsFor) -> Appearance:
+        """Matches of one person as an appearance: its times, similarities, signals (`signals_for(start_s,
+        end_s)`) and verdicts."""
         observations = sorted((o for m in group for o in m.track.observations), key=lambda o: o.time_s)
         per_frame = np.concatenate([m.per_frame for m in group])
-        best_track = max(group, key=lambda m: m.best_similarity).track
         second = max(group, key=lambda m: m.second_similarity)
-        identity = group[0].identity
-        appearance_id = f"s{self.number}-a{number}"
+        start_s, end_s = round(observations[0].time_s, 3), round(observations[-1].time_s, 3)
         appearance = Appearance(
             appearance_id=appearance_id,
-            identity=identity,
+            identity=group[0].identity,
             source=self.source,
-            start_s=round(observations[0].time_s, 3),
-            end_s=round(observations[-1].time_s, 3),
+            start_s=start_s,
+            end_s=end_s,
             frames=len(observations),
             best_similarity=round(float(per_frame.max()), 4),
             median_similarity=round(float(np.median(per_frame)), 4),
@@ -165,22 +255,55 @@ class SourcePipeline:
             start_wallclock=_wallclock(self.assignment, observations[0]),
             end_wallclock=_wallclock(self.assignment, observations[-1]),
             track_ids=sorted(m.track.track_id for m in group),
+            signals=signals_for(start_s, end_s),
         )
-        if self.context.evidence_dir is not None and best_track.best_crop is not None:
-            appearance.evidence = save_evidence(
-                self.context.evidence_dir,
-                self.source,
-                appearance_id,
-                identity,
-                best_track.best_crop,
-                best_track.best_crop_time_s,
-                best_track.best_crop_box,
-            )
-        appearance.signals = self.signals.score_appearance(
-            [m.track for m in group], identity, appearance.start_s, appearance.end_s
+        judgement = judge_appearance(appearance, self.context.authorizations, self.config.verdicts)
+        appearance.verdicts, appearance.reasons, appearance.risk = (
+            judgement.verdicts,
+            judgement.reasons,
+            judgement.risk,
         )
-        judge_appearance(appearance, self.context.authorizations, self.config)
         return appearance
+
+    # -- live findings, for a watcher --------------------------------------------------------------
+
+    def live_matches(self, frame: Frame, min_frames: int) -> list[TrackMatch]:
+        """The tracks on screen in `frame` with at least `min_frames` frames, matched on their frames so far: an
+        alert cannot wait for a track's end. A long track is matched again only on `rescore_due`'s schedule."""
+        matches = []
+        for track in self._tracker.active:
+            frames = len(track.observations)
+            if track.observations[-1].frame_index != frame.index or frames < min_frames:
+                continue
+            live = self._live.setdefault(track.track_id, LiveTrack())
+            if rescore_due(frames, live.matched_at):  # a new track (matched_at 0) is always due
+                live.match = match_track(track, self.context.index, self.config.match)
+                live.matched_at = frames
+            if live.match is not None:
+                matches.append(live.match)
+        return matches
+
+    def live_appearance(self, match: TrackMatch, final: bool) -> Appearance:
+        """One track so far (`final`: it has ended) as a judged appearance. Its manipulation flags wait for as
+        many frames as the temporal signals need (two frames are too few); a long track's signals are judged
+        again on `rescore_due`'s schedule, an ended one's on all its frames."""
+        track = match.track
+        enough = len(track.observations) >= self._signals.settings.min_frames
+        return self._appearance(
+            [match],
+            f"r{self.number}-t{track.track_id}",
+            lambda start_s, end_s: self._live_signals(match, final, start_s, end_s) if enough else {},
+        )
+
+    def _live_signals(self, match: TrackMatch, final: bool, start_s: float, end_s: float) -> dict[str, SignalScore]:
+        track, frames = match.track, len(match.track.observations)
+        if final:
+            return self._signals.score_appearance([track], match.identity, start_s, end_s)
+        live = self._live.setdefault(track.track_id, LiveTrack())
+        if live.scored_identity != match.identity or rescore_due(frames, live.scored_at):
+            live.signals = self._signals.score_appearance([track], match.identity, start_s, end_s)
+            live.scored_at, live.scored_identity = frames, match.identity
+        return live.signals
 
 
 def group_matches(matches: list[TrackMatch], min_frames: int, merge_gap_s: float) -> list[list[TrackMatch]]:
@@ -202,9 +325,8 @@ def group_matches(matches: list[TrackMatch], min_frames: int, merge_gap_s: float
 
 def detected_frames(source: str, context: ScanContext, stats: DecodeStats) -> Iterator[tuple[Frame, Faces]]:
     """The source's sampled frames with their faces detected, each stage a frame or two ahead of the next in
-    its own thread: decoding, then detection, while the caller embeds, tracks and measures. Measured on
-    FF++ 634.mp4 (720p, two idle cores, one-thread stages): 14.3x -> 15.2x real time against detecting in the
-    caller's thread."""
+    its own thread: decoding, then detection, while the caller embeds, tracks and measures (the gain:
+    docs/benchmark.md, "Stages in their own threads")."""
     frames = run_ahead(sample_frames(source, context.fps or context.config.scan.fps, stats), name="decode")
     detector = AdaptiveDetector(context.engine)
     return run_ahead(((f, detector.detect(f.image, f.time_s)) for f in frames), name="detect")
@@ -234,8 +356,7 @@ def scan_source(
     except SOURCE_ERRORS as exc:
         return unscanned(source, "unreadable", failure_reason(source, exc), assignment), []
     stats = DecodeStats()
-    pipeline = SourcePipeline(source, number, context, assignment)
-    pipeline.signals.still_image = info.kind == "image"  # its faces are one frame each: judged as such
+    pipeline = SourcePipeline(source, number, context, assignment, still_image=info.kind == "image")
     error = None
     try:
         recognizer = EmbeddingReuse(context.engine, context.config.recognition)
@@ -245,16 +366,14 @@ def scan_source(
                 on_frame(frame.time_s, info.duration_s)
     except SOURCE_ERRORS as exc:
         error = failure_reason(source, exc)
-    pipeline.finish()
     status = source_status(error, stats)
     if stats.truncated and not error:
         error = f"{source}: decoding stopped at {stats.last_time_s:.1f} s of {info.duration_s or 0:.1f} s"
-    result = SourceResult(
+    facts = SourceResult(
         source=source,
         kind=info.kind,
         status=status,
         error=error,
-        room=assignment.room,
         width=info.width,
         height=info.height,
         fps=round(info.fps, 3) if info.fps else None,
@@ -262,14 +381,36 @@ def scan_source(
         scanned_s=round(stats.last_time_s, 3),
         frames_decoded=stats.frames_decoded,
         frames_sampled=stats.frames_sampled,
-        faces_detected=pipeline.faces_detected,
-        tracks=pipeline.tracker.tracks_started,
     )
     # A source with fewer sampled frames than the minimum (an image, a one-frame video) still yields its faces.
     min_frames = max(1, min(context.config.scan.min_appearance_frames, stats.frames_sampled))
-    appearances = pipeline.appearances(min_frames)
-    judge_source(result, appearances, pipeline.signals.source_signals(), context.config)
-    return result, appearances
+    return pipeline.conclude(facts, min_frames)
+
+
+def add_concurrency(appearances: list[Appearance], config: Config, slack_s: float | None = None) -> None:
+    """A batch's last verdict, put into its appearances: one person on screen in two places at once
+    (`verdicts.judge_concurrency`)."""
+    for appearance, found in zip(appearances, judge_concurrency(appearances, config.verdicts, slack_s), strict=True):
+        if found is not None:
+            appearance.verdicts.append(Verdict.CONCURRENT)
+            appearance.reasons.append(found.reason)
+            appearance.risk = found.risk
+
+
+def run_settings(context: ScanContext, fps: float) -> dict[str, Any]:
+    """What a result document records of the run's settings: models, provider, config, gallery size."""
+    engine = context.engine
+    return {
+        "fps": fps,
+        "pack": engine.pack.name,
+        "detector": engine.detector_id,
+        "recognizer": engine.recognizer_id,
+        "forgery": forgery_model(engine).model_id,
+        "provider": engine.provider,
+        "config": context.config.as_dict(),
+        "config_path": context.config.path,
+        "gallery_identities": len(context.index.names),
+    }
 
 
 def source_status(error: str | None, stats: DecodeStats) -> str:
@@ -324,22 +465,10 @@ def scan_inputs(inputs: list[str], context: ScanContext, rooms: dict[str, RoomAs
         results.append(result)
         appearances.extend(found)
         video_done_s += result.scanned_s if result.kind == "video" else 0.0
-    from impersonation_cli.pipeline.verdicts import judge_concurrency
-
-    judge_concurrency(appearances, context.config)
+    add_concurrency(appearances, context.config)
     elapsed = time.perf_counter() - clock
     video_seconds = sum(r.scanned_s for r in results if r.kind == "video")
-    settings = {
-        "fps": context.fps or context.config.scan.fps,
-        "pack": context.engine.pack.name,
-        "detector": context.engine.detector_id,
-        "recognizer": context.engine.recognizer_id,
-        "forgery": forgery_model(context.engine).model_id,
-        "provider": context.engine.provider,
-        "config": context.config.as_dict(),
-        "config_path": context.config.path,
-        "gallery_identities": len(context.index.names),
-    }
+    settings = run_settings(context, context.fps or context.config.scan.fps)
     run = RunInfo(
         started_at=started.replace(microsecond=0).isoformat(),
         elapsed_s=round(elapsed, 3),
@@ -350,13 +479,17 @@ def scan_inputs(inputs: list[str], context: ScanContext, rooms: dict[str, RoomAs
 
 
 __all__ = [
+    "LiveTrack",
     "ProgressCallback",
     "RoomAssignment",
     "ScanContext",
     "ScanProgress",
     "SourceInfo",
     "SourcePipeline",
+    "add_concurrency",
     "assignment_for",
+    "rescore_due",
+    "run_settings",
     "scan_inputs",
     "scan_source",
 ]

@@ -8,23 +8,16 @@ must not be accused on hand-made cues, which only explain a finding.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from impersonation_cli.config import Config, settings_from_table
 from impersonation_cli.errors import UserError
 from impersonation_cli.gallery.store import Authorization
 from impersonation_cli.pipeline.signals import CLASSES, EFFECTS, SYNTHETIC
-from impersonation_cli.pipeline.signals.scoring import is_judged, refuse_retired
-from impersonation_cli.results import Appearance, SignalScore, SourceResult
+from impersonation_cli.pipeline.signals.scoring import is_judged
+from impersonation_cli.results import Appearance, SignalScore, Verdict
 
-AUTHORIZED = "authorized"
-UNAUTHORIZED = "unauthorized-likeness"
-LIKELY_SYNTHETIC = "likely-synthetic"
-LIKELY_EFFECTS = "likely-effects"
-LIKELY_REPLAY = "likely-replay"
-CONCURRENT = "concurrent"
-VERDICT_CLASSES = (AUTHORIZED, UNAUTHORIZED, LIKELY_SYNTHETIC, LIKELY_EFFECTS, LIKELY_REPLAY, CONCURRENT)
 # The replay detector's signals: "replay" matches known footage, "loop" repeats the stream's own frames.
 REPLAY_SIGNALS = ("replay", "loop")
 
@@ -56,25 +49,10 @@ class VerdictSettings:
             if value != MODEL_THRESHOLD and not _is_probability(value):
                 raise UserError(f'config [verdicts] {key} must be "model" or a probability in (0, 1], not {value!r}')
 
-    @classmethod
-    def from_config(cls, config: Config) -> VerdictSettings:
-        table = config.section("verdicts")
-        refuse_retired(table, "verdicts", RETIRED_VERDICT_KEYS)
-        return settings_from_table(cls, table, "verdicts")
-
     def threshold(self, class_name: str, score: SignalScore) -> float:
         """The probability at which a class score earns its label: the configured one, else the detector's."""
         configured = self.synthetic_probability if class_name == SYNTHETIC else self.effects_probability
         return float(score.details["threshold"]) if configured == MODEL_THRESHOLD else float(configured)
-
-
-RETIRED_VERDICT_KEYS = {
-    key: f"it was a threshold on the hand-made cues; {label} now comes from the trained detector, see {new}"
-    for key, label, new in (
-        ("synthetic_threshold", "likely-synthetic", "synthetic_probability"),
-        ("effects_threshold", "likely-effects", "effects_probability"),
-    )
-}
 
 
 def _is_probability(value: str) -> bool:
@@ -106,24 +84,21 @@ def _valid(auth: Authorization, when: date | None) -> bool:
     return not (auth.valid_to and when > date.fromisoformat(auth.valid_to[:10]))
 
 
-def _authorization(appearance: Appearance, authorizations: list[Authorization]) -> Authorization | None:
-    """The grant that covers this appearance's room on its date; sets the authorization verdict and reason."""
+def _authorization(
+    appearance: Appearance, authorizations: list[Authorization]
+) -> tuple[Verdict, str, Authorization | None]:
+    """The authorization verdict and its reason, with the grant that covers this appearance's room on its date."""
     if appearance.room is None:
-        appearance.verdicts = [UNAUTHORIZED]
-        appearance.reasons = ["no room given (--room or a rooms file), so no authorization can apply"]
-        return None
+        return Verdict.UNAUTHORIZED, "no room given (--room or a rooms file), so no authorization can apply", None
     grants = [
         a for a in authorizations if a.person.casefold() == appearance.identity.casefold() and a.room == appearance.room
     ]
     valid = [a for a in grants if _valid(a, _on_date(appearance))]
     if valid:
-        appearance.verdicts = [AUTHORIZED]
-        appearance.reasons = [f"{appearance.room} is authorized to use {appearance.identity}'s likeness"]
-        return max(valid, key=lambda a: a.ai_allowed)
-    appearance.verdicts = [UNAUTHORIZED]
+        reason = f"{appearance.room} is authorized to use {appearance.identity}'s likeness"
+        return Verdict.AUTHORIZED, reason, max(valid, key=lambda a: a.ai_allowed)
     why = "authorization expired or not yet valid" if grants else "no authorization on record"
-    appearance.reasons = [f"{appearance.room}: {why} for {appearance.identity}"]
-    return None
+    return Verdict.UNAUTHORIZED, f"{appearance.room}: {why} for {appearance.identity}", None
 
 
 def _evidence(class_name: str, score: SignalScore, signals: dict[str, SignalScore], threshold: float) -> str:
@@ -138,13 +113,13 @@ def _evidence(class_name: str, score: SignalScore, signals: dict[str, SignalScor
 
 def _manipulation_flags(
     signals: dict[str, SignalScore], settings: VerdictSettings, ai_licensed: bool
-) -> tuple[list[str], list[str]]:
+) -> tuple[list[Verdict], list[str]]:
     """The synthetic/effects/replay labels these signals earn, with a reason each (and for a covered one).
 
     Only a judged class score (the trained detector's probability) at its threshold earns a label."""
-    labels: list[str] = []
+    labels: list[Verdict] = []
     reasons: list[str] = []
-    for class_name, label in ((SYNTHETIC, LIKELY_SYNTHETIC), (EFFECTS, LIKELY_EFFECTS)):
+    for class_name, label in ((SYNTHETIC, Verdict.SYNTHETIC), (EFFECTS, Verdict.EFFECTS)):
         score = signals.get(class_name)
         if score is None or not is_judged(score):
             continue
@@ -160,9 +135,9 @@ def _manipulation_flags(
     for name in REPLAY_SIGNALS:
         replay = signals.get(name)
         if replay is not None and replay.score >= settings.replay_threshold:
-            if LIKELY_REPLAY not in labels:
-                labels.append(LIKELY_REPLAY)
-            reasons.append(f"{LIKELY_REPLAY}: {name} {replay.score:.2f}: {replay.explanation}")
+            if Verdict.REPLAY not in labels:
+                labels.append(Verdict.REPLAY)
+            reasons.append(f"{Verdict.REPLAY}: {name} {replay.score:.2f}: {replay.explanation}")
     return labels, reasons
 
 
@@ -188,29 +163,49 @@ def _risk(signals: dict[str, SignalScore], settings: VerdictSettings, unauthoriz
     )
 
 
-def judge_appearance(appearance: Appearance, authorizations: list[Authorization], config: Config) -> None:
-    """Authorization first, then the manipulation flags; an `ai_allowed` grant covers a synthetic face only."""
-    settings = VerdictSettings.from_config(config)
-    grant = _authorization(appearance, authorizations)
+@dataclass(frozen=True)
+class Judgement:
+    """An appearance's verdicts with a reason each (and notes on what could not be judged), and its risk."""
+
+    verdicts: list[Verdict]
+    reasons: list[str]
+    risk: float
+
+
+def judge_appearance(
+    appearance: Appearance, authorizations: list[Authorization], settings: VerdictSettings
+) -> Judgement:
+    """Authorization first, then the manipulation flags; an `ai_allowed` grant covers a synthetic face only.
+    Reads the appearance's person, room, start time and signals."""
+    authorization, why, grant = _authorization(appearance, authorizations)
     ai_licensed = grant is not None and grant.ai_allowed
     labels, reasons = _manipulation_flags(appearance.signals, settings, ai_licensed)
-    appearance.verdicts += labels
-    appearance.reasons += reasons + _unjudged(appearance.signals)
-    appearance.risk = _risk(appearance.signals, settings, UNAUTHORIZED in appearance.verdicts, ai_licensed)
+    unauthorized = authorization == Verdict.UNAUTHORIZED
+    return Judgement(
+        verdicts=[authorization, *labels],
+        reasons=[why, *reasons, *_unjudged(appearance.signals)],
+        risk=_risk(appearance.signals, settings, unauthorized, ai_licensed),
+    )
+
+
+@dataclass(frozen=True)
+class SourceJudgement:
+    verdicts: list[str]
+    risk: float
 
 
 def judge_source(
-    result: SourceResult, appearances: list[Appearance], signals: dict[str, SignalScore], config: Config
-) -> None:
+    appearances: list[Appearance], signals: dict[str, SignalScore], settings: VerdictSettings
+) -> SourceJudgement:
     """A source carries its appearances' verdicts, plus replay/loop found in the stream itself and, with
     `flag_unmatched_faces`, the synthetic/effects flags of faces that matched nobody."""
-    settings = VerdictSettings.from_config(config)
-    result.signals = signals
     source_level = {k: s for k, s in signals.items() if k in REPLAY_SIGNALS or settings.flag_unmatched_faces}
     labels, _ = _manipulation_flags(source_level, settings, ai_licensed=False)
-    result.verdicts = sorted({v for a in appearances for v in a.verdicts} | set(labels))
     own_risk = _risk(source_level, settings, unauthorized=False, ai_licensed=False)
-    result.risk = max([own_risk, *(a.risk for a in appearances)])
+    return SourceJudgement(
+        verdicts=sorted({v for a in appearances for v in a.verdicts} | set(labels)),
+        risk=max([own_risk, *(a.risk for a in appearances)]),
+    )
 
 
 def _interval(appearance: Appearance) -> tuple[float, float] | None:
@@ -222,26 +217,59 @@ def _interval(appearance: Appearance) -> tuple[float, float] | None:
     )
 
 
-def judge_concurrency(appearances: list[Appearance], config: Config, slack_s: float | None = None) -> None:
-    """One person live in two places at once: at most one of them can be real, so all are flagged."""
-    settings = VerdictSettings.from_config(config)
+def concurrent_places(
+    place: str, span: tuple[float, float], sightings: Iterable[tuple[str, tuple[float, float]]], slack_s: float
+) -> list[str]:
+    """The other places (rooms, else sources) where the person is on screen within `slack_s` of `span`
+    (wall-clock seconds): one person cannot be in two places at once. The one rule for scan and watch."""
+    start, end = span
+    return sorted(
+        {
+            other
+            for other, (o_start, o_end) in sightings
+            if other != place and o_start <= end + slack_s and start <= o_end + slack_s
+        }
+    )
+
+
+@dataclass(frozen=True)
+class Concurrency:
+    """One person on screen in several places at once: at most one of them can be real, so all are flagged."""
+
+    places: list[str]  # every place the person is in at that time, this one included
+    reason: str
+    risk: float
+
+
+def judge_concurrency(
+    appearances: list[Appearance], settings: VerdictSettings, slack_s: float | None = None
+) -> list[Concurrency | None]:
+    """For each appearance (in order), its concurrency with the others, or None: the person is in one place."""
     slack = settings.concurrent_slack_s if slack_s is None else slack_s
     timed = [(a, span) for a in appearances if (span := _interval(a)) is not None]
-    for appearance, (start, end) in timed:
+    judged: list[Concurrency | None] = []
+    for appearance in appearances:
+        span = _interval(appearance)
         place = appearance.room or appearance.source
-        others = sorted(
-            {
-                other.room or other.source
-                for other, (o_start, o_end) in timed
-                if other is not appearance
-                and other.identity == appearance.identity
-                and (other.room or other.source) != place
-                and o_start <= end + slack
-                and start <= o_end + slack
-            }
-        )
-        if others and CONCURRENT not in appearance.verdicts:
-            appearance.verdicts.append(CONCURRENT)
-            appearance.reasons.append(f"{appearance.identity} is on screen at the same time in {', '.join(others)}")
-            concurrent = {"so_far": (1.0, appearance.risk), "concurrent": (settings.risk_concurrent, 1.0)}
-            appearance.risk = noisy_or(concurrent)
+        sightings = [(o.room or o.source, s) for o, s in timed if o.identity == appearance.identity]
+        others = concurrent_places(place, span, sightings, slack) if span is not None else []
+        if not others or Verdict.CONCURRENT in appearance.verdicts:
+            judged.append(None)
+            continue
+        reason = f"{appearance.identity} is on screen at the same time in {', '.join(others)}"
+        risk = noisy_or({"so_far": (1.0, appearance.risk), "concurrent": (settings.risk_concurrent, 1.0)})
+        judged.append(Concurrency(sorted([place, *others]), reason, risk))
+    return judged
+
+
+def live_concurrency(
+    identity: str, place: str, seen: float, sightings: dict[str, float], window_s: float, settings: VerdictSettings
+) -> Concurrency | None:
+    """A live sighting (wall-clock `seen` in room `place`) against when the person was last seen in each room."""
+    others = concurrent_places(place, (seen, seen), [(room, (at, at)) for room, at in sightings.items()], window_s)
+    if not others:
+        return None
+    together = sorted([place, *others])
+    reason = f"{identity} is live in {len(together)} rooms within {window_s:.0f} s: {', '.join(together)}"
+    risk = noisy_or({"concurrent": (settings.risk_concurrent, 1.0)})
+    return Concurrency(together, reason, risk)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import numpy as np
@@ -25,24 +25,17 @@ from impersonation_cli.io.sources import is_stream_url
 from impersonation_cli.outputs.alerts import AlertEvent, AlertSink
 from impersonation_cli.outputs.evidence import save_evidence
 from impersonation_cli.pipeline.faces import Faces, Frame
-from impersonation_cli.pipeline.matches import TrackMatch, match_track
-from impersonation_cli.pipeline.scan import RoomAssignment, ScanContext, SourcePipeline
-from impersonation_cli.pipeline.signals.detector import forgery_model
-from impersonation_cli.pipeline.tracks import Track
-from impersonation_cli.pipeline.verdicts import (
-    AUTHORIZED,
-    CONCURRENT,
-    judge_appearance,
-    judge_concurrency,
-    judge_source,
+from impersonation_cli.pipeline.matches import TrackMatch
+from impersonation_cli.pipeline.scan import (
+    RoomAssignment,
+    ScanContext,
+    SourcePipeline,
+    add_concurrency,
+    run_settings,
 )
-from impersonation_cli.results import Appearance, Evidence, RunInfo, ScanResult, SignalScore, SourceResult
+from impersonation_cli.pipeline.verdicts import live_concurrency
+from impersonation_cli.results import Appearance, Evidence, RunInfo, ScanResult, SourceResult, Verdict
 from impersonation_cli.runtime.engine import AdaptiveDetector, EmbeddingReuse, FaceEngine
-
-CONCURRENT_RISK = 0.9
-# A long live track's signals are re-judged once it has grown by this share, and at least every this many frames.
-RESCORE_SHARE = 0.1
-RESCORE_MAX_FRAMES = 30
 
 
 @dataclass(frozen=True)
@@ -68,17 +61,6 @@ class RoomSpec:
 
 
 @dataclass
-class LiveJudgement:
-    """A live track's last match and signal scores, and how many of its frames each rested on."""
-
-    matched_at: int = 0
-    match: TrackMatch | None = None
-    scored_at: int = 0
-    scored_identity: str | None = None
-    signals: dict[str, SignalScore] = field(default_factory=dict)
-
-
-@dataclass
 class LiveRoom:
     number: int
     spec: RoomSpec
@@ -93,8 +75,6 @@ class LiveRoom:
     # Seconds from a frame's arrival to the end of its recognition: growing lag means falling behind.
     lag_s: float = 0.0
     max_lag_s: float = 0.0
-    # Per live track: what it was last matched and judged on (redone on `rescore_due`'s schedule).
-    live_tracks: dict[int, LiveJudgement] = field(default_factory=dict)
 
     @property
     def state(self) -> RoomState:
@@ -103,15 +83,6 @@ class LiveRoom:
     @property
     def name(self) -> str:
         return self.spec.name
-
-
-def rescore_due(frames: int, scored_at: int) -> bool:
-    """Whether a live track with `frames` frames, last matched (or judged) on `scored_at` of them, is matched
-    (or judged) again now. Both cost time in proportion to the frames, and redoing them at every sampled frame
-    made the watcher slower by the hour (at 3600 frames: matching 5 ms with 40 people, 140-180 ms with 1000;
-    signals 9-19 ms); a long track is redone once it has grown by a tenth, and at least every
-    RESCORE_MAX_FRAMES frames (30 s at 1 fps). Tracks under 20 frames are redone at every frame."""
-    return frames - scored_at >= max(1, min(int(RESCORE_SHARE * scored_at), RESCORE_MAX_FRAMES))
 
 
 def _iso(stamp: float | None) -> str:
@@ -147,6 +118,8 @@ class Watcher:
 
     def __init__(self, specs: list[RoomSpec], context: ScanContext, settings: WatchSettings, sink: AlertSink) -> None:
         self.context = context
+        if settings.reader.fps is None:  # watch samples at scan's configured rate unless told otherwise
+            settings = replace(settings, reader=replace(settings.reader, fps=context.config.scan.fps))
         self.settings = settings
         self.sink = sink
         self.started_at = datetime.now(UTC)
@@ -220,81 +193,25 @@ class Watcher:
     def _observe(self, room: LiveRoom, frame: Frame, faces: Faces) -> None:
         closed = room.pipeline.add(frame, faces)
         # Tracks still on screen are matched on what they have so far: the alert cannot wait for the end.
-        ongoing = [
-            t
-            for t in room.pipeline.tracker.active
-            if t.observations[-1].frame_index == frame.index and len(t.observations) >= self.settings.provisional_frames
-        ]
-        for track in ongoing:
-            match = self._provisional_match(room, track)
-            if match is not None:
-                self._found(room, match, final=False)
+        for match in room.pipeline.live_matches(frame, self.settings.provisional_frames):
+            self._found(room, match, final=False)
         for match in closed:
             self._found(room, match, final=True)
-        active = {t.track_id for t in room.pipeline.tracker.active}
-        room.live_tracks = {k: v for k, v in room.live_tracks.items() if k in active}
-
-    def _provisional_match(self, room: LiveRoom, track: Track) -> TrackMatch | None:
-        """The track matched on its frames so far; a long one again only on `rescore_due`'s schedule (matching
-        all of an hour-long track's frames against 1000 people took 140-180 ms, at every frame)."""
-        live = room.live_tracks.setdefault(track.track_id, LiveJudgement())
-        frames = len(track.observations)
-        if rescore_due(frames, live.matched_at):  # a new track (matched_at 0) is always due
-            live.match = match_track(track, self.context.index, self.context.config.match)
-            live.matched_at = frames
-        return live.match
 
     def _found(self, room: LiveRoom, match: TrackMatch, final: bool) -> None:
         seen = match.track.observations[-1].wallclock or time.time()
-        self._sightings.setdefault(match.identity, {})[room.name] = seen
-        appearance = self._judged(room, match, final)
+        sightings = self._sightings.setdefault(match.identity, {})
+        sightings[room.name] = seen
+        appearance = room.pipeline.live_appearance(match, final)
         room.last_finding = f"{match.identity} ({', '.join(appearance.verdicts)}, {match.similarity:.2f})"
         # One alert per verdict (each de-duplicated on its own), every one with all of the appearance's reasons.
         for verdict in appearance.verdicts:
-            if verdict != AUTHORIZED:
+            if verdict != Verdict.AUTHORIZED:
                 self._raise(room, match, verdict, [room.name], appearance.reasons, appearance.risk)
         window = self.settings.concurrency_window_s
-        together = sorted(
-            name for name, stamp in self._sightings[match.identity].items() if abs(seen - stamp) <= window
-        )
-        if len(together) > 1:
-            reason = f"{match.identity} is live in {len(together)} rooms within {window:.0f} s: {', '.join(together)}"
-            self._raise(room, match, CONCURRENT, together, [reason], CONCURRENT_RISK)
-
-    def _judged(self, room: LiveRoom, match: TrackMatch, final: bool) -> Appearance:
-        """The track so far as an appearance, judged against the room's authorizations and, once it has enough
-        frames, on the manipulation signals so far (a swap or digital human is flagged while it is live;
-        a long track's signals are re-judged on `rescore_due`'s schedule, a track that ended on all frames)."""
-        track = match.track
-        appearance = Appearance(
-            appearance_id=f"r{room.number}-t{track.track_id}",
-            identity=match.identity,
-            source=room.spec.url,
-            start_s=round(track.start_s, 3),
-            end_s=round(track.end_s, 3),
-            frames=len(track.observations),
-            best_similarity=round(match.best_similarity, 4),
-            median_similarity=round(match.similarity, 4),
-            room=room.spec.room,
-            start_wallclock=_iso(track.observations[0].wallclock),
-        )
-        # Manipulation flags wait for as many frames as the temporal signals need: two frames are too few.
-        if len(track.observations) >= room.pipeline.signals.settings.min_frames:
-            appearance.signals = self._signals(room, match, appearance, final)
-        judge_appearance(appearance, self.context.authorizations, self.context.config)
-        return appearance
-
-    def _signals(
-        self, room: LiveRoom, match: TrackMatch, appearance: Appearance, final: bool
-    ) -> dict[str, SignalScore]:
-        track, frames = match.track, len(match.track.observations)
-        live = room.live_tracks.setdefault(track.track_id, LiveJudgement())
-        if final or live.scored_identity != match.identity or rescore_due(frames, live.scored_at):
-            live.signals = room.pipeline.signals.score_appearance(
-                [track], match.identity, appearance.start_s, appearance.end_s
-            )
-            live.scored_at, live.scored_identity = frames, match.identity
-        return live.signals
+        concurrency = live_concurrency(match.identity, room.name, seen, sightings, window, self.context.config.verdicts)
+        if concurrency is not None:
+            self._raise(room, match, Verdict.CONCURRENT, concurrency.places, [concurrency.reason], concurrency.risk)
 
     def _raise(
         self, room: LiveRoom, match: TrackMatch, verdict: str, rooms: list[str], reasons: list[str], risk: float
@@ -341,25 +258,13 @@ class Watcher:
         sources: list[SourceResult] = []
         appearances: list[Appearance] = []
         for room in self.rooms:
-            room.pipeline.finish()
-            found = room.pipeline.appearances(config.scan.min_appearance_frames)
-            result = self._source_result(room)
-            judge_source(result, found, room.pipeline.signals.source_signals(), config)
+            result, found = room.pipeline.conclude(self._source_facts(room), config.scan.min_appearance_frames)
             sources.append(result)
             appearances.extend(found)
-        judge_concurrency(appearances, config, slack_s=self.settings.concurrency_window_s)
-        engine = self.context.engine
+        add_concurrency(appearances, config, slack_s=self.settings.concurrency_window_s)
         settings = {
             "mode": "watch",
-            "fps": self.settings.reader.fps,
-            "pack": engine.pack.name,
-            "detector": engine.detector_id,
-            "recognizer": engine.recognizer_id,
-            "forgery": forgery_model(engine).model_id,
-            "provider": engine.provider,
-            "config": config.as_dict(),
-            "config_path": config.path,
-            "gallery_identities": len(self.context.index.names),
+            **run_settings(self.context, self.settings.reader.fps),
             "concurrency_window_s": self.settings.concurrency_window_s,
             "rooms": [self.room_summary(room) for room in self.rooms],
             "alerts": self.sink.summary(),
@@ -383,7 +288,9 @@ class Watcher:
             "last_finding": room.last_finding,
         }
 
-    def _source_result(self, room: LiveRoom) -> SourceResult:
+    @staticmethod
+    def _source_facts(room: LiveRoom) -> SourceResult:
+        """How a room was read: its frames and live time, or why it never sent a frame."""
         state = room.state
         readable = state.frames_decoded > 0
         width, height = room.frame_size or (None, None)
@@ -392,12 +299,9 @@ class Watcher:
             kind="stream" if is_stream_url(room.spec.url) else "video",
             status="ok" if readable else "unreadable",
             error=None if readable else state.last_error or "no frame was ever received",
-            room=room.spec.room,
             width=width,
             height=height,
             scanned_s=round(state.live_seconds, 3),
             frames_decoded=state.frames_decoded,
             frames_sampled=state.frames_sampled,
-            faces_detected=room.pipeline.faces_detected,
-            tracks=room.pipeline.tracker.tracks_started,
         )
