@@ -475,17 +475,21 @@ def train(args: argparse.Namespace, train_faces: list[FaceSample], validation: t
     network = build_network(args.network, args.models, args.work)
     head = [p for name, p in network.named_parameters() if not name.startswith("trunk.")]
     trunk = list(network.trunk.parameters())
-    optimizer = torch.optim.AdamW(
-        [{"params": trunk, "lr": args.lr}, {"params": head, "lr": args.lr * 10}], weight_decay=1e-4
-    )
+    # --freeze-trunk: the feasibility probe (a head over the recognizer's frozen maps), for comparison.
+    for parameter in trunk:
+        parameter.requires_grad_(not args.freeze_trunk)
+    groups = [{"params": head, "lr": args.lr * 10}] + ([] if args.freeze_trunk else [{"params": trunk, "lr": args.lr}])
+    optimizer = torch.optim.AdamW(groups, weight_decay=1e-4)
     schedule = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=[args.lr, args.lr * 10], total_steps=args.steps, pct_start=0.1
+        optimizer, max_lr=[group["lr"] for group in groups], total_steps=args.steps, pct_start=0.1
     )
     loss_of = torch.nn.CrossEntropyLoss(label_smoothing=0.05)
     started = time.time()
     history = []
     for step in range(args.steps):
         network.train()
+        if args.freeze_trunk:
+            network.trunk.eval()  # frozen batch-norm statistics too
         fake_labels = np.where(rng.random(args.batch // 2) < SELF_BLEND_SHARE, 1, 2)
         crops, labels = [], []
         for fake_label in fake_labels:
@@ -625,6 +629,7 @@ def command_train(args: argparse.Namespace) -> None:
         "steps": args.steps,
         "batch": args.batch,
         "lr": args.lr,
+        "freeze_trunk": args.freeze_trunk,
         "seconds": round(seconds),
         "history": history,
         "onnx_vs_torch_max_abs": difference,
@@ -779,6 +784,7 @@ def main() -> None:
         "--output", type=Path, default=REPO / "impersonation_cli" / "data" / "forgery" / "face_forgery.onnx"
     )
     parser.add_argument("--network", choices=("mbf", "mbf-last", "scratch"), default="mbf")
+    parser.add_argument("--freeze-trunk", action="store_true", help="train the head only (a comparison run)")
     parser.add_argument("--steps", type=int, default=700)
     parser.add_argument("--batch", type=int, default=24)
     parser.add_argument("--lr", type=float, default=2e-4)
