@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -26,6 +28,7 @@ from impersonation_cli.config import Config, load_config
 from impersonation_cli.errors import UserError
 from impersonation_cli.gallery.store import GALLERY_ENV, Gallery, default_gallery_path
 from impersonation_cli.io.rooms import load_rooms, parse_time, validate_room
+from impersonation_cli.io.sources import VIDEO_EXTENSIONS, is_stream_url
 from impersonation_cli.io.threads import threads_per_stage
 from impersonation_cli.outputs.alerts import AlertEvent, AlertSink
 from impersonation_cli.pipeline.scan import ProgressCallback, RoomAssignment, ScanContext, scan_inputs
@@ -36,7 +39,11 @@ from impersonation_cli.runtime.engine import FaceEngine
 from impersonation_cli.runtime.packs import load_pack, model_root
 
 PathLike = str | Path
+# How a batch of sources is scanned: pipeline.scan.scan_inputs in this process, or a distributed scan with the
+# same signature (distributed.ray_scan.scan_on_ray with its options bound).
+ScanRunner = Callable[[list[str], ScanContext, dict[str, RoomAssignment]], ScanResult]
 EMPTY_GALLERY_NOTICE = "the gallery is empty; enrol people with `impersonation-cli gallery add`"
+ROOMS_FILE_SUFFIXES = frozenset({".yaml", ".yml", ".toml", ".json"})
 
 
 def load_engine(
@@ -121,6 +128,36 @@ def room_assignments(
             if entry.url not in items:
                 items.append(entry.url)
     return items, assignments
+
+
+def room_specs(inputs: Sequence[str], room: str | None = None) -> list[RoomSpec]:
+    """The rooms to watch: stream URLs, video files (played as live) and the entries of rooms files; `room`
+    (platform:account) names a single bare URL's room.
+
+    Raises:
+        UserError: an input that is none of those, `room` with other than one bare URL, a room named twice.
+    """
+    specs: list[RoomSpec] = []
+    for item in inputs:
+        path = Path(item)
+        if is_stream_url(item):
+            specs.append(RoomSpec(item))
+        elif path.suffix.lower() in ROOMS_FILE_SUFFIXES:
+            specs.extend(RoomSpec(e.url, e.room, e.label) for e in load_rooms(path))
+        elif path.suffix.lower() in VIDEO_EXTENSIONS and path.is_file():
+            specs.append(RoomSpec(str(path)))
+        else:
+            raise UserError(f"{item}: not a stream URL, a video file or a rooms file (.yaml, .toml, .json)")
+    if room is not None:
+        validate_room(room)
+        bare = [s for s in specs if s.room is None]
+        if len(bare) != 1:
+            raise UserError("--room names one room: give it exactly one URL, or use a rooms file for several")
+        specs = [RoomSpec(s.url, room, s.label) if s.room is None else s for s in specs]
+    twice = sorted(name for name, count in Counter(s.name for s in specs).items() if count > 1)
+    if twice:
+        raise UserError(f"the same room or URL is named twice: {', '.join(twice)}")
+    return specs
 
 
 class Scanner:
@@ -217,6 +254,25 @@ class Scanner:
         items, assignments = room_assignments(inputs, room, started_at, rooms_file)
         if not items:
             raise UserError("nothing to scan: give videos, images or folders (or a rooms file)")
+        return self.scan_sources(items, assignments, fps=fps, evidence_dir=evidence_dir, progress=progress)
+
+    def scan_sources(
+        self,
+        items: Sequence[str],
+        rooms: Mapping[str, RoomAssignment] | None = None,
+        *,
+        fps: float | None = None,
+        evidence_dir: PathLike | None = None,
+        progress: ProgressCallback | None = None,
+        runner: ScanRunner = scan_inputs,
+    ) -> ScanResult:
+        """Scan `items` with each source's room already resolved (`room_assignments` returns both); `runner`
+        scans them, in this process by default (the CLI's `--engine ray` passes a Ray scan: docs/scale.md). The
+        other arguments are `scan`'s.
+
+        Raises:
+            UserError: an fps outside (0, 120], or what `runner` raises (a Ray cluster that cannot be used).
+        """
         if fps is not None and not 0 < fps <= 120:
             raise UserError("fps must be between 0 and 120")
         context = dataclasses.replace(
@@ -225,7 +281,7 @@ class Scanner:
             evidence_dir=Path(evidence_dir) if evidence_dir is not None else None,
             progress=progress,
         )
-        return scan_inputs(items, context, assignments)
+        return runner(list(items), context, dict(rooms or {}))
 
     def watch(
         self,
@@ -248,20 +304,45 @@ class Scanner:
             on_alert: called with each alert as it is raised.
             evidence_dir: save each alert's face crop here.
 
-        Blocks the calling thread; the CLI's signal handling (SIGINT, SIGTERM) is its own, not part of this call.
+        Blocks the calling thread; to stop it early, or to show the rooms while they are watched, use `watcher`.
+        """
+        with self.watcher(
+            rooms, settings, alerts_path=alerts_path, webhook=webhook, on_alert=on_alert, evidence_dir=evidence_dir
+        ) as watcher:
+            watcher.run()
+        return watcher.summary()
+
+    @contextmanager
+    def watcher(
+        self,
+        rooms: Sequence[RoomSpec | str],
+        settings: WatchSettings | None = None,
+        *,
+        alerts_path: PathLike | None = None,
+        webhook: str | None = None,
+        on_alert: Callable[[AlertEvent], None] | None = None,
+        on_write_error: Callable[[str], None] | None = None,
+        evidence_dir: PathLike | None = None,
+    ) -> Iterator[Watcher]:
+        """The `Watcher` that `watch` runs, for a caller that runs it itself: `run(on_round)` calls `on_round`
+        after each round, `stop()` ends it from another thread or a signal handler, `rooms` holds each room's
+        state and `summary()` the result. The alerts file and the webhook are closed on leaving the block.
+
+        The arguments are `watch`'s; `on_write_error` is called with a one-line message the first time an alert
+        cannot be written to `alerts_path` (watching goes on).
         """
         settings = settings or WatchSettings()
         specs = [RoomSpec(r) if isinstance(r, str) else r for r in rooms]
         context = dataclasses.replace(
             self.context, evidence_dir=Path(evidence_dir) if evidence_dir is not None else None
         )
-        sink = AlertSink(Path(alerts_path) if alerts_path else None, webhook, settings.cooldown_s, on_alert)
+        sink = AlertSink(
+            Path(alerts_path) if alerts_path else None, webhook, settings.cooldown_s, on_alert, on_write_error
+        )
         try:
-            watcher = Watcher(specs, context, settings, sink)
-            watcher.run()
+            yield Watcher(specs, context, settings, sink)
         finally:
             sink.close()
-        return watcher.summary()
 
     def close(self) -> None:
         """Release the models; the scanner cannot scan afterwards. Closing twice is harmless."""
@@ -276,4 +357,4 @@ class Scanner:
         self.close()
 
 
-__all__ = ["EMPTY_GALLERY_NOTICE", "Scanner", "load_context", "load_engine", "room_assignments"]
+__all__ = ["EMPTY_GALLERY_NOTICE", "Scanner", "load_context", "load_engine", "room_assignments", "room_specs"]

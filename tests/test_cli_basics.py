@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from impersonation_cli import __version__
 from impersonation_cli.cli import app
-from impersonation_cli.cli.terminal import printable
+from impersonation_cli.outputs.console import printable
 from impersonation_cli.runtime.packs import known_packs
 
 from .conftest import run_cli

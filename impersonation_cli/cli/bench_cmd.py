@@ -7,86 +7,15 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich import box
-from rich.table import Table
 
-from impersonation_cli.cli.common import (
-    ConfigOption,
-    DeviceOption,
-    ModelsOption,
-    PackOption,
-    ThreadsOption,
-    app,
-    stderr,
-    stdout,
-)
+from impersonation_cli.cli import options
+from impersonation_cli.cli.common import app, stderr, stdout
 from impersonation_cli.errors import UserError
+from impersonation_cli.outputs.bench_table import bench_report
 from impersonation_cli.runtime.packs import load_pack, model_root
-from impersonation_cli.tools.bench import BenchJob, BenchReport, run_bench
+from impersonation_cli.tools.bench import BenchJob, run_bench
 
 SAMPLE_CLIP = Path(__file__).resolve().parents[2] / "samples" / "clips" / "astronaut_live.mp4"
-PATH_LABELS = {
-    "decode_all": "(a) decode all",
-    "decode_sampled": "sampler only",
-    "naive": "(b) naive",
-    "scan": "(c) our scan",
-    "exhaustive": "every frame",
-}
-
-
-def _number(value: float | None, digits: int = 1) -> str:
-    return "-" if value is None else f"{value:,.{digits}f}"
-
-
-def print_report(report: BenchReport) -> None:
-    document = report.to_dict()
-    video, settings = document["video"], document["settings"]
-    stdout.print(
-        f"{video['path']}: {video['width']}x{video['height']}, {_number(video['fps'], 2)} fps, "
-        f"{_number(video['duration_s'])} s; sampling {settings['sample_fps']} fps, pack {settings['pack']} on "
-        f"{settings['provider']} ({settings['detector_precision']} detector in the scan), "
-        f"decoder {settings['decoder']}",
-        markup=False,
-        highlight=False,
-    )
-    # No vertical rules and no wrapping: the table fits an 80-column terminal with a row per path.
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
-    for header in ("path", "frames", "frames/s", "faces", "faces/s", "x real time", "RSS MB", "wall s"):
-        table.add_column(header, no_wrap=True, justify="left" if header == "path" else "right")
-    for name, run in document["paths"].items():
-        table.add_row(
-            PATH_LABELS[name],
-            str(run["frames"]),
-            _number(run["frames_per_s"]),
-            "-" if run["faces"] is None else str(run["faces"]),
-            _number(run["faces_per_s"]),
-            _number(run["realtime_factor"]),
-            _number(run["peak_rss_mb"], 0),
-            _number(run["wall_s"], 2),
-        )
-    stdout.print(table)
-    ratios, recall = document["ratios"], document["recall"]
-    stdout.print(
-        f"ratios of real-time factors: (c)/(a) {_number(ratios['scan_vs_decode_all'], 2)}   (c)/sampler "
-        f"{_number(ratios['scan_vs_decode_sampled'], 2)}   (c)/(b) {_number(ratios['scan_vs_naive'], 2)}",
-        highlight=False,
-    )
-    recall_text = "-" if recall["recall"] is None else f"{recall['recall']:.0%}"
-    stdout.print(
-        f"recall: {recall['found']}/{recall['expected']} exhaustive-path appearances of >= "
-        f"{recall['min_appearance_s']} s found by the scan ({recall_text}); gallery: {document['gallery']['source']}, "
-        f"{document['gallery']['identities']} identities",
-        markup=False,
-        highlight=False,
-    )
-    for missed in recall["missed"]:
-        stdout.print(f"  missed: {missed['identity']} {missed['start_s']:.1f}-{missed['end_s']:.1f} s", markup=False)
-    conditions = document["conditions"]
-    stdout.print(
-        f"machine: {conditions['cpu_count']} cores, load average {conditions['load_average_before'][0]} before, "
-        f"{conditions['load_average_after'][0]} after (numbers taken on a busy machine are noisy)",
-        highlight=False,
-    )
 
 
 @app.command()
@@ -103,11 +32,11 @@ def bench(
         float, typer.Option("--min-appearance", help="Appearances at least this long count for recall (seconds)")
     ] = 2.0,
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON document instead of the table")] = False,
-    models: ModelsOption = None,
-    pack: PackOption = None,
-    device: DeviceOption = "cpu",
-    config: ConfigOption = None,
-    threads: ThreadsOption = None,
+    models: options.Models = None,
+    pack: options.Pack = None,
+    device: options.Device = "cpu",
+    config: options.Config = None,
+    threads: options.Threads = None,
 ) -> None:
     """Measure decode-only, a naive InsightFace loop and our scan on one clip, each in its own process."""
     clip = video or SAMPLE_CLIP
@@ -137,4 +66,5 @@ def bench(
     if json_output:
         print(json.dumps(report.to_dict(), indent=2))
     else:
-        print_report(report)
+        for part in bench_report(report):
+            stdout.print(part)

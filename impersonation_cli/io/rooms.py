@@ -126,3 +126,15 @@ def _entry(path: Path, number: int, item: object) -> RoomEntry:
         label=label or None,
         started_at=parse_time(item.get("started_at"), f"{where} started_at"),
     )
+
+
+DURATION_PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h)?\s*$", re.IGNORECASE)
+DURATION_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_duration(text: str, what: str) -> float:
+    """Seconds in '30s', '10m', '2h' or plain seconds; `what` (an option's name) starts the error message."""
+    found = DURATION_PATTERN.match(text)
+    if not found or float(found.group(1)) <= 0:
+        raise UserError(f"{what} {text!r} is not a duration such as 30s, 10m or 2h")
+    return float(found.group(1)) * DURATION_UNITS[(found.group(2) or "s").lower()]

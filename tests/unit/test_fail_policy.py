@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from impersonation_cli.cli.scan_cmd import exit_code
 from impersonation_cli.errors import EXIT_FOUND, EXIT_OK, EXIT_UNREADABLE, UserError
+from impersonation_cli.outputs.files import exit_code
 from impersonation_cli.outputs.findings import DEFAULT_FAIL_POLICY, parse_fail_on
 
 from .builders import appearance, scan_result, source

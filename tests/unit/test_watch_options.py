@@ -1,4 +1,5 @@
-"""The watch command's durations and rooms, checked before anything is opened."""
+"""The watch command's durations and rooms (io.rooms.parse_duration, api.room_specs), checked before anything
+is opened."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from impersonation_cli.cli.watch_cmd import parse_duration, room_specs
+from impersonation_cli.api import room_specs
 from impersonation_cli.errors import UserError
+from impersonation_cli.io.rooms import parse_duration
 from impersonation_cli.pipeline.watch import RoomSpec
 
 

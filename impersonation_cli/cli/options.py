@@ -1,0 +1,46 @@
+"""Options several commands take, declared once: `name: options.Models = None` in a command's signature."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from impersonation_cli.outputs.findings import FAIL_ON_CHOICES
+
+Models = Annotated[
+    Path | None, typer.Option("--models", help="Folder of model packs [env IMPERSONATION_MODELS]", show_default=False)
+]
+Pack = Annotated[
+    str | None,
+    typer.Option("--pack", help="Pack name or folder [env IMPERSONATION_PACK; default: best installed]"),
+]
+Device = Annotated[str, typer.Option("--device", help="auto, cpu, cuda, tensorrt, rocm, coreml, dml")]
+Gallery = Annotated[
+    Path | None, typer.Option("--gallery", help="Gallery SQLite file [env IMPERSONATION_GALLERY]", show_default=False)
+]
+Config = Annotated[
+    Path | None, typer.Option("--config", help="TOML settings overriding the defaults [env IMPERSONATION_CONFIG]")
+]
+Threads = Annotated[
+    int | None,
+    typer.Option(
+        "--threads",
+        help="CPU threads per model (default: half the cores for scan, eval and bench, which run detection beside "
+        "recognition; all cores for watch and gallery)",
+    ),
+]
+FailOn = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--fail-on",
+        help=f"Verdicts that set exit code 1: {', '.join(FAIL_ON_CHOICES)} (repeatable or comma-separated) "
+        "[default: any]",
+        show_default=False,
+    ),
+]
+ScanFps = Annotated[float | None, typer.Option("--fps", help="Frames sampled per second [default: config, 2]")]
+Quiet = Annotated[
+    bool, typer.Option("--quiet", "-q", help="Print only errors and the requested output: no notes or progress")
+]

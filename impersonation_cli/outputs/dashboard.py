@@ -1,0 +1,116 @@
+"""What `scan` and `watch` show while they run and when they end: scan's progress line and interrupted note;
+watch's rooms table (a terminal's live dashboard), a log line per status change (off a terminal), alert lines,
+and the final per-room summary."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from rich.table import Table
+from rich.text import Text
+
+from impersonation_cli.io.sources import display_name
+from impersonation_cli.outputs.alerts import AlertEvent, AlertSink
+from impersonation_cli.pipeline.scan import ScanProgress
+from impersonation_cli.pipeline.watch import LiveRoom, Watcher
+from impersonation_cli.results import ScanResult
+
+
+def progress_fields(at: ScanProgress) -> dict[str, str]:
+    """The progress line's text: which file of how many, where in it, and the video done over the batch."""
+    return {
+        "description": f"file {at.file_number} of {at.file_count}: {display_name(Path(at.source).name)[:40]}",
+        "at": f"{at.time_s:.0f} s; {at.video_done_s:.0f} s of video done",
+    }
+
+
+def interrupted_line(result: ScanResult, *written: Path | None) -> str:
+    """What an interrupted scan finished, and where its partial result was written ('-' is stdout: not named)."""
+    finished = sum(1 for s in result.sources if s.status != "interrupted")
+    saved = ", ".join(str(p) for p in written if p is not None and str(p) != "-")
+    return f"interrupted: {finished} of {len(result.sources)} inputs finished" + (
+        f"; written to {display_name(saved)} with status interrupted" if saved else ""
+    )
+
+
+ROOM_COLUMNS = ("room", "status", "fps", "frames", "dropped", "lag s", "reconnects", "alerts", "last finding / error")
+
+
+def delivery_line(sink: AlertSink) -> str:
+    """Where the alerts went: the --alerts file and the webhook, with their failures."""
+    done = sink.summary()
+    parts = [f"{done['raised']} alerts"]
+    if sink.path is not None:
+        failed = (
+            f", {done['write_failures']} not written ({done['last_write_error']})" if done["write_failures"] else ""
+        )
+        parts.append(f"{done['written']} written to {sink.path}{failed}")
+    if done["webhook"] is not None:
+        hook = done["webhook"]
+        last = f" (last error: {hook['last_error']})" if hook["last_error"] else ""
+        parts.append(f"webhook sent {hook['sent']}, failed {hook['failed']}{last}")
+    return "; ".join(parts)
+
+
+def room_table(watcher: Watcher) -> Table:
+    table = Table(
+        title=f"watching {len(watcher.rooms)} room(s), {watcher.elapsed_s:.0f} s",
+        title_justify="left",
+        caption=delivery_line(watcher.sink),
+        caption_justify="left",
+    )
+    for column in ROOM_COLUMNS:
+        table.add_column(column, overflow="fold")
+    for room in watcher.rooms:
+        state = room.state
+        note = room.last_finding or (state.last_error if state.status != "live" else "") or ""
+        table.add_row(
+            Text(room.spec.label or room.name),
+            str(state.status),
+            f"{state.fps:.1f}",
+            str(state.frames_sampled),
+            str(state.frames_dropped),
+            f"{room.lag_s:.1f}",
+            str(state.reconnects),
+            str(room.alerts),
+            Text(note),
+        )
+    return table
+
+
+def alert_line(event: AlertEvent) -> str:
+    return (
+        f"ALERT {event.verdict}: {event.person} in {', '.join(event.rooms)} "
+        f"(similarity {event.similarity:.2f}, stream {event.stream_time_s:.1f} s, seen {event.seen_at})"
+    )
+
+
+class StatusLog:
+    """Plain log lines for a room whenever its status changes (when no terminal shows the dashboard)."""
+
+    def __init__(self, rooms: list[LiveRoom], show: Callable[[Text], None]) -> None:
+        self.rooms = rooms
+        self.show = show
+        self._last: dict[int, str] = {}
+
+    def __call__(self) -> None:
+        for room in self.rooms:
+            status = str(room.state.status)
+            if self._last.get(room.number) != status:
+                self._last[room.number] = status
+                error = f" ({room.state.last_error})" if status != "live" and room.state.last_error else ""
+                self.show(Text(f"room {room.name}: {status}{error}"))
+
+
+def final_lines(result: ScanResult, sink: AlertSink) -> list[Text]:
+    """Each room's totals from the watch summary, then where the alerts went."""
+    lines = [
+        Text(
+            f"room {room['room']}: {room['status']}, {room['frames_sampled']} frames sampled, "
+            f"{room['frames_dropped']} dropped, {room['reconnects']} reconnects, {room['alerts']} alerts"
+            + (f"; last error: {room['last_error']}" if room["last_error"] and room["status"] != "live" else "")
+        )
+        for room in result.settings["rooms"]
+    ]
+    return [*lines, Text(delivery_line(sink))]

@@ -1,0 +1,92 @@
+"""What `eval` and `gallery calibrate` print: precision/recall per class, ROC AUC per signal and per dataset,
+and the impostor/genuine score distribution behind a calibrated threshold."""
+
+from __future__ import annotations
+
+import numpy as np
+from rich.table import Table
+
+from impersonation_cli.tools.evaluation import (
+    BOOTSTRAP_RESAMPLES,
+    BOOTSTRAP_SEED,
+    Calibration,
+    ClassMetric,
+    GroupAuc,
+    Interval,
+    SignalAuc,
+)
+
+
+def _rate(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def _interval(interval: Interval | None) -> str:
+    return "-" if interval is None else f"[{interval[0]:.2f}, {interval[1]:.2f}]"
+
+
+def class_table(metrics: list[ClassMetric]) -> Table:
+    table = Table(title="Per source: verdict classes (and identities)", title_justify="left")
+    for column in ("class", "TP", "FP", "FN", "precision", "recall"):
+        table.add_column(column, justify="left" if column == "class" else "right")
+    for m in metrics:
+        counts = (m.true_positives, m.false_positives, m.false_negatives)
+        table.add_row(m.name, *(str(c) for c in counts), _rate(m.precision), _rate(m.recall))
+    return table
+
+
+def auc_table(aucs: list[SignalAuc]) -> Table:
+    title = (
+        "Per source: ROC AUC of each signal (max over the source's faces), 95% bootstrap interval "
+        f"({BOOTSTRAP_RESAMPLES} resamples, seed {BOOTSTRAP_SEED})"
+    )
+    table = Table(title=title, title_justify="left")
+    for column in ("signal", "class", "AUC", "95% interval", "positives", "negatives"):
+        table.add_column(column, justify="left" if column in ("signal", "class") else "right")
+    for a in aucs:
+        table.add_row(
+            a.signal, a.verdict_class, f"{a.auc:.3f}", _interval(a.interval), str(a.positives), str(a.negatives)
+        )
+    return table
+
+
+def group_table(groups: list[GroupAuc]) -> Table:
+    table = Table(title="Per dataset: fakes against real footage (class score, flags given)", title_justify="left")
+    for column in ("dataset", "class", "AUC", "95% interval", "fakes", "flagged", "reals", "flagged", "not judged"):
+        table.add_column(column, justify="left" if column in ("dataset", "class") else "right")
+    for g in groups:
+        auc = "-" if g.auc is None else f"{g.auc:.3f}"
+        counts = (g.positives, g.flagged_positives, g.negatives, g.flagged_negatives, g.not_judged)
+        table.add_row(g.name, g.verdict_class, auc, _interval(g.interval), *(str(c) for c in counts))
+    return table
+
+
+def calibration_lines(result: Calibration) -> list[str]:
+    """The impostor pairs' distribution, the genuine pairs' (when any), and the threshold with the rate it gets."""
+    impostor, genuine = result.impostor, result.genuine
+    quantiles = np.quantile(impostor, [0.5, 0.9, 0.99, 0.999])
+    lines = [
+        f"impostor pairs (different people): {len(impostor)}; mean {impostor.mean():.3f}, sd {impostor.std():.3f}, "
+        f"p50 {quantiles[0]:.3f}, p90 {quantiles[1]:.3f}, p99 {quantiles[2]:.3f}, p99.9 {quantiles[3]:.3f}, "
+        f"max {impostor.max():.3f}"
+    ]
+    if len(genuine):
+        lines.append(
+            f"genuine pairs (same person): {len(genuine)}; mean {genuine.mean():.3f}, min {genuine.min():.3f}; "
+            f"{np.mean(genuine < result.threshold):.1%} of them fall below the threshold"
+        )
+    lines.append(
+        f"threshold {result.threshold:.4f}: {result.achieved_fmr:.4%} of impostor pairs match "
+        f"(target {result.target_fmr:.4%})"
+    )
+    return lines
+
+
+def calibration_warning(result: Calibration) -> str | None:
+    """Said when there are too few impostor pairs to resolve the target rate."""
+    if result.resolvable:
+        return None
+    return (
+        f"warning: {len(result.impostor)} impostor pairs cannot resolve a rate of {result.target_fmr:g}; the "
+        "threshold only clears every impostor pair seen. Enrol more people for a sharper estimate."
+    )

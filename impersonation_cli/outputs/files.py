@@ -1,0 +1,132 @@
+"""Where results go and what they exit with: output files checked before the work, the result document and its
+JSON lines, the report documents, and the exit-code policy shared by `scan`, `watch` and `report`."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from impersonation_cli.errors import EXIT_FOUND, EXIT_OK, EXIT_UNREADABLE, UserError
+from impersonation_cli.gallery.store import GALLERY_ENV
+from impersonation_cli.io.atomic_write import write_text_atomic
+from impersonation_cli.outputs.findings import DEFAULT_FAIL_POLICY, FailPolicy, is_flagged, read_report_input
+from impersonation_cli.results import ScanResult, appearance_event
+
+
+def writable_file(path: Path | None, option: str) -> None:
+    """Fail before the work, not after an hour of it, when `option`'s file could not be written ('-' is stdout):
+    its folder is made now and must take files."""
+    if path is None or str(path) == "-":
+        return
+    problem = "is a folder, not a file" if path.is_dir() else _folder_problem(path.parent)
+    if problem:
+        raise UserError(f"{option} {path}: {problem}")
+
+
+def writable_folder(path: Path | None, option: str) -> None:
+    """Make `option`'s folder now, or fail in one line saying why it cannot be."""
+    problem = _folder_problem(path) if path is not None else None
+    if problem:
+        raise UserError(f"{option}: {problem}")
+
+
+def _folder_problem(folder: Path) -> str | None:
+    if folder.exists() and not folder.is_dir():
+        return f"{folder} is a file, not a folder"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return f"cannot make the folder {folder}: {exc.strerror}"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return f"the folder {folder} is not writable"
+    return None
+
+
+def write_outputs(result: ScanResult, json_path: Path | None, jsonl_path: Path | None) -> None:
+    """The result document (`--json`; '-' is stdout) and one JSON line per appearance (`--jsonl`), each written
+    atomically."""
+    if json_path is not None:
+        text = result.to_json()
+        if str(json_path) == "-":
+            # As in the file: a non-UTF-8 file name's bytes as \udcXX escapes (printing them raw would fail).
+            print(text.encode("utf-8", "backslashreplace").decode("utf-8"))
+        else:
+            write_text_atomic(json_path, text + "\n")
+    if jsonl_path is not None:
+        lines = "".join(json.dumps(appearance_event(a), ensure_ascii=False) + "\n" for a in result.appearances)
+        write_text_atomic(jsonl_path, lines)
+
+
+def exit_code(result: ScanResult, policy: FailPolicy = DEFAULT_FAIL_POLICY) -> int:
+    """0 nothing the fail policy selects was found, 1 it was (by default any registered identity; `--fail-on`
+    picks verdicts), 3 an input was unreadable or truncated (and nothing selected was found)."""
+    if any(policy.matches(a) for a in result.appearances):
+        return EXIT_FOUND
+    if result.unreadable:
+        return EXIT_UNREADABLE
+    return EXIT_OK
+
+
+def watch_exit_code(result: ScanResult, alerts_raised: int) -> int:
+    """A watch that raised an alert found someone (1), whatever its summary holds; otherwise as a scan."""
+    return EXIT_FOUND if alerts_raised else exit_code(result)
+
+
+def report_gallery(gallery: Path | None) -> Path | None:
+    """The gallery a report shows photos from: the one named with --gallery or $IMPERSONATION_GALLERY, not the
+    per-user default (a report shows that gallery's photos, not whichever one is configured here)."""
+    if gallery is None and os.environ.get(GALLERY_ENV):
+        named = Path(os.environ[GALLERY_ENV])
+        # Named for other commands (a new user's, not made yet): the report goes without photos and says so.
+        return named if named.is_file() else None
+    return gallery
+
+
+def write_reports(
+    result_path: Path,
+    gallery: Path | None,
+    html_path: Path | None,
+    notice_dir: Path | None,
+    junit_path: Path | None,
+    policy: FailPolicy,
+    note: Callable[[str], None],
+) -> tuple[int, ScanResult]:
+    """Write the documents asked for, calling `note` with what was written; (how many appearances are flagged,
+    the result)."""
+    try:
+        return _write_reports(result_path, gallery, html_path, notice_dir, junit_path, policy, note)
+    except RecursionError:  # '[[[[...' thousands deep runs Python out of stack while parsing or printing it
+        raise UserError(f"{result_path}: not a scan result: its JSON is nested too deeply") from None
+
+
+def _write_reports(
+    result_path: Path,
+    gallery: Path | None,
+    html_path: Path | None,
+    notice_dir: Path | None,
+    junit_path: Path | None,
+    policy: FailPolicy,
+    note: Callable[[str], None],
+) -> tuple[int, ScanResult]:
+    # Imported here: the HTML, notice and JUnit writers are needed only by `report`.
+    from impersonation_cli.outputs.html import write_html
+    from impersonation_cli.outputs.junit import write_junit
+    from impersonation_cli.outputs.notice import write_notices
+
+    report_input = read_report_input(result_path, gallery)
+    writable_file(html_path, "--html")
+    writable_folder(notice_dir, "--notice")
+    writable_file(junit_path, "--junit")
+    result = report_input.result
+    if html_path is not None:
+        write_html(report_input, html_path)
+        note(f"HTML report: {html_path}")
+    if notice_dir is not None:
+        written = write_notices(report_input, notice_dir)
+        note(f"{len(written)} takedown-notice draft(s) in {notice_dir}")
+    if junit_path is not None:
+        write_junit(result, junit_path, policy)
+        note(f"JUnit XML: {junit_path}")
+    return sum(1 for a in result.appearances if is_flagged(a)), result

@@ -1,0 +1,44 @@
+"""The gallery as `gallery list`, `gallery show` and `footage list` print it, rendered with rich."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+
+from impersonation_cli.gallery.store import FootageVideo, Gallery
+
+
+def people_table(store: Gallery) -> Table:
+    """Everyone registered, with their number of reference faces, aliases and authorized rooms."""
+    table = Table(title=f"Gallery {store.path} ({store.recognizer or 'empty'})", title_justify="left")
+    for column in ("name", "references", "aliases", "authorized rooms"):
+        table.add_column(column, overflow="fold")
+    for person in store.persons():
+        rooms = ", ".join(a.room for a in store.authorizations(person.name))
+        table.add_row(Text(person.name), str(person.reference_count), Text(", ".join(person.aliases)), Text(rooms))
+    return table
+
+
+def person_tables(store: Gallery, name: str) -> list[Table | Text]:
+    """One person's references with their quality record, then a line per authorization."""
+    table = Table(title=name, title_justify="left")
+    for column in ("image", "sha256", "face px", "det score", "sharpness", "faces in photo"):
+        table.add_column(column, overflow="fold")
+    for r in store.references(name):
+        quality = (f"{r.face_px:.0f}", f"{r.det_score:.2f}", f"{r.blur:.0f}", str(r.faces_in_image))
+        table.add_row(Text(r.image_name), r.image_sha256[:16], *quality)
+    authorizations = [
+        Text(
+            f"authorized: {a.room} from {a.valid_from or '-'} until {a.valid_to or '-'}"
+            f"{' (AI digital human allowed)' if a.ai_allowed else ''}"
+        )
+        for a in store.authorizations(name)
+    ]
+    return [table, *authorizations]
+
+
+def footage_table(videos: list[FootageVideo]) -> Table:
+    table = Table("person", "video", "sha256", "seconds", "frames", "fps", "fingerprint")
+    for v in videos:
+        table.add_row(v.person, v.name, v.sha256[:16], f"{v.duration_s:.1f}", str(v.frames), f"{v.fps:g}", v.method)
+    return table
