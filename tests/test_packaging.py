@@ -39,6 +39,10 @@ def test_wheel_carries_calibration_pictures_defaults_and_packs(tmp_path: Path) -
     assert len(pictures) >= 5
     assert {"impersonation_cli/data/defaults.toml", "impersonation_cli/data/packs.json"} <= expected
     assert expected <= inside, sorted(expected - inside)
+    templates = ROOT / "impersonation_cli" / "outputs" / "templates"
+    shipped = {f"impersonation_cli/outputs/templates/{p.name}" for p in templates.iterdir()}  # the HTML report's
+    assert "impersonation_cli/outputs/templates/report.html.j2" in shipped
+    assert shipped <= inside, sorted(shipped - inside)
 
 
 def test_every_apt_get_in_test_sh_waits_for_the_dpkg_lock() -> None:
