@@ -60,6 +60,8 @@ class Verdict(StrEnum):
 
 @dataclass
 class Appearance:
+    """One registered person on screen in one stretch of one source: when, how alike, where, and what was judged."""
+
     appearance_id: str
     identity: str
     source: str
@@ -88,6 +90,8 @@ class Appearance:
 
 @dataclass
 class SourceResult:
+    """One input of a scan (a file, a URL, a watched room): whether it was read, what it holds, its verdicts."""
+
     source: str
     kind: str
     status: str  # "ok", "truncated" (decoded part of it), "unreadable" or "interrupted" (not scanned: Ctrl-C)
@@ -119,6 +123,8 @@ class RunInfo:
 
 @dataclass
 class ScanResult:
+    """The document `scan --json` writes (docs/reports.md): the settings, every source, every appearance, the run."""
+
     settings: dict[str, Any]
     sources: list[SourceResult]
     appearances: list[Appearance]

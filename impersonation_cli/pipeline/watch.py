@@ -40,6 +40,8 @@ from impersonation_cli.runtime.engine import AdaptiveDetector, EmbeddingReuse, F
 
 @dataclass(frozen=True)
 class WatchSettings:
+    """How rooms are watched: each room's reader, how long, the concurrency window and the alert cool-down."""
+
     reader: ReaderSettings = field(default_factory=ReaderSettings)
     duration_s: float | None = None
     concurrency_window_s: float = 15.0
