@@ -42,7 +42,7 @@ IMAGE_EXTENSIONS = frozenset([".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", 
 IMAGE_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8", b"BM", b"II*\x00", b"MM\x00*")
 STREAM_SCHEMES = ("rtmp://", "rtmps://", "rtsp://", "rtsps://", "http://", "https://", "srt://", "udp://")
 # The largest picture or video frame decoded, in pixels (docs/reports.md): checked from the file's header
-# before decoding, because a 937 KB PNG of 30000x30000 pixels decodes to 2.7 GB (8.2 GB peak RSS measured).
+# before decoding, because a PNG of under a megabyte can decode to gigabytes (docs/benchmark.md).
 MAX_PIXELS = 100_000_000
 
 
@@ -440,9 +440,9 @@ def _sample_pyav(
     source: str, container: av.container.InputContainer, fps: float, stats: DecodeStats
 ) -> Iterator[Frame]:
     stream = container.streams.video[0]
-    # The decoder is one stage of the scan (staging.py): its threads are its share of the cores, not all of
-    # them. On two cores that is one thread: decoding 634.mp4's sampled frames took 0.64 CPU-s single-threaded,
-    # 0.71 with frame threads, whose extra work competes with inference for the same cores.
+    # The decoder is one stage of the scan (io/threads.py): its threads are its share of the cores, not all of
+    # them. On two cores that is one thread: frame threads cost more CPU in all, which the inference stages
+    # need (docs/benchmark.md, "One thread per stage").
     stream.thread_type = "AUTO"
     stream.thread_count = threads_per_stage()
     codec = stream.codec_context

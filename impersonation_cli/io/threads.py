@@ -4,8 +4,8 @@ A scan is a chain of stages (decode -> detect -> embed, track, measure); each st
 previous frame, not on the later stages, so decoding the next frames and detecting faces in them can go on
 while the current frame is embedded and measured. PyAV's decoder and ONNX Runtime release the GIL, so the
 stages run on separate cores. On a small machine single-threaded stages side by side beat multi-threaded ones
-in turn: a second thread made each inference cost 13-30% more CPU time (2-core Xeon, one 720p frame:
-detection 21.0 -> 23.7 ms, recognition 15.2 -> 18.1 ms, landmarks 7.8 -> 10.1 ms, for 25-30% less wall time).
+in turn: a second thread makes an inference finish sooner but costs more CPU time in all, and with two busy
+stages side by side the cores are full anyway (figures: docs/benchmark.md, "One thread per stage").
 """
 
 from __future__ import annotations

@@ -1,14 +1,13 @@
 """Exact rewrites of published ONNX graphs for ONNX Runtime's CPU kernels, made in memory when a model loads.
 
 InsightFace's recognizer (MobileFaceNet, 34 PRelu) and 106-point landmark model (28 PRelu) use PRelu with a
-per-channel slope of shape (C, 1, 1). ONNX Runtime 1.32 runs that through its generic broadcasting kernel:
-on a 2-core Xeon, one thread, PRelu took 6.4 ms of the recognizer's 15.2 ms per face (op profile), and on a
-128x28x28 tensor 400 us where Mul + Max take 55 us.
+per-channel slope of shape (C, 1, 1). ONNX Runtime 1.32 runs that through its generic broadcasting kernel,
+which made PRelu a large share of the recognizer's time on CPU (figures: docs/benchmark.md, "PRelu
+rewritten for the CPU").
 
 For a slope s <= 1, PRelu(x) = x if x >= 0 else s * x equals Max(x, s * x): for x >= 0, x >= s * x; for
 x < 0, s * x >= x. The one product is the same multiplication PRelu makes, so the outputs are bit-identical
 (tests/test_cpu_graphs.py checks it on real faces). A slope above 1 anywhere keeps that node's PRelu.
-Measured (same machine, one thread): w600k_mbf 16.8 -> 11.6 ms per face, 2d106det 4.4 -> 3.5 ms.
 The files on disk are never changed, so model ids (sha256 of the published file) stay what they were.
 """
 
