@@ -1,7 +1,10 @@
-"""Settings: shipped defaults (data/defaults.toml) overlaid by a user's TOML file.
+"""Settings: shipped defaults (data/defaults.toml) overlaid by a user's TOML file, read once into each stage's
+own typed settings.
 
 The user's file is the first of: `--config FILE`, $IMPERSONATION_CONFIG, ./impersonation-cli.toml, and
 config.toml in the user config folder ($XDG_CONFIG_HOME/impersonation-cli, else ~/.config/impersonation-cli).
+Each stage owns its settings dataclass and takes only that; this module is the one place that knows the file,
+so no stage imports it.
 """
 
 from __future__ import annotations
@@ -9,14 +12,18 @@ from __future__ import annotations
 import math
 import os
 import tomllib
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, TypeVar
 
 from impersonation_cli.errors import UserError, read_settings_text
 from impersonation_cli.io.atomic_write import write_text_atomic
 from impersonation_cli.pipeline.matches import MatchSettings
+from impersonation_cli.pipeline.signals.replay import ReplaySettings
+from impersonation_cli.pipeline.signals.scoring import SignalSettings
 from impersonation_cli.pipeline.tracks import TrackerSettings
+from impersonation_cli.pipeline.verdicts import VerdictSettings
+from impersonation_cli.results import Verdict
 from impersonation_cli.runtime.engine import DetectorSettings, RecognitionSettings
 
 CONFIG_ENV = "IMPERSONATION_CONFIG"
@@ -27,6 +34,7 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class ScanSettings:
+    # Frames sampled per second of video: the one rate of `scan` and `watch` unless their --fps says otherwise.
     fps: float = 2.0
     merge_gap_s: float = 4.0
     min_appearance_frames: int = 2
@@ -34,29 +42,47 @@ class ScanSettings:
 
 @dataclass(frozen=True)
 class Config:
+    """Every section of the settings, each as its stage's typed settings."""
+
     scan: ScanSettings = field(default_factory=ScanSettings)
     detector: DetectorSettings = field(default_factory=DetectorSettings)
     recognition: RecognitionSettings = field(default_factory=RecognitionSettings)
     tracker: TrackerSettings = field(default_factory=TrackerSettings)
     match: MatchSettings = field(default_factory=MatchSettings)
-    # Sections owned by later stages (signals, verdicts, replay), kept as plain tables.
-    extra: dict[str, dict[str, Any]] = field(default_factory=dict)
+    signals: SignalSettings = field(default_factory=SignalSettings)
+    verdicts: VerdictSettings = field(default_factory=VerdictSettings)
+    replay: ReplaySettings = field(default_factory=ReplaySettings)
     path: str | None = None
 
-    def section(self, name: str) -> dict[str, Any]:
-        return self.extra.get(name, {})
-
     def as_dict(self) -> dict[str, Any]:
-        from dataclasses import asdict
+        """Every section as a table, for the record of a run."""
+        return {name: asdict(getattr(self, name)) for name in SECTIONS}
 
-        return {
-            "scan": asdict(self.scan),
-            "detector": asdict(self.detector),
-            "recognition": asdict(self.recognition),
-            "tracker": asdict(self.tracker),
-            "match": asdict(self.match),
-            **self.extra,
-        }
+
+# Each section of the file and the settings it becomes, in the order they are read and recorded.
+SECTIONS: dict[str, type] = {
+    "scan": ScanSettings,
+    "detector": DetectorSettings,
+    "recognition": RecognitionSettings,
+    "tracker": TrackerSettings,
+    "match": MatchSettings,
+    "signals": SignalSettings,
+    "verdicts": VerdictSettings,
+    "replay": ReplaySettings,
+}
+# Keys of earlier versions whose meaning is gone: named with what replaced them, never silently ignored.
+_CUES_RETIRED = "the hand-made cues no longer add up to the {} score; the trained detector gives it"
+_THRESHOLD_RETIRED = "it was a threshold on the hand-made cues; {} now comes from the trained detector, see {}"
+RETIRED_KEYS: dict[str, dict[str, str]] = {
+    "signals": {
+        "synthetic_weights": _CUES_RETIRED.format("synthetic"),
+        "effects_weights": _CUES_RETIRED.format("effects"),
+    },
+    "verdicts": {
+        "synthetic_threshold": _THRESHOLD_RETIRED.format(Verdict.SYNTHETIC, "synthetic_probability"),
+        "effects_threshold": _THRESHOLD_RETIRED.format(Verdict.EFFECTS, "effects_probability"),
+    },
+}
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -169,11 +195,14 @@ BOUNDS: dict[str, dict[str, Bounds]] = {
 
 
 def settings_from_table(kind: type[T], table: dict[str, Any], name: str) -> T:
-    """A settings dataclass from a TOML table. Unknown keys are an error; each value must have the type of its
-    field's default (an integer does for a float) and lie within BOUNDS: [low, high] pairs become tuples
-    (low < high), tables become name -> float maps."""
+    """A settings dataclass from a TOML table. Unknown and retired keys are an error; each value must have the
+    type of its field's default (an integer does for a float) and lie within BOUNDS: [low, high] pairs become
+    tuples (low < high), tables become name -> float maps."""
     if not isinstance(table, dict):
         raise UserError(f"config [{name}] must be a table of settings, not {table!r}")
+    retired = RETIRED_KEYS.get(name, {})
+    for key in sorted(set(table) & set(retired)):
+        raise UserError(f"config [{name}] {key} is no longer used: {retired[key]} (docs/verdicts.md)")
     defaults = {f.name: f.default if f.default is not MISSING else f.default_factory() for f in fields(kind)}
     unknown = set(table) - set(defaults)
     if unknown:
@@ -224,36 +253,16 @@ def _is_number(value: object) -> bool:
 
 
 def load_config(path: str | Path | None = None) -> Config:
+    """The settings of every stage, read and checked once: a mistake anywhere is reported before any work."""
     document = _read_toml(DEFAULTS_PATH)
     chosen = config_path(path)
     if chosen is not None:
         document = _merge(document, _read_toml(chosen))
-    typed = {
-        "scan": ScanSettings,
-        "detector": DetectorSettings,
-        "recognition": RecognitionSettings,
-        "tracker": TrackerSettings,
-        "match": MatchSettings,
-    }
-    sections = {name: settings_from_table(kind, document.get(name, {}), name) for name, kind in typed.items()}
-    extra = {k: v for k, v in document.items() if k not in typed}
-    config = Config(**sections, extra=extra, path=str(chosen) if chosen else None)
-    _check_stage_sections(config)
-    return config
-
-
-def _check_stage_sections(config: Config) -> None:
-    """Read the later stages' sections once now, so a mistake in them is reported before any work starts."""
-    from impersonation_cli.pipeline.signals.replay import ReplaySettings
-    from impersonation_cli.pipeline.signals.scoring import SignalSettings
-    from impersonation_cli.pipeline.verdicts import VerdictSettings
-
-    unknown = set(config.extra) - {"signals", "verdicts", "replay"}
+    unknown = set(document) - set(SECTIONS)
     if unknown:
         raise UserError(f"config has unknown sections: {', '.join(sorted(unknown))}")
-    SignalSettings.from_table(config.section("signals"))
-    VerdictSettings.from_config(config)
-    ReplaySettings.from_config(config)
+    sections = {name: settings_from_table(kind, document.get(name, {}), name) for name, kind in SECTIONS.items()}
+    return Config(**sections, path=str(chosen) if chosen else None)
 
 
 def write_match_threshold(path: Path, threshold: float) -> None:

@@ -17,7 +17,7 @@ from .conftest import REPO
 
 
 def signals_of(index: FootageIndex, video: Path) -> dict:
-    detector = ReplayDetector(index, load_config())
+    detector = ReplayDetector(index, load_config().replay)
     for frame in sample_frames(str(video), 2.0):
         detector.observe(frame)
     return detector.source_signals()

@@ -59,7 +59,7 @@ def footage_index(gallery: Gallery, engine: FaceEngine, media: Path, tmp_path: P
 
 
 def detect(index: FootageIndex | None, video: Path) -> ReplayDetector:
-    detector = ReplayDetector(index, load_config())
+    detector = ReplayDetector(index, load_config().replay)
     for frame in sample_frames(str(video), 2.0):
         detector.observe(frame)
     return detector

@@ -174,7 +174,9 @@ def test_per_face_measurement_stays_a_few_milliseconds(engine: FaceEngine, media
     """The signals' own pixel work per face, in CPU time of this thread (wall time on a shared machine measures
     the neighbours); the 106-point landmark model adds its own ~5 ms a face on an idle core."""
     clip = media / "ffpp_pair_cyshih704" / "real.mp4"
-    suite, tracker = SignalSuite(engine, load_config()), Tracker(str(clip))
+    config = load_config()
+    suite = SignalSuite(engine, config.signals, config.replay, config.scan.min_appearance_frames)
+    tracker = Tracker(str(clip))
     spent, faces_measured = 0.0, 0
     for frame in sample_frames(str(clip), 1.0):
         faces, _ = tracker.update(frame, engine.analyse(frame.image))

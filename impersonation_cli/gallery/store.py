@@ -30,6 +30,11 @@ GALLERY_ENV = "IMPERSONATION_GALLERY"
 SCHEMA_VERSION = 1
 EXPORT_FORMAT = "impersonation-cli/gallery-export"
 EXPORT_VERSION = 1
+# Footage is stored as replay fingerprints (made by pipeline/signals/replay.py), one per sampled frame: a grid of
+# FINGERPRINT_GRID x FINGERPRINT_GRID block ranks, a byte each. The method is stored with each video: a changed
+# fingerprint gets a new name and never meets old ones.
+FINGERPRINT_METHOD = "ordinal8-v1"
+FINGERPRINT_GRID = 8
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -669,14 +674,11 @@ def _authorization_from_json(raw: object, person: str, where: str) -> Authorizat
 
 
 def _footage_from_json(person: str, raw: object, where: str) -> tuple[FootageVideo, list[tuple[float, bytes]]]:
-    from impersonation_cli.pipeline.signals.replay import (  # imported here: signals.replay imports this module
-        GRID,
-        METHOD,
-    )
-
     method = _text(raw, "method", where)
-    if method != METHOD:
-        raise GalleryError(f"{where}.method {method!r} is not a fingerprint method this tool knows ({METHOD})")
+    if method != FINGERPRINT_METHOD:
+        raise GalleryError(
+            f"{where}.method {method!r} is not a fingerprint method this tool knows ({FINGERPRINT_METHOD})"
+        )
     video = FootageVideo(
         person,
         _text(raw, "name", where),
@@ -691,8 +693,8 @@ def _footage_from_json(person: str, raw: object, where: str) -> tuple[FootageVid
     frames = []
     for n, (time_s, fingerprint) in enumerate(zip(times, fingerprints, strict=True)):
         data = _as_base64(fingerprint, f"{where}.fingerprints[{n}]")
-        if len(data) != GRID * GRID:
-            raise GalleryError(f"{where}.fingerprints[{n}] has {len(data)} bytes, expected {GRID * GRID}")
+        if len(data) != FINGERPRINT_GRID**2:
+            raise GalleryError(f"{where}.fingerprints[{n}] has {len(data)} bytes, expected {FINGERPRINT_GRID**2}")
         frames.append((_as_number(time_s, f"{where}.times_s[{n}]"), data))
     return video, frames
 

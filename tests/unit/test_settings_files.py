@@ -8,9 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from impersonation_cli.config import load_config
+from impersonation_cli.config import SECTIONS, load_config
 from impersonation_cli.errors import UserError
 from impersonation_cli.io.rooms import load_rooms, parse_time, validate_room
+from impersonation_cli.pipeline.signals.replay import ReplaySettings
+from impersonation_cli.pipeline.signals.scoring import SignalSettings
+from impersonation_cli.pipeline.verdicts import VerdictSettings
 
 
 def test_a_config_file_overrides_only_what_it_names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -33,6 +36,16 @@ def test_a_config_file_overrides_only_what_it_names(tmp_path: Path, monkeypatch:
         ("[match]\nthreshhold = 0.5\n", r"\[match\] has unknown keys: threshhold"),
         ('[match]\nthreshold = "high"\n', r"\[match\]"),
         ("[replay]\nrun_s = [5.0, 2.0]\n", "run_s must be \\[low, high\\] with low < high"),
+        ("[signals]\nidentity_jiter = [0.2, 0.6]\n", r"\[signals\] has unknown keys: identity_jiter"),
+        ("[verdicts]\nsynthetic_threshold = 0.2\n", r"\[verdicts\] synthetic_threshold is no longer used"),
+        ("[signals]\nsynthetic_weights = { blend_seam = 1.0 }\n", "synthetic_weights is no longer used"),
+        ("[verdicts]\nsynthetic_probability = 1.5\n", 'must be "model" or a probability in \\(0, 1\\]'),
+        (
+            "[signals]\nforgery_every = 0\n",
+            "_every, _max_frames, _top_k, _min_frames must be >= 1",
+        ),
+        ("[verdicts]\nrisk_replay = 2\n", r"\[verdicts\] risk_replay must be at most 1"),
+        ("[replay]\ncandidates = 0\n", r"\[replay\] candidates must be at least 1"),
     ],
 )
 def test_config_mistakes_are_one_line_errors(tmp_path: Path, text: str, message: str) -> None:
@@ -41,6 +54,28 @@ def test_config_mistakes_are_one_line_errors(tmp_path: Path, text: str, message:
     with pytest.raises(UserError, match=message) as caught:
         load_config(path)
     assert "\n" not in str(caught.value)
+
+
+def test_the_later_stages_sections_are_read_once_into_their_typed_settings(tmp_path: Path) -> None:
+    """[signals], [verdicts] and [replay] were untyped tables that each stage parsed again (verdicts on every
+    judge call); now the config holds each stage's own settings, checked when the file is read."""
+    assert (load_config().signals, load_config().verdicts, load_config().replay) == (
+        SignalSettings(),
+        VerdictSettings(),
+        ReplaySettings(),
+    ), "data/defaults.toml and the settings' own defaults disagree"
+    path = tmp_path / "stages.toml"
+    path.write_text(
+        "[signals]\nidentity_jitter = [0.1, 0.5]\nmin_frames = 6\n"
+        '[verdicts]\nsynthetic_probability = "0.8"\nflag_unmatched_faces = true\n'
+        "[replay]\nrun_s = [1, 3]\nfootage_fps = 4\n",
+        encoding="utf-8",
+    )
+    config = load_config(path)
+    assert (config.signals.identity_jitter, config.signals.min_frames) == ((0.1, 0.5), 6)
+    assert (config.verdicts.synthetic_probability, config.verdicts.flag_unmatched_faces) == ("0.8", True)
+    assert (config.replay.run_s, config.replay.footage_fps) == ((1.0, 3.0), 4.0)
+    assert list(config.as_dict()) == list(SECTIONS) and config.as_dict()["replay"]["run_s"] == (1.0, 3.0)
 
 
 def test_a_missing_config_file_is_named(tmp_path: Path) -> None:
@@ -72,9 +107,9 @@ def test_rooms_files_in_each_format_read_the_same(tmp_path: Path, suffix: str) -
     path.write_text(ROOMS[suffix], encoding="utf-8")
     first, second = load_rooms(path)
     # A recording's path is relative to the rooms file; a stream URL stays as written.
-    assert (first.url, first.room, first.label) == (str(tmp_path / "capture.mp4"), "douyin:1", "Main")
+    assert (first.url, first.account, first.label) == (str(tmp_path / "capture.mp4"), "douyin:1", "Main")
     assert first.started_at == datetime(2026, 11, 20, 12, tzinfo=UTC)
-    assert (second.url, second.room, second.label, second.started_at) == (
+    assert (second.url, second.account, second.label, second.started_at) == (
         "rtmp://host/live/key",
         "kuaishou:2",
         None,

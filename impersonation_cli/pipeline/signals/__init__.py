@@ -17,7 +17,6 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from impersonation_cli.config import Config
 from impersonation_cli.pipeline.faces import Faces, Frame
 from impersonation_cli.pipeline.signals.detector import (
     FACE_EFFECTS,
@@ -33,7 +32,7 @@ from impersonation_cli.pipeline.signals.measure import (
     pose_features,
     texture_features,
 )
-from impersonation_cli.pipeline.signals.replay import FootageIndex, ReplayDetector
+from impersonation_cli.pipeline.signals.replay import FootageIndex, ReplayDetector, ReplaySettings
 from impersonation_cli.pipeline.signals.scoring import CUES, EFFECTS_CUES, SYNTHETIC_CUES, SignalSettings, is_judged
 from impersonation_cli.pipeline.tracks import Observation, Track, Tracker
 from impersonation_cli.results import SignalScore
@@ -59,14 +58,18 @@ class SignalSuite:
     def __init__(
         self,
         engine: FaceEngine,
-        config: Config,
+        settings: SignalSettings,
+        replay: ReplaySettings,
+        min_track_frames: int,
         footage: FootageIndex | None = None,
         forgery: ForgeryModel | None = None,
     ) -> None:
+        """`min_track_frames`: a video's face tracks shorter than this are not scored (a passing false detection;
+        the scan's `min_appearance_frames`)."""
         self.engine = engine
-        self.config = config
-        self.replay = ReplayDetector(footage, config)
-        self.settings = SignalSettings.from_table(config.section("signals"))
+        self.settings = settings
+        self.min_track_frames = min_track_frames
+        self.replay = ReplayDetector(footage, replay)
         self.forgery = forgery or forgery_model(engine)
         self.sampler = ForgerySampler(self.forgery, self.settings)
         # A photo: its faces are one frame each, scored as such (set by the scan for an image).
@@ -112,8 +115,7 @@ class SignalSuite:
         for track in tracks:
             self._last_shape.pop(track.track_id, None)
             self.sampler.track_ended(track.track_id)
-            # Shorter face tracks of a video are not scored: a passing false detection.
-            if len(track.observations) < (1 if self.still_image else self.config.scan.min_appearance_frames):
+            if len(track.observations) < (1 if self.still_image else self.min_track_frames):
                 continue
             for name, score in self.score_observations(track.observations).items():
                 kept = self._strongest.get(name)

@@ -31,16 +31,16 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from impersonation_cli.config import Config, settings_from_table
 from impersonation_cli.errors import UserError
+from impersonation_cli.gallery.store import FINGERPRINT_GRID as GRID
+from impersonation_cli.gallery.store import FINGERPRINT_METHOD as METHOD
 from impersonation_cli.gallery.store import FootageVideo, Gallery
 from impersonation_cli.io.sources import display_name, sample_frames
 from impersonation_cli.pipeline.faces import Frame
+from impersonation_cli.pipeline.signals.scoring import ramp
 from impersonation_cli.results import SignalScore
 from impersonation_cli.runtime.packs import sha256_of
 
-METHOD = "ordinal8-v1"  # stored with each video: a changed fingerprint never meets old ones
-GRID = 8
 SMALL_SIDE = 128
 FOOTAGE_SCALE = 0.55
 # Region sizes relative to the short side: footage's own 0.55 and steps of 8 % (the signature tolerates about
@@ -68,10 +68,6 @@ class ReplaySettings:
     loop_min_lag_s: float = 2.0
     loop_distance: float = 2.0
     loop_margin: float = 1.5
-
-    @classmethod
-    def from_config(cls, config: Config) -> ReplaySettings:
-        return settings_from_table(cls, config.section("replay"), "replay")
 
 
 # -- fingerprints ------------------------------------------------------------------------------------
@@ -305,19 +301,15 @@ def _longest_piece(rows: np.ndarray, stream_times: np.ndarray, max_gap_s: float)
     return max(np.split(rows, breaks), key=len)
 
 
-def ramp(value: float, low: float, high: float) -> float:
-    return float(np.clip((value - low) / (high - low), 0.0, 1.0)) if high > low else float(value >= high)
-
-
 # -- the detector ------------------------------------------------------------------------------------------
 
 
 class ReplayDetector:
     """Per source: matches every sampled frame against the footage library and against the stream's past."""
 
-    def __init__(self, index: FootageIndex | None, config: Config) -> None:
+    def __init__(self, index: FootageIndex | None, settings: ReplaySettings) -> None:
         self.index = index if index is not None and len(index) else None
-        self.settings = ReplaySettings.from_config(config)
+        self.settings = settings
         # Footage matches, one row each: stream time, video number, footage time, distance.
         self._matches: list[tuple[float, int, float, float]] = []
         # The stream's own loop signatures and times, for loops.
@@ -385,7 +377,7 @@ class ReplayDetector:
     def _replay_score(self, run: Run) -> SignalScore:
         video = self.index.videos[run.key] if self.index is not None else None
         assert video is not None
-        score = ramp(run.duration_s, *self.settings.run_s)
+        score = ramp(run.duration_s, self.settings.run_s)
         return SignalScore(
             REPLAY,
             round(score, 4),
@@ -406,7 +398,7 @@ class ReplayDetector:
         )
 
     def _loop_score(self, run: Run) -> SignalScore:
-        score = ramp(run.duration_s, *self.settings.run_s)
+        score = ramp(run.duration_s, self.settings.run_s)
         return SignalScore(
             LOOP,
             round(score, 4),

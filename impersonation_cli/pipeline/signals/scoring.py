@@ -11,11 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
-from impersonation_cli.config import settings_from_table
 from impersonation_cli.errors import UserError
 from impersonation_cli.pipeline.tracks import Observation
 from impersonation_cli.results import SignalScore
@@ -47,10 +45,10 @@ class SignalSettings:
     # Movements smaller than these do not count as head motion / mouth motion.
     head_motion_min: float = 0.08
     mouth_motion_min: float = 0.03
-    # Faces smaller than this (shorter box side, pixels) are not measured: their texture is the encoder's.
-    min_face_px: int = 40
     # Temporal signals need this many frames of the face.
     min_frames: int = 4
+    # Faces smaller than this (shorter box side, pixels) are not measured: their texture is the encoder's.
+    min_face_px: int = 40
     # The trained detector judges a track's first faces big enough for it, then every n-th, up to a cap...
     forgery_first_frames: int = 3
     forgery_every: int = 8
@@ -72,23 +70,6 @@ class SignalSettings:
             raise UserError(
                 "config [signals] forgery_first_frames, _every, _max_frames, _top_k, _min_frames must be >= 1"
             )
-
-    @classmethod
-    def from_table(cls, table: dict[str, Any]) -> SignalSettings:
-        refuse_retired(table, "signals", RETIRED_SIGNAL_KEYS)
-        return settings_from_table(cls, table, "signals")
-
-
-# Keys of earlier versions whose meaning is gone: named with what replaced them, never silently ignored.
-RETIRED_SIGNAL_KEYS = {
-    "synthetic_weights": "the hand-made cues no longer add up to the synthetic score; the trained detector gives it",
-    "effects_weights": "the hand-made cues no longer add up to the effects score; the trained detector gives it",
-}
-
-
-def refuse_retired(table: dict[str, Any], section: str, retired: dict[str, str]) -> None:
-    for key in sorted(set(table) & set(retired)):
-        raise UserError(f"config [{section}] {key} is no longer used: {retired[key]} (docs/verdicts.md)")
 
 
 def ramp(value: float, bounds: Ramp) -> float:
