@@ -3,6 +3,7 @@ one line, and the config file found without --config."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -12,6 +13,7 @@ import pytest
 
 from impersonation_cli.config import load_config
 from impersonation_cli.errors import UserError
+from impersonation_cli.gallery.store import Gallery
 from impersonation_cli.io.rooms import load_rooms
 
 from .conftest import SAMPLES, run_cli
@@ -155,3 +157,21 @@ def test_config_is_found_in_the_working_folder_then_the_user_folder(
     command = [sys.executable, "-m", "impersonation_cli", "scan", str(SAMPLE_CLIP)]
     result = subprocess.run(command, env=cli_env, cwd=work, capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 2 and "config [scan] fps must be above 0" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize(("options", "fps"), [([], 4.0), (["--fps", "1"], 1.0)], ids=["config", "option"])
+def test_watch_samples_at_the_configured_scan_fps_unless_its_option_says(
+    cli_env: dict[str, str], tmp_path: Path, options: list[str], fps: float
+) -> None:
+    """`[scan] fps` is the one rate: watch ignored it and sampled at its own default of 1 frame a second."""
+    Gallery(Path(cli_env["IMPERSONATION_GALLERY"])).close()
+    config, summary = tmp_path / "fps.toml", tmp_path / "summary.json"
+    config.write_text("[scan]\nfps = 4\n", encoding="utf-8")
+    args = ["watch", str(SAMPLE_CLIP), "--duration", "4s", "--config", str(config), "--json", str(summary), *options]
+    result = run_cli(args, cli_env)
+    assert result.returncode in (0, 1), result.stderr
+    settings = json.loads(summary.read_text(encoding="utf-8"))["settings"]
+    assert settings["fps"] == fps
+    # The reader sampled at that rate: about 16 frames in 4 s at 4 fps, about 4 at 1.
+    sampled = settings["rooms"][0]["frames_sampled"]
+    assert sampled >= 10 if fps == 4.0 else sampled <= 6, sampled
