@@ -100,7 +100,7 @@ def _environment() -> jinja2.Environment:
     return environment
 
 
-PAGES = _environment()
+TEMPLATES = _environment()
 
 
 @dataclass(frozen=True)
@@ -213,7 +213,7 @@ def render_html(report: ReportInput, generated_at: datetime | None = None) -> st
         key=lambda item: (-item[1].risk, item[1].source, item[1].start_s),
     )
     shown, listed = flagged[:MAX_CARDS], flagged[MAX_CARDS:]
-    return PAGES.get_template("report.html.j2").render(
+    return TEMPLATES.get_template("report.html.j2").render(
         result=result,
         result_name=report.result_path.name,
         generated=(generated_at or datetime.now(UTC)).replace(microsecond=0).isoformat(),

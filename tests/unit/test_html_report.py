@@ -1,0 +1,49 @@
+"""The HTML report's structure over small results: what the template shows, without a scan (the real-scan
+and browser checks are tests/test_reports.py and tests/test_report_browser.py)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from impersonation_cli.outputs.findings import ReportInput
+from impersonation_cli.outputs.html import MAX_CARDS, render_html
+
+from ..report_data import Elements
+from .builders import appearance, scan_result, source, with_signals_and_evidence
+
+CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+
+
+def test_flagged_past_the_card_cap_become_rows_with_a_note() -> None:
+    found = [
+        with_signals_and_evidence(appearance(f"Person {n}", number=n, start_s=n * 0.1, end_s=n * 0.1 + 1, risk=n / 300))
+        for n in range(MAX_CARDS + 5)
+    ]
+    page = render_html(ReportInput(scan_result(found), Path("out/result.json")))
+    elements = Elements(page)
+    assert [m["content"] for m in elements.named("meta") if m.get("http-equiv") == "Content-Security-Policy"] == [CSP]
+    assert len(elements.named("article")) == MAX_CARDS
+    note = page.split("id='left-out'>", 1)[1].split("</p>", 1)[0]
+    assert note.startswith("5 more flagged appearances are listed below without pictures")
+    assert "<code>evidence</code>" in note and "result.json" in note
+    # The five least risky (Person 0-4) are the rows; every appearance has a bar linking to its card or row.
+    rows = re.findall(r"<tr id='appearance-(\d+)'><td>([^<]+)</td>", page)
+    assert sorted(rows) == [(str(n), f"Person {n}") for n in range(5)]
+    assert len(re.findall(r"<a href='#appearance-\d+'><rect", page)) == len(found)
+    assert "replay" in page and "matches known footage at 12.0 s" in page and "offset_s 12" in page
+
+
+def test_rooms_with_wall_clock_times_share_one_axis() -> None:
+    times = {"start_wallclock": "2026-11-20T20:00:02+08:00", "end_wallclock": "2026-11-20T20:00:06+08:00"}
+    first = appearance("Eileen Collins", "a.mp4", room="douyin:1", **times)
+    second = appearance("Eileen Collins", "b.mp4", number=2, room="kuaishou:2", verdicts=["concurrent"], **times)
+    sources = [source("a.mp4", room="douyin:1"), source("b.mp4", room="kuaishou:2"), source("c.mp4", "unreadable")]
+    page = render_html(ReportInput(scan_result([first, second], sources), Path("result.json")))
+    assert "All rooms by wall-clock time <span class='muted'>(UTC, from 2026-11-20 12:00:02 UTC)</span>" in page
+    for room in ("douyin:1", "kuaishou:2"):
+        assert f"<title>Eileen Collins · {room}</title>" in page
+    assert "<td class='bad'>unreadable</td>" in page
+    assert "2026-11-20 20:00:02 +0800 – 2026-11-20 20:00:06 +0800" in page
+    alone = render_html(ReportInput(scan_result([first], sources[:1]), Path("result.json")))
+    assert "All rooms by wall-clock time" not in alone and "Inputs with problems" not in alone
