@@ -38,9 +38,9 @@ _PUBLIC = {
     "Appearance": "results",
     "SignalScore": "results",
     "Evidence": "results",
-    "RoomSpec": "pipeline.watch",
     "WatchSettings": "pipeline.watch",
     "ReaderSettings": "io.live_reader",
+    "Room": "io.rooms",
     "AlertEvent": "outputs.alerts",
     "UserError": "errors",
 }
@@ -49,9 +49,10 @@ if TYPE_CHECKING:
     from impersonation_cli.api import Scanner
     from impersonation_cli.errors import UserError
     from impersonation_cli.io.live_reader import ReaderSettings
+    from impersonation_cli.io.rooms import Room
     from impersonation_cli.outputs.alerts import AlertEvent
     from impersonation_cli.pipeline.scan import ScanProgress
-    from impersonation_cli.pipeline.watch import RoomSpec, WatchSettings
+    from impersonation_cli.pipeline.watch import WatchSettings
     from impersonation_cli.results import Appearance, Evidence, ScanResult, SignalScore, SourceResult
 
 
@@ -71,7 +72,7 @@ __all__ = [
     "Appearance",
     "Evidence",
     "ReaderSettings",
-    "RoomSpec",
+    "Room",
     "ScanProgress",
     "ScanResult",
     "Scanner",

@@ -10,7 +10,8 @@
 `watch --json` writes. The assembly that used to live in the CLI is here, so a library caller cannot get a
 quietly worse scan by leaving a step out: the detector settings come from the config, the gallery must have
 been enrolled with the pack's recognizer, the replay library (known footage) is loaded, and each model gets half
-the cores, since a scan runs two busy stages at once (staging.py). The CLI's commands call these same functions.
+the cores, since a scan runs two busy stages at once (io/threads.py). The CLI's commands call these same
+functions.
 """
 
 from __future__ import annotations
@@ -27,13 +28,13 @@ from types import TracebackType
 from impersonation_cli.config import Config, load_config
 from impersonation_cli.errors import UserError
 from impersonation_cli.gallery.store import GALLERY_ENV, Gallery, default_gallery_path
-from impersonation_cli.io.rooms import load_rooms, parse_time, validate_room
+from impersonation_cli.io.rooms import Room, load_rooms, parse_time, validate_room
 from impersonation_cli.io.sources import VIDEO_EXTENSIONS, is_stream_url
 from impersonation_cli.io.threads import threads_per_stage
 from impersonation_cli.outputs.alerts import AlertEvent, AlertSink
-from impersonation_cli.pipeline.scan import ProgressCallback, RoomAssignment, ScanContext, scan_inputs
+from impersonation_cli.pipeline.scan import ProgressCallback, ScanContext, scan_inputs
 from impersonation_cli.pipeline.signals.replay import FootageIndex
-from impersonation_cli.pipeline.watch import RoomSpec, Watcher, WatchSettings
+from impersonation_cli.pipeline.watch import Watcher, WatchSettings
 from impersonation_cli.results import ScanResult
 from impersonation_cli.runtime.engine import FaceEngine
 from impersonation_cli.runtime.packs import load_pack, model_root
@@ -41,7 +42,7 @@ from impersonation_cli.runtime.packs import load_pack, model_root
 PathLike = str | Path
 # How a batch of sources is scanned: pipeline.scan.scan_inputs in this process, or a distributed scan with the
 # same signature (distributed.ray_scan.scan_on_ray with its options bound).
-ScanRunner = Callable[[list[str], ScanContext, dict[str, RoomAssignment]], ScanResult]
+ScanRunner = Callable[[list[str], ScanContext, dict[str, Room]], ScanResult]
 EMPTY_GALLERY_NOTICE = "the gallery is empty; enrol people with `impersonation-cli gallery add`"
 ROOMS_FILE_SUFFIXES = frozenset({".yaml", ".yml", ".toml", ".json"})
 
@@ -108,7 +109,7 @@ def room_assignments(
     room: str | None = None,
     started_at: str | datetime | None = None,
     rooms_file: PathLike | None = None,
-) -> tuple[list[str], dict[str, RoomAssignment]]:
+) -> tuple[list[str], dict[str, Room]]:
     """The inputs plus the sources a rooms file names, each mapped to its room and start time.
 
     `room` and `started_at` (ISO 8601 with a time zone, or an aware datetime) apply to every input; a folder's
@@ -121,39 +122,39 @@ def room_assignments(
     if room is not None:
         validate_room(room)
     items = list(inputs)
-    assignments = {item: RoomAssignment(room, start) for item in items}
+    assignments = {item: Room(item, room, started_at=start) for item in items}
     if rooms_file is not None:
         for entry in load_rooms(Path(rooms_file)):
-            assignments[entry.url] = RoomAssignment(entry.room, entry.started_at)
+            assignments[entry.url] = entry
             if entry.url not in items:
                 items.append(entry.url)
     return items, assignments
 
 
-def room_specs(inputs: Sequence[str], room: str | None = None) -> list[RoomSpec]:
+def room_specs(inputs: Sequence[str], room: str | None = None) -> list[Room]:
     """The rooms to watch: stream URLs, video files (played as live) and the entries of rooms files; `room`
     (platform:account) names a single bare URL's room.
 
     Raises:
         UserError: an input that is none of those, `room` with other than one bare URL, a room named twice.
     """
-    specs: list[RoomSpec] = []
+    specs: list[Room] = []
     for item in inputs:
         path = Path(item)
         if is_stream_url(item):
-            specs.append(RoomSpec(item))
+            specs.append(Room(item))
         elif path.suffix.lower() in ROOMS_FILE_SUFFIXES:
-            specs.extend(RoomSpec(e.url, e.room, e.label) for e in load_rooms(path))
+            specs.extend(load_rooms(path))
         elif path.suffix.lower() in VIDEO_EXTENSIONS and path.is_file():
-            specs.append(RoomSpec(str(path)))
+            specs.append(Room(str(path)))
         else:
             raise UserError(f"{item}: not a stream URL, a video file or a rooms file (.yaml, .toml, .json)")
     if room is not None:
         validate_room(room)
-        bare = [s for s in specs if s.room is None]
+        bare = [s for s in specs if s.account is None]
         if len(bare) != 1:
             raise UserError("--room names one room: give it exactly one URL, or use a rooms file for several")
-        specs = [RoomSpec(s.url, room, s.label) if s.room is None else s for s in specs]
+        specs = [dataclasses.replace(s, account=room) if s.account is None else s for s in specs]
     twice = sorted(name for name, count in Counter(s.name for s in specs).items() if count > 1)
     if twice:
         raise UserError(f"the same room or URL is named twice: {', '.join(twice)}")
@@ -192,7 +193,7 @@ class Scanner:
             config: a TOML file of settings overriding the defaults; None: $IMPERSONATION_CONFIG if set.
             device: ONNX Runtime device: auto, cpu, cuda, tensorrt, rocm, coreml or dml.
             threads: CPU threads per model; None: half the usable cores, as `scan` runs detection beside
-                recognition (`staging.threads_per_stage`). A scanner used only to watch may take every core.
+                recognition (`io.threads.threads_per_stage`). A scanner used only to watch may take every core.
 
         Raises:
             UserError: bad settings, a missing pack, a missing or incompatible gallery (one-line messages).
@@ -213,10 +214,12 @@ class Scanner:
 
     @property
     def engine(self) -> FaceEngine:
+        """The loaded face engine: the pack's detector and recognizer on the chosen device."""
         return self.context.engine
 
     @property
     def config(self) -> Config:
+        """The settings in force: the shipped defaults overlaid by the config file."""
         return self.context.config
 
     def scan(
@@ -259,7 +262,7 @@ class Scanner:
     def scan_sources(
         self,
         items: Sequence[str],
-        rooms: Mapping[str, RoomAssignment] | None = None,
+        rooms: Mapping[str, Room] | None = None,
         *,
         fps: float | None = None,
         evidence_dir: PathLike | None = None,
@@ -285,7 +288,7 @@ class Scanner:
 
     def watch(
         self,
-        rooms: Sequence[RoomSpec | str],
+        rooms: Sequence[Room | str],
         settings: WatchSettings | None = None,
         *,
         alerts_path: PathLike | None = None,
@@ -297,7 +300,7 @@ class Scanner:
         every room has ended, as `impersonation-cli watch` does; return the summary `watch --json` writes.
 
         Args:
-            rooms: RoomSpec(url, room, label) for each room, or bare URLs.
+            rooms: Room(url, account, label) for each room, or bare URLs.
             settings: frame rate, timeouts, concurrency window and alert cool-down; None: the defaults.
             alerts_path: append one JSON line per alert here.
             webhook: POST each alert as JSON to this URL.
@@ -315,7 +318,7 @@ class Scanner:
     @contextmanager
     def watcher(
         self,
-        rooms: Sequence[RoomSpec | str],
+        rooms: Sequence[Room | str],
         settings: WatchSettings | None = None,
         *,
         alerts_path: PathLike | None = None,
@@ -332,7 +335,7 @@ class Scanner:
         cannot be written to `alerts_path` (watching goes on).
         """
         settings = settings or WatchSettings()
-        specs = [RoomSpec(r) if isinstance(r, str) else r for r in rooms]
+        specs = [Room(r) if isinstance(r, str) else r for r in rooms]
         context = dataclasses.replace(
             self.context, evidence_dir=Path(evidence_dir) if evidence_dir is not None else None
         )

@@ -20,7 +20,7 @@ import numpy as np
 from impersonation_cli.config import load_config
 from impersonation_cli.gallery.enrol import images_in, reference_from_image
 from impersonation_cli.gallery.store import Gallery
-from impersonation_cli.pipeline.scan import RoomAssignment, ScanContext, scan_source
+from impersonation_cli.pipeline.scan import ScanContext, scan_source
 from impersonation_cli.runtime.engine import FaceEngine
 from impersonation_cli.runtime.packs import load_pack, model_root
 
@@ -131,7 +131,7 @@ def main() -> None:
         )
         context = ScanContext(engine=engine, index=index, config=config, fps=args.fps)
         for clip, expected in CLIPS.items():
-            _result, appearances = scan_source(str(media / clip), 1, context, RoomAssignment())
+            _result, appearances = scan_source(str(media / clip), 1, context)
             found = {a.identity for a in appearances}
             spans = ", ".join(
                 f"{a.identity} {a.start_s:.1f}-{a.end_s:.1f}s ({a.median_similarity:.2f})" for a in appearances

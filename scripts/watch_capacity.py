@@ -23,9 +23,10 @@ from impersonation_cli.config import load_config
 from impersonation_cli.gallery.enrol import reference_from_image
 from impersonation_cli.gallery.store import Gallery
 from impersonation_cli.io.live_reader import ReaderSettings
+from impersonation_cli.io.rooms import Room
 from impersonation_cli.outputs.alerts import AlertSink
 from impersonation_cli.pipeline.scan import ScanContext
-from impersonation_cli.pipeline.watch import LiveRoom, RoomSpec, Watcher, WatchSettings
+from impersonation_cli.pipeline.watch import RoomWatch, Watcher, WatchSettings
 from impersonation_cli.runtime.engine import FaceEngine
 from impersonation_cli.runtime.packs import load_pack, model_root
 
@@ -60,7 +61,7 @@ def enrolled_context(engine: FaceEngine, clip: Path, folder: Path) -> ScanContex
     return ScanContext(engine=engine, index=index, config=load_config())
 
 
-def keeps_up(room: LiveRoom, fps: float) -> bool:
+def keeps_up(room: RoomWatch, fps: float) -> bool:
     sampled = max(room.state.frames_sampled, 1)
     return (
         room.frames_recognised >= 0.9 * fps * room.state.live_seconds
@@ -71,7 +72,7 @@ def keeps_up(room: LiveRoom, fps: float) -> bool:
 
 def run_rooms(count: int, clip: Path, context: ScanContext, fps: float, seconds: float) -> bool:
     settings = WatchSettings(reader=ReaderSettings(fps=fps), duration_s=seconds, cooldown_s=3600.0)
-    specs = [RoomSpec(str(clip), f"bench:{n}") for n in range(1, count + 1)]
+    specs = [Room(str(clip), f"bench:{n}") for n in range(1, count + 1)]
     watcher = Watcher(specs, context, settings, AlertSink(None, None, settings.cooldown_s))
     watcher.run()
     rooms_ok = [keeps_up(room, fps) for room in watcher.rooms]

@@ -13,7 +13,8 @@ import pytest
 from impersonation_cli.config import load_config
 from impersonation_cli.gallery.enrol import reference_from_image
 from impersonation_cli.gallery.store import Gallery
-from impersonation_cli.pipeline.scan import RoomAssignment, ScanContext, scan_inputs
+from impersonation_cli.io.rooms import Room
+from impersonation_cli.pipeline.scan import ScanContext, scan_inputs
 from impersonation_cli.runtime.engine import FaceEngine
 
 from .report_data import (
@@ -51,7 +52,7 @@ def hamilton_report(engine: FaceEngine, media: Path, tmp_path_factory: pytest.Te
         evidence_dir=folder / "evidence",
         fps=1.0,
     )
-    result = scan_inputs([clip, missing], context, {clip: RoomAssignment(ROOM, STARTED_AT)})
+    result = scan_inputs([clip, missing], context, {clip: Room(clip, ROOM, started_at=STARTED_AT)})
     result_path = folder / "result.json"
     result_path.write_text(result.to_json(), encoding="utf-8")
     return ScannedReport(result_path, gallery_path, result)

@@ -363,14 +363,15 @@ def test_one_recognizer_round_serves_rooms_with_several_frames_waiting(
     previous frame). No server: the rooms are built but never started."""
     from impersonation_cli.config import load_config
     from impersonation_cli.gallery.store import GalleryIndex
+    from impersonation_cli.io.rooms import Room
     from impersonation_cli.io.sources import sample_frames
     from impersonation_cli.outputs.alerts import AlertSink
     from impersonation_cli.pipeline.scan import ScanContext
-    from impersonation_cli.pipeline.watch import RoomSpec, Watcher, WatchSettings, recognise
+    from impersonation_cli.pipeline.watch import Watcher, WatchSettings, recognise
 
     index = GalleryIndex((), np.zeros((0,), np.int64), np.zeros((0, 512), np.float32), engine.recognizer_id)
     context = ScanContext(engine=engine, index=index, config=load_config())
-    specs = [RoomSpec(str(clips["katie"]), "douyin:1"), RoomSpec(str(clips["aoc"]), "douyin:2")]
+    specs = [Room(str(clips["katie"]), "douyin:1"), Room(str(clips["aoc"]), "douyin:2")]
     watcher = Watcher(specs, context, WatchSettings(), AlertSink(None, None, 600.0))
     katie, aoc = watcher.rooms
     katie_frames = list(sample_frames(str(clips["katie"]), 4.0))[:2]

@@ -29,13 +29,13 @@ from typing import TYPE_CHECKING, Any
 from impersonation_cli.config import Config
 from impersonation_cli.errors import UserError
 from impersonation_cli.gallery.store import Authorization, GalleryIndex
+from impersonation_cli.io.rooms import Room
 from impersonation_cli.io.sources import expand_inputs
 from impersonation_cli.pipeline.scan import (
-    RoomAssignment,
     ScanContext,
     ScanProgress,
     add_concurrency,
-    assignment_for,
+    room_for,
     scan_inputs,
     unscanned,
 )
@@ -109,12 +109,12 @@ class ScanWorker:
         """The models that actually run here, to compare with the driver's settings."""
         return {"pid": os.getpid(), "detector": self.engine.detector_id, "recognizer": self.engine.recognizer_id}
 
-    def scan(self, source: str, number: int, assignment: RoomAssignment | None, shipped: list[Any]) -> SourceOutcome:
+    def scan(self, source: str, number: int, room: Room | None, shipped: list[Any]) -> SourceOutcome:
         """Scan one source; its evidence crops come back as bytes, their paths relative to the evidence folder."""
         scanner = self._scanner(shipped[0])
         with tempfile.TemporaryDirectory(prefix="impersonation-evidence-") as folder:
             context = dataclasses.replace(scanner.context, evidence_dir=Path(folder) if self.keep_evidence else None)
-            result, appearances = scan_one(source, number, 1, context, assignment, 0.0)
+            result, appearances = scan_one(source, number, 1, context, room, 0.0)
             crops = {}
             for appearance in appearances:
                 evidence = appearance.evidence
@@ -171,7 +171,7 @@ def engine_options(
 
 
 def scan_on_ray(
-    inputs: list[str], context: ScanContext, rooms: Mapping[str, RoomAssignment] | None, options: RayOptions
+    inputs: list[str], context: ScanContext, rooms: Mapping[str, Room] | None, options: RayOptions
 ) -> ScanResult:
     """Scan `inputs` on a Ray cluster; the result is the one `scan_inputs` gives locally, timings aside.
 
@@ -207,7 +207,7 @@ def scan_on_ray(
         outcome = outcomes.get(number)
         if outcome is None:
             reason = f"{source}: not scanned (the scan was interrupted)"
-            results.append(unscanned(source, "interrupted", reason, assignment_for(source, rooms)))
+            results.append(unscanned(source, "interrupted", reason, room_for(source, rooms)))
             continue
         _write_crops(outcome, context.evidence_dir)
         results.append(outcome.result)
@@ -318,7 +318,7 @@ def _scan_sources(
     ray: Any,
     sources: list[str],
     context: ScanContext,
-    rooms: Mapping[str, RoomAssignment],
+    rooms: Mapping[str, Room],
     options: RayOptions,
     outcomes: dict[int, SourceOutcome],
 ) -> None:
@@ -340,13 +340,13 @@ def _scan_sources(
         while idle and waiting:
             actor = idle.pop()
             number, source = waiting.popleft()
-            running[actor.scan.remote(source, number, assignment_for(source, rooms), shipped)] = (actor, number, source)
+            running[actor.scan.remote(source, number, room_for(source, rooms), shipped)] = (actor, number, source)
         [ready], _ = ray.wait(list(running), num_returns=1)
         actor, number, source = running.pop(ready)
         try:
             outcome = ray.get(ready)
         except ray.exceptions.RayError as exc:
-            outcome = _lost(source, assignment_for(source, rooms), options.task_retries + 1, exc)
+            outcome = _lost(source, room_for(source, rooms), options.task_retries + 1, exc)
         outcomes[number] = outcome
         idle.append(actor)
         result = outcome.result
@@ -356,14 +356,14 @@ def _scan_sources(
             context.progress(at)
 
 
-def _lost(source: str, assignment: RoomAssignment | None, tries: int, exc: Exception) -> SourceOutcome:
+def _lost(source: str, room: Room | None, tries: int, exc: Exception) -> SourceOutcome:
     """A source no actor could finish: the actor died on it on every try (Ray restarted it and ran the task
     again each time), or the task failed in Ray itself."""
     if isinstance(exc, _import_ray().exceptions.RayActorError):
         reason = f"{source}: the Ray worker scanning it died on all {tries} tries ({_cause(exc)})"
     else:
         reason = f"{source}: {_cause(exc)} (an internal error: please report it)"
-    return SourceOutcome(unscanned(source, "unreadable", reason, assignment), [], {})
+    return SourceOutcome(unscanned(source, "unreadable", reason, room), [], {})
 
 
 def _cause(exc: Exception) -> str:

@@ -37,7 +37,10 @@ class RoomStatus(StrEnum):
 
 @dataclass(frozen=True)
 class ReaderSettings:
-    fps: float = 1.0
+    """How a live room is read: the frame rate, the timeouts, reconnection back-off, and when to give up."""
+
+    # Frames sampled per second; None: the config's `[scan] fps`, filled in by the watcher (one rate for both).
+    fps: float | None = None
     open_timeout_s: float = 10.0
     read_timeout_s: float = 10.0
     backoff_initial_s: float = 1.0
@@ -48,7 +51,7 @@ class ReaderSettings:
 
 
 @dataclass
-class RoomState:
+class ReaderState:
     """What a room's reader has seen so far; kept across reconnects. Written by the reader thread only."""
 
     room: str
@@ -116,7 +119,7 @@ class RoomReader(threading.Thread):
     """Reads one room until stopped, ended or failed; frames come out of `slot`, its story in `state`."""
 
     def __init__(
-        self, state: RoomState, settings: ReaderSettings, wake: threading.Event, origin: float | None = None
+        self, state: ReaderState, settings: ReaderSettings, wake: threading.Event, origin: float | None = None
     ) -> None:
         super().__init__(name=f"room {state.room}", daemon=True)
         os.environ.setdefault(*LIVE_CAPTURE_OPTIONS)

@@ -32,11 +32,20 @@ ENTRY_KEYS = {"url", "source", "room", "label", "started_at"}
 
 
 @dataclass(frozen=True)
-class RoomEntry:
-    url: str
-    room: str
-    label: str | None = None
-    started_at: datetime | None = None
+class Room:
+    """A room: where a recording was captured or a stream is live, what it is called and when it started.
+
+    The one room type of the rooms file, scan's room of each source and watch's rooms."""
+
+    url: str  # a stream URL, or a recording (a folder: every recording found in it)
+    account: str | None = None  # platform:account (douyin:123456), what authorizations name; None: unknown
+    label: str | None = None  # a name for people
+    started_at: datetime | None = None  # the wall-clock time of stream time 0 (a live frame carries its own)
+
+    @property
+    def name(self) -> str:
+        """How alerts and summaries name the room: its account, else its URL."""
+        return self.account or self.url
 
 
 def validate_room(room: str) -> str:
@@ -94,7 +103,7 @@ def _read_document(path: Path) -> object:
         raise UserError(f"rooms file {path} cannot be parsed: nested too deeply") from exc
 
 
-def load_rooms(path: Path) -> list[RoomEntry]:
+def load_rooms(path: Path) -> list[Room]:
     document = _read_document(path)
     items = document.get("rooms") if isinstance(document, dict) else None
     if not isinstance(items, list) or not items:
@@ -105,7 +114,7 @@ def load_rooms(path: Path) -> list[RoomEntry]:
     return [_entry(path, number, item) for number, item in enumerate(items, start=1)]
 
 
-def _entry(path: Path, number: int, item: object) -> RoomEntry:
+def _entry(path: Path, number: int, item: object) -> Room:
     where = f"rooms file {path}: entry {number}"
     if not isinstance(item, dict) or not (item.get("url") or item.get("source")) or not item.get("room"):
         raise UserError(f"{where} needs 'url' (or 'source') and 'room'")
@@ -120,9 +129,9 @@ def _entry(path: Path, number: int, item: object) -> RoomEntry:
         raise UserError(f"{where}: label {label!r} holds control characters")
     if not is_stream_url(url) and not Path(url).is_absolute():
         url = str((path.parent / url).resolve())
-    return RoomEntry(
+    return Room(
         url=url,
-        room=validate_room(room),
+        account=validate_room(room),
         label=label or None,
         started_at=parse_time(item.get("started_at"), f"{where} started_at"),
     )

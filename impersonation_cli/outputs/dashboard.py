@@ -13,7 +13,7 @@ from rich.text import Text
 from impersonation_cli.io.sources import display_name
 from impersonation_cli.outputs.alerts import AlertEvent, AlertSink
 from impersonation_cli.pipeline.scan import ScanProgress
-from impersonation_cli.pipeline.watch import LiveRoom, Watcher
+from impersonation_cli.pipeline.watch import RoomWatch, Watcher
 from impersonation_cli.results import ScanResult
 
 
@@ -66,7 +66,7 @@ def room_table(watcher: Watcher) -> Table:
         state = room.state
         note = room.last_finding or (state.last_error if state.status != "live" else "") or ""
         table.add_row(
-            Text(room.spec.label or room.name),
+            Text(room.room.label or room.name),
             str(state.status),
             f"{state.fps:.1f}",
             str(state.frames_sampled),
@@ -89,7 +89,7 @@ def alert_line(event: AlertEvent) -> str:
 class StatusLog:
     """Plain log lines for a room whenever its status changes (when no terminal shows the dashboard)."""
 
-    def __init__(self, rooms: list[LiveRoom], show: Callable[[Text], None]) -> None:
+    def __init__(self, rooms: list[RoomWatch], show: Callable[[Text], None]) -> None:
         self.rooms = rooms
         self.show = show
         self._last: dict[int, str] = {}

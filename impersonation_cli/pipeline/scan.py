@@ -22,6 +22,7 @@ import numpy as np
 
 from impersonation_cli.config import Config
 from impersonation_cli.gallery.store import Authorization, GalleryIndex
+from impersonation_cli.io.rooms import Room
 from impersonation_cli.io.sources import (
     SOURCE_ERRORS,
     DecodeStats,
@@ -60,22 +61,14 @@ class ScanProgress:
 ProgressCallback = Callable[[ScanProgress], None]
 
 
-@dataclass(frozen=True)
-class RoomAssignment:
-    """Which live room a source was captured from, and when it started (for wall-clock evidence times)."""
-
-    room: str | None = None
-    started_at: datetime | None = None
-
-
-def assignment_for(source: str, rooms: Mapping[str, RoomAssignment]) -> RoomAssignment | None:
+def room_for(source: str, rooms: Mapping[str, Room]) -> Room | None:
     """A source's room: its own entry, else that of the nearest folder holding it (a folder scanned with --room
     gives its room to every file found inside it)."""
     if source in rooms:
         return rooms[source]
     if is_stream_url(source):
         return None
-    folders = {Path(item): assignment for item, assignment in rooms.items() if not is_stream_url(item)}
+    folders = {Path(item): room for item, room in rooms.items() if not is_stream_url(item)}
     return next((folders[folder] for folder in Path(source).parents if folder in folders), None)
 
 
@@ -91,12 +84,12 @@ class ScanContext:
     footage: FootageIndex | None = None
 
 
-def _wallclock(assignment: RoomAssignment, observation: Observation) -> str | None:
+def _wallclock(room: Room | None, observation: Observation) -> str | None:
     # A live frame carries its own arrival time; a recording's is its start time plus stream time.
     if observation.wallclock is not None:
         stamp = observation.wallclock
-    elif assignment.started_at is not None:
-        stamp = assignment.started_at.timestamp() + observation.time_s
+    elif room is not None and room.started_at is not None:
+        stamp = room.started_at.timestamp() + observation.time_s
     else:
         return None
     return datetime.fromtimestamp(stamp, tz=UTC).isoformat()
@@ -144,14 +137,15 @@ class SourcePipeline:
         source: str,
         number: int,
         context: ScanContext,
-        assignment: RoomAssignment | None = None,
+        room: Room | None = None,
         still_image: bool = False,
     ) -> None:
         self.source = source
         self.number = number
         self.context = context
         self.config = context.config
-        self.assignment = assignment or RoomAssignment()
+        self.room = room
+        self.account = room.account if room is not None else None
         self._tracker = Tracker(source, self.config.tracker)
         self._signals = SignalSuite(
             context.engine,
@@ -199,7 +193,7 @@ class SourcePipeline:
         judgement = judge_source(appearances, signals, self.config.verdicts)
         result = dataclasses.replace(
             facts,
-            room=self.assignment.room,
+            room=self.account,
             faces_detected=self.faces_detected,
             tracks=self.tracks_started,
             signals=signals,
@@ -251,9 +245,9 @@ class SourcePipeline:
             median_similarity=round(float(np.median(per_frame)), 4),
             second_identity=second.second_identity,
             second_similarity=round(second.second_similarity, 4),
-            room=self.assignment.room,
-            start_wallclock=_wallclock(self.assignment, observations[0]),
-            end_wallclock=_wallclock(self.assignment, observations[-1]),
+            room=self.account,
+            start_wallclock=_wallclock(self.room, observations[0]),
+            end_wallclock=_wallclock(self.room, observations[-1]),
             track_ids=sorted(m.track.track_id for m in group),
             signals=signals_for(start_s, end_s),
         )
@@ -332,10 +326,10 @@ def detected_frames(source: str, context: ScanContext, stats: DecodeStats) -> It
     return run_ahead(((f, detector.detect(f.image, f.time_s)) for f in frames), name="detect")
 
 
-def unscanned(source: str, status: str, error: str, assignment: RoomAssignment | None = None) -> SourceResult:
+def unscanned(source: str, status: str, error: str, room: Room | None = None) -> SourceResult:
     """The result of a source that yielded nothing: unreadable, or never reached (interrupted)."""
     return SourceResult(
-        source=source, kind="unknown", status=status, error=error, room=(assignment or RoomAssignment()).room
+        source=source, kind="unknown", status=status, error=error, room=room.account if room is not None else None
     )
 
 
@@ -343,20 +337,19 @@ def scan_source(
     source: str,
     number: int,
     context: ScanContext,
-    assignment: RoomAssignment | None = None,
+    room: Room | None = None,
     on_frame: Callable[[float, float | None], None] | None = None,
 ) -> tuple[SourceResult, list[Appearance]]:
     """Scan one file or image top to bottom; `on_frame(time_s, duration_s)` after each sampled frame.
 
     A source that cannot be read is a result with status "unreadable" (or "truncated" from the point where
     it failed), never an exception."""
-    assignment = assignment or RoomAssignment()
     try:
         info = probe(source)
     except SOURCE_ERRORS as exc:
-        return unscanned(source, "unreadable", failure_reason(source, exc), assignment), []
+        return unscanned(source, "unreadable", failure_reason(source, exc), room), []
     stats = DecodeStats()
-    pipeline = SourcePipeline(source, number, context, assignment, still_image=info.kind == "image")
+    pipeline = SourcePipeline(source, number, context, room, still_image=info.kind == "image")
     error = None
     try:
         recognizer = EmbeddingReuse(context.engine, context.config.recognition)
@@ -421,7 +414,7 @@ def source_status(error: str | None, stats: DecodeStats) -> str:
 
 
 def _scan_in_batch(
-    source: str, number: int, count: int, context: ScanContext, assignment: RoomAssignment | None, done_s: float
+    source: str, number: int, count: int, context: ScanContext, room: Room | None, done_s: float
 ) -> tuple[SourceResult, list[Appearance]]:
     """One source of a batch, with the batch's progress; whatever goes wrong in it stays in its result."""
 
@@ -431,15 +424,15 @@ def _scan_in_batch(
 
     on_frame(0.0, None)
     try:
-        result, found = scan_source(source, number, context, assignment, on_frame)
+        result, found = scan_source(source, number, context, room, on_frame)
     except Exception as exc:  # a fault met in one source must not cost the batch the others' results
         reason = f"{failure_reason(source, exc)} (an internal error: please report it)"
-        return unscanned(source, "unreadable", reason, assignment), []
+        return unscanned(source, "unreadable", reason, room), []
     on_frame(result.scanned_s, result.duration_s)  # the source's end: all it decoded counts as done
     return result, found
 
 
-def scan_inputs(inputs: list[str], context: ScanContext, rooms: dict[str, RoomAssignment] | None = None) -> ScanResult:
+def scan_inputs(inputs: list[str], context: ScanContext, rooms: Mapping[str, Room] | None = None) -> ScanResult:
     """Scan files, folders and images; every input gets a SourceResult, readable or not.
 
     Ctrl-C (KeyboardInterrupt) ends the batch early without losing it: the result holds the sources finished so
@@ -454,13 +447,13 @@ def scan_inputs(inputs: list[str], context: ScanContext, rooms: dict[str, RoomAs
     for number, source in enumerate(sources, start=1):
         try:
             result, found = _scan_in_batch(
-                source, number, len(sources), context, assignment_for(source, rooms or {}), video_done_s
+                source, number, len(sources), context, room_for(source, rooms or {}), video_done_s
             )
         except KeyboardInterrupt:
             status = "interrupted"
             for left in sources[number - 1 :]:
                 reason = f"{left}: not scanned (the scan was interrupted)"
-                results.append(unscanned(left, "interrupted", reason, assignment_for(left, rooms or {})))
+                results.append(unscanned(left, "interrupted", reason, room_for(left, rooms or {})))
             break
         results.append(result)
         appearances.extend(found)
@@ -481,14 +474,13 @@ def scan_inputs(inputs: list[str], context: ScanContext, rooms: dict[str, RoomAs
 __all__ = [
     "LiveTrack",
     "ProgressCallback",
-    "RoomAssignment",
     "ScanContext",
     "ScanProgress",
     "SourceInfo",
     "SourcePipeline",
     "add_concurrency",
-    "assignment_for",
     "rescore_due",
+    "room_for",
     "run_settings",
     "scan_inputs",
     "scan_source",

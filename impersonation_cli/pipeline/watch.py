@@ -12,6 +12,7 @@ finding that names all of them: one person cannot be in several rooms at once.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Callable
@@ -20,14 +21,14 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from impersonation_cli.io.live_reader import ReaderSettings, RoomReader, RoomState
+from impersonation_cli.io.live_reader import ReaderSettings, ReaderState, RoomReader
+from impersonation_cli.io.rooms import Room
 from impersonation_cli.io.sources import is_stream_url
 from impersonation_cli.outputs.alerts import AlertEvent, AlertSink
 from impersonation_cli.outputs.evidence import save_evidence
 from impersonation_cli.pipeline.faces import Faces, Frame
 from impersonation_cli.pipeline.matches import TrackMatch
 from impersonation_cli.pipeline.scan import (
-    RoomAssignment,
     ScanContext,
     SourcePipeline,
     add_concurrency,
@@ -49,23 +50,12 @@ class WatchSettings:
     provisional_frames: int = 2
 
 
-@dataclass(frozen=True)
-class RoomSpec:
-    """A room to watch: its URL (or a file played as live), its platform:account if known, a label."""
-
-    url: str
-    room: str | None = None
-    label: str | None = None
-
-    @property
-    def name(self) -> str:
-        return self.room or self.url
-
-
 @dataclass
-class LiveRoom:
+class RoomWatch:
+    """A room being watched: its reader, its pipeline, and how the watch of it is going."""
+
     number: int
-    spec: RoomSpec
+    room: Room
     reader: RoomReader
     pipeline: SourcePipeline
     detector: AdaptiveDetector
@@ -79,19 +69,19 @@ class LiveRoom:
     max_lag_s: float = 0.0
 
     @property
-    def state(self) -> RoomState:
+    def state(self) -> ReaderState:
         return self.reader.state
 
     @property
     def name(self) -> str:
-        return self.spec.name
+        return self.room.name
 
 
 def _iso(stamp: float | None) -> str:
     return datetime.fromtimestamp(stamp if stamp is not None else time.time(), tz=UTC).isoformat()
 
 
-def recognise(engine: FaceEngine, batch: list[tuple[LiveRoom, Frame]]) -> list[Faces]:
+def recognise(engine: FaceEngine, batch: list[tuple[RoomWatch, Frame]]) -> list[Faces]:
     """Faces with embeddings for each room's frame: detection per frame, then one recognizer run for the faces
     of every room that need a fresh embedding. A room's second frame of the round waits for the next run,
     because what it may reuse depends on the first."""
@@ -118,7 +108,7 @@ def recognise(engine: FaceEngine, batch: list[tuple[LiveRoom, Frame]]) -> list[F
 class Watcher:
     """Watches rooms until the duration is up, every room is over, or `stop()` is called."""
 
-    def __init__(self, specs: list[RoomSpec], context: ScanContext, settings: WatchSettings, sink: AlertSink) -> None:
+    def __init__(self, rooms: list[Room], context: ScanContext, settings: WatchSettings, sink: AlertSink) -> None:
         self.context = context
         if settings.reader.fps is None:  # watch samples at scan's configured rate unless told otherwise
             settings = replace(settings, reader=replace(settings.reader, fps=context.config.scan.fps))
@@ -130,16 +120,16 @@ class Watcher:
         self._stop = threading.Event()
         # person -> room name -> wall-clock time the person was last on screen there
         self._sightings: dict[str, dict[str, float]] = {}
-        self.rooms = [self._room(number, spec) for number, spec in enumerate(specs, start=1)]
+        self.rooms = [self._watch(number, room) for number, room in enumerate(rooms, start=1)]
 
-    def _room(self, number: int, spec: RoomSpec) -> LiveRoom:
-        state = RoomState(room=spec.name, url=spec.url, label=spec.label)
+    def _watch(self, number: int, room: Room) -> RoomWatch:
+        state = ReaderState(room=room.name, url=room.url, label=room.label)
         reader = RoomReader(state, self.settings.reader, self.wake, origin=self._clock_start)
-        assignment = RoomAssignment(spec.room, self.started_at)
         engine, config = self.context.engine, self.context.config
-        pipeline = SourcePipeline(spec.url, number, self.context, assignment)
-        return LiveRoom(
-            number, spec, reader, pipeline, AdaptiveDetector(engine), EmbeddingReuse(engine, config.recognition)
+        # Stream time counts from when watching began (a live frame also carries its own wall-clock time).
+        pipeline = SourcePipeline(room.url, number, self.context, dataclasses.replace(room, started_at=self.started_at))
+        return RoomWatch(
+            number, room, reader, pipeline, AdaptiveDetector(engine), EmbeddingReuse(engine, config.recognition)
         )
 
     def stop(self) -> None:
@@ -183,7 +173,7 @@ class Watcher:
         for room in self.rooms:
             room.reader.join(max(0.0, limit - time.monotonic()))
 
-    def _recognise_round(self, batch: list[tuple[LiveRoom, Frame]]) -> None:
+    def _recognise_round(self, batch: list[tuple[RoomWatch, Frame]]) -> None:
         found = recognise(self.context.engine, batch)
         for (room, frame), faces in zip(batch, found, strict=True):
             room.frame_size = (frame.width, frame.height)
@@ -192,7 +182,7 @@ class Watcher:
             room.lag_s = time.time() - (frame.wallclock or time.time())
             room.max_lag_s = max(room.max_lag_s, room.lag_s)
 
-    def _observe(self, room: LiveRoom, frame: Frame, faces: Faces) -> None:
+    def _observe(self, room: RoomWatch, frame: Frame, faces: Faces) -> None:
         closed = room.pipeline.add(frame, faces)
         # Tracks still on screen are matched on what they have so far: the alert cannot wait for the end.
         for match in room.pipeline.live_matches(frame, self.settings.provisional_frames):
@@ -200,7 +190,7 @@ class Watcher:
         for match in closed:
             self._found(room, match, final=True)
 
-    def _found(self, room: LiveRoom, match: TrackMatch, final: bool) -> None:
+    def _found(self, room: RoomWatch, match: TrackMatch, final: bool) -> None:
         seen = match.track.observations[-1].wallclock or time.time()
         sightings = self._sightings.setdefault(match.identity, {})
         sightings[room.name] = seen
@@ -216,7 +206,7 @@ class Watcher:
             self._raise(room, match, Verdict.CONCURRENT, concurrency.places, [concurrency.reason], concurrency.risk)
 
     def _raise(
-        self, room: LiveRoom, match: TrackMatch, verdict: str, rooms: list[str], reasons: list[str], risk: float
+        self, room: RoomWatch, match: TrackMatch, verdict: str, rooms: list[str], reasons: list[str], risk: float
     ) -> None:
         key = (verdict, match.identity.casefold(), tuple(rooms))
         if not self.sink.due(key):
@@ -227,8 +217,8 @@ class Watcher:
             person=match.identity,
             room=room.name,
             rooms=rooms,
-            url=room.spec.url,
-            label=room.spec.label,
+            url=room.room.url,
+            label=room.room.label,
             similarity=round(match.similarity, 4),
             risk=risk,
             frames=len(match.track.observations),
@@ -242,14 +232,14 @@ class Watcher:
         self.sink.emit(key, event)
         room.alerts += 1
 
-    def _evidence(self, room: LiveRoom, match: TrackMatch, verdict: str) -> Evidence | None:
+    def _evidence(self, room: RoomWatch, match: TrackMatch, verdict: str) -> Evidence | None:
         track = match.track
         folder = self.context.evidence_dir
         if folder is None or track.best_crop is None or track.best_crop_box is None:
             return None
         name = f"r{room.number}-t{track.track_id}-{verdict}"
         return save_evidence(
-            folder, room.spec.url, name, match.identity, track.best_crop, track.best_crop_time_s, track.best_crop_box
+            folder, room.room.url, name, match.identity, track.best_crop, track.best_crop_time_s, track.best_crop_box
         )
 
     # -- the final summary ----------------------------------------------------------------------
@@ -281,7 +271,7 @@ class Watcher:
         return ScanResult(settings=settings, sources=sources, appearances=appearances, run=run)
 
     @staticmethod
-    def room_summary(room: LiveRoom) -> dict[str, object]:
+    def room_summary(room: RoomWatch) -> dict[str, object]:
         return {
             **room.state.as_dict(),
             "frames_recognised": room.frames_recognised,
@@ -291,14 +281,14 @@ class Watcher:
         }
 
     @staticmethod
-    def _source_facts(room: LiveRoom) -> SourceResult:
+    def _source_facts(room: RoomWatch) -> SourceResult:
         """How a room was read: its frames and live time, or why it never sent a frame."""
         state = room.state
         readable = state.frames_decoded > 0
         width, height = room.frame_size or (None, None)
         return SourceResult(
-            source=room.spec.url,
-            kind="stream" if is_stream_url(room.spec.url) else "video",
+            source=room.room.url,
+            kind="stream" if is_stream_url(room.room.url) else "video",
             status="ok" if readable else "unreadable",
             error=None if readable else state.last_error or "no frame was ever received",
             width=width,

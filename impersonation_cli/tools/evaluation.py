@@ -27,17 +27,16 @@ from impersonation_cli.errors import UserError
 from impersonation_cli.gallery.enrol import reference_from_image
 from impersonation_cli.gallery.store import Gallery, GalleryIndex
 from impersonation_cli.io.atomic_write import write_bytes_atomic
-from impersonation_cli.io.rooms import parse_time, validate_room
-from impersonation_cli.pipeline.scan import RoomAssignment, ScanContext, scan_source
-from impersonation_cli.pipeline.signals.replay import FootageIndex, ReplaySettings, add_footage
+from impersonation_cli.io.rooms import Room, parse_time, validate_room
+from impersonation_cli.pipeline.scan import ScanContext, add_concurrency, scan_source
+from impersonation_cli.pipeline.signals.replay import FootageIndex, add_footage
 from impersonation_cli.pipeline.signals.scoring import is_judged
-from impersonation_cli.pipeline.verdicts import VERDICT_CLASSES, judge_concurrency
-from impersonation_cli.results import Appearance, SourceResult
+from impersonation_cli.results import Appearance, SourceResult, Verdict
 from impersonation_cli.runtime.engine import FaceEngine
 
-MANIPULATION_CLASSES = ("likely-synthetic", "likely-effects", "likely-replay")
+MANIPULATION_CLASSES = (Verdict.SYNTHETIC, Verdict.EFFECTS, Verdict.REPLAY)
 # The class score each manipulation verdict is raised on (the per-dataset breakdown ranks sources by it).
-CLASS_SIGNALS = {"likely-synthetic": "synthetic", "likely-effects": "effects"}
+CLASS_SIGNALS = {Verdict.SYNTHETIC: "synthetic", Verdict.EFFECTS: "effects"}
 # The bootstrap behind every AUC interval: sources resampled with replacement, fakes and reals separately.
 BOOTSTRAP_RESAMPLES = 2000
 BOOTSTRAP_SEED = 0
@@ -147,9 +146,9 @@ def _case(folder: Path, item: Any, number: int) -> EvalCase:
     if not isinstance(item, dict) or not item.get("source"):
         raise UserError(f"{where} needs a 'source'")
     flags = _list_of_str(item.get("expected_flags"), f"{where} expected_flags")
-    unknown = sorted(set(flags) - set(VERDICT_CLASSES))
+    unknown = sorted(set(flags) - set(Verdict))
     if unknown:
-        raise UserError(f"{where}: unknown expected flag(s) {', '.join(unknown)} (known: {', '.join(VERDICT_CLASSES)})")
+        raise UserError(f"{where}: unknown expected flag(s) {', '.join(unknown)} (known: {', '.join(Verdict)})")
     room = item.get("room")
     return EvalCase(
         source=str(_existing(folder, str(item["source"]), where)),
@@ -171,7 +170,7 @@ def _breakdown(item: Any, number: int, groups: set[str]) -> Breakdown:
     where = f"breakdown entry {number}"
     if not isinstance(item, dict) or not item.get("name"):
         raise UserError(f"{where} needs a 'name', 'positives' and 'negatives'")
-    verdict_class = str(item.get("class") or "likely-synthetic")
+    verdict_class = str(item.get("class") or Verdict.SYNTHETIC)
     if verdict_class not in CLASS_SIGNALS:
         raise UserError(f"{where}: class must be one of {', '.join(CLASS_SIGNALS)}")
     patterns = {k: _list_of_str(item.get(k), f"{where} {k}") for k in ("positives", "negatives")}
@@ -255,7 +254,7 @@ def _enrol(store: Gallery, engine: FaceEngine, people: list[EvalPerson]) -> None
 
 def _add_footage(store: Gallery, footage: dict[str, list[Path]], config: Config) -> None:
     """Fingerprint each person's known footage into the temporary gallery's replay library."""
-    fps = ReplaySettings.from_config(config).footage_fps
+    fps = config.replay.footage_fps
     for name, videos in footage.items():
         for video in videos:
             add_footage(store, name, video, fps)
@@ -272,8 +271,8 @@ def run_evaluation(
     """Scan every case against a temporary gallery of the manifest's people and footage; judge concurrency
     across cases."""
     if score_unmatched:
-        verdicts = {**config.section("verdicts"), "flag_unmatched_faces": True}
-        config = dataclasses.replace(config, extra={**config.extra, "verdicts": verdicts})
+        verdicts = dataclasses.replace(config.verdicts, flag_unmatched_faces=True)
+        config = dataclasses.replace(config, verdicts=verdicts)
     with (
         tempfile.TemporaryDirectory(prefix="impersonation-eval-") as folder,
         Gallery(Path(folder) / "gallery.sqlite") as store,
@@ -292,9 +291,10 @@ def run_evaluation(
         for number, case in enumerate(manifest.cases, start=1):
             if progress:
                 progress(number, case)
-            result, appearances = scan_source(case.source, number, context, RoomAssignment(case.room, case.started_at))
+            room = Room(case.source, case.room, started_at=case.started_at)
+            result, appearances = scan_source(case.source, number, context, room)
             outcomes.append(CaseOutcome(case, result, appearances))
-    judge_concurrency([a for o in outcomes for a in o.appearances], config)
+    add_concurrency([a for o in outcomes for a in o.appearances], config)
     return outcomes
 
 
@@ -352,7 +352,7 @@ class GroupAuc:
 def class_metrics(outcomes: list[CaseOutcome]) -> list[ClassMetric]:
     """Per verdict class, per source: positive when the source or any of its appearances has the verdict."""
     metrics = []
-    for name in VERDICT_CLASSES:
+    for name in Verdict:
         expected = [name in o.case.expected_flags for o in outcomes]
         found = [name in o.verdicts for o in outcomes]
         if not any(expected) and not any(found):

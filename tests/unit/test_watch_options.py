@@ -9,8 +9,7 @@ import pytest
 
 from impersonation_cli.api import room_specs
 from impersonation_cli.errors import UserError
-from impersonation_cli.io.rooms import parse_duration
-from impersonation_cli.pipeline.watch import RoomSpec
+from impersonation_cli.io.rooms import Room, parse_duration
 
 
 @pytest.mark.parametrize(
@@ -33,11 +32,11 @@ def test_rooms_from_urls_files_and_rooms_files(tmp_path: Path) -> None:
     rooms.write_text("rooms:\n  - url: rtmp://host/live/b\n    room: douyin:2\n    label: B\n", encoding="utf-8")
     specs = room_specs(["rtmp://host/live/a", str(video), str(rooms)], None)
     assert specs == [
-        RoomSpec("rtmp://host/live/a"),
-        RoomSpec(str(video)),
-        RoomSpec("rtmp://host/live/b", "douyin:2", "B"),
+        Room("rtmp://host/live/a"),
+        Room(str(video)),
+        Room("rtmp://host/live/b", "douyin:2", "B"),
     ]
-    assert room_specs(["rtmp://host/live/a"], "douyin:1") == [RoomSpec("rtmp://host/live/a", "douyin:1")]
+    assert room_specs(["rtmp://host/live/a"], "douyin:1") == [Room("rtmp://host/live/a", "douyin:1")]
 
 
 @pytest.mark.parametrize(
