@@ -9,7 +9,7 @@ from types import ModuleType
 
 import pytest
 
-from impersonation_cli import AlertEvent, ReaderSettings, RoomSpec, Scanner, UserError, WatchSettings
+from impersonation_cli import AlertEvent, ReaderSettings, Room, Scanner, UserError, WatchSettings
 from impersonation_cli.api import EMPTY_GALLERY_NOTICE
 
 from .conftest import REPO, SAMPLES, run_cli
@@ -93,7 +93,7 @@ def test_watch_from_python_alerts_and_returns_the_summary(enrolled: dict[str, st
     settings = WatchSettings(reader=ReaderSettings(fps=2.0, give_up_s=3.0), duration_s=30.0)
     with open_scanner(enrolled) as scanner:
         summary = scanner.watch(
-            [RoomSpec(str(CLIPS / "astronaut_live.mp4"), "douyin:1")],
+            [Room(str(CLIPS / "astronaut_live.mp4"), "douyin:1")],
             settings,
             alerts_path=tmp_path / "alerts.jsonl",
             on_alert=alerts.append,
@@ -104,3 +104,21 @@ def test_watch_from_python_alerts_and_returns_the_summary(enrolled: dict[str, st
     # Live frames are dropped when the machine is busy: a longer gap splits the person's time into two appearances.
     assert summary.appearances and {(a.identity, a.room) for a in summary.appearances} == {(PERSON, "douyin:1")}
     assert summary.settings["rooms"][0]["room"] == "douyin:1"
+
+
+def test_the_readme_example_runs_as_written(
+    enrolled: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The README's Python example, with only its gallery and clip names pointed at real files."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    example = readme.split("## Python API", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    assert len(example.strip().splitlines()) <= 5 and '"gallery.sqlite"' in example and '"clip.mp4"' in example
+    for name in ("IMPERSONATION_MODELS", "IMPERSONATION_PACK"):  # "as the CLI finds them": from the environment
+        monkeypatch.setenv(name, enrolled[name])
+    code = example.replace('"gallery.sqlite"', repr(enrolled["IMPERSONATION_GALLERY"]))
+    exec(code.replace('"clip.mp4"', repr(str(CLIPS / "astronaut_live.mp4"))), {})
+    identities = repr([PERSON])  # print(result.identities, result.to_json()): the list, a space, the document
+    printed = capsys.readouterr().out
+    assert printed.startswith(identities + " {"), printed[:200]
+    document = json.loads(printed[len(identities) + 1 :])
+    assert [(a["identity"], a["room"]) for a in document["appearances"]] == [(PERSON, "douyin:123456")]

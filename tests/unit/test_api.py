@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -12,9 +13,21 @@ import pytest
 import impersonation_cli
 from impersonation_cli.api import Scanner, room_assignments
 from impersonation_cli.errors import ModelPackError, UserError
-from impersonation_cli.pipeline.scan import RoomAssignment
+from impersonation_cli.io.rooms import Room
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+def test_the_api_reference_is_written_from_the_current_docstrings() -> None:
+    spec = importlib.util.spec_from_file_location("make_api_docs", REPO / "scripts" / "make_api_docs.py")
+    assert spec is not None and spec.loader is not None
+    make_api_docs = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_api_docs)
+    current = (REPO / "docs" / "api.md").read_text(encoding="utf-8")
+    assert make_api_docs.with_reference(current) == current, "docs/api.md is out of date: run scripts/make_api_docs.py"
+    # Each public method of Scanner has its own entry with its signature.
+    for method in ("open", "scan", "scan_sources", "watch", "watcher", "close"):
+        assert f"`Scanner.{method}`" in current or f"`scanner.{method}`" in current, method
 
 
 def test_every_public_name_resolves_and_is_documented() -> None:
@@ -45,7 +58,7 @@ def test_room_and_start_time_apply_to_every_input() -> None:
     items, assignments = room_assignments(["a.mp4", "folder"], "douyin:123", "2026-11-20T20:00:00+08:00")
     start = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
     assert items == ["a.mp4", "folder"]
-    assert assignments == {"a.mp4": RoomAssignment("douyin:123", start), "folder": RoomAssignment("douyin:123", start)}
+    assert assignments == {item: Room(item, "douyin:123", started_at=start) for item in ("a.mp4", "folder")}
     assert assignments["a.mp4"].started_at.utcoffset() == timedelta(hours=8)
 
 
@@ -59,9 +72,9 @@ def test_a_rooms_file_adds_its_sources_with_their_own_rooms(tmp_path: Path) -> N
     items, assignments = room_assignments(["a.mp4"], rooms_file=rooms)
     capture = str(tmp_path / "capture.mp4")
     assert items == ["a.mp4", capture, "rtmp://example/live/key"]
-    assert assignments["a.mp4"] == RoomAssignment(None, None)
-    assert assignments[capture] == RoomAssignment("kuaishou:9", datetime(2026, 11, 20, 20, tzinfo=UTC))
-    assert assignments["rtmp://example/live/key"].room == "douyin:7"
+    assert assignments["a.mp4"] == Room("a.mp4")
+    assert assignments[capture] == Room(capture, "kuaishou:9", started_at=datetime(2026, 11, 20, 20, tzinfo=UTC))
+    assert assignments["rtmp://example/live/key"].account == "douyin:7"
 
 
 @pytest.mark.parametrize(
