@@ -245,6 +245,8 @@ def _setting(default: object, value: object, where: str) -> Any:
         return float(value)
     if isinstance(value, dict | list):
         raise UserError(f"{where} must be a single value, not {value!r}")
+    if isinstance(default, str) and _is_number(value):
+        return value  # a word or a number ("model" or a probability): kept as written, as the run records it
     return type(default)(value)
 
 

@@ -67,13 +67,19 @@ def test_the_later_stages_sections_are_read_once_into_their_typed_settings(tmp_p
     path = tmp_path / "stages.toml"
     path.write_text(
         "[signals]\nidentity_jitter = [0.1, 0.5]\nmin_frames = 6\n"
-        '[verdicts]\nsynthetic_probability = "0.8"\nflag_unmatched_faces = true\n'
+        '[verdicts]\nsynthetic_probability = "0.8"\neffects_probability = 0.7\nflag_unmatched_faces = true\n'
         "[replay]\nrun_s = [1, 3]\nfootage_fps = 4\n",
         encoding="utf-8",
     )
     config = load_config(path)
     assert (config.signals.identity_jitter, config.signals.min_frames) == ((0.1, 0.5), 6)
-    assert (config.verdicts.synthetic_probability, config.verdicts.flag_unmatched_faces) == ("0.8", True)
+    verdicts = config.verdicts
+    # A probability may be written as text or as a number, and is recorded as written.
+    assert (verdicts.synthetic_probability, verdicts.effects_probability, verdicts.flag_unmatched_faces) == (
+        "0.8",
+        0.7,
+        True,
+    )
     assert (config.replay.run_s, config.replay.footage_fps) == ((1.0, 3.0), 4.0)
     assert list(config.as_dict()) == list(SECTIONS) and config.as_dict()["replay"]["run_s"] == (1.0, 3.0)
 
