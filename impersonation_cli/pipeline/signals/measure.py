@@ -2,8 +2,7 @@
 
 Everything here returns a few floats (stored in `Observation.features`), never pixels, so a long stream
 keeps a flat memory. Cost is bounded: the face's neighbourhood is scaled so the face is at most
-`MAX_FACE_PX` wide before any filtering (about 1 ms a face on one CPU core, plus the 106-point landmark
-model's ~5 ms when the pack has it).
+`MAX_FACE_PX` wide before any filtering, so a big face costs no more than a small one (docs/benchmark.md).
 
 Regions are elliptical rings around the detector box, in units of the box's half-width/half-height:
 inside `r < 0.75` is the face's interior, `0.85..1.1` is its boundary (where a swapped or pasted face is
@@ -50,7 +49,7 @@ def face_neighbourhood(gray: np.ndarray, box: np.ndarray) -> tuple[np.ndarray, n
     if scale < 1.0:
         patch = cv2.resize(patch, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     # A column of y and a row of x broadcast to the patch: the same values as two full coordinate grids,
-    # at a third of the time (0.9 -> 0.3 ms for a 184-px face).
+    # without building them (a third of the time: docs/benchmark.md).
     ys = np.arange(patch.shape[0], dtype=np.float32)[:, None]
     xs = np.arange(patch.shape[1], dtype=np.float32)[None, :]
     radius = np.sqrt(((xs / scale + left - cx) / half_w) ** 2 + ((ys / scale + top - cy) / half_h) ** 2)

@@ -75,8 +75,8 @@ class ReplaySettings:
 
 def _small_gray(image: np.ndarray) -> np.ndarray:
     """The frame in gray with a SMALL_SIDE short side. Pixels are first skipped down to about that size:
-    8x8 block means over hundreds of pixels do not see the aliasing, and a 720p frame then costs well under
-    a millisecond instead of several."""
+    8x8 block means over hundreds of pixels do not see the aliasing, and resizing a big frame is the
+    costly part."""
     step = max(1, min(image.shape[:2]) // SMALL_SIDE)
     image = image[::step, ::step]
     gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
