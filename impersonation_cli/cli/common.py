@@ -131,11 +131,6 @@ def summary_line(help_text: str) -> str:
     return flat
 
 
-def fail(message: str, code: int = EXIT_USAGE) -> None:
-    _print_error(message)
-    raise typer.Exit(code)
-
-
 def run_app() -> None:
     """Run the app: every error is one line on stderr and an exit code, never a traceback."""
     try:

@@ -4,20 +4,31 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.text import Text
 
 from impersonation_cli.cli import options
-from impersonation_cli.cli.common import app, build_engine, fail, stderr, stdout
-from impersonation_cli.errors import GalleryError
-from impersonation_cli.gallery.enrol import enrol, images_in, person_folders, references_from_images
-from impersonation_cli.gallery.store import Gallery, default_gallery_path, parse_export, read_export, validate_name
+from impersonation_cli.cli.common import app, build_engine, stderr, stdout
+from impersonation_cli.errors import GalleryError, UserError
+from impersonation_cli.gallery.enrol import enrol, images_in, people_to_import, references_from_images
+from impersonation_cli.gallery.store import (
+    Gallery,
+    ReferenceFace,
+    default_gallery_path,
+    parse_export,
+    read_export,
+    validate_name,
+)
 from impersonation_cli.io.atomic_write import write_text_atomic
 from impersonation_cli.io.rooms import validate_date, validate_room
 from impersonation_cli.outputs.files import writable_file
 from impersonation_cli.outputs.gallery_tables import people_table, person_tables
+
+if TYPE_CHECKING:
+    from impersonation_cli.config import Config
+    from impersonation_cli.runtime.engine import FaceEngine
 
 gallery_app = typer.Typer(
     help="The registered people: reference photos, aliases, authorized rooms.", no_args_is_help=True
@@ -31,6 +42,13 @@ def _open(gallery: Path | None, create: bool = True, read_only: bool = False) ->
 
 def say(line: str) -> None:
     stderr.print(Text(line), soft_wrap=True)
+
+
+def _enrol(
+    store: Gallery, engine: FaceEngine, name: str, references: list[ReferenceFace], aliases: list[str], config: Config
+) -> None:
+    added = enrol(store, engine, name, references, aliases, config.match.threshold, say)
+    stdout.print(Text(f"{name}: {added} new reference face(s), {len(references) - added} already stored"))
 
 
 @gallery_app.command("add")
@@ -50,10 +68,9 @@ def add(
     engine, config = build_engine(models, pack, device, threads=threads)
     references = references_from_images(engine, images, say)
     if not references:
-        fail(f"no face found in any photo of '{name}'; nothing enrolled")
+        raise UserError(f"no face found in any photo of '{name}'; nothing enrolled")
     with _open(gallery) as store:
-        added = enrol(store, engine, name, references, alias or [], config.match.threshold, say)
-    stdout.print(Text(f"{name}: {added} new reference face(s), {len(references) - added} already stored"))
+        _enrol(store, engine, name, references, alias or [], config)
 
 
 @gallery_app.command("import")
@@ -72,27 +89,15 @@ def import_folder(
     threads: options.Threads = None,
 ) -> None:
     """Enrol everyone in a folder; each person is committed on its own, so an interrupted import keeps them."""
-    if not folder.is_dir():
-        fail(f"{folder} is not a folder")
-    people, notes = person_folders(folder)
-    for note in notes:
-        say(f"skipped: {note}")
-    if not people:
-        fail(f"{folder} has no sub-folders with photos (expected one sub-folder per person)")
-    for name, person_folder in people:  # every name checked before anyone is enrolled
-        try:
-            validate_name(name)
-        except GalleryError as exc:
-            fail(f"{person_folder}: {exc}; nobody enrolled")
+    people = people_to_import(folder, say)
     engine, config = build_engine(models, pack, device, threads=threads)
     with _open(gallery) as store:
         for name, person_folder in people:
             references = references_from_images(engine, images_in(person_folder), say, one_face_only=True)
-            if not references:
+            if references:
+                _enrol(store, engine, name, references, [], config)
+            else:
                 say(f"skipped: {name}: no photo with one face")
-                continue
-            added = enrol(store, engine, name, references, [], config.match.threshold, say)
-            stdout.print(Text(f"{name}: {added} new reference face(s), {len(references) - added} already stored"))
 
 
 @gallery_app.command("list")
@@ -173,7 +178,7 @@ def revoke(
     with _open(gallery, create=False) as store:
         canonical = store.canonical_name(name)
         if not store.revoke(canonical, room):
-            fail(f"{room} had no authorization for {canonical}")
+            raise UserError(f"{room} had no authorization for {canonical}")
         stdout.print(Text(f"{room} no longer authorized for {canonical}"))
 
 

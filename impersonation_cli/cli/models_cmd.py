@@ -9,7 +9,8 @@ from rich.table import Table
 from rich.text import Text
 
 from impersonation_cli.cli import options
-from impersonation_cli.cli.common import app, fail, stderr, stdout
+from impersonation_cli.cli.common import app, stderr, stdout
+from impersonation_cli.errors import UserError
 from impersonation_cli.runtime.engine import resolve_providers
 from impersonation_cli.runtime.packs import install_pack, installed_pack_names, known_packs, model_root, verify_pack
 from impersonation_cli.tools.installation import OK, make_int8_detector, pack_status
@@ -57,7 +58,7 @@ def verify(name: Annotated[str, typer.Argument(help="Installed pack name")], mod
     """Re-hash an installed pack's files against the manifest."""
     folder = model_root(models) / name
     if not folder.is_dir():
-        fail(f"pack '{name}' is not installed in {folder.parent}")
+        raise UserError(f"pack '{name}' is not installed in {folder.parent}")
     checks = verify_pack(folder)
     for check in checks:
         stdout.print(Text(f"{check.status:8} {check.role:14} {check.name} {check.sha256 or ''}"))

@@ -10,7 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from impersonation_cli.errors import GalleryError, UnreadableInput
+from impersonation_cli.errors import GalleryError, UnreadableInput, UserError
 from impersonation_cli.gallery.store import Gallery, ReferenceFace, validate_name
 from impersonation_cli.io.sources import IMAGE_EXTENSIONS, display_name, read_image
 from impersonation_cli.pipeline.matches import lookalikes
@@ -81,24 +81,38 @@ def images_in(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
 
 
-def person_folders(root: Path) -> tuple[list[tuple[str, Path]], list[str]]:
-    """`gallery import DIR`: the people in DIR, and a note for each other sub-folder saying why it is not one.
+def people_to_import(root: Path, say: Callable[[str], None]) -> list[tuple[str, Path]]:
+    """`gallery import DIR`: the people in DIR, each name checked before anyone is enrolled; every sub-folder
+    that is not a person is passed to `say` with the reason ('skipped: ...').
 
     Each direct sub-folder holding at least one photo (at any depth) is a person, named after the folder
     (underscores as spaces). A sub-folder whose name starts with '_' or '.' is left out on purpose (extra or
     group photos, notes), one without photos is not a person, and photos directly in DIR belong to nobody.
+
+    Raises:
+        UserError: DIR is not a folder or holds nobody, or a folder's name is not a valid person's name.
     """
+    if not root.is_dir():
+        raise UserError(f"{root} is not a folder")
     loose = [p for p in root.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS]
-    notes = [f"{root}: {len(loose)} photo(s) directly in it belong to nobody: not read"] if loose else []
+    if loose:
+        say(f"skipped: {root}: {len(loose)} photo(s) directly in it belong to nobody: not read")
     people = []
     for folder in sorted(p for p in root.iterdir() if p.is_dir()):
         if folder.name.startswith(("_", ".")):
-            notes.append(f"{folder}: its name starts with '{folder.name[0]}': not a person, not read")
+            say(f"skipped: {folder}: its name starts with '{folder.name[0]}': not a person, not read")
         elif not images_in(folder):
-            notes.append(f"{folder}: no photos: not a person")
+            say(f"skipped: {folder}: no photos: not a person")
         else:
             people.append((folder.name.replace("_", " ").strip(), folder))
-    return people, notes
+    if not people:
+        raise UserError(f"{root} has no sub-folders with photos (expected one sub-folder per person)")
+    for name, folder in people:
+        try:
+            validate_name(name)
+        except GalleryError as exc:
+            raise UserError(f"{folder}: {exc}; nobody enrolled") from exc
+    return people
 
 
 def references_from_images(
