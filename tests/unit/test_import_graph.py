@@ -11,6 +11,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
 PACKAGE = Path(__file__).resolve().parents[2] / "impersonation_cli"
 
 Graph = dict[str, set[str]]
@@ -33,36 +35,46 @@ def ancestors(module: str) -> list[str]:
     return [".".join(parts[:n]) for n in range(1, len(parts))]
 
 
-class ImportCollector(ast.NodeVisitor):
-    """Every module named by an import statement anywhere in one file, skipping `if TYPE_CHECKING:` blocks."""
+# Nodes that can hold statements (an import is a statement): expressions are not searched, for speed.
+BLOCKS = (ast.stmt, ast.excepthandler, ast.match_case)
 
-    def __init__(self, module: str, is_package: bool, modules: set[str]) -> None:
-        self.module, self.is_package, self.modules = module, is_package, modules
-        self.targets: set[str] = set()
 
-    def visit_If(self, node: ast.If) -> None:
-        if "TYPE_CHECKING" in ast.unparse(node.test):
-            for child in node.orelse:
-                self.visit(child)
-            return
-        self.generic_visit(node)
+def import_statements(tree: ast.Module) -> list[ast.Import | ast.ImportFrom]:
+    """Every import statement in the module, at any depth, except under `if TYPE_CHECKING:`."""
+    found = []
+    waiting: list[ast.AST] = [tree]
+    while waiting:
+        node = waiting.pop()
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            found.append(node)
+        elif isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            waiting.extend(node.orelse)
+        else:
+            waiting.extend(child for child in ast.iter_child_nodes(node) if isinstance(child, BLOCKS))
+    return found
 
-    def visit_Import(self, node: ast.Import) -> None:
-        self.targets.update(alias.name for alias in node.names)
 
-    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
-        base = self._absolute(node)
+def imported_modules(module: str, is_package: bool, tree: ast.Module, modules: set[str]) -> set[str]:
+    """The modules the import statements of `module` name (`from a import b`: a.b when that is a module)."""
+    targets = set()
+    for node in import_statements(tree):
+        if isinstance(node, ast.Import):
+            targets.update(alias.name for alias in node.names)
+            continue
+        base = _absolute(module, is_package, node)
         for alias in node.names:
             submodule = f"{base}.{alias.name}"
-            self.targets.add(submodule if submodule in self.modules else base)
+            targets.add(submodule if submodule in modules else base)
+    return targets
 
-    def _absolute(self, node: ast.ImportFrom) -> str:
-        if not node.level:
-            return node.module or ""
-        parts = self.module.split(".")
-        package = parts if self.is_package else parts[:-1]
-        package = package[: len(package) - (node.level - 1)]
-        return ".".join([*package, *([node.module] if node.module else [])])
+
+def _absolute(module: str, is_package: bool, node: ast.ImportFrom) -> str:
+    if not node.level:
+        return node.module or ""
+    parts = module.split(".")
+    package = parts if is_package else parts[:-1]
+    package = package[: len(package) - (node.level - 1)]
+    return ".".join([*package, *([node.module] if node.module else [])])
 
 
 def import_graph(package: Path) -> Graph:
@@ -70,11 +82,10 @@ def import_graph(package: Path) -> Graph:
     files = module_files(package)
     graph: Graph = {}
     for module, path in files.items():
-        collector = ImportCollector(module, path.name == "__init__.py", set(files))
-        collector.visit(ast.parse(path.read_text(encoding="utf-8"), filename=str(path)))
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
         own_packages = {*ancestors(module), module}
         edges = set()
-        for target in collector.targets:
+        for target in imported_modules(module, path.name == "__init__.py", tree, set(files)):
             edges.update(p for p in ancestors(target) if p not in own_packages)
             edges.add(target)
         graph[module] = {t for t in edges if t in files and t != module}
@@ -154,10 +165,14 @@ def reachable(graph: Graph, start: str) -> set[str]:
     return seen - {start}
 
 
-def test_the_package_has_no_import_cycle() -> None:
-    graph = import_graph(PACKAGE)
-    assert graph.get("impersonation_cli.config"), "no imports were read"
-    assert cycles(graph) == []
+@pytest.fixture(scope="module")
+def package_graph() -> Graph:
+    return import_graph(PACKAGE)
+
+
+def test_the_package_has_no_import_cycle(package_graph: Graph) -> None:
+    assert package_graph.get("impersonation_cli.config"), "no imports were read"
+    assert cycles(package_graph) == []
 
 
 # The stages: each takes its own settings dataclass, which config.py builds from the file.
@@ -170,6 +185,5 @@ STAGES = (
 )
 
 
-def test_no_stage_needs_the_config_module() -> None:
-    graph = import_graph(PACKAGE)
-    assert {stage for stage in STAGES if "impersonation_cli.config" in reachable(graph, stage)} == set()
+def test_no_stage_needs_the_config_module(package_graph: Graph) -> None:
+    assert {stage for stage in STAGES if "impersonation_cli.config" in reachable(package_graph, stage)} == set()
