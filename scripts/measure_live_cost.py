@@ -41,7 +41,8 @@ def longest_track(clip: str, engine: FaceEngine, suite: SignalSuite) -> Track:
         faces, _ended = tracker.update(frame, engine.analyse(frame.image))
         suite.observe(frame, faces, tracker)
         tracks += tracker.active
-    return max(tracks, key=lambda t: len(t.observations))
+    longest = max(tracks, key=lambda t: len(t.observations))
+    return replace(longest, observations=suite.measured(longest))
 
 
 def stretched(track: Track, frames: int) -> Track:
@@ -89,7 +90,7 @@ def costs(track: Track, galleries: dict[int, GalleryIndex], suite, config) -> li
     """Milliseconds: matching against each gallery, scoring in full, scoring per frame under the schedule."""
     frames = len(track.observations)
     match = [median_ms(lambda g=g: match_track(track, g, config.match)) for g in galleries.values()]
-    full = median_ms(lambda: suite.score_appearance([track], "person 0", 0.0, float(frames)), repeats=3)
+    full = median_ms(lambda: suite.score_observations(track.observations), repeats=3)
     # The schedule's share of frames that redo the work, around this length (the next 100 frames).
     share = sum(rescore_due(n, last) for n, last in _schedule(frames, 100)) / 100
     return [*match, full, *(ms * share for ms in match), full * share]

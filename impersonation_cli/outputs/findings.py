@@ -14,9 +14,6 @@ from impersonation_cli.errors import GalleryError, UserError
 from impersonation_cli.gallery.store import Authorization, Gallery
 from impersonation_cli.results import Appearance, ScanResult, SourceResult, Verdict
 
-# Read by the HTML report.
-AUTHORIZED = Verdict.AUTHORIZED
-
 # `--fail-on` words and the verdicts they stand for; the full verdict names are accepted too.
 FAIL_ON_VERDICTS = {
     "authorized": Verdict.AUTHORIZED,

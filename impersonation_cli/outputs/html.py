@@ -22,7 +22,6 @@ from impersonation_cli import __version__
 from impersonation_cli.io.atomic_write import write_text_atomic
 from impersonation_cli.outputs.evidence_files import VERIFIED, check_evidence, data_uri
 from impersonation_cli.outputs.findings import (
-    AUTHORIZED,
     ReportInput,
     is_flagged,
     setting,
@@ -30,16 +29,16 @@ from impersonation_cli.outputs.findings import (
     wallclock_text,
 )
 from impersonation_cli.outputs.table import clock
-from impersonation_cli.results import Appearance, ScanResult, SourceResult
+from impersonation_cli.results import Appearance, ScanResult, SourceResult, Verdict
 
 # Colours by verdict, most severe first: a timeline bar takes the colour of its most severe verdict.
 VERDICT_COLOURS = {
-    "likely-synthetic": "#c62828",
-    "likely-replay": "#d84315",
-    "concurrent": "#6a1b9a",
-    "likely-effects": "#ad1457",
-    "unauthorized-likeness": "#b26a00",
-    AUTHORIZED: "#2e7d32",
+    Verdict.SYNTHETIC: "#c62828",
+    Verdict.REPLAY: "#d84315",
+    Verdict.CONCURRENT: "#6a1b9a",
+    Verdict.EFFECTS: "#ad1457",
+    Verdict.UNAUTHORIZED: "#b26a00",
+    Verdict.AUTHORIZED: "#2e7d32",
 }
 UNKNOWN_VERDICT_COLOUR = "#546e7a"
 
@@ -61,7 +60,7 @@ def verdict_colour(verdict: str) -> str:
 def severity(verdict: str) -> float:
     """Rank by severity, 0 the most severe; a verdict this report does not know ranks just above 'authorized'."""
     order = list(VERDICT_COLOURS)
-    return order.index(verdict) if verdict in order else order.index(AUTHORIZED) - 0.5
+    return order.index(verdict) if verdict in order else order.index(Verdict.AUTHORIZED) - 0.5
 
 
 def by_severity(verdicts: Iterable[str]) -> list[str]:

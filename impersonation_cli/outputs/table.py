@@ -9,15 +9,15 @@ from rich.table import Table
 from rich.text import Text
 
 from impersonation_cli.io.sources import display_name
-from impersonation_cli.results import ScanResult
+from impersonation_cli.results import ScanResult, Verdict
 
 VERDICT_STYLES = {
-    "authorized": "green",
-    "unauthorized-likeness": "yellow",
-    "likely-synthetic": "bold red",
-    "likely-effects": "magenta",
-    "likely-replay": "bold red",
-    "concurrent": "bold red",
+    Verdict.AUTHORIZED: "green",
+    Verdict.UNAUTHORIZED: "yellow",
+    Verdict.SYNTHETIC: "bold red",
+    Verdict.EFFECTS: "magenta",
+    Verdict.REPLAY: "bold red",
+    Verdict.CONCURRENT: "bold red",
 }
 
 

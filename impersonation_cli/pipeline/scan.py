@@ -103,7 +103,7 @@ RESCORE_MAX_FRAMES = 30
 
 def rescore_due(frames: int, scored_at: int) -> bool:
     """Whether a live track with `frames` frames, last matched (or judged) on `scored_at` of them, is matched
-    (or judged) again now. Both cost time in proportion to the frames (docs/benchmark.md), so a long track is
+    (or judged) again now. Both cost time in proportion to the frames (docs/watch.md), so a long track is
     redone once it has grown by a tenth, and at least every RESCORE_MAX_FRAMES frames (30 s at 1 fps); tracks
     under 20 frames are redone at every frame."""
     return frames - scored_at >= max(1, min(int(RESCORE_SHARE * scored_at), RESCORE_MAX_FRAMES))
@@ -172,6 +172,7 @@ class SourcePipeline:
         active = {t.track_id for t in self._tracker.active}
         self._live = {k: v for k, v in self._live.items() if k in active}
         closed = self._matched(ended)
+        self._signals.release([t for t in ended if all(m.track is not t for m in closed)])
         self._matches += closed
         return closed
 

@@ -22,7 +22,8 @@ class Observation:
     wallclock: float | None = None
     # The embedding is an earlier frame's, carried over because the face had not changed (EmbeddingReuse).
     embedding_reused: bool = False
-    # Per-face measurements made by the signals stage while the frame's pixels are at hand.
+    # Per-face measurements made by the signals stage while the frame's pixels are at hand: only on the signals'
+    # own copies of the observations (SignalSuite.measured), never on the tracker's.
     features: dict[str, float] = field(default_factory=dict)
 
 

@@ -2,8 +2,9 @@
 
 A face swap driven by the celebrity's own embedding matches the gallery *better*, so nothing here
 looks at who the face is; it looks at the face itself, how it behaves over time and how it sits in its frame.
-Per-face measurements are made while the frame's pixels are at hand (`observe`, a few floats per face
-in `Observation.features`), and scored per appearance when the appearance is complete (`score_appearance`).
+Per-face measurements are made while the frame's pixels are at hand (`observe`, a few floats per face, kept
+on the suite's own copies of each track's observations), and scored per appearance when the appearance is
+complete (`score_appearance`).
 Every face track is scored when it ends, matched or not: the strongest score of each signal over all of
 a source's faces is a source signal (`source_signals`), so sources of unknown people are judged too.
 
@@ -13,6 +14,8 @@ the hand-made cues (scoring.py), which explain a finding but never raise one.
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 import cv2
 import numpy as np
@@ -76,11 +79,14 @@ class SignalSuite:
         self.still_image = False
         # Per active track: the previous frame's normalised expression landmarks (one small array a track).
         self._last_shape: dict[int, np.ndarray] = {}
+        # Per track: its faces with what was measured on them (copies of the tracker's observations, which
+        # stay as they are), kept until the pipeline lets the track go (`release`).
+        self._measured: dict[int, list[Observation]] = {}
         # Per signal: the strongest score over every face track of the source so far.
         self._strongest: dict[str, SignalScore] = {}
 
     def observe(self, frame: Frame, faces: Faces, tracker: Tracker) -> None:
-        """Measure each tracked face of this frame (stored on its newest observation).
+        """Measure each tracked face of this frame (kept on this suite's copy of its newest observation).
 
         The hand-made cues skip faces under `min_face_px`: their texture and landmarks are the video encoder's;
         the detector has its own minimum.
@@ -88,7 +94,7 @@ class SignalSuite:
         self.replay.observe(frame)
         if not len(faces):
             return
-        newest = [tracker.track(int(t)).observations[-1] for t in faces.track_ids]
+        newest = [self._copy_newest(tracker.track(int(t))) for t in faces.track_ids]
         self.sampler.observe(frame, faces, newest)
         measured = np.flatnonzero(faces.sizes >= self.settings.min_face_px)
         if not len(measured):
@@ -102,6 +108,20 @@ class SignalSuite:
             if landmarks is not None:
                 features.update(landmark_features(landmarks[n]))
                 self._expression_change(int(faces.track_ids[row]), landmarks[n], features)
+
+    def _copy_newest(self, track: Track) -> Observation:
+        copy = dataclasses.replace(track.observations[-1], features={})
+        self._measured.setdefault(track.track_id, []).append(copy)
+        return copy
+
+    def measured(self, track: Track) -> list[Observation]:
+        """The track's faces, frame by frame, with what this suite measured on each."""
+        return self._measured[track.track_id]
+
+    def release(self, tracks: list[Track]) -> None:
+        """Forget ended tracks that no appearance will be scored on (they matched nobody)."""
+        for track in tracks:
+            self._measured.pop(track.track_id, None)
 
     def _expression_change(self, track_id: int, points: np.ndarray, features: dict[str, float]) -> None:
         shape = normalised_shape(points)
@@ -117,7 +137,7 @@ class SignalSuite:
             self.sampler.track_ended(track.track_id)
             if len(track.observations) < (1 if self.still_image else self.min_track_frames):
                 continue
-            for name, score in self.score_observations(track.observations).items():
+            for name, score in self.score_observations(self.measured(track)).items():
                 kept = self._strongest.get(name)
                 if kept is None or (score.score, is_judged(score)) > (kept.score, is_judged(kept)):
                     detail = {**score.details, "track_id": float(track.track_id), "start_s": round(track.start_s, 3)}
@@ -141,7 +161,7 @@ class SignalSuite:
         """Score the appearance's tracks one by one (a signal compares frames of one face), keep the most
         suspicious track's scores (by its synthetic or effects score), and add whether the person's
         known footage is being replayed over the appearance's time."""
-        per_track = [self.score_observations(t.observations) for t in tracks]
+        per_track = [self.score_observations(self.measured(t)) for t in tracks]
         scores = dict(max(per_track, key=lambda s: max(s[SYNTHETIC].score, s[EFFECTS].score)))
         replay = self.replay.appearance_signal(identity, start_s, end_s)
         if replay is not None:
