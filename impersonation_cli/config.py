@@ -55,8 +55,10 @@ class Config:
     path: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        """Every section as a table, for the record of a run."""
-        return {name: asdict(getattr(self, name)) for name in SECTIONS}
+        """Every section as a table, for the record of a run: in the file's shapes ([low, high] pairs as lists),
+        so a result read back from its JSON equals the one written."""
+        tables = {name: asdict(getattr(self, name)) for name in SECTIONS}
+        return {name: {k: list(v) if isinstance(v, tuple) else v for k, v in t.items()} for name, t in tables.items()}
 
 
 # Each section of the file and the settings it becomes, in the order they are read and recorded.

@@ -81,7 +81,9 @@ def test_the_later_stages_sections_are_read_once_into_their_typed_settings(tmp_p
         True,
     )
     assert (config.replay.run_s, config.replay.footage_fps) == ((1.0, 3.0), 4.0)
-    assert list(config.as_dict()) == list(SECTIONS) and config.as_dict()["replay"]["run_s"] == (1.0, 3.0)
+    recorded = config.as_dict()
+    assert list(recorded) == list(SECTIONS) and recorded["replay"]["run_s"] == [1.0, 3.0]
+    assert json.loads(json.dumps(recorded)) == recorded, "a result's recorded config must survive its JSON"
 
 
 def test_a_missing_config_file_is_named(tmp_path: Path) -> None:
