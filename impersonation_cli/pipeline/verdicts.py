@@ -30,8 +30,8 @@ class VerdictSettings:
     """The `[verdicts]` section."""
 
     # "model": the detector's own threshold (from its metadata); or a probability that overrides it.
-    synthetic_probability: str = MODEL_THRESHOLD
-    effects_probability: str = MODEL_THRESHOLD
+    synthetic_probability: str | float = MODEL_THRESHOLD
+    effects_probability: str | float = MODEL_THRESHOLD
     replay_threshold: float = 0.6
     # Flag a source for synthetic/effects faces of people who matched nobody (used by `eval`).
     flag_unmatched_faces: bool = False
@@ -55,7 +55,7 @@ class VerdictSettings:
         return float(score.details["threshold"]) if configured == MODEL_THRESHOLD else float(configured)
 
 
-def _is_probability(value: str) -> bool:
+def _is_probability(value: str | float) -> bool:
     try:
         return 0.0 < float(value) <= 1.0
     except ValueError:
