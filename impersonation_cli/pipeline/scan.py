@@ -42,7 +42,7 @@ from impersonation_cli.pipeline.signals.detector import forgery_model
 from impersonation_cli.pipeline.signals.replay import FootageIndex
 from impersonation_cli.pipeline.tracks import Observation, Track, Tracker
 from impersonation_cli.pipeline.verdicts import judge_appearance, judge_concurrency, judge_source
-from impersonation_cli.results import Appearance, RunInfo, ScanResult, SignalScore, SourceResult, Verdict
+from impersonation_cli.results import Appearance, Evidence, RunInfo, ScanResult, SignalScore, SourceResult, Verdict
 from impersonation_cli.runtime.engine import AdaptiveDetector, EmbeddingReuse, FaceEngine
 
 
@@ -210,27 +210,31 @@ class SourcePipeline:
 
     def _final_appearance(self, group: list[TrackMatch], number: int) -> Appearance:
         identity, tracks = group[0].identity, [m.track for m in group]
-        appearance = self._appearance(
-            group,
-            f"s{self.number}-a{number}",
-            lambda start_s, end_s: self._signals.score_appearance(tracks, identity, start_s, end_s),
-        )
+        appearance_id = f"s{self.number}-a{number}"
         best_track = max(group, key=lambda m: m.best_similarity).track
+        evidence = None
         if self.context.evidence_dir is not None and best_track.best_crop is not None:
-            appearance.evidence = save_evidence(
+            evidence = save_evidence(
                 self.context.evidence_dir,
                 self.source,
-                appearance.appearance_id,
+                appearance_id,
                 identity,
                 best_track.best_crop,
                 best_track.best_crop_time_s,
                 best_track.best_crop_box,
             )
-        return appearance
+        return self._appearance(
+            group,
+            appearance_id,
+            lambda start_s, end_s: self._signals.score_appearance(tracks, identity, start_s, end_s),
+            evidence,
+        )
 
-    def _appearance(self, group: list[TrackMatch], appearance_id: str, signals_for: SignalsFor) -> Appearance:
-        """Matches of one person as an appearance: its times, similarities, signals (`signals_for(start_s,
-        end_s)`) and verdicts."""
+    def _appearance(
+        self, group: list[TrackMatch], appearance_id: str, signals_for: SignalsFor, evidence: Evidence | None = None
+    ) -> Appearance:
+        """Matches of one person as an appearance: its times, similarities, evidence, signals
+        (`signals_for(start_s, end_s)`) and then the verdicts judged on them."""
         observations = sorted((o for m in group for o in m.track.observations), key=lambda o: o.time_s)
         per_frame = np.concatenate([m.per_frame for m in group])
         second = max(group, key=lambda m: m.second_similarity)
@@ -250,6 +254,7 @@ class SourcePipeline:
             start_wallclock=_wallclock(self.room, observations[0]),
             end_wallclock=_wallclock(self.room, observations[-1]),
             track_ids=sorted(m.track.track_id for m in group),
+            evidence=evidence,
             signals=signals_for(start_s, end_s),
         )
         judgement = judge_appearance(appearance, self.context.authorizations, self.config.verdicts)

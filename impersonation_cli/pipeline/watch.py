@@ -1,9 +1,9 @@
 """The live watcher: many rooms in one process, one shared face engine, alerts within seconds.
 
-Each room has a reader thread (live.py) and a SourcePipeline kept across reconnects. The watcher takes
+Each room has a reader thread (io.live_reader) and a SourcePipeline kept across reconnects. The watcher takes
 whatever frames the readers have ready, detects faces frame by frame (each room with its own adaptive
 detector), then embeds the faces that need it, of every room, in one recognizer run (each room keeps the
-embeddings of faces that have not changed: faces.EmbeddingReuse). A track is matched while it is still
+embeddings of faces that have not changed: runtime.engine.EmbeddingReuse). A track is matched while it is still
 on screen (once it has `provisional_frames` observations), so an alert fires seconds after a face
 appears, not when it leaves; its manipulation flags are judged too once it has the signals' `min_frames`.
 The same registered person live in two or more rooms within `concurrency_window_s` is a `concurrent`
@@ -12,7 +12,6 @@ finding that names all of them: one person cannot be in several rooms at once.
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 import time
 from collections.abc import Callable
@@ -127,7 +126,7 @@ class Watcher:
         reader = RoomReader(state, self.settings.reader, self.wake, origin=self._clock_start)
         engine, config = self.context.engine, self.context.config
         # Stream time counts from when watching began (a live frame also carries its own wall-clock time).
-        pipeline = SourcePipeline(room.url, number, self.context, dataclasses.replace(room, started_at=self.started_at))
+        pipeline = SourcePipeline(room.url, number, self.context, replace(room, started_at=self.started_at))
         return RoomWatch(
             number, room, reader, pipeline, AdaptiveDetector(engine), EmbeddingReuse(engine, config.recognition)
         )
