@@ -1,6 +1,6 @@
 """Per-face pixel measurements, made once per face per sampled frame while the frame is at hand.
 
-Everything here returns a few floats (stored in `Observation.features`), never pixels, so a long stream
+Everything here returns a few floats (kept by `SignalSuite.measured`), never pixels, so a long stream
 keeps a flat memory. Cost is bounded: the face's neighbourhood is scaled so the face is at most
 `MAX_FACE_PX` wide before any filtering, so a big face costs no more than a small one (docs/benchmark.md).
 
