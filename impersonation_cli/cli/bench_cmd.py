@@ -10,12 +10,8 @@ import typer
 
 from impersonation_cli.cli import options
 from impersonation_cli.cli.common import app, stderr, stdout
-from impersonation_cli.errors import UserError
 from impersonation_cli.outputs.bench_table import bench_report
-from impersonation_cli.runtime.packs import load_pack, model_root
-from impersonation_cli.tools.bench import BenchJob, run_bench
-
-SAMPLE_CLIP = Path(__file__).resolve().parents[2] / "samples" / "clips" / "astronaut_live.mp4"
+from impersonation_cli.tools.bench import bench_job, run_bench
 
 
 @app.command()
@@ -39,27 +35,7 @@ def bench(
     threads: options.Threads = None,
 ) -> None:
     """Measure decode-only, a naive InsightFace loop and our scan on one clip, each in its own process."""
-    clip = video or SAMPLE_CLIP
-    if not clip.is_file():
-        hint = "" if video else " (the project's sample clip; make it with the samples script or give VIDEO)"
-        raise UserError(f"{clip}: no such video{hint}")
-    if not 0 < fps <= 120:
-        raise UserError("--fps must be between 0 and 120")
-    if gallery is not None and not gallery.is_file():
-        raise UserError(f"{gallery}: no such gallery file")
-    root = model_root(models)
-    job = BenchJob(
-        path="",
-        video=str(clip),
-        fps=fps,
-        pack=load_pack(pack, root).name,
-        models=str(root),
-        device=device,
-        threads=threads,
-        config=str(config) if config else None,
-        gallery=str(gallery) if gallery else None,
-        min_appearance_s=min_appearance_s,
-    )
+    job = bench_job(video, fps, gallery, min_appearance_s, models, pack, device, config, threads)
     if not json_output:
         stderr.print("measuring five paths, each in its own process (the exhaustive one takes longest)...")
     report = run_bench(job)

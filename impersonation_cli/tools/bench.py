@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from impersonation_cli.pipeline.tracks import Track
     from impersonation_cli.runtime.engine import FaceEngine
 
+SAMPLE_CLIP = Path(__file__).resolve().parents[2] / "samples" / "clips" / "astronaut_live.mp4"
 SCHEMA = "impersonation-cli/bench"
 SCHEMA_VERSION = 1
 PATHS = ("decode_all", "decode_sampled", "naive", "scan", "exhaustive")
@@ -65,6 +66,48 @@ class BenchJob:
     gallery: str | None = None  # a gallery file for the exhaustive path, else auto-enrolment
     gallery_npz: str | None = None  # the gallery the exhaustive path used, handed to the scan
     min_appearance_s: float = 2.0
+
+
+def bench_job(
+    video: Path | None,
+    fps: float,
+    gallery: Path | None,
+    min_appearance_s: float,
+    models: Path | None,
+    pack: str | None,
+    device: str,
+    config: Path | None,
+    threads: int | None,
+) -> BenchJob:
+    """`bench`'s options as the job its worker processes run, checked before any of them starts; `video` None is
+    the project's sample clip.
+
+    Raises:
+        UserError: no such video or gallery file, an fps outside (0, 120], a pack that is not installed.
+    """
+    from impersonation_cli.runtime.packs import load_pack, model_root
+
+    clip = video or SAMPLE_CLIP
+    if not clip.is_file():
+        hint = "" if video else " (the project's sample clip; make it with the samples script or give VIDEO)"
+        raise UserError(f"{clip}: no such video{hint}")
+    if not 0 < fps <= 120:
+        raise UserError("--fps must be between 0 and 120")
+    if gallery is not None and not gallery.is_file():
+        raise UserError(f"{gallery}: no such gallery file")
+    root = model_root(models)
+    return BenchJob(
+        path="",
+        video=str(clip),
+        fps=fps,
+        pack=load_pack(pack, root).name,
+        models=str(root),
+        device=device,
+        threads=threads,
+        config=str(config) if config else None,
+        gallery=str(gallery) if gallery else None,
+        min_appearance_s=min_appearance_s,
+    )
 
 
 @dataclass(frozen=True)
