@@ -17,18 +17,7 @@ from impersonation_cli.io.atomic_write import write_text_atomic
 from impersonation_cli.io.threads import threads_per_stage
 from impersonation_cli.outputs.eval_tables import auc_table, class_table, group_table
 from impersonation_cli.outputs.files import writable_file
-from impersonation_cli.tools.evaluation import (
-    EvalCase,
-    class_metrics,
-    default_breakdown,
-    draw_roc,
-    group_aucs,
-    identity_metric,
-    load_manifest,
-    report_document,
-    run_evaluation,
-    signal_aucs,
-)
+from impersonation_cli.tools.evaluation import EvalCase, draw_roc, evaluation_report, load_manifest
 
 
 @app.command("eval")
@@ -61,18 +50,13 @@ def evaluate(
     def on_case(number: int, case: EvalCase) -> None:
         stderr.print(Text(f"[{number}/{len(manifest.cases)}] {Path(case.source).name}"), highlight=False)
 
-    outcomes = run_evaluation(manifest, engine, settings, fps, score_unmatched, on_case)
-    metrics = [*class_metrics(outcomes), identity_metric(outcomes)]
-    aucs = signal_aucs(outcomes)
-    groups = group_aucs(outcomes, manifest.breakdown or default_breakdown(outcomes))
-    stdout.print(class_table(metrics))
-    stdout.print(
-        auc_table(aucs) if aucs else Text("no ROC AUC: no manipulation class has both positive and negative cases")
-    )
-    stdout.print(group_table(groups))
-    if roc_path is not None and aucs:
-        draw_roc(aucs, roc_path)
+    report = evaluation_report(manifest, engine, settings, fps, score_unmatched, on_case)
+    stdout.print(class_table(report.metrics))
+    no_auc = Text("no ROC AUC: no manipulation class has both positive and negative cases")
+    stdout.print(auc_table(report.aucs) if report.aucs else no_auc)
+    stdout.print(group_table(report.groups))
+    if roc_path is not None and report.aucs:
+        draw_roc(report.aucs, roc_path)
         stdout.print(Text(f"ROC plot written to {roc_path}"))
     if json_path is not None:
-        document = report_document(outcomes, metrics, aucs, groups)
-        write_text_atomic(json_path, json.dumps(document, indent=2) + "\n")
+        write_text_atomic(json_path, json.dumps(report.to_dict(), indent=2) + "\n")

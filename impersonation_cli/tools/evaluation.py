@@ -513,6 +513,36 @@ def _panel(aucs: list[SignalAuc], title: str) -> np.ndarray:
     return canvas
 
 
+@dataclass(frozen=True)
+class EvalReport:
+    """An evaluation's figures: precision/recall per verdict class (and identities), ROC AUC per signal and
+    per dataset group, and every case's outcome."""
+
+    outcomes: list[CaseOutcome]
+    metrics: list[ClassMetric]
+    aucs: list[SignalAuc]
+    groups: list[GroupAuc]
+
+    def to_dict(self) -> dict[str, Any]:
+        return report_document(self.outcomes, self.metrics, self.aucs, self.groups)
+
+
+def evaluation_report(
+    manifest: Manifest,
+    engine: FaceEngine,
+    config: Config,
+    fps: float | None,
+    score_unmatched: bool,
+    on_case: Callable[[int, EvalCase], None] | None = None,
+) -> EvalReport:
+    """Scan every case of `manifest` (`run_evaluation`) and compute the figures `eval` prints; the manifest's
+    breakdown of groups, else `default_breakdown`."""
+    outcomes = run_evaluation(manifest, engine, config, fps, score_unmatched, on_case)
+    breakdown = manifest.breakdown or default_breakdown(outcomes)
+    metrics = [*class_metrics(outcomes), identity_metric(outcomes)]
+    return EvalReport(outcomes, metrics, signal_aucs(outcomes), group_aucs(outcomes, breakdown))
+
+
 def draw_roc(aucs: list[SignalAuc], path: Path) -> None:
     """One panel per manipulation class: each signal's ROC curve, its AUC in the legend."""
     classes = [c for c in MANIPULATION_CLASSES if any(a.verdict_class == c for a in aucs)]
