@@ -28,7 +28,8 @@ from types import TracebackType
 from impersonation_cli.config import Config, load_config
 from impersonation_cli.errors import UserError
 from impersonation_cli.gallery.store import GALLERY_ENV, Gallery, default_gallery_path
-from impersonation_cli.io.rooms import Room, load_rooms, parse_time, validate_room
+from impersonation_cli.io.live_reader import ReaderSettings
+from impersonation_cli.io.rooms import Room, load_rooms, parse_duration, parse_time, validate_room
 from impersonation_cli.io.sources import VIDEO_EXTENSIONS, is_stream_url
 from impersonation_cli.io.threads import threads_per_stage
 from impersonation_cli.outputs.alerts import AlertEvent, AlertSink
@@ -159,6 +160,39 @@ def room_specs(inputs: Sequence[str], room: str | None = None) -> list[Room]:
     if twice:
         raise UserError(f"the same room or URL is named twice: {', '.join(twice)}")
     return specs
+
+
+def watch_settings(
+    fps: float | None = None,
+    timeout: str = "10s",
+    give_up: str = "60s",
+    duration: str | None = None,
+    window: str = "15s",
+    cooldown: str = "10m",
+) -> WatchSettings:
+    """`WatchSettings` from the values `watch` takes, durations written as '30s', '10m', '2h' or plain seconds.
+
+    Args:
+        fps: frames sampled per second per room; None: the config's `[scan] fps`.
+        timeout: open and read timeout per connection.
+        give_up: a room unreachable this long is over (ended or failed).
+        duration: stop after this long; None: when every room has ended.
+        window: the same person in two rooms this close in time is concurrent.
+        cooldown: repeat an alert only after this long.
+
+    Raises:
+        UserError: an fps outside (0, 30], a duration that cannot be read (named by its `watch` option).
+    """
+    if fps is not None and not 0 < fps <= 30:
+        raise UserError("--fps must be between 0 and 30")
+    timeout_s = parse_duration(timeout, "--timeout")
+    give_up_s = parse_duration(give_up, "--give-up")
+    return WatchSettings(
+        reader=ReaderSettings(fps=fps, open_timeout_s=timeout_s, read_timeout_s=timeout_s, give_up_s=give_up_s),
+        duration_s=parse_duration(duration, "--duration") if duration is not None else None,
+        concurrency_window_s=parse_duration(window, "--window"),
+        cooldown_s=parse_duration(cooldown, "--cooldown"),
+    )
 
 
 class Scanner:
@@ -360,4 +394,12 @@ class Scanner:
         self.close()
 
 
-__all__ = ["EMPTY_GALLERY_NOTICE", "Scanner", "load_context", "load_engine", "room_assignments", "room_specs"]
+__all__ = [
+    "EMPTY_GALLERY_NOTICE",
+    "Scanner",
+    "load_context",
+    "load_engine",
+    "room_assignments",
+    "room_specs",
+    "watch_settings",
+]

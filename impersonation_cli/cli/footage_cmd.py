@@ -10,11 +10,10 @@ from rich.text import Text
 
 from impersonation_cli.cli import options
 from impersonation_cli.cli.common import app, stdout
-from impersonation_cli.config import load_config
 from impersonation_cli.errors import UserError
+from impersonation_cli.gallery.footage import add_footage_videos
 from impersonation_cli.gallery.store import Gallery, default_gallery_path
 from impersonation_cli.outputs.gallery_tables import footage_table
-from impersonation_cli.pipeline.signals.replay import add_footage
 
 footage_app = typer.Typer(
     help="Known real footage of registered people, fingerprinted to catch re-broadcasts.", no_args_is_help=True
@@ -33,20 +32,11 @@ def add(
     config: options.Config = None,
 ) -> None:
     """Fingerprint videos and store them as NAME's footage (a video already stored for NAME is skipped)."""
-    rate = fps if fps is not None else load_config(config).replay.footage_fps
-    if not 0 < rate <= 30:
-        raise UserError("--fps must be between 0 and 30")
-    missing = [str(v) for v in videos if not v.is_file()]
-    if missing:
-        raise UserError(f"no such video file: {', '.join(missing)}")
-    with Gallery(default_gallery_path(gallery), create=False) as store:
-        store.person_id(name)
-        for path in videos:
-            video, new = add_footage(store, name, path, rate)
-            state = "added" if new else "already stored"
-            stdout.print(
-                Text(f"{video.person}: {video.name} {state} ({video.frames} frames over {video.duration_s:.1f} s)")
-            )
+    for video, new in add_footage_videos(default_gallery_path(gallery), name, videos, fps, config):
+        state = "added" if new else "already stored"
+        stdout.print(
+            Text(f"{video.person}: {video.name} {state} ({video.frames} frames over {video.duration_s:.1f} s)")
+        )
 
 
 @footage_app.command("list")

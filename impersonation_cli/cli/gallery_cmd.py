@@ -2,33 +2,26 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 from rich.text import Text
 
 from impersonation_cli.cli import options
 from impersonation_cli.cli.common import app, build_engine, stderr, stdout
-from impersonation_cli.errors import GalleryError, UserError
-from impersonation_cli.gallery.enrol import enrol, images_in, people_to_import, references_from_images
+from impersonation_cli.errors import UserError
+from impersonation_cli.gallery.enrol import enrol_folder, enrol_photos, people_to_import
 from impersonation_cli.gallery.store import (
     Gallery,
-    ReferenceFace,
     default_gallery_path,
-    parse_export,
-    read_export,
+    export_to_file,
+    import_from_file,
     validate_name,
 )
-from impersonation_cli.io.atomic_write import write_text_atomic
 from impersonation_cli.io.rooms import validate_date, validate_room
 from impersonation_cli.outputs.files import writable_file
 from impersonation_cli.outputs.gallery_tables import people_table, person_tables
-
-if TYPE_CHECKING:
-    from impersonation_cli.config import Config
-    from impersonation_cli.runtime.engine import FaceEngine
 
 gallery_app = typer.Typer(
     help="The registered people: reference photos, aliases, authorized rooms.", no_args_is_help=True
@@ -44,11 +37,8 @@ def say(line: str) -> None:
     stderr.print(Text(line), soft_wrap=True)
 
 
-def _enrol(
-    store: Gallery, engine: FaceEngine, name: str, references: list[ReferenceFace], aliases: list[str], config: Config
-) -> None:
-    added = enrol(store, engine, name, references, aliases, config.match.threshold, say)
-    stdout.print(Text(f"{name}: {added} new reference face(s), {len(references) - added} already stored"))
+def enrolled(name: str, added: int, already_stored: int) -> None:
+    stdout.print(Text(f"{name}: {added} new reference face(s), {already_stored} already stored"))
 
 
 @gallery_app.command("add")
@@ -66,11 +56,8 @@ def add(
     for text in (name, *(alias or [])):  # refused before the models load
         validate_name(text)
     engine, config = build_engine(models, pack, device, threads=threads)
-    references = references_from_images(engine, images, say)
-    if not references:
-        raise UserError(f"no face found in any photo of '{name}'; nothing enrolled")
-    with _open(gallery) as store:
-        _enrol(store, engine, name, references, alias or [], config)
+    path = default_gallery_path(gallery)
+    enrolled(name, *enrol_photos(path, engine, name, images, alias or [], config.match.threshold, say))
 
 
 @gallery_app.command("import")
@@ -91,13 +78,8 @@ def import_folder(
     """Enrol everyone in a folder; each person is committed on its own, so an interrupted import keeps them."""
     people = people_to_import(folder, say)
     engine, config = build_engine(models, pack, device, threads=threads)
-    with _open(gallery) as store:
-        for name, person_folder in people:
-            references = references_from_images(engine, images_in(person_folder), say, one_face_only=True)
-            if references:
-                _enrol(store, engine, name, references, [], config)
-            else:
-                say(f"skipped: {name}: no photo with one face")
+    for enrolment in enrol_folder(default_gallery_path(gallery), engine, people, config.match.threshold, say):
+        enrolled(*enrolment)
 
 
 @gallery_app.command("list")
@@ -128,10 +110,8 @@ def remove(name: Annotated[str, typer.Argument()], gallery: options.Gallery = No
 def export(file: Annotated[Path, typer.Argument(help="JSON file to write")], gallery: options.Gallery = None) -> None:
     """Write the whole gallery (embeddings, quality records, authorizations) to a JSON file."""
     writable_file(file, "gallery export")
-    with _open(gallery, create=False, read_only=True) as store:
-        document = store.export()
-    write_text_atomic(file, json.dumps(document, indent=1))
-    stdout.print(Text(f"exported {len(document['persons'])} people to {file}"))
+    people = export_to_file(default_gallery_path(gallery), file)
+    stdout.print(Text(f"exported {people} people to {file}"))
 
 
 @gallery_app.command("import-file")
@@ -140,14 +120,8 @@ def import_file(
 ) -> None:
     """Merge an exported gallery into this one (one transaction; every value checked first, the first bad one
     refuses the whole file)."""
-    document = read_export(file)
-    try:
-        recognizer, people = parse_export(document)
-    except GalleryError as exc:
-        raise GalleryError(f"{file}: {exc}; nothing imported") from exc
-    with _open(gallery) as store:
-        added = store.import_people(recognizer, people)
-    stdout.print(Text(f"imported {len(people)} people, {added} new reference face(s)"))
+    people, added = import_from_file(default_gallery_path(gallery), file)
+    stdout.print(Text(f"imported {people} people, {added} new reference face(s)"))
 
 
 @gallery_app.command("authorize")

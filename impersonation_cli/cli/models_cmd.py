@@ -5,15 +5,15 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 from rich.text import Text
 
 from impersonation_cli.cli import options
 from impersonation_cli.cli.common import app, stderr, stdout
 from impersonation_cli.errors import UserError
+from impersonation_cli.outputs.pack_tables import packs_table
 from impersonation_cli.runtime.engine import resolve_providers
-from impersonation_cli.runtime.packs import install_pack, installed_pack_names, known_packs, model_root, verify_pack
-from impersonation_cli.tools.installation import OK, make_int8_detector, pack_status
+from impersonation_cli.runtime.packs import install_pack, model_root, verify_pack
+from impersonation_cli.tools.installation import OK, make_int8_detector
 
 models_app = typer.Typer(help="List, install and verify InsightFace model packs.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
@@ -22,16 +22,7 @@ app.add_typer(models_app, name="models")
 @models_app.command("list")
 def list_packs(models: options.Models = None, device: options.Device = "auto") -> None:
     """Known and installed packs, where they are, whether their files verify, and the provider that runs them."""
-    root = model_root(models)
-    installed = set(installed_pack_names(root))
-    table = Table(title=f"Model packs in {root}", title_justify="left")
-    for column in ("pack", "installed", "verified", "description"):
-        table.add_column(column, overflow="fold")
-    for name in sorted(set(known_packs()) | installed):
-        spec = known_packs().get(name)
-        status = pack_status(root, name, installed)
-        table.add_row(Text(name), "yes" if name in installed else "no", status, Text(spec.description if spec else ""))
-    stdout.print(table)
+    stdout.print(packs_table(model_root(models)))
     stdout.print(f"ONNX Runtime providers for --device {device}: {', '.join(resolve_providers(device))}")
 
 

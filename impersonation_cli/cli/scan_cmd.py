@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from impersonation_cli.api import room_assignments
 from impersonation_cli.cli import options
@@ -17,7 +16,7 @@ from impersonation_cli.errors import UserError
 from impersonation_cli.io.rooms import parse_time
 from impersonation_cli.io.sources import display_name
 from impersonation_cli.io.threads import threads_per_stage
-from impersonation_cli.outputs.dashboard import interrupted_line, progress_fields
+from impersonation_cli.outputs.dashboard import interrupted_line, progress_bar
 from impersonation_cli.outputs.files import exit_code, writable_file, writable_folder, write_outputs
 from impersonation_cli.outputs.findings import parse_fail_on
 from impersonation_cli.outputs.table import print_summary
@@ -78,16 +77,13 @@ def scan(
     writable_file(jsonl_path, "--jsonl")
     writable_folder(evidence_dir, "--evidence-dir")
     scanner = open_scanner(models, pack, device, config, threads or threads_per_stage(), gallery)
-    # Progress only on a terminal: a pipe or a log file gets the results alone.
-    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[at]}"), TimeRemainingColumn())
-    with Progress(*columns, console=stderr, transient=True, disable=quiet or not stderr.is_terminal) as progress:
-        task = progress.add_task("scanning", total=None, at="")
+    with progress_bar(stderr, show=not quiet) as progress:
         result = scanner.scan_sources(
             items,
             rooms,
             fps=fps,
             evidence_dir=evidence_dir,
-            progress=lambda at: progress.update(task, total=at.duration_s, completed=at.time_s, **progress_fields(at)),
+            progress=progress,
             runner=scan_inputs if ray is None else functools.partial(scan_on_ray, options=ray),
         )
     write_outputs(result, json_path, jsonl_path)

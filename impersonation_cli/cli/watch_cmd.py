@@ -2,53 +2,19 @@
 
 from __future__ import annotations
 
-import signal
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from types import FrameType
 from typing import Annotated
 
 import typer
-from rich.live import Live
 from rich.markup import escape
 from rich.text import Text
 
-from impersonation_cli.api import room_specs
+from impersonation_cli.api import room_specs, watch_settings
 from impersonation_cli.cli import options
 from impersonation_cli.cli.common import app, open_scanner, stderr
-from impersonation_cli.errors import UserError
-from impersonation_cli.io.live_reader import ReaderSettings
-from impersonation_cli.io.rooms import parse_duration
 from impersonation_cli.outputs.alerts import AlertEvent, validate_webhook
-from impersonation_cli.outputs.dashboard import StatusLog, alert_line, final_lines, room_table
+from impersonation_cli.outputs.dashboard import alert_line, final_lines, run_with_dashboard
 from impersonation_cli.outputs.files import watch_exit_code, writable_file, writable_folder, write_outputs
-from impersonation_cli.pipeline.watch import Watcher, WatchSettings
-
-
-@contextmanager
-def stop_on_signals(stop: Callable[[], None]) -> Iterator[None]:
-    """SIGINT and SIGTERM end the watch cleanly (the summary is still written), not with a traceback."""
-
-    def handler(signum: int, _frame: FrameType | None) -> None:
-        stop()
-
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
-
-
-def run_watcher(watcher: Watcher) -> None:
-    """With a dashboard on a terminal, otherwise a log line per room status change; until a signal stops it."""
-    with stop_on_signals(watcher.stop):
-        if not stderr.is_terminal:
-            watcher.run(StatusLog(watcher.rooms, lambda line: stderr.print(line, soft_wrap=True)))
-            return
-        with Live(console=stderr, get_renderable=lambda: room_table(watcher), refresh_per_second=2, transient=False):
-            watcher.run()
 
 
 def print_alert(event: AlertEvent) -> None:
@@ -90,18 +56,9 @@ def watch(
 ) -> None:
     """Watch live rooms; exit 0 nobody registered seen, 1 seen, 3 a room could not be read at all."""
     specs = room_specs(inputs, room)
-    if fps is not None and not 0 < fps <= 30:
-        raise UserError("--fps must be between 0 and 30")
     if webhook is not None:
         validate_webhook(webhook)
-    timeout_s = parse_duration(timeout, "--timeout")
-    give_up_s = parse_duration(give_up, "--give-up")
-    settings = WatchSettings(
-        reader=ReaderSettings(fps=fps, open_timeout_s=timeout_s, read_timeout_s=timeout_s, give_up_s=give_up_s),
-        duration_s=parse_duration(duration, "--duration") if duration is not None else None,
-        concurrency_window_s=parse_duration(window, "--window"),
-        cooldown_s=parse_duration(cooldown, "--cooldown"),
-    )
+    settings = watch_settings(fps, timeout, give_up, duration, window, cooldown)
     if evidence_dir is None and alerts_path is not None and str(alerts_path) != "-":
         evidence_dir = alerts_path.with_name(alerts_path.stem + "-evidence")
     writable_file(alerts_path, "--alerts")
@@ -117,7 +74,7 @@ def watch(
         on_write_error=print_write_error,
         evidence_dir=evidence_dir,
     ) as watcher:
-        run_watcher(watcher)
+        run_with_dashboard(watcher, stderr)
     result = watcher.summary()
     write_outputs(result, json_path, None)
     for line in final_lines(result, watcher.sink):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -145,6 +145,45 @@ def enrol(
     for line in lookalike_warnings(store, validate_name(name), references, threshold):
         warn(line)
     return store.add_person(name, references, aliases)
+
+
+def enrol_photos(
+    gallery: Path,
+    engine: FaceEngine,
+    name: str,
+    images: list[Path],
+    aliases: list[str],
+    threshold: float,
+    say: Callable[[str], None],
+) -> tuple[int, int]:
+    """`gallery add`: enrol `name` from these photos (one transaction: all of them or none), each refused photo,
+    note and lookalike passed to `say`; (new references, references already stored).
+
+    Raises:
+        UserError: no photo has a face (nothing is enrolled).
+    """
+    references = references_from_images(engine, images, say)
+    if not references:
+        raise UserError(f"no face found in any photo of '{name}'; nothing enrolled")
+    with Gallery(gallery) as store:
+        added = enrol(store, engine, name, references, aliases, threshold, say)
+    return added, len(references) - added
+
+
+def enrol_folder(
+    gallery: Path, engine: FaceEngine, people: list[tuple[str, Path]], threshold: float, say: Callable[[str], None]
+) -> Iterator[tuple[str, int, int]]:
+    """`gallery import`: enrol each of `people_to_import`'s people, each committed on its own (an interrupted
+    import keeps them); yields (name, new references, references already stored) per person enrolled, and a
+    person with no photo of one face is passed to `say` as skipped."""
+    with Gallery(gallery) as store:
+        for name, folder in people:
+            references = references_from_images(engine, images_in(folder), say, one_face_only=True)
+            if not references:
+                say(f"skipped: {name}: no photo with one face")
+                continue
+            added = enrol(store, engine, name, references, [], threshold, say)
+            yield name, added, len(references) - added
 
 
 def lookalike_warnings(store: Gallery, name: str, references: list[ReferenceFace], threshold: float) -> list[str]:

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from impersonation_cli.errors import GalleryError, UserError, has_control_characters
+from impersonation_cli.io.atomic_write import write_text_atomic
 from impersonation_cli.io.rooms import validate_date, validate_room
 from impersonation_cli.pipeline.faces import EMBEDDING_DIM
 
@@ -785,3 +786,23 @@ def read_export(path: Path) -> object:
         raise GalleryError(f"cannot read gallery export {path}: {exc}") from exc
     except RecursionError as exc:  # arrays nested thousands deep: no export looks like that
         raise GalleryError(f"cannot read gallery export {path}: nested too deeply") from exc
+
+
+def export_to_file(gallery: Path, file: Path) -> int:
+    """`gallery export`: write the whole gallery to `file` as JSON (atomically); the number of people written."""
+    with Gallery(gallery, create=False, read_only=True) as store:
+        document = store.export()
+    write_text_atomic(file, json.dumps(document, indent=1))
+    return len(document["persons"])
+
+
+def import_from_file(gallery: Path, file: Path) -> tuple[int, int]:
+    """`gallery import-file`: merge an export into `gallery` in one transaction, every value checked first (the
+    first bad one refuses the whole file); (people in the file, new references)."""
+    document = read_export(file)
+    try:
+        recognizer, people = parse_export(document)
+    except GalleryError as exc:
+        raise GalleryError(f"{file}: {exc}; nothing imported") from exc
+    with Gallery(gallery) as store:
+        return len(people), store.import_people(recognizer, people)

@@ -4,15 +4,21 @@ and the final per-room summary."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import signal
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 
+from rich.console import Console
+from rich.live import Live
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
 
 from impersonation_cli.io.sources import display_name
 from impersonation_cli.outputs.alerts import AlertEvent, AlertSink
-from impersonation_cli.pipeline.scan import ScanProgress
+from impersonation_cli.pipeline.scan import ProgressCallback, ScanProgress
 from impersonation_cli.pipeline.watch import RoomWatch, Watcher
 from impersonation_cli.results import ScanResult
 
@@ -23,6 +29,16 @@ def progress_fields(at: ScanProgress) -> dict[str, str]:
         "description": f"file {at.file_number} of {at.file_count}: {display_name(Path(at.source).name)[:40]}",
         "at": f"{at.time_s:.0f} s; {at.video_done_s:.0f} s of video done",
     }
+
+
+@contextmanager
+def progress_bar(console: Console, show: bool = True) -> Iterator[ProgressCallback]:
+    """Scan's progress bar on `console`, shown only when `show` and on a terminal (a pipe or a log file gets the
+    results alone); yields the `progress` callback `Scanner.scan` takes."""
+    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[at]}"), TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=True, disable=not show or not console.is_terminal) as bar:
+        task = bar.add_task("scanning", total=None, at="")
+        yield lambda at: bar.update(task, total=at.duration_s, completed=at.time_s, **progress_fields(at))
 
 
 def interrupted_line(result: ScanResult, *written: Path | None) -> str:
@@ -114,3 +130,29 @@ def final_lines(result: ScanResult, sink: AlertSink) -> list[Text]:
         for room in result.settings["rooms"]
     ]
     return [*lines, Text(delivery_line(sink))]
+
+
+@contextmanager
+def stop_on_signals(stop: Callable[[], None]) -> Iterator[None]:
+    """SIGINT and SIGTERM end the watch cleanly (the summary is still written), not with a traceback."""
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        stop()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def run_with_dashboard(watcher: Watcher, console: Console) -> None:
+    """Run `watcher` until it ends or a signal stops it, showing it on `console`: a live rooms table on a
+    terminal, otherwise a log line per room status change."""
+    with stop_on_signals(watcher.stop):
+        if not console.is_terminal:
+            watcher.run(StatusLog(watcher.rooms, lambda line: console.print(line, soft_wrap=True)))
+            return
+        with Live(console=console, get_renderable=lambda: room_table(watcher), refresh_per_second=2, transient=False):
+            watcher.run()

@@ -1,0 +1,32 @@
+"""`footage add`: fingerprint videos of a registered person into the gallery's replay library."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from impersonation_cli.config import load_config
+from impersonation_cli.errors import UserError
+from impersonation_cli.gallery.store import FootageVideo, Gallery
+from impersonation_cli.pipeline.signals.replay import add_footage
+
+
+def add_footage_videos(
+    gallery: Path, name: str, videos: list[Path], fps: float | None, config: Path | None = None
+) -> Iterator[tuple[FootageVideo, bool]]:
+    """Fingerprint `videos` at `fps` (None: the config's `[replay] footage_fps`) and store them as `name`'s
+    footage; yields (video, whether it was new) as each is stored (a video already stored for `name` is not).
+
+    Raises:
+        UserError: an fps outside (0, 30], a video that is not a file, a person not in the gallery.
+    """
+    rate = fps if fps is not None else load_config(config).replay.footage_fps
+    if not 0 < rate <= 30:
+        raise UserError("--fps must be between 0 and 30")
+    missing = [str(v) for v in videos if not v.is_file()]
+    if missing:
+        raise UserError(f"no such video file: {', '.join(missing)}")
+    with Gallery(gallery, create=False) as store:
+        store.person_id(name)
+        for path in videos:
+            yield add_footage(store, name, path, rate)
