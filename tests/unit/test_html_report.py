@@ -1,5 +1,5 @@
 """The HTML report's structure over small results: what the template shows, without a scan (the real-scan
-and browser checks are tests/test_reports.py and tests/test_report_browser.py)."""
+and browser checks are tests/e2e/test_reports.py and tests/e2e/test_report_browser.py)."""
 
 from __future__ import annotations
 

@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import SAMPLES, run_cli, unavailable
+from ..conftest import SAMPLES, run_cli, unavailable
 
 RAY_START_TIMEOUT_S = 120
 ROOM_A, ROOM_B = "douyin:1001", "douyin:1002"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .conftest import SAMPLES, run_cli
+from ..conftest import SAMPLES, run_cli
 
 
 def test_demo_job_on_the_samples(cli_env: dict[str, str], tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from impersonation_cli.errors import UserError
 from impersonation_cli.gallery.store import Gallery
 from impersonation_cli.io.rooms import load_rooms
 
-from .conftest import SAMPLES, run_cli
+from ..conftest import SAMPLES, run_cli
 
 SAMPLE_CLIP = SAMPLES / "clips" / "astronaut_live.mp4"
 

@@ -15,7 +15,7 @@ from impersonation_cli.io.sources import DecodeStats, _sample_capture, open_capt
 from impersonation_cli.io.threads import run_ahead
 from impersonation_cli.runtime.engine import FaceEngine
 
-from .conftest import SAMPLES, run_cli
+from ..conftest import SAMPLES, run_cli
 
 pytestmark = pytest.mark.shared_media
 

@@ -16,7 +16,7 @@ from impersonation_cli.pipeline.scan import ScanContext, scan_inputs
 from impersonation_cli.results import ScanResult
 from impersonation_cli.runtime.engine import FaceEngine
 
-from .conftest import SAMPLES, run_cli
+from ..conftest import SAMPLES, run_cli
 
 HAMILTON_PEOPLE = {
     "Lin-Manuel Miranda": ["lin-manuel-miranda.png"],

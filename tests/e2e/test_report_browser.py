@@ -17,8 +17,8 @@ import pytest
 from impersonation_cli.outputs.findings import is_flagged, read_report_input
 from impersonation_cli.outputs.html import render_html
 
-from .conftest import unavailable
-from .report_data import HOSTILE_NAME, ScannedReport
+from ..conftest import unavailable
+from ..report_data import HOSTILE_NAME, ScannedReport
 
 pytest_plugins = ["tests.report_fixtures"]
 pytestmark = pytest.mark.browser

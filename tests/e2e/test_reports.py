@@ -22,8 +22,8 @@ from impersonation_cli.outputs.html import render_html
 from impersonation_cli.outputs.notice import md_code, md_text, write_notices
 from impersonation_cli.results import SourceResult
 
-from .conftest import run_cli
-from .report_data import (
+from ..conftest import run_cli
+from ..report_data import (
     HOSTILE_FILE_NAME,
     HOSTILE_LINK_NAME,
     HOSTILE_NAME,

@@ -29,7 +29,7 @@ from impersonation_cli.tools.evaluation import (
     roc,
 )
 
-from .conftest import run_cli
+from ..conftest import run_cli
 
 
 def write_manifest(folder: Path, media: Path) -> Path:

@@ -14,7 +14,7 @@ from impersonation_cli.io.sources import sample_frames
 from impersonation_cli.runtime.engine import FaceEngine, align_face, session_options
 from impersonation_cli.runtime.onnx_rewrites import inference_session, prelu_as_max
 
-from .conftest import SAMPLES
+from ..conftest import SAMPLES
 
 CPU = ["CPUExecutionProvider"]
 

@@ -18,7 +18,7 @@ from impersonation_cli.gallery.enrol import reference_from_image
 from impersonation_cli.gallery.store import Gallery, ReferenceFace
 from impersonation_cli.runtime.engine import FaceEngine
 
-from .conftest import run_cli
+from ..conftest import run_cli
 
 
 def _references(engine: FaceEngine, *paths: Path) -> list[ReferenceFace]:
@@ -101,7 +101,7 @@ def test_reading_a_gallery_that_is_not_there_does_not_create_one(cli_env: dict[s
         assert result.returncode == 2, command
         assert result.stderr.count("\n") == 1 and f"no gallery at {missing}" in result.stderr
     # Nor may a scan against it report "nobody found" with exit 0.
-    sample = Path(__file__).resolve().parents[1] / "samples" / "clips" / "astronaut_live.mp4"
+    sample = Path(__file__).resolve().parents[2] / "samples" / "clips" / "astronaut_live.mp4"
     result = run_cli(["scan", str(sample), "--gallery", str(missing)], cli_env)
     assert result.returncode == 2 and f"no gallery at {missing}" in result.stderr
     result = run_cli(["scan", str(sample)], {**cli_env, "IMPERSONATION_GALLERY": str(missing)})

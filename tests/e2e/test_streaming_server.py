@@ -13,8 +13,8 @@ import cv2
 import numpy as np
 import pytest
 
-from .conftest import SAMPLES
-from .streaming import Publisher, RtmpServer, accepts_connections, require_streaming
+from ..conftest import SAMPLES
+from ..streaming import Publisher, RtmpServer, accepts_connections, require_streaming
 
 CLIP = SAMPLES / "clips" / "astronaut_live.mp4"
 FRAME_SHAPE = (720, 1280, 3)

@@ -36,7 +36,7 @@ from impersonation_cli.pipeline.tracks import Observation, Tracker
 from impersonation_cli.results import SignalScore, SourceResult
 from impersonation_cli.runtime.engine import FaceEngine
 
-from .conftest import SAMPLES, run_cli, unavailable
+from ..conftest import SAMPLES, run_cli, unavailable
 
 CUES = {
     "identity_jitter",

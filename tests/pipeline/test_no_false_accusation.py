@@ -14,7 +14,7 @@ import pytest
 from impersonation_cli.pipeline.signals.detector import FACE_FORGERY, forgery_model
 from impersonation_cli.runtime.engine import FaceEngine
 
-from .conftest import run_cli, unavailable
+from ..conftest import run_cli, unavailable
 
 pytestmark = pytest.mark.shared_media
 

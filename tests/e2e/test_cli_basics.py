@@ -17,7 +17,7 @@ from impersonation_cli.cli import app
 from impersonation_cli.outputs.console import printable
 from impersonation_cli.runtime.packs import known_packs
 
-from .conftest import run_cli
+from ..conftest import run_cli
 
 ESCAPE = "\x1b[2J"
 

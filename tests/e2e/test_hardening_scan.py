@@ -28,7 +28,7 @@ from impersonation_cli.pipeline.scan import ScanContext, ScanProgress, scan_inpu
 from impersonation_cli.results import SCAN_SCHEMA_VERSION
 from impersonation_cli.runtime.engine import FaceEngine
 
-from .conftest import SAMPLES, run_cli
+from ..conftest import SAMPLES, run_cli
 
 ROOM = "douyin:official"
 

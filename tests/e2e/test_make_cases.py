@@ -13,7 +13,7 @@ from impersonation_cli.gallery.store import Gallery
 from impersonation_cli.io.sources import sample_frames
 from impersonation_cli.pipeline.signals.replay import FootageIndex, ReplayDetector, add_footage
 
-from .conftest import REPO
+from ..conftest import REPO
 
 
 def signals_of(index: FootageIndex, video: Path) -> dict:

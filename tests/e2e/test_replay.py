@@ -17,7 +17,7 @@ from impersonation_cli.io.sources import sample_frames
 from impersonation_cli.pipeline.signals.replay import FootageIndex, ReplayDetector, add_footage
 from impersonation_cli.runtime.engine import FaceEngine
 
-from .conftest import run_cli
+from ..conftest import run_cli
 
 FFMPEG = "/usr/bin/ffmpeg"
 KATIE = "sadtalker/WDA_KatieHill_000.mp4"

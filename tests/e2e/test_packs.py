@@ -15,7 +15,7 @@ import pytest
 from impersonation_cli.errors import ModelPackError
 from impersonation_cli.runtime.packs import install_pack, load_pack, onnx_role, verify_pack
 
-from .conftest import require_shared, run_cli
+from ..conftest import require_shared, run_cli
 
 
 def _shared_models() -> Path:

@@ -12,7 +12,7 @@ from impersonation_cli.io.sources import sample_frames
 from impersonation_cli.pipeline.faces import iou_matrix
 from impersonation_cli.runtime.engine import AdaptiveDetector, EmbeddingReuse, FaceEngine, region_around
 
-from .conftest import SAMPLES
+from ..conftest import SAMPLES
 
 
 def test_closeup_pass_finds_a_frame_filling_face(engine: FaceEngine, media: Path) -> None:

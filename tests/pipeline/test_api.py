@@ -12,7 +12,7 @@ import pytest
 from impersonation_cli import AlertEvent, ReaderSettings, Room, Scanner, UserError, WatchSettings
 from impersonation_cli.api import EMPTY_GALLERY_NOTICE
 
-from .conftest import REPO, SAMPLES, run_cli
+from ..conftest import REPO, SAMPLES, run_cli
 
 CLIPS = SAMPLES / "clips"
 PERSON = "Eileen Collins"

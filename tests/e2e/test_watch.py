@@ -29,7 +29,7 @@ from impersonation_cli.gallery.store import Gallery
 from impersonation_cli.outputs.alerts import WebhookSender, WebhookSettings
 from impersonation_cli.runtime.engine import FaceEngine
 
-from .conftest import require_shared, run_cli, unavailable
+from ..conftest import require_shared, run_cli, unavailable
 
 PERSON = "Katie Hill"
 

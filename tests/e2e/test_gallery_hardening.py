@@ -21,7 +21,7 @@ from impersonation_cli.gallery.enrol import reference_from_image
 from impersonation_cli.gallery.store import Gallery
 from impersonation_cli.runtime.engine import FaceEngine
 
-from .conftest import SAMPLES, run_cli, unavailable
+from ..conftest import SAMPLES, run_cli, unavailable
 
 SAMPLE_CLIP = SAMPLES / "clips" / "astronaut_live.mp4"
 

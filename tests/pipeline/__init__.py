@@ -1,0 +1,1 @@
+"""Real models and real media, through the library (no CLI subprocesses)."""
