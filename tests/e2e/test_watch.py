@@ -62,7 +62,7 @@ def enrolled(cli_env: dict[str, str], engine: FaceEngine, clips: dict[str, Path]
 def streaming() -> ModuleType:
     """tests/streaming.py: the nginx-rtmp server and ffmpeg publisher fixtures."""
     try:
-        from . import streaming as module
+        from .. import streaming as module
     except ImportError as exc:
         unavailable(f"the streaming fixtures (tests/streaming.py) cannot be imported: {exc}")
     return module
