@@ -36,11 +36,9 @@ from impersonation_cli.pipeline.scan import (
     ScanProgress,
     add_concurrency,
     room_for,
+    scan_batch_source,
     scan_inputs,
     unscanned,
-)
-from impersonation_cli.pipeline.scan import (
-    _scan_in_batch as scan_one,  # the local batch's step: a fault stays in its source's result
 )
 from impersonation_cli.pipeline.signals.replay import FootageIndex
 from impersonation_cli.results import Appearance, RunInfo, ScanResult, SourceResult
@@ -114,7 +112,7 @@ class ScanWorker:
         scanner = self._scanner(shipped[0])
         with tempfile.TemporaryDirectory(prefix="impersonation-evidence-") as folder:
             context = dataclasses.replace(scanner.context, evidence_dir=Path(folder) if self.keep_evidence else None)
-            result, appearances = scan_one(source, number, 1, context, room, 0.0)
+            result, appearances = scan_batch_source(source, number, 1, context, room, 0.0)
             crops = {}
             for appearance in appearances:
                 evidence = appearance.evidence

@@ -419,7 +419,7 @@ def source_status(error: str | None, stats: DecodeStats) -> str:
     return "truncated" if stats.truncated or error else "ok"
 
 
-def _scan_in_batch(
+def scan_batch_source(
     source: str, number: int, count: int, context: ScanContext, room: Room | None, done_s: float
 ) -> tuple[SourceResult, list[Appearance]]:
     """One source of a batch, with the batch's progress; whatever goes wrong in it stays in its result."""
@@ -452,7 +452,7 @@ def scan_inputs(inputs: list[str], context: ScanContext, rooms: Mapping[str, Roo
     status, video_done_s = "complete", 0.0
     for number, source in enumerate(sources, start=1):
         try:
-            result, found = _scan_in_batch(
+            result, found = scan_batch_source(
                 source, number, len(sources), context, room_for(source, rooms or {}), video_done_s
             )
         except KeyboardInterrupt:
