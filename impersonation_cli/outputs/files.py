@@ -95,38 +95,26 @@ def write_reports(
 ) -> tuple[int, ScanResult]:
     """Write the documents asked for, calling `note` with what was written; (how many appearances are flagged,
     the result)."""
-    try:
-        return _write_reports(result_path, gallery, html_path, notice_dir, junit_path, policy, note)
-    except RecursionError:  # '[[[[...' thousands deep runs Python out of stack while parsing or printing it
-        raise UserError(f"{result_path}: not a scan result: its JSON is nested too deeply") from None
-
-
-def _write_reports(
-    result_path: Path,
-    gallery: Path | None,
-    html_path: Path | None,
-    notice_dir: Path | None,
-    junit_path: Path | None,
-    policy: FailPolicy,
-    note: Callable[[str], None],
-) -> tuple[int, ScanResult]:
     # Imported here: the HTML, notice and JUnit writers are needed only by `report`.
     from impersonation_cli.outputs.html import write_html
     from impersonation_cli.outputs.junit import write_junit
     from impersonation_cli.outputs.notice import write_notices
 
-    report_input = read_report_input(result_path, gallery)
-    writable_file(html_path, "--html")
-    writable_folder(notice_dir, "--notice")
-    writable_file(junit_path, "--junit")
-    result = report_input.result
-    if html_path is not None:
-        write_html(report_input, html_path)
-        note(f"HTML report: {html_path}")
-    if notice_dir is not None:
-        written = write_notices(report_input, notice_dir)
-        note(f"{len(written)} takedown-notice draft(s) in {notice_dir}")
-    if junit_path is not None:
-        write_junit(result, junit_path, policy)
-        note(f"JUnit XML: {junit_path}")
+    try:
+        report_input = read_report_input(result_path, gallery)
+        writable_file(html_path, "--html")
+        writable_folder(notice_dir, "--notice")
+        writable_file(junit_path, "--junit")
+        result = report_input.result
+        if html_path is not None:
+            write_html(report_input, html_path)
+            note(f"HTML report: {html_path}")
+        if notice_dir is not None:
+            written = write_notices(report_input, notice_dir)
+            note(f"{len(written)} takedown-notice draft(s) in {notice_dir}")
+        if junit_path is not None:
+            write_junit(result, junit_path, policy)
+            note(f"JUnit XML: {junit_path}")
+    except RecursionError:  # '[[[[...' thousands deep runs Python out of stack while parsing or printing it
+        raise UserError(f"{result_path}: not a scan result: its JSON is nested too deeply") from None
     return sum(1 for a in result.appearances if is_flagged(a)), result
