@@ -11,8 +11,8 @@ from impersonation_cli.cli import options
 from impersonation_cli.cli.common import app, stderr, stdout
 from impersonation_cli.errors import UserError
 from impersonation_cli.outputs.pack_tables import packs_table
-from impersonation_cli.runtime.engine import resolve_providers
 from impersonation_cli.runtime.packs import install_pack, model_root, verify_pack
+from impersonation_cli.runtime.sessions import resolve_providers
 from impersonation_cli.tools.installation import OK, make_int8_detector
 
 models_app = typer.Typer(help="List, install and verify InsightFace model packs.", no_args_is_help=True)

@@ -93,9 +93,9 @@ class ForgeryDetector:
     def load(cls, path: Path | None = None, providers: list[str] | None = None) -> ForgeryDetector:
         """The model at `path` (default: the shipped one) with the metadata JSON beside it. A missing file is
         FileNotFoundError, a metadata file this version cannot read is ValueError."""
-        from impersonation_cli.runtime.engine import resolve_providers, session_options
         from impersonation_cli.runtime.onnx_rewrites import inference_session
         from impersonation_cli.runtime.packs import sha256_of
+        from impersonation_cli.runtime.sessions import resolve_providers, session_options
 
         model_path = Path(path) if path is not None else MODEL_FILE
         if not model_path.is_file():

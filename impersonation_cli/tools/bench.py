@@ -346,8 +346,8 @@ def measure_naive(job: BenchJob) -> PathRun:
     from insightface.app import FaceAnalysis
 
     from impersonation_cli.io.sources import open_capture
-    from impersonation_cli.runtime.engine import resolve_providers
     from impersonation_cli.runtime.packs import load_pack
+    from impersonation_cli.runtime.sessions import resolve_providers
 
     clock = time.perf_counter()
     pack = load_pack(job.pack, Path(job.models))

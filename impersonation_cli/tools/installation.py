@@ -53,7 +53,7 @@ def check_models(models: Path | None, pack: str | None) -> list[Check]:
 def check_provider(device: str) -> Check:
     import onnxruntime
 
-    from impersonation_cli.runtime.engine import resolve_providers
+    from impersonation_cli.runtime.sessions import resolve_providers
 
     try:
         chosen = resolve_providers(device)

@@ -11,8 +11,9 @@ import onnxruntime as ort
 from onnx import helper, numpy_helper
 
 from impersonation_cli.io.sources import sample_frames
-from impersonation_cli.runtime.engine import FaceEngine, align_face, session_options
+from impersonation_cli.runtime.engine import FaceEngine, align_face
 from impersonation_cli.runtime.onnx_rewrites import inference_session, prelu_as_max
+from impersonation_cli.runtime.sessions import session_options
 
 from ..conftest import SAMPLES
 

@@ -11,7 +11,7 @@ import pytest
 from impersonation_cli.errors import UnreadableInput
 from impersonation_cli.io.sources import sample_frames
 from impersonation_cli.io.threads import run_ahead
-from impersonation_cli.runtime.engine import detector_input
+from impersonation_cli.runtime.scrfd import detector_input
 
 
 def test_a_file_no_decoder_can_open_is_unreadable(tmp_path: Path) -> None:
