@@ -114,7 +114,7 @@ class SourceInfo:
     frame_count: int | None
 
 
-def _check_file(source: str) -> None:
+def check_file(source: str) -> None:
     path = Path(source)
     if not path.is_file():
         raise UnreadableInput(f"{source}: no such file")
@@ -124,7 +124,7 @@ def _check_file(source: str) -> None:
 
 def open_capture(source: str, open_timeout_s: float = 10.0, read_timeout_s: float = 10.0) -> cv2.VideoCapture:
     if not is_stream_url(source):
-        _check_file(source)
+        check_file(source)
     params = [
         cv2.CAP_PROP_OPEN_TIMEOUT_MSEC,
         int(open_timeout_s * 1000),
@@ -207,7 +207,7 @@ def read_image(source: str | Path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
 
 
 def _read_bytes(source: str) -> bytes:
-    _check_file(source)
+    check_file(source)
     try:
         return Path(source).read_bytes()
     except OSError as exc:
@@ -342,7 +342,7 @@ def sample_frames(source: str, fps: float, stats: DecodeStats | None = None) -> 
         yield Frame(source=source, index=0, time_s=0.0, image=read_image(source))
         return
     if not is_stream_url(source):
-        _check_file(source)
+        check_file(source)
         container = open_pyav(source)
         if container is not None:
             stats.decoder = "pyav"
@@ -448,18 +448,18 @@ def _sample_pyav(
     codec = stream.codec_context
     rate = stream.average_rate or stream.guessed_rate
     container_fps = float(rate) if rate and 0 < float(rate) < 1000 else 25.0
-    start_s = _seconds(stream.start_time, stream.time_base) or 0.0
+    start_s = seconds(stream.start_time, stream.time_base) or 0.0
     grid = SampleGrid(1.0 / fps if fps > 0 else 0.0, 1.0 / container_fps)
     next_time, previous_time, packets = 0.0, -1.0, 0
     for packet in _demux_until_damaged(container, stream, stats):
         packets += packet.size > 0
-        packet_s = _seconds(packet.pts, packet.time_base, start_s)
+        packet_s = seconds(packet.pts, packet.time_base, start_s)
         # Non-reference frames no other frame depends on are dropped undecoded unless a sample needs them;
         # key and reference frames are always decoded (later frames are built from them).
         codec.skip_frame = "DEFAULT" if grid.needs(packet_s) else "NONREF"
-        for decoded in _decode_packet(codec, packet):
+        for decoded in decode_packet(codec, packet):
             stats.frames_decoded += 1
-            frame_time = _seconds(decoded.pts, decoded.time_base, start_s)
+            frame_time = seconds(decoded.pts, decoded.time_base, start_s)
             time_s = _sane_time(frame_time, stats.frames_decoded - 1, container_fps, previous_time)
             previous_time = stats.last_time_s = time_s
             if time_s + 1e-6 < next_time:
@@ -472,7 +472,7 @@ def _sample_pyav(
     _check_truncated(source, stats, packets, stream.frames or None)
 
 
-def _seconds(pts: int | None, time_base: Fraction | None, origin_s: float = 0.0) -> float | None:
+def seconds(pts: int | None, time_base: Fraction | None, origin_s: float = 0.0) -> float | None:
     return float(pts * time_base) - origin_s if pts is not None and time_base else None
 
 
@@ -486,7 +486,7 @@ def _demux_until_damaged(
         stats.truncated = True
 
 
-def _decode_packet(codec: av.codec.context.CodecContext, packet: av.Packet) -> list[av.VideoFrame]:
+def decode_packet(codec: av.codec.context.CodecContext, packet: av.Packet) -> list[av.VideoFrame]:
     # A damaged packet costs that frame only, as with OpenCV, which skips what it cannot decode.
     try:
         return codec.decode(packet)
