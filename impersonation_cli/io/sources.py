@@ -330,11 +330,32 @@ class DecodeStats:
     decoder: str = "opencv"
 
 
-def sample_frames(source: str, fps: float, stats: DecodeStats | None = None) -> Iterator[Frame]:
+@dataclass(frozen=True)
+class TimeWindow:
+    """A slice [start_s, end_s) of a file (end_s None: to its end), `start_s` on the sampling grid: the slice's
+    samples are those the whole file's sampling takes in it (`sample_frames`)."""
+
+    start_s: float
+    end_s: float | None = None
+
+    def ends_before(self, time_s: float) -> bool:
+        """Whether a frame at `time_s` is the next slice's (within the sampler's tolerance)."""
+        return self.end_s is not None and time_s + SAMPLE_TOLERANCE_S >= self.end_s
+
+
+# A frame this close before a sample time is taken for it (timestamps rounded by the container).
+SAMPLE_TOLERANCE_S = 1e-6
+
+
+def sample_frames(
+    source: str, fps: float, stats: DecodeStats | None = None, window: TimeWindow | None = None
+) -> Iterator[Frame]:
     """Frames at `fps` by presentation time.
 
     Files go through PyAV, which skips decoding non-reference frames that no sample needs; streams, and
     files PyAV cannot open, go through OpenCV, where every other frame is grabbed but never converted.
+    With a `window`, a file is decoded from the key frame before its start (PyAV) and only the samples inside
+    it are taken: the same frames as a whole-file pass takes there, as long as its sampling kept to the grid.
     """
     stats = stats if stats is not None else DecodeStats()
     if not is_stream_url(source) and is_image(Path(source)):
@@ -347,20 +368,22 @@ def sample_frames(source: str, fps: float, stats: DecodeStats | None = None) -> 
         if container is not None:
             stats.decoder = "pyav"
             with container:
-                yield from _sample_pyav(source, container, fps, stats)
+                yield from _sample_pyav(source, container, fps, stats, window)
             return
     capture = open_capture(source)
     try:
-        yield from _sample_capture(source, capture, fps, stats)
+        yield from _sample_capture(source, capture, fps, stats, window)
     finally:
         capture.release()
 
 
-def _sample_capture(source: str, capture: cv2.VideoCapture, fps: float, stats: DecodeStats) -> Iterator[Frame]:
+def _sample_capture(
+    source: str, capture: cv2.VideoCapture, fps: float, stats: DecodeStats, window: TimeWindow | None
+) -> Iterator[Frame]:
     info = _capture_info(source, capture)
     container_fps = info.fps or 25.0
     interval = 1.0 / fps if fps > 0 else 0.0
-    next_time = 0.0
+    next_time = window.start_s if window else 0.0
     previous_time = -1.0
     index = -1
     while capture.grab():
@@ -369,7 +392,9 @@ def _sample_capture(source: str, capture: cv2.VideoCapture, fps: float, stats: D
         time_s = _frame_time(capture, index, container_fps, previous_time)
         previous_time = time_s
         stats.last_time_s = time_s
-        if time_s + 1e-6 < next_time:
+        if window and window.ends_before(time_s):
+            break
+        if time_s + SAMPLE_TOLERANCE_S < next_time:
             continue
         ok, image = capture.retrieve()
         if not ok or image is None:
@@ -377,7 +402,7 @@ def _sample_capture(source: str, capture: cv2.VideoCapture, fps: float, stats: D
         stats.frames_sampled += 1
         next_time = _next_sample_time(next_time, time_s, interval)
         yield Frame(source=source, index=index, time_s=time_s, image=image)
-    _check_truncated(source, stats, stats.frames_decoded, info.frame_count)
+    _check_truncated(source, stats, stats.frames_decoded, None if window else info.frame_count)
 
 
 def _frame_time(capture: cv2.VideoCapture, index: int, fps: float, previous: float) -> float:
@@ -437,7 +462,7 @@ class SampleGrid:
 
 
 def _sample_pyav(
-    source: str, container: av.container.InputContainer, fps: float, stats: DecodeStats
+    source: str, container: av.container.InputContainer, fps: float, stats: DecodeStats, window: TimeWindow | None
 ) -> Iterator[Frame]:
     stream = container.streams.video[0]
     # The decoder is one stage of the scan (io/threads.py): its threads are its share of the cores, not all of
@@ -451,6 +476,10 @@ def _sample_pyav(
     start_s = seconds(stream.start_time, stream.time_base) or 0.0
     grid = SampleGrid(1.0 / fps if fps > 0 else 0.0, 1.0 / container_fps)
     next_time, previous_time, packets = 0.0, -1.0, 0
+    if window and window.start_s > 0:
+        # To the key frame at or before the window's start: the frames from there decode as in a whole-file pass.
+        container.seek(int((window.start_s + start_s) / stream.time_base), stream=stream, backward=True)
+        next_time = window.start_s
     for packet in _demux_until_damaged(container, stream, stats):
         packets += packet.size > 0
         packet_s = seconds(packet.pts, packet.time_base, start_s)
@@ -462,14 +491,19 @@ def _sample_pyav(
             frame_time = seconds(decoded.pts, decoded.time_base, start_s)
             time_s = _sane_time(frame_time, stats.frames_decoded - 1, container_fps, previous_time)
             previous_time = stats.last_time_s = time_s
-            if time_s + 1e-6 < next_time:
+            if window and window.ends_before(time_s):
+                break
+            if time_s + SAMPLE_TOLERANCE_S < next_time:
                 continue
             stats.frames_sampled += 1
             next_time = _next_sample_time(next_time, time_s, grid.interval)
             index = round(time_s * container_fps)
             yield Frame(source=source, index=index, time_s=time_s, image=decoded.to_ndarray(format="bgr24"))
+        if window and window.ends_before(stats.last_time_s):
+            break  # the frames from here on are the next slice's
     stats.frames_skipped = max(0, packets - stats.frames_decoded)
-    _check_truncated(source, stats, packets, stream.frames or None)
+    # A slice cannot tell a short file from the counts: how its frames compare with the container's whole count.
+    _check_truncated(source, stats, packets, None if window else stream.frames or None)
 
 
 def seconds(pts: int | None, time_base: Fraction | None, origin_s: float = 0.0) -> float | None:

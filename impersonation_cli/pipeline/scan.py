@@ -27,6 +27,7 @@ from impersonation_cli.io.sources import (
     SOURCE_ERRORS,
     DecodeStats,
     SourceInfo,
+    TimeWindow,
     expand_inputs,
     failure_reason,
     is_stream_url,
@@ -39,7 +40,7 @@ from impersonation_cli.pipeline.faces import Faces, Frame
 from impersonation_cli.pipeline.matches import TrackMatch, match_track
 from impersonation_cli.pipeline.signals import SignalSuite
 from impersonation_cli.pipeline.signals.detector import forgery_model
-from impersonation_cli.pipeline.signals.replay import FootageIndex
+from impersonation_cli.pipeline.signals.replay import FootageIndex, ReplayDetector
 from impersonation_cli.pipeline.tracks import Observation, Track, Tracker
 from impersonation_cli.pipeline.verdicts import judge_appearance, judge_concurrency, judge_source
 from impersonation_cli.results import Appearance, Evidence, RunInfo, ScanResult, SignalScore, SourceResult, Verdict
@@ -139,7 +140,10 @@ class SourcePipeline:
         context: ScanContext,
         room: Room | None = None,
         still_image: bool = False,
+        keep_tracks: bool = False,
     ) -> None:
+        """`keep_tracks`: a slice of a long file (pipeline/slices.py) keeps its ended tracks whole in `kept_tracks`
+        instead of matching them: they are matched and scored once joined with the other slices' (`adopt`)."""
         self.source = source
         self.number = number
         self.context = context
@@ -158,19 +162,28 @@ class SourcePipeline:
         self._matches: list[TrackMatch] = []
         self._live: dict[int, LiveTrack] = {}  # per track on screen, for a watcher
         self.faces_detected = 0
+        self.kept_tracks: list[Track] | None = [] if keep_tracks else None
+        self._adopted_tracks = 0
 
     @property
     def tracks_started(self) -> int:
-        return self._tracker.tracks_started
+        return self._tracker.tracks_started + self._adopted_tracks
 
     def add(self, frame: Frame, faces: Faces) -> list[TrackMatch]:
         """Take one frame's faces (with embeddings); return the matches of tracks that just ended."""
         faces, ended = self._tracker.update(frame, faces)
         self._signals.observe(frame, faces, self._tracker)
-        self._signals.tracks_ended(ended)
         self.faces_detected += len(faces)
         active = {t.track_id for t in self._tracker.active}
         self._live = {k: v for k, v in self._live.items() if k in active}
+        if self.kept_tracks is not None:
+            self.kept_tracks += ended
+            return []
+        return self._close(ended)
+
+    def _close(self, ended: list[Track]) -> list[TrackMatch]:
+        """Score ended tracks, match them, and forget the unmatched ones' faces; return the matches."""
+        self._signals.tracks_ended(ended)
         closed = self._matched(ended)
         self._signals.release([t for t in ended if all(m.track is not t for m in closed)])
         self._matches += closed
@@ -178,8 +191,28 @@ class SourcePipeline:
 
     def finish(self) -> None:
         ended = self._tracker.flush()
+        if self.kept_tracks is not None:
+            self.kept_tracks += ended
+            return
         self._signals.tracks_ended(ended)
         self._matches += self._matched(ended)
+
+    def kept(self) -> tuple[list[Track], dict[int, list[Observation]], ReplayDetector]:
+        """A slice's ended tracks (after `finish`), the faces measured on each, and what the replay detector saw."""
+        tracks = self.kept_tracks or []
+        return tracks, {t.track_id: self._signals.measured(t) for t in tracks}, self._signals.replay
+
+    def adopt(
+        self, tracks: list[Track], measured: Mapping[int, list[Observation]], replay: list[ReplayDetector]
+    ) -> None:
+        """Take the tracks of a file scanned in slices elsewhere, joined, numbered and in the order they closed
+        (pipeline/slices.py), with their measured faces and the slices' replay detectors: as if they had ended
+        here."""
+        for track in tracks:
+            self._signals.adopt(track, measured[track.track_id])
+        self._close(tracks)
+        self._signals.replay.join(replay)
+        self._adopted_tracks += len(tracks)
 
     def _matched(self, tracks: list[Track]) -> list[TrackMatch]:
         found = (match_track(t, self.context.index, self.config.match) for t in tracks)
@@ -323,11 +356,13 @@ def group_matches(matches: list[TrackMatch], min_frames: int, merge_gap_s: float
     return sorted(kept, key=lambda g: (g[0].track.start_s, g[0].identity.casefold()))
 
 
-def detected_frames(source: str, context: ScanContext, stats: DecodeStats) -> Iterator[tuple[Frame, Faces]]:
-    """The source's sampled frames with their faces detected, each stage a frame or two ahead of the next in
-    its own thread: decoding, then detection, while the caller embeds, tracks and measures (the gain:
-    docs/benchmark.md, "Stages in their own threads")."""
-    frames = run_ahead(sample_frames(source, context.fps or context.config.scan.fps, stats), name="decode")
+def detected_frames(
+    source: str, context: ScanContext, stats: DecodeStats, window: TimeWindow | None = None
+) -> Iterator[tuple[Frame, Faces]]:
+    """The source's sampled frames (of `window` only, if given) with their faces detected, each stage a frame or
+    two ahead of the next in its own thread: decoding, then detection, while the caller embeds, tracks and
+    measures (the gain: docs/benchmark.md, "Stages in their own threads")."""
+    frames = run_ahead(sample_frames(source, context.fps or context.config.scan.fps, stats, window), name="decode")
     detector = AdaptiveDetector(context.engine)
     return run_ahead(((f, detector.detect(f.image, f.time_s)) for f in frames), name="detect")
 
@@ -356,19 +391,41 @@ def scan_source(
         return unscanned(source, "unreadable", failure_reason(source, exc), room), []
     stats = DecodeStats()
     pipeline = SourcePipeline(source, number, context, room, still_image=info.kind == "image")
-    error = None
+    tick = (lambda time_s: on_frame(time_s, info.duration_s)) if on_frame else None
+    error = feed_frames(pipeline, context, stats, None, tick)
+    # A source with fewer sampled frames than the minimum (an image, a one-frame video) still yields its faces.
+    min_frames = max(1, min(context.config.scan.min_appearance_frames, stats.frames_sampled))
+    return pipeline.conclude(source_facts(info, stats, error), min_frames)
+
+
+def feed_frames(
+    pipeline: SourcePipeline,
+    context: ScanContext,
+    stats: DecodeStats,
+    window: TimeWindow | None,
+    on_frame: Callable[[float], None] | None = None,
+) -> str | None:
+    """Decode, detect and embed the source's sampled frames (of `window` only, if given) into `pipeline`, with
+    `on_frame(time_s)` after each; returns why reading stopped early, or None."""
+    source = pipeline.source
     try:
         recognizer = EmbeddingReuse(context.engine, context.config.recognition)
-        for frame, faces in detected_frames(source, context, stats):
+        for frame, faces in detected_frames(source, context, stats, window):
             pipeline.add(frame, recognizer.embed(frame.image, faces, frame.time_s))
             if on_frame:
-                on_frame(frame.time_s, info.duration_s)
+                on_frame(frame.time_s)
     except SOURCE_ERRORS as exc:
-        error = failure_reason(source, exc)
+        return failure_reason(source, exc)
+    return None
+
+
+def source_facts(info: SourceInfo, stats: DecodeStats, error: str | None) -> SourceResult:
+    """How a source was read, for its result: its size and timing, what was decoded, and whether all of it was."""
+    source = info.source
     status = source_status(error, stats)
     if stats.truncated and not error:
         error = f"{source}: decoding stopped at {stats.last_time_s:.1f} s of {info.duration_s or 0:.1f} s"
-    facts = SourceResult(
+    return SourceResult(
         source=source,
         kind=info.kind,
         status=status,
@@ -381,9 +438,6 @@ def scan_source(
         frames_decoded=stats.frames_decoded,
         frames_sampled=stats.frames_sampled,
     )
-    # A source with fewer sampled frames than the minimum (an image, a one-frame video) still yields its faces.
-    min_frames = max(1, min(context.config.scan.min_appearance_frames, stats.frames_sampled))
-    return pipeline.conclude(facts, min_frames)
 
 
 def add_concurrency(appearances: list[Appearance], config: Config, slack_s: float | None = None) -> None:

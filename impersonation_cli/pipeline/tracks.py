@@ -68,6 +68,18 @@ class Track:
         self.best_crop_time_s = observation.time_s
         self.best_crop_box = observation.box.copy()
 
+    def extend(self, later: Track) -> None:
+        """Continue with `later`'s faces: the same face, cut apart where a long file was sliced (pipeline/slices.py).
+        Its best view replaces this one's only if sharper, as `offer_crop` would have decided."""
+        self.observations += later.observations
+        if later._best_crop_quality > self._best_crop_quality:
+            self._best_crop_quality = later._best_crop_quality
+            self.best_crop, self.best_crop_time_s, self.best_crop_box = (
+                later.best_crop,
+                later.best_crop_time_s,
+                later.best_crop_box,
+            )
+
 
 def crop_with_margin(image: np.ndarray, box: np.ndarray, margin: float = 0.35) -> np.ndarray:
     h, w = image.shape[:2]
@@ -145,12 +157,18 @@ class Tracker:
     def _associate(self, faces: Faces) -> dict[int, Track]:
         if not self.active or not len(faces):
             return {}
-        overlap = iou_matrix(faces.boxes, np.stack([t.last_box for t in self.active]))
-        similarity = faces.embeddings @ np.stack([t.observations[-1].embedding for t in self.active]).T
-        settings = self.settings
-        linked = ((overlap >= settings.min_iou) & (similarity >= settings.min_similarity_overlapping)) | (
-            similarity >= settings.min_similarity
-        )
-        # Identity dominates the ranking; overlap breaks ties between faces of similar look.
-        affinity = np.where(linked, similarity + 0.5 * overlap, -np.inf)
+        affinity = link_affinity(faces.boxes, faces.embeddings, self.active, self.settings)
         return {face: self.active[track] for face, track in greedy_pairs(affinity)}
+
+
+def link_affinity(
+    boxes: np.ndarray, embeddings: np.ndarray, tracks: list[Track], settings: TrackerSettings
+) -> np.ndarray:
+    """How well each face (row) continues each track (column) from its last face; -inf where it may not."""
+    overlap = iou_matrix(boxes, np.stack([t.last_box for t in tracks]))
+    similarity = embeddings @ np.stack([t.observations[-1].embedding for t in tracks]).T
+    linked = ((overlap >= settings.min_iou) & (similarity >= settings.min_similarity_overlapping)) | (
+        similarity >= settings.min_similarity
+    )
+    # Identity dominates the ranking; overlap breaks ties between faces of similar look.
+    return np.where(linked, similarity + 0.5 * overlap, -np.inf)

@@ -118,6 +118,10 @@ class SignalSuite:
         """The track's faces, frame by frame, with what this suite measured on each."""
         return self._measured[track.track_id]
 
+    def adopt(self, track: Track, measured: list[Observation]) -> None:
+        """Take a track's faces as another suite measured them (a long file's slices: pipeline/slices.py)."""
+        self._measured[track.track_id] = measured
+
     def release(self, tracks: list[Track]) -> None:
         """Forget ended tracks that no appearance will be scored on (they matched nobody)."""
         for track in tracks:

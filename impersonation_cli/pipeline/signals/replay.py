@@ -339,6 +339,15 @@ class ReplayDetector:
         self._own.append(signature)
         self._own_times.append(time_s)
 
+    def join(self, parts: list[ReplayDetector]) -> None:
+        """Continue with what other detectors saw of this source's next stretches, in order (a long file's slices,
+        scanned elsewhere: pipeline/slices.py): their footage matches, and their frames compared again with the
+        stream's whole past, earlier slices included."""
+        for part in parts:
+            self._matches += part._matches
+            for time_s, signature in zip(part._own_times, part._own, strict=True):
+                self._observe_loop(time_s, signature)
+
     # -- results ---------------------------------------------------------------------------------------
 
     def replay_runs(self) -> list[Run]:

@@ -1,0 +1,205 @@
+"""Long files in time slices: each slice scanned on its own (by a Ray actor: distributed/ray_scan.py), then joined
+into the result the whole file gives.
+
+A slice [t0, t1) starts on the sampling grid and is decoded from the key frame before t0, so it takes the very
+frames a whole-file pass takes there (`io.sources.TimeWindow`). It runs the pipeline up to the tracks and keeps
+them whole (`SourcePipeline(keep_tracks=True)`). The join numbers the tracks as one tracker over the whole file
+would, continues a track across a boundary where that tracker would have (a slice's new tracks against the tracks
+still open at its start, by the tracker's own rule, `link_affinity`), and then scores, matches and judges the
+joined tracks with the local code (`SourcePipeline.adopt`, `conclude`). What can still differ from a whole-file
+scan: docs/scale.md, "Slices of long files".
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from dataclasses import dataclass
+from itertools import groupby
+from pathlib import Path
+
+import av
+import numpy as np
+
+from impersonation_cli.io.rooms import Room
+from impersonation_cli.io.sources import (
+    SOURCE_ERRORS,
+    DecodeStats,
+    SourceInfo,
+    TimeWindow,
+    is_image,
+    is_stream_url,
+    open_pyav,
+)
+from impersonation_cli.pipeline.faces import greedy_pairs
+from impersonation_cli.pipeline.scan import ScanContext, SourcePipeline, feed_frames, source_facts
+from impersonation_cli.pipeline.signals.replay import ReplayDetector
+from impersonation_cli.pipeline.tracks import Observation, Track, TrackerSettings, link_affinity
+from impersonation_cli.results import Appearance, SourceResult
+
+
+@dataclass
+class SliceScan:
+    """One slice of a file, scanned: its tracks whole (numbered within the slice) with the faces the signals
+    measured on them, what the replay detector saw, the times of its samples, and how decoding went."""
+
+    window: TimeWindow
+    tracks: list[Track]
+    measured: dict[int, list[Observation]]
+    replay: ReplayDetector
+    sample_times: list[float]
+    faces_detected: int
+    stats: DecodeStats
+    error: str | None
+
+
+@dataclass(frozen=True)
+class LostSlice:
+    """A slice nobody could scan (its worker died on every try), and why."""
+
+    window: TimeWindow
+    reason: str
+
+
+def plan_slices(duration_s: float | None, slice_s: float, fps: float) -> list[TimeWindow]:
+    """Windows of at most about `slice_s` seconds covering the file, their edges on the sampling grid (multiples
+    of 1 / fps); the last runs to the file's end. One window (the whole file) when the file is not longer than
+    `slice_s`, its duration is unknown, or `slice_s` is 0."""
+    if not duration_s or slice_s <= 0 or fps <= 0 or duration_s <= slice_s:
+        return [TimeWindow(0.0)]
+    count = math.ceil(duration_s / slice_s)
+    interval = 1.0 / fps
+    starts = [round(k * duration_s / count / interval) * interval for k in range(count)]
+    return [TimeWindow(start, end) for start, end in zip(starts, [*starts[1:], None], strict=True)]
+
+
+def slices_of(source: str, slice_s: float, fps: float) -> list[TimeWindow]:
+    """The slices to scan a source in (`plan_slices`), by its container's duration (read from the header only);
+    one window, the whole source, for a stream, an image or a file PyAV cannot open."""
+    if slice_s <= 0 or is_stream_url(source) or is_image(Path(source)):
+        return [TimeWindow(0.0)]
+    try:
+        container = open_pyav(source)
+    except SOURCE_ERRORS:
+        container = None
+    if container is None:
+        return [TimeWindow(0.0)]
+    with container:
+        duration_s = container.duration / av.time_base if container.duration else None
+    return plan_slices(duration_s, slice_s, fps)
+
+
+def scan_slice(source: str, context: ScanContext, window: TimeWindow) -> SliceScan:
+    """Scan one slice of a video file up to its tracks; a slice that cannot be read carries why in `error`."""
+    stats = DecodeStats()
+    pipeline = SourcePipeline(source, 0, context, keep_tracks=True)
+    times: list[float] = []
+    error = feed_frames(pipeline, context, stats, window, times.append)
+    pipeline.finish()
+    tracks, measured, replay = pipeline.kept()
+    replay.index = None  # the footage library stays where it is: the join has its own
+    return SliceScan(window, tracks, measured, replay, times, pipeline.faces_detected, stats, error)
+
+
+def join_slices(
+    info: SourceInfo,
+    number: int,
+    context: ScanContext,
+    room: Room | None,
+    parts: list[SliceScan | LostSlice],
+) -> tuple[SourceResult, list[Appearance]]:
+    """The result and appearances of a file scanned in slices (`parts`, in time order), as `scan_source` gives
+    them for the whole file: the appearances numbered s{number}-a1..., evidence saved under the context's folder.
+
+    A slice that failed (or was lost) leaves a gap no track crosses; the file is "truncated" with that slice's
+    reason, or "unreadable" if no slice decoded a frame."""
+    scanned = [part for part in parts if isinstance(part, SliceScan)]
+    tracks, measured = join_tracks(parts, context.config.tracker)
+    times = [time_s for part in scanned for time_s in part.sample_times]
+    pipeline = SourcePipeline(info.source, number, context, room)
+    closed = closing_order(tracks, times, context.config.tracker.max_gap_s)
+    pipeline.adopt(closed, measured, [part.replay for part in scanned])
+    pipeline.faces_detected = sum(part.faces_detected for part in scanned)
+    stats, error = _joined_stats(info.source, parts)
+    min_frames = max(1, min(context.config.scan.min_appearance_frames, stats.frames_sampled))
+    return pipeline.conclude(source_facts(info, stats, error), min_frames)
+
+
+def join_tracks(
+    parts: list[SliceScan | LostSlice], settings: TrackerSettings
+) -> tuple[list[Track], dict[int, list[Observation]]]:
+    """The slices' tracks numbered in the order one tracker over the whole file starts them, each continued
+    across a boundary where that tracker would have continued it; and the measured faces of each."""
+    tracks: list[Track] = []
+    measured: dict[int, list[Observation]] = {}
+    for previous, part in zip([None, *parts], parts, strict=False):
+        if isinstance(part, LostSlice):
+            continue
+        # No track crosses a slice that was not scanned.
+        earlier = tracks if isinstance(previous, SliceScan) else []
+        links = continued_tracks(earlier, part.tracks, settings)
+        for track in sorted(part.tracks, key=lambda t: t.track_id):
+            faces = part.measured[track.track_id]
+            joined = links.get(track.track_id)
+            if joined is not None:
+                joined.extend(track)
+                measured[joined.track_id] += faces
+            else:
+                track.track_id = len(tracks) + 1
+                tracks.append(track)
+                measured[track.track_id] = faces
+    return tracks, measured
+
+
+def continued_tracks(earlier: list[Track], later: list[Track], settings: TrackerSettings) -> dict[int, Track]:
+    """Which of a slice's tracks (by their id in the slice) continue an earlier slice's track: the tracks that
+    start while an earlier one is still open (last seen at most `max_gap_s` before), their first faces linked to
+    the open tracks' last faces by the tracker's rule, frame by frame, best pairs first."""
+    links: dict[int, Track] = {}
+    taken: set[int] = set()
+    starts = sorted(later, key=lambda t: (t.start_s, t.track_id))
+    for time_s, group in groupby(starts, key=lambda t: t.start_s):
+        starting = list(group)
+        open_tracks = [t for t in earlier if t.track_id not in taken and 0 <= time_s - t.end_s <= settings.max_gap_s]
+        if not open_tracks:
+            continue
+        boxes = np.stack([t.observations[0].box for t in starting])
+        embeddings = np.stack([t.observations[0].embedding for t in starting])
+        for row, column in greedy_pairs(link_affinity(boxes, embeddings, open_tracks, settings)):
+            links[starting[row].track_id] = open_tracks[column]
+            taken.add(open_tracks[column].track_id)
+    return links
+
+
+def closing_order(tracks: list[Track], sample_times: list[float], max_gap_s: float) -> list[Track]:
+    """The tracks in the order one tracker over the whole file closes them (which decides ties among the source's
+    strongest signals): at the first sample more than `max_gap_s` after a track's last face, tracks closed by the
+    same sample in the order they started, and the ones still open at the end last."""
+
+    def closed_at(track: Track) -> float:
+        at = bisect.bisect_left(sample_times, track.end_s)
+        while at < len(sample_times) and not sample_times[at] - track.end_s > max_gap_s:
+            at += 1
+        return sample_times[at] if at < len(sample_times) else math.inf
+
+    return sorted(tracks, key=lambda t: (closed_at(t), t.track_id))
+
+
+def _joined_stats(source: str, parts: list[SliceScan | LostSlice]) -> tuple[DecodeStats, str | None]:
+    """How decoding went over the whole file, and the first slice's reason it could not be read in full."""
+    stats = DecodeStats()
+    problems = []
+    for part in parts:
+        end = f"{part.window.end_s:.1f}" if part.window.end_s is not None else "the end"
+        where = f"{part.window.start_s:.1f} s to {end}"
+        if isinstance(part, LostSlice):
+            problems.append(f"{source}: {where} not scanned: {part.reason}")
+            continue
+        if part.error is not None:
+            problems.append(f"{part.error} (the slice from {where})")
+        stats.frames_decoded += part.stats.frames_decoded
+        stats.frames_sampled += part.stats.frames_sampled
+        stats.truncated = stats.truncated or part.stats.truncated
+        if part.stats.frames_decoded:
+            stats.last_time_s = max(stats.last_time_s, part.stats.last_time_s)
+    return stats, problems[0] if problems else None
