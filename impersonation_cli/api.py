@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from impersonation_cli.config import Config, load_config
 from impersonation_cli.errors import UserError
@@ -39,6 +40,10 @@ from impersonation_cli.pipeline.watch import Watcher, WatchSettings
 from impersonation_cli.results import ScanResult
 from impersonation_cli.runtime.engine import FaceEngine
 from impersonation_cli.runtime.packs import load_pack, model_root
+
+if TYPE_CHECKING:
+    from impersonation_cli.distributed.ray_scan import RayOptions
+    from impersonation_cli.distributed.ray_watch import RayWatcher
 
 PathLike = str | Path
 # How a batch of sources is scanned: pipeline.scan.scan_inputs in this process, or a distributed scan with the
@@ -329,6 +334,7 @@ class Scanner:
         webhook: str | None = None,
         on_alert: Callable[[AlertEvent], None] | None = None,
         evidence_dir: PathLike | None = None,
+        ray: RayOptions | None = None,
     ) -> ScanResult:
         """Watch live rooms (stream URLs, or video files played as live) until `settings.duration_s` is up or
         every room has ended, as `impersonation-cli watch` does; return the summary `watch --json` writes.
@@ -340,11 +346,18 @@ class Scanner:
             webhook: POST each alert as JSON to this URL.
             on_alert: called with each alert as it is raised.
             evidence_dir: save each alert's face crop here.
+            ray: watch on a Ray cluster (`distributed.ray_scan.engine_options`; docs/scale.md); None: here.
 
         Blocks the calling thread; to stop it early, or to show the rooms while they are watched, use `watcher`.
         """
         with self.watcher(
-            rooms, settings, alerts_path=alerts_path, webhook=webhook, on_alert=on_alert, evidence_dir=evidence_dir
+            rooms,
+            settings,
+            alerts_path=alerts_path,
+            webhook=webhook,
+            on_alert=on_alert,
+            evidence_dir=evidence_dir,
+            ray=ray,
         ) as watcher:
             watcher.run()
         return watcher.summary()
@@ -360,19 +373,28 @@ class Scanner:
         on_alert: Callable[[AlertEvent], None] | None = None,
         on_write_error: Callable[[str], None] | None = None,
         evidence_dir: PathLike | None = None,
-    ) -> Iterator[Watcher]:
+        ray: RayOptions | None = None,
+    ) -> Iterator[Watcher | RayWatcher]:
         """The `Watcher` that `watch` runs, for a caller that runs it itself: `run(on_round)` calls `on_round`
         after each round, `stop()` ends it from another thread or a signal handler, `rooms` holds each room's
         state and `summary()` the result. The alerts file and the webhook are closed on leaving the block.
 
         The arguments are `watch`'s; `on_write_error` is called with a one-line message the first time an alert
-        cannot be written to `alerts_path` (watching goes on).
+        cannot be written to `alerts_path` (watching goes on). With `ray`, the rooms are watched on a Ray cluster
+        (`distributed.ray_watch.RayWatcher`, the same interface).
         """
         settings = settings or WatchSettings()
         specs = [Room(r) if isinstance(r, str) else r for r in rooms]
         context = dataclasses.replace(
             self.context, evidence_dir=Path(evidence_dir) if evidence_dir is not None else None
         )
+        if ray is not None:
+            from impersonation_cli.distributed.ray_watch import RayWatcher
+
+            path = Path(alerts_path) if alerts_path else None
+            with RayWatcher(specs, context, settings, ray, path, webhook, on_alert, on_write_error) as distributed:
+                yield distributed
+            return
         sink = AlertSink(
             Path(alerts_path) if alerts_path else None, webhook, settings.cooldown_s, on_alert, on_write_error
         )

@@ -44,3 +44,16 @@ ScanFps = Annotated[float | None, typer.Option("--fps", help="Frames sampled per
 Quiet = Annotated[
     bool, typer.Option("--quiet", "-q", help="Print only errors and the requested output: no notes or progress")
 ]
+Engine = Annotated[
+    str, typer.Option("--engine", help="local, or ray: spread the work over a Ray cluster (docs/scale.md)")
+]
+Address = Annotated[
+    str | None,
+    typer.Option("--address", help="With --engine ray: auto, local, HOST:PORT or ray://HOST:PORT [default: auto]"),
+]
+Workers = Annotated[
+    int | None,
+    typer.Option(
+        "--workers", help="With --engine ray: actors to work with [default: one per CPU (GPU) of the cluster]"
+    ),
+]

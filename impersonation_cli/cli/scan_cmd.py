@@ -50,19 +50,9 @@ def scan(
     threads: options.Threads = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table, no progress bar")] = False,
     fail_on: options.FailOn = None,
-    engine_name: Annotated[
-        str, typer.Option("--engine", help="local, or ray: spread the files over a Ray cluster (docs/scale.md)")
-    ] = "local",
-    address: Annotated[
-        str | None,
-        typer.Option("--address", help="With --engine ray: auto, local, HOST:PORT or ray://HOST:PORT [default: auto]"),
-    ] = None,
-    workers: Annotated[
-        int | None,
-        typer.Option(
-            "--workers", help="With --engine ray: actors to scan with [default: one per CPU (GPU) of the cluster]"
-        ),
-    ] = None,
+    engine_name: options.Engine = "local",
+    address: options.Address = None,
+    workers: options.Workers = None,
 ) -> None:
     """Scan recordings for registered people; exit 0 none found, 1 found (or, with --fail-on, the chosen
     verdicts found), 3 an input was unreadable."""

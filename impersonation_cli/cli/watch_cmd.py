@@ -12,6 +12,7 @@ from rich.text import Text
 from impersonation_cli.api import room_specs, watch_settings
 from impersonation_cli.cli import options
 from impersonation_cli.cli.common import app, open_scanner, stderr
+from impersonation_cli.distributed.ray_scan import engine_options
 from impersonation_cli.outputs.alerts import AlertEvent, validate_webhook
 from impersonation_cli.outputs.dashboard import alert_line, final_lines, run_with_dashboard
 from impersonation_cli.outputs.files import watch_exit_code, writable_file, writable_folder, write_outputs
@@ -53,8 +54,12 @@ def watch(
     device: options.Device = "auto",
     config: options.Config = None,
     threads: options.Threads = None,
+    engine_name: options.Engine = "local",
+    address: options.Address = None,
+    workers: options.Workers = None,
 ) -> None:
     """Watch live rooms; exit 0 nobody registered seen, 1 seen, 3 a room could not be read at all."""
+    ray = engine_options(engine_name, address, workers, device, threads)
     specs = room_specs(inputs, room)
     if webhook is not None:
         validate_webhook(webhook)
@@ -73,6 +78,7 @@ def watch(
         on_alert=print_alert,
         on_write_error=print_write_error,
         evidence_dir=evidence_dir,
+        ray=ray,
     ) as watcher:
         run_with_dashboard(watcher, stderr)
     result = watcher.summary()

@@ -113,13 +113,7 @@ class ScanWorker:
         with tempfile.TemporaryDirectory(prefix="impersonation-evidence-") as folder:
             context = dataclasses.replace(scanner.context, evidence_dir=Path(folder) if self.keep_evidence else None)
             result, appearances = scan_batch_source(source, number, 1, context, room, 0.0)
-            crops = {}
-            for appearance in appearances:
-                evidence = appearance.evidence
-                if evidence is not None and evidence.path is not None:
-                    relative = Path(evidence.path).relative_to(folder).as_posix()
-                    crops[relative] = Path(evidence.path).read_bytes()
-                    evidence.path = relative
+            crops = take_crops(appearances, folder)
         return SourceOutcome(result, appearances, crops)
 
     def _scanner(self, snapshot_ref: Any) -> Scanner:
@@ -254,6 +248,7 @@ def _connect(ray: Any, address: str) -> None:
         settings.update(num_cpus=usable_cores(), include_dashboard=False)
     else:
         settings["address"] = address
+    _drop_raylet_messages()
     try:
         ray.init(**settings)
     except (ConnectionError, RuntimeError, ValueError, ray.exceptions.RayError) as exc:
@@ -264,6 +259,24 @@ def _connect(ray: Any, address: str) -> None:
             ) from None
         first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise UserError(f"cannot reach the Ray cluster at {address}: {first_line}") from None
+
+
+def _drop_raylet_messages() -> None:
+    """Ray prints the raylet's messages (a worker died, its task is retried) on the driver's stdout, whatever
+    `log_to_driver` says, where they would break `--json -` and `--alerts -`; the tool reports those events
+    itself (a source retried or unreadable, a room's reconnect)."""
+    from ray._private import worker
+
+    printer = worker.print_to_stdstream
+    if getattr(printer, "drops_raylet", False):
+        return
+
+    def print_but_raylet(data: dict[str, Any], ignore_prefix: bool) -> None:
+        if data.get("pid") != "raylet":
+            printer(data, ignore_prefix)
+
+    print_but_raylet.drops_raylet = True  # type: ignore[attr-defined]
+    worker.print_to_stdstream = print_but_raylet
 
 
 def _send_local_token() -> None:
@@ -278,20 +291,22 @@ def _send_local_token() -> None:
         os.environ["RAY_AUTH_MODE"] = "token"
 
 
-def _start_actors(ray: Any, context: ScanContext, options: RayOptions, wanted: int) -> list[Any]:
-    """`wanted` actors (capped by --workers, default the cluster's CPUs or GPUs), returned once every one has
-    loaded its models."""
+def _start_actors(
+    ray: Any, context: ScanContext, options: RayOptions, wanted: int, worker: type = ScanWorker, **settings: Any
+) -> list[Any]:
+    """`wanted` actors of `worker` (a ScanWorker; capped by --workers, default the cluster's CPUs or GPUs),
+    returned once every one has loaded its models; `settings` add to or replace the actor options."""
     gpu = options.device in GPU_DEVICES
     unit = "GPU" if gpu else "CPU"
     capacity = int(ray.cluster_resources().get(unit, 0))
     workers = options.workers or capacity
     if workers > capacity:
         raise UserError(f"--workers {workers}: the Ray cluster has {capacity} {unit}s, and a worker holds one")
-    actor_class = ray.remote(ScanWorker).options(
+    actor_class = ray.remote(worker).options(
         num_cpus=1,
         num_gpus=1 if gpu else 0,
         max_restarts=-1,  # a dead actor always comes back; the task retries bound the work lost to one source
-        max_task_retries=options.task_retries,
+        **{"max_task_retries": options.task_retries, **settings},
     )
     folder = str(context.engine.pack.folder)
     actors = [
@@ -368,6 +383,19 @@ def _cause(exc: Exception) -> str:
     cause = getattr(exc, "cause", None) or exc
     text = str(cause).strip()
     return text.splitlines()[-1] if text else type(cause).__name__
+
+
+def take_crops(appearances: list[Appearance], folder: str) -> dict[str, bytes]:
+    """The appearances' evidence crops saved under `folder` (an actor's temp folder), as bytes keyed by their
+    paths relative to it, which the appearances now name: the driver writes them (`_write_crops`)."""
+    crops = {}
+    for appearance in appearances:
+        evidence = appearance.evidence
+        if evidence is not None and evidence.path is not None:
+            relative = Path(evidence.path).relative_to(folder).as_posix()
+            crops[relative] = Path(evidence.path).read_bytes()
+            evidence.path = relative
+    return crops
 
 
 def _write_crops(outcome: SourceOutcome, folder: Path | None) -> None:

@@ -37,6 +37,9 @@ from impersonation_cli.pipeline.verdicts import live_concurrency
 from impersonation_cli.results import Appearance, Evidence, RunInfo, ScanResult, SourceResult, Verdict
 from impersonation_cli.runtime.engine import AdaptiveDetector, EmbeddingReuse, FaceEngine
 
+# Takes a finding (the room, the track's match, its appearance so far) in place of the watcher's alert sink.
+FindingHandler = Callable[["RoomWatch", TrackMatch, Appearance], None]
+
 
 @dataclass(frozen=True)
 class WatchSettings:
@@ -107,19 +110,30 @@ def recognise(engine: FaceEngine, batch: list[tuple[RoomWatch, Frame]]) -> list[
 class Watcher:
     """Watches rooms until the duration is up, every room is over, or `stop()` is called."""
 
-    def __init__(self, rooms: list[Room], context: ScanContext, settings: WatchSettings, sink: AlertSink) -> None:
+    def __init__(
+        self,
+        rooms: list[Room],
+        context: ScanContext,
+        settings: WatchSettings,
+        sink: AlertSink,
+        on_finding: FindingHandler | None = None,
+        first_number: int = 1,
+    ) -> None:
+        """`on_finding`, when given, takes each finding instead of this watcher's alert sink (a distributed watch
+        judges them with every shard's); `first_number` numbers the rooms from there (a shard's share of them)."""
         self.context = context
         if settings.reader.fps is None:  # watch samples at scan's configured rate unless told otherwise
             settings = replace(settings, reader=replace(settings.reader, fps=context.config.scan.fps))
         self.settings = settings
         self.sink = sink
+        self.on_finding = on_finding
         self.started_at = datetime.now(UTC)
         self._clock_start = time.monotonic()
         self.wake = threading.Event()
         self._stop = threading.Event()
         # person -> room name -> wall-clock time the person was last on screen there
         self._sightings: dict[str, dict[str, float]] = {}
-        self.rooms = [self._watch(number, room) for number, room in enumerate(rooms, start=1)]
+        self.rooms = [self._watch(number, room) for number, room in enumerate(rooms, start=first_number)]
 
     def _watch(self, number: int, room: Room) -> RoomWatch:
         state = ReaderState(room=room.name, url=room.url, label=room.label)
@@ -195,6 +209,9 @@ class Watcher:
         sightings[room.name] = seen
         appearance = room.pipeline.live_appearance(match, final)
         room.last_finding = f"{match.identity} ({', '.join(appearance.verdicts)}, {match.similarity:.2f})"
+        if self.on_finding is not None:
+            self.on_finding(room, match, appearance)
+            return
         # One alert per verdict (each de-duplicated on its own), every one with all of the appearance's reasons.
         for verdict in appearance.verdicts:
             if verdict != Verdict.AUTHORIZED:
@@ -243,8 +260,9 @@ class Watcher:
 
     # -- the final summary ----------------------------------------------------------------------
 
-    def summary(self) -> ScanResult:
-        """Every room's tracks closed and judged, as a scan result document (call once, after `run`)."""
+    def summary(self, across_rooms: bool = True) -> ScanResult:
+        """Every room's tracks closed and judged, as a scan result document (call once, after `run`); with
+        `across_rooms` False, `concurrent` is left for the caller to judge (with other shards' rooms)."""
         config = self.context.config
         sources: list[SourceResult] = []
         appearances: list[Appearance] = []
@@ -252,7 +270,8 @@ class Watcher:
             result, found = room.pipeline.conclude(self._source_facts(room), config.scan.min_appearance_frames)
             sources.append(result)
             appearances.extend(found)
-        add_concurrency(appearances, config, slack_s=self.settings.concurrency_window_s)
+        if across_rooms:
+            add_concurrency(appearances, config, slack_s=self.settings.concurrency_window_s)
         settings = {
             "mode": "watch",
             **run_settings(self.context, self.settings.reader.fps),

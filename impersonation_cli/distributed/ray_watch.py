@@ -1,0 +1,584 @@
+"""`watch --engine ray`: rooms sharded over Ray actors, every finding judged in one place.
+
+Each shard (a `WatchWorker` actor, one CPU) loads the models once, fetches the gallery snapshot once from the
+object store and runs the local `Watcher` over its block of rooms. Instead of raising alerts itself, the watcher
+hands each finding (a room's track matched so far, with its own verdicts) to the shard, which sends the round's
+findings to the one `WatchCoordinator` actor. The coordinator keeps when each person was last seen in every room
+of every shard, so it judges `concurrent` with the local rule (`verdicts.live_concurrency`), de-duplicates with
+the cool-down and writes the alerts file, the webhook and the alerts' evidence crops (`AlertSink`), on the
+driver's node. The driver long-polls it for new alerts (printed as they come) and the rooms' states (the table).
+
+A shard that dies is restarted by Ray (`max_restarts=-1`) and its `run` called again: its rooms are opened
+again, which the coordinator counts as one reconnect per room, carrying the counters of the shard's earlier
+life. When every shard ends, the driver merges their rooms and appearances and judges `concurrent` across all
+of them, as a local watch's summary does.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import os
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from types import SimpleNamespace, TracebackType
+from typing import Any
+
+import numpy as np
+
+from impersonation_cli.config import Config
+from impersonation_cli.distributed.ray_scan import (
+    GallerySnapshot,
+    RayOptions,
+    ScanWorker,
+    _cause,
+    _connect,
+    _import_ray,
+    _start_actors,
+    _write_crops,
+    take_crops,
+)
+from impersonation_cli.errors import UserError
+from impersonation_cli.io.live_reader import ReaderState
+from impersonation_cli.io.rooms import Room
+from impersonation_cli.outputs.alerts import AlertEvent, AlertSink
+from impersonation_cli.outputs.evidence import save_evidence
+from impersonation_cli.pipeline.matches import TrackMatch
+from impersonation_cli.pipeline.scan import ScanContext, add_concurrency
+from impersonation_cli.pipeline.verdicts import VerdictSettings, live_concurrency
+from impersonation_cli.pipeline.watch import RoomWatch, Watcher, WatchSettings
+from impersonation_cli.results import Appearance, Evidence, RunInfo, ScanResult, SourceResult, Verdict
+
+# Room counters that add up over a shard's lives (a restarted shard's rooms count from zero again).
+ADDED_COUNTERS = (
+    "frames_received",
+    "frames_decoded",
+    "frames_sampled",
+    "frames_dropped",
+    "frames_recognised",
+    "connections",
+    "reconnects",
+    "live_seconds",
+)
+ROOMS_PUSH_INTERVAL_S = 1.0  # how often a shard reports its rooms' states (the table and a restart's carry)
+POLL_WAIT_S = 0.25  # the driver's long-poll: returns at once when an alert comes
+
+
+@dataclass
+class Crop:
+    """A track's best face crop, shipped once per change (not with every finding)."""
+
+    image: np.ndarray
+    time_s: float
+    box: np.ndarray
+
+
+@dataclass
+class Finding:
+    """A room's track matched so far, with the room's own verdicts: what a shard sends the coordinator."""
+
+    room: str
+    number: int
+    url: str
+    label: str | None
+    person: str
+    similarity: float
+    frames: int
+    track_id: int
+    stream_time_s: float
+    seen: float  # wall-clock time of the frame that completed it
+    verdicts: list[str]  # authorized excluded: it raises nothing
+    reasons: list[str]
+    risk: float
+    crop: Crop | None  # the track's best crop when it changed since this track's last finding
+    found_at: float = field(default_factory=time.time)
+
+
+@dataclass
+class RoomRecord:
+    """One room's state as its shard last reported it, plus what its shard's earlier lives counted."""
+
+    shard_pid: int | None = None
+    latest: dict[str, Any] = field(default_factory=dict)
+    carried: Counter[str] = field(default_factory=Counter)
+    restarts: int = 0
+    alerts: int = 0
+
+    def merged(self) -> dict[str, Any]:
+        document = dict(self.latest)
+        for key in ADDED_COUNTERS:
+            if key in document:
+                document[key] = round(document[key] + self.carried[key], 2)
+        document["reconnects"] = document.get("reconnects", 0) + self.restarts
+        document["max_lag_s"] = max(document.get("max_lag_s", 0.0), self.carried["max_lag_s"])
+        document["alerts"] = self.alerts
+        return document
+
+
+class WatchCoordinator:
+    """The one actor that sees every shard's findings: judges `concurrent`, de-duplicates, writes the alerts."""
+
+    def __init__(
+        self,
+        alerts_path: Path | None,
+        webhook: str | None,
+        settings: WatchSettings,
+        verdicts: VerdictSettings,
+        evidence_dir: Path | None,
+    ) -> None:
+        self.sink = AlertSink(alerts_path, webhook, settings.cooldown_s)
+        self.window_s = settings.concurrency_window_s
+        self.verdicts = verdicts
+        self.evidence_dir = evidence_dir
+        self.changed = threading.Condition()  # the actor is threaded: shards report while the driver waits
+        self.sightings: dict[str, dict[str, float]] = {}  # person -> room -> wall-clock time last seen there
+        self.crops: dict[tuple[str, int], Crop] = {}
+        self.events: list[tuple[AlertEvent, float]] = []  # each alert with when its finding was made
+        self.rooms: dict[str, RoomRecord] = {}
+
+    def report(self, findings: list[Finding]) -> None:
+        with self.changed:
+            for finding in findings:
+                self._judge(finding)
+            self.changed.notify_all()
+
+    def _judge(self, finding: Finding) -> None:
+        """The local watcher's rule (`Watcher._found`), on the sightings of every shard."""
+        if finding.crop is not None:
+            self.crops[(finding.room, finding.track_id)] = finding.crop
+        sightings = self.sightings.setdefault(finding.person, {})
+        sightings[finding.room] = finding.seen
+        for verdict in finding.verdicts:
+            self._raise(finding, verdict, [finding.room], finding.reasons, finding.risk)
+        window = self.window_s
+        concurrency = live_concurrency(finding.person, finding.room, finding.seen, sightings, window, self.verdicts)
+        if concurrency is not None:
+            self._raise(finding, Verdict.CONCURRENT, concurrency.places, [concurrency.reason], concurrency.risk)
+
+    def _raise(self, finding: Finding, verdict: str, rooms: list[str], reasons: list[str], risk: float) -> None:
+        key = (verdict, finding.person.casefold(), tuple(rooms))
+        if not self.sink.due(key):
+            return
+        event = AlertEvent(
+            verdict=verdict,
+            person=finding.person,
+            room=finding.room,
+            rooms=rooms,
+            url=finding.url,
+            label=finding.label,
+            similarity=round(finding.similarity, 4),
+            risk=risk,
+            frames=finding.frames,
+            track_id=finding.track_id,
+            stream_time_s=round(finding.stream_time_s, 3),
+            seen_at=_iso(finding.seen),
+            emitted_at=_iso(time.time()),
+            evidence=self._evidence(finding, verdict),
+            reasons=reasons,
+        )
+        self.sink.emit(key, event)
+        self.events.append((event, finding.found_at))
+        self.rooms.setdefault(finding.room, RoomRecord()).alerts += 1
+
+    def _evidence(self, finding: Finding, verdict: str) -> Evidence | None:
+        crop = self.crops.get((finding.room, finding.track_id))
+        if self.evidence_dir is None or crop is None:
+            return None
+        name = f"r{finding.number}-t{finding.track_id}-{verdict}"
+        return save_evidence(self.evidence_dir, finding.url, name, finding.person, crop.image, crop.time_s, crop.box)
+
+    def update_rooms(self, shard_pid: int, summaries: list[dict[str, Any]]) -> None:
+        """A shard's rooms as it sees them; a new process for a room's shard is a restart: what the earlier
+        one counted is carried, and the room has reconnected once more."""
+        with self.changed:
+            for summary in summaries:
+                record = self.rooms.setdefault(summary["room"], RoomRecord())
+                if record.shard_pid not in (None, shard_pid):
+                    record.carried.update({k: record.latest.get(k, 0) for k in ADDED_COUNTERS})
+                    record.carried["max_lag_s"] = max(record.carried["max_lag_s"], record.latest.get("max_lag_s", 0))
+                    record.restarts += 1
+                record.shard_pid, record.latest = shard_pid, summary
+
+    def poll(self, seen: int, wait_s: float) -> tuple[list[tuple[AlertEvent, float]], dict[str, Any], dict[str, Any]]:
+        """Alerts after the first `seen` (waiting up to `wait_s` for one), the rooms' merged states and the
+        alerts' delivery counts."""
+        with self.changed:
+            if len(self.events) <= seen:
+                self.changed.wait(wait_s)
+            rooms = {name: record.merged() for name, record in self.rooms.items()}
+            return self.events[seen:], rooms, self.sink.summary()
+
+    def close(self) -> dict[str, Any]:
+        self.sink.close()
+        return self.sink.summary()
+
+
+@dataclass
+class Shard:
+    """A block of rooms for one worker: numbered from `first_number`, as in a local watch of all of them."""
+
+    rooms: list[Room]
+    first_number: int
+    settings: WatchSettings
+    deadline: float | None  # wall-clock end of the watch (a restarted shard watches only what is left)
+    shipped: list[Any]  # [the gallery snapshot's object reference]
+    coordinator: Any
+    keep_evidence: bool
+
+
+@dataclass
+class ShardOutcome:
+    """A shard's summary without `concurrent` (judged by the driver on every room); evidence crops as bytes."""
+
+    result: ScanResult
+    appearances: list[Appearance]
+    crops: dict[str, bytes]
+
+
+class WatchWorker(ScanWorker):
+    """One shard: the models, loaded once, and the local Watcher over its rooms."""
+
+    def __init__(self, pack_folder: str, device: str, threads: int, config: Config, core: int | None) -> None:
+        super().__init__(pack_folder, device, threads, config, core)
+        self.watcher: Watcher | None = None
+        self.stopped = threading.Event()
+        self.pending: list[Finding] = []
+        self.crop_sent: dict[tuple[str, int], float] = {}  # (room, track) -> time of the crop last sent
+        self.pushed_at = 0.0
+
+    def run(self, shard: Shard) -> ShardOutcome:
+        """Watch the shard's rooms until the deadline, every room is over, or `stop`."""
+        import ray
+
+        context = self._scanner(shard.shipped[0]).context
+        left = None if shard.deadline is None else max(0.0, shard.deadline - time.time())
+        sink = AlertSink(None, None, shard.settings.cooldown_s)  # unused: the coordinator raises the alerts
+        with tempfile.TemporaryDirectory(prefix="impersonation-evidence-") as folder:
+            context = dataclasses.replace(context, evidence_dir=Path(folder) if shard.keep_evidence else None)
+            settings = replace(shard.settings, duration_s=left)
+            self.watcher = Watcher(shard.rooms, context, settings, sink, self._found, shard.first_number)
+            if self.stopped.is_set():
+                self.watcher.stop()
+            self.watcher.run(lambda: self._round(shard.coordinator, force=False))
+            self._round(shard.coordinator, force=True)
+            ray.get(shard.coordinator.update_rooms.remote(os.getpid(), self._rooms()))
+            result = self.watcher.summary(across_rooms=False)
+            crops = take_crops(result.appearances, folder)
+        return ShardOutcome(result, result.appearances, crops)
+
+    def stop(self) -> None:
+        self.stopped.set()
+        if self.watcher is not None:
+            self.watcher.stop()
+
+    def _found(self, room: RoomWatch, match: TrackMatch, appearance: Appearance) -> None:
+        track, last = match.track, match.track.observations[-1]
+        key = (room.name, track.track_id)
+        crop = None
+        changed = self.crop_sent.get(key) != track.best_crop_time_s
+        if track.best_crop is not None and track.best_crop_box is not None and changed:
+            self.crop_sent[key] = track.best_crop_time_s
+            crop = Crop(track.best_crop, track.best_crop_time_s, track.best_crop_box)
+        self.pending.append(
+            Finding(
+                room=room.name,
+                number=room.number,
+                url=room.room.url,
+                label=room.room.label,
+                person=match.identity,
+                similarity=match.similarity,
+                frames=len(track.observations),
+                track_id=track.track_id,
+                stream_time_s=last.time_s,
+                seen=last.wallclock or time.time(),
+                verdicts=[v for v in appearance.verdicts if v != Verdict.AUTHORIZED],
+                reasons=appearance.reasons,
+                risk=appearance.risk,
+                crop=crop,
+            )
+        )
+
+    def _round(self, coordinator: Any, force: bool) -> None:
+        """After each round: the round's findings go out at once (in order: one caller's calls to an actor run
+        in the order made); the rooms' states once a second."""
+        if self.pending:
+            coordinator.report.remote(self.pending)
+            self.pending = []
+        if force or time.monotonic() - self.pushed_at >= ROOMS_PUSH_INTERVAL_S:
+            self.pushed_at = time.monotonic()
+            coordinator.update_rooms.remote(os.getpid(), self._rooms())
+
+    def _rooms(self) -> list[dict[str, Any]]:
+        assert self.watcher is not None
+        return [{**Watcher.room_summary(room), "lag_s": round(room.lag_s, 2)} for room in self.watcher.rooms]
+
+
+def _iso(stamp: float) -> str:
+    return datetime.fromtimestamp(stamp, tz=UTC).isoformat()
+
+
+def _first_record(room: Room) -> dict[str, Any]:
+    """A room's record before its shard first reports: the local summary's fields, nothing counted yet."""
+    state = ReaderState(room=room.name, url=room.url, label=room.label).as_dict()
+    return {**state, "frames_recognised": 0, "max_lag_s": 0.0, "alerts": 0, "last_finding": None}
+
+
+@dataclass
+class RoomView:
+    """A room as the dashboard shows it (the fields of `RoomWatch` it reads), from the coordinator's record."""
+
+    number: int
+    room: Room
+    state: SimpleNamespace = field(init=False)
+    lag_s: float = 0.0
+    alerts: int = 0
+    last_finding: str | None = None
+
+    def __post_init__(self) -> None:
+        self.state = SimpleNamespace(**_first_record(self.room))
+
+    @property
+    def name(self) -> str:
+        return self.room.name
+
+    def record(self) -> dict[str, Any]:
+        """The room's entry in the summary's `settings.rooms`, as a local watch writes it."""
+        return {key: value for key, value in vars(self.state).items() if key != "lag_s"}
+
+    def update(self, record: dict[str, Any]) -> None:
+        self.state = SimpleNamespace(**record)
+        self.lag_s = record.get("lag_s", 0.0)
+        self.alerts = record["alerts"]
+        self.last_finding = record.get("last_finding")
+
+
+@dataclass
+class SinkView:
+    """The coordinator's alert counts, where the dashboard and the CLI read a local `AlertSink`'s."""
+
+    path: Path | None
+    counts: dict[str, Any] = field(
+        default_factory=lambda: {
+            "raised": 0,
+            "written": 0,
+            "write_failures": 0,
+            "last_write_error": None,
+            "webhook": None,
+        }
+    )
+
+    @property
+    def count(self) -> int:
+        return int(self.counts["raised"])
+
+    def summary(self) -> dict[str, Any]:
+        return self.counts
+
+
+class RayWatcher:
+    """`Watcher`'s interface (`run`, `stop`, `rooms`, `sink`, `elapsed_s`, `summary`) for a watch on Ray."""
+
+    def __init__(
+        self,
+        rooms: list[Room],
+        context: ScanContext,
+        settings: WatchSettings,
+        options: RayOptions,
+        alerts_path: Path | None = None,
+        webhook: str | None = None,
+        on_alert: Callable[[AlertEvent], None] | None = None,
+        on_write_error: Callable[[str], None] | None = None,
+    ) -> None:
+        if settings.reader.fps is None:  # as the local watcher: scan's configured rate unless told otherwise
+            settings = replace(settings, reader=replace(settings.reader, fps=context.config.scan.fps))
+        self.context = context
+        self.settings = settings
+        self.options = options
+        # '-' (stdout) is this process's: the driver writes those lines, the coordinator the file's.
+        self.to_stdout = AlertSink(alerts_path, None, 0.0) if str(alerts_path) == "-" else None
+        self.alerts_path = None if self.to_stdout else alerts_path
+        self.webhook = webhook
+        self.on_alert = on_alert
+        self.on_write_error = on_write_error
+        self.rooms = [RoomView(number, room) for number, room in enumerate(rooms, start=1)]
+        self.started_at = datetime.now(UTC)
+        self.sink = SinkView(alerts_path)  # the dashboard names the alerts file as given
+        self.delays: list[float] = []  # seconds from a finding in a shard to its alert here
+        self._stop = threading.Event()
+        self._clock_start = time.monotonic()
+        self._outcomes: list[ShardOutcome] = []
+        self._shipped: list[Any] = []  # the gallery snapshot's reference
+        self._ray = _import_ray()
+        _connect(self._ray, options.address)
+
+    @property
+    def elapsed_s(self) -> float:
+        return time.monotonic() - self._clock_start
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def run(self, on_round: Callable[[], None] | None = None) -> None:
+        ray = self._ray
+        self._clock_start = time.monotonic()
+        self.started_at = datetime.now(UTC)
+        coordinator = self._start_coordinator()
+        workers, shards = self._start_shards(coordinator)
+        running = [worker.run.remote(shard) for worker, shard in zip(workers, shards, strict=True)]
+        stopping = False
+        seen = 0
+        pending = list(running)
+        while pending:
+            if self._stop.is_set() and not stopping:
+                stopping = True
+                for worker in workers:
+                    worker.stop.remote()
+            events, rooms, counts = ray.get(coordinator.poll.remote(seen, POLL_WAIT_S))
+            seen += len(events)
+            self._show(events, rooms, counts)
+            if on_round is not None:
+                on_round()
+            _, pending = ray.wait(pending, num_returns=len(pending), timeout=0)
+        try:
+            self._outcomes = ray.get(running)
+        except ray.exceptions.RayError as exc:
+            raise UserError(f"a Ray watch worker failed: {_cause(exc)}") from None
+        events, rooms, _ = ray.get(coordinator.poll.remote(seen, 0.0))
+        self._show(events, rooms, ray.get(coordinator.close.remote()))
+
+    def _show(self, events: list[tuple[AlertEvent, float]], rooms: dict[str, Any], counts: dict[str, Any]) -> None:
+        for event, found_at in events:
+            if self.to_stdout is not None:
+                self.to_stdout.emit(len(self.delays), event)
+            if self.on_alert is not None:
+                self.on_alert(event)
+            self.delays.append(time.time() - found_at)
+        for view in self.rooms:
+            if view.name in rooms:
+                view.update(rooms[view.name])
+        if counts["write_failures"] and not self.sink.counts["write_failures"] and self.on_write_error is not None:
+            self.on_write_error(counts["last_write_error"])
+        self.sink.counts = counts if self.to_stdout is None else {**counts, "written": self.to_stdout.written}
+
+    def _start_coordinator(self) -> Any:
+        """The coordinator, on this machine's node: the alerts file and evidence folder are paths here."""
+        ray = self._ray
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        try:
+            here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
+        except Exception:  # a Ray Client driver is on no node: the coordinator goes where Ray puts it
+            here = "DEFAULT"
+        actor = ray.remote(WatchCoordinator).options(num_cpus=0, max_concurrency=16, scheduling_strategy=here)
+        evidence_dir = self.context.evidence_dir
+        return actor.remote(self.alerts_path, self.webhook, self.settings, self.context.config.verdicts, evidence_dir)
+
+    def _start_shards(self, coordinator: Any) -> tuple[list[Any], list[Shard]]:
+        """One actor per CPU (GPU) or per `--workers`, each with a contiguous block of the rooms; the watch's
+        duration counts from when they have all loaded their models."""
+        ray, context = self._ray, self.context
+        keep = context.evidence_dir is not None
+        snapshot = GallerySnapshot(
+            index=context.index,
+            authorizations=context.authorizations,
+            footage=context.footage,
+            fps=context.fps,
+            keep_evidence=keep,
+        )
+        # Held for the whole watch: a restarted shard fetches the snapshot again.
+        self._shipped = [ray.put(snapshot)]
+        # A shard that dies comes back and runs its rooms again (`run` retried), however often.
+        workers = _start_actors(
+            ray, context, self.options, len(self.rooms), WatchWorker, max_task_retries=-1, max_concurrency=2
+        )
+        deadline = None if self.settings.duration_s is None else time.time() + self.settings.duration_s
+        shards = [
+            Shard(
+                [view.room for view in self.rooms[first:last]],
+                first + 1,
+                self.settings,
+                deadline,
+                self._shipped,
+                coordinator,
+                keep,
+            )
+            for first, last in _blocks(len(self.rooms), len(workers))
+        ]
+        return workers, shards
+
+    def summary(self) -> ScanResult:
+        """Every shard's rooms and appearances, with `concurrent` judged across all of them (after `run`)."""
+        outcomes = self._outcomes
+        if not outcomes:
+            raise RuntimeError("summary() before run() finished")
+        rooms = {view.name: view for view in self.rooms}
+        sources: list[SourceResult] = []
+        appearances: list[Appearance] = []
+        for outcome in outcomes:
+            _write_crops(outcome, self.context.evidence_dir)
+            for source, record in zip(outcome.result.sources, outcome.result.settings["rooms"], strict=True):
+                sources.append(_carried(source, rooms[record["room"]].record()))
+            appearances.extend(outcome.appearances)
+        add_concurrency(appearances, self.context.config, slack_s=self.settings.concurrency_window_s)
+        each = [outcome.result.settings for outcome in outcomes]
+        # What differs between shards (their recognition rates) is listed per shard; the top level has the first's.
+        own = sorted(k for k in each[0] if k not in ("rooms", "alerts") and any(s[k] != each[0][k] for s in each))
+        shards = [{"rooms": [r["room"] for r in s["rooms"]], **{k: s[k] for k in own}} for s in each]
+        settings = {
+            **each[0],
+            "rooms": [view.record() for view in self.rooms],
+            "alerts": {**self.sink.counts, "coordinator_delay_s": _delays(self.delays)},
+            "engine": {"name": "ray", "address": self.options.address, "workers": len(outcomes), "shards": shards},
+        }
+        live_seconds = sum(float(view.record().get("live_seconds", 0.0)) for view in self.rooms)
+        run = RunInfo(
+            started_at=self.started_at.replace(microsecond=0).isoformat(),
+            elapsed_s=round(self.elapsed_s, 3),
+            video_seconds=round(live_seconds, 3),
+            realtime_factor=None,
+        )
+        return ScanResult(settings=settings, sources=sources, appearances=appearances, run=run)
+
+    def __enter__(self) -> RayWatcher:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self._ray.shutdown()
+
+
+def _blocks(total: int, count: int) -> list[tuple[int, int]]:
+    """`count` contiguous blocks of `total` rooms, their sizes differing by one at most."""
+    size, extra = divmod(total, count)
+    bounds = [n * size + min(n, extra) for n in range(count + 1)]
+    return list(itertools.pairwise(bounds))
+
+
+def _carried(source: SourceResult, room: dict[str, Any]) -> SourceResult:
+    """A room's result with its counters over every life of its shard (the room record has them merged)."""
+    frames = int(room.get("frames_decoded", source.frames_decoded))
+    readable = source.status == "ok" or int(room.get("frames_received", frames)) > 0
+    return dataclasses.replace(
+        source,
+        status="ok" if readable else source.status,
+        error=None if readable else source.error,
+        scanned_s=round(float(room.get("live_seconds", source.scanned_s)), 3),
+        frames_decoded=frames,
+        frames_sampled=int(room.get("frames_sampled", source.frames_sampled)),
+    )
+
+
+def _delays(delays: list[float]) -> dict[str, Any]:
+    if not delays:
+        return {"alerts": 0, "mean": None, "max": None}
+    return {"alerts": len(delays), "mean": round(sum(delays) / len(delays), 3), "max": round(max(delays), 3)}
+
+
+__all__ = ["RayWatcher", "WatchCoordinator", "WatchWorker"]

@@ -1,0 +1,167 @@
+"""`watch --engine ray` on a real local Ray cluster (2 CPUs: two shards of one room each).
+
+Katie Hill's clip, looped, is played as live in two rooms; with `--workers 2` each room is on its own shard, so
+`concurrent` can only be judged by the coordinator, which sees both. One shard's process is killed once the
+first alert is out: Ray restarts it, its room is opened again (one reconnect), and every alert is still raised,
+each once. The delay from a finding in a shard to its alert in the driver is printed (`pytest -s`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import cv2
+import pytest
+
+from ..conftest import require_shared, run_cli
+from .conftest import RayHead, free_port, in_session
+
+PERSON = "Katie Hill"
+ROOM_A, ROOM_B = "douyin:2001", "douyin:2002"
+
+
+def watch_workers(head: RayHead) -> list[int]:
+    """PIDs of this cluster's watch shards (Ray titles an actor's process by its class)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            title = (entry / "cmdline").read_bytes().decode("utf-8", "replace")
+        except OSError:
+            continue
+        if title.startswith("ray::WatchWorker") and in_session(int(entry.name), head.pid):
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.fixture(scope="module")
+def watch_case(model_root: Path, pack_name: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """A gallery with Katie Hill (stills of her clip's first second) and a rooms file of two rooms playing her
+    clip looped three times (24 s) as live."""
+    clip = require_shared("media", "sadtalker", "WDA_KatieHill_000.mp4")
+    folder = tmp_path_factory.mktemp("ray-watch")
+    looped = folder / "katie_looped.mp4"
+    command = ["ffmpeg", "-v", "error", "-stream_loop", "2", "-i", str(clip), "-c", "copy", str(looped)]
+    subprocess.run(command, check=True, timeout=60)
+    capture = cv2.VideoCapture(str(clip))
+    stills = []
+    for index in range(25):
+        ok, image = capture.read()
+        assert ok
+        if index % 12 == 0:
+            stills.append(str(folder / f"katie_{index}.jpg"))
+            cv2.imwrite(stills[-1], image)
+    capture.release()
+    env = dict(os.environ)
+    env.update(
+        {
+            "IMPERSONATION_MODELS": str(model_root),
+            "IMPERSONATION_PACK": pack_name,
+            "IMPERSONATION_GALLERY": str(folder / "gallery.sqlite"),
+            "COLUMNS": "200",
+        }
+    )
+    env.pop("IMPERSONATION_CONFIG", None)
+    enrolled = run_cli(["gallery", "add", PERSON, *stills], env)
+    assert enrolled.returncode == 0, enrolled.stderr
+    second = folder / "katie_second_room.mp4"
+    second.symlink_to(looped)
+    rooms = folder / "rooms.yaml"
+    rooms.write_text(
+        f"rooms:\n  - {{url: '{looped}', room: '{ROOM_A}'}}\n  - {{url: '{second}', room: '{ROOM_B}'}}\n",
+        encoding="utf-8",
+    )
+    return {"env": env, "rooms": rooms, "folder": folder}
+
+
+@pytest.fixture(scope="module")
+def killed_watch(ray_head: RayHead, watch_case: dict[str, Any]) -> dict[str, Any]:
+    """The watch, run once: a shard is killed when the first alert line is printed."""
+    out = watch_case["folder"] / "out"
+    args = [
+        "watch", str(watch_case["rooms"]), "--engine", "ray", "--address", ray_head.address, "--workers", "2",
+        "--fps", "2", "--duration", "30s", "--alerts", str(out / "alerts.jsonl"), "--json", str(out / "summary.json"),
+    ]  # fmt: skip
+    watch = subprocess.Popen(
+        [sys.executable, "-m", "impersonation_cli", *args],
+        env=watch_case["env"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines: list[str] = []
+    killed: list[int] = []
+
+    def read_and_kill() -> None:
+        assert watch.stderr is not None
+        for line in watch.stderr:
+            lines.append(line.rstrip("\n"))
+            if line.startswith("ALERT") and not killed:
+                shards = watch_workers(ray_head)
+                if shards:
+                    os.kill(shards[0], signal.SIGKILL)
+                    killed.append(shards[0])
+
+    reader = threading.Thread(target=read_and_kill, daemon=True)
+    reader.start()
+    try:
+        code = watch.wait(timeout=240)
+    finally:
+        if watch.poll() is None:
+            watch.kill()
+            watch.wait()
+    reader.join(10)
+    log = "\n".join(lines)
+    assert killed, f"no watch shard was found to kill:\n{log}"
+    assert "Traceback" not in log, log
+    alerts = [json.loads(line) for line in (out / "alerts.jsonl").read_text(encoding="utf-8").splitlines()]
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    return {"code": code, "log": log, "alerts": alerts, "summary": summary}
+
+
+@pytest.mark.shared_media
+def test_ray_watch_judges_concurrent_across_shards(killed_watch: dict[str, Any]) -> None:
+    assert killed_watch["code"] == 1, killed_watch["log"]
+    summary = killed_watch["summary"]
+    assert summary["settings"]["engine"]["workers"] == 2
+    found = {(a["room"], tuple(a["rooms"])) for a in killed_watch["alerts"] if a["verdict"] == "concurrent"}
+    assert {r for _, r in found} == {(ROOM_A, ROOM_B)}, killed_watch["alerts"]
+    assert f"ALERT concurrent: {PERSON} in {ROOM_A}, {ROOM_B}" in killed_watch["log"]
+    concurrent = {a["room"] for a in summary["appearances"] if "concurrent" in a["verdicts"]}
+    assert concurrent == {ROOM_A, ROOM_B}, summary["appearances"]
+    delay = summary["settings"]["alerts"]["coordinator_delay_s"]
+    print(f"\nfinding in a shard -> alert line in the driver: {delay}")
+    assert delay["alerts"] == len(killed_watch["alerts"])
+
+
+@pytest.mark.shared_media
+def test_ray_watch_survives_a_killed_shard(killed_watch: dict[str, Any]) -> None:
+    alerts = killed_watch["alerts"]
+    raised = sorted((a["verdict"], tuple(a["rooms"])) for a in alerts)
+    # Every finding raised once: the coordinator outlived the shard, so its cool-down holds across the restart.
+    expected = [
+        ("concurrent", (ROOM_A, ROOM_B)),
+        ("unauthorized-likeness", (ROOM_A,)),
+        ("unauthorized-likeness", (ROOM_B,)),
+    ]
+    assert raised == expected, killed_watch["log"]
+    rooms = {room["room"]: room for room in killed_watch["summary"]["settings"]["rooms"]}
+    assert sorted(room["reconnects"] >= 1 for room in rooms.values()) == [False, True], rooms
+    for room in rooms.values():
+        assert room["frames_sampled"] > 0 and room["alerts"] >= 1
+    people = {(a["identity"], a["room"]) for a in killed_watch["summary"]["appearances"]}
+    assert people == {(PERSON, ROOM_A), (PERSON, ROOM_B)}
+
+
+def test_ray_watch_unreachable_cluster_is_one_line_and_exit_2(cli_env: dict[str, str]) -> None:
+    rooms = ["rtmp://127.0.0.1:1/live/a"]
+    done = run_cli(["watch", *rooms, "--engine", "ray", "--address", f"127.0.0.1:{free_port()}"], cli_env)
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: cannot reach the Ray cluster at 127.0.0.1:")
+    assert len(done.stderr.strip().splitlines()) == 1
