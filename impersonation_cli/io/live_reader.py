@@ -15,14 +15,15 @@ import random
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, BinaryIO
 
-import cv2
+import av
 
 from impersonation_cli.errors import UnreadableInput
-from impersonation_cli.io.sources import is_stream_url, open_capture
+from impersonation_cli.io.sources import check_file, decode_packet, is_stream_url, seconds
 from impersonation_cli.pipeline.faces import Frame
 
 
@@ -58,7 +59,8 @@ class ReaderState:
     url: str
     label: str | None = None
     status: RoomStatus = RoomStatus.CONNECTING
-    frames_decoded: int = 0
+    frames_received: int = 0  # frames the stream sent
+    frames_decoded: int = 0  # of those, the ones decoded: what the next sample needed (io.live_reader.DecodePlan)
     frames_sampled: int = 0
     frames_dropped: int = 0
     connections: int = 0
@@ -106,25 +108,111 @@ class FrameSlot:
         return frames
 
 
-# FFmpeg probes a live stream for 5 s by default before the first frame; with an open timeout under that the
-# probe is cut short and the connection dies on its first reads. One second is enough to find the video.
-# Setting the variable at all drops OpenCV's own default for RTSP, RTP inside the RTSP connection (TCP), and
-# FFmpeg would then send RTP over UDP, which NAT and firewalls between a monitoring box and a camera or
-# restreamer often drop: prefer_tcp keeps TCP first and UDP as the fallback.
-# (OpenCV reads this variable at every open; a value the user set is kept.)
-LIVE_CAPTURE_OPTIONS = ("OPENCV_FFMPEG_CAPTURE_OPTIONS", "analyzeduration;1000000|rtsp_flags;prefer_tcp")
+# FFmpeg probes a live stream for 5 s by default before the first frame; one second is enough to find the video.
+# RTSP: RTP inside the RTSP connection (TCP) first, UDP only as the fallback, since NAT and firewalls between a
+# monitoring box and a camera or restreamer often drop UDP.
+# A user's $OPENCV_FFMPEG_CAPTURE_OPTIONS ("key;value|key;value", which OpenCV reads for scan's streams) replaces
+# these, so one setting serves both commands.
+LIVE_OPTIONS = {"analyzeduration": "1000000", "rtsp_flags": "prefer_tcp"}
+OPTIONS_ENV = "OPENCV_FFMPEG_CAPTURE_OPTIONS"
+# Reader threads run this much nicer than the analysis thread: when the CPU is short, recognising the frames
+# already sampled comes before decoding more of them.
+READER_NICENESS = 5
+
+
+def open_live(url: str, open_timeout_s: float, read_timeout_s: float) -> av.container.InputContainer:
+    """A stream URL or a video file, opened by PyAV with open and read timeouts; UnreadableInput if it cannot be."""
+    try:
+        if is_stream_url(url):
+            container = av.open(url, options=live_options(), timeout=(open_timeout_s, read_timeout_s))
+        else:
+            check_file(url)
+            container = av.open(_readable(url))
+    except (av.FFmpegError, OSError, ValueError, UnicodeError) as exc:
+        raise UnreadableInput(f"{url}: cannot open (not a video, damaged, or unreachable)") from exc
+    if not container.streams.video:
+        container.close()
+        raise UnreadableInput(f"{url}: no video stream")
+    return container
+
+
+def _readable(path: str) -> str | BinaryIO:
+    # FFmpeg cannot be handed a file name that is not UTF-8: it reads such a file through Python instead.
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return open(path, "rb")  # the container holds it until it is closed
+    return path
+
+
+def live_options() -> dict[str, str]:
+    text = os.environ.get(OPTIONS_ENV)
+    if not text:
+        return dict(LIVE_OPTIONS)
+    return dict(item.split(";", 1) for item in text.split("|") if ";" in item)  # type: ignore[misc]
+
+
+class DecodePlan:
+    """Which packets of a live room are decoded: only what the next sample needs.
+
+    Key frames are always decoded. A frame between two key frames is decoded only while a sample is due
+    before the next key frame is expected (it is built from the frames before it, back to the key frame);
+    past the room's last sample of a group of pictures the decoder rests until the next key frame. Frames no
+    other frame refers to (B-frames) are dropped by the decoder unless a sample is due. When key frames come
+    at least twice per sample interval, the key frame before a sample stands in for it (early by less than a
+    key-frame interval), so only key frames are decoded.
+    """
+
+    def __init__(self) -> None:
+        self.key_interval_s: float | None = None  # learnt from the stream: the smoothed gap between key frames
+        self._last_key_s: float | None = None
+        self._resting = True  # nothing decodes until the first key frame
+
+    def decodes(self, packet: av.Packet, packet_s: float, next_sample_s: float, frame_s: float) -> bool:
+        if packet.is_keyframe:
+            self._key_frame(packet_s)
+            return True
+        if self._resting:
+            return False
+        expected_key = None if self.key_interval_s is None else self._last_key_s + self.key_interval_s  # type: ignore[operator]
+        if expected_key is not None and next_sample_s >= expected_key - 0.5 * frame_s:
+            self._resting = True  # what follows is not needed: the next sample falls on or after the next key frame
+            return False
+        return True
+
+    def key_frame_stands_in(self, packet: av.Packet, packet_s: float, next_sample_s: float, interval_s: float) -> bool:
+        """Whether this key frame is taken as the sample due before the next key frame."""
+        gap = self.key_interval_s
+        return (
+            bool(packet.is_keyframe) and gap is not None and gap <= 0.5 * interval_s and next_sample_s < packet_s + gap
+        )
+
+    def skip_frame(self, packet_s: float, next_sample_s: float, frame_s: float) -> str:
+        """The decoder's skip_frame for this packet: drop non-reference frames unless a sample is due."""
+        return "DEFAULT" if packet_s + 1.5 * frame_s >= next_sample_s else "NONREF"
+
+    def _key_frame(self, packet_s: float) -> None:
+        if self._last_key_s is not None and packet_s > self._last_key_s:
+            gap = packet_s - self._last_key_s
+            self.key_interval_s = gap if self.key_interval_s is None else 0.7 * self.key_interval_s + 0.3 * gap
+        self._last_key_s = packet_s
+        self._resting = False
 
 
 class RoomReader(threading.Thread):
-    """Reads one room until stopped, ended or failed; frames come out of `slot`, its story in `state`."""
+    """Reads one room until stopped, ended or failed; frames come out of `slot`, its story in `state`.
+
+    `fps` is the room's current sampling rate: the watcher lowers it for every room alike when recognition
+    cannot keep up, and raises it back to the target when it can.
+    """
 
     def __init__(
         self, state: ReaderState, settings: ReaderSettings, wake: threading.Event, origin: float | None = None
     ) -> None:
         super().__init__(name=f"room {state.room}", daemon=True)
-        os.environ.setdefault(*LIVE_CAPTURE_OPTIONS)
         self.state = state
         self.settings = settings
+        self.fps = settings.fps or 1.0
         self.slot = FrameSlot(settings.queue_size, wake)
         self._wake = wake
         self._stop_event = threading.Event()
@@ -141,6 +229,7 @@ class RoomReader(threading.Thread):
         return self._stop_event.is_set()
 
     def run(self) -> None:
+        lower_own_priority(READER_NICENESS)
         try:
             self._watch()
         finally:
@@ -158,9 +247,9 @@ class RoomReader(threading.Thread):
                 break
             # A file is read once; a stream gets its chances until give_up_s.
             if self._is_file or time.monotonic() - last_alive >= self.settings.give_up_s:
-                state.status = RoomStatus.ENDED if state.frames_decoded else RoomStatus.FAILED
+                state.status = RoomStatus.ENDED if state.frames_received else RoomStatus.FAILED
                 return
-            state.status = RoomStatus.RECONNECTING if state.frames_decoded else RoomStatus.CONNECTING
+            state.status = RoomStatus.RECONNECTING if state.frames_received else RoomStatus.CONNECTING
             # Equal jitter: rooms that dropped together (a server restart) do not all come back at once.
             self._stop_event.wait(backoff / 2 + random.uniform(0, backoff / 2))
             backoff = min(backoff * 2, self.settings.backoff_max_s)
@@ -169,59 +258,96 @@ class RoomReader(threading.Thread):
     def _connect_and_read(self) -> bool:
         """One connection: True when it delivered at least one frame."""
         try:
-            capture = open_capture(self.state.url, self.settings.open_timeout_s, self.settings.read_timeout_s)
+            container = open_live(self.state.url, self.settings.open_timeout_s, self.settings.read_timeout_s)
         except UnreadableInput as exc:
             self.state.last_error = str(exc)
             return False
         self.state.connections += 1
         try:
-            return self._read(capture)
+            return self._read(container)
         finally:
-            capture.release()
+            container.close()
 
-    def _read(self, capture: cv2.VideoCapture) -> bool:
-        state = self.state
+    def _read(self, container: av.container.InputContainer) -> bool:
+        stream = container.streams.video[0]
+        stream.thread_count = 1  # one thread per room: a watcher holds many rooms, each decoding a little
+        codec = stream.codec_context
+        rate = stream.average_rate or stream.guessed_rate
+        frame_s = 1.0 / float(rate) if rate and 0 < float(rate) < 1000 else 0.04
+        plan = DecodePlan()
         connected = previous = time.monotonic()
-        frames = 0
-        while not self.stopping and capture.grab():
-            frames += 1
-            state.frames_decoded += 1
-            if frames == 1:
-                if state.status == RoomStatus.RECONNECTING:
-                    state.reconnects += 1
-                state.status = RoomStatus.LIVE
-                state.last_error = None
-            now = self._pace(capture, connected)
-            state.live_seconds += now - previous
+        packets = 0
+        for packet in self._packets(container, stream):
+            packets += 1
+            self._received(packets)
+            now = self._pace(connected, seconds(packet.pts, packet.time_base) or 0.0)
+            self.state.live_seconds += now - previous
             previous = now
-            if now >= self._next_sample:
-                self._sample(capture, now)
-        if frames and not self.stopping and not self._is_file:
-            state.last_error = "the stream stopped sending frames (ended, dropped or read timeout)"
-        return frames > 0
+            # The plan works in arrival time (samples are due by the clock), kept in step with the stream's own.
+            arrival_s = now - connected
+            if not plan.decodes(packet, arrival_s, self._next_sample - connected, frame_s):
+                continue
+            next_sample_s = self._next_sample - connected
+            codec.skip_frame = plan.skip_frame(arrival_s, next_sample_s, frame_s)
+            stand_in = plan.key_frame_stands_in(packet, arrival_s, next_sample_s, 1.0 / self.fps)
+            for decoded in decode_packet(codec, packet):
+                self.state.frames_decoded += 1
+                if now >= self._next_sample or stand_in:
+                    self._sample(decoded, now)
+                    stand_in = False
+        if packets and not self.stopping and not self._is_file:
+            self.state.last_error = "the stream stopped sending frames (ended, dropped or read timeout)"
+        return packets > 0
 
-    def _pace(self, capture: cv2.VideoCapture, connected: float) -> float:
+    def _packets(
+        self, container: av.container.InputContainer, stream: av.video.stream.VideoStream
+    ) -> Iterator[av.Packet]:
+        # A stream that drops, times out or breaks mid-packet ends this connection; the reader reconnects.
+        try:
+            for packet in container.demux(stream):
+                if self.stopping:
+                    return
+                if packet.size:
+                    yield packet
+        except (av.FFmpegError, OSError) as exc:
+            self.state.last_error = f"{type(exc).__name__}: {exc}"
+
+    def _received(self, packets: int) -> None:
+        state = self.state
+        state.frames_received += 1
+        if packets == 1:
+            if state.status == RoomStatus.RECONNECTING:
+                state.reconnects += 1
+            state.status = RoomStatus.LIVE
+            state.last_error = None
+
+    def _pace(self, connected: float, packet_s: float) -> float:
         """Now, after waiting for a local file's frame to be due at real-time pace."""
         if self._is_file:
-            position_s = capture.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
-            delay = connected + position_s - time.monotonic()
+            delay = connected + packet_s - time.monotonic()
             if delay > 0:
                 self._stop_event.wait(delay)
         return time.monotonic()
 
-    def _sample(self, capture: cv2.VideoCapture, now: float) -> None:
-        ok, image = capture.retrieve()
-        if not ok or image is None:
-            return
-        interval = 1.0 / self.settings.fps
+    def _sample(self, decoded: av.VideoFrame, now: float) -> None:
+        interval = 1.0 / self.fps
         self._next_sample = max(self._next_sample + interval, now + interval * 0.5)
         frame = Frame(
             source=self.state.url,
             index=self.state.frames_sampled,
             time_s=now - self.origin,
-            image=image,
+            image=decoded.to_ndarray(format="bgr24"),
             wallclock=time.time(),
         )
         self.state.sampled(now)
         if self.slot.put(frame):
             self.state.frames_dropped += 1
+
+
+def lower_own_priority(niceness: int) -> None:
+    """Make the calling thread nicer (Linux schedules threads on their own); elsewhere a no-op."""
+    try:
+        thread = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, thread, os.getpriority(os.PRIO_PROCESS, thread) + niceness)
+    except (AttributeError, OSError):
+        pass

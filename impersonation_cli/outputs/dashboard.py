@@ -69,9 +69,19 @@ def delivery_line(sink: AlertSink) -> str:
     return "; ".join(parts)
 
 
+def share_line(share: dict[str, float | int | None]) -> str:
+    """The sampling rate every room gets, and, when it is under the target, how many rooms the machine holds."""
+    line = f"sampling {share['fps']:.2g} fps per room (target {share['target_fps']:g})"
+    if share["lowest_fps"] < share["target_fps"]:
+        line += f", lowest {share['lowest_fps']:.2g}: past capacity, this machine holds about "
+        line += f"{share['rooms_at_target']} room(s) at {share['target_fps']:g} fps"
+    return line
+
+
 def room_table(watcher: Watcher) -> Table:
     table = Table(
-        title=f"watching {len(watcher.rooms)} room(s), {watcher.elapsed_s:.0f} s",
+        title=f"watching {len(watcher.rooms)} room(s), {watcher.elapsed_s:.0f} s; "
+        + share_line(watcher.share.as_dict()),
         title_justify="left",
         caption=delivery_line(watcher.sink),
         caption_justify="left",
@@ -129,7 +139,7 @@ def final_lines(result: ScanResult, sink: AlertSink) -> list[Text]:
         )
         for room in result.settings["rooms"]
     ]
-    return [*lines, Text(delivery_line(sink))]
+    return [*lines, Text(share_line(result.settings["recognition"])), Text(delivery_line(sink))]
 
 
 @contextmanager

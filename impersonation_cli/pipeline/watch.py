@@ -20,12 +20,13 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from impersonation_cli.io.live_reader import ReaderSettings, ReaderState, RoomReader
+from impersonation_cli.io.live_reader import ReaderSettings, ReaderState, RoomReader, RoomStatus
 from impersonation_cli.io.rooms import Room
 from impersonation_cli.io.sources import is_stream_url
 from impersonation_cli.outputs.alerts import AlertEvent, AlertSink
 from impersonation_cli.outputs.evidence import save_evidence
 from impersonation_cli.pipeline.faces import Faces, Frame
+from impersonation_cli.pipeline.fair_share import RecognitionShare
 from impersonation_cli.pipeline.matches import TrackMatch
 from impersonation_cli.pipeline.scan import (
     ScanContext,
@@ -127,6 +128,7 @@ class Watcher:
         self.settings = settings
         self.sink = sink
         self.on_finding = on_finding
+        self.share = RecognitionShare(settings.reader.fps)
         self.started_at = datetime.now(UTC)
         self._clock_start = time.monotonic()
         self.wake = threading.Event()
@@ -172,6 +174,7 @@ class Watcher:
             batch = [(room, frame) for room in self.rooms for frame in room.reader.slot.drain()]
             if batch:
                 self._recognise_round(batch)
+            self._share_recognition()
             if on_round is not None:
                 on_round()
             if all_over or (duration is not None and self.elapsed_s >= duration):
@@ -186,7 +189,14 @@ class Watcher:
         for room in self.rooms:
             room.reader.join(max(0.0, limit - time.monotonic()))
 
+    def _share_recognition(self) -> None:
+        live = [room for room in self.rooms if room.state.status == RoomStatus.LIVE]
+        if self.share.update(time.monotonic(), len(live)):
+            for room in self.rooms:
+                room.reader.fps = self.share.fps
+
     def _recognise_round(self, batch: list[tuple[RoomWatch, Frame]]) -> None:
+        started = time.monotonic()
         found = recognise(self.context.engine, batch)
         for (room, frame), faces in zip(batch, found, strict=True):
             room.frame_size = (frame.width, frame.height)
@@ -194,6 +204,7 @@ class Watcher:
             room.frames_recognised += 1
             room.lag_s = time.time() - (frame.wallclock or time.time())
             room.max_lag_s = max(room.max_lag_s, room.lag_s)
+        self.share.recognised(len(batch), time.monotonic() - started)
 
     def _observe(self, room: RoomWatch, frame: Frame, faces: Faces) -> None:
         closed = room.pipeline.add(frame, faces)
@@ -276,6 +287,7 @@ class Watcher:
             "mode": "watch",
             **run_settings(self.context, self.settings.reader.fps),
             "concurrency_window_s": self.settings.concurrency_window_s,
+            "recognition": self.share.as_dict(),
             "rooms": [self.room_summary(room) for room in self.rooms],
             "alerts": self.sink.summary(),
         }
@@ -302,7 +314,7 @@ class Watcher:
     def _source_facts(room: RoomWatch) -> SourceResult:
         """How a room was read: its frames and live time, or why it never sent a frame."""
         state = room.state
-        readable = state.frames_decoded > 0
+        readable = state.frames_received > 0
         width, height = room.frame_size or (None, None)
         return SourceResult(
             source=room.room.url,

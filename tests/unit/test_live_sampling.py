@@ -1,0 +1,108 @@
+"""How a live room is sampled without a model: which packets are decoded (DecodePlan) and the rate every room
+gets when recognition cannot keep up (RecognitionShare)."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import pytest
+
+from impersonation_cli.io.live_reader import DecodePlan
+from impersonation_cli.pipeline.fair_share import RecognitionShare
+
+FRAME_S = 0.04  # 25 fps
+
+
+@dataclass
+class Packet:
+    is_keyframe: bool
+
+
+def decoded_times(key_every: int, fps: float, seconds: float) -> tuple[list[float], list[float]]:
+    """The frames a plan decodes and the ones sampled, for a stream of 25 fps with a key frame every
+    `key_every` frames, sampled as the reader samples (the first decoded frame at or after each due time, or a
+    key frame standing in for it)."""
+    plan = DecodePlan()
+    decoded, sampled = [], []
+    next_sample, interval = 0.0, 1.0 / fps
+    for n in range(round(seconds / FRAME_S)):
+        time_s = n * FRAME_S
+        packet = Packet(is_keyframe=n % key_every == 0)
+        if not plan.decodes(packet, time_s, next_sample, FRAME_S):  # type: ignore[arg-type]
+            continue
+        decoded.append(time_s)
+        if time_s >= next_sample or plan.key_frame_stands_in(packet, time_s, next_sample, interval):  # type: ignore[arg-type]
+            sampled.append(time_s)
+            next_sample = max(next_sample + interval, time_s + 0.5 * interval)
+    return decoded, sampled
+
+
+def test_nothing_is_decoded_before_the_first_key_frame() -> None:
+    plan = DecodePlan()
+    assert not plan.decodes(Packet(False), 0.0, 0.0, FRAME_S)  # type: ignore[arg-type]
+    assert plan.decodes(Packet(True), 0.04, 0.0, FRAME_S)  # type: ignore[arg-type]
+    assert plan.decodes(Packet(False), 0.08, 0.0, FRAME_S)  # type: ignore[arg-type]
+
+
+def test_long_groups_of_pictures_decode_up_to_each_sample_and_rest_after_the_last() -> None:
+    # Key frames every 2 s, 1 sample a second: each group is decoded up to its second sample (t+1 s), then the
+    # decoder rests until the next key frame (once it has learnt the key-frame interval from the first two).
+    decoded, sampled = decoded_times(key_every=50, fps=1.0, seconds=20.0)
+    assert sampled == pytest.approx([float(t) for t in range(20)], abs=FRAME_S)
+    later = [t for t in decoded if t >= 4.0]
+    assert 0.45 * 400 <= len(later) <= 0.55 * 400  # half of the 400 frames from 4 s on
+
+
+def test_short_groups_of_pictures_are_sampled_on_key_frames_alone() -> None:
+    # Key frames every 0.48 s, 1 sample a second: the key frame before each due time stands in for it.
+    decoded, sampled = decoded_times(key_every=12, fps=1.0, seconds=20.0)
+    later = [t for t in decoded if t >= 2.0]
+    assert all(round(t / FRAME_S) % 12 == 0 for t in later)
+    assert len(sampled) == pytest.approx(20, abs=1)
+    gaps = [b - a for a, b in itertools.pairwise(sampled)]
+    assert all(0.5 <= gap <= 1.5 for gap in gaps)
+
+
+def test_b_frames_are_dropped_by_the_decoder_unless_a_sample_is_due() -> None:
+    plan = DecodePlan()
+    assert plan.skip_frame(1.0, 2.0, FRAME_S) == "NONREF"
+    assert plan.skip_frame(1.95, 2.0, FRAME_S) == "DEFAULT"
+
+
+def test_the_rate_stays_at_the_target_while_recognition_keeps_up() -> None:
+    share = RecognitionShare(target_fps=2.0)
+    share.update(0.0, live_rooms=4)
+    share.recognised(frames=24, busy_s=1.0)  # 4 rooms x 2 fps for 3 s, done in a third of the time
+    assert not share.update(3.0, live_rooms=4)
+    assert share.fps == 2.0
+    assert share.rooms_at_target == 10  # 0.85 x 24 / 2
+
+
+def test_past_capacity_every_room_gets_the_same_share_and_it_recovers() -> None:
+    share = RecognitionShare(target_fps=1.0)
+    share.update(0.0, live_rooms=32)
+    share.recognised(frames=45, busy_s=3.0)  # saturated: 15 frames a second for 32 rooms
+    assert share.update(3.0, live_rooms=32)
+    assert share.fps == pytest.approx(0.85 * 15 / 32)
+    share.recognised(frames=20, busy_s=1.0)  # decoding less, the loop idles two thirds of the time
+    assert share.update(6.0, live_rooms=32)
+    assert share.fps == pytest.approx(1.5 * 0.85 * 15 / 32)  # up by half, the most one window allows
+    share.recognised(frames=20, busy_s=2.4)  # busy 0.8: between spare and saturated, the rate holds
+    assert not share.update(9.0, live_rooms=32)
+    for window_end in (12.0, 15.0):
+        share.recognised(frames=20, busy_s=0.3)
+        assert share.update(window_end, live_rooms=32)
+    assert share.fps == 1.0  # never above the target
+    assert share.lowest_fps == pytest.approx(0.85 * 15 / 32)
+
+
+def test_the_rate_is_not_changed_between_windows_or_without_work() -> None:
+    share = RecognitionShare(target_fps=1.0)
+    share.update(0.0, live_rooms=2)
+    share.recognised(frames=1, busy_s=1.0)
+    assert not share.update(1.0, live_rooms=2)  # the window (3 s) is not over
+    idle = RecognitionShare(target_fps=1.0)
+    idle.update(0.0, live_rooms=2)
+    assert not idle.update(10.0, live_rooms=2)  # nothing recognised: nothing to measure
+    assert idle.as_dict()["frames_per_busy_s"] is None
