@@ -140,10 +140,11 @@ class SourcePipeline:
         context: ScanContext,
         room: Room | None = None,
         still_image: bool = False,
-        keep_tracks: bool = False,
+        slice_start_s: float | None = None,
     ) -> None:
-        """`keep_tracks`: a slice of a long file (pipeline/slices.py) keeps its ended tracks whole in `kept_tracks`
-        instead of matching them: they are matched and scored once joined with the other slices' (`adopt`)."""
+        """`slice_start_s`: this is a slice of a long file, from that time (pipeline/slices.py). It keeps its ended
+        tracks whole in `kept_tracks` instead of matching them: they are matched and scored once joined with the
+        other slices' (`adopt`)."""
         self.source = source
         self.number = number
         self.context = context
@@ -162,7 +163,10 @@ class SourcePipeline:
         self._matches: list[TrackMatch] = []
         self._live: dict[int, LiveTrack] = {}  # per track on screen, for a watcher
         self.faces_detected = 0
-        self.kept_tracks: list[Track] | None = [] if keep_tracks else None
+        self.kept_tracks: list[Track] | None = [] if slice_start_s is not None else None
+        if slice_start_s:
+            # Its tracks that begin within a tracker gap of its start may continue a track of the slice before.
+            self._signals.sampler.judge_all_until_s = slice_start_s + self.config.tracker.max_gap_s
         self._adopted_tracks = 0
 
     @property

@@ -3,7 +3,7 @@ into the result the whole file gives.
 
 A slice [t0, t1) starts on the sampling grid and is decoded from the key frame before t0, so it takes the very
 frames a whole-file pass takes there (`io.sources.TimeWindow`). It runs the pipeline up to the tracks and keeps
-them whole (`SourcePipeline(keep_tracks=True)`). The join numbers the tracks as one tracker over the whole file
+them whole (`SourcePipeline(slice_start_s=...)`). The join numbers the tracks as one tracker over the whole file
 would, continues a track across a boundary where that tracker would have (a slice's new tracks against the tracks
 still open at its start, by the tracker's own rule, `link_affinity`), and then scores, matches and judges the
 joined tracks with the local code (`SourcePipeline.adopt`, `conclude`). What can still differ from a whole-file
@@ -33,6 +33,7 @@ from impersonation_cli.io.sources import (
 )
 from impersonation_cli.pipeline.faces import greedy_pairs
 from impersonation_cli.pipeline.scan import ScanContext, SourcePipeline, feed_frames, source_facts
+from impersonation_cli.pipeline.signals.detector import keep_scheduled
 from impersonation_cli.pipeline.signals.replay import ReplayDetector
 from impersonation_cli.pipeline.tracks import Observation, Track, TrackerSettings, link_affinity
 from impersonation_cli.results import Appearance, SourceResult
@@ -92,7 +93,7 @@ def slices_of(source: str, slice_s: float, fps: float) -> list[TimeWindow]:
 def scan_slice(source: str, context: ScanContext, window: TimeWindow) -> SliceScan:
     """Scan one slice of a video file up to its tracks; a slice that cannot be read carries why in `error`."""
     stats = DecodeStats()
-    pipeline = SourcePipeline(source, 0, context, keep_tracks=True)
+    pipeline = SourcePipeline(source, 0, context, slice_start_s=window.start_s)
     times: list[float] = []
     error = feed_frames(pipeline, context, stats, window, times.append)
     pipeline.finish()
@@ -115,6 +116,8 @@ def join_slices(
     reason, or "unreadable" if no slice decoded a frame."""
     scanned = [part for part in parts if isinstance(part, SliceScan)]
     tracks, measured = join_tracks(parts, context.config.tracker)
+    for faces in measured.values():
+        keep_scheduled(faces, context.config.signals)
     times = [time_s for part in scanned for time_s in part.sample_times]
     pipeline = SourcePipeline(info.source, number, context, room)
     closed = closing_order(tracks, times, context.config.tracker.max_gap_s)

@@ -13,6 +13,7 @@ hand-made cues never were.
 
 from __future__ import annotations
 
+import math
 import os
 import weakref
 from dataclasses import dataclass
@@ -82,8 +83,13 @@ class ForgerySampler:
     def __init__(self, model: ForgeryModel, settings: SignalSettings) -> None:
         self.model = model
         self.settings = settings
-        # Per active track: how many of its faces were big enough for the detector so far.
+        # Per active track: how many of its faces were big enough for the detector so far, and when it began.
         self._eligible: dict[int, int] = {}
+        self._started_s: dict[int, float] = {}
+        # In a slice of a long file (pipeline/slices.py), tracks that begin by this time may continue a track of
+        # the slice before, where their faces' places in the schedule are unknown: every face the schedule could
+        # judge (`judged_span`) is judged, and the join keeps the judgements the whole-file schedule makes.
+        self.judge_all_until_s = -math.inf
 
     def observe(self, frame: Frame, faces: Faces, observations: list[Observation]) -> None:
         """`observations[i]` is the newest observation of `faces[i]`'s track."""
@@ -93,13 +99,15 @@ class ForgerySampler:
         big = faces.sizes >= detector.min_face_px
         chosen = []
         for row in range(len(faces)):
+            track_id = int(faces.track_ids[row])
+            started_s = self._started_s.setdefault(track_id, frame.time_s)
             if not big[row]:
                 observations[row].features[SMALL_KEY] = 1.0
                 continue
-            track_id = int(faces.track_ids[row])
             seen = self._eligible.get(track_id, 0)
             self._eligible[track_id] = seen + 1
-            if judged_now(seen, self.settings):
+            may_continue = started_s <= self.judge_all_until_s and seen < judged_span(self.settings)
+            if judged_now(seen, self.settings) or may_continue:
                 chosen.append(row)
         if not chosen:
             return
@@ -115,6 +123,7 @@ class ForgerySampler:
 
     def track_ended(self, track_id: int) -> None:
         self._eligible.pop(track_id, None)
+        self._started_s.pop(track_id, None)
 
 
 def judged_now(seen: int, settings: SignalSettings) -> bool:
@@ -124,6 +133,25 @@ def judged_now(seen: int, settings: SignalSettings) -> bool:
         return True
     later = seen - first
     return later % every == 0 and first + later // every < settings.forgery_max_frames
+
+
+def judged_span(settings: SignalSettings) -> int:
+    """How many of a track's first faces (counting only faces big enough) hold every face `judged_now` picks."""
+    first, every, most = settings.forgery_first_frames, settings.forgery_every, settings.forgery_max_frames
+    return first + (most - first - 1) * every + 1 if most > first else first
+
+
+def keep_scheduled(observations: list[Observation], settings: SignalSettings) -> None:
+    """Drop the detector's judgements on faces `judged_now` would not have picked (a long file's slices judge
+    more faces of the tracks that may continue across a boundary: `ForgerySampler.judge_all_until_s`)."""
+    seen = 0
+    for observation in observations:
+        if SMALL_KEY in observation.features:
+            continue
+        if not judged_now(seen, settings):
+            for key in (SYNTHETIC_KEY, EFFECTS_KEY, REFUSED_KEY):
+                observation.features.pop(key, None)
+        seen += 1
 
 
 def top_k_mean(probabilities: np.ndarray, k: int) -> tuple[float, int]:
