@@ -1,4 +1,5 @@
-"""`scan --engine ray`: the same scan, one source per task, spread over a pool of Ray actors.
+"""`scan --engine ray`: the same scan, one source (or one slice of a long file) per task, spread over a pool of
+Ray actors.
 
 The driver (the process that runs `scan`) expands the inputs and loads the gallery as a local scan does. It
 ships the gallery snapshot (embeddings, authorizations, known footage) and the settings to the cluster once
@@ -7,6 +8,9 @@ handed with the local pipeline (`scan_source`). Results come back per source; th
 evidence crops (returned as JPEG bytes, so no node needs to share the evidence folder), orders the sources
 as a local scan would, and judges `concurrent` across all of them with the local verdict code. Numbering
 (`s3-a1`) is the local one, so a result equals a local run's except for its run timings.
+
+A file longer than `RayOptions.slice_s` is cut into time slices scanned by different actors up to their tracks;
+the driver joins the tracks across the boundaries and judges the joined file (pipeline/slices.py).
 
 Every node needs this package and the model pack at the path the driver uses (docs/scale.md).
 """
@@ -30,7 +34,7 @@ from impersonation_cli.config import Config
 from impersonation_cli.errors import UserError
 from impersonation_cli.gallery.store import Authorization, GalleryIndex
 from impersonation_cli.io.rooms import Room
-from impersonation_cli.io.sources import expand_inputs
+from impersonation_cli.io.sources import SOURCE_ERRORS, TimeWindow, expand_inputs, failure_reason, probe
 from impersonation_cli.pipeline.scan import (
     ScanContext,
     ScanProgress,
@@ -41,6 +45,7 @@ from impersonation_cli.pipeline.scan import (
     unscanned,
 )
 from impersonation_cli.pipeline.signals.replay import FootageIndex
+from impersonation_cli.pipeline.slices import LostSlice, SliceScan, join_slices, scan_slice, slices_of
 from impersonation_cli.results import Appearance, RunInfo, ScanResult, SourceResult
 
 if TYPE_CHECKING:
@@ -49,6 +54,10 @@ if TYPE_CHECKING:
 # ONNX Runtime devices that need a GPU on the node the actor runs on.
 GPU_DEVICES = frozenset({"cuda", "tensorrt", "rocm"})
 INSTALL_HINT = "pip install 'impersonation-cli[ray]'"
+# Files longer than this many seconds are cut into slices of about as long (10 minutes: a slice's start-up, the
+# seek and the first frames' full detection, is a small share of it, and a 10-hour file makes 60 tasks).
+DEFAULT_SLICE_S = 600.0
+MIN_SLICE_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -65,6 +74,7 @@ class RayOptions:
     threads: int = 1  # ONNX Runtime threads per model in each actor: an actor holds one CPU
     task_retries: int = 2  # a source whose actor dies is scanned again this many times, then reported unreadable
     pin_cores: bool = False  # confine actor i to core i mod cores (benchmarks: a worker really holds one core)
+    slice_s: float = DEFAULT_SLICE_S  # cut files longer than this into slices of about as long; 0: never
 
 
 @dataclass
@@ -81,11 +91,22 @@ class GallerySnapshot:
 @dataclass
 class SourceOutcome:
     """One source scanned by an actor: its result, its appearances, and their evidence crops as bytes keyed by
-    the path relative to the evidence folder (the driver writes them)."""
+    the path relative to the evidence folder (the driver writes them; a file joined from slices has its evidence
+    written by the driver already, and no crops here)."""
 
     result: SourceResult
     appearances: list[Appearance]
     crops: dict[str, bytes]
+
+
+@dataclass(frozen=True)
+class Task:
+    """One actor's task: a whole source, or one slice of a long file."""
+
+    number: int  # the source's, 1-based
+    source: str
+    window: TimeWindow | None = None  # None: the whole source
+    part: int = 0  # the slice's place among its file's slices
 
 
 class ScanWorker:
@@ -116,6 +137,10 @@ class ScanWorker:
             crops = take_crops(appearances, folder)
         return SourceOutcome(result, appearances, crops)
 
+    def scan_slice(self, source: str, window: TimeWindow, shipped: list[Any]) -> SliceScan:
+        """Scan one slice of a long file up to its tracks (the driver joins the slices)."""
+        return scan_slice(source, self._scanner(shipped[0]).context, window)
+
     def _scanner(self, snapshot_ref: Any) -> Scanner:
         # The snapshot's reference comes inside a list, so Ray hands it over unresolved: it is fetched from the
         # object store once per actor (and again by an actor restarted after a crash), not once per source.
@@ -139,25 +164,40 @@ class ScanWorker:
 
 
 def engine_options(
-    engine: str, address: str | None, workers: int | None, device: str, threads: int | None
+    engine: str,
+    address: str | None,
+    workers: int | None,
+    device: str,
+    threads: int | None,
+    slice_s: float | None = None,
 ) -> RayOptions | None:
-    """The CLI's `--engine/--address/--workers` (and `--device/--threads`, which the actors use): None for a
-    local scan, else the Ray options; checked before any model is loaded.
+    """The CLI's `--engine/--address/--workers/--slice` (and `--device/--threads`, which the actors use): None
+    for a local scan, else the Ray options; checked before any model is loaded.
 
     Raises:
-        UserError: an unknown engine, Ray options without `--engine ray`, a worker count below 1, Ray missing,
-            a HOST:PORT nobody listens on.
+        UserError: an unknown engine, Ray options without `--engine ray`, a worker count below 1, a slice
+            length under MIN_SLICE_S (but 0), Ray missing, a HOST:PORT nobody listens on.
     """
     if engine not in ("local", "ray"):
         raise UserError(f"--engine {engine!r}: choose local or ray")
     if engine == "local":
         if address is not None or workers is not None:
             raise UserError("--address and --workers need --engine ray")
+        if slice_s is not None:
+            raise UserError("--slice needs --engine ray")
         return None
     if workers is not None and workers < 1:
         raise UserError("--workers must be at least 1")
+    if slice_s is not None and slice_s != 0 and not MIN_SLICE_S <= slice_s < float("inf"):
+        raise UserError(f"--slice must be 0 (never cut a file) or at least {MIN_SLICE_S:g} seconds")
     _import_ray()
-    options = RayOptions(address=address or "auto", workers=workers, device=device, threads=threads or 1)
+    options = RayOptions(
+        address=address or "auto",
+        workers=workers,
+        device=device,
+        threads=threads or 1,
+        slice_s=DEFAULT_SLICE_S if slice_s is None else slice_s,
+    )
     _check_reachable(options.address)
     return options
 
@@ -335,8 +375,8 @@ def _scan_sources(
     options: RayOptions,
     outcomes: dict[int, SourceOutcome],
 ) -> None:
-    """Hand each idle actor the next source until all are done, filling `outcomes` (by source number) as they
-    arrive, so that an interrupted scan keeps what finished."""
+    """Hand each idle actor the next task (a source, or a slice of a long one) until all are done, filling
+    `outcomes` (by source number) as sources complete, so that an interrupted scan keeps what finished."""
     snapshot = GallerySnapshot(
         index=context.index,
         authorizations=context.authorizations,
@@ -345,38 +385,88 @@ def _scan_sources(
         keep_evidence=context.evidence_dir is not None,
     )
     shipped = [ray.put(snapshot)]  # held here until every source is done: a restarted actor fetches it again
-    idle = _start_actors(ray, context, options, len(sources))
-    waiting = deque(enumerate(sources, start=1))
-    running: dict[Any, tuple[Any, int, str]] = {}
+    waiting = deque(_tasks(sources, options.slice_s, context.fps or context.config.scan.fps))
+    parts: dict[int, list[SliceScan | LostSlice | None]] = {}
+    for task in waiting:
+        if task.window is not None:
+            parts.setdefault(task.number, []).append(None)
+    idle = _start_actors(ray, context, options, len(waiting))
+    running: dict[Any, tuple[Any, Task]] = {}
     video_done_s = 0.0
     while waiting or running:
         while idle and waiting:
             actor = idle.pop()
-            number, source = waiting.popleft()
-            running[actor.scan.remote(source, number, room_for(source, rooms), shipped)] = (actor, number, source)
+            task = waiting.popleft()
+            room = room_for(task.source, rooms)
+            if task.window is None:
+                running[actor.scan.remote(task.source, task.number, room, shipped)] = (actor, task)
+            else:
+                running[actor.scan_slice.remote(task.source, task.window, shipped)] = (actor, task)
         [ready], _ = ray.wait(list(running), num_returns=1)
-        actor, number, source = running.pop(ready)
-        try:
-            outcome = ray.get(ready)
-        except ray.exceptions.RayError as exc:
-            outcome = _lost(source, room_for(source, rooms), options.task_retries + 1, exc)
-        outcomes[number] = outcome
+        actor, task = running.pop(ready)
         idle.append(actor)
-        result = outcome.result
-        video_done_s += result.scanned_s if result.kind == "video" else 0.0
+        room = room_for(task.source, rooms)
+        time_s, duration_s = 0.0, None
+        if task.window is None:
+            try:
+                outcome = ray.get(ready)
+            except ray.exceptions.RayError as exc:
+                outcome = _lost(task.source, room, options.task_retries + 1, exc)
+            outcomes[task.number] = outcome
+            time_s, duration_s = outcome.result.scanned_s, outcome.result.duration_s
+            video_done_s += time_s if outcome.result.kind == "video" else 0.0
+        else:
+            try:
+                part: SliceScan | LostSlice = ray.get(ready)
+                time_s = part.stats.last_time_s
+                video_done_s += max(0.0, min(time_s, task.window.end_s or time_s) - task.window.start_s)
+            except ray.exceptions.RayError as exc:
+                part = LostSlice(task.window, _lost_reason(options.task_retries + 1, exc))
+            slices = parts[task.number]
+            slices[task.part] = part
+            if all(s is not None for s in slices):
+                outcomes[task.number] = _joined(task.source, task.number, context, room, parts.pop(task.number))
         if context.progress is not None:
-            at = ScanProgress(source, len(outcomes), len(sources), result.scanned_s, result.duration_s, video_done_s)
-            context.progress(at)
+            context.progress(ScanProgress(task.source, len(outcomes), len(sources), time_s, duration_s, video_done_s))
+
+
+def _tasks(sources: list[str], slice_s: float, fps: float) -> list[Task]:
+    """A task per source, and per slice of a file longer than `slice_s`."""
+    tasks = []
+    for number, source in enumerate(sources, start=1):
+        windows = slices_of(source, slice_s, fps)
+        if len(windows) == 1:
+            tasks.append(Task(number, source))
+        else:
+            tasks += [Task(number, source, window, part) for part, window in enumerate(windows)]
+    return tasks
+
+
+def _joined(
+    source: str, number: int, context: ScanContext, room: Room | None, parts: list[SliceScan | LostSlice | None]
+) -> SourceOutcome:
+    """A file scanned in slices, joined in this process; its evidence is written here, to the evidence folder."""
+    try:
+        info = probe(source)
+        result, appearances = join_slices(info, number, context, room, [p for p in parts if p is not None])
+    except SOURCE_ERRORS as exc:
+        return SourceOutcome(unscanned(source, "unreadable", failure_reason(source, exc), room), [], {})
+    except Exception as exc:  # a fault in one file's join must not cost the batch the others' results
+        reason = f"{failure_reason(source, exc)} (an internal error: please report it)"
+        return SourceOutcome(unscanned(source, "unreadable", reason, room), [], {})
+    return SourceOutcome(result, appearances, {})
 
 
 def _lost(source: str, room: Room | None, tries: int, exc: Exception) -> SourceOutcome:
     """A source no actor could finish: the actor died on it on every try (Ray restarted it and ran the task
     again each time), or the task failed in Ray itself."""
+    return SourceOutcome(unscanned(source, "unreadable", f"{source}: {_lost_reason(tries, exc)}", room), [], {})
+
+
+def _lost_reason(tries: int, exc: Exception) -> str:
     if isinstance(exc, _import_ray().exceptions.RayActorError):
-        reason = f"{source}: the Ray worker scanning it died on all {tries} tries ({_cause(exc)})"
-    else:
-        reason = f"{source}: {_cause(exc)} (an internal error: please report it)"
-    return SourceOutcome(unscanned(source, "unreadable", reason, room), [], {})
+        return f"the Ray worker scanning it died on all {tries} tries ({_cause(exc)})"
+    return f"{_cause(exc)} (an internal error: please report it)"
 
 
 def _cause(exc: Exception) -> str:
@@ -402,7 +492,7 @@ def _write_crops(outcome: SourceOutcome, folder: Path | None) -> None:
     """Write an outcome's evidence crops under `folder` and point its appearances at them."""
     for appearance in outcome.appearances:
         evidence = appearance.evidence
-        if folder is None or evidence is None or evidence.path is None:
+        if folder is None or evidence is None or evidence.path not in outcome.crops:
             continue
         target = folder / evidence.path
         target.parent.mkdir(parents=True, exist_ok=True)
