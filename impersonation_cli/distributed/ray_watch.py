@@ -121,6 +121,26 @@ class RoomRecord:
         return document
 
 
+@dataclass
+class ShardReport:
+    """A shard's rooms' states (`Watcher.room_summary`) and its recognition rate, sent once a second."""
+
+    first_number: int  # names the shard across its restarts
+    pid: int  # names one life of it
+    rooms: list[dict[str, Any]]
+    share: dict[str, Any] | None
+
+
+@dataclass
+class Progress:
+    """What the driver polls the coordinator for."""
+
+    events: list[tuple[AlertEvent, float]]  # new alerts, each with when its finding was made
+    rooms: dict[str, dict[str, Any]]
+    counts: dict[str, Any]  # the alerts' delivery (AlertSink.summary)
+    shares: list[dict[str, Any]]
+
+
 class WatchCoordinator:
     """The one actor that sees every shard's findings: judges `concurrent`, de-duplicates, writes the alerts."""
 
@@ -141,6 +161,7 @@ class WatchCoordinator:
         self.crops: dict[tuple[str, int], Crop] = {}
         self.events: list[tuple[AlertEvent, float]] = []  # each alert with when its finding was made
         self.rooms: dict[str, RoomRecord] = {}
+        self.shares: dict[int, dict[str, Any]] = {}  # each shard's recognition rate, by its first room
 
     def report(self, findings: list[Finding]) -> None:
         with self.changed:
@@ -193,11 +214,14 @@ class WatchCoordinator:
         name = f"r{finding.number}-t{finding.track_id}-{verdict}"
         return save_evidence(self.evidence_dir, finding.url, name, finding.person, crop.image, crop.time_s, crop.box)
 
-    def update_rooms(self, shard_pid: int, summaries: list[dict[str, Any]]) -> None:
+    def update_rooms(self, report: ShardReport) -> None:
         """A shard's rooms as it sees them; a new process for a room's shard is a restart: what the earlier
         one counted is carried, and the room has reconnected once more."""
+        shard_pid = report.pid
         with self.changed:
-            for summary in summaries:
+            if report.share is not None:
+                self.shares[report.first_number] = report.share
+            for summary in report.rooms:
                 record = self.rooms.setdefault(summary["room"], RoomRecord())
                 if record.shard_pid not in (None, shard_pid):
                     record.carried.update({k: record.latest.get(k, 0) for k in ADDED_COUNTERS})
@@ -205,14 +229,14 @@ class WatchCoordinator:
                     record.restarts += 1
                 record.shard_pid, record.latest = shard_pid, summary
 
-    def poll(self, seen: int, wait_s: float) -> tuple[list[tuple[AlertEvent, float]], dict[str, Any], dict[str, Any]]:
-        """Alerts after the first `seen` (waiting up to `wait_s` for one), the rooms' merged states and the
-        alerts' delivery counts."""
+    def poll(self, seen: int, wait_s: float) -> Progress:
+        """Alerts after the first `seen` (waiting up to `wait_s` for one), the rooms' merged states, the
+        alerts' delivery counts and the shards' recognition rates."""
         with self.changed:
             if len(self.events) <= seen:
                 self.changed.wait(wait_s)
             rooms = {name: record.merged() for name, record in self.rooms.items()}
-            return self.events[seen:], rooms, self.sink.summary()
+            return Progress(self.events[seen:], rooms, self.sink.summary(), list(self.shares.values()))
 
     def close(self) -> dict[str, Any]:
         self.sink.close()
@@ -265,9 +289,9 @@ class WatchWorker(ScanWorker):
             self.watcher = Watcher(shard.rooms, context, settings, sink, self._found, shard.first_number)
             if self.stopped.is_set():
                 self.watcher.stop()
-            self.watcher.run(lambda: self._round(shard.coordinator, force=False))
-            self._round(shard.coordinator, force=True)
-            ray.get(shard.coordinator.update_rooms.remote(os.getpid(), self._rooms()))
+            self.watcher.run(lambda: self._round(shard, force=False))
+            self._round(shard, force=True)
+            ray.get(shard.coordinator.update_rooms.remote(self._report(shard)))
             result = self.watcher.summary(across_rooms=False)
             crops = take_crops(result.appearances, folder)
         return ShardOutcome(result, result.appearances, crops)
@@ -304,19 +328,23 @@ class WatchWorker(ScanWorker):
             )
         )
 
-    def _round(self, coordinator: Any, force: bool) -> None:
+    def _round(self, shard: Shard, force: bool) -> None:
         """After each round: the round's findings go out at once (in order: one caller's calls to an actor run
         in the order made); the rooms' states once a second."""
+        coordinator = shard.coordinator
         if self.pending:
             coordinator.report.remote(self.pending)
             self.pending = []
         if force or time.monotonic() - self.pushed_at >= ROOMS_PUSH_INTERVAL_S:
             self.pushed_at = time.monotonic()
-            coordinator.update_rooms.remote(os.getpid(), self._rooms())
+            coordinator.update_rooms.remote(self._report(shard))
 
-    def _rooms(self) -> list[dict[str, Any]]:
-        assert self.watcher is not None
-        return [{**Watcher.room_summary(room), "lag_s": round(room.lag_s, 2)} for room in self.watcher.rooms]
+    def _report(self, shard: Shard) -> ShardReport:
+        watcher = self.watcher
+        assert watcher is not None
+        rooms = [{**Watcher.room_summary(room), "lag_s": round(room.lag_s, 2)} for room in watcher.rooms]
+        share = getattr(watcher, "share", None)
+        return ShardReport(shard.first_number, os.getpid(), rooms, share.as_dict() if share is not None else None)
 
 
 def _iso(stamp: float) -> str:
@@ -381,6 +409,16 @@ class SinkView:
         return self.counts
 
 
+class ShareView:
+    """The shards' recognition rates as the dashboard reads one watcher's (`share.as_dict()`)."""
+
+    def __init__(self, watcher: RayWatcher) -> None:
+        self.watcher = watcher
+
+    def as_dict(self) -> dict[str, Any]:
+        return merge_shares(self.watcher.shares, self.watcher.settings.reader.fps or 0.0)
+
+
 class RayWatcher:
     """`Watcher`'s interface (`run`, `stop`, `rooms`, `sink`, `elapsed_s`, `summary`) for a watch on Ray."""
 
@@ -414,6 +452,8 @@ class RayWatcher:
         self._clock_start = time.monotonic()
         self._outcomes: list[ShardOutcome] = []
         self._shipped: list[Any] = []  # the gallery snapshot's reference
+        self.shares: list[dict[str, Any]] = []  # each shard's recognition rate (pipeline.fair_share), as reported
+        self.share = ShareView(self)
         self._ray = _import_ray()
         _connect(self._ray, options.address)
 
@@ -439,9 +479,9 @@ class RayWatcher:
                 stopping = True
                 for worker in workers:
                     worker.stop.remote()
-            events, rooms, counts = ray.get(coordinator.poll.remote(seen, POLL_WAIT_S))
-            seen += len(events)
-            self._show(events, rooms, counts)
+            progress = ray.get(coordinator.poll.remote(seen, POLL_WAIT_S))
+            seen += len(progress.events)
+            self._show(progress)
             if on_round is not None:
                 on_round()
             _, pending = ray.wait(pending, num_returns=len(pending), timeout=0)
@@ -449,19 +489,21 @@ class RayWatcher:
             self._outcomes = ray.get(running)
         except ray.exceptions.RayError as exc:
             raise UserError(f"a Ray watch worker failed: {_cause(exc)}") from None
-        events, rooms, _ = ray.get(coordinator.poll.remote(seen, 0.0))
-        self._show(events, rooms, ray.get(coordinator.close.remote()))
+        progress = ray.get(coordinator.poll.remote(seen, 0.0))
+        self._show(dataclasses.replace(progress, counts=ray.get(coordinator.close.remote())))
 
-    def _show(self, events: list[tuple[AlertEvent, float]], rooms: dict[str, Any], counts: dict[str, Any]) -> None:
-        for event, found_at in events:
+    def _show(self, progress: Progress) -> None:
+        counts = progress.counts
+        self.shares = progress.shares
+        for event, found_at in progress.events:
             if self.to_stdout is not None:
                 self.to_stdout.emit(len(self.delays), event)
             if self.on_alert is not None:
                 self.on_alert(event)
             self.delays.append(time.time() - found_at)
         for view in self.rooms:
-            if view.name in rooms:
-                view.update(rooms[view.name])
+            if view.name in progress.rooms:
+                view.update(progress.rooms[view.name])
         if counts["write_failures"] and not self.sink.counts["write_failures"] and self.on_write_error is not None:
             self.on_write_error(counts["last_write_error"])
         self.sink.counts = counts if self.to_stdout is None else {**counts, "written": self.to_stdout.written}
@@ -527,11 +569,13 @@ class RayWatcher:
             appearances.extend(outcome.appearances)
         add_concurrency(appearances, self.context.config, slack_s=self.settings.concurrency_window_s)
         each = [outcome.result.settings for outcome in outcomes]
+        target = self.settings.reader.fps or 0.0
         # What differs between shards (their recognition rates) is listed per shard; the top level has the first's.
         own = sorted(k for k in each[0] if k not in ("rooms", "alerts") and any(s[k] != each[0][k] for s in each))
         shards = [{"rooms": [r["room"] for r in s["rooms"]], **{k: s[k] for k in own}} for s in each]
         settings = {
             **each[0],
+            **({"recognition": merge_shares(self.shares, target)} if "recognition" in each[0] else {}),
             "rooms": [view.record() for view in self.rooms],
             "alerts": {**self.sink.counts, "coordinator_delay_s": _delays(self.delays)},
             "engine": {"name": "ray", "address": self.options.address, "workers": len(outcomes), "shards": shards},
@@ -573,6 +617,20 @@ def _carried(source: SourceResult, room: dict[str, Any]) -> SourceResult:
         frames_decoded=frames,
         frames_sampled=int(room.get("frames_sampled", source.frames_sampled)),
     )
+
+
+def merge_shares(shares: list[dict[str, Any]], target_fps: float) -> dict[str, Any]:
+    """The shards' recognition rates as one: the slowest rate any shard samples at, and the rooms they hold
+    together at the target rate."""
+    if not shares:
+        return {"target_fps": target_fps, "fps": target_fps, "lowest_fps": target_fps, "rooms_at_target": None}
+    merged = {**shares[0]}
+    for key in ("fps", "lowest_fps"):
+        merged[key] = min(share[key] for share in shares)
+    for key in ("rooms_at_target", "frames_per_busy_s"):
+        known = [share[key] for share in shares if share.get(key) is not None]
+        merged[key] = round(sum(known), 2) if known else None
+    return merged
 
 
 def _delays(delays: list[float]) -> dict[str, Any]:

@@ -65,6 +65,7 @@ def watch_case(model_root: Path, pack_name: str, tmp_path_factory: pytest.TempPa
             "IMPERSONATION_PACK": pack_name,
             "IMPERSONATION_GALLERY": str(folder / "gallery.sqlite"),
             "COLUMNS": "200",
+            "XDG_CONFIG_HOME": str(folder / "config-home"),  # no user config file applies
         }
     )
     env.pop("IMPERSONATION_CONFIG", None)
@@ -153,6 +154,8 @@ def test_ray_watch_survives_a_killed_shard(killed_watch: dict[str, Any]) -> None
     assert raised == expected, killed_watch["log"]
     rooms = {room["room"]: room for room in killed_watch["summary"]["settings"]["rooms"]}
     assert sorted(room["reconnects"] >= 1 for room in rooms.values()) == [False, True], rooms
+    # The restarted room's counters go on from its first life's: two connections, one per life.
+    assert sorted(room["connections"] for room in rooms.values()) == [1, 2], rooms
     for room in rooms.values():
         assert room["frames_sampled"] > 0 and room["alerts"] >= 1
     people = {(a["identity"], a["room"]) for a in killed_watch["summary"]["appearances"]}
