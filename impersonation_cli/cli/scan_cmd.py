@@ -53,11 +53,14 @@ def scan(
     engine_name: options.Engine = "local",
     address: options.Address = None,
     workers: options.Workers = None,
+    slice_s: Annotated[
+        float | None, typer.Option("--slice", help="With --engine ray: seconds per slice of a long file [default: 600]")
+    ] = None,
 ) -> None:
     """Scan recordings for registered people; exit 0 none found, 1 found (or, with --fail-on, the chosen
     verdicts found), 3 an input was unreadable."""
     policy = parse_fail_on(fail_on)
-    ray = engine_options(engine_name, address, workers, device, threads)
+    ray = engine_options(engine_name, address, workers, device, threads, slice_s)
     items, rooms = room_assignments(inputs or [], room, parse_time(started_at, "--started-at"), rooms_file)
     if not items:
         raise UserError("nothing to scan: give videos, images or folders (or --rooms FILE)")

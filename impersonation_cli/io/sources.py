@@ -342,6 +342,11 @@ class TimeWindow:
         """Whether a frame at `time_s` is the next slice's (within the sampler's tolerance)."""
         return self.end_s is not None and time_s + SAMPLE_TOLERANCE_S >= self.end_s
 
+    def counts(self, time_s: float) -> bool:
+        """Whether a frame decoded at `time_s` is this slice's to count: the frames from the key frame before the
+        start are the slice before's (so the slices' counts add up to a whole-file pass's)."""
+        return time_s + SAMPLE_TOLERANCE_S >= self.start_s and not self.ends_before(time_s)
+
 
 # A frame this close before a sample time is taken for it (timestamps rounded by the container).
 SAMPLE_TOLERANCE_S = 1e-6
@@ -388,12 +393,13 @@ def _sample_capture(
     index = -1
     while capture.grab():
         index += 1
-        stats.frames_decoded += 1
         time_s = _frame_time(capture, index, container_fps, previous_time)
         previous_time = time_s
         stats.last_time_s = time_s
         if window and window.ends_before(time_s):
             break
+        if window is None or window.counts(time_s):
+            stats.frames_decoded += 1
         if time_s + SAMPLE_TOLERANCE_S < next_time:
             continue
         ok, image = capture.retrieve()
@@ -487,12 +493,13 @@ def _sample_pyav(
         # key and reference frames are always decoded (later frames are built from them).
         codec.skip_frame = "DEFAULT" if grid.needs(packet_s) else "NONREF"
         for decoded in decode_packet(codec, packet):
-            stats.frames_decoded += 1
             frame_time = seconds(decoded.pts, decoded.time_base, start_s)
-            time_s = _sane_time(frame_time, stats.frames_decoded - 1, container_fps, previous_time)
+            time_s = _sane_time(frame_time, stats.frames_decoded, container_fps, previous_time)
             previous_time = stats.last_time_s = time_s
             if window and window.ends_before(time_s):
                 break
+            if window is None or window.counts(time_s):
+                stats.frames_decoded += 1
             if time_s + SAMPLE_TOLERANCE_S < next_time:
                 continue
             stats.frames_sampled += 1

@@ -1,0 +1,83 @@
+"""A long file scanned in time slices and joined (pipeline/slices.py: what `scan --engine ray` does, each slice on
+its own actor) gives the whole file's result. The case: the Hamilton clip looped 7 times (64 s; Lin-Manuel Miranda
+on stage and Barack Obama in the audience in every loop), in 4 slices of 16 s, with a face track that runs across
+a boundary."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import subprocess
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from impersonation_cli import Room, Scanner
+from impersonation_cli.io.sources import probe
+from impersonation_cli.pipeline.scan import ScanContext, scan_source
+from impersonation_cli.pipeline.slices import LostSlice, SliceScan, join_slices, scan_slice, slices_of
+
+from ..conftest import run_cli
+
+SLICE_S = 20.0  # 64 s: 4 slices of 16 s
+ROOM = Room("looped.mp4", account="douyin:1001", started_at=datetime(2026, 11, 20, 12, 0, tzinfo=UTC))
+PEOPLE = {"Lin-Manuel_Miranda": ["lin-manuel-miranda.png"], "Barack_Obama": ["obama.jpg", "obama2.jpg"]}
+
+
+@pytest.fixture(scope="module")
+def looped_clip(media: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    clip = media / "face_recognition" / "short_hamilton_clip.mp4"
+    target = tmp_path_factory.mktemp("slices") / "hamilton-x7.mp4"
+    command = ["ffmpeg", "-v", "error", "-stream_loop", "6", "-i", str(clip), "-an", "-c", "copy", str(target)]
+    subprocess.run(command, check=True, timeout=120)
+    return target
+
+
+@pytest.fixture()
+def context(media: Path, cli_env: dict[str, str], tmp_path: Path) -> Iterator[ScanContext]:
+    people = tmp_path / "people"
+    for person, photos in PEOPLE.items():
+        (people / person).mkdir(parents=True)
+        for photo in photos:
+            (people / person / photo).symlink_to(media / "face_recognition" / photo)
+    enrolled = run_cli(["gallery", "import", str(people)], cli_env)
+    assert enrolled.returncode == 0, enrolled.stderr
+    env = cli_env
+    with Scanner.open(env["IMPERSONATION_MODELS"], env["IMPERSONATION_PACK"], env["IMPERSONATION_GALLERY"]) as scanner:
+        yield dataclasses.replace(scanner.context, evidence_dir=tmp_path / "evidence")
+
+
+@pytest.mark.shared_media
+def test_a_file_scanned_in_slices_gives_the_whole_files_result(looped_clip: Path, context: ScanContext) -> None:
+    source = str(looped_clip)
+    whole, whole_found = scan_source(source, 3, context, ROOM)
+    windows = slices_of(source, SLICE_S, context.config.scan.fps)
+    assert [(w.start_s, w.end_s) for w in windows] == [(0.0, 16.0), (16.0, 32.0), (32.0, 48.0), (48.0, None)]
+    parts: list[SliceScan | LostSlice] = [scan_slice(source, context, window) for window in windows]
+    spare = copy.deepcopy(parts)  # the join takes the slices' tracks over
+    sliced, sliced_found = join_slices(probe(source), 3, context, ROOM, parts)
+
+    # The case tests the join only if the tracker's tracks were cut at a boundary and joined again.
+    assert sum(len(part.tracks) for part in spare) > sliced.tracks
+    assert {a.identity for a in whole_found} == {"Lin-Manuel Miranda", "Barack Obama"}
+    # Every field, the ids, similarities, signals, verdicts, wall-clock times and evidence sha256 included.
+    assert sliced == whole
+    assert sliced_found == whole_found
+
+    # A slice nobody could scan: the file is truncated with why, and what the other slices found is kept.
+    lost = LostSlice(windows[1], "the Ray worker scanning it died on all 3 tries (killed)")
+    no_evidence = dataclasses.replace(context, evidence_dir=None)
+    gap, gap_found = join_slices(probe(source), 3, no_evidence, ROOM, [spare[0], lost, *spare[2:]])
+    assert gap.status == "truncated"
+    assert gap.error == f"{source}: 16.0 s to 32.0 not scanned: the Ray worker scanning it died on all 3 tries (killed)"
+    assert gap.frames_sampled == whole.frames_sampled - spare[1].stats.frames_sampled
+    assert gap_found and all(a.end_s < 16.0 or a.start_s >= 32.0 for a in gap_found)
+    assert {(a.identity, a.start_s) for a in gap_found if a.start_s >= 32.0 + context.config.tracker.max_gap_s} <= {
+        (a.identity, a.start_s) for a in whole_found
+    }
+
+    everything_lost = [LostSlice(w, "the Ray worker scanning it died on all 3 tries") for w in windows]
+    nothing, nothing_found = join_slices(probe(source), 3, no_evidence, ROOM, everything_lost)
+    assert (nothing.status, nothing_found) == ("unreadable", [])
