@@ -1,0 +1,93 @@
+"""How a long file is cut into slices and its tracks joined again, without a model (pipeline/slices.py); the slow
+tier (tests/pipeline/test_slices.py) checks the whole on a real clip."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from impersonation_cli.io.sources import TimeWindow
+from impersonation_cli.pipeline.slices import closing_order, continued_tracks, plan_slices
+from impersonation_cli.pipeline.tracks import Observation, Track, TrackerSettings
+
+SETTINGS = TrackerSettings()  # a face unseen for more than 3 s ends its track
+
+
+def face(direction: int, time_s: float, left: float = 100.0) -> Observation:
+    embedding = np.zeros(512, dtype=np.float32)
+    embedding[direction] = 1.0
+    box = np.array([left, 100.0, left + 80.0, 180.0], dtype=np.float32)
+    return Observation(0, time_s, box, 0.9, np.zeros((5, 2), np.float32), embedding)
+
+
+def track(track_id: int, direction: int, times: list[float], left: float = 100.0) -> Track:
+    return Track(track_id, "clip.mp4", [face(direction, t, left) for t in times])
+
+
+@pytest.mark.parametrize("fps", [2.0, 3.0, 1.0])
+def test_slices_cover_the_file_from_grid_points(fps: float) -> None:
+    windows = plan_slices(3600.0, 600.0, fps)
+    assert len(windows) == 6
+    assert windows[0].start_s == 0.0 and windows[-1].end_s is None
+    for before, after in itertools.pairwise(windows):
+        assert before.end_s == after.start_s
+        steps = after.start_s * fps
+        assert abs(steps - round(steps)) < 1e-9  # a sample time of the whole file's grid
+    assert plan_slices(64.2, 20.0, 2.0) == [
+        TimeWindow(0.0, 16.0),
+        TimeWindow(16.0, 32.0),
+        TimeWindow(32.0, 48.0),
+        TimeWindow(48.0),
+    ]
+
+
+def test_a_short_file_or_an_unknown_length_is_one_slice() -> None:
+    for duration_s, slice_s in ((600.0, 600.0), (None, 600.0), (3600.0, 0.0)):
+        assert plan_slices(duration_s, slice_s, 2.0) == [TimeWindow(0.0)]
+
+
+def test_each_frame_is_counted_by_exactly_one_slice() -> None:
+    first, second = TimeWindow(0.0, 16.0), TimeWindow(16.0, None)
+    for time_s in (15.96, 16.0 - 1e-7, 16.0, 16.04, 100.0):
+        assert first.counts(time_s) != second.counts(time_s)
+    assert first.ends_before(16.0 - 1e-7) and not first.ends_before(15.96)
+
+
+def test_a_track_continues_across_a_boundary_as_the_tracker_would_link_it() -> None:
+    # Slice 1 ends at 16 s; slice 2's tracks are numbered from 1 again.
+    earlier = [
+        track(1, 0, [14.0, 14.5, 15.5]),  # on screen at the boundary
+        track(2, 1, [10.0, 11.0]),  # gone 5 s before slice 2's first face: closed by then
+        track(3, 2, [15.0, 15.5], left=400.0),
+    ]
+    later = [
+        track(1, 2, [16.0, 16.5], left=400.0),  # the third face, same place and look
+        track(2, 0, [16.5, 17.0], left=300.0),  # the first face moved, but the same look: continues
+        track(3, 1, [16.5, 17.0]),  # the second face's look, but its track closed 5 s before
+        track(4, 3, [16.5], left=100.0),  # a new face where the first one was: the look differs
+    ]
+    links = continued_tracks(earlier, later, SETTINGS)
+    assert {later_id: joined.track_id for later_id, joined in links.items()} == {1: 3, 2: 1}
+
+
+def test_a_track_is_continued_once_and_by_the_best_link() -> None:
+    earlier = [track(1, 0, [15.5])]
+    # Both of slice 2's first faces may continue track 1: one in its place but less like it (similarity 0.3),
+    # one moved away with its very look; identity outweighs overlap, and only one continues it.
+    in_place = face(0, 16.0)
+    in_place.embedding = in_place.embedding * 0.3 + np.eye(512, dtype=np.float32)[5] * np.sqrt(1 - 0.3**2)
+    later = [Track(1, "clip.mp4", [in_place]), track(2, 0, [16.0], left=300.0)]
+    assert {k: v.track_id for k, v in continued_tracks(earlier, later, SETTINGS).items()} == {2: 1}
+
+
+def test_tracks_close_in_the_order_one_tracker_closes_them() -> None:
+    samples = [n * 0.5 for n in range(41)]  # 0-20 s
+    tracks = [
+        track(1, 0, [0.0, 8.0]),  # closed at 11.5 s
+        track(2, 1, [1.0, 5.0]),  # closed at 8.5 s
+        track(3, 2, [2.0, 5.0]),  # closed at 8.5 s too: after track 2, which began first
+        track(4, 3, [3.0, 19.0]),  # open at the end: last
+    ]
+    assert [t.track_id for t in closing_order(tracks, samples, SETTINGS.max_gap_s)] == [2, 3, 1, 4]
