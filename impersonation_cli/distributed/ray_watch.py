@@ -67,6 +67,7 @@ ADDED_COUNTERS = (
     "live_seconds",
 )
 ROOMS_PUSH_INTERVAL_S = 1.0  # how often a shard reports its rooms' states (the table and a restart's carry)
+CROP_KEEP_S = 60.0
 POLL_WAIT_S = 0.25  # the driver's long-poll: returns at once when an alert comes
 
 
@@ -158,8 +159,11 @@ class WatchCoordinator:
         self.evidence_dir = evidence_dir
         self.changed = threading.Condition()  # the actor is threaded: shards report while the driver waits
         self.sightings: dict[str, dict[str, float]] = {}  # person -> room -> wall-clock time last seen there
-        self.crops: dict[tuple[str, int], Crop] = {}
+        # (room, track) -> its best crop and when the track was last seen; a track not seen for CROP_KEEP_S
+        # has ended (the tracker ends one within seconds), and its crop is let go.
+        self.crops: dict[tuple[str, int], tuple[Crop, float]] = {}
         self.events: list[tuple[AlertEvent, float]] = []  # each alert with when its finding was made
+        self.swept_at = time.time()
         self.rooms: dict[str, RoomRecord] = {}
         self.shares: dict[int, dict[str, Any]] = {}  # each shard's recognition rate, by its first room
 
@@ -168,11 +172,17 @@ class WatchCoordinator:
             for finding in findings:
                 self._judge(finding)
             self.changed.notify_all()
+            latest = max((finding.seen for finding in findings), default=self.swept_at)
+            if latest - self.swept_at >= CROP_KEEP_S:
+                self.crops = {k: v for k, v in self.crops.items() if latest - v[1] < CROP_KEEP_S}
+                self.swept_at = latest
 
     def _judge(self, finding: Finding) -> None:
         """The local watcher's rule (`Watcher._found`), on the sightings of every shard."""
-        if finding.crop is not None:
-            self.crops[(finding.room, finding.track_id)] = finding.crop
+        key = (finding.room, finding.track_id)
+        crop = finding.crop or self.crops.get(key, (None, 0.0))[0]
+        if crop is not None:
+            self.crops[key] = (crop, finding.seen)
         sightings = self.sightings.setdefault(finding.person, {})
         sightings[finding.room] = finding.seen
         for verdict in finding.verdicts:
@@ -208,7 +218,7 @@ class WatchCoordinator:
         self.rooms.setdefault(finding.room, RoomRecord()).alerts += 1
 
     def _evidence(self, finding: Finding, verdict: str) -> Evidence | None:
-        crop = self.crops.get((finding.room, finding.track_id))
+        crop, _ = self.crops.get((finding.room, finding.track_id), (None, 0.0))
         if self.evidence_dir is None or crop is None:
             return None
         name = f"r{finding.number}-t{finding.track_id}-{verdict}"
@@ -227,6 +237,8 @@ class WatchCoordinator:
                     record.carried.update({k: record.latest.get(k, 0) for k in ADDED_COUNTERS})
                     record.carried["max_lag_s"] = max(record.carried["max_lag_s"], record.latest.get("max_lag_s", 0))
                     record.restarts += 1
+                    # The new life numbers its tracks from 1 again: the old life's crops must not be taken for them.
+                    self.crops = {k: v for k, v in self.crops.items() if k[0] != summary["room"]}
                 record.shard_pid, record.latest = shard_pid, summary
 
     def poll(self, seen: int, wait_s: float) -> Progress:
@@ -289,6 +301,8 @@ class WatchWorker(ScanWorker):
             self.watcher = Watcher(shard.rooms, context, settings, sink, self._found, shard.first_number)
             if self.stopped.is_set():
                 self.watcher.stop()
+            # Before any finding: a restarted shard's rooms are known as such before its new tracks come.
+            shard.coordinator.update_rooms.remote(self._report(shard))
             self.watcher.run(lambda: self._round(shard, force=False))
             self._round(shard, force=True)
             ray.get(shard.coordinator.update_rooms.remote(self._report(shard)))
@@ -380,7 +394,7 @@ class RoomView:
         return {key: value for key, value in vars(self.state).items() if key != "lag_s"}
 
     def update(self, record: dict[str, Any]) -> None:
-        self.state = SimpleNamespace(**record)
+        self.state = SimpleNamespace(**{**vars(self.state), **record})
         self.lag_s = record.get("lag_s", 0.0)
         self.alerts = record["alerts"]
         self.last_finding = record.get("last_finding")
@@ -465,12 +479,33 @@ class RayWatcher:
         self._stop.set()
 
     def run(self, on_round: Callable[[], None] | None = None) -> None:
+        """Start the coordinator and the shards, and follow them until every shard has ended; `on_round` is
+        called after each poll (about four times a second).
+
+        Raises:
+            UserError: the cluster has too few CPUs for --workers, a worker cannot load the models, or the
+                coordinator died (the alerts raised until then are in the alerts file).
+        """
         ray = self._ray
         self._clock_start = time.monotonic()
         self.started_at = datetime.now(UTC)
         coordinator = self._start_coordinator()
         workers, shards = self._start_shards(coordinator)
         running = [worker.run.remote(shard) for worker, shard in zip(workers, shards, strict=True)]
+        try:
+            self._outcomes = self._follow(coordinator, workers, running, on_round)
+        except ray.exceptions.RayActorError as exc:  # a shard's death is retried: this is the coordinator's
+            first = _cause(exc).split(". ")[0]
+            raise UserError(f"the watch's coordinator on Ray died ({first}); the alerts so far are written") from None
+        except ray.exceptions.RayError as exc:
+            raise UserError(f"the watch on Ray failed: {_cause(exc)}") from None
+
+    def _follow(
+        self, coordinator: Any, workers: list[Any], running: list[Any], on_round: Callable[[], None] | None
+    ) -> list[ShardOutcome]:
+        """Show the alerts and the rooms until every shard has ended (told to stop on `stop()`), then their
+        outcomes; a dead shard's `run` is retried by Ray, so it ends only when its rooms have."""
+        ray = self._ray
         stopping = False
         seen = 0
         pending = list(running)
@@ -485,12 +520,10 @@ class RayWatcher:
             if on_round is not None:
                 on_round()
             _, pending = ray.wait(pending, num_returns=len(pending), timeout=0)
-        try:
-            self._outcomes = ray.get(running)
-        except ray.exceptions.RayError as exc:
-            raise UserError(f"a Ray watch worker failed: {_cause(exc)}") from None
+        outcomes = ray.get(running)
         progress = ray.get(coordinator.poll.remote(seen, 0.0))
         self._show(dataclasses.replace(progress, counts=ray.get(coordinator.close.remote())))
+        return outcomes
 
     def _show(self, progress: Progress) -> None:
         counts = progress.counts
