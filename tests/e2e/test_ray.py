@@ -124,16 +124,16 @@ def test_ray_scan_gives_the_local_result(
     assert_same_as_local(tmp_path, local_result)
 
 
-def scanning_workers(head: RayHead) -> list[int]:
-    """PIDs of this cluster's actor processes busy in ScanWorker.scan (Ray titles a worker process by what it
-    runs); another cluster on the machine (a benchmark, say) is left alone."""
+def scanning_workers(head: RayHead, method: str = "scan") -> list[int]:
+    """PIDs of this cluster's actor processes busy in ScanWorker.scan (or `method`, a longer name: Ray titles a
+    worker process by what it runs); another cluster on the machine (a benchmark, say) is left alone."""
     busy = []
     for entry in Path("/proc").iterdir():
         try:
             title = (entry / "cmdline").read_bytes().decode("utf-8", "replace")
         except OSError:
             continue
-        if title.startswith("ray::ScanWorker.scan") and in_session(int(entry.name), head.pid):
+        if title.startswith(f"ray::ScanWorker.{method}") and in_session(int(entry.name), head.pid):
             busy.append(int(entry.name))
     return busy
 
@@ -165,6 +165,46 @@ def test_ray_scan_survives_a_worker_killed_mid_scan(
     assert_same_as_local(tmp_path, local_result)
 
 
+@pytest.mark.shared_media
+def test_a_long_file_in_slices_gives_the_unsplit_local_result(
+    ray_head: RayHead, ray_env: dict[str, str], media: Path, tmp_path: Path
+) -> None:
+    """The Hamilton clip looped 7 times (64 s) in 4 slices of 16 s (`--slice 20`) on two workers: the result of a
+    local scan of the whole file, evidence included (a face track runs across a boundary: tests/pipeline/
+    test_slices.py)."""
+    looped = tmp_path / "hamilton-x7.mp4"
+    clip = media / "face_recognition" / "short_hamilton_clip.mp4"
+    command = ["ffmpeg", "-v", "error", "-stream_loop", "6", "-i", str(clip), "-an", "-c", "copy", str(looped)]
+    subprocess.run(command, check=True, timeout=120)
+    room = ["--room", ROOM_A, "--started-at", "2026-11-20T20:00:00+08:00", "--threads", "1", "-q"]
+    local_out, out = tmp_path / "local", tmp_path / "sliced"
+
+    def scan_args(folder: Path) -> list[str]:
+        outputs = ["--json", str(folder / "result.json"), "--evidence-dir", str(folder / "evidence")]
+        return [sys.executable, "-m", "impersonation_cli", "scan", str(looped), *outputs, *room]
+
+    local = subprocess.run(scan_args(local_out), env=ray_env, capture_output=True, text=True, timeout=600)
+    assert local.returncode == 1, local.stderr
+    expected = comparable(local_out / "result.json")
+    assert {a["identity"] for a in expected["appearances"]} == {"Lin-Manuel Miranda", "Barack Obama"}
+    engine = ["--engine", "ray", "--address", ray_head.address, "--workers", "2", "--slice", "20"]
+    scan = subprocess.Popen([*scan_args(out), *engine], env=ray_env, stderr=subprocess.PIPE, text=True)
+    slicing: set[int] = set()
+
+    def watch_slices() -> None:
+        while scan.poll() is None:
+            slicing.update(scanning_workers(ray_head, "scan_slice"))
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=watch_slices, daemon=True)
+    watcher.start()
+    _, stderr = scan.communicate(timeout=600)
+    watcher.join()
+    assert scan.returncode == 1, stderr
+    assert slicing, "no worker was seen scanning a slice"
+    assert_same_as_local(out, expected)
+
+
 def test_unreachable_cluster_is_one_line_and_exit_2(cli_env: dict[str, str], tmp_path: Path) -> None:
     clip = str(SAMPLES / "clips" / "no_face.mp4")
     done = run_cli(["scan", clip, "--engine", "ray", "--address", f"127.0.0.1:{free_port()}"], cli_env)
@@ -194,3 +234,10 @@ def test_ray_options_need_the_ray_engine(cli_env: dict[str, str]) -> None:
     done = run_cli(["scan", str(SAMPLES / "clips"), "--workers", "2"], cli_env)
     assert done.returncode == 2
     assert done.stderr.strip() == "error: --address and --workers need --engine ray"
+    done = run_cli(["scan", str(SAMPLES / "clips"), "--slice", "60"], cli_env)
+    assert (done.returncode, done.stderr.strip()) == (2, "error: --slice needs --engine ray")
+    done = run_cli(["scan", str(SAMPLES / "clips"), "--engine", "ray", "--slice", "5"], cli_env)
+    assert (done.returncode, done.stderr.strip()) == (
+        2,
+        "error: --slice must be 0 (never cut a file) or at least 10 seconds",
+    )
