@@ -20,7 +20,7 @@ import dataclasses
 import os
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -42,13 +42,16 @@ from impersonation_cli.runtime.engine import FaceEngine
 from impersonation_cli.runtime.packs import load_pack, model_root
 
 if TYPE_CHECKING:
-    from impersonation_cli.distributed.ray_scan import RayOptions
     from impersonation_cli.distributed.ray_watch import RayWatcher
 
 PathLike = str | Path
 # How a batch of sources is scanned: pipeline.scan.scan_inputs in this process, or a distributed scan with the
 # same signature (distributed.ray_scan.scan_on_ray with its options bound).
 ScanRunner = Callable[[list[str], ScanContext, dict[str, Room]], ScanResult]
+# Where a watch runs, when not in this process: called with (rooms, context, settings, alerts_path, webhook,
+# on_alert, on_write_error), it gives a context manager holding a watcher with `Watcher`'s interface
+# (distributed.ray_watch.RayWatcher with its options bound: the CLI's `watch --engine ray`).
+WatchEngine = Callable[..., AbstractContextManager["RayWatcher"]]
 EMPTY_GALLERY_NOTICE = "the gallery is empty; enrol people with `impersonation-cli gallery add`"
 ROOMS_FILE_SUFFIXES = frozenset({".yaml", ".yml", ".toml", ".json"})
 
@@ -334,7 +337,7 @@ class Scanner:
         webhook: str | None = None,
         on_alert: Callable[[AlertEvent], None] | None = None,
         evidence_dir: PathLike | None = None,
-        ray: RayOptions | None = None,
+        engine: WatchEngine | None = None,
     ) -> ScanResult:
         """Watch live rooms (stream URLs, or video files played as live) until `settings.duration_s` is up or
         every room has ended, as `impersonation-cli watch` does; return the summary `watch --json` writes.
@@ -346,7 +349,7 @@ class Scanner:
             webhook: POST each alert as JSON to this URL.
             on_alert: called with each alert as it is raised.
             evidence_dir: save each alert's face crop here.
-            ray: watch on a Ray cluster (`distributed.ray_scan.engine_options`; docs/scale.md); None: here.
+            engine: where the rooms are watched (`WatchEngine`: a Ray cluster, docs/scale.md); None: here.
 
         Blocks the calling thread; to stop it early, or to show the rooms while they are watched, use `watcher`.
         """
@@ -357,7 +360,7 @@ class Scanner:
             webhook=webhook,
             on_alert=on_alert,
             evidence_dir=evidence_dir,
-            ray=ray,
+            engine=engine,
         ) as watcher:
             watcher.run()
         return watcher.summary()
@@ -373,26 +376,24 @@ class Scanner:
         on_alert: Callable[[AlertEvent], None] | None = None,
         on_write_error: Callable[[str], None] | None = None,
         evidence_dir: PathLike | None = None,
-        ray: RayOptions | None = None,
+        engine: WatchEngine | None = None,
     ) -> Iterator[Watcher | RayWatcher]:
         """The `Watcher` that `watch` runs, for a caller that runs it itself: `run(on_round)` calls `on_round`
         after each round, `stop()` ends it from another thread or a signal handler, `rooms` holds each room's
         state and `summary()` the result. The alerts file and the webhook are closed on leaving the block.
 
         The arguments are `watch`'s; `on_write_error` is called with a one-line message the first time an alert
-        cannot be written to `alerts_path` (watching goes on). With `ray`, the rooms are watched on a Ray cluster
-        (`distributed.ray_watch.RayWatcher`, the same interface).
+        cannot be written to `alerts_path` (watching goes on). With `engine`, the rooms are watched where it
+        says (`distributed.ray_watch.RayWatcher`: on a Ray cluster, with the same interface).
         """
         settings = settings or WatchSettings()
         specs = [Room(r) if isinstance(r, str) else r for r in rooms]
         context = dataclasses.replace(
             self.context, evidence_dir=Path(evidence_dir) if evidence_dir is not None else None
         )
-        if ray is not None:
-            from impersonation_cli.distributed.ray_watch import RayWatcher
-
+        if engine is not None:
             path = Path(alerts_path) if alerts_path else None
-            with RayWatcher(specs, context, settings, ray, path, webhook, on_alert, on_write_error) as distributed:
+            with engine(specs, context, settings, path, webhook, on_alert, on_write_error) as distributed:
                 yield distributed
             return
         sink = AlertSink(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Annotated
 
@@ -13,6 +14,7 @@ from impersonation_cli.api import room_specs, watch_settings
 from impersonation_cli.cli import options
 from impersonation_cli.cli.common import app, open_scanner, stderr
 from impersonation_cli.distributed.ray_scan import engine_options
+from impersonation_cli.distributed.ray_watch import RayWatcher
 from impersonation_cli.outputs.alerts import AlertEvent, validate_webhook
 from impersonation_cli.outputs.dashboard import alert_line, final_lines, run_with_dashboard
 from impersonation_cli.outputs.files import watch_exit_code, writable_file, writable_folder, write_outputs
@@ -78,7 +80,7 @@ def watch(
         on_alert=print_alert,
         on_write_error=print_write_error,
         evidence_dir=evidence_dir,
-        ray=ray,
+        engine=None if ray is None else functools.partial(RayWatcher, options=ray),
     ) as watcher:
         run_with_dashboard(watcher, stderr)
     result = watcher.summary()

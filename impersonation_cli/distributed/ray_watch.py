@@ -441,12 +441,14 @@ class RayWatcher:
         rooms: list[Room],
         context: ScanContext,
         settings: WatchSettings,
-        options: RayOptions,
         alerts_path: Path | None = None,
         webhook: str | None = None,
         on_alert: Callable[[AlertEvent], None] | None = None,
         on_write_error: Callable[[str], None] | None = None,
+        *,
+        options: RayOptions,
     ) -> None:
+        """`Scanner.watcher`'s arguments (a `WatchEngine` once `options` are bound); connects to the cluster."""
         if settings.reader.fps is None:  # as the local watcher: scan's configured rate unless told otherwise
             settings = replace(settings, reader=replace(settings.reader, fps=context.config.scan.fps))
         self.context = context
