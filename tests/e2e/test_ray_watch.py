@@ -27,15 +27,15 @@ PERSON = "Katie Hill"
 ROOM_A, ROOM_B = "douyin:2001", "douyin:2002"
 
 
-def watch_workers(head: RayHead) -> list[int]:
-    """PIDs of this cluster's watch shards (Ray titles an actor's process by its class)."""
+def actor_processes(head: RayHead, actor: str) -> list[int]:
+    """PIDs of this cluster's processes of an actor class (Ray titles an actor's process by its class)."""
     found = []
     for entry in Path("/proc").iterdir():
         try:
             title = (entry / "cmdline").read_bytes().decode("utf-8", "replace")
         except OSError:
             continue
-        if title.startswith("ray::WatchWorker") and in_session(int(entry.name), head.pid):
+        if title.startswith(f"ray::{actor}") and in_session(int(entry.name), head.pid):
             found.append(int(entry.name))
     return found
 
@@ -81,17 +81,15 @@ def watch_case(model_root: Path, pack_name: str, tmp_path_factory: pytest.TempPa
     return {"env": env, "rooms": rooms, "folder": folder}
 
 
-@pytest.fixture(scope="module")
-def killed_watch(ray_head: RayHead, watch_case: dict[str, Any]) -> dict[str, Any]:
-    """The watch, run once: a shard is killed when the first alert line is printed."""
-    out = watch_case["folder"] / "out"
+def watch_killing(head: RayHead, case: dict[str, Any], actor: str, out: Path) -> dict[str, Any]:
+    """The watch, with the first process of `actor` killed when the first alert line is printed."""
     args = [
-        "watch", str(watch_case["rooms"]), "--engine", "ray", "--address", ray_head.address, "--workers", "2",
+        "watch", str(case["rooms"]), "--engine", "ray", "--address", head.address, "--workers", "2",
         "--fps", "2", "--duration", "30s", "--alerts", str(out / "alerts.jsonl"), "--json", str(out / "summary.json"),
     ]  # fmt: skip
     watch = subprocess.Popen(
         [sys.executable, "-m", "impersonation_cli", *args],
-        env=watch_case["env"],
+        env=case["env"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -104,10 +102,10 @@ def killed_watch(ray_head: RayHead, watch_case: dict[str, Any]) -> dict[str, Any
         for line in watch.stderr:
             lines.append(line.rstrip("\n"))
             if line.startswith("ALERT") and not killed:
-                shards = watch_workers(ray_head)
-                if shards:
-                    os.kill(shards[0], signal.SIGKILL)
-                    killed.append(shards[0])
+                found = actor_processes(head, actor)
+                if found:
+                    os.kill(found[0], signal.SIGKILL)
+                    killed.append(found[0])
 
     reader = threading.Thread(target=read_and_kill, daemon=True)
     reader.start()
@@ -119,11 +117,18 @@ def killed_watch(ray_head: RayHead, watch_case: dict[str, Any]) -> dict[str, Any
             watch.wait()
     reader.join(10)
     log = "\n".join(lines)
-    assert killed, f"no watch shard was found to kill:\n{log}"
+    assert killed, f"no {actor} process was found to kill:\n{log}"
     assert "Traceback" not in log, log
     alerts = [json.loads(line) for line in (out / "alerts.jsonl").read_text(encoding="utf-8").splitlines()]
-    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
-    return {"code": code, "log": log, "alerts": alerts, "summary": summary}
+    return {"code": code, "log": log, "lines": lines, "alerts": alerts}
+
+
+@pytest.fixture(scope="module")
+def killed_watch(ray_head: RayHead, watch_case: dict[str, Any]) -> dict[str, Any]:
+    """The watch, run once: a shard is killed when the first alert line is printed."""
+    out = watch_case["folder"] / "out"
+    done = watch_killing(ray_head, watch_case, "WatchWorker", out)
+    return {**done, "summary": json.loads((out / "summary.json").read_text(encoding="utf-8"))}
 
 
 @pytest.mark.shared_media
@@ -160,6 +165,23 @@ def test_ray_watch_survives_a_killed_shard(killed_watch: dict[str, Any]) -> None
         assert room["frames_sampled"] > 0 and room["alerts"] >= 1
     people = {(a["identity"], a["room"]) for a in killed_watch["summary"]["appearances"]}
     assert people == {(PERSON, ROOM_A), (PERSON, ROOM_B)}
+
+
+@pytest.mark.shared_media
+def test_ray_watch_coordinator_death_is_one_line_and_exit_2(ray_head: RayHead, watch_case: dict[str, Any]) -> None:
+    out = watch_case["folder"] / "coordinator-killed"
+    done = watch_killing(ray_head, watch_case, "WatchCoordinator", out)
+    assert done["code"] == 2, done["log"]
+    assert done["lines"][-1].startswith("error: the watch's coordinator on Ray died ("), done["log"]
+    assert done["lines"][-1].endswith("; the alerts so far are written")
+    assert done["alerts"], "the alerts raised before the coordinator died are in the file"
+
+
+def test_ray_watch_options_need_the_ray_engine(cli_env: dict[str, str]) -> None:
+    done = run_cli(["watch", "rtmp://127.0.0.1:1/live/a", "--workers", "2"], cli_env)
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: --address") and done.stderr.strip().endswith("need --engine ray")
+    assert len(done.stderr.strip().splitlines()) == 1
 
 
 def test_ray_watch_unreachable_cluster_is_one_line_and_exit_2(cli_env: dict[str, str]) -> None:
