@@ -152,6 +152,11 @@ def live_options() -> dict[str, str]:
     return dict(item.split(";", 1) for item in text.split("|") if ";" in item)  # type: ignore[misc]
 
 
+# How late a sample may be, as a share of the sample interval, when a key frame a little after its due time
+# saves decoding the frames before it.
+LATE_SHARE = 0.25
+
+
 class DecodePlan:
     """Which packets of a live room are decoded: only what the next sample needs.
 
@@ -168,15 +173,17 @@ class DecodePlan:
         self._last_key_s: float | None = None
         self._resting = True  # nothing decodes until the first key frame
 
-    def decodes(self, packet: av.Packet, packet_s: float, next_sample_s: float, frame_s: float) -> bool:
+    def decodes(self, packet: av.Packet, packet_s: float, next_sample_s: float, interval_s: float) -> bool:
         if packet.is_keyframe:
             self._key_frame(packet_s)
             return True
         if self._resting:
             return False
         expected_key = None if self.key_interval_s is None else self._last_key_s + self.key_interval_s  # type: ignore[operator]
-        if expected_key is not None and next_sample_s >= expected_key - 0.5 * frame_s:
-            self._resting = True  # what follows is not needed: the next sample falls on or after the next key frame
+        # A sample due shortly before the next key frame waits for it (late by at most a quarter interval)
+        # rather than costing the decoding of the whole group of pictures up to it.
+        if expected_key is not None and next_sample_s >= expected_key - LATE_SHARE * interval_s:
+            self._resting = True
             return False
         return True
 
@@ -285,7 +292,7 @@ class RoomReader(threading.Thread):
             previous = now
             # The plan works in arrival time (samples are due by the clock), kept in step with the stream's own.
             arrival_s = now - connected
-            if not plan.decodes(packet, arrival_s, self._next_sample - connected, frame_s):
+            if not plan.decodes(packet, arrival_s, self._next_sample - connected, 1.0 / self.fps):
                 continue
             next_sample_s = self._next_sample - connected
             codec.skip_frame = plan.skip_frame(arrival_s, next_sample_s, frame_s)

@@ -19,17 +19,19 @@ class Packet:
     is_keyframe: bool
 
 
-def decoded_times(key_every: int, fps: float, seconds: float) -> tuple[list[float], list[float]]:
+def decoded_times(
+    key_every: int, fps: float, seconds: float, first_due: float = 0.0
+) -> tuple[list[float], list[float]]:
     """The frames a plan decodes and the ones sampled, for a stream of 25 fps with a key frame every
     `key_every` frames, sampled as the reader samples (the first decoded frame at or after each due time, or a
     key frame standing in for it)."""
     plan = DecodePlan()
     decoded, sampled = [], []
-    next_sample, interval = 0.0, 1.0 / fps
+    next_sample, interval = first_due, 1.0 / fps
     for n in range(round(seconds / FRAME_S)):
         time_s = n * FRAME_S
         packet = Packet(is_keyframe=n % key_every == 0)
-        if not plan.decodes(packet, time_s, next_sample, FRAME_S):  # type: ignore[arg-type]
+        if not plan.decodes(packet, time_s, next_sample, interval):  # type: ignore[arg-type]
             continue
         decoded.append(time_s)
         if time_s >= next_sample or plan.key_frame_stands_in(packet, time_s, next_sample, interval):  # type: ignore[arg-type]
@@ -40,16 +42,21 @@ def decoded_times(key_every: int, fps: float, seconds: float) -> tuple[list[floa
 
 def test_nothing_is_decoded_before_the_first_key_frame() -> None:
     plan = DecodePlan()
-    assert not plan.decodes(Packet(False), 0.0, 0.0, FRAME_S)  # type: ignore[arg-type]
-    assert plan.decodes(Packet(True), 0.04, 0.0, FRAME_S)  # type: ignore[arg-type]
-    assert plan.decodes(Packet(False), 0.08, 0.0, FRAME_S)  # type: ignore[arg-type]
+    assert not plan.decodes(Packet(False), 0.0, 0.0, 1.0)  # type: ignore[arg-type]
+    assert plan.decodes(Packet(True), 0.04, 0.0, 1.0)  # type: ignore[arg-type]
+    assert plan.decodes(Packet(False), 0.08, 0.0, 1.0)  # type: ignore[arg-type]
 
 
-def test_long_groups_of_pictures_decode_up_to_each_sample_and_rest_after_the_last() -> None:
-    # Key frames every 2 s, 1 sample a second: each group is decoded up to its second sample (t+1 s), then the
-    # decoder rests until the next key frame (once it has learnt the key-frame interval from the first two).
-    decoded, sampled = decoded_times(key_every=50, fps=1.0, seconds=20.0)
-    assert sampled == pytest.approx([float(t) for t in range(20)], abs=FRAME_S)
+@pytest.mark.parametrize("first_due", [0.0, 0.9])
+def test_long_groups_of_pictures_decode_up_to_each_sample_and_rest_after_the_last(first_due: float) -> None:
+    # Key frames every 2 s, 1 sample a second: each group is decoded up to its second sample, then the decoder
+    # rests until the next key frame (once it has learnt the key-frame interval from the first two). With the
+    # samples due 0.1 s before each key frame (first_due 0.9), the key frame is taken 0.1 s late instead of
+    # decoding the whole group to reach the due time.
+    decoded, sampled = decoded_times(key_every=50, fps=1.0, seconds=20.0, first_due=first_due)
+    assert len(sampled) == pytest.approx(20 - first_due, abs=1)
+    gaps = [b - a for a, b in itertools.pairwise(sampled)]
+    assert all(0.75 <= gap <= 1.25 for gap in gaps)
     later = [t for t in decoded if t >= 4.0]
     assert 0.45 * 400 <= len(later) <= 0.55 * 400  # half of the 400 frames from 4 s on
 
