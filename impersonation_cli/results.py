@@ -24,7 +24,9 @@ SCHEMA_VERSION = "1.0"
 # 1.2: status ("complete", or "interrupted" by Ctrl-C: the sources not finished have status "interrupted").
 # 1.3: settings.forgery (the forgery model that judged likely-synthetic/likely-effects; null when none is
 # installed) and the signals face_forgery and face_effects.
-SCAN_SCHEMA_VERSION = "1.3"
+# 1.4: watch summaries: settings.recognition (the sampling rate every room got, and what the machine holds) and
+# settings.rooms[].frames_received.
+SCAN_SCHEMA_VERSION = "1.4"
 
 
 @dataclass
