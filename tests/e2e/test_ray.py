@@ -169,9 +169,9 @@ def test_ray_scan_survives_a_worker_killed_mid_scan(
 def test_a_long_file_in_slices_gives_the_unsplit_local_result(
     ray_head: RayHead, ray_env: dict[str, str], media: Path, tmp_path: Path
 ) -> None:
-    """The Hamilton clip looped 7 times (64 s) in 4 slices of 16 s (`--slice 20`) on two workers: the result of a
-    local scan of the whole file, evidence included (a face track runs across a boundary: tests/pipeline/
-    test_slices.py)."""
+    """The Hamilton clip looped 7 times (64 s) in 4 slices of 16 s (`--slice 20`) on two workers, one of them
+    killed while it scans a slice (which is then scanned again): the result of a local scan of the whole file,
+    evidence included (a face track runs across a boundary: tests/pipeline/test_slices.py)."""
     looped = tmp_path / "hamilton-x7.mp4"
     clip = media / "face_recognition" / "short_hamilton_clip.mp4"
     command = ["ffmpeg", "-v", "error", "-stream_loop", "6", "-i", str(clip), "-an", "-c", "copy", str(looped)]
@@ -189,19 +189,22 @@ def test_a_long_file_in_slices_gives_the_unsplit_local_result(
     assert {a["identity"] for a in expected["appearances"]} == {"Lin-Manuel Miranda", "Barack Obama"}
     engine = ["--engine", "ray", "--address", ray_head.address, "--workers", "2", "--slice", "20"]
     scan = subprocess.Popen([*scan_args(out), *engine], env=ray_env, stderr=subprocess.PIPE, text=True)
-    slicing: set[int] = set()
+    killed: list[int] = []
 
-    def watch_slices() -> None:
-        while scan.poll() is None:
-            slicing.update(scanning_workers(ray_head, "scan_slice"))
+    def kill_one_slicing_worker() -> None:
+        while scan.poll() is None and not killed:
+            busy = scanning_workers(ray_head, "scan_slice")
+            if busy:
+                os.kill(busy[0], signal.SIGKILL)
+                killed.append(busy[0])
             time.sleep(0.05)
 
-    watcher = threading.Thread(target=watch_slices, daemon=True)
-    watcher.start()
+    killer = threading.Thread(target=kill_one_slicing_worker, daemon=True)
+    killer.start()
     _, stderr = scan.communicate(timeout=600)
-    watcher.join()
+    killer.join()
+    assert killed, "no worker was seen scanning a slice, so none was killed"
     assert scan.returncode == 1, stderr
-    assert slicing, "no worker was seen scanning a slice"
     assert_same_as_local(out, expected)
 
 
