@@ -13,6 +13,7 @@ scan: docs/scale.md, "Slices of long files".
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 from dataclasses import dataclass
 from itertools import groupby
@@ -70,7 +71,8 @@ def plan_slices(duration_s: float | None, slice_s: float, fps: float) -> list[Ti
         return [TimeWindow(0.0)]
     count = math.ceil(duration_s / slice_s)
     interval = 1.0 / fps
-    starts = [round(k * duration_s / count / interval) * interval for k in range(count)]
+    # A slice shorter than a sample interval (a tiny --slice at a low --fps) is no slice.
+    starts = sorted({round(k * duration_s / count / interval) * interval for k in range(count)})
     return [TimeWindow(start, end) for start, end in zip(starts, [*starts[1:], None], strict=True)]
 
 
@@ -135,7 +137,7 @@ def join_tracks(
     across a boundary where that tracker would have continued it; and the measured faces of each."""
     tracks: list[Track] = []
     measured: dict[int, list[Observation]] = {}
-    for previous, part in zip([None, *parts], parts, strict=False):
+    for previous, part in itertools.pairwise([None, *parts]):
         if isinstance(part, LostSlice):
             continue
         # No track crosses a slice that was not scanned.

@@ -48,6 +48,17 @@ def test_a_short_file_or_an_unknown_length_is_one_slice() -> None:
         assert plan_slices(duration_s, slice_s, 2.0) == [TimeWindow(0.0)]
 
 
+def test_no_slice_is_shorter_than_a_sample_interval() -> None:
+    windows = plan_slices(100.0, 10.0, 0.05)  # one sample every 20 s: 10 slices of 10 s would hold none
+    assert [(w.start_s, w.end_s) for w in windows] == [
+        (0.0, 20.0),
+        (20.0, 40.0),
+        (40.0, 60.0),
+        (60.0, 80.0),
+        (80.0, None),
+    ]
+
+
 def test_each_frame_is_counted_by_exactly_one_slice() -> None:
     first, second = TimeWindow(0.0, 16.0), TimeWindow(16.0, None)
     for time_s in (15.96, 16.0 - 1e-7, 16.0, 16.04, 100.0):
