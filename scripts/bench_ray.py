@@ -6,6 +6,7 @@ less sensitive to other load than wall time, though threads that spin while wait
 
     ray start --head --port=6411 --num-cpus=2 --include-dashboard=false   # or --address local
     python scripts/bench_ray.py --address 127.0.0.1:6411 --gallery g.sqlite --pin
+    python scripts/bench_ray.py --address 127.0.0.1:6411 --gallery g.sqlite --pin --slice 30 LONG.mp4   # one file
 
 With --pin each actor is confined to one core (actor i to core i), as a worker that holds one CPU of a
 cluster node is; unpinned, a single actor's decode, detection and recognition threads spread over every
@@ -25,7 +26,7 @@ from typing import Any
 
 from impersonation_cli.api import Scanner
 from impersonation_cli.distributed import ray_scan as distributed
-from impersonation_cli.distributed.ray_scan import RayOptions, scan_on_ray
+from impersonation_cli.distributed.ray_scan import DEFAULT_SLICE_S, RayOptions, scan_on_ray
 from impersonation_cli.pipeline.scan import scan_inputs
 from impersonation_cli.results import ScanResult
 
@@ -131,6 +132,7 @@ def main() -> None:
     parser.add_argument("--pin", action="store_true", help="one core per actor (actor i on core i)")
     parser.add_argument("--repeat", type=int, default=1, help="alternate the 1- and 2-worker runs this many times")
     parser.add_argument("--no-local", action="store_true", help="skip the local engine's run")
+    parser.add_argument("--slice", type=float, default=DEFAULT_SLICE_S, help="--slice of scan (0: never cut a file)")
     parser.add_argument("clips", nargs="*", type=Path, default=DEFAULT_CLIPS)
     args = parser.parse_args()
     clips = [str(c) for c in args.clips]
@@ -140,7 +142,7 @@ def main() -> None:
         rows = [] if args.no_local else [measure("local", lambda: scan_inputs(clips, scanner.context), ready, True)]
         for _ in range(args.repeat):
             for workers in (1, 2):
-                options = RayOptions(address=args.address, workers=workers, pin_cores=args.pin)
+                options = RayOptions(address=args.address, workers=workers, pin_cores=args.pin, slice_s=args.slice)
                 run = lambda options=options: scan_on_ray(clips, scanner.context, {}, options)  # noqa: E731
                 rows.append(measure(f"ray {workers} worker(s)", run, ready))
         print(f"load average {os.getloadavg()[0]:.1f} at the end", flush=True)
