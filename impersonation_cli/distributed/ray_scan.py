@@ -18,13 +18,14 @@ Every node needs this package and the model pack at the path the driver uses (do
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import os
 import socket
 import tempfile
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -386,19 +387,16 @@ def _scan_sources(
     )
     shipped = [ray.put(snapshot)]  # held here until every source is done: a restarted actor fetches it again
     waiting = deque(_tasks(sources, options.slice_s, context.fps or context.config.scan.fps))
-    parts: dict[int, list[SliceScan | LostSlice | None]] = {}
-    for task in waiting:
-        if task.window is not None:
-            parts.setdefault(task.number, []).append(None)
+    sliced = SlicedFiles(list(waiting))
     idle = _start_actors(ray, context, options, len(waiting))
     running: dict[Any, tuple[Any, Task]] = {}
+    tries = options.task_retries + 1
     video_done_s = 0.0
     while waiting or running:
         while idle and waiting:
-            actor = idle.pop()
-            task = waiting.popleft()
-            room = room_for(task.source, rooms)
+            actor, task = idle.pop(), waiting.popleft()
             if task.window is None:
+                room = room_for(task.source, rooms)
                 running[actor.scan.remote(task.source, task.number, room, shipped)] = (actor, task)
             else:
                 running[actor.scan_slice.remote(task.source, task.window, shipped)] = (actor, task)
@@ -406,28 +404,49 @@ def _scan_sources(
         actor, task = running.pop(ready)
         idle.append(actor)
         room = room_for(task.source, rooms)
-        time_s, duration_s = 0.0, None
         if task.window is None:
-            try:
-                outcome = ray.get(ready)
-            except ray.exceptions.RayError as exc:
-                outcome = _lost(task.source, room, options.task_retries + 1, exc)
+            outcome = _fetched(ray, ready, functools.partial(_lost, task.source, room, tries))
             outcomes[task.number] = outcome
             time_s, duration_s = outcome.result.scanned_s, outcome.result.duration_s
             video_done_s += time_s if outcome.result.kind == "video" else 0.0
         else:
-            try:
-                part: SliceScan | LostSlice = ray.get(ready)
+            part = _fetched(ray, ready, functools.partial(_lost_slice, task.window, tries))
+            time_s, duration_s = task.window.start_s, None
+            if isinstance(part, SliceScan):
                 time_s = part.stats.last_time_s
                 video_done_s += max(0.0, min(time_s, task.window.end_s or time_s) - task.window.start_s)
-            except ray.exceptions.RayError as exc:
-                part = LostSlice(task.window, _lost_reason(options.task_retries + 1, exc))
-            slices = parts[task.number]
-            slices[task.part] = part
-            if all(s is not None for s in slices):
-                outcomes[task.number] = _joined(task.source, task.number, context, room, parts.pop(task.number))
+            complete = sliced.add(task, part)
+            if complete is not None:
+                outcomes[task.number] = _joined(task.source, task.number, context, room, complete)
         if context.progress is not None:
             context.progress(ScanProgress(task.source, len(outcomes), len(sources), time_s, duration_s, video_done_s))
+
+
+class SlicedFiles:
+    """The slices of the files cut into slices, kept as they come back until each file has all of its own."""
+
+    def __init__(self, tasks: list[Task]) -> None:
+        self._parts: dict[int, list[SliceScan | LostSlice | None]] = {}
+        for task in tasks:
+            if task.window is not None:
+                self._parts.setdefault(task.number, []).append(None)
+
+    def add(self, task: Task, part: SliceScan | LostSlice) -> list[SliceScan | LostSlice] | None:
+        """Keep one slice; the file's slices in time order once this was the last one out, else None."""
+        parts = self._parts[task.number]
+        parts[task.part] = part
+        if any(p is None for p in parts):
+            return None
+        del self._parts[task.number]
+        return [p for p in parts if p is not None]
+
+
+def _fetched(ray: Any, ref: Any, lost: Callable[[Exception], Any]) -> Any:
+    """A task's return value, or `lost(exc)` when Ray could not run it (its actor died on every try)."""
+    try:
+        return ray.get(ref)
+    except ray.exceptions.RayError as exc:
+        return lost(exc)
 
 
 def _tasks(sources: list[str], slice_s: float, fps: float) -> list[Task]:
@@ -443,12 +462,12 @@ def _tasks(sources: list[str], slice_s: float, fps: float) -> list[Task]:
 
 
 def _joined(
-    source: str, number: int, context: ScanContext, room: Room | None, parts: list[SliceScan | LostSlice | None]
+    source: str, number: int, context: ScanContext, room: Room | None, parts: list[SliceScan | LostSlice]
 ) -> SourceOutcome:
     """A file scanned in slices, joined in this process; its evidence is written here, to the evidence folder."""
     try:
         info = probe(source)
-        result, appearances = join_slices(info, number, context, room, [p for p in parts if p is not None])
+        result, appearances = join_slices(info, number, context, room, parts)
     except SOURCE_ERRORS as exc:
         return SourceOutcome(unscanned(source, "unreadable", failure_reason(source, exc), room), [], {})
     except Exception as exc:  # a fault in one file's join must not cost the batch the others' results
@@ -461,6 +480,10 @@ def _lost(source: str, room: Room | None, tries: int, exc: Exception) -> SourceO
     """A source no actor could finish: the actor died on it on every try (Ray restarted it and ran the task
     again each time), or the task failed in Ray itself."""
     return SourceOutcome(unscanned(source, "unreadable", f"{source}: {_lost_reason(tries, exc)}", room), [], {})
+
+
+def _lost_slice(window: TimeWindow, tries: int, exc: Exception) -> LostSlice:
+    return LostSlice(window, _lost_reason(tries, exc))
 
 
 def _lost_reason(tries: int, exc: Exception) -> str:
