@@ -383,7 +383,7 @@ def sample_frames(
 
 
 def _sample_capture(
-    source: str, capture: cv2.VideoCapture, fps: float, stats: DecodeStats, window: TimeWindow | None
+    source: str, capture: cv2.VideoCapture, fps: float, stats: DecodeStats, window: TimeWindow | None = None
 ) -> Iterator[Frame]:
     info = _capture_info(source, capture)
     container_fps = info.fps or 25.0
@@ -468,7 +468,11 @@ class SampleGrid:
 
 
 def _sample_pyav(
-    source: str, container: av.container.InputContainer, fps: float, stats: DecodeStats, window: TimeWindow | None
+    source: str,
+    container: av.container.InputContainer,
+    fps: float,
+    stats: DecodeStats,
+    window: TimeWindow | None = None,
 ) -> Iterator[Frame]:
     stream = container.streams.video[0]
     # The decoder is one stage of the scan (io/threads.py): its threads are its share of the cores, not all of
