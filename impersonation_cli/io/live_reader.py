@@ -117,7 +117,7 @@ LIVE_OPTIONS = {"analyzeduration": "1000000", "rtsp_flags": "prefer_tcp"}
 OPTIONS_ENV = "OPENCV_FFMPEG_CAPTURE_OPTIONS"
 # Reader threads run this much nicer than the analysis thread: when the CPU is short, recognising the frames
 # already sampled comes before decoding more of them.
-READER_NICENESS = 5
+READER_NICENESS = 19
 
 
 def open_live(url: str, open_timeout_s: float, read_timeout_s: float) -> av.container.InputContainer:

@@ -42,6 +42,10 @@ from impersonation_cli.runtime.engine import AdaptiveDetector, EmbeddingReuse, F
 FindingHandler = Callable[["RoomWatch", TrackMatch, Appearance], None]
 
 
+# Frames recognised per round at most (a round embeds its faces in one recognizer run).
+ROUND_FRAMES = 8
+
+
 @dataclass(frozen=True)
 class WatchSettings:
     """How rooms are watched: each room's reader, how long, the concurrency window and the alert cool-down."""
@@ -129,6 +133,7 @@ class Watcher:
         self.sink = sink
         self.on_finding = on_finding
         self.share = RecognitionShare(settings.reader.fps)
+        self._turn = 0  # the room the next round starts with
         self.started_at = datetime.now(UTC)
         self._clock_start = time.monotonic()
         self.wake = threading.Event()
@@ -171,14 +176,28 @@ class Watcher:
             self.wake.clear()
             # Read before draining: frames a room sent just before it ended are still recognised.
             all_over = all(not room.reader.is_alive() for room in self.rooms)
-            batch = [(room, frame) for room in self.rooms for frame in room.reader.slot.drain()]
+            batch = self._next_batch()
             if batch:
                 self._recognise_round(batch)
             self._share_recognition()
             if on_round is not None:
                 on_round()
-            if all_over or (duration is not None and self.elapsed_s >= duration):
+            if (all_over and not batch) or (duration is not None and self.elapsed_s >= duration):
                 return
+
+    def _next_batch(self) -> list[tuple[RoomWatch, Frame]]:
+        """The frames waiting in the rooms, taken in turn from the room after the last one served, up to
+        ROUND_FRAMES: past capacity a round stays short, so the sampling rate adapts within seconds and every
+        room is served in its turn (frames left waiting are replaced by newer ones, and counted as dropped)."""
+        batch: list[tuple[RoomWatch, Frame]] = []
+        for step in range(len(self.rooms)):
+            if len(batch) >= ROUND_FRAMES:
+                self._turn = (self._turn + step) % len(self.rooms)
+                self.wake.set()  # the rooms not served this round are served next, without waiting
+                break
+            room = self.rooms[(self._turn + step) % len(self.rooms)]
+            batch += [(room, frame) for frame in room.reader.slot.drain()]
+        return batch
 
     def _stop_readers(self) -> None:
         for room in self.rooms:
