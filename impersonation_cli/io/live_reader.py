@@ -228,6 +228,11 @@ class RoomReader(threading.Thread):
         self._is_file = not is_stream_url(state.url)
         self._next_sample = self.origin
 
+    def set_fps(self, fps: float) -> None:
+        """Sample at `fps` (> 0) from now on: a higher rate takes effect at once, not after the old interval."""
+        self._next_sample = min(self._next_sample, time.monotonic() + 1.0 / fps)
+        self.fps = fps
+
     def stop(self) -> None:
         self._stop_event.set()
 
@@ -292,11 +297,12 @@ class RoomReader(threading.Thread):
             previous = now
             # The plan works in arrival time (samples are due by the clock), kept in step with the stream's own.
             arrival_s = now - connected
-            if not plan.decodes(packet, arrival_s, self._next_sample - connected, 1.0 / self.fps):
+            interval = 1.0 / self.fps
+            if not plan.decodes(packet, arrival_s, self._next_sample - connected, interval):
                 continue
             next_sample_s = self._next_sample - connected
             codec.skip_frame = plan.skip_frame(arrival_s, next_sample_s, frame_s)
-            stand_in = plan.key_frame_stands_in(packet, arrival_s, next_sample_s, 1.0 / self.fps)
+            stand_in = plan.key_frame_stands_in(packet, arrival_s, next_sample_s, interval)
             for decoded in decode_packet(codec, packet):
                 self.state.frames_decoded += 1
                 if now >= self._next_sample or stand_in:

@@ -133,7 +133,7 @@ class Watcher:
         self.sink = sink
         self.on_finding = on_finding
         self.share = RecognitionShare(settings.reader.fps)
-        self._turn = 0  # the room the next round starts with
+        self._next_room = 0  # the room the next round starts with
         self.started_at = datetime.now(UTC)
         self._clock_start = time.monotonic()
         self.wake = threading.Event()
@@ -192,10 +192,10 @@ class Watcher:
         batch: list[tuple[RoomWatch, Frame]] = []
         for step in range(len(self.rooms)):
             if len(batch) >= ROUND_FRAMES:
-                self._turn = (self._turn + step) % len(self.rooms)
+                self._next_room = (self._next_room + step) % len(self.rooms)
                 self.wake.set()  # the rooms not served this round are served next, without waiting
                 break
-            room = self.rooms[(self._turn + step) % len(self.rooms)]
+            room = self.rooms[(self._next_room + step) % len(self.rooms)]
             batch += [(room, frame) for frame in room.reader.slot.drain()]
         return batch
 
@@ -212,7 +212,7 @@ class Watcher:
         live = [room for room in self.rooms if room.state.status == RoomStatus.LIVE]
         if self.share.update(time.monotonic(), len(live)):
             for room in self.rooms:
-                room.reader.fps = self.share.fps
+                room.reader.set_fps(self.share.fps)
 
     def _recognise_round(self, batch: list[tuple[RoomWatch, Frame]]) -> None:
         started = time.monotonic()
