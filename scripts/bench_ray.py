@@ -55,14 +55,14 @@ def timed_actor_start() -> list[tuple[float, float]]:
     """Record when each run's actors are ready (the scan proper starts then) and their CPU seconds by then
     (imports and model loading), by wrapping the module's step."""
     ready: list[tuple[float, float]] = []
-    start = distributed._start_actors
+    start = distributed.start_actors
 
     def start_and_note(*args: Any) -> Any:
         actors = start(*args)
         ready.append((time.perf_counter(), sum(actor_cpu().values())))
         return actors
 
-    distributed._start_actors = start_and_note
+    distributed.start_actors = start_and_note
     return ready
 
 

@@ -191,7 +191,7 @@ def engine_options(
         raise UserError("--workers must be at least 1")
     if slice_s is not None and slice_s != 0 and not MIN_SLICE_S <= slice_s < float("inf"):
         raise UserError(f"--slice must be 0 (never cut a file) or at least {MIN_SLICE_S:g} seconds")
-    _import_ray()
+    import_ray()
     options = RayOptions(
         address=address or "auto",
         workers=workers,
@@ -216,7 +216,7 @@ def scan_on_ray(
         UserError: Ray is not installed, the cluster cannot be reached or has too few CPUs/GPUs for the
             workers asked for, or an actor cannot load the models.
     """
-    ray = _import_ray()
+    ray = import_ray()
     started = datetime.now(UTC)
     clock = time.perf_counter()
     rooms = rooms or {}
@@ -227,7 +227,7 @@ def scan_on_ray(
     outcomes: dict[int, SourceOutcome] = {}
     status = "complete"
     if sources:
-        _connect(ray, options.address)
+        connect(ray, options.address)
         try:
             _scan_sources(ray, sources, context, rooms, options, outcomes)
         except KeyboardInterrupt:
@@ -242,7 +242,7 @@ def scan_on_ray(
             reason = f"{source}: not scanned (the scan was interrupted)"
             results.append(unscanned(source, "interrupted", reason, room_for(source, rooms)))
             continue
-        _write_crops(outcome, context.evidence_dir)
+        write_crops(outcome, context.evidence_dir)
         results.append(outcome.result)
         appearances.extend(outcome.appearances)
     add_concurrency(appearances, context.config)
@@ -257,7 +257,7 @@ def scan_on_ray(
     return ScanResult(settings=local.settings, sources=results, appearances=appearances, run=run, status=status)
 
 
-def _import_ray() -> Any:
+def import_ray() -> Any:
     _send_local_token()  # before Ray is imported: it reads its authentication mode once
     try:
         import ray
@@ -279,7 +279,7 @@ def _check_reachable(address: str) -> None:
         raise UserError(f"cannot reach the Ray cluster at {address}: {exc.strerror or exc}") from None
 
 
-def _connect(ray: Any, address: str) -> None:
+def connect(ray: Any, address: str) -> None:
     """Join the cluster (or start one in this process for "local"), or fail in one line."""
     _check_reachable(address)
     settings: dict[str, Any] = {"logging_level": logging.ERROR, "log_to_driver": False}
@@ -332,7 +332,7 @@ def _send_local_token() -> None:
         os.environ["RAY_AUTH_MODE"] = "token"
 
 
-def _start_actors(
+def start_actors(
     ray: Any, context: ScanContext, options: RayOptions, wanted: int, worker: type = ScanWorker, **settings: Any
 ) -> list[Any]:
     """`wanted` actors of `worker` (a ScanWorker; capped by --workers, default the cluster's CPUs or GPUs),
@@ -357,7 +357,7 @@ def _start_actors(
     try:
         described = ray.get([actor.describe.remote() for actor in actors])
     except ray.exceptions.RayError as exc:
-        raise UserError(f"a Ray worker could not load the models: {_cause(exc)}") from None
+        raise UserError(f"a Ray worker could not load the models: {failure_cause(exc)}") from None
     expected = {"detector": context.engine.detector_id, "recognizer": context.engine.recognizer_id}
     for facts in described:
         if {k: facts[k] for k in expected} != expected:
@@ -388,7 +388,7 @@ def _scan_sources(
     shipped = [ray.put(snapshot)]  # held here until every source is done: a restarted actor fetches it again
     waiting = deque(_tasks(sources, options.slice_s, context.fps or context.config.scan.fps))
     sliced = SlicedFiles(list(waiting))
-    idle = _start_actors(ray, context, options, len(waiting))
+    idle = start_actors(ray, context, options, len(waiting))
     running: dict[Any, tuple[Any, Task]] = {}
     tries = options.task_retries + 1
     video_done_s = 0.0
@@ -487,12 +487,12 @@ def _lost_slice(window: TimeWindow, tries: int, exc: Exception) -> LostSlice:
 
 
 def _lost_reason(tries: int, exc: Exception) -> str:
-    if isinstance(exc, _import_ray().exceptions.RayActorError):
-        return f"the Ray worker scanning it died on all {tries} tries ({_cause(exc)})"
-    return f"{_cause(exc)} (an internal error: please report it)"
+    if isinstance(exc, import_ray().exceptions.RayActorError):
+        return f"the Ray worker scanning it died on all {tries} tries ({failure_cause(exc)})"
+    return f"{failure_cause(exc)} (an internal error: please report it)"
 
 
-def _cause(exc: Exception) -> str:
+def failure_cause(exc: Exception) -> str:
     cause = getattr(exc, "cause", None) or exc
     text = str(cause).strip()
     return text.splitlines()[-1] if text else type(cause).__name__
@@ -500,7 +500,7 @@ def _cause(exc: Exception) -> str:
 
 def take_crops(appearances: list[Appearance], folder: str) -> dict[str, bytes]:
     """The appearances' evidence crops saved under `folder` (an actor's temp folder), as bytes keyed by their
-    paths relative to it, which the appearances now name: the driver writes them (`_write_crops`)."""
+    paths relative to it, which the appearances now name: the driver writes them (`write_crops`)."""
     crops = {}
     for appearance in appearances:
         evidence = appearance.evidence
@@ -511,7 +511,7 @@ def take_crops(appearances: list[Appearance], folder: str) -> dict[str, bytes]:
     return crops
 
 
-def _write_crops(outcome: SourceOutcome, folder: Path | None) -> None:
+def write_crops(outcome: SourceOutcome, folder: Path | None) -> None:
     """Write an outcome's evidence crops under `folder` and point its appearances at them."""
     for appearance in outcome.appearances:
         evidence = appearance.evidence

@@ -37,12 +37,12 @@ from impersonation_cli.distributed.ray_scan import (
     GallerySnapshot,
     RayOptions,
     ScanWorker,
-    _cause,
-    _connect,
-    _import_ray,
-    _start_actors,
-    _write_crops,
+    connect,
+    failure_cause,
+    import_ray,
+    start_actors,
     take_crops,
+    write_crops,
 )
 from impersonation_cli.errors import UserError
 from impersonation_cli.io.live_reader import ReaderState
@@ -470,8 +470,8 @@ class RayWatcher:
         self._shipped: list[Any] = []  # the gallery snapshot's reference
         self.shares: list[dict[str, Any]] = []  # each shard's recognition rate (pipeline.fair_share), as reported
         self.share = ShareView(self)
-        self._ray = _import_ray()
-        _connect(self._ray, options.address)
+        self._ray = import_ray()
+        connect(self._ray, options.address)
 
     @property
     def elapsed_s(self) -> float:
@@ -497,10 +497,10 @@ class RayWatcher:
         try:
             self._outcomes = self._follow(coordinator, workers, running, on_round)
         except ray.exceptions.RayActorError as exc:  # a shard's death is retried: this is the coordinator's
-            first = _cause(exc).split(". ")[0]
+            first = failure_cause(exc).split(". ")[0]
             raise UserError(f"the watch's coordinator on Ray died ({first}); the alerts so far are written") from None
         except ray.exceptions.RayError as exc:
-            raise UserError(f"the watch on Ray failed: {_cause(exc)}") from None
+            raise UserError(f"the watch on Ray failed: {failure_cause(exc)}") from None
 
     def _follow(
         self, coordinator: Any, workers: list[Any], running: list[Any], on_round: Callable[[], None] | None
@@ -571,7 +571,7 @@ class RayWatcher:
         # Held for the whole watch: a restarted shard fetches the snapshot again.
         self._shipped = [ray.put(snapshot)]
         # A shard that dies comes back and runs its rooms again (`run` retried), however often.
-        workers = _start_actors(
+        workers = start_actors(
             ray, context, self.options, len(self.rooms), WatchWorker, max_task_retries=-1, max_concurrency=2
         )
         deadline = None if self.settings.duration_s is None else time.time() + self.settings.duration_s
@@ -598,7 +598,7 @@ class RayWatcher:
         sources: list[SourceResult] = []
         appearances: list[Appearance] = []
         for outcome in outcomes:
-            _write_crops(outcome, self.context.evidence_dir)
+            write_crops(outcome, self.context.evidence_dir)
             for source, record in zip(outcome.result.sources, outcome.result.settings["rooms"], strict=True):
                 sources.append(_carried(source, rooms[record["room"]].record()))
             appearances.extend(outcome.appearances)
