@@ -169,6 +169,7 @@ BOUNDS: dict[str, dict[str, Bounds]] = {
         "min_similarity": SIMILARITY,
         "min_similarity_overlapping": SIMILARITY,
         "max_gap_s": NON_NEGATIVE,
+        "max_gap_samples": NON_NEGATIVE,
     },
     "match": {"threshold": UNIT, "margin": Bounds(0, 2)},
     "signals": {

@@ -386,7 +386,7 @@ def _scan_sources(
         keep_evidence=context.evidence_dir is not None,
     )
     shipped = [ray.put(snapshot)]  # held here until every source is done: a restarted actor fetches it again
-    waiting = deque(_tasks(sources, options.slice_s, context.fps or context.config.scan.fps))
+    waiting = deque(_tasks(sources, options.slice_s, context.sampling_fps))
     sliced = SlicedFiles(list(waiting))
     idle = start_actors(ray, context, options, len(waiting))
     running: dict[Any, tuple[Any, Task]] = {}

@@ -84,6 +84,16 @@ class ScanContext:
     progress: ProgressCallback | None = None
     footage: FootageIndex | None = None
 
+    @property
+    def sampling_fps(self) -> float:
+        """Frames sampled per second: `fps` when given, else the config's `[scan] fps`."""
+        return self.fps or self.config.scan.fps
+
+    @property
+    def track_gap_s(self) -> float:
+        """How long a track may go unseen at this sampling rate (a file's samples keep that rate)."""
+        return self.config.tracker.gap_s(1.0 / self.sampling_fps)
+
 
 def _wallclock(room: Room | None, observation: Observation) -> str | None:
     # A live frame carries its own arrival time; a recording's is its start time plus stream time.
@@ -151,7 +161,7 @@ class SourcePipeline:
         self.config = context.config
         self.room = room
         self.account = room.account if room is not None else None
-        self._tracker = Tracker(source, self.config.tracker)
+        self._tracker = Tracker(source, self.config.tracker, 1.0 / context.sampling_fps)
         self._signals = SignalSuite(
             context.engine,
             self.config.signals,
@@ -166,7 +176,7 @@ class SourcePipeline:
         self.kept_tracks: list[Track] | None = [] if slice_start_s is not None else None
         if slice_start_s:
             # Its tracks that begin within a tracker gap of its start may continue a track of the slice before.
-            self._signals.sampler.judge_all_until_s = slice_start_s + self.config.tracker.max_gap_s
+            self._signals.sampler.judge_all_until_s = slice_start_s + context.track_gap_s
         self._adopted_tracks = 0
 
     @property
@@ -366,7 +376,7 @@ def detected_frames(
     """The source's sampled frames (of `window` only, if given) with their faces detected, each stage a frame or
     two ahead of the next in its own thread: decoding, then detection, while the caller embeds, tracks and
     measures (the gain: docs/benchmark.md, "Stages in their own threads")."""
-    frames = run_ahead(sample_frames(source, context.fps or context.config.scan.fps, stats, window), name="decode")
+    frames = run_ahead(sample_frames(source, context.sampling_fps, stats, window), name="decode")
     detector = AdaptiveDetector(context.engine)
     return run_ahead(((f, detector.detect(f.image, f.time_s)) for f in frames), name="detect")
 
@@ -525,7 +535,7 @@ def scan_inputs(inputs: list[str], context: ScanContext, rooms: Mapping[str, Roo
     add_concurrency(appearances, context.config)
     elapsed = time.perf_counter() - clock
     video_seconds = sum(r.scanned_s for r in results if r.kind == "video")
-    settings = run_settings(context, context.fps or context.config.scan.fps)
+    settings = run_settings(context, context.sampling_fps)
     run = RunInfo(
         started_at=started.replace(microsecond=0).isoformat(),
         elapsed_s=round(elapsed, 3),

@@ -117,12 +117,12 @@ def join_slices(
     A slice that failed (or was lost) leaves a gap no track crosses; the file is "truncated" with that slice's
     reason, or "unreadable" if no slice decoded a frame."""
     scanned = [part for part in parts if isinstance(part, SliceScan)]
-    tracks, measured = join_tracks(parts, context.config.tracker)
+    tracks, measured = join_tracks(parts, context.config.tracker, context.track_gap_s)
     for faces in measured.values():
         keep_scheduled(faces, context.config.signals)
     times = [time_s for part in scanned for time_s in part.sample_times]
     pipeline = SourcePipeline(info.source, number, context, room)
-    closed = closing_order(tracks, times, context.config.tracker.max_gap_s)
+    closed = closing_order(tracks, times, context.track_gap_s)
     pipeline.adopt(closed, measured, [part.replay for part in scanned])
     pipeline.faces_detected = sum(part.faces_detected for part in scanned)
     stats, error = _joined_stats(info.source, parts)
@@ -131,7 +131,7 @@ def join_slices(
 
 
 def join_tracks(
-    parts: list[SliceScan | LostSlice], settings: TrackerSettings
+    parts: list[SliceScan | LostSlice], settings: TrackerSettings, gap_s: float
 ) -> tuple[list[Track], dict[int, list[Observation]]]:
     """The slices' tracks numbered in the order one tracker over the whole file starts them, each continued
     across a boundary where that tracker would have continued it; and the measured faces of each."""
@@ -142,7 +142,7 @@ def join_tracks(
             continue
         # No track crosses a slice that was not scanned.
         earlier = tracks if isinstance(previous, SliceScan) else []
-        links = continued_tracks(earlier, part.tracks, settings)
+        links = continued_tracks(earlier, part.tracks, settings, gap_s)
         for track in sorted(part.tracks, key=lambda t: t.track_id):
             faces = part.measured[track.track_id]
             joined = links.get(track.track_id)
@@ -156,16 +156,18 @@ def join_tracks(
     return tracks, measured
 
 
-def continued_tracks(earlier: list[Track], later: list[Track], settings: TrackerSettings) -> dict[int, Track]:
+def continued_tracks(
+    earlier: list[Track], later: list[Track], settings: TrackerSettings, gap_s: float
+) -> dict[int, Track]:
     """Which of a slice's tracks (by their id in the slice) continue an earlier slice's track: the tracks that
-    start while an earlier one is still open (last seen at most `max_gap_s` before), their first faces linked to
+    start while an earlier one is still open (last seen at most `gap_s` before), their first faces linked to
     the open tracks' last faces by the tracker's rule, frame by frame, best pairs first."""
     links: dict[int, Track] = {}
     taken: set[int] = set()
     starts = sorted(later, key=lambda t: (t.start_s, t.track_id))
     for time_s, group in groupby(starts, key=lambda t: t.start_s):
         starting = list(group)
-        open_tracks = [t for t in earlier if t.track_id not in taken and 0 <= time_s - t.end_s <= settings.max_gap_s]
+        open_tracks = [t for t in earlier if t.track_id not in taken and 0 <= time_s - t.end_s <= gap_s]
         if not open_tracks:
             continue
         boxes = np.stack([t.observations[0].box for t in starting])
@@ -176,14 +178,14 @@ def continued_tracks(earlier: list[Track], later: list[Track], settings: Tracker
     return links
 
 
-def closing_order(tracks: list[Track], sample_times: list[float], max_gap_s: float) -> list[Track]:
+def closing_order(tracks: list[Track], sample_times: list[float], gap_s: float) -> list[Track]:
     """The tracks in the order one tracker over the whole file closes them (which decides ties among the source's
-    strongest signals): at the first sample more than `max_gap_s` after a track's last face, tracks closed by the
+    strongest signals): at the first sample more than `gap_s` after a track's last face, tracks closed by the
     same sample in the order they started, and the ones still open at the end last."""
 
     def closed_at(track: Track) -> float:
         at = bisect.bisect_left(sample_times, track.end_s)
-        while at < len(sample_times) and not sample_times[at] - track.end_s > max_gap_s:
+        while at < len(sample_times) and not sample_times[at] - track.end_s > gap_s:
             at += 1
         return sample_times[at] if at < len(sample_times) else math.inf
 

@@ -99,16 +99,27 @@ class TrackerSettings:
     # Overlapping boxes still need some likeness: a cut to another person framed the same way is a new track.
     min_similarity_overlapping: float = 0.15
     max_gap_s: float = 3.0
+    # A watcher past capacity samples each room every few seconds: a track then survives this many sampling
+    # intervals unseen, so that every sample does not start a new track (and its matching and judging anew).
+    max_gap_samples: float = 2.5
+
+    def gap_s(self, sample_interval_s: float) -> float:
+        """How long a track may go unseen at this sampling interval before it ends."""
+        return max(self.max_gap_s, self.max_gap_samples * sample_interval_s)
 
 
 class Tracker:
-    """Greedy association by box overlap and embedding similarity; tracks close after `max_gap_s` unseen."""
+    """Greedy association by box overlap and embedding similarity; tracks close after `settings.gap_s` unseen,
+    at the sampling interval before the frame at hand (so that a drop-out of the stream is no interval)."""
 
-    def __init__(self, source: str, settings: TrackerSettings | None = None) -> None:
+    def __init__(self, source: str, settings: TrackerSettings | None = None, sample_interval_s: float = 0.0) -> None:
+        """`sample_interval_s`: the sampling interval expected until two frames have shown the real one."""
         self.source = source
         self.settings = settings or TrackerSettings()
         self.active: list[Track] = []
         self._next_id = 1
+        self._last_time_s: float | None = None
+        self._sample_interval_s = sample_interval_s
 
     @property
     def tracks_started(self) -> int:
@@ -117,6 +128,9 @@ class Tracker:
     def update(self, frame: Frame, faces: Faces) -> tuple[Faces, list[Track]]:
         """Assign track ids to this frame's faces (which must carry embeddings); return the tracks that ended."""
         ended = self._close_stale(frame.time_s)
+        if self._last_time_s is not None:
+            self._sample_interval_s = frame.time_s - self._last_time_s
+        self._last_time_s = frame.time_s
         pairs = self._associate(faces)
         track_ids = np.full(len(faces), -1, dtype=np.int64)
         for face_index in range(len(faces)):
@@ -150,8 +164,9 @@ class Tracker:
         return track
 
     def _close_stale(self, now_s: float) -> list[Track]:
-        ended = [t for t in self.active if now_s - t.end_s > self.settings.max_gap_s]
-        self.active = [t for t in self.active if now_s - t.end_s <= self.settings.max_gap_s]
+        gap_s = self.settings.gap_s(self._sample_interval_s)
+        ended = [t for t in self.active if now_s - t.end_s > gap_s]
+        self.active = [t for t in self.active if now_s - t.end_s <= gap_s]
         return ended
 
     def _associate(self, faces: Faces) -> dict[int, Track]:

@@ -249,7 +249,8 @@ class AdaptiveDetector:
     those faces are still far above SCRFD's smallest anchors, and only around where the last frame's faces
     were (`region_margin`). Any doubt sends the frame back to a full pass: fewer faces than the last frame
     had, a face under `large_face_px`, a face cut by the region's edge, or `full_pass_every_s` since the last
-    full pass (so a face that walks in elsewhere is found within that time).
+    full pass (so a face that walks in elsewhere is found within that time; where samples are further apart,
+    within two samples).
 
     A scene without faces (product shots, an empty room) is looked at on every `idle_every`-th sampled
     frame only, once IDLE_AFTER_LOOKS looks in a row found nobody; the frames between get no faces. A face
@@ -263,6 +264,7 @@ class AdaptiveDetector:
         self._last_full_s = -math.inf
         self._last_boxes = np.zeros((0, 4), dtype=np.float32)
         self._only_large = False
+        self._small_since_full = 0  # looks settled by the small pass since the last full pass
         self._faceless_looks = 0  # frames looked at in a row that had no face
         self._skipped_since_look = 0
         self.small_passes = 0  # frames settled by the small pass alone
@@ -280,18 +282,25 @@ class AdaptiveDetector:
         return faces
 
     def _look(self, image: np.ndarray, time_s: float) -> Faces:
-        if self._only_large and time_s - self._last_full_s < self.settings.full_pass_every_s:
+        if self._only_large and self._small_pass_due(time_s):
             faces = self._small_pass(image)
             if faces is not None and len(faces) >= len(self._last_boxes) and self._all_large(faces):
                 self._last_boxes = faces.boxes
                 self.small_passes += 1
+                self._small_since_full += 1
                 return faces
         self.full_passes += 1
+        self._small_since_full = 0
         faces = self.engine.detect(image)
         self._last_full_s = time_s
         self._last_boxes = faces.boxes
         self._only_large = len(faces) > 0 and self._all_large(faces)
         return faces
+
+    def _small_pass_due(self, time_s: float) -> bool:
+        """Within `full_pass_every_s` of the last full pass; or, when samples come further apart than that (a
+        watcher past capacity), every other look, so that sparse sampling does not make every look a full pass."""
+        return time_s - self._last_full_s < self.settings.full_pass_every_s or self._small_since_full == 0
 
     def _small_pass(self, image: np.ndarray) -> Faces | None:
         """The faces around the last frame's, at the small scale; None when one reaches an edge of the region

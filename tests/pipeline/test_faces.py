@@ -57,6 +57,21 @@ def test_adaptive_detection_saves_passes_only_where_faces_are_large(engine: Face
     assert stage.full_passes > stage.small_passes
 
 
+def test_sparse_sampling_alternates_full_and_small_passes(engine: FaceEngine, media: Path) -> None:
+    """A room sampled every 2 s (a watcher past capacity): full_pass_every_s (1.5 s) has always run out, yet
+    every other look still takes the small pass, and it finds the face a full pass finds."""
+    frames = sample_frames(str(media / "ffpp_icpr2020dfdc" / "original" / "004.mp4"), 0.5)
+    adaptive = AdaptiveDetector(engine)
+    looks = 0
+    for frame in frames:
+        fast, full = adaptive.detect(frame.image, frame.time_s), engine.detect(frame.image)
+        assert len(fast) == len(full) == 1
+        assert iou_matrix(fast.boxes, full.boxes)[0, 0] > 0.8
+        looks += 1
+    assert looks >= 6
+    assert adaptive.small_passes == looks // 2 and adaptive.full_passes == looks - looks // 2
+
+
 def test_embedding_reuse_keeps_a_steady_face_and_re_embeds_a_new_person(engine: FaceEngine, media: Path) -> None:
     """A newsreader keeps embeddings that a fresh run would nearly repeat; another person put in the same
     place in the frame is embedded afresh, for as many first frames as a new face."""

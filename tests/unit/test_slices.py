@@ -79,7 +79,7 @@ def test_a_track_continues_across_a_boundary_as_the_tracker_would_link_it() -> N
         track(3, 1, [16.5, 17.0]),  # the second face's look, but its track closed 5 s before
         track(4, 3, [16.5], left=100.0),  # a new face where the first one was: the look differs
     ]
-    links = continued_tracks(earlier, later, SETTINGS)
+    links = continued_tracks(earlier, later, SETTINGS, SETTINGS.max_gap_s)
     assert {later_id: joined.track_id for later_id, joined in links.items()} == {1: 3, 2: 1}
 
 
@@ -90,7 +90,7 @@ def test_a_track_is_continued_once_and_by_the_best_link() -> None:
     in_place = face(0, 16.0)
     in_place.embedding = in_place.embedding * 0.3 + np.eye(512, dtype=np.float32)[5] * np.sqrt(1 - 0.3**2)
     later = [Track(1, "clip.mp4", [in_place]), track(2, 0, [16.0], left=300.0)]
-    assert {k: v.track_id for k, v in continued_tracks(earlier, later, SETTINGS).items()} == {2: 1}
+    assert {k: v.track_id for k, v in continued_tracks(earlier, later, SETTINGS, SETTINGS.max_gap_s).items()} == {2: 1}
 
 
 def test_tracks_close_in_the_order_one_tracker_closes_them() -> None:
