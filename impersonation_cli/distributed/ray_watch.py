@@ -98,6 +98,8 @@ class Finding:
     reasons: list[str]
     risk: float
     crop: Crop | None  # the track's best crop when it changed since this track's last finding
+    appearance: Appearance  # the track so far, as the shard's pipeline judged it (`live_appearance`)
+    pid: int  # the shard's process: one life of it
     found_at: float = field(default_factory=time.time)
 
 
@@ -166,6 +168,9 @@ class WatchCoordinator:
         self.swept_at = time.time()
         self.rooms: dict[str, RoomRecord] = {}
         self.shares: dict[int, dict[str, Any]] = {}  # each shard's recognition rate, by its first room
+        # (shard process, room, track) -> the track's latest appearance and the room's life it belongs to: what
+        # the summary keeps of a shard's tracks if its process dies before it can conclude them itself.
+        self.tracks: dict[tuple[int, str, int], tuple[Appearance, int]] = {}
 
     def report(self, findings: list[Finding]) -> None:
         with self.changed:
@@ -180,6 +185,8 @@ class WatchCoordinator:
     def _judge(self, finding: Finding) -> None:
         """The local watcher's rule (`Watcher._found`), on the sightings of every shard."""
         key = (finding.room, finding.track_id)
+        life = self.rooms.setdefault(finding.room, RoomRecord()).restarts + 1
+        self.tracks[(finding.pid, finding.room, finding.track_id)] = (finding.appearance, life)
         crop = finding.crop or self.crops.get(key, (None, 0.0))[0]
         if crop is not None:
             self.crops[key] = (crop, finding.seen)
@@ -250,6 +257,26 @@ class WatchCoordinator:
             rooms = {name: record.merged() for name, record in self.rooms.items()}
             return Progress(self.events[seen:], rooms, self.sink.summary(), list(self.shares.values()))
 
+    def lost_appearances(self, concluded_by: list[int]) -> list[Appearance]:
+        """The tracks of shard processes that died before concluding them (every process not in `concluded_by`),
+        each as its last finding had it, named after the room's life it was seen in and saying so."""
+        lost = []
+        for (pid, room, _), (appearance, life) in self.tracks.items():  # in the order the tracks were first found
+            if pid in concluded_by:
+                continue
+            reason = (
+                f"recovered from the last finding of a worker that died (life {life} of {room}'s shard): "
+                "frames, signals and verdicts as of that finding"
+            )
+            lost.append(
+                dataclasses.replace(
+                    appearance,
+                    appearance_id=f"{appearance.appearance_id}-life{life}",
+                    reasons=[*appearance.reasons, reason],
+                )
+            )
+        return lost
+
     def close(self) -> dict[str, Any]:
         self.sink.close()
         return self.sink.summary()
@@ -275,6 +302,7 @@ class ShardOutcome:
     result: ScanResult
     appearances: list[Appearance]
     crops: dict[str, bytes]
+    pid: int  # the process that concluded it: its tracks are in `appearances`
 
 
 class WatchWorker(ScanWorker):
@@ -308,7 +336,7 @@ class WatchWorker(ScanWorker):
             ray.get(shard.coordinator.update_rooms.remote(self._report(shard)))
             result = self.watcher.summary(across_rooms=False)
             crops = take_crops(result.appearances, folder)
-        return ShardOutcome(result, result.appearances, crops)
+        return ShardOutcome(result, result.appearances, crops, os.getpid())
 
     def stop(self) -> None:
         self.stopped.set()
@@ -339,6 +367,8 @@ class WatchWorker(ScanWorker):
                 reasons=appearance.reasons,
                 risk=appearance.risk,
                 crop=crop,
+                appearance=appearance,
+                pid=os.getpid(),
             )
         )
 
@@ -467,6 +497,7 @@ class RayWatcher:
         self._stop = threading.Event()
         self._clock_start = time.monotonic()
         self._outcomes: list[ShardOutcome] = []
+        self._lost: list[Appearance] = []  # tracks of shard processes that died (WatchCoordinator.lost_appearances)
         self._shipped: list[Any] = []  # the gallery snapshot's reference
         self.shares: list[dict[str, Any]] = []  # each shard's recognition rate (pipeline.fair_share), as reported
         self.share = ShareView(self)
@@ -523,6 +554,7 @@ class RayWatcher:
                 on_round()
             _, pending = ray.wait(pending, num_returns=len(pending), timeout=0)
         outcomes = ray.get(running)
+        self._lost = ray.get(coordinator.lost_appearances.remote([outcome.pid for outcome in outcomes]))
         progress = ray.get(coordinator.poll.remote(seen, 0.0))
         self._show(dataclasses.replace(progress, counts=ray.get(coordinator.close.remote())))
         return outcomes
@@ -602,6 +634,7 @@ class RayWatcher:
             for source, record in zip(outcome.result.sources, outcome.result.settings["rooms"], strict=True):
                 sources.append(_carried(source, rooms[record["room"]].record()))
             appearances.extend(outcome.appearances)
+        appearances.extend(self._lost)
         add_concurrency(appearances, self.context.config, slack_s=self.settings.concurrency_window_s)
         each = [outcome.result.settings for outcome in outcomes]
         target = self.settings.reader.fps or 0.0

@@ -66,8 +66,10 @@ class RecognitionShare:
         else:
             return False
         fps = min(self.target_fps, fps)
-        if math.isclose(fps, self.fps, rel_tol=0.05):
-            return False  # small changes would only make the rooms' rates wobble
+        # Small changes would only make the rooms' rates wobble; the target itself is always reached (a rate
+        # within 5% of it would otherwise stay there).
+        if fps == self.fps or (math.isclose(fps, self.fps, rel_tol=0.05) and fps < self.target_fps):
+            return False
         self.fps = fps
         self.lowest_fps = min(self.lowest_fps, fps)
         return True

@@ -2,8 +2,9 @@
 
 Katie Hill's clip, looped, is played as live in two rooms; with `--workers 2` each room is on its own shard, so
 `concurrent` can only be judged by the coordinator, which sees both. One shard's process is killed once the
-first alert is out: Ray restarts it, its room is opened again (one reconnect), and every alert is still raised,
-each once. The delay from a finding in a shard to its alert in the driver is printed (`pytest -s`).
+first alert is out: Ray restarts it, its room is opened again (one reconnect), every alert is still raised,
+each once, and the dead worker's track is kept in the summary. The delay from a finding in a shard to its
+alert in the driver is printed (`pytest -s`).
 """
 
 from __future__ import annotations
@@ -163,8 +164,18 @@ def test_ray_watch_survives_a_killed_shard(killed_watch: dict[str, Any]) -> None
     assert sorted(room["connections"] for room in rooms.values()) == [1, 2], rooms
     for room in rooms.values():
         assert room["frames_sampled"] > 0 and room["alerts"] >= 1
-    people = {(a["identity"], a["room"]) for a in killed_watch["summary"]["appearances"]}
+    appearances = killed_watch["summary"]["appearances"]
+    people = {(a["identity"], a["room"]) for a in appearances}
     assert people == {(PERSON, ROOM_A), (PERSON, ROOM_B)}
+    # The dead worker's track is kept as its last finding had it, named after the room's first life and saying
+    # so, and it ends before the restarted worker's tracks of that room begin.
+    restarted = next(name for name, room in rooms.items() if room["reconnects"] >= 1)
+    recovered = [a for a in appearances if a["appearance_id"].endswith("-life1")]
+    assert [a["room"] for a in recovered] == [restarted], appearances
+    assert any("recovered from the last finding of a worker that died" in r for r in recovered[0]["reasons"])
+    assert recovered[0]["frames"] >= 2 and "unauthorized-likeness" in recovered[0]["verdicts"]
+    later = [a for a in appearances if a["room"] == restarted and a not in recovered]
+    assert later and all(recovered[0]["end_wallclock"] <= a["start_wallclock"] for a in later), appearances
 
 
 @pytest.mark.shared_media

@@ -104,6 +104,20 @@ def test_past_capacity_every_room_gets_the_same_share_and_it_recovers() -> None:
     assert share.lowest_fps == pytest.approx(0.85 * 15 / 32)
 
 
+def test_a_rate_just_under_the_target_climbs_to_it() -> None:
+    """Changes under 5% are not made (no wobble), except the last step to the target: it would stay under it."""
+    share = RecognitionShare(target_fps=1.0)
+    share.update(0.0, live_rooms=12)
+    share.recognised(frames=30, busy_s=3.0)  # saturated: 0.85 x 10 / 12 = 0.708 fps each
+    assert share.update(3.0, live_rooms=12)
+    share.recognised(frames=20, busy_s=1.8433)  # busy 0.614: up by 0.85 / 0.614, to 0.98
+    assert share.update(6.0, live_rooms=12)
+    assert share.fps == pytest.approx(0.98, abs=1e-3)
+    share.recognised(frames=12, busy_s=0.5)  # then mostly idle: the target, 2% higher
+    assert share.update(9.0, live_rooms=12)
+    assert share.fps == 1.0
+
+
 def test_the_rate_is_not_changed_between_windows_or_without_work() -> None:
     share = RecognitionShare(target_fps=1.0)
     share.update(0.0, live_rooms=2)
