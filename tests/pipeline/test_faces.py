@@ -61,10 +61,13 @@ def test_sparse_sampling_alternates_full_and_small_passes(engine: FaceEngine, me
     """A room sampled every 2 s (a watcher past capacity): full_pass_every_s (1.5 s) has always run out, yet
     every other look still takes the small pass, and it finds the face a full pass finds."""
     frames = sample_frames(str(media / "ffpp_icpr2020dfdc" / "original" / "004.mp4"), 0.5)
-    adaptive = AdaptiveDetector(engine)
+    # The published detector: the session's engine runs the int8 copy only where it timed faster
+    # (runtime/quantize.py), and in one CI run it also found a second, marginal face in one of these frames.
+    published = FaceEngine(engine.pack, device="cpu", detector=replace(engine.settings, precision="fp32"))
+    adaptive = AdaptiveDetector(published)
     looks = 0
     for frame in frames:
-        fast, full = adaptive.detect(frame.image, frame.time_s), engine.detect(frame.image)
+        fast, full = adaptive.detect(frame.image, frame.time_s), published.detect(frame.image)
         assert len(fast) == len(full) == 1
         assert iou_matrix(fast.boxes, full.boxes)[0, 0] > 0.8
         looks += 1
