@@ -90,15 +90,13 @@ class Finding:
     label: str | None
     person: str
     similarity: float
-    frames: int
     track_id: int
     stream_time_s: float
     seen: float  # wall-clock time of the frame that completed it
-    verdicts: list[str]  # authorized excluded: it raises nothing
-    reasons: list[str]
-    risk: float
     crop: Crop | None  # the track's best crop when it changed since this track's last finding
-    appearance: Appearance  # the track so far, as the shard's pipeline judged it (`live_appearance`)
+    # The track so far as the shard's pipeline judged it (`live_appearance`): its frames, verdicts, reasons and
+    # risk, and what the summary keeps of the track if the shard's process dies.
+    appearance: Appearance
     pid: int  # the shard's process: one life of it
     found_at: float = field(default_factory=time.time)
 
@@ -192,8 +190,10 @@ class WatchCoordinator:
             self.crops[key] = (crop, finding.seen)
         sightings = self.sightings.setdefault(finding.person, {})
         sightings[finding.room] = finding.seen
-        for verdict in finding.verdicts:
-            self._raise(finding, verdict, [finding.room], finding.reasons, finding.risk)
+        appearance = finding.appearance
+        for verdict in appearance.verdicts:
+            if verdict != Verdict.AUTHORIZED:  # it raises nothing
+                self._raise(finding, verdict, [finding.room], appearance.reasons, appearance.risk)
         window = self.window_s
         concurrency = live_concurrency(finding.person, finding.room, finding.seen, sightings, window, self.verdicts)
         if concurrency is not None:
@@ -212,7 +212,7 @@ class WatchCoordinator:
             label=finding.label,
             similarity=round(finding.similarity, 4),
             risk=risk,
-            frames=finding.frames,
+            frames=finding.appearance.frames,
             track_id=finding.track_id,
             stream_time_s=round(finding.stream_time_s, 3),
             seen_at=_iso(finding.seen),
@@ -359,13 +359,9 @@ class WatchWorker(ScanWorker):
                 label=room.room.label,
                 person=match.identity,
                 similarity=match.similarity,
-                frames=len(track.observations),
                 track_id=track.track_id,
                 stream_time_s=last.time_s,
                 seen=last.wallclock or time.time(),
-                verdicts=[v for v in appearance.verdicts if v != Verdict.AUTHORIZED],
-                reasons=appearance.reasons,
-                risk=appearance.risk,
                 crop=crop,
                 appearance=appearance,
                 pid=os.getpid(),
