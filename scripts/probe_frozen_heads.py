@@ -26,8 +26,6 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import train_detector as td
 
-from impersonation_cli.forgery.crops import face_crop
-
 # network -> (file under the models folder, the maps taken, the input it expects: (scale, offset) of the
 # detector's [-1, 1] blob; the landmark network takes 0-255 pixels)
 NETWORKS = {
@@ -38,7 +36,6 @@ NETWORKS = {
         (127.5, 127.5),
     ),
 }
-SIZE = td.INPUT_SIZE
 FOLDS = 5
 
 
@@ -100,14 +97,9 @@ def command_features(args: argparse.Namespace) -> None:
         print(f"[{owner + 1}/{len(entries)}] {entry['name']}: {len(crops)} crops", flush=True)
     sources, rows, names, splits = [], [], [], []
     for entry in entries + td.load_faces(args.work / "faces", td.fake_sources(args.media)):
-        first_face = np.unique(entry["frames"], return_index=True)[1]
-        if len(first_face) < 2:
+        crops = td.source_crops(entry)
+        if len(crops) < 2:  # a photo: one frame
             continue
-        chosen = first_face[np.linspace(0, len(first_face) - 1, min(td.TRACK_FRAMES, len(first_face))).astype(int)]
-        crops = [
-            face_crop(entry["canvases"][i], entry["boxes"][i], entry["keypoints"][i], SIZE, td.CROP_WIDEN)
-            for i in chosen
-        ]
         sources.append(features(crops))
         rows += [len(names)] * len(crops)
         names.append(entry["name"])
@@ -166,9 +158,7 @@ def command_heads(args: argparse.Namespace) -> None:
         rows = np.isin(source_names[row_source], list(held))
         probabilities[rows] = fit_head(x[kept], y[kept], args.hidden, args.seed)(s[rows])
     for column, label in ((1, "synthetic"), (2, "effects")):
-        scores = np.array(
-            [np.sort(probabilities[row_source == n, column])[::-1][: td.TOP_K].mean() for n in range(len(source_names))]
-        )
+        scores = td.track_scores(probabilities[:, column], row_source)  # per source, in source order
         reals = scores[np.isin(splits, ("train", "validation"))]
         print(f"{label}: {len(reals)} real sources (highest {reals.max():.2f})")
         for dataset in (*td.FAKE_DATASETS, *td.FAKE_GROUPS):

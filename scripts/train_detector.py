@@ -587,15 +587,19 @@ def bootstrap_auc(negatives: np.ndarray, positives: np.ndarray, seed: int = 0, r
     return roc_auc(negatives, positives), float(low), float(high)
 
 
-def source_score(detector, entry: dict, column: int) -> float:
-    """A source's score as the scan makes it: the top-k mean over up to TRACK_FRAMES frames of its largest face."""
+def source_crops(entry: dict) -> list[np.ndarray]:
+    """The runtime crops of up to TRACK_FRAMES frames of a source's largest face, spread over the source."""
     first_face = np.unique(entry["frames"], return_index=True)[1]
     chosen = first_face[np.linspace(0, len(first_face) - 1, min(TRACK_FRAMES, len(first_face))).astype(int)]
-    crops = [
+    return [
         face_crop(entry["canvases"][i], entry["boxes"][i], entry["keypoints"][i], INPUT_SIZE, CROP_WIDEN)
         for i in chosen
     ]
-    probabilities = calibrated(detector.logits(crops), detector.temperature)[:, column]
+
+
+def source_score(detector, entry: dict, column: int) -> float:
+    """A source's score as the scan makes it: the top-k mean over up to TRACK_FRAMES frames of its largest face."""
+    probabilities = calibrated(detector.logits(source_crops(entry)), detector.temperature)[:, column]
     return float(np.sort(probabilities)[::-1][:TOP_K].mean())
 
 

@@ -264,7 +264,7 @@ class AdaptiveDetector:
         self._last_full_s = -math.inf
         self._last_boxes = np.zeros((0, 4), dtype=np.float32)
         self._only_large = False
-        self._small_since_full = 0  # looks settled by the small pass since the last full pass
+        self._small_since_full = False  # a look was settled by the small pass since the last full pass
         self._faceless_looks = 0  # frames looked at in a row that had no face
         self._skipped_since_look = 0
         self.small_passes = 0  # frames settled by the small pass alone
@@ -287,10 +287,10 @@ class AdaptiveDetector:
             if faces is not None and len(faces) >= len(self._last_boxes) and self._all_large(faces):
                 self._last_boxes = faces.boxes
                 self.small_passes += 1
-                self._small_since_full += 1
+                self._small_since_full = True
                 return faces
         self.full_passes += 1
-        self._small_since_full = 0
+        self._small_since_full = False
         faces = self.engine.detect(image)
         self._last_full_s = time_s
         self._last_boxes = faces.boxes
@@ -300,7 +300,7 @@ class AdaptiveDetector:
     def _small_pass_due(self, time_s: float) -> bool:
         """Within `full_pass_every_s` of the last full pass; or, when samples come further apart than that (a
         watcher past capacity), every other look, so that sparse sampling does not make every look a full pass."""
-        return time_s - self._last_full_s < self.settings.full_pass_every_s or self._small_since_full == 0
+        return time_s - self._last_full_s < self.settings.full_pass_every_s or not self._small_since_full
 
     def _small_pass(self, image: np.ndarray) -> Faces | None:
         """The faces around the last frame's, at the small scale; None when one reaches an edge of the region
