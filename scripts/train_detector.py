@@ -18,6 +18,11 @@ Stages (each caches its output under --work; `all` runs them in order):
             with bootstrap 95% intervals, per dataset.
 
 torch, onnx2torch and onnx are the `train` extra; the runtime never imports torch.
+
+For comparison runs: `--generated-share` adds generated-face fakes (forgery/animate.py), `--device cuda` trains
+on a GPU, `--workers N` makes the batches in N processes (each step's from its own (seed, step) generator; with
+0, the default, from one generator, as the shipped model was trained), `--checkpoints` writes ONNX copies
+mid-run. docs/verdicts.md (What lost) has what they gave.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from impersonation_cli.forgery.animate import generated_face  # noqa: E402
 from impersonation_cli.forgery.crops import face_crop  # noqa: E402
 from impersonation_cli.forgery.detector import ModelInput, calibrated  # noqa: E402
 from impersonation_cli.forgery.selfblend import FaceSample, apply_effect, degrade, self_blend  # noqa: E402
@@ -305,10 +311,14 @@ def jittered_crop(face: FaceSample, image: np.ndarray, rng: np.random.Generator)
     return face_crop(image, box, keypoints, INPUT_SIZE, CROP_WIDEN)
 
 
-def fake_image(face: FaceSample, label: int, rng: np.random.Generator, other: FaceSample | None) -> np.ndarray:
-    """The face's picture as class `label`: 0 as it is, 1 self-blended, 2 with a synthesized effect."""
+def fake_image(
+    face: FaceSample, label: int, rng: np.random.Generator, other: FaceSample | None, kind: str = "blend"
+) -> np.ndarray:
+    """The face's picture as class `label`: 0 as it is, 1 self-blended (`kind` "blend") or generated ("generated":
+    re-posed or mouth redrawn, `other` being another frame of the same person), 2 with a synthesized effect
+    (`other` a random other face, for a pasted photo)."""
     if label == 1:
-        return self_blend(face, rng)
+        return generated_face(face, rng, other) if kind == "generated" else self_blend(face, rng)
     if label == 2:
         return apply_effect(face, rng, other=other)
     return face.image
@@ -326,15 +336,56 @@ def make_example(face: FaceSample, label: int, rng: np.random.Generator, other: 
 
 
 def make_pair(
-    face: FaceSample, label: int, rng: np.random.Generator, other: FaceSample | None
+    face: FaceSample, label: int, rng: np.random.Generator, other: FaceSample | None, kind: str = "blend"
 ) -> tuple[np.ndarray, np.ndarray]:
     """The real crop and a fake of class `label` made from it, cut, degraded and mirrored the same way: the
     pair differs only by the forgery, so that is what the network learns (as Self-Blended Images trains)."""
-    fake = fake_image(face, label, rng, other)
+    fake = fake_image(face, label, rng, other, kind)
     seed = int(rng.integers(2**63))
     return finish_crop(face, face.image, np.random.default_rng(seed)), finish_crop(
         face, fake, np.random.default_rng(seed)
     )
+
+
+@dataclass(frozen=True)
+class TrainingFaces:
+    """The training faces and, for each, the indices of the other faces of its source (other frames of the same
+    person: the drivers and donors of generated fakes)."""
+
+    faces: list[FaceSample]
+    siblings: list[np.ndarray]
+
+    @classmethod
+    def of(cls, entries: list[dict]) -> TrainingFaces:
+        faces, siblings = [], []
+        for entry in entries:
+            first = len(faces)
+            faces.extend(samples_of(entry))
+            indices = np.arange(first, len(faces))
+            siblings.extend(indices[indices != i] for i in indices)
+        return cls(faces, siblings)
+
+
+def training_batch(
+    training: TrainingFaces, rng: np.random.Generator, batch: int, generated_share: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """A batch's crops (uint8) and labels: pairs of a real crop and a fake made from it. Of the fakes,
+    `generated_share` are generated faces, SELF_BLEND_SHARE of the rest self-blends and the others effects.
+    With no generated share this draws from `rng` in the order the shipped model's training run did."""
+    draws = rng.random(batch // 2)
+    crops, labels = [], []
+    for draw in draws:
+        face_index, other_index = rng.integers(len(training.faces), size=2)
+        face, other, kind = training.faces[face_index], training.faces[other_index], "blend"
+        if draw < generated_share:
+            siblings = training.siblings[face_index]
+            other = training.faces[int(rng.choice(siblings))] if len(siblings) else None
+            label, kind = 1, "generated"
+        else:
+            label = 1 if draw - generated_share < SELF_BLEND_SHARE * (1 - generated_share) else 2
+        crops.extend(make_pair(face, label, rng, other, kind))
+        labels.extend([0, label])
+    return np.stack(crops), np.array(labels)
 
 
 def to_blob(crops: list[np.ndarray]) -> np.ndarray:
@@ -434,10 +485,11 @@ def predict(network, blob: np.ndarray, batch: int = 64) -> np.ndarray:
     import torch
 
     network.eval()
+    device = next(network.parameters()).device
     outputs = []
     with torch.no_grad():
         for start in range(0, len(blob), batch):
-            outputs.append(network(torch.from_numpy(blob[start : start + batch])).numpy())
+            outputs.append(network(torch.from_numpy(blob[start : start + batch]).to(device)).cpu().numpy())
     return np.concatenate(outputs) if outputs else np.zeros((0, 3), np.float32)
 
 
@@ -466,13 +518,44 @@ def validation_report(logits: np.ndarray, labels: np.ndarray) -> dict[str, float
     }
 
 
-def train(args: argparse.Namespace, train_faces: list[FaceSample], validation: tuple[np.ndarray, np.ndarray]):
+# The training faces, set before the worker processes fork (they read it, never copy it per task).
+_WORKER_FACES: TrainingFaces | None = None
+
+
+def _worker_batch(task: tuple[int, int, int, float]) -> tuple[np.ndarray, np.ndarray]:
+    seed, step, batch, generated_share = task
+    assert _WORKER_FACES is not None
+    return training_batch(_WORKER_FACES, np.random.default_rng([seed, step]), batch, generated_share)
+
+
+def batches(args: argparse.Namespace, training: TrainingFaces):
+    """The training batches in step order. Made here (`--workers 0`), they come from one generator seeded once,
+    as the shipped model's were; made in worker processes, each step's from its own (seed, step) generator, so
+    any number of workers makes the same batches."""
+    global _WORKER_FACES
+    if args.workers <= 0:
+        rng = np.random.default_rng(args.seed)
+        yield from (training_batch(training, rng, args.batch, args.generated_share) for _ in range(args.steps))
+        return
+    import multiprocessing
+
+    _WORKER_FACES = training
+    tasks = [(args.seed, step, args.batch, args.generated_share) for step in range(args.steps)]
+    with multiprocessing.get_context("fork").Pool(args.workers) as pool:
+        yield from pool.imap(_worker_batch, tasks, chunksize=1)
+
+
+def checkpoint_path(output: Path, step: int) -> Path:
+    return output.with_name(f"{output.stem}_step{step}{output.suffix}")
+
+
+def train(args: argparse.Namespace, training: TrainingFaces, validation: tuple[np.ndarray, np.ndarray]):
     import torch
 
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
-    rng = np.random.default_rng(args.seed)
-    network = build_network(args.network, args.models, args.work)
+    device = torch.device(args.device)
+    network = build_network(args.network, args.models, args.work).to(device)
     head = [p for name, p in network.named_parameters() if not name.startswith("trunk.")]
     trunk = list(network.trunk.parameters())
     # --freeze-trunk: the issue's feasibility probe (a head over the recognizer's frozen maps), for comparison.
@@ -486,29 +569,25 @@ def train(args: argparse.Namespace, train_faces: list[FaceSample], validation: t
     loss_of = torch.nn.CrossEntropyLoss(label_smoothing=0.05)
     started = time.time()
     history = []
-    for step in range(args.steps):
+    for step, (crops, labels) in enumerate(batches(args, training)):
         network.train()
         if args.freeze_trunk:
             network.trunk.eval()  # frozen batch-norm statistics too
-        fake_labels = np.where(rng.random(args.batch // 2) < SELF_BLEND_SHARE, 1, 2)
-        crops, labels = [], []
-        for fake_label in fake_labels:
-            face, other = (train_faces[i] for i in rng.integers(len(train_faces), size=2))
-            crops.extend(make_pair(face, int(fake_label), rng, other))
-            labels.extend([0, int(fake_label)])
-        labels = np.array(labels)
-        logits = network(torch.from_numpy(to_blob(crops)))
-        loss = loss_of(logits, torch.from_numpy(labels))
+        logits = network(torch.from_numpy(to_blob(list(crops))).to(device))
+        loss = loss_of(logits, torch.from_numpy(labels).to(device))
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
         schedule.step()
         if (step + 1) % 20 == 0:
             print(f"step {step + 1}/{args.steps} loss {loss.item():.3f} {time.time() - started:.0f}s", flush=True)
-        if (step + 1) % args.validate_every == 0 or step + 1 == args.steps:
+        if (step + 1) % args.validate_every == 0 or step + 1 == args.steps or step + 1 in args.checkpoints:
             report = validation_report(predict(network, validation[0]), validation[1])
             history.append({"step": step + 1, "seconds": round(time.time() - started), **report})
             print("validation", json.dumps(history[-1]), flush=True)
+        if step + 1 in args.checkpoints:
+            export_onnx(network, checkpoint_path(args.output, step + 1), validation[0][:8])
+            network.to(device)
     return network, history, time.time() - started
 
 
@@ -517,7 +596,7 @@ def export_onnx(network, path: Path, check_blob: np.ndarray) -> float:
     import onnxruntime as ort
     import torch
 
-    network.eval()
+    network.cpu().eval()
     example = torch.from_numpy(check_blob[:2])
     torch.onnx.export(
         network,
@@ -619,12 +698,15 @@ def command_train(args: argparse.Namespace) -> None:
     import torch
 
     train_entries, validation_entries = split_faces(args)
-    train_faces = [f for e in train_entries for f in samples_of(e)]
-    validation_faces = [f for e in validation_entries for f in samples_of(e)]
-    print(f"train: {len(train_entries)} sources, {len(train_faces)} faces; validation: {len(validation_faces)} faces")
-    validation = validation_set(validation_faces, args.seed + 1, args.validation_per_class)
-    network, history, seconds = train(args, train_faces, validation)
+    args.work.mkdir(parents=True, exist_ok=True)
     args.output.parent.mkdir(parents=True, exist_ok=True)
+    training = TrainingFaces.of(train_entries)
+    validation_faces = [f for e in validation_entries for f in samples_of(e)]
+    print(
+        f"train: {len(train_entries)} sources, {len(training.faces)} faces; validation: {len(validation_faces)} faces"
+    )
+    validation = validation_set(validation_faces, args.seed + 1, args.validation_per_class)
+    network, history, seconds = train(args, training, validation)
     torch.save(network.state_dict(), args.work / f"{args.network}.pt")
     difference = export_onnx(network, args.output, validation[0][:8])
     print(f"ONNX Runtime vs torch: max |difference| {difference:.2e}")
@@ -638,7 +720,8 @@ def command_train(args: argparse.Namespace) -> None:
         "history": history,
         "onnx_vs_torch_max_abs": difference,
         "train_sources": len(train_entries),
-        "train_faces": len(train_faces),
+        "train_faces": len(training.faces),
+        "generated_share": args.generated_share,
         "validation_sources": len(validation_entries),
         "validation_faces": len(validation_faces),
         "command": " ".join(sys.argv),
@@ -797,6 +880,17 @@ def main() -> None:
     parser.add_argument("--validate-every", type=int, default=200)
     parser.add_argument("--validation-per-class", type=int, default=150)
     parser.add_argument("--cost-repeats", type=int, default=50)
+    parser.add_argument(
+        "--generated-share", type=float, default=0.0, help="share of the fakes that are generated faces (animate.py)"
+    )
+    parser.add_argument("--workers", type=int, default=0, help="processes making training batches (0: this one)")
+    parser.add_argument("--device", default="cpu", help="torch device to train on: cpu, cuda")
+    parser.add_argument(
+        "--checkpoints",
+        type=lambda text: {int(step) for step in text.split(",") if step},
+        default=set(),
+        help="steps (comma-separated) after which an ONNX copy is written beside --output, as NAME_stepN.onnx",
+    )
     args = parser.parse_args()
     stages = ("extract", "train", "calibrate") if args.stage == "all" else (args.stage,)
     commands = {"extract": command_extract, "train": command_train, "calibrate": command_calibrate}
