@@ -1,14 +1,15 @@
 """Issue 15's second detector, probed: can a network that sees two frames of one face tell generated faces
 (digital humans, animated portraits, talking heads) from real ones, when it learns from real faces only?
 
-Real examples are two frames of the largest face of a REAL training clip. Fake examples are made from the same
-frames the way generators make video (forgery/animate.py): both frames one still re-posed by landmark warps
-to the two frames' expressions (warping generators move one picture), or both frames with the lower face
-redrawn from other frames at a lower resolution (lip-sync generators). Every crop is degraded on its own, as
-video frames are compressed one by one. A small network of our own (no third-party weights) sees the two
-crops stacked as 6 channels. The shared fakes are only scored: per source, the mean of the top 3 pair
-probabilities over up to 12 pairs of consecutive extracted frames, against the held-out real clips, with
-bootstrap intervals, as `train_detector.py evaluate` does for the one-frame model.
+Real examples are two consecutive extracted frames of the largest face of a REAL training clip. Fake
+examples are made from the same frames the way generators make video (forgery/animate.py): one still of the
+track given two consecutive frames' expressions by landmark warps (warping generators move one picture), or
+two consecutive frames with the lower face redrawn from other frames at a lower resolution (lip-sync
+generators). Every crop is degraded on its own, as video frames are compressed one by one. A small network of
+our own (no third-party weights) sees the two crops stacked as 6 channels. The shared fakes are only scored:
+per source, the mean of the top 3 pair probabilities over up to 12 pairs of consecutive extracted frames,
+against the held-out real clips, with bootstrap intervals, as `train_detector.py evaluate` does for the
+one-frame model.
 
     python scripts/train_detector.py extract && python scripts/train_detector.py extract-fakes
     python scripts/probe_temporal.py --steps 1500      # CPU, 2 cores
@@ -46,17 +47,25 @@ def crop(face: FaceSample, image: np.ndarray, rng: np.random.Generator | None) -
     return degrade(out, rng) if rng is not None else out
 
 
+def neighbours(track: list[FaceSample], rng: np.random.Generator) -> tuple[FaceSample, FaceSample]:
+    """Two consecutive extracted frames, as the sources are scored (a random pair would differ far more)."""
+    start = int(rng.integers(len(track) - 1))
+    return track[start], track[start + 1]
+
+
 def real_pair(track: list[FaceSample], rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    a, b = (track[i] for i in rng.choice(len(track), size=2, replace=False))
+    a, b = neighbours(track, rng)
     return crop(a, a.image, rng), crop(b, b.image, rng)
 
 
 def fake_pair(track: list[FaceSample], rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Two frames of one still re-posed to two frames' expressions, or two frames with redrawn mouths."""
-    a, b, c, d = (track[i] for i in rng.choice(len(track), size=4, replace=len(track) < 4))
+    """Two consecutive frames' expressions given to one still of the track, or two consecutive frames with their
+    lower faces redrawn from other frames."""
+    b, c = neighbours(track, rng)
+    a, d, e = (track[i] for i in rng.choice(len(track), size=3, replace=len(track) < 3))
     if rng.random() < 0.5:
         return crop(a, reanimate(a, rng, b), rng), crop(a, reanimate(a, rng, c), rng)
-    return crop(a, redrawn_mouth(a, rng, c), rng), crop(b, redrawn_mouth(b, rng, d), rng)
+    return crop(b, redrawn_mouth(b, rng, d), rng), crop(c, redrawn_mouth(c, rng, e), rng)
 
 
 def blob(pairs: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
