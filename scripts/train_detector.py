@@ -349,8 +349,8 @@ def make_pair(
 
 @dataclass(frozen=True)
 class TrainingFaces:
-    """The training faces and, for each, the indices of the other faces of its source (other frames of the same
-    person: the drivers and donors of generated fakes)."""
+    """The training faces and, for each, the indices of the other faces of its source: the drivers and donors of
+    its generated fakes (in a clip mostly other frames of the same person; in a group photo, other people)."""
 
     faces: list[FaceSample]
     siblings: list[np.ndarray]
