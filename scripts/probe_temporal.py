@@ -86,16 +86,7 @@ def build_network():
     import torch
     import torch.nn as nn
 
-    def block(cin: int, cout: int) -> nn.Sequential:
-        return nn.Sequential(
-            nn.Conv2d(cin, cout, 3, stride=2, padding=1, bias=False),
-            nn.BatchNorm2d(cout),
-            nn.ReLU(inplace=True),
-            nn.Conv2d(cout, cout, 3, padding=1, groups=cout, bias=False),
-            nn.Conv2d(cout, cout, 1, bias=False),
-            nn.BatchNorm2d(cout),
-            nn.ReLU(inplace=True),
-        )
+    block = td.separable_block
 
     class PairNetwork(nn.Module):
         def __init__(self) -> None:

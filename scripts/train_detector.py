@@ -424,20 +424,26 @@ def pretrained_trunk(models: Path, folder: Path, outputs: tuple[str, ...]):
     return convert(str(cut))
 
 
+def separable_block(cin: int, cout: int):
+    """A strided convolution then a depthwise-separable one, each batch-normalised: a stage of our own CNNs."""
+    import torch.nn as nn
+
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, 3, stride=2, padding=1, bias=False),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(cout, cout, 3, padding=1, groups=cout, bias=False),
+        nn.Conv2d(cout, cout, 1, bias=False),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(inplace=True),
+    )
+
+
 def scratch_trunk():
     """A small from-scratch CNN of about the same cost (ours, MIT); returns its last 3 stages' maps."""
     import torch.nn as nn
 
-    def block(cin: int, cout: int) -> nn.Sequential:
-        return nn.Sequential(
-            nn.Conv2d(cin, cout, 3, stride=2, padding=1, bias=False),
-            nn.BatchNorm2d(cout),
-            nn.ReLU(inplace=True),
-            nn.Conv2d(cout, cout, 3, padding=1, groups=cout, bias=False),
-            nn.Conv2d(cout, cout, 1, bias=False),
-            nn.BatchNorm2d(cout),
-            nn.ReLU(inplace=True),
-        )
+    block = separable_block
 
     class Scratch(nn.Module):
         def __init__(self) -> None:
