@@ -37,9 +37,9 @@ PAIRS_PER_SOURCE = 12
 
 
 def track_faces(entry: dict) -> list[FaceSample]:
-    """The largest face of each extracted frame, in frame order (faces are stored largest first per frame)."""
+    """The largest face of each extracted frame, in frame order."""
     faces = td.samples_of(entry)
-    return [faces[i] for i in np.unique(entry["frames"], return_index=True)[1]]
+    return [faces[i] for i in td.largest_faces(entry)]
 
 
 def crop(face: FaceSample, image: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
@@ -69,8 +69,10 @@ def fake_pair(track: list[FaceSample], rng: np.random.Generator) -> tuple[np.nda
 
 
 def blob(pairs: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
-    stacked = np.stack([np.concatenate(pair, axis=2)[:, :, ::-1] for pair in pairs]).astype(np.float32)
-    return np.ascontiguousarray(((stacked - 127.5) / 127.5).transpose(0, 3, 1, 2))
+    """Each pair as one 6-channel input, normalised as the one-frame model's; the later frame's channels come
+    first, as in the measured runs."""
+    earlier, later = zip(*pairs, strict=True)
+    return np.concatenate([td.to_blob(list(later)), td.to_blob(list(earlier))], axis=1)
 
 
 def make_batch(tracks: list[list[FaceSample]], rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.ndarray]:

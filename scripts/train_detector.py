@@ -299,6 +299,11 @@ def samples_of(entry: dict) -> list[FaceSample]:
     ]
 
 
+def largest_faces(entry: dict) -> np.ndarray:
+    """The index of each extracted frame's largest face, in frame order (faces are stored largest first)."""
+    return np.unique(entry["frames"], return_index=True)[1]
+
+
 # -- training examples ------------------------------------------------------------------------------
 
 
@@ -641,8 +646,7 @@ def real_tracks(entries: list[dict], quality_seed: int | None) -> tuple[list[np.
     rng = np.random.default_rng(quality_seed or 0)
     crops, groups, track = [], [], 0
     for entry in entries:
-        first_face = np.unique(entry["frames"], return_index=True)[1]  # faces are stored largest first per frame
-        for n, index in enumerate(first_face):
+        for n, index in enumerate(largest_faces(entry)):
             if n % TRACK_FRAMES == 0:
                 track += 1
             crop = face_crop(
@@ -674,7 +678,7 @@ def bootstrap_auc(negatives: np.ndarray, positives: np.ndarray, seed: int = 0, r
 
 def source_crops(entry: dict) -> list[np.ndarray]:
     """The runtime crops of up to TRACK_FRAMES frames of a source's largest face, spread over the source."""
-    first_face = np.unique(entry["frames"], return_index=True)[1]
+    first_face = largest_faces(entry)
     chosen = first_face[np.linspace(0, len(first_face) - 1, min(TRACK_FRAMES, len(first_face))).astype(int)]
     return [
         face_crop(entry["canvases"][i], entry["boxes"][i], entry["keypoints"][i], INPUT_SIZE, CROP_WIDEN)

@@ -15,12 +15,19 @@ import numpy as np
 from impersonation_cli.forgery.selfblend import FaceSample, composite, hull_mask
 
 
-def _similarity(points: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """`points` moved by the similarity transform that best maps them onto `reference` (least squares)."""
-    matrix, _ = cv2.estimateAffinePartial2D(points.astype(np.float32), reference.astype(np.float32))
+def _alignment(moving: FaceSample, fixed: FaceSample) -> np.ndarray | None:
+    """The 2x3 similarity transform that best maps `moving`'s landmarks onto `fixed`'s (least squares), or None
+    where none can be fitted."""
+    matrix, _ = cv2.estimateAffinePartial2D(moving.landmarks.astype(np.float32), fixed.landmarks.astype(np.float32))
+    return matrix
+
+
+def _aligned_landmarks(moving: FaceSample, fixed: FaceSample) -> np.ndarray:
+    """`moving`'s landmarks brought onto `fixed` by `_alignment` (`fixed`'s own where none can be fitted)."""
+    matrix = _alignment(moving, fixed)
     if matrix is None:
-        return reference.copy()
-    return points @ matrix[:, :2].T + matrix[:, 2]
+        return fixed.landmarks.astype(np.float64)
+    return moving.landmarks.astype(np.float64) @ matrix[:, :2].T + matrix[:, 2]
 
 
 def _triangles(points: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -82,7 +89,7 @@ def reanimate(face: FaceSample, rng: np.random.Generator, driver: FaceSample | N
     frame of the same person, brought onto this face by a similarity transform), or a made-up one; often
     softened, as generators render at a lower resolution."""
     if driver is not None and driver is not face:
-        driven = _similarity(driver.landmarks.astype(np.float64), face.landmarks.astype(np.float64))
+        driven = _aligned_landmarks(driver, face)
         target = face.landmarks + rng.uniform(0.6, 1.3) * (driven - face.landmarks)
     else:
         target = _made_up_expression(face, rng)
@@ -96,7 +103,7 @@ def redrawn_mouth(face: FaceSample, rng: np.random.Generator, donor: FaceSample 
     """The lower face replaced by `donor`'s (another frame of the same person, aligned on the landmarks; or a
     re-posed copy of this one), rendered at a lower resolution and blended in through a soft mask."""
     if donor is not None and donor is not face:
-        matrix, _ = cv2.estimateAffinePartial2D(donor.landmarks.astype(np.float32), face.landmarks.astype(np.float32))
+        matrix = _alignment(donor, face)
         if matrix is None:
             return reanimate(face, rng)
         height, width = face.image.shape[:2]
