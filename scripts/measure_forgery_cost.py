@@ -1,7 +1,8 @@
 """What the forgery detector costs a scan: each clip scanned in one process with the detector and without it,
 alternately, reporting the process's CPU seconds (all threads) and wall seconds per scan, the faces the
-detector judged and its CPU per judged face. CPU seconds stay comparable on a busy machine, where wall-clock
-speeds (`impersonation-cli bench`) say more about the neighbours than about the scan.
+detector judged and its CPU per judged face, and that CPU spread over every face the scan detected (the
+detector judges a few frames of each track, not every face). CPU seconds stay comparable on a busy machine,
+where wall-clock speeds (`impersonation-cli bench`) say more about the neighbours than about the scan.
 
     python scripts/measure_forgery_cost.py --models DIR CLIP... [--model face_forgery.onnx] [--rounds 2]
 """
@@ -72,9 +73,11 @@ def main() -> None:
                 result, _ = scan_source(str(clip), 1, context)
                 cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
                 per_face = f", {timed.cpu_s / timed.faces * 1000:.0f} ms CPU a face" if timed.faces else ""
+                detected = result.faces_detected
+                per_seen = f", {timed.cpu_s / detected * 1000:.1f} ms a face detected" if detected else ""
                 print(
                     f"{clip.name} {label}: CPU {cpu:.2f} s, wall {wall:.2f} s, {result.frames_sampled} frames, "
-                    f"{timed.faces} faces judged{per_face}",
+                    f"{detected} faces detected, {timed.faces} judged{per_face}{per_seen}",
                     flush=True,
                 )
 

@@ -51,6 +51,7 @@ from impersonation_cli.results import Appearance, RunInfo, ScanResult, SourceRes
 
 if TYPE_CHECKING:
     from impersonation_cli.api import Scanner
+    from impersonation_cli.runtime.engine import FaceEngine
 
 # ONNX Runtime devices that need a GPU on the node the actor runs on.
 GPU_DEVICES = frozenset({"cuda", "tensorrt", "rocm"})
@@ -127,7 +128,7 @@ class ScanWorker:
 
     def describe(self) -> dict[str, Any]:
         """The models that actually run here, to compare with the driver's settings."""
-        return {"pid": os.getpid(), "detector": self.engine.detector_id, "recognizer": self.engine.recognizer_id}
+        return {"pid": os.getpid(), **models_in_use(self.engine)}
 
     def scan(self, source: str, number: int, room: Room | None, shipped: list[Any]) -> SourceOutcome:
         """Scan one source; its evidence crops come back as bytes, their paths relative to the evidence folder."""
@@ -358,14 +359,28 @@ def start_actors(
         described = ray.get([actor.describe.remote() for actor in actors])
     except ray.exceptions.RayError as exc:
         raise UserError(f"a Ray worker could not load the models: {failure_cause(exc)}") from None
-    expected = {"detector": context.engine.detector_id, "recognizer": context.engine.recognizer_id}
+    expected = models_in_use(context.engine)
     for facts in described:
         if {k: facts[k] for k in expected} != expected:
+            theirs, ours = (", ".join(str(models[k]) for k in expected) for models in (facts, expected))
             raise UserError(
-                f"a Ray worker runs other models ({facts['detector']}, {facts['recognizer']}) than this machine "
-                f"({expected['detector']}, {expected['recognizer']}): every node needs the pack at {folder}"
+                f"a Ray worker runs other models ({theirs}) than this machine ({ours}): every node needs the pack "
+                f"at {folder} and this version of impersonation-cli (its forgery model)"
             )
     return actors
+
+
+def models_in_use(engine: FaceEngine) -> dict[str, str | None]:
+    """What decides a scan's numbers on a node: the face models and the forgery detector (shipped with the
+    package, or `$IMPERSONATION_FORGERY_MODEL`'s), by name and hash, as the result's `settings` names them."""
+    from impersonation_cli.pipeline.signals.detector import forgery_model
+
+    forgery = forgery_model(engine)
+    return {
+        "detector": engine.detector_id,
+        "recognizer": engine.recognizer_id,
+        "forgery": forgery.model_id or forgery.problem,
+    }
 
 
 def _scan_sources(

@@ -208,6 +208,22 @@ def test_a_long_file_in_slices_gives_the_unsplit_local_result(
     assert_same_as_local(out, expected)
 
 
+@pytest.mark.shared_media
+def test_a_worker_with_another_forgery_model_is_refused(
+    ray_head: RayHead, ray_case: dict[str, Any], ray_env: dict[str, str], tmp_path: Path
+) -> None:
+    # The cluster's workers run the shipped forgery model (the head's environment); this driver names a model
+    # file it does not have, so its `face_forgery` would say "not judged" where the workers' would judge.
+    env = {**ray_env, "IMPERSONATION_FORGERY_MODEL": str(tmp_path / "absent.onnx")}
+    args = scan_args(ray_case, tmp_path, "--engine", "ray", "--address", ray_head.address, "--workers", "1")
+    done = run_cli(args, env)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("error: a Ray worker runs other models (")
+    assert "face_forgery.onnx:" in done.stderr and "no forgery model" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "result.json").exists()
+
+
 def test_unreachable_cluster_is_one_line_and_exit_2(cli_env: dict[str, str], tmp_path: Path) -> None:
     clip = str(SAMPLES / "clips" / "no_face.mp4")
     done = run_cli(["scan", clip, "--engine", "ray", "--address", f"127.0.0.1:{free_port()}"], cli_env)
