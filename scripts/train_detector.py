@@ -871,9 +871,44 @@ def command_cost(args: argparse.Namespace) -> None:
         )
 
 
+def command_input_sizes(args: argparse.Namespace) -> None:
+    """The trained network (--work's checkpoint) fed smaller inputs without retraining: the held-out people's
+    self-blend and effects AUC, and ONNX Runtime's milliseconds per face, at each of --sizes. The held-out
+    crops are made at the training size and resized (area), as a crop cut at the smaller size would be."""
+    import torch
+
+    from impersonation_cli.runtime.onnx_rewrites import inference_session
+    from impersonation_cli.runtime.sessions import session_options
+
+    torch.set_num_threads(args.threads)
+    network = build_network(args.network, args.models, args.work)
+    network.load_state_dict(torch.load(args.work / f"{args.network}.pt"))
+    _, validation_entries = split_faces(args)
+    faces = [f for e in validation_entries for f in samples_of(e)]
+    full_size, labels = validation_set(faces, args.seed + 1, args.validation_per_class)
+    for size in args.sizes:
+        images = [
+            cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA) for image in full_size.transpose(0, 2, 3, 1)
+        ]
+        blob = np.ascontiguousarray(np.stack(images).transpose(0, 3, 1, 2))
+        report = validation_report(predict(network, blob), labels)
+        path = args.work / f"input_{size}.onnx"
+        export_onnx(network, path, blob[:8])
+        session = inference_session(path, session_options(args.threads), ["CPUExecutionProvider"])
+        timings = []
+        for _ in range(args.cost_repeats):
+            started = time.perf_counter()
+            session.run(None, {"input": blob[:1]})
+            timings.append((time.perf_counter() - started) * 1000)
+        print(f"{size} px: {json.dumps({k: round(v, 3) for k, v in report.items()})}, {np.median(timings):.1f} ms")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("stage", choices=("extract", "train", "calibrate", "extract-fakes", "evaluate", "cost", "all"))
+    parser.add_argument(
+        "stage",
+        choices=("extract", "train", "calibrate", "extract-fakes", "evaluate", "cost", "input-sizes", "all"),
+    )
     parser.add_argument("--media", type=Path, default=REPO.parent / "shared" / "media")
     parser.add_argument("--models", type=Path, default=REPO.parent / "shared" / "models")
     parser.add_argument("--work", type=Path, default=Path.home() / ".cache" / "impersonation-cli" / "train")
@@ -890,6 +925,7 @@ def main() -> None:
     parser.add_argument("--validate-every", type=int, default=200)
     parser.add_argument("--validation-per-class", type=int, default=150)
     parser.add_argument("--cost-repeats", type=int, default=50)
+    parser.add_argument("--sizes", type=lambda text: [int(size) for size in text.split(",")], default=[160, 128, 112])
     parser.add_argument(
         "--generated-share", type=float, default=0.0, help="share of the fakes that are generated faces (animate.py)"
     )
@@ -905,6 +941,7 @@ def main() -> None:
     stages = ("extract", "train", "calibrate") if args.stage == "all" else (args.stage,)
     commands = {"extract": command_extract, "train": command_train, "calibrate": command_calibrate}
     commands |= {"extract-fakes": command_extract_fakes, "evaluate": command_evaluate, "cost": command_cost}
+    commands["input-sizes"] = command_input_sizes
     for stage in stages:
         started = time.time()
         commands[stage](args)
