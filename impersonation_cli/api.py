@@ -27,7 +27,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from impersonation_cli.config import Config, load_config
-from impersonation_cli.errors import UserError
+from impersonation_cli.errors import UserError, check_rate
 from impersonation_cli.gallery.store import GALLERY_ENV, Gallery, default_gallery_path
 from impersonation_cli.io.live_reader import ReaderSettings
 from impersonation_cli.io.rooms import Room, load_rooms, parse_duration, parse_time, validate_room
@@ -191,8 +191,7 @@ def watch_settings(
     Raises:
         UserError: an fps outside (0, 30], a duration that cannot be read (named by its `watch` option).
     """
-    if fps is not None and not 0 < fps <= 30:
-        raise UserError("--fps must be between 0 and 30")
+    check_rate(fps, 30)
     timeout_s = parse_duration(timeout, "--timeout")
     give_up_s = parse_duration(give_up, "--give-up")
     return WatchSettings(
@@ -318,8 +317,7 @@ class Scanner:
         Raises:
             UserError: an fps outside (0, 120], or what `runner` raises (a Ray cluster that cannot be used).
         """
-        if fps is not None and not 0 < fps <= 120:
-            raise UserError("fps must be between 0 and 120")
+        check_rate(fps, 120, "fps")
         context = dataclasses.replace(
             self.context,
             fps=fps,

@@ -34,6 +34,13 @@ class GalleryError(UserError):
     """A gallery file that is unreadable, incompatible, or an operation it refuses."""
 
 
+def check_rate(fps: float | None, highest: float, name: str = "--fps") -> None:
+    """A sampling rate in (0, `highest`] frames a second, or None (the default), else a UserError naming
+    the option; NaN and infinity are outside."""
+    if fps is not None and not 0 < fps <= highest:
+        raise UserError(f"{name} must be between 0 and {highest:g}")
+
+
 def has_control_characters(text: str) -> bool:
     """C0 and C1 controls, ESC and DEL included: names and rooms holding them would drive the terminal that
     prints them (escape sequences), so input refuses them. Also surrogates: the bytes of a folder or argument

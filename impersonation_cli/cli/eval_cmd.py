@@ -12,7 +12,7 @@ from rich.text import Text
 
 from impersonation_cli.cli import options
 from impersonation_cli.cli.common import app, build_engine, stderr, stdout
-from impersonation_cli.errors import UserError
+from impersonation_cli.errors import check_rate
 from impersonation_cli.io.atomic_write import write_text_atomic
 from impersonation_cli.io.threads import threads_per_stage
 from impersonation_cli.outputs.eval_tables import auc_table, class_table, group_table
@@ -40,8 +40,7 @@ def evaluate(
 ) -> None:
     """Scan labelled cases; print precision/recall per verdict class and ROC AUC per manipulation signal and per
     dataset group, each AUC with a bootstrap 95% interval."""
-    if fps is not None and not 0 < fps <= 120:
-        raise UserError("--fps must be between 0 and 120")
+    check_rate(fps, 120)
     manifest = load_manifest(manifest_path)
     writable_file(roc_path, "--roc")
     writable_file(json_path, "--json")

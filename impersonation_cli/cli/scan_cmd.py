@@ -12,7 +12,7 @@ from impersonation_cli.api import room_assignments
 from impersonation_cli.cli import options
 from impersonation_cli.cli.common import app, errors, open_scanner, stderr, stdout
 from impersonation_cli.distributed.ray_scan import engine_options, scan_on_ray
-from impersonation_cli.errors import UserError
+from impersonation_cli.errors import UserError, check_rate
 from impersonation_cli.io.rooms import parse_time
 from impersonation_cli.io.sources import display_name
 from impersonation_cli.io.threads import threads_per_stage
@@ -64,8 +64,7 @@ def scan(
     items, rooms = room_assignments(inputs or [], room, parse_time(started_at, "--started-at"), rooms_file)
     if not items:
         raise UserError("nothing to scan: give videos, images or folders (or --rooms FILE)")
-    if fps is not None and not 0 < fps <= 120:
-        raise UserError("--fps must be between 0 and 120")
+    check_rate(fps, 120)
     writable_file(json_path, "--json")
     writable_file(jsonl_path, "--jsonl")
     writable_folder(evidence_dir, "--evidence-dir")

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from impersonation_cli.errors import UserError
+from impersonation_cli.errors import UserError, check_rate
 
 if TYPE_CHECKING:
     from impersonation_cli.config import Config
@@ -91,8 +91,7 @@ def bench_job(
     if not clip.is_file():
         hint = "" if video else " (the project's sample clip; make it with the samples script or give VIDEO)"
         raise UserError(f"{clip}: no such video{hint}")
-    if not 0 < fps <= 120:
-        raise UserError("--fps must be between 0 and 120")
+    check_rate(fps, 120)
     if gallery is not None and not gallery.is_file():
         raise UserError(f"{gallery}: no such gallery file")
     root = model_root(models)
