@@ -20,7 +20,7 @@ from impersonation_cli.gallery.store import (
     validate_name,
 )
 from impersonation_cli.io.rooms import validate_date, validate_room
-from impersonation_cli.outputs.files import writable_file
+from impersonation_cli.outputs.files import distinct_files, writable_file
 from impersonation_cli.outputs.gallery_tables import people_table, person_tables
 
 gallery_app = typer.Typer(
@@ -109,8 +109,10 @@ def remove(name: Annotated[str, typer.Argument()], gallery: options.Gallery = No
 @gallery_app.command("export")
 def export(file: Annotated[Path, typer.Argument(help="JSON file to write")], gallery: options.Gallery = None) -> None:
     """Write the whole gallery (embeddings, quality records, authorizations) to a JSON file."""
+    path = default_gallery_path(gallery)
+    distinct_files({"gallery export": file}, [path])
     writable_file(file, "gallery export")
-    people = export_to_file(default_gallery_path(gallery), file)
+    people = export_to_file(path, file)
     stdout.print(Text(f"exported {people} people to {file}"))
 
 
@@ -176,6 +178,7 @@ def calibrate_threshold(
     from impersonation_cli.outputs.eval_tables import calibration_lines, calibration_warning
     from impersonation_cli.tools.evaluation import calibrate
 
+    distinct_files({"--write": write}, [default_gallery_path(gallery)])
     with _open(gallery, create=False, read_only=True) as store:
         index = store.index()
     result = calibrate(index, target_fmr)

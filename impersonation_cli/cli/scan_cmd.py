@@ -17,7 +17,7 @@ from impersonation_cli.io.rooms import parse_time
 from impersonation_cli.io.sources import display_name
 from impersonation_cli.io.threads import threads_per_stage
 from impersonation_cli.outputs.dashboard import interrupted_line, progress_bar
-from impersonation_cli.outputs.files import exit_code, writable_file, writable_folder, write_outputs
+from impersonation_cli.outputs.files import distinct_files, exit_code, writable_file, writable_folder, write_outputs
 from impersonation_cli.outputs.findings import parse_fail_on
 from impersonation_cli.outputs.table import print_summary
 from impersonation_cli.pipeline.scan import scan_inputs
@@ -65,8 +65,9 @@ def scan(
     if not items:
         raise UserError("nothing to scan: give videos, images or folders (or --rooms FILE)")
     check_rate(fps, 120)
-    writable_file(json_path, "--json")
-    writable_file(jsonl_path, "--jsonl")
+    distinct_files({"--json": json_path, "--jsonl": jsonl_path}, [*items, *([rooms_file] if rooms_file else [])])
+    writable_file(json_path, "--json", stdout=True)
+    writable_file(jsonl_path, "--jsonl", stdout=True)
     writable_folder(evidence_dir, "--evidence-dir")
     scanner = open_scanner(models, pack, device, config, threads or threads_per_stage(), gallery)
     with progress_bar(stderr, show=not quiet) as progress:
@@ -89,5 +90,5 @@ def scan(
             line = f"unreadable: {display_name(source.error or source.source)}"
             errors.print(line, markup=False, highlight=False, soft_wrap=True)
     else:
-        print_summary(result, stderr if str(json_path) == "-" else stdout)
+        print_summary(result, stderr if "-" in (str(json_path), str(jsonl_path)) else stdout)
     raise typer.Exit(exit_code(result, policy))

@@ -21,7 +21,14 @@ def write_text_atomic(path: Path, text: str) -> None:
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Replace `path` with `data` in one step; an OSError names `path` (not the temporary file)."""
+    """Replace `path` with `data` in one step; an OSError names `path` (not the temporary file). A symbolic
+    link is followed (its target file is replaced, the link stays); a device or pipe (/dev/null, /dev/stdout,
+    a FIFO) is written into, as `>` would: renaming a file over it would put a file where the device was."""
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))
+    if path.exists() and not path.is_file() and not path.is_dir():
+        _write_into(path, data)
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     try:
@@ -38,6 +45,15 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
     except BaseException:
         _remove(temporary)
         raise
+
+
+def _write_into(path: Path, data: bytes) -> None:
+    try:
+        with open(path, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
 
 
 def _remove(path: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 from impersonation_cli.errors import EXIT_FOUND, EXIT_OK, EXIT_UNREADABLE, UserError
@@ -15,14 +15,50 @@ from impersonation_cli.outputs.findings import DEFAULT_FAIL_POLICY, FailPolicy, 
 from impersonation_cli.results import ScanResult, appearance_event
 
 
-def writable_file(path: Path | None, option: str) -> None:
-    """Fail before the work, not after an hour of it, when `option`'s file could not be written ('-' is stdout):
-    its folder is made now and must take files."""
-    if path is None or str(path) == "-":
+def writable_file(path: Path | None, option: str, *, stdout: bool = False) -> None:
+    """Fail before the work, not after an hour of it, when `option`'s file could not be written: its folder is
+    made now and must take files. '-' is stdout where `stdout` allows it, and refused elsewhere (it used to
+    become a file named '-')."""
+    if path is None:
         return
+    if str(path) == "-":
+        if stdout:
+            return
+        raise UserError(f"{option} -: this output goes to a file only; give a file name")
     problem = "is a folder, not a file" if path.is_dir() else _folder_problem(path.parent)
     if problem:
         raise UserError(f"{option} {path}: {problem}")
+
+
+def distinct_files(outputs: Mapping[str, Path | None], inputs: Iterable[str | Path] = ()) -> None:
+    """Refuse an output that is one of the command's input files, or the file of another output: writing it
+    would destroy the input (a video replaced by the scan's JSON, a gallery by its own export) or the other
+    output. Devices (/dev/null twice) and stdout are not files here."""
+    named: dict[object, str] = {}
+    for source in inputs:
+        if Path(source).is_file():
+            named.setdefault(_file_identity(Path(source)), f"the input {source}: writing it would destroy that input")
+    on_stdout = [option for option, path in outputs.items() if str(path) == "-"]
+    if len(on_stdout) > 1:
+        raise UserError(f"{' and '.join(on_stdout)} cannot both go to stdout ('-')")
+    for option, path in outputs.items():
+        if path is None or str(path) == "-" or (path.exists() and not path.is_file()):
+            continue
+        identity = _file_identity(path)
+        if identity in named:
+            raise UserError(f"{option} {path} is {named[identity]}")
+        named[identity] = f"also the file of {option}: give each output a file of its own"
+
+
+def _file_identity(path: Path) -> object:
+    """The same for two names of one file: device and inode when it exists, else its absolute real path (with
+    '..' taken lexically where a folder before it does not exist yet, as the output's folder is made later)."""
+    real = os.path.realpath(path)
+    try:
+        status = os.stat(real)
+    except OSError:
+        return real
+    return (status.st_dev, status.st_ino)
 
 
 def writable_folder(path: Path | None, option: str) -> None:
@@ -45,8 +81,8 @@ def _folder_problem(folder: Path) -> str | None:
 
 
 def write_outputs(result: ScanResult, json_path: Path | None, jsonl_path: Path | None) -> None:
-    """The result document (`--json`; '-' is stdout) and one JSON line per appearance (`--jsonl`), each written
-    atomically."""
+    """The result document (`--json`) and one JSON line per appearance (`--jsonl`), each written atomically;
+    '-' is stdout (not for both: `distinct_files` refuses that)."""
     if json_path is not None:
         text = result.to_json()
         if str(json_path) == "-":
@@ -56,7 +92,10 @@ def write_outputs(result: ScanResult, json_path: Path | None, jsonl_path: Path |
             write_text_atomic(json_path, text + "\n")
     if jsonl_path is not None:
         lines = "".join(json.dumps(appearance_event(a), ensure_ascii=False) + "\n" for a in result.appearances)
-        write_text_atomic(jsonl_path, lines)
+        if str(jsonl_path) == "-":
+            print(lines.encode("utf-8", "backslashreplace").decode("utf-8"), end="")
+        else:
+            write_text_atomic(jsonl_path, lines)
 
 
 def exit_code(result: ScanResult, policy: FailPolicy = DEFAULT_FAIL_POLICY) -> int:
@@ -101,6 +140,7 @@ def write_reports(
     from impersonation_cli.outputs.notice import write_notices
 
     try:
+        distinct_files({"--html": html_path, "--junit": junit_path}, [result_path, *([gallery] if gallery else [])])
         report_input = read_report_input(result_path, gallery)
         writable_file(html_path, "--html")
         writable_folder(notice_dir, "--notice")

@@ -1,0 +1,75 @@
+"""Output files: written whole into what the user named (a symlink's target, a device), never over the
+command's own inputs or over each other, and '-' only where stdout is an output."""
+
+from __future__ import annotations
+
+import os
+import stat
+import threading
+from pathlib import Path
+
+import pytest
+
+from impersonation_cli.errors import UserError
+from impersonation_cli.io.atomic_write import write_text_atomic
+from impersonation_cli.outputs.files import distinct_files, writable_file
+
+
+def test_a_symlink_is_followed_and_kept(tmp_path: Path) -> None:
+    target = tmp_path / "real.json"
+    target.write_text("old", encoding="utf-8")
+    link = tmp_path / "link.json"
+    link.symlink_to(target)
+    write_text_atomic(link, "new")
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert target.read_text(encoding="utf-8") == "new"
+
+
+def test_a_pipe_is_written_into_not_replaced(tmp_path: Path) -> None:
+    # A FIFO of the test's own, not /dev/null: were the file renamed over it, nothing of the system's is lost.
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(pipe.read_bytes()), daemon=True)
+    reader.start()
+    write_text_atomic(pipe, "through the pipe")
+    reader.join(timeout=10)
+    assert received == [b"through the pipe"]
+    assert stat.S_ISFIFO(pipe.stat().st_mode)
+
+
+def test_a_full_device_is_an_error_naming_it(tmp_path: Path) -> None:
+    full = tmp_path / "full"
+    try:
+        os.mknod(full, 0o666 | stat.S_IFCHR, os.makedev(1, 7))  # /dev/full's numbers, in the test's own folder
+    except OSError:
+        pytest.skip("making a device file needs root")
+    with pytest.raises(OSError) as raised:
+        write_text_atomic(full, "x" * 10_000)
+    assert raised.value.filename == str(full) and stat.S_ISCHR(full.stat().st_mode)
+
+
+def test_an_output_over_an_input_is_refused(tmp_path: Path) -> None:
+    video = tmp_path / "clip.mp4"
+    video.write_bytes(b"video")
+    other_name = tmp_path / "again.mp4"
+    other_name.hardlink_to(video)
+    for output in (video, other_name, tmp_path / "sub" / ".." / "clip.mp4"):
+        with pytest.raises(UserError, match=r"is the input .*clip\.mp4: writing it would destroy that input"):
+            distinct_files({"--json": output}, [str(video)])
+    assert video.read_bytes() == b"video"
+    distinct_files({"--json": tmp_path / "result.json"}, [str(video), "rtmp://host/live"])
+
+
+def test_two_outputs_on_one_file_or_both_on_stdout_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="also the file of --json"):
+        distinct_files({"--json": tmp_path / "a.json", "--jsonl": tmp_path / "a.json"})
+    with pytest.raises(UserError, match="cannot both go to stdout"):
+        distinct_files({"--json": Path("-"), "--jsonl": Path("-")})
+    distinct_files({"--json": Path("/dev/null"), "--jsonl": Path("/dev/null")})
+
+
+def test_dash_is_stdout_only_where_stdout_is_an_output() -> None:
+    writable_file(Path("-"), "--json", stdout=True)
+    with pytest.raises(UserError, match="--html -: this output goes to a file only"):
+        writable_file(Path("-"), "--html")
