@@ -71,25 +71,33 @@ class Int8Detector:
         return self.int8_ms < MIN_SPEEDUP * self.float_ms
 
 
+def made_int8_detector(detector: Path) -> Int8Detector | None:
+    """The int8 copy of `detector` and its timings when it is made and current (None: a scan would make it)."""
+    target = int8_detector_path(detector)
+    record = _read_record(target.with_suffix(".json"))
+    if not (target.is_file() and record and record.get("provenance") == _provenance(detector)):
+        return None
+    return Int8Detector(target, float(record["float_ms"]), float(record["int8_ms"]))
+
+
 def ensure_int8_detector(detector: Path) -> Int8Detector:
     """The int8 copy of `detector`, made and timed now if it is missing or stale. Raises ModelPackError when it
     cannot be made or written (a read-only models folder): the caller then runs the float detector."""
+    made = made_int8_detector(detector)
+    if made is not None:
+        return made
     target = int8_detector_path(detector)
-    provenance = _provenance(detector)
-    record_path = target.with_suffix(".json")
-    record = _read_record(record_path)
-    if not (target.is_file() and record and record.get("provenance") == provenance):
-        try:
-            target.parent.mkdir(exist_ok=True)
-            _build(detector, target)
-            record = {"provenance": provenance, "float_ms": _time_ms(detector), "int8_ms": _time_ms(target)}
-            write_bytes_atomic(record_path, json.dumps(record, indent=2).encode())
-        except OSError as exc:
-            raise ModelPackError(f"cannot write the int8 detector to {target.parent}: {exc.strerror or exc}") from exc
-        except ModelPackError:
-            raise
-        except Exception as exc:  # onnx or the quantizer refusing an unusual detector: run the published one
-            raise ModelPackError(f"cannot make an int8 copy of {detector.name}: {exc}") from exc
+    try:
+        target.parent.mkdir(exist_ok=True)
+        _build(detector, target)
+        record = {"provenance": _provenance(detector), "float_ms": _time_ms(detector), "int8_ms": _time_ms(target)}
+        write_bytes_atomic(target.with_suffix(".json"), json.dumps(record, indent=2).encode())
+    except OSError as exc:
+        raise ModelPackError(f"cannot write the int8 detector to {target.parent}: {exc.strerror or exc}") from exc
+    except ModelPackError:
+        raise
+    except Exception as exc:  # onnx or the quantizer refusing an unusual detector: run the published one
+        raise ModelPackError(f"cannot make an int8 copy of {detector.name}: {exc}") from exc
     return Int8Detector(target, float(record["float_ms"]), float(record["int8_ms"]))
 
 

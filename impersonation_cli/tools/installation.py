@@ -8,9 +8,13 @@ import shutil
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from impersonation_cli import __version__
 from impersonation_cli.errors import ModelPackError, UserError
+
+if TYPE_CHECKING:
+    from impersonation_cli.runtime.quantize import Int8Detector
 
 OK, WARNING, PROBLEM = "ok", "warning", "problem"
 # System tools some features call: ffmpeg for the streaming tests and `watch` publishers, ffprobe beside it.
@@ -26,7 +30,7 @@ class Check:
 
 def check_models(models: Path | None, pack: str | None) -> list[Check]:
     from impersonation_cli.runtime.packs import installed_pack_names, load_pack, model_root, verify_pack
-    from impersonation_cli.runtime.quantize import int8_detector_path
+    from impersonation_cli.runtime.quantize import made_int8_detector
 
     root = model_root(models)
     installed = installed_pack_names(root)
@@ -39,15 +43,22 @@ def check_models(models: Path | None, pack: str | None) -> list[Check]:
         return [*checks, Check(PROBLEM, "pack", str(exc))]
     bad = [f"{c.name} {c.status}" for c in verify_pack(chosen.folder) if c.status in ("missing", "mismatch")]
     checks.append(Check(PROBLEM if bad else OK, "pack", f"{chosen.name}" + (f": {', '.join(bad)}" if bad else "")))
-    int8 = int8_detector_path(chosen.detector)
-    record = int8.with_suffix(".json")
-    if int8.is_file() and record.is_file():
-        checks.append(Check(OK, "int8 detector", f"made: {int8} (timings in {record.name})"))
+    made = made_int8_detector(chosen.detector)
+    if made is not None:
+        checks.append(Check(OK, "int8 detector", int8_detail(made)))
     else:
         checks.append(
             Check(WARNING, "int8 detector", "not made yet: the first CPU scan makes it (or `models install` again)")
         )
     return checks
+
+
+def int8_detail(made: Int8Detector) -> str:
+    """Where the int8 copy is, what it was measured to cost, and whether scans on CPU run it (only when
+    clearly faster: `doctor` once said "made" of a copy the scans did not use)."""
+    timing = f"{made.int8_ms:.1f} ms a 640-px detection against {made.float_ms:.1f} ms for the published file here"
+    verdict = "scans on CPU use it" if made.faster else "not clearly faster, so scans keep the published file"
+    return f"int8 detector made ({made.path}): {timing}; {verdict}"
 
 
 def check_provider(device: str) -> Check:
@@ -121,6 +132,4 @@ def make_int8_detector(name: str, root: Path) -> Check:
         made = ensure_int8_detector(load_pack(name, root).detector)
     except ModelPackError as exc:
         return Check(WARNING, "int8 detector", f"warning: {exc}; scans will run the published float detector")
-    timing = f"{made.int8_ms:.1f} ms a 640-px detection against {made.float_ms:.1f} ms for the published file here"
-    verdict = "scans on CPU use it" if made.faster else "not clearly faster, so scans keep the published file"
-    return Check(OK, "int8 detector", f"int8 detector made ({made.path}): {timing}; {verdict}")
+    return Check(OK, "int8 detector", int8_detail(made))
