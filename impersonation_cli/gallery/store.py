@@ -24,7 +24,7 @@ import numpy as np
 
 from impersonation_cli.errors import GalleryError, UserError, has_control_characters
 from impersonation_cli.io.atomic_write import write_text_atomic
-from impersonation_cli.io.rooms import validate_date, validate_room
+from impersonation_cli.io.rooms import check_period, validate_date, validate_room
 from impersonation_cli.pipeline.faces import EMBEDDING_DIM
 
 GALLERY_ENV = "IMPERSONATION_GALLERY"
@@ -398,6 +398,7 @@ class Gallery:
         for value, what in ((valid_from, "valid from"), (valid_to, "valid until")):
             if value is not None:
                 validate_date(value, what)
+        check_period(valid_from, valid_to)
         if not isinstance(ai_allowed, bool):
             raise GalleryError(f"ai_allowed must be true or false, not {ai_allowed!r}")
         with self.transaction() as db:
@@ -582,6 +583,20 @@ SHA256_PATTERN = re.compile(r"^[0-9a-f]{64}$")
 # The tool writes unit-length float32 embeddings (norm 1 within ~1e-6); a forged length would scale similarities.
 NORM_TOLERANCE = 1e-3
 JPEG_START = b"\xff\xd8"
+# Upper bounds far above anything the tool writes: a larger value is a forgery, and Python's unbounded integers
+# would otherwise reach SQLite (which stores at most 64 bits) or float() and fail there as an internal error.
+MAX_NUMBER = 1e9  # pixels, seconds, frames a second, sharpness
+MAX_FACES_IN_IMAGE = 10_000
+# The keys each object of an export may hold: import is strict, so a misspelt or foreign key is refused rather
+# than its value silently dropped.
+EXPORT_KEYS = frozenset({"format", "version", "recognizer", "persons"})
+PERSON_KEYS = frozenset({"name", "aliases", "references", "authorizations", "footage"})
+REFERENCE_KEYS = frozenset(
+    {"image_sha256", "image_name", "recognizer", "embedding", "face_px", "det_score", "blur", "faces_in_image"}
+    | {"thumbnail_jpeg"}
+)
+AUTHORIZATION_KEYS = frozenset({"room", "valid_from", "valid_to", "ai_allowed"})
+FOOTAGE_KEYS = frozenset({"name", "sha256", "method", "fps", "duration_s", "times_s", "fingerprints"})
 
 
 @dataclass(frozen=True)
@@ -600,18 +615,46 @@ def parse_export(document: object) -> tuple[str | None, list[ImportedPerson]]:
     if not isinstance(document, dict) or document.get("format") != EXPORT_FORMAT:
         raise GalleryError("not an impersonation-cli gallery export (format field missing or different)")
     version = document.get("version")
-    if version != EXPORT_VERSION or isinstance(version, bool):
+    if type(version) is not int or version != EXPORT_VERSION:  # not 1.0 nor true, which equal 1 in Python
         raise GalleryError(f"gallery export version {version!r} is not one this tool reads ({EXPORT_VERSION})")
+    _only_keys(document, EXPORT_KEYS, "the export")
     recognizer = document.get("recognizer")
     if recognizer is not None:
         recognizer = _text(document, "recognizer", "the export")
-    people = _list(document, "persons", "the export", required=True)
-    return recognizer, [_person_from_json(p, f"persons[{n}]", recognizer) for n, p in enumerate(people)]
+    people = [
+        _person_from_json(p, f"persons[{n}]", recognizer)
+        for n, p in enumerate(_list(document, "persons", "the export", required=True))
+    ]
+    _refuse_people_named_twice(people)
+    return recognizer, people
+
+
+def _refuse_people_named_twice(people: list[ImportedPerson]) -> None:
+    """A name or alias may stand for one person of the file: importing two would merge them into one gallery
+    person (or give an alias to both), which the file did not say."""
+    owners: dict[str, int] = {}
+    for n, person in enumerate(people):
+        for name in {_nocase(name): name for name in (person.name, *person.aliases)}.values():
+            first = owners.setdefault(_nocase(name), n)
+            if first != n:
+                raise GalleryError(
+                    f"persons[{n}] ({person.name!r}): {name!r} already names persons[{first}] "
+                    f"({people[first].name!r}); list each person once, with all their references"
+                )
+
+
+def _nocase(name: str) -> str:
+    """A name as the gallery compares it: SQLite's NOCASE folds ASCII letters only."""
+    return name.translate(_ASCII_LOWER)
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
 def _person_from_json(raw: object, where: str, recognizer: str | None) -> ImportedPerson:
     name = _checked(f"{where}.name", validate_name, _field(raw, "name", where))
     where = f"{where} ({name!r})"
+    _only_keys(raw, PERSON_KEYS, where)
     aliases = [_checked(f"{where}.aliases[{n}]", validate_name, a) for n, a in enumerate(_list(raw, "aliases", where))]
     references = [
         _reference_from_json(r, f"{where}.references[{n}]", recognizer)
@@ -628,6 +671,7 @@ def _person_from_json(raw: object, where: str, recognizer: str | None) -> Import
 
 
 def _reference_from_json(raw: object, where: str, recognizer: str | None) -> ReferenceFace:
+    _only_keys(raw, REFERENCE_KEYS, where)
     embedding = np.frombuffer(_base64(raw, "embedding", where), dtype="<f4").astype(np.float32)
     check_embedding(embedding, f"{where}.embedding")
     reference_recognizer = _text(raw, "recognizer", where)
@@ -642,7 +686,7 @@ def _reference_from_json(raw: object, where: str, recognizer: str | None) -> Ref
         recognizer=reference_recognizer,
         embedding=embedding,
         face_px=_number(raw, "face_px", where),
-        det_score=_number(raw, "det_score", where),
+        det_score=_number(raw, "det_score", where, highest=1.0),
         blur=_number(raw, "blur", where),
         faces_in_image=_count(raw, "faces_in_image", where),
         thumbnail=thumbnail,
@@ -663,11 +707,13 @@ def check_embedding(embedding: np.ndarray, where: str) -> None:
 
 def _authorization_from_json(raw: object, person: str, where: str) -> Authorization:
     room = _checked(f"{where}.room", validate_room, _field(raw, "room", where))
+    _only_keys(raw, AUTHORIZATION_KEYS, where)
     bounds = [_field(raw, key, where, None) for key in ("valid_from", "valid_to")]
     valid_from, valid_to = (
         None if value is None else _checked(f"{where}.{key}", validate_date, value, key)
         for value, key in zip(bounds, ("valid_from", "valid_to"), strict=True)
     )
+    _checked(where, check_period, valid_from, valid_to)
     ai_allowed = _field(raw, "ai_allowed", where, False)
     if not isinstance(ai_allowed, bool):
         raise GalleryError(f"{where}.ai_allowed must be true or false, not {ai_allowed!r}")
@@ -676,6 +722,7 @@ def _authorization_from_json(raw: object, person: str, where: str) -> Authorizat
 
 def _footage_from_json(person: str, raw: object, where: str) -> tuple[FootageVideo, list[tuple[float, bytes]]]:
     method = _text(raw, "method", where)
+    _only_keys(raw, FOOTAGE_KEYS, where)
     if method != FINGERPRINT_METHOD:
         raise GalleryError(
             f"{where}.method {method!r} is not a fingerprint method this tool knows ({FINGERPRINT_METHOD})"
@@ -703,14 +750,24 @@ def _footage_from_json(person: str, raw: object, where: str) -> tuple[FootageVid
 _MISSING = object()
 
 
-def _field(raw: object, key: str, where: str, default: Any = _MISSING) -> Any:
+def _object(raw: object, where: str) -> dict:
     if not isinstance(raw, dict):
         raise GalleryError(f"{where} must be an object, not {_json_kind(raw)}")
-    if key not in raw:
+    return raw
+
+
+def _field(raw: object, key: str, where: str, default: Any = _MISSING) -> Any:
+    if key not in _object(raw, where):
         if default is _MISSING:
             raise GalleryError(f"{where} has no '{key}'")
         return default
     return raw[key]
+
+
+def _only_keys(raw: object, allowed: frozenset[str], where: str) -> None:
+    unknown = sorted(str(key) for key in _object(raw, where).keys() - allowed)
+    if unknown:
+        raise GalleryError(f"{where} has unknown keys: {_shown(', '.join(unknown))}")
 
 
 def _json_kind(value: object) -> str:
@@ -732,22 +789,25 @@ def _text(raw: object, key: str, where: str, pattern: re.Pattern[str] | None = N
     return value
 
 
-def _number(raw: object, key: str, where: str, positive: bool = False) -> float:
-    return _as_number(_field(raw, key, where), f"{where}.{key}", positive)
+def _number(raw: object, key: str, where: str, positive: bool = False, highest: float = MAX_NUMBER) -> float:
+    return _as_number(_field(raw, key, where), f"{where}.{key}", positive, highest)
 
 
-def _as_number(value: object, where: str, positive: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+def _as_number(value: object, where: str, positive: bool = False, highest: float = MAX_NUMBER) -> float:
+    # An int is compared before any float(): 10**400 is a JSON number that float() cannot hold.
+    not_a_number = isinstance(value, bool) or not isinstance(value, int | float)
+    if not_a_number or (isinstance(value, float) and math.isnan(value)):
         raise GalleryError(f"{where} must be a finite number, not {_shown(value)}")
-    if value < 0 or (positive and value == 0):
-        raise GalleryError(f"{where} must be {'above' if positive else 'at least'} 0, not {value!r}")
+    if not 0 <= value <= highest or (positive and value == 0):
+        low = "above 0" if positive else "at least 0"
+        raise GalleryError(f"{where} must be {low} and at most {highest:g}, not {_shown(value)}")
     return float(value)
 
 
-def _count(raw: object, key: str, where: str) -> int:
+def _count(raw: object, key: str, where: str, highest: int = MAX_FACES_IN_IMAGE) -> int:
     value = _field(raw, key, where)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise GalleryError(f"{where}.{key} must be a whole number of at least 1, not {_shown(value)}")
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= highest:
+        raise GalleryError(f"{where}.{key} must be a whole number from 1 to {highest}, not {_shown(value)}")
     return value
 
 

@@ -67,6 +67,14 @@ def validate_date(text: str, what: str) -> str:
     raise UserError(f"{what} {text!r} is not an ISO date (2026-12-31) or date-time (2026-12-31T20:00:00+08:00)")
 
 
+def check_period(valid_from: str | None, valid_to: str | None) -> None:
+    """An authorization's bounds (each already a `validate_date`) in order. Verdicts compare their dates only,
+    so two times on one day are a one-day authorization; a start on a later day than the end would authorize
+    nothing, which no one means."""
+    if valid_from is not None and valid_to is not None and valid_from[:10] > valid_to[:10]:
+        raise UserError(f"valid from {valid_from} is after valid until {valid_to}; the start must not follow the end")
+
+
 def parse_time(text: str | datetime | None, what: str) -> datetime | None:
     if text is None:
         return None

@@ -1,0 +1,125 @@
+"""`gallery import-file` and authorizations without models: a hand-built export, every bad value refused in one
+line naming where it is, and the gallery left as it was."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from impersonation_cli.errors import GalleryError, UserError
+from impersonation_cli.gallery.store import EXPORT_FORMAT, Gallery, import_from_file, parse_export
+
+EMBEDDING = base64.b64encode((np.ones(512) / np.sqrt(512)).astype("<f4").tobytes()).decode("ascii")
+
+
+def _export() -> dict:
+    """One person with one reference, an authorization and no footage: what `gallery export` writes."""
+    reference = {
+        "image_sha256": "a" * 64,
+        "image_name": "ref.jpg",
+        "recognizer": "w600k_mbf.onnx:0123",
+        "embedding": EMBEDDING,
+        "face_px": 120.0,
+        "det_score": 0.9,
+        "blur": 80.0,
+        "faces_in_image": 1,
+        "thumbnail_jpeg": None,
+    }
+    authorization = {"room": "douyin:1", "valid_from": "2026-01-01", "valid_to": "2026-12-31", "ai_allowed": False}
+    person = {
+        "name": "Eileen Collins",
+        "aliases": ["Collins"],
+        "references": [reference],
+        "authorizations": [authorization],
+        "footage": [],
+    }
+    return {"format": EXPORT_FORMAT, "version": 1, "recognizer": "w600k_mbf.onnx:0123", "persons": [person]}
+
+
+def _person(document: dict) -> dict:
+    return document["persons"][0]
+
+
+def _reference(document: dict) -> dict:
+    return _person(document)["references"][0]
+
+
+def _another_person(name: str, aliases: list[str]) -> Callable[[dict], object]:
+    def change(document: dict) -> object:
+        other = copy.deepcopy(_person(document))
+        other.update(name=name, aliases=aliases)
+        document["persons"].append(other)
+
+    return change
+
+
+# (case, change in place, words the refusal must hold)
+BAD = [
+    ("faces_in_image 10**30", lambda d: _reference(d).update(faces_in_image=10**30), "faces_in_image must be"),
+    ("faces_in_image -1", lambda d: _reference(d).update(faces_in_image=-1), "faces_in_image must be"),
+    ("face_px 10**400", lambda d: _reference(d).update(face_px=10**400), "face_px must be at least 0 and at most"),
+    ("face_px infinite", lambda d: _reference(d).update(face_px=float("inf")), "face_px must be at least 0"),
+    ("blur -1", lambda d: _reference(d).update(blur=-1), "blur must be at least 0"),
+    ("det_score 2", lambda d: _reference(d).update(det_score=2), "det_score must be at least 0 and at most 1"),
+    ("version 1.0", lambda d: d.update(version=1.0), "version 1.0 is not one this tool reads"),
+    ("version '1'", lambda d: d.update(version="1"), "version '1' is not one this tool reads"),
+    ("top-level extra key", lambda d: d.update(comment="hi"), "the export has unknown keys: 'comment'"),
+    ("person extra key", lambda d: _person(d).update(nickname="E"), "('Eileen Collins') has unknown keys"),
+    ("reference extra key", lambda d: _reference(d).update(face=1), "references[0] has unknown keys: 'face'"),
+    (
+        "authorization extra key",
+        lambda d: _person(d)["authorizations"][0].update(until="2027-01-01"),
+        "authorizations[0] has unknown keys: 'until'",
+    ),
+    ("a person twice", _another_person("EILEEN COLLINS", []), "'EILEEN COLLINS' already names persons[0]"),
+    ("an alias of another", _another_person("Someone Else", ["collins"]), "'collins' already names persons[0]"),
+    (
+        "authorization ends before it starts",
+        lambda d: _person(d)["authorizations"][0].update(valid_from="2027-01-01"),
+        "authorizations[0]: valid from 2027-01-01 is after valid until 2026-12-31",
+    ),
+]
+
+
+def test_the_hand_built_export_imports(tmp_path: Path) -> None:
+    with Gallery(tmp_path / "g.sqlite") as store:
+        assert store.import_export(_export()) == 1
+        assert store.authorizations()[0].valid_to == "2026-12-31"
+
+
+@pytest.mark.parametrize(("case", "change", "words"), BAD, ids=[c[0] for c in BAD])
+def test_a_bad_export_is_refused_naming_the_field(
+    case: str, change: Callable[[dict], object], words: str, tmp_path: Path
+) -> None:
+    gallery = tmp_path / "g.sqlite"
+    with Gallery(gallery) as store:
+        store.import_export(_export())
+        before = store.export()
+    document = _export()
+    change(document)
+    with pytest.raises(GalleryError) as refused:
+        parse_export(document)
+    assert words in str(refused.value) and "\n" not in str(refused.value), str(refused.value)
+    forged = tmp_path / "forged.json"
+    forged.write_text(json.dumps(document), encoding="utf-8")
+    with pytest.raises(GalleryError, match="nothing imported"):
+        import_from_file(gallery, forged)
+    with Gallery(gallery) as store:
+        assert store.export() == before
+
+
+@pytest.mark.parametrize(("since", "until"), [("2027-01-01", "2026-01-01"), ("2026-03-02", "2026-03-01T23:00:00Z")])
+def test_an_authorization_that_ends_before_it_starts_is_refused(tmp_path: Path, since: str, until: str) -> None:
+    with Gallery(tmp_path / "g.sqlite") as store:
+        store.import_export(_export())
+        with pytest.raises(UserError, match=f"valid from {since} is after valid until"):
+            store.authorize("Eileen Collins", "kuaishou:2", since, until)
+        # One day, even from evening to morning: verdicts compare dates.
+        store.authorize("Eileen Collins", "kuaishou:2", "2026-03-01T20:00:00+08:00", "2026-03-01")
+        assert [a.room for a in store.authorizations()] == ["douyin:1", "kuaishou:2"]
