@@ -23,7 +23,7 @@ import numpy as np
 import yaml
 
 from impersonation_cli.config import Config
-from impersonation_cli.errors import UserError
+from impersonation_cli.errors import UserError, read_settings_text
 from impersonation_cli.gallery.enrol import reference_from_image
 from impersonation_cli.gallery.store import Gallery, GalleryIndex
 from impersonation_cli.io.atomic_write import write_bytes_atomic
@@ -126,12 +126,60 @@ class Manifest:
     breakdown: list[Breakdown] = field(default_factory=list)
 
 
+# The keys each part of a manifest may hold: a misspelt key (`expected_flag:`) would otherwise be ignored and
+# the case measured against labels nobody meant.
+MANIFEST_KEYS = {"gallery", "footage", "cases", "breakdown"}
+PERSON_KEYS = {"name", "images", "authorized_rooms"}
+FOOTAGE_KEYS = {"name", "videos"}
+CASE_KEYS = {"source", "room", "started_at", "expected_identities", "expected_flags", "label", "group"}
+BREAKDOWN_KEYS = {"name", "class", "positives", "negatives"}
+
+
 def _list_of_str(value: Any, where: str) -> list[str]:
     if value is None:
         return []
-    if not isinstance(value, list) or not all(isinstance(v, str | int | float) for v in value):
+    if not isinstance(value, list) or not all(_is_text(v) for v in value):
         raise UserError(f"{where} must be a list of strings")
     return [str(v) for v in value]
+
+
+def _is_text(value: Any) -> bool:
+    """A YAML scalar that reads as text: `group: 2024` is the text 2024; a list, a mapping or true is a mistake."""
+    return isinstance(value, str | int | float) and not isinstance(value, bool)
+
+
+def _text(item: dict, key: str, where: str) -> str:
+    """An optional text value of an entry ('' when absent or empty)."""
+    value = item.get(key)
+    if value is None:
+        return ""
+    if not _is_text(value):
+        raise UserError(f"{where} {key} must be a string, not {type(value).__name__}")
+    return str(value)
+
+
+def _entry(item: Any, number: int, what: str, keys: set[str], required: str) -> tuple[dict, str]:
+    """One entry of a manifest list, with its `required` key set and no key outside `keys`; (entry, where)."""
+    where = f"{what} {number}"
+    if not isinstance(item, dict) or not item.get(required):
+        raise UserError(f"{where} needs a '{required}'")
+    _only_keys(item, keys, where)
+    return item, where
+
+
+def _only_keys(item: dict, keys: set[str], where: str) -> None:
+    unknown = sorted(str(k) for k in item if k not in keys)
+    if unknown:
+        raise UserError(f"{where} has unknown keys: {', '.join(unknown)} (known: {', '.join(sorted(keys))})")
+
+
+def _entries(document: dict, key: str, path: Path) -> list:
+    value = document.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise UserError(f"manifest {path}: '{key}' must be a list of entries, not {type(value).__name__}")
+    return value
 
 
 def _existing(folder: Path, name: str, where: str) -> Path:
@@ -141,23 +189,21 @@ def _existing(folder: Path, name: str, where: str) -> Path:
     return path
 
 
-def _case(folder: Path, item: Any, number: int) -> EvalCase:
-    where = f"case {number}"
-    if not isinstance(item, dict) or not item.get("source"):
-        raise UserError(f"{where} needs a 'source'")
+def _case(folder: Path, raw: Any, number: int) -> EvalCase:
+    item, where = _entry(raw, number, "case", CASE_KEYS, "source")
     flags = _list_of_str(item.get("expected_flags"), f"{where} expected_flags")
     unknown = sorted(set(flags) - set(Verdict))
     if unknown:
         raise UserError(f"{where}: unknown expected flag(s) {', '.join(unknown)} (known: {', '.join(Verdict)})")
-    room = item.get("room")
+    room = _text(item, "room", where)
     return EvalCase(
-        source=str(_existing(folder, str(item["source"]), where)),
-        room=validate_room(str(room)) if room else None,
+        source=str(_existing(folder, _text(item, "source", where), where)),
+        room=validate_room(room) if room else None,
         started_at=parse_time(item.get("started_at"), f"{where} started_at"),
         expected_identities=_list_of_str(item.get("expected_identities"), f"{where} expected_identities"),
         expected_flags=flags,
-        label=str(item.get("label") or ""),
-        group=str(item.get("group") or ""),
+        label=_text(item, "label", where),
+        group=_text(item, "group", where),
     )
 
 
@@ -166,11 +212,9 @@ def in_group(group: str, pattern: str) -> bool:
     return group.startswith(pattern) if pattern.endswith("/") else group == pattern
 
 
-def _breakdown(item: Any, number: int, groups: set[str]) -> Breakdown:
-    where = f"breakdown entry {number}"
-    if not isinstance(item, dict) or not item.get("name"):
-        raise UserError(f"{where} needs a 'name', 'positives' and 'negatives'")
-    verdict_class = str(item.get("class") or Verdict.SYNTHETIC)
+def _breakdown(raw: Any, number: int, groups: set[str]) -> Breakdown:
+    item, where = _entry(raw, number, "breakdown entry", BREAKDOWN_KEYS, "name")
+    verdict_class = _text(item, "class", where) or Verdict.SYNTHETIC
     if verdict_class not in CLASS_SIGNALS:
         raise UserError(f"{where}: class must be one of {', '.join(CLASS_SIGNALS)}")
     patterns = {k: _list_of_str(item.get(k), f"{where} {k}") for k in ("positives", "negatives")}
@@ -179,37 +223,40 @@ def _breakdown(item: Any, number: int, groups: set[str]) -> Breakdown:
     for pattern in patterns["positives"] + patterns["negatives"]:
         if not any(in_group(g, pattern) for g in groups):
             raise UserError(f"{where}: no case is in group {pattern!r}")
-    return Breakdown(str(item["name"]), verdict_class, patterns["positives"], patterns["negatives"])
+    return Breakdown(_text(item, "name", where), verdict_class, patterns["positives"], patterns["negatives"])
+
+
+def _person(folder: Path, raw: Any, number: int) -> EvalPerson:
+    item, where = _entry(raw, number, "gallery entry", PERSON_KEYS, "name")
+    images = [_existing(folder, p, where) for p in _list_of_str(item.get("images"), f"{where} images")]
+    rooms = [validate_room(r) for r in _list_of_str(item.get("authorized_rooms"), f"{where} authorized_rooms")]
+    return EvalPerson(_text(item, "name", where), images, rooms)
+
+
+def _footage(folder: Path, entries: list) -> dict[str, list[Path]]:
+    footage: dict[str, list[Path]] = {}
+    for number, raw in enumerate(entries, start=1):
+        item, where = _entry(raw, number, "footage entry", FOOTAGE_KEYS, "name")
+        videos = _list_of_str(item.get("videos"), f"{where} videos")
+        footage.setdefault(_text(item, "name", where), []).extend(_existing(folder, v, where) for v in videos)
+    return footage
 
 
 def load_manifest(path: Path) -> Manifest:
+    """Read and check an `eval` manifest: every mistake is a one-line UserError naming the entry and key."""
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise UserError(f"cannot read manifest {path}: {exc.strerror}") from exc
+        document = yaml.safe_load(read_settings_text(path, "manifest"))
     except yaml.YAMLError as exc:
         raise UserError(f"manifest {path} is not valid YAML: {str(exc).splitlines()[0]}") from exc
     if not isinstance(document, dict) or not isinstance(document.get("cases"), list) or not document["cases"]:
         raise UserError(f"manifest {path} needs a non-empty list under 'cases'")
+    _only_keys(document, MANIFEST_KEYS, f"manifest {path}")
     folder = path.resolve().parent
-    people = []
-    for number, person in enumerate(document.get("gallery") or [], start=1):
-        where = f"gallery entry {number}"
-        if not isinstance(person, dict) or not person.get("name"):
-            raise UserError(f"{where} needs a 'name' and 'images'")
-        images = [_existing(folder, p, where) for p in _list_of_str(person.get("images"), f"{where} images")]
-        rooms = [validate_room(r) for r in _list_of_str(person.get("authorized_rooms"), f"{where} authorized_rooms")]
-        people.append(EvalPerson(str(person["name"]), images, rooms))
-    footage: dict[str, list[Path]] = {}
-    for number, entry in enumerate(document.get("footage") or [], start=1):
-        where = f"footage entry {number}"
-        if not isinstance(entry, dict) or not entry.get("name"):
-            raise UserError(f"{where} needs a 'name' and 'videos'")
-        videos = _list_of_str(entry.get("videos"), f"{where} videos")
-        footage.setdefault(str(entry["name"]), []).extend(_existing(folder, v, where) for v in videos)
+    people = [_person(folder, item, n) for n, item in enumerate(_entries(document, "gallery", path), start=1)]
+    footage = _footage(folder, _entries(document, "footage", path))
     cases = [_case(folder, item, n) for n, item in enumerate(document["cases"], start=1)]
     groups = {c.group for c in cases}
-    rows = [_breakdown(item, n, groups) for n, item in enumerate(document.get("breakdown") or [], start=1)]
+    rows = [_breakdown(item, n, groups) for n, item in enumerate(_entries(document, "breakdown", path), start=1)]
     return Manifest(path, people, footage, cases, rows)
 
 

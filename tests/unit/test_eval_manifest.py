@@ -1,0 +1,59 @@
+"""`eval` manifests: every mistake is a one-line UserError naming the entry and key, never a traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from impersonation_cli.errors import UserError
+from impersonation_cli.tools.evaluation import load_manifest
+
+GOOD_CASE = "  - {source: clip.mp4, group: real/a, label: a real clip, room: 'douyin:1'}\n"
+
+
+@pytest.fixture()
+def folder(tmp_path: Path) -> Path:
+    (tmp_path / "clip.mp4").write_bytes(b"")  # only its existence is checked
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("cases:\n" + GOOD_CASE + "breakdown: 5\n", "'breakdown' must be a list of entries, not int"),
+        ("gallery: {name: A}\ncases:\n" + GOOD_CASE, "'gallery' must be a list of entries, not dict"),
+        ("footage: x\ncases:\n" + GOOD_CASE, "'footage' must be a list of entries, not str"),
+        ("cases:\n  - {source: clip.mp4, gruop: real/a}\n", "case 1 has unknown keys: gruop (known: "),
+        ("cases:\n" + GOOD_CASE + "  - {source: clip.mp4, group: [1]}\n", "case 2 group must be a string, not list"),
+        ("cases:\n  - {source: [1]}\n", "case 1 source must be a string, not list"),
+        ("cases:\n  - {source: clip.mp4, label: {a: 1}}\n", "case 1 label must be a string, not dict"),
+        ("cases:\n" + GOOD_CASE + "comment: x\n", "has unknown keys: comment"),
+        ("gallery:\n  - {name: A, image: [x.jpg]}\ncases:\n" + GOOD_CASE, "gallery entry 1 has unknown keys: image"),
+        ("gallery:\n  - {name: [A]}\ncases:\n" + GOOD_CASE, "gallery entry 1 name must be a string, not list"),
+        (
+            "cases:\n" + GOOD_CASE + "breakdown:\n  - {name: x, negatives: [real/a], postives: []}\n",
+            "breakdown entry 1 has unknown keys: postives",
+        ),
+    ],
+)
+def test_manifest_mistakes_are_one_line_errors(folder: Path, text: str, message: str) -> None:
+    manifest = folder / "m.yaml"
+    manifest.write_text(text, encoding="utf-8")
+    with pytest.raises(UserError) as refused:
+        load_manifest(manifest)
+    assert message in str(refused.value) and "\n" not in str(refused.value), str(refused.value)
+
+
+def test_a_manifest_that_is_not_utf8_is_named(folder: Path) -> None:
+    manifest = folder / "m.yaml"
+    manifest.write_bytes(b"cases:\n  - {source: clip.mp4, label: \xff}\n")
+    with pytest.raises(UserError, match=r"manifest .*m\.yaml is not UTF-8 text"):
+        load_manifest(manifest)
+
+
+def test_a_good_manifest_reads(folder: Path) -> None:
+    manifest = folder / "m.yaml"
+    manifest.write_text("cases:\n" + GOOD_CASE + "  - {source: clip.mp4, group: 2024}\n", encoding="utf-8")
+    cases = load_manifest(manifest).cases
+    assert [(c.group, c.label, c.room) for c in cases] == [("real/a", "a real clip", "douyin:1"), ("2024", "", None)]
