@@ -9,9 +9,8 @@ from rich.text import Text
 
 from impersonation_cli.cli import options
 from impersonation_cli.cli.common import app, stderr, stdout
-from impersonation_cli.errors import UserError
 from impersonation_cli.outputs.pack_tables import packs_table
-from impersonation_cli.runtime.packs import install_pack, model_root, verify_pack
+from impersonation_cli.runtime.packs import install_pack, model_root, verify_installed
 from impersonation_cli.runtime.sessions import resolve_providers
 from impersonation_cli.tools.installation import OK, make_int8_detector
 
@@ -47,10 +46,7 @@ def install(
 @models_app.command("verify")
 def verify(name: Annotated[str, typer.Argument(help="Installed pack name")], models: options.Models = None) -> None:
     """Re-hash an installed pack's files against the manifest."""
-    folder = model_root(models) / name
-    if not folder.is_dir():
-        raise UserError(f"pack '{name}' is not installed in {folder.parent}")
-    checks = verify_pack(folder)
+    checks = verify_installed(name, model_root(models))
     for check in checks:
         stdout.print(Text(f"{check.status:8} {check.role:14} {check.name} {check.sha256 or ''}"))
     if any(c.status in ("missing", "mismatch") for c in checks):

@@ -139,12 +139,37 @@ def _install_hint(name: str, root: Path) -> str:
     )
 
 
+def is_pack_name(name: str) -> bool:
+    """A pack's name is one folder name under the model root: '', '.', '..' and paths would name the root
+    itself or a folder outside it (`models verify ..` once checked the root's parent and said nothing)."""
+    return name not in ("", ".", "..") and Path(name).name == name
+
+
+def installed_pack_folder(name: str, root: Path) -> Path:
+    """The folder of the pack installed under `root` as `name`: a folder holding its record or ONNX files (a
+    damaged install still counts, for `models verify` to report), else a ModelPackError."""
+    folder = root / name
+    installed = folder.is_dir() and ((folder / PACK_RECORD).is_file() or any(folder.glob("*.onnx")))
+    if not is_pack_name(name) or not installed:
+        raise ModelPackError(f"pack {name!r} is not installed in {root} (`impersonation-cli models list` shows them)")
+    return folder
+
+
+def verify_installed(name: str, root: Path) -> list[FileCheck]:
+    """`models verify NAME`: every file of the pack installed as `name` re-hashed against the manifest."""
+    return verify_pack(installed_pack_folder(name, root))
+
+
 def load_pack(name: str | None = None, root: Path | None = None) -> ModelPack:
     """Resolve a pack by name (installed under `root`) or by folder path; raise a one-line error if absent."""
     root = root or model_root()
+    if name is not None and not name.strip():  # `--pack ''` is a mistake, not a request for the default pack
+        raise ModelPackError("the pack name is empty: give an installed pack's name or a folder of ONNX files")
     name = name or os.environ.get(PACK_ENV) or _first_installed(root)
     folder = Path(name).expanduser()
-    if not (folder.is_dir() and any(folder.glob("*.onnx"))):
+    if not (folder.is_dir() and any(folder.glob("*.onnx"))):  # else a name, not a folder given by its path
+        if not is_pack_name(name):
+            raise ModelPackError(f"pack {name!r} is neither a folder of ONNX files nor a pack installed in {root}")
         folder = root / name
     if not folder.is_dir():
         raise ModelPackError(_install_hint(name, root))

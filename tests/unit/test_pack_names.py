@@ -1,0 +1,49 @@
+"""Pack names: one folder name under the model root. `models verify ..` once checked the root's parent, printed
+nothing and exited 0; `--pack ''` quietly meant the default pack."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from impersonation_cli.errors import ModelPackError
+from impersonation_cli.runtime.packs import PACK_RECORD, load_pack, verify_installed
+
+
+@pytest.fixture()
+def root(tmp_path: Path) -> Path:
+    """A model root with an empty folder and an unknown pack holding one (unreadable) ONNX file."""
+    models = tmp_path / "models"
+    (models / "empty").mkdir(parents=True)
+    (models / "mine").mkdir()
+    (models / "mine" / "det.onnx").write_bytes(b"not onnx")
+    return models
+
+
+@pytest.mark.parametrize("name", ["..", ".", "", "/tmp", "mine/", "../models/mine", "empty", "nosuch"])
+def test_verify_refuses_what_is_not_an_installed_pack(root: Path, name: str) -> None:
+    with pytest.raises(ModelPackError, match=f"pack {name!r} is not installed in "):
+        verify_installed(name, root)
+
+
+def test_verify_checks_an_installed_pack(root: Path) -> None:
+    assert [(c.name, c.status) for c in verify_installed("mine", root)] == []  # no file has a role it can read
+    (root / "buffalo_sc").mkdir()
+    (root / "buffalo_sc" / PACK_RECORD).write_text(json.dumps({"name": "buffalo_sc"}), encoding="utf-8")
+    assert {c.status for c in verify_installed("buffalo_sc", root)} == {"missing"}  # a damaged install is reported
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("", "the pack name is empty"),
+        ("  ", "the pack name is empty"),
+        ("..", "is neither a folder of ONNX files nor a pack installed in"),
+        ("../elsewhere", "is neither a folder of ONNX files nor a pack installed in"),
+    ],
+)
+def test_pack_option_refuses_names_that_are_not_names(root: Path, name: str, message: str) -> None:
+    with pytest.raises(ModelPackError, match=message):
+        load_pack(name, root)
