@@ -27,12 +27,12 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from impersonation_cli.config import Config, load_config
-from impersonation_cli.errors import UserError, check_rate
+from impersonation_cli.errors import MAX_SCAN_FPS, UserError, check_rate
 from impersonation_cli.gallery.store import GALLERY_ENV, Gallery, default_gallery_path
 from impersonation_cli.io.live_reader import ReaderSettings
 from impersonation_cli.io.rooms import Room, load_rooms, parse_duration, parse_time, validate_room
 from impersonation_cli.io.sources import VIDEO_EXTENSIONS, is_stream_url
-from impersonation_cli.io.threads import threads_per_stage
+from impersonation_cli.io.threads import threads_or_default
 from impersonation_cli.outputs.alerts import AlertEvent, AlertSink
 from impersonation_cli.pipeline.scan import ProgressCallback, ScanContext, scan_inputs
 from impersonation_cli.pipeline.signals.replay import FootageIndex
@@ -71,7 +71,7 @@ def load_engine(
         pack: pack name or folder; None: $IMPERSONATION_PACK, else the best installed pack.
         device: ONNX Runtime device: auto, cpu, cuda, tensorrt, rocm, coreml or dml.
         config: a TOML file of settings overriding the defaults.
-        threads: CPU threads per model; None lets ONNX Runtime use every core.
+        threads: CPU threads per model, at least 1; None lets ONNX Runtime use every core.
 
     Raises:
         UserError: a config that cannot be read or holds unknown keys, a pack that is not installed.
@@ -233,13 +233,14 @@ class Scanner:
             gallery: the gallery SQLite file; None: $IMPERSONATION_GALLERY, else the per-user default.
             config: a TOML file of settings overriding the defaults; None: $IMPERSONATION_CONFIG if set.
             device: ONNX Runtime device: auto, cpu, cuda, tensorrt, rocm, coreml or dml.
-            threads: CPU threads per model; None: half the usable cores, as `scan` runs detection beside
+            threads: CPU threads per model, at least 1; None: half the usable cores, as `scan` runs detection beside
                 recognition (`io.threads.threads_per_stage`). A scanner used only to watch may take every core.
 
         Raises:
-            UserError: bad settings, a missing pack, a missing or incompatible gallery (one-line messages).
+            UserError: bad settings, threads below 1, a missing pack, a missing or incompatible gallery (one-line
+                messages).
         """
-        engine, settings = load_engine(models, pack, device, config, threads or threads_per_stage())
+        engine, settings = load_engine(models, pack, device, config, threads_or_default(threads, "threads"))
         context = load_context(engine, settings, gallery)
         notices = [engine.notice] if engine.notice else []
         if not len(context.index):
@@ -317,7 +318,7 @@ class Scanner:
         Raises:
             UserError: an fps outside (0, 120], or what `runner` raises (a Ray cluster that cannot be used).
         """
-        check_rate(fps, 120, "fps")
+        check_rate(fps, MAX_SCAN_FPS, "fps")
         context = dataclasses.replace(
             self.context,
             fps=fps,

@@ -16,7 +16,7 @@ from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, TypeVar
 
-from impersonation_cli.errors import UserError, read_settings_text
+from impersonation_cli.errors import MAX_FOOTAGE_FPS, MAX_SCAN_FPS, UserError, read_settings_text
 from impersonation_cli.io.atomic_write import write_text_atomic
 from impersonation_cli.pipeline.matches import MatchSettings
 from impersonation_cli.pipeline.signals.replay import ReplaySettings
@@ -140,13 +140,13 @@ class Bounds:
 UNIT = Bounds(0, 1)  # thresholds and weights in [0, 1]
 SIMILARITY = Bounds(-1, 1)  # cosine similarities
 NON_NEGATIVE = Bounds(0)  # durations, gaps, margins, sizes in pixels
-POSITIVE = Bounds(0, above_low=True)
 AT_LEAST_ONE = Bounds(1)  # counts of frames and steps
 MODEL_INPUT = Bounds(32, 4096, multiple_of=32)  # the detector's strides go up to 32
+SCAN_FPS = Bounds(0, MAX_SCAN_FPS, above_low=True)  # as `scan --fps`
 # Outside these a scan runs but finds nobody (threshold 1.5), never ends (fps 0) or fails late: refused up front,
 # naming the key. Every number must also be finite. Keys not listed (or not in their section) have no bounds.
 BOUNDS: dict[str, dict[str, Bounds]] = {
-    "scan": {"fps": POSITIVE, "merge_gap_s": NON_NEGATIVE, "min_appearance_frames": AT_LEAST_ONE},
+    "scan": {"fps": SCAN_FPS, "merge_gap_s": NON_NEGATIVE, "min_appearance_frames": AT_LEAST_ONE},
     "detector": {
         "input_size": MODEL_INPUT,
         "small_input_size": MODEL_INPUT,
@@ -184,7 +184,7 @@ BOUNDS: dict[str, dict[str, Bounds]] = {
         **{f"risk_{kind}": UNIT for kind in ("unauthorized", "synthetic", "effects", "replay", "concurrent")},
     },
     "replay": {
-        "footage_fps": POSITIVE,
+        "footage_fps": Bounds(0, MAX_FOOTAGE_FPS, above_low=True),  # as `footage add --fps`
         "match_distance": NON_NEGATIVE,
         "candidates": AT_LEAST_ONE,
         "offset_tolerance_s": NON_NEGATIVE,

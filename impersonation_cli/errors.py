@@ -13,6 +13,11 @@ EXIT_FOUND = 1
 EXIT_USAGE = 2
 EXIT_UNREADABLE = 3
 
+# The highest sampling rates, frames a second: a scan's (`--fps`, `[scan] fps`) and known footage's
+# (`footage add --fps`, `[replay] footage_fps`). Above them a scan decodes every frame and gains nothing.
+MAX_SCAN_FPS = 120
+MAX_FOOTAGE_FPS = 30
+
 
 class UserError(Exception):
     """A problem with the user's input or set-up, explained in one line."""
@@ -39,6 +44,19 @@ def check_rate(fps: float | None, highest: float, name: str = "--fps") -> None:
     the option; NaN and infinity are outside."""
     if fps is not None and not 0 < fps <= highest:
         raise UserError(f"{name} must be between 0 and {highest:g}")
+
+
+def check_threads(threads: int | None, name: str = "--threads") -> None:
+    """A thread count of at least 1, or None (the default), else a UserError naming the option. Checked where a
+    count enters, before `threads or default` reads 0 as the default and before ONNX Runtime is given -1."""
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+        raise UserError(f"{name} must be a whole number of at least 1, not {threads!r}")
+
+
+def check_seconds(seconds: float, name: str) -> None:
+    """A length of time of at least 0 seconds, else a UserError naming the option; NaN and infinity are outside."""
+    if not 0 <= seconds < float("inf"):
+        raise UserError(f"{name} must be a number of seconds of at least 0, not {seconds!r}")
 
 
 def has_control_characters(text: str) -> bool:

@@ -12,9 +12,9 @@ from rich.text import Text
 
 from impersonation_cli.cli import options
 from impersonation_cli.cli.common import app, build_engine, stderr, stdout
-from impersonation_cli.errors import check_rate
+from impersonation_cli.errors import MAX_SCAN_FPS, check_rate
 from impersonation_cli.io.atomic_write import write_text_atomic
-from impersonation_cli.io.threads import threads_per_stage
+from impersonation_cli.io.threads import threads_or_default
 from impersonation_cli.outputs.eval_tables import auc_table, class_table, group_table
 from impersonation_cli.outputs.files import distinct_files, writable_file
 from impersonation_cli.tools.evaluation import EvalCase, draw_roc, evaluation_report, load_manifest
@@ -40,12 +40,12 @@ def evaluate(
 ) -> None:
     """Scan labelled cases; print precision/recall per verdict class and ROC AUC per manipulation signal and per
     dataset group, each AUC with a bootstrap 95% interval."""
-    check_rate(fps, 120)
+    check_rate(fps, MAX_SCAN_FPS)
     manifest = load_manifest(manifest_path)
     distinct_files({"--roc": roc_path, "--json": json_path}, [manifest_path])
     writable_file(roc_path, "--roc")
     writable_file(json_path, "--json")
-    engine, settings = build_engine(models, pack, device, config, threads or threads_per_stage())
+    engine, settings = build_engine(models, pack, device, config, threads_or_default(threads))
 
     def on_case(number: int, case: EvalCase) -> None:
         stderr.print(Text(f"[{number}/{len(manifest.cases)}] {Path(case.source).name}"), highlight=False)

@@ -27,8 +27,8 @@ Threads = Annotated[
     int | None,
     typer.Option(
         "--threads",
-        help="CPU threads per model (default: half the cores for scan, eval and bench, which run detection beside "
-        "recognition; all cores for watch and gallery)",
+        help="CPU threads per model, at least 1 (default: half the cores for scan, eval and bench, which run "
+        "detection beside recognition; all cores for watch and gallery)",
     ),
 ]
 FailOn = Annotated[

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from impersonation_cli.config import Config
-from impersonation_cli.errors import UserError
+from impersonation_cli.errors import UserError, check_threads
 from impersonation_cli.gallery.store import Authorization, GalleryIndex
 from impersonation_cli.io.rooms import Room
 from impersonation_cli.io.sources import SOURCE_ERRORS, TimeWindow, expand_inputs, failure_reason, probe
@@ -180,6 +180,7 @@ def engine_options(
         UserError: an unknown engine, Ray options without `--engine ray`, a worker count below 1, a slice
             length under MIN_SLICE_S (but 0), Ray missing, a HOST:PORT nobody listens on.
     """
+    check_threads(threads)  # for a local scan too: `scan` reads 0 as its default after this
     if engine not in ("local", "ray"):
         raise UserError(f"--engine {engine!r}: choose local or ray")
     if engine == "local":

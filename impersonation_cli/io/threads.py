@@ -16,6 +16,8 @@ import threading
 from collections.abc import Iterator
 from typing import TypeVar, cast
 
+from impersonation_cli.errors import check_threads
+
 Item = TypeVar("Item")
 
 _END = object()
@@ -33,6 +35,12 @@ def threads_per_stage() -> int:
     """Threads for one stage's work (an inference, the decoder): half the cores, since a scan runs two busy
     stages at once (decoding beside detection, detection beside recognition)."""
     return max(1, usable_cores() // 2)
+
+
+def threads_or_default(threads: int | None, name: str = "--threads") -> int:
+    """A thread count given (checked: at least 1), else `threads_per_stage()`."""
+    check_threads(threads, name)
+    return threads or threads_per_stage()
 
 
 def run_ahead(items: Iterator[Item], depth: int = 2, name: str = "stage-ahead") -> Iterator[Item]:

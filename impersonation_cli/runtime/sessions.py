@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import onnxruntime as ort
 
-from impersonation_cli.errors import UserError
+from impersonation_cli.errors import UserError, check_threads
 from impersonation_cli.io.threads import usable_cores
 
 DEVICE_PROVIDERS = {
@@ -35,6 +35,7 @@ def resolve_providers(device: str) -> list[str]:
 
 
 def session_options(threads: int | None) -> ort.SessionOptions:
+    check_threads(threads, "threads")  # every engine passes here, whichever way its count came
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     # Every core by default, for one inference at a time (the watcher, enrolment); the scan runs detection

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from impersonation_cli.errors import UserError, check_rate
+from impersonation_cli.errors import MAX_SCAN_FPS, UserError, check_rate, check_seconds, check_threads
 
 if TYPE_CHECKING:
     from impersonation_cli.config import Config
@@ -83,7 +83,8 @@ def bench_job(
     the project's sample clip.
 
     Raises:
-        UserError: no such video or gallery file, an fps outside (0, 120], a pack that is not installed.
+        UserError: no such video or gallery file, an fps outside (0, 120], a --min-appearance below 0 or not
+            finite, a --threads below 1, a pack that is not installed.
     """
     from impersonation_cli.runtime.packs import load_pack, model_root
 
@@ -91,7 +92,9 @@ def bench_job(
     if not clip.is_file():
         hint = "" if video else " (the project's sample clip; make it with the samples script or give VIDEO)"
         raise UserError(f"{clip}: no such video{hint}")
-    check_rate(fps, 120)
+    check_rate(fps, MAX_SCAN_FPS)
+    check_seconds(min_appearance_s, "--min-appearance")
+    check_threads(threads)
     if gallery is not None and not gallery.is_file():
         raise UserError(f"{gallery}: no such gallery file")
     root = model_root(models)

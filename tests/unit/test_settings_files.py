@@ -46,6 +46,9 @@ def test_a_config_file_overrides_only_what_it_names(tmp_path: Path, monkeypatch:
         ),
         ("[verdicts]\nrisk_replay = 2\n", r"\[verdicts\] risk_replay must be at most 1"),
         ("[replay]\ncandidates = 0\n", r"\[replay\] candidates must be at least 1"),
+        # As `scan --fps` and `footage add --fps`: a billion frames a second was accepted.
+        ("[scan]\nfps = 1e9\n", r"\[scan\] fps must be at most 120"),
+        ("[replay]\nfootage_fps = 31\n", r"\[replay\] footage_fps must be at most 30"),
     ],
 )
 def test_config_mistakes_are_one_line_errors(tmp_path: Path, text: str, message: str) -> None:

@@ -1,0 +1,51 @@
+"""Thread counts and bench's --min-appearance: `scan --threads 0` and `-1` ran (0 read as the default, -1 given
+to ONNX Runtime), `bench --min-appearance nan` ran; each is now a one-line UserError wherever it enters."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from impersonation_cli.api import Scanner
+from impersonation_cli.distributed.ray_scan import engine_options
+from impersonation_cli.errors import UserError
+from impersonation_cli.io.threads import threads_or_default
+from impersonation_cli.runtime.sessions import session_options
+from impersonation_cli.tools.bench import bench_job
+
+BAD_THREADS = [0, -1, True, 2.0]
+
+
+@pytest.mark.parametrize("threads", BAD_THREADS)
+def test_a_thread_count_below_one_is_refused_where_it_enters(threads: int) -> None:
+    message = f"threads must be a whole number of at least 1, not {threads!r}"
+    for enters in (
+        lambda: engine_options("local", None, None, "cpu", threads),  # scan and watch, before `threads or default`
+        lambda: threads_or_default(threads),  # eval
+        lambda: session_options(threads),  # every engine: gallery add/import, the API, Ray actors, bench workers
+        lambda: Scanner.open(threads=threads),  # before any model or gallery is read
+    ):
+        with pytest.raises(UserError, match=message):
+            enters()
+
+
+def test_a_thread_count_of_one_or_none_is_taken() -> None:
+    assert session_options(1).intra_op_num_threads == 1
+    assert threads_or_default(None) >= 1 and threads_or_default(3) == 3
+    assert engine_options("local", None, None, "cpu", None) is None
+
+
+@pytest.mark.parametrize("seconds", [float("nan"), float("inf"), -1.0])
+def test_bench_refuses_a_min_appearance_that_is_not_a_length(tmp_path: Path, seconds: float) -> None:
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(b"")  # refused before the clip is read
+    with pytest.raises(UserError, match=f"--min-appearance must be a number of seconds of at least 0, not {seconds}"):
+        bench_job(clip, 2.0, None, seconds, tmp_path, None, "cpu", None, None)
+
+
+def test_bench_refuses_threads_below_one(tmp_path: Path) -> None:
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(b"")
+    with pytest.raises(UserError, match="--threads must be a whole number of at least 1, not 0"):
+        bench_job(clip, 2.0, None, 2.0, tmp_path, None, "cpu", None, 0)
