@@ -19,7 +19,7 @@ from rich.markup import escape
 from impersonation_cli import __version__
 from impersonation_cli.cli.options import Quiet
 from impersonation_cli.errors import EXIT_USAGE, UserError
-from impersonation_cli.outputs.console import SafeConsole, printable
+from impersonation_cli.outputs.console import SafeConsole, one_line, printable
 
 if TYPE_CHECKING:
     from impersonation_cli.api import Scanner
@@ -179,7 +179,8 @@ def build_engine(
 
     engine, config = load_engine(models, pack, device, config_path, threads)
     if engine.notice:
-        stderr.print(f"warning: {escape(engine.notice)}", highlight=False, soft_wrap=True)
+        # The notice holds an exception's text, which may name a model file (and hold its newline or '[').
+        stderr.print(one_line(f"warning: {engine.notice}"), soft_wrap=True)
     return engine, config
 
 

@@ -6,19 +6,23 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.text import Text
 
 from impersonation_cli.cli import options
-from impersonation_cli.cli.common import app, stdout
+from impersonation_cli.cli.common import app, stderr, stdout
 from impersonation_cli.errors import UserError
 from impersonation_cli.gallery.footage import add_footage_videos
 from impersonation_cli.gallery.store import Gallery, default_gallery_path
+from impersonation_cli.outputs.console import one_line
 from impersonation_cli.outputs.gallery_tables import footage_table
 
 footage_app = typer.Typer(
     help="Known real footage of registered people, fingerprinted to catch re-broadcasts.", no_args_is_help=True
 )
 app.add_typer(footage_app, name="footage")
+
+
+def warn(line: str) -> None:
+    stderr.print(one_line(line), soft_wrap=True)
 
 
 @footage_app.command("add")
@@ -32,10 +36,11 @@ def add(
     config: options.Config = None,
 ) -> None:
     """Fingerprint videos and store them as NAME's footage (a video already stored for NAME is skipped)."""
-    for video, new in add_footage_videos(default_gallery_path(gallery), name, videos, fps, config):
+    added = add_footage_videos(default_gallery_path(gallery), name, videos, fps, config, warn=warn)
+    for video, new in added:
         state = "added" if new else "already stored"
         stdout.print(
-            Text(f"{video.person}: {video.name} {state} ({video.frames} frames over {video.duration_s:.1f} s)")
+            one_line(f"{video.person}: {video.name} {state} ({video.frames} frames over {video.duration_s:.1f} s)")
         )
 
 
@@ -64,4 +69,4 @@ def remove(
         removed = store.remove_footage(name, video)
     if video is not None and not removed:
         raise UserError(f"'{name}' has no footage named {video!r} (see `impersonation-cli footage list`)")
-    stdout.print(Text(f"{name}: removed {removed} video(s)"))
+    stdout.print(one_line(f"{name}: removed {removed} video(s)"))

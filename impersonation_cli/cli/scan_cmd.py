@@ -14,9 +14,8 @@ from impersonation_cli.cli.common import app, errors, open_scanner, stderr, stdo
 from impersonation_cli.distributed.ray_scan import engine_options, scan_on_ray
 from impersonation_cli.errors import UserError, check_rate
 from impersonation_cli.io.rooms import parse_time
-from impersonation_cli.io.sources import display_name
 from impersonation_cli.io.threads import threads_per_stage
-from impersonation_cli.outputs.dashboard import interrupted_line, progress_bar
+from impersonation_cli.outputs.dashboard import interrupted_line, progress_bar, unreadable_lines
 from impersonation_cli.outputs.files import distinct_files, exit_code, writable_file, writable_folder, write_outputs
 from impersonation_cli.outputs.findings import parse_fail_on
 from impersonation_cli.outputs.table import print_summary
@@ -82,13 +81,12 @@ def scan(
     write_outputs(result, json_path, jsonl_path)
     if result.status == "interrupted":
         # On the errors' console: --quiet must not hide that the result is partial.
-        errors.print(interrupted_line(result, json_path, jsonl_path), markup=False, highlight=False, soft_wrap=True)
+        errors.print(interrupted_line(result, json_path, jsonl_path), soft_wrap=True)
         raise typer.Exit(EXIT_INTERRUPTED)
     if quiet:
         # An input that could not be read is an error about the input: printed even with --quiet.
-        for source in result.unreadable:
-            line = f"unreadable: {display_name(source.error or source.source)}"
-            errors.print(line, markup=False, highlight=False, soft_wrap=True)
+        for line in unreadable_lines(result):
+            errors.print(line, soft_wrap=True)
     else:
         print_summary(result, stderr if "-" in (str(json_path), str(jsonl_path)) else stdout)
     raise typer.Exit(exit_code(result, policy))

@@ -7,16 +7,15 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
-from rich.text import Text
 
 from impersonation_cli.api import room_specs, watch_settings
 from impersonation_cli.cli import options
-from impersonation_cli.cli.common import app, open_scanner, stderr
+from impersonation_cli.cli.common import app, errors, is_quiet, open_scanner, stderr
 from impersonation_cli.distributed.ray_scan import engine_options
 from impersonation_cli.distributed.ray_watch import RayWatcher
-from impersonation_cli.outputs.alerts import AlertEvent, validate_webhook
-from impersonation_cli.outputs.dashboard import alert_line, final_lines, run_with_dashboard
+from impersonation_cli.outputs.alerts import AlertEvent, AlertSink, validate_webhook
+from impersonation_cli.outputs.console import one_line
+from impersonation_cli.outputs.dashboard import alert_line, final_lines, run_with_dashboard, unreadable_lines
 from impersonation_cli.outputs.files import (
     distinct_files,
     watch_exit_code,
@@ -24,14 +23,28 @@ from impersonation_cli.outputs.files import (
     writable_folder,
     write_outputs,
 )
+from impersonation_cli.results import ScanResult
 
 
 def print_alert(event: AlertEvent) -> None:
-    stderr.print(escape(alert_line(event)), soft_wrap=True)
+    stderr.print(alert_line(event), soft_wrap=True)
 
 
 def print_write_error(message: str) -> None:
-    stderr.print(Text(f"warning: {message}; watching goes on, alerts still reach the screen, webhook and summary"))
+    stderr.print(
+        one_line(f"warning: {message}; watching goes on, alerts still reach the screen, webhook and summary"),
+        soft_wrap=True,
+    )
+
+
+def print_summary_lines(result: ScanResult, sink: AlertSink) -> None:
+    """Each room's totals on stderr; with --quiet (which silences stderr) the rooms that could not be read are
+    still said, on the errors' console: exit 3 with nothing on the screen left no way to tell why."""
+    for line in final_lines(result, sink):
+        stderr.print(line, soft_wrap=True)
+    if is_quiet():
+        for line in unreadable_lines(result):
+            errors.print(line, soft_wrap=True)
 
 
 @app.command()
@@ -92,6 +105,5 @@ def watch(
         run_with_dashboard(watcher, stderr)
     result = watcher.summary()
     write_outputs(result, json_path, None)
-    for line in final_lines(result, watcher.sink):
-        stderr.print(line, soft_wrap=True)
+    print_summary_lines(result, watcher.sink)
     raise typer.Exit(watch_exit_code(result, watcher.sink.count))

@@ -13,6 +13,7 @@ import numpy as np
 from impersonation_cli.errors import GalleryError, UnreadableInput, UserError
 from impersonation_cli.gallery.store import Gallery, ReferenceFace, validate_name
 from impersonation_cli.io.sources import IMAGE_EXTENSIONS, display_name, read_image
+from impersonation_cli.outputs.console import printable
 from impersonation_cli.pipeline.matches import lookalikes
 from impersonation_cli.pipeline.tracks import crop_with_margin
 from impersonation_cli.runtime.engine import FaceEngine, align_face
@@ -77,6 +78,12 @@ def _thumbnail(crop: np.ndarray) -> bytes:
     return data.tobytes() if ok else b""
 
 
+def tell(say: Callable[[str], None], line: str) -> None:
+    """Pass `line` to `say` on one line: it names a photo or folder, and a file name's newline would forge a
+    second line (and its escape codes drive the terminal)."""
+    say(printable(display_name(line)))
+
+
 def images_in(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
 
@@ -96,13 +103,13 @@ def people_to_import(root: Path, say: Callable[[str], None]) -> list[tuple[str, 
         raise UserError(f"{root} is not a folder")
     loose = [p for p in root.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS]
     if loose:
-        say(f"skipped: {root}: {len(loose)} photo(s) directly in it belong to nobody: not read")
+        tell(say, f"skipped: {root}: {len(loose)} photo(s) directly in it belong to nobody: not read")
     people = []
     for folder in sorted(p for p in root.iterdir() if p.is_dir()):
         if folder.name.startswith(("_", ".")):
-            say(f"skipped: {folder}: its name starts with '{folder.name[0]}': not a person, not read")
+            tell(say, f"skipped: {folder}: its name starts with '{folder.name[0]}': not a person, not read")
         elif not images_in(folder):
-            say(f"skipped: {folder}: no photos: not a person")
+            tell(say, f"skipped: {folder}: no photos: not a person")
         else:
             people.append((folder.name.replace("_", " ").strip(), folder))
     if not people:
@@ -124,7 +131,7 @@ def references_from_images(
     for image in images:
         outcome = reference_from_image(engine, image, one_face_only)
         if outcome.message:
-            say(("warning: " if outcome.reference else "skipped: ") + outcome.message)
+            tell(say, ("warning: " if outcome.reference else "skipped: ") + outcome.message)
         if outcome.reference is not None:
             references.append(outcome.reference)
     return references
@@ -180,7 +187,7 @@ def enrol_folder(
         for name, folder in people:
             references = references_from_images(engine, images_in(folder), say, one_face_only=True)
             if not references:
-                say(f"skipped: {name}: no photo with one face")
+                tell(say, f"skipped: {name}: no photo with one face")
                 continue
             added = enrol(store, engine, name, references, [], threshold, say)
             yield name, added, len(references) - added

@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from impersonation_cli.config import load_config
 from impersonation_cli.errors import UserError, check_rate
 from impersonation_cli.gallery.store import FootageVideo, Gallery
+from impersonation_cli.io.sources import DecodeStats
 from impersonation_cli.pipeline.signals.replay import add_footage
 
 
 def add_footage_videos(
-    gallery: Path, name: str, videos: list[Path], fps: float | None, config: Path | None = None
+    gallery: Path,
+    name: str,
+    videos: list[Path],
+    fps: float | None,
+    config: Path | None = None,
+    *,
+    warn: Callable[[str], None],
 ) -> Iterator[tuple[FootageVideo, bool]]:
     """Fingerprint `videos` at `fps` (None: the config's `[replay] footage_fps`) and store them as `name`'s
     footage; yields (video, whether it was new) as each is stored (a video already stored for `name` is not).
+    A video that ends early (truncated or damaged, as a scan tells) is stored as far as it decodes, and `warn`
+    is told.
 
     Raises:
         UserError: an fps outside (0, 30], a video that is not a file, a person not in the gallery.
@@ -28,4 +37,17 @@ def add_footage_videos(
     with Gallery(gallery, create=False) as store:
         store.person_id(name)
         for path in videos:
-            yield add_footage(store, name, path, rate)
+            stats = DecodeStats()
+            video, new = add_footage(store, name, path, rate, stats)
+            if stats.truncated:
+                warn(truncation_warning(path, video))
+            yield video, new
+
+
+def truncation_warning(path: Path, video: FootageVideo) -> str:
+    # Said, not refused: the part that decoded is real footage; but a replay of the rest cannot be recognised,
+    # and the analyst may hold a whole copy.
+    return (
+        f"warning: {path}: decoding stopped early, at {video.duration_s:.1f} s (truncated or damaged): "
+        "only that part is stored, a replay of the rest will not be recognised"
+    )

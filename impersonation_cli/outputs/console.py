@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 from rich.console import Console, ConsoleOptions, RenderableType
 from rich.segment import Segment
+from rich.text import Text
 
 # C0 and C1 controls and DEL, except tab and newline (rich lays out lines with them), and the invisible
 # characters that reorder or hide text: bidi embeddings, overrides and isolates, zero-width marks.
@@ -29,6 +30,13 @@ def _escaped(found: re.Match[str]) -> str:
 def printable(text: str) -> str:
     """`text` on one line with every control character escaped: for a name or file name inside a message."""
     return _UNSAFE.sub(_escaped, text)
+
+
+def one_line(text: str, style: str = "") -> Text:
+    """`text` as one line of rich Text, control characters escaped: for every name, file name, URL or room inside
+    a printed line or a table cell. A Text is never read as markup, but it keeps a newline (which would forge a
+    line or split a row) and rich drops a carriage return silently: `printable` shows both."""
+    return Text(printable(text), style=style)
 
 
 def printable_lines(text: str) -> str:

@@ -4,6 +4,7 @@ and the final per-room summary."""
 
 from __future__ import annotations
 
+import functools
 import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -18,6 +19,7 @@ from rich.text import Text
 
 from impersonation_cli.io.sources import display_name
 from impersonation_cli.outputs.alerts import AlertEvent, AlertSink
+from impersonation_cli.outputs.console import one_line, printable
 from impersonation_cli.pipeline.scan import ProgressCallback, ScanProgress
 from impersonation_cli.pipeline.watch import RoomWatch, Watcher
 from impersonation_cli.results import ScanResult
@@ -25,8 +27,9 @@ from impersonation_cli.results import ScanResult
 
 def progress_fields(at: ScanProgress) -> dict[str, str]:
     """The progress line's text: which file of how many, where in it, and the video done over the batch."""
+    name = printable(display_name(Path(at.source).name))[:40]
     return {
-        "description": f"file {at.file_number} of {at.file_count}: {display_name(Path(at.source).name)[:40]}",
+        "description": f"file {at.file_number} of {at.file_count}: {name}",
         "at": f"{at.time_s:.0f} s; {at.video_done_s:.0f} s of video done",
     }
 
@@ -35,19 +38,28 @@ def progress_fields(at: ScanProgress) -> dict[str, str]:
 def progress_bar(console: Console, show: bool = True) -> Iterator[ProgressCallback]:
     """Scan's progress bar on `console`, shown only when `show` and on a terminal (a pipe or a log file gets the
     results alone); yields the `progress` callback `Scanner.scan` takes."""
-    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[at]}"), TimeRemainingColumn())
+    # markup=False: the description holds a file name, whose '[' rich would read as a style tag.
+    text = functools.partial(TextColumn, markup=False)
+    columns = (text("{task.description}"), BarColumn(), text("{task.fields[at]}"), TimeRemainingColumn())
     with Progress(*columns, console=console, transient=True, disable=not show or not console.is_terminal) as bar:
         task = bar.add_task("scanning", total=None, at="")
         yield lambda at: bar.update(task, total=at.duration_s, completed=at.time_s, **progress_fields(at))
 
 
-def interrupted_line(result: ScanResult, *written: Path | None) -> str:
+def interrupted_line(result: ScanResult, *written: Path | None) -> Text:
     """What an interrupted scan finished, and where its partial result was written ('-' is stdout: not named)."""
     finished = sum(1 for s in result.sources if s.status != "interrupted")
     saved = ", ".join(str(p) for p in written if p is not None and str(p) != "-")
-    return f"interrupted: {finished} of {len(result.sources)} inputs finished" + (
-        f"; written to {display_name(saved)} with status interrupted" if saved else ""
+    return one_line(
+        f"interrupted: {finished} of {len(result.sources)} inputs finished"
+        + (f"; written to {display_name(saved)} with status interrupted" if saved else "")
     )
+
+
+def unreadable_lines(result: ScanResult) -> list[Text]:
+    """A line per input or room that could not be read, wholly or in part: what `--quiet` still says (an error
+    about an input is not a note)."""
+    return [one_line(f"unreadable: {display_name(s.error or s.source)}") for s in result.unreadable]
 
 
 ROOM_COLUMNS = ("room", "status", "fps", "frames", "dropped", "lag s", "reconnects", "alerts", "last finding / error")
@@ -83,7 +95,7 @@ def room_table(watcher: Watcher) -> Table:
         title=f"watching {len(watcher.rooms)} room(s), {watcher.elapsed_s:.0f} s; "
         + share_line(watcher.share.as_dict()),
         title_justify="left",
-        caption=delivery_line(watcher.sink),
+        caption=one_line(delivery_line(watcher.sink)),
         caption_justify="left",
     )
     for column in ROOM_COLUMNS:
@@ -92,7 +104,7 @@ def room_table(watcher: Watcher) -> Table:
         state = room.state
         note = room.last_finding or (state.last_error if state.status != "live" else "") or ""
         table.add_row(
-            Text(room.room.label or room.name),
+            one_line(room.room.label or room.name),
             str(state.status),
             f"{state.fps:.1f}",
             str(state.frames_sampled),
@@ -100,13 +112,13 @@ def room_table(watcher: Watcher) -> Table:
             f"{room.lag_s:.1f}",
             str(state.reconnects),
             str(room.alerts),
-            Text(note),
+            one_line(note),
         )
     return table
 
 
-def alert_line(event: AlertEvent) -> str:
-    return (
+def alert_line(event: AlertEvent) -> Text:
+    return one_line(
         f"ALERT {event.verdict}: {event.person} in {', '.join(event.rooms)} "
         f"(similarity {event.similarity:.2f}, stream {event.stream_time_s:.1f} s, seen {event.seen_at})"
     )
@@ -126,20 +138,20 @@ class StatusLog:
             if self._last.get(room.number) != status:
                 self._last[room.number] = status
                 error = f" ({room.state.last_error})" if status != "live" and room.state.last_error else ""
-                self.show(Text(f"room {room.name}: {status}{error}"))
+                self.show(one_line(f"room {room.name}: {status}{error}"))
 
 
 def final_lines(result: ScanResult, sink: AlertSink) -> list[Text]:
     """Each room's totals from the watch summary, then where the alerts went."""
     lines = [
-        Text(
+        one_line(
             f"room {room['room']}: {room['status']}, {room['frames_sampled']} frames sampled, "
             f"{room['frames_dropped']} dropped, {room['reconnects']} reconnects, {room['alerts']} alerts"
             + (f"; last error: {room['last_error']}" if room["last_error"] and room["status"] != "live" else "")
         )
         for room in result.settings["rooms"]
     ]
-    return [*lines, Text(share_line(result.settings["recognition"])), Text(delivery_line(sink))]
+    return [*lines, one_line(share_line(result.settings["recognition"])), one_line(delivery_line(sink))]
 
 
 @contextmanager

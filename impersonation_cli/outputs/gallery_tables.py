@@ -6,29 +6,32 @@ from rich.table import Table
 from rich.text import Text
 
 from impersonation_cli.gallery.store import FootageVideo, Gallery
+from impersonation_cli.outputs.console import one_line
 
 
 def people_table(store: Gallery) -> Table:
     """Everyone registered, with their number of reference faces, aliases and authorized rooms."""
-    table = Table(title=f"Gallery {store.path} ({store.recognizer or 'empty'})", title_justify="left")
+    table = Table(title=one_line(f"Gallery {store.path} ({store.recognizer or 'empty'})"), title_justify="left")
     for column in ("name", "references", "aliases", "authorized rooms"):
         table.add_column(column, overflow="fold")
     for person in store.persons():
         rooms = ", ".join(a.room for a in store.authorizations(person.name))
-        table.add_row(Text(person.name), str(person.reference_count), Text(", ".join(person.aliases)), Text(rooms))
+        table.add_row(
+            one_line(person.name), str(person.reference_count), one_line(", ".join(person.aliases)), one_line(rooms)
+        )
     return table
 
 
 def person_tables(store: Gallery, name: str) -> list[Table | Text]:
     """One person's references with their quality record, then a line per authorization."""
-    table = Table(title=name, title_justify="left")
+    table = Table(title=one_line(name), title_justify="left")
     for column in ("image", "sha256", "face px", "det score", "sharpness", "faces in photo"):
         table.add_column(column, overflow="fold")
     for r in store.references(name):
         quality = (f"{r.face_px:.0f}", f"{r.det_score:.2f}", f"{r.blur:.0f}", str(r.faces_in_image))
-        table.add_row(Text(r.image_name), r.image_sha256[:16], *quality)
+        table.add_row(one_line(r.image_name), r.image_sha256[:16], *quality)
     authorizations = [
-        Text(
+        one_line(
             f"authorized: {a.room} from {a.valid_from or '-'} until {a.valid_to or '-'}"
             f"{' (AI digital human allowed)' if a.ai_allowed else ''}"
         )
@@ -40,5 +43,6 @@ def person_tables(store: Gallery, name: str) -> list[Table | Text]:
 def footage_table(videos: list[FootageVideo]) -> Table:
     table = Table("person", "video", "sha256", "seconds", "frames", "fps", "fingerprint")
     for v in videos:
-        table.add_row(v.person, v.name, v.sha256[:16], f"{v.duration_s:.1f}", str(v.frames), f"{v.fps:g}", v.method)
+        names = (one_line(v.person), one_line(v.name))
+        table.add_row(*names, v.sha256[:16], f"{v.duration_s:.1f}", str(v.frames), f"{v.fps:g}", one_line(v.method))
     return table

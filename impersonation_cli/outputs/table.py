@@ -9,6 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from impersonation_cli.io.sources import display_name
+from impersonation_cli.outputs.console import one_line
 from impersonation_cli.results import ScanResult, Verdict
 
 VERDICT_STYLES = {
@@ -38,9 +39,9 @@ def appearance_table(result: ScanResult) -> Table:
         for n, verdict in enumerate(a.verdicts):
             verdicts.append(("" if n == 0 else "\n") + verdict, style=VERDICT_STYLES.get(verdict, ""))
         table.add_row(
-            Text(display_name(Path(a.source).name)),
-            *([Text(a.room or "")] if with_rooms else []),
-            Text(a.identity, style="bold"),
+            one_line(display_name(Path(a.source).name)),
+            *([one_line(a.room or "")] if with_rooms else []),
+            one_line(a.identity, style="bold"),
             f"{clock(a.start_s)}-{clock(a.end_s)} ({a.frames} fr)",
             f"{a.median_similarity:.2f} (best {a.best_similarity:.2f})",
             verdicts,
@@ -58,7 +59,7 @@ def problems_table(result: ScanResult) -> Table | None:
     table.add_column("status")
     table.add_column("why", overflow="fold")
     for s in problems:
-        table.add_row(Text(display_name(s.source)), s.status, Text(display_name(s.error or "")))
+        table.add_row(one_line(display_name(s.source)), s.status, one_line(display_name(s.error or "")))
     return table
 
 
@@ -69,7 +70,7 @@ def print_summary(result: ScanResult, console: Console) -> None:
             {str(Path(a.evidence.path).parent) for a in result.appearances if a.evidence and a.evidence.path}
         )
         for folder in folders:
-            console.print(Text(f"evidence crops: {display_name(folder)}"))
+            console.print(one_line(f"evidence crops: {display_name(folder)}"))
     else:
         console.print("No registered person found.")
     problems = problems_table(result)

@@ -35,7 +35,7 @@ from impersonation_cli.errors import UserError
 from impersonation_cli.gallery.store import FINGERPRINT_GRID as GRID
 from impersonation_cli.gallery.store import FINGERPRINT_METHOD as METHOD
 from impersonation_cli.gallery.store import FootageVideo, Gallery
-from impersonation_cli.io.sources import display_name, sample_frames
+from impersonation_cli.io.sources import DecodeStats, display_name, sample_frames
 from impersonation_cli.pipeline.faces import Frame
 from impersonation_cli.pipeline.signals.scoring import ramp
 from impersonation_cli.results import SignalScore
@@ -144,20 +144,26 @@ def distances(queries: np.ndarray, references: np.ndarray) -> np.ndarray:
     return paired_distances(queries[..., None, :], references)
 
 
-def fingerprint_video(path: Path, fps: float) -> tuple[list[tuple[float, bytes]], float]:
-    """(time, signature) of every sampled frame, and the seconds decoded."""
-    frames = [(f.time_s, footage_fingerprint(f.image).tobytes()) for f in sample_frames(str(path), fps)]
+def fingerprint_video(
+    path: Path, fps: float, stats: DecodeStats | None = None
+) -> tuple[list[tuple[float, bytes]], float]:
+    """(time, signature) of every sampled frame, and the seconds decoded; `stats` says how decoding went (a
+    file that ended early is `truncated`, as in a scan)."""
+    frames = [(f.time_s, footage_fingerprint(f.image).tobytes()) for f in sample_frames(str(path), fps, stats)]
     if not frames:
         raise UserError(f"{path}: no frames could be decoded")
     return frames, frames[-1][0]
 
 
-def add_footage(gallery: Gallery, name: str, path: Path, fps: float) -> tuple[FootageVideo, bool]:
-    """Fingerprint a video and store it as `name`'s footage; (the video, whether it was new)."""
+def add_footage(
+    gallery: Gallery, name: str, path: Path, fps: float, stats: DecodeStats | None = None
+) -> tuple[FootageVideo, bool]:
+    """Fingerprint a video and store it as `name`'s footage; (the video, whether it was new). `stats` as for
+    `fingerprint_video`."""
     if not path.is_file():
         raise UserError(f"{path}: no such file")
     person = gallery.canonical_name(name)
-    frames, duration_s = fingerprint_video(path, fps)
+    frames, duration_s = fingerprint_video(path, fps, stats)
     # SQLite stores UTF-8: a file name's undecodable bytes are stored as U+FFFD.
     name = display_name(path.name)
     video = FootageVideo(person, name, sha256_of(path), METHOD, fps, round(duration_s, 3), len(frames))

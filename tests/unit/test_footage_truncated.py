@@ -1,0 +1,72 @@
+"""`footage add` of a video cut short says so: the scan calls such a file truncated, and footage stored from it
+covers only the part that decoded (a replay of the rest is not recognised)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from impersonation_cli.errors import UserError
+from impersonation_cli.gallery.footage import add_footage_videos
+from impersonation_cli.gallery.store import Gallery, ReferenceFace
+
+PERSON = "Eileen Collins"
+
+
+def write_clip(path: Path, frames: int = 40, fps: int = 10) -> Path:
+    """A small MP4 with its index first (faststart), so that a copy cut short still opens and decodes."""
+    with av.open(str(path), "w", options={"movflags": "faststart"}) as out:
+        stream = out.add_stream("mpeg4", rate=fps)
+        stream.width = stream.height = 64
+        stream.pix_fmt = "yuv420p"
+        for number in range(frames):
+            image = np.random.default_rng(number).integers(0, 255, (64, 64, 3), dtype=np.uint8)
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")))
+        out.mux(stream.encode())
+    return path
+
+
+def cut_short(clip: Path, path: Path, keep: float) -> Path:
+    data = clip.read_bytes()
+    path.write_bytes(data[: int(len(data) * keep)])
+    return path
+
+
+@pytest.fixture()
+def gallery(tmp_path: Path) -> Path:
+    """A gallery holding PERSON (footage needs a registered person, not a real face)."""
+    path = tmp_path / "g.sqlite"
+    reference = ReferenceFace("00" * 32, "ref.jpg", "test-recognizer", np.ones(512, np.float32) / 512**0.5,
+                              120.0, 0.9, 100.0, 1)  # fmt: skip
+    with Gallery(path) as store:
+        store.add_person(PERSON, [reference])
+    return path
+
+
+def added(gallery: Path, video: Path) -> list[str]:
+    warnings: list[str] = []
+    for _ in add_footage_videos(gallery, PERSON, [video], 4.0, warn=warnings.append):
+        pass
+    return warnings
+
+
+def test_footage_cut_short_is_stored_with_a_warning(gallery: Path, tmp_path: Path) -> None:
+    whole = write_clip(tmp_path / "whole.mp4")
+    assert added(gallery, whole) == []
+    warnings = added(gallery, cut_short(whole, tmp_path / "cut.mp4", 0.5))
+    assert len(warnings) == 1 and "\n" not in warnings[0], warnings
+    assert warnings[0].startswith(f"warning: {tmp_path / 'cut.mp4'}: decoding stopped early, at "), warnings
+    with Gallery(gallery, read_only=True) as store:
+        stored = {v.name: v.duration_s for v in store.footage(PERSON)}
+    assert stored["cut.mp4"] < 0.5 * stored["whole.mp4"], stored
+
+
+def test_footage_of_which_nothing_decodes_is_refused(gallery: Path, tmp_path: Path) -> None:
+    header_only = cut_short(write_clip(tmp_path / "whole.mp4"), tmp_path / "header.mp4", 0.02)
+    with pytest.raises(UserError, match=r"header\.mp4"):
+        added(gallery, header_only)
+    with Gallery(gallery, read_only=True) as store:
+        assert store.footage(PERSON) == []
