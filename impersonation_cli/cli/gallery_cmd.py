@@ -173,10 +173,10 @@ def calibrate_threshold(
     The default recognizer separates East Asian faces much less well than the faces it is usually
     benchmarked on: different people score higher against each other, so a threshold taken from a
     benchmark lets more lookalikes match. Calibrating on the people actually registered fixes that.
+    A threshold that would reject every same-person pair is not written (exit 2; a warning without --write).
     """
-    from impersonation_cli.config import write_match_threshold
     from impersonation_cli.outputs.eval_tables import calibration_lines, calibration_warning
-    from impersonation_cli.tools.evaluation import calibrate
+    from impersonation_cli.tools.evaluation import calibrate, rejected_genuine, write_calibration
 
     distinct_files({"--write": write}, [default_gallery_path(gallery)])
     with _open(gallery, create=False, read_only=True) as store:
@@ -187,5 +187,7 @@ def calibrate_threshold(
     if warning := calibration_warning(result):
         stderr.print(Text(warning))
     if write is not None:
-        write_match_threshold(write, result.threshold)
+        write_calibration(write, result)  # refuses (exit 2) a threshold that rejects every genuine pair
         stdout.print(Text(f"wrote [match] threshold = {result.threshold:.4f} to {write}"))
+    elif problem := rejected_genuine(result):
+        stderr.print(Text(f"warning: {problem}"))

@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 import yaml
 
-from impersonation_cli.config import Config
+from impersonation_cli.config import Config, write_match_threshold
 from impersonation_cli.errors import UserError, read_settings_text
 from impersonation_cli.gallery.enrol import reference_from_image
 from impersonation_cli.gallery.store import Gallery, GalleryIndex
@@ -82,6 +82,26 @@ def calibrate(index: GalleryIndex, target_fmr: float) -> Calibration:
     # Just above the highest impostor score that must not match.
     threshold = float(np.ceil((float(ranked[allowed]) + 1e-6) * 10_000) / 10_000)
     return Calibration(threshold, target_fmr, impostor, genuine)
+
+
+def rejected_genuine(result: Calibration) -> str | None:
+    """Said when the threshold rejects every genuine pair: scans with it would match none of the registered people,
+    so it is never written (`write_calibration`)."""
+    if not len(result.genuine) or result.genuine.max() >= result.threshold:
+        return None
+    return (
+        f"threshold {result.threshold:.4f} rejects all {len(result.genuine)} genuine pairs (same person, best "
+        f"{result.genuine.max():.3f}): scans would match nobody registered; different people score as high as "
+        "one person's own photos (lookalikes, mislabelled or poor photos)"
+    )
+
+
+def write_calibration(path: Path, result: Calibration) -> None:
+    """Set `[match] threshold` in the TOML file `path` to the calibrated threshold, or refuse (UserError) a
+    threshold that rejects every genuine pair, leaving the file as it was."""
+    if problem := rejected_genuine(result):
+        raise UserError(f"{problem}; not written to {path}")
+    write_match_threshold(path, result.threshold)
 
 
 # -- manifest ----------------------------------------------------------------------------------------

@@ -1,0 +1,71 @@
+"""`gallery calibrate` on a gallery where every same-person pair would be rejected: it used to write that
+threshold with exit 0 while printing that 100% of genuine pairs fall below it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from impersonation_cli.errors import UserError
+from impersonation_cli.gallery.store import Gallery, ReferenceFace
+from impersonation_cli.tools.evaluation import calibrate, write_calibration
+
+MINE = "# my settings\n[scan]\nfps = 1.0\n"
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    return (vector / np.linalg.norm(vector)).astype(np.float32)
+
+
+def _reference(number: int, embedding: np.ndarray) -> ReferenceFace:
+    return ReferenceFace(f"{number:064x}", f"{number}.jpg", "w600k_mbf.onnx:0", _unit(embedding), 120.0, 0.9, 80.0, 1)
+
+
+@pytest.fixture()
+def crossed_gallery(tmp_path: Path) -> Path:
+    """Two people whose photos pair up across them: each of Ann's is like one of Bob's, not like her other one."""
+    rng = np.random.default_rng(0)
+    faces = [_unit(rng.normal(size=512)) for _ in range(2)]
+    path = tmp_path / "g.sqlite"
+    with Gallery(path) as store:
+        for person, name in enumerate(("Ann A", "Bob B")):
+            references = [_reference(10 * person + k, faces[k] + 0.05 * rng.normal(size=512)) for k in range(2)]
+            store.add_person(name, references)
+    return path
+
+
+def test_a_threshold_rejecting_every_genuine_pair_is_not_written(crossed_gallery: Path, tmp_path: Path) -> None:
+    with Gallery(crossed_gallery, read_only=True) as store:
+        result = calibrate(store.index(), 0.1)
+    assert result.genuine.max() < result.threshold
+    mine = tmp_path / "mine.toml"
+    mine.write_text(MINE, encoding="utf-8")
+    with pytest.raises(UserError, match=r"rejects all 2 genuine pairs .*; not written to"):
+        write_calibration(mine, result)
+    assert mine.read_text(encoding="utf-8") == MINE
+    command = [sys.executable, "-m", "impersonation_cli", "gallery", "calibrate", "--gallery", str(crossed_gallery)]
+    written = subprocess.run([*command, "--target-fmr", "0.1", "--write", str(mine)], capture_output=True, text=True)
+    assert written.returncode == 2, written.stderr
+    assert "100.0% of them fall below the threshold" in written.stdout
+    assert written.stderr.splitlines()[-1].startswith("error: threshold") and "not written" in written.stderr
+    assert mine.read_text(encoding="utf-8") == MINE
+    shown = subprocess.run([*command, "--target-fmr", "0.1"], capture_output=True, text=True)
+    assert shown.returncode == 0 and "warning: threshold" in shown.stderr, shown.stderr
+
+
+def test_a_threshold_that_keeps_genuine_pairs_is_written(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    path = tmp_path / "g.sqlite"
+    with Gallery(path) as store:
+        for person, name in enumerate(("Ann A", "Bob B")):
+            face = rng.normal(size=512)
+            store.add_person(name, [_reference(10 * person + k, face + 0.3 * rng.normal(size=512)) for k in range(2)])
+        result = calibrate(store.index(), 0.1)
+    mine = tmp_path / "mine.toml"
+    mine.write_text(MINE, encoding="utf-8")
+    write_calibration(mine, result)
+    assert f"threshold = {result.threshold:.4f}" in mine.read_text(encoding="utf-8")
