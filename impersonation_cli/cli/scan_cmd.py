@@ -12,7 +12,7 @@ from impersonation_cli.api import room_assignments
 from impersonation_cli.cli import options
 from impersonation_cli.cli.common import app, errors, open_scanner, stderr, stdout
 from impersonation_cli.distributed.ray_scan import engine_options, scan_on_ray
-from impersonation_cli.errors import UserError, check_rate
+from impersonation_cli.errors import MAX_SCAN_FPS, UserError, check_rate
 from impersonation_cli.io.rooms import parse_time
 from impersonation_cli.io.threads import threads_per_stage
 from impersonation_cli.outputs.dashboard import interrupted_line, progress_bar, unreadable_lines
@@ -63,7 +63,7 @@ def scan(
     items, rooms = room_assignments(inputs or [], room, parse_time(started_at, "--started-at"), rooms_file)
     if not items:
         raise UserError("nothing to scan: give videos, images or folders (or --rooms FILE)")
-    check_rate(fps, 120)
+    check_rate(fps, MAX_SCAN_FPS)
     distinct_files({"--json": json_path, "--jsonl": jsonl_path}, [*items, *([rooms_file] if rooms_file else [])])
     writable_file(json_path, "--json", stdout=True)
     writable_file(jsonl_path, "--jsonl", stdout=True)

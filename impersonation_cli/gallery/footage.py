@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from impersonation_cli.config import load_config
-from impersonation_cli.errors import UserError, check_rate
+from impersonation_cli.errors import MAX_FOOTAGE_FPS, UserError, check_rate
 from impersonation_cli.gallery.store import FootageVideo, Gallery
 from impersonation_cli.io.sources import DecodeStats
 from impersonation_cli.pipeline.signals.replay import add_footage
@@ -30,7 +30,7 @@ def add_footage_videos(
         UserError: an fps outside (0, 30], a video that is not a file, a person not in the gallery.
     """
     rate = fps if fps is not None else load_config(config).replay.footage_fps
-    check_rate(rate, 30)
+    check_rate(rate, MAX_FOOTAGE_FPS)
     missing = [str(v) for v in videos if not v.is_file()]
     if missing:
         raise UserError(f"no such video file: {', '.join(missing)}")
