@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import typer
-from rich.text import Text
 
 from impersonation_cli.cli import options
 from impersonation_cli.cli.common import app, stdout
+from impersonation_cli.outputs.console import one_line
 from impersonation_cli.tools.installation import PROBLEM, installation_checks
 
 
@@ -21,6 +21,6 @@ def doctor(
     when a scan can run, 1 when something it needs is missing or broken."""
     checks = installation_checks(models, pack, device, gallery)
     for check in checks:
-        stdout.print(Text(f"{check.status:8} {check.name:18} {check.detail}"))
+        stdout.print(one_line(f"{check.status:8} {check.name:18} {check.detail}"))
     if any(c.status == PROBLEM for c in checks):
         raise typer.Exit(1)

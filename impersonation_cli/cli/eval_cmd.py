@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.text import Text
 
 from impersonation_cli.cli import options
 from impersonation_cli.cli.common import app, build_engine, stderr, stdout
 from impersonation_cli.errors import MAX_SCAN_FPS, check_rate
 from impersonation_cli.io.atomic_write import write_text_atomic
 from impersonation_cli.io.threads import threads_or_default
+from impersonation_cli.outputs.console import one_line
 from impersonation_cli.outputs.eval_tables import auc_table, class_table, group_table
 from impersonation_cli.outputs.files import distinct_files, writable_file
 from impersonation_cli.tools.evaluation import EvalCase, draw_roc, evaluation_report, load_manifest
@@ -48,15 +48,15 @@ def evaluate(
     engine, settings = build_engine(models, pack, device, config, threads_or_default(threads))
 
     def on_case(number: int, case: EvalCase) -> None:
-        stderr.print(Text(f"[{number}/{len(manifest.cases)}] {Path(case.source).name}"), highlight=False)
+        stderr.print(one_line(f"[{number}/{len(manifest.cases)}] {Path(case.source).name}"), highlight=False)
 
     report = evaluation_report(manifest, engine, settings, fps, score_unmatched, on_case)
     stdout.print(class_table(report.metrics))
-    no_auc = Text("no ROC AUC: no manipulation class has both positive and negative cases")
+    no_auc = one_line("no ROC AUC: no manipulation class has both positive and negative cases")
     stdout.print(auc_table(report.aucs) if report.aucs else no_auc)
     stdout.print(group_table(report.groups))
     if roc_path is not None and report.aucs:
         draw_roc(report.aucs, roc_path)
-        stdout.print(Text(f"ROC plot written to {roc_path}"))
+        stdout.print(one_line(f"ROC plot written to {roc_path}"))
     if json_path is not None:
         write_text_atomic(json_path, json.dumps(report.to_dict(), indent=2) + "\n")

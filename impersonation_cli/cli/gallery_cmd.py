@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.text import Text
 
 from impersonation_cli.cli import options
 from impersonation_cli.cli.common import app, build_engine, stderr, stdout
@@ -20,6 +19,7 @@ from impersonation_cli.gallery.store import (
     validate_name,
 )
 from impersonation_cli.io.rooms import validate_date, validate_room
+from impersonation_cli.outputs.console import one_line
 from impersonation_cli.outputs.files import distinct_files, writable_file
 from impersonation_cli.outputs.gallery_tables import people_table, person_tables
 
@@ -34,11 +34,11 @@ def _open(gallery: Path | None, create: bool = True, read_only: bool = False) ->
 
 
 def say(line: str) -> None:
-    stderr.print(Text(line), soft_wrap=True)
+    stderr.print(one_line(line), soft_wrap=True)
 
 
 def enrolled(name: str, added: int, already_stored: int) -> None:
-    stdout.print(Text(f"{name}: {added} new reference face(s), {already_stored} already stored"))
+    stdout.print(one_line(f"{name}: {added} new reference face(s), {already_stored} already stored"))
 
 
 @gallery_app.command("add")
@@ -103,7 +103,7 @@ def remove(name: Annotated[str, typer.Argument()], gallery: options.Gallery = No
     with _open(gallery, create=False) as store:
         canonical = store.canonical_name(name)
         store.remove_person(canonical)
-        stdout.print(Text(f"removed {canonical}"))
+        stdout.print(one_line(f"removed {canonical}"))
 
 
 @gallery_app.command("export")
@@ -113,7 +113,7 @@ def export(file: Annotated[Path, typer.Argument(help="JSON file to write")], gal
     distinct_files({"gallery export": file}, [path])
     writable_file(file, "gallery export")
     people = export_to_file(path, file)
-    stdout.print(Text(f"exported {people} people to {file}"))
+    stdout.print(one_line(f"exported {people} people to {file}"))
 
 
 @gallery_app.command("import-file")
@@ -123,7 +123,7 @@ def import_file(
     """Merge an exported gallery into this one (one transaction; every value checked first, the first bad one
     refuses the whole file)."""
     people, added = import_from_file(default_gallery_path(gallery), file)
-    stdout.print(Text(f"imported {people} people, {added} new reference face(s)"))
+    stdout.print(one_line(f"imported {people} people, {added} new reference face(s)"))
 
 
 @gallery_app.command("authorize")
@@ -143,7 +143,7 @@ def authorize(
     with _open(gallery, create=False) as store:
         canonical = store.canonical_name(name)
         store.authorize(canonical, room, since, until, ai_allowed)
-        stdout.print(Text(f"{room} authorized for {canonical}"))
+        stdout.print(one_line(f"{room} authorized for {canonical}"))
 
 
 @gallery_app.command("revoke")
@@ -155,7 +155,7 @@ def revoke(
         canonical = store.canonical_name(name)
         if not store.revoke(canonical, room):
             raise UserError(f"{room} had no authorization for {canonical}")
-        stdout.print(Text(f"{room} no longer authorized for {canonical}"))
+        stdout.print(one_line(f"{room} no longer authorized for {canonical}"))
 
 
 @gallery_app.command("calibrate")
@@ -183,11 +183,11 @@ def calibrate_threshold(
         index = store.index()
     result = calibrate(index, target_fmr)
     for line in calibration_lines(result):
-        stdout.print(Text(line))
+        stdout.print(one_line(line))
     if warning := calibration_warning(result):
-        stderr.print(Text(warning))
+        stderr.print(one_line(warning))
     if write is not None:
         write_calibration(write, result)  # refuses (exit 2) a threshold that rejects every genuine pair
-        stdout.print(Text(f"wrote [match] threshold = {result.threshold:.4f} to {write}"))
+        stdout.print(one_line(f"wrote [match] threshold = {result.threshold:.4f} to {write}"))
     elif problem := rejected_genuine(result):
-        stderr.print(Text(f"warning: {problem}"))
+        stderr.print(one_line(f"warning: {problem}"))

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.text import Text
 
 from impersonation_cli.cli import options
 from impersonation_cli.cli.common import app, stderr, stdout
+from impersonation_cli.outputs.console import one_line
 from impersonation_cli.outputs.pack_tables import packs_table
 from impersonation_cli.runtime.packs import install_pack, model_root, verify_installed
 from impersonation_cli.runtime.sessions import resolve_providers
@@ -36,11 +36,11 @@ def install(
 ) -> None:
     """Install a pack: every file checked against its published sha256, then swapped in atomically."""
     root = model_root(models)
-    target = install_pack(name, source, root, progress=lambda msg: stderr.print(Text(msg)))
-    stdout.print(Text(f"installed {name} into {target}"))
+    target = install_pack(name, source, root, progress=lambda msg: stderr.print(one_line(msg)))
+    stdout.print(one_line(f"installed {name} into {target}"))
     # Made and timed now, so that the first scan does not (a few seconds; the published file stays).
     made = make_int8_detector(name, root)
-    (stdout if made.status == OK else stderr).print(Text(made.detail), soft_wrap=True)
+    (stdout if made.status == OK else stderr).print(one_line(made.detail), soft_wrap=True)
 
 
 @models_app.command("verify")
@@ -48,6 +48,6 @@ def verify(name: Annotated[str, typer.Argument(help="Installed pack name")], mod
     """Re-hash an installed pack's files against the manifest."""
     checks = verify_installed(name, model_root(models))
     for check in checks:
-        stdout.print(Text(f"{check.status:8} {check.role:14} {check.name} {check.sha256 or ''}"))
+        stdout.print(one_line(f"{check.status:8} {check.role:14} {check.name} {check.sha256 or ''}"))
     if any(c.status in ("missing", "mismatch") for c in checks):
         raise typer.Exit(1)
