@@ -52,7 +52,8 @@ def add(
     device: options.Device = "auto",
     threads: options.Threads = None,
 ) -> None:
-    """Enrol a person from reference photos (one transaction: all of them or none)."""
+    """Enrol a person from reference photos: the faces found are stored in one transaction (all or none); a
+    photo without a readable face is skipped with a note."""
     for text in (name, *(alias or [])):  # refused before the models load
         validate_name(text)
     engine, config = build_engine(models, pack, device, threads=threads)

@@ -163,8 +163,9 @@ def enrol_photos(
     threshold: float,
     say: Callable[[str], None],
 ) -> tuple[int, int]:
-    """`gallery add`: enrol `name` from these photos (one transaction: all of them or none), each refused photo,
-    note and lookalike passed to `say`; (new references, references already stored).
+    """`gallery add`: enrol `name` from these photos, the faces found stored in one transaction (all of them or
+    none); a photo that cannot be read or has no face is skipped, and it, each note and each lookalike is
+    passed to `say`; (new references, references already stored).
 
     Raises:
         UserError: no photo has a face (nothing is enrolled).
