@@ -97,8 +97,20 @@ def expand_inputs(inputs: list[str]) -> tuple[list[str], list[InputProblem]]:
         elif path.is_file():
             sources.append(str(path))
         else:
-            problems.append(InputProblem(item, "no such file or folder"))
+            problems.append(InputProblem(item, not_a_file(path) if path.exists() else "no such file or folder"))
     return sources, problems
+
+
+def not_a_file(path: Path) -> str | None:
+    """Why `path` is not a file to read (None when it is one): a device, pipe or socket (/dev/zero, a FIFO) is
+    refused for what it is, not reported missing; a FIFO would block a decoder forever."""
+    if path.is_file():
+        return None
+    if path.is_dir():
+        return "a folder, not a file"
+    if path.exists():
+        return "not a regular file (a device, pipe or socket)"
+    return "no such file"
 
 
 @dataclass(frozen=True)
@@ -116,8 +128,8 @@ class SourceInfo:
 
 def check_file(source: str) -> None:
     path = Path(source)
-    if not path.is_file():
-        raise UnreadableInput(f"{source}: no such file")
+    if problem := not_a_file(path):
+        raise UnreadableInput(f"{source}: {problem}")
     if path.stat().st_size == 0:
         raise UnreadableInput(f"{source}: empty file (0 bytes)")
 

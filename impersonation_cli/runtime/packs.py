@@ -126,9 +126,16 @@ def sha256_of(path: Path) -> str:
 
 
 def installed_pack_names(root: Path) -> list[str]:
+    """The packs under `root`: its folders that hold a pack, so that an unrelated folder there (a models root
+    set to a busy folder) is never taken for the best installed pack."""
     if not root.is_dir():
         return []
-    return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    return sorted(p.name for p in root.iterdir() if not p.name.startswith(".") and holds_pack(p))
+
+
+def holds_pack(folder: Path) -> bool:
+    """A folder with a pack's record or ONNX files (a damaged install still counts, for `models verify`)."""
+    return folder.is_dir() and ((folder / PACK_RECORD).is_file() or any(folder.glob("*.onnx")))
 
 
 def _install_hint(name: str, root: Path) -> str:
@@ -149,8 +156,7 @@ def installed_pack_folder(name: str, root: Path) -> Path:
     """The folder of the pack installed under `root` as `name`: a folder holding its record or ONNX files (a
     damaged install still counts, for `models verify` to report), else a ModelPackError."""
     folder = root / name
-    installed = folder.is_dir() and ((folder / PACK_RECORD).is_file() or any(folder.glob("*.onnx")))
-    if not is_pack_name(name) or not installed:
+    if not is_pack_name(name) or not holds_pack(folder):
         raise ModelPackError(f"pack {name!r} is not installed in {root} (`impersonation-cli models list` shows them)")
     return folder
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from impersonation_cli.errors import ModelPackError
-from impersonation_cli.runtime.packs import PACK_RECORD, load_pack, verify_installed
+from impersonation_cli.runtime.packs import PACK_RECORD, installed_pack_names, load_pack, verify_installed
 
 
 @pytest.fixture()
@@ -47,3 +47,11 @@ def test_verify_checks_an_installed_pack(root: Path) -> None:
 def test_pack_option_refuses_names_that_are_not_names(root: Path, name: str, message: str) -> None:
     with pytest.raises(ModelPackError, match=message):
         load_pack(name, root)
+
+
+def test_only_folders_holding_a_pack_are_installed_packs(root: Path) -> None:
+    # A models root set to a busy folder: its other folders are not packs, and never the "best installed" one.
+    assert installed_pack_names(root) == ["mine"]
+    (root / "mine" / "det.onnx").unlink()
+    with pytest.raises(ModelPackError, match="no model pack is installed in"):
+        load_pack(None, root)

@@ -35,7 +35,7 @@ from impersonation_cli.errors import UserError
 from impersonation_cli.gallery.store import FINGERPRINT_GRID as GRID
 from impersonation_cli.gallery.store import FINGERPRINT_METHOD as METHOD
 from impersonation_cli.gallery.store import FootageVideo, Gallery
-from impersonation_cli.io.sources import DecodeStats, display_name, sample_frames
+from impersonation_cli.io.sources import DecodeStats, display_name, not_a_file, sample_frames
 from impersonation_cli.pipeline.faces import Frame
 from impersonation_cli.pipeline.signals.scoring import ramp
 from impersonation_cli.results import SignalScore
@@ -160,8 +160,8 @@ def add_footage(
 ) -> tuple[FootageVideo, bool]:
     """Fingerprint a video and store it as `name`'s footage; (the video, whether it was new). `stats` as for
     `fingerprint_video`."""
-    if not path.is_file():
-        raise UserError(f"{path}: no such file")
+    if problem := not_a_file(path):
+        raise UserError(f"{path}: {problem}")
     person = gallery.canonical_name(name)
     frames, duration_s = fingerprint_video(path, fps, stats)
     # SQLite stores UTF-8: a file name's undecodable bytes are stored as U+FFFD.
