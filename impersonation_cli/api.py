@@ -125,11 +125,14 @@ def room_assignments(
     room passes to the files found in it. Entries of a rooms file (docs/watch.md) add their sources.
 
     Raises:
-        UserError: a room not of the form platform:account, a time without a zone, an unreadable rooms file.
+        UserError: a room not of the form platform:account, a time without a zone, an unreadable rooms file,
+            `room` or `started_at` with no input beside them (they would apply to nothing).
     """
     start = parse_time(started_at, "started_at")
     if room is not None:
         validate_room(room)
+    if not inputs and (room is not None or start is not None):
+        raise UserError("a room or start time applies to the inputs named with it; a rooms file gives its own")
     items = list(inputs)
     assignments = {item: Room(item, room, started_at=start) for item in items}
     if rooms_file is not None:

@@ -58,5 +58,7 @@ def evaluate(
     if roc_path is not None and report.aucs:
         draw_roc(report.aucs, roc_path)
         stdout.print(one_line(f"ROC plot written to {roc_path}"))
+    elif roc_path is not None:
+        stderr.print(one_line(f"no ROC plot written to {roc_path}: there is no curve to draw"))
     if json_path is not None:
         write_text_atomic(json_path, json.dumps(report.to_dict(), indent=2) + "\n")

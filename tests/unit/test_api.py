@@ -77,6 +77,15 @@ def test_a_rooms_file_adds_its_sources_with_their_own_rooms(tmp_path: Path) -> N
     assert assignments["rtmp://example/live/key"].account == "douyin:7"
 
 
+def test_a_room_beside_only_a_rooms_file_is_refused(tmp_path: Path) -> None:
+    # `scan --rooms F --room R` gave R to nothing, silently.
+    rooms = tmp_path / "rooms.yaml"
+    rooms.write_text("rooms:\n  - url: capture.mp4\n    room: kuaishou:9\n", encoding="utf-8")
+    for room, started_at in (("douyin:1", None), (None, "2026-11-20T20:00:00Z")):
+        with pytest.raises(UserError, match="applies to the inputs named with it"):
+            room_assignments([], room, started_at, rooms_file=rooms)
+
+
 @pytest.mark.parametrize(
     ("room", "started_at", "message"),
     [
