@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from rich.console import Console, ConsoleOptions, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType
 from rich.segment import Segment
+from rich.table import Table
 from rich.text import Text
 
 # C0 and C1 controls and DEL, except tab and newline (rich lays out lines with them), and the invisible
@@ -37,6 +38,12 @@ def one_line(text: str, style: str = "") -> Text:
     a printed line or a table cell. A Text is never read as markup, but it keeps a newline (which would forge a
     line or split a row) and rich drops a carriage return silently: `printable` shows both."""
     return Text(printable(text), style=style)
+
+
+def titled(title: str, table: Table) -> Group:
+    """`table` under `title` on a line of its own: rich wraps a table's own title to the table's width, which
+    broke a long gallery path mid-word even off a terminal, where nothing else is wrapped."""
+    return Group(one_line(title, style="table.title"), table)
 
 
 def printable_lines(text: str) -> str:

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
 from impersonation_cli.gallery.store import FootageVideo, Gallery
-from impersonation_cli.outputs.console import one_line
+from impersonation_cli.outputs.console import one_line, titled
 
 
-def people_table(store: Gallery) -> Table:
+def people_table(store: Gallery) -> Group:
     """Everyone registered, with their number of reference faces, aliases and authorized rooms."""
-    table = Table(title=one_line(f"Gallery {store.path} ({store.recognizer or 'empty'})"), title_justify="left")
+    table = Table()
     for column in ("name", "references", "aliases", "authorized rooms"):
         table.add_column(column, overflow="fold")
     for person in store.persons():
@@ -19,12 +20,12 @@ def people_table(store: Gallery) -> Table:
         table.add_row(
             one_line(person.name), str(person.reference_count), one_line(", ".join(person.aliases)), one_line(rooms)
         )
-    return table
+    return titled(f"Gallery {store.path} ({store.recognizer or 'empty'})", table)
 
 
-def person_tables(store: Gallery, name: str) -> list[Table | Text]:
+def person_tables(store: Gallery, name: str) -> list[Group | Text]:
     """One person's references with their quality record, then a line per authorization."""
-    table = Table(title=one_line(name), title_justify="left")
+    table = Table()
     for column in ("image", "sha256", "face px", "det score", "sharpness", "faces in photo"):
         table.add_column(column, overflow="fold")
     for r in store.references(name):
@@ -37,7 +38,7 @@ def person_tables(store: Gallery, name: str) -> list[Table | Text]:
         )
         for a in store.authorizations(name)
     ]
-    return [table, *authorizations]
+    return [titled(name, table), *authorizations]
 
 
 def footage_table(videos: list[FootageVideo]) -> Table:

@@ -4,21 +4,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from impersonation_cli.outputs.console import titled
 from impersonation_cli.runtime.packs import installed_pack_names, known_packs
 from impersonation_cli.tools.installation import pack_status
 
 
-def packs_table(root: Path) -> Table:
+def packs_table(root: Path) -> Group:
     """Every known or installed pack in `root`: whether it is installed, whether its files verify, what it is."""
     installed = set(installed_pack_names(root))
-    table = Table(title=f"Model packs in {root}", title_justify="left")
+    table = Table()
     for column in ("pack", "installed", "verified", "description"):
         table.add_column(column, overflow="fold")
     for name in sorted(set(known_packs()) | installed):
         spec = known_packs().get(name)
         status = pack_status(root, name, installed)
         table.add_row(Text(name), "yes" if name in installed else "no", status, Text(spec.description if spec else ""))
-    return table
+    return titled(f"Model packs in {root}", table)
