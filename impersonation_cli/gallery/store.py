@@ -268,12 +268,13 @@ class Gallery:
         row = self.db.execute("SELECT value FROM meta WHERE key = 'recognizer'").fetchone()
         return row[0] if row else None
 
-    def require_recognizer(self, recognizer: str) -> None:
-        """Embeddings of different recognizers live in different spaces: comparing them is meaningless."""
+    def require_recognizer(self, recognizer: str, holder: str = "the pack in use") -> None:
+        """Embeddings of different recognizers live in different spaces: comparing them is meaningless.
+        `holder` names where `recognizer` comes from, for the message."""
         stored = self.recognizer
         if stored is not None and stored != recognizer:
             raise GalleryError(
-                f"gallery {self.path} was made with recognizer {stored}, but the pack in use has {recognizer}; "
+                f"gallery {self.path} was made with recognizer {stored}, but {holder} has {recognizer}; "
                 "use the same pack, or re-enrol into a new gallery"
             )
 
@@ -537,7 +538,7 @@ class Gallery:
     def import_people(self, recognizer: str | None, people: list[ImportedPerson]) -> int:
         """Merge checked people (`parse_export`) in one transaction; returns the number of new references."""
         if recognizer:
-            self.require_recognizer(recognizer)
+            self.require_recognizer(recognizer, "the imported file")
         added = 0
         with self.transaction():
             for person in people:
