@@ -16,7 +16,7 @@ from impersonation_cli.io.atomic_write import write_text_atomic
 from impersonation_cli.io.threads import threads_or_default
 from impersonation_cli.outputs.console import one_line
 from impersonation_cli.outputs.eval_tables import auc_table, class_table, group_table
-from impersonation_cli.outputs.files import distinct_files, writable_file
+from impersonation_cli.outputs.files import check_outputs
 from impersonation_cli.tools.evaluation import EvalCase, draw_roc, evaluation_report, load_manifest
 
 
@@ -42,9 +42,7 @@ def evaluate(
     dataset group, each AUC with a bootstrap 95% interval."""
     check_rate(fps, MAX_SCAN_FPS)
     manifest = load_manifest(manifest_path)
-    distinct_files({"--roc": roc_path, "--json": json_path}, [manifest_path])
-    writable_file(roc_path, "--roc")
-    writable_file(json_path, "--json")
+    check_outputs({"--roc": roc_path, "--json": json_path}, [manifest_path])
     engine, settings = build_engine(models, pack, device, config, threads_or_default(threads))
 
     def on_case(number: int, case: EvalCase) -> None:

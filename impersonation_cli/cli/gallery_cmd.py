@@ -20,7 +20,7 @@ from impersonation_cli.gallery.store import (
 )
 from impersonation_cli.io.rooms import validate_date, validate_room
 from impersonation_cli.outputs.console import one_line
-from impersonation_cli.outputs.files import distinct_files, writable_file
+from impersonation_cli.outputs.files import check_outputs
 from impersonation_cli.outputs.gallery_tables import people_table, person_tables
 
 gallery_app = typer.Typer(
@@ -111,8 +111,7 @@ def remove(name: Annotated[str, typer.Argument()], gallery: options.Gallery = No
 def export(file: Annotated[Path, typer.Argument(help="JSON file to write")], gallery: options.Gallery = None) -> None:
     """Write the whole gallery (embeddings, quality records, authorizations) to a JSON file."""
     path = default_gallery_path(gallery)
-    distinct_files({"gallery export": file}, [path])
-    writable_file(file, "gallery export")
+    check_outputs({"gallery export": file}, [path])
     people = export_to_file(path, file)
     stdout.print(one_line(f"exported {people} people to {file}"))
 
@@ -179,7 +178,7 @@ def calibrate_threshold(
     from impersonation_cli.outputs.eval_tables import calibration_lines, calibration_warning
     from impersonation_cli.tools.evaluation import calibrate, rejected_genuine, write_calibration
 
-    distinct_files({"--write": write}, [default_gallery_path(gallery)])
+    check_outputs({"--write": write}, [default_gallery_path(gallery)])
     with _open(gallery, create=False, read_only=True) as store:
         index = store.index()
     result = calibrate(index, target_fmr)

@@ -16,7 +16,7 @@ from impersonation_cli.errors import MAX_SCAN_FPS, UserError, check_rate
 from impersonation_cli.io.rooms import parse_time
 from impersonation_cli.io.threads import threads_per_stage
 from impersonation_cli.outputs.dashboard import interrupted_line, progress_bar, unreadable_lines
-from impersonation_cli.outputs.files import distinct_files, exit_code, writable_file, writable_folder, write_outputs
+from impersonation_cli.outputs.files import check_outputs, exit_code, write_outputs
 from impersonation_cli.outputs.findings import parse_fail_on
 from impersonation_cli.outputs.table import print_summary
 from impersonation_cli.pipeline.scan import scan_inputs
@@ -64,10 +64,9 @@ def scan(
     if not items:
         raise UserError("nothing to scan: give videos, images or folders (or --rooms FILE)")
     check_rate(fps, MAX_SCAN_FPS)
-    distinct_files({"--json": json_path, "--jsonl": jsonl_path}, [*items, *([rooms_file] if rooms_file else [])])
-    writable_file(json_path, "--json", stdout=True)
-    writable_file(jsonl_path, "--jsonl", stdout=True)
-    writable_folder(evidence_dir, "--evidence-dir")
+    outputs = {"--json": json_path, "--jsonl": jsonl_path}
+    inputs_read = [*items, *([rooms_file] if rooms_file else [])]
+    check_outputs(outputs, inputs_read, {"--evidence-dir": evidence_dir}, stdout=outputs)
     scanner = open_scanner(models, pack, device, config, threads or threads_per_stage(), gallery)
     with progress_bar(stderr, show=not quiet) as progress:
         result = scanner.scan_sources(

@@ -16,13 +16,7 @@ from impersonation_cli.distributed.ray_watch import RayWatcher
 from impersonation_cli.outputs.alerts import AlertEvent, AlertSink, validate_webhook
 from impersonation_cli.outputs.console import one_line
 from impersonation_cli.outputs.dashboard import alert_line, final_lines, run_with_dashboard, unreadable_lines
-from impersonation_cli.outputs.files import (
-    distinct_files,
-    watch_exit_code,
-    writable_file,
-    writable_folder,
-    write_outputs,
-)
+from impersonation_cli.outputs.files import check_outputs, watch_exit_code, write_outputs
 from impersonation_cli.results import ScanResult
 
 
@@ -87,10 +81,8 @@ def watch(
     settings = watch_settings(fps, timeout, give_up, duration, window, cooldown)
     if evidence_dir is None and alerts_path is not None and str(alerts_path) != "-":
         evidence_dir = alerts_path.with_name(alerts_path.stem + "-evidence")
-    distinct_files({"--alerts": alerts_path, "--json": json_path}, [i for i in inputs if "://" not in i])
-    writable_file(alerts_path, "--alerts", stdout=True)
-    writable_file(json_path, "--json", stdout=True)
-    writable_folder(evidence_dir, "--evidence-dir")
+    outputs = {"--alerts": alerts_path, "--json": json_path}
+    check_outputs(outputs, [i for i in inputs if "://" not in i], {"--evidence-dir": evidence_dir}, stdout=outputs)
     scanner = open_scanner(models, pack, device, config, threads, gallery)
     with scanner.watcher(
         specs,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from pathlib import Path
 
 from impersonation_cli.errors import EXIT_FOUND, EXIT_OK, EXIT_UNREADABLE, UserError
@@ -28,6 +28,22 @@ def writable_file(path: Path | None, option: str, *, stdout: bool = False) -> No
     problem = "is a folder, not a file" if path.is_dir() else _folder_problem(path.parent)
     if problem:
         raise UserError(f"{option} {path}: {problem}")
+
+
+def check_outputs(
+    files: Mapping[str, Path | None],
+    inputs: Iterable[str | Path] = (),
+    folders: Mapping[str, Path | None] | None = None,
+    stdout: Collection[str] = (),
+) -> None:
+    """Everything about a command's outputs that can be checked before its work: each file (by option) is none
+    of the `inputs` and no other output's file (`distinct_files`), and can be written (`writable_file`, '-'
+    meaning stdout for the options in `stdout`); each folder can be made and written (`writable_folder`)."""
+    distinct_files(files, inputs)
+    for option, path in files.items():
+        writable_file(path, option, stdout=option in stdout)
+    for option, folder in (folders or {}).items():
+        writable_folder(folder, option)
 
 
 def distinct_files(outputs: Mapping[str, Path | None], inputs: Iterable[str | Path] = ()) -> None:
@@ -140,11 +156,9 @@ def write_reports(
     from impersonation_cli.outputs.notice import write_notices
 
     try:
-        distinct_files({"--html": html_path, "--junit": junit_path}, [result_path, *([gallery] if gallery else [])])
+        documents = {"--html": html_path, "--junit": junit_path}
+        check_outputs(documents, [result_path, *([gallery] if gallery else [])], {"--notice": notice_dir})
         report_input = read_report_input(result_path, gallery)
-        writable_file(html_path, "--html")
-        writable_folder(notice_dir, "--notice")
-        writable_file(junit_path, "--junit")
         result = report_input.result
         if html_path is not None:
             write_html(report_input, html_path)

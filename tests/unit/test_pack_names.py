@@ -44,7 +44,11 @@ def test_verify_checks_an_installed_pack(root: Path) -> None:
         ("../elsewhere", "is neither a folder of ONNX files nor a pack installed in"),
     ],
 )
-def test_pack_option_refuses_names_that_are_not_names(root: Path, name: str, message: str) -> None:
+def test_pack_option_refuses_names_that_are_not_names(
+    root: Path, name: str, message: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A relative --pack is a folder path first: from a folder whose parent holds ONNX files, '..' is a pack.
+    monkeypatch.chdir(root / "empty")
     with pytest.raises(ModelPackError, match=message):
         load_pack(name, root)
 
