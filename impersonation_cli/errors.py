@@ -17,6 +17,8 @@ EXIT_UNREADABLE = 3
 # (`footage add --fps`, `[replay] footage_fps`). Above them a scan decodes every frame and gains nothing.
 MAX_SCAN_FPS = 120
 MAX_FOOTAGE_FPS = 30
+# A live room's (`watch --fps`): every room decodes in real time beside the others.
+MAX_WATCH_FPS = 30
 
 
 class UserError(Exception):

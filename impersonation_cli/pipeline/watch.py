@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
+from impersonation_cli.errors import MAX_WATCH_FPS
 from impersonation_cli.io.live_reader import ReaderSettings, ReaderState, RoomReader, RoomStatus
 from impersonation_cli.io.rooms import Room
 from impersonation_cli.io.sources import is_stream_url
@@ -127,8 +128,10 @@ class Watcher:
         """`on_finding`, when given, takes each finding instead of this watcher's alert sink (a distributed watch
         judges them with every shard's); `first_number` numbers the rooms from there (a shard's share of them)."""
         self.context = context
-        if settings.reader.fps is None:  # watch samples at scan's configured rate unless told otherwise
-            settings = replace(settings, reader=replace(settings.reader, fps=context.config.scan.fps))
+        if settings.reader.fps is None:  # watch samples at scan's configured rate unless told otherwise...
+            # ...up to watch's own cap: a config's `[scan] fps` may go to 120 for recordings.
+            fps = min(context.config.scan.fps, MAX_WATCH_FPS)
+            settings = replace(settings, reader=replace(settings.reader, fps=fps))
         self.settings = settings
         self.sink = sink
         self.on_finding = on_finding
