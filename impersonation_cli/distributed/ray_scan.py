@@ -247,7 +247,7 @@ def scan_on_ray(
         write_crops(outcome, context.evidence_dir)
         results.append(outcome.result)
         appearances.extend(outcome.appearances)
-    add_concurrency(appearances, context.config)
+    add_concurrency(results, appearances, context.config)
     elapsed = time.perf_counter() - clock
     video_seconds = sum(r.scanned_s for r in results if r.kind == "video")
     run = RunInfo(

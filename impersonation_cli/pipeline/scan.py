@@ -454,14 +454,24 @@ def source_facts(info: SourceInfo, stats: DecodeStats, error: str | None) -> Sou
     )
 
 
-def add_concurrency(appearances: list[Appearance], config: Config, slack_s: float | None = None) -> None:
-    """A batch's last verdict, put into its appearances: one person on screen in two places at once
-    (`verdicts.judge_concurrency`)."""
+def add_concurrency(
+    sources: list[SourceResult], appearances: list[Appearance], config: Config, slack_s: float | None = None
+) -> None:
+    """A batch's last verdict, put into its appearances and their sources: one person on screen in two places at
+    once (`verdicts.judge_concurrency`). A source carries its appearances' verdicts and highest risk
+    (`verdicts.judge_source`), judged before the batch was whole: `concurrent` is added to it here."""
+    by_source: dict[str, list[SourceResult]] = {}
+    for source in sources:
+        by_source.setdefault(source.source, []).append(source)
     for appearance, found in zip(appearances, judge_concurrency(appearances, config.verdicts, slack_s), strict=True):
-        if found is not None:
-            appearance.verdicts.append(Verdict.CONCURRENT)
-            appearance.reasons.append(found.reason)
-            appearance.risk = found.risk
+        if found is None:
+            continue
+        appearance.verdicts.append(Verdict.CONCURRENT)
+        appearance.reasons.append(found.reason)
+        appearance.risk = found.risk
+        for source in by_source.get(appearance.source, []):
+            source.verdicts = sorted({*source.verdicts, Verdict.CONCURRENT})
+            source.risk = max(source.risk, appearance.risk)
 
 
 def run_settings(context: ScanContext, fps: float) -> dict[str, Any]:
@@ -532,7 +542,7 @@ def scan_inputs(inputs: list[str], context: ScanContext, rooms: Mapping[str, Roo
         results.append(result)
         appearances.extend(found)
         video_done_s += result.scanned_s if result.kind == "video" else 0.0
-    add_concurrency(appearances, context.config)
+    add_concurrency(results, appearances, context.config)
     elapsed = time.perf_counter() - clock
     video_seconds = sum(r.scanned_s for r in results if r.kind == "video")
     settings = run_settings(context, context.sampling_fps)

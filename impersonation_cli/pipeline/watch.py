@@ -304,7 +304,7 @@ class Watcher:
             sources.append(result)
             appearances.extend(found)
         if across_rooms:
-            add_concurrency(appearances, config, slack_s=self.settings.concurrency_window_s)
+            add_concurrency(sources, appearances, config, slack_s=self.settings.concurrency_window_s)
         settings = {
             "mode": "watch",
             **run_settings(self.context, self.settings.reader.fps),

@@ -361,7 +361,7 @@ def run_evaluation(
             room = Room(case.source, case.room, started_at=case.started_at)
             result, appearances = scan_source(case.source, number, context, room)
             outcomes.append(CaseOutcome(case, result, appearances))
-    add_concurrency([a for o in outcomes for a in o.appearances], config)
+    add_concurrency([o.result for o in outcomes], [a for o in outcomes for a in o.appearances], config)
     return outcomes
 
 

@@ -101,6 +101,8 @@ def local_result(ray_case: dict[str, Any], ray_env: dict[str, str], tmp_path_fac
     found = {(a["identity"], a["room"]) for a in result["appearances"] if "concurrent" in a["verdicts"]}
     # The case is only a test of judging across sources if the local scan itself finds the concurrency.
     assert {("Barack Obama", ROOM_A), ("Barack Obama", ROOM_B)} <= found
+    # A source carries its appearances' verdicts, `concurrent` (judged once the batch is whole) included.
+    assert all("concurrent" in s["verdicts"] for s in result["sources"] if s["room"] in (ROOM_A, ROOM_B))
     assert {s["status"] for s in result["sources"]} == {"ok", "unreadable"}
     return result
 

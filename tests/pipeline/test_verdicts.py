@@ -17,7 +17,7 @@ from impersonation_cli.pipeline.signals import EFFECTS, SYNTHETIC, class_score
 from impersonation_cli.pipeline.signals.detector import FACE_EFFECTS, FACE_FORGERY
 from impersonation_cli.pipeline.signals.scoring import not_judged
 from impersonation_cli.pipeline.verdicts import judge_appearance, judge_concurrency, live_concurrency
-from impersonation_cli.results import Appearance, SignalScore, Verdict
+from impersonation_cli.results import Appearance, SignalScore, SourceResult, Verdict
 
 from ..conftest import run_cli
 
@@ -196,9 +196,17 @@ def test_one_person_in_two_rooms_at_once_is_concurrent() -> None:
     found = judge_concurrency([here, there, later], load_config().verdicts)
     assert here.verdicts == [Verdict.AUTHORIZED]  # the judge returns its findings; the pipeline puts them in
     assert [f.places if f else None for f in found] == [[ROOM, "kuaishou:7"], [ROOM, "kuaishou:7"], None]
-    add_concurrency([here, there, later], load_config())
+    # Each source as judge_source left it, before the batch was whole: its appearances' verdicts and risk.
+    sources = [
+        SourceResult(a.source, "video", "ok", room=a.room, verdicts=sorted(a.verdicts), risk=a.risk)
+        for a in (here, there)
+    ]
+    add_concurrency(sources, [here, there, later], load_config())
     assert Verdict.CONCURRENT in here.verdicts and Verdict.CONCURRENT in there.verdicts
     assert Verdict.CONCURRENT not in later.verdicts
+    # The sources carry it too (their `verdicts` and `risk` once left `concurrent` out).
+    assert [Verdict.CONCURRENT in s.verdicts for s in sources] == [True, True]
+    assert [s.risk for s in sources] == [here.risk, there.risk]
     assert here.risk >= 0.9 and here.reasons[-1] == "Barack Obama is on screen at the same time in kuaishou:7"
 
 
