@@ -7,6 +7,7 @@ import dataclasses
 import functools
 import json
 import math
+import os
 import types
 import typing
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from impersonation_cli import __version__
+from impersonation_cli.errors import UserError
 
 SCAN_SCHEMA = "impersonation-cli/scan"
 EVENT_SCHEMA = "impersonation-cli/appearance"
@@ -154,20 +156,52 @@ class ScanResult:
         return json.dumps(self.to_dict(), indent=2, ensure_ascii=False, sort_keys=False)
 
     @classmethod
-    def from_dict(cls, document: dict[str, Any]) -> ScanResult:
+    def from_dict(cls, document: Any) -> ScanResult:
+        """The result a document (`to_dict`'s form) holds, every field checked.
+
+        Raises:
+            ResultFormatError: not a scan result, another major schema version, a field missing or of the
+                wrong type (named by its dotted path).
+        """
+        if not isinstance(document, dict):
+            raise ResultFormatError("not an impersonation-cli scan result (a JSON object is expected)")
         if document.get("schema") != SCAN_SCHEMA:
-            raise ValueError(f"not an impersonation-cli scan result (schema {document.get('schema')!r})")
+            raise ResultFormatError(f"not an impersonation-cli scan result (schema {document.get('schema')!r})")
         major = str(document.get("schema_version", "0")).split(".")[0]
         if major != SCHEMA_VERSION.split(".")[0]:
-            raise ValueError(
+            raise ResultFormatError(
                 f"scan result schema {document.get('schema_version')} is not readable by this "
                 f"version (reads {SCHEMA_VERSION.split('.')[0]}.x)"
             )
-        return _build(cls, document)
+        try:
+            return _build(cls, document)
+        except RecursionError:  # '[[[[...' thousands deep runs Python out of stack
+            raise ResultFormatError("not a scan result: its JSON is nested too deeply") from None
 
     @classmethod
-    def load(cls, path: Path) -> ScanResult:
-        return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    def load(cls, path: str | os.PathLike[str]) -> ScanResult:
+        """Read a result file (`scan --json`, `watch --json`).
+
+        Raises:
+            UserError: the file is missing or cannot be read.
+            ResultFormatError: it is not JSON or not a result this version reads (`from_dict`); the message
+                starts with the path.
+        """
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise UserError(f"{path}: no such result file") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UserError(f"{path}: cannot read it: {exc}") from None
+        try:
+            return cls.from_dict(json.loads(text))
+        except json.JSONDecodeError as exc:
+            raise ResultFormatError(f"{path}: not JSON: {exc}") from None
+        except RecursionError:
+            raise ResultFormatError(f"{path}: not a scan result: its JSON is nested too deeply") from None
+        except ResultFormatError as exc:
+            raise ResultFormatError(f"{path}: {exc}") from None
 
 
 def appearance_event(appearance: Appearance) -> dict[str, Any]:
@@ -182,9 +216,9 @@ def type_hints(kind: type) -> dict[str, Any]:
     return typing.get_type_hints(kind)
 
 
-class ResultFormatError(ValueError):
-    """A value of a result document is not of its field's type (a report formats numbers: a string score must
-    be caught when the file is read)."""
+class ResultFormatError(UserError, ValueError):
+    """A result document this version does not read: not a scan result, another major schema, a field missing
+    or not of its type (a report formats numbers: a string score must be caught when the file is read)."""
 
 
 def _build(kind: Any, value: Any, where: str = "") -> Any:
@@ -206,6 +240,9 @@ def _build(kind: Any, value: Any, where: str = "") -> Any:
         _require(isinstance(value, dict), value, "an object", where)
         hints = type_hints(kind)
         names = {f.name for f in dataclasses.fields(kind)}
+        required = [f.name for f in dataclasses.fields(kind) if _required(f) and f.name not in value]
+        if required:
+            raise ResultFormatError(f"{where}{required[0]} is missing: not a complete scan result")
         built = kind(**{k: _build(hints[k], v, f"{where}{k}.") for k, v in value.items() if k in names})
         for item in dataclasses.fields(kind):  # the defaults of absent fields are checked too
             if item.name not in value:
@@ -225,6 +262,10 @@ def _build(kind: Any, value: Any, where: str = "") -> Any:
     elif kind in (int, str, bool):
         _require(isinstance(value, kind) and (kind is bool or not isinstance(value, bool)), value, kind.__name__, where)
     return value
+
+
+def _required(item: dataclasses.Field[Any]) -> bool:
+    return item.default is dataclasses.MISSING and item.default_factory is dataclasses.MISSING
 
 
 def _require(ok: bool, value: Any, expected: str, where: str) -> None:

@@ -4,7 +4,6 @@ flagged, which verdicts set exit code 1 (`--fail-on`), and plain words for verdi
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -90,7 +89,7 @@ class ReportInput:
 
 def read_report_input(result_path: Path, gallery_path: Path | None) -> ReportInput:
     """The result file, plus reference photos and authorizations of the people in it from the gallery."""
-    result = load_result(result_path)
+    result = ScanResult.load(result_path)
     if gallery_path is None:
         return ReportInput(result, result_path)
     if not gallery_path.is_file():
@@ -156,24 +155,3 @@ def wallclock_text(value: str | None) -> str | None:
     except ValueError:
         return value
     return moment.strftime("%Y-%m-%d %H:%M:%S %z").strip()
-
-
-def load_result(path: Path) -> ScanResult:
-    """A scan result file, checked field by field: anything a report would trip over is a UserError."""
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such result file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"{path}: cannot read it: {exc}") from None
-    except json.JSONDecodeError as exc:
-        raise UserError(f"{path}: not JSON: {exc}") from None
-    if not isinstance(document, dict):
-        raise UserError(f"{path}: not an impersonation-cli scan result (a JSON object is expected)")
-    try:
-        result = ScanResult.from_dict(document)
-    except ValueError as exc:
-        raise UserError(f"{path}: {exc}") from None
-    except (TypeError, AttributeError) as exc:
-        raise UserError(f"{path}: not a complete scan result: {exc}") from None
-    return result

@@ -8,8 +8,13 @@ from pathlib import Path
 import pytest
 
 from impersonation_cli.errors import UserError
-from impersonation_cli.outputs.findings import load_result
-from impersonation_cli.results import SCAN_SCHEMA, SCAN_SCHEMA_VERSION, ScanResult, appearance_event
+from impersonation_cli.results import (
+    SCAN_SCHEMA,
+    SCAN_SCHEMA_VERSION,
+    ResultFormatError,
+    ScanResult,
+    appearance_event,
+)
 
 from .builders import appearance, scan_result, source, with_signals_and_evidence
 
@@ -52,14 +57,14 @@ def test_a_newer_major_version_or_another_schema_is_refused() -> None:
     [
         ("{not json", "not JSON"),
         ("[1, 2]", "a JSON object is expected"),
-        ('{"schema": "impersonation-cli/scan", "schema_version": "1.1"}', "not a complete scan result"),
+        ('{"schema": "impersonation-cli/scan", "schema_version": "1.1"}', "settings is missing: not a complete"),
     ],
 )
 def test_a_file_that_is_not_a_result_is_one_line_error(tmp_path: Path, text: str, message: str) -> None:
     path = tmp_path / "result.json"
     path.write_text(text, encoding="utf-8")
     with pytest.raises(UserError, match=message):
-        load_result(path)
+        ScanResult.load(path)
 
 
 def test_a_wrongly_typed_field_is_named(tmp_path: Path) -> None:
@@ -68,9 +73,9 @@ def test_a_wrongly_typed_field_is_named(tmp_path: Path) -> None:
     path = tmp_path / "result.json"
     path.write_text(json.dumps(document), encoding="utf-8")
     with pytest.raises(UserError, match=r"appearances\.0\.median_similarity should be a number, not str"):
-        load_result(path)
+        ScanResult.load(path)
     with pytest.raises(UserError, match="no such result file"):
-        load_result(tmp_path / "missing.json")
+        ScanResult.load(tmp_path / "missing.json")
 
 
 def test_from_dict_checks_types_while_it_builds_and_accepts_text_details(tmp_path: Path) -> None:
@@ -81,7 +86,22 @@ def test_from_dict_checks_types_while_it_builds_and_accepts_text_details(tmp_pat
     details.update({"footage_person": "Eileen Collins", "footage_video": "launch.mp4"})
     path = tmp_path / "result.json"
     path.write_text(json.dumps(document), encoding="utf-8")
-    assert load_result(path).appearances[0].signals["replay"].details["footage_video"] == "launch.mp4"
+    assert ScanResult.load(path).appearances[0].signals["replay"].details["footage_video"] == "launch.mp4"
     document["sources"][1]["frames_sampled"] = 2.5
     with pytest.raises(ValueError, match=r"sources\.1\.frames_sampled should be int, not float 2\.5"):
+        ScanResult.from_dict(document)
+
+
+def test_load_takes_a_str_path_and_every_refusal_is_one_documented_error(tmp_path: Path) -> None:
+    # A notebook's first call: ScanResult.load("result.json") raised AttributeError on a str.
+    path = tmp_path / "result.json"
+    path.write_text(_result().to_json(), encoding="utf-8")
+    assert ScanResult.load(str(path)) == ScanResult.load(path)
+    document = _result().to_dict()
+    del document["appearances"][0]["identity"]
+    for refused in ([1, 2], {}, document):  # a list was AttributeError, a missing field TypeError
+        with pytest.raises(ResultFormatError) as caught:
+            ScanResult.from_dict(refused)
+        assert isinstance(caught.value, UserError) and "\n" not in str(caught.value)
+    with pytest.raises(ResultFormatError, match=r"appearances\.0\.identity is missing"):
         ScanResult.from_dict(document)
