@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -34,6 +34,7 @@ from impersonation_cli.io.rooms import Room, load_rooms, parse_duration, parse_t
 from impersonation_cli.io.sources import VIDEO_EXTENSIONS, is_stream_url
 from impersonation_cli.io.threads import threads_or_default
 from impersonation_cli.outputs.alerts import AlertEvent, AlertSink
+from impersonation_cli.outputs.files import writable_folder
 from impersonation_cli.pipeline.scan import ProgressCallback, ScanContext, scan_inputs
 from impersonation_cli.pipeline.signals.replay import FootageIndex
 from impersonation_cli.pipeline.watch import Watcher, WatchSettings
@@ -131,6 +132,8 @@ def room_assignments(
     start = parse_time(started_at, "started_at")
     if room is not None:
         validate_room(room)
+    if any(not item.strip() for item in inputs):  # '' is the current folder to pathlib: all of it, recursively
+        raise UserError("an empty input names nothing: give videos, images or folders")
     if not inputs and (room is not None or start is not None):
         raise UserError("a room or start time applies to the inputs named with it; a rooms file gives its own")
     items = list(inputs)
@@ -141,6 +144,23 @@ def room_assignments(
             if entry.url not in items:
                 items.append(entry.url)
     return items, assignments
+
+
+def path_list(paths: PathLike | Sequence[PathLike]) -> list[str]:
+    """One path or several, as strings. Bytes are refused rather than read as a sequence of numbers.
+
+    Raises:
+        TypeError: neither a path nor a sequence of paths.
+    """
+    if isinstance(paths, str | os.PathLike):
+        return [os.fspath(paths)]
+    if isinstance(paths, bytes) or not isinstance(paths, Iterable):
+        raise TypeError(f"paths must be a path or a list of paths, not {type(paths).__name__}")
+    listed = list(paths)
+    for path in listed:
+        if not isinstance(path, str | os.PathLike):
+            raise TypeError(f"paths must be a path or a list of paths; one is {type(path).__name__}")
+    return [os.fspath(path) for path in listed]
 
 
 def room_specs(inputs: Sequence[str], room: str | None = None) -> list[Room]:
@@ -298,8 +318,7 @@ class Scanner:
         Raises:
             UserError: nothing to scan, an fps outside (0, 120], a bad room, time or rooms file.
         """
-        inputs = [str(paths)] if isinstance(paths, str | Path) else [str(p) for p in paths]
-        items, assignments = room_assignments(inputs, room, started_at, rooms_file)
+        items, assignments = room_assignments(path_list(paths), room, started_at, rooms_file)
         if not items:
             raise UserError("nothing to scan: give videos, images or folders (or a rooms file)")
         return self.scan_sources(items, assignments, fps=fps, evidence_dir=evidence_dir, progress=progress)
@@ -322,6 +341,7 @@ class Scanner:
             UserError: an fps outside (0, 120], or what `runner` raises (a Ray cluster that cannot be used).
         """
         check_rate(fps, MAX_SCAN_FPS, "fps")
+        writable_folder(Path(evidence_dir) if evidence_dir is not None else None, "evidence_dir")
         context = dataclasses.replace(
             self.context,
             fps=fps,
@@ -389,7 +409,12 @@ class Scanner:
         says (`distributed.ray_watch.RayWatcher`: on a Ray cluster, with the same interface).
         """
         settings = settings or WatchSettings()
-        specs = [Room(r) if isinstance(r, str) else r for r in rooms]
+        if not isinstance(settings, WatchSettings):
+            raise TypeError(f"settings must be a WatchSettings, not {type(settings).__name__}")
+        specs = [Room(r) if isinstance(r, str) else r for r in ([rooms] if isinstance(rooms, str | Room) else rooms)]
+        if not specs:
+            raise UserError("nothing to watch: give stream URLs or videos, or Rooms")
+        writable_folder(Path(evidence_dir) if evidence_dir is not None else None, "evidence_dir")
         context = dataclasses.replace(
             self.context, evidence_dir=Path(evidence_dir) if evidence_dir is not None else None
         )
@@ -407,7 +432,8 @@ class Scanner:
             sink.close()
 
     def close(self) -> None:
-        """Release the models; the scanner cannot scan afterwards. Closing twice is harmless."""
+        """Release the models; afterwards `scan`, `watch` and `watcher` raise RuntimeError (a program's mistake,
+        not a user's). Closing twice is harmless."""
         self._context = None
 
     def __enter__(self) -> Scanner:

@@ -44,7 +44,8 @@ class GalleryError(UserError):
 def check_rate(fps: float | None, highest: float, name: str = "--fps") -> None:
     """A sampling rate in (0, `highest`] frames a second, or None (the default), else a UserError naming
     the option; NaN and infinity are outside."""
-    if fps is not None and not 0 < fps <= highest:
+    number = isinstance(fps, int | float) and not isinstance(fps, bool)
+    if fps is not None and not (number and 0 < fps <= highest):
         raise UserError(f"{name} must be between 0 and {highest:g}")
 
 
@@ -55,10 +56,19 @@ def check_threads(threads: int | None, name: str = "--threads") -> None:
         raise UserError(f"{name} must be a whole number of at least 1, not {threads!r}")
 
 
-def check_seconds(seconds: float, name: str) -> None:
-    """A length of time of at least 0 seconds, else a UserError naming the option; NaN and infinity are outside."""
-    if not 0 <= seconds < float("inf"):
-        raise UserError(f"{name} must be a number of seconds of at least 0, not {seconds!r}")
+def check_seconds(seconds: float, name: str, *, zero: bool = True) -> None:
+    """A length of time of at least 0 seconds (above 0 without `zero`), else a UserError naming the option;
+    NaN, infinity and what is not a number are outside."""
+    number = isinstance(seconds, int | float) and not isinstance(seconds, bool)
+    if not (number and (seconds >= 0 if zero else seconds > 0) and seconds < float("inf")):
+        least = "of at least 0" if zero else "above 0"
+        raise UserError(f"{name} must be a number of seconds {least}, not {seconds!r}")
+
+
+def check_count(count: int, name: str) -> None:
+    """A whole number of at least 1, else a UserError naming the setting."""
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise UserError(f"{name} must be a whole number of at least 1, not {count!r}")
 
 
 def has_control_characters(text: str) -> bool:

@@ -22,7 +22,7 @@ from typing import Any, BinaryIO
 
 import av
 
-from impersonation_cli.errors import UnreadableInput
+from impersonation_cli.errors import MAX_WATCH_FPS, UnreadableInput, check_count, check_rate, check_seconds
 from impersonation_cli.io.sources import check_file, decode_packet, is_stream_url, seconds
 from impersonation_cli.pipeline.faces import Frame
 
@@ -49,6 +49,13 @@ class ReaderSettings:
     # Unreachable this long (since the last frame, or since watching began): the room is over.
     give_up_s: float = 60.0
     queue_size: int = 2
+
+    def __post_init__(self) -> None:
+        # Checked when made, for the Python caller too: fps 0 watched a whole duration and then divided by it.
+        check_rate(self.fps, MAX_WATCH_FPS, "fps")
+        for name in ("open_timeout_s", "read_timeout_s", "backoff_initial_s", "backoff_max_s", "give_up_s"):
+            check_seconds(getattr(self, name), name, zero=False)
+        check_count(self.queue_size, "queue_size")
 
 
 @dataclass

@@ -42,6 +42,14 @@ class Room:
     label: str | None = None  # a name for people
     started_at: datetime | None = None  # the wall-clock time of stream time 0 (a live frame carries its own)
 
+    def __post_init__(self) -> None:
+        # Made in Python as well as read from files: an account that is not platform:account (or holds a
+        # terminal escape) would reach appearances, reasons and alerts as it is.
+        if self.account is not None:
+            validate_room(self.account)
+        if self.started_at is not None and self.started_at.utcoffset() is None:
+            raise UserError(f"{self.url}: started_at needs a time zone (an aware datetime)")
+
     @property
     def name(self) -> str:
         """How alerts and summaries name the room: its account, else its URL."""

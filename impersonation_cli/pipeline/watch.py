@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from impersonation_cli.errors import MAX_WATCH_FPS
+from impersonation_cli.errors import MAX_WATCH_FPS, check_count, check_seconds
 from impersonation_cli.io.live_reader import ReaderSettings, ReaderState, RoomReader, RoomStatus
 from impersonation_cli.io.rooms import Room
 from impersonation_cli.io.sources import is_stream_url
@@ -56,6 +56,15 @@ class WatchSettings:
     concurrency_window_s: float = 15.0
     cooldown_s: float = 600.0
     provisional_frames: int = 2
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.reader, ReaderSettings):
+            raise TypeError(f"reader must be a ReaderSettings, not {type(self.reader).__name__}")
+        if self.duration_s is not None:
+            check_seconds(self.duration_s, "duration_s", zero=False)
+        check_seconds(self.concurrency_window_s, "concurrency_window_s")
+        check_seconds(self.cooldown_s, "cooldown_s")
+        check_count(self.provisional_frames, "provisional_frames")
 
 
 @dataclass

@@ -1,0 +1,80 @@
+"""The library checks what a Python caller gives it as the CLI checks its options: a notebook's mistakes are
+one-line UserErrors (or TypeErrors for a wrong type) before any work, never a crash after it or a scan of the
+wrong thing. Found by a QA pass: scan(b"clip.mp4") scanned sources "99", "108", ...; scan("") scanned the
+current folder; watch("clip.mp4") watched 'c', 'l', 'i', ...; ReaderSettings(fps=0) watched a whole duration
+and then divided by zero; a Room account with a terminal escape reached the alerts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from impersonation_cli.api import Scanner, path_list
+from impersonation_cli.config import load_config
+from impersonation_cli.errors import UserError
+from impersonation_cli.gallery.store import GalleryIndex
+from impersonation_cli.io.live_reader import ReaderSettings
+from impersonation_cli.io.rooms import Room
+from impersonation_cli.pipeline.faces import EMBEDDING_DIM
+from impersonation_cli.pipeline.scan import ScanContext
+from impersonation_cli.pipeline.watch import WatchSettings
+
+
+@pytest.fixture()
+def scanner() -> Scanner:
+    """A Scanner without models: every call below must refuse before it would need them."""
+    nobody = GalleryIndex((), np.zeros(0, dtype=np.int64), np.zeros((0, EMBEDDING_DIM), np.float32), None)
+    return Scanner(ScanContext(engine=None, index=nobody, config=load_config(None)))  # type: ignore[arg-type]
+
+
+def test_paths_are_a_path_or_a_list_of_paths() -> None:
+    assert path_list("clip.mp4") == ["clip.mp4"]
+    assert path_list(Path("a.mp4")) == ["a.mp4"]
+    assert path_list(["a.mp4", Path("b.mp4")]) == ["a.mp4", "b.mp4"]
+    for wrong in (b"clip.mp4", None, 5, [b"clip.mp4"]):
+        with pytest.raises(TypeError, match="paths must be a path or a list of paths"):
+            path_list(wrong)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda s, tmp: s.scan(""), "an empty input names nothing"),
+        (lambda s, tmp: s.scan(["clip.mp4", " "]), "an empty input names nothing"),
+        (lambda s, tmp: s.scan("clip.mp4", fps="1"), "fps must be between 0 and 120"),
+        (lambda s, tmp: s.scan("clip.mp4", evidence_dir=tmp / "file.txt"), "is a file, not a folder"),
+        (lambda s, tmp: s.watch([]), "nothing to watch"),
+        (lambda s, tmp: s.watch("clip.mp4", evidence_dir=tmp / "file.txt"), "is a file, not a folder"),
+    ],
+)
+def test_a_callers_mistake_is_refused_before_the_work(scanner: Scanner, tmp_path: Path, call, message: str) -> None:
+    (tmp_path / "file.txt").write_text("not a folder", encoding="utf-8")
+    with pytest.raises(UserError, match=message) as caught:
+        call(scanner, tmp_path)
+    assert "\n" not in str(caught.value)
+
+
+def test_watch_settings_of_the_wrong_type_are_a_type_error(scanner: Scanner) -> None:
+    with pytest.raises(TypeError, match="settings must be a WatchSettings, not dict"):
+        scanner.watch(["clip.mp4"], {"duration_s": 2})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: ReaderSettings(fps=0), "fps must be between 0 and 30"),
+        (lambda: ReaderSettings(fps=float("nan")), "fps must be between 0 and 30"),
+        (lambda: ReaderSettings(give_up_s=-1), "give_up_s must be a number of seconds above 0"),
+        (lambda: ReaderSettings(queue_size=0), "queue_size must be a whole number of at least 1"),
+        (lambda: WatchSettings(duration_s=-1), "duration_s must be a number of seconds above 0"),
+        (lambda: WatchSettings(cooldown_s=float("inf")), "cooldown_s must be a number of seconds of at least 0"),
+        (lambda: Room("clip.mp4", account="nocolon\x1b[31m"), "is not of the form platform:account"),
+        (lambda: Room("clip.mp4", started_at=datetime(2026, 11, 20, 20)), "needs a time zone"),
+    ],
+)
+def test_settings_and_rooms_are_checked_when_made(make, message: str) -> None:
+    with pytest.raises(UserError, match=message):
+        make()
