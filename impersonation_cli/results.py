@@ -174,9 +174,13 @@ class ScanResult:
                 f"version (reads {SCHEMA_VERSION.split('.')[0]}.x)"
             )
         try:
-            return _build(cls, document)
+            result = _build(cls, document)
         except RecursionError:  # '[[[[...' thousands deep runs Python out of stack
             raise ResultFormatError("not a scan result: its JSON is nested too deeply") from None
+        # Read into this version's fields (a newer minor version's extra ones are dropped): written again, it is
+        # this version's document.
+        result.schema_version = SCAN_SCHEMA_VERSION
+        return result
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> ScanResult:

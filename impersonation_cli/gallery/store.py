@@ -182,6 +182,8 @@ class Gallery:
 
         Every open checks the file (SQLite's quick_check) and its embeddings: a damaged gallery is refused,
         never used as if it were smaller or empty."""
+        if path.is_dir():
+            raise GalleryError(f"{path} is a folder, not a gallery file (give the .sqlite file in it)")
         if not create and not path.is_file():
             raise GalleryError(f"no gallery at {path}: register people with `impersonation-cli gallery add` first")
         self.path = path

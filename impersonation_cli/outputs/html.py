@@ -125,7 +125,7 @@ class Finding:
     accent: str
     reference: Figure
     evidence: Figure
-    evidence_file: str | None  # the crop's file name, None when the scan saved none
+    evidence_file: str | None  # the crop's path as the result records it, None when the scan saved none
     evidence_status: str
     wallclock: str | None
 
@@ -265,7 +265,7 @@ def _finding(report: ReportInput, number: int, appearance: Appearance) -> Findin
         accent=verdict_colour(primary_verdict(appearance.verdicts) or ""),
         reference=_figure(report.references.get(appearance.identity), "registered reference", reference_missing),
         evidence=_figure(evidence.data, f"evidence{when}", f"evidence {evidence.status}"),
-        evidence_file=Path(saved).name if saved else None,
+        evidence_file=saved or None,
         evidence_status=evidence.status,
         wallclock=_wallclock_span(appearance),
     )

@@ -188,7 +188,7 @@ def _evidence(report: ReportInput, appearances: list[Appearance]) -> str:
             continue
         status = check_evidence(evidence, report.result_dir).status
         lines.append(
-            f"- {md_code(Path(evidence.path).name)}: {md_text(appearance.identity)} at {clock(evidence.time_s)}, "
+            f"- {md_code(evidence.path)}: {md_text(appearance.identity)} at {clock(evidence.time_s)}, "
             f"sha256 {md_code(evidence.sha256 or '')} (file {md_text(status)} when this draft was made)"
         )
     return "\n".join(lines)

@@ -123,3 +123,10 @@ def test_an_authorization_that_ends_before_it_starts_is_refused(tmp_path: Path, 
         # One day, even from evening to morning: verdicts compare dates.
         store.authorize("Eileen Collins", "kuaishou:2", "2026-03-01T20:00:00+08:00", "2026-03-01")
         assert [a.room for a in store.authorizations()] == ["douyin:1", "kuaishou:2"]
+
+
+def test_a_folder_is_not_taken_for_a_missing_gallery(tmp_path: Path) -> None:
+    # Scanner.open(gallery=FOLDER) said "no gallery at FOLDER: register people ... first".
+    for create in (True, False):
+        with pytest.raises(GalleryError, match="is a folder, not a gallery file"):
+            Gallery(tmp_path, create=create)

@@ -49,7 +49,10 @@ def test_a_newer_major_version_or_another_schema_is_refused() -> None:
         ScanResult.from_dict({**document, "schema_version": "2.0"})
     with pytest.raises(ValueError, match="not an impersonation-cli scan result"):
         ScanResult.from_dict({**document, "schema": "something/else"})
-    assert ScanResult.from_dict({**document, "schema_version": "1.9"}).appearances == _result().appearances
+    newer = ScanResult.from_dict({**document, "schema_version": "1.9", "a_field_of_1_9": 1})
+    assert newer.appearances == _result().appearances
+    # Read into this version's fields, it is this version's document: written again as 1.9 it would lack 1.9's.
+    assert newer.schema_version == SCAN_SCHEMA_VERSION
 
 
 @pytest.mark.parametrize(
