@@ -109,7 +109,7 @@ def remove(name: Annotated[str, typer.Argument()], gallery: options.Gallery = No
 
 @gallery_app.command("export")
 def export(file: Annotated[Path, typer.Argument(help="JSON file to write")], gallery: options.Gallery = None) -> None:
-    """Write the whole gallery (embeddings, quality records, authorizations) to a JSON file."""
+    """Write the whole gallery (embeddings, quality records, authorizations, known footage) to a JSON file."""
     path = default_gallery_path(gallery)
     check_outputs({"gallery export": file}, [path])
     people = export_to_file(path, file)
