@@ -117,7 +117,7 @@ def write_outputs(result: ScanResult, json_path: Path | None, jsonl_path: Path |
 def exit_code(result: ScanResult, policy: FailPolicy = DEFAULT_FAIL_POLICY) -> int:
     """0 nothing the fail policy selects was found, 1 it was (by default any registered identity; `--fail-on`
     picks verdicts), 3 an input was unreadable or truncated (and nothing selected was found)."""
-    if any(policy.matches(a) for a in result.appearances):
+    if any(policy.matches(a) for a in result.appearances) or any(policy.selects_source(s) for s in result.sources):
         return EXIT_FOUND
     if result.unreadable:
         return EXIT_UNREADABLE

@@ -47,6 +47,11 @@ class FailPolicy:
     def matches(self, appearance: Appearance) -> bool:
         return self.any_identity or bool(self.verdicts.intersection(appearance.verdicts))
 
+    def selects_source(self, source: SourceResult) -> bool:
+        """A source's own verdicts chosen by --fail-on (a stream that loops itself is `likely-replay` with no
+        appearance of it: any identity is a matter for the appearances)."""
+        return bool(self.verdicts.intersection(source.verdicts))
+
     def describe(self) -> str:
         if self.any_identity:
             return FAIL_ON_ANY
@@ -112,15 +117,29 @@ def is_flagged(appearance: Appearance) -> bool:
 
 
 def flagged_by_source(result: ScanResult) -> list[tuple[SourceResult, list[Appearance]]]:
-    """Each source with flagged appearances, in scan order, with those appearances in time order."""
+    """Each source with flagged appearances, in scan order, with those appearances in time order; a source
+    flagged on its own (`own_verdicts`: a stream that loops itself) with all its appearances."""
     groups = []
     for source in result.sources:
-        flagged = sorted(
-            (a for a in result.appearances if a.source == source.source and is_flagged(a)), key=lambda a: a.start_s
-        )
+        found = sorted((a for a in result.appearances if a.source == source.source), key=lambda a: a.start_s)
+        flagged = [a for a in found if is_flagged(a)] or (found if own_verdicts(source, found) else [])
         if flagged:
             groups.append((source, flagged))
     return groups
+
+
+def own_verdicts(source: SourceResult, appearances: list[Appearance]) -> list[str]:
+    """The verdicts a source has of its own, beyond its appearances': replay or loop found in the stream
+    itself, and (with `flag_unmatched_faces`) manipulated faces of people who matched nobody."""
+    carried = {v for a in appearances if a.source == source.source for v in a.verdicts}
+    return [v for v in source.verdicts if v not in carried]
+
+
+def source_reasons(source: SourceResult) -> list[str]:
+    """Why a source is flagged on its own: its stream-level signals that found something, explained."""
+    return [
+        f"{name} {signal.score:.2f}: {signal.explanation}" for name, signal in source.signals.items() if signal.score
+    ]
 
 
 def score_words(score: float) -> str:

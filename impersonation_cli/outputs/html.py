@@ -24,7 +24,9 @@ from impersonation_cli.outputs.evidence_files import VERIFIED, check_evidence, d
 from impersonation_cli.outputs.findings import (
     ReportInput,
     is_flagged,
+    own_verdicts,
     setting,
+    source_reasons,
     verdict_meaning,
     wallclock_text,
 )
@@ -183,6 +185,8 @@ class SourcePanel:
     source: SourceResult
     still_image_people: list[str]  # a still image: who is in it
     timeline: Timeline | None  # a video with appearances: a lane per person
+    own_verdicts: list[str]  # flagged on its own, beyond its appearances (a stream that loops itself)
+    own_reasons: list[str]
 
 
 @dataclass(frozen=True)
@@ -294,13 +298,16 @@ Span = tuple[int, Appearance, float, float]
 
 def _source_panel(result: ScanResult, source: SourceResult) -> SourcePanel:
     numbered = [(n, a) for n, a in enumerate(result.appearances) if a.source == source.source]
+    own = own_verdicts(source, result.appearances)
+    reasons = source_reasons(source) if own else []
     if not numbered:
-        return SourcePanel(source, [], None)
+        return SourcePanel(source, [], None, own, reasons)
     if source.kind == "image":
-        return SourcePanel(source, [a.identity for _, a in numbered], None)
+        return SourcePanel(source, [a.identity for _, a in numbered], None, own, reasons)
     people = sorted({a.identity for _, a in numbered}, key=str.casefold)
     lanes = [(p, [(n, a, a.start_s, a.end_s) for n, a in numbered if a.identity == p]) for p in people]
-    return SourcePanel(source, [], _timeline(lanes, _span(source, [a for _, a in numbered]), clock))
+    timeline = _timeline(lanes, _span(source, [a for _, a in numbered]), clock)
+    return SourcePanel(source, [], timeline, own, reasons)
 
 
 def _wallclock_panel(result: ScanResult) -> WallclockPanel | None:

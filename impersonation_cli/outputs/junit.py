@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from impersonation_cli.io.atomic_write import write_bytes_atomic
-from impersonation_cli.outputs.findings import DEFAULT_FAIL_POLICY, FailPolicy
+from impersonation_cli.outputs.findings import DEFAULT_FAIL_POLICY, FailPolicy, own_verdicts, source_reasons
 from impersonation_cli.outputs.table import clock
 from impersonation_cli.results import Appearance, ScanResult, SourceResult
 
@@ -56,18 +56,21 @@ def _testcase(suite: ET.Element, source: SourceResult, appearances: list[Appeara
     """Adds the source's test case; returns 'failures', 'errors' or '' (passed)."""
     case = ET.SubElement(suite, "testcase", classname=xml_text(source.room or RECORDINGS), name=xml_text(source.source))
     failing = [a for a in appearances if policy.matches(a)]
+    own = [v for v in own_verdicts(source, appearances) if v in policy.verdicts]
     if appearances:
         ET.SubElement(case, "system-out").text = xml_text("\n".join(_appearance_line(a) for a in appearances))
-    if failing:
-        verdicts = sorted({v for a in failing for v in a.verdicts})
-        people = sorted({a.identity for a in failing}, key=str.casefold)
+    if failing or own:
+        verdicts = sorted({v for a in failing for v in a.verdicts} | set(own))
+        people = sorted({a.identity for a in failing}, key=str.casefold) or [source.source]
         failure = ET.SubElement(
             case,
             "failure",
             message=xml_text(f"{', '.join(people)}: {', '.join(verdicts)}"),
             type=xml_text(",".join(verdicts)),
         )
-        failure.text = xml_text("\n".join(f"{_appearance_line(a)}\n  " + "\n  ".join(a.reasons) for a in failing))
+        lines = [f"{_appearance_line(a)}\n  " + "\n  ".join(a.reasons) for a in failing]
+        lines += [f"the stream itself: {', '.join(own)}\n  " + "\n  ".join(source_reasons(source))] if own else []
+        failure.text = xml_text("\n".join(lines))
         if source.status != "ok":
             ET.SubElement(case, "system-err").text = xml_text(f"{source.status}: {source.error or ''}")
         return "failures"

@@ -20,8 +20,10 @@ from impersonation_cli.outputs.evidence_files import check_evidence
 from impersonation_cli.outputs.findings import (
     ReportInput,
     flagged_by_source,
+    own_verdicts,
     score_words,
     setting,
+    source_reasons,
     verdict_meaning,
     wallclock_text,
 )
@@ -79,6 +81,7 @@ def render_notice(
     generated = (generated_at or datetime.now(UTC)).replace(microsecond=0).isoformat()
     people = sorted({a.identity for a in appearances}, key=str.casefold)
     names = ", ".join(md_text(p) for p in people)
+    own = own_verdicts(source, report.result.appearances)
     sections = [
         f"# Takedown request: suspected impersonation of {names}",
         f"> **Draft** made by impersonation-cli {md_text(__version__)} on {md_text(generated)} from "
@@ -89,8 +92,9 @@ def render_notice(
         "**Contact:** {{EMAIL}} · {{PHONE}}  \n"
         "**Date:** {{DATE SENT}}",
         _account(source),
-        _summary(people, appearances),
+        _summary(people, appearances, own),
         *(_appearance(report, n, a) for n, a in enumerate(appearances, start=1)),
+        *([_stream(source, own)] if own else []),
         _evidence(report, appearances),
         _request(),
     ]
@@ -108,8 +112,8 @@ def _account(source: SourceResult) -> str:
     )
 
 
-def _summary(people: list[str], appearances: list[Appearance]) -> str:
-    verdicts = sorted({v for a in appearances for v in a.verdicts})
+def _summary(people: list[str], appearances: list[Appearance], own: list[str]) -> str:
+    verdicts = sorted({v for a in appearances for v in a.verdicts} | set(own))
     findings = "\n".join(f"- **{md_text(v)}**: {md_text(verdict_meaning(v))}" for v in verdicts)
     return (
         "## What we found\n\n"
@@ -117,6 +121,12 @@ def _summary(people: list[str], appearances: list[Appearance]) -> str:
         f"{', '.join(md_text(p) for p in people)}, whose likeness we represent for {{{{RIGHTS HOLDER}}}}. "
         f"Our automated scan recorded these findings:\n\n{findings}"
     )
+
+
+def _stream(source: SourceResult, own: list[str]) -> str:
+    """What the stream itself shows beyond any one appearance: it loops, or replays known footage."""
+    lines = "\n".join(f"- {md_text(reason)}" for reason in source_reasons(source))
+    return f"## The stream itself\n\nFlagged {md_text(', '.join(own))} on its own:\n\n{lines}"
 
 
 def _appearance(report: ReportInput, number: int, appearance: Appearance) -> str:

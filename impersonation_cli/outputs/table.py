@@ -10,6 +10,7 @@ from rich.text import Text
 
 from impersonation_cli.io.sources import display_name
 from impersonation_cli.outputs.console import one_line
+from impersonation_cli.outputs.findings import own_verdicts, source_reasons
 from impersonation_cli.results import ScanResult, Verdict
 
 VERDICT_STYLES = {
@@ -50,6 +51,20 @@ def appearance_table(result: ScanResult) -> Table:
     return table
 
 
+def flagged_sources_table(result: ScanResult) -> Table | None:
+    """Sources flagged on their own, beyond their appearances (a stream that loops itself), and why."""
+    rows = [(s, own) for s in result.sources if (own := own_verdicts(s, result.appearances))]
+    if not rows:
+        return None
+    table = Table(title="Sources flagged on their own", title_justify="left")
+    for column in ("source", "verdicts", "why"):
+        table.add_column(column, overflow="fold")
+    for source, own in rows:
+        why = one_line("; ".join(source_reasons(source)))
+        table.add_row(one_line(display_name(source.source)), Text(", ".join(own), style="bold red"), why)
+    return table
+
+
 def problems_table(result: ScanResult) -> Table | None:
     problems = [s for s in result.sources if s.status != "ok"]
     if not problems:
@@ -73,9 +88,9 @@ def print_summary(result: ScanResult, console: Console) -> None:
             console.print(one_line(f"evidence crops: {display_name(folder)}"))
     else:
         console.print("No registered person found.")
-    problems = problems_table(result)
-    if problems is not None:
-        console.print(problems)
+    for part in (flagged_sources_table(result), problems_table(result)):
+        if part is not None:
+            console.print(part)
     scanned = sum(1 for s in result.sources if s.status != "unreadable")
     rtf = f", {result.run.realtime_factor:.1f}x real time" if result.run.realtime_factor else ""
     console.print(
