@@ -108,13 +108,21 @@ def known_packs() -> dict[str, PackSpec]:
 
 
 def model_root(option: str | Path | None = None) -> Path:
-    """The folder holding packs: the option, else $IMPERSONATION_MODELS, else the per-user data folder."""
+    """The folder holding packs: the option, else $IMPERSONATION_MODELS, else the per-user data folder.
+
+    Raises:
+        ModelPackError: the path names a file, not a folder (it said "File exists" or "no pack installed").
+    """
     if option:
-        return Path(option).expanduser()
-    if os.environ.get(MODELS_ENV):
-        return Path(os.environ[MODELS_ENV]).expanduser()
-    data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(data_home) / "impersonation-cli" / "models"
+        root = Path(option).expanduser()
+    elif os.environ.get(MODELS_ENV):
+        root = Path(os.environ[MODELS_ENV]).expanduser()
+    else:
+        data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+        root = Path(data_home) / "impersonation-cli" / "models"
+    if root.exists() and not root.is_dir():
+        raise ModelPackError(f"{root} is a file, not a folder of model packs (--models / ${MODELS_ENV})")
+    return root
 
 
 def sha256_of(path: Path) -> str:

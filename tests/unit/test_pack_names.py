@@ -16,6 +16,7 @@ from impersonation_cli.runtime.packs import (
     install_pack,
     installed_pack_names,
     load_pack,
+    model_root,
     verify_installed,
 )
 
@@ -93,3 +94,14 @@ def test_a_swap_that_fails_halfway_puts_the_old_pack_back(tmp_path: Path, monkey
     with pytest.raises(KeyboardInterrupt):
         _swap_in(staged, target, aside)
     assert (target / "old.onnx").read_bytes() == b"old"
+
+
+def test_a_models_root_that_is_a_file_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # --models FILE said "FILE: File exists"; IMPERSONATION_MODELS=/etc/passwd "no pack installed in /etc/passwd".
+    afile = tmp_path / "afile"
+    afile.write_text("x", encoding="utf-8")
+    with pytest.raises(ModelPackError, match="is a file, not a folder of model packs"):
+        model_root(afile)
+    monkeypatch.setenv("IMPERSONATION_MODELS", str(afile))
+    with pytest.raises(ModelPackError, match="is a file, not a folder of model packs"):
+        model_root(None)
