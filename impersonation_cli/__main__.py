@@ -1,3 +1,3 @@
-from impersonation_cli.cli import main
+from impersonation_cli.launcher import main
 
 main()

@@ -1,0 +1,17 @@
+"""The `impersonation-cli` console script. The CLI is imported inside the handler: a Ctrl-C while Python loads
+it (its libraries take a moment) is one line and exit 130, as it is once a command runs, not a traceback."""
+
+from __future__ import annotations
+
+import sys
+
+EXIT_INTERRUPTED = 130  # as shells report a process ended by SIGINT (128 + 2)
+
+
+def main() -> None:
+    try:
+        from impersonation_cli.cli import main as run
+    except KeyboardInterrupt:
+        sys.stderr.write("error: aborted\n")
+        raise SystemExit(EXIT_INTERRUPTED) from None
+    run()
