@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Collection, Mapping
 from pathlib import Path
+from typing import Any
 
 # Settings and rooms files are a few KB: a larger one is a mistake or an attack (/dev/zero, a huge generated file).
 MAX_SETTINGS_BYTES = 1 << 20
@@ -63,6 +65,12 @@ def check_seconds(seconds: float, name: str, *, zero: bool = True) -> None:
     if not (number and (seconds >= 0 if zero else seconds > 0) and seconds < float("inf")):
         least = "of at least 0" if zero else "above 0"
         raise UserError(f"{name} must be a number of seconds {least}, not {seconds!r}")
+
+
+def unknown_keys(item: Mapping[Any, Any], allowed: Collection[str]) -> list[str]:
+    """The keys of a file's object that its format does not have, sorted, as text: strict readers (gallery
+    exports, eval manifests) refuse them rather than drop their values silently."""
+    return sorted(str(key) for key in item if key not in allowed)
 
 
 def check_count(count: int, name: str) -> None:

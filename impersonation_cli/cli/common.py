@@ -59,6 +59,11 @@ def _global_options(
     """Find registered celebrities in recordings and live rooms and flag likely impersonation."""
 
 
+def say(line: str) -> None:
+    """A note or warning on stderr, on one line whatever names it holds (--quiet silences it)."""
+    stderr.print(one_line(line), soft_wrap=True)
+
+
 def is_quiet() -> bool:
     return stderr.quiet
 

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from impersonation_cli.cli import options
-from impersonation_cli.cli.common import app, stderr, stdout
+from impersonation_cli.cli.common import app, say, stdout
 from impersonation_cli.errors import UserError
 from impersonation_cli.gallery.footage import add_footage_videos
 from impersonation_cli.gallery.store import Gallery, default_gallery_path
@@ -19,10 +19,6 @@ footage_app = typer.Typer(
     help="Known real footage of registered people, fingerprinted to catch re-broadcasts.", no_args_is_help=True
 )
 app.add_typer(footage_app, name="footage")
-
-
-def warn(line: str) -> None:
-    stderr.print(one_line(line), soft_wrap=True)
 
 
 @footage_app.command("add")
@@ -36,7 +32,7 @@ def add(
     config: options.Config = None,
 ) -> None:
     """Fingerprint videos and store them as NAME's footage (a video already stored for NAME is skipped)."""
-    added = add_footage_videos(default_gallery_path(gallery), name, videos, fps, config, warn=warn)
+    added = add_footage_videos(default_gallery_path(gallery), name, videos, fps, config, warn=say)
     for video, new in added:
         state = "added" if new else "already stored"
         stdout.print(

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from impersonation_cli.cli import options
-from impersonation_cli.cli.common import app, build_engine, stderr, stdout
+from impersonation_cli.cli.common import app, build_engine, say, stderr, stdout
 from impersonation_cli.errors import UserError
 from impersonation_cli.gallery.enrol import enrol_folder, enrol_photos, people_to_import
 from impersonation_cli.gallery.store import (
@@ -31,10 +31,6 @@ app.add_typer(gallery_app, name="gallery")
 
 def _open(gallery: Path | None, create: bool = True, read_only: bool = False) -> Gallery:
     return Gallery(default_gallery_path(gallery), create=create, read_only=read_only)
-
-
-def say(line: str) -> None:
-    stderr.print(one_line(line), soft_wrap=True)
 
 
 def enrolled(name: str, added: int, already_stored: int) -> None:

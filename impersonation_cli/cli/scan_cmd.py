@@ -14,7 +14,7 @@ from impersonation_cli.cli.common import app, errors, open_scanner, stderr, stdo
 from impersonation_cli.distributed.ray_scan import engine_options, scan_on_ray
 from impersonation_cli.errors import MAX_SCAN_FPS, UserError, check_rate
 from impersonation_cli.io.rooms import parse_time
-from impersonation_cli.io.threads import threads_per_stage
+from impersonation_cli.io.threads import threads_or_default
 from impersonation_cli.outputs.dashboard import interrupted_line, progress_bar, unreadable_lines
 from impersonation_cli.outputs.files import check_outputs, exit_code, write_outputs
 from impersonation_cli.outputs.findings import parse_fail_on
@@ -67,7 +67,7 @@ def scan(
     outputs = {"--json": json_path, "--jsonl": jsonl_path}
     inputs_read = [*items, *([rooms_file] if rooms_file else [])]
     check_outputs(outputs, inputs_read, {"--evidence-dir": evidence_dir}, stdout=outputs)
-    scanner = open_scanner(models, pack, device, config, threads or threads_per_stage(), gallery)
+    scanner = open_scanner(models, pack, device, config, threads_or_default(threads), gallery)
     with progress_bar(stderr, show=not quiet) as progress:
         result = scanner.scan_sources(
             items,

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from impersonation_cli.errors import GalleryError, UserError, has_control_characters
+from impersonation_cli.errors import GalleryError, UserError, has_control_characters, unknown_keys
 from impersonation_cli.io.atomic_write import write_text_atomic
 from impersonation_cli.io.rooms import check_period, validate_date, validate_room
 from impersonation_cli.pipeline.faces import EMBEDDING_DIM
@@ -768,7 +768,7 @@ def _field(raw: object, key: str, where: str, default: Any = _MISSING) -> Any:
 
 
 def _only_keys(raw: object, allowed: frozenset[str], where: str) -> None:
-    unknown = sorted(str(key) for key in _object(raw, where).keys() - allowed)
+    unknown = unknown_keys(_object(raw, where), allowed)
     if unknown:
         raise GalleryError(f"{where} has unknown keys: {_shown(', '.join(unknown))}")
 

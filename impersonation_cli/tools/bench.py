@@ -226,7 +226,7 @@ class BenchReport:
 def run_bench(job: BenchJob) -> BenchReport:
     """Measure every path on `job.video`; the exhaustive path runs first because it makes the gallery."""
     from impersonation_cli.io.sources import probe
-    from impersonation_cli.io.threads import threads_per_stage
+    from impersonation_cli.io.threads import threads_or_default
 
     info = probe(job.video)
     if info.kind != "video":
@@ -251,7 +251,7 @@ def run_bench(job: BenchJob) -> BenchReport:
             "device": job.device,
             "provider": runs["scan"].detail.get("provider"),
             "detector_precision": runs["scan"].detail.get("detector_precision"),
-            "threads": job.threads or threads_per_stage(),
+            "threads": threads_or_default(job.threads),
             "decoder": runs["decode_sampled"].detail.get("decoder"),
         },
         conditions={
@@ -395,11 +395,11 @@ def _engine_and_config(
 
 def measure_scan(job: BenchJob) -> PathRun:
     from impersonation_cli.gallery.store import GalleryIndex
-    from impersonation_cli.io.threads import threads_per_stage
+    from impersonation_cli.io.threads import threads_or_default
     from impersonation_cli.pipeline.scan import ScanContext, scan_source
 
     clock = time.perf_counter()
-    engine, config = _engine_and_config(job, threads=job.threads or threads_per_stage())
+    engine, config = _engine_and_config(job, threads=threads_or_default(job.threads))
     with np.load(job.gallery_npz) as stored:
         index = GalleryIndex(
             tuple(str(n) for n in stored["names"]), stored["owners"], stored["embeddings"], engine.recognizer_id

@@ -23,7 +23,7 @@ import numpy as np
 import yaml
 
 from impersonation_cli.config import Config, write_match_threshold
-from impersonation_cli.errors import UserError, read_settings_text
+from impersonation_cli.errors import UserError, read_settings_text, unknown_keys
 from impersonation_cli.gallery.enrol import reference_from_image
 from impersonation_cli.gallery.store import Gallery, GalleryIndex
 from impersonation_cli.io.atomic_write import write_bytes_atomic
@@ -188,7 +188,7 @@ def _entry(item: Any, number: int, what: str, keys: set[str], required: str) -> 
 
 
 def _only_keys(item: dict, keys: set[str], where: str) -> None:
-    unknown = sorted(str(k) for k in item if k not in keys)
+    unknown = unknown_keys(item, keys)
     if unknown:
         raise UserError(f"{where} has unknown keys: {', '.join(unknown)} (known: {', '.join(sorted(keys))})")
 
