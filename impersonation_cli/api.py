@@ -139,11 +139,20 @@ def room_assignments(
     items = list(inputs)
     assignments = {item: Room(item, room, started_at=start) for item in items}
     if rooms_file is not None:
+        given = {_source_key(item) for item in inputs}
         for entry in load_rooms(Path(rooms_file)):
+            if _source_key(entry.url) in given and (room is not None or start is not None):
+                # Either the file's room or the one given with the inputs would be dropped without a word.
+                raise UserError(f"{entry.url} has a room in the rooms file and one given with it: give it once")
             assignments[entry.url] = entry
             if entry.url not in items:
                 items.append(entry.url)
     return items, assignments
+
+
+def _source_key(source: str) -> str:
+    """A source as one name: a URL as written, a file as its absolute path (a rooms file's are made absolute)."""
+    return source if "://" in source else os.path.abspath(source)
 
 
 def path_list(paths: PathLike | Sequence[PathLike]) -> list[str]:

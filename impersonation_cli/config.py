@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 from impersonation_cli.errors import MAX_FOOTAGE_FPS, MAX_SCAN_FPS, UserError, read_settings_text
 from impersonation_cli.io.atomic_write import write_text_atomic
+from impersonation_cli.io.user_dirs import config_folder
 from impersonation_cli.pipeline.matches import MatchSettings
 from impersonation_cli.pipeline.signals.replay import ReplaySettings
 from impersonation_cli.pipeline.signals.scoring import SignalSettings
@@ -98,8 +99,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 
 def user_config_path() -> Path:
-    config_home = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(config_home) / "impersonation-cli" / "config.toml"
+    return config_folder() / "config.toml"
 
 
 def config_path(option: str | Path | None = None) -> Path | None:

@@ -25,6 +25,7 @@ import numpy as np
 from impersonation_cli.errors import GalleryError, UserError, has_control_characters, unknown_keys
 from impersonation_cli.io.atomic_write import write_text_atomic
 from impersonation_cli.io.rooms import check_period, validate_date, validate_room
+from impersonation_cli.io.user_dirs import data_folder
 from impersonation_cli.pipeline.faces import EMBEDDING_DIM
 
 GALLERY_ENV = "IMPERSONATION_GALLERY"
@@ -99,8 +100,7 @@ def default_gallery_path(option: str | Path | None = None) -> Path:
         return Path(option).expanduser()
     if os.environ.get(GALLERY_ENV):
         return Path(os.environ[GALLERY_ENV]).expanduser()
-    data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(data_home) / "impersonation-cli" / "gallery.sqlite"
+    return data_folder() / "gallery.sqlite"
 
 
 def now_iso() -> str:

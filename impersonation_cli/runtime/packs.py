@@ -25,6 +25,7 @@ from functools import cache
 from pathlib import Path
 
 from impersonation_cli.errors import ModelPackError
+from impersonation_cli.io.user_dirs import data_folder
 
 MODELS_ENV = "IMPERSONATION_MODELS"
 PACK_ENV = "IMPERSONATION_PACK"
@@ -118,8 +119,7 @@ def model_root(option: str | Path | None = None) -> Path:
     elif os.environ.get(MODELS_ENV):
         root = Path(os.environ[MODELS_ENV]).expanduser()
     else:
-        data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-        root = Path(data_home) / "impersonation-cli" / "models"
+        root = data_folder() / "models"
     if root.exists() and not root.is_dir():
         raise ModelPackError(f"{root} is a file, not a folder of model packs (--models / ${MODELS_ENV})")
     return root

@@ -1,0 +1,53 @@
+"""Two ways a user's setting was silently dropped or misplaced (closing note of the last stop): a clip given
+with --room and also in a --rooms file took the file's room without a word; a relative $XDG_DATA_HOME put the
+gallery and models under whatever folder the command ran from (the XDG spec says to ignore it)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from impersonation_cli.api import room_assignments
+from impersonation_cli.config import user_config_path
+from impersonation_cli.errors import UserError
+from impersonation_cli.gallery.store import default_gallery_path
+from impersonation_cli.runtime.packs import model_root
+
+
+def rooms_file(tmp_path: Path, source: str) -> Path:
+    path = tmp_path / "rooms.yaml"
+    path.write_text(f"rooms:\n  - url: {source}\n    room: douyin:from-file\n", encoding="utf-8")
+    return path
+
+
+def test_a_room_given_twice_for_one_source_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # the clip named relative to here and relative to the rooms file: one file
+    with pytest.raises(UserError, match=r"clip\.mp4 has a room in the rooms file and one given with it"):
+        room_assignments(["clip.mp4"], "douyin:from-option", None, rooms_file(tmp_path, "clip.mp4"))
+    url = "rtmp://127.0.0.1/live/a"
+    with pytest.raises(UserError, match="has a room in the rooms file"):
+        room_assignments([url], None, "2026-12-04T10:00:00+00:00", rooms_file(tmp_path, url))
+
+
+def test_a_rooms_file_alone_or_beside_other_inputs_still_assigns(tmp_path: Path) -> None:
+    items, rooms = room_assignments(["other.mp4"], "douyin:from-option", None, rooms_file(tmp_path, "clip.mp4"))
+    clip = str(tmp_path / "clip.mp4")
+    assert items == ["other.mp4", clip]
+    assert rooms[clip].account == "douyin:from-file"
+    assert rooms["other.mp4"].account == "douyin:from-option"
+    _, rooms = room_assignments([clip], None, None, rooms_file(tmp_path, "clip.mp4"))
+    assert rooms[clip].account == "douyin:from-file"
+
+
+def test_a_relative_xdg_folder_is_ignored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    for variable in ("IMPERSONATION_GALLERY", "IMPERSONATION_MODELS", "IMPERSONATION_CONFIG"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", "relative/data")
+    monkeypatch.setenv("XDG_CONFIG_HOME", "relative/config")
+    assert default_gallery_path() == tmp_path / ".local/share/impersonation-cli/gallery.sqlite"
+    assert model_root(None) == tmp_path / ".local/share/impersonation-cli/models"
+    assert user_config_path() == tmp_path / ".config/impersonation-cli/config.toml"
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    assert default_gallery_path() == tmp_path / "data/impersonation-cli/gallery.sqlite"
