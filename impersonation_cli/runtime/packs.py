@@ -289,11 +289,20 @@ def install_pack(name: str, source: str, root: Path, progress: Progress = lambda
         staged.mkdir()
         for f in spec.files:
             _stage_file(f, search_dir, staged, progress)
-        record = {"name": name, "source": source, "files": {p.name: sha256_of(p) for p in staged.iterdir()}}
+        files = {p.name: sha256_of(p) for p in staged.iterdir()}
+        record = {"name": name, "source": _recorded_source(source), "files": files}
         (staged / PACK_RECORD).write_text(json.dumps(record, indent=2), encoding="utf-8")
         target = root / name
         _swap_in(staged, target, work_dir / "previous")
     return target
+
+
+def _recorded_source(source: str) -> str:
+    """Where the pack came from, as pack.json keeps it: a folder or archive as an absolute path (the one given
+    was relative to wherever the install ran, which says nothing later)."""
+    if source in ("pypi", "url", "official") or source.startswith(("http://", "https://")):
+        return source
+    return str(Path(source).expanduser().resolve())
 
 
 def _swap_in(staged: Path, target: Path, aside: Path) -> None:

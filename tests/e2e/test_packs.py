@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import json
 import os
 import shutil
 import threading
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from impersonation_cli.errors import ModelPackError
-from impersonation_cli.runtime.packs import install_pack, load_pack, onnx_role, verify_pack
+from impersonation_cli.runtime.packs import PACK_RECORD, install_pack, load_pack, onnx_role, verify_pack
 
 from ..conftest import require_shared, run_cli
 
@@ -38,6 +39,17 @@ def test_install_from_zip(tmp_path: Path) -> None:
             zf.write(path, f"buffalo_sc/{path.name}")
     target = install_pack("buffalo_sc", str(archive), tmp_path / "root")
     assert sorted(p.name for p in target.glob("*.onnx")) == ["det_500m.onnx", "w600k_mbf.onnx"]
+
+
+def test_the_pack_record_names_a_relative_source_absolutely(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """pack.json kept --from as typed ('buffalo_sc.zip'), which named nothing once the shell had moved on."""
+    archive = tmp_path / "buffalo_sc.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for path in (_shared_models() / "buffalo_sc").glob("*.onnx"):
+            zf.write(path, f"buffalo_sc/{path.name}")
+    monkeypatch.chdir(tmp_path)
+    target = install_pack("buffalo_sc", "buffalo_sc.zip", tmp_path / "root")
+    assert json.loads((target / PACK_RECORD).read_text(encoding="utf-8"))["source"] == str(archive)
 
 
 def test_install_from_a_url(tmp_path: Path) -> None:
