@@ -199,11 +199,13 @@ class ScanResult:
         except (OSError, UnicodeDecodeError) as exc:
             raise UserError(f"{path}: cannot read it: {exc}") from None
         try:
-            return cls.from_dict(json.loads(text))
-        except json.JSONDecodeError as exc:
+            document = json.loads(text)
+        except ValueError as exc:  # JSONDecodeError, or an integer of over 4300 digits (Python's limit)
             raise ResultFormatError(f"{path}: not JSON: {exc}") from None
         except RecursionError:
             raise ResultFormatError(f"{path}: not a scan result: its JSON is nested too deeply") from None
+        try:
+            return cls.from_dict(document)
         except ResultFormatError as exc:
             raise ResultFormatError(f"{path}: {exc}") from None
 
@@ -262,10 +264,18 @@ def _build(kind: Any, value: Any, where: str = "") -> Any:
         return {k: _build(item_kind, v, f"{where}{k}.") for k, v in value.items()}
     if kind is float:
         number = isinstance(value, int | float) and not isinstance(value, bool)
-        _require(number and math.isfinite(value), value, "a number", where)
+        _require(number and _finite(value), value, "a number", where)
     elif kind in (int, str, bool):
         _require(isinstance(value, kind) and (kind is bool or not isinstance(value, bool)), value, kind.__name__, where)
     return value
+
+
+def _finite(number: float) -> bool:
+    """Finite and within a float's range: an integer of 400 digits is valid JSON but no float (OverflowError)."""
+    try:
+        return math.isfinite(number)
+    except OverflowError:
+        return False
 
 
 def _required(item: dataclasses.Field[Any]) -> bool:

@@ -108,3 +108,17 @@ def test_load_takes_a_str_path_and_every_refusal_is_one_documented_error(tmp_pat
         assert isinstance(caught.value, UserError) and "\n" not in str(caught.value)
     with pytest.raises(ResultFormatError, match=r"appearances\.0\.identity is missing"):
         ScanResult.from_dict(document)
+
+
+def test_numbers_no_float_holds_are_refused_in_one_line(tmp_path: Path) -> None:
+    """An integer too large for a float where a time or score belongs (OverflowError), and one of more digits
+    than Python converts (ValueError while parsing), were internal errors (exit 4), not refusals."""
+    document = _result().to_dict()
+    document["appearances"][0]["start_s"] = 10**400
+    path = tmp_path / "result.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    with pytest.raises(ResultFormatError, match=r"appearances\.0\.start_s should be a number, not int 1000"):
+        ScanResult.load(path)
+    path.write_text(_result().to_json().replace('"risk": 0.5', '"risk": 1' + "0" * 5000, 1), encoding="utf-8")
+    with pytest.raises(ResultFormatError, match=r"result\.json: not JSON: .*digits"):
+        ScanResult.load(path)
