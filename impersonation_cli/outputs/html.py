@@ -10,6 +10,7 @@ escaping could not run or call out.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -344,9 +345,11 @@ def _where(appearance: Appearance) -> str:
 
 
 def _moment(value: str | None) -> float | None:
+    """Seconds since the epoch; None for text that is no time, or a time whose UTC date is outside years 1 to
+    9999 ('0001-01-01T00:00:00+14:00'), which the axis labels could not be made from."""
     try:
-        return datetime.fromisoformat(value).timestamp() if value else None
-    except ValueError:
+        return datetime.fromisoformat(value).astimezone(UTC).timestamp() if value else None
+    except (ValueError, OverflowError):
         return None
 
 
@@ -358,7 +361,7 @@ def _timeline(lanes: list[tuple[str, list[Span]]], span_s: float, tick_label: Ca
     plot = TIMELINE_WIDTH - TIMELINE_LABEL_WIDTH - 10
 
     def x(seconds: float) -> float:
-        return TIMELINE_LABEL_WIDTH + plot * min(max(seconds, 0.0), span_s) / span_s
+        return TIMELINE_LABEL_WIDTH + plot * (min(max(seconds, 0.0), span_s) / span_s)  # a share first: no overflow
 
     placed = [
         Lane(
@@ -386,7 +389,9 @@ def _bar(number: int, appearance: Appearance, left: float, right: float) -> Bar:
 
 
 def _ticks(span_s: float, x: Callable[[float], float], tick_label: Callable[[float], str]) -> list[Tick]:
-    step = next((s for s in (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600) if span_s / s <= 10), 7200)
+    steps = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200)
+    # Beyond 20 hours, whole multiples of 2 hours: still about ten ticks (a duration of 1e300 s made 1e296).
+    step = next((s for s in steps if span_s / s <= 10), 7200.0 * math.ceil(span_s / 72000))
     ticks = []
     for n in range(int(span_s // step) + 1):
         at = x(n * step)

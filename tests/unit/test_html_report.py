@@ -47,3 +47,27 @@ def test_rooms_with_wall_clock_times_share_one_axis() -> None:
     assert "2026-11-20 20:00:02 +0800 – 2026-11-20 20:00:06 +0800" in page
     alone = render_html(ReportInput(scan_result([first], sources[:1]), Path("result.json")))
     assert "All rooms by wall-clock time" not in alone and "Inputs with problems" not in alone
+
+
+def test_a_hand_edited_huge_duration_keeps_about_ten_ticks() -> None:
+    """A duration (or end time) of 1e300 s made the axis 1e296 ticks (the report never finished); the largest
+    float overflowed placing them."""
+    for seconds in (7.2e7, 1.7976931348623157e308):
+        result = scan_result([appearance(end_s=seconds)], [source(duration_s=seconds, scanned_s=seconds)])
+        page = render_html(ReportInput(result, Path("result.json")))
+        assert 2 <= page.count("<text class='tick'") <= 11
+
+
+def test_wall_clock_times_outside_years_1_to_9999_in_utc_are_left_off_the_axis() -> None:
+    """'0001-01-01T00:00:00+14:00' is year 0 in UTC: making its axis label raised ValueError (exit 4)."""
+    sources = [source("a.mp4", room="douyin:1"), source("b.mp4", room="kuaishou:2"), source("c.mp4", room="x:3")]
+    early = {"start_wallclock": "0001-01-01T00:00:00+14:00", "end_wallclock": "0001-01-01T00:00:05+14:00"}
+    times = {"start_wallclock": "2026-11-20T20:00:02+08:00", "end_wallclock": "2026-11-20T20:00:06+08:00"}
+    found = [
+        appearance("Eileen Collins", "a.mp4", room="douyin:1", **early),
+        appearance("Eileen Collins", "b.mp4", number=2, room="kuaishou:2", **times),
+        appearance("Eileen Collins", "c.mp4", number=3, room="x:3", **times),
+    ]
+    page = render_html(ReportInput(scan_result(found, sources), Path("result.json")))
+    assert "(UTC, from 2026-11-20 12:00:02 UTC)" in page
+    assert "<title>Eileen Collins · douyin:1</title>" not in page and "<title>Eileen Collins · x:3</title>" in page
