@@ -109,6 +109,8 @@ def _reference_photo(gallery: Gallery, name: str) -> bytes | None:
         return gallery.best_thumbnail(name)
     except GalleryError:  # found by a scan against another gallery: no photo to show
         return None
+    except UnicodeEncodeError:  # a lone surrogate ('\ud800', hand-edited): no gallery name holds one
+        return None
 
 
 def is_flagged(appearance: Appearance) -> bool:

@@ -154,7 +154,11 @@ def _appearance(report: ReportInput, number: int, appearance: Appearance) -> str
 
 
 def _number(value: object) -> str:
-    return f"{value:.2f}" if isinstance(value, int | float) else md_code(value)
+    """A setting from the result (not type-checked: any JSON) as a number where it is one that a float holds
+    (an integer of 400 digits raised OverflowError), else as code."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and abs(value) < 1e300:
+        return f"{value:.2f}"
+    return md_code(value)
 
 
 def _authorization_status(authorizations: list[Authorization] | None, appearance: Appearance) -> str:
