@@ -296,6 +296,7 @@ class RoomReader(threading.Thread):
         plan = DecodePlan()
         connected = previous = time.monotonic()
         packets = 0
+        rested = False
         for packet in self._packets(container, stream):
             packets += 1
             self._received(packets)
@@ -306,7 +307,13 @@ class RoomReader(threading.Thread):
             arrival_s = now - connected
             interval = 1.0 / self.fps
             if not plan.decodes(packet, arrival_s, self._next_sample - connected, interval):
+                rested = True
                 continue
+            if rested:
+                # The decoder still holds the pictures it was reordering (B-frames) from before the rest: fed
+                # this key frame, it would hand out one of those, a group of pictures or more old, as the sample.
+                codec.flush_buffers()
+                rested = False
             next_sample_s = self._next_sample - connected
             codec.skip_frame = plan.skip_frame(arrival_s, next_sample_s, frame_s)
             stand_in = plan.key_frame_stands_in(packet, arrival_s, next_sample_s, interval)

@@ -4,11 +4,15 @@ gets when recognition cannot keep up (RecognitionShare)."""
 from __future__ import annotations
 
 import itertools
+import threading
 from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
-from impersonation_cli.io.live_reader import DecodePlan
+from impersonation_cli.io import live_reader
+from impersonation_cli.io.live_reader import DecodePlan, ReaderSettings, ReaderState, RoomReader
 from impersonation_cli.pipeline.fair_share import RecognitionShare
 
 FRAME_S = 0.04  # 25 fps
@@ -75,6 +79,31 @@ def test_b_frames_are_dropped_by_the_decoder_unless_a_sample_is_due() -> None:
     plan = DecodePlan()
     assert plan.skip_frame(1.0, 2.0, FRAME_S) == "NONREF"
     assert plan.skip_frame(1.95, 2.0, FRAME_S) == "DEFAULT"
+
+
+def test_a_sample_after_the_decoder_rested_is_the_frame_due_not_one_it_held_from_before(monkeypatch) -> None:
+    # The sample clip (the project's own, no model needed): key frames every second and B-frames, so the decoder
+    # holds two pictures back to reorder them. At 1 fps the reader rests between a group's sample and the next
+    # key frame; fed that key frame, the decoder handed out a picture from two groups before (2 s old: the empty
+    # scene before a face walked in), sampled as if it were now.
+    clip = Path(__file__).resolve().parents[2] / "samples" / "clips" / "astronaut_live.mp4"
+    clock = SimpleNamespace(now=1000.0)
+    monkeypatch.setattr(live_reader, "time", SimpleNamespace(monotonic=lambda: clock.now, time=lambda: clock.now))
+    taken: list[tuple[float, float]] = []  # (when it was sampled, the frame's own time), since the connection
+
+    class PlayedAtOnce(RoomReader):
+        def _pace(self, connected: float, packet_s: float) -> float:
+            clock.now = max(clock.now, connected + packet_s)  # the file's own pace, without waiting for it
+            return clock.now
+
+        def _sample(self, decoded, now: float) -> None:  # type: ignore[no-untyped-def]
+            taken.append((now - self.origin, float(decoded.pts * decoded.time_base)))
+            super()._sample(decoded, now)
+
+    reader = PlayedAtOnce(ReaderState(room="r", url=str(clip)), ReaderSettings(fps=1.0), threading.Event())
+    assert reader._connect_and_read()
+    assert len(taken) >= 7
+    assert all(due - 0.5 <= frame_s <= due for due, frame_s in taken), taken
 
 
 def test_the_rate_stays_at_the_target_while_recognition_keeps_up() -> None:
