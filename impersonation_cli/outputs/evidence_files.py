@@ -23,6 +23,7 @@ MISSING = "missing"
 CHANGED = "changed"
 NOT_SAVED = "not saved"
 NOT_IMAGE = "not an image"
+UNREADABLE = "unreadable"
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,15 @@ def locate(recorded: str, result_dir: Path) -> Path | None:
     """The evidence file: as recorded (relative paths from here), else relative to the result file's folder."""
     path = Path(recorded)
     candidates = [path] if path.is_absolute() else [path, result_dir / path]
-    return next((c for c in candidates if c.is_file()), None)
+    return next((c for c in candidates if _is_file(c)), None)
+
+
+def _is_file(path: Path) -> bool:
+    """Whether `path` is a file; a name too long for the system to look up is none."""
+    try:
+        return path.is_file()
+    except OSError:  # is_file raises ENAMETOOLONG: a crafted evidence path stopped the whole report
+        return False
 
 
 def check_evidence(evidence: Evidence | None, result_dir: Path) -> EvidenceFile:
@@ -60,9 +69,12 @@ def check_evidence(evidence: Evidence | None, result_dir: Path) -> EvidenceFile:
     path = locate(evidence.path, result_dir)
     if path is None:
         return EvidenceFile(MISSING)
-    if path.stat().st_size > MAX_EVIDENCE_BYTES:
-        return EvidenceFile(CHANGED, path)
-    data = path.read_bytes()
+    try:
+        if path.stat().st_size > MAX_EVIDENCE_BYTES:
+            return EvidenceFile(CHANGED, path)
+        data = path.read_bytes()
+    except OSError:  # not ours to read (permissions), or removed since: the report goes on without it
+        return EvidenceFile(UNREADABLE, path)
     if hashlib.sha256(data).hexdigest() != evidence.sha256.lower():
         return EvidenceFile(CHANGED, path)
     if image_type(data) is None:

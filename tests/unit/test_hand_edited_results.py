@@ -3,14 +3,20 @@ documents are written (the reader's refusals are tests/unit/test_result_format.p
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
-from impersonation_cli.gallery.store import Gallery
-from impersonation_cli.outputs.findings import ReportInput, read_report_input
-from impersonation_cli.outputs.notice import write_notices
+import pytest
 
-from .builders import appearance, scan_result
+from impersonation_cli.gallery.store import Gallery
+from impersonation_cli.outputs.evidence_files import MISSING, UNREADABLE, VERIFIED, check_evidence
+from impersonation_cli.outputs.findings import ReportInput, read_report_input
+from impersonation_cli.outputs.html import render_html
+from impersonation_cli.outputs.notice import write_notices
+from impersonation_cli.results import Evidence
+
+from .builders import appearance, scan_result, with_signals_and_evidence
 
 
 def test_a_notice_shows_a_threshold_no_float_holds(tmp_path: Path) -> None:
@@ -29,3 +35,26 @@ def test_a_name_with_a_lone_surrogate_has_no_reference_photo(tmp_path: Path) -> 
     result_path.write_text(json.dumps(scan_result([appearance("\ud800Eve")]).to_dict()), encoding="utf-8")
     report = read_report_input(result_path, gallery)
     assert report.references == {} and report.result.appearances[0].identity == "\ud800Eve"
+
+
+def test_an_evidence_path_too_long_to_look_up_or_unreadable_does_not_stop_the_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An evidence path of 5000 characters raised ENAMETOOLONG from is_file: `report` printed the path as its
+    error and wrote nothing. A crop it may not read is shown as such, the report written."""
+    long_one = with_signals_and_evidence(appearance())
+    assert long_one.evidence is not None
+    long_one.evidence.path = "a" * 5000
+    assert check_evidence(long_one.evidence, tmp_path).status == MISSING
+    crop = tmp_path / "crop.jpg"
+    crop.write_bytes(b"\xff\xd8\xff crop")
+    kept = Evidence(str(crop), hashlib.sha256(crop.read_bytes()).hexdigest(), 3.0, [0.0, 0.0, 1.0, 1.0])
+    assert check_evidence(kept, tmp_path).status == VERIFIED
+
+    def refused(self: Path) -> bytes:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "read_bytes", refused)
+    assert check_evidence(kept, tmp_path).status == UNREADABLE
+    page = render_html(ReportInput(scan_result([long_one]), tmp_path / "result.json"))
+    assert "evidence missing" in page
