@@ -18,7 +18,8 @@ def doctor(
     gallery: options.Gallery = None,
 ) -> None:
     """Check the installation: models and pack, ONNX provider, int8 detector, gallery, system tools. Exits 0
-    when a scan can run, 1 when something it needs is missing or broken."""
+    when the models can run (a gallery not made yet is a warning), 1 when something else a scan needs is missing
+    or broken."""
     checks = installation_checks(models, pack, device, gallery)
     for check in checks:
         stdout.print(one_line(f"{check.status:8} {check.name:18} {check.detail}"))

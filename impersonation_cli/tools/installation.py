@@ -3,6 +3,7 @@ state of each model pack that `models list` shows."""
 
 from __future__ import annotations
 
+import os
 import platform
 import shutil
 import sqlite3
@@ -76,11 +77,14 @@ def check_provider(device: str) -> Check:
 
 
 def check_gallery(gallery: Path | None) -> Check:
-    from impersonation_cli.gallery.store import Gallery, default_gallery_path
+    from impersonation_cli.gallery.store import GALLERY_ENV, Gallery, default_gallery_path
 
     path = default_gallery_path(gallery)
     if not path.is_file():
-        return Check(WARNING, "gallery", f"{path} does not exist yet (`impersonation-cli gallery add` makes it)")
+        # Only the per-user default starts empty; scans refuse a named gallery that is missing (a mistyped path).
+        named = bool(gallery) or bool(os.environ.get(GALLERY_ENV))
+        until = ": scans naming it stop with an error until then" if named else ""
+        return Check(WARNING, "gallery", f"{path} does not exist yet{until} (`impersonation-cli gallery add` makes it)")
     try:
         with Gallery(path, create=False, read_only=True) as store:
             people, footage = len(store.persons()), len(store.footage())

@@ -1,0 +1,22 @@
+"""`doctor`'s gallery line: a missing gallery is only made by `gallery add`, and a scan naming it stops."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from impersonation_cli.gallery.store import GALLERY_ENV
+from impersonation_cli.tools.installation import WARNING, check_gallery
+
+
+def test_a_named_gallery_that_is_missing_is_said_to_stop_scans(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(GALLERY_ENV, raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    named = check_gallery(tmp_path / "typo.sqlite")
+    assert named.status == WARNING and "scans naming it stop with an error" in named.detail
+    monkeypatch.setenv(GALLERY_ENV, str(tmp_path / "from-env.sqlite"))
+    assert "scans naming it stop with an error" in check_gallery(None).detail
+    monkeypatch.delenv(GALLERY_ENV)
+    default = check_gallery(None)  # the per-user default: scans start with it empty, with a warning
+    assert default.status == WARNING and "stop" not in default.detail and "does not exist yet" in default.detail
