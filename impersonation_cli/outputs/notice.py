@@ -36,12 +36,16 @@ from impersonation_cli.results import Appearance, SourceResult
 # text too (platform forms are often plain text). Untrusted text never starts a line, so line-start syntax
 # ('-', '1.', '>') cannot arise.
 MARKDOWN_SPECIAL = re.compile(r"[\\`*\[\]<>&~#@]|(?<![^\W_])_|_(?![^\W_])|:(?=//)|(?<=www)\.", re.IGNORECASE)
-CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# Control characters, and the bidi embeddings, overrides and isolates that reorder what follows them:
+# 'x\u202egpj.exe' reads as 'xexe.jpg' in a form or a rendered draft. (Zero-width joiners and the marks LRM/RLM
+# stay: names in Persian, Hindi or Arabic need them.)
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 PLACEHOLDER_NOTE = "Every `{{...}}` is a placeholder to fill in before sending."
 
 
 def one_line(value: object) -> str:
-    """Text on one line, without control characters (a terminal showing the file would obey them)."""
+    """Text on one line, without control or bidi-override characters (a terminal showing the file would obey
+    the first, any reader the second)."""
     return CONTROL.sub("\ufffd", " ".join(str(value).split()))
 
 

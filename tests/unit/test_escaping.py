@@ -75,3 +75,15 @@ def test_terminal_table_prints_names_literally() -> None:
     assert MARKUP_NAME in shown and "[x].mp4" in shown and "douyin:1" in shown
     assert "0:02.5-0:06.0 (8 fr)" in shown and "0.62 (best 0.71)" in shown
     assert "1 of 1 inputs scanned, 1 appearances of 1 registered people" in shown
+
+
+def test_notice_drops_bidi_overrides_and_keeps_joiners(tmp_path: Path) -> None:
+    """U+202E in a file name reversed the rest of the line ('x\\u202egpj.exe.mp4' read 'x4pm.exe.jpg') in the
+    draft; a Persian name's zero-width non-joiner is part of the name and stays."""
+    name = "Mohammad\u200cReza"
+    spoofed = "/captures/x\u202egpj.exe.mp4"
+    result = scan_result([appearance(name, spoofed, room="douyin:\u2067evil\u2069")])
+    (written,) = write_notices(ReportInput(result, tmp_path / "result.json"), tmp_path / "notices")
+    text = written.read_text(encoding="utf-8")
+    assert not {"\u202e", "\u2067", "\u2069"} & set(text)
+    assert "/captures/x\ufffdgpj.exe.mp4" in text and name in text
