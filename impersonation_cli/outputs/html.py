@@ -11,6 +11,7 @@ escaping could not run or call out.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import markupsafe
 
 from impersonation_cli import __version__
 from impersonation_cli.io.atomic_write import write_text_atomic
@@ -81,8 +83,21 @@ def score_colour(score: float) -> str:
     return "#c62828" if score >= 0.8 else "#ef6c00" if score >= 0.5 else "#f9a825" if score >= 0.2 else "#90a4ae"
 
 
+# Bidi embeddings, overrides and isolates reorder the text after them: 'x\u202egpj.exe' reads as 'xexe.jpg'.
+# Escaping leaves them be; every value the page writes has them replaced (as the takedown drafts do).
+BIDI_OVERRIDES = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
+def _without_bidi_overrides(value: Any) -> Any:
+    # A macro's output is Markup whose values were finalized inside it; re.sub would return it as str (escaped again).
+    if isinstance(value, str) and not isinstance(value, markupsafe.Markup):
+        return BIDI_OVERRIDES.sub("\ufffd", value)
+    return value
+
+
 def _environment() -> jinja2.Environment:
     environment = jinja2.Environment(
+        finalize=_without_bidi_overrides,
         loader=jinja2.FileSystemLoader(Path(__file__).with_name("templates")),
         autoescape=True,  # every value is untrusted text: escaped unless the template says otherwise (it never does)
         undefined=jinja2.StrictUndefined,  # a misspelt name fails the render instead of leaving a blank

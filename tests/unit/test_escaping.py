@@ -87,3 +87,12 @@ def test_notice_drops_bidi_overrides_and_keeps_joiners(tmp_path: Path) -> None:
     text = written.read_text(encoding="utf-8")
     assert not {"\u202e", "\u2067", "\u2069"} & set(text)
     assert "/captures/x\ufffdgpj.exe.mp4" in text and name in text
+
+
+def test_html_report_drops_bidi_overrides() -> None:
+    """U+202E in a file name reversed the rest of its line on the page, as in a draft; escaping keeps it."""
+    spoofed = "/captures/x\u202egpj.exe.mp4"
+    result = scan_result([appearance("Mohammad\u200cReza", spoofed, room="douyin:\u2067evil\u2069")])
+    page = render_html(ReportInput(result, Path("result.json")))
+    assert not {"\u202e", "\u2067", "\u2069"} & set(page)
+    assert "x\ufffdgpj.exe.mp4" in page and "Mohammad\u200cReza" in page and "<span class='chip'" in page
