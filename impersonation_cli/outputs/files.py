@@ -38,11 +38,14 @@ def check_outputs(
 ) -> None:
     """Everything about a command's outputs that can be checked before its work: each file (by option) is none
     of the `inputs` and no other output's file (`distinct_files`), and can be written (`writable_file`, '-'
-    meaning stdout for the options in `stdout`); each folder can be made and written (`writable_folder`)."""
+    meaning stdout for the options in `stdout`); each folder is not '-' and can be made and written
+    (`writable_folder`)."""
     distinct_files(files, inputs)
     for option, path in files.items():
         writable_file(path, option, stdout=option in stdout)
     for option, folder in (folders or {}).items():
+        if str(folder) == "-":  # as for a file option: it used to become a folder named '-'
+            raise UserError(f"{option} -: this output is a folder; give a folder name")
         writable_folder(folder, option)
 
 

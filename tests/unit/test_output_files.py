@@ -12,7 +12,7 @@ import pytest
 
 from impersonation_cli.errors import UserError
 from impersonation_cli.io.atomic_write import write_text_atomic
-from impersonation_cli.outputs.files import distinct_files, writable_file
+from impersonation_cli.outputs.files import check_outputs, distinct_files, writable_file
 
 
 def test_a_symlink_is_followed_and_kept(tmp_path: Path) -> None:
@@ -73,3 +73,11 @@ def test_dash_is_stdout_only_where_stdout_is_an_output() -> None:
     writable_file(Path("-"), "--json", stdout=True)
     with pytest.raises(UserError, match="--html -: this output goes to a file only"):
         writable_file(Path("-"), "--html")
+
+
+def test_dash_is_no_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`report --notice -` (and `scan --evidence-dir -`) made a folder named '-' where a file option refuses it."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(UserError, match="--notice -: this output is a folder; give a folder name"):
+        check_outputs({}, folders={"--notice": Path("-")})
+    assert not (tmp_path / "-").exists()
