@@ -156,13 +156,18 @@ def write_reports(
     # Imported here: the HTML, notice and JUnit writers are needed only by `report`.
     from impersonation_cli.outputs.html import write_html
     from impersonation_cli.outputs.junit import write_junit
-    from impersonation_cli.outputs.notice import write_notices
+    from impersonation_cli.outputs.notice import notice_paths, write_notices
 
     try:
         documents = {"--html": html_path, "--junit": junit_path}
-        check_outputs(documents, [result_path, *([gallery] if gallery else [])], {"--notice": notice_dir})
+        inputs = [result_path, *([gallery] if gallery else [])]
+        check_outputs(documents, inputs, {"--notice": notice_dir})
         report_input = read_report_input(result_path, gallery)
         result = report_input.result
+        # The drafts' names are known once the result is read: none may be an input or another document
+        # (`report notices/takedown-x.md --notice notices` replaced the result file with its own draft).
+        for notice in notice_paths(report_input, notice_dir) if notice_dir is not None else []:
+            distinct_files({**documents, "--notice": notice}, inputs)
         if html_path is not None:
             write_html(report_input, html_path)
             note(f"HTML report: {html_path}")

@@ -68,6 +68,11 @@ def notice_file_name(source: SourceResult) -> str:
     return f"takedown-{room}{source_slug(source.source)}.md"
 
 
+def notice_paths(report: ReportInput, folder: Path) -> list[Path]:
+    """The files `write_notices` writes, one per flagged source."""
+    return [folder / notice_file_name(source) for source, _ in flagged_by_source(report.result)]
+
+
 def write_notices(report: ReportInput, folder: Path, generated_at: datetime | None = None) -> list[Path]:
     """One draft per flagged source; returns the files written (none when nothing is flagged)."""
     folder.mkdir(parents=True, exist_ok=True)

@@ -12,7 +12,11 @@ import pytest
 
 from impersonation_cli.errors import UserError
 from impersonation_cli.io.atomic_write import write_text_atomic
-from impersonation_cli.outputs.files import check_outputs, distinct_files, writable_file
+from impersonation_cli.outputs.files import check_outputs, distinct_files, writable_file, write_reports
+from impersonation_cli.outputs.findings import DEFAULT_FAIL_POLICY
+from impersonation_cli.outputs.notice import notice_file_name
+
+from .builders import appearance, scan_result, source
 
 
 def test_a_symlink_is_followed_and_kept(tmp_path: Path) -> None:
@@ -81,3 +85,17 @@ def test_dash_is_no_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     with pytest.raises(UserError, match="--notice -: this output is a folder; give a folder name"):
         check_outputs({}, folders={"--notice": Path("-")})
     assert not (tmp_path / "-").exists()
+
+
+def test_a_takedown_draft_never_replaces_the_result_or_another_document(tmp_path: Path) -> None:
+    """`report notices/takedown-x.md --notice notices`: the draft was written over the result file it came from."""
+    result = scan_result([appearance(room="douyin:1")], [source(room="douyin:1")])
+    notices = tmp_path / "notices"
+    notices.mkdir()
+    draft = notices / notice_file_name(result.sources[0])
+    draft.write_text(result.to_json(), encoding="utf-8")
+    for result_path, html in ((draft, None), (tmp_path / "result.json", draft)):
+        (tmp_path / "result.json").write_text(result.to_json(), encoding="utf-8")
+        with pytest.raises(UserError, match=r"--notice .*takedown-douyin_1-clip-\w+\.md is (the input|also the file)"):
+            write_reports(result_path, None, html, notices, None, DEFAULT_FAIL_POLICY, lambda _: None)
+        assert draft.read_text(encoding="utf-8") == result.to_json()
