@@ -32,7 +32,9 @@ def scan(
     json_path: Annotated[
         Path | None, typer.Option("--json", help="Write the result document here ('-': stdout)")
     ] = None,
-    jsonl_path: Annotated[Path | None, typer.Option("--jsonl", help="Write one JSON line per appearance")] = None,
+    jsonl_path: Annotated[
+        Path | None, typer.Option("--jsonl", help="Write one JSON line per appearance ('-': stdout)")
+    ] = None,
     evidence_dir: Annotated[Path | None, typer.Option("--evidence-dir", help="Save evidence crops here")] = None,
     room: Annotated[str | None, typer.Option("--room", help="platform:account the inputs were captured from")] = None,
     started_at: Annotated[
