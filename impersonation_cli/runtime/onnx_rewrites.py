@@ -7,7 +7,7 @@ rewritten for the CPU").
 
 For a slope s <= 1, PRelu(x) = x if x >= 0 else s * x equals Max(x, s * x): for x >= 0, x >= s * x; for
 x < 0, s * x >= x. The one product is the same multiplication PRelu makes, so the outputs are bit-identical
-(tests/test_cpu_graphs.py checks it on real faces). A slope above 1 anywhere keeps that node's PRelu.
+(tests/pipeline/test_cpu_graphs.py checks it on real faces). A slope above 1 anywhere keeps that node's PRelu.
 The files on disk are never changed, so model ids (sha256 of the published file) stay what they were.
 """
 
