@@ -263,7 +263,8 @@ class Scanner:
             models: folder of model packs; None: $IMPERSONATION_MODELS, else the per-user data folder.
             pack: pack name or folder; None: $IMPERSONATION_PACK, else the best installed pack.
             gallery: the gallery SQLite file; None: $IMPERSONATION_GALLERY, else the per-user default.
-            config: a TOML file of settings overriding the defaults; None: $IMPERSONATION_CONFIG if set.
+            config: a TOML file of settings overriding the defaults; None: as the CLI finds one ($IMPERSONATION_CONFIG,
+                ./impersonation-cli.toml, then the user's config folder: README, "Configuration").
             device: ONNX Runtime device: auto, cpu, cuda, tensorrt, rocm, coreml or dml.
             threads: CPU threads per model, at least 1; None: half the usable cores, as `scan` runs detection beside
                 recognition (`io.threads.threads_per_stage`). A scanner used only to watch may take every core.
