@@ -29,14 +29,21 @@ def source_slug(source: str) -> str:
 def save_evidence(
     folder: Path, source: str, appearance_id: str, identity: str, crop: np.ndarray, time_s: float, box: np.ndarray
 ) -> Evidence:
+    """The crop saved under `folder`; one that cannot be encoded or written (a full disk, a file where its
+    folder should be) is not saved (path and sha256 None): the appearance is kept, as the scan found it. An
+    OSError here used to cost the whole source, reported 'unreadable' as an internal error."""
     folder = folder / source_slug(source)
-    folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{appearance_id}_{slug(identity)}_{time_s:08.2f}s.jpg"
     ok, data = cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, 92])
+    not_saved = Evidence(path=None, sha256=None, time_s=round(time_s, 3), box=[round(float(v), 1) for v in box])
     if not ok:
-        return Evidence(path=None, sha256=None, time_s=time_s, box=[float(v) for v in box])
+        return not_saved
     payload = data.tobytes()
-    write_bytes_atomic(path, payload)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        write_bytes_atomic(path, payload)
+    except OSError:
+        return not_saved
     return Evidence(
         path=str(path),
         sha256=hashlib.sha256(payload).hexdigest(),

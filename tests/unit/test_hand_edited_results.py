@@ -7,10 +7,12 @@ import hashlib
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from impersonation_cli.gallery.store import Gallery
-from impersonation_cli.outputs.evidence_files import MISSING, UNREADABLE, VERIFIED, check_evidence
+from impersonation_cli.outputs.evidence import save_evidence, source_slug
+from impersonation_cli.outputs.evidence_files import MISSING, NOT_SAVED, UNREADABLE, VERIFIED, check_evidence
 from impersonation_cli.outputs.findings import ReportInput, read_report_input
 from impersonation_cli.outputs.html import render_html
 from impersonation_cli.outputs.notice import write_notices
@@ -58,3 +60,13 @@ def test_an_evidence_path_too_long_to_look_up_or_unreadable_does_not_stop_the_re
     assert check_evidence(kept, tmp_path).status == UNREADABLE
     page = render_html(ReportInput(scan_result([long_one]), tmp_path / "result.json"))
     assert "evidence missing" in page
+
+
+def test_a_crop_that_cannot_be_written_is_not_saved_and_the_scan_goes_on(tmp_path: Path) -> None:
+    """A file where the source's evidence folder should be (or a full disk) raised from save_evidence: the scan
+    lost the whole source as 'unreadable ... (an internal error: please report it)', its appearances with it."""
+    (tmp_path / source_slug("clip.mp4")).write_text("in the way", encoding="utf-8")
+    crop, box = np.zeros((8, 8, 3), np.uint8), np.array([1.04, 2.0, 9.0, 10.0])
+    evidence = save_evidence(tmp_path, "clip.mp4", "s1-a1", "Eileen Collins", crop, 3.00004, box)
+    assert evidence == Evidence(path=None, sha256=None, time_s=3.0, box=[1.0, 2.0, 9.0, 10.0])
+    assert check_evidence(evidence, tmp_path).status == NOT_SAVED
