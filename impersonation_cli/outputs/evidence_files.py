@@ -48,11 +48,12 @@ def data_uri(data: bytes) -> str | None:
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}" if mime else None
 
 
-def locate(recorded: str, result_dir: Path) -> Path | None:
-    """The evidence file: as recorded (relative paths from here), else relative to the result file's folder."""
+def locate(recorded: str, result_dir: Path) -> list[Path]:
+    """The files the evidence may be: as recorded (relative paths from here), then relative to the result
+    file's folder."""
     path = Path(recorded)
     candidates = [path] if path.is_absolute() else [path, result_dir / path]
-    return next((c for c in candidates if _is_file(c)), None)
+    return [c for c in candidates if _is_file(c)]
 
 
 def _is_file(path: Path) -> bool:
@@ -64,18 +65,24 @@ def _is_file(path: Path) -> bool:
 
 
 def check_evidence(evidence: Evidence | None, result_dir: Path) -> EvidenceFile:
+    """The evidence file and whether it is the crop the scan saved. A file at the recorded relative path here
+    that is not it does not hide the one beside the result: a report of another folder's result found this
+    folder's crop of the same name and called the evidence changed."""
     if evidence is None or not evidence.path or not evidence.sha256:
         return EvidenceFile(NOT_SAVED)
-    path = locate(evidence.path, result_dir)
-    if path is None:
-        return EvidenceFile(MISSING)
+    checked = [_check_file(path, evidence.sha256) for path in locate(evidence.path, result_dir)]
+    matching = (c for c in checked if c.status in (VERIFIED, NOT_IMAGE))
+    return next(matching, checked[0] if checked else EvidenceFile(MISSING))
+
+
+def _check_file(path: Path, sha256: str) -> EvidenceFile:
     try:
         if path.stat().st_size > MAX_EVIDENCE_BYTES:
             return EvidenceFile(CHANGED, path)
         data = path.read_bytes()
     except OSError:  # not ours to read (permissions), or removed since: the report goes on without it
         return EvidenceFile(UNREADABLE, path)
-    if hashlib.sha256(data).hexdigest() != evidence.sha256.lower():
+    if hashlib.sha256(data).hexdigest() != sha256.lower():
         return EvidenceFile(CHANGED, path)
     if image_type(data) is None:
         return EvidenceFile(NOT_IMAGE, path)

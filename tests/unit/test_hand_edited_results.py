@@ -12,7 +12,7 @@ import pytest
 
 from impersonation_cli.gallery.store import Gallery
 from impersonation_cli.outputs.evidence import save_evidence, source_slug
-from impersonation_cli.outputs.evidence_files import MISSING, NOT_SAVED, UNREADABLE, VERIFIED, check_evidence
+from impersonation_cli.outputs.evidence_files import CHANGED, MISSING, NOT_SAVED, UNREADABLE, VERIFIED, check_evidence
 from impersonation_cli.outputs.findings import ReportInput, read_report_input
 from impersonation_cli.outputs.html import render_html
 from impersonation_cli.outputs.notice import write_notices
@@ -70,3 +70,20 @@ def test_a_crop_that_cannot_be_written_is_not_saved_and_the_scan_goes_on(tmp_pat
     evidence = save_evidence(tmp_path, "clip.mp4", "s1-a1", "Eileen Collins", crop, 3.00004, box)
     assert evidence == Evidence(path=None, sha256=None, time_s=3.0, box=[1.0, 2.0, 9.0, 10.0])
     assert check_evidence(evidence, tmp_path).status == NOT_SAVED
+
+
+def test_evidence_beside_the_result_is_found_past_another_file_of_its_name_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From case1/, `report ../case2/result.json` found case1's crop at the same relative path first and called
+    case2's intact evidence changed."""
+    here, there = tmp_path / "case1", tmp_path / "case2"
+    for folder, content in ((here, b"\xff\xd8\xff case 1"), (there, b"\xff\xd8\xff case 2")):
+        (folder / "ev").mkdir(parents=True)
+        (folder / "ev" / "crop.jpg").write_bytes(content)
+    monkeypatch.chdir(here)
+    evidence = Evidence("ev/crop.jpg", hashlib.sha256(b"\xff\xd8\xff case 2").hexdigest(), 3.0, [0.0, 0.0, 1.0, 1.0])
+    found = check_evidence(evidence, there)
+    assert (found.status, found.path) == (VERIFIED, there / "ev" / "crop.jpg")
+    (there / "ev" / "crop.jpg").write_bytes(b"\xff\xd8\xff tampered")
+    assert check_evidence(evidence, there).status == CHANGED
