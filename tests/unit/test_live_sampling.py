@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 
+import av
+import numpy as np
 import pytest
 
 from impersonation_cli.io import live_reader
@@ -81,28 +83,56 @@ def test_b_frames_are_dropped_by_the_decoder_unless_a_sample_is_due() -> None:
     assert plan.skip_frame(1.95, 2.0, FRAME_S) == "DEFAULT"
 
 
-def test_a_sample_after_the_decoder_rested_is_the_frame_due_not_one_it_held_from_before(monkeypatch) -> None:
-    # The sample clip (the project's own, no model needed): key frames every second and B-frames, so the decoder
-    # holds two pictures back to reorder them. At 1 fps the reader rests between a group's sample and the next
-    # key frame; fed that key frame, the decoder handed out a picture from two groups before (2 s old: the empty
-    # scene before a face walked in), sampled as if it were now.
-    clip = Path(__file__).resolve().parents[2] / "samples" / "clips" / "astronaut_live.mp4"
+def played_at_once(clip: Path, fps: float, monkeypatch: pytest.MonkeyPatch) -> list[tuple[float, float]]:
+    """A file read by a room reader at its own pace on a fake clock (no waiting): for each sample, when it was
+    taken and the time of the picture it holds, both from the start of the connection."""
     clock = SimpleNamespace(now=1000.0)
     monkeypatch.setattr(live_reader, "time", SimpleNamespace(monotonic=lambda: clock.now, time=lambda: clock.now))
-    taken: list[tuple[float, float]] = []  # (when it was sampled, the frame's own time), since the connection
+    taken: list[tuple[float, float]] = []
 
     class PlayedAtOnce(RoomReader):
         def _pace(self, connected: float, packet_s: float) -> float:
-            clock.now = max(clock.now, connected + packet_s)  # the file's own pace, without waiting for it
+            clock.now = max(clock.now, connected + packet_s)
             return clock.now
 
         def _sample(self, decoded, now: float) -> None:  # type: ignore[no-untyped-def]
             taken.append((now - self.origin, float(decoded.pts * decoded.time_base)))
             super()._sample(decoded, now)
 
-    reader = PlayedAtOnce(ReaderState(room="r", url=str(clip)), ReaderSettings(fps=1.0), threading.Event())
+    reader = PlayedAtOnce(ReaderState(room="r", url=str(clip)), ReaderSettings(fps=fps), threading.Event())
     assert reader._connect_and_read()
+    return taken
+
+
+def test_a_sample_after_the_decoder_rested_is_the_frame_due_not_one_it_held_from_before(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The sample clip (the project's own, no model needed): key frames every second and B-frames, so the decoder
+    # holds two pictures back to reorder them. At 1 fps the reader rests between a group's sample and the next
+    # key frame; fed that key frame, the decoder handed out a picture from two groups before (2 s old: the empty
+    # scene before a face walked in), sampled as if it were now.
+    clip = Path(__file__).resolve().parents[2] / "samples" / "clips" / "astronaut_live.mp4"
+    taken = played_at_once(clip, 1.0, monkeypatch)
     assert len(taken) >= 7
+    assert all(due - 0.5 <= frame_s <= due for due, frame_s in taken), taken
+
+
+def test_key_frames_standing_in_still_come_out_of_a_decoder_that_reorders(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # Key frames every 0.48 s with B-frames: at 1 fps only key frames are needed, and each comes out of the
+    # decoder only after a few more frames; the flush before each key frame must not starve the room.
+    clip = tmp_path / "short_groups.mp4"
+    with av.open(str(clip), "w") as out:
+        stream = out.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 160, 120, "yuv420p"
+        stream.options = {"g": "12", "keyint_min": "12", "bf": "3", "sc_threshold": "0"}
+        for n in range(150):  # 6 s
+            picture = np.full((120, 160, 3), n, dtype=np.uint8)
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(picture, format="rgb24")))
+        out.mux(stream.encode())
+    taken = played_at_once(clip, 1.0, monkeypatch)
+    assert len(taken) >= 5
     assert all(due - 0.5 <= frame_s <= due for due, frame_s in taken), taken
 
 
