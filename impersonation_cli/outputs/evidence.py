@@ -21,8 +21,13 @@ def slug(text: str, limit: int = 40) -> str:
 
 def source_slug(source: str) -> str:
     # The hash keeps two sources with the same file name (in different folders) apart.
-    # surrogateescape: a file name that is not UTF-8 hashes as its bytes.
-    digest = hashlib.sha256(source.encode("utf-8", "surrogateescape")).hexdigest()[:8]
+    # surrogateescape: a file name that is not UTF-8 hashes as its bytes. Other lone surrogates (JSON's '\ud800'
+    # in a hand-edited result) are no file's bytes: surrogatepass hashes them (naming a notice raised an error).
+    try:
+        encoded = source.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        encoded = source.encode("utf-8", "surrogatepass")
+    digest = hashlib.sha256(encoded).hexdigest()[:8]
     return f"{slug(Path(source).stem or source)}-{digest}"
 
 

@@ -15,10 +15,10 @@ from impersonation_cli.outputs.evidence import save_evidence, source_slug
 from impersonation_cli.outputs.evidence_files import CHANGED, MISSING, NOT_SAVED, UNREADABLE, VERIFIED, check_evidence
 from impersonation_cli.outputs.findings import ReportInput, read_report_input
 from impersonation_cli.outputs.html import render_html
-from impersonation_cli.outputs.notice import write_notices
+from impersonation_cli.outputs.notice import notice_file_name, write_notices
 from impersonation_cli.results import Evidence
 
-from .builders import appearance, scan_result, with_signals_and_evidence
+from .builders import appearance, scan_result, source, with_signals_and_evidence
 
 
 def test_a_notice_shows_a_threshold_no_float_holds(tmp_path: Path) -> None:
@@ -87,3 +87,13 @@ def test_evidence_beside_the_result_is_found_past_another_file_of_its_name_here(
     assert (found.status, found.path) == (VERIFIED, there / "ev" / "crop.jpg")
     (there / "ev" / "crop.jpg").write_bytes(b"\xff\xd8\xff tampered")
     assert check_evidence(evidence, there).status == CHANGED
+
+
+def test_a_source_with_a_lone_high_surrogate_gets_a_notice(tmp_path: Path) -> None:
+    """surrogateescape encodes only '\\udc80'-'\\udcff' (a file name's undecodable bytes); a source holding
+    JSON's '\\ud800' raised UnicodeEncodeError naming its takedown draft (exit 4)."""
+    result = scan_result([appearance(source="/x/\ud800.mp4")])
+    (written,) = write_notices(ReportInput(result, tmp_path / "result.json"), tmp_path / "notices")
+    assert written.name.startswith("takedown-x-") and written.name != notice_file_name(source("/x/\udcff.mp4"))
+    as_bytes = hashlib.sha256(b"/x/\xff.mp4").hexdigest()[:8]  # a non-UTF-8 file name's hash is unchanged
+    assert source_slug("/x/\udcff.mp4") == f"x-{as_bytes}"
