@@ -197,6 +197,7 @@ class Gallery:
                 self.db.execute("PRAGMA foreign_keys = ON")
                 self.db.execute("PRAGMA journal_mode = WAL")
                 self.db.executescript(SCHEMA)
+            self._check_tables()
             self._check_schema()
             self._check_contents()
         except sqlite3.DatabaseError as exc:
@@ -230,6 +231,15 @@ class Gallery:
             self.db.execute("COMMIT" if self._depth == 1 else f"RELEASE {name}")
         finally:
             self._depth -= 1
+
+    def _check_tables(self) -> None:
+        """Every table of SCHEMA is there: opened read-only, a file missing one (an SQLite file of another tool, a
+        gallery altered by hand) passed every check and failed at its first query, an internal error (exit 4)."""
+        present = {row[0] for row in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        missing = [t for t in re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", SCHEMA) if t not in present]
+        if missing:
+            problem = f"is not a readable impersonation-cli gallery: no table {missing[0]}"
+            raise GalleryError(f"gallery {self.path} {problem}")
 
     def _check_schema(self) -> None:
         row = self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()

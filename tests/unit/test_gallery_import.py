@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -130,3 +131,18 @@ def test_a_folder_is_not_taken_for_a_missing_gallery(tmp_path: Path) -> None:
     for create in (True, False):
         with pytest.raises(GalleryError, match="is a folder, not a gallery file"):
             Gallery(tmp_path, create=create)
+
+
+def test_a_gallery_missing_a_table_is_refused_when_opened(tmp_path: Path) -> None:
+    """Opened read-only (report --gallery, gallery list, scan), a gallery without its authorizations table passed
+    every check and failed at its first query: 'internal error: OperationalError: no such table' (exit 4)."""
+    path = tmp_path / "gallery.sqlite"
+    Gallery(path).close()
+    connection = sqlite3.connect(path)
+    connection.execute("DROP TABLE authorizations")
+    connection.commit()
+    connection.close()
+    with pytest.raises(GalleryError, match="not a readable impersonation-cli gallery: no table authorizations"):
+        Gallery(path, create=False, read_only=True)
+    with Gallery(path) as repaired:  # opened to write, the missing table is made again, as for an older gallery
+        assert repaired.authorizations() == []
