@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import math
 import os
@@ -233,13 +234,15 @@ class Gallery:
             self._depth -= 1
 
     def _check_tables(self) -> None:
-        """Every table of SCHEMA is there: opened read-only, a file missing one (an SQLite file of another tool, a
-        gallery altered by hand) passed every check and failed at its first query, an internal error (exit 4)."""
-        present = {row[0] for row in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        missing = [t for t in re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", SCHEMA) if t not in present]
-        if missing:
-            problem = f"is not a readable impersonation-cli gallery: no table {missing[0]}"
-            raise GalleryError(f"gallery {self.path} {problem}")
+        """Every table and column of SCHEMA is there: opened read-only, a file missing one (an SQLite file of
+        another tool, a gallery altered by hand) passed every check and failed at its first query, an internal
+        error (exit 4)."""
+        for table, columns in _schema_columns().items():
+            present = {row[1] for row in self.db.execute(f"PRAGMA table_info({table})")}
+            missing = [c for c in columns if c not in present]
+            if not present or missing:
+                what = f"no table {table}" if not present else f"no column {missing[0]} in table {table}"
+                raise GalleryError(f"gallery {self.path} is not a readable impersonation-cli gallery: {what}")
 
     def _check_schema(self) -> None:
         row = self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
@@ -560,6 +563,18 @@ class Gallery:
                 for video, frames in person.footage:
                     self.add_footage(video, frames)
         return added
+
+
+@functools.cache
+def _schema_columns() -> dict[str, list[str]]:
+    """Each table of SCHEMA with its columns, as SQLite reads them (SCHEMA made in memory)."""
+    made = sqlite3.connect(":memory:")
+    try:
+        made.executescript(SCHEMA)
+        tables = [row[0] for row in made.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        return {t: [row[1] for row in made.execute(f"PRAGMA table_info({t})")] for t in tables}
+    finally:
+        made.close()
 
 
 def _connect_read_only(path: Path) -> sqlite3.Connection:

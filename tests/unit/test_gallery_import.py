@@ -133,9 +133,10 @@ def test_a_folder_is_not_taken_for_a_missing_gallery(tmp_path: Path) -> None:
             Gallery(tmp_path, create=create)
 
 
-def test_a_gallery_missing_a_table_is_refused_when_opened(tmp_path: Path) -> None:
-    """Opened read-only (report --gallery, gallery list, scan), a gallery without its authorizations table passed
-    every check and failed at its first query: 'internal error: OperationalError: no such table' (exit 4)."""
+def test_a_gallery_missing_a_table_or_column_is_refused_when_opened(tmp_path: Path) -> None:
+    """Opened read-only (report --gallery, gallery list, scan), a gallery without its authorizations table (or
+    reference photos' thumbnail column) passed every check and failed at its first query: 'internal error:
+    OperationalError: no such table' (exit 4)."""
     path = tmp_path / "gallery.sqlite"
     Gallery(path).close()
     connection = sqlite3.connect(path)
@@ -146,3 +147,9 @@ def test_a_gallery_missing_a_table_is_refused_when_opened(tmp_path: Path) -> Non
         Gallery(path, create=False, read_only=True)
     with Gallery(path) as repaired:  # opened to write, the missing table is made again, as for an older gallery
         assert repaired.authorizations() == []
+    connection = sqlite3.connect(path)
+    connection.execute("ALTER TABLE reference_faces DROP COLUMN thumbnail")
+    connection.commit()
+    connection.close()
+    with pytest.raises(GalleryError, match="gallery: no column thumbnail in table reference_faces"):
+        Gallery(path, create=False, read_only=True)
