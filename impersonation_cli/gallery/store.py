@@ -234,15 +234,26 @@ class Gallery:
             self._depth -= 1
 
     def _check_tables(self) -> None:
-        """Every table and column of SCHEMA is there: opened read-only, a file missing one (an SQLite file of
-        another tool, a gallery altered by hand) passed every check and failed at its first query, an internal
-        error (exit 4)."""
+        """Every table and column of SCHEMA is there, each value of its column's type (SQLite stores any value
+        in any column) and text in UTF-8: opened read-only, a file missing a table or column, or with a name stored
+        as a blob or in another encoding (an SQLite file of another tool, a gallery altered by hand), passed every
+        check and failed at its first query or later in a report, an internal error (exit 4)."""
         for table, columns in _schema_columns().items():
             present = {row[1] for row in self.db.execute(f"PRAGMA table_info({table})")}
-            missing = [c for c in columns if c not in present]
+            missing = [c for c, _ in columns if c not in present]
             if not present or missing:
                 what = f"no table {table}" if not present else f"no column {missing[0]} in table {table}"
                 raise GalleryError(f"gallery {self.path} is not a readable impersonation-cli gallery: {what}")
+            for column, declared in columns:
+                kinds = ", ".join(f"'{kind}'" for kind in (*COLUMN_TYPES[declared], "null"))
+                query = f"SELECT typeof({column}) FROM {table} WHERE typeof({column}) NOT IN ({kinds}) LIMIT 1"
+                if (found := self.db.execute(query).fetchone()) is not None:
+                    raise GalleryError(
+                        f"gallery {self.path} is not a readable impersonation-cli gallery: {table}.{column} holds "
+                        f"a {found[0]} where {declared.lower()} belongs; the file was altered"
+                    )
+                if declared == "TEXT":  # read once: text that is not UTF-8 raises here (DatabaseError), not later
+                    self.db.execute(f"SELECT {column} FROM {table}").fetchall()
 
     def _check_schema(self) -> None:
         row = self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
@@ -565,14 +576,19 @@ class Gallery:
         return added
 
 
+# The storage classes (typeof) a column of each declared type may hold; NULL is checked by the schema itself.
+COLUMN_TYPES = {"TEXT": ("text",), "INTEGER": ("integer",), "REAL": ("real", "integer"), "BLOB": ("blob",)}
+
+
 @functools.cache
-def _schema_columns() -> dict[str, list[str]]:
-    """Each table of SCHEMA with its columns, as SQLite reads them (SCHEMA made in memory)."""
+def _schema_columns() -> dict[str, list[tuple[str, str]]]:
+    """Each table of SCHEMA with its columns and their declared types, as SQLite reads them (SCHEMA made in
+    memory)."""
     made = sqlite3.connect(":memory:")
     try:
         made.executescript(SCHEMA)
         tables = [row[0] for row in made.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        return {t: [row[1] for row in made.execute(f"PRAGMA table_info({t})")] for t in tables}
+        return {t: [(row[1], row[2]) for row in made.execute(f"PRAGMA table_info({t})")] for t in tables}
     finally:
         made.close()
 

@@ -153,3 +153,26 @@ def test_a_gallery_missing_a_table_or_column_is_refused_when_opened(tmp_path: Pa
     connection.close()
     with pytest.raises(GalleryError, match="gallery: no column thumbnail in table reference_faces"):
         Gallery(path, create=False, read_only=True)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ("UPDATE persons SET name = x'ffee'", r"persons\.name holds a blob where text belongs; the file was altered"),
+        ("UPDATE persons SET name = CAST(x'ffee' AS TEXT)", "Could not decode to UTF-8 column 'name'"),
+        ("UPDATE reference_faces SET thumbnail = 'text'", r"reference_faces\.thumbnail holds a text where blob"),
+    ],
+)
+def test_a_value_of_the_wrong_type_is_refused_when_opened(tmp_path: Path, change: str, message: str) -> None:
+    """SQLite keeps any value in any column: a person's name stored as a blob made `report --gallery` fail in
+    the takedown draft ('bytes' object has no attribute 'casefold'), a text thumbnail in the HTML, and a name
+    not in UTF-8 at its first query; each was an internal error (exit 4)."""
+    path = tmp_path / "gallery.sqlite"
+    with Gallery(path) as gallery:
+        gallery.import_export(_export())
+    connection = sqlite3.connect(path)
+    connection.execute(change)
+    connection.commit()
+    connection.close()
+    with pytest.raises(GalleryError, match=f"not a readable impersonation-cli gallery: {message}"):
+        Gallery(path, create=False, read_only=True)
