@@ -165,9 +165,11 @@ def write_reports(
         report_input = read_report_input(result_path, gallery)
         result = report_input.result
         # The drafts' names are known once the result is read: none may be an input or another document
-        # (`report notices/takedown-x.md --notice notices` replaced the result file with its own draft).
+        # (`report notices/takedown-x.md --notice notices` replaced the result file with its own draft), or a
+        # folder (found only after --html was written).
         for notice in notice_paths(report_input, notice_dir) if notice_dir is not None else []:
             distinct_files({**documents, "--notice": notice}, inputs)
+            writable_file(notice, "--notice")
         if html_path is not None:
             write_html(report_input, html_path)
             note(f"HTML report: {html_path}")

@@ -99,3 +99,9 @@ def test_a_takedown_draft_never_replaces_the_result_or_another_document(tmp_path
         with pytest.raises(UserError, match=r"--notice .*takedown-douyin_1-clip-\w+\.md is (the input|also the file)"):
             write_reports(result_path, None, html, notices, None, DEFAULT_FAIL_POLICY, lambda _: None)
         assert draft.read_text(encoding="utf-8") == result.to_json()
+    draft.unlink()
+    draft.mkdir()
+    html = tmp_path / "report.html"
+    with pytest.raises(UserError, match=r"--notice .*takedown-douyin_1-clip-\w+\.md: is a folder, not a file"):
+        write_reports(tmp_path / "result.json", None, html, notices, None, DEFAULT_FAIL_POLICY, lambda _: None)
+    assert not html.exists()  # refused before anything was written
