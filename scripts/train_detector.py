@@ -7,13 +7,16 @@ Stages (each caches its output under --work; `all` runs them in order):
   extract   faces (box, 5 keypoints, 106 landmarks, a 256-px context canvas) from the REAL clips and photos of
             ../shared/media (only files MANIFEST.tsv labels real) and samples/; some real people are held out
             for validation (VALIDATION_* below) and never trained on.
-  train     fine-tunes InsightFace's MobileFaceNet (w600k_mbf.onnx, converted with onnx2torch and cut before its
-            embedding head) with a new 3-way head: real / self-blended / effects. Fakes are made on the fly from
-            the training reals (impersonation_cli/forgery/selfblend.py); capture-quality degradation is applied
-            to every crop alike. Exports ONNX, checks ONNX Runtime against torch.
+  train     fine-tunes the backbone of InsightFace's SCRFD-2.5GF face detector (det_2.5g.onnx, converted with
+            onnx2torch and cut after its four ResNet stages; `--network mbf` takes the MobileFaceNet recognizer
+            instead, as the model before) with a new 3-way head: real / self-blended / effects. Fakes are made
+            on the fly from the training reals (impersonation_cli/forgery/selfblend.py); capture-quality
+            degradation is applied to every crop alike. Exports ONNX, checks ONNX Runtime against torch.
   calibrate fits a temperature on the held-out people's reals + their self-blends and effects, and picks the
             thresholds for <=2% false positives on held-out REAL tracks (mean of the top-3 frame probabilities
-            of up to 12 frames, as the scan aggregates), clean and degraded; writes the metadata JSON.
+            of up to 12 frames, as the scan aggregates), clean and degraded; writes the metadata JSON. (The
+            shipped JSON's thresholds were then raised above every real source of the shared media by hand:
+            `threshold_policy` there, docs/verdicts.md.)
   evaluate  scores the shared FAKE clips (never used above) against the held-out real clips: per-source ROC AUC
             with bootstrap 95% intervals, per dataset.
 
@@ -67,6 +70,8 @@ OUTPUT_NAME = "face_forgery.onnx"
 BASE_NETWORKS = {
     "mbf": "InsightFace w600k_mbf.onnx, all layers fine-tuned (InsightFace non-commercial research licence)",
     "mbf-last": "InsightFace w600k_mbf.onnx, all layers fine-tuned (InsightFace non-commercial research licence)",
+    "scrfd": "InsightFace det_2.5g.onnx (SCRFD-2.5GF) backbone, all layers fine-tuned (InsightFace non-commercial "
+    "research licence)",
     "scratch": "none: trained from scratch (MIT)",
 }
 
@@ -413,19 +418,31 @@ def validation_set(faces: list[FaceSample], seed: int, per_class: int) -> tuple[
 # -- network ----------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class PretrainedTrunk:
+    model: str  # under --models
+    outputs: tuple[str, ...]  # the maps the head pools
+    channels: int  # their channels, together
+
+
 # w600k_mbf's stage outputs (at 112 px: 56, 28, 14 and 7 px maps with 128, 128, 256 and 512 channels): blending
-# edges live in the early maps, which the recognizer's own head pools away.
-MBF_STAGES = {"mbf": ("347", "397", "473", "509"), "mbf-last": ("509",)}
-MBF_CHANNELS = {"347": 128, "397": 128, "473": 256, "509": 512}
+# edges live in the early maps, which the recognizer's own head pools away. SCRFD-2.5GF's four ResNet stages
+# (strides 4 to 32, 24/48/48/80 channels): a detection backbone, never trained to ignore what is not identity.
+PRETRAINED_TRUNKS = {
+    "mbf": PretrainedTrunk("buffalo_sc/w600k_mbf.onnx", ("347", "397", "473", "509"), 128 + 128 + 256 + 512),
+    "mbf-last": PretrainedTrunk("buffalo_sc/w600k_mbf.onnx", ("509",), 512),
+    "scrfd": PretrainedTrunk("extras/det_2.5g.onnx", ("301", "339", "363", "380"), 24 + 48 + 48 + 80),
+}
 
 
-def pretrained_trunk(models: Path, folder: Path, outputs: tuple[str, ...]):
-    """w600k_mbf cut before its embedding head, returning the maps named `outputs`, in torch (onnx2torch)."""
+def pretrained_trunk(models: Path, folder: Path, kind: str):
+    """An InsightFace network cut after the maps its trunk names, in torch (onnx2torch)."""
     import onnx
     from onnx2torch import convert
 
-    cut = folder / f"mbf_trunk_{len(outputs)}.onnx"
-    onnx.utils.extract_model(str(models / "buffalo_sc" / "w600k_mbf.onnx"), str(cut), ["input.1"], list(outputs))
+    trunk = PRETRAINED_TRUNKS[kind]
+    cut = folder / f"{kind}_trunk.onnx"
+    onnx.utils.extract_model(str(models / trunk.model), str(cut), ["input.1"], list(trunk.outputs))
     return convert(str(cut))
 
 
@@ -488,8 +505,7 @@ def build_network(kind: str, models: Path, folder: Path):
 
     if kind == "scratch":
         return Detector(scratch_trunk(), 128 + 256 + 512)
-    outputs = MBF_STAGES[kind]
-    return Detector(pretrained_trunk(models, folder, outputs), sum(MBF_CHANNELS[o] for o in outputs))
+    return Detector(pretrained_trunk(models, folder, kind), PRETRAINED_TRUNKS[kind].channels)
 
 
 def predict(network, blob: np.ndarray, batch: int = 64) -> np.ndarray:
@@ -801,9 +817,7 @@ def command_calibrate(args: argparse.Namespace) -> None:
         "validation_people": {"clips": list(VALIDATION_CLIPS), "photos": list(VALIDATION_PHOTO_PREFIXES)},
         "training": {k: training[k] for k in ("network", "steps", "batch", "lr", "seconds", "command")}
         | {k: training[k] for k in ("train_sources", "train_faces", "validation_sources", "validation_faces")},
-        "base_network": "InsightFace w600k_mbf.onnx (non-commercial research licence)"
-        if args.network == "mbf"
-        else None,
+        "base_network": BASE_NETWORKS[args.network],
         "date": dt.date.today().isoformat(),
     }
     metadata_path(args.output).write_text(json.dumps(metadata, indent=1) + "\n", encoding="utf-8")
@@ -915,15 +929,15 @@ def main() -> None:
     parser.add_argument(
         "--output", type=Path, default=REPO / "impersonation_cli" / "data" / "forgery" / "face_forgery.onnx"
     )
-    parser.add_argument("--network", choices=("mbf", "mbf-last", "scratch"), default="mbf")
+    parser.add_argument("--network", choices=tuple(BASE_NETWORKS), default="scrfd")
     parser.add_argument("--freeze-trunk", action="store_true", help="train the head only (a comparison run)")
-    parser.add_argument("--steps", type=int, default=700)
-    parser.add_argument("--batch", type=int, default=24)
-    parser.add_argument("--lr", type=float, default=2e-4)
+    parser.add_argument("--steps", type=int, default=3000)
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--lr", type=float, default=3e-4)
     parser.add_argument("--seed", type=int, default=20261203)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--validate-every", type=int, default=200)
-    parser.add_argument("--validation-per-class", type=int, default=150)
+    parser.add_argument("--validate-every", type=int, default=500)
+    parser.add_argument("--validation-per-class", type=int, default=80)
     parser.add_argument("--cost-repeats", type=int, default=50)
     parser.add_argument("--sizes", type=lambda text: [int(size) for size in text.split(",")], default=[160, 128, 112])
     parser.add_argument(
