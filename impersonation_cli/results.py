@@ -167,12 +167,12 @@ class ScanResult:
             raise ResultFormatError("not an impersonation-cli scan result (a JSON object is expected)")
         if document.get("schema") != SCAN_SCHEMA:
             raise ResultFormatError(f"not an impersonation-cli scan result (schema {document.get('schema')!r})")
-        major = str(document.get("schema_version", "0")).split(".")[0]
-        if major != SCHEMA_VERSION.split(".")[0]:
-            raise ResultFormatError(
-                f"scan result schema {document.get('schema_version')} is not readable by this "
-                f"version (reads {SCHEMA_VERSION.split('.')[0]}.x)"
-            )
+        # The scan document's own version: the appearance events (SCHEMA_VERSION) are versioned apart.
+        version = str(document.get("schema_version", "0"))
+        readable = SCAN_SCHEMA_VERSION.split(".")[0]
+        if version.split(".")[0] != readable:
+            shown = version if len(version) <= 20 else version[:20] + "..."
+            raise ResultFormatError(f"scan result schema {shown} is not readable by this version (reads {readable}.x)")
         try:
             result = _build(cls, document)
         except RecursionError:  # '[[[[...' thousands deep runs Python out of stack

@@ -55,6 +55,18 @@ def test_a_newer_major_version_or_another_schema_is_refused() -> None:
     assert newer.schema_version == SCAN_SCHEMA_VERSION
 
 
+def test_the_scan_version_decides_not_the_appearance_events(monkeypatch: pytest.MonkeyPatch) -> None:
+    """from_dict compared the scan document's major version with the appearance events' (both 1 so far): an
+    appearance schema 2.0 would have refused every scan result, and a scan result 2.0 would have been read."""
+    document = _result().to_dict()
+    monkeypatch.setattr("impersonation_cli.results.SCHEMA_VERSION", "2.0")
+    assert ScanResult.from_dict(document).appearances == _result().appearances
+    with pytest.raises(ResultFormatError, match=r"schema 2\.0 is not readable by this version \(reads 1\.x\)"):
+        ScanResult.from_dict({**document, "schema_version": "2.0"})
+    with pytest.raises(ResultFormatError, match=r"schema 1{20}\.\.\. is not readable"):
+        ScanResult.from_dict({**document, "schema_version": "1" * 5000})
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
