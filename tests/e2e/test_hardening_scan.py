@@ -28,7 +28,7 @@ from impersonation_cli.pipeline.scan import ScanContext, ScanProgress, scan_inpu
 from impersonation_cli.results import SCAN_SCHEMA_VERSION
 from impersonation_cli.runtime.engine import FaceEngine
 
-from ..conftest import SAMPLES, run_cli
+from ..conftest import SAMPLES, run_cli, unavailable
 
 ROOM = "douyin:official"
 
@@ -206,7 +206,13 @@ def test_ctrl_c_writes_what_finished_and_says_so(
 ) -> None:
     """SIGINT used to end `scan` with a blank line, exit 130 and no JSON: an hour of work lost."""
     photo = SAMPLES / "references" / "Eileen_Collins" / "ref1.jpg"
-    long_clip = media / "ffpp_icpr2020dfdc" / "original" / "519.mp4"  # 30 s: still running when interrupted
+    # Still running when interrupted: the 30 s clip alone was scanned within the test's 1 s wait once scans got
+    # faster (exit 1, not 130), so it is looped ten times, copied without re-encoding.
+    if shutil.which("ffmpeg") is None:
+        unavailable("ffmpeg is needed to make the long clip (apt-get install ffmpeg)")
+    long_clip = tmp_path / "519.mp4"
+    loop = ["ffmpeg", "-v", "error", "-stream_loop", "9", "-i", str(media / "ffpp_icpr2020dfdc/original/519.mp4")]
+    subprocess.run([*loop, "-c", "copy", str(long_clip)], check=True, timeout=120)
     json_path, jsonl_path, evidence = tmp_path / "r.json", tmp_path / "r.jsonl", tmp_path / "evidence"
     args = [str(photo), str(long_clip), str(SAMPLES / "clips" / "no_face.mp4"), "--fps", "4"]
     outputs = ["--json", str(json_path), "--jsonl", str(jsonl_path), "--evidence-dir", str(evidence)]
