@@ -138,6 +138,13 @@ FAKE_GROUPS = {
 }
 
 
+def set_sizes(input_size: int, canvas: int) -> None:
+    """--input-size and --canvas, for a comparison run (the shipped model: 160 and 256)."""
+    global INPUT_SIZE, CANVAS, MODEL_INPUT
+    INPUT_SIZE, CANVAS = input_size, canvas
+    MODEL_INPUT = ModelInput(INPUT_SIZE, CROP_WIDEN, np.float32(MEAN), np.float32(STD))
+
+
 # -- sources ----------------------------------------------------------------------------------------
 
 
@@ -951,7 +958,12 @@ def main() -> None:
         default=set(),
         help="steps (comma-separated) after which an ONNX copy is written beside --output, as NAME_stepN.onnx",
     )
+    parser.add_argument("--input-size", type=int, default=INPUT_SIZE, help="the network's input side, px")
+    parser.add_argument(
+        "--canvas", type=int, default=CANVAS, help="context canvas side `extract` caches (give each its own --work)"
+    )
     args = parser.parse_args()
+    set_sizes(args.input_size, args.canvas)
     stages = ("extract", "train", "calibrate") if args.stage == "all" else (args.stage,)
     commands = {"extract": command_extract, "train": command_train, "calibrate": command_calibrate}
     commands |= {"extract-fakes": command_extract_fakes, "evaluate": command_evaluate, "cost": command_cost}
