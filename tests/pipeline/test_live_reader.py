@@ -44,8 +44,10 @@ def test_a_live_reader_decodes_only_what_its_samples_need() -> None:
     (long_gop, long_taken), (short_gop, short_taken) = read_as_live([b_frames, short_groups], 1.0, PLAYED_S)
     for reader, taken in ((long_gop, long_taken), (short_gop, short_taken)):
         state = reader.state
-        assert state.frames_received >= 0.9 * 25 * PLAYED_S
-        assert abs(state.frames_sampled - PLAYED_S) <= 1.5  # one a second
+        # Against the time the room was live: opening the file took about a second of the 6 in CI under load.
+        assert state.live_seconds >= PLAYED_S / 2, state
+        assert state.frames_received >= 0.9 * 25 * state.live_seconds
+        assert abs(state.frames_sampled - state.live_seconds) <= 1.5  # one a second
         assert taken == state.frames_sampled - state.frames_dropped
     # 634.mp4: every reference frame is needed for the next sample, the B-frames between them are not.
     assert long_gop.state.frames_decoded <= 0.65 * long_gop.state.frames_received
