@@ -133,24 +133,26 @@ def test_a_folder_is_not_taken_for_a_missing_gallery(tmp_path: Path) -> None:
             Gallery(tmp_path, create=create)
 
 
+def _alter_behind_its_back(path: Path, statement: str) -> None:
+    """The gallery file changed by another program, as a damaged or hand-edited file would be."""
+    connection = sqlite3.connect(path)
+    connection.execute(statement)
+    connection.commit()
+    connection.close()
+
+
 def test_a_gallery_missing_a_table_or_column_is_refused_when_opened(tmp_path: Path) -> None:
     """Opened read-only (report --gallery, gallery list, scan), a gallery without its authorizations table (or
     reference photos' thumbnail column) passed every check and failed at its first query: 'internal error:
     OperationalError: no such table' (exit 4)."""
     path = tmp_path / "gallery.sqlite"
     Gallery(path).close()
-    connection = sqlite3.connect(path)
-    connection.execute("DROP TABLE authorizations")
-    connection.commit()
-    connection.close()
+    _alter_behind_its_back(path, "DROP TABLE authorizations")
     with pytest.raises(GalleryError, match="not a readable impersonation-cli gallery: no table authorizations"):
         Gallery(path, create=False, read_only=True)
     with Gallery(path) as repaired:  # opened to write, the missing table is made again, as for an older gallery
         assert repaired.authorizations() == []
-    connection = sqlite3.connect(path)
-    connection.execute("ALTER TABLE reference_faces DROP COLUMN thumbnail")
-    connection.commit()
-    connection.close()
+    _alter_behind_its_back(path, "ALTER TABLE reference_faces DROP COLUMN thumbnail")
     with pytest.raises(GalleryError, match="gallery: no column thumbnail in table reference_faces"):
         Gallery(path, create=False, read_only=True)
 
@@ -170,9 +172,6 @@ def test_a_value_of_the_wrong_type_is_refused_when_opened(tmp_path: Path, change
     path = tmp_path / "gallery.sqlite"
     with Gallery(path) as gallery:
         gallery.import_export(_export())
-    connection = sqlite3.connect(path)
-    connection.execute(change)
-    connection.commit()
-    connection.close()
+    _alter_behind_its_back(path, change)
     with pytest.raises(GalleryError, match=f"not a readable impersonation-cli gallery: {message}"):
         Gallery(path, create=False, read_only=True)
