@@ -151,8 +151,9 @@ def room_assignments(
 
 
 def _source_key(source: str) -> str:
-    """A source as one name: a URL as written, a file as its absolute path (a rooms file's are made absolute)."""
-    return source if "://" in source else os.path.abspath(source)
+    """A source as one name: a stream URL as written, a file as its resolved path (a rooms file resolves its
+    relative ones, io.rooms.load_rooms; a symlinked folder must not make one file two)."""
+    return source if is_stream_url(source) else str(Path(source).resolve())
 
 
 def path_list(paths: PathLike | Sequence[PathLike]) -> list[str]:
