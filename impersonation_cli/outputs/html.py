@@ -23,6 +23,7 @@ import markupsafe
 
 from impersonation_cli import __version__
 from impersonation_cli.io.atomic_write import write_text_atomic
+from impersonation_cli.outputs.console import BIDI_REORDERING
 from impersonation_cli.outputs.evidence_files import VERIFIED, check_evidence, data_uri
 from impersonation_cli.outputs.findings import (
     ReportInput,
@@ -85,7 +86,7 @@ def score_colour(score: float) -> str:
 
 # Bidi embeddings, overrides and isolates reorder the text after them: 'x\u202egpj.exe' reads as 'xexe.jpg'.
 # Escaping leaves them be; every value the page writes has them replaced (as the takedown drafts do).
-BIDI_OVERRIDES = re.compile("[\u202a-\u202e\u2066-\u2069]")
+BIDI_OVERRIDES = re.compile(f"[{BIDI_REORDERING}]")
 
 
 def _without_bidi_overrides(value: Any) -> Any:

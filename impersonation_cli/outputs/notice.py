@@ -15,6 +15,7 @@ from pathlib import Path
 from impersonation_cli import __version__
 from impersonation_cli.gallery.store import Authorization
 from impersonation_cli.io.atomic_write import write_text_atomic
+from impersonation_cli.outputs.console import BIDI_REORDERING
 from impersonation_cli.outputs.evidence import slug, source_slug
 from impersonation_cli.outputs.evidence_files import check_evidence
 from impersonation_cli.outputs.findings import (
@@ -39,7 +40,7 @@ MARKDOWN_SPECIAL = re.compile(r"[\\`*\[\]<>&~#@]|(?<![^\W_])_|_(?![^\W_])|:(?=//
 # Control characters, and the bidi embeddings, overrides and isolates that reorder what follows them:
 # 'x\u202egpj.exe' reads as 'xexe.jpg' in a form or a rendered draft. (Zero-width joiners and the marks LRM/RLM
 # stay: names in Persian, Hindi or Arabic need them.)
-CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+CONTROL = re.compile(f"[\x00-\x1f\x7f-\x9f{BIDI_REORDERING}]")
 PLACEHOLDER_NOTE = "Every `{{...}}` is a placeholder to fill in before sending."
 
 
