@@ -63,6 +63,7 @@ def remove(
     """Remove a person's footage, or one video of it."""
     with Gallery(default_gallery_path(gallery), create=False) as store:
         removed = store.remove_footage(name, video)
-    if video is not None and not removed:
-        raise UserError(f"'{name}' has no footage named {video!r} (see `impersonation-cli footage list`)")
+    if not removed:  # as `gallery revoke`: removing what is not there is a mistake worth saying
+        what = "no footage" if video is None else f"no footage named {video!r}"
+        raise UserError(f"'{name}' has {what} (see `impersonation-cli footage list`)")
     stdout.print(one_line(f"{name}: removed {removed} video(s)"))

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from impersonation_cli.errors import MAX_SCAN_FPS, UserError, check_rate, check_seconds, check_threads
+from impersonation_cli.io.sources import is_image
 
 if TYPE_CHECKING:
     from impersonation_cli.config import Config
@@ -83,8 +84,8 @@ def bench_job(
     the project's sample clip.
 
     Raises:
-        UserError: no such video or gallery file, an fps outside (0, 120], a --min-appearance below 0 or not
-            finite, a --threads below 1, a pack that is not installed.
+        UserError: no such video or gallery file, a picture given as the video, an fps outside (0, 120], a
+            --min-appearance below 0 or not finite, a --threads below 1, a pack that is not installed.
     """
     from impersonation_cli.runtime.packs import load_pack, model_root
 
@@ -92,6 +93,8 @@ def bench_job(
     if not clip.is_file():
         hint = "" if video else " (the project's sample clip; make it with the samples script or give VIDEO)"
         raise UserError(f"{clip}: no such video{hint}")
+    if is_image(clip):  # refused before its worker processes start: each would fail on it in turn
+        raise UserError(f"{clip}: a picture, not a video; bench measures a video's frame rate")
     check_rate(fps, MAX_SCAN_FPS)
     check_seconds(min_appearance_s, "--min-appearance")
     check_threads(threads)

@@ -3,6 +3,8 @@ covers only the part that decoded (a replay of the rest is not recognised)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import av
@@ -78,3 +80,12 @@ def test_a_still_image_is_not_footage(tmp_path: Path) -> None:
     photo.write_bytes(b"\xff\xd8 not really a jpeg")
     with pytest.raises(UserError, match="a still image; known footage is video"):
         list(add_footage_videos(tmp_path / "g.sqlite", "Anyone", [photo], None, warn=lambda _line: None))
+
+
+def test_removing_footage_that_is_not_there_is_an_error(gallery: Path) -> None:
+    # `footage remove NAME` with nothing stored said "removed 0 video(s)" and exit 0, as if it had done something.
+    command = [sys.executable, "-m", "impersonation_cli", "footage", "remove", PERSON, "--gallery", str(gallery)]
+    removed = subprocess.run(command, capture_output=True, text=True)
+    assert removed.returncode == 2, removed
+    assert removed.stderr.strip() == f"error: '{PERSON}' has no footage (see `impersonation-cli footage list`)"
+    assert "Traceback" not in removed.stderr

@@ -49,3 +49,11 @@ def test_bench_refuses_threads_below_one(tmp_path: Path) -> None:
     clip.write_bytes(b"")
     with pytest.raises(UserError, match="--threads must be a whole number of at least 1, not 0"):
         bench_job(clip, 2.0, None, 2.0, tmp_path, None, "cpu", None, 0)
+
+
+def test_bench_refuses_a_picture_before_measuring(tmp_path: Path) -> None:
+    # A photo renamed .mp4 reached the five worker processes, which each failed on it after "measuring...".
+    photo = tmp_path / "photo.mp4"
+    photo.write_bytes(b"\x89PNG\r\n\x1a\n not really a png")
+    with pytest.raises(UserError, match=r"photo\.mp4: a picture, not a video"):
+        bench_job(photo, 2.0, None, 2.0, tmp_path, None, "cpu", None, None)
