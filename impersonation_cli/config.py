@@ -279,7 +279,7 @@ def write_match_threshold(path: Path, threshold: float) -> None:
     if path.exists():
         _read_toml(path)  # refuse to edit a file that is not valid TOML
     setting = f"threshold = {threshold:.4f}  # set by `gallery calibrate`"
-    section = next((n for n, line in enumerate(lines) if line.strip() == "[match]"), None)
+    section = next((n for n, line in enumerate(lines) if line.split("#")[0].strip() == "[match]"), None)
     if section is None:
         lines += ["", "[match]", setting] if lines else ["[match]", setting]
     else:
@@ -289,8 +289,18 @@ def write_match_threshold(path: Path, threshold: float) -> None:
             lines.insert(section + 1, setting)
         else:
             lines[existing] = setting
+    text = "\n".join(lines) + "\n"
+    try:  # checked before writing: a [match] table this line edit cannot see must not be doubled or missed
+        edited = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        edited = {}
+    match = edited.get("match")
+    if not isinstance(match, dict) or match.get("threshold") != round(threshold, 4):
+        raise UserError(
+            f"cannot set [match] threshold in {path}: its [match] table is not written as a plain [match] "
+            f"header with a `threshold = ...` line; file left as it was, set threshold = {threshold:.4f} by hand"
+        )
     try:
-        write_text_atomic(path, "\n".join(lines) + "\n")
+        write_text_atomic(path, text)
     except OSError as exc:
         raise UserError(f"cannot write config {path}: {exc.strerror}") from exc
-    _read_toml(path)

@@ -69,3 +69,33 @@ def test_a_threshold_that_keeps_genuine_pairs_is_written(tmp_path: Path) -> None
     mine.write_text(MINE, encoding="utf-8")
     write_calibration(mine, result)
     assert f"threshold = {result.threshold:.4f}" in mine.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "match.threshold = 0.3\n",  # a dotted key: a new [match] header made the file invalid TOML
+        "match = {threshold = 0.3}\n",
+        '[match]\n"threshold" = 0.3\n',  # a quoted key: a second threshold line made it invalid
+        'note = """\n[match]\n"""\n',  # the line sat inside a string: "written", yet no threshold was set
+    ],
+)
+def test_a_match_table_the_line_edit_cannot_see_is_refused_and_left_as_it_was(tmp_path: Path, text: str) -> None:
+    """The edited file used to be written first and read back after: a valid config became invalid TOML."""
+    from impersonation_cli.config import write_match_threshold
+
+    mine = tmp_path / "mine.toml"
+    mine.write_text(text, encoding="utf-8")
+    with pytest.raises(UserError, match=r"cannot set \[match\] threshold in .*file left as it was"):
+        write_match_threshold(mine, 0.4321)
+    assert mine.read_text(encoding="utf-8") == text
+
+
+def test_a_match_header_with_a_comment_is_edited_in_place(tmp_path: Path) -> None:
+    from impersonation_cli.config import load_config, write_match_threshold
+
+    mine = tmp_path / "mine.toml"
+    mine.write_text("[match]  # mine\nthreshold = 0.3\nmargin = 0.1\n", encoding="utf-8")
+    write_match_threshold(mine, 0.4321)
+    config = load_config(mine)
+    assert (config.match.threshold, config.match.margin) == (0.4321, 0.1)
