@@ -716,7 +716,10 @@ def _person_from_json(raw: object, where: str, recognizer: str | None) -> Import
 
 def _reference_from_json(raw: object, where: str, recognizer: str | None) -> ReferenceFace:
     _only_keys(raw, REFERENCE_KEYS, where)
-    embedding = np.frombuffer(_base64(raw, "embedding", where), dtype="<f4").astype(np.float32)
+    data = _base64(raw, "embedding", where)
+    if len(data) != EMBEDDING_DIM * 4:  # frombuffer fails (an internal error) on a size not a multiple of 4
+        raise GalleryError(f"{where}.embedding has {len(data)} bytes, expected {EMBEDDING_DIM} float32 values")
+    embedding = np.frombuffer(data, dtype="<f4").astype(np.float32)
     check_embedding(embedding, f"{where}.embedding")
     reference_recognizer = _text(raw, "recognizer", where)
     if recognizer is not None and reference_recognizer != recognizer:

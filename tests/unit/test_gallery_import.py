@@ -78,6 +78,9 @@ BAD = [
         lambda d: _person(d)["authorizations"][0].update(until="2027-01-01"),
         "authorizations[0] has unknown keys: 'until'",
     ),
+    # 3 bytes: numpy's frombuffer raised ValueError, an internal error (exit 4) instead of a refusal
+    ("embedding of 3 bytes", lambda d: _reference(d).update(embedding="AAAA"), "has 3 bytes, expected 512 float32"),
+    ("embedding cut short", lambda d: _reference(d).update(embedding=EMBEDDING[:-8]), "has 2043 bytes, expected"),
     ("a person twice", _another_person("EILEEN COLLINS", []), "'EILEEN COLLINS' already names persons[0]"),
     ("an alias of another", _another_person("Someone Else", ["collins"]), "'collins' already names persons[0]"),
     (
