@@ -296,7 +296,8 @@ class SourcePipeline:
             best_similarity=round(float(per_frame.max()), 4),
             median_similarity=round(float(np.median(per_frame)), 4),
             second_identity=second.second_identity,
-            second_similarity=round(second.second_similarity, 4),
+            # No runner-up (a gallery of one person): no similarity, not the -1 match_track compares with.
+            second_similarity=None if second.second_identity is None else round(second.second_similarity, 4),
             room=self.account,
             start_wallclock=_wallclock(self.room, observations[0]),
             end_wallclock=_wallclock(self.room, observations[-1]),

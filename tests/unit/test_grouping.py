@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+import types
+
 import numpy as np
 
+from impersonation_cli.config import load_config
 from impersonation_cli.pipeline.matches import TrackMatch
-from impersonation_cli.pipeline.scan import group_matches
+from impersonation_cli.pipeline.scan import SourcePipeline, group_matches
 from impersonation_cli.pipeline.tracks import Observation, Track
+from impersonation_cli.results import Appearance
 
 MERGE_GAP_S = 4.0
 
@@ -48,3 +53,21 @@ def test_a_group_with_fewer_frames_than_the_minimum_is_dropped() -> None:
     tracks = [matched(1, "Obama", 0.0, 0.5), matched(2, "Miranda", 0.0, 5.0)]  # 2 frames and 11 frames
     assert ids(group_matches(tracks, 3, MERGE_GAP_S)) == [[2]]
     assert ids(group_matches(tracks, 2, MERGE_GAP_S)) == [[2], [1]]  # the same start: by name
+
+
+def appearance_of(group: list[TrackMatch]) -> Appearance:
+    """The appearance SourcePipeline makes of `group`: a pipeline without models (its appearance needs none)."""
+    pipeline = SourcePipeline.__new__(SourcePipeline)
+    pipeline.source, pipeline.account, pipeline.room = "clip.mp4", None, None
+    pipeline.config = load_config()
+    pipeline.context = types.SimpleNamespace(authorizations=[])
+    return pipeline._appearance(group, "s1-a1", lambda start_s, end_s: {})
+
+
+def test_an_appearance_with_no_runner_up_has_no_runner_up_similarity() -> None:
+    # A gallery of one person: match_track compares with -1, which the document wrote as if a score.
+    alone = appearance_of([matched(1, "Obama", 0.0, 2.0)])
+    assert alone.second_identity is None and alone.second_similarity is None
+    runner_up = dataclasses.replace(matched(1, "Obama", 0.0, 2.0), second_identity="Miranda", second_similarity=0.2)
+    found = appearance_of([runner_up])
+    assert (found.second_identity, found.second_similarity) == ("Miranda", 0.2)
