@@ -22,7 +22,12 @@ from impersonation_cli.tools.evaluation import EvalCase, draw_roc, evaluation_re
 
 @app.command("eval")
 def evaluate(
-    manifest_path: Annotated[Path, typer.Argument(metavar="MANIFEST", help="YAML list of labelled cases")],
+    manifest_path: Annotated[
+        Path,
+        typer.Argument(
+            metavar="MANIFEST", help="YAML file: labelled cases under 'cases' (and gallery, footage, breakdown)"
+        ),
+    ],
     roc_path: Annotated[Path | None, typer.Option("--roc", help="Write the ROC curves as a PNG here")] = None,
     json_path: Annotated[Path | None, typer.Option("--json", help="Write every case and figure as JSON here")] = None,
     fps: options.ScanFps = None,
