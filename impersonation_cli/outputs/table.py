@@ -38,7 +38,8 @@ def appearance_table(result: ScanResult) -> Table:
     for a in result.appearances:
         verdicts = Text()
         for n, verdict in enumerate(a.verdicts):
-            verdicts.append(("" if n == 0 else "\n") + verdict, style=VERDICT_STYLES.get(verdict, ""))
+            # Comma-separated, not one a line: off a terminal an appearance's row stays one line (README).
+            verdicts.append(("" if n == 0 else ", ") + verdict, style=VERDICT_STYLES.get(verdict, ""))
         table.add_row(
             one_line(display_name(Path(a.source).name)),
             *([one_line(a.room or "")] if with_rooms else []),

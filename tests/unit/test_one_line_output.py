@@ -70,6 +70,14 @@ def test_scan_table_keeps_each_name_on_its_row() -> None:
         assert shown.count(fragment) == shown.count(whole), shown
 
 
+def test_scan_table_keeps_an_appearance_with_several_verdicts_on_one_line() -> None:
+    found = appearance("Eileen Collins", "/captures/room.mp4", verdicts=["unauthorized-likeness", "likely-replay"])
+    console = recording()
+    print_summary(scan_result([found], [source("/captures/room.mp4")]), console)
+    (row,) = [line for line in shown_on(console).splitlines() if "Eileen Collins" in line]
+    assert "unauthorized-likeness" in row and "likely-replay" in row, shown_on(console)
+
+
 def room_summary(status: str) -> dict[str, Any]:
     counts = dict.fromkeys(("frames_sampled", "frames_dropped", "reconnects", "alerts"), 0)
     return {"room": ROOM, "status": status, "last_error": f"{URL}: cannot open", **counts}
