@@ -68,7 +68,7 @@ def validate_date(text: str, what: str) -> str:
     if isinstance(text, str) and DATE_PATTERN.match(text):
         try:
             date.fromisoformat(text[:10])
-            if len(text) == 10 or parse_time(text, what):
+            if len(text) == 10 or parse_time(text, what, start=False):
                 return text
         except ValueError:
             pass
@@ -83,15 +83,25 @@ def check_period(valid_from: str | None, valid_to: str | None) -> None:
         raise UserError(f"valid from {valid_from} is after valid until {valid_to}; the start must not follow the end")
 
 
-def parse_time(text: str | datetime | None, what: str) -> datetime | None:
+# A stream's start time: wall-clock times are this plus stream time, in UTC; at datetime's ends (year 1 or 9999)
+# that leaves its range, which stopped the scan of each file as an internal error.
+START_YEARS = (1900, 8999)
+
+
+def parse_time(text: str | date | None, what: str, start: bool = True) -> datetime | None:
+    """An ISO 8601 date-time with a zone offset (a YAML file gives a datetime or date already). `start`: the
+    start time of a stream, whose year must lie within START_YEARS; an authorization's bound need not."""
     if text is None:
         return None
+    shown = repr(text.isoformat() if isinstance(text, date) else text)  # not datetime.date(2026, 1, 1)
     try:
         parsed = text if isinstance(text, datetime) else datetime.fromisoformat(str(text))
     except ValueError as exc:
-        raise UserError(f"{what} {text!r} is not an ISO 8601 date-time (2026-11-20T20:00:00+08:00)") from exc
+        raise UserError(f"{what} {shown} is not an ISO 8601 date-time (2026-11-20T20:00:00+08:00)") from exc
     if parsed.tzinfo is None:
-        raise UserError(f"{what} {text!r} needs a time zone offset, such as +08:00 or Z")
+        raise UserError(f"{what} {shown} needs a time zone offset, such as +08:00 or Z")
+    if start and not START_YEARS[0] <= parsed.year <= START_YEARS[1]:
+        raise UserError(f"{what} {shown} is out of range: a start time in the years {START_YEARS[0]}-{START_YEARS[1]}")
     return parsed
 
 

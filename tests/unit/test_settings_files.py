@@ -10,7 +10,7 @@ import pytest
 
 from impersonation_cli.config import SECTIONS, load_config
 from impersonation_cli.errors import UserError
-from impersonation_cli.io.rooms import load_rooms, parse_time, validate_room
+from impersonation_cli.io.rooms import load_rooms, parse_time, validate_date, validate_room
 from impersonation_cli.pipeline.signals.replay import ReplaySettings
 from impersonation_cli.pipeline.signals.scoring import SignalSettings
 from impersonation_cli.pipeline.verdicts import VerdictSettings
@@ -136,6 +136,11 @@ def test_rooms_files_in_each_format_read_the_same(tmp_path: Path, suffix: str) -
         ("rooms:\n  - url: a.mp4\n    room: douyin\n", "is not of the form platform:account"),
         ("rooms:\n  - url: a.mp4\n    room: douyin:1\n    started_at: '2026-11-20T20:00'\n", "entry 1 started_at"),
         ("rooms: [unclosed\n", "cannot be parsed"),
+        # YAML reads an unquoted date as a date: the message showed datetime.date(2026, 11, 20)
+        ("rooms:\n  - url: a.mp4\n    room: douyin:1\n    started_at: 2026-11-20\n", "started_at '2026-11-20' needs"),
+        # year 1 at +08:00 is year 0 in UTC: each file's scan failed as an internal error (exit 3), not exit 2
+        ("rooms:\n  - {url: a.mp4, room: douyin:1, started_at: 0001-01-01T00:00:00+08:00}\n", "out of range"),
+        ("rooms:\n  - {url: a.mp4, room: douyin:1, started_at: 9999-12-31T23:59:59Z}\n", "years 1900-8999"),
     ],
 )
 def test_rooms_file_mistakes_are_one_line_errors(tmp_path: Path, text: str, message: str) -> None:
@@ -155,3 +160,7 @@ def test_room_names_and_times() -> None:
     assert parse_time(None, "--started-at") is None
     with pytest.raises(UserError, match="--started-at '2026-11-20 20:00' needs a time zone offset"):
         parse_time("2026-11-20 20:00", "--started-at")
+    with pytest.raises(UserError, match="--started-at '9999-12-31T23:59:59-08:00' is out of range"):
+        parse_time("9999-12-31T23:59:59-08:00", "--started-at")
+    # an authorization's bound is a date-time too, but nothing is added to it: any year stays accepted
+    assert validate_date("9999-12-31T23:59:59-08:00", "--until") == "9999-12-31T23:59:59-08:00"
