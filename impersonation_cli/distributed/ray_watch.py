@@ -388,7 +388,7 @@ class WatchWorker(ScanWorker):
 
 
 def _iso(stamp: float) -> str:
-    return datetime.fromtimestamp(stamp, tz=UTC).isoformat()
+    return datetime.fromtimestamp(stamp, tz=UTC).isoformat(timespec="microseconds")  # as pipeline.watch._iso
 
 
 def _first_record(room: Room) -> dict[str, Any]:

@@ -95,7 +95,9 @@ class RoomWatch:
 
 
 def _iso(stamp: float | None) -> str:
-    return datetime.fromtimestamp(stamp if stamp is not None else time.time(), tz=UTC).isoformat()
+    # Always with microseconds (docs/watch.md): isoformat() leaves them out of a time on a whole second.
+    when = datetime.fromtimestamp(stamp if stamp is not None else time.time(), tz=UTC)
+    return when.isoformat(timespec="microseconds")
 
 
 def recognise(engine: FaceEngine, batch: list[tuple[RoomWatch, Frame]]) -> list[Faces]:
