@@ -268,6 +268,8 @@ def load_manifest(path: Path) -> Manifest:
         document = yaml.safe_load(read_settings_text(path, "manifest"))
     except yaml.YAMLError as exc:
         raise UserError(f"manifest {path} is not valid YAML: {str(exc).splitlines()[0]}") from exc
+    except RecursionError as exc:  # as a config or rooms file: was an internal error (exit 4)
+        raise UserError(f"manifest {path} is not valid YAML: nested too deeply") from exc
     if not isinstance(document, dict) or not isinstance(document.get("cases"), list) or not document["cases"]:
         raise UserError(f"manifest {path} needs a non-empty list under 'cases'")
     _only_keys(document, MANIFEST_KEYS, f"manifest {path}")
