@@ -20,6 +20,7 @@ import tomllib
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -105,7 +106,32 @@ def parse_time(text: str | date | None, what: str, start: bool = True) -> dateti
     return parsed
 
 
-class _NoAliasLoader(yaml.SafeLoader):
+class UniqueKeysLoader(yaml.SafeLoader):
+    """Safe YAML that refuses a key given twice in one mapping (PyYAML keeps the last one without a word: a
+    rooms entry's second `room:` or a manifest's second `cases:` silently replaced the first)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[str] = set()
+        for key_node, _ in node.value:
+            if isinstance(key_node, yaml.ScalarNode):
+                if key_node.value in seen:
+                    problem = f"key {key_node.value!r} is given twice (line {key_node.start_mark.line + 1})"
+                    raise yaml.constructor.ConstructorError(None, None, problem, key_node.start_mark)
+                seen.add(key_node.value)
+        return super().construct_mapping(node, deep)
+
+
+def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are each given once (json's object_pairs_hook; json keeps the last silently)."""
+    document: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in document:
+            raise ValueError(f"key {key!r} is given twice")
+        document[key] = value
+    return document
+
+
+class _NoAliasLoader(UniqueKeysLoader):
     """Safe YAML that refuses anchors' aliases (*name): each is refused as it is met, before anything expands."""
 
     def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
@@ -121,7 +147,7 @@ def _read_document(path: Path) -> object:
         if path.suffix.lower() == ".toml":
             return tomllib.loads(text)
         if path.suffix.lower() == ".json":
-            return json.loads(text)
+            return json.loads(text, object_pairs_hook=unique_keys)
         return yaml.load(text, Loader=_NoAliasLoader) or {}  # a SafeLoader without aliases
     except (ValueError, yaml.YAMLError) as exc:
         raise UserError(f"rooms file {path} cannot be parsed: {str(exc).splitlines()[0]}") from exc

@@ -27,7 +27,7 @@ from impersonation_cli.errors import UserError, read_settings_text, unknown_keys
 from impersonation_cli.gallery.enrol import reference_from_image
 from impersonation_cli.gallery.store import Gallery, GalleryIndex
 from impersonation_cli.io.atomic_write import write_bytes_atomic
-from impersonation_cli.io.rooms import Room, parse_time, validate_room
+from impersonation_cli.io.rooms import Room, UniqueKeysLoader, parse_time, validate_room
 from impersonation_cli.pipeline.scan import ScanContext, add_concurrency, scan_source
 from impersonation_cli.pipeline.signals.replay import FootageIndex, add_footage
 from impersonation_cli.pipeline.signals.scoring import is_judged
@@ -265,7 +265,8 @@ def _footage(folder: Path, entries: list) -> dict[str, list[Path]]:
 def load_manifest(path: Path) -> Manifest:
     """Read and check an `eval` manifest: every mistake is a one-line UserError naming the entry and key."""
     try:
-        document = yaml.safe_load(read_settings_text(path, "manifest"))
+        # Safe YAML, a key given twice in one mapping refused (the last one was kept without a word).
+        document = yaml.load(read_settings_text(path, "manifest"), Loader=UniqueKeysLoader)
     except yaml.YAMLError as exc:
         raise UserError(f"manifest {path} is not valid YAML: {str(exc).splitlines()[0]}") from exc
     except RecursionError as exc:  # as a config or rooms file: was an internal error (exit 4)

@@ -28,6 +28,7 @@ def folder(tmp_path: Path) -> Path:
         ("cases:\n" + GOOD_CASE + "  - {source: clip.mp4, group: [1]}\n", "case 2 group must be a string, not list"),
         ("cases:\n  - {source: [1]}\n", "case 1 source must be a string, not list"),
         ("cases: " + "[" * 5000 + "]" * 5000 + "\n", "nested too deeply"),  # was RecursionError, exit 4
+        ("cases:\n" + GOOD_CASE + "cases:\n" + GOOD_CASE, "key 'cases' is given twice"),  # the last was kept
         ("cases:\n  - {source: clip.mp4, label: {a: 1}}\n", "case 1 label must be a string, not dict"),
         ("cases:\n" + GOOD_CASE + "comment: x\n", "has unknown keys: comment"),
         ("gallery:\n  - {name: A, image: [x.jpg]}\ncases:\n" + GOOD_CASE, "gallery entry 1 has unknown keys: image"),

@@ -141,6 +141,9 @@ def test_rooms_files_in_each_format_read_the_same(tmp_path: Path, suffix: str) -
         # year 1 at +08:00 is year 0 in UTC: each file's scan failed as an internal error (exit 3), not exit 2
         ("rooms:\n  - {url: a.mp4, room: douyin:1, started_at: 0001-01-01T00:00:00+08:00}\n", "out of range"),
         ("rooms:\n  - {url: a.mp4, room: douyin:1, started_at: 9999-12-31T23:59:59Z}\n", "years 1900-8999"),
+        # a key given twice: PyYAML kept the last one, so the first room was dropped without a word
+        ("rooms:\n  - url: a.mp4\n    room: douyin:1\n    room: douyin:2\n", "key 'room' is given twice \\(line 4\\)"),
+        ("rooms:\n  - {url: a.mp4, room: douyin:1}\nrooms:\n  - {url: b.mp4, room: '1:2'}\n", "'rooms' is given twice"),
     ],
 )
 def test_rooms_file_mistakes_are_one_line_errors(tmp_path: Path, text: str, message: str) -> None:
@@ -149,6 +152,13 @@ def test_rooms_file_mistakes_are_one_line_errors(tmp_path: Path, text: str, mess
     with pytest.raises(UserError, match=message) as caught:
         load_rooms(path)
     assert "\n" not in str(caught.value)
+
+
+def test_a_key_given_twice_in_a_json_rooms_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "rooms.json"
+    path.write_text('{"rooms": [{"url": "a.mp4", "room": "douyin:1", "room": "douyin:2"}]}', encoding="utf-8")
+    with pytest.raises(UserError, match=r"rooms\.json cannot be parsed: key 'room' is given twice"):
+        load_rooms(path)
 
 
 def test_room_names_and_times() -> None:
