@@ -27,7 +27,9 @@ EXIT_INTERRUPTED = 130
 
 @app.command()
 def scan(
-    inputs: Annotated[list[str] | None, typer.Argument(help="Videos, images or folders (searched recursively)")] = None,
+    inputs: Annotated[
+        list[str] | None, typer.Argument(help="Videos, images, folders (searched recursively) or stream URLs")
+    ] = None,
     fps: options.ScanFps = None,
     json_path: Annotated[
         Path | None, typer.Option("--json", help="Write the result document here ('-': stdout)")
