@@ -64,14 +64,15 @@ def load_engine(
     config: PathLike | None = None,
     threads: int | None = None,
 ) -> tuple[FaceEngine, Config]:
-    """The settings (shipped defaults overlaid by `config`, else $IMPERSONATION_CONFIG) and a face engine built
-    with the config's detector settings.
+    """The settings (shipped defaults overlaid by `config`, else by the file the CLI would find: README,
+    "Configuration") and a face engine built with the config's detector settings.
 
     Args:
         models: folder of model packs; None: $IMPERSONATION_MODELS, else the per-user data folder.
         pack: pack name or folder; None: $IMPERSONATION_PACK, else the best installed pack.
         device: ONNX Runtime device: auto, cpu, cuda, tensorrt, rocm, coreml or dml.
-        config: a TOML file of settings overriding the defaults.
+        config: a TOML file of settings overriding the defaults; None: $IMPERSONATION_CONFIG,
+            ./impersonation-cli.toml, then the user's config folder.
         threads: CPU threads per model, at least 1; None lets ONNX Runtime use every core.
 
     Raises:
