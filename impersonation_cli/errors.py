@@ -51,11 +51,18 @@ def check_rate(fps: float | None, highest: float, name: str = "--fps") -> None:
         raise UserError(f"{name} must be between 0 and {highest:g}")
 
 
+# More threads per model than this is a typo: ONNX Runtime starts every one of them (--threads 99999 sat for
+# minutes creating threads on a 2-core machine before doing anything).
+MAX_THREADS = 1024
+
+
 def check_threads(threads: int | None, name: str = "--threads") -> None:
-    """A thread count of at least 1, or None (the default), else a UserError naming the option. Checked where a
-    count enters, before `threads or default` reads 0 as the default and before ONNX Runtime is given -1."""
+    """A thread count from 1 to MAX_THREADS, or None (the default), else a UserError naming the option. Checked
+    where a count enters, before `threads or default` reads 0 as the default and before ONNX Runtime is given -1."""
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
         raise UserError(f"{name} must be a whole number of at least 1, not {threads!r}")
+    if threads is not None and threads > MAX_THREADS:
+        raise UserError(f"{name} must be at most {MAX_THREADS}, not {threads!r}")
 
 
 def check_seconds(seconds: float, name: str, *, zero: bool = True) -> None:

@@ -27,7 +27,7 @@ Threads = Annotated[
     int | None,
     typer.Option(
         "--threads",
-        help="CPU threads per model, at least 1 (default: half the cores for scan, eval and bench, which run "
+        help="CPU threads per model, 1 to 1024 (default: half the cores for scan, eval and bench, which run "
         "detection beside recognition; all cores for watch and gallery)",
     ),
 ]

@@ -30,6 +30,19 @@ def test_a_thread_count_below_one_is_refused_where_it_enters(threads: int) -> No
             enters()
 
 
+def test_a_thread_count_past_the_cap_is_refused_where_it_enters() -> None:
+    # --threads 99999 was given to ONNX Runtime, which sat for minutes starting threads on a 2-core machine.
+    for enters in (
+        lambda: engine_options("local", None, None, "cpu", 99999),
+        lambda: threads_or_default(99999),
+        lambda: session_options(99999),
+        lambda: Scanner.open(threads=99999),
+    ):
+        with pytest.raises(UserError, match="threads must be at most 1024, not 99999"):
+            enters()
+    assert session_options(1024).intra_op_num_threads == 1024
+
+
 def test_a_thread_count_of_one_or_none_is_taken() -> None:
     assert session_options(1).intra_op_num_threads == 1
     assert threads_or_default(None) >= 1 and threads_or_default(3) == 3
