@@ -26,6 +26,11 @@ def resolve_providers(device: str) -> list[str]:
         chosen = [DEVICE_PROVIDERS[d] for d in AUTO_ORDER if DEVICE_PROVIDERS[d] in available]
         return chosen or ["CPUExecutionProvider"]
     provider = DEVICE_PROVIDERS.get(device, device)
+    if provider not in DEVICE_PROVIDERS.values() and provider not in available:  # a typo, not a missing build
+        raise UserError(
+            f"unknown device {device!r}: choose from auto, {', '.join(DEVICE_PROVIDERS)} "
+            f"(or an ONNX Runtime provider: {', '.join(available)})"
+        )
     if provider not in available:
         raise UserError(
             f"device '{device}' needs {provider}, which this onnxruntime build lacks "

@@ -1,0 +1,22 @@
+"""--device: a name that is no device was reported as a missing onnxruntime build ("device 'nope' needs nope,
+which this onnxruntime build lacks ...; install onnxruntime-gpu for CUDA"); it is now named as a typo."""
+
+from __future__ import annotations
+
+import pytest
+
+from impersonation_cli.errors import UserError
+from impersonation_cli.runtime.sessions import resolve_providers
+
+
+@pytest.mark.parametrize("device", ["nope", "", "gpu"])
+def test_an_unknown_device_lists_the_choices(device: str) -> None:
+    with pytest.raises(UserError, match=f"unknown device '{device}': choose from auto, cpu, cuda,") as refused:
+        resolve_providers(device)
+    assert "onnxruntime-gpu" not in str(refused.value)
+
+
+def test_known_devices_and_provider_names_are_taken() -> None:
+    assert resolve_providers("cpu") == ["CPUExecutionProvider"]
+    assert resolve_providers("CPUExecutionProvider") == ["CPUExecutionProvider"]
+    assert resolve_providers("auto")[-1] == "CPUExecutionProvider"
