@@ -50,8 +50,9 @@ def add(
 ) -> None:
     """Enrol a person from reference photos: the faces found are stored in one transaction (all or none); a
     photo without a readable face is skipped with a note."""
-    for text in (name, *(alias or [])):  # refused before the models load
-        validate_name(text)
+    validate_name(name)  # refused before the models load
+    for text in alias or []:
+        validate_name(text, "alias")
     engine, config = build_engine(models, pack, device, threads=threads)
     path = default_gallery_path(gallery)
     enrolled(name, *enrol_photos(path, engine, name, images, alias or [], config.match.threshold, say))

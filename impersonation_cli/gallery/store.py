@@ -166,11 +166,18 @@ class GalleryIndex:
         return len(self.names)
 
 
-def validate_name(name: str) -> str:
-    """A person's name or alias, whitespace runs made one space: 1-200 characters, none of them a control."""
+def validate_name(name: str, what: str = "person name") -> str:
+    """A person's name or alias (`what`), whitespace runs made one space: 1-200 characters, none of them a
+    control. The refusal says which rule failed and shows a long name cut short (it is one line)."""
     cleaned = " ".join(name.split()) if isinstance(name, str) else ""
-    if not cleaned or len(cleaned) > 200 or has_control_characters(name):
-        raise GalleryError(f"invalid person name {name!r}: 1-200 printable characters")
+    shown = repr(name) if len(repr(name)) <= 80 else repr(name)[:77] + "..."
+    if isinstance(name, str) and any(0xDC80 <= ord(c) <= 0xDCFF for c in name):  # how Python holds non-UTF-8 bytes
+        raise GalleryError(f"invalid {what} {shown}: it holds bytes that are not UTF-8 text")
+    if isinstance(name, str) and has_control_characters(name):
+        raise GalleryError(f"invalid {what} {shown}: it holds control characters (1-200 printable characters)")
+    if not cleaned or len(cleaned) > 200:
+        size = f", not {len(cleaned)}" if cleaned else ""
+        raise GalleryError(f"invalid {what} {shown}: 1-200 printable characters{size}")
     return cleaned
 
 
@@ -338,7 +345,7 @@ class Gallery:
                     "INSERT INTO persons (name, created_at) VALUES (?, ?)", (name, now_iso())
                 ).lastrowid
             for alias in aliases:
-                alias = validate_name(alias)
+                alias = validate_name(alias, "alias")
                 owner = self._person_id(alias)
                 if owner not in (None, person_id):
                     raise GalleryError(f"alias '{alias}' already names another person")

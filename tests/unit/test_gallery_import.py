@@ -178,3 +178,22 @@ def test_a_value_of_the_wrong_type_is_refused_when_opened(tmp_path: Path, change
     _alter_behind_its_back(path, change)
     with pytest.raises(GalleryError, match=f"not a readable impersonation-cli gallery: {message}"):
         Gallery(path, create=False, read_only=True)
+
+
+@pytest.mark.parametrize(
+    ("name", "what", "words"),
+    [
+        ("Bad\udcff", "person name", "'Bad\\udcff': it holds bytes that are not UTF-8 text"),
+        ("A\nB", "person name", "'A\\nB': it holds control characters"),
+        ("a" * 5000, "person name", "aaa...: 1-200 printable characters, not 5000"),
+        ("", "alias", "invalid alias '': 1-200 printable characters"),
+    ],
+)
+def test_a_refused_name_says_which_rule_it_breaks(name: str, what: str, words: str) -> None:
+    """Every refusal said '1-200 printable characters': of a 9-character folder name that was not UTF-8, and
+    with a 5000-character name echoed whole; an alias was called a person name."""
+    from impersonation_cli.gallery.store import validate_name
+
+    with pytest.raises(GalleryError) as refused:
+        validate_name(name, what)
+    assert words in str(refused.value) and len(str(refused.value)) < 200, str(refused.value)
