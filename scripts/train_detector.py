@@ -37,6 +37,7 @@ import hashlib
 import json
 import sys
 import time
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -287,11 +288,24 @@ def extract(sources: list[Source], models: Path, folder: Path, min_face_px: int,
     started = time.time()
     for n, source in enumerate(sources):
         target = folder / cache_name(source)
-        if target.exists():
+        if target.exists() and cached_canvas_side(target) in (None, CANVAS):  # None: a source without faces
             continue
         faces = extract_source(engine, source, frames, min_face_px)
         np.savez(target, name=source.name, split=source.split, **faces)
         print(f"[{n + 1}/{len(sources)} {time.time() - started:.0f}s] {source.name}: {len(faces.get('frames', []))}")
+
+
+def cached_canvas_side(path: Path) -> int | None:
+    """The canvas side a cached source was extracted at, read from the array's header alone (a cache made before
+    the 384-px canvas holds 256-px ones); None for a source without faces."""
+    with zipfile.ZipFile(path) as archive:
+        if "canvases.npy" not in archive.namelist():
+            return None
+        with archive.open("canvases.npy") as stream:
+            major, _ = np.lib.format.read_magic(stream)
+            read_header = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
+            shape = read_header(stream)[0]
+    return int(shape[1])
 
 
 def load_faces(folder: Path, sources: list[Source]) -> list[dict]:
