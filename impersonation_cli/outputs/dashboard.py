@@ -58,8 +58,8 @@ def interrupted_line(result: ScanResult, *written: Path | None) -> Text:
 
 def unreadable_lines(result: ScanResult) -> list[Text]:
     """A line per input or room that could not be read, wholly or in part: what `--quiet` still says (an error
-    about an input is not a note)."""
-    return [one_line(f"unreadable: {display_name(s.error or s.source)}") for s in result.unreadable]
+    about an input is not a note). Each starts with the source's status: `truncated` was read in part."""
+    return [one_line(f"{s.status}: {display_name(s.error or s.source)}") for s in result.unreadable]
 
 
 ROOM_COLUMNS = ("room", "status", "fps", "frames", "dropped", "lag s", "reconnects", "alerts", "last finding / error")

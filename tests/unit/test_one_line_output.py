@@ -78,6 +78,12 @@ def test_scan_table_keeps_an_appearance_with_several_verdicts_on_one_line() -> N
     assert "unauthorized-likeness" in row and "likely-replay" in row, shown_on(console)
 
 
+def test_a_truncated_input_is_said_to_be_truncated_not_unreadable() -> None:
+    cut = source("/captures/cut.mp4", "truncated", error="/captures/cut.mp4: decoding stopped at 3.7 s of 8.0 s")
+    lines = unreadable_lines(scan_result([], [cut, source("/captures/bad.mp4", "unreadable")]))
+    assert [line.plain.split(":")[0] for line in lines] == ["truncated", "unreadable"]
+
+
 def room_summary(status: str) -> dict[str, Any]:
     counts = dict.fromkeys(("frames_sampled", "frames_dropped", "reconnects", "alerts"), 0)
     return {"room": ROOM, "status": status, "last_error": f"{URL}: cannot open", **counts}
