@@ -192,6 +192,8 @@ class Gallery:
         never used as if it were smaller or empty."""
         if path.is_dir():
             raise GalleryError(f"{path} is a folder, not a gallery file (give the .sqlite file in it)")
+        if path.exists() and not path.is_file():  # SQLite wrote /dev/null-journal beside /dev/null, then failed
+            raise GalleryError(f"{path} is not a regular file (a device, pipe or socket), not a gallery file")
         if not create and not path.is_file():
             raise GalleryError(f"no gallery at {path}: register people with `impersonation-cli gallery add` first")
         self.path = path

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import os
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -197,3 +198,13 @@ def test_a_refused_name_says_which_rule_it_breaks(name: str, what: str, words: s
     with pytest.raises(GalleryError) as refused:
         validate_name(name, what)
     assert words in str(refused.value) and len(str(refused.value)) < 200, str(refused.value)
+
+
+@pytest.mark.parametrize("create", [True, False])
+def test_a_gallery_path_that_is_a_pipe_is_refused_before_sqlite_opens_it(tmp_path: Path, create: bool) -> None:
+    """`gallery add --gallery /dev/null` left /dev/null-journal behind and said 'disk I/O error'; a FIFO too."""
+    pipe = tmp_path / "g.sqlite"
+    os.mkfifo(pipe)
+    with pytest.raises(GalleryError, match=r"g\.sqlite is not a regular file \(a device, pipe or socket\)"):
+        Gallery(pipe, create=create)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.sqlite"]
