@@ -57,6 +57,9 @@ TIMELINE_CHAR_PX = 7  # average width of a character of the bar labels, in viewB
 # Flagged appearances shown as cards with their pictures, riskiest first; the rest are rows of a table. Every
 # card embeds two pictures, so a page of tens of thousands of cards runs to gigabytes (docs/benchmark.md).
 MAX_CARDS = 200
+# Pictures embedded in one report, in bytes: a crop is tens of kilobytes, but a crafted result may point every card
+# at one 20 MB image whose sha256 it records, which would make a gigabytes-large report (and hold it in memory).
+MAX_PICTURE_BYTES = 50_000_000
 
 
 def verdict_colour(verdict: str) -> str:
@@ -233,6 +236,7 @@ def render_html(report: ReportInput, generated_at: datetime | None = None) -> st
         key=lambda item: (-item[1].risk, item[1].source, item[1].start_s),
     )
     shown, listed = flagged[:MAX_CARDS], flagged[MAX_CARDS:]
+    budget = PictureBudget()
     return TEMPLATES.get_template("report.html.j2").render(
         result=result,
         result_name=report.result_path.name,
@@ -241,7 +245,7 @@ def render_html(report: ReportInput, generated_at: datetime | None = None) -> st
         summary=_summary(result),
         flagged_count=len(flagged),
         timelines=_timelines(result),
-        findings=[_finding(report, n, a) for n, a in shown],
+        findings=[_finding(report, n, a, budget) for n, a in shown],
         threshold=setting(result.settings, "config", "match", "threshold"),
         left_out=_left_out(listed) if listed else None,
         max_cards=MAX_CARDS,
@@ -271,7 +275,21 @@ def _left_out(rows: list[tuple[int, Appearance]]) -> LeftOut:
     return LeftOut(rows, folders)
 
 
-def _finding(report: ReportInput, number: int, appearance: Appearance) -> Finding:
+@dataclass
+class PictureBudget:
+    """The bytes of pictures a report may still embed (MAX_PICTURE_BYTES in all)."""
+
+    left: int = MAX_PICTURE_BYTES
+
+    def figure(self, image: bytes | None, caption: str, missing: str) -> Figure:
+        if image and len(image) > self.left:
+            spent = f"{MAX_PICTURE_BYTES // 10**6} MB"
+            return Figure(None, caption, f"not embedded: the report already holds {spent} of pictures")
+        self.left -= len(image or b"")
+        return Figure(data_uri(image) if image else None, caption, missing)
+
+
+def _finding(report: ReportInput, number: int, appearance: Appearance, budget: PictureBudget) -> Finding:
     evidence = check_evidence(appearance.evidence, report.result_dir)
     when = f" at {clock(appearance.evidence.time_s)}" if appearance.evidence else ""
     reference_missing = (
@@ -284,16 +302,12 @@ def _finding(report: ReportInput, number: int, appearance: Appearance) -> Findin
         number=number,
         appearance=appearance,
         accent=verdict_colour(primary_verdict(appearance.verdicts) or ""),
-        reference=_figure(report.references.get(appearance.identity), "registered reference", reference_missing),
-        evidence=_figure(evidence.data, f"evidence{when}", f"evidence {evidence.status}"),
+        reference=budget.figure(report.references.get(appearance.identity), "registered reference", reference_missing),
+        evidence=budget.figure(evidence.data, f"evidence{when}", f"evidence {evidence.status}"),
         evidence_file=saved or None,
         evidence_status=evidence.status,
         wallclock=_wallclock_span(appearance),
     )
-
-
-def _figure(image: bytes | None, caption: str, missing: str) -> Figure:
-    return Figure(data_uri(image) if image else None, caption, missing)
 
 
 def _wallclock_span(appearance: Appearance) -> str | None:

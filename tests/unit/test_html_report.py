@@ -3,11 +3,13 @@ and browser checks are tests/e2e/test_reports.py and tests/e2e/test_report_brows
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 
 from impersonation_cli.outputs.findings import ReportInput
-from impersonation_cli.outputs.html import MAX_CARDS, render_html
+from impersonation_cli.outputs.html import MAX_CARDS, MAX_PICTURE_BYTES, render_html
+from impersonation_cli.results import Evidence
 
 from ..report_data import Elements
 from .builders import appearance, scan_result, source, with_signals_and_evidence
@@ -71,3 +73,20 @@ def test_wall_clock_times_outside_years_1_to_9999_in_utc_are_left_off_the_axis()
     page = render_html(ReportInput(scan_result(found, sources), Path("result.json")))
     assert "(UTC, from 2026-11-20 12:00:02 UTC)" in page
     assert "<title>Eileen Collins · douyin:1</title>" not in page and "<title>Eileen Collins · x:3</title>" in page
+
+
+def test_one_large_crop_named_by_every_card_is_embedded_only_up_to_the_picture_budget(tmp_path: Path) -> None:
+    # A crafted result may point every card at one large image whose sha256 it records: each card embedded it
+    # again (60 cards of a 2 MB picture made a 160 MB report, held in memory while it was written).
+    crop = b"\xff\xd8\xff" + bytes(2_000_000)
+    (tmp_path / "big.jpg").write_bytes(crop)
+    found = []
+    for n in range(60):
+        card = with_signals_and_evidence(appearance(f"Person {n}", number=n, start_s=n, end_s=n + 1, risk=0.9))
+        card.evidence = Evidence(path="big.jpg", sha256=hashlib.sha256(crop).hexdigest(), time_s=n, box=[0, 0, 9, 9])
+        found.append(card)
+    page = render_html(ReportInput(scan_result(found), tmp_path / "result.json"))
+    embedded = MAX_PICTURE_BYTES // len(crop)
+    assert page.count("data:image/jpeg;base64,") == embedded == 24
+    assert page.count("not embedded: the report already holds 50 MB of pictures") == 60 - embedded
+    assert len(page) < 1.4 * MAX_PICTURE_BYTES
