@@ -93,7 +93,8 @@ def load_context(
     """What scans and watches match against: the gallery's people, authorizations and known footage, read once.
 
     A gallery named by `gallery` or $IMPERSONATION_GALLERY must exist (a mistyped path would otherwise scan
-    against an empty gallery and find nobody); only the per-user default gallery is made when missing.
+    against an empty gallery and find nobody); only the per-user default gallery may be missing: it reads as
+    empty, and no file is made (a scan only reads the gallery).
 
     Raises:
         GalleryError: the gallery is missing, unreadable, or was enrolled with another recognizer than the

@@ -186,7 +186,8 @@ class Gallery:
         """Open the gallery at `path`; with `create=False` (commands that only read or remove) a missing file
         is an error instead of a new empty gallery, so a mistyped path is not mistaken for an empty one.
         `read_only` (commands that only read) opens an existing file without writing to it or beside it, so a
-        gallery in a read-only file or folder can be listed and scanned against.
+        gallery in a read-only file or folder can be listed and scanned against; a missing one (with `create`)
+        reads as empty and is not made.
 
         Every open checks the file (SQLite's quick_check) and its embeddings: a damaged gallery is refused,
         never used as if it were smaller or empty."""
@@ -201,12 +202,11 @@ class Gallery:
         try:
             if read_only and path.is_file():
                 self.db = _connect_read_only(path)
+            elif read_only:  # the per-user default, not made yet: an empty gallery, and nothing written to disk
+                self.db = _new_database(":memory:")
             else:
                 path.parent.mkdir(parents=True, exist_ok=True)
-                self.db = sqlite3.connect(str(path), timeout=30, isolation_level=None)
-                self.db.execute("PRAGMA foreign_keys = ON")
-                self.db.execute("PRAGMA journal_mode = WAL")
-                self.db.executescript(SCHEMA)
+                self.db = _new_database(str(path))
             self._check_tables()
             self._check_schema()
             self._check_contents()
@@ -600,6 +600,15 @@ def _schema_columns() -> dict[str, list[tuple[str, str]]]:
         return {t: [(row[1], row[2]) for row in made.execute(f"PRAGMA table_info({t})")] for t in tables}
     finally:
         made.close()
+
+
+def _new_database(name: str) -> sqlite3.Connection:
+    """A connection to `name` (a file, made if missing, or ':memory:') with the gallery's tables."""
+    db = sqlite3.connect(name, timeout=30, isolation_level=None)
+    db.execute("PRAGMA foreign_keys = ON")
+    db.execute("PRAGMA journal_mode = WAL")
+    db.executescript(SCHEMA)
+    return db
 
 
 def _connect_read_only(path: Path) -> sqlite3.Connection:

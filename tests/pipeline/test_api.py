@@ -80,12 +80,12 @@ def test_an_empty_default_gallery_is_a_notice_and_a_missing_named_one_an_error(
     models, pack = cli_env["IMPERSONATION_MODELS"], cli_env["IMPERSONATION_PACK"]
     with pytest.raises(UserError, match="no gallery at"):
         Scanner.open(models=models, pack=pack, gallery=tmp_path / "typo.sqlite")
-    # Only the per-user default gallery is made when missing: empty, with a notice for the user.
+    # Only the per-user default gallery may be missing: empty, with a notice for the user, and not made on disk.
     monkeypatch.delenv("IMPERSONATION_GALLERY", raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     with Scanner.open(models=models, pack=pack) as scanner:
         assert scanner.notices == (EMPTY_GALLERY_NOTICE,)
-    assert (tmp_path / "data" / "impersonation-cli" / "gallery.sqlite").is_file()
+    assert not (tmp_path / "data" / "impersonation-cli").exists()
 
 
 def test_watch_from_python_alerts_and_returns_the_summary(enrolled: dict[str, str], tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from impersonation_cli.gallery.store import GALLERY_ENV
+from impersonation_cli.gallery.store import GALLERY_ENV, Gallery
 from impersonation_cli.tools.installation import WARNING, check_gallery
 
 
@@ -20,3 +20,11 @@ def test_a_named_gallery_that_is_missing_is_said_to_stop_scans(tmp_path: Path, m
     monkeypatch.delenv(GALLERY_ENV)
     default = check_gallery(None)  # the per-user default: scans start with it empty, with a warning
     assert default.status == WARNING and "stop" not in default.detail and "does not exist yet" in default.detail
+
+
+def test_reading_the_missing_default_gallery_leaves_no_file(tmp_path: Path) -> None:
+    # A scan reads the gallery only, yet made an empty default gallery file (and its folders) on first use.
+    missing = tmp_path / "data" / "impersonation-cli" / "gallery.sqlite"
+    with Gallery(missing, read_only=True) as store:
+        assert len(store.index()) == 0 and store.authorizations() == []
+    assert not (tmp_path / "data").exists()
