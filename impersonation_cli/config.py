@@ -89,7 +89,10 @@ RETIRED_KEYS: dict[str, dict[str, str]] = {
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
-    text = read_settings_text(path, "config")
+    return _parse_toml(read_settings_text(path, "config"), path)
+
+
+def _parse_toml(text: str, path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -275,9 +278,10 @@ def write_match_threshold(path: Path, threshold: float) -> None:
 
     Line-based on purpose: the file is the user's, with their comments; only one line changes or is added.
     """
-    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
-    if path.exists():
-        _read_toml(path)  # refuse to edit a file that is not valid TOML
+    # Read as --config reads it (at most 1 MiB of UTF-8): read_text() of /dev/zero never ended, filling memory.
+    original = read_settings_text(path, "config") if path.exists() else ""
+    _parse_toml(original, path)  # refuse to edit a file that is not valid TOML
+    lines = original.splitlines()
     setting = f"threshold = {threshold:.4f}  # set by `gallery calibrate`"
     section = next((n for n, line in enumerate(lines) if line.split("#")[0].strip() == "[match]"), None)
     if section is None:

@@ -99,3 +99,20 @@ def test_a_match_header_with_a_comment_is_edited_in_place(tmp_path: Path) -> Non
     write_match_threshold(mine, 0.4321)
     config = load_config(mine)
     assert (config.match.threshold, config.match.margin) == (0.4321, 0.1)
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        (b"\xff[match]\n", "is not UTF-8 text"),  # read_text() raised UnicodeDecodeError: an internal error, exit 4
+        (b"# " + b"x" * (1 << 20) + b"\n", "is over 1 MiB"),  # /dev/zero was read for ever, filling memory
+    ],
+)
+def test_the_config_to_edit_is_read_as_config_files_are(tmp_path: Path, data: bytes, words: str) -> None:
+    from impersonation_cli.config import write_match_threshold
+
+    mine = tmp_path / "mine.toml"
+    mine.write_bytes(data)
+    with pytest.raises(UserError, match=words):
+        write_match_threshold(mine, 0.4321)
+    assert mine.read_bytes() == data
