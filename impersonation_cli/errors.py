@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 import unicodedata
 from collections.abc import Collection, Mapping
 from pathlib import Path
@@ -91,6 +92,16 @@ def has_control_characters(text: str) -> bool:
     prints them (escape sequences), so input refuses them. Also surrogates: the bytes of a folder or argument
     that are not UTF-8, which SQLite cannot store."""
     return any(unicodedata.category(c) in ("Cc", "Cs") for c in text)
+
+
+def is_device(path: Path) -> bool:
+    """Whether `path` is a character or block device (/dev/zero, /dev/urandom, a terminal): a document read whole
+    from one never ends (read_text() of /dev/zero fills memory). A pipe is not one: `/dev/stdin` fed a file reads."""
+    try:
+        mode = path.stat().st_mode
+    except (OSError, ValueError):
+        return False  # the read that follows says what is wrong
+    return stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
 
 
 def read_settings_text(path: Path, what: str) -> str:

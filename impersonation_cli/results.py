@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from impersonation_cli import __version__
-from impersonation_cli.errors import UserError
+from impersonation_cli.errors import UserError, is_device
 
 SCAN_SCHEMA = "impersonation-cli/scan"
 EVENT_SCHEMA = "impersonation-cli/appearance"
@@ -192,6 +192,8 @@ class ScanResult:
                 starts with the path.
         """
         path = Path(path)
+        if is_device(path):
+            raise UserError(f"{path}: a device, not a result file")
         try:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:

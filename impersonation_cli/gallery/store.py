@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from impersonation_cli.errors import GalleryError, UserError, has_control_characters, unknown_keys
+from impersonation_cli.errors import GalleryError, UserError, has_control_characters, is_device, unknown_keys
 from impersonation_cli.io.atomic_write import write_text_atomic
 from impersonation_cli.io.rooms import check_period, validate_date, validate_room
 from impersonation_cli.io.user_dirs import data_folder
@@ -905,6 +905,8 @@ def _checked(where: str, check: Any, *args: Any) -> Any:
 
 
 def read_export(path: Path) -> object:
+    if is_device(path):
+        raise GalleryError(f"cannot read gallery export {path}: a device, not a file")
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:

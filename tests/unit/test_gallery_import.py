@@ -208,3 +208,9 @@ def test_a_gallery_path_that_is_a_pipe_is_refused_before_sqlite_opens_it(tmp_pat
     with pytest.raises(GalleryError, match=r"g\.sqlite is not a regular file \(a device, pipe or socket\)"):
         Gallery(pipe, create=create)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["g.sqlite"]
+
+
+def test_a_device_given_as_an_export_is_refused_unread(tmp_path: Path) -> None:
+    """`gallery import-file /dev/zero` read for ever, filling memory (/dev/null: ends, so this cannot hang)."""
+    with pytest.raises(GalleryError, match="cannot read gallery export /dev/null: a device, not a file"):
+        import_from_file(tmp_path / "g.sqlite", Path("/dev/null"))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from impersonation_cli.errors import UserError
+from impersonation_cli.errors import UserError, is_device
 from impersonation_cli.results import (
     SCAN_SCHEMA,
     SCAN_SCHEMA_VERSION,
@@ -134,3 +134,12 @@ def test_numbers_no_float_holds_are_refused_in_one_line(tmp_path: Path) -> None:
     path.write_text(_result().to_json().replace('"risk": 0.5', '"risk": 1' + "0" * 5000, 1), encoding="utf-8")
     with pytest.raises(ResultFormatError, match=r"result\.json: not JSON: .*digits"):
         ScanResult.load(path)
+
+
+def test_a_device_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    """`report /dev/zero` read for ever, filling memory (no size to stop at); a device is refused unread.
+    (Asserted on /dev/null, which ends, so that the test itself cannot hang where the check is missing.)"""
+    assert is_device(Path("/dev/zero")) and is_device(Path("/dev/null"))
+    with pytest.raises(UserError, match=r"^/dev/null: a device, not a result file$"):
+        ScanResult.load("/dev/null")
+    assert not is_device(tmp_path) and not is_device(tmp_path / "missing.json")  # a pipe or file is still read
