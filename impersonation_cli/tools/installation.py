@@ -80,7 +80,7 @@ def check_gallery(gallery: Path | None) -> Check:
     from impersonation_cli.gallery.store import GALLERY_ENV, Gallery, default_gallery_path
 
     path = default_gallery_path(gallery)
-    if not path.is_file():
+    if not path.exists():  # a folder or a device is there: Gallery says what it is (it was "does not exist yet")
         # Only the per-user default starts empty; scans refuse a named gallery that is missing (a mistyped path).
         named = bool(gallery) or bool(os.environ.get(GALLERY_ENV))
         until = ": scans naming it stop with an error until then" if named else ""

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from impersonation_cli.gallery.store import GALLERY_ENV, Gallery
-from impersonation_cli.tools.installation import WARNING, check_gallery
+from impersonation_cli.tools.installation import PROBLEM, WARNING, check_gallery
 
 
 def test_a_named_gallery_that_is_missing_is_said_to_stop_scans(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -28,3 +28,13 @@ def test_reading_the_missing_default_gallery_leaves_no_file(tmp_path: Path) -> N
     with Gallery(missing, read_only=True) as store:
         assert len(store.index()) == 0 and store.authorizations() == []
     assert not (tmp_path / "data").exists()
+
+
+@pytest.mark.parametrize(
+    ("kind", "words"), [("folder", "is a folder, not a gallery file"), ("device", "not a regular file")]
+)
+def test_a_gallery_path_that_is_no_file_is_a_problem_said_as_it_is(tmp_path: Path, kind: str, words: str) -> None:
+    """A folder or /dev/null given as the gallery was reported as 'does not exist yet' (a warning)."""
+    path = tmp_path if kind == "folder" else Path("/dev/null")
+    check = check_gallery(path)
+    assert check.status == PROBLEM and words in check.detail, check
