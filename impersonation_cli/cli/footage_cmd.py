@@ -57,7 +57,12 @@ def list_footage(
 @footage_app.command("remove")
 def remove(
     name: Annotated[str, typer.Argument(help="The person")],
-    video: Annotated[str | None, typer.Argument(help="A video's file name or sha256 (default: all of it)")] = None,
+    video: Annotated[
+        str | None,
+        typer.Argument(
+            help="A video's file name or sha256 (the 16 characters `footage list` shows will do; default: all of it)"
+        ),
+    ] = None,
     gallery: options.Gallery = None,
 ) -> None:
     """Remove a person's footage, or one video of it."""

@@ -497,11 +497,15 @@ class Gallery:
         return [FootageVideo(*row) for row in rows]
 
     def remove_footage(self, name: str, video: str | None = None) -> int:
-        """Remove all of a person's footage, or the videos with this file name or sha256; returns how many."""
+        """Remove all of a person's footage, or the videos with this file name or sha256 (whole, or at least the
+        16 characters `footage list` shows); returns how many."""
         with self.transaction() as db:
             query, args = "DELETE FROM footage_videos WHERE person_id = ?", (self.person_id(name),)
             if video is not None:
-                query, args = query + " AND (name = ? OR sha256 = ?)", (*args, video, video)
+                # The list shows 16 characters of the sha256: those alone matched nothing.
+                prefix = video.lower() if SHA256_PREFIX_PATTERN.match(video) else None
+                query = query + " AND (name = ? OR sha256 = ? OR substr(sha256, 1, length(?)) = ?)"
+                args = (*args, video, video, prefix, prefix)
             return db.execute(query, args).rowcount
 
     def footage_frames(self, method: str) -> list[tuple[FootageVideo, list[tuple[float, bytes]]]]:
@@ -642,6 +646,7 @@ def _reference_to_json(r: ReferenceFace) -> dict:
 # -- reading an export: every value checked, the first bad one named --------------------------------
 
 SHA256_PATTERN = re.compile(r"^[0-9a-f]{64}$")
+SHA256_PREFIX_PATTERN = re.compile(r"^[0-9a-fA-F]{16,64}$")  # `footage remove`: a sha256 as shown, or whole
 # The tool writes unit-length float32 embeddings (norm 1 within ~1e-6); a forged length would scale similarities.
 NORM_TOLERANCE = 1e-3
 JPEG_START = b"\xff\xd8"

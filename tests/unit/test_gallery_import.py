@@ -214,3 +214,18 @@ def test_a_device_given_as_an_export_is_refused_unread(tmp_path: Path) -> None:
     """`gallery import-file /dev/zero` read for ever, filling memory (/dev/null: ends, so this cannot hang)."""
     with pytest.raises(GalleryError, match="cannot read gallery export /dev/null: a device, not a file"):
         import_from_file(tmp_path / "g.sqlite", Path("/dev/null"))
+
+
+def test_footage_is_removed_by_the_sha256_prefix_footage_list_shows(tmp_path: Path) -> None:
+    """`footage list` shows 16 characters of a video's sha256, and `footage remove`'s refusal points there, yet
+    only the whole sha256 (shown nowhere) or the file name matched."""
+    from impersonation_cli.gallery.store import FINGERPRINT_METHOD, FootageVideo
+
+    with Gallery(tmp_path / "g.sqlite") as store:
+        store.import_export(_export())
+        digest = "0849ee15b10737d0" + "c" * 48
+        store.add_footage(FootageVideo("Eileen Collins", "a.mp4", digest, FINGERPRINT_METHOD, 8.0, 3.0), [])
+        assert store.remove_footage("Eileen Collins", "0849") == 0  # too short to name one video
+        assert store.remove_footage("Eileen Collins", "%") == 0
+        assert store.remove_footage("Eileen Collins", "0849EE15B10737D0") == 1
+        assert store.footage() == []
