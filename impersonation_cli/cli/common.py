@@ -189,6 +189,15 @@ def build_engine(
     return engine, config
 
 
+def settings_files(gallery: Path | None, config: Path | None) -> list[Path]:
+    """The gallery and config file a command reads besides its inputs, as it will find them: an output named
+    like one of them must be refused with the inputs (`scan --json gallery.sqlite` replaced the gallery)."""
+    from impersonation_cli.config import config_path
+    from impersonation_cli.gallery.store import default_gallery_path
+
+    return [default_gallery_path(gallery), *([chosen] if (chosen := config_path(config)) else [])]
+
+
 def open_scanner(
     models: Path | None, pack: str | None, device: str, config: Path | None, threads: int | None, gallery: Path | None
 ) -> Scanner:

@@ -11,6 +11,7 @@ import typer
 
 from impersonation_cli.cli import options
 from impersonation_cli.cli.common import app, build_engine, stderr, stdout
+from impersonation_cli.config import config_path
 from impersonation_cli.errors import MAX_SCAN_FPS, check_rate
 from impersonation_cli.io.atomic_write import write_text_atomic
 from impersonation_cli.io.threads import threads_or_default
@@ -47,7 +48,14 @@ def evaluate(
     dataset group, each AUC with a bootstrap 95% interval."""
     check_rate(fps, MAX_SCAN_FPS)
     manifest = load_manifest(manifest_path)
-    check_outputs({"--roc": roc_path, "--json": json_path}, [manifest_path])
+    # Every file the manifest names is an input too (`--json clip.mp4` replaced a case's clip), and the config.
+    named = [
+        *(Path(case.source) for case in manifest.cases if "://" not in case.source),
+        *(image for person in manifest.gallery for image in person.images),
+        *(video for videos in manifest.footage.values() for video in videos),
+        *([chosen] if (chosen := config_path(config)) else []),
+    ]
+    check_outputs({"--roc": roc_path, "--json": json_path}, [manifest_path, *named])
     engine, settings = build_engine(models, pack, device, config, threads_or_default(threads))
 
     def on_case(number: int, case: EvalCase) -> None:

@@ -10,7 +10,7 @@ import typer
 
 from impersonation_cli.api import room_assignments
 from impersonation_cli.cli import options
-from impersonation_cli.cli.common import app, errors, open_scanner, stderr, stdout
+from impersonation_cli.cli.common import app, errors, open_scanner, settings_files, stderr, stdout
 from impersonation_cli.distributed.ray_scan import engine_options, scan_on_ray
 from impersonation_cli.errors import MAX_SCAN_FPS, UserError, check_rate
 from impersonation_cli.io.rooms import parse_time
@@ -69,7 +69,7 @@ def scan(
         raise UserError("nothing to scan: give videos, images or folders (or --rooms FILE)")
     check_rate(fps, MAX_SCAN_FPS)
     outputs = {"--json": json_path, "--jsonl": jsonl_path}
-    inputs_read = [*items, *([rooms_file] if rooms_file else [])]
+    inputs_read = [*items, *([rooms_file] if rooms_file else []), *settings_files(gallery, config)]
     check_outputs(outputs, inputs_read, {"--evidence-dir": evidence_dir}, stdout=outputs)
     scanner = open_scanner(models, pack, device, config, threads_or_default(threads), gallery)
     with progress_bar(stderr, show=not quiet) as progress:

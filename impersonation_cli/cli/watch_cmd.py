@@ -10,7 +10,7 @@ import typer
 
 from impersonation_cli.api import room_specs, watch_settings
 from impersonation_cli.cli import options
-from impersonation_cli.cli.common import app, errors, is_quiet, open_scanner, stderr
+from impersonation_cli.cli.common import app, errors, is_quiet, open_scanner, settings_files, stderr
 from impersonation_cli.distributed.ray_scan import engine_options
 from impersonation_cli.distributed.ray_watch import RayWatcher
 from impersonation_cli.outputs.alerts import AlertEvent, AlertSink, validate_webhook
@@ -82,7 +82,8 @@ def watch(
     if evidence_dir is None and alerts_path is not None and str(alerts_path) != "-":
         evidence_dir = alerts_path.with_name(alerts_path.stem + "-evidence")
     outputs = {"--alerts": alerts_path, "--json": json_path}
-    check_outputs(outputs, [i for i in inputs if "://" not in i], {"--evidence-dir": evidence_dir}, stdout=outputs)
+    files_read = [*(i for i in inputs if "://" not in i), *settings_files(gallery, config)]
+    check_outputs(outputs, files_read, {"--evidence-dir": evidence_dir}, stdout=outputs)
     scanner = open_scanner(models, pack, device, config, threads, gallery)
     with scanner.watcher(
         specs,
