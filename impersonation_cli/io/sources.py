@@ -376,8 +376,9 @@ def sample_frames(
     """
     stats = stats if stats is not None else DecodeStats()
     if not is_stream_url(source) and is_image(Path(source)):
+        image = read_image(source)  # first: a picture that does not decode was counted as decoded ("truncated")
         stats.frames_decoded = stats.frames_sampled = 1
-        yield Frame(source=source, index=0, time_s=0.0, image=read_image(source))
+        yield Frame(source=source, index=0, time_s=0.0, image=image)
         return
     if not is_stream_url(source):
         check_file(source)

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from impersonation_cli.errors import UnreadableInput
-from impersonation_cli.io.sources import check_file, expand_inputs, not_a_file
+from impersonation_cli.io.sources import DecodeStats, check_file, expand_inputs, not_a_file, sample_frames
+from impersonation_cli.pipeline.scan import source_status
 
 
 def test_each_kind_of_path_is_named(tmp_path: Path) -> None:
@@ -31,3 +32,22 @@ def test_a_pipe_is_refused_before_anything_opens_it(tmp_path: Path) -> None:
     sources, problems = expand_inputs([str(pipe), str(tmp_path / "gone.mp4")])
     assert sources == []
     assert [p.message for p in problems] == ["not a regular file (a device, pipe or socket)", "no such file or folder"]
+
+
+def test_a_picture_that_does_not_decode_is_unreadable_not_truncated(tmp_path: Path) -> None:
+    """Its frame was counted as decoded before decoding it: the result said status 'truncated', 1 frame decoded
+    and sampled, for a picture of which nothing was read."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", 0, 0, 8, 2, 0, 0, 0)  # a 0x0 PNG: its header reads, its pixels do not
+    picture = tmp_path / "broken.png"
+    picture.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b""))
+    stats = DecodeStats()
+    with pytest.raises(UnreadableInput, match="not a readable image"):
+        list(sample_frames(str(picture), 2.0, stats))
+    assert (stats.frames_decoded, stats.frames_sampled) == (0, 0)
+    assert source_status("damaged", stats) == "unreadable"
