@@ -740,7 +740,7 @@ def _person_from_json(raw: object, where: str, recognizer: str | None) -> Import
 def _reference_from_json(raw: object, where: str, recognizer: str | None) -> ReferenceFace:
     _only_keys(raw, REFERENCE_KEYS, where)
     data = _base64(raw, "embedding", where)
-    if len(data) != EMBEDDING_DIM * 4:  # frombuffer fails (an internal error) on a size not a multiple of 4
+    if len(data) % 4:  # frombuffer fails (an internal error) on it; a whole count check_embedding names
         raise GalleryError(f"{where}.embedding has {len(data)} bytes, expected {EMBEDDING_DIM} float32 values")
     embedding = np.frombuffer(data, dtype="<f4").astype(np.float32)
     check_embedding(embedding, f"{where}.embedding")
