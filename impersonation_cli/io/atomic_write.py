@@ -11,49 +11,82 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 def write_text_atomic(path: Path, text: str) -> None:
+    write_bytes_atomic(path, text_bytes(text))
+
+
+def text_bytes(text: str) -> bytes:
     """`text` as UTF-8. A file name that is not UTF-8 (held as surrogates) is written as `\\udcXX` escapes: in a
     JSON string that is the escape JSON reads back, elsewhere a visible stand-in for the byte."""
-    write_bytes_atomic(path, text.encode("utf-8", "backslashreplace"))
+    return text.encode("utf-8", "backslashreplace")
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
     """Replace `path` with `data` in one step; an OSError names `path` (not the temporary file). A symbolic
     link is followed (its target file is replaced, the link stays); a device or pipe (/dev/null, /dev/stdout,
     a FIFO) is written into, as `>` would: renaming a file over it would put a file where the device was."""
-    if path.is_symlink():
-        path = Path(os.path.realpath(path))
-    if path.exists() and not path.is_file() and not path.is_dir():
-        _write_into(path, data)
-        return
+    write_files_atomic({path: data})
+
+
+def write_files_atomic(files: Mapping[Path, bytes]) -> None:
+    """Several files as write_bytes_atomic writes one, all or none: each is staged in a temporary file beside
+    its target, and the temporaries replace their targets only once every one is on disk, so a full disk on the
+    last leaves the others as they were. A device or pipe is written into while staging (it cannot be taken
+    back, but a failure there still replaces no file)."""
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for path, data in files.items():
+            target = Path(os.path.realpath(path)) if path.is_symlink() else path
+            if target.exists() and not target.is_file() and not target.is_dir():
+                _write_into(target, data)
+            else:
+                staged.append((_stage(target, data), target))
+        for temporary, target in staged:
+            _named(target, os.replace, temporary, target)
+    finally:
+        for temporary, _ in staged:  # gone once renamed; left only by a failure
+            _remove(temporary)
+
+
+def _stage(path: Path, data: bytes) -> Path:
+    """`data` in a new temporary file beside `path`, on disk."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     try:
-        # O_EXCL: never through a link someone planted; mode 0o666 lets the umask decide, as for any new file.
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        with os.fdopen(descriptor, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except OSError as exc:
-        _remove(temporary)
-        raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
+        _named(path, _write_new, temporary, data)
     except BaseException:
         _remove(temporary)
         raise
+    return temporary
+
+
+def _write_new(path: Path, data: bytes) -> None:
+    """`data` in a file made here (O_EXCL: never through a link someone planted; mode 0o666 lets the umask decide,
+    as for any new file), on disk when this returns."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    with os.fdopen(descriptor, "wb") as stream:
+        stream.write(data)
+        stream.flush()
+        os.fsync(stream.fileno())
+
+
+def _named(path: Path, call: Callable[..., T], *args: Any) -> T:
+    """`call(*args)`, its OSError naming `path`, the file the user asked for, not a temporary one."""
+    try:
+        return call(*args)
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
 
 
 def _write_into(path: Path, data: bytes) -> None:
-    try:
-        with open(path, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-    except OSError as exc:
-        raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
+    _named(path, path.write_bytes, data)  # the open, the write and the close: a full device fails in the last
 
 
 def _remove(path: Path) -> None:

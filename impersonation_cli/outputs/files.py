@@ -10,7 +10,7 @@ from pathlib import Path
 
 from impersonation_cli.errors import EXIT_FOUND, EXIT_OK, EXIT_UNREADABLE, UserError
 from impersonation_cli.gallery.store import GALLERY_ENV
-from impersonation_cli.io.atomic_write import write_text_atomic
+from impersonation_cli.io.atomic_write import text_bytes, write_files_atomic
 from impersonation_cli.outputs.findings import DEFAULT_FAIL_POLICY, FailPolicy, is_flagged, read_report_input
 from impersonation_cli.results import ScanResult, appearance_event
 
@@ -100,21 +100,18 @@ def _folder_problem(folder: Path) -> str | None:
 
 
 def write_outputs(result: ScanResult, json_path: Path | None, jsonl_path: Path | None) -> None:
-    """The result document (`--json`) and one JSON line per appearance (`--jsonl`), each written atomically;
-    '-' is stdout (not for both: `distinct_files` refuses that)."""
+    """The result document (`--json`) and one JSON line per appearance (`--jsonl`), the files written all or
+    none; '-' is stdout (not for both: `distinct_files` refuses that)."""
+    documents: dict[Path, bytes] = {}
     if json_path is not None:
-        text = result.to_json()
-        if str(json_path) == "-":
-            # As in the file: a non-UTF-8 file name's bytes as \udcXX escapes (printing them raw would fail).
-            print(text.encode("utf-8", "backslashreplace").decode("utf-8"))
-        else:
-            write_text_atomic(json_path, text + "\n")
+        documents[json_path] = text_bytes(result.to_json() + "\n")
     if jsonl_path is not None:
         lines = "".join(json.dumps(appearance_event(a), ensure_ascii=False) + "\n" for a in result.appearances)
-        if str(jsonl_path) == "-":
-            print(lines.encode("utf-8", "backslashreplace").decode("utf-8"), end="")
-        else:
-            write_text_atomic(jsonl_path, lines)
+        documents[jsonl_path] = text_bytes(lines)
+    if (printed := documents.pop(Path("-"), None)) is not None:
+        # As in a file: a non-UTF-8 file name's bytes as \udcXX escapes (printing them raw would fail).
+        print(printed.decode("utf-8"), end="", flush=True)
+    write_files_atomic(documents)
 
 
 def exit_code(result: ScanResult, policy: FailPolicy = DEFAULT_FAIL_POLICY) -> int:
@@ -151,34 +148,40 @@ def write_reports(
     policy: FailPolicy,
     note: Callable[[str], None],
 ) -> tuple[int, ScanResult]:
-    """Write the documents asked for, calling `note` with what was written; (how many appearances are flagged,
-    the result)."""
+    """Write the documents asked for, all or none of them, calling `note` with what was written; (how many
+    appearances are flagged, the result)."""
     # Imported here: the HTML, notice and JUnit writers are needed only by `report`.
-    from impersonation_cli.outputs.html import write_html
-    from impersonation_cli.outputs.junit import write_junit
-    from impersonation_cli.outputs.notice import notice_paths, write_notices
+    from impersonation_cli.outputs.html import render_html
+    from impersonation_cli.outputs.junit import junit_document
+    from impersonation_cli.outputs.notice import notice_documents
 
     try:
-        documents = {"--html": html_path, "--junit": junit_path}
+        outputs = {"--html": html_path, "--junit": junit_path}
         inputs = [result_path, *([gallery] if gallery else [])]
-        check_outputs(documents, inputs, {"--notice": notice_dir})
+        check_outputs(outputs, inputs, {"--notice": notice_dir})
         report_input = read_report_input(result_path, gallery)
         result = report_input.result
+        notices = notice_documents(report_input, notice_dir) if notice_dir is not None else {}
         # The drafts' names are known once the result is read: none may be an input or another document
         # (`report notices/takedown-x.md --notice notices` replaced the result file with its own draft), or a
-        # folder (found only after --html was written).
-        for notice in notice_paths(report_input, notice_dir) if notice_dir is not None else []:
-            distinct_files({**documents, "--notice": notice}, inputs)
+        # folder.
+        for notice in notices:
+            distinct_files({**outputs, "--notice": notice}, inputs)
             writable_file(notice, "--notice")
+        documents = {path: text_bytes(text) for path, text in notices.items()}
         if html_path is not None:
-            write_html(report_input, html_path)
-            note(f"HTML report: {html_path}")
-        if notice_dir is not None:
-            written = write_notices(report_input, notice_dir)
-            note(f"{len(written)} takedown-notice draft(s) in {notice_dir}")
+            documents[html_path] = text_bytes(render_html(report_input))
         if junit_path is not None:
-            write_junit(result, junit_path, policy)
-            note(f"JUnit XML: {junit_path}")
+            documents[junit_path] = junit_document(result, policy)
+        # One step for all: `--html k.html --junit /dev/full` replaced k.html, then failed.
+        write_files_atomic(documents)
     except RecursionError:  # '[[[[...' thousands deep runs Python out of stack while parsing or printing it
         raise UserError(f"{result_path}: not a scan result: its JSON is nested too deeply") from None
+    if html_path is not None:
+        note(f"HTML report: {html_path}")
+    if notice_dir is not None:
+        notice_dir.mkdir(parents=True, exist_ok=True)  # made (and said) also when nothing is flagged
+        note(f"{len(notices)} takedown-notice draft(s) in {notice_dir}")
+    if junit_path is not None:
+        note(f"JUnit XML: {junit_path}")
     return sum(1 for a in result.appearances if is_flagged(a)), result

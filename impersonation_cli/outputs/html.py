@@ -22,7 +22,6 @@ import jinja2
 import markupsafe
 
 from impersonation_cli import __version__
-from impersonation_cli.io.atomic_write import write_text_atomic
 from impersonation_cli.outputs.console import BIDI_REORDERING
 from impersonation_cli.outputs.evidence_files import VERIFIED, check_evidence, data_uri
 from impersonation_cli.outputs.findings import (
@@ -252,10 +251,6 @@ def render_html(report: ReportInput, generated_at: datetime | None = None) -> st
         others=[(n, a) for n, a in numbered if not is_flagged(a)],
         settings=_settings(result.settings),
     )
-
-
-def write_html(report: ReportInput, path: Path) -> None:
-    write_text_atomic(path, render_html(report))
 
 
 def _summary(result: ScanResult) -> Summary:

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
-from impersonation_cli.io.atomic_write import write_bytes_atomic
 from impersonation_cli.outputs.findings import DEFAULT_FAIL_POLICY, FailPolicy, own_verdicts, source_reasons
 from impersonation_cli.outputs.table import clock
 from impersonation_cli.results import Appearance, ScanResult, SourceResult
@@ -46,10 +44,10 @@ def build_junit(result: ScanResult, policy: FailPolicy = DEFAULT_FAIL_POLICY) ->
     return ET.ElementTree(root)
 
 
-def write_junit(result: ScanResult, path: Path, policy: FailPolicy = DEFAULT_FAIL_POLICY) -> None:
+def junit_document(result: ScanResult, policy: FailPolicy = DEFAULT_FAIL_POLICY) -> bytes:
     tree = build_junit(result, policy)
     ET.indent(tree)
-    write_bytes_atomic(path, ET.tostring(tree.getroot(), encoding="utf-8", xml_declaration=True))
+    return ET.tostring(tree.getroot(), encoding="utf-8", xml_declaration=True)
 
 
 def _testcase(suite: ET.Element, source: SourceResult, appearances: list[Appearance], policy: FailPolicy) -> str:

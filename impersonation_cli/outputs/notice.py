@@ -14,7 +14,7 @@ from pathlib import Path
 
 from impersonation_cli import __version__
 from impersonation_cli.gallery.store import Authorization
-from impersonation_cli.io.atomic_write import write_text_atomic
+from impersonation_cli.io.atomic_write import text_bytes, write_files_atomic
 from impersonation_cli.outputs.console import BIDI_REORDERING
 from impersonation_cli.outputs.evidence import slug, source_slug
 from impersonation_cli.outputs.evidence_files import check_evidence
@@ -69,20 +69,19 @@ def notice_file_name(source: SourceResult) -> str:
     return f"takedown-{room}{source_slug(source.source)}.md"
 
 
-def notice_paths(report: ReportInput, folder: Path) -> list[Path]:
-    """The files `write_notices` writes, one per flagged source."""
-    return [folder / notice_file_name(source) for source, _ in flagged_by_source(report.result)]
-
-
 def write_notices(report: ReportInput, folder: Path, generated_at: datetime | None = None) -> list[Path]:
-    """One draft per flagged source; returns the files written (none when nothing is flagged)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    for source, appearances in flagged_by_source(report.result):
-        path = folder / notice_file_name(source)
-        write_text_atomic(path, render_notice(report, source, appearances, generated_at))
-        written.append(path)
-    return written
+    """The drafts of `notice_documents` written into `folder`, all or none; returns the files written."""
+    documents = notice_documents(report, folder, generated_at)
+    write_files_atomic({path: text_bytes(text) for path, text in documents.items()})
+    return list(documents)
+
+
+def notice_documents(report: ReportInput, folder: Path, generated_at: datetime | None = None) -> dict[Path, str]:
+    """One draft per flagged source, by the file it goes to in `folder` (none when nothing is flagged)."""
+    return {
+        folder / notice_file_name(source): render_notice(report, source, appearances, generated_at)
+        for source, appearances in flagged_by_source(report.result)
+    }
 
 
 def render_notice(

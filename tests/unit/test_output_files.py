@@ -105,3 +105,28 @@ def test_a_takedown_draft_never_replaces_the_result_or_another_document(tmp_path
     with pytest.raises(UserError, match=r"--notice .*takedown-douyin_1-clip-\w+\.md: is a folder, not a file"):
         write_reports(tmp_path / "result.json", None, html, notices, None, DEFAULT_FAIL_POLICY, lambda _: None)
     assert not html.exists()  # refused before anything was written
+
+
+def test_the_documents_of_one_report_are_written_all_or_none(tmp_path: Path) -> None:
+    """`report --html k.html --notice DIR --junit /dev/full`: k.html was replaced and the drafts written, then the
+    run failed on the JUnit file, leaving a set of documents that belonged to no one run."""
+    full = Path("/dev/full")
+    if not full.exists():
+        pytest.skip("needs /dev/full (Linux)")
+    result = scan_result([appearance(room="douyin:1")], [source(room="douyin:1")])
+    (tmp_path / "result.json").write_text(result.to_json(), encoding="utf-8")
+    html = tmp_path / "k.html"
+    html.write_text("old", encoding="utf-8")
+    notices = tmp_path / "notices"
+    with pytest.raises(OSError) as raised:
+        write_reports(tmp_path / "result.json", None, html, notices, full, DEFAULT_FAIL_POLICY, lambda _: None)
+    assert raised.value.filename == str(full)
+    assert html.read_text(encoding="utf-8") == "old"
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) in (
+        ["k.html", "result.json"],
+        ["k.html", "notices", "result.json"],  # the checked folder may be made; no draft and no temporary file
+    )
+    said: list[str] = []
+    write_reports(tmp_path / "result.json", None, html, notices, tmp_path / "j.xml", DEFAULT_FAIL_POLICY, said.append)
+    assert said[1] == f"1 takedown-notice draft(s) in {notices}" and len(list(notices.iterdir())) == 1
+    assert "<!DOCTYPE html>" in html.read_text(encoding="utf-8")
