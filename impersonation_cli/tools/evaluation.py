@@ -227,6 +227,21 @@ def _case(folder: Path, raw: Any, number: int) -> EvalCase:
     )
 
 
+def _check_names(people: list[EvalPerson], footage: dict[str, list[Path]], cases: list[EvalCase]) -> None:
+    """Every person a case expects or footage belongs to is one of the manifest's gallery, the only people eval
+    registers: a misspelt expected identity was a miss counted against recall, and footage of someone not there
+    was refused naming a temporary gallery's path."""
+    known = {" ".join(p.name.split()).casefold(): p.name for p in people}
+    registered = f"the manifest's gallery has {', '.join(map(repr, known.values()))}" if known else "it has no gallery"
+    for number, case in enumerate(cases, start=1):
+        for name in case.expected_identities:
+            if name.casefold() not in known:  # as identity_metric compares them
+                raise UserError(f"case {number} expects {name!r}, who can never be found: {registered}")
+    for name in footage:
+        if " ".join(name.split()).casefold() not in known:
+            raise UserError(f"footage of {name!r}, who is not registered: {registered}")
+
+
 def in_group(group: str, pattern: str) -> bool:
     """A group pattern names one group, or every group under it when it ends in '/'."""
     return group.startswith(pattern) if pattern.endswith("/") else group == pattern
@@ -278,6 +293,7 @@ def load_manifest(path: Path) -> Manifest:
     people = [_person(folder, item, n) for n, item in enumerate(_entries(document, "gallery", path), start=1)]
     footage = _footage(folder, _entries(document, "footage", path))
     cases = [_case(folder, item, n) for n, item in enumerate(document["cases"], start=1)]
+    _check_names(people, footage, cases)
     groups = {c.group for c in cases}
     rows = [_breakdown(item, n, groups) for n, item in enumerate(_entries(document, "breakdown", path), start=1)]
     return Manifest(path, people, footage, cases, rows)

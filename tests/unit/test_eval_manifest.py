@@ -29,6 +29,17 @@ def folder(tmp_path: Path) -> Path:
         ("cases:\n  - {source: [1]}\n", "case 1 source must be a string, not list"),
         ("cases: " + "[" * 5000 + "]" * 5000 + "\n", "nested too deeply"),  # was RecursionError, exit 4
         ("cases:\n" + GOOD_CASE + "cases:\n" + GOOD_CASE, "key 'cases' is given twice"),  # the last was kept
+        # A person no case can find (eval registers the manifest's gallery only): a typo was a silent recall miss
+        (
+            "gallery:\n  - {name: Ann A, images: [clip.mp4]}\n"
+            "cases:\n  - {source: clip.mp4, expected_identities: [Anne A]}\n",
+            "case 1 expects 'Anne A', who can never be found: the manifest's gallery has 'Ann A'",
+        ),
+        ("cases:\n  - {source: clip.mp4, expected_identities: [Ann A]}\n", "never be found: it has no gallery"),
+        (
+            "footage:\n  - {name: Bob, videos: [clip.mp4]}\ncases:\n" + GOOD_CASE,
+            "footage of 'Bob', who is not registered",
+        ),
         ("cases:\n  - {source: clip.mp4, label: {a: 1}}\n", "case 1 label must be a string, not dict"),
         ("cases:\n" + GOOD_CASE + "comment: x\n", "has unknown keys: comment"),
         ("gallery:\n  - {name: A, image: [x.jpg]}\ncases:\n" + GOOD_CASE, "gallery entry 1 has unknown keys: image"),
@@ -59,3 +70,13 @@ def test_a_good_manifest_reads(folder: Path) -> None:
     manifest.write_text("cases:\n" + GOOD_CASE + "  - {source: clip.mp4, group: 2024}\n", encoding="utf-8")
     cases = load_manifest(manifest).cases
     assert [(c.group, c.label, c.room) for c in cases] == [("real/a", "a real clip", "douyin:1"), ("2024", "", None)]
+
+
+def test_expected_people_are_matched_as_the_score_matches_them(folder: Path) -> None:
+    manifest = folder / "m.yaml"
+    manifest.write_text(
+        "gallery:\n  - {name: Ann  A, images: [clip.mp4]}\nfootage:\n  - {name: ann a, videos: [clip.mp4]}\n"
+        "cases:\n  - {source: clip.mp4, expected_identities: [ANN A]}\n",
+        encoding="utf-8",
+    )
+    assert load_manifest(manifest).cases[0].expected_identities == ["ANN A"]
