@@ -38,7 +38,11 @@ def test_verify_refuses_what_is_not_an_installed_pack(root: Path, name: str) -> 
 
 
 def test_verify_checks_an_installed_pack(root: Path) -> None:
-    assert [(c.name, c.status) for c in verify_installed("mine", root)] == []  # no file has a role it can read
+    # No file has a role it can read: scans refuse such a pack, and so does verify (it listed nothing, exit 0).
+    assert [(c.role, c.status) for c in verify_installed("mine", root)] == [
+        ("detection", "missing"),
+        ("recognition", "missing"),
+    ]
     (root / "buffalo_sc").mkdir()
     (root / "buffalo_sc" / PACK_RECORD).write_text(json.dumps({"name": "buffalo_sc"}), encoding="utf-8")
     assert {c.status for c in verify_installed("buffalo_sc", root)} == {"missing"}  # a damaged install is reported
