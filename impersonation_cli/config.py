@@ -20,7 +20,7 @@ from impersonation_cli.errors import MAX_FOOTAGE_FPS, MAX_SCAN_FPS, UserError, r
 from impersonation_cli.io.atomic_write import write_text_atomic
 from impersonation_cli.io.user_dirs import config_folder
 from impersonation_cli.pipeline.matches import MatchSettings
-from impersonation_cli.pipeline.signals.replay import ReplaySettings
+from impersonation_cli.pipeline.signals.replay import RANK_CAP, ReplaySettings
 from impersonation_cli.pipeline.signals.scoring import SignalSettings
 from impersonation_cli.pipeline.tracks import TrackerSettings
 from impersonation_cli.pipeline.verdicts import VerdictSettings
@@ -146,6 +146,8 @@ NON_NEGATIVE = Bounds(0)  # durations, gaps, margins, sizes in pixels
 AT_LEAST_ONE = Bounds(1)  # counts of frames and steps
 MODEL_INPUT = Bounds(32, 4096, multiple_of=32)  # the detector's strides go up to 32
 SCAN_FPS = Bounds(0, MAX_SCAN_FPS, above_low=True)  # as `scan --fps`
+# Replay distances are mean capped rank differences, 0..RANK_CAP: past it a value only overflows float32 (a warning).
+RANK_DISTANCE = Bounds(0, RANK_CAP)
 # Outside these a scan runs but finds nobody (threshold 1.5), never ends (fps 0) or fails late: refused up front,
 # naming the key. Every number must also be finite. Keys not listed (or not in their section) have no bounds.
 BOUNDS: dict[str, dict[str, Bounds]] = {
@@ -157,7 +159,7 @@ BOUNDS: dict[str, dict[str, Bounds]] = {
         "min_face_px": NON_NEGATIVE,
         "large_face_px": NON_NEGATIVE,
         "full_pass_every_s": NON_NEGATIVE,
-        "region_margin": NON_NEGATIVE,
+        "region_margin": Bounds(0, 100),  # a share of a face's size: 1e300 widened its box to infinity (exit 3)
         "idle_every": AT_LEAST_ONE,
     },
     "recognition": {
@@ -188,14 +190,14 @@ BOUNDS: dict[str, dict[str, Bounds]] = {
     },
     "replay": {
         "footage_fps": Bounds(0, MAX_FOOTAGE_FPS, above_low=True),  # as `footage add --fps`
-        "match_distance": NON_NEGATIVE,
+        "match_distance": RANK_DISTANCE,
         "candidates": AT_LEAST_ONE,
         "offset_tolerance_s": NON_NEGATIVE,
         "max_gap_s": NON_NEGATIVE,
         "min_run_frames": AT_LEAST_ONE,
         "loop_min_lag_s": NON_NEGATIVE,
-        "loop_distance": NON_NEGATIVE,
-        "loop_margin": NON_NEGATIVE,
+        "loop_distance": RANK_DISTANCE,
+        "loop_margin": RANK_DISTANCE,
     },
 }
 

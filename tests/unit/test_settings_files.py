@@ -49,6 +49,11 @@ def test_a_config_file_overrides_only_what_it_names(tmp_path: Path, monkeypatch:
         # As `scan --fps` and `footage add --fps`: a billion frames a second was accepted.
         ("[scan]\nfps = 1e9\n", r"\[scan\] fps must be at most 120"),
         ("[replay]\nfootage_fps = 31\n", r"\[replay\] footage_fps must be at most 30"),
+        # A margin of 1e300 widened a face's box to infinity: every file failed as an internal error (exit 3).
+        ("[detector]\nregion_margin = 1e300\n", r"\[detector\] region_margin must be at most 100"),
+        # Distances are 0..12 (capped rank differences); 1e300 overflowed float32 with a numpy warning on stderr.
+        ("[replay]\nloop_distance = 1e300\n", r"\[replay\] loop_distance must be at most 12"),
+        ("[replay]\nmatch_distance = 13\n", r"\[replay\] match_distance must be at most 12"),
     ],
 )
 def test_config_mistakes_are_one_line_errors(tmp_path: Path, text: str, message: str) -> None:
