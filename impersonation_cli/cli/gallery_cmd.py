@@ -55,7 +55,7 @@ def add(
         validate_name(text, "alias")
     engine, config = build_engine(models, pack, device, threads=threads)
     path = default_gallery_path(gallery)
-    enrolled(name, *enrol_photos(path, engine, name, images, alias or [], config.match.threshold, say))
+    enrolled(*enrol_photos(path, engine, name, images, alias or [], config.match.threshold, say))
 
 
 @gallery_app.command("import")

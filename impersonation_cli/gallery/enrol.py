@@ -162,10 +162,11 @@ def enrol_photos(
     aliases: list[str],
     threshold: float,
     say: Callable[[str], None],
-) -> tuple[int, int]:
+) -> tuple[str, int, int]:
     """`gallery add`: enrol `name` from these photos, the faces found stored in one transaction (all of them or
     none); a photo that cannot be read or has no face is skipped, and it, each note and each lookalike is
-    passed to `say`; (new references, references already stored).
+    passed to `say`; (the person's registered name, new references, references already stored). The name is
+    the one stored: `name` may be an alias or another spelling of someone registered, who got the photos.
 
     Raises:
         UserError: no photo has a face (nothing is enrolled).
@@ -175,15 +176,15 @@ def enrol_photos(
         raise UserError(f"no face found in any photo of '{name}'; nothing enrolled")
     with Gallery(gallery) as store:
         added = enrol(store, engine, name, references, aliases, threshold, say)
-    return added, len(references) - added
+        return store.canonical_name(validate_name(name)), added, len(references) - added
 
 
 def enrol_folder(
     gallery: Path, engine: FaceEngine, people: list[tuple[str, Path]], threshold: float, say: Callable[[str], None]
 ) -> Iterator[tuple[str, int, int]]:
     """`gallery import`: enrol each of `people_to_import`'s people, each committed on its own (an interrupted
-    import keeps them); yields (name, new references, references already stored) per person enrolled, and a
-    person with no photo of one face is passed to `say` as skipped."""
+    import keeps them); yields (registered name, new references, references already stored) per person enrolled,
+    and a person with no photo of one face is passed to `say` as skipped."""
     with Gallery(gallery) as store:
         for name, folder in people:
             references = references_from_images(engine, images_in(folder), say, one_face_only=True)
@@ -191,7 +192,7 @@ def enrol_folder(
                 tell(say, f"skipped: {name}: no photo with one face")
                 continue
             added = enrol(store, engine, name, references, [], threshold, say)
-            yield name, added, len(references) - added
+            yield store.canonical_name(validate_name(name)), added, len(references) - added  # a_b: A B's photos
 
 
 def lookalike_warnings(store: Gallery, name: str, references: list[ReferenceFace], threshold: float) -> list[str]:

@@ -1,0 +1,46 @@
+"""`gallery add ALIAS photo` and `gallery import` of a folder `eileen_collins` add the photos to the person
+registered as Eileen Collins, but the line printed named the alias or the folder ('EC: 0 new reference
+face(s)'), as if someone new had been registered. It names the registered person."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from impersonation_cli.gallery import enrol
+from impersonation_cli.gallery.store import Gallery, ReferenceFace
+
+RECOGNIZER = "w600k_mbf.onnx:0123"
+
+
+def _reference(number: int) -> ReferenceFace:
+    rng = np.random.default_rng(number)
+    vector = rng.normal(size=512)
+    embedding = (vector / np.linalg.norm(vector)).astype(np.float32)
+    return ReferenceFace(f"{number:064x}", f"{number}.jpg", RECOGNIZER, embedding, 120.0, 0.9, 80.0, 1)
+
+
+@pytest.fixture()
+def gallery(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "g.sqlite"
+    with Gallery(path) as store:
+        store.add_person("Eileen Collins", [_reference(1)], ["EC"])
+    # No models: each photo "holds" the face numbered after its name.
+    monkeypatch.setattr(enrol, "references_from_images", lambda _e, images, *_a, **_k: [_reference(2)])
+    return path
+
+
+def test_gallery_add_names_the_registered_person(gallery: Path) -> None:
+    engine = SimpleNamespace(recognizer_id=RECOGNIZER)
+    for given in ("EC", "eileen   COLLINS"):
+        name, added, stored = enrol.enrol_photos(gallery, engine, given, [Path("x.jpg")], [], 0.4, print)
+        assert name == "Eileen Collins" and added + stored == 1
+
+
+def test_gallery_import_names_the_registered_person(gallery: Path, tmp_path: Path) -> None:
+    engine = SimpleNamespace(recognizer_id=RECOGNIZER)
+    people = [("eileen collins", tmp_path), ("New  Person", tmp_path)]
+    assert [n for n, *_ in enrol.enrol_folder(gallery, engine, people, 0.4, print)] == ["Eileen Collins", "New Person"]
