@@ -68,6 +68,7 @@ def remove(
     """Remove a person's footage, or one video of it."""
     with Gallery(default_gallery_path(gallery), create=False) as store:
         removed = store.remove_footage(name, video)
+        name = store.canonical_name(name)  # as registered, not the alias given (as `footage add` says it)
     if not removed:  # as `gallery revoke`: removing what is not there is a mistake worth saying
         what = "no footage" if video is None else f"no footage named {video!r}"
         raise UserError(f"'{name}' has {what} (see `impersonation-cli footage list`)")

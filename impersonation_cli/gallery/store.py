@@ -316,6 +316,9 @@ class Gallery:
     # -- people ---------------------------------------------------------------------------------
 
     def _person_id(self, name: str) -> int | None:
+        # Names and aliases are stored with whitespace runs made one space (validate_name); so is the one looked
+        # up: `gallery add "Eileen  Collins"` extended Eileen Collins, `gallery show` of it found nobody.
+        name = " ".join(name.split()) if isinstance(name, str) else name
         row = self.db.execute(
             "SELECT id FROM persons WHERE name = ? UNION SELECT person_id FROM aliases WHERE alias = ?",
             (name, name),

@@ -44,3 +44,24 @@ def test_gallery_import_names_the_registered_person(gallery: Path, tmp_path: Pat
     engine = SimpleNamespace(recognizer_id=RECOGNIZER)
     people = [("eileen collins", tmp_path), ("New  Person", tmp_path)]
     assert [n for n, *_ in enrol.enrol_folder(gallery, engine, people, 0.4, print)] == ["Eileen Collins", "New Person"]
+
+
+def test_a_name_is_looked_up_as_it_is_stored(gallery: Path) -> None:
+    """Names are stored with whitespace runs made one space: `gallery add "Eileen  Collins"` extended her, but
+    `gallery show`, `authorize`, `footage add/remove` of the same spelling found nobody."""
+    with Gallery(gallery) as store:
+        assert store.canonical_name("  eileen   COLLINS ") == "Eileen Collins"
+        assert store.canonical_name(" EC ") == "Eileen Collins"
+
+
+def test_footage_remove_names_the_registered_person(gallery: Path) -> None:
+    import subprocess
+    import sys
+
+    from impersonation_cli.gallery.store import FINGERPRINT_METHOD, FootageVideo
+
+    with Gallery(gallery) as store:
+        store.add_footage(FootageVideo("Eileen Collins", "a.mp4", "a" * 64, FINGERPRINT_METHOD, 8.0, 3.0), [])
+    command = [sys.executable, "-m", "impersonation_cli", "footage", "remove", "ec", "--gallery", str(gallery)]
+    removed = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert removed.returncode == 0 and removed.stdout.strip() == "Eileen Collins: removed 1 video(s)", removed
