@@ -219,9 +219,9 @@ def test_markdown_escaping_helpers() -> None:
 
 
 def test_hostile_text_stays_text_in_junit(hostile_report: ScannedReport, tmp_path: Path) -> None:
-    from impersonation_cli.outputs.junit import write_junit
+    from impersonation_cli.outputs.junit import junit_document
 
-    write_junit(hostile_report.result, tmp_path / "junit.xml")
+    (tmp_path / "junit.xml").write_bytes(junit_document(hostile_report.result))
     raw = (tmp_path / "junit.xml").read_text(encoding="utf-8")
     assert "<script>" not in raw and "<img" not in raw
     suite = next(iter(JUnitXml.fromfile(str(tmp_path / "junit.xml"))))
