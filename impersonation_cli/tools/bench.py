@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -33,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from impersonation_cli.errors import MAX_SCAN_FPS, UserError, check_rate, check_seconds, check_threads
-from impersonation_cli.io.sources import is_image
+from impersonation_cli.io.sources import check_file, is_image
 
 if TYPE_CHECKING:
     from impersonation_cli.config import Config
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from impersonation_cli.runtime.engine import FaceEngine
 
 SAMPLE_CLIP = Path(__file__).resolve().parents[2] / "samples" / "clips" / "astronaut_live.mp4"
+STREAM_LIKE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:/")  # a URL scheme, as a Path leaves it
 SCHEMA = "impersonation-cli/bench"
 SCHEMA_VERSION = 1
 PATHS = ("decode_all", "decode_sampled", "naive", "scan", "exhaustive")
@@ -90,14 +92,17 @@ def bench_job(
     from impersonation_cli.runtime.packs import load_pack, model_root
 
     clip = video or SAMPLE_CLIP
-    if not clip.is_file():
+    if not clip.exists() and STREAM_LIKE.match(str(clip)):  # a Path made rtmp://host/x into rtmp:/host/x
+        raise UserError(f"{clip}: bench measures a video file, not a stream URL")
+    if not clip.exists():
         hint = "" if video else " (the project's sample clip; make it with the samples script or give VIDEO)"
         raise UserError(f"{clip}: no such video{hint}")
-    if is_image(clip):  # refused before its worker processes start: each would fail on it in turn
-        raise UserError(f"{clip}: a picture, not a video; bench measures a video's frame rate")
     check_rate(fps, MAX_SCAN_FPS)
     check_seconds(min_appearance_s, "--min-appearance")
     check_threads(threads)
+    check_file(str(clip))  # a FIFO ("no such video"), a folder, an empty file (failed after "measuring...")
+    if is_image(clip):  # refused before its worker processes start: each would fail on it in turn
+        raise UserError(f"{clip}: a picture, not a video; bench measures a video's frame rate")
     if gallery is not None and not gallery.is_file():
         raise UserError(f"{gallery}: no such gallery file")
     root = model_root(models)

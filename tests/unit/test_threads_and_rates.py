@@ -70,3 +70,28 @@ def test_bench_refuses_a_picture_before_measuring(tmp_path: Path) -> None:
     photo.write_bytes(b"\x89PNG\r\n\x1a\n not really a png")
     with pytest.raises(UserError, match=r"photo\.mp4: a picture, not a video"):
         bench_job(photo, 2.0, None, 2.0, tmp_path, None, "cpu", None, None)
+
+
+@pytest.mark.parametrize(
+    ("kind", "words"),
+    [
+        ("fifo", r"not a regular file \(a device, pipe or socket\)"),  # was "no such video"
+        ("empty", r"empty file \(0 bytes\)"),  # was refused by each worker after "measuring five paths..."
+        ("folder", "a folder, not a file"),
+        ("url", "bench measures a video file, not a stream URL"),  # was "rtmp:/host/x: no such video"
+    ],
+)
+def test_bench_refuses_what_is_not_a_video_file_before_measuring(tmp_path: Path, kind: str, words: str) -> None:
+    import os
+
+    clip = tmp_path / "clip.mp4"
+    if kind == "fifo":
+        os.mkfifo(clip)
+    elif kind == "empty":
+        clip.write_bytes(b"")
+    elif kind == "folder":
+        clip.mkdir()
+    else:
+        clip = Path("rtmp://127.0.0.1:1/live/key")
+    with pytest.raises(UserError, match=words):
+        bench_job(clip, 2.0, None, 2.0, tmp_path, None, "cpu", None, None)
