@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from impersonation_cli.errors import MAX_FOOTAGE_FPS, MAX_SCAN_FPS, UserError, read_settings_text
 from impersonation_cli.io.atomic_write import write_text_atomic
-from impersonation_cli.io.user_dirs import config_folder
+from impersonation_cli.io.user_dirs import config_folder, expand_user
 from impersonation_cli.pipeline.matches import MatchSettings
 from impersonation_cli.pipeline.signals.replay import RANK_CAP, ReplaySettings
 from impersonation_cli.pipeline.signals.scoring import SignalSettings
@@ -110,7 +110,7 @@ def config_path(option: str | Path | None = None) -> Path | None:
     config.toml in the user config folder; None when there is none (the shipped defaults apply)."""
     chosen = option or os.environ.get(CONFIG_ENV)
     if chosen:
-        return Path(chosen).expanduser()
+        return expand_user(chosen, "config")
     return next((p for p in (Path(LOCAL_CONFIG_NAME), user_config_path()) if p.is_file()), None)
 
 

@@ -26,7 +26,7 @@ import numpy as np
 from impersonation_cli.errors import GalleryError, UserError, has_control_characters, is_device, unknown_keys
 from impersonation_cli.io.atomic_write import write_text_atomic
 from impersonation_cli.io.rooms import check_period, validate_date, validate_room
-from impersonation_cli.io.user_dirs import data_folder
+from impersonation_cli.io.user_dirs import data_folder, expand_user
 from impersonation_cli.pipeline.faces import EMBEDDING_DIM
 
 GALLERY_ENV = "IMPERSONATION_GALLERY"
@@ -98,9 +98,9 @@ CREATE INDEX IF NOT EXISTS footage_frames_by_video ON footage_frames (video_id);
 
 def default_gallery_path(option: str | Path | None = None) -> Path:
     if option:
-        return Path(option).expanduser()
+        return expand_user(option, "--gallery")
     if os.environ.get(GALLERY_ENV):
-        return Path(os.environ[GALLERY_ENV]).expanduser()
+        return expand_user(os.environ[GALLERY_ENV], f"${GALLERY_ENV}")
     return data_folder() / "gallery.sqlite"
 
 

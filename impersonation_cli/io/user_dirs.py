@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from impersonation_cli.errors import UserError
+
 APP_FOLDER = "impersonation-cli"
 
 
@@ -22,3 +24,12 @@ def data_folder() -> Path:
 
 def config_folder() -> Path:
     return user_folder("XDG_CONFIG_HOME", (".config",))
+
+
+def expand_user(path: str | Path, what: str) -> Path:
+    """`path` with a leading `~` or `~user` expanded, as a shell does; `what` names where it came from (an
+    option or variable). A `~user` of no such user was an internal error (RuntimeError from pathlib)."""
+    try:
+        return Path(path).expanduser()
+    except RuntimeError as exc:
+        raise UserError(f"{what} {str(path)!r}: cannot expand '~' ({exc})") from None

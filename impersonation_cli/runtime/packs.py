@@ -25,7 +25,7 @@ from functools import cache
 from pathlib import Path
 
 from impersonation_cli.errors import ModelPackError
-from impersonation_cli.io.user_dirs import data_folder
+from impersonation_cli.io.user_dirs import data_folder, expand_user
 
 MODELS_ENV = "IMPERSONATION_MODELS"
 PACK_ENV = "IMPERSONATION_PACK"
@@ -115,9 +115,9 @@ def model_root(option: str | Path | None = None) -> Path:
         ModelPackError: the path names a file, not a folder (it said "File exists" or "no pack installed").
     """
     if option:
-        root = Path(option).expanduser()
+        root = expand_user(option, "--models")
     elif os.environ.get(MODELS_ENV):
-        root = Path(os.environ[MODELS_ENV]).expanduser()
+        root = expand_user(os.environ[MODELS_ENV], f"${MODELS_ENV}")
     else:
         root = data_folder() / "models"
     if root.exists() and not root.is_dir():
@@ -180,7 +180,7 @@ def load_pack(name: str | None = None, root: Path | None = None) -> ModelPack:
     if name is not None and not name.strip():  # `--pack ''` is a mistake, not a request for the default pack
         raise ModelPackError("the pack name is empty: give an installed pack's name or a folder of ONNX files")
     name = name or os.environ.get(PACK_ENV) or _first_installed(root)
-    folder = Path(name).expanduser()
+    folder = expand_user(name, "pack")
     if not (folder.is_dir() and any(folder.glob("*.onnx"))):  # else a name, not a folder given by its path
         if not is_pack_name(name):
             raise ModelPackError(f"pack {name!r} is neither a folder of ONNX files nor a pack installed in {root}")
@@ -304,7 +304,7 @@ def _recorded_source(source: str) -> str:
     was relative to wherever the install ran, which says nothing later)."""
     if source in ("pypi", "url", "official") or source.startswith(("http://", "https://")):
         return source
-    return str(Path(source).expanduser().resolve())
+    return str(expand_user(source, "model source").resolve())
 
 
 def _swap_in(staged: Path, target: Path, aside: Path) -> None:
@@ -362,7 +362,7 @@ def _materialise_source(spec: PackSpec, source: str, dest: Path, progress: Progr
         if source == spec.url and spec.zip_sha256:
             _check_digest(archive, spec.zip_sha256)
         return _unzip(archive, dest, spec)
-    path = Path(source).expanduser()
+    path = expand_user(source, "model source")
     if path.is_dir():
         return path
     if path.is_file() and zipfile.is_zipfile(path):
