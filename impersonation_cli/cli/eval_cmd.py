@@ -18,7 +18,7 @@ from impersonation_cli.io.threads import threads_or_default
 from impersonation_cli.outputs.console import one_line
 from impersonation_cli.outputs.eval_tables import auc_table, class_table, group_table
 from impersonation_cli.outputs.files import check_outputs
-from impersonation_cli.tools.evaluation import EvalCase, draw_roc, evaluation_report, load_manifest
+from impersonation_cli.tools.evaluation import EvalCase, check_roc_path, draw_roc, evaluation_report, load_manifest
 
 
 @app.command("eval")
@@ -56,6 +56,8 @@ def evaluate(
         *([chosen] if (chosen := config_path(config)) else []),
     ]
     check_outputs({"--roc": roc_path, "--json": json_path}, [manifest_path, *named])
+    if roc_path is not None:
+        check_roc_path(roc_path)
     engine, settings = build_engine(models, pack, device, config, threads_or_default(threads))
 
     def on_case(number: int, case: EvalCase) -> None:

@@ -629,6 +629,13 @@ def evaluation_report(
     return EvalReport(outcomes, metrics, signal_aucs(outcomes), group_aucs(outcomes, breakdown))
 
 
+def check_roc_path(path: Path) -> None:
+    """A --roc name OpenCV can encode (by its suffix: .png, .jpg...), checked before any case is scanned: the
+    refusal came after the whole evaluation, whose plot was then lost."""
+    if not cv2.haveImageWriter(path.name):
+        raise UserError(f"cannot write the ROC plot to {path} (use a .png name)")
+
+
 def draw_roc(aucs: list[SignalAuc], path: Path) -> None:
     """One panel per manipulation class: each signal's ROC curve, its AUC in the legend."""
     classes = [c for c in MANIPULATION_CLASSES if any(a.verdict_class == c for a in aucs)]

@@ -50,3 +50,11 @@ def test_an_output_naming_the_gallery_config_or_a_case_is_refused(
     assert refused.returncode == 2, refused.stderr
     assert "writing it would destroy that input" in refused.stderr and refused.stderr.count("\n") == 1
     assert (folder / target).read_bytes() == before
+
+
+def test_a_roc_name_that_cannot_be_encoded_is_refused_before_any_case(folder: Path) -> None:
+    """`eval --roc roc.txt` scanned every case before refusing the name (or, with no curve, exited 0 unsaid)."""
+    refused = _run(folder, "eval", "cases.yaml", "--roc", "roc.txt")
+    assert refused.returncode == 2, refused.stderr
+    assert refused.stderr.strip() == "error: cannot write the ROC plot to roc.txt (use a .png name)"
+    assert not (folder / "roc.txt").exists()
