@@ -194,6 +194,8 @@ class ScanResult:
         path = Path(path)
         if is_device(path):
             raise UserError(f"{path}: a device, not a result file")
+        if path.is_dir():  # was "cannot read it: [Errno 21] Is a directory: '...'"
+            raise UserError(f"{path}: a folder, not a result file")
         try:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:

@@ -913,8 +913,9 @@ def _checked(where: str, check: Any, *args: Any) -> Any:
 
 
 def read_export(path: Path) -> object:
-    if is_device(path):
-        raise GalleryError(f"cannot read gallery export {path}: a device, not a file")
+    if is_device(path) or path.is_dir():  # a folder was "[Errno 21] Is a directory: '...'"
+        kind = "a folder" if path.is_dir() else "a device"
+        raise GalleryError(f"cannot read gallery export {path}: {kind}, not a file")
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:

@@ -229,3 +229,8 @@ def test_footage_is_removed_by_the_sha256_prefix_footage_list_shows(tmp_path: Pa
         assert store.remove_footage("Eileen Collins", "%") == 0
         assert store.remove_footage("Eileen Collins", "0849EE15B10737D0") == 1
         assert store.footage() == []
+
+
+def test_a_folder_given_as_an_export_is_named_as_one(tmp_path: Path) -> None:
+    with pytest.raises(GalleryError, match=r"cannot read gallery export .*: a folder, not a file$"):
+        import_from_file(tmp_path / "g.sqlite", tmp_path)

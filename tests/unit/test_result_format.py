@@ -143,3 +143,8 @@ def test_a_device_is_refused_before_it_is_read(tmp_path: Path) -> None:
     with pytest.raises(UserError, match=r"^/dev/null: a device, not a result file$"):
         ScanResult.load("/dev/null")
     assert not is_device(tmp_path) and not is_device(tmp_path / "missing.json")  # a pipe or file is still read
+
+
+def test_a_folder_is_named_as_one(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match=r": a folder, not a result file$"):  # was "[Errno 21] Is a directory: ..."
+        ScanResult.load(tmp_path)
