@@ -97,7 +97,7 @@ def read_report_input(result_path: Path, gallery_path: Path | None) -> ReportInp
     result = ScanResult.load(result_path)
     if gallery_path is None:
         return ReportInput(result, result_path)
-    if not gallery_path.is_file():
+    if not gallery_path.exists():  # a folder or a device: Gallery says which (both were "no such gallery file")
         raise UserError(f"{gallery_path}: no such gallery file")
     with Gallery(gallery_path, create=False, read_only=True) as gallery:
         references = {name: photo for name in result.identities if (photo := _reference_photo(gallery, name))}

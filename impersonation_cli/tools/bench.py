@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from impersonation_cli.errors import MAX_SCAN_FPS, UserError, check_rate, check_seconds, check_threads
-from impersonation_cli.io.sources import check_file, is_image
+from impersonation_cli.io.sources import check_file, is_image, not_a_file
 
 if TYPE_CHECKING:
     from impersonation_cli.config import Config
@@ -103,8 +103,10 @@ def bench_job(
     check_file(str(clip))  # a FIFO ("no such video"), a folder, an empty file (failed after "measuring...")
     if is_image(clip):  # refused before its worker processes start: each would fail on it in turn
         raise UserError(f"{clip}: a picture, not a video; bench measures a video's frame rate")
-    if gallery is not None and not gallery.is_file():
+    if gallery is not None and not gallery.exists():
         raise UserError(f"{gallery}: no such gallery file")
+    if gallery is not None and (problem := not_a_file(gallery)):  # a folder or a device was "no such gallery file"
+        raise UserError(f"--gallery {gallery}: {problem}")
     root = model_root(models)
     return BenchJob(
         path="",

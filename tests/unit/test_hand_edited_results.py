@@ -97,3 +97,12 @@ def test_a_source_with_a_lone_high_surrogate_gets_a_notice(tmp_path: Path) -> No
     assert written.name.startswith("takedown-x-") and written.name != notice_file_name(source("/x/\udcff.mp4"))
     as_bytes = hashlib.sha256(b"/x/\xff.mp4").hexdigest()[:8]  # a non-UTF-8 file name's hash is unchanged
     assert source_slug("/x/\udcff.mp4") == f"x-{as_bytes}"
+
+
+def test_a_gallery_that_is_a_folder_is_named_as_one(tmp_path: Path) -> None:
+    from impersonation_cli.errors import UserError
+
+    result = tmp_path / "result.json"
+    result.write_text(scan_result([appearance()], [source()]).to_json(), encoding="utf-8")
+    with pytest.raises(UserError, match="is a folder, not a gallery file"):  # was "no such gallery file"
+        read_report_input(result, tmp_path)

@@ -95,3 +95,10 @@ def test_bench_refuses_what_is_not_a_video_file_before_measuring(tmp_path: Path,
         clip = Path("rtmp://127.0.0.1:1/live/key")
     with pytest.raises(UserError, match=words):
         bench_job(clip, 2.0, None, 2.0, tmp_path, None, "cpu", None, None)
+
+
+def test_bench_names_a_gallery_that_is_a_folder_as_one(tmp_path: Path) -> None:
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(b"\x00" * 16)
+    with pytest.raises(UserError, match=r"--gallery .*: a folder, not a file"):  # was "no such gallery file"
+        bench_job(clip, 2.0, tmp_path, 2.0, tmp_path, None, "cpu", None, None)
