@@ -18,7 +18,7 @@ import json
 import re
 import tomllib
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -89,12 +89,12 @@ def check_period(valid_from: str | None, valid_to: str | None) -> None:
 START_YEARS = (1900, 8999)
 
 
-def parse_time(text: str | date | None, what: str, start: bool = True) -> datetime | None:
+def parse_time(text: str | date | time | None, what: str, start: bool = True) -> datetime | None:
     """An ISO 8601 date-time with a zone offset (a YAML file gives a datetime or date already). `start`: the
     start time of a stream, whose year must lie within START_YEARS; an authorization's bound need not."""
     if text is None:
         return None
-    shown = repr(text.isoformat() if isinstance(text, date) else text)  # not datetime.date(2026, 1, 1)
+    shown = repr(text.isoformat() if isinstance(text, date | time) else text)  # not datetime.date(2026, 1, 1)
     try:
         parsed = text if isinstance(text, datetime) else datetime.fromisoformat(str(text))
     except ValueError as exc:

@@ -159,6 +159,13 @@ def test_rooms_file_mistakes_are_one_line_errors(tmp_path: Path, text: str, mess
     assert "\n" not in str(caught.value)
 
 
+def test_a_toml_time_of_day_is_named_as_written(tmp_path: Path) -> None:
+    path = tmp_path / "rooms.toml"
+    path.write_text('[[rooms]]\nurl = "a.mp4"\nroom = "douyin:1"\nstarted_at = 10:00:00\n', encoding="utf-8")
+    with pytest.raises(UserError, match="started_at '10:00:00' is not an ISO 8601 date-time"):  # datetime.time(10, 0)
+        load_rooms(path)
+
+
 def test_a_key_given_twice_in_a_json_rooms_file_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "rooms.json"
     path.write_text('{"rooms": [{"url": "a.mp4", "room": "douyin:1", "room": "douyin:2"}]}', encoding="utf-8")
