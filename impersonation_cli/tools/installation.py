@@ -76,6 +76,18 @@ def check_provider(device: str) -> Check:
                  f"available: {available})")  # fmt: skip
 
 
+def check_config(config: Path | None) -> Check:
+    """The settings file scans would read (--config, $IMPERSONATION_CONFIG, ./impersonation-cli.toml, the user's
+    config.toml): one that every scan refuses (exit 2) was not looked at, and doctor said all was well."""
+    from impersonation_cli.config import load_config
+
+    try:
+        chosen = load_config(config).path
+    except UserError as exc:
+        return Check(PROBLEM, "config", str(exc))
+    return Check(OK, "config", chosen or "none found: the shipped defaults apply")
+
+
 def check_gallery(gallery: Path | None) -> Check:
     from impersonation_cli.gallery.store import GALLERY_ENV, Gallery, default_gallery_path
 
@@ -103,12 +115,15 @@ def check_tools() -> list[Check]:
     ]
 
 
-def installation_checks(models: Path | None, pack: str | None, device: str, gallery: Path | None) -> list[Check]:
+def installation_checks(
+    models: Path | None, pack: str | None, device: str, gallery: Path | None, config: Path | None = None
+) -> list[Check]:
     """Every check, in the order `doctor` prints them; a scan can run when none is a PROBLEM."""
     return [
         Check(OK, "impersonation-cli", f"{__version__} on Python {platform.python_version()} ({platform.platform()})"),
         *check_models(models, pack),
         check_provider(device),
+        check_config(config),
         check_gallery(gallery),
         *check_tools(),
     ]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from impersonation_cli.gallery.store import GALLERY_ENV, Gallery
-from impersonation_cli.tools.installation import PROBLEM, WARNING, check_gallery
+from impersonation_cli.tools.installation import OK, PROBLEM, WARNING, Check, check_config, check_gallery
 
 
 def test_a_named_gallery_that_is_missing_is_said_to_stop_scans(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -38,3 +38,19 @@ def test_a_gallery_path_that_is_no_file_is_a_problem_said_as_it_is(tmp_path: Pat
     path = tmp_path if kind == "folder" else Path("/dev/null")
     check = check_gallery(path)
     assert check.status == PROBLEM and words in check.detail, check
+
+
+def test_a_config_every_scan_refuses_is_a_problem(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """doctor said nothing of the settings file: with $IMPERSONATION_CONFIG misspelt or `fps = 0` in it, every
+    line was ok and every scan then stopped with exit 2."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("IMPERSONATION_CONFIG", str(tmp_path / "missing.toml"))
+    missing = check_config(None)
+    assert missing.status == PROBLEM and "cannot read config" in missing.detail, missing
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[scan]\nfps = 0\n", encoding="utf-8")
+    assert check_config(bad).status == PROBLEM
+    assert "[scan] fps must be above 0" in check_config(bad).detail
+    monkeypatch.delenv("IMPERSONATION_CONFIG")
+    assert check_config(None) == Check(OK, "config", "none found: the shipped defaults apply")
