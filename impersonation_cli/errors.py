@@ -113,7 +113,7 @@ def read_settings_text(path: Path, what: str) -> str:
         raise UserError(f"cannot read {what} {path}: {exc.strerror or exc}") from exc
     if len(data) > MAX_SETTINGS_BYTES:
         raise UserError(f"{what} {path} is over {MAX_SETTINGS_BYTES >> 20} MiB; it cannot be a {what}")
-    try:
-        return data.decode("utf-8")
+    try:  # -sig: a byte-order mark (Windows editors write one) failed TOML and JSON at "line 1, column 1"
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise UserError(f"{what} {path} is not UTF-8 text (byte {exc.start}); is it a binary file?") from exc

@@ -159,6 +159,26 @@ def test_rooms_file_mistakes_are_one_line_errors(tmp_path: Path, text: str, mess
     assert "\n" not in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    ("suffix", "text"),
+    [
+        (".toml", '[[rooms]]\nurl = "a.mp4"\nroom = "douyin:1"\n'),
+        (".json", '{"rooms": [{"url": "a.mp4", "room": "douyin:1"}]}'),
+    ],
+)
+def test_a_rooms_file_with_a_byte_order_mark_reads(tmp_path: Path, suffix: str, text: str) -> None:
+    """UTF-8 with a BOM (as Windows editors save it) failed: 'Invalid statement (at line 1, column 1)'."""
+    path = tmp_path / f"rooms{suffix}"
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    assert [room.account for room in load_rooms(path)] == ["douyin:1"]
+
+
+def test_a_config_with_a_byte_order_mark_reads(tmp_path: Path) -> None:
+    path = tmp_path / "my.toml"
+    path.write_bytes(b"\xef\xbb\xbf[scan]\nfps = 1.5\n")
+    assert load_config(path).scan.fps == 1.5
+
+
 def test_a_toml_time_of_day_is_named_as_written(tmp_path: Path) -> None:
     path = tmp_path / "rooms.toml"
     path.write_text('[[rooms]]\nurl = "a.mp4"\nroom = "douyin:1"\nstarted_at = 10:00:00\n', encoding="utf-8")
