@@ -197,7 +197,7 @@ class ScanResult:
         if path.is_dir():  # was "cannot read it: [Errno 21] Is a directory: '...'"
             raise UserError(f"{path}: a folder, not a result file")
         try:
-            text = path.read_text(encoding="utf-8")
+            text = path.read_text(encoding="utf-8-sig")  # a BOM (a file saved by a Windows editor) is no error
         except FileNotFoundError:
             raise UserError(f"{path}: no such result file") from None
         except (OSError, UnicodeDecodeError) as exc:

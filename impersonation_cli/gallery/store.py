@@ -917,7 +917,7 @@ def read_export(path: Path) -> object:
         kind = "a folder" if path.is_dir() else "a device"
         raise GalleryError(f"cannot read gallery export {path}: {kind}, not a file")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8-sig"))  # a byte-order mark, as Windows editors save
     except (OSError, ValueError) as exc:
         raise GalleryError(f"cannot read gallery export {path}: {exc}") from exc
     except RecursionError as exc:  # arrays nested thousands deep: no export looks like that

@@ -234,3 +234,9 @@ def test_footage_is_removed_by_the_sha256_prefix_footage_list_shows(tmp_path: Pa
 def test_a_folder_given_as_an_export_is_named_as_one(tmp_path: Path) -> None:
     with pytest.raises(GalleryError, match=r"cannot read gallery export .*: a folder, not a file$"):
         import_from_file(tmp_path / "g.sqlite", tmp_path)
+
+
+def test_an_export_saved_with_a_byte_order_mark_imports(tmp_path: Path) -> None:
+    export = tmp_path / "export.json"
+    export.write_bytes(b"\xef\xbb\xbf" + json.dumps(_export()).encode("utf-8"))
+    assert import_from_file(tmp_path / "g.sqlite", export) == (1, 1)

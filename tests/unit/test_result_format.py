@@ -148,3 +148,10 @@ def test_a_device_is_refused_before_it_is_read(tmp_path: Path) -> None:
 def test_a_folder_is_named_as_one(tmp_path: Path) -> None:
     with pytest.raises(UserError, match=r": a folder, not a result file$"):  # was "[Errno 21] Is a directory: ..."
         ScanResult.load(tmp_path)
+
+
+def test_a_result_saved_with_a_byte_order_mark_reads(tmp_path: Path) -> None:
+    """A result opened and saved in a Windows editor gained a BOM: 'not JSON: Unexpected UTF-8 BOM'."""
+    path = tmp_path / "result.json"
+    path.write_bytes(b"\xef\xbb\xbf" + _result().to_json().encode("utf-8"))
+    assert ScanResult.load(path) == _result()
