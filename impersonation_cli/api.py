@@ -59,7 +59,7 @@ ROOMS_FILE_SUFFIXES = frozenset({".yaml", ".yml", ".toml", ".json"})
 
 def load_engine(
     models: PathLike | None = None,
-    pack: str | None = None,
+    pack: PathLike | None = None,
     device: str = "auto",
     config: PathLike | None = None,
     threads: int | None = None,
@@ -237,6 +237,27 @@ def watch_settings(
     )
 
 
+def _room_list(rooms: Room | PathLike | Iterable[Room | PathLike]) -> list[Room]:
+    """One room or several: Rooms, or URLs and video paths (str or os.PathLike) made into Rooms.
+
+    Raises:
+        TypeError: neither a Room, a URL or path, nor a sequence of them.
+    """
+    if isinstance(rooms, Room | str | os.PathLike):
+        rooms = [rooms]
+    elif isinstance(rooms, bytes) or not isinstance(rooms, Iterable):
+        raise TypeError(f"rooms must be a Room, a URL or path, or a list of them, not {type(rooms).__name__}")
+    specs: list[Room] = []
+    for room in rooms:
+        if isinstance(room, Room):
+            specs.append(room)
+        elif isinstance(room, str | os.PathLike):
+            specs.append(Room(os.fspath(room)))
+        else:
+            raise TypeError(f"rooms must be Rooms, URLs or paths; one is {type(room).__name__}")
+    return specs
+
+
 class Scanner:
     """A face engine, the settings and a snapshot of the gallery, loaded once and used for many scans.
 
@@ -254,7 +275,7 @@ class Scanner:
     def open(
         cls,
         models: PathLike | None = None,
-        pack: str | None = None,
+        pack: PathLike | None = None,
         gallery: PathLike | None = None,
         config: PathLike | None = None,
         device: str = "auto",
@@ -338,7 +359,7 @@ class Scanner:
 
     def scan_sources(
         self,
-        items: Sequence[str],
+        items: PathLike | Sequence[PathLike],
         rooms: Mapping[str, Room] | None = None,
         *,
         fps: float | None = None,
@@ -353,6 +374,7 @@ class Scanner:
         Raises:
             UserError: an fps outside (0, 120], or what `runner` raises (a Ray cluster that cannot be used).
         """
+        items = path_list(items)  # a str would be scanned character by character, a Path would crash the scan
         check_rate(fps, MAX_SCAN_FPS, "fps")
         writable_folder(Path(evidence_dir) if evidence_dir is not None else None, "evidence_dir")
         context = dataclasses.replace(
@@ -361,11 +383,11 @@ class Scanner:
             evidence_dir=Path(evidence_dir) if evidence_dir is not None else None,
             progress=progress,
         )
-        return runner(list(items), context, dict(rooms or {}))
+        return runner(items, context, dict(rooms or {}))
 
     def watch(
         self,
-        rooms: Sequence[Room | str],
+        rooms: Room | PathLike | Sequence[Room | PathLike],
         settings: WatchSettings | None = None,
         *,
         alerts_path: PathLike | None = None,
@@ -378,7 +400,7 @@ class Scanner:
         every room has ended, as `impersonation-cli watch` does; return the summary `watch --json` writes.
 
         Args:
-            rooms: Room(url, account, label) for each room, or bare URLs.
+            rooms: Room(url, account, label) for each room, or bare URLs and video paths (str or Path).
             settings: frame rate, timeouts, concurrency window and alert cool-down; None: the defaults.
             alerts_path: append one JSON line per alert here.
             webhook: POST each alert as JSON to this URL.
@@ -403,7 +425,7 @@ class Scanner:
     @contextmanager
     def watcher(
         self,
-        rooms: Sequence[Room | str],
+        rooms: Room | PathLike | Sequence[Room | PathLike],
         settings: WatchSettings | None = None,
         *,
         alerts_path: PathLike | None = None,
@@ -424,7 +446,7 @@ class Scanner:
         settings = settings or WatchSettings()
         if not isinstance(settings, WatchSettings):
             raise TypeError(f"settings must be a WatchSettings, not {type(settings).__name__}")
-        specs = [Room(r) if isinstance(r, str) else r for r in ([rooms] if isinstance(rooms, str | Room) else rooms)]
+        specs = _room_list(rooms)
         if not specs:
             raise UserError("nothing to watch: give stream URLs or videos, or Rooms")
         writable_folder(Path(evidence_dir) if evidence_dir is not None else None, "evidence_dir")

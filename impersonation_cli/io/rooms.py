@@ -15,6 +15,7 @@ over 1 MiB: a rooms file needs none of them, and a few nested aliases ("billion 
 from __future__ import annotations
 
 import json
+import os
 import re
 import tomllib
 from dataclasses import dataclass
@@ -45,7 +46,16 @@ class Room:
 
     def __post_init__(self) -> None:
         # Made in Python as well as read from files: an account that is not platform:account (or holds a
-        # terminal escape) would reach appearances, reasons and alerts as it is.
+        # terminal escape) would reach appearances, reasons and alerts as it is. A Path is a recording's path;
+        # other types would crash the scan or watch later, far from the mistake.
+        if isinstance(self.url, os.PathLike):
+            object.__setattr__(self, "url", os.fspath(self.url))
+        if not isinstance(self.url, str):
+            raise TypeError(f"url must be a stream URL or a path, not {type(self.url).__name__}")
+        if self.label is not None and not isinstance(self.label, str):
+            raise TypeError(f"label must be a str, not {type(self.label).__name__}")
+        if self.started_at is not None and not isinstance(self.started_at, datetime):
+            raise TypeError(f"started_at must be an aware datetime, not {type(self.started_at).__name__}")
         if self.account is not None:
             validate_room(self.account)
         if self.started_at is not None and self.started_at.utcoffset() is None:

@@ -174,9 +174,13 @@ def verify_installed(name: str, root: Path) -> list[FileCheck]:
     return verify_pack(installed_pack_folder(name, root))
 
 
-def load_pack(name: str | None = None, root: Path | None = None) -> ModelPack:
+def load_pack(name: str | os.PathLike[str] | None = None, root: Path | None = None) -> ModelPack:
     """Resolve a pack by name (installed under `root`) or by folder path; raise a one-line error if absent."""
     root = root or model_root()
+    if isinstance(name, os.PathLike):  # a folder given as a Path
+        name = os.fspath(name)
+    if name is not None and not isinstance(name, str):
+        raise TypeError(f"pack must be a pack name or a folder, not {type(name).__name__}")
     if name is not None and not name.strip():  # `--pack ''` is a mistake, not a request for the default pack
         raise ModelPackError("the pack name is empty: give an installed pack's name or a folder of ONNX files")
     name = name or os.environ.get(PACK_ENV) or _first_installed(root)

@@ -6,6 +6,7 @@ and then divided by zero; a Room account with a terminal escape reached the aler
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -14,13 +15,14 @@ import pytest
 
 from impersonation_cli.api import Scanner, path_list
 from impersonation_cli.config import load_config
-from impersonation_cli.errors import UserError
+from impersonation_cli.errors import ModelPackError, UserError
 from impersonation_cli.gallery.store import GalleryIndex
 from impersonation_cli.io.live_reader import ReaderSettings
 from impersonation_cli.io.rooms import Room
 from impersonation_cli.pipeline.faces import EMBEDDING_DIM
 from impersonation_cli.pipeline.scan import ScanContext
 from impersonation_cli.pipeline.watch import WatchSettings
+from impersonation_cli.runtime.packs import load_pack
 
 
 @pytest.fixture()
@@ -78,3 +80,58 @@ def test_watch_settings_of_the_wrong_type_are_a_type_error(scanner: Scanner) -> 
 def test_settings_and_rooms_are_checked_when_made(make, message: str) -> None:
     with pytest.raises(UserError, match=message):
         make()
+
+
+def test_scan_sources_takes_one_path_or_paths_as_scan_does(scanner: Scanner) -> None:
+    """scan_sources("clip.mp4") handed the runner 'c', 'l', 'i', ... (the first one, '/', the whole disk) and a
+    Path crashed the scan with AttributeError."""
+    given: list[list[str]] = []
+    runner = lambda items, context, rooms: given.append(items)  # noqa: E731
+    scanner.scan_sources("clip.mp4", runner=runner)  # type: ignore[arg-type]
+    scanner.scan_sources([Path("a.mp4"), "b.mp4"], runner=runner)  # type: ignore[arg-type]
+    assert given == [["clip.mp4"], ["a.mp4", "b.mp4"]]
+    with pytest.raises(TypeError, match="paths must be a path or a list of paths"):
+        scanner.scan_sources(b"clip.mp4", runner=runner)  # type: ignore[arg-type]
+
+
+def test_watch_takes_paths_and_refuses_other_types(scanner: Scanner) -> None:
+    """A Path (bare or in a list) crashed the watch with AttributeError ('PosixPath' object has no attribute
+    'url'); an int said only "'int' object is not iterable"."""
+    given: list[list[Room]] = []
+
+    @contextmanager
+    def engine(specs, *rest):  # type: ignore[no-untyped-def]
+        given.append(specs)
+        yield None
+
+    for rooms in (Path("a.mp4"), [Path("a.mp4")], ["a.mp4"], Room(Path("a.mp4"))):
+        with scanner.watcher(rooms, engine=engine):  # type: ignore[arg-type]
+            pass
+    assert given == [[Room("a.mp4")]] * 4
+    for wrong, message in ((5, "rooms must be a Room, a URL or path, or a list of them, not int"), ([5], "one is int")):
+        with pytest.raises(TypeError, match=message), scanner.watcher(wrong, engine=engine):  # type: ignore[arg-type]
+            pass
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: Room(5), "url must be a stream URL or a path, not int"),  # type: ignore[arg-type]
+        (lambda: Room("a.mp4", label=3), "label must be a str, not int"),  # type: ignore[arg-type]
+        (lambda: Room("a.mp4", started_at="2026-11-20T20:00:00Z"), "started_at must be an aware datetime, not str"),  # type: ignore[arg-type]
+    ],
+)
+def test_a_room_of_the_wrong_type_is_a_type_error(make, message: str) -> None:
+    """Room(started_at="...") raised AttributeError ('str' object has no attribute 'utcoffset'); Room(5) was
+    made and crashed the scan later."""
+    with pytest.raises(TypeError, match=message):
+        make()
+
+
+def test_a_pack_is_a_name_or_a_folder(tmp_path: Path) -> None:
+    """Scanner.open(pack=3) raised AttributeError ('int' object has no attribute 'strip'), and so did a pack
+    folder given as a Path."""
+    with pytest.raises(TypeError, match="pack must be a pack name or a folder, not int"):
+        load_pack(3, tmp_path)  # type: ignore[arg-type]
+    with pytest.raises(ModelPackError, match="is neither a folder of ONNX files nor a pack installed"):
+        load_pack(tmp_path / "nothing-here", tmp_path)
