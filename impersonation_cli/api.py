@@ -57,6 +57,27 @@ EMPTY_GALLERY_NOTICE = "the gallery is empty; enrol people with `impersonation-c
 ROOMS_FILE_SUFFIXES = frozenset({".yaml", ".yml", ".toml", ".json"})
 
 
+def _path_arg(value: object, name: str) -> None:
+    """Refuse a path argument of the wrong type by its name (os.fspath would say only "expected str, bytes or
+    os.PathLike object, not int", deep in the call).
+
+    Raises:
+        TypeError: neither None, a str nor an os.PathLike.
+    """
+    if value is not None and not isinstance(value, str | os.PathLike):
+        raise TypeError(f"{name} must be a path (a str or os.PathLike), not {type(value).__name__}")
+
+
+def _callable_arg(value: object, name: str) -> None:
+    """Refuse a callback that cannot be called before any work, not at its first call in the middle of it.
+
+    Raises:
+        TypeError: neither None nor callable.
+    """
+    if value is not None and not callable(value):
+        raise TypeError(f"{name} must be callable, not {type(value).__name__}")
+
+
 def load_engine(
     models: PathLike | None = None,
     pack: PathLike | None = None,
@@ -78,6 +99,8 @@ def load_engine(
     Raises:
         UserError: a config that cannot be read or holds unknown keys, a pack that is not installed.
     """
+    _path_arg(models, "models")
+    _path_arg(config, "config")
     settings = load_config(config)
     engine = FaceEngine(load_pack(pack, model_root(models)), device=device, detector=settings.detector, threads=threads)
     return engine, settings
@@ -100,6 +123,8 @@ def load_context(
         GalleryError: the gallery is missing, unreadable, or was enrolled with another recognizer than the
             engine's (embeddings of different recognizers cannot be compared).
     """
+    _path_arg(gallery, "gallery")
+    _path_arg(evidence_dir, "evidence_dir")
     named = gallery is not None or bool(os.environ.get(GALLERY_ENV))
     with Gallery(default_gallery_path(gallery), create=not named, read_only=True) as store:
         store.require_recognizer(engine.recognizer_id)
@@ -131,6 +156,7 @@ def room_assignments(
         UserError: a room not of the form platform:account, a time without a zone, an unreadable rooms file,
             `room` or `started_at` with no input beside them (they would apply to nothing).
     """
+    _path_arg(rooms_file, "rooms_file")
     start = parse_time(started_at, "started_at")
     if room is not None:
         validate_room(room)
@@ -351,6 +377,8 @@ class Scanner:
 
         Raises:
             UserError: nothing to scan, an fps outside (0, 120], a bad room, time or rooms file.
+            TypeError: an argument of the wrong type (a path that is not a str or os.PathLike, a progress that
+                cannot be called), named in the message.
         """
         items, assignments = room_assignments(path_list(paths), room, started_at, rooms_file)
         if not items:
@@ -376,6 +404,8 @@ class Scanner:
         """
         items = path_list(items)  # a str would be scanned character by character, a Path would crash the scan
         check_rate(fps, MAX_SCAN_FPS, "fps")
+        _path_arg(evidence_dir, "evidence_dir")
+        _callable_arg(progress, "progress")
         writable_folder(Path(evidence_dir) if evidence_dir is not None else None, "evidence_dir")
         context = dataclasses.replace(
             self.context,
@@ -409,6 +439,10 @@ class Scanner:
             engine: where the rooms are watched (`WatchEngine`: a Ray cluster, docs/scale.md); None: here.
 
         Blocks the calling thread; to stop it early, or to show the rooms while they are watched, use `watcher`.
+
+        Raises:
+            UserError: nothing to watch, an evidence folder that cannot be written, a webhook that is not http(s).
+            TypeError: an argument of the wrong type (settings, rooms, a path, a callback), named in the message.
         """
         with self.watcher(
             rooms,
@@ -449,6 +483,12 @@ class Scanner:
         specs = _room_list(rooms)
         if not specs:
             raise UserError("nothing to watch: give stream URLs or videos, or Rooms")
+        _path_arg(alerts_path, "alerts_path")
+        _path_arg(evidence_dir, "evidence_dir")
+        _callable_arg(on_alert, "on_alert")
+        _callable_arg(on_write_error, "on_write_error")
+        if webhook is not None and not isinstance(webhook, str):
+            raise TypeError(f"webhook must be a URL (a str), not {type(webhook).__name__}")
         writable_folder(Path(evidence_dir) if evidence_dir is not None else None, "evidence_dir")
         context = dataclasses.replace(
             self.context, evidence_dir=Path(evidence_dir) if evidence_dir is not None else None

@@ -191,6 +191,8 @@ class ScanResult:
             ResultFormatError: it is not JSON or not a result this version reads (`from_dict`); the message
                 starts with the path.
         """
+        if not isinstance(path, str | os.PathLike):
+            raise TypeError(f"path must be a path (a str or os.PathLike), not {type(path).__name__}")
         path = Path(path)
         if is_device(path):
             raise UserError(f"{path}: a device, not a result file")

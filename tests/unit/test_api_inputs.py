@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from impersonation_cli.api import Scanner, path_list
+from impersonation_cli.api import Scanner, load_context, path_list
 from impersonation_cli.config import load_config
 from impersonation_cli.errors import ModelPackError, UserError
 from impersonation_cli.gallery.store import GalleryIndex
@@ -22,6 +22,7 @@ from impersonation_cli.io.rooms import Room
 from impersonation_cli.pipeline.faces import EMBEDDING_DIM
 from impersonation_cli.pipeline.scan import ScanContext
 from impersonation_cli.pipeline.watch import WatchSettings
+from impersonation_cli.results import ScanResult
 from impersonation_cli.runtime.packs import load_pack
 
 
@@ -135,3 +136,26 @@ def test_a_pack_is_a_name_or_a_folder(tmp_path: Path) -> None:
         load_pack(3, tmp_path)  # type: ignore[arg-type]
     with pytest.raises(ModelPackError, match="is neither a folder of ONNX files nor a pack installed"):
         load_pack(tmp_path / "nothing-here", tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda s: Scanner.open(models=3), "models must be a path"),
+        (lambda s: Scanner.open(config=3), "config must be a path"),
+        (lambda s: load_context(None, load_config(None), gallery=3), "gallery must be a path"),
+        (lambda s: s.scan("clip.mp4", rooms_file=5), "rooms_file must be a path"),
+        (lambda s: s.scan("clip.mp4", evidence_dir=5), "evidence_dir must be a path"),
+        (lambda s: s.scan("clip.mp4", progress=5), "progress must be callable, not int"),
+        (lambda s: s.watch("clip.mp4", alerts_path=5), "alerts_path must be a path"),
+        (lambda s: s.watch("clip.mp4", evidence_dir=5), "evidence_dir must be a path"),
+        (lambda s: s.watch("clip.mp4", on_alert=5), "on_alert must be callable, not int"),
+        (lambda s: s.watch("clip.mp4", webhook=5), "webhook must be a URL"),
+        (lambda s: ScanResult.load(5), "path must be a path"),
+    ],
+)
+def test_an_argument_of_the_wrong_type_is_named(scanner: Scanner, call, message: str) -> None:
+    """Each said only "expected str, bytes or os.PathLike object, not int" (or "'int' object is not callable"
+    once the scan had started; urlsplit's AttributeError for a webhook), naming no argument."""
+    with pytest.raises(TypeError, match=message):
+        call(scanner)
