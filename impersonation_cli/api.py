@@ -233,13 +233,14 @@ def room_specs(inputs: Sequence[str], room: str | None = None) -> list[Room]:
 
 def watch_settings(
     fps: float | None = None,
-    timeout: str = "10s",
-    give_up: str = "60s",
-    duration: str | None = None,
-    window: str = "15s",
-    cooldown: str = "10m",
+    timeout: str | float = "10s",
+    give_up: str | float = "60s",
+    duration: str | float | None = None,
+    window: str | float = "15s",
+    cooldown: str | float = "10m",
 ) -> WatchSettings:
-    """`WatchSettings` from the values `watch` takes, durations written as '30s', '10m', '2h' or plain seconds.
+    """`WatchSettings` from the values `watch` takes, durations written as '30s', '10m', '2h' or plain seconds
+    (a number is seconds).
 
     Args:
         fps: frames sampled per second per room; None: the config's `[scan] fps`.
@@ -251,6 +252,7 @@ def watch_settings(
 
     Raises:
         UserError: an fps outside (0, 30], a duration that cannot be read (named by its `watch` option).
+        TypeError: a duration that is neither text nor a number.
     """
     check_rate(fps, MAX_WATCH_FPS)
     timeout_s = parse_duration(timeout, "--timeout")

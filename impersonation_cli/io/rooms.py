@@ -15,6 +15,7 @@ over 1 MiB: a rooms file needs none of them, and a few nested aliases ("billion 
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import tomllib
@@ -203,8 +204,20 @@ DURATION_PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h)?\s*$", re.IGNORECA
 DURATION_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0}
 
 
-def parse_duration(text: str, what: str) -> float:
-    """Seconds in '30s', '10m', '2h' or plain seconds; `what` (an option's name) starts the error message."""
+def parse_duration(text: str | float, what: str) -> float:
+    """Seconds in '30s', '10m', '2h' or plain seconds (a number, from Python, is seconds); `what` (an option's
+    name) starts the error message.
+
+    Raises:
+        UserError: not a duration above 0.
+        TypeError: neither text nor a number.
+    """
+    if isinstance(text, int | float) and not isinstance(text, bool):
+        if not math.isfinite(text) or text <= 0:
+            raise UserError(f"{what} {text!r} is not a duration such as 30s, 10m or 2h")
+        return float(text)
+    if not isinstance(text, str):
+        raise TypeError(f"{what} must be a duration such as '30s', '10m' or '2h', not {type(text).__name__}")
     found = DURATION_PATTERN.match(text)
     if not found or float(found.group(1)) <= 0:
         raise UserError(f"{what} {text!r} is not a duration such as 30s, 10m or 2h")

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from impersonation_cli.api import Scanner, load_context, path_list
+from impersonation_cli.api import Scanner, load_context, path_list, watch_settings
 from impersonation_cli.config import load_config
 from impersonation_cli.errors import ModelPackError, UserError
 from impersonation_cli.gallery.store import GalleryIndex
@@ -159,3 +159,15 @@ def test_an_argument_of_the_wrong_type_is_named(scanner: Scanner, call, message:
     once the scan had started; urlsplit's AttributeError for a webhook), naming no argument."""
     with pytest.raises(TypeError, match=message):
         call(scanner)
+
+
+def test_watch_settings_take_durations_as_numbers_of_seconds() -> None:
+    """The docstring promised 'plain seconds', but watch_settings(timeout=5) raised "expected string or
+    bytes-like object, got 'int'" from the regular expression."""
+    settings = watch_settings(timeout=5, duration=2.5, cooldown="1m")
+    assert (settings.reader.open_timeout_s, settings.duration_s, settings.cooldown_s) == (5.0, 2.5, 60.0)
+    for wrong in (0, -1, float("nan"), float("inf")):
+        with pytest.raises(UserError, match=r"--timeout .* is not a duration"):
+            watch_settings(timeout=wrong)
+    with pytest.raises(TypeError, match="--window must be a duration such as '30s', '10m' or '2h', not list"):
+        watch_settings(window=[15])  # type: ignore[arg-type]
