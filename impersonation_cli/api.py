@@ -225,10 +225,19 @@ def room_specs(inputs: Sequence[str], room: str | None = None) -> list[Room]:
         if len(bare) != 1:
             raise UserError("--room names one room: give it exactly one URL, or use a rooms file for several")
         specs = [dataclasses.replace(s, account=room) if s.account is None else s for s in specs]
+    _refuse_twice(specs)
+    return specs
+
+
+def _refuse_twice(specs: Sequence[Room]) -> None:
+    """A watch keeps each room's sightings and alerts under its name: two rooms of one name would be one.
+
+    Raises:
+        UserError: a room or URL named twice.
+    """
     twice = sorted(name for name, count in Counter(s.name for s in specs).items() if count > 1)
     if twice:
         raise UserError(f"the same room or URL is named twice: {', '.join(twice)}")
-    return specs
 
 
 def watch_settings(
@@ -294,9 +303,19 @@ class Scanner:
     """
 
     def __init__(self, context: ScanContext, notices: Sequence[str] = ()) -> None:
-        """Wrap an assembled context (see `load_engine` and `load_context`); most callers want `Scanner.open`."""
+        """Wrap an assembled context (see `load_engine` and `load_context`); most callers want `Scanner.open`.
+
+        Raises:
+            TypeError: `context` is not a ScanContext (the first scan would fail deep in it), or `notices` is
+                not a sequence of str (a str would be one notice per character).
+        """
+        if not isinstance(context, ScanContext):
+            raise TypeError(f"context must be a ScanContext (see load_context), not {type(context).__name__}")
+        listed = () if isinstance(notices, str) else tuple(notices)
+        if isinstance(notices, str) or not all(isinstance(notice, str) for notice in listed):
+            raise TypeError("notices must be a sequence of str")
         self._context: ScanContext | None = context
-        self.notices: tuple[str, ...] = tuple(notices)
+        self.notices: tuple[str, ...] = listed
         """Warnings for the user: the detector fell back to float, the gallery is empty."""
 
     @classmethod
@@ -443,7 +462,8 @@ class Scanner:
         Blocks the calling thread; to stop it early, or to show the rooms while they are watched, use `watcher`.
 
         Raises:
-            UserError: nothing to watch, an evidence folder that cannot be written, a webhook that is not http(s).
+            UserError: nothing to watch, a room or URL named twice, an evidence folder that cannot be written, a
+                webhook that is not http(s).
             TypeError: an argument of the wrong type (settings, rooms, a path, a callback), named in the message.
         """
         with self.watcher(
@@ -485,6 +505,7 @@ class Scanner:
         specs = _room_list(rooms)
         if not specs:
             raise UserError("nothing to watch: give stream URLs or videos, or Rooms")
+        _refuse_twice(specs)
         _path_arg(alerts_path, "alerts_path")
         _path_arg(evidence_dir, "evidence_dir")
         _callable_arg(on_alert, "on_alert")

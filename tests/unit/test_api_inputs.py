@@ -171,3 +171,21 @@ def test_watch_settings_take_durations_as_numbers_of_seconds() -> None:
             watch_settings(timeout=wrong)
     with pytest.raises(TypeError, match="--window must be a duration such as '30s', '10m' or '2h', not list"):
         watch_settings(window=[15])  # type: ignore[arg-type]
+
+
+def test_watch_refuses_a_room_named_twice_as_the_cli_does(scanner: Scanner) -> None:
+    """The CLI refused a URL or room named twice (room_specs), but scanner.watch took it and kept both rooms'
+    sightings and alerts under one name."""
+    for rooms in (["rtmp://host/a", "rtmp://host/a"], [Room("rtmp://host/a", "douyin:1"), Room("b.mp4", "douyin:1")]):
+        with pytest.raises(UserError, match="named twice"):
+            scanner.watch(rooms)
+
+
+def test_a_scanner_is_made_from_a_scan_context(scanner: Scanner) -> None:
+    """Scanner("gallery.sqlite") was made, and its first scan said "replace() should be called on dataclass
+    instances"; Scanner(context, notices="one") kept the notices 'o', 'n', 'e'."""
+    with pytest.raises(TypeError, match="context must be a ScanContext"):
+        Scanner("gallery.sqlite")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="notices must be a sequence of str"):
+        Scanner(scanner.context, notices="one")
+    assert Scanner(scanner.context, notices=(n for n in ["a notice"])).notices == ("a notice",)
