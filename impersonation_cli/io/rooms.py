@@ -53,6 +53,8 @@ class Room:
             object.__setattr__(self, "url", os.fspath(self.url))
         if not isinstance(self.url, str):
             raise TypeError(f"url must be a stream URL or a path, not {type(self.url).__name__}")
+        if not self.url.strip():  # '' is the current folder to pathlib: watched, it was "': a folder, not a file"
+            raise UserError("a room's url is empty: give a stream URL or a video file")
         if self.label is not None and not isinstance(self.label, str):
             raise TypeError(f"label must be a str, not {type(self.label).__name__}")
         if self.started_at is not None and not isinstance(self.started_at, datetime):

@@ -189,3 +189,10 @@ def test_a_scanner_is_made_from_a_scan_context(scanner: Scanner) -> None:
     with pytest.raises(TypeError, match="notices must be a sequence of str"):
         Scanner(scanner.context, notices="one")
     assert Scanner(scanner.context, notices=(n for n in ["a notice"])).notices == ("a notice",)
+
+
+@pytest.mark.parametrize("rooms", ["", " ", [Room("rtmp://host/a"), ""]])
+def test_an_empty_room_names_nothing(scanner: Scanner, rooms) -> None:
+    """watch("") (or Room("")) watched the current folder and reported it unreadable: ': a folder, not a file'."""
+    with pytest.raises(UserError, match="a room's url is empty"):
+        scanner.watch(rooms)
