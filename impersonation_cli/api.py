@@ -17,6 +17,7 @@ functions.
 from __future__ import annotations
 
 import dataclasses
+import numbers
 import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -66,6 +67,16 @@ def _path_arg(value: object, name: str) -> None:
     """
     if value is not None and not isinstance(value, str | os.PathLike):
         raise TypeError(f"{name} must be a path (a str or os.PathLike), not {type(value).__name__}")
+
+
+def _plain_number(value: object) -> object:
+    """A NumPy scalar (np.int64(2), np.float32(2.0): what a notebook's arithmetic gives) as the Python number it
+    holds, so the checks read it as a number and the result's JSON can write it; anything else as it is."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, int):
+        return int(value)
+    if isinstance(value, numbers.Real) and not isinstance(value, int | float):
+        return float(value)
+    return value
 
 
 def _callable_arg(value: object, name: str) -> None:
@@ -263,6 +274,7 @@ def watch_settings(
         UserError: an fps outside (0, 30], a duration that cannot be read (named by its `watch` option).
         TypeError: a duration that is neither text nor a number.
     """
+    fps = _plain_number(fps)  # type: ignore[assignment]
     check_rate(fps, MAX_WATCH_FPS)
     timeout_s = parse_duration(timeout, "--timeout")
     give_up_s = parse_duration(give_up, "--give-up")
@@ -344,6 +356,7 @@ class Scanner:
             UserError: bad settings, threads below 1, a missing pack, a missing or incompatible gallery (one-line
                 messages).
         """
+        threads = _plain_number(threads)  # type: ignore[assignment]
         engine, settings = load_engine(models, pack, device, config, threads_or_default(threads, "threads"))
         context = load_context(engine, settings, gallery)
         notices = [engine.notice] if engine.notice else []
@@ -424,6 +437,7 @@ class Scanner:
             UserError: an fps outside (0, 120], or what `runner` raises (a Ray cluster that cannot be used).
         """
         items = path_list(items)  # a str would be scanned character by character, a Path would crash the scan
+        fps = _plain_number(fps)  # type: ignore[assignment]
         check_rate(fps, MAX_SCAN_FPS, "fps")
         _path_arg(evidence_dir, "evidence_dir")
         _callable_arg(progress, "progress")

@@ -196,3 +196,16 @@ def test_an_empty_room_names_nothing(scanner: Scanner, rooms) -> None:
     """watch("") (or Room("")) watched the current folder and reported it unreadable: ': a folder, not a file'."""
     with pytest.raises(UserError, match="a room's url is empty"):
         scanner.watch(rooms)
+
+
+def test_numpy_numbers_are_numbers(scanner: Scanner) -> None:
+    """A notebook's np.float32(2) or np.int64(2) fps was refused with 'fps must be between 0 and 120', and an
+    np.int64 thread count with 'threads must be a whole number of at least 1, not np.int64(2)'."""
+    given = []
+    scanner.scan_sources(["clip.mp4"], fps=np.float32(2.5), runner=lambda items, context, rooms: given.append(context))
+    assert given[0].fps == 2.5 and type(given[0].fps) is float
+    assert type(watch_settings(fps=np.int64(2)).reader.fps) is int
+    with pytest.raises(UserError, match=r"threads must be a whole number of at least 1, not 0$"):
+        Scanner.open(threads=np.int64(0))
+    with pytest.raises(UserError, match="fps must be between 0 and 120"):
+        scanner.scan_sources(["clip.mp4"], fps=np.bool_(True), runner=lambda *args: None)
