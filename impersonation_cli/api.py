@@ -435,8 +435,19 @@ class Scanner:
 
         Raises:
             UserError: an fps outside (0, 120], or what `runner` raises (a Ray cluster that cannot be used).
+            TypeError: `rooms` not a mapping of source (str) to Room, or another argument of the wrong type.
         """
         items = path_list(items)  # a str would be scanned character by character, a Path would crash the scan
+        if rooms is not None and not isinstance(rooms, Mapping):
+            raise TypeError(f"rooms must be a mapping of source to Room, not {type(rooms).__name__}")
+        rooms = dict(rooms or {})
+        for source, spec in rooms.items():
+            if not isinstance(source, str) or not isinstance(spec, Room | None):
+                # {'clip.mp4': 'douyin:1'} failed deep in the scan: 'str' object has no attribute 'account'
+                raise TypeError(
+                    f"rooms must map each source (a str) to a Room, not {type(source).__name__} to "
+                    f"{type(spec).__name__}: Room(source, 'platform:account')"
+                )
         fps = _plain_number(fps)  # type: ignore[assignment]
         check_rate(fps, MAX_SCAN_FPS, "fps")
         _path_arg(evidence_dir, "evidence_dir")
@@ -448,7 +459,7 @@ class Scanner:
             evidence_dir=Path(evidence_dir) if evidence_dir is not None else None,
             progress=progress,
         )
-        return runner(items, context, dict(rooms or {}))
+        return runner(items, context, rooms)
 
     def watch(
         self,

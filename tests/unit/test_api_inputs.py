@@ -209,3 +209,15 @@ def test_numpy_numbers_are_numbers(scanner: Scanner) -> None:
         Scanner.open(threads=np.int64(0))
     with pytest.raises(UserError, match="fps must be between 0 and 120"):
         scanner.scan_sources(["clip.mp4"], fps=np.bool_(True), runner=lambda *args: None)
+
+
+def test_scan_sources_rooms_map_sources_to_rooms(scanner: Scanner) -> None:
+    """scan_sources(items, {'clip.mp4': 'douyin:1'}) failed deep in the scan ('str' object has no attribute
+    'account'); a list said 'cannot convert dictionary update sequence element #0 to a sequence'."""
+    given = []
+    runner = lambda items, context, rooms: given.append(rooms)  # noqa: E731
+    scanner.scan_sources(["clip.mp4"], {"clip.mp4": Room("clip.mp4", "douyin:1")}, runner=runner)
+    assert given == [{"clip.mp4": Room("clip.mp4", "douyin:1")}]
+    for wrong, message in (({"clip.mp4": "douyin:1"}, "not str to str"), ([1], "not list")):
+        with pytest.raises(TypeError, match=f"rooms must .*{message}"):
+            scanner.scan_sources(["clip.mp4"], wrong, runner=runner)  # type: ignore[arg-type]
