@@ -69,6 +69,19 @@ def _path_arg(value: object, name: str) -> None:
         raise TypeError(f"{name} must be a path (a str or os.PathLike), not {type(value).__name__}")
 
 
+def _no_empty_paths(**paths: object) -> None:
+    """Refuse '' (or blanks) for a path argument, as `pack` refuses an empty name: gallery='' said "no gallery
+    at <the per-user default>", models='' and config='' quietly meant the defaults, evidence_dir='' the current
+    folder. None is how the defaults are asked for.
+
+    Raises:
+        UserError: a path argument that is empty or blank, by its name.
+    """
+    for name, value in paths.items():
+        if isinstance(value, str) and not value.strip():
+            raise UserError(f"{name} is an empty path: give a path, or None for the default")
+
+
 def _plain_number(value: object) -> object:
     """A NumPy scalar (np.int64(2), np.float32(2.0): what a notebook's arithmetic gives) as the Python number it
     holds, so the checks read it as a number and the result's JSON can write it; anything else as it is."""
@@ -353,9 +366,10 @@ class Scanner:
                 recognition (`io.threads.threads_per_stage`). A scanner used only to watch may take every core.
 
         Raises:
-            UserError: bad settings, threads below 1, a missing pack, a missing or incompatible gallery (one-line
-                messages).
+            UserError: bad settings, threads below 1, a missing pack, a missing or incompatible gallery, an empty
+                path (one-line messages).
         """
+        _no_empty_paths(models=models, gallery=gallery, config=config)
         threads = _plain_number(threads)  # type: ignore[assignment]
         engine, settings = load_engine(models, pack, device, config, threads_or_default(threads, "threads"))
         context = load_context(engine, settings, gallery)
@@ -414,6 +428,7 @@ class Scanner:
             TypeError: an argument of the wrong type (a path that is not a str or os.PathLike, a progress that
                 cannot be called), named in the message.
         """
+        _no_empty_paths(rooms_file=rooms_file, evidence_dir=evidence_dir)
         items, assignments = room_assignments(path_list(paths), room, started_at, rooms_file)
         if not items:
             raise UserError("nothing to scan: give videos, images or folders (or a rooms file)")

@@ -221,3 +221,20 @@ def test_scan_sources_rooms_map_sources_to_rooms(scanner: Scanner) -> None:
     for wrong, message in (({"clip.mp4": "douyin:1"}, "not str to str"), ([1], "not list")):
         with pytest.raises(TypeError, match=f"rooms must .*{message}"):
             scanner.scan_sources(["clip.mp4"], wrong, runner=runner)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("call", "name"),
+    [
+        (lambda s: Scanner.open(gallery=""), "gallery"),
+        (lambda s: Scanner.open(models=" "), "models"),
+        (lambda s: Scanner.open(config=""), "config"),
+        (lambda s: s.scan("clip.mp4", evidence_dir=""), "evidence_dir"),
+        (lambda s: s.scan("clip.mp4", rooms_file=""), "rooms_file"),
+    ],
+)
+def test_an_empty_path_is_refused_as_an_empty_pack_is(scanner: Scanner, call, name: str) -> None:
+    """pack='' was refused, but gallery='' said 'no gallery at <the per-user default>', models='' and
+    config='' quietly used the defaults and evidence_dir='' wrote crops into the current folder."""
+    with pytest.raises(UserError, match=f"^{name} is an empty path"):
+        call(scanner)
