@@ -503,9 +503,10 @@ class Scanner:
 
         Raises:
             UserError: nothing to watch, a room or URL named twice, an evidence folder that cannot be written, a
-                webhook that is not http(s).
+                webhook that is not http(s), an empty path.
             TypeError: an argument of the wrong type (settings, rooms, a path, a callback), named in the message.
         """
+        _no_empty_paths(alerts_path=alerts_path, evidence_dir=evidence_dir)
         with self.watcher(
             rooms,
             settings,

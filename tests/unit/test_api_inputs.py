@@ -231,10 +231,13 @@ def test_scan_sources_rooms_map_sources_to_rooms(scanner: Scanner) -> None:
         (lambda s: Scanner.open(config=""), "config"),
         (lambda s: s.scan("clip.mp4", evidence_dir=""), "evidence_dir"),
         (lambda s: s.scan("clip.mp4", rooms_file=""), "rooms_file"),
+        (lambda s: s.watch("clip.mp4", alerts_path=""), "alerts_path"),
+        (lambda s: s.watch("clip.mp4", evidence_dir=" "), "evidence_dir"),
     ],
 )
 def test_an_empty_path_is_refused_as_an_empty_pack_is(scanner: Scanner, call, name: str) -> None:
     """pack='' was refused, but gallery='' said 'no gallery at <the per-user default>', models='' and
-    config='' quietly used the defaults and evidence_dir='' wrote crops into the current folder."""
+    config='' quietly used the defaults, evidence_dir='' wrote crops into the current folder and watch's
+    alerts_path='' wrote no alerts at all."""
     with pytest.raises(UserError, match=f"^{name} is an empty path"):
         call(scanner)
