@@ -17,7 +17,6 @@ functions.
 from __future__ import annotations
 
 import dataclasses
-import numbers
 import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -28,7 +27,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from impersonation_cli.config import Config, load_config
-from impersonation_cli.errors import MAX_SCAN_FPS, MAX_WATCH_FPS, UserError, check_rate
+from impersonation_cli.errors import MAX_SCAN_FPS, MAX_WATCH_FPS, UserError, check_rate, plain_number
 from impersonation_cli.gallery.store import GALLERY_ENV, Gallery, default_gallery_path
 from impersonation_cli.io.live_reader import ReaderSettings
 from impersonation_cli.io.rooms import Room, load_rooms, parse_duration, parse_time, validate_room
@@ -80,16 +79,6 @@ def _no_empty_paths(**paths: object) -> None:
     for name, value in paths.items():
         if isinstance(value, str) and not value.strip():
             raise UserError(f"{name} is an empty path: give a path, or None for the default")
-
-
-def _plain_number(value: object) -> object:
-    """A NumPy scalar (np.int64(2), np.float32(2.0): what a notebook's arithmetic gives) as the Python number it
-    holds, so the checks read it as a number and the result's JSON can write it; anything else as it is."""
-    if isinstance(value, numbers.Integral) and not isinstance(value, int):
-        return int(value)
-    if isinstance(value, numbers.Real) and not isinstance(value, int | float):
-        return float(value)
-    return value
 
 
 def _callable_arg(value: object, name: str) -> None:
@@ -287,7 +276,7 @@ def watch_settings(
         UserError: an fps outside (0, 30], a duration that cannot be read (named by its `watch` option).
         TypeError: a duration that is neither text nor a number.
     """
-    fps = _plain_number(fps)  # type: ignore[assignment]
+    fps = plain_number(fps)  # type: ignore[assignment]
     check_rate(fps, MAX_WATCH_FPS)
     timeout_s = parse_duration(timeout, "--timeout")
     give_up_s = parse_duration(give_up, "--give-up")
@@ -370,7 +359,7 @@ class Scanner:
                 path (one-line messages).
         """
         _no_empty_paths(models=models, gallery=gallery, config=config)
-        threads = _plain_number(threads)  # type: ignore[assignment]
+        threads = plain_number(threads)  # type: ignore[assignment]
         engine, settings = load_engine(models, pack, device, config, threads_or_default(threads, "threads"))
         context = load_context(engine, settings, gallery)
         notices = [engine.notice] if engine.notice else []
@@ -463,7 +452,7 @@ class Scanner:
                     f"rooms must map each source (a str) to a Room, not {type(source).__name__} to "
                     f"{type(spec).__name__}: Room(source, 'platform:account')"
                 )
-        fps = _plain_number(fps)  # type: ignore[assignment]
+        fps = plain_number(fps)  # type: ignore[assignment]
         check_rate(fps, MAX_SCAN_FPS, "fps")
         _path_arg(evidence_dir, "evidence_dir")
         _callable_arg(progress, "progress")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 import stat
 import unicodedata
 from collections.abc import Collection, Mapping
@@ -42,6 +43,23 @@ class ModelPackError(UserError):
 
 class GalleryError(UserError):
     """A gallery file that is unreadable, incompatible, or an operation it refuses."""
+
+
+def plain_number(value: object) -> object:
+    """A NumPy scalar (np.int64(2), np.float32(2.0): what a notebook's arithmetic gives) as the Python number it
+    holds, so the checks read it as a number and JSON can write it; anything else as it is."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, int):
+        return int(value)
+    if isinstance(value, numbers.Real) and not isinstance(value, int | float):
+        return float(value)
+    return value
+
+
+def plain_numbers(settings: object) -> None:
+    """A frozen dataclass's NumPy-scalar fields replaced by the Python numbers they hold (see plain_number)."""
+    for name, value in vars(settings).items():
+        if plain_number(value) is not value:
+            object.__setattr__(settings, name, plain_number(value))
 
 
 def check_rate(fps: float | None, highest: float, name: str = "--fps") -> None:

@@ -22,7 +22,14 @@ from typing import Any, BinaryIO
 
 import av
 
-from impersonation_cli.errors import MAX_WATCH_FPS, UnreadableInput, check_count, check_rate, check_seconds
+from impersonation_cli.errors import (
+    MAX_WATCH_FPS,
+    UnreadableInput,
+    check_count,
+    check_rate,
+    check_seconds,
+    plain_numbers,
+)
 from impersonation_cli.io.sources import check_file, decode_packet, is_stream_url, seconds
 from impersonation_cli.pipeline.faces import Frame
 
@@ -52,6 +59,7 @@ class ReaderSettings:
 
     def __post_init__(self) -> None:
         # Checked when made, for the Python caller too: fps 0 watched a whole duration and then divided by it.
+        plain_numbers(self)  # np.float32(2) is a rate too
         check_rate(self.fps, MAX_WATCH_FPS, "fps")
         for name in ("open_timeout_s", "read_timeout_s", "backoff_initial_s", "backoff_max_s", "give_up_s"):
             check_seconds(getattr(self, name), name, zero=False)

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from impersonation_cli.errors import MAX_WATCH_FPS, check_count, check_seconds
+from impersonation_cli.errors import MAX_WATCH_FPS, check_count, check_seconds, plain_numbers
 from impersonation_cli.io.live_reader import ReaderSettings, ReaderState, RoomReader, RoomStatus
 from impersonation_cli.io.rooms import Room
 from impersonation_cli.io.sources import is_stream_url
@@ -60,6 +60,7 @@ class WatchSettings:
     def __post_init__(self) -> None:
         if not isinstance(self.reader, ReaderSettings):
             raise TypeError(f"reader must be a ReaderSettings, not {type(self.reader).__name__}")
+        plain_numbers(self)  # np.float32(30) is a number of seconds too
         if self.duration_s is not None:
             check_seconds(self.duration_s, "duration_s", zero=False)
         check_seconds(self.concurrency_window_s, "concurrency_window_s")

@@ -241,3 +241,12 @@ def test_an_empty_path_is_refused_as_an_empty_pack_is(scanner: Scanner, call, na
     alerts_path='' wrote no alerts at all."""
     with pytest.raises(UserError, match=f"^{name} is an empty path"):
         call(scanner)
+
+
+def test_watch_settings_read_numpy_numbers() -> None:
+    """ReaderSettings(fps=np.float32(2)) said 'fps must be between 0 and 30' and WatchSettings(duration_s=
+    np.float32(30)) 'must be a number of seconds above 0'."""
+    reader = ReaderSettings(fps=np.float32(2), give_up_s=np.int64(30), queue_size=np.int64(3))
+    settings = WatchSettings(reader=reader, duration_s=np.float32(30), provisional_frames=np.int64(2))
+    assert (reader.fps, reader.give_up_s, reader.queue_size, settings.duration_s) == (2.0, 30, 3, 30.0)
+    assert [type(v) for v in (reader.fps, reader.queue_size, settings.duration_s)] == [float, int, float]
