@@ -417,7 +417,7 @@ class Scanner:
             TypeError: an argument of the wrong type (a path that is not a str or os.PathLike, a progress that
                 cannot be called), named in the message.
         """
-        _no_empty_paths(rooms_file=rooms_file, evidence_dir=evidence_dir)
+        _no_empty_paths(rooms_file=rooms_file)  # evidence_dir: scan_sources, which every scan reaches
         items, assignments = room_assignments(path_list(paths), room, started_at, rooms_file)
         if not items:
             raise UserError("nothing to scan: give videos, images or folders (or a rooms file)")
@@ -455,6 +455,7 @@ class Scanner:
         fps = plain_number(fps)  # type: ignore[assignment]
         check_rate(fps, MAX_SCAN_FPS, "fps")
         _path_arg(evidence_dir, "evidence_dir")
+        _no_empty_paths(evidence_dir=evidence_dir)  # here: scan() and a caller of scan_sources
         _callable_arg(progress, "progress")
         writable_folder(Path(evidence_dir) if evidence_dir is not None else None, "evidence_dir")
         context = dataclasses.replace(
@@ -495,7 +496,6 @@ class Scanner:
                 webhook that is not http(s), an empty path.
             TypeError: an argument of the wrong type (settings, rooms, a path, a callback), named in the message.
         """
-        _no_empty_paths(alerts_path=alerts_path, evidence_dir=evidence_dir)
         with self.watcher(
             rooms,
             settings,
@@ -538,6 +538,7 @@ class Scanner:
         _refuse_twice(specs)
         _path_arg(alerts_path, "alerts_path")
         _path_arg(evidence_dir, "evidence_dir")
+        _no_empty_paths(alerts_path=alerts_path, evidence_dir=evidence_dir)  # here: watch() and a caller of watcher
         _callable_arg(on_alert, "on_alert")
         _callable_arg(on_write_error, "on_write_error")
         if webhook is not None and not isinstance(webhook, str):

@@ -233,6 +233,9 @@ def test_scan_sources_rooms_map_sources_to_rooms(scanner: Scanner) -> None:
         (lambda s: s.scan("clip.mp4", rooms_file=""), "rooms_file"),
         (lambda s: s.watch("clip.mp4", alerts_path=""), "alerts_path"),
         (lambda s: s.watch("clip.mp4", evidence_dir=" "), "evidence_dir"),
+        # The lower entries every scan and watch reach: checked there, not only in scan() and watch().
+        (lambda s: s.scan_sources(["clip.mp4"], evidence_dir=""), "evidence_dir"),
+        (lambda s: s.watcher("clip.mp4", alerts_path="").__enter__(), "alerts_path"),
     ],
 )
 def test_an_empty_path_is_refused_as_an_empty_pack_is(scanner: Scanner, call, name: str) -> None:
