@@ -1,8 +1,10 @@
 """What the forgery detector costs a scan: each clip scanned in one process with the detector and without it,
 alternately, reporting the process's CPU seconds (all threads) and wall seconds per scan, the faces the
 detector judged and its CPU per judged face, and that CPU spread over every face the scan detected (the
-detector judges a few frames of each track, not every face). CPU seconds stay comparable on a busy machine,
-where wall-clock speeds (`impersonation-cli bench`) say more about the neighbours than about the scan.
+detector judges a few frames of each track, not every face). The CPU a score call takes counts every thread of
+the process, other stages' included, so each round also prints the marginal cost: the scan's CPU with the
+detector less its CPU without it, per judged face. CPU seconds stay comparable on a busy machine, where
+wall-clock speeds (`impersonation-cli bench`) say more about the neighbours than about the scan.
 
     python scripts/measure_forgery_cost.py --models DIR CLIP... [--model face_forgery.onnx] [--rounds 2]
 """
@@ -53,6 +55,8 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=None, help="forgery model file (default: the shipped one)")
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
+    if missing := [str(clip) for clip in args.clips if not clip.is_file()]:
+        parser.error(f"no such clip: {', '.join(missing)}")
     config = load_config()
     engine = FaceEngine(
         load_pack(args.pack, args.models), device="cpu", detector=config.detector, threads=threads_per_stage()
@@ -66,6 +70,8 @@ def main() -> None:
         forgery_stage._LOADED[engine] = models["with"]
         scan_source(str(clip), 1, context)  # warm-up: caches, lazily made sessions
         for _ in range(args.rounds):
+            scan_cpu: dict[str, float] = {}
+            judged = 0
             for label, model in models.items():
                 forgery_stage._LOADED[engine] = model
                 timed.cpu_s, timed.faces = 0.0, 0
@@ -80,6 +86,13 @@ def main() -> None:
                     f"{detected} faces detected, {timed.faces} judged{per_face}{per_seen}",
                     flush=True,
                 )
+                scan_cpu[label] = cpu
+                judged += timed.faces
+            print(
+                f"{clip.name}: the scan's CPU with the detector less without it, per judged face: "
+                f"{(scan_cpu['with'] - scan_cpu['without']) / max(judged, 1) * 1000:.1f} ms",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":
