@@ -206,6 +206,7 @@ class Gallery:
                 self.db = _new_database(":memory:")
             else:
                 path.parent.mkdir(parents=True, exist_ok=True)
+                _refuse_another_programs_database(path)
                 self.db = _new_database(str(path))
             self._check_tables()
             self._check_schema()
@@ -616,6 +617,28 @@ def _new_database(name: str) -> sqlite3.Connection:
     db.execute("PRAGMA journal_mode = WAL")
     db.executescript(SCHEMA)
     return db
+
+
+def _refuse_another_programs_database(path: Path) -> None:
+    """Refuse, before anything is written to it, an SQLite file that holds tables of another program: opening it
+    to write added the gallery's tables to it and switched it to WAL, so `gallery add --gallery app.db` (a
+    mistyped path) altered that program's database. An empty file, or one holding only gallery tables, is fine."""
+    if not path.is_file() or path.stat().st_size == 0:
+        return
+    db = _connect_read_only(path)
+    try:
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        foreign = sorted(t for t in tables - set(_schema_columns()) if not t.startswith("sqlite_"))
+        # A gallery of a newer version may hold tables this one does not know: its schema version says so.
+        versioned = "meta" in tables and db.execute("SELECT 1 FROM meta WHERE key = 'schema_version'").fetchone()
+    finally:
+        db.close()
+    if foreign and not versioned:
+        shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
+        raise GalleryError(
+            f"{path} is an SQLite database of another program (tables {shown}), not a gallery; it was left as it "
+            "was: give a gallery file, or a new file name"
+        )
 
 
 def _connect_read_only(path: Path) -> sqlite3.Connection:

@@ -1,0 +1,52 @@
+"""What a gallery path may name when a command writes to it: a gallery, an empty or missing file, never another
+program's SQLite database."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from impersonation_cli.errors import GalleryError
+from impersonation_cli.gallery.store import Gallery
+
+
+def _database_of_another_program(path: Path) -> bytes:
+    connection = sqlite3.connect(path)
+    connection.execute("CREATE TABLE bookmarks (url TEXT)")
+    connection.execute("INSERT INTO bookmarks VALUES ('https://example.com')")
+    connection.commit()
+    connection.close()
+    return path.read_bytes()
+
+
+def test_another_programs_database_is_refused_and_left_as_it_was(tmp_path: Path) -> None:
+    """`gallery add --gallery app.db` added the gallery's tables to app.db and switched it to WAL."""
+    path = tmp_path / "app.db"
+    before = _database_of_another_program(path)
+    with pytest.raises(GalleryError, match=r"SQLite database of another program \(tables bookmarks\), not a gallery"):
+        Gallery(path)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["app.db"]
+
+
+def test_an_empty_file_or_a_gallery_opens_to_write(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.sqlite"
+    empty.touch()
+    Gallery(empty).close()
+    Gallery(empty).close()  # now a gallery: opened again
+    with Gallery(empty, create=False, read_only=True) as store:
+        assert store.persons() == []
+
+
+def test_a_gallery_of_a_newer_version_is_refused_by_its_version(tmp_path: Path) -> None:
+    path = tmp_path / "g.sqlite"
+    Gallery(path).close()
+    connection = sqlite3.connect(path)
+    connection.execute("CREATE TABLE later_feature (x)")
+    connection.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    connection.commit()
+    connection.close()
+    with pytest.raises(GalleryError, match="has schema 99, newer than"):
+        Gallery(path)
