@@ -719,7 +719,23 @@ def parse_export(document: object) -> tuple[str | None, list[ImportedPerson]]:
         for n, p in enumerate(_list(document, "persons", "the export", required=True))
     ]
     _refuse_people_named_twice(people)
-    return recognizer, people
+    return recognizer if recognizer is not None else _one_recognizer(people), people
+
+
+def _one_recognizer(people: list[ImportedPerson]) -> str | None:
+    """The recognizer of every reference of an export without a top-level one (hand-made, or merged by hand).
+    Mixed ones were refused only while being written, as if 'the pack in use' had the second, and a gallery that
+    did not exist was left behind empty."""
+    found = None
+    for n, person in enumerate(people):
+        for m, reference in enumerate(person.references):
+            found = found or reference.recognizer
+            if reference.recognizer != found:
+                raise GalleryError(
+                    f"persons[{n}] ({person.name!r}).references[{m}].recognizer {reference.recognizer!r} is not "
+                    f"{found!r}, the first reference's: one export holds one recognizer's embeddings"
+                )
+    return found
 
 
 def _refuse_people_named_twice(people: list[ImportedPerson]) -> None:

@@ -61,6 +61,13 @@ def _another_person(name: str, aliases: list[str]) -> Callable[[dict], object]:
     return change
 
 
+def _two_recognizers_unnamed(document: dict) -> None:
+    """No top-level recognizer, and a second person whose reference another recognizer made."""
+    del document["recognizer"]
+    _another_person("Someone Else", [])(document)
+    document["persons"][1]["references"][0]["recognizer"] = "w600k_r50.onnx:4567"
+
+
 # (case, change in place, words the refusal must hold)
 BAD = [
     ("faces_in_image 10**30", lambda d: _reference(d).update(faces_in_image=10**30), "faces_in_image must be"),
@@ -84,6 +91,11 @@ BAD = [
     ("embedding cut short", lambda d: _reference(d).update(embedding=EMBEDDING[:-8]), "has 2043 bytes, expected"),
     ("a person twice", _another_person("EILEEN COLLINS", []), "'EILEEN COLLINS' already names persons[0]"),
     ("an alias of another", _another_person("Someone Else", ["collins"]), "'collins' already names persons[0]"),
+    (
+        "two recognizers, none named for the export",
+        _two_recognizers_unnamed,
+        "persons[1] ('Someone Else').references[0].recognizer 'w600k_r50.onnx:4567' is not 'w600k_mbf.onnx:0123'",
+    ),
     (
         "authorization ends before it starts",
         lambda d: _person(d)["authorizations"][0].update(valid_from="2027-01-01"),
@@ -240,3 +252,14 @@ def test_an_export_saved_with_a_byte_order_mark_imports(tmp_path: Path) -> None:
     export = tmp_path / "export.json"
     export.write_bytes(b"\xef\xbb\xbf" + json.dumps(_export()).encode("utf-8"))
     assert import_from_file(tmp_path / "g.sqlite", export) == (1, 1)
+
+
+def test_an_export_of_two_recognizers_leaves_no_gallery_behind(tmp_path: Path) -> None:
+    """Refused only once written, it said 'the pack in use has ...' and left an empty gallery where none was."""
+    document = _export()
+    _two_recognizers_unnamed(document)
+    forged = tmp_path / "forged.json"
+    forged.write_text(json.dumps(document), encoding="utf-8")
+    with pytest.raises(GalleryError, match="one export holds one recognizer's embeddings; nothing imported"):
+        import_from_file(tmp_path / "new.sqlite", forged)
+    assert not (tmp_path / "new.sqlite").exists()
