@@ -354,7 +354,8 @@ class Gallery:
                 alias = validate_name(alias, "alias")
                 owner = self._person_id(alias)
                 if owner not in (None, person_id):
-                    raise GalleryError(f"alias '{alias}' already names another person")
+                    other = db.execute("SELECT name FROM persons WHERE id = ?", (owner,)).fetchone()[0]
+                    raise GalleryError(f"alias '{alias}' already names another person, '{other}'")
                 db.execute("INSERT OR IGNORE INTO aliases VALUES (?, ?)", (person_id, alias))
             before = db.total_changes
             for r in references:
@@ -980,4 +981,7 @@ def import_from_file(gallery: Path, file: Path) -> tuple[int, int]:
     except GalleryError as exc:
         raise GalleryError(f"{file}: {exc}; nothing imported") from exc
     with Gallery(gallery) as store:
-        return len(people), store.import_people(recognizer, people)
+        try:
+            return len(people), store.import_people(recognizer, people)
+        except GalleryError as exc:  # what only the gallery can refuse: its recognizer, a name it gives another
+            raise GalleryError(f"{file}: {exc}; nothing imported") from exc

@@ -263,3 +263,24 @@ def test_an_export_of_two_recognizers_leaves_no_gallery_behind(tmp_path: Path) -
     with pytest.raises(GalleryError, match="one export holds one recognizer's embeddings; nothing imported"):
         import_from_file(tmp_path / "new.sqlite", forged)
     assert not (tmp_path / "new.sqlite").exists()
+
+
+def test_what_the_gallery_refuses_names_the_file_and_keeps_the_gallery(tmp_path: Path) -> None:
+    """An alias the gallery gives someone else was refused as "alias 'Collins' already names another person":
+    neither the file, nor who, nor that nothing was imported."""
+    gallery = tmp_path / "g.sqlite"
+    with Gallery(gallery) as store:
+        store.import_export(_export())
+        before = store.export()
+    document = _export()
+    _person(document).update(name="Someone Else", aliases=["collins"])
+    _reference(document).update(image_sha256="b" * 64)
+    forged = tmp_path / "forged.json"
+    forged.write_text(json.dumps(document), encoding="utf-8")
+    with pytest.raises(GalleryError) as refused:
+        import_from_file(gallery, forged)
+    message = str(refused.value)
+    assert message.startswith(f"{forged}: alias 'collins' already names another person, 'Eileen Collins'")
+    assert message.endswith("; nothing imported")
+    with Gallery(gallery) as store:
+        assert store.export() == before
