@@ -57,6 +57,10 @@ def distinct_files(outputs: Mapping[str, Path | None], inputs: Iterable[str | Pa
     for source in inputs:
         if Path(source).is_file():
             named.setdefault(_file_identity(Path(source)), f"the input {source}: writing it would destroy that input")
+            for companion in _sqlite_companions(Path(source)):
+                named.setdefault(
+                    _file_identity(companion), f"the journal of the input {source}: writing it would destroy that input"
+                )
     on_stdout = [option for option, path in outputs.items() if str(path) == "-"]
     if len(on_stdout) > 1:
         raise UserError(f"{' and '.join(on_stdout)} cannot both go to stdout ('-')")
@@ -67,6 +71,23 @@ def distinct_files(outputs: Mapping[str, Path | None], inputs: Iterable[str | Pa
         if identity in named:
             raise UserError(f"{option} {path} is {named[identity]}")
         named[identity] = f"also the file of {option}: give each output a file of its own"
+
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+# The files SQLite keeps beside a database: committed writes of a WAL gallery live in its -wal file until they are
+# checkpointed, so `gallery export gallery.sqlite-wal` lost people another process had just added.
+SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
+
+
+def _sqlite_companions(path: Path) -> list[Path]:
+    """The journal files beside `path` when it is an SQLite database (a gallery), whether or not they exist now."""
+    try:
+        with open(path, "rb") as stream:
+            if stream.read(len(SQLITE_MAGIC)) != SQLITE_MAGIC:
+                return []
+    except OSError:
+        return []
+    return [path.with_name(path.name + suffix) for suffix in SQLITE_COMPANIONS]
 
 
 def _file_identity(path: Path) -> object:

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from impersonation_cli.errors import GalleryError
+from impersonation_cli.errors import GalleryError, UserError
 from impersonation_cli.gallery.store import Gallery
+from impersonation_cli.outputs.files import check_outputs
 
 
 def _database_of_another_program(path: Path) -> bytes:
@@ -50,3 +51,16 @@ def test_a_gallery_of_a_newer_version_is_refused_by_its_version(tmp_path: Path) 
     connection.close()
     with pytest.raises(GalleryError, match="has schema 99, newer than"):
         Gallery(path)
+
+
+@pytest.mark.parametrize("suffix", ["-wal", "-shm", "-journal"])
+def test_no_output_is_written_over_a_gallerys_journal(tmp_path: Path, suffix: str) -> None:
+    """`gallery export g.sqlite-wal` replaced the journal that held people another process had just added."""
+    gallery = tmp_path / "g.sqlite"
+    with Gallery(gallery) as store:
+        store.authorizations()
+        with pytest.raises(UserError, match=r"is the journal of the input .*g\.sqlite: writing it would destroy"):
+            check_outputs({"gallery export": tmp_path / f"g.sqlite{suffix}"}, [gallery])
+    video = tmp_path / "clip.mp4"
+    video.write_bytes(b"not a database")
+    check_outputs({"--json": tmp_path / f"clip.mp4{suffix}"}, [video])  # only an SQLite input has journals
