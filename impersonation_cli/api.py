@@ -181,7 +181,7 @@ def room_assignments(
     assignments = {item: Room(item, room, started_at=start) for item in items}
     if rooms_file is not None:
         given = {_source_key(item) for item in inputs}
-        for entry in load_rooms(Path(rooms_file)):
+        for entry in _rooms_once(Path(rooms_file)):
             if _source_key(entry.url) in given and (room is not None or start is not None):
                 # Either the file's room or the one given with the inputs would be dropped without a word.
                 raise UserError(f"{entry.url} has a room in the rooms file and one given with it: give it once")
@@ -191,10 +191,21 @@ def room_assignments(
     return items, assignments
 
 
+def _rooms_once(rooms_file: Path) -> list[Room]:
+    """A rooms file's entries, each source named once: a recording was captured in one room (the later entry's
+    room replaced the earlier one's without a word, and the earlier room's findings were lost)."""
+    entries = load_rooms(rooms_file)
+    twice = sorted(url for url, count in Counter(_source_key(entry.url) for entry in entries).items() if count > 1)
+    if twice:
+        raise UserError(f"rooms file {rooms_file} names {', '.join(twice)} more than once: give each source one room")
+    return entries
+
+
 def _source_key(source: str) -> str:
-    """A source as one name: a stream URL as written, a file as its resolved path (a rooms file resolves its
-    relative ones, io.rooms.load_rooms; a symlinked folder must not make one file two)."""
-    return source if is_stream_url(source) else str(Path(source).resolve())
+    """A source as one name: a stream URL as written, a file as its absolute path (a rooms file makes its
+    relative ones absolute alike, io.rooms.load_rooms). Symlinks are not followed: a link is the recording it
+    was named as, so a link beside its target can be a second room's capture."""
+    return source if is_stream_url(source) else os.path.abspath(source)
 
 
 def path_list(paths: PathLike | Sequence[PathLike]) -> list[str]:

@@ -193,7 +193,9 @@ def _entry(path: Path, number: int, item: object) -> Room:
     if label is not None and has_control_characters(label):
         raise UserError(f"{where}: label {label!r} holds control characters")
     if not is_stream_url(url) and not Path(url).is_absolute():
-        url = str((path.parent / url).resolve())
+        # Made absolute by its text alone, not resolve(): a symlink named here is the recording it was named as
+        # (resolved, a link beside its target became the target, and one of the two entries was lost).
+        url = os.path.abspath(path.parent / url)
     return Room(
         url=url,
         account=validate_room(room),

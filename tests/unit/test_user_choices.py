@@ -40,6 +40,26 @@ def test_a_rooms_file_alone_or_beside_other_inputs_still_assigns(tmp_path: Path)
     assert rooms[clip].account == "douyin:from-file"
 
 
+def test_a_rooms_file_keeps_a_link_and_its_target_apart_and_refuses_a_source_twice(tmp_path: Path) -> None:
+    # A relative link beside its target (a second room's capture) was resolved to the target, and the second
+    # entry's room silently replaced the first's: one source scanned, the other room and `concurrent` lost.
+    (tmp_path / "clip.mp4").write_bytes(b"x")
+    (tmp_path / "second.mp4").symlink_to("clip.mp4")
+    path = tmp_path / "rooms.yaml"
+    path.write_text(
+        "rooms:\n  - {url: clip.mp4, room: 'douyin:1'}\n  - {url: second.mp4, room: 'douyin:2'}\n", encoding="utf-8"
+    )
+    items, rooms = room_assignments([], rooms_file=path)
+    assert items == [str(tmp_path / "clip.mp4"), str(tmp_path / "second.mp4")]
+    assert [rooms[item].account for item in items] == ["douyin:1", "douyin:2"]
+    path.write_text(
+        "rooms:\n  - {url: clip.mp4, room: 'douyin:1'}\n  - {url: ./x/../clip.mp4, room: 'douyin:2'}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(UserError, match=r"names .*clip\.mp4 more than once: give each source one room"):
+        room_assignments([], rooms_file=path)
+
+
 def test_a_relative_xdg_folder_is_ignored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOME", str(tmp_path))
     for variable in ("IMPERSONATION_GALLERY", "IMPERSONATION_MODELS", "IMPERSONATION_CONFIG"):
