@@ -180,15 +180,26 @@ def room_assignments(
     items = list(inputs)
     assignments = {item: Room(item, room, started_at=start) for item in items}
     if rooms_file is not None:
-        given = {_source_key(item) for item in inputs}
-        for entry in _rooms_once(Path(rooms_file)):
-            if _source_key(entry.url) in given and (room is not None or start is not None):
-                # Either the file's room or the one given with the inputs would be dropped without a word.
-                raise UserError(f"{entry.url} has a room in the rooms file and one given with it: give it once")
-            assignments[entry.url] = entry
-            if entry.url not in items:
-                items.append(entry.url)
+        _add_rooms_file(items, assignments, Path(rooms_file), room is not None or start is not None)
     return items, assignments
+
+
+def _add_rooms_file(items: list[str], assignments: dict[str, Room], rooms_file: Path, room_given: bool) -> None:
+    """Add a rooms file's sources to `items` and their rooms to `assignments`. An input the file names too takes
+    its entry's place there, with the file's room: named as 'clip.mp4' beside a rooms file's absolute path, it
+    was scanned twice, once with no room."""
+    given = {_source_key(item): item for item in items}
+    for entry in _rooms_once(rooms_file):
+        named = given.get(_source_key(entry.url))
+        if named is not None and room_given:
+            # Either the file's room or the one given with the inputs would be dropped without a word.
+            raise UserError(f"{entry.url} has a room in the rooms file and one given with it: give it once")
+        if named is not None:
+            items[items.index(named)] = entry.url
+            del assignments[named]
+        elif entry.url not in items:
+            items.append(entry.url)
+        assignments[entry.url] = entry
 
 
 def _rooms_once(rooms_file: Path) -> list[Room]:

@@ -60,6 +60,18 @@ def test_a_rooms_file_keeps_a_link_and_its_target_apart_and_refuses_a_source_twi
         room_assignments([], rooms_file=path)
 
 
+def test_an_input_the_rooms_file_names_too_is_one_source_with_the_files_room(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `scan clip.mp4 --rooms rooms.yaml` naming clip.mp4 too listed it twice ('clip.mp4' and its absolute
+    # path): scanned twice, once with no room.
+    monkeypatch.chdir(tmp_path)
+    items, rooms = room_assignments(["first.mp4", "clip.mp4"], None, None, rooms_file(tmp_path, "clip.mp4"))
+    clip = str(tmp_path / "clip.mp4")
+    assert items == ["first.mp4", clip]
+    assert set(rooms) == {"first.mp4", clip} and rooms[clip].account == "douyin:from-file"
+
+
 def test_a_relative_xdg_folder_is_ignored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOME", str(tmp_path))
     for variable in ("IMPERSONATION_GALLERY", "IMPERSONATION_MODELS", "IMPERSONATION_CONFIG"):
