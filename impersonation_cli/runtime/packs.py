@@ -393,11 +393,26 @@ def _unzip(archive: Path, dest: Path, spec: PackSpec) -> Path:
                         f"{sizes[name]}; not extracted"
                     )
                 dest.mkdir(parents=True, exist_ok=True)
-                with zf.open(member) as src, open(dest / name, "wb") as out:
-                    shutil.copyfileobj(src, out, 1 << 20)
+                _extract(zf, member, dest / name, archive)
     except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
         raise ModelPackError(f"{archive} is a damaged zip archive: {exc}") from exc
     return dest
+
+
+def _extract(zf: zipfile.ZipFile, member: zipfile.ZipInfo, target: Path, archive: Path) -> None:
+    """One member to `target`. zipfile raises RuntimeError for a password-protected member and
+    NotImplementedError for a compression it lacks (Deflate64, as some Windows tools write big archives): both were
+    internal errors (exit 4)."""
+    if member.flag_bits & 0x1:
+        raise ModelPackError(f"{archive.name}: {member.filename} is encrypted; give an archive without a password")
+    try:
+        with zf.open(member) as src, open(target, "wb") as out:
+            shutil.copyfileobj(src, out, 1 << 20)
+    except NotImplementedError as exc:
+        raise ModelPackError(
+            f"{archive.name}: {member.filename} is compressed with method {member.compress_type}, which cannot be "
+            "read here; give a zip archive made with plain Deflate (or stored)"
+        ) from exc
 
 
 def _download(url: str, target: Path, progress: Progress) -> None:

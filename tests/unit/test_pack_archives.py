@@ -1,0 +1,50 @@
+"""Zip archives given to `models install --from`: what zipfile cannot extract is refused in one line, not an
+internal error (exit 4)."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from impersonation_cli.errors import ModelPackError
+from impersonation_cli.runtime.packs import PackFile, PackSpec, _unzip
+
+SPEC = PackSpec("test", "a pack of one file", None, (PackFile("detection", "det.onnx", None, "0" * 64),))
+# Offsets of the fields changed below, in a local file header (PK\3\4) and a central directory entry (PK\1\2).
+FLAG_OFFSETS = {b"PK\x03\x04": 6, b"PK\x01\x02": 8}
+METHOD_OFFSETS = {b"PK\x03\x04": 8, b"PK\x01\x02": 10}
+
+
+def _archive(path: Path, offsets: dict[bytes, int], value: int, *, set_bit: bool) -> Path:
+    """A stored zip of det.onnx with one header field of each entry changed, as another tool would write it."""
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("det.onnx", b"model bytes")
+    data = bytearray(path.read_bytes())
+    for signature, offset in offsets.items():
+        at = data.find(signature)
+        data[at + offset] = (data[at + offset] | value) if set_bit else value
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_a_password_protected_archive_is_refused_in_one_line(tmp_path: Path) -> None:
+    archive = _archive(tmp_path / "locked.zip", FLAG_OFFSETS, 0x1, set_bit=True)
+    with pytest.raises(ModelPackError, match=r"^locked\.zip: det\.onnx is encrypted; give an archive without"):
+        _unzip(archive, tmp_path / "out", SPEC)
+
+
+def test_a_compression_zipfile_lacks_is_refused_in_one_line(tmp_path: Path) -> None:
+    archive = _archive(tmp_path / "deflate64.zip", METHOD_OFFSETS, 9, set_bit=False)
+    with pytest.raises(ModelPackError, match=r"^deflate64\.zip: det\.onnx is compressed with method 9, which cannot"):
+        _unzip(archive, tmp_path / "out", SPEC)
+
+
+def test_a_plain_archive_is_extracted(tmp_path: Path) -> None:
+    with zipfile.ZipFile(tmp_path / "plain.zip", "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("pack/det.onnx", b"model bytes")
+        archive.writestr("../outside.onnx", b"not the pack's")
+    found = _unzip(tmp_path / "plain.zip", tmp_path / "out", SPEC)
+    assert sorted(p.name for p in found.iterdir()) == ["det.onnx"]
+    assert (found / "det.onnx").read_bytes() == b"model bytes"
