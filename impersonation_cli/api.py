@@ -188,7 +188,9 @@ def _add_rooms_file(items: list[str], assignments: dict[str, Room], rooms_file: 
     """Add a rooms file's sources to `items` and their rooms to `assignments`. An input the file names too takes
     its entry's place there, with the file's room: named as 'clip.mp4' beside a rooms file's absolute path, it
     was scanned twice, once with no room."""
-    given = {_source_key(item): item for item in items}
+    given: dict[str, str] = {}
+    for item in items:
+        given.setdefault(_source_key(item), item)  # the first of its names: the one a scan lists it by
     for entry in _rooms_once(rooms_file):
         named = given.get(_source_key(entry.url))
         if named is not None and room_given:

@@ -77,28 +77,45 @@ class InputProblem:
 
 
 def expand_inputs(inputs: list[str]) -> tuple[list[str], list[InputProblem]]:
-    """Files as given, folders searched recursively for known video and image extensions, URLs as is."""
+    """Files as given, folders searched recursively for known video and image extensions, URLs as is.
+
+    A source reached twice is listed once: a file named twice, a folder given twice or beside one inside it, or
+    a file named beside the folder holding it (listed where it is named, so it keeps its own room). Scanned
+    twice, it was reported twice. A symlink is a source of its own (a link can be a second room's capture).
+    """
+    named = {os.path.abspath(item) for item in inputs if not is_stream_url(item) and Path(item).is_file()}
+    seen: set[str] = set()
     sources: list[str] = []
     problems: list[InputProblem] = []
     for item in inputs:
-        if is_stream_url(item):
-            sources.append(item)
-            continue
         path = Path(item)
-        if path.is_dir():
-            found = sorted(
-                str(p)
-                for p in path.rglob("*")
-                if p.is_file() and p.suffix.lower() in VIDEO_EXTENSIONS | IMAGE_EXTENSIONS
-            )
+        if is_stream_url(item) or path.is_file():
+            sources.extend(_unseen([item], seen))
+        elif path.is_dir():
+            found = _media_files(path)
             if not found:
                 problems.append(InputProblem(item, "folder has no video or image files"))
-            sources.extend(found)
-        elif path.is_file():
-            sources.append(str(path))
+            sources.extend(_unseen([f for f in found if os.path.abspath(f) not in named], seen))
         else:
             problems.append(InputProblem(item, not_a_file(path) if path.exists() else "no such file or folder"))
     return sources, problems
+
+
+def _media_files(folder: Path) -> list[str]:
+    """The videos and images in `folder` and below it, by their known extensions, sorted."""
+    extensions = VIDEO_EXTENSIONS | IMAGE_EXTENSIONS
+    return sorted(str(p) for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in extensions)
+
+
+def _unseen(sources: list[str], seen: set[str]) -> list[str]:
+    """The `sources` not in `seen` (a file by its absolute path, a URL as written), which joins them to it."""
+    kept = []
+    for source in sources:
+        key = source if is_stream_url(source) else os.path.abspath(source)
+        if key not in seen:
+            seen.add(key)
+            kept.append(source)
+    return kept
 
 
 def not_a_file(path: Path) -> str | None:

@@ -51,3 +51,19 @@ def test_a_picture_that_does_not_decode_is_unreadable_not_truncated(tmp_path: Pa
         list(sample_frames(str(picture), 2.0, stats))
     assert (stats.frames_decoded, stats.frames_sampled) == (0, 0)
     assert source_status("damaged", stats) == "unreadable"
+
+
+def test_a_source_reached_twice_is_listed_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`scan a.mp4 a.mp4`, `scan dir dir/a.mp4` or `scan . /abs/a.mp4` scanned the file twice and reported every
+    finding twice; a file named beside its folder must keep its own name (its room is looked up by it)."""
+    folder = tmp_path / "dir"
+    (folder / "sub").mkdir(parents=True)
+    for name in ("a.mp4", "sub/b.jpg"):
+        (folder / name).write_bytes(b"x")
+    (folder / "link.mp4").symlink_to("a.mp4")
+    monkeypatch.chdir(tmp_path)
+    url = "rtmp://127.0.0.1/live/a"
+    named = str(folder / "sub" / "b.jpg")
+    sources, problems = expand_inputs(["dir/a.mp4", "./dir/a.mp4", "dir", named, "dir/sub", url, url])
+    assert sources == ["dir/a.mp4", "dir/link.mp4", named, url]
+    assert problems == []

@@ -70,6 +70,8 @@ def test_an_input_the_rooms_file_names_too_is_one_source_with_the_files_room(
     clip = str(tmp_path / "clip.mp4")
     assert items == ["first.mp4", clip]
     assert set(rooms) == {"first.mp4", clip} and rooms[clip].account == "douyin:from-file"
+    items, rooms = room_assignments(["clip.mp4", "./clip.mp4"], None, None, rooms_file(tmp_path, "clip.mp4"))
+    assert items[0] == clip and rooms[clip].account == "douyin:from-file"  # the first name, which a scan keeps
 
 
 def test_a_relative_xdg_folder_is_ignored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
