@@ -218,7 +218,10 @@ def _files_by_role(name: str, folder: Path) -> dict[str, Path]:
         found = {f.role: folder / f.name for f in spec.files if (folder / f.name).is_file()}
         if found:
             return found
-    return {role: path for path in sorted(folder.glob("*.onnx")) if (role := onnx_role(path))}
+    # Regular files only: reading a FIFO named *.onnx (or a link to /dev/zero) to learn its role never ended, and
+    # `models list`, `models verify` and `doctor` hung on such a folder.
+    regular = [path for path in sorted(folder.glob("*.onnx")) if path.is_file()]
+    return {role: path for path in regular if (role := onnx_role(path))}
 
 
 def onnx_role(path: Path) -> str | None:

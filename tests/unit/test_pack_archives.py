@@ -1,15 +1,18 @@
-"""Zip archives given to `models install --from`: what zipfile cannot extract is refused in one line, not an
-internal error (exit 4)."""
+"""What a pack's files may be: zip archives given to `models install --from` that zipfile cannot extract are
+refused in one line, not an internal error (exit 4); files in a pack folder that are not regular files are not
+read."""
 
 from __future__ import annotations
 
+import os
+import signal
 import zipfile
 from pathlib import Path
 
 import pytest
 
 from impersonation_cli.errors import ModelPackError
-from impersonation_cli.runtime.packs import PackFile, PackSpec, _unzip
+from impersonation_cli.runtime.packs import PackFile, PackSpec, _unzip, verify_installed
 
 SPEC = PackSpec("test", "a pack of one file", None, (PackFile("detection", "det.onnx", None, "0" * 64),))
 # Offsets of the fields changed below, in a local file header (PK\3\4) and a central directory entry (PK\1\2).
@@ -48,3 +51,24 @@ def test_a_plain_archive_is_extracted(tmp_path: Path) -> None:
     found = _unzip(tmp_path / "plain.zip", tmp_path / "out", SPEC)
     assert sorted(p.name for p in found.iterdir()) == ["det.onnx"]
     assert (found / "det.onnx").read_bytes() == b"model bytes"
+
+
+def _took_too_long(*_args: object) -> None:
+    raise TimeoutError("the pack folder's pipe was read")
+
+
+def test_a_pack_folder_holding_a_pipe_is_verified_without_reading_it(tmp_path: Path) -> None:
+    """`models verify`, `models list` and `doctor` read a FIFO named *.onnx (or a link to /dev/zero) in a pack
+    not in the manifest to learn its role, and never returned."""
+    pack = tmp_path / "models" / "mine"
+    pack.mkdir(parents=True)
+    os.mkfifo(pack / "det.onnx")
+    (pack / "rec.onnx").symlink_to(os.devnull)
+    previous = signal.signal(signal.SIGALRM, _took_too_long)
+    signal.alarm(10)  # the blocked open() of the pipe is interrupted: a failure, not a hung test run
+    try:
+        checks = verify_installed("mine", tmp_path / "models")
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert [(c.role, c.status) for c in checks] == [("detection", "missing"), ("recognition", "missing")]
