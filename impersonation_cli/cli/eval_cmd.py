@@ -10,12 +10,13 @@ from typing import Annotated
 import typer
 
 from impersonation_cli.cli import options
-from impersonation_cli.cli.common import app, build_engine, stderr, stdout
+from impersonation_cli.cli.common import app, build_engine, errors, stderr, stdout
 from impersonation_cli.config import config_path
-from impersonation_cli.errors import MAX_SCAN_FPS, check_rate
+from impersonation_cli.errors import EXIT_OK, EXIT_UNREADABLE, MAX_SCAN_FPS, check_rate
 from impersonation_cli.io.atomic_write import write_text_atomic
 from impersonation_cli.io.threads import threads_or_default
 from impersonation_cli.outputs.console import one_line
+from impersonation_cli.outputs.dashboard import problem_lines
 from impersonation_cli.outputs.eval_tables import auc_table, class_table, group_table
 from impersonation_cli.outputs.files import check_outputs
 from impersonation_cli.tools.evaluation import EvalCase, check_roc_path, draw_roc, evaluation_report, load_manifest
@@ -49,12 +50,7 @@ def evaluate(
     check_rate(fps, MAX_SCAN_FPS)
     manifest = load_manifest(manifest_path)
     # Every file the manifest names is an input too (`--json clip.mp4` replaced a case's clip), and the config.
-    named = [
-        *(Path(case.source) for case in manifest.cases if "://" not in case.source),
-        *(image for person in manifest.gallery for image in person.images),
-        *(video for videos in manifest.footage.values() for video in videos),
-        *([chosen] if (chosen := config_path(config)) else []),
-    ]
+    named = [*manifest.files, *([chosen] if (chosen := config_path(config)) else [])]
     check_outputs({"--roc": roc_path, "--json": json_path}, [manifest_path, *named])
     if roc_path is not None:
         check_roc_path(roc_path)
@@ -75,3 +71,6 @@ def evaluate(
         stderr.print(one_line(f"no ROC plot written to {roc_path}: there is no curve to draw"))
     if json_path is not None:
         write_text_atomic(json_path, json.dumps(report.to_dict(), indent=2) + "\n")
+    for line in problem_lines(report.unread):  # an unread case counts in the figures: said, even where they go
+        errors.print(line, soft_wrap=True)
+    raise typer.Exit(EXIT_UNREADABLE if report.unread else EXIT_OK)

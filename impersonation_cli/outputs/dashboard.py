@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import functools
 import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
@@ -22,7 +22,7 @@ from impersonation_cli.outputs.alerts import AlertEvent, AlertSink
 from impersonation_cli.outputs.console import one_line, printable
 from impersonation_cli.pipeline.scan import ProgressCallback, ScanProgress
 from impersonation_cli.pipeline.watch import RoomWatch, Watcher
-from impersonation_cli.results import ScanResult
+from impersonation_cli.results import ScanResult, SourceResult
 
 
 def progress_fields(at: ScanProgress) -> dict[str, str]:
@@ -59,7 +59,12 @@ def interrupted_line(result: ScanResult, *written: Path | None) -> Text:
 def unreadable_lines(result: ScanResult) -> list[Text]:
     """A line per input or room that could not be read, wholly or in part: what `--quiet` still says (an error
     about an input is not a note). Each starts with the source's status: `truncated` was read in part."""
-    return [one_line(f"{s.status}: {display_name(s.error or s.source)}") for s in result.unreadable]
+    return problem_lines(result.unreadable)
+
+
+def problem_lines(sources: Iterable[SourceResult]) -> list[Text]:
+    """A line per source not read in full, starting with its status (`eval`'s cases too): `unreadable: why`."""
+    return [one_line(f"{s.status}: {display_name(s.error or s.source)}") for s in sources]
 
 
 ROOM_COLUMNS = ("room", "status", "fps", "frames", "dropped", "lag s", "reconnects", "alerts", "last finding / error")

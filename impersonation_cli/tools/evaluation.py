@@ -145,6 +145,13 @@ class Manifest:
     cases: list[EvalCase]
     breakdown: list[Breakdown] = field(default_factory=list)
 
+    @property
+    def files(self) -> list[Path]:
+        """Every file the manifest names (case sources, photos, footage): inputs an output must not overwrite."""
+        sources = [Path(case.source) for case in self.cases if "://" not in case.source]
+        photos = [image for person in self.gallery for image in person.images]
+        return [*sources, *photos, *(video for videos in self.footage.values() for video in videos)]
+
 
 # The keys each part of a manifest may hold: a misspelt key (`expected_flag:`) would otherwise be ignored and
 # the case measured against labels nobody meant.
@@ -608,6 +615,12 @@ class EvalReport:
     metrics: list[ClassMetric]
     aucs: list[SignalAuc]
     groups: list[GroupAuc]
+
+    @property
+    def unread(self) -> list[SourceResult]:
+        """Cases whose source could not be read, wholly or in part: the figures count them as scanned (an unread
+        fake as a miss, an unread real as a clean pass), so `eval` names them and exits 3."""
+        return [o.result for o in self.outcomes if o.result.status != "ok"]
 
     def to_dict(self) -> dict[str, Any]:
         return report_document(self.outcomes, self.metrics, self.aucs, self.groups)

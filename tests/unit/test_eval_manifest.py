@@ -9,6 +9,8 @@ import pytest
 from impersonation_cli.errors import UserError
 from impersonation_cli.tools.evaluation import load_manifest
 
+from .builders import source
+
 GOOD_CASE = "  - {source: clip.mp4, group: real/a, label: a real clip, room: 'douyin:1'}\n"
 
 
@@ -80,3 +82,25 @@ def test_expected_people_are_matched_as_the_score_matches_them(folder: Path) -> 
         encoding="utf-8",
     )
     assert load_manifest(manifest).cases[0].expected_identities == ["ANN A"]
+
+
+def test_eval_names_an_unread_case_and_exits_3(
+    folder: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A case whose clip could not be read counted in the figures (a fake as a miss, a real as a clean pass)
+    with exit 0 and not a word; its status showed only inside --json."""
+    from impersonation_cli.cli import eval_cmd, run_app
+    from impersonation_cli.tools.evaluation import CaseOutcome, EvalReport
+
+    manifest = folder / "cases.yaml"
+    manifest.write_text("cases:\n" + GOOD_CASE + GOOD_CASE, encoding="utf-8")
+    cases = load_manifest(manifest).cases
+    unread = source(cases[1].source, "unreadable")
+    outcomes = [CaseOutcome(cases[0], source(cases[0].source), []), CaseOutcome(cases[1], unread, [])]
+    monkeypatch.setattr(eval_cmd, "build_engine", lambda *args: (None, None))
+    monkeypatch.setattr(eval_cmd, "evaluation_report", lambda *args: EvalReport(outcomes, [], [], []))
+    monkeypatch.setattr("sys.argv", ["impersonation-cli", "eval", str(manifest)])
+    with pytest.raises(SystemExit) as ended:
+        run_app()
+    assert ended.value.code == 3
+    assert capsys.readouterr().err.splitlines()[-1] == f"unreadable: {unread.error}"
