@@ -851,6 +851,8 @@ def _footage_from_json(person: str, raw: object, where: str) -> tuple[FootageVid
     times, fingerprints = _list(raw, "times_s", where, required=True), _list(raw, "fingerprints", where, required=True)
     if len(times) != len(fingerprints):
         raise GalleryError(f"{where} has {len(times)} times_s for {len(fingerprints)} fingerprints")
+    if not fingerprints:  # `footage add` refuses such a video; stored, its sha256 made the real one 'already stored'
+        raise GalleryError(f"{where} has no fingerprints; footage holds at least one fingerprinted frame")
     frames = []
     for n, (time_s, fingerprint) in enumerate(zip(times, fingerprints, strict=True)):
         data = _as_base64(fingerprint, f"{where}.fingerprints[{n}]")

@@ -61,6 +61,13 @@ def _another_person(name: str, aliases: list[str]) -> Callable[[dict], object]:
     return change
 
 
+def _footage(**fields: object) -> dict:
+    """One video of known footage as `gallery export` writes it: two fingerprinted frames."""
+    frame = base64.b64encode(bytes(64)).decode("ascii")
+    video = {"name": "v.mp4", "sha256": "b" * 64, "method": "ordinal8-v1", "fps": 8.0, "duration_s": 1.0}
+    return {**video, "times_s": [0.0, 0.125], "fingerprints": [frame, frame], **fields}
+
+
 def _two_recognizers_unnamed(document: dict) -> None:
     """No top-level recognizer, and a second person whose reference another recognizer made."""
     del document["recognizer"]
@@ -92,6 +99,11 @@ BAD = [
     ("a person twice", _another_person("EILEEN COLLINS", []), "'EILEEN COLLINS' already names persons[0]"),
     ("an alias of another", _another_person("Someone Else", ["collins"]), "'collins' already names persons[0]"),
     (
+        "footage of no frames",
+        lambda d: _person(d)["footage"].append(_footage(times_s=[], fingerprints=[])),
+        "footage[0] has no fingerprints; footage holds at least one fingerprinted frame",
+    ),
+    (
         "two recognizers, none named for the export",
         _two_recognizers_unnamed,
         "persons[1] ('Someone Else').references[0].recognizer 'w600k_r50.onnx:4567' is not 'w600k_mbf.onnx:0123'",
@@ -105,9 +117,12 @@ BAD = [
 
 
 def test_the_hand_built_export_imports(tmp_path: Path) -> None:
+    document = _export()
+    _person(document)["footage"].append(_footage())
     with Gallery(tmp_path / "g.sqlite") as store:
-        assert store.import_export(_export()) == 1
+        assert store.import_export(document) == 1
         assert store.authorizations()[0].valid_to == "2026-12-31"
+        assert [video.frames for video in store.footage()] == [2]
 
 
 @pytest.mark.parametrize(("case", "change", "words"), BAD, ids=[c[0] for c in BAD])
