@@ -23,6 +23,9 @@ MAX_SCAN_FPS = 120
 MAX_FOOTAGE_FPS = 30
 # A live room's (`watch --fps`): every room decodes in real time beside the others.
 MAX_WATCH_FPS = 30
+# The longest length of time a setting takes: ten years. Python's waits refuse a timeout past
+# threading.TIMEOUT_MAX (292 years): `watch --timeout 99999999999h` ended in an OverflowError while stopping.
+MAX_SECONDS = 10 * 365 * 24 * 3600
 
 
 class UserError(Exception):
@@ -85,12 +88,14 @@ def check_threads(threads: int | None, name: str = "--threads") -> None:
 
 
 def check_seconds(seconds: float, name: str, *, zero: bool = True) -> None:
-    """A length of time of at least 0 seconds (above 0 without `zero`), else a UserError naming the option;
-    NaN, infinity and what is not a number are outside."""
+    """A length of time of at least 0 seconds (above 0 without `zero`) and at most MAX_SECONDS, else a UserError
+    naming the option; NaN, infinity and what is not a number are outside."""
     number = isinstance(seconds, int | float) and not isinstance(seconds, bool)
     if not (number and (seconds >= 0 if zero else seconds > 0) and seconds < float("inf")):
         least = "of at least 0" if zero else "above 0"
         raise UserError(f"{name} must be a number of seconds {least}, not {seconds!r}")
+    if seconds > MAX_SECONDS:
+        raise UserError(f"{name} must be at most {MAX_SECONDS} seconds (ten years), not {seconds!r}")
 
 
 def unknown_keys(item: Mapping[Any, Any], allowed: Collection[str]) -> list[str]:

@@ -26,7 +26,7 @@ from typing import Any
 
 import yaml
 
-from impersonation_cli.errors import UserError, has_control_characters, read_settings_text
+from impersonation_cli.errors import MAX_SECONDS, UserError, has_control_characters, read_settings_text
 from impersonation_cli.io.sources import is_stream_url
 
 ROOM_PATTERN = re.compile(r"^[A-Za-z0-9_.-]+:[^\s]+$")
@@ -209,20 +209,31 @@ DURATION_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0}
 
 
 def parse_duration(text: str | float, what: str) -> float:
-    """Seconds in '30s', '10m', '2h' or plain seconds (a number, from Python, is seconds); `what` (an option's
-    name) starts the error message.
+    """Seconds in '30s', '10m', '2h' or plain seconds (a number, from Python, is seconds), up to MAX_SECONDS;
+    `what` (an option's name) starts the error message.
 
     Raises:
-        UserError: not a duration above 0.
+        UserError: not a duration above 0, or one longer than ten years.
         TypeError: neither text nor a number.
     """
     if isinstance(text, int | float) and not isinstance(text, bool):
-        if not math.isfinite(text) or text <= 0:
-            raise UserError(f"{what} {text!r} is not a duration such as 30s, 10m or 2h")
-        return float(text)
-    if not isinstance(text, str):
+        # NaN and infinity given as such are no lengths of time; digits too many for a float are a long one.
+        seconds = _seconds(text) if isinstance(text, int) or math.isfinite(text) else math.nan
+    elif isinstance(text, str):
+        found = DURATION_PATTERN.match(text)
+        seconds = _seconds(found.group(1)) * DURATION_UNITS[(found.group(2) or "s").lower()] if found else math.nan
+    else:
         raise TypeError(f"{what} must be a duration such as '30s', '10m' or '2h', not {type(text).__name__}")
-    found = DURATION_PATTERN.match(text)
-    if not found or float(found.group(1)) <= 0:
+    if not seconds > 0:  # NaN too
         raise UserError(f"{what} {text!r} is not a duration such as 30s, 10m or 2h")
-    return float(found.group(1)) * DURATION_UNITS[(found.group(2) or "s").lower()]
+    if seconds > MAX_SECONDS:  # infinity too: float('1' * 400) is inf
+        raise UserError(f"{what} {text!r} is longer than the limit of {MAX_SECONDS // 3600}h (ten years)")
+    return seconds
+
+
+def _seconds(number: str | float) -> float:
+    """`number` as a float; one too large for a float (an int of 400 digits) is infinity, not an OverflowError."""
+    try:
+        return float(number)
+    except OverflowError:
+        return math.inf

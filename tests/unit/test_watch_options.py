@@ -9,7 +9,9 @@ import pytest
 
 from impersonation_cli.api import room_specs
 from impersonation_cli.errors import UserError
+from impersonation_cli.io.live_reader import ReaderSettings
 from impersonation_cli.io.rooms import Room, parse_duration
+from impersonation_cli.pipeline.watch import WatchSettings
 
 
 @pytest.mark.parametrize(
@@ -23,6 +25,22 @@ def test_durations(text: str, seconds: float) -> None:
 def test_bad_durations_name_the_option(text: str) -> None:
     with pytest.raises(UserError, match=r"--give-up .* is not a duration"):
         parse_duration(text, "--give-up")
+
+
+@pytest.mark.parametrize("text", ["99999999999h", "1" * 400, 10**400, 1e300], ids=["hours", "digits", "int", "float"])
+def test_durations_past_ten_years_are_refused_naming_the_option(text: str | float) -> None:
+    """`watch --timeout 99999999999h` was taken and ended in an OverflowError (a thread wait past
+    threading.TIMEOUT_MAX) when the watch stopped; 400 digits were infinity, refused as 'duration_s'."""
+    with pytest.raises(UserError, match=r"--timeout .* is longer than the limit of 87600h \(ten years\)"):
+        parse_duration(text, "--timeout")
+
+
+def test_watch_settings_refuse_seconds_past_ten_years() -> None:
+    """The Python caller's settings too: ReaderSettings(read_timeout_s=1e12) crashed the watch's shutdown."""
+    assert parse_duration("87600h", "--duration") == 87600 * 3600
+    for make in (lambda: ReaderSettings(read_timeout_s=1e12), lambda: WatchSettings(duration_s=87600 * 3600 + 1)):
+        with pytest.raises(UserError, match="must be at most 315360000 seconds"):
+            make()
 
 
 def test_rooms_from_urls_files_and_rooms_files(tmp_path: Path) -> None:
