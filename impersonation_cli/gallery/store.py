@@ -25,7 +25,7 @@ import numpy as np
 
 from impersonation_cli.errors import GalleryError, UserError, has_control_characters, is_device, unknown_keys
 from impersonation_cli.io.atomic_write import write_text_atomic
-from impersonation_cli.io.rooms import check_period, validate_date, validate_room
+from impersonation_cli.io.rooms import check_period, unique_keys, validate_date, validate_room
 from impersonation_cli.io.user_dirs import data_folder, expand_user
 from impersonation_cli.pipeline.faces import EMBEDDING_DIM
 
@@ -959,7 +959,9 @@ def read_export(path: Path) -> object:
         kind = "a folder" if path.is_dir() else "a device"
         raise GalleryError(f"cannot read gallery export {path}: {kind}, not a file")
     try:
-        return json.loads(path.read_text(encoding="utf-8-sig"))  # a byte-order mark, as Windows editors save
+        # A byte-order mark, as Windows editors save, is read past; a key given twice in one object (a hand edit
+        # beside the old value) is refused: json kept the last one without a word.
+        return json.loads(path.read_text(encoding="utf-8-sig"), object_pairs_hook=unique_keys)
     except (OSError, ValueError) as exc:
         raise GalleryError(f"cannot read gallery export {path}: {exc}") from exc
     except RecursionError as exc:  # arrays nested thousands deep: no export looks like that

@@ -299,3 +299,15 @@ def test_what_the_gallery_refuses_names_the_file_and_keeps_the_gallery(tmp_path:
     assert message.endswith("; nothing imported")
     with Gallery(gallery) as store:
         assert store.export() == before
+
+
+def test_a_key_given_twice_in_an_export_is_refused(tmp_path: Path) -> None:
+    """A hand edit that added a second valid_to beside the old one imported whichever json kept (the last)."""
+    text = json.dumps(_export()).replace(
+        '"valid_to": "2026-12-31"', '"valid_to": "2026-12-31", "valid_to": "2099-12-31"'
+    )
+    forged = tmp_path / "forged.json"
+    forged.write_text(text, encoding="utf-8")
+    with pytest.raises(GalleryError, match=f"^cannot read gallery export {forged}: key 'valid_to' is given twice$"):
+        import_from_file(tmp_path / "g.sqlite", forged)
+    assert not (tmp_path / "g.sqlite").exists()
