@@ -295,7 +295,9 @@ def write_match_threshold(path: Path, threshold: float) -> None:
             lines.insert(section + 1, setting)
         else:
             lines[existing] = setting
-    text = "\n".join(lines) + "\n"
+    # A file saved with Windows line ends keeps them: every line of it was rewritten with '\n'.
+    newline = "\r\n" if "\r\n" in original else "\n"
+    text = newline.join(lines) + newline
     try:  # checked before writing: a [match] table this line edit cannot see must not be doubled or missed
         edited = tomllib.loads(text)
     except tomllib.TOMLDecodeError:

@@ -116,3 +116,15 @@ def test_the_config_to_edit_is_read_as_config_files_are(tmp_path: Path, data: by
     with pytest.raises(UserError, match=words):
         write_match_threshold(mine, 0.4321)
     assert mine.read_bytes() == data
+
+
+def test_a_file_with_windows_line_ends_keeps_them(tmp_path: Path) -> None:
+    """Every line of a CRLF file was rewritten with '\\n': the one-line edit changed the whole file."""
+    from impersonation_cli.config import write_match_threshold
+
+    mine = tmp_path / "mine.toml"
+    mine.write_bytes(b"# mine\r\n[match]\r\nthreshold = 0.3\r\nmargin = 0.1\r\n")
+    write_match_threshold(mine, 0.4321)
+    assert mine.read_bytes() == (
+        b"# mine\r\n[match]\r\nthreshold = 0.4321  # set by `gallery calibrate`\r\nmargin = 0.1\r\n"
+    )
