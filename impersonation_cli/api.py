@@ -267,14 +267,26 @@ def room_specs(inputs: Sequence[str], room: str | None = None) -> list[Room]:
 
 
 def _refuse_twice(specs: Sequence[Room]) -> None:
-    """A watch keeps each room's sightings and alerts under its name: two rooms of one name would be one.
+    """A watch keeps each room's sightings and alerts under its name: two rooms of one name would be one. A
+    video named two ways (`a.mp4`, `./clips/../a.mp4`, its absolute path, a link to it) without a room is one
+    room too: watched as two, it raised a `concurrent` alert of everyone in it against itself.
 
     Raises:
         UserError: a room or URL named twice.
     """
-    twice = sorted(name for name, count in Counter(s.name for s in specs).items() if count > 1)
+    names: dict[str, list[str]] = {}
+    for spec in specs:
+        names.setdefault(_room_key(spec), []).append(spec.name)
+    twice = sorted(" and ".join(dict.fromkeys(given)) for given in names.values() if len(given) > 1)
     if twice:
         raise UserError(f"the same room or URL is named twice: {', '.join(twice)}")
+
+
+def _room_key(spec: Room) -> str:
+    """What makes a room one: its platform:account, else its stream URL, else the video file it names."""
+    if spec.account is not None or is_stream_url(spec.url):
+        return spec.name
+    return os.path.realpath(spec.url)
 
 
 def watch_settings(

@@ -3,6 +3,7 @@ is opened."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -68,3 +69,18 @@ def test_rooms_from_urls_files_and_rooms_files(tmp_path: Path) -> None:
 def test_room_mistakes_are_refused(inputs: list[str], room: str | None, message: str) -> None:
     with pytest.raises(UserError, match=message):
         room_specs(inputs, room)
+
+
+def test_a_video_named_two_ways_is_one_room(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`watch a.mp4 /abs/a.mp4` watched one video as two rooms and alerted everyone in it as `concurrent` with
+    itself; rooms with their own platform:account may still share a video (scripts/watch_capacity.py)."""
+    video = tmp_path / "a.mp4"
+    video.write_bytes(b"")
+    (tmp_path / "link.mp4").symlink_to(video)
+    monkeypatch.chdir(tmp_path)
+    for other in (str(video), "link.mp4", f"../{tmp_path.name}/a.mp4"):
+        with pytest.raises(UserError, match=f"named twice: a.mp4 and {re.escape(other)}$"):
+            room_specs(["a.mp4", other])
+    rooms = tmp_path / "rooms.yaml"
+    rooms.write_text("rooms:\n  - {url: a.mp4, room: 'bench:1'}\n  - {url: a.mp4, room: 'bench:2'}\n", encoding="utf-8")
+    assert [room.name for room in room_specs([str(rooms)])] == ["bench:1", "bench:2"]
