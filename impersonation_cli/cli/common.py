@@ -104,7 +104,10 @@ def _with_quiet(command: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(command)
     def conventional(*args: Any, **kwargs: Any) -> Any:
         set_quiet(kwargs["quiet"] if own_quiet else kwargs.pop("quiet"))
-        return command(*args, **kwargs)
+        try:
+            return command(*args, **kwargs)
+        except KeyboardInterrupt:  # Typer ends it with exit 130 and not a word; run_app says 'aborted' of Abort
+            raise typer.Abort() from None
 
     conventional.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
     conventional.__annotations__ = {p.name: p.annotation for p in parameters}
