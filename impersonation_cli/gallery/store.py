@@ -228,18 +228,20 @@ class Gallery:
         """All of a write or none of it; a transaction inside another one nests as a savepoint."""
         self._depth += 1
         name = f"sp{self._depth}"
-        self.db.execute("BEGIN IMMEDIATE" if self._depth == 1 else f"SAVEPOINT {name}")
         try:
-            yield self.db
-        except BaseException:
-            if self._depth == 1:
-                self.db.execute("ROLLBACK")
-            else:
-                self.db.execute(f"ROLLBACK TO {name}")
-                self.db.execute(f"RELEASE {name}")
-            raise
-        else:
-            self.db.execute("COMMIT" if self._depth == 1 else f"RELEASE {name}")
+            self.db.execute("BEGIN IMMEDIATE" if self._depth == 1 else f"SAVEPOINT {name}")
+            with _writes_refused_said(self.path):
+                try:
+                    yield self.db
+                except BaseException:
+                    if self._depth == 1:
+                        self.db.execute("ROLLBACK")
+                    else:
+                        self.db.execute(f"ROLLBACK TO {name}")
+                        self.db.execute(f"RELEASE {name}")
+                    raise
+                else:
+                    self.db.execute("COMMIT" if self._depth == 1 else f"RELEASE {name}")
         finally:
             self._depth -= 1
 
@@ -618,6 +620,19 @@ def _new_database(name: str) -> sqlite3.Connection:
     db.execute("PRAGMA journal_mode = WAL")
     db.executescript(SCHEMA)
     return db
+
+
+@contextmanager
+def _writes_refused_said(path: Path) -> Iterator[None]:
+    """A write SQLite refuses because the gallery file cannot be written (a read-only file, as a shared gallery
+    often is) as a one-line GalleryError: it was 'internal error: OperationalError: attempt to write a readonly
+    database' (exit 4). The transaction around it is rolled back first, so nothing changes."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        if not (exc.sqlite_errorname or "").startswith("SQLITE_READONLY"):
+            raise
+        raise GalleryError(f"gallery {path} cannot be written (a read-only file?): {exc}") from exc
 
 
 def _refuse_another_programs_database(path: Path) -> None:

@@ -6,11 +6,17 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from impersonation_cli.errors import GalleryError, UserError
-from impersonation_cli.gallery.store import Gallery
+from impersonation_cli.gallery.store import Gallery, ReferenceFace
 from impersonation_cli.outputs.files import check_outputs
+
+
+def _reference() -> ReferenceFace:
+    embedding = np.ones(512, dtype=np.float32) / np.sqrt(512)
+    return ReferenceFace("a" * 64, "ref.jpg", "w600k_mbf.onnx:0123", embedding, 120.0, 0.9, 80.0, 1)
 
 
 def _database_of_another_program(path: Path) -> bytes:
@@ -64,3 +70,18 @@ def test_no_output_is_written_over_a_gallerys_journal(tmp_path: Path, suffix: st
     video = tmp_path / "clip.mp4"
     video.write_bytes(b"not a database")
     check_outputs({"--json": tmp_path / f"clip.mp4{suffix}"}, [video])  # only an SQLite input has journals
+
+
+def test_a_write_to_a_read_only_gallery_is_refused_in_one_line(tmp_path: Path) -> None:
+    """`gallery authorize` (and every other write) to a read-only gallery file was 'internal error:
+    OperationalError: attempt to write a readonly database', exit 4."""
+    path = tmp_path / "g.sqlite"
+    with Gallery(path) as store:
+        store.add_person("Ann A", [_reference()])
+    store = Gallery(path)
+    store.db.close()  # as SQLite sees a file it may not write (chmod does not stop root, who runs some tests)
+    store.db = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, isolation_level=None)
+    with store, pytest.raises(GalleryError, match=r"g\.sqlite cannot be written \(a read-only file\?\): attempt to"):
+        store.authorize("Ann A", "douyin:1")
+    with Gallery(path, create=False, read_only=True) as store:
+        assert store.authorizations() == []
