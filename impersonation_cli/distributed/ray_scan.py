@@ -21,11 +21,14 @@ import dataclasses
 import functools
 import logging
 import os
+import signal
 import socket
 import tempfile
+import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -229,8 +232,8 @@ def scan_on_ray(
     outcomes: dict[int, SourceOutcome] = {}
     status = "complete"
     if sources:
-        connect(ray, options.address)
         try:
+            connect(ray, options.address)  # in here: a Ctrl-C while joining is an interrupted scan too
             _scan_sources(ray, sources, context, rooms, options, outcomes)
         except KeyboardInterrupt:
             status = "interrupted"
@@ -293,7 +296,8 @@ def connect(ray: Any, address: str) -> None:
         settings["address"] = address
     _drop_raylet_messages()
     try:
-        ray.init(**settings)
+        with sigint_deferred():
+            ray.init(**settings)
     except (ConnectionError, RuntimeError, ValueError, ray.exceptions.RayError) as exc:
         if address == "auto":
             raise UserError(
@@ -302,6 +306,25 @@ def connect(ray: Any, address: str) -> None:
             ) from None
         first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise UserError(f"cannot reach the Ray cluster at {address}: {first_line}") from None
+
+
+@contextmanager
+def sigint_deferred() -> Iterator[None]:
+    """Hold a Ctrl-C (SIGINT) back until the block has run, then raise it as KeyboardInterrupt. Interrupted
+    inside ray.init, Ray left the processes of the cluster it was starting running with no parent, and at times
+    the driver died of SIGSEGV (exit -11, no result written). Outside the main thread (where no signal handler
+    can be set) the block runs as it is."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda number, frame: caught.append(number))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        raise KeyboardInterrupt
 
 
 def _drop_raylet_messages() -> None:
