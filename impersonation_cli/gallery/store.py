@@ -229,8 +229,8 @@ class Gallery:
         self._depth += 1
         name = f"sp{self._depth}"
         try:
-            self.db.execute("BEGIN IMMEDIATE" if self._depth == 1 else f"SAVEPOINT {name}")
             with _writes_refused_said(self.path):
+                self.db.execute("BEGIN IMMEDIATE" if self._depth == 1 else f"SAVEPOINT {name}")
                 try:
                     yield self.db
                 except BaseException:
@@ -622,17 +622,27 @@ def _new_database(name: str) -> sqlite3.Connection:
     return db
 
 
+# Why SQLite refuses a write, by the start of its error name: a read-only file (as a shared gallery often is), or
+# another program holding the gallery's write lock past the connection's 30 s timeout.
+WRITE_REFUSALS = {
+    "SQLITE_READONLY": "cannot be written (a read-only file?)",
+    "SQLITE_BUSY": "is being written by another program (try again when it is done)",
+}
+
+
 @contextmanager
 def _writes_refused_said(path: Path) -> Iterator[None]:
-    """A write SQLite refuses because the gallery file cannot be written (a read-only file, as a shared gallery
-    often is) as a one-line GalleryError: it was 'internal error: OperationalError: attempt to write a readonly
-    database' (exit 4). The transaction around it is rolled back first, so nothing changes."""
+    """A write SQLite refuses (WRITE_REFUSALS) as a one-line GalleryError: it was 'internal error:
+    OperationalError: attempt to write a readonly database' or '...: database is locked' (exit 4). The transaction
+    around it is rolled back first, so nothing changes."""
     try:
         yield
     except sqlite3.OperationalError as exc:
-        if not (exc.sqlite_errorname or "").startswith("SQLITE_READONLY"):
+        name = exc.sqlite_errorname or ""
+        why = next((why for prefix, why in WRITE_REFUSALS.items() if name.startswith(prefix)), None)
+        if why is None:
             raise
-        raise GalleryError(f"gallery {path} cannot be written (a read-only file?): {exc}") from exc
+        raise GalleryError(f"gallery {path} {why}: {exc}") from exc
 
 
 def _refuse_another_programs_database(path: Path) -> None:

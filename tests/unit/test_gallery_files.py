@@ -85,3 +85,19 @@ def test_a_write_to_a_read_only_gallery_is_refused_in_one_line(tmp_path: Path) -
         store.authorize("Ann A", "douyin:1")
     with Gallery(path, create=False, read_only=True) as store:
         assert store.authorizations() == []
+
+
+def test_a_write_to_a_gallery_another_program_holds_is_refused_in_one_line(tmp_path: Path) -> None:
+    """Past the 30 s wait for another writer it was 'internal error: OperationalError: database is locked'."""
+    path = tmp_path / "g.sqlite"
+    with Gallery(path) as store:
+        store.add_person("Ann A", [_reference()])
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        with Gallery(path) as store:
+            store.db.execute("PRAGMA busy_timeout = 0")  # the 30 s wait, cut short
+            with pytest.raises(GalleryError, match=r"g\.sqlite is being written by another program \(try again"):
+                store.authorize("Ann A", "douyin:1")
+    finally:
+        holder.close()
