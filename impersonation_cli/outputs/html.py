@@ -365,17 +365,23 @@ def _wallclock_panel(result: ScanResult) -> WallclockPanel | None:
     return WallclockPanel(start, _timeline(lanes, span_s, tick))
 
 
+# The start of the last day an axis label can name (see _moment).
+LAST_MOMENT = datetime(9999, 12, 31, tzinfo=UTC).timestamp()
+
+
 def _where(appearance: Appearance) -> str:
     return appearance.room or Path(appearance.source).name
 
 
 def _moment(value: str | None) -> float | None:
     """Seconds since the epoch; None for text that is no time, or a time whose UTC date is outside years 1 to
-    9999 ('0001-01-01T00:00:00+14:00'), which the axis labels could not be made from."""
+    9999 ('0001-01-01T00:00:00+14:00') or on the last day of 9999, which the axis labels could not be made from
+    (the axis runs at least a second past its earliest start: '9999-12-31T23:59:59+00:00' labelled year 10000)."""
     try:
-        return datetime.fromisoformat(value).astimezone(UTC).timestamp() if value else None
+        moment = datetime.fromisoformat(value).astimezone(UTC).timestamp() if value else None
     except (ValueError, OverflowError):
         return None
+    return moment if moment is None or moment < LAST_MOMENT else None
 
 
 def _span(source: SourceResult, appearances: list[Appearance]) -> float:

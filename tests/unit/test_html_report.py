@@ -75,6 +75,19 @@ def test_wall_clock_times_outside_years_1_to_9999_in_utc_are_left_off_the_axis()
     assert "<title>Eileen Collins · douyin:1</title>" not in page and "<title>Eileen Collins · x:3</title>" in page
 
 
+def test_wall_clock_times_at_the_end_of_year_9999_are_left_off_the_axis() -> None:
+    """Two rooms starting at '9999-12-31T23:59:59+00:00': the axis runs at least a second, and labelling its
+    second tick raised 'year 10000 is out of range' (exit 4)."""
+    late = {"start_wallclock": "9999-12-31T23:59:59+00:00", "end_wallclock": "9999-12-31T23:59:59+00:00"}
+    found = [
+        appearance("Eileen Collins", "a.mp4", room="douyin:1", **late),
+        appearance("Eileen Collins", "b.mp4", number=2, room="kuaishou:2", **late),
+    ]
+    sources = [source("a.mp4", room="douyin:1"), source("b.mp4", room="kuaishou:2")]
+    page = render_html(ReportInput(scan_result(found, sources), Path("result.json")))
+    assert "All rooms by wall-clock time" not in page and "9999-12-31 23:59:59 +0000" in page
+
+
 def test_one_large_crop_named_by_every_card_is_embedded_only_up_to_the_picture_budget(tmp_path: Path) -> None:
     # A crafted result may point every card at one large image whose sha256 it records: each card embedded it
     # again (60 cards of a 2 MB picture made a 160 MB report, held in memory while it was written).
