@@ -199,6 +199,7 @@ class Gallery:
             raise GalleryError(f"no gallery at {path}: register people with `impersonation-cli gallery add` first")
         self.path = path
         self._depth = 0
+        existed = path.is_file()
         try:
             if read_only and path.is_file():
                 self.db = _connect_read_only(path)
@@ -212,6 +213,8 @@ class Gallery:
             self._check_schema()
             self._check_contents()
         except sqlite3.DatabaseError as exc:
+            if not existed:  # a new gallery in a folder that takes no files was "not a readable ... gallery"
+                raise GalleryError(f"cannot make a gallery at {path}: {exc} (is its folder writable?)") from exc
             raise GalleryError(f"gallery {path} is not a readable impersonation-cli gallery: {exc}") from exc
 
     def close(self) -> None:

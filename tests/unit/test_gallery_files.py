@@ -101,3 +101,10 @@ def test_a_write_to_a_gallery_another_program_holds_is_refused_in_one_line(tmp_p
                 store.authorize("Ann A", "douyin:1")
     finally:
         holder.close()
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc, where no file can be made")
+def test_a_new_gallery_that_cannot_be_made_is_not_called_unreadable() -> None:
+    """A new gallery in a folder that takes no files was refused as 'not a readable impersonation-cli gallery'."""
+    with pytest.raises(GalleryError, match=r"^cannot make a gallery at /proc/g\.sqlite: unable to open database file"):
+        Gallery(Path("/proc/g.sqlite"))
