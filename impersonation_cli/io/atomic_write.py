@@ -43,10 +43,12 @@ def write_files_atomic(files: Mapping[Path, bytes]) -> None:
     staged: list[tuple[Path, Path]] = []
     try:
         for path, data in files.items():
-            target = Path(os.path.realpath(path)) if path.is_symlink() else path
-            if target.exists() and not target.is_file() and not target.is_dir():
-                _write_into(target, data)
+            # Asked of the path itself, which stat follows: /dev/stdout to a pipe reads as the pipe, whereas its
+            # realpath, /proc/<pid>/fd/pipe:[...], names nothing (`scan --json /dev/stdout | jq` failed so).
+            if path.exists() and not path.is_file() and not path.is_dir():
+                _write_into(path, data)
             else:
+                target = Path(os.path.realpath(path)) if path.is_symlink() else path
                 staged.append((_stage(target, data), target))
         for temporary, target in staged:
             _named(target, os.replace, temporary, target)

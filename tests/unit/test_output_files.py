@@ -42,6 +42,22 @@ def test_a_pipe_is_written_into_not_replaced(tmp_path: Path) -> None:
     assert stat.S_ISFIFO(pipe.stat().st_mode)
 
 
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs Linux's /proc/self/fd")
+def test_a_link_to_a_pipe_is_written_into(tmp_path: Path) -> None:
+    # `scan --json /dev/stdout | jq`: /dev/stdout links to /proc/self/fd/1, a pipe whose realpath
+    # (/proc/<pid>/fd/pipe:[...]) names nothing; the scan ran, then ended "No such file or directory".
+    read_end, write_end = os.pipe()
+    link = tmp_path / "stdout"
+    link.symlink_to(f"/proc/self/fd/{write_end}")
+    try:
+        write_text_atomic(link, "through the link")
+        assert os.read(read_end, 100) == b"through the link"
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+    assert link.is_symlink()
+
+
 def test_a_full_device_is_an_error_naming_it(tmp_path: Path) -> None:
     full = tmp_path / "full"
     try:
