@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import queue
 import sys
 import threading
@@ -175,9 +176,12 @@ class AlertSink:
         self._to_stdout = path is not None and str(path) == "-"
         # Unbuffered: a line that fails to go out (a full disk) is not kept to be retried with the next one.
         self._file: BinaryIO | None = None
+        # The file's last line has no newline yet: a line cut short (a full disk), or a file that ended without one.
+        self._unfinished = False
         if path is not None and not self._to_stdout:
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
+                self._unfinished = _ends_unfinished(path)
                 self._file = path.open("ab", buffering=0)
             except OSError as exc:
                 raise UserError(f"cannot write alerts to {path}: {exc.strerror}") from exc
@@ -206,9 +210,7 @@ class AlertSink:
             return
         try:
             if self._file is not None:
-                rest = memoryview(line.encode("utf-8"))
-                while rest:  # a raw file may take part of a line (a disk filling up mid-write)
-                    rest = rest[self._file.write(rest) :]
+                self._write_whole(self._file, line.encode("utf-8"))
             else:
                 sys.stdout.write(line)
                 sys.stdout.flush()
@@ -220,6 +222,18 @@ class AlertSink:
                 self.on_write_error(self.last_write_error)
         else:
             self.written += 1
+
+    def _write_whole(self, file: BinaryIO, line: bytes) -> None:
+        """`line` after a newline when the file's last line is unfinished: glued to that line, the alert was lost
+        to every JSONL reader (the line no longer parsed)."""
+        data = (b"\n" if self._unfinished else b"") + line
+        rest = memoryview(data)
+        try:
+            while rest:  # a raw file may take part of a line (a disk filling up mid-write)
+                rest = rest[file.write(rest) :]
+        finally:
+            if written := len(data) - len(rest):
+                self._unfinished = data[written - 1] != ord("\n")
 
     def summary(self) -> dict[str, Any]:
         """What became of the alerts: raised, written to --alerts (or not), sent to the webhook (or not)."""
@@ -239,3 +253,16 @@ class AlertSink:
             self.webhook.close(webhook_timeout_s)
         if self._file is not None:
             self._file.close()
+
+
+def _ends_unfinished(path: Path) -> bool:
+    """Whether an existing alerts file ends inside a line (an earlier watch cut short by a full disk, a hand
+    edit); not a device or pipe, which has no end to read."""
+    try:
+        if not path.is_file() or path.stat().st_size == 0:
+            return False
+        with path.open("rb") as existing:
+            existing.seek(-1, os.SEEK_END)
+            return existing.read(1) != b"\n"
+    except OSError:
+        return False

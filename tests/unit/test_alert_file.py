@@ -1,0 +1,57 @@
+"""The alerts file stays one JSON document per line when an earlier line was left unfinished (outputs.alerts)."""
+
+from __future__ import annotations
+
+import errno
+import json
+from pathlib import Path
+
+from impersonation_cli.outputs.alerts import AlertEvent, AlertSink
+
+
+def event(person: str) -> AlertEvent:
+    return AlertEvent("unauthorized-likeness", person, "douyin:1", ["douyin:1"], "rtmp://h/a", None, 0.8, 0.5, 2, 1,
+                      3.0, "now", "now")  # fmt: skip
+
+
+class FillsUp:
+    """A raw file on a disk that fills up after `room` bytes, then has room again."""
+
+    def __init__(self, path: Path, room: int) -> None:
+        self.file = path.open("ab", buffering=0)
+        self.room = room
+
+    def write(self, data: memoryview) -> int:
+        if self.room == 0:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        taken = self.file.write(data[: self.room])
+        self.room -= taken
+        return taken
+
+    def close(self) -> None:
+        self.file.close()
+
+
+def test_an_alert_after_a_line_cut_short_by_a_full_disk_is_a_line_of_its_own(tmp_path: Path) -> None:
+    """The line after one a full disk cut short was glued to it: neither parsed, so that alert was lost too."""
+    path = tmp_path / "alerts.jsonl"
+    sink = AlertSink(path, None, 600.0)
+    sink._file.close()  # type: ignore[union-attr]
+    disk = FillsUp(path, 40)
+    sink._file = disk  # type: ignore[assignment]
+    sink.emit("a", event("Ann"))
+    disk.room = 10**6  # the disk has room again
+    sink.emit("b", event("Bob"))
+    sink.close()
+    last = path.read_text(encoding="utf-8").splitlines()[-1]
+    assert json.loads(last)["person"] == "Bob"
+    assert (sink.written, sink.write_failures) == (1, 1)
+
+
+def test_an_alerts_file_that_ends_without_a_newline_gets_one_before_the_next_alert(tmp_path: Path) -> None:
+    path = tmp_path / "alerts.jsonl"
+    path.write_bytes(b'{"schema": "impersonation-cli/alert", "person": "Eve"}')  # saved by an editor, no newline
+    sink = AlertSink(path, None, 600.0)
+    sink.emit("a", event("Ann"))
+    sink.close()
+    assert [json.loads(line)["person"] for line in path.read_text(encoding="utf-8").splitlines()] == ["Eve", "Ann"]
