@@ -14,6 +14,7 @@ import math
 import os
 import re
 import sqlite3
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -167,9 +168,9 @@ class GalleryIndex:
 
 
 def validate_name(name: str, what: str = "person name") -> str:
-    """A person's name or alias (`what`), whitespace runs made one space: 1-200 characters, none of them a
-    control. The refusal says which rule failed and shows a long name cut short (it is one line)."""
-    cleaned = " ".join(name.split()) if isinstance(name, str) else ""
+    """A person's name or alias (`what`) in its stored_form: 1-200 characters, none of them a control. The
+    refusal says which rule failed and shows a long name cut short (it is one line)."""
+    cleaned = stored_form(name) if isinstance(name, str) else ""
     shown = repr(name) if len(repr(name)) <= 80 else repr(name)[:77] + "..."
     if isinstance(name, str) and any(0xDC80 <= ord(c) <= 0xDCFF for c in name):  # how Python holds non-UTF-8 bytes
         raise GalleryError(f"invalid {what} {shown}: it holds bytes that are not UTF-8 text")
@@ -179,6 +180,14 @@ def validate_name(name: str, what: str = "person name") -> str:
         size = f", not {len(cleaned)}" if cleaned else ""
         raise GalleryError(f"invalid {what} {shown}: 1-200 printable characters{size}")
     return cleaned
+
+
+def stored_form(name: str) -> str:
+    """A name or alias as the gallery stores and looks it up: whitespace runs made one space, and in Unicode's
+    composed form (NFC). Names typed on one system and read from folder names on another differ in form
+    (macOS names files decomposed: 'José' as e + U+0301, a Korean name as separate jamo): stored as given, the
+    same name made two people who print alike, and `gallery show` of the typed name found nobody."""
+    return unicodedata.normalize("NFC", " ".join(name.split()))
 
 
 class Gallery:
@@ -322,12 +331,14 @@ class Gallery:
     # -- people ---------------------------------------------------------------------------------
 
     def _person_id(self, name: str) -> int | None:
-        # Names and aliases are stored with whitespace runs made one space (validate_name); so is the one looked
-        # up: `gallery add "Eileen  Collins"` extended Eileen Collins, `gallery show` of it found nobody.
-        name = " ".join(name.split()) if isinstance(name, str) else name
+        # Names and aliases are stored in their stored_form (validate_name); so is the one looked up: `gallery add
+        # "Eileen  Collins"` extended Eileen Collins, `gallery show` of it found nobody. The form as given is looked
+        # up too, for names stored before they were composed.
+        given = " ".join(name.split()) if isinstance(name, str) else name
+        stored = stored_form(name) if isinstance(name, str) else name
         row = self.db.execute(
-            "SELECT id FROM persons WHERE name = ? UNION SELECT person_id FROM aliases WHERE alias = ?",
-            (name, name),
+            "SELECT id FROM persons WHERE name IN (?, ?) UNION SELECT person_id FROM aliases WHERE alias IN (?, ?)",
+            (stored, given, stored, given),
         ).fetchone()
         return int(row[0]) if row else None
 

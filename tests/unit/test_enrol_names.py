@@ -65,3 +65,23 @@ def test_footage_remove_names_the_registered_person(gallery: Path) -> None:
     command = [sys.executable, "-m", "impersonation_cli", "footage", "remove", "ec", "--gallery", str(gallery)]
     removed = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert removed.returncode == 0 and removed.stdout.strip() == "Eileen Collins: removed 1 video(s)", removed
+
+
+def test_a_name_in_decomposed_form_is_the_same_person(tmp_path: Path) -> None:
+    """A folder copied from macOS names 'José' decomposed (e + U+0301), a Korean name as separate jamo: `gallery
+    import` of it and `gallery add` of the typed name made two people who print alike, and `gallery show` of the
+    typed name found nobody."""
+    decomposed, composed = "Jose\u0301 Ha\u1112\u1161\u11ab", "Jos\u00e9 Ha\ud55c"
+    with Gallery(tmp_path / "g.sqlite") as store:
+        store.add_person(decomposed, [_reference(1)], ["Jose\u0301"])
+        store.add_person(composed, [_reference(2)])
+        assert [(p.name, p.aliases, p.reference_count) for p in store.persons()] == [(composed, ("Jos\u00e9",), 2)]
+        assert store.canonical_name(decomposed) == store.canonical_name("Jos\u00e9") == composed
+
+
+def test_a_name_stored_before_names_were_composed_is_still_found(tmp_path: Path) -> None:
+    path = tmp_path / "g.sqlite"
+    with Gallery(path) as store:
+        store.add_person("Placeholder", [_reference(1)])
+        store.db.execute("UPDATE persons SET name = ?", ("Jose\u0301",))  # as an earlier version stored it
+        assert store.canonical_name("Jose\u0301") == "Jose\u0301"
