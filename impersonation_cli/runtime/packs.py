@@ -339,8 +339,11 @@ def _stage_file(f: PackFile, search_dir: Path, staged: Path, progress: Progress)
                 shutil.copyfile(path, staged / f.name)
                 progress(f"verified {path.name} sha256 {digest[:12]}… as {f.name}")
                 return
+            # Named where it sits in the source: of two copies in a folder, the one refused is not the one the user
+            # looks at (a zip's members are extracted flat, so there it is the name alone).
             raise ModelPackError(
-                f"{path.name} fails verification: sha256 {digest} is not the published {candidates[path.name]}"
+                f"{path.relative_to(search_dir)} in the source fails verification: sha256 {digest} is not the "
+                f"published {candidates[path.name]}"
             )
     if not f.optional:
         raise ModelPackError(f"the source has no {f.name} ({f.role} model) for this pack")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from impersonation_cli.errors import ModelPackError
-from impersonation_cli.runtime.packs import PackFile, PackSpec, _unzip, verify_installed
+from impersonation_cli.runtime.packs import PackFile, PackSpec, _unzip, install_pack, verify_installed
 
 SPEC = PackSpec("test", "a pack of one file", None, (PackFile("detection", "det.onnx", None, "0" * 64),))
 # Offsets of the fields changed below, in a local file header (PK\3\4) and a central directory entry (PK\1\2).
@@ -72,3 +72,13 @@ def test_a_pack_folder_holding_a_pipe_is_verified_without_reading_it(tmp_path: P
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
     assert [(c.role, c.status) for c in checks] == [("detection", "missing"), ("recognition", "missing")]
+
+
+def test_a_file_that_fails_verification_is_named_where_it_sits(tmp_path: Path) -> None:
+    """Of two copies in a source folder, the refusal named only 'det_500m.onnx': not which one."""
+    source = tmp_path / "downloads"
+    (source / "old").mkdir(parents=True)
+    (source / "old" / "det_500m.onnx").write_bytes(b"an interrupted download")
+    with pytest.raises(ModelPackError, match=r"^old/det_500m\.onnx in the source fails verification: sha256 "):
+        install_pack("buffalo_sc", str(source), tmp_path / "models")
+    assert [p.name for p in (tmp_path / "models").iterdir()] == []
