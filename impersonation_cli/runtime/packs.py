@@ -330,7 +330,12 @@ def _swap_in(staged: Path, target: Path, aside: Path) -> None:
 
 
 def _stage_file(f: PackFile, search_dir: Path, staged: Path, progress: Progress) -> None:
+    """Copy the first file of the source that is a published form of `f` into the staged pack. Another copy that
+    fails its hash is passed over: a backup of a models folder holds each pack's int8/ detector under the published
+    name (int8/scrfd_10g_bnkps.onnx sorts before scrfd_10g_bnkps.onnx), and a download folder an interrupted copy.
+    Only when no copy verifies is the first that failed named."""
     candidates = {name: sha for name, _, sha in f.accepted()}
+    refused = None
     for path in sorted(search_dir.rglob("*.onnx")):
         if path.name in candidates:
             _require_regular_file(path)
@@ -339,12 +344,13 @@ def _stage_file(f: PackFile, search_dir: Path, staged: Path, progress: Progress)
                 shutil.copyfile(path, staged / f.name)
                 progress(f"verified {path.name} sha256 {digest[:12]}… as {f.name}")
                 return
-            # Named where it sits in the source: of two copies in a folder, the one refused is not the one the user
-            # looks at (a zip's members are extracted flat, so there it is the name alone).
-            raise ModelPackError(
+            # Named where it sits in the source (a zip's members are extracted flat: there, the name alone).
+            refused = refused or (
                 f"{path.relative_to(search_dir)} in the source fails verification: sha256 {digest} is not the "
                 f"published {candidates[path.name]}"
             )
+    if refused is not None:
+        raise ModelPackError(refused)
     if not f.optional:
         raise ModelPackError(f"the source has no {f.name} ({f.role} model) for this pack")
 

@@ -4,6 +4,7 @@ read."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 import zipfile
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from impersonation_cli.errors import ModelPackError
-from impersonation_cli.runtime.packs import PackFile, PackSpec, _unzip, install_pack, verify_installed
+from impersonation_cli.runtime.packs import PackFile, PackSpec, _stage_file, _unzip, install_pack, verify_installed
 
 SPEC = PackSpec("test", "a pack of one file", None, (PackFile("detection", "det.onnx", None, "0" * 64),))
 # Offsets of the fields changed below, in a local file header (PK\3\4) and a central directory entry (PK\1\2).
@@ -82,3 +83,17 @@ def test_a_file_that_fails_verification_is_named_where_it_sits(tmp_path: Path) -
     with pytest.raises(ModelPackError, match=r"^old/det_500m\.onnx in the source fails verification: sha256 "):
         install_pack("buffalo_sc", str(source), tmp_path / "models")
     assert [p.name for p in (tmp_path / "models").iterdir()] == []
+
+
+def test_a_copy_that_verifies_is_taken_past_one_that_does_not(tmp_path: Path) -> None:
+    """A backup of a models folder holds the pack's int8/ detector under the published name, sorted first:
+    installing from it was refused on that copy although the published file was beside it."""
+    published = b"the published detector"
+    spec = PackFile("detection", "scrfd.onnx", None, hashlib.sha256(published).hexdigest())
+    source = tmp_path / "backup" / "pack"
+    (source / "int8").mkdir(parents=True)
+    (source / "int8" / "scrfd.onnx").write_bytes(b"its int8 copy")
+    (source / "scrfd.onnx").write_bytes(published)
+    (tmp_path / "staged").mkdir()
+    _stage_file(spec, tmp_path / "backup", tmp_path / "staged", lambda _message: None)
+    assert (tmp_path / "staged" / "scrfd.onnx").read_bytes() == published
