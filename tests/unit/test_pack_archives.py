@@ -97,3 +97,18 @@ def test_a_copy_that_verifies_is_taken_past_one_that_does_not(tmp_path: Path) ->
     (tmp_path / "staged").mkdir()
     _stage_file(spec, tmp_path / "backup", tmp_path / "staged", lambda _message: None)
     assert (tmp_path / "staged" / "scrfd.onnx").read_bytes() == published
+
+
+def test_a_member_of_another_size_is_passed_over_for_one_of_the_published_size(tmp_path: Path) -> None:
+    """A zip of a models folder holds the int8/ detector under the published name and another size: the archive
+    was refused on it ('is N bytes, not the published M') although the published file was in it too."""
+    spec = PackSpec("test", "", None, (PackFile("detection", "det.onnx", 11, "0" * 64),))
+    with zipfile.ZipFile(tmp_path / "backup.zip", "w") as archive:
+        archive.writestr("pack/det.onnx", b"model bytes")
+        archive.writestr("pack/int8/det.onnx", b"int8")
+    assert (_unzip(tmp_path / "backup.zip", tmp_path / "out", spec) / "det.onnx").read_bytes() == b"model bytes"
+    with zipfile.ZipFile(tmp_path / "bomb.zip", "w") as archive:
+        archive.writestr("det.onnx", b"far more than the published size")
+    with pytest.raises(ModelPackError, match=r"^bomb\.zip: det\.onnx is 32 bytes, not the published 11; not extracted"):
+        _unzip(tmp_path / "bomb.zip", tmp_path / "out2", spec)
+    assert not (tmp_path / "out2").exists()
