@@ -82,7 +82,8 @@ def watch(
     if evidence_dir is None and alerts_path is not None and str(alerts_path) != "-":
         evidence_dir = alerts_path.with_name(alerts_path.stem + "-evidence")
     outputs = {"--alerts": alerts_path, "--json": json_path}
-    files_read = [*(i for i in inputs if "://" not in i), *settings_files(gallery, config)]
+    # The videos a rooms file names are read too: `--json capture.mp4` replaced one with the summary.
+    files_read = [*inputs, *(spec.url for spec in specs), *settings_files(gallery, config)]
     check_outputs(outputs, files_read, {"--evidence-dir": evidence_dir}, stdout=outputs)
     scanner = open_scanner(models, pack, device, config, threads, gallery)
     with scanner.watcher(

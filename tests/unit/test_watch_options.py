@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from impersonation_cli.api import room_specs
+from impersonation_cli.cli import app, watch_cmd
 from impersonation_cli.errors import UserError
 from impersonation_cli.io.live_reader import ReaderSettings
 from impersonation_cli.io.rooms import Room, parse_duration
@@ -84,3 +85,24 @@ def test_a_video_named_two_ways_is_one_room(tmp_path: Path, monkeypatch: pytest.
     rooms = tmp_path / "rooms.yaml"
     rooms.write_text("rooms:\n  - {url: a.mp4, room: 'bench:1'}\n  - {url: a.mp4, room: 'bench:2'}\n", encoding="utf-8")
     assert [room.name for room in room_specs([str(rooms)])] == ["bench:1", "bench:2"]
+
+
+@pytest.mark.parametrize("option", ["--json", "--alerts"])
+def test_watch_refuses_an_output_that_is_a_video_its_rooms_file_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, option: str
+) -> None:
+    """Only the command line's own files were protected: `watch rooms.yaml --json capture.mp4` replaced the
+    recording the rooms file names with the summary, and `--alerts capture.mp4` appended JSON to it."""
+    video = tmp_path / "capture.mp4"
+    video.write_bytes(b"a recording")
+    rooms = tmp_path / "rooms.yaml"
+    rooms.write_text("rooms:\n  - {url: capture.mp4, room: 'douyin:1'}\n", encoding="utf-8")
+
+    def no_models(*args: object) -> None:
+        raise AssertionError("the outputs are checked before the models are opened")
+
+    monkeypatch.setattr(watch_cmd, "open_scanner", no_models)
+    arguments = ["watch", str(rooms), option, str(video), "--gallery", str(tmp_path / "g.sqlite")]
+    with pytest.raises(UserError, match=f"{option} .*capture.mp4 is the input .*capture.mp4"):
+        app(arguments, standalone_mode=False)
+    assert video.read_bytes() == b"a recording"
