@@ -216,6 +216,16 @@ class ScanResult:
             raise ResultFormatError(f"{path}: {exc}") from None
 
 
+# Characters str.splitlines() (and editors) take for line breaks that json.dumps(ensure_ascii=False) leaves raw
+# inside strings: a file name holding U+2028 split one alert line into lines that did not parse.
+_LINE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
+def json_line(document: Any) -> str:
+    """`document` as one line of JSON lines (alerts, `--jsonl`), ending in a newline; text stays readable UTF-8."""
+    return json.dumps(document, ensure_ascii=False).translate(_LINE_BREAKS) + "\n"
+
+
 def appearance_event(appearance: Appearance) -> dict[str, Any]:
     """One JSONL line: an appearance with its format named, readable on its own."""
     return {"schema": EVENT_SCHEMA, "schema_version": SCHEMA_VERSION, **dataclasses.asdict(appearance)}

@@ -25,7 +25,7 @@ from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
 from impersonation_cli.errors import UserError
-from impersonation_cli.results import SCHEMA_VERSION, Evidence
+from impersonation_cli.results import SCHEMA_VERSION, Evidence, json_line
 
 ALERT_SCHEMA = "impersonation-cli/alert"
 
@@ -197,7 +197,7 @@ class AlertSink:
         self.cooldown.mark(key)
         self.count += 1
         document = event.to_dict()
-        self._write_line(json.dumps(document, ensure_ascii=False) + "\n")
+        self._write_line(json_line(document))
         if self.webhook is not None:
             self.webhook.send(document)
         if self.on_alert is not None:

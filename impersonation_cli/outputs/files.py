@@ -3,7 +3,6 @@ JSON lines, the report documents, and the exit-code policy shared by `scan`, `wa
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Collection, Iterable, Mapping
 from pathlib import Path
@@ -12,7 +11,7 @@ from impersonation_cli.errors import EXIT_FOUND, EXIT_OK, EXIT_UNREADABLE, UserE
 from impersonation_cli.gallery.store import GALLERY_ENV
 from impersonation_cli.io.atomic_write import text_bytes, write_files_atomic
 from impersonation_cli.outputs.findings import DEFAULT_FAIL_POLICY, FailPolicy, is_flagged, read_report_input
-from impersonation_cli.results import ScanResult, appearance_event
+from impersonation_cli.results import ScanResult, appearance_event, json_line
 
 
 def writable_file(path: Path | None, option: str, *, stdout: bool = False) -> None:
@@ -127,7 +126,7 @@ def write_outputs(result: ScanResult, json_path: Path | None, jsonl_path: Path |
     if json_path is not None:
         documents[json_path] = text_bytes(result.to_json() + "\n")
     if jsonl_path is not None:
-        lines = "".join(json.dumps(appearance_event(a), ensure_ascii=False) + "\n" for a in result.appearances)
+        lines = "".join(json_line(appearance_event(a)) for a in result.appearances)
         documents[jsonl_path] = text_bytes(lines)
     if (printed := documents.pop(Path("-"), None)) is not None:
         # As in a file: a non-UTF-8 file name's bytes as \udcXX escapes (printing them raw would fail).

@@ -1,4 +1,5 @@
-"""The alerts file stays one JSON document per line when an earlier line was left unfinished (outputs.alerts)."""
+"""JSON lines stay one document per line: the alerts file when an earlier line was left unfinished
+(outputs.alerts), and alerts and `--jsonl` whatever line-breaking characters their text holds."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ import json
 from pathlib import Path
 
 from impersonation_cli.outputs.alerts import AlertEvent, AlertSink
+from impersonation_cli.outputs.files import write_outputs
+
+from .builders import appearance, scan_result, source
 
 
-def event(person: str) -> AlertEvent:
-    return AlertEvent("unauthorized-likeness", person, "douyin:1", ["douyin:1"], "rtmp://h/a", None, 0.8, 0.5, 2, 1,
-                      3.0, "now", "now")  # fmt: skip
+def event(person: str, url: str = "rtmp://h/a") -> AlertEvent:
+    return AlertEvent("unauthorized-likeness", person, "douyin:1", ["douyin:1"], url, None, 0.8, 0.5, 2, 1, 3.0,
+                      "now", "now")  # fmt: skip
 
 
 class FillsUp:
@@ -55,3 +59,24 @@ def test_an_alerts_file_that_ends_without_a_newline_gets_one_before_the_next_ale
     sink.emit("a", event("Ann"))
     sink.close()
     assert [json.loads(line)["person"] for line in path.read_text(encoding="utf-8").splitlines()] == ["Eve", "Ann"]
+
+
+# Line breaks to str.splitlines() (and to editors) that JSON leaves raw inside a string: a file name may hold them.
+BREAKING = 'clip\u2028{"forged": 1}\u2029\x85.mp4'
+
+
+def test_an_alert_naming_a_file_with_line_separators_is_one_line(tmp_path: Path) -> None:
+    """A room's file name holding U+2028 made one alert seven lines to str.splitlines(), none of them JSON."""
+    path = tmp_path / "alerts.jsonl"
+    sink = AlertSink(path, None, 600.0)
+    sink.emit("a", event("Ann", BREAKING))
+    sink.close()
+    (line,) = path.read_text(encoding="utf-8").splitlines()
+    assert json.loads(line)["url"] == BREAKING
+
+
+def test_jsonl_appearances_with_line_separators_are_one_line_each(tmp_path: Path) -> None:
+    path = tmp_path / "appearances.jsonl"
+    write_outputs(scan_result([appearance(source=BREAKING)], [source(BREAKING)]), None, path)
+    (line,) = path.read_text(encoding="utf-8").splitlines()
+    assert json.loads(line)["source"] == BREAKING
