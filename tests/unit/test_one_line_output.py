@@ -109,6 +109,15 @@ def test_scan_and_watch_lines_are_one_line_each(tmp_path: Path) -> None:
     assert lines[-1].plain.endswith("out\\x0a.json with status interrupted")
 
 
+def test_line_and_paragraph_separators_are_shown_escaped() -> None:
+    """U+2028 and U+2029 were printed raw: a room whose file name held one split its status line in two for
+    str.splitlines() or an editor reading the log."""
+    room = live_room("/captures/a\u2028b\u2029c.mp4", "live", "")
+    logged: list[Text] = []
+    StatusLog([room], logged.append)()  # type: ignore[list-item]  # the fields StatusLog reads
+    assert [line.plain.splitlines() for line in logged] == [["room /captures/a\\u2028b\\u2029c.mp4: live"]]
+
+
 def live_room(name: str, status: str, error: str) -> SimpleNamespace:
     state = SimpleNamespace(status=status, last_error=error, fps=0.0, frames_sampled=0, frames_dropped=0, reconnects=0)
     return SimpleNamespace(number=1, name=name, room=SimpleNamespace(label=None), state=state, lag_s=0.0, alerts=0,
