@@ -517,8 +517,7 @@ def _sample_pyav(
     grid = SampleGrid(1.0 / fps if fps > 0 else 0.0, 1.0 / container_fps)
     next_time, previous_time, packets = 0.0, -1.0, 0
     if window and window.start_s > 0:
-        # To the key frame at or before the window's start: the frames from there decode as in a whole-file pass.
-        container.seek(int((window.start_s + start_s) / stream.time_base), stream=stream, backward=True)
+        _seek_to_window(container, stream, int((window.start_s + start_s) / stream.time_base))
         next_time = window.start_s
     for packet in _demux_until_damaged(container, stream, stats):
         packets += packet.size > 0
@@ -549,6 +548,36 @@ def _sample_pyav(
 
 def seconds(pts: int | None, time_base: Fraction | None, origin_s: float = 0.0) -> float | None:
     return float(pts * time_base) - origin_s if pts is not None and time_base else None
+
+
+# Packets decoded after a seek to see the first frame there (the decoder's threads hold a few back).
+SEEK_PROBE_PACKETS = 32
+
+
+def _seek_to_window(container: av.container.InputContainer, stream: av.video.stream.VideoStream, target: int) -> None:
+    """Seek to the key frame at or before `target` (pts), from which the frames decode as in a whole-file pass;
+    or to the file's start where the frame there does not decode on its own. Some containers mark frames as key
+    frames that need earlier ones (the FF++ c23 clips, every 10 s): decoded from there, a slice's frames were
+    grey-green garbage and its faces were lost (519.mp4 in 10-s slices: 30 faces, the whole file 61)."""
+    container.seek(target, stream=stream, backward=True)
+    clean = _first_frame_clean(container, stream)
+    container.seek(target if clean else (stream.start_time or 0), stream=stream, backward=True)
+
+
+def _first_frame_clean(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> bool:
+    """Whether the first frame decoded from here is whole: not flagged corrupt, and not withheld (a decoder drops
+    what it cannot build) for SEEK_PROBE_PACKETS packets."""
+    codec = stream.codec_context
+    codec.skip_frame = "DEFAULT"
+    try:
+        for number, packet in enumerate(container.demux(stream)):
+            if number >= SEEK_PROBE_PACKETS:
+                return False
+            if frames := decode_packet(codec, packet):
+                return not getattr(frames[0], "is_corrupt", False)
+    except av.FFmpegError:
+        return False
+    return False
 
 
 def _demux_until_damaged(
