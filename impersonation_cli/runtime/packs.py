@@ -22,7 +22,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 
 from impersonation_cli.errors import ModelPackError
 from impersonation_cli.io.user_dirs import data_folder, expand_user
@@ -398,7 +398,9 @@ def _unzip(archive: Path, dest: Path, spec: PackSpec) -> Path:
         with zipfile.ZipFile(archive) as zf:
             for member in zf.infolist():
                 # Only the pack's files are needed; skipping the rest also keeps '../' paths out of the pack folder.
-                name = Path(member.filename).name
+                # Either separator: PowerShell's Compress-Archive (Windows PowerShell 5) writes 'pack\det.onnx', which
+                # read as one file name made the pack's files missing from the archive.
+                name = PureWindowsPath(member.filename).name
                 if name not in sizes:
                     continue
                 if sizes[name] is not None and member.file_size != sizes[name]:

@@ -112,3 +112,10 @@ def test_a_member_of_another_size_is_passed_over_for_one_of_the_published_size(t
     with pytest.raises(ModelPackError, match=r"^bomb\.zip: det\.onnx is 32 bytes, not the published 11; not extracted"):
         _unzip(tmp_path / "bomb.zip", tmp_path / "out2", spec)
     assert not (tmp_path / "out2").exists()
+
+
+def test_a_zip_written_with_backslashes_is_read(tmp_path: Path) -> None:
+    """Windows PowerShell's Compress-Archive names members 'pack\\det.onnx': the pack's file was not found in it."""
+    with zipfile.ZipFile(tmp_path / "windows.zip", "w") as archive:
+        archive.writestr("pack\\det.onnx", b"model bytes")
+    assert (_unzip(tmp_path / "windows.zip", tmp_path / "out", SPEC) / "det.onnx").read_bytes() == b"model bytes"
