@@ -13,7 +13,7 @@ from impersonation_cli.cli import options
 from impersonation_cli.cli.common import app, errors, is_quiet, open_scanner, settings_files, stderr
 from impersonation_cli.distributed.ray_scan import engine_options
 from impersonation_cli.distributed.ray_watch import RayWatcher
-from impersonation_cli.outputs.alerts import AlertEvent, AlertSink, validate_webhook
+from impersonation_cli.outputs.alerts import AlertEvent, AlertSink, default_evidence_dir, validate_webhook
 from impersonation_cli.outputs.console import one_line
 from impersonation_cli.outputs.dashboard import alert_line, final_lines, run_with_dashboard, unreadable_lines
 from impersonation_cli.outputs.files import check_outputs, watch_exit_code, write_outputs
@@ -79,8 +79,7 @@ def watch(
     if webhook is not None:
         validate_webhook(webhook)
     settings = watch_settings(fps, timeout, give_up, duration, window, cooldown)
-    if evidence_dir is None and alerts_path is not None and str(alerts_path) != "-":
-        evidence_dir = alerts_path.with_name(alerts_path.stem + "-evidence")
+    evidence_dir = evidence_dir or default_evidence_dir(alerts_path)
     outputs = {"--alerts": alerts_path, "--json": json_path}
     # The videos a rooms file names are read too: `--json capture.mp4` replaced one with the summary.
     files_read = [*inputs, *(spec.url for spec in specs), *settings_files(gallery, config)]

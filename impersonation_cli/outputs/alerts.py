@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
-from impersonation_cli.errors import UserError
+from impersonation_cli.errors import UserError, is_device
 from impersonation_cli.results import SCHEMA_VERSION, Evidence, json_line
 
 ALERT_SCHEMA = "impersonation-cli/alert"
@@ -68,6 +68,15 @@ class Cooldown:
 
     def mark(self, key: Hashable) -> None:
         self._raised[key] = self._clock()
+
+
+def default_evidence_dir(alerts_path: Path | None) -> Path | None:
+    """Where alerts' evidence crops go without `--evidence-dir`: a folder named after the alerts file
+    (alerts.jsonl -> alerts-evidence/). None for alerts on stdout or into a device: `--alerts /dev/null` made
+    /dev/null-evidence, or for a user who may not write in /dev refused to watch at all."""
+    if alerts_path is None or str(alerts_path) == "-" or is_device(alerts_path):
+        return None
+    return alerts_path.with_name(alerts_path.stem + "-evidence")
 
 
 def validate_webhook(url: str) -> str:

@@ -7,7 +7,7 @@ import errno
 import json
 from pathlib import Path
 
-from impersonation_cli.outputs.alerts import AlertEvent, AlertSink
+from impersonation_cli.outputs.alerts import AlertEvent, AlertSink, default_evidence_dir
 from impersonation_cli.outputs.files import write_outputs
 
 from .builders import appearance, scan_result, source
@@ -80,3 +80,10 @@ def test_jsonl_appearances_with_line_separators_are_one_line_each(tmp_path: Path
     write_outputs(scan_result([appearance(source=BREAKING)], [source(BREAKING)]), None, path)
     (line,) = path.read_text(encoding="utf-8").splitlines()
     assert json.loads(line)["source"] == BREAKING
+
+
+def test_alerts_into_a_device_or_stdout_have_no_default_evidence_folder() -> None:
+    """`watch --alerts /dev/null` saved its crops in /dev/null-evidence (a user who may not write in /dev could
+    not watch at all: 'cannot make the folder /dev/null-evidence')."""
+    assert default_evidence_dir(Path("out/alerts.jsonl")) == Path("out/alerts-evidence")
+    assert [default_evidence_dir(p) for p in (Path("/dev/null"), Path("-"), None)] == [None, None, None]
