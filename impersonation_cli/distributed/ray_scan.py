@@ -39,6 +39,7 @@ from impersonation_cli.errors import UserError, check_threads
 from impersonation_cli.gallery.store import Authorization, GalleryIndex
 from impersonation_cli.io.rooms import Room
 from impersonation_cli.io.sources import SOURCE_ERRORS, TimeWindow, expand_inputs, failure_reason, probe
+from impersonation_cli.outputs.evidence import write_evidence
 from impersonation_cli.pipeline.scan import (
     ScanContext,
     ScanProgress,
@@ -551,15 +552,13 @@ def take_crops(appearances: list[Appearance], folder: str) -> dict[str, bytes]:
 
 
 def write_crops(outcome: SourceOutcome, folder: Path | None) -> None:
-    """Write an outcome's evidence crops under `folder` and point its appearances at them."""
+    """Write an outcome's evidence crops under `folder` and point its appearances at them; a crop that cannot
+    be written is left out, as in a local scan (`write_evidence`)."""
     for appearance in outcome.appearances:
         evidence = appearance.evidence
         if folder is None or evidence is None or evidence.path not in outcome.crops:
             continue
-        target = folder / evidence.path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(outcome.crops[evidence.path])
-        evidence.path = str(target)
+        appearance.evidence = write_evidence(folder / evidence.path, outcome.crops[evidence.path], evidence)
 
 
 __all__ = ["RayOptions", "engine_options", "scan_on_ray"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from pathlib import Path
@@ -43,15 +44,16 @@ def save_evidence(
     not_saved = Evidence(path=None, sha256=None, time_s=round(time_s, 3), box=[round(float(v), 1) for v in box])
     if not ok:
         return not_saved
-    payload = data.tobytes()
+    return write_evidence(path, data.tobytes(), not_saved)
+
+
+def write_evidence(path: Path, payload: bytes, evidence: Evidence) -> Evidence:
+    """`evidence` as the crop `payload` written at `path` (made with its folder), or with path and sha256 None
+    where it cannot be written: a scan's appearances are kept either way, whether the crop was encoded here or
+    by a Ray actor (the driver's OSError there ended the whole scan, exit 2 and no result)."""
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
         write_bytes_atomic(path, payload)
     except OSError:
-        return not_saved
-    return Evidence(
-        path=str(path),
-        sha256=hashlib.sha256(payload).hexdigest(),
-        time_s=round(time_s, 3),
-        box=[round(float(v), 1) for v in box],
-    )
+        return dataclasses.replace(evidence, path=None, sha256=None)
+    return dataclasses.replace(evidence, path=str(path), sha256=hashlib.sha256(payload).hexdigest())

@@ -1,6 +1,7 @@
-"""Ctrl-C while a Ray scan joins (or starts) its cluster: Ray left the processes of the cluster it was starting
-running with no parent, at times the driver died of SIGSEGV, and the scan ended with exit 130 and no result.
-The interrupt is now held until ray.init returns, then ends the scan as an interrupted one. No Ray needed here."""
+"""The Ray scan's driver where things go wrong, without Ray. A Ctrl-C while it joins (or starts) its cluster
+left Ray's processes running with no parent, at times killed the driver with SIGSEGV, and ended the scan with
+exit 130 and no result: it is now held until ray.init returns, then ends the scan as an interrupted one. A crop
+the driver cannot write is left out as in a local scan."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ import pytest
 
 from impersonation_cli.config import load_config
 from impersonation_cli.distributed import ray_scan
+from impersonation_cli.results import Evidence
 
-from .builders import scan_result
+from .builders import appearance, scan_result, source
 
 
 def test_a_ctrl_c_inside_the_block_is_raised_after_it() -> None:
@@ -49,3 +51,18 @@ def test_a_ctrl_c_while_joining_the_cluster_is_an_interrupted_scan(
     assert calls == ["init finished", "shutdown"]
     assert result.status == "interrupted"
     assert [(s.source, s.status) for s in result.sources] == [(str(clip), "interrupted")]
+
+
+def test_a_crop_the_driver_cannot_write_is_left_out_as_locally(tmp_path: Path) -> None:
+    # A full disk, or a file where the evidence folder should be: the driver's OSError ended the whole Ray scan
+    # (exit 2, no result), where a local scan keeps the appearance with its evidence "not saved".
+    crop = b"\xff\xd8 a crop"
+    kept, blocked = appearance(number=1), appearance(number=2)
+    kept.evidence = Evidence("clip-1/s1-a1.jpg", "ab" * 32, 3.0, [0.0, 0.0, 10.0, 10.0])
+    blocked.evidence = Evidence("clip-2/s1-a2.jpg", "cd" * 32, 4.0, [0.0, 0.0, 10.0, 10.0])
+    (tmp_path / "clip-2").write_bytes(b"a file where the folder should be")
+    outcome = ray_scan.SourceOutcome(source(), [kept, blocked], {"clip-1/s1-a1.jpg": crop, "clip-2/s1-a2.jpg": crop})
+    ray_scan.write_crops(outcome, tmp_path)
+    written = tmp_path / "clip-1" / "s1-a1.jpg"
+    assert (kept.evidence.path, written.read_bytes()) == (str(written), crop)
+    assert (blocked.evidence.path, blocked.evidence.sha256, blocked.evidence.time_s) == (None, None, 4.0)
