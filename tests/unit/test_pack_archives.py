@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import signal
 import zipfile
 from pathlib import Path
@@ -128,3 +129,12 @@ def test_a_download_that_is_not_a_zip_is_named_by_its_url(tmp_path: Path, monkey
     url = "https://example.com/pack.zip"
     with pytest.raises(ModelPackError, match=r"^https://example\.com/pack\.zip is a damaged zip archive: File is not"):
         install_pack("buffalo_sc", url, tmp_path / "models")
+
+
+def test_an_official_download_that_fails_its_hash_is_named_by_its_url(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(packs, "_download", lambda _url, target, _progress: target.write_bytes(b"a mirror's copy"))
+    url = packs.known_packs()["buffalo_s"].url
+    with pytest.raises(ModelPackError, match=rf"^{re.escape(str(url))} sha256 [0-9a-f]{{64}} is not the published"):
+        install_pack("buffalo_s", "official", tmp_path / "models")
