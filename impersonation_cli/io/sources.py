@@ -97,8 +97,18 @@ def expand_inputs(inputs: list[str]) -> tuple[list[str], list[InputProblem]]:
                 problems.append(InputProblem(item, "folder has no video or image files"))
             sources.extend(_unseen([f for f in found if os.path.abspath(f) not in named], seen))
         else:
-            problems.append(InputProblem(item, not_a_file(path) if path.exists() else "no such file or folder"))
+            problems.append(InputProblem(item, _missing(item, path)))
     return sources, problems
+
+
+def _missing(item: str, path: Path) -> str:
+    """Why an input that is neither a file nor a folder cannot be scanned. '-' is stdin to most tools, which a
+    scan does not read (it seeks in files): "-: no such file or folder" left the reader guessing."""
+    if path.exists():
+        return not_a_file(path) or "not a regular file"
+    if item == "-":
+        return "standard input is not read: save the recording to a file and name that"
+    return "no such file or folder"
 
 
 def _media_files(folder: Path) -> list[str]:

@@ -29,9 +29,13 @@ def test_a_pipe_is_refused_before_anything_opens_it(tmp_path: Path) -> None:
     os.mkfifo(pipe)
     with pytest.raises(UnreadableInput, match=r"live\.mp4: not a regular file"):
         check_file(str(pipe))  # opening a FIFO with no writer would block forever
-    sources, problems = expand_inputs([str(pipe), str(tmp_path / "gone.mp4")])
+    sources, problems = expand_inputs([str(pipe), str(tmp_path / "gone.mp4"), "-"])
     assert sources == []
-    assert [p.message for p in problems] == ["not a regular file (a device, pipe or socket)", "no such file or folder"]
+    assert [p.message for p in problems] == [
+        "not a regular file (a device, pipe or socket)",
+        "no such file or folder",
+        "standard input is not read: save the recording to a file and name that",  # was "no such file or folder"
+    ]
 
 
 def test_a_picture_that_does_not_decode_is_unreadable_not_truncated(tmp_path: Path) -> None:
