@@ -15,6 +15,7 @@ import pytest
 
 from impersonation_cli.io import live_reader
 from impersonation_cli.io.live_reader import DecodePlan, ReaderSettings, ReaderState, RoomReader
+from impersonation_cli.outputs.dashboard import share_line
 from impersonation_cli.pipeline.fair_share import RecognitionShare
 
 FRAME_S = 0.04  # 25 fps
@@ -186,3 +187,16 @@ def test_the_rate_is_not_changed_between_windows_or_without_work() -> None:
     idle.update(0.0, live_rooms=2)
     assert not idle.update(10.0, live_rooms=2)  # nothing recognised: nothing to measure
     assert idle.as_dict()["frames_per_busy_s"] is None
+
+
+@pytest.mark.parametrize("target", [0.0124, 1e-7, 2.0])
+def test_a_rate_at_its_target_is_shown_at_it_not_past_capacity(target: float) -> None:
+    """Rates were rounded to 3 decimals and the target was not: `--fps 0.0124` read 'sampling 0.012 fps per room
+    (target 0.0124), lowest 0.012: past capacity' with one room and the loop mostly idle."""
+    share = RecognitionShare(target_fps=target)
+    share.update(0.0, live_rooms=1)
+    share.recognised(frames=1, busy_s=0.01)
+    share.update(3.0, live_rooms=1)
+    shown = share.as_dict()
+    assert shown["fps"] == shown["lowest_fps"] == target
+    assert "past capacity" not in share_line(shown)
