@@ -127,6 +127,14 @@ def is_device(path: Path) -> bool:
     return stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
 
 
+def evidence_folder(text: str) -> Path:
+    """`--evidence-dir` as given, '' refused: pathlib reads it as the current folder, so `--evidence-dir "$UNSET"`
+    put the crops there without a word (the API refuses evidence_dir='' too)."""
+    if not text.strip():
+        raise UserError("--evidence-dir is an empty path: give a folder")
+    return Path(text)
+
+
 def read_settings_text(path: Path, what: str) -> str:
     """A config or rooms file's text: at most MAX_SETTINGS_BYTES of UTF-8, or a one-line UserError naming it."""
     try:

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from impersonation_cli.errors import evidence_folder
 from impersonation_cli.outputs.findings import FAIL_ON_CHOICES
 
 Models = Annotated[
@@ -30,6 +31,10 @@ Threads = Annotated[
         help="CPU threads per model, 1 to 1024 (default: half the cores for scan, eval and bench, which run "
         "detection beside recognition; all cores for watch and gallery)",
     ),
+]
+EvidenceDir = Annotated[
+    Path | None,
+    typer.Option("--evidence-dir", help="Save evidence crops here", parser=evidence_folder, metavar="<path>"),
 ]
 FailOn = Annotated[
     list[str] | None,

@@ -37,7 +37,7 @@ def scan(
     jsonl_path: Annotated[
         Path | None, typer.Option("--jsonl", help="Write one JSON line per appearance ('-': stdout)")
     ] = None,
-    evidence_dir: Annotated[Path | None, typer.Option("--evidence-dir", help="Save evidence crops here")] = None,
+    evidence_dir: options.EvidenceDir = None,
     room: Annotated[str | None, typer.Option("--room", help="platform:account the inputs were captured from")] = None,
     started_at: Annotated[
         str | None, typer.Option("--started-at", help="Wall-clock time of stream time 0 (ISO)")

@@ -85,3 +85,20 @@ def test_a_relative_xdg_folder_is_ignored(tmp_path: Path, monkeypatch: pytest.Mo
     assert user_config_path() == tmp_path / ".config/impersonation-cli/config.toml"
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     assert default_gallery_path() == tmp_path / "data/impersonation-cli/gallery.sqlite"
+
+
+def test_an_empty_evidence_dir_is_refused_not_read_as_the_current_folder(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `scan clip.mp4 --evidence-dir "$UNSET"`: pathlib read '' as '.', and the crops went into the current folder.
+    from impersonation_cli.cli import run_app, scan_cmd
+
+    def reached(*args: object) -> None:
+        raise UserError("the scan started")
+
+    monkeypatch.setattr(scan_cmd, "open_scanner", reached)
+    monkeypatch.setattr("sys.argv", ["impersonation-cli", "scan", "clip.mp4", "--evidence-dir", ""])
+    with pytest.raises(SystemExit) as ended:
+        run_app()
+    assert ended.value.code == 2
+    assert capsys.readouterr().err == "error: --evidence-dir is an empty path: give a folder\n"
