@@ -14,6 +14,7 @@ from impersonation_cli.cli.common import app, errors, open_scanner, settings_fil
 from impersonation_cli.distributed.ray_scan import engine_options, scan_on_ray
 from impersonation_cli.errors import MAX_SCAN_FPS, UserError, check_rate
 from impersonation_cli.io.rooms import parse_time
+from impersonation_cli.io.sources import input_files
 from impersonation_cli.io.threads import threads_or_default
 from impersonation_cli.outputs.dashboard import interrupted_line, progress_bar, unreadable_lines
 from impersonation_cli.outputs.files import check_outputs, exit_code, write_outputs
@@ -69,7 +70,7 @@ def scan(
         raise UserError("nothing to scan: give videos, images or folders (or --rooms FILE)")
     check_rate(fps, MAX_SCAN_FPS)
     outputs = {"--json": json_path, "--jsonl": jsonl_path}
-    inputs_read = [*items, *([rooms_file] if rooms_file else []), *settings_files(gallery, config)]
+    inputs_read = [*input_files(items), *([rooms_file] if rooms_file else []), *settings_files(gallery, config)]
     check_outputs(outputs, inputs_read, {"--evidence-dir": evidence_dir}, stdout=outputs)
     scanner = open_scanner(models, pack, device, config, threads_or_default(threads), gallery)
     with progress_bar(stderr, show=not quiet) as progress:

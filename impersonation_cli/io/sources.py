@@ -101,6 +101,12 @@ def expand_inputs(inputs: list[str]) -> tuple[list[str], list[InputProblem]]:
     return sources, problems
 
 
+def input_files(inputs: list[str]) -> list[str]:
+    """The files a scan of `inputs` reads, folders searched as `expand_inputs` searches them (URLs left out): an
+    output must be none of them (`scan DIR --json DIR/clip.mp4` replaced a video found in DIR with the JSON)."""
+    return [source for source in expand_inputs(inputs)[0] if not is_stream_url(source)]
+
+
 def _missing(item: str, path: Path) -> str:
     """Why an input that is neither a file nor a folder cannot be scanned. '-' is stdin to most tools, which a
     scan does not read (it seeks in files): "-: no such file or folder" left the reader guessing."""

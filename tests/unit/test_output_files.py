@@ -146,3 +146,25 @@ def test_the_documents_of_one_report_are_written_all_or_none(tmp_path: Path) -> 
     write_reports(tmp_path / "result.json", None, html, notices, tmp_path / "j.xml", DEFAULT_FAIL_POLICY, said.append)
     assert said[1] == f"1 takedown-notice draft(s) in {notices}" and len(list(notices.iterdir())) == 1
     assert "<!DOCTYPE html>" in html.read_text(encoding="utf-8")
+
+
+def test_an_output_over_a_file_found_in_a_scanned_folder_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `scan DIR --json DIR/clip.mp4` checked the output against DIR only: the scan replaced the video it had
+    # just read with its JSON.
+    from impersonation_cli.cli import run_app, scan_cmd
+
+    def reached(*args: object) -> None:
+        raise UserError("the scan started")
+
+    clip = tmp_path / "recordings" / "clip.mp4"
+    clip.parent.mkdir()
+    clip.write_bytes(b"a video")
+    monkeypatch.setattr(scan_cmd, "open_scanner", reached)
+    monkeypatch.setattr("sys.argv", ["impersonation-cli", "scan", str(clip.parent), "--json", str(clip)])
+    with pytest.raises(SystemExit) as ended:
+        run_app()
+    assert ended.value.code == 2
+    assert f"--json {clip} is the input {clip}: writing it would destroy that input" in capsys.readouterr().err
+    assert clip.read_bytes() == b"a video"
