@@ -13,6 +13,7 @@ from impersonation_cli.cli import options
 from impersonation_cli.cli.common import app, errors, is_quiet, open_scanner, settings_files, stderr
 from impersonation_cli.distributed.ray_scan import engine_options
 from impersonation_cli.distributed.ray_watch import RayWatcher
+from impersonation_cli.errors import evidence_folder
 from impersonation_cli.outputs.alerts import AlertEvent, AlertSink, default_evidence_dir, validate_webhook
 from impersonation_cli.outputs.console import one_line
 from impersonation_cli.outputs.dashboard import alert_line, final_lines, run_with_dashboard, unreadable_lines
@@ -54,7 +55,13 @@ def watch(
     duration: Annotated[str | None, typer.Option("--duration", help="Stop after this long: 30s, 10m, 2h")] = None,
     room: Annotated[str | None, typer.Option("--room", help="platform:account of a single URL")] = None,
     evidence_dir: Annotated[
-        Path | None, typer.Option("--evidence-dir", help="Evidence crops (default: a folder next to the --alerts file)")
+        Path | None,
+        typer.Option(
+            "--evidence-dir",
+            help="Evidence crops (default: a folder next to the --alerts file)",
+            parser=evidence_folder,  # '' is refused, not read as the current folder
+            metavar="<path>",
+        ),
     ] = None,
     json_path: Annotated[Path | None, typer.Option("--json", help="Write the final summary here ('-': stdout)")] = None,
     timeout: Annotated[str, typer.Option("--timeout", help="Open and read timeout per connection")] = "10s",
