@@ -27,7 +27,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from impersonation_cli.config import Config, load_config
-from impersonation_cli.errors import MAX_SCAN_FPS, MAX_WATCH_FPS, UserError, check_rate, plain_number
+from impersonation_cli.errors import MAX_SCAN_FPS, MAX_WATCH_FPS, MIN_WATCH_FPS, UserError, check_rate, plain_number
 from impersonation_cli.gallery.store import GALLERY_ENV, Gallery, default_gallery_path
 from impersonation_cli.io.live_reader import ReaderSettings
 from impersonation_cli.io.rooms import Room, load_rooms, parse_duration, parse_time, validate_room
@@ -309,11 +309,11 @@ def watch_settings(
         cooldown: repeat an alert only after this long.
 
     Raises:
-        UserError: an fps outside (0, 30], a duration that cannot be read (named by its `watch` option).
+        UserError: an fps outside 0.001 to 30, a duration that cannot be read (named by its `watch` option).
         TypeError: a duration that is neither text nor a number.
     """
     fps = plain_number(fps)  # type: ignore[assignment]
-    check_rate(fps, MAX_WATCH_FPS)
+    check_rate(fps, MAX_WATCH_FPS, lowest=MIN_WATCH_FPS)
     timeout_s = parse_duration(timeout, "--timeout")
     give_up_s = parse_duration(give_up, "--give-up")
     return WatchSettings(

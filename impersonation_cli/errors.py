@@ -23,6 +23,9 @@ MAX_SCAN_FPS = 120
 MAX_FOOTAGE_FPS = 30
 # A live room's (`watch --fps`): every room decodes in real time beside the others.
 MAX_WATCH_FPS = 30
+# And its lowest, a frame every 1000 s: the watch shows rates to 3 decimals, and at --fps 5e-324 the rooms the
+# machine holds at the target rate came to infinity (an OverflowError when the watch ended).
+MIN_WATCH_FPS = 0.001
 # The longest length of time a setting takes: ten years. Python's waits refuse a timeout past
 # threading.TIMEOUT_MAX (292 years): `watch --timeout 99999999999h` ended in an OverflowError while stopping.
 MAX_SECONDS = 10 * 365 * 24 * 3600
@@ -65,12 +68,12 @@ def plain_numbers(settings: object) -> None:
             object.__setattr__(settings, name, plain_number(value))
 
 
-def check_rate(fps: float | None, highest: float, name: str = "--fps") -> None:
-    """A sampling rate in (0, `highest`] frames a second, or None (the default), else a UserError naming
-    the option; NaN and infinity are outside."""
+def check_rate(fps: float | None, highest: float, name: str = "--fps", lowest: float = 0.0) -> None:
+    """A sampling rate in (0, `highest`] frames a second and at least `lowest`, or None (the default), else a
+    UserError naming the option; NaN and infinity are outside."""
     number = isinstance(fps, int | float) and not isinstance(fps, bool)
-    if fps is not None and not (number and 0 < fps <= highest):
-        raise UserError(f"{name} must be between 0 and {highest:g}")
+    if fps is not None and not (number and 0 < fps <= highest and fps >= lowest):
+        raise UserError(f"{name} must be between 0 and {highest:g}" + (f" (at least {lowest:g})" if lowest else ""))
 
 
 # More threads per model than this is a typo: ONNX Runtime starts every one of them (--threads 99999 sat for

@@ -24,6 +24,7 @@ import av
 
 from impersonation_cli.errors import (
     MAX_WATCH_FPS,
+    MIN_WATCH_FPS,
     UnreadableInput,
     check_count,
     check_rate,
@@ -60,7 +61,7 @@ class ReaderSettings:
     def __post_init__(self) -> None:
         # Checked when made, for the Python caller too: fps 0 watched a whole duration and then divided by it.
         plain_numbers(self)  # np.float32(2) is a rate too
-        check_rate(self.fps, MAX_WATCH_FPS, "fps")
+        check_rate(self.fps, MAX_WATCH_FPS, "fps", MIN_WATCH_FPS)
         for name in ("open_timeout_s", "read_timeout_s", "backoff_initial_s", "backoff_max_s", "give_up_s"):
             check_seconds(getattr(self, name), name, zero=False)
         check_count(self.queue_size, "queue_size")

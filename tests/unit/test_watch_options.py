@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from impersonation_cli.api import room_specs
+from impersonation_cli.api import room_specs, watch_settings
 from impersonation_cli.cli import app, watch_cmd
 from impersonation_cli.errors import UserError
 from impersonation_cli.io.live_reader import ReaderSettings
@@ -113,3 +113,13 @@ def test_an_empty_evidence_dir_is_refused_not_read_as_the_current_folder(monkeyp
     monkeypatch.setattr(watch_cmd, "open_scanner", lambda *args: pytest.fail("the watch started"))
     with pytest.raises(UserError, match="--evidence-dir is an empty path: give a folder"):
         app(["watch", "rtmp://host/live/a", "--evidence-dir", ""], standalone_mode=False)
+
+
+def test_watch_rates_under_one_frame_in_1000_s_are_refused() -> None:
+    """`watch --fps 5e-324` was taken and ended in an internal error (the rooms the machine holds at that rate
+    came to infinity); rates under 0.001 also read as 0 in the summary."""
+    with pytest.raises(UserError, match=r"^--fps must be between 0 and 30 \(at least 0.001\)$"):
+        watch_settings(fps=5e-324)
+    with pytest.raises(UserError, match=r"^fps must be between 0 and 30 \(at least 0.001\)$"):
+        ReaderSettings(fps=0.0009)
+    assert watch_settings(fps=0.001).reader.fps == 0.001
