@@ -83,15 +83,15 @@ def expand_inputs(inputs: list[str]) -> tuple[list[str], list[InputProblem]]:
     a file named beside the folder holding it (listed where it is named, so it keeps its own room). Scanned
     twice, it was reported twice. A symlink is a source of its own (a link can be a second room's capture).
     """
-    named = {os.path.abspath(item) for item in inputs if not is_stream_url(item) and Path(item).is_file()}
+    named = {os.path.abspath(item) for item in inputs if not is_stream_url(item) and _kind(Path(item)) == "file"}
     seen: set[str] = set()
     sources: list[str] = []
     problems: list[InputProblem] = []
     for item in inputs:
         path = Path(item)
-        if is_stream_url(item) or path.is_file():
+        if is_stream_url(item) or _kind(path) == "file":
             sources.extend(_unseen([item], seen))
-        elif path.is_dir():
+        elif _kind(path) == "folder":
             found = _media_files(path)
             if not found:
                 problems.append(InputProblem(item, "folder has no video or image files"))
@@ -107,10 +107,23 @@ def input_files(inputs: list[str]) -> list[str]:
     return [source for source in expand_inputs(inputs)[0] if not is_stream_url(source)]
 
 
+def _kind(path: Path) -> str | None:
+    """'file', 'folder', or None for anything else, a name the system cannot look up included: a name too long
+    for it (ENAMETOOLONG) raised out of the batch, and the scan of the other inputs ended with exit 2."""
+    try:
+        return "file" if path.is_file() else "folder" if path.is_dir() else None
+    except OSError:
+        return None
+
+
 def _missing(item: str, path: Path) -> str:
     """Why an input that is neither a file nor a folder cannot be scanned. '-' is stdin to most tools, which a
     scan does not read (it seeks in files): "-: no such file or folder" left the reader guessing."""
-    if path.exists():
+    try:
+        exists = path.exists()
+    except OSError as exc:
+        return f"cannot be looked up ({exc.strerror or exc})"
+    if exists:
         return not_a_file(path) or "not a regular file"
     if item == "-":
         return "standard input is not read: save the recording to a file and name that"

@@ -71,3 +71,14 @@ def test_a_source_reached_twice_is_listed_once(tmp_path: Path, monkeypatch: pyte
     sources, problems = expand_inputs(["dir/a.mp4", "./dir/a.mp4", "dir", named, "dir/sub", url, url])
     assert sources == ["dir/a.mp4", "dir/link.mp4", named, url]
     assert problems == []
+
+
+def test_a_name_too_long_to_look_up_is_one_unreadable_input(tmp_path: Path) -> None:
+    """Path.is_file raised OSError (ENAMETOOLONG) out of the batch: `scan clip.mp4 <5000 characters>` ended with
+    'error: ...: File name too long', exit 2, and clip.mp4 was not scanned."""
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(b"x")
+    long_name = "a" * 5000
+    sources, problems = expand_inputs([long_name, str(clip)])
+    assert sources == [str(clip)]
+    assert [(p.source, p.message) for p in problems] == [(long_name, "cannot be looked up (File name too long)")]
