@@ -222,8 +222,11 @@ _LINE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": 
 
 
 def json_line(document: Any) -> str:
-    """`document` as one line of JSON lines (alerts, `--jsonl`), ending in a newline; text stays readable UTF-8."""
-    return json.dumps(document, ensure_ascii=False).translate(_LINE_BREAKS) + "\n"
+    """`document` as one line of JSON lines (alerts, `--jsonl`, a webhook's body), ending in a newline; text stays
+    readable UTF-8. A file name that is not UTF-8 (held as surrogates) is `\\udcXX` escapes, as in every JSON file
+    the tool writes: left raw, the first alert naming one ended the watch (UnicodeEncodeError, exit 4)."""
+    text = json.dumps(document, ensure_ascii=False).translate(_LINE_BREAKS)
+    return text.encode("utf-8", "backslashreplace").decode("utf-8") + "\n"
 
 
 def appearance_event(appearance: Appearance) -> dict[str, Any]:

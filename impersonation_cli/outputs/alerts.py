@@ -10,7 +10,6 @@ cannot be written (a full disk) stops the watch: both are counted, and shown liv
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import queue
 import sys
@@ -142,7 +141,7 @@ class WebhookSender(threading.Thread):
                 self.failed += 1
 
     def _post(self, document: dict[str, Any]) -> bool:
-        body = json.dumps(document, ensure_ascii=False).encode("utf-8")
+        body = json_line(document).encode("utf-8")
         for attempt in range(self.settings.retries + 1):
             if attempt and self._closing.wait(self.settings.backoff_s * 2 ** (attempt - 1)):
                 return False

@@ -6,8 +6,18 @@ from __future__ import annotations
 import errno
 import json
 from pathlib import Path
+from typing import Any
 
-from impersonation_cli.outputs.alerts import AlertEvent, AlertSink, default_evidence_dir
+import pytest
+
+from impersonation_cli.outputs import alerts
+from impersonation_cli.outputs.alerts import (
+    AlertEvent,
+    AlertSink,
+    WebhookSender,
+    WebhookSettings,
+    default_evidence_dir,
+)
 from impersonation_cli.outputs.files import write_outputs
 
 from .builders import appearance, scan_result, source
@@ -87,3 +97,28 @@ def test_alerts_into_a_device_or_stdout_have_no_default_evidence_folder() -> Non
     not watch at all: 'cannot make the folder /dev/null-evidence')."""
     assert default_evidence_dir(Path("out/alerts.jsonl")) == Path("out/alerts-evidence")
     assert [default_evidence_dir(p) for p in (Path("/dev/null"), Path("-"), None)] == [None, None, None]
+
+
+# A video whose file name is not UTF-8, as Python holds it (os.fsdecode of b'bad\xff.mp4').
+NOT_UTF8 = "bad\udcff.mp4"
+
+
+def test_an_alert_naming_a_file_that_is_not_utf8_is_written_and_posted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first alert of a room whose file name was not UTF-8 ended the watch: UnicodeEncodeError, exit 4."""
+    posted: list[bytes] = []
+
+    class Opener:
+        def open(self, request: Any, timeout: float) -> Any:
+            posted.append(request.data)
+            raise OSError("no network in a unit test")
+
+    monkeypatch.setattr(alerts, "WEBHOOK_OPENER", Opener())
+    path = tmp_path / "alerts.jsonl"
+    sink = AlertSink(path, None, 600.0)
+    sink.emit("a", event("Ann", NOT_UTF8))
+    sink.close()
+    assert json.loads(path.read_bytes())["url"] == NOT_UTF8  # the \udcff escape reads back as the name
+    WebhookSender("http://127.0.0.1:9/hook", WebhookSettings(retries=0))._post(event("Ann", NOT_UTF8).to_dict())
+    assert json.loads(posted[0])["url"] == NOT_UTF8
