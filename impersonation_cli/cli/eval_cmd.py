@@ -3,7 +3,6 @@ with a bootstrap 95% interval) on labelled cases."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -13,13 +12,18 @@ from impersonation_cli.cli import options
 from impersonation_cli.cli.common import app, build_engine, errors, stderr, stdout
 from impersonation_cli.config import config_path
 from impersonation_cli.errors import EXIT_OK, EXIT_UNREADABLE, MAX_SCAN_FPS, check_rate
-from impersonation_cli.io.atomic_write import write_text_atomic
 from impersonation_cli.io.threads import threads_or_default
 from impersonation_cli.outputs.console import one_line
 from impersonation_cli.outputs.dashboard import problem_lines
 from impersonation_cli.outputs.eval_tables import auc_table, class_table, group_table
 from impersonation_cli.outputs.files import check_outputs
-from impersonation_cli.tools.evaluation import EvalCase, check_roc_path, draw_roc, evaluation_report, load_manifest
+from impersonation_cli.tools.evaluation import (
+    EvalCase,
+    check_roc_path,
+    evaluation_report,
+    load_manifest,
+    write_eval_outputs,
+)
 
 
 @app.command("eval")
@@ -64,13 +68,10 @@ def evaluate(
     no_auc = one_line("no ROC AUC: no manipulation class has both positive and negative cases")
     stdout.print(auc_table(report.aucs) if report.aucs else no_auc)
     stdout.print(group_table(report.groups))
-    if roc_path is not None and report.aucs:
-        draw_roc(report.aucs, roc_path)
+    if write_eval_outputs(report, roc_path, json_path):
         stdout.print(one_line(f"ROC plot written to {roc_path}"))
     elif roc_path is not None:
         stderr.print(one_line(f"no ROC plot written to {roc_path}: there is no curve to draw"))
-    if json_path is not None:
-        write_text_atomic(json_path, json.dumps(report.to_dict(), indent=2) + "\n")
     for line in problem_lines(report.unread):  # an unread case counts in the figures: said, even where they go
         errors.print(line, soft_wrap=True)
     raise typer.Exit(EXIT_UNREADABLE if report.unread else EXIT_OK)

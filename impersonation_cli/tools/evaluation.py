@@ -11,6 +11,7 @@ dataset, all per source, each AUC with a bootstrap 95% interval.
 from __future__ import annotations
 
 import dataclasses
+import json
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from impersonation_cli.config import Config, write_match_threshold
 from impersonation_cli.errors import UserError, read_settings_text, unknown_keys
 from impersonation_cli.gallery.enrol import reference_from_image
 from impersonation_cli.gallery.store import Gallery, GalleryIndex
-from impersonation_cli.io.atomic_write import write_bytes_atomic
+from impersonation_cli.io.atomic_write import text_bytes, write_files_atomic
 from impersonation_cli.io.rooms import Room, UniqueKeysLoader, parse_time, validate_room
 from impersonation_cli.pipeline.scan import ScanContext, add_concurrency, scan_source
 from impersonation_cli.pipeline.signals.replay import FootageIndex, add_footage
@@ -649,8 +650,22 @@ def check_roc_path(path: Path) -> None:
         raise UserError(f"cannot write the ROC plot to {path} (use a .png name)")
 
 
-def draw_roc(aucs: list[SignalAuc], path: Path) -> None:
-    """One panel per manipulation class: each signal's ROC curve, its AUC in the legend."""
+def write_eval_outputs(report: EvalReport, roc_path: Path | None, json_path: Path | None) -> bool:
+    """`eval`'s --roc picture and --json document, written all or none (a full disk at the JSON left the plot
+    of the run written beside an earlier run's JSON). Returns whether a plot was written: none is without a
+    manipulation class that has both positive and negative cases."""
+    files: dict[Path, bytes] = {}
+    if roc_path is not None and report.aucs:
+        files[roc_path] = roc_picture(report.aucs, roc_path)
+    if json_path is not None:
+        files[json_path] = text_bytes(json.dumps(report.to_dict(), indent=2) + "\n")
+    write_files_atomic(files)
+    return roc_path in files
+
+
+def roc_picture(aucs: list[SignalAuc], path: Path) -> bytes:
+    """One panel per manipulation class: each signal's ROC curve, its AUC in the legend; encoded as `path`'s
+    suffix says."""
     classes = [c for c in MANIPULATION_CLASSES if any(a.verdict_class == c for a in aucs)]
     if not classes:
         raise UserError("no ROC to draw: no manipulation class has both positive and negative cases")
@@ -665,7 +680,7 @@ def draw_roc(aucs: list[SignalAuc], path: Path) -> None:
         ok = False
     if not ok:
         raise UserError(f"cannot write the ROC plot to {path} (use a .png name)")
-    write_bytes_atomic(path, picture.tobytes())
+    return picture.tobytes()
 
 
 EVAL_SCHEMA_VERSION = "1.1"  # 1.1: cases' group, AUC intervals, the per-dataset breakdown, the bootstrap used

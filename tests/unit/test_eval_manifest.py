@@ -104,3 +104,32 @@ def test_eval_names_an_unread_case_and_exits_3(
         run_app()
     assert ended.value.code == 3
     assert capsys.readouterr().err.splitlines()[-1] == f"unreadable: {unread.error}"
+
+
+def test_eval_writes_its_plot_and_json_all_or_none(
+    folder: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A --json that could not be written (a full disk) left the --roc plot of the run written beside it."""
+    import numpy as np
+
+    from impersonation_cli.cli import eval_cmd, run_app
+    from impersonation_cli.results import Verdict
+    from impersonation_cli.tools.evaluation import CaseOutcome, EvalReport, SignalAuc
+
+    manifest = folder / "cases.yaml"
+    manifest.write_text("cases:\n" + GOOD_CASE, encoding="utf-8")
+    case = load_manifest(manifest).cases[0]
+    curve = np.array([[0.0, 0.0], [0.5, 0.8], [1.0, 1.0]])
+    aucs = [SignalAuc("face_forgery", Verdict.SYNTHETIC, 0.8, (0.6, 0.9), 3, 4, curve)]
+    report = EvalReport([CaseOutcome(case, source(case.source), [])], [], aucs, [])
+    monkeypatch.setattr(eval_cmd, "build_engine", lambda *args: (None, None))
+    monkeypatch.setattr(eval_cmd, "evaluation_report", lambda *args: report)
+    roc = folder / "roc.png"
+    monkeypatch.setattr(
+        "sys.argv", ["impersonation-cli", "eval", str(manifest), "--roc", str(roc), "--json", "/dev/full"]
+    )
+    with pytest.raises(SystemExit) as ended:
+        run_app()
+    assert ended.value.code == 2
+    assert "/dev/full: No space left on device" in capsys.readouterr().err
+    assert not roc.exists()
