@@ -269,24 +269,26 @@ def room_specs(inputs: Sequence[str], room: str | None = None) -> list[Room]:
 def _refuse_twice(specs: Sequence[Room]) -> None:
     """A watch keeps each room's sightings and alerts under its name: two rooms of one name would be one. A
     video named two ways (`a.mp4`, `./clips/../a.mp4`, its absolute path, a link to it) without a room is one
-    room too: watched as two, it raised a `concurrent` alert of everyone in it against itself.
+    room too, and so is a bare URL or video that a room of its own also watches: watched as two, either raised
+    a `concurrent` alert of everyone in it against itself. Rooms of their own may share a URL.
 
     Raises:
         UserError: a room or URL named twice.
     """
     names: dict[str, list[str]] = {}
     for spec in specs:
-        names.setdefault(_room_key(spec), []).append(spec.name)
+        names.setdefault(spec.account or _target(spec), []).append(spec.name)
+    for spec in specs:
+        if spec.account is not None and _target(spec) in names:
+            names[_target(spec)].append(spec.name)
     twice = sorted(" and ".join(dict.fromkeys(given)) for given in names.values() if len(given) > 1)
     if twice:
         raise UserError(f"the same room or URL is named twice: {', '.join(twice)}")
 
 
-def _room_key(spec: Room) -> str:
-    """What makes a room one: its platform:account, else its stream URL, else the video file it names."""
-    if spec.account is not None or is_stream_url(spec.url):
-        return spec.name
-    return os.path.realpath(spec.url)
+def _target(spec: Room) -> str:
+    """What a room watches: its stream URL, or the video file it names however it is spelt."""
+    return spec.url if is_stream_url(spec.url) else os.path.realpath(spec.url)
 
 
 def watch_settings(

@@ -85,6 +85,18 @@ def test_a_video_named_two_ways_is_one_room(tmp_path: Path, monkeypatch: pytest.
     rooms = tmp_path / "rooms.yaml"
     rooms.write_text("rooms:\n  - {url: a.mp4, room: 'bench:1'}\n  - {url: a.mp4, room: 'bench:2'}\n", encoding="utf-8")
     assert [room.name for room in room_specs([str(rooms)])] == ["bench:1", "bench:2"]
+    with pytest.raises(UserError, match=f"named twice: {re.escape(str(video))} and bench:1 and bench:2$"):
+        room_specs([str(rooms), str(video)])
+
+
+def test_a_bare_url_that_a_rooms_file_names_is_one_room(tmp_path: Path) -> None:
+    """`watch rooms.yaml rtmp://host/live/a` with rtmp://host/live/a in rooms.yaml as douyin:1 watched the
+    stream twice and alerted everyone in it as `concurrent` in douyin:1 and rtmp://host/live/a."""
+    rooms = tmp_path / "rooms.yaml"
+    rooms.write_text("rooms:\n  - {url: 'rtmp://host/live/a', room: 'douyin:1'}\n", encoding="utf-8")
+    with pytest.raises(UserError, match=r"named twice: rtmp://host/live/a and douyin:1$"):
+        room_specs([str(rooms), "rtmp://host/live/a"])
+    assert [room.name for room in room_specs([str(rooms), "rtmp://host/live/b"])] == ["douyin:1", "rtmp://host/live/b"]
 
 
 @pytest.mark.parametrize("option", ["--json", "--alerts"])
