@@ -87,6 +87,9 @@ def print_summary(result: ScanResult, console: Console) -> None:
         )
         for folder in folders:
             console.print(one_line(f"evidence crops: {display_name(folder)}"))
+        if lost := sum(1 for a in result.appearances if a.evidence and not a.evidence.path):
+            # Left out of the result without a word before: the crops a takedown needs were simply not there.
+            console.print(f"evidence crops not saved: {lost} (a full disk, or a folder that cannot be written)")
     else:
         console.print("No registered person found.")
     for part in (flagged_sources_table(result), problems_table(result)):

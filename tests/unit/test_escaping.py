@@ -14,10 +14,10 @@ from impersonation_cli.outputs.html import render_html
 from impersonation_cli.outputs.junit import build_junit
 from impersonation_cli.outputs.notice import write_notices
 from impersonation_cli.outputs.table import print_summary
-from impersonation_cli.results import ScanResult, SignalScore
+from impersonation_cli.results import Evidence, ScanResult, SignalScore
 
 from ..report_data import HOSTILE_LINK_NAME, HOSTILE_NAME, HOSTILE_ROOM, HOSTILE_SOURCE, Elements
-from .builders import appearance, scan_result, source
+from .builders import appearance, scan_result, source, with_signals_and_evidence
 
 MARKUP_NAME = "[bold red]Eve[/] [link=https://evil.example]x[/link]"
 
@@ -75,6 +75,15 @@ def test_terminal_table_prints_names_literally() -> None:
     assert MARKUP_NAME in shown and "[x].mp4" in shown and "douyin:1" in shown
     assert "0:02.5-0:06.0 (8 fr)" in shown and "0.62 (best 0.71)" in shown
     assert "1 of 1 inputs scanned, 1 appearances of 1 registered people" in shown
+
+
+def test_the_table_says_how_many_evidence_crops_were_not_saved() -> None:
+    # A full disk left the crops out of the result (evidence.path null) and the summary said nothing of it.
+    console = Console(record=True, width=240, color_system=None)
+    saved, lost = with_signals_and_evidence(appearance()), appearance(number=2)
+    lost.evidence = Evidence(path=None, sha256=None, time_s=3.0, box=[10.0, 20.0, 110.0, 140.0])
+    print_summary(scan_result([saved, lost, appearance(number=3)]), console)
+    assert "evidence crops not saved: 1 (a full disk, or a folder that cannot be written)" in console.export_text()
 
 
 def test_notice_drops_bidi_overrides_and_keeps_joiners(tmp_path: Path) -> None:
