@@ -40,6 +40,7 @@ def check_outputs(
     meaning stdout for the options in `stdout`); each folder is not '-' and can be made and written
     (`writable_folder`)."""
     distinct_files(files, inputs)
+    _files_are_not_folders(files, folders or {})
     for option, path in files.items():
         writable_file(path, option, stdout=option in stdout)
     for option, folder in (folders or {}).items():
@@ -87,6 +88,15 @@ def _sqlite_companions(path: Path) -> list[Path]:
     except OSError:
         return []
     return [path.with_name(path.name + suffix) for suffix in SQLITE_COMPANIONS]
+
+
+def _files_are_not_folders(files: Mapping[str, Path | None], folders: Mapping[str, Path | None]) -> None:
+    """Refuse a file output named as a folder output: the folder is made before the work, so the file could only
+    fail after it (`watch --json out --evidence-dir out` lost an hour's summary: 'out: Is a directory')."""
+    made = {_file_identity(folder): option for option, folder in folders.items() if folder and str(folder) != "-"}
+    for option, path in files.items():
+        if path is not None and str(path) != "-" and (folder := made.get(_file_identity(path))):
+            raise UserError(f"{option} {path} is also the folder of {folder}: give each output a path of its own")
 
 
 def _file_identity(path: Path) -> object:

@@ -168,3 +168,11 @@ def test_an_output_over_a_file_found_in_a_scanned_folder_is_refused(
     assert ended.value.code == 2
     assert f"--json {clip} is the input {clip}: writing it would destroy that input" in capsys.readouterr().err
     assert clip.read_bytes() == b"a video"
+
+
+def test_a_file_output_named_as_the_evidence_folder_is_refused_before_the_work(tmp_path: Path) -> None:
+    """`watch --json out --evidence-dir out` made the folder, watched, then lost the summary: 'out: Is a directory'."""
+    out = tmp_path / "out"
+    with pytest.raises(UserError, match=r"^--json .*out is also the folder of --evidence-dir: give each output"):
+        check_outputs({"--json": out, "--alerts": None}, [], {"--evidence-dir": tmp_path / "x" / ".." / "out"})
+    assert not out.exists()
