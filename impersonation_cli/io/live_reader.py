@@ -31,7 +31,7 @@ from impersonation_cli.errors import (
     check_seconds,
     plain_numbers,
 )
-from impersonation_cli.io.sources import check_file, decode_packet, is_stream_url, seconds
+from impersonation_cli.io.sources import check_file, check_pixels, decode_packet, is_stream_url, seconds
 from impersonation_cli.pipeline.faces import Frame
 
 
@@ -149,6 +149,12 @@ def open_live(url: str, open_timeout_s: float, read_timeout_s: float) -> av.cont
     if not container.streams.video:
         container.close()
         raise UnreadableInput(f"{url}: no video stream")
+    codec = container.streams.video[0].codec_context
+    try:  # as scan refuses them: one 11000x10000 frame took 1.6 GB, and a watcher holds many rooms
+        check_pixels(url, codec.width, codec.height)
+    except UnreadableInput:
+        container.close()
+        raise
     return container
 
 

@@ -3,6 +3,7 @@ gets when recognition cannot keep up (RecognitionShare)."""
 
 from __future__ import annotations
 
+import functools
 import itertools
 import threading
 from dataclasses import dataclass
@@ -13,7 +14,8 @@ import av
 import numpy as np
 import pytest
 
-from impersonation_cli.io import live_reader
+from impersonation_cli.errors import UnreadableInput
+from impersonation_cli.io import live_reader, sources
 from impersonation_cli.io.live_reader import DecodePlan, ReaderSettings, ReaderState, RoomReader
 from impersonation_cli.outputs.dashboard import share_line
 from impersonation_cli.pipeline.fair_share import RecognitionShare
@@ -200,3 +202,19 @@ def test_a_rate_at_its_target_is_shown_at_it_not_past_capacity(target: float) ->
     shown = share.as_dict()
     assert shown["fps"] == shown["lowest_fps"] == target
     assert "past capacity" not in share_line(shown)
+
+
+def test_a_room_over_the_pixel_limit_is_refused_as_scan_refuses_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`scan` refuses frames over 100 megapixels, but a watch decoded them: one 11000x10000 frame took 1.6 GB.
+    (The limit is lowered here to 0.01 megapixels so that a small clip stands for a huge one.)"""
+    clip = tmp_path / "huge.mp4"
+    with av.open(str(clip), "w") as out:
+        stream = out.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 160, 120, "yuv420p"
+        out.mux(stream.encode(av.VideoFrame.from_ndarray(np.zeros((120, 160, 3), np.uint8), format="rgb24")))
+        out.mux(stream.encode())
+    monkeypatch.setattr(live_reader, "check_pixels", functools.partial(sources.check_pixels, max_pixels=10_000))
+    with pytest.raises(UnreadableInput, match=r"160x120 pixels is over the limit of 0\.01 megapixels; not decoded"):
+        live_reader.open_live(str(clip), 1.0, 1.0)
