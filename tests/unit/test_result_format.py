@@ -155,3 +155,13 @@ def test_a_result_saved_with_a_byte_order_mark_reads(tmp_path: Path) -> None:
     path = tmp_path / "result.json"
     path.write_bytes(b"\xef\xbb\xbf" + _result().to_json().encode("utf-8"))
     assert ScanResult.load(path) == _result()
+
+
+def test_an_appearance_of_a_source_not_listed_is_refused(tmp_path: Path) -> None:
+    """A hand edit left an appearance whose source was none of the sources: `report` counted it flagged and exited
+    1, but wrote no takedown notice and no JUnit test case for it."""
+    document = scan_result([appearance(source="a.mp4")], [source("b.mp4")]).to_dict()
+    path = tmp_path / "result.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    with pytest.raises(ResultFormatError, match=r"appearances\.0\.source 'a\.mp4' is none of the sources"):
+        ScanResult.load(path)
