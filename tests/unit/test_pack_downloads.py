@@ -1,0 +1,64 @@
+"""`models install --from URL` downloads, from a local HTTP server: a URL's password is sent, never printed or
+kept."""
+
+from __future__ import annotations
+
+import base64
+import http.server
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from impersonation_cli.errors import ModelPackError
+from impersonation_cli.runtime.packs import _recorded_source, install_pack, redact_url
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    body = b"<html>not a zip</html>"
+    authorizations: list[str | None]
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    server: _Server
+
+    def do_GET(self) -> None:
+        self.server.authorizations.append(self.headers.get("Authorization"))
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(self.server.body)))
+        self.end_headers()
+        self.wfile.write(self.server.body)
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def server() -> Iterator[_Server]:
+    httpd = _Server(("127.0.0.1", 0), _Handler)
+    httpd.authorizations = []
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield httpd
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_a_urls_password_is_redacted() -> None:
+    assert redact_url("https://user:pass@host/x.zip") == "https://***@host/x.zip"
+    assert redact_url("https://user@host:8443/x.zip?a=b@c") == "https://***@host:8443/x.zip?a=b@c"
+    assert redact_url("https://host/x.zip?next=a@b") == "https://host/x.zip?next=a@b"
+    assert _recorded_source("https://user:s3cret@host/x.zip") == "https://***@host/x.zip"
+
+
+def test_a_download_with_a_password_sends_it_and_never_prints_it(server: _Server, tmp_path: Path) -> None:
+    """urllib read 'user:s3cret@host' as a port 's3cret@host' and the internal error (exit 4) named the password."""
+    url = f"http://user:s3cret@127.0.0.1:{server.server_port}/pack.zip"
+    said: list[str] = []
+    with pytest.raises(ModelPackError) as refused:
+        install_pack("buffalo_sc", url, tmp_path / "models", progress=said.append)
+    shown = f"http://***@127.0.0.1:{server.server_port}/pack.zip"
+    assert str(refused.value).startswith(f"{shown} is a damaged zip archive")
+    assert said == [f"downloading {shown}"]
+    assert server.authorizations == ["Basic " + base64.b64encode(b"user:s3cret").decode()]
