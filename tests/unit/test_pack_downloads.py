@@ -1,22 +1,26 @@
 """`models install --from URL` downloads, from a local HTTP server: a URL's password is sent, never printed or
-kept."""
+kept; a download too large or that stalls is refused in one line."""
 
 from __future__ import annotations
 
 import base64
 import http.server
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from impersonation_cli.errors import ModelPackError
+from impersonation_cli.runtime import packs
 from impersonation_cli.runtime.packs import _recorded_source, install_pack, redact_url
 
 
 class _Server(http.server.ThreadingHTTPServer):
     body = b"<html>not a zip</html>"
+    length: bool = True  # send a Content-Length
+    stall: bool = False  # send half the body, then nothing
     authorizations: list[str | None]
 
 
@@ -26,8 +30,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self.server.authorizations.append(self.headers.get("Authorization"))
         self.send_response(200)
-        self.send_header("Content-Length", str(len(self.server.body)))
+        if self.server.length:
+            self.send_header("Content-Length", str(len(self.server.body)))
         self.end_headers()
+        if self.server.stall:
+            self.wfile.write(self.server.body[: len(self.server.body) // 2])
+            self.wfile.flush()
+            time.sleep(2)
         self.wfile.write(self.server.body)
 
     def log_message(self, *_args: object) -> None:
@@ -62,3 +71,26 @@ def test_a_download_with_a_password_sends_it_and_never_prints_it(server: _Server
     assert str(refused.value).startswith(f"{shown} is a damaged zip archive")
     assert said == [f"downloading {shown}"]
     assert server.authorizations == ["Basic " + base64.b64encode(b"user:s3cret").decode()]
+
+
+@pytest.mark.parametrize("length", [True, False], ids=["said-in-advance", "found-reading"])
+def test_a_download_over_the_cap_is_refused(
+    server: _Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, length: bool
+) -> None:
+    """There was no cap: an endless stream filled the disk."""
+    monkeypatch.setattr(packs, "MAX_DOWNLOAD_BYTES", 3 << 20)
+    server.body, server.length = b"x" * (4 << 20), length
+    url = f"http://127.0.0.1:{server.server_port}/pack.zip"
+    with pytest.raises(ModelPackError, match=rf"^download of {url} is over 3 MiB; no model pack is that large$"):
+        install_pack("buffalo_sc", url, tmp_path / "models")
+    assert not list((tmp_path / "models").iterdir())
+
+
+def test_a_download_that_stalls_ends_in_one_line(
+    server: _Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(packs, "DOWNLOAD_TIMEOUT", 0.3)
+    server.body, server.stall = b"x" * 1000, True
+    url = f"http://127.0.0.1:{server.server_port}/pack.zip"
+    with pytest.raises(ModelPackError, match=rf"^download of {url} failed: no data for 0.3 s$"):
+        install_pack("buffalo_sc", url, tmp_path / "models")
