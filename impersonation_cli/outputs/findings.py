@@ -63,14 +63,21 @@ DEFAULT_FAIL_POLICY = FailPolicy(frozenset(), any_identity=True)
 
 
 def parse_fail_on(values: list[str] | None) -> FailPolicy:
-    """`--fail-on` values, repeatable and comma-separated, into a policy; no values keeps the default."""
-    words = [w.strip().lower() for value in values or [] for w in value.split(",") if w.strip()]
+    """`--fail-on` values, repeatable and comma-separated, into a policy; no values keeps the default. An empty
+    value or item is refused: `--fail-on "$UNSET"` read as the default, `any`, without a word."""
+    choices = ", ".join(FAIL_ON_CHOICES)
+    words: list[str] = []
+    for value in values or []:
+        items = [w.strip().lower() for w in value.split(",")]
+        if "" in items:
+            raise UserError(f"--fail-on: an empty choice in {value!r}; choose from {choices}")
+        words += items
     if not words:
         return DEFAULT_FAIL_POLICY
     known = set(FAIL_ON_CHOICES) | set(FAIL_ON_VERDICTS.values())
     unknown = [w for w in words if w not in known]
     if unknown:
-        raise UserError(f"--fail-on: unknown choice {unknown[0]!r}; choose from {', '.join(FAIL_ON_CHOICES)}")
+        raise UserError(f"--fail-on: unknown choice {unknown[0]!r}; choose from {choices}")
     if FAIL_ON_NONE in words and len(set(words)) > 1:
         raise UserError("--fail-on: 'none' cannot be combined with other choices")
     verdicts = frozenset(FAIL_ON_VERDICTS.get(w, w) for w in words if w not in (FAIL_ON_ANY, FAIL_ON_NONE))

@@ -45,7 +45,14 @@ def test_a_finding_outranks_an_unreadable_input() -> None:
 
 @pytest.mark.parametrize(
     ("values", "message"),
-    [(["synthtic"], "unknown choice 'synthtic'"), (["none,replay"], "'none' cannot be combined")],
+    [
+        (["synthtic"], "unknown choice 'synthtic'"),
+        (["none,replay"], "'none' cannot be combined"),
+        # Empty values read as the default, `any`: `--fail-on "$UNSET"` failed a pipeline on any registered person.
+        ([""], "an empty choice in ''; choose from"),
+        (["replay", " "], "an empty choice in ' '"),
+        (["synthetic,,replay"], "an empty choice in 'synthetic,,replay'"),
+    ],
 )
 def test_mistakes_are_refused_in_one_line(values: list[str], message: str) -> None:
     with pytest.raises(UserError, match=message):
