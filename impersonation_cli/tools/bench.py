@@ -33,7 +33,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from impersonation_cli.errors import MAX_SCAN_FPS, UserError, check_rate, check_seconds, check_threads
+from impersonation_cli.errors import (
+    MAX_SCAN_FPS,
+    UnreadableInput,
+    UserError,
+    check_rate,
+    check_seconds,
+    check_threads,
+)
 from impersonation_cli.io.sources import check_file, is_image, not_a_file
 
 if TYPE_CHECKING:
@@ -43,7 +50,7 @@ if TYPE_CHECKING:
     from impersonation_cli.runtime.engine import FaceEngine
 
 SAMPLE_CLIP = Path(__file__).resolve().parents[2] / "samples" / "clips" / "astronaut_live.mp4"
-STREAM_LIKE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:/")  # a URL scheme, as a Path leaves it
+STREAM_LIKE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")  # a URL scheme
 SCHEMA = "impersonation-cli/bench"
 SCHEMA_VERSION = 1
 PATHS = ("decode_all", "decode_sampled", "naive", "scan", "exhaustive")
@@ -72,7 +79,7 @@ class BenchJob:
 
 
 def bench_job(
-    video: Path | None,
+    video: str | os.PathLike[str] | None,
     fps: float,
     gallery: Path | None,
     min_appearance_s: float,
@@ -86,17 +93,19 @@ def bench_job(
     the project's sample clip.
 
     Raises:
-        UserError: no such video or gallery file, a picture given as the video, an fps outside (0, 120], a
+        UnreadableInput: no such video, or one that is not a file (a folder, a pipe) or is empty: exit 3, as scan's.
+        UserError: no such gallery file, a stream URL or a picture given as the video, an fps outside (0, 120], a
             --min-appearance below 0 or not finite, a --threads below 1, a pack that is not installed.
     """
     from impersonation_cli.runtime.packs import load_pack, model_root
 
-    clip = video or SAMPLE_CLIP
-    if not clip.exists() and STREAM_LIKE.match(str(clip)):  # a Path made rtmp://host/x into rtmp:/host/x
-        raise UserError(f"{clip}: bench measures a video file, not a stream URL")
-    if not clip.exists():
+    clip = Path(video) if video is not None else SAMPLE_CLIP
+    # Named as given: a Path made http://host/x into http:/host/x.
+    if not clip.exists() and STREAM_LIKE.match(text := os.fspath(video or clip)):
+        raise UserError(f"{text}: bench measures a video file, not a stream URL")
+    if not clip.exists():  # exit 3, as scan's for an input that cannot be read (the README's exit codes)
         hint = "" if video else " (the project's sample clip; make it with the samples script or give VIDEO)"
-        raise UserError(f"{clip}: no such video{hint}")
+        raise UnreadableInput(f"{clip}: no such video{hint}")
     check_rate(fps, MAX_SCAN_FPS)
     check_seconds(min_appearance_s, "--min-appearance")
     check_threads(threads)

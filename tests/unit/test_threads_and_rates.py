@@ -9,7 +9,7 @@ import pytest
 
 from impersonation_cli.api import Scanner
 from impersonation_cli.distributed.ray_scan import engine_options
-from impersonation_cli.errors import UserError
+from impersonation_cli.errors import EXIT_UNREADABLE, UnreadableInput, UserError
 from impersonation_cli.io.threads import threads_or_default
 from impersonation_cli.runtime.sessions import session_options
 from impersonation_cli.tools.bench import bench_job
@@ -78,7 +78,8 @@ def test_bench_refuses_a_picture_before_measuring(tmp_path: Path) -> None:
         ("fifo", r"not a regular file \(a device, pipe or socket\)"),  # was "no such video"
         ("empty", r"empty file \(0 bytes\)"),  # was refused by each worker after "measuring five paths..."
         ("folder", "a folder, not a file"),
-        ("url", "bench measures a video file, not a stream URL"),  # was "rtmp:/host/x: no such video"
+        # Was "rtmp:/host/x: no such video", then the URL with a slash lost (it went through a Path).
+        ("url", r"^rtmp://127\.0\.0\.1:1/live/key: bench measures a video file, not a stream URL$"),
     ],
 )
 def test_bench_refuses_what_is_not_a_video_file_before_measuring(tmp_path: Path, kind: str, words: str) -> None:
@@ -92,9 +93,20 @@ def test_bench_refuses_what_is_not_a_video_file_before_measuring(tmp_path: Path,
     elif kind == "folder":
         clip.mkdir()
     else:
-        clip = Path("rtmp://127.0.0.1:1/live/key")
+        clip = "rtmp://127.0.0.1:1/live/key"  # as the command line gives it
     with pytest.raises(UserError, match=words):
         bench_job(clip, 2.0, None, 2.0, tmp_path, None, "cpu", None, None)
+
+
+@pytest.mark.parametrize("kind", ["missing", "folder"])
+def test_bench_gives_scans_exit_code_for_a_video_it_cannot_read(tmp_path: Path, kind: str) -> None:
+    """Exit 3, an input that cannot be read, as scan gives: a missing video gave 2 and a folder 3."""
+    clip = tmp_path / "clip.mp4"
+    if kind == "folder":
+        clip.mkdir()
+    with pytest.raises(UnreadableInput) as refused:
+        bench_job(str(clip), 2.0, None, 2.0, tmp_path, None, "cpu", None, None)
+    assert refused.value.exit_code == EXIT_UNREADABLE
 
 
 def test_bench_names_a_gallery_that_is_a_folder_as_one(tmp_path: Path) -> None:
