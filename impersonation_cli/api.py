@@ -68,6 +68,17 @@ def _path_arg(value: object, name: str) -> None:
         raise TypeError(f"{name} must be a path (a str or os.PathLike), not {type(value).__name__}")
 
 
+def _number_arg(value: object, name: str) -> None:
+    """Refuse a number argument of the wrong type by its name: fps="2" was told "fps must be between 0 and 120",
+    which sends the caller looking at the value, not its type. Called after plain_number (NumPy numbers pass).
+
+    Raises:
+        TypeError: neither None, an int nor a float (a bool is not a rate).
+    """
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+        raise TypeError(f"{name} must be a number (an int or float), not {type(value).__name__}")
+
+
 def _no_empty_paths(**paths: object) -> None:
     """Refuse '' (or blanks) for a path argument, as `pack` refuses an empty name: gallery='' said "no gallery
     at <the per-user default>", models='' and config='' quietly meant the defaults, evidence_dir='' the current
@@ -312,9 +323,10 @@ def watch_settings(
 
     Raises:
         UserError: an fps outside 0.001 to 30, a duration that cannot be read (named by its `watch` option).
-        TypeError: a duration that is neither text nor a number.
+        TypeError: an fps that is not a number, a duration that is neither text nor a number.
     """
     fps = plain_number(fps)  # type: ignore[assignment]
+    _number_arg(fps, "fps")
     check_rate(fps, MAX_WATCH_FPS, lowest=MIN_WATCH_FPS)
     timeout_s = parse_duration(timeout, "--timeout")
     give_up_s = parse_duration(give_up, "--give-up")
@@ -452,8 +464,8 @@ class Scanner:
 
         Raises:
             UserError: nothing to scan, an fps outside (0, 120], a bad room, time or rooms file.
-            TypeError: an argument of the wrong type (a path that is not a str or os.PathLike, a progress that
-                cannot be called), named in the message.
+            TypeError: an argument of the wrong type (a path that is not a str or os.PathLike, an fps that is not
+                a number, a progress that cannot be called), named in the message.
         """
         _no_empty_paths(rooms_file=rooms_file)  # evidence_dir: scan_sources, which every scan reaches
         items, assignments = room_assignments(path_list(paths), room, started_at, rooms_file)
@@ -491,6 +503,7 @@ class Scanner:
                     f"{type(spec).__name__}: Room(source, 'platform:account')"
                 )
         fps = plain_number(fps)  # type: ignore[assignment]
+        _number_arg(fps, "fps")
         check_rate(fps, MAX_SCAN_FPS, "fps")
         _path_arg(evidence_dir, "evidence_dir")
         _no_empty_paths(evidence_dir=evidence_dir)  # here: scan() and a caller of scan_sources

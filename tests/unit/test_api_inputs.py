@@ -47,7 +47,6 @@ def test_paths_are_a_path_or_a_list_of_paths() -> None:
     [
         (lambda s, tmp: s.scan(""), "an empty input names nothing"),
         (lambda s, tmp: s.scan(["clip.mp4", " "]), "an empty input names nothing"),
-        (lambda s, tmp: s.scan("clip.mp4", fps="1"), "fps must be between 0 and 120"),
         (lambda s, tmp: s.scan("clip.mp4", evidence_dir=tmp / "file.txt"), "is a file, not a folder"),
         (lambda s, tmp: s.watch([]), "nothing to watch"),
         (lambda s, tmp: s.watch("clip.mp4", evidence_dir=tmp / "file.txt"), "is a file, not a folder"),
@@ -207,8 +206,17 @@ def test_numpy_numbers_are_numbers(scanner: Scanner) -> None:
     assert type(watch_settings(fps=np.int64(2)).reader.fps) is int
     with pytest.raises(UserError, match=r"threads must be a whole number of at least 1, not 0$"):
         Scanner.open(threads=np.int64(0))
-    with pytest.raises(UserError, match="fps must be between 0 and 120"):
+    with pytest.raises(TypeError, match="fps must be a number"):
         scanner.scan_sources(["clip.mp4"], fps=np.bool_(True), runner=lambda *args: None)
+
+
+@pytest.mark.parametrize("fps", ["2", True, [2]])
+def test_an_fps_that_is_not_a_number_is_a_type_error(scanner: Scanner, fps: object) -> None:
+    """scan(fps="2") said 'fps must be between 0 and 120': the value looked right, its type was wrong."""
+    with pytest.raises(TypeError, match=rf"^fps must be a number \(an int or float\), not {type(fps).__name__}$"):
+        scanner.scan("clip.mp4", fps=fps)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=rf"^fps must be a number \(an int or float\), not {type(fps).__name__}$"):
+        watch_settings(fps=fps)  # type: ignore[arg-type]
 
 
 def test_scan_sources_rooms_map_sources_to_rooms(scanner: Scanner) -> None:
