@@ -137,6 +137,26 @@ def flagged_by_source(result: ScanResult) -> list[tuple[SourceResult, list[Appea
     return groups
 
 
+def takedown_grounds(appearance: Appearance) -> bool:
+    """Whether a flagged appearance is grounds for a takedown of its own room. `concurrent` flags every room
+    the person is in at once, the authorized one too; there, with nothing else found, the person may well be
+    live, and a notice would ask the platform to take down the rights holder's own broadcast."""
+    verdicts = set(appearance.verdicts)
+    only_elsewhere = Verdict.AUTHORIZED in verdicts and verdicts <= {Verdict.AUTHORIZED, Verdict.CONCURRENT}
+    return is_flagged(appearance) and not only_elsewhere
+
+
+def takedown_by_source(result: ScanResult) -> list[tuple[SourceResult, list[Appearance]]]:
+    """`flagged_by_source` less the appearances that are no grounds for a takedown of their room; a source
+    left with none is dropped, unless it is flagged on its own (a loop), which is a finding about the room."""
+    groups = []
+    for source, flagged in flagged_by_source(result):
+        grounds = [a for a in flagged if takedown_grounds(a)]
+        if grounds or own_verdicts(source, result.appearances):
+            groups.append((source, grounds or flagged))
+    return groups
+
+
 def own_verdicts(source: SourceResult, appearances: list[Appearance]) -> list[str]:
     """The verdicts a source has of its own, beyond its appearances': replay or loop found in the stream
     itself, and (with `flag_unmatched_faces`) manipulated faces of people who matched nobody."""

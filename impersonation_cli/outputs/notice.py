@@ -20,11 +20,11 @@ from impersonation_cli.outputs.evidence import slug, source_slug
 from impersonation_cli.outputs.evidence_files import check_evidence
 from impersonation_cli.outputs.findings import (
     ReportInput,
-    flagged_by_source,
     own_verdicts,
     score_words,
     setting,
     source_reasons,
+    takedown_by_source,
     verdict_meaning,
     wallclock_text,
 )
@@ -77,10 +77,11 @@ def write_notices(report: ReportInput, folder: Path, generated_at: datetime | No
 
 
 def notice_documents(report: ReportInput, folder: Path, generated_at: datetime | None = None) -> dict[Path, str]:
-    """One draft per flagged source, by the file it goes to in `folder` (none when nothing is flagged)."""
+    """One draft per flagged source, by the file it goes to in `folder` (none when nothing is flagged), but
+    for an authorized room whose only finding is that the person is live elsewhere too (`takedown_grounds`)."""
     return {
         folder / notice_file_name(source): render_notice(report, source, appearances, generated_at)
-        for source, appearances in flagged_by_source(report.result)
+        for source, appearances in takedown_by_source(report.result)
     }
 
 
