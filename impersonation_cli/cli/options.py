@@ -17,7 +17,7 @@ Pack = Annotated[
     str | None,
     typer.Option("--pack", help="Pack name or folder [env IMPERSONATION_PACK; default: best installed]"),
 ]
-Device = Annotated[str, typer.Option("--device", help="auto, cpu, cuda, tensorrt, rocm, coreml, dml")]
+Device = Annotated[str, typer.Option("--device", help="auto, cpu, cuda, tensorrt, rocm, coreml, dml, openvino")]
 Gallery = Annotated[
     Path | None, typer.Option("--gallery", help="Gallery SQLite file [env IMPERSONATION_GALLERY]", show_default=False)
 ]

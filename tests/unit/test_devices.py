@@ -3,10 +3,13 @@ which this onnxruntime build lacks ...; install onnxruntime-gpu for CUDA"); it i
 
 from __future__ import annotations
 
+from typing import get_args
+
 import pytest
 
+from impersonation_cli.cli.options import Device
 from impersonation_cli.errors import UserError
-from impersonation_cli.runtime.sessions import resolve_providers
+from impersonation_cli.runtime.sessions import DEVICE_PROVIDERS, resolve_providers
 
 
 @pytest.mark.parametrize("device", ["nope", "", "gpu"])
@@ -20,3 +23,9 @@ def test_known_devices_and_provider_names_are_taken() -> None:
     assert resolve_providers("cpu") == ["CPUExecutionProvider"]
     assert resolve_providers("CPUExecutionProvider") == ["CPUExecutionProvider"]
     assert resolve_providers("auto")[-1] == "CPUExecutionProvider"
+
+
+def test_the_help_names_every_device() -> None:
+    """--device's help left out openvino, which the command takes (and its error message lists)."""
+    help_text = get_args(Device)[1].help
+    assert help_text.split(", ") == ["auto", *DEVICE_PROVIDERS]
