@@ -11,7 +11,7 @@ from typing import Any
 
 from impersonation_cli.errors import GalleryError, UserError
 from impersonation_cli.gallery.store import Authorization, Gallery
-from impersonation_cli.results import Appearance, ScanResult, SourceResult, Verdict
+from impersonation_cli.results import Appearance, ScanResult, SignalScore, SourceResult, Verdict
 
 # `--fail-on` words and the verdicts they stand for; the full verdict names are accepted too.
 FAIL_ON_VERDICTS = {
@@ -180,6 +180,17 @@ def score_words(score: float) -> str:
     if score >= 0.2:
         return "weak sign"
     return "no clear sign"
+
+
+def signal_words(signal: SignalScore) -> str:
+    """`score_words`, but against the signal's own threshold where it has one (the trained detector's): its
+    thresholds sit above every real face measured, so 0.68 on a real press photo is no "moderate sign"."""
+    threshold = signal.details.get("threshold")
+    if not isinstance(threshold, int | float) or isinstance(threshold, bool) or not abs(threshold) < 1e300:
+        return score_words(signal.score)
+    if signal.score >= threshold:
+        return f"at or above the detector's threshold {threshold:.2f}"
+    return f"below the detector's threshold {threshold:.2f}, a range real faces score in too"
 
 
 def verdict_meaning(verdict: str) -> str:

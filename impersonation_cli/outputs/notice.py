@@ -21,8 +21,8 @@ from impersonation_cli.outputs.evidence_files import check_evidence
 from impersonation_cli.outputs.findings import (
     ReportInput,
     own_verdicts,
-    score_words,
     setting,
+    signal_words,
     source_reasons,
     takedown_by_source,
     verdict_meaning,
@@ -192,9 +192,7 @@ def _signal_lines(appearance: Appearance) -> list[str]:
         return []
     lines = ["- Manipulation signals (0 = no sign, 1 = strong sign):"]
     for name, signal in appearance.signals.items():
-        lines.append(
-            f"  - {md_text(name)}: {signal.score:.2f}, {score_words(signal.score)}; {md_text(signal.explanation)}"
-        )
+        lines.append(f"  - {md_text(name)}: {signal.score:.2f}, {signal_words(signal)}; {md_text(signal.explanation)}")
     return lines
 
 

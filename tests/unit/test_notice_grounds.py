@@ -8,7 +8,7 @@ from pathlib import Path
 
 from impersonation_cli.outputs.findings import ReportInput
 from impersonation_cli.outputs.notice import notice_documents
-from impersonation_cli.results import ScanResult, Verdict
+from impersonation_cli.results import ScanResult, SignalScore, Verdict
 
 from .builders import appearance, scan_result, source
 
@@ -42,3 +42,17 @@ def test_an_authorized_room_that_loops_itself_still_gets_a_draft(tmp_path: Path)
     result = _rooms([Verdict.AUTHORIZED, Verdict.CONCURRENT])
     result.sources[0].verdicts = [Verdict.REPLAY]
     assert _drafted_rooms(result, tmp_path) == ["douyin_fan", "douyin_official"]
+
+
+def test_a_detector_probability_is_worded_against_its_threshold_not_the_plain_scale(tmp_path: Path) -> None:
+    """A real press photo of Barack Obama scored face_effects 0.68 (threshold 0.98, set above every real face
+    measured) and its draft called that a "moderate sign" of effects."""
+    found = appearance("Barack Obama", "photo.jpg", room="weibo:photo")
+    found.signals = {
+        "face_effects": SignalScore("face_effects", 0.68, "trained detector: probability 0.68", {"threshold": 0.98}),
+        "blend_seam": SignalScore("blend_seam", 0.55, "boundary edge energy 1.4x its sides", {}),
+    }
+    (text,) = notice_documents(ReportInput(scan_result([found]), tmp_path / "r.json"), tmp_path).values()
+    assert "face_effects: 0.68, below the detector's threshold 0.98, a range real faces score in too;" in text
+    assert "moderate sign; trained" not in text
+    assert "blend_seam: 0.55, moderate sign;" in text  # a cue without a threshold keeps the plain scale
