@@ -34,7 +34,7 @@ from impersonation_cli.io.rooms import Room, load_rooms, parse_duration, parse_t
 from impersonation_cli.io.sources import VIDEO_EXTENSIONS, is_stream_url
 from impersonation_cli.io.threads import threads_or_default
 from impersonation_cli.outputs.alerts import AlertEvent, AlertSink
-from impersonation_cli.outputs.files import writable_folder
+from impersonation_cli.outputs.files import check_outputs
 from impersonation_cli.pipeline.scan import ProgressCallback, ScanContext, scan_inputs
 from impersonation_cli.pipeline.signals.replay import FootageIndex
 from impersonation_cli.pipeline.watch import Watcher, WatchSettings
@@ -508,13 +508,9 @@ class Scanner:
         _path_arg(evidence_dir, "evidence_dir")
         _no_empty_paths(evidence_dir=evidence_dir)  # here: scan() and a caller of scan_sources
         _callable_arg(progress, "progress")
-        writable_folder(Path(evidence_dir) if evidence_dir is not None else None, "evidence_dir")
-        context = dataclasses.replace(
-            self.context,
-            fps=fps,
-            evidence_dir=Path(evidence_dir) if evidence_dir is not None else None,
-            progress=progress,
-        )
+        evidence = Path(evidence_dir) if evidence_dir is not None else None
+        check_outputs({}, folders={"evidence_dir": evidence})  # as the CLI checks it: '-' is refused too
+        context = dataclasses.replace(self.context, fps=fps, evidence_dir=evidence, progress=progress)
         return runner(items, context, rooms)
 
     def watch(
@@ -543,8 +539,9 @@ class Scanner:
         Blocks the calling thread; to stop it early, or to show the rooms while they are watched, use `watcher`.
 
         Raises:
-            UserError: nothing to watch, a room or URL named twice, an evidence folder that cannot be written, a
-                webhook that is not http(s), an empty path.
+            UserError: nothing to watch, a room or URL named twice, an evidence folder that cannot be written, an
+                alerts file that cannot be written or is a video a room plays or the evidence folder, a webhook
+                that is not http(s), an empty path.
             TypeError: an argument of the wrong type (settings, rooms, a path, a callback), named in the message.
         """
         with self.watcher(
@@ -594,18 +591,17 @@ class Scanner:
         _callable_arg(on_write_error, "on_write_error")
         if webhook is not None and not isinstance(webhook, str):
             raise TypeError(f"webhook must be a URL (a str), not {type(webhook).__name__}")
-        writable_folder(Path(evidence_dir) if evidence_dir is not None else None, "evidence_dir")
-        context = dataclasses.replace(
-            self.context, evidence_dir=Path(evidence_dir) if evidence_dir is not None else None
-        )
+        alerts = Path(alerts_path) if alerts_path is not None else None
+        evidence = Path(evidence_dir) if evidence_dir is not None else None
+        # As the CLI checks them: alerts_path=clip.mp4 appended the alerts to the video a room played.
+        videos = [spec.url for spec in specs if not is_stream_url(spec.url)]
+        check_outputs({"alerts_path": alerts}, videos, {"evidence_dir": evidence}, stdout={"alerts_path"})
+        context = dataclasses.replace(self.context, evidence_dir=evidence)
         if engine is not None:
-            path = Path(alerts_path) if alerts_path else None
-            with engine(specs, context, settings, path, webhook, on_alert, on_write_error) as distributed:
+            with engine(specs, context, settings, alerts, webhook, on_alert, on_write_error) as distributed:
                 yield distributed
             return
-        sink = AlertSink(
-            Path(alerts_path) if alerts_path else None, webhook, settings.cooldown_s, on_alert, on_write_error
-        )
+        sink = AlertSink(alerts, webhook, settings.cooldown_s, on_alert, on_write_error)
         try:
             yield Watcher(specs, context, settings, sink)
         finally:

@@ -261,3 +261,24 @@ def test_watch_settings_read_numpy_numbers() -> None:
     settings = WatchSettings(reader=reader, duration_s=np.float32(30), provisional_frames=np.int64(2))
     assert (reader.fps, reader.give_up_s, reader.queue_size, settings.duration_s) == (2.0, 30, 3, 30.0)
     assert [type(v) for v in (reader.fps, reader.queue_size, settings.duration_s)] == [float, int, float]
+
+
+def test_watch_refuses_an_output_that_is_an_input_or_another_output(scanner: Scanner, tmp_path: Path) -> None:
+    """The CLI refused these before the work (check_outputs) and the API did not: watch(clip,
+    alerts_path=clip) appended the alerts to the video watched."""
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(b"a video")
+    with pytest.raises(UserError, match=r"^alerts_path .*clip\.mp4 is the input .*clip\.mp4: writing it would destroy"):
+        scanner.watch(str(clip), alerts_path=tmp_path / "." / "clip.mp4")
+    with pytest.raises(UserError, match=r"^alerts_path .*out is also the folder of evidence_dir"):
+        scanner.watch(str(clip), alerts_path=tmp_path / "out", evidence_dir=tmp_path / "out")
+    assert clip.read_bytes() == b"a video"
+
+
+@pytest.mark.parametrize(
+    "call", [lambda s: s.scan("clip.mp4", evidence_dir="-"), lambda s: s.watch("a.mp4", evidence_dir="-")]
+)
+def test_an_evidence_folder_named_dash_is_refused_as_the_cli_refuses_it(scanner: Scanner, call) -> None:  # type: ignore[no-untyped-def]
+    """evidence_dir='-' made a folder named '-' where `--evidence-dir -` is refused."""
+    with pytest.raises(UserError, match="evidence_dir -: this output is a folder; give a folder name"):
+        call(scanner)
