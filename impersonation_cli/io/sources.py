@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 import struct
+import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -48,6 +49,25 @@ MAX_PIXELS = 100_000_000
 
 def is_stream_url(text: str) -> bool:
     return text.lower().startswith(STREAM_SCHEMES)
+
+
+# The port a stream URL means when it names none: `rtmp://host/a` and `rtmp://host:1935/a` are one stream.
+DEFAULT_PORTS = {"rtmp": 1935, "rtmps": 443, "rtsp": 554, "rtsps": 322, "http": 80, "https": 443}
+
+
+def stream_identity(url: str) -> str:
+    """The same text for spellings of a stream URL that name one stream: scheme and host lower-cased (neither
+    tells streams apart) and a default port made explicit. The path and query are kept as given: a server may
+    tell `live/A` from `live/a`."""
+    parts = urllib.parse.urlsplit(url)
+    try:
+        port = parts.port or DEFAULT_PORTS.get(parts.scheme.lower())
+    except ValueError:  # a port that is not a number: the reader refuses it; named as given
+        return url
+    host = parts.hostname or ""
+    user, at, _ = parts.netloc.rpartition("@")
+    netloc = f"{user}{at}{f'[{host}]' if ':' in host else host}{f':{port}' if port else ''}"
+    return urllib.parse.urlunsplit(parts._replace(scheme=parts.scheme.lower(), netloc=netloc))
 
 
 def is_image(path: Path) -> bool:

@@ -99,6 +99,20 @@ def test_a_bare_url_that_a_rooms_file_names_is_one_room(tmp_path: Path) -> None:
     assert [room.name for room in room_specs([str(rooms), "rtmp://host/live/b"])] == ["douyin:1", "rtmp://host/live/b"]
 
 
+@pytest.mark.parametrize(
+    "other", ["rtmp://HOST/live/a", "RTMP://host/live/a", "rtmp://host:1935/live/a", "rtmp://Host:1935/live/a"]
+)
+def test_a_url_spelt_with_another_case_or_its_default_port_is_one_room(other: str) -> None:
+    """`watch rtmp://HOST/live/a rtmp://host/live/a` watched one stream as two rooms (a false `concurrent`)."""
+    with pytest.raises(UserError, match=f"named twice: rtmp://host/live/a and {re.escape(other)}$"):
+        room_specs(["rtmp://host/live/a", other])
+
+
+def test_urls_that_differ_in_path_query_or_port_are_rooms_of_their_own() -> None:
+    urls = ["rtmp://host/live/a", "rtmp://host/live/A", "rtmp://host/live/a?key=1", "rtmp://host:1936/live/a"]
+    assert [room.name for room in room_specs(urls)] == urls
+
+
 @pytest.mark.parametrize("option", ["--json", "--alerts"])
 def test_watch_refuses_an_output_that_is_a_video_its_rooms_file_names(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, option: str
