@@ -347,14 +347,17 @@ def _stage_file(f: PackFile, search_dir: Path, staged: Path, progress: Progress)
     """Copy the first file of the source that is a published form of `f` into the staged pack. Another copy that
     fails its hash is passed over: a backup of a models folder holds each pack's int8/ detector under the published
     name (int8/scrfd_10g_bnkps.onnx sorts before scrfd_10g_bnkps.onnx), and a download folder an interrupted copy.
-    Only when no copy verifies is the first that failed named."""
+    Only when no copy verifies is the first that failed named. Any published form is taken under any of the
+    published names, as `verify_pack` takes it: an installed pack holds the PyPI carrier's detector as det_500m.onnx.
+    """
     candidates = {name: sha for name, _, sha in f.accepted()}
+    published = set(candidates.values())
     refused = None
     for path in sorted(search_dir.rglob("*.onnx")):
         if path.name in candidates:
             _require_regular_file(path)
             digest = sha256_of(path)
-            if digest == candidates[path.name]:
+            if digest in published:
                 shutil.copyfile(path, staged / f.name)
                 progress(f"verified {path.name} sha256 {digest[:12]}… as {f.name}")
                 return
@@ -409,7 +412,7 @@ def _unzip(archive: Path, dest: Path, spec: PackSpec, label: str | None = None) 
     detector beside the published file) is never extracted: refused only when no member of the right size is.
     Refusals name the archive as `label` (default: its path), which for a download is its URL."""
     label = label or str(archive)
-    sizes = {name: size for f in spec.files for name, size, _ in f.accepted()}
+    sizes = {name: {size for _, size, _ in f.accepted()} for f in spec.files for name, _, _ in f.accepted()}
     wrong_size: dict[str, str] = {}
     try:
         with zipfile.ZipFile(archive) as zf:
@@ -420,8 +423,8 @@ def _unzip(archive: Path, dest: Path, spec: PackSpec, label: str | None = None) 
                 name = PureWindowsPath(member.filename).name
                 if name not in sizes:
                     continue
-                if sizes[name] is not None and member.file_size != sizes[name]:
-                    size = f"{member.file_size} bytes, not the published {sizes[name]}"
+                if None not in sizes[name] and member.file_size not in sizes[name]:
+                    size = f"{member.file_size} bytes, not the published {' or '.join(map(str, sorted(sizes[name])))}"
                     wrong_size.setdefault(name, f"{label}: {member.filename} is {size}; not extracted")
                     continue
                 dest.mkdir(parents=True, exist_ok=True)
@@ -477,7 +480,8 @@ def _download(url: str, target: Path, progress: Progress) -> None:
             _copy_capped(response, out, shown)
     except TimeoutError as exc:  # the read timeout: the server stopped sending
         raise ModelPackError(f"download of {shown} failed: no data for {DOWNLOAD_TIMEOUT} s") from exc
-    except (OSError, ValueError) as exc:  # ValueError: http.client.InvalidURL, a port that is not a number
+    # HTTPException: a port that is not a number (InvalidURL), a connection cut mid-body (IncompleteRead).
+    except (OSError, ValueError, http.client.HTTPException) as exc:
         raise ModelPackError(f"download of {shown} failed: {exc}") from exc
 
 

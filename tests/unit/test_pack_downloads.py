@@ -94,3 +94,10 @@ def test_a_download_that_stalls_ends_in_one_line(
     url = f"http://127.0.0.1:{server.server_port}/pack.zip"
     with pytest.raises(ModelPackError, match=rf"^download of {url} failed: no data for 0.3 s$"):
         install_pack("buffalo_sc", url, tmp_path / "models")
+
+
+def test_a_url_with_a_port_that_is_not_a_number_is_refused_in_one_line(tmp_path: Path) -> None:
+    """http.client's InvalidURL is no OSError or ValueError: it was an internal error (exit 4)."""
+    url = "http://user:s3cret@127.0.0.1:notaport/pack.zip"
+    with pytest.raises(ModelPackError, match=r"^download of http://\*\*\*@127\.0\.0\.1:notaport/pack\.zip failed: "):
+        install_pack("buffalo_sc", url, tmp_path / "models")
