@@ -1,8 +1,8 @@
 """Live rooms: one reader thread per room that keeps a stream open and hands out sampled frames.
 
 A reader grabs every frame the stream sends (so the connection never backs up on the server) but
-converts only the frames due at the sampling rate, by arrival time, and keeps at most `queue_size` of
-them: when recognition falls behind, the oldest frame is dropped, never queued forever. A dropped or
+converts only the frames due at the sampling rate, by when they were live (`StreamClock`), and keeps at most
+`queue_size` of them: when recognition falls behind, the oldest frame is dropped, never queued forever. A dropped or
 refused connection is retried with exponential backoff and jitter; a room that stays unreachable for
 `give_up_s` is reported as ended (it was live) or failed (it never was). Local files are played as live,
 paced by their presentation times, and end at their last frame.
@@ -193,11 +193,16 @@ class DecodePlan:
     def __init__(self) -> None:
         self.key_interval_s: float | None = None  # learnt from the stream: the smoothed gap between key frames
         self._last_key_s: float | None = None
+        self._last_key_pts_s: float | None = None
         self._resting = True  # nothing decodes until the first key frame
 
-    def decodes(self, packet: av.Packet, packet_s: float, next_sample_s: float, interval_s: float) -> bool:
+    def decodes(
+        self, packet: av.Packet, packet_s: float, next_sample_s: float, interval_s: float, pts_s: float | None = None
+    ) -> bool:
+        """`pts_s`, the packet's presentation time where known, is what the key-frame interval is learnt from:
+        frames that arrive in a burst (the first HLS segments) are all due at once, but not key frames apart."""
         if packet.is_keyframe:
-            self._key_frame(packet_s)
+            self._key_frame(packet_s, packet_s if pts_s is None else pts_s)
             return True
         if self._resting:
             return False
@@ -220,12 +225,40 @@ class DecodePlan:
         """The decoder's skip_frame for this packet: drop non-reference frames unless a sample is due."""
         return "DEFAULT" if packet_s + 1.5 * frame_s >= next_sample_s else "NONREF"
 
-    def _key_frame(self, packet_s: float) -> None:
-        if self._last_key_s is not None and packet_s > self._last_key_s:
-            gap = packet_s - self._last_key_s
+    def _key_frame(self, packet_s: float, pts_s: float) -> None:
+        if self._last_key_pts_s is not None and pts_s > self._last_key_pts_s:
+            gap = pts_s - self._last_key_pts_s
             self.key_interval_s = gap if self.key_interval_s is None else 0.7 * self.key_interval_s + 0.3 * gap
-        self._last_key_s = packet_s
+        self._last_key_s, self._last_key_pts_s = packet_s, pts_s
         self._resting = False
+
+
+# How far behind arrival a frame's time may fall: past it the stream's timestamps are taken to be wrong.
+# Longer than the longest HLS segment in common use (10 s), whose frames all arrive a segment late.
+MAX_CLOCK_LAG_S = 12.0
+# Presentation times going back further than this (B-frames go back a few frames) start a new timeline.
+REWIND_S = 1.0
+
+
+class StreamClock:
+    """When each frame of one connection was live, on the monotonic clock: its presentation time, anchored at
+    the arrival of the frame that came least late. Sampling by arrival alone fails where frames come in
+    bursts (HLS delivers a segment at once): every due time in a burst but the first landed on frames that
+    had all arrived together, so a 2-fps room got one sample per 1-s segment."""
+
+    def __init__(self) -> None:
+        self._offset: float | None = None
+        self._last_pts_s: float | None = None
+
+    def at(self, arrival: float, pts_s: float | None) -> float:
+        if pts_s is None:
+            return arrival
+        rewound = self._last_pts_s is not None and pts_s < self._last_pts_s - REWIND_S
+        if self._offset is None or rewound:
+            self._offset = arrival - pts_s
+        self._offset = min(self._offset, arrival - pts_s)
+        self._last_pts_s = pts_s
+        return max(pts_s + self._offset, arrival - MAX_CLOCK_LAG_S)
 
 
 class RoomReader(threading.Thread):
@@ -309,19 +342,22 @@ class RoomReader(threading.Thread):
         rate = stream.average_rate or stream.guessed_rate
         frame_s = 1.0 / float(rate) if rate and 0 < float(rate) < 1000 else 0.04
         plan = DecodePlan()
+        live_at = StreamClock()
         connected = previous = time.monotonic()
         packets = 0
         rested = False
         for packet in self._packets(container, stream):
             packets += 1
             self._received(packets)
-            now = self._pace(connected, seconds(packet.pts, packet.time_base) or 0.0)
-            self.state.live_seconds += now - previous
-            previous = now
-            # The plan works in arrival time (samples are due by the clock), kept in step with the stream's own.
+            packet_s = seconds(packet.pts, packet.time_base)
+            arrived = self._pace(connected, packet_s or 0.0)
+            self.state.live_seconds += arrived - previous
+            previous = arrived
+            # Samples are due by when a frame was live, which is its arrival unless frames come in bursts.
+            now = live_at.at(arrived, packet_s)
             arrival_s = now - connected
             interval = 1.0 / self.fps
-            if not plan.decodes(packet, arrival_s, self._next_sample - connected, interval):
+            if not plan.decodes(packet, arrival_s, self._next_sample - connected, interval, packet_s):
                 rested = True
                 continue
             if rested:

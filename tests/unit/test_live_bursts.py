@@ -1,0 +1,76 @@
+"""A room whose frames arrive in bursts is still sampled at its rate. HLS delivers a whole segment at once: a
+room watched at 2 fps over the loopback nginx's 1-s segments got 59 samples in 59 s (1.2 fps), every due time
+in a burst but the first landing on frames that had all arrived together."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import threading
+from pathlib import Path
+from types import SimpleNamespace
+
+import av
+import numpy as np
+import pytest
+
+from impersonation_cli.io import live_reader
+from impersonation_cli.io.live_reader import ReaderSettings, ReaderState, RoomReader, StreamClock
+
+SEGMENT_S = 1.0
+
+
+def _clip(path: Path, seconds: int) -> Path:
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 160, 120, "yuv420p"
+        stream.options = {"g": "25", "keyint_min": "25", "bf": "0", "sc_threshold": "0"}
+        for n in range(25 * seconds):
+            picture = np.full((120, 160, 3), n % 256, dtype=np.uint8)
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(picture, format="rgb24")))
+        out.mux(stream.encode())
+    return path
+
+
+def _sampled_in_bursts(clip: Path, fps: float, monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Stream times of the samples of `clip` delivered as HLS does: every frame of a 1-s segment at once, when
+    the segment is complete (on a fake clock, no waiting)."""
+    clock = SimpleNamespace(now=1000.0)
+    monkeypatch.setattr(live_reader, "time", SimpleNamespace(monotonic=lambda: clock.now, time=lambda: clock.now))
+    taken: list[float] = []
+
+    class Segmented(RoomReader):
+        def _pace(self, connected: float, packet_s: float) -> float:
+            clock.now = max(clock.now, connected + (math.floor(packet_s / SEGMENT_S) + 1) * SEGMENT_S)
+            return clock.now
+
+        def _sample(self, decoded, now: float) -> None:  # type: ignore[no-untyped-def]
+            taken.append(float(decoded.pts * decoded.time_base))
+            super()._sample(decoded, now)
+
+    reader = Segmented(ReaderState(room="r", url=str(clip)), ReaderSettings(fps=fps), threading.Event())
+    assert reader._connect_and_read()
+    return taken
+
+
+def test_frames_arriving_a_segment_at_a_time_are_sampled_at_the_rate(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    taken = _sampled_in_bursts(_clip(tmp_path / "hls.mp4", 8), 2.0, monkeypatch)
+    assert len(taken) >= 13, taken  # 8 s at 2 fps: 16, less the first burst's (it anchors the clock)
+    gaps = [b - a for a, b in itertools.pairwise(taken[1:])]
+    assert max(gaps) <= 0.6, taken
+
+
+def test_the_clock_follows_presentation_times_within_a_burst_and_never_runs_ahead_of_arrival() -> None:
+    clock = StreamClock()
+    assert clock.at(10.0, 0.0) == 10.0
+    assert clock.at(10.0, 1.0) == 10.0  # the first burst sets the anchor: never ahead of arrival
+    assert [clock.at(12.0, pts) for pts in (2.0, 2.5)] == [11.0, 11.5]  # later bursts spread by their times
+
+
+def test_the_clock_re_anchors_when_times_go_back_or_stand_still() -> None:
+    clock = StreamClock()
+    clock.at(10.0, 50.0)
+    assert clock.at(11.0, 0.0) == 11.0  # a publisher restarted its timestamps on the same connection
+    assert clock.at(11.0 + 100.0, 0.04) == 111.0 - live_reader.MAX_CLOCK_LAG_S  # stuck timestamps: bounded lag
