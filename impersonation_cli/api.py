@@ -115,7 +115,7 @@ def load_engine(
     Args:
         models: folder of model packs; None: $IMPERSONATION_MODELS, else the per-user data folder.
         pack: pack name or folder; None: $IMPERSONATION_PACK, else the best installed pack.
-        device: ONNX Runtime device: auto, cpu, cuda, tensorrt, rocm, coreml or dml.
+        device: ONNX Runtime device: auto, cpu, cuda, tensorrt, rocm, openvino, coreml or dml.
         config: a TOML file of settings overriding the defaults; None: $IMPERSONATION_CONFIG,
             ./impersonation-cli.toml, then the user's config folder.
         threads: CPU threads per model, at least 1; None lets ONNX Runtime use every core.
@@ -401,7 +401,7 @@ class Scanner:
             gallery: the gallery SQLite file; None: $IMPERSONATION_GALLERY, else the per-user default.
             config: a TOML file of settings overriding the defaults; None: as the CLI finds one ($IMPERSONATION_CONFIG,
                 ./impersonation-cli.toml, then the user's config folder: README, "Configuration").
-            device: ONNX Runtime device: auto, cpu, cuda, tensorrt, rocm, coreml or dml.
+            device: ONNX Runtime device: auto, cpu, cuda, tensorrt, rocm, openvino, coreml or dml.
             threads: CPU threads per model, at least 1; None: half the usable cores, as `scan` runs detection beside
                 recognition (`io.threads.threads_per_stage`). A scanner used only to watch may take every core.
 
