@@ -3,8 +3,6 @@ threshold with exit 0 while printing that 100% of genuine pairs fall below it.""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +11,8 @@ import pytest
 from impersonation_cli.errors import UserError
 from impersonation_cli.gallery.store import Gallery, ReferenceFace
 from impersonation_cli.tools.evaluation import calibrate, write_calibration
+
+from .cli_in_process import run_cli
 
 MINE = "# my settings\n[scan]\nfps = 1.0\n"
 
@@ -47,13 +47,13 @@ def test_a_threshold_rejecting_every_genuine_pair_is_not_written(crossed_gallery
     with pytest.raises(UserError, match=r"rejects all 2 genuine pairs .*; not written to"):
         write_calibration(mine, result)
     assert mine.read_text(encoding="utf-8") == MINE
-    command = [sys.executable, "-m", "impersonation_cli", "gallery", "calibrate", "--gallery", str(crossed_gallery)]
-    written = subprocess.run([*command, "--target-fmr", "0.1", "--write", str(mine)], capture_output=True, text=True)
+    command = ["gallery", "calibrate", "--gallery", str(crossed_gallery)]
+    written = run_cli(*command, "--target-fmr", "0.1", "--write", str(mine))
     assert written.returncode == 2, written.stderr
     assert "100.0% of them fall below the threshold" in written.stdout
     assert written.stderr.splitlines()[-1].startswith("error: threshold") and "not written" in written.stderr
     assert mine.read_text(encoding="utf-8") == MINE
-    shown = subprocess.run([*command, "--target-fmr", "0.1"], capture_output=True, text=True)
+    shown = run_cli(*command, "--target-fmr", "0.1")
     assert shown.returncode == 0 and "warning: threshold" in shown.stderr, shown.stderr
 
 

@@ -13,6 +13,8 @@ import pytest
 from impersonation_cli.gallery import enrol
 from impersonation_cli.gallery.store import Gallery, ReferenceFace
 
+from .cli_in_process import run_cli
+
 RECOGNIZER = "w600k_mbf.onnx:0123"
 
 
@@ -55,15 +57,11 @@ def test_a_name_is_looked_up_as_it_is_stored(gallery: Path) -> None:
 
 
 def test_footage_remove_names_the_registered_person(gallery: Path) -> None:
-    import subprocess
-    import sys
-
     from impersonation_cli.gallery.store import FINGERPRINT_METHOD, FootageVideo
 
     with Gallery(gallery) as store:
         store.add_footage(FootageVideo("Eileen Collins", "a.mp4", "a" * 64, FINGERPRINT_METHOD, 8.0, 3.0), [])
-    command = [sys.executable, "-m", "impersonation_cli", "footage", "remove", "ec", "--gallery", str(gallery)]
-    removed = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    removed = run_cli("footage", "remove", "ec", "--gallery", str(gallery))
     assert removed.returncode == 0 and removed.stdout.strip() == "Eileen Collins: removed 1 video(s)", removed
 
 

@@ -3,8 +3,6 @@ covers only the part that decoded (a replay of the rest is not recognised)."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import av
@@ -14,6 +12,8 @@ import pytest
 from impersonation_cli.errors import UserError
 from impersonation_cli.gallery.footage import add_footage_videos
 from impersonation_cli.gallery.store import Gallery, ReferenceFace
+
+from .cli_in_process import run_cli
 
 PERSON = "Eileen Collins"
 
@@ -84,8 +84,7 @@ def test_a_still_image_is_not_footage(tmp_path: Path) -> None:
 
 def test_removing_footage_that_is_not_there_is_an_error(gallery: Path) -> None:
     # `footage remove NAME` with nothing stored said "removed 0 video(s)" and exit 0, as if it had done something.
-    command = [sys.executable, "-m", "impersonation_cli", "footage", "remove", PERSON, "--gallery", str(gallery)]
-    removed = subprocess.run(command, capture_output=True, text=True)
+    removed = run_cli("footage", "remove", PERSON, "--gallery", str(gallery))
     assert removed.returncode == 2, removed
     assert removed.stderr.strip() == f"error: '{PERSON}' has no footage (see `impersonation-cli footage list`)"
     assert "Traceback" not in removed.stderr

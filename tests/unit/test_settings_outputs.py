@@ -4,15 +4,13 @@ config given with --config, and `eval --json clip.mp4` a clip the manifest names
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from impersonation_cli.gallery.store import Gallery
 
+from .cli_in_process import Finished, run_cli
 from .test_gallery_import import _export
 
 
@@ -26,10 +24,8 @@ def folder(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def _run(folder: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("IMPERSONATION_")}
-    command = [sys.executable, "-m", "impersonation_cli", *arguments]
-    return subprocess.run(command, capture_output=True, text=True, cwd=folder, env=environment, timeout=60)
+def _run(folder: Path, *arguments: str) -> Finished:
+    return run_cli(*arguments, cwd=folder)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,53 @@
+"""The command line run inside the test process, as `python -m impersonation_cli ARGS` runs it (`run_app`: one-line
+errors, exit codes), its stdout and stderr captured. A subprocess costs the fast tier 0.6 s a run in imports
+alone; the commands tested here refuse or finish before any model loads, so nothing heavy is imported."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from impersonation_cli.cli import common, main
+
+
+@dataclass(frozen=True)
+class Finished:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@contextlib.contextmanager
+def _without_tool_environment() -> Iterator[None]:
+    """The user's IMPERSONATION_* settings (gallery, models, config) set aside, as a fresh shell would have."""
+    saved = {k: os.environ.pop(k) for k in list(os.environ) if k.startswith("IMPERSONATION_")}
+    try:
+        yield
+    finally:
+        os.environ.update(saved)
+
+
+def run_cli(*arguments: str, cwd: Path | None = None) -> Finished:
+    stdout, stderr = io.StringIO(), io.StringIO()
+    saved_argv, saved_cwd = sys.argv, Path.cwd()
+    common.stderr.quiet = False  # --quiet of an earlier run in this process must not carry over
+    sys.argv = ["impersonation-cli", *arguments]
+    try:
+        with _without_tool_environment(), contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            if cwd is not None:
+                os.chdir(cwd)
+            try:
+                main()
+                code = 0
+            except SystemExit as exit_:
+                code = exit_.code if isinstance(exit_.code, int) else int(exit_.code is not None)
+    finally:
+        sys.argv = saved_argv
+        os.chdir(saved_cwd)
+        common.stderr.quiet = False
+    return Finished(code, stdout.getvalue(), stderr.getvalue())
