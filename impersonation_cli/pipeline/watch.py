@@ -125,6 +125,14 @@ def recognise(engine: FaceEngine, batch: list[tuple[RoomWatch, Frame]]) -> list[
     return [faces for faces in found if faces is not None]
 
 
+def raises_concurrent(room: str, places: list[str], authorized: set[str]) -> bool:
+    """Whether a frame of `room` raises the `concurrent` alert naming `places`. An authorized room leaves it to
+    an unauthorized one of them (their next frame, a sample interval later): raised from the authorized room,
+    the alert's room, URL and evidence crop pointed at the rights holder's own broadcast, not at a room to act
+    on. With every room authorized (a simulcast), any raises it."""
+    return room not in authorized or all(place in authorized for place in places)
+
+
 class Watcher:
     """Watches rooms until the duration is up, every room is over, or `stop()` is called."""
 
@@ -155,6 +163,8 @@ class Watcher:
         self._stop = threading.Event()
         # person -> room name -> wall-clock time the person was last on screen there
         self._sightings: dict[str, dict[str, float]] = {}
+        # person -> the rooms whose latest finding of them was authorized
+        self._authorized_in: dict[str, set[str]] = {}
         self.rooms = [self._watch(number, room) for number, room in enumerate(rooms, start=first_number)]
 
     def _watch(self, number: int, room: Room) -> RoomWatch:
@@ -261,9 +271,14 @@ class Watcher:
         for verdict in appearance.verdicts:
             if verdict != Verdict.AUTHORIZED:
                 self._raise(room, match, verdict, [room.name], appearance.reasons, appearance.risk)
+        authorized = self._authorized_in.setdefault(match.identity, set())
+        if Verdict.AUTHORIZED in appearance.verdicts:
+            authorized.add(room.name)
+        else:
+            authorized.discard(room.name)
         window = self.settings.concurrency_window_s
         concurrency = live_concurrency(match.identity, room.name, seen, sightings, window, self.context.config.verdicts)
-        if concurrency is not None:
+        if concurrency is not None and raises_concurrent(room.name, concurrency.places, authorized):
             self._raise(room, match, Verdict.CONCURRENT, concurrency.places, [concurrency.reason], concurrency.risk)
 
     def _raise(
