@@ -52,7 +52,7 @@ from impersonation_cli.outputs.evidence import save_evidence
 from impersonation_cli.pipeline.matches import TrackMatch
 from impersonation_cli.pipeline.scan import ScanContext, add_concurrency
 from impersonation_cli.pipeline.verdicts import VerdictSettings, live_concurrency
-from impersonation_cli.pipeline.watch import RoomWatch, Watcher, WatchSettings
+from impersonation_cli.pipeline.watch import RoomWatch, Watcher, WatchSettings, note_authorized, raises_concurrent
 from impersonation_cli.results import Appearance, Evidence, RunInfo, ScanResult, SourceResult, Verdict
 
 # Room counters that add up over a shard's lives (a restarted shard's rooms count from zero again).
@@ -159,6 +159,7 @@ class WatchCoordinator:
         self.evidence_dir = evidence_dir
         self.changed = threading.Condition()  # the actor is threaded: shards report while the driver waits
         self.sightings: dict[str, dict[str, float]] = {}  # person -> room -> wall-clock time last seen there
+        self.authorized_in: dict[str, set[str]] = {}  # person -> rooms whose latest finding was authorized
         # (room, track) -> its best crop and when the track was last seen; a track not seen for CROP_KEEP_S
         # has ended (the tracker ends one within seconds), and its crop is let go.
         self.crops: dict[tuple[str, int], tuple[Crop, float]] = {}
@@ -194,9 +195,10 @@ class WatchCoordinator:
         for verdict in appearance.verdicts:
             if verdict != Verdict.AUTHORIZED:  # it raises nothing
                 self._raise(finding, verdict, [finding.room], appearance.reasons, appearance.risk)
+        authorized = note_authorized(self.authorized_in, finding.person, finding.room, appearance.verdicts)
         window = self.window_s
         concurrency = live_concurrency(finding.person, finding.room, finding.seen, sightings, window, self.verdicts)
-        if concurrency is not None:
+        if concurrency is not None and raises_concurrent(finding.room, concurrency.places, authorized):
             self._raise(finding, Verdict.CONCURRENT, concurrency.places, [concurrency.reason], concurrency.risk)
 
     def _raise(self, finding: Finding, verdict: str, rooms: list[str], reasons: list[str], risk: float) -> None:

@@ -125,6 +125,16 @@ def recognise(engine: FaceEngine, batch: list[tuple[RoomWatch, Frame]]) -> list[
     return [faces for faces in found if faces is not None]
 
 
+def note_authorized(authorized_in: dict[str, set[str]], person: str, room: str, verdicts: list[str]) -> set[str]:
+    """Record whether `person`'s latest finding in `room` is authorized; returns the person's authorized rooms."""
+    rooms = authorized_in.setdefault(person, set())
+    if Verdict.AUTHORIZED in verdicts:
+        rooms.add(room)
+    else:
+        rooms.discard(room)
+    return rooms
+
+
 def raises_concurrent(room: str, places: list[str], authorized: set[str]) -> bool:
     """Whether a frame of `room` raises the `concurrent` alert naming `places`. An authorized room leaves it to
     an unauthorized one of them (their next frame, a sample interval later): raised from the authorized room,
@@ -271,11 +281,7 @@ class Watcher:
         for verdict in appearance.verdicts:
             if verdict != Verdict.AUTHORIZED:
                 self._raise(room, match, verdict, [room.name], appearance.reasons, appearance.risk)
-        authorized = self._authorized_in.setdefault(match.identity, set())
-        if Verdict.AUTHORIZED in appearance.verdicts:
-            authorized.add(room.name)
-        else:
-            authorized.discard(room.name)
+        authorized = note_authorized(self._authorized_in, match.identity, room.name, appearance.verdicts)
         window = self.settings.concurrency_window_s
         concurrency = live_concurrency(match.identity, room.name, seen, sightings, window, self.context.config.verdicts)
         if concurrency is not None and raises_concurrent(room.name, concurrency.places, authorized):

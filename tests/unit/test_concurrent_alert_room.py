@@ -4,7 +4,12 @@ evidence crop named the rights holder's own broadcast rather than a room to act 
 
 from __future__ import annotations
 
-from impersonation_cli.pipeline.watch import raises_concurrent
+from impersonation_cli.distributed.ray_watch import Finding, WatchCoordinator
+from impersonation_cli.pipeline.verdicts import VerdictSettings
+from impersonation_cli.pipeline.watch import WatchSettings, raises_concurrent
+from impersonation_cli.results import Verdict
+
+from .builders import appearance
 
 PLACES = ["douyin:fan1", "douyin:official", "kuaishou:fan2"]
 
@@ -19,3 +24,31 @@ def test_rooms_all_authorized_still_raise_it() -> None:
     simulcast = ["douyin:backup", "douyin:official"]
     assert raises_concurrent("douyin:official", simulcast, set(simulcast))
     assert raises_concurrent("douyin:fan1", PLACES, set())
+
+
+def _finding(room: str, verdicts: list[str], seen: float) -> Finding:
+    url = f"rtmp://127.0.0.1/live/{room}"
+    return Finding(
+        room=room,
+        number=1,
+        url=url,
+        label=None,
+        person="Rowan Atkinson",
+        similarity=0.87,
+        track_id=1,
+        stream_time_s=seen - 1000.0,
+        seen=seen,
+        crop=None,
+        appearance=appearance("Rowan Atkinson", url, verdicts=verdicts),
+        pid=1,
+    )
+
+
+def test_the_ray_coordinator_raises_it_from_the_unauthorized_room_too() -> None:
+    coordinator = WatchCoordinator(None, None, WatchSettings(), VerdictSettings(), None)
+    coordinator.report([_finding("douyin:fan1", [Verdict.UNAUTHORIZED], 1000.0)])
+    coordinator.report([_finding("douyin:official", [Verdict.AUTHORIZED], 1000.5)])  # completes the finding
+    assert not [event for event, _ in coordinator.events if event.verdict == Verdict.CONCURRENT]
+    coordinator.report([_finding("douyin:fan1", [Verdict.UNAUTHORIZED], 1001.0)])
+    (concurrent,) = [event for event, _ in coordinator.events if event.verdict == Verdict.CONCURRENT]
+    assert concurrent.room == "douyin:fan1" and concurrent.rooms == ["douyin:fan1", "douyin:official"]
