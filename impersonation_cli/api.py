@@ -31,7 +31,7 @@ from impersonation_cli.errors import MAX_SCAN_FPS, MAX_WATCH_FPS, MIN_WATCH_FPS,
 from impersonation_cli.gallery.store import GALLERY_ENV, Gallery, default_gallery_path
 from impersonation_cli.io.live_reader import ReaderSettings
 from impersonation_cli.io.rooms import Room, load_rooms, parse_duration, parse_time, validate_room
-from impersonation_cli.io.sources import VIDEO_EXTENSIONS, is_stream_url, stream_identity
+from impersonation_cli.io.sources import VIDEO_EXTENSIONS, is_stream_url, source_key, stream_identity
 from impersonation_cli.io.threads import threads_or_default
 from impersonation_cli.outputs.alerts import AlertEvent, AlertSink
 from impersonation_cli.outputs.files import check_outputs
@@ -201,9 +201,9 @@ def _add_rooms_file(items: list[str], assignments: dict[str, Room], rooms_file: 
     was scanned twice, once with no room."""
     given: dict[str, str] = {}
     for item in items:
-        given.setdefault(_source_key(item), item)  # the first of its names: the one a scan lists it by
+        given.setdefault(source_key(item), item)  # the first of its names: the one a scan lists it by
     for entry in _rooms_once(rooms_file):
-        named = given.get(_source_key(entry.url))
+        named = given.get(source_key(entry.url))
         if named is not None and room_given:
             # Either the file's room or the one given with the inputs would be dropped without a word.
             raise UserError(f"{entry.url} has a room in the rooms file and one given with it: give it once")
@@ -219,17 +219,10 @@ def _rooms_once(rooms_file: Path) -> list[Room]:
     """A rooms file's entries, each source named once: a recording was captured in one room (the later entry's
     room replaced the earlier one's without a word, and the earlier room's findings were lost)."""
     entries = load_rooms(rooms_file)
-    twice = sorted(url for url, count in Counter(_source_key(entry.url) for entry in entries).items() if count > 1)
+    twice = sorted(url for url, count in Counter(source_key(entry.url) for entry in entries).items() if count > 1)
     if twice:
         raise UserError(f"rooms file {rooms_file} names {', '.join(twice)} more than once: give each source one room")
     return entries
-
-
-def _source_key(source: str) -> str:
-    """A source as one name: a stream URL as written, a file as its absolute path (a rooms file makes its
-    relative ones absolute alike, io.rooms.load_rooms). Symlinks are not followed: a link is the recording it
-    was named as, so a link beside its target can be a second room's capture."""
-    return source if is_stream_url(source) else os.path.abspath(source)
 
 
 def path_list(paths: PathLike | Sequence[PathLike]) -> list[str]:

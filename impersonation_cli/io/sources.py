@@ -103,21 +103,21 @@ def expand_inputs(inputs: list[str]) -> tuple[list[str], list[InputProblem]]:
     a file named beside the folder holding it (listed where it is named, so it keeps its own room). Scanned
     twice, it was reported twice. A symlink is a source of its own (a link can be a second room's capture).
     """
-    named = {os.path.abspath(item) for item in inputs if not is_stream_url(item) and _kind(Path(item)) == "file"}
+    kinds = {item: "stream" if is_stream_url(item) else _kind(Path(item)) for item in inputs}
+    named = {source_key(item) for item, kind in kinds.items() if kind == "file"}
     seen: set[str] = set()
     sources: list[str] = []
     problems: list[InputProblem] = []
     for item in inputs:
-        path = Path(item)
-        if is_stream_url(item) or _kind(path) == "file":
+        if kinds[item] in ("stream", "file"):
             sources.extend(_unseen([item], seen))
-        elif _kind(path) == "folder":
-            found = _media_files(path)
+        elif kinds[item] == "folder":
+            found = _media_files(Path(item))
             if not found:
                 problems.append(InputProblem(item, "folder has no video or image files"))
-            sources.extend(_unseen([f for f in found if os.path.abspath(f) not in named], seen))
+            sources.extend(_unseen([f for f in found if source_key(f) not in named], seen))
         else:
-            problems.append(InputProblem(item, _missing(item, path)))
+            problems.append(InputProblem(item, _missing(item, Path(item))))
     return sources, problems
 
 
@@ -156,11 +156,18 @@ def _media_files(folder: Path) -> list[str]:
     return sorted(str(p) for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in extensions)
 
 
+def source_key(source: str) -> str:
+    """A source as one name: a stream URL as written, a file as its absolute path (a rooms file makes its
+    relative entries absolute alike, io.rooms). Symlinks are not followed: a link is the recording it was named
+    as, so a link beside its target can be a second room's capture."""
+    return source if is_stream_url(source) else os.path.abspath(source)
+
+
 def _unseen(sources: list[str], seen: set[str]) -> list[str]:
-    """The `sources` not in `seen` (a file by its absolute path, a URL as written), which joins them to it."""
+    """The `sources` not in `seen` (by `source_key`), which joins them to it."""
     kept = []
     for source in sources:
-        key = source if is_stream_url(source) else os.path.abspath(source)
+        key = source_key(source)
         if key not in seen:
             seen.add(key)
             kept.append(source)
