@@ -52,7 +52,14 @@ from impersonation_cli.outputs.evidence import save_evidence
 from impersonation_cli.pipeline.matches import TrackMatch
 from impersonation_cli.pipeline.scan import ScanContext, add_concurrency
 from impersonation_cli.pipeline.verdicts import VerdictSettings, live_concurrency
-from impersonation_cli.pipeline.watch import RoomWatch, Watcher, WatchSettings, note_authorized, raises_concurrent
+from impersonation_cli.pipeline.watch import (
+    RoomWatch,
+    Watcher,
+    WatchSettings,
+    iso_time,
+    note_authorized,
+    raises_concurrent,
+)
 from impersonation_cli.results import Appearance, Evidence, RunInfo, ScanResult, SourceResult, Verdict
 
 # Room counters that add up over a shard's lives (a restarted shard's rooms count from zero again).
@@ -217,8 +224,8 @@ class WatchCoordinator:
             frames=finding.appearance.frames,
             track_id=finding.track_id,
             stream_time_s=round(finding.stream_time_s, 3),
-            seen_at=_iso(finding.seen),
-            emitted_at=_iso(time.time()),
+            seen_at=iso_time(finding.seen),
+            emitted_at=iso_time(time.time()),
             evidence=self._evidence(finding, verdict),
             reasons=reasons,
         )
@@ -387,10 +394,6 @@ class WatchWorker(ScanWorker):
         rooms = [{**Watcher.room_summary(room), "lag_s": round(room.lag_s, 2)} for room in watcher.rooms]
         share = getattr(watcher, "share", None)
         return ShardReport(shard.first_number, os.getpid(), rooms, share.as_dict() if share is not None else None)
-
-
-def _iso(stamp: float) -> str:
-    return datetime.fromtimestamp(stamp, tz=UTC).isoformat(timespec="microseconds")  # as pipeline.watch._iso
 
 
 def _first_record(room: Room) -> dict[str, Any]:

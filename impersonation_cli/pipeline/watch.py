@@ -95,7 +95,8 @@ class RoomWatch:
         return self.room.name
 
 
-def _iso(stamp: float | None) -> str:
+def iso_time(stamp: float | None) -> str:
+    """A wall-clock time (now, for None) as an alert's ISO 8601 UTC time, local watch or Ray alike."""
     # Always with microseconds (docs/watch.md): isoformat() leaves them out of a time on a whole second.
     when = datetime.fromtimestamp(stamp if stamp is not None else time.time(), tz=UTC)
     return when.isoformat(timespec="microseconds")
@@ -306,8 +307,8 @@ class Watcher:
             frames=len(match.track.observations),
             track_id=match.track.track_id,
             stream_time_s=round(last.time_s, 3),
-            seen_at=_iso(last.wallclock),
-            emitted_at=_iso(None),
+            seen_at=iso_time(last.wallclock),
+            emitted_at=iso_time(None),
             evidence=self._evidence(room, match, verdict),
             reasons=reasons,
         )
