@@ -1019,12 +1019,17 @@ def import_from_file(gallery: Path, file: Path) -> tuple[int, int]:
     """`gallery import-file`: merge an export into `gallery` in one transaction, every value checked first (the
     first bad one refuses the whole file); (people in the file, new references)."""
     document = read_export(file)
-    try:
+    with _nothing_imported(file):
         recognizer, people = parse_export(document)
+    # What only the gallery can refuse (its recognizer, a name it gives another) is a refusal of the file too.
+    with Gallery(gallery) as store, _nothing_imported(file):
+        return len(people), store.import_people(recognizer, people)
+
+
+@contextmanager
+def _nothing_imported(file: Path) -> Iterator[None]:
+    """A refusal of an export's contents, named by the file and saying that none of it was imported."""
+    try:
+        yield
     except GalleryError as exc:
         raise GalleryError(f"{file}: {exc}; nothing imported") from exc
-    with Gallery(gallery) as store:
-        try:
-            return len(people), store.import_people(recognizer, people)
-        except GalleryError as exc:  # what only the gallery can refuse: its recognizer, a name it gives another
-            raise GalleryError(f"{file}: {exc}; nothing imported") from exc
