@@ -54,7 +54,7 @@ def test_install_from_folder_verifies_every_file(tmp_path: Path) -> None:
 def test_install_from_zip(tmp_path: Path, buffalo_sc: Path) -> None:
     archive = tmp_path / "buffalo_sc.zip"
     with zipfile.ZipFile(archive, "w") as zf:
-        for path in (buffalo_sc).glob("*.onnx"):
+        for path in buffalo_sc.glob("*.onnx"):
             zf.write(path, f"buffalo_sc/{path.name}")
     target = install_pack("buffalo_sc", str(archive), tmp_path / "root")
     assert sorted(p.name for p in target.glob("*.onnx")) == ["det_500m.onnx", "w600k_mbf.onnx"]
@@ -66,7 +66,7 @@ def test_the_pack_record_names_a_relative_source_absolutely(
     """pack.json kept --from as typed ('buffalo_sc.zip'), which named nothing once the shell had moved on."""
     archive = tmp_path / "buffalo_sc.zip"
     with zipfile.ZipFile(archive, "w") as zf:
-        for path in (buffalo_sc).glob("*.onnx"):
+        for path in buffalo_sc.glob("*.onnx"):
             zf.write(path, f"buffalo_sc/{path.name}")
     monkeypatch.chdir(tmp_path)
     target = install_pack("buffalo_sc", "buffalo_sc.zip", tmp_path / "root")
@@ -78,7 +78,7 @@ def test_install_from_a_url(tmp_path: Path, buffalo_sc: Path) -> None:
     served = tmp_path / "served"
     served.mkdir()
     with zipfile.ZipFile(served / "buffalo_sc.zip", "w") as zf:
-        for path in (buffalo_sc).glob("*.onnx"):
+        for path in buffalo_sc.glob("*.onnx"):
             zf.write(path, f"buffalo_sc/{path.name}")
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
     with http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler) as server:
@@ -173,7 +173,7 @@ def test_a_damaged_zip_is_a_one_line_error(cli_env: dict[str, str], tmp_path: Pa
     """A bad CRC ended in exit 4 (internal error); a member larger than published is not even extracted."""
     archive = tmp_path / "buffalo_sc.zip"
     with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_STORED) as zf:
-        for path in sorted((buffalo_sc).glob("*.onnx")):
+        for path in sorted(buffalo_sc.glob("*.onnx")):
             zf.write(path, f"buffalo_sc/{path.name}")
     data = bytearray(archive.read_bytes())
     data[len(data) // 2] ^= 0xFF  # inside the stored bytes of one member: its CRC-32 no longer matches
