@@ -13,7 +13,6 @@ import http.client
 import importlib.util
 import json
 import os
-import re
 import shutil
 import stat
 import subprocess
@@ -30,6 +29,7 @@ from pathlib import Path, PureWindowsPath
 from typing import BinaryIO
 
 from impersonation_cli.errors import ModelPackError
+from impersonation_cli.io.urls import redact_url
 from impersonation_cli.io.user_dirs import data_folder, expand_user
 
 MODELS_ENV = "IMPERSONATION_MODELS"
@@ -38,8 +38,6 @@ PACK_RECORD = "pack.json"
 # Preference when no pack is named: the most accurate pack that is installed.
 DEFAULT_PACK_ORDER = ("buffalo_l", "antelopev2", "buffalo_m", "sc-2.5g", "buffalo_s", "buffalo_sc")
 ROLES = ("detection", "recognition", "landmarks_106")
-# A URL's user name and password: what comes between '//' and the last '@' of its host part (as urlsplit reads it).
-_USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@")
 # The most a `models install --from URL` download may be: the largest official pack zip is a few hundred MB, so an
 # endless stream (or a URL that serves something else) is cut off before it fills the disk.
 MAX_DOWNLOAD_BYTES = 2 << 30
@@ -450,12 +448,6 @@ def _extract(zf: zipfile.ZipFile, member: zipfile.ZipInfo, target: Path, label: 
             f"{label}: {member.filename} is compressed with method {member.compress_type}, which cannot be "
             "read here; give a zip archive made with plain Deflate (or stored)"
         ) from exc
-
-
-def redact_url(url: str) -> str:
-    """`url` as it may be printed or kept: its user name and password replaced by '***'
-    (https://user:pass@host/x.zip -> https://***@host/x.zip), the rest as given."""
-    return _USERINFO.sub(r"\1***@", url)
 
 
 def _request(url: str) -> urllib.request.Request:

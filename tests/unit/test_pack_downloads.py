@@ -56,10 +56,11 @@ def server() -> Iterator[_Server]:
 
 
 def test_a_urls_password_is_redacted() -> None:
-    assert redact_url("https://user:pass@host/x.zip") == "https://***@host/x.zip"
+    assert redact_url("https://user:pass@host/x.zip") == "https://user:***@host/x.zip"
     assert redact_url("https://user@host:8443/x.zip?a=b@c") == "https://***@host:8443/x.zip?a=b@c"
     assert redact_url("https://host/x.zip?next=a@b") == "https://host/x.zip?next=a@b"
-    assert _recorded_source("https://user:s3cret@host/x.zip") == "https://***@host/x.zip"
+    assert _recorded_source("https://user:s3cret@host/x.zip") == "https://user:***@host/x.zip"
+    assert _recorded_source("https://host/x.zip?token=s3cret") == "https://host/x.zip?token=***"
 
 
 def test_a_download_with_a_password_sends_it_and_never_prints_it(server: _Server, tmp_path: Path) -> None:
@@ -68,7 +69,7 @@ def test_a_download_with_a_password_sends_it_and_never_prints_it(server: _Server
     said: list[str] = []
     with pytest.raises(ModelPackError) as refused:
         install_pack("buffalo_sc", url, tmp_path / "models", progress=said.append)
-    shown = f"http://***@127.0.0.1:{server.server_port}/pack.zip"
+    shown = f"http://user:***@127.0.0.1:{server.server_port}/pack.zip"
     assert str(refused.value).startswith(f"{shown} is a damaged zip archive")
     assert said == [f"downloading {shown}"]
     assert server.authorizations == ["Basic " + base64.b64encode(b"user:s3cret").decode()]
@@ -100,5 +101,7 @@ def test_a_download_that_stalls_ends_in_one_line(
 def test_a_url_with_a_port_that_is_not_a_number_is_refused_in_one_line(tmp_path: Path) -> None:
     """http.client's InvalidURL is no OSError or ValueError: it was an internal error (exit 4)."""
     url = "http://user:s3cret@127.0.0.1:notaport/pack.zip"
-    with pytest.raises(ModelPackError, match=r"^download of http://\*\*\*@127\.0\.0\.1:notaport/pack\.zip failed: "):
+    with pytest.raises(
+        ModelPackError, match=r"^download of http://user:\*\*\*@127\.0\.0\.1:notaport/pack\.zip failed: "
+    ):
         install_pack("buffalo_sc", url, tmp_path / "models")

@@ -1,0 +1,76 @@
+"""URLs as they are shown and written: without the credentials they may carry.
+
+A stream URL can hold a password (`rtsp://user:secret@cam/live`) or a token in its query (`?token=`, `auth_key=`,
+`sign=`, as live-commerce CDNs hand them out), and so can a model pack's download URL. The full URL is what is
+opened and what tells two sources apart (`io.sources.source_key`); everything a person or another program is
+shown (terminal lines, results, alerts, reports, notices, evidence file names) names it by `redact_url`. No
+imports from the package: the result format (`results.py`) uses it too.
+"""
+
+from __future__ import annotations
+
+import re
+import urllib.parse
+
+MASK = "***"
+# scheme://authority: the authority ends at the path, query or fragment; its userinfo is what comes before the
+# last '@' in it (as urllib.parse.urlsplit and FFmpeg read a URL).
+_AUTHORITY = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)([^/?#]*)")
+# A query parameter holds a credential when its name, lower-cased with everything but letters and digits left
+# out, contains one of these words (token, access_token, X-Amz-Security-Token; auth_key, txSecret, wsSecret;
+# sign, signature, X-Amz-Signature; key, apikey; password, passwd, passphrase (SRT); credential; session) or is
+# one of the short names.
+CREDENTIAL_WORDS = ("token", "secret", "auth", "sign", "key", "pass", "pwd", "credential", "session", "ticket")
+CREDENTIAL_NAMES = frozenset({"sig", "pw", "jwt", "sid", "hdnts", "hdnea", "hdntl"})
+# A URL inside a message: up to white space or a quote; punctuation that ends a sentence is not the URL's.
+_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]+")
+_TRAILING = ".,:;!?)]}"
+
+
+def redact_url(url: str) -> str:
+    """`url` as it may be shown or written: a password in it replaced by `***` (`rtsp://user:***@cam/live`; a
+    user name alone, which is often a token, `https://***@host/x`), and so is the value of every query (or
+    fragment) parameter whose name says it is a credential (`?token=***&room=7`). Everything else is kept as
+    given, so the URL still says which stream it is; text that is not `scheme://...` (a file's path) is returned
+    unchanged. Applied twice it changes nothing more."""
+    found = _AUTHORITY.match(url)
+    if found is None:
+        return url
+    scheme, authority = found.groups()
+    rest = url[found.end() :]
+    if "@" in authority:
+        userinfo, _, host = authority.rpartition("@")
+        user, colon, _ = userinfo.partition(":")
+        authority = f"{user}:{MASK}@{host}" if colon else f"{MASK}@{host}"
+    rest, hash_sign, fragment = rest.partition("#")
+    path, question, query = rest.partition("?")
+    return f"{scheme}{authority}{path}{question}{_redact_params(query)}{hash_sign}{_redact_params(fragment)}"
+
+
+def redact_urls(text: str) -> str:
+    """`text` (a message, which may quote URLs: FFmpeg's errors do) with every URL in it as `redact_url` shows it."""
+    return _URL_IN_TEXT.sub(_redact_match, text)
+
+
+def _redact_match(found: re.Match[str]) -> str:
+    url = found.group(0)
+    kept = url.rstrip(_TRAILING)
+    return redact_url(kept) + url[len(kept) :]
+
+
+def _redact_params(params: str) -> str:
+    if "=" not in params:
+        return params
+    parts = []
+    for part in params.split("&"):
+        name, equals, value = part.partition("=")
+        if equals and value and is_credential(name):
+            part = f"{name}={MASK}"
+        parts.append(part)
+    return "&".join(parts)
+
+
+def is_credential(name: str) -> bool:
+    """Whether a query parameter of this name (as written in the URL, percent-encoded or not) holds a credential."""
+    plain = re.sub(r"[^a-z0-9]", "", urllib.parse.unquote_plus(name).lower())
+    return plain in CREDENTIAL_NAMES or any(word in plain for word in CREDENTIAL_WORDS)
