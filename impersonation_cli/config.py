@@ -198,6 +198,7 @@ BOUNDS: dict[str, dict[str, Bounds]] = {
         "loop_min_lag_s": NON_NEGATIVE,
         "loop_distance": RANK_DISTANCE,
         "loop_margin": RANK_DISTANCE,
+        "loop_ratio": UNIT,
     },
 }
 

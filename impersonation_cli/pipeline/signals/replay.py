@@ -19,7 +19,9 @@ A single frame can resemble another by chance (same studio, same framing); a rep
 sampled frames matching one video with a constant time offset (`find_runs`). A loop is the same thing
 inside one stream: frames matching earlier frames of the same stream at a constant lag. A still scene
 matches itself at every lag, so a loop must also be *specific*: its frames must match the lag much better
-than lags a second or two beside it.
+than lags a second or two beside it, by an absolute margin (a still scene's costs are all near 0) and by a ratio
+(a still-ish talking head costs little even beside its lag, so an absolute margin alone missed its loops; a busy
+scene costs much everywhere). `scripts/measure_loops.py` measured both on the shared media (docs/verdicts.md).
 """
 
 from __future__ import annotations
@@ -67,7 +69,8 @@ class ReplaySettings:
     run_s: tuple[float, float] = (2.0, 5.0)
     loop_min_lag_s: float = 2.0
     loop_distance: float = 2.0
-    loop_margin: float = 1.5
+    loop_margin: float = 1.0
+    loop_ratio: float = 0.5
 
 
 # -- fingerprints ------------------------------------------------------------------------------------
@@ -307,6 +310,24 @@ def _longest_piece(rows: np.ndarray, stream_times: np.ndarray, max_gap_s: float)
     return max(np.split(rows, breaks), key=len)
 
 
+def lag_costs(times: np.ndarray, signatures: np.ndarray, run: Run) -> tuple[float, float]:
+    """The mean distance of the run's frames (of a stream's `times` and loop `signatures`) to the frames one lag
+    earlier: at the run's lag, and at the best of lags 1 and 2 s either side of it."""
+    inside = np.flatnonzero((times >= run.start_s) & (times <= run.end_s))
+
+    def cost(lag: float) -> float:
+        partners = np.abs(times[None, :] - (times[inside, None] - lag)).argmin(axis=1)
+        return float(paired_distances(signatures[inside], signatures[partners]).mean())
+
+    return cost(run.offset_s), min(cost(run.offset_s + d) for d in (-2.0, -1.0, 1.0, 2.0))
+
+
+def lag_specific(at_lag: float, beside: float, settings: ReplaySettings) -> bool:
+    """Whether a run matches its lag clearly better than the lags beside it (a still scene matches every lag
+    equally): by at least `loop_margin`, and at most `loop_ratio` of the cost beside."""
+    return beside - at_lag >= settings.loop_margin and at_lag <= settings.loop_ratio * beside
+
+
 # -- the detector ------------------------------------------------------------------------------------------
 
 
@@ -367,27 +388,19 @@ class ReplayDetector:
             runs += find_runs(int(video), rows[:, 0], rows[:, 2], rows[:, 3], self.settings)
         return sorted(runs, key=lambda r: (-r.duration_s, r.mean_distance))
 
-    def loop_runs(self) -> list[Run]:
-        """Runs of the stream against its own past that are specific to their lag (key: 0)."""
+    def loop_candidates(self) -> list[tuple[Run, float, float]]:
+        """Runs of the stream against its own past, each with its frames' cost at its lag and at the best lag 1-2 s
+        beside it (`lag_costs`), before the specificity test."""
         if not self._loop_matches:
             return []
         table = np.asarray(self._loop_matches)
+        times, signatures = np.asarray(self._own_times), np.stack(self._own)
         runs = find_runs(0, table[:, 0], table[:, 1], table[:, 2], self.settings)
-        return [r for r in runs if self._lag_specific(r)]
+        return [(run, *lag_costs(times, signatures, run)) for run in runs]
 
-    def _lag_specific(self, run: Run) -> bool:
-        """Whether the run's frames match its lag clearly better than lags 1-2 s beside it (a still scene
-        matches every lag equally)."""
-        times = np.asarray(self._own_times)
-        signatures = np.stack(self._own)
-        inside = np.flatnonzero((times >= run.start_s) & (times <= run.end_s))
-
-        def cost(lag: float) -> float:
-            partners = np.abs(times[None, :] - (times[inside, None] - lag)).argmin(axis=1)
-            return float(paired_distances(signatures[inside], signatures[partners]).mean())
-
-        beside = min(cost(run.offset_s + d) for d in (-2.0, -1.0, 1.0, 2.0))
-        return beside - cost(run.offset_s) >= self.settings.loop_margin
+    def loop_runs(self) -> list[Run]:
+        """Runs of the stream against its own past that are specific to their lag (key: 0)."""
+        return [run for run, at, beside in self.loop_candidates() if lag_specific(at, beside, self.settings)]
 
     def _replay_score(self, run: Run) -> SignalScore:
         video = self.index.videos[run.key] if self.index is not None else None
