@@ -33,6 +33,7 @@ from impersonation_cli.io.live_reader import ReaderSettings
 from impersonation_cli.io.rooms import Room, load_rooms, parse_duration, parse_time, validate_room
 from impersonation_cli.io.sources import VIDEO_EXTENSIONS, is_stream_url, source_key, stream_identity
 from impersonation_cli.io.threads import threads_or_default
+from impersonation_cli.io.urls import redact_url
 from impersonation_cli.outputs.alerts import AlertEvent, AlertSink
 from impersonation_cli.outputs.files import check_outputs
 from impersonation_cli.pipeline.scan import ProgressCallback, ScanContext, scan_inputs
@@ -206,7 +207,7 @@ def _add_rooms_file(items: list[str], assignments: dict[str, Room], rooms_file: 
         named = given.get(source_key(entry.url))
         if named is not None and room_given:
             # Either the file's room or the one given with the inputs would be dropped without a word.
-            raise UserError(f"{entry.url} has a room in the rooms file and one given with it: give it once")
+            raise UserError(f"{entry.shown_url} has a room in the rooms file and one given with it: give it once")
         if named is not None:
             items[items.index(named)] = entry.url
             del assignments[named]
@@ -219,7 +220,8 @@ def _rooms_once(rooms_file: Path) -> list[Room]:
     """A rooms file's entries, each source named once: a recording was captured in one room (the later entry's
     room replaced the earlier one's without a word, and the earlier room's findings were lost)."""
     entries = load_rooms(rooms_file)
-    twice = sorted(url for url, count in Counter(source_key(entry.url) for entry in entries).items() if count > 1)
+    keys = Counter(source_key(entry.url) for entry in entries)
+    twice = sorted(redact_url(url) for url, count in keys.items() if count > 1)
     if twice:
         raise UserError(f"rooms file {rooms_file} names {', '.join(twice)} more than once: give each source one room")
     return entries
@@ -259,7 +261,7 @@ def room_specs(inputs: Sequence[str], room: str | None = None) -> list[Room]:
         elif path.suffix.lower() in VIDEO_EXTENSIONS and path.is_file():
             specs.append(Room(str(path)))
         else:
-            raise UserError(f"{item}: not a stream URL, a video file or a rooms file (.yaml, .toml, .json)")
+            raise UserError(f"{redact_url(item)}: not a stream URL, a video file or a rooms file (.yaml, .toml, .json)")
     if room is not None:
         validate_room(room)
         bare = [s for s in specs if s.account is None]
@@ -274,7 +276,9 @@ def _refuse_twice(specs: Sequence[Room]) -> None:
     """A watch keeps each room's sightings and alerts under its name: two rooms of one name would be one. A
     video named two ways (`a.mp4`, `./clips/../a.mp4`, its absolute path, a link to it) without a room is one
     room too, and so is a bare URL or video that a room of its own also watches: watched as two, either raised
-    a `concurrent` alert of everyone in it against itself. Rooms of their own may share a URL.
+    a `concurrent` alert of everyone in it against itself. Rooms of their own may share a URL. Two bare URLs
+    that differ only in their password or tokens are one room too: they name one stream, and alerts would show
+    them alike (io/urls.py).
 
     Raises:
         UserError: a room or URL named twice.
@@ -287,13 +291,16 @@ def _refuse_twice(specs: Sequence[Room]) -> None:
             names[_target(spec)].append(spec.name)
     twice = sorted(" and ".join(dict.fromkeys(given)) for given in names.values() if len(given) > 1)
     if twice:
-        raise UserError(f"the same room or URL is named twice: {', '.join(twice)}")
+        hidden = any(spec.url != spec.shown_url for spec in specs)
+        why = " (URLs are compared without their passwords and tokens; give each its own room in a rooms file)"
+        why = why if hidden else ""
+        raise UserError(f"the same room or URL is named twice: {', '.join(twice)}{why}")
 
 
 def _target(spec: Room) -> str:
-    """What a room watches: its stream (RTMP://HOST/live/a is rtmp://host:1935/live/a), or the video file it names
-    however it is spelt."""
-    return stream_identity(spec.url) if is_stream_url(spec.url) else os.path.realpath(spec.url)
+    """What a room watches: its stream (RTMP://HOST/live/a is rtmp://host:1935/live/a; credentials aside), or the
+    video file it names however it is spelt."""
+    return redact_url(stream_identity(spec.url)) if is_stream_url(spec.url) else os.path.realpath(spec.url)
 
 
 def watch_settings(

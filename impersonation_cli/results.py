@@ -17,6 +17,7 @@ from typing import Any
 
 from impersonation_cli import __version__
 from impersonation_cli.errors import UserError, is_device
+from impersonation_cli.io.urls import redact_url, redact_urls
 
 SCAN_SCHEMA = "impersonation-cli/scan"
 EVENT_SCHEMA = "impersonation-cli/appearance"
@@ -68,7 +69,7 @@ class Appearance:
 
     appearance_id: str
     identity: str
-    source: str
+    source: str  # the source as shown: a stream URL's password and tokens are *** (io/urls.py)
     start_s: float
     end_s: float
     frames: int
@@ -87,6 +88,11 @@ class Appearance:
     reasons: list[str] = field(default_factory=list)
     risk: float = 0.0
 
+    def __post_init__(self) -> None:
+        # Written and shown, never opened: a stream URL without its password or token (io/urls.py).
+        if isinstance(self.source, str):
+            self.source = redact_url(self.source)
+
     @property
     def duration_s(self) -> float:
         return self.end_s - self.start_s
@@ -96,7 +102,7 @@ class Appearance:
 class SourceResult:
     """One input of a scan (a file, a URL, a watched room): whether it was read, what it holds, its verdicts."""
 
-    source: str
+    source: str  # as shown: a stream URL's password and tokens are *** (the URL opened had them; io/urls.py)
     kind: str
     status: str  # "ok", "truncated" (decoded part of it), "unreadable" or "interrupted" (not scanned: Ctrl-C)
     error: str | None = None
@@ -113,6 +119,15 @@ class SourceResult:
     risk: float = 0.0
     verdicts: list[str] = field(default_factory=list)
     signals: dict[str, SignalScore] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Written and shown, never opened: a stream URL without its password or token, here and in the reason
+        # it could not be read (FFmpeg's messages quote the URL; io/urls.py).
+        if isinstance(self.source, str):
+            shown = redact_url(self.source)
+            if isinstance(self.error, str):
+                self.error = redact_urls(self.error.replace(self.source, shown))
+            self.source = shown
 
 
 @dataclass

@@ -93,7 +93,7 @@ class Finding:
 
     room: str
     number: int
-    url: str
+    url: str  # as shown (Room.shown_url): it goes into alerts and evidence file names, never opened
     label: str | None
     person: str
     similarity: float
@@ -364,7 +364,7 @@ class WatchWorker(ScanWorker):
             Finding(
                 room=room.name,
                 number=room.number,
-                url=room.room.url,
+                url=room.room.shown_url,
                 label=room.room.label,
                 person=match.identity,
                 similarity=match.similarity,

@@ -32,6 +32,7 @@ from impersonation_cli.errors import (
     plain_numbers,
 )
 from impersonation_cli.io.sources import check_file, check_pixels, decode_packet, is_stream_url, seconds
+from impersonation_cli.io.urls import redact_url, redact_urls
 from impersonation_cli.pipeline.faces import Frame
 
 
@@ -71,8 +72,8 @@ class ReaderSettings:
 class ReaderState:
     """What a room's reader has seen so far; kept across reconnects. Written by the reader thread only."""
 
-    room: str
-    url: str
+    room: str  # the room's name as shown (io.rooms.Room.name)
+    url: str  # what is opened; shown and written without its password or tokens (`as_dict`)
     label: str | None = None
     status: RoomStatus = RoomStatus.CONNECTING
     frames_received: int = 0  # frames the stream sent
@@ -97,6 +98,7 @@ class ReaderState:
         document = asdict(self)
         document.pop("_sample_times")
         document["status"] = str(self.status)
+        document["url"] = redact_url(self.url)  # written and shown: without its password or tokens
         document["live_seconds"] = round(self.live_seconds, 2)
         return document
 
@@ -327,7 +329,7 @@ class RoomReader(threading.Thread):
         try:
             container = open_live(self.state.url, self.settings.open_timeout_s, self.settings.read_timeout_s)
         except UnreadableInput as exc:
-            self.state.last_error = str(exc)
+            self.state.last_error = redact_urls(str(exc))  # it names the URL (FFmpeg's messages too): shown as such
             return False
         self.state.connections += 1
         try:
@@ -388,7 +390,7 @@ class RoomReader(threading.Thread):
                 if packet.size:
                     yield packet
         except (av.FFmpegError, OSError) as exc:
-            self.state.last_error = f"{type(exc).__name__}: {exc}"
+            self.state.last_error = redact_urls(f"{type(exc).__name__}: {exc}")
 
     def _received(self, packets: int) -> None:
         state = self.state

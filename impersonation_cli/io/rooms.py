@@ -28,6 +28,7 @@ import yaml
 
 from impersonation_cli.errors import MAX_SECONDS, UserError, has_control_characters, read_settings_text
 from impersonation_cli.io.sources import is_stream_url
+from impersonation_cli.io.urls import redact_url
 
 ROOM_PATTERN = re.compile(r"^[A-Za-z0-9_.-]+:[^\s]+$")
 DATE_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}($|T)")
@@ -62,12 +63,18 @@ class Room:
         if self.account is not None:
             validate_room(self.account)
         if self.started_at is not None and self.started_at.utcoffset() is None:
-            raise UserError(f"{self.url}: started_at needs a time zone (an aware datetime)")
+            raise UserError(f"{self.shown_url}: started_at needs a time zone (an aware datetime)")
+
+    @property
+    def shown_url(self) -> str:
+        """The URL as alerts, summaries and messages show it: without its password or tokens (io/urls.py). The
+        room is read from `url`."""
+        return redact_url(self.url)
 
     @property
     def name(self) -> str:
-        """How alerts and summaries name the room: its account, else its URL."""
-        return self.account or self.url
+        """How alerts and summaries name the room: its account, else its URL as shown."""
+        return self.account or self.shown_url
 
 
 def validate_room(room: str) -> str:

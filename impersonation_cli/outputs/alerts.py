@@ -24,6 +24,7 @@ from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
 from impersonation_cli.errors import UserError, is_device
+from impersonation_cli.io.urls import redact_url
 from impersonation_cli.results import SCHEMA_VERSION, Evidence, json_line
 
 ALERT_SCHEMA = "impersonation-cli/alert"
@@ -81,7 +82,7 @@ def default_evidence_dir(alerts_path: Path | None) -> Path | None:
 def validate_webhook(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise UserError(f"--webhook {url!r} must be an http:// or https:// URL")
+        raise UserError(f"--webhook {redact_url(url)!r} must be an http:// or https:// URL")
     return url
 
 

@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 
 from impersonation_cli.io.atomic_write import write_bytes_atomic
+from impersonation_cli.io.urls import redact_url
 from impersonation_cli.results import Evidence
 
 
@@ -21,7 +22,9 @@ def slug(text: str, limit: int = 40) -> str:
 
 
 def source_slug(source: str) -> str:
-    # The hash keeps two sources with the same file name (in different folders) apart.
+    # The hash keeps two sources with the same file name (in different folders) apart. A URL is named as it is
+    # shown, without its password or tokens (io/urls.py): file names are handed on with the evidence.
+    source = redact_url(source)
     # surrogateescape: a file name that is not UTF-8 hashes as its bytes. Other lone surrogates (JSON's '\ud800'
     # in a hand-edited result) are no file's bytes: surrogatepass hashes them (naming a notice raised an error).
     try:

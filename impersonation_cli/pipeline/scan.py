@@ -35,6 +35,7 @@ from impersonation_cli.io.sources import (
     sample_frames,
 )
 from impersonation_cli.io.threads import run_ahead
+from impersonation_cli.io.urls import redact_url
 from impersonation_cli.outputs.evidence import save_evidence
 from impersonation_cli.pipeline.faces import Faces, Frame
 from impersonation_cli.pipeline.matches import TrackMatch, match_track
@@ -57,6 +58,10 @@ class ScanProgress:
     time_s: float  # stream time reached in this source
     duration_s: float | None  # this source's duration, when its container knows it
     video_done_s: float  # seconds of video scanned in the whole batch so far, this source's included
+
+    def __post_init__(self) -> None:
+        # Shown on the progress line: a stream URL without its password or tokens (io/urls.py).
+        object.__setattr__(self, "source", redact_url(self.source))
 
 
 ProgressCallback = Callable[[ScanProgress], None]

@@ -300,7 +300,7 @@ class Watcher:
             person=match.identity,
             room=room.name,
             rooms=rooms,
-            url=room.room.url,
+            url=room.room.shown_url,
             label=room.room.label,
             similarity=round(match.similarity, 4),
             risk=risk,

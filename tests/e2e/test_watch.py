@@ -26,6 +26,7 @@ import pytest
 
 from impersonation_cli.gallery.enrol import reference_from_image
 from impersonation_cli.gallery.store import Gallery
+from impersonation_cli.io.urls import redact_url
 from impersonation_cli.outputs.alerts import WebhookSender, WebhookSettings
 from impersonation_cli.runtime.engine import FaceEngine
 
@@ -429,17 +430,23 @@ def test_long_live_tracks_are_rematched_on_a_bounded_schedule() -> None:
     assert len(redone) < 160  # instead of 3599 full re-matches and re-judgements
 
 
-def assert_pull_room_watched(url: str, room_name: str, env: dict[str, str], folder: Path) -> None:
+def assert_pull_room_watched(url: str, room_name: str, env: dict[str, str], folder: Path, secret: str = "") -> None:
     """Watch Katie Hill's room at `url` for 15 s at 2 fps: one unauthorized-likeness alert naming her and the
-    URL, and at least 10 frames recognised."""
+    URL (as shown: a `secret` the URL holds is in no alert, summary, evidence name or line on the screen),
+    and at least 10 frames recognised."""
     alerts, summary = folder / "alerts.jsonl", folder / "summary.json"
     args = [url, "--room", room_name, "--fps", "2", "--duration", "15s", "--timeout", "5s"]
     result = run_cli(["watch", *args, "--alerts", str(alerts), "--json", str(summary)], env, timeout=90)
     assert result.returncode == 1, result.stderr
     found = [e for e in read_alerts(alerts) if e["verdict"] == "unauthorized-likeness"]
-    assert found and found[0]["person"] == PERSON and found[0]["url"] == url, result.stderr
+    assert found and found[0]["person"] == PERSON and found[0]["url"] == redact_url(url), result.stderr
     room = rooms_by_name(summary)[room_name]
     assert room["frames_recognised"] >= 10 and room["connections"] >= 1, room
+    if secret:
+        written = [alerts, summary, *(folder / "alerts-evidence").rglob("*")]
+        assert not [path for path in written if secret in str(path.relative_to(folder))]
+        assert not [path for path in written if path.is_file() and secret.encode() in path.read_bytes()]
+        assert secret not in result.stdout + result.stderr
 
 
 @pytest.mark.stream_server
@@ -449,7 +456,8 @@ def test_http_flv_room_is_watched(
     """HTTP-FLV, the pull format of Douyin and Kuaishou live rooms: an endless FLV over one HTTP response."""
     streaming.require_streaming()
     with streaming.HttpFlvOrigin(clips["katie"], "seller") as origin:
-        assert_pull_room_watched(origin.url, "douyin:flv", enrolled, tmp_path)
+        # A CDN's pull URL carries a token: the room is read with it, and shown without it.
+        assert_pull_room_watched(f"{origin.url}?token=T0KEN&quality=hd", "douyin:flv", enrolled, tmp_path, "T0KEN")
 
 
 @pytest.mark.stream_server
@@ -460,7 +468,9 @@ def test_rtsp_room_is_watched(
     RTP inside the RTSP connection (TCP), which passes the NAT and firewalls that RTP over UDP often does not."""
     streaming.require_rtsp()
     with streaming.RtspServer(clips["katie"], tmp_path / "rtsp", "/live/seller") as server:
-        assert_pull_room_watched(server.url, "camera:rtsp", enrolled, tmp_path)
+        # A camera's URL carries its password (this server asks for none; the reader sends it as given).
+        with_password = server.url.replace("rtsp://", "rtsp://viewer:S3CRET@", 1)
+        assert_pull_room_watched(with_password, "camera:rtsp", enrolled, tmp_path, "S3CRET")
         transports = server.transports()
     assert transports and all(t.startswith("RTP/AVP/TCP") for t in transports), transports
 

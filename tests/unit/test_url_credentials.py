@@ -1,12 +1,42 @@
-"""Stream URLs may carry credentials (`rtsp://user:secret@cam/live`, `?token=...`, `auth_key=`, `sign=`).
-`io.urls.redact_url` is how a URL is shown: its password and the values of credential-like query parameters
-masked, everything else as given."""
+"""Stream URLs may carry credentials (`rtsp://user:secret@cam/live`, `?token=...`, `auth_key=`, `sign=`): they were
+shown in full in room names, alerts, the scan JSON, the table, reports, notices, evidence file names and error
+messages, all of which are handed on to platforms and lawyers. `io.urls.redact_url` is how every one of them shows
+a URL now; the full URL is still what is opened and what tells sources apart."""
 
 from __future__ import annotations
 
+import json
+import threading
+from pathlib import Path
+
+import numpy as np
 import pytest
 
+from impersonation_cli.api import room_specs, watch_settings
+from impersonation_cli.config import load_config
+from impersonation_cli.errors import UnreadableInput, UserError
+from impersonation_cli.gallery.store import GalleryIndex
+from impersonation_cli.io import live_reader
+from impersonation_cli.io.live_reader import ReaderSettings, ReaderState, RoomReader
+from impersonation_cli.io.rooms import Room
+from impersonation_cli.io.sources import source_key
 from impersonation_cli.io.urls import redact_url, redact_urls
+from impersonation_cli.outputs.alerts import AlertSink
+from impersonation_cli.outputs.evidence import source_slug
+from impersonation_cli.outputs.findings import ReportInput
+from impersonation_cli.outputs.html import render_html
+from impersonation_cli.outputs.notice import notice_documents
+from impersonation_cli.pipeline import watch
+from impersonation_cli.pipeline.faces import EMBEDDING_DIM
+from impersonation_cli.pipeline.matches import TrackMatch
+from impersonation_cli.pipeline.scan import ScanContext, ScanProgress, unscanned
+from impersonation_cli.pipeline.signals import detector
+from impersonation_cli.pipeline.tracks import Observation, Track
+from impersonation_cli.pipeline.watch import Watcher
+from impersonation_cli.results import ScanResult, Verdict
+
+from .builders import appearance, scan_result, source
+from .cli_in_process import run_cli
 
 SECRET = "s3cr3t"
 URL = f"rtsp://admin:{SECRET}@cam.example:8554/live/room7?token={SECRET}&quality=hd"
@@ -64,3 +94,113 @@ def test_urls_quoted_in_a_message_are_masked_and_the_message_kept() -> None:
     assert redact_urls(message) == (
         f"{SHOWN}: cannot open; FFmpeg: 'http://h/a.flv?sign=***'. Then http://u:***@h/b, done"
     )
+
+
+def test_the_full_url_still_tells_sources_apart() -> None:
+    assert source_key(URL) == URL
+    assert Room(URL).url == URL  # what the reader opens
+
+
+def test_a_scan_result_and_its_json_name_the_source_without_its_secrets() -> None:
+    """The scan JSON's `source` (and an appearance's) is the URL as shown: which stream it was, not its password."""
+    unreadable = unscanned(URL, "unreadable", f"{URL}: OSError: Connection refused: '{URL}'")
+    found = appearance("Eileen Collins", URL)
+    result = scan_result([found], [unreadable])
+    text = result.to_json()
+    assert SECRET not in text
+    assert unreadable.source == found.source == SHOWN
+    assert unreadable.error == f"{SHOWN}: OSError: Connection refused: '{SHOWN}'"
+    assert ScanResult.from_dict(json.loads(text)).sources[0].source == SHOWN
+
+
+def test_a_result_written_before_is_read_without_its_secrets(tmp_path: Path) -> None:
+    """A result file of an earlier version held the full URL: read for a report or notice, it is shown masked."""
+    document = scan_result([appearance("Eileen Collins", "x")], [source("x")]).to_dict()
+    document["sources"][0]["source"] = document["appearances"][0]["source"] = URL
+    result = ScanResult.from_dict(json.loads(json.dumps(document)))
+    assert result.sources[0].source == result.appearances[0].source == SHOWN
+    report = ReportInput(result, tmp_path / "result.json")
+    (notice,) = notice_documents(report, tmp_path).items()
+    assert SECRET not in str(notice) and SHOWN in notice[1]
+    assert SECRET not in render_html(report)
+
+
+def test_evidence_file_names_carry_no_secret() -> None:
+    assert SECRET not in source_slug(URL)
+    assert source_slug(URL) == source_slug(SHOWN)  # not even a hash of it
+
+
+def test_a_rooms_name_and_the_progress_line_show_the_url_masked() -> None:
+    assert Room(URL).name == SHOWN and Room(URL).shown_url == SHOWN
+    assert Room(URL, "douyin:7").name == "douyin:7"
+    assert ScanProgress(URL, 1, 1, 0.0, None, 0.0).source == SHOWN
+
+
+class _NoEngine:
+    """What a watcher's summary names of its engine; no model is loaded (nor the forgery model: `_LOADED`)."""
+
+    pack = type("Pack", (), {"name": "none"})()
+    detector_id = recognizer_id = provider = "none"
+    providers = ("CPUExecutionProvider",)
+
+
+def _watcher(tmp_path: Path, alerts: Path, monkeypatch: pytest.MonkeyPatch) -> Watcher:
+    for stage in ("AdaptiveDetector", "EmbeddingReuse"):  # built for each room, never run here
+        monkeypatch.setattr(watch, stage, lambda *_: None)
+    config = load_config(None)
+    nobody = GalleryIndex((), np.zeros(0, dtype=np.int64), np.zeros((0, EMBEDDING_DIM), np.float32), None)
+    engine = _NoEngine()
+    detector._LOADED[engine] = detector.ForgeryModel(None, "no forgery model")  # type: ignore[index]
+    context = ScanContext(engine, nobody, config, evidence_dir=tmp_path / "evidence")  # type: ignore[arg-type]
+    return Watcher([Room(URL)], context, watch_settings(), AlertSink(alerts, None, 600.0))
+
+
+def test_an_alert_line_and_its_evidence_name_the_room_without_its_secrets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alerts = tmp_path / "alerts.jsonl"
+    watcher = _watcher(tmp_path, alerts, monkeypatch)
+    (room,) = watcher.rooms
+    observation = Observation(0, 1.0, np.array([0, 0, 8, 8], np.float32), 0.9, np.zeros((5, 2)), np.zeros(512))
+    track = Track(1, URL, [observation], np.zeros((8, 8, 3), np.uint8), 1.0, np.array([0, 0, 8, 8], np.float32))
+    match = TrackMatch(track, "Eileen Collins", 0.7, 0.7, np.array([0.7]), None, -1.0)
+    watcher._raise(room, match, Verdict.UNAUTHORIZED, [room.name], ["no authorization"], 0.5)
+    watcher.sink.close()
+    line = alerts.read_text(encoding="utf-8")
+    assert SECRET not in line
+    event = json.loads(line)
+    assert event["room"] == event["url"] == SHOWN and event["rooms"] == [SHOWN]
+    assert SECRET not in event["evidence"]["path"]
+    summary = watcher.summary().to_json()
+    assert SECRET not in summary and SHOWN in summary
+    assert room.state.url == URL  # the reader still opens the full URL
+
+
+def test_a_live_rooms_error_names_its_url_masked(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refused(url: str, *_: float) -> None:
+        raise UnreadableInput(f"{url}: cannot open (not a video, damaged, or unreachable): '{url}'")
+
+    monkeypatch.setattr(live_reader, "open_live", refused)
+    state = ReaderState(room=Room(URL).name, url=URL)
+    reader = RoomReader(state, ReaderSettings(), threading.Event())
+    assert not reader._connect_and_read()
+    assert state.last_error is not None and SECRET not in state.last_error and SHOWN in state.last_error
+    assert SECRET not in json.dumps(state.as_dict())
+
+
+def test_watch_refuses_a_url_named_twice_without_showing_its_secrets() -> None:
+    """Two URLs that differ only in their credentials name one stream: refused, and the error shows neither."""
+    other = URL.replace(f"token={SECRET}", "token=0ther")
+    with pytest.raises(UserError) as refused:
+        room_specs([URL, other])
+    assert SECRET not in str(refused.value) and "0ther" not in str(refused.value)
+    assert f"named twice: {SHOWN} (URLs are compared without their passwords and tokens" in str(refused.value)
+    finished = run_cli("watch", URL, other)
+    assert finished.returncode == 2 and SECRET not in finished.stderr + finished.stdout
+
+
+def test_a_rooms_file_naming_a_url_twice_is_refused_without_its_secrets(tmp_path: Path) -> None:
+    rooms = tmp_path / "rooms.yaml"
+    rooms.write_text(f"rooms:\n  - {{url: '{URL}', room: 'douyin:1'}}\n  - {{url: '{URL}', room: 'douyin:2'}}\n")
+    finished = run_cli("scan", "--rooms", str(rooms))
+    assert finished.returncode == 2 and SHOWN in finished.stderr and SECRET not in finished.stderr

@@ -109,7 +109,7 @@ def test_a_url_spelt_with_another_case_or_its_default_port_is_one_room(other: st
 
 
 def test_urls_that_differ_in_path_query_or_port_are_rooms_of_their_own() -> None:
-    urls = ["rtmp://host/live/a", "rtmp://host/live/A", "rtmp://host/live/a?key=1", "rtmp://host:1936/live/a"]
+    urls = ["rtmp://host/live/a", "rtmp://host/live/A", "rtmp://host/live/a?room=1", "rtmp://host:1936/live/a"]
     assert [room.name for room in room_specs(urls)] == urls
 
 
