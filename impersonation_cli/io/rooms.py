@@ -8,7 +8,8 @@ YAML, TOML or JSON, with a list under `rooms`:
         label: Main room                  # optional
         started_at: 2026-11-20T20:00:00+08:00   # optional: wall-clock time of stream time 0
 
-Other keys are refused (a misspelt key would otherwise be ignored), as are YAML anchors and aliases and files
+In YAML every value is the text written (`room: 12:30` is not the number 750: TextLoader). Other keys are
+refused (a misspelt key would otherwise be ignored), as are YAML anchors and aliases and files
 over 1 MiB: a rooms file needs none of them, and a few nested aliases ("billion laughs") expand to 10^9 items.
 """
 
@@ -22,7 +23,7 @@ import tomllib
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
@@ -126,9 +127,22 @@ def parse_time(text: str | date | time | None, what: str, start: bool = True) ->
     return parsed
 
 
-class UniqueKeysLoader(yaml.SafeLoader):
-    """Safe YAML that refuses a key given twice in one mapping (PyYAML keeps the last one without a word: a
-    rooms entry's second `room:` or a manifest's second `cases:` silently replaced the first)."""
+NULL_TAG = "tag:yaml.org,2002:null"
+
+
+class TextLoader(yaml.SafeLoader):
+    """Safe YAML whose plain values are the text written, and that refuses a key given twice in one mapping.
+
+    Every value of a rooms file or an eval manifest is text (a start time is parsed from its text), but YAML 1.1
+    types plain values by their look: `room: 12:30` was the number 750, `0777` 511, `yes` True and
+    `name: 2024-01-01` a date. Only null (an empty value, `~`) keeps its meaning. PyYAML also keeps the last of a
+    key given twice without a word: a rooms entry's second `room:` or a manifest's second `cases:` silently
+    replaced the first."""
+
+    yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, re.Pattern[str]]]]] = {
+        first: [(tag, pattern) for tag, pattern in resolvers if tag == NULL_TAG]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[str] = set()
@@ -151,7 +165,7 @@ def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return document
 
 
-class _NoAliasLoader(UniqueKeysLoader):
+class _NoAliasLoader(TextLoader):
     """Safe YAML that refuses anchors' aliases (*name): each is refused as it is met, before anything expands."""
 
     def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
@@ -196,7 +210,7 @@ def _entry(path: Path, number: int, item: object) -> Room:
     url, room, label = item.get("url") or item.get("source"), item["room"], item.get("label")
     for key, value in (("url", url), ("room", room), ("label", label)):
         if value is not None and not isinstance(value, str):
-            raise UserError(f"{where}: {key} must be text, not {value!r}")
+            raise UserError(f"{where}: {key} must be text in quotes, not {value!r}")
     if label is not None and has_control_characters(label):
         raise UserError(f"{where}: label {label!r} holds control characters")
     if not is_stream_url(url) and not Path(url).is_absolute():

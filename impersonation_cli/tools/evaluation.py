@@ -28,7 +28,7 @@ from impersonation_cli.errors import UserError, read_settings_text, unknown_keys
 from impersonation_cli.gallery.enrol import reference_from_image
 from impersonation_cli.gallery.store import Gallery, GalleryIndex
 from impersonation_cli.io.atomic_write import text_bytes, write_files_atomic
-from impersonation_cli.io.rooms import Room, UniqueKeysLoader, parse_time, validate_room
+from impersonation_cli.io.rooms import Room, TextLoader, parse_time, validate_room
 from impersonation_cli.pipeline.scan import ScanContext, add_concurrency, scan_source
 from impersonation_cli.pipeline.signals.replay import FootageIndex, add_footage
 from impersonation_cli.pipeline.signals.scoring import is_judged
@@ -166,14 +166,10 @@ BREAKDOWN_KEYS = {"name", "class", "positives", "negatives"}
 def _list_of_str(value: Any, where: str) -> list[str]:
     if value is None:
         return []
-    if not isinstance(value, list) or not all(_is_text(v) for v in value):
+    # Every plain YAML value is read as text (`group: 2024` is the text 2024): what is not is a list or a mapping.
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise UserError(f"{where} must be a list of strings")
-    return [str(v) for v in value]
-
-
-def _is_text(value: Any) -> bool:
-    """A YAML scalar that reads as text: `group: 2024` is the text 2024; a list, a mapping or true is a mistake."""
-    return isinstance(value, str | int | float) and not isinstance(value, bool)
+    return value
 
 
 def _text(item: dict, key: str, where: str) -> str:
@@ -181,9 +177,9 @@ def _text(item: dict, key: str, where: str) -> str:
     value = item.get(key)
     if value is None:
         return ""
-    if not _is_text(value):
+    if not isinstance(value, str):
         raise UserError(f"{where} {key} must be a string, not {type(value).__name__}")
-    return str(value)
+    return value
 
 
 def _entry(item: Any, number: int, what: str, keys: set[str], required: str) -> tuple[dict, str]:
@@ -288,8 +284,8 @@ def _footage(folder: Path, entries: list) -> dict[str, list[Path]]:
 def load_manifest(path: Path) -> Manifest:
     """Read and check an `eval` manifest: every mistake is a one-line UserError naming the entry and key."""
     try:
-        # Safe YAML, a key given twice in one mapping refused (the last one was kept without a word).
-        document = yaml.load(read_settings_text(path, "manifest"), Loader=UniqueKeysLoader)
+        # Safe YAML read as the text written, a key given twice in one mapping refused (rooms.TextLoader).
+        document = yaml.load(read_settings_text(path, "manifest"), Loader=TextLoader)
     except yaml.YAMLError as exc:
         raise UserError(f"manifest {path} is not valid YAML: {str(exc).splitlines()[0]}") from exc
     except RecursionError as exc:  # as a config or rooms file: was an internal error (exit 4)

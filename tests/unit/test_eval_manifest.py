@@ -23,7 +23,7 @@ def folder(tmp_path: Path) -> Path:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("cases:\n" + GOOD_CASE + "breakdown: 5\n", "'breakdown' must be a list of entries, not int"),
+        ("cases:\n" + GOOD_CASE + "breakdown: 5\n", "'breakdown' must be a list of entries, not str"),
         ("gallery: {name: A}\ncases:\n" + GOOD_CASE, "'gallery' must be a list of entries, not dict"),
         ("footage: x\ncases:\n" + GOOD_CASE, "'footage' must be a list of entries, not str"),
         ("cases:\n  - {source: clip.mp4, gruop: real/a}\n", "case 1 has unknown keys: gruop (known: "),
@@ -72,6 +72,22 @@ def test_a_good_manifest_reads(folder: Path) -> None:
     manifest.write_text("cases:\n" + GOOD_CASE + "  - {source: clip.mp4, group: 2024}\n", encoding="utf-8")
     cases = load_manifest(manifest).cases
     assert [(c.group, c.label, c.room) for c in cases] == [("real/a", "a real clip", "douyin:1"), ("2024", "", None)]
+
+
+def test_manifest_values_are_the_text_written(folder: Path) -> None:
+    """YAML 1.1 read `label: 12:30` as 750 and `group: 0777` as 511 (then written back as '750' and '511'), and
+    refused `name: 2024-01-01` (a date) and `name: yes` (True): every value of a manifest is text."""
+    (folder / "2024-01-01").mkdir()
+    manifest = folder / "m.yaml"
+    manifest.write_text(
+        "gallery:\n  - {name: 2024-01-01, images: [clip.mp4]}\n  - {name: yes, images: [clip.mp4]}\n"
+        "cases:\n  - {source: clip.mp4, label: 12:30, group: 0777, expected_identities: [2024-01-01, yes]}\n",
+        encoding="utf-8",
+    )
+    loaded = load_manifest(manifest)
+    assert [person.name for person in loaded.gallery] == ["2024-01-01", "yes"]
+    case = loaded.cases[0]
+    assert (case.label, case.group, case.expected_identities) == ("12:30", "0777", ["2024-01-01", "yes"])
 
 
 def test_expected_people_are_matched_as_the_score_matches_them(folder: Path) -> None:

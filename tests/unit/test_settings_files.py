@@ -159,6 +159,24 @@ def test_rooms_file_mistakes_are_one_line_errors(tmp_path: Path, text: str, mess
     assert "\n" not in str(caught.value)
 
 
+def test_yaml_rooms_values_are_the_text_written(tmp_path: Path) -> None:
+    """YAML 1.1 types plain values by their look: `room: 12:30` was the number 750 (refused as 'not 750'),
+    `label: 0777` 511, `label: yes` True and `label: 2024-01-01` a date; a rooms file holds only text."""
+    path = tmp_path / "rooms.yaml"
+    entries = ["{url: a.mp4, room: 12:30, label: 0777}", "{url: 2024-01-01, room: douyin:1, label: yes}"]
+    path.write_text("rooms:\n" + "".join(f"  - {entry}\n" for entry in entries), encoding="utf-8")
+    first, second = load_rooms(path)
+    assert (first.account, first.label) == ("12:30", "0777")
+    assert (second.url, second.label) == (str(tmp_path / "2024-01-01"), "yes")
+
+
+def test_a_number_in_a_toml_rooms_file_asks_for_quotes(tmp_path: Path) -> None:
+    path = tmp_path / "rooms.toml"
+    path.write_text('[[rooms]]\nurl = "a.mp4"\nroom = "douyin:1"\nlabel = 12\n', encoding="utf-8")
+    with pytest.raises(UserError, match=r"rooms\.toml: entry 1: label must be text in quotes, not 12"):
+        load_rooms(path)
+
+
 @pytest.mark.parametrize(
     ("suffix", "text"),
     [
