@@ -5,7 +5,7 @@ from __future__ import annotations
 import numbers
 import stat
 import unicodedata
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -130,12 +130,18 @@ def is_device(path: Path) -> bool:
     return stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
 
 
-def evidence_folder(text: str) -> Path:
-    """`--evidence-dir` as given, '' refused: pathlib reads it as the current folder, so `--evidence-dir "$UNSET"`
-    put the crops there without a word (the API refuses evidence_dir='' too)."""
-    if not text.strip():
-        raise UserError("--evidence-dir is an empty path: give a folder")
-    return Path(text)
+def path_parser(name: str) -> Callable[[str], Path]:
+    """How the command line reads the path option or argument `name`: its text as a Path, '' (or blanks) refused.
+    pathlib reads '' as the current folder: `--models ''` listed the working folder as the model folder,
+    `--gallery "$UNSET"` said '.' was a folder, and `--evidence-dir ''` put the crops there without a word (the
+    API refuses '' too: api._no_empty_paths)."""
+
+    def parse(text: str) -> Path:
+        if not text.strip():
+            raise UserError(f"{name} is an empty path: give a file or folder")
+        return Path(text)
+
+    return parse
 
 
 def read_settings_text(path: Path, what: str) -> str:

@@ -18,7 +18,7 @@ from rich.markup import escape
 
 from impersonation_cli import __version__
 from impersonation_cli.cli.options import Quiet
-from impersonation_cli.errors import EXIT_USAGE, UserError
+from impersonation_cli.errors import EXIT_USAGE, UserError, path_parser
 from impersonation_cli.outputs.console import SafeConsole, one_line, printable
 
 if TYPE_CHECKING:
@@ -93,10 +93,10 @@ def with_conventions(typer_app: typer.Typer) -> None:
 
 def _with_quiet(command: Callable[..., Any]) -> Callable[..., Any]:
     """`command` with --quiet (unless it has its own: scan's, which also drops the table; both quiet the shared
-    consoles) and upper-case argument placeholders, as [OPTIONS] and COMMAND are: Typer reads both from the
-    signature given here."""
+    consoles), upper-case argument placeholders, as [OPTIONS] and COMMAND are, and paths that refuse '': Typer reads
+    them from the signature given here."""
     signature = inspect.signature(command, eval_str=True)
-    parameters = [_upper_case_placeholder(p) for p in signature.parameters.values()]
+    parameters = [_conventional(p) for p in signature.parameters.values()]
     own_quiet = "quiet" in signature.parameters
     if not own_quiet:
         parameters.append(inspect.Parameter("quiet", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=Quiet))
@@ -114,18 +114,27 @@ def _with_quiet(command: Callable[..., Any]) -> Callable[..., Any]:
     return conventional
 
 
-def _upper_case_placeholder(parameter: inspect.Parameter) -> inspect.Parameter:
-    """An argument declared as `Annotated[T, typer.Argument(...)]` without a metavar gets its name, upper-case."""
+def _conventional(parameter: inspect.Parameter) -> inspect.Parameter:
+    """A parameter declared as `Annotated[T, typer.Argument(...)]` without a metavar gets its name, upper-case;
+    one of paths (Path, Path | None, list[Path]) refuses '' in one line, which pathlib reads as the current folder."""
     if typing.get_origin(parameter.annotation) is not typing.Annotated:
         return parameter
     base, *extras = typing.get_args(parameter.annotation)
     infos = []
     for extra in extras:
-        if isinstance(extra, typer.models.ArgumentInfo) and extra.metavar is None:
-            extra = copy.copy(extra)
-            extra.metavar = parameter.name.upper()
+        if isinstance(extra, typer.models.ParameterInfo):
+            extra, argument = copy.copy(extra), isinstance(extra, typer.models.ArgumentInfo)
+            if argument and extra.metavar is None:
+                extra.metavar = parameter.name.upper()
+            if _holds_paths(base) and extra.parser is None:  # named by its placeholder, or the option's first name
+                extra.parser = path_parser(extra.metavar if argument else str(extra.default))  # Annotated: "--x"
+                extra.metavar = extra.metavar or "<path>"
         infos.append(extra)
     return parameter.replace(annotation=typing.Annotated[(base, *infos)])
+
+
+def _holds_paths(hint: object) -> bool:
+    return hint is Path or any(_holds_paths(argument) for argument in typing.get_args(hint))
 
 
 def summary_line(help_text: str) -> str:

@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 
-from impersonation_cli.errors import evidence_folder
 from impersonation_cli.outputs.findings import FAIL_ON_CHOICES
 
 Models = Annotated[
@@ -32,10 +31,7 @@ Threads = Annotated[
         "detection beside recognition; all cores for watch and gallery)",
     ),
 ]
-EvidenceDir = Annotated[
-    Path | None,
-    typer.Option("--evidence-dir", help="Save evidence crops here", parser=evidence_folder, metavar="<path>"),
-]
+EvidenceDir = Annotated[Path | None, typer.Option("--evidence-dir", help="Save evidence crops here")]
 FailOn = Annotated[
     list[str] | None,
     typer.Option(

@@ -13,7 +13,6 @@ from impersonation_cli.cli import options
 from impersonation_cli.cli.common import app, errors, is_quiet, open_scanner, settings_files, stderr
 from impersonation_cli.distributed.ray_scan import engine_options
 from impersonation_cli.distributed.ray_watch import RayWatcher
-from impersonation_cli.errors import evidence_folder
 from impersonation_cli.outputs.alerts import AlertEvent, AlertSink, default_evidence_dir, validate_webhook
 from impersonation_cli.outputs.console import one_line
 from impersonation_cli.outputs.dashboard import alert_line, final_lines, run_with_dashboard, unreadable_lines
@@ -56,12 +55,7 @@ def watch(
     room: Annotated[str | None, typer.Option("--room", help="platform:account of a single URL")] = None,
     evidence_dir: Annotated[
         Path | None,
-        typer.Option(
-            "--evidence-dir",
-            help="Evidence crops (default: a folder next to the --alerts file)",
-            parser=evidence_folder,  # '' is refused, not read as the current folder
-            metavar="<path>",
-        ),
+        typer.Option("--evidence-dir", help="Evidence crops (default: a folder next to the --alerts file)"),
     ] = None,
     json_path: Annotated[Path | None, typer.Option("--json", help="Write the final summary here ('-': stdout)")] = None,
     timeout: Annotated[str, typer.Option("--timeout", help="Open and read timeout per connection")] = "10s",

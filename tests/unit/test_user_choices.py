@@ -14,6 +14,8 @@ from impersonation_cli.errors import UserError
 from impersonation_cli.gallery.store import default_gallery_path
 from impersonation_cli.runtime.packs import model_root
 
+from .cli_in_process import run_cli
+
 
 def rooms_file(tmp_path: Path, source: str) -> Path:
     path = tmp_path / "rooms.yaml"
@@ -101,4 +103,25 @@ def test_an_empty_evidence_dir_is_refused_not_read_as_the_current_folder(
     with pytest.raises(SystemExit) as ended:
         run_app()
     assert ended.value.code == 2
-    assert capsys.readouterr().err == "error: --evidence-dir is an empty path: give a folder\n"
+    assert capsys.readouterr().err == "error: --evidence-dir is an empty path: give a file or folder\n"
+
+
+@pytest.mark.parametrize(
+    ("arguments", "name"),
+    [
+        (["models", "list", "--models", ""], "--models"),  # listed the working folder as the model folder
+        (["gallery", "list", "--gallery", ""], "--gallery"),  # '.: a folder, not a gallery file'
+        (["doctor", "--config", ""], "--config"),
+        (["scan", "clip.mp4", "--json", ""], "--json"),
+        (["watch", "rtmp://host/live/a", "--alerts", ""], "--alerts"),
+        (["report", "", "--html", "r.html"], "RESULT_PATH"),
+        (["gallery", "import", "", "--gallery", "g.sqlite"], "FOLDER"),  # enrolled the working folder's sub-folders
+        (["gallery", "add", "Ann", "a.jpg", "", "--gallery", "g.sqlite"], "IMAGES"),
+    ],
+)
+def test_an_empty_path_is_refused_wherever_a_path_is_taken(tmp_path: Path, arguments: list[str], name: str) -> None:
+    """pathlib reads '' as the current folder: every path option and argument refuses it in one line, before any
+    work (common.with_conventions gives each the same reader)."""
+    finished = run_cli(*arguments, cwd=tmp_path)
+    assert (finished.returncode, finished.stderr) == (2, f"error: {name} is an empty path: give a file or folder\n")
+    assert not any(tmp_path.iterdir())  # nothing made: no gallery, no output

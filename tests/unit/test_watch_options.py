@@ -137,7 +137,7 @@ def test_watch_refuses_an_output_that_is_a_video_its_rooms_file_names(
 def test_an_empty_evidence_dir_is_refused_not_read_as_the_current_folder(monkeypatch: pytest.MonkeyPatch) -> None:
     """`watch URL --evidence-dir "$UNSET"`: pathlib read '' as '.', and the crops went into the current folder."""
     monkeypatch.setattr(watch_cmd, "open_scanner", lambda *args: pytest.fail("the watch started"))
-    with pytest.raises(UserError, match="--evidence-dir is an empty path: give a folder"):
+    with pytest.raises(UserError, match="--evidence-dir is an empty path: give a file or folder"):
         app(["watch", "rtmp://host/live/a", "--evidence-dir", ""], standalone_mode=False)
 
 
