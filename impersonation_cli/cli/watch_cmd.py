@@ -48,15 +48,13 @@ def watch(
         float | None, typer.Option("--fps", help="Frames sampled per second per room [default: config [scan] fps, 2]")
     ] = None,
     alerts_path: Annotated[
-        Path | None, typer.Option("--alerts", help="Append one JSON line per alert here ('-': stdout)")
+        Path | None,
+        typer.Option("--alerts", help="Append one JSON line per alert here ('-': stdout), evidence crops beside it"),
     ] = None,
     webhook: Annotated[str | None, typer.Option("--webhook", help="POST each alert as JSON to this URL")] = None,
     duration: Annotated[str | None, typer.Option("--duration", help="Stop after this long: 30s, 10m, 2h")] = None,
     room: Annotated[str | None, typer.Option("--room", help="platform:account of a single URL")] = None,
-    evidence_dir: Annotated[
-        Path | None,
-        typer.Option("--evidence-dir", help="Evidence crops (default: a folder next to the --alerts file)"),
-    ] = None,
+    evidence_dir: options.EvidenceDir = None,
     json_path: Annotated[Path | None, typer.Option("--json", help="Write the final summary here ('-': stdout)")] = None,
     timeout: Annotated[str, typer.Option("--timeout", help="Open and read timeout per connection")] = "10s",
     give_up: Annotated[

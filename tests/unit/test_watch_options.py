@@ -3,17 +3,20 @@ is opened."""
 
 from __future__ import annotations
 
+import inspect
 import re
 from pathlib import Path
 
 import pytest
 
 from impersonation_cli.api import room_specs, watch_settings
-from impersonation_cli.cli import app, watch_cmd
+from impersonation_cli.cli import app, options, scan_cmd, watch_cmd
 from impersonation_cli.errors import UserError
 from impersonation_cli.io.live_reader import ReaderSettings
 from impersonation_cli.io.rooms import Room, parse_duration
 from impersonation_cli.pipeline.watch import WatchSettings
+
+from .cli_in_process import run_cli
 
 
 @pytest.mark.parametrize(
@@ -149,3 +152,12 @@ def test_watch_rates_under_one_frame_in_1000_s_are_refused() -> None:
     with pytest.raises(UserError, match=r"^fps must be between 0 and 30 \(at least 0.001\)$"):
         ReaderSettings(fps=0.0009)
     assert watch_settings(fps=0.001).reader.fps == 0.001
+
+
+def test_watch_takes_the_shared_evidence_dir_option() -> None:
+    """watch declared its own --evidence-dir, a copy of options.EvidenceDir (parser and metavar pasted) but for
+    its help, which said where crops go without it; that is said by --alerts now, which sets that default."""
+    for command in (scan_cmd.scan, watch_cmd.watch):
+        assert inspect.signature(command, eval_str=True).parameters["evidence_dir"].annotation == options.EvidenceDir
+    shown = " ".join(run_cli("watch", "--help").stdout.split())
+    assert "--alerts <path> Append one JSON line per alert here ('-': stdout), evidence crops beside it" in shown
