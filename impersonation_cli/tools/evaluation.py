@@ -29,6 +29,8 @@ from impersonation_cli.gallery.enrol import reference_from_image
 from impersonation_cli.gallery.store import Gallery, GalleryIndex
 from impersonation_cli.io.atomic_write import text_bytes, write_files_atomic
 from impersonation_cli.io.rooms import Room, TextLoader, parse_time, validate_room
+from impersonation_cli.io.sources import is_stream_url
+from impersonation_cli.io.urls import redact_url
 from impersonation_cli.pipeline.scan import ScanContext, add_concurrency, scan_source
 from impersonation_cli.pipeline.signals.replay import FootageIndex, add_footage
 from impersonation_cli.pipeline.signals.scoring import is_judged
@@ -149,7 +151,7 @@ class Manifest:
     @property
     def files(self) -> list[Path]:
         """Every file the manifest names (case sources, photos, footage): inputs an output must not overwrite."""
-        sources = [Path(case.source) for case in self.cases if "://" not in case.source]
+        sources = [Path(case.source) for case in self.cases]  # recordings only: _case refuses stream URLs
         photos = [image for person in self.gallery for image in person.images]
         return [*sources, *photos, *(video for videos in self.footage.values() for video in videos)]
 
@@ -207,6 +209,10 @@ def _entries(document: dict, key: str, path: Path) -> list:
 
 
 def _existing(folder: Path, name: str, where: str) -> Path:
+    """A file the manifest names, relative to its folder. A URL (io.sources.is_stream_url) is refused: it was read as
+    a path, "<folder>/rtmp:/user:secret@host/live does not exist", its password shown; eval measures recordings."""
+    if is_stream_url(name):
+        raise UserError(f"{where}: {redact_url(name)} is a URL; eval reads files, relative to the manifest")
     path = Path(name) if Path(name).is_absolute() else (folder / name).resolve()
     if not path.exists():
         raise UserError(f"{where}: {path} does not exist")

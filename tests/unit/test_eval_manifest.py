@@ -90,6 +90,27 @@ def test_manifest_values_are_the_text_written(folder: Path) -> None:
     assert (case.label, case.group, case.expected_identities) == ("12:30", "0777", ["2024-01-01", "yes"])
 
 
+@pytest.mark.parametrize(
+    ("entry", "where"),
+    [
+        ("cases:\n  - {source: 'rtmp://user:secret@host/live/a'}\n", "case 1"),
+        (
+            "gallery:\n  - {name: A, images: ['https://user:secret@host/a.jpg']}\ncases:\n" + GOOD_CASE,
+            "gallery entry 1",
+        ),
+    ],
+)
+def test_a_url_in_a_manifest_is_refused_as_one_by_is_stream_url(folder: Path, entry: str, where: str) -> None:
+    """A URL was taken for a path relative to the manifest: "case 1: <folder>/rtmp:/user:secret@host/live/a does not
+    exist", the password shown. Manifest.files skipped sources holding '://', which no loaded source could hold."""
+    manifest = folder / "m.yaml"
+    manifest.write_text(entry, encoding="utf-8")
+    with pytest.raises(UserError) as refused:
+        load_manifest(manifest)
+    assert str(refused.value).startswith(f"{where}: ") and "user:***@host/" in str(refused.value), str(refused.value)
+    assert "is a URL; eval reads files" in str(refused.value) and "secret" not in str(refused.value)
+
+
 def test_expected_people_are_matched_as_the_score_matches_them(folder: Path) -> None:
     manifest = folder / "m.yaml"
     manifest.write_text(
