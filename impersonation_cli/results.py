@@ -17,6 +17,7 @@ from typing import Any
 
 from impersonation_cli import __version__
 from impersonation_cli.errors import UserError, is_device
+from impersonation_cli.io.names import shown_json, shown_name
 from impersonation_cli.io.urls import redact_url, redact_urls
 
 SCAN_SCHEMA = "impersonation-cli/scan"
@@ -69,7 +70,7 @@ class Appearance:
 
     appearance_id: str
     identity: str
-    source: str  # the source as shown: a stream URL's password and tokens are *** (io/urls.py)
+    source: str  # as shown: a URL's password and tokens ***, a name's bytes that are not UTF-8 \xNN (io/names.py)
     start_s: float
     end_s: float
     frames: int
@@ -89,9 +90,10 @@ class Appearance:
     risk: float = 0.0
 
     def __post_init__(self) -> None:
-        # Written and shown, never opened: a stream URL without its password or token (io/urls.py).
+        # Written and shown, never opened: a stream URL without its password or token (io/urls.py), a file name's
+        # bytes that are not UTF-8 as \xNN (io/names.py).
         if isinstance(self.source, str):
-            self.source = redact_url(self.source)
+            self.source = shown_name(redact_url(self.source))
 
     @property
     def duration_s(self) -> float:
@@ -102,7 +104,7 @@ class Appearance:
 class SourceResult:
     """One input of a scan (a file, a URL, a watched room): whether it was read, what it holds, its verdicts."""
 
-    source: str  # as shown: a stream URL's password and tokens are *** (the URL opened had them; io/urls.py)
+    source: str  # as shown: a URL's password and tokens ***, a name's bytes that are not UTF-8 \xNN (io/names.py)
     kind: str
     status: str  # "ok", "truncated" (decoded part of it), "unreadable" or "interrupted" (not scanned: Ctrl-C)
     error: str | None = None
@@ -122,11 +124,12 @@ class SourceResult:
 
     def __post_init__(self) -> None:
         # Written and shown, never opened: a stream URL without its password or token, here and in the reason
-        # it could not be read (FFmpeg's messages quote the URL; io/urls.py).
+        # it could not be read (FFmpeg's messages quote the URL; io/urls.py), a file name's bytes that are not
+        # UTF-8 as \xNN (io/names.py; the file was opened by its own path, which keeps them).
         if isinstance(self.source, str):
-            shown = redact_url(self.source)
+            shown = shown_name(redact_url(self.source))
             if isinstance(self.error, str):
-                self.error = redact_urls(self.error.replace(self.source, shown))
+                self.error = shown_name(redact_urls(self.error.replace(self.source, shown)))
             self.source = shown
 
 
@@ -168,7 +171,8 @@ class ScanResult:
         return {"schema": self.schema, "schema_version": self.schema_version, "status": self.status, **document}
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False, sort_keys=False)
+        # Any text still holding a file name's bytes that are not UTF-8 (an evidence folder's) as \xNN: strict JSON.
+        return shown_json(json.dumps(self.to_dict(), indent=2, ensure_ascii=False, sort_keys=False))
 
     @classmethod
     def from_dict(cls, document: Any) -> ScanResult:
@@ -239,10 +243,10 @@ _LINE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": 
 
 def json_line(document: Any) -> str:
     """`document` as one line of JSON lines (alerts, `--jsonl`, a webhook's body), ending in a newline; text stays
-    readable UTF-8. A file name that is not UTF-8 (held as surrogates) is `\\udcXX` escapes, as in every JSON file
-    the tool writes: left raw, the first alert naming one ended the watch (UnicodeEncodeError, exit 4)."""
-    text = json.dumps(document, ensure_ascii=False).translate(_LINE_BREAKS)
-    return text.encode("utf-8", "backslashreplace").decode("utf-8") + "\n"
+    readable UTF-8. A file name's bytes that are not UTF-8 (held as surrogates) are `\\xNN`, as in every JSON file
+    the tool writes (io/names.py): left raw, the first alert naming one ended the watch (UnicodeEncodeError, exit
+    4), and as `\\udcXX` escapes strict JSON parsers refused the line."""
+    return shown_json(json.dumps(document, ensure_ascii=False).translate(_LINE_BREAKS)) + "\n"
 
 
 def appearance_event(appearance: Appearance) -> dict[str, Any]:

@@ -15,6 +15,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
+from impersonation_cli.io.names import shown_name
+
 T = TypeVar("T")
 
 
@@ -23,9 +25,9 @@ def write_text_atomic(path: Path, text: str) -> None:
 
 
 def text_bytes(text: str) -> bytes:
-    """`text` as UTF-8. A file name that is not UTF-8 (held as surrogates) is written as `\\udcXX` escapes: in a
-    JSON string that is the escape JSON reads back, elsewhere a visible stand-in for the byte."""
-    return text.encode("utf-8", "backslashreplace")
+    """`text` as UTF-8, a file name's bytes that are not UTF-8 (held as surrogates) as the visible `\\xNN`
+    (io/names.py). JSON text is made so before (results.shown_json): a `\\x` inside a JSON string is no escape."""
+    return shown_name(text).encode("utf-8")
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:

@@ -28,6 +28,7 @@ from typing import Any, ClassVar
 import yaml
 
 from impersonation_cli.errors import MAX_SECONDS, UserError, has_control_characters, read_settings_text
+from impersonation_cli.io.names import shown_name
 from impersonation_cli.io.sources import is_stream_url
 from impersonation_cli.io.urls import redact_url
 
@@ -68,9 +69,9 @@ class Room:
 
     @property
     def shown_url(self) -> str:
-        """The URL as alerts, summaries and messages show it: without its password or tokens (io/urls.py). The
-        room is read from `url`."""
-        return redact_url(self.url)
+        """The URL as alerts, summaries and messages show it: without its password or tokens (io/urls.py), a file
+        name's bytes that are not UTF-8 as \\xNN (io/names.py). The room is read from `url`."""
+        return shown_name(redact_url(self.url))
 
     @property
     def name(self) -> str:

@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from impersonation_cli.errors import UnreadableInput
+from impersonation_cli.io.names import shown_name
 from impersonation_cli.io.threads import threads_per_stage
 from impersonation_cli.pipeline.faces import Frame
 
@@ -83,9 +84,9 @@ def is_image(path: Path) -> bool:
 
 
 def display_name(text: str) -> str:
-    """Text for a terminal: a file name's bytes that are not UTF-8 (held as surrogates) become U+FFFD, which
-    every console can print."""
-    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    """Text for a terminal: a file name's bytes that are not UTF-8 (held as surrogates) as `\\xNN`, which every
+    console can print and which keeps the byte (io/names.py), as the results write them."""
+    return shown_name(text)
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from impersonation_cli.errors import UserError, read_settings_text, unknown_keys
 from impersonation_cli.gallery.enrol import reference_from_image
 from impersonation_cli.gallery.store import Gallery, GalleryIndex
 from impersonation_cli.io.atomic_write import text_bytes, write_files_atomic
+from impersonation_cli.io.names import shown_name
 from impersonation_cli.io.rooms import Room, TextLoader, parse_time, validate_room
 from impersonation_cli.io.sources import is_stream_url
 from impersonation_cli.io.urls import redact_url
@@ -698,7 +699,7 @@ def report_document(
         "bootstrap": {"resamples": BOOTSTRAP_RESAMPLES, "seed": BOOTSTRAP_SEED, "level": INTERVAL_LEVEL},
         "cases": [
             {
-                "source": o.case.source,
+                "source": shown_name(o.case.source),  # a name's bytes that are not UTF-8 as \xNN (io/names.py)
                 "label": o.case.label,
                 "group": o.case.group,
                 "status": o.result.status,

@@ -167,7 +167,7 @@ def add_footage(
         raise UserError(f"{path}: {problem}")
     person = gallery.canonical_name(name)
     frames, duration_s = fingerprint_video(path, fps, stats)
-    # SQLite stores UTF-8: a file name's undecodable bytes are stored as U+FFFD.
+    # SQLite stores UTF-8: a file name's undecodable bytes are stored as \xNN (io/names.py).
     name = display_name(path.name)
     video = FootageVideo(person, name, sha256_of(path), METHOD, fps, round(duration_s, 3), len(frames))
     return video, gallery.add_footage(video, frames)
