@@ -211,7 +211,7 @@ class Gallery:
         existed = path.is_file()
         try:
             if read_only and path.is_file():
-                self.db = _connect_read_only(path)
+                self.db = _connect_for_reading(path)
             elif read_only:  # the per-user default, not made yet: an empty gallery, and nothing written to disk
                 self.db = _new_database(":memory:")
             else:
@@ -679,6 +679,26 @@ def _refuse_another_programs_database(path: Path) -> None:
             f"{path} is an SQLite database of another program (tables {shown}), not a gallery; it was left as it "
             "was: give a gallery file, or a new file name"
         )
+
+
+def _connect_for_reading(path: Path) -> sqlite3.Connection:
+    """A connection of a command that only reads: an ordinary one that refuses every write (query_only), where the
+    file and its folder may be written. A WAL gallery's reader makes -wal and -shm files beside it; a read-only
+    connection cannot remove them, so `gallery list` left both behind, whereas the last ordinary connection to
+    close removes them, as every writer's does. Writers beside it are safe: it is any other WAL reader (the data
+    is unchanged; its close may move committed pages into the file, as every last connection's does). Elsewhere
+    (a read-only file or folder) it is `_connect_read_only`."""
+    if os.access(path, os.W_OK) and os.access(path.parent, os.W_OK):
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=rw", uri=True, timeout=30, isolation_level=None)
+        try:
+            db.execute("PRAGMA query_only = ON")
+            db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+            return db
+        except sqlite3.OperationalError as exc:
+            db.close()
+            if not exc.sqlite_errorname.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN")):
+                raise
+    return _connect_read_only(path)
 
 
 def _connect_read_only(path: Path) -> sqlite3.Connection:

@@ -3,6 +3,7 @@ program's SQLite database."""
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 from pathlib import Path
 
@@ -108,3 +109,27 @@ def test_a_new_gallery_that_cannot_be_made_is_not_called_unreadable() -> None:
     """A new gallery in a folder that takes no files was refused as 'not a readable impersonation-cli gallery'."""
     with pytest.raises(GalleryError, match=r"^cannot make a gallery at /proc/g\.sqlite: unable to open database file"):
         Gallery(Path("/proc/g.sqlite"))
+
+
+def test_reading_a_gallery_leaves_nothing_beside_it_and_writers_go_on(tmp_path: Path) -> None:
+    """A read-only SQLite connection to a WAL gallery makes -wal and -shm files and cannot remove them:
+    `gallery list`, `show`, `report` and scans left an empty -wal and a 32 KiB -shm beside the gallery. A reader
+    now is an ordinary connection refusing writes, which removes them as it closes last; beside a writer it is
+    one more WAL reader."""
+    path = tmp_path / "g.sqlite"
+    with Gallery(path) as store:
+        store.add_person("Ann A", [_reference()])
+    with Gallery(path, create=False, read_only=True) as store:
+        assert [p.name for p in store.persons()] == ["Ann A"]
+        with pytest.raises(GalleryError, match="cannot be written"):
+            store.authorize("Ann A", "douyin:1")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.sqlite"]
+    writer, reader = Gallery(path), Gallery(path, create=False, read_only=True)
+    writer.add_person("Bob B", [dataclasses.replace(_reference(), image_sha256="b" * 64)])
+    assert [p.name for p in reader.persons()] == ["Ann A", "Bob B"]  # the writer's commit, read beside it
+    reader.close()
+    writer.add_person("Cy C", [dataclasses.replace(_reference(), image_sha256="c" * 64)])
+    writer.close()
+    with Gallery(path, create=False, read_only=True) as store:
+        assert [p.name for p in store.persons()] == ["Ann A", "Bob B", "Cy C"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.sqlite"]
