@@ -15,20 +15,25 @@ from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
+from impersonation_cli.io.names import shown_name
+
 # Bidi embeddings, overrides and isolates: they reorder the text after them ('x\u202egpj.exe' reads as 'xexe.jpg').
 # A character-class fragment, for the reports that drop them while keeping other invisible characters.
 BIDI_REORDERING = "\u202a-\u202e\u2066-\u2069"
 # C0 and C1 controls and DEL, except tab and newline (rich lays out lines with them), the line and paragraph
 # separators (line breaks to str.splitlines() and editors reading a log), and the invisible characters that
 # reorder or hide text: bidi embeddings, overrides and isolates, zero-width marks.
-_UNSAFE_IN_LINES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
+# Lone surrogates too: a file name's bytes that are not UTF-8, shown as \xNN as every output shows them (io/names.py).
+_UNSAFE_IN_LINES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ud800-\udfff]")
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ud800-\udfff]")
 # Off a terminal nothing is wrapped: one record per line, however long (a table is as wide as its content).
 UNWRAPPED_WIDTH = 100_000
 
 
 def _escaped(found: re.Match[str]) -> str:
     code = ord(found.group())
+    if 0xD800 <= code <= 0xDFFF:
+        return shown_name(found.group())
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 

@@ -18,6 +18,7 @@ from rich.console import Console
 from impersonation_cli.io.atomic_write import text_bytes
 from impersonation_cli.io.rooms import Room
 from impersonation_cli.io.sources import expand_inputs, read_image
+from impersonation_cli.outputs.console import printable
 from impersonation_cli.outputs.findings import ReportInput
 from impersonation_cli.outputs.html import render_html
 from impersonation_cli.outputs.junit import build_junit
@@ -25,6 +26,7 @@ from impersonation_cli.outputs.table import print_summary
 from impersonation_cli.results import ScanResult, appearance_event, json_line
 
 from .builders import appearance, scan_result, source
+from .cli_in_process import run_cli
 
 
 def strict_json(text: str) -> Any:
@@ -91,3 +93,12 @@ def test_text_outside_a_source_is_written_as_visible_escapes_too() -> None:
         "path": "crops/\\xff/a.jpg",
         "odd": "\\ud800",
     }
+
+
+def test_the_terminal_shows_the_byte_as_every_file_does(tmp_path: Path) -> None:
+    """Messages go through the consoles' one sanitiser (outputs/console.py), which showed the byte as '\\udcff'
+    (stderr's backslashreplace): an error naming such a file, eval's progress line."""
+    missing = os.fsdecode(os.fsencode(tmp_path) + b"/gone\xff.json")
+    finished = run_cli("report", missing, "--html", str(tmp_path / "r.html"))
+    assert (finished.returncode, finished.stderr) == (2, f"error: {tmp_path}/gone\\xff.json: no such result file\n")
+    assert printable("clip\udcff.mp4\x1b") == "clip\\xff.mp4\\x1b"
