@@ -30,7 +30,9 @@ SCHEMA_VERSION = "1.0"
 # installed) and the signals face_forgery and face_effects.
 # 1.4: watch summaries: settings.recognition (the sampling rate every room got, and what the machine holds) and
 # settings.rooms[].frames_received.
-SCAN_SCHEMA_VERSION = "1.4"
+# 1.5: watch summaries: settings.rooms[].interruptions (each stretch a room sent no frames: when, how long, why),
+# first_frame_at and last_frame_at.
+SCAN_SCHEMA_VERSION = "1.5"
 
 
 @dataclass

@@ -16,7 +16,8 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, BinaryIO
 
@@ -58,19 +59,50 @@ class ReaderSettings:
     # Unreachable this long (since the last frame, or since watching began): the room is over.
     give_up_s: float = 60.0
     queue_size: int = 2
+    # No frame for longer than this (by when frames were live) is an interruption of the room (`Interruption`).
+    gap_s: float = 3.0
 
     def __post_init__(self) -> None:
         # Checked when made, for the Python caller too: fps 0 watched a whole duration and then divided by it.
         plain_numbers(self)  # np.float32(2) is a rate too
         check_rate(self.fps, MAX_WATCH_FPS, "fps", MIN_WATCH_FPS)
-        for name in ("open_timeout_s", "read_timeout_s", "backoff_initial_s", "backoff_max_s", "give_up_s"):
+        for name in ("open_timeout_s", "read_timeout_s", "backoff_initial_s", "backoff_max_s", "give_up_s", "gap_s"):
             check_seconds(getattr(self, name), name, zero=False)
         check_count(self.queue_size, "queue_size")
 
 
+def iso_time(stamp: float | None) -> str:
+    """A wall-clock time (now, for None) as an alert's ISO 8601 UTC time, local watch or Ray alike; a room's
+    times too (`ReaderState`)."""
+    # Always with microseconds (docs/watch.md): isoformat() leaves them out of a time on a whole second.
+    when = datetime.fromtimestamp(stamp if stamp is not None else time.time(), tz=UTC)
+    return when.isoformat(timespec="microseconds")
+
+
+class Cause(StrEnum):
+    """Why a room's frames stopped for a while."""
+
+    STALLED = "stalled"  # the connection stayed open and sent nothing (a publisher that left and came back)
+    DROPPED = "dropped"  # the connection ended (read timeout, closed, an error): frames came back on a new one
+
+
+@dataclass(frozen=True)
+class Interruption:
+    """A stretch of a room with no frames: from the last frame before it to the first after it, by when those
+    frames were live (wall clock, ISO 8601 UTC). `end` and `seconds` are None when the room was still silent
+    when its reading ended (the watch stopped, or the room was given up)."""
+
+    start: str
+    end: str | None
+    seconds: float | None
+    cause: str
+    error: str | None = None  # for `dropped`: why the connection ended
+
+
 @dataclass
 class ReaderState:
-    """What a room's reader has seen so far; kept across reconnects. Written by the reader thread only."""
+    """What a room's reader has seen so far; kept across reconnects. Written by the reader thread only, but for
+    `reading_ended`, which the watcher calls for a reader it stops without waiting for it."""
 
     room: str  # the room's name as shown (io.rooms.Room.name)
     url: str  # what is opened; shown and written without its password or tokens (`as_dict`)
@@ -83,9 +115,71 @@ class ReaderState:
     connections: int = 0
     reconnects: int = 0  # connections that delivered frames again after the stream had been live
     last_error: str | None = None
-    live_seconds: float = 0.0
+    live_seconds: float = 0.0  # from the first frame to the latest, by when they were live, less the interruptions
     fps: float = 0.0  # sampled frames a second over the last few seconds
+    # The stretches without frames between the first and the latest (`first_frame_at`, `last_frame_at`).
+    interruptions: list[Interruption] = field(default_factory=list)
     _sample_times: deque[float] = field(default_factory=lambda: deque(maxlen=64), repr=False)
+    _first_live_wall: float | None = field(default=None, repr=False)
+    _last_live: float | None = field(default=None, repr=False)  # monotonic
+    _last_live_wall: float | None = field(default=None, repr=False)
+    _dropped: str | None = field(default=None, repr=False)  # why the last connection that delivered frames ended
+    _reading_over: bool = field(default=False, repr=False)
+
+    @property
+    def first_frame_at(self) -> str | None:
+        """When the room's first frame was live (ISO 8601 UTC); None before one came."""
+        return None if self._first_live_wall is None else iso_time(self._first_live_wall)
+
+    @property
+    def last_frame_at(self) -> str | None:
+        """When the room's latest frame was live."""
+        return None if self._last_live_wall is None else iso_time(self._last_live_wall)
+
+    def frame_live(self, live: float, gap_s: float) -> Interruption | None:
+        """A frame received that was live at `live` (monotonic clock); the interruption it ends, if any: the
+        frame came after a dropped connection, or more than `gap_s` after the latest frame."""
+        wall = time.time() - (time.monotonic() - live)
+        ended = None
+        if self._last_live is not None and self._last_live_wall is not None:
+            silent = live - self._last_live
+            if self._dropped is not None or silent > gap_s:
+                ended = self._interrupted(max(wall, self._last_live_wall), max(silent, 0.0))
+            elif silent > 0:  # the room's live time: from its first frame to its latest, less the interruptions
+                self.live_seconds += silent
+        self._dropped = None
+        if self._last_live is None or live > self._last_live:
+            self._last_live, self._last_live_wall = live, wall
+        if self._first_live_wall is None:
+            self._first_live_wall = wall
+        return ended
+
+    def connection_lost(self, error: str | None) -> None:
+        """The connection that delivered frames ended: the room is interrupted until frames come again."""
+        if self._last_live is not None and self._dropped is None:
+            self._dropped = error or "the connection ended"
+
+    def reading_ended(self, gap_s: float) -> None:
+        """The room is no longer read: a silence still going on is an interruption with no end. Once only."""
+        over, self._reading_over = self._reading_over, True
+        if over or self._last_live is None or self._last_live_wall is None:
+            return
+        if self._dropped is not None or time.monotonic() - self._last_live > gap_s:
+            self._interrupted(None, None)
+
+    def _interrupted(self, end_wall: float | None, seconds: float | None) -> Interruption:
+        """The interruption since the latest frame, ending at `end_wall` (None: it had not ended)."""
+        assert self._last_live_wall is not None
+        cause = Cause.STALLED if self._dropped is None else Cause.DROPPED
+        interruption = Interruption(
+            start=iso_time(self._last_live_wall),
+            end=None if end_wall is None else iso_time(end_wall),
+            seconds=None if seconds is None else round(seconds, 2),
+            cause=str(cause),
+            error=self._dropped,
+        )
+        self.interruptions.append(interruption)
+        return interruption
 
     def sampled(self, now: float, window_s: float = 5.0) -> None:
         self.frames_sampled += 1
@@ -95,9 +189,11 @@ class ReaderState:
         self.fps = round((len(recent) - 1) / span, 2) if span > 0 else 0.0
 
     def as_dict(self) -> dict[str, Any]:
-        document = asdict(self)
-        document.pop("_sample_times")
+        # Field by field, not asdict(self): a reader still running may be changing its private fields meanwhile.
+        document = {f.name: getattr(self, f.name) for f in fields(self) if not f.name.startswith("_")}
+        document["interruptions"] = [asdict(interruption) for interruption in list(self.interruptions)]
         document["status"] = str(self.status)
+        document["first_frame_at"], document["last_frame_at"] = self.first_frame_at, self.last_frame_at
         document["url"] = redact_url(self.url)  # written and shown: without its password or tokens
         document["live_seconds"] = round(self.live_seconds, 2)
         return document
@@ -308,21 +404,26 @@ class RoomReader(threading.Thread):
         state = self.state
         backoff = self.settings.backoff_initial_s
         last_alive = time.monotonic()
-        while not self.stopping:
-            if self._connect_and_read():
-                last_alive = time.monotonic()
-                backoff = self.settings.backoff_initial_s
-            if self.stopping:
-                break
-            # A file is read once; a stream gets its chances until give_up_s.
-            if self._is_file or time.monotonic() - last_alive >= self.settings.give_up_s:
-                state.status = RoomStatus.ENDED if state.frames_received else RoomStatus.FAILED
-                return
-            state.status = RoomStatus.RECONNECTING if state.frames_received else RoomStatus.CONNECTING
-            # Equal jitter: rooms that dropped together (a server restart) do not all come back at once.
-            self._stop_event.wait(backoff / 2 + random.uniform(0, backoff / 2))
-            backoff = min(backoff * 2, self.settings.backoff_max_s)
-        state.status = RoomStatus.STOPPED
+        try:
+            while not self.stopping:
+                if self._connect_and_read():
+                    last_alive = time.monotonic()
+                    backoff = self.settings.backoff_initial_s
+                    if not self.stopping and not self._is_file:
+                        state.connection_lost(state.last_error)
+                if self.stopping:
+                    break
+                # A file is read once; a stream gets its chances until give_up_s.
+                if self._is_file or time.monotonic() - last_alive >= self.settings.give_up_s:
+                    state.status = RoomStatus.ENDED if state.frames_received else RoomStatus.FAILED
+                    return
+                state.status = RoomStatus.RECONNECTING if state.frames_received else RoomStatus.CONNECTING
+                # Equal jitter: rooms that dropped together (a server restart) do not all come back at once.
+                self._stop_event.wait(backoff / 2 + random.uniform(0, backoff / 2))
+                backoff = min(backoff * 2, self.settings.backoff_max_s)
+            state.status = RoomStatus.STOPPED
+        finally:
+            state.reading_ended(self.settings.gap_s)
 
     def _connect_and_read(self) -> bool:
         """One connection: True when it delivered at least one frame."""
@@ -345,7 +446,7 @@ class RoomReader(threading.Thread):
         frame_s = 1.0 / float(rate) if rate and 0 < float(rate) < 1000 else 0.04
         plan = DecodePlan()
         live_at = StreamClock()
-        connected = previous = time.monotonic()
+        connected = time.monotonic()
         packets = 0
         rested = False
         for packet in self._packets(container, stream):
@@ -353,10 +454,9 @@ class RoomReader(threading.Thread):
             self._received(packets)
             packet_s = seconds(packet.pts, packet.time_base)
             arrived = self._pace(connected, packet_s or 0.0)
-            self.state.live_seconds += arrived - previous
-            previous = arrived
             # Samples are due by when a frame was live, which is its arrival unless frames come in bursts.
             now = live_at.at(arrived, packet_s)
+            self.state.frame_live(now, self.settings.gap_s)
             arrival_s = now - connected
             interval = 1.0 / self.fps
             if not plan.decodes(packet, arrival_s, self._next_sample - connected, interval, packet_s):

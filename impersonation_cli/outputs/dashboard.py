@@ -136,6 +136,7 @@ class StatusLog:
         self.rooms = rooms
         self.show = show
         self._last: dict[int, str] = {}
+        self._interruptions: dict[int, int] = {}
 
     def __call__(self) -> None:
         for room in self.rooms:
@@ -144,6 +145,13 @@ class StatusLog:
                 self._last[room.number] = status
                 error = f" ({room.state.last_error})" if status != "live" and room.state.last_error else ""
                 self.show(one_line(f"room {room.name}: {status}{error}"))
+            # A publisher that left and came back within --timeout changes no status: its gap is said here.
+            interruptions = room.state.interruptions
+            for gap in interruptions[self._interruptions.get(room.number, 0) :]:
+                if gap.end is not None:
+                    said = f"room {room.name}: no frames for {gap.seconds} s, {gap.start} to {gap.end} ({gap.cause})"
+                    self.show(one_line(said))
+            self._interruptions[room.number] = len(interruptions)
 
 
 def final_lines(result: ScanResult, sink: AlertSink) -> list[Text]:
@@ -151,7 +159,8 @@ def final_lines(result: ScanResult, sink: AlertSink) -> list[Text]:
     lines = [
         one_line(
             f"room {room['room']}: {room['status']}, {room['frames_sampled']} frames sampled, "
-            f"{room['frames_dropped']} dropped, {room['reconnects']} reconnects, {room['alerts']} alerts"
+            f"{room['frames_dropped']} dropped, {room['reconnects']} reconnects, "
+            f"{len(room.get('interruptions', []))} interruptions, {room['alerts']} alerts"
             + (f"; last error: {room['last_error']}" if room["last_error"] and room["status"] != "live" else "")
         )
         for room in result.settings["rooms"]

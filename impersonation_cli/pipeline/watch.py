@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 import numpy as np
 
 from impersonation_cli.errors import MAX_WATCH_FPS, check_count, check_seconds, plain_numbers
-from impersonation_cli.io.live_reader import ReaderSettings, ReaderState, RoomReader, RoomStatus
+from impersonation_cli.io.live_reader import ReaderSettings, ReaderState, RoomReader, RoomStatus, iso_time
 from impersonation_cli.io.rooms import Room
 from impersonation_cli.io.sources import is_stream_url
 from impersonation_cli.outputs.alerts import AlertEvent, AlertSink
@@ -45,6 +45,8 @@ FindingHandler = Callable[["RoomWatch", TrackMatch, Appearance], None]
 
 # Frames recognised per round at most (a round embeds its faces in one recognizer run).
 ROUND_FRAMES = 8
+# Seconds a stopped watch waits for its readers to end; one still reading is left to end on its own.
+STOP_WAIT_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -93,13 +95,6 @@ class RoomWatch:
     @property
     def name(self) -> str:
         return self.room.name
-
-
-def iso_time(stamp: float | None) -> str:
-    """A wall-clock time (now, for None) as an alert's ISO 8601 UTC time, local watch or Ray alike."""
-    # Always with microseconds (docs/watch.md): isoformat() leaves them out of a time on a whole second.
-    when = datetime.fromtimestamp(stamp if stamp is not None else time.time(), tz=UTC)
-    return when.isoformat(timespec="microseconds")
 
 
 def recognise(engine: FaceEngine, batch: list[tuple[RoomWatch, Frame]]) -> list[Faces]:
@@ -238,11 +233,15 @@ class Watcher:
     def _stop_readers(self) -> None:
         for room in self.rooms:
             room.reader.stop()
-        # A reader blocked in a read returns within its read timeout; past that it is a daemon thread
-        # and must not keep the process waiting.
-        limit = time.monotonic() + self.settings.reader.read_timeout_s + 1.0
+        # A reader blocked in a read of a stalled stream (or in opening one) returns only at its timeout: the
+        # watch does not wait for it (it held the stop up to --timeout + 1 s). It is a daemon thread, and ends
+        # on its own; its room is stopped now.
+        limit = time.monotonic() + STOP_WAIT_S
         for room in self.rooms:
             room.reader.join(max(0.0, limit - time.monotonic()))
+            if room.reader.is_alive():
+                room.state.status = RoomStatus.STOPPED
+                room.state.reading_ended(self.settings.reader.gap_s)
 
     def _share_recognition(self) -> None:
         live = [room for room in self.rooms if room.state.status == RoomStatus.LIVE]

@@ -205,28 +205,69 @@ def test_three_live_rooms_same_person_in_two(
 def test_publisher_killed_and_restarted_reconnects(
     server: Any, streaming: ModuleType, enrolled: dict[str, str], clips: dict[str, Path], tmp_path: Path
 ) -> None:
+    """Each time the room had no frames is in its record, with when and why: a publisher back within --timeout
+    (the connection stays open: no reconnect, no status change), one back after it (a reconnect), and one
+    still gone when the watch is stopped, which does not wait out the stalled read."""
     url = server.rtmp_url("restart")
     alerts, summary = tmp_path / "alerts.jsonl", tmp_path / "summary.json"
+    gone: list[tuple[float, float]] = []  # wall-clock times each publisher was killed and restarted
     with streaming.Publisher(clips["katie"], url, loop=True) as publisher:
-        options = ["--fps", "2", "--duration", "60s", "--timeout", "3s", "--cooldown", "2s"]
+        options = ["--fps", "2", "--duration", "90s", "--timeout", "8s", "--cooldown", "2s"]
         outputs = ["--alerts", str(alerts), "--json", str(summary)]
         watch = Watch([url, "--room", "douyin:restart", *options, *outputs], enrolled)
         watch.wait_for("ALERT unauthorized-likeness", 40)
-        publisher.stop()
-        watch.wait_for("reconnecting", 20)
-        restarted = time.time()
+        publisher.stop()  # back within --timeout: the player's connection stays open
+        killed = time.time()
+        time.sleep(4)
         publisher.start()
-        watch.wait_for("room douyin:restart: live", 40)
-        limit = time.monotonic() + 30
-        while not any(e["seen_at"] > _iso(restarted) for e in read_alerts(alerts)):
-            assert time.monotonic() < limit, watch.log
-            time.sleep(0.5)
+        gone.append((killed, time.time()))
+        watch.wait_for("room douyin:restart: no frames for", 20)
+        wait_for_alert_after(gone[-1][1], alerts, watch)
+        assert "reconnecting" not in watch.log
+        publisher.stop()  # gone past --timeout: the connection ends and the room reconnects
+        killed = time.time()
+        watch.wait_for("reconnecting", 20)
+        publisher.start()
+        gone.append((killed, time.time()))
+        wait_for_alert_after(gone[-1][1], alerts, watch)
+        publisher.stop()  # gone when the watch is stopped: its reader is blocked in a read for up to 8 s
+        killed = time.time()
+        time.sleep(4)
+        stopping = time.monotonic()
         watch.process.send_signal(signal.SIGINT)
         code = watch.finish(30)
+        stop_s = time.monotonic() - stopping
     assert code == 1, watch.log
     room = rooms_by_name(summary)["douyin:restart"]
     assert room["reconnects"] >= 1 and room["connections"] >= 2
     assert room["status"] == "stopped"
+    assert stop_s < 7, (stop_s, watch.log)  # it waited out the stalled read (--timeout 8s) on top of its work
+    stalled, dropped, unended = room["interruptions"]
+    assert (stalled["cause"], dropped["cause"], unended["cause"]) == ("stalled", "dropped", "stalled"), room
+    assert dropped["error"] and stalled["error"] is None
+    for (killed_at, restarted_at), gap in zip(gone, (stalled, dropped), strict=True):
+        start, end = _stamp(gap["start"]), _stamp(gap["end"])
+        assert killed_at - 2 < start <= killed_at + 0.5, (gone, gap)  # the last frame before the kill
+        assert restarted_at < end < restarted_at + 10, (gone, gap)  # the new publisher's first frame
+        assert gap["seconds"] == pytest.approx(end - start, abs=0.01)
+    assert 3 < stalled["seconds"] < 10 and dropped["seconds"] > 8, room["interruptions"]
+    assert unended["end"] is None and killed - 2 < _stamp(unended["start"]) <= killed + 0.5
+    assert _stamp(room["first_frame_at"]) < _stamp(stalled["start"]) and room["last_frame_at"] == unended["start"]
+    assert all(e["schema"] == "impersonation-cli/alert" and e["verdict"] for e in read_alerts(alerts))
+
+
+def wait_for_alert_after(stamp: float, alerts: Path, watch: Watch) -> None:
+    """Until an alert on a frame seen after `stamp` (wall clock) is written: the room is live again."""
+    limit = time.monotonic() + 30
+    while not any(e["seen_at"] > _iso(stamp) for e in read_alerts(alerts)):
+        assert time.monotonic() < limit, watch.log
+        time.sleep(0.5)
+
+
+def _stamp(text: str) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(text).timestamp()
 
 
 def _iso(stamp: float) -> str:

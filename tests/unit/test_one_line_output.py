@@ -119,7 +119,8 @@ def test_line_and_paragraph_separators_are_shown_escaped() -> None:
 
 
 def live_room(name: str, status: str, error: str) -> SimpleNamespace:
-    state = SimpleNamespace(status=status, last_error=error, fps=0.0, frames_sampled=0, frames_dropped=0, reconnects=0)
+    state = SimpleNamespace(status=status, last_error=error, fps=0.0, frames_sampled=0, frames_dropped=0, reconnects=0,
+                            interruptions=[])  # fmt: skip
     return SimpleNamespace(number=1, name=name, room=SimpleNamespace(label=None), state=state, lag_s=0.0, alerts=0,
                            last_finding=None)  # fmt: skip
 
