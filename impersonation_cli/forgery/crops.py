@@ -30,7 +30,11 @@ def crop_matrix(box: np.ndarray, keypoints: np.ndarray, size: int, widen: float)
 
 
 def face_crop(image: np.ndarray, box: np.ndarray, keypoints: np.ndarray, size: int, widen: float) -> np.ndarray:
-    """One face's crop (BGR uint8, `size` x `size`); what lies outside the frame is black."""
+    """One face's crop (BGR uint8, `size` x `size`); what lies outside the frame is black.
+
+    Training cut its crops from context canvases padded by reflection (scripts/train_detector.py `canvas_of`), so a
+    face near the frame's edge differs there. Reflecting here too was measured and not taken: it moved a real photo
+    over the synthetic threshold the shipped thresholds were chosen with (docs/verdicts.md, What lost)."""
     matrix = crop_matrix(box, keypoints, size, widen)
     return cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_AREA, borderValue=(0, 0, 0))
 
