@@ -161,14 +161,9 @@ def command_train(args: argparse.Namespace) -> None:
         extra_crops, extra_labels = restored_pairs(train_pool, restored_count, rng)
         crops, labels = [*crops, *extra_crops], [*labels, *extra_labels]
         network.train()
-        logits = network(torch.from_numpy(training.to_blob(list(crops))))
-        loss = loss_of(logits, torch.from_numpy(np.asarray(labels)))
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        schedule.step()
+        loss = training.optimize_step(network, optimizer, schedule, loss_of, (crops, labels), "cpu")
         if (step + 1) % 20 == 0:
-            print(f"step {step + 1}/{args.steps} loss {loss.item():.3f} {time.time() - started:.0f}s", flush=True)
+            print(f"step {step + 1}/{args.steps} loss {loss:.3f} {time.time() - started:.0f}s", flush=True)
     report(args.steps)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     difference = training.export_onnx(network, args.output, validation[0][:8])

@@ -626,14 +626,9 @@ def train(args: argparse.Namespace, training: TrainingFaces, validation: tuple[n
         network.train()
         if args.freeze_trunk:
             network.trunk.eval()  # frozen batch-norm statistics too
-        logits = network(torch.from_numpy(to_blob(list(crops))).to(device))
-        loss = loss_of(logits, torch.from_numpy(labels).to(device))
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        schedule.step()
+        loss = optimize_step(network, optimizer, schedule, loss_of, (crops, labels), device)
         if (step + 1) % 20 == 0:
-            print(f"step {step + 1}/{args.steps} loss {loss.item():.3f} {time.time() - started:.0f}s", flush=True)
+            print(f"step {step + 1}/{args.steps} loss {loss:.3f} {time.time() - started:.0f}s", flush=True)
         if (step + 1) % args.validate_every == 0 or step + 1 == args.steps or step + 1 in args.checkpoints:
             report = validation_report(predict(network, validation[0]), validation[1])
             history.append({"step": step + 1, "seconds": round(time.time() - started), **report})
@@ -642,6 +637,20 @@ def train(args: argparse.Namespace, training: TrainingFaces, validation: tuple[n
             export_onnx(network, checkpoint_path(args.output, step + 1), validation[0][:8])
             network.to(device)
     return network, history, time.time() - started
+
+
+def optimize_step(network, optimizer, schedule, loss_of, batch: tuple, device) -> float:
+    """One optimizer and schedule step on a batch of (crops, labels); returns the batch's loss."""
+    import torch
+
+    crops, labels = batch
+    logits = network(torch.from_numpy(to_blob(list(crops))).to(device))
+    loss = loss_of(logits, torch.from_numpy(np.asarray(labels)).to(device))
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    schedule.step()
+    return float(loss.item())
 
 
 def export_onnx(network, path: Path, check_blob: np.ndarray) -> float:

@@ -10,26 +10,14 @@ import threading
 from pathlib import Path
 from types import SimpleNamespace
 
-import av
-import numpy as np
 import pytest
 
 from impersonation_cli.io import live_reader
 from impersonation_cli.io.live_reader import ReaderSettings, ReaderState, RoomReader, StreamClock
 
+from .small_clips import grey_ramp_clip
+
 SEGMENT_S = 1.0
-
-
-def _clip(path: Path, seconds: int) -> Path:
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=25)
-        stream.width, stream.height, stream.pix_fmt = 160, 120, "yuv420p"
-        stream.options = {"g": "25", "keyint_min": "25", "bf": "0", "sc_threshold": "0"}
-        for n in range(25 * seconds):
-            picture = np.full((120, 160, 3), n % 256, dtype=np.uint8)
-            out.mux(stream.encode(av.VideoFrame.from_ndarray(picture, format="rgb24")))
-        out.mux(stream.encode())
-    return path
 
 
 def _sampled_in_bursts(clip: Path, fps: float, monkeypatch: pytest.MonkeyPatch) -> list[float]:
@@ -56,7 +44,7 @@ def _sampled_in_bursts(clip: Path, fps: float, monkeypatch: pytest.MonkeyPatch) 
 def test_frames_arriving_a_segment_at_a_time_are_sampled_at_the_rate(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    taken = _sampled_in_bursts(_clip(tmp_path / "hls.mp4", 8), 2.0, monkeypatch)
+    taken = _sampled_in_bursts(grey_ramp_clip(tmp_path / "hls.mp4", 8), 2.0, monkeypatch)
     assert len(taken) >= 13, taken  # 8 s at 2 fps: 16, less the first burst's (it anchors the clock)
     gaps = [b - a for a, b in itertools.pairwise(taken[1:])]
     assert max(gaps) <= 0.6, taken

@@ -12,7 +12,6 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import av
-import numpy as np
 import pytest
 
 from impersonation_cli.errors import UnreadableInput
@@ -21,21 +20,11 @@ from impersonation_cli.io.live_reader import ReaderSettings, ReaderState, RoomRe
 from impersonation_cli.outputs.dashboard import StatusLog
 from impersonation_cli.pipeline.watch import STOP_WAIT_S, Watcher, WatchSettings
 
+from .small_clips import grey_ramp_clip
+
 START = 1_796_400_000.0  # a wall-clock time in 2026: the fake clock serves as both monotonic and wall clock
 GAP_S = 5.0
 FRAME_S = 0.04
-
-
-def _clip(path: Path, seconds: int) -> Path:
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=25)
-        stream.width, stream.height, stream.pix_fmt = 160, 120, "yuv420p"
-        stream.options = {"g": "25", "keyint_min": "25", "bf": "0", "sc_threshold": "0"}
-        for n in range(25 * seconds):
-            picture = np.full((120, 160, 3), n % 256, dtype=np.uint8)
-            out.mux(stream.encode(av.VideoFrame.from_ndarray(picture, format="rgb24")))
-        out.mux(stream.encode())
-    return path
 
 
 def _at(text: str | None) -> float:
@@ -55,7 +44,7 @@ def test_a_publisher_that_leaves_and_comes_back_on_the_same_connection_is_an_int
 ) -> None:
     """What nginx-rtmp does when a publisher is killed and restarted within the player's read timeout: the
     connection stays open, sends nothing for a while, then the new publisher's frames, timestamps from 0."""
-    clip = _clip(tmp_path / "room.mp4", 4)
+    clip = grey_ramp_clip(tmp_path / "room.mp4", 4)
 
     class Republished(RoomReader):
         def _packets(self, container, stream):  # type: ignore[no-untyped-def]
@@ -103,7 +92,7 @@ def test_a_dropped_connection_is_an_interruption_until_frames_come_back_and_one_
 ) -> None:
     """Connection 1 delivers frames and ends (read timeout); a reconnect fails; connection 3 delivers again;
     then the room is unreachable until --give-up: one interruption that ended, one that never did."""
-    clip = _clip(tmp_path / "room.mp4", 2)
+    clip = grey_ramp_clip(tmp_path / "room.mp4", 2)
     attempts: list[str] = []
 
     def open_live(url: str, open_timeout_s: float, read_timeout_s: float) -> av.container.InputContainer:
