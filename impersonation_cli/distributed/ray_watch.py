@@ -45,7 +45,7 @@ from impersonation_cli.distributed.ray_scan import (
     write_crops,
 )
 from impersonation_cli.errors import UserError
-from impersonation_cli.io.live_reader import ReaderState
+from impersonation_cli.io.live_reader import Cause, ReaderState
 from impersonation_cli.io.rooms import Room
 from impersonation_cli.outputs.alerts import AlertEvent, AlertSink
 from impersonation_cli.outputs.evidence import save_evidence
@@ -117,16 +117,45 @@ class RoomRecord:
     carried: Counter[str] = field(default_factory=Counter)
     restarts: int = 0
     alerts: int = 0
+    # What the earlier lives saw of the room: its interruptions, its first frame and the last frame before
+    # the latest restart (from which the restart's own gap is counted), in the local watch's fields.
+    earlier: dict[str, Any] = field(default_factory=dict)
 
     def merged(self) -> dict[str, Any]:
         document = dict(self.latest)
         for key in ADDED_COUNTERS:
             if key in document:
                 document[key] = round(document[key] + self.carried[key], 2)
+        if self.earlier:
+            document.update(carried_interruptions(self.earlier, document))
         document["reconnects"] = document.get("reconnects", 0) + self.restarts
         document["max_lag_s"] = max(document.get("max_lag_s", 0.0), self.carried["max_lag_s"])
         document["alerts"] = self.alerts
         return document
+
+
+def carried_interruptions(earlier: dict[str, Any], latest: dict[str, Any]) -> dict[str, Any]:
+    """A restarted room's `interruptions`, `first_frame_at` and `last_frame_at` over all its lives: the earlier
+    lives' interruptions, then the restart's gap (a dropped connection: from the last frame the dead worker saw
+    to the first of the new one; open while the new one has none), then the new life's own."""
+    before = list(earlier.get("interruptions") or [])
+    gap_start = earlier.get("last_frame_at")
+    if before and before[-1].get("end") is None:  # the silence the worker died in: the restart's gap holds it
+        gap_start = before.pop()["start"]
+    first = latest.get("first_frame_at")
+    gap = []
+    if gap_start is not None:
+        seconds = None
+        if first is not None:
+            elapsed = datetime.fromisoformat(first) - datetime.fromisoformat(gap_start)
+            seconds = round(max(elapsed.total_seconds(), 0.0), 2)
+        error = "the worker process watching the room ended; Ray restarted it"
+        gap = [{"start": gap_start, "end": first, "seconds": seconds, "cause": str(Cause.DROPPED), "error": error}]
+    return {
+        "interruptions": before + gap + list(latest.get("interruptions") or []),
+        "first_frame_at": earlier.get("first_frame_at") or first,
+        "last_frame_at": latest.get("last_frame_at") or earlier.get("last_frame_at"),
+    }
 
 
 @dataclass
@@ -250,6 +279,7 @@ class WatchCoordinator:
             for summary in report.rooms:
                 record = self.rooms.setdefault(summary["room"], RoomRecord())
                 if record.shard_pid not in (None, shard_pid):
+                    record.earlier = record.merged()
                     record.carried.update({k: record.latest.get(k, 0) for k in ADDED_COUNTERS})
                     record.carried["max_lag_s"] = max(record.carried["max_lag_s"], record.latest.get("max_lag_s", 0))
                     record.restarts += 1

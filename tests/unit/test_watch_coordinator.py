@@ -47,3 +47,46 @@ def test_a_dead_process_tracks_are_kept_as_last_found() -> None:
     assert lost[0].reasons[:-1] == ["unauthorized-likeness: no authorization for this room"]
     # A watch where every process concluded its own tracks recovers nothing.
     assert coordinator.lost_appearances(concluded_by=[101, 202]) == []
+
+
+def lived(pid: int, first: str, last: str, interruptions: list[dict[str, object]]) -> ShardReport:
+    room = {
+        "room": ROOM,
+        "connections": 1,
+        "reconnects": 0,
+        "live_seconds": 10.0,
+        "alerts": 0,
+        "first_frame_at": first,
+        "last_frame_at": last,
+        "interruptions": interruptions,
+    }
+    return ShardReport(first_number=1, pid=pid, rooms=[room], share=None)
+
+
+def test_a_restarted_process_keeps_the_rooms_interruptions_and_records_its_own_gap() -> None:
+    coordinator = WatchCoordinator(None, None, WatchSettings(), VerdictSettings(), None)
+    stall = {
+        "start": "2026-12-05T03:00:05+00:00",
+        "end": "2026-12-05T03:00:09+00:00",
+        "seconds": 4.0,
+        "cause": "stalled",
+        "error": None,
+    }
+    coordinator.update_rooms(lived(101, "2026-12-05T03:00:00+00:00", "2026-12-05T03:00:20+00:00", [stall]))
+    # The process dies; its restart opens the room again 12.5 s after the last frame the first one saw.
+    coordinator.update_rooms(lived(202, "2026-12-05T03:00:32.5+00:00", "2026-12-05T03:00:40+00:00", []))
+
+    record = coordinator.poll(0, 0).rooms[ROOM]
+    assert record["first_frame_at"] == "2026-12-05T03:00:00+00:00"
+    assert record["last_frame_at"] == "2026-12-05T03:00:40+00:00"
+    assert record["connections"] == 2 and record["reconnects"] == 1
+    assert record["interruptions"][0] == stall
+    gap = record["interruptions"][1]
+    assert (gap["start"], gap["end"], gap["seconds"], gap["cause"]) == (
+        "2026-12-05T03:00:20+00:00",
+        "2026-12-05T03:00:32.5+00:00",
+        12.5,
+        "dropped",
+    )
+    assert "worker" in gap["error"]
+    assert len(record["interruptions"]) == 2
