@@ -31,7 +31,7 @@ from impersonation_cli.errors import MAX_SCAN_FPS, MAX_WATCH_FPS, MIN_WATCH_FPS,
 from impersonation_cli.gallery.store import GALLERY_ENV, Gallery, default_gallery_path
 from impersonation_cli.io.live_reader import ReaderSettings
 from impersonation_cli.io.rooms import Room, load_rooms, parse_duration, parse_time, validate_room
-from impersonation_cli.io.sources import VIDEO_EXTENSIONS, is_stream_url, source_key, stream_identity
+from impersonation_cli.io.sources import VIDEO_EXTENSIONS, is_stream_url, source_key
 from impersonation_cli.io.threads import threads_or_default
 from impersonation_cli.io.urls import redact_url
 from impersonation_cli.outputs.alerts import AlertEvent, AlertSink
@@ -300,7 +300,7 @@ def _refuse_twice(specs: Sequence[Room]) -> None:
 def _target(spec: Room) -> str:
     """What a room watches: its stream (RTMP://HOST/live/a is rtmp://host:1935/live/a; credentials aside), or the
     video file it names however it is spelt."""
-    return redact_url(stream_identity(spec.url)) if is_stream_url(spec.url) else os.path.realpath(spec.url)
+    return source_key(spec.url) if is_stream_url(spec.url) else os.path.realpath(spec.url)
 
 
 def watch_settings(

@@ -18,6 +18,7 @@ import numpy as np
 from impersonation_cli.errors import UnreadableInput
 from impersonation_cli.io.names import shown_name
 from impersonation_cli.io.threads import threads_per_stage
+from impersonation_cli.io.urls import redact_url
 from impersonation_cli.pipeline.faces import Frame
 
 VIDEO_EXTENSIONS = frozenset(
@@ -158,10 +159,12 @@ def _media_files(folder: Path) -> list[str]:
 
 
 def source_key(source: str) -> str:
-    """A source as one name: a stream URL as written, a file as its absolute path (a rooms file makes its
+    """A source as one name: a stream as the stream it names (`stream_identity`: RTMP://HOST/live/a is
+    rtmp://host:1935/live/a) with its password and tokens masked (`redact_url`: two spellings that differ only
+    in them name one stream, and outputs show them alike), a file as its absolute path (a rooms file makes its
     relative entries absolute alike, io.rooms). Symlinks are not followed: a link is the recording it was named
-    as, so a link beside its target can be a second room's capture."""
-    return source if is_stream_url(source) else os.path.abspath(source)
+    as, so a link beside its target can be a second room's capture. What scan and watch tell sources apart by."""
+    return redact_url(stream_identity(source)) if is_stream_url(source) else os.path.abspath(source)
 
 
 def _unseen(sources: list[str], seen: set[str]) -> list[str]:

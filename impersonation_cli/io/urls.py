@@ -2,9 +2,9 @@
 
 A stream URL can hold a password (`rtsp://user:secret@cam/live`) or a token in its query (`?token=`, `auth_key=`,
 `sign=`, as live-commerce CDNs hand them out), and so can a model pack's download URL. The full URL is what is
-opened and what tells two sources apart (`io.sources.source_key`); everything a person or another program is
-shown (terminal lines, results, alerts, reports, notices, evidence file names) names it by `redact_url`. No
-imports from the package: the result format (`results.py`) uses it too.
+opened; two URLs that differ only in their credentials name one stream (`io.sources.source_key`). Everything a
+person or another program is shown (terminal lines, results, alerts, reports, notices, evidence file names)
+names it by `redact_url`. No imports from the package: the result format (`results.py`) uses it too.
 """
 
 from __future__ import annotations

@@ -1,11 +1,12 @@
 """Stream URLs may carry credentials (`rtsp://user:secret@cam/live`, `?token=...`, `auth_key=`, `sign=`): they were
 shown in full in room names, alerts, the scan JSON, the table, reports, notices, evidence file names and error
 messages, all of which are handed on to platforms and lawyers. `io.urls.redact_url` is how every one of them shows
-a URL now; the full URL is still what is opened and what tells sources apart."""
+a URL now; the full URL is still what is opened."""
 
 from __future__ import annotations
 
 import json
+import os
 import threading
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from impersonation_cli.gallery.store import GalleryIndex
 from impersonation_cli.io import live_reader
 from impersonation_cli.io.live_reader import ReaderSettings, ReaderState, RoomReader
 from impersonation_cli.io.rooms import Room
-from impersonation_cli.io.sources import source_key
+from impersonation_cli.io.sources import expand_inputs, source_key
 from impersonation_cli.io.urls import redact_url, redact_urls
 from impersonation_cli.outputs.alerts import AlertSink
 from impersonation_cli.outputs.evidence import source_slug
@@ -96,9 +97,15 @@ def test_urls_quoted_in_a_message_are_masked_and_the_message_kept() -> None:
     )
 
 
-def test_the_full_url_still_tells_sources_apart() -> None:
-    assert source_key(URL) == URL
+def test_the_full_url_is_opened_and_sources_are_told_apart_by_their_stream() -> None:
+    """`scan rtsp://u:a@h/s rtsp://u:b@h/s` scanned one stream twice, and both results showed the same masked
+    name; watch refused such a pair (api._target). Both tell sources apart by `source_key`."""
     assert Room(URL).url == URL  # what the reader opens
+    assert source_key(URL) == source_key(URL.replace(SECRET, "other")) == SHOWN
+    spellings = ["rtsp://u:a@h/s", "rtsp://u:b@h/s", "RTMP://HOST/live/a", "rtmp://host:1935/live/a", "rtmp://h/x"]
+    assert expand_inputs(spellings) == (["rtsp://u:a@h/s", "RTMP://HOST/live/a", "rtmp://h/x"], [])
+    assert source_key("rtmp://host/live/A") != source_key("rtmp://host/live/a")  # the path is the server's to tell
+    assert source_key("clip.mp4") == os.path.abspath("clip.mp4")  # a file: its absolute path, as before
 
 
 def test_a_scan_result_and_its_json_name_the_source_without_its_secrets() -> None:
