@@ -48,7 +48,8 @@ class RoomStatus(StrEnum):
 
 @dataclass(frozen=True)
 class ReaderSettings:
-    """How a live room is read: the frame rate, the timeouts, reconnection back-off, and when to give up."""
+    """How a live room is read: the frame rate, the timeouts, reconnection back-off, when to give up, and how
+    long a silence (`gap_s`) must last to be recorded as one of the room's `interruptions`."""
 
     # Frames sampled per second; None: the config's `[scan] fps`, filled in by the watcher (one rate for both).
     fps: float | None = None
