@@ -11,6 +11,8 @@ from typing import Any
 
 from impersonation_cli.errors import GalleryError, UserError
 from impersonation_cli.gallery.store import Authorization, Gallery
+from impersonation_cli.io.names import shown_name
+from impersonation_cli.io.urls import redact_url, redact_urls
 from impersonation_cli.results import Appearance, ScanResult, SignalScore, SourceResult, Verdict
 
 # `--fail-on` words and the verdicts they stand for; the full verdict names are accepted too.
@@ -34,6 +36,14 @@ VERDICT_MEANINGS = {
     Verdict.EFFECTS: "the face shows signs of a beauty filter, face sticker or pasted photo",
     Verdict.REPLAY: "the video matches known past footage of this person being re-broadcast",
     Verdict.CONCURRENT: "the same person is on screen in another room at the same time, so at most one can be real",
+}
+
+
+# Why a watched room sent no frames for a while (settings.rooms[].interruptions[].cause, docs/watch.md), in words;
+# a cause this version does not know is shown by its name alone.
+INTERRUPTION_CAUSES = {
+    "stalled": "the connection stayed open but sent no frames",
+    "dropped": "the connection ended",
 }
 
 
@@ -214,3 +224,83 @@ def wallclock_text(value: str | None) -> str | None:
     except ValueError:
         return value
     return moment.strftime("%Y-%m-%d %H:%M:%S %z").strip()
+
+
+@dataclass(frozen=True)
+class Silence:
+    """A stretch in which a watched room sent no frames, as people read it (times by `wallclock_text`)."""
+
+    start: str  # '?' where the result records none
+    end: str | None  # None: the room was still silent when its reading ended (the watch stopped or gave it up)
+    seconds: float | None
+    cause: str
+    error: str | None
+
+    @property
+    def duration(self) -> str:
+        """'4.31 s'; '' where the result records no number."""
+        return f"{self.seconds:.2f} s" if self.seconds is not None else ""
+
+    @property
+    def why(self) -> str:
+        """'stalled (the connection stayed open but sent no frames)', 'dropped (the connection ended: its error)'."""
+        words = ": ".join(w for w in (INTERRUPTION_CAUSES.get(self.cause), self.error) if w)
+        return f"{self.cause} ({words})" if words else self.cause
+
+
+@dataclass(frozen=True)
+class ObservedLive:
+    """When a watched room was live: its first and last frame, and the interruptions between them."""
+
+    first: str
+    last: str
+    interruptions: list[Silence]
+
+    @property
+    def counted(self) -> str:
+        """'no interruptions', '1 interruption', '3 interruptions'."""
+        count = len(self.interruptions)
+        return "no interruptions" if not count else f"{count} interruption{'s' if count > 1 else ''}"
+
+
+def observed_live(result: ScanResult, source: SourceResult) -> ObservedLive | None:
+    """When a watched room (`source`) was live, from its record in the watch summary's `settings.rooms` (schema
+    1.5: `first_frame_at`, `last_frame_at`, `interruptions`; docs/watch.md). None for a scan of files, for a
+    result of an earlier version, and for a room that never sent a frame. The record is untrusted JSON like the
+    rest: values of another type are shown as not recorded, never guessed."""
+    rooms = setting(result.settings, "rooms")
+    if setting(result.settings, "mode") != "watch" or not isinstance(rooms, list):
+        return None
+    for record in rooms:
+        if not isinstance(record, dict) or _shown_url(record.get("url")) != source.source:
+            continue
+        if _shown_url(record.get("room")) != (source.room or source.source):
+            continue
+        first, gaps = _time(record.get("first_frame_at")), record.get("interruptions")
+        if first is None or not isinstance(gaps, list):
+            return None
+        silences = [_silence(gap if isinstance(gap, dict) else {}) for gap in gaps]
+        return ObservedLive(first, _time(record.get("last_frame_at")) or "?", silences)
+    return None
+
+
+def _shown_url(value: Any) -> str | None:
+    """A URL (or room) of a settings record as the result's sources show it (an earlier version wrote it in full)."""
+    return shown_name(redact_url(value)) if isinstance(value, str) else None
+
+
+def _time(value: Any) -> str | None:
+    return wallclock_text(value) if isinstance(value, str) else None
+
+
+def _silence(gap: dict[str, Any]) -> Silence:
+    seconds = gap.get("seconds")
+    number = isinstance(seconds, int | float) and not isinstance(seconds, bool) and abs(seconds) < 1e300
+    cause, error = gap.get("cause"), gap.get("error")
+    return Silence(
+        start=_time(gap.get("start")) or "?",
+        end=_time(gap.get("end")),
+        seconds=float(seconds) if number else None,
+        cause=cause if isinstance(cause, str) else "not recorded",
+        error=shown_name(redact_urls(error)) if isinstance(error, str) and error else None,
+    )

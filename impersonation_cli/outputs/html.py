@@ -25,8 +25,10 @@ from impersonation_cli import __version__
 from impersonation_cli.outputs.console import BIDI_REORDERING
 from impersonation_cli.outputs.evidence_files import VERIFIED, check_evidence, data_uri
 from impersonation_cli.outputs.findings import (
+    ObservedLive,
     ReportInput,
     is_flagged,
+    observed_live,
     own_verdicts,
     setting,
     source_reasons,
@@ -206,6 +208,7 @@ class SourcePanel:
     timeline: Timeline | None  # a video with appearances: a lane per person
     own_verdicts: list[str]  # flagged on its own, beyond its appearances (a stream that loops itself)
     own_reasons: list[str]
+    live: ObservedLive | None = None  # a watched room: when it was live, its interruptions
 
 
 @dataclass(frozen=True)
@@ -326,14 +329,15 @@ def _source_panel(result: ScanResult, source: SourceResult) -> SourcePanel:
     numbered = [(n, a) for n, a in enumerate(result.appearances) if a.source == source.source]
     own = own_verdicts(source, result.appearances)
     reasons = source_reasons(source) if own else []
+    live = observed_live(result, source)
     if not numbered:
-        return SourcePanel(source, [], None, own, reasons)
+        return SourcePanel(source, [], None, own, reasons, live)
     if source.kind == "image":
-        return SourcePanel(source, [a.identity for _, a in numbered], None, own, reasons)
+        return SourcePanel(source, [a.identity for _, a in numbered], None, own, reasons, live)
     people = sorted({a.identity for _, a in numbered}, key=str.casefold)
     lanes = [(p, [(n, a, a.start_s, a.end_s) for n, a in numbered if a.identity == p]) for p in people]
     timeline = _timeline(lanes, _span(source, [a for _, a in numbered]), clock)
-    return SourcePanel(source, [], timeline, own, reasons)
+    return SourcePanel(source, [], timeline, own, reasons, live)
 
 
 def _wallclock_panel(result: ScanResult) -> WallclockPanel | None:

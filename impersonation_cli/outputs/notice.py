@@ -19,7 +19,9 @@ from impersonation_cli.outputs.console import BIDI_REORDERING
 from impersonation_cli.outputs.evidence import slug, source_slug
 from impersonation_cli.outputs.evidence_files import check_evidence
 from impersonation_cli.outputs.findings import (
+    ObservedLive,
     ReportInput,
+    observed_live,
     own_verdicts,
     setting,
     signal_words,
@@ -101,7 +103,7 @@ def render_notice(
         "**From:** {{SENDER NAME}}, {{ORGANISATION}}, acting for {{RIGHTS HOLDER}}  \n"
         "**Contact:** {{EMAIL}} · {{PHONE}}  \n"
         "**Date:** {{DATE SENT}}",
-        _account(source),
+        _account(source, observed_live(report.result, source)),
         _summary(people, appearances, own),
         *(_appearance(report, n, a) for n, a in enumerate(appearances, start=1)),
         *([_stream(source, own)] if own else []),
@@ -111,15 +113,33 @@ def render_notice(
     return "\n\n".join(sections) + "\n"
 
 
-def _account(source: SourceResult) -> str:
+def _account(source: SourceResult, live: ObservedLive | None) -> str:
     room = md_code(source.room) if source.room else "not recorded by the scan: {{PLATFORM AND ACCOUNT / ROOM URL}}"
     return (
         "## The account\n\n"
         f"- Platform and account (room): {room}\n"
         f"- Recording examined: {md_code(source.source)}"
         + (f" ({source.duration_s:.0f} s of video)" if source.duration_s else "")
+        + "".join(f"\n{line}" for line in _observed(live))
         + "\n- Link to the live room or video: {{URL}}"
     )
+
+
+def _observed(live: ObservedLive | None) -> list[str]:
+    """When a watched room was live, and each stretch it sent no frames (none for a scan of files)."""
+    if live is None:
+        return []
+    lines = [
+        f"- Observed live: from {md_code(live.first)} to {md_code(live.last)} (its first and last frame received), "
+        f"with {live.counted}{' (no frames received):' if live.interruptions else ''}"
+    ]
+    for gap in live.interruptions:
+        if gap.end is None:
+            when = f"from {md_code(gap.start)}, no frames until the watch stopped reading the room"
+        else:
+            when = f"{md_code(gap.start)} to {md_code(gap.end)}" + (f" ({gap.duration})" if gap.duration else "")
+        lines.append(f"  - {when}: {md_text(gap.why)}")
+    return lines
 
 
 def _summary(people: list[str], appearances: list[Appearance], own: list[str]) -> str:

@@ -254,6 +254,15 @@ def test_publisher_killed_and_restarted_reconnects(
     assert unended["end"] is None and killed - 2 < _stamp(unended["start"]) <= killed + 0.5
     assert _stamp(room["first_frame_at"]) < _stamp(stalled["start"]) and room["last_frame_at"] == unended["start"]
     assert all(e["schema"] == "impersonation-cli/alert" and e["verdict"] for e in read_alerts(alerts))
+    # The takedown draft and the HTML report say when the room was live and when it was not.
+    notices, page = tmp_path / "notices", tmp_path / "report.html"
+    report = run_cli(["report", str(summary), "--notice", str(notices), "--html", str(page)], enrolled)
+    assert report.returncode == 1, report.stderr
+    (draft,) = notices.iterdir()
+    text = draft.read_text(encoding="utf-8")
+    assert "with 3 interruptions (no frames received):" in text, text
+    assert "s): dropped (the connection ended: " in text and "no frames until the watch stopped reading" in text
+    assert "Observed live from " in page.read_text(encoding="utf-8")
 
 
 def wait_for_alert_after(stamp: float, alerts: Path, watch: Watch) -> None:
