@@ -45,7 +45,7 @@ from impersonation_cli.distributed.ray_scan import (
     write_crops,
 )
 from impersonation_cli.errors import UserError
-from impersonation_cli.io.live_reader import Cause, ReaderState
+from impersonation_cli.io.live_reader import Cause, Interruption, ReaderState
 from impersonation_cli.io.rooms import Room
 from impersonation_cli.outputs.alerts import AlertEvent, AlertSink
 from impersonation_cli.outputs.evidence import save_evidence
@@ -452,10 +452,14 @@ class RoomView:
 
     def record(self) -> dict[str, Any]:
         """The room's entry in the summary's `settings.rooms`, as a local watch writes it."""
-        return {key: value for key, value in vars(self.state).items() if key != "lag_s"}
+        document = {key: value for key, value in vars(self.state).items() if key != "lag_s"}
+        document["interruptions"] = [dataclasses.asdict(gap) for gap in document.get("interruptions", [])]
+        return document
 
     def update(self, record: dict[str, Any]) -> None:
         self.state = SimpleNamespace(**{**vars(self.state), **record})
+        # As a local room's state holds them (the status log reads `gap.end`), not as the records' dicts.
+        self.state.interruptions = [Interruption(**gap) for gap in record.get("interruptions", [])]
         self.lag_s = record.get("lag_s", 0.0)
         self.alerts = record["alerts"]
         self.last_finding = record.get("last_finding")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from impersonation_cli.distributed.ray_watch import Finding, ShardReport, WatchCoordinator
+from impersonation_cli.distributed.ray_watch import Finding, RoomView, ShardReport, WatchCoordinator
+from impersonation_cli.io.rooms import Room
+from impersonation_cli.outputs.dashboard import StatusLog
 from impersonation_cli.pipeline.verdicts import VerdictSettings
 from impersonation_cli.pipeline.watch import WatchSettings
 
@@ -90,3 +92,22 @@ def test_a_restarted_process_keeps_the_rooms_interruptions_and_records_its_own_g
     )
     assert "worker" in gap["error"]
     assert len(record["interruptions"]) == 2
+
+
+def test_a_ray_rooms_interruption_is_logged_as_a_local_rooms() -> None:
+    # Off a terminal the watch logs each ended interruption (outputs.dashboard.StatusLog); under Ray it reads the
+    # coordinator's records through RoomView, whose interruptions came as dicts: `gap.end` was an internal error.
+    view = RoomView(1, Room("rtmp://127.0.0.1/live/a", account=ROOM))
+    stall = {
+        "start": "2026-12-05T03:00:05+00:00",
+        "end": "2026-12-05T03:00:09+00:00",
+        "seconds": 4.0,
+        "cause": "stalled",
+        "error": None,
+    }
+    record = {**view.record(), "status": "live", "alerts": 0, "interruptions": [stall]}
+    view.update(record)
+    said: list[str] = []
+    StatusLog([view], lambda line: said.append(str(line)))()  # type: ignore[list-item]
+    assert said[-1] == f"room {ROOM}: no frames for 4.0 s, {stall['start']} to {stall['end']} (stalled)"
+    assert view.record()["interruptions"] == [stall]  # the summary's record stays plain JSON
