@@ -169,6 +169,9 @@ def test_ray_watch_survives_a_killed_shard(killed_watch: dict[str, Any]) -> None
     assert sorted(room["connections"] for room in rooms.values()) == [1, 2], rooms
     for room in rooms.values():
         assert room["frames_sampled"] > 0 and room["alerts"] >= 1
+    # The restart's silence is the restarted room's interruption, from its first life's last frame to the next.
+    gaps = [i for room in rooms.values() for i in room["interruptions"] if "worker process" in (i["error"] or "")]
+    assert len(gaps) == 1 and gaps[0]["cause"] == "dropped" and gaps[0]["seconds"] > 0, rooms
     appearances = killed_watch["summary"]["appearances"]
     people = {(a["identity"], a["room"]) for a in appearances}
     assert people == {(PERSON, ROOM_A), (PERSON, ROOM_B)}
