@@ -9,8 +9,11 @@ names it by `redact_url`. No imports from the package: the result format (`resul
 
 from __future__ import annotations
 
+import base64
 import re
 import urllib.parse
+import urllib.request
+from typing import Any
 
 MASK = "***"
 # scheme://authority: the authority ends at the path, query or fragment; its userinfo is what comes before the
@@ -74,3 +77,18 @@ def is_credential(name: str) -> bool:
     """Whether a query parameter of this name (as written in the URL, percent-encoded or not) holds a credential."""
     plain = re.sub(r"[^a-z0-9]", "", urllib.parse.unquote_plus(name).lower())
     return plain in CREDENTIAL_NAMES or any(word in plain for word in CREDENTIAL_WORDS)
+
+
+def authenticated_request(url: str, **request: Any) -> urllib.request.Request:
+    """A request for `url` (with urllib.request.Request's other arguments) whose user name and password, if any,
+    go as HTTP Basic authentication: urllib reads 'user:pass@host' as a host with the port 'pass@host' and
+    fails, naming the password. The header is not passed on to where a redirect leads (another host must not
+    get the password)."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.username is None:
+        return urllib.request.Request(url, **request)
+    bare = parts._replace(netloc=parts.netloc.rpartition("@")[2])
+    authenticated = urllib.request.Request(urllib.parse.urlunsplit(bare), **request)
+    credentials = f"{urllib.parse.unquote(parts.username)}:{urllib.parse.unquote(parts.password or '')}"
+    authenticated.add_unredirected_header("Authorization", "Basic " + base64.b64encode(credentials.encode()).decode())
+    return authenticated

@@ -24,7 +24,7 @@ from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
 from impersonation_cli.errors import UserError, is_device
-from impersonation_cli.io.urls import redact_url
+from impersonation_cli.io.urls import authenticated_request, redact_url
 from impersonation_cli.results import SCHEMA_VERSION, Evidence, json_line
 
 ALERT_SCHEMA = "impersonation-cli/alert"
@@ -92,8 +92,8 @@ class HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
 
     def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]  # urllib's
         if urlsplit(newurl).scheme.lower() not in ("http", "https"):
-            raise urllib.error.HTTPError(req.full_url, code, f"redirect to a non-http(s) URL refused: {newurl}",
-                                         headers, fp)  # fmt: skip
+            message = f"redirect to a non-http(s) URL refused: {redact_url(newurl)}"
+            raise urllib.error.HTTPError(req.full_url, code, message, headers, fp)
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
@@ -146,7 +146,7 @@ class WebhookSender(threading.Thread):
         for attempt in range(self.settings.retries + 1):
             if attempt and self._closing.wait(self.settings.backoff_s * 2 ** (attempt - 1)):
                 return False
-            request = urllib.request.Request(
+            request = authenticated_request(
                 self.url, data=body, method="POST", headers={"Content-Type": "application/json"}
             )
             try:

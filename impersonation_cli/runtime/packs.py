@@ -7,7 +7,6 @@ pack folder works too when passed as a path, with its files' roles found from th
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import http.client
 import importlib.util
@@ -29,7 +28,7 @@ from pathlib import Path, PureWindowsPath
 from typing import BinaryIO
 
 from impersonation_cli.errors import ModelPackError
-from impersonation_cli.io.urls import redact_url
+from impersonation_cli.io.urls import authenticated_request, redact_url
 from impersonation_cli.io.user_dirs import data_folder, expand_user
 
 MODELS_ENV = "IMPERSONATION_MODELS"
@@ -450,25 +449,12 @@ def _extract(zf: zipfile.ZipFile, member: zipfile.ZipInfo, target: Path, label: 
         ) from exc
 
 
-def _request(url: str) -> urllib.request.Request:
-    """A request for `url` with its user name and password, if any, sent as HTTP Basic authentication: urllib
-    reads 'user:pass@host' as a host with the port 'pass@host' and failed, naming the password. The header is not
-    passed on to where a redirect leads (another host must not get the password)."""
-    parts = urllib.parse.urlsplit(url)
-    if parts.username is None:
-        return urllib.request.Request(url)
-    bare = parts._replace(netloc=parts.netloc.rpartition("@")[2])
-    request = urllib.request.Request(urllib.parse.urlunsplit(bare))
-    credentials = f"{urllib.parse.unquote(parts.username)}:{urllib.parse.unquote(parts.password or '')}"
-    request.add_unredirected_header("Authorization", "Basic " + base64.b64encode(credentials.encode()).decode())
-    return request
-
-
 def _download(url: str, target: Path, progress: Progress) -> None:
     shown = redact_url(url)
     progress(f"downloading {shown}")
     try:
-        with urllib.request.urlopen(_request(url), timeout=DOWNLOAD_TIMEOUT) as response, open(target, "wb") as out:
+        request = authenticated_request(url)
+        with urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT) as response, open(target, "wb") as out:
             _copy_capped(response, out, shown)
     except TimeoutError as exc:  # the read timeout: the server stopped sending
         raise ModelPackError(f"download of {shown} failed: no data for {DOWNLOAD_TIMEOUT} s") from exc
