@@ -65,15 +65,19 @@ def lived(pid: int, first: str, last: str, interruptions: list[dict[str, object]
     return ShardReport(first_number=1, pid=pid, rooms=[room], share=None)
 
 
+# A room's interruption as a reader's summary record holds it.
+STALL = {
+    "start": "2026-12-05T03:00:05+00:00",
+    "end": "2026-12-05T03:00:09+00:00",
+    "seconds": 4.0,
+    "cause": "stalled",
+    "error": None,
+}
+
+
 def test_a_restarted_process_keeps_the_rooms_interruptions_and_records_its_own_gap() -> None:
     coordinator = WatchCoordinator(None, None, WatchSettings(), VerdictSettings(), None)
-    stall = {
-        "start": "2026-12-05T03:00:05+00:00",
-        "end": "2026-12-05T03:00:09+00:00",
-        "seconds": 4.0,
-        "cause": "stalled",
-        "error": None,
-    }
+    stall = dict(STALL)
     coordinator.update_rooms(lived(101, "2026-12-05T03:00:00+00:00", "2026-12-05T03:00:20+00:00", [stall]))
     # The process dies; its restart opens the room again 12.5 s after the last frame the first one saw.
     coordinator.update_rooms(lived(202, "2026-12-05T03:00:32.5+00:00", "2026-12-05T03:00:40+00:00", []))
@@ -98,13 +102,7 @@ def test_a_ray_rooms_interruption_is_logged_as_a_local_rooms() -> None:
     # Off a terminal the watch logs each ended interruption (outputs.dashboard.StatusLog); under Ray it reads the
     # coordinator's records through RoomView, whose interruptions came as dicts: `gap.end` was an internal error.
     view = RoomView(1, Room("rtmp://127.0.0.1/live/a", account=ROOM))
-    stall = {
-        "start": "2026-12-05T03:00:05+00:00",
-        "end": "2026-12-05T03:00:09+00:00",
-        "seconds": 4.0,
-        "cause": "stalled",
-        "error": None,
-    }
+    stall = dict(STALL)
     record = {**view.record(), "status": "live", "alerts": 0, "interruptions": [stall]}
     view.update(record)
     said: list[str] = []
