@@ -17,8 +17,8 @@ from typing import Any
 
 from impersonation_cli import __version__
 from impersonation_cli.errors import UserError, is_device
-from impersonation_cli.io.names import shown_json, shown_name
-from impersonation_cli.io.urls import redact_url, redact_urls
+from impersonation_cli.io.names import shown_json
+from impersonation_cli.io.urls import shown_message, shown_source
 
 SCAN_SCHEMA = "impersonation-cli/scan"
 EVENT_SCHEMA = "impersonation-cli/appearance"
@@ -95,7 +95,7 @@ class Appearance:
         # Written and shown, never opened: a stream URL without its password or token (io/urls.py), a file name's
         # bytes that are not UTF-8 as \xNN (io/names.py).
         if isinstance(self.source, str):
-            self.source = shown_name(redact_url(self.source))
+            self.source = shown_source(self.source)
 
     @property
     def duration_s(self) -> float:
@@ -129,9 +129,9 @@ class SourceResult:
         # it could not be read (FFmpeg's messages quote the URL; io/urls.py), a file name's bytes that are not
         # UTF-8 as \xNN (io/names.py; the file was opened by its own path, which keeps them).
         if isinstance(self.source, str):
-            shown = shown_name(redact_url(self.source))
+            shown = shown_source(self.source)
             if isinstance(self.error, str):
-                self.error = shown_name(redact_urls(self.error.replace(self.source, shown)))
+                self.error = shown_message(self.error.replace(self.source, shown))
             self.source = shown
 
 

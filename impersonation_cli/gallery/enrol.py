@@ -12,7 +12,8 @@ import numpy as np
 
 from impersonation_cli.errors import GalleryError, UnreadableInput, UserError
 from impersonation_cli.gallery.store import Gallery, ReferenceFace, validate_name
-from impersonation_cli.io.sources import IMAGE_EXTENSIONS, display_name, read_image
+from impersonation_cli.io.names import shown_name
+from impersonation_cli.io.sources import IMAGE_EXTENSIONS, read_image
 from impersonation_cli.outputs.console import printable
 from impersonation_cli.pipeline.matches import lookalikes
 from impersonation_cli.pipeline.tracks import crop_with_margin
@@ -58,7 +59,7 @@ def reference_from_image(engine: FaceEngine, path: Path, one_face_only: bool = F
     thumbnail = _thumbnail(crop_with_margin(image, face.boxes[0]))
     reference = ReferenceFace(
         image_sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
-        image_name=display_name(path.name),  # SQLite stores UTF-8: a name's undecodable bytes become \xNN
+        image_name=shown_name(path.name),  # SQLite stores UTF-8: a name's undecodable bytes become \xNN
         recognizer=engine.recognizer_id,
         embedding=embedding,
         face_px=float(face.sizes[0]),
@@ -81,7 +82,7 @@ def _thumbnail(crop: np.ndarray) -> bytes:
 def tell(say: Callable[[str], None], line: str) -> None:
     """Pass `line` to `say` on one line: it names a photo or folder, and a file name's newline would forge a
     second line (and its escape codes drive the terminal)."""
-    say(printable(display_name(line)))
+    say(printable(shown_name(line)))
 
 
 def images_in(folder: Path) -> list[Path]:

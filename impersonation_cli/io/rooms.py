@@ -28,9 +28,8 @@ from typing import Any, ClassVar
 import yaml
 
 from impersonation_cli.errors import MAX_SECONDS, UserError, has_control_characters, read_settings_text
-from impersonation_cli.io.names import shown_name
 from impersonation_cli.io.sources import is_stream_url
-from impersonation_cli.io.urls import redact_url
+from impersonation_cli.io.urls import shown_source
 
 ROOM_PATTERN = re.compile(r"^[A-Za-z0-9_.-]+:[^\s]+$")
 DATE_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}($|T)")
@@ -71,7 +70,7 @@ class Room:
     def shown_url(self) -> str:
         """The URL as alerts, summaries and messages show it: without its password or tokens (io/urls.py), a file
         name's bytes that are not UTF-8 as \\xNN (io/names.py). The room is read from `url`."""
-        return shown_name(redact_url(self.url))
+        return shown_source(self.url)
 
     @property
     def name(self) -> str:

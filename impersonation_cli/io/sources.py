@@ -16,7 +16,6 @@ import cv2
 import numpy as np
 
 from impersonation_cli.errors import UnreadableInput
-from impersonation_cli.io.names import shown_name
 from impersonation_cli.io.threads import threads_per_stage
 from impersonation_cli.io.urls import redact_url
 from impersonation_cli.pipeline.faces import Frame
@@ -82,12 +81,6 @@ def is_image(path: Path) -> bool:
     except OSError:
         return False
     return head.startswith(IMAGE_SIGNATURES) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP")
-
-
-def display_name(text: str) -> str:
-    """Text for a terminal: a file name's bytes that are not UTF-8 (held as surrogates) as `\\xNN`, which every
-    console can print and which keeps the byte (io/names.py), as the results write them."""
-    return shown_name(text)
 
 
 @dataclass(frozen=True)

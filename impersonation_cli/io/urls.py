@@ -4,7 +4,8 @@ A stream URL can hold a password (`rtsp://user:secret@cam/live`) or a token in i
 `sign=`, as live-commerce CDNs hand them out), and so can a model pack's download URL. The full URL is what is
 opened; two URLs that differ only in their credentials name one stream (`io.sources.source_key`). Everything a
 person or another program is shown (terminal lines, results, alerts, reports, notices, evidence file names)
-names it by `redact_url`. No imports from the package: the result format (`results.py`) uses it too.
+names it by `redact_url` (a source by `shown_source`, which also shows a file name's bytes that are not UTF-8 as
+`\\xNN`). Its one import from the package is the leaf io/names.py: the result format (`results.py`) uses it too.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import re
 import urllib.parse
 import urllib.request
 from typing import Any
+
+from impersonation_cli.io.names import shown_name
 
 MASK = "***"
 # scheme://authority: the authority ends at the path, query or fragment; its userinfo is what comes before the
@@ -48,6 +51,17 @@ def redact_url(url: str) -> str:
     rest, hash_sign, fragment = rest.partition("#")
     path, question, query = rest.partition("?")
     return f"{scheme}{authority}{path}{question}{_redact_params(query)}{hash_sign}{_redact_params(fragment)}"
+
+
+def shown_source(source: str) -> str:
+    """A source (a stream URL or a file's path) as results, rooms and reports show it: `redact_url`, and a file
+    name's bytes that are not UTF-8 as `\\xNN` (io/names.py). It is never opened by that name."""
+    return shown_name(redact_url(source))
+
+
+def shown_message(text: str) -> str:
+    """A message (a source's error) as shown: every URL in it by `redact_urls`, bytes that are not UTF-8 as `\\xNN`."""
+    return shown_name(redact_urls(text))
 
 
 def redact_urls(text: str) -> str:

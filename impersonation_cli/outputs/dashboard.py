@@ -17,7 +17,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
 
-from impersonation_cli.io.sources import display_name
+from impersonation_cli.io.names import shown_name
 from impersonation_cli.outputs.alerts import AlertEvent, AlertSink
 from impersonation_cli.outputs.console import one_line, printable
 from impersonation_cli.pipeline.scan import ProgressCallback, ScanProgress
@@ -27,7 +27,7 @@ from impersonation_cli.results import ScanResult, SourceResult
 
 def progress_fields(at: ScanProgress) -> dict[str, str]:
     """The progress line's text: which file of how many, where in it, and the video done over the batch."""
-    name = printable(display_name(Path(at.source).name))[:40]
+    name = printable(shown_name(Path(at.source).name))[:40]
     return {
         "description": f"file {at.file_number} of {at.file_count}: {name}",
         "at": f"{at.time_s:.0f} s; {at.video_done_s:.0f} s of video done",
@@ -52,7 +52,7 @@ def interrupted_line(result: ScanResult, *written: Path | None) -> Text:
     saved = ", ".join(str(p) for p in written if p is not None and str(p) != "-")
     return one_line(
         f"interrupted: {finished} of {len(result.sources)} inputs finished"
-        + (f"; written to {display_name(saved)} with status interrupted" if saved else "")
+        + (f"; written to {shown_name(saved)} with status interrupted" if saved else "")
     )
 
 
@@ -64,7 +64,7 @@ def unreadable_lines(result: ScanResult) -> list[Text]:
 
 def problem_lines(sources: Iterable[SourceResult]) -> list[Text]:
     """A line per source not read in full, starting with its status (`eval`'s cases too): `unreadable: why`."""
-    return [one_line(f"{s.status}: {display_name(s.error or s.source)}") for s in sources]
+    return [one_line(f"{s.status}: {shown_name(s.error or s.source)}") for s in sources]
 
 
 ROOM_COLUMNS = ("room", "status", "fps", "frames", "dropped", "lag s", "reconnects", "alerts", "last finding / error")

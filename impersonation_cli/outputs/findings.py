@@ -11,8 +11,7 @@ from typing import Any
 
 from impersonation_cli.errors import GalleryError, UserError
 from impersonation_cli.gallery.store import Authorization, Gallery
-from impersonation_cli.io.names import shown_name
-from impersonation_cli.io.urls import redact_url, redact_urls
+from impersonation_cli.io.urls import shown_message, shown_source
 from impersonation_cli.results import Appearance, ScanResult, SignalScore, SourceResult, Verdict
 
 # `--fail-on` words and the verdicts they stand for; the full verdict names are accepted too.
@@ -286,7 +285,7 @@ def observed_live(result: ScanResult, source: SourceResult) -> ObservedLive | No
 
 def _shown_url(value: Any) -> str | None:
     """A URL (or room) of a settings record as the result's sources show it (an earlier version wrote it in full)."""
-    return shown_name(redact_url(value)) if isinstance(value, str) else None
+    return shown_source(value) if isinstance(value, str) else None
 
 
 def _time(value: Any) -> str | None:
@@ -302,5 +301,5 @@ def _silence(gap: dict[str, Any]) -> Silence:
         end=_time(gap.get("end")),
         seconds=float(seconds) if number else None,
         cause=cause if isinstance(cause, str) else "not recorded",
-        error=shown_name(redact_urls(error)) if isinstance(error, str) and error else None,
+        error=shown_message(error) if isinstance(error, str) and error else None,
     )

@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from impersonation_cli.io.sources import display_name
+from impersonation_cli.io.names import shown_name
 from impersonation_cli.outputs.console import one_line
 from impersonation_cli.outputs.findings import own_verdicts, source_reasons
 from impersonation_cli.results import ScanResult, Verdict
@@ -41,7 +41,7 @@ def appearance_table(result: ScanResult) -> Table:
             # Comma-separated, not one a line: off a terminal an appearance's row stays one line (README).
             verdicts.append(("" if n == 0 else ", ") + verdict, style=VERDICT_STYLES.get(verdict, ""))
         table.add_row(
-            one_line(display_name(Path(a.source).name)),
+            one_line(shown_name(Path(a.source).name)),
             *([one_line(a.room or "")] if with_rooms else []),
             one_line(a.identity, style="bold"),
             f"{clock(a.start_s)}-{clock(a.end_s)} ({a.frames} fr)",
@@ -62,7 +62,7 @@ def flagged_sources_table(result: ScanResult) -> Table | None:
         table.add_column(column, overflow="fold")
     for source, own in rows:
         why = one_line("; ".join(source_reasons(source)))
-        table.add_row(one_line(display_name(source.source)), Text(", ".join(own), style="bold red"), why)
+        table.add_row(one_line(shown_name(source.source)), Text(", ".join(own), style="bold red"), why)
     return table
 
 
@@ -75,7 +75,7 @@ def problems_table(result: ScanResult) -> Table | None:
     table.add_column("status")
     table.add_column("why", overflow="fold")
     for s in problems:
-        table.add_row(one_line(display_name(s.source)), s.status, one_line(display_name(s.error or "")))
+        table.add_row(one_line(shown_name(s.source)), s.status, one_line(shown_name(s.error or "")))
     return table
 
 
@@ -86,7 +86,7 @@ def print_summary(result: ScanResult, console: Console) -> None:
             {str(Path(a.evidence.path).parent) for a in result.appearances if a.evidence and a.evidence.path}
         )
         for folder in folders:
-            console.print(one_line(f"evidence crops: {display_name(folder)}"))
+            console.print(one_line(f"evidence crops: {shown_name(folder)}"))
         if lost := sum(1 for a in result.appearances if a.evidence and not a.evidence.path):
             # Left out of the result without a word before: the crops a takedown needs were simply not there.
             console.print(f"evidence crops not saved: {lost} (a full disk, or a folder that cannot be written)")

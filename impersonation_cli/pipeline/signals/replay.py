@@ -37,7 +37,8 @@ from impersonation_cli.errors import UserError
 from impersonation_cli.gallery.store import FINGERPRINT_GRID as GRID
 from impersonation_cli.gallery.store import FINGERPRINT_METHOD as METHOD
 from impersonation_cli.gallery.store import FootageVideo, Gallery
-from impersonation_cli.io.sources import DecodeStats, display_name, not_a_file, sample_frames
+from impersonation_cli.io.names import shown_name
+from impersonation_cli.io.sources import DecodeStats, not_a_file, sample_frames
 from impersonation_cli.pipeline.faces import Frame
 from impersonation_cli.pipeline.signals.scoring import ramp
 from impersonation_cli.results import SignalScore
@@ -168,7 +169,7 @@ def add_footage(
     person = gallery.canonical_name(name)
     frames, duration_s = fingerprint_video(path, fps, stats)
     # SQLite stores UTF-8: a file name's undecodable bytes are stored as \xNN (io/names.py).
-    name = display_name(path.name)
+    name = shown_name(path.name)
     video = FootageVideo(person, name, sha256_of(path), METHOD, fps, round(duration_s, 3), len(frames))
     return video, gallery.add_footage(video, frames)
 
