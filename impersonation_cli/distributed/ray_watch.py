@@ -150,7 +150,7 @@ def carried_interruptions(earlier: dict[str, Any], latest: dict[str, Any]) -> di
             elapsed = datetime.fromisoformat(first) - datetime.fromisoformat(gap_start)
             seconds = round(max(elapsed.total_seconds(), 0.0), 2)
         error = "the worker process watching the room ended; Ray restarted it"
-        gap = [{"start": gap_start, "end": first, "seconds": seconds, "cause": str(Cause.DROPPED), "error": error}]
+        gap = [dataclasses.asdict(Interruption(gap_start, first, seconds, str(Cause.DROPPED), error))]
     return {
         "interruptions": before + gap + list(latest.get("interruptions") or []),
         "first_frame_at": earlier.get("first_frame_at") or first,
