@@ -12,6 +12,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from impersonation_cli.io.names import name_from_shown
 from impersonation_cli.results import Evidence
 
 # Evidence crops are tens of kilobytes; a file far larger cannot be one (and is not read into memory).
@@ -32,10 +33,6 @@ class EvidenceFile:
     path: Path | None = None
     data: bytes | None = None
 
-    @property
-    def verified(self) -> bool:
-        return self.status == VERIFIED
-
 
 def image_type(data: bytes) -> str | None:
     """The MIME type of a JPEG or PNG by its first bytes, else None."""
@@ -50,9 +47,13 @@ def data_uri(data: bytes) -> str | None:
 
 def locate(recorded: str, result_dir: Path) -> list[Path]:
     """The files the evidence may be: as recorded (relative paths from here), then relative to the result
-    file's folder."""
-    path = Path(recorded)
-    candidates = [path] if path.is_absolute() else [path, result_dir / path]
+    file's folder; each spelt as written, then with its `\\xNN` read back as the bytes they show (io/names.py).
+    An evidence folder whose name is not UTF-8 is written so in the JSON, and a report looked for that spelling
+    only: every crop was missing. The checksum tells the two spellings' files apart where both exist."""
+    candidates: list[Path] = []
+    for spelling in dict.fromkeys((recorded, name_from_shown(recorded))):
+        path = Path(spelling)
+        candidates += [path] if path.is_absolute() else [path, result_dir / path]
     return [c for c in candidates if _is_file(c)]
 
 

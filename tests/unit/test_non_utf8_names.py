@@ -19,6 +19,8 @@ from impersonation_cli.io.atomic_write import text_bytes
 from impersonation_cli.io.rooms import Room
 from impersonation_cli.io.sources import expand_inputs, read_image
 from impersonation_cli.outputs.console import printable
+from impersonation_cli.outputs.evidence import save_evidence
+from impersonation_cli.outputs.evidence_files import VERIFIED, check_evidence
 from impersonation_cli.outputs.findings import ReportInput
 from impersonation_cli.outputs.html import render_html
 from impersonation_cli.outputs.junit import build_junit
@@ -102,3 +104,23 @@ def test_the_terminal_shows_the_byte_as_every_file_does(tmp_path: Path) -> None:
     finished = run_cli("report", missing, "--html", str(tmp_path / "r.html"))
     assert (finished.returncode, finished.stderr) == (2, f"error: {tmp_path}/gone\\xff.json: no such result file\n")
     assert printable("clip\udcff.mp4\x1b") == "clip\\xff.mp4\\x1b"
+
+
+def test_a_report_finds_crops_in_an_evidence_folder_named_in_bytes(tmp_path: Path) -> None:
+    """An --evidence-dir whose name is not UTF-8 is written into the result as `\\xNN` (strict JSON); `report`
+    looked for the crop under that spelling, found nothing and called every crop missing. It reads each `\\xNN`
+    back as its byte when the spelling as written names no file; what it prints stays `\\xNN`."""
+    folder = Path(os.fsdecode(os.fsencode(tmp_path) + b"/ev\xff"))
+    crop = np.full((16, 16, 3), 120, np.uint8)
+    evidence = save_evidence(folder, "clip.mp4", "s1-a1", "Ann A", crop, 3.0, np.array([1.0, 2.0, 9.0, 10.0]))
+    assert evidence.path is not None and "\udcff" in evidence.path
+    result = scan_result([appearance("Ann A", evidence=evidence)])
+    (tmp_path / "r.json").write_bytes(text_bytes(result.to_json()))
+    loaded = ScanResult.load(tmp_path / "r.json")
+    assert loaded.appearances[0].evidence is not None
+    written = loaded.appearances[0].evidence.path
+    assert written is not None and f"{tmp_path}/ev\\xff/" in written
+    found = check_evidence(loaded.appearances[0].evidence, tmp_path)
+    assert (found.status, found.path) == (VERIFIED, Path(evidence.path))
+    page = text_bytes(render_html(ReportInput(loaded, tmp_path / "r.json"))).decode("utf-8")
+    assert "data:image/jpeg;base64," in page and "evidence missing" not in page and "ev\\xff/" in page
