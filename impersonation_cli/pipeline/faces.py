@@ -110,10 +110,6 @@ class Faces:
             return _empty((0,))
         return np.minimum(self.boxes[:, 2] - self.boxes[:, 0], self.boxes[:, 3] - self.boxes[:, 1])
 
-    @property
-    def has_embeddings(self) -> bool:
-        return self.embeddings.shape[1] > 0 or len(self) == 0
-
     def with_embeddings(self, embeddings: np.ndarray, reused: np.ndarray | None = None) -> Faces:
         flags = np.zeros((len(self),), dtype=bool) if reused is None else reused.astype(bool)
         return replace(self, embeddings=embeddings.astype(np.float32), reused=flags)

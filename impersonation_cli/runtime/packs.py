@@ -36,7 +36,6 @@ PACK_ENV = "IMPERSONATION_PACK"
 PACK_RECORD = "pack.json"
 # Preference when no pack is named: the most accurate pack that is installed.
 DEFAULT_PACK_ORDER = ("buffalo_l", "antelopev2", "buffalo_m", "sc-2.5g", "buffalo_s", "buffalo_sc")
-ROLES = ("detection", "recognition", "landmarks_106")
 # The most a `models install --from URL` download may be: the largest official pack zip is a few hundred MB, so an
 # endless stream (or a URL that serves something else) is cut off before it fills the disk.
 MAX_DOWNLOAD_BYTES = 2 << 30
