@@ -4,6 +4,7 @@ settings. These dataclasses are the documented, versioned output format (see REA
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import functools
 import json
 import math
@@ -143,6 +144,17 @@ class RunInfo:
     elapsed_s: float
     video_seconds: float
     realtime_factor: float | None
+
+    @classmethod
+    def measured(cls, started: datetime.datetime, elapsed_s: float, video_seconds: float, live: bool) -> RunInfo:
+        """A run's record, rounded as written; a live watch has no real-time factor (it runs at the stream's pace)."""
+        factor = round(video_seconds / elapsed_s, 2) if not live and elapsed_s > 0 and video_seconds else None
+        return cls(
+            started_at=started.replace(microsecond=0).isoformat(),
+            elapsed_s=round(elapsed_s, 3),
+            video_seconds=round(video_seconds, 3),
+            realtime_factor=factor,
+        )
 
 
 @dataclass

@@ -684,12 +684,7 @@ class RayWatcher:
             "engine": {"name": "ray", "address": self.options.address, "workers": len(outcomes), "shards": shards},
         }
         live_seconds = sum(float(view.record().get("live_seconds", 0.0)) for view in self.rooms)
-        run = RunInfo(
-            started_at=self.started_at.replace(microsecond=0).isoformat(),
-            elapsed_s=round(self.elapsed_s, 3),
-            video_seconds=round(live_seconds, 3),
-            realtime_factor=None,
-        )
+        run = RunInfo.measured(self.started_at, self.elapsed_s, live_seconds, live=True)
         return ScanResult(settings=settings, sources=sources, appearances=appearances, run=run)
 
     def __enter__(self) -> RayWatcher:

@@ -552,12 +552,7 @@ def scan_inputs(inputs: list[str], context: ScanContext, rooms: Mapping[str, Roo
     elapsed = time.perf_counter() - clock
     video_seconds = sum(r.scanned_s for r in results if r.kind == "video")
     settings = run_settings(context, context.sampling_fps)
-    run = RunInfo(
-        started_at=started.replace(microsecond=0).isoformat(),
-        elapsed_s=round(elapsed, 3),
-        video_seconds=round(video_seconds, 3),
-        realtime_factor=round(video_seconds / elapsed, 2) if elapsed > 0 and video_seconds else None,
-    )
+    run = RunInfo.measured(started, elapsed, video_seconds, live=False)
     return ScanResult(settings=settings, sources=results, appearances=appearances, run=run, status=status)
 
 

@@ -347,12 +347,7 @@ class Watcher:
             "alerts": self.sink.summary(),
         }
         live_seconds = sum(room.state.live_seconds for room in self.rooms)
-        run = RunInfo(
-            started_at=self.started_at.replace(microsecond=0).isoformat(),
-            elapsed_s=round(self.elapsed_s, 3),
-            video_seconds=round(live_seconds, 3),
-            realtime_factor=None,
-        )
+        run = RunInfo.measured(self.started_at, self.elapsed_s, live_seconds, live=True)
         return ScanResult(settings=settings, sources=sources, appearances=appearances, run=run)
 
     @staticmethod

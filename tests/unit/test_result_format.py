@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from impersonation_cli.results import (
     SCAN_SCHEMA,
     SCAN_SCHEMA_VERSION,
     ResultFormatError,
+    RunInfo,
     ScanResult,
     appearance_event,
 )
@@ -165,3 +167,11 @@ def test_an_appearance_of_a_source_not_listed_is_refused(tmp_path: Path) -> None
     path.write_text(json.dumps(document), encoding="utf-8")
     with pytest.raises(ResultFormatError, match=r"appearances\.0\.source 'a\.mp4' is none of the sources"):
         ScanResult.load(path)
+
+
+def test_run_record_rounds_as_written_and_a_live_watch_has_no_realtime_factor() -> None:
+    started = datetime.datetime(2026, 12, 5, 6, 30, 1, 987654, tzinfo=datetime.UTC)
+    scanned = RunInfo.measured(started, elapsed_s=2.00049, video_seconds=30.0004, live=False)
+    assert scanned == RunInfo("2026-12-05T06:30:01+00:00", 2.0, 30.0, 15.0)
+    assert RunInfo.measured(started, 2.0, 30.0, live=True).realtime_factor is None
+    assert RunInfo.measured(started, 2.0, 0.0, live=False).realtime_factor is None  # images only
