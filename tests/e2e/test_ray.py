@@ -140,19 +140,13 @@ def scanning_workers(head: RayHead, method: str = "scan") -> list[int]:
     return busy
 
 
-@pytest.mark.shared_media
-def test_ray_scan_survives_a_worker_killed_mid_scan(
-    ray_head: RayHead, ray_case: dict[str, Any], ray_env: dict[str, str], local_result: dict[str, Any], tmp_path: Path
-) -> None:
-    args = scan_args(ray_case, tmp_path, "--engine", "ray", "--address", ray_head.address, "--workers", "2")
-    scan = subprocess.Popen(
-        [sys.executable, "-m", "impersonation_cli", *args], env=ray_env, stderr=subprocess.PIPE, text=True
-    )
+def finish_killing_one_worker(scan: subprocess.Popen[str], head: RayHead, method: str = "scan") -> str:
+    """Wait for `scan` while killing (SIGKILL) the first worker seen busy in `method`; its stderr."""
     killed: list[int] = []
 
     def kill_one_busy_worker() -> None:
         while scan.poll() is None and not killed:
-            busy = scanning_workers(ray_head)
+            busy = scanning_workers(head, method)
             if busy:
                 os.kill(busy[0], signal.SIGKILL)
                 killed.append(busy[0])
@@ -162,7 +156,19 @@ def test_ray_scan_survives_a_worker_killed_mid_scan(
     killer.start()
     _, stderr = scan.communicate(timeout=600)
     killer.join()
-    assert killed, "no worker was seen scanning, so none was killed"
+    assert killed, f"no worker was seen busy in ScanWorker.{method}, so none was killed"
+    return stderr
+
+
+@pytest.mark.shared_media
+def test_ray_scan_survives_a_worker_killed_mid_scan(
+    ray_head: RayHead, ray_case: dict[str, Any], ray_env: dict[str, str], local_result: dict[str, Any], tmp_path: Path
+) -> None:
+    args = scan_args(ray_case, tmp_path, "--engine", "ray", "--address", ray_head.address, "--workers", "2")
+    scan = subprocess.Popen(
+        [sys.executable, "-m", "impersonation_cli", *args], env=ray_env, stderr=subprocess.PIPE, text=True
+    )
+    stderr = finish_killing_one_worker(scan, ray_head)
     assert scan.returncode == 1, stderr
     assert_same_as_local(tmp_path, local_result)
 
@@ -191,21 +197,7 @@ def test_a_long_file_in_slices_gives_the_unsplit_local_result(
     assert {a["identity"] for a in expected["appearances"]} == {"Lin-Manuel Miranda", "Barack Obama"}
     engine = ["--engine", "ray", "--address", ray_head.address, "--workers", "2", "--slice", "20"]
     scan = subprocess.Popen([*scan_args(out), *engine], env=ray_env, stderr=subprocess.PIPE, text=True)
-    killed: list[int] = []
-
-    def kill_one_slicing_worker() -> None:
-        while scan.poll() is None and not killed:
-            busy = scanning_workers(ray_head, "scan_slice")
-            if busy:
-                os.kill(busy[0], signal.SIGKILL)
-                killed.append(busy[0])
-            time.sleep(0.05)
-
-    killer = threading.Thread(target=kill_one_slicing_worker, daemon=True)
-    killer.start()
-    _, stderr = scan.communicate(timeout=600)
-    killer.join()
-    assert killed, "no worker was seen scanning a slice, so none was killed"
+    stderr = finish_killing_one_worker(scan, ray_head, "scan_slice")
     assert scan.returncode == 1, stderr
     assert_same_as_local(out, expected)
 
