@@ -703,8 +703,14 @@ def _connect_for_reading(path: Path) -> sqlite3.Connection:
 
 def _connect_read_only(path: Path) -> sqlite3.Connection:
     """A connection that never writes. A WAL gallery needs its -shm file beside it: where that cannot be made
-    (a read-only folder) the file is opened as immutable, which is what it is to every user who cannot write there."""
+    (a read-only folder) the file is opened as immutable, which is what it is to every user who cannot write there.
+    So is a WAL gallery no writer has open (no -wal beside it: the last connection to close removes it): there a
+    read-only connection makes -wal and -shm files and cannot remove them, so a read-only gallery file in a
+    writable folder was left with both. Beside a writer's -wal (which may hold commits not yet in the file) it is a
+    reader of it; a database not in WAL mode (another program's) is read as ever, which makes no file."""
     uri = path.resolve().as_uri()
+    if _wal_mode(path) and not path.with_name(f"{path.name}-wal").exists():
+        return sqlite3.connect(f"{uri}?immutable=1", uri=True, timeout=30, isolation_level=None)
     try:
         db = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=30, isolation_level=None)
         db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
@@ -713,6 +719,17 @@ def _connect_read_only(path: Path) -> sqlite3.Connection:
         if not exc.sqlite_errorname.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN")):
             raise
     return sqlite3.connect(f"{uri}?immutable=1", uri=True, timeout=30, isolation_level=None)
+
+
+def _wal_mode(path: Path) -> bool:
+    """Whether the SQLite file at `path` is in WAL mode, by its header (the read and write versions, bytes 18-19,
+    are 2); False where it cannot be read or is no SQLite file."""
+    try:
+        with path.open("rb") as file:
+            header = file.read(20)
+    except OSError:
+        return False
+    return header.startswith(b"SQLite format 3\x00") and header[18:20] == b"\x02\x02"
 
 
 def _reference_to_json(r: ReferenceFace) -> dict:

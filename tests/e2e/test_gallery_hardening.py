@@ -186,19 +186,22 @@ def _without_write_permission() -> list[str]:
     return ["setpriv", "--bounding-set=-dac_override,-dac_read_search,-fowner"]
 
 
+@pytest.mark.parametrize("folder_mode", [0o555, 0o755], ids=["read-only folder", "writable folder"])
 def test_a_read_only_gallery_can_be_listed_exported_and_scanned(
-    biden_gallery: Path, cli_env: dict[str, str], tmp_path: Path
+    biden_gallery: Path, cli_env: dict[str, str], tmp_path: Path, folder_mode: int
 ) -> None:
+    """In a writable folder, a read-only gallery file was left with -wal and -shm files beside it."""
     folder = tmp_path / "read-only"
     folder.mkdir()
     store = folder / "gallery.sqlite"
     shutil.copyfile(biden_gallery, store)
     store.chmod(0o444)
-    folder.chmod(0o555)
+    folder.chmod(folder_mode)
     prefix = [*_without_write_permission(), sys.executable, "-m", "impersonation_cli"]
     try:
-        probe = subprocess.run([*prefix[:-2], "-c", f"open({str(folder / 'x')!r}, 'w')"], capture_output=True)
-        assert probe.returncode != 0, "the folder is still writable: the test would prove nothing"
+        target = folder / "x" if folder_mode == 0o555 else store
+        probe = subprocess.run([*prefix[:-2], "-c", f"open({str(target)!r}, 'a')"], capture_output=True)
+        assert probe.returncode != 0, "it is still writable: the test would prove nothing"
         env = {**cli_env, "IMPERSONATION_GALLERY": str(store)}
         commands = [
             ["gallery", "list"],

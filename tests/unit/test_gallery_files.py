@@ -4,8 +4,10 @@ program's SQLite database."""
 from __future__ import annotations
 
 import dataclasses
+import os
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -132,4 +134,40 @@ def test_reading_a_gallery_leaves_nothing_beside_it_and_writers_go_on(tmp_path: 
     writer.close()
     with Gallery(path, create=False, read_only=True) as store:
         assert [p.name for p in store.persons()] == ["Ann A", "Bob B", "Cy C"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.sqlite"]
+
+
+def _not_writable(monkeypatch: pytest.MonkeyPatch, path: Path) -> None:
+    """`path` as a user who may not write it sees it (chmod 444 does not stop root, who runs some tests)."""
+    access = os.access
+
+    def fake(name: Any, mode: int, **kwargs: Any) -> bool:
+        return False if Path(name) == path and mode & os.W_OK else access(name, mode, **kwargs)
+
+    monkeypatch.setattr(os, "access", fake)
+
+
+def test_reading_a_read_only_gallery_file_in_a_writable_folder_leaves_nothing_beside_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A gallery file the user may not write, in a folder they may: `gallery list`, `show` and scans opened it
+    with SQLite's mode=ro, which makes -wal and -shm files beside a WAL gallery and cannot remove them (a
+    read-only folder was handled, this was not). With no writer beside it (no -wal) it is read as immutable now;
+    with one, as one more reader of the writer's -wal, which holds that writer's latest commits."""
+    path = tmp_path / "g.sqlite"
+    with Gallery(path) as store:
+        store.add_person("Ann A", [_reference()])
+    path.chmod(0o444)
+    _not_writable(monkeypatch, path)
+    with Gallery(path, create=False, read_only=True) as store:
+        assert [p.name for p in store.persons()] == ["Ann A"]
+        with pytest.raises(GalleryError, match="cannot be written"):
+            store.authorize("Ann A", "douyin:1")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.sqlite"]
+    path.chmod(0o644)
+    with Gallery(path) as writer:  # another user's writer, who may write it
+        writer.add_person("Bob B", [dataclasses.replace(_reference(), image_sha256="b" * 64)])
+        assert (tmp_path / "g.sqlite-wal").stat().st_size > 0  # Bob is in the -wal only, not yet in the file
+        with Gallery(path, create=False, read_only=True) as store:
+            assert [p.name for p in store.persons()] == ["Ann A", "Bob B"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["g.sqlite"]
