@@ -129,6 +129,17 @@ def _reference_photo(gallery: Gallery, name: str) -> bytes | None:
         return None
 
 
+# Statuses of a source the scan did not look into: it could not be opened (unreadable), or an interrupted scan
+# never finished it (interrupted: no appearances, whatever it holds). A truncated source was read in part.
+NOT_READ = frozenset({"unreadable", "interrupted"})
+
+
+def read_sources(result: ScanResult) -> list[SourceResult]:
+    """The sources the scan read, wholly or in part: those a summary counts as scanned and shows a timeline of
+    ('No registered person seen' of a source nobody looked at would be false)."""
+    return [s for s in result.sources if s.status not in NOT_READ]
+
+
 def is_flagged(appearance: Appearance) -> bool:
     """Worth an analyst's attention: anything but a plain authorized appearance (unjudged ones included)."""
     return not appearance.verdicts or any(v != Verdict.AUTHORIZED for v in appearance.verdicts)

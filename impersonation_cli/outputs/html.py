@@ -30,6 +30,7 @@ from impersonation_cli.outputs.findings import (
     is_flagged,
     observed_live,
     own_verdicts,
+    read_sources,
     setting,
     source_reasons,
     verdict_meaning,
@@ -127,7 +128,7 @@ TEMPLATES = _environment()
 
 @dataclass(frozen=True)
 class Summary:
-    scanned: int  # sources read (all but the unreadable ones)
+    scanned: int  # sources read, wholly or in part (findings.read_sources)
     risk: float  # the highest risk of any appearance
     verdict_counts: list[tuple[str, int]]  # appearances per verdict, most severe first
 
@@ -262,7 +263,7 @@ def _summary(result: ScanResult) -> Summary:
         for verdict in appearance.verdicts:
             counts[verdict] = counts.get(verdict, 0) + 1
     return Summary(
-        scanned=sum(1 for s in result.sources if s.status != "unreadable"),
+        scanned=len(read_sources(result)),
         risk=max((a.risk for a in result.appearances), default=0.0),
         verdict_counts=[(v, counts[v]) for v in by_severity(counts)],
     )
@@ -314,7 +315,7 @@ def _wallclock_span(appearance: Appearance) -> str | None:
 
 
 def _timelines(result: ScanResult) -> Timelines | None:
-    readable = [s for s in result.sources if s.status != "unreadable"]
+    readable = read_sources(result)
     if not readable:
         return None
     legend = by_severity({primary_verdict(a.verdicts) for a in result.appearances} - {None})

@@ -10,7 +10,7 @@ from rich.text import Text
 
 from impersonation_cli.io.names import shown_name
 from impersonation_cli.outputs.console import one_line
-from impersonation_cli.outputs.findings import own_verdicts, source_reasons
+from impersonation_cli.outputs.findings import own_verdicts, read_sources, source_reasons
 from impersonation_cli.results import ScanResult, Verdict
 
 VERDICT_STYLES = {
@@ -95,7 +95,7 @@ def print_summary(result: ScanResult, console: Console) -> None:
     for part in (flagged_sources_table(result), problems_table(result)):
         if part is not None:
             console.print(part)
-    scanned = sum(1 for s in result.sources if s.status != "unreadable")
+    scanned = len(read_sources(result))
     rtf = f", {result.run.realtime_factor:.1f}x real time" if result.run.realtime_factor else ""
     console.print(
         f"{scanned} of {len(result.sources)} inputs scanned, {len(result.appearances)} appearances of "

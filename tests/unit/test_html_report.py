@@ -7,8 +7,11 @@ import hashlib
 import re
 from pathlib import Path
 
+from rich.console import Console
+
 from impersonation_cli.outputs.findings import ReportInput
 from impersonation_cli.outputs.html import MAX_CARDS, MAX_PICTURE_BYTES, render_html
+from impersonation_cli.outputs.table import print_summary
 from impersonation_cli.results import Evidence
 
 from ..report_data import Elements
@@ -103,3 +106,29 @@ def test_one_large_crop_named_by_every_card_is_embedded_only_up_to_the_picture_b
     assert page.count("data:image/jpeg;base64,") == embedded == 24
     assert page.count("not embedded: the report already holds 50 MB of pictures") == 60 - embedded
     assert len(page) < 1.4 * MAX_PICTURE_BYTES
+
+
+def test_sources_an_interrupted_scan_never_finished_are_not_counted_as_scanned_nor_said_to_show_nobody() -> None:
+    """A Ctrl-C after the first of three inputs: the report said '3 / 3 sources scanned' and, in the timelines,
+    'No registered person seen.' of the two inputs the scan never looked at."""
+    interrupted = {"scanned_s": 0.0, "frames_decoded": 0, "frames_sampled": 0, "faces_detected": 0, "tracks": 0}
+    sources = [
+        source("a.mp4"),
+        source("b.mp4", "interrupted", error="b.mp4: not scanned (the scan was interrupted)", **interrupted),
+        source("c.mp4", "interrupted", error="c.mp4: not scanned (the scan was interrupted)", **interrupted),
+    ]
+    result = scan_result([appearance(source="a.mp4")], sources)
+    result.status = "interrupted"
+    page = render_html(ReportInput(result, Path("result.json")))
+    assert "<div class='card alert'><strong>1 / 3</strong><span>sources scanned</span></div>" in page
+    timelines = page.split("<h2>Timelines</h2>", 1)[1].split("<h2>", 1)[0]
+    assert "<code>a.mp4</code>" in timelines
+    assert "b.mp4" not in timelines and "c.mp4" not in timelines and "No registered person seen." not in timelines
+    assert page.count("<td class='bad'>interrupted</td>") == 2  # listed under "Inputs with problems" instead
+
+
+def test_the_terminal_summary_does_not_count_interrupted_inputs_as_scanned() -> None:
+    console = Console(record=True, width=240, color_system=None)
+    sources = [source("a.mp4"), source("b.mp4", "interrupted", scanned_s=0.0), source("c.mp4", "unreadable")]
+    print_summary(scan_result([appearance(source="a.mp4")], sources), console)
+    assert "1 of 3 inputs scanned" in console.export_text()
