@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from impersonation_cli import __version__
+from impersonation_cli.gallery.grants import appearance_day, covers
 from impersonation_cli.gallery.store import Authorization
 from impersonation_cli.io.atomic_write import text_bytes, write_files_atomic
 from impersonation_cli.outputs.console import BIDI_REORDERING
@@ -199,12 +200,17 @@ def _authorization_status(authorizations: list[Authorization] | None, appearance
         return f"no room is authorized to use {md_text(appearance.identity)}'s likeness."
     listed = "; ".join(
         md_code(a.room)
+        + (f" from {md_text(a.valid_from)}" if a.valid_from else "")
         + (f" until {md_text(a.valid_to)}" if a.valid_to else "")
         + (" (AI digital human licensed)" if a.ai_allowed else "")
         for a in rooms
     )
-    here = "is" if any(a.room == appearance.room for a in rooms) else "is not"
-    return f"this room {here} among the authorized ones on record: {listed}."
+    here = [a for a in rooms if a.room == appearance.room]
+    day = appearance_day(appearance.start_wallclock)
+    if here and not any(covers(a, day) for a in here):
+        # The verdicts' rule (gallery/grants.py): a grant not yet valid or expired on the day is no authorization.
+        return f"this room's authorization on record does not cover {day}, the date of this appearance: {listed}."
+    return f"this room {'is' if here else 'is not'} among the authorized ones on record: {listed}."
 
 
 def _signal_lines(appearance: Appearance) -> list[str]:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
 from impersonation_cli.errors import UserError
+from impersonation_cli.gallery.grants import appearance_day, covers
 from impersonation_cli.gallery.store import Authorization
 from impersonation_cli.pipeline.signals import CLASSES, EFFECTS, SYNTHETIC
 from impersonation_cli.pipeline.signals.scoring import is_judged
@@ -70,20 +71,6 @@ def noisy_or(components: dict[str, tuple[float, float]]) -> float:
     return round(1.0 - remaining, 4)
 
 
-def _on_date(appearance: Appearance) -> date | None:
-    if appearance.start_wallclock:
-        return datetime.fromisoformat(appearance.start_wallclock).date()
-    return None
-
-
-def _valid(auth: Authorization, when: date | None) -> bool:
-    if when is None:
-        return True
-    if auth.valid_from and when < date.fromisoformat(auth.valid_from[:10]):
-        return False
-    return not (auth.valid_to and when > date.fromisoformat(auth.valid_to[:10]))
-
-
 def _authorization(
     appearance: Appearance, authorizations: list[Authorization]
 ) -> tuple[Verdict, str, Authorization | None]:
@@ -93,7 +80,7 @@ def _authorization(
     grants = [
         a for a in authorizations if a.person.casefold() == appearance.identity.casefold() and a.room == appearance.room
     ]
-    valid = [a for a in grants if _valid(a, _on_date(appearance))]
+    valid = [a for a in grants if covers(a, appearance_day(appearance.start_wallclock))]
     if valid:
         reason = f"{appearance.room} is authorized to use {appearance.identity}'s likeness"
         return Verdict.AUTHORIZED, reason, max(valid, key=lambda a: a.ai_allowed)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from impersonation_cli.gallery.store import Authorization
 from impersonation_cli.outputs.findings import ReportInput
 from impersonation_cli.outputs.notice import notice_documents
 from impersonation_cli.results import ScanResult, SignalScore, Verdict
@@ -56,3 +57,38 @@ def test_a_detector_probability_is_worded_against_its_threshold_not_the_plain_sc
     assert "face_effects: 0.68, below the detector's threshold 0.98, a range real faces score in too;" in text
     assert "moderate sign; trained" not in text
     assert "blend_seam: 0.55, moderate sign;" in text  # a cue without a threshold keeps the plain scale
+
+
+def _status_lines(grants: list[Authorization], tmp_path: Path, **times: str) -> list[str]:
+    found = appearance("Eileen Collins", "room.mp4", room="douyin:555", **times)
+    report = ReportInput(scan_result([found]), tmp_path / "r.json", authorizations=grants)
+    (text,) = notice_documents(report, tmp_path).values()
+    return [line for line in text.splitlines() if line.startswith("- Authorization status:")]
+
+
+def test_a_grant_that_does_not_cover_the_appearances_date_is_not_called_an_authorization_of_the_room(
+    tmp_path: Path,
+) -> None:
+    """douyin:555 authorized from 2027-01-01, seen on 2026-11-20 (unauthorized-likeness: 'not yet valid'): the
+    draft, which states in good faith that the use is not authorized, said 'this room is among the authorized
+    ones on record: `douyin:555` until 2027-12-31', the start left out."""
+    later = Authorization("Eileen Collins", "douyin:555", "2027-01-01", "2027-12-31", False)
+    other = Authorization("Eileen Collins", "douyin:1", None, "2027-06-30", True)
+    times = {"start_wallclock": "2026-11-20T12:00:02+00:00", "end_wallclock": "2026-11-20T12:00:06+00:00"}
+    (line,) = _status_lines([other, later], tmp_path, **times)
+    assert "is among the authorized ones" not in line
+    assert "this room's authorization on record does not cover 2026-11-20, the date of this appearance:" in line
+    assert "`douyin:555` from 2027-01-01 until 2027-12-31" in line
+    assert "`douyin:1` until 2027-06-30 (AI digital human licensed)" in line
+    expired = Authorization("Eileen Collins", "douyin:555", None, "2026-01-31", False)
+    (line,) = _status_lines([expired], tmp_path, **times)
+    assert "does not cover 2026-11-20" in line and "`douyin:555` until 2026-01-31" in line
+
+
+def test_a_grant_covering_the_date_or_a_time_not_known_is_the_rooms_authorization(tmp_path: Path) -> None:
+    grant = Authorization("Eileen Collins", "douyin:555", "2026-01-01", "2026-12-31", False)
+    on_the_day = {"start_wallclock": "2026-11-20T12:00:02+00:00"}
+    for times in (on_the_day, {}, {"start_wallclock": "not a time"}):  # a hand-edited result's text: no crash
+        (line,) = _status_lines([grant], tmp_path, **times)
+        on_record = "`douyin:555` from 2026-01-01 until 2026-12-31."
+        assert f"this room is among the authorized ones on record: {on_record}" in line
