@@ -470,26 +470,20 @@ def _sample_capture(
 ) -> Iterator[Frame]:
     info = _capture_info(source, capture)
     container_fps = info.fps or 25.0
-    interval = 1.0 / fps if fps > 0 else 0.0
-    next_time = window.start_s if window else 0.0
+    clock = SampleClock(1.0 / fps if fps > 0 else 0.0, stats, window)
     previous_time = -1.0
     index = -1
     while capture.grab():
         index += 1
-        time_s = _frame_time(capture, index, container_fps, previous_time)
-        previous_time = time_s
-        stats.last_time_s = time_s
-        if window and window.ends_before(time_s):
+        time_s = previous_time = _frame_time(capture, index, container_fps, previous_time)
+        if clock.past_window(time_s):
             break
-        if window is None or window.counts(time_s):
-            stats.frames_decoded += 1
-        if time_s + SAMPLE_TOLERANCE_S < next_time:
+        if not clock.due(time_s):
             continue
         ok, image = capture.retrieve()
         if not ok or image is None:
             continue
-        stats.frames_sampled += 1
-        next_time = _next_sample_time(next_time, time_s, interval)
+        clock.took(time_s)
         yield Frame(source=source, index=index, time_s=time_s, image=image)
     _check_truncated(source, stats, stats.frames_decoded, None if window else info.frame_count)
 
@@ -506,9 +500,30 @@ def _sane_time(container_s: float | None, index: int, fps: float, previous: floa
     return max(index / fps, previous + 1e-3)
 
 
-def _next_sample_time(next_time: float, time_s: float, interval: float) -> float:
-    # On the fps grid; after a gap in the video, half an interval after the frame just taken.
-    return max(next_time + interval, time_s + interval * 0.5)
+class SampleClock:
+    """When to take a frame, for either decoder: the first frame at or after each sample time, counting the
+    frames decoded (inside `window`, when a slice is decoded) into `stats`."""
+
+    def __init__(self, interval: float, stats: DecodeStats, window: TimeWindow | None = None) -> None:
+        self.interval, self.stats, self.window = interval, stats, window
+        self.next_time = window.start_s if window else 0.0
+
+    def past_window(self, time_s: float) -> bool:
+        """Record the frame at `time_s` as decoded; True once it lies past the window (the slice is done)."""
+        self.stats.last_time_s = time_s
+        if self.window and self.window.ends_before(time_s):
+            return True
+        if self.window is None or self.window.counts(time_s):
+            self.stats.frames_decoded += 1
+        return False
+
+    def due(self, time_s: float) -> bool:
+        return time_s + SAMPLE_TOLERANCE_S >= self.next_time
+
+    def took(self, time_s: float) -> None:
+        self.stats.frames_sampled += 1
+        # On the fps grid; after a gap in the video, half an interval after the frame just taken.
+        self.next_time = max(self.next_time + self.interval, time_s + self.interval * 0.5)
 
 
 def _check_truncated(source: str, stats: DecodeStats, frames_read: int, expected: int | None) -> None:
@@ -568,10 +583,10 @@ def _sample_pyav(
     container_fps = float(rate) if rate and 0 < float(rate) < 1000 else 25.0
     start_s = seconds(stream.start_time, stream.time_base) or 0.0
     grid = SampleGrid(1.0 / fps if fps > 0 else 0.0, 1.0 / container_fps)
-    next_time, previous_time, packets = 0.0, -1.0, 0
+    clock = SampleClock(grid.interval, stats, window)
+    previous_time, packets = -1.0, 0
     if window and window.start_s > 0:
         _seek_to_window(container, stream, int((window.start_s + start_s) / stream.time_base))
-        next_time = window.start_s
     for packet in _demux_until_damaged(container, stream, stats):
         packets += packet.size > 0
         packet_s = seconds(packet.pts, packet.time_base, start_s)
@@ -580,16 +595,12 @@ def _sample_pyav(
         codec.skip_frame = "DEFAULT" if grid.needs(packet_s) else "NONREF"
         for decoded in decode_packet(codec, packet):
             frame_time = seconds(decoded.pts, decoded.time_base, start_s)
-            time_s = _sane_time(frame_time, stats.frames_decoded, container_fps, previous_time)
-            previous_time = stats.last_time_s = time_s
-            if window and window.ends_before(time_s):
+            time_s = previous_time = _sane_time(frame_time, stats.frames_decoded, container_fps, previous_time)
+            if clock.past_window(time_s):
                 break
-            if window is None or window.counts(time_s):
-                stats.frames_decoded += 1
-            if time_s + SAMPLE_TOLERANCE_S < next_time:
+            if not clock.due(time_s):
                 continue
-            stats.frames_sampled += 1
-            next_time = _next_sample_time(next_time, time_s, grid.interval)
+            clock.took(time_s)
             index = round(time_s * container_fps)
             yield Frame(source=source, index=index, time_s=time_s, image=decoded.to_ndarray(format="bgr24"))
         if window and window.ends_before(stats.last_time_s):
