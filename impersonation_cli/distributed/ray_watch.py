@@ -50,7 +50,7 @@ from impersonation_cli.io.rooms import Room
 from impersonation_cli.outputs.alerts import AlertEvent, AlertSink
 from impersonation_cli.outputs.evidence import save_evidence
 from impersonation_cli.pipeline.matches import TrackMatch
-from impersonation_cli.pipeline.scan import ScanContext, add_concurrency
+from impersonation_cli.pipeline.scan import ScanContext, add_concurrency, source_kind
 from impersonation_cli.pipeline.verdicts import VerdictSettings, live_concurrency
 from impersonation_cli.pipeline.watch import (
     RoomWatch,
@@ -709,6 +709,7 @@ def _carried(source: SourceResult, room: dict[str, Any]) -> SourceResult:
     readable = source.status == "ok" or int(room.get("frames_received", frames)) > 0
     return dataclasses.replace(
         source,
+        kind=source.kind if source.status == "ok" else source_kind(source.source, read=readable),
         status="ok" if readable else source.status,
         error=None if readable else source.error,
         scanned_s=round(float(room.get("live_seconds", source.scanned_s)), 3),

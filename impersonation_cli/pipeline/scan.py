@@ -387,10 +387,23 @@ def detected_frames(
     return run_ahead(((f, detector.detect(f.image, f.time_s)) for f in frames), name="detect")
 
 
+def source_kind(source: str, read: bool) -> str:
+    """A source's `kind` where no probe of it says more (docs: README, "Output formats"): a stream URL is a
+    "stream" whether or not it was ever read; a file nothing was read from is "unknown" (a video, a picture renamed,
+    or no media at all), and one a watch read frames from (played as live) a "video". `scan` wrote an unreadable
+    stream URL as "unknown" while `watch` wrote a room that never connected as "stream" and a never-read file as
+    "video"."""
+    return "stream" if is_stream_url(source) else "video" if read else "unknown"
+
+
 def unscanned(source: str, status: str, error: str, room: Room | None = None) -> SourceResult:
     """The result of a source that yielded nothing: unreadable, or never reached (interrupted)."""
     return SourceResult(
-        source=source, kind="unknown", status=status, error=error, room=room.account if room is not None else None
+        source=source,
+        kind=source_kind(source, read=False),
+        status=status,
+        error=error,
+        room=room.account if room is not None else None,
     )
 
 

@@ -23,7 +23,6 @@ import numpy as np
 from impersonation_cli.errors import MAX_WATCH_FPS, check_count, check_seconds, plain_numbers
 from impersonation_cli.io.live_reader import ReaderSettings, ReaderState, RoomReader, RoomStatus, iso_time
 from impersonation_cli.io.rooms import Room
-from impersonation_cli.io.sources import is_stream_url
 from impersonation_cli.outputs.alerts import AlertEvent, AlertSink
 from impersonation_cli.outputs.evidence import save_evidence
 from impersonation_cli.pipeline.faces import Faces, Frame
@@ -34,6 +33,7 @@ from impersonation_cli.pipeline.scan import (
     SourcePipeline,
     add_concurrency,
     run_settings,
+    source_kind,
 )
 from impersonation_cli.pipeline.verdicts import live_concurrency
 from impersonation_cli.results import Appearance, Evidence, RunInfo, ScanResult, SourceResult, Verdict
@@ -368,7 +368,7 @@ class Watcher:
         width, height = room.frame_size or (None, None)
         return SourceResult(
             source=room.room.url,
-            kind="stream" if is_stream_url(room.room.url) else "video",
+            kind=source_kind(room.room.url, read=readable),
             status="ok" if readable else "unreadable",
             error=None if readable else state.last_error or "no frame was ever received",
             width=width,

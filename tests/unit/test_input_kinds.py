@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from types import SimpleNamespace
+from typing import cast
 
 import pytest
 
+from impersonation_cli.distributed.ray_watch import _carried
 from impersonation_cli.errors import UnreadableInput
+from impersonation_cli.io.live_reader import ReaderState
+from impersonation_cli.io.rooms import Room
 from impersonation_cli.io.sources import DecodeStats, check_file, expand_inputs, not_a_file, sample_frames
-from impersonation_cli.pipeline.scan import source_status
+from impersonation_cli.pipeline.scan import source_status, unscanned
+from impersonation_cli.pipeline.watch import RoomWatch, Watcher
 
 
 def test_each_kind_of_path_is_named(tmp_path: Path) -> None:
@@ -82,3 +88,30 @@ def test_a_name_too_long_to_look_up_is_one_unreadable_input(tmp_path: Path) -> N
     sources, problems = expand_inputs([long_name, str(clip)])
     assert sources == [str(clip)]
     assert [(p.source, p.message) for p in problems] == [(long_name, "cannot be looked up (File name too long)")]
+
+
+def test_a_source_never_read_is_of_the_same_kind_in_scan_and_watch() -> None:
+    """`scan` wrote an unreadable stream URL as kind "unknown", `watch` a room that never connected as "stream",
+    and a file played as live that never sent a frame as "video". What a source is is said as far as it is
+    known: a stream URL is a stream whether or not it ever sent a frame; a file nothing was read from is
+    "unknown" (a video, a picture renamed, or no media at all), a file a watch read frames from a "video"."""
+    url, clip = "rtmp://127.0.0.1/live/a", "/recordings/gone.mp4"
+    assert [unscanned(s, "unreadable", f"{s}: cannot open it").kind for s in (url, clip)] == ["stream", "unknown"]
+    assert unscanned(url, "interrupted", "not reached").kind == "stream"
+
+    def watched(source: str, frames: int) -> str:
+        room = SimpleNamespace(
+            room=Room(url=source), state=ReaderState(room="r", url=source, frames_received=frames), frame_size=None
+        )
+        return Watcher._source_facts(cast(RoomWatch, room)).kind
+
+    assert [watched(url, 0), watched(clip, 0), watched(url, 5), watched(clip, 5)] == [
+        "stream",
+        "unknown",
+        "stream",
+        "video",
+    ]
+    # A Ray watch's room that sent frames in an earlier life of its shard, none in the last: read after all.
+    never = unscanned(clip, "unreadable", f"{clip}: no frame was ever received")
+    assert _carried(never, {"frames_received": 5}).kind == "video"
+    assert _carried(never, {"frames_received": 0}).kind == "unknown"
