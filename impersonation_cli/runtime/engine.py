@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
+from typing import TypeVar
 
 import cv2
 import numpy as np
@@ -14,10 +16,12 @@ import onnxruntime as ort
 from impersonation_cli.errors import ModelPackError
 from impersonation_cli.pipeline.faces import EMBEDDING_DIM, Faces, greedy_pairs, iou_matrix
 from impersonation_cli.runtime.onnx_rewrites import inference_session
-from impersonation_cli.runtime.packs import ModelPack, sha256_of
+from impersonation_cli.runtime.packs import ModelPack, known_packs, sha256_of
 from impersonation_cli.runtime.quantize import ensure_int8_detector
 from impersonation_cli.runtime.scrfd import detector_input
 from impersonation_cli.runtime.sessions import resolve_providers, session_options
+
+T = TypeVar("T")
 
 DETECTOR_PRECISIONS = ("int8", "fp32")
 # Frames looked at without a face before a scene counts as empty (DetectorSettings.idle_every): one miss (a
@@ -29,6 +33,28 @@ ARCFACE_TEMPLATE = np.array(
     [[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366], [41.5493, 92.3655], [70.7299, 92.2041]],
     dtype=np.float32,
 )
+
+
+def load_model(pack: ModelPack, path: Path, load: Callable[[], T]) -> T:
+    """What `load()` makes of `pack`'s model file at `path`. A file that does not load (a partial copy, a disk
+    error, not an ONNX model) is a ModelPackError naming it: it was an internal error, exit 4 ('DecodeError:
+    Error parsing message with type onnx.ModelProto'), with nothing said of which file or what to do."""
+    from google.protobuf.message import DecodeError
+    from onnxruntime.capi import onnxruntime_pybind11_state as state
+
+    try:
+        return load()
+    except (DecodeError, state.InvalidProtobuf, state.InvalidGraph, state.Fail, state.NoSuchFile) as exc:
+        reason = " ".join(str(exc).split())[:200]
+        check = (
+            f"; `impersonation-cli models verify {pack.name}` checks its files, `models install {pack.name}` "
+            "replaces them"
+            if pack.name in known_packs()
+            else ""
+        )
+        raise ModelPackError(
+            f"model file {path} does not load: damaged or not an ONNX model ({reason}){check}"
+        ) from exc
 
 
 def align_face(image: np.ndarray, keypoints: np.ndarray, size: int = 112) -> np.ndarray:
@@ -112,14 +138,22 @@ class FaceEngine:
         self.detector_file, self.detector_precision = self._detector_file()
         # One session for every input size: InsightFace's per-size static-shape sessions ran no faster and each
         # cost time to make inside a source's first frames (docs/benchmark.md).
-        self.detector = get_model(
-            str(self.detector_file), static_shape_sessions=False, providers=self.providers, sess_options=options
+        self.detector = load_model(
+            pack,
+            self.detector_file,
+            lambda: get_model(
+                str(self.detector_file), static_shape_sessions=False, providers=self.providers, sess_options=options
+            ),
         )
         self.detector.prepare(ctx_id=-1, input_size=(self.settings.input_size,) * 2, det_thresh=self.settings.threshold)
-        self.recognizer = ArcFaceONNX(str(pack.recognizer), inference_session(pack.recognizer, options, self.providers))
+        recognizer = load_model(
+            pack, pack.recognizer, lambda: inference_session(pack.recognizer, options, self.providers)
+        )
+        self.recognizer = ArcFaceONNX(str(pack.recognizer), recognizer)
         self.landmarker = None
-        if with_landmarks and pack.landmarks is not None:
-            self.landmarker = Landmark(str(pack.landmarks), inference_session(pack.landmarks, options, self.providers))
+        if with_landmarks and (landmarks := pack.landmarks) is not None:
+            session = load_model(pack, landmarks, lambda: inference_session(landmarks, options, self.providers))
+            self.landmarker = Landmark(str(landmarks), session)
 
     def _detector_file(self) -> tuple[Path, str]:
         if self.settings.precision == "fp32" or self.providers[0] != "CPUExecutionProvider":
