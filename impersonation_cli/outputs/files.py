@@ -181,16 +181,26 @@ def write_reports(
     """Write the documents asked for, all or none of them, calling `note` with what was written; (how many
     appearances are flagged, the result)."""
     # Imported here: the HTML, notice and JUnit writers are needed only by `report`.
+    from impersonation_cli.outputs.evidence_files import locate
     from impersonation_cli.outputs.html import render_html
     from impersonation_cli.outputs.junit import junit_document
     from impersonation_cli.outputs.notice import notice_documents
 
     try:
         outputs = {"--html": html_path, "--junit": junit_path}
-        inputs = [result_path, *([gallery] if gallery else [])]
+        inputs: list[Path] = [result_path, *([gallery] if gallery else [])]
         check_outputs(outputs, inputs, {"--notice": notice_dir})
         report_input = read_report_input(result_path, gallery)
         result = report_input.result
+        # The evidence crops the result names are inputs too (the report checks and embeds them): `--junit`
+        # naming one replaced the crop a takedown rests on, its sha256 in the result, with XML.
+        inputs += [
+            path
+            for a in result.appearances
+            if a.evidence and a.evidence.path
+            for path in locate(a.evidence.path, report_input.result_dir)
+        ]
+        distinct_files(outputs, inputs)
         notices = notice_documents(report_input, notice_dir) if notice_dir is not None else {}
         # The drafts' names are known once the result is read: none may be an input or another document
         # (`report notices/takedown-x.md --notice notices` replaced the result file with its own draft), or a

@@ -16,7 +16,7 @@ from impersonation_cli.outputs.files import check_outputs, distinct_files, writa
 from impersonation_cli.outputs.findings import DEFAULT_FAIL_POLICY
 from impersonation_cli.outputs.notice import notice_file_name
 
-from .builders import appearance, scan_result, source
+from .builders import appearance, scan_result, source, with_signals_and_evidence
 
 
 def test_a_symlink_is_followed_and_kept(tmp_path: Path) -> None:
@@ -176,3 +176,27 @@ def test_a_file_output_named_as_the_evidence_folder_is_refused_before_the_work(t
     with pytest.raises(UserError, match=r"^--json .*out is also the folder of --evidence-dir: give each output"):
         check_outputs({"--json": out, "--alerts": None}, [], {"--evidence-dir": tmp_path / "x" / ".." / "out"})
     assert not out.exists()
+
+
+def test_a_report_document_never_replaces_an_evidence_crop_the_result_names(tmp_path: Path) -> None:
+    """`report result.json --junit evidence/clip-1/s1-a1_x.jpg`: the crop a takedown rests on (its sha256 in the
+    result) was replaced by JUnit XML without a word. Found as recorded, or beside the result (docs/reports.md)."""
+    crop = tmp_path / "evidence" / "s1-a1.jpg"
+    crop.parent.mkdir()
+    crop.write_bytes(b"\xff\xd8\xff crop")
+    found = with_signals_and_evidence(appearance(room="douyin:1"))  # evidence/s1-a1.jpg, relative to the result
+    result = scan_result([found], [source(room="douyin:1")])
+    (tmp_path / "result.json").write_text(result.to_json(), encoding="utf-8")
+    for option in ("--html", "--junit"):
+        documents = {"--html": None, "--junit": None, option: crop}
+        with pytest.raises(UserError, match=f"{option} .*s1-a1.jpg is the input .*s1-a1.jpg: writing it would"):
+            write_reports(
+                tmp_path / "result.json",
+                None,
+                documents["--html"],
+                None,
+                documents["--junit"],
+                DEFAULT_FAIL_POLICY,
+                print,
+            )
+        assert crop.read_bytes() == b"\xff\xd8\xff crop"
