@@ -16,7 +16,7 @@ import onnxruntime as ort
 from impersonation_cli.errors import ModelPackError
 from impersonation_cli.pipeline.faces import EMBEDDING_DIM, Faces, greedy_pairs, iou_matrix
 from impersonation_cli.runtime.onnx_rewrites import inference_session
-from impersonation_cli.runtime.packs import ModelPack, known_packs, sha256_of
+from impersonation_cli.runtime.packs import ModelPack, known_packs, recognizer_id, sha256_of
 from impersonation_cli.runtime.quantize import ensure_int8_detector
 from impersonation_cli.runtime.scrfd import detector_input
 from impersonation_cli.runtime.sessions import resolve_providers, session_options
@@ -179,7 +179,7 @@ class FaceEngine:
     @cached_property
     def recognizer_id(self) -> str:
         """Names the embedding space: galleries made by another recognizer cannot be compared."""
-        return f"{self.pack.recognizer.name}:{sha256_of(self.pack.recognizer)[:16]}"
+        return recognizer_id(self.pack)
 
     # -- detection ------------------------------------------------------------------------------
 

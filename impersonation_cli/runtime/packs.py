@@ -141,6 +141,12 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def recognizer_id(pack: ModelPack) -> str:
+    """Names the embedding space of `pack`'s recognizer (file name and sha256 prefix): a gallery records the one
+    it was enrolled with, and embeddings of another cannot be compared with it."""
+    return f"{pack.recognizer.name}:{sha256_of(pack.recognizer)[:16]}"
+
+
 def installed_pack_names(root: Path) -> list[str]:
     """The packs under `root`: its folders that hold a pack, so that an unrelated folder there (a models root
     set to a busy folder) is never taken for the best installed pack."""

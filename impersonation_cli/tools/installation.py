@@ -88,7 +88,9 @@ def check_config(config: Path | None) -> Check:
     return Check(OK, "config", chosen or "none found: the shipped defaults apply")
 
 
-def check_gallery(gallery: Path | None) -> Check:
+def check_gallery(gallery: Path | None, recognizer: str | None = None) -> Check:
+    """The gallery scans would open, checked as they check it: `recognizer` is that of the pack they would run
+    (None: not known), and a gallery enrolled with another is refused by every scan."""
     from impersonation_cli.gallery.store import GALLERY_ENV, Gallery, default_gallery_path
 
     path = default_gallery_path(gallery)
@@ -101,11 +103,23 @@ def check_gallery(gallery: Path | None) -> Check:
         with Gallery(path, create=False, read_only=True) as store:
             people, footage = len(store.persons()), len(store.footage())
             damage = store.db.execute("PRAGMA quick_check(1)").fetchone()[0]
+            if recognizer is not None and damage == "ok":
+                store.require_recognizer(recognizer)
     except (UserError, sqlite3.Error) as exc:
         return Check(PROBLEM, "gallery", f"{path}: {exc}")
     if damage != "ok":
         return Check(PROBLEM, "gallery", f"{path}: SQLite quick_check failed: {damage}")
     return Check(OK if people else WARNING, "gallery", f"{path}: {people} people, {footage} footage videos")
+
+
+def _pack_recognizer(models: Path | None, pack: str | None) -> str | None:
+    """The recognizer of the pack a scan would run, None when that pack does not load (`check_models` says why)."""
+    from impersonation_cli.runtime.packs import load_pack, model_root, recognizer_id
+
+    try:
+        return recognizer_id(load_pack(pack, model_root(models)))
+    except (UserError, OSError):
+        return None
 
 
 def check_tools() -> list[Check]:
@@ -124,7 +138,7 @@ def installation_checks(
         *check_models(models, pack),
         check_provider(device),
         check_config(config),
-        check_gallery(gallery),
+        check_gallery(gallery, _pack_recognizer(models, pack)),
         *check_tools(),
     ]
 

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from impersonation_cli.gallery.store import GALLERY_ENV, Gallery
-from impersonation_cli.tools.installation import OK, PROBLEM, WARNING, Check, check_config, check_gallery
+from impersonation_cli.gallery.store import GALLERY_ENV, Gallery, ReferenceFace
+from impersonation_cli.runtime.packs import ModelPack, recognizer_id
+from impersonation_cli.tools.installation import (
+    OK,
+    PROBLEM,
+    WARNING,
+    Check,
+    check_config,
+    check_gallery,
+)
 
 
 def test_a_named_gallery_that_is_missing_is_said_to_stop_scans(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -54,3 +64,34 @@ def test_a_config_every_scan_refuses_is_a_problem(tmp_path: Path, monkeypatch: p
     assert "[scan] fps must be above 0" in check_config(bad).detail
     monkeypatch.delenv("IMPERSONATION_CONFIG")
     assert check_config(None) == Check(OK, "config", "none found: the shipped defaults apply")
+
+
+def test_a_gallery_made_by_another_recognizer_than_the_packs_is_a_problem(tmp_path: Path) -> None:
+    """doctor said 'ok gallery g.sqlite: 1 people' of a gallery enrolled with w600k_r50 while its pack held
+    w600k_mbf, and every scan then stopped (exit 2: 'was made with recognizer ...')."""
+    path = tmp_path / "g.sqlite"
+    embedding = np.ones(512, dtype=np.float32) / np.sqrt(512)
+    with Gallery(path) as store:
+        store.add_person(
+            "Eileen Collins",
+            [ReferenceFace("a" * 64, "ref.jpg", "w600k_r50.onnx:4c06", embedding, 120.0, 0.9, 80.0, 1)],
+        )
+    other = check_gallery(path, recognizer="w600k_mbf.onnx:9cc6")
+    assert other.status == PROBLEM
+    assert "was made with recognizer w600k_r50.onnx:4c06, but the pack in use has w600k_mbf.onnx:9cc6" in other.detail
+    assert check_gallery(path, recognizer="w600k_r50.onnx:4c06") == Check(
+        OK, "gallery", f"{path}: 1 people, 0 footage videos"
+    )
+    assert check_gallery(path).status == OK  # no pack to compare with (doctor says the pack's problem)
+    with Gallery(tmp_path / "empty.sqlite") as store:  # nobody enrolled yet: any recognizer may start it
+        pass
+    assert check_gallery(tmp_path / "empty.sqlite", recognizer="w600k_mbf.onnx:9cc6").status == WARNING
+
+
+def test_the_recognizer_id_names_the_file_and_its_sha256_prefix(tmp_path: Path) -> None:
+    pack = tmp_path / "models" / "mine"
+    pack.mkdir(parents=True)
+    (pack / "w600k_mbf.onnx").write_bytes(b"recognizer")
+    assert recognizer_id(ModelPack("mine", pack, {"recognition": pack / "w600k_mbf.onnx"})) == (
+        f"w600k_mbf.onnx:{hashlib.sha256(b'recognizer').hexdigest()[:16]}"
+    )
