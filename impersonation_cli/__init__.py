@@ -42,6 +42,7 @@ _PUBLIC = {
     "ReaderSettings": "io.live_reader",
     "Room": "io.rooms",
     "AlertEvent": "outputs.alerts",
+    "RoomEvent": "outputs.alerts",
     "UserError": "errors",
 }
 
@@ -50,7 +51,7 @@ if TYPE_CHECKING:
     from impersonation_cli.errors import UserError
     from impersonation_cli.io.live_reader import ReaderSettings
     from impersonation_cli.io.rooms import Room
-    from impersonation_cli.outputs.alerts import AlertEvent
+    from impersonation_cli.outputs.alerts import AlertEvent, RoomEvent
     from impersonation_cli.pipeline.scan import ScanProgress
     from impersonation_cli.pipeline.watch import WatchSettings
     from impersonation_cli.results import Appearance, Evidence, ScanResult, SignalScore, SourceResult
@@ -73,6 +74,7 @@ __all__ = [
     "Evidence",
     "ReaderSettings",
     "Room",
+    "RoomEvent",
     "ScanProgress",
     "ScanResult",
     "Scanner",

@@ -34,7 +34,7 @@ from impersonation_cli.io.rooms import Room, load_rooms, parse_duration, parse_t
 from impersonation_cli.io.sources import VIDEO_EXTENSIONS, is_stream_url, source_key
 from impersonation_cli.io.threads import threads_or_default
 from impersonation_cli.io.urls import redact_url
-from impersonation_cli.outputs.alerts import AlertEvent, AlertSink
+from impersonation_cli.outputs.alerts import AlertSink, WatchEvent
 from impersonation_cli.outputs.files import check_outputs
 from impersonation_cli.pipeline.scan import ProgressCallback, ScanContext, scan_inputs
 from impersonation_cli.pipeline.signals.replay import FootageIndex
@@ -521,7 +521,7 @@ class Scanner:
         *,
         alerts_path: PathLike | None = None,
         webhook: str | None = None,
-        on_alert: Callable[[AlertEvent], None] | None = None,
+        on_alert: Callable[[WatchEvent], None] | None = None,
         evidence_dir: PathLike | None = None,
         engine: WatchEngine | None = None,
     ) -> ScanResult:
@@ -531,9 +531,10 @@ class Scanner:
         Args:
             rooms: Room(url, account, label) for each room, or bare URLs and video paths (str or Path).
             settings: frame rate, timeouts, concurrency window and alert cool-down; None: the defaults.
-            alerts_path: append one JSON line per alert here.
-            webhook: POST each alert as JSON to this URL.
-            on_alert: called with each alert as it is raised.
+            alerts_path: append one JSON line per alert (and room event) here.
+            webhook: POST each alert (and room event) as JSON to this URL.
+            on_alert: called with each alert (`AlertEvent`) and room event (`RoomEvent`: a room's stream
+                interrupted, back or given up) as it is raised; tell them by `kind` or `isinstance`.
             evidence_dir: save each alert's face crop here.
             engine: where the rooms are watched (`WatchEngine`: a Ray cluster, docs/scale.md); None: here.
 
@@ -565,7 +566,7 @@ class Scanner:
         *,
         alerts_path: PathLike | None = None,
         webhook: str | None = None,
-        on_alert: Callable[[AlertEvent], None] | None = None,
+        on_alert: Callable[[WatchEvent], None] | None = None,
         on_write_error: Callable[[str], None] | None = None,
         evidence_dir: PathLike | None = None,
         engine: WatchEngine | None = None,

@@ -33,7 +33,8 @@ SCHEMA_VERSION = "1.0"
 # settings.rooms[].frames_received.
 # 1.5: watch summaries: settings.rooms[].interruptions (each stretch a room sent no frames: when, how long, why),
 # first_frame_at and last_frame_at.
-SCAN_SCHEMA_VERSION = "1.5"
+# 1.6: watch summaries: settings.alerts.room_events (room events raised: a room's stream interrupted, back, given up).
+SCAN_SCHEMA_VERSION = "1.6"
 
 
 @dataclass

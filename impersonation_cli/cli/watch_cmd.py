@@ -13,14 +13,14 @@ from impersonation_cli.cli import options
 from impersonation_cli.cli.common import app, errors, is_quiet, open_scanner, settings_files, stderr
 from impersonation_cli.distributed.ray_scan import engine_options
 from impersonation_cli.distributed.ray_watch import RayWatcher
-from impersonation_cli.outputs.alerts import AlertEvent, AlertSink, default_evidence_dir, validate_webhook
+from impersonation_cli.outputs.alerts import AlertSink, WatchEvent, default_evidence_dir, validate_webhook
 from impersonation_cli.outputs.console import one_line
 from impersonation_cli.outputs.dashboard import alert_line, final_lines, run_with_dashboard, unreadable_lines
 from impersonation_cli.outputs.files import check_outputs, watch_exit_code, write_outputs
 from impersonation_cli.results import ScanResult
 
 
-def print_alert(event: AlertEvent) -> None:
+def print_alert(event: WatchEvent) -> None:
     stderr.print(alert_line(event), soft_wrap=True)
 
 

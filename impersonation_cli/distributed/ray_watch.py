@@ -6,12 +6,15 @@ hands each finding (a room's track matched so far, with its own verdicts) to the
 findings to the one `WatchCoordinator` actor. The coordinator keeps when each person was last seen in every room
 of every shard, so it judges `concurrent` with the local rule (`verdicts.live_concurrency`), de-duplicates with
 the cool-down and writes the alerts file, the webhook and the alerts' evidence crops (`AlertSink`), on the
-driver's node. The driver long-polls it for new alerts (printed as they come) and the rooms' states (the table).
+driver's node. A shard's room events (a room's stream interrupted, back or given up) go the same way, in order
+with its findings. The driver long-polls it for new alerts and room events (printed as they come) and the rooms'
+states (the table).
 
 A shard that dies is restarted by Ray (`max_restarts=-1`) and its `run` called again: its rooms are opened
 again, which the coordinator counts as one reconnect per room, carrying the counters of the shard's earlier
 life. When every shard ends, the driver merges their rooms and appearances and judges `concurrent` across all
-of them, as a local watch's summary does.
+of them, as a local watch's summary does. The restart's own gap is in the summary's interruptions, but raises
+no room event: the shard that could have told it is the one that died.
 """
 
 from __future__ import annotations
@@ -47,7 +50,7 @@ from impersonation_cli.distributed.ray_scan import (
 from impersonation_cli.errors import UserError
 from impersonation_cli.io.live_reader import Cause, Interruption, ReaderState
 from impersonation_cli.io.rooms import Room
-from impersonation_cli.outputs.alerts import AlertEvent, AlertSink
+from impersonation_cli.outputs.alerts import AlertEvent, AlertSink, RoomEvent, WatchEvent
 from impersonation_cli.outputs.evidence import save_evidence
 from impersonation_cli.pipeline.matches import TrackMatch
 from impersonation_cli.pipeline.scan import ScanContext, add_concurrency, source_kind
@@ -172,7 +175,7 @@ class ShardReport:
 class Progress:
     """What the driver polls the coordinator for."""
 
-    events: list[tuple[AlertEvent, float]]  # new alerts, each with when its finding was made
+    events: list[tuple[WatchEvent, float]]  # new alerts and room events, each with when it was made in its shard
     rooms: dict[str, dict[str, Any]]
     counts: dict[str, Any]  # the alerts' delivery (AlertSink.summary)
     shares: list[dict[str, Any]]
@@ -199,7 +202,7 @@ class WatchCoordinator:
         # (room, track) -> its best crop and when the track was last seen; a track not seen for CROP_KEEP_S
         # has ended (the tracker ends one within seconds), and its crop is let go.
         self.crops: dict[tuple[str, int], tuple[Crop, float]] = {}
-        self.events: list[tuple[AlertEvent, float]] = []  # each alert with when its finding was made
+        self.events: list[tuple[WatchEvent, float]] = []  # each alert and room event, with when it was made
         self.swept_at = time.time()
         self.rooms: dict[str, RoomRecord] = {}
         self.shares: dict[int, dict[str, Any]] = {}  # each shard's recognition rate, by its first room
@@ -207,12 +210,18 @@ class WatchCoordinator:
         # the summary keeps of a shard's tracks if its process dies before it can conclude them itself.
         self.tracks: dict[tuple[int, str, int], tuple[Appearance, int]] = {}
 
-    def report(self, findings: list[Finding]) -> None:
+    def report(self, findings: list[Finding | RoomEvent]) -> None:
+        """A shard's round: its findings, judged here, and its room events, raised as they are."""
         with self.changed:
             for finding in findings:
-                self._judge(finding)
+                if isinstance(finding, RoomEvent):
+                    self.sink.note(finding)
+                    self.events.append((finding, time.time()))
+                else:
+                    self._judge(finding)
             self.changed.notify_all()
-            latest = max((finding.seen for finding in findings), default=self.swept_at)
+            seen = [finding.seen for finding in findings if isinstance(finding, Finding)]
+            latest = max(seen, default=self.swept_at)
             if latest - self.swept_at >= CROP_KEEP_S:
                 self.crops = {k: v for k, v in self.crops.items() if latest - v[1] < CROP_KEEP_S}
                 self.swept_at = latest
@@ -351,7 +360,7 @@ class WatchWorker(ScanWorker):
         super().__init__(pack_folder, device, threads, config, core)
         self.watcher: Watcher | None = None
         self.stopped = threading.Event()
-        self.pending: list[Finding] = []
+        self.pending: list[Finding | RoomEvent] = []  # the round's findings and room events, in order
         self.crop_sent: dict[tuple[str, int], float] = {}  # (room, track) -> time of the crop last sent
         self.pushed_at = 0.0
 
@@ -361,7 +370,8 @@ class WatchWorker(ScanWorker):
 
         context = self._scanner(shard.shipped[0]).context
         left = None if shard.deadline is None else max(0.0, shard.deadline - time.time())
-        sink = AlertSink(None, None, shard.settings.cooldown_s)  # unused: the coordinator raises the alerts
+        # The coordinator raises the alerts (`_found`) and the room events (sent there from this sink).
+        sink = AlertSink(None, None, shard.settings.cooldown_s, on_alert=self._room_event)
         with tempfile.TemporaryDirectory(prefix="impersonation-evidence-") as folder:
             context = dataclasses.replace(context, evidence_dir=Path(folder) if shard.keep_evidence else None)
             settings = replace(shard.settings, duration_s=left)
@@ -406,6 +416,10 @@ class WatchWorker(ScanWorker):
                 pid=os.getpid(),
             )
         )
+
+    def _room_event(self, event: WatchEvent) -> None:
+        if isinstance(event, RoomEvent):
+            self.pending.append(event)
 
     def _round(self, shard: Shard, force: bool) -> None:
         """After each round: the round's findings go out at once (in order: one caller's calls to an actor run
@@ -458,7 +472,7 @@ class RoomView:
 
     def update(self, record: dict[str, Any]) -> None:
         self.state = SimpleNamespace(**{**vars(self.state), **record})
-        # As a local room's state holds them (the status log reads `gap.end`), not as the records' dicts.
+        # As a local room's state holds them (`Interruption`s), not as the records' dicts.
         self.state.interruptions = [Interruption(**gap) for gap in record.get("interruptions", [])]
         self.lag_s = record.get("lag_s", 0.0)
         self.alerts = record["alerts"]
@@ -473,6 +487,7 @@ class SinkView:
     counts: dict[str, Any] = field(
         default_factory=lambda: {
             "raised": 0,
+            "room_events": 0,
             "written": 0,
             "write_failures": 0,
             "last_write_error": None,
@@ -508,7 +523,7 @@ class RayWatcher:
         settings: WatchSettings,
         alerts_path: Path | None = None,
         webhook: str | None = None,
-        on_alert: Callable[[AlertEvent], None] | None = None,
+        on_alert: Callable[[WatchEvent], None] | None = None,
         on_write_error: Callable[[str], None] | None = None,
         *,
         options: RayOptions,
@@ -598,11 +613,14 @@ class RayWatcher:
         counts = progress.counts
         self.shares = progress.shares
         for event, found_at in progress.events:
-            if self.to_stdout is not None:
+            if self.to_stdout is not None and isinstance(event, AlertEvent):
                 self.to_stdout.emit(len(self.delays), event)
+            elif self.to_stdout is not None and isinstance(event, RoomEvent):
+                self.to_stdout.note(event)
             if self.on_alert is not None:
                 self.on_alert(event)
-            self.delays.append(time.time() - found_at)
+            if isinstance(event, AlertEvent):
+                self.delays.append(time.time() - found_at)
         for view in self.rooms:
             if view.name in progress.rooms:
                 view.update(progress.rooms[view.name])

@@ -16,7 +16,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, BinaryIO
@@ -100,6 +100,12 @@ class Interruption:
     error: str | None = None  # for `dropped`: why the connection ended
 
 
+def _unended(last_live_wall: float, dropped: str | None) -> Interruption:
+    """The silence since a room's latest frame (live at `last_live_wall`), as an interruption not ended yet."""
+    cause = Cause.STALLED if dropped is None else Cause.DROPPED
+    return Interruption(iso_time(last_live_wall), None, None, str(cause), dropped)
+
+
 @dataclass
 class ReaderState:
     """What a room's reader has seen so far; kept across reconnects. Written by the reader thread only, but for
@@ -124,6 +130,7 @@ class ReaderState:
     _first_live_wall: float | None = field(default=None, repr=False)
     _last_live: float | None = field(default=None, repr=False)  # monotonic
     _last_live_wall: float | None = field(default=None, repr=False)
+    _late_s: float = field(default=0.0, repr=False)  # the most any frame arrived after it was live (HLS: a segment)
     _dropped: str | None = field(default=None, repr=False)  # why the last connection that delivered frames ended
     _reading_over: bool = field(default=False, repr=False)
 
@@ -140,7 +147,8 @@ class ReaderState:
     def frame_live(self, live: float, gap_s: float) -> Interruption | None:
         """A frame received that was live at `live` (monotonic clock); the interruption it ends, if any: the
         frame came after a dropped connection, or more than `gap_s` after the latest frame."""
-        wall = time.time() - (time.monotonic() - live)
+        late = time.monotonic() - live
+        wall, self._late_s = time.time() - late, max(self._late_s, late)
         ended = None
         if self._last_live is not None and self._last_live_wall is not None:
             silent = live - self._last_live
@@ -160,6 +168,19 @@ class ReaderState:
         if self._last_live is not None and self._dropped is None:
             self._dropped = error or "the connection ended"
 
+    def silence(self, gap_s: float) -> Interruption | None:
+        """The interruption going on now (its `end` None), once it is sure to be recorded as one: the connection
+        that delivered frames ended, or no frame has come for `gap_s` plus the most the room's frames have come
+        late (a frame arriving later than that was live too late to close the gap; an HLS room's frames come a
+        segment late). None while frames come. The cause is the one so far: a silent open connection is
+        `stalled` until it ends."""
+        # Read in the reverse of the order frame_live writes them: a frame arriving meanwhile (on the reader's
+        # thread) is seen whole or not at all, and the start is never that frame's.
+        wall, last, dropped = self._last_live_wall, self._last_live, self._dropped
+        if wall is None or last is None or (dropped is None and time.monotonic() - last <= gap_s + self._late_s):
+            return None
+        return _unended(wall, dropped)
+
     def reading_ended(self, gap_s: float) -> None:
         """The room is no longer read: a silence still going on is an interruption with no end. Once only."""
         over, self._reading_over = self._reading_over, True
@@ -171,13 +192,10 @@ class ReaderState:
     def _interrupted(self, end_wall: float | None, seconds: float | None) -> Interruption:
         """The interruption since the latest frame, ending at `end_wall` (None: it had not ended)."""
         assert self._last_live_wall is not None
-        cause = Cause.STALLED if self._dropped is None else Cause.DROPPED
-        interruption = Interruption(
-            start=iso_time(self._last_live_wall),
+        interruption = replace(
+            _unended(self._last_live_wall, self._dropped),
             end=None if end_wall is None else iso_time(end_wall),
             seconds=None if seconds is None else round(seconds, 2),
-            cause=str(cause),
-            error=self._dropped,
         )
         self.interruptions.append(interruption)
         return interruption

@@ -1,6 +1,8 @@
-"""Alerts: one JSON line per new finding while watching, de-duplicated, optionally POSTed to a webhook.
+"""Alerts: one JSON line per new finding while watching, de-duplicated, optionally POSTed to a webhook; and
+one per room event (a room's stream interrupted, back, or given up), the same way.
 
-The line format is versioned (`schema`, `schema_version`, see docs/watch.md). A finding repeats only after
+The line format is versioned (`schema`, `schema_version`, see docs/watch.md); `kind` tells a finding from a
+room event. A finding repeats only after
 its cool-down: the same person in the same room with the same verdict is one alert, not one per frame.
 The webhook runs in its own thread with a bounded queue, a timeout and bounded retries, so a slow or dead
 endpoint costs alerts there, never time in the watcher. Neither a failing webhook nor an alerts file that
@@ -19,21 +21,29 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar
 from urllib.parse import urlsplit
 
 from impersonation_cli.errors import UserError, is_device
 from impersonation_cli.io.urls import authenticated_request, redact_url
-from impersonation_cli.results import SCHEMA_VERSION, Evidence, json_line
+from impersonation_cli.results import Evidence, json_line
+
+if TYPE_CHECKING:
+    from impersonation_cli.io.live_reader import Interruption
 
 ALERT_SCHEMA = "impersonation-cli/alert"
+# Major changes break readers; minor ones only add fields or lines.
+# 1.1: `kind` ("finding" on the alerts), and room events (kind "room": a room's stream interrupted, back, given up).
+ALERT_SCHEMA_VERSION = "1.1"
 
 
 @dataclass
 class AlertEvent:
     """One finding in a live room (or, for `concurrent`, in several rooms at once)."""
 
+    kind: ClassVar[str] = "finding"
     verdict: str
     person: str
     room: str
@@ -51,7 +61,61 @@ class AlertEvent:
     reasons: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"schema": ALERT_SCHEMA, "schema_version": SCHEMA_VERSION, **dataclasses.asdict(self)}
+        return alert_document(self)
+
+
+class RoomChange(StrEnum):
+    """What a room event says of the room's stream."""
+
+    INTERRUPTED = "interrupted"  # no frames: the connection ended, or sent nothing for a while
+    RESUMED = "resumed"  # frames again
+    GIVEN_UP = "given-up"  # unreachable for --give-up: the room is no longer watched
+
+
+@dataclass
+class RoomEvent:
+    """A room's stream stopped sending frames (`event` "interrupted"), sent them again ("resumed"), or was given
+    up after `give_up_s` ("given-up"): the watch was blind there meanwhile. `interruption` is that stretch as the
+    summary records it (docs/watch.md, "Room events")."""
+
+    kind: ClassVar[str] = "room"
+    event: str  # a RoomChange
+    room: str
+    url: str
+    label: str | None
+    status: str  # the room's status (docs/watch.md, "Room states") when the event was raised
+    # The interruption as the summary records it (`settings.rooms[].interruptions`); `end` and `seconds` are None
+    # until it ends. None for a `resumed` whose frames came back late but none missing: no interruption.
+    interruption: Interruption | None
+    emitted_at: str
+    reasons: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return alert_document(self)
+
+
+def room_reason(event: str, gap: Interruption | None) -> str:
+    """A room event in words (its `reasons`, and its line on the screen after the room's name)."""
+    if gap is None:
+        return "frames again, late but with none missing: no interruption"
+    why = f"{gap.cause}: {gap.error}" if gap.error else gap.cause
+    if event == RoomChange.RESUMED:
+        return f"no frames for {gap.seconds} s, {gap.start} to {gap.end} ({why})"
+    return ("given up: " if event == RoomChange.GIVEN_UP else "") + f"no frames since {gap.start} ({why})"
+
+
+# What the watch raises as it goes: findings (alerts) and room events.
+WatchEvent = AlertEvent | RoomEvent
+
+
+def alert_document(event: WatchEvent) -> dict[str, Any]:
+    """An alert or room event as its line in the alerts file (and the webhook's body): format, kind, fields."""
+    return {
+        "schema": ALERT_SCHEMA,
+        "schema_version": ALERT_SCHEMA_VERSION,
+        "kind": event.kind,
+        **dataclasses.asdict(event),
+    }
 
 
 class Cooldown:
@@ -171,13 +235,14 @@ class AlertSink:
         path: Path | None,
         webhook: str | None,
         cooldown_s: float,
-        on_alert: Callable[[AlertEvent], None] | None = None,
+        on_alert: Callable[[WatchEvent], None] | None = None,
         on_write_error: Callable[[str], None] | None = None,
     ) -> None:
         self.cooldown = Cooldown(cooldown_s)
-        self.on_alert = on_alert
+        self.on_alert = on_alert  # called with each alert and room event
         self.on_write_error = on_write_error  # called on the first failed write of the alerts file
         self.count = 0
+        self.room_events = 0
         self.path = path
         self.written = 0
         self.write_failures = 0
@@ -205,6 +270,15 @@ class AlertSink:
         """Write a finding that is due (check `due` first: building the evidence costs a file write)."""
         self.cooldown.mark(key)
         self.count += 1
+        self._deliver(event)
+
+    def note(self, event: RoomEvent) -> None:
+        """Write a room event: no cool-down (a room's interruption is told as it begins and as it ends), and not
+        counted as an alert (the exit code and `raised` are about people seen)."""
+        self.room_events += 1
+        self._deliver(event)
+
+    def _deliver(self, event: WatchEvent) -> None:
         document = event.to_dict()
         self._write_line(json_line(document))
         if self.webhook is not None:
@@ -249,6 +323,7 @@ class AlertSink:
         webhook = self.webhook
         return {
             "raised": self.count,
+            "room_events": self.room_events,
             "written": self.written,
             "write_failures": self.write_failures,
             "last_write_error": self.last_write_error,

@@ -1,6 +1,6 @@
 """What `scan` and `watch` show while they run and when they end: scan's progress line and interrupted note;
-watch's rooms table (a terminal's live dashboard), a log line per status change (off a terminal), alert lines,
-and the final per-room summary."""
+watch's rooms table (a terminal's live dashboard), a log line per status change (off a terminal), alert and
+room event lines, and the final per-room summary."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from impersonation_cli.io.names import shown_name
-from impersonation_cli.outputs.alerts import AlertEvent, AlertSink
+from impersonation_cli.outputs.alerts import AlertSink, RoomEvent, WatchEvent
 from impersonation_cli.outputs.console import one_line, printable
 from impersonation_cli.pipeline.scan import ProgressCallback, ScanProgress
 from impersonation_cli.pipeline.watch import RoomWatch, Watcher
@@ -73,7 +73,7 @@ ROOM_COLUMNS = ("room", "status", "fps", "frames", "dropped", "lag s", "reconnec
 def delivery_line(sink: AlertSink) -> str:
     """Where the alerts went: the --alerts file and the webhook, with their failures."""
     done = sink.summary()
-    parts = [f"{done['raised']} alerts"]
+    parts = [f"{done['raised']} alerts" + (f", {done['room_events']} room events" if done["room_events"] else "")]
     if sink.path is not None:
         failed = (
             f", {done['write_failures']} not written ({done['last_write_error']})" if done["write_failures"] else ""
@@ -122,7 +122,10 @@ def room_table(watcher: Watcher) -> Table:
     return table
 
 
-def alert_line(event: AlertEvent) -> Text:
+def alert_line(event: WatchEvent) -> Text:
+    """An alert, or a room event (`room douyin:1: no frames since ...`), as a line on the screen."""
+    if isinstance(event, RoomEvent):
+        return one_line(f"room {event.room}: {event.reasons[0]}")
     return one_line(
         f"ALERT {event.verdict}: {event.person} in {', '.join(event.rooms)} "
         f"(similarity {event.similarity:.2f}, stream {event.stream_time_s:.1f} s, seen {event.seen_at})"
@@ -130,13 +133,13 @@ def alert_line(event: AlertEvent) -> Text:
 
 
 class StatusLog:
-    """Plain log lines for a room whenever its status changes (when no terminal shows the dashboard)."""
+    """Plain log lines for a room whenever its status changes (when no terminal shows the dashboard). A room's
+    interruptions, which may change no status, are room events: their lines come with the alerts'."""
 
     def __init__(self, rooms: list[RoomWatch], show: Callable[[Text], None]) -> None:
         self.rooms = rooms
         self.show = show
         self._last: dict[int, str] = {}
-        self._interruptions: dict[int, int] = {}
 
     def __call__(self) -> None:
         for room in self.rooms:
@@ -145,13 +148,6 @@ class StatusLog:
                 self._last[room.number] = status
                 error = f" ({room.state.last_error})" if status != "live" and room.state.last_error else ""
                 self.show(one_line(f"room {room.name}: {status}{error}"))
-            # A publisher that left and came back within --timeout changes no status: its gap is said here.
-            interruptions = room.state.interruptions
-            for gap in interruptions[self._interruptions.get(room.number, 0) :]:
-                if gap.end is not None:
-                    said = f"room {room.name}: no frames for {gap.seconds} s, {gap.start} to {gap.end} ({gap.cause})"
-                    self.show(one_line(said))
-            self._interruptions[room.number] = len(interruptions)
 
 
 def final_lines(result: ScanResult, sink: AlertSink) -> list[Text]:

@@ -7,7 +7,8 @@ embeddings of faces that have not changed: runtime.engine.EmbeddingReuse). A tra
 on screen (once it has `provisional_frames` observations), so an alert fires seconds after a face
 appears, not when it leaves; its manipulation flags are judged too once it has the signals' `min_frames`.
 The same registered person live in two or more rooms within `concurrency_window_s` is a `concurrent`
-finding that names all of them: one person cannot be in several rooms at once.
+finding that names all of them: one person cannot be in several rooms at once. A room's stream that stops
+sending frames, sends them again or is given up is a room event, raised through the same alert sink.
 """
 
 from __future__ import annotations
@@ -21,9 +22,16 @@ from datetime import UTC, datetime
 import numpy as np
 
 from impersonation_cli.errors import MAX_WATCH_FPS, check_count, check_seconds, plain_numbers
-from impersonation_cli.io.live_reader import ReaderSettings, ReaderState, RoomReader, RoomStatus, iso_time
+from impersonation_cli.io.live_reader import (
+    Interruption,
+    ReaderSettings,
+    ReaderState,
+    RoomReader,
+    RoomStatus,
+    iso_time,
+)
 from impersonation_cli.io.rooms import Room
-from impersonation_cli.outputs.alerts import AlertEvent, AlertSink
+from impersonation_cli.outputs.alerts import AlertEvent, AlertSink, RoomChange, RoomEvent, room_reason
 from impersonation_cli.outputs.evidence import save_evidence
 from impersonation_cli.pipeline.faces import Faces, Frame
 from impersonation_cli.pipeline.fair_share import RecognitionShare
@@ -87,6 +95,9 @@ class RoomWatch:
     # Seconds from a frame's arrival to the end of its recognition: growing lag means falling behind.
     lag_s: float = 0.0
     max_lag_s: float = 0.0
+    # Room events: the start of the interruption told as going on, and how many of the recorded ones were told.
+    silent_since: str | None = None
+    interruptions_told: int = 0
 
     @property
     def state(self) -> ReaderState:
@@ -207,6 +218,8 @@ class Watcher:
             self.wake.clear()
             # Read before draining: frames a room sent just before it ended are still recognised.
             all_over = all(not room.reader.is_alive() for room in self.rooms)
+            for room in self.rooms:
+                self._tell_interruptions(room)
             batch = self._next_batch()
             if batch:
                 self._recognise_round(batch)
@@ -313,6 +326,43 @@ class Watcher:
         )
         self.sink.emit(key, event)
         room.alerts += 1
+
+    def _tell_interruptions(self, room: RoomWatch) -> None:
+        """Room events for the room's stream: `interrupted` once a silence is sure to be an interruption, then
+        `resumed` when frames come again, or `given-up`. An interruption that began and ended between two looks
+        is told as both at once; one still going on when the watch stops reading the room is left to the summary."""
+        state = room.state
+        silence = state.silence(self.settings.reader.gap_s)  # first: a frame ending it is recorded before it shows
+        recorded = list(state.interruptions)
+        for gap in recorded[room.interruptions_told :]:
+            told = room.silent_since == gap.start
+            room.silent_since = None if told else room.silent_since
+            if gap.end is None and state.status != RoomStatus.ENDED:
+                continue  # the watch stopped reading the room
+            if not told:
+                self._tell(room, RoomChange.INTERRUPTED, replace(gap, end=None, seconds=None))
+            self._tell(room, RoomChange.RESUMED if gap.end is not None else RoomChange.GIVEN_UP, gap)
+        room.interruptions_told = len(recorded)
+        ongoing = None if silence is None or silence.start in {gap.start for gap in recorded} else silence
+        if room.silent_since is not None and (ongoing is None or ongoing.start != room.silent_since):
+            room.silent_since = None  # frames came back, late but none missing: not recorded as an interruption
+            self._tell(room, RoomChange.RESUMED, None)
+        if ongoing is not None and room.silent_since is None:
+            room.silent_since = ongoing.start
+            self._tell(room, RoomChange.INTERRUPTED, ongoing)
+
+    def _tell(self, room: RoomWatch, change: RoomChange, gap: Interruption | None) -> None:
+        event = RoomEvent(
+            event=str(change),
+            room=room.name,
+            url=room.room.shown_url,
+            label=room.room.label,
+            status=str(room.state.status),
+            interruption=gap,
+            emitted_at=iso_time(None),
+            reasons=[room_reason(change, gap)],
+        )
+        self.sink.note(event)
 
     def _evidence(self, room: RoomWatch, match: TrackMatch, verdict: str) -> Evidence | None:
         track = match.track

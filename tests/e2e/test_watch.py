@@ -147,10 +147,12 @@ def wait_for_playlist(url: str, timeout_s: float) -> None:
         time.sleep(0.5)
 
 
-def read_alerts(path: Path) -> list[dict]:
+def read_alerts(path: Path, kind: str = "finding") -> list[dict]:
+    """The alerts file's lines of one kind: `finding` (the alerts) or `room` (room events)."""
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [line for line in lines if line["kind"] == kind]
 
 
 def rooms_by_name(summary_path: Path) -> dict[str, dict]:
@@ -184,6 +186,9 @@ def test_three_live_rooms_same_person_in_two(
     assert result.returncode == 1, result.stderr
     events = read_alerts(alerts)
     assert all(e["schema"] == "impersonation-cli/alert" for e in events)
+    # Rooms that keep streaming raise no room event: an HLS room's segments (1 s), which come a segment after
+    # their frames were live, are no silence.
+    assert read_alerts(alerts, "room") == [], result.stderr
     identity = {e["room"] for e in events if e["verdict"] == "unauthorized-likeness" and e["person"] == PERSON}
     assert identity == {"douyin:seller1", "douyin:seller2"}, result.stderr
     concurrent = [e for e in events if e["verdict"] == "concurrent"]
@@ -254,6 +259,18 @@ def test_publisher_killed_and_restarted_reconnects(
     assert unended["end"] is None and killed - 2 < _stamp(unended["start"]) <= killed + 0.5
     assert _stamp(room["first_frame_at"]) < _stamp(stalled["start"]) and room["last_frame_at"] == unended["start"]
     assert all(e["schema"] == "impersonation-cli/alert" and e["verdict"] for e in read_alerts(alerts))
+    # Each interruption was told live as it began and as it ended (the one at the stop only as it began, if
+    # it had lasted long enough by then), in the summary's words: the closing event carries its record.
+    told = read_alerts(alerts, "room")
+    assert [e["event"] for e in told][:4] == ["interrupted", "resumed"] * 2, told
+    assert [e["event"] for e in told][4:] in ([], ["interrupted"]), told
+    assert [e["interruption"] for e in told[1:4:2]] == [stalled, dropped], told
+    assert [e["interruption"]["start"] for e in told] == [stalled["start"]] * 2 + [dropped["start"]] * 2 + [
+        unended["start"]
+    ] * (len(told) - 4)
+    assert told[0]["interruption"]["cause"] == "stalled" and told[0]["status"] == "live"
+    assert all(e["schema_version"] == "1.1" and "verdict" not in e for e in told)
+    assert document_alerts(summary)["room_events"] == len(told)
     # The takedown draft and the HTML report say when the room was live and when it was not.
     notices, page = tmp_path / "notices", tmp_path / "report.html"
     report = run_cli(["report", str(summary), "--notice", str(notices), "--html", str(page)], enrolled)
@@ -263,6 +280,10 @@ def test_publisher_killed_and_restarted_reconnects(
     assert "with 3 interruptions (no frames received):" in text, text
     assert "s): dropped (the connection ended: " in text and "no frames until the watch stopped reading" in text
     assert "Observed live from " in page.read_text(encoding="utf-8")
+
+
+def document_alerts(summary: Path) -> dict:
+    return json.loads(summary.read_text(encoding="utf-8"))["settings"]["alerts"]
 
 
 def wait_for_alert_after(stamp: float, alerts: Path, watch: Watch) -> None:

@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
-from impersonation_cli.distributed.ray_watch import Finding, RoomView, ShardReport, WatchCoordinator
+import json
+from pathlib import Path
+
+from impersonation_cli.distributed.ray_watch import (
+    Finding,
+    RayWatcher,
+    RoomView,
+    ShardReport,
+    SinkView,
+    WatchCoordinator,
+    WatchWorker,
+)
+from impersonation_cli.io.live_reader import Interruption
 from impersonation_cli.io.rooms import Room
-from impersonation_cli.outputs.dashboard import StatusLog
+from impersonation_cli.outputs.alerts import AlertSink, RoomEvent
+from impersonation_cli.outputs.dashboard import StatusLog, delivery_line
 from impersonation_cli.pipeline.verdicts import VerdictSettings
 from impersonation_cli.pipeline.watch import WatchSettings
 
@@ -98,14 +111,47 @@ def test_a_restarted_process_keeps_the_rooms_interruptions_and_records_its_own_g
     assert len(record["interruptions"]) == 2
 
 
-def test_a_ray_rooms_interruption_is_logged_as_a_local_rooms() -> None:
-    # Off a terminal the watch logs each ended interruption (outputs.dashboard.StatusLog); under Ray it reads the
-    # coordinator's records through RoomView, whose interruptions came as dicts: `gap.end` was an internal error.
+def test_a_ray_rooms_interruptions_are_held_as_a_local_rooms() -> None:
+    # Under Ray the dashboard reads the coordinator's records through RoomView, whose interruptions came as dicts
+    # (the status log's `gap.end` was an internal error); they are held as a local room's state holds them.
     view = RoomView(1, Room("rtmp://127.0.0.1/live/a", account=ROOM))
     stall = dict(STALL)
     record = {**view.record(), "status": "live", "alerts": 0, "interruptions": [stall]}
     view.update(record)
     said: list[str] = []
     StatusLog([view], lambda line: said.append(str(line)))()  # type: ignore[list-item]
-    assert said[-1] == f"room {ROOM}: no frames for 4.0 s, {stall['start']} to {stall['end']} (stalled)"
+    assert said == [f"room {ROOM}: live"]  # the interruption is told by the room events (test_room_events.py)
+    assert [gap.end for gap in view.state.interruptions] == [stall["end"]]
     assert view.record()["interruptions"] == [stall]  # the summary's record stays plain JSON
+
+
+def test_a_shards_room_events_are_raised_by_the_coordinator_and_shown_by_the_driver(tmp_path: Path) -> None:
+    """A shard's watcher raises its room events into its own sink, which passes them to the shard: sent with
+    the round's findings, the coordinator writes them, as a local watch does, and the driver shows them."""
+    worker = object.__new__(WatchWorker)
+    worker.pending = []
+    shard_sink = AlertSink(None, None, 600.0, on_alert=worker._room_event)
+    gap = Interruption("2026-12-05T03:00:05.000000+00:00", None, None, "stalled")
+    event = RoomEvent("interrupted", ROOM, "rtmp://127.0.0.1/live/a", None, "live", gap, "now", ["no frames"])
+    shard_sink.note(event)
+    assert worker.pending == [event]
+
+    alerts = tmp_path / "alerts.jsonl"
+    coordinator = WatchCoordinator(alerts, None, WatchSettings(), VerdictSettings(), None)
+    coordinator.report([*worker.pending, finding(101, 1, frames=3, seen=10.0)])
+    progress = coordinator.poll(0, 0)
+    lines = [json.loads(line) for line in alerts.read_text(encoding="utf-8").splitlines()]
+    assert [(line["kind"], line.get("event"), line.get("verdict")) for line in lines] == [
+        ("room", "interrupted", None),
+        ("finding", None, "unauthorized-likeness"),
+    ]
+    assert (progress.counts["raised"], progress.counts["room_events"], progress.counts["written"]) == (1, 1, 2)
+
+    driver = object.__new__(RayWatcher)
+    shown: list[object] = []
+    driver.to_stdout, driver.on_alert, driver.on_write_error = None, shown.append, None
+    driver.delays, driver.rooms, driver.sink = [], [], SinkView(alerts)
+    driver._show(progress)
+    assert shown == [event, progress.events[1][0]]
+    assert len(driver.delays) == 1  # the coordinator's delay is measured on the alerts alone
+    assert "1 alerts, 1 room events; 2 written to" in delivery_line(driver.sink)  # type: ignore[arg-type]

@@ -1,0 +1,228 @@
+"""A room's stream that drops is told as it happens: a room event (`kind` "room") when its frames stop, and one
+when they come again or the room is given up, in the alerts file, to the webhook and on the screen, told apart
+from the face alerts (`kind` "finding"). Before, the drop-outs were only in the final summary: an agency
+watching the alerts learnt at the end that the watch had been blind for a while. No model, no server: a room's
+reader state on a fake clock, looked at by the watcher as its loop does each round."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from impersonation_cli.cli import common, watch_cmd
+from impersonation_cli.io import live_reader
+from impersonation_cli.io.live_reader import ReaderSettings, ReaderState, RoomStatus, iso_time
+from impersonation_cli.io.rooms import Room
+from impersonation_cli.outputs.alerts import ALERT_SCHEMA_VERSION, AlertEvent, AlertSink, RoomEvent, WatchEvent
+from impersonation_cli.outputs.dashboard import alert_line
+from impersonation_cli.pipeline.watch import RoomWatch, Watcher, WatchSettings
+
+START = 1_796_400_000.0  # a wall-clock time in 2026: the fake clock serves as both monotonic and wall clock
+GAP_S = 3.0
+URL = "rtmp://user:secret@127.0.0.1/live/a"
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture()
+def clock(monkeypatch: pytest.MonkeyPatch) -> SimpleNamespace:
+    fake = SimpleNamespace(now=START)
+    monkeypatch.setattr(live_reader, "time", SimpleNamespace(monotonic=lambda: fake.now, time=lambda: fake.now))
+    return fake
+
+
+class Posted:
+    """A webhook that keeps what it is sent, and answers every POST."""
+
+    def __init__(self) -> None:
+        self.documents: list[dict[str, Any]] = []
+        self.failed, self.last_error = 0, None
+
+    @property
+    def sent(self) -> int:
+        return len(self.documents)
+
+    def send(self, document: dict[str, Any]) -> None:
+        self.documents.append(document)
+
+    def close(self, timeout_s: float) -> None:
+        pass
+
+
+class Watch:
+    """One room, its reader state driven by hand, and the watcher's look at it after every step."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.alerts = tmp_path / "alerts.jsonl"
+        self.shown: list[WatchEvent] = []
+        self.sink = AlertSink(self.alerts, None, 600.0, on_alert=self.shown.append)
+        self.webhook = Posted()
+        self.sink.webhook = self.webhook  # type: ignore[assignment]
+        self.state = ReaderState(room="douyin:1", url=URL, status=RoomStatus.LIVE)
+        reader = SimpleNamespace(state=self.state)
+        self.room = RoomWatch(1, Room(URL, account="douyin:1", label="Room one"), reader, None, None, None)  # type: ignore[arg-type]
+        # The watcher's room-event part uses only its settings and its sink: no models.
+        self.watcher = object.__new__(Watcher)
+        self.watcher.settings = WatchSettings(reader=ReaderSettings(fps=2, gap_s=GAP_S))
+        self.watcher.sink = self.sink
+
+    def look(self) -> list[str]:
+        """The watcher's look at the room (each round); the events it raised."""
+        before = len(self.shown)
+        self.watcher._tell_interruptions(self.room)
+        return [event.event for event in self.shown[before:] if isinstance(event, RoomEvent)]
+
+    def lines(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.alerts.read_text(encoding="utf-8").splitlines()]
+
+
+def frames(watch: Watch, clock: SimpleNamespace, seconds: float, every: float = 0.5) -> None:
+    """Frames live as they arrive, `every` seconds for `seconds`, the watcher looking after each."""
+    for _ in range(round(seconds / every)):
+        clock.now += every
+        watch.state.frame_live(clock.now, GAP_S)
+        assert watch.look() == []
+
+
+def test_a_stall_is_told_as_it_begins_and_as_it_ends_in_the_file_to_the_webhook_and_on_the_screen(
+    clock: SimpleNamespace, tmp_path: Path
+) -> None:
+    """A publisher gone for 6 s on an open connection: what nginx-rtmp does when one is restarted within the
+    player's --timeout. No status changes and no reconnect: before, nothing at all was said until the end."""
+    watch = Watch(tmp_path)
+    frames(watch, clock, 5.0)
+    last_frame = clock.now
+    clock.now += GAP_S - 0.5
+    assert watch.look() == []  # slow frames are not a silence yet
+    clock.now += 1.0
+    assert watch.look() == ["interrupted"]
+    clock.now += 2.5
+    assert watch.look() == []  # told once
+    watch.state.frame_live(clock.now, GAP_S)
+    assert watch.look() == ["resumed"]
+    frames(watch, clock, 2.0)
+    watch.sink.close()
+
+    [gap] = watch.state.interruptions
+    start, end = iso_time(last_frame), iso_time(last_frame + 6.0)
+    assert (gap.start, gap.end, gap.seconds, gap.cause) == (start, end, 6.0, "stalled")
+    began, came_back = watch.lines()
+    assert watch.webhook.documents == [began, came_back]
+    for line in (began, came_back):
+        assert (line["schema"], line["schema_version"], line["kind"]) == ("impersonation-cli/alert", "1.1", "room")
+        assert "verdict" not in line  # a consumer filtering the alerts by verdict sees no room event
+        assert (line["room"], line["label"], line["status"]) == ("douyin:1", "Room one", "live")
+        assert line["url"] == "rtmp://user:***@127.0.0.1/live/a"
+    assert began["event"] == "interrupted"
+    assert began["interruption"] == {"start": start, "end": None, "seconds": None, "cause": "stalled", "error": None}
+    assert came_back["event"] == "resumed"
+    assert came_back["interruption"] == watch.state.as_dict()["interruptions"][0]  # as the summary records it
+    assert came_back["emitted_at"] == iso_time(last_frame + 6.0)
+    assert [alert_line(event).plain for event in watch.shown] == [
+        f"room douyin:1: no frames since {start} (stalled)",
+        f"room douyin:1: no frames for 6.0 s, {start} to {end} (stalled)",
+    ]
+    # Not alerts: no one was seen (the exit code), but every line is counted as written and sent.
+    summary = watch.sink.summary()
+    assert (watch.sink.count, summary["raised"], summary["room_events"], summary["written"]) == (0, 0, 2, 2)
+    assert summary["webhook"]["sent"] == 2
+
+
+def test_a_dropped_connection_is_told_at_once_and_a_room_given_up_is_told_so(
+    clock: SimpleNamespace, tmp_path: Path
+) -> None:
+    watch = Watch(tmp_path)
+    frames(watch, clock, 2.0)
+    error = "the stream stopped sending frames (ended, dropped or read timeout)"
+    watch.state.connection_lost(error)
+    watch.state.status = RoomStatus.RECONNECTING
+    assert watch.look() == ["interrupted"]  # no waiting for gap_s: the connection is gone
+    clock.now += 60.0
+    watch.state.status = RoomStatus.ENDED  # the reader gives up, then records the silence: a look in between
+    assert watch.look() == []
+    watch.state.reading_ended(GAP_S)
+    assert watch.look() == ["given-up"]
+    assert watch.look() == []
+    began, given_up = watch.lines()
+    assert (began["status"], began["interruption"]["cause"], began["interruption"]["error"]) == (
+        "reconnecting",
+        "dropped",
+        error,
+    )
+    assert given_up["status"] == "ended"
+    assert given_up["interruption"] == {**began["interruption"], "end": None, "seconds": None}
+    assert alert_line(watch.shown[-1]).plain.startswith("room douyin:1: given up: no frames since ")
+
+
+def test_a_drop_between_two_looks_is_told_whole_and_a_silence_at_the_stop_is_left_to_the_summary(
+    clock: SimpleNamespace, tmp_path: Path
+) -> None:
+    watch = Watch(tmp_path)
+    frames(watch, clock, 2.0)
+    watch.state.connection_lost("closed by the server")
+    clock.now += 0.3
+    watch.state.frame_live(clock.now, GAP_S)  # a reconnect faster than the watcher's look
+    assert watch.look() == ["interrupted", "resumed"]
+    clock.now += GAP_S + 1.0
+    assert watch.look() == ["interrupted"]
+    watch.state.status = RoomStatus.STOPPED  # the watch ends with the room silent
+    watch.state.reading_ended(GAP_S)
+    assert watch.look() == []
+    assert [line["interruption"]["start"] for line in watch.lines()] == [watch.state.interruptions[0].start] * 2 + [
+        watch.state.interruptions[1].start
+    ]
+
+
+def test_frames_a_segment_late_are_no_silence_and_late_frames_after_one_say_none_is_missing(
+    clock: SimpleNamespace, tmp_path: Path
+) -> None:
+    """HLS delivers a 4-s segment at once, its frames live over the 4 s before: between two segments nothing
+    arrives for 4 s, and that is no interruption (nor is it recorded as one)."""
+    watch = Watch(tmp_path)
+    live = clock.now
+    for _ in range(4):
+        clock.now += 4.0
+        for _ in range(8):
+            live += 0.5
+            watch.state.frame_live(live, GAP_S)  # arrived now, live up to 4 s before
+        clock.now += 3.9
+        assert watch.look() == []
+        clock.now -= 3.9
+    clock.now += 9.0  # nothing for longer than a segment's lateness and gap_s together
+    assert watch.look() == ["interrupted"]
+    watch.state.frame_live(live + 0.5, GAP_S)  # then frames 9 s late, their timestamps running on
+    assert watch.look() == ["resumed"]
+    assert watch.state.interruptions == []
+    assert watch.lines()[-1]["interruption"] is None
+    assert (
+        alert_line(watch.shown[-1]).plain == "room douyin:1: frames again, late but with none missing: no interruption"
+    )
+
+
+def test_face_alerts_say_their_kind_in_the_versioned_format() -> None:
+    alert = AlertEvent("unauthorized-likeness", "Eve", "douyin:1", ["douyin:1"], URL, None, 0.8, 0.5, 2, 1, 3.0,
+                       "now", "now")  # fmt: skip
+    document = alert.to_dict()
+    assert list(document)[:4] == ["schema", "schema_version", "kind", "verdict"]
+    assert (document["schema_version"], document["kind"]) == ("1.1", "finding") and ALERT_SCHEMA_VERSION == "1.1"
+    guide = (REPO / "docs" / "watch.md").read_text(encoding="utf-8")
+    assert guide.count('"schema": "impersonation-cli/alert", "schema_version": "1.1"') == 2  # an alert, a room event
+
+
+def test_quiet_silences_a_room_events_line_as_it_does_the_other_notes(
+    clock: SimpleNamespace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    watch = Watch(tmp_path)
+    frames(watch, clock, 1.0)
+    watch.state.connection_lost("closed by the server")
+    watch.look()
+    [event] = watch.shown
+    watch_cmd.print_alert(event)
+    assert capsys.readouterr().err.startswith("room douyin:1: no frames since ")
+    monkeypatch.setattr(common.stderr, "quiet", True)  # what --quiet does
+    watch_cmd.print_alert(event)
+    assert capsys.readouterr().err == ""
+    assert len(watch.lines()) == 1  # the alerts file still has it
