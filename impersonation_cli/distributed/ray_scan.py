@@ -226,7 +226,7 @@ def scan_on_ray(
     started = datetime.now(UTC)
     clock = time.perf_counter()
     rooms = rooms or {}
-    sources, problems = expand_inputs(inputs)
+    sources, problems = expand_inputs(inputs, skip=[context.evidence_dir] if context.evidence_dir else [])
     # The inputs that name no readable file, and the settings block, come from the local scan itself (it
     # returns at once for such inputs), so that they match a local run's field for field.
     local = scan_inputs([p.source for p in problems], context, dict(rooms))

@@ -6,7 +6,7 @@ import math
 import os
 import struct
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -91,15 +91,19 @@ class InputProblem:
     message: str
 
 
-def expand_inputs(inputs: list[str]) -> tuple[list[str], list[InputProblem]]:
+def expand_inputs(inputs: list[str], skip: Sequence[Path] = ()) -> tuple[list[str], list[InputProblem]]:
     """Files as given, folders searched recursively for known video and image extensions, URLs as is.
 
     A source reached twice is listed once: a file named twice, a folder given twice or beside one inside it, or
     a file named beside the folder holding it (listed where it is named, so it keeps its own room). Scanned
     twice, it was reported twice. A symlink is a source of its own (a link can be a second room's capture).
+    A folder search leaves out the folders in `skip` found inside it (the scan's evidence folder: `scan .
+    --evidence-dir evidence` run again scanned the first run's crops as new findings); a file named is scanned
+    wherever it is.
     """
     kinds = {item: "stream" if is_stream_url(item) else _kind(Path(item)) for item in inputs}
     named = {source_key(item) for item, kind in kinds.items() if kind == "file"}
+    skipped = [os.path.realpath(folder) for folder in skip]
     seen: set[str] = set()
     sources: list[str] = []
     problems: list[InputProblem] = []
@@ -107,13 +111,21 @@ def expand_inputs(inputs: list[str]) -> tuple[list[str], list[InputProblem]]:
         if kinds[item] in ("stream", "file"):
             sources.extend(_unseen([item], seen))
         elif kinds[item] == "folder":
-            found = _media_files(Path(item))
+            # Not a folder that holds the one searched (`scan recordings --evidence-dir recordings` scans them).
+            left_out = [folder for folder in skipped if not _inside(item, [folder])]
+            found = [f for f in _media_files(Path(item)) if not _inside(f, left_out)]
             if not found:
                 problems.append(InputProblem(item, "folder has no video or image files"))
             sources.extend(_unseen([f for f in found if source_key(f) not in named], seen))
         else:
             problems.append(InputProblem(item, _missing(item, Path(item))))
     return sources, problems
+
+
+def _inside(path: str, folders: list[str]) -> bool:
+    """Whether `path` is in one of `folders` (real paths) or below it."""
+    real = os.path.realpath(path)
+    return any(os.path.commonpath([real, folder]) == folder for folder in folders)
 
 
 def input_files(inputs: list[str]) -> list[str]:

@@ -543,7 +543,7 @@ def scan_inputs(inputs: list[str], context: ScanContext, rooms: Mapping[str, Roo
     """
     started = datetime.now(UTC)
     clock = time.perf_counter()
-    sources, problems = expand_inputs(inputs)
+    sources, problems = expand_inputs(inputs, skip=[context.evidence_dir] if context.evidence_dir else [])
     results = [unscanned(p.source, "unreadable", f"{p.source}: {p.message}") for p in problems]
     appearances: list[Appearance] = []
     status, video_done_s = "complete", 0.0

@@ -14,7 +14,13 @@ from impersonation_cli.distributed.ray_watch import _carried
 from impersonation_cli.errors import UnreadableInput
 from impersonation_cli.io.live_reader import ReaderState
 from impersonation_cli.io.rooms import Room
-from impersonation_cli.io.sources import DecodeStats, check_file, expand_inputs, not_a_file, sample_frames
+from impersonation_cli.io.sources import (
+    DecodeStats,
+    check_file,
+    expand_inputs,
+    not_a_file,
+    sample_frames,
+)
 from impersonation_cli.pipeline.scan import source_status, unscanned
 from impersonation_cli.pipeline.watch import RoomWatch, Watcher
 
@@ -115,3 +121,23 @@ def test_a_source_never_read_is_of_the_same_kind_in_scan_and_watch() -> None:
     never = unscanned(clip, "unreadable", f"{clip}: no frame was ever received")
     assert _carried(never, {"frames_received": 5}).kind == "video"
     assert _carried(never, {"frames_received": 0}).kind == "unknown"
+
+
+def test_a_folder_search_leaves_out_the_evidence_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`scan . --evidence-dir evidence`, run again, scanned the first run's crops as new inputs: every finding
+    came back once more as an appearance in a crop (and again on every later run). A crop named on its own is
+    still scanned: that is asked for."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "clip.mp4").write_bytes(b"x")
+    crop = tmp_path / "evidence" / "clip-ffabf9ce" / "s1-a1_Eileen_Collins_00005.52s.jpg"
+    crop.parent.mkdir(parents=True)
+    crop.write_bytes(b"x")
+    named = "evidence/clip-ffabf9ce/s1-a1_Eileen_Collins_00005.52s.jpg"
+    assert expand_inputs(["."], skip=[Path("evidence")]) == (["clip.mp4"], [])
+    assert expand_inputs([str(tmp_path)], skip=[tmp_path / "." / "evidence"])[0] == [str(tmp_path / "clip.mp4")]
+    assert expand_inputs([".", named], skip=[Path("evidence")])[0] == ["clip.mp4", named]
+    # The evidence folder searched itself, or a folder inside it: the user asked for what it holds.
+    assert expand_inputs(["evidence"], skip=[Path("evidence")]) == ([named], [])
+    assert expand_inputs(["evidence/clip-ffabf9ce"], skip=[Path("evidence")])[0] == [named]
+    assert expand_inputs(["."], skip=[Path(".")])[0] == ["clip.mp4", named]
+    assert expand_inputs(["."])[0] == ["clip.mp4", named]  # no evidence folder: every file found
