@@ -170,11 +170,11 @@ def enrol_photos(
     the one stored: `name` may be an alias or another spelling of someone registered, who got the photos.
 
     Raises:
-        UserError: no photo has a face (nothing is enrolled).
+        UserError: no photo gave a face: none could be read, or none has one (nothing is enrolled).
     """
     references = references_from_images(engine, images, say)
     if not references:
-        raise UserError(f"no face found in any photo of '{name}'; nothing enrolled")
+        raise UserError(f"no photo of '{name}' gave a face to enrol (each is named above with why); nothing enrolled")
     with Gallery(gallery) as store:
         added = enrol(store, engine, name, references, aliases, threshold, say)
         return store.canonical_name(validate_name(name)), added, len(references) - added

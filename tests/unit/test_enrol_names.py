@@ -10,6 +10,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from impersonation_cli.errors import UserError
 from impersonation_cli.gallery import enrol
 from impersonation_cli.gallery.store import Gallery, ReferenceFace
 
@@ -83,3 +84,19 @@ def test_a_name_stored_before_names_were_composed_is_still_found(tmp_path: Path)
         store.add_person("Placeholder", [_reference(1)])
         store.db.execute("UPDATE persons SET name = ?", ("Jose\u0301",))  # as an earlier version stored it
         assert store.canonical_name("Jose\u0301") == "Jose\u0301"
+
+
+def test_photos_that_could_not_be_read_are_not_said_to_hold_no_face(tmp_path: Path) -> None:
+    """`gallery add "A B" missing.jpg folder/` said 'skipped: missing.jpg: no such file' and then 'no face found in
+    any photo of 'A B'': no photo was read at all, and it is not the faces that are missing."""
+    said: list[str] = []
+    engine = SimpleNamespace(recognizer_id=RECOGNIZER)  # never reached: no photo is read
+    with pytest.raises(UserError) as refused:
+        enrol.enrol_photos(
+            tmp_path / "g.sqlite", engine, "A B", [tmp_path / "missing.jpg", tmp_path], [], 0.4, said.append
+        )
+    assert (
+        str(refused.value) == "no photo of 'A B' gave a face to enrol (each is named above with why); nothing enrolled"
+    )
+    assert [line.split(": ", 1)[0] for line in said] == ["skipped", "skipped"]
+    assert not (tmp_path / "g.sqlite").exists()
