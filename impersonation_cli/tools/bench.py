@@ -95,9 +95,14 @@ def bench_job(
     Raises:
         UnreadableInput: no such video, or one that is not a file (a folder, a pipe) or is empty: exit 3, as scan's.
         UserError: no such gallery file, a stream URL or a picture given as the video, an fps outside (0, 120], a
-            --min-appearance below 0 or not finite, a --threads below 1, a pack that is not installed.
+            --min-appearance below 0 or not finite, a --threads below 1, a pack that is not installed, a settings
+            file that does not load, an unknown --device, a gallery that is not one or was made by another
+            recognizer than the pack's.
     """
-    from impersonation_cli.runtime.packs import load_pack, model_root
+    from impersonation_cli.config import load_config
+    from impersonation_cli.gallery.store import Gallery
+    from impersonation_cli.runtime.packs import load_pack, model_root, recognizer_id
+    from impersonation_cli.runtime.sessions import resolve_providers
 
     clip = Path(video) if video is not None else SAMPLE_CLIP
     # Named as given: a Path made http://host/x into http:/host/x.
@@ -116,12 +121,20 @@ def bench_job(
         raise UserError(f"{gallery}: no such gallery file")
     if gallery is not None and (problem := not_a_file(gallery)):  # a folder or a device was "no such gallery file"
         raise UserError(f"--gallery {gallery}: {problem}")
+    # Each worker reads these again; a bad one failed there, after "measuring...", as "bench path 'exhaustive'
+    # failed: impersonation_cli.errors.UserError: config [scan] fps must be above 0, not -1".
+    load_config(config)
+    resolve_providers(device)
     root = model_root(models)
+    chosen = load_pack(pack, root)
+    if gallery is not None:
+        with Gallery(gallery, create=False, read_only=True) as store:
+            store.require_recognizer(recognizer_id(chosen))
     return BenchJob(
         path="",
         video=str(clip),
         fps=fps,
-        pack=load_pack(pack, root).name,
+        pack=chosen.name,
         models=str(root),
         device=device,
         threads=threads,
@@ -537,7 +550,11 @@ def _save_index(index: GalleryIndex, path: str) -> None:
 
 
 def worker_main(argv: list[str]) -> None:
-    print(json.dumps(asdict(measure(BenchJob(**json.loads(argv[0]))))))
+    try:
+        print(json.dumps(asdict(measure(BenchJob(**json.loads(argv[0]))))))
+    except UserError as exc:  # its own line for the parent's "bench path ... failed: ...", not a traceback's last
+        print(exc, file=sys.stderr)
+        sys.exit(exc.exit_code)
 
 
 if __name__ == "__main__":

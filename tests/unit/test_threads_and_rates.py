@@ -114,3 +114,26 @@ def test_bench_names_a_gallery_that_is_a_folder_as_one(tmp_path: Path) -> None:
     clip.write_bytes(b"\x00" * 16)
     with pytest.raises(UserError, match=r"--gallery .*: a folder, not a file"):  # was "no such gallery file"
         bench_job(clip, 2.0, tmp_path, 2.0, tmp_path, None, "cpu", None, None)
+
+
+def test_bench_refuses_a_bad_setting_or_device_before_measuring(tmp_path: Path) -> None:
+    # Both reached the worker processes: "bench path 'exhaustive' failed: impersonation_cli.errors.UserError:
+    # config [scan] fps must be above 0, not -1", after "measuring five paths...".
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(b"\x00" * 16)
+    config = tmp_path / "bad.toml"
+    config.write_text("[scan]\nfps = -1\n", encoding="utf-8")
+    with pytest.raises(UserError, match=r"^config \[scan\] fps must be above 0, not -1$"):
+        bench_job(clip, 2.0, None, 2.0, tmp_path, None, "cpu", config, None)
+    with pytest.raises(UserError, match=r"^unknown device 'bogus'"):
+        bench_job(clip, 2.0, None, 2.0, tmp_path, None, "bogus", None, None)
+
+
+def test_a_bench_worker_says_a_user_error_in_its_own_line(capsys: pytest.CaptureFixture[str]) -> None:
+    from impersonation_cli.tools.bench import worker_main
+
+    job = '{"path": "scan", "video": "v.mp4", "fps": 2.0, "pack": "p", "models": "m", "config": "/nonexistent.toml"}'
+    with pytest.raises(SystemExit) as ended:
+        worker_main([job])
+    assert ended.value.code == 2
+    assert capsys.readouterr().err == "cannot read config /nonexistent.toml: No such file or directory\n"
