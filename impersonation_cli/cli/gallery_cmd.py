@@ -170,10 +170,10 @@ def calibrate_threshold(
     The default recognizer separates East Asian faces much less well than the faces it is usually
     benchmarked on: different people score higher against each other, so a threshold taken from a
     benchmark lets more lookalikes match. Calibrating on the people actually registered fixes that.
-    A threshold that would reject every same-person pair is not written (exit 2; a warning without --write).
+    An unusable threshold (outside 0-1, or rejecting every same-person pair) is not written (exit 2; else a warning).
     """
     from impersonation_cli.outputs.eval_tables import calibration_lines, calibration_warning
-    from impersonation_cli.tools.evaluation import calibrate, rejected_genuine, write_calibration
+    from impersonation_cli.tools.evaluation import calibrate, unusable_threshold, write_calibration
 
     check_outputs({"--write": write}, [default_gallery_path(gallery)])
     with _open(gallery, create=False, read_only=True) as store:
@@ -184,7 +184,7 @@ def calibrate_threshold(
     if warning := calibration_warning(result):
         stderr.print(one_line(warning))
     if write is not None:
-        write_calibration(write, result)  # refuses (exit 2) a threshold that rejects every genuine pair
+        write_calibration(write, result)  # refuses (exit 2) a threshold no config takes or rejecting every genuine
         stdout.print(one_line(f"wrote [match] threshold = {result.threshold:.4f} to {write}"))
-    elif problem := rejected_genuine(result):
+    elif problem := unusable_threshold(result):
         stderr.print(one_line(f"warning: {problem}"))

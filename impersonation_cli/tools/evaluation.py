@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 import yaml
 
-from impersonation_cli.config import Config, write_match_threshold
+from impersonation_cli.config import BOUNDS, Config, write_match_threshold
 from impersonation_cli.errors import UserError, read_settings_text, unknown_keys
 from impersonation_cli.gallery.enrol import reference_from_image
 from impersonation_cli.gallery.store import Gallery, GalleryIndex
@@ -100,10 +100,29 @@ def rejected_genuine(result: Calibration) -> str | None:
     )
 
 
+def unusable_threshold(result: Calibration) -> str | None:
+    """Why the calibrated threshold is not to be written: no config takes it (`config.BOUNDS`; written, every scan
+    with that config stopped), or it rejects every genuine pair (`rejected_genuine`); None when it is usable."""
+    bounds, threshold = BOUNDS["match"]["threshold"], result.threshold
+    if bounds.low is not None and threshold < bounds.low:
+        return (
+            f"threshold {threshold:.4f} is below {bounds.low:g}, the lowest [match] threshold a config takes: all "
+            f"{len(result.impostor)} impostor pairs (different people) score below it, too few or too unlike to "
+            "calibrate on; enrol more people"
+        )
+    if bounds.high is not None and threshold > bounds.high:
+        return (
+            f"threshold {threshold:.4f} is above {bounds.high:g}, the highest [match] threshold a config takes: two "
+            f"different people's photos score {result.impostor.max():.3f}, the same face (one photo enrolled under "
+            "two names?)"
+        )
+    return rejected_genuine(result)
+
+
 def write_calibration(path: Path, result: Calibration) -> None:
-    """Set `[match] threshold` in the TOML file `path` to the calibrated threshold, or refuse (UserError) a
-    threshold that rejects every genuine pair, leaving the file as it was."""
-    if problem := rejected_genuine(result):
+    """Set `[match] threshold` in the TOML file `path` to the calibrated threshold, or refuse (UserError) one that
+    is unusable (`unusable_threshold`), leaving the file as it was."""
+    if problem := unusable_threshold(result):
         raise UserError(f"{problem}; not written to {path}")
     write_match_threshold(path, result.threshold)
 

@@ -128,3 +128,39 @@ def test_a_file_with_windows_line_ends_keeps_them(tmp_path: Path) -> None:
     assert mine.read_bytes() == (
         b"# mine\r\n[match]\r\nthreshold = 0.4321  # set by `gallery calibrate`\r\nmargin = 0.1\r\n"
     )
+
+
+def _two_people(tmp_path: Path, second: np.ndarray) -> Path:
+    """Ann and Bob, one photo each: a single impostor pair, scoring as `second` is like Ann's face."""
+    path = tmp_path / "two.sqlite"
+    ann = np.zeros(512)
+    ann[0] = 1.0
+    with Gallery(path) as store:
+        store.add_person("Ann A", [_reference(1, ann)])
+        store.add_person("Bob B", [_reference(2, second)])
+    return path
+
+
+@pytest.mark.parametrize(
+    ("cosine", "words"),
+    [
+        (-0.06, r"threshold -0\.0599 is below 0, the lowest \[match\] threshold a config takes"),
+        (1.0, r"threshold 1\.0001 is above 1, the highest \[match\] threshold a config takes"),
+    ],
+)
+def test_a_threshold_no_config_takes_is_not_written(tmp_path: Path, cosine: float, words: str) -> None:
+    """Two people whose only photos scored -0.057: `calibrate --write` wrote 'threshold = -0.0568' with exit 0, and
+    every scan with that config then stopped ('[match] threshold must be at least 0'). One photo under two names
+    (cosine 1) made 1.0001, refused the same way."""
+    second = np.zeros(512)
+    second[0], second[1] = cosine, np.sqrt(1 - cosine**2)
+    gallery = _two_people(tmp_path, second)
+    with Gallery(gallery, read_only=True) as store:
+        result = calibrate(store.index(), 0.001)
+    mine = tmp_path / "mine.toml"
+    mine.write_text(MINE, encoding="utf-8")
+    with pytest.raises(UserError, match=words + r".*; not written to"):
+        write_calibration(mine, result)
+    assert mine.read_text(encoding="utf-8") == MINE
+    shown = run_cli("gallery", "calibrate", "--gallery", str(gallery))
+    assert shown.returncode == 0 and "warning: threshold" in shown.stderr, shown.stderr
