@@ -8,8 +8,8 @@ from pathlib import Path
 from impersonation_cli.config import load_config
 from impersonation_cli.errors import MAX_FOOTAGE_FPS, UserError, check_rate
 from impersonation_cli.gallery.store import FootageVideo, Gallery
-from impersonation_cli.io.sources import IMAGE_EXTENSIONS, DecodeStats, not_a_file
-from impersonation_cli.pipeline.signals.replay import add_footage
+from impersonation_cli.io.sources import DecodeStats, is_image, not_a_file
+from impersonation_cli.pipeline.signals.replay import STILL_IMAGE, add_footage
 
 
 def add_footage_videos(
@@ -35,8 +35,10 @@ def add_footage_videos(
     for video in videos:
         if problem := not_a_file(video):
             raise UserError(f"{video}: {problem}")
-        if video.suffix.lower() in IMAGE_EXTENSIONS:  # one frame: it can never make a replay run
-            raise UserError(f"{video}: a still image; known footage is video")
+        # One frame: it can never make a replay run. By content too: a photo renamed .mp4 was stored as
+        # "1 frames over 0.0 s".
+        if is_image(video):
+            raise UserError(f"{video}: {STILL_IMAGE}")
     with Gallery(gallery, create=False) as store:
         store.person_id(name)
         for path in videos:

@@ -88,3 +88,22 @@ def test_removing_footage_that_is_not_there_is_an_error(gallery: Path) -> None:
     assert removed.returncode == 2, removed
     assert removed.stderr.strip() == f"error: '{PERSON}' has no footage (see `impersonation-cli footage list`)"
     assert "Traceback" not in removed.stderr
+
+
+def test_a_still_image_under_a_video_name_is_not_footage(gallery: Path, tmp_path: Path) -> None:
+    # A photo renamed photo.mp4 (by its content, as a scan reads it) was stored as "1 frames over 0.0 s".
+    photo = tmp_path / "photo.mp4"
+    photo.write_bytes(b"\x89PNG\r\n\x1a\n not really a png")
+    with pytest.raises(UserError, match=r"photo\.mp4: a still image; known footage is video"):
+        added(gallery, photo)
+    with Gallery(gallery, read_only=True) as store:
+        assert store.footage(PERSON) == []
+
+
+def test_a_video_of_one_frame_is_not_footage(gallery: Path, tmp_path: Path) -> None:
+    # A picture the decoder reads as a one-frame video (a still GIF, a format the sniffing does not know).
+    single = write_clip(tmp_path / "single.mp4", frames=1)
+    with pytest.raises(UserError, match=r"single\.mp4: only one frame decodes"):
+        added(gallery, single)
+    with Gallery(gallery, read_only=True) as store:
+        assert store.footage(PERSON) == []

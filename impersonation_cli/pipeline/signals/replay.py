@@ -38,7 +38,7 @@ from impersonation_cli.gallery.store import FINGERPRINT_GRID as GRID
 from impersonation_cli.gallery.store import FINGERPRINT_METHOD as METHOD
 from impersonation_cli.gallery.store import FootageVideo, Gallery
 from impersonation_cli.io.names import shown_name
-from impersonation_cli.io.sources import DecodeStats, not_a_file, sample_frames
+from impersonation_cli.io.sources import DecodeStats, is_image, not_a_file, sample_frames
 from impersonation_cli.pipeline.faces import Frame
 from impersonation_cli.pipeline.signals.scoring import ramp
 from impersonation_cli.results import SignalScore
@@ -55,6 +55,7 @@ RANK_CAP = 12
 LOOP_SCALE = 0.8  # a stream against itself: most of the picture, away from the borders where overlays sit
 REPLAY = "replay"
 LOOP = "loop"
+STILL_IMAGE = "a still image; known footage is video"
 
 
 @dataclass(frozen=True)
@@ -156,6 +157,11 @@ def fingerprint_video(
     frames = [(f.time_s, footage_fingerprint(f.image).tobytes()) for f in sample_frames(str(path), fps, stats)]
     if not frames:
         raise UserError(f"{path}: no frames could be decoded")
+    if len(frames) == 1:  # a picture the decoder took for a video (a GIF, a renamed photo): no run can match it
+        raise UserError(
+            f"{path}: only one frame decodes (a still picture, or a video shorter than one sampling interval or "
+            "broken after its first frame); known footage is video"
+        )
     return frames, frames[-1][0]
 
 
@@ -166,6 +172,8 @@ def add_footage(
     `fingerprint_video`."""
     if problem := not_a_file(path):
         raise UserError(f"{path}: {problem}")
+    if is_image(path):
+        raise UserError(f"{path}: {STILL_IMAGE}")
     person = gallery.canonical_name(name)
     frames, duration_s = fingerprint_video(path, fps, stats)
     # SQLite stores UTF-8: a file name's undecodable bytes are stored as \xNN (io/names.py).
