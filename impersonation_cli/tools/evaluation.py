@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -233,7 +234,9 @@ def _existing(folder: Path, name: str, where: str) -> Path:
     a path, "<folder>/rtmp:/user:secret@host/live does not exist", its password shown; eval measures recordings."""
     if is_stream_url(name):
         raise UserError(f"{where}: {redact_url(name)} is a URL; eval reads files, relative to the manifest")
-    path = Path(name) if Path(name).is_absolute() else (folder / name).resolve()
+    # Made absolute by its text, not resolve(): a symlink is the file it was named as (followed, two cases naming
+    # links to one clip were both written and shown as its target), as in rooms files and scans.
+    path = Path(name) if Path(name).is_absolute() else Path(os.path.abspath(folder / name))
     if not path.exists():
         raise UserError(f"{where}: {path} does not exist")
     return path

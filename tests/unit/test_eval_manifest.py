@@ -170,3 +170,19 @@ def test_eval_writes_its_plot_and_json_all_or_none(
     assert ended.value.code == 2
     assert "/dev/full: No space left on device" in capsys.readouterr().err
     assert not roc.exists()
+
+
+def test_a_case_is_the_file_the_manifest_names_a_symlink_not_followed(folder: Path) -> None:
+    """Two cases naming links to one clip (a second room's capture, as rooms files and `scan` keep them) were both
+    written to eval's JSON, and named on its progress lines, as the link's target: indistinguishable, and neither
+    the name written in the manifest."""
+    (folder / "clips").mkdir()
+    (folder / "clips" / "room_a.mp4").symlink_to(folder / "clip.mp4")
+    (folder / "room_b.mp4").symlink_to("clip.mp4")
+    manifest = folder / "m.yaml"
+    manifest.write_text(
+        "cases:\n  - {source: clips/room_a.mp4}\n  - {source: ./room_b.mp4}\n  - {source: clips/../clip.mp4}\n",
+        encoding="utf-8",
+    )
+    sources = [case.source for case in load_manifest(manifest).cases]
+    assert sources == [str(folder / "clips" / "room_a.mp4"), str(folder / "room_b.mp4"), str(folder / "clip.mp4")]
