@@ -149,7 +149,8 @@ SCAN_FPS = Bounds(0, MAX_SCAN_FPS, above_low=True)  # as `scan --fps`
 # Replay distances are mean capped rank differences, 0..RANK_CAP: past it a value only overflows float32 (a warning).
 RANK_DISTANCE = Bounds(0, RANK_CAP)
 # Outside these a scan runs but finds nobody (threshold 1.5), never ends (fps 0) or fails late: refused up front,
-# naming the key. Every number must also be finite. Keys not listed (or not in their section) have no bounds.
+# naming the key. Every number must also be finite. Keys not listed (or not in their section) have no bounds; a
+# [low, high] pair's bounds hold for both of its numbers.
 BOUNDS: dict[str, dict[str, Bounds]] = {
     "scan": {"fps": SCAN_FPS, "merge_gap_s": NON_NEGATIVE, "min_appearance_frames": AT_LEAST_ONE},
     "detector": {
@@ -195,6 +196,8 @@ BOUNDS: dict[str, dict[str, Bounds]] = {
         "offset_tolerance_s": NON_NEGATIVE,
         "max_gap_s": NON_NEGATIVE,
         "min_run_frames": AT_LEAST_ONE,
+        # A run's length in seconds: at [-5, -1] every run scored 1, the shortest chance match a likely-replay.
+        "run_s": NON_NEGATIVE,
         "loop_min_lag_s": NON_NEGATIVE,
         "loop_distance": RANK_DISTANCE,
         "loop_margin": RANK_DISTANCE,
@@ -219,7 +222,8 @@ def settings_from_table(kind: type[T], table: dict[str, Any], name: str) -> T:
     values = {key: _setting(defaults[key], value, f"config [{name}] {key}") for key, value in table.items()}
     for key, value in values.items():
         bounds = BOUNDS.get(name, {}).get(key)
-        problem = bounds.problem(value) if bounds is not None and isinstance(value, int | float) else None
+        numbers = value if isinstance(value, tuple) else (value,) if isinstance(value, int | float) else ()
+        problem = next(filter(None, map(bounds.problem, numbers)), None) if bounds is not None else None
         if problem:
             raise UserError(f"config [{name}] {key} {problem}, not {table[key]!r}")
     try:

@@ -36,6 +36,8 @@ def test_a_config_file_overrides_only_what_it_names(tmp_path: Path, monkeypatch:
         ("[match]\nthreshhold = 0.5\n", r"\[match\] has unknown keys: threshhold"),
         ('[match]\nthreshold = "high"\n', r"\[match\]"),
         ("[replay]\nrun_s = [5.0, 2.0]\n", "run_s must be \\[low, high\\] with low < high"),
+        # Seconds of a run: [-5, -1] was taken, and every run of 4 matching frames then scored 1 (likely-replay).
+        ("[replay]\nrun_s = [-5, -1]\n", r"^config \[replay\] run_s must be at least 0, not \[-5, -1\]$"),
         ("[signals]\nidentity_jiter = [0.2, 0.6]\n", r"\[signals\] has unknown keys: identity_jiter"),
         ("[verdicts]\nsynthetic_threshold = 0.2\n", r"\[verdicts\] synthetic_threshold is no longer used"),
         ("[signals]\nsynthetic_weights = { blend_seam = 1.0 }\n", "synthetic_weights is no longer used"),
