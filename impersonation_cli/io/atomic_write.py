@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import stat
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -60,21 +61,29 @@ def write_files_atomic(files: Mapping[Path, bytes]) -> None:
 
 
 def _stage(path: Path, data: bytes) -> Path:
-    """`data` in a new temporary file beside `path`, on disk."""
+    """`data` in a new temporary file beside `path`, on disk, with the permissions of the file it will replace."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     try:
-        _named(path, _write_new, temporary, data)
+        mode = stat.S_IMODE(path.stat().st_mode) if path.is_file() else None
+        _named(path, _write_new, temporary, data, mode)
     except BaseException:
         _remove(temporary)
         raise
     return temporary
 
 
-def _write_new(path: Path, data: bytes) -> None:
-    """`data` in a file made here (O_EXCL: never through a link someone planted; mode 0o666 lets the umask decide,
-    as for any new file), on disk when this returns."""
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+def _write_new(path: Path, data: bytes, mode: int | None = None) -> None:
+    """`data` in a file made here (O_EXCL: never through a link someone planted), on disk when this returns. Its
+    permissions are `mode`, those of the file it replaces (a private export rewritten became readable by all),
+    else 0o666 less the umask, as for any new file; the bytes go in only once they are set."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if mode is not None else 0o666)
+    if mode is not None:
+        try:
+            os.fchmod(descriptor, mode)
+        except BaseException:
+            os.close(descriptor)
+            raise
     with os.fdopen(descriptor, "wb") as stream:
         stream.write(data)
         stream.flush()

@@ -200,3 +200,23 @@ def test_a_report_document_never_replaces_an_evidence_crop_the_result_names(tmp_
                 print,
             )
         assert crop.read_bytes() == b"\xff\xd8\xff crop"
+
+
+def test_a_file_written_again_keeps_its_permissions(tmp_path: Path) -> None:
+    """`gallery export people.json` over an export its owner had made private (0600: it holds the people's face
+    embeddings and photos) left it readable by everyone (0644): the new file took the umask's mode."""
+    private = tmp_path / "people.json"
+    private.write_text("old", encoding="utf-8")
+    private.chmod(0o600)
+    shared = tmp_path / "result.json"
+    shared.write_text("old", encoding="utf-8")
+    shared.chmod(0o664)
+    write_text_atomic(private, "new")
+    write_text_atomic(shared, "new")
+    assert stat.S_IMODE(private.stat().st_mode) == 0o600 and private.read_text(encoding="utf-8") == "new"
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o664
+    umask = os.umask(0o022)
+    os.umask(umask)
+    fresh = tmp_path / "new.json"
+    write_text_atomic(fresh, "new")
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o666 & ~umask  # a new file: the umask decides, as for any
