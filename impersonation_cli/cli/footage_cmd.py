@@ -10,7 +10,7 @@ import typer
 from impersonation_cli.cli import options
 from impersonation_cli.cli.common import app, say, stdout
 from impersonation_cli.errors import UserError
-from impersonation_cli.gallery.footage import add_footage_videos
+from impersonation_cli.gallery.footage import add_footage_videos, added_line
 from impersonation_cli.gallery.store import Gallery, default_gallery_path
 from impersonation_cli.outputs.console import one_line
 from impersonation_cli.outputs.gallery_tables import footage_table
@@ -33,11 +33,8 @@ def add(
 ) -> None:
     """Fingerprint videos and store them as NAME's footage (a video already stored for NAME is skipped)."""
     added = add_footage_videos(default_gallery_path(gallery), name, videos, fps, config, warn=say)
-    for video, new in added:
-        state = "added" if new else "already stored"
-        stdout.print(
-            one_line(f"{video.person}: {video.name} {state} ({video.frames} frames over {video.duration_s:.1f} s)")
-        )
+    for path, video, new in added:
+        stdout.print(one_line(added_line(path, video, new)))
 
 
 @footage_app.command("list")

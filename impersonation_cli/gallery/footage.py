@@ -8,6 +8,7 @@ from pathlib import Path
 from impersonation_cli.config import load_config
 from impersonation_cli.errors import MAX_FOOTAGE_FPS, UserError, check_rate
 from impersonation_cli.gallery.store import FootageVideo, Gallery
+from impersonation_cli.io.names import shown_name
 from impersonation_cli.io.sources import DecodeStats, is_image, not_a_file
 from impersonation_cli.pipeline.signals.replay import STILL_IMAGE, add_footage
 
@@ -20,11 +21,12 @@ def add_footage_videos(
     config: Path | None = None,
     *,
     warn: Callable[[str], None],
-) -> Iterator[tuple[FootageVideo, bool]]:
+) -> Iterator[tuple[Path, FootageVideo, bool]]:
     """Fingerprint `videos` at `fps` (None: the config's `[replay] footage_fps`) and store them as `name`'s
-    footage; yields (video, whether it was new) as each is stored (a video already stored for `name` is not).
-    A video that ends early (truncated or damaged, as a scan tells) is stored as far as it decodes, and `warn`
-    is told.
+    footage; yields (path given, video as stored, whether it was new) as each is stored. A video already stored
+    for `name` (the same content under any name) is not decoded again; `warn` is told when it was stored at
+    another rate than this one. A video that ends early (truncated or damaged, as a scan tells) is stored as far
+    as it decodes, and `warn` is told.
 
     Raises:
         UserError: an fps outside (0, 30], a video that is not a file or is a still image, a person not in the
@@ -46,7 +48,20 @@ def add_footage_videos(
             video, new = add_footage(store, name, path, rate, stats)
             if stats.truncated:
                 warn(truncation_warning(path, video))
-            yield video, new
+            if not new and video.fps != rate:
+                warn(
+                    f"warning: {path}: kept as stored, fingerprinted at {video.fps:g} fps, not {rate:g}: "
+                    f"`impersonation-cli footage remove` it first to fingerprint it again"
+                )
+            yield path, video, new
+
+
+def added_line(path: Path, video: FootageVideo, new: bool) -> str:
+    """What `footage add` says of one video: what is stored, under which name (a copy of a stored video under
+    another file name is that video) and how much of it."""
+    given = shown_name(path.name)
+    state = "added" if new else "already stored" if given == video.name else f"already stored as {video.name}"
+    return f"{video.person}: {given} {state} ({video.frames} frames at {video.fps:g} fps over {video.duration_s:.1f} s)"
 
 
 def truncation_warning(path: Path, video: FootageVideo) -> str:

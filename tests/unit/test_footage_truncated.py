@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from impersonation_cli.errors import UserError
-from impersonation_cli.gallery.footage import add_footage_videos
+from impersonation_cli.gallery.footage import add_footage_videos, added_line
 from impersonation_cli.gallery.store import Gallery, ReferenceFace
 
 from .cli_in_process import run_cli
@@ -107,3 +107,26 @@ def test_a_video_of_one_frame_is_not_footage(gallery: Path, tmp_path: Path) -> N
         added(gallery, single)
     with Gallery(gallery, read_only=True) as store:
         assert store.footage(PERSON) == []
+
+
+def test_a_video_already_stored_is_described_as_stored(gallery: Path, tmp_path: Path) -> None:
+    # A copy under another name said "copy.mp4 already stored", a name `footage remove` did not know, and at
+    # another --fps it gave the frames and seconds of a fingerprinting it had not stored (and said nothing of it).
+    whole = write_clip(tmp_path / "whole.mp4")
+    copy = tmp_path / "copy.mp4"
+    copy.write_bytes(whole.read_bytes())
+    [(_, stored, new)] = add_footage_videos(gallery, PERSON, [whole], 4.0, warn=lambda _line: None)
+    assert new and added_line(whole, stored, new) == f"{PERSON}: whole.mp4 added (16 frames at 4 fps over 3.8 s)"
+    warnings: list[str] = []
+    [(path, again, new)] = add_footage_videos(gallery, PERSON, [copy], 2.0, warn=warnings.append)
+    assert (path, again, new) == (copy, stored, False)
+    assert (
+        added_line(copy, again, new)
+        == f"{PERSON}: copy.mp4 already stored as whole.mp4 (16 frames at 4 fps over 3.8 s)"
+    )
+    assert warnings == [
+        f"warning: {copy}: kept as stored, fingerprinted at 4 fps, not 2: "
+        "`impersonation-cli footage remove` it first to fingerprint it again"
+    ]
+    with Gallery(gallery, read_only=True) as store:
+        assert store.footage(PERSON) == [stored]

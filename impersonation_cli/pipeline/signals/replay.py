@@ -168,18 +168,28 @@ def fingerprint_video(
 def add_footage(
     gallery: Gallery, name: str, path: Path, fps: float, stats: DecodeStats | None = None
 ) -> tuple[FootageVideo, bool]:
-    """Fingerprint a video and store it as `name`'s footage; (the video, whether it was new). `stats` as for
-    `fingerprint_video`."""
+    """Fingerprint a video and store it as `name`'s footage; (the video, whether it was new). A video `name`
+    already has (the same content, under any file name) is not decoded again: the one stored is returned, with
+    its own name, rate and frames. `stats` as for `fingerprint_video`."""
     if problem := not_a_file(path):
         raise UserError(f"{path}: {problem}")
     if is_image(path):
         raise UserError(f"{path}: {STILL_IMAGE}")
     person = gallery.canonical_name(name)
+    digest = sha256_of(path)
+    if (stored := _stored_footage(gallery, person, digest)) is not None:
+        return stored, False
     frames, duration_s = fingerprint_video(path, fps, stats)
     # SQLite stores UTF-8: a file name's undecodable bytes are stored as \xNN (io/names.py).
     name = shown_name(path.name)
-    video = FootageVideo(person, name, sha256_of(path), METHOD, fps, round(duration_s, 3), len(frames))
-    return video, gallery.add_footage(video, frames)
+    video = FootageVideo(person, name, digest, METHOD, fps, round(duration_s, 3), len(frames))
+    if gallery.add_footage(video, frames):
+        return video, True
+    return _stored_footage(gallery, person, digest) or video, False  # stored meanwhile by another process
+
+
+def _stored_footage(gallery: Gallery, person: str, sha256: str) -> FootageVideo | None:
+    return next((v for v in gallery.footage(person) if v.sha256 == sha256), None)
 
 
 # -- the library ---------------------------------------------------------------------------------------
