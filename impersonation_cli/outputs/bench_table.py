@@ -20,6 +20,15 @@ PATH_LABELS = {
 }
 
 
+# What each column measured, under the table: "frames" are not the same frames on every row, "RSS MB" was
+# ru_maxrss / 1024 (MiB, and the process's peak), and "wall s" leaves model loading out.
+COLUMNS = (
+    "frames: decoded by (a), sampled and analysed by the others; x real time: seconds of video per second of "
+    "wall time; RSS MiB: each path's process at its peak (ru_maxrss); wall s: the measured run, model loading "
+    "(setup_s in --json) left out"
+)
+
+
 def _number(value: float | None, digits: int = 1) -> str:
     return "-" if value is None else f"{value:,.{digits}f}"
 
@@ -27,7 +36,7 @@ def _number(value: float | None, digits: int = 1) -> str:
 def paths_table(paths: dict[str, dict[str, Any]]) -> Table:
     # No vertical rules and no wrapping: the table fits an 80-column terminal with a row per path.
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
-    for header in ("path", "frames", "frames/s", "faces", "faces/s", "x real time", "RSS MB", "wall s"):
+    for header in ("path", "frames", "frames/s", "faces", "faces/s", "x real time", "RSS MiB", "wall s"):
         table.add_column(header, no_wrap=True, justify="left" if header == "path" else "right")
     for name, run in paths.items():
         table.add_row(
@@ -56,6 +65,7 @@ def bench_report(report: BenchReport) -> list[RenderableType]:
             f"decoder {settings['decoder']}"
         ),
         paths_table(document["paths"]),
+        Text(COLUMNS),
         Text(
             f"ratios of real-time factors: (c)/(a) {_number(ratios['scan_vs_decode_all'], 2)}   (c)/sampler "
             f"{_number(ratios['scan_vs_decode_sampled'], 2)}   (c)/(b) {_number(ratios['scan_vs_naive'], 2)}"
@@ -70,7 +80,8 @@ def bench_report(report: BenchReport) -> list[RenderableType]:
             for missed in recall["missed"]
         ),
         Text(
-            f"machine: {conditions['cpu_count']} cores, load average {conditions['load_average_before'][0]} before, "
-            f"{conditions['load_average_after'][0]} after (numbers taken on a busy machine are noisy)"
+            f"machine: {conditions['cpu_count']} cores, 1-minute load average "
+            f"{conditions['load_average_before'][0]} before, {conditions['load_average_after'][0]} after "
+            "(numbers taken on a busy machine are noisy)"
         ),
     ]
