@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from impersonation_cli.config import load_config
-from impersonation_cli.errors import MAX_FOOTAGE_FPS, UserError, check_rate
+from impersonation_cli.errors import MAX_FOOTAGE_FPS, UnreadableInput, UserError, check_rate
 from impersonation_cli.gallery.store import FootageVideo, Gallery
 from impersonation_cli.io.names import shown_name
 from impersonation_cli.io.sources import DecodeStats, is_image, not_a_file
@@ -30,7 +30,9 @@ def add_footage_videos(
 
     Raises:
         UserError: an fps outside (0, 30], a video that is not a file or is a still image, a person not in the
-            gallery.
+            gallery (before any video is read).
+        UnreadableInput: videos that could not be decoded, named once the others are stored (one bad video
+            stopped the batch, the ones after it never read).
     """
     rate = fps if fps is not None else load_config(config).replay.footage_fps
     check_rate(rate, MAX_FOOTAGE_FPS)
@@ -41,11 +43,16 @@ def add_footage_videos(
         # "1 frames over 0.0 s".
         if is_image(video):
             raise UserError(f"{video}: {STILL_IMAGE}")
+    unread: list[str] = []
     with Gallery(gallery, create=False) as store:
         store.person_id(name)
         for path in videos:
             stats = DecodeStats()
-            video, new = add_footage(store, name, path, rate, stats)
+            try:
+                video, new = add_footage(store, name, path, rate, stats)
+            except UnreadableInput as exc:
+                unread.append(str(exc))
+                continue
             if stats.truncated:
                 warn(truncation_warning(path, video))
             if not new and video.fps != rate:
@@ -54,6 +61,10 @@ def add_footage_videos(
                     f"`impersonation-cli footage remove` it first to fingerprint it again"
                 )
             yield path, video, new
+    if unread:
+        stored = len(videos) - len(unread)
+        others = f" (the other {stored} of {len(videos)} videos are stored)" if stored else ""
+        raise UnreadableInput("; ".join(unread) + others)
 
 
 def added_line(path: Path, video: FootageVideo, new: bool) -> str:

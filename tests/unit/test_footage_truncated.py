@@ -9,7 +9,7 @@ import av
 import numpy as np
 import pytest
 
-from impersonation_cli.errors import UserError
+from impersonation_cli.errors import UnreadableInput, UserError
 from impersonation_cli.gallery.footage import add_footage_videos, added_line
 from impersonation_cli.gallery.store import Gallery, ReferenceFace
 
@@ -130,3 +130,20 @@ def test_a_video_already_stored_is_described_as_stored(gallery: Path, tmp_path: 
     ]
     with Gallery(gallery, read_only=True) as store:
         assert store.footage(PERSON) == [stored]
+
+
+def test_a_video_that_cannot_be_read_does_not_cost_the_others(gallery: Path, tmp_path: Path) -> None:
+    """`footage add NAME a.mp4 broken.mp4 c.mp4` stored a.mp4, stopped at broken.mp4 (exit 3, naming it) and never
+    read c.mp4, without a word of it: one bad input never ends a scan's batch, and here it ended the command."""
+    first, last = write_clip(tmp_path / "a.mp4"), write_clip(tmp_path / "c.mp4", frames=30)
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"not a video at all")
+    stored: list[str] = []
+    with pytest.raises(UnreadableInput) as unread:
+        for path, _video, _new in add_footage_videos(gallery, PERSON, [first, broken, last], 4.0, warn=print):
+            stored.append(path.name)
+    assert stored == ["a.mp4", "c.mp4"]
+    assert str(unread.value).startswith(f"{broken}: cannot open")
+    assert str(unread.value).endswith("(the other 2 of 3 videos are stored)") and unread.value.exit_code == 3
+    with Gallery(gallery, read_only=True) as store:
+        assert sorted(v.name for v in store.footage(PERSON)) == ["a.mp4", "c.mp4"]
