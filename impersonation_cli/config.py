@@ -13,6 +13,7 @@ import math
 import os
 import tomllib
 from dataclasses import MISSING, asdict, dataclass, field, fields
+from datetime import date, time
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -225,7 +226,7 @@ def settings_from_table(kind: type[T], table: dict[str, Any], name: str) -> T:
         numbers = value if isinstance(value, tuple) else (value,) if isinstance(value, int | float) else ()
         problem = next(filter(None, map(bounds.problem, numbers)), None) if bounds is not None else None
         if problem:
-            raise UserError(f"config [{name}] {key} {problem}, not {table[key]!r}")
+            raise UserError(f"config [{name}] {key} {problem}, not {_written(table[key])}")
     try:
         return kind(**values)
     except (TypeError, ValueError) as exc:
@@ -236,31 +237,46 @@ def _setting(default: object, value: object, where: str) -> Any:
     """`value` in the type of the setting's default, or a UserError naming the key."""
     if isinstance(default, tuple):
         if not (isinstance(value, list) and len(value) == 2 and all(_is_number(v) for v in value)):
-            raise UserError(f"{where} must be [low, high], two finite numbers, not {value!r}")
+            raise UserError(f"{where} must be [low, high], two finite numbers, not {_written(value)}")
         if not value[0] < value[1]:
             raise UserError(f"{where} must be [low, high] with low < high, not {value!r}")
         return (float(value[0]), float(value[1]))
     if isinstance(default, dict):
         if not isinstance(value, dict) or not all(_is_number(v) and v >= 0 for v in value.values()):
-            raise UserError(f"{where} must be a table of numbers of at least 0, not {value!r}")
+            raise UserError(f"{where} must be a table of numbers of at least 0, not {_written(value)}")
         return {str(k): float(v) for k, v in value.items()}
     if isinstance(default, bool):
         if not isinstance(value, bool):
-            raise UserError(f"{where} must be true or false, not {value!r}")
+            raise UserError(f"{where} must be true or false, not {_written(value)}")
         return value
     if isinstance(default, int):
         if isinstance(value, bool) or not isinstance(value, int):
-            raise UserError(f"{where} must be a whole number, not {value!r}")
+            raise UserError(f"{where} must be a whole number, not {_written(value)}")
         return value
     if isinstance(default, float):
         if not _is_number(value):
-            raise UserError(f"{where} must be a finite number, not {value!r}")
+            raise UserError(f"{where} must be a finite number, not {_written(value)}")
         return float(value)
     if isinstance(value, dict | list):
-        raise UserError(f"{where} must be a single value, not {value!r}")
+        raise UserError(f"{where} must be a single value, not {_written(value)}")
     if isinstance(default, str) and _is_number(value):
         return value  # a word or a number ("model" or a probability): kept as written, as the run records it
-    return type(default)(value)
+    return _written(value) if isinstance(value, bool) else type(default)(value)  # `true`, not "True"
+
+
+def _written(value: object) -> str:
+    """A value as the TOML file spells it, for a message: `fps = true` is named as true, not Python's True (a
+    bool is an int to Python, so the checks above must see it first), `fps = 1979-05-27` as written, not as
+    datetime.date(1979, 5, 27)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, date | time):  # a TOML date or time of day, unquoted as written
+        return value.isoformat()
+    if isinstance(value, list):
+        return f"[{', '.join(map(_written, value))}]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k} = {_written(v)}" for k, v in value.items()) + "}"
+    return repr(value)
 
 
 def _is_number(value: object) -> bool:

@@ -38,6 +38,11 @@ def test_a_config_file_overrides_only_what_it_names(tmp_path: Path, monkeypatch:
         ("[replay]\nrun_s = [5.0, 2.0]\n", "run_s must be \\[low, high\\] with low < high"),
         # Seconds of a run: [-5, -1] was taken, and every run of 4 matching frames then scored 1 (likely-replay).
         ("[replay]\nrun_s = [-5, -1]\n", r"^config \[replay\] run_s must be at least 0, not \[-5, -1\]$"),
+        # Named as the file spells them: TOML's true was "not True", a date "not datetime.date(1979, 5, 27)".
+        ("[scan]\nfps = true\n", r"^config \[scan\] fps must be a finite number, not true$"),
+        ("[scan]\nmin_appearance_frames = false\n", r"min_appearance_frames must be a whole number, not false$"),
+        ("[signals]\nidentity_jitter = [true, 2]\n", r"two finite numbers, not \[true, 2\]$"),
+        ("[scan]\nfps = 1979-05-27\n", r"^config \[scan\] fps must be a finite number, not 1979-05-27$"),
         ("[signals]\nidentity_jiter = [0.2, 0.6]\n", r"\[signals\] has unknown keys: identity_jiter"),
         ("[verdicts]\nsynthetic_threshold = 0.2\n", r"\[verdicts\] synthetic_threshold is no longer used"),
         ("[signals]\nsynthetic_weights = { blend_seam = 1.0 }\n", "synthetic_weights is no longer used"),
