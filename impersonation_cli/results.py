@@ -34,7 +34,9 @@ SCHEMA_VERSION = "1.0"
 # 1.5: watch summaries: settings.rooms[].interruptions (each stretch a room sent no frames: when, how long, why),
 # first_frame_at and last_frame_at.
 # 1.6: watch summaries: settings.alerts.room_events (room events raised: a room's stream interrupted, back, given up).
-SCAN_SCHEMA_VERSION = "1.6"
+# 1.7: a recording's appearances have start_wallclock/end_wallclock in the zone its start time was given in
+# (--started-at, a rooms file), not converted to UTC: the same instants; a live frame's stay in UTC.
+SCAN_SCHEMA_VERSION = "1.7"
 
 
 @dataclass

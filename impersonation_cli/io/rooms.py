@@ -98,10 +98,17 @@ def validate_date(text: str, what: str) -> str:
 
 
 def check_period(valid_from: str | None, valid_to: str | None) -> None:
-    """An authorization's bounds (each already a `validate_date`) in order. Verdicts compare their dates only,
-    so two times on one day are a one-day authorization; a start on a later day than the end would authorize
-    nothing, which no one means."""
-    if valid_from is not None and valid_to is not None and valid_from[:10] > valid_to[:10]:
+    """An authorization's bounds (each already a `validate_date`) in order: a start after the end would authorize
+    nothing, which no one means. Two date-times are compared as instants; a date with anything, by date (a date
+    is a whole day: gallery/grants.py)."""
+    if valid_from is None or valid_to is None:
+        return
+    both_times = len(valid_from) > len("2026-12-31") and len(valid_to) > len("2026-12-31")
+    if (
+        datetime.fromisoformat(valid_from) > datetime.fromisoformat(valid_to)
+        if both_times
+        else valid_from[:10] > valid_to[:10]
+    ):
         raise UserError(f"valid from {valid_from} is after valid until {valid_to}; the start must not follow the end")
 
 

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from impersonation_cli import __version__
-from impersonation_cli.gallery.grants import appearance_day, covers
+from impersonation_cli.gallery.grants import appearance_time, covers
 from impersonation_cli.gallery.store import Authorization
 from impersonation_cli.io.atomic_write import text_bytes, write_files_atomic
 from impersonation_cli.outputs.console import BIDI_REORDERING
@@ -206,10 +206,10 @@ def _authorization_status(authorizations: list[Authorization] | None, appearance
         for a in rooms
     )
     here = [a for a in rooms if a.room == appearance.room]
-    day = appearance_day(appearance.start_wallclock)
-    if here and not any(covers(a, day) for a in here):
-        # The verdicts' rule (gallery/grants.py): a grant not yet valid or expired on the day is no authorization.
-        return f"this room's authorization on record does not cover {day}, the date of this appearance: {listed}."
+    if here and not any(covers(a, appearance_time(appearance.start_wallclock)) for a in here):
+        # The verdicts' rule (gallery/grants.py): a grant not yet valid or expired then is no authorization.
+        when = md_text(wallclock_text(appearance.start_wallclock) or "")
+        return f"this room's authorization on record does not cover {when}, the time of this appearance: {listed}."
     return f"this room {'is' if here else 'is not'} among the authorized ones on record: {listed}."
 
 

@@ -14,7 +14,7 @@ import dataclasses
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -101,14 +101,14 @@ class ScanContext:
 
 
 def _wallclock(room: Room | None, observation: Observation) -> str | None:
-    # A live frame carries its own arrival time; a recording's is its start time plus stream time.
+    # A live frame carries its own arrival time, written in UTC (a stream says nothing of its zone); a
+    # recording's is its start time plus stream time, in the zone the start time was given in: the room's own
+    # date is what an authorization's dates mean (gallery/grants.py).
     if observation.wallclock is not None:
-        stamp = observation.wallclock
-    elif room is not None and room.started_at is not None:
-        stamp = room.started_at.timestamp() + observation.time_s
-    else:
-        return None
-    return datetime.fromtimestamp(stamp, tz=UTC).isoformat()
+        return datetime.fromtimestamp(observation.wallclock, tz=UTC).isoformat()
+    if room is not None and room.started_at is not None:
+        return (room.started_at + timedelta(seconds=observation.time_s)).isoformat()
+    return None
 
 
 # A long live track is matched and its signals judged again once it has grown by this share, and at least

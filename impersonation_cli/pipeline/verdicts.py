@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from impersonation_cli.errors import UserError
-from impersonation_cli.gallery.grants import appearance_day, covers
+from impersonation_cli.gallery.grants import appearance_time, covers
 from impersonation_cli.gallery.store import Authorization
 from impersonation_cli.pipeline.signals import CLASSES, EFFECTS, SYNTHETIC
 from impersonation_cli.pipeline.signals.scoring import is_judged
@@ -74,13 +74,13 @@ def noisy_or(components: dict[str, tuple[float, float]]) -> float:
 def _authorization(
     appearance: Appearance, authorizations: list[Authorization]
 ) -> tuple[Verdict, str, Authorization | None]:
-    """The authorization verdict and its reason, with the grant that covers this appearance's room on its date."""
+    """The authorization verdict and its reason, with the grant that covers this appearance's room at its time."""
     if appearance.room is None:
         return Verdict.UNAUTHORIZED, "no room given (--room or a rooms file), so no authorization can apply", None
     grants = [
         a for a in authorizations if a.person.casefold() == appearance.identity.casefold() and a.room == appearance.room
     ]
-    valid = [a for a in grants if covers(a, appearance_day(appearance.start_wallclock))]
+    valid = [a for a in grants if covers(a, appearance_time(appearance.start_wallclock))]
     if valid:
         reason = f"{appearance.room} is authorized to use {appearance.identity}'s likeness"
         return Verdict.AUTHORIZED, reason, max(valid, key=lambda a: a.ai_allowed)

@@ -77,12 +77,15 @@ def test_a_grant_that_does_not_cover_the_appearances_date_is_not_called_an_autho
     times = {"start_wallclock": "2026-11-20T12:00:02+00:00", "end_wallclock": "2026-11-20T12:00:06+00:00"}
     (line,) = _status_lines([other, later], tmp_path, **times)
     assert "is among the authorized ones" not in line
-    assert "this room's authorization on record does not cover 2026-11-20, the date of this appearance:" in line
+    assert (
+        "this room's authorization on record does not cover 2026-11-20 12:00:02 +0000, the time of this appearance:"
+        in line
+    )
     assert "`douyin:555` from 2027-01-01 until 2027-12-31" in line
     assert "`douyin:1` until 2027-06-30 (AI digital human licensed)" in line
     expired = Authorization("Eileen Collins", "douyin:555", None, "2026-01-31", False)
     (line,) = _status_lines([expired], tmp_path, **times)
-    assert "does not cover 2026-11-20" in line and "`douyin:555` until 2026-01-31" in line
+    assert "does not cover 2026-11-20 12:00:02 +0000" in line and "`douyin:555` until 2026-01-31" in line
 
 
 def test_a_grant_covering_the_date_or_a_time_not_known_is_the_rooms_authorization(tmp_path: Path) -> None:
