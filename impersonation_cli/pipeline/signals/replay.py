@@ -6,7 +6,8 @@ frame is shrunk to a 128 px short side, the region is averaged into 8x8 blocks a
 its brightness rank (0..63). Ranks do not change under brightness, contrast or gamma changes and barely under
 re-encoding; a square centred region survives border crops and aspect changes (landscape footage cropped to
 a portrait room); an overlay spoils only the blocks it covers, and the distance caps each block's
-contribution so a sticker cannot dominate it.
+contribution so a sticker cannot dominate it. A blank picture (black, a solid card) has no ranks, only ties broken
+by position, the same for every blank picture: it is neither stored nor matched (`BLANK_SPREAD`).
 
 Footage is stored as one signature per sampled frame (`[replay] footage_fps`: dense enough that a re-encode's
 frames land near stored ones), of a region 0.55 of the short side. A replay that crops or zooms makes the
@@ -52,6 +53,10 @@ SCALES = FOOTAGE_SCALE * 1.083 ** np.arange(-2, 8)
 SHIFTS = (-0.03, 0.0, 0.03)
 # Per-block rank difference cap: a block under a sticker costs at most this much.
 RANK_CAP = 12
+# Block means (gray levels, 0..255) spread less than this: a blank region, which matches nothing. Black and solid
+# frames spread 0; on the shared media's real footage, the least spread region of a sampled frame spreads 26 or more
+# (Megamind.avi's first frame, black, aside).
+BLANK_SPREAD = 4.0
 LOOP_SCALE = 0.8  # a stream against itself: most of the picture, away from the borders where overlays sit
 REPLAY = "replay"
 LOOP = "loop"
@@ -103,16 +108,30 @@ def _block_edges(height: int, width: int, regions: tuple[tuple[float, float, flo
     return (x0[:, None] + edge).astype(np.intp), (y0[:, None] + edge).astype(np.intp)
 
 
-def _signatures(small: np.ndarray, regions: tuple[tuple[float, float, float], ...]) -> np.ndarray:
-    """Ranks of the GRIDxGRID block means of each region: (R, GRID*GRID). The block sums come from one
-    integral image, so a hundred regions cost about as much as one."""
+def _block_means(small: np.ndarray, regions: tuple[tuple[float, float, float], ...]) -> np.ndarray:
+    """The GRIDxGRID block means of each region: (R, GRID*GRID). The block sums come from one integral image,
+    so a hundred regions cost about as much as one."""
     xs, ys = _block_edges(*small.shape, regions)
     integral = cv2.integral(small, sdepth=cv2.CV_64F)
     corners = integral[ys[:, :, None], xs[:, None, :]]
     sums = corners[:, 1:, 1:] - corners[:, :-1, 1:] - corners[:, 1:, :-1] + corners[:, :-1, :-1]
     areas = np.diff(ys)[:, :, None] * np.diff(xs)[:, None, :]
-    means = (sums / np.maximum(areas, 1)).reshape(len(regions), -1)
+    return (sums / np.maximum(areas, 1)).reshape(len(regions), -1)
+
+
+def _ranks(means: np.ndarray) -> np.ndarray:
     return np.argsort(np.argsort(means, axis=-1, kind="stable"), axis=-1).astype(np.uint8)
+
+
+def _blank(means: np.ndarray) -> np.ndarray:
+    """Which regions are one flat colour (black, a fade, a solid 'starting soon' card): their blocks' ranks are
+    ties broken by position, the same for every blank picture, so two blank pictures are 'identical'."""
+    return np.ptp(means, axis=-1) < BLANK_SPREAD
+
+
+def _signatures(small: np.ndarray, regions: tuple[tuple[float, float, float], ...]) -> np.ndarray:
+    """Ranks of the GRIDxGRID block means of each region: (R, GRID*GRID)."""
+    return _ranks(_block_means(small, regions))
 
 
 FOOTAGE_REGION = ((FOOTAGE_SCALE, 0.0, 0.0),)
@@ -138,6 +157,13 @@ def stream_fingerprints(small: np.ndarray) -> np.ndarray:
     return signatures.reshape(2, len(SCALES), len(SHIFTS), len(SHIFTS), GRID * GRID)
 
 
+def blank_variants(small: np.ndarray) -> np.ndarray:
+    """Which of `stream_fingerprints`' variants are blank (`_blank`; a mirror image is as blank as its original):
+    (2, scale, shift_y 3, shift_x 3)."""
+    blank = _blank(_block_means(small, STREAM_REGIONS)).reshape(len(SCALES), len(SHIFTS), len(SHIFTS))
+    return np.stack([blank, blank])
+
+
 def paired_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Mean capped rank difference of signatures a[..., 64] and b[..., 64], broadcast."""
     difference = np.abs(a.astype(np.int16) - b.astype(np.int16))
@@ -154,15 +180,23 @@ def fingerprint_video(
 ) -> tuple[list[tuple[float, bytes]], float]:
     """(time, signature) of every sampled frame, and the seconds decoded; `stats` says how decoding went (a
     file that ended early is `truncated`, as in a scan)."""
-    frames = [(f.time_s, footage_fingerprint(f.image).tobytes()) for f in sample_frames(str(path), fps, stats)]
-    if not frames:
+    frames: list[tuple[float, bytes]] = []
+    decoded, last_s = 0, 0.0
+    for frame in sample_frames(str(path), fps, stats):
+        decoded, last_s = decoded + 1, frame.time_s
+        means = _block_means(_small_gray(frame.image), FOOTAGE_REGION)
+        if not _blank(means)[0]:  # a black or solid frame is not stored: it would match any blank stream frame
+            frames.append((frame.time_s, _ranks(means)[0].tobytes()))
+    if not decoded:
         raise UserError(f"{path}: no frames could be decoded")
-    if len(frames) == 1:  # a picture the decoder took for a video (a GIF, a renamed photo): no run can match it
+    if decoded == 1:  # a picture the decoder took for a video (a GIF, a renamed photo): no run can match it
         raise UserError(
             f"{path}: only one frame decodes (a still picture, or a video shorter than one sampling interval or "
             "broken after its first frame); known footage is video"
         )
-    return frames, frames[-1][0]
+    if not frames:
+        raise UserError(f"{path}: every frame is blank (one flat colour): nothing in it can recognise a replay")
+    return frames, last_s
 
 
 def add_footage(
@@ -227,18 +261,28 @@ class FootageIndex:
     def __len__(self) -> int:
         return len(self.videos)
 
-    def nearest(self, variants: np.ndarray, settings: ReplaySettings) -> FootageMatch:
-        """Library frames within `match_distance` of a stream frame (its `stream_fingerprints`).
+    def nearest(self, variants: np.ndarray, settings: ReplaySettings, blank: np.ndarray | None = None) -> FootageMatch:
+        """Library frames within `match_distance` of a stream frame (its `stream_fingerprints`); the variants
+        `blank` marks (`blank_variants`) match nothing: a black screen is no frame of anyone's footage, though
+        its ranks equal those of every black frame stored before such frames were left out.
 
         Stage one ranks the library by the unshifted variants; stage two scores the best `candidates` of
         them under every variant, so the shifts cost a fixed amount however large the library is.
         """
-        if not len(self.signatures):
-            return FootageMatch(np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.float32))
+        none = FootageMatch(np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.float32))
+        if not len(self.signatures) or (blank is not None and blank.all()):
+            return none
         centre = len(SHIFTS) // 2
-        coarse = distances(variants[:, :, centre, centre], self.signatures).min(axis=(0, 1))
+        far = np.float32(RANK_CAP + 1)  # past any distance: a blank variant is never the closest
+        coarse_d = distances(variants[:, :, centre, centre], self.signatures)
+        if blank is not None:
+            coarse_d[blank[:, :, centre, centre]] = far
+        coarse = coarse_d.min(axis=(0, 1))
         best = np.argsort(coarse)[: settings.candidates]
-        fine = distances(variants.reshape(-1, GRID * GRID), self.signatures[best]).min(axis=0)
+        fine_d = distances(variants.reshape(-1, GRID * GRID), self.signatures[best])
+        if blank is not None:
+            fine_d[blank.reshape(-1)] = far
+        fine = fine_d.min(axis=0)
         keep = fine <= settings.match_distance
         rows = best[keep]
         return FootageMatch(self.owners[rows], self.times[rows], fine[keep])
@@ -366,7 +410,7 @@ class ReplayDetector:
     def observe(self, frame: Frame) -> None:
         small = _small_gray(frame.image)
         if self.index is not None:
-            found = self.index.nearest(stream_fingerprints(small), self.settings)
+            found = self.index.nearest(stream_fingerprints(small), self.settings, blank_variants(small))
             times = [frame.time_s] * len(found.videos)
             columns = (times, found.videos.tolist(), found.times.tolist(), found.distances.tolist())
             self._matches += zip(*columns, strict=True)
