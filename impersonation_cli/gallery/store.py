@@ -588,6 +588,17 @@ class Gallery:
             )
         return {"format": EXPORT_FORMAT, "version": EXPORT_VERSION, "recognizer": self.recognizer, "persons": people}
 
+    def _refuse_alias_as_person(self, name: str) -> None:
+        """An imported person is merged into the one of the same name only: a person whose name is an alias here
+        may be someone else (the file's "Collins" and this gallery's Eileen Collins, alias Collins), and merging
+        their faces would make scans match neither well."""
+        person_id = self._person_id(name)
+        if person_id is not None and (canonical := self.canonical_name(name)) != stored_form(name):
+            raise GalleryError(
+                f"'{name}' of the imported file is a person there but an alias of '{canonical}' here: the file is "
+                f"refused (a merge would mix two people's faces); rename one, or remove the alias, and import again"
+            )
+
     def import_export(self, document: object) -> int:
         """Merge an export into this gallery in one transaction; returns the number of new references.
 
@@ -602,6 +613,7 @@ class Gallery:
         added = 0
         with self.transaction():
             for person in people:
+                self._refuse_alias_as_person(person.name)
                 added += self.add_person(person.name, person.references, person.aliases)
                 for a in person.authorizations:
                     self.authorize(person.name, a.room, a.valid_from, a.valid_to, a.ai_allowed)

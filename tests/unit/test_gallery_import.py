@@ -311,3 +311,21 @@ def test_a_key_given_twice_in_an_export_is_refused(tmp_path: Path) -> None:
     with pytest.raises(GalleryError, match=f"^cannot read gallery export {forged}: key 'valid_to' is given twice$"):
         import_from_file(tmp_path / "g.sqlite", forged)
     assert not (tmp_path / "g.sqlite").exists()
+
+
+def test_an_imported_person_named_like_an_alias_here_is_not_merged_into_that_person(tmp_path: Path) -> None:
+    """The file's person "Collins" was merged into this gallery's Eileen Collins (alias Collins): two people's
+    faces under one name, and her authorizations given to the other's. The whole file is refused instead."""
+    path = tmp_path / "gallery.sqlite"
+    with Gallery(path) as store:
+        store.import_export(_export())
+    other = _export()
+    _person(other).update(name="Collins", aliases=[], authorizations=[])
+    _reference(other)["image_sha256"] = "b" * 64
+    message = "^'Collins' of the imported file is a person there but an alias of 'Eileen Collins' here: the file is"
+    with Gallery(path) as store, pytest.raises(GalleryError, match=message):
+        store.import_export(other)
+    with Gallery(path, read_only=True) as store:
+        assert [p.name for p in store.persons()] == ["Eileen Collins"] and len(store.references("Eileen Collins")) == 1
+    with Gallery(path) as store:
+        assert store.import_export(_export()) == 0  # the same person again, by name: merged as before
