@@ -32,7 +32,8 @@ def add_footage_videos(
         UserError: an fps outside (0, 30], a video that is not a file or is a still image, a person not in the
             gallery (before any video is read).
         UnreadableInput: videos that could not be decoded, named once the others are stored (one bad video
-            stopped the batch, the ones after it never read).
+            stopped the batch, the ones after it never read); with them, those read and refused (a single
+            frame, nothing but blank frames). A UserError when every video left out was read and refused.
     """
     rate = fps if fps is not None else load_config(config).replay.footage_fps
     check_rate(rate, MAX_FOOTAGE_FPS)
@@ -44,14 +45,16 @@ def add_footage_videos(
         if is_image(video):
             raise UserError(f"{video}: {STILL_IMAGE}")
     unread: list[str] = []
+    unreadable = False
     with Gallery(gallery, create=False) as store:
         store.person_id(name)
         for path in videos:
             stats = DecodeStats()
             try:
                 video, new = add_footage(store, name, path, rate, stats)
-            except UnreadableInput as exc:
+            except UserError as exc:  # unreadable, or read and refused (one frame, all blank): the next goes on
                 unread.append(str(exc))
+                unreadable = unreadable or isinstance(exc, UnreadableInput)
                 continue
             if stats.truncated:
                 warn(truncation_warning(path, video))
@@ -64,7 +67,7 @@ def add_footage_videos(
     if unread:
         stored = len(videos) - len(unread)
         others = f" (the other {stored} of {len(videos)} videos are stored)" if stored else ""
-        raise UnreadableInput("; ".join(unread) + others)
+        raise (UnreadableInput if unreadable else UserError)("; ".join(unread) + others)
 
 
 def added_line(path: Path, video: FootageVideo, new: bool) -> str:

@@ -147,3 +147,23 @@ def test_a_video_that_cannot_be_read_does_not_cost_the_others(gallery: Path, tmp
     assert str(unread.value).endswith("(the other 2 of 3 videos are stored)") and unread.value.exit_code == 3
     with Gallery(gallery, read_only=True) as store:
         assert sorted(v.name for v in store.footage(PERSON)) == ["a.mp4", "c.mp4"]
+
+
+def test_a_video_read_and_refused_does_not_cost_the_others(gallery: Path, tmp_path: Path) -> None:
+    """A video that decodes to one frame (or nothing but blank frames) is refused after it is read: that ended
+    the batch as the unreadable one did, the videos after it never read, an unreadable one before it unnamed."""
+    first, last = write_clip(tmp_path / "a.mp4"), write_clip(tmp_path / "c.mp4", frames=30)
+    single = write_clip(tmp_path / "single.mp4", frames=1)
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"not a video at all")
+    stored: list[str] = []
+    with pytest.raises(UnreadableInput) as unread:
+        for path, _video, _new in add_footage_videos(gallery, PERSON, [broken, single, last], 4.0, warn=print):
+            stored.append(path.name)
+    assert stored == ["c.mp4"] and str(unread.value).startswith(f"{broken}: cannot open")
+    assert f"; {single}: only one frame decodes" in str(unread.value) and unread.value.exit_code == 3
+    with pytest.raises(UserError) as refused:  # read and refused, nothing unreadable: a usage error, exit 2
+        for path, _video, _new in add_footage_videos(gallery, PERSON, [single, first], 4.0, warn=print):
+            stored.append(path.name)
+    assert stored == ["c.mp4", "a.mp4"] and not isinstance(refused.value, UnreadableInput)
+    assert str(refused.value).endswith("(the other 1 of 2 videos are stored)") and refused.value.exit_code == 2
