@@ -708,7 +708,8 @@ def roc_picture(aucs: list[SignalAuc], path: Path) -> bytes:
     return picture.tobytes()
 
 
-EVAL_SCHEMA_VERSION = "1.1"  # 1.1: cases' group, AUC intervals, the per-dataset breakdown, the bootstrap used
+# 1.1: cases' group, AUC intervals, the per-dataset breakdown, the bootstrap used. 1.2: cases' error.
+EVAL_SCHEMA_VERSION = "1.2"
 
 
 def report_document(
@@ -725,6 +726,7 @@ def report_document(
                 "label": o.case.label,
                 "group": o.case.group,
                 "status": o.result.status,
+                "error": o.result.error,  # why a case was not read (or read in part); None when it was
                 "expected_identities": o.case.expected_identities,
                 "found_identities": sorted(o.found_identities),
                 "expected_flags": o.case.expected_flags,

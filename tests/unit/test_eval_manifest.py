@@ -186,3 +186,19 @@ def test_a_case_is_the_file_the_manifest_names_a_symlink_not_followed(folder: Pa
     )
     sources = [case.source for case in load_manifest(manifest).cases]
     assert sources == [str(folder / "clips" / "room_a.mp4"), str(folder / "room_b.mp4"), str(folder / "clip.mp4")]
+
+
+def test_the_eval_json_says_why_a_case_was_not_read(folder: Path) -> None:
+    """An unread case's JSON had its status and scores of 0 but not why: the error was only on the screen."""
+    from impersonation_cli.tools.evaluation import EVAL_SCHEMA_VERSION, CaseOutcome, report_document
+
+    manifest = folder / "cases.yaml"
+    manifest.write_text("cases:\n" + GOOD_CASE + GOOD_CASE, encoding="utf-8")
+    cases = load_manifest(manifest).cases
+    unread = source(cases[1].source, "unreadable")
+    document = report_document(
+        [CaseOutcome(cases[0], source(cases[0].source), []), CaseOutcome(cases[1], unread, [])], [], [], []
+    )
+    assert EVAL_SCHEMA_VERSION == "1.2"
+    assert [(c["status"], c["error"]) for c in document["cases"]] == [("ok", None), ("unreadable", unread.error)]
+    assert unread.error
