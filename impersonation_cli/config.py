@@ -283,10 +283,34 @@ def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
+def config_origin(option: str | Path | None, chosen: Path) -> str | None:
+    """How `chosen` came to be the settings file, for a message, when the user did not name it with --config:
+    a mistake in ./impersonation-cli.toml or the user config folder was named by key alone, and the user, who had
+    named no file, could not tell which file held it."""
+    if option:
+        return None
+    if os.environ.get(CONFIG_ENV):
+        return f"${CONFIG_ENV}={chosen}"
+    if chosen == Path(LOCAL_CONFIG_NAME):
+        return f"{LOCAL_CONFIG_NAME} in the working folder {Path.cwd()}"
+    return f"the user settings file {chosen}"
+
+
 def load_config(path: str | Path | None = None) -> Config:
-    """The settings of every stage, read and checked once: a mistake anywhere is reported before any work."""
-    document = _read_toml(DEFAULTS_PATH)
+    """The settings of every stage, read and checked once: a mistake anywhere is reported before any work (and,
+    in a file found without --config, says which file)."""
     chosen = config_path(path)
+    try:
+        return _load(chosen)
+    except UserError as exc:
+        origin = config_origin(path, chosen) if chosen is not None else None
+        if origin is None:
+            raise
+        raise type(exc)(f"{exc} (settings from {origin})") from exc
+
+
+def _load(chosen: Path | None) -> Config:
+    document = _read_toml(DEFAULTS_PATH)
     if chosen is not None:
         document = _merge(document, _read_toml(chosen))
     unknown = set(document) - set(SECTIONS)

@@ -231,3 +231,33 @@ def test_room_names_and_times() -> None:
         parse_time("9999-12-31T23:59:59-08:00", "--started-at")
     # an authorization's bound is a date-time too, but nothing is added to it: any year stays accepted
     assert validate_date("9999-12-31T23:59:59-08:00", "--until") == "9999-12-31T23:59:59-08:00"
+
+
+def test_a_mistake_in_a_settings_file_found_without_config_names_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `scan` with a bad ./impersonation-cli.toml (or user config file, or $IMPERSONATION_CONFIG) said only "config
+    # [scan] fps must be above 0, not 0": the user had named no file and could not tell which one held it.
+    monkeypatch.delenv("IMPERSONATION_CONFIG", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    monkeypatch.chdir(tmp_path)
+    user = tmp_path / "xdg" / "impersonation-cli" / "config.toml"
+    user.parent.mkdir(parents=True)
+    user.write_text("[match]\nthreshold = 3\n", encoding="utf-8")
+    with pytest.raises(
+        UserError, match=rf"threshold must be at most 1, not 3 \(settings from the user settings file {user}\)$"
+    ):
+        load_config()
+    (tmp_path / "impersonation-cli.toml").write_text("[scan]\nfps = 0\n", encoding="utf-8")
+    with pytest.raises(
+        UserError, match=r"above 0, not 0 \(settings from impersonation-cli.toml in the working folder "
+    ):
+        load_config()
+    named = tmp_path / "named.toml"
+    monkeypatch.setenv("IMPERSONATION_CONFIG", str(named))
+    with pytest.raises(
+        UserError, match=rf"No such file or directory \(settings from \$IMPERSONATION_CONFIG={named}\)$"
+    ):
+        load_config()
+    with pytest.raises(UserError, match=r"^config \[scan\] fps must be above 0, not 0$"):  # --config: the user named it
+        load_config(tmp_path / "impersonation-cli.toml")
