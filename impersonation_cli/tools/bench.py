@@ -101,6 +101,7 @@ def bench_job(
     """
     from impersonation_cli.config import load_config
     from impersonation_cli.gallery.store import Gallery
+    from impersonation_cli.io.sources import probe
     from impersonation_cli.runtime.packs import load_pack, model_root, recognizer_id
     from impersonation_cli.runtime.sessions import resolve_providers
 
@@ -125,6 +126,9 @@ def bench_job(
     # failed: impersonation_cli.errors.UserError: config [scan] fps must be above 0, not -1".
     load_config(config)
     resolve_providers(device)
+    # A file no decoder opens (exit 3, as scan's) or a picture under a video's name: said before "measuring...".
+    if probe(str(clip)).kind != "video":
+        raise UserError(f"{clip}: a picture, not a video; bench measures a video's frame rate")
     root = model_root(models)
     chosen = load_pack(pack, root)
     if gallery is not None:

@@ -137,3 +137,12 @@ def test_a_bench_worker_says_a_user_error_in_its_own_line(capsys: pytest.Capture
         worker_main([job])
     assert ended.value.code == 2
     assert capsys.readouterr().err == "cannot read config /nonexistent.toml: No such file or directory\n"
+
+
+def test_bench_refuses_a_file_no_decoder_opens_before_measuring(tmp_path: Path) -> None:
+    # It printed "measuring five paths, each in its own process..." and only then "cannot open" (exit 3).
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(b"\x00" * 4096)
+    with pytest.raises(UnreadableInput, match=r"clip\.mp4: cannot open") as refused:
+        bench_job(clip, 2.0, None, 2.0, tmp_path, None, "cpu", None, None)
+    assert refused.value.exit_code == EXIT_UNREADABLE
