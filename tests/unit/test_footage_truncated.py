@@ -132,6 +132,12 @@ def test_a_video_already_stored_is_described_as_stored(gallery: Path, tmp_path: 
         assert store.footage(PERSON) == [stored]
 
 
+def add_each(gallery: Path, videos: list[Path], stored: list[str]) -> None:
+    """`footage add PERSON VIDEOS --fps 4`, the name of each video stored appended to `stored` as it is."""
+    for path, _video, _new in add_footage_videos(gallery, PERSON, videos, 4.0, warn=print):
+        stored.append(path.name)
+
+
 def test_a_video_that_cannot_be_read_does_not_cost_the_others(gallery: Path, tmp_path: Path) -> None:
     """`footage add NAME a.mp4 broken.mp4 c.mp4` stored a.mp4, stopped at broken.mp4 (exit 3, naming it) and never
     read c.mp4, without a word of it: one bad input never ends a scan's batch, and here it ended the command."""
@@ -140,8 +146,7 @@ def test_a_video_that_cannot_be_read_does_not_cost_the_others(gallery: Path, tmp
     broken.write_bytes(b"not a video at all")
     stored: list[str] = []
     with pytest.raises(UnreadableInput) as unread:
-        for path, _video, _new in add_footage_videos(gallery, PERSON, [first, broken, last], 4.0, warn=print):
-            stored.append(path.name)
+        add_each(gallery, [first, broken, last], stored)
     assert stored == ["a.mp4", "c.mp4"]
     assert str(unread.value).startswith(f"{broken}: cannot open")
     assert str(unread.value).endswith("(the other 2 of 3 videos are stored)") and unread.value.exit_code == 3
@@ -158,12 +163,10 @@ def test_a_video_read_and_refused_does_not_cost_the_others(gallery: Path, tmp_pa
     broken.write_bytes(b"not a video at all")
     stored: list[str] = []
     with pytest.raises(UnreadableInput) as unread:
-        for path, _video, _new in add_footage_videos(gallery, PERSON, [broken, single, last], 4.0, warn=print):
-            stored.append(path.name)
+        add_each(gallery, [broken, single, last], stored)
     assert stored == ["c.mp4"] and str(unread.value).startswith(f"{broken}: cannot open")
     assert f"; {single}: only one frame decodes" in str(unread.value) and unread.value.exit_code == 3
     with pytest.raises(UserError) as refused:  # read and refused, nothing unreadable: a usage error, exit 2
-        for path, _video, _new in add_footage_videos(gallery, PERSON, [single, first], 4.0, warn=print):
-            stored.append(path.name)
+        add_each(gallery, [single, first], stored)
     assert stored == ["c.mp4", "a.mp4"] and not isinstance(refused.value, UnreadableInput)
     assert str(refused.value).endswith("(the other 1 of 2 videos are stored)") and refused.value.exit_code == 2
