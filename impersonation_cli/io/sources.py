@@ -596,6 +596,7 @@ def _sample_pyav(
     start_s = seconds(stream.start_time, stream.time_base) or 0.0
     grid = SampleGrid(1.0 / fps if fps > 0 else 0.0, 1.0 / container_fps)
     clock = SampleClock(grid.interval, stats, window)
+    timestamp = BestEffortTimestamp()
     previous_time, packets = -1.0, 0
     if window and window.start_s > 0:
         _seek_to_window(container, stream, int((window.start_s + start_s) / stream.time_base))
@@ -606,7 +607,7 @@ def _sample_pyav(
         # key and reference frames are always decoded (later frames are built from them).
         codec.skip_frame = "DEFAULT" if grid.needs(packet_s) else "NONREF"
         for decoded in decode_packet(codec, packet):
-            frame_time = seconds(decoded.pts, decoded.time_base, start_s)
+            frame_time = seconds(timestamp(decoded.pts, decoded.dts), decoded.time_base, start_s)
             time_s = previous_time = _sane_time(frame_time, stats.frames_decoded, container_fps, previous_time)
             if clock.past_window(time_s):
                 break
@@ -620,6 +621,32 @@ def _sample_pyav(
     stats.frames_skipped = max(0, packets - stats.frames_decoded)
     # A slice cannot tell a short file from the counts: how its frames compare with the container's whole count.
     _check_truncated(source, stats, packets, None if window else stream.frames or None)
+
+
+@dataclass
+class BestEffortTimestamp:
+    """A decoded frame's presentation time as FFmpeg guesses it (its best_effort_timestamp): the frame's pts,
+    unless pts has gone backwards more often than dts, then its dts. An AVI with B-frames (DivX/Xvid captures) has
+    no presentation times, and the decoder hands its frames, in presentation order, the decode-order times: read
+    as they are, one frame in three fell a frame back and was dropped by a sampler at the clip's rate or above."""
+
+    faulty_pts: int = 0
+    faulty_dts: int = 0
+    last_pts: int | None = None
+    last_dts: int | None = None
+
+    def __call__(self, pts: int | None, dts: int | None) -> int | None:
+        if dts is not None:
+            self.faulty_dts += self.last_dts is not None and dts <= self.last_dts
+            self.last_dts = dts
+        elif pts is not None:
+            self.last_dts = pts
+        if pts is not None:
+            self.faulty_pts += self.last_pts is not None and pts <= self.last_pts
+            self.last_pts = pts
+        elif dts is not None:
+            self.last_pts = dts
+        return pts if pts is not None and (dts is None or self.faulty_pts <= self.faulty_dts) else dts
 
 
 def seconds(pts: int | None, time_base: Fraction | None, origin_s: float = 0.0) -> float | None:
