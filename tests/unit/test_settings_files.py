@@ -261,3 +261,16 @@ def test_a_mistake_in_a_settings_file_found_without_config_names_the_file(
         load_config()
     with pytest.raises(UserError, match=r"^config \[scan\] fps must be above 0, not 0$"):  # --config: the user named it
         load_config(tmp_path / "impersonation-cli.toml")
+
+
+def test_a_folder_named_like_the_settings_file_is_refused_not_passed_over(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A folder ./impersonation-cli.toml was skipped in silence (doctor: 'none found: the shipped defaults
+    apply'), while the user meant settings to be read there."""
+    monkeypatch.delenv("IMPERSONATION_CONFIG", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "impersonation-cli.toml").mkdir()
+    with pytest.raises(UserError, match=r"^cannot read config impersonation-cli.toml: Is a directory \(settings from"):
+        load_config()
