@@ -1,22 +1,26 @@
 """JUnit XML for CI: one test case per source; an appearance the fail policy selects is a failure, a
 source that could not be read (wholly or in part) an error. ElementTree escapes markup; characters XML 1.0
-cannot hold at all (most control characters, which a file name may contain) are replaced first."""
+cannot hold at all (most control characters, which a file name may contain) are replaced first, and so are the bidi
+embeddings, overrides and isolates, which XML holds but which reorder the text after them wherever a CI page shows
+it ('x\\u202egpj.exe' reads 'xexe.jpg'), as in the HTML report and the drafts."""
 
 from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
 
+from impersonation_cli.outputs.console import BIDI_REORDERING
 from impersonation_cli.outputs.findings import DEFAULT_FAIL_POLICY, FailPolicy, own_verdicts, source_reasons
 from impersonation_cli.outputs.table import clock
 from impersonation_cli.results import Appearance, ScanResult, SourceResult
 
 NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+BIDI = re.compile(f"[{BIDI_REORDERING}]")
 RECORDINGS = "recordings"  # the class name of sources scanned without a room
 
 
 def xml_text(value: object) -> str:
-    return NOT_XML.sub("\ufffd", str(value))
+    return BIDI.sub("\ufffd", NOT_XML.sub("\ufffd", str(value)))
 
 
 def build_junit(result: ScanResult, policy: FailPolicy = DEFAULT_FAIL_POLICY) -> ET.ElementTree:

@@ -105,3 +105,13 @@ def test_html_report_drops_bidi_overrides() -> None:
     page = render_html(ReportInput(result, Path("result.json")))
     assert not {"\u202e", "\u2067", "\u2069"} & set(page)
     assert "x\ufffdgpj.exe.mp4" in page and "Mohammad\u200cReza" in page and "<span class='chip'" in page
+
+
+def test_junit_drops_bidi_overrides() -> None:
+    """U+202E in a file name, person or room reversed the rest of its line in a CI page showing the JUnit file
+    ('x\\u202egpj.exe.mp4' read 'x4pm.exe.jpg'), as the HTML report and the drafts no longer let it."""
+    spoofed = "/captures/x\u202egpj.exe.mp4"
+    result = scan_result([appearance("Eve\u202egpj.exe", spoofed, room="douyin:\u2067evil\u2069")])
+    document = ET.tostring(build_junit(result).getroot(), encoding="unicode")
+    assert not {"\u202e", "\u2067", "\u2069"} & set(document)
+    assert "x\ufffdgpj.exe.mp4" in document and "Eve\ufffdgpj.exe" in document
