@@ -173,11 +173,14 @@ class ReaderState:
         that delivered frames ended, or no frame has come for `gap_s` plus the most the room's frames have come
         late (a frame arriving later than that was live too late to close the gap; an HLS room's frames come a
         segment late). None while frames come. The cause is the one so far: a silent open connection is
-        `stalled` until it ends."""
+        `stalled` until it ends. None once the room is no longer read (`reading_ended`): a video file played to
+        its end, or a room the watch stopped, is not silent, and what was interrupted then is recorded."""
         # Read in the reverse of the order frame_live writes them: a frame arriving meanwhile (on the reader's
         # thread) is seen whole or not at all, and the start is never that frame's.
         wall, last, dropped = self._last_live_wall, self._last_live, self._dropped
-        if wall is None or last is None or (dropped is None and time.monotonic() - last <= gap_s + self._late_s):
+        if self._reading_over or wall is None or last is None:
+            return None
+        if dropped is None and time.monotonic() - last <= gap_s + self._late_s:
             return None
         return _unended(wall, dropped)
 

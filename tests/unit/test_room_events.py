@@ -176,6 +176,20 @@ def test_a_drop_between_two_looks_is_told_whole_and_a_silence_at_the_stop_is_lef
     ]
 
 
+def test_a_video_file_played_to_its_end_raises_no_room_event(clock: SimpleNamespace, tmp_path: Path) -> None:
+    """A video file played as live ends (status ended) with no silence recorded. Before, the watcher's next
+    looks took its end for a stall: an 'interrupted' (cause stalled) gap_s later, never followed by a
+    'resumed' or 'given-up', and absent from the summary's interruptions."""
+    watch = Watch(tmp_path)
+    frames(watch, clock, 5.0)
+    watch.state.status = RoomStatus.ENDED  # the file's last frame read: the reader is done
+    watch.state.reading_ended(GAP_S)
+    for _ in range(4):
+        clock.now += GAP_S
+        assert watch.look() == []
+    assert watch.state.interruptions == [] and watch.alerts.read_text(encoding="utf-8") == ""
+
+
 def test_frames_a_segment_late_are_no_silence_and_late_frames_after_one_say_none_is_missing(
     clock: SimpleNamespace, tmp_path: Path
 ) -> None:
