@@ -361,13 +361,25 @@ def _wallclock_panel(result: ScanResult) -> WallclockPanel | None:
         )
         for person, where in lane_names
     ]
+    labels = [_person_and_place(person, where) for person, where in lane_names]
     span_s = max(max(end for _, _, _, end in placed) - origin, 1.0)
 
     def tick(seconds: float) -> str:
         return datetime.fromtimestamp(origin + seconds, tz=UTC).strftime("%H:%M:%S")
 
     start = datetime.fromtimestamp(origin, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-    return WallclockPanel(start, _timeline(lanes, span_s, tick))
+    return WallclockPanel(start, _timeline(lanes, span_s, tick, labels))
+
+
+def _cut(text: str, chars: int) -> str:
+    return text if len(text) <= chars else text[: chars - 1] + "…"
+
+
+def _person_and_place(person: str, where: str) -> str:
+    """A wall-clock lane's label: the person's name is cut before the room is, since the same person's lanes
+    differ only by their room (half the label at most goes to the room; the tooltip has both in full)."""
+    place = _cut(where, TIMELINE_LABEL_CHARS // 2)
+    return f"{_cut(person, TIMELINE_LABEL_CHARS - len(place) - 3)} · {place}"
 
 
 # The start of the last day an axis label can name (see _moment).
@@ -393,7 +405,13 @@ def _span(source: SourceResult, appearances: list[Appearance]) -> float:
     return max([source.duration_s or 0.0, source.scanned_s, *(a.end_s for a in appearances), 1.0])
 
 
-def _timeline(lanes: list[tuple[str, list[Span]]], span_s: float, tick_label: Callable[[float], str]) -> Timeline:
+def _timeline(
+    lanes: list[tuple[str, list[Span]]],
+    span_s: float,
+    tick_label: Callable[[float], str],
+    labels: list[str] | None = None,
+) -> Timeline:
+    """`labels`: each lane's label, where the name cut at TIMELINE_LABEL_CHARS is not the one to show."""
     plot = TIMELINE_WIDTH - TIMELINE_LABEL_WIDTH - 10
 
     def x(seconds: float) -> float:
@@ -403,7 +421,7 @@ def _timeline(lanes: list[tuple[str, list[Span]]], span_s: float, tick_label: Ca
         Lane(
             top=TIMELINE_AXIS + lane * TIMELINE_LANE,
             name=name,
-            label=name if len(name) <= TIMELINE_LABEL_CHARS else name[: TIMELINE_LABEL_CHARS - 1] + "…",
+            label=labels[lane] if labels is not None else _cut(name, TIMELINE_LABEL_CHARS),
             bars=[_bar(n, a, x(start), x(end)) for n, a, start, end in spans],
         )
         for lane, (name, spans) in enumerate(lanes)

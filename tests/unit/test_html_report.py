@@ -54,6 +54,20 @@ def test_rooms_with_wall_clock_times_share_one_axis() -> None:
     assert "All rooms by wall-clock time" not in alone and "Inputs with problems" not in alone
 
 
+def test_a_long_name_on_the_wall_clock_axis_keeps_each_lane_s_room_in_sight() -> None:
+    """A lane's label was 'person · room' cut at 36 characters: with a long name both lanes of the same person
+    read 'Lin-Manuel Miranda (Hamilton, origina…', the rooms that tell them apart cut off (only the tooltip had
+    them); the name is cut now, the room kept."""
+    name = "Lin-Manuel Miranda (Hamilton, original Broadway cast)"
+    times = {"start_wallclock": "2026-11-20T20:00:02+08:00", "end_wallclock": "2026-11-20T20:00:06+08:00"}
+    first = appearance(name, "a.mp4", room="douyin:1", **times)
+    second = appearance(name, "b.mp4", number=2, room="kuaishou:2", verdicts=["concurrent"], **times)
+    page = render_html(ReportInput(scan_result([first, second]), Path("result.json")))
+    labels = re.findall(r"<title>[^<]* · [^<]*</title>([^<]*)</text>", page)
+    assert len(labels) == 2 and labels[0].endswith(" · douyin:1") and labels[1].endswith(" · kuaishou:2"), labels
+    assert all(label.startswith("Lin-Manuel") and len(label) <= 36 for label in labels), labels
+
+
 def test_a_hand_edited_huge_duration_keeps_about_ten_ticks() -> None:
     """A duration (or end time) of 1e300 s made the axis 1e296 ticks (the report never finished); the largest
     float overflowed placing them."""
