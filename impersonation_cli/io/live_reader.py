@@ -440,8 +440,10 @@ class RoomReader(threading.Thread):
                     state.status = RoomStatus.ENDED if state.frames_received else RoomStatus.FAILED
                     return
                 state.status = RoomStatus.RECONNECTING if state.frames_received else RoomStatus.CONNECTING
-                # Equal jitter: rooms that dropped together (a server restart) do not all come back at once.
-                self._stop_event.wait(backoff / 2 + random.uniform(0, backoff / 2))
+                # Equal jitter: rooms that dropped together (a server restart) do not all come back at once. Never
+                # past give_up_s: the last attempt is made then (a 16-s back-off ended a 20-s --give-up at 31 s).
+                remaining_s = self.settings.give_up_s - (time.monotonic() - last_alive)
+                self._stop_event.wait(min(backoff / 2 + random.uniform(0, backoff / 2), remaining_s))
                 backoff = min(backoff * 2, self.settings.backoff_max_s)
             state.status = RoomStatus.STOPPED
         finally:

@@ -87,6 +87,36 @@ def test_frames_a_little_apart_are_no_interruption(clock: SimpleNamespace) -> No
     assert state.interruptions == []
 
 
+def test_a_room_that_never_answers_is_given_up_at_give_up_not_a_back_off_later(
+    clock: SimpleNamespace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Refused at once, retried with back-off 1, 2, 4, 8 s: at 15 s the 16-s --give-up is a second away. The
+    next back-off (16 s, jitter at its most) used to be waited out whole: 'failed' at 31 s, nearly twice the
+    --give-up the user set (a 12-s --give-up on loopback: failed after 27 s). Now the wait stops at --give-up,
+    where the last attempt is made."""
+    attempts: list[float] = []
+
+    def open_live(url: str, open_timeout_s: float, read_timeout_s: float) -> av.container.InputContainer:
+        attempts.append(clock.now - START)
+        raise UnreadableInput(f"{url}: cannot open (not a video, damaged, or unreachable)")
+
+    monkeypatch.setattr(live_reader, "open_live", open_live)
+    monkeypatch.setattr(live_reader.random, "uniform", lambda low, high: high)
+    settings = ReaderSettings(fps=2, backoff_initial_s=1.0, backoff_max_s=30.0, give_up_s=16.0)
+    reader = RoomReader(ReaderState(room="douyin:1", url="rtmp://127.0.0.1:1/live/a"), settings, threading.Event())
+
+    def wait(timeout_s: float) -> bool:
+        clock.now += timeout_s
+        return False
+
+    monkeypatch.setattr(reader._stop_event, "wait", wait)
+    reader.run()
+
+    assert reader.state.status == RoomStatus.FAILED
+    assert attempts == [0.0, 1.0, 3.0, 7.0, 15.0, 16.0]
+    assert clock.now - START == pytest.approx(16.0)
+
+
 def test_a_dropped_connection_is_an_interruption_until_frames_come_back_and_one_left_open_at_the_end(
     clock: SimpleNamespace, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
