@@ -17,6 +17,8 @@ from impersonation_cli.results import Evidence
 
 # Evidence crops are tens of kilobytes; a file far larger cannot be one (and is not read into memory).
 MAX_EVIDENCE_BYTES = 20_000_000
+# An evidence path's last parts tried beside a moved result: FOLDER/SOURCE-HASH/CROP.jpg and one folder above.
+MOVED_PARTS = 4
 IMAGE_SIGNATURES = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png"}
 
 VERIFIED = "verified"
@@ -57,6 +59,20 @@ def locate(recorded: str, result_dir: Path) -> list[Path]:
     return [c for c in candidates if _is_file(c)]
 
 
+def moved_along(recorded: str, result_dir: Path) -> list[Path]:
+    """Where the evidence may be when the result's folder was not the folder the scan ran in: the recorded
+    path's last parts (at most MOVED_PARTS, the crop's folder and the evidence folder's own name among them)
+    under the result file's folder. `scan --json out/r.json --evidence-dir out/ev` records 'out/ev/...', which
+    names nothing once the report runs from out/ or out/ is moved; 'ev/...' beside r.json is the crop. Only a
+    file with the recorded sha256 counts (check_evidence), so no other file there is mistaken for it."""
+    candidates: list[Path] = []
+    for spelling in dict.fromkeys((recorded, name_from_shown(recorded))):
+        path = Path(spelling)
+        parts = path.parts[1:] if path.is_absolute() else path.parts
+        candidates += [result_dir.joinpath(*parts[-k:]) for k in range(min(len(parts), MOVED_PARTS), 1, -1)]
+    return [c for c in dict.fromkeys(candidates) if _is_file(c)]
+
+
 def _is_file(path: Path) -> bool:
     """Whether `path` is a file; a name too long for the system to look up is none."""
     try:
@@ -73,7 +89,11 @@ def check_evidence(evidence: Evidence | None, result_dir: Path) -> EvidenceFile:
         return EvidenceFile(NOT_SAVED)
     checked = [_check_file(path, evidence.sha256) for path in locate(evidence.path, result_dir)]
     matching = (c for c in checked if c.status in (VERIFIED, NOT_IMAGE))
-    return next(matching, checked[0] if checked else EvidenceFile(MISSING))
+    found = next(matching, None)
+    if found is None:
+        moved = (_check_file(path, evidence.sha256) for path in moved_along(evidence.path, result_dir))
+        found = next((c for c in moved if c.status in (VERIFIED, NOT_IMAGE)), None)
+    return found or (checked[0] if checked else EvidenceFile(MISSING))
 
 
 def _check_file(path: Path, sha256: str) -> EvidenceFile:

@@ -89,6 +89,27 @@ def test_evidence_beside_the_result_is_found_past_another_file_of_its_name_here(
     assert check_evidence(evidence, there).status == CHANGED
 
 
+def test_evidence_moved_with_a_result_written_below_the_scan_s_folder_is_found(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`scan --json out/r.json --evidence-dir out/ev` records 'out/ev/...'; `report r.json` from out/ (or the
+    out/ folder moved) found no crop: every card said 'evidence missing', and every takedown draft 'file missing
+    when this draft was made', of files that were there beside the result. A path's last parts under the result's
+    folder are tried too, and taken only when the file is the one recorded."""
+    crop = b"\xff\xd8\xff crop"
+    out = tmp_path / "moved" / "out"
+    (out / "ev" / "a-1234").mkdir(parents=True)
+    (out / "ev" / "a-1234" / "s1-a1.jpg").write_bytes(crop)
+    monkeypatch.chdir(tmp_path)
+    for recorded in ("out/ev/a-1234/s1-a1.jpg", "/old/place/out/ev/a-1234/s1-a1.jpg"):
+        evidence = Evidence(recorded, hashlib.sha256(crop).hexdigest(), 3.0, [0.0, 0.0, 1.0, 1.0])
+        found = check_evidence(evidence, out)
+        assert (found.status, found.path) == (VERIFIED, out / "ev" / "a-1234" / "s1-a1.jpg"), recorded
+    # Another file there is not called the evidence changed: what is not found as recorded stays missing.
+    other = Evidence("out/ev/a-1234/s1-a1.jpg", "ab" * 32, 3.0, [0.0, 0.0, 1.0, 1.0])
+    assert check_evidence(other, out).status == MISSING
+
+
 def test_a_source_with_a_lone_high_surrogate_gets_a_notice(tmp_path: Path) -> None:
     """surrogateescape encodes only '\\udc80'-'\\udcff' (a file name's undecodable bytes); a source holding
     JSON's '\\ud800' raised UnicodeEncodeError naming its takedown draft (exit 4)."""
