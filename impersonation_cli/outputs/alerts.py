@@ -11,6 +11,7 @@ cannot be written (a full disk) stops the watch: both are counted, and shown liv
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import queue
@@ -181,6 +182,10 @@ class WebhookSender(threading.Thread):
         self.settings = settings or WebhookSettings()
         self._queue: queue.Queue[dict[str, Any] | None] = queue.Queue(maxsize=self.settings.queue_size)
         self._closing = threading.Event()
+        self._lock = threading.Lock()  # the counts, between the sending thread and close
+        self._closed = False
+        self._accepted = 0  # lines queued
+        self._done = 0  # of those, the ones delivered or given up on by the sending thread
         self.sent = 0
         self.failed = 0
         self.last_error: str | None = None
@@ -191,19 +196,37 @@ class WebhookSender(threading.Thread):
         except queue.Full:
             self.failed += 1
             self.last_error = "webhook queue full: the endpoint is slower than the alerts"
+        else:
+            self._accepted += 1
 
     def close(self, timeout_s: float) -> None:
-        """Deliver what is queued within `timeout_s`, then give up on the rest."""
-        self._queue.put(None)
-        self.join(timeout_s)
+        """Deliver what is queued within `timeout_s`, then give up on the rest: counted in `failed` (they were
+        counted nowhere: 'sent 0, failed 0' of an alert that never reached a webhook that did not answer)."""
+        if self._closed:
+            return
+        deadline = time.monotonic() + timeout_s
+        with contextlib.suppress(queue.Full):  # the sending thread then ends after its current line, once closed
+            self._queue.put(None, timeout=timeout_s)
+        self.join(max(0.0, deadline - time.monotonic()))
         self._closing.set()  # cuts short any retry wait still going
+        with self._lock:
+            self._closed = True  # a line still being posted is counted here, not by the sending thread
+            undelivered = self._accepted - self._done
+            if undelivered:
+                self.failed += undelivered
+                self.last_error = self.last_error or f"not delivered within {timeout_s:g} s of the watch's end"
 
     def run(self) -> None:
         while (document := self._queue.get()) is not None:
-            if self._post(document):
-                self.sent += 1
-            else:
-                self.failed += 1
+            delivered = self._post(document)
+            with self._lock:
+                if self._closed:
+                    return
+                self._done += 1
+                if delivered:
+                    self.sent += 1
+                else:
+                    self.failed += 1
 
     def _post(self, document: dict[str, Any]) -> bool:
         body = json_line(document).encode("utf-8")
