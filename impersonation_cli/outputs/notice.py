@@ -120,10 +120,20 @@ def _account(source: SourceResult, live: ObservedLive | None) -> str:
         "## The account\n\n"
         f"- Platform and account (room): {room}\n"
         f"- Recording examined: {md_code(source.source)}"
-        + (f" ({source.duration_s:.0f} s of video)" if source.duration_s else "")
+        + _length(source)
         + "".join(f"\n{line}" for line in _observed(live))
         + "\n- Link to the live room or video: {{URL}}"
     )
+
+
+def _length(source: SourceResult) -> str:
+    """The recording's length; for one read only in part (`truncated`: decoding stopped, a slice lost), that it
+    was, and why: a draft said '(40 s of video)' of a file whose last 21 s nobody examined."""
+    if source.status == "ok":
+        return f" ({source.duration_s:.0f} s of video)" if source.duration_s else ""
+    length = f"{source.duration_s:.0f} s of video by its header, " if source.duration_s else ""
+    why = f": {md_text(source.error)}" if source.error else ""
+    return f" ({length}read only in part{why})"
 
 
 def _observed(live: ObservedLive | None) -> list[str]:

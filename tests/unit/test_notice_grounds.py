@@ -95,3 +95,20 @@ def test_a_grant_covering_the_date_or_a_time_not_known_is_the_rooms_authorizatio
         (line,) = _status_lines([grant], tmp_path, **times)
         on_record = "`douyin:555` from 2026-01-01 until 2026-12-31."
         assert f"this room is among the authorized ones on record: {on_record}" in line
+
+
+def test_a_recording_read_only_in_part_is_not_said_to_have_been_examined_whole(tmp_path: Path) -> None:
+    """A file whose decoding stopped at 18.8 s of its header's 40 s was 'Recording examined: `cut.mp4` (40 s of
+    video)' in its draft, which said nothing of the 21 s nobody examined."""
+    found = appearance("Rowan Atkinson", "cut.mp4", room="douyin:fan")
+    cut = source(
+        "cut.mp4", "truncated", room="douyin:fan", duration_s=40.0, scanned_s=18.8, error="cut.mp4: decoding stopped"
+    )
+    (text,) = notice_documents(ReportInput(scan_result([found], [cut]), tmp_path / "r.json"), tmp_path).values()
+    (line,) = [line for line in text.splitlines() if line.startswith("- Recording examined:")]
+    assert line == (
+        "- Recording examined: `cut.mp4` (40 s of video by its header, read only in part: cut.mp4: decoding stopped)"
+    )
+    whole = source("cut.mp4", room="douyin:fan", duration_s=40.0)
+    (text,) = notice_documents(ReportInput(scan_result([found], [whole]), tmp_path / "r.json"), tmp_path).values()
+    assert "- Recording examined: `cut.mp4` (40 s of video)\n" in text
