@@ -219,7 +219,16 @@ def _authorization_status(authorizations: list[Authorization] | None, appearance
     if here and not any(covers(a, appearance_time(appearance.start_wallclock)) for a in here):
         # The verdicts' rule (gallery/grants.py): a grant not yet valid or expired then is no authorization.
         when = md_text(wallclock_text(appearance.start_wallclock) or "")
-        return f"this room's authorization on record does not cover {when}, the time of this appearance: {listed}."
+        # Judged at its start; a grant that begins while it lasts covers the rest, which the draft must not deny.
+        end = appearance_time(appearance.end_wallclock)
+        later = (
+            f" (it does cover its end, {md_text(wallclock_text(appearance.end_wallclock) or '')})"
+            if end is not None and any(covers(a, end) for a in here)
+            else ""
+        )
+        return (
+            f"this room's authorization on record does not cover {when}, when this appearance starts{later}: {listed}."
+        )
     return f"this room {'is' if here else 'is not'} among the authorized ones on record: {listed}."
 
 

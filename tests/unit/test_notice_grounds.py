@@ -78,7 +78,7 @@ def test_a_grant_that_does_not_cover_the_appearances_date_is_not_called_an_autho
     (line,) = _status_lines([other, later], tmp_path, **times)
     assert "is among the authorized ones" not in line
     assert (
-        "this room's authorization on record does not cover 2026-11-20 12:00:02 +0000, the time of this appearance:"
+        "this room's authorization on record does not cover 2026-11-20 12:00:02 +0000, when this appearance starts:"
         in line
     )
     assert "`douyin:555` from 2027-01-01 until 2027-12-31" in line
@@ -86,6 +86,22 @@ def test_a_grant_that_does_not_cover_the_appearances_date_is_not_called_an_autho
     expired = Authorization("Eileen Collins", "douyin:555", None, "2026-01-31", False)
     (line,) = _status_lines([expired], tmp_path, **times)
     assert "does not cover 2026-11-20 12:00:02 +0000" in line and "`douyin:555` until 2026-01-31" in line
+
+
+def test_an_appearance_whose_grant_begins_while_it_lasts_is_not_said_to_be_outside_it_throughout(
+    tmp_path: Path,
+) -> None:
+    """Seen from 23:59:50 on 2026-11-20 to 00:00:20 the next day (Beijing), the room authorized from
+    2026-11-21: unauthorized-likeness (judged at its start), and the draft said the grant did not cover
+    '2026-11-20 23:59:50 +0800, the time of this appearance', of an appearance two thirds inside the grant."""
+    grant = Authorization("Eileen Collins", "douyin:555", "2026-11-21", None, False)
+    times = {"start_wallclock": "2026-11-20T23:59:50+08:00", "end_wallclock": "2026-11-21T00:00:20+08:00"}
+    (line,) = _status_lines([grant], tmp_path, **times)
+    assert "does not cover 2026-11-20 23:59:50 +0800, when this appearance starts" in line
+    assert "the time of this appearance" not in line
+    assert "it does cover its end, 2026-11-21 00:00:20 +0800" in line
+    (line,) = _status_lines([grant], tmp_path, start_wallclock=times["start_wallclock"])
+    assert "its end" not in line
 
 
 def test_a_grant_covering_the_date_or_a_time_not_known_is_the_rooms_authorization(tmp_path: Path) -> None:
