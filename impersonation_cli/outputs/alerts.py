@@ -173,6 +173,11 @@ class WebhookSettings:
     queue_size: int = 256
 
 
+# How long the webhook is given, when the watch ends, to deliver what is queued; how often a wait checks its cut.
+WEBHOOK_CLOSE_S = 5.0
+CUT_POLL_S = 0.1
+
+
 class WebhookSender(threading.Thread):
     """POSTs each alert as JSON; retries server errors and network failures, drops what cannot go out."""
 
@@ -199,22 +204,27 @@ class WebhookSender(threading.Thread):
         else:
             self._accepted += 1
 
-    def close(self, timeout_s: float) -> None:
-        """Deliver what is queued within `timeout_s`, then give up on the rest: counted in `failed` (they were
-        counted nowhere: 'sent 0, failed 0' of an alert that never reached a webhook that did not answer)."""
+    def close(self, timeout_s: float, cut: threading.Event | None = None) -> None:
+        """Deliver what is queued within `timeout_s` (or until `cut` is set), then give up on the rest: counted
+        in `failed` (they were counted nowhere: 'sent 0, failed 0' of an alert that never reached a webhook that
+        did not answer)."""
         if self._closed:
             return
         deadline = time.monotonic() + timeout_s
         with contextlib.suppress(queue.Full):  # the sending thread then ends after its current line, once closed
             self._queue.put(None, timeout=timeout_s)
-        self.join(max(0.0, deadline - time.monotonic()))
+        while self.is_alive() and not (cut is not None and cut.is_set()):
+            left_s = deadline - time.monotonic()
+            if left_s <= 0:
+                break
+            self.join(min(left_s, CUT_POLL_S))
         self._closing.set()  # cuts short any retry wait still going
         with self._lock:
             self._closed = True  # a line still being posted is counted here, not by the sending thread
             undelivered = self._accepted - self._done
             if undelivered:
                 self.failed += undelivered
-                self.last_error = self.last_error or f"not delivered within {timeout_s:g} s of the watch's end"
+                self.last_error = self.last_error or "still undelivered when the watch ended"
 
     def run(self) -> None:
         while (document := self._queue.get()) is not None:
@@ -355,7 +365,13 @@ class AlertSink:
             else {"sent": webhook.sent, "failed": webhook.failed, "last_error": webhook.last_error},
         }
 
-    def close(self, webhook_timeout_s: float = 5.0) -> None:
+    def deliver_rest(self, cut: threading.Event | None = None, webhook_timeout_s: float = WEBHOOK_CLOSE_S) -> None:
+        """Give the webhook `webhook_timeout_s` to deliver what is queued, less if `cut` is set meanwhile; what is
+        left is counted failed. Nothing more is sent after it."""
+        if self.webhook is not None:
+            self.webhook.close(webhook_timeout_s, cut)
+
+    def close(self, webhook_timeout_s: float = WEBHOOK_CLOSE_S) -> None:
         if self.webhook is not None:
             self.webhook.close(webhook_timeout_s)
         if self._file is not None:

@@ -178,6 +178,7 @@ class Watcher:
         self._clock_start = time.monotonic()
         self.wake = threading.Event()
         self._stop = threading.Event()
+        self._cut = threading.Event()  # stopped again while the last alerts go out: give them up
         # person -> room name -> wall-clock time the person was last on screen there
         self._sightings: dict[str, dict[str, float]] = {}
         # person -> the rooms whose latest finding of them was authorized
@@ -195,6 +196,10 @@ class Watcher:
         )
 
     def stop(self) -> None:
+        """End the watch (from another thread or a signal handler). Called again once the watch is over and the
+        webhook is delivering its last alerts (a second Ctrl-C), it gives those up: the summary comes at once."""
+        if self._stop.is_set():
+            self._cut.set()
         self._stop.set()
         self.wake.set()
 
@@ -208,7 +213,11 @@ class Watcher:
         try:
             self._loop(on_round)
         finally:
+            self._stop.set()  # over: a stop from now on cuts the deliveries short
             self._stop_readers()
+            # Here, not when the watcher's block is left: the caller's signal handlers still call stop(). A second
+            # Ctrl-C during the webhook's last 5 s aborted the CLI (exit 130) with no summary written.
+            self.sink.deliver_rest(self._cut)
 
     def _loop(self, on_round: Callable[[], None] | None) -> None:
         duration = self.settings.duration_s
