@@ -253,7 +253,8 @@ def parse_duration(text: str | float, what: str) -> float:
     else:
         raise TypeError(f"{what} must be a duration such as '30s', '10m' or '2h', not {type(text).__name__}")
     if not seconds > 0:  # NaN too
-        raise UserError(f"{what} {text!r} is not a duration such as 30s, 10m or 2h")
+        # '0' is written as a duration: what is wrong with it is that it is none (was: 'not a duration such as').
+        raise UserError(f"{what} {text!r} is not a duration above 0 such as 30s, 10m or 2h")
     if seconds > MAX_SECONDS:  # infinity too: float('1' * 400) is inf
         raise UserError(f"{what} {text!r} is longer than the limit of {MAX_SECONDS // 3600}h (ten years)")
     return seconds

@@ -32,6 +32,13 @@ def test_bad_durations_name_the_option(text: str) -> None:
         parse_duration(text, "--give-up")
 
 
+def test_a_zero_duration_is_refused_for_being_zero() -> None:
+    """'watch --window 0' (or --cooldown 0) said "--window '0' is not a duration such as 30s, 10m or 2h": plain
+    seconds are a duration (docs/watch.md), and nothing said it had to be above 0."""
+    with pytest.raises(UserError, match=r"^--window '0' is not a duration above 0 such as 30s, 10m or 2h$"):
+        parse_duration("0", "--window")
+
+
 @pytest.mark.parametrize("text", ["99999999999h", "1" * 400, 10**400, 1e300], ids=["hours", "digits", "int", "float"])
 def test_durations_past_ten_years_are_refused_naming_the_option(text: str | float) -> None:
     """`watch --timeout 99999999999h` was taken and ended in an OverflowError (a thread wait past
