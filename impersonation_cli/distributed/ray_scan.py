@@ -239,7 +239,11 @@ def scan_on_ray(
         except KeyboardInterrupt:
             status = "interrupted"
         finally:
-            ray.shutdown()
+            # Leaving the cluster takes seconds: a Ctrl-C then (pressed twice, or just as the last file came
+            # back) ended the scan with no result, every finished file lost. It is held and dropped: what
+            # finished is written either way, at once.
+            with sigint_deferred(reraise=False):
+                ray.shutdown()
     results = list(local.sources)
     appearances: list[Appearance] = []
     for number, source in enumerate(sources, start=1):
@@ -305,11 +309,11 @@ def connect(ray: Any, address: str) -> None:
 
 
 @contextmanager
-def sigint_deferred() -> Iterator[None]:
-    """Hold a Ctrl-C (SIGINT) back until the block has run, then raise it as KeyboardInterrupt. Interrupted
-    inside ray.init, Ray left the processes of the cluster it was starting running with no parent, and at times
-    the driver died of SIGSEGV (exit -11, no result written). Outside the main thread (where no signal handler
-    can be set) the block runs as it is."""
+def sigint_deferred(reraise: bool = True) -> Iterator[None]:
+    """Hold a Ctrl-C (SIGINT) back until the block has run, then raise it as KeyboardInterrupt (`reraise`
+    False: drop it). Interrupted inside ray.init, Ray left the processes of the cluster it was starting running
+    with no parent, and at times the driver died of SIGSEGV (exit -11, no result written). Outside the main
+    thread (where no signal handler can be set) the block runs as it is."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -319,7 +323,7 @@ def sigint_deferred() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
-    if caught:
+    if caught and reraise:
         raise KeyboardInterrupt
 
 

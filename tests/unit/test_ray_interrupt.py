@@ -72,3 +72,39 @@ def test_a_crop_the_driver_cannot_write_is_left_out_as_locally(tmp_path: Path) -
     written = tmp_path / "clip-1" / "s1-a1.jpg"
     assert (kept.evidence.path, written.read_bytes()) == (str(written), crop)
     assert (blocked.evidence.path, blocked.evidence.sha256, blocked.evidence.time_s) == (None, None, 4.0)
+
+
+def test_a_second_ctrl_c_while_the_driver_leaves_the_cluster_keeps_the_interrupted_result(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C pressed twice (7 s into a Ray scan of 7 files, then 0.3 s later): the second came during
+    ray.shutdown(), which takes seconds, and ended the scan 'error: aborted', exit 130, no --json written: the
+    finished files lost, where a local scan given the same two keystrokes writes them."""
+    started_with = signal.signal(signal.SIGINT, signal.default_int_handler)
+    calls: list[str] = []
+
+    def scan_sources(*args: object) -> None:
+        raise KeyboardInterrupt  # the first Ctrl-C, while the actors scan
+
+    def shutdown() -> None:
+        os.kill(os.getpid(), signal.SIGINT)  # the second, while Ray stops its actors
+        calls.append("shutdown finished")
+
+    fake_ray = SimpleNamespace(init=lambda **settings: None, shutdown=shutdown, exceptions=SimpleNamespace())
+    fake_ray.exceptions.RayError = RuntimeError
+    monkeypatch.setattr(ray_scan, "import_ray", lambda: fake_ray)
+    monkeypatch.setattr(ray_scan, "_drop_raylet_messages", lambda: None)
+    monkeypatch.setattr(ray_scan, "_scan_sources", scan_sources)
+    local = scan_result([])
+    local.sources = []
+    monkeypatch.setattr(ray_scan, "scan_inputs", lambda *args: local)
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(b"x")
+    context = SimpleNamespace(config=load_config(), evidence_dir=None)
+    try:
+        result = ray_scan.scan_on_ray([str(clip)], context, {}, ray_scan.RayOptions(address="local"))
+        assert calls == ["shutdown finished"]
+        assert result.status == "interrupted"
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, started_with)
