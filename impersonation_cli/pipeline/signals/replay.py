@@ -149,19 +149,16 @@ def loop_fingerprint(small: np.ndarray) -> np.ndarray:
     return _signatures(small, LOOP_REGION)[0]
 
 
-def stream_fingerprints(small: np.ndarray) -> np.ndarray:
+def stream_fingerprints(small: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """A stream frame's (`_small_gray`) signatures under every variant: (mirror 2, scale, shift_y 3, shift_x 3,
-    GRID*GRID)."""
+    GRID*GRID); and which variants are blank (`_blank`; a mirror image is as blank as its original): (mirror 2,
+    scale, shift_y 3, shift_x 3). Both from one pass of block means per view."""
     views = (small, np.ascontiguousarray(small[:, ::-1]))
-    signatures = np.stack([_signatures(view, STREAM_REGIONS) for view in views])
-    return signatures.reshape(2, len(SCALES), len(SHIFTS), len(SHIFTS), GRID * GRID)
-
-
-def blank_variants(small: np.ndarray) -> np.ndarray:
-    """Which of `stream_fingerprints`' variants are blank (`_blank`; a mirror image is as blank as its original):
-    (2, scale, shift_y 3, shift_x 3)."""
-    blank = _blank(_block_means(small, STREAM_REGIONS)).reshape(len(SCALES), len(SHIFTS), len(SHIFTS))
-    return np.stack([blank, blank])
+    means = [_block_means(view, STREAM_REGIONS) for view in views]
+    variants = (2, len(SCALES), len(SHIFTS), len(SHIFTS))
+    signatures = np.stack([_ranks(view_means) for view_means in means]).reshape(*variants, GRID * GRID)
+    blank = _blank(means[0]).reshape(variants[1:])
+    return signatures, np.stack([blank, blank])
 
 
 def paired_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -263,7 +260,7 @@ class FootageIndex:
 
     def nearest(self, variants: np.ndarray, settings: ReplaySettings, blank: np.ndarray | None = None) -> FootageMatch:
         """Library frames within `match_distance` of a stream frame (its `stream_fingerprints`); the variants
-        `blank` marks (`blank_variants`) match nothing: a black screen is no frame of anyone's footage, though
+        `blank` marks (`stream_fingerprints`) match nothing: a black screen is no frame of anyone's footage, though
         its ranks equal those of every black frame stored before such frames were left out.
 
         Stage one ranks the library by the unshifted variants; stage two scores the best `candidates` of
@@ -410,7 +407,8 @@ class ReplayDetector:
     def observe(self, frame: Frame) -> None:
         small = _small_gray(frame.image)
         if self.index is not None:
-            found = self.index.nearest(stream_fingerprints(small), self.settings, blank_variants(small))
+            variants, blank = stream_fingerprints(small)
+            found = self.index.nearest(variants, self.settings, blank)
             times = [frame.time_s] * len(found.videos)
             columns = (times, found.videos.tolist(), found.times.tolist(), found.distances.tolist())
             self._matches += zip(*columns, strict=True)
