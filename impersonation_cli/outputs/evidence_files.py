@@ -53,8 +53,7 @@ def locate(recorded: str, result_dir: Path) -> list[Path]:
     An evidence folder whose name is not UTF-8 is written so in the JSON, and a report looked for that spelling
     only: every crop was missing. The checksum tells the two spellings' files apart where both exist."""
     candidates: list[Path] = []
-    for spelling in dict.fromkeys((recorded, name_from_shown(recorded))):
-        path = Path(spelling)
+    for path in _spellings(recorded):
         candidates += [path] if path.is_absolute() else [path, result_dir / path]
     return [c for c in candidates if _is_file(c)]
 
@@ -66,11 +65,21 @@ def moved_along(recorded: str, result_dir: Path) -> list[Path]:
     names nothing once the report runs from out/ or out/ is moved; 'ev/...' beside r.json is the crop. Only a
     file with the recorded sha256 counts (check_evidence), so no other file there is mistaken for it."""
     candidates: list[Path] = []
-    for spelling in dict.fromkeys((recorded, name_from_shown(recorded))):
-        path = Path(spelling)
+    for path in _spellings(recorded):
         parts = path.parts[1:] if path.is_absolute() else path.parts
         candidates += [result_dir.joinpath(*parts[-k:]) for k in range(min(len(parts), MOVED_PARTS), 1, -1)]
     return [c for c in dict.fromkeys(candidates) if _is_file(c)]
+
+
+def evidence_candidates(recorded: str, result_dir: Path) -> list[Path]:
+    """Every file `check_evidence` may take for the evidence recorded as `recorded` (`locate`, then
+    `moved_along`): the files a report reads, which none of its outputs may replace."""
+    return [*locate(recorded, result_dir), *moved_along(recorded, result_dir)]
+
+
+def _spellings(recorded: str) -> list[Path]:
+    """A recorded evidence path as written, then with its `\\xNN` read back as bytes (io/names.py), if that differs."""
+    return [Path(spelling) for spelling in dict.fromkeys((recorded, name_from_shown(recorded)))]
 
 
 def _is_file(path: Path) -> bool:

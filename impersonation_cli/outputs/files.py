@@ -181,7 +181,7 @@ def write_reports(
     """Write the documents asked for, all or none of them, calling `note` with what was written; (how many
     appearances are flagged, the result)."""
     # Imported here: the HTML, notice and JUnit writers are needed only by `report`.
-    from impersonation_cli.outputs.evidence_files import locate, moved_along
+    from impersonation_cli.outputs.evidence_files import evidence_candidates
     from impersonation_cli.outputs.html import render_html
     from impersonation_cli.outputs.junit import junit_document
     from impersonation_cli.outputs.notice import notice_documents
@@ -198,10 +198,7 @@ def write_reports(
             path
             for a in result.appearances
             if a.evidence and a.evidence.path
-            for path in [
-                *locate(a.evidence.path, report_input.result_dir),
-                *moved_along(a.evidence.path, report_input.result_dir),
-            ]
+            for path in evidence_candidates(a.evidence.path, report_input.result_dir)
         ]
         distinct_files(outputs, inputs)
         notices = notice_documents(report_input, notice_dir) if notice_dir is not None else {}
