@@ -15,6 +15,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta, timezone
 
 from impersonation_cli.gallery.store import Authorization
+from impersonation_cli.io.rooms import has_time
 
 EARLIEST_ZONE = timezone(timedelta(hours=14))  # where a day begins first
 LATEST_ZONE = timezone(timedelta(hours=-12))  # where it ends last
@@ -43,7 +44,7 @@ def covers(grant: Authorization, moment: datetime | None) -> bool:
 
 def _bound(text: str, moment: datetime, end: bool) -> datetime:
     """A grant's bound as the instant it begins (`end`: the first instant after it, for a bound included)."""
-    if len(text) > len("2026-12-31"):
+    if has_time(text):
         return datetime.fromisoformat(text) + timedelta(microseconds=end)
     day = date.fromisoformat(text) + timedelta(days=end)
     zone = moment.tzinfo if moment.utcoffset() else (LATEST_ZONE if end else EARLIEST_ZONE)

@@ -33,6 +33,7 @@ from impersonation_cli.io.urls import shown_source
 
 ROOM_PATTERN = re.compile(r"^[A-Za-z0-9_.-]+:[^\s]+$")
 DATE_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}($|T)")
+DATE_LENGTH = len("2026-12-31")
 ENTRY_KEYS = {"url", "source", "room", "label", "started_at"}
 
 
@@ -86,15 +87,20 @@ def validate_room(room: str) -> str:
 
 def validate_date(text: str, what: str) -> str:
     """An authorization's bound as given: an ISO date (2026-12-31) or an ISO date-time with a zone offset
-    (2026-12-31T20:00:00+08:00); its first ten characters are the date that verdicts compare."""
+    (2026-12-31T20:00:00+08:00): a whole day, or that instant (gallery/grants.py)."""
     if isinstance(text, str) and DATE_PATTERN.match(text):
         try:
-            date.fromisoformat(text[:10])
-            if len(text) == 10 or parse_time(text, what, start=False):
+            date.fromisoformat(text[:DATE_LENGTH])
+            if not has_time(text) or parse_time(text, what, start=False):
                 return text
         except ValueError:
             pass
     raise UserError(f"{what} {text!r} is not an ISO date (2026-12-31) or date-time (2026-12-31T20:00:00+08:00)")
+
+
+def has_time(bound: str) -> bool:
+    """Whether an authorization's bound (a `validate_date`) is a date-time, an instant, rather than a whole day."""
+    return len(bound) > DATE_LENGTH
 
 
 def check_period(valid_from: str | None, valid_to: str | None) -> None:
@@ -103,11 +109,11 @@ def check_period(valid_from: str | None, valid_to: str | None) -> None:
     is a whole day: gallery/grants.py)."""
     if valid_from is None or valid_to is None:
         return
-    both_times = len(valid_from) > len("2026-12-31") and len(valid_to) > len("2026-12-31")
+    both_times = has_time(valid_from) and has_time(valid_to)
     if (
         datetime.fromisoformat(valid_from) > datetime.fromisoformat(valid_to)
         if both_times
-        else valid_from[:10] > valid_to[:10]
+        else valid_from[:DATE_LENGTH] > valid_to[:DATE_LENGTH]
     ):
         raise UserError(f"valid from {valid_from} is after valid until {valid_to}; the start must not follow the end")
 

@@ -216,7 +216,8 @@ def _authorization_status(authorizations: list[Authorization] | None, appearance
         for a in rooms
     )
     here = [a for a in rooms if a.room == appearance.room]
-    if here and not any(covers(a, appearance_time(appearance.start_wallclock)) for a in here):
+    start = appearance_time(appearance.start_wallclock)
+    if here and not any(covers(a, start) for a in here):
         # The verdicts' rule (gallery/grants.py): a grant not yet valid or expired then is no authorization.
         when = md_text(wallclock_text(appearance.start_wallclock) or "")
         # Judged at its start; a grant that begins while it lasts covers the rest, which the draft must not deny.
