@@ -59,7 +59,8 @@ STOP_WAIT_S = 2.0
 
 @dataclass(frozen=True)
 class WatchSettings:
-    """How rooms are watched: each room's reader, how long, the concurrency window and the alert cool-down."""
+    """How rooms are watched: each room's reader, how long, the concurrency window and the alert cool-down (in
+    seconds, each above 0, as `watch` takes them; a UserError otherwise)."""
 
     reader: ReaderSettings = field(default_factory=ReaderSettings)
     duration_s: float | None = None
@@ -73,8 +74,9 @@ class WatchSettings:
         plain_numbers(self)  # np.float32(30) is a number of seconds too
         if self.duration_s is not None:
             check_seconds(self.duration_s, "duration_s", zero=False)
-        check_seconds(self.concurrency_window_s, "concurrency_window_s")
-        check_seconds(self.cooldown_s, "cooldown_s")
+        # Above 0, as `watch --window 0` and `--cooldown 0` are refused (parse_duration): the two take the same.
+        check_seconds(self.concurrency_window_s, "concurrency_window_s", zero=False)
+        check_seconds(self.cooldown_s, "cooldown_s", zero=False)
         check_count(self.provisional_frames, "provisional_frames")
 
 

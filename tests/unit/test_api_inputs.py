@@ -72,7 +72,10 @@ def test_watch_settings_of_the_wrong_type_are_a_type_error(scanner: Scanner) -> 
         (lambda: ReaderSettings(give_up_s=-1), "give_up_s must be a number of seconds above 0"),
         (lambda: ReaderSettings(queue_size=0), "queue_size must be a whole number of at least 1"),
         (lambda: WatchSettings(duration_s=-1), "duration_s must be a number of seconds above 0"),
-        (lambda: WatchSettings(cooldown_s=float("inf")), "cooldown_s must be a number of seconds of at least 0"),
+        (lambda: WatchSettings(cooldown_s=float("inf")), "cooldown_s must be a number of seconds above 0"),
+        # As `watch --window 0` and `--cooldown 0` are refused (parse_duration): the library took both.
+        (lambda: WatchSettings(concurrency_window_s=0), r"^concurrency_window_s must be .* above 0, not 0$"),
+        (lambda: WatchSettings(cooldown_s=0.0), r"^cooldown_s must be a number of seconds above 0, not 0.0$"),
         (lambda: Room("clip.mp4", account="nocolon\x1b[31m"), "is not of the form platform:account"),
         (lambda: Room("clip.mp4", started_at=datetime(2026, 11, 20, 20)), "needs a time zone"),
     ],
