@@ -64,12 +64,19 @@ def say(line: str) -> None:
     stderr.print(one_line(line), soft_wrap=True)
 
 
+def done(line: str) -> None:
+    """What a command did (`exported 3 people to x.json`), on stdout on one line; --quiet silences it: the requested
+    output is the change or the file, not the line saying so (tables and lists asked for go to stdout as they are)."""
+    if not is_quiet():
+        stdout.print(one_line(line), soft_wrap=True)
+
+
 def is_quiet() -> bool:
     return stderr.quiet
 
 
 def set_quiet(quiet: bool) -> None:
-    """--quiet: stderr's notes, warnings and progress are silenced (errors have their own console)."""
+    """--quiet: stderr's notes, warnings and progress, and `done` lines, are silenced (errors have their console)."""
     if quiet:
         stderr.quiet = True
 

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from impersonation_cli.cli import options
-from impersonation_cli.cli.common import app, build_engine, errors, stderr, stdout
+from impersonation_cli.cli.common import app, build_engine, done, errors, stderr, stdout
 from impersonation_cli.config import config_path
 from impersonation_cli.errors import EXIT_OK, EXIT_UNREADABLE, MAX_SCAN_FPS, check_rate
 from impersonation_cli.io.threads import threads_or_default
@@ -69,7 +69,7 @@ def evaluate(
     stdout.print(auc_table(report.aucs) if report.aucs else no_auc)
     stdout.print(group_table(report.groups))
     if write_eval_outputs(report, roc_path, json_path):
-        stdout.print(one_line(f"ROC plot written to {roc_path}"))
+        done(f"ROC plot written to {roc_path}")
     elif roc_path is not None:
         stderr.print(one_line(f"no ROC plot written to {roc_path}: there is no curve to draw"))
     for line in problem_lines(report.unread):  # an unread case counts in the figures: said, even where they go

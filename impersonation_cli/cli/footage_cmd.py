@@ -8,11 +8,10 @@ from typing import Annotated
 import typer
 
 from impersonation_cli.cli import options
-from impersonation_cli.cli.common import app, say, stdout
+from impersonation_cli.cli.common import app, done, say, stdout
 from impersonation_cli.errors import UserError
 from impersonation_cli.gallery.footage import add_footage_videos, added_line
 from impersonation_cli.gallery.store import Gallery, default_gallery_path
-from impersonation_cli.outputs.console import one_line
 from impersonation_cli.outputs.gallery_tables import footage_table
 
 footage_app = typer.Typer(
@@ -34,7 +33,7 @@ def add(
     """Fingerprint videos and store them as NAME's footage (a video already stored for NAME is skipped)."""
     added = add_footage_videos(default_gallery_path(gallery), name, videos, fps, config, warn=say)
     for path, video, new in added:
-        stdout.print(one_line(added_line(path, video, new)))
+        done(added_line(path, video, new))
 
 
 @footage_app.command("list")
@@ -69,4 +68,4 @@ def remove(
     if not removed:  # as `gallery revoke`: removing what is not there is a mistake worth saying
         what = "no footage" if video is None else f"no footage named {video!r}"
         raise UserError(f"'{name}' has {what} (see `impersonation-cli footage list`)")
-    stdout.print(one_line(f"{name}: removed {removed} video(s)"))
+    done(f"{name}: removed {removed} video(s)")

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from impersonation_cli.cli import options
-from impersonation_cli.cli.common import app, build_engine, say, stderr, stdout
+from impersonation_cli.cli.common import app, build_engine, done, say, stderr, stdout
 from impersonation_cli.errors import UserError
 from impersonation_cli.gallery.enrol import enrol_folder, enrol_photos, people_to_import
 from impersonation_cli.gallery.store import (
@@ -34,7 +34,7 @@ def _open(gallery: Path | None, create: bool = True, read_only: bool = False) ->
 
 
 def enrolled(name: str, added: int, already_stored: int) -> None:
-    stdout.print(one_line(f"{name}: {added} new reference face(s), {already_stored} already stored"))
+    done(f"{name}: {added} new reference face(s), {already_stored} already stored")
 
 
 @gallery_app.command("add")
@@ -101,7 +101,7 @@ def remove(name: Annotated[str, typer.Argument()], gallery: options.Gallery = No
     with _open(gallery, create=False) as store:
         canonical = store.canonical_name(name)
         store.remove_person(canonical)
-        stdout.print(one_line(f"removed {canonical}"))
+        done(f"removed {canonical}")
 
 
 @gallery_app.command("export")
@@ -110,7 +110,7 @@ def export(file: Annotated[Path, typer.Argument(help="JSON file to write")], gal
     path = default_gallery_path(gallery)
     check_outputs({"gallery export": file}, [path])
     people = export_to_file(path, file)
-    stdout.print(one_line(f"exported {people} people to {file}"))
+    done(f"exported {people} people to {file}")
 
 
 @gallery_app.command("import-file")
@@ -120,7 +120,7 @@ def import_file(
     """Merge an exported gallery into this one (one transaction; every value checked first, the first bad one
     refuses the whole file)."""
     people, added = import_from_file(default_gallery_path(gallery), file)
-    stdout.print(one_line(f"imported {people} people, {added} new reference face(s)"))
+    done(f"imported {people} people, {added} new reference face(s)")
 
 
 @gallery_app.command("authorize")
@@ -140,7 +140,7 @@ def authorize(
     with _open(gallery, create=False) as store:
         canonical = store.canonical_name(name)
         store.authorize(canonical, room, since, until, ai_allowed)
-        stdout.print(one_line(f"{room} authorized for {canonical}"))
+        done(f"{room} authorized for {canonical}")
 
 
 @gallery_app.command("revoke")
@@ -152,7 +152,7 @@ def revoke(
         canonical = store.canonical_name(name)
         if not store.revoke(canonical, room):
             raise UserError(f"{room} had no authorization for {canonical}")
-        stdout.print(one_line(f"{room} no longer authorized for {canonical}"))
+        done(f"{room} no longer authorized for {canonical}")
 
 
 @gallery_app.command("calibrate")
@@ -185,6 +185,6 @@ def calibrate_threshold(
         stderr.print(one_line(warning))
     if write is not None:
         write_calibration(write, result)  # refuses (exit 2) a threshold no config takes or rejecting every genuine
-        stdout.print(one_line(f"wrote [match] threshold = {result.threshold:.4f} to {write}"))
+        done(f"wrote [match] threshold = {result.threshold:.4f} to {write}")
     elif problem := unusable_threshold(result):
         stderr.print(one_line(f"warning: {problem}"))

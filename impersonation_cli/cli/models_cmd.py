@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from impersonation_cli.cli import options
-from impersonation_cli.cli.common import app, stderr, stdout
+from impersonation_cli.cli.common import app, done, say, stdout
 from impersonation_cli.outputs.console import one_line
 from impersonation_cli.outputs.pack_tables import packs_table
 from impersonation_cli.runtime.packs import install_pack, model_root, verify_installed
@@ -36,11 +36,11 @@ def install(
 ) -> None:
     """Install a pack: every file checked against its published sha256, then swapped in atomically."""
     root = model_root(models)
-    target = install_pack(name, source, root, progress=lambda msg: stderr.print(one_line(msg)))
-    stdout.print(one_line(f"installed {name} into {target}"))
+    target = install_pack(name, source, root, progress=say)
+    done(f"installed {name} into {target}")
     # Made and timed now, so that the first scan does not (a few seconds; the published file stays).
     made = make_int8_detector(name, root)
-    (stdout if made.status == OK else stderr).print(one_line(made.detail), soft_wrap=True)
+    (done if made.status == OK else say)(made.detail)
 
 
 @models_app.command("verify")
