@@ -145,7 +145,10 @@ class Bounds:
 UNIT = Bounds(0, 1)  # thresholds and weights in [0, 1]
 SIMILARITY = Bounds(-1, 1)  # cosine similarities
 NON_NEGATIVE = Bounds(0)  # durations, gaps, margins, sizes in pixels
-AT_LEAST_ONE = Bounds(1)  # counts of frames and steps
+# Counts of sampled frames (a track's, a run's, a face's judged ones, every n-th): past 100 (50 s at the default
+# 2 fps) a face on screen for under a minute is never an appearance, a run or judged.
+MAX_FRAMES = 100
+FRAME_COUNT = Bounds(1, MAX_FRAMES)
 MODEL_INPUT = Bounds(32, 4096, multiple_of=32)  # the detector's strides go up to 32
 SCAN_FPS = Bounds(0, MAX_SCAN_FPS, above_low=True)  # as `scan --fps`
 # Replay distances are mean capped rank differences, 0..RANK_CAP: past it a value only overflows float32 (a warning).
@@ -154,7 +157,7 @@ RANK_DISTANCE = Bounds(0, RANK_CAP)
 # naming the key. Every number must also be finite. Keys not listed (or not in their section) have no bounds; a
 # [low, high] pair's bounds hold for both of its numbers.
 BOUNDS: dict[str, dict[str, Bounds]] = {
-    "scan": {"fps": SCAN_FPS, "merge_gap_s": NON_NEGATIVE, "min_appearance_frames": AT_LEAST_ONE},
+    "scan": {"fps": SCAN_FPS, "merge_gap_s": NON_NEGATIVE, "min_appearance_frames": FRAME_COUNT},
     "detector": {
         "input_size": MODEL_INPUT,
         "small_input_size": MODEL_INPUT,
@@ -163,12 +166,14 @@ BOUNDS: dict[str, dict[str, Bounds]] = {
         "large_face_px": NON_NEGATIVE,
         "full_pass_every_s": NON_NEGATIVE,
         "region_margin": Bounds(0, 100),  # a share of a face's size: 1e300 widened its box to infinity (exit 3)
-        "idle_every": AT_LEAST_ONE,
+        # A face walking into an empty scene is found up to idle_every - 1 samples late: 4.5 s at 2 fps at 10
+        # (at 1000, 500 s: nobody was found in a shorter clip).
+        "idle_every": Bounds(1, 10),
     },
     "recognition": {
         "reuse_similarity": Bounds(-1),  # above 1: never reuse
         "refresh_every_s": NON_NEGATIVE,
-        "fresh_first": NON_NEGATIVE,
+        "fresh_first": Bounds(0, MAX_FRAMES),
         "same_face_similarity": SIMILARITY,
         "min_iou": UNIT,
     },
@@ -184,7 +189,8 @@ BOUNDS: dict[str, dict[str, Bounds]] = {
         "head_motion_min": NON_NEGATIVE,
         "mouth_motion_min": NON_NEGATIVE,
         "min_face_px": NON_NEGATIVE,
-        "min_frames": AT_LEAST_ONE,
+        "min_frames": FRAME_COUNT,
+        **{f"forgery_{key}": FRAME_COUNT for key in ("first_frames", "every", "max_frames", "top_k", "min_frames")},
     },
     "verdicts": {
         "replay_threshold": UNIT,
@@ -194,10 +200,12 @@ BOUNDS: dict[str, dict[str, Bounds]] = {
     "replay": {
         "footage_fps": Bounds(0, MAX_FOOTAGE_FPS, above_low=True),  # as `footage add --fps`
         "match_distance": RANK_DISTANCE,
-        "candidates": AT_LEAST_ONE,
+        # Each is scored under every crop/shift/mirror variant of a stream frame, a cost fixed however large the
+        # library (ReplayIndex.nearest): 1000 is 30 times the default's.
+        "candidates": Bounds(1, 1000),
         "offset_tolerance_s": NON_NEGATIVE,
         "max_gap_s": NON_NEGATIVE,
-        "min_run_frames": AT_LEAST_ONE,
+        "min_run_frames": FRAME_COUNT,
         # A run's length in seconds: at [-5, -1] every run scored 1, the shortest chance match a likely-replay.
         "run_s": NON_NEGATIVE,
         "loop_min_lag_s": NON_NEGATIVE,

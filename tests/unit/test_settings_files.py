@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from dataclasses import fields
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from impersonation_cli.config import SECTIONS, load_config
+from impersonation_cli.config import BOUNDS, SECTIONS, load_config
 from impersonation_cli.errors import UserError
 from impersonation_cli.io.rooms import load_rooms, parse_time, validate_date, validate_room
 from impersonation_cli.pipeline.signals.replay import ReplaySettings
@@ -47,10 +48,15 @@ def test_a_config_file_overrides_only_what_it_names(tmp_path: Path, monkeypatch:
         ("[verdicts]\nsynthetic_threshold = 0.2\n", r"\[verdicts\] synthetic_threshold is no longer used"),
         ("[signals]\nsynthetic_weights = { blend_seam = 1.0 }\n", "synthetic_weights is no longer used"),
         ("[verdicts]\nsynthetic_probability = 1.5\n", 'must be "model" or a probability in \\(0, 1\\]'),
-        (
-            "[signals]\nforgery_every = 0\n",
-            "_every, _max_frames, _top_k, _min_frames must be >= 1",
-        ),
+        ("[signals]\nforgery_every = 0\n", r"^config \[signals\] forgery_every must be at least 1, not 0$"),
+        # Counts had no upper bound: idle_every = 1000 looked at an empty scene every 1000th sample, and a face
+        # that walked in was found 500 s late at 2 fps (in a shorter clip, never); the others found nobody.
+        ("[detector]\nidle_every = 1000\n", r"^config \[detector\] idle_every must be at most 10, not 1000$"),
+        ("[replay]\nmin_run_frames = 1000\n", r"^config \[replay\] min_run_frames must be at most 100, not 1000$"),
+        ("[scan]\nmin_appearance_frames = 101\n", r"min_appearance_frames must be at most 100, not 101$"),
+        ("[signals]\nforgery_min_frames = 1000\n", r"forgery_min_frames must be at most 100, not 1000$"),
+        ("[recognition]\nfresh_first = 101\n", r"fresh_first must be at most 100, not 101$"),
+        ("[replay]\ncandidates = 1001\n", r"candidates must be at most 1000, not 1001$"),
         ("[verdicts]\nrisk_replay = 2\n", r"\[verdicts\] risk_replay must be at most 1"),
         ("[replay]\ncandidates = 0\n", r"\[replay\] candidates must be at least 1"),
         # As `scan --fps` and `footage add --fps`: a billion frames a second was accepted.
@@ -69,6 +75,16 @@ def test_config_mistakes_are_one_line_errors(tmp_path: Path, text: str, message:
     with pytest.raises(UserError, match=message) as caught:
         load_config(path)
     assert "\n" not in str(caught.value)
+
+
+def test_every_count_in_the_config_has_an_upper_bound() -> None:
+    """A whole-number setting without one took any value (idle_every = 1000 silently found nobody); sizes in
+    pixels (`*_px`) are no counts."""
+    for name, kind in SECTIONS.items():
+        counts = [f.name for f in fields(kind) if type(f.default) is int and not f.name.endswith("_px")]
+        for key in counts:
+            bounds = BOUNDS.get(name, {}).get(key)
+            assert bounds is not None and bounds.high is not None, f"[{name}] {key} has no upper bound"
 
 
 def test_the_later_stages_sections_are_read_once_into_their_typed_settings(tmp_path: Path) -> None:
