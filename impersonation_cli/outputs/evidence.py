@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import re
+import unicodedata
 from pathlib import Path
 
 import cv2
@@ -16,9 +16,14 @@ from impersonation_cli.results import Evidence
 
 
 def slug(text: str, limit: int = 40) -> str:
-    """A file-name-safe rendering of untrusted text (names, URLs): letters, digits, '-' and '_' only."""
-    cleaned = re.sub(r"[^A-Za-z0-9_-]+", "_", text).strip("_")
-    return (cleaned or "x")[:limit]
+    """A file-name-safe rendering of untrusted text (names, URLs), at most `limit` bytes of UTF-8: the letters, marks
+    and digits of any script (a Chinese room reads as itself), '-' and '_'; each run of anything else (separators,
+    controls, bidi and zero-width characters, punctuation, symbols, spaces) is one '_'. Never a leading '-'."""
+    kept = "".join(
+        c if c in "-_" or unicodedata.category(c)[0] in "LMN" else " " for c in unicodedata.normalize("NFC", text)
+    )
+    cleaned = "_".join(kept.split()).strip("_-").encode()[:limit].decode(errors="ignore")  # no character cut in half
+    return cleaned or "x"
 
 
 def source_slug(source: str) -> str:
