@@ -372,8 +372,8 @@ class AlertSink:
             self.webhook.close(webhook_timeout_s, cut)
 
     def close(self, webhook_timeout_s: float = WEBHOOK_CLOSE_S) -> None:
-        if self.webhook is not None:
-            self.webhook.close(webhook_timeout_s)
+        """`deliver_rest` (at once when the watch has already given the webhook its time), then close the file."""
+        self.deliver_rest(webhook_timeout_s=webhook_timeout_s)
         if self._file is not None:
             self._file.close()
 

@@ -7,6 +7,7 @@ reader state on a fake clock, looked at by the watcher as its loop does each rou
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -48,8 +49,8 @@ class Posted:
     def send(self, document: dict[str, Any]) -> None:
         self.documents.append(document)
 
-    def close(self, timeout_s: float) -> None:
-        pass
+    def close(self, timeout_s: float, cut: threading.Event | None = None) -> None:
+        """As WebhookSender.close, whose `cut` AlertSink.deliver_rest (and so close) passes on."""
 
 
 class Watch:
