@@ -34,13 +34,14 @@ def check_outputs(
     inputs: Iterable[str | Path] = (),
     folders: Mapping[str, Path | None] | None = None,
     stdout: Collection[str] = (),
+    inside_allowed: bool = False,
 ) -> None:
     """Everything about a command's outputs that can be checked before its work: each file (by option) is none
     of the `inputs` and no other output's file (`distinct_files`), and can be written (`writable_file`, '-'
     meaning stdout for the options in `stdout`); each folder is not '-' and can be made and written
-    (`writable_folder`)."""
+    (`writable_folder`), and holds no file output unless `inside_allowed` (`_files_outside_folders`)."""
     distinct_files(files, inputs)
-    _files_are_not_folders(files, folders or {})
+    _files_outside_folders(files, folders or {}, inside_allowed)
     for option, path in files.items():
         writable_file(path, option, stdout=option in stdout)
     for option, folder in (folders or {}).items():
@@ -90,13 +91,28 @@ def _sqlite_companions(path: Path) -> list[Path]:
     return [path.with_name(path.name + suffix) for suffix in SQLITE_COMPANIONS]
 
 
-def _files_are_not_folders(files: Mapping[str, Path | None], folders: Mapping[str, Path | None]) -> None:
+def _files_outside_folders(
+    files: Mapping[str, Path | None], folders: Mapping[str, Path | None], inside_allowed: bool
+) -> None:
     """Refuse a file output named as a folder output: the folder is made before the work, so the file could only
-    fail after it (`watch --json out --evidence-dir out` lost an hour's summary: 'out: Is a directory')."""
-    made = {_file_identity(folder): option for option, folder in folders.items() if folder and str(folder) != "-"}
+    fail after it (`watch --json out --evidence-dir out` lost an hour's summary: 'out: Is a directory'). Refuse
+    one inside a folder output too, unless `inside_allowed` (a report's drafts, each checked once named): evidence
+    crops are named as people are found, so `scan --json ev/clip-1a2b3c4d/s1-a1_Ann_00003.00s.jpg --evidence-dir
+    ev` overwrote a crop whose sha256 the result records, or stood where a crop's folder had to be made."""
+    made = {
+        _file_identity(folder): (option, folder) for option, folder in folders.items() if folder and str(folder) != "-"
+    }
     for option, path in files.items():
-        if path is not None and str(path) != "-" and (folder := made.get(_file_identity(path))):
-            raise UserError(f"{option} {path} is also the folder of {folder}: give each output a path of its own")
+        if path is None or str(path) == "-":
+            continue
+        if found := made.get(_file_identity(path)):
+            raise UserError(f"{option} {path} is also the folder of {found[0]}: give each output a path of its own")
+        holders = [] if inside_allowed else Path(os.path.realpath(path)).parents
+        if found := next((made[i] for i in map(_file_identity, holders) if i in made), None):
+            raise UserError(
+                f"{option} {path} is inside {found[0]} {found[1]}, where evidence crops are written under names "
+                "chosen as the work goes: give it a path outside that folder"
+            )
 
 
 def _file_identity(path: Path) -> object:
@@ -189,7 +205,7 @@ def write_reports(
     try:
         outputs = {"--html": html_path, "--junit": junit_path}
         inputs: list[Path] = [result_path, *([gallery] if gallery else [])]
-        check_outputs(outputs, inputs, {"--notice": notice_dir})
+        check_outputs(outputs, inputs, {"--notice": notice_dir}, inside_allowed=True)  # drafts: checked below
         report_input = read_report_input(result_path, gallery)
         result = report_input.result
         # The evidence crops the result names are inputs too (the report checks and embeds them): `--junit`

@@ -178,6 +178,23 @@ def test_a_file_output_named_as_the_evidence_folder_is_refused_before_the_work(t
     assert not out.exists()
 
 
+def test_a_file_output_inside_the_evidence_folder_is_refused_before_the_work(tmp_path: Path) -> None:
+    """Crops are named as the scan finds people: `scan --json ev/clip-1a2b3c4d/s1-a1_Ann_00003.00s.jpg
+    --evidence-dir ev` had the result overwrite a crop whose sha256 it records (or a crop overwrite a JSON line
+    file, or a file stand where a crop's folder must be made). Any file output inside that folder is refused."""
+    ev = tmp_path / "ev"
+    (tmp_path / "link").symlink_to(ev, target_is_directory=True)
+    for inside in (ev / "clip-1a2b3c4d" / "s1-a1_Ann_00003.00s.jpg", ev / "r.json", tmp_path / "link" / "r.json"):
+        with pytest.raises(UserError, match=r"^--jsonl \S+ is inside --evidence-dir \S+/ev, where evidence crops"):
+            check_outputs({"--json": None, "--jsonl": inside}, [], {"--evidence-dir": ev})
+    assert not ev.exists()
+    check_outputs({"--json": tmp_path / "r.json", "--jsonl": tmp_path / "evidence.jsonl"}, [], {"--evidence-dir": ev})
+    # A report's drafts are named once the result is read, and each is checked then: its documents may go inside.
+    check_outputs(
+        {"--html": tmp_path / "notices" / "report.html"}, [], {"--notice": tmp_path / "notices"}, inside_allowed=True
+    )
+
+
 def test_a_report_document_never_replaces_an_evidence_crop_the_result_names(tmp_path: Path) -> None:
     """`report result.json --junit evidence/clip-1/s1-a1_x.jpg`: the crop a takedown rests on (its sha256 in the
     result) was replaced by JUnit XML without a word. Found as recorded, or beside the result (docs/reports.md)."""
