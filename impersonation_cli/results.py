@@ -24,7 +24,7 @@ from impersonation_cli.io.urls import shown_message, shown_source
 SCAN_SCHEMA = "impersonation-cli/scan"
 EVENT_SCHEMA = "impersonation-cli/appearance"
 # Major changes break readers; minor ones only add fields.
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 # 1.1: settings.detector (the detector file that ran: the int8 copy or the published file).
 # 1.2: status ("complete", or "interrupted" by Ctrl-C: the sources not finished have status "interrupted").
 # 1.3: settings.forgery (the forgery model that judged likely-synthetic/likely-effects; null when none is
@@ -36,7 +36,9 @@ SCHEMA_VERSION = "1.0"
 # 1.6: watch summaries: settings.alerts.room_events (room events raised: a room's stream interrupted, back, given up).
 # 1.7: a recording's appearances have start_wallclock/end_wallclock in the zone its start time was given in
 # (--started-at, a rooms file), not converted to UTC: the same instants; a live frame's stay in UTC.
-SCAN_SCHEMA_VERSION = "1.7"
+# 1.8: appearances[].partial_grant (the room's grant that begins or ends while the appearance lasts, which is then
+# unauthorized-likeness: the part it covers and the parts it does not); appearance events 1.1 likewise.
+SCAN_SCHEMA_VERSION = "1.8"
 
 
 @dataclass
@@ -71,6 +73,28 @@ class Verdict(StrEnum):
 
 
 @dataclass
+class WallclockSpan:
+    """A stretch of wall-clock time: ISO 8601 times with their offset."""
+
+    start: str
+    end: str
+
+
+@dataclass
+class PartialGrant:
+    """The grant of an appearance's room that covers only part of it (docs/verdicts.md): its bounds as recorded,
+    the part it covers, and the parts it does not (before it begins, after it ends), in the zone of the
+    appearance's start time. Stretches meet at the grant's bound."""
+
+    room: str
+    valid_from: str | None
+    valid_to: str | None
+    ai_allowed: bool
+    covered: WallclockSpan
+    uncovered: list[WallclockSpan]
+
+
+@dataclass
 class Appearance:
     """One registered person on screen in one stretch of one source: when, how alike, where, and what was judged."""
 
@@ -94,6 +118,7 @@ class Appearance:
     verdicts: list[str] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
     risk: float = 0.0
+    partial_grant: PartialGrant | None = None  # unauthorized-likeness for a grant that covers only part of it
 
     def __post_init__(self) -> None:
         # Written and shown, never opened: a stream URL without its password or token (io/urls.py), a file name's

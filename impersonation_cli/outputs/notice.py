@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from impersonation_cli import __version__
-from impersonation_cli.gallery.grants import appearance_time, covers
+from impersonation_cli.gallery.grants import appearance_span, authorizing
 from impersonation_cli.gallery.store import Authorization
 from impersonation_cli.io.atomic_write import text_bytes, write_files_atomic
 from impersonation_cli.outputs.console import BIDI_REORDERING
@@ -216,21 +216,15 @@ def _authorization_status(authorizations: list[Authorization] | None, appearance
         for a in rooms
     )
     here = [a for a in rooms if a.room == appearance.room]
-    start = appearance_time(appearance.start_wallclock)
-    if here and not any(covers(a, start) for a in here):
-        # The verdicts' rule (gallery/grants.py): a grant not yet valid or expired then is no authorization.
-        when = md_text(wallclock_text(appearance.start_wallclock) or "")
-        # Judged at its start; a grant that begins while it lasts covers the rest, which the draft must not deny.
-        end = appearance_time(appearance.end_wallclock)
-        later = (
-            f" (it does cover its end, {md_text(wallclock_text(appearance.end_wallclock) or '')})"
-            if end is not None and any(covers(a, end) for a in here)
-            else ""
-        )
-        return (
-            f"this room's authorization on record does not cover {when}, when this appearance starts{later}: {listed}."
-        )
-    return f"this room {'is' if here else 'is not'} among the authorized ones on record: {listed}."
+    # The verdicts' rule (gallery/grants.py): a grant that does not cover all of the appearance authorizes none of it.
+    valid, part = authorizing(here, appearance_span(appearance.start_wallclock, appearance.end_wallclock))
+    if not here or valid:
+        return f"this room {'is' if here else 'is not'} among the authorized ones on record: {listed}."
+    if part is not None:
+        said = part.describe(lambda moment: md_text(wallclock_text(moment.isoformat())))
+        return f"this room's authorization {said}; on record: {listed}."
+    when = md_text(wallclock_text(appearance.start_wallclock) or "")
+    return f"this room's authorization on record does not cover {when}, when this appearance starts: {listed}."
 
 
 def _signal_lines(appearance: Appearance) -> list[str]:

@@ -311,10 +311,11 @@ class SourcePipeline:
             signals=signals_for(start_s, end_s),
         )
         judgement = judge_appearance(appearance, self.context.authorizations, self.config.verdicts)
-        appearance.verdicts, appearance.reasons, appearance.risk = (
+        appearance.verdicts, appearance.reasons, appearance.risk, appearance.partial_grant = (
             judgement.verdicts,
             judgement.reasons,
             judgement.risk,
+            judgement.partial_grant,
         )
         return appearance
 

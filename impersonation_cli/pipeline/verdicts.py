@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from impersonation_cli.errors import UserError
-from impersonation_cli.gallery.grants import appearance_time, covers
+from impersonation_cli.gallery.grants import Coverage, Span, appearance_span, authorizing
 from impersonation_cli.gallery.store import Authorization
 from impersonation_cli.pipeline.signals import CLASSES, EFFECTS, SYNTHETIC
 from impersonation_cli.pipeline.signals.scoring import is_judged
-from impersonation_cli.results import Appearance, SignalScore, Verdict
+from impersonation_cli.results import Appearance, PartialGrant, SignalScore, Verdict, WallclockSpan
 
 # The replay detector's signals: "replay" matches known footage, "loop" repeats the stream's own frames.
 REPLAY_SIGNALS = ("replay", "loop")
@@ -73,19 +73,42 @@ def noisy_or(components: dict[str, tuple[float, float]]) -> float:
 
 def _authorization(
     appearance: Appearance, authorizations: list[Authorization]
-) -> tuple[Verdict, str, Authorization | None]:
-    """The authorization verdict and its reason, with the grant that covers this appearance's room at its time."""
+) -> tuple[Verdict, str, Authorization | None, PartialGrant | None]:
+    """The authorization verdict and its reason, with the grant that covers all of this appearance (its room,
+    from its start to its end), or else the grant that covers only part of it (gallery/grants.py)."""
     if appearance.room is None:
-        return Verdict.UNAUTHORIZED, "no room given (--room or a rooms file), so no authorization can apply", None
+        reason = "no room given (--room or a rooms file), so no authorization can apply"
+        return Verdict.UNAUTHORIZED, reason, None, None
     grants = [
         a for a in authorizations if a.person.casefold() == appearance.identity.casefold() and a.room == appearance.room
     ]
-    valid = [a for a in grants if covers(a, appearance_time(appearance.start_wallclock))]
+    valid, part = authorizing(grants, appearance_span(appearance.start_wallclock, appearance.end_wallclock))
     if valid:
         reason = f"{appearance.room} is authorized to use {appearance.identity}'s likeness"
-        return Verdict.AUTHORIZED, reason, max(valid, key=lambda a: a.ai_allowed)
+        return Verdict.AUTHORIZED, reason, max(valid, key=lambda a: a.ai_allowed), None
+    if part is not None:
+        reason = f"{appearance.room}: the authorization to use {appearance.identity}'s likeness {part.describe()}"
+        return Verdict.UNAUTHORIZED, reason, None, _partial_grant(part)
     why = "authorization expired or not yet valid" if grants else "no authorization on record"
-    return Verdict.UNAUTHORIZED, f"{appearance.room}: {why} for {appearance.identity}", None
+    return Verdict.UNAUTHORIZED, f"{appearance.room}: {why} for {appearance.identity}", None, None
+
+
+def _partial_grant(part: Coverage) -> PartialGrant:
+    """A grant's partial coverage as the result document writes it."""
+    assert part.covered is not None
+
+    def written(span: Span) -> WallclockSpan:
+        return WallclockSpan(span[0].isoformat(), span[1].isoformat())
+
+    grant = part.grant
+    return PartialGrant(
+        grant.room,
+        grant.valid_from,
+        grant.valid_to,
+        grant.ai_allowed,
+        written(part.covered),
+        [written(span) for span in part.uncovered],
+    )
 
 
 def _evidence(class_name: str, score: SignalScore, signals: dict[str, SignalScore], threshold: float) -> str:
@@ -157,14 +180,15 @@ class Judgement:
     verdicts: list[Verdict]
     reasons: list[str]
     risk: float
+    partial_grant: PartialGrant | None = None  # the room's grant that covers only part of the appearance
 
 
 def judge_appearance(
     appearance: Appearance, authorizations: list[Authorization], settings: VerdictSettings
 ) -> Judgement:
     """Authorization first, then the manipulation flags; an `ai_allowed` grant covers a synthetic face only.
-    Reads the appearance's person, room, start time and signals."""
-    authorization, why, grant = _authorization(appearance, authorizations)
+    Reads the appearance's person, room, start and end times and signals."""
+    authorization, why, grant, partial_grant = _authorization(appearance, authorizations)
     ai_licensed = grant is not None and grant.ai_allowed
     labels, reasons = _manipulation_flags(appearance.signals, settings, ai_licensed)
     unauthorized = authorization == Verdict.UNAUTHORIZED
@@ -172,6 +196,7 @@ def judge_appearance(
         verdicts=[authorization, *labels],
         reasons=[why, *reasons, *_unjudged(appearance.signals)],
         risk=_risk(appearance.signals, settings, unauthorized, ai_licensed),
+        partial_grant=partial_grant,
     )
 
 

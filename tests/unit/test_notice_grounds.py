@@ -92,16 +92,19 @@ def test_an_appearance_whose_grant_begins_while_it_lasts_is_not_said_to_be_outsi
     tmp_path: Path,
 ) -> None:
     """Seen from 23:59:50 on 2026-11-20 to 00:00:20 the next day (Beijing), the room authorized from
-    2026-11-21: unauthorized-likeness (judged at its start), and the draft said the grant did not cover
-    '2026-11-20 23:59:50 +0800, the time of this appearance', of an appearance two thirds inside the grant."""
+    2026-11-21: the draft said the grant did not cover '2026-11-20 23:59:50 +0800, the time of this appearance',
+    of an appearance two thirds inside the grant. It says which part the grant covers and which it does not."""
     grant = Authorization("Eileen Collins", "douyin:555", "2026-11-21", None, False)
     times = {"start_wallclock": "2026-11-20T23:59:50+08:00", "end_wallclock": "2026-11-21T00:00:20+08:00"}
     (line,) = _status_lines([grant], tmp_path, **times)
-    assert "does not cover 2026-11-20 23:59:50 +0800, when this appearance starts" in line
     assert "the time of this appearance" not in line
-    assert "it does cover its end, 2026-11-21 00:00:20 +0800" in line
+    assert (
+        "this room's authorization began at 2026-11-21 00:00:00 +0800, during the appearance: covered 2026-11-21 "
+        "00:00:00 +0800 to 2026-11-21 00:00:20 +0800, not covered 2026-11-20 23:59:50 +0800 to 2026-11-21 00:00:00 "
+        "+0800; on record: `douyin:555` from 2026-11-21." in line
+    )
     (line,) = _status_lines([grant], tmp_path, start_wallclock=times["start_wallclock"])
-    assert "its end" not in line
+    assert "does not cover 2026-11-20 23:59:50 +0800, when this appearance starts" in line
 
 
 def test_a_grant_covering_the_date_or_a_time_not_known_is_the_rooms_authorization(tmp_path: Path) -> None:
