@@ -133,7 +133,7 @@ def authorize(
     gallery: options.Gallery = None,
 ) -> None:
     """Allow a room to use a person's likeness."""
-    validate_room(room)
+    room = validate_room(room)
     for value, what in ((since, "--from"), (until, "--until")):
         if value is not None:
             validate_date(value, what)

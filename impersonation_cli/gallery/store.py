@@ -26,7 +26,7 @@ import numpy as np
 
 from impersonation_cli.errors import GalleryError, UserError, has_control_characters, is_device, unknown_keys
 from impersonation_cli.io.atomic_write import write_text_atomic
-from impersonation_cli.io.rooms import check_period, unique_keys, validate_date, validate_room
+from impersonation_cli.io.rooms import canonical_room, check_period, unique_keys, validate_date, validate_room
 from impersonation_cli.io.user_dirs import data_folder, expand_user
 from impersonation_cli.pipeline.faces import EMBEDDING_DIM
 
@@ -450,8 +450,8 @@ class Gallery:
     def authorize(
         self, name: str, room: str, valid_from: str | None = None, valid_to: str | None = None, ai_allowed: bool = False
     ) -> None:
-        """Allow `room` to use the person's likeness between two ISO dates (either open)."""
-        validate_room(room)
+        """Allow `room` to use the person's likeness between two ISO dates (either open), in place of its grant."""
+        room = validate_room(room)
         for value, what in ((valid_from, "valid from"), (valid_to, "valid until")):
             if value is not None:
                 validate_date(value, what)
@@ -459,19 +459,25 @@ class Gallery:
         if not isinstance(ai_allowed, bool):
             raise GalleryError(f"ai_allowed must be true or false, not {ai_allowed!r}")
         with self.transaction() as db:
+            self._drop_grant(db, self.person_id(name), room)
             db.execute(
                 "INSERT INTO authorizations (person_id, room, valid_from, valid_to, ai_allowed, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (person_id, room) DO UPDATE SET"
-                " valid_from = excluded.valid_from, valid_to = excluded.valid_to, ai_allowed = excluded.ai_allowed",
+                " VALUES (?, ?, ?, ?, ?, ?)",
                 (self.person_id(name), room, valid_from, valid_to, int(ai_allowed), now_iso()),
             )
 
     def revoke(self, name: str, room: str) -> bool:
         with self.transaction() as db:
-            cursor = db.execute(
-                "DELETE FROM authorizations WHERE person_id = ? AND room = ?", (self.person_id(name), room)
-            )
-            return cursor.rowcount > 0
+            return self._drop_grant(db, self.person_id(name), canonical_room(room)) > 0
+
+    @staticmethod
+    def _drop_grant(db: sqlite3.Connection, person_id: int, room: str) -> int:
+        """Delete the person's grant of `room` however its platform was stored: a gallery written before rooms were
+        spelt one way (io/rooms.py canonical_room) may hold Douyin:1, and douyin:1 beside it. How many went."""
+        rows = db.execute("SELECT id, room FROM authorizations WHERE person_id = ?", (person_id,)).fetchall()
+        gone = [(row_id,) for row_id, stored in rows if canonical_room(stored) == room]
+        db.executemany("DELETE FROM authorizations WHERE id = ?", gone)
+        return len(gone)
 
     def authorizations(self, name: str | None = None) -> list[Authorization]:
         query = (
@@ -483,7 +489,7 @@ class Gallery:
             query += " WHERE p.id = ?"
             args = (self.person_id(name),)
         rows = self.db.execute(query + " ORDER BY p.name, a.room", args).fetchall()
-        return [Authorization(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows]
+        return [Authorization(r[0], canonical_room(r[1]), r[2], r[3], bool(r[4])) for r in rows]
 
     # -- footage (the replay library) ---------------------------------------------------------------
 

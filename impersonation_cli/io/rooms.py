@@ -63,7 +63,7 @@ class Room:
         if self.started_at is not None and not isinstance(self.started_at, datetime):
             raise TypeError(f"started_at must be an aware datetime, not {type(self.started_at).__name__}")
         if self.account is not None:
-            validate_room(self.account)
+            object.__setattr__(self, "account", validate_room(self.account))
         if self.started_at is not None and self.started_at.utcoffset() is None:
             raise UserError(f"{self.shown_url}: started_at needs a time zone (an aware datetime)")
 
@@ -80,9 +80,17 @@ class Room:
 
 
 def validate_room(room: str) -> str:
+    """`room` as every part of the tool spells it (`canonical_room`), refused unless it is platform:account."""
     if not isinstance(room, str) or not ROOM_PATTERN.match(room) or has_control_characters(room):
         raise UserError(f"room {room!r} is not of the form platform:account (for example douyin:123456)")
-    return room
+    return canonical_room(room)
+
+
+def canonical_room(room: str) -> str:
+    """A room's one spelling: its platform (a site's name: Douyin:1 is douyin:1) in lower case, its account as given
+    (case-sensitive on some platforms). Unchecked: also for a room stored or recorded before rooms were spelt so."""
+    platform, colon, account = room.partition(":")
+    return f"{platform.lower()}{colon}{account}"
 
 
 def validate_date(text: str, what: str) -> str:

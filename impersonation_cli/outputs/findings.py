@@ -11,6 +11,7 @@ from typing import Any
 
 from impersonation_cli.errors import GalleryError, UserError
 from impersonation_cli.gallery.store import Authorization, Gallery
+from impersonation_cli.io.rooms import canonical_room
 from impersonation_cli.io.urls import shown_message, shown_source
 from impersonation_cli.results import Appearance, ScanResult, SignalScore, SourceResult, Verdict
 
@@ -109,8 +110,11 @@ class ReportInput:
 
 
 def read_report_input(result_path: Path, gallery_path: Path | None) -> ReportInput:
-    """The result file, plus reference photos and authorizations of the people in it from the gallery."""
+    """The result file, plus reference photos and authorizations of the people in it from the gallery. Rooms are
+    spelt as the gallery's (io/rooms.py canonical_room): a result written before may hold Douyin:1."""
     result = ScanResult.load(result_path)
+    for item in (*result.sources, *result.appearances):
+        item.room = item.room if item.room is None else canonical_room(item.room)
     if gallery_path is None:
         return ReportInput(result, result_path)
     if not gallery_path.exists():  # a folder or a device: Gallery says which (both were "no such gallery file")
@@ -284,7 +288,7 @@ def observed_live(result: ScanResult, source: SourceResult) -> ObservedLive | No
     for record in rooms:
         if not isinstance(record, dict) or _shown_url(record.get("url")) != source.source:
             continue
-        if _shown_url(record.get("room")) != (source.room or source.source):
+        if canonical_room(_shown_url(record.get("room")) or "") != canonical_room(source.room or source.source):
             continue
         first, gaps = _time(record.get("first_frame_at")), record.get("interruptions")
         if first is None or not isinstance(gaps, list):
