@@ -12,9 +12,10 @@ states (the table).
 
 A shard that dies is restarted by Ray (`max_restarts=-1`) and its `run` called again: its rooms are opened
 again, which the coordinator counts as one reconnect per room, carrying the counters of the shard's earlier
-life. When every shard ends, the driver merges their rooms and appearances and judges `concurrent` across all
-of them, as a local watch's summary does. The restart's own gap is in the summary's interruptions, but raises
-no room event: the shard that could have told it is the one that died.
+life. The restart's own gap is one of the room's interruptions, and the coordinator tells it with the room
+events of a stream that dropped (the shard that could have told it is the one that died). When every shard
+ends, the driver merges their rooms and appearances and judges `concurrent` across all of them, as a local
+watch's summary does.
 """
 
 from __future__ import annotations
@@ -48,20 +49,22 @@ from impersonation_cli.distributed.ray_scan import (
     write_crops,
 )
 from impersonation_cli.errors import UserError
-from impersonation_cli.io.live_reader import Cause, Interruption, ReaderState
+from impersonation_cli.io.live_reader import Cause, Interruption, ReaderState, RoomStatus
 from impersonation_cli.io.rooms import Room
-from impersonation_cli.outputs.alerts import AlertEvent, AlertSink, RoomEvent, WatchEvent
+from impersonation_cli.outputs.alerts import AlertEvent, AlertSink, RoomChange, RoomEvent, WatchEvent
 from impersonation_cli.outputs.evidence import save_evidence
 from impersonation_cli.pipeline.matches import TrackMatch
 from impersonation_cli.pipeline.scan import ScanContext, add_concurrency, source_kind
 from impersonation_cli.pipeline.verdicts import VerdictSettings, live_concurrency
 from impersonation_cli.pipeline.watch import (
+    InterruptionsTold,
     RoomWatch,
     Watcher,
     WatchSettings,
     iso_time,
     note_authorized,
     raises_concurrent,
+    room_event,
 )
 from impersonation_cli.results import Appearance, Evidence, RunInfo, ScanResult, SourceResult, Verdict
 
@@ -123,6 +126,10 @@ class RoomRecord:
     # What the earlier lives saw of the room: its interruptions, its first frame and the last frame before
     # the latest restart (from which the restart's own gap is counted), in the local watch's fields.
     earlier: dict[str, Any] = field(default_factory=dict)
+    # The start of the interruption the room's events last told as going on (its shard's or the coordinator's),
+    # and the room events of the latest restart's gap.
+    said: str | None = None
+    told: InterruptionsTold = field(default_factory=InterruptionsTold)
 
     def merged(self) -> dict[str, Any]:
         document = dict(self.latest)
@@ -131,32 +138,47 @@ class RoomRecord:
                 document[key] = round(document[key] + self.carried[key], 2)
         if self.earlier:
             document.update(carried_interruptions(self.earlier, document))
+        if document.get("status") == RoomStatus.FAILED and document.get("frames_received"):
+            document["status"] = str(RoomStatus.ENDED)  # a reader's rule: given up after it was live in a life
         document["reconnects"] = document.get("reconnects", 0) + self.restarts
         document["max_lag_s"] = max(document.get("max_lag_s", 0.0), self.carried["max_lag_s"])
         document["alerts"] = self.alerts
         return document
 
 
+def _before_restart(earlier: dict[str, Any]) -> tuple[list[dict[str, Any]], str | None]:
+    """The earlier lives' interruptions that the restart's gap leaves as they are, and when that gap starts: at
+    the last frame the dead worker saw, or where the silence it died in began (the gap holds that silence)."""
+    before = list(earlier.get("interruptions") or [])
+    if before and before[-1].get("end") is None:
+        return before[:-1], before[-1]["start"]
+    return before, earlier.get("last_frame_at")
+
+
+def restart_gap(earlier: dict[str, Any], latest: dict[str, Any]) -> Interruption | None:
+    """A restarted room's gap, a dropped connection: from the last frame the dead worker saw to the first of
+    the new one (open while the new one has none). None when no earlier life had a frame."""
+    _, start = _before_restart(earlier)
+    if start is None:
+        return None
+    first = latest.get("first_frame_at")
+    seconds = None
+    if first is not None:
+        elapsed = datetime.fromisoformat(first) - datetime.fromisoformat(start)
+        seconds = round(max(elapsed.total_seconds(), 0.0), 2)
+    error = "the worker process watching the room ended; Ray restarted it"
+    return Interruption(start, first, seconds, str(Cause.DROPPED), error)
+
+
 def carried_interruptions(earlier: dict[str, Any], latest: dict[str, Any]) -> dict[str, Any]:
     """A restarted room's `interruptions`, `first_frame_at` and `last_frame_at` over all its lives: the earlier
-    lives' interruptions, then the restart's gap (a dropped connection: from the last frame the dead worker saw
-    to the first of the new one; open while the new one has none), then the new life's own."""
-    before = list(earlier.get("interruptions") or [])
-    gap_start = earlier.get("last_frame_at")
-    if before and before[-1].get("end") is None:  # the silence the worker died in: the restart's gap holds it
-        gap_start = before.pop()["start"]
-    first = latest.get("first_frame_at")
-    gap = []
-    if gap_start is not None:
-        seconds = None
-        if first is not None:
-            elapsed = datetime.fromisoformat(first) - datetime.fromisoformat(gap_start)
-            seconds = round(max(elapsed.total_seconds(), 0.0), 2)
-        error = "the worker process watching the room ended; Ray restarted it"
-        gap = [dataclasses.asdict(Interruption(gap_start, first, seconds, str(Cause.DROPPED), error))]
+    lives' interruptions, then the restart's gap (`restart_gap`), then the new life's own."""
+    before, _ = _before_restart(earlier)
+    gap = restart_gap(earlier, latest)
+    gaps = [] if gap is None else [dataclasses.asdict(gap)]
     return {
-        "interruptions": before + gap + list(latest.get("interruptions") or []),
-        "first_frame_at": earlier.get("first_frame_at") or first,
+        "interruptions": before + gaps + (latest.get("interruptions") or []),
+        "first_frame_at": earlier.get("first_frame_at") or latest.get("first_frame_at"),
         "last_frame_at": latest.get("last_frame_at") or earlier.get("last_frame_at"),
     }
 
@@ -191,8 +213,10 @@ class WatchCoordinator:
         settings: WatchSettings,
         verdicts: VerdictSettings,
         evidence_dir: Path | None,
+        rooms: list[Room],
     ) -> None:
         self.sink = AlertSink(alerts_path, webhook, settings.cooldown_s)
+        self.watched = {room.name: room for room in rooms}
         self.window_s = settings.concurrency_window_s
         self.verdicts = verdicts
         self.evidence_dir = evidence_dir
@@ -215,8 +239,7 @@ class WatchCoordinator:
         with self.changed:
             for finding in findings:
                 if isinstance(finding, RoomEvent):
-                    self.sink.note(finding)
-                    self.events.append((finding, time.time()))
+                    self._note(finding)
                 else:
                     self._judge(finding)
             self.changed.notify_all()
@@ -225,6 +248,29 @@ class WatchCoordinator:
             if latest - self.swept_at >= CROP_KEEP_S:
                 self.crops = {k: v for k, v in self.crops.items() if latest - v[1] < CROP_KEEP_S}
                 self.swept_at = latest
+
+    def _note(self, event: RoomEvent) -> None:
+        self.sink.note(event)
+        self.events.append((event, time.time()))
+        self.changed.notify_all()
+        gap = event.interruption
+        said = gap.start if event.event == RoomChange.INTERRUPTED and gap is not None else None
+        self.rooms.setdefault(event.room, RoomRecord()).said = said
+
+    def _tell_restart(self, record: RoomRecord) -> None:
+        """Room events for the gap of the room's latest restart, as a local watch tells a stream that dropped
+        (`Watcher._tell_interruptions`): `interrupted` as the restarted worker first reports the room (unless
+        the dead one had told the silence it died in), `resumed` once it has the room's frames, `given-up` if it
+        cannot open the room again; a gap still open when the room stops being read is left to the summary."""
+        gap = restart_gap(record.earlier, record.latest)
+        if gap is None:
+            return
+        document = record.merged()
+        status = document["status"]
+        over = status in (RoomStatus.ENDED, RoomStatus.STOPPED)
+        recorded = [gap] if gap.end is not None or over else []
+        for change, told in record.told.look(recorded, None if recorded else gap, status == RoomStatus.ENDED):
+            self._note(room_event(change, self.watched[document["room"]], status, told))
 
     def _judge(self, finding: Finding) -> None:
         """The local watcher's rule (`Watcher._found`), on the sightings of every shard."""
@@ -292,9 +338,13 @@ class WatchCoordinator:
                     record.carried.update({k: record.latest.get(k, 0) for k in ADDED_COUNTERS})
                     record.carried["max_lag_s"] = max(record.carried["max_lag_s"], record.latest.get("max_lag_s", 0))
                     record.restarts += 1
+                    # The new gap's events; it was told as it began if the dead worker told the silence it died in.
+                    record.told = InterruptionsTold(silent_since=record.said)
                     # The new life numbers its tracks from 1 again: the old life's crops must not be taken for them.
                     self.crops = {k: v for k, v in self.crops.items() if k[0] != summary["room"]}
                 record.shard_pid, record.latest = shard_pid, summary
+                if record.restarts:
+                    self._tell_restart(record)
 
     def poll(self, seen: int, wait_s: float) -> Progress:
         """Alerts after the first `seen` (waiting up to `wait_s` for one), the rooms' merged states, the
@@ -638,8 +688,9 @@ class RayWatcher:
         except Exception:  # a Ray Client driver is on no node: the coordinator goes where Ray puts it
             here = "DEFAULT"
         actor = ray.remote(WatchCoordinator).options(num_cpus=0, max_concurrency=16, scheduling_strategy=here)
-        evidence_dir = self.context.evidence_dir
-        return actor.remote(self.alerts_path, self.webhook, self.settings, self.context.config.verdicts, evidence_dir)
+        verdicts, evidence_dir = self.context.config.verdicts, self.context.evidence_dir
+        rooms = [view.room for view in self.rooms]
+        return actor.remote(self.alerts_path, self.webhook, self.settings, verdicts, evidence_dir, rooms)
 
     def _start_shards(self, coordinator: Any) -> tuple[list[Any], list[Shard]]:
         """One actor per CPU (GPU) or per `--workers`, each with a contiguous block of the rooms; the watch's

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
@@ -81,6 +81,40 @@ class WatchSettings:
 
 
 @dataclass
+class InterruptionsTold:
+    """What a room's events have told of its interruptions, and what they tell next (`look`)."""
+
+    silent_since: str | None = None  # the start of the interruption told as going on
+    recorded: int = 0  # how many of the room's recorded interruptions were told
+
+    def look(
+        self, recorded: Sequence[Interruption], silence: Interruption | None, given_up: bool
+    ) -> list[tuple[RoomChange, Interruption | None]]:
+        """The room events due now: `interrupted` once a silence is sure to be an interruption (`silence`, going
+        on and not recorded yet), then `resumed` when frames come again, or `given-up` (`given_up`: the room is
+        over, its last interruption unended). An interruption recorded that began and ended between two looks is
+        told as both at once; one still going on when the room stops being read is left to the summary."""
+        changes: list[tuple[RoomChange, Interruption | None]] = []
+        for gap in recorded[self.recorded :]:
+            told = self.silent_since == gap.start
+            self.silent_since = None if told else self.silent_since
+            if gap.end is None and not given_up:
+                continue  # the watch stopped reading the room
+            if not told:
+                changes.append((RoomChange.INTERRUPTED, replace(gap, end=None, seconds=None)))
+            changes.append((RoomChange.RESUMED if gap.end is not None else RoomChange.GIVEN_UP, gap))
+        self.recorded = len(recorded)
+        ongoing = None if silence is None or silence.start in {gap.start for gap in recorded} else silence
+        if self.silent_since is not None and (ongoing is None or ongoing.start != self.silent_since):
+            self.silent_since = None  # frames came back, late but none missing: not recorded as an interruption
+            changes.append((RoomChange.RESUMED, None))
+        if ongoing is not None and self.silent_since is None:
+            self.silent_since = ongoing.start
+            changes.append((RoomChange.INTERRUPTED, ongoing))
+        return changes
+
+
+@dataclass
 class RoomWatch:
     """A room being watched: its reader, its pipeline, and how the watch of it is going."""
 
@@ -97,9 +131,7 @@ class RoomWatch:
     # Seconds from a frame's arrival to the end of its recognition: growing lag means falling behind.
     lag_s: float = 0.0
     max_lag_s: float = 0.0
-    # Room events: the start of the interruption told as going on, and how many of the recorded ones were told.
-    silent_since: str | None = None
-    interruptions_told: int = 0
+    told: InterruptionsTold = field(default_factory=InterruptionsTold)  # its room events so far
 
     @property
     def state(self) -> ReaderState:
@@ -150,6 +182,20 @@ def raises_concurrent(room: str, places: list[str], authorized: set[str]) -> boo
     the alert's room, URL and evidence crop pointed at the rights holder's own broadcast, not at a room to act
     on. With every room authorized (a simulcast), any raises it."""
     return room not in authorized or all(place in authorized for place in places)
+
+
+def room_event(change: RoomChange, room: Room, status: str, gap: Interruption | None) -> RoomEvent:
+    """A room event (`AlertSink.note`) of `room`, in `status` (a RoomStatus) when it is raised."""
+    return RoomEvent(
+        event=str(change),
+        room=room.name,
+        url=room.shown_url,
+        label=room.label,
+        status=status,
+        interruption=gap,
+        emitted_at=iso_time(None),
+        reasons=[room_reason(change, gap)],
+    )
 
 
 class Watcher:
@@ -339,41 +385,11 @@ class Watcher:
         room.alerts += 1
 
     def _tell_interruptions(self, room: RoomWatch) -> None:
-        """Room events for the room's stream: `interrupted` once a silence is sure to be an interruption, then
-        `resumed` when frames come again, or `given-up`. An interruption that began and ended between two looks
-        is told as both at once; one still going on when the watch stops reading the room is left to the summary."""
+        """Room events for the room's stream (`InterruptionsTold.look`)."""
         state = room.state
         silence = state.silence(self.settings.reader.gap_s)  # first: a frame ending it is recorded before it shows
-        recorded = list(state.interruptions)
-        for gap in recorded[room.interruptions_told :]:
-            told = room.silent_since == gap.start
-            room.silent_since = None if told else room.silent_since
-            if gap.end is None and state.status != RoomStatus.ENDED:
-                continue  # the watch stopped reading the room
-            if not told:
-                self._tell(room, RoomChange.INTERRUPTED, replace(gap, end=None, seconds=None))
-            self._tell(room, RoomChange.RESUMED if gap.end is not None else RoomChange.GIVEN_UP, gap)
-        room.interruptions_told = len(recorded)
-        ongoing = None if silence is None or silence.start in {gap.start for gap in recorded} else silence
-        if room.silent_since is not None and (ongoing is None or ongoing.start != room.silent_since):
-            room.silent_since = None  # frames came back, late but none missing: not recorded as an interruption
-            self._tell(room, RoomChange.RESUMED, None)
-        if ongoing is not None and room.silent_since is None:
-            room.silent_since = ongoing.start
-            self._tell(room, RoomChange.INTERRUPTED, ongoing)
-
-    def _tell(self, room: RoomWatch, change: RoomChange, gap: Interruption | None) -> None:
-        event = RoomEvent(
-            event=str(change),
-            room=room.name,
-            url=room.room.shown_url,
-            label=room.room.label,
-            status=str(room.state.status),
-            interruption=gap,
-            emitted_at=iso_time(None),
-            reasons=[room_reason(change, gap)],
-        )
-        self.sink.note(event)
+        for change, gap in room.told.look(list(state.interruptions), silence, state.status == RoomStatus.ENDED):
+            self.sink.note(room_event(change, room.room, str(state.status), gap))
 
     def _evidence(self, room: RoomWatch, match: TrackMatch, verdict: str) -> Evidence | None:
         track = match.track

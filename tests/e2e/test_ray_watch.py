@@ -3,7 +3,8 @@
 Katie Hill's clip, looped, is played as live in two rooms; with `--workers 2` each room is on its own shard, so
 `concurrent` can only be judged by the coordinator, which sees both. One shard's process is killed once both
 rooms have alerted: Ray restarts it, its room is opened again (one reconnect), every alert is still raised,
-each once, and the dead worker's track is kept in the summary. The delay from a finding in a shard to its
+each once, the restart's gap is told as the room's `interrupted` and `resumed`, and the dead worker's track is
+kept in the summary. The delay from a finding in a shard to its
 alert in the driver is printed (`pytest -s`).
 """
 
@@ -123,8 +124,10 @@ def watch_killing(
     log = "\n".join(lines)
     assert killed, f"no {actor} process was found to kill:\n{log}"
     assert "Traceback" not in log, log
-    alerts = [json.loads(line) for line in (out / "alerts.jsonl").read_text(encoding="utf-8").splitlines()]
-    return {"code": code, "log": log, "lines": lines, "alerts": alerts}
+    told = [json.loads(line) for line in (out / "alerts.jsonl").read_text(encoding="utf-8").splitlines()]
+    alerts = [line for line in told if line["kind"] == "finding"]
+    room_events = [line for line in told if line["kind"] == "room"]
+    return {"code": code, "log": log, "lines": lines, "alerts": alerts, "room_events": room_events}
 
 
 @pytest.fixture(scope="module")
@@ -172,12 +175,17 @@ def test_ray_watch_survives_a_killed_shard(killed_watch: dict[str, Any]) -> None
     # The restart's silence is the restarted room's interruption, from its first life's last frame to the next.
     gaps = [i for room in rooms.values() for i in room["interruptions"] if "worker process" in (i["error"] or "")]
     assert len(gaps) == 1 and gaps[0]["cause"] == "dropped" and gaps[0]["seconds"] > 0, rooms
+    restarted = next(name for name, room in rooms.items() if room["reconnects"] >= 1)
+    # The gap is told as a dropped stream's: `interrupted` when the restarted worker reports, then `resumed`.
+    told = [e for e in killed_watch["room_events"] if "worker process" in (e["interruption"] or {}).get("error", "")]
+    assert [(e["event"], e["room"]) for e in told] == [("interrupted", restarted), ("resumed", restarted)], told
+    assert told[0]["interruption"]["start"] == gaps[0]["start"] and told[1]["interruption"] == gaps[0]
+    assert f"room {restarted}: no frames for {gaps[0]['seconds']} s" in killed_watch["log"]
     appearances = killed_watch["summary"]["appearances"]
     people = {(a["identity"], a["room"]) for a in appearances}
     assert people == {(PERSON, ROOM_A), (PERSON, ROOM_B)}
     # The dead worker's track is kept as its last finding had it, named after the room's first life and saying
     # so, and it ends before the restarted worker's tracks of that room begin.
-    restarted = next(name for name, room in rooms.items() if room["reconnects"] >= 1)
     recovered = [a for a in appearances if a["appearance_id"].endswith("-life1")]
     assert [a["room"] for a in recovered] == [restarted], appearances
     assert any("recovered from the last finding of a worker that died" in r for r in recovered[0]["reasons"])

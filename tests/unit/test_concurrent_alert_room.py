@@ -5,6 +5,7 @@ evidence crop named the rights holder's own broadcast rather than a room to act 
 from __future__ import annotations
 
 from impersonation_cli.distributed.ray_watch import Finding, WatchCoordinator
+from impersonation_cli.io.rooms import Room
 from impersonation_cli.pipeline.verdicts import VerdictSettings
 from impersonation_cli.pipeline.watch import WatchSettings, raises_concurrent
 from impersonation_cli.results import Verdict
@@ -45,7 +46,8 @@ def _finding(room: str, verdicts: list[str], seen: float) -> Finding:
 
 
 def test_the_ray_coordinator_raises_it_from_the_unauthorized_room_too() -> None:
-    coordinator = WatchCoordinator(None, None, WatchSettings(), VerdictSettings(), None)
+    rooms = [Room(f"rtmp://127.0.0.1/live/{room}", account=room) for room in ("douyin:fan1", "douyin:official")]
+    coordinator = WatchCoordinator(None, None, WatchSettings(), VerdictSettings(), None, rooms)
     coordinator.report([_finding("douyin:fan1", [Verdict.UNAUTHORIZED], 1000.0)])
     coordinator.report([_finding("douyin:official", [Verdict.AUTHORIZED], 1000.5)])  # completes the finding
     assert not [event for event, _ in coordinator.events if event.verdict == Verdict.CONCURRENT]
