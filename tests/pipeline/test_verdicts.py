@@ -155,7 +155,7 @@ def test_thresholds_and_weights_come_from_the_users_config(tmp_path: Path) -> No
         ("[verdicts]\nsynthetic_probability = 1.5\n", "synthetic_probability must be"),
         ("[verdicts]\nsynthetic_threshold = 0.2\n", "synthetic_threshold is no longer used"),
         ("[signals]\neffects_weights = { skin_flatness = 1.0 }\n", "effects_weights is no longer used"),
-        ("[signals]\nforgery_every = 0\n", "must be >= 1"),
+        ("[signals]\nforgery_every = 0\n", "forgery_every must be at least 1, not 0"),
     ):
         config.write_text(text, encoding="utf-8")
         with pytest.raises(UserError, match=message.replace("(", r"\(")):
