@@ -44,6 +44,7 @@ from impersonation_cli.distributed.ray_scan import (
     connect,
     failure_cause,
     import_ray,
+    sigint_deferred,
     start_actors,
     take_crops,
     write_crops,
@@ -51,7 +52,7 @@ from impersonation_cli.distributed.ray_scan import (
 from impersonation_cli.errors import UserError
 from impersonation_cli.io.live_reader import Cause, Interruption, ReaderState, RoomStatus
 from impersonation_cli.io.rooms import Room
-from impersonation_cli.outputs.alerts import AlertEvent, AlertSink, RoomChange, RoomEvent, WatchEvent
+from impersonation_cli.outputs.alerts import CUT_POLL_S, AlertEvent, AlertSink, RoomChange, RoomEvent, WatchEvent
 from impersonation_cli.outputs.evidence import save_evidence
 from impersonation_cli.pipeline.matches import TrackMatch
 from impersonation_cli.pipeline.scan import ScanContext, add_concurrency, source_kind
@@ -61,6 +62,7 @@ from impersonation_cli.pipeline.watch import (
     RoomWatch,
     Watcher,
     WatchSettings,
+    WatchStop,
     iso_time,
     note_authorized,
     raises_concurrent,
@@ -216,6 +218,7 @@ class WatchCoordinator:
         rooms: list[Room],
     ) -> None:
         self.sink = AlertSink(alerts_path, webhook, settings.cooldown_s)
+        self.cut = threading.Event()  # set: the webhook's last deliveries are given up (a second Ctrl-C)
         self.watched = {room.name: room for room in rooms}
         self.window_s = settings.concurrency_window_s
         self.verdicts = verdicts
@@ -376,8 +379,14 @@ class WatchCoordinator:
         return lost
 
     def close(self) -> dict[str, Any]:
+        """The alerts closed, the webhook given up to 5 s for what is queued (less if `give_up_delivery`)."""
+        self.sink.deliver_rest(self.cut)
         self.sink.close()
         return self.sink.summary()
+
+    def give_up_delivery(self) -> None:
+        """Cut `close`'s wait for the webhook short (the driver's `stop()` once the watch is over)."""
+        self.cut.set()
 
 
 @dataclass
@@ -594,7 +603,7 @@ class RayWatcher:
         self.started_at = datetime.now(UTC)
         self.sink = SinkView(alerts_path)  # the dashboard names the alerts file as given
         self.delays: list[float] = []  # seconds from a finding in a shard to its alert here
-        self._stop = threading.Event()
+        self._stop = WatchStop()
         self._clock_start = time.monotonic()
         self._outcomes: list[ShardOutcome] = []
         self._lost: list[Appearance] = []  # tracks of shard processes that died (WatchCoordinator.lost_appearances)
@@ -609,7 +618,9 @@ class RayWatcher:
         return time.monotonic() - self._clock_start
 
     def stop(self) -> None:
-        self._stop.set()
+        """End the watch; called again once it is over, while the webhook delivers its last alerts (a second
+        Ctrl-C), it gives those up, as a local watch does (`Watcher.stop`)."""
+        self._stop.stop()
 
     def run(self, on_round: Callable[[], None] | None = None) -> None:
         """Start the coordinator and the shards, and follow them until every shard has ended; `on_round` is
@@ -653,11 +664,24 @@ class RayWatcher:
             if on_round is not None:
                 on_round()
             _, pending = ray.wait(pending, num_returns=len(pending), timeout=0)
+        self._stop.set()  # over: a stop from now on cuts the deliveries short
         outcomes = ray.get(running)
         self._lost = ray.get(coordinator.lost_appearances.remote([outcome.pid for outcome in outcomes]))
         progress = ray.get(coordinator.poll.remote(seen, 0.0))
-        self._show(dataclasses.replace(progress, counts=ray.get(coordinator.close.remote())))
+        self._show(dataclasses.replace(progress, counts=self._close(coordinator)))
         return outcomes
+
+    def _close(self, coordinator: Any) -> dict[str, Any]:
+        """The coordinator's alerts closed, here in `run` where the CLI's signal handlers still call `stop()`: a
+        second Ctrl-C while its webhook delivers the last alerts gives those up (counted failed), as in
+        `Watcher.run`, where the coordinator's full 5 s had to be waited out."""
+        ray = self._ray
+        closing = coordinator.close.remote()
+        while not self._stop.cut.is_set():
+            if ray.wait([closing], timeout=CUT_POLL_S)[0]:
+                return ray.get(closing)
+        coordinator.give_up_delivery.remote()
+        return ray.get(closing)
 
     def _show(self, progress: Progress) -> None:
         counts = progress.counts
@@ -762,7 +786,10 @@ class RayWatcher:
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
     ) -> None:
-        self._ray.shutdown()
+        # Leaving the cluster takes seconds, after the CLI's signal handlers are gone: a Ctrl-C then ended the
+        # watch with no summary. It is held and dropped, as for a Ray scan.
+        with sigint_deferred(reraise=False):
+            self._ray.shutdown()
 
 
 def _blocks(total: int, count: int) -> list[tuple[int, int]]:

@@ -198,6 +198,20 @@ def room_event(change: RoomChange, room: Room, status: str, gap: Interruption | 
     )
 
 
+class WatchStop(threading.Event):
+    """A watch's end, set by its loop or by `stop()`; `stop()` once it is set (a second Ctrl-C while the last
+    alerts go out) gives up their delivery: `cut`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cut = threading.Event()
+
+    def stop(self) -> None:
+        if self.is_set():
+            self.cut.set()
+        self.set()
+
+
 class Watcher:
     """Watches rooms until the duration is up, every room is over, or `stop()` is called."""
 
@@ -225,8 +239,7 @@ class Watcher:
         self.started_at = datetime.now(UTC)
         self._clock_start = time.monotonic()
         self.wake = threading.Event()
-        self._stop = threading.Event()
-        self._cut = threading.Event()  # stopped again while the last alerts go out: give them up
+        self._stop = WatchStop()
         # person -> room name -> wall-clock time the person was last on screen there
         self._sightings: dict[str, dict[str, float]] = {}
         # person -> the rooms whose latest finding of them was authorized
@@ -246,9 +259,7 @@ class Watcher:
     def stop(self) -> None:
         """End the watch (from another thread or a signal handler). Called again once the watch is over and the
         webhook is delivering its last alerts (a second Ctrl-C), it gives those up: the summary comes at once."""
-        if self._stop.is_set():
-            self._cut.set()
-        self._stop.set()
+        self._stop.stop()
         self.wake.set()
 
     @property
@@ -265,7 +276,7 @@ class Watcher:
             self._stop_readers()
             # Here, not when the watcher's block is left: the caller's signal handlers still call stop(). A second
             # Ctrl-C during the webhook's last 5 s aborted the CLI (exit 130) with no summary written.
-            self.sink.deliver_rest(self._cut)
+            self.sink.deliver_rest(self._stop.cut)
 
     def _loop(self, on_round: Callable[[], None] | None) -> None:
         duration = self.settings.duration_s

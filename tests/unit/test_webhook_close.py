@@ -10,7 +10,7 @@ import threading
 import time
 
 from impersonation_cli.outputs.alerts import AlertSink, RoomEvent, WebhookSender, WebhookSettings
-from impersonation_cli.pipeline.watch import Watcher
+from impersonation_cli.pipeline.watch import Watcher, WatchStop
 
 
 def test_lines_not_delivered_when_the_sender_closes_are_counted_failed() -> None:
@@ -49,7 +49,7 @@ def test_a_stop_while_the_last_alerts_go_out_gives_them_up_at_once() -> None:
         sink = AlertSink(None, f"http://127.0.0.1:{silent.getsockname()[1]}/hook", 600.0)
         watcher = object.__new__(Watcher)  # the end of run() uses only its rooms, its sink and its events
         watcher.rooms, watcher.sink, watcher.wake = [], sink, threading.Event()
-        watcher._stop, watcher._cut = threading.Event(), threading.Event()
+        watcher._stop = WatchStop()
         watcher._loop = lambda on_round: None  # type: ignore[method-assign]  # the watch's rounds are over
         sink.note(RoomEvent("interrupted", "douyin:1", "rtmp://127.0.0.1/live/a", None, "live", None, "now"))
         running = threading.Thread(target=watcher.run)
