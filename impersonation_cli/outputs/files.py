@@ -96,9 +96,10 @@ def _files_outside_folders(
 ) -> None:
     """Refuse a file output named as a folder output: the folder is made before the work, so the file could only
     fail after it (`watch --json out --evidence-dir out` lost an hour's summary: 'out: Is a directory'). Refuse
-    one inside a folder output too, unless `inside_allowed` (a report's drafts, each checked once named): evidence
-    crops are named as people are found, so `scan --json ev/clip-1a2b3c4d/s1-a1_Ann_00003.00s.jpg --evidence-dir
-    ev` overwrote a crop whose sha256 the result records, or stood where a crop's folder had to be made."""
+    one in a sub-folder of a folder output too, unless `inside_allowed` (a report's drafts, each checked once
+    named): evidence crops are named as people are found, one folder down, so `scan --json
+    ev/clip-1a2b3c4d/s1-a1_Ann_00003.00s.jpg --evidence-dir ev` overwrote a crop whose sha256 the result records.
+    A file at the folder's top is never a crop (`--evidence-dir out --json out/result.json` is a common layout)."""
     made = {
         _file_identity(folder): (option, folder) for option, folder in folders.items() if folder and str(folder) != "-"
     }
@@ -107,11 +108,11 @@ def _files_outside_folders(
             continue
         if found := made.get(_file_identity(path)):
             raise UserError(f"{option} {path} is also the folder of {found[0]}: give each output a path of its own")
-        holders = [] if inside_allowed else Path(os.path.realpath(path)).parents
+        holders = [] if inside_allowed else Path(os.path.realpath(path)).parents[1:]
         if found := next((made[i] for i in map(_file_identity, holders) if i in made), None):
             raise UserError(
-                f"{option} {path} is inside {found[0]} {found[1]}, where evidence crops are written under names "
-                "chosen as the work goes: give it a path outside that folder"
+                f"{option} {path} is in a sub-folder of {found[0]} {found[1]}, where evidence crops are written "
+                "under names chosen as the work goes: give it a path outside that folder or at its top"
             )
 
 

@@ -181,14 +181,21 @@ def test_a_file_output_named_as_the_evidence_folder_is_refused_before_the_work(t
 def test_a_file_output_inside_the_evidence_folder_is_refused_before_the_work(tmp_path: Path) -> None:
     """Crops are named as the scan finds people: `scan --json ev/clip-1a2b3c4d/s1-a1_Ann_00003.00s.jpg
     --evidence-dir ev` had the result overwrite a crop whose sha256 it records (or a crop overwrite a JSON line
-    file, or a file stand where a crop's folder must be made). Any file output inside that folder is refused."""
+    file). A file output in a sub-folder of that folder, where the crops go, is refused; one at its top is not."""
     ev = tmp_path / "ev"
     (tmp_path / "link").symlink_to(ev, target_is_directory=True)
-    for inside in (ev / "clip-1a2b3c4d" / "s1-a1_Ann_00003.00s.jpg", ev / "r.json", tmp_path / "link" / "r.json"):
-        with pytest.raises(UserError, match=r"^--jsonl \S+ is inside --evidence-dir \S+/ev, where evidence crops"):
+    for inside in (
+        ev / "clip-1a2b3c4d" / "s1-a1_Ann_00003.00s.jpg",
+        ev / "a" / "r.json",
+        tmp_path / "link" / "a" / "r",
+    ):
+        with pytest.raises(
+            UserError, match=r"^--jsonl \S+ is in a sub-folder of --evidence-dir \S+/ev, where evidence"
+        ):
             check_outputs({"--json": None, "--jsonl": inside}, [], {"--evidence-dir": ev})
     assert not ev.exists()
     check_outputs({"--json": tmp_path / "r.json", "--jsonl": tmp_path / "evidence.jsonl"}, [], {"--evidence-dir": ev})
+    check_outputs({"--json": ev / "result.json", "--jsonl": tmp_path / "link" / "a.jsonl"}, [], {"--evidence-dir": ev})
     # A report's drafts are named once the result is read, and each is checked then: its documents may go inside.
     check_outputs(
         {"--html": tmp_path / "notices" / "report.html"}, [], {"--notice": tmp_path / "notices"}, inside_allowed=True
