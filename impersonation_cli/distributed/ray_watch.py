@@ -754,13 +754,13 @@ class RayWatcher:
         outcomes = self._outcomes
         if not outcomes:
             raise RuntimeError("summary() before run() finished")
-        rooms = {view.name: view for view in self.rooms}
+        records = {view.name: view.record() for view in self.rooms}
         sources: list[SourceResult] = []
         appearances: list[Appearance] = []
         for outcome in outcomes:
             write_crops(outcome, self.context.evidence_dir)
             for source, record in zip(outcome.result.sources, outcome.result.settings["rooms"], strict=True):
-                sources.append(_carried(source, rooms[record["room"]].record()))
+                sources.append(_carried(source, records[record["room"]]))
             appearances.extend(outcome.appearances)
         appearances.extend(self._lost)
         add_concurrency(sources, appearances, self.context.config, slack_s=self.settings.concurrency_window_s)
@@ -772,11 +772,11 @@ class RayWatcher:
         settings = {
             **each[0],
             **({"recognition": merge_shares(self.shares, target)} if "recognition" in each[0] else {}),
-            "rooms": [view.record() for view in self.rooms],
+            "rooms": list(records.values()),
             "alerts": {**self.sink.counts, "coordinator_delay_s": _delays(self.delays)},
             "engine": {"name": "ray", "address": self.options.address, "workers": len(outcomes), "shards": shards},
         }
-        live_seconds = sum(float(view.record().get("live_seconds", 0.0)) for view in self.rooms)
+        live_seconds = sum(float(record.get("live_seconds", 0.0)) for record in records.values())
         run = RunInfo.measured(self.started_at, self.elapsed_s, live_seconds, live=True)
         return ScanResult(settings=settings, sources=sources, appearances=appearances, run=run)
 

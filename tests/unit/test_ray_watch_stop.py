@@ -21,12 +21,15 @@ import pytest
 from impersonation_cli.config import load_config
 from impersonation_cli.distributed import ray_watch
 from impersonation_cli.distributed.ray_scan import RayOptions
-from impersonation_cli.distributed.ray_watch import RayWatcher, WatchCoordinator
+from impersonation_cli.distributed.ray_watch import RayWatcher, RoomView, ShardOutcome, WatchCoordinator
 from impersonation_cli.io.live_reader import ReaderSettings
 from impersonation_cli.io.rooms import Room
 from impersonation_cli.outputs.alerts import RoomEvent
 from impersonation_cli.pipeline.verdicts import VerdictSettings
 from impersonation_cli.pipeline.watch import WatchSettings
+from impersonation_cli.results import ScanResult
+
+from .builders import SETTINGS, scan_result, source
 
 ROOMS = [Room("rtmp://127.0.0.1/live/a", account="douyin:1"), Room("rtmp://127.0.0.1/live/b", account="douyin:2")]
 SETTINGS_2FPS = WatchSettings(reader=ReaderSettings(fps=2))
@@ -143,3 +146,27 @@ def test_a_ctrl_c_while_the_driver_leaves_the_cluster_keeps_the_watch(monkeypatc
         assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     finally:
         signal.signal(signal.SIGINT, started_with)
+
+
+def test_the_summary_takes_each_rooms_record_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    watcher = driver(monkeypatch, Cluster())
+    records = [{**RoomView(number, room).record(), "live_seconds": 10.0} for number, room in enumerate(ROOMS, 1)]
+    for view, record in zip(watcher.rooms, records, strict=True):
+        view.update({**record, "alerts": 0})
+    sources = [source(room.url) for room in ROOMS]
+    shard: ScanResult = scan_result([], sources)
+    shard.settings = {**SETTINGS, "mode": "watch", "rooms": records, "alerts": {}}
+    watcher._outcomes = [ShardOutcome(shard, [], {}, os.getpid())]
+    taken: list[str] = []
+    record = RoomView.record
+
+    def counted(view: RoomView) -> dict[str, Any]:
+        taken.append(view.name)
+        return record(view)
+
+    monkeypatch.setattr(RoomView, "record", counted)
+    summary = watcher.summary()
+    assert sorted(taken) == ["douyin:1", "douyin:2"]
+    assert [room["room"] for room in summary.settings["rooms"]] == ["douyin:1", "douyin:2"]
+    assert [s.scanned_s for s in summary.sources] == [10.0, 10.0]
+    assert summary.run.video_seconds == 20.0
