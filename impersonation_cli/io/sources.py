@@ -615,12 +615,24 @@ def _sample_pyav(
                 continue
             clock.took(time_s)
             index = round(time_s * container_fps)
-            yield Frame(source=source, index=index, time_s=time_s, image=decoded.to_ndarray(format="bgr24"))
+            yield Frame(source=source, index=index, time_s=time_s, image=upright(decoded))
         if window and window.ends_before(stats.last_time_s):
             break  # the frames from here on are the next slice's
     stats.frames_skipped = max(0, packets - stats.frames_decoded)
     # A slice cannot tell a short file from the counts: how its frames compare with the container's whole count.
     _check_truncated(source, stats, packets, None if window else stream.frames or None)
+
+
+# cv2.rotate's code for each quarter turn counter-clockwise (the direction of FFmpeg's display rotation).
+QUARTER_TURNS = {1: cv2.ROTATE_90_COUNTERCLOCKWISE, 2: cv2.ROTATE_180, 3: cv2.ROTATE_90_CLOCKWISE}
+
+
+def upright(decoded: av.VideoFrame) -> np.ndarray:
+    """The frame as players show it. A phone stores a portrait recording sideways with a display rotation that
+    OpenCV applies and PyAV does not: read as stored, faces lay on their side (fewer found, crops sideways)."""
+    image = decoded.to_ndarray(format="bgr24")
+    turns = round(decoded.rotation / 90) % 4
+    return cv2.rotate(image, QUARTER_TURNS[turns]) if turns else image
 
 
 @dataclass
