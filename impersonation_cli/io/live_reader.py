@@ -32,7 +32,15 @@ from impersonation_cli.errors import (
     check_seconds,
     plain_numbers,
 )
-from impersonation_cli.io.sources import check_file, check_pixels, decode_packet, is_stream_url, seconds
+from impersonation_cli.io.sources import (
+    check_file,
+    check_pixels,
+    decode_packet,
+    is_stream_url,
+    main_video,
+    seconds,
+    upright,
+)
 from impersonation_cli.io.urls import redact_url, redact_urls
 from impersonation_cli.pipeline.faces import Frame
 
@@ -269,7 +277,7 @@ def open_live(url: str, open_timeout_s: float, read_timeout_s: float) -> av.cont
     if not container.streams.video:
         container.close()
         raise UnreadableInput(f"{url}: no video stream")
-    codec = container.streams.video[0].codec_context
+    codec = main_video(container).codec_context
     try:  # as scan refuses them: one 11000x10000 frame took 1.6 GB, and a watcher holds many rooms
         check_pixels(url, codec.width, codec.height)
     except UnreadableInput:
@@ -463,7 +471,7 @@ class RoomReader(threading.Thread):
             container.close()
 
     def _read(self, container: av.container.InputContainer) -> bool:
-        stream = container.streams.video[0]
+        stream = main_video(container)
         stream.thread_count = 1  # one thread per room: a watcher holds many rooms, each decoding a little
         codec = stream.codec_context
         rate = stream.average_rate or stream.guessed_rate
@@ -540,7 +548,7 @@ class RoomReader(threading.Thread):
             source=self.state.url,
             index=self.state.frames_sampled,
             time_s=now - self.origin,
-            image=decoded.to_ndarray(format="bgr24"),
+            image=upright(decoded),
             wallclock=time.time(),
         )
         self.state.sampled(now)

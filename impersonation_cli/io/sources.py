@@ -569,6 +569,12 @@ def open_pyav(source: str) -> av.container.InputContainer | None:
     return container
 
 
+def main_video(container: av.container.InputContainer) -> av.video.stream.VideoStream:
+    """The container's main video stream, as FFmpeg picks it (av_find_best_stream): a cover picture or thumbnail
+    track placed first (an MKV's one-frame MJPEG before its H.264) is not taken for the recording."""
+    return container.streams.best("video")
+
+
 @dataclass(frozen=True)
 class SampleGrid:
     """The sample times k * interval, and which frames near them must be decoded in full."""
@@ -593,7 +599,7 @@ def _sample_pyav(
     stats: DecodeStats,
     window: TimeWindow | None = None,
 ) -> Iterator[Frame]:
-    stream = container.streams.video[0]
+    stream = main_video(container)
     # The decoder is one stage of the scan (io/threads.py): its threads are its share of the cores, not all of
     # them. On two cores that is one thread: frame threads cost more CPU in all, which the inference stages
     # need (docs/benchmark.md, "One thread per stage").

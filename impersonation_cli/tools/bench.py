@@ -347,10 +347,12 @@ def measure(job: BenchJob) -> PathRun:
 def measure_decode_all(job: BenchJob) -> PathRun:
     import av
 
+    from impersonation_cli.io.sources import main_video
+
     clock = time.perf_counter()
     frames, last_s = 0, 0.0
     with av.open(job.video) as container:
-        stream = container.streams.video[0]
+        stream = main_video(container)
         stream.thread_type = "AUTO"
         for decoded in container.decode(stream):
             frames += 1

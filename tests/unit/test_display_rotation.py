@@ -1,7 +1,9 @@
-"""A phone stores a portrait recording sideways with a display rotation: scans must see it as players show it."""
+"""Frames as players show them: a phone's portrait recording is stored sideways with a display rotation, and a
+thumbnail track may come before the recording. Both scan's and watch's decoders must see the recording upright."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import av
@@ -9,16 +11,24 @@ import cv2
 import numpy as np
 import pytest
 
+from impersonation_cli.io.live_reader import ReaderSettings, ReaderState, RoomReader
 from impersonation_cli.io.sources import sample_frames
 
 
-def rotated_clip(path: Path, degrees: int) -> Path:
+def rotated_clip(path: Path, degrees: int, thumbnail_first: bool = False) -> Path:
     """An H.264 clip stored 120 wide and 160 high, its left half white, with a display rotation of `degrees`
-    counter-clockwise (as a phone writes it)."""
+    counter-clockwise (as a phone writes it); with `thumbnail_first`, after a one-frame black MJPEG track."""
     with av.open(str(path), "w") as out:
+        # Every track is added before the first packet: the container's header is written with it.
+        thumbnail = out.add_stream("mjpeg", rate=1) if thumbnail_first else None
         stream = out.add_stream("libx264", rate=25)
         stream.width, stream.height, stream.pix_fmt = 120, 160, "yuv420p"
         stream.set_display_rotation(degrees)
+        if thumbnail is not None:
+            thumbnail.width, thumbnail.height, thumbnail.pix_fmt = 64, 64, "yuvj420p"
+            black = av.VideoFrame.from_ndarray(np.zeros((64, 64, 3), np.uint8), format="rgb24")
+            out.mux(thumbnail.encode(black.reformat(format="yuvj420p")))
+            out.mux(thumbnail.encode())
         picture = np.zeros((160, 120, 3), dtype=np.uint8)
         picture[:, :60] = 255
         for _ in range(25):
@@ -30,21 +40,50 @@ def rotated_clip(path: Path, degrees: int) -> Path:
 @pytest.mark.parametrize(("degrees", "white_side"), [(90, "bottom"), (-90, "top"), (180, "right"), (0, "left")])
 def test_frames_come_out_as_players_show_them(tmp_path: Path, degrees: int, white_side: str) -> None:
     clip = rotated_clip(tmp_path / f"phone{degrees}.mp4", degrees)
-    frames = list(sample_frames(str(clip), 2.0))
-    assert frames
     reference = cv2.VideoCapture(str(clip))  # OpenCV applies the display rotation, as players do
     ok, shown = reference.read()
     reference.release()
-    assert ok
+    assert ok and shown.shape[:2] == ((160, 120) if degrees in (0, 180) else (120, 160))
+    frames = [frame.image for frame in sample_frames(str(clip), 2.0)]
+    assert len(frames) == 2
+    for image in frames:
+        assert_shown(image, shown.shape[:2], white_side)
+
+
+def test_the_recording_is_read_not_a_thumbnail_track_before_it(tmp_path: Path) -> None:
+    """An MKV whose first video track is a one-frame picture: scan read only that (1 frame sampled of a 1 s clip)."""
+    clip = rotated_clip(tmp_path / "thumbnail_first.mkv", 90, thumbnail_first=True)
+    frames = [frame.image for frame in sample_frames(str(clip), 4.0)]
+    assert len(frames) == 4
+    for image in frames:
+        assert_shown(image, (120, 160), "bottom")
+
+
+def test_a_watched_file_is_upright_too(tmp_path: Path) -> None:
+    """`watch` reads files and streams with its own PyAV reader: the same rotation, the same main track."""
+    clip = rotated_clip(tmp_path / "thumbnail_first.mkv", 90, thumbnail_first=True)
+    wake = threading.Event()
+    reader = RoomReader(ReaderState(room="douyin:1", url=str(clip)), ReaderSettings(fps=4.0), wake)
+    reader.start()
+    assert wake.wait(10.0)
+    reader.stop()
+    reader.join(10.0)
+    frames = reader.slot.drain()
+    assert frames
     for frame in frames:
-        image = frame.image.mean(axis=2)
-        assert image.shape == shown.shape[:2] == ((160, 120) if degrees in (0, 180) else (120, 160))
-        height, width = image.shape
-        halves = {
-            "top": (image[: height // 2], image[height // 2 :]),
-            "bottom": (image[height // 2 :], image[: height // 2]),
-            "left": (image[:, : width // 2], image[:, width // 2 :]),
-            "right": (image[:, width // 2 :], image[:, : width // 2]),
-        }
-        white, dark = halves[white_side]
-        assert white.mean() > 200 and dark.mean() < 50
+        assert_shown(frame.image, (120, 160), "bottom")
+
+
+def assert_shown(picture: np.ndarray, shape: tuple[int, ...], white_side: str) -> None:
+    """`picture` is `shape` (height, width) with the white half on `white_side`."""
+    image = picture.mean(axis=2)
+    assert image.shape == shape
+    height, width = image.shape
+    halves = {
+        "top": (image[: height // 2], image[height // 2 :]),
+        "bottom": (image[height // 2 :], image[: height // 2]),
+        "left": (image[:, : width // 2], image[:, width // 2 :]),
+        "right": (image[:, width // 2 :], image[:, : width // 2]),
+    }
+    white, dark = halves[white_side]
+    assert white.mean() > 200 and dark.mean() < 50
