@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from impersonation_cli.errors import UserError
-from impersonation_cli.gallery.grants import Coverage, Span, appearance_span, authorizing
+from impersonation_cli.gallery.grants import Authorizing, Coverage, Span, appearance_span, authorizing
 from impersonation_cli.gallery.store import Authorization
 from impersonation_cli.pipeline.signals import CLASSES, EFFECTS, SYNTHETIC
 from impersonation_cli.pipeline.signals.scoring import is_judged
@@ -71,26 +71,25 @@ def noisy_or(components: dict[str, tuple[float, float]]) -> float:
     return round(1.0 - remaining, 4)
 
 
-def _authorization(
-    appearance: Appearance, authorizations: list[Authorization]
-) -> tuple[Verdict, str, Authorization | None, PartialGrant | None]:
-    """The authorization verdict and its reason, with the grant that covers all of this appearance (its room,
-    from its start to its end), or else the grant that covers only part of it (gallery/grants.py)."""
+def _authorization(appearance: Appearance, authorizations: list[Authorization]) -> tuple[Verdict, str, Authorizing]:
+    """The authorization verdict and its reason, with what the room's grants say of this appearance: the grants
+    that cover all of it (its room, from its start to its end), or else the one that covers part (gallery/grants.py)."""
     if appearance.room is None:
         reason = "no room given (--room or a rooms file), so no authorization can apply"
-        return Verdict.UNAUTHORIZED, reason, None, None
+        return Verdict.UNAUTHORIZED, reason, Authorizing([])
     grants = [
         a for a in authorizations if a.person.casefold() == appearance.identity.casefold() and a.room == appearance.room
     ]
-    valid, part = authorizing(grants, appearance_span(appearance.start_wallclock, appearance.end_wallclock))
-    if valid:
-        reason = f"{appearance.room} is authorized to use {appearance.identity}'s likeness"
-        return Verdict.AUTHORIZED, reason, max(valid, key=lambda a: a.ai_allowed), None
-    if part is not None:
-        reason = f"{appearance.room}: the authorization to use {appearance.identity}'s likeness {part.describe()}"
-        return Verdict.UNAUTHORIZED, reason, None, _partial_grant(part)
+    found = authorizing(grants, appearance_span(appearance.start_wallclock, appearance.end_wallclock))
+    if found.grants:
+        return Verdict.AUTHORIZED, f"{appearance.room} is authorized to use {appearance.identity}'s likeness", found
+    if found.partial is not None:
+        reason = (
+            f"{appearance.room}: the authorization to use {appearance.identity}'s likeness {found.partial.describe()}"
+        )
+        return Verdict.UNAUTHORIZED, reason, found
     why = "authorization expired or not yet valid" if grants else "no authorization on record"
-    return Verdict.UNAUTHORIZED, f"{appearance.room}: {why} for {appearance.identity}", None, None
+    return Verdict.UNAUTHORIZED, f"{appearance.room}: {why} for {appearance.identity}", found
 
 
 def _partial_grant(part: Coverage) -> PartialGrant:
@@ -188,15 +187,15 @@ def judge_appearance(
 ) -> Judgement:
     """Authorization first, then the manipulation flags; an `ai_allowed` grant covers a synthetic face only.
     Reads the appearance's person, room, start and end times and signals."""
-    authorization, why, grant, partial_grant = _authorization(appearance, authorizations)
-    ai_licensed = grant is not None and grant.ai_allowed
+    authorization, why, found = _authorization(appearance, authorizations)
+    ai_licensed = found.ai_allowed
     labels, reasons = _manipulation_flags(appearance.signals, settings, ai_licensed)
     unauthorized = authorization == Verdict.UNAUTHORIZED
     return Judgement(
         verdicts=[authorization, *labels],
         reasons=[why, *reasons, *_unjudged(appearance.signals)],
         risk=_risk(appearance.signals, settings, unauthorized, ai_licensed),
-        partial_grant=partial_grant,
+        partial_grant=None if found.partial is None else _partial_grant(found.partial),
     )
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from impersonation_cli.config import load_config
+from impersonation_cli.gallery.grants import appearance_span, authorizing
 from impersonation_cli.gallery.store import Authorization
 from impersonation_cli.outputs.findings import ReportInput
 from impersonation_cli.outputs.notice import notice_documents
@@ -138,3 +139,31 @@ def test_the_partial_grant_is_written_and_read_back_in_the_result_format() -> No
         {"start": "2026-12-06T00:00:00+08:00", "end": "2026-12-06T00:30:00+08:00"}
     ]
     assert ScanResult.from_dict(document).appearances[0].partial_grant == found.partial_grant
+
+
+def test_renewals_back_to_back_authorize_an_appearance_across_their_join() -> None:
+    """An agency renews a room's grant each month: a stream across the midnight between two grants is authorized
+    (each grant alone covers only part of it, which read as unauthorized-likeness against a legitimate seller)."""
+    renewed = [grant(valid_to="2026-12-05"), grant(valid_from="2026-12-06", valid_to="2026-12-31")]
+    verdicts, reasons, part = judged(renewed, **ACROSS_MIDNIGHT)
+    assert verdicts == [Verdict.AUTHORIZED] and part is None
+    assert reasons[0] == "douyin:555 is authorized to use Eileen Collins's likeness"
+    # A day between them is a day nobody authorized.
+    gap = [grant(valid_to="2026-12-05"), grant(valid_from="2026-12-07")]
+    verdicts, _, part = judged(gap, **ACROSS_MIDNIGHT)
+    assert verdicts == [Verdict.UNAUTHORIZED] and part is not None and part.valid_to == "2026-12-05"
+    # Date-times that meet: the first includes its bound, the second begins there.
+    instants = [grant(valid_to="2026-12-06T00:10:00+08:00"), grant(valid_from="2026-12-06T00:10:00+08:00")]
+    assert judged(instants, **ACROSS_MIDNIGHT)[0] == [Verdict.AUTHORIZED]
+
+
+def test_an_ai_digital_human_is_licensed_only_where_every_joined_grant_licenses_it() -> None:
+    span = appearance_span(ACROSS_MIDNIGHT["start_wallclock"], ACROSS_MIDNIGHT["end_wallclock"])
+    licensed = authorizing(
+        [grant(valid_to="2026-12-05", ai_allowed=True), grant(valid_from="2026-12-06", ai_allowed=True)], span
+    )
+    half = authorizing([grant(valid_to="2026-12-05", ai_allowed=True), grant(valid_from="2026-12-06")], span)
+    assert len(licensed.grants) == len(half.grants) == 2
+    assert licensed.ai_allowed and not half.ai_allowed
+    # One grant covering all of it: the one that licenses AI is taken where any does.
+    assert authorizing([grant(), grant(ai_allowed=True)], span).ai_allowed
