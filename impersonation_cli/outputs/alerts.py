@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import http.client
 import os
 import queue
 import sys
@@ -257,6 +258,9 @@ class WebhookSender(threading.Thread):
                     return False
             except (urllib.error.URLError, OSError) as exc:
                 self.last_error = f"webhook unreachable: {getattr(exc, 'reason', exc)}"
+            except http.client.HTTPException as exc:  # a bad status line, a body cut short: no OSError, and the
+                # thread ended in a traceback with every later alert undelivered. Its text is the endpoint's bytes.
+                self.last_error = f"webhook answered something that is not HTTP ({type(exc).__name__})"
         return False
 
 
