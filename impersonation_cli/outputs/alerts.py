@@ -146,9 +146,20 @@ def default_evidence_dir(alerts_path: Path | None) -> Path | None:
 
 
 def validate_webhook(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise UserError(f"--webhook {redact_url(url)!r} must be an http:// or https:// URL")
+    """`url` if alerts can be posted to it, else a one-line UserError. A malformed IPv6 host was an internal error;
+    a port that is not a number from 0 to 65535, white space or a control character anywhere, or a character that
+    is not ASCII after the host (urllib sends the path as typed) failed only when the first alert was sent."""
+    shown = f"--webhook {redact_url(url)!r}"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  # read for its ValueError
+    except ValueError as exc:
+        raise UserError(f"{shown} is not a valid URL: {exc}") from exc
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UserError(f"{shown} must be an http:// or https:// URL")
+    after_host = parts.path + parts.query + parts.fragment
+    if any(c.isspace() or not c.isprintable() for c in url) or not after_host.isascii():
+        raise UserError(f"{shown} holds white space, a control character or a non-ASCII path: percent-encode it")
     return url
 
 
