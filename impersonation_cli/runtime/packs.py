@@ -11,6 +11,7 @@ import hashlib
 import http.client
 import importlib.util
 import json
+import lzma
 import os
 import shutil
 import stat
@@ -21,7 +22,8 @@ import urllib.parse
 import urllib.request
 import zipfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path, PureWindowsPath
@@ -41,6 +43,8 @@ DEFAULT_PACK_ORDER = ("buffalo_l", "antelopev2", "buffalo_m", "sc-2.5g", "buffal
 MAX_DOWNLOAD_BYTES = 2 << 30
 # Seconds a download may wait for its server to answer or send more: a stalled one ends with an error.
 DOWNLOAD_TIMEOUT = 60
+# What an archive zipfile cannot read is asked to be instead.
+PLAIN_ZIP = "give a zip archive made with plain Deflate (or stored)"
 
 
 @dataclass(frozen=True)
@@ -431,8 +435,12 @@ def _unzip(archive: Path, dest: Path, spec: PackSpec, label: str | None = None) 
                     continue
                 dest.mkdir(parents=True, exist_ok=True)
                 _extract(zf, member, dest / name, label)
-    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+    # UnicodeDecodeError: a name flagged UTF-8 that is not. Both it and NotImplementedError (a 'version needed to
+    # extract' above zipfile's) come from reading the archive's directory: they were internal errors (exit 4).
+    except (zipfile.BadZipFile, zlib.error, EOFError, UnicodeDecodeError) as exc:
         raise ModelPackError(f"{label} is a damaged zip archive: {exc}") from exc
+    except NotImplementedError as exc:
+        raise ModelPackError(f"{label} needs {exc}, which cannot be read here; {PLAIN_ZIP}") from exc
     if refused := [problem for name, problem in wrong_size.items() if not (dest / name).is_file()]:
         raise ModelPackError(refused[0])
     return dest
@@ -441,17 +449,36 @@ def _unzip(archive: Path, dest: Path, spec: PackSpec, label: str | None = None) 
 def _extract(zf: zipfile.ZipFile, member: zipfile.ZipInfo, target: Path, label: str) -> None:
     """One member to `target`. zipfile raises RuntimeError for a password-protected member and
     NotImplementedError for a compression it lacks (Deflate64, as some Windows tools write big archives): both were
-    internal errors (exit 4)."""
+    internal errors (exit 4). Bytes that cannot be read are a damaged archive (`_member_read`); an error writing
+    `target` (a full disk) is not, and stays the system's."""
     if member.flag_bits & 0x1:
         raise ModelPackError(f"{label}: {member.filename} is encrypted; give an archive without a password")
     try:
-        with zf.open(member) as src, open(target, "wb") as out:
-            shutil.copyfileobj(src, out, 1 << 20)
+        with _member_read(member, label):
+            source = zf.open(member)
     except NotImplementedError as exc:
         raise ModelPackError(
             f"{label}: {member.filename} is compressed with method {member.compress_type}, which cannot be "
-            "read here; give a zip archive made with plain Deflate (or stored)"
+            f"read here; {PLAIN_ZIP}"
         ) from exc
+    with source, open(target, "wb") as out:
+        while True:
+            with _member_read(member, label):
+                chunk = source.read(1 << 20)
+            if not chunk:
+                return
+            out.write(chunk)
+
+
+@contextmanager
+def _member_read(member: zipfile.ZipInfo, label: str) -> Iterator[None]:
+    """Reading a member's bytes: an OSError (a corrupt bzip2 stream, 'Invalid data stream'; a header offset before
+    the file's start, '[Errno 22] Invalid argument', naming neither the archive nor the member) or an LZMAError (a
+    corrupt LZMA stream, an internal error) is the archive's damage, refused in one line naming both."""
+    try:
+        yield
+    except (OSError, lzma.LZMAError) as exc:
+        raise ModelPackError(f"{label} is a damaged zip archive: {member.filename}: {exc}") from exc
 
 
 def _download(url: str, target: Path, progress: Progress) -> None:

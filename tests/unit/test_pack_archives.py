@@ -47,6 +47,33 @@ def test_a_compression_zipfile_lacks_is_refused_in_one_line(tmp_path: Path) -> N
         _unzip(archive, tmp_path / "out", SPEC)
 
 
+def test_an_archive_whose_names_are_not_the_utf8_they_claim_is_refused_in_one_line(tmp_path: Path) -> None:
+    # The UTF-8 flag (bit 11 of the flags: 0x08 in their second byte) on a name whose bytes are not UTF-8.
+    archive = _archive(tmp_path / "names.zip", {s: o + 1 for s, o in FLAG_OFFSETS.items()}, 0x08, set_bit=True)
+    archive.write_bytes(archive.read_bytes().replace(b"det.onnx", b"\xffet.onnx"))
+    with pytest.raises(ModelPackError, match=r"names\.zip is a damaged zip archive: 'utf-8' codec can't decode"):
+        _unzip(archive, tmp_path / "out", SPEC)
+
+
+def test_an_archive_of_a_zip_version_zipfile_lacks_is_refused_in_one_line(tmp_path: Path) -> None:
+    archive = _archive(tmp_path / "future.zip", {b"PK\x01\x02": 6}, 99, set_bit=False)  # version needed: 9.9
+    with pytest.raises(ModelPackError, match=r"future\.zip needs zip file version 9\.9, which cannot be read here"):
+        _unzip(archive, tmp_path / "out", SPEC)
+
+
+@pytest.mark.parametrize("compression", [zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA])
+def test_a_member_whose_compressed_bytes_are_damaged_is_refused_in_one_line(tmp_path: Path, compression: int) -> None:
+    # A bzip2 stream's damage was a bare OSError ('error: Invalid data stream'), an LZMA one's an internal error.
+    archive = tmp_path / "damaged.zip"
+    with zipfile.ZipFile(archive, "w", compression=compression) as written:
+        written.writestr("det.onnx", bytes(range(256)) * 40)
+    data = bytearray(archive.read_bytes())
+    data[30 + len("det.onnx") + 10] ^= 0xFF  # a byte of the member's compressed data
+    archive.write_bytes(bytes(data))
+    with pytest.raises(ModelPackError, match=r"damaged\.zip is a damaged zip archive: det\.onnx: (Invalid|Corrupt)"):
+        _unzip(archive, tmp_path / "out", SPEC)
+
+
 def test_a_plain_archive_is_extracted(tmp_path: Path) -> None:
     with zipfile.ZipFile(tmp_path / "plain.zip", "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("pack/det.onnx", b"model bytes")
