@@ -72,6 +72,16 @@ class Verdict(StrEnum):
     CONCURRENT = "concurrent"
 
 
+# The stream-level signals behind each verdict a source can have of its own, beyond its appearances'
+# (pipeline/verdicts.py judge_source): replay of known footage or a loop of the stream, and, with
+# `flag_unmatched_faces`, the trained detector's classes for faces that matched nobody.
+SOURCE_SIGNALS: dict[str, tuple[str, ...]] = {
+    Verdict.REPLAY: ("replay", "loop"),
+    Verdict.SYNTHETIC: ("synthetic",),
+    Verdict.EFFECTS: ("effects",),
+}
+
+
 @dataclass
 class WallclockSpan:
     """A stretch of wall-clock time: ISO 8601 times with their offset."""

@@ -13,7 +13,7 @@ from impersonation_cli.errors import GalleryError, UserError
 from impersonation_cli.gallery.store import Authorization, Gallery
 from impersonation_cli.io.rooms import canonical_room
 from impersonation_cli.io.urls import shown_message, shown_source
-from impersonation_cli.results import Appearance, ScanResult, SignalScore, SourceResult, Verdict
+from impersonation_cli.results import SOURCE_SIGNALS, Appearance, ScanResult, SignalScore, SourceResult, Verdict
 
 # `--fail-on` words and the verdicts they stand for; the full verdict names are accepted too.
 FAIL_ON_VERDICTS = {
@@ -188,10 +188,14 @@ def own_verdicts(source: SourceResult, appearances: list[Appearance]) -> list[st
     return [v for v in source.verdicts if v not in carried]
 
 
-def source_reasons(source: SourceResult) -> list[str]:
-    """Why a source is flagged on its own: its stream-level signals that found something, explained."""
+def source_reasons(source: SourceResult, own: list[str]) -> list[str]:
+    """Why a source is flagged on its own (`own`, from `own_verdicts`): the stream-level signals behind those
+    verdicts that found something, explained. Its other signals (the cues of its strongest faces) are no reason."""
+    behind = {name for verdict in own for name in SOURCE_SIGNALS.get(verdict, ())}
     return [
-        f"{name} {signal.score:.2f}: {signal.explanation}" for name, signal in source.signals.items() if signal.score
+        f"{name} {signal.score:.2f}: {signal.explanation}"
+        for name, signal in source.signals.items()
+        if name in behind and signal.score
     ]
 
 

@@ -329,7 +329,7 @@ Span = tuple[int, Appearance, float, float]
 def _source_panel(result: ScanResult, source: SourceResult) -> SourcePanel:
     numbered = [(n, a) for n, a in enumerate(result.appearances) if a.source == source.source]
     own = own_verdicts(source, result.appearances)
-    reasons = source_reasons(source) if own else []
+    reasons = source_reasons(source, own)
     live = observed_live(result, source)
     if not numbered:
         return SourcePanel(source, [], None, own, reasons, live)

@@ -71,7 +71,7 @@ def _testcase(suite: ET.Element, source: SourceResult, appearances: list[Appeara
             type=xml_text(",".join(verdicts)),
         )
         lines = [f"{_appearance_line(a)}\n  " + "\n  ".join(a.reasons) for a in failing]
-        lines += [f"the stream itself: {', '.join(own)}\n  " + "\n  ".join(source_reasons(source))] if own else []
+        lines += [f"the stream itself: {', '.join(own)}\n  " + "\n  ".join(source_reasons(source, own))] if own else []
         failure.text = xml_text("\n".join(lines))
         if source.status != "ok":
             ET.SubElement(case, "system-err").text = xml_text(f"{source.status}: {source.error or ''}")

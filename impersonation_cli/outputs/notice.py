@@ -166,7 +166,7 @@ def _summary(people: list[str], appearances: list[Appearance], own: list[str]) -
 
 def _stream(source: SourceResult, own: list[str]) -> str:
     """What the stream itself shows beyond any one appearance: it loops, or replays known footage."""
-    lines = "\n".join(f"- {md_text(reason)}" for reason in source_reasons(source))
+    lines = "\n".join(f"- {md_text(reason)}" for reason in source_reasons(source, own))
     return f"## The stream itself\n\nFlagged {md_text(', '.join(own))} on its own:\n\n{lines}"
 
 

@@ -61,7 +61,7 @@ def flagged_sources_table(result: ScanResult) -> Table | None:
     for column in ("source", "verdicts", "why"):
         table.add_column(column, overflow="fold")
     for source, own in rows:
-        why = one_line("; ".join(source_reasons(source)))
+        why = one_line("; ".join(source_reasons(source, own)))
         table.add_row(one_line(shown_name(source.source)), Text(", ".join(own), style="bold red"), why)
     return table
 

@@ -17,10 +17,10 @@ from impersonation_cli.gallery.grants import Authorizing, Coverage, Span, appear
 from impersonation_cli.gallery.store import Authorization
 from impersonation_cli.pipeline.signals import CLASSES, EFFECTS, SYNTHETIC
 from impersonation_cli.pipeline.signals.scoring import is_judged
-from impersonation_cli.results import Appearance, PartialGrant, SignalScore, Verdict, WallclockSpan
+from impersonation_cli.results import SOURCE_SIGNALS, Appearance, PartialGrant, SignalScore, Verdict, WallclockSpan
 
 # The replay detector's signals: "replay" matches known footage, "loop" repeats the stream's own frames.
-REPLAY_SIGNALS = ("replay", "loop")
+REPLAY_SIGNALS = SOURCE_SIGNALS[Verdict.REPLAY]
 
 
 MODEL_THRESHOLD = "model"

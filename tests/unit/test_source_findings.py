@@ -55,3 +55,23 @@ def test_the_documents_say_the_stream_loops(tmp_path: Path) -> None:
     text = notice.read_text(encoding="utf-8")
     assert "## The stream itself" in text and LOOP in text and "**likely-replay**" in text
     ET.fromstring(ET.tostring(build_junit(result).getroot()))  # still well-formed
+
+
+def test_only_the_signals_behind_its_own_verdict_say_why(tmp_path: Path) -> None:
+    """A watched room's stream-level signals hold every cue of its strongest faces (face_forgery 0.29, far below
+    its threshold; identity_jitter 0.38): listed under 'Flagged likely-replay on its own' they read as reasons
+    for the flag, in the draft sent to the platform, the HTML, the table and JUnit. Only the loop is one."""
+    cues = {
+        "identity_jitter": SignalScore("identity_jitter", 0.38, "median frame-to-frame identity similarity 0.65"),
+        "face_forgery": SignalScore("face_forgery", 0.29, "trained detector: probability 0.29"),
+    }
+    result = _looping_stream()
+    result.sources[0].signals.update(cues)
+    out = io.StringIO()
+    print_summary(result, Console(file=out, width=300))
+    (notice,) = write_notices(ReportInput(result, tmp_path / "result.json"), tmp_path / "notices")
+    stream_part = notice.read_text(encoding="utf-8").split("## The stream itself")[1].split("## Evidence")[0]
+    failure = build_junit(result).getroot().find(".//failure")
+    for shown in (render_html(ReportInput(result, tmp_path / "result.json")), out.getvalue(), stream_part):
+        assert LOOP in shown and "probability 0.29" not in shown and "identity similarity 0.65" not in shown
+    assert failure is not None and "probability 0.29" not in (failure.text or "")
