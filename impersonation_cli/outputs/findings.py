@@ -34,7 +34,10 @@ VERDICT_MEANINGS = {
     Verdict.UNAUTHORIZED: "a registered person's face is used in a room with no valid authorization",
     Verdict.SYNTHETIC: "the face shows signs of being AI-generated (face swap or AI digital human)",
     Verdict.EFFECTS: "the face shows signs of a beauty filter, face sticker or pasted photo",
-    Verdict.REPLAY: "the video matches known past footage of this person being re-broadcast",
+    Verdict.REPLAY: (
+        "earlier video is presented as live: known past footage of this person re-broadcast, or the stream "
+        "repeating its own earlier part (a loop)"
+    ),
     Verdict.CONCURRENT: "the same person is on screen in another room at the same time, so at most one can be real",
 }
 

@@ -75,3 +75,13 @@ def test_only_the_signals_behind_its_own_verdict_say_why(tmp_path: Path) -> None
     for shown in (render_html(ReportInput(result, tmp_path / "result.json")), out.getvalue(), stream_part):
         assert LOOP in shown and "probability 0.29" not in shown and "identity similarity 0.65" not in shown
     assert failure is not None and "probability 0.29" not in (failure.text or "")
+
+
+def test_a_loop_is_not_called_known_footage(tmp_path: Path) -> None:
+    """`likely-replay` is raised by known footage of the person or by the stream repeating itself. The draft's
+    'What we found' said of every one 'the video matches known past footage of this person being re-broadcast':
+    for a room that loops its own stream (no footage registered at all) a platform is told a false ground."""
+    (notice,) = write_notices(ReportInput(_looping_stream(), tmp_path / "result.json"), tmp_path / "notices")
+    found = notice.read_text(encoding="utf-8").split("## What we found")[1].split("###")[0]
+    (replay,) = [line for line in found.splitlines() if "**likely-replay**" in line]
+    assert "a loop" in replay and not replay.endswith("known past footage of this person being re-broadcast")
