@@ -43,6 +43,10 @@ DEFAULT_PACK_ORDER = ("buffalo_l", "antelopev2", "buffalo_m", "sc-2.5g", "buffal
 MAX_DOWNLOAD_BYTES = 2 << 30
 # Seconds a download may wait for its server to answer or send more: a stalled one ends with an error.
 DOWNLOAD_TIMEOUT = 60
+# The most bytes an archive's central directory (its list of members) may take. zipfile reads it whole and holds an
+# object of some 0.5 KB per member before any is extracted: a 2 GiB download listing empty members took over 10 GB
+# of memory. A pack's zip lists a handful of members, a wheel or a models folder's backup hundreds (~100 bytes each).
+MAX_ZIP_DIRECTORY_BYTES = 16 << 20
 # What an archive zipfile cannot read is asked to be instead.
 PLAIN_ZIP = "give a zip archive made with plain Deflate (or stored)"
 
@@ -421,6 +425,7 @@ def _unzip(archive: Path, dest: Path, spec: PackSpec, label: str | None = None) 
     sizes = {name: {size for _, size, _ in f.accepted()} for f in spec.files for name, _, _ in f.accepted()}
     wrong_size: dict[str, str] = {}
     try:
+        _refuse_long_directory(archive, label)
         with zipfile.ZipFile(archive) as zf:
             for member in zf.infolist():
                 # Only the pack's files are needed; skipping the rest also keeps '../' paths out of the pack folder.
@@ -444,6 +449,18 @@ def _unzip(archive: Path, dest: Path, spec: PackSpec, label: str | None = None) 
     if refused := [problem for name, problem in wrong_size.items() if not (dest / name).is_file()]:
         raise ModelPackError(refused[0])
     return dest
+
+
+def _refuse_long_directory(archive: Path, label: str) -> None:
+    """Refuse an archive whose central directory is over MAX_ZIP_DIRECTORY_BYTES, by the size its end record gives
+    (zip64's included), read as zipfile reads it, before zipfile reads the directory itself."""
+    with open(archive, "rb") as file:
+        end = zipfile._EndRecData(file)  # None where there is none: zipfile then says the archive is damaged
+    if end is not None and end[zipfile._ECD_SIZE] > MAX_ZIP_DIRECTORY_BYTES:
+        raise ModelPackError(
+            f"{label} lists {end[zipfile._ECD_SIZE]} bytes of members, over {MAX_ZIP_DIRECTORY_BYTES >> 20} MiB; "
+            "a model pack's archive lists a few files"
+        )
 
 
 def _extract(zf: zipfile.ZipFile, member: zipfile.ZipInfo, target: Path, label: str) -> None:

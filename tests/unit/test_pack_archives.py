@@ -74,6 +74,22 @@ def test_a_member_whose_compressed_bytes_are_damaged_is_refused_in_one_line(tmp_
         _unzip(archive, tmp_path / "out", SPEC)
 
 
+def test_an_archive_listing_too_many_members_is_refused_before_they_are_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # zipfile holds every listed member in memory: millions of empty ones in a 2 GiB download took gigabytes.
+    monkeypatch.setattr(packs, "MAX_ZIP_DIRECTORY_BYTES", 1 << 10)
+    with zipfile.ZipFile(tmp_path / "many.zip", "w") as archive:
+        archive.writestr("det.onnx", b"model bytes")
+        for n in range(40):
+            archive.writestr(f"filler/{n:04}.txt", b"")
+    opened = []
+    monkeypatch.setattr(zipfile.ZipFile, "_RealGetContents", lambda self: opened.append(self))
+    with pytest.raises(ModelPackError, match=r"many\.zip lists \d+ bytes of members, over "):
+        _unzip(tmp_path / "many.zip", tmp_path / "out", SPEC)
+    assert not opened
+
+
 def test_a_plain_archive_is_extracted(tmp_path: Path) -> None:
     with zipfile.ZipFile(tmp_path / "plain.zip", "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("pack/det.onnx", b"model bytes")
