@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, datetime
 from enum import StrEnum
+from fractions import Fraction
 from typing import Any, BinaryIO
 
 import av
@@ -36,10 +37,12 @@ from impersonation_cli.io.sources import (
     check_file,
     check_pixels,
     decode_packet,
+    display_size,
     is_stream_url,
     main_video,
+    pixel_aspect,
     seconds,
-    upright,
+    shown,
 )
 from impersonation_cli.io.urls import redact_url, redact_urls
 from impersonation_cli.pipeline.faces import Frame
@@ -279,7 +282,7 @@ def open_live(url: str, open_timeout_s: float, read_timeout_s: float) -> av.cont
         raise UnreadableInput(f"{url}: no video stream")
     codec = main_video(container).codec_context
     try:  # as scan refuses them: one 11000x10000 frame took 1.6 GB, and a watcher holds many rooms
-        check_pixels(url, codec.width, codec.height)
+        check_pixels(url, *display_size(codec.width, codec.height, pixel_aspect(codec)))
     except UnreadableInput:
         container.close()
         raise
@@ -505,7 +508,7 @@ class RoomReader(threading.Thread):
             for decoded in decode_packet(codec, packet):
                 self.state.frames_decoded += 1
                 if now >= self._next_sample or stand_in:
-                    self._sample(decoded, now)
+                    self._sample(decoded, pixel_aspect(codec), now)
                     stand_in = False
         if packets and not self.stopping and not self._is_file:
             self.state.last_error = "the stream stopped sending frames (ended, dropped or read timeout)"
@@ -541,14 +544,14 @@ class RoomReader(threading.Thread):
                 self._stop_event.wait(delay)
         return time.monotonic()
 
-    def _sample(self, decoded: av.VideoFrame, now: float) -> None:
+    def _sample(self, decoded: av.VideoFrame, aspect: Fraction | None, now: float) -> None:
         interval = 1.0 / self.fps
         self._next_sample = max(self._next_sample + interval, now + interval * 0.5)
         frame = Frame(
             source=self.state.url,
             index=self.state.frames_sampled,
             time_s=now - self.origin,
-            image=upright(decoded),
+            image=shown(decoded, aspect),
             wallclock=time.time(),
         )
         self.state.sampled(now)

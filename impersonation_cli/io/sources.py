@@ -272,11 +272,11 @@ def _capture_info(source: str, capture: cv2.VideoCapture) -> SourceInfo:
     count = count if count > 0 else None
     duration = count / fps if (count and fps) else None
     kind = "stream" if is_stream_url(source) else "video"
+    stored = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
     return SourceInfo(
         source,
         kind,
-        int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)),
-        int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)),
+        *display_size(*stored, capture_pixel_aspect(capture)),
         fps,
         duration,
         count,
@@ -496,7 +496,7 @@ def _sample_capture(
         if not ok or image is None:
             continue
         clock.took(time_s)
-        yield Frame(source=source, index=index, time_s=time_s, image=image)
+        yield Frame(source=source, index=index, time_s=time_s, image=unsqueezed(image, capture_pixel_aspect(capture)))
     _check_truncated(source, stats, stats.frames_decoded, None if window else info.frame_count)
 
 
@@ -630,7 +630,7 @@ def _sample_pyav(
                 continue
             clock.took(time_s)
             index = round(time_s * container_fps)
-            yield Frame(source=source, index=index, time_s=time_s, image=upright(decoded))
+            yield Frame(source=source, index=index, time_s=time_s, image=shown(decoded, pixel_aspect(codec)))
         if window and window.ends_before(stats.last_time_s):
             break  # the frames from here on are the next slice's
     stats.frames_skipped = max(0, packets - stats.frames_decoded)
@@ -642,12 +642,58 @@ def _sample_pyav(
 QUARTER_TURNS = {1: cv2.ROTATE_90_COUNTERCLOCKWISE, 2: cv2.ROTATE_180, 3: cv2.ROTATE_90_CLOCKWISE}
 
 
-def upright(decoded: av.VideoFrame) -> np.ndarray:
-    """The frame as players show it. A phone stores a portrait recording sideways with a display rotation that
-    OpenCV applies and PyAV does not: read as stored, faces lay on their side (fewer found, crops sideways)."""
-    image = decoded.to_ndarray(format="bgr24")
+def pixel_aspect(codec: av.video.codeccontext.VideoCodecContext) -> Fraction | None:
+    """The shape of the pixels `codec` decodes now, width to height: the decoder's, which follows the video where
+    it changes, the container's where only that sets one (`as_watched`)."""
+    return as_watched(codec.name, codec.sample_aspect_ratio)
+
+
+def as_watched(codec: str, aspect: Fraction | None) -> Fraction | None:
+    """The pixel aspect a `codec` video is watched with: None for a GIF, whose aspect byte browsers (where GIFs
+    are watched) ignore: a shared Deep-Live-Cam GIF says 63:64 and is shown 600x240 as stored."""
+    return None if codec == "gif" else aspect
+
+
+def shown(decoded: av.VideoFrame, aspect: Fraction | None) -> np.ndarray:
+    """The frame as players show it: stretched to its display aspect (`unsqueezed`, `aspect` from
+    `pixel_aspect`), then turned upright. A phone stores a portrait recording sideways with a display rotation
+    that OpenCV applies and PyAV does not: read as stored, faces lay on their side (fewer found, crops sideways)."""
+    image = unsqueezed(decoded.to_ndarray(format="bgr24"), aspect)
     turns = round(decoded.rotation / 90) % 4
     return cv2.rotate(image, QUARTER_TURNS[turns]) if turns else image
+
+
+# The most a frame is stretched to its display aspect. Formats squeeze pixels up to 2:1 (an anamorphic lens;
+# DV 64:45, HDV 4:3); a ratio past this is a broken header, and the frame is taken as stored.
+MAX_STRETCH = 4
+
+
+def display_size(width: int, height: int, aspect: Fraction | None) -> tuple[int, int]:
+    """The size players show a `width` x `height` frame of pixels `aspect` wide to high in: the squeezed side
+    stretched, so no pixel is lost (DV's 720x576 at 64:45 is 1024x576, NTSC's 720x480 at 8:9 is 720x540)."""
+    if not aspect or aspect == 1 or not 1 / MAX_STRETCH <= aspect <= MAX_STRETCH:
+        return width, height
+    return (round(width * aspect), height) if aspect > 1 else (width, round(height / aspect))
+
+
+def unsqueezed(image: np.ndarray, aspect: Fraction | None) -> np.ndarray:
+    """`image` stretched to its display aspect (`display_size`). A squeezed encode (anamorphic DV, HDV, a
+    streamer's 2:1) decodes to its stored pixels, faces narrowed: of the Hamilton clip stored at DV's 64:45, 32
+    faces were found where the square encode has 41 and Obama not at all; at 2:1, 23 faces and neither person."""
+    height, width = image.shape[:2]
+    size = display_size(width, height, aspect)
+    return image if size == (width, height) else cv2.resize(image, size, interpolation=cv2.INTER_CUBIC)
+
+
+def capture_pixel_aspect(capture: cv2.VideoCapture) -> Fraction | None:
+    """The shape of the pixels OpenCV hands out, width to height as they lie: OpenCV turns frames upright (a
+    quarter turn swaps the sides the ratio is of) but leaves them squeezed."""
+    numerator, denominator = int(capture.get(cv2.CAP_PROP_SAR_NUM)), int(capture.get(cv2.CAP_PROP_SAR_DEN))
+    if numerator <= 0 or denominator <= 0:
+        return None
+    sideways = capture.get(cv2.CAP_PROP_ORIENTATION_AUTO) and round(capture.get(cv2.CAP_PROP_ORIENTATION_META)) % 180
+    codec = int(capture.get(cv2.CAP_PROP_FOURCC)).to_bytes(4, "little").decode("latin-1").strip()
+    return as_watched(codec, Fraction(denominator, numerator) if sideways else Fraction(numerator, denominator))
 
 
 @dataclass

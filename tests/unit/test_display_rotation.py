@@ -1,9 +1,11 @@
-"""Frames as players show them: a phone's portrait recording is stored sideways with a display rotation, and a
-thumbnail track may come before the recording. Both scan's and watch's decoders must see the recording upright."""
+"""Frames as players show them: a phone's portrait recording is stored sideways with a display rotation, a
+thumbnail track may come before the recording, and pixels may be stored squeezed (anamorphic DV, HDV). Both
+scan's and watch's decoders must see the recording upright and unsqueezed."""
 
 from __future__ import annotations
 
 import threading
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -11,26 +13,31 @@ import cv2
 import numpy as np
 import pytest
 
+from impersonation_cli.io import sources
 from impersonation_cli.io.live_reader import ReaderSettings, ReaderState, RoomReader
-from impersonation_cli.io.sources import sample_frames
+from impersonation_cli.io.sources import probe, sample_frames
+from impersonation_cli.pipeline.faces import Frame
 
 
-def rotated_clip(path: Path, degrees: int, thumbnail_first: bool = False) -> Path:
-    """An H.264 clip stored 120 wide and 160 high, its left half white, with a display rotation of `degrees`
-    counter-clockwise (as a phone writes it); with `thumbnail_first`, after a one-frame black MJPEG track."""
+def rotated_clip(path: Path, degrees: int, thumbnail_first: bool = False, aspect: Fraction = Fraction(1)) -> Path:
+    """An H.264 clip shown 120 wide and 160 high, its left half white, with a display rotation of `degrees`
+    counter-clockwise (as a phone writes it); with `thumbnail_first`, after a one-frame black MJPEG track. Its
+    pixels are `aspect` wide to high: stored squeezed to 60x160 at 2:1, to 120x80 at 1:2."""
+    width, height = round(120 / max(aspect, 1)), round(160 * min(aspect, 1))
     with av.open(str(path), "w") as out:
         # Every track is added before the first packet: the container's header is written with it.
         thumbnail = out.add_stream("mjpeg", rate=1) if thumbnail_first else None
         stream = out.add_stream("libx264", rate=25)
-        stream.width, stream.height, stream.pix_fmt = 120, 160, "yuv420p"
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.codec_context.sample_aspect_ratio = aspect
         stream.set_display_rotation(degrees)
         if thumbnail is not None:
             thumbnail.width, thumbnail.height, thumbnail.pix_fmt = 64, 64, "yuvj420p"
             black = av.VideoFrame.from_ndarray(np.zeros((64, 64, 3), np.uint8), format="rgb24")
             out.mux(thumbnail.encode(black.reformat(format="yuvj420p")))
             out.mux(thumbnail.encode())
-        picture = np.zeros((160, 120, 3), dtype=np.uint8)
-        picture[:, :60] = 255
+        picture = np.zeros((height, width, 3), dtype=np.uint8)
+        picture[:, : width // 2] = 255
         for _ in range(25):
             out.mux(stream.encode(av.VideoFrame.from_ndarray(picture, format="rgb24")))
         out.mux(stream.encode())
@@ -62,6 +69,12 @@ def test_the_recording_is_read_not_a_thumbnail_track_before_it(tmp_path: Path) -
 def test_a_watched_file_is_upright_too(tmp_path: Path) -> None:
     """`watch` reads files and streams with its own PyAV reader: the same rotation, the same main track."""
     clip = rotated_clip(tmp_path / "thumbnail_first.mkv", 90, thumbnail_first=True)
+    for frame in watched_frames(clip):
+        assert_shown(frame.image, (120, 160), "bottom")
+
+
+def watched_frames(clip: Path) -> list[Frame]:
+    """The frames `watch`'s reader hands out first for `clip`, played as a room."""
     wake = threading.Event()
     reader = RoomReader(ReaderState(room="douyin:1", url=str(clip)), ReaderSettings(fps=4.0), wake)
     reader.start()
@@ -70,7 +83,62 @@ def test_a_watched_file_is_upright_too(tmp_path: Path) -> None:
     reader.join(10.0)
     frames = reader.slot.drain()
     assert frames
-    for frame in frames:
+    return frames
+
+
+SQUEEZED = [
+    (Fraction(2), 0, (160, 120), "left"),
+    (Fraction(1, 2), 0, (160, 120), "left"),
+    (Fraction(2), 90, (120, 160), "bottom"),
+]
+
+
+@pytest.mark.parametrize(("aspect", "degrees", "shape", "white_side"), SQUEEZED)
+@pytest.mark.parametrize("decoder", ["pyav", "opencv"])
+def test_squeezed_pixels_are_stretched_to_the_display_aspect(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    decoder: str,
+    aspect: Fraction,
+    degrees: int,
+    shape: tuple[int, int],
+    white_side: str,
+) -> None:
+    """Pixels stored squeezed (DV's 720x576 is shown 1024x576) came out as stored from both of scan's decoders:
+    faces narrowed, fewer found. OpenCV (streams, and files PyAV cannot open) turns frames but does not stretch."""
+    clip = rotated_clip(tmp_path / "squeezed.mp4", degrees, aspect=aspect)
+    if decoder == "opencv":
+        monkeypatch.setattr(sources, "open_pyav", lambda source: None)
+    frames = [frame.image for frame in sample_frames(str(clip), 2.0)]
+    assert len(frames) == 2
+    for image in frames:
+        assert_shown(image, shape, white_side)
+    assert (probe(str(clip)).height, probe(str(clip)).width) == shape
+
+
+@pytest.mark.parametrize("decoder", ["pyav", "opencv"])
+def test_a_gif_is_taken_as_stored_whatever_its_aspect_byte(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, decoder: str
+) -> None:
+    """Browsers, where GIFs are watched, ignore a GIF's pixel aspect byte: a 60x40 GIF saying 2:1 is shown 60x40."""
+    clip = tmp_path / "clip.gif"
+    with av.open(str(clip), "w") as out:
+        stream = out.add_stream("gif", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 60, 40, "rgb8"
+        stream.codec_context.sample_aspect_ratio = Fraction(2)
+        for level in range(10):
+            picture = av.VideoFrame.from_ndarray(np.full((40, 60, 3), 20 * level, np.uint8), format="rgb24")
+            out.mux(stream.encode(picture.reformat(format="rgb8")))
+        out.mux(stream.encode())
+    if decoder == "opencv":
+        monkeypatch.setattr(sources, "open_pyav", lambda source: None)
+    assert [frame.image.shape for frame in sample_frames(str(clip), 2.0)] == [(40, 60, 3)] * 2
+    assert (probe(str(clip)).width, probe(str(clip)).height) == (60, 40)
+
+
+def test_a_watched_squeezed_file_is_stretched_too(tmp_path: Path) -> None:
+    clip = rotated_clip(tmp_path / "squeezed.mkv", 90, thumbnail_first=True, aspect=Fraction(2))
+    for frame in watched_frames(clip):
         assert_shown(frame.image, (120, 160), "bottom")
 
 

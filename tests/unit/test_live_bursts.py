@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import math
 import threading
+from fractions import Fraction
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -32,9 +33,9 @@ def _sampled_in_bursts(clip: Path, fps: float, monkeypatch: pytest.MonkeyPatch) 
             clock.now = max(clock.now, connected + (math.floor(packet_s / SEGMENT_S) + 1) * SEGMENT_S)
             return clock.now
 
-        def _sample(self, decoded, now: float) -> None:  # type: ignore[no-untyped-def]
+        def _sample(self, decoded, aspect: Fraction | None, now: float) -> None:  # type: ignore[no-untyped-def]
             taken.append(float(decoded.pts * decoded.time_base))
-            super()._sample(decoded, now)
+            super()._sample(decoded, aspect, now)
 
     reader = Segmented(ReaderState(room="r", url=str(clip)), ReaderSettings(fps=fps), threading.Event())
     assert reader._connect_and_read()

@@ -7,6 +7,7 @@ import functools
 import itertools
 import threading
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -98,9 +99,9 @@ def played_at_once(clip: Path, fps: float, monkeypatch: pytest.MonkeyPatch) -> l
             clock.now = max(clock.now, connected + packet_s)
             return clock.now
 
-        def _sample(self, decoded, now: float) -> None:  # type: ignore[no-untyped-def]
+        def _sample(self, decoded, aspect: Fraction | None, now: float) -> None:  # type: ignore[no-untyped-def]
             taken.append((now - self.origin, float(decoded.pts * decoded.time_base)))
-            super()._sample(decoded, now)
+            super()._sample(decoded, aspect, now)
 
     reader = PlayedAtOnce(ReaderState(room="r", url=str(clip)), ReaderSettings(fps=fps), threading.Event())
     assert reader._connect_and_read()
