@@ -1,5 +1,5 @@
 """What a scan produces: appearances with their signals and verdicts, per-source outcomes, and the run's
-settings. These dataclasses are the documented, versioned output format (see README "Output formats")."""
+settings. These dataclasses are the documented, versioned output format (docs/formats.md)."""
 
 from __future__ import annotations
 
@@ -23,22 +23,10 @@ from impersonation_cli.io.urls import shown_message, shown_source
 
 SCAN_SCHEMA = "impersonation-cli/scan"
 EVENT_SCHEMA = "impersonation-cli/appearance"
-# Major changes break readers; minor ones only add fields.
-SCHEMA_VERSION = "1.1"
-# 1.1: settings.detector (the detector file that ran: the int8 copy or the published file).
-# 1.2: status ("complete", or "interrupted" by Ctrl-C: the sources not finished have status "interrupted").
-# 1.3: settings.forgery (the forgery model that judged likely-synthetic/likely-effects; null when none is
-# installed) and the signals face_forgery and face_effects.
-# 1.4: watch summaries: settings.recognition (the sampling rate every room got, and what the machine holds) and
-# settings.rooms[].frames_received.
-# 1.5: watch summaries: settings.rooms[].interruptions (each stretch a room sent no frames: when, how long, why),
-# first_frame_at and last_frame_at.
-# 1.6: watch summaries: settings.alerts.room_events (room events raised: a room's stream interrupted, back, given up).
-# 1.7: a recording's appearances have start_wallclock/end_wallclock in the zone its start time was given in
-# (--started-at, a rooms file), not converted to UTC: the same instants; a live frame's stay in UTC.
-# 1.8: appearances[].partial_grant (the room's grant that begins or ends while the appearance lasts, which is then
-# unauthorized-likeness: the part it covers and the parts it does not); appearance events 1.1 likewise.
-SCAN_SCHEMA_VERSION = "1.8"
+# MAJOR.MINOR: major changes break readers; minor ones only add fields. Every version and what it added:
+# docs/formats.md (a unit test holds it to these).
+SCHEMA_VERSION = "1.1"  # the appearance lines (`--jsonl`, EVENT_SCHEMA)
+SCAN_SCHEMA_VERSION = "1.8"  # the scan document (SCAN_SCHEMA)
 
 
 @dataclass
@@ -197,7 +185,7 @@ class RunInfo:
 
 @dataclass
 class ScanResult:
-    """The document `scan --json` writes (docs/reports.md): the settings, every source, every appearance, the run."""
+    """The document `scan --json` writes (docs/formats.md): the settings, every source, every appearance, the run."""
 
     settings: dict[str, Any]
     sources: list[SourceResult]

@@ -36,8 +36,7 @@ if TYPE_CHECKING:
     from impersonation_cli.io.live_reader import Interruption
 
 ALERT_SCHEMA = "impersonation-cli/alert"
-# Major changes break readers; minor ones only add fields or lines.
-# 1.1: `kind` ("finding" on the alerts), and room events (kind "room": a room's stream interrupted, back, given up).
+# Major changes break readers; minor ones only add fields or lines. Every version: docs/formats.md.
 ALERT_SCHEMA_VERSION = "1.1"
 
 

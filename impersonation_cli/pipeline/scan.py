@@ -389,7 +389,7 @@ def detected_frames(
 
 
 def source_kind(source: str, read: bool) -> str:
-    """A source's `kind` where no probe of it says more (docs: README, "Output formats"): a stream URL is a
+    """A source's `kind` where no probe of it says more (docs/formats.md, `sources[]`): a stream URL is a
     "stream" whether or not it was ever read; a file nothing was read from is "unknown" (a video, a picture renamed,
     or no media at all), and one a watch read frames from (played as live) a "video". `scan` wrote an unreadable
     stream URL as "unknown" while `watch` wrote a room that never connected as "stream" and a never-read file as

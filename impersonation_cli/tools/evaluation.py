@@ -708,7 +708,7 @@ def roc_picture(aucs: list[SignalAuc], path: Path) -> bytes:
     return picture.tobytes()
 
 
-# 1.1: cases' group, AUC intervals, the per-dataset breakdown, the bootstrap used. 1.2: cases' error.
+# Every version and what it added: docs/formats.md.
 EVAL_SCHEMA_VERSION = "1.2"
 
 

@@ -1,13 +1,27 @@
 """Small scan results for the fast tier, built field by field: each test states the facts it depends on.
 
-They stand for what a scan produces (the dataclasses of `results.py`, the format of docs/reports.md); the
+They stand for what a scan produces (the dataclasses of `results.py`, the format of docs/formats.md); the
 slow tier checks that real scans produce such results.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pytest
+
+from impersonation_cli.api import watch_settings
+from impersonation_cli.config import load_config
+from impersonation_cli.gallery.store import GalleryIndex
+from impersonation_cli.io.rooms import Room
+from impersonation_cli.outputs.alerts import AlertSink
+from impersonation_cli.pipeline import watch
+from impersonation_cli.pipeline.faces import EMBEDDING_DIM
+from impersonation_cli.pipeline.scan import ScanContext
+from impersonation_cli.pipeline.signals import detector
+from impersonation_cli.pipeline.watch import Watcher
 from impersonation_cli.results import Appearance, Evidence, RunInfo, ScanResult, SignalScore, SourceResult
 
 SETTINGS: dict[str, Any] = {
@@ -78,3 +92,28 @@ def with_signals_and_evidence(found: Appearance) -> Appearance:
     }
     found.evidence = Evidence(path="evidence/s1-a1.jpg", sha256="ab" * 32, time_s=3.0, box=[10.0, 20.0, 110.0, 140.0])
     return found
+
+
+class _NoEngine:
+    """What a result's settings name of its engine; no model is loaded (nor the forgery model: `_LOADED`)."""
+
+    pack = type("Pack", (), {"name": "none"})()
+    detector_id = recognizer_id = provider = "none"
+    providers = ("CPUExecutionProvider",)
+
+
+def model_free_context(evidence_dir: Path | None = None) -> ScanContext:
+    """A scan context with an empty gallery and an engine that runs nothing: enough for settings and summaries."""
+    nobody = GalleryIndex((), np.zeros(0, dtype=np.int64), np.zeros((0, EMBEDDING_DIM), np.float32), None)
+    engine = _NoEngine()
+    detector._LOADED[engine] = detector.ForgeryModel(None, "no forgery model")  # type: ignore[index]
+    return ScanContext(engine, nobody, load_config(None), evidence_dir=evidence_dir)  # type: ignore[arg-type]
+
+
+def model_free_watcher(
+    rooms: list[Room], alerts: Path | None, evidence_dir: Path | None, monkeypatch: pytest.MonkeyPatch
+) -> Watcher:
+    """A watcher of `rooms` that is built, never run: its alerts and summary are written without a model."""
+    for stage in ("AdaptiveDetector", "EmbeddingReuse"):  # built for each room, never run here
+        monkeypatch.setattr(watch, stage, lambda *_: None)
+    return Watcher(rooms, model_free_context(evidence_dir), watch_settings(), AlertSink(alerts, None, 600.0))

@@ -13,30 +13,23 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from impersonation_cli.api import room_specs, watch_settings
-from impersonation_cli.config import load_config
+from impersonation_cli.api import room_specs
 from impersonation_cli.errors import UnreadableInput, UserError
-from impersonation_cli.gallery.store import GalleryIndex
 from impersonation_cli.io import live_reader
 from impersonation_cli.io.live_reader import ReaderSettings, ReaderState, RoomReader
 from impersonation_cli.io.rooms import Room
 from impersonation_cli.io.sources import expand_inputs, source_key
 from impersonation_cli.io.urls import redact_url, redact_urls
-from impersonation_cli.outputs.alerts import AlertSink
 from impersonation_cli.outputs.evidence import source_slug
 from impersonation_cli.outputs.findings import ReportInput
 from impersonation_cli.outputs.html import render_html
 from impersonation_cli.outputs.notice import notice_documents
-from impersonation_cli.pipeline import watch
-from impersonation_cli.pipeline.faces import EMBEDDING_DIM
 from impersonation_cli.pipeline.matches import TrackMatch
-from impersonation_cli.pipeline.scan import ScanContext, ScanProgress, unscanned
-from impersonation_cli.pipeline.signals import detector
+from impersonation_cli.pipeline.scan import ScanProgress, unscanned
 from impersonation_cli.pipeline.tracks import Observation, Track
-from impersonation_cli.pipeline.watch import Watcher
 from impersonation_cli.results import ScanResult, Verdict
 
-from .builders import appearance, scan_result, source
+from .builders import appearance, model_free_watcher, scan_result, source
 from .cli_in_process import run_cli
 
 SECRET = "s3cr3t"
@@ -143,30 +136,11 @@ def test_a_rooms_name_and_the_progress_line_show_the_url_masked() -> None:
     assert ScanProgress(URL, 1, 1, 0.0, None, 0.0).source == SHOWN
 
 
-class _NoEngine:
-    """What a watcher's summary names of its engine; no model is loaded (nor the forgery model: `_LOADED`)."""
-
-    pack = type("Pack", (), {"name": "none"})()
-    detector_id = recognizer_id = provider = "none"
-    providers = ("CPUExecutionProvider",)
-
-
-def _watcher(tmp_path: Path, alerts: Path, monkeypatch: pytest.MonkeyPatch) -> Watcher:
-    for stage in ("AdaptiveDetector", "EmbeddingReuse"):  # built for each room, never run here
-        monkeypatch.setattr(watch, stage, lambda *_: None)
-    config = load_config(None)
-    nobody = GalleryIndex((), np.zeros(0, dtype=np.int64), np.zeros((0, EMBEDDING_DIM), np.float32), None)
-    engine = _NoEngine()
-    detector._LOADED[engine] = detector.ForgeryModel(None, "no forgery model")  # type: ignore[index]
-    context = ScanContext(engine, nobody, config, evidence_dir=tmp_path / "evidence")  # type: ignore[arg-type]
-    return Watcher([Room(URL)], context, watch_settings(), AlertSink(alerts, None, 600.0))
-
-
 def test_an_alert_line_and_its_evidence_name_the_room_without_its_secrets(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     alerts = tmp_path / "alerts.jsonl"
-    watcher = _watcher(tmp_path, alerts, monkeypatch)
+    watcher = model_free_watcher([Room(URL)], alerts, tmp_path / "evidence", monkeypatch)
     (room,) = watcher.rooms
     observation = Observation(0, 1.0, np.array([0, 0, 8, 8], np.float32), 0.9, np.zeros((5, 2)), np.zeros(512))
     track = Track(1, URL, [observation], np.zeros((8, 8, 3), np.uint8), 1.0, np.array([0, 0, 8, 8], np.float32))
