@@ -296,8 +296,7 @@ class WatchCoordinator:
             self._raise(finding, Verdict.CONCURRENT, concurrency.places, [concurrency.reason], concurrency.risk)
 
     def _raise(self, finding: Finding, verdict: str, rooms: list[str], reasons: list[str], risk: float) -> None:
-        key = (verdict, finding.person.casefold(), tuple(rooms))
-        if not self.sink.due(key):
+        if not self.sink.due(verdict, finding.person, rooms):
             return
         event = AlertEvent(
             verdict=verdict,
@@ -316,7 +315,7 @@ class WatchCoordinator:
             evidence=self._evidence(finding, verdict),
             reasons=reasons,
         )
-        self.sink.emit(key, event)
+        self.sink.emit(event)
         self.events.append((event, finding.found_at))
         self.rooms.setdefault(finding.room, RoomRecord()).alerts += 1
 

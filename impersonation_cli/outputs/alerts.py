@@ -21,7 +21,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -120,19 +120,23 @@ def alert_document(event: WatchEvent) -> dict[str, Any]:
 
 
 class Cooldown:
-    """Remembers when each finding was last raised; a finding is due again once its cool-down has passed."""
+    """Remembers when findings were raised. A finding (verdict, person, rooms) is due unless one of the same
+    verdict and person naming all its rooms was raised within the cool-down: a `concurrent` finding that lost a
+    room (silent for the concurrency window) says nothing the alert naming them all did not. Gaining a room
+    is new."""
 
     def __init__(self, cooldown_s: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.cooldown_s = cooldown_s
         self._clock = clock
-        self._raised: dict[Hashable, float] = {}
+        self._raised: dict[tuple[str, str], dict[frozenset[str], float]] = {}
 
-    def due(self, key: Hashable) -> bool:
-        last = self._raised.get(key)
-        return last is None or self._clock() - last >= self.cooldown_s
+    def due(self, verdict: str, person: str, rooms: Iterable[str]) -> bool:
+        now, named = self._clock(), frozenset(rooms)
+        raised = self._raised.get((verdict, person.casefold()), {})
+        return not any(named <= told and now - at < self.cooldown_s for told, at in raised.items())
 
-    def mark(self, key: Hashable) -> None:
-        self._raised[key] = self._clock()
+    def mark(self, event: AlertEvent) -> None:
+        self._raised.setdefault((event.verdict, event.person.casefold()), {})[frozenset(event.rooms)] = self._clock()
 
 
 def default_evidence_dir(alerts_path: Path | None) -> Path | None:
@@ -310,12 +314,13 @@ class AlertSink:
         if self.webhook is not None:
             self.webhook.start()
 
-    def due(self, key: Hashable) -> bool:
-        return self.cooldown.due(key)
+    def due(self, verdict: str, person: str, rooms: Iterable[str]) -> bool:
+        """Whether a finding is new (`Cooldown.due`)."""
+        return self.cooldown.due(verdict, person, rooms)
 
-    def emit(self, key: Hashable, event: AlertEvent) -> None:
+    def emit(self, event: AlertEvent) -> None:
         """Write a finding that is due (check `due` first: building the evidence costs a file write)."""
-        self.cooldown.mark(key)
+        self.cooldown.mark(event)
         self.count += 1
         self._deliver(event)
 

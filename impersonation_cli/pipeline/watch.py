@@ -371,8 +371,7 @@ class Watcher:
     def _raise(
         self, room: RoomWatch, match: TrackMatch, verdict: str, rooms: list[str], reasons: list[str], risk: float
     ) -> None:
-        key = (verdict, match.identity.casefold(), tuple(rooms))
-        if not self.sink.due(key):
+        if not self.sink.due(verdict, match.identity, rooms):
             return
         last = match.track.observations[-1]
         event = AlertEvent(
@@ -392,7 +391,7 @@ class Watcher:
             evidence=self._evidence(room, match, verdict),
             reasons=reasons,
         )
-        self.sink.emit(key, event)
+        self.sink.emit(event)
         room.alerts += 1
 
     def _tell_interruptions(self, room: RoomWatch) -> None:

@@ -53,9 +53,9 @@ def test_an_alert_after_a_line_cut_short_by_a_full_disk_is_a_line_of_its_own(tmp
     sink._file.close()  # type: ignore[union-attr]
     disk = FillsUp(path, 40)
     sink._file = disk  # type: ignore[assignment]
-    sink.emit("a", event("Ann"))
+    sink.emit(event("Ann"))
     disk.room = 10**6  # the disk has room again
-    sink.emit("b", event("Bob"))
+    sink.emit(event("Bob"))
     sink.close()
     last = path.read_text(encoding="utf-8").splitlines()[-1]
     assert json.loads(last)["person"] == "Bob"
@@ -66,7 +66,7 @@ def test_an_alerts_file_that_ends_without_a_newline_gets_one_before_the_next_ale
     path = tmp_path / "alerts.jsonl"
     path.write_bytes(b'{"schema": "impersonation-cli/alert", "person": "Eve"}')  # saved by an editor, no newline
     sink = AlertSink(path, None, 600.0)
-    sink.emit("a", event("Ann"))
+    sink.emit(event("Ann"))
     sink.close()
     assert [json.loads(line)["person"] for line in path.read_text(encoding="utf-8").splitlines()] == ["Eve", "Ann"]
 
@@ -79,7 +79,7 @@ def test_an_alert_naming_a_file_with_line_separators_is_one_line(tmp_path: Path)
     """A room's file name holding U+2028 made one alert seven lines to str.splitlines(), none of them JSON."""
     path = tmp_path / "alerts.jsonl"
     sink = AlertSink(path, None, 600.0)
-    sink.emit("a", event("Ann", BREAKING))
+    sink.emit(event("Ann", BREAKING))
     sink.close()
     (line,) = path.read_text(encoding="utf-8").splitlines()
     assert json.loads(line)["url"] == BREAKING
@@ -117,7 +117,7 @@ def test_an_alert_naming_a_file_that_is_not_utf8_is_written_and_posted(
     monkeypatch.setattr(alerts, "WEBHOOK_OPENER", Opener())
     path = tmp_path / "alerts.jsonl"
     sink = AlertSink(path, None, 600.0)
-    sink.emit("a", event("Ann", NOT_UTF8))
+    sink.emit(event("Ann", NOT_UTF8))
     sink.close()
     # The byte as the visible \xff (io/names.py): a \udcff escape, a lone surrogate, failed strict JSON parsers.
     assert json.loads(path.read_bytes())["url"] == "bad\\xff.mp4"

@@ -54,3 +54,20 @@ def test_the_ray_coordinator_raises_it_from_the_unauthorized_room_too() -> None:
     coordinator.report([_finding("douyin:fan1", [Verdict.UNAUTHORIZED], 1001.0)])
     (concurrent,) = [event for event, _ in coordinator.events if event.verdict == Verdict.CONCURRENT]
     assert concurrent.room == "douyin:fan1" and concurrent.rooms == ["douyin:fan1", "douyin:official"]
+
+
+def test_a_room_gone_silent_raises_no_second_alert_for_the_others() -> None:
+    """Watching douyin:official beside two clone rooms, one clone's publisher dropped: 15 s (the window) after its
+    last frame, the next frame of the other clone raised 'concurrent: douyin:clone1, douyin:official', news of
+    nothing: the alert naming all three had been raised 38 s before, within the cool-down."""
+    places = ("douyin:clone1", "douyin:official", "kuaishou:clone2")
+    rooms = [Room(f"rtmp://127.0.0.1/live/{room}", account=room) for room in places]
+    coordinator = WatchCoordinator(None, None, WatchSettings(), VerdictSettings(), None, rooms)
+    coordinator.report([_finding("kuaishou:clone2", [Verdict.UNAUTHORIZED], 1000.0)])
+    coordinator.report([_finding("douyin:official", [Verdict.AUTHORIZED], 1000.5)])
+    coordinator.report([_finding("douyin:clone1", [Verdict.UNAUTHORIZED], 1001.0)])
+    for seen in (1030.0, 1031.0, 1040.0):  # kuaishou:clone2 silent since 1000.0
+        coordinator.report([_finding("douyin:official", [Verdict.AUTHORIZED], seen)])
+        coordinator.report([_finding("douyin:clone1", [Verdict.UNAUTHORIZED], seen + 0.5)])
+    raised = [event.rooms for event, _ in coordinator.events if event.verdict == Verdict.CONCURRENT]
+    assert raised == [list(places)]
