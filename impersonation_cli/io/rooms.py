@@ -93,13 +93,24 @@ def canonical_room(room: str) -> str:
     return f"{platform.lower()}{colon}{account}"
 
 
+# An authorization's bound: at datetime's ends ('9999-12-31', a grant 'for ever') the day after a date and a bound
+# turned into an appearance's zone leave its range, and every scan and report judging the room failed as an
+# internal error (OverflowError, gallery/grants.py). A day or more inside them, any zone's arithmetic fits.
+GRANT_YEARS = (1900, 9998)
+
+
 def validate_date(text: str, what: str) -> str:
     """An authorization's bound as given: an ISO date (2026-12-31) or an ISO date-time with a zone offset
-    (2026-12-31T20:00:00+08:00): a whole day, or that instant (gallery/grants.py)."""
+    (2026-12-31T20:00:00+08:00): a whole day, or that instant (gallery/grants.py), in the years GRANT_YEARS."""
     if isinstance(text, str) and DATE_PATTERN.match(text):
         try:
-            date.fromisoformat(text[:DATE_LENGTH])
+            day = date.fromisoformat(text[:DATE_LENGTH])
             if not has_time(text) or parse_time(text, what, start=False):
+                if not GRANT_YEARS[0] <= day.year <= GRANT_YEARS[1]:
+                    raise UserError(
+                        f"{what} {text!r} is out of range: a date in the years {GRANT_YEARS[0]}-{GRANT_YEARS[1]} "
+                        "(leave it out for no limit)"
+                    )
                 return text
         except ValueError:
             pass
