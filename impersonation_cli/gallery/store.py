@@ -775,6 +775,9 @@ JPEG_START = b"\xff\xd8"
 # would otherwise reach SQLite (which stores at most 64 bits) or float() and fail there as an internal error.
 MAX_NUMBER = 1e9  # pixels, seconds, frames a second, sharpness
 MAX_FACES_IN_IMAGE = 10_000
+# Text fields (a photo's or video's file name, a recognizer): a file name is at most 255 bytes, shown with its bytes
+# that are not UTF-8 as \xNN up to 1020 characters. Unbounded, a 100 MB name was stored, and `gallery show` printed it.
+MAX_TEXT_CHARS = 1024
 # The keys each object of an export may hold: import is strict, so a misspelt or foreign key is refused rather
 # than its value silently dropped.
 EXPORT_KEYS = frozenset({"format", "version", "recognizer", "persons"})
@@ -995,6 +998,8 @@ def _text(raw: object, key: str, where: str, pattern: re.Pattern[str] | None = N
     if not isinstance(value, str) or not value or (pattern is not None and not pattern.match(value)):
         expected = f"a string matching {pattern.pattern}" if pattern is not None else "a non-empty string"
         raise GalleryError(f"{where}.{key} must be {expected}, not {_shown(value)}")
+    if len(value) > MAX_TEXT_CHARS:
+        raise GalleryError(f"{where}.{key} is {len(value)} characters long, over {MAX_TEXT_CHARS} (a file name's)")
     return value
 
 

@@ -108,6 +108,17 @@ BAD = [
         _two_recognizers_unnamed,
         "persons[1] ('Someone Else').references[0].recognizer 'w600k_r50.onnx:4567' is not 'w600k_mbf.onnx:0123'",
     ),
+    # A text field had no bound: a 100 MB image or video name was stored, and printed whole by gallery show.
+    (
+        "image_name of 100,000 characters",
+        lambda d: _reference(d).update(image_name="x" * 100_000),
+        "image_name is 100000",
+    ),
+    (
+        "footage name of 100,000 characters",
+        lambda d: _person(d)["footage"].append(_footage(name="v" * 100_000)),
+        "footage[0].name is 100000 characters long, over 1024 (a file name's)",
+    ),
     (
         "authorization ends before it starts",
         lambda d: _person(d)["authorizations"][0].update(valid_from="2027-01-01"),
