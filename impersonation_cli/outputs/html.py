@@ -129,8 +129,9 @@ TEMPLATES = _environment()
 @dataclass(frozen=True)
 class Summary:
     scanned: int  # sources read, wholly or in part (findings.read_sources)
-    risk: float  # the highest risk of any appearance
-    verdict_counts: list[tuple[str, int]]  # appearances per verdict, most severe first
+    risk: float  # the highest risk of any appearance or source
+    # Appearances per verdict, plus the sources with it as their own (a looping stream), most severe first.
+    verdict_counts: list[tuple[str, int]]
 
 
 @dataclass(frozen=True)
@@ -258,13 +259,15 @@ def render_html(report: ReportInput, generated_at: datetime | None = None) -> st
 
 
 def _summary(result: ScanResult) -> Summary:
+    """Counts and the highest risk over the appearances and the sources flagged on their own (a looping
+    stream: its verdict and risk are its own, no appearance's)."""
     counts: dict[str, int] = {}
-    for appearance in result.appearances:
-        for verdict in appearance.verdicts:
-            counts[verdict] = counts.get(verdict, 0) + 1
+    own = [v for source in result.sources for v in own_verdicts(source, result.appearances)]
+    for verdict in [*(v for a in result.appearances for v in a.verdicts), *own]:
+        counts[verdict] = counts.get(verdict, 0) + 1
     return Summary(
         scanned=len(read_sources(result)),
-        risk=max((a.risk for a in result.appearances), default=0.0),
+        risk=max([*(a.risk for a in result.appearances), *(s.risk for s in result.sources)], default=0.0),
         verdict_counts=[(v, counts[v]) for v in by_severity(counts)],
     )
 

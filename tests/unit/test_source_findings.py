@@ -85,3 +85,13 @@ def test_a_loop_is_not_called_known_footage(tmp_path: Path) -> None:
     found = notice.read_text(encoding="utf-8").split("## What we found")[1].split("###")[0]
     (replay,) = [line for line in found.splitlines() if "**likely-replay**" in line]
     assert "a loop" in replay and not replay.endswith("known past footage of this person being re-broadcast")
+
+
+def test_the_html_summary_counts_a_stream_flagged_on_its_own() -> None:
+    """Three watched rooms looping their clip: each panel said 'The stream itself: likely-replay', but the report's
+    summary counted appearances' verdicts only and gave the highest risk of an appearance, so it showed no
+    likely-replay at all, and a looping stream where nobody registered appears had 'highest risk 0.00'."""
+    result = _looping_stream()
+    summary = render_html(ReportInput(result, Path("result.json"))).split("<h2>Timelines</h2>")[0]
+    assert f"{Verdict.REPLAY} × 1" in summary and f"{Verdict.UNAUTHORIZED} × 1" in summary
+    assert "0.90" in summary and "0.68" not in summary
