@@ -605,6 +605,20 @@ class Gallery:
                 f"refused (a merge would mix two people's faces); rename one, or remove the alias, and import again"
             )
 
+    def _refuse_another_grant(self, grant: Authorization) -> None:
+        """An imported grant is added, never put in place of the one this gallery holds for the person and room:
+        the file (an older export, another team's) replaced it without a word, widening it (a later end, an AI
+        digital human allowed) or undoing a change made here, and the gallery's own grant was lost."""
+        if self._person_id(grant.person) is None:
+            return
+        held = next((a for a in self.authorizations(grant.person) if a.room == grant.room), None)
+        if held is not None and _grant_terms(held) != _grant_terms(grant):
+            raise GalleryError(
+                f"'{grant.person}' of the imported file is granted {grant.room} {_grant_terms(grant)}, but this "
+                f"gallery grants it {_grant_terms(held)}: the file is refused (importing it would replace that "
+                "grant); change the grant here (gallery authorize/revoke) or in the file, and import again"
+            )
+
     def import_export(self, document: object) -> int:
         """Merge an export into this gallery in one transaction; returns the number of new references.
 
@@ -622,10 +636,19 @@ class Gallery:
                 self._refuse_alias_as_person(person.name)
                 added += self.add_person(person.name, person.references, person.aliases)
                 for a in person.authorizations:
+                    self._refuse_another_grant(a)
                     self.authorize(person.name, a.room, a.valid_from, a.valid_to, a.ai_allowed)
                 for video, frames in person.footage:
                     self.add_footage(video, frames)
         return added
+
+
+def _grant_terms(grant: Authorization) -> str:
+    """A grant's period and licence in words: 'from 2026-01-01 until 2026-12-31, AI not allowed'."""
+    return (
+        f"from {grant.valid_from or 'no start'} until {grant.valid_to or 'no end'}, "
+        f"AI {'allowed' if grant.ai_allowed else 'not allowed'}"
+    )
 
 
 # The storage classes (typeof) a column of each declared type may hold; NULL is checked by the schema itself.

@@ -7,6 +7,7 @@ import base64
 import copy
 import json
 import os
+import re
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -153,6 +154,32 @@ def test_a_bad_export_is_refused_naming_the_field(
     forged.write_text(json.dumps(document), encoding="utf-8")
     with pytest.raises(GalleryError, match="nothing imported"):
         import_from_file(gallery, forged)
+    with Gallery(gallery) as store:
+        assert store.export() == before
+
+
+def test_an_import_never_replaces_a_grant_this_gallery_holds(tmp_path: Path) -> None:
+    """A person's grant of a room in the file was put in place of the one held here, without a word: an older
+    export, or another team's, widened it (a later end, an AI digital human allowed) or undid a change made here,
+    and the gallery's own grant was lost. The file is refused whole; the same grant again changes nothing."""
+    gallery = tmp_path / "g.sqlite"
+    with Gallery(gallery) as store:
+        store.import_export(_export())
+        before = store.export()
+    document = _export()
+    _person(document)["authorizations"][0].update(room="Douyin:1", valid_to="2099-12-31", ai_allowed=True)
+    wider = tmp_path / "wider.json"
+    wider.write_text(json.dumps(document), encoding="utf-8")
+    refusal = (
+        "'Eileen Collins' of the imported file is granted douyin:1 from 2026-01-01 until 2099-12-31, AI allowed, but "
+        "this gallery grants it from 2026-01-01 until 2026-12-31, AI not allowed: the file is refused (importing it "
+        "would replace that grant); change the grant here (gallery authorize/revoke) or in the file, and import again"
+    )
+    with pytest.raises(GalleryError, match=re.escape(refusal)):
+        import_from_file(gallery, wider)
+    same = tmp_path / "same.json"
+    same.write_text(json.dumps(_export()), encoding="utf-8")
+    assert import_from_file(gallery, same) == (1, 0)
     with Gallery(gallery) as store:
         assert store.export() == before
 
