@@ -32,7 +32,7 @@ from impersonation_cli.outputs.findings import (
     wallclock_text,
 )
 from impersonation_cli.outputs.table import clock
-from impersonation_cli.results import Appearance, SourceResult
+from impersonation_cli.results import Appearance, SourceResult, Verdict
 
 # What Markdown (CommonMark and GitHub's extensions) could turn into a link, image, HTML, entity or emphasis
 # mid-line: brackets, angle brackets, '&', backticks, '*', '~', '#', '_' at a word's edge, and the parts of
@@ -109,7 +109,7 @@ def render_notice(
         *(_appearance(report, n, a) for n, a in enumerate(appearances, start=1)),
         *([_stream(source, own)] if own else []),
         _evidence(report, appearances),
-        _request(),
+        _request(authorized=all(Verdict.AUTHORIZED in a.verdicts for a in appearances)),
     ]
     return "\n\n".join(sections) + "\n"
 
@@ -256,12 +256,26 @@ def _evidence(report: ReportInput, appearances: list[Appearance]) -> str:
     return "\n".join(lines)
 
 
-def _request() -> str:
+def _request(authorized: bool) -> str:
+    """What is asked, and the good-faith statement. A room authorized for everyone its draft shows is drafted for
+    what it does with the likeness (a manipulated face, a replay or loop presented as live): it is not said to
+    use the likeness without authorization, which the draft itself finds it has."""
+    if authorized:
+        ask = (
+            "This account is on record as authorized to use {{RIGHTS HOLDER}}'s likeness; the findings above are "
+            "not covered by that authorization. {{CONFIRM THE TERMS OF THE AUTHORIZATION}} We ask you to remove "
+            "or disable the content above."
+        )
+        statement = "I state in good faith that the use described above is not within the authorization given"
+    else:
+        ask = (
+            "We ask you to remove or disable the content above and to stop this account from using "
+            "{{RIGHTS HOLDER}}'s likeness without authorization."
+        )
+        statement = "I state in good faith that this use is not authorized by the rights holder, its agent or the law"
     return (
-        "## Request\n\n"
-        "We ask you to remove or disable the content above and to stop this account from using "
-        "{{RIGHTS HOLDER}}'s likeness without authorization. {{ADJUST TO THE PLATFORM'S POLICY AND FORM}}\n\n"
-        "I state in good faith that this use is not authorized by the rights holder, its agent or the law, and "
-        "that the information in this notice is accurate. {{CHECK THE WORDING THE PLATFORM REQUIRES}}\n\n"
+        f"## Request\n\n{ask} {{{{ADJUST TO THE PLATFORM'S POLICY AND FORM}}}}\n\n"
+        f"{statement}, and that the information in this notice is accurate. "
+        "{{CHECK THE WORDING THE PLATFORM REQUIRES}}\n\n"
         "{{SIGNATURE}}  \n{{SENDER NAME}}, {{TITLE}}"
     )

@@ -45,6 +45,22 @@ def test_an_authorized_room_that_loops_itself_still_gets_a_draft(tmp_path: Path)
     assert _drafted_rooms(result, tmp_path) == ["douyin_fan", "douyin_official"]
 
 
+def test_the_draft_to_an_authorized_room_does_not_say_its_use_is_unauthorized(tmp_path: Path) -> None:
+    """douyin:official, authorized, looped its clip: its draft (a loop is grounds) asked the platform to stop the
+    account 'using the likeness without authorization' and stated in good faith that 'this use is not
+    authorized by the rights holder', above its own finding that the room is authorized. The fan room's
+    draft keeps those words."""
+    result = _rooms([Verdict.AUTHORIZED, Verdict.CONCURRENT])
+    result.sources[0].verdicts = [Verdict.AUTHORIZED, Verdict.CONCURRENT, Verdict.REPLAY]
+    documents = notice_documents(ReportInput(result, tmp_path / "result.json"), tmp_path / "notices")
+    drafts = {path.name.split("-")[1]: text.split("## Request")[1] for path, text in documents.items()}
+    assert "is not authorized by the rights holder" in drafts["douyin_fan"]
+    assert "without authorization" in drafts["douyin_fan"]
+    official = drafts["douyin_official"]
+    assert "not authorized" not in official and "without authorization" not in official
+    assert "authorized to use" in official
+
+
 def test_a_detector_probability_is_worded_against_its_threshold_not_the_plain_scale(tmp_path: Path) -> None:
     """A real press photo of Barack Obama scored face_effects 0.68 (threshold 0.98, set above every real face
     measured) and its draft called that a "moderate sign" of effects."""
