@@ -30,7 +30,7 @@ from pathlib import Path, PureWindowsPath
 from typing import BinaryIO
 
 from impersonation_cli.errors import ModelPackError
-from impersonation_cli.io.urls import authenticated_request, redact_url
+from impersonation_cli.io.urls import authenticated_request, redact_url, redact_urls
 from impersonation_cli.io.user_dirs import data_folder, expand_user
 
 MODELS_ENV = "IMPERSONATION_MODELS"
@@ -507,9 +507,10 @@ def _download(url: str, target: Path, progress: Progress) -> None:
             _copy_capped(response, out, shown)
     except TimeoutError as exc:  # the read timeout: the server stopped sending
         raise ModelPackError(f"download of {shown} failed: no data for {DOWNLOAD_TIMEOUT} s") from exc
-    # HTTPException: a port that is not a number (InvalidURL), a connection cut mid-body (IncompleteRead).
+    # HTTPException: a port that is not a number (InvalidURL), a connection cut mid-body (IncompleteRead). The
+    # error may quote a URL with its credentials: urllib's refusal of a redirect quotes the target whole.
     except (OSError, ValueError, http.client.HTTPException) as exc:
-        raise ModelPackError(f"download of {shown} failed: {exc}") from exc
+        raise ModelPackError(f"download of {shown} failed: {redact_urls(str(exc))}") from exc
 
 
 def _copy_capped(response: http.client.HTTPResponse, out: BinaryIO, shown: str) -> None:

@@ -21,6 +21,7 @@ class _Server(http.server.ThreadingHTTPServer):
     body = b"<html>not a zip</html>"
     length: bool = True  # send a Content-Length
     stall: bool = False  # send half the body, then nothing
+    location: str | None = None  # answer a redirect there instead
     authorizations: list[str | None]
 
 
@@ -29,6 +30,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         self.server.authorizations.append(self.headers.get("Authorization"))
+        if self.server.location:
+            self.send_response(302)
+            self.send_header("Location", self.server.location)
+            self.end_headers()
+            return
         self.send_response(200)
         if self.server.length:
             self.send_header("Content-Length", str(len(self.server.body)))
@@ -105,3 +111,14 @@ def test_a_url_with_a_port_that_is_not_a_number_is_refused_in_one_line(tmp_path:
         ModelPackError, match=r"^download of http://user:\*\*\*@127\.0\.0\.1:notaport/pack\.zip failed: "
     ):
         install_pack("buffalo_sc", url, tmp_path / "models")
+
+
+def test_a_redirect_refused_is_named_without_its_credentials(server: _Server, tmp_path: Path) -> None:
+    # urllib's refusal quotes the redirect's target whole: a signed URL's token (a release download's presigned
+    # X-Amz-Signature, here token=) was printed in the error.
+    server.location = "file:///srv/pack.zip?token=abc123&X-Amz-Signature=def456"
+    with pytest.raises(ModelPackError) as refused:
+        packs._download(f"http://127.0.0.1:{server.server_address[1]}/pack.zip", tmp_path / "pack.zip", print)
+    message = str(refused.value)
+    assert "'file:///srv/pack.zip?token=***&X-Amz-Signature=***' is not allowed" in message, message
+    assert "abc123" not in message and "def456" not in message
