@@ -192,22 +192,29 @@ def room_assignments(
     items = list(inputs)
     assignments = {item: Room(item, room, started_at=start) for item in items}
     if rooms_file is not None:
-        _add_rooms_file(items, assignments, Path(rooms_file), room is not None or start is not None)
+        given_with = " and ".join(
+            what for what, value in (("a room", room), ("a start time", start)) if value is not None
+        )
+        _add_rooms_file(items, assignments, Path(rooms_file), given_with)
     return items, assignments
 
 
-def _add_rooms_file(items: list[str], assignments: dict[str, Room], rooms_file: Path, room_given: bool) -> None:
+def _add_rooms_file(items: list[str], assignments: dict[str, Room], rooms_file: Path, given_with: str) -> None:
     """Add a rooms file's sources to `items` and their rooms to `assignments`. An input the file names too takes
     its entry's place there, with the file's room: named as 'clip.mp4' beside a rooms file's absolute path, it
-    was scanned twice, once with no room."""
+    was scanned twice, once with no room. `given_with`: what was given with the inputs ('a room', 'a start time',
+    both or ''), which refuses an input the file names."""
     given: dict[str, str] = {}
     for item in items:
         given.setdefault(source_key(item), item)  # the first of its names: the one a scan lists it by
     for entry in _rooms_once(rooms_file):
         named = given.get(source_key(entry.url))
-        if named is not None and room_given:
-            # Either the file's room or the one given with the inputs would be dropped without a word.
-            raise UserError(f"{entry.shown_url} has a room in the rooms file and one given with it: give it once")
+        if named is not None and given_with:
+            # Either the file's room and start or those given with the inputs would be dropped without a word.
+            raise UserError(
+                f"{entry.shown_url} has a room in the rooms file, and {given_with} given with it: give its room and "
+                "start time in one place (a rooms file entry takes started_at)"
+            )
         if named is not None:
             items[items.index(named)] = entry.url
             del assignments[named]

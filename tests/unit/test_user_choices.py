@@ -25,11 +25,22 @@ def rooms_file(tmp_path: Path, source: str) -> Path:
 
 def test_a_room_given_twice_for_one_source_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)  # the clip named relative to here and relative to the rooms file: one file
-    with pytest.raises(UserError, match=r"clip\.mp4 has a room in the rooms file and one given with it"):
+    with pytest.raises(UserError, match=r"clip\.mp4 has a room in the rooms file, and a room given with it"):
         room_assignments(["clip.mp4"], "douyin:from-option", None, rooms_file(tmp_path, "clip.mp4"))
     url = "rtmp://127.0.0.1/live/a"
     with pytest.raises(UserError, match="has a room in the rooms file"):
         room_assignments([url], None, "2026-12-04T10:00:00+00:00", rooms_file(tmp_path, url))
+
+
+def test_the_refusal_names_what_was_given_beside_the_rooms_file(tmp_path: Path) -> None:
+    """'scan rec.ts --rooms rooms.yaml --started-at T' (the recording's room in the file, its start time on the
+    command line) was refused with 'rec.ts has a room in the rooms file and one given with it': no room was."""
+    url = "rtmp://127.0.0.1/live/a"
+    with pytest.raises(UserError, match="has a room in the rooms file, and a start time given with it") as refused:
+        room_assignments([url], None, "2026-12-04T10:00:00+00:00", rooms_file(tmp_path, url))
+    assert "started_at" in str(refused.value)
+    with pytest.raises(UserError, match="and a room and a start time given with it"):
+        room_assignments([url], "douyin:1", "2026-12-04T10:00:00+00:00", rooms_file(tmp_path, url))
 
 
 def test_a_rooms_file_alone_or_beside_other_inputs_still_assigns(tmp_path: Path) -> None:
