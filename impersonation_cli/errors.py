@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+import re
 import stat
 import unicodedata
 from collections.abc import Callable, Collection, Mapping
@@ -113,11 +114,18 @@ def check_count(count: int, name: str) -> None:
         raise UserError(f"{name} must be a whole number of at least 1, not {count!r}")
 
 
+# Bidi embeddings, overrides and isolates: they reorder the text after them ('x\u202egpj.exe' reads as 'xexe.jpg').
+# A character-class fragment, for the reports that drop them while keeping other invisible characters.
+BIDI_REORDERING = "\u202a-\u202e\u2066-\u2069"
+_BIDI = re.compile(f"[{BIDI_REORDERING}]")
+
+
 def has_control_characters(text: str) -> bool:
     """C0 and C1 controls, ESC and DEL included: names and rooms holding them would drive the terminal that
     prints them (escape sequences), so input refuses them. Also surrogates: the bytes of a folder or argument
-    that are not UTF-8, which SQLite cannot store."""
-    return any(unicodedata.category(c) in ("Cc", "Cs") for c in text)
+    that are not UTF-8, which SQLite cannot store. And the bidi controls that reorder text (BIDI_REORDERING): a
+    name holding U+202E printed as another ('Eve\u202eenilloC' reads 'EveCollinE'), which no output undid."""
+    return any(unicodedata.category(c) in ("Cc", "Cs") for c in text) or _BIDI.search(text) is not None
 
 
 def is_device(path: Path) -> bool:

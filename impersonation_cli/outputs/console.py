@@ -17,9 +17,6 @@ from rich.text import Text
 
 from impersonation_cli.io.names import shown_name
 
-# Bidi embeddings, overrides and isolates: they reorder the text after them ('x\u202egpj.exe' reads as 'xexe.jpg').
-# A character-class fragment, for the reports that drop them while keeping other invisible characters.
-BIDI_REORDERING = "\u202a-\u202e\u2066-\u2069"
 # C0 and C1 controls and DEL, except tab and newline (rich lays out lines with them), the line and paragraph
 # separators (line breaks to str.splitlines() and editors reading a log), and the invisible characters that
 # reorder or hide text: bidi embeddings, overrides and isolates, zero-width marks.

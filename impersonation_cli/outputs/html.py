@@ -22,7 +22,7 @@ import jinja2
 import markupsafe
 
 from impersonation_cli import __version__
-from impersonation_cli.outputs.console import BIDI_REORDERING
+from impersonation_cli.errors import BIDI_REORDERING
 from impersonation_cli.outputs.evidence_files import VERIFIED, check_evidence, data_uri
 from impersonation_cli.outputs.findings import (
     ObservedLive,

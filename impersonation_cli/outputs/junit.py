@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-from impersonation_cli.outputs.console import BIDI_REORDERING
+from impersonation_cli.errors import BIDI_REORDERING
 from impersonation_cli.outputs.findings import DEFAULT_FAIL_POLICY, FailPolicy, own_verdicts, source_reasons
 from impersonation_cli.outputs.table import clock
 from impersonation_cli.results import Appearance, ScanResult, SourceResult

@@ -13,10 +13,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from impersonation_cli import __version__
+from impersonation_cli.errors import BIDI_REORDERING
 from impersonation_cli.gallery.grants import appearance_span, authorizing
 from impersonation_cli.gallery.store import Authorization
 from impersonation_cli.io.atomic_write import text_bytes, write_files_atomic
-from impersonation_cli.outputs.console import BIDI_REORDERING
 from impersonation_cli.outputs.evidence import slug, source_slug
 from impersonation_cli.outputs.evidence_files import check_evidence
 from impersonation_cli.outputs.findings import (

@@ -109,6 +109,15 @@ BAD = [
         _two_recognizers_unnamed,
         "persons[1] ('Someone Else').references[0].recognizer 'w600k_r50.onnx:4567' is not 'w600k_mbf.onnx:0123'",
     ),
+    # A bidi override reorders what follows it: a name holding one prints as another ('Eve\u202eenilloC' reads
+    # 'EveCollinE'), a room as another room; names and rooms took them, though never control characters.
+    ("a name with a bidi override", lambda d: _person(d).update(name="Eve\u202eenilloC"), "it holds control"),
+    ("an alias with a bidi isolate", lambda d: _person(d).update(aliases=["\u2067Collins"]), "it holds control"),
+    (
+        "a room with a bidi override",
+        lambda d: _person(d)["authorizations"][0].update(room="douyin:\u202e1"),
+        "room 'douyin:\\u202e1' is not of the form platform:account",
+    ),
     # A text field had no bound: a 100 MB image or video name was stored, and printed whole by gallery show.
     (
         "image_name of 100,000 characters",
