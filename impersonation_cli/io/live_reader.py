@@ -43,6 +43,7 @@ from impersonation_cli.io.sources import (
     pixel_aspect,
     seconds,
     shown,
+    start_of,
 )
 from impersonation_cli.io.urls import redact_url, redact_urls
 from impersonation_cli.pipeline.faces import Frame
@@ -479,6 +480,8 @@ class RoomReader(threading.Thread):
         codec = stream.codec_context
         rate = stream.average_rate or stream.guessed_rate
         frame_s = 1.0 / float(rate) if rate and 0 < float(rate) < 1000 else 0.04
+        # A file is played from its first frame: one cut from hours into a recording waited those hours first.
+        start_s = start_of(stream)
         plan = DecodePlan()
         live_at = StreamClock()
         connected = time.monotonic()
@@ -487,7 +490,7 @@ class RoomReader(threading.Thread):
         for packet in self._packets(container, stream):
             packets += 1
             self._received(packets)
-            packet_s = seconds(packet.pts, packet.time_base)
+            packet_s = seconds(packet.pts, packet.time_base, start_s)
             arrived = self._pace(connected, packet_s or 0.0)
             # Samples are due by when a frame was live, which is its arrival unless frames come in bursts.
             now = live_at.at(arrived, packet_s)

@@ -608,7 +608,7 @@ def _sample_pyav(
     codec = stream.codec_context
     rate = stream.average_rate or stream.guessed_rate
     container_fps = float(rate) if rate and 0 < float(rate) < 1000 else 25.0
-    start_s = seconds(stream.start_time, stream.time_base) or 0.0
+    start_s = start_of(stream)
     grid = SampleGrid(1.0 / fps if fps > 0 else 0.0, 1.0 / container_fps)
     clock = SampleClock(grid.interval, stats, window)
     timestamp = BestEffortTimestamp()
@@ -724,6 +724,12 @@ class BestEffortTimestamp:
 
 def seconds(pts: int | None, time_base: Fraction | None, origin_s: float = 0.0) -> float | None:
     return float(pts * time_base) - origin_s if pts is not None and time_base else None
+
+
+def start_of(stream: av.video.stream.VideoStream) -> float:
+    """When `stream`'s first frame is, in its own timestamps (0.0 unknown): what its frames' times count from. A
+    cut from a long recording (a TS capture of a broadcast or live room) starts hours in."""
+    return seconds(stream.start_time, stream.time_base) or 0.0
 
 
 # Packets decoded after a seek to see the first frame there (the decoder's threads hold a few back).
