@@ -13,7 +13,6 @@ import importlib.util
 import json
 import lzma
 import os
-import shutil
 import stat
 import subprocess
 import sys
@@ -362,34 +361,50 @@ def _stage_file(f: PackFile, search_dir: Path, staged: Path, progress: Progress)
     """
     candidates = {name: sha for name, _, sha in f.accepted()}
     published = set(candidates.values())
+    sizes = [size for _, size, _ in f.accepted()]
+    limit = MAX_DOWNLOAD_BYTES if None in sizes else max(size for size in sizes if size is not None)
+    target = staged / f.name
     refused = None
     for path in sorted(search_dir.rglob("*.onnx")):
         if path.name in candidates:
-            _require_regular_file(path)
-            digest = sha256_of(path)
+            digest = _copy_hashed(path, target, limit)
             if digest in published:
-                shutil.copyfile(path, staged / f.name)
                 progress(f"verified {path.name} sha256 {digest[:12]}… as {f.name}")
                 return
+            target.unlink()
             # Named where it sits in the source (a zip's members are extracted flat: there, the name alone).
-            refused = refused or (
-                f"{path.relative_to(search_dir)} in the source fails verification: sha256 {digest} is not the "
-                f"published {candidates[path.name]}"
+            why = (
+                f"sha256 {digest} is not the published {candidates[path.name]}"
+                if digest
+                else f"it is over {limit} bytes, larger than the published file"
             )
+            refused = refused or f"{path.relative_to(search_dir)} in the source fails verification: {why}"
     if refused is not None:
         raise ModelPackError(refused)
     if not f.optional:
         raise ModelPackError(f"the source has no {f.name} ({f.role} model) for this pack")
 
 
-def _require_regular_file(path: Path) -> None:
-    """Read only regular files: a FIFO would block the install and /dev/zero (or a link to it) never ends."""
+def _copy_hashed(path: Path, target: Path, limit: int) -> str | None:
+    """Copy `path` to `target` through one open file; the sha256 of the bytes written, None when it holds over
+    `limit` bytes (no more than `limit` + 1 are copied). What is verified is what is installed: hashed, then copied
+    by its name, a file replaced in between (in a folder another user can write) was installed unverified. Only a
+    regular file is read: a FIFO would block the install, and /dev/zero (or a link to it) never ends."""
     try:
-        mode = os.stat(path).st_mode
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # opening a FIFO would wait for a writer
     except OSError as exc:
         raise ModelPackError(f"cannot read {path}: {exc.strerror}") from exc
-    if not stat.S_ISREG(mode):
-        raise ModelPackError(f"{path} is not a regular file (a device, a pipe, or a link to one); not read")
+    with open(descriptor, "rb") as source:
+        if not stat.S_ISREG(os.fstat(source.fileno()).st_mode):
+            raise ModelPackError(f"{path} is not a regular file (a device, a pipe, or a link to one); not read")
+        digest = hashlib.sha256()
+        left = limit + 1
+        with open(target, "wb") as out:
+            while left and (chunk := source.read(min(1 << 20, left))):
+                digest.update(chunk)
+                out.write(chunk)
+                left -= len(chunk)
+    return digest.hexdigest() if left else None
 
 
 def _materialise_source(spec: PackSpec, source: str, dest: Path, progress: Progress) -> Path:

@@ -144,6 +144,55 @@ def test_a_copy_that_verifies_is_taken_past_one_that_does_not(tmp_path: Path) ->
     assert (tmp_path / "staged" / "scrfd.onnx").read_bytes() == published
 
 
+def test_what_is_installed_is_the_file_that_was_verified(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A source file was hashed, then copied by its name: one replaced in between (a folder another user can write)
+    was installed unverified. Here it is replaced the moment its hash is taken."""
+    published = b"the published detector"
+    spec = PackFile("detection", "det.onnx", len(published), hashlib.sha256(published).hexdigest())
+    source = tmp_path / "shared"
+    source.mkdir()
+    (source / "det.onnx").write_bytes(published)
+    hashed = packs.sha256_of
+
+    def hash_then_swap(path: Path) -> str:
+        digest = hashed(path)
+        if path.parent == source:
+            path.write_bytes(b"a model put there after its check")
+        return digest
+
+    monkeypatch.setattr(packs, "sha256_of", hash_then_swap)
+    (tmp_path / "staged").mkdir()
+    _stage_file(spec, source, tmp_path / "staged", lambda _message: None)
+    assert (tmp_path / "staged" / "det.onnx").read_bytes() == published
+
+
+def test_a_source_file_larger_than_published_is_not_copied_whole(tmp_path: Path) -> None:
+    spec = PackFile("detection", "det.onnx", 11, "0" * 64)
+    source = tmp_path / "source"
+    source.mkdir()
+    with open(source / "det.onnx", "wb") as sparse:  # 1 GiB, of which nothing is on disk
+        sparse.truncate(1 << 30)
+    (tmp_path / "staged").mkdir()
+    with pytest.raises(ModelPackError, match=r"^det\.onnx in the source fails verification: it is over 11 bytes, "):
+        _stage_file(spec, source, tmp_path / "staged", lambda _message: None)
+    assert list((tmp_path / "staged").iterdir()) == []
+
+
+def test_a_pipe_named_like_a_pack_file_is_refused_unread(tmp_path: Path) -> None:
+    source = tmp_path / "source"
+    source.mkdir()
+    os.mkfifo(source / "det.onnx")
+    (tmp_path / "staged").mkdir()
+    previous = signal.signal(signal.SIGALRM, _took_too_long)
+    signal.alarm(10)
+    try:
+        with pytest.raises(ModelPackError, match=r"det\.onnx is not a regular file \(a device, a pipe, or a link"):
+            _stage_file(SPEC.files[0], source, tmp_path / "staged", lambda _message: None)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def test_a_member_of_another_size_is_passed_over_for_one_of_the_published_size(tmp_path: Path) -> None:
     """A zip of a models folder holds the int8/ detector under the published name and another size: the archive
     was refused on it ('is N bytes, not the published M') although the published file was in it too."""
