@@ -5,10 +5,12 @@ when the watch starts, in one line."""
 
 from __future__ import annotations
 
+import http.server
 import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import ClassVar
 
 import pytest
 
@@ -83,3 +85,47 @@ def test_webhook_urls_that_can_be_posted_to_pass() -> None:
         "http://b\u00fccher.example/x",
     ):
         assert validate_webhook(url) == url
+
+
+class _Moved(http.server.BaseHTTPRequestHandler):
+    """An endpoint moved elsewhere: /hook answers 301 to /new; /new takes the alert."""
+
+    code: ClassVar[int] = 301
+    received: ClassVar[list[tuple[str, str, bytes]]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        type(self).received.append((self.command, self.path, body))
+        if self.path == "/hook":
+            self.send_response(type(self).code)
+            self.send_header("Location", "/new?token=s3cret")
+        else:
+            self.send_response(204)
+        self.end_headers()
+
+    do_GET = do_POST
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+@pytest.mark.parametrize("code", [301, 302, 303])
+def test_a_redirected_alert_fails_naming_where_it_was_sent(code: int) -> None:
+    """urllib follows a POST's 301, 302 or 303 as a GET without its body: the alert reached nobody and counted as
+    sent (an http:// webhook its server moves to https:// lost every alert, 'webhook sent N, failed 0')."""
+    _Moved.code, _Moved.received = code, []
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Moved) as server:
+        threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True).start()
+        try:
+            port = server.server_address[1]
+            sender = WebhookSender(f"http://127.0.0.1:{port}/hook", WebhookSettings(timeout_s=2.0, retries=0))
+            sender.start()
+            sender.send({"verdict": "likely-synthetic"})
+            sender.close(10.0)
+        finally:
+            server.shutdown()
+    assert (sender.sent, sender.failed) == (0, 1)
+    assert sender.last_error == (
+        f"webhook redirected to http://127.0.0.1:{port}/new?token=***: post to that URL instead (--webhook)"
+    )
+    assert [(method, path) for method, path, _ in _Moved.received] == [("POST", "/hook")]
