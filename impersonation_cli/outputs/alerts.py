@@ -188,6 +188,9 @@ class WebhookSettings:
     queue_size: int = 256
 
 
+# The most of an answer's body the webhook reads (nothing in it is used): one streaming without end held the sending
+# thread, every later alert undelivered, and grew the watch's memory by its data.
+WEBHOOK_ANSWER_BYTES = 1 << 16
 # How long the webhook is given, when the watch ends, to deliver what is queued; how often a wait checks its cut.
 WEBHOOK_CLOSE_S = 5.0
 CUT_POLL_S = 0.1
@@ -263,7 +266,7 @@ class WebhookSender(threading.Thread):
             )
             try:
                 with WEBHOOK_OPENER.open(request, timeout=self.settings.timeout_s) as response:
-                    response.read()
+                    response.read(WEBHOOK_ANSWER_BYTES)  # the rest is not read: an endless answer held the webhook
                 return True
             except urllib.error.HTTPError as exc:
                 refused = 300 <= exc.code < 400

@@ -8,6 +8,7 @@ from __future__ import annotations
 import http.server
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import ClassVar
@@ -129,3 +130,41 @@ def test_a_redirected_alert_fails_naming_where_it_was_sent(code: int) -> None:
         f"webhook redirected to http://127.0.0.1:{port}/new?token=***: post to that URL instead (--webhook)"
     )
     assert [(method, path) for method, path, _ in _Moved.received] == [("POST", "/hook")]
+
+
+class _Endless(http.server.BaseHTTPRequestHandler):
+    """Takes the alert (200), then sends an answer that never ends."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.send_response(200)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        chunk = b"%x\r\n%s\r\n" % (1 << 16, b"x" * (1 << 16))
+        try:
+            for _ in range(3000):  # 30 s of it: far past the sender's close, and memory bounded were it all read
+                self.wfile.write(chunk)
+                time.sleep(0.01)
+        except OSError:  # the sender stopped reading and closed
+            pass
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+def test_an_answer_that_never_ends_is_not_read_to_its_end() -> None:
+    """The answer to an alert was read whole into memory: an endpoint streaming one without end held the webhook
+    (every later alert undelivered) while the watch's memory grew by its data."""
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Endless) as server:
+        threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True).start()
+        try:
+            url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+            sender = WebhookSender(url, WebhookSettings(timeout_s=2.0, retries=0))
+            sender.start()
+            sender.send({"verdict": "likely-synthetic"})
+            sender.close(3.0)
+        finally:
+            server.shutdown()
+    assert (sender.sent, sender.failed, sender.last_error) == (1, 0, None)
