@@ -655,12 +655,28 @@ def as_watched(codec: str, aspect: Fraction | None) -> Fraction | None:
 
 
 def shown(decoded: av.VideoFrame, aspect: Fraction | None) -> np.ndarray:
-    """The frame as players show it: stretched to its display aspect (`unsqueezed`, `aspect` from
-    `pixel_aspect`), then turned upright. A phone stores a portrait recording sideways with a display rotation
-    that OpenCV applies and PyAV does not: read as stored, faces lay on their side (fewer found, crops sideways)."""
-    image = unsqueezed(decoded.to_ndarray(format="bgr24"), aspect)
+    """The frame as players show it: `deinterlaced`, stretched to its display aspect (`unsqueezed`, `aspect` from
+    `pixel_aspect`), then turned upright. A phone stores a portrait recording sideways with a display rotation that
+    OpenCV applies and PyAV does not: read as stored, faces lay on their side (fewer found, crops sideways)."""
+    image = unsqueezed(deinterlaced(decoded), aspect)
     turns = round(decoded.rotation / 90) % 4
     return cv2.rotate(image, QUARTER_TURNS[turns]) if turns else image
+
+
+def deinterlaced(decoded: av.VideoFrame) -> np.ndarray:
+    """The frame as BGR, an interlaced one without combing: each line of its bottom field made the median of itself
+    and the top field's lines around it. The two fields are a field apart in time, so a moving face is combed where
+    they interleave; where they agree (a still background, or progressive pictures coded interlaced) the median is
+    the line itself. Frame by frame, as sampling decodes (a temporal deinterlacer needs the frames around). The
+    Hamilton clip interlaced (fields 1/30 s apart): Miranda was not found, now 8 frames (best similarity 0.613;
+    the progressive file 11, 0.606); coded interlaced without combing, 12 frames and 0.623 against 11 and 0.624."""
+    image = decoded.to_ndarray(format="bgr24")
+    if not decoded.interlaced_frame:
+        return image
+    top, bottom = image[0::2], image[1::2]
+    above, below = top[: len(bottom)], np.concatenate([top[1:], top[-1:]])[: len(bottom)]
+    image[1::2] = np.maximum(np.minimum(above, bottom), np.minimum(np.maximum(above, bottom), below))
+    return image
 
 
 # The most a frame is stretched to its display aspect. Formats squeeze pixels up to 2:1 (an anamorphic lens;
