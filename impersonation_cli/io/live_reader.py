@@ -40,10 +40,12 @@ from impersonation_cli.io.sources import (
     display_size,
     is_stream_url,
     main_video,
+    no_video,
     pixel_aspect,
     seconds,
     shown,
     start_of,
+    why_unopened,
 )
 from impersonation_cli.io.urls import redact_url, redact_urls
 from impersonation_cli.pipeline.faces import Frame
@@ -277,10 +279,11 @@ def open_live(url: str, open_timeout_s: float, read_timeout_s: float) -> av.cont
             check_file(url)
             container = av.open(_readable(url))
     except (av.FFmpegError, OSError, ValueError, UnicodeError) as exc:
-        raise UnreadableInput(f"{url}: cannot open (not a video, damaged, or unreachable)") from exc
+        raise UnreadableInput(f"{url}: {why_unopened(url)}") from exc
     if not container.streams.video:
+        reason = no_video(container)
         container.close()
-        raise UnreadableInput(f"{url}: no video stream")
+        raise UnreadableInput(f"{url}: {reason}")
     codec = main_video(container).codec_context
     try:  # as scan refuses them: one 11000x10000 frame took 1.6 GB, and a watcher holds many rooms
         check_pixels(url, *display_size(codec.width, codec.height, pixel_aspect(codec)))

@@ -227,8 +227,47 @@ def open_capture(source: str, open_timeout_s: float = 10.0, read_timeout_s: floa
     ]
     capture = _opencv_capture(source, params)
     if not capture.isOpened():
-        raise UnreadableInput(f"{source}: cannot open (not a video, damaged, or unreachable)")
+        raise UnreadableInput(f"{source}: {why_unopened(source)}")
     return capture
+
+
+def why_unopened(source: str) -> str:
+    """Why a source FFmpeg cannot open or finds no video in cannot be read, for scan and watch alike: a file that
+    holds no video track (a sound recording), an MP4 cut off before its index was written (a phone or OBS
+    recording that stopped mid-way), or anything else it could not open."""
+    if not is_stream_url(source):
+        try:
+            with av.open(source, metadata_errors="ignore") as container:
+                if not container.streams.video:
+                    return no_video(container)
+        except (av.FFmpegError, UnicodeError, ValueError, OSError):
+            if _unfinished_mp4(source):
+                return "an unfinished MP4: its index (moov) is missing, as when a recording stops before it is closed"
+    return "cannot open (not a video, damaged, or unreachable)"
+
+
+def no_video(container: av.container.InputContainer) -> str:
+    """That `container` holds no video track, and what it holds instead."""
+    kinds = sorted({stream.type for stream in container.streams})
+    return "no video track" + (f" ({' and '.join(kinds)} only)" if kinds else " (no tracks at all)")
+
+
+def _unfinished_mp4(source: str) -> bool:
+    """Whether `source` is an MP4 or MOV (an ftyp box first) whose boxes hold media data (mdat) but no index."""
+    boxes = set()
+    try:
+        with open(source, "rb") as file:
+            while (header := file.read(8)) and len(header) == 8:
+                size, kind = struct.unpack(">I4s", header)
+                boxes.add(kind)
+                if size == 1:  # a 64-bit size follows the type
+                    size = struct.unpack(">Q", file.read(8))[0] - 8
+                if size == 0 or size < 8:  # to the end of the file, or not a box
+                    break
+                file.seek(size - 8, os.SEEK_CUR)
+    except (OSError, struct.error):
+        return False
+    return b"ftyp" in boxes and b"mdat" in boxes and b"moov" not in boxes
 
 
 def _opencv_capture(source: str, params: list[int]) -> cv2.VideoCapture:
