@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from fractions import Fraction
-from typing import Any, BinaryIO
+from typing import Any
 
 import av
 
@@ -34,18 +34,16 @@ from impersonation_cli.errors import (
     plain_numbers,
 )
 from impersonation_cli.io.sources import (
-    check_file,
     check_pixels,
     decode_packet,
     display_size,
     is_stream_url,
     main_video,
-    no_video,
+    open_video,
     pixel_aspect,
     seconds,
     shown,
     start_of,
-    why_unopened,
 )
 from impersonation_cli.io.urls import redact_url, redact_urls
 from impersonation_cli.pipeline.faces import Frame
@@ -258,13 +256,6 @@ class FrameSlot:
         return frames
 
 
-# FFmpeg probes a live stream for 5 s by default before the first frame; one second is enough to find the video.
-# RTSP: RTP inside the RTSP connection (TCP) first, UDP only as the fallback, since NAT and firewalls between a
-# monitoring box and a camera or restreamer often drop UDP.
-# A user's $OPENCV_FFMPEG_CAPTURE_OPTIONS ("key;value|key;value", which OpenCV reads for scan's streams) replaces
-# these, so one setting serves both commands.
-LIVE_OPTIONS = {"analyzeduration": "1000000", "rtsp_flags": "prefer_tcp"}
-OPTIONS_ENV = "OPENCV_FFMPEG_CAPTURE_OPTIONS"
 # Reader threads run this much nicer than the analysis thread: when the CPU is short, recognising the frames
 # already sampled comes before decoding more of them.
 READER_NICENESS = 19
@@ -272,18 +263,7 @@ READER_NICENESS = 19
 
 def open_live(url: str, open_timeout_s: float, read_timeout_s: float) -> av.container.InputContainer:
     """A stream URL or a video file, opened by PyAV with open and read timeouts; UnreadableInput if it cannot be."""
-    try:
-        if is_stream_url(url):
-            container = av.open(url, options=live_options(), timeout=(open_timeout_s, read_timeout_s))
-        else:
-            check_file(url)
-            container = av.open(_readable(url))
-    except (av.FFmpegError, OSError, ValueError, UnicodeError) as exc:
-        raise UnreadableInput(f"{url}: {why_unopened(url)}") from exc
-    if not container.streams.video:
-        reason = no_video(container)
-        container.close()
-        raise UnreadableInput(f"{url}: {reason}")
+    container = open_video(url, open_timeout_s, read_timeout_s)
     codec = main_video(container).codec_context
     try:  # as scan refuses them: one 11000x10000 frame took 1.6 GB, and a watcher holds many rooms
         check_pixels(url, *display_size(codec.width, codec.height, pixel_aspect(codec)))
@@ -291,22 +271,6 @@ def open_live(url: str, open_timeout_s: float, read_timeout_s: float) -> av.cont
         container.close()
         raise
     return container
-
-
-def _readable(path: str) -> str | BinaryIO:
-    # FFmpeg cannot be handed a file name that is not UTF-8: it reads such a file through Python instead.
-    try:
-        path.encode("utf-8")
-    except UnicodeEncodeError:
-        return open(path, "rb")  # the container holds it until it is closed
-    return path
-
-
-def live_options() -> dict[str, str]:
-    text = os.environ.get(OPTIONS_ENV)
-    if not text:
-        return dict(LIVE_OPTIONS)
-    return dict(item.split(";", 1) for item in text.split("|") if ";" in item)  # type: ignore[misc]
 
 
 # How late a sample may be, as a share of the sample interval, when a key frame a little after its due time

@@ -10,6 +10,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import BinaryIO
 
 import av
 import cv2
@@ -229,6 +230,48 @@ def open_capture(source: str, open_timeout_s: float = 10.0, read_timeout_s: floa
     if not capture.isOpened():
         raise UnreadableInput(f"{source}: {why_unopened(source)}")
     return capture
+
+
+# FFmpeg probes a live stream for 5 s by default before the first frame; one second is enough to find the video.
+# RTSP: RTP inside the RTSP connection (TCP) first, UDP only as the fallback, since NAT and firewalls between a
+# monitoring box and a camera or restreamer often drop UDP.
+# A user's $OPENCV_FFMPEG_CAPTURE_OPTIONS ("key;value|key;value", the variable OpenCV reads) replaces these.
+LIVE_OPTIONS = {"analyzeduration": "1000000", "rtsp_flags": "prefer_tcp"}
+OPTIONS_ENV = "OPENCV_FFMPEG_CAPTURE_OPTIONS"
+
+
+def live_options() -> dict[str, str]:
+    text = os.environ.get(OPTIONS_ENV)
+    if not text:
+        return dict(LIVE_OPTIONS)
+    return dict(item.split(";", 1) for item in text.split("|") if ";" in item)  # type: ignore[misc]
+
+
+def open_video(source: str, open_timeout_s: float = 10.0, read_timeout_s: float = 10.0) -> av.container.InputContainer:
+    """A stream URL (with the live options and open and read timeouts) or a video file opened by PyAV, for
+    watch's rooms and scan's streams; UnreadableInput, saying why, if it cannot be or holds no video."""
+    try:
+        if is_stream_url(source):
+            container = av.open(source, options=live_options(), timeout=(open_timeout_s, read_timeout_s))
+        else:
+            check_file(source)
+            container = av.open(_readable(source))
+    except (av.FFmpegError, OSError, ValueError, UnicodeError) as exc:
+        raise UnreadableInput(f"{source}: {why_unopened(source)}") from exc
+    if not container.streams.video:
+        reason = no_video(container)
+        container.close()
+        raise UnreadableInput(f"{source}: {reason}")
+    return container
+
+
+def _readable(path: str) -> str | BinaryIO:
+    # FFmpeg cannot be handed a file name that is not UTF-8: it reads such a file through Python instead.
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return open(path, "rb")  # the container holds it until it is closed
+    return path
 
 
 def why_unopened(source: str) -> str:
@@ -490,8 +533,11 @@ def sample_frames(
 ) -> Iterator[Frame]:
     """Frames at `fps` by presentation time.
 
-    Files go through PyAV, which skips decoding non-reference frames that no sample needs; streams, and
-    files PyAV cannot open, go through OpenCV, where every other frame is grabbed but never converted.
+    Files and streams go through PyAV, which skips decoding non-reference frames that no sample needs (a stream
+    as watch opens it, `open_video`); files PyAV cannot open go through OpenCV, where every other frame is
+    grabbed but never converted. OpenCV scaled every frame of a stream to its first frame's size: a streamer
+    turning from landscape to portrait was squeezed sideways (FF++ 004.mp4 so switched at 6 s: 20 faces found,
+    29 through PyAV), and it neither deinterlaces nor says a frame is interlaced.
     With a `window`, a file is decoded from the key frame before its start (PyAV) and only the samples inside
     it are taken: the same frames as a whole-file pass takes there, as long as its sampling kept to the grid.
     """
@@ -501,14 +547,16 @@ def sample_frames(
         stats.frames_decoded = stats.frames_sampled = 1
         yield Frame(source=source, index=0, time_s=0.0, image=image)
         return
-    if not is_stream_url(source):
+    if is_stream_url(source):
+        container: av.container.InputContainer | None = open_video(source)
+    else:
         check_file(source)
         container = open_pyav(source)
-        if container is not None:
-            stats.decoder = "pyav"
-            with container:
-                yield from _sample_pyav(source, container, fps, stats, window)
-            return
+    if container is not None:
+        stats.decoder = "pyav"
+        with container:
+            yield from _sample_pyav(source, container, fps, stats, window)
+        return
     capture = open_capture(source)
     try:
         yield from _sample_capture(source, capture, fps, stats, window)
@@ -654,7 +702,7 @@ def _sample_pyav(
     previous_time, packets = -1.0, 0
     if window and window.start_s > 0:
         _seek_to_window(container, stream, int((window.start_s + start_s) / stream.time_base))
-    for packet in _demux_until_damaged(container, stream, stats):
+    for packet in _demux_until_damaged(source, container, stream, stats):
         packets += packet.size > 0
         packet_s = seconds(packet.pts, packet.time_base, start_s)
         # Non-reference frames no other frame depends on are dropped undecoded unless a sample needs them;
@@ -818,13 +866,14 @@ def _first_frame_clean(container: av.container.InputContainer, stream: av.video.
 
 
 def _demux_until_damaged(
-    container: av.container.InputContainer, stream: av.video.stream.VideoStream, stats: DecodeStats
+    source: str, container: av.container.InputContainer, stream: av.video.stream.VideoStream, stats: DecodeStats
 ) -> Iterator[av.Packet]:
-    # A container that breaks mid-file ends the source there; what was decoded so far still counts.
+    # A container that breaks mid-file ends the source there; what was decoded so far still counts. A stream
+    # that breaks off (a read timeout, a dropped connection) has ended: nothing says how long it was.
     try:
         yield from container.demux(stream)
     except av.FFmpegError:
-        stats.truncated = True
+        stats.truncated = not is_stream_url(source)
 
 
 def decode_packet(codec: av.codec.context.CodecContext, packet: av.Packet) -> list[av.VideoFrame]:
