@@ -255,7 +255,7 @@ def open_video(source: str, open_timeout_s: float = 10.0, read_timeout_s: float 
             container = av.open(source, options=live_options(), timeout=(open_timeout_s, read_timeout_s))
         else:
             check_file(source)
-            container = av.open(_readable(source))
+            container = av.open(_readable(local_file(source)))
     except (av.FFmpegError, OSError, ValueError, UnicodeError) as exc:
         raise UnreadableInput(f"{source}: {why_unopened(source)}") from exc
     if not container.streams.video:
@@ -263,6 +263,13 @@ def open_video(source: str, open_timeout_s: float = 10.0, read_timeout_s: float 
         container.close()
         raise UnreadableInput(f"{source}: {reason}")
     return container
+
+
+def local_file(path: str) -> str:
+    """A local file's name as FFmpeg (through PyAV or OpenCV) must be handed it: absolute. FFmpeg reads a name that
+    begins like a protocol as one, so a file named 'tcp:HOST:PORT.mp4' (or 'concat:', 'subfile:', 'ftp:') in the
+    folder scanned made the scan connect to HOST instead of reading the file."""
+    return os.path.abspath(path)
 
 
 def _readable(path: str) -> str | BinaryIO:
@@ -280,7 +287,7 @@ def why_unopened(source: str) -> str:
     recording that stopped mid-way), or anything else it could not open."""
     if not is_stream_url(source):
         try:
-            with av.open(source, metadata_errors="ignore") as container:
+            with av.open(_readable(local_file(source)), metadata_errors="ignore") as container:
                 if not container.streams.video:
                     return no_video(container)
         except (av.FFmpegError, UnicodeError, ValueError, OSError):
@@ -324,7 +331,7 @@ def _opencv_capture(source: str, params: list[int]) -> cv2.VideoCapture:
             return cv2.VideoCapture(f"/dev/fd/{descriptor}", cv2.CAP_FFMPEG, params)
         finally:
             os.close(descriptor)
-    return cv2.VideoCapture(source, cv2.CAP_FFMPEG, params)
+    return cv2.VideoCapture(source if is_stream_url(source) else local_file(source), cv2.CAP_FFMPEG, params)
 
 
 def probe(source: str, max_pixels: int = MAX_PIXELS) -> SourceInfo:
@@ -647,7 +654,7 @@ def _check_truncated(source: str, stats: DecodeStats, frames_read: int, expected
 def open_pyav(source: str) -> av.container.InputContainer | None:
     """The file opened by PyAV, or None when PyAV cannot open it or finds no video (OpenCV then tries)."""
     try:
-        container = av.open(source, metadata_errors="ignore")
+        container = av.open(local_file(source), metadata_errors="ignore")
     except (av.FFmpegError, UnicodeDecodeError, ValueError):
         return None
     if not container.streams.video:

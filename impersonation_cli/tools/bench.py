@@ -347,11 +347,11 @@ def measure(job: BenchJob) -> PathRun:
 def measure_decode_all(job: BenchJob) -> PathRun:
     import av
 
-    from impersonation_cli.io.sources import main_video
+    from impersonation_cli.io.sources import local_file, main_video
 
     clock = time.perf_counter()
     frames, last_s = 0, 0.0
-    with av.open(job.video) as container:
+    with av.open(local_file(job.video)) as container:
         stream = main_video(container)
         stream.thread_type = "AUTO"
         for decoded in container.decode(stream):
