@@ -18,7 +18,8 @@ from impersonation_cli.errors import UnreadableInput
 from impersonation_cli.io import live_reader
 from impersonation_cli.io.live_reader import ReaderSettings, ReaderState, RoomReader, RoomStatus, iso_time
 from impersonation_cli.outputs.dashboard import StatusLog
-from impersonation_cli.pipeline.watch import STOP_WAIT_S, Watcher, WatchSettings
+from impersonation_cli.pipeline import watch
+from impersonation_cli.pipeline.watch import Watcher, WatchSettings
 
 from .small_clips import grey_ramp_clip
 
@@ -158,9 +159,10 @@ def test_a_dropped_connection_is_an_interruption_until_frames_come_back_and_one_
     assert state.live_seconds == pytest.approx(2 * 49 * FRAME_S, abs=0.05)  # two 2-s connections
 
 
-def test_stopping_does_not_wait_for_a_reader_blocked_on_a_stalled_stream() -> None:
+def test_stopping_does_not_wait_for_a_reader_blocked_on_a_stalled_stream(monkeypatch: pytest.MonkeyPatch) -> None:
     """A reader blocked in a read returns only at its read timeout: the stop waited up to --timeout + 1 s. The
-    room is stopped at once, its silence so far recorded as an interruption with no end."""
+    room is stopped after the stop's short wait, its silence so far recorded as an interruption with no end."""
+    monkeypatch.setattr(watch, "STOP_WAIT_S", 0.3)  # the wait for readers, 2 s, shortened: the fast tier waits it
     released = threading.Event()
 
     class Stalled(RoomReader):
@@ -173,12 +175,12 @@ def test_stopping_does_not_wait_for_a_reader_blocked_on_a_stalled_stream() -> No
     reader_settings = ReaderSettings(fps=2, read_timeout_s=30.0, gap_s=0.2)
     reader = Stalled(ReaderState(room="r", url="rtmp://127.0.0.1:1/live/r"), reader_settings, threading.Event())
     reader.start()
-    time.sleep(0.5)
+    time.sleep(0.3)
     stopped = time.monotonic()
     try:
         room = SimpleNamespace(reader=reader, state=reader.state)
         Watcher._stop_readers(SimpleNamespace(rooms=[room], settings=WatchSettings(reader=reader_settings)))  # type: ignore[arg-type]
-        assert time.monotonic() - stopped < STOP_WAIT_S + 1.0
+        assert time.monotonic() - stopped < watch.STOP_WAIT_S + 1.0
         assert reader.state.status == RoomStatus.STOPPED
         [silence] = reader.state.interruptions
         assert silence.cause == "stalled" and silence.end is None
