@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import MINYEAR, date, datetime, time, timedelta, timezone
 
 from impersonation_cli.gallery.store import Authorization
-from impersonation_cli.io.rooms import has_time
+from impersonation_cli.io.rooms import DATE_LENGTH, has_time
 
 EARLIEST_ZONE = timezone(timedelta(hours=14))  # where a day begins first
 LATEST_ZONE = timezone(timedelta(hours=-12))  # where it ends last
@@ -108,8 +108,8 @@ def coverage(grant: Authorization, span: Span | None) -> Coverage:
     if span is None:
         return Coverage(grant, None)
     start, end = span
-    begins = _bound(grant.valid_from, start, end=False).astimezone(start.tzinfo) if grant.valid_from else start
-    ends = _bound(grant.valid_to, start, end=True).astimezone(start.tzinfo) if grant.valid_to else end
+    begins = _bound(grant.valid_from, start, end=False) if grant.valid_from else start
+    ends = _bound(grant.valid_to, start, end=True) if grant.valid_to else end
     before = (start, min(begins, end)) if start < begins else None
     after = (max(ends, start), end) if end >= begins and not covers(grant, end) else None
     covered = None if span in (before, after) else (max(start, begins), min(end, ends))
@@ -162,10 +162,19 @@ def _back_to_back(coverages: list[Coverage], span: Span) -> list[Authorization]:
 
 
 def _bound(text: str, moment: datetime, end: bool) -> datetime:
-    """The instant a grant's bound marks: a date-time's own (included), or the midnight a date begins (`end`: the
-    midnight after it, its first instant not included)."""
-    if has_time(text):
-        return datetime.fromisoformat(text)
-    day = date.fromisoformat(text) + timedelta(days=end)
-    zone = moment.tzinfo if moment.utcoffset() else (LATEST_ZONE if end else EARLIEST_ZONE)
-    return datetime.combine(day, time(), zone)
+    """The instant a grant's bound marks, in `moment`'s zone: a date-time's own (included), or the midnight a date
+    begins (`end`: the midnight after it, its first instant not included). A bound past the last instant that zone
+    can write (the day after 9999-12-31; 9999-12-31T23:59:59-08:00 at UTC+08:00) is that last instant, no limit on
+    that side; one before year 1 there (0001-01-01T08:00:00+08:00 at UTC-08:00) is its first, from the beginning.
+    io/rooms.validate_date refuses such bounds, but galleries written before it may hold them ('for ever')."""
+    try:
+        if has_time(text):
+            bound = datetime.fromisoformat(text)
+        else:
+            day = date.fromisoformat(text) + timedelta(days=end)
+            zone = moment.tzinfo if moment.utcoffset() else (LATEST_ZONE if end else EARLIEST_ZONE)
+            bound = datetime.combine(day, time(), zone)
+        return bound.astimezone(moment.tzinfo)
+    except OverflowError:
+        calendar_end = datetime.min if date.fromisoformat(text[:DATE_LENGTH]).year == MINYEAR else datetime.max
+        return calendar_end.replace(tzinfo=moment.tzinfo)

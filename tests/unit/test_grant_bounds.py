@@ -1,12 +1,14 @@
 """An authorization's bound is refused where judging it would leave datetime's range. `gallery authorize --until
 9999-12-31` (a grant 'for ever') and an export holding it were accepted, and then every scan, watch and report
 judging that person in that room ended 'internal error: OverflowError: date value out of range' (the day after
-9999-12-31, and a bound turned into the appearance's zone, are past year 9999)."""
+9999-12-31, and a bound turned into the appearance's zone, are past year 9999). Galleries written before then may
+still hold such grants: they are judged as no limit on that side (gallery/grants.py)."""
 
 from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
@@ -14,8 +16,41 @@ from impersonation_cli.errors import UserError
 from impersonation_cli.gallery.grants import authorizing
 from impersonation_cli.gallery.store import Authorization
 from impersonation_cli.io.rooms import validate_date
+from impersonation_cli.outputs.findings import ReportInput
+from impersonation_cli.outputs.notice import notice_documents
+from impersonation_cli.pipeline.verdicts import VerdictSettings, judge_appearance
+from impersonation_cli.results import Verdict
+
+from .builders import appearance, scan_result
 
 ZONES = [timezone(timedelta(hours=hours)) for hours in (-12, -8, 0, 8, 14)]
+EVERY_ZONE = [timezone(timedelta(hours=hours)) for hours in range(-12, 15)] + [timezone(timedelta(hours=5.5))]
+ROOM = "douyin:1"
+# Bounds stored before they were refused: 'for ever' at either end of the calendar.
+STORED_NO_LIMIT = [
+    (None, "9999-12-31"),
+    (None, "9999-12-31T23:59:59-08:00"),
+    ("0001-01-01", None),
+    ("0001-01-01T08:00:00+08:00", None),
+    ("0001-01-01", "9999-12-31"),
+    ("0001-01-01T08:00:00+08:00", "9999-12-31T23:59:59-08:00"),
+]
+# And the never-valid ones: a grant that ended before year 1, or begins at the calendar's end.
+STORED_NEVER = [(None, "0001-01-01T08:00:00+08:00"), ("9999-12-31", None), ("9999-12-31T23:59:59-08:00", None)]
+
+
+def judged_in(zone: timezone, grants: list[Authorization]) -> tuple[list[Verdict], list[str]]:
+    """Eve on screen from 20:00 to 21:00 on 2026-11-20 in `zone`, in a room holding `grants`."""
+    day = datetime(2026, 11, 20, 20, tzinfo=zone)
+    found = appearance(
+        "Eve",
+        "room.mp4",
+        room=ROOM,
+        start_wallclock=day.isoformat(),
+        end_wallclock=(day + timedelta(hours=1)).isoformat(),
+    )
+    judgement = judge_appearance(found, grants, VerdictSettings())
+    return judgement.verdicts, judgement.reasons
 
 
 @pytest.mark.parametrize(
@@ -47,3 +82,60 @@ def test_every_bound_accepted_can_be_judged_in_every_zone(zone: timezone) -> Non
     appearance = (datetime(2026, 11, 20, 20, tzinfo=zone), datetime(2026, 11, 20, 21, tzinfo=zone))
     for grant in grants:
         assert authorizing([grant], appearance).grants == [grant]
+
+
+@pytest.mark.parametrize(("valid_from", "valid_to"), STORED_NO_LIMIT)
+def test_a_stored_bound_at_the_ends_of_the_calendar_is_no_limit_in_every_zone(
+    valid_from: str | None, valid_to: str | None
+) -> None:
+    grant = Authorization("Eve", ROOM, valid_from, valid_to, False)
+    for zone in EVERY_ZONE:
+        assert judged_in(zone, [grant]) == ([Verdict.AUTHORIZED], [f"{ROOM} is authorized to use Eve's likeness"])
+
+
+@pytest.mark.parametrize(("valid_from", "valid_to"), STORED_NEVER)
+def test_a_stored_grant_wholly_beyond_the_calendar_authorizes_nothing(
+    valid_from: str | None, valid_to: str | None
+) -> None:
+    grant = Authorization("Eve", ROOM, valid_from, valid_to, False)
+    for zone in EVERY_ZONE:
+        verdicts, reasons = judged_in(zone, [grant])
+        assert (verdicts, reasons[0]) == (
+            [Verdict.UNAUTHORIZED],
+            f"{ROOM}: authorization expired or not yet valid for Eve",
+        )
+
+
+def test_a_stored_bound_at_the_ends_of_the_calendar_joins_and_ends_as_any_other() -> None:
+    """Renewals from the beginning to a day and from the next day for ever cover a stream across their midnight; a
+    grant from the beginning that ends during the appearance leaves the rest of it unauthorized."""
+    for zone in EVERY_ZONE:
+        renewed = [
+            Authorization("Eve", ROOM, "0001-01-01", "2026-11-19", False),
+            Authorization("Eve", ROOM, "2026-11-20", "9999-12-31", False),
+        ]
+        assert judged_in(zone, renewed)[0] == [Verdict.AUTHORIZED]
+        ending = datetime(2026, 11, 20, 20, 30, tzinfo=zone).isoformat()
+        verdicts, reasons = judged_in(zone, [Authorization("Eve", ROOM, "0001-01-01T08:00:00+08:00", ending, False)])
+        assert verdicts == [Verdict.UNAUTHORIZED]
+        assert reasons[0].startswith(f"{ROOM}: the authorization to use Eve's likeness ended at {ending}, during")
+
+
+def test_the_takedown_draft_judges_a_stored_grant_for_ever(tmp_path: Path) -> None:
+    found = appearance(
+        "Eve",
+        "room.mp4",
+        room=ROOM,
+        start_wallclock="2026-11-20T20:00:00-12:00",
+        end_wallclock="2026-11-20T21:00:00-12:00",
+    )
+    for valid_from, valid_to in STORED_NO_LIMIT:
+        grant = Authorization("Eve", ROOM, valid_from, valid_to, False)
+        report = ReportInput(scan_result([found]), tmp_path / "r.json", authorizations=[grant])
+        (text,) = notice_documents(report, tmp_path).values()
+        (line,) = [line for line in text.splitlines() if line.startswith("- Authorization status:")]
+        assert line.startswith(f"- Authorization status: this room is among the authorized ones on record: `{ROOM}`")
+    never = Authorization("Eve", ROOM, None, "0001-01-01T08:00:00+08:00", False)
+    report = ReportInput(scan_result([found]), tmp_path / "r.json", authorizations=[never])
+    (text,) = notice_documents(report, tmp_path).values()
+    assert "- Authorization status: this room's authorization on record does not cover 2026-11-20 20:00:00" in text
