@@ -7,7 +7,7 @@ import os
 import struct
 import urllib.parse
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import BinaryIO
@@ -205,7 +205,7 @@ class SourceInfo:
     width: int
     height: int
     fps: float | None
-    duration_s: float | None
+    duration_s: float | None  # a file's from its first frame to its end (`span_of`)
     frame_count: int | None
 
 
@@ -344,7 +344,7 @@ def probe(source: str, max_pixels: int = MAX_PIXELS) -> SourceInfo:
     finally:
         capture.release()
     check_pixels(source, info.width, info.height, max_pixels)
-    return info
+    return info if info.kind == "stream" else replace(info, duration_s=file_span(source) or info.duration_s)
 
 
 def check_pixels(source: str, width: int, height: int, max_pixels: int = MAX_PIXELS) -> None:
@@ -840,6 +840,56 @@ def start_of(stream: av.video.stream.VideoStream) -> float:
     """When `stream`'s first frame is, in its own timestamps (0.0 unknown): what its frames' times count from. A
     cut from a long recording (a TS capture of a broadcast or live room) starts hours in."""
     return seconds(stream.start_time, stream.time_base) or 0.0
+
+
+def span_of(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> float | None:
+    """Seconds from `stream`'s first frame (where its frames' times count from: `start_of`) to the file's end, what
+    a scan of it covers; None unknown. FFmpeg gives the stream's own duration, a span, where the file has one (an
+    MP4's, MOV's or AVI's index; a TS's, MPEG-PS's or Ogg's timestamps, first to last). Otherwise only the
+    container's: where the last frame ends counted from timestamp 0 in a Matroska, WebM or NUT file (and an FLV
+    without metadata), but from the first frame in an FLV's metadata. A file whose timestamps start far from 0
+    (`ffmpeg -copyts`, `-output_ts_offset 3600`) said 3605 s for 5 s of video, and was planned in 361 slices; there
+    the end is read from the last packets."""
+    if stream.time_base and (stream.duration or 0) > 0:
+        return float(stream.duration * stream.time_base)
+    if not container.duration or container.duration < 0:
+        return None
+    duration_s, start_s = container.duration / av.time_base, start_of(stream)
+    if start_s <= 0 or duration_s <= start_s:  # counted from 0 either way; or a span (no end precedes the start)
+        return duration_s
+    end_s = _end_of(container, stream, duration_s)
+    return end_s - start_s if end_s is not None and end_s > start_s else duration_s
+
+
+def _end_of(container: av.container.InputContainer, stream: av.video.stream.VideoStream, near_s: float) -> float | None:
+    """Where `stream`'s last frame ends, in its timestamps' seconds: read from the packets after the key frame
+    before `near_s`, else (a seek there reads none: an FLV without an index) from its first frame. None where no
+    packet is read (a damaged file)."""
+    for target in (int(near_s / stream.time_base), stream.start_time or 0):
+        try:
+            container.seek(target, stream=stream, backward=True)
+            end_s = max(
+                (
+                    float((packet.pts + (packet.duration or 0)) * stream.time_base)
+                    for packet in container.demux(stream)
+                    if packet.pts is not None
+                ),
+                default=None,
+            )
+        except av.FFmpegError:
+            continue
+        if end_s is not None:
+            return end_s
+    return None
+
+
+def file_span(source: str) -> float | None:
+    """`span_of` a file's main video track, by PyAV (which decodes it); None where PyAV cannot open it."""
+    container = open_pyav(source)
+    if container is None:
+        return None
+    with container:
+        return span_of(container, main_video(container))
 
 
 # Packets decoded after a seek to see the first frame there (the decoder's threads hold a few back).

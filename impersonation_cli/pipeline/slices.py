@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from itertools import groupby
 from pathlib import Path
 
-import av
 import numpy as np
 
 from impersonation_cli.io.rooms import Room
@@ -28,9 +27,9 @@ from impersonation_cli.io.sources import (
     DecodeStats,
     SourceInfo,
     TimeWindow,
+    file_span,
     is_image,
     is_stream_url,
-    open_pyav,
 )
 from impersonation_cli.pipeline.faces import greedy_pairs
 from impersonation_cli.pipeline.scan import ScanContext, SourcePipeline, feed_frames, source_facts
@@ -77,18 +76,15 @@ def plan_slices(duration_s: float | None, slice_s: float, fps: float) -> list[Ti
 
 
 def slices_of(source: str, slice_s: float, fps: float) -> list[TimeWindow]:
-    """The slices to scan a source in (`plan_slices`), by its container's duration (read from the header only);
-    one window, the whole source, for a stream, an image or a file PyAV cannot open."""
+    """The slices to scan a source in (`plan_slices`), by how long its video lasts from its first frame
+    (`io.sources.span_of`, from the header or the last packets); one window, the whole source, for a stream, an
+    image or a file PyAV cannot open."""
     if slice_s <= 0 or is_stream_url(source) or is_image(Path(source)):
         return [TimeWindow(0.0)]
     try:
-        container = open_pyav(source)
+        duration_s = file_span(source)
     except SOURCE_ERRORS:
-        container = None
-    if container is None:
-        return [TimeWindow(0.0)]
-    with container:
-        duration_s = container.duration / av.time_base if container.duration else None
+        duration_s = None
     return plan_slices(duration_s, slice_s, fps)
 
 

@@ -1,0 +1,67 @@
+"""A file whose timestamps start far from 0 (`ffmpeg -copyts`, `-output_ts_offset 3600`) is as long as its video
+lasts from the first frame, where its frames' times count from. A Matroska, WebM or NUT file's duration is where
+its last frame ends counted from timestamp 0 (an FLV's without metadata too): such a 5-s MKV said 'duration_s'
+3605 and a sliced scan planned 361 slices, 360 of them empty. The span is the stream's own duration where FFmpeg
+has one (MP4, TS: already a span, and taking the start off it again is wrong), else read from the last packets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from impersonation_cli.io.sources import probe, sample_frames
+from impersonation_cli.pipeline.slices import slices_of
+
+SECONDS = 2
+RATE = 25
+# Each container with a codec it holds, and the muxer's options ("no metadata": an FLV with no duration in it).
+CONTAINERS = {
+    "mkv": ("libx264", {}),
+    "webm": ("libvpx", {}),
+    "nut": ("mpeg4", {}),
+    "mp4": ("libx264", {}),
+    "ts": ("libx264", {}),
+    "flv": ("libx264", {}),
+    "flv (no metadata)": ("libx264", {"flvflags": "no_duration_filesize"}),
+}
+
+
+def clip_starting_at(path: Path, offset_s: float, codec: str, options: dict[str, str]) -> Path:
+    """A 160x120 clip of SECONDS at RATE fps whose timestamps start at `offset_s`, as -output_ts_offset writes."""
+    with av.open(str(path), "w", options=options) as out:
+        stream = out.add_stream(codec, rate=RATE)
+        stream.width, stream.height, stream.pix_fmt = 160, 120, "yuv420p"
+        stream.options = {"bf": "0"}
+
+        def shifted(packets: list[av.Packet]) -> list[av.Packet]:
+            for packet in packets:
+                assert packet.time_base is not None
+                shift = round(offset_s / packet.time_base)
+                packet.pts = None if packet.pts is None else packet.pts + shift
+                packet.dts = None if packet.dts is None else packet.dts + shift
+            return packets
+
+        for n in range(SECONDS * RATE):
+            picture = np.full((120, 160, 3), n * 4 % 256, dtype=np.uint8)
+            out.mux(shifted(stream.encode(av.VideoFrame.from_ndarray(picture, format="rgb24"))))
+        out.mux(shifted(stream.encode()))
+    return path
+
+
+@pytest.mark.parametrize("offset_s", [0.0, 1.0, 3.0, 3600.0])
+@pytest.mark.parametrize("container", list(CONTAINERS))
+def test_a_file_lasts_from_its_first_frame_to_its_last(tmp_path: Path, container: str, offset_s: float) -> None:
+    codec, options = CONTAINERS[container]
+    extension = container.split()[0]
+    path = clip_starting_at(tmp_path / f"clip.{extension}", offset_s, codec, options)
+    with av.open(str(path)) as written:  # the timestamps do start there (a TS's 1.4 s later: its muxer's delay)
+        video = written.streams.video[0]
+        assert offset_s <= video.start_time * video.time_base < offset_s + 1.5
+    duration_s = probe(str(path)).duration_s
+    assert duration_s == pytest.approx(SECONDS, abs=1.5 / RATE)
+    assert [round(window.start_s, 3) for window in slices_of(str(path), 1.0, 5.0)] == [0.0, 1.0]
+    times = [frame.time_s for frame in sample_frames(str(path), 5.0)]
+    assert times[0] == 0.0 and times[-1] < duration_s
