@@ -1,11 +1,12 @@
 """Measuring the tool on labelled cases (`eval MANIFEST`) and fitting the match threshold (`gallery calibrate`).
 
 A manifest (YAML) lists cases (a source, its room and start time, the identities and verdict labels
-expected on it, the dataset `group` it belongs to), optionally people to enrol into a temporary gallery,
-known footage for the replay library, and a `breakdown`: which groups of fakes are measured against which
-groups of real footage. `run_evaluation` scans every case; `class_metrics`, `signal_aucs` and `group_aucs`
-turn the results into precision/recall per verdict class, ROC AUC per manipulation signal and AUC per
-dataset, all per source, each AUC with a bootstrap 95% interval.
+expected on it, the dataset `group` it belongs to; or a folder, one such case per media file in it),
+optionally people to enrol into a temporary gallery, known footage for the replay library, and a
+`breakdown`: which groups of fakes are measured against which groups of real footage. `run_evaluation`
+scans every case; `class_metrics`, `signal_aucs` and `group_aucs` turn the results into precision/recall
+per verdict class, ROC AUC per manipulation signal and AUC per dataset, all per source, each AUC with a
+bootstrap 95% interval.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from impersonation_cli.gallery.store import Gallery, GalleryIndex
 from impersonation_cli.io.atomic_write import text_bytes, write_files_atomic
 from impersonation_cli.io.names import shown_name
 from impersonation_cli.io.rooms import Room, TextLoader, parse_time, validate_room
-from impersonation_cli.io.sources import is_stream_url
+from impersonation_cli.io.sources import expand_inputs, is_stream_url, source_key
 from impersonation_cli.io.urls import redact_url
 from impersonation_cli.pipeline.scan import ScanContext, add_concurrency, scan_source
 from impersonation_cli.pipeline.signals.replay import FootageIndex, add_footage
@@ -182,7 +183,7 @@ class Manifest:
 MANIFEST_KEYS = {"gallery", "footage", "cases", "breakdown"}
 PERSON_KEYS = {"name", "images", "authorized_rooms"}
 FOOTAGE_KEYS = {"name", "videos"}
-CASE_KEYS = {"source", "room", "started_at", "expected_identities", "expected_flags", "label", "group"}
+CASE_KEYS = {"source", "folder", "room", "started_at", "expected_identities", "expected_flags", "label", "group"}
 BREAKDOWN_KEYS = {"name", "class", "positives", "negatives"}
 
 
@@ -205,11 +206,12 @@ def _text(item: dict, key: str, where: str) -> str:
     return value
 
 
-def _entry(item: Any, number: int, what: str, keys: set[str], required: str) -> tuple[dict, str]:
-    """One entry of a manifest list, with its `required` key set and no key outside `keys`; (entry, where)."""
+def _entry(item: Any, number: int, what: str, keys: set[str], *required: str) -> tuple[dict, str]:
+    """One entry of a manifest list, with one of its `required` keys set and no key outside `keys`; (entry, where)."""
     where = f"{what} {number}"
-    if not isinstance(item, dict) or not item.get(required):
-        raise UserError(f"{where} needs a '{required}'")
+    if not isinstance(item, dict) or not any(item.get(key) for key in required):
+        keys_named = " or a ".join(f"'{key}'" for key in required)
+        raise UserError(f"{where} needs a {keys_named}")
     _only_keys(item, keys, where)
     return item, where
 
@@ -242,15 +244,38 @@ def _existing(folder: Path, name: str, where: str) -> Path:
     return path
 
 
-def _case(folder: Path, raw: Any, number: int) -> EvalCase:
-    item, where = _entry(raw, number, "case", CASE_KEYS, "source")
+@dataclass(frozen=True)
+class CaseEntry:
+    """One entry of a manifest's `cases`: a case (`source`), or a `folder` and the case each of its media files
+    makes, `case` then holding the entry's keys with the folder as its source."""
+
+    number: int
+    case: EvalCase
+    files: list[str] | None = None  # a folder entry's media files, as `scan FOLDER` finds them
+
+    def cases(self) -> list[EvalCase]:
+        """The entry's cases: a folder's file is labelled, unless the entry gives a label, by its path in the folder."""
+        if self.files is None:
+            return [self.case]
+        return [
+            dataclasses.replace(self.case, source=f, label=self.case.label or os.path.relpath(f, self.case.source))
+            for f in self.files
+        ]
+
+
+def _case(folder: Path, raw: Any, number: int) -> CaseEntry:
+    item, where = _entry(raw, number, "case", CASE_KEYS, "source", "folder")
+    if "source" in item and "folder" in item:
+        raise UserError(f"{where} has both a 'source' and a 'folder': a case is one file, or one per file in a folder")
     flags = _list_of_str(item.get("expected_flags"), f"{where} expected_flags")
     unknown = sorted(set(flags) - set(Verdict))
     if unknown:
         raise UserError(f"{where}: unknown expected flag(s) {', '.join(unknown)} (known: {', '.join(Verdict)})")
     room = _text(item, "room", where)
-    return EvalCase(
-        source=str(_existing(folder, _text(item, "source", where), where)),
+    key = "folder" if "folder" in item else "source"
+    path = _existing(folder, _text(item, key, where), where)
+    case = EvalCase(
+        source=str(path),
         room=validate_room(room) if room else None,
         started_at=parse_time(item.get("started_at"), f"{where} started_at"),
         expected_identities=_list_of_str(item.get("expected_identities"), f"{where} expected_identities"),
@@ -258,18 +283,48 @@ def _case(folder: Path, raw: Any, number: int) -> EvalCase:
         label=_text(item, "label", where),
         group=_text(item, "group", where),
     )
+    if key == "source":
+        return CaseEntry(number, case)
+    if path.is_file():
+        raise UserError(f"{where}: {path} is a file: name it as the 'source' of a case")
+    files, problems = expand_inputs([str(path)])  # recursively, by scan's extensions, sorted
+    if problems:
+        raise UserError(f"{where}: {path}: {problems[0].message}")
+    return CaseEntry(number, case, files)
 
 
-def _check_names(people: list[EvalPerson], footage: dict[str, list[Path]], cases: list[EvalCase]) -> None:
+def _cases(entries: list[CaseEntry]) -> list[EvalCase]:
+    """The manifest's cases in its order, a folder entry's where it stands. A file a `source` case names is that
+    case only, not also one of its folder's (as `scan FOLDER FILE` lists it where it is named); a file two folder
+    entries reach, and no case names, is refused: which entry's labels it takes would be a guess."""
+    named = {source_key(entry.case.source) for entry in entries if entry.files is None}
+    reached: dict[str, int] = {}
+    cases = []
+    for entry in entries:
+        for case in entry.cases():
+            key = source_key(case.source)
+            if entry.files is not None:
+                if key in named:
+                    continue
+                if reached.setdefault(key, entry.number) != entry.number:
+                    raise UserError(
+                        f"case {entry.number}: {case.source} is also in case {reached[key]}'s folder; name it in a "
+                        "case of its own (that case is the file's)"
+                    )
+            cases.append(case)
+    return cases
+
+
+def _check_names(people: list[EvalPerson], footage: dict[str, list[Path]], entries: list[CaseEntry]) -> None:
     """Every person a case expects or footage belongs to is one of the manifest's gallery, the only people eval
     registers: a misspelt expected identity was a miss counted against recall, and footage of someone not there
     was refused naming a temporary gallery's path."""
     known = {" ".join(p.name.split()).casefold(): p.name for p in people}
     registered = f"the manifest's gallery has {', '.join(map(repr, known.values()))}" if known else "it has no gallery"
-    for number, case in enumerate(cases, start=1):
-        for name in case.expected_identities:
+    for entry in entries:
+        for name in entry.case.expected_identities:
             if name.casefold() not in known:  # as identity_metric compares them
-                raise UserError(f"case {number} expects {name!r}, who can never be found: {registered}")
+                raise UserError(f"case {entry.number} expects {name!r}, who can never be found: {registered}")
     for name in footage:
         if " ".join(name.split()).casefold() not in known:
             raise UserError(f"footage of {name!r}, who is not registered: {registered}")
@@ -325,8 +380,9 @@ def load_manifest(path: Path) -> Manifest:
     folder = path.resolve().parent
     people = [_person(folder, item, n) for n, item in enumerate(_entries(document, "gallery", path), start=1)]
     footage = _footage(folder, _entries(document, "footage", path))
-    cases = [_case(folder, item, n) for n, item in enumerate(document["cases"], start=1)]
-    _check_names(people, footage, cases)
+    entries = [_case(folder, item, n) for n, item in enumerate(document["cases"], start=1)]
+    _check_names(people, footage, entries)
+    cases = _cases(entries)
     groups = {c.group for c in cases}
     rows = [_breakdown(item, n, groups) for n, item in enumerate(_entries(document, "breakdown", path), start=1)]
     return Manifest(path, people, footage, cases, rows)

@@ -202,3 +202,92 @@ def test_the_eval_json_says_why_a_case_was_not_read(folder: Path) -> None:
     assert EVAL_SCHEMA_VERSION == "1.2"
     assert [(c["status"], c["error"]) for c in document["cases"]] == [("ok", None), ("unreadable", unread.error)]
     assert unread.error
+
+
+@pytest.fixture()
+def footage(folder: Path) -> Path:
+    """held_out/{real,fake}: media files (in a subfolder too) among files scan leaves out."""
+    for name in ("real/b.mp4", "real/a.MOV", "real/notes.txt", "fake/swap/2.mp4", "fake/1.mp4", "fake/face.png"):
+        path = folder / "held_out" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"")
+    (folder / "held_out" / "empty" / "sub").mkdir(parents=True)
+    (folder / "held_out" / "empty" / "sub" / "readme.md").write_bytes(b"")
+    return folder / "held_out"
+
+
+def test_a_folder_case_is_one_case_per_media_file_in_order_with_the_entrys_keys(folder: Path, footage: Path) -> None:
+    """A folder entry expands where it stands into one case per video or image found as `scan FOLDER` finds them
+    (recursively, sorted), each with the entry's keys; its label is the file's path in the folder unless given."""
+    manifest = folder / "m.yaml"
+    manifest.write_text(
+        "cases:\n  - {folder: held_out/fake, group: fake/swap, expected_flags: [likely-synthetic]}\n"
+        + GOOD_CASE
+        + "  - {folder: ./held_out/real/, group: real, label: held out, room: 'douyin:2'}\n",
+        encoding="utf-8",
+    )
+    cases = load_manifest(manifest).cases
+    assert [(c.source, c.label, c.group) for c in cases] == [
+        (str(footage / "fake" / "1.mp4"), "1.mp4", "fake/swap"),
+        (str(footage / "fake" / "face.png"), "face.png", "fake/swap"),
+        (str(footage / "fake" / "swap" / "2.mp4"), "swap/2.mp4", "fake/swap"),
+        (str(folder / "clip.mp4"), "a real clip", "real/a"),
+        (str(footage / "real" / "a.MOV"), "held out", "real"),
+        (str(footage / "real" / "b.mp4"), "held out", "real"),
+    ]
+    assert all(c.expected_flags == ["likely-synthetic"] and c.room is None for c in cases[:3])
+    assert all(c.expected_flags == [] and c.room == "douyin:2" for c in cases[4:])
+    assert load_manifest(manifest).files[:3] == [Path(c.source) for c in cases[:3]]  # outputs may not replace them
+
+
+def test_a_file_named_by_its_own_case_is_that_case_not_its_folders(folder: Path, footage: Path) -> None:
+    """As `scan FOLDER FILE` lists a file named beside its folder once, where it is named: the explicit case wins,
+    before or after the folder entry, and settles a file two folder entries both reach."""
+    manifest = folder / "m.yaml"
+    manifest.write_text(
+        "cases:\n  - {folder: held_out/fake, group: fake}\n"
+        "  - {source: held_out/fake/swap/2.mp4, group: fake/swap, label: the swap}\n"
+        "  - {folder: held_out/fake/swap, group: other}\n",
+        encoding="utf-8",
+    )
+    cases = load_manifest(manifest).cases
+    assert [(Path(c.source).name, c.group, c.label) for c in cases] == [
+        ("1.mp4", "fake", "1.mp4"),
+        ("face.png", "fake", "face.png"),
+        ("2.mp4", "fake/swap", "the swap"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("entries", "message"),
+    [
+        ("  - {folder: held_out/empty, group: x}\n", "case 1: {held_out}/empty: folder has no video or image files"),
+        (GOOD_CASE + "  - {folder: held_out/nowhere}\n", "case 2: {held_out}/nowhere does not exist"),
+        ("  - {folder: held_out/fake/1.mp4}\n", "case 1: {held_out}/fake/1.mp4 is a file: name it as the 'source'"),
+        (
+            "  - {folder: held_out/fake, source: clip.mp4}\n",
+            "case 1 has both a 'source' and a 'folder': a case is one file, or one per file in a folder",
+        ),
+        ("  - {folder: held_out/fake, gruop: fake}\n", "case 1 has unknown keys: gruop (known: "),
+        ("  - {label: x}\n", "case 1 needs a 'source' or a 'folder'"),
+        ("  - {folder: [held_out]}\n", "case 1 folder must be a string, not list"),
+        ("  - {folder: 'rtmp://u:secret@host/live'}\n", "case 1: rtmp://u:***@host/live is a URL"),
+        (
+            "  - {folder: held_out/fake}\n  - {folder: held_out/fake/swap}\n",
+            "case 2: {held_out}/fake/swap/2.mp4 is also in case 1's folder",
+        ),
+        (
+            "  - {folder: held_out/real, expected_identities: [Ann]}\n",
+            "case 1 expects 'Ann', who can never be found",
+        ),
+    ],
+)
+def test_folder_case_mistakes_are_one_line_errors_naming_the_entry(
+    folder: Path, footage: Path, entries: str, message: str
+) -> None:
+    manifest = folder / "m.yaml"
+    manifest.write_text("cases:\n" + entries, encoding="utf-8")
+    with pytest.raises(UserError) as refused:
+        load_manifest(manifest)
+    said = str(refused.value)
+    assert message.format(held_out=footage) in said and "\n" not in said, said
