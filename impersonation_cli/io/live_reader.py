@@ -118,6 +118,10 @@ def _unended(last_live_wall: float, dropped: str | None) -> Interruption:
     return Interruption(iso_time(last_live_wall), None, None, str(cause), dropped)
 
 
+# The seconds of a room's frames before its latest that say how late its frames come (`ReaderState._late_s`).
+LATE_WINDOW_S = 30.0
+
+
 @dataclass
 class ReaderState:
     """What a room's reader has seen so far; kept across reconnects. Written by the reader thread only, but for
@@ -142,7 +146,11 @@ class ReaderState:
     _first_live_wall: float | None = field(default=None, repr=False)
     _last_live: float | None = field(default=None, repr=False)  # monotonic
     _last_live_wall: float | None = field(default=None, repr=False)
-    _late_s: float = field(default=0.0, repr=False)  # the most any frame arrived after it was live (HLS: a segment)
+    # How late the room's frames have come lately (HLS: about a segment), from the most late in each second of
+    # arrival, and the frames that came during a silence, not counted yet (`_note_lateness`).
+    _late_s: float = field(default=0.0, repr=False)
+    _lateness: deque[list[float]] = field(default_factory=lambda: deque(maxlen=256), repr=False)
+    _late_unsure: list[tuple[float, float, float]] = field(default_factory=list, repr=False)
     _dropped: str | None = field(default=None, repr=False)  # why the last connection that delivered frames ended
     _reading_over: bool = field(default=False, repr=False)
 
@@ -159,8 +167,10 @@ class ReaderState:
     def frame_live(self, live: float, gap_s: float) -> Interruption | None:
         """A frame received that was live at `live` (monotonic clock); the interruption it ends, if any: the
         frame came after a dropped connection, or more than `gap_s` after the latest frame."""
-        late = time.monotonic() - live
-        wall, self._late_s = time.time() - late, max(self._late_s, late)
+        arrival = time.monotonic()
+        late = arrival - live
+        wall = time.time() - late
+        came_silent = self._last_live is not None and arrival - self._last_live > gap_s + self._late_s
         ended = None
         if self._last_live is not None and self._last_live_wall is not None:
             silent = live - self._last_live
@@ -173,7 +183,40 @@ class ReaderState:
             self._last_live, self._last_live_wall = live, wall
         if self._first_live_wall is None:
             self._first_live_wall = wall
+        self._note_lateness((arrival, live, late), gap_s, came_silent, ended is not None)
         return ended
+
+    def _note_lateness(self, frame: tuple[float, float, float], gap_s: float, came_silent: bool, ended: bool) -> None:
+        """`_late_s`: the most the room's frames have come late lately, over the seconds of arrival whose frames
+        were live in the `LATE_WINDOW_S` before the latest frame (anchored there, it does not change during a
+        silence). `frame`: its arrival, live time and lateness. A frame that `came_silent`, when the room was
+        already silent (`silence`), counts only once frames running on from it arrive more than `gap_s` after
+        it (the stream came back late, none missing), not if a frame `ended` the silence: an HLS server serves a
+        killed publisher's last segment, live before the silence, only when the next publisher comes. Counted,
+        its 10.5 s took back the silence told ('resumed'), which was then told again, and every later silence
+        of the room was told 13.5 s after it began (it was the most any frame had been late since watching)."""
+        unsure = self._late_unsure
+        if ended:
+            unsure.clear()  # those frames came during the silence this frame ends
+        elif came_silent and not (unsure and frame[0] - unsure[0][0] > gap_s):
+            unsure.append(frame)
+            return
+        for counted in [*unsure, frame]:
+            self._count_lateness(*counted)
+        unsure.clear()
+        assert self._last_live is not None
+        seconds = self._lateness
+        while len(seconds) > 1 and seconds[0][1] < self._last_live - LATE_WINDOW_S:
+            seconds.popleft()
+        self._late_s = max(second[2] for second in seconds)
+
+    def _count_lateness(self, arrival: float, live: float, late: float) -> None:
+        """Keep the most late a frame arriving in this second was, and the latest such frame's live time."""
+        seconds = self._lateness
+        if seconds and seconds[-1][0] == int(arrival):
+            seconds[-1][1:] = [max(seconds[-1][1], live), max(seconds[-1][2], late)]
+        else:
+            seconds.append([int(arrival), live, late])
 
     def connection_lost(self, error: str | None) -> None:
         """The connection that delivered frames ended: the room is interrupted until frames come again."""
@@ -182,11 +225,12 @@ class ReaderState:
 
     def silence(self, gap_s: float) -> Interruption | None:
         """The interruption going on now (its `end` None), once it is sure to be recorded as one: the connection
-        that delivered frames ended, or no frame has come for `gap_s` plus the most the room's frames have come
-        late (a frame arriving later than that was live too late to close the gap; an HLS room's frames come a
-        segment late). None while frames come. The cause is the one so far: a silent open connection is
-        `stalled` until it ends. None once the room is no longer read (`reading_ended`): a video file played to
-        its end, or a room the watch stopped, is not silent, and what was interrupted then is recorded."""
+        that delivered frames ended, or no frame has come for `gap_s` plus how late the room's frames have come
+        lately (`_late_s`; a frame arriving later than that was live too late to close the gap; an HLS room's
+        frames come a segment late). None while frames come. The cause is the one so far: a silent open
+        connection is `stalled` until it ends. None once the room is no longer read (`reading_ended`): a video
+        file played to its end, or a room the watch stopped, is not silent, and what was interrupted then is
+        recorded."""
         # Read in the reverse of the order frame_live writes them: a frame arriving meanwhile (on the reader's
         # thread) is seen whole or not at all, and the start is never that frame's.
         wall, last, dropped = self._last_live_wall, self._last_live, self._dropped

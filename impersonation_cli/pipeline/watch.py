@@ -93,10 +93,12 @@ class InterruptionsTold:
         """The room events due now: `interrupted` once a silence is sure to be an interruption (`silence`, going
         on and not recorded yet), then `resumed` when frames come again, or `given-up` (`given_up`: the room is
         over, its last interruption unended). An interruption recorded that began and ended between two looks is
-        told as both at once; one still going on when the room stops being read is left to the summary."""
+        told as both at once; one still going on when the room stops being read is left to the summary. A silence
+        told whose start moves later is the same silence: frames live before it came during it (an HLS server
+        serves its last segment when the publisher comes back), and its `resumed` has the later start."""
         changes: list[tuple[RoomChange, Interruption | None]] = []
         for gap in recorded[self.recorded :]:
-            told = self.silent_since == gap.start
+            told = self.silent_since is not None and gap.start >= self.silent_since  # ISO 8601 UTC: in time order
             self.silent_since = None if told else self.silent_since
             if gap.end is None and not given_up:
                 continue  # the watch stopped reading the room
@@ -105,12 +107,13 @@ class InterruptionsTold:
             changes.append((RoomChange.RESUMED if gap.end is not None else RoomChange.GIVEN_UP, gap))
         self.recorded = len(recorded)
         ongoing = None if silence is None or silence.start in {gap.start for gap in recorded} else silence
-        if self.silent_since is not None and (ongoing is None or ongoing.start != self.silent_since):
+        if self.silent_since is not None and ongoing is None:
             self.silent_since = None  # frames came back, late but none missing: not recorded as an interruption
             changes.append((RoomChange.RESUMED, None))
-        if ongoing is not None and self.silent_since is None:
+        elif ongoing is not None:
+            if self.silent_since is None:
+                changes.append((RoomChange.INTERRUPTED, ongoing))
             self.silent_since = ongoing.start
-            changes.append((RoomChange.INTERRUPTED, ongoing))
         return changes
 
 

@@ -208,13 +208,102 @@ def test_frames_a_segment_late_are_no_silence_and_late_frames_after_one_say_none
         clock.now -= 3.9
     clock.now += 9.0  # nothing for longer than a segment's lateness and gap_s together
     assert watch.look() == ["interrupted"]
-    watch.state.frame_live(live + 0.5, GAP_S)  # then frames 9 s late, their timestamps running on
-    assert watch.look() == ["resumed"]
+    told = []
+    for _ in range(10):  # then frames 9 s late, their timestamps running on
+        live += 0.5
+        clock.now += 0.5
+        watch.state.frame_live(live, GAP_S)
+        told += watch.look()
+    # Once they have kept coming (the first alone could be a server's last segment served late, then nothing)
+    assert told == ["resumed"]
     assert watch.state.interruptions == []
     assert watch.lines()[-1]["interruption"] is None
     assert (
         alert_line(watch.shown[-1]).plain == "room douyin:1: frames again, late but with none missing: no interruption"
     )
+
+
+def hls(watch: Watch, clock: SimpleNamespace, live: float, segments: list[float], settle_s: float = 0.3) -> float:
+    """An HLS room's segments of these lengths, each arriving at once `settle_s` after its last frame was live
+    (its first frame a segment late), frames 0.25 s apart; the watcher looks every 0.25 s and is told nothing.
+    Returns when the last frame was live."""
+    for length in segments:
+        while clock.now + 0.25 < live + length + settle_s:
+            clock.now += 0.25
+            assert watch.look() == [], (clock.now - live, watch.state._late_s)
+        clock.now = live + length + settle_s
+        for _ in range(round(length / 0.25)):
+            live += 0.25
+            watch.state.frame_live(live, GAP_S)
+        assert watch.look() == []
+    return live
+
+
+def told_after(watch: Watch, clock: SimpleNamespace, last_live: float, within_s: float) -> float:
+    """Seconds from the latest frame's live time to the room's `interrupted`, looking every 0.25 s."""
+    while clock.now - last_live < within_s:
+        clock.now += 0.25
+        if watch.look():
+            assert watch.shown[-1].event == "interrupted"  # type: ignore[union-attr]
+            return clock.now - last_live
+    raise AssertionError(f"no 'interrupted' within {within_s} s (allowed lateness {watch.state._late_s:.2f} s)")
+
+
+@pytest.mark.parametrize(
+    "segments", [[2.0] * 30, [6.0] * 12, [6, 2, 4, 2, 6, 2, 2, 3, 6, 2, 2, 2, 2, 2, 2, 2, 2, 6, 2, 5, 6, 2, 2, 2, 2, 6]]
+)
+def test_segments_of_2_to_6_s_arriving_a_segment_late_are_no_interruption(
+    clock: SimpleNamespace, tmp_path: Path, segments: list[float]
+) -> None:
+    """How late the frames come is what they have been lately: a 6-s segment every 30 s keeps it 6 s."""
+    watch = Watch(tmp_path)
+    hls(watch, clock, clock.now, segments, settle_s=0.5)
+    assert watch.state.interruptions == [] and watch.state.live_seconds == pytest.approx(sum(segments) - 0.25)
+
+
+def last_segment_late(watch: Watch, clock: SimpleNamespace, live: float) -> float:
+    """What nginx does with a killed HLS publisher: its last segment (frames live just after `live`, before the
+    silence) is served 10.5 s late, as the next publisher comes, whose first frame follows 2 s later (its
+    timestamps from 0: live as it arrives). Returns when that frame was live."""
+    clock.now = max(clock.now, live + 11.0)
+    for _ in range(2):
+        live += 0.25
+        watch.state.frame_live(live, GAP_S)
+    clock.now += 2.0
+    watch.state.frame_live(clock.now, GAP_S)
+    return clock.now
+
+
+def test_an_hls_publisher_killed_and_back_is_one_interrupted_and_one_resumed(
+    clock: SimpleNamespace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before, the last segment's 10.5 s became how late the room's frames may come: the silence told was taken
+    back ('resumed', late but with none missing), and told again after ('interrupted')."""
+    watch = Watch(tmp_path)
+    live = hls(watch, clock, clock.now, [2.0] * 15)
+    assert told_after(watch, clock, live, 8) < GAP_S + 2.5  # a segment's lateness
+    start = watch.shown[-1].interruption.start  # type: ignore[union-attr]
+    looks: list[str] = []
+    monkeypatch.setattr(watch.state, "frame_live", lambda *frame: (ReaderState.frame_live(watch.state, *frame),
+                                                                    looks.extend(watch.look()))[0])  # fmt: skip
+    last_segment_late(watch, clock, live)
+    assert looks == ["resumed"]  # one look after each frame: the same silence until the new publisher's frame
+    [gap] = watch.state.interruptions
+    assert watch.shown[-1].interruption == gap  # type: ignore[union-attr]
+    assert gap.start == iso_time(live + 0.5) > start  # from the last frame before it, come late
+    assert gap.seconds == pytest.approx(clock.now - live - 0.5)
+
+
+def test_an_hls_segment_served_late_once_does_not_delay_the_rooms_later_silences(
+    clock: SimpleNamespace, tmp_path: Path
+) -> None:
+    """Before, every later silence of the room was told 13.5 s after it began (gap_s and the 10.5 s), not 5 s."""
+    watch = Watch(tmp_path)
+    live = hls(watch, clock, clock.now, [2.0] * 15)
+    resumed = last_segment_late(watch, clock, live)
+    assert watch.look() == ["interrupted", "resumed"]  # not looked at meanwhile: told at once
+    live = hls(watch, clock, resumed, [2.0] * 15)
+    assert told_after(watch, clock, live, 20) < GAP_S + 2.5  # the next silence, as soon as the first
 
 
 def test_face_alerts_say_their_kind_in_the_versioned_format() -> None:
