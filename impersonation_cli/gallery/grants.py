@@ -132,14 +132,16 @@ class Authorizing:
 
 
 def authorizing(grants: list[Authorization], span: Span | None) -> Authorizing:
-    """How the grants of an appearance's room cover it (`coverage`): one grant that covers all of it (one that
-    licenses AI, where any does), else a chain of them, else none and the first that covers part of it."""
+    """How the grants of an appearance's room cover it (`coverage`): one grant that covers all of it, else a chain
+    of them, else none and the first that covers part of it. Grants licensing AI are tried first, alone: where
+    they cover all of it, the AI digital human is licensed, though others of the room (reaching further, or
+    covering all of it without the licence) would authorize it too."""
     coverages = [coverage(grant, span) for grant in grants]
-    whole = [c.grant for c in coverages if c.whole]
-    if whole:
-        return Authorizing([max(whole, key=lambda grant: grant.ai_allowed)])
-    if span is not None and (chain := _back_to_back(coverages, span)):
-        return Authorizing(chain)
+    for pool in ([c for c in coverages if c.grant.ai_allowed], coverages):
+        if whole := next((c.grant for c in pool if c.whole), None):
+            return Authorizing([whole])
+        if span is not None and (chain := _back_to_back(pool, span)):
+            return Authorizing(chain)
     return Authorizing([], next((c for c in coverages if c.partial), None))
 
 

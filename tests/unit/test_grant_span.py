@@ -167,3 +167,18 @@ def test_an_ai_digital_human_is_licensed_only_where_every_joined_grant_licenses_
     assert licensed.ai_allowed and not half.ai_allowed
     # One grant covering all of it: the one that licenses AI is taken where any does.
     assert authorizing([grant(), grant(ai_allowed=True)], span).ai_allowed
+
+
+def test_an_ai_licence_for_all_of_the_appearance_is_found_among_overlapping_grants() -> None:
+    """Renewals licensing an AI digital human back to back (to November 30, from December 1) license all of a
+    stream across that midnight, though another grant of the room, not licensing AI, reaches further than the
+    first: picking grants by their reach alone chained that one in, and the licence was lost; so was it where
+    one grant without the licence covers all of it."""
+    through = {"start_wallclock": "2026-11-30T23:50:00+08:00", "end_wallclock": "2026-12-05T00:10:00+08:00"}
+    span = appearance_span(through["start_wallclock"], through["end_wallclock"])
+    renewals = [grant(None, "2026-11-30", ai_allowed=True), grant("2026-12-01", None, ai_allowed=True)]
+    for other in (grant(None, "2026-12-03"), grant()):
+        found = authorizing([*renewals, other], span)
+        assert found.ai_allowed, other
+        assert found.grants == renewals
+    assert not authorizing([grant(None, "2026-11-30", ai_allowed=True), grant("2026-12-01")], span).ai_allowed
