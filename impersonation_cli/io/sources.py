@@ -7,10 +7,10 @@ import os
 import struct
 import urllib.parse
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
-from typing import BinaryIO
 
 import av
 import cv2
@@ -255,7 +255,8 @@ def open_video(source: str, open_timeout_s: float = 10.0, read_timeout_s: float 
             container = av.open(source, options=live_options(), timeout=(open_timeout_s, read_timeout_s))
         else:
             check_file(source)
-            container = av.open(_readable(local_file(source)))
+            with ffmpeg_name(source) as name:
+                container = av.open(name)
     except (av.FFmpegError, OSError, ValueError, UnicodeError) as exc:
         raise UnreadableInput(f"{source}: {why_unopened(source)}") from exc
     if not container.streams.video:
@@ -272,13 +273,23 @@ def local_file(path: str) -> str:
     return os.path.abspath(path)
 
 
-def _readable(path: str) -> str | BinaryIO:
-    # FFmpeg cannot be handed a file name that is not UTF-8: it reads such a file through Python instead.
+@contextmanager
+def ffmpeg_name(path: str) -> Iterator[str]:
+    """The name to open a local file by in FFmpeg (through PyAV or OpenCV) while the block runs: `local_file`'s,
+    or for a name that is not UTF-8 (OpenCV crashed the process on one, SIGSEGV) /dev/fd/N of a descriptor held
+    until the block ends, as FFmpeg opens its own. Such a file was once handed to PyAV as a Python
+    file object, which the container never closes: left open until garbage-collected, the more so where PyAV
+    failed to open it (a ResourceWarning each, two for an unreadable one: `why_unopened` opens it again)."""
     try:
         path.encode("utf-8")
     except UnicodeEncodeError:
-        return open(path, "rb")  # the container holds it until it is closed
-    return path
+        descriptor = os.open(path, os.O_RDONLY)
+        try:
+            yield f"/dev/fd/{descriptor}"
+        finally:
+            os.close(descriptor)
+        return
+    yield local_file(path)
 
 
 def why_unopened(source: str) -> str:
@@ -287,7 +298,7 @@ def why_unopened(source: str) -> str:
     recording that stopped mid-way), or anything else it could not open."""
     if not is_stream_url(source):
         try:
-            with av.open(_readable(local_file(source)), metadata_errors="ignore") as container:
+            with ffmpeg_name(source) as name, av.open(name, metadata_errors="ignore") as container:
                 if not container.streams.video:
                     return no_video(container)
         except (av.FFmpegError, UnicodeError, ValueError, OSError):
@@ -321,17 +332,10 @@ def _unfinished_mp4(source: str) -> bool:
 
 
 def _opencv_capture(source: str, params: list[int]) -> cv2.VideoCapture:
-    # OpenCV crashes the process (SIGSEGV) on a file name that is not UTF-8: such a file is opened here and
-    # handed over as /dev/fd/N (FFmpeg opens its own descriptor, so ours is closed at once).
-    try:
-        source.encode("utf-8")
-    except UnicodeEncodeError:
-        descriptor = os.open(source, os.O_RDONLY)
-        try:
-            return cv2.VideoCapture(f"/dev/fd/{descriptor}", cv2.CAP_FFMPEG, params)
-        finally:
-            os.close(descriptor)
-    return cv2.VideoCapture(source if is_stream_url(source) else local_file(source), cv2.CAP_FFMPEG, params)
+    if is_stream_url(source):
+        return cv2.VideoCapture(source, cv2.CAP_FFMPEG, params)
+    with ffmpeg_name(source) as name:
+        return cv2.VideoCapture(name, cv2.CAP_FFMPEG, params)
 
 
 def probe(source: str, max_pixels: int = MAX_PIXELS) -> SourceInfo:
