@@ -380,3 +380,22 @@ def _follows(earlier: str, later: str) -> bool:
     """Whether `later` is the version after `earlier`: 1 then 2; 1.3 then 1.4 or 2.0."""
     a, b = (tuple(int(n) for n in version.split(".")) for version in (earlier, later))
     return b == (a[0] + 1,) if len(a) == 1 else b in ((a[0], a[1] + 1), (a[0] + 1, 0))
+
+
+def test_the_commands_writing_each_format_have_the_options_named() -> None:
+    """The list of outputs names the commands and options that write each one ("`scan --json`", "`scan`/`report
+    --junit`": both commands with that option): each is a command of the CLI taking that option. It said `scan`
+    writes JUnit XML, which only `report --junit` does."""
+    import typer.main
+
+    from impersonation_cli.cli import app
+
+    root = typer.main.get_command(app)
+    for row in table(FORMATS, "output"):
+        cell = re.sub(r"`([a-z][\w -]*)`/`([a-z][\w -]*?) (--[\w-]+)`", r"`\1 \3`, `\2 \3`", row[1])
+        for words in (span.split() for span in re.findall(r"`([a-z][\w -]*)`", cell)):
+            command, named = root, [w for w in words if not w.startswith("--")]
+            for word in named:
+                command = command.commands[word]  # type: ignore[attr-defined]  # a click Group's
+            options = {opt for param in command.params for opt in param.opts}
+            assert {w for w in words if w.startswith("--")} <= options, f"{row[0]}: `{' '.join(words)}`"
