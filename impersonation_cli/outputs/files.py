@@ -99,15 +99,25 @@ def _files_outside_folders(
     one in a sub-folder of a folder output too, unless `inside_allowed` (a report's drafts, each checked once
     named): evidence crops are named as people are found, one folder down, so `scan --json
     ev/clip-1a2b3c4d/s1-a1_Ann_00003.00s.jpg --evidence-dir ev` overwrote a crop whose sha256 the result records.
-    A file at the folder's top is never a crop (`--evidence-dir out --json out/result.json` is a common layout)."""
-    made = {
-        _file_identity(folder): (option, folder) for option, folder in folders.items() if folder and str(folder) != "-"
+    A file at the folder's top is never a crop (`--evidence-dir out --json out/result.json` is a common layout).
+    Refuse one a folder output is made in (`scan --json out --evidence-dir out/ev` lost the result the same way)."""
+    named = [(option, folder) for option, folder in folders.items() if folder and str(folder) != "-"]
+    made = {_file_identity(folder): (option, folder) for option, folder in named}
+    above = {
+        _file_identity(parent): (option, folder)
+        for option, folder in named
+        for parent in Path(os.path.realpath(folder)).parents
     }
     for option, path in files.items():
         if path is None or str(path) == "-":
             continue
         if found := made.get(_file_identity(path)):
             raise UserError(f"{option} {path} is also the folder of {found[0]}: give each output a path of its own")
+        if found := above.get(_file_identity(path)):
+            raise UserError(
+                f"{option} {path} is a folder above {found[0]} {found[1]}, made before the work: give each output "
+                "a path of its own"
+            )
         holders = [] if inside_allowed else Path(os.path.realpath(path)).parents[1:]
         if found := next((made[i] for i in map(_file_identity, holders) if i in made), None):
             raise UserError(

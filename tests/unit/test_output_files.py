@@ -178,6 +178,20 @@ def test_a_file_output_named_as_the_evidence_folder_is_refused_before_the_work(t
     assert not out.exists()
 
 
+def test_a_file_output_above_a_folder_output_is_refused_before_the_work(tmp_path: Path) -> None:
+    """`scan --json out --evidence-dir out/ev` made out/ev (so `out` a folder) before the scan, scanned, then lost
+    the result: 'error: out: Is a directory', exit 2. `report --html out --notice out/n` likewise."""
+    out = tmp_path / "out"
+    (tmp_path / "link").symlink_to(out, target_is_directory=True)
+    for folder in (out / "ev", tmp_path / "link" / "deeper" / "ev"):
+        with pytest.raises(UserError, match=r"^--json \S+/out is a folder above --evidence-dir \S+/ev, made before"):
+            check_outputs({"--json": out, "--jsonl": None}, [], {"--evidence-dir": folder})
+    with pytest.raises(UserError, match=r"^--html \S+/out is a folder above --notice"):
+        check_outputs({"--html": out}, [], {"--notice": out / "n"}, inside_allowed=True)
+    assert not out.exists()
+    check_outputs({"--json": tmp_path / "out.json"}, [], {"--evidence-dir": out / "ev"})
+
+
 def test_a_file_output_inside_the_evidence_folder_is_refused_before_the_work(tmp_path: Path) -> None:
     """Crops are named as the scan finds people: `scan --json ev/clip-1a2b3c4d/s1-a1_Ann_00003.00s.jpg
     --evidence-dir ev` had the result overwrite a crop whose sha256 it records (or a crop overwrite a JSON line
