@@ -26,7 +26,14 @@ import numpy as np
 
 from impersonation_cli.errors import GalleryError, UserError, has_control_characters, is_device, unknown_keys
 from impersonation_cli.io.atomic_write import write_text_atomic
-from impersonation_cli.io.rooms import canonical_room, check_period, unique_keys, validate_date, validate_room
+from impersonation_cli.io.rooms import (
+    GRANT_YEARS,
+    canonical_room,
+    check_period,
+    unique_keys,
+    validate_date,
+    validate_room,
+)
 from impersonation_cli.io.user_dirs import data_folder, expand_user
 from impersonation_cli.pipeline.faces import EMBEDDING_DIM
 
@@ -586,7 +593,12 @@ class Gallery:
                     "aliases": list(person.aliases),
                     "references": [_reference_to_json(r) for r in self.references(person.name)],
                     "authorizations": [
-                        {"room": a.room, "valid_from": a.valid_from, "valid_to": a.valid_to, "ai_allowed": a.ai_allowed}
+                        {
+                            "room": a.room,
+                            "valid_from": _exported_bound(a.valid_from, end=False),
+                            "valid_to": _exported_bound(a.valid_to, end=True),
+                            "ai_allowed": a.ai_allowed,
+                        }
                         for a in self.authorizations(person.name)
                     ],
                     "footage": self._footage_to_json(person.name),
@@ -641,6 +653,16 @@ class Gallery:
                 for video, frames in person.footage:
                     self.add_footage(video, frames)
         return added
+
+
+def _exported_bound(bound: str | None, end: bool) -> str | None:
+    """A grant's bound as an export writes it. One stored before io/rooms.validate_date bounded the years, past them
+    on its open side (`valid_to` '9999-12-31', `valid_from` '0001-01-01': a grant 'for ever'), is written as no
+    bound, as it is judged (gallery/grants.py): written as stored, `gallery import-file` refused the export."""
+    year = int(bound[:4]) if bound is not None and bound[:4].isdigit() else None
+    if year is not None and (year > GRANT_YEARS[1] if end else year < GRANT_YEARS[0]):
+        return None
+    return bound
 
 
 def _grant_terms(grant: Authorization) -> str:

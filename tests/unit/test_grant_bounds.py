@@ -10,11 +10,12 @@ import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from impersonation_cli.errors import UserError
 from impersonation_cli.gallery.grants import authorizing
-from impersonation_cli.gallery.store import Authorization
+from impersonation_cli.gallery.store import Authorization, Gallery, ReferenceFace, export_to_file, import_from_file
 from impersonation_cli.io.rooms import validate_date
 from impersonation_cli.outputs.findings import ReportInput
 from impersonation_cli.outputs.notice import notice_documents
@@ -139,3 +140,22 @@ def test_the_takedown_draft_judges_a_stored_grant_for_ever(tmp_path: Path) -> No
     report = ReportInput(scan_result([found]), tmp_path / "r.json", authorizations=[never])
     (text,) = notice_documents(report, tmp_path).values()
     assert "- Authorization status: this room's authorization on record does not cover 2026-11-20 20:00:00" in text
+
+
+@pytest.mark.parametrize(("valid_from", "valid_to"), STORED_NO_LIMIT)
+def test_an_older_gallerys_grant_for_ever_is_exported_as_one_an_import_reads(
+    tmp_path: Path, valid_from: str | None, valid_to: str | None
+) -> None:
+    """`gallery export` of a gallery holding such a grant wrote its bound as stored, which `gallery import-file`
+    refuses ('valid_to '9999-12-31' is out of range ...; nothing imported'): the round trip failed. A bound past the
+    accepted years on its open side is written as none, as it is judged."""
+    embedding = np.ones(512, dtype=np.float32) / np.sqrt(512)
+    with Gallery(tmp_path / "old.sqlite") as store:
+        store.add_person("Ann A", [ReferenceFace("a" * 64, "ref.jpg", "w600k_mbf.onnx:0", embedding, 120, 0.9, 80, 1)])
+        store.authorize("Ann A", ROOM, "2026-01-01", "2026-12-31", ai_allowed=True)
+        store.db.execute("UPDATE authorizations SET valid_from = ?, valid_to = ?", (valid_from, valid_to))
+        store.db.commit()
+    export_to_file(tmp_path / "old.sqlite", tmp_path / "export.json")
+    import_from_file(tmp_path / "new.sqlite", tmp_path / "export.json")
+    with Gallery(tmp_path / "new.sqlite", create=False) as store:
+        assert store.authorizations() == [Authorization("Ann A", ROOM, None, None, True)]
