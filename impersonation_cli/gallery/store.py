@@ -666,9 +666,11 @@ def _exported_bound(bound: str | None, end: bool) -> str | None:
 
 
 def _grant_terms(grant: Authorization) -> str:
-    """A grant's period and licence in words: 'from 2026-01-01 until 2026-12-31, AI not allowed'."""
+    """A grant's period and licence in words: 'from 2026-01-01 until 2026-12-31, AI not allowed'; a bound 'for ever'
+    as exported (`_exported_bound`): none."""
+    valid_from, valid_to = _exported_bound(grant.valid_from, end=False), _exported_bound(grant.valid_to, end=True)
     return (
-        f"from {grant.valid_from or 'no start'} until {grant.valid_to or 'no end'}, "
+        f"from {valid_from or 'no start'} until {valid_to or 'no end'}, "
         f"AI {'allowed' if grant.ai_allowed else 'not allowed'}"
     )
 
