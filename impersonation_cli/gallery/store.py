@@ -920,6 +920,13 @@ def _person_from_json(raw: object, where: str, recognizer: str | None) -> Import
         _authorization_from_json(a, name, f"{where}.authorizations[{n}]")
         for n, a in enumerate(_list(raw, "authorizations", where))
     ]
+    rooms = [a.room for a in authorizations]
+    if twice := next((room for n, room in enumerate(rooms) if room in rooms[:n]), None):
+        raise GalleryError(
+            f"{where}.authorizations grants {twice} twice (a gallery holds one grant per person and room; an older "
+            "one may hold it spelt two ways, Douyin:1 and douyin:1): give it one grant, in the file or with "
+            "`gallery authorize` in the gallery exported, and export again"
+        )
     footage = [_footage_from_json(name, v, f"{where}.footage[{n}]") for n, v in enumerate(_list(raw, "footage", where))]
     return ImportedPerson(name, aliases, references, authorizations, footage)
 

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from impersonation_cli.api import room_assignments, room_specs
-from impersonation_cli.errors import UserError
-from impersonation_cli.gallery.store import Gallery, ReferenceFace
+from impersonation_cli.errors import GalleryError, UserError
+from impersonation_cli.gallery.store import Gallery, ReferenceFace, export_to_file, import_from_file
 from impersonation_cli.io.rooms import Room, validate_room
 from impersonation_cli.outputs.findings import read_report_input
 
@@ -69,3 +69,17 @@ def test_a_result_written_before_matches_the_gallery_grant(tmp_path: Path) -> No
     assert report.authorizations is not None
     rooms = {report.result.appearances[0].room, report.result.sources[0].room}
     assert rooms == {a.room for a in report.authorizations} == {"douyin:1"}
+
+
+def test_an_export_granting_one_room_twice_is_refused_saying_so(tmp_path: Path) -> None:
+    """An older gallery may hold a person's grants of Douyin:7 and douyin:7, one room: exported, both are douyin:7,
+    and import-file refused the file saying 'this gallery grants it ...' of the grant it had just taken from the
+    same file, into a gallery that held none."""
+    with _gallery(tmp_path / "old.sqlite") as store:
+        store.authorize("Ann A", "douyin:7", valid_to="2026-11-30")
+        store.authorize("Ann A", "douyin:8", valid_from="2026-12-01")
+        store.db.execute("UPDATE authorizations SET room = 'Douyin:7' WHERE room = 'douyin:8'")
+        store.db.commit()
+    export_to_file(tmp_path / "old.sqlite", tmp_path / "export.json")
+    with pytest.raises(GalleryError, match=r"authorizations grants douyin:7 twice \(a gallery holds one grant per"):
+        import_from_file(tmp_path / "new.sqlite", tmp_path / "export.json")
