@@ -115,9 +115,10 @@ def check_count(count: int, name: str) -> None:
 
 
 # Bidi embeddings, overrides and isolates: they reorder the text after them ('x\u202egpj.exe' reads as 'xexe.jpg').
-# A character-class fragment, for the reports that drop them while keeping other invisible characters.
+# A character-class fragment, for the reports that drop them while keeping other invisible characters, and the
+# class itself (HTML and JUnit reports replace them; input refuses them).
 BIDI_REORDERING = "\u202a-\u202e\u2066-\u2069"
-_BIDI = re.compile(f"[{BIDI_REORDERING}]")
+BIDI = re.compile(f"[{BIDI_REORDERING}]")
 
 
 def has_control_characters(text: str) -> bool:
@@ -125,7 +126,7 @@ def has_control_characters(text: str) -> bool:
     prints them (escape sequences), so input refuses them. Also surrogates: the bytes of a folder or argument
     that are not UTF-8, which SQLite cannot store. And the bidi controls that reorder text (BIDI_REORDERING): a
     name holding U+202E printed as another ('Eve\u202eenilloC' reads 'EveCollinE'), which no output undid."""
-    return any(unicodedata.category(c) in ("Cc", "Cs") for c in text) or _BIDI.search(text) is not None
+    return any(unicodedata.category(c) in ("Cc", "Cs") for c in text) or BIDI.search(text) is not None
 
 
 def is_device(path: Path) -> bool:

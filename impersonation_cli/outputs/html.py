@@ -11,7 +11,6 @@ escaping could not run or call out.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,7 +21,7 @@ import jinja2
 import markupsafe
 
 from impersonation_cli import __version__
-from impersonation_cli.errors import BIDI_REORDERING
+from impersonation_cli.errors import BIDI
 from impersonation_cli.outputs.evidence_files import VERIFIED, check_evidence, data_uri
 from impersonation_cli.outputs.findings import (
     ObservedLive,
@@ -89,15 +88,12 @@ def score_colour(score: float) -> str:
     return "#c62828" if score >= 0.8 else "#ef6c00" if score >= 0.5 else "#f9a825" if score >= 0.2 else "#90a4ae"
 
 
-# Bidi embeddings, overrides and isolates reorder the text after them: 'x\u202egpj.exe' reads as 'xexe.jpg'.
-# Escaping leaves them be; every value the page writes has them replaced (as the takedown drafts do).
-BIDI_OVERRIDES = re.compile(f"[{BIDI_REORDERING}]")
-
-
 def _without_bidi_overrides(value: Any) -> Any:
+    # Bidi embeddings, overrides and isolates reorder the text after them: 'x\u202egpj.exe' reads as 'xexe.jpg'.
+    # Escaping leaves them be; every value the page writes has them replaced (as the takedown drafts do).
     # A macro's output is Markup whose values were finalized inside it; re.sub would return it as str (escaped again).
     if isinstance(value, str) and not isinstance(value, markupsafe.Markup):
-        return BIDI_OVERRIDES.sub("\ufffd", value)
+        return BIDI.sub("\ufffd", value)
     return value
 
 

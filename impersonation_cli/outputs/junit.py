@@ -9,13 +9,12 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-from impersonation_cli.errors import BIDI_REORDERING
+from impersonation_cli.errors import BIDI
 from impersonation_cli.outputs.findings import DEFAULT_FAIL_POLICY, FailPolicy, own_verdicts, source_reasons
 from impersonation_cli.outputs.table import clock
 from impersonation_cli.results import Appearance, ScanResult, SourceResult
 
 NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-BIDI = re.compile(f"[{BIDI_REORDERING}]")
 RECORDINGS = "recordings"  # the class name of sources scanned without a room
 
 
