@@ -620,9 +620,8 @@ class Gallery:
     def _refuse_another_grant(self, grant: Authorization) -> None:
         """An imported grant is added, never put in place of the one this gallery holds for the person and room:
         the file (an older export, another team's) replaced it without a word, widening it (a later end, an AI
-        digital human allowed) or undoing a change made here, and the gallery's own grant was lost."""
-        if self._person_id(grant.person) is None:
-            return
+        digital human allowed) or undoing a change made here, and the gallery's own grant was lost. Called once
+        the person is added (`import_people`)."""
         held = next((a for a in self.authorizations(grant.person) if a.room == grant.room), None)
         if held is not None and _grant_terms(held) != _grant_terms(grant):
             raise GalleryError(
