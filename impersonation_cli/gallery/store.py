@@ -474,8 +474,10 @@ class Gallery:
             )
 
     def revoke(self, name: str, room: str) -> bool:
+        """Remove the person's grant of `room` (refused unless platform:account, as `authorize`); whether one went."""
+        room = validate_room(room)
         with self.transaction() as db:
-            return self._drop_grant(db, self.person_id(name), canonical_room(room)) > 0
+            return self._drop_grant(db, self.person_id(name), room) > 0
 
     @staticmethod
     def _drop_grant(db: sqlite3.Connection, person_id: int, room: str) -> int:

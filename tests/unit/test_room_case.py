@@ -58,6 +58,9 @@ def test_grants_of_either_spelling_are_one_room(tmp_path: Path) -> None:
         store.db.commit()
         assert store.revoke("Ann A", "DOUYIN:AbC") and store.authorizations() == []
         assert not store.revoke("Ann A", "douyin:abc")  # the account stays case-sensitive
+        # A room not of the form platform:account is refused as authorize refuses it, not 'had no authorization'.
+        with pytest.raises(UserError, match="room 'douyin 1' is not of the form platform:account"):
+            store.revoke("Ann A", "douyin 1")
 
 
 def test_a_result_written_before_matches_the_gallery_grant(tmp_path: Path) -> None:
