@@ -118,49 +118,27 @@ def coverage(grant: Authorization, span: Span | None) -> Coverage:
 
 @dataclass(frozen=True)
 class Authorizing:
-    """What a room's grants say of one appearance: `grants`, those that authorize it (one that covers all of it,
-    else renewals that cover it back to back: a grant to November 30 and one from December 1 cover a stream across
-    that midnight; empty: not authorized), and with none, `partial`: the first grant that covers only part of it."""
+    """What a room's grants say of one appearance: `grants`, the one that authorizes it (covers all of it; empty:
+    not authorized), and with none, `partial`: a grant that covers only part of it. A gallery holds one grant per
+    person and room; one written before rooms were spelt one way (io/rooms.canonical_room) may hold two."""
 
     grants: list[Authorization]
     partial: Coverage | None = None
 
     @property
     def ai_allowed(self) -> bool:
-        """An AI digital human is licensed for all of the appearance: by every grant that authorizes it."""
-        return bool(self.grants) and all(grant.ai_allowed for grant in self.grants)
+        """An AI digital human is licensed for the appearance: by the grant that authorizes it."""
+        return any(grant.ai_allowed for grant in self.grants)
 
 
 def authorizing(grants: list[Authorization], span: Span | None) -> Authorizing:
-    """How the grants of an appearance's room cover it (`coverage`): one grant that covers all of it, else a chain
-    of them, else none and the first that covers part of it. Grants licensing AI are tried first, alone: where
-    they cover all of it, the AI digital human is licensed, though others of the room (reaching further, or
-    covering all of it without the licence) would authorize it too."""
+    """How the grants of an appearance's room cover it (`coverage`): the one that covers all of it (one licensing
+    AI, where two do), else none and the first that covers part of it."""
     coverages = [coverage(grant, span) for grant in grants]
-    for pool in ([c for c in coverages if c.grant.ai_allowed], coverages):
-        if whole := next((c.grant for c in pool if c.whole), None):
-            return Authorizing([whole])
-        if span is not None and (chain := _back_to_back(pool, span)):
-            return Authorizing(chain)
+    whole = [c.grant for c in coverages if c.whole]
+    if whole:
+        return Authorizing([max(whole, key=lambda grant: grant.ai_allowed)])
     return Authorizing([], next((c for c in coverages if c.partial), None))
-
-
-def _back_to_back(coverages: list[Coverage], span: Span) -> list[Authorization]:
-    """Grants whose covered stretches join up from the appearance's start to its end (each taken as far as it
-    reaches, the next beginning where it ends or before); empty where a stretch of it is covered by none."""
-    chain: list[Authorization] = []
-    reached = span[0]
-    while True:
-        joining = [(c.grant, c.covered[1], c.after is None) for c in coverages if c.covered and c.covered[0] <= reached]
-        if not joining:
-            return []
-        grant, reaches, to_the_end = max(joining, key=lambda joined: (joined[2], joined[1]))
-        chain.append(grant)
-        if to_the_end:
-            return chain
-        if reaches <= reached:
-            return []
-        reached = reaches
 
 
 def _bound(text: str, moment: datetime, end: bool) -> datetime:
