@@ -117,7 +117,7 @@ def test_a_second_ctrl_c_while_the_coordinator_delivers_the_last_alerts_gives_th
     )
     follow.start()
     watcher.stop()  # the first Ctrl-C: the shards stop, then the coordinator gives the webhook up to 5 s
-    time.sleep(0.6)
+    time.sleep(0.2)
     assert follow.is_alive()
     started = time.monotonic()
     watcher.stop()  # the second

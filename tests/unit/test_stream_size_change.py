@@ -49,7 +49,7 @@ def turned_stream(tmp_path: Path) -> Iterator[str]:
     (served / "room.ts").write_bytes(landscape + portrait)
     handler = functools.partial(QuietHandler, directory=str(served))
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True).start()  # shut down at once
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}/room.ts"
     finally:

@@ -35,7 +35,7 @@ class _Hook(http.server.BaseHTTPRequestHandler):
 def _hook_server() -> Iterator[int]:
     _Hook.seen = []
     with http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hook) as server:
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)  # shut down at once
         thread.start()
         try:
             yield server.server_address[1]
