@@ -118,17 +118,17 @@ def coverage(grant: Authorization, span: Span | None) -> Coverage:
 
 @dataclass(frozen=True)
 class Authorizing:
-    """What a room's grants say of one appearance: `grants`, the one that authorizes it (covers all of it; empty:
-    not authorized), and with none, `partial`: a grant that covers only part of it. A gallery holds one grant per
+    """What a room's grants say of one appearance: `grant`, the one that authorizes it (covers all of it; None: not
+    authorized), and with none, `partial`: a grant that covers only part of it. A gallery holds one grant per
     person and room; one written before rooms were spelt one way (io/rooms.canonical_room) may hold two."""
 
-    grants: list[Authorization]
+    grant: Authorization | None = None
     partial: Coverage | None = None
 
     @property
     def ai_allowed(self) -> bool:
         """An AI digital human is licensed for the appearance: by the grant that authorizes it."""
-        return any(grant.ai_allowed for grant in self.grants)
+        return self.grant is not None and self.grant.ai_allowed
 
 
 def authorizing(grants: list[Authorization], span: Span | None) -> Authorizing:
@@ -137,8 +137,8 @@ def authorizing(grants: list[Authorization], span: Span | None) -> Authorizing:
     coverages = [coverage(grant, span) for grant in grants]
     whole = [c.grant for c in coverages if c.whole]
     if whole:
-        return Authorizing([max(whole, key=lambda grant: grant.ai_allowed)])
-    return Authorizing([], next((c for c in coverages if c.partial), None))
+        return Authorizing(max(whole, key=lambda grant: grant.ai_allowed))
+    return Authorizing(None, next((c for c in coverages if c.partial), None))
 
 
 def _bound(text: str, moment: datetime, end: bool) -> datetime:

@@ -218,7 +218,7 @@ def _authorization_status(authorizations: list[Authorization] | None, appearance
     here = [a for a in rooms if a.room == appearance.room]
     # The verdicts' rule (gallery/grants.py): a grant that does not cover all of the appearance authorizes none of it.
     found = authorizing(here, appearance_span(appearance.start_wallclock, appearance.end_wallclock))
-    if not here or found.grants:
+    if not here or found.grant is not None:
         return f"this room {'is' if here else 'is not'} among the authorized ones on record: {listed}."
     if (part := found.partial) is not None:
         said = part.describe(lambda moment: md_text(wallclock_text(moment.isoformat())))

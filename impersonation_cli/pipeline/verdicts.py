@@ -76,12 +76,12 @@ def _authorization(appearance: Appearance, authorizations: list[Authorization]) 
     that cover all of it (its room, from its start to its end), or else the one that covers part (gallery/grants.py)."""
     if appearance.room is None:
         reason = "no room given (--room or a rooms file), so no authorization can apply"
-        return Verdict.UNAUTHORIZED, reason, Authorizing([])
+        return Verdict.UNAUTHORIZED, reason, Authorizing()
     grants = [
         a for a in authorizations if a.person.casefold() == appearance.identity.casefold() and a.room == appearance.room
     ]
     found = authorizing(grants, appearance_span(appearance.start_wallclock, appearance.end_wallclock))
-    if found.grants:
+    if found.grant is not None:
         return Verdict.AUTHORIZED, f"{appearance.room} is authorized to use {appearance.identity}'s likeness", found
     if found.partial is not None:
         reason = (

@@ -147,7 +147,7 @@ def test_an_ai_licence_is_found_where_an_older_gallery_holds_the_room_twice() ->
     licenses an AI digital human is taken where both cover the appearance; one covering part of it authorizes none."""
     span = appearance_span(ACROSS_MIDNIGHT["start_wallclock"], ACROSS_MIDNIGHT["end_wallclock"])
     found = authorizing([grant(), grant(ai_allowed=True)], span)
-    assert found.ai_allowed and found.grants == [grant(ai_allowed=True)]
+    assert found.ai_allowed and found.grant == grant(ai_allowed=True)
     assert not authorizing([grant(), grant(valid_to="2026-12-05", ai_allowed=True)], span).ai_allowed
     partly = authorizing([grant(valid_to="2026-12-05"), grant(valid_from="2026-12-06")], span)
-    assert partly.grants == [] and not partly.ai_allowed and partly.partial is not None
+    assert partly.grant is None and not partly.ai_allowed and partly.partial is not None
