@@ -61,10 +61,10 @@ def stream_identity(url: str) -> str:
     """The same text for spellings of a stream URL that name one stream: scheme and host lower-cased (neither
     tells streams apart) and a default port made explicit. The path and query are kept as given: a server may
     tell `live/A` from `live/a`."""
-    parts = urllib.parse.urlsplit(url)
     try:
+        parts = urllib.parse.urlsplit(url)
         port = parts.port or DEFAULT_PORTS.get(parts.scheme.lower())
-    except ValueError:  # a port that is not a number: the reader refuses it; named as given
+    except ValueError:  # a port that is not a number, a malformed IPv6 host: the reader refuses it; named as given
         return url
     host = parts.hostname or ""
     user, at, _ = parts.netloc.rpartition("@")

@@ -141,3 +141,13 @@ def test_a_folder_search_leaves_out_the_evidence_folder(tmp_path: Path, monkeypa
     assert expand_inputs(["evidence/clip-ffabf9ce"], skip=[Path("evidence")])[0] == [named]
     assert expand_inputs(["."], skip=[Path(".")])[0] == ["clip.mp4", named]
     assert expand_inputs(["."])[0] == ["clip.mp4", named]  # no evidence folder: every file found
+
+
+def test_a_malformed_stream_url_is_an_unreadable_input_not_an_internal_error() -> None:
+    """`scan 'http://[::1'` and `watch 'http://[::1'` ended 'internal error: ValueError: Invalid IPv6 URL' (exit 4):
+    naming the source read its URL with urllib, which refuses a malformed IPv6 host. It is named as given, and the
+    reader, which cannot open it, makes it one unreadable input (exit 3), as a port that is not a number was."""
+    url = "http://[::1"
+    assert expand_inputs([url, url]) == ([url], [])
+    with pytest.raises(UnreadableInput, match=r"^http://\[::1: cannot open"):
+        list(sample_frames(url, 2.0))
