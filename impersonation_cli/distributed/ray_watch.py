@@ -687,7 +687,7 @@ class RayWatcher:
         self.shares = progress.shares
         for event, found_at in progress.events:
             if self.to_stdout is not None and isinstance(event, AlertEvent):
-                self.to_stdout.emit(len(self.delays), event)
+                self.to_stdout.emit(event)  # due already: the coordinator de-duplicated it
             elif self.to_stdout is not None and isinstance(event, RoomEvent):
                 self.to_stdout.note(event)
             if self.on_alert is not None:

@@ -6,6 +6,8 @@ import dataclasses
 import json
 from pathlib import Path
 
+import pytest
+
 from impersonation_cli.distributed.ray_watch import (
     Finding,
     RayWatcher,
@@ -158,6 +160,22 @@ def test_a_shards_room_events_are_raised_by_the_coordinator_and_shown_by_the_dri
     assert shown == [event, progress.events[1][0]]
     assert len(driver.delays) == 1  # the coordinator's delay is measured on the alerts alone
     assert "1 alerts, 1 room events; 2 written to" in delivery_line(driver.sink)  # type: ignore[arg-type]
+
+
+def test_alerts_to_stdout_are_written_by_the_driver(capsys: pytest.CaptureFixture[str]) -> None:
+    """`watch --engine ray --alerts -`: the driver writes the coordinator's alerts to its own stdout. It still
+    handed AlertSink.emit the cool-down key emit stopped taking in 2db5bb3: the first alert was a TypeError."""
+    coordinator = WatchCoordinator(None, None, WatchSettings(), VerdictSettings(), None, [Room(URL, account=ROOM)])
+    coordinator.report([finding(101, 1, frames=3, seen=10.0)])
+    progress = coordinator.poll(0, 0)
+
+    driver = object.__new__(RayWatcher)
+    driver.to_stdout, driver.on_alert, driver.on_write_error = AlertSink(Path("-"), None, 0.0), None, None
+    driver.delays, driver.rooms, driver.sink = [], [], SinkView(Path("-"))
+    driver._show(progress)
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(line["kind"], line["verdict"]) for line in lines] == [("finding", "unauthorized-likeness")]
+    assert driver.sink.counts["written"] == 1
 
 
 LAST_FRAME = "2026-12-05T03:00:20+00:00"  # the last frame the worker that dies saw
