@@ -465,7 +465,7 @@ class Scanner:
             evidence_dir: save each appearance's best face crop here (with its sha256 in the result).
             progress: called with a `ScanProgress` (source, file_number of file_count, time_s and duration_s in
                 that file, video_done_s over the batch) when each source starts, after each sampled frame, and
-                when it ends.
+                when it ends. An exception it raises ends the scan and is raised from `scan` as it was.
 
         Returns:
             The result document: `result.to_json()` is what `scan --json` writes.

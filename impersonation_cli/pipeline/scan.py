@@ -48,6 +48,16 @@ from impersonation_cli.results import Appearance, Evidence, RunInfo, ScanResult,
 from impersonation_cli.runtime.engine import AdaptiveDetector, EmbeddingReuse, FaceEngine
 
 
+class ProgressCallbackError(Exception):
+    """What the caller's progress callback raised, carried past the fault handling of the source being scanned,
+    which took it for the source's own (an OSError: "truncated"; anything else: "unreadable ... an internal
+    error") and went on to the next source; `scan_inputs` raises it again as it was."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 @dataclass(frozen=True)
 class ScanProgress:
     """Where a batch scan is: at the start of each source and after each of its sampled frames."""
@@ -524,11 +534,16 @@ def scan_batch_source(
 
     def on_frame(time_s: float, duration_s: float | None) -> None:
         if context.progress:
-            context.progress(ScanProgress(source, number, count, time_s, duration_s, done_s + time_s))
+            try:
+                context.progress(ScanProgress(source, number, count, time_s, duration_s, done_s + time_s))
+            except Exception as exc:  # the caller's, not the source's
+                raise ProgressCallbackError(exc) from exc
 
     on_frame(0.0, None)
     try:
         result, found = scan_source(source, number, context, room, on_frame)
+    except ProgressCallbackError:
+        raise
     except Exception as exc:  # a fault met in one source must not cost the batch the others' results
         reason = f"{failure_reason(source, exc)} (an internal error: please report it)"
         return unscanned(source, "unreadable", reason, room), []
@@ -540,7 +555,8 @@ def scan_inputs(inputs: list[str], context: ScanContext, rooms: Mapping[str, Roo
     """Scan files, folders and images; every input gets a SourceResult, readable or not.
 
     Ctrl-C (KeyboardInterrupt) ends the batch early without losing it: the result holds the sources finished so
-    far, lists the others with status "interrupted", and has status "interrupted".
+    far, lists the others with status "interrupted", and has status "interrupted". An exception the context's
+    `progress` callback raises ends the batch and is raised from here as it was.
     """
     started = datetime.now(UTC)
     clock = time.perf_counter()
@@ -548,11 +564,15 @@ def scan_inputs(inputs: list[str], context: ScanContext, rooms: Mapping[str, Roo
     results = [unscanned(p.source, "unreadable", f"{p.source}: {p.message}") for p in problems]
     appearances: list[Appearance] = []
     status, video_done_s = "complete", 0.0
+    callback_error: Exception | None = None
     for number, source in enumerate(sources, start=1):
         try:
             result, found = scan_batch_source(
                 source, number, len(sources), context, room_for(source, rooms or {}), video_done_s
             )
+        except ProgressCallbackError as failed:
+            callback_error = failed.error
+            break
         except KeyboardInterrupt:
             status = "interrupted"
             for left in sources[number - 1 :]:
@@ -562,6 +582,8 @@ def scan_inputs(inputs: list[str], context: ScanContext, rooms: Mapping[str, Roo
         results.append(result)
         appearances.extend(found)
         video_done_s += result.scanned_s if result.kind == "video" else 0.0
+    if callback_error is not None:
+        raise callback_error  # here, not in the except clause: not "during handling of" our wrapper
     add_concurrency(results, appearances, context.config)
     elapsed = time.perf_counter() - clock
     video_seconds = sum(r.scanned_s for r in results if r.kind == "video")
