@@ -44,6 +44,9 @@ MARKDOWN_SPECIAL = re.compile(r"[\\`*\[\]<>&~#@]|(?<![^\W_])_|_(?![^\W_])|:(?=//
 # 'x\u202egpj.exe' reads as 'xexe.jpg' in a form or a rendered draft. (Zero-width joiners and the marks LRM/RLM
 # stay: names in Persian, Hindi or Arabic need them.)
 CONTROL = re.compile(f"[\x00-\x1f\x7f-\x9f{BIDI_REORDERING}]")
+# In a code span, those and the line and paragraph separators (a line break to editors and forms): a path's other
+# characters, its spaces included, are its own.
+NOT_IN_CODE = re.compile(f"[\x00-\x1f\x7f-\x9f\u2028\u2029{BIDI_REORDERING}]")
 PLACEHOLDER_NOTE = "Every `{{...}}` is a placeholder to fill in before sending."
 
 
@@ -59,10 +62,14 @@ def md_text(value: object) -> str:
 
 
 def md_code(value: object) -> str:
-    """Untrusted text as a literal Markdown code span, on one line."""
-    text = one_line(value)
+    """Untrusted text as a literal Markdown code span, on one line: as it is but for control characters (a newline
+    among them), line separators and bidi overrides, each U+FFFD. Not joined as prose is: the draft named the file
+    `in/line\nbreak.mp4` as `in/line break.mp4` and `a  b.mp4` as `a b.mp4`, files that are not there."""
+    text = NOT_IN_CODE.sub("\ufffd", str(value))
     fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
-    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    # CommonMark takes one space off each end of a span that begins and ends with one: pad it, as for a backtick.
+    spaced = text.startswith(" ") and text.endswith(" ") and text.strip(" ") != ""
+    pad = " " if text.startswith("`") or text.endswith("`") or spaced else ""
     return f"{fence}{pad}{text}{pad}{fence}"
 
 

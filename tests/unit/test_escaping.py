@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from rich.console import Console
 from impersonation_cli.outputs.findings import ReportInput
 from impersonation_cli.outputs.html import render_html
 from impersonation_cli.outputs.junit import build_junit
-from impersonation_cli.outputs.notice import write_notices
+from impersonation_cli.outputs.notice import md_code, write_notices
 from impersonation_cli.outputs.table import print_summary
 from impersonation_cli.results import Evidence, ScanResult, SignalScore
 
@@ -115,3 +116,26 @@ def test_junit_drops_bidi_overrides() -> None:
     document = ET.tostring(build_junit(result).getroot(), encoding="unicode")
     assert not {"\u202e", "\u2067", "\u2069"} & set(document)
     assert "x\ufffdgpj.exe.mp4" in document and "Eve\ufffdgpj.exe" in document
+
+
+def test_a_file_name_keeps_its_spaces_and_shows_its_newline_in_the_draft_and_the_page(tmp_path: Path) -> None:
+    """The draft named the recording `in/line\\nbreak  2.mp4` as `in/line break 2.mp4` (its lines joined, its
+    spaces collapsed, as prose is): a file that is not there. A code span shows the path as it is, the newline
+    as U+FFFD; the page keeps the spaces (`white-space: pre-wrap` in its code elements)."""
+    name = "in/line\nbreak  2.mp4"
+    result = scan_result([appearance(source=name, room="douyin:1")], [source(name, room="douyin:1")])
+    (written,) = write_notices(ReportInput(result, tmp_path / "result.json"), tmp_path / "notices")
+    text = written.read_text(encoding="utf-8")
+    assert "- Recording examined: `in/line\ufffdbreak  2.mp4`" in text
+    rendered = MarkdownIt("commonmark").render(text)
+    assert "<code>in/line\ufffdbreak  2.mp4</code>" in rendered
+    page = render_html(ReportInput(result, Path("result.json")))
+    assert f"<code>{html.escape(name)}</code>" in page
+    assert re.search(r"(?m)^code \{[^}]*white-space: pre-wrap", page)
+
+
+def test_a_code_span_keeps_the_spaces_at_its_ends() -> None:
+    """CommonMark takes a space off each end of a code span that begins and ends with one: padded, it keeps them."""
+    for path in (" a.mp4 ", "`a.mp4", "a b.mp4", " lead.mp4"):
+        (code,) = re.findall(r"<code>(.*)</code>", MarkdownIt("commonmark").render(md_code(path)))
+        assert html.unescape(code) == path
