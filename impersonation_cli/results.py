@@ -27,6 +27,11 @@ EVENT_SCHEMA = "impersonation-cli/appearance"
 # docs/formats.md (a unit test holds it to these).
 SCHEMA_VERSION = "1.1"  # the appearance lines (`--jsonl`, EVENT_SCHEMA)
 SCAN_SCHEMA_VERSION = "1.8"  # the scan document (SCAN_SCHEMA)
+# JSON lines the tool writes beside a scan result, given to `report` in its place: what each is and who wrote it.
+LINE_SCHEMAS = {
+    EVENT_SCHEMA: "appearance lines (scan --jsonl)",
+    "impersonation-cli/alert": "alert lines (watch --alerts)",
+}
 
 
 @dataclass
@@ -225,7 +230,7 @@ class ScanResult:
         if not isinstance(document, dict):
             raise ResultFormatError("not an impersonation-cli scan result (a JSON object is expected)")
         if document.get("schema") != SCAN_SCHEMA:
-            raise ResultFormatError(f"not an impersonation-cli scan result (schema {document.get('schema')!r})")
+            raise ResultFormatError(_not_a_result(document.get("schema")))
         # The scan document's own version: the appearance events (SCHEMA_VERSION) are versioned apart.
         version = str(document.get("schema_version", "0"))
         readable = SCAN_SCHEMA_VERSION.split(".")[0]
@@ -248,8 +253,9 @@ class ScanResult:
 
         Raises:
             UserError: the file is missing or cannot be read.
-            ResultFormatError: it is not JSON or not a result this version reads (`from_dict`); the message
-                starts with the path.
+            ResultFormatError: it is not JSON or not a result this version reads (`from_dict`), or it holds the
+                appearance or alert lines written beside a result; the message starts with the path.
+            TypeError: `path` is not a str or os.PathLike.
         """
         if not isinstance(path, str | os.PathLike):
             raise TypeError(f"path must be a path (a str or os.PathLike), not {type(path).__name__}")
@@ -267,7 +273,8 @@ class ScanResult:
         try:
             document = json.loads(text)
         except ValueError as exc:  # JSONDecodeError, or an integer of over 4300 digits (Python's limit)
-            raise ResultFormatError(f"{path}: not JSON: {exc}") from None
+            lines = _line_schema(text)  # `--jsonl` given for `--json`: "not JSON: Extra data: line 2 column 1"
+            raise ResultFormatError(f"{path}: {_not_a_result(lines) if lines else f'not JSON: {exc}'}") from None
         except RecursionError:
             raise ResultFormatError(f"{path}: not a scan result: its JSON is nested too deeply") from None
         try:
@@ -347,6 +354,23 @@ def _build(kind: Any, value: Any, where: str = "") -> Any:
     elif kind in (int, str, bool):
         _require(isinstance(value, kind) and (kind is bool or not isinstance(value, bool)), value, kind.__name__, where)
     return value
+
+
+def _not_a_result(schema: object) -> str:
+    """Why a document of `schema` is no scan result; for the JSON lines written beside one, which they are."""
+    if isinstance(schema, str) and schema in LINE_SCHEMAS:
+        return f"holds {LINE_SCHEMAS[schema]}, not a scan result: give the file `scan --json` or `watch --json` wrote"
+    return f"not an impersonation-cli scan result (schema {schema!r})"
+
+
+def _line_schema(text: str) -> str | None:
+    """The schema of the JSON lines `text` holds, by its first line, where that is one of `LINE_SCHEMAS`."""
+    try:
+        first = json.loads(text.lstrip().partition("\n")[0])
+    except (ValueError, RecursionError):
+        return None
+    schema = first.get("schema") if isinstance(first, dict) else None
+    return schema if isinstance(schema, str) and schema in LINE_SCHEMAS else None
 
 
 def _refuse_unlisted_sources(result: ScanResult) -> None:

@@ -175,3 +175,38 @@ def test_run_record_rounds_as_written_and_a_live_watch_has_no_realtime_factor() 
     assert scanned == RunInfo("2026-12-05T06:30:01+00:00", 2.0, 30.0, 15.0)
     assert RunInfo.measured(started, 2.0, 30.0, live=True).realtime_factor is None
     assert RunInfo.measured(started, 2.0, 0.0, live=False).realtime_factor is None  # images only
+
+
+@pytest.mark.parametrize("lines", [1, 2], ids=["one-line", "two-lines"])
+@pytest.mark.parametrize(
+    ("schema", "said"),
+    [
+        ("impersonation-cli/appearance", "holds appearance lines \\(scan --jsonl\\), not a scan result"),
+        ("impersonation-cli/alert", "holds alert lines \\(watch --alerts\\), not a scan result"),
+    ],
+)
+def test_the_json_lines_written_beside_a_result_are_named_for_what_they_are(
+    tmp_path: Path, schema: str, said: str, lines: int
+) -> None:
+    """`report appearances.jsonl` (the --jsonl given for the --json beside it) said 'not JSON: Extra data: line 2
+    column 1 (char 2872)' of a file the tool wrote itself, and with one appearance 'not an impersonation-cli scan
+    result (schema 'impersonation-cli/appearance')'; it says which file it is and which one to give."""
+    line = {**appearance_event(appearance()), "schema": schema}
+    path = tmp_path / "appearances.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for _ in range(lines)), encoding="utf-8")
+    with pytest.raises(
+        ResultFormatError, match=f"^{path}: {said}: give the file `scan --json` or `watch --json` wrote$"
+    ):
+        ScanResult.load(path)
+
+
+def test_other_text_that_is_not_json_is_still_said_so(tmp_path: Path) -> None:
+    path = tmp_path / "result.json"
+    path.write_text('{"schema": "impersonation-cli/appearance"}\n{not json', encoding="utf-8")
+    with pytest.raises(ResultFormatError, match="holds appearance lines"):
+        ScanResult.load(path)  # its first line tells what it is
+    path.write_text("<testsuites/>\n", encoding="utf-8")
+    with pytest.raises(ResultFormatError, match="not JSON: Expecting value"):
+        ScanResult.load(path)
+    with pytest.raises(TypeError, match="path must be a path"):
+        ScanResult.load(b"result.json")  # type: ignore[arg-type]
