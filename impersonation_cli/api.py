@@ -471,7 +471,8 @@ class Scanner:
             The result document: `result.to_json()` is what `scan --json` writes.
 
         Raises:
-            UserError: nothing to scan, an fps outside (0, 120], a bad room, time or rooms file.
+            UserError: nothing to scan, an fps outside (0, 120], a bad room, time or rooms file, an evidence
+                folder that is a file or cannot be made, an empty path.
             TypeError: an argument of the wrong type (a path that is not a str or os.PathLike, an fps that is not
                 a number, a progress that cannot be called), named in the message.
         """
@@ -496,7 +497,8 @@ class Scanner:
         other arguments are `scan`'s.
 
         Raises:
-            UserError: an fps outside (0, 120], or what `runner` raises (a Ray cluster that cannot be used).
+            UserError: an fps outside (0, 120], an evidence folder that is a file or cannot be made, an empty
+                path, or what `runner` raises (a Ray cluster that cannot be used).
             TypeError: `rooms` not a mapping of source (str) to Room, or another argument of the wrong type.
         """
         items = path_list(items)  # a str would be scanned character by character, a Path would crash the scan

@@ -285,3 +285,23 @@ def test_an_evidence_folder_named_dash_is_refused_as_the_cli_refuses_it(scanner:
     """evidence_dir='-' made a folder named '-' where `--evidence-dir -` is refused."""
     with pytest.raises(UserError, match="evidence_dir -: this output is a folder; give a folder name"):
         call(scanner)
+
+
+def test_an_evidence_folder_that_cannot_be_made_is_a_documented_user_error(scanner: Scanner, tmp_path: Path) -> None:
+    """scan() and scan_sources() refuse an evidence folder that is a file, and an empty path, before any work; their
+    docstrings (and docs/api.md, written from them) named neither among the UserErrors they raise."""
+    a_file = tmp_path / "crops"
+    a_file.write_bytes(b"")
+    calls = [
+        lambda: scanner.scan("clip.mp4", evidence_dir=a_file),
+        lambda: scanner.scan_sources(["clip.mp4"], evidence_dir=a_file),
+    ]
+    for call in calls:
+        with pytest.raises(UserError, match=r"evidence_dir: .*crops is a file, not a folder"):
+            call()
+    with pytest.raises(UserError, match="evidence_dir is an empty path"):
+        scanner.scan("clip.mp4", evidence_dir="")
+    for method in (Scanner.scan, Scanner.scan_sources):
+        raises = (method.__doc__ or "").split("Raises:")[1]
+        assert "evidence folder that is a file or cannot be made" in " ".join(raises.split()), method.__name__
+        assert "an empty path" in " ".join(raises.split()), method.__name__
