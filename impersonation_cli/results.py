@@ -205,6 +205,12 @@ class ScanResult:
     def identities(self) -> list[str]:
         return sorted({a.identity for a in self.appearances}, key=str.casefold)
 
+    def appearances_of(self, source: SourceResult) -> list[Appearance]:
+        """The appearances found in `source` (one of `sources`), in the document's order: those of its input, and
+        where other sources share that input, of its room too (`found_in`)."""
+        shared = sum(1 for other in self.sources if other.source == source.source) > 1
+        return [appearance for appearance in self.appearances if found_in(appearance, source, shared)]
+
     @property
     def unreadable(self) -> list[SourceResult]:
         """Sources that could not be read, wholly or in part (truncated), or were never reached (interrupted)."""
@@ -373,14 +379,29 @@ def _line_schema(text: str) -> str | None:
     return schema if isinstance(schema, str) and schema in LINE_SCHEMAS else None
 
 
+def found_in(appearance: Appearance, source: SourceResult, shared: bool) -> bool:
+    """Whether `appearance` was found in `source`: of its input, and where other sources share that input (`shared`:
+    a watch's rooms playing one URL, each with its own room, docs/watch.md) of its room too. Matched by the input
+    alone, each such room's takedown draft, JUnit test case and timeline held the other rooms' appearances too."""
+    return appearance.source == source.source and (not shared or appearance.room == source.room)
+
+
 def _refuse_unlisted_sources(result: ScanResult) -> None:
     """A scan lists every input it was given: an appearance of a source not listed (a hand edit) was flagged and set
-    `report`'s exit code 1, but had no takedown notice and no JUnit test case."""
-    listed = {source.source for source in result.sources}
+    `report`'s exit code 1, but had no takedown notice and no JUnit test case; so was one of an input several
+    sources share whose room is none of theirs (`found_in`)."""
+    rooms: dict[str, list[str | None]] = {}
+    for source in result.sources:
+        rooms.setdefault(source.source, []).append(source.room)
     for number, found in enumerate(result.appearances):
-        if found.source not in listed:
+        if found.source not in rooms:
             raise ResultFormatError(
                 f"appearances.{number}.source {found.source!r:.60} is none of the sources: not a complete scan result"
+            )
+        if len(rooms[found.source]) > 1 and found.room not in rooms[found.source]:
+            raise ResultFormatError(
+                f"appearances.{number}.room {found.room!r:.60} is not the room of its source {found.source!r:.60}: "
+                "not a complete scan result"
             )
 
 

@@ -157,7 +157,7 @@ def flagged_by_source(result: ScanResult) -> list[tuple[SourceResult, list[Appea
     flagged on its own (`own_verdicts`: a stream that loops itself) with all its appearances."""
     groups = []
     for source in result.sources:
-        found = sorted((a for a in result.appearances if a.source == source.source), key=lambda a: a.start_s)
+        found = sorted(result.appearances_of(source), key=lambda a: a.start_s)
         flagged = [a for a in found if is_flagged(a)] or (found if own_verdicts(source, found) else [])
         if flagged:
             groups.append((source, flagged))
@@ -179,7 +179,7 @@ def takedown_by_source(result: ScanResult) -> list[tuple[SourceResult, list[Appe
     groups = []
     for source, flagged in flagged_by_source(result):
         grounds = [a for a in flagged if takedown_grounds(a)]
-        if grounds or own_verdicts(source, result.appearances):
+        if grounds or own_verdicts(source, result.appearances_of(source)):
             groups.append((source, grounds or flagged))
     return groups
 

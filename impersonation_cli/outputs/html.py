@@ -258,7 +258,7 @@ def _summary(result: ScanResult) -> Summary:
     """Counts and the highest risk over the appearances and the sources flagged on their own (a looping
     stream: its verdict and risk are its own, no appearance's)."""
     counts: dict[str, int] = {}
-    own = [v for source in result.sources for v in own_verdicts(source, result.appearances)]
+    own = [v for source in result.sources for v in own_verdicts(source, result.appearances_of(source))]
     for verdict in [*(v for a in result.appearances for v in a.verdicts), *own]:
         counts[verdict] = counts.get(verdict, 0) + 1
     return Summary(
@@ -326,8 +326,9 @@ Span = tuple[int, Appearance, float, float]
 
 
 def _source_panel(result: ScanResult, source: SourceResult) -> SourcePanel:
-    numbered = [(n, a) for n, a in enumerate(result.appearances) if a.source == source.source]
-    own = own_verdicts(source, result.appearances)
+    found = {id(a) for a in result.appearances_of(source)}
+    numbered = [(n, a) for n, a in enumerate(result.appearances) if id(a) in found]
+    own = own_verdicts(source, result.appearances_of(source))
     reasons = source_reasons(source, own)
     live = observed_live(result, source)
     if not numbered:

@@ -30,7 +30,7 @@ def build_junit(result: ScanResult, policy: FailPolicy = DEFAULT_FAIL_POLICY) ->
     ET.SubElement(properties, "property", name="fail-on", value=policy.describe())
     counts = {"failures": 0, "errors": 0}
     for source in result.sources:
-        appearances = [a for a in result.appearances if a.source == source.source]
+        appearances = result.appearances_of(source)
         outcome = _testcase(suite, source, appearances, policy)
         if outcome:
             counts[outcome] += 1

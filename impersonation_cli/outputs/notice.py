@@ -101,7 +101,7 @@ def render_notice(
     generated = (generated_at or datetime.now(UTC)).replace(microsecond=0).isoformat()
     people = sorted({a.identity for a in appearances}, key=str.casefold)
     names = ", ".join(md_text(p) for p in people)
-    own = own_verdicts(source, report.result.appearances)
+    own = own_verdicts(source, report.result.appearances_of(source))
     sections = [
         f"# Takedown request: suspected impersonation of {names}",
         f"> **Draft** made by impersonation-cli {md_text(__version__)} on {md_text(generated)} from "

@@ -54,7 +54,7 @@ def appearance_table(result: ScanResult) -> Table:
 
 def flagged_sources_table(result: ScanResult) -> Table | None:
     """Sources flagged on their own, beyond their appearances (a stream that loops itself), and why."""
-    rows = [(s, own) for s in result.sources if (own := own_verdicts(s, result.appearances))]
+    rows = [(s, own) for s in result.sources if (own := own_verdicts(s, result.appearances_of(s)))]
     if not rows:
         return None
     table = Table(title="Sources flagged on their own", title_justify="left")

@@ -44,7 +44,16 @@ from impersonation_cli.pipeline.signals.detector import forgery_model
 from impersonation_cli.pipeline.signals.replay import FootageIndex, ReplayDetector
 from impersonation_cli.pipeline.tracks import Observation, Track, Tracker
 from impersonation_cli.pipeline.verdicts import judge_appearance, judge_concurrency, judge_source
-from impersonation_cli.results import Appearance, Evidence, RunInfo, ScanResult, SignalScore, SourceResult, Verdict
+from impersonation_cli.results import (
+    Appearance,
+    Evidence,
+    RunInfo,
+    ScanResult,
+    SignalScore,
+    SourceResult,
+    Verdict,
+    found_in,
+)
 from impersonation_cli.runtime.engine import AdaptiveDetector, EmbeddingReuse, FaceEngine
 
 
@@ -499,7 +508,8 @@ def add_concurrency(
         appearance.verdicts.append(Verdict.CONCURRENT)
         appearance.reasons.append(found.reason)
         appearance.risk = found.risk
-        for source in by_source.get(appearance.source, []):
+        sharing = by_source.get(appearance.source, [])
+        for source in (s for s in sharing if found_in(appearance, s, len(sharing) > 1)):
             source.verdicts = sorted({*source.verdicts, Verdict.CONCURRENT})
             source.risk = max(source.risk, appearance.risk)
 
