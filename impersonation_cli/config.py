@@ -15,7 +15,7 @@ import tomllib
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from datetime import date, time
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeGuard, TypeVar
 
 from impersonation_cli.errors import MAX_FOOTAGE_FPS, MAX_SCAN_FPS, UserError, read_settings_text
 from impersonation_cli.io.atomic_write import write_text_atomic
@@ -31,7 +31,9 @@ from impersonation_cli.runtime.engine import DetectorSettings, RecognitionSettin
 CONFIG_ENV = "IMPERSONATION_CONFIG"
 LOCAL_CONFIG_NAME = "impersonation-cli.toml"
 DEFAULTS_PATH = Path(__file__).with_name("data") / "defaults.toml"
-T = TypeVar("T")
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+T = TypeVar("T", bound="DataclassInstance")
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,7 @@ class Config:
 
 
 # Each section of the file and the settings it becomes, in the order they are read and recorded.
-SECTIONS: dict[str, type] = {
+SECTIONS: dict[str, type[DataclassInstance]] = {
     "scan": ScanSettings,
     "detector": DetectorSettings,
     "recognition": RecognitionSettings,
@@ -225,7 +227,7 @@ def settings_from_table(kind: type[T], table: dict[str, Any], name: str) -> T:
     retired = RETIRED_KEYS.get(name, {})
     for key in sorted(set(table) & set(retired)):
         raise UserError(f"config [{name}] {key} is no longer used: {retired[key]} (docs/verdicts.md)")
-    defaults = {f.name: f.default if f.default is not MISSING else f.default_factory() for f in fields(kind)}
+    defaults = {f.name: f.default_factory() if f.default_factory is not MISSING else f.default for f in fields(kind)}
     unknown = set(table) - set(defaults)
     if unknown:
         raise UserError(f"config section [{name}] has unknown keys: {', '.join(sorted(unknown))}")
@@ -270,7 +272,7 @@ def _setting(default: object, value: object, where: str) -> Any:
         raise UserError(f"{where} must be a single value, not {_written(value)}")
     if isinstance(default, str) and _is_number(value):
         return value  # a word or a number ("model" or a probability): kept as written, as the run records it
-    return _written(value) if isinstance(value, bool) else type(default)(value)  # `true`, not "True"
+    return _written(value) if isinstance(value, bool) else str(value)  # a str setting; `true`, not "True"
 
 
 def _written(value: object) -> str:
@@ -288,7 +290,7 @@ def _written(value: object) -> str:
     return repr(value)
 
 
-def _is_number(value: object) -> bool:
+def _is_number(value: object) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
@@ -325,7 +327,9 @@ def _load(chosen: Path | None) -> Config:
     unknown = set(document) - set(SECTIONS)
     if unknown:
         raise UserError(f"config has unknown sections: {', '.join(sorted(unknown))}")
-    sections = {name: settings_from_table(kind, document.get(name, {}), name) for name, kind in SECTIONS.items()}
+    sections: dict[str, Any] = {
+        name: settings_from_table(kind, document.get(name, {}), name) for name, kind in SECTIONS.items()
+    }
     return Config(**sections, path=str(chosen) if chosen else None)
 
 

@@ -334,7 +334,7 @@ def _build(kind: Any, value: Any, where: str = "") -> Any:
             except ResultFormatError as refused:
                 refusals.append(refused)
         raise refusals[0]
-    if dataclasses.is_dataclass(kind):
+    if isinstance(kind, type) and dataclasses.is_dataclass(kind):  # a dataclass, not an instance of one
         _require(isinstance(value, dict), value, "an object", where)
         hints = type_hints(kind)
         names = {f.name for f in dataclasses.fields(kind)}

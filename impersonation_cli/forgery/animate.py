@@ -35,7 +35,7 @@ def _triangles(points: np.ndarray, width: int, height: int) -> np.ndarray:
     subdivision = cv2.Subdiv2D((-width, -height, 3 * width, 3 * height))
     for x, y in points:
         subdivision.insert((float(x), float(y)))
-    corners = subdivision.getTriangleList().reshape(-1, 3, 2)
+    corners = np.asarray(subdivision.getTriangleList()).reshape(-1, 3, 2)
     nearest = np.linalg.norm(corners[:, :, None, :] - points[None, None, :, :], axis=3).argmin(axis=2)
     distinct = (nearest[:, 0] != nearest[:, 1]) & (nearest[:, 1] != nearest[:, 2]) & (nearest[:, 0] != nearest[:, 2])
     return nearest[distinct]

@@ -240,7 +240,7 @@ def _draw_shape(shape: np.ndarray, centre: np.ndarray, size: float, rng: np.rand
 def sticker(face: FaceSample, rng: np.random.Generator) -> np.ndarray:
     """AR stickers: a few opaque or translucent coloured shapes on and around the face."""
     layer = np.zeros_like(face.image)
-    alpha = np.zeros(face.image.shape[:2], np.float32)
+    alpha: np.ndarray = np.zeros(face.image.shape[:2], np.float32)
     anchors = np.vstack([face.keypoints, face.centre - [0, 0.55 * face.side]])
     for _ in range(int(rng.integers(1, 4))):
         where = anchors[rng.integers(len(anchors))] + rng.normal(0, 0.12 * face.side, size=2)
@@ -270,7 +270,7 @@ def pasted_photo(face: FaceSample, rng: np.random.Generator, other: FaceSample |
         photo = cv2.copyMakeBorder(inner, *(border,) * 4, cv2.BORDER_CONSTANT, value=(235,) * 3)
     centre = face.centre + rng.uniform(-0.12, 0.12, size=2) * face.side
     angle = rng.uniform(-8, 8)
-    matrix = cv2.getRotationMatrix2D((side / 2.0, side / 2.0), angle, 1.0)
+    matrix: np.ndarray = cv2.getRotationMatrix2D((side / 2.0, side / 2.0), angle, 1.0)
     matrix[:, 2] += centre - side / 2.0
     size = face.image.shape[1::-1]
     warped = cv2.warpAffine(photo, matrix, size, flags=cv2.INTER_LINEAR)
@@ -318,7 +318,9 @@ def degrade(crop: np.ndarray, rng: np.random.Generator, face_fraction: float = 1
     if rng.random() < 0.6:
         quality = int(rng.integers(30, 96))
         _, encoded = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, quality])
-        out = cv2.imdecode(encoded, cv2.IMREAD_COLOR)
+        decoded = cv2.imdecode(encoded, cv2.IMREAD_COLOR)
+        assert decoded is not None  # the JPEG just encoded
+        out = decoded
     return out
 
 

@@ -37,13 +37,13 @@ def add_footage_videos(
     """
     rate = fps if fps is not None else load_config(config).replay.footage_fps
     check_rate(rate, MAX_FOOTAGE_FPS)
-    for video in videos:
-        if problem := not_a_file(video):
-            raise UserError(f"{video}: {problem}")
+    for path in videos:
+        if problem := not_a_file(path):
+            raise UserError(f"{path}: {problem}")
         # One frame: it can never make a replay run. By content too: a photo renamed .mp4 was stored as
         # "1 frames over 0.0 s".
-        if is_image(video):
-            raise UserError(f"{video}: {STILL_IMAGE}")
+        if is_image(path):
+            raise UserError(f"{path}: {STILL_IMAGE}")
     unread: list[str] = []
     unreadable = False
     with Gallery(gallery, create=False) as store:

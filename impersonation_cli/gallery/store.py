@@ -536,7 +536,8 @@ class Gallery:
         """Remove all of a person's footage, or the videos with this file name or sha256 (whole, or at least the
         16 characters `footage list` shows); returns how many."""
         with self.transaction() as db:
-            query, args = "DELETE FROM footage_videos WHERE person_id = ?", (self.person_id(name),)
+            query = "DELETE FROM footage_videos WHERE person_id = ?"
+            args: tuple[int | str | None, ...] = (self.person_id(name),)
             if video is not None:
                 # The list shows 16 characters of the sha256: those alone matched nothing.
                 prefix = video.lower() if SHA256_PREFIX_PATTERN.match(video) else None
@@ -552,9 +553,9 @@ class Gallery:
             (method,),
         ).fetchall()
         found = []
-        for video_id, *fields in videos:
+        for video_id, person, name, sha256, footage_method, fps, duration_s in videos:
             frames = self._frames_of(video_id)
-            found.append((FootageVideo(*fields, frames=len(frames)), frames))
+            found.append((FootageVideo(person, name, sha256, footage_method, fps, duration_s, len(frames)), frames))
         return found
 
     def _frames_of(self, video_id: int) -> list[tuple[float, bytes]]:
@@ -1024,11 +1025,12 @@ def _object(raw: object, where: str) -> dict:
 
 
 def _field(raw: object, key: str, where: str, default: Any = _MISSING) -> Any:
-    if key not in _object(raw, where):
+    fields = _object(raw, where)
+    if key not in fields:
         if default is _MISSING:
             raise GalleryError(f"{where} has no '{key}'")
         return default
-    return raw[key]
+    return fields[key]
 
 
 def _only_keys(raw: object, allowed: frozenset[str], where: str) -> None:
@@ -1064,8 +1066,11 @@ def _number(raw: object, key: str, where: str, positive: bool = False, highest: 
 
 def _as_number(value: object, where: str, positive: bool = False, highest: float = MAX_NUMBER) -> float:
     # An int is compared before any float(): 10**400 is a JSON number that float() cannot hold.
-    not_a_number = isinstance(value, bool) or not isinstance(value, int | float)
-    if not_a_number or (isinstance(value, float) and math.isnan(value)):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or (isinstance(value, float) and math.isnan(value))
+    ):
         raise GalleryError(f"{where} must be a finite number, not {_shown(value)}")
     if not 0 <= value <= highest or (positive and value == 0):
         low = "above 0" if positive else "at least 0"

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from fractions import Fraction
-from typing import Any
+from typing import Any, Literal
 
 import av
 
@@ -364,7 +364,7 @@ class DecodePlan:
             bool(packet.is_keyframe) and gap is not None and gap <= 0.5 * interval_s and next_sample_s < packet_s + gap
         )
 
-    def skip_frame(self, packet_s: float, next_sample_s: float, frame_s: float) -> str:
+    def skip_frame(self, packet_s: float, next_sample_s: float, frame_s: float) -> Literal["DEFAULT", "NONREF"]:
         """The decoder's skip_frame for this packet: drop non-reference frames unless a sample is due."""
         return "DEFAULT" if packet_s + 1.5 * frame_s >= next_sample_s else "NONREF"
 

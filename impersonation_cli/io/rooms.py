@@ -223,8 +223,7 @@ def _read_document(path: Path) -> object:
 
 def load_rooms(path: Path) -> list[Room]:
     document = _read_document(path)
-    items = document.get("rooms") if isinstance(document, dict) else None
-    if not isinstance(items, list) or not items:
+    if not isinstance(document, dict) or not isinstance(items := document.get("rooms"), list) or not items:
         raise UserError(f"rooms file {path} needs a non-empty list under 'rooms'")
     unknown = set(document) - {"rooms"}
     if unknown:
@@ -239,7 +238,7 @@ def _entry(path: Path, number: int, item: object) -> Room:
     unknown = set(item) - ENTRY_KEYS
     if unknown:
         raise UserError(f"{where} has unknown keys: {', '.join(sorted(map(str, unknown)))}")
-    url, room, label = item.get("url") or item.get("source"), item["room"], item.get("label")
+    url, room, label = item.get("url") or item["source"], item["room"], item.get("label")  # one of them is set (above)
     for key, value in (("url", url), ("room", room), ("label", label)):
         if value is not None and not isinstance(value, str):
             raise UserError(f"{where}: {key} must be text in quotes, not {value!r}")

@@ -359,10 +359,10 @@ def check_pixels(source: str, width: int, height: int, max_pixels: int = MAX_PIX
 
 
 def _capture_info(source: str, capture: cv2.VideoCapture) -> SourceInfo:
-    fps = capture.get(cv2.CAP_PROP_FPS)
-    fps = fps if math.isfinite(fps) and 0 < fps < 1000 else None
-    count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
-    count = count if count > 0 else None
+    reported_fps = capture.get(cv2.CAP_PROP_FPS)
+    fps = reported_fps if math.isfinite(reported_fps) and 0 < reported_fps < 1000 else None
+    reported_count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+    count = reported_count if reported_count > 0 else None
     duration = count / fps if (count and fps) else None
     kind = "stream" if is_stream_url(source) else "video"
     stored = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
@@ -670,7 +670,9 @@ def open_pyav(source: str) -> av.container.InputContainer | None:
 def main_video(container: av.container.InputContainer) -> av.video.stream.VideoStream:
     """The container's main video stream, as FFmpeg picks it (av_find_best_stream): a cover picture or thumbnail
     track placed first (an MKV's one-frame MJPEG before its H.264) is not taken for the recording."""
-    return container.streams.best("video")
+    best = container.streams.best("video")
+    assert isinstance(best, av.video.stream.VideoStream)  # the container holds video: open_video refuses one without
+    return best
 
 
 @dataclass(frozen=True)
@@ -711,7 +713,7 @@ def _sample_pyav(
     clock = SampleClock(grid.interval, stats, window)
     timestamp = BestEffortTimestamp()
     previous_time, packets = -1.0, 0
-    if window and window.start_s > 0:
+    if window and window.start_s > 0 and stream.time_base:  # no time base, no times to seek by
         _seek_to_window(container, stream, int((window.start_s + start_s) / stream.time_base))
     for packet in _demux_until_damaged(source, container, stream, stats):
         packets += packet.size > 0
@@ -854,7 +856,7 @@ def span_of(container: av.container.InputContainer, stream: av.video.stream.Vide
     without metadata), but from the first frame in an FLV's metadata. A file whose timestamps start far from 0
     (`ffmpeg -copyts`, `-output_ts_offset 3600`) said 3605 s for 5 s of video, and was planned in 361 slices; there
     the end is read from the last packets."""
-    if stream.time_base and (stream.duration or 0) > 0:
+    if stream.time_base and stream.duration and stream.duration > 0:
         return float(stream.duration * stream.time_base)
     if not container.duration or container.duration < 0:
         return None
@@ -868,13 +870,16 @@ def span_of(container: av.container.InputContainer, stream: av.video.stream.Vide
 def _end_of(container: av.container.InputContainer, stream: av.video.stream.VideoStream, near_s: float) -> float | None:
     """Where `stream`'s last frame ends, in its timestamps' seconds: read from the packets after the key frame
     before `near_s`, else (a seek there reads none: an FLV without an index) from its first frame. None where no
-    packet is read (a damaged file)."""
-    for target in (int(near_s / stream.time_base), stream.start_time or 0):
+    packet is read (a damaged file), or where the stream has no time base (no timestamps)."""
+    time_base = stream.time_base
+    if not time_base:
+        return None
+    for target in (int(near_s / time_base), stream.start_time or 0):
         try:
             container.seek(target, stream=stream, backward=True)
             end_s = max(
                 (
-                    float((packet.pts + (packet.duration or 0)) * stream.time_base)
+                    float((packet.pts + (packet.duration or 0)) * time_base)
                     for packet in container.demux(stream)
                     if packet.pts is not None
                 ),
@@ -937,7 +942,7 @@ def _demux_until_damaged(
         stats.truncated = not is_stream_url(source)
 
 
-def decode_packet(codec: av.codec.context.CodecContext, packet: av.Packet) -> list[av.VideoFrame]:
+def decode_packet(codec: av.video.codeccontext.VideoCodecContext, packet: av.Packet) -> list[av.VideoFrame]:
     # A damaged packet costs that frame only, as with OpenCV, which skips what it cannot decode.
     try:
         return codec.decode(packet)

@@ -450,7 +450,8 @@ def _unzip(archive: Path, dest: Path, spec: PackSpec, label: str | None = None) 
                 if name not in sizes:
                     continue
                 if None not in sizes[name] and member.file_size not in sizes[name]:
-                    size = f"{member.file_size} bytes, not the published {' or '.join(map(str, sorted(sizes[name])))}"
+                    published = sorted(s for s in sizes[name] if s is not None)  # all of them, None not being one
+                    size = f"{member.file_size} bytes, not the published {' or '.join(map(str, published))}"
                     wrong_size.setdefault(name, f"{label}: {member.filename} is {size}; not extracted")
                     continue
                 dest.mkdir(parents=True, exist_ok=True)
@@ -470,10 +471,13 @@ def _refuse_long_directory(archive: Path, label: str) -> None:
     """Refuse an archive whose central directory is over MAX_ZIP_DIRECTORY_BYTES, by the size its end record gives
     (zip64's included), read as zipfile reads it, before zipfile reads the directory itself."""
     with open(archive, "rb") as file:
-        end = zipfile._EndRecData(file)  # None where there is none: zipfile then says the archive is damaged
-    if end is not None and end[zipfile._ECD_SIZE] > MAX_ZIP_DIRECTORY_BYTES:
+        # zipfile's private helpers, which typeshed leaves out. None where there is no end record: zipfile then
+        # says the archive is damaged.
+        end = zipfile._EndRecData(file)  # type: ignore[attr-defined]
+    directory_size = zipfile._ECD_SIZE  # type: ignore[attr-defined]
+    if end is not None and end[directory_size] > MAX_ZIP_DIRECTORY_BYTES:
         raise ModelPackError(
-            f"{label} lists {end[zipfile._ECD_SIZE]} bytes of members, over {MAX_ZIP_DIRECTORY_BYTES >> 20} MiB; "
+            f"{label} lists {end[directory_size]} bytes of members, over {MAX_ZIP_DIRECTORY_BYTES >> 20} MiB; "
             "a model pack's archive lists a few files"
         )
 

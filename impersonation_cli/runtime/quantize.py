@@ -90,7 +90,9 @@ def ensure_int8_detector(detector: Path) -> Int8Detector:
     try:
         target.parent.mkdir(exist_ok=True)
         _build(detector, target)
-        record = {"provenance": _provenance(detector), "float_ms": _time_ms(detector), "int8_ms": _time_ms(target)}
+        provenance = _provenance(detector)
+        float_ms, int8_ms = _time_ms(detector), _time_ms(target)
+        record = {"provenance": provenance, "float_ms": float_ms, "int8_ms": int8_ms}
         write_bytes_atomic(target.with_suffix(".json"), json.dumps(record, indent=2).encode())
     except OSError as exc:
         raise ModelPackError(f"cannot write the int8 detector to {target.parent}: {exc.strerror or exc}") from exc
@@ -98,7 +100,7 @@ def ensure_int8_detector(detector: Path) -> Int8Detector:
         raise
     except Exception as exc:  # onnx or the quantizer refusing an unusual detector: run the published one
         raise ModelPackError(f"cannot make an int8 copy of {detector.name}: {exc}") from exc
-    return Int8Detector(target, float(record["float_ms"]), float(record["int8_ms"]))
+    return Int8Detector(target, float_ms, int8_ms)
 
 
 def _time_ms(model: Path) -> float:
@@ -108,7 +110,7 @@ def _time_ms(model: Path) -> float:
     session = onnxruntime.InferenceSession(str(model), session_options(None), providers=["CPUExecutionProvider"])
     pictures = _calibration_files()
     picture = next((p for p in pictures if p.name == TIMING_PICTURE), pictures[0])
-    feed = {session.get_inputs()[0].name: detector_blob(cv2.imread(str(picture)), 640)}
+    feed = {session.get_inputs()[0].name: detector_blob(_read_calibration(picture), 640)}
     times = []
     for run in range(TIMING_RUNS + 2):
         clock = time.perf_counter()
@@ -158,12 +160,17 @@ def _calibration_files() -> list[Path]:
     return files
 
 
+def _read_calibration(path: Path) -> np.ndarray:
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise ModelPackError(f"{path}: unreadable calibration picture")
+    return image
+
+
 def calibration_pictures() -> Iterator[np.ndarray]:
     """Each calibration picture and its variants: what a livestream throws at the detector, in little."""
     for path in _calibration_files():
-        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if image is None:
-            raise ModelPackError(f"{path}: unreadable calibration picture")
+        image = _read_calibration(path)
         yield image
         yield cv2.convertScaleAbs(image, alpha=1.6, beta=-60)  # hard contrast
         yield cv2.convertScaleAbs(image, alpha=0.6, beta=20)  # dim and flat

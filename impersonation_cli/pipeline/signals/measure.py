@@ -44,7 +44,7 @@ def face_neighbourhood(gray: np.ndarray, box: np.ndarray) -> tuple[np.ndarray, n
     h, w = gray.shape[:2]
     left, right = int(max(0, cx - OUTER_RADIUS * half_w)), int(min(w, cx + OUTER_RADIUS * half_w + 1))
     top, bottom = int(max(0, cy - OUTER_RADIUS * half_h)), int(min(h, cy + OUTER_RADIUS * half_h + 1))
-    patch = gray[top:bottom, left:right].astype(np.float32)
+    patch: np.ndarray = gray[top:bottom, left:right].astype(np.float32)
     scale = min(1.0, MAX_FACE_PX / (2 * half_w))
     if scale < 1.0:
         patch = cv2.resize(patch, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
@@ -98,7 +98,7 @@ def _skin_texture(gray: np.ndarray, keypoints: np.ndarray) -> float:
     for eye, mouth in ((keypoints[0], keypoints[3]), (keypoints[1], keypoints[4])):
         cx, cy = (eye + mouth) / 2
         x, y = int(cx), int(cy)
-        patch = gray[max(0, y - half) : y + half, max(0, x - half) : x + half].astype(np.float32)
+        patch: np.ndarray = gray[max(0, y - half) : y + half, max(0, x - half) : x + half].astype(np.float32)
         if patch.shape[0] < 4 or patch.shape[1] < 4:
             continue
         if scale < 1.0:
