@@ -151,7 +151,7 @@ def load_context(
     _path_arg(gallery, "gallery")
     _path_arg(evidence_dir, "evidence_dir")
     named = gallery is not None or bool(os.environ.get(GALLERY_ENV))
-    with Gallery(default_gallery_path(gallery), create=not named, read_only=True) as store:
+    with Gallery(default_gallery_path(gallery), create=not named, read_only=True) as store, store.snapshot():
         store.require_recognizer(engine.recognizer_id)
         index, authorizations = store.index(), store.authorizations()
         footage = FootageIndex.from_gallery(store)

@@ -264,6 +264,26 @@ class Gallery:
         finally:
             self._depth -= 1
 
+    @contextmanager
+    def snapshot(self) -> Iterator[Gallery]:
+        """Reads that see the gallery as of one moment: a write another process commits meanwhile is not seen
+        in part. Each query alone sees one state, but an export (people, then each one's references, grants and
+        footage) read between the commits of an import saw people from before it beside references from after,
+        and one a `gallery remove` ended between its queries failed ('no person named ...'). In a transaction
+        already, that one is the moment."""
+        if self._depth:
+            yield self
+            return
+        self._depth += 1
+        try:
+            self.db.execute("BEGIN")
+            try:
+                yield self
+            finally:
+                self.db.execute("COMMIT")  # nothing was written: it ends the read
+        finally:
+            self._depth -= 1
+
     def _check_tables(self) -> None:
         """Every table and column of SCHEMA is there, each value of its column's type (SQLite stores any value
         in any column) and text in UTF-8: opened read-only, a file missing a table or column, or with a name stored
@@ -588,6 +608,10 @@ class Gallery:
     # -- export / import ------------------------------------------------------------------------
 
     def export(self) -> dict:
+        with self.snapshot():
+            return self._export()
+
+    def _export(self) -> dict:
         people = []
         for person in self.persons():
             people.append(
