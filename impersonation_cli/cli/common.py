@@ -134,7 +134,7 @@ def _conventional(parameter: inspect.Parameter) -> inspect.Parameter:
             if argument and extra.metavar is None:
                 extra.metavar = parameter.name.upper()
             if _holds_paths(base) and extra.parser is None:  # named by its placeholder, or the option's first name
-                extra.parser = path_parser(extra.metavar if argument else str(extra.default))  # Annotated: "--x"
+                extra.parser = path_parser(str(extra.metavar if argument else extra.default))  # Annotated: "--x"
                 extra.metavar = extra.metavar or "<path>"
         infos.append(extra)
     return parameter.replace(annotation=typing.Annotated[(base, *infos)])

@@ -70,7 +70,7 @@ def scan(
         raise UserError("nothing to scan: give videos, images or folders (or --rooms FILE)")
     check_rate(fps, MAX_SCAN_FPS)
     outputs = {"--json": json_path, "--jsonl": jsonl_path}
-    inputs_read = [*input_files(items), *([rooms_file] if rooms_file else []), *settings_files(gallery, config)]
+    inputs_read: list[str | Path] = [*input_files(items), *filter(None, [rooms_file]), *settings_files(gallery, config)]
     check_outputs(outputs, inputs_read, {"--evidence-dir": evidence_dir}, stdout=outputs)
     scanner = open_scanner(models, pack, device, config, threads_or_default(threads), gallery)
     with progress_bar(stderr, show=not quiet) as progress:

@@ -12,7 +12,7 @@ from impersonation_cli.api import room_specs, watch_settings
 from impersonation_cli.cli import options
 from impersonation_cli.cli.common import app, errors, is_quiet, open_scanner, settings_files, stderr
 from impersonation_cli.distributed.ray_scan import engine_options
-from impersonation_cli.distributed.ray_watch import RayWatcher
+from impersonation_cli.distributed.ray_watch import RayWatcher, SinkView
 from impersonation_cli.outputs.alerts import AlertSink, WatchEvent, default_evidence_dir, validate_webhook
 from impersonation_cli.outputs.console import one_line
 from impersonation_cli.outputs.dashboard import alert_line, final_lines, run_with_dashboard, unreadable_lines
@@ -31,7 +31,7 @@ def print_write_error(message: str) -> None:
     )
 
 
-def print_summary_lines(result: ScanResult, sink: AlertSink) -> None:
+def print_summary_lines(result: ScanResult, sink: AlertSink | SinkView) -> None:
     """Each room's totals on stderr; with --quiet (which silences stderr) the rooms that could not be read are
     still said, on the errors' console: exit 3 with nothing on the screen left no way to tell why."""
     for line in final_lines(result, sink):
@@ -81,7 +81,7 @@ def watch(
     evidence_dir = evidence_dir or default_evidence_dir(alerts_path)
     outputs = {"--alerts": alerts_path, "--json": json_path}
     # The videos a rooms file names are read too: `--json capture.mp4` replaced one with the summary.
-    files_read = [*inputs, *(spec.url for spec in specs), *settings_files(gallery, config)]
+    files_read: list[str | Path] = [*inputs, *(spec.url for spec in specs), *settings_files(gallery, config)]
     check_outputs(outputs, files_read, {"--evidence-dir": evidence_dir}, stdout=outputs)
     scanner = open_scanner(models, pack, device, config, threads, gallery)
     with scanner.watcher(

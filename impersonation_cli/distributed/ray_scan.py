@@ -55,6 +55,7 @@ from impersonation_cli.results import Appearance, RunInfo, ScanResult, SourceRes
 
 if TYPE_CHECKING:
     from impersonation_cli.api import Scanner
+    from impersonation_cli.distributed.ray_watch import ShardOutcome
     from impersonation_cli.runtime.engine import FaceEngine
 
 # ONNX Runtime devices that need a GPU on the node the actor runs on.
@@ -550,7 +551,7 @@ def take_crops(appearances: list[Appearance], folder: str) -> dict[str, bytes]:
     return crops
 
 
-def write_crops(outcome: SourceOutcome, folder: Path | None) -> None:
+def write_crops(outcome: SourceOutcome | ShardOutcome, folder: Path | None) -> None:
     """Write an outcome's evidence crops under `folder` and point its appearances at them; a crop that cannot
     be written is left out, as in a local scan (`write_evidence`)."""
     for appearance in outcome.appearances:

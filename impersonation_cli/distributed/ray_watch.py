@@ -706,6 +706,7 @@ class RayWatcher:
         ray = self._ray
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
+        here: NodeAffinitySchedulingStrategy | str
         try:
             here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
         except Exception:  # a Ray Client driver is on no node: the coordinator goes where Ray puts it

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import functools
 import signal
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from rich.console import Console
 from rich.live import Live
@@ -24,8 +25,18 @@ from impersonation_cli.pipeline.scan import ProgressCallback, ScanProgress
 from impersonation_cli.pipeline.watch import RoomWatch, Watcher
 from impersonation_cli.results import ScanResult, SourceResult
 
+if TYPE_CHECKING:
+    from impersonation_cli.distributed.ray_watch import RayWatcher, RoomView, SinkView
 
-def progress_fields(at: ScanProgress) -> dict[str, str]:
+
+class ProgressFields(TypedDict):
+    """The progress bar's own fields: the line's text."""
+
+    description: str
+    at: str
+
+
+def progress_fields(at: ScanProgress) -> ProgressFields:
     """The progress line's text: which file of how many, where in it, and the video done over the batch."""
     name = printable(shown_name(Path(at.source).name))[:40]
     return {
@@ -70,7 +81,7 @@ def problem_lines(sources: Iterable[SourceResult]) -> list[Text]:
 ROOM_COLUMNS = ("room", "status", "fps", "frames", "dropped", "lag s", "reconnects", "alerts", "last finding / error")
 
 
-def delivery_line(sink: AlertSink) -> str:
+def delivery_line(sink: AlertSink | SinkView) -> str:
     """Where the alerts went: the --alerts file and the webhook, with their failures."""
     done = sink.summary()
     parts = [f"{done['raised']} alerts" + (f", {done['room_events']} room events" if done["room_events"] else "")]
@@ -86,7 +97,7 @@ def delivery_line(sink: AlertSink) -> str:
     return "; ".join(parts)
 
 
-def share_line(share: dict[str, float | int | None]) -> str:
+def share_line(share: Mapping[str, Any]) -> str:
     """The sampling rate every room gets, and, when it is under the target, how many rooms the machine holds."""
     line = f"sampling {share['fps']:.2g} fps per room (target {share['target_fps']:g})"
     if share["lowest_fps"] < share["target_fps"]:
@@ -95,7 +106,7 @@ def share_line(share: dict[str, float | int | None]) -> str:
     return line
 
 
-def room_table(watcher: Watcher) -> Table:
+def room_table(watcher: Watcher | RayWatcher) -> Table:
     table = Table(
         title=f"watching {len(watcher.rooms)} room(s), {watcher.elapsed_s:.0f} s; "
         + share_line(watcher.share.as_dict()),
@@ -136,7 +147,7 @@ class StatusLog:
     """Plain log lines for a room whenever its status changes (when no terminal shows the dashboard). A room's
     interruptions, which may change no status, are room events: their lines come with the alerts'."""
 
-    def __init__(self, rooms: list[RoomWatch], show: Callable[[Text], None]) -> None:
+    def __init__(self, rooms: Sequence[RoomWatch | RoomView], show: Callable[[Text], None]) -> None:
         self.rooms = rooms
         self.show = show
         self._last: dict[int, str] = {}
@@ -150,7 +161,7 @@ class StatusLog:
                 self.show(one_line(f"room {room.name}: {status}{error}"))
 
 
-def final_lines(result: ScanResult, sink: AlertSink) -> list[Text]:
+def final_lines(result: ScanResult, sink: AlertSink | SinkView) -> list[Text]:
     """Each room's totals from the watch summary, then where the alerts went."""
     lines = [
         one_line(
@@ -179,7 +190,7 @@ def stop_on_signals(stop: Callable[[], None]) -> Iterator[None]:
             signal.signal(sig, old)
 
 
-def run_with_dashboard(watcher: Watcher, console: Console) -> None:
+def run_with_dashboard(watcher: Watcher | RayWatcher, console: Console) -> None:
     """Run `watcher` until it ends or a signal stops it, showing it on `console`: a live rooms table on a
     terminal, otherwise a log line per room status change."""
     with stop_on_signals(watcher.stop):

@@ -29,7 +29,7 @@ FAIL_ON_NONE = "none"
 FAIL_ON_CHOICES = (*FAIL_ON_VERDICTS, FAIL_ON_ANY, FAIL_ON_NONE)
 
 # Plain words for the verdicts this tool knows; a verdict it does not know is shown by its name alone.
-VERDICT_MEANINGS = {
+VERDICT_MEANINGS: dict[str, str] = {
     Verdict.AUTHORIZED: "the room is on record as allowed to use this person's likeness",
     Verdict.UNAUTHORIZED: "a registered person's face is used in a room with no valid authorization",
     Verdict.SYNTHETIC: "the face shows signs of being AI-generated (face swap or AI digital human)",
@@ -116,7 +116,8 @@ def read_report_input(result_path: Path, gallery_path: Path | None) -> ReportInp
     """The result file, plus reference photos and authorizations of the people in it from the gallery. Rooms are
     spelt as the gallery's (io/rooms.py canonical_room): a result written before may hold Douyin:1."""
     result = ScanResult.load(result_path)
-    for item in (*result.sources, *result.appearances):
+    items: list[SourceResult | Appearance] = [*result.sources, *result.appearances]
+    for item in items:
         item.room = item.room if item.room is None else canonical_room(item.room)
     if gallery_path is None:
         return ReportInput(result, result_path)
@@ -316,12 +317,13 @@ def _time(value: Any) -> str | None:
 
 def _silence(gap: dict[str, Any]) -> Silence:
     seconds = gap.get("seconds")
-    number = isinstance(seconds, int | float) and not isinstance(seconds, bool) and abs(seconds) < 1e300
+    if not isinstance(seconds, int | float) or isinstance(seconds, bool) or not abs(seconds) < 1e300:
+        seconds = None
     cause, error = gap.get("cause"), gap.get("error")
     return Silence(
         start=_time(gap.get("start")) or "?",
         end=_time(gap.get("end")),
-        seconds=float(seconds) if number else None,
+        seconds=None if seconds is None else float(seconds),
         cause=cause if isinstance(cause, str) else "not recorded",
         error=shown_message(error) if isinstance(error, str) and error else None,
     )

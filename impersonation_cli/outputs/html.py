@@ -39,7 +39,7 @@ from impersonation_cli.outputs.table import clock
 from impersonation_cli.results import Appearance, ScanResult, SourceResult, Verdict
 
 # Colours by verdict, most severe first: a timeline bar takes the colour of its most severe verdict.
-VERDICT_COLOURS = {
+VERDICT_COLOURS: dict[str, str] = {
     Verdict.SYNTHETIC: "#c62828",
     Verdict.REPLAY: "#d84315",
     Verdict.CONCURRENT: "#6a1b9a",
@@ -317,7 +317,7 @@ def _timelines(result: ScanResult) -> Timelines | None:
     readable = read_sources(result)
     if not readable:
         return None
-    legend = by_severity({primary_verdict(a.verdicts) for a in result.appearances} - {None})
+    legend = by_severity({v for a in result.appearances if (v := primary_verdict(a.verdicts)) is not None})
     return Timelines(legend, [_source_panel(result, s) for s in readable], _wallclock_panel(result))
 
 
@@ -367,8 +367,8 @@ def _wallclock_panel(result: ScanResult) -> WallclockPanel | None:
     def tick(seconds: float) -> str:
         return datetime.fromtimestamp(origin + seconds, tz=UTC).strftime("%H:%M:%S")
 
-    start = datetime.fromtimestamp(origin, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-    return WallclockPanel(start, _timeline(lanes, span_s, tick, labels))
+    start_text = datetime.fromtimestamp(origin, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return WallclockPanel(start_text, _timeline(lanes, span_s, tick, labels))
 
 
 def _cut(text: str, chars: int) -> str:

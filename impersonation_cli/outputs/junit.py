@@ -22,7 +22,7 @@ def xml_text(value: object) -> str:
     return BIDI.sub("\ufffd", NOT_XML.sub("\ufffd", str(value)))
 
 
-def build_junit(result: ScanResult, policy: FailPolicy = DEFAULT_FAIL_POLICY) -> ET.ElementTree:
+def build_junit(result: ScanResult, policy: FailPolicy = DEFAULT_FAIL_POLICY) -> ET.ElementTree[ET.Element]:
     suite = ET.Element("testsuite", name="impersonation-cli scan")
     properties = ET.SubElement(suite, "properties")
     for name in ("pack", "detector", "recognizer", "provider"):

@@ -13,7 +13,7 @@ from impersonation_cli.outputs.console import one_line
 from impersonation_cli.outputs.findings import own_verdicts, read_sources, source_reasons
 from impersonation_cli.results import ScanResult, Verdict
 
-VERDICT_STYLES = {
+VERDICT_STYLES: dict[str, str] = {
     Verdict.AUTHORIZED: "green",
     Verdict.UNAUTHORIZED: "yellow",
     Verdict.SYNTHETIC: "bold red",

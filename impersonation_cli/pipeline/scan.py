@@ -284,15 +284,16 @@ class SourcePipeline:
         appearance_id = f"s{self.number}-a{number}"
         best_track = max(group, key=lambda m: m.best_similarity).track
         evidence = None
-        if self.context.evidence_dir is not None and best_track.best_crop is not None:
+        crop, box = best_track.best_crop, best_track.best_crop_box  # set together (tracks.py)
+        if self.context.evidence_dir is not None and crop is not None and box is not None:
             evidence = save_evidence(
                 self.context.evidence_dir,
                 self.source,
                 appearance_id,
                 identity,
-                best_track.best_crop,
+                crop,
                 best_track.best_crop_time_s,
-                best_track.best_crop_box,
+                box,
             )
         return self._appearance(
             group,

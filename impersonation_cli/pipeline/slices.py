@@ -13,7 +13,6 @@ scan: docs/scale.md, "Slices of long files".
 from __future__ import annotations
 
 import bisect
-import itertools
 import math
 from dataclasses import dataclass
 from itertools import groupby
@@ -133,7 +132,7 @@ def join_tracks(
     across a boundary where that tracker would have continued it; and the measured faces of each."""
     tracks: list[Track] = []
     measured: dict[int, list[Observation]] = {}
-    for previous, part in itertools.pairwise([None, *parts]):
+    for previous, part in zip([None, *parts], parts, strict=False):  # each part and the one before it
         if isinstance(part, LostSlice):
             continue
         # No track crosses a slice that was not scanned.

@@ -176,7 +176,7 @@ def _risk(signals: dict[str, SignalScore], settings: VerdictSettings, unauthoriz
 class Judgement:
     """An appearance's verdicts with a reason each (and notes on what could not be judged), and its risk."""
 
-    verdicts: list[Verdict]
+    verdicts: list[str]  # Verdict members, as an Appearance holds them
     reasons: list[str]
     risk: float
     partial_grant: PartialGrant | None = None  # the room's grant that covers only part of the appearance

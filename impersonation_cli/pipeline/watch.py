@@ -153,7 +153,8 @@ def recognise(engine: FaceEngine, batch: list[tuple[RoomWatch, Frame]]) -> list[
     waiting = [(n, room, frame) for n, (room, frame) in enumerate(batch)]
     while waiting:
         rooms_in_run: set[int] = set()
-        run, waiting_next = [], []
+        run: list[tuple[int, RoomWatch, Frame]] = []
+        waiting_next: list[tuple[int, RoomWatch, Frame]] = []
         for n, room, frame in waiting:
             (waiting_next if room.number in rooms_in_run else run).append((n, room, frame))
             rooms_in_run.add(room.number)
@@ -230,14 +231,15 @@ class Watcher:
         """`on_finding`, when given, takes each finding instead of this watcher's alert sink (a distributed watch
         judges them with every shard's); `first_number` numbers the rooms from there (a shard's share of them)."""
         self.context = context
-        if settings.reader.fps is None:  # watch samples at scan's configured rate unless told otherwise...
+        fps = settings.reader.fps
+        if fps is None:  # watch samples at scan's configured rate unless told otherwise...
             # ...up to watch's own cap: a config's `[scan] fps` may go to 120 for recordings.
             fps = min(context.config.scan.fps, MAX_WATCH_FPS)
             settings = replace(settings, reader=replace(settings.reader, fps=fps))
         self.settings = settings
         self.sink = sink
         self.on_finding = on_finding
-        self.share = RecognitionShare(settings.reader.fps)
+        self.share = RecognitionShare(fps)
         self._next_room = 0  # the room the next round starts with
         self.started_at = datetime.now(UTC)
         self._clock_start = time.monotonic()
@@ -430,7 +432,7 @@ class Watcher:
             add_concurrency(sources, appearances, config, slack_s=self.settings.concurrency_window_s)
         settings = {
             "mode": "watch",
-            **run_settings(self.context, self.settings.reader.fps),
+            **run_settings(self.context, self.share.target_fps),  # settings.reader.fps, filled in
             "concurrency_window_s": self.settings.concurrency_window_s,
             "recognition": self.share.as_dict(),
             "rooms": [self.room_summary(room) for room in self.rooms],

@@ -438,6 +438,7 @@ def measure_scan(job: BenchJob) -> PathRun:
 
     clock = time.perf_counter()
     engine, config = _engine_and_config(job, threads=threads_or_default(job.threads))
+    assert job.gallery_npz is not None  # run_bench names it for every path
     with np.load(job.gallery_npz) as stored:
         index = GalleryIndex(
             tuple(str(n) for n in stored["names"]), stored["owners"], stored["embeddings"], engine.recognizer_id
@@ -485,6 +486,7 @@ def measure_exhaustive(job: BenchJob) -> PathRun:
         tracks += ended
     tracks += tracker.flush()
     index, gallery = _bench_gallery(job, engine, tracks)
+    assert job.gallery_npz is not None  # run_bench names it for every path
     _save_index(index, job.gallery_npz)
     spans = _matched_spans(tracks, index, config, video_fps)
     wall_s = time.perf_counter() - clock

@@ -42,7 +42,7 @@ from impersonation_cli.runtime.engine import FaceEngine
 
 MANIPULATION_CLASSES = (Verdict.SYNTHETIC, Verdict.EFFECTS, Verdict.REPLAY)
 # The class score each manipulation verdict is raised on (the per-dataset breakdown ranks sources by it).
-CLASS_SIGNALS = {Verdict.SYNTHETIC: "synthetic", Verdict.EFFECTS: "effects"}
+CLASS_SIGNALS: dict[str, str] = {Verdict.SYNTHETIC: "synthetic", Verdict.EFFECTS: "effects"}
 # The bootstrap behind every AUC interval: sources resampled with replacement, fakes and reals separately.
 BOOTSTRAP_RESAMPLES = 2000
 BOOTSTRAP_SEED = 0
@@ -402,18 +402,23 @@ class CaseOutcome:
         return {a.identity for a in self.appearances}
 
     @property
+    def measured(self) -> list[SourceResult | Appearance]:
+        """The source and its appearances: each carries signals."""
+        return [self.result, *self.appearances]
+
+    @property
     def verdicts(self) -> set[str]:
         """The source's verdicts and every verdict of its appearances (concurrency is judged after the source)."""
         return set(self.result.verdicts) | {v for a in self.appearances for v in a.verdicts}
 
     def score(self, signal: str) -> float:
         """The strongest value of a signal over the source and its appearances (0 when never measured)."""
-        values = [s.signals[signal].score for s in (self.result, *self.appearances) if signal in s.signals]
+        values = [s.signals[signal].score for s in self.measured if signal in s.signals]
         return max(values, default=0.0)
 
     def judged(self, signal: str) -> bool:
         """Whether any face of the source could be judged on the signal (a face too small, or no model, cannot)."""
-        return any(is_judged(s.signals[signal]) for s in (self.result, *self.appearances) if signal in s.signals)
+        return any(is_judged(s.signals[signal]) for s in self.measured if signal in s.signals)
 
 
 def _enrol(store: Gallery, engine: FaceEngine, people: list[EvalPerson]) -> None:
@@ -589,7 +594,7 @@ def auc_interval(
 
 def signal_aucs(outcomes: list[CaseOutcome]) -> list[SignalAuc]:
     """Every manipulation signal against every manipulation class with both positive and negative sources."""
-    names = sorted({k for o in outcomes for s in (o.result, *o.appearances) for k in s.signals})
+    names = sorted({k for o in outcomes for s in o.measured for k in s.signals})
     found = []
     for verdict_class in MANIPULATION_CLASSES:
         labels = np.array([verdict_class in o.case.expected_flags for o in outcomes])
@@ -788,7 +793,7 @@ def report_document(
                 "expected_flags": o.case.expected_flags,
                 "verdicts": sorted(o.verdicts),
                 "risk": max([o.result.risk, *(a.risk for a in o.appearances)]),
-                "scores": {k: o.score(k) for k in sorted({k for s in (o.result, *o.appearances) for k in s.signals})},
+                "scores": {k: o.score(k) for k in sorted({k for s in o.measured for k in s.signals})},
                 "not_judged": sorted(k for k in CLASS_SIGNALS.values() if not o.judged(k)),
             }
             for o in outcomes
