@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Run the test suite on a fresh machine: installs what it needs, then runs ruff and pytest.
+# Run the test suite on a fresh machine: installs what it needs, then runs ruff, mypy and pytest.
 # System packages (ffmpeg, nginx with the RTMP module, chromium, GStreamer's RTSP server) are installed when
 # we are root with apt; without them the streaming and browser tests skip with a reason (under CI=true they
 # fail instead).
@@ -37,4 +37,5 @@ python -m pip install -q -e '.[test]'
 
 ruff check impersonation_cli tests scripts samples
 ruff format --check impersonation_cli tests scripts samples
+mypy  # the package, as [tool.mypy] in pyproject.toml says
 exec python -m pytest -q -rs "$@"

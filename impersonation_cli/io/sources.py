@@ -244,7 +244,7 @@ def live_options() -> dict[str, str]:
     text = os.environ.get(OPTIONS_ENV)
     if not text:
         return dict(LIVE_OPTIONS)
-    return dict(item.split(";", 1) for item in text.split("|") if ";" in item)  # type: ignore[misc]
+    return dict(item.split(";", 1) for item in text.split("|") if ";" in item)
 
 
 def open_video(source: str, open_timeout_s: float = 10.0, read_timeout_s: float = 10.0) -> av.container.InputContainer:
