@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar
+from typing import IO, TYPE_CHECKING, Any, BinaryIO, ClassVar, NoReturn
 from urllib.parse import urlsplit
 
 from impersonation_cli.errors import UserError, is_device
@@ -172,7 +172,15 @@ class NoRedirects(urllib.request.HTTPRedirectHandler):
     webhook its server moves to https:// lost every alert), refuses 307 and 308 for a POST, and followed a redirect
     to ftp:// as well."""
 
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]  # urllib's
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: IO[bytes],
+        code: int,
+        msg: str,
+        headers: http.client.HTTPMessage,
+        newurl: str,
+    ) -> NoReturn:
         message = f"redirected to {redact_url(newurl)}: post to that URL instead (--webhook)"
         raise urllib.error.HTTPError(req.full_url, code, message, headers, fp)
 
