@@ -33,6 +33,7 @@ from impersonation_cli.errors import (
     check_seconds,
     plain_numbers,
 )
+from impersonation_cli.io.hls import target_duration
 from impersonation_cli.io.sources import (
     check_pixels,
     decode_packet,
@@ -151,6 +152,9 @@ class ReaderState:
     _late_s: float = field(default=0.0, repr=False)
     _lateness: deque[list[float]] = field(default_factory=lambda: deque(maxlen=256), repr=False)
     _late_unsure: list[tuple[float, float, float]] = field(default_factory=list, repr=False)
+    # How long the segments of an HLS room may be (its playlist's target duration; 0 for other streams): its
+    # frames may come that late from the start, before they have shown it (`segmented`).
+    _segment_s: float = field(default=0.0, repr=False)
     _dropped: str | None = field(default=None, repr=False)  # why the last connection that delivered frames ended
     _reading_over: bool = field(default=False, repr=False)
 
@@ -164,13 +168,28 @@ class ReaderState:
         """When the room's latest frame was live."""
         return None if self._last_live_wall is None else iso_time(self._last_live_wall)
 
+    def segmented(self, target_s: float | None) -> None:
+        """The room's frames come in segments of up to `target_s` seconds (an HLS playlist's target duration; None:
+        not known), each at once, its first frame a segment late: they may come that late (`allowed_late_s`) before
+        they have said so. A room's first segments arrive at once, anchoring the clock there (`StreamClock`), so
+        the wait for the next was taken for a silence: 6-s segments were told 'interrupted' 3 s into the room and
+        'resumed' (none missing) 3 s later. Never more than `MAX_CLOCK_LAG_S`, as late as a frame is ever taken."""
+        if target_s is not None:
+            self._segment_s = min(max(target_s, 0.0), MAX_CLOCK_LAG_S)
+
+    @property
+    def allowed_late_s(self) -> float:
+        """How late the room's frames may come, by what they have shown lately (`_late_s`) and by how long its
+        segments may be (`segmented`): no frame for `gap_s` more than this is a silence."""
+        return max(self._late_s, self._segment_s)
+
     def frame_live(self, live: float, gap_s: float) -> Interruption | None:
         """A frame received that was live at `live` (monotonic clock); the interruption it ends, if any: the
         frame came after a dropped connection, or more than `gap_s` after the latest frame."""
         arrival = time.monotonic()
         late = arrival - live
         wall = time.time() - late
-        came_silent = self._last_live is not None and arrival - self._last_live > gap_s + self._late_s
+        came_silent = self._last_live is not None and arrival - self._last_live > gap_s + self.allowed_late_s
         ended = None
         if self._last_live is not None and self._last_live_wall is not None:
             silent = live - self._last_live
@@ -225,8 +244,8 @@ class ReaderState:
 
     def silence(self, gap_s: float) -> Interruption | None:
         """The interruption going on now (its `end` None), once it is sure to be recorded as one: the connection
-        that delivered frames ended, or no frame has come for `gap_s` plus how late the room's frames have come
-        lately (`_late_s`; a frame arriving later than that was live too late to close the gap; an HLS room's
+        that delivered frames ended, or no frame has come for `gap_s` plus how late the room's frames may come
+        (`allowed_late_s`; a frame arriving later than that was live too late to close the gap; an HLS room's
         frames come a segment late). None while frames come. The cause is the one so far: a silent open
         connection is `stalled` until it ends. None once the room is no longer read (`reading_ended`): a video
         file played to its end, or a room the watch stopped, is not silent, and what was interrupted then is
@@ -236,16 +255,17 @@ class ReaderState:
         wall, last, dropped = self._last_live_wall, self._last_live, self._dropped
         if self._reading_over or wall is None or last is None:
             return None
-        if dropped is None and time.monotonic() - last <= gap_s + self._late_s:
+        if dropped is None and time.monotonic() - last <= gap_s + self.allowed_late_s:
             return None
         return _unended(wall, dropped)
 
     def reading_ended(self, gap_s: float) -> None:
-        """The room is no longer read: a silence still going on is an interruption with no end. Once only."""
+        """The room is no longer read: a silence still going on (as `silence` tells it: an HLS room waiting for
+        its next segment is not silent) is an interruption with no end. Once only."""
         over, self._reading_over = self._reading_over, True
         if over or self._last_live is None or self._last_live_wall is None:
             return
-        if self._dropped is not None or time.monotonic() - self._last_live > gap_s:
+        if self._dropped is not None or time.monotonic() - self._last_live > gap_s + self.allowed_late_s:
             self._interrupted(None, None)
 
     def _interrupted(self, end_wall: float | None, seconds: float | None) -> Interruption:
@@ -487,6 +507,8 @@ class RoomReader(threading.Thread):
 
     def _read(self, container: av.container.InputContainer) -> bool:
         stream = main_video(container)
+        if is_hls(container):  # its frames come a segment at a time: how long one may be, before they say so
+            self.state.segmented(target_duration(self.state.url, self.settings.open_timeout_s))
         stream.thread_count = 1  # one thread per room: a watcher holds many rooms, each decoding a little
         codec = stream.codec_context
         rate = stream.average_rate or stream.guessed_rate
@@ -571,6 +593,11 @@ class RoomReader(threading.Thread):
         self.state.sampled(now)
         if self.slot.put(frame):
             self.state.frames_dropped += 1
+
+
+def is_hls(container: av.container.InputContainer) -> bool:
+    """Whether FFmpeg reads this connection as HLS (a playlist of segments), whatever its URL says."""
+    return "hls" in container.format.name.split(",")
 
 
 def lower_own_priority(niceness: int) -> None:

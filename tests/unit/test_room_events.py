@@ -16,7 +16,7 @@ import pytest
 
 from impersonation_cli.cli import common, watch_cmd
 from impersonation_cli.io import live_reader
-from impersonation_cli.io.live_reader import ReaderSettings, ReaderState, RoomStatus, iso_time
+from impersonation_cli.io.live_reader import ReaderSettings, ReaderState, RoomStatus, StreamClock, iso_time
 from impersonation_cli.io.rooms import Room
 from impersonation_cli.outputs.alerts import ALERT_SCHEMA_VERSION, AlertEvent, AlertSink, RoomEvent, WatchEvent
 from impersonation_cli.outputs.dashboard import alert_line
@@ -304,6 +304,55 @@ def test_an_hls_segment_served_late_once_does_not_delay_the_rooms_later_silences
     assert watch.look() == ["interrupted", "resumed"]  # not looked at meanwhile: told at once
     live = hls(watch, clock, resumed, [2.0] * 15)
     assert told_after(watch, clock, live, 20) < GAP_S + 2.5  # the next silence, as soon as the first
+
+
+def hls_from_its_first_segment(watch: Watch, clock: SimpleNamespace, segment_s: float, count: int) -> float:
+    """An HLS room watched from its first segment, as the reader sees it: `count` segments of `segment_s`, each
+    arriving at once 0.3 s after its last frame was live, frames 0.25 s apart, their live times made by the
+    reader's `StreamClock` from arrival and presentation time (the first segment, with nothing earlier to anchor
+    it, taken as live as it arrives); the watcher looks every 0.25 s and is told nothing. Returns when the last
+    segment arrived (its last frame's live time)."""
+    stream_clock, pts = StreamClock(), 0.0
+    first = clock.now
+    for n in range(count):
+        while clock.now + 0.25 < first + n * segment_s:
+            clock.now += 0.25
+            assert watch.look() == [], (n, clock.now - first, watch.state.allowed_late_s)
+        clock.now = first + n * segment_s
+        for _ in range(round(segment_s / 0.25)):
+            watch.state.frame_live(stream_clock.at(clock.now, pts), GAP_S)
+            pts += 0.25
+        assert watch.look() == []
+    return clock.now
+
+
+@pytest.mark.parametrize("segment_s", [2.0, 6.0, 10.0])
+def test_an_hls_room_of_long_segments_is_not_interrupted_at_its_start_and_a_stop_is_told_a_segment_on(
+    clock: SimpleNamespace, tmp_path: Path, segment_s: float
+) -> None:
+    """Before, its first segments, arriving at once, said nothing of how late its frames come: the wait for the
+    next segment was taken for a silence, 6-s segments told 'interrupted' 3.25 s into the room and 'resumed'
+    (none missing) as the second came. The reader tells the room its playlist's target duration (`segmented`)."""
+    watch = Watch(tmp_path)
+    watch.state.segmented(segment_s)
+    last = hls_from_its_first_segment(watch, clock, segment_s, round(60 / segment_s))
+    assert watch.state.interruptions == []
+    # The publisher stops: told once no segment has come for gap_s more than a segment's length.
+    assert GAP_S + segment_s - 0.25 <= told_after(watch, clock, last, 20) <= GAP_S + segment_s + 0.25
+
+
+def test_an_hls_room_stopped_while_its_next_segment_is_due_was_not_silent(
+    clock: SimpleNamespace, tmp_path: Path
+) -> None:
+    """Before, a watch ending more than gap_s after an HLS room's latest segment came recorded an interruption
+    with no end (stalled) in the summary, every other watch of a room of 6-s segments."""
+    watch = Watch(tmp_path)
+    watch.state.segmented(6.0)
+    hls_from_its_first_segment(watch, clock, 6.0, 5)
+    clock.now += 5.0  # the next segment is due in a second
+    watch.state.status = RoomStatus.STOPPED
+    watch.state.reading_ended(GAP_S)
+    assert watch.state.interruptions == []
 
 
 def test_face_alerts_say_their_kind_in_the_versioned_format() -> None:

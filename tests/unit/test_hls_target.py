@@ -1,0 +1,97 @@
+"""An HLS room's frames come a segment at a time, each segment up to its playlist's target duration long: the
+reader reads that (`#EXT-X-TARGETDURATION`) as it connects, so that from its first frame the room may wait that
+long for its next segment without being taken for silent. Before, the room knew only what its frames had shown,
+and its first segments, arriving at once, showed nothing: 6-s segments were told 'interrupted' 3 s into the room
+(tests/unit/test_room_events.py drives that on a fake clock; here a real HLS playlist is read over HTTP)."""
+
+from __future__ import annotations
+
+import functools
+import threading
+import time
+from collections.abc import Iterator
+from fractions import Fraction
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from impersonation_cli.io.hls import first_variant, playlist_target, target_duration
+from impersonation_cli.io.live_reader import MAX_CLOCK_LAG_S, ReaderSettings, ReaderState, RoomReader
+
+MEDIA = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:{target}\n#EXT-X-MEDIA-SEQUENCE:0\n#EXTINF:1.0,\nseg0.ts\n"
+MASTER = "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=200000,RESOLUTION=64x64\nmedia/room.m3u8\n"
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def one_second_of_ts(path: Path) -> None:
+    """A second of 64x64 H.264 in MPEG-TS: an HLS segment."""
+    with av.open(str(path), "w", format="mpegts") as out:
+        stream = out.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 64, 64, "yuv420p"
+        for n in range(25):
+            frame = av.VideoFrame.from_ndarray(np.full((64, 64, 3), 128, np.uint8), format="rgb24")
+            frame.pts, frame.time_base = n, Fraction(1, 25)
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode())
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[str]:
+    """An HTTP server's base URL over a live HLS room of 6-s target duration (no #EXT-X-ENDLIST): its master
+    playlist master.m3u8, its media playlist media/room.m3u8 with one segment, and plain.m3u8, which names
+    no target duration."""
+    media = tmp_path / "media"
+    media.mkdir()
+    one_second_of_ts(media / "seg0.ts")
+    (media / "room.m3u8").write_text(MEDIA.format(target=6), encoding="utf-8")
+    (tmp_path / "master.m3u8").write_text(MASTER, encoding="utf-8")
+    (tmp_path / "plain.m3u8").write_text("#EXTM3U\n#EXTINF:1.0,\nmedia/seg0.ts\n", encoding="utf-8")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(tmp_path)))
+    threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True).start()  # shut down at once
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_playlists_target_duration_is_read_from_it_or_from_a_master_playlists_first_variant(served: str) -> None:
+    assert target_duration(served + "media/room.m3u8", 5.0) == 6.0
+    assert target_duration(served + "master.m3u8", 5.0) == 6.0  # the variant's URI is relative to the master
+    assert target_duration(served + "plain.m3u8", 5.0) is None
+    assert target_duration(served + "missing.m3u8", 5.0) is None  # 404
+    assert target_duration("rtmp://127.0.0.1/live/room", 5.0) is None
+    assert playlist_target("#EXTM3U\r\n#EXT-X-TARGETDURATION:4.5\r\n") == 4.5
+    assert playlist_target("#EXT-X-TARGETDURATION:0\n") is None
+    assert first_variant(MEDIA) is None
+
+
+def test_an_hls_room_may_wait_its_target_duration_for_a_segment_from_its_first_frame(served: str) -> None:
+    state = ReaderState(room="douyin:1", url=served + "master.m3u8")
+    # A short read timeout: past its one segment the room is silent, and the reader stops only once its read ends.
+    reader = RoomReader(state, ReaderSettings(fps=2, open_timeout_s=5.0, read_timeout_s=0.3), threading.Event())
+    reader.start()
+    try:
+        deadline = time.monotonic() + 10
+        while state.frames_received == 0 and reader.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert state.frames_received > 0, state.last_error
+        assert state.allowed_late_s == 6.0  # the first segment alone says nothing yet of how late they come
+    finally:
+        reader.stop()
+        reader.join(5)
+
+
+def test_a_room_is_never_allowed_to_be_later_than_a_frame_is_ever_taken() -> None:
+    state = ReaderState(room="douyin:1", url="http://127.0.0.1/room.m3u8")
+    state.segmented(None)
+    assert state.allowed_late_s == 0.0
+    state.segmented(60.0)
+    assert state.allowed_late_s == MAX_CLOCK_LAG_S
