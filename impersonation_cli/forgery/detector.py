@@ -113,7 +113,11 @@ class ForgeryDetector:
         """(N, 3) raw network outputs for crops already cut by the crop rule."""
         if not crops_bgr:
             return np.zeros((0, len(CLASSES)), dtype=np.float32)
-        return self.session.run(None, {self._input_name: self.input.blob(crops_bgr)})[0]
+        from impersonation_cli.runtime.sessions import in_batches
+
+        return in_batches(
+            lambda batch: self.session.run(None, {self._input_name: self.input.blob(batch)})[0], crops_bgr
+        )
 
     def score(self, image_bgr: np.ndarray, boxes: np.ndarray, keypoints: np.ndarray) -> ForgeryScores:
         """Per-face probabilities for the faces at `boxes` (N, >=4: x1, y1, x2, y2) with their 5 `keypoints`."""

@@ -19,7 +19,7 @@ from impersonation_cli.runtime.onnx_rewrites import inference_session
 from impersonation_cli.runtime.packs import ModelPack, known_packs, recognizer_id, sha256_of
 from impersonation_cli.runtime.quantize import ensure_int8_detector
 from impersonation_cli.runtime.scrfd import detector_input
-from impersonation_cli.runtime.sessions import resolve_providers, session_options
+from impersonation_cli.runtime.sessions import in_batches, resolve_providers, session_options
 
 T = TypeVar("T")
 
@@ -226,13 +226,13 @@ class FaceEngine:
     # -- recognition ----------------------------------------------------------------------------
 
     def embed(self, image: np.ndarray, faces: Faces) -> Faces:
-        """Embeddings for every face of one frame, in one batched recognizer run."""
+        """Embeddings for every face of one frame, in batched recognizer runs (`sessions.in_batches`)."""
         return faces.with_embeddings(self.embed_aligned([align_face(image, k) for k in faces.keypoints]))
 
     def embed_aligned(self, crops: list[np.ndarray]) -> np.ndarray:
         if not crops:
             return np.zeros((0, 512), dtype=np.float32)
-        features = self.recognizer.get_feat(crops).astype(np.float32)
+        features = in_batches(self.recognizer.get_feat, crops).astype(np.float32)
         return features / np.linalg.norm(features, axis=1, keepdims=True).clip(min=1e-12)
 
     def landmarks106(self, image: np.ndarray, faces: Faces) -> np.ndarray | None:
@@ -257,8 +257,12 @@ class FaceEngine:
             crops.append(crop)
             inverses.append(cv2.invertAffineTransform(matrix))
         mean = (model.input_mean,) * 3
-        blob = cv2.dnn.blobFromImages(crops, 1.0 / model.input_std, (side, side), mean, swapRB=True)
-        predictions = model.session.run(model.output_names, {model.input_name: blob})[0]
+
+        def predict(batch: list[np.ndarray]) -> np.ndarray:
+            blob = cv2.dnn.blobFromImages(batch, 1.0 / model.input_std, (side, side), mean, swapRB=True)
+            return model.session.run(model.output_names, {model.input_name: blob})[0]
+
+        predictions = in_batches(predict, crops)
         points = []
         for prediction, inverse in zip(predictions, inverses, strict=True):
             local = prediction.reshape(-1, 2)[-model.lmk_num :].copy()
