@@ -105,6 +105,15 @@ def check_evidence(evidence: Evidence | None, result_dir: Path) -> EvidenceFile:
     return found or (checked[0] if checked else EvidenceFile(MISSING))
 
 
+def found_elsewhere(evidence: Evidence | None, checked: EvidenceFile) -> Path | None:
+    """Where `check_evidence` found the crop, when that is not its recorded path (the result's folder moved, or the
+    report run from another folder): the file the documents' checks were made on, which the recorded path, shown
+    beside it, does not name from here."""
+    if evidence is None or not evidence.path or checked.path is None or checked.status not in (VERIFIED, NOT_IMAGE):
+        return None
+    return None if checked.path in _spellings(evidence.path) else checked.path
+
+
 def _check_file(path: Path, sha256: str) -> EvidenceFile:
     try:
         if path.stat().st_size > MAX_EVIDENCE_BYTES:

@@ -22,7 +22,7 @@ import markupsafe
 
 from impersonation_cli import __version__
 from impersonation_cli.errors import BIDI
-from impersonation_cli.outputs.evidence_files import VERIFIED, check_evidence, data_uri
+from impersonation_cli.outputs.evidence_files import VERIFIED, check_evidence, data_uri, found_elsewhere
 from impersonation_cli.outputs.findings import (
     ObservedLive,
     ReportInput,
@@ -148,6 +148,7 @@ class Finding:
     evidence: Figure
     evidence_file: str | None  # the crop's path as the result records it, None when the scan saved none
     evidence_status: str
+    evidence_found: str | None  # where the crop was checked, when not at its recorded path (a moved folder)
     wallclock: str | None
 
     @property
@@ -304,6 +305,7 @@ def _finding(report: ReportInput, number: int, appearance: Appearance, budget: P
         evidence=budget.figure(evidence.data, f"evidence{when}", f"evidence {evidence.status}"),
         evidence_file=saved or None,
         evidence_status=evidence.status,
+        evidence_found=str(elsewhere) if (elsewhere := found_elsewhere(appearance.evidence, evidence)) else None,
         wallclock=_wallclock_span(appearance),
     )
 

@@ -18,7 +18,7 @@ from impersonation_cli.gallery.grants import appearance_span, authorizing
 from impersonation_cli.gallery.store import Authorization
 from impersonation_cli.io.atomic_write import text_bytes, write_files_atomic
 from impersonation_cli.outputs.evidence import slug, source_slug
-from impersonation_cli.outputs.evidence_files import check_evidence
+from impersonation_cli.outputs.evidence_files import check_evidence, found_elsewhere
 from impersonation_cli.outputs.findings import (
     ObservedLive,
     ReportInput,
@@ -255,10 +255,12 @@ def _evidence(report: ReportInput, appearances: list[Appearance]) -> str:
         if evidence is None or not evidence.path:
             lines.append(f"- {md_text(appearance.identity)}: no crop saved ({{{{ATTACH A SCREENSHOT}}}})")
             continue
-        status = check_evidence(evidence, report.result_dir).status
+        checked = check_evidence(evidence, report.result_dir)
+        elsewhere = found_elsewhere(evidence, checked)
+        at = f" at {md_code(elsewhere)}" if elsewhere is not None else ""
         lines.append(
             f"- {md_code(evidence.path)}: {md_text(appearance.identity)} at {clock(evidence.time_s)}, "
-            f"sha256 {md_code(evidence.sha256 or '')} (file {md_text(status)} when this draft was made)"
+            f"sha256 {md_code(evidence.sha256 or '')} (file {md_text(checked.status)}{at} when this draft was made)"
         )
     return "\n".join(lines)
 

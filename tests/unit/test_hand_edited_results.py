@@ -110,6 +110,29 @@ def test_evidence_moved_with_a_result_written_below_the_scan_s_folder_is_found(
     assert check_evidence(other, out).status == MISSING
 
 
+def test_the_documents_name_where_moved_evidence_was_checked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found beside the moved result, the crop was called "verified" under its recorded path 'out/ev/...', which
+    names no file from where the report ran: the draft and the page now also say where the file checked is, so
+    that is the file attached to the takedown. Found as recorded, nothing more is said."""
+    crop = b"\xff\xd8\xff crop"
+    out = tmp_path / "moved" / "out"
+    (out / "ev" / "a-1234").mkdir(parents=True)
+    checked = out / "ev" / "a-1234" / "s1-a1.jpg"
+    checked.write_bytes(crop)
+    found = with_signals_and_evidence(appearance(room="douyin:1"))
+    found.evidence = Evidence("out/ev/a-1234/s1-a1.jpg", hashlib.sha256(crop).hexdigest(), 3.0, [0.0, 0.0, 1.0, 1.0])
+    result = scan_result([found], [source(room="douyin:1")])
+    monkeypatch.chdir(tmp_path)
+    report = ReportInput(result, out / "r.json")
+    (written,) = write_notices(report, tmp_path / "notices")
+    assert f"(file verified at `{checked}` when this draft was made)" in written.read_text(encoding="utf-8")
+    assert f"<span class='muted'>at</span> <code>{checked}</code>" in render_html(report)
+    monkeypatch.chdir(tmp_path / "moved")  # where the scan ran: found as recorded
+    (written,) = write_notices(report, tmp_path / "notices")
+    assert "(file verified when this draft was made)" in written.read_text(encoding="utf-8")
+    assert "<span class='muted'>at</span>" not in render_html(report)
+
+
 def test_a_source_with_a_lone_high_surrogate_gets_a_notice(tmp_path: Path) -> None:
     """surrogateescape encodes only '\\udc80'-'\\udcff' (a file name's undecodable bytes); a source holding
     JSON's '\\ud800' raised UnicodeEncodeError naming its takedown draft (exit 4)."""
