@@ -17,7 +17,7 @@ from datetime import date, time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeGuard, TypeVar
 
-from impersonation_cli.errors import MAX_FOOTAGE_FPS, MAX_SCAN_FPS, UserError, read_settings_text
+from impersonation_cli.errors import MAX_FOOTAGE_FPS, MAX_SCAN_FPS, UserError, parse_error, read_settings_text
 from impersonation_cli.io.atomic_write import write_text_atomic
 from impersonation_cli.io.user_dirs import config_folder, expand_user
 from impersonation_cli.pipeline.matches import MatchSettings
@@ -98,8 +98,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
 def _parse_toml(text: str, path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise UserError(f"config {path} is not valid TOML: {exc}") from exc
+    except ValueError as exc:  # TOMLDecodeError, or an integer of over 4300 digits (Python's own limit)
+        raise UserError(f"config {path} is not valid TOML: {parse_error(exc)}") from exc
     except RecursionError as exc:
         raise UserError(f"config {path} is not valid TOML: nested too deeply") from exc
 
@@ -358,7 +358,7 @@ def write_match_threshold(path: Path, threshold: float) -> None:
     text = newline.join(lines) + newline
     try:  # checked before writing: a [match] table this line edit cannot see must not be doubled or missed
         edited = tomllib.loads(text)
-    except tomllib.TOMLDecodeError:
+    except ValueError:  # TOMLDecodeError, or an integer of over 4300 digits
         edited = {}
     match = edited.get("match")
     if not isinstance(match, dict) or match.get("threshold") != round(threshold, 4):

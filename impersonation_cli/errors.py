@@ -108,6 +108,25 @@ def unknown_keys(item: Mapping[Any, Any], allowed: Collection[str]) -> list[str]
     return sorted(str(key) for key in item if key not in allowed)
 
 
+# Python refuses to read an integer of over 4300 digits (a ValueError, not the parser's own error) and says what a
+# programmer may do about it: "...; use sys.set_int_max_str_digits() to increase the limit".
+_DIGITS_LIMIT = re.compile(
+    r"Exceeds the limit \((\d+) digits\) for integer string conversion(?:: value has (\d+) digits)?"
+)
+
+
+def parse_error(error: BaseException) -> str:
+    """Why a TOML or JSON file did not parse, in one line for its user: the parser's message (its first line), and
+    for Python's refusal of a huge integer the number it refused ("a number of 5001 digits; at most 4300 are read")."""
+    text = str(error)
+    if found := _DIGITS_LIMIT.search(text):
+        limit, digits = found.groups()
+        return (
+            f"a number of {digits} digits; at most {limit} are read" if digits else f"a number of over {limit} digits"
+        )
+    return text.splitlines()[0] if text else type(error).__name__
+
+
 def check_count(count: int, name: str) -> None:
     """A whole number of at least 1, else a UserError naming the setting."""
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from impersonation_cli import __version__
-from impersonation_cli.errors import UserError, is_device
+from impersonation_cli.errors import UserError, is_device, parse_error
 from impersonation_cli.io.names import shown_json
 from impersonation_cli.io.urls import shown_message, shown_source
 
@@ -280,7 +280,9 @@ class ScanResult:
             document = json.loads(text)
         except ValueError as exc:  # JSONDecodeError, or an integer of over 4300 digits (Python's limit)
             lines = _line_schema(text)  # `--jsonl` given for `--json`: "not JSON: Extra data: line 2 column 1"
-            raise ResultFormatError(f"{path}: {_not_a_result(lines) if lines else f'not JSON: {exc}'}") from None
+            raise ResultFormatError(
+                f"{path}: {_not_a_result(lines) if lines else f'not JSON: {parse_error(exc)}'}"
+            ) from None
         except RecursionError:
             raise ResultFormatError(f"{path}: not a scan result: its JSON is nested too deeply") from None
         try:

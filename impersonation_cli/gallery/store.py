@@ -24,7 +24,14 @@ from typing import Any
 
 import numpy as np
 
-from impersonation_cli.errors import GalleryError, UserError, has_control_characters, is_device, unknown_keys
+from impersonation_cli.errors import (
+    GalleryError,
+    UserError,
+    has_control_characters,
+    is_device,
+    parse_error,
+    unknown_keys,
+)
 from impersonation_cli.io.atomic_write import write_text_atomic
 from impersonation_cli.io.rooms import (
     GRANT_YEARS,
@@ -1145,8 +1152,10 @@ def read_export(path: Path) -> object:
         # A byte-order mark, as Windows editors save, is read past; a key given twice in one object (a hand edit
         # beside the old value) is refused: json kept the last one without a word.
         return json.loads(path.read_text(encoding="utf-8-sig"), object_pairs_hook=unique_keys)
-    except (OSError, ValueError) as exc:
+    except OSError as exc:
         raise GalleryError(f"cannot read gallery export {path}: {exc}") from exc
+    except ValueError as exc:  # not JSON, not UTF-8, a key given twice, or an integer of over 4300 digits
+        raise GalleryError(f"cannot read gallery export {path}: {parse_error(exc)}") from exc
     except RecursionError as exc:  # arrays nested thousands deep: no export looks like that
         raise GalleryError(f"cannot read gallery export {path}: nested too deeply") from exc
 

@@ -27,7 +27,7 @@ from typing import Any, ClassVar
 
 import yaml
 
-from impersonation_cli.errors import MAX_SECONDS, UserError, has_control_characters, read_settings_text
+from impersonation_cli.errors import MAX_SECONDS, UserError, has_control_characters, parse_error, read_settings_text
 from impersonation_cli.io.sources import is_stream_url
 from impersonation_cli.io.urls import shown_source
 
@@ -216,7 +216,7 @@ def _read_document(path: Path) -> object:
             return json.loads(text, object_pairs_hook=unique_keys)
         return yaml.load(text, Loader=_NoAliasLoader) or {}  # a SafeLoader without aliases
     except (ValueError, yaml.YAMLError) as exc:
-        raise UserError(f"rooms file {path} cannot be parsed: {str(exc).splitlines()[0]}") from exc
+        raise UserError(f"rooms file {path} cannot be parsed: {parse_error(exc)}") from exc
     except RecursionError as exc:
         raise UserError(f"rooms file {path} cannot be parsed: nested too deeply") from exc
 
