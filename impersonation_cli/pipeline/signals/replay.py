@@ -376,10 +376,27 @@ def lag_costs(times: np.ndarray, signatures: np.ndarray, run: Run) -> tuple[floa
     inside = np.flatnonzero((times >= run.start_s) & (times <= run.end_s))
 
     def cost(lag: float) -> float:
-        partners = np.abs(times[None, :] - (times[inside, None] - lag)).argmin(axis=1)
+        partners = nearest_times(times, times[inside] - lag)
         return float(paired_distances(signatures[inside], signatures[partners]).mean())
 
     return cost(run.offset_s), min(cost(run.offset_s + d) for d in (-2.0, -1.0, 1.0, 2.0))
+
+
+def nearest_times(times: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """The index in `times` of the time closest to each target (of equally close ones the lowest index), as
+    `np.abs(times[None, :] - targets[:, None]).argmin(axis=1)` gives it, in O(N log N) time and O(N) memory: that
+    (targets x times) table was the scan's peak memory on a long recording, quadratic in its length (a loop run
+    through a 31-minute file: 3733 sampled frames, two 111 MB tables, 400 -> 580 MB peak RSS; a 3-hour one 7 GB)."""
+    order = np.argsort(times, kind="stable")
+    ordered = times[order]
+    right = np.minimum(np.searchsorted(ordered, targets, side="left"), len(times) - 1)
+    left = np.maximum(right - 1, 0)
+    # Of equal times, the first in `order` (a stable sort) has the lowest index; `right` is the first already.
+    left = np.searchsorted(ordered, ordered[left], side="left")
+    candidates = np.stack([order[left], order[right]])
+    gaps = np.abs(times[candidates] - targets)
+    take_left = (gaps[0] < gaps[1]) | ((gaps[0] == gaps[1]) & (candidates[0] <= candidates[1]))
+    return np.where(take_left, candidates[0], candidates[1])
 
 
 def lag_specific(at_lag: float, beside: float, settings: ReplaySettings) -> bool:
@@ -391,58 +408,87 @@ def lag_specific(at_lag: float, beside: float, settings: ReplaySettings) -> bool
 # -- the detector ------------------------------------------------------------------------------------------
 
 
+class GrowingArray:
+    """Rows of one shape and type appended to one array, its capacity doubled as it fills (amortised O(1) a row)."""
+
+    def __init__(self, row_shape: tuple[int, ...], dtype: type[np.generic]) -> None:
+        self._data: np.ndarray = np.zeros((16, *row_shape), dtype=dtype)
+        self._length = 0
+
+    def extend(self, rows: np.ndarray) -> None:
+        needed = self._length + len(rows)
+        if needed > len(self._data):
+            grown = np.zeros((max(needed, 2 * len(self._data)), *self._data.shape[1:]), dtype=self._data.dtype)
+            grown[: self._length] = self._data[: self._length]
+            self._data = grown
+        self._data[self._length : needed] = rows
+        self._length = needed
+
+    @property
+    def values(self) -> np.ndarray:
+        """The rows so far (a view: valid until the next `extend`)."""
+        return self._data[: self._length]
+
+    def __len__(self) -> int:
+        return self._length
+
+
 class ReplayDetector:
     """Per source: matches every sampled frame against the footage library and against the stream's past."""
 
     def __init__(self, index: FootageIndex | None, settings: ReplaySettings) -> None:
         self.index = index if index is not None and len(index) else None
         self.settings = settings
+        # Kept for every sampled frame of the source (a watched room's: of the whole watch), so in arrays, not as
+        # Python objects a value (a tuple of floats a loop match, an array a signature: 7 times the bytes).
         # Footage matches, one row each: stream time, video number, footage time, distance.
-        self._matches: list[tuple[float, int, float, float]] = []
-        # The stream's own loop signatures and times, for loops.
-        self._own: list[np.ndarray] = []
-        self._own_times: list[float] = []
-        self._loop_matches: list[tuple[float, float, float]] = []
+        self._matches = GrowingArray((4,), np.float64)
+        # The stream's own loop signatures and times, for loops; loop matches: stream time, earlier time, distance.
+        self._own = GrowingArray((GRID * GRID,), np.uint8)
+        self._own_times = GrowingArray((), np.float64)
+        self._loop_matches = GrowingArray((3,), np.float64)
 
     def observe(self, frame: Frame) -> None:
         small = _small_gray(frame.image)
         if self.index is not None:
             variants, blank = stream_fingerprints(small)
             found = self.index.nearest(variants, self.settings, blank)
-            times = [frame.time_s] * len(found.videos)
-            columns = (times, found.videos.tolist(), found.times.tolist(), found.distances.tolist())
-            self._matches += zip(*columns, strict=True)
+            times = np.full(len(found.videos), frame.time_s)
+            self._matches.extend(np.column_stack([times, found.videos, found.times, found.distances]))
         self._observe_loop(frame.time_s, loop_fingerprint(small))
 
     def _observe_loop(self, time_s: float, signature: np.ndarray) -> None:
         """Match against the stream's frames at least `loop_min_lag_s` older; keep the closest few (a still
         scene matches all of them, and the specificity test needs only some)."""
-        times = np.asarray(self._own_times)
+        times, own = self._own_times.values, self._own.values
         earlier = np.flatnonzero(times <= time_s - self.settings.loop_min_lag_s)
         if len(earlier):
-            dists = distances(signature, np.stack([self._own[i] for i in earlier]))
+            # Frames come in time order: the earlier ones are a prefix, compared without a copy.
+            prefix = earlier[-1] == len(earlier) - 1
+            dists = distances(signature, own[: len(earlier)] if prefix else own[earlier])
             closest = np.argsort(dists)[: self.settings.candidates]
             closest = closest[dists[closest] <= self.settings.loop_distance]
-            self._loop_matches += [(time_s, float(times[earlier[i]]), float(dists[i])) for i in closest]
-        self._own.append(signature)
-        self._own_times.append(time_s)
+            found = np.column_stack([np.full(len(closest), time_s), times[earlier[closest]], dists[closest]])
+            self._loop_matches.extend(found)
+        self._own.extend(signature[None, :])
+        self._own_times.extend(np.array([time_s]))
 
     def join(self, parts: list[ReplayDetector]) -> None:
         """Continue with what other detectors saw of this source's next stretches, in order (a long file's slices,
         scanned elsewhere: pipeline/slices.py): their footage matches, and their frames compared again with the
         stream's whole past, earlier slices included."""
         for part in parts:
-            self._matches += part._matches
-            for time_s, signature in zip(part._own_times, part._own, strict=True):
-                self._observe_loop(time_s, signature)
+            self._matches.extend(part._matches.values)
+            for time_s, signature in zip(part._own_times.values, part._own.values, strict=True):
+                self._observe_loop(float(time_s), signature)
 
     # -- results ---------------------------------------------------------------------------------------
 
     def replay_runs(self) -> list[Run]:
         """Runs against every footage video, strongest first."""
-        if not self._matches:
+        if not len(self._matches):
             return []
-        table = np.asarray(self._matches)
+        table = self._matches.values
         runs = []
         for video in np.unique(table[:, 1]).astype(int):
             rows = table[table[:, 1] == video]
@@ -452,10 +498,10 @@ class ReplayDetector:
     def loop_candidates(self) -> list[tuple[Run, float, float]]:
         """Runs of the stream against its own past, each with its frames' cost at its lag and at the best lag 1-2 s
         beside it (`lag_costs`), before the specificity test."""
-        if not self._loop_matches:
+        if not len(self._loop_matches):
             return []
-        table = np.asarray(self._loop_matches)
-        times, signatures = np.asarray(self._own_times), np.stack(self._own)
+        table = self._loop_matches.values
+        times, signatures = self._own_times.values, self._own.values
         runs = find_runs(0, table[:, 0], table[:, 1], table[:, 2], self.settings)
         return [(run, *lag_costs(times, signatures, run)) for run in runs]
 

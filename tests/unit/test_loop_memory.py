@@ -1,0 +1,82 @@
+"""A long recording's loop detection takes memory linear in its length (replay.py). A file looping one clip for
+31 minutes (3733 sampled frames) peaked at 580 MB RSS against 400 MB for 5 minutes: `lag_costs` built a
+(frames x frames) table of time differences for the loop run through the whole file, twice over (111 MB each);
+a 3-hour loop would take 7 GB. No model and no media: the detector is fed loop signatures directly, as in
+test_loop_specificity.py."""
+
+from __future__ import annotations
+
+import pickle
+import tracemalloc
+
+import numpy as np
+import pytest
+
+from impersonation_cli.config import load_config
+from impersonation_cli.pipeline.faces import Frame
+from impersonation_cli.pipeline.signals import replay
+from impersonation_cli.pipeline.signals.replay import ReplayDetector, nearest_times
+
+FPS = 2.0
+CLIP_FRAMES = 25  # a 12.5 s clip, looped
+
+
+def looped_stream(frames: int) -> list[np.ndarray]:
+    rng = np.random.default_rng(3)
+    clip = [rng.permutation(64).astype(np.uint8) for _ in range(CLIP_FRAMES)]
+    return [clip[n % CLIP_FRAMES] for n in range(frames)]
+
+
+def detector_for(signatures: list[np.ndarray], monkeypatch: pytest.MonkeyPatch) -> ReplayDetector:
+    monkeypatch.setattr(replay, "_small_gray", lambda image: image)
+    monkeypatch.setattr(replay, "loop_fingerprint", lambda small: small)
+    detector = ReplayDetector(None, load_config().replay)
+    for n, signature in enumerate(signatures):
+        detector.observe(Frame("stream", n, n / FPS, signature))
+    return detector
+
+
+def test_judging_a_loop_through_a_long_file_takes_memory_linear_in_its_length(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    detector = detector_for(looped_stream(4000), monkeypatch)  # 33 minutes at 2 fps
+    tracemalloc.start()
+    try:
+        loops = detector.loop_runs()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert loops and loops[0].duration_s > 500, loops[:1]  # runs of hundreds of seconds, a table each before
+    assert peak < 20e6, f"{peak / 1e6:.0f} MB to judge the loop (a frames x frames table is 128 MB)"
+
+
+def test_what_a_detector_keeps_a_frame_is_a_few_hundred_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every frame's signature and up to `candidates` loop matches are kept for the whole source (a watched room's
+    for the whole watch): as Python objects a value they took 7 times the bytes."""
+    stream = looped_stream(3000)
+    tracemalloc.start()
+    try:
+        detector = detector_for(stream, monkeypatch)
+        kept, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    per_frame = kept / len(stream)
+    assert len(detector._loop_matches) > 30 * len(stream) * 0.9  # a loop: every frame matches its earlier plays
+    assert per_frame < 2000, f"{per_frame:.0f} bytes kept a frame"
+    # Slices' detectors travel to the driver pickled (pipeline/slices.py, Ray): the arrays go with them.
+    again = pickle.loads(pickle.dumps(detector))
+    assert [r.offset_s for r in again.loop_runs()] == [r.offset_s for r in detector.loop_runs()]
+
+
+def test_nearest_times_is_the_argmin_of_the_differences() -> None:
+    rng = np.random.default_rng(5)
+    cases = [
+        np.arange(50) / FPS,  # a stream's sampled times
+        rng.uniform(0, 30, 60),  # out of order
+        np.repeat(np.arange(20) / FPS, 2),  # times given twice (a frame two slices both hold)
+        np.array([4.0]),
+    ]
+    for times in cases:
+        targets = np.concatenate([times - 12.5, times - 1.0, times + 0.25, [-100.0, 100.0], rng.uniform(-5, 40, 40)])
+        expected = np.abs(times[None, :] - targets[:, None]).argmin(axis=1)
+        assert np.array_equal(nearest_times(times, targets), expected)
