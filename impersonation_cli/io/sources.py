@@ -515,6 +515,9 @@ class DecodeStats:
     frames_skipped: int = 0
     # "pyav" (decodes only what sampling needs) or "opencv" (the fallback; decodes every frame).
     decoder: str = "opencv"
+    # A picture's (width, height) as decoded: turned upright by its EXIF orientation (a phone's portrait photo is
+    # stored sideways), which the size in its header is not. The faces' boxes are in this frame.
+    image_size: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -556,6 +559,7 @@ def sample_frames(
     if not is_stream_url(source) and is_image(Path(source)):
         image = read_image(source)  # first: a picture that does not decode was counted as decoded ("truncated")
         stats.frames_decoded = stats.frames_sampled = 1
+        stats.image_size = (image.shape[1], image.shape[0])
         yield Frame(source=source, index=0, time_s=0.0, image=image)
         return
     if is_stream_url(source):

@@ -477,6 +477,8 @@ def source_facts(info: SourceInfo, stats: DecodeStats, error: str | None) -> Sou
     """How a source was read, for its result: its size and timing, what was decoded, and whether all of it was."""
     source = info.source
     status = source_status(error, stats)
+    # A picture's size as scanned, upright (the frame its faces' boxes are in), not as its header stores it.
+    width, height = stats.image_size or (info.width, info.height)
     if stats.truncated and not error:
         error = f"{source}: decoding stopped at {stats.last_time_s:.1f} s of {info.duration_s or 0:.1f} s"
     return SourceResult(
@@ -484,8 +486,8 @@ def source_facts(info: SourceInfo, stats: DecodeStats, error: str | None) -> Sou
         kind=info.kind,
         status=status,
         error=error,
-        width=info.width,
-        height=info.height,
+        width=width,
+        height=height,
         fps=round(info.fps, 3) if info.fps else None,
         duration_s=round(info.duration_s, 3) if info.duration_s else None,
         scanned_s=round(stats.last_time_s, 3),
