@@ -44,6 +44,7 @@ _PUBLIC = {
     "AlertEvent": "outputs.alerts",
     "RoomEvent": "outputs.alerts",
     "UserError": "errors",
+    "Verdict": "results",
 }
 
 if TYPE_CHECKING:
@@ -54,7 +55,7 @@ if TYPE_CHECKING:
     from impersonation_cli.outputs.alerts import AlertEvent, RoomEvent
     from impersonation_cli.pipeline.scan import ScanProgress
     from impersonation_cli.pipeline.watch import WatchSettings
-    from impersonation_cli.results import Appearance, Evidence, ScanResult, SignalScore, SourceResult
+    from impersonation_cli.results import Appearance, Evidence, ScanResult, SignalScore, SourceResult, Verdict
 
 
 def __getattr__(name: str) -> Any:
@@ -81,6 +82,7 @@ __all__ = [
     "SignalScore",
     "SourceResult",
     "UserError",
+    "Verdict",
     "WatchSettings",
     "__version__",
 ]

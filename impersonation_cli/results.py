@@ -55,7 +55,12 @@ class Evidence:
 
 
 class Verdict(StrEnum):
-    """The labels an appearance or a source can earn (docs/verdicts.md); a document holds their values."""
+    """The labels an appearance or a source can earn (docs/verdicts.md); a document holds their values.
+
+    `Appearance.verdicts` and `SourceResult.verdicts` hold these members, whether the result comes from a scan or
+    from a file (`ScanResult.load`); each is also its value as a str (`Verdict.SYNTHETIC == "likely-synthetic"`).
+    A verdict of a newer version that this one does not know stays a plain str.
+    """
 
     AUTHORIZED = "authorized"
     UNAUTHORIZED = "unauthorized-likeness"
@@ -64,6 +69,17 @@ class Verdict(StrEnum):
     REPLAY = "likely-replay"
     CONCURRENT = "concurrent"
 
+
+def known_verdicts(verdicts: list[str]) -> list[str]:
+    """`verdicts` with each value this version knows as its `Verdict` member: a result read from a file held plain
+    str where a scan's held members (both print and compare alike as values, but showed differently in a notebook
+    and could not be told apart by type)."""
+    if not isinstance(verdicts, list):
+        return verdicts  # the reader names a wrong type (`_build`); a program's mistake is left for it to see
+    return [Verdict(v) if isinstance(v, str) and v in _VERDICT_VALUES else v for v in verdicts]
+
+
+_VERDICT_VALUES = frozenset(Verdict)
 
 # The stream-level signals behind each verdict a source can have of its own, beyond its appearances'
 # (pipeline/verdicts.py judge_source): replay of known footage or a loop of the stream, and, with
@@ -128,6 +144,7 @@ class Appearance:
         # bytes that are not UTF-8 as \xNN (io/names.py).
         if isinstance(self.source, str):
             self.source = shown_source(self.source)
+        self.verdicts = known_verdicts(self.verdicts)
 
     @property
     def duration_s(self) -> float:
@@ -165,6 +182,7 @@ class SourceResult:
             if isinstance(self.error, str):
                 self.error = shown_message(self.error.replace(self.source, shown))
             self.source = shown
+        self.verdicts = known_verdicts(self.verdicts)
 
 
 @dataclass

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import enum
 import inspect
 import re
 import sys
@@ -140,6 +141,8 @@ def scanner_members() -> list[str]:
 def name_section(name: str, obj: Any) -> list[str]:
     if dataclasses.is_dataclass(obj) and isinstance(obj, type):
         block = signature_block(name, dataclass_field_texts(obj), None)
+    elif isinstance(obj, type) and issubclass(obj, enum.Enum):  # its members, not Enum's own constructor
+        block = "```python\n" + "\n".join(f"{name}.{member.name} = {member.value!r}" for member in obj) + "\n```"
     elif isinstance(obj, type) and issubclass(obj, Exception):
         block = f"```python\nraise {name}(message: str)\n```"
     elif inspect.isclass(obj):
