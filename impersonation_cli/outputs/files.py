@@ -249,6 +249,15 @@ def write_reports(
     if notice_dir is not None:
         notice_dir.mkdir(parents=True, exist_ok=True)  # made (and said) also when nothing is flagged
         note(f"{len(notices)} takedown-notice draft(s) in {notice_dir}")
+        # Drafts of an earlier report (of another result, or of this source before its room was authorized) are
+        # not this result's findings; removing a file the user may have edited is not the report's to do, but
+        # "2 drafts in notices/" beside 4 files there let an outdated takedown be sent without a word.
+        others = sorted(path.name for path in notice_dir.glob("takedown-*.md") if path not in notices)
+        if others:
+            named = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+            note(
+                f"{notice_dir} also holds {len(others)} draft(s) this result does not make, left as they were: {named}"
+            )
     if junit_path is not None:
         note(f"JUnit XML: {junit_path}")
     return sum(1 for a in result.appearances if is_flagged(a)), result

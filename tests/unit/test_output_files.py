@@ -258,3 +258,23 @@ def test_a_file_written_again_keeps_its_permissions(tmp_path: Path) -> None:
     fresh = tmp_path / "new.json"
     write_text_atomic(fresh, "new")
     assert stat.S_IMODE(fresh.stat().st_mode) == 0o666 & ~umask  # a new file: the umask decides, as for any
+
+
+def test_drafts_in_the_notice_folder_that_this_result_does_not_make_are_named(tmp_path: Path) -> None:
+    """A report of a new result into the folder of an earlier one said '1 takedown-notice draft(s) in notices'
+    beside the earlier result's draft of a source it no longer flags (its room authorized since, say), which an
+    analyst could send as it was. The report leaves it (it may have been edited), and says it is there."""
+    first = scan_result([appearance(source="a.mp4"), appearance(source="b.mp4", number=2)])
+    second = scan_result([appearance(source="a.mp4")], [source("a.mp4"), source("b.mp4")])
+    notices, said = tmp_path / "notices", []
+    for number, result in enumerate((first, second)):
+        path = tmp_path / f"result{number}.json"
+        path.write_text(result.to_json(), encoding="utf-8")
+        said.clear()
+        write_reports(path, None, None, notices, None, DEFAULT_FAIL_POLICY, said.append)
+    stale = notices / notice_file_name(source("b.mp4"))
+    assert stale.is_file()
+    assert said == [
+        f"1 takedown-notice draft(s) in {notices}",
+        f"{notices} also holds 1 draft(s) this result does not make, left as they were: {stale.name}",
+    ]
