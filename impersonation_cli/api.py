@@ -464,8 +464,9 @@ class Scanner:
             fps: frames sampled per second; None: the config's `[scan] fps`.
             evidence_dir: save each appearance's best face crop here (with its sha256 in the result).
             progress: called with a `ScanProgress` (source, file_number of file_count, time_s and duration_s in
-                that file, video_done_s over the batch) when each source starts, after each sampled frame, and
-                when it ends. An exception it raises ends the scan and is raised from `scan` as it was.
+                that file, video_done_s over the batch) when each source is opened (with its duration, where its
+                container knows it), after each sampled frame, and when it ends (only then for a source that cannot
+                be opened). An exception it raises ends the scan and is raised from `scan` as it was.
 
         Returns:
             The result document: `result.to_json()` is what `scan --json` writes.

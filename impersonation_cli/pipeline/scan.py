@@ -435,7 +435,8 @@ def scan_source(
     room: Room | None = None,
     on_frame: Callable[[float, float | None], None] | None = None,
 ) -> tuple[SourceResult, list[Appearance]]:
-    """Scan one file or image top to bottom; `on_frame(time_s, duration_s)` after each sampled frame.
+    """Scan one file or image top to bottom; `on_frame(time_s, duration_s)` once it is opened (at 0 s, with its
+    duration where its container knows it) and after each sampled frame.
 
     A source that cannot be read is a result with status "unreadable" (or "truncated" from the point where
     it failed), never an exception."""
@@ -443,6 +444,8 @@ def scan_source(
         info = probe(source)
     except SOURCE_ERRORS as exc:
         return unscanned(source, "unreadable", failure_reason(source, exc), room), []
+    if on_frame:
+        on_frame(0.0, info.duration_s)
     stats = DecodeStats()
     pipeline = SourcePipeline(source, number, context, room, still_image=info.kind == "image")
     tick = (lambda time_s: on_frame(time_s, info.duration_s)) if on_frame else None
@@ -552,8 +555,7 @@ def scan_batch_source(
             except Exception as exc:  # the caller's, not the source's
                 raise ProgressCallbackError(exc) from exc
 
-    on_frame(0.0, None)
-    try:
+    try:  # its start is told once it is opened, with its duration (a source that cannot be opened: at its end)
         result, found = scan_source(source, number, context, room, on_frame)
     except ProgressCallbackError:
         raise

@@ -70,3 +70,17 @@ def test_a_callback_that_returns_sees_every_source_to_its_end(tmp_path: Path, mo
     result = Scanner(model_free_context()).scan([clip], fps=2, progress=calls.append)
     assert [s.status for s in result.sources] == ["ok"]
     assert calls[0].time_s == 0.0 and calls[-1].time_s == result.sources[0].scanned_s
+    # Its duration is told from the start (ScanProgress: "when its container knows it"), not from its first frame
+    # on: a notebook's progress bar made at the first call had no total.
+    assert {call.duration_s for call in calls} == {result.sources[0].duration_s} and calls[0].duration_s == 2.0
+
+
+def test_a_source_that_cannot_be_opened_is_told_once(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"not a video")
+    calls: list[ScanProgress] = []
+    (found,) = Scanner(model_free_context()).scan([broken], progress=calls.append).sources
+    assert found.status == "unreadable"
+    assert [(call.source, call.file_number, call.time_s, call.duration_s) for call in calls] == [
+        (str(broken), 1, 0.0, None)
+    ]
