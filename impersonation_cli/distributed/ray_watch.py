@@ -763,7 +763,9 @@ class RayWatcher:
                 sources.append(_carried(source, records[record["room"]]))
             appearances.extend(outcome.appearances)
         appearances.extend(self._lost)
-        add_concurrency(sources, appearances, self.context.config, slack_s=self.settings.concurrency_window_s)
+        add_concurrency(
+            sources, appearances, self.context.config, slack_s=self.settings.concurrency_window_s, live=True
+        )
         each = [outcome.result.settings for outcome in outcomes]
         target = self.settings.reader.fps or 0.0
         # What differs between shards (their recognition rates) is listed per shard; the top level has the first's.

@@ -500,15 +500,22 @@ def source_facts(info: SourceInfo, stats: DecodeStats, error: str | None) -> Sou
 
 
 def add_concurrency(
-    sources: list[SourceResult], appearances: list[Appearance], config: Config, slack_s: float | None = None
+    sources: list[SourceResult],
+    appearances: list[Appearance],
+    config: Config,
+    slack_s: float | None = None,
+    live: bool = False,
 ) -> None:
     """A batch's last verdict, put into its appearances and their sources: one person on screen in two places at
-    once (`verdicts.judge_concurrency`). A source carries its appearances' verdicts and highest risk
-    (`verdicts.judge_source`), judged before the batch was whole: `concurrent` is added to it here."""
+    once (`verdicts.judge_concurrency`; `live`: the sources are a watch's rooms). A source carries its
+    appearances' verdicts and highest risk (`verdicts.judge_source`), judged before the batch was whole:
+    `concurrent` is added to it here."""
     by_source: dict[str, list[SourceResult]] = {}
     for source in sources:
         by_source.setdefault(source.source, []).append(source)
-    for appearance, found in zip(appearances, judge_concurrency(appearances, config.verdicts, slack_s), strict=True):
+    for appearance, found in zip(
+        appearances, judge_concurrency(appearances, config.verdicts, slack_s, live), strict=True
+    ):
         if found is None:
             continue
         appearance.verdicts.append(Verdict.CONCURRENT)

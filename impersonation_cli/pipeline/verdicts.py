@@ -253,23 +253,31 @@ class Concurrency:
 
 
 def judge_concurrency(
-    appearances: list[Appearance], settings: VerdictSettings, slack_s: float | None = None
+    appearances: list[Appearance], settings: VerdictSettings, slack_s: float | None = None, live: bool = False
 ) -> list[Concurrency | None]:
-    """For each appearance (in order), its concurrency with the others, or None: the person is in one place."""
+    """For each appearance (in order), its concurrency with the others, or None: the person is in one place.
+
+    A place is a room. A live stream of no known room is a place of its own (`live`: a watch's URL is one
+    broadcast); a recording of no known room is in none: it may have been captured from any of the others
+    (two analysts recording one room, a folder scanned with one --started-at and no --room), and calling
+    it a second place accused a room of being in two places at once."""
     slack = settings.concurrent_slack_s if slack_s is None else slack_s
-    timed = [(a, span) for a in appearances if (span := _interval(a)) is not None]
+
+    def place(appearance: Appearance) -> str | None:
+        return appearance.room or (appearance.source if live else None)
+
+    timed = [(a, place(a), span) for a in appearances if (span := _interval(a)) is not None]
     judged: list[Concurrency | None] = []
     for appearance in appearances:
-        span = _interval(appearance)
-        place = appearance.room or appearance.source
-        sightings = [(o.room or o.source, s) for o, s in timed if o.identity == appearance.identity]
-        others = concurrent_places(place, span, sightings, slack) if span is not None else []
-        if not others or Verdict.CONCURRENT in appearance.verdicts:
+        span, here = _interval(appearance), place(appearance)
+        sightings = [(p, s) for o, p, s in timed if p is not None and o.identity == appearance.identity]
+        others = concurrent_places(here, span, sightings, slack) if span is not None and here is not None else []
+        if here is None or not others or Verdict.CONCURRENT in appearance.verdicts:
             judged.append(None)
             continue
         reason = f"{appearance.identity} is on screen at the same time in {', '.join(others)}"
         risk = noisy_or({"so_far": (1.0, appearance.risk), "concurrent": (settings.risk_concurrent, 1.0)})
-        judged.append(Concurrency(sorted([place, *others]), reason, risk))
+        judged.append(Concurrency(sorted([here, *others]), reason, risk))
     return judged
 
 

@@ -429,7 +429,7 @@ class Watcher:
             sources.append(result)
             appearances.extend(found)
         if across_rooms:
-            add_concurrency(sources, appearances, config, slack_s=self.settings.concurrency_window_s)
+            add_concurrency(sources, appearances, config, slack_s=self.settings.concurrency_window_s, live=True)
         settings = {
             "mode": "watch",
             **run_settings(self.context, self.share.target_fps),  # settings.reader.fps, filled in
