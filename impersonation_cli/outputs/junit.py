@@ -54,12 +54,13 @@ def junit_document(result: ScanResult, policy: FailPolicy = DEFAULT_FAIL_POLICY)
 
 
 def _testcase(suite: ET.Element, source: SourceResult, appearances: list[Appearance], policy: FailPolicy) -> str:
-    """Adds the source's test case; returns 'failures', 'errors' or '' (passed)."""
+    """Adds the source's test case; returns 'failures', 'errors' or '' (passed). Its children come in the
+    schema's order (failure or error, then system-out, then system-err): readers that validate against the
+    Ant/Surefire schema refused a system-out before the failure."""
     case = ET.SubElement(suite, "testcase", classname=xml_text(source.room or RECORDINGS), name=xml_text(source.source))
     failing = [a for a in appearances if policy.matches(a)]
     own = [v for v in own_verdicts(source, appearances) if v in policy.verdicts]
-    if appearances:
-        ET.SubElement(case, "system-out").text = xml_text("\n".join(_appearance_line(a) for a in appearances))
+    outcome = ""
     if failing or own:
         verdicts = sorted({v for a in failing for v in a.verdicts} | set(own))
         people = sorted({a.identity for a in failing}, key=str.casefold) or [source.source]
@@ -72,13 +73,15 @@ def _testcase(suite: ET.Element, source: SourceResult, appearances: list[Appeara
         lines = [f"{_appearance_line(a)}\n  " + "\n  ".join(a.reasons) for a in failing]
         lines += [f"the stream itself: {', '.join(own)}\n  " + "\n  ".join(source_reasons(source, own))] if own else []
         failure.text = xml_text("\n".join(lines))
-        if source.status != "ok":
-            ET.SubElement(case, "system-err").text = xml_text(f"{source.status}: {source.error or ''}")
-        return "failures"
-    if source.status != "ok":
+        outcome = "failures"
+    elif source.status != "ok":
         ET.SubElement(case, "error", message=xml_text(source.error or source.status), type=xml_text(source.status))
-        return "errors"
-    return ""
+        outcome = "errors"
+    if appearances:
+        ET.SubElement(case, "system-out").text = xml_text("\n".join(_appearance_line(a) for a in appearances))
+    if outcome == "failures" and source.status != "ok":
+        ET.SubElement(case, "system-err").text = xml_text(f"{source.status}: {source.error or ''}")
+    return outcome
 
 
 def _appearance_line(appearance: Appearance) -> str:
