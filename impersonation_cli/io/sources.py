@@ -518,6 +518,9 @@ class DecodeStats:
     # A picture's (width, height) as decoded: turned upright by its EXIF orientation (a phone's portrait photo is
     # stored sideways), which the size in its header is not. The faces' boxes are in this frame.
     image_size: tuple[int, int] | None = None
+    # A file whose data ends clearly short of the length its header declares (a partial download, a copy cut off):
+    # (seconds of video there, seconds declared), both from its first frame (`shortfall`); None otherwise.
+    shortfall: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -717,10 +720,14 @@ def _sample_pyav(
     clock = SampleClock(grid.interval, stats, window)
     timestamp = BestEffortTimestamp()
     previous_time, packets = -1.0, 0
+    data_end_s: float | None = None  # where the packets read end, in the stream's timestamps' seconds
     if window and window.start_s > 0 and stream.time_base:  # no time base, no times to seek by
         _seek_to_window(container, stream, int((window.start_s + start_s) / stream.time_base))
     for packet in _demux_until_damaged(source, container, stream, stats):
         packets += packet.size > 0
+        if packet.pts is not None and packet.time_base:
+            end_s = float((packet.pts + (packet.duration or 0)) * packet.time_base)
+            data_end_s = end_s if data_end_s is None else max(data_end_s, end_s)
         packet_s = seconds(packet.pts, packet.time_base, start_s)
         # Non-reference frames no other frame depends on are dropped undecoded unless a sample needs them;
         # key and reference frames are always decoded (later frames are built from them).
@@ -738,6 +745,10 @@ def _sample_pyav(
         if window and window.ends_before(stats.last_time_s):
             break  # the frames from here on are the next slice's
     stats.frames_skipped = max(0, packets - stats.frames_decoded)
+    # Read to the file's end (the whole file, or its last slice) without a fault: is all it declares there?
+    if not stats.truncated and stats.frames_decoded and not is_stream_url(source) and not (window and window.end_s):
+        stats.shortfall = shortfall(container, stream, data_end_s, 1.0 / container_fps)
+        stats.truncated = stats.shortfall is not None
     # A slice cannot tell a short file from the counts: how its frames compare with the container's whole count.
     _check_truncated(source, stats, packets, None if window else stream.frames or None)
 
@@ -894,6 +905,67 @@ def _end_of(container: av.container.InputContainer, stream: av.video.stream.Vide
         if end_s is not None:
             return end_s
     return None
+
+
+# Container formats (FFmpeg's names) whose header declares how long the recording is: an MP4's or MOV's index, a
+# Matroska or WebM segment's duration, an AVI's or ASF's header, an FLV's metadata, a NUT's. A TS's, MPEG-PS's,
+# Ogg's or GIF's length is FFmpeg's reading of the timestamps that are there, which a cut file cannot fall short of.
+DECLARING_FORMATS = frozenset({"mov", "mp4", "matroska", "webm", "avi", "asf", "flv", "nut"})
+# How far short of its header's length a file's data may end and still be whole, besides its last frame (whose
+# duration some files leave out): a header that rounds the length. The 76 shared videos end within 1 ms of
+# their headers' (the video alone in an MP4, or the longest track, audio, up to 0.1 s after the video's end).
+SHORTFALL_TOLERANCE_S = 1.0
+
+
+def shortfall(
+    container: av.container.InputContainer,
+    stream: av.video.stream.VideoStream,
+    data_end_s: float | None,
+    frame_s: float,
+) -> tuple[float, float] | None:
+    """(seconds of video there, seconds its header declares), both from `stream`'s first frame (`start_of`), where
+    the file, read to its end (its last packet ending at `data_end_s`), falls short of the length its header
+    declares by more than SHORTFALL_TOLERANCE_S and a frame (`frame_s`): a partial download, or a copy cut off
+    (`head -c`). None where it does not, or where the header declares nothing (not DECLARING_FORMATS).
+
+    The length is the track's own where the header gives one: an MP4's index, an AVI's count of frames at its rate
+    (FFmpeg cuts an AVI's duration down to the data there, not its count). Else the container's, its longest
+    track's: a track running on after the video (audio) is read to its end too. The container's is taken as
+    counted from timestamp 0, as a Matroska, WebM or NUT file's is; an FLV's metadata counts from its first frame,
+    so its length is read up to that start shorter than declared, never longer."""
+    if data_end_s is None or DECLARING_FORMATS.isdisjoint(container.format.name.split(",")):
+        return None
+    start_s = start_of(stream)
+    slack_s = SHORTFALL_TOLERANCE_S + frame_s
+    duration, time_base, rate = stream.duration, stream.time_base, stream.average_rate
+    lengths = [float(duration * time_base)] if duration and duration > 0 and time_base else []
+    lengths += [stream.frames / float(rate)] if stream.frames and rate else []
+    if lengths:
+        declared_s, there_s = start_s + max(lengths), data_end_s
+    elif container.duration and container.duration > 0:
+        declared_s, there_s = container.duration / av.time_base, data_end_s
+        if there_s + slack_s < declared_s:
+            there_s = max(there_s, _tracks_end(container, data_end_s) or there_s)
+    else:
+        return None
+    return None if there_s + slack_s >= declared_s else (data_end_s - start_s, declared_s - start_s)
+
+
+def _tracks_end(container: av.container.InputContainer, near_s: float) -> float | None:
+    """Where the last packet of any of the container's tracks ends, in seconds of their timestamps: read from the
+    key frame before `near_s` on. None where none is read."""
+    try:
+        container.seek(max(0, int((near_s - 1.0) * av.time_base)), backward=True)
+        return max(
+            (
+                float((packet.pts + (packet.duration or 0)) * packet.time_base)
+                for packet in container.demux()
+                if packet.pts is not None and packet.time_base
+            ),
+            default=None,
+        )
+    except av.FFmpegError:
+        return None
 
 
 def file_span(source: str) -> float | None:

@@ -482,7 +482,15 @@ def source_facts(info: SourceInfo, stats: DecodeStats, error: str | None) -> Sou
     status = source_status(error, stats)
     # A picture's size as scanned, upright (the frame its faces' boxes are in), not as its header stores it.
     width, height = stats.image_size or (info.width, info.height)
-    if stats.truncated and not error:
+    # A file that ends short of its header's length is that long, read in part (`scanned_s` says how far).
+    duration_s = stats.shortfall[1] if stats.shortfall else info.duration_s
+    if stats.shortfall and not error:
+        there_s, declared_s = stats.shortfall
+        error = (
+            f"{source}: the file ends early: its video stops at {there_s:.1f} s of the {declared_s:.1f} s its header "
+            "declares (a partial download, or a copy cut off)"
+        )
+    elif stats.truncated and not error:
         error = f"{source}: decoding stopped at {stats.last_time_s:.1f} s of {info.duration_s or 0:.1f} s"
     return SourceResult(
         source=source,
@@ -492,7 +500,7 @@ def source_facts(info: SourceInfo, stats: DecodeStats, error: str | None) -> Sou
         width=width,
         height=height,
         fps=round(info.fps, 3) if info.fps else None,
-        duration_s=round(info.duration_s, 3) if info.duration_s else None,
+        duration_s=round(duration_s, 3) if duration_s else None,
         scanned_s=round(stats.last_time_s, 3),
         frames_decoded=stats.frames_decoded,
         frames_sampled=stats.frames_sampled,

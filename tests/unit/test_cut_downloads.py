@@ -1,0 +1,116 @@
+"""A file whose data ends short of the length its header declares (a partial download, `head -c` of a copy) is
+`truncated`, its reason saying how much is there of how much is declared, and its `duration_s` the declared
+length (`scanned_s` is what was read), as an MP4 with its index first cut short already was. A Matroska or WebM
+file cut in half (its segment duration says 4 s, 2 s of data are there) and an FLV (its metadata duration) scanned
+as 'ok', their duration_s the 2 s that decoded (or the 4 s, where the video starts at timestamp 0): an analyst
+never learnt the recording was incomplete. Since cf646cd a Matroska file's length is read from its last packets
+where its timestamps start late; the header's length is now compared with them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from impersonation_cli.io.sources import DecodeStats, probe, sample_frames
+from impersonation_cli.pipeline.scan import source_facts
+
+SECONDS, RATE = 4, 25
+# Each container with a codec it holds and the muxer's options: an MP4's index at the front (faststart), so that
+# a copy cut short still opens.
+CONTAINERS = {
+    "mkv": ("libx264", {}),
+    "webm": ("libvpx", {}),
+    "flv": ("libx264", {}),
+    "mp4": ("libx264", {"movflags": "faststart"}),
+    "avi": ("mpeg4", {}),
+}
+
+
+def noisy_clip(path: Path, codec: str, options: dict[str, str], offset_s: float = 0.0, audio_s: float = 0) -> Path:
+    """SECONDS of 160x120 noise at RATE fps (every frame about as big, so half the bytes hold about half the
+    video), its timestamps starting at `offset_s`; with `audio_s` seconds of silent AAC beside it."""
+    with av.open(str(path), "w", options=options) as out:
+        video = out.add_stream(codec, rate=RATE)
+        video.width, video.height, video.pix_fmt = 160, 120, "yuv420p"
+        video.options = {"bf": "0", "g": str(RATE)}
+        sound = out.add_stream("aac", rate=48000) if audio_s else None
+
+        def shifted(packets: list[av.Packet]) -> list[av.Packet]:
+            for packet in packets:
+                assert packet.time_base is not None
+                shift = round(offset_s / packet.time_base)
+                packet.pts = None if packet.pts is None else packet.pts + shift
+                packet.dts = None if packet.dts is None else packet.dts + shift
+            return packets
+
+        for n in range(SECONDS * RATE):
+            picture = np.random.default_rng(n).integers(0, 255, (120, 160, 3), dtype=np.uint8)
+            out.mux(shifted(video.encode(av.VideoFrame.from_ndarray(picture, format="rgb24"))))
+        out.mux(shifted(video.encode()))
+        if sound is not None:
+            for n in range(int(audio_s * 48000 / 1024)):
+                samples = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+                samples.sample_rate, samples.pts = 48000, n * 1024
+                out.mux(shifted(sound.encode(samples)))
+            out.mux(shifted(sound.encode()))
+    return path
+
+
+def cut(path: Path, keep: float) -> Path:
+    """The first `keep` of `path`'s bytes, as a download stopped there leaves them."""
+    part = path.with_name(f"cut-{path.name}")
+    data = path.read_bytes()
+    part.write_bytes(data[: int(len(data) * keep)])
+    return part
+
+
+def scanned(path: Path) -> tuple[DecodeStats, str, float | None, float, str | None]:
+    """How a scan at 1 fps reads `path`: its decoding, and its result's status, duration_s, scanned_s, error."""
+    stats = DecodeStats()
+    for _frame in sample_frames(str(path), 1.0, stats):
+        pass
+    result = source_facts(probe(str(path)), stats, None)
+    return stats, result.status, result.duration_s, result.scanned_s, result.error
+
+
+@pytest.mark.parametrize("container", list(CONTAINERS))
+def test_a_file_cut_in_half_is_truncated_against_its_headers_length(tmp_path: Path, container: str) -> None:
+    codec, options = CONTAINERS[container]
+    whole = noisy_clip(tmp_path / f"clip.{container}", codec, options)
+    stats, status, duration_s, _, error = scanned(whole)
+    assert (status, error, stats.shortfall) == ("ok", None, None)
+    assert duration_s == pytest.approx(SECONDS, abs=0.05)
+
+    part = cut(whole, 0.5)
+    stats, status, duration_s, scanned_s, error = scanned(part)
+    assert status == "truncated" and stats.truncated, error
+    assert duration_s == pytest.approx(SECONDS, abs=0.05)  # as declared; what was read is scanned_s
+    assert 1.0 < scanned_s < 3.0, scanned_s
+    assert stats.shortfall is not None and stats.shortfall[0] == pytest.approx(scanned_s, abs=0.1)
+    assert error == (
+        f"{part}: the file ends early: its video stops at {stats.shortfall[0]:.1f} s of the {SECONDS:.1f} s "
+        "its header declares (a partial download, or a copy cut off)"
+    )
+
+
+@pytest.mark.parametrize("offset_s", [1.0, 3600.0])
+def test_a_late_starting_matroska_file_cut_short_is_truncated(tmp_path: Path, offset_s: float) -> None:
+    """Its length was read from its last packets (cf646cd), which of a cut file are the cut's."""
+    whole = noisy_clip(tmp_path / "late.mkv", "libx264", {}, offset_s=offset_s)
+    assert scanned(whole)[1:3] == ("ok", pytest.approx(SECONDS, abs=0.05))
+    _, status, duration_s, scanned_s, _ = scanned(cut(whole, 0.5))
+    assert (status, duration_s) == ("truncated", pytest.approx(SECONDS, abs=0.05)) and scanned_s < 3.0
+
+
+@pytest.mark.parametrize("container", ["mkv", "mp4"])
+def test_audio_running_on_after_the_video_is_not_a_cut(tmp_path: Path, container: str) -> None:
+    """A container's length is its longest track's: 4 s of video beside 7 s of audio is a whole file."""
+    codec, options = CONTAINERS[container]
+    clip = noisy_clip(tmp_path / f"clip.{container}", codec, options, audio_s=7.0)
+    with av.open(str(clip)) as written:
+        assert written.duration is not None and written.duration / av.time_base > SECONDS + 2
+    stats, status, _, _, error = scanned(clip)
+    assert (status, error, stats.shortfall) == ("ok", None, None)
