@@ -222,6 +222,7 @@ class Gallery:
             raise GalleryError(f"no gallery at {path}: register people with `impersonation-cli gallery add` first")
         self.path = path
         self._depth = 0
+        self._read_only = read_only
         existed = path.is_file()
         try:
             if read_only and path.is_file():
@@ -315,6 +316,11 @@ class Gallery:
 
     def _check_schema(self) -> None:
         row = self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if row is None and self._read_only:
+            # Nothing to write it with: a gallery without the row reads as this version. A reader that opened a
+            # gallery another process was making between its tables and this row was refused 'cannot be written
+            # (a read-only file?)'; `_new_database` now writes both at once, so it is a gallery made otherwise.
+            return
         if row is None:
             with self.transaction() as db:
                 db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
@@ -726,11 +732,28 @@ def _schema_columns() -> dict[str, list[tuple[str, str]]]:
 
 
 def _new_database(name: str) -> sqlite3.Connection:
-    """A connection to `name` (a file, made if missing, or ':memory:') with the gallery's tables."""
+    """A connection to `name` (a file, made if missing, or ':memory:') with the gallery's tables.
+
+    A new gallery's tables and its schema version are written in one transaction: made one statement at a time, a
+    command reading the gallery while the first `gallery add` made it could find some tables and not others, or all
+    of them but no version row (refused: 'cannot be written (a read-only file?)'). It now finds none (not a
+    gallery yet: refused, 'no table meta', as before) or the whole gallery."""
     db = sqlite3.connect(name, timeout=30, isolation_level=None)
     db.execute("PRAGMA foreign_keys = ON")
     db.execute("PRAGMA journal_mode = WAL")
-    db.executescript(SCHEMA)
+    if db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone():
+        db.executescript(SCHEMA)  # tables an older gallery lacks, if any; the others are left as they are
+        return db
+    try:
+        db.executescript(
+            f"BEGIN IMMEDIATE;\n{SCHEMA}\n"
+            f"INSERT OR IGNORE INTO meta VALUES ('schema_version', '{SCHEMA_VERSION}');\nCOMMIT;"
+        )
+    except sqlite3.Error:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        db.close()
+        raise
     return db
 
 

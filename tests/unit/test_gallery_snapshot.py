@@ -6,6 +6,7 @@ Here the other process's write is made by a second connection at the point where
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 from pathlib import Path
 
 import numpy as np
@@ -89,3 +90,38 @@ def test_a_write_inside_a_transaction_still_exports_what_it_wrote(tmp_path: Path
         assert [p["name"] for p in store.export()["persons"]] == ["Ann", "Bob"]
     with Gallery(path, create=False, read_only=True) as reader:
         assert len(reader.export()["persons"]) == 2
+
+
+def test_a_gallery_being_made_is_read_whole_or_not_at_all(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first `gallery add` made the tables one statement at a time and the version row after them: a command
+    reading the gallery meanwhile (150 galleries made beside a reader polling each one) found some tables and not
+    others ('no table persons'), or all but the version row, which a reader cannot write ('cannot be written (a
+    read-only file?)'). The tables and the row are now one transaction."""
+    statements: list[str] = []
+    connect = sqlite3.connect
+
+    def traced(*args: object, **kwargs: object) -> sqlite3.Connection:
+        connection = connect(*args, **kwargs)  # type: ignore[arg-type]
+        connection.set_trace_callback(statements.append)
+        return connection
+
+    monkeypatch.setattr(sqlite3, "connect", traced)
+    with Gallery(tmp_path / "new.sqlite"):
+        pass
+    # The file's connection comes first (the schema is made once more in memory, to check it against).
+    kinds = [s.strip().split()[0].upper() for s in statements if s.strip()]
+    first_create = kinds.index("CREATE")
+    version = next(n for n, s in enumerate(statements) if "'schema_version'" in s and "INSERT" in s)
+    assert "BEGIN" in kinds[:first_create], statements[: first_create + 1]  # was: each table on its own
+    assert "COMMIT" not in kinds[first_create:version], statements[: version + 1]  # was: the row after a commit
+
+
+def test_a_reader_never_writes_the_version_row(tmp_path: Path) -> None:
+    path = tmp_path / "g.sqlite"
+    gallery_of(path, "Ann")
+    with sqlite3.connect(path) as db:  # as a reader found a gallery another process was making
+        db.execute("DELETE FROM meta WHERE key = 'schema_version'")
+    with Gallery(path, create=False, read_only=True) as reader:  # was: GalleryError 'cannot be written'
+        assert [p.name for p in reader.persons()] == ["Ann"]
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() is None
