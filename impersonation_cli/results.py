@@ -26,7 +26,7 @@ EVENT_SCHEMA = "impersonation-cli/appearance"
 # MAJOR.MINOR: major changes break readers; minor ones only add fields. Every version and what it added:
 # docs/formats.md (a unit test holds it to these).
 SCHEMA_VERSION = "1.1"  # the appearance lines (`--jsonl`, EVENT_SCHEMA)
-SCAN_SCHEMA_VERSION = "1.8"  # the scan document (SCAN_SCHEMA)
+SCAN_SCHEMA_VERSION = "1.9"  # the scan document (SCAN_SCHEMA)
 # JSON lines the tool writes beside a scan result, given to `report` in its place: what each is and who wrote it.
 LINE_SCHEMAS = {
     EVENT_SCHEMA: "appearance lines (scan --jsonl)",

@@ -21,14 +21,11 @@ import dataclasses
 import functools
 import logging
 import os
-import signal
 import socket
 import tempfile
-import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,6 +36,7 @@ from impersonation_cli.errors import UserError, check_threads
 from impersonation_cli.gallery.store import Authorization, GalleryIndex
 from impersonation_cli.io.rooms import Room
 from impersonation_cli.io.sources import SOURCE_ERRORS, TimeWindow, expand_inputs, failure_reason, probe
+from impersonation_cli.io.threads import sigint_deferred
 from impersonation_cli.outputs.evidence import write_evidence
 from impersonation_cli.pipeline.scan import (
     ScanContext,
@@ -307,25 +305,6 @@ def connect(ray: Any, address: str) -> None:
             ) from None
         first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise UserError(f"cannot reach the Ray cluster at {address}: {first_line}") from None
-
-
-@contextmanager
-def sigint_deferred(reraise: bool = True) -> Iterator[None]:
-    """Hold a Ctrl-C (SIGINT) back until the block has run, then raise it as KeyboardInterrupt (`reraise`
-    False: drop it). Interrupted inside ray.init, Ray left the processes of the cluster it was starting running
-    with no parent, and at times the driver died of SIGSEGV (exit -11, no result written). Outside the main
-    thread (where no signal handler can be set) the block runs as it is."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    caught: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda number, frame: caught.append(number))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    if caught and reraise:
-        raise KeyboardInterrupt
 
 
 def _drop_raylet_messages() -> None:

@@ -44,7 +44,6 @@ from impersonation_cli.distributed.ray_scan import (
     connect,
     failure_cause,
     import_ray,
-    sigint_deferred,
     start_actors,
     take_crops,
     write_crops,
@@ -52,6 +51,7 @@ from impersonation_cli.distributed.ray_scan import (
 from impersonation_cli.errors import UserError
 from impersonation_cli.io.live_reader import Cause, Interruption, ReaderState, RoomStatus
 from impersonation_cli.io.rooms import Room
+from impersonation_cli.io.threads import sigint_deferred
 from impersonation_cli.outputs.alerts import CUT_POLL_S, AlertEvent, AlertSink, RoomChange, RoomEvent, WatchEvent
 from impersonation_cli.outputs.evidence import save_evidence
 from impersonation_cli.pipeline.matches import TrackMatch

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import os
 import queue
+import signal
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TypeVar, cast
 
 from impersonation_cli.errors import check_threads
@@ -84,3 +86,23 @@ def run_ahead(items: Iterator[Item], depth: int = 2, name: str = "stage-ahead") 
     finally:
         stop.set()
         worker.join(timeout=5)
+
+
+@contextmanager
+def sigint_deferred(reraise: bool = True) -> Iterator[None]:
+    """Hold a Ctrl-C (SIGINT) back until the block has run, then raise it as KeyboardInterrupt (`reraise`
+    False: drop it), for work that must not stop half-way: interrupted inside ray.init, Ray left the processes
+    of the cluster it was starting running with no parent, and at times the driver died of SIGSEGV (exit -11, no
+    result written); a frame half-added to a scan's tracks could not be concluded. Outside the main thread
+    (where no signal handler can be set) the block runs as it is."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda number, frame: caught.append(number))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught and reraise:
+        raise KeyboardInterrupt

@@ -34,7 +34,7 @@ from impersonation_cli.io.sources import (
     probe,
     sample_frames,
 )
-from impersonation_cli.io.threads import run_ahead
+from impersonation_cli.io.threads import run_ahead, sigint_deferred
 from impersonation_cli.io.urls import redact_url
 from impersonation_cli.outputs.evidence import save_evidence
 from impersonation_cli.pipeline.faces import Faces, Frame
@@ -65,6 +65,16 @@ class ProgressCallbackError(Exception):
     def __init__(self, error: Exception) -> None:
         super().__init__(str(error))
         self.error = error
+
+
+class SourceInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a source's scan, carrying what it found up to there (its result, status "interrupted",
+    and its appearances): a long recording's first hour was lost to a Ctrl-C in its second."""
+
+    def __init__(self, result: SourceResult, appearances: list[Appearance]) -> None:
+        super().__init__()
+        self.result = result
+        self.appearances = appearances
 
 
 @dataclass(frozen=True)
@@ -449,10 +459,19 @@ def scan_source(
     stats = DecodeStats()
     pipeline = SourcePipeline(source, number, context, room, still_image=info.kind == "image")
     tick = (lambda time_s: on_frame(time_s, info.duration_s)) if on_frame else None
-    error = feed_frames(pipeline, context, stats, None, tick)
-    # A source with fewer sampled frames than the minimum (an image, a one-frame video) still yields its faces.
-    min_frames = max(1, min(context.config.scan.min_appearance_frames, stats.frames_sampled))
-    return pipeline.conclude(source_facts(info, stats, error), min_frames)
+    try:
+        error = feed_frames(pipeline, context, stats, None, tick)
+    except KeyboardInterrupt:
+        stopped = f"{source}: interrupted (Ctrl-C) {stats.last_time_s:.1f} s in; what it showed until then is kept"
+        facts = dataclasses.replace(source_facts(info, stats, None), status="interrupted", error=stopped)
+        raise SourceInterrupted(*pipeline.conclude(facts, min_frames(context, stats))) from None
+    return pipeline.conclude(source_facts(info, stats, error), min_frames(context, stats))
+
+
+def min_frames(context: ScanContext, stats: DecodeStats) -> int:
+    """The sampled frames an appearance needs: a source with fewer than the minimum (an image, a one-frame video)
+    still yields its faces."""
+    return max(1, min(context.config.scan.min_appearance_frames, stats.frames_sampled))
 
 
 def feed_frames(
@@ -468,7 +487,9 @@ def feed_frames(
     try:
         recognizer = EmbeddingReuse(context.engine, context.config.recognition)
         for frame, faces in detected_frames(source, context, stats, window):
-            pipeline.add(frame, recognizer.embed(frame.image, faces, frame.time_s))
+            embedded = recognizer.embed(frame.image, faces, frame.time_s)
+            with sigint_deferred():  # a frame half-added to the tracks could not be concluded (SourceInterrupted)
+                pipeline.add(frame, embedded)
             if on_frame:
                 on_frame(frame.time_s)
     except SOURCE_ERRORS as exc:
@@ -585,7 +606,8 @@ def scan_inputs(inputs: list[str], context: ScanContext, rooms: Mapping[str, Roo
     """Scan files, folders and images; every input gets a SourceResult, readable or not.
 
     Ctrl-C (KeyboardInterrupt) ends the batch early without losing it: the result holds the sources finished so
-    far, lists the others with status "interrupted", and has status "interrupted". An exception the context's
+    far and the one in progress up to where it stopped, lists the others with status "interrupted" (the one in
+    progress too), and has status "interrupted". An exception the context's
     `progress` callback raises ends the batch and is raised from here as it was.
     """
     started = datetime.now(UTC)
@@ -603,9 +625,13 @@ def scan_inputs(inputs: list[str], context: ScanContext, rooms: Mapping[str, Roo
         except ProgressCallbackError as failed:
             callback_error = failed.error
             break
-        except KeyboardInterrupt:
-            status = "interrupted"
-            for left in sources[number - 1 :]:
+        except KeyboardInterrupt as stopped:
+            status, not_reached = "interrupted", sources[number - 1 :]
+            if isinstance(stopped, SourceInterrupted):  # the source in progress keeps what it found so far
+                results.append(stopped.result)
+                appearances.extend(stopped.appearances)
+                not_reached = sources[number:]
+            for left in not_reached:
                 reason = f"{left}: not scanned (the scan was interrupted)"
                 results.append(unscanned(left, "interrupted", reason, room_for(left, rooms or {})))
             break
@@ -628,6 +654,7 @@ __all__ = [
     "ScanContext",
     "ScanProgress",
     "SourceInfo",
+    "SourceInterrupted",
     "SourcePipeline",
     "add_concurrency",
     "rescore_due",

@@ -205,13 +205,14 @@ def test_huge_pictures_are_refused_before_decoding_and_the_batch_goes_on(
 def test_ctrl_c_writes_what_finished_and_says_so(
     cli_env: dict[str, str], media: Path, collins_gallery: Path, tmp_path: Path
 ) -> None:
-    """SIGINT used to end `scan` with a blank line, exit 130 and no JSON: an hour of work lost."""
+    """SIGINT used to end `scan` with a blank line, exit 130 and no JSON: an hour of work lost. The input in
+    progress keeps what it showed until then (it was listed with nothing read)."""
     photo = SAMPLES / "references" / "Eileen_Collins" / "ref1.jpg"
-    # Still running when interrupted, however fast the machine: the 30 s clip looped ten times, not re-encoded.
+    # Still running when interrupted, however fast the machine: the 8 s clip of Eileen Collins looped 40 times.
     if shutil.which("ffmpeg") is None:
         unavailable("ffmpeg is needed to make the long clip (apt-get install ffmpeg)")
-    long_clip = tmp_path / "519.mp4"
-    loop = ["ffmpeg", "-v", "error", "-stream_loop", "9", "-i", str(media / "ffpp_icpr2020dfdc/original/519.mp4")]
+    long_clip = tmp_path / "astronaut_long.mp4"
+    loop = ["ffmpeg", "-v", "error", "-stream_loop", "39", "-i", str(SAMPLES / "clips" / "astronaut_live.mp4")]
     subprocess.run([*loop, "-c", "copy", str(long_clip)], check=True, timeout=120)
     json_path, jsonl_path, evidence = tmp_path / "r.json", tmp_path / "r.jsonl", tmp_path / "evidence"
     args = [str(photo), str(long_clip), str(SAMPLES / "clips" / "no_face.mp4"), "--fps", "4"]
@@ -229,7 +230,7 @@ def test_ctrl_c_writes_what_finished_and_says_so(
     deadline = time.monotonic() + 120
     while not any(evidence.rglob("*.jpg")) and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.1)
-    time.sleep(1.0)  # into the 30 s clip
+    time.sleep(4.0)  # seconds into the long clip (scanned many times faster than real time)
     assert process.poll() is None, "the scan ended before it could be interrupted"
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
@@ -241,10 +242,18 @@ def test_ctrl_c_writes_what_finished_and_says_so(
     assert document["status"] == "interrupted" and document["schema_version"] == SCAN_SCHEMA_VERSION
     assert [(Path(s["source"]).name, s["status"]) for s in document["sources"]] == [
         ("ref1.jpg", "ok"),
-        ("519.mp4", "interrupted"),
+        ("astronaut_long.mp4", "interrupted"),
         ("no_face.mp4", "interrupted"),
     ]
-    assert [a["identity"] for a in document["appearances"]] == ["Eileen Collins"]
+    partial = document["sources"][1]
+    assert partial["scanned_s"] > 0 and "interrupted (Ctrl-C)" in partial["error"], partial
+    assert document["sources"][2]["scanned_s"] == 0
+    # The photo's appearance, and the long clip's up to the Ctrl-C, each with its evidence crop.
+    found = [(Path(a["source"]).name, a["identity"]) for a in document["appearances"]]
+    assert found[0] == ("ref1.jpg", "Eileen Collins") and len(found) > 1, found
+    assert set(found[1:]) == {("astronaut_long.mp4", "Eileen Collins")}, found
+    for kept in document["appearances"][1:]:
+        assert kept["end_s"] <= partial["scanned_s"] and Path(kept["evidence"]["path"]).is_file()
     events = [json.loads(line) for line in jsonl_path.read_text().splitlines()]
     assert [e["appearance_id"] for e in events] == [a["appearance_id"] for a in document["appearances"]]
 

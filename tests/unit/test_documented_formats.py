@@ -371,7 +371,7 @@ def test_each_format_names_its_current_version_and_the_docs_list_every_version()
     assert {name: versions[-1] for name, versions in history.items()} == current
     for name, versions in history.items():
         assert all(_follows(a, b) for a, b in itertools.pairwise(versions)), f"{name}: {versions}"
-    # The list of outputs names each one's version as well: "`schema`, `schema_version` (1.8)".
+    # The list of outputs names each one's version as well: "`schema`, `schema_version` (1.9)".
     listed = {row[0].strip("`"): re.findall(r"\((\d[\d.]*)\)", row[2]) for row in table(FORMATS, "output")}
     assert {name: versions[0] for name, versions in listed.items() if versions} == current
 

@@ -14,6 +14,7 @@ import pytest
 
 from impersonation_cli.config import load_config
 from impersonation_cli.distributed import ray_scan
+from impersonation_cli.io.threads import sigint_deferred
 from impersonation_cli.results import Evidence
 
 from .builders import appearance, scan_result, source
@@ -25,7 +26,7 @@ def test_a_ctrl_c_inside_the_block_is_raised_after_it() -> None:
     started_with = signal.signal(signal.SIGINT, signal.default_int_handler)
     finished = []
     try:
-        with pytest.raises(KeyboardInterrupt), ray_scan.sigint_deferred():
+        with pytest.raises(KeyboardInterrupt), sigint_deferred():
             os.kill(os.getpid(), signal.SIGINT)
             finished.append(True)
         assert finished == [True]

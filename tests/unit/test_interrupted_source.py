@@ -1,0 +1,42 @@
+"""Ctrl-C during a source keeps what was read of it: the source in progress was listed 'interrupted' with
+nothing read and no appearances, so a Ctrl-C an hour into a long recording lost the hour."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from impersonation_cli.pipeline import scan
+from impersonation_cli.pipeline.scan import ScanProgress, scan_inputs
+
+from .builders import model_free_context
+from .small_clips import grey_ramp_clip
+from .test_progress_callback import _NoFaces
+
+
+def test_the_source_in_progress_keeps_what_was_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(scan, "AdaptiveDetector", _NoFaces)
+    monkeypatch.setattr(scan, "EmbeddingReuse", _NoFaces)
+    first, second = grey_ramp_clip(tmp_path / "clip.mp4", 3), grey_ramp_clip(tmp_path / "other.mp4", 1)
+    calls: list[ScanProgress] = []
+
+    def progress(at: ScanProgress) -> None:  # Ctrl-C arrives as the 4th frame of the first clip is done
+        calls.append(at)
+        if len(calls) == 5:
+            raise KeyboardInterrupt
+
+    context = model_free_context()
+    context.progress = progress
+    result = scan_inputs([str(first), str(second)], context)
+    assert result.status == "interrupted"
+    clip, other = result.sources
+    # Read up to the 4th frame at least (decoding runs a frame or two ahead of tracking).
+    assert clip.status == "interrupted" and clip.frames_sampled >= 4 and clip.scanned_s >= 1.5
+    assert clip.error == f"{first}: interrupted (Ctrl-C) {clip.scanned_s:.1f} s in; what it showed until then is kept"
+    assert clip.duration_s == 3.0 and clip.width is not None  # read as far as it went
+    assert (other.status, other.frames_sampled, other.error) == (
+        "interrupted",
+        0,
+        f"{other.source}: not scanned (the scan was interrupted)",
+    )
