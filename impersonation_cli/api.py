@@ -469,7 +469,9 @@ class Scanner:
                 be opened). An exception it raises ends the scan and is raised from `scan` as it was.
 
         Returns:
-            The result document: `result.to_json()` is what `scan --json` writes.
+            The result document: `result.to_json()` is what `scan --json` writes. A KeyboardInterrupt (Ctrl-C,
+            or raised by `progress`) ends the scan early and is not raised: the result has status "interrupted"
+            and holds the sources finished, the one in progress up to where it stopped, and the others unread.
 
         Raises:
             UserError: nothing to scan, an fps outside (0, 120], a bad room, time or rooms file, an evidence
