@@ -9,6 +9,16 @@ the project) with OUT/robustness.yaml:
 
     python scripts/make_robustness_set.py /tmp/robustness
     impersonation-cli eval /tmp/robustness/robustness.yaml --score-unmatched --json robustness.json
+
+With --phone it writes instead the processing that phone cameras, apps and platforms apply to every capture,
+to OUT/phone.yaml: strong denoise (hqdn3d 6:6:8:8, and nlmeans s=4), unsharp 5:5:1.5, saturation 1.5 with
+contrast 1.2, grayscale, gamma 0.7 and 1.4, a 240p downscale, a 9:16 centre crop in a 720x1280 phone frame with
+a top bar, 15 fps, a two-pass 300 kbit/s re-encode, and a screen recording (1280x720 in a grey 1920x1080 canvas
+under a UI bar); and, of up to --photos real photos (held-out first; none under 200 px), JPEG quality 20, a
+0.5x downscale and an 'auto enhance' (CLAHE on lightness):
+
+    python scripts/make_robustness_set.py /tmp/phone --phone
+    impersonation-cli eval /tmp/phone/phone.yaml --score-unmatched --fps 1 --json phone.json
 """
 
 from __future__ import annotations
@@ -79,6 +89,44 @@ def variants(short_side: int) -> dict[str, tuple[str | None, int]]:
     return found
 
 
+def _ui_bar(share: float, text: str) -> str:
+    """An app's bar across the top, `share` of the frame's height."""
+    bar = f"drawbox=x=0:y=0:w=iw:h=ih*{share}:color=0x202020@0.85:t=fill"
+    if not FONT.is_file():
+        return bar
+    size, top = f"{share * 0.45:.3g}", f"{share * 0.3:.3g}"
+    return f"{bar},drawtext=fontfile={FONT}:text='{text}':fontcolor=white:fontsize=h*{size}:x=20:y=h*{top}"
+
+
+def phone_variants(short_side: int) -> dict[str, tuple[str, int, str | None]]:
+    """Variant name -> (video filter, crf, two-pass bitrate or None): camera, app and platform processing."""
+    found: dict[str, tuple[str, int, str | None]] = {
+        "denoise-hqdn3d": ("hqdn3d=6:6:8:8", QUALITY_CRF, None),
+        "denoise-nlmeans": ("nlmeans=s=4:p=5:r=7", QUALITY_CRF, None),
+        "sharpen": ("unsharp=5:5:1.5", QUALITY_CRF, None),
+        "saturation": ("eq=saturation=1.5:contrast=1.2", QUALITY_CRF, None),
+        "grayscale": ("format=gray,format=yuv420p", QUALITY_CRF, None),
+        "gamma0.7": ("eq=gamma=0.7", QUALITY_CRF, None),
+        "gamma1.4": ("eq=gamma=1.4", QUALITY_CRF, None),
+    }
+    scale = _downscale(short_side, 240)
+    if scale is not None:
+        found["240p"] = (scale, QUALITY_CRF, None)
+    vertical = (
+        "crop='min(iw,ih*9/16)':'min(ih,iw*16/9)',scale=720:1280:force_original_aspect_ratio=decrease,"
+        "pad=720:1280:(ow-iw)/2:(oh-ih)/2:black,setsar=1," + _ui_bar(0.07, "LIVE  12.4k")
+    )
+    found["vertical-9x16"] = (vertical, QUALITY_CRF, None)
+    found["fps15"] = ("fps=15", QUALITY_CRF, None)
+    found["2pass-300k"] = ("null", QUALITY_CRF, "300k")
+    screen = (
+        "scale=1280:720:force_original_aspect_ratio=decrease,setsar=1,"
+        "pad=1920:1080:(ow-iw)/2:(oh-ih)/2:color=0x808080," + _ui_bar(0.08, "Live room  -  Shop  -  12.4k watching")
+    )
+    found["screen-record"] = (screen, QUALITY_CRF, None)
+    return found
+
+
 @dataclass(frozen=True)
 class Variant:
     case: Case
@@ -87,6 +135,7 @@ class Variant:
     target: Path
     video_filter: str
     crf: int
+    bitrate: str | None = None  # a two-pass encode at this bitrate instead of crf
 
 
 def encode(variant: Variant, seconds: float) -> str | None:
@@ -97,13 +146,58 @@ def encode(variant: Variant, seconds: float) -> str | None:
     # Written under another name and renamed when complete, so an interrupted run leaves no half file.
     partial = variant.target.with_name(f".{variant.target.name}")
     command = ["ffmpeg", "-v", "error", "-y", "-t", str(seconds), "-i", str(variant.source), "-an"]
-    command += ["-vf", variant.video_filter, "-c:v", "libx264", "-preset", "veryfast", "-crf", str(variant.crf)]
-    command += ["-pix_fmt", "yuv420p", "-threads", "1", "-f", "mp4", str(partial)]
-    done = subprocess.run(command, capture_output=True, text=True)
-    if done.returncode != 0:
-        return f"{variant.target}: {(done.stderr.strip().splitlines() or ['?'])[-1]}"
+    command += ["-vf", variant.video_filter, "-c:v", "libx264", "-preset", "veryfast"]
+    tail = ["-pix_fmt", "yuv420p", "-threads", "1", "-f", "mp4"]
+    if variant.bitrate is None:
+        runs = [[*command, "-crf", str(variant.crf), *tail, str(partial)]]
+    else:
+        log = ["-b:v", variant.bitrate, "-passlogfile", str(variant.target.with_name(f".{variant.target.stem}"))]
+        runs = [[*command, *log, "-pass", str(n), *tail, str(partial if n == 2 else "/dev/null")] for n in (1, 2)]
+    for run in runs:
+        done = subprocess.run(run, capture_output=True, text=True)
+        if done.returncode != 0:
+            return f"{variant.target}: {(done.stderr.strip().splitlines() or ['?'])[-1]}"
     partial.rename(variant.target)
+    for log_file in variant.target.parent.glob(f".{variant.target.stem}*.log*"):
+        log_file.unlink()
     return None
+
+
+def photo_variants(cases: list[Case], media: Path, out: Path, limit: int) -> list[tuple[Case, str, Path]]:
+    """JPEG quality 20, a 0.5x downscale and CLAHE 'auto enhance' of up to `limit` real photos (held-out ones
+    first, then evenly through the rest; none under 200 px, too small to judge at half size): (case, name, file).
+    """
+    import cv2  # only --phone needs it
+
+    photos = [c for c in cases if c.group.startswith("real/") and c.group.endswith("/photo")]
+    usable = []
+    for case in photos:
+        image = cv2.imread(str(media / case.file), cv2.IMREAD_COLOR)
+        if image is not None and min(image.shape[:2]) >= 200:
+            usable.append(case)
+    first = [c for c in usable if "/held-out/" in c.group][:limit]
+    rest = [c for c in usable if "/held-out/" not in c.group]
+    step = max(1, len(rest)) / max(1, limit - len(first))
+    chosen = first + [rest[int(i * step)] for i in range(min(len(rest), limit - len(first)))]
+    made = []
+    clahe = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8))
+    for case in chosen:
+        image = cv2.imread(str(media / case.file), cv2.IMREAD_COLOR)
+        stem = case.file.replace("/", "__").rsplit(".", 1)[0]
+        lab = cv2.cvtColor(image, cv2.COLOR_BGR2LAB)
+        lab[:, :, 0] = clahe.apply(lab[:, :, 0])
+        half = cv2.resize(image, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
+        for name, picture, params in (
+            ("photo-jpeg20", image, [cv2.IMWRITE_JPEG_QUALITY, 20]),
+            ("photo-half", half, [cv2.IMWRITE_JPEG_QUALITY, 95]),
+            ("photo-clahe", cv2.cvtColor(lab, cv2.COLOR_LAB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 95]),
+        ):
+            target = out / name / f"{stem}.jpg"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if not target.is_file():
+                cv2.imwrite(str(target), picture, params)
+            made.append((case, name, target))
+    return made
 
 
 def main() -> None:
@@ -115,6 +209,10 @@ def main() -> None:
     parser.add_argument(
         "--manifest-only", action="store_true", help="encode nothing: list the variants already in OUT (a partial set)"
     )
+    parser.add_argument(
+        "--phone", action="store_true", help="camera, app and platform processing instead, to OUT/phone.yaml"
+    )
+    parser.add_argument("--photos", type=int, default=150, help="with --phone: how many real photos to vary")
     args = parser.parse_args()
     out = args.out.resolve()
     if out.is_relative_to(REPO):
@@ -125,29 +223,40 @@ def main() -> None:
     for case in reals:
         source = args.media / case.file
         stem = case.file.replace("/", "__").rsplit(".", 1)[0]
-        for name, (video_filter, crf) in variants(_shorter_side(source)).items():
-            todo.append(Variant(case, name, source, out / name / f"{stem}.mp4", video_filter, crf))
+        short_side = _shorter_side(source)
+        chosen = (
+            phone_variants(short_side)
+            if args.phone
+            else {name: (vf, crf, None) for name, (vf, crf) in variants(short_side).items() if vf is not None}
+        )
+        for name, (video_filter, crf, bitrate) in chosen.items():
+            todo.append(Variant(case, name, source, out / name / f"{stem}.mp4", video_filter, crf, bitrate))
     with ThreadPoolExecutor(args.jobs) as pool:
         failures = [] if args.manifest_only else [f for f in pool.map(lambda v: encode(v, args.seconds), todo) if f]
     for failure in failures:
         print(f"failed: {failure}", file=sys.stderr)
-    made = [v for v in todo if v.target.is_file()]
-    clips = len({v.case.file for v in made})
+    made = [(v.case, v.name, v.target) for v in todo if v.target.is_file()]
+    clips = len({case.file for case, _, _ in made})
+    photos = photo_variants(cases, args.media, out, args.photos) if args.phone else []
+    kind = "Phone, app and platform processing" if args.phone else "Robustness variants"
     lines = [
-        f"# Robustness variants of {clips} of the {len(reals)} real videos of {args.media}",
+        f"# {kind} of {clips} of the {len(reals)} real videos of {args.media}",
+        *([f"# and of {len({c.file for c, _, _ in photos})} real photos"] if photos else []),
         "# (scripts/make_robustness_set.py).",
         "# None is a fake: every likely-synthetic here is a false accusation.",
         "cases:",
     ]
-    for variant in made:
+    for case, name, target in made + photos:
         lines += [
-            f'  - source: "{variant.target}"',
-            f"    group: robustness/{variant.name}",
+            f'  - source: "{target}"',
+            f"    group: {'phone' if args.phone else 'robustness'}/{name}",
             "    expected_flags: []",
-            f'    label: "{variant.name} of {variant.case.file}"',
+            f'    label: "{name} of {case.file}"',
         ]
-    (out / "robustness.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    print(f"{len(made)} of {len(todo)} variants of {len(reals)} real videos -> {out}/robustness.yaml")
+    manifest = out / ("phone.yaml" if args.phone else "robustness.yaml")
+    manifest.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    of_photos = f", {len(photos)} of {len({c.file for c, _, _ in photos})} real photos" if args.phone else ""
+    print(f"{len(made)} of {len(todo)} variants of {len(reals)} real videos{of_photos} -> {manifest}")
 
 
 if __name__ == "__main__":
