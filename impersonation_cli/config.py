@@ -214,6 +214,9 @@ BOUNDS: dict[str, dict[str, Bounds]] = {
         "loop_distance": RANK_DISTANCE,
         "loop_margin": RANK_DISTANCE,
         "loop_ratio": UNIT,
+        # The loop search's history: a frame is compared with the window before it, and kept about twice as long.
+        # Under a minute no loop of a talking head repeats; past a week a room's history takes 100 MB and more.
+        "loop_window_s": Bounds(60, 7 * 86400),
     },
 }
 

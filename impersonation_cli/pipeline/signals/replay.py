@@ -78,6 +78,7 @@ class ReplaySettings:
     loop_distance: float = 2.0
     loop_margin: float = 1.0
     loop_ratio: float = 0.5
+    loop_window_s: float = 10800.0
 
 
 # -- fingerprints ------------------------------------------------------------------------------------
@@ -399,6 +400,32 @@ def nearest_times(times: np.ndarray, targets: np.ndarray) -> np.ndarray:
     return np.where(take_left, candidates[0], candidates[1])
 
 
+def merge_loop_runs(runs: list[Run], settings: ReplaySettings) -> list[Run]:
+    """Runs that are pieces of one loop, cut where the detector forgot its history (`ReplayDetector._settle`),
+    joined: the same lag (within `offset_tolerance_s`), the later starting within `max_gap_s` after the earlier
+    ends. Each piece was judged on its own frames; the joined run's lag and distance are the pieces' weighted by
+    their frames."""
+    merged: list[Run] = []
+    for run in sorted(runs, key=lambda r: (r.start_s, r.end_s)):
+        for n, earlier in enumerate(merged):
+            same_lag = abs(earlier.offset_s - run.offset_s) <= settings.offset_tolerance_s
+            if same_lag and earlier.end_s < run.start_s <= earlier.end_s + settings.max_gap_s:
+                frames = earlier.frames + run.frames
+                merged[n] = Run(
+                    key=earlier.key,
+                    offset_s=(earlier.offset_s * earlier.frames + run.offset_s * run.frames) / frames,
+                    start_s=earlier.start_s,
+                    end_s=run.end_s,
+                    frames=frames,
+                    mean_distance=(earlier.mean_distance * earlier.frames + run.mean_distance * run.frames) / frames,
+                    reference_start_s=earlier.reference_start_s,
+                )
+                break
+        else:
+            merged.append(run)
+    return sorted(merged, key=lambda r: (-r.duration_s, r.mean_distance))
+
+
 def lag_specific(at_lag: float, beside: float, settings: ReplaySettings) -> bool:
     """Whether a run matches its lag clearly better than the lags beside it (a still scene matches every lag
     equally): by at least `loop_margin`, and at most `loop_ratio` of the cost beside."""
@@ -424,17 +451,37 @@ class GrowingArray:
         self._data[self._length : needed] = rows
         self._length = needed
 
+    def keep(self, rows: np.ndarray) -> None:
+        """Keep only the rows a boolean mask marks, in a new array of one and a half times their number (room for the
+        rows a detector adds before it forgets again): the memory held follows the rows kept, not the most there
+        ever were."""
+        kept = self.values[rows]
+        self._data = np.zeros((max(16, len(kept) + len(kept) // 2), *self._data.shape[1:]), dtype=self._data.dtype)
+        self._data[: len(kept)] = kept
+        self._length = len(kept)
+
     @property
     def values(self) -> np.ndarray:
-        """The rows so far (a view: valid until the next `extend`)."""
+        """The rows so far (a view: valid until the next `extend` or `drop_first`)."""
         return self._data[: self._length]
 
     def __len__(self) -> int:
         return self._length
 
 
+# Loop search history (`[replay] loop_window_s`): once a source has run a window and a quarter, the loop matches
+# older than one window are judged and forgotten, a quarter window at a time (`ReplayDetector._settle`).
+SETTLE_EVERY = 0.25
+# Signatures are kept a window (and this) before the oldest loop match kept: `lag_costs` compares a run's frames with
+# those one lag earlier (a lag at most one window and the tolerance) and 1-2 s beside it.
+LAG_MARGIN_S = 5.0
+# Loop runs kept of those already judged and forgotten: the longest (a source's loop signal is its longest run).
+SETTLED_RUNS = 16
+
+
 class ReplayDetector:
-    """Per source: matches every sampled frame against the footage library and against the stream's past."""
+    """Per source: matches every sampled frame against the footage library and against the stream's past (for
+    loops, its last `loop_window_s`: the memory and the work a frame stay bounded however long a room is watched)."""
 
     def __init__(self, index: FootageIndex | None, settings: ReplaySettings) -> None:
         self.index = index if index is not None and len(index) else None
@@ -447,6 +494,10 @@ class ReplayDetector:
         self._own = GrowingArray((GRID * GRID,), np.uint8)
         self._own_times = GrowingArray((), np.float64)
         self._loop_matches = GrowingArray((3,), np.float64)
+        # Loop runs specific to their lag whose frames have been forgotten (`_settle`), and the time before which
+        # loop matches were forgotten last (None: nothing yet; the first frame's time once one is seen).
+        self._settled: list[Run] = []
+        self._settled_until: float | None = None
 
     def observe(self, frame: Frame) -> None:
         small = _small_gray(frame.image)
@@ -458,14 +509,21 @@ class ReplayDetector:
         self._observe_loop(frame.time_s, loop_fingerprint(small))
 
     def _observe_loop(self, time_s: float, signature: np.ndarray) -> None:
-        """Match against the stream's frames at least `loop_min_lag_s` older; keep the closest few (a still
-        scene matches all of them, and the specificity test needs only some)."""
+        """Match against the stream's frames at least `loop_min_lag_s` and at most `loop_window_s` older; keep the
+        closest few (a still scene matches all of them, and the specificity test needs only some)."""
+        settings = self.settings
+        if self._settled_until is None:
+            self._settled_until = time_s
+        elif time_s - settings.loop_window_s - self._settled_until >= SETTLE_EVERY * settings.loop_window_s:
+            self._settle(time_s - settings.loop_window_s)
         times, own = self._own_times.values, self._own.values
-        earlier = np.flatnonzero(times <= time_s - self.settings.loop_min_lag_s)
+        earlier = np.flatnonzero(
+            (times <= time_s - settings.loop_min_lag_s) & (times >= time_s - settings.loop_window_s)
+        )
         if len(earlier):
-            # Frames come in time order: the earlier ones are a prefix, compared without a copy.
-            prefix = earlier[-1] == len(earlier) - 1
-            dists = distances(signature, own[: len(earlier)] if prefix else own[earlier])
+            # Frames come in time order: the earlier ones are one stretch, compared without a copy.
+            stretch = earlier[-1] - earlier[0] == len(earlier) - 1
+            dists = distances(signature, own[earlier[0] : earlier[-1] + 1] if stretch else own[earlier])
             closest = np.argsort(dists)[: self.settings.candidates]
             closest = closest[dists[closest] <= self.settings.loop_distance]
             found = np.column_stack([np.full(len(closest), time_s), times[earlier[closest]], dists[closest]])
@@ -473,12 +531,45 @@ class ReplayDetector:
         self._own.extend(signature[None, :])
         self._own_times.extend(np.array([time_s]))
 
+    def _settle(self, before_s: float) -> None:
+        """Judge the loop matches of frames before `before_s` (their runs, specific to their lag or not) and forget
+        them, with the signatures no match kept can be compared with any more. A loop still playing is cut here:
+        its piece before is kept as a settled run, the piece after is found later and `merge_loop_runs` joins
+        them."""
+        table = self._loop_matches.values
+        old = table[:, 0] < before_s
+        if old.any():
+            times, signatures = self._own_times.values, self._own.values
+            rows = table[old]
+            gap = self.settings.max_gap_s
+            specific: list[Run] = []
+            # Longest first (`find_runs`); judging is the costly part (a short clip looped all day breaks into
+            # hundreds of runs at its many lags), so past the SETTLED_RUNS longest specific ones only the runs that
+            # may go on a piece settled before (starting at the last cut) or after `before_s` are judged.
+            for run in find_runs(0, rows[:, 0], rows[:, 1], rows[:, 2], self.settings):
+                at_cut = run.start_s <= (self._settled_until or run.start_s) + gap or run.end_s >= before_s - gap
+                if (len(specific) < SETTLED_RUNS or at_cut) and lag_specific(
+                    *lag_costs(times, signatures, run), self.settings
+                ):
+                    specific.append(run)
+            merged = merge_loop_runs(self._settled + specific, self.settings)
+            # The longest, and any that may go on after `before_s` (a run's frames are at most max_gap_s apart).
+            self._settled = [run for n, run in enumerate(merged) if n < SETTLED_RUNS or run.end_s >= before_s - gap]
+            self._loop_matches.keep(~old)
+        recent = self._own_times.values >= before_s - self.settings.loop_window_s - LAG_MARGIN_S
+        self._own.keep(recent)
+        self._own_times.keep(recent)
+        self._settled_until = before_s
+
     def join(self, parts: list[ReplayDetector]) -> None:
         """Continue with what other detectors saw of this source's next stretches, in order (a long file's slices,
         scanned elsewhere: pipeline/slices.py): their footage matches, and their frames compared again with the
         stream's whole past, earlier slices included."""
         for part in parts:
             self._matches.extend(part._matches.values)
+            # A slice longer than the window forgot its oldest frames: the loops it found in them come as runs.
+            if part._settled:
+                self._settled = merge_loop_runs(self._settled + part._settled, self.settings)
             for time_s, signature in zip(part._own_times.values, part._own.values, strict=True):
                 self._observe_loop(float(time_s), signature)
 
@@ -496,8 +587,8 @@ class ReplayDetector:
         return sorted(runs, key=lambda r: (-r.duration_s, r.mean_distance))
 
     def loop_candidates(self) -> list[tuple[Run, float, float]]:
-        """Runs of the stream against its own past, each with its frames' cost at its lag and at the best lag 1-2 s
-        beside it (`lag_costs`), before the specificity test."""
+        """Runs of the stream against its own past (of the matches not yet settled: `_settle`), each with its
+        frames' cost at its lag and at the best lag 1-2 s beside it (`lag_costs`), before the specificity test."""
         if not len(self._loop_matches):
             return []
         table = self._loop_matches.values
@@ -506,8 +597,10 @@ class ReplayDetector:
         return [(run, *lag_costs(times, signatures, run)) for run in runs]
 
     def loop_runs(self) -> list[Run]:
-        """Runs of the stream against its own past that are specific to their lag (key: 0)."""
-        return [run for run, at, beside in self.loop_candidates() if lag_specific(at, beside, self.settings)]
+        """Runs of the stream against its own past that are specific to their lag (key: 0), strongest first: those
+        settled (`_settle`) and those since, a loop cut where its matches were settled joined again."""
+        runs = [run for run, at, beside in self.loop_candidates() if lag_specific(at, beside, self.settings)]
+        return merge_loop_runs(self._settled + runs, self.settings) if self._settled else runs
 
     def _replay_score(self, run: Run) -> SignalScore:
         video = self.index.videos[run.key] if self.index is not None else None
