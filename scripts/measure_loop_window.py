@@ -49,7 +49,7 @@ def prefill(detector: ReplayDetector, count: int, period_s: int, candidates: int
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--hours", type=float, nargs="+", default=[1, 3, 24])
-    # A quarter window at 1 fps: the loop matches of a quarter window are judged and forgotten once in it.
+    # 45 minutes at 1 fps: old loop matches are judged and forgotten 4 times in it (a sixteenth of the default window).
     parser.add_argument("--timed", type=int, default=2700, help="frames timed at each mark")
     parser.add_argument("--period", type=int, default=1200, help="seconds of the looped clip (1200: 20 minutes)")
     parser.add_argument("--fill", choices=("feed", "prefill"), default="feed")

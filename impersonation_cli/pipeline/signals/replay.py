@@ -469,9 +469,10 @@ class GrowingArray:
         return self._length
 
 
-# Loop search history (`[replay] loop_window_s`): once a source has run a window and a quarter, the loop matches
-# older than one window are judged and forgotten, a quarter window at a time (`ReplayDetector._settle`).
-SETTLE_EVERY = 0.25
+# Loop search history (`[replay] loop_window_s`): once a source has run a window and a sixteenth, the loop matches
+# older than one window are judged and forgotten, a sixteenth of a window at a time (`ReplayDetector._settle`): the
+# fewer at a time, the shorter the frame that judges them (a quarter window of a 60-s clip looped all day: 5.4 s).
+SETTLE_EVERY = 1 / 16
 # Signatures are kept a window (and this) before the oldest loop match kept: `lag_costs` compares a run's frames with
 # those one lag earlier (a lag at most one window and the tolerance) and 1-2 s beside it.
 LAG_MARGIN_S = 5.0
