@@ -7,14 +7,12 @@ fake clock)."""
 
 from __future__ import annotations
 
-import functools
 import shutil
 import subprocess
 import threading
 import time
 import urllib.request
 from collections.abc import Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -23,17 +21,13 @@ from impersonation_cli.io.live_reader import ReaderSettings, ReaderState, RoomRe
 from impersonation_cli.pipeline.watch import InterruptionsTold
 
 from ..conftest import SAMPLES, unavailable
+from ..served import serving
 from ..streaming import end_process
 
 SEGMENT_S = 6
 GAP_S = 3.0
 
 pytestmark = pytest.mark.stream_server
-
-
-class QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
 
 
 @pytest.fixture
@@ -47,19 +41,16 @@ def hls_room(tmp_path: Path) -> Iterator[str]:
     hls = ["-f", "hls", *segments, "-hls_list_size", "5", "-hls_flags", "delete_segments+temp_file"]
     command = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-stream_loop", "-1", "-i", str(clip)]
     publisher = subprocess.Popen([*command, *encode, *hls, str(tmp_path / "room.m3u8")], stdin=subprocess.DEVNULL)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(tmp_path)))
-    threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True).start()  # shut down at once
-    url = f"http://127.0.0.1:{server.server_address[1]}/room.m3u8"
-    try:
-        deadline = time.monotonic() + 3 * SEGMENT_S
-        while not (tmp_path / "room.m3u8").is_file() or b".ts" not in urllib.request.urlopen(url, timeout=2).read():
-            assert time.monotonic() < deadline and publisher.poll() is None, "ffmpeg cut no HLS segment"
-            time.sleep(0.2)
-        yield url
-    finally:
-        end_process(publisher, 5)
-        server.shutdown()
-        server.server_close()
+    with serving(tmp_path) as base:
+        url = base + "room.m3u8"
+        try:
+            deadline = time.monotonic() + 3 * SEGMENT_S
+            while not (tmp_path / "room.m3u8").is_file() or b".ts" not in urllib.request.urlopen(url, timeout=2).read():
+                assert time.monotonic() < deadline and publisher.poll() is None, "ffmpeg cut no HLS segment"
+                time.sleep(0.2)
+            yield url
+        finally:
+            end_process(publisher, 5)
 
 
 def test_an_hls_room_of_6_s_segments_is_not_interrupted_at_its_start(hls_room: str) -> None:

@@ -19,3 +19,13 @@ def grey_ramp_clip(path: Path, seconds: int) -> Path:
             out.mux(stream.encode(av.VideoFrame.from_ndarray(picture, format="rgb24")))
         out.mux(stream.encode())
     return path
+
+
+def shifted(packets: list[av.Packet], offset_s: float) -> list[av.Packet]:
+    """Encoded packets with their timestamps moved `offset_s` later, as ffmpeg's -output_ts_offset writes them."""
+    for packet in packets:
+        assert packet.time_base is not None
+        shift = round(offset_s / packet.time_base)
+        packet.pts = None if packet.pts is None else packet.pts + shift
+        packet.dts = None if packet.dts is None else packet.dts + shift
+    return packets

@@ -17,6 +17,8 @@ import pytest
 from impersonation_cli.io.sources import DecodeStats, probe, sample_frames
 from impersonation_cli.pipeline.scan import source_facts
 
+from .small_clips import shifted
+
 SECONDS, RATE = 4, 25
 # Each container with a codec it holds and the muxer's options: an MP4's index at the front (faststart), so that
 # a copy cut short still opens.
@@ -38,24 +40,16 @@ def noisy_clip(path: Path, codec: str, options: dict[str, str], offset_s: float 
         video.options = {"bf": "0", "g": str(RATE)}
         sound = out.add_stream("aac", rate=48000) if audio_s else None
 
-        def shifted(packets: list[av.Packet]) -> list[av.Packet]:
-            for packet in packets:
-                assert packet.time_base is not None
-                shift = round(offset_s / packet.time_base)
-                packet.pts = None if packet.pts is None else packet.pts + shift
-                packet.dts = None if packet.dts is None else packet.dts + shift
-            return packets
-
         for n in range(SECONDS * RATE):
             picture = np.random.default_rng(n).integers(0, 255, (120, 160, 3), dtype=np.uint8)
-            out.mux(shifted(video.encode(av.VideoFrame.from_ndarray(picture, format="rgb24"))))
-        out.mux(shifted(video.encode()))
+            out.mux(shifted(video.encode(av.VideoFrame.from_ndarray(picture, format="rgb24")), offset_s))
+        out.mux(shifted(video.encode(), offset_s))
         if sound is not None:
             for n in range(int(audio_s * 48000 / 1024)):
                 samples = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
                 samples.sample_rate, samples.pts = 48000, n * 1024
-                out.mux(shifted(sound.encode(samples)))
-            out.mux(shifted(sound.encode()))
+                out.mux(shifted(sound.encode(samples), offset_s))
+            out.mux(shifted(sound.encode(), offset_s))
     return path
 
 

@@ -6,12 +6,10 @@ and its first segments, arriving at once, showed nothing: 6-s segments were told
 
 from __future__ import annotations
 
-import functools
 import threading
 import time
 from collections.abc import Iterator
 from fractions import Fraction
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import av
@@ -21,13 +19,10 @@ import pytest
 from impersonation_cli.io.hls import first_variant, playlist_target, target_duration
 from impersonation_cli.io.live_reader import MAX_CLOCK_LAG_S, ReaderSettings, ReaderState, RoomReader
 
+from ..served import serving
+
 MEDIA = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:{target}\n#EXT-X-MEDIA-SEQUENCE:0\n#EXTINF:1.0,\nseg0.ts\n"
 MASTER = "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=200000,RESOLUTION=64x64\nmedia/room.m3u8\n"
-
-
-class QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
 
 
 def one_second_of_ts(path: Path) -> None:
@@ -53,13 +48,8 @@ def served(tmp_path: Path) -> Iterator[str]:
     (media / "room.m3u8").write_text(MEDIA.format(target=6), encoding="utf-8")
     (tmp_path / "master.m3u8").write_text(MASTER, encoding="utf-8")
     (tmp_path / "plain.m3u8").write_text("#EXTM3U\n#EXTINF:1.0,\nmedia/seg0.ts\n", encoding="utf-8")
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(tmp_path)))
-    threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True).start()  # shut down at once
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(tmp_path) as url:
+        yield url
 
 
 def test_a_playlists_target_duration_is_read_from_it_or_from_a_master_playlists_first_variant(served: str) -> None:

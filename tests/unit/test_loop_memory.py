@@ -12,12 +12,10 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from impersonation_cli.config import load_config
-from impersonation_cli.pipeline.faces import Frame
-from impersonation_cli.pipeline.signals import replay
 from impersonation_cli.pipeline.signals.replay import ReplayDetector, nearest_times
 
-FPS = 2.0
+from .loop_streams import FPS, feed, signature_detector
+
 CLIP_FRAMES = 25  # a 12.5 s clip, looped
 
 
@@ -28,11 +26,8 @@ def looped_stream(frames: int) -> list[np.ndarray]:
 
 
 def detector_for(signatures: list[np.ndarray], monkeypatch: pytest.MonkeyPatch) -> ReplayDetector:
-    monkeypatch.setattr(replay, "_small_gray", lambda image: image)
-    monkeypatch.setattr(replay, "loop_fingerprint", lambda small: small)
-    detector = ReplayDetector(None, load_config().replay)
-    for n, signature in enumerate(signatures):
-        detector.observe(Frame("stream", n, n / FPS, signature))
+    detector = signature_detector(monkeypatch)
+    feed(detector, signatures)
     return detector
 
 

@@ -9,11 +9,10 @@ import numpy as np
 import pytest
 
 from impersonation_cli.config import load_config
-from impersonation_cli.pipeline.faces import Frame
-from impersonation_cli.pipeline.signals import replay
 from impersonation_cli.pipeline.signals.replay import ReplayDetector, lag_specific
 
-FPS = 2.0
+from .loop_streams import FPS, feed, signature_detector
+
 CLIP_FRAMES = 20  # a 10 s clip: the loop's lag
 
 
@@ -28,11 +27,8 @@ def talking_head(rng: np.random.Generator, wobble: float) -> list[np.ndarray]:
 
 
 def detect(signatures: list[np.ndarray], monkeypatch: pytest.MonkeyPatch) -> ReplayDetector:
-    monkeypatch.setattr(replay, "_small_gray", lambda image: image)
-    monkeypatch.setattr(replay, "loop_fingerprint", lambda small: small)
-    detector = ReplayDetector(None, load_config().replay)
-    for n, signature in enumerate(signatures):
-        detector.observe(Frame("stream", n, n / FPS, signature))
+    detector = signature_detector(monkeypatch)
+    feed(detector, signatures)
     return detector
 
 

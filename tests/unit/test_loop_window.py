@@ -14,11 +14,11 @@ import pytest
 
 from impersonation_cli.config import load_config
 from impersonation_cli.errors import UserError
-from impersonation_cli.pipeline.faces import Frame
 from impersonation_cli.pipeline.signals import replay
 from impersonation_cli.pipeline.signals.replay import ReplayDetector
 
-FPS = 2.0
+from .loop_streams import FPS, feed, signature_detector
+
 WINDOW_S = 60.0
 
 
@@ -31,16 +31,7 @@ def looped(period_frames: int, frames: int, seed: int = 3) -> Iterator[np.ndarra
 
 
 def detector(window_s: float, monkeypatch: pytest.MonkeyPatch) -> ReplayDetector:
-    monkeypatch.setattr(replay, "_small_gray", lambda image: image)
-    monkeypatch.setattr(replay, "loop_fingerprint", lambda small: small)
-    return ReplayDetector(None, dataclasses.replace(load_config().replay, loop_window_s=window_s))
-
-
-def feed(found: ReplayDetector, signatures: Iterator[np.ndarray], first: int = 0) -> int:
-    n = first
-    for n, signature in enumerate(signatures, start=first):
-        found.observe(Frame("room", n, n / FPS, signature))
-    return n + 1
+    return signature_detector(monkeypatch, dataclasses.replace(load_config().replay, loop_window_s=window_s))
 
 
 def kept_bytes(found: ReplayDetector) -> int:

@@ -15,6 +15,8 @@ import pytest
 from impersonation_cli.io.sources import probe, sample_frames
 from impersonation_cli.pipeline.slices import slices_of
 
+from .small_clips import shifted
+
 SECONDS = 2
 RATE = 25
 # Each container with a codec it holds, and the muxer's options ("no metadata": an FLV with no duration in it).
@@ -36,18 +38,10 @@ def clip_starting_at(path: Path, offset_s: float, codec: str, options: dict[str,
         stream.width, stream.height, stream.pix_fmt = 160, 120, "yuv420p"
         stream.options = {"bf": "0"}
 
-        def shifted(packets: list[av.Packet]) -> list[av.Packet]:
-            for packet in packets:
-                assert packet.time_base is not None
-                shift = round(offset_s / packet.time_base)
-                packet.pts = None if packet.pts is None else packet.pts + shift
-                packet.dts = None if packet.dts is None else packet.dts + shift
-            return packets
-
         for n in range(SECONDS * RATE):
             picture = np.full((120, 160, 3), n * 4 % 256, dtype=np.uint8)
-            out.mux(shifted(stream.encode(av.VideoFrame.from_ndarray(picture, format="rgb24"))))
-        out.mux(shifted(stream.encode()))
+            out.mux(shifted(stream.encode(av.VideoFrame.from_ndarray(picture, format="rgb24")), offset_s))
+        out.mux(shifted(stream.encode(), offset_s))
     return path
 
 

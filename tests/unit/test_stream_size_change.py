@@ -5,11 +5,8 @@ used for streams, scaled every frame to the first one's, and a portrait picture 
 
 from __future__ import annotations
 
-import functools
-import threading
 from collections.abc import Iterator
 from fractions import Fraction
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import av
@@ -17,6 +14,8 @@ import numpy as np
 import pytest
 
 from impersonation_cli.io.sources import sample_frames
+
+from ..served import serving
 
 
 def ts_part(path: Path, width: int, height: int, start_s: int) -> bytes:
@@ -35,11 +34,6 @@ def ts_part(path: Path, width: int, height: int, start_s: int) -> bytes:
     return path.read_bytes()
 
 
-class QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
 def turned_stream(tmp_path: Path) -> Iterator[str]:
     """An HTTP stream URL: a second of landscape 160x120, then a second of portrait 120x160, as one TS."""
@@ -47,14 +41,8 @@ def turned_stream(tmp_path: Path) -> Iterator[str]:
     served.mkdir()
     landscape, portrait = ts_part(tmp_path / "a.ts", 160, 120, 0), ts_part(tmp_path / "b.ts", 120, 160, 1)
     (served / "room.ts").write_bytes(landscape + portrait)
-    handler = functools.partial(QuietHandler, directory=str(served))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True).start()  # shut down at once
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/room.ts"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(served) as url:
+        yield url + "room.ts"
 
 
 def test_scan_takes_each_frame_of_a_stream_at_its_own_size(turned_stream: str) -> None:
