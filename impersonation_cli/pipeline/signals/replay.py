@@ -462,7 +462,7 @@ class GrowingArray:
 
     @property
     def values(self) -> np.ndarray:
-        """The rows so far (a view: valid until the next `extend` or `drop_first`)."""
+        """The rows so far (a view: valid until the next `extend` or `keep`)."""
         return self._data[: self._length]
 
     def __len__(self) -> int:
