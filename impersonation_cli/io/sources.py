@@ -725,8 +725,7 @@ def _sample_pyav(
         _seek_to_window(container, stream, int((window.start_s + start_s) / stream.time_base))
     for packet in _demux_until_damaged(source, container, stream, stats):
         packets += packet.size > 0
-        if packet.pts is not None and packet.time_base:
-            end_s = float((packet.pts + (packet.duration or 0)) * packet.time_base)
+        if (end_s := packet_end_s(packet)) is not None:
             data_end_s = end_s if data_end_s is None else max(data_end_s, end_s)
         packet_s = seconds(packet.pts, packet.time_base, start_s)
         # Non-reference frames no other frame depends on are dropped undecoded unless a sample needs them;
@@ -951,19 +950,19 @@ def shortfall(
     return None if there_s + slack_s >= declared_s else (data_end_s - start_s, declared_s - start_s)
 
 
+def packet_end_s(packet: av.Packet) -> float | None:
+    """Where a packet's data ends, in seconds of its timestamps; None for one without a timestamp."""
+    if packet.pts is None or not packet.time_base:
+        return None
+    return float((packet.pts + (packet.duration or 0)) * packet.time_base)
+
+
 def _tracks_end(container: av.container.InputContainer, near_s: float) -> float | None:
     """Where the last packet of any of the container's tracks ends, in seconds of their timestamps: read from the
     key frame before `near_s` on. None where none is read."""
     try:
         container.seek(max(0, int((near_s - 1.0) * av.time_base)), backward=True)
-        return max(
-            (
-                float((packet.pts + (packet.duration or 0)) * packet.time_base)
-                for packet in container.demux()
-                if packet.pts is not None and packet.time_base
-            ),
-            default=None,
-        )
+        return max((end for packet in container.demux() if (end := packet_end_s(packet)) is not None), default=None)
     except av.FFmpegError:
         return None
 
