@@ -64,7 +64,7 @@ def match_track(track: Track, index: GalleryIndex, settings: MatchSettings) -> T
         return None
     scores = identity_scores(track.embeddings, index)
     track_scores = np.median(scores, axis=0)
-    order = np.argsort(-track_scores)
+    order = np.argsort(-track_scores, kind="stable")
     best = int(order[0])
     second = int(order[1]) if len(order) > 1 else None
     best_score = float(track_scores[best])

@@ -276,7 +276,8 @@ class FootageIndex:
         if blank is not None:
             coarse_d[blank[:, :, centre, centre]] = far
         coarse = coarse_d.min(axis=(0, 1))
-        best = np.argsort(coarse)[: settings.candidates]
+        # Distances are means of small integers and tie often; a stable sort keeps the same frames on every CPU.
+        best = np.argsort(coarse, kind="stable")[: settings.candidates]
         fine_d = distances(variants.reshape(-1, GRID * GRID), self.signatures[best])
         if blank is not None:
             fine_d[blank.reshape(-1)] = far
@@ -525,7 +526,10 @@ class ReplayDetector:
             # Frames come in time order: the earlier ones are one stretch, compared without a copy.
             stretch = earlier[-1] - earlier[0] == len(earlier) - 1
             dists = distances(signature, own[earlier[0] : earlier[-1] + 1] if stretch else own[earlier])
-            closest = np.argsort(dists)[: self.settings.candidates]
+            # Of equally close frames the most recent (a stable sort of the reversed stretch): a clip looped more
+            # than `candidates` times matches each earlier play exactly, and numpy's default sort picked among
+            # them by CPU (its SIMD sorts), scattering the lags and breaking the loop's run on some machines.
+            closest = len(dists) - 1 - np.argsort(dists[::-1], kind="stable")[: self.settings.candidates]
             closest = closest[dists[closest] <= self.settings.loop_distance]
             found = np.column_stack([np.full(len(closest), time_s), times[earlier[closest]], dists[closest]])
             self._loop_matches.extend(found)
