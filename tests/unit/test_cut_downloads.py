@@ -17,7 +17,7 @@ import pytest
 from impersonation_cli.io.sources import DecodeStats, probe, sample_frames
 from impersonation_cli.pipeline.scan import source_facts
 
-from .small_clips import shifted
+from .small_clips import FAST_ENCODING, shifted
 
 SECONDS, RATE = 4, 25
 # Each container with a codec it holds and the muxer's options: an MP4's index at the front (faststart), so that
@@ -29,8 +29,6 @@ CONTAINERS = {
     "mp4": ("libx264", {"movflags": "faststart"}),
     "avi": ("mpeg4", {}),
 }
-# The encoders' fastest settings: at their defaults, noise took x264 and VP8 most of this file's time.
-SPEED = {"libx264": {"preset": "ultrafast"}, "libvpx": {"deadline": "realtime"}}
 
 
 def noisy_clip(path: Path, codec: str, options: dict[str, str], offset_s: float = 0.0, audio_s: float = 0) -> Path:
@@ -39,7 +37,7 @@ def noisy_clip(path: Path, codec: str, options: dict[str, str], offset_s: float 
     with av.open(str(path), "w", options=options) as out:
         video = out.add_stream(codec, rate=RATE)
         video.width, video.height, video.pix_fmt = 96, 72, "yuv420p"
-        video.options = {"bf": "0", "g": str(RATE)} | SPEED.get(codec, {})
+        video.options = {"bf": "0", "g": str(RATE)} | FAST_ENCODING.get(codec, {})
         sound = out.add_stream("aac", rate=48000) if audio_s else None
 
         for n in range(SECONDS * RATE):

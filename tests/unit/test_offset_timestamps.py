@@ -15,7 +15,7 @@ import pytest
 from impersonation_cli.io.sources import probe, sample_frames
 from impersonation_cli.pipeline.slices import slices_of
 
-from .small_clips import shifted
+from .small_clips import FAST_ENCODING, shifted
 
 SECONDS = 2
 RATE = 25
@@ -36,7 +36,7 @@ def clip_starting_at(path: Path, offset_s: float, codec: str, options: dict[str,
     with av.open(str(path), "w", options=options) as out:
         stream = out.add_stream(codec, rate=RATE)
         stream.width, stream.height, stream.pix_fmt = 160, 120, "yuv420p"
-        stream.options = {"bf": "0"}
+        stream.options = {"bf": "0"} | FAST_ENCODING.get(codec, {})
 
         for n in range(SECONDS * RATE):
             picture = np.full((120, 160, 3), n * 4 % 256, dtype=np.uint8)
