@@ -110,10 +110,11 @@ def test_one_large_crop_named_by_every_card_is_embedded_only_up_to_the_picture_b
     # again (60 cards of a 2 MB picture made a 160 MB report, held in memory while it was written).
     crop = b"\xff\xd8\xff" + bytes(2_000_000)
     (tmp_path / "big.jpg").write_bytes(crop)
+    digest = hashlib.sha256(crop).hexdigest()
     found = []
     for n in range(60):
         card = with_signals_and_evidence(appearance(f"Person {n}", number=n, start_s=n, end_s=n + 1, risk=0.9))
-        card.evidence = Evidence(path="big.jpg", sha256=hashlib.sha256(crop).hexdigest(), time_s=n, box=[0, 0, 9, 9])
+        card.evidence = Evidence(path="big.jpg", sha256=digest, time_s=n, box=[0, 0, 9, 9])
         found.append(card)
     page = render_html(ReportInput(scan_result(found), tmp_path / "result.json"))
     embedded = MAX_PICTURE_BYTES // len(crop)
