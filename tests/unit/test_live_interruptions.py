@@ -162,20 +162,22 @@ def test_a_dropped_connection_is_an_interruption_until_frames_come_back_and_one_
 def test_stopping_does_not_wait_for_a_reader_blocked_on_a_stalled_stream(monkeypatch: pytest.MonkeyPatch) -> None:
     """A reader blocked in a read returns only at its read timeout: the stop waited up to --timeout + 1 s. The
     room is stopped after the stop's short wait, its silence so far recorded as an interruption with no end."""
-    monkeypatch.setattr(watch, "STOP_WAIT_S", 0.3)  # the wait for readers, 2 s, shortened: the fast tier waits it
-    released = threading.Event()
+    monkeypatch.setattr(watch, "STOP_WAIT_S", 0.1)  # the wait for readers, 2 s, shortened: the fast tier waits it
+    reading, released = threading.Event(), threading.Event()
 
     class Stalled(RoomReader):
         def _connect_and_read(self) -> bool:
             self.state.status = RoomStatus.LIVE
             self.state.frame_live(time.monotonic(), self.settings.gap_s)
+            reading.set()
             released.wait(30)  # a read that ignores the stop, as FFmpeg's does until its timeout
             return True
 
-    reader_settings = ReaderSettings(fps=2, read_timeout_s=30.0, gap_s=0.2)
+    reader_settings = ReaderSettings(fps=2, read_timeout_s=30.0, gap_s=0.05)
     reader = Stalled(ReaderState(room="r", url="rtmp://127.0.0.1:1/live/r"), reader_settings, threading.Event())
     reader.start()
-    time.sleep(0.3)
+    assert reading.wait(5)
+    time.sleep(0.1)  # past gap_s since its last frame: stalled
     stopped = time.monotonic()
     try:
         room = SimpleNamespace(reader=reader, state=reader.state)
