@@ -20,13 +20,14 @@ from impersonation_cli import __version__
 from impersonation_cli.errors import UserError, is_device, parse_error
 from impersonation_cli.io.names import shown_json
 from impersonation_cli.io.urls import shown_message, shown_source
+from impersonation_cli.runtime.host import Host, this_host
 
 SCAN_SCHEMA = "impersonation-cli/scan"
 EVENT_SCHEMA = "impersonation-cli/appearance"
 # MAJOR.MINOR: major changes break readers; minor ones only add fields. Every version and what it added:
 # docs/formats.md (a unit test holds it to these).
 SCHEMA_VERSION = "1.1"  # the appearance lines (`--jsonl`, EVENT_SCHEMA)
-SCAN_SCHEMA_VERSION = "1.9"  # the scan document (SCAN_SCHEMA)
+SCAN_SCHEMA_VERSION = "1.10"  # the scan document (SCAN_SCHEMA)
 # JSON lines the tool writes beside a scan result, given to `report` in its place: what each is and who wrote it.
 LINE_SCHEMAS = {
     EVENT_SCHEMA: "appearance lines (scan --jsonl)",
@@ -193,6 +194,7 @@ class RunInfo:
     elapsed_s: float
     video_seconds: float
     realtime_factor: float | None
+    host: Host | None = None  # the machine that made the result (a Ray run's driver); None before schema 1.10
 
     @classmethod
     def measured(cls, started: datetime.datetime, elapsed_s: float, video_seconds: float, live: bool) -> RunInfo:
@@ -203,6 +205,7 @@ class RunInfo:
             elapsed_s=round(elapsed_s, 3),
             video_seconds=round(video_seconds, 3),
             realtime_factor=factor,
+            host=this_host(),
         )
 
 

@@ -39,6 +39,7 @@ from impersonation_cli.pipeline.signals.replay import FootageIndex, add_footage
 from impersonation_cli.pipeline.signals.scoring import is_judged
 from impersonation_cli.results import Appearance, SourceResult, Verdict
 from impersonation_cli.runtime.engine import FaceEngine
+from impersonation_cli.runtime.host import this_host
 
 MANIPULATION_CLASSES = (Verdict.SYNTHETIC, Verdict.EFFECTS, Verdict.REPLAY)
 # The class score each manipulation verdict is raised on (the per-dataset breakdown ranks sources by it).
@@ -770,7 +771,7 @@ def roc_picture(aucs: list[SignalAuc], path: Path) -> bytes:
 
 
 # Every version and what it added: docs/formats.md.
-EVAL_SCHEMA_VERSION = "1.2"
+EVAL_SCHEMA_VERSION = "1.3"
 
 
 def report_document(
@@ -781,6 +782,7 @@ def report_document(
         "schema": "impersonation-cli/eval",
         "schema_version": EVAL_SCHEMA_VERSION,
         "bootstrap": {"resamples": BOOTSTRAP_RESAMPLES, "seed": BOOTSTRAP_SEED, "level": INTERVAL_LEVEL},
+        "host": dataclasses.asdict(this_host()),  # scores differ in the second decimal between CPUs
         "cases": [
             {
                 "source": shown_name(o.case.source),  # a name's bytes that are not UTF-8 as \xNN (io/names.py)

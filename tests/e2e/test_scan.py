@@ -82,7 +82,7 @@ def test_evidence_crops_are_saved_with_their_sha256(hamilton_result: ScanResult)
 
 def test_result_json_round_trips(hamilton_result: ScanResult) -> None:
     document = json.loads(hamilton_result.to_json())
-    assert document["schema"] == "impersonation-cli/scan" and document["schema_version"] == "1.9"
+    assert document["schema"] == "impersonation-cli/scan" and document["schema_version"] == "1.10"
     # The detector that ran, named by file, precision and content (the int8 copy or the published file).
     detector_file, precision, digest = document["settings"]["detector"].split(":")
     assert detector_file.endswith(".onnx") and precision in ("int8", "fp32") and len(digest) == 16

@@ -5,6 +5,7 @@ longer written, fails here. docs/formats.md lists the formats and their versions
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import os
 import re
@@ -45,6 +46,7 @@ from impersonation_cli.results import (
     WallclockSpan,
     appearance_event,
 )
+from impersonation_cli.runtime.host import this_host
 from impersonation_cli.tools import bench
 from impersonation_cli.tools.evaluation import (
     EVAL_SCHEMA_VERSION,
@@ -83,6 +85,7 @@ FIELD_TABLES = {
         "partial_grant",
         "partial_grant.covered",
         "run",
+        "run.host",
         "impersonation-cli/appearance",
         "impersonation-cli/gallery-export",
         "persons[]",
@@ -179,6 +182,7 @@ def test_the_scan_result_fields_are_documented() -> None:
     grant = PartialGrant("douyin:1", None, "2026-12-05", False, stretch, [stretch])
     result = scan_result([with_signals_and_evidence(appearance(room="douyin:1", partial_grant=grant))])
     result.settings = run_settings(model_free_context(), 2.0)
+    result.run = dataclasses.replace(result.run, host=this_host())
     document = result.to_dict()
     (found,) = document["appearances"]
     check(
@@ -193,6 +197,7 @@ def test_the_scan_result_fields_are_documented() -> None:
             "partial_grant": found["partial_grant"],
             "partial_grant.covered": found["partial_grant"]["covered"],
             "run": document["run"],
+            "run.host": document["run"]["host"],
         },
     )
     assert set(found["partial_grant"]["uncovered"][0]) == field_tables(FORMATS)["partial_grant.covered"]

@@ -203,7 +203,7 @@ def test_the_eval_json_says_why_a_case_was_not_read(folder: Path) -> None:
     document = report_document(
         [CaseOutcome(cases[0], source(cases[0].source), []), CaseOutcome(cases[1], unread, [])], [], [], []
     )
-    assert EVAL_SCHEMA_VERSION == "1.2"
+    assert tuple(int(n) for n in EVAL_SCHEMA_VERSION.split(".")) >= (1, 2)  # cases' error came with 1.2
     assert [(c["status"], c["error"]) for c in document["cases"]] == [("ok", None), ("unreadable", unread.error)]
     assert unread.error
 

@@ -17,6 +17,7 @@ from impersonation_cli.results import (
     ScanResult,
     appearance_event,
 )
+from impersonation_cli.runtime.host import this_host
 
 from .builders import appearance, scan_result, source, with_signals_and_evidence
 
@@ -51,9 +52,9 @@ def test_a_newer_major_version_or_another_schema_is_refused() -> None:
         ScanResult.from_dict({**document, "schema_version": "2.0"})
     with pytest.raises(ValueError, match="not an impersonation-cli scan result"):
         ScanResult.from_dict({**document, "schema": "something/else"})
-    newer = ScanResult.from_dict({**document, "schema_version": "1.9", "a_field_of_1_9": 1})
+    newer = ScanResult.from_dict({**document, "schema_version": "1.11", "a_field_of_1_11": 1})
     assert newer.appearances == _result().appearances
-    # Read into this version's fields, it is this version's document: written again as 1.9 it would lack 1.9's.
+    # Read into this version's fields, it is this version's document: written again as 1.11 it would lack 1.11's.
     assert newer.schema_version == SCAN_SCHEMA_VERSION
 
 
@@ -172,7 +173,7 @@ def test_an_appearance_of_a_source_not_listed_is_refused(tmp_path: Path) -> None
 def test_run_record_rounds_as_written_and_a_live_watch_has_no_realtime_factor() -> None:
     started = datetime.datetime(2026, 12, 5, 6, 30, 1, 987654, tzinfo=datetime.UTC)
     scanned = RunInfo.measured(started, elapsed_s=2.00049, video_seconds=30.0004, live=False)
-    assert scanned == RunInfo("2026-12-05T06:30:01+00:00", 2.0, 30.0, 15.0)
+    assert scanned == RunInfo("2026-12-05T06:30:01+00:00", 2.0, 30.0, 15.0, this_host())
     assert RunInfo.measured(started, 2.0, 30.0, live=True).realtime_factor is None
     assert RunInfo.measured(started, 2.0, 0.0, live=False).realtime_factor is None  # images only
 
