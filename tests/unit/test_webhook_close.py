@@ -25,11 +25,11 @@ def test_lines_not_delivered_when_the_sender_closes_are_counted_failed() -> None
         sender.send({"kind": "finding", "verdict": "unauthorized-likeness"})
         sender.send({"kind": "room", "event": "interrupted"})
         started = time.monotonic()
-        sender.close(0.3)
+        sender.close(0.1)  # the watch's wait for the webhook, 5 s, shortened
         assert time.monotonic() - started < 2.0
         assert (sender.sent, sender.failed) == (0, 2)
         assert sender.last_error == "still undelivered when the watch ended"
-        sender.close(0.3)  # closing again counts nothing twice
+        sender.close(0.1)  # closing again counts nothing twice
         assert (sender.sent, sender.failed) == (0, 2)
     finally:
         silent.close()  # the post still waiting fails now; the closed sender does not count it again
@@ -55,7 +55,7 @@ def test_a_stop_while_the_last_alerts_go_out_gives_them_up_at_once() -> None:
         running = threading.Thread(target=watcher.run)
         started = time.monotonic()
         running.start()
-        time.sleep(0.3)
+        time.sleep(0.1)
         assert running.is_alive()  # delivering the queued line to a webhook that does not answer
         watcher.stop()  # the second Ctrl-C
         running.join(2.0)
