@@ -19,6 +19,8 @@ from impersonation_cli.io.live_reader import ReaderSettings, ReaderState, RoomRe
 from impersonation_cli.io.sources import probe, sample_frames
 from impersonation_cli.pipeline.faces import Frame
 
+from .small_clips import FAST_ENCODING
+
 
 def rotated_clip(path: Path, degrees: int, thumbnail_first: bool = False, aspect: Fraction = Fraction(1)) -> Path:
     """An H.264 clip shown 120 wide and 160 high, its left half white, with a display rotation of `degrees`
@@ -30,6 +32,7 @@ def rotated_clip(path: Path, degrees: int, thumbnail_first: bool = False, aspect
         thumbnail = out.add_stream("mjpeg", rate=1) if thumbnail_first else None
         stream = out.add_stream("libx264", rate=25)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.options = FAST_ENCODING["libx264"]
         stream.codec_context.sample_aspect_ratio = aspect
         stream.set_display_rotation(degrees)
         if thumbnail is not None:
