@@ -12,7 +12,7 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from impersonation_cli.pipeline.signals.replay import ReplayDetector, nearest_times
+from impersonation_cli.pipeline.signals.replay import ReplayDetector, _densest_offset, nearest_times
 
 from .loop_streams import FPS, feed, signature_detector
 
@@ -81,3 +81,21 @@ def test_nearest_times_is_the_argmin_of_the_differences() -> None:
         targets = np.concatenate([times - 12.5, times - 1.0, times + 0.25, [-100.0, 100.0], rng.uniform(-5, 40, 40)])
         expected = np.abs(times[None, :] - targets[:, None]).argmin(axis=1)
         assert np.array_equal(nearest_times(times, targets), expected)
+
+
+def test_the_densest_offset_counts_each_stream_frame_once_a_bin() -> None:
+    """_densest_offset against the definition: per bin of tolerance/2, the distinct stream frames with a match
+    there, summed over three neighbouring bins (offsets negative and positive, a frame matching twice a bin)."""
+    rng = np.random.default_rng(11)
+    for _ in range(20):
+        times = np.repeat(rng.uniform(0, 600, 80), 3)
+        offsets = np.concatenate([rng.normal(rng.uniform(-40, 40), 0.2, 120), rng.uniform(-300, 300, 120)])
+        step = 0.5
+        pairs = {(round(o / step), round(t * 1000)) for o, t in zip(offsets, times, strict=True)}
+        per_bin: dict[int, int] = {}
+        for bin_, _ms in pairs:
+            per_bin[bin_] = per_bin.get(bin_, 0) + 1
+        best = max(sum(per_bin.get(b + d, 0) for d in (-1, 0, 1)) for b in range(min(per_bin), max(per_bin) + 1))
+        centre, support = _densest_offset(offsets, times, 2 * step)
+        assert support == best
+        assert support == sum(per_bin.get(round(centre / step) + d, 0) for d in (-1, 0, 1))

@@ -350,8 +350,12 @@ def _densest_offset(offsets: np.ndarray, stream_times: np.ndarray, tolerance_s: 
     tolerance / 2, so a talking head matching many nearby footage frames costs linear time)."""
     step = tolerance_s / 2
     bins = np.round(offsets / step).astype(np.int64)
-    frames = np.unique(np.stack([bins, np.round(stream_times * 1000).astype(np.int64)]), axis=1)[0]
-    low = frames.min()
+    # Each (bin, stream frame) pair counted once, through one int64 key: np.unique(axis=1) on the stacked pairs
+    # gave the same bins in 7 times the time (a structured sort), most of a long loop's judging.
+    millis = np.round(stream_times * 1000).astype(np.int64)
+    low, first_ms = bins.min(), millis.min()
+    span = int(millis.max() - first_ms) + 1
+    frames = np.unique((bins - low) * span + (millis - first_ms)) // span + low
     counts = np.bincount(frames - low)
     # Three bins span 1.5 steps either side at most: every counted offset lies within the tolerance.
     window = np.convolve(counts, np.ones(3, dtype=np.int64), mode="same")
