@@ -1,4 +1,4 @@
-"""The fast tier: no models, no media, no scan. `python -m pytest tests/unit -q` runs it in seconds.
+"""The fast tier: no models, no media, no scan. `python -m pytest tests/unit -q -n 2` runs it in seconds.
 
 Every test here is marked `unit`; a test that asks for one of the slow tier's fixtures (the installed models,
 the shared media, the CLI's environment) is refused at collection, so the tier stays fast by construction.
