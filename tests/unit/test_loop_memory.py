@@ -19,10 +19,10 @@ from .loop_streams import FPS, feed, signature_detector
 CLIP_FRAMES = 25  # a 12.5 s clip, looped
 
 
-def looped_stream(frames: int) -> list[np.ndarray]:
+def looped_stream(frames: int, clip_frames: int = CLIP_FRAMES) -> list[np.ndarray]:
     rng = np.random.default_rng(3)
-    clip = [rng.permutation(64).astype(np.uint8) for _ in range(CLIP_FRAMES)]
-    return [clip[n % CLIP_FRAMES] for n in range(frames)]
+    clip = [rng.permutation(64).astype(np.uint8) for _ in range(clip_frames)]
+    return [clip[n % clip_frames] for n in range(frames)]
 
 
 def detector_for(signatures: list[np.ndarray], monkeypatch: pytest.MonkeyPatch) -> ReplayDetector:
@@ -51,7 +51,10 @@ def test_judging_a_loop_through_a_long_file_takes_memory_linear_in_its_length(
 def test_what_a_detector_keeps_a_frame_is_a_few_hundred_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every frame's signature and up to `candidates` loop matches are kept for the whole source (a watched room's
     for the whole watch): as Python objects a value they took 7 times the bytes."""
-    stream = looped_stream(2000)
+    # A 5-s clip: each frame keeps its full `candidates` matches from the 34th play on, so 1000 frames hold as many
+    # a frame as the 12.5-s clip's 2000 did (Python objects, 7 times the bytes, fail here either way).
+    clip_frames = 10
+    stream = looped_stream(1000, clip_frames)
     tracemalloc.start()
     try:
         detector = detector_for(stream, monkeypatch)
@@ -60,7 +63,7 @@ def test_what_a_detector_keeps_a_frame_is_a_few_hundred_bytes(monkeypatch: pytes
         tracemalloc.stop()
     per_frame = kept / len(stream)
     # A loop: every frame after the clip's first `candidates` + 1 plays matches `candidates` earlier plays.
-    full = detector.settings.candidates * (len(stream) - (detector.settings.candidates + 1) * CLIP_FRAMES)
+    full = detector.settings.candidates * (len(stream) - (detector.settings.candidates + 1) * clip_frames)
     assert len(detector._loop_matches) >= full
     assert per_frame < 2000, f"{per_frame:.0f} bytes kept a frame"
     # Slices' detectors travel to the driver pickled (pipeline/slices.py, Ray): the arrays go with them.
