@@ -521,7 +521,7 @@ class ReplayDetector:
         if self._settled_until is None:
             self._settled_until = time_s
         elif time_s - settings.loop_window_s - self._settled_until >= SETTLE_EVERY * settings.loop_window_s:
-            self._settle(time_s - settings.loop_window_s)
+            self._settle(self._settled_until, time_s - settings.loop_window_s)
         times, own = self._own_times.values, self._own.values
         earlier = np.flatnonzero(
             (times <= time_s - settings.loop_min_lag_s) & (times >= time_s - settings.loop_window_s)
@@ -540,11 +540,11 @@ class ReplayDetector:
         self._own.extend(signature[None, :])
         self._own_times.extend(np.array([time_s]))
 
-    def _settle(self, before_s: float) -> None:
-        """Judge the loop matches of frames before `before_s` (their runs, specific to their lag or not) and forget
-        them, with the signatures no match kept can be compared with any more. A loop still playing is cut here:
-        its piece before is kept as a settled run, the piece after is found later and `merge_loop_runs` joins
-        them."""
+    def _settle(self, since_s: float, before_s: float) -> None:
+        """Judge the loop matches of frames before `before_s` (the last settle was up to `since_s`): their runs,
+        specific to their lag or not; then forget them, with the signatures no match kept can be compared with any
+        more. A loop still playing is cut here: its piece before is kept as a settled run, the piece after is found
+        later and `merge_loop_runs` joins them."""
         table = self._loop_matches.values
         old = table[:, 0] < before_s
         if old.any():
@@ -556,7 +556,7 @@ class ReplayDetector:
             # hundreds of runs at its many lags), so past the SETTLED_RUNS longest specific ones only the runs that
             # may go on a piece settled before (starting at the last cut) or after `before_s` are judged.
             for run in find_runs(0, rows[:, 0], rows[:, 1], rows[:, 2], self.settings):
-                at_cut = run.start_s <= (self._settled_until or run.start_s) + gap or run.end_s >= before_s - gap
+                at_cut = run.start_s <= since_s + gap or run.end_s >= before_s - gap
                 if (len(specific) < SETTLED_RUNS or at_cut) and lag_specific(
                     *lag_costs(times, signatures, run), self.settings
                 ):
