@@ -26,7 +26,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from impersonation_cli.config import Config, load_config
+from impersonation_cli.config import Config, config_path, load_config
 from impersonation_cli.errors import MAX_SCAN_FPS, MAX_WATCH_FPS, MIN_WATCH_FPS, UserError, check_rate, plain_number
 from impersonation_cli.gallery.store import GALLERY_ENV, Gallery, default_gallery_path
 from impersonation_cli.io.live_reader import ReaderSettings
@@ -109,6 +109,7 @@ def load_engine(
     device: str = "auto",
     config: PathLike | None = None,
     threads: int | None = None,
+    on_notice: Callable[[str], None] | None = None,
 ) -> tuple[FaceEngine, Config]:
     """The settings (shipped defaults overlaid by `config`, else by the file the CLI would find: README,
     "Configuration") and a face engine built with the config's detector settings.
@@ -120,15 +121,35 @@ def load_engine(
         config: a TOML file of settings overriding the defaults; None: $IMPERSONATION_CONFIG,
             ./impersonation-cli.toml, then the user's config folder.
         threads: CPU threads per model, at least 1; None lets ONNX Runtime use every core.
+        on_notice: called with the engine's notice for the user (the detector fell back to float), if it has
+            one, as soon as the engine is built; it is in `engine.notice` too.
 
     Raises:
         UserError: a config that cannot be read or holds unknown keys, a pack that is not installed.
+        TypeError: `on_notice` is neither None nor callable.
     """
     _path_arg(models, "models")
     _path_arg(config, "config")
+    _callable_arg(on_notice, "on_notice")
     settings = load_config(config)
     engine = FaceEngine(load_pack(pack, model_root(models)), device=device, detector=settings.detector, threads=threads)
+    if engine.notice and on_notice is not None:
+        on_notice(engine.notice)
     return engine, settings
+
+
+def settings_files(gallery: PathLike | None = None, config: PathLike | None = None) -> list[Path]:
+    """The gallery and config file a scan or watch reads besides its inputs, as `load_context` and `load_engine`
+    will find them: an output named like one of them must be refused with the inputs (`scan --json
+    gallery.sqlite` replaced the gallery).
+
+    Args:
+        gallery: as `load_context` takes it; None: $IMPERSONATION_GALLERY, else the per-user default.
+        config: as `load_engine` takes it; None: the file the CLI would find, if there is one.
+    """
+    _path_arg(gallery, "gallery")
+    _path_arg(config, "config")
+    return [default_gallery_path(gallery), *([chosen] if (chosen := config_path(config)) else [])]
 
 
 def load_context(
@@ -399,6 +420,8 @@ class Scanner:
         config: PathLike | None = None,
         device: str = "auto",
         threads: int | None = None,
+        *,
+        on_notice: Callable[[str], None] | None = None,
     ) -> Scanner:
         """Load the settings, the model pack and the gallery.
 
@@ -411,18 +434,29 @@ class Scanner:
             device: ONNX Runtime device: auto, cpu, cuda, tensorrt, rocm, openvino, coreml or dml.
             threads: CPU threads per model, at least 1; None: half the usable cores, as `scan` runs detection beside
                 recognition (`io.threads.threads_per_stage`). A scanner used only to watch may take every core.
+            on_notice: called with each of the scanner's `notices` as it arises: the engine's (the detector fell
+                back to float) before the gallery is read, so that it is said even if the gallery then cannot be
+                read; then that the gallery is empty.
 
         Raises:
             UserError: bad settings, threads below 1, a missing pack, a missing or incompatible gallery, an empty
                 path (one-line messages).
+            TypeError: `on_notice` is neither None nor callable.
         """
         _no_empty_paths(models=models, gallery=gallery, config=config)
+        _callable_arg(on_notice, "on_notice")
         threads = plain_number(threads)  # type: ignore[assignment]
-        engine, settings = load_engine(models, pack, device, config, threads_or_default(threads, "threads"))
+        notices: list[str] = []
+
+        def notice(text: str) -> None:
+            notices.append(text)
+            if on_notice is not None:
+                on_notice(text)
+
+        engine, settings = load_engine(models, pack, device, config, threads_or_default(threads, "threads"), notice)
         context = load_context(engine, settings, gallery)
-        notices = [engine.notice] if engine.notice else []
         if not len(context.index):
-            notices.append(EMPTY_GALLERY_NOTICE)
+            notice(EMPTY_GALLERY_NOTICE)
         return cls(context, notices)
 
     @property
@@ -642,5 +676,6 @@ __all__ = [
     "load_engine",
     "room_assignments",
     "room_specs",
+    "settings_files",
     "watch_settings",
 ]

@@ -1,5 +1,5 @@
 """Shared CLI plumbing: the Typer app, its consoles, what every command has (--quiet, help summaries), error
-handling, and the library calls that load models."""
+handling, and how the library's notices are said."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import sys
 import typing
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -20,11 +20,6 @@ from impersonation_cli import __version__
 from impersonation_cli.cli.options import Quiet
 from impersonation_cli.errors import EXIT_USAGE, UserError, path_parser
 from impersonation_cli.outputs.console import SafeConsole, one_line, printable
-
-if TYPE_CHECKING:
-    from impersonation_cli.api import Scanner
-    from impersonation_cli.config import Config
-    from impersonation_cli.runtime.engine import FaceEngine
 
 app = typer.Typer(
     name="impersonation-cli",
@@ -62,6 +57,12 @@ def _global_options(
 def say(line: str) -> None:
     """A note or warning on stderr, on one line whatever names it holds (--quiet silences it)."""
     stderr.print(one_line(line), soft_wrap=True)
+
+
+def warn(notice: str) -> None:
+    """A library's notice for the user (the detector fell back to float, the gallery is empty) as a warning: the
+    `on_notice` of `load_engine` and `Scanner.open`, said as each arises."""
+    say(f"warning: {notice}")
 
 
 def done(line: str) -> None:
@@ -193,39 +194,3 @@ def _print_usage_error(exc: typer.TyperException) -> None:
 def _print_error(message: str) -> None:
     # File names and URLs may hold '[', which rich would read as markup, and newlines, which would forge lines.
     errors.print(f"[bold red]error:[/] {escape(printable(message))}", markup=True, highlight=False, soft_wrap=True)
-
-
-def build_engine(
-    models: Path | None, pack: str | None, device: str, config_path: Path | None = None, threads: int | None = None
-) -> tuple[FaceEngine, Config]:
-    """Load settings and models (imported here so that `--help` stays fast), saying why on a fallback."""
-    from impersonation_cli.api import load_engine
-
-    engine, config = load_engine(models, pack, device, config_path, threads)
-    if engine.notice:
-        # The notice holds an exception's text, which may name a model file (and hold its newline or '[').
-        stderr.print(one_line(f"warning: {engine.notice}"), soft_wrap=True)
-    return engine, config
-
-
-def settings_files(gallery: Path | None, config: Path | None) -> list[Path]:
-    """The gallery and config file a command reads besides its inputs, as it will find them: an output named
-    like one of them must be refused with the inputs (`scan --json gallery.sqlite` replaced the gallery)."""
-    from impersonation_cli.config import config_path
-    from impersonation_cli.gallery.store import default_gallery_path
-
-    return [default_gallery_path(gallery), *([chosen] if (chosen := config_path(config)) else [])]
-
-
-def open_scanner(
-    models: Path | None, pack: str | None, device: str, config: Path | None, threads: int | None, gallery: Path | None
-) -> Scanner:
-    """The library's Scanner over these models and this gallery, with a warning for each of its notices as it
-    is assembled (the engine's first: it is said even if the gallery then cannot be read)."""
-    from impersonation_cli.api import EMPTY_GALLERY_NOTICE, Scanner, load_context
-
-    engine, settings = build_engine(models, pack, device, config, threads)
-    context = load_context(engine, settings, gallery)
-    if not len(context.index):
-        stderr.print(f"warning: {EMPTY_GALLERY_NOTICE}")
-    return Scanner(context)

@@ -8,8 +8,9 @@ from typing import Annotated
 
 import typer
 
+from impersonation_cli.api import load_engine
 from impersonation_cli.cli import options
-from impersonation_cli.cli.common import app, build_engine, done, errors, stderr, stdout
+from impersonation_cli.cli.common import app, done, errors, stderr, stdout, warn
 from impersonation_cli.config import config_path
 from impersonation_cli.errors import EXIT_OK, EXIT_UNREADABLE, MAX_SCAN_FPS, check_rate
 from impersonation_cli.io.threads import threads_or_default
@@ -58,7 +59,7 @@ def evaluate(
     check_outputs({"--roc": roc_path, "--json": json_path}, [manifest_path, *named])
     if roc_path is not None:
         check_roc_path(roc_path)
-    engine, settings = build_engine(models, pack, device, config, threads_or_default(threads))
+    engine, settings = load_engine(models, pack, device, config, threads_or_default(threads), warn)
 
     def on_case(number: int, case: EvalCase) -> None:
         stderr.print(one_line(f"[{number}/{len(manifest.cases)}] {Path(case.source).name}"), highlight=False)

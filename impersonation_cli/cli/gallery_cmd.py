@@ -7,8 +7,9 @@ from typing import Annotated
 
 import typer
 
+from impersonation_cli.api import load_engine
 from impersonation_cli.cli import options
-from impersonation_cli.cli.common import app, build_engine, done, say, stderr, stdout
+from impersonation_cli.cli.common import app, done, say, stderr, stdout, warn
 from impersonation_cli.errors import UserError
 from impersonation_cli.gallery.enrol import enrol_folder, enrol_photos, people_to_import
 from impersonation_cli.gallery.store import (
@@ -53,7 +54,7 @@ def add(
     validate_name(name)  # refused before the models load
     for text in alias or []:
         validate_name(text, "alias")
-    engine, config = build_engine(models, pack, device, threads=threads)
+    engine, config = load_engine(models, pack, device, threads=threads, on_notice=warn)
     path = default_gallery_path(gallery)
     enrolled(*enrol_photos(path, engine, name, images, alias or [], config.match.threshold, say))
 
@@ -75,7 +76,7 @@ def import_folder(
 ) -> None:
     """Enrol everyone in a folder; each person is committed on its own, so an interrupted import keeps them."""
     people = people_to_import(folder, say)
-    engine, config = build_engine(models, pack, device, threads=threads)
+    engine, config = load_engine(models, pack, device, threads=threads, on_notice=warn)
     for enrolment in enrol_folder(default_gallery_path(gallery), engine, people, config.match.threshold, say):
         enrolled(*enrolment)
 

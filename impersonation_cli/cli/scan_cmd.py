@@ -8,14 +8,13 @@ from typing import Annotated
 
 import typer
 
-from impersonation_cli.api import room_assignments
+from impersonation_cli.api import Scanner, room_assignments, settings_files
 from impersonation_cli.cli import options
-from impersonation_cli.cli.common import app, errors, open_scanner, settings_files, stderr, stdout
+from impersonation_cli.cli.common import app, errors, stderr, stdout, warn
 from impersonation_cli.distributed.ray_scan import engine_options, scan_on_ray
 from impersonation_cli.errors import MAX_SCAN_FPS, UserError, check_rate
 from impersonation_cli.io.rooms import parse_time
 from impersonation_cli.io.sources import input_files
-from impersonation_cli.io.threads import threads_or_default
 from impersonation_cli.outputs.dashboard import interrupted_line, progress_bar, unreadable_lines
 from impersonation_cli.outputs.files import check_outputs, exit_code, write_outputs
 from impersonation_cli.outputs.findings import parse_fail_on
@@ -72,7 +71,7 @@ def scan(
     outputs = {"--json": json_path, "--jsonl": jsonl_path}
     inputs_read: list[str | Path] = [*input_files(items), *filter(None, [rooms_file]), *settings_files(gallery, config)]
     check_outputs(outputs, inputs_read, {"--evidence-dir": evidence_dir}, stdout=outputs)
-    scanner = open_scanner(models, pack, device, config, threads_or_default(threads), gallery)
+    scanner = Scanner.open(models, pack, gallery, config, device, threads, on_notice=warn)
     with progress_bar(stderr, show=not quiet) as progress:
         result = scanner.scan_sources(
             items,

@@ -8,11 +8,12 @@ from typing import Annotated
 
 import typer
 
-from impersonation_cli.api import room_specs, watch_settings
+from impersonation_cli.api import Scanner, room_specs, settings_files, watch_settings
 from impersonation_cli.cli import options
-from impersonation_cli.cli.common import app, errors, is_quiet, open_scanner, settings_files, stderr
+from impersonation_cli.cli.common import app, errors, is_quiet, stderr, warn
 from impersonation_cli.distributed.ray_scan import engine_options
 from impersonation_cli.distributed.ray_watch import RayWatcher, SinkView
+from impersonation_cli.io.threads import usable_cores
 from impersonation_cli.outputs.alerts import AlertSink, WatchEvent, default_evidence_dir, validate_webhook
 from impersonation_cli.outputs.console import one_line
 from impersonation_cli.outputs.dashboard import alert_line, final_lines, run_with_dashboard, unreadable_lines
@@ -83,7 +84,7 @@ def watch(
     # The videos a rooms file names are read too: `--json capture.mp4` replaced one with the summary.
     files_read: list[str | Path] = [*inputs, *(spec.url for spec in specs), *settings_files(gallery, config)]
     check_outputs(outputs, files_read, {"--evidence-dir": evidence_dir}, stdout=outputs)
-    scanner = open_scanner(models, pack, device, config, threads, gallery)
+    scanner = Scanner.open(models, pack, gallery, config, device, threads or usable_cores(), on_notice=warn)
     with scanner.watcher(
         specs,
         settings,

@@ -83,8 +83,9 @@ def test_an_empty_default_gallery_is_a_notice_and_a_missing_named_one_an_error(
     # Only the per-user default gallery may be missing: empty, with a notice for the user, and not made on disk.
     monkeypatch.delenv("IMPERSONATION_GALLERY", raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    with Scanner.open(models=models, pack=pack) as scanner:
-        assert scanner.notices == (EMPTY_GALLERY_NOTICE,)
+    said: list[str] = []
+    with Scanner.open(models=models, pack=pack, on_notice=said.append) as scanner:
+        assert scanner.notices == (EMPTY_GALLERY_NOTICE,) and said == [EMPTY_GALLERY_NOTICE]
     assert not (tmp_path / "data" / "impersonation-cli").exists()
 
 

@@ -138,7 +138,7 @@ def test_eval_names_an_unread_case_and_exits_3(
     cases = load_manifest(manifest).cases
     unread = source(cases[1].source, "unreadable")
     outcomes = [CaseOutcome(cases[0], source(cases[0].source), []), CaseOutcome(cases[1], unread, [])]
-    monkeypatch.setattr(eval_cmd, "build_engine", lambda *args: (None, None))
+    monkeypatch.setattr(eval_cmd, "load_engine", lambda *args: (None, None))
     monkeypatch.setattr(eval_cmd, "evaluation_report", lambda *args: EvalReport(outcomes, [], [], []))
     monkeypatch.setattr("sys.argv", ["impersonation-cli", "eval", str(manifest)])
     with pytest.raises(SystemExit) as ended:
@@ -163,7 +163,7 @@ def test_eval_writes_its_plot_and_json_all_or_none(
     curve = np.array([[0.0, 0.0], [0.5, 0.8], [1.0, 1.0]])
     aucs = [SignalAuc("face_forgery", Verdict.SYNTHETIC, 0.8, (0.6, 0.9), 3, 4, curve)]
     report = EvalReport([CaseOutcome(case, source(case.source), [])], [], aucs, [])
-    monkeypatch.setattr(eval_cmd, "build_engine", lambda *args: (None, None))
+    monkeypatch.setattr(eval_cmd, "load_engine", lambda *args: (None, None))
     monkeypatch.setattr(eval_cmd, "evaluation_report", lambda *args: report)
     roc = folder / "roc.png"
     monkeypatch.setattr(

@@ -155,13 +155,13 @@ def test_an_output_over_a_file_found_in_a_scanned_folder_is_refused(
     # just read with its JSON.
     from impersonation_cli.cli import run_app, scan_cmd
 
-    def reached(*args: object) -> None:
+    def reached(*args: object, **kwargs: object) -> None:
         raise UserError("the scan started")
 
     clip = tmp_path / "recordings" / "clip.mp4"
     clip.parent.mkdir()
     clip.write_bytes(b"a video")
-    monkeypatch.setattr(scan_cmd, "open_scanner", reached)
+    monkeypatch.setattr(scan_cmd.Scanner, "open", reached)
     monkeypatch.setattr("sys.argv", ["impersonation-cli", "scan", str(clip.parent), "--json", str(clip)])
     with pytest.raises(SystemExit) as ended:
         run_app()

@@ -106,10 +106,10 @@ def test_an_empty_evidence_dir_is_refused_not_read_as_the_current_folder(
     # `scan clip.mp4 --evidence-dir "$UNSET"`: pathlib read '' as '.', and the crops went into the current folder.
     from impersonation_cli.cli import run_app, scan_cmd
 
-    def reached(*args: object) -> None:
+    def reached(*args: object, **kwargs: object) -> None:
         raise UserError("the scan started")
 
-    monkeypatch.setattr(scan_cmd, "open_scanner", reached)
+    monkeypatch.setattr(scan_cmd.Scanner, "open", reached)
     monkeypatch.setattr("sys.argv", ["impersonation-cli", "scan", "clip.mp4", "--evidence-dir", ""])
     with pytest.raises(SystemExit) as ended:
         run_app()

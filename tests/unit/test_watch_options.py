@@ -134,10 +134,10 @@ def test_watch_refuses_an_output_that_is_a_video_its_rooms_file_names(
     rooms = tmp_path / "rooms.yaml"
     rooms.write_text("rooms:\n  - {url: capture.mp4, room: 'douyin:1'}\n", encoding="utf-8")
 
-    def no_models(*args: object) -> None:
+    def no_models(*args: object, **kwargs: object) -> None:
         raise AssertionError("the outputs are checked before the models are opened")
 
-    monkeypatch.setattr(watch_cmd, "open_scanner", no_models)
+    monkeypatch.setattr(watch_cmd.Scanner, "open", no_models)
     arguments = ["watch", str(rooms), option, str(video), "--gallery", str(tmp_path / "g.sqlite")]
     with pytest.raises(UserError, match=f"{option} .*capture.mp4 is the input .*capture.mp4"):
         app(arguments, standalone_mode=False)
@@ -146,7 +146,7 @@ def test_watch_refuses_an_output_that_is_a_video_its_rooms_file_names(
 
 def test_an_empty_evidence_dir_is_refused_not_read_as_the_current_folder(monkeypatch: pytest.MonkeyPatch) -> None:
     """`watch URL --evidence-dir "$UNSET"`: pathlib read '' as '.', and the crops went into the current folder."""
-    monkeypatch.setattr(watch_cmd, "open_scanner", lambda *args: pytest.fail("the watch started"))
+    monkeypatch.setattr(watch_cmd.Scanner, "open", lambda *args, **kwargs: pytest.fail("the watch started"))
     with pytest.raises(UserError, match="--evidence-dir is an empty path: give a file or folder"):
         app(["watch", "rtmp://host/live/a", "--evidence-dir", ""], standalone_mode=False)
 
