@@ -173,19 +173,14 @@ def calibrate_threshold(
     benchmark lets more lookalikes match. Calibrating on the people actually registered fixes that.
     An unusable threshold (outside 0-1, or rejecting every same-person pair) is not written (exit 2; else a warning).
     """
-    from impersonation_cli.outputs.eval_tables import calibration_lines, calibration_warning
-    from impersonation_cli.tools.evaluation import calibrate, unusable_threshold, write_calibration
+    from impersonation_cli.outputs.eval_tables import calibration_lines, calibration_warnings
+    from impersonation_cli.tools.evaluation import calibrate_gallery, write_calibration
 
-    check_outputs({"--write": write}, [default_gallery_path(gallery)])
-    with _open(gallery, create=False, read_only=True) as store:
-        index = store.index()
-    result = calibrate(index, target_fmr)
+    result = calibrate_gallery(default_gallery_path(gallery), target_fmr, write)
     for line in calibration_lines(result):
         stdout.print(one_line(line))
-    if warning := calibration_warning(result):
+    for warning in calibration_warnings(result, writing=write is not None):
         stderr.print(one_line(warning))
     if write is not None:
         write_calibration(write, result)  # refuses (exit 2) a threshold no config takes or rejecting every genuine
         done(f"wrote [match] threshold = {result.threshold:.4f} to {write}")
-    elif problem := unusable_threshold(result):
-        stderr.print(one_line(f"warning: {problem}"))

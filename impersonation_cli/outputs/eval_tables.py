@@ -14,6 +14,7 @@ from impersonation_cli.tools.evaluation import (
     GroupAuc,
     Interval,
     SignalAuc,
+    unusable_threshold,
 )
 
 
@@ -82,11 +83,15 @@ def calibration_lines(result: Calibration) -> list[str]:
     return lines
 
 
-def calibration_warning(result: Calibration) -> str | None:
-    """Said when there are too few impostor pairs to resolve the target rate."""
-    if result.resolvable:
-        return None
-    return (
-        f"warning: {len(result.impostor)} impostor pairs cannot resolve a rate of {result.target_fmr:g}; the "
-        "threshold only clears every impostor pair seen. Enrol more people for a sharper estimate."
-    )
+def calibration_warnings(result: Calibration, writing: bool) -> list[str]:
+    """The warnings on a calibration: too few impostor pairs to resolve the target rate; and, when the threshold
+    is not being written, why it would not be (`unusable_threshold`: writing it is refused with that reason)."""
+    warnings = []
+    if not result.resolvable:
+        warnings.append(
+            f"warning: {len(result.impostor)} impostor pairs cannot resolve a rate of {result.target_fmr:g}; the "
+            "threshold only clears every impostor pair seen. Enrol more people for a sharper estimate."
+        )
+    if not writing and (problem := unusable_threshold(result)):
+        warnings.append(f"warning: {problem}")
+    return warnings

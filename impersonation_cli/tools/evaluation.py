@@ -34,6 +34,7 @@ from impersonation_cli.io.names import shown_name
 from impersonation_cli.io.rooms import Room, TextLoader, parse_time, validate_room
 from impersonation_cli.io.sources import expand_inputs, is_stream_url, source_key
 from impersonation_cli.io.urls import redact_url
+from impersonation_cli.outputs.files import check_outputs
 from impersonation_cli.pipeline.scan import ScanContext, add_concurrency, scan_source
 from impersonation_cli.pipeline.signals.replay import FootageIndex, add_footage
 from impersonation_cli.pipeline.signals.scoring import is_judged
@@ -89,6 +90,25 @@ def calibrate(index: GalleryIndex, target_fmr: float) -> Calibration:
     # Just above the highest impostor score that must not match.
     threshold = float(np.ceil((float(ranked[allowed]) + 1e-6) * 10_000) / 10_000)
     return Calibration(threshold, target_fmr, impostor, genuine)
+
+
+def calibrate_gallery(gallery: Path, target_fmr: float, write: Path | None = None) -> Calibration:
+    """`calibrate` on the references of the gallery at `gallery` (which must exist), read-only.
+
+    Args:
+        gallery: the gallery SQLite file.
+        target_fmr: share of different-person pairs allowed to match, between 0 and 1.
+        write: the config file the threshold is to be written to (`write_calibration`, after showing the
+            result): refused here, before any work, if it is the gallery.
+
+    Raises:
+        UserError: `write` names the gallery, a gallery that is missing or unreadable, fewer than two people in
+            it, a target outside (0, 1).
+    """
+    check_outputs({"--write": write}, [gallery])
+    with Gallery(gallery, create=False, read_only=True) as store:
+        index = store.index()
+    return calibrate(index, target_fmr)
 
 
 def rejected_genuine(result: Calibration) -> str | None:
