@@ -123,7 +123,8 @@ def read_report_input(result_path: Path, gallery_path: Path | None) -> ReportInp
         return ReportInput(result, result_path)
     if not gallery_path.exists():  # a folder or a device: Gallery says which (both were "no such gallery file")
         raise UserError(f"{gallery_path}: no such gallery file")
-    with Gallery(gallery_path, create=False, read_only=True) as gallery:
+    # One snapshot: a grant or removal committed between the photos and the grants is in the report whole or not.
+    with Gallery(gallery_path, create=False, read_only=True) as gallery, gallery.snapshot():
         references = {name: photo for name in result.identities if (photo := _reference_photo(gallery, name))}
         return ReportInput(result, result_path, references, gallery.authorizations())
 

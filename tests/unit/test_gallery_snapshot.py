@@ -6,6 +6,7 @@ Here the other process's write is made by a second connection at the point where
 from __future__ import annotations
 
 import hashlib
+import json
 import sqlite3
 from pathlib import Path
 
@@ -13,6 +14,9 @@ import numpy as np
 import pytest
 
 from impersonation_cli.gallery.store import Gallery, ReferenceFace
+from impersonation_cli.outputs.findings import read_report_input
+
+from .builders import appearance, scan_result, source
 
 RECOGNIZER = "w600k_mbf.onnx:0123"
 
@@ -125,3 +129,26 @@ def test_a_reader_never_writes_the_version_row(tmp_path: Path) -> None:
         assert [p.name for p in reader.persons()] == ["Ann"]
     with sqlite3.connect(path) as db:
         assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() is None
+
+
+def test_a_report_reads_photos_and_grants_as_of_one_moment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`report --gallery` read each person's photo, then the grants, each on its own: a person removed between
+    them was shown with their photo and without the grants they had, as if never authorized."""
+    path = tmp_path / "g.sqlite"
+    gallery_of(path, "Ann")
+    with Gallery(path) as store:
+        store.authorize("Ann", "douyin:1")
+    result = scan_result([appearance("Ann", room="douyin:1")], [source(room="douyin:1")])
+    (tmp_path / "r.json").write_text(json.dumps(result.to_dict()), encoding="utf-8")
+    photo = Gallery.best_thumbnail
+
+    def photo_then_removed(store: Gallery, name: str) -> bytes | None:
+        found = photo(store, name)
+        with Gallery(path) as writer:  # another process's `gallery remove Ann`, committed meanwhile
+            writer.remove_person("Ann")
+        return found
+
+    monkeypatch.setattr(Gallery, "best_thumbnail", photo_then_removed)
+    report = read_report_input(tmp_path / "r.json", path)
+    assert report.authorizations is not None
+    assert [a.room for a in report.authorizations] == ["douyin:1"]  # was: [], Ann's grant gone beside her photo
