@@ -19,7 +19,7 @@ from impersonation_cli.gallery.store import (
     import_from_file,
     validate_name,
 )
-from impersonation_cli.io.rooms import validate_date, validate_room
+from impersonation_cli.io.rooms import validate_grant
 from impersonation_cli.outputs.console import one_line
 from impersonation_cli.outputs.files import check_outputs
 from impersonation_cli.outputs.gallery_tables import people_table, person_tables
@@ -100,9 +100,7 @@ def show(name: Annotated[str, typer.Argument()], gallery: options.Gallery = None
 def remove(name: Annotated[str, typer.Argument()], gallery: options.Gallery = None) -> None:
     """Remove a person with all their references and authorizations."""
     with _open(gallery, create=False) as store:
-        canonical = store.canonical_name(name)
-        store.remove_person(canonical)
-        done(f"removed {canonical}")
+        done(f"removed {store.remove_person(name)}")
 
 
 @gallery_app.command("export")
@@ -134,14 +132,9 @@ def authorize(
     gallery: options.Gallery = None,
 ) -> None:
     """Allow a room to use a person's likeness."""
-    room = validate_room(room)
-    for value, what in ((since, "--from"), (until, "--until")):
-        if value is not None:
-            validate_date(value, what)
+    room = validate_grant(room, since, until, ("--from", "--until"))  # refused by option, before the gallery opens
     with _open(gallery, create=False) as store:
-        canonical = store.canonical_name(name)
-        store.authorize(canonical, room, since, until, ai_allowed)
-        done(f"{room} authorized for {canonical}")
+        done(f"{room} authorized for {store.authorize(name, room, since, until, ai_allowed)}")
 
 
 @gallery_app.command("revoke")

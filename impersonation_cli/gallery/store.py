@@ -39,6 +39,7 @@ from impersonation_cli.io.rooms import (
     check_period,
     unique_keys,
     validate_date,
+    validate_grant,
     validate_room,
 )
 from impersonation_cli.io.user_dirs import data_folder, expand_user
@@ -435,9 +436,13 @@ class Gallery:
                 )
             return db.total_changes - before
 
-    def remove_person(self, name: str) -> None:
+    def remove_person(self, name: str) -> str:
+        """Remove a person (`name`: their name or an alias) with their references, authorizations and footage;
+        returns the name they were registered under."""
         with self.transaction() as db:
+            registered = self.canonical_name(name)
             db.execute("DELETE FROM persons WHERE id = ?", (self.person_id(name),))
+            return registered
 
     def persons(self) -> list[Person]:
         rows = self.db.execute(
@@ -489,12 +494,11 @@ class Gallery:
 
     def authorize(
         self, name: str, room: str, valid_from: str | None = None, valid_to: str | None = None, ai_allowed: bool = False
-    ) -> None:
-        """Allow `room` to use the person's likeness between two ISO dates (either open), in place of its grant."""
-        room = validate_room(room)
-        for value, what in ((valid_from, "valid from"), (valid_to, "valid until")):
-            if value is not None:
-                validate_date(value, what)
+    ) -> str:
+        """Allow `room` to use the person's likeness (`name`: their name or an alias) between two ISO dates (either
+        open), in place of its grant; returns the name the person is registered under."""
+        room = validate_grant(room, valid_from, valid_to)
+        registered = self.canonical_name(name)  # an unknown person is said before the period's order
         check_period(valid_from, valid_to)
         if not isinstance(ai_allowed, bool):
             raise GalleryError(f"ai_allowed must be true or false, not {ai_allowed!r}")
@@ -505,6 +509,7 @@ class Gallery:
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 (self.person_id(name), room, valid_from, valid_to, int(ai_allowed), now_iso()),
             )
+        return registered
 
     def revoke(self, name: str, room: str) -> bool:
         """Remove the person's grant of `room` (refused unless platform:account, as `authorize`); whether one went."""

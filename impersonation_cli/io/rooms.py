@@ -117,6 +117,19 @@ def validate_date(text: str, what: str) -> str:
     raise UserError(f"{what} {text!r} is not an ISO date (2026-12-31) or date-time (2026-12-31T20:00:00+08:00)")
 
 
+def validate_grant(
+    room: str, valid_from: str | None, valid_to: str | None, names: tuple[str, str] = ("valid from", "valid until")
+) -> str:
+    """An authorization's room (`validate_room`: returned as every part of the tool spells it) and bounds (each a
+    `validate_date` or None, named in a refusal by `names`: the CLI's --from and --until). The bounds' order is
+    `check_period`'s."""
+    room = validate_room(room)
+    for value, what in zip((valid_from, valid_to), names, strict=True):
+        if value is not None:
+            validate_date(value, what)
+    return room
+
+
 def has_time(bound: str) -> bool:
     """Whether an authorization's bound (a `validate_date`) is a date-time, an instant, rather than a whole day."""
     return len(bound) > DATE_LENGTH
