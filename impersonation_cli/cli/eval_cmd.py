@@ -11,20 +11,12 @@ import typer
 from impersonation_cli.api import load_engine
 from impersonation_cli.cli import options
 from impersonation_cli.cli.common import app, done, errors, stderr, stdout, warn
-from impersonation_cli.config import config_path
-from impersonation_cli.errors import EXIT_OK, EXIT_UNREADABLE, MAX_SCAN_FPS, check_rate
+from impersonation_cli.errors import EXIT_OK, EXIT_UNREADABLE
 from impersonation_cli.io.threads import threads_or_default
 from impersonation_cli.outputs.console import one_line
 from impersonation_cli.outputs.dashboard import problem_lines
 from impersonation_cli.outputs.eval_tables import auc_table, class_table, group_table
-from impersonation_cli.outputs.files import check_outputs
-from impersonation_cli.tools.evaluation import (
-    EvalCase,
-    check_roc_path,
-    evaluation_report,
-    load_manifest,
-    write_eval_outputs,
-)
+from impersonation_cli.tools.evaluation import EvalCase, checked_manifest, evaluation_report, write_eval_outputs
 
 
 @app.command("eval")
@@ -52,13 +44,7 @@ def evaluate(
 ) -> None:
     """Scan labelled cases; print precision/recall per verdict class and ROC AUC per manipulation signal and per
     dataset group, each AUC with a bootstrap 95% interval."""
-    check_rate(fps, MAX_SCAN_FPS)
-    manifest = load_manifest(manifest_path)
-    # Every file the manifest names is an input too (`--json clip.mp4` replaced a case's clip), and the config.
-    named = [*manifest.files, *([chosen] if (chosen := config_path(config)) else [])]
-    check_outputs({"--roc": roc_path, "--json": json_path}, [manifest_path, *named])
-    if roc_path is not None:
-        check_roc_path(roc_path)
+    manifest = checked_manifest(manifest_path, fps, roc_path, json_path, config)
     engine, settings = load_engine(models, pack, device, config, threads_or_default(threads), warn)
 
     def on_case(number: int, case: EvalCase) -> None:

@@ -25,8 +25,8 @@ import cv2
 import numpy as np
 import yaml
 
-from impersonation_cli.config import BOUNDS, Config, write_match_threshold
-from impersonation_cli.errors import UserError, read_settings_text, unknown_keys
+from impersonation_cli.config import BOUNDS, Config, config_path, write_match_threshold
+from impersonation_cli.errors import MAX_SCAN_FPS, UserError, check_rate, read_settings_text, unknown_keys
 from impersonation_cli.gallery.enrol import reference_from_image
 from impersonation_cli.gallery.store import Gallery, GalleryIndex
 from impersonation_cli.io.atomic_write import text_bytes, write_files_atomic
@@ -755,6 +755,37 @@ def check_roc_path(path: Path) -> None:
     refusal came after the whole evaluation, whose plot was then lost."""
     if not cv2.haveImageWriter(path.name):
         raise UserError(f"cannot write the ROC plot to {path} (use a .png name)")
+
+
+def checked_manifest(
+    manifest_path: Path,
+    fps: float | None = None,
+    roc_path: Path | None = None,
+    json_path: Path | None = None,
+    config: Path | None = None,
+) -> Manifest:
+    """`eval`'s manifest (`load_manifest`), with the rest of what `eval` refuses before it loads the models.
+
+    Args:
+        manifest_path: the manifest file.
+        fps: frames sampled per second, or None for the config's.
+        roc_path: `eval --roc`, the ROC picture to write, or None.
+        json_path: `eval --json`, the document to write, or None.
+        config: the config file as given, or None for the one the CLI would find.
+
+    Raises:
+        UserError: a rate outside (0, MAX_SCAN_FPS]; a manifest that cannot be read or has a mistake; an output
+            named as an input (the manifest, a file it names, the config file in force) or as the other output;
+            a --roc name no picture can be written to (one-line messages).
+    """
+    check_rate(fps, MAX_SCAN_FPS)
+    manifest = load_manifest(manifest_path)
+    # Every file the manifest names is an input too (`--json clip.mp4` replaced a case's clip), and the config.
+    named = [*manifest.files, *([chosen] if (chosen := config_path(config)) else [])]
+    check_outputs({"--roc": roc_path, "--json": json_path}, [manifest_path, *named])
+    if roc_path is not None:
+        check_roc_path(roc_path)
+    return manifest
 
 
 def write_eval_outputs(report: EvalReport, roc_path: Path | None, json_path: Path | None) -> bool:
