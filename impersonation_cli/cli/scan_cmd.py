@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 from typing import Annotated
 
@@ -11,7 +10,7 @@ import typer
 from impersonation_cli.api import Scanner, room_assignments, settings_files
 from impersonation_cli.cli import options
 from impersonation_cli.cli.common import app, errors, stderr, stdout, warn
-from impersonation_cli.distributed.ray_scan import engine_options, scan_on_ray
+from impersonation_cli.distributed.ray_scan import engine_options, scan_runner
 from impersonation_cli.errors import MAX_SCAN_FPS, UserError, check_rate
 from impersonation_cli.io.rooms import parse_time
 from impersonation_cli.io.sources import input_files
@@ -19,7 +18,6 @@ from impersonation_cli.outputs.dashboard import interrupted_line, progress_bar, 
 from impersonation_cli.outputs.files import check_outputs, exit_code, write_outputs
 from impersonation_cli.outputs.findings import parse_fail_on
 from impersonation_cli.outputs.table import print_summary
-from impersonation_cli.pipeline.scan import scan_inputs
 
 # Ctrl-C, as shells report a process ended by SIGINT (128 + 2).
 EXIT_INTERRUPTED = 130
@@ -79,7 +77,7 @@ def scan(
             fps=fps,
             evidence_dir=evidence_dir,
             progress=progress,
-            runner=scan_inputs if ray is None else functools.partial(scan_on_ray, options=ray),
+            runner=scan_runner(ray),
         )
     write_outputs(result, json_path, jsonl_path)
     if result.status == "interrupted":

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 from typing import Annotated
 
@@ -12,7 +11,7 @@ from impersonation_cli.api import Scanner, room_specs, settings_files, watch_set
 from impersonation_cli.cli import options
 from impersonation_cli.cli.common import app, errors, is_quiet, stderr, warn
 from impersonation_cli.distributed.ray_scan import engine_options
-from impersonation_cli.distributed.ray_watch import RayWatcher, SinkView
+from impersonation_cli.distributed.ray_watch import SinkView, watch_engine
 from impersonation_cli.io.threads import usable_cores
 from impersonation_cli.outputs.alerts import AlertSink, WatchEvent, default_evidence_dir, validate_webhook
 from impersonation_cli.outputs.console import one_line
@@ -93,7 +92,7 @@ def watch(
         on_alert=print_alert,
         on_write_error=print_write_error,
         evidence_dir=evidence_dir,
-        engine=None if ray is None else functools.partial(RayWatcher, options=ray),
+        engine=watch_engine(ray),
     ) as watcher:
         run_with_dashboard(watcher, stderr)
     result = watcher.summary()

@@ -208,6 +208,14 @@ def engine_options(
     return options
 
 
+def scan_runner(
+    options: RayOptions | None,
+) -> Callable[[list[str], ScanContext, Mapping[str, Room] | None], ScanResult]:
+    """The `runner` for `Scanner.scan_sources` that `engine_options` asks for: `scan_inputs`, in this process,
+    for None; else `scan_on_ray` on the cluster the options name."""
+    return scan_inputs if options is None else functools.partial(scan_on_ray, options=options)
+
+
 def scan_on_ray(
     inputs: list[str], context: ScanContext, rooms: Mapping[str, Room] | None, options: RayOptions
 ) -> ScanResult:

@@ -21,6 +21,7 @@ watch's summary does.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import os
 import tempfile
@@ -837,3 +838,9 @@ def _delays(delays: list[float]) -> dict[str, Any]:
 
 
 __all__ = ["RayWatcher", "WatchCoordinator", "WatchWorker"]
+
+
+def watch_engine(options: RayOptions | None) -> Callable[..., RayWatcher] | None:
+    """The `engine` for `Scanner.watcher` that `engine_options` asks for: None (watch in this process) for None;
+    else `RayWatcher` on the cluster the options name."""
+    return None if options is None else functools.partial(RayWatcher, options=options)
