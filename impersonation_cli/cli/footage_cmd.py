@@ -9,8 +9,7 @@ import typer
 
 from impersonation_cli.cli import options
 from impersonation_cli.cli.common import app, done, say, stdout
-from impersonation_cli.errors import UserError
-from impersonation_cli.gallery.footage import add_footage_videos, added_line
+from impersonation_cli.gallery.footage import add_footage_videos, added_line, remove_footage_videos
 from impersonation_cli.gallery.store import Gallery, default_gallery_path
 from impersonation_cli.outputs.gallery_tables import footage_table
 
@@ -62,10 +61,5 @@ def remove(
     gallery: options.Gallery = None,
 ) -> None:
     """Remove a person's footage, or one video of it."""
-    with Gallery(default_gallery_path(gallery), create=False) as store:
-        removed = store.remove_footage(name, video)
-        name = store.canonical_name(name)  # as registered, not the alias given (as `footage add` says it)
-    if not removed:  # as `gallery revoke`: removing what is not there is a mistake worth saying
-        what = "no footage" if video is None else f"no footage named {video!r}"
-        raise UserError(f"'{name}' has {what} (see `impersonation-cli footage list`)")
+    name, removed = remove_footage_videos(default_gallery_path(gallery), name, video)
     done(f"{name}: removed {removed} video(s)")

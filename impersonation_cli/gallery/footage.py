@@ -70,6 +70,24 @@ def add_footage_videos(
         raise (UnreadableInput if unreadable else UserError)("; ".join(unread) + others)
 
 
+def remove_footage_videos(gallery: Path, name: str, video: str | None = None) -> tuple[str, int]:
+    """`footage remove`: remove all of `name`'s footage, or one video of it (`Gallery.remove_footage`: a file name
+    or sha256, whole or its first 16 characters); returns (the person's name as registered, not the alias given,
+    as `footage add` says it; how many videos went).
+
+    Raises:
+        UserError: nothing was removed (as `gallery revoke`: removing what is not there is a mistake worth
+            saying), a person not in the gallery, a gallery that is missing or cannot be written.
+    """
+    with Gallery(gallery, create=False) as store:
+        removed = store.remove_footage(name, video)
+        name = store.canonical_name(name)
+    if not removed:
+        what = "no footage" if video is None else f"no footage named {video!r}"
+        raise UserError(f"'{name}' has {what} (see `impersonation-cli footage list`)")
+    return name, removed
+
+
 def added_line(path: Path, video: FootageVideo, new: bool) -> str:
     """What `footage add` says of one video: what is stored, under which name (a copy of a stored video under
     another file name is that video) and how much of it."""
