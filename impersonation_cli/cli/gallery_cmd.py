@@ -10,13 +10,13 @@ import typer
 from impersonation_cli.api import load_engine
 from impersonation_cli.cli import options
 from impersonation_cli.cli.common import app, done, say, stderr, stdout, warn
-from impersonation_cli.errors import UserError
 from impersonation_cli.gallery.enrol import enrol_folder, enrol_photos, people_to_import
 from impersonation_cli.gallery.store import (
     Gallery,
     default_gallery_path,
     export_to_file,
     import_from_file,
+    revoke_in_file,
     validate_name,
 )
 from impersonation_cli.io.rooms import validate_grant
@@ -142,11 +142,7 @@ def revoke(
     name: Annotated[str, typer.Argument()], room: Annotated[str, typer.Argument()], gallery: options.Gallery = None
 ) -> None:
     """Withdraw a room's authorization."""
-    with _open(gallery, create=False) as store:
-        canonical = store.canonical_name(name)
-        if not store.revoke(canonical, room):
-            raise UserError(f"{room} had no authorization for {canonical}")
-        done(f"{room} no longer authorized for {canonical}")
+    done(f"{room} no longer authorized for {revoke_in_file(default_gallery_path(gallery), name, room)}")
 
 
 @gallery_app.command("calibrate")

@@ -1196,6 +1196,21 @@ def export_to_file(gallery: Path, file: Path) -> int:
     return len(document["persons"])
 
 
+def revoke_in_file(gallery: Path, name: str, room: str) -> str:
+    """`gallery revoke`: withdraw the person's grant of `room` in the gallery at `gallery`; returns the name the
+    person is registered under (`name` may be an alias).
+
+    Raises:
+        UserError: the person had no grant of `room` (withdrawing what is not there is a mistake worth saying), a
+            room not of the form platform:account, a person not in the gallery, a missing gallery.
+    """
+    with Gallery(gallery, create=False) as store:
+        registered = store.canonical_name(name)
+        if not store.revoke(registered, room):
+            raise UserError(f"{room} had no authorization for {registered}")
+        return registered
+
+
 def import_from_file(gallery: Path, file: Path) -> tuple[int, int]:
     """`gallery import-file`: merge an export into `gallery` in one transaction, every value checked first (the
     first bad one refuses the whole file); (people in the file, new references)."""
