@@ -22,8 +22,6 @@ difference is the restored fakes and not the extra training). Then `train_detect
 from __future__ import annotations
 
 import argparse
-import json
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -122,68 +120,28 @@ def restored_pairs(pool: list[tuple[FaceSample, np.ndarray]], count: int, rng: n
     return crops, [0, 1] * count
 
 
-def held_out_auc(network, pool: list[tuple[FaceSample, np.ndarray]], seed: int) -> float:
-    """Held-out people: restored crops against their own real crops, on `synthetic`."""
-    crops, labels = restored_pairs(pool, len(pool), np.random.default_rng(seed))
-    probabilities = training.calibrated(training.predict(network, training.to_blob(crops)), 1.0)
-    labels = np.array(labels)
-    return training.roc_auc(probabilities[labels == 0, 1], probabilities[labels == 1, 1])
-
-
 def command_train(args: argparse.Namespace) -> None:
-    import torch
-    from onnx2torch import convert
-
-    torch.manual_seed(args.seed)
-    torch.set_num_threads(args.threads)
     train_entries, validation_entries = training.split_faces(args)
-    faces = training.TrainingFaces.of(train_entries)
     train_pool = restored_samples(args, "train", train_entries)
     validation_pool = restored_samples(args, "validation", validation_entries)
-    validation_faces = [f for e in validation_entries for f in training.samples_of(e)]
-    validation = training.validation_set(validation_faces, args.seed + 1, 80)
-    network = convert(str(SHIPPED))
-    optimizer = torch.optim.AdamW(network.parameters(), lr=args.lr, weight_decay=1e-4)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, args.steps)
-    loss_of = torch.nn.CrossEntropyLoss(label_smoothing=0.05)
-    rng = np.random.default_rng(args.seed)
-    restored_count = round(args.share * args.batch / 2)
-
-    def report(step: int) -> None:
-        scores = training.validation_report(training.predict(network, validation[0]), validation[1])
-        scores["auc_restored"] = held_out_auc(network, validation_pool, args.seed + 2)
-        print("validation", json.dumps({"step": step, **{k: round(v, 3) for k, v in scores.items()}}), flush=True)
-
-    report(0)
-    started = time.time()
-    for step in range(args.steps):
-        crops, labels = training.training_batch(faces, rng, args.batch - 2 * restored_count, 0.0)
-        extra_crops, extra_labels = restored_pairs(train_pool, restored_count, rng)
-        crops, labels = [*crops, *extra_crops], [*labels, *extra_labels]
-        network.train()
-        loss = training.optimize_step(network, optimizer, schedule, loss_of, (crops, labels), "cpu")
-        if (step + 1) % 20 == 0:
-            print(f"step {step + 1}/{args.steps} loss {loss:.3f} {time.time() - started:.0f}s", flush=True)
-    report(args.steps)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    difference = training.export_onnx(network, args.output, validation[0][:8])
-    shutil.copy(SHIPPED.with_suffix(".json"), args.output.with_suffix(".json"))  # AUC is rank-based
-    print(f"ONNX Runtime vs torch: max |difference| {difference:.2e}; {time.time() - started:.0f} s")
+    training.fine_tune_shipped(
+        args,
+        SHIPPED,
+        lambda rng, count: restored_pairs(train_pool, count, rng),
+        round(args.share * args.batch / 2),
+        lambda network: {
+            "auc_restored": training.pairs_auc(
+                network, restored_pairs(validation_pool, len(validation_pool), np.random.default_rng(args.seed + 2))
+            )
+        },
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("stage", choices=("pool", "train"))
-    parser.add_argument("--media", type=Path, default=training.REPO.parent / "shared" / "media")
-    parser.add_argument("--work", type=Path, default=Path.home() / ".cache" / "impersonation-cli" / "train")
-    parser.add_argument("--output", type=Path, default=Path("/tmp/restored/face_forgery.onnx"))
+    training.add_fine_tune_arguments(parser, "/tmp/restored/face_forgery.onnx", "restored faces")
     parser.add_argument("--pool", type=int, default=240, help="restored training faces (a quarter as many held out)")
-    parser.add_argument("--share", type=float, default=0.3, help="share of a batch's pairs that are restored faces")
-    parser.add_argument("--steps", type=int, default=400)
-    parser.add_argument("--batch", type=int, default=32)
-    parser.add_argument("--lr", type=float, default=5e-5)
-    parser.add_argument("--seed", type=int, default=20261205)
-    parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     {"pool": command_pool, "train": command_train}[args.stage](args)
 

@@ -35,11 +35,14 @@ import csv
 import datetime as dt
 import hashlib
 import json
+import shutil
 import sys
 import time
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -637,6 +640,77 @@ def train(args: argparse.Namespace, training: TrainingFaces, validation: tuple[n
             export_onnx(network, checkpoint_path(args.output, step + 1), validation[0][:8])
             network.to(device)
     return network, history, time.time() - started
+
+
+ExtraPairs = Callable[[np.random.Generator, int], tuple[list[np.ndarray], list[int]]]
+
+
+def fine_tune_shipped(
+    args: argparse.Namespace,
+    shipped: Path,
+    extra_pairs: ExtraPairs,
+    extra_count: int,
+    held_out_scores: Callable[[Any], dict[str, float]],
+) -> None:
+    """A comparison run for a probe: the shipped model (converted with onnx2torch) fine-tuned `args.steps` steps of
+    `args.batch` crops at `args.lr` (cosine), each batch's pairs as `training_batch` makes them but `extra_count` of
+    them from `extra_pairs` (0: a control run, the same steps without them); the held-out people's self-blend and
+    effects AUC, with `held_out_scores`, before and after. Writes the ONNX file, the shipped JSON beside it."""
+    import torch
+    from onnx2torch import convert
+
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads)
+    train_entries, validation_entries = split_faces(args)
+    faces = TrainingFaces.of(train_entries)
+    validation = validation_set([f for e in validation_entries for f in samples_of(e)], args.seed + 1, 80)
+    network = convert(str(shipped))
+    optimizer = torch.optim.AdamW(network.parameters(), lr=args.lr, weight_decay=1e-4)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, args.steps)
+    loss_of = torch.nn.CrossEntropyLoss(label_smoothing=0.05)
+    rng = np.random.default_rng(args.seed)
+
+    def report(step: int) -> None:
+        scores = validation_report(predict(network, validation[0]), validation[1]) | held_out_scores(network)
+        print("validation", json.dumps({"step": step, **{k: round(v, 3) for k, v in scores.items()}}), flush=True)
+
+    report(0)
+    started = time.time()
+    for step in range(args.steps):
+        crops, labels = training_batch(faces, rng, args.batch - 2 * extra_count, 0.0)
+        extra_crops, extra_labels = extra_pairs(rng, extra_count) if extra_count else ([], [])
+        network.train()
+        batch = ([*crops, *extra_crops], [*labels, *extra_labels])
+        loss = optimize_step(network, optimizer, schedule, loss_of, batch, "cpu")
+        if (step + 1) % 20 == 0:
+            print(f"step {step + 1}/{args.steps} loss {loss:.3f} {time.time() - started:.0f}s", flush=True)
+    report(args.steps)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    difference = export_onnx(network, args.output, validation[0][:8])
+    shutil.copy(shipped.with_suffix(".json"), args.output.with_suffix(".json"))  # AUC is rank-based
+    print(f"ONNX Runtime vs torch: max |difference| {difference:.2e}; {time.time() - started:.0f} s")
+
+
+def add_fine_tune_arguments(parser: argparse.ArgumentParser, output: str, extra: str) -> None:
+    """The options of a probe's `fine_tune_shipped` run: where the faces are, the ONNX file written, the share of
+    each batch's pairs that are the probe's `extra` fakes, and the run's steps, batch, learning rate, seed, threads."""
+    parser.add_argument("--media", type=Path, default=REPO.parent / "shared" / "media")
+    parser.add_argument("--work", type=Path, default=Path.home() / ".cache" / "impersonation-cli" / "train")
+    parser.add_argument("--output", type=Path, default=Path(output))
+    parser.add_argument("--share", type=float, default=0.3, help=f"share of a batch's pairs that are {extra}")
+    parser.add_argument("--steps", type=int, default=400)
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--lr", type=float, default=5e-5)
+    parser.add_argument("--seed", type=int, default=20261205)
+    parser.add_argument("--threads", type=int, default=2)
+
+
+def pairs_auc(network, pairs: tuple[list[np.ndarray], list[int]]) -> float:
+    """`synthetic` AUC of (real crop, fake crop) pairs, labelled 0 and 1."""
+    crops, labels = pairs
+    probabilities = calibrated(predict(network, to_blob(crops)), 1.0)
+    marks = np.array(labels)
+    return roc_auc(probabilities[marks == 0, 1], probabilities[marks == 1, 1])
 
 
 def optimize_step(network, optimizer, schedule, loss_of, batch: tuple, device) -> float:
