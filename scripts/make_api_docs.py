@@ -13,6 +13,7 @@ import argparse
 import dataclasses
 import enum
 import inspect
+import json
 import re
 import sys
 from collections.abc import Callable
@@ -138,11 +139,17 @@ def scanner_members() -> list[str]:
     return parts
 
 
+def python_literal(value: object) -> str:
+    """`value` as ruff writes it: a string double-quoted (`ruff format --check .` reads docs/api.md's Python blocks,
+    and single quotes there were a formatting failure)."""
+    return json.dumps(value) if isinstance(value, str) else repr(value)
+
+
 def name_section(name: str, obj: Any) -> list[str]:
     if dataclasses.is_dataclass(obj) and isinstance(obj, type):
         block = signature_block(name, dataclass_field_texts(obj), None)
     elif isinstance(obj, type) and issubclass(obj, enum.Enum):  # its members, not Enum's own constructor
-        block = "```python\n" + "\n".join(f"{name}.{member.name} = {member.value!r}" for member in obj) + "\n```"
+        block = "```python\n" + "\n".join(f"{name}.{m.name} = {python_literal(m.value)}" for m in obj) + "\n```"
     elif isinstance(obj, type) and issubclass(obj, Exception):
         block = f"```python\nraise {name}(message: str)\n```"
     elif inspect.isclass(obj):

@@ -35,7 +35,7 @@ python3 -m venv .venv
 python -m pip install -q --upgrade pip
 python -m pip install -q -e '.[test]'
 
-ruff check impersonation_cli tests scripts samples
-ruff format --check impersonation_cli tests scripts samples
+ruff check .
+ruff format --check .  # the Python blocks of docs/*.md too, as ruff reads them
 mypy  # the package, as [tool.mypy] in pyproject.toml says
 exec python -m pytest -q -rs "$@"
