@@ -19,6 +19,7 @@ from .small_clips import grey_ramp_clip
 
 def unclosed_files(action: object) -> list[str]:
     """The files `action` (a callable) left open, as the ResourceWarnings of their collection say."""
+    gc.collect()  # an earlier test's garbage in this process, collected here, is not blamed on `action`
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ResourceWarning)
         action()  # type: ignore[operator]
