@@ -427,6 +427,78 @@ def training_batch(
     return np.stack(crops), np.array(labels)
 
 
+# -- faces cut by the frame's edge ------------------------------------------------------------------
+# A phone close-up fills the frame's width: its context crop leaves the picture, black beyond the edge at run time.
+# The `edges` stage teaches the network that an edge carries no label: pairs cut alike after the fake is made.
+
+# How far inside the box's edge a cut falls, in box sides: negative cuts only the context (the crop reaches 0.15
+# beyond the box), positive cuts into the face, up to a box a quarter outside the frame (the runtime's limit).
+CUT_RANGE = (-0.15, 0.25)
+SIDE_COUNTS = (1, 2, 4)  # one edge, a corner, or a picture cut tight around the face (an aligned crop)
+SIDE_COUNT_ODDS = (0.6, 0.3, 0.1)
+EDGE_RULE = {"measured_at_widen": 1.0, "max_share": 0.25}  # the runtime's rule for such a model: metadata crop.outside
+
+
+def frame_cut(rng: np.random.Generator) -> tuple[tuple[int, float], ...]:
+    """Where frame edges fall: (side, offset) per cut side (0 left, 1 top, 2 right, 3 bottom), offsets inward from
+    the box's edge in box sides; two sides meet at a corner."""
+    count = int(rng.choice(SIDE_COUNTS, p=SIDE_COUNT_ODDS))
+    if count == 4:
+        return tuple((side, float(rng.uniform(-0.15, 0.05))) for side in range(4))
+    first = int(rng.integers(4))
+    sides = [first] if count == 1 else [first, (first + 1) % 4]
+    return tuple((side, float(rng.uniform(*CUT_RANGE))) for side in sides)
+
+
+def cut(image: np.ndarray, face: FaceSample, cuts: tuple[tuple[int, float], ...]) -> np.ndarray:
+    """`image` black beyond each cut, as the runtime's crop is beyond the frame."""
+    out = image.copy()
+    height, width = out.shape[:2]
+    x1, y1, x2, y2 = (float(v) for v in face.box[:4])
+    side = face.side
+    for edge, offset in cuts:
+        if edge == 0:
+            out[:, : int(np.clip(x1 + offset * side, 0, width))] = 0
+        elif edge == 1:
+            out[: int(np.clip(y1 + offset * side, 0, height))] = 0
+        elif edge == 2:
+            out[:, int(np.clip(x2 - offset * side, 0, width)) :] = 0
+        else:
+            out[int(np.clip(y2 - offset * side, 0, height)) :] = 0
+    return out
+
+
+def edge_cut_pairs(faces: list[FaceSample], rng: np.random.Generator, count: int) -> tuple[list[np.ndarray], list[int]]:
+    """`count` (real crop, fake crop) pairs, the fake a self-blend or an effect in the training's proportions, both
+    cut by the same frame edges after the fake is made, then cropped, degraded and mirrored alike."""
+    crops, labels = [], []
+    for _ in range(count):
+        face, other = (faces[int(i)] for i in rng.integers(len(faces), size=2))
+        label = 1 if rng.random() < SELF_BLEND_SHARE else 2
+        fake = fake_image(face, label, rng, other)
+        cuts = frame_cut(rng)
+        seed = int(rng.integers(2**63))
+        crops.append(finish_crop(face, cut(face.image, face, cuts), np.random.default_rng(seed)))
+        crops.append(finish_crop(face, cut(fake, face, cuts), np.random.default_rng(seed)))
+        labels.extend([0, label])
+    return crops, labels
+
+
+def edge_cut_scores(network, faces: list[FaceSample], seed: int) -> dict[str, float]:
+    """On held-out faces cut by frame edges: self-blend and effects AUC, and the 95th percentile of the real crops'
+    uncalibrated synthetic and effects probabilities (what a cut real face scores)."""
+    crops, labels = edge_cut_pairs(faces, np.random.default_rng(seed), 160)
+    marks = np.array(labels)
+    probabilities = calibrated(predict(network, to_blob(crops)), 1.0)
+    reals = probabilities[marks == 0]
+    return {
+        "auc_cut_self_blend": roc_auc(reals[:, 1], probabilities[marks == 1, 1]),
+        "auc_cut_effects": roc_auc(reals[:, 2], probabilities[marks == 2, 2]),
+        "cut_real_synthetic_p95": float(np.percentile(reals[:, 1], 95)),
+        "cut_real_effects_p95": float(np.percentile(reals[:, 2], 95)),
+    }
+
+
 def to_blob(crops: list[np.ndarray]) -> np.ndarray:
     """The network's input for crops, made exactly as the runtime makes it."""
     return MODEL_INPUT.blob(crops)
@@ -645,17 +717,18 @@ def train(args: argparse.Namespace, training: TrainingFaces, validation: tuple[n
 ExtraPairs = Callable[[np.random.Generator, int], tuple[list[np.ndarray], list[int]]]
 
 
-def fine_tune_shipped(
+def fine_tune(
     args: argparse.Namespace,
-    shipped: Path,
+    start: Path,
     extra_pairs: ExtraPairs,
     extra_count: int,
     held_out_scores: Callable[[Any], dict[str, float]],
-) -> None:
-    """A comparison run for a probe: the shipped model (converted with onnx2torch) fine-tuned `args.steps` steps of
-    `args.batch` crops at `args.lr` (cosine), each batch's pairs as `training_batch` makes them but `extra_count` of
-    them from `extra_pairs` (0: a control run, the same steps without them); the held-out people's self-blend and
-    effects AUC, with `held_out_scores`, before and after. Writes the ONNX file, the shipped JSON beside it."""
+):
+    """The model at `start` (converted with onnx2torch) fine-tuned `args.steps` steps of `args.batch` crops at
+    `args.lr` (cosine), each batch's pairs as `training_batch` makes them but `extra_count` of them from `extra_pairs`
+    (0: a control run, the same steps without them); the held-out people's self-blend and effects AUC, with
+    `held_out_scores`, before and after. Returns the network, its training seconds, the validation crops and the
+    validation history."""
     import torch
     from onnx2torch import convert
 
@@ -664,15 +737,17 @@ def fine_tune_shipped(
     train_entries, validation_entries = split_faces(args)
     faces = TrainingFaces.of(train_entries)
     validation = validation_set([f for e in validation_entries for f in samples_of(e)], args.seed + 1, 80)
-    network = convert(str(shipped))
+    network = convert(str(start))
     optimizer = torch.optim.AdamW(network.parameters(), lr=args.lr, weight_decay=1e-4)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, args.steps)
     loss_of = torch.nn.CrossEntropyLoss(label_smoothing=0.05)
     rng = np.random.default_rng(args.seed)
+    history = []
 
     def report(step: int) -> None:
         scores = validation_report(predict(network, validation[0]), validation[1]) | held_out_scores(network)
-        print("validation", json.dumps({"step": step, **{k: round(v, 3) for k, v in scores.items()}}), flush=True)
+        history.append({"step": step, **{k: round(v, 4) for k, v in scores.items()}})
+        print("validation", json.dumps(history[-1]), flush=True)
 
     report(0)
     started = time.time()
@@ -684,11 +759,25 @@ def fine_tune_shipped(
         loss = optimize_step(network, optimizer, schedule, loss_of, batch, "cpu")
         if (step + 1) % 20 == 0:
             print(f"step {step + 1}/{args.steps} loss {loss:.3f} {time.time() - started:.0f}s", flush=True)
+    seconds = time.time() - started
     report(args.steps)
+    return network, seconds, validation, history
+
+
+def fine_tune_shipped(
+    args: argparse.Namespace,
+    shipped: Path,
+    extra_pairs: ExtraPairs,
+    extra_count: int,
+    held_out_scores: Callable[[Any], dict[str, float]],
+) -> None:
+    """A comparison run for a probe: `fine_tune` from the shipped model; writes the ONNX file at `args.output`, the
+    shipped JSON beside it (AUC is rank-based)."""
+    network, seconds, validation, _ = fine_tune(args, shipped, extra_pairs, extra_count, held_out_scores)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     difference = export_onnx(network, args.output, validation[0][:8])
-    shutil.copy(shipped.with_suffix(".json"), args.output.with_suffix(".json"))  # AUC is rank-based
-    print(f"ONNX Runtime vs torch: max |difference| {difference:.2e}; {time.time() - started:.0f} s")
+    shutil.copy(shipped.with_suffix(".json"), args.output.with_suffix(".json"))
+    print(f"ONNX Runtime vs torch: max |difference| {difference:.2e}; {seconds:.0f} s")
 
 
 def add_fine_tune_arguments(parser: argparse.ArgumentParser, output: str, extra: str) -> None:
@@ -864,6 +953,37 @@ def command_train(args: argparse.Namespace) -> None:
     (args.work / f"train_{args.network}.json").write_text(json.dumps(record, indent=1))
 
 
+def command_edges(args: argparse.Namespace) -> None:
+    """Fine-tunes the trained model at --output on faces cut by the frame's edge (half of each batch's pairs), in
+    place: afterwards it judges faces whose crop leaves the frame (EDGE_RULE, written by `calibrate`)."""
+    train_entries, validation_entries = split_faces(args)
+    train_faces = [f for e in train_entries for f in samples_of(e)]
+    validation_faces = [f for e in validation_entries for f in samples_of(e)]
+    run = argparse.Namespace(**vars(args) | {"steps": args.edge_steps, "lr": args.edge_lr, "seed": args.edge_seed})
+    network, seconds, validation, history = fine_tune(
+        run,
+        args.output,
+        lambda rng, count: edge_cut_pairs(train_faces, rng, count),
+        round(args.edge_share * args.batch / 2),
+        lambda net: edge_cut_scores(net, validation_faces, args.edge_seed + 2),
+    )
+    written = args.output.with_name(args.output.stem + ".edges.onnx")
+    difference = export_onnx(network, written, validation[0][:8])
+    written.replace(args.output)
+    print(f"ONNX Runtime vs torch: max |difference| {difference:.2e}")
+    record = {
+        "steps": args.edge_steps,
+        "batch": args.batch,
+        "lr": args.edge_lr,
+        "seed": args.edge_seed,
+        "edge_share": args.edge_share,
+        "seconds": round(seconds),
+        "history": history,
+        "command": " ".join(sys.argv),
+    }
+    (args.work / "train_edges.json").write_text(json.dumps(record, indent=1))
+
+
 def command_calibrate(args: argparse.Namespace) -> None:
     from impersonation_cli.forgery.detector import CLASSES as RUNTIME_CLASSES
     from impersonation_cli.forgery.detector import METADATA_FORMAT, metadata_path
@@ -872,6 +992,8 @@ def command_calibrate(args: argparse.Namespace) -> None:
     _, validation_entries = split_faces(args)
     validation_faces = [f for e in validation_entries for f in samples_of(e)]
     training = json.loads((args.work / f"train_{args.network}.json").read_text())
+    edges_record = args.work / "train_edges.json"  # present when the `edges` stage ran after `train`
+    edges = json.loads(edges_record.read_text()) if edges_record.is_file() else None
     import onnxruntime as ort
 
     session = ort.InferenceSession(str(args.output), providers=["CPUExecutionProvider"])
@@ -912,7 +1034,8 @@ def command_calibrate(args: argparse.Namespace) -> None:
         "crop": {
             "widen": CROP_WIDEN,
             "rule": "square around the box centre, side = box's longer side x widen, rotated so the eyes are level",
-        },
+        }
+        | ({"outside": EDGE_RULE} if edges else {}),
         "calibration": {
             "temperature": round(temperature, 4),
             "fitted_on": "held-out people: reals + self-blends + effects",
@@ -925,7 +1048,12 @@ def command_calibrate(args: argparse.Namespace) -> None:
         "validation": {k: round(v, 4) for k, v in report.items()},
         "validation_people": {"clips": list(VALIDATION_CLIPS), "photos": list(VALIDATION_PHOTO_PREFIXES)},
         "training": {k: training[k] for k in ("network", "steps", "batch", "lr", "seconds", "command")}
-        | {k: training[k] for k in ("train_sources", "train_faces", "validation_sources", "validation_faces")},
+        | {k: training[k] for k in ("train_sources", "train_faces", "validation_sources", "validation_faces")}
+        | (
+            {"edges": {k: edges[k] for k in ("steps", "batch", "lr", "seed", "edge_share", "seconds", "command")}}
+            if edges
+            else {}
+        ),
         "base_network": BASE_NETWORKS[args.network],
         "date": dt.date.today().isoformat(),
     }
@@ -1030,7 +1158,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
         "stage",
-        choices=("extract", "train", "calibrate", "extract-fakes", "evaluate", "cost", "input-sizes", "all"),
+        choices=("extract", "train", "edges", "calibrate", "extract-fakes", "evaluate", "cost", "input-sizes", "all"),
     )
     parser.add_argument("--media", type=Path, default=REPO.parent / "shared" / "media")
     parser.add_argument("--models", type=Path, default=REPO.parent / "shared" / "models")
@@ -1045,6 +1173,10 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=3e-4)
     parser.add_argument("--seed", type=int, default=20261203)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--edge-steps", type=int, default=400, help="`edges`: fine-tuning steps")
+    parser.add_argument("--edge-lr", type=float, default=5e-5, help="`edges`: learning rate (cosine)")
+    parser.add_argument("--edge-seed", type=int, default=20261205)
+    parser.add_argument("--edge-share", type=float, default=0.5, help="`edges`: share of a batch's pairs cut")
     parser.add_argument("--validate-every", type=int, default=500)
     parser.add_argument("--validation-per-class", type=int, default=80)
     parser.add_argument("--cost-repeats", type=int, default=50)
@@ -1066,8 +1198,9 @@ def main() -> None:
     )
     args = parser.parse_args()
     set_sizes(args.input_size, args.canvas)
-    stages = ("extract", "train", "calibrate") if args.stage == "all" else (args.stage,)
-    commands = {"extract": command_extract, "train": command_train, "calibrate": command_calibrate}
+    stages = ("extract", "train", "edges", "calibrate") if args.stage == "all" else (args.stage,)
+    commands = {"extract": command_extract, "train": command_train, "edges": command_edges}
+    commands["calibrate"] = command_calibrate
     commands |= {"extract-fakes": command_extract_fakes, "evaluate": command_evaluate, "cost": command_cost}
     commands["input-sizes"] = command_input_sizes
     for stage in stages:

@@ -9,7 +9,8 @@ import math
 import cv2
 import numpy as np
 
-# Share of a crop that may lie outside the frame before the face counts as too cut off to judge.
+# Share of a crop that may lie outside the frame before the face counts as too cut off to judge, unless the model's
+# metadata says otherwise (`crop.outside`: a model trained on faces cut by the frame's edge judges more of them).
 MAX_OUTSIDE_SHARE = 0.25
 MAX_ROLL_DEGREES = 45.0
 
@@ -49,10 +50,13 @@ def outside_share(box: np.ndarray, widen: float, width: int, height: int) -> flo
     return 1.0 - inside_w * inside_h / max((2 * half) ** 2, 1e-6)
 
 
-def judgeable(boxes: np.ndarray, widen: float, min_face_px: int, width: int, height: int) -> np.ndarray:
-    """(N,) bool: faces whose shorter box side reaches `min_face_px` and whose crop is mostly inside the frame."""
+def judgeable(
+    boxes: np.ndarray, widen: float, min_face_px: int, width: int, height: int, max_outside: float = MAX_OUTSIDE_SHARE
+) -> np.ndarray:
+    """(N,) bool: faces whose shorter box side reaches `min_face_px` and of which at most `max_outside` lies outside
+    the frame, measured on the box widened `widen` times (the crop's widening: its context; 1: the face itself)."""
     if not len(boxes):
         return np.zeros(0, dtype=bool)
     sizes = np.minimum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
-    inside = np.array([outside_share(b, widen, width, height) <= MAX_OUTSIDE_SHARE for b in boxes], dtype=bool)
+    inside = np.array([outside_share(b, widen, width, height) <= max_outside for b in boxes], dtype=bool)
     return (sizes >= min_face_px) & inside

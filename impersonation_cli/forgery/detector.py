@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from impersonation_cli.forgery.crops import face_crop, judgeable
+from impersonation_cli.forgery.crops import MAX_OUTSIDE_SHARE, face_crop, judgeable
 
 MODEL_FILE = Path(__file__).resolve().parent.parent / "data" / "forgery" / "face_forgery.onnx"
 METADATA_FORMAT = 1
@@ -37,15 +37,22 @@ class ModelInput:
     widen: float
     mean: np.ndarray  # (3,) per RGB channel
     std: np.ndarray
+    # A face is judged while at most `max_outside` of its box widened `outside_widen` times lies outside the frame
+    # (metadata `crop.outside`; without it, as before: a quarter of the crop, None standing for `widen`).
+    outside_widen: float | None = None
+    max_outside: float = MAX_OUTSIDE_SHARE
 
     @classmethod
     def from_metadata(cls, metadata: dict) -> ModelInput:
-        spec = metadata["input"]
+        spec, crop = metadata["input"], metadata["crop"]
+        outside = crop.get("outside", {})
         return cls(
             size=int(spec["size"]),
-            widen=float(metadata["crop"]["widen"]),
+            widen=float(crop["widen"]),
             mean=np.asarray(spec["mean"], dtype=np.float32),
             std=np.asarray(spec["std"], dtype=np.float32),
+            outside_widen=float(outside.get("measured_at_widen", crop["widen"])),
+            max_outside=float(outside.get("max_share", MAX_OUTSIDE_SHARE)),
         )
 
     def blob(self, crops_bgr: list[np.ndarray]) -> np.ndarray:
@@ -123,7 +130,9 @@ class ForgeryDetector:
         """Per-face probabilities for the faces at `boxes` (N, >=4: x1, y1, x2, y2) with their 5 `keypoints`."""
         boxes = np.asarray(boxes, dtype=np.float32)
         height, width = image_bgr.shape[:2]
-        judged = judgeable(boxes, self.input.widen, self.min_face_px, width, height)
+        spec = self.input
+        outside_widen = spec.widen if spec.outside_widen is None else spec.outside_widen
+        judged = judgeable(boxes, outside_widen, self.min_face_px, width, height, spec.max_outside)
         synthetic = np.full(len(boxes), np.nan, dtype=np.float32)
         effects = np.full(len(boxes), np.nan, dtype=np.float32)
         rows = np.flatnonzero(judged)
