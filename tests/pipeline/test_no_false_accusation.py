@@ -50,6 +50,32 @@ def reencoded(media: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+# Held-out real people whose faces fill a 9:16 phone frame's width: their context crop leaves the picture.
+PHONE_CLIPS = (
+    "real_public_figures_video/theresa_may_pose_ref.mp4",
+    "real_talking_heads_LivePortrait/driving_d19.mp4",
+    "sadtalker/WDA_KatieHill_000.mp4",
+)
+# A phone's portrait frame as live-commerce apps stream it: the middle 9:16 of the picture at 720x1280, an app's
+# bar across the top.
+PHONE_FRAME = (
+    "crop='min(iw,ih*9/16)':'min(ih,iw*16/9)',scale=720:1280:force_original_aspect_ratio=decrease,"
+    "pad=720:1280:(ow-iw)/2:(oh-ih)/2:black,setsar=1,drawbox=x=0:y=0:w=iw:h=ih*0.07:color=0x202020@0.85:t=fill"
+)
+
+
+@pytest.fixture(scope="module")
+def phone_frames(media: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The first seconds of PHONE_CLIPS in a 9:16 phone frame, H.264 crf 23."""
+    folder = tmp_path_factory.mktemp("phone")
+    for clip in PHONE_CLIPS:
+        target = folder / clip.replace("/", "__")
+        command = ["ffmpeg", "-v", "error", "-y", "-t", str(SECONDS), "-i", str(media / clip), "-an", "-vf"]
+        command += [PHONE_FRAME, "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p"]
+        subprocess.run([*command, str(target)], check=True, timeout=300)
+    return folder
+
+
 def scan_json(args: list[str], env: dict[str, str], report: Path) -> dict:
     done = run_cli(["scan", *args, "--json", str(report), "--fps", "2"], env, timeout=600)
     assert done.returncode in (0, 1), done.stderr
@@ -106,3 +132,21 @@ def test_an_authorized_room_showing_the_real_person_gets_no_likely_synthetic_in_
     assert not [a for a in raised if a["verdict"] == "likely-synthetic"], raised
     watched = json.loads(summary.read_text(encoding="utf-8"))
     assert watched["appearances"] and all(a["verdicts"] == ["authorized"] for a in watched["appearances"])
+
+
+def test_real_close_ups_in_a_phone_frame_are_judged_and_not_accused(
+    phone_frames: Path, media: Path, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    """The model judged none of these three until it was trained on faces cut by the frame's edge (docs/verdicts.md,
+    "Faces cut by the frame's edge"): judging them must not accuse them. Nobody in them is registered; their faces
+    are judged as unmatched faces (as eval --score-unmatched does)."""
+    done = run_cli(["gallery", "add", "Barack Obama", str(media / "face_recognition" / "obama.jpg")], cli_env)
+    assert done.returncode == 0, done.stderr
+    config = tmp_path / "judge-everyone.toml"
+    config.write_text("[verdicts]\nflag_unmatched_faces = true\n", encoding="utf-8")
+    document = scan_json([str(phone_frames), "--config", str(config)], cli_env, tmp_path / "result.json")
+    assert len(document["sources"]) == len(PHONE_CLIPS)
+    for source in document["sources"]:
+        forgery = source["signals"][FACE_FORGERY]
+        assert not forgery["explanation"].startswith("not judged"), (source["source"], forgery["explanation"])
+        assert not {"likely-synthetic", "likely-effects"} & set(source["verdicts"]), (source["source"], forgery)
