@@ -19,6 +19,13 @@ under a UI bar); and, of up to --photos real photos (held-out first; none under 
 
     python scripts/make_robustness_set.py /tmp/phone --phone
     impersonation-cli eval /tmp/phone/phone.yaml --score-unmatched --fps 1 --json phone.json
+
+With --vertical it writes only that 9:16 phone frame, of every real AND every fake video (their labels kept), to
+OUT/vertical.yaml: what a phone close-up does to the detector, on fakes as on reals (docs/verdicts.md, "Faces cut
+by the frame's edge"):
+
+    python scripts/make_robustness_set.py /tmp/vertical --vertical
+    impersonation-cli eval /tmp/vertical/vertical.yaml --score-unmatched --fps 1 --json vertical.json
 """
 
 from __future__ import annotations
@@ -37,6 +44,8 @@ from make_shared_manifest import REPO, Case, labelled_cases
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
 BANNER_TEXT = "LIVE NOW  |  SALE 50% OFF  |  FOLLOW FOR MORE"
 QUALITY_CRF = 23  # the re-encode every non-crf variant gets
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".webm", ".mkv")
+VERTICAL = "vertical-9x16"
 
 
 def _banner() -> str:
@@ -116,7 +125,7 @@ def phone_variants(short_side: int) -> dict[str, tuple[str, int, str | None]]:
         "crop='min(iw,ih*9/16)':'min(ih,iw*16/9)',scale=720:1280:force_original_aspect_ratio=decrease,"
         "pad=720:1280:(ow-iw)/2:(oh-ih)/2:black,setsar=1," + _ui_bar(0.07, "LIVE  12.4k")
     )
-    found["vertical-9x16"] = (vertical, QUALITY_CRF, None)
+    found[VERTICAL] = (vertical, QUALITY_CRF, None)
     found["fps15"] = ("fps=15", QUALITY_CRF, None)
     found["2pass-300k"] = ("null", QUALITY_CRF, "300k")
     screen = (
@@ -213,22 +222,29 @@ def main() -> None:
         "--phone", action="store_true", help="camera, app and platform processing instead, to OUT/phone.yaml"
     )
     parser.add_argument("--photos", type=int, default=150, help="with --phone: how many real photos to vary")
+    parser.add_argument(
+        "--vertical",
+        action="store_true",
+        help="the 9:16 phone frame of every real and fake video, to OUT/vertical.yaml",
+    )
     args = parser.parse_args()
     out = args.out.resolve()
     if out.is_relative_to(REPO):
         parser.error("write the variants outside the repository (shared media is never copied into the project)")
     cases, _ = labelled_cases(args.media)
     reals = [c for c in cases if c.group.startswith("real/") and "/video/" in c.group]
+    fakes = [c for c in cases if c.group.startswith("fake/") and c.file.lower().endswith(VIDEO_SUFFIXES)]
     todo = []
-    for case in reals:
+    for case in reals + fakes if args.vertical else reals:
         source = args.media / case.file
         stem = case.file.replace("/", "__").rsplit(".", 1)[0]
         short_side = _shorter_side(source)
-        chosen = (
-            phone_variants(short_side)
-            if args.phone
-            else {name: (vf, crf, None) for name, (vf, crf) in variants(short_side).items() if vf is not None}
-        )
+        if args.vertical:
+            chosen = {VERTICAL: phone_variants(short_side)[VERTICAL]}
+        elif args.phone:
+            chosen = phone_variants(short_side)
+        else:
+            chosen = {name: (vf, crf, None) for name, (vf, crf) in variants(short_side).items() if vf is not None}
         for name, (video_filter, crf, bitrate) in chosen.items():
             todo.append(Variant(case, name, source, out / name / f"{stem}.mp4", video_filter, crf, bitrate))
     with ThreadPoolExecutor(args.jobs) as pool:
@@ -239,24 +255,31 @@ def main() -> None:
     clips = len({case.file for case, _, _ in made})
     photos = photo_variants(cases, args.media, out, args.photos) if args.phone else []
     kind = "Phone, app and platform processing" if args.phone else "Robustness variants"
+    kind, name_of = ("The 9:16 phone frame", "vertical") if args.vertical else (kind, "phone" if args.phone else None)
     lines = [
-        f"# {kind} of {clips} of the {len(reals)} real videos of {args.media}",
+        f"# {kind} of {clips} of the {len(reals) + len(fakes) if args.vertical else len(reals)} "
+        f"{'' if args.vertical else 'real '}videos of {args.media}",
         *([f"# and of {len({c.file for c, _, _ in photos})} real photos"] if photos else []),
         "# (scripts/make_robustness_set.py).",
-        "# None is a fake: every likely-synthetic here is a false accusation.",
+        "# Fakes keep their labels."
+        if args.vertical
+        else "# None is a fake: every likely-synthetic here is a false accusation.",
         "cases:",
     ]
     for case, name, target in made + photos:
+        group = ("real" if case.group.startswith("real/") else case.group) if args.vertical else name
         lines += [
             f'  - source: "{target}"',
-            f"    group: {'phone' if args.phone else 'robustness'}/{name}",
-            "    expected_flags: []",
+            f"    group: {name_of or 'robustness'}/{group}",
+            f"    expected_flags: [{', '.join(case.flags) if args.vertical else ''}]",
             f'    label: "{name} of {case.file}"',
         ]
-    manifest = out / ("phone.yaml" if args.phone else "robustness.yaml")
+    manifest = out / f"{name_of or 'robustness'}.yaml"
+    out.mkdir(parents=True, exist_ok=True)
     manifest.write_text("\n".join(lines) + "\n", encoding="utf-8")
     of_photos = f", {len(photos)} of {len({c.file for c, _, _ in photos})} real photos" if args.phone else ""
-    print(f"{len(made)} of {len(todo)} variants of {len(reals)} real videos{of_photos} -> {manifest}")
+    of_fakes = f" and {len(fakes)} fake" if args.vertical else ""
+    print(f"{len(made)} of {len(todo)} variants of {len(reals)} real{of_fakes} videos{of_photos} -> {manifest}")
 
 
 if __name__ == "__main__":
