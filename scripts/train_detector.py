@@ -723,7 +723,7 @@ def fine_tune(
     extra_pairs: ExtraPairs,
     extra_count: int,
     held_out_scores: Callable[[Any], dict[str, float]],
-):
+) -> tuple[Any, float, tuple[np.ndarray, np.ndarray], list[dict[str, float]]]:
     """The model at `start` (converted with onnx2torch) fine-tuned `args.steps` steps of `args.batch` crops at
     `args.lr` (cosine), each batch's pairs as `training_batch` makes them but `extra_count` of them from `extra_pairs`
     (0: a control run, the same steps without them); the held-out people's self-blend and effects AUC, with
@@ -951,6 +951,7 @@ def command_train(args: argparse.Namespace) -> None:
         "command": " ".join(sys.argv),
     }
     (args.work / f"train_{args.network}.json").write_text(json.dumps(record, indent=1))
+    (args.work / "train_edges.json").unlink(missing_ok=True)  # an earlier model's: this one has not had `edges`
 
 
 def command_edges(args: argparse.Namespace) -> None:
