@@ -12,6 +12,9 @@ Stages (each caches its output under --work; `all` runs them in order):
             instead, as the model before) with a new 3-way head: real / self-blended / effects. Fakes are made
             on the fly from the training reals (impersonation_cli/forgery/selfblend.py); capture-quality
             degradation is applied to every crop alike. Exports ONNX, checks ONNX Runtime against torch.
+  edges     fine-tunes the trained model 400 steps more with half of each batch's pairs cut by the frame's edge
+            (one side, a corner, or all four close around the face) after the fake is made, black beyond, so that
+            it judges phone close-ups whose crop leaves the frame; calibrate then writes that rule (crop.outside).
   calibrate fits a temperature on the held-out people's reals + their self-blends and effects, and picks the
             thresholds for <=2% false positives on held-out REAL tracks (mean of the top-3 frame probabilities
             of up to 12 frames, as the scan aggregates), clean and degraded; writes the metadata JSON. (The
