@@ -89,14 +89,11 @@ class DonorPicker:
         return self.faces[index], self.faces[int(nearest)]
 
     def pairs(self, rng: np.random.Generator, count: int) -> tuple[list[np.ndarray], list[int]]:
-        """`count` (real crop, identity-blend crop) pairs, cut, degraded and mirrored alike (as make_pair does)."""
+        """`count` (real crop, identity-blend crop) pairs, cut, degraded and mirrored alike (`finish_pair`)."""
         crops = []
         for _ in range(count):
             face, donor = self.pair(rng)
-            blended = identity_blend(face, donor, rng)
-            seed = int(rng.integers(2**63))
-            crops.append(training.finish_crop(face, face.image, np.random.default_rng(seed)))
-            crops.append(training.finish_crop(face, blended, np.random.default_rng(seed)))
+            crops.extend(training.finish_pair(face, face.image, identity_blend(face, donor, rng), rng))
         return crops, [0, 1] * count
 
 

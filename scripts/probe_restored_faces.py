@@ -110,13 +110,11 @@ def restored_samples(args: argparse.Namespace, name: str, entries: list[dict]) -
 
 
 def restored_pairs(pool: list[tuple[FaceSample, np.ndarray]], count: int, rng: np.random.Generator):
-    """`count` (real crop, restored crop) pairs, cut, degraded and mirrored alike (as make_pair does)."""
+    """`count` (real crop, restored crop) pairs, cut, degraded and mirrored alike (`finish_pair`)."""
     crops = []
     for index in rng.integers(len(pool), size=count):
         face, canvas = pool[index]
-        seed = int(rng.integers(2**63))
-        crops.append(training.finish_crop(face, face.image, np.random.default_rng(seed)))
-        crops.append(training.finish_crop(face, canvas, np.random.default_rng(seed)))
+        crops.extend(training.finish_pair(face, face.image, canvas, rng))
     return crops, [0, 1] * count
 
 

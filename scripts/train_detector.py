@@ -380,13 +380,18 @@ def make_example(face: FaceSample, label: int, rng: np.random.Generator, other: 
 def make_pair(
     face: FaceSample, label: int, rng: np.random.Generator, other: FaceSample | None, kind: str = "blend"
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The real crop and a fake of class `label` made from it, cut, degraded and mirrored the same way: the
-    pair differs only by the forgery, so that is what the network learns (as Self-Blended Images trains)."""
-    fake = fake_image(face, label, rng, other, kind)
+    """The real crop and a fake of class `label` made from it (`finish_pair`)."""
+    return finish_pair(face, face.image, fake_image(face, label, rng, other, kind), rng)
+
+
+def finish_pair(
+    face: FaceSample, real: np.ndarray, fake: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """The crops of two pictures of `face`, a real one and a fake made from it, cut, degraded and mirrored the same
+    way (one generator seed drawn from `rng`): the pair differs only by the forgery, so that is what the network
+    learns (as Self-Blended Images trains)."""
     seed = int(rng.integers(2**63))
-    return finish_crop(face, face.image, np.random.default_rng(seed)), finish_crop(
-        face, fake, np.random.default_rng(seed)
-    )
+    return finish_crop(face, real, np.random.default_rng(seed)), finish_crop(face, fake, np.random.default_rng(seed))
 
 
 @dataclass(frozen=True)
@@ -437,6 +442,7 @@ def training_batch(
 # How far inside the box's edge a cut falls, in box sides: negative cuts only the context (the crop reaches 0.15
 # beyond the box), positive cuts into the face, up to a box a quarter outside the frame (the runtime's limit).
 CUT_RANGE = (-0.15, 0.25)
+TIGHT_CUT_RANGE = (-0.15, 0.05)  # all four sides: an aligned crop keeps little context and all of the face
 SIDE_COUNTS = (1, 2, 4)  # one edge, a corner, or a picture cut tight around the face (an aligned crop)
 SIDE_COUNT_ODDS = (0.6, 0.3, 0.1)
 EDGE_RULE = {"measured_at_widen": 1.0, "max_share": 0.25}  # the runtime's rule for such a model: metadata crop.outside
@@ -447,7 +453,7 @@ def frame_cut(rng: np.random.Generator) -> tuple[tuple[int, float], ...]:
     the box's edge in box sides; two sides meet at a corner."""
     count = int(rng.choice(SIDE_COUNTS, p=SIDE_COUNT_ODDS))
     if count == 4:
-        return tuple((side, float(rng.uniform(-0.15, 0.05))) for side in range(4))
+        return tuple((side, float(rng.uniform(*TIGHT_CUT_RANGE))) for side in range(4))
     first = int(rng.integers(4))
     sides = [first] if count == 1 else [first, (first + 1) % 4]
     return tuple((side, float(rng.uniform(*CUT_RANGE))) for side in sides)
@@ -480,9 +486,7 @@ def edge_cut_pairs(faces: list[FaceSample], rng: np.random.Generator, count: int
         label = 1 if rng.random() < SELF_BLEND_SHARE else 2
         fake = fake_image(face, label, rng, other)
         cuts = frame_cut(rng)
-        seed = int(rng.integers(2**63))
-        crops.append(finish_crop(face, cut(face.image, face, cuts), np.random.default_rng(seed)))
-        crops.append(finish_crop(face, cut(fake, face, cuts), np.random.default_rng(seed)))
+        crops.extend(finish_pair(face, cut(face.image, face, cuts), cut(fake, face, cuts), rng))
         labels.extend([0, label])
     return crops, labels
 
