@@ -42,6 +42,11 @@ class ModelInput:
     outside_widen: float | None = None
     max_outside: float = MAX_OUTSIDE_SHARE
 
+    def judgeable(self, boxes: np.ndarray, min_face_px: int, width: int, height: int) -> np.ndarray:
+        """(N,) bool: the faces at `boxes` this input rule can judge in a `width` x `height` frame."""
+        widen = self.widen if self.outside_widen is None else self.outside_widen
+        return judgeable(boxes, widen, min_face_px, width, height, self.max_outside)
+
     @classmethod
     def from_metadata(cls, metadata: dict) -> ModelInput:
         spec, crop = metadata["input"], metadata["crop"]
@@ -130,9 +135,7 @@ class ForgeryDetector:
         """Per-face probabilities for the faces at `boxes` (N, >=4: x1, y1, x2, y2) with their 5 `keypoints`."""
         boxes = np.asarray(boxes, dtype=np.float32)
         height, width = image_bgr.shape[:2]
-        spec = self.input
-        outside_widen = spec.widen if spec.outside_widen is None else spec.outside_widen
-        judged = judgeable(boxes, outside_widen, self.min_face_px, width, height, spec.max_outside)
+        judged = self.input.judgeable(boxes, self.min_face_px, width, height)
         synthetic = np.full(len(boxes), np.nan, dtype=np.float32)
         effects = np.full(len(boxes), np.nan, dtype=np.float32)
         rows = np.flatnonzero(judged)
