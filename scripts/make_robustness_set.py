@@ -46,6 +46,11 @@ BANNER_TEXT = "LIVE NOW  |  SALE 50% OFF  |  FOLLOW FOR MORE"
 QUALITY_CRF = 23  # the re-encode every non-crf variant gets
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".webm", ".mkv")
 VERTICAL = "vertical-9x16"
+SET_KINDS = {
+    "robustness": "Robustness variants",
+    "phone": "Phone, app and platform processing",
+    "vertical": "The 9:16 phone frame",
+}
 
 
 def _banner() -> str:
@@ -107,6 +112,15 @@ def _ui_bar(share: float, text: str) -> str:
     return f"{bar},drawtext=fontfile={FONT}:text='{text}':fontcolor=white:fontsize=h*{size}:x=20:y=h*{top}"
 
 
+def phone_frame() -> str:
+    """The video filter of a phone's portrait frame as live-commerce apps stream it: the middle 9:16 of the picture
+    at 720x1280, an app's bar across the top."""
+    return (
+        "crop='min(iw,ih*9/16)':'min(ih,iw*16/9)',scale=720:1280:force_original_aspect_ratio=decrease,"
+        "pad=720:1280:(ow-iw)/2:(oh-ih)/2:black,setsar=1," + _ui_bar(0.07, "LIVE  12.4k")
+    )
+
+
 def phone_variants(short_side: int) -> dict[str, tuple[str, int, str | None]]:
     """Variant name -> (video filter, crf, two-pass bitrate or None): camera, app and platform processing."""
     found: dict[str, tuple[str, int, str | None]] = {
@@ -121,11 +135,7 @@ def phone_variants(short_side: int) -> dict[str, tuple[str, int, str | None]]:
     scale = _downscale(short_side, 240)
     if scale is not None:
         found["240p"] = (scale, QUALITY_CRF, None)
-    vertical = (
-        "crop='min(iw,ih*9/16)':'min(ih,iw*16/9)',scale=720:1280:force_original_aspect_ratio=decrease,"
-        "pad=720:1280:(ow-iw)/2:(oh-ih)/2:black,setsar=1," + _ui_bar(0.07, "LIVE  12.4k")
-    )
-    found[VERTICAL] = (vertical, QUALITY_CRF, None)
+    found[VERTICAL] = (phone_frame(), QUALITY_CRF, None)
     found["fps15"] = ("fps=15", QUALITY_CRF, None)
     found["2pass-300k"] = ("null", QUALITY_CRF, "300k")
     screen = (
@@ -254,8 +264,8 @@ def main() -> None:
     made = [(v.case, v.name, v.target) for v in todo if v.target.is_file()]
     clips = len({case.file for case, _, _ in made})
     photos = photo_variants(cases, args.media, out, args.photos) if args.phone else []
-    kind = "Phone, app and platform processing" if args.phone else "Robustness variants"
-    kind, name_of = ("The 9:16 phone frame", "vertical") if args.vertical else (kind, "phone" if args.phone else None)
+    set_name = "vertical" if args.vertical else "phone" if args.phone else "robustness"
+    kind = SET_KINDS[set_name]
     lines = [
         f"# {kind} of {clips} of the {len(reals) + len(fakes) if args.vertical else len(reals)} "
         f"{'' if args.vertical else 'real '}videos of {args.media}",
@@ -270,11 +280,11 @@ def main() -> None:
         group = ("real" if case.group.startswith("real/") else case.group) if args.vertical else name
         lines += [
             f'  - source: "{target}"',
-            f"    group: {name_of or 'robustness'}/{group}",
+            f"    group: {set_name}/{group}",
             f"    expected_flags: [{', '.join(case.flags) if args.vertical else ''}]",
             f'    label: "{name} of {case.file}"',
         ]
-    manifest = out / f"{name_of or 'robustness'}.yaml"
+    manifest = out / f"{set_name}.yaml"
     out.mkdir(parents=True, exist_ok=True)
     manifest.write_text("\n".join(lines) + "\n", encoding="utf-8")
     of_photos = f", {len(photos)} of {len({c.file for c, _, _ in photos})} real photos" if args.phone else ""

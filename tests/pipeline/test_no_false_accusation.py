@@ -4,8 +4,10 @@ judge the trained forgery model on real media, so they need it installed."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import cv2
@@ -56,22 +58,28 @@ PHONE_CLIPS = (
     "real_talking_heads_LivePortrait/driving_d19.mp4",
     "sadtalker/WDA_KatieHill_000.mp4",
 )
-# A phone's portrait frame as live-commerce apps stream it: the middle 9:16 of the picture at 720x1280, an app's
-# bar across the top.
-PHONE_FRAME = (
-    "crop='min(iw,ih*9/16)':'min(ih,iw*16/9)',scale=720:1280:force_original_aspect_ratio=decrease,"
-    "pad=720:1280:(ow-iw)/2:(oh-ih)/2:black,setsar=1,drawbox=x=0:y=0:w=iw:h=ih*0.07:color=0x202020@0.85:t=fill"
-)
+REPO = Path(__file__).resolve().parents[2]
+
+
+def phone_frame() -> str:
+    """The 9:16 phone frame of the robustness set (scripts/make_robustness_set.py), as its measurements used it."""
+    spec = importlib.util.spec_from_file_location("make_robustness_set", REPO / "scripts" / "make_robustness_set.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module.phone_frame()
 
 
 @pytest.fixture(scope="module")
 def phone_frames(media: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The first seconds of PHONE_CLIPS in a 9:16 phone frame, H.264 crf 23."""
     folder = tmp_path_factory.mktemp("phone")
+    frame = phone_frame()
     for clip in PHONE_CLIPS:
         target = folder / clip.replace("/", "__")
         command = ["ffmpeg", "-v", "error", "-y", "-t", str(SECONDS), "-i", str(media / clip), "-an", "-vf"]
-        command += [PHONE_FRAME, "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p"]
+        command += [frame, "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p"]
         subprocess.run([*command, str(target)], check=True, timeout=300)
     return folder
 
