@@ -4,8 +4,9 @@ accusation (target: zero).
 
 Variants (each of at most the first --seconds of the clip): H.264 re-encodes at crf 23, 28 and 35; downscales
 to a shorter side of 480 and 360 (skipped where the clip is no bigger); a mirror; brightness +20% and -20%; a
-text banner across the bottom. The files go to OUT (outside the repository: shared media is never copied into
-the project) with OUT/robustness.yaml:
+text banner across the bottom; camera shake (FFmpeg dblur, radius 1% of the shorter side) and defocus (a
+Gaussian blur, sigma 0.6% of the shorter side). The files go to OUT (outside the repository: shared media is never
+copied into the project) with OUT/robustness.yaml:
 
     python scripts/make_robustness_set.py /tmp/robustness
     impersonation-cli eval /tmp/robustness/robustness.yaml --score-unmatched --json robustness.json
@@ -44,6 +45,8 @@ from make_shared_manifest import REPO, Case, labelled_cases
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
 BANNER_TEXT = "LIVE NOW  |  SALE 50% OFF  |  FOLLOW FOR MORE"
 QUALITY_CRF = 23  # the re-encode every non-crf variant gets
+MOTION_BLUR = 0.01  # camera shake: FFmpeg dblur radius as a share of the shorter side
+DEFOCUS_SIGMA = 0.006  # a camera focused past the face: Gaussian sigma, this share of the shorter side
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".webm", ".mkv")
 VERTICAL = "vertical-9x16"
 SET_KINDS = {
@@ -100,6 +103,9 @@ def variants(short_side: int) -> dict[str, tuple[str | None, int]]:
     found["bright+20"] = ("lutyuv=y='clip(val*1.2,0,255)'", QUALITY_CRF)
     found["bright-20"] = ("lutyuv=y='val*0.8'", QUALITY_CRF)
     found["banner"] = (_banner(), QUALITY_CRF)
+    # Blur in frame units: a 720p clip's shake is dblur radius 7 (a smear of about a tenth of a talking head's face).
+    found["motion-blur"] = (f"dblur=angle=30:radius={max(2, round(short_side * MOTION_BLUR))}", QUALITY_CRF)
+    found["defocus"] = (f"gblur=sigma={short_side * DEFOCUS_SIGMA:.3g}", QUALITY_CRF)
     return found
 
 

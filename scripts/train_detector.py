@@ -12,9 +12,11 @@ Stages (each caches its output under --work; `all` runs them in order):
             instead, as the model before) with a new 3-way head: real / self-blended / effects. Fakes are made
             on the fly from the training reals (impersonation_cli/forgery/selfblend.py); capture-quality
             degradation is applied to every crop alike. Exports ONNX, checks ONNX Runtime against torch.
-  edges     fine-tunes the trained model 400 steps more with half of each batch's pairs cut by the frame's edge
-            (one side, a corner, or all four close around the face) after the fake is made, black beyond, so that
-            it judges phone close-ups whose crop leaves the frame; calibrate then writes that rule (crop.outside).
+  capture   fine-tunes the trained model 300 steps more with 3/4 of each batch's pairs as phone capture makes
+            them: cut by the frame's edge (one side, a corner, or all four close around the face; black beyond)
+            and/or blurred (motion along a line, or defocus), both crops of a pair alike, after the fake is made;
+            so that it judges phone close-ups whose crop leaves the frame (calibrate then writes that rule,
+            crop.outside) and does not take a blurred real face for a forgery.
   calibrate fits a temperature on the held-out people's reals + their self-blends and effects, and picks the
             thresholds for <=2% false positives on held-out REAL tracks (mean of the top-3 frame probabilities
             of up to 12 frames, as the scan aggregates), clean and degraded; writes the metadata JSON. (The
@@ -56,7 +58,13 @@ sys.path.insert(0, str(REPO))
 from impersonation_cli.forgery.animate import generated_face  # noqa: E402
 from impersonation_cli.forgery.crops import face_crop  # noqa: E402
 from impersonation_cli.forgery.detector import ModelInput, calibrated  # noqa: E402
-from impersonation_cli.forgery.selfblend import FaceSample, apply_effect, degrade, self_blend  # noqa: E402
+from impersonation_cli.forgery.selfblend import (  # noqa: E402
+    FaceSample,
+    apply_effect,
+    degrade,
+    scene_blur,
+    self_blend,
+)
 
 CANVAS = 384  # context canvas side; the face box's longer side is CANVAS / CANVAS_WIDEN there
 CANVAS_WIDEN = 2.0
@@ -435,12 +443,15 @@ def training_batch(
     return np.stack(crops), np.array(labels)
 
 
-# -- faces cut by the frame's edge ------------------------------------------------------------------
+# -- what phone capture adds: faces cut by the frame's edge, blurred pictures -----------------------------
 # A phone close-up fills the frame's width: its context crop leaves the picture, black beyond the edge at run time.
-# The `edges` stage teaches the network that an edge carries no label: pairs cut alike after the fake is made.
+# A host moving or a camera focused on the product blurs the face, harder than `degrade` does. The `capture` stage
+# teaches the network that neither carries a label: both pictures of a pair cut and blurred alike after the fake
+# is made. (Before it, a held-out real face blurred 15 px along a line, 8% of its side, read as synthetic.)
 
-# How far inside the box's edge a cut falls, in box sides: negative cuts only the context (the crop reaches 0.15
-# beyond the box), positive cuts into the face, up to a box a quarter outside the frame (the runtime's limit).
+CAPTURE_RECORD_KEYS = ("steps", "batch", "lr", "seed", "capture_share", "cut_chance", "blur_chance", "seconds")
+CUT_CHANCE = 2 / 3  # of a capture pair: cut by the frame's edge...
+BLUR_CHANCE = 0.5  # ...and, drawn on its own, blurred (selfblend.scene_blur)
 CUT_RANGE = (-0.15, 0.25)
 TIGHT_CUT_RANGE = (-0.15, 0.05)  # all four sides: an aligned crop keeps little context and all of the face
 SIDE_COUNTS = (1, 2, 4)  # one edge, a corner, or a picture cut tight around the face (an aligned crop)
@@ -477,33 +488,48 @@ def cut(image: np.ndarray, face: FaceSample, cuts: tuple[tuple[int, float], ...]
     return out
 
 
-def edge_cut_pairs(faces: list[FaceSample], rng: np.random.Generator, count: int) -> tuple[list[np.ndarray], list[int]]:
+def capture_pairs(
+    faces: list[FaceSample],
+    rng: np.random.Generator,
+    count: int,
+    blur_chance: float = BLUR_CHANCE,
+    cut_chance: float = CUT_CHANCE,
+) -> tuple[list[np.ndarray], list[int]]:
     """`count` (real crop, fake crop) pairs, the fake a self-blend or an effect in the training's proportions, both
-    cut by the same frame edges after the fake is made, then cropped, degraded and mirrored alike."""
+    pictures blurred (`blur_chance`) and cut by frame edges (`cut_chance`) alike after the fake is made, then
+    cropped, degraded and mirrored alike."""
     crops, labels = [], []
     for _ in range(count):
         face, other = (faces[int(i)] for i in rng.integers(len(faces), size=2))
         label = 1 if rng.random() < SELF_BLEND_SHARE else 2
-        fake = fake_image(face, label, rng, other)
-        cuts = frame_cut(rng)
-        crops.extend(finish_pair(face, cut(face.image, face, cuts), cut(fake, face, cuts), rng))
+        pictures = [face.image, fake_image(face, label, rng, other)]
+        if rng.random() < blur_chance:
+            seed = int(rng.integers(2**63))
+            pictures = [scene_blur(picture, face.side, np.random.default_rng(seed)) for picture in pictures]
+        if rng.random() < cut_chance:
+            cuts = frame_cut(rng)
+            pictures = [cut(picture, face, cuts) for picture in pictures]
+        crops.extend(finish_pair(face, pictures[0], pictures[1], rng))
         labels.extend([0, label])
     return crops, labels
 
 
-def edge_cut_scores(network, faces: list[FaceSample], seed: int) -> dict[str, float]:
-    """On held-out faces cut by frame edges: self-blend and effects AUC, and the 95th percentile of the real crops'
-    uncalibrated synthetic and effects probabilities (what a cut real face scores)."""
-    crops, labels = edge_cut_pairs(faces, np.random.default_rng(seed), 160)
-    marks = np.array(labels)
-    probabilities = calibrated(predict(network, to_blob(crops)), 1.0)
-    reals = probabilities[marks == 0]
-    return {
-        "auc_cut_self_blend": roc_auc(reals[:, 1], probabilities[marks == 1, 1]),
-        "auc_cut_effects": roc_auc(reals[:, 2], probabilities[marks == 2, 2]),
-        "cut_real_synthetic_p95": float(np.percentile(reals[:, 1], 95)),
-        "cut_real_effects_p95": float(np.percentile(reals[:, 2], 95)),
-    }
+def capture_scores(network, faces: list[FaceSample], seed: int) -> dict[str, float]:
+    """On held-out faces cut by frame edges, and on others blurred: self-blend and effects AUC, and the 95th
+    percentile of the real crops' uncalibrated synthetic and effects probabilities (what such a real face scores)."""
+    scores = {}
+    for name, blur_chance, cut_chance in (("cut", 0.0, 1.0), ("blurred", 1.0, 0.0)):
+        crops, labels = capture_pairs(faces, np.random.default_rng(seed), 160, blur_chance, cut_chance)
+        marks = np.array(labels)
+        probabilities = calibrated(predict(network, to_blob(crops)), 1.0)
+        reals = probabilities[marks == 0]
+        scores |= {
+            f"auc_{name}_self_blend": roc_auc(reals[:, 1], probabilities[marks == 1, 1]),
+            f"auc_{name}_effects": roc_auc(reals[:, 2], probabilities[marks == 2, 2]),
+            f"{name}_real_synthetic_p95": float(np.percentile(reals[:, 1], 95)),
+            f"{name}_real_effects_p95": float(np.percentile(reals[:, 2], 95)),
+        }
+    return scores
 
 
 def to_blob(crops: list[np.ndarray]) -> np.ndarray:
@@ -958,38 +984,43 @@ def command_train(args: argparse.Namespace) -> None:
         "command": " ".join(sys.argv),
     }
     (args.work / f"train_{args.network}.json").write_text(json.dumps(record, indent=1))
-    (args.work / "train_edges.json").unlink(missing_ok=True)  # an earlier model's: this one has not had `edges`
+    (args.work / "train_capture.json").unlink(missing_ok=True)  # an earlier model's: this one has not had `capture`
 
 
-def command_edges(args: argparse.Namespace) -> None:
-    """Fine-tunes the trained model at --output on faces cut by the frame's edge (half of each batch's pairs), in
-    place: afterwards it judges faces whose crop leaves the frame (EDGE_RULE, written by `calibrate`)."""
+def command_capture(args: argparse.Namespace) -> None:
+    """Fine-tunes the trained model at --output, in place, with --capture-share of each batch's pairs cut by the
+    frame's edge and/or blurred (`capture_pairs`): afterwards it judges faces whose crop leaves the frame
+    (EDGE_RULE, written by `calibrate`) and does not take a blurred face for a forgery."""
     train_entries, validation_entries = split_faces(args)
     train_faces = [f for e in train_entries for f in samples_of(e)]
     validation_faces = [f for e in validation_entries for f in samples_of(e)]
-    run = argparse.Namespace(**vars(args) | {"steps": args.edge_steps, "lr": args.edge_lr, "seed": args.edge_seed})
+    run = argparse.Namespace(
+        **vars(args) | {"steps": args.capture_steps, "lr": args.capture_lr, "seed": args.capture_seed}
+    )
     network, seconds, validation, history = fine_tune(
         run,
         args.output,
-        lambda rng, count: edge_cut_pairs(train_faces, rng, count),
-        round(args.edge_share * args.batch / 2),
-        lambda net: edge_cut_scores(net, validation_faces, args.edge_seed + 2),
+        lambda rng, count: capture_pairs(train_faces, rng, count),
+        round(args.capture_share * args.batch / 2),
+        lambda net: capture_scores(net, validation_faces, args.capture_seed + 2),
     )
-    written = args.output.with_name(args.output.stem + ".edges.onnx")
+    written = args.output.with_name(args.output.stem + ".capture.onnx")
     difference = export_onnx(network, written, validation[0][:8])
     written.replace(args.output)
     print(f"ONNX Runtime vs torch: max |difference| {difference:.2e}")
     record = {
-        "steps": args.edge_steps,
+        "steps": args.capture_steps,
         "batch": args.batch,
-        "lr": args.edge_lr,
-        "seed": args.edge_seed,
-        "edge_share": args.edge_share,
+        "lr": args.capture_lr,
+        "seed": args.capture_seed,
+        "capture_share": args.capture_share,
+        "cut_chance": round(CUT_CHANCE, 4),
+        "blur_chance": BLUR_CHANCE,
         "seconds": round(seconds),
         "history": history,
         "command": " ".join(sys.argv),
     }
-    (args.work / "train_edges.json").write_text(json.dumps(record, indent=1))
+    (args.work / "train_capture.json").write_text(json.dumps(record, indent=1))
 
 
 def command_calibrate(args: argparse.Namespace) -> None:
@@ -1000,8 +1031,8 @@ def command_calibrate(args: argparse.Namespace) -> None:
     _, validation_entries = split_faces(args)
     validation_faces = [f for e in validation_entries for f in samples_of(e)]
     training = json.loads((args.work / f"train_{args.network}.json").read_text())
-    edges_record = args.work / "train_edges.json"  # present when the `edges` stage ran after `train`
-    edges = json.loads(edges_record.read_text()) if edges_record.is_file() else None
+    capture_record = args.work / "train_capture.json"  # present when the `capture` stage ran after `train`
+    capture = json.loads(capture_record.read_text()) if capture_record.is_file() else None
     import onnxruntime as ort
 
     session = ort.InferenceSession(str(args.output), providers=["CPUExecutionProvider"])
@@ -1043,7 +1074,7 @@ def command_calibrate(args: argparse.Namespace) -> None:
             "widen": CROP_WIDEN,
             "rule": "square around the box centre, side = box's longer side x widen, rotated so the eyes are level",
         }
-        | ({"outside": EDGE_RULE} if edges else {}),
+        | ({"outside": EDGE_RULE} if capture else {}),
         "calibration": {
             "temperature": round(temperature, 4),
             "fitted_on": "held-out people: reals + self-blends + effects",
@@ -1057,11 +1088,7 @@ def command_calibrate(args: argparse.Namespace) -> None:
         "validation_people": {"clips": list(VALIDATION_CLIPS), "photos": list(VALIDATION_PHOTO_PREFIXES)},
         "training": {k: training[k] for k in ("network", "steps", "batch", "lr", "seconds", "command")}
         | {k: training[k] for k in ("train_sources", "train_faces", "validation_sources", "validation_faces")}
-        | (
-            {"edges": {k: edges[k] for k in ("steps", "batch", "lr", "seed", "edge_share", "seconds", "command")}}
-            if edges
-            else {}
-        ),
+        | ({"capture": {k: capture[k] for k in (*CAPTURE_RECORD_KEYS, "command")}} if capture else {}),
         "base_network": BASE_NETWORKS[args.network],
         "date": dt.date.today().isoformat(),
     }
@@ -1166,7 +1193,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
         "stage",
-        choices=("extract", "train", "edges", "calibrate", "extract-fakes", "evaluate", "cost", "input-sizes", "all"),
+        choices=("extract", "train", "capture", "calibrate", "extract-fakes", "evaluate", "cost", "input-sizes", "all"),
     )
     parser.add_argument("--media", type=Path, default=REPO.parent / "shared" / "media")
     parser.add_argument("--models", type=Path, default=REPO.parent / "shared" / "models")
@@ -1181,10 +1208,12 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=3e-4)
     parser.add_argument("--seed", type=int, default=20261203)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--edge-steps", type=int, default=400, help="`edges`: fine-tuning steps")
-    parser.add_argument("--edge-lr", type=float, default=5e-5, help="`edges`: learning rate (cosine)")
-    parser.add_argument("--edge-seed", type=int, default=20261205)
-    parser.add_argument("--edge-share", type=float, default=0.5, help="`edges`: share of a batch's pairs cut")
+    parser.add_argument("--capture-steps", type=int, default=300, help="`capture`: fine-tuning steps")
+    parser.add_argument("--capture-lr", type=float, default=5e-5, help="`capture`: learning rate (cosine)")
+    parser.add_argument("--capture-seed", type=int, default=20261206)
+    parser.add_argument(
+        "--capture-share", type=float, default=0.75, help="`capture`: share of a batch's pairs cut and/or blurred"
+    )
     parser.add_argument("--validate-every", type=int, default=500)
     parser.add_argument("--validation-per-class", type=int, default=80)
     parser.add_argument("--cost-repeats", type=int, default=50)
@@ -1206,8 +1235,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     set_sizes(args.input_size, args.canvas)
-    stages = ("extract", "train", "edges", "calibrate") if args.stage == "all" else (args.stage,)
-    commands = {"extract": command_extract, "train": command_train, "edges": command_edges}
+    stages = ("extract", "train", "capture", "calibrate") if args.stage == "all" else (args.stage,)
+    commands = {"extract": command_extract, "train": command_train, "capture": command_capture}
     commands["calibrate"] = command_calibrate
     commands |= {"extract-fakes": command_extract_fakes, "evaluate": command_evaluate, "cost": command_cost}
     commands["input-sizes"] = command_input_sizes

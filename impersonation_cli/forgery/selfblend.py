@@ -324,6 +324,24 @@ def degrade(crop: np.ndarray, rng: np.random.Generator, face_fraction: float = 1
     return out
 
 
+# A blur of the scene (a moving head, a camera out of focus) is relative to the face: lengths in face sides.
+MOTION_BLUR_LENGTH = (0.02, 0.16)  # a head turning or nodding during a phone camera's 1/30-1/60 s exposure
+DEFOCUS_SIGMA = (0.006, 0.028)  # a camera focused on the product held up, not on the face
+
+
+def scene_blur(image: np.ndarray, side: float, rng: np.random.Generator) -> np.ndarray:
+    """`image` blurred as capture blurs a picture whose face is `side` px: along a line at any angle (motion, 60%)
+    or evenly (defocus). Applied to the whole picture before it is cropped, as a camera blurs the scene."""
+    if rng.random() < 0.6:
+        length = max(3, round(rng.uniform(*MOTION_BLUR_LENGTH) * side))
+        line = np.zeros((length, length), np.float32)
+        line[length // 2, :] = 1.0
+        centre = ((length - 1) / 2.0, (length - 1) / 2.0)
+        kernel = cv2.warpAffine(line, cv2.getRotationMatrix2D(centre, rng.uniform(0.0, 180.0), 1.0), (length, length))
+        return cv2.filter2D(image, -1, kernel / kernel.sum(), borderType=cv2.BORDER_REFLECT)
+    return cv2.GaussianBlur(image, (0, 0), rng.uniform(*DEFOCUS_SIGMA) * side)
+
+
 def old_video_colour(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Faded, tinted, low-contrast colour of old or cheap video."""
     grey = cv2.cvtColor(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR).astype(np.float32)

@@ -124,6 +124,33 @@ def test_a_face_cut_by_the_frame_edge_is_judged_and_not_accused(detector: Forger
     assert not detector.score(beyond, box[None], keypoints[None]).judged[0], "a face 40% outside is judged"
 
 
+def motion_blurred(image: np.ndarray, length: int, angle_degrees: float) -> np.ndarray:
+    """`image` blurred along a line `length` px long at an angle, as a moving head blurs during an exposure."""
+    kernel = np.zeros((length, length), np.float32)
+    centre, reach = (length - 1) / 2, (length - 1) / 2 * np.exp(1j * np.radians(angle_degrees))
+    start, end = (
+        (round(centre - reach.real), round(centre - reach.imag)),
+        (round(centre + reach.real), round(centre + reach.imag)),
+    )
+    cv2.line(kernel, start, end, 1.0, 1)
+    return cv2.filter2D(image, -1, kernel / kernel.sum())
+
+
+def test_a_blurred_real_face_is_judged_and_not_taken_for_a_forgery(detector: ForgeryDetector, real_face) -> None:
+    """A host moving, or a camera focused on the product held up, blurs the face. The model before read this held-out
+    face blurred along a line 10% of its side as 0.46-0.88 `synthetic`, and defocused by 2.5% of it as 0.968, over
+    its 0.96 threshold; the shipped one, fine-tuned on real and fake pictures blurred alike
+    (scripts/train_detector.py capture), reads 0.17-0.31 (0.03 sharp)."""
+    length = int(0.10 * real_face.side)
+    blurred = [motion_blurred(real_face.image, length, angle) for angle in (0, 60, 90, 135)]
+    blurred.append(cv2.GaussianBlur(real_face.image, (0, 0), 0.025 * real_face.side))
+    for number, image in enumerate(blurred):
+        scores = score_one(detector, real_face, image)
+        assert scores.judged[0], number
+        assert scores.synthetic[0] < min(0.5, detector.synthetic_threshold), (number, scores.synthetic[0])
+        assert scores.effects[0] < detector.effects_threshold, (number, scores.effects[0])
+
+
 def test_a_tightly_cropped_real_photo_is_not_read_as_effects(
     detector: ForgeryDetector, media: Path, engine: FaceEngine
 ) -> None:
