@@ -30,17 +30,10 @@ import train_detector as td
 
 from impersonation_cli.forgery import ForgeryDetector
 from impersonation_cli.forgery.detector import calibrated
+from impersonation_cli.forgery.selfblend import motion_blur
 
 BLURS = (("none", 0.0), *(("motion", n) for n in (5, 9, 15, 21, 31)), *(("defocus", s) for s in (1.5, 2.5, 4.0)))
 MIDDLE = slice(40, 184)  # of the 224-px crop: the face, not its context
-
-
-def motion_blur(image: np.ndarray, length: int, angle: float) -> np.ndarray:
-    line = np.zeros((length, length), np.float32)
-    line[length // 2, :] = 1.0
-    centre = ((length - 1) / 2.0, (length - 1) / 2.0)
-    kernel = cv2.warpAffine(line, cv2.getRotationMatrix2D(centre, angle, 1.0), (length, length))
-    return cv2.filter2D(image, -1, kernel / kernel.sum())
 
 
 def blurred(canvas: np.ndarray, kind: str, amount: float, rng: np.random.Generator) -> np.ndarray:

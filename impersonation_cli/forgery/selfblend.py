@@ -333,13 +333,17 @@ def scene_blur(image: np.ndarray, side: float, rng: np.random.Generator) -> np.n
     """`image` blurred as capture blurs a picture whose face is `side` px: along a line at any angle (motion, 60%)
     or evenly (defocus). Applied to the whole picture before it is cropped, as a camera blurs the scene."""
     if rng.random() < 0.6:
-        length = max(3, round(rng.uniform(*MOTION_BLUR_LENGTH) * side))
-        line = np.zeros((length, length), np.float32)
-        line[length // 2, :] = 1.0
-        centre = ((length - 1) / 2.0, (length - 1) / 2.0)
-        kernel = cv2.warpAffine(line, cv2.getRotationMatrix2D(centre, rng.uniform(0.0, 180.0), 1.0), (length, length))
-        return cv2.filter2D(image, -1, kernel / kernel.sum(), borderType=cv2.BORDER_REFLECT)
+        return motion_blur(image, max(3, round(rng.uniform(*MOTION_BLUR_LENGTH) * side)), rng.uniform(0.0, 180.0))
     return cv2.GaussianBlur(image, (0, 0), rng.uniform(*DEFOCUS_SIGMA) * side)
+
+
+def motion_blur(image: np.ndarray, length: int, angle_degrees: float) -> np.ndarray:
+    """`image` averaged along a line `length` px long at an angle: what moving during an exposure does."""
+    line = np.zeros((length, length), np.float32)
+    line[length // 2, :] = 1.0
+    centre = ((length - 1) / 2.0, (length - 1) / 2.0)
+    kernel = cv2.warpAffine(line, cv2.getRotationMatrix2D(centre, angle_degrees, 1.0), (length, length))
+    return cv2.filter2D(image, -1, kernel / kernel.sum(), borderType=cv2.BORDER_REFLECT)
 
 
 def old_video_colour(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
