@@ -447,11 +447,14 @@ def training_batch(
 # A phone close-up fills the frame's width: its context crop leaves the picture, black beyond the edge at run time.
 # A host moving or a camera focused on the product blurs the face, harder than `degrade` does. The `capture` stage
 # teaches the network that neither carries a label: both pictures of a pair cut and blurred alike after the fake
-# is made. (Before it, a held-out real face blurred 15 px along a line, 8% of its side, read as synthetic.)
+# is made (what blur did to the model before: docs/verdicts.md, "Blurred faces").
 
 CAPTURE_RECORD_KEYS = ("steps", "batch", "lr", "seed", "capture_share", "cut_chance", "blur_chance", "seconds")
 CUT_CHANCE = 2 / 3  # of a capture pair: cut by the frame's edge...
 BLUR_CHANCE = 0.5  # ...and, drawn on its own, blurred (selfblend.scene_blur)
+
+# How far inside the box's edge a cut falls, in box sides: negative cuts only the context (the crop reaches 0.15
+# beyond the box), positive cuts into the face, up to a box a quarter outside the frame (the runtime's limit).
 CUT_RANGE = (-0.15, 0.25)
 TIGHT_CUT_RANGE = (-0.15, 0.05)  # all four sides: an aligned crop keeps little context and all of the face
 SIDE_COUNTS = (1, 2, 4)  # one edge, a corner, or a picture cut tight around the face (an aligned crop)
