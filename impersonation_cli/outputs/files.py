@@ -55,7 +55,7 @@ def distinct_files(outputs: Mapping[str, Path | None], inputs: Iterable[str | Pa
     would destroy the input (a video replaced by the scan's JSON, a gallery by its own export) or the other
     output. Devices (/dev/null twice) and stdout are not files here."""
     named: dict[object, str] = {}
-    for source in inputs:
+    for source in dict.fromkeys(inputs):  # each once: a report's inputs name the same crops many times
         if Path(source).is_file():
             named.setdefault(_file_identity(Path(source)), f"the input {source}: writing it would destroy that input")
             for companion in _sqlite_companions(Path(source)):
@@ -221,12 +221,9 @@ def write_reports(
         result = report_input.result
         # The evidence crops the result names are inputs too (the report checks and embeds them): `--junit`
         # naming one replaced the crop a takedown rests on, its sha256 in the result, with XML.
-        inputs += [
-            path
-            for a in result.appearances
-            if a.evidence and a.evidence.path
-            for path in evidence_candidates(a.evidence.path, report_input.result_dir)
-        ]
+        # Each crop once: a day's watch names the same few crops in thousands of appearances.
+        crops = dict.fromkeys(a.evidence.path for a in result.appearances if a.evidence and a.evidence.path)
+        inputs += [path for crop in crops for path in evidence_candidates(crop, report_input.result_dir)]
         distinct_files(outputs, inputs)
         notices = notice_documents(report_input, notice_dir) if notice_dir is not None else {}
         # The drafts' names are known once the result is read: none may be an input or another document
