@@ -1,5 +1,6 @@
 """Hostile and broken gallery input (issue 13): forged exports, damaged files, control characters, read-only
-galleries and odd folders in `gallery import`. Each case runs the real CLI on real gallery files."""
+galleries and odd folders in `gallery import`. Each case runs the real CLI on real gallery files: in a process of
+its own, or (the forged exports, which refuse before any model loads) in the test's, as tests/unit does."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from impersonation_cli.gallery.store import Gallery
 from impersonation_cli.runtime.engine import FaceEngine
 
 from ..conftest import SAMPLES, run_cli, unavailable
+from ..unit.cli_in_process import run_cli as run_cli_in_process
 
 SAMPLE_CLIP = SAMPLES / "clips" / "astronaut_live.mp4"
 
@@ -122,14 +124,13 @@ def test_a_bad_export_is_refused_whole_in_one_line(
     words: str,
     export_document: dict,
     biden_gallery: Path,
-    cli_env: dict[str, str],
     tmp_path: Path,
 ) -> None:
     with Gallery(biden_gallery) as store:
         before = store.export()
     forged = tmp_path / "forged.json"
     forged.write_text(json.dumps(change(copy.deepcopy(export_document))), encoding="utf-8")
-    result = run_cli(["gallery", "import-file", str(forged)], cli_env)
+    result = run_cli_in_process("gallery", "import-file", str(forged), "--gallery", str(biden_gallery))
     assert result.returncode == 2, (case, result.stdout, result.stderr)
     assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1, result.stderr
     assert words in result.stderr and str(forged) in result.stderr, result.stderr

@@ -177,12 +177,12 @@ def test_ray_scan_survives_a_worker_killed_mid_scan(
 def test_a_long_file_in_slices_gives_the_unsplit_local_result(
     ray_head: RayHead, ray_env: dict[str, str], media: Path, tmp_path: Path
 ) -> None:
-    """The Hamilton clip looped 7 times (64 s) in 4 slices of 16 s (`--slice 20`) on two workers, one of them
+    """The Hamilton clip looped 4 times (37.5 s) in 3 slices of about 12 s (`--slice 13`) on two workers, one of them
     killed while it scans a slice (which is then scanned again): the result of a local scan of the whole file,
     evidence included (a face track runs across a boundary: tests/pipeline/test_slices.py)."""
-    looped = tmp_path / "hamilton-x7.mp4"
+    looped = tmp_path / "hamilton-x4.mp4"
     clip = media / "face_recognition" / "short_hamilton_clip.mp4"
-    command = ["ffmpeg", "-v", "error", "-stream_loop", "6", "-i", str(clip), "-an", "-c", "copy", str(looped)]
+    command = ["ffmpeg", "-v", "error", "-stream_loop", "3", "-i", str(clip), "-an", "-c", "copy", str(looped)]
     subprocess.run(command, check=True, timeout=120)
     room = ["--room", ROOM_A, "--started-at", "2026-11-20T20:00:00+08:00", "--threads", "1", "-q"]
     local_out, out = tmp_path / "local", tmp_path / "sliced"
@@ -195,7 +195,7 @@ def test_a_long_file_in_slices_gives_the_unsplit_local_result(
     assert local.returncode == 1, local.stderr
     expected = comparable(local_out / "result.json")
     assert {a["identity"] for a in expected["appearances"]} == {"Lin-Manuel Miranda", "Barack Obama"}
-    engine = ["--engine", "ray", "--address", ray_head.address, "--workers", "2", "--slice", "20"]
+    engine = ["--engine", "ray", "--address", ray_head.address, "--workers", "2", "--slice", "13"]
     scan = subprocess.Popen([*scan_args(out), *engine], env=ray_env, stderr=subprocess.PIPE, text=True)
     stderr = finish_killing_one_worker(scan, ray_head, "scan_slice")
     assert scan.returncode == 1, stderr

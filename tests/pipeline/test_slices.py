@@ -1,7 +1,7 @@
 """A long file scanned in time slices and joined (pipeline/slices.py: what `scan --engine ray` does, each slice on
-its own actor) gives the whole file's result. The case: the Hamilton clip looped 7 times (64 s; Lin-Manuel Miranda
-on stage and Barack Obama in the audience in every loop), in 4 slices of 16 s, with a face track that runs across
-a boundary."""
+its own actor) gives the whole file's result. The case: the Hamilton clip looped 4 times (37.5 s; Lin-Manuel Miranda
+on stage and Barack Obama in the audience in every loop), in 3 slices of about 12 s whose edges fall inside a loop,
+with a face track that runs across a boundary."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from impersonation_cli.pipeline.slices import LostSlice, SliceScan, join_slices,
 
 from ..conftest import run_cli
 
-SLICE_S = 20.0  # 64 s: 4 slices of 16 s
+SLICE_S = 13.0  # 37.5 s: 3 slices
 ROOM = Room("looped.mp4", account="douyin:1001", started_at=datetime(2026, 11, 20, 12, 0, tzinfo=UTC))
 PEOPLE = {"Lin-Manuel_Miranda": ["lin-manuel-miranda.png"], "Barack_Obama": ["obama.jpg", "obama2.jpg"]}
 
@@ -29,8 +29,8 @@ PEOPLE = {"Lin-Manuel_Miranda": ["lin-manuel-miranda.png"], "Barack_Obama": ["ob
 @pytest.fixture(scope="module")
 def looped_clip(media: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     clip = media / "face_recognition" / "short_hamilton_clip.mp4"
-    target = tmp_path_factory.mktemp("slices") / "hamilton-x7.mp4"
-    command = ["ffmpeg", "-v", "error", "-stream_loop", "6", "-i", str(clip), "-an", "-c", "copy", str(target)]
+    target = tmp_path_factory.mktemp("slices") / "hamilton-x4.mp4"
+    command = ["ffmpeg", "-v", "error", "-stream_loop", "3", "-i", str(clip), "-an", "-c", "copy", str(target)]
     subprocess.run(command, check=True, timeout=120)
     return target
 
@@ -54,7 +54,7 @@ def test_a_file_scanned_in_slices_gives_the_whole_files_result(looped_clip: Path
     source = str(looped_clip)
     whole, whole_found = scan_source(source, 3, context, ROOM)
     windows = slices_of(source, SLICE_S, context.config.scan.fps)
-    assert [(w.start_s, w.end_s) for w in windows] == [(0.0, 16.0), (16.0, 32.0), (32.0, 48.0), (48.0, None)]
+    assert [(w.start_s, w.end_s) for w in windows] == [(0.0, 12.0), (12.0, 24.5), (24.5, None)]
     parts: list[SliceScan | LostSlice] = [scan_slice(source, context, window) for window in windows]
     spare = copy.deepcopy(parts)  # the join takes the slices' tracks over
     sliced, sliced_found = join_slices(probe(source), 3, context, ROOM, parts)
@@ -71,10 +71,10 @@ def test_a_file_scanned_in_slices_gives_the_whole_files_result(looped_clip: Path
     no_evidence = dataclasses.replace(context, evidence_dir=None)
     gap, gap_found = join_slices(probe(source), 3, no_evidence, ROOM, [spare[0], lost, *spare[2:]])
     assert gap.status == "truncated"
-    assert gap.error == f"{source}: 16.0 s to 32.0 not scanned: the Ray worker scanning it died on all 3 tries (killed)"
+    assert gap.error == f"{source}: 12.0 s to 24.5 not scanned: the Ray worker scanning it died on all 3 tries (killed)"
     assert gap.frames_sampled == whole.frames_sampled - spare[1].stats.frames_sampled
-    assert gap_found and all(a.end_s < 16.0 or a.start_s >= 32.0 for a in gap_found)
-    assert {(a.identity, a.start_s) for a in gap_found if a.start_s >= 32.0 + context.config.tracker.max_gap_s} <= {
+    assert gap_found and all(a.end_s < 12.0 or a.start_s >= 24.5 for a in gap_found)
+    assert {(a.identity, a.start_s) for a in gap_found if a.start_s >= 24.5 + context.config.tracker.max_gap_s} <= {
         (a.identity, a.start_s) for a in whole_found
     }
 
