@@ -17,6 +17,7 @@ from impersonation_cli.gallery.store import Gallery
 from impersonation_cli.io.rooms import load_rooms
 
 from ..conftest import SAMPLES, run_cli
+from ..unit.cli_in_process import run_cli as run_cli_in_process
 
 SAMPLE_CLIP = SAMPLES / "clips" / "astronaut_live.mp4"
 
@@ -58,7 +59,7 @@ def test_out_of_range_settings_are_refused_naming_the_key(toml: str, words: str,
 def test_the_cli_refuses_a_bad_setting_in_one_line(cli_env: dict[str, str], tmp_path: Path) -> None:
     path = tmp_path / "bad.toml"
     path.write_text("[scan]\nfps = 0\n", encoding="utf-8")
-    result = run_cli(["scan", str(SAMPLE_CLIP), "--config", str(path)], cli_env)
+    result = run_cli_in_process("scan", str(SAMPLE_CLIP), "--config", str(path), env=cli_env)
     assert result.returncode == 2 and result.stderr == "error: config [scan] fps must be above 0, not 0\n"
 
 

@@ -19,6 +19,7 @@ from impersonation_cli.gallery.store import Gallery, ReferenceFace
 from impersonation_cli.runtime.engine import FaceEngine
 
 from ..conftest import run_cli
+from ..unit.cli_in_process import run_cli as run_cli_in_process
 
 
 def _references(engine: FaceEngine, *paths: Path) -> list[ReferenceFace]:
@@ -97,14 +98,14 @@ def test_reading_a_gallery_that_is_not_there_does_not_create_one(cli_env: dict[s
     behind); only the per-user default gallery starts empty."""
     missing = tmp_path / "typo.sqlite"
     for command in (["list"], ["show", "Anyone"], ["export", str(tmp_path / "out.json")], ["revoke", "A", "douyin:1"]):
-        result = run_cli(["gallery", *command, "--gallery", str(missing)], cli_env)
+        result = run_cli_in_process("gallery", *command, "--gallery", str(missing), env=cli_env)
         assert result.returncode == 2, command
         assert result.stderr.count("\n") == 1 and f"no gallery at {missing}" in result.stderr
     # Nor may a scan against it report "nobody found" with exit 0.
     sample = Path(__file__).resolve().parents[2] / "samples" / "clips" / "astronaut_live.mp4"
-    result = run_cli(["scan", str(sample), "--gallery", str(missing)], cli_env)
+    result = run_cli_in_process("scan", str(sample), "--gallery", str(missing), env=cli_env)
     assert result.returncode == 2 and f"no gallery at {missing}" in result.stderr
-    result = run_cli(["scan", str(sample)], {**cli_env, "IMPERSONATION_GALLERY": str(missing)})
+    result = run_cli_in_process("scan", str(sample), env={**cli_env, "IMPERSONATION_GALLERY": str(missing)})
     assert result.returncode == 2 and f"no gallery at {missing}" in result.stderr
     assert not missing.exists()
     # The per-user default (no option, no variable) starts empty: nobody found, exit 0, with a warning.

@@ -173,7 +173,7 @@ def test_a_damaged_gallery_is_refused_on_open(biden_gallery: Path, cli_env: dict
     db.close()
     for path in (damaged, nan_embedding):
         for command in (["scan", str(SAMPLE_CLIP)], ["gallery", "list"]):
-            result = run_cli([*command, "--gallery", str(path)], cli_env)
+            result = run_cli_in_process(*command, "--gallery", str(path), env=cli_env)
             assert result.returncode == 2, (path.name, command, result.stdout, result.stderr)
             assert result.stderr.count("\n") == 1 and str(path) in result.stderr, result.stderr
 
@@ -241,7 +241,7 @@ def test_control_characters_are_refused_in_names_aliases_and_rooms(
         ["scan", str(SAMPLE_CLIP), "--rooms", str(labelled)],
     ]
     for command in commands:
-        result = run_cli(command, cli_env)
+        result = run_cli_in_process(*command, env=cli_env)
         assert result.returncode == 2, (command, result.stdout, result.stderr)
         assert result.stderr.count("\n") == 1 and "\x1b" not in result.stderr, result.stderr
     with Gallery(biden_gallery) as store:

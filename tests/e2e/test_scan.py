@@ -17,6 +17,7 @@ from impersonation_cli.results import ScanResult
 from impersonation_cli.runtime.engine import FaceEngine
 
 from ..conftest import SAMPLES, run_cli
+from ..unit.cli_in_process import run_cli as run_cli_in_process
 
 HAMILTON_PEOPLE = {
     "Lin-Manuel Miranda": ["lin-manuel-miranda.png"],
@@ -249,7 +250,7 @@ def test_results_are_reproducible(engine: FaceEngine, media: Path, hamilton_gall
     [["scan", "--fps", "abc", "x.mp4"], ["scan", "--no-such-option"], ["gallery", "add"], ["no-such-command"]],
 )
 def test_usage_errors_are_one_line(cli_env: dict[str, str], args: list[str]) -> None:
-    result = run_cli(args, cli_env)
+    result = run_cli_in_process(*args, env=cli_env)
     assert result.returncode == 2
     assert result.stderr.startswith("error: impersonation-cli") and result.stderr.count("\n") == 1, result.stderr
 
@@ -272,7 +273,7 @@ def test_unwritable_outputs_fail_before_the_work(
     (tmp_path / "FOLDER").mkdir()
     clip = str(SAMPLES / "clips" / "astronaut_live.mp4")
     args = [clip if a == "CLIP" else a for a in command] + ([option] if option else []) + [str(tmp_path / target)]
-    result = run_cli(args, cli_env)
+    result = run_cli_in_process(*args, env=cli_env)
     assert result.returncode == 2, result.stderr
     assert result.stderr.startswith("error:") and result.stderr.count("\n") == 1, result.stderr
     assert message.replace("FILE", str(tmp_path / "FILE")) in result.stderr, result.stderr

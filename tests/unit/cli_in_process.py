@@ -1,6 +1,7 @@
 """The command line run inside the test process, as `python -m impersonation_cli ARGS` runs it (`run_app`: one-line
 errors, exit codes), its stdout and stderr captured. A subprocess costs the fast tier 0.6 s a run in imports
-alone; the commands tested here refuse or finish before any model loads, so nothing heavy is imported."""
+alone; the commands run here refuse or finish before any model loads, so nothing heavy is imported (the slow
+tiers run their refusals this way too, with `env`: the CLI's environment there)."""
 
 from __future__ import annotations
 
@@ -29,12 +30,21 @@ class Finished:
 
 
 @contextlib.contextmanager
-def _without_tool_environment() -> Iterator[None]:
-    """The user's IMPERSONATION_* settings (gallery, models, config) set aside, as a fresh shell would have."""
-    saved = {k: os.environ.pop(k) for k in list(os.environ) if k.startswith("IMPERSONATION_")}
+def _tool_environment(env: dict[str, str] | None) -> Iterator[None]:
+    """The environment the command sees: `env` in place of this process's (as a subprocess given `env=` has), or,
+    without one, this process's with the user's IMPERSONATION_* settings (gallery, models, config) set aside, as
+    a fresh shell would have."""
+    saved = dict(os.environ)
+    if env is None:
+        for name in [k for k in os.environ if k.startswith("IMPERSONATION_")]:
+            del os.environ[name]
+    else:
+        os.environ.clear()
+        os.environ.update(env)
     try:
         yield
     finally:
+        os.environ.clear()
         os.environ.update(saved)
 
 
@@ -48,14 +58,14 @@ def _command(app: typer.Typer) -> click.Command:
 _build_command = typer.main.get_command
 
 
-def run_cli(*arguments: str, cwd: Path | None = None) -> Finished:
+def run_cli(*arguments: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> Finished:
     stdout, stderr = io.StringIO(), io.StringIO()
     saved_argv, saved_cwd = sys.argv, Path.cwd()
     common.stderr.quiet = False  # --quiet of an earlier run in this process must not carry over
     sys.argv = ["impersonation-cli", *arguments]
     try:
         with (
-            _without_tool_environment(),
+            _tool_environment(env),
             mock.patch.object(typer.main, "get_command", _command),
             contextlib.redirect_stdout(stdout),
             contextlib.redirect_stderr(stderr),
