@@ -18,6 +18,7 @@ from impersonation_cli.outputs.console import printable
 from impersonation_cli.runtime.packs import known_packs
 
 from ..conftest import run_cli
+from ..unit.cli_in_process import run_cli as run_cli_in_process
 
 ESCAPE = "\x1b[2J"
 
@@ -107,14 +108,14 @@ def test_piped_output_is_one_record_per_line(cli_env: dict[str, str], tmp_path: 
     doctor = run_cli(["doctor", "--gallery", str(deep)], env)
     assert any(str(deep) in line and "does not exist yet" in line for line in doctor.stdout.splitlines())
     missing = tmp_path / ("a-result-file-with-a-long-name-" * 4 + ".json")
-    failed = run_cli(["report", str(missing), "--html", str(tmp_path / "r.html")], env)
+    failed = run_cli_in_process("report", str(missing), "--html", str(tmp_path / "r.html"), env=env)
     assert failed.returncode == 2 and len(failed.stderr.strip().splitlines()) == 1, failed.stderr
 
 
 def test_control_characters_are_escaped_in_everything_printed(cli_env: dict[str, str], tmp_path: Path) -> None:
     assert printable(f"douyin:a{ESCAPE}\u202eb\nc") == "douyin:a\\x1b[2J\\u202eb\\x0ac"
     hostile = tmp_path / f"x{ESCAPE}y.json"
-    failed = run_cli(["report", str(hostile), "--html", str(tmp_path / "r.html")], cli_env)
+    failed = run_cli_in_process("report", str(hostile), "--html", str(tmp_path / "r.html"), env=cli_env)
     assert failed.returncode == 2 and "\x1b" not in failed.stderr and "x\\x1b[2Jy.json" in failed.stderr
     doctor = run_cli(["doctor", "--gallery", str(tmp_path / f"g{ESCAPE}.sqlite")], piped_env(cli_env))
     assert "\x1b" not in doctor.stdout and "g\\x1b[2J.sqlite" in doctor.stdout

@@ -30,6 +30,7 @@ from impersonation_cli.tools.evaluation import (
 )
 
 from ..conftest import run_cli
+from ..unit.cli_in_process import run_cli as run_cli_in_process
 
 
 def write_manifest(folder: Path, media: Path) -> Path:
@@ -119,7 +120,7 @@ def test_bad_manifests_are_one_line_errors(tmp_path: Path, cli_env: dict[str, st
         ("cases: [\n", "not valid YAML"),
     ):
         manifest.write_text(text, encoding="utf-8")
-        done = run_cli(["eval", str(manifest)], cli_env, timeout=120)
+        done = run_cli_in_process("eval", str(manifest), env=cli_env)
         assert done.returncode == 2, done.stderr
         assert message in done.stderr and "Traceback" not in done.stderr
         assert len(done.stderr.strip().splitlines()) == 1

@@ -18,6 +18,7 @@ from impersonation_cli.pipeline.signals.replay import FootageIndex, ReplayDetect
 from impersonation_cli.runtime.engine import FaceEngine
 
 from ..conftest import run_cli
+from ..unit.cli_in_process import run_cli as run_cli_in_process
 
 FFMPEG = "/usr/bin/ffmpeg"
 KATIE = "sadtalker/WDA_KatieHill_000.mp4"
@@ -110,7 +111,7 @@ def test_footage_cli_add_list_remove_and_bad_input(cli_env: dict[str, str], medi
         ["footage", "add", "Nobody Known", str(media / KATIE)],
         ["footage", "remove", "Katie Hill", "not-a-video.mp4"],
     ):
-        failed = run_cli(bad, cli_env)
+        failed = run_cli_in_process(*bad, env=cli_env)
         assert failed.returncode == 2, failed
         assert len(failed.stderr.strip().splitlines()) == 1 and "Traceback" not in failed.stderr
     removed = run_cli(["footage", "remove", "Katie Hill", "WDA_KatieHill_000.mp4"], cli_env)

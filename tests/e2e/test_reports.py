@@ -33,6 +33,7 @@ from ..report_data import (
     Elements,
     ScannedReport,
 )
+from ..unit.cli_in_process import run_cli as run_cli_in_process
 
 pytest_plugins = ["tests.report_fixtures"]
 
@@ -172,7 +173,7 @@ def test_scan_fail_on(cli_env, media: Path, hamilton_report: ScannedReport) -> N
     # Found, and both appearances are unauthorized (no room given), but nobody is in two rooms at once.
     quiet = run_cli(["scan", clip, "--fps", "1", "-q", "--fail-on", "concurrent"], env)
     assert quiet.returncode == 0, quiet.stderr
-    bad = run_cli(["scan", clip, "--fail-on", "bogus"], env)
+    bad = run_cli_in_process("scan", clip, "--fail-on", "bogus", env=env)
     assert bad.returncode == 2 and bad.stderr.startswith("error: --fail-on") and "Traceback" not in bad.stderr
 
 
@@ -296,7 +297,7 @@ def test_bad_result_files_are_one_line_errors(cli_env, tmp_path: Path, content: 
     path = tmp_path / "result.json"
     if content is not None:
         path.write_text(content)
-    run = run_cli(["report", str(path), "--html", str(tmp_path / "r.html")], cli_env)
+    run = run_cli_in_process("report", str(path), "--html", str(tmp_path / "r.html"), env=cli_env)
     assert run.returncode == 2, run.stderr
     assert run.stderr.startswith("error:") and message in run.stderr and "Traceback" not in run.stderr
     assert len(run.stderr.strip().splitlines()) == 1
@@ -309,14 +310,14 @@ def test_wrong_types_and_options_are_one_line_errors(hamilton_report: ScannedRep
     document["appearances"][0]["signals"][first]["score"] = "<b>high</b>"
     path = tmp_path / "typed.json"
     path.write_text(json.dumps(document))
-    run = run_cli(["report", str(path), "--html", str(tmp_path / "r.html")], cli_env)
+    run = run_cli_in_process("report", str(path), "--html", str(tmp_path / "r.html"), env=cli_env)
     assert run.returncode == 2 and f"appearances.0.signals.{first}.score should be a number" in run.stderr
-    nothing = run_cli(["report", str(hamilton_report.result_path)], cli_env)
+    nothing = run_cli_in_process("report", str(hamilton_report.result_path), env=cli_env)
     assert nothing.returncode == 2 and "nothing to write" in nothing.stderr
-    no_gallery = run_cli(
-        ["report", str(hamilton_report.result_path), "--html", str(tmp_path / "r.html"), "--gallery", "/nonexistent/g"],
-        cli_env,
-    )
+    no_gallery = run_cli_in_process(
+        "report", str(hamilton_report.result_path), "--html", str(tmp_path / "r.html"), "--gallery", "/nonexistent/g",
+        env=cli_env,
+    )  # fmt: skip
     assert no_gallery.returncode == 2 and "no such gallery file" in no_gallery.stderr
 
 
@@ -369,7 +370,7 @@ def test_deeply_nested_result_is_a_one_line_error(hamilton_report: ScannedReport
     nested.write_text(text.replace('"config": {', '"config": {"deep": ' + "[" * 5000 + "]" * 5000 + ", ", 1))
     assert '"deep"' in nested.read_text()
     for path in (too_deep, nested):
-        run = run_cli(["report", str(path), "--html", str(tmp_path / "r.html")], cli_env)
+        run = run_cli_in_process("report", str(path), "--html", str(tmp_path / "r.html"), env=cli_env)
         assert run.returncode == 2, run.stderr
         assert run.stderr.startswith("error:") and "nested too deeply" in run.stderr
         assert len(run.stderr.strip().splitlines()) == 1

@@ -19,7 +19,7 @@ from impersonation_cli.pipeline.signals.scoring import not_judged
 from impersonation_cli.pipeline.verdicts import judge_appearance, judge_concurrency, live_concurrency
 from impersonation_cli.results import Appearance, SignalScore, SourceResult, Verdict
 
-from ..conftest import run_cli
+from ..unit.cli_in_process import run_cli as run_cli_in_process
 
 ROOM = "douyin:123"
 # The thresholds a model's metadata would carry (the detector signal states its own).
@@ -176,7 +176,7 @@ def test_a_mistake_in_a_later_stage_section_stops_the_scan_at_once(
     config = tmp_path / "typo.toml"
     config.write_text(text, encoding="utf-8")
     sample = Path(__file__).resolve().parents[2] / "samples" / "clips" / "no_face.mp4"
-    result = run_cli(["scan", str(sample), "--config", str(config)], cli_env)
+    result = run_cli_in_process("scan", str(sample), "--config", str(config), env=cli_env)
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and message in result.stderr
 
