@@ -395,9 +395,9 @@ def _checked(kind: Any, value: Any, where: str, key: object) -> Any:
 @functools.cache
 def _taken_as_is(kind: Any) -> frozenset[type]:
     """The types of value `kind` takes unchanged: itself if plain, the plain members (and None) of a union."""
-    plain = {float, str, int, bool, type(None)}
-    members = typing.get_args(kind) if typing.get_origin(kind) in (typing.Union, types.UnionType) else (kind,)
-    return frozenset(m for m in members if m in plain)
+    origin, arguments = _shape(kind)
+    members = arguments if origin is _UNION else (kind,)
+    return frozenset(m for m in members if m in {float, str, int, bool, type(None)})
 
 
 _UNION, _DATACLASS = object(), object()

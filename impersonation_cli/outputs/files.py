@@ -55,7 +55,7 @@ def distinct_files(outputs: Mapping[str, Path | None], inputs: Iterable[str | Pa
     would destroy the input (a video replaced by the scan's JSON, a gallery by its own export) or the other
     output. Devices (/dev/null twice) and stdout are not files here."""
     named: dict[object, str] = {}
-    for source in dict.fromkeys(inputs):  # each once: a report's inputs name the same crops many times
+    for source in inputs:
         if Path(source).is_file():
             named.setdefault(_file_identity(Path(source)), f"the input {source}: writing it would destroy that input")
             for companion in _sqlite_companions(Path(source)):

@@ -35,12 +35,9 @@ def _tool_environment(env: dict[str, str] | None) -> Iterator[None]:
     without one, this process's with the user's IMPERSONATION_* settings (gallery, models, config) set aside, as
     a fresh shell would have."""
     saved = dict(os.environ)
-    if env is None:
-        for name in [k for k in os.environ if k.startswith("IMPERSONATION_")]:
-            del os.environ[name]
-    else:
-        os.environ.clear()
-        os.environ.update(env)
+    seen = env if env is not None else {k: v for k, v in saved.items() if not k.startswith("IMPERSONATION_")}
+    os.environ.clear()
+    os.environ.update(seen)
     try:
         yield
     finally:
