@@ -40,11 +40,13 @@ import csv
 import datetime as dt
 import hashlib
 import json
+import queue
 import shutil
 import sys
+import threading
 import time
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -699,7 +701,8 @@ def batches(args: argparse.Namespace, training: TrainingFaces):
     global _WORKER_FACES
     if args.workers <= 0:
         rng = np.random.default_rng(args.seed)
-        yield from (training_batch(training, rng, args.batch, args.generated_share) for _ in range(args.steps))
+        made = (training_batch(training, rng, args.batch, args.generated_share) for _ in range(args.steps))
+        yield from made_ahead(made)
         return
     import multiprocessing
 
@@ -707,6 +710,27 @@ def batches(args: argparse.Namespace, training: TrainingFaces):
     tasks = [(args.seed, step, args.batch, args.generated_share) for step in range(args.steps)]
     with multiprocessing.get_context("fork").Pool(args.workers) as pool:
         yield from pool.imap(_worker_batch, tasks, chunksize=1)
+
+
+def made_ahead(items: Iterator[Any]) -> Iterator[Any]:
+    """`items` in their order, the next one made in a thread while the caller works on this one: the same batches
+    from the same generator, so the same model bit for bit, in 9% less time on 2 cores (docs/forgery_model.md)."""
+    ready: queue.Queue = queue.Queue(maxsize=1)
+    finished = object()
+
+    def make() -> None:
+        try:
+            for item in items:
+                ready.put(item)
+        except BaseException as error:  # said in the caller's thread, not lost in this one
+            ready.put(error)
+        ready.put(finished)
+
+    threading.Thread(target=make, name="made-ahead", daemon=True).start()
+    while (item := ready.get()) is not finished:
+        if isinstance(item, BaseException):
+            raise item
+        yield item
 
 
 def checkpoint_path(output: Path, step: int) -> Path:
@@ -786,12 +810,16 @@ def fine_tune(
         print("validation", json.dumps(history[-1]), flush=True)
 
     report(0)
+
+    def batches() -> Iterator[tuple[list[np.ndarray], list[int]]]:
+        for _ in range(args.steps):
+            crops, labels = training_batch(faces, rng, args.batch - 2 * extra_count, 0.0)
+            extra_crops, extra_labels = extra_pairs(rng, extra_count) if extra_count else ([], [])
+            yield [*crops, *extra_crops], [*labels, *extra_labels]
+
     started = time.time()
-    for step in range(args.steps):
-        crops, labels = training_batch(faces, rng, args.batch - 2 * extra_count, 0.0)
-        extra_crops, extra_labels = extra_pairs(rng, extra_count) if extra_count else ([], [])
+    for step, batch in enumerate(made_ahead(batches())):
         network.train()
-        batch = ([*crops, *extra_crops], [*labels, *extra_labels])
         loss = optimize_step(network, optimizer, schedule, loss_of, batch, "cpu")
         if (step + 1) % 20 == 0:
             print(f"step {step + 1}/{args.steps} loss {loss:.3f} {time.time() - started:.0f}s", flush=True)
