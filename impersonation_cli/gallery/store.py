@@ -440,8 +440,9 @@ class Gallery:
         """Remove a person (`name`: their name or an alias) with their references, authorizations and footage;
         returns the name they were registered under."""
         with self.transaction() as db:
-            registered = self.canonical_name(name)
-            db.execute("DELETE FROM persons WHERE id = ?", (self.person_id(name),))
+            person_id = self.person_id(name)
+            registered = self._registered_name(person_id)
+            db.execute("DELETE FROM persons WHERE id = ?", (person_id,))
             return registered
 
     def persons(self) -> list[Person]:
@@ -453,7 +454,10 @@ class Gallery:
         return [Person(r[0], r[1], tuple(sorted((r[3] or "").split("\x1f"))) if r[3] else (), r[2]) for r in rows]
 
     def canonical_name(self, name: str) -> str:
-        return self.db.execute("SELECT name FROM persons WHERE id = ?", (self.person_id(name),)).fetchone()[0]
+        return self._registered_name(self.person_id(name))
+
+    def _registered_name(self, person_id: int) -> str:
+        return self.db.execute("SELECT name FROM persons WHERE id = ?", (person_id,)).fetchone()[0]
 
     def references(self, name: str) -> list[ReferenceFace]:
         rows = self.db.execute(
@@ -503,11 +507,12 @@ class Gallery:
         if not isinstance(ai_allowed, bool):
             raise GalleryError(f"ai_allowed must be true or false, not {ai_allowed!r}")
         with self.transaction() as db:
-            self._drop_grant(db, self.person_id(name), room)
+            person_id = self.person_id(name)
+            self._drop_grant(db, person_id, room)
             db.execute(
                 "INSERT INTO authorizations (person_id, room, valid_from, valid_to, ai_allowed, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
-                (self.person_id(name), room, valid_from, valid_to, int(ai_allowed), now_iso()),
+                (person_id, room, valid_from, valid_to, int(ai_allowed), now_iso()),
             )
         return registered
 

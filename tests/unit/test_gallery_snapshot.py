@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from impersonation_cli.errors import GalleryError
 from impersonation_cli.gallery.store import Gallery, ReferenceFace
 from impersonation_cli.outputs.findings import read_report_input
 
@@ -152,3 +153,19 @@ def test_a_report_reads_photos_and_grants_as_of_one_moment(tmp_path: Path, monke
     report = read_report_input(tmp_path / "r.json", path)
     assert report.authorizations is not None
     assert [a.room for a in report.authorizations] == ["douyin:1"]  # was: [], Ann's grant gone beside her photo
+
+
+def test_a_person_named_by_an_alias_is_authorized_and_removed_under_their_registered_name(tmp_path: Path) -> None:
+    path = tmp_path / "g.sqlite"
+    with Gallery(path) as store:
+        store.add_person("Eileen Collins", [reference(1)], aliases=["Collins"])
+        store.add_person("Ann", [reference(2)])
+        assert store.authorize("collins", "douyin:1", "2026-01-01", None, ai_allowed=True) == "Eileen Collins"
+        assert store.authorize("Collins", "douyin:1") == "Eileen Collins"  # in place of the grant, not beside it
+        assert [(a.person, a.room, a.valid_from) for a in store.authorizations()] == [
+            ("Eileen Collins", "douyin:1", None)
+        ]
+        assert store.remove_person("Collins") == "Eileen Collins"
+        assert [p.name for p in store.persons()] == ["Ann"] and store.authorizations() == []
+        with pytest.raises(GalleryError, match="no person named 'Collins'"):
+            store.remove_person("Collins")
