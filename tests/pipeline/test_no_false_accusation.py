@@ -4,10 +4,8 @@ judge the trained forgery model on real media, so they need it installed."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import cv2
@@ -16,7 +14,7 @@ import pytest
 from impersonation_cli.pipeline.signals.detector import FACE_FORGERY, forgery_model
 from impersonation_cli.runtime.engine import FaceEngine
 
-from ..conftest import run_cli, unavailable
+from ..conftest import run_cli, script_module, unavailable
 
 pytestmark = pytest.mark.shared_media
 
@@ -58,17 +56,11 @@ PHONE_CLIPS = (
     "real_talking_heads_LivePortrait/driving_d19.mp4",
     "sadtalker/WDA_KatieHill_000.mp4",
 )
-REPO = Path(__file__).resolve().parents[2]
 
 
 def phone_frame() -> str:
     """The 9:16 phone frame of the robustness set (scripts/make_robustness_set.py), as its measurements used it."""
-    spec = importlib.util.spec_from_file_location("make_robustness_set", REPO / "scripts" / "make_robustness_set.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module.phone_frame()
+    return script_module("make_robustness_set").phone_frame()
 
 
 @pytest.fixture(scope="module")

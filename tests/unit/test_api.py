@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -15,14 +14,11 @@ from impersonation_cli.api import Scanner, room_assignments
 from impersonation_cli.errors import ModelPackError, UserError
 from impersonation_cli.io.rooms import Room
 
-REPO = Path(__file__).resolve().parents[2]
+from ..conftest import REPO, script_module
 
 
 def test_the_api_reference_is_written_from_the_current_docstrings() -> None:
-    spec = importlib.util.spec_from_file_location("make_api_docs", REPO / "scripts" / "make_api_docs.py")
-    assert spec is not None and spec.loader is not None
-    make_api_docs = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(make_api_docs)
+    make_api_docs = script_module("make_api_docs")
     current = (REPO / "docs" / "api.md").read_text(encoding="utf-8")
     assert make_api_docs.with_reference(current) == current, "docs/api.md is out of date: run scripts/make_api_docs.py"
     # Each public method of Scanner has its own entry with its signature.

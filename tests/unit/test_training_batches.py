@@ -4,28 +4,12 @@ batch that fails to be made must stop the training, not leave it waiting."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import threading
 from collections.abc import Iterator
-from pathlib import Path
-from types import ModuleType
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-
-
-def training_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("train_detector", REPO / "scripts" / "train_detector.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up there
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        del sys.modules[spec.name]
-    return module
+from ..conftest import script_module
 
 
 def test_batches_made_ahead_arrive_in_the_order_they_were_made_and_one_at_a_time_ahead() -> None:
@@ -37,7 +21,7 @@ def test_batches_made_ahead_arrive_in_the_order_they_were_made_and_one_at_a_time
             yield number
 
     received = []
-    for batch in training_script().made_ahead(batches()):
+    for batch in script_module("train_detector").made_ahead(batches()):
         received.append(batch)
         assert len(made) <= batch + 3  # made ahead by a batch or two, never the whole run into memory
     assert received == list(range(40)) == made
@@ -51,7 +35,7 @@ def test_a_batch_that_cannot_be_made_stops_the_training_with_its_error() -> None
     before = threading.active_count()
     received = []
     with pytest.raises(ValueError, match="no face in the crop"):
-        for batch in training_script().made_ahead(batches()):
+        for batch in script_module("train_detector").made_ahead(batches()):
             received.append(batch)
     assert received == [1]
     assert threading.active_count() <= before + 1  # the maker ended (its thread may still be finishing)
