@@ -815,14 +815,14 @@ def fine_tune(
 
     report(0)
 
-    def batches() -> Iterator[tuple[list[np.ndarray], list[int]]]:
+    def tuning_batches() -> Iterator[tuple[list[np.ndarray], list[int]]]:
         for _ in range(args.steps):
             crops, labels = training_batch(faces, rng, args.batch - 2 * extra_count, 0.0)
             extra_crops, extra_labels = extra_pairs(rng, extra_count) if extra_count else ([], [])
             yield [*crops, *extra_crops], [*labels, *extra_labels]
 
     started = time.time()
-    for step, batch in enumerate(made_ahead(batches())):
+    for step, batch in enumerate(made_ahead(tuning_batches())):
         network.train()
         loss = optimize_step(network, optimizer, schedule, loss_of, batch, "cpu")
         if (step + 1) % 20 == 0:
