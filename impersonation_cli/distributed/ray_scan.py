@@ -42,6 +42,7 @@ from impersonation_cli.pipeline.scan import (
     ScanContext,
     ScanProgress,
     add_concurrency,
+    models_in_use,
     room_for,
     scan_batch_source,
     scan_inputs,
@@ -54,7 +55,6 @@ from impersonation_cli.results import Appearance, RunInfo, ScanResult, SourceRes
 if TYPE_CHECKING:
     from impersonation_cli.api import Scanner
     from impersonation_cli.distributed.ray_watch import ShardOutcome
-    from impersonation_cli.runtime.engine import FaceEngine
 
 # ONNX Runtime devices that need a GPU on the node the actor runs on.
 GPU_DEVICES = frozenset({"cuda", "tensorrt", "rocm"})
@@ -380,19 +380,6 @@ def start_actors(
                 f"at {folder} and this version of impersonation-cli (its forgery model)"
             )
     return actors
-
-
-def models_in_use(engine: FaceEngine) -> dict[str, str | None]:
-    """What decides a scan's numbers on a node: the face models and the forgery detector (shipped with the
-    package, or `$IMPERSONATION_FORGERY_MODEL`'s), by name and hash, as the result's `settings` names them."""
-    from impersonation_cli.pipeline.signals.detector import forgery_model
-
-    forgery = forgery_model(engine)
-    return {
-        "detector": engine.detector_id,
-        "recognizer": engine.recognizer_id,
-        "forgery": forgery.model_id or forgery.problem,
-    }
 
 
 def _scan_sources(

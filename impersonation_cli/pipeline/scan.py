@@ -556,6 +556,18 @@ def add_concurrency(
             source.risk = max(source.risk, appearance.risk)
 
 
+def models_in_use(engine: FaceEngine) -> dict[str, str | None]:
+    """What decides a scan's numbers on this machine: the face models (the int8 detector or the published one,
+    whichever this CPU runs faster) and the forgery detector (shipped with the package, or
+    `$IMPERSONATION_FORGERY_MODEL`'s), by name and hash, as the result's `settings` names them."""
+    forgery = forgery_model(engine)
+    return {
+        "detector": engine.detector_id,
+        "recognizer": engine.recognizer_id,
+        "forgery": forgery.model_id or forgery.problem,
+    }
+
+
 def run_settings(context: ScanContext, fps: float) -> dict[str, Any]:
     """What a result document records of the run's settings: models, provider, config, gallery size."""
     engine = context.engine

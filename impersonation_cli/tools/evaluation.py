@@ -35,7 +35,7 @@ from impersonation_cli.io.rooms import Room, TextLoader, parse_time, validate_ro
 from impersonation_cli.io.sources import expand_inputs, is_stream_url, source_key
 from impersonation_cli.io.urls import redact_url
 from impersonation_cli.outputs.files import check_outputs
-from impersonation_cli.pipeline.scan import ScanContext, add_concurrency, scan_source
+from impersonation_cli.pipeline.scan import ScanContext, add_concurrency, models_in_use, scan_source
 from impersonation_cli.pipeline.signals.replay import FootageIndex, add_footage
 from impersonation_cli.pipeline.signals.scoring import is_judged
 from impersonation_cli.results import Appearance, SourceResult, Verdict
@@ -723,6 +723,9 @@ class EvalReport:
     metrics: list[ClassMetric]
     aucs: list[SignalAuc]
     groups: list[GroupAuc]
+    # The models that computed the scores: on CPU the detector is the int8 copy only where that is faster, and the
+    # shared eval's AUCs moved by up to 0.06 between the two (docs/forgery_model.md).
+    models: dict[str, str | None]
 
     @property
     def unread(self) -> list[SourceResult]:
@@ -731,7 +734,7 @@ class EvalReport:
         return [o.result for o in self.outcomes if o.result.status != "ok"]
 
     def to_dict(self) -> dict[str, Any]:
-        return report_document(self.outcomes, self.metrics, self.aucs, self.groups)
+        return report_document(self.outcomes, self.metrics, self.aucs, self.groups, self.models)
 
 
 def evaluation_report(
@@ -747,7 +750,8 @@ def evaluation_report(
     outcomes = run_evaluation(manifest, engine, config, fps, score_unmatched, on_case)
     breakdown = manifest.breakdown or default_breakdown(outcomes)
     metrics = [*class_metrics(outcomes), identity_metric(outcomes)]
-    return EvalReport(outcomes, metrics, signal_aucs(outcomes), group_aucs(outcomes, breakdown))
+    groups = group_aucs(outcomes, breakdown)
+    return EvalReport(outcomes, metrics, signal_aucs(outcomes), groups, models_in_use(engine))
 
 
 def check_roc_path(path: Path) -> None:
@@ -822,11 +826,15 @@ def roc_picture(aucs: list[SignalAuc], path: Path) -> bytes:
 
 
 # Every version and what it added: docs/formats.md.
-EVAL_SCHEMA_VERSION = "1.3"
+EVAL_SCHEMA_VERSION = "1.4"
 
 
 def report_document(
-    outcomes: list[CaseOutcome], metrics: list[ClassMetric], aucs: list[SignalAuc], groups: list[GroupAuc]
+    outcomes: list[CaseOutcome],
+    metrics: list[ClassMetric],
+    aucs: list[SignalAuc],
+    groups: list[GroupAuc],
+    models: dict[str, str | None],
 ) -> dict[str, Any]:
     """The evaluation as JSON: per case what was expected and found, per class, signal and dataset the figures."""
     return {
@@ -834,6 +842,7 @@ def report_document(
         "schema_version": EVAL_SCHEMA_VERSION,
         "bootstrap": {"resamples": BOOTSTRAP_RESAMPLES, "seed": BOOTSTRAP_SEED, "level": INTERVAL_LEVEL},
         "host": dataclasses.asdict(this_host()),  # scores differ in the second decimal between CPUs
+        "models": models,
         "cases": [
             {
                 "source": shown_name(o.case.source),  # a name's bytes that are not UTF-8 as \xNN (io/names.py)

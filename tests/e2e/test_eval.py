@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 
 from impersonation_cli.config import load_config
 from impersonation_cli.errors import UserError
+from impersonation_cli.forgery import ForgeryDetector
 from impersonation_cli.gallery.store import Gallery
 from impersonation_cli.pipeline.signals.scoring import not_judged
 from impersonation_cli.results import SignalScore, SourceResult
@@ -107,6 +109,11 @@ def test_eval_prints_the_table_and_writes_the_roc_png_and_json(
     assert (humans["name"], humans["positives"], humans["negatives"]) == ("digital humans", 1, 2)
     assert humans["ci95"][0] <= humans["auc"] <= humans["ci95"][1]
     assert (reals["auc"], reals["negatives"], reals["flagged_negatives"]) == (None, 2, 0)
+    # The models that computed the scores: on CPU the int8 detector runs only where it is faster, and it moves them.
+    models = document["models"]
+    assert re.fullmatch(r"det_[\w.]+\.onnx:(int8|fp32):[0-9a-f]{16}", models["detector"]), models
+    shipped = ForgeryDetector.load(providers=["CPUExecutionProvider"])
+    assert models["forgery"] == shipped.model_id and models["recognizer"]
     # Every case was scored for the signals although none of the unknown people is in the gallery.
     assert all("synthetic" in c["scores"] for c in document["cases"])
 

@@ -139,7 +139,7 @@ def test_eval_names_an_unread_case_and_exits_3(
     unread = source(cases[1].source, "unreadable")
     outcomes = [CaseOutcome(cases[0], source(cases[0].source), []), CaseOutcome(cases[1], unread, [])]
     monkeypatch.setattr(eval_cmd, "load_engine", lambda *args: (None, None))
-    monkeypatch.setattr(eval_cmd, "evaluation_report", lambda *args: EvalReport(outcomes, [], [], []))
+    monkeypatch.setattr(eval_cmd, "evaluation_report", lambda *args: EvalReport(outcomes, [], [], [], {}))
     monkeypatch.setattr("sys.argv", ["impersonation-cli", "eval", str(manifest)])
     with pytest.raises(SystemExit) as ended:
         run_app()
@@ -162,7 +162,7 @@ def test_eval_writes_its_plot_and_json_all_or_none(
     case = load_manifest(manifest).cases[0]
     curve = np.array([[0.0, 0.0], [0.5, 0.8], [1.0, 1.0]])
     aucs = [SignalAuc("face_forgery", Verdict.SYNTHETIC, 0.8, (0.6, 0.9), 3, 4, curve)]
-    report = EvalReport([CaseOutcome(case, source(case.source), [])], [], aucs, [])
+    report = EvalReport([CaseOutcome(case, source(case.source), [])], [], aucs, [], {})
     monkeypatch.setattr(eval_cmd, "load_engine", lambda *args: (None, None))
     monkeypatch.setattr(eval_cmd, "evaluation_report", lambda *args: report)
     roc = folder / "roc.png"
@@ -201,7 +201,7 @@ def test_the_eval_json_says_why_a_case_was_not_read(folder: Path) -> None:
     cases = load_manifest(manifest).cases
     unread = source(cases[1].source, "unreadable")
     document = report_document(
-        [CaseOutcome(cases[0], source(cases[0].source), []), CaseOutcome(cases[1], unread, [])], [], [], []
+        [CaseOutcome(cases[0], source(cases[0].source), []), CaseOutcome(cases[1], unread, [])], [], [], [], {}
     )
     assert tuple(int(n) for n in EVAL_SCHEMA_VERSION.split(".")) >= (1, 2)  # cases' error came with 1.2
     assert [(c["status"], c["error"]) for c in document["cases"]] == [("ok", None), ("unreadable", unread.error)]

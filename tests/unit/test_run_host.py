@@ -63,4 +63,4 @@ def test_the_cpu_and_its_widest_vector_extension_are_read_from_cpuinfo(tmp_path:
 
 
 def test_an_eval_document_names_its_host_too() -> None:
-    assert report_document([], [], [], [])["host"] == dataclasses.asdict(this_host())
+    assert report_document([], [], [], [], {})["host"] == dataclasses.asdict(this_host())
