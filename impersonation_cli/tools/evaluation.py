@@ -724,7 +724,7 @@ class EvalReport:
     aucs: list[SignalAuc]
     groups: list[GroupAuc]
     # The models that computed the scores: on CPU the detector is the int8 copy only where that is faster, and the
-    # shared eval's AUCs moved by up to 0.06 between the two (docs/forgery_model.md).
+    # two score the same clips differently (docs/forgery_model.md).
     models: dict[str, str | None]
 
     @property

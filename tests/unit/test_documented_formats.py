@@ -274,7 +274,11 @@ def test_the_eval_documents_fields_are_documented() -> None:
     outcome = CaseOutcome(case, source("fake.mp4"), [with_signals_and_evidence(appearance(source="fake.mp4"))])
     auc = SignalAuc("face_forgery", "likely-synthetic", 0.8, (0.6, 0.9), 3, 4, np.zeros((2, 2)))
     group = GroupAuc("fake/", "likely-synthetic", "face_forgery", 0.8, (0.6, 0.9), 3, 4, 2, 0, 1)
-    models = {"detector": "det_2.5g.onnx:int8:3606d450ca3bec7e", "recognizer": "w600k_mbf.onnx:9cc6e4a75f0e1d8c"}
+    models = {
+        "detector": "det_2.5g.onnx:int8:3606d450ca3bec7e",
+        "recognizer": "w600k_mbf.onnx:9cc6e4a75f0e1d8c",
+        "forgery": "face_forgery.onnx:84b3fb366458ba6d",
+    }
     document = report_document([outcome], [ClassMetric("identity", 1, 0, 0)], [auc], [group], models)
     check(
         VERDICTS,
