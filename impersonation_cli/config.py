@@ -134,10 +134,16 @@ class Bounds:
     above_low: bool = False
     multiple_of: int | None = None
 
+    def too_low(self, value: float) -> bool:
+        return self.low is not None and (value < self.low or (self.above_low and value == self.low))
+
+    def too_high(self, value: float) -> bool:
+        return self.high is not None and value > self.high
+
     def problem(self, value: float) -> str | None:
-        if self.low is not None and (value < self.low or (self.above_low and value == self.low)):
+        if self.too_low(value):
             return f"must be {'above' if self.above_low else 'at least'} {self.low:g}"
-        if self.high is not None and value > self.high:
+        if self.too_high(value):
             return f"must be at most {self.high:g}"
         if self.multiple_of is not None and value % self.multiple_of:
             return f"must be a multiple of {self.multiple_of}"
@@ -186,7 +192,8 @@ BOUNDS: dict[str, dict[str, Bounds]] = {
         "max_gap_s": NON_NEGATIVE,
         "max_gap_samples": NON_NEGATIVE,
     },
-    "match": {"threshold": UNIT, "margin": Bounds(0, 2)},
+    # A cosine of 0 is no likeness at all: at threshold 0 a stranger's face matched whoever it was nearest.
+    "match": {"threshold": Bounds(0, 1, above_low=True), "margin": Bounds(0, 2)},
     "signals": {
         "head_motion_min": NON_NEGATIVE,
         "mouth_motion_min": NON_NEGATIVE,

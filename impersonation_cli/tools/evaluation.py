@@ -127,13 +127,13 @@ def unusable_threshold(result: Calibration) -> str | None:
     """Why the calibrated threshold is not to be written: no config takes it (`config.BOUNDS`; written, every scan
     with that config stopped), or it rejects every genuine pair (`rejected_genuine`); None when it is usable."""
     bounds, threshold = BOUNDS["match"]["threshold"], result.threshold
-    if bounds.low is not None and threshold < bounds.low:
+    if bounds.too_low(threshold):
         return (
-            f"threshold {threshold:.4f} is below {bounds.low:g}, the lowest [match] threshold a config takes: all "
+            f"threshold {threshold:.4f} is not above {bounds.low:g}, as a [match] threshold must be: all "
             f"{len(result.impostor)} impostor pairs (different people) score below it, too few or too unlike to "
             "calibrate on; enrol more people"
         )
-    if bounds.high is not None and threshold > bounds.high:
+    if bounds.too_high(threshold):
         return (
             f"threshold {threshold:.4f} is above {bounds.high:g}, the highest [match] threshold a config takes: two "
             f"different people's photos score {result.impostor.max():.3f}, the same face (one photo enrolled under "

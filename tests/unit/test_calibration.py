@@ -144,7 +144,7 @@ def _two_people(tmp_path: Path, second: np.ndarray) -> Path:
 @pytest.mark.parametrize(
     ("cosine", "words"),
     [
-        (-0.06, r"threshold -0\.0599 is below 0, the lowest \[match\] threshold a config takes"),
+        (-0.06, r"threshold -0\.0599 is not above 0, as a \[match\] threshold must be"),
         (1.0, r"threshold 1\.0001 is above 1, the highest \[match\] threshold a config takes"),
     ],
 )
