@@ -24,7 +24,7 @@ SAMPLE_CLIP = SAMPLES / "clips" / "astronaut_live.mp4"
 # (TOML, words of the refusal): each used to load, and the scan then found nobody (rc 0) or never ended.
 OUT_OF_RANGE = [
     ("[match]\nthreshold = 1.5", "config [match] threshold must be at most 1, not 1.5"),
-    ("[match]\nthreshold = -0.2", "config [match] threshold must be at least 0"),
+    ("[match]\nthreshold = -0.2", "config [match] threshold must be above 0"),
     ("[scan]\nfps = 0", "config [scan] fps must be above 0, not 0"),
     ("[scan]\nfps = -1", "config [scan] fps must be above 0"),
     ("[scan]\nfps = nan", "config [scan] fps must be a finite number, not nan"),
