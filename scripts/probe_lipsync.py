@@ -5,9 +5,9 @@ their own resolution (often 256 px or less) and paste it back; the eyes and brow
 generators (EMO, AniPortrait, JoyHallo) draw every pixel, so this probe expects nothing of them. No training, no
 fitted value: two statistics decided before any was computed, on the faces `train_detector.py` caches.
 
-Each frame's largest face is aligned by its five keypoints to ArcFace's template at 224 px, grey. Fine detail
-of a region is the mean absolute 3x3 Laplacian there. Upper: x 48-176, y 72-136 (brows and eyes); lower: x 56-168,
-y 152-216 (mouth and chin).
+Each frame's largest face is aligned by its five keypoints to ArcFace's template at 224 px, grey
+(`runtime.engine.align_face`, as the recognizer's faces are). Fine detail of a region is the mean absolute 3x3
+Laplacian there. Upper: x 48-176, y 72-136 (brows and eyes); lower: x 56-168, y 152-216 (mouth and chin).
 - `softness`: log(upper detail / lower detail), a source's median over its frames;
 - `flicker`: how much more the lower face's log detail varies from frame to frame than the upper face's
   (standard deviations of the two series, lower minus upper), for a face redrawn anew in each frame.
@@ -32,12 +32,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import train_detector as td
 
+from impersonation_cli.runtime.engine import align_face
+
 SIDE = 224
-# ArcFace's 112-px five-point template (eyes, nose tip, mouth corners), doubled.
-TEMPLATE = 2 * np.array(
-    [[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366], [41.5493, 92.3655], [70.7299, 92.2041]],
-    dtype=np.float32,
-)
 UPPER = (slice(72, 136), slice(48, 176))
 LOWER = (slice(152, 216), slice(56, 168))
 TALKING_HEADS = (
@@ -49,13 +46,12 @@ TALKING_HEADS = (
 
 
 def aligned_grey(canvas: np.ndarray, keypoints: np.ndarray, face_px: int | None = None) -> np.ndarray:
-    matrix, _ = cv2.estimateAffinePartial2D(keypoints.reshape(5, 2), TEMPLATE, method=cv2.LMEDS)
     grey = cv2.cvtColor(canvas, cv2.COLOR_BGR2GRAY)
     if face_px is not None:  # the canvas's face box is CANVAS / CANVAS_WIDEN px: bring it to face_px and back
         scale = face_px * td.CANVAS_WIDEN / canvas.shape[0]
         small = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
         grey = cv2.resize(small, grey.shape[::-1], interpolation=cv2.INTER_LINEAR)
-    return cv2.warpAffine(grey, matrix, (SIDE, SIDE), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    return align_face(grey, keypoints.reshape(5, 2), SIDE)
 
 
 def log_details(entry: dict, face_px: int | None = None) -> np.ndarray:
