@@ -406,34 +406,42 @@ def _scan_sources(
     running: dict[Any, tuple[Any, Task]] = {}
     tries = options.task_retries + 1
     video_done_s = 0.0
-    while waiting or running:
-        while idle and waiting:
-            actor, task = idle.pop(), waiting.popleft()
+    try:
+        while waiting or running:
+            while idle and waiting:
+                actor, task = idle.pop(), waiting.popleft()
+                if task.window is None:
+                    room = room_for(task.source, rooms)
+                    running[actor.scan.remote(task.source, task.number, room, shipped)] = (actor, task)
+                else:
+                    running[actor.scan_slice.remote(task.source, task.window, shipped)] = (actor, task)
+            [ready], _ = ray.wait(list(running), num_returns=1)
+            actor, task = running.pop(ready)
+            idle.append(actor)
+            room = room_for(task.source, rooms)
             if task.window is None:
-                room = room_for(task.source, rooms)
-                running[actor.scan.remote(task.source, task.number, room, shipped)] = (actor, task)
+                outcome = _fetched(ray, ready, functools.partial(_lost, task.source, room, tries))
+                outcomes[task.number] = outcome
+                time_s, duration_s = outcome.result.scanned_s, outcome.result.duration_s
+                video_done_s += time_s if outcome.result.kind == "video" else 0.0
             else:
-                running[actor.scan_slice.remote(task.source, task.window, shipped)] = (actor, task)
-        [ready], _ = ray.wait(list(running), num_returns=1)
-        actor, task = running.pop(ready)
-        idle.append(actor)
-        room = room_for(task.source, rooms)
-        if task.window is None:
-            outcome = _fetched(ray, ready, functools.partial(_lost, task.source, room, tries))
-            outcomes[task.number] = outcome
-            time_s, duration_s = outcome.result.scanned_s, outcome.result.duration_s
-            video_done_s += time_s if outcome.result.kind == "video" else 0.0
-        else:
-            part = _fetched(ray, ready, functools.partial(_lost_slice, task.window, tries))
-            time_s, duration_s = task.window.start_s, None
-            if isinstance(part, SliceScan):
-                time_s = part.stats.last_time_s
-                video_done_s += max(0.0, min(time_s, task.window.end_s or time_s) - task.window.start_s)
-            complete = sliced.add(task, part)
-            if complete is not None:
-                outcomes[task.number] = _joined(task.source, task.number, context, room, complete)
-        if context.progress is not None:
-            context.progress(ScanProgress(task.source, len(outcomes), len(sources), time_s, duration_s, video_done_s))
+                part = _fetched(ray, ready, functools.partial(_lost_slice, task.window, tries))
+                time_s, duration_s = task.window.start_s, None
+                if isinstance(part, SliceScan):
+                    time_s = part.stats.last_time_s
+                    video_done_s += max(0.0, min(time_s, task.window.end_s or time_s) - task.window.start_s)
+                complete = sliced.add(task, part)
+                if complete is not None:
+                    outcomes[task.number] = _joined(task.source, task.number, context, room, complete)
+            if context.progress is not None:
+                context.progress(
+                    ScanProgress(task.source, len(outcomes), len(sources), time_s, duration_s, video_done_s)
+                )
+    except KeyboardInterrupt:
+        # A long file's finished slices are kept, as a local scan keeps what it read of a file before Ctrl-C.
+        for number, source, parts in sliced.interrupted():
+            outcomes[number] = _joined(source, number, context, room_for(source, rooms), parts, interrupted=True)
+        raise
 
 
 class SlicedFiles:
@@ -441,9 +449,11 @@ class SlicedFiles:
 
     def __init__(self, tasks: list[Task]) -> None:
         self._parts: dict[int, list[SliceScan | LostSlice | None]] = {}
+        self._tasks: dict[int, list[Task]] = {}
         for task in tasks:
             if task.window is not None:
                 self._parts.setdefault(task.number, []).append(None)
+                self._tasks.setdefault(task.number, []).append(task)
 
     def add(self, task: Task, part: SliceScan | LostSlice) -> list[SliceScan | LostSlice] | None:
         """Keep one slice; the file's slices in time order once this was the last one out, else None."""
@@ -453,6 +463,17 @@ class SlicedFiles:
             return None
         del self._parts[task.number]
         return [p for p in parts if p is not None]
+
+    def interrupted(self) -> list[tuple[int, str, list[SliceScan | LostSlice]]]:
+        """The files some but not all of whose slices came back (number, source, slices in time order), each
+        slice still out as lost to the interruption."""
+        files = []
+        for number, parts in self._parts.items():
+            if any(part is not None for part in parts):
+                tasks = self._tasks[number]
+                lost = [LostSlice(t.window, "the scan was interrupted") for t in tasks if t.window is not None]
+                files.append((number, tasks[0].source, [p or gap for p, gap in zip(parts, lost, strict=True)]))
+        return files
 
 
 def _fetched(ray: Any, ref: Any, lost: Callable[[Exception], Any]) -> Any:
@@ -476,12 +497,17 @@ def _tasks(sources: list[str], slice_s: float, fps: float) -> list[Task]:
 
 
 def _joined(
-    source: str, number: int, context: ScanContext, room: Room | None, parts: list[SliceScan | LostSlice]
+    source: str,
+    number: int,
+    context: ScanContext,
+    room: Room | None,
+    parts: list[SliceScan | LostSlice],
+    interrupted: bool = False,
 ) -> SourceOutcome:
     """A file scanned in slices, joined in this process; its evidence is written here, to the evidence folder."""
     try:
         info = probe(source)
-        result, appearances = join_slices(info, number, context, room, parts)
+        result, appearances = join_slices(info, number, context, room, parts, interrupted)
     except SOURCE_ERRORS as exc:
         return SourceOutcome(unscanned(source, "unreadable", failure_reason(source, exc), room), [], {})
     except Exception as exc:  # a fault in one file's join must not cost the batch the others' results

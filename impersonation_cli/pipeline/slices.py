@@ -13,6 +13,7 @@ scan: docs/scale.md, "Slices of long files".
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import math
 from dataclasses import dataclass
 from itertools import groupby
@@ -105,12 +106,15 @@ def join_slices(
     context: ScanContext,
     room: Room | None,
     parts: list[SliceScan | LostSlice],
+    interrupted: bool = False,
 ) -> tuple[SourceResult, list[Appearance]]:
     """The result and appearances of a file scanned in slices (`parts`, in time order), as `scan_source` gives
     them for the whole file: the appearances numbered s{number}-a1..., evidence saved under the context's folder.
 
     A slice that failed (or was lost) leaves a gap no track crosses; the file is "truncated" with that slice's
-    reason, or "unreadable" if no slice decoded a frame."""
+    reason, or "unreadable" if no slice decoded a frame. `interrupted`: the lost slices are those Ctrl-C left
+    unscanned; the file is "interrupted", with what the scanned ones showed, as a local scan keeps the part of a
+    file it read before Ctrl-C."""
     scanned = [part for part in parts if isinstance(part, SliceScan)]
     tracks, measured = join_tracks(parts, context.config.tracker, context.track_gap_s)
     for faces in measured.values():
@@ -122,7 +126,11 @@ def join_slices(
     pipeline.faces_detected = sum(part.faces_detected for part in scanned)
     stats, error = _joined_stats(info.source, parts)
     min_frames = max(1, min(context.config.scan.min_appearance_frames, stats.frames_sampled))
-    return pipeline.conclude(source_facts(info, stats, error), min_frames)
+    facts = source_facts(info, stats, error)
+    if interrupted:
+        kept = f"{len(scanned)} of {len(parts)} slices scanned; what they showed is kept"
+        facts = dataclasses.replace(facts, status="interrupted", error=f"{info.source}: interrupted (Ctrl-C), {kept}")
+    return pipeline.conclude(facts, min_frames)
 
 
 def join_tracks(

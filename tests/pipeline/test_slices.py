@@ -56,7 +56,7 @@ def test_a_file_scanned_in_slices_gives_the_whole_files_result(looped_clip: Path
     windows = slices_of(source, SLICE_S, context.config.scan.fps)
     assert [(w.start_s, w.end_s) for w in windows] == [(0.0, 12.0), (12.0, 24.5), (24.5, None)]
     parts: list[SliceScan | LostSlice] = [scan_slice(source, context, window) for window in windows]
-    spare = copy.deepcopy(parts)  # the join takes the slices' tracks over
+    spare, first = copy.deepcopy(parts), copy.deepcopy(parts[0])  # the join takes the slices' tracks over
     sliced, sliced_found = join_slices(probe(source), 3, context, ROOM, parts)
 
     # The case tests the join only if the tracker's tracks were cut at a boundary and joined again.
@@ -77,6 +77,16 @@ def test_a_file_scanned_in_slices_gives_the_whole_files_result(looped_clip: Path
     assert {(a.identity, a.start_s) for a in gap_found if a.start_s >= 24.5 + context.config.tracker.max_gap_s} <= {
         (a.identity, a.start_s) for a in whole_found
     }
+
+    # Ctrl-C with only the first slice back: the file is "interrupted", and what that slice showed is kept.
+    stopped = [first, *(LostSlice(w, "the scan was interrupted") for w in windows[1:])]
+    cut, cut_found = join_slices(probe(source), 3, no_evidence, ROOM, stopped, interrupted=True)
+    assert (cut.status, cut.error) == (
+        "interrupted",
+        f"{source}: interrupted (Ctrl-C), 1 of 3 slices scanned; what they showed is kept",
+    )
+    assert (cut.frames_sampled, cut.scanned_s) == (first.stats.frames_sampled, round(first.stats.last_time_s, 3))
+    assert cut_found and all(a.end_s < 12.0 for a in cut_found)
 
     everything_lost = [LostSlice(w, "the Ray worker scanning it died on all 3 tries") for w in windows]
     nothing, nothing_found = join_slices(probe(source), 3, no_evidence, ROOM, everything_lost)

@@ -14,7 +14,9 @@ import pytest
 
 from impersonation_cli.config import load_config
 from impersonation_cli.distributed import ray_scan
+from impersonation_cli.io.sources import DecodeStats, TimeWindow
 from impersonation_cli.io.threads import sigint_deferred
+from impersonation_cli.pipeline.slices import LostSlice, SliceScan
 from impersonation_cli.results import Evidence
 
 from .builders import appearance, scan_result, source
@@ -109,3 +111,41 @@ def test_a_second_ctrl_c_while_the_driver_leaves_the_cluster_keeps_the_interrupt
         assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     finally:
         signal.signal(signal.SIGINT, started_with)
+
+
+def test_a_ctrl_c_keeps_the_slices_of_a_long_file_that_came_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 30-minute file in three slices on two actors, Ctrl-C once the first slice is back: the driver lost the
+    whole file (status "interrupted", nothing kept), where a local scan keeps what it read before Ctrl-C. It now
+    joins the slice that came back, the two still out as not scanned."""
+    windows = [TimeWindow(0.0, 600.0), TimeWindow(600.0, 1200.0), TimeWindow(1200.0)]
+    tasks = [ray_scan.Task(1, "long.mp4", window, part) for part, window in enumerate(windows)]
+    first = SliceScan(windows[0], [], {}, None, [0.5], 0, DecodeStats(), None)  # type: ignore[arg-type]
+    waits: list[list[object]] = []
+
+    def wait(refs: list[object], num_returns: int) -> tuple[list[object], list[object]]:
+        waits.append(refs)
+        if len(waits) > 1:
+            raise KeyboardInterrupt  # pressed while the other slices are out
+        return [refs[0]], refs[1:]
+
+    actor = SimpleNamespace(scan_slice=SimpleNamespace(remote=lambda source, window, shipped: window))
+    fake_ray = SimpleNamespace(put=lambda value: "snapshot", wait=wait, get=lambda ref: first)
+    joined: list[tuple[object, ...]] = []
+
+    def join(*args: object, **options: object) -> str:
+        joined.append((*args, options))
+        return "kept"
+
+    monkeypatch.setattr(ray_scan, "_tasks", lambda *args: list(tasks))
+    monkeypatch.setattr(ray_scan, "start_actors", lambda *args: [actor, actor])
+    monkeypatch.setattr(ray_scan, "_joined", join)
+    context = SimpleNamespace(
+        index=None, authorizations=[], footage=None, fps=None, evidence_dir=None, sampling_fps=2.0, progress=None
+    )
+    outcomes: dict[int, object] = {}
+    with pytest.raises(KeyboardInterrupt):
+        ray_scan._scan_sources(fake_ray, ["long.mp4"], context, {}, ray_scan.RayOptions(), outcomes)  # type: ignore[arg-type]
+    assert outcomes == {1: "kept"}
+    [(source, number, _, room, parts, options)] = joined
+    assert (source, number, room, options) == ("long.mp4", 1, None, {"interrupted": True})
+    assert parts == [first, *(LostSlice(window, "the scan was interrupted") for window in windows[1:])]
