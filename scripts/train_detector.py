@@ -65,7 +65,7 @@ from impersonation_cli.forgery.selfblend import (  # noqa: E402
     apply_effect,
     degrade,
     scene_blur,
-    self_blend,
+    self_blend_and_mask,
 )
 
 CANVAS = 384  # context canvas side; the face box's longer side is CANVAS / CANVAS_WIDEN there
@@ -356,11 +356,16 @@ def largest_faces(entry: dict) -> np.ndarray:
 
 def jittered_crop(face: FaceSample, image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """The runtime crop of `image`, from a box and keypoints moved a little, as the detector's are between frames."""
+    return jittered_crops(face, [image], rng)[0]
+
+
+def jittered_crops(face: FaceSample, pictures: list[np.ndarray], rng: np.random.Generator) -> list[np.ndarray]:
+    """`jittered_crop` of each of `pictures` (of the same frame: a picture and its blend mask), all cut alike."""
     box = face.box.astype(np.float64).copy()
     side = face.side
     box += rng.normal(0, 0.03 * side, size=4)
     keypoints = face.keypoints + rng.normal(0, 0.01 * side, size=face.keypoints.shape)
-    return face_crop(image, box, keypoints, INPUT_SIZE, CROP_WIDEN)
+    return [face_crop(picture, box, keypoints, INPUT_SIZE, CROP_WIDEN) for picture in pictures]
 
 
 def fake_image(
@@ -369,17 +374,40 @@ def fake_image(
     """The face's picture as class `label`: 0 as it is, 1 self-blended (`kind` "blend") or generated ("generated":
     re-posed or mouth redrawn, `other` being another frame of the same person), 2 with a synthesized effect
     (`other` a random other face, for a pasted photo)."""
+    return fake_and_mask(face, label, rng, other, kind)[0]
+
+
+def fake_and_mask(
+    face: FaceSample, label: int, rng: np.random.Generator, other: FaceSample | None, kind: str = "blend"
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """`fake_image`'s picture (the same draws) and, for a self-blend, the mask it was blended through."""
+    if label == 1 and kind != "generated":
+        return self_blend_and_mask(face, rng)
     if label == 1:
-        return generated_face(face, rng, other) if kind == "generated" else self_blend(face, rng)
+        return generated_face(face, rng, other), None
     if label == 2:
-        return apply_effect(face, rng, other=other)
-    return face.image
+        return apply_effect(face, rng, other=other), None
+    return face.image, None
 
 
 def finish_crop(face: FaceSample, image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """The runtime crop, moved a little, degraded like poor capture, mirrored half the time."""
-    crop = degrade(jittered_crop(face, image, rng), rng)
-    return crop[:, ::-1] if rng.random() < 0.5 else crop
+    return finish_crop_and_seam(face, image, None, rng)[0]
+
+
+def finish_crop_and_seam(
+    face: FaceSample, image: np.ndarray, mask: np.ndarray | None, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """`finish_crop`'s crop (the same draws) and, given the picture's blend mask, the seam map the network is
+    asked to find (`seam_map`), cut and mirrored as the crop was."""
+    if mask is None:
+        crop, seam = degrade(jittered_crop(face, image, rng), rng), None
+    else:
+        picture, mask_crop = jittered_crops(face, [image, mask], rng)
+        crop, seam = degrade(picture, rng), seam_map(mask_crop)
+    if rng.random() < 0.5:
+        return crop[:, ::-1], None if seam is None else seam[:, ::-1]
+    return crop, seam
 
 
 def make_example(face: FaceSample, label: int, rng: np.random.Generator, other: FaceSample | None) -> np.ndarray:
@@ -404,6 +432,37 @@ def finish_pair(
     return finish_crop(face, real, np.random.default_rng(seed)), finish_crop(face, fake, np.random.default_rng(seed))
 
 
+# -- where the seam lies (`train --seam-weight`): Face X-ray's (Li et al., CVPR 2020) second target -----------
+# Beside the class, the network is asked for the blend's boundary, 4 m (1 - m) of the blend mask m, on its
+# stride-8 map: a real crop has none, a self-blend has it where the mask was feathered; effects and generated
+# fakes ask nothing (NaN). The head that answers is dropped at export: the shipped network's input and output
+# stay as they are.
+
+SEAM_STRIDE = 8  # SCRFD-2.5GF's second stage; the seam's ring is a cell or two wide there
+SEAM_CHANNELS = 48
+
+
+def seam_map(mask_crop: np.ndarray) -> np.ndarray:
+    """(S, S) float32 seam target of a crop's blend mask, S the crop's side over SEAM_STRIDE."""
+    side = mask_crop.shape[0] // SEAM_STRIDE
+    boundary = 4.0 * mask_crop * (1.0 - mask_crop)
+    return cv2.resize(boundary, (side, side), interpolation=cv2.INTER_AREA).astype(np.float32)
+
+
+def pair_and_seams(
+    face: FaceSample, label: int, rng: np.random.Generator, other: FaceSample | None, kind: str = "blend"
+) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray]:
+    """`make_pair`'s crops (the same draws) and their (2, S, S) seam targets: zero for the real crop, the blend's
+    seam for a self-blend, NaN (nothing asked) for another fake."""
+    fake, mask = fake_and_mask(face, label, rng, other, kind)
+    seed = int(rng.integers(2**63))
+    real_crop = finish_crop(face, face.image, np.random.default_rng(seed))
+    fake_crop, seam = finish_crop_and_seam(face, fake, mask, np.random.default_rng(seed))
+    side = INPUT_SIZE // SEAM_STRIDE
+    none_asked = np.full((side, side), np.nan, np.float32)
+    return (real_crop, fake_crop), np.stack([np.zeros((side, side), np.float32), none_asked if seam is None else seam])
+
+
 @dataclass(frozen=True)
 class TrainingFaces:
     """The training faces and, for each, the indices of the other faces of its source: the drivers and donors of
@@ -424,13 +483,14 @@ class TrainingFaces:
 
 
 def training_batch(
-    training: TrainingFaces, rng: np.random.Generator, batch: int, generated_share: float
-) -> tuple[np.ndarray, np.ndarray]:
+    training: TrainingFaces, rng: np.random.Generator, batch: int, generated_share: float, seams: bool = False
+) -> tuple[np.ndarray, ...]:
     """A batch's crops (uint8) and labels: pairs of a real crop and a fake made from it. Of the fakes,
     `generated_share` are generated faces, SELF_BLEND_SHARE of the rest self-blends and the others effects.
-    With no generated share this draws from `rng` in the order the shipped model's training run did."""
+    With no generated share this draws from `rng` in the order the shipped model's training run did. `seams`:
+    the crops' seam targets too, a third array (`pair_and_seams`; the same draws)."""
     draws = rng.random(batch // 2)
-    crops, labels = [], []
+    crops, labels, seam_targets = [], [], []
     for draw in draws:
         face_index, other_index = rng.integers(len(training.faces), size=2)
         face, other, kind = training.faces[face_index], training.faces[other_index], "blend"
@@ -440,8 +500,15 @@ def training_batch(
             label, kind = 1, "generated"
         else:
             label = 1 if draw - generated_share < SELF_BLEND_SHARE * (1 - generated_share) else 2
-        crops.extend(make_pair(face, label, rng, other, kind))
+        if seams:
+            pair, targets = pair_and_seams(face, label, rng, other, kind)
+            seam_targets.append(targets)
+        else:
+            pair = make_pair(face, label, rng, other, kind)
+        crops.extend(pair)
         labels.extend([0, label])
+    if seams:
+        return np.stack(crops), np.array(labels), np.concatenate(seam_targets)
     return np.stack(crops), np.array(labels)
 
 
@@ -621,30 +688,42 @@ def scratch_trunk():
     return Scratch()
 
 
-def build_network(kind: str, models: Path, folder: Path):
+def build_network(kind: str, models: Path, folder: Path, seams: bool = False):
     import torch
     import torch.nn as nn
 
     class Detector(nn.Module):
         """Trunk maps, each pooled to its channels' mean and standard deviation, normalised, one linear layer."""
 
-        def __init__(self, trunk: nn.Module, channels: int) -> None:
+        def __init__(self, trunk: nn.Module, channels: int, seams: bool) -> None:
             super().__init__()
             self.trunk = trunk
             # The recognizer's maps are small (pooled std ~0.01): normalised, the new head learns at once.
             self.norm = nn.BatchNorm1d(2 * channels)
             self.dropout = nn.Dropout(0.2)
             self.head = nn.Linear(2 * channels, len(CLASSES))
+            if seams:  # --seam-weight's head, on the stride-8 map; `forward` (what is exported) never runs it
+                self.seam = nn.Sequential(nn.Conv2d(SEAM_CHANNELS, 32, 3, padding=1), nn.ReLU(), nn.Conv2d(32, 1, 1))
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.classify(self.maps(x))
+
+        def forward_with_seams(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            """The class logits and the seam logits, (N, S, S), of one pass through the trunk."""
+            maps = self.maps(x)
+            return self.classify(maps), self.seam(maps[1])[:, 0]
+
+        def maps(self, x: torch.Tensor) -> list[torch.Tensor]:
             maps = self.trunk(x)
-            maps = maps if isinstance(maps, (list, tuple)) else [maps]
+            return list(maps) if isinstance(maps, (list, tuple)) else [maps]
+
+        def classify(self, maps: list[torch.Tensor]) -> torch.Tensor:
             pooled = [torch.cat([m.mean(dim=(2, 3)), m.std(dim=(2, 3))], dim=1) for m in maps]
             return self.head(self.dropout(self.norm(torch.cat(pooled, dim=1))))
 
     if kind == "scratch":
-        return Detector(scratch_trunk(), 128 + 256 + 512)
-    return Detector(pretrained_trunk(models, folder, kind), PRETRAINED_TRUNKS[kind].channels)
+        return Detector(scratch_trunk(), 128 + 256 + 512, seams)
+    return Detector(pretrained_trunk(models, folder, kind), PRETRAINED_TRUNKS[kind].channels, seams)
 
 
 def predict(network, blob: np.ndarray, batch: int = 64) -> np.ndarray:
@@ -688,10 +767,10 @@ def validation_report(logits: np.ndarray, labels: np.ndarray) -> dict[str, float
 _WORKER_FACES: TrainingFaces | None = None
 
 
-def _worker_batch(task: tuple[int, int, int, float]) -> tuple[np.ndarray, np.ndarray]:
-    seed, step, batch, generated_share = task
+def _worker_batch(task: tuple[int, int, int, float, bool]) -> tuple[np.ndarray, ...]:
+    seed, step, batch, generated_share, seams = task
     assert _WORKER_FACES is not None
-    return training_batch(_WORKER_FACES, np.random.default_rng([seed, step]), batch, generated_share)
+    return training_batch(_WORKER_FACES, np.random.default_rng([seed, step]), batch, generated_share, seams)
 
 
 def batches(args: argparse.Namespace, training: TrainingFaces):
@@ -699,15 +778,16 @@ def batches(args: argparse.Namespace, training: TrainingFaces):
     as the shipped model's were; made in worker processes, each step's from its own (seed, step) generator, so
     any number of workers makes the same batches."""
     global _WORKER_FACES
+    seams = args.seam_weight > 0
     if args.workers <= 0:
         rng = np.random.default_rng(args.seed)
-        made = (training_batch(training, rng, args.batch, args.generated_share) for _ in range(args.steps))
+        made = (training_batch(training, rng, args.batch, args.generated_share, seams) for _ in range(args.steps))
         yield from made_ahead(made)
         return
     import multiprocessing
 
     _WORKER_FACES = training
-    tasks = [(args.seed, step, args.batch, args.generated_share) for step in range(args.steps)]
+    tasks = [(args.seed, step, args.batch, args.generated_share, seams) for step in range(args.steps)]
     with multiprocessing.get_context("fork").Pool(args.workers) as pool:
         yield from pool.imap(_worker_batch, tasks, chunksize=1)
 
@@ -743,7 +823,7 @@ def train(args: argparse.Namespace, training: TrainingFaces, validation: tuple[n
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
-    network = build_network(args.network, args.models, args.work).to(device)
+    network = build_network(args.network, args.models, args.work, seams=args.seam_weight > 0).to(device)
     if args.channels_last:
         network = network.to(memory_format=torch.channels_last)
     head = [p for name, p in network.named_parameters() if not name.startswith("trunk.")]
@@ -759,11 +839,11 @@ def train(args: argparse.Namespace, training: TrainingFaces, validation: tuple[n
     loss_of = torch.nn.CrossEntropyLoss(label_smoothing=0.05)
     started = time.time()
     history = []
-    for step, (crops, labels) in enumerate(batches(args, training)):
+    for step, batch in enumerate(batches(args, training)):
         network.train()
         if args.freeze_trunk:
             network.trunk.eval()  # frozen batch-norm statistics too
-        loss = optimize_step(network, optimizer, schedule, loss_of, (crops, labels), device)
+        loss = optimize_step(network, optimizer, schedule, loss_of, batch, device, args.seam_weight)
         if (step + 1) % 20 == 0:
             print(f"step {step + 1}/{args.steps} loss {loss:.3f} {time.time() - started:.0f}s", flush=True)
         if (step + 1) % args.validate_every == 0 or step + 1 == args.steps or step + 1 in args.checkpoints:
@@ -881,18 +961,32 @@ def pairs_auc(network, pairs: tuple[list[np.ndarray], list[int]]) -> float:
     return roc_auc(probabilities[marks == 0, 1], probabilities[marks == 1, 1])
 
 
-def optimize_step(network, optimizer, schedule, loss_of, batch: tuple, device) -> float:
-    """One optimizer and schedule step on a batch of (crops, labels); returns the batch's loss."""
+def optimize_step(network, optimizer, schedule, loss_of, batch: tuple, device, seam_weight: float = 0.0) -> float:
+    """One optimizer and schedule step on a batch of (crops, labels) or, with `seam_weight`, (crops, labels,
+    seam targets): the class loss plus `seam_weight` times the seam loss (`seam_loss`). Returns the batch's loss."""
     import torch
 
-    crops, labels = batch
-    logits = network(torch.from_numpy(to_blob(list(crops))).to(device))
-    loss = loss_of(logits, torch.from_numpy(np.asarray(labels)).to(device))
+    crops, labels, *seams = batch
+    inputs = torch.from_numpy(to_blob(list(crops))).to(device)
+    targets = torch.from_numpy(np.asarray(labels)).to(device)
+    if seam_weight > 0:
+        logits, seam_logits = network.forward_with_seams(inputs)
+        loss = loss_of(logits, targets) + seam_weight * seam_loss(seam_logits, torch.from_numpy(seams[0]).to(device))
+    else:
+        loss = loss_of(network(inputs), targets)
     optimizer.zero_grad()
     loss.backward()
     optimizer.step()
     schedule.step()
     return float(loss.item())
+
+
+def seam_loss(seam_logits, targets):
+    """Binary cross-entropy of the seam logits against the targets, over the crops asked (targets not NaN)."""
+    import torch
+
+    asked = ~torch.isnan(targets[:, 0, 0])
+    return torch.nn.functional.binary_cross_entropy_with_logits(seam_logits[asked], targets[asked])
 
 
 def export_onnx(network, path: Path, check_blob: np.ndarray) -> float:
@@ -1025,6 +1119,7 @@ def command_train(args: argparse.Namespace) -> None:
         "train_sources": len(train_entries),
         "train_faces": len(training.faces),
         "generated_share": args.generated_share,
+        "seam_weight": args.seam_weight,
         "validation_sources": len(validation_entries),
         "validation_faces": len(validation_faces),
         "command": " ".join(sys.argv),
@@ -1270,6 +1365,13 @@ def main() -> None:
         "--generated-share", type=float, default=0.0, help="share of the fakes that are generated faces (animate.py)"
     )
     parser.add_argument("--workers", type=int, default=0, help="processes making training batches (0: this one)")
+    parser.add_argument(
+        "--seam-weight",
+        type=float,
+        default=0.0,
+        help="`train`: weight of the second target, where a self-blend's seam lies (Face X-ray's; 0: none, the "
+        "shipped recipe)",
+    )
     parser.add_argument("--device", default="cpu", help="torch device to train on: cpu, cuda")
     add_channels_last_argument(parser, default=True)
     parser.add_argument(

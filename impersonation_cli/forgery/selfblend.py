@@ -138,10 +138,17 @@ def geometry_jitter(image: np.ndarray, face: FaceSample, rng: np.random.Generato
 def self_blend(face: FaceSample, rng: np.random.Generator) -> np.ndarray:
     """A self-blended image: the face and a colour-, sharpness- and geometry-jittered copy of itself, one
     pasted into the other through a deformed, blurred landmark mask at a random blend ratio."""
+    return self_blend_and_mask(face, rng)[0]
+
+
+def self_blend_and_mask(face: FaceSample, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """`self_blend`'s image (the same draws from `rng`) and the mask it was blended through, before the ratio:
+    where the seam lies, which training may ask the network to find (as Face X-ray does)."""
     altered = geometry_jitter(sharpness_jitter(colour_jitter(face.image, rng), face.side, rng), face, rng)
     source, target = (altered, face.image) if rng.random() < 0.5 else (face.image, altered)
     ratio = float(rng.choice([0.35, 0.5, 0.75, 1.0, 1.0, 1.0]))
-    return composite(target, source, blend_mask(face, rng) * ratio)
+    mask = blend_mask(face, rng)
+    return composite(target, source, mask * ratio), mask
 
 
 # -- effects ----------------------------------------------------------------------------------------
