@@ -472,7 +472,9 @@ class SlicedFiles:
             if any(part is not None for part in parts):
                 tasks = self._tasks[number]
                 lost = [LostSlice(t.window, "the scan was interrupted") for t in tasks if t.window is not None]
-                files.append((number, tasks[0].source, [p or gap for p, gap in zip(parts, lost, strict=True)]))
+                files.append(
+                    (number, tasks[0].source, [gap if p is None else p for p, gap in zip(parts, lost, strict=True)])
+                )
         return files
 
 
