@@ -400,11 +400,8 @@ def finish_crop_and_seam(
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """`finish_crop`'s crop (the same draws) and, given the picture's blend mask, the seam map the network is
     asked to find (`seam_map`), cut and mirrored as the crop was."""
-    if mask is None:
-        crop, seam = degrade(jittered_crop(face, image, rng), rng), None
-    else:
-        picture, mask_crop = jittered_crops(face, [image, mask], rng)
-        crop, seam = degrade(picture, rng), seam_map(mask_crop)
+    crops = jittered_crops(face, [image] if mask is None else [image, mask], rng)
+    crop, seam = degrade(crops[0], rng), None if mask is None else seam_map(crops[1])
     if rng.random() < 0.5:
         return crop[:, ::-1], None if seam is None else seam[:, ::-1]
     return crop, seam
@@ -428,8 +425,18 @@ def finish_pair(
     """The crops of two pictures of `face`, a real one and a fake made from it, cut, degraded and mirrored the same
     way (one generator seed drawn from `rng`): the pair differs only by the forgery, so that is what the network
     learns (as Self-Blended Images trains)."""
+    return finish_pair_and_seam(face, real, fake, None, rng)[0]
+
+
+def finish_pair_and_seam(
+    face: FaceSample, real: np.ndarray, fake: np.ndarray, mask: np.ndarray | None, rng: np.random.Generator
+) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray | None]:
+    """`finish_pair`'s crops (the same draws) and, given the fake's blend mask, its seam map
+    (`finish_crop_and_seam`)."""
     seed = int(rng.integers(2**63))
-    return finish_crop(face, real, np.random.default_rng(seed)), finish_crop(face, fake, np.random.default_rng(seed))
+    real_crop = finish_crop(face, real, np.random.default_rng(seed))
+    fake_crop, seam = finish_crop_and_seam(face, fake, mask, np.random.default_rng(seed))
+    return (real_crop, fake_crop), seam
 
 
 # -- where the seam lies (`train --seam-weight`): Face X-ray's (Li et al., CVPR 2020) second target -----------
@@ -455,12 +462,10 @@ def pair_and_seams(
     """`make_pair`'s crops (the same draws) and their (2, S, S) seam targets: zero for the real crop, the blend's
     seam for a self-blend, NaN (nothing asked) for another fake."""
     fake, mask = fake_and_mask(face, label, rng, other, kind)
-    seed = int(rng.integers(2**63))
-    real_crop = finish_crop(face, face.image, np.random.default_rng(seed))
-    fake_crop, seam = finish_crop_and_seam(face, fake, mask, np.random.default_rng(seed))
+    crops, seam = finish_pair_and_seam(face, face.image, fake, mask, rng)
     side = INPUT_SIZE // SEAM_STRIDE
     none_asked = np.full((side, side), np.nan, np.float32)
-    return (real_crop, fake_crop), np.stack([np.zeros((side, side), np.float32), none_asked if seam is None else seam])
+    return crops, np.stack([np.zeros((side, side), np.float32), none_asked if seam is None else seam])
 
 
 @dataclass(frozen=True)
@@ -721,6 +726,8 @@ def build_network(kind: str, models: Path, folder: Path, seams: bool = False):
             pooled = [torch.cat([m.mean(dim=(2, 3)), m.std(dim=(2, 3))], dim=1) for m in maps]
             return self.head(self.dropout(self.norm(torch.cat(pooled, dim=1))))
 
+    if seams and kind != "scrfd":  # the seam head reads the SCRFD trunk's stride-8 map (SEAM_CHANNELS)
+        raise SystemExit(f"--seam-weight needs --network scrfd, not {kind}")
     if kind == "scratch":
         return Detector(scratch_trunk(), 128 + 256 + 512, seams)
     return Detector(pretrained_trunk(models, folder, kind), PRETRAINED_TRUNKS[kind].channels, seams)
