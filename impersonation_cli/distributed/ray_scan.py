@@ -449,11 +449,13 @@ class SlicedFiles:
 
     def __init__(self, tasks: list[Task]) -> None:
         self._parts: dict[int, list[SliceScan | LostSlice | None]] = {}
-        self._tasks: dict[int, list[Task]] = {}
+        self._windows: dict[int, list[TimeWindow]] = {}  # each file's slices, in order
+        self._sources: dict[int, str] = {}
         for task in tasks:
             if task.window is not None:
                 self._parts.setdefault(task.number, []).append(None)
-                self._tasks.setdefault(task.number, []).append(task)
+                self._windows.setdefault(task.number, []).append(task.window)
+                self._sources[task.number] = task.source
 
     def add(self, task: Task, part: SliceScan | LostSlice) -> list[SliceScan | LostSlice] | None:
         """Keep one slice; the file's slices in time order once this was the last one out, else None."""
@@ -469,12 +471,14 @@ class SlicedFiles:
         slice still out as lost to the interruption."""
         files = []
         for number, parts in self._parts.items():
-            if any(part is not None for part in parts):
-                tasks = self._tasks[number]
-                lost = [LostSlice(t.window, "the scan was interrupted") for t in tasks if t.window is not None]
-                files.append(
-                    (number, tasks[0].source, [gap if p is None else p for p, gap in zip(parts, lost, strict=True)])
-                )
+            if all(part is None for part in parts):
+                continue
+            windows = self._windows[number]
+            kept = [
+                LostSlice(window, "the scan was interrupted") if part is None else part
+                for part, window in zip(parts, windows, strict=True)
+            ]
+            files.append((number, self._sources[number], kept))
         return files
 
 
