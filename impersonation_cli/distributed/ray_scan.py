@@ -23,6 +23,7 @@ import logging
 import os
 import socket
 import tempfile
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -41,8 +42,10 @@ from impersonation_cli.outputs.evidence import write_evidence
 from impersonation_cli.pipeline.scan import (
     ScanContext,
     ScanProgress,
+    SourceInterrupted,
     add_concurrency,
     models_in_use,
+    not_reached,
     room_for,
     scan_batch_source,
     scan_inputs,
@@ -63,6 +66,9 @@ INSTALL_HINT = "pip install 'impersonation-cli[ray]'"
 # seek and the first frames' full detection, is a small share of it, and a 10-hour file makes 60 tasks).
 DEFAULT_SLICE_S = 600.0
 MIN_SLICE_S = 10.0
+# After Ctrl-C, how long the driver waits for the tasks in progress to stop at their next frame and send back
+# what they found (a frame and the source's conclusion take well under a second on one core).
+STOP_WAIT_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -128,23 +134,41 @@ class ScanWorker:
         self.config = config
         self.scanner: Scanner | None = None
         self.keep_evidence = False
+        # Set by `stop`, which runs beside the task in progress (the actor has a second thread for it).
+        self.stopped = threading.Event()
 
     def describe(self) -> dict[str, Any]:
         """The models that actually run here, to compare with the driver's settings."""
         return {"pid": os.getpid(), **models_in_use(self.engine)}
 
     def scan(self, source: str, number: int, room: Room | None, shipped: list[Any]) -> SourceOutcome:
-        """Scan one source; its evidence crops come back as bytes, their paths relative to the evidence folder."""
+        """Scan one source; its evidence crops come back as bytes, their paths relative to the evidence folder.
+        After `stop` it ends at its next sampled frame with what it found so far, status "interrupted"."""
         scanner = self._scanner(shipped[0])
         with tempfile.TemporaryDirectory(prefix="impersonation-evidence-") as folder:
-            context = dataclasses.replace(scanner.context, evidence_dir=Path(folder) if self.keep_evidence else None)
-            result, appearances = scan_batch_source(source, number, 1, context, room, 0.0)
+            evidence_dir = Path(folder) if self.keep_evidence else None
+            context = dataclasses.replace(scanner.context, evidence_dir=evidence_dir, progress=self._stop_point)
+            try:
+                result, appearances = scan_batch_source(source, number, 1, context, room, 0.0)
+            except SourceInterrupted as stopped:
+                result, appearances = stopped.result, stopped.appearances
+            except KeyboardInterrupt:  # stopped before its first frame
+                result, appearances = not_reached(source, room), []
             crops = take_crops(appearances, folder)
         return SourceOutcome(result, appearances, crops)
 
     def scan_slice(self, source: str, window: TimeWindow, shipped: list[Any]) -> SliceScan:
-        """Scan one slice of a long file up to its tracks (the driver joins the slices)."""
-        return scan_slice(source, self._scanner(shipped[0]).context, window)
+        """Scan one slice of a long file up to its tracks (the driver joins the slices); after `stop` it ends at
+        its next sampled frame, `stopped`, with what it found so far."""
+        return scan_slice(source, self._scanner(shipped[0]).context, window, self._stop_point)
+
+    def stop(self) -> None:
+        """Ctrl-C on the driver: the task in progress ends at its next sampled frame and returns what it found."""
+        self.stopped.set()
+
+    def _stop_point(self, *progress: object) -> None:
+        if self.stopped.is_set():
+            raise KeyboardInterrupt
 
     def _scanner(self, snapshot_ref: Any) -> Scanner:
         # The snapshot's reference comes inside a list, so Ray hands it over unresolved: it is fetched from the
@@ -256,8 +280,7 @@ def scan_on_ray(
     for number, source in enumerate(sources, start=1):
         outcome = outcomes.get(number)
         if outcome is None:
-            reason = f"{source}: not scanned (the scan was interrupted)"
-            results.append(unscanned(source, "interrupted", reason, room_for(source, rooms)))
+            results.append(not_reached(source, room_for(source, rooms)))
             continue
         write_crops(outcome, context.evidence_dir)
         results.append(outcome.result)
@@ -360,6 +383,7 @@ def start_actors(
         num_cpus=1,
         num_gpus=1 if gpu else 0,
         max_restarts=-1,  # a dead actor always comes back; the task retries bound the work lost to one source
+        max_concurrency=2,  # `stop` runs beside the task in progress
         **{"max_task_retries": options.task_retries, **settings},
     )
     folder = str(context.engine.pack.folder)
@@ -390,8 +414,9 @@ def _scan_sources(
     options: RayOptions,
     outcomes: dict[int, SourceOutcome],
 ) -> None:
-    """Hand each idle actor the next task (a source, or a slice of a long one) until all are done, filling
-    `outcomes` (by source number) as sources complete, so that an interrupted scan keeps what finished."""
+    """Scan every task (a source, or a slice of a long one) on the actors, filling `outcomes` (by source number)
+    as sources complete, so that an interrupted scan keeps what finished: on Ctrl-C (KeyboardInterrupt, raised
+    again once done) the tasks in progress stop where they are and what they found is kept too."""
     snapshot = GallerySnapshot(
         index=context.index,
         authorizations=context.authorizations,
@@ -400,48 +425,93 @@ def _scan_sources(
         keep_evidence=context.evidence_dir is not None,
     )
     shipped = [ray.put(snapshot)]  # held here until every source is done: a restarted actor fetches it again
-    waiting = deque(_tasks(sources, options.slice_s, context.sampling_fps))
-    sliced = SlicedFiles(list(waiting))
-    idle = start_actors(ray, context, options, len(waiting))
-    running: dict[Any, tuple[Any, Task]] = {}
-    tries = options.task_retries + 1
-    video_done_s = 0.0
+    tasks = _tasks(sources, options.slice_s, context.sampling_fps)
+    actors = start_actors(ray, context, options, len(tasks))
+    pool = TaskPool(ray, actors, tasks, shipped, context, rooms, options.task_retries + 1, outcomes)
     try:
-        while waiting or running:
-            while idle and waiting:
-                actor, task = idle.pop(), waiting.popleft()
-                if task.window is None:
-                    room = room_for(task.source, rooms)
-                    running[actor.scan.remote(task.source, task.number, room, shipped)] = (actor, task)
-                else:
-                    running[actor.scan_slice.remote(task.source, task.window, shipped)] = (actor, task)
-            [ready], _ = ray.wait(list(running), num_returns=1)
-            actor, task = running.pop(ready)
-            idle.append(actor)
-            room = room_for(task.source, rooms)
-            if task.window is None:
-                outcome = _fetched(ray, ready, functools.partial(_lost, task.source, room, tries))
-                outcomes[task.number] = outcome
-                time_s, duration_s = outcome.result.scanned_s, outcome.result.duration_s
-                video_done_s += time_s if outcome.result.kind == "video" else 0.0
-            else:
-                part = _fetched(ray, ready, functools.partial(_lost_slice, task.window, tries))
-                time_s, duration_s = task.window.start_s, None
-                if isinstance(part, SliceScan):
-                    time_s = part.stats.last_time_s
-                    video_done_s += max(0.0, min(time_s, task.window.end_s or time_s) - task.window.start_s)
-                complete = sliced.add(task, part)
-                if complete is not None:
-                    outcomes[task.number] = _joined(task.source, task.number, context, room, complete)
-            if context.progress is not None:
-                context.progress(
-                    ScanProgress(task.source, len(outcomes), len(sources), time_s, duration_s, video_done_s)
-                )
+        pool.run()
     except KeyboardInterrupt:
-        # A long file's finished slices are kept, as a local scan keeps what it read of a file before Ctrl-C.
-        for number, source, parts in sliced.interrupted():
-            outcomes[number] = _joined(source, number, context, room_for(source, rooms), parts, interrupted=True)
+        pool.stop()
         raise
+
+
+class TaskPool:
+    """The tasks of one Ray scan and the actors working on them: each idle actor is handed the next task, and
+    what comes back is kept in `outcomes`, by source number (a long file's once all its slices are back)."""
+
+    def __init__(
+        self,
+        ray: Any,
+        actors: list[Any],
+        tasks: list[Task],
+        shipped: list[Any],
+        context: ScanContext,
+        rooms: Mapping[str, Room],
+        tries: int,
+        outcomes: dict[int, SourceOutcome],
+    ) -> None:
+        self.ray, self.idle, self.shipped = ray, list(actors), shipped
+        self.waiting = deque(tasks)
+        self.running: dict[Any, tuple[Any, Task]] = {}  # task reference -> (its actor, the task)
+        self.sliced = SlicedFiles(tasks)
+        self.context, self.rooms, self.tries, self.outcomes = context, rooms, tries, outcomes
+        self.source_count = len({task.number for task in tasks})
+        self.video_done_s = 0.0
+
+    def run(self, deadline: float | None = None) -> None:
+        """Until every task is back, or (given a `time.monotonic()` deadline) until then."""
+        while self.waiting or self.running:
+            while self.idle and self.waiting:
+                self._hand_out(self.idle.pop(), self.waiting.popleft())
+            timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+            ready, _ = self.ray.wait(list(self.running), num_returns=1, timeout=timeout)
+            if not ready:
+                return
+            actor, task = self.running.pop(ready[0])
+            self.idle.append(actor)
+            self._keep(ready[0], task)
+
+    def stop(self) -> None:
+        """Ctrl-C: no task more is handed out; the busy actors end theirs at their next sampled frame, and what
+        comes back within STOP_WAIT_S is kept (a file interrupted, a slice scanned in part). A long file's slices
+        that came back are joined, the others as lost to the interruption."""
+        self.waiting.clear()
+        for actor, _ in self.running.values():
+            actor.stop.remote()
+        try:
+            self.run(deadline=time.monotonic() + STOP_WAIT_S)
+        finally:  # a second Ctrl-C gives up waiting, not what came back
+            for number, source, parts in self.sliced.interrupted():
+                room = room_for(source, self.rooms)
+                self.outcomes[number] = _joined(source, number, self.context, room, parts, interrupted=True)
+
+    def _hand_out(self, actor: Any, task: Task) -> None:
+        if task.window is None:
+            room = room_for(task.source, self.rooms)
+            self.running[actor.scan.remote(task.source, task.number, room, self.shipped)] = (actor, task)
+        else:
+            self.running[actor.scan_slice.remote(task.source, task.window, self.shipped)] = (actor, task)
+
+    def _keep(self, ready: Any, task: Task) -> None:
+        """Keep what a task returned (a source's outcome, or a slice) and tell the progress callback."""
+        room = room_for(task.source, self.rooms)
+        if task.window is None:
+            outcome = _fetched(self.ray, ready, functools.partial(_lost, task.source, room, self.tries))
+            self.outcomes[task.number] = outcome
+            time_s, duration_s = outcome.result.scanned_s, outcome.result.duration_s
+            self.video_done_s += time_s if outcome.result.kind == "video" else 0.0
+        else:
+            part = _fetched(self.ray, ready, functools.partial(_lost_slice, task.window, self.tries))
+            time_s, duration_s = task.window.start_s, None
+            if isinstance(part, SliceScan):
+                time_s = part.stats.last_time_s
+                self.video_done_s += max(0.0, min(time_s, task.window.end_s or time_s) - task.window.start_s)
+            complete = self.sliced.add(task, part)
+            if complete is not None:
+                self.outcomes[task.number] = _joined(task.source, task.number, self.context, room, complete)
+        if self.context.progress is not None:
+            files = (len(self.outcomes), self.source_count)
+            self.context.progress(ScanProgress(task.source, *files, time_s, duration_s, self.video_done_s))
 
 
 class SlicedFiles:

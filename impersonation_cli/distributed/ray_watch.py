@@ -418,7 +418,6 @@ class WatchWorker(ScanWorker):
     def __init__(self, pack_folder: str, device: str, threads: int, config: Config, core: int | None) -> None:
         super().__init__(pack_folder, device, threads, config, core)
         self.watcher: Watcher | None = None
-        self.stopped = threading.Event()
         self.pending: list[Finding | RoomEvent] = []  # the round's findings and room events, in order
         self.crop_sent: dict[tuple[str, int], float] = {}  # (room, track) -> time of the crop last sent
         self.pushed_at = 0.0
@@ -447,7 +446,7 @@ class WatchWorker(ScanWorker):
         return ShardOutcome(result, result.appearances, crops, os.getpid())
 
     def stop(self) -> None:
-        self.stopped.set()
+        super().stop()
         if self.watcher is not None:
             self.watcher.stop()
 
@@ -732,9 +731,7 @@ class RayWatcher:
         # Held for the whole watch: a restarted shard fetches the snapshot again.
         self._shipped = [ray.put(snapshot)]
         # A shard that dies comes back and runs its rooms again (`run` retried), however often.
-        workers = start_actors(
-            ray, context, self.options, len(self.rooms), WatchWorker, max_task_retries=-1, max_concurrency=2
-        )
+        workers = start_actors(ray, context, self.options, len(self.rooms), WatchWorker, max_task_retries=-1)
         deadline = None if self.settings.duration_s is None else time.time() + self.settings.duration_s
         shards = [
             Shard(

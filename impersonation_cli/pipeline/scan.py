@@ -10,6 +10,7 @@ works too, but the threads of the two stages contend (docs/benchmark.md).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -438,6 +439,11 @@ def unscanned(source: str, status: str, error: str, room: Room | None = None) ->
     )
 
 
+def not_reached(source: str, room: Room | None = None) -> SourceResult:
+    """The result of a source an interrupted scan never began."""
+    return unscanned(source, "interrupted", f"{source}: not scanned (the scan was interrupted)", room)
+
+
 def scan_source(
     source: str,
     number: int,
@@ -482,18 +488,26 @@ def feed_frames(
     on_frame: Callable[[float], None] | None = None,
 ) -> str | None:
     """Decode, detect and embed the source's sampled frames (of `window` only, if given) into `pipeline`, with
-    `on_frame(time_s)` after each; returns why reading stopped early, or None."""
+    `on_frame(time_s)` after each; returns why reading stopped early, or None. On KeyboardInterrupt `stats`
+    counts the frames added, the last of them where the scan stopped."""
     source = pipeline.source
+    added = DecodeStats()
     try:
         recognizer = EmbeddingReuse(context.engine, context.config.recognition)
-        for frame, faces in detected_frames(source, context, stats, window):
-            embedded = recognizer.embed(frame.image, faces, frame.time_s)
-            with sigint_deferred():  # a frame half-added to the tracks could not be concluded (SourceInterrupted)
-                pipeline.add(frame, embedded)
-            if on_frame:
-                on_frame(frame.time_s)
+        with contextlib.closing(detected_frames(source, context, stats, window)) as frames:
+            for frame, faces in frames:
+                embedded = recognizer.embed(frame.image, faces, frame.time_s)
+                with sigint_deferred():  # a frame half-added to the tracks could not be concluded (SourceInterrupted)
+                    pipeline.add(frame, embedded)
+                    added.frames_sampled, added.last_time_s = added.frames_sampled + 1, frame.time_s
+                if on_frame:
+                    on_frame(frame.time_s)
     except SOURCE_ERRORS as exc:
         return failure_reason(source, exc)
+    except KeyboardInterrupt:
+        # The stages run a few frames ahead: 3 s at 2 fps were counted as scanned that no face was looked for in.
+        stats.frames_sampled, stats.last_time_s = added.frames_sampled, added.last_time_s
+        raise
     return None
 
 
@@ -638,14 +652,12 @@ def scan_inputs(inputs: list[str], context: ScanContext, rooms: Mapping[str, Roo
             callback_error = failed.error
             break
         except KeyboardInterrupt as stopped:
-            status, not_reached = "interrupted", sources[number - 1 :]
+            status, unreached = "interrupted", sources[number - 1 :]
             if isinstance(stopped, SourceInterrupted):  # the source in progress keeps what it found so far
                 results.append(stopped.result)
                 appearances.extend(stopped.appearances)
-                not_reached = sources[number:]
-            for left in not_reached:
-                reason = f"{left}: not scanned (the scan was interrupted)"
-                results.append(unscanned(left, "interrupted", reason, room_for(left, rooms or {})))
+                unreached = sources[number:]
+            results += [not_reached(left, room_for(left, rooms or {})) for left in unreached]
             break
         results.append(result)
         appearances.extend(found)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import groupby
 from pathlib import Path
@@ -52,6 +53,7 @@ class SliceScan:
     faces_detected: int
     stats: DecodeStats
     error: str | None
+    stopped: bool = False  # ended before its window's end by a stop (Ctrl-C on the driver): scanned in part
 
 
 @dataclass(frozen=True)
@@ -88,16 +90,29 @@ def slices_of(source: str, slice_s: float, fps: float) -> list[TimeWindow]:
     return plan_slices(duration_s, slice_s, fps)
 
 
-def scan_slice(source: str, context: ScanContext, window: TimeWindow) -> SliceScan:
-    """Scan one slice of a video file up to its tracks; a slice that cannot be read carries why in `error`."""
+def scan_slice(
+    source: str, context: ScanContext, window: TimeWindow, on_frame: Callable[[float], None] | None = None
+) -> SliceScan:
+    """Scan one slice of a video file up to its tracks; a slice that cannot be read carries why in `error`.
+    `on_frame(time_s)` is called after each sampled frame; a KeyboardInterrupt, from it or a Ctrl-C, ends the
+    slice there, `stopped`, with what it found up to that frame (as `scan_source` keeps a file's first part)."""
     stats = DecodeStats()
     pipeline = SourcePipeline(source, 0, context, slice_start_s=window.start_s)
     times: list[float] = []
-    error = feed_frames(pipeline, context, stats, window, times.append)
+
+    def sampled(time_s: float) -> None:
+        times.append(time_s)
+        if on_frame is not None:
+            on_frame(time_s)
+
+    try:
+        error, stopped = feed_frames(pipeline, context, stats, window, sampled), False
+    except KeyboardInterrupt:
+        error, stopped = None, True
     pipeline.finish()
     tracks, measured, replay = pipeline.kept()
     replay.index = None  # the footage library stays where it is: the join has its own
-    return SliceScan(window, tracks, measured, replay, times, pipeline.faces_detected, stats, error)
+    return SliceScan(window, tracks, measured, replay, times, pipeline.faces_detected, stats, error, stopped)
 
 
 def join_slices(
@@ -112,9 +127,9 @@ def join_slices(
     them for the whole file: the appearances numbered s{number}-a1..., evidence saved under the context's folder.
 
     A slice that failed (or was lost) leaves a gap no track crosses; the file is "truncated" with that slice's
-    reason, or "unreadable" if no slice decoded a frame. `interrupted`: the lost slices are those Ctrl-C left
-    unscanned; the file is "interrupted", with what the scanned ones showed, as a local scan keeps the part of a
-    file it read before Ctrl-C."""
+    reason, or "unreadable" if no slice decoded a frame. `interrupted` (or a slice `stopped` part-way): the lost
+    slices are those Ctrl-C left unscanned; the file is "interrupted", with what the scanned ones showed, as a
+    local scan keeps the part of a file it read before Ctrl-C."""
     scanned = [part for part in parts if isinstance(part, SliceScan)]
     tracks, measured = join_tracks(parts, context.config.tracker, context.track_gap_s)
     for faces in measured.values():
@@ -127,8 +142,11 @@ def join_slices(
     stats, error = _joined_stats(info.source, parts)
     min_frames = max(1, min(context.config.scan.min_appearance_frames, stats.frames_sampled))
     facts = source_facts(info, stats, error)
-    if interrupted:
-        kept = f"{len(scanned)} of {len(parts)} slices scanned; what they showed is kept"
+    partly = sum(part.stopped for part in scanned)
+    if interrupted or partly:
+        more = f" and {partly} more in part" if partly else ""
+        whole = f"{len(scanned) - partly} of {len(parts)} slices scanned{more}"
+        kept = f"{whole}; what they showed is kept"
         facts = dataclasses.replace(facts, status="interrupted", error=f"{info.source}: interrupted (Ctrl-C), {kept}")
     return pipeline.conclude(facts, min_frames)
 

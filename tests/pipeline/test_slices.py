@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 
 from impersonation_cli import Room, Scanner
+from impersonation_cli.distributed.ray_scan import ScanWorker
 from impersonation_cli.io.sources import probe
-from impersonation_cli.pipeline.scan import ScanContext, scan_source
+from impersonation_cli.pipeline.scan import ScanContext, ScanProgress, scan_source
 from impersonation_cli.pipeline.slices import LostSlice, SliceScan, join_slices, scan_slice, slices_of
 
 from ..conftest import run_cli
@@ -91,3 +92,50 @@ def test_a_file_scanned_in_slices_gives_the_whole_files_result(looped_clip: Path
     everything_lost = [LostSlice(w, "the Ray worker scanning it died on all 3 tries") for w in windows]
     nothing, nothing_found = join_slices(probe(source), 3, no_evidence, ROOM, everything_lost)
     assert (nothing.status, nothing_found) == ("unreadable", [])
+
+
+def _stop_at(worker: ScanWorker, stop_s: float) -> None:
+    """Make `worker` stop its task once it has sampled the frame at `stop_s`, as the driver's Ctrl-C asks it to
+    (`stop`, which the actor runs on its second thread)."""
+    check = worker._stop_point
+
+    def at_time(*progress: float | ScanProgress) -> None:
+        (reached,) = progress
+        if (reached.time_s if isinstance(reached, ScanProgress) else reached) >= stop_s:
+            worker.stop()
+        check(*progress)
+
+    worker._stop_point = at_time  # type: ignore[method-assign]
+
+
+@pytest.mark.shared_media
+def test_a_stopped_ray_worker_returns_what_its_task_found(looped_clip: Path, context: ScanContext) -> None:
+    """Ctrl-C on a Ray scan's driver now stops each busy actor's task at its next sampled frame, and what the task
+    found comes back: a file scanned in one piece, or a slice in progress, lost all of it before."""
+    source = str(looped_clip)
+    whole = ScanWorker(str(context.engine.pack.folder), "cpu", 1, context.config, None)
+    whole.scanner, whole.keep_evidence = Scanner(context), True
+    _stop_at(whole, 5.5)
+    outcome = whole.scan(source, 2, ROOM, [None])
+    result = outcome.result
+    assert (result.status, result.frames_sampled) == ("interrupted", 12)
+    assert result.error == f"{source}: interrupted (Ctrl-C) 5.5 s in; what it showed until then is kept"
+    assert outcome.appearances and all(a.end_s < 6.0 for a in outcome.appearances)  # frames at 5.505 s, 6.006 s
+    assert {a.evidence.path for a in outcome.appearances if a.evidence} == set(outcome.crops) != set()
+
+    windows = slices_of(source, SLICE_S, context.config.scan.fps)
+    part = ScanWorker(str(context.engine.pack.folder), "cpu", 1, context.config, None)
+    part.scanner = Scanner(dataclasses.replace(context, evidence_dir=None))
+    _stop_at(part, windows[1].start_s + 3.5)
+    second = part.scan_slice(source, windows[1], [None])
+    assert (second.stopped, second.error, len(second.sample_times)) == (True, None, 8)
+    assert second.sample_times[-1] == pytest.approx(windows[1].start_s + 3.5, abs=0.05)  # at 29.97 fps
+    first = scan_slice(source, part.scanner.context, windows[0])
+    lost = LostSlice(windows[2], "the scan was interrupted")
+    cut, cut_found = join_slices(probe(source), 3, part.scanner.context, ROOM, [first, second, lost])
+    assert (cut.status, cut.error) == (
+        "interrupted",
+        f"{source}: interrupted (Ctrl-C), 1 of 3 slices scanned and 1 more in part; what they showed is kept",
+    )
+    assert cut.frames_sampled == first.stats.frames_sampled + 8
+    assert cut_found and all(a.end_s <= round(second.sample_times[-1], 3) for a in cut_found)

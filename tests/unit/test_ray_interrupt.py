@@ -116,20 +116,28 @@ def test_a_second_ctrl_c_while_the_driver_leaves_the_cluster_keeps_the_interrupt
 def test_a_ctrl_c_keeps_the_slices_of_a_long_file_that_came_back(monkeypatch: pytest.MonkeyPatch) -> None:
     """A 30-minute file in three slices on two actors, Ctrl-C once the first slice is back: the driver lost the
     whole file (status "interrupted", nothing kept), where a local scan keeps what it read before Ctrl-C. It now
-    joins the slice that came back, the two still out as not scanned."""
+    asks the two busy actors to stop, keeps what the one that answers in time scanned of its slice, and joins
+    the file from the slice that came back, that part, and the slice still out as not scanned."""
     windows = [TimeWindow(0.0, 600.0), TimeWindow(600.0, 1200.0), TimeWindow(1200.0)]
     tasks = [ray_scan.Task(1, "long.mp4", window, part) for part, window in enumerate(windows)]
     first = SliceScan(windows[0], [], {}, None, [0.5], 0, DecodeStats(), None)  # type: ignore[arg-type]
-    waits: list[list[object]] = []
+    second = SliceScan(windows[1], [], {}, None, [600.5], 0, DecodeStats(), None, stopped=True)  # type: ignore[arg-type]
+    returned = {windows[0]: first, windows[1]: second}
+    waits: list[tuple[list[object], float | None]] = []
+    stops: list[str] = []
 
-    def wait(refs: list[object], num_returns: int) -> tuple[list[object], list[object]]:
-        waits.append(refs)
-        if len(waits) > 1:
+    def wait(refs: list[object], num_returns: int, timeout: float | None = None) -> tuple[list[object], list[object]]:
+        waits.append((refs, timeout))
+        if len(waits) == 2:
             raise KeyboardInterrupt  # pressed while the other slices are out
-        return [refs[0]], refs[1:]
+        ready = [ref for ref in refs if ref in returned][:num_returns]  # the last slice never answers in time
+        return ready, [ref for ref in refs if ref not in ready]
 
-    actor = SimpleNamespace(scan_slice=SimpleNamespace(remote=lambda source, window, shipped: window))
-    fake_ray = SimpleNamespace(put=lambda value: "snapshot", wait=wait, get=lambda ref: first)
+    def actor(name: str) -> SimpleNamespace:
+        remote = SimpleNamespace(remote=lambda source, window, shipped: window)
+        return SimpleNamespace(scan_slice=remote, stop=SimpleNamespace(remote=lambda: stops.append(name)))
+
+    fake_ray = SimpleNamespace(put=lambda value: "snapshot", wait=wait, get=lambda ref: returned[ref])
     joined: list[tuple[object, ...]] = []
 
     def join(*args: object, **options: object) -> str:
@@ -137,7 +145,7 @@ def test_a_ctrl_c_keeps_the_slices_of_a_long_file_that_came_back(monkeypatch: py
         return "kept"
 
     monkeypatch.setattr(ray_scan, "_tasks", lambda *args: list(tasks))
-    monkeypatch.setattr(ray_scan, "start_actors", lambda *args: [actor, actor])
+    monkeypatch.setattr(ray_scan, "start_actors", lambda *args: [actor("a"), actor("b")])
     monkeypatch.setattr(ray_scan, "_joined", join)
     context = SimpleNamespace(
         index=None, authorizations=[], footage=None, fps=None, evidence_dir=None, sampling_fps=2.0, progress=None
@@ -145,7 +153,10 @@ def test_a_ctrl_c_keeps_the_slices_of_a_long_file_that_came_back(monkeypatch: py
     outcomes: dict[int, object] = {}
     with pytest.raises(KeyboardInterrupt):
         ray_scan._scan_sources(fake_ray, ["long.mp4"], context, {}, ray_scan.RayOptions(), outcomes)  # type: ignore[arg-type]
+    assert sorted(stops) == ["a", "b"]  # both actors were busy
+    assert [timeout for _, timeout in waits[:2]] == [None, None]
+    assert all(0 <= timeout <= ray_scan.STOP_WAIT_S for _, timeout in waits[2:])  # type: ignore[operator]
     assert outcomes == {1: "kept"}
     [(source, number, _, room, parts, options)] = joined
     assert (source, number, room, options) == ("long.mp4", 1, None, {"interrupted": True})
-    assert parts == [first, *(LostSlice(window, "the scan was interrupted") for window in windows[1:])]
+    assert parts == [first, second, LostSlice(windows[2], "the scan was interrupted")]
