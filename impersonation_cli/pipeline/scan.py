@@ -70,7 +70,8 @@ class ProgressCallbackError(Exception):
 
 class SourceInterrupted(KeyboardInterrupt):
     """Ctrl-C during a source's scan, carrying what it found up to there (its result, status "interrupted",
-    and its appearances): a long recording's first hour was lost to a Ctrl-C in its second."""
+    and its appearances): a long recording's first hour was lost to a Ctrl-C in its second. A Ctrl-C during
+    the report of its end carries the whole source's result."""
 
     def __init__(self, result: SourceResult, appearances: list[Appearance]) -> None:
         super().__init__()
@@ -624,7 +625,10 @@ def scan_batch_source(
     except Exception as exc:  # a fault met in one source must not cost the batch the others' results
         reason = f"{failure_reason(source, exc)} (an internal error: please report it)"
         return unscanned(source, "unreadable", reason, room), []
-    on_frame(result.scanned_s, result.duration_s)  # the source's end: all it decoded counts as done
+    try:
+        on_frame(result.scanned_s, result.duration_s)  # the source's end: all it decoded counts as done
+    except KeyboardInterrupt:  # the source was finished: it is kept whole, not listed as never begun
+        raise SourceInterrupted(result, found) from None
     return result, found
 
 
