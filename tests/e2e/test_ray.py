@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from ..conftest import SAMPLES, run_cli
+from ..conftest import SAMPLES, run_cli, sigint_as_at_a_terminal
 from .conftest import RayHead, free_port, in_session
 
 ROOM_A, ROOM_B = "douyin:1001", "douyin:1002"
@@ -200,6 +200,49 @@ def test_a_long_file_in_slices_gives_the_unsplit_local_result(
     stderr = finish_killing_one_worker(scan, ray_head, "scan_slice")
     assert scan.returncode == 1, stderr
     assert_same_as_local(out, expected)
+
+
+@pytest.mark.shared_media
+def test_ctrl_c_keeps_what_a_worker_found_of_the_file_in_progress(
+    ray_head: RayHead, ray_env: dict[str, str], media: Path, tmp_path: Path
+) -> None:
+    """Ctrl-C 3 s into a file a worker scans in one piece (shorter than --slice): the driver asks the worker to
+    stop, and what it found of the file comes back, as a local scan keeps the file in progress. The file was
+    listed "not scanned (the scan was interrupted)" with nothing read."""
+    looped = tmp_path / "hamilton-x20.mp4"  # 184 s: still being scanned 3 s after the worker took it
+    clip = media / "face_recognition" / "short_hamilton_clip.mp4"
+    command = ["ffmpeg", "-v", "error", "-stream_loop", "19", "-i", str(clip), "-an", "-c", "copy", str(looped)]
+    subprocess.run(command, check=True, timeout=120)
+    json_path = tmp_path / "result.json"
+    engine = ["--engine", "ray", "--address", ray_head.address, "--workers", "1"]
+    args = ["scan", str(looped), "--json", str(json_path), "--threads", "1", "-q", *engine]
+    scan = subprocess.Popen(
+        [sys.executable, "-m", "impersonation_cli", *args],
+        env=ray_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=sigint_as_at_a_terminal,
+    )
+    deadline = time.monotonic() + 120
+    while not scanning_workers(ray_head) and scan.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(3.0)
+    assert scan.poll() is None, "the scan ended before it could be interrupted"
+    scan.send_signal(signal.SIGINT)
+    _, stderr = scan.communicate(timeout=60)
+    assert scan.returncode == 130, stderr
+    assert stderr.strip().splitlines() == [
+        f"interrupted: 0 of 1 inputs finished; written to {json_path} with status interrupted"
+    ], stderr
+    document = json.loads(json_path.read_text(encoding="utf-8"))
+    [source] = document["sources"]
+    assert (source["status"], document["status"]) == ("interrupted", "interrupted")
+    assert source["frames_sampled"] > 0 and 0 < source["scanned_s"] < 184
+    kept = f"{looped}: interrupted (Ctrl-C) {source['scanned_s']:.1f} s in; what it showed until then is kept"
+    assert source["error"] == kept
+    assert document["appearances"], "the Hamilton clip shows Miranda and Obama from its first seconds"
+    assert all(a["end_s"] <= source["scanned_s"] for a in document["appearances"])
 
 
 @pytest.mark.shared_media
