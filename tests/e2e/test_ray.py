@@ -1,5 +1,6 @@
 """`scan --engine ray` on a real local Ray cluster: the same result as a local scan, a worker killed mid-scan
-costs nothing, and a cluster that is absent or unreachable is one line and exit 2.
+costs nothing, a Ctrl-C keeps what the workers found, and a cluster that is absent or unreachable is one line
+and exit 2.
 
 The cluster is a real head node (`ray start --head --block`, 2 CPUs, in a temp dir; the scans reach it at
 127.0.0.1), started once for the module and stopped by signalling the process the fixture started. Its node
