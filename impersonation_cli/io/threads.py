@@ -14,7 +14,7 @@ import os
 import queue
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from typing import TypeVar, cast
 
@@ -45,7 +45,7 @@ def threads_or_default(threads: int | None, name: str = "--threads") -> int:
     return threads or threads_per_stage()
 
 
-def run_ahead(items: Iterator[Item], depth: int = 2, name: str = "stage-ahead") -> Iterator[Item]:
+def run_ahead(items: Iterator[Item], depth: int = 2, name: str = "stage-ahead") -> Generator[Item, None, None]:
     """The same items, produced ahead in a thread while the caller works on the current one.
 
     At most `depth` items wait; an error raised while producing (an unreadable input) reaches the caller in

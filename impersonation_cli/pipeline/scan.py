@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -411,7 +411,7 @@ def group_matches(matches: list[TrackMatch], min_frames: int, merge_gap_s: float
 
 def detected_frames(
     source: str, context: ScanContext, stats: DecodeStats, window: TimeWindow | None = None
-) -> Iterator[tuple[Frame, Faces]]:
+) -> Generator[tuple[Frame, Faces], None, None]:
     """The source's sampled frames (of `window` only, if given) with their faces detected, each stage a frame or
     two ahead of the next in its own thread: decoding, then detection, while the caller embeds, tracks and
     measures (the gain: docs/benchmark.md, "Stages in their own threads")."""
