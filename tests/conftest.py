@@ -12,6 +12,8 @@ import os
 import signal
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import NoReturn
@@ -33,6 +35,27 @@ def sigint_as_at_a_terminal() -> None:
     """A subprocess's preexec_fn: Ctrl-C as at a terminal. A test run started in the background ('&' in a
     script) hands its children SIGINT ignored, and a CLI under test then, rightly, runs on through it."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def interrupted_cli(args: list[str], env: dict[str, str], ready: Callable[[], bool], after_s: float) -> tuple[int, str]:
+    """The CLI run with `args` in a subprocess and sent one Ctrl-C (SIGINT) `after_s` seconds after `ready()` first
+    holds (asked every 0.05 s, for up to 120 s); its exit code and stderr. Fails if it ended before the Ctrl-C."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "impersonation_cli", *args],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=sigint_as_at_a_terminal,
+    )
+    deadline = time.monotonic() + 120
+    while not ready() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(after_s)
+    assert process.poll() is None, "the command ended before it could be interrupted"
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    return process.returncode, stderr
 
 
 def unavailable(message: str) -> NoReturn:

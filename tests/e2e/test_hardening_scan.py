@@ -7,12 +7,10 @@ import json
 import os
 import resource
 import shutil
-import signal
 import struct
 import subprocess
 import sys
 import tempfile
-import time
 import zlib
 from pathlib import Path
 
@@ -28,7 +26,7 @@ from impersonation_cli.pipeline.scan import ScanContext, ScanProgress, scan_inpu
 from impersonation_cli.results import SCAN_SCHEMA_VERSION
 from impersonation_cli.runtime.engine import FaceEngine
 
-from ..conftest import SAMPLES, run_cli, sigint_as_at_a_terminal, unavailable
+from ..conftest import SAMPLES, interrupted_cli, run_cli, unavailable
 
 ROOM = "douyin:official"
 
@@ -218,23 +216,10 @@ def test_ctrl_c_writes_what_finished_and_says_so(
     args = [str(photo), str(long_clip), str(SAMPLES / "clips" / "no_face.mp4"), "--fps", "4"]
     outputs = ["--json", str(json_path), "--jsonl", str(jsonl_path), "--evidence-dir", str(evidence)]
     env = {**cli_env, "IMPERSONATION_GALLERY": str(collins_gallery)}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "impersonation_cli", "scan", *args, *outputs],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=sigint_as_at_a_terminal,
-    )
-    # The photo's evidence crop is saved when its appearance is made, at the end of the first input.
-    deadline = time.monotonic() + 120
-    while not any(evidence.rglob("*.jpg")) and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.1)
-    time.sleep(4.0)  # seconds into the long clip (scanned many times faster than real time)
-    assert process.poll() is None, "the scan ended before it could be interrupted"
-    process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=60)
-    assert process.returncode == 130, stderr
+    # The photo's evidence crop is saved when its appearance is made, at the end of the first input; then 4 s into
+    # the long clip (scanned many times faster than real time).
+    code, stderr = interrupted_cli(["scan", *args, *outputs], env, lambda: any(evidence.rglob("*.jpg")), 4.0)
+    assert code == 130, stderr
     assert stderr.strip().splitlines() == [
         f"interrupted: 1 of 3 inputs finished; written to {json_path}, {jsonl_path} with status interrupted"
     ], stderr

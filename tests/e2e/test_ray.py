@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from ..conftest import SAMPLES, run_cli, sigint_as_at_a_terminal
+from ..conftest import SAMPLES, interrupted_cli, run_cli
 from .conftest import RayHead, free_port, in_session
 
 ROOM_A, ROOM_B = "douyin:1001", "douyin:1002"
@@ -174,6 +174,15 @@ def test_ray_scan_survives_a_worker_killed_mid_scan(
     assert_same_as_local(tmp_path, local_result)
 
 
+def looped_hamilton(media: Path, times: int, folder: Path) -> Path:
+    """The Hamilton clip (9.2 s) played `times` times over, in one file in `folder`."""
+    looped = folder / f"hamilton-x{times}.mp4"
+    clip = media / "face_recognition" / "short_hamilton_clip.mp4"
+    loops = ["-stream_loop", str(times - 1), "-i", str(clip)]
+    subprocess.run(["ffmpeg", "-v", "error", *loops, "-an", "-c", "copy", str(looped)], check=True, timeout=120)
+    return looped
+
+
 @pytest.mark.shared_media
 def test_a_long_file_in_slices_gives_the_unsplit_local_result(
     ray_head: RayHead, ray_env: dict[str, str], media: Path, tmp_path: Path
@@ -181,10 +190,7 @@ def test_a_long_file_in_slices_gives_the_unsplit_local_result(
     """The Hamilton clip looped 4 times (37.5 s) in 3 slices of about 12 s (`--slice 13`) on two workers, one of them
     killed while it scans a slice (which is then scanned again): the result of a local scan of the whole file,
     evidence included (a face track runs across a boundary: tests/pipeline/test_slices.py)."""
-    looped = tmp_path / "hamilton-x4.mp4"
-    clip = media / "face_recognition" / "short_hamilton_clip.mp4"
-    command = ["ffmpeg", "-v", "error", "-stream_loop", "3", "-i", str(clip), "-an", "-c", "copy", str(looped)]
-    subprocess.run(command, check=True, timeout=120)
+    looped = looped_hamilton(media, 4, tmp_path)
     room = ["--room", ROOM_A, "--started-at", "2026-11-20T20:00:00+08:00", "--threads", "1", "-q"]
     local_out, out = tmp_path / "local", tmp_path / "sliced"
 
@@ -210,29 +216,12 @@ def test_ctrl_c_keeps_what_a_worker_found_of_the_file_in_progress(
     """Ctrl-C 3 s into a file a worker scans in one piece (shorter than --slice): the driver asks the worker to
     stop, and what it found of the file comes back, as a local scan keeps the file in progress. The file was
     listed "not scanned (the scan was interrupted)" with nothing read."""
-    looped = tmp_path / "hamilton-x20.mp4"  # 184 s: still being scanned 3 s after the worker took it
-    clip = media / "face_recognition" / "short_hamilton_clip.mp4"
-    command = ["ffmpeg", "-v", "error", "-stream_loop", "19", "-i", str(clip), "-an", "-c", "copy", str(looped)]
-    subprocess.run(command, check=True, timeout=120)
+    looped = looped_hamilton(media, 20, tmp_path)  # 184 s: still being scanned 3 s after the worker took it
     json_path = tmp_path / "result.json"
     engine = ["--engine", "ray", "--address", ray_head.address, "--workers", "1"]
     args = ["scan", str(looped), "--json", str(json_path), "--threads", "1", "-q", *engine]
-    scan = subprocess.Popen(
-        [sys.executable, "-m", "impersonation_cli", *args],
-        env=ray_env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=sigint_as_at_a_terminal,
-    )
-    deadline = time.monotonic() + 120
-    while not scanning_workers(ray_head) and scan.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(3.0)
-    assert scan.poll() is None, "the scan ended before it could be interrupted"
-    scan.send_signal(signal.SIGINT)
-    _, stderr = scan.communicate(timeout=60)
-    assert scan.returncode == 130, stderr
+    code, stderr = interrupted_cli(args, ray_env, lambda: bool(scanning_workers(ray_head)), 3.0)
+    assert code == 130, stderr
     assert stderr.strip().splitlines() == [
         f"interrupted: 0 of 1 inputs finished; written to {json_path} with status interrupted"
     ], stderr
