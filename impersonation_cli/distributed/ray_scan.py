@@ -166,7 +166,8 @@ class ScanWorker:
         """Ctrl-C on the driver: the task in progress ends at its next sampled frame and returns what it found."""
         self.stopped.set()
 
-    def _stop_point(self, *progress: object) -> None:
+    def _stop_point(self, reached: object) -> None:
+        """Called after each sampled frame (with its `ScanProgress`, or a slice's frame time)."""
         if self.stopped.is_set():
             raise KeyboardInterrupt
 

@@ -492,7 +492,7 @@ def feed_frames(
     `on_frame(time_s)` after each; returns why reading stopped early, or None. On KeyboardInterrupt `stats`
     counts the frames added, the last of them where the scan stopped."""
     source = pipeline.source
-    added = DecodeStats()
+    searched, searched_to_s = 0, 0.0  # the frames added to the tracks, and the last one's time
     try:
         recognizer = EmbeddingReuse(context.engine, context.config.recognition)
         with contextlib.closing(detected_frames(source, context, stats, window)) as frames:
@@ -500,14 +500,14 @@ def feed_frames(
                 embedded = recognizer.embed(frame.image, faces, frame.time_s)
                 with sigint_deferred():  # a frame half-added to the tracks could not be concluded (SourceInterrupted)
                     pipeline.add(frame, embedded)
-                    added.frames_sampled, added.last_time_s = added.frames_sampled + 1, frame.time_s
+                    searched, searched_to_s = searched + 1, frame.time_s
                 if on_frame:
                     on_frame(frame.time_s)
     except SOURCE_ERRORS as exc:
         return failure_reason(source, exc)
     except KeyboardInterrupt:
         # The stages run a few frames ahead: 3 s at 2 fps were counted as scanned that no face was looked for in.
-        stats.frames_sampled, stats.last_time_s = added.frames_sampled, added.last_time_s
+        stats.frames_sampled, stats.last_time_s = searched, searched_to_s
         raise
     return None
 

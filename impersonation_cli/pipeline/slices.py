@@ -33,7 +33,7 @@ from impersonation_cli.io.sources import (
     is_stream_url,
 )
 from impersonation_cli.pipeline.faces import greedy_pairs
-from impersonation_cli.pipeline.scan import ScanContext, SourcePipeline, feed_frames, source_facts
+from impersonation_cli.pipeline.scan import ScanContext, SourcePipeline, feed_frames, min_frames, source_facts
 from impersonation_cli.pipeline.signals.detector import keep_scheduled
 from impersonation_cli.pipeline.signals.replay import ReplayDetector
 from impersonation_cli.pipeline.tracks import Observation, Track, TrackerSettings, link_affinity
@@ -140,7 +140,6 @@ def join_slices(
     pipeline.adopt(closed, measured, [part.replay for part in scanned])
     pipeline.faces_detected = sum(part.faces_detected for part in scanned)
     stats, error = _joined_stats(info.source, parts)
-    min_frames = max(1, min(context.config.scan.min_appearance_frames, stats.frames_sampled))
     facts = source_facts(info, stats, error)
     partly = sum(part.stopped for part in scanned)
     if interrupted or partly:
@@ -148,7 +147,7 @@ def join_slices(
         whole = f"{len(scanned) - partly} of {len(parts)} slices scanned{more}"
         kept = f"{whole}; what they showed is kept"
         facts = dataclasses.replace(facts, status="interrupted", error=f"{info.source}: interrupted (Ctrl-C), {kept}")
-    return pipeline.conclude(facts, min_frames)
+    return pipeline.conclude(facts, min_frames(context, stats))
 
 
 def join_tracks(

@@ -99,11 +99,10 @@ def _stop_at(worker: ScanWorker, stop_s: float) -> None:
     (`stop`, which the actor runs on its second thread)."""
     check = worker._stop_point
 
-    def at_time(*progress: float | ScanProgress) -> None:
-        (reached,) = progress
+    def at_time(reached: float | ScanProgress) -> None:
         if (reached.time_s if isinstance(reached, ScanProgress) else reached) >= stop_s:
             worker.stop()
-        check(*progress)
+        check(reached)
 
     worker._stop_point = at_time  # type: ignore[method-assign]
 
