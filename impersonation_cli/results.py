@@ -26,8 +26,8 @@ SCAN_SCHEMA = "impersonation-cli/scan"
 EVENT_SCHEMA = "impersonation-cli/appearance"
 # MAJOR.MINOR: major changes break readers; minor ones only add fields. Every version and what it added:
 # docs/formats.md (a unit test holds it to these).
-SCHEMA_VERSION = "1.1"  # the appearance lines (`--jsonl`, EVENT_SCHEMA)
-SCAN_SCHEMA_VERSION = "1.10"  # the scan document (SCAN_SCHEMA)
+SCHEMA_VERSION = "1.2"  # the appearance lines (`--jsonl`, EVENT_SCHEMA)
+SCAN_SCHEMA_VERSION = "1.11"  # the scan document (SCAN_SCHEMA)
 # JSON lines the tool writes beside a scan result, given to `report` in its place: what each is and who wrote it.
 LINE_SCHEMAS = {
     EVENT_SCHEMA: "appearance lines (scan --jsonl)",
@@ -47,12 +47,17 @@ class SignalScore:
 
 @dataclass
 class Evidence:
-    """The best frame crop of an appearance, saved as a file with its sha256 for takedown notices."""
+    """A picture of an appearance saved as a file with its sha256 for takedown notices: the best view of the face,
+    cropped (`Appearance.evidence`), or the whole frame it was cut from (`Appearance.evidence_frame`)."""
 
     path: str | None
     sha256: str | None
     time_s: float
     box: list[float]
+
+
+# The fields of an `Appearance` that name evidence pictures: the face crop, and the whole frame it was cut from.
+EVIDENCE_FIELDS = ("evidence", "evidence_frame")
 
 
 class Verdict(StrEnum):
@@ -133,6 +138,7 @@ class Appearance:
     end_wallclock: str | None = None
     track_ids: list[int] = field(default_factory=list)
     evidence: Evidence | None = None
+    evidence_frame: Evidence | None = None  # the whole frame of `evidence`: the room as a viewer saw it
     signals: dict[str, SignalScore] = field(default_factory=dict)
     # Verdict values; a document of a newer version may hold others, which readers show by name.
     verdicts: list[str] = field(default_factory=list)
@@ -150,6 +156,11 @@ class Appearance:
     @property
     def duration_s(self) -> float:
         return self.end_s - self.start_s
+
+    @property
+    def evidence_files(self) -> list[Evidence]:
+        """The evidence pictures recorded (`EVIDENCE_FIELDS`): the face crop, then the whole frame."""
+        return [e for e in (getattr(self, name) for name in EVIDENCE_FIELDS) if e is not None]
 
 
 @dataclass

@@ -60,7 +60,7 @@ def hamilton_report(engine: FaceEngine, media: Path, tmp_path_factory: pytest.Te
 
 @pytest.fixture(scope="session")
 def hostile_report(hamilton_report: ScannedReport, tmp_path_factory: pytest.TempPathFactory) -> ScannedReport:
-    """The real result with hostile people's names, room, source and evidence file name; the evidence bytes
+    """The real result with hostile people's names, room, source and evidence file names; the evidence bytes
     (and so their sha256) are the real ones, so images still embed."""
     folder = tmp_path_factory.mktemp("hostile-report")
     result = copy.deepcopy(hamilton_report.result)
@@ -69,10 +69,12 @@ def hostile_report(hamilton_report: ScannedReport, tmp_path_factory: pytest.Temp
     original_source = first.source
     for appearance in result.appearances:
         appearance.source, appearance.room = HOSTILE_SOURCE, HOSTILE_ROOM
-        assert appearance.evidence is not None and appearance.evidence.path is not None
-        renamed = folder / f"{appearance.appearance_id}-{HOSTILE_FILE_NAME}"
-        shutil.copyfile(appearance.evidence.path, renamed)
-        appearance.evidence.path = str(renamed)
+        assert len(appearance.evidence_files) == 2  # the crop and the whole frame
+        for n, evidence in enumerate(appearance.evidence_files):
+            assert evidence.path is not None
+            renamed = folder / f"{appearance.appearance_id}-{n}-{HOSTILE_FILE_NAME}"
+            shutil.copyfile(evidence.path, renamed)
+            evidence.path = str(renamed)
     for source in result.sources:
         if source.source == original_source:
             source.source, source.room = HOSTILE_SOURCE, HOSTILE_ROOM

@@ -53,7 +53,7 @@ from impersonation_cli.pipeline.scan import (
 )
 from impersonation_cli.pipeline.signals.replay import FootageIndex
 from impersonation_cli.pipeline.slices import LostSlice, SliceScan, join_slices, scan_slice, slices_of
-from impersonation_cli.results import Appearance, RunInfo, ScanResult, SourceResult
+from impersonation_cli.results import EVIDENCE_FIELDS, Appearance, RunInfo, ScanResult, SourceResult
 
 if TYPE_CHECKING:
     from impersonation_cli.api import Scanner
@@ -187,6 +187,7 @@ class ScanWorker:
                 authorizations=snapshot.authorizations,
                 fps=snapshot.fps,
                 footage=snapshot.footage,
+                keep_frames=snapshot.keep_evidence,  # for slices: the driver saves their evidence
             )
             self.scanner = Scanner(context)
             self.keep_evidence = snapshot.keep_evidence
@@ -616,26 +617,29 @@ def failure_cause(exc: Exception) -> str:
 
 
 def take_crops(appearances: list[Appearance], folder: str) -> dict[str, bytes]:
-    """The appearances' evidence crops saved under `folder` (an actor's temp folder), as bytes keyed by their
-    paths relative to it, which the appearances now name: the driver writes them (`write_crops`)."""
+    """The appearances' evidence pictures (crops and whole frames) saved under `folder` (an actor's temp folder),
+    as bytes keyed by their paths relative to it, which the appearances now name: the driver writes them
+    (`write_crops`)."""
     crops = {}
     for appearance in appearances:
-        evidence = appearance.evidence
-        if evidence is not None and evidence.path is not None:
-            relative = Path(evidence.path).relative_to(folder).as_posix()
-            crops[relative] = Path(evidence.path).read_bytes()
-            evidence.path = relative
+        for name in EVIDENCE_FIELDS:
+            evidence = getattr(appearance, name)
+            if evidence is not None and evidence.path is not None:
+                relative = Path(evidence.path).relative_to(folder).as_posix()
+                crops[relative] = Path(evidence.path).read_bytes()
+                evidence.path = relative
     return crops
 
 
 def write_crops(outcome: SourceOutcome | ShardOutcome, folder: Path | None) -> None:
-    """Write an outcome's evidence crops under `folder` and point its appearances at them; a crop that cannot
+    """Write an outcome's evidence pictures under `folder` and point its appearances at them; one that cannot
     be written is left out, as in a local scan (`write_evidence`)."""
     for appearance in outcome.appearances:
-        evidence = appearance.evidence
-        if folder is None or evidence is None or evidence.path not in outcome.crops:
-            continue
-        appearance.evidence = write_evidence(folder / evidence.path, outcome.crops[evidence.path], evidence)
+        for name in EVIDENCE_FIELDS:
+            evidence = getattr(appearance, name)
+            if folder is None or evidence is None or evidence.path not in outcome.crops:
+                continue
+            setattr(appearance, name, write_evidence(folder / evidence.path, outcome.crops[evidence.path], evidence))
 
 
 __all__ = ["RayOptions", "engine_options", "scan_on_ray"]

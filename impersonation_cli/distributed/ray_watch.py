@@ -5,7 +5,7 @@ object store and runs the local `Watcher` over its block of rooms. Instead of ra
 hands each finding (a room's track matched so far, with its own verdicts) to the shard, which sends the round's
 findings to the one `WatchCoordinator` actor. The coordinator keeps when each person was last seen in every room
 of every shard, so it judges `concurrent` with the local rule (`verdicts.live_concurrency`), de-duplicates with
-the cool-down and writes the alerts file, the webhook and the alerts' evidence crops (`AlertSink`), on the
+the cool-down and writes the alerts file, the webhook and the alerts' evidence pictures (`AlertSink`), on the
 driver's node. A shard's room events (a room's stream interrupted, back or given up) go the same way, in order
 with its findings. The driver long-polls it for new alerts and room events (printed as they come) and the rooms'
 states (the table).
@@ -35,8 +35,6 @@ from pathlib import Path
 from types import SimpleNamespace, TracebackType
 from typing import Any
 
-import numpy as np
-
 from impersonation_cli.config import Config
 from impersonation_cli.distributed.ray_scan import (
     GallerySnapshot,
@@ -54,9 +52,10 @@ from impersonation_cli.io.live_reader import Cause, Interruption, ReaderState, R
 from impersonation_cli.io.rooms import Room
 from impersonation_cli.io.threads import sigint_deferred
 from impersonation_cli.outputs.alerts import CUT_POLL_S, AlertEvent, AlertSink, RoomChange, RoomEvent, WatchEvent
-from impersonation_cli.outputs.evidence import save_evidence
+from impersonation_cli.outputs.evidence import NOT_SAVED, SavedView, save_view
 from impersonation_cli.pipeline.matches import TrackMatch
 from impersonation_cli.pipeline.scan import ScanContext, add_concurrency, source_kind
+from impersonation_cli.pipeline.tracks import BestView
 from impersonation_cli.pipeline.verdicts import VerdictSettings, live_concurrency
 from impersonation_cli.pipeline.watch import (
     InterruptionsTold,
@@ -69,7 +68,7 @@ from impersonation_cli.pipeline.watch import (
     raises_concurrent,
     room_event,
 )
-from impersonation_cli.results import Appearance, Evidence, RunInfo, ScanResult, SourceResult, Verdict
+from impersonation_cli.results import Appearance, RunInfo, ScanResult, SourceResult, Verdict
 
 # Room counters that add up over a shard's lives (a restarted shard's rooms count from zero again).
 ADDED_COUNTERS = (
@@ -83,17 +82,8 @@ ADDED_COUNTERS = (
     "live_seconds",
 )
 ROOMS_PUSH_INTERVAL_S = 1.0  # how often a shard reports its rooms' states (the table and a restart's carry)
-CROP_KEEP_S = 60.0
+VIEW_KEEP_S = 60.0
 POLL_WAIT_S = 0.25  # the driver's long-poll: returns at once when an alert comes
-
-
-@dataclass
-class Crop:
-    """A track's best face crop, shipped once per change (not with every finding)."""
-
-    image: np.ndarray
-    time_s: float
-    box: np.ndarray
 
 
 @dataclass
@@ -109,7 +99,7 @@ class Finding:
     track_id: int
     stream_time_s: float
     seen: float  # wall-clock time of the frame that completed it
-    crop: Crop | None  # the track's best crop when it changed since this track's last finding
+    view: BestView | None  # the track's best view when it changed since this track's last finding
     # The track so far as the shard's pipeline judged it (`live_appearance`): its frames, verdicts, reasons and
     # risk, and what the summary keeps of the track if the shard's process dies.
     appearance: Appearance
@@ -227,9 +217,9 @@ class WatchCoordinator:
         self.changed = threading.Condition()  # the actor is threaded: shards report while the driver waits
         self.sightings: dict[str, dict[str, float]] = {}  # person -> room -> wall-clock time last seen there
         self.authorized_in: dict[str, set[str]] = {}  # person -> rooms whose latest finding was authorized
-        # (room, track) -> its best crop and when the track was last seen; a track not seen for CROP_KEEP_S
-        # has ended (the tracker ends one within seconds), and its crop is let go.
-        self.crops: dict[tuple[str, int], tuple[Crop, float]] = {}
+        # (room, track) -> its best view and when the track was last seen; a track not seen for VIEW_KEEP_S
+        # has ended (the tracker ends one within seconds), and its view is let go.
+        self.views: dict[tuple[str, int], tuple[BestView, float]] = {}
         self.events: list[tuple[WatchEvent, float]] = []  # each alert and room event, with when it was made
         self.swept_at = time.time()
         self.rooms: dict[str, RoomRecord] = {}
@@ -249,8 +239,8 @@ class WatchCoordinator:
             self.changed.notify_all()
             seen = [finding.seen for finding in findings if isinstance(finding, Finding)]
             latest = max(seen, default=self.swept_at)
-            if latest - self.swept_at >= CROP_KEEP_S:
-                self.crops = {k: v for k, v in self.crops.items() if latest - v[1] < CROP_KEEP_S}
+            if latest - self.swept_at >= VIEW_KEEP_S:
+                self.views = {k: v for k, v in self.views.items() if latest - v[1] < VIEW_KEEP_S}
                 self.swept_at = latest
 
     def _note(self, event: RoomEvent) -> None:
@@ -281,9 +271,9 @@ class WatchCoordinator:
         key = (finding.room, finding.track_id)
         life = self.rooms.setdefault(finding.room, RoomRecord()).restarts + 1
         self.tracks[(finding.pid, finding.room, finding.track_id)] = (finding.appearance, life)
-        crop = finding.crop or self.crops.get(key, (None, 0.0))[0]
-        if crop is not None:
-            self.crops[key] = (crop, finding.seen)
+        view = finding.view or self.views.get(key, (None, 0.0))[0]
+        if view is not None:
+            self.views[key] = (view, finding.seen)
         sightings = self.sightings.setdefault(finding.person, {})
         sightings[finding.room] = finding.seen
         appearance = finding.appearance
@@ -299,6 +289,7 @@ class WatchCoordinator:
     def _raise(self, finding: Finding, verdict: str, rooms: list[str], reasons: list[str], risk: float) -> None:
         if not self.sink.due(verdict, finding.person, rooms):
             return
+        evidence, evidence_frame = self._evidence(finding, verdict)
         event = AlertEvent(
             verdict=verdict,
             person=finding.person,
@@ -313,19 +304,20 @@ class WatchCoordinator:
             stream_time_s=round(finding.stream_time_s, 3),
             seen_at=iso_time(finding.seen),
             emitted_at=iso_time(time.time()),
-            evidence=self._evidence(finding, verdict),
+            evidence=evidence,
+            evidence_frame=evidence_frame,
             reasons=reasons,
         )
         self.sink.emit(event)
         self.events.append((event, finding.found_at))
         self.rooms.setdefault(finding.room, RoomRecord()).alerts += 1
 
-    def _evidence(self, finding: Finding, verdict: str) -> Evidence | None:
-        crop, _ = self.crops.get((finding.room, finding.track_id), (None, 0.0))
-        if self.evidence_dir is None or crop is None:
-            return None
+    def _evidence(self, finding: Finding, verdict: str) -> SavedView:
+        view, _ = self.views.get((finding.room, finding.track_id), (None, 0.0))
+        if self.evidence_dir is None or view is None:
+            return NOT_SAVED
         name = f"r{finding.number}-t{finding.track_id}-{verdict}"
-        return save_evidence(self.evidence_dir, finding.url, name, finding.person, crop.image, crop.time_s, crop.box)
+        return save_view(self.evidence_dir, finding.url, name, finding.person, view)
 
     def update_rooms(self, report: ShardReport) -> None:
         """A shard's rooms as it sees them; a new process for a room's shard is a restart: what the earlier
@@ -343,8 +335,8 @@ class WatchCoordinator:
                     record.restarts += 1
                     # The new gap's events; it was told as it began if the dead worker told the silence it died in.
                     record.told = InterruptionsTold(silent_since=record.said)
-                    # The new life numbers its tracks from 1 again: the old life's crops must not be taken for them.
-                    self.crops = {k: v for k, v in self.crops.items() if k[0] != summary["room"]}
+                    # The new life numbers its tracks from 1 again: the old life's views must not be taken for them.
+                    self.views = {k: v for k, v in self.views.items() if k[0] != summary["room"]}
                 record.shard_pid, record.latest = shard_pid, summary
                 if record.restarts:
                     self._tell_restart(record)
@@ -419,7 +411,7 @@ class WatchWorker(ScanWorker):
         super().__init__(pack_folder, device, threads, config, core)
         self.watcher: Watcher | None = None
         self.pending: list[Finding | RoomEvent] = []  # the round's findings and room events, in order
-        self.crop_sent: dict[tuple[str, int], float] = {}  # (room, track) -> time of the crop last sent
+        self.view_sent: dict[tuple[str, int], float] = {}  # (room, track) -> time of the view last sent
         self.pushed_at = 0.0
 
     def run(self, shard: Shard) -> ShardOutcome:
@@ -453,11 +445,11 @@ class WatchWorker(ScanWorker):
     def _found(self, room: RoomWatch, match: TrackMatch, appearance: Appearance) -> None:
         track, last = match.track, match.track.observations[-1]
         key = (room.name, track.track_id)
-        crop = None
-        changed = self.crop_sent.get(key) != track.best_crop_time_s
-        if track.best_crop is not None and track.best_crop_box is not None and changed:
-            self.crop_sent[key] = track.best_crop_time_s
-            crop = Crop(track.best_crop, track.best_crop_time_s, track.best_crop_box)
+        view = track.best_view
+        if view is not None and self.view_sent.get(key) != view.time_s:
+            self.view_sent[key] = view.time_s
+        else:
+            view = None
         self.pending.append(
             Finding(
                 room=room.name,
@@ -469,7 +461,7 @@ class WatchWorker(ScanWorker):
                 track_id=track.track_id,
                 stream_time_s=last.time_s,
                 seen=last.wallclock or time.time(),
-                crop=crop,
+                view=view,
                 appearance=appearance,
                 pid=os.getpid(),
             )

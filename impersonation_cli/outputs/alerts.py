@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 ALERT_SCHEMA = "impersonation-cli/alert"
 # Major changes break readers; minor ones only add fields or lines. Every version: docs/formats.md.
-ALERT_SCHEMA_VERSION = "1.1"
+ALERT_SCHEMA_VERSION = "1.2"
 
 
 @dataclass
@@ -59,6 +59,7 @@ class AlertEvent:
     seen_at: str  # wall-clock time of the frame that completed the finding
     emitted_at: str  # wall-clock time the alert line was written
     evidence: Evidence | None = None
+    evidence_frame: Evidence | None = None  # the whole frame `evidence` was cut from
     reasons: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Evidence files: the best crop of each appearance, saved with a safe name and its sha256."""
+"""Evidence files: the best crop of each appearance and the whole frame it was cut from, saved with safe names and
+their sha256."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import dataclasses
 import hashlib
 import unicodedata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -13,6 +15,13 @@ import numpy as np
 from impersonation_cli.io.atomic_write import write_bytes_atomic
 from impersonation_cli.io.urls import redact_url
 from impersonation_cli.results import Evidence
+
+if TYPE_CHECKING:
+    from impersonation_cli.pipeline.tracks import BestView
+
+# An appearance's evidence: the face crop, and the whole frame when it was kept; (None, None) where none is saved.
+SavedView = tuple[Evidence | None, Evidence | None]
+NOT_SAVED: SavedView = (None, None)
 
 
 def slug(text: str, limit: int = 40) -> str:
@@ -40,19 +49,40 @@ def source_slug(source: str) -> str:
     return f"{slug(Path(source).stem or source)}-{digest}"
 
 
+def save_view(folder: Path, source: str, appearance_id: str, identity: str, view: BestView) -> SavedView:
+    """A track's best view saved under `folder` as evidence: the face crop, and the whole frame when the tracker
+    kept it (else None)."""
+    crop = save_evidence(folder, source, appearance_id, identity, view.crop, view.time_s, view.box)
+    if view.frame_jpeg is None:
+        return crop, None
+    path = evidence_path(folder, source, appearance_id, identity, view.time_s, "_frame")
+    return crop, write_evidence(path, view.frame_jpeg, _not_saved(view.time_s, view.box))
+
+
 def save_evidence(
     folder: Path, source: str, appearance_id: str, identity: str, crop: np.ndarray, time_s: float, box: np.ndarray
 ) -> Evidence:
     """The crop saved under `folder`; one that cannot be encoded or written (a full disk, a file where its
     folder should be) is not saved (path and sha256 None): the appearance is kept, as the scan found it. An
     OSError here used to cost the whole source, reported 'unreadable' as an internal error."""
-    folder = folder / source_slug(source)
-    path = folder / f"{appearance_id}_{slug(identity)}_{time_s:08.2f}s.jpg"
+    path = evidence_path(folder, source, appearance_id, identity, time_s)
     ok, data = cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, 92])
-    not_saved = Evidence(path=None, sha256=None, time_s=round(time_s, 3), box=[round(float(v), 1) for v in box])
+    not_saved = _not_saved(time_s, box)
     if not ok:
         return not_saved
     return write_evidence(path, data.tobytes(), not_saved)
+
+
+def evidence_path(
+    folder: Path, source: str, appearance_id: str, identity: str, time_s: float, suffix: str = ""
+) -> Path:
+    """Where an appearance's evidence picture goes: one folder per source, the file named by the appearance, the
+    person and the time (`suffix` "_frame" for the whole frame beside the crop)."""
+    return folder / source_slug(source) / f"{appearance_id}_{slug(identity)}_{time_s:08.2f}s{suffix}.jpg"
+
+
+def _not_saved(time_s: float, box: np.ndarray) -> Evidence:
+    return Evidence(path=None, sha256=None, time_s=round(time_s, 3), box=[round(float(v), 1) for v in box])
 
 
 def write_evidence(path: Path, payload: bytes, evidence: Evidence) -> Evidence:

@@ -219,11 +219,11 @@ def write_reports(
         check_outputs(outputs, inputs, {"--notice": notice_dir}, inside_allowed=True)  # drafts: checked below
         report_input = read_report_input(result_path, gallery)
         result = report_input.result
-        # The evidence crops the result names are inputs too (the report checks and embeds them): `--junit`
+        # The evidence pictures the result names are inputs too (the report checks and embeds them): `--junit`
         # naming one replaced the crop a takedown rests on, its sha256 in the result, with XML.
-        # Each crop once: a day's watch names the same few crops in thousands of appearances.
-        crops = dict.fromkeys(a.evidence.path for a in result.appearances if a.evidence and a.evidence.path)
-        inputs += [path for crop in crops for path in evidence_candidates(crop, report_input.result_dir)]
+        # Each picture once: a day's watch names the same few crops in thousands of appearances.
+        pictures = dict.fromkeys(e.path for a in result.appearances for e in a.evidence_files if e.path)
+        inputs += [path for picture in pictures for path in evidence_candidates(picture, report_input.result_dir)]
         distinct_files(outputs, inputs)
         notices = notice_documents(report_input, notice_dir) if notice_dir is not None else {}
         # The drafts' names are known once the result is read: none may be an input or another document

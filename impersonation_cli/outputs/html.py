@@ -36,7 +36,7 @@ from impersonation_cli.outputs.findings import (
     wallclock_text,
 )
 from impersonation_cli.outputs.table import clock
-from impersonation_cli.results import Appearance, ScanResult, SourceResult, Verdict
+from impersonation_cli.results import Appearance, Evidence, ScanResult, SourceResult, Verdict
 
 # Colours by verdict, most severe first: a timeline bar takes the colour of its most severe verdict.
 VERDICT_COLOURS: dict[str, str] = {
@@ -140,6 +140,22 @@ class Figure:
 
 
 @dataclass(frozen=True)
+class ShownEvidence:
+    """One evidence picture of a finding (the face crop, or the whole frame), embedded only if it is the file the
+    scan saved, with its recorded path and sha256 and whether the file still matches."""
+
+    figure: Figure
+    file: str | None  # the path as the result records it, None when the scan saved none
+    sha256: str | None
+    status: str
+    found: str | None  # where it was checked, when not at its recorded path (a moved folder)
+
+    @property
+    def verified(self) -> bool:
+        return self.status == VERIFIED
+
+
+@dataclass(frozen=True)
 class Finding:
     """A flagged appearance shown in full, with its pictures."""
 
@@ -147,15 +163,9 @@ class Finding:
     appearance: Appearance
     accent: str
     reference: Figure
-    evidence: Figure
-    evidence_file: str | None  # the crop's path as the result records it, None when the scan saved none
-    evidence_status: str
-    evidence_found: str | None  # where the crop was checked, when not at its recorded path (a moved folder)
+    evidence: ShownEvidence
+    frame: ShownEvidence | None  # None when the result records no whole frame (a scan before schema 1.11)
     wallclock: str | None
-
-    @property
-    def evidence_verified(self) -> bool:
-        return self.evidence_status == VERIFIED
 
 
 @dataclass(frozen=True)
@@ -291,24 +301,33 @@ class PictureBudget:
 
 
 def _finding(report: ReportInput, number: int, appearance: Appearance, budget: PictureBudget) -> Finding:
-    evidence = check_evidence(appearance.evidence, report.result_dir)
-    when = f" at {clock(appearance.evidence.time_s)}" if appearance.evidence else ""
     reference_missing = (
         "no reference photo: give the report --gallery"
         if report.authorizations is None
         else "no reference photo in the gallery"
     )
-    saved = appearance.evidence.path if appearance.evidence else None
+    frame = appearance.evidence_frame
     return Finding(
         number=number,
         appearance=appearance,
         accent=verdict_colour(primary_verdict(appearance.verdicts) or ""),
         reference=budget.figure(report.references.get(appearance.identity), "registered reference", reference_missing),
-        evidence=budget.figure(evidence.data, f"evidence{when}", f"evidence {evidence.status}"),
-        evidence_file=saved or None,
-        evidence_status=evidence.status,
-        evidence_found=str(elsewhere) if (elsewhere := found_elsewhere(appearance.evidence, evidence)) else None,
+        evidence=_shown(report, appearance.evidence, "evidence", budget),
+        frame=None if frame is None else _shown(report, frame, "whole frame", budget),
         wallclock=_wallclock_span(appearance),
+    )
+
+
+def _shown(report: ReportInput, evidence: Evidence | None, caption: str, budget: PictureBudget) -> ShownEvidence:
+    checked = check_evidence(evidence, report.result_dir)
+    when = f" at {clock(evidence.time_s)}" if evidence else ""
+    elsewhere = found_elsewhere(evidence, checked)
+    return ShownEvidence(
+        figure=budget.figure(checked.data, f"{caption}{when}", f"{caption} {checked.status}"),
+        file=(evidence.path if evidence else None) or None,
+        sha256=evidence.sha256 if evidence else None,
+        status=checked.status,
+        found=str(elsewhere) if elsewhere else None,
     )
 
 

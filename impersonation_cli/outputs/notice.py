@@ -32,7 +32,7 @@ from impersonation_cli.outputs.findings import (
     wallclock_text,
 )
 from impersonation_cli.outputs.table import clock
-from impersonation_cli.results import Appearance, SourceResult, Verdict
+from impersonation_cli.results import Appearance, Evidence, SourceResult, Verdict
 
 # What Markdown (CommonMark and GitHub's extensions) could turn into a link, image, HTML, entity or emphasis
 # mid-line: brackets, angle brackets, '&', backticks, '*', '~', '#', '_' at a word's edge, and the parts of
@@ -247,7 +247,8 @@ def _evidence(report: ReportInput, appearances: list[Appearance]) -> str:
     lines = [
         "## Evidence files",
         "",
-        "Frame crops saved by the scan. The sha256 lets you check that a file is exactly the one recorded.",
+        "Saved by the scan: each face crop, and the whole frame it was cut from (the room as a viewer saw it). The "
+        "sha256 lets you check that a file is exactly the one recorded.",
         "",
     ]
     for appearance in appearances:
@@ -255,14 +256,20 @@ def _evidence(report: ReportInput, appearances: list[Appearance]) -> str:
         if evidence is None or not evidence.path:
             lines.append(f"- {md_text(appearance.identity)}: no crop saved ({{{{ATTACH A SCREENSHOT}}}})")
             continue
-        checked = check_evidence(evidence, report.result_dir)
-        elsewhere = found_elsewhere(evidence, checked)
-        at = f" at {md_code(elsewhere)}" if elsewhere is not None else ""
-        lines.append(
-            f"- {md_code(evidence.path)}: {md_text(appearance.identity)} at {clock(evidence.time_s)}, "
-            f"sha256 {md_code(evidence.sha256 or '')} (file {md_text(checked.status)}{at} when this draft was made)"
-        )
+        lines.append(_evidence_line(report, appearance.identity, evidence, "crop"))
+        if appearance.evidence_frame is not None and appearance.evidence_frame.path:
+            lines.append(_evidence_line(report, appearance.identity, appearance.evidence_frame, "whole frame"))
     return "\n".join(lines)
+
+
+def _evidence_line(report: ReportInput, identity: str, evidence: Evidence, what: str) -> str:
+    checked = check_evidence(evidence, report.result_dir)
+    elsewhere = found_elsewhere(evidence, checked)
+    at = f" at {md_code(elsewhere)}" if elsewhere is not None else ""
+    return (
+        f"- {md_code(evidence.path or '')}: {md_text(identity)} at {clock(evidence.time_s)}, {what}, "
+        f"sha256 {md_code(evidence.sha256 or '')} (file {md_text(checked.status)}{at} when this draft was made)"
+    )
 
 
 def _request(authorized: bool) -> str:

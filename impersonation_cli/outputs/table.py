@@ -82,14 +82,12 @@ def problems_table(result: ScanResult) -> Table | None:
 def print_summary(result: ScanResult, console: Console) -> None:
     if result.appearances:
         console.print(appearance_table(result))
-        folders = sorted(
-            {str(Path(a.evidence.path).parent) for a in result.appearances if a.evidence and a.evidence.path}
-        )
-        for folder in folders:
-            console.print(one_line(f"evidence crops: {shown_name(folder)}"))
-        if lost := sum(1 for a in result.appearances if a.evidence and not a.evidence.path):
-            # Left out of the result without a word before: the crops a takedown needs were simply not there.
-            console.print(f"evidence crops not saved: {lost} (a full disk, or a folder that cannot be written)")
+        evidence = [e for a in result.appearances for e in a.evidence_files]
+        for folder in sorted({str(Path(e.path).parent) for e in evidence if e.path}):
+            console.print(one_line(f"evidence crops and frames: {shown_name(folder)}"))
+        if lost := sum(1 for e in evidence if not e.path):
+            # Left out of the result without a word before: the pictures a takedown needs were simply not there.
+            console.print(f"evidence pictures not saved: {lost} (a full disk, or a folder that cannot be written)")
     else:
         console.print("No registered person found.")
     for part in (flagged_sources_table(result), problems_table(result)):

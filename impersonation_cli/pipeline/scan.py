@@ -37,7 +37,7 @@ from impersonation_cli.io.sources import (
 )
 from impersonation_cli.io.threads import run_ahead, sigint_deferred
 from impersonation_cli.io.urls import redact_url
-from impersonation_cli.outputs.evidence import save_evidence
+from impersonation_cli.outputs.evidence import NOT_SAVED, SavedView, save_view
 from impersonation_cli.pipeline.faces import Faces, Frame
 from impersonation_cli.pipeline.matches import TrackMatch, match_track
 from impersonation_cli.pipeline.signals import SignalSuite
@@ -47,7 +47,6 @@ from impersonation_cli.pipeline.tracks import Observation, Track, Tracker
 from impersonation_cli.pipeline.verdicts import judge_appearance, judge_concurrency, judge_source
 from impersonation_cli.results import (
     Appearance,
-    Evidence,
     RunInfo,
     ScanResult,
     SignalScore,
@@ -119,6 +118,13 @@ class ScanContext:
     fps: float | None = None
     progress: ProgressCallback | None = None
     footage: FootageIndex | None = None
+    # Tracks keep their best view's whole frame (`BestView.frame_jpeg`) though this scan saves no evidence: a Ray
+    # slice's tracks, whose evidence the driver saves once it has joined them. With `evidence_dir` they always do.
+    keep_frames: bool = False
+
+    @property
+    def keeps_frames(self) -> bool:
+        return self.keep_frames or self.evidence_dir is not None
 
     @property
     def sampling_fps(self) -> float:
@@ -197,7 +203,7 @@ class SourcePipeline:
         self.config = context.config
         self.room = room
         self.account = room.account if room is not None else None
-        self._tracker = Tracker(source, self.config.tracker, 1.0 / context.sampling_fps)
+        self._tracker = Tracker(source, self.config.tracker, 1.0 / context.sampling_fps, context.keeps_frames)
         self._signals = SignalSuite(
             context.engine,
             self.config.signals,
@@ -295,27 +301,19 @@ class SourcePipeline:
         identity, tracks = group[0].identity, [m.track for m in group]
         appearance_id = f"s{self.number}-a{number}"
         best_track = max(group, key=lambda m: m.best_similarity).track
-        evidence = None
-        crop, box = best_track.best_crop, best_track.best_crop_box  # set together (tracks.py)
-        if self.context.evidence_dir is not None and crop is not None and box is not None:
-            evidence = save_evidence(
-                self.context.evidence_dir,
-                self.source,
-                appearance_id,
-                identity,
-                crop,
-                best_track.best_crop_time_s,
-                box,
-            )
+        view, folder = best_track.best_view, self.context.evidence_dir
+        saved = NOT_SAVED
+        if folder is not None and view is not None:
+            saved = save_view(folder, self.source, appearance_id, identity, view)
         return self._appearance(
             group,
             appearance_id,
             lambda start_s, end_s: self._signals.score_appearance(tracks, identity, start_s, end_s),
-            evidence,
+            saved,
         )
 
     def _appearance(
-        self, group: list[TrackMatch], appearance_id: str, signals_for: SignalsFor, evidence: Evidence | None = None
+        self, group: list[TrackMatch], appearance_id: str, signals_for: SignalsFor, saved: SavedView = NOT_SAVED
     ) -> Appearance:
         """Matches of one person as an appearance: its times, similarities, evidence, signals
         (`signals_for(start_s, end_s)`) and then the verdicts judged on them."""
@@ -339,7 +337,8 @@ class SourcePipeline:
             start_wallclock=_wallclock(self.room, observations[0]),
             end_wallclock=_wallclock(self.room, observations[-1]),
             track_ids=sorted(m.track.track_id for m in group),
-            evidence=evidence,
+            evidence=saved[0],
+            evidence_frame=saved[1],
             signals=signals_for(start_s, end_s),
         )
         judgement = judge_appearance(appearance, self.context.authorizations, self.config.verdicts)

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 
 from impersonation_cli.pipeline.faces import Faces, Frame, greedy_pairs, iou_matrix
+
+# A whole frame is kept as evidence beside the face crop (92): a little lower, as it is several times larger.
+FRAME_JPEG_QUALITY = 90
 
 
 @dataclass
@@ -27,16 +33,25 @@ class Observation:
     features: dict[str, float] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class BestView:
+    """A track's sharpest, largest face so far: the evidence pictures if the track matches."""
+
+    crop: np.ndarray  # cut out of its frame with a margin
+    time_s: float
+    box: np.ndarray  # the face in the frame
+    # The whole frame as JPEG, kept only when evidence is saved (`Tracker(keep_frames=True)`): the room as a viewer
+    # saw it, for a takedown notice. Encoded here, once per better view (a few times a track), not at each frame.
+    frame_jpeg: bytes | None = None
+
+
 @dataclass
 class Track:
     track_id: int
     source: str
     observations: list[Observation] = field(default_factory=list)
-    # The sharpest, largest view so far, cut out of its frame: the evidence picture if this track matches.
-    best_crop: np.ndarray | None = None
-    best_crop_time_s: float = 0.0
-    best_crop_box: np.ndarray | None = None
-    _best_crop_quality: float = -1.0
+    best_view: BestView | None = None
+    _best_view_quality: float = -1.0
 
     @property
     def start_s(self) -> float:
@@ -58,27 +73,34 @@ class Track:
         mean = self.embeddings.mean(axis=0)
         return mean / max(float(np.linalg.norm(mean)), 1e-12)
 
-    def offer_crop(self, image: np.ndarray, observation: Observation) -> None:
+    def offer_view(
+        self, image: np.ndarray, observation: Observation, whole_frame: Callable[[], bytes | None] | None = None
+    ) -> None:
+        """Keep this face as the track's best view if it is sharper and larger than the one kept; with the whole
+        frame from `whole_frame` (its JPEG, encoded once however many of the frame's tracks ask)."""
         x1, y1, x2, y2 = observation.box
         quality = float(observation.score) * float(min(x2 - x1, y2 - y1))
-        if quality <= self._best_crop_quality:
+        if quality <= self._best_view_quality:
             return
-        self._best_crop_quality = quality
-        self.best_crop = crop_with_margin(image, observation.box)
-        self.best_crop_time_s = observation.time_s
-        self.best_crop_box = observation.box.copy()
+        self._best_view_quality = quality
+        self.best_view = BestView(
+            crop=crop_with_margin(image, observation.box),
+            time_s=observation.time_s,
+            box=observation.box.copy(),
+            frame_jpeg=whole_frame() if whole_frame is not None else None,
+        )
 
     def extend(self, later: Track) -> None:
         """Continue with `later`'s faces: the same face, cut apart where a long file was sliced (pipeline/slices.py).
-        Its best view replaces this one's only if sharper, as `offer_crop` would have decided."""
+        Its best view replaces this one's only if sharper, as `offer_view` would have decided."""
         self.observations += later.observations
-        if later._best_crop_quality > self._best_crop_quality:
-            self._best_crop_quality = later._best_crop_quality
-            self.best_crop, self.best_crop_time_s, self.best_crop_box = (
-                later.best_crop,
-                later.best_crop_time_s,
-                later.best_crop_box,
-            )
+        if later._best_view_quality > self._best_view_quality:
+            self._best_view_quality, self.best_view = later._best_view_quality, later.best_view
+
+
+def frame_jpeg(image: np.ndarray) -> bytes | None:
+    ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, FRAME_JPEG_QUALITY])
+    return data.tobytes() if ok else None
 
 
 def crop_with_margin(image: np.ndarray, box: np.ndarray, margin: float = 0.35) -> np.ndarray:
@@ -112,9 +134,17 @@ class Tracker:
     """Greedy association by box overlap and embedding similarity; tracks close after `settings.gap_s` unseen,
     at the sampling interval before the frame at hand (so that a drop-out of the stream is no interval)."""
 
-    def __init__(self, source: str, settings: TrackerSettings | None = None, sample_interval_s: float = 0.0) -> None:
-        """`sample_interval_s`: the sampling interval expected until two frames have shown the real one."""
+    def __init__(
+        self,
+        source: str,
+        settings: TrackerSettings | None = None,
+        sample_interval_s: float = 0.0,
+        keep_frames: bool = False,
+    ) -> None:
+        """`sample_interval_s`: the sampling interval expected until two frames have shown the real one;
+        `keep_frames`: each track's best view keeps its whole frame (`BestView.frame_jpeg`)."""
         self.source = source
+        self.keep_frames = keep_frames
         self.settings = settings or TrackerSettings()
         self.active: list[Track] = []
         self._next_id = 1
@@ -132,6 +162,7 @@ class Tracker:
             self._sample_interval_s = frame.time_s - self._last_time_s
         self._last_time_s = frame.time_s
         pairs = self._associate(faces)
+        whole_frame = functools.cache(lambda: frame_jpeg(frame.image)) if self.keep_frames else None
         track_ids = np.full(len(faces), -1, dtype=np.int64)
         for face_index in range(len(faces)):
             track = pairs.get(face_index) or self._start_track()
@@ -146,7 +177,7 @@ class Tracker:
                 embedding_reused=bool(faces.reused[face_index]),
             )
             track.observations.append(observation)
-            track.offer_crop(frame.image, observation)
+            track.offer_view(frame.image, observation, whole_frame)
             track_ids[face_index] = track.track_id
         return faces.with_track_ids(track_ids), ended
 

@@ -32,7 +32,7 @@ from impersonation_cli.io.live_reader import (
 )
 from impersonation_cli.io.rooms import Room
 from impersonation_cli.outputs.alerts import AlertEvent, AlertSink, RoomChange, RoomEvent, room_reason
-from impersonation_cli.outputs.evidence import save_evidence
+from impersonation_cli.outputs.evidence import NOT_SAVED, SavedView, save_view
 from impersonation_cli.pipeline.faces import Faces, Frame
 from impersonation_cli.pipeline.fair_share import RecognitionShare
 from impersonation_cli.pipeline.matches import TrackMatch
@@ -44,7 +44,7 @@ from impersonation_cli.pipeline.scan import (
     source_kind,
 )
 from impersonation_cli.pipeline.verdicts import live_concurrency
-from impersonation_cli.results import Appearance, Evidence, RunInfo, ScanResult, SourceResult, Verdict
+from impersonation_cli.results import Appearance, RunInfo, ScanResult, SourceResult, Verdict
 from impersonation_cli.runtime.engine import AdaptiveDetector, EmbeddingReuse, FaceEngine
 
 # Takes a finding (the room, the track's match, its appearance so far) in place of the watcher's alert sink.
@@ -379,6 +379,7 @@ class Watcher:
         if not self.sink.due(verdict, match.identity, rooms):
             return
         last = match.track.observations[-1]
+        evidence, evidence_frame = self._evidence(room, match, verdict)
         event = AlertEvent(
             verdict=verdict,
             person=match.identity,
@@ -393,7 +394,8 @@ class Watcher:
             stream_time_s=round(last.time_s, 3),
             seen_at=iso_time(last.wallclock),
             emitted_at=iso_time(None),
-            evidence=self._evidence(room, match, verdict),
+            evidence=evidence,
+            evidence_frame=evidence_frame,
             reasons=reasons,
         )
         self.sink.emit(event)
@@ -406,15 +408,12 @@ class Watcher:
         for change, gap in room.told.look(list(state.interruptions), silence, state.status == RoomStatus.ENDED):
             self.sink.note(room_event(change, room.room, str(state.status), gap))
 
-    def _evidence(self, room: RoomWatch, match: TrackMatch, verdict: str) -> Evidence | None:
-        track = match.track
-        folder = self.context.evidence_dir
-        if folder is None or track.best_crop is None or track.best_crop_box is None:
-            return None
-        name = f"r{room.number}-t{track.track_id}-{verdict}"
-        return save_evidence(
-            folder, room.room.url, name, match.identity, track.best_crop, track.best_crop_time_s, track.best_crop_box
-        )
+    def _evidence(self, room: RoomWatch, match: TrackMatch, verdict: str) -> SavedView:
+        view, folder = match.track.best_view, self.context.evidence_dir
+        if folder is None or view is None:
+            return NOT_SAVED
+        name = f"r{room.number}-t{match.track.track_id}-{verdict}"
+        return save_view(folder, room.room.url, name, match.identity, view)
 
     # -- the final summary ----------------------------------------------------------------------
 

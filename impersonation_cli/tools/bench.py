@@ -540,7 +540,8 @@ def auto_enrol(tracks: list[Track], min_duration_s: float, recognizer: str) -> G
     long_tracks = [t for t in tracks if t.end_s - t.start_s >= min_duration_s]
     people: list[list[np.ndarray]] = []
     for track in sorted(long_tracks, key=lambda t: t.start_s):
-        best = next(o for o in track.observations if o.time_s == track.best_crop_time_s)
+        best_s = track.best_view.time_s if track.best_view is not None else track.start_s  # a track has a view
+        best = next(o for o in track.observations if o.time_s == best_s)
         mean = track.mean_embedding()
         same = [p for p in people if max(float(mean @ r) for r in p) >= SAME_PERSON_SIMILARITY]
         references = same[0] if same else []

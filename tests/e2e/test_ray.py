@@ -23,6 +23,8 @@ from typing import Any
 
 import pytest
 
+from impersonation_cli.results import EVIDENCE_FIELDS
+
 from ..conftest import SAMPLES, interrupted_cli, run_cli
 from .conftest import RayHead, free_port, in_session
 
@@ -88,8 +90,8 @@ def comparable(result_path: Path) -> dict[str, Any]:
     document.pop("run")
     folder = str(result_path.parent / "evidence")
     for appearance in document["appearances"]:
-        evidence = appearance["evidence"]
-        evidence["path"] = os.path.relpath(evidence["path"], folder)
+        for name in EVIDENCE_FIELDS:
+            appearance[name]["path"] = os.path.relpath(appearance[name]["path"], folder)
     return document
 
 
@@ -112,8 +114,9 @@ def assert_same_as_local(out: Path, local: dict[str, Any]) -> None:
     distributed = comparable(out / "result.json")
     assert distributed == local
     for appearance in distributed["appearances"]:
-        crop = (out / "evidence" / appearance["evidence"]["path"]).read_bytes()
-        assert appearance["evidence"]["sha256"] == hashlib.sha256(crop).hexdigest()
+        for name in EVIDENCE_FIELDS:  # the crop and the whole frame
+            picture = (out / "evidence" / appearance[name]["path"]).read_bytes()
+            assert appearance[name]["sha256"] == hashlib.sha256(picture).hexdigest()
 
 
 @pytest.mark.shared_media

@@ -10,6 +10,7 @@ alert in the driver is printed (`pytest -s`).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -150,6 +151,10 @@ def test_ray_watch_judges_concurrent_across_shards(killed_watch: dict[str, Any])
     assert f"ALERT concurrent: {PERSON} in {ROOM_A}, {ROOM_B}" in killed_watch["log"]
     concurrent = {a["room"] for a in summary["appearances"] if "concurrent" in a["verdicts"]}
     assert concurrent == {ROOM_A, ROOM_B}, summary["appearances"]
+    for alert in killed_watch["alerts"]:  # saved by the coordinator from the best views the shards shipped
+        for name in ("evidence", "evidence_frame"):
+            picture = Path(alert[name]["path"]).read_bytes()
+            assert hashlib.sha256(picture).hexdigest() == alert[name]["sha256"]
     delay = summary["settings"]["alerts"]["coordinator_delay_s"]
     print(f"\nfinding in a shard -> alert line in the driver: {delay}")
     assert delay["alerts"] == len(killed_watch["alerts"])

@@ -4,6 +4,7 @@ script running, neither from hostile names nor from markup that escaped escaping
 from __future__ import annotations
 
 import base64
+import hashlib
 import re
 import shutil
 import subprocess
@@ -92,18 +93,23 @@ def test_report_renders_with_its_pictures(chromium: str, hamilton_report: Scanne
     assert screen is not None and screen.shape[:2] == (4000, 1280)
     grey = cv2.cvtColor(screen, cv2.COLOR_BGR2GRAY)
     assert grey.std() > 20 and len(np.unique(grey)) > 100  # not a blank or one-colour page
-    # Every embedded picture (evidence crops, reference photos) is found drawn on the screen, so it decoded.
+    # Every embedded picture (evidence crops, reference photos, whole frames) is found drawn on the screen, so it
+    # decoded.
     pictures = re.findall(r"src='data:image/jpeg;base64,([^']+)'", html)
     flagged = [a for a in hamilton_report.result.appearances if is_flagged(a)]  # cards with pictures
-    assert flagged and len(pictures) == 2 * len(flagged)
+    assert flagged and len(pictures) == 3 * len(flagged)
+    frames = {a.evidence_frame.sha256 for a in flagged if a.evidence_frame is not None}
     for encoded in pictures:
-        assert _drawn_match(screen, base64.b64decode(encoded)) > 0.9
+        jpeg = base64.b64decode(encoded)
+        assert _drawn_match(screen, jpeg, whole_frame=hashlib.sha256(jpeg).hexdigest() in frames) > 0.9
 
 
-def _drawn_match(screen: np.ndarray, jpeg: bytes) -> float:
-    """How well the picture, scaled as the page's CSS draws it (contained in 150 x 180), matches somewhere."""
+def _drawn_match(screen: np.ndarray, jpeg: bytes, whole_frame: bool = False) -> float:
+    """How well the picture, scaled as the page's CSS draws it, matches somewhere: contained in 150 x 180 (a crop or
+    a reference photo), or a whole frame at its own size, at most 420 px high."""
     picture = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
-    scale = min(150 / picture.shape[1], 180 / picture.shape[0])
+    height, width = picture.shape[:2]
+    scale = min(1.0, 420 / height) if whole_frame else min(150 / width, 180 / height)
     size = (round(picture.shape[1] * scale), round(picture.shape[0] * scale))
     scaled = cv2.resize(picture, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
     # Drop the edges, where the browser's and OpenCV's resampling differ most.

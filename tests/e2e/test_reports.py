@@ -71,23 +71,24 @@ def test_html_report_shows_the_findings_with_their_pictures(hamilton_report: Sca
     csp = [m for m in elements.named("meta") if m.get("http-equiv") == "Content-Security-Policy"]
     assert csp and csp[0]["content"] == "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
     assert not elements.named("script") and not elements.named("link")
-    # Each flagged appearance (Obama; Miranda is authorized and no longer falsely flagged): the evidence crop
-    # exactly as saved (sha256), and one reference photo from the gallery.
+    # Each flagged appearance (Obama; Miranda is authorized and no longer falsely flagged): the evidence crop and
+    # the whole frame it was cut from, exactly as saved (sha256), and one reference photo from the gallery.
     flagged = [a for a in result.appearances if is_flagged(a)]
     assert [a.identity for a in flagged] == ["Barack Obama"]
     images = embedded_images(page)
-    assert len(images) == 2 * len(flagged)
+    assert len(images) == 3 * len(flagged)
     embedded = {hashlib.sha256(image).hexdigest() for image in images}
-    assert {a.evidence.sha256 for a in flagged if a.evidence} <= embedded
+    assert {e.sha256 for a in flagged for e in a.evidence_files} <= embedded
     for appearance in result.appearances:
         assert appearance.identity in page and appearance.evidence is not None
     for appearance in flagged:
-        assert Path(appearance.evidence.path).name in page
+        assert len(appearance.evidence_files) == 2
+        assert all(Path(e.path).name in page for e in appearance.evidence_files if e.path)
     for verdict in {v for a in result.appearances for v in a.verdicts}:
         assert verdict in page
     for signal in flagged[0].signals.values():
         assert signal.name in page
-    assert page.count("verified") >= len(flagged)
+    assert page.count("verified") >= 2 * len(flagged)
     # The unreadable input, a timeline bar per appearance, and the settings used.
     assert "missing.mp4" in page and "unreadable" in page
     assert len(re.findall(r"<a href='#appearance-\d+'><rect", page)) == len(result.appearances)
@@ -189,8 +190,9 @@ def test_hostile_text_stays_text_in_html(hostile_report: ScannedReport) -> None:
     shown = html.unescape(page)  # the text a reader sees: present there, never raw in the page
     for text in (HOSTILE_NAME, HOSTILE_ROOM):
         assert text in shown
-    # The renamed evidence files still match their sha256, so the pictures are still shown.
-    assert len(embedded_images(page)) == len([a for a in hostile_report.result.appearances if is_flagged(a)]) == 1
+    # The renamed evidence files (the crop and the whole frame) still match their sha256, so they are still shown.
+    flagged = [a for a in hostile_report.result.appearances if is_flagged(a)]
+    assert len(embedded_images(page)) == 2 * len(flagged) == 2
 
 
 def test_hostile_text_stays_text_in_notices(hostile_report: ScannedReport, tmp_path: Path) -> None:
@@ -239,6 +241,7 @@ def test_evidence_is_embedded_only_when_it_is_the_saved_image(hamilton_report: S
     report = read_report_input(hamilton_report.result_path, None)
     (shown,) = [a for a in report.result.appearances if is_flagged(a)]  # only flagged findings show pictures
     assert shown.evidence is not None
+    shown.evidence_frame = None  # the crop alone: the whole frame is checked as it is (its own picture, embedded)
     changed = tmp_path / "changed.jpg"
     changed.write_bytes(Path(shown.evidence.path).read_bytes() + b"tampered")
     shown.evidence.path = str(changed)
@@ -329,7 +332,7 @@ def test_report_reads_the_gallery_from_the_environment(hamilton_report: ScannedR
     page = (tmp_path / "r.html").read_text(encoding="utf-8")
     flagged = [a for a in hamilton_report.result.appearances if is_flagged(a)]
     assert flagged and "no reference photo" not in page
-    assert len(embedded_images(page)) == 2 * len(flagged)  # each flagged one: its evidence and reference photo
+    assert len(embedded_images(page)) == 3 * len(flagged)  # each flagged one: its crop, frame and reference photo
     # A gallery the environment names for other commands but that does not exist: the report goes without photos.
     env["IMPERSONATION_GALLERY"] = str(tmp_path / "missing.sqlite")
     without = run_cli(["report", str(hamilton_report.result_path), "--html", str(tmp_path / "r2.html")], env)

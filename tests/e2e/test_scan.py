@@ -81,9 +81,31 @@ def test_evidence_crops_are_saved_with_their_sha256(hamilton_result: ScanResult)
         assert appearance.start_s <= evidence.time_s <= appearance.end_s
 
 
+def test_each_crop_comes_with_the_whole_frame_it_was_cut_from(hamilton_result: ScanResult, media: Path) -> None:
+    """The screenshot a takedown notice shows: the unaltered frame at the video's size, with its sha256, and the
+    crop found in it where its box says (both are JPEG: the match is close, not exact)."""
+    video = cv2.VideoCapture(str(media / "face_recognition" / "short_hamilton_clip.mp4"))
+    size = (int(video.get(cv2.CAP_PROP_FRAME_HEIGHT)), int(video.get(cv2.CAP_PROP_FRAME_WIDTH)))
+    video.release()
+    for appearance in hamilton_result.appearances:
+        crop, frame = appearance.evidence, appearance.evidence_frame
+        assert crop is not None and crop.path is not None and frame is not None and frame.path is not None
+        assert hashlib.sha256(Path(frame.path).read_bytes()).hexdigest() == frame.sha256
+        assert Path(frame.path).parent == Path(crop.path).parent and frame.path.endswith("_frame.jpg")
+        assert (frame.time_s, frame.box) == (crop.time_s, crop.box)
+        whole, face = cv2.imread(frame.path), cv2.imread(crop.path)
+        assert whole.shape[:2] == size
+        difference = cv2.matchTemplate(whole, face, cv2.TM_SQDIFF_NORMED)
+        _, _, (left, top), _ = cv2.minMaxLoc(difference)
+        x1, y1, x2, y2 = crop.box
+        margin_x, margin_y = (x2 - x1) * 0.35, (y2 - y1) * 0.35  # tracks.crop_with_margin
+        assert abs(left - max(0.0, x1 - margin_x)) <= 1 and abs(top - max(0.0, y1 - margin_y)) <= 1
+        assert difference.min() < 0.01
+
+
 def test_result_json_round_trips(hamilton_result: ScanResult) -> None:
     document = json.loads(hamilton_result.to_json())
-    assert document["schema"] == "impersonation-cli/scan" and document["schema_version"] == "1.10"
+    assert document["schema"] == "impersonation-cli/scan" and document["schema_version"] == "1.11"
     # The detector that ran, named by file, precision and content (the int8 copy or the published file).
     detector_file, precision, digest = document["settings"]["detector"].split(":")
     assert detector_file.endswith(".onnx") and precision in ("int8", "fp32") and len(digest) == 16

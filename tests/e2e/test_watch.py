@@ -6,6 +6,7 @@ enrolled (a room with a face nobody registered). Every watch runs as the real CL
 
 from __future__ import annotations
 
+import hashlib
 import http.server
 import json
 import signal
@@ -194,9 +195,10 @@ def test_three_live_rooms_same_person_in_two(
     concurrent = [e for e in events if e["verdict"] == "concurrent"]
     assert concurrent and concurrent[0]["rooms"] == ["douyin:seller1", "douyin:seller2"]
     assert all("kuaishou:seller3" not in e["rooms"] for e in events)
-    for event in events:
-        evidence = Path(event["evidence"]["path"])
-        assert evidence.is_file() and len(event["evidence"]["sha256"]) == 64
+    for event in events:  # each alert's evidence: the face crop and the whole frame of the room, as saved
+        for name in ("evidence", "evidence_frame"):
+            picture = Path(event[name]["path"]).read_bytes()
+            assert hashlib.sha256(picture).hexdigest() == event[name]["sha256"]
     rooms = rooms_by_name(summary)
     assert all(room["frames_recognised"] > 0 for room in rooms.values()), rooms
     assert rooms["kuaishou:seller3"]["alerts"] == 0
@@ -269,7 +271,7 @@ def test_publisher_killed_and_restarted_reconnects(
         unended["start"]
     ] * (len(told) - 4)
     assert told[0]["interruption"]["cause"] == "stalled" and told[0]["status"] == "live"
-    assert all(e["schema_version"] == "1.1" and "verdict" not in e for e in told)
+    assert all(e["schema_version"] == "1.2" and "verdict" not in e for e in told)
     assert document_alerts(summary)["room_events"] == len(told)
     # The takedown draft and the HTML report say when the room was live and when it was not.
     notices, page = tmp_path / "notices", tmp_path / "report.html"

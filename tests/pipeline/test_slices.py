@@ -120,7 +120,8 @@ def test_a_stopped_ray_worker_returns_what_its_task_found(looped_clip: Path, con
     assert (result.status, result.frames_sampled) == ("interrupted", 12)
     assert result.error == f"{source}: interrupted (Ctrl-C) 5.5 s in; what it showed until then is kept"
     assert outcome.appearances and all(a.end_s < 6.0 for a in outcome.appearances)  # frames at 5.505 s, 6.006 s
-    assert {a.evidence.path for a in outcome.appearances if a.evidence} == set(outcome.crops) != set()
+    assert {e.path for a in outcome.appearances for e in a.evidence_files} == set(outcome.crops) != set()
+    assert all(a.evidence_frame is not None for a in outcome.appearances)  # the whole frame comes back too
 
     windows = slices_of(source, SLICE_S, context.config.scan.fps)
     part = ScanWorker(str(context.engine.pack.folder), "cpu", 1, context.config, None)

@@ -39,7 +39,7 @@ def _finding(room: str, verdicts: list[str], seen: float) -> Finding:
         track_id=1,
         stream_time_s=seen - 1000.0,
         seen=seen,
-        crop=None,
+        view=None,
         appearance=appearance("Rowan Atkinson", url, verdicts=verdicts),
         pid=1,
     )

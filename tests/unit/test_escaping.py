@@ -84,7 +84,7 @@ def test_the_table_says_how_many_evidence_crops_were_not_saved() -> None:
     saved, lost = with_signals_and_evidence(appearance()), appearance(number=2)
     lost.evidence = Evidence(path=None, sha256=None, time_s=3.0, box=[10.0, 20.0, 110.0, 140.0])
     print_summary(scan_result([saved, lost, appearance(number=3)]), console)
-    assert "evidence crops not saved: 1 (a full disk, or a folder that cannot be written)" in console.export_text()
+    assert "evidence pictures not saved: 1 (a full disk, or a folder that cannot be written)" in console.export_text()
 
 
 def test_notice_drops_bidi_overrides_and_keeps_joiners(tmp_path: Path) -> None:

@@ -26,7 +26,7 @@ from impersonation_cli.outputs.html import render_html
 from impersonation_cli.outputs.notice import notice_documents
 from impersonation_cli.pipeline.matches import TrackMatch
 from impersonation_cli.pipeline.scan import ScanProgress, unscanned
-from impersonation_cli.pipeline.tracks import Observation, Track
+from impersonation_cli.pipeline.tracks import BestView, Observation, Track, frame_jpeg
 from impersonation_cli.results import ScanResult, Verdict
 
 from .builders import appearance, model_free_watcher, scan_result, source
@@ -143,7 +143,9 @@ def test_an_alert_line_and_its_evidence_name_the_room_without_its_secrets(
     watcher = model_free_watcher([Room(URL)], alerts, tmp_path / "evidence", monkeypatch)
     (room,) = watcher.rooms
     observation = Observation(0, 1.0, np.array([0, 0, 8, 8], np.float32), 0.9, np.zeros((5, 2)), np.zeros(512))
-    track = Track(1, URL, [observation], np.zeros((8, 8, 3), np.uint8), 1.0, np.array([0, 0, 8, 8], np.float32))
+    frame = np.zeros((8, 8, 3), np.uint8)
+    view = BestView(frame, 1.0, np.array([0, 0, 8, 8], np.float32), frame_jpeg(frame))
+    track = Track(1, URL, [observation], view)
     match = TrackMatch(track, "Eileen Collins", 0.7, 0.7, np.array([0.7]), None, -1.0)
     watcher._raise(room, match, Verdict.UNAUTHORIZED, [room.name], ["no authorization"], 0.5)
     watcher.sink.close()
@@ -151,7 +153,7 @@ def test_an_alert_line_and_its_evidence_name_the_room_without_its_secrets(
     assert SECRET not in line
     event = json.loads(line)
     assert event["room"] == event["url"] == SHOWN and event["rooms"] == [SHOWN]
-    assert SECRET not in event["evidence"]["path"]
+    assert SECRET not in event["evidence"]["path"] and SECRET not in event["evidence_frame"]["path"]
     summary = watcher.summary().to_json()
     assert SECRET not in summary and SHOWN in summary
     assert room.state.url == URL  # the reader still opens the full URL

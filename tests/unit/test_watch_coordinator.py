@@ -41,7 +41,7 @@ def finding(pid: int, track_id: int, frames: int, seen: float) -> Finding:
         track_id=track_id,
         stream_time_s=frames / 2,
         seen=seen,
-        crop=None,
+        view=None,
         appearance=appearance("Katie Hill", "rtmp://127.0.0.1/live/a", appearance_id=f"r1-t{track_id}", frames=frames),
         pid=pid,
     )
