@@ -633,16 +633,16 @@ def validation_set(faces: list[FaceSample], seed: int, per_class: int) -> tuple[
 class PretrainedTrunk:
     model: str  # under --models
     outputs: tuple[str, ...]  # the maps the head pools
-    channels: int  # their channels, together
+    channels: tuple[int, ...]  # their channels, each
 
 
 # w600k_mbf's stage outputs (at 112 px: 56, 28, 14 and 7 px maps with 128, 128, 256 and 512 channels): blending
 # edges live in the early maps, which the recognizer's own head pools away. SCRFD-2.5GF's four ResNet stages
 # (strides 4 to 32, 24/48/48/80 channels): a detection backbone, never trained to ignore what is not identity.
 PRETRAINED_TRUNKS = {
-    "mbf": PretrainedTrunk("buffalo_sc/w600k_mbf.onnx", ("347", "397", "473", "509"), 128 + 128 + 256 + 512),
-    "mbf-last": PretrainedTrunk("buffalo_sc/w600k_mbf.onnx", ("509",), 512),
-    "scrfd": PretrainedTrunk("extras/det_2.5g.onnx", ("301", "339", "363", "380"), 24 + 48 + 48 + 80),
+    "mbf": PretrainedTrunk("buffalo_sc/w600k_mbf.onnx", ("347", "397", "473", "509"), (128, 128, 256, 512)),
+    "mbf-last": PretrainedTrunk("buffalo_sc/w600k_mbf.onnx", ("509",), (512,)),
+    "scrfd": PretrainedTrunk("extras/det_2.5g.onnx", ("301", "339", "363", "380"), (24, 48, 48, 80)),
 }
 
 
@@ -693,20 +693,24 @@ def scratch_trunk():
     return Scratch()
 
 
-def build_network(kind: str, models: Path, folder: Path, seams: bool = False):
+def build_network(kind: str, models: Path, folder: Path, seams: bool = False, grid_maps: int = 0):
     import torch
     import torch.nn as nn
+    import torch.nn.functional as F
 
     class Detector(nn.Module):
-        """Trunk maps, each pooled to its channels' mean and standard deviation, normalised, one linear layer."""
+        """Trunk maps, each pooled to its channels' mean and standard deviation (and the first `grid_maps` to the
+        standard deviation of each quarter too), normalised, one linear layer."""
 
-        def __init__(self, trunk: nn.Module, channels: int, seams: bool) -> None:
+        def __init__(self, trunk: nn.Module, channels: list[int], seams: bool, grid_maps: int) -> None:
             super().__init__()
             self.trunk = trunk
+            self.grid_maps = grid_maps
+            features = 2 * sum(channels) + 4 * sum(channels[:grid_maps])
             # The recognizer's maps are small (pooled std ~0.01): normalised, the new head learns at once.
-            self.norm = nn.BatchNorm1d(2 * channels)
+            self.norm = nn.BatchNorm1d(features)
             self.dropout = nn.Dropout(0.2)
-            self.head = nn.Linear(2 * channels, len(CLASSES))
+            self.head = nn.Linear(features, len(CLASSES))
             if seams:  # --seam-weight's head, on the stride-8 map; `forward` (what is exported) never runs it
                 self.seam = nn.Sequential(nn.Conv2d(SEAM_CHANNELS, 32, 3, padding=1), nn.ReLU(), nn.Conv2d(32, 1, 1))
 
@@ -724,13 +728,21 @@ def build_network(kind: str, models: Path, folder: Path, seams: bool = False):
 
         def classify(self, maps: list[torch.Tensor]) -> torch.Tensor:
             pooled = [torch.cat([m.mean(dim=(2, 3)), m.std(dim=(2, 3))], dim=1) for m in maps]
+            pooled += [quarter_std(m) for m in maps[: self.grid_maps]]
             return self.head(self.dropout(self.norm(torch.cat(pooled, dim=1))))
+
+    def quarter_std(m: torch.Tensor) -> torch.Tensor:
+        """Each channel's standard deviation in each quarter of the map (a 2x2 grid; the map's sides are even):
+        where in the face a blend's edge lies, which the whole map's pooling averages away."""
+        quarter = (int(m.shape[2]) // 2, int(m.shape[3]) // 2)  # constants in the exported graph: a fixed input size
+        variance = F.avg_pool2d(m * m, quarter) - F.avg_pool2d(m, quarter) ** 2
+        return torch.sqrt(torch.relu(variance) + 1e-8).flatten(1)
 
     if seams and kind != "scrfd":  # the seam head reads the SCRFD trunk's stride-8 map (SEAM_CHANNELS)
         raise SystemExit(f"--seam-weight needs --network scrfd, not {kind}")
     if kind == "scratch":
-        return Detector(scratch_trunk(), 128 + 256 + 512, seams)
-    return Detector(pretrained_trunk(models, folder, kind), PRETRAINED_TRUNKS[kind].channels, seams)
+        return Detector(scratch_trunk(), [128, 256, 512], seams, grid_maps)
+    return Detector(pretrained_trunk(models, folder, kind), list(PRETRAINED_TRUNKS[kind].channels), seams, grid_maps)
 
 
 def predict(network, blob: np.ndarray, batch: int = 64) -> np.ndarray:
@@ -830,7 +842,7 @@ def train(args: argparse.Namespace, training: TrainingFaces, validation: tuple[n
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
-    network = build_network(args.network, args.models, args.work, seams=args.seam_weight > 0).to(device)
+    network = build_network(args.network, args.models, args.work, args.seam_weight > 0, args.grid_maps).to(device)
     if args.channels_last:
         network = network.to(memory_format=torch.channels_last)
     head = [p for name, p in network.named_parameters() if not name.startswith("trunk.")]
@@ -1127,6 +1139,7 @@ def command_train(args: argparse.Namespace) -> None:
         "train_faces": len(training.faces),
         "generated_share": args.generated_share,
         "seam_weight": args.seam_weight,
+        "grid_maps": args.grid_maps,
         "validation_sources": len(validation_entries),
         "validation_faces": len(validation_faces),
         "command": " ".join(sys.argv),
@@ -1315,7 +1328,7 @@ def command_input_sizes(args: argparse.Namespace) -> None:
     from impersonation_cli.runtime.sessions import session_options
 
     torch.set_num_threads(args.threads)
-    network = build_network(args.network, args.models, args.work)
+    network = build_network(args.network, args.models, args.work, grid_maps=args.grid_maps)
     network.load_state_dict(torch.load(args.work / f"{args.network}.pt"))
     _, validation_entries = split_faces(args)
     faces = [f for e in validation_entries for f in samples_of(e)]
@@ -1378,6 +1391,13 @@ def main() -> None:
         default=0.0,
         help="`train`: weight of the second target, where a self-blend's seam lies (Face X-ray's; 0: none, the "
         "shipped recipe)",
+    )
+    parser.add_argument(
+        "--grid-maps",
+        type=int,
+        default=0,
+        help="`train`: how many of the trunk's first maps are also pooled per quarter (a 2x2 grid of standard "
+        "deviations, as the issue's feasibility run did; 0: none, the shipped recipe)",
     )
     parser.add_argument("--device", default="cpu", help="torch device to train on: cpu, cuda")
     add_channels_last_argument(parser, default=True)
