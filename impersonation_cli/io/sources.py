@@ -626,14 +626,10 @@ class SampleClock:
     def __init__(self, interval: float, stats: DecodeStats, window: TimeWindow | None = None) -> None:
         self.interval, self.stats, self.window = interval, stats, window
         self.next_time = window.start_s if window else 0.0
-        # The times of the latest frame decoded and of the one before it (None: none yet).
-        self.latest_s: float | None = None
-        self.previous_s: float | None = None
 
     def past_window(self, time_s: float) -> bool:
         """Record the frame at `time_s` as decoded; True once it lies past the window (the slice is done)."""
         self.stats.last_time_s = time_s
-        self.previous_s, self.latest_s = self.latest_s, time_s
         if self.window and self.window.ends_before(time_s):
             return True
         if self.window is None or self.window.counts(time_s):
@@ -645,13 +641,15 @@ class SampleClock:
 
     def took(self, time_s: float) -> None:
         self.stats.frames_sampled += 1
-        # On the fps grid; after a gap in the video (no frame for an interval or more, or the first frame), at
-        # least half an interval after the frame just taken. Frames that merely fall between grid points stay on
-        # the grid: the gap rule once held for them too, and a 10 fps clip asked at 8 fps, whose frames come up
-        # to 0.075 s after their sample time, was sampled at 7.5 fps (8 in 10 frames now).
-        on_grid = self.next_time + self.interval
-        gap = self.previous_s is None or time_s - self.previous_s + SAMPLE_TOLERANCE_S >= self.interval
-        self.next_time = max(on_grid, time_s + self.interval * 0.5) if gap else on_grid
+        if self.interval > 0:
+            # The first grid point after the frame just taken. Frames that merely fall between grid points keep
+            # to the grid (a 10 fps clip asked at 8 fps, whose frames come up to 0.075 s after their sample
+            # time, gives 8 in 10 frames), and after a gap in the video (no frame for an interval or more) the
+            # sampling comes back to the grid instead of catching up on every point missed. Off the grid, as it
+            # once went after a gap, every later sample of a whole-file pass moved with it, while a slice that
+            # begins after the gap samples on the grid: a Ray scan of such a file (a capture's drop-out, a
+            # `-c copy` join) took other frames than a local one.
+            self.next_time = (math.floor((time_s + SAMPLE_TOLERANCE_S) / self.interval) + 1) * self.interval
 
 
 def _check_truncated(source: str, stats: DecodeStats, frames_read: int, expected: int | None) -> None:

@@ -29,10 +29,12 @@ def test_a_10_fps_clip_fingerprinted_at_8_fps_keeps_8_frames_in_10(tmp_path: Pat
     assert [round(time_s, 3) for time_s, _ in frames[:8]] == [0.0, 0.2, 0.3, 0.4, 0.5, 0.7, 0.8, 0.9]
 
 
-def test_a_gap_in_the_video_still_moves_the_grid_on() -> None:
-    """An animated GIF holding no frame from 0.4 to 0.9 s, at 2 fps: its samples are as before."""
+def test_after_a_gap_in_the_video_sampling_comes_back_to_the_grid() -> None:
+    """An animated GIF holding no frame from 0.4 to 0.9 s, at 2 fps: the late frame is taken for 0.5, then the
+    grid's 1.0, 1.5, 2.0, where a slice of the file beginning after the gap samples too (it went on half an
+    interval after the late frame, 1.2 and 1.7, off the grid: tests/unit/test_slices.py)."""
     times = [0.0, 0.1, 0.2, 0.3, 0.4, *(round(0.9 + 0.1 * n, 1) for n in range(12))]
-    assert taken(times, 2.0) == [0.0, 0.9, 1.2, 1.7]
+    assert taken(times, 2.0) == [0.0, 0.9, 1.0, 1.5, 2.0]
 
 
 def test_a_25_fps_clip_at_2_fps_keeps_its_samples() -> None:

@@ -4,6 +4,7 @@ tier (tests/pipeline/test_slices.py) checks the whole on a real clip."""
 from __future__ import annotations
 
 import itertools
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -147,3 +148,27 @@ def test_a_slice_decodes_as_the_whole_file_where_the_container_lies_about_key_fr
     sliced = list(sample_frames(str(clip), 10.0, window=TimeWindow(2.5, 3.0)))
     assert [frame.time_s for frame in sliced] == [2.5, 2.6, 2.7, 2.8, 2.9]
     assert all(np.array_equal(frame.image, whole[frame.time_s]) for frame in sliced)
+
+
+def test_slices_take_the_frames_a_whole_file_pass_takes_after_a_gap_in_the_video(tmp_path: Path) -> None:
+    """A capture that dropped out for 1.3 s (10 fps, nothing from 2.0 s to 3.3 s): after the gap the whole-file
+    pass used to sample half an interval after the late frame, off the grid (3.3, 3.6, 4.1, ...), while the
+    slice that begins at 3.5 samples on it (3.5, 4.0, ...): a Ray scan took other frames than a local scan."""
+    clip = tmp_path / "dropout.mp4"
+    times = [n / 10 for n in range(21)] + [3.3 + n / 10 for n in range(18)]
+    with av.open(str(clip), "w") as output:
+        stream = output.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        stream.options = {"bf": "0"}
+        stream.codec_context.time_base = Fraction(1, 100)
+        for time_s in times:
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), int(time_s * 50), np.uint8), format="rgb24")
+            frame.pts, frame.time_base = round(time_s * 100), Fraction(1, 100)
+            output.mux(stream.encode(frame))
+        output.mux(stream.encode())
+    whole = [frame.time_s for frame in sample_frames(str(clip), 2.0)]
+    windows = [TimeWindow(0.0, 3.5), TimeWindow(3.5)]
+    sliced = [frame.time_s for window in windows for frame in sample_frames(str(clip), 2.0, window=window)]
+    assert whole == sliced
+    after_the_gap = [t for t in whole if t > 2.0]
+    assert after_the_gap == pytest.approx([3.3, 3.5, 4.0, 4.5, 5.0])  # the late frame, then back on the grid
