@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -258,7 +258,7 @@ def render_html(report: ReportInput, generated_at: datetime | None = None) -> st
         summary=_summary(result),
         flagged_count=len(flagged),
         timelines=_timelines(result),
-        findings=[_finding(report, n, a, budget) for n, a in shown],
+        findings=_findings(report, shown, budget),
         threshold=setting(result.settings, "config", "match", "threshold"),
         left_out=_left_out(listed) if listed else None,
         max_cards=MAX_CARDS,
@@ -300,20 +300,32 @@ class PictureBudget:
         return Figure(data_uri(image) if image else None, caption, missing)
 
 
+def _findings(report: ReportInput, shown: list[tuple[int, Appearance]], budget: PictureBudget) -> list[Finding]:
+    """The cards, their whole frames last: a frame is context and a crop the evidence, so the frames take only
+    what every card's crop and reference photo leave of the budget (a few 1080p frames would otherwise push
+    the crops of the cards after them out)."""
+    findings = [_finding(report, number, appearance, budget) for number, appearance in shown]
+    return [_with_frame(report, finding, budget) for finding in findings]
+
+
+def _with_frame(report: ReportInput, finding: Finding, budget: PictureBudget) -> Finding:
+    frame = finding.appearance.evidence_frame
+    return finding if frame is None else replace(finding, frame=_shown(report, frame, "whole frame", budget))
+
+
 def _finding(report: ReportInput, number: int, appearance: Appearance, budget: PictureBudget) -> Finding:
     reference_missing = (
         "no reference photo: give the report --gallery"
         if report.authorizations is None
         else "no reference photo in the gallery"
     )
-    frame = appearance.evidence_frame
     return Finding(
         number=number,
         appearance=appearance,
         accent=verdict_colour(primary_verdict(appearance.verdicts) or ""),
         reference=budget.figure(report.references.get(appearance.identity), "registered reference", reference_missing),
         evidence=_shown(report, appearance.evidence, "evidence", budget),
-        frame=None if frame is None else _shown(report, frame, "whole frame", budget),
+        frame=None,  # `_with_frame`, once every card has its crop
         wallclock=_wallclock_span(appearance),
     )
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from impersonation_cli.outputs.evidence_files import data_uri
 from impersonation_cli.outputs.findings import ReportInput
 from impersonation_cli.outputs.html import MAX_CARDS, MAX_PICTURE_BYTES, render_html
 from impersonation_cli.outputs.table import print_summary
@@ -121,6 +122,26 @@ def test_one_large_crop_named_by_every_card_is_embedded_only_up_to_the_picture_b
     assert page.count("data:image/jpeg;base64,") == embedded == 24
     assert page.count("not embedded: the report already holds 50 MB of pictures") == 60 - embedded
     assert len(page) < 1.4 * MAX_PICTURE_BYTES
+
+
+def test_whole_frames_take_only_what_the_cards_crops_leave_of_the_picture_budget(tmp_path: Path) -> None:
+    """40 cards, each a 100 kB crop and a 1.4 MB frame. Card by card, the first 33 cards' pictures and 5 more crops
+    used the 50 MB up and the last 2 cards lost their crops, the evidence itself; now every crop is embedded and
+    the frames fill what is left."""
+    crop, frame = b"\xff\xd8\xff" + bytes(100_000 - 3), b"\xff\xd8\xff" + bytes(1_400_000 - 3)
+    (tmp_path / "crop.jpg").write_bytes(crop)
+    (tmp_path / "frame.jpg").write_bytes(frame)
+    found = []
+    for n in range(40):
+        card = with_signals_and_evidence(appearance(f"Person {n}", number=n, start_s=n, end_s=n + 1, risk=0.9))
+        card.evidence = Evidence("crop.jpg", hashlib.sha256(crop).hexdigest(), float(n), [0, 0, 9, 9])
+        card.evidence_frame = Evidence("frame.jpg", hashlib.sha256(frame).hexdigest(), float(n), [0, 0, 9, 9])
+        found.append(card)
+    page = render_html(ReportInput(scan_result(found), tmp_path / "result.json"))
+    frames = (MAX_PICTURE_BYTES - 40 * len(crop)) // len(frame)
+    assert page.count(f"src='{data_uri(crop)}'") == 40
+    assert page.count(f"src='{data_uri(frame)}'") == frames == 32
+    assert page.count("not embedded: the report already holds 50 MB of pictures") == 40 - frames
 
 
 def test_sources_an_interrupted_scan_never_finished_are_not_counted_as_scanned_nor_said_to_show_nobody() -> None:
