@@ -558,7 +558,7 @@ def sample_frames(
     turning from landscape to portrait was squeezed sideways (FF++ 004.mp4 so switched at 6 s: 20 faces found,
     29 through PyAV), and it neither deinterlaces nor says a frame is interlaced.
     With a `window`, a file is decoded from the key frame before its start (PyAV) and only the samples inside
-    it are taken: the same frames as a whole-file pass takes there, as long as its sampling kept to the grid.
+    it are taken: the same frames as a whole-file pass takes there (both keep to the grid: `SampleClock.took`).
     """
     stats = stats if stats is not None else DecodeStats()
     if not is_stream_url(source) and is_image(Path(source)):

@@ -123,7 +123,7 @@ class ScanContext:
     keep_frames: bool = False
 
     @property
-    def keeps_frames(self) -> bool:
+    def tracks_keep_frames(self) -> bool:
         return self.keep_frames or self.evidence_dir is not None
 
     @property
@@ -203,7 +203,7 @@ class SourcePipeline:
         self.config = context.config
         self.room = room
         self.account = room.account if room is not None else None
-        self._tracker = Tracker(source, self.config.tracker, 1.0 / context.sampling_fps, context.keeps_frames)
+        self._tracker = Tracker(source, self.config.tracker, 1.0 / context.sampling_fps, context.tracks_keep_frames)
         self._signals = SignalSuite(
             context.engine,
             self.config.signals,
