@@ -252,13 +252,13 @@ def _evidence(report: ReportInput, appearances: list[Appearance]) -> str:
         "",
     ]
     for appearance in appearances:
-        evidence = appearance.evidence
-        if evidence is None or not evidence.path:
-            lines.append(f"- {md_text(appearance.identity)}: no crop saved ({{{{ATTACH A SCREENSHOT}}}})")
-            continue
-        lines.append(_evidence_line(report, appearance.identity, evidence, "crop"))
-        if appearance.evidence_frame is not None and appearance.evidence_frame.path:
-            lines.append(_evidence_line(report, appearance.identity, appearance.evidence_frame, "whole frame"))
+        # Each picture on its own: a frame saved where its crop could not be is still the room as a viewer saw it.
+        pictures = {"crop": appearance.evidence, "whole frame": appearance.evidence_frame}
+        saved = {what: evidence for what, evidence in pictures.items() if evidence is not None and evidence.path}
+        if "crop" not in saved:
+            screenshot = "" if saved else " ({{ATTACH A SCREENSHOT}})"
+            lines.append(f"- {md_text(appearance.identity)}: no crop saved{screenshot}")
+        lines.extend(_evidence_line(report, appearance.identity, e, what) for what, e in saved.items())
     return "\n".join(lines)
 
 

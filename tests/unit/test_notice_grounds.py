@@ -9,7 +9,7 @@ from pathlib import Path
 from impersonation_cli.gallery.store import Authorization
 from impersonation_cli.outputs.findings import ReportInput
 from impersonation_cli.outputs.notice import notice_documents
-from impersonation_cli.results import ScanResult, SignalScore, Verdict
+from impersonation_cli.results import Evidence, ScanResult, SignalScore, Verdict
 
 from .builders import appearance, scan_result, source
 
@@ -147,3 +147,21 @@ def test_a_recording_read_only_in_part_is_not_said_to_have_been_examined_whole(t
     whole = source("cut.mp4", room="douyin:fan", duration_s=40.0)
     (text,) = notice_documents(ReportInput(scan_result([found], [whole]), tmp_path / "r.json"), tmp_path).values()
     assert "- Recording examined: `cut.mp4` (40 s of video)\n" in text
+
+
+def test_a_whole_frame_saved_without_its_crop_is_still_listed_as_evidence(tmp_path: Path) -> None:
+    """The draft listed an appearance's whole frame only beside its crop: a frame saved where the crop could not be
+    was left out and the draft asked for a screenshot, which that frame is."""
+    found = appearance("Rowan Atkinson", "fan.flv", room="douyin:fan", verdicts=[Verdict.UNAUTHORIZED])
+    found.evidence_frame = Evidence("evidence/s1-a1_frame.jpg", "cd" * 32, 3.0, [10.0, 20.0, 110.0, 140.0])
+
+    def evidence_lines() -> list[str]:
+        result = scan_result([found], [source("fan.flv", room="douyin:fan")])
+        (text,) = notice_documents(ReportInput(result, tmp_path / "r.json"), tmp_path / "notices").values()
+        return [line for line in text.split("## Evidence files", 1)[1].splitlines() if line.startswith("- ")]
+
+    no_crop, frame = evidence_lines()
+    assert no_crop == "- Rowan Atkinson: no crop saved"
+    assert frame.startswith("- `evidence/s1-a1_frame.jpg`: Rowan Atkinson at 0:03.0, whole frame, sha256 `cdcd")
+    found.evidence_frame = None
+    assert evidence_lines() == ["- Rowan Atkinson: no crop saved ({{ATTACH A SCREENSHOT}})"]
