@@ -42,6 +42,7 @@ from impersonation_cli.io.sources import (
     main_video,
     open_video,
     pixel_aspect,
+    pixel_limited,
     seconds,
     shown,
     start_of,
@@ -500,8 +501,12 @@ class RoomReader(threading.Thread):
             self.state.last_error = redact_urls(str(exc))  # it names the URL (FFmpeg's messages too): shown as such
             return False
         self.state.connections += 1
+        frames_before = self.state.frames_decoded
         try:
             return self._read(container)
+        except UnreadableInput as exc:  # a frame over the pixel limit, mid-stream: this connection is over
+            self.state.last_error = redact_urls(str(exc))
+            return self.state.frames_decoded > frames_before
         finally:
             container.close()
 
@@ -510,7 +515,7 @@ class RoomReader(threading.Thread):
         if is_hls(container):  # its frames come a segment at a time: how long one may be, before they say so
             self.state.segmented(target_duration(self.state.url, self.settings.open_timeout_s))
         stream.thread_count = 1  # one thread per room: a watcher holds many rooms, each decoding a little
-        codec = stream.codec_context
+        codec = pixel_limited(stream)
         rate = stream.average_rate or stream.guessed_rate
         frame_s = 1.0 / float(rate) if rate and 0 < float(rate) < 1000 else 0.04
         # A file is played from its first frame: one cut from hours into a recording waited those hours first.
@@ -541,7 +546,7 @@ class RoomReader(threading.Thread):
             next_sample_s = self._next_sample - connected
             codec.skip_frame = plan.skip_frame(arrival_s, next_sample_s, frame_s)
             stand_in = plan.key_frame_stands_in(packet, arrival_s, next_sample_s, interval)
-            for decoded in decode_packet(codec, packet):
+            for decoded in decode_packet(codec, packet, self.state.url):
                 self.state.frames_decoded += 1
                 if now >= self._next_sample or stand_in:
                     self._sample(decoded, pixel_aspect(codec), now)

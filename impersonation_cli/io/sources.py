@@ -712,7 +712,7 @@ def _sample_pyav(
     # need (docs/benchmark.md, "One thread per stage").
     stream.thread_type = "AUTO"
     stream.thread_count = threads_per_stage()
-    codec = stream.codec_context
+    codec = pixel_limited(stream)
     rate = stream.average_rate or stream.guessed_rate
     container_fps = float(rate) if rate and 0 < float(rate) < 1000 else 25.0
     start_s = start_of(stream)
@@ -722,7 +722,7 @@ def _sample_pyav(
     previous_time, packets = -1.0, 0
     data_end_s: float | None = None  # where the packets read end, in the stream's timestamps' seconds
     if window and window.start_s > 0 and stream.time_base:  # no time base, no times to seek by
-        _seek_to_window(container, stream, int((window.start_s + start_s) / stream.time_base))
+        _seek_to_window(source, container, stream, int((window.start_s + start_s) / stream.time_base))
     for packet in _demux_until_damaged(source, container, stream, stats):
         packets += packet.size > 0
         if (end_s := packet_end_s(packet)) is not None:
@@ -731,7 +731,7 @@ def _sample_pyav(
         # Non-reference frames no other frame depends on are dropped undecoded unless a sample needs them;
         # key and reference frames are always decoded (later frames are built from them).
         codec.skip_frame = "DEFAULT" if grid.needs(packet_s) else "NONREF"
-        for decoded in decode_packet(codec, packet):
+        for decoded in decode_packet(codec, packet, source):
             frame_time = seconds(timestamp(decoded.pts, decoded.dts), decoded.time_base, start_s)
             time_s = previous_time = _sane_time(frame_time, stats.frames_decoded, container_fps, previous_time)
             if clock.past_window(time_s):
@@ -994,17 +994,21 @@ def file_span(source: str) -> float | None:
 SEEK_PROBE_PACKETS = 32
 
 
-def _seek_to_window(container: av.container.InputContainer, stream: av.video.stream.VideoStream, target: int) -> None:
+def _seek_to_window(
+    source: str, container: av.container.InputContainer, stream: av.video.stream.VideoStream, target: int
+) -> None:
     """Seek to the key frame at or before `target` (pts), from which the frames decode as in a whole-file pass;
     or to the file's start where the frame there does not decode on its own. Some containers mark frames as key
     frames that need earlier ones (the FF++ c23 clips, every 10 s): decoded from there, a slice's frames were
     grey-green garbage and its faces were lost (519.mp4 in 10-s slices: 30 faces, the whole file 61)."""
     container.seek(target, stream=stream, backward=True)
-    clean = _first_frame_clean(container, stream)
+    clean = _first_frame_clean(source, container, stream)
     container.seek(target if clean else (stream.start_time or 0), stream=stream, backward=True)
 
 
-def _first_frame_clean(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> bool:
+def _first_frame_clean(
+    source: str, container: av.container.InputContainer, stream: av.video.stream.VideoStream
+) -> bool:
     """Whether the first frame decoded from here is whole: not flagged corrupt, and not withheld (a decoder drops
     what it cannot build) for SEEK_PROBE_PACKETS packets."""
     codec = stream.codec_context
@@ -1013,7 +1017,7 @@ def _first_frame_clean(container: av.container.InputContainer, stream: av.video.
         for number, packet in enumerate(container.demux(stream)):
             if number >= SEEK_PROBE_PACKETS:
                 return False
-            if frames := decode_packet(codec, packet):
+            if frames := decode_packet(codec, packet, source):
                 return not getattr(frames[0], "is_corrupt", False)
     except av.FFmpegError:
         return False
@@ -1031,9 +1035,21 @@ def _demux_until_damaged(
         stats.truncated = not is_stream_url(source)
 
 
-def decode_packet(codec: av.video.codeccontext.VideoCodecContext, packet: av.Packet) -> list[av.VideoFrame]:
-    # A damaged packet costs that frame only, as with OpenCV, which skips what it cannot decode.
+def pixel_limited(stream: av.video.stream.VideoStream) -> av.video.codeccontext.VideoCodecContext:
+    """The stream's decoder, set to refuse a frame over MAX_PIXELS before it allocates it: the header's size is
+    checked on opening, but a video may grow mid-way (320x240, then 10240x10240 frames took 2.2 GB)."""
+    codec = stream.codec_context
+    codec.options = {**codec.options, "max_pixels": str(MAX_PIXELS)}
+    return codec
+
+
+def decode_packet(
+    codec: av.video.codeccontext.VideoCodecContext, packet: av.Packet, source: str
+) -> list[av.VideoFrame]:
+    """The frames `packet` completes. A damaged packet costs that frame only, as with OpenCV, which skips what it
+    cannot decode; a frame over the pixel limit (`pixel_limited`) ends the source, UnreadableInput."""
     try:
         return codec.decode(packet)
     except av.error.InvalidDataError:
+        check_pixels(source, codec.width, codec.height, MAX_PIXELS)
         return []
