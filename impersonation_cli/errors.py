@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+import os
 import re
 import stat
 import unicodedata
@@ -158,15 +159,18 @@ def is_device(path: Path) -> bool:
     return stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
 
 
-def path_parser(name: str) -> Callable[[str], Path]:
+def path_parser(name: str, folder: bool = False) -> Callable[[str], Path]:
     """How the command line reads the path option or argument `name`: its text as a Path, '' (or blanks) refused.
     pathlib reads '' as the current folder: `--models ''` listed the working folder as the model folder,
     `--gallery "$UNSET"` said '.' was a folder, and `--evidence-dir ''` put the crops there without a word (the
-    API refuses '' too: api._no_empty_paths)."""
+    API refuses '' too: api._no_empty_paths). pathlib also drops a trailing '/', which says the user means a
+    folder: a path to a file refuses one (`--json out/` wrote a file named `out`), a `folder` path keeps it."""
 
     def parse(text: str) -> Path:
         if not text.strip():
             raise UserError(f"{name} is an empty path: give a file or folder")
+        if not folder and text.endswith(("/", os.sep)):
+            raise UserError(f"{name} {text}: ends in '{text[-1]}', a folder; give a file")
         return Path(text)
 
     return parse

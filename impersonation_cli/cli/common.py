@@ -135,10 +135,15 @@ def _conventional(parameter: inspect.Parameter) -> inspect.Parameter:
             if argument and extra.metavar is None:
                 extra.metavar = parameter.name.upper()
             if _holds_paths(base) and extra.parser is None:  # named by its placeholder, or the option's first name
-                extra.parser = path_parser(str(extra.metavar if argument else extra.default))  # Annotated: "--x"
+                name = str(extra.metavar if argument else extra.default)  # Annotated: "--x"
+                extra.parser = path_parser(name, folder=name in FOLDER_PATHS)
                 extra.metavar = extra.metavar or "<path>"
         infos.append(extra)
     return parameter.replace(annotation=typing.Annotated[(base, *infos)])
+
+
+# The path options and arguments that name a folder, where a trailing '/' is the user's; every other path is a file.
+FOLDER_PATHS = frozenset({"--models", "--evidence-dir", "--notice", "FOLDER"})
 
 
 def _holds_paths(hint: object) -> bool:

@@ -60,9 +60,15 @@ def write_files_atomic(files: Mapping[Path, bytes]) -> None:
             _remove(temporary)
 
 
+def make_folder(folder: Path) -> None:
+    """`mkdir -p folder`, through links: a link to a folder not made yet makes its target (output checks pass such a
+    folder without making anything: `outputs.files._folder_problem`)."""
+    Path(os.path.realpath(folder)).mkdir(parents=True, exist_ok=True)
+
+
 def _stage(path: Path, data: bytes) -> Path:
     """`data` in a new temporary file beside `path`, on disk, with the permissions of the file it will replace."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(path.parent)
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     try:
         mode = stat.S_IMODE(path.stat().st_mode) if path.is_file() else None

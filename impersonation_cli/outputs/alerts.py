@@ -29,6 +29,7 @@ from typing import IO, TYPE_CHECKING, Any, BinaryIO, ClassVar, NoReturn
 from urllib.parse import urlsplit
 
 from impersonation_cli.errors import UserError, is_device
+from impersonation_cli.io.atomic_write import make_folder
 from impersonation_cli.io.urls import authenticated_request, redact_url
 from impersonation_cli.results import Evidence, json_line
 
@@ -317,7 +318,7 @@ class AlertSink:
         self._unfinished = False
         if path is not None and not self._to_stdout:
             try:
-                path.parent.mkdir(parents=True, exist_ok=True)
+                make_folder(path.parent)
                 self._unfinished = _ends_unfinished(path)
                 self._file = path.open("ab", buffering=0)
             except OSError as exc:

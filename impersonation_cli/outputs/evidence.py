@@ -90,7 +90,6 @@ def write_evidence(path: Path, payload: bytes, evidence: Evidence) -> Evidence:
     where it cannot be written: a scan's appearances are kept either way, whether the crop was encoded here or
     by a Ray actor (the driver's OSError there ended the whole scan, exit 2 and no result)."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
         write_bytes_atomic(path, payload)
     except OSError:
         return dataclasses.replace(evidence, path=None, sha256=None)

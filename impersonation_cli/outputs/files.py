@@ -3,6 +3,7 @@ JSON lines, the report documents, and the exit-code policy shared by `scan`, `wa
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Callable, Collection, Iterable, Mapping
 from pathlib import Path
@@ -15,9 +16,9 @@ from impersonation_cli.results import ScanResult, appearance_event, json_line
 
 
 def writable_file(path: Path | None, option: str, *, stdout: bool = False) -> None:
-    """Fail before the work, not after an hour of it, when `option`'s file could not be written: its folder is
-    made now and must take files. '-' is stdout where `stdout` allows it, and refused elsewhere (it used to
-    become a file named '-')."""
+    """Fail before the work, not after an hour of it, when `option`'s file could not be written: its folder must
+    exist or be possible to make, and take files (it is made when the file is written). '-' is stdout where
+    `stdout` allows it, and refused elsewhere (it used to become a file named '-')."""
     if path is None:
         return
     if str(path) == "-":
@@ -94,7 +95,7 @@ def _sqlite_companions(path: Path) -> list[Path]:
 def _files_outside_folders(
     files: Mapping[str, Path | None], folders: Mapping[str, Path | None], inside_allowed: bool
 ) -> None:
-    """Refuse a file output named as a folder output: the folder is made before the work, so the file could only
+    """Refuse a file output named as a folder output: the folder is made during the work, so the file could only
     fail after it (`watch --json out --evidence-dir out` lost an hour's summary: 'out: Is a directory'). Refuse
     one in a sub-folder of a folder output too, unless `inside_allowed` (a report's drafts, each checked once
     named): evidence crops are named as people are found, one folder down, so `scan --json
@@ -138,22 +139,37 @@ def _file_identity(path: Path) -> object:
 
 
 def writable_folder(path: Path | None, option: str) -> None:
-    """Make `option`'s folder now, or fail in one line saying why it cannot be."""
+    """Fail in one line saying why `option`'s folder could not be made or written, if it could not."""
     problem = _folder_problem(path) if path is not None else None
     if problem:
         raise UserError(f"{option}: {problem}")
 
 
 def _folder_problem(folder: Path) -> str | None:
+    """Why `folder` could not be made and written, found without making it: the writers make their folders as they
+    write, so a run refused later (an unreadable gallery, a bad config) leaves no empty folders behind."""
     if folder.exists() and not folder.is_dir():
         return f"{folder} is a file, not a folder"
+    existing, missing = Path(os.path.realpath(folder)), list[str]()  # through links, as `make_folder` makes it
+    while not os.path.lexists(existing) and existing != existing.parent:
+        existing, missing = existing.parent, [existing.name, *missing]
+    if not missing:
+        return None if os.access(folder, os.W_OK | os.X_OK) else f"the folder {folder} is not writable"
+    reason = _cannot_make(existing, missing)
+    return f"cannot make the folder {folder}: {os.strerror(reason)}" if reason else None
+
+
+def _cannot_make(existing: Path, missing: list[str]) -> int | None:
+    """The error `mkdir -p` would meet making the folders `missing` in `existing` (None: it would meet none)."""
+    if not existing.is_dir():  # a file, or a broken link, in the way
+        return errno.ENOTDIR
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        return f"cannot make the folder {folder}: {exc.strerror}"
-    if not os.access(folder, os.W_OK | os.X_OK):
-        return f"the folder {folder} is not writable"
-    return None
+        name_max = os.pathconf(existing, "PC_NAME_MAX")
+    except OSError:  # a file system that does not say: mkdir will
+        name_max = None
+    if name_max is not None and any(len(os.fsencode(name)) > name_max for name in missing):
+        return errno.ENAMETOOLONG
+    return None if os.access(existing, os.W_OK | os.X_OK) else errno.EACCES
 
 
 def write_outputs(result: ScanResult, json_path: Path | None, jsonl_path: Path | None) -> None:
