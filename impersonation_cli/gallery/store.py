@@ -205,6 +205,18 @@ def stored_form(name: str) -> str:
     return unicodedata.normalize("NFC", " ".join(name.split()))
 
 
+def name_key(name: str) -> str:
+    """A name as the gallery compares it: its stored_form with case folded in every script. SQLite's NOCASE folds
+    ASCII letters only, so 'Émile Zola' and 'émile zola' were two people with one face, and `gallery show` of the
+    one found nobody under the other; 'Straße' and 'STRASSE' are one name too."""
+    return unicodedata.normalize("NFC", stored_form(name).casefold())
+
+
+def _sql_name_key(value: object) -> str | None:
+    """`name_key` as the SQL function the gallery's look-ups call (a value that is not text matches nothing)."""
+    return name_key(value) if isinstance(value, str) else None
+
+
 class Gallery:
     def __init__(self, path: Path, create: bool = True, read_only: bool = False) -> None:
         """Open the gallery at `path`; with `create=False` (commands that only read or remove) a missing file
@@ -234,6 +246,7 @@ class Gallery:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 _refuse_another_programs_database(path)
                 self.db = _new_database(str(path))
+            self.db.create_function("name_key", 1, _sql_name_key, deterministic=True)
             self._check_tables()
             self._check_schema()
             self._check_contents()
@@ -372,14 +385,13 @@ class Gallery:
     # -- people ---------------------------------------------------------------------------------
 
     def _person_id(self, name: str) -> int | None:
-        # Names and aliases are stored in their stored_form (validate_name); so is the one looked up: `gallery add
-        # "Eileen  Collins"` extended Eileen Collins, `gallery show` of it found nobody. The form as given is looked
-        # up too, for names stored before they were composed.
-        given = " ".join(name.split()) if isinstance(name, str) else name
-        stored = stored_form(name) if isinstance(name, str) else name
+        # Compared by name_key, which composes both sides too: `gallery add "Eileen  Collins"` extended Eileen
+        # Collins, `gallery show` of it found nobody; so did a name stored before names were composed.
+        key = name_key(name) if isinstance(name, str) else name
         row = self.db.execute(
-            "SELECT id FROM persons WHERE name IN (?, ?) UNION SELECT person_id FROM aliases WHERE alias IN (?, ?)",
-            (stored, given, stored, given),
+            "SELECT id FROM persons WHERE name_key(name) = ?1 UNION SELECT person_id FROM aliases"
+            " WHERE name_key(alias) = ?1",
+            (key,),
         ).fetchone()
         return int(row[0]) if row else None
 
@@ -410,7 +422,9 @@ class Gallery:
             for alias in aliases:
                 alias = validate_name(alias, "alias")
                 owner = self._person_id(alias)
-                if owner not in (None, person_id):
+                if owner == person_id:  # their name, or an alias they have, in any case: nothing to add
+                    continue
+                if owner is not None:
                     other = db.execute("SELECT name FROM persons WHERE id = ?", (owner,)).fetchone()[0]
                     raise GalleryError(f"alias '{alias}' already names another person, '{other}'")
                 db.execute("INSERT OR IGNORE INTO aliases VALUES (?, ?)", (person_id, alias))
@@ -661,7 +675,7 @@ class Gallery:
         may be someone else (the file's "Collins" and this gallery's Eileen Collins, alias Collins), and merging
         their faces would make scans match neither well."""
         person_id = self._person_id(name)
-        if person_id is not None and (canonical := self.canonical_name(name)) != stored_form(name):
+        if person_id is not None and name_key(canonical := self.canonical_name(name)) != name_key(name):
             raise GalleryError(
                 f"'{name}' of the imported file is a person there but an alias of '{canonical}' here: the file is "
                 f"refused (a merge would mix two people's faces); rename one, or remove the alias, and import again"
@@ -954,21 +968,13 @@ def _refuse_people_named_twice(people: list[ImportedPerson]) -> None:
     person (or give an alias to both), which the file did not say."""
     owners: dict[str, int] = {}
     for n, person in enumerate(people):
-        for name in {_nocase(name): name for name in (person.name, *person.aliases)}.values():
-            first = owners.setdefault(_nocase(name), n)
+        for name in {name_key(name): name for name in (person.name, *person.aliases)}.values():
+            first = owners.setdefault(name_key(name), n)
             if first != n:
                 raise GalleryError(
                     f"persons[{n}] ({person.name!r}): {name!r} already names persons[{first}] "
                     f"({people[first].name!r}); list each person once, with all their references"
                 )
-
-
-def _nocase(name: str) -> str:
-    """A name as the gallery compares it: SQLite's NOCASE folds ASCII letters only."""
-    return name.translate(_ASCII_LOWER)
-
-
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
 def _person_from_json(raw: object, where: str, recognizer: str | None) -> ImportedPerson:

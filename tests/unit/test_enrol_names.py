@@ -100,3 +100,45 @@ def test_photos_that_could_not_be_read_are_not_said_to_hold_no_face(tmp_path: Pa
     )
     assert [line.split(": ", 1)[0] for line in said] == ["skipped", "skipped"]
     assert not (tmp_path / "g.sqlite").exists()
+
+
+@pytest.mark.parametrize(("stored", "given"), [("Émile Zola", "émile ZOLA"), ("Straße", "STRASSE"), ("Ünal", "ünal")])
+def test_names_that_differ_only_by_case_are_one_person_in_every_script(tmp_path: Path, stored: str, given: str) -> None:
+    """SQLite's NOCASE folds ASCII only: `gallery add "émile zola"` made a second person beside Émile Zola with
+    the same face, and `gallery show` of either spelling found only its own."""
+    with Gallery(tmp_path / "g.sqlite") as store:
+        store.add_person(stored, [_reference(1)])
+        assert store.add_person(given, [_reference(2)]) == 1
+        assert [(p.name, p.reference_count) for p in store.persons()] == [(stored, 2)]
+        assert store.canonical_name(given) == stored
+
+
+def test_an_alias_in_another_case_or_the_persons_own_name_is_not_stored_again(tmp_path: Path) -> None:
+    with Gallery(tmp_path / "g.sqlite") as store:
+        store.add_person("Élodie Yung", [_reference(1)], ["ÉLODIE", "élodie", "élodie yung"])
+        assert [p.aliases for p in store.persons()] == [("ÉLODIE",)]
+
+
+def test_an_import_holding_one_name_in_two_cases_is_refused(tmp_path: Path) -> None:
+    with Gallery(tmp_path / "g.sqlite") as store:
+        store.add_person("Ünal", [_reference(1)])
+        store.add_person("Other", [_reference(2)])
+        exported = store.export()
+    exported["persons"][0]["name"] = "ünal"  # Other (listed first), beside Ünal
+    with (
+        Gallery(tmp_path / "new.sqlite") as store,
+        pytest.raises(UserError, match=r"'Ünal' already names persons\[0\] \('ünal'\)"),
+    ):
+        store.import_export(exported)
+
+
+def test_an_imported_person_in_another_case_is_merged_not_called_an_alias(tmp_path: Path) -> None:
+    """The file's 'KIT HARINGTON' was refused as 'a person there but an alias of Kit Harington here'."""
+    with Gallery(tmp_path / "g.sqlite") as store:
+        store.add_person("Kit Harington", [_reference(1)])
+        exported = store.export()
+    exported["persons"][0]["name"] = "KIT HARINGTON"
+    with Gallery(tmp_path / "other.sqlite") as store:
+        store.add_person("Kit Harington", [_reference(3)])
+        assert store.import_export(exported) == 1
+        assert [(p.name, p.reference_count) for p in store.persons()] == [("Kit Harington", 2)]

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from impersonation_cli.errors import GalleryError, UserError
-from impersonation_cli.gallery.store import Gallery, ReferenceFace
+from impersonation_cli.gallery.store import Gallery, ReferenceFace, name_key
 from impersonation_cli.outputs.files import check_outputs
 
 
@@ -84,6 +84,7 @@ def test_a_write_to_a_read_only_gallery_is_refused_in_one_line(tmp_path: Path) -
     store = Gallery(path)
     store.db.close()  # as SQLite sees a file it may not write (chmod does not stop root, who runs some tests)
     store.db = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, isolation_level=None)
+    store.db.create_function("name_key", 1, name_key)  # as Gallery's own connection has it
     with store, pytest.raises(GalleryError, match=r"g\.sqlite cannot be written \(a read-only file\?\): attempt to"):
         store.authorize("Ann A", "douyin:1")
     with Gallery(path, create=False, read_only=True) as store:
