@@ -253,6 +253,8 @@ class Gallery:
         except sqlite3.DatabaseError as exc:
             if not existed:  # a new gallery in a folder that takes no files was "not a readable ... gallery"
                 raise GalleryError(f"cannot make a gallery at {path}: {exc} (is its folder writable?)") from exc
+            if (why := _write_refusal(exc)) is not None:  # opening to write it: a full disk was "not readable"
+                raise GalleryError(f"gallery {path} {why}: {exc}") from exc
             raise GalleryError(f"gallery {path} is not a readable impersonation-cli gallery: {exc}") from exc
 
     def close(self) -> None:
@@ -275,6 +277,10 @@ class Gallery:
                 try:
                     yield self.db
                 except BaseException:
+                    # SQLite ends the transaction itself on some errors (a full disk): rolling back then failed
+                    # with 'cannot rollback - no transaction is active', in place of the error that ended it.
+                    if not self.db.in_transaction:
+                        raise
                     if self._depth == 1:
                         self.db.execute("ROLLBACK")
                     else:
@@ -786,6 +792,8 @@ def _new_database(name: str) -> sqlite3.Connection:
 WRITE_REFUSALS = {
     "SQLITE_READONLY": "cannot be written (a read-only file?)",
     "SQLITE_BUSY": "is being written by another program (try again when it is done)",
+    "SQLITE_FULL": "cannot be written: the disk is full",
+    "SQLITE_IOERR": "cannot be written: the disk failed the write (full, or gone?)",
 }
 
 
@@ -797,11 +805,16 @@ def _writes_refused_said(path: Path) -> Iterator[None]:
     try:
         yield
     except sqlite3.OperationalError as exc:
-        name = exc.sqlite_errorname or ""
-        why = next((why for prefix, why in WRITE_REFUSALS.items() if name.startswith(prefix)), None)
+        why = _write_refusal(exc)
         if why is None:
             raise
         raise GalleryError(f"gallery {path} {why}: {exc}") from exc
+
+
+def _write_refusal(exc: sqlite3.DatabaseError) -> str | None:
+    """What a write SQLite refused says of the gallery (WRITE_REFUSALS), or None for another error."""
+    name = getattr(exc, "sqlite_errorname", None) or ""
+    return next((why for prefix, why in WRITE_REFUSALS.items() if name.startswith(prefix)), None)
 
 
 def _refuse_another_programs_database(path: Path) -> None:

@@ -172,3 +172,29 @@ def test_reading_a_read_only_gallery_file_in_a_writable_folder_leaves_nothing_be
         with Gallery(path, create=False, read_only=True) as store:
             assert [p.name for p in store.persons()] == ["Ann A", "Bob B"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["g.sqlite"]
+
+
+def test_a_full_disk_is_one_line_and_keeps_the_gallery(tmp_path: Path) -> None:
+    """A full disk during `gallery import-file`, `footage add` or `gallery add` was 'internal error:
+    OperationalError: database or disk is full' (exit 4). The file is held to two pages more than it has, as a
+    disk with room for two would."""
+    path = tmp_path / "g.sqlite"
+    with Gallery(path) as store:
+        store.add_person("Ann A", [_reference()])
+        pages = store.db.execute("PRAGMA page_count").fetchone()[0]
+        store.db.execute(f"PRAGMA max_page_count = {pages + 2}").fetchone()
+        many = [dataclasses.replace(_reference(), image_sha256=f"{n:064x}", thumbnail=bytes(4000)) for n in range(100)]
+        with pytest.raises(GalleryError, match=r"g\.sqlite cannot be written: the disk is full: database or disk"):
+            store.add_person("Bo B", many)
+        assert [(p.name, p.reference_count) for p in store.persons()] == [("Ann A", 1)]
+
+
+def test_a_write_sqlite_ended_itself_raises_its_own_error_not_the_rollbacks(tmp_path: Path) -> None:
+    """SQLite rolls a transaction back itself on some errors (a full disk); rolling back again failed, and 'cannot
+    rollback - no transaction is active' took the place of the error that said what happened."""
+    with Gallery(tmp_path / "g.sqlite") as store:
+        pages = store.db.execute("PRAGMA page_count").fetchone()[0]
+        with pytest.raises(GalleryError, match="the disk is full: database or disk is full"), store.transaction() as db:
+            db.execute("ROLLBACK")  # as SQLite does on SQLITE_FULL, before the error reaches us
+            db.execute(f"PRAGMA max_page_count = {pages}").fetchone()
+            db.execute("INSERT INTO meta VALUES ('filler', ?)", ("x" * 100_000,))
