@@ -233,6 +233,10 @@ class Gallery:
             raise GalleryError(f"{path} is not a regular file (a device, pipe or socket), not a gallery file")
         if not create and not path.is_file():
             raise GalleryError(f"no gallery at {path}: register people with `impersonation-cli gallery add` first")
+        if not read_only and path.is_file() and not os.access(path, os.W_OK):
+            # Refused before SQLite opens it: its -wal and -shm files, made read-only like the gallery, were left
+            # beside it and refused every later write, even once the gallery was writable again.
+            raise GalleryError(f"gallery {path} {WRITE_REFUSALS['SQLITE_READONLY']}: it is not writable")
         self.path = path
         self._depth = 0
         self._read_only = read_only

@@ -166,6 +166,7 @@ def test_reading_a_read_only_gallery_file_in_a_writable_folder_leaves_nothing_be
             store.authorize("Ann A", "douyin:1")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["g.sqlite"]
     path.chmod(0o644)
+    monkeypatch.undo()
     with Gallery(path) as writer:  # another user's writer, who may write it
         writer.add_person("Bob B", [dataclasses.replace(_reference(), image_sha256="b" * 64)])
         assert (tmp_path / "g.sqlite-wal").stat().st_size > 0  # Bob is in the -wal only, not yet in the file
@@ -198,3 +199,19 @@ def test_a_write_sqlite_ended_itself_raises_its_own_error_not_the_rollbacks(tmp_
             db.execute("ROLLBACK")  # as SQLite does on SQLITE_FULL, before the error reaches us
             db.execute(f"PRAGMA max_page_count = {pages}").fetchone()
             db.execute("INSERT INTO meta VALUES ('filler', ?)", ("x" * 100_000,))
+
+
+def test_a_write_to_a_read_only_gallery_leaves_no_files_beside_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A refused write to a read-only gallery in a writable folder left read-only -wal and -shm files, which then
+    refused every write even once the gallery was writable again."""
+    path = tmp_path / "g.sqlite"
+    with Gallery(path) as store:
+        store.add_person("Ann A", [_reference()])
+    _not_writable(monkeypatch, path)
+    with pytest.raises(GalleryError, match=r"g\.sqlite cannot be written \(a read-only file\?\): it is not writable"):
+        Gallery(path, create=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.sqlite"]
+    with Gallery(path, create=False, read_only=True) as store:
+        assert [p.name for p in store.persons()] == ["Ann A"]
