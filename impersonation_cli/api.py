@@ -20,10 +20,11 @@ import dataclasses
 import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from pathlib import Path
-from types import TracebackType
+from types import TracebackType, UnionType
 from typing import TYPE_CHECKING
 
 from impersonation_cli.config import Config, config_path, load_config
@@ -91,6 +92,16 @@ def _no_empty_paths(**paths: object) -> None:
     for name, value in paths.items():
         if isinstance(value, str) and not value.strip():
             raise UserError(f"{name} is an empty path: give a path, or None for the default")
+
+
+def _typed_arg(value: object, name: str, kinds: type | UnionType, described: str) -> None:
+    """Refuse an argument of the wrong type by its name: room=123 was told it was a bad room (UserError).
+
+    Raises:
+        TypeError: neither None nor of `kinds`.
+    """
+    if value is not None and not isinstance(value, kinds):
+        raise TypeError(f"{name} must be {described}, not {type(value).__name__}")
 
 
 def _callable_arg(value: object, name: str) -> None:
@@ -263,7 +274,8 @@ def path_list(paths: PathLike | Sequence[PathLike]) -> list[str]:
     """
     if isinstance(paths, str | os.PathLike):
         return [os.fspath(paths)]
-    if isinstance(paths, bytes) or not isinstance(paths, Iterable):
+    if isinstance(paths, bytes | Mapping | AbstractSet) or not isinstance(paths, Iterable):
+        # A set's order is not fixed (nor its sources' numbers in the result), and a dict's values were dropped.
         raise TypeError(f"paths must be a path or a list of paths, not {type(paths).__name__}")
     listed = list(paths)
     for path in listed:
@@ -511,9 +523,11 @@ class Scanner:
             UserError: nothing to scan, an fps outside (0, 120], a bad room, time or rooms file, an evidence
                 folder that is a file or cannot be made, an empty path.
             TypeError: an argument of the wrong type (a path that is not a str or os.PathLike, an fps that is not
-                a number, a progress that cannot be called), named in the message.
+                a number, a room or start that is not text, a progress that cannot be called), named in the message.
         """
         _no_empty_paths(rooms_file=rooms_file)  # evidence_dir: scan_sources, which every scan reaches
+        _typed_arg(room, "room", str, "a str ('platform:account')")
+        _typed_arg(started_at, "started_at", str | datetime, "an ISO 8601 str or a datetime")
         items, assignments = room_assignments(path_list(paths), room, started_at, rooms_file)
         if not items:
             raise UserError("nothing to scan: give videos, images or folders (or a rooms file)")

@@ -237,9 +237,18 @@ class ScanResult:
     def identities(self) -> list[str]:
         return sorted({a.identity for a in self.appearances}, key=str.casefold)
 
-    def appearances_of(self, source: SourceResult) -> list[Appearance]:
+    def appearances_of(self, source: SourceResult | str) -> list[Appearance]:
         """The appearances found in `source` (one of `sources`), in the document's order: those of its input, and
-        where other sources share that input, of its room too (`found_in`)."""
+        where other sources share that input, of its room too (`found_in`). Given an input's path as the result
+        names it (`SourceResult.source`), those found in that input, in every room it was scanned for.
+
+        Raises:
+            TypeError: `source` is neither a SourceResult nor a str.
+        """
+        if isinstance(source, str):
+            return [appearance for appearance in self.appearances if appearance.source == source]
+        if not isinstance(source, SourceResult):
+            raise TypeError(f"source must be one of the result's sources or a path (str), not {type(source).__name__}")
         shared = sum(1 for other in self.sources if other.source == source.source) > 1
         return [appearance for appearance in self.appearances if found_in(appearance, source, shared)]
 

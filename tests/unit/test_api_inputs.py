@@ -37,9 +37,23 @@ def test_paths_are_a_path_or_a_list_of_paths() -> None:
     assert path_list("clip.mp4") == ["clip.mp4"]
     assert path_list(Path("a.mp4")) == ["a.mp4"]
     assert path_list(["a.mp4", Path("b.mp4")]) == ["a.mp4", "b.mp4"]
-    for wrong in (b"clip.mp4", None, 5, [b"clip.mp4"]):
+    # A set (and a dict's keys) took no fixed order: the sources' numbers in the result changed from run to run.
+    for wrong in (b"clip.mp4", None, 5, [b"clip.mp4"], {"a.mp4", "b.mp4"}, {"a.mp4": "douyin:1"}):
         with pytest.raises(TypeError, match="paths must be a path or a list of paths"):
             path_list(wrong)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda s: s.scan("clip.mp4", room=123), r"^room must be a str \('platform:account'\), not int$"),
+        (lambda s: s.scan("clip.mp4", started_at=5), r"^started_at must be an ISO 8601 str or a datetime, not int$"),
+    ],
+)
+def test_a_room_or_start_of_the_wrong_type_is_a_type_error(scanner: Scanner, call, message: str) -> None:
+    """They were UserErrors about a bad room or time, where the docstring promises a TypeError for a wrong type."""
+    with pytest.raises(TypeError, match=message):
+        call(scanner)
 
 
 @pytest.mark.parametrize(

@@ -37,6 +37,10 @@ def test_each_room_of_a_shared_url_has_its_own_appearances() -> None:
     first, second = result.sources
     assert [a.identity for a in result.appearances_of(first)] == ["Eileen Collins"]
     assert [a.identity for a in result.appearances_of(second)] == ["Barack Obama"]
+    # By the input's path (a natural guess: it raised AttributeError): every room it was scanned for.
+    assert [a.identity for a in result.appearances_of(URL)] == ["Eileen Collins", "Barack Obama"]
+    with pytest.raises(TypeError, match="source must be one of the result's sources or a path"):
+        result.appearances_of(Path(URL))  # type: ignore[arg-type]
     assert [[a.identity for a in found] for _, found in flagged_by_source(result)] == [
         ["Eileen Collins"],
         ["Barack Obama"],
