@@ -9,6 +9,7 @@ import contextlib
 import functools
 import io
 import os
+import signal
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -57,7 +58,7 @@ _build_command = typer.main.get_command
 
 def run_cli(*arguments: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> Finished:
     stdout, stderr = io.StringIO(), io.StringIO()
-    saved_argv, saved_cwd = sys.argv, Path.cwd()
+    saved_argv, saved_cwd, saved_sigint = sys.argv, Path.cwd(), signal.getsignal(signal.SIGINT)
     common.stderr.quiet = False  # --quiet of an earlier run in this process must not carry over
     sys.argv = ["impersonation-cli", *arguments]
     try:
@@ -77,5 +78,6 @@ def run_cli(*arguments: str, cwd: Path | None = None, env: dict[str, str] | None
     finally:
         sys.argv = saved_argv
         os.chdir(saved_cwd)
+        signal.signal(signal.SIGINT, saved_sigint)  # the CLI ignores Ctrl-C once its command is over
         common.stderr.quiet = False
     return Finished(code, stdout.getvalue(), stderr.getvalue())
