@@ -18,7 +18,7 @@ import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,7 @@ from impersonation_cli.io.rooms import (
     GRANT_YEARS,
     canonical_room,
     check_period,
+    has_time,
     unique_keys,
     validate_date,
     validate_grant,
@@ -374,6 +375,26 @@ class Gallery:
         if bad.any():
             first = int(np.argmax(bad))
             check_embedding(matrix[first], f"gallery {self.path}: reference face {rows[first][0]}'s embedding")
+        self._check_grants_and_footage()
+
+    def _check_grants_and_footage(self) -> None:
+        """Refuse grant bounds that are not dates and fingerprints not of the grid's size: altered by hand, they
+        passed the open and failed each scan's source as an internal error ('Invalid isoformat string', 'operands
+        could not be broadcast'), exit 3 pinned on the video."""
+        for grant_id, *bounds in self.db.execute("SELECT id, valid_from, valid_to FROM authorizations ORDER BY id"):
+            for key, bound in zip(("valid_from", "valid_to"), bounds, strict=True):
+                if bound is not None and not _readable_bound(bound):
+                    raise GalleryError(
+                        f"gallery {self.path}: authorization {grant_id}'s {key} {bound!r} is not an ISO date or "
+                        "date-time; the file was altered"
+                    )
+        size = FINGERPRINT_GRID**2
+        query = "SELECT video_id, length(fingerprint) FROM footage_frames WHERE length(fingerprint) != ? LIMIT 1"
+        if (found := self.db.execute(query, (size,)).fetchone()) is not None:
+            raise GalleryError(
+                f"gallery {self.path}: a fingerprint of footage video {found[0]} has {found[1]} bytes, not {size}; "
+                "the file was altered"
+            )
 
     # -- metadata -------------------------------------------------------------------------------
 
@@ -726,6 +747,16 @@ class Gallery:
                 for video, frames in person.footage:
                     self.add_footage(video, frames)
         return added
+
+
+def _readable_bound(bound: str) -> bool:
+    """Whether a stored grant bound reads as grants.py reads it: an ISO date, or an ISO date-time (one stored before
+    validate_date bounded the years still reads)."""
+    try:
+        datetime.fromisoformat(bound) if has_time(bound) else date.fromisoformat(bound)
+    except ValueError:
+        return False
+    return True
 
 
 def _exported_bound(bound: str | None, end: bool) -> str | None:

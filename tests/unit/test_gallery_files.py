@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from impersonation_cli.errors import GalleryError, UserError
-from impersonation_cli.gallery.store import Gallery, ReferenceFace, name_key
+from impersonation_cli.gallery.store import FINGERPRINT_METHOD, FootageVideo, Gallery, ReferenceFace, name_key
 from impersonation_cli.outputs.files import check_outputs
 
 
@@ -215,3 +215,34 @@ def test_a_write_to_a_read_only_gallery_leaves_no_files_beside_it(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["g.sqlite"]
     with Gallery(path, create=False, read_only=True) as store:
         assert [p.name for p in store.persons()] == ["Ann A"]
+
+
+@pytest.mark.parametrize(
+    ("alteration", "message"),
+    [
+        (
+            "UPDATE authorizations SET valid_to = 'notadate'",
+            r"authorization 1's valid_to 'notadate' is not an ISO date or date-time; the file was altered",
+        ),
+        (
+            "UPDATE footage_frames SET fingerprint = randomblob(5000)",
+            r"a fingerprint of footage video 1 has 5000 bytes, not 64; the file was altered",
+        ),
+    ],
+)
+def test_grants_and_footage_altered_by_hand_are_refused_when_the_gallery_opens(
+    tmp_path: Path, alteration: str, message: str
+) -> None:
+    """They passed the open, and each scan's source then failed as an internal error pinned on the video
+    ('ValueError: Invalid isoformat string', 'operands could not be broadcast together'), exit 3."""
+    path = tmp_path / "g.sqlite"
+    with Gallery(path) as store:
+        store.add_person("Ann A", [_reference()])
+        store.authorize("Ann A", "douyin:1", "2026-01-01", "2026-12-31")
+        store.add_footage(FootageVideo("Ann A", "a.mp4", "c" * 64, FINGERPRINT_METHOD, 8.0, 2.0), [(0.0, bytes(64))])
+    with Gallery(path) as store:
+        assert len(store.authorizations()) == 1 and len(store.footage()) == 1
+        store.db.execute(alteration)
+    for read_only in (False, True):
+        with pytest.raises(GalleryError, match=message):
+            Gallery(path, create=False, read_only=read_only)
