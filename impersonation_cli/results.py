@@ -289,6 +289,7 @@ class ScanResult:
         except RecursionError:  # '[[[[...' thousands deep runs Python out of stack
             raise ResultFormatError("not a scan result: its JSON is nested too deeply") from None
         _refuse_unlisted_sources(result)
+        _refuse_unknown_values(result)
         # Read into this version's fields (a newer minor version's extra ones are dropped): written again, it is
         # this version's document.
         result.schema_version = SCAN_SCHEMA_VERSION
@@ -479,6 +480,32 @@ def _refuse_unlisted_sources(result: ScanResult) -> None:
                 f"appearances.{number}.room {found.room!r:.60} is not the room of its source {found.source!r:.60}: "
                 "not a complete scan result"
             )
+
+
+RESULT_STATUSES = ("complete", "interrupted")
+SOURCE_STATUSES = ("ok", "truncated", "unreadable", "interrupted")
+# The settings the reports read and show, by their keys, and the type each holds (a scan writes every one).
+REPORTED_SETTINGS: dict[tuple[str, ...], type] = {
+    ("fps",): float,
+    ("gallery_identities",): int,
+    ("config", "match", "threshold"): float,
+}
+_ABSENT = object()
+
+
+def _refuse_unknown_values(result: ScanResult) -> None:
+    """Statuses the format does not have, and reported settings of the wrong type: a hand-edited `status` "maybe"
+    or `settings.fps` "two" went into the report as they were ('frames sampled per second: two', 'threshold x')."""
+    _require(result.status in RESULT_STATUSES, result.status, f"one of {', '.join(RESULT_STATUSES)}", "status")
+    for number, source in enumerate(result.sources):
+        expected = f"one of {', '.join(SOURCE_STATUSES)}"
+        _require(source.status in SOURCE_STATUSES, source.status, expected, f"sources.{number}.status")
+    for keys, kind in REPORTED_SETTINGS.items():
+        value: Any = result.settings
+        for key in keys:
+            value = value.get(key, _ABSENT) if isinstance(value, dict) else _ABSENT
+        if value is not _ABSENT:
+            _build(kind, value, f"settings.{'.'.join(keys)}.")
 
 
 def _finite(number: float) -> bool:

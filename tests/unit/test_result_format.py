@@ -211,3 +211,28 @@ def test_other_text_that_is_not_json_is_still_said_so(tmp_path: Path) -> None:
         ScanResult.load(path)
     with pytest.raises(TypeError, match="path must be a path"):
         ScanResult.load(b"result.json")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda d: d.update(status="maybe"), r"^status should be one of complete, interrupted, not str 'maybe'$"),
+        (lambda d: d["sources"][0].update(status="weird"), r"^sources\.0\.status should be one of ok, truncated, "),
+        (lambda d: d["settings"].update(fps="two"), r"^settings\.fps should be a number, not str 'two'$"),
+        (lambda d: d["settings"].update(fps=None), r"^settings\.fps should be a number, not NoneType None$"),
+        (lambda d: d["settings"].update(gallery_identities="x"), r"^settings\.gallery_identities should be int"),
+        (
+            lambda d: d["settings"].update(config={"match": {"threshold": [1, 2]}}),
+            r"^settings\.config\.match\.threshold should be a number, not list",
+        ),
+    ],
+)
+def test_statuses_and_reported_settings_are_checked_as_the_fields_are(edit, message: str) -> None:
+    """A hand-edited `status` "maybe" or `settings.fps` "two" was read, and the report showed 'frames sampled per
+    second: two' and 'threshold x' (exit 1 and every document written) where a wrong type is a one-line error."""
+    document = _result().to_dict()
+    document["settings"].update(fps=2.0, gallery_identities=3, config={"match": {"threshold": 0.4}})
+    assert ScanResult.from_dict(json.loads(json.dumps(document))).settings["fps"] == 2.0
+    edit(document)
+    with pytest.raises(ResultFormatError, match=message):
+        ScanResult.from_dict(document)
