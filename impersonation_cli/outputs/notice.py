@@ -17,6 +17,7 @@ from impersonation_cli.errors import BIDI_REORDERING
 from impersonation_cli.gallery.grants import appearance_span, authorizing
 from impersonation_cli.gallery.store import Authorization
 from impersonation_cli.io.atomic_write import text_bytes, write_files_atomic
+from impersonation_cli.io.names import name_from_shown
 from impersonation_cli.outputs.evidence import slug, source_slug
 from impersonation_cli.outputs.evidence_files import check_evidence, found_elsewhere
 from impersonation_cli.outputs.findings import (
@@ -74,9 +75,11 @@ def md_code(value: object) -> str:
 
 
 def notice_file_name(source: SourceResult) -> str:
-    """A safe, unique file name: the room (if any) for people, the source's slug and hash for uniqueness."""
+    """A safe, unique file name: the room (if any) for people, the source's slug and hash for uniqueness, as its
+    evidence folder is named. A file name that is not UTF-8 is read back from the result's `\\xNN` to the name the
+    scan read: named from that text, the draft was 'takedown-bad_xff-cdce7db8.md' beside crops in 'bad-46823c3d'."""
     room = f"{slug(source.room)}-" if source.room else ""
-    return f"takedown-{room}{source_slug(source.source)}.md"
+    return f"takedown-{room}{source_slug(name_from_shown(source.source))}.md"
 
 
 def write_notices(report: ReportInput, folder: Path, generated_at: datetime | None = None) -> list[Path]:

@@ -16,7 +16,7 @@ from impersonation_cli.outputs.evidence_files import CHANGED, MISSING, NOT_SAVED
 from impersonation_cli.outputs.findings import ReportInput, read_report_input
 from impersonation_cli.outputs.html import render_html
 from impersonation_cli.outputs.notice import notice_file_name, write_notices
-from impersonation_cli.results import Evidence
+from impersonation_cli.results import Evidence, ScanResult
 
 from .builders import appearance, scan_result, source, with_signals_and_evidence
 
@@ -151,3 +151,18 @@ def test_a_gallery_that_is_a_folder_is_named_as_one(tmp_path: Path) -> None:
     result.write_text(scan_result([appearance()], [source()]).to_json(), encoding="utf-8")
     with pytest.raises(UserError, match="is a folder, not a gallery file"):  # was "no such gallery file"
         read_report_input(result, tmp_path)
+
+
+def test_a_notice_of_a_file_name_that_is_not_utf8_is_named_as_its_evidence_folder(tmp_path: Path) -> None:
+    """The scan names the evidence folder from the name it read ('bad-46823c3d'), the result shows it as `\\xff`,
+    and the draft was named from that text: 'takedown-bad_xff-cdce7db8.md'."""
+    name = "/rec/bad\udcff.mp4"  # os.fsdecode(b"/rec/bad\xff.mp4")
+    crop = np.full((8, 8, 3), 128, dtype=np.uint8)
+    saved = save_evidence(tmp_path / "ev", name, "s1-a1", "Ann", crop, 3.0, np.array([0.0, 0.0, 8.0, 8.0]))
+    found = appearance(source=name)
+    found.evidence = saved
+    written = tmp_path / "result.json"
+    written.write_text(scan_result([found], [source(name)]).to_json(), encoding="utf-8")
+    assert "bad\\\\xff.mp4" in written.read_text(encoding="utf-8")
+    (notice,) = write_notices(ReportInput(ScanResult.load(written), written), tmp_path / "notices")
+    assert notice.name == f"takedown-{Path(saved.path or '').parent.name}.md"
