@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import itertools
 import json
 import math
 import os
@@ -25,8 +26,10 @@ from typing import Any
 import numpy as np
 
 from impersonation_cli.errors import (
+    MAX_FOOTAGE_FPS,
     GalleryError,
     UserError,
+    check_rate,
     has_control_characters,
     is_device,
     parse_error,
@@ -946,6 +949,8 @@ SHA256_PREFIX_PATTERN = re.compile(r"^[0-9a-fA-F]{16,64}$")  # `footage remove`:
 # The tool writes unit-length float32 embeddings (norm 1 within ~1e-6); a forged length would scale similarities.
 NORM_TOLERANCE = 1e-3
 JPEG_START = b"\xff\xd8"
+# A reference thumbnail is a 160-px JPEG of quality 88 (gallery/enrol.py), some kB: a 256 KiB one is no thumbnail.
+MAX_THUMBNAIL_BYTES = 256 * 1024
 # Upper bounds far above anything the tool writes: a larger value is a forgery, and Python's unbounded integers
 # would otherwise reach SQLite (which stores at most 64 bits) or float() and fail there as an internal error.
 MAX_NUMBER = 1e9  # pixels, seconds, frames a second, sharpness
@@ -1064,6 +1069,10 @@ def _reference_from_json(raw: object, where: str, recognizer: str | None) -> Ref
     thumbnail = _base64(raw, "thumbnail_jpeg", where) if _field(raw, "thumbnail_jpeg", where, None) else None
     if thumbnail is not None and not thumbnail.startswith(JPEG_START):
         raise GalleryError(f"{where}.thumbnail_jpeg is not a JPEG picture")
+    if thumbnail is not None and len(thumbnail) > MAX_THUMBNAIL_BYTES:  # 40 MB of zeros behind a JPEG marker was stored
+        raise GalleryError(
+            f"{where}.thumbnail_jpeg has {len(thumbnail)} bytes; a reference thumbnail is at most {MAX_THUMBNAIL_BYTES}"
+        )
     return ReferenceFace(
         image_sha256=_text(raw, "image_sha256", where, SHA256_PATTERN),
         image_name=_text(raw, "image_name", where),
@@ -1092,13 +1101,14 @@ def check_embedding(embedding: np.ndarray, where: str) -> None:
 def _authorization_from_json(raw: object, person: str, where: str) -> Authorization:
     room = _checked(f"{where}.room", validate_room, _field(raw, "room", where))
     _only_keys(raw, AUTHORIZATION_KEYS, where)
-    bounds = [_field(raw, key, where, None) for key in ("valid_from", "valid_to")]
+    # Every key, as an export writes them: {"room": ...} alone was taken as a grant for ever, AI allowed or not.
+    bounds = [_field(raw, key, where) for key in ("valid_from", "valid_to")]
     valid_from, valid_to = (
         None if value is None else _checked(f"{where}.{key}", validate_date, value, key)
         for value, key in zip(bounds, ("valid_from", "valid_to"), strict=True)
     )
     _checked(where, check_period, valid_from, valid_to)
-    ai_allowed = _field(raw, "ai_allowed", where, False)
+    ai_allowed = _field(raw, "ai_allowed", where)
     if not isinstance(ai_allowed, bool):
         raise GalleryError(f"{where}.ai_allowed must be true or false, not {ai_allowed!r}")
     return Authorization(person, room, valid_from, valid_to, ai_allowed)
@@ -1119,6 +1129,7 @@ def _footage_from_json(person: str, raw: object, where: str) -> tuple[FootageVid
         _number(raw, "fps", where, positive=True),
         _number(raw, "duration_s", where),
     )
+    _checked(f"{where}.fps", check_rate, video.fps, MAX_FOOTAGE_FPS, "fps")  # as `footage add --fps`
     times, fingerprints = _list(raw, "times_s", where, required=True), _list(raw, "fingerprints", where, required=True)
     if len(times) != len(fingerprints):
         raise GalleryError(f"{where} has {len(times)} times_s for {len(fingerprints)} fingerprints")
@@ -1129,8 +1140,22 @@ def _footage_from_json(person: str, raw: object, where: str) -> tuple[FootageVid
         data = _as_base64(fingerprint, f"{where}.fingerprints[{n}]")
         if len(data) != FINGERPRINT_GRID**2:
             raise GalleryError(f"{where}.fingerprints[{n}] has {len(data)} bytes, expected {FINGERPRINT_GRID**2}")
+        if sorted(data) != list(range(FINGERPRINT_GRID**2)):  # the ranks of the grid's blocks (signals/replay.py)
+            raise GalleryError(f"{where}.fingerprints[{n}] is not an {FINGERPRINT_METHOD} fingerprint (block ranks)")
         frames.append((_as_number(time_s, f"{where}.times_s[{n}]"), data))
+    _check_frame_times([time_s for time_s, _ in frames], video.duration_s, where)
     return video, frames
+
+
+def _check_frame_times(times: list[float], duration_s: float, where: str) -> None:
+    """Frame times as fingerprinting gives them: rising, from 0, within the video (a frame's length past its end,
+    at most 1 s, as the last frame's time and a container's duration may differ)."""
+    for n, (before, after) in enumerate(itertools.pairwise([-math.inf, *times])):
+        if not before < after or not 0 <= after <= duration_s + 1.0:
+            raise GalleryError(
+                f"{where}.times_s[{n}] {after!r} is not after the one before it and within the video's "
+                f"{duration_s:g} s: the times fingerprinting gives rise from 0 to the video's end"
+            )
 
 
 _MISSING = object()

@@ -64,7 +64,7 @@ def _another_person(name: str, aliases: list[str]) -> Callable[[dict], object]:
 
 def _footage(**fields: object) -> dict:
     """One video of known footage as `gallery export` writes it: two fingerprinted frames."""
-    frame = base64.b64encode(bytes(64)).decode("ascii")
+    frame = base64.b64encode(bytes(range(64))).decode("ascii")  # the ranks of the 8x8 grid's blocks
     video = {"name": "v.mp4", "sha256": "b" * 64, "method": "ordinal8-v1", "fps": 8.0, "duration_s": 1.0}
     return {**video, "times_s": [0.0, 0.125], "fingerprints": [frame, frame], **fields}
 
@@ -134,6 +134,38 @@ BAD = [
         lambda d: _person(d)["authorizations"][0].update(valid_from="2027-01-01"),
         "authorizations[0]: valid from 2027-01-01 is after valid until 2026-12-31",
     ),
+    # Values no export holds, found by an exploratory run: each was stored.
+    (
+        "authorization of a room alone",  # it was a grant for ever
+        lambda d: _person(d)["authorizations"][0].pop("valid_to"),
+        "authorizations[0] has no 'valid_to'",
+    ),
+    (
+        "authorization without ai_allowed",
+        lambda d: _person(d)["authorizations"][0].pop("ai_allowed"),
+        "no 'ai_allowed'",
+    ),
+    (
+        "thumbnail of 40 MB",
+        lambda d: _reference(d).update(thumbnail_jpeg=base64.b64encode(b"\xff\xd8" + bytes(300_000)).decode()),
+        "thumbnail_jpeg has 300002 bytes; a reference thumbnail is at most 262144",
+    ),
+    (
+        "fingerprint of zeros",
+        lambda d: _person(d)["footage"].append(_footage(fingerprints=[base64.b64encode(bytes(64)).decode()] * 2)),
+        "footage[0].fingerprints[0] is not an ordinal8-v1 fingerprint (block ranks)",
+    ),
+    (
+        "frame times past the video",
+        lambda d: _person(d)["footage"].append(_footage(times_s=[0.0, 1e6])),
+        "footage[0].times_s[1] 1000000.0 is not after the one before it and within the video's 1 s",
+    ),
+    (
+        "frame times not rising",
+        lambda d: _person(d)["footage"].append(_footage(times_s=[0.5, 0.5])),
+        "footage[0].times_s[1] 0.5 is not after the one before it",
+    ),
+    ("footage at 1e9 fps", lambda d: _person(d)["footage"].append(_footage(fps=1e9)), "footage[0].fps: fps must be"),
 ]
 
 
