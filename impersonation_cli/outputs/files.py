@@ -183,7 +183,10 @@ def write_outputs(result: ScanResult, json_path: Path | None, jsonl_path: Path |
         documents[jsonl_path] = text_bytes(lines)
     if (printed := documents.pop(Path("-"), None)) is not None:
         # As in a file: a non-UTF-8 file name's bytes as \udcXX escapes (printing them raw would fail).
-        print(printed.decode("utf-8"), end="", flush=True)
+        try:
+            print(printed.decode("utf-8"), end="", flush=True)
+        except OSError as exc:  # `--json - > /dev/full` said only '[Errno 28] No space left on device'
+            raise UserError(f"cannot write the result to stdout ('-'): {exc.strerror or exc}") from exc
     write_files_atomic(documents)
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from impersonation_cli.errors import UserError
 from impersonation_cli.io.atomic_write import write_text_atomic
-from impersonation_cli.outputs.files import check_outputs, distinct_files, writable_file, write_reports
+from impersonation_cli.outputs.files import check_outputs, distinct_files, writable_file, write_outputs, write_reports
 from impersonation_cli.outputs.findings import DEFAULT_FAIL_POLICY
 from impersonation_cli.outputs.notice import notice_file_name
 
@@ -278,3 +278,18 @@ def test_drafts_in_the_notice_folder_that_this_result_does_not_make_are_named(tm
         f"1 takedown-notice draft(s) in {notices}",
         f"{notices} also holds 1 draft(s) this result does not make, left as they were: {stale.name}",
     ]
+
+
+def test_a_result_stdout_cannot_take_is_one_line_naming_stdout(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`scan --json - > /dev/full` said only 'error: [Errno 28] No space left on device'."""
+
+    class FullDevice:
+        def write(self, text: str) -> int:
+            raise OSError(28, "No space left on device")
+
+        def flush(self) -> None:
+            raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("sys.stdout", FullDevice())
+    with pytest.raises(UserError, match=r"^cannot write the result to stdout \('-'\): No space left on device$"):
+        write_outputs(scan_result([appearance()]), Path("-"), None)
