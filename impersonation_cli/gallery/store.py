@@ -186,11 +186,17 @@ class GalleryIndex:
         return len(self.names)
 
 
+# How repr writes a byte of a file name that is not UTF-8 (os.fsdecode's surrogate U+DC80-U+DCFF).
+UNDECODED_BYTE = re.compile(r"\\udc([89a-f][0-9a-f])")
+
+
 def validate_name(name: str, what: str = "person name") -> str:
     """A person's name or alias (`what`) in its stored_form: 1-200 characters, none of them a control. The
     refusal says which rule failed and shows a long name cut short (it is one line)."""
     cleaned = stored_form(name) if isinstance(name, str) else ""
-    shown = repr(name) if len(repr(name)) <= 80 else repr(name)[:77] + "..."
+    # repr escapes controls; a byte that is not UTF-8 is shown as \xNN, as everywhere (repr wrote '\udcff').
+    quoted = UNDECODED_BYTE.sub(r"\\x\1", repr(name))
+    shown = quoted if len(quoted) <= 80 else quoted[:77] + "..."
     if isinstance(name, str) and any(0xDC80 <= ord(c) <= 0xDCFF for c in name):  # how Python holds non-UTF-8 bytes
         raise GalleryError(f"invalid {what} {shown}: it holds bytes that are not UTF-8 text")
     if isinstance(name, str) and has_control_characters(name):

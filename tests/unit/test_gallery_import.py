@@ -290,7 +290,7 @@ def test_a_value_of_the_wrong_type_is_refused_when_opened(tmp_path: Path, change
 @pytest.mark.parametrize(
     ("name", "what", "words"),
     [
-        ("Bad\udcff", "person name", "'Bad\\udcff': it holds bytes that are not UTF-8 text"),
+        ("Bad\udcff", "person name", "'Bad\\xff': it holds bytes that are not UTF-8 text"),
         ("A\nB", "person name", "'A\\nB': it holds control characters"),
         ("a" * 5000, "person name", "aaa...: 1-200 printable characters, not 5000"),
         ("", "alias", "invalid alias '': 1-200 printable characters"),
