@@ -53,13 +53,14 @@ def test_an_exception_from_the_progress_callback_is_raised_not_blamed_on_the_sou
         if len(calls) == failing_call:
             raise error
 
-    threads = threading.active_count()
+    # By identity, not count: a thread an earlier test left may end meanwhile (the count then fell, under load).
+    threads = set(threading.enumerate())
     with pytest.raises(type(error)) as raised:
         Scanner(model_free_context()).scan([first, second], fps=2, progress=progress)
     assert raised.value is error
     assert len(calls) == failing_call  # the batch ended there: the next source was not scanned
     assert {call.source for call in calls} == {str(first)}
-    assert threading.active_count() == threads  # the decoding and detecting threads ended with it
+    assert set(threading.enumerate()) <= threads  # the decoding and detecting threads ended with it
 
 
 def test_a_callback_that_returns_sees_every_source_to_its_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
