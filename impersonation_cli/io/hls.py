@@ -1,7 +1,9 @@
 """What an HLS room's playlist says of how its frames come: a segment at a time, each segment at most the
-playlist's target duration (`#EXT-X-TARGETDURATION`) long, so a frame may come that late. FFmpeg's HLS demuxer
-reads the playlist but does not hand out what it holds, so the live reader asks for it itself, once per
-connection (`target_duration`), before the room's frames have shown how late they come (io/live_reader.py)."""
+playlist's target duration (`#EXT-X-TARGETDURATION`) long, so a frame may come that late; and which segment is
+its latest (`#EXT-X-MEDIA-SEQUENCE` and the segments after it), so that a playlist its server keeps serving after
+the stream ended is not read again as live. FFmpeg's HLS demuxer reads the playlist but does not hand out what it
+holds, so the live reader asks for it itself as a connection begins and ends (`read_playlist`,
+io/live_reader.py)."""
 
 from __future__ import annotations
 
@@ -9,17 +11,27 @@ import http.client
 import re
 import urllib.parse
 import urllib.request
+from dataclasses import dataclass
 
 from impersonation_cli.io.urls import authenticated_request
 
 # A playlist is a few kilobytes; a server that sends more is not one (only the start of it is read).
 MAX_PLAYLIST_BYTES = 1 << 20
 _TARGET = re.compile(r"^#EXT-X-TARGETDURATION:[ \t]*([0-9]+(?:\.[0-9]+)?)[ \t]*\r?$", re.MULTILINE)
+_SEQUENCE = re.compile(r"^#EXT-X-MEDIA-SEQUENCE:[ \t]*([0-9]+)[ \t]*\r?$", re.MULTILINE)
 
 
-def target_duration(url: str, timeout_s: float) -> float | None:
-    """The target duration, in seconds, of the HLS playlist at `url` (http or https), or of a master playlist's
-    first variant (a live encoder cuts its variants alike); None where it cannot be read or names none."""
+@dataclass(frozen=True)
+class Playlist:
+    """What the live reader takes from a media playlist."""
+
+    target_s: float | None  # its target duration (None: it names none)
+    last_segment: int | None  # the media sequence number of its latest segment (None: it lists none)
+
+
+def read_playlist(url: str, timeout_s: float) -> Playlist | None:
+    """The HLS playlist at `url` (http or https), or a master playlist's first variant (a live encoder cuts its
+    variants alike); None where it cannot be read."""
     if urllib.parse.urlsplit(url).scheme.lower() not in {"http", "https"}:
         return None
     try:
@@ -29,7 +41,15 @@ def target_duration(url: str, timeout_s: float) -> float | None:
             text, _ = _playlist(urllib.parse.urljoin(where, variant), timeout_s)
     except (OSError, ValueError, http.client.HTTPException):  # unreachable, refused, not HTTP, a bad URL
         return None
-    return playlist_target(text)
+    return Playlist(playlist_target(text), playlist_last_segment(text))
+
+
+def playlist_last_segment(text: str) -> int | None:
+    """A media playlist's latest segment by its media sequence number: the first's (`#EXT-X-MEDIA-SEQUENCE`, 0 if
+    not given) and one more for each segment after it; None for a playlist of no segment."""
+    segments = sum(1 for line in text.splitlines() if line.startswith("#EXTINF"))
+    found = _SEQUENCE.search(text)
+    return (int(found.group(1)) if found else 0) + segments - 1 if segments else None
 
 
 def playlist_target(text: str) -> float | None:

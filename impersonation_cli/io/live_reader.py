@@ -33,7 +33,7 @@ from impersonation_cli.errors import (
     check_seconds,
     plain_numbers,
 )
-from impersonation_cli.io.hls import target_duration
+from impersonation_cli.io.hls import read_playlist
 from impersonation_cli.io.sources import (
     check_pixels,
     decode_packet,
@@ -446,6 +446,10 @@ class RoomReader(threading.Thread):
         self.origin = origin if origin is not None else time.monotonic()
         self._is_file = not is_stream_url(state.url)
         self._next_sample = self.origin
+        # An HLS room's latest segment when its last connection ended: a server keeps serving the playlist of a
+        # stream that ended, and each reconnect read its last segments again as live ('resumed' every 7 s, for
+        # ever: --give-up never came, and the stale frames could raise alerts).
+        self._segments_read_to: int | None = None
 
     def set_fps(self, fps: float) -> None:
         """Sample at `fps` (> 0) from now on: a higher rate takes effect at once, not after the old interval."""
@@ -495,6 +499,9 @@ class RoomReader(threading.Thread):
 
     def _connect_and_read(self) -> bool:
         """One connection: True when it delivered at least one frame."""
+        if not self._playlist_moved_on():
+            self.state.last_error = "its HLS playlist has no segment after those already read (the stream ended?)"
+            return False
         try:
             container = open_live(self.state.url, self.settings.open_timeout_s, self.settings.read_timeout_s)
         except UnreadableInput as exc:
@@ -512,8 +519,10 @@ class RoomReader(threading.Thread):
 
     def _read(self, container: av.container.InputContainer) -> bool:
         stream = main_video(container)
-        if is_hls(container):  # its frames come a segment at a time: how long one may be, before they say so
-            self.state.segmented(target_duration(self.state.url, self.settings.open_timeout_s))
+        hls = is_hls(container)
+        if hls:  # its frames come a segment at a time: how long one may be, before they say so
+            playlist = read_playlist(self.state.url, self.settings.open_timeout_s)
+            self.state.segmented(playlist.target_s if playlist else None)
         stream.thread_count = 1  # one thread per room: a watcher holds many rooms, each decoding a little
         codec = pixel_limited(stream)
         rate = stream.average_rate or stream.guessed_rate
@@ -553,7 +562,24 @@ class RoomReader(threading.Thread):
                     stand_in = False
         if packets and not self.stopping and not self._is_file:
             self.state.last_error = "the stream stopped sending frames (ended, dropped or read timeout)"
+        if hls and packets and not self.stopping:
+            self._note_segments_read()
         return packets > 0
+
+    def _note_segments_read(self) -> None:
+        """The playlist's latest segment as this connection ends: read, whatever FFmpeg got of it."""
+        playlist = read_playlist(self.state.url, self.settings.open_timeout_s)
+        if playlist is not None and playlist.last_segment is not None:
+            self._segments_read_to = playlist.last_segment
+
+    def _playlist_moved_on(self) -> bool:
+        """Whether the room may be read again: not HLS, or its playlist has a segment after those read (a stream
+        that goes on, or came back); where the playlist cannot be read, the connection says why."""
+        if self._segments_read_to is None:
+            return True
+        playlist = read_playlist(self.state.url, self.settings.open_timeout_s)
+        latest = playlist.last_segment if playlist is not None else None
+        return latest is None or latest > self._segments_read_to
 
     def _packets(
         self, container: av.container.InputContainer, stream: av.video.stream.VideoStream

@@ -9,32 +9,16 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from fractions import Fraction
 from pathlib import Path
 
-import av
-import numpy as np
 import pytest
 
-from impersonation_cli.io.hls import first_variant, playlist_target, target_duration
+from impersonation_cli.io.hls import first_variant, playlist_last_segment, playlist_target, read_playlist
 from impersonation_cli.io.live_reader import MAX_CLOCK_LAG_S, ReaderSettings, ReaderState, RoomReader
 
-from ..served import serving
+from ..served import MEDIA, hls_segment, serving
 
-MEDIA = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:{target}\n#EXT-X-MEDIA-SEQUENCE:0\n#EXTINF:1.0,\nseg0.ts\n"
 MASTER = "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=200000,RESOLUTION=64x64\nmedia/room.m3u8\n"
-
-
-def one_second_of_ts(path: Path) -> None:
-    """A second of 64x64 H.264 in MPEG-TS: an HLS segment."""
-    with av.open(str(path), "w", format="mpegts") as out:
-        stream = out.add_stream("libx264", rate=25)
-        stream.width, stream.height, stream.pix_fmt = 64, 64, "yuv420p"
-        for n in range(25):
-            frame = av.VideoFrame.from_ndarray(np.full((64, 64, 3), 128, np.uint8), format="rgb24")
-            frame.pts, frame.time_base = n, Fraction(1, 25)
-            out.mux(stream.encode(frame))
-        out.mux(stream.encode())
 
 
 @pytest.fixture
@@ -44,7 +28,7 @@ def served(tmp_path: Path) -> Iterator[str]:
     no target duration."""
     media = tmp_path / "media"
     media.mkdir()
-    one_second_of_ts(media / "seg0.ts")
+    hls_segment(media / "seg0.ts")
     (media / "room.m3u8").write_text(MEDIA.format(target=6), encoding="utf-8")
     (tmp_path / "master.m3u8").write_text(MASTER, encoding="utf-8")
     (tmp_path / "plain.m3u8").write_text("#EXTM3U\n#EXTINF:1.0,\nmedia/seg0.ts\n", encoding="utf-8")
@@ -52,12 +36,17 @@ def served(tmp_path: Path) -> Iterator[str]:
         yield url
 
 
+def target_duration(url: str) -> float | None:
+    playlist = read_playlist(url, 5.0)
+    return playlist.target_s if playlist is not None else None
+
+
 def test_a_playlists_target_duration_is_read_from_it_or_from_a_master_playlists_first_variant(served: str) -> None:
-    assert target_duration(served + "media/room.m3u8", 5.0) == 6.0
-    assert target_duration(served + "master.m3u8", 5.0) == 6.0  # the variant's URI is relative to the master
-    assert target_duration(served + "plain.m3u8", 5.0) is None
-    assert target_duration(served + "missing.m3u8", 5.0) is None  # 404
-    assert target_duration("rtmp://127.0.0.1/live/room", 5.0) is None
+    assert target_duration(served + "media/room.m3u8") == 6.0
+    assert target_duration(served + "master.m3u8") == 6.0  # the variant's URI is relative to the master
+    assert target_duration(served + "plain.m3u8") is None
+    assert target_duration(served + "missing.m3u8") is None  # 404
+    assert target_duration("rtmp://127.0.0.1/live/room") is None
     assert playlist_target("#EXTM3U\r\n#EXT-X-TARGETDURATION:4.5\r\n") == 4.5
     assert playlist_target("#EXT-X-TARGETDURATION:0\n") is None
     assert first_variant(MEDIA) is None
@@ -85,3 +74,10 @@ def test_a_room_is_never_allowed_to_be_later_than_a_frame_is_ever_taken() -> Non
     assert state.allowed_late_s == 0.0
     state.segmented(60.0)
     assert state.allowed_late_s == MAX_CLOCK_LAG_S
+
+
+def test_a_playlists_latest_segment_is_its_media_sequence_and_the_segments_after_it(served: str) -> None:
+    assert playlist_last_segment("#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:41\n#EXTINF:1.0,\na.ts\n#EXTINF:1.0,\nb.ts\n") == 42
+    assert playlist_last_segment("#EXTM3U\n#EXTINF:1.0,\na.ts\n") == 0  # no sequence: from 0
+    assert playlist_last_segment("#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:7\n") is None
+    assert read_playlist(served + "master.m3u8", 5.0) == read_playlist(served + "media/room.m3u8", 5.0)
