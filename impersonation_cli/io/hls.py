@@ -1,7 +1,7 @@
 """What an HLS room's playlist says of how its frames come: a segment at a time, each segment at most the
 playlist's target duration (`#EXT-X-TARGETDURATION`) long, so a frame may come that late; and which segment is
-its latest (`#EXT-X-MEDIA-SEQUENCE` and the segments after it), so that a playlist its server keeps serving after
-the stream ended is not read again as live. FFmpeg's HLS demuxer reads the playlist but does not hand out what it
+listed (`#EXT-X-MEDIA-SEQUENCE` and the segments' URIs), so that a playlist its server keeps serving after the
+stream ended is not read again as live. FFmpeg's HLS demuxer reads the playlist but does not hand out what it
 holds, so the live reader asks for it itself as a connection begins and ends (`read_playlist`,
 io/live_reader.py)."""
 
@@ -26,7 +26,9 @@ class Playlist:
     """What the live reader takes from a media playlist."""
 
     target_s: float | None  # its target duration (None: it names none)
-    last_segment: int | None  # the media sequence number of its latest segment (None: it lists none)
+    # Its media sequence number and segments' URIs: a stream that goes on, or starts again (numbered on or from 0),
+    # lists others; a playlist its server serves unchanged after the stream ended lists the same. Empty: none.
+    segments: tuple[str, ...]
 
 
 def read_playlist(url: str, timeout_s: float) -> Playlist | None:
@@ -41,15 +43,15 @@ def read_playlist(url: str, timeout_s: float) -> Playlist | None:
             text, _ = _playlist(urllib.parse.urljoin(where, variant), timeout_s)
     except (OSError, ValueError, http.client.HTTPException):  # unreachable, refused, not HTTP, a bad URL
         return None
-    return Playlist(playlist_target(text), playlist_last_segment(text))
+    return Playlist(playlist_target(text), playlist_segments(text))
 
 
-def playlist_last_segment(text: str) -> int | None:
-    """A media playlist's latest segment by its media sequence number: the first's (`#EXT-X-MEDIA-SEQUENCE`, 0 if
-    not given) and one more for each segment after it; None for a playlist of no segment."""
-    segments = sum(1 for line in text.splitlines() if line.startswith("#EXTINF"))
+def playlist_segments(text: str) -> tuple[str, ...]:
+    """A media playlist's media sequence number (`#EXT-X-MEDIA-SEQUENCE`, 0 if not given) and its segments' URIs;
+    empty for a playlist of no segment."""
+    uris = tuple(line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#"))
     found = _SEQUENCE.search(text)
-    return (int(found.group(1)) if found else 0) + segments - 1 if segments else None
+    return (found.group(1) if found else "0", *uris) if uris else ()
 
 
 def playlist_target(text: str) -> float | None:

@@ -446,10 +446,10 @@ class RoomReader(threading.Thread):
         self.origin = origin if origin is not None else time.monotonic()
         self._is_file = not is_stream_url(state.url)
         self._next_sample = self.origin
-        # An HLS room's latest segment when its last connection ended: a server keeps serving the playlist of a
-        # stream that ended, and each reconnect read its last segments again as live ('resumed' every 7 s, for
-        # ever: --give-up never came, and the stale frames could raise alerts).
-        self._segments_read_to: int | None = None
+        # The segments an HLS room's playlist listed when its last connection ended: a server keeps serving the
+        # playlist of a stream that ended, and each reconnect read its last segments again as live ('resumed'
+        # every 7 s, for ever: --give-up never came, and the stale frames could raise alerts).
+        self._segments_read: tuple[str, ...] = ()
 
     def set_fps(self, fps: float) -> None:
         """Sample at `fps` (> 0) from now on: a higher rate takes effect at once, not after the old interval."""
@@ -500,7 +500,7 @@ class RoomReader(threading.Thread):
     def _connect_and_read(self) -> bool:
         """One connection: True when it delivered at least one frame."""
         if not self._playlist_moved_on():
-            self.state.last_error = "its HLS playlist has no segment after those already read (the stream ended?)"
+            self.state.last_error = "its HLS playlist lists only segments already read (the stream ended?)"
             return False
         try:
             container = open_live(self.state.url, self.settings.open_timeout_s, self.settings.read_timeout_s)
@@ -567,19 +567,18 @@ class RoomReader(threading.Thread):
         return packets > 0
 
     def _note_segments_read(self) -> None:
-        """The playlist's latest segment as this connection ends: read, whatever FFmpeg got of it."""
+        """The segments the playlist lists as this connection ends: read, whatever FFmpeg got of them."""
         playlist = read_playlist(self.state.url, self.settings.open_timeout_s)
-        if playlist is not None and playlist.last_segment is not None:
-            self._segments_read_to = playlist.last_segment
+        if playlist is not None:
+            self._segments_read = playlist.segments
 
     def _playlist_moved_on(self) -> bool:
-        """Whether the room may be read again: not HLS, or its playlist has a segment after those read (a stream
-        that goes on, or came back); where the playlist cannot be read, the connection says why."""
-        if self._segments_read_to is None:
+        """Whether the room may be read again: not HLS, or its playlist lists other segments than those read (a
+        stream that goes on, or came back); where the playlist cannot be read, the connection says why."""
+        if not self._segments_read:
             return True
         playlist = read_playlist(self.state.url, self.settings.open_timeout_s)
-        latest = playlist.last_segment if playlist is not None else None
-        return latest is None or latest > self._segments_read_to
+        return playlist is None or playlist.segments not in ((), self._segments_read)
 
     def _packets(
         self, container: av.container.InputContainer, stream: av.video.stream.VideoStream

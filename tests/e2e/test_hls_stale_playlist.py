@@ -18,7 +18,7 @@ from impersonation_cli.io.live_reader import ReaderSettings, ReaderState, RoomRe
 
 from ..served import MEDIA, hls_segment, serving
 
-STALE = "its HLS playlist has no segment after those already read (the stream ended?)"
+STALE = "its HLS playlist lists only segments already read (the stream ended?)"
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from impersonation_cli.io.hls import first_variant, playlist_last_segment, playlist_target, read_playlist
+from impersonation_cli.io.hls import first_variant, playlist_segments, playlist_target, read_playlist
 from impersonation_cli.io.live_reader import MAX_CLOCK_LAG_S, ReaderSettings, ReaderState, RoomReader
 
 from ..served import MEDIA, hls_segment, serving
@@ -76,8 +76,9 @@ def test_a_room_is_never_allowed_to_be_later_than_a_frame_is_ever_taken() -> Non
     assert state.allowed_late_s == MAX_CLOCK_LAG_S
 
 
-def test_a_playlists_latest_segment_is_its_media_sequence_and_the_segments_after_it(served: str) -> None:
-    assert playlist_last_segment("#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:41\n#EXTINF:1.0,\na.ts\n#EXTINF:1.0,\nb.ts\n") == 42
-    assert playlist_last_segment("#EXTM3U\n#EXTINF:1.0,\na.ts\n") == 0  # no sequence: from 0
-    assert playlist_last_segment("#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:7\n") is None
+def test_a_playlists_segments_are_its_media_sequence_and_their_uris(served: str) -> None:
+    listed = "#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:41\n#EXTINF:1.0,\na.ts\n#EXTINF:1.0,\nb.ts\n"
+    assert playlist_segments(listed) == ("41", "a.ts", "b.ts")
+    assert playlist_segments("#EXTM3U\n#EXTINF:1.0,\na.ts\n") == ("0", "a.ts")  # no sequence: from 0
+    assert playlist_segments("#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:7\n") == ()
     assert read_playlist(served + "master.m3u8", 5.0) == read_playlist(served + "media/room.m3u8", 5.0)
