@@ -251,6 +251,8 @@ def _entry(path: Path, number: int, item: object) -> Room:
     unknown = set(item) - ENTRY_KEYS
     if unknown:
         raise UserError(f"{where} has unknown keys: {', '.join(sorted(map(str, unknown)))}")
+    if "url" in item and "source" in item:  # one of the two was dropped without a word
+        raise UserError(f"{where} has both 'url' and 'source': they name the same thing; give one")
     url, room, label = item.get("url") or item["source"], item["room"], item.get("label")  # one of them is set (above)
     for key, value in (("url", url), ("room", room), ("label", label)):
         if value is not None and not isinstance(value, str):

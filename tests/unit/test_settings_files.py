@@ -292,3 +292,12 @@ def test_a_folder_named_like_the_settings_file_is_refused_not_passed_over(
     (tmp_path / "impersonation-cli.toml").mkdir()
     with pytest.raises(UserError, match=r"^cannot read config impersonation-cli.toml: Is a directory \(settings from"):
         load_config()
+
+
+def test_a_room_given_both_a_url_and_a_source_is_refused(tmp_path: Path) -> None:
+    """They are one key by two names: `source` was dropped without a word and only the `url` watched (found by an
+    exploratory run), where scan refuses a room given two ways for that reason."""
+    path = tmp_path / "rooms.yaml"
+    path.write_text("rooms:\n  - url: rtmp://h/live/a\n    source: rtmp://h/live/b\n    room: douyin:1\n", "utf-8")
+    with pytest.raises(UserError, match=r"entry 1 has both 'url' and 'source': they name the same thing; give one$"):
+        load_rooms(path)
