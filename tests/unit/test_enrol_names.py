@@ -142,3 +142,21 @@ def test_an_imported_person_in_another_case_is_merged_not_called_an_alias(tmp_pa
         store.add_person("Kit Harington", [_reference(3)])
         assert store.import_export(exported) == 1
         assert [(p.name, p.reference_count) for p in store.persons()] == [("Kit Harington", 2)]
+
+
+def test_look_ups_inside_a_transaction_see_its_own_adds_removals_and_rollbacks(tmp_path: Path) -> None:
+    """Inside a transaction names are looked up in an index read once (an import of 4,000 people scanned every
+    name for each: 16 s, now 2.5 s); it must follow what the transaction itself does."""
+    with Gallery(tmp_path / "g.sqlite") as store, store.transaction():
+        store.add_person("Ann", [_reference(1)], ["A"])
+        assert store.canonical_name("ann") == store.canonical_name("a") == "Ann"
+        store.remove_person("a")
+        with pytest.raises(UserError, match="no person named 'A'"):
+            store.person_id("A")
+        store.add_person("ANN", [_reference(2)])
+        assert store.canonical_name("ann") == "ANN"
+        with pytest.raises(UserError, match="taken back"), store.transaction():
+            store.add_person("Bo", [_reference(3)])
+            raise UserError("taken back")
+        with pytest.raises(UserError, match="no person named 'bo'"):
+            store.person_id("bo")
