@@ -435,11 +435,19 @@ class Gallery:
         key = name_key(name) if isinstance(name, str) else name
         if self._depth:  # nothing changes the gallery under a transaction or snapshot: one read serves every look-up
             return self._name_index().get(key)
-        row = self.db.execute(
-            "SELECT id FROM persons WHERE name_key(name) = ?1 UNION SELECT person_id FROM aliases"
-            " WHERE name_key(alias) = ?1",
-            (key,),
-        ).fetchone()
+        # As stored first, through the columns' indexes; then by name_key, which no index serves (each such look-up
+        # reads every name: `gallery list` of 4,000 people, one look-up each, took 27 s that way, where 5 s before).
+        stored = stored_form(name) if isinstance(name, str) else name
+        row = (
+            self.db.execute(
+                "SELECT id FROM persons WHERE name = ?1 UNION SELECT person_id FROM aliases WHERE alias = ?1", (stored,)
+            ).fetchone()
+            or self.db.execute(
+                "SELECT id FROM persons WHERE name_key(name) = ?1 UNION SELECT person_id FROM aliases"
+                " WHERE name_key(alias) = ?1",
+                (key,),
+            ).fetchone()
+        )
         return int(row[0]) if row else None
 
     def _name_index(self) -> dict[str, int]:
