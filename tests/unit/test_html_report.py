@@ -7,8 +7,10 @@ import hashlib
 import re
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 
+from impersonation_cli.outputs import html
 from impersonation_cli.outputs.evidence_files import data_uri
 from impersonation_cli.outputs.findings import ReportInput
 from impersonation_cli.outputs.html import MAX_CARDS, MAX_PICTURE_BYTES, render_html
@@ -106,10 +108,20 @@ def test_wall_clock_times_at_the_end_of_year_9999_are_left_off_the_axis() -> Non
     assert "All rooms by wall-clock time" not in page and "9999-12-31 23:59:59 +0000" in page
 
 
-def test_one_large_crop_named_by_every_card_is_embedded_only_up_to_the_picture_budget(tmp_path: Path) -> None:
+@pytest.fixture
+def budget_of_5_mb(monkeypatch: pytest.MonkeyPatch) -> int:
+    """The picture budget a tenth of the shipped 50 MB, and every picture below a tenth of what it stands for: the
+    same sums, a tenth of the bytes to encode and search (the fast tier's slowest tests were these two)."""
+    monkeypatch.setattr(html, "MAX_PICTURE_BYTES", MAX_PICTURE_BYTES // 10)
+    return html.MAX_PICTURE_BYTES
+
+
+def test_one_large_crop_named_by_every_card_is_embedded_only_up_to_the_picture_budget(
+    tmp_path: Path, budget_of_5_mb: int
+) -> None:
     # A crafted result may point every card at one large image whose sha256 it records: each card embedded it
     # again (60 cards of a 2 MB picture made a 160 MB report, held in memory while it was written).
-    crop = b"\xff\xd8\xff" + bytes(2_000_000)
+    crop = b"\xff\xd8\xff" + bytes(200_000)
     (tmp_path / "big.jpg").write_bytes(crop)
     digest = hashlib.sha256(crop).hexdigest()
     found = []
@@ -118,17 +130,19 @@ def test_one_large_crop_named_by_every_card_is_embedded_only_up_to_the_picture_b
         card.evidence = Evidence(path="big.jpg", sha256=digest, time_s=n, box=[0, 0, 9, 9])
         found.append(card)
     page = render_html(ReportInput(scan_result(found), tmp_path / "result.json"))
-    embedded = MAX_PICTURE_BYTES // len(crop)
+    embedded = budget_of_5_mb // len(crop)
     assert page.count("data:image/jpeg;base64,") == embedded == 24
-    assert page.count("not embedded: the report already holds 50 MB of pictures") == 60 - embedded
-    assert len(page) < 1.4 * MAX_PICTURE_BYTES
+    assert page.count("not embedded: the report already holds 5 MB of pictures") == 60 - embedded
+    assert len(page) < 1.4 * budget_of_5_mb
 
 
-def test_whole_frames_take_only_what_the_cards_crops_leave_of_the_picture_budget(tmp_path: Path) -> None:
+def test_whole_frames_take_only_what_the_cards_crops_leave_of_the_picture_budget(
+    tmp_path: Path, budget_of_5_mb: int
+) -> None:
     """40 cards, each a 100 kB crop and a 1.4 MB frame. Card by card, the first 33 cards' pictures and 5 more crops
     used the 50 MB up and the last 2 cards lost their crops, the evidence itself; now every crop is embedded and
-    the frames fill what is left."""
-    crop, frame = b"\xff\xd8\xff" + bytes(100_000 - 3), b"\xff\xd8\xff" + bytes(1_400_000 - 3)
+    the frames fill what is left. (At a tenth of each size, as `budget_of_5_mb` says.)"""
+    crop, frame = b"\xff\xd8\xff" + bytes(10_000 - 3), b"\xff\xd8\xff" + bytes(140_000 - 3)
     (tmp_path / "crop.jpg").write_bytes(crop)
     (tmp_path / "frame.jpg").write_bytes(frame)
     found = []
@@ -138,10 +152,10 @@ def test_whole_frames_take_only_what_the_cards_crops_leave_of_the_picture_budget
         card.evidence_frame = Evidence("frame.jpg", hashlib.sha256(frame).hexdigest(), float(n), [0, 0, 9, 9])
         found.append(card)
     page = render_html(ReportInput(scan_result(found), tmp_path / "result.json"))
-    frames = (MAX_PICTURE_BYTES - 40 * len(crop)) // len(frame)
+    frames = (budget_of_5_mb - 40 * len(crop)) // len(frame)
     assert page.count(f"src='{data_uri(crop)}'") == 40
     assert page.count(f"src='{data_uri(frame)}'") == frames == 32
-    assert page.count("not embedded: the report already holds 50 MB of pictures") == 40 - frames
+    assert page.count("not embedded: the report already holds 5 MB of pictures") == 40 - frames
 
 
 def test_sources_an_interrupted_scan_never_finished_are_not_counted_as_scanned_nor_said_to_show_nobody() -> None:
