@@ -59,6 +59,16 @@ EMPTY_GALLERY_NOTICE = "the gallery is empty; enrol people with `impersonation-c
 ROOMS_FILE_SUFFIXES = frozenset({".yaml", ".yml", ".toml", ".json"})
 
 
+def _typed_arg(value: object, name: str, kinds: type | UnionType, described: str) -> None:
+    """Refuse an argument of the wrong type by its name: room=123 was told it was a bad room (UserError).
+
+    Raises:
+        TypeError: neither None nor of `kinds`.
+    """
+    if value is not None and not isinstance(value, kinds):
+        raise TypeError(f"{name} must be {described}, not {type(value).__name__}")
+
+
 def _path_arg(value: object, name: str) -> None:
     """Refuse a path argument of the wrong type by its name (os.fspath would say only "expected str, bytes or
     os.PathLike object, not int", deep in the call).
@@ -66,8 +76,7 @@ def _path_arg(value: object, name: str) -> None:
     Raises:
         TypeError: neither None, a str nor an os.PathLike.
     """
-    if value is not None and not isinstance(value, str | os.PathLike):
-        raise TypeError(f"{name} must be a path (a str or os.PathLike), not {type(value).__name__}")
+    _typed_arg(value, name, str | os.PathLike, "a path (a str or os.PathLike)")
 
 
 def _number_arg(value: object, name: str) -> None:
@@ -92,16 +101,6 @@ def _no_empty_paths(**paths: object) -> None:
     for name, value in paths.items():
         if isinstance(value, str) and not value.strip():
             raise UserError(f"{name} is an empty path: give a path, or None for the default")
-
-
-def _typed_arg(value: object, name: str, kinds: type | UnionType, described: str) -> None:
-    """Refuse an argument of the wrong type by its name: room=123 was told it was a bad room (UserError).
-
-    Raises:
-        TypeError: neither None nor of `kinds`.
-    """
-    if value is not None and not isinstance(value, kinds):
-        raise TypeError(f"{name} must be {described}, not {type(value).__name__}")
 
 
 def _callable_arg(value: object, name: str) -> None:

@@ -11,6 +11,7 @@ import math
 import os
 import types
 import typing
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -493,18 +494,23 @@ REPORTED_SETTINGS: dict[tuple[str, ...], type] = {
 _ABSENT = object()
 
 
+def nested_setting(settings: dict[str, Any], keys: Sequence[str], absent: Any = None) -> Any:
+    """The value under `keys` in a result's settings, or `absent` where any level is missing or not a table."""
+    value: Any = settings
+    for key in keys:
+        value = value.get(key, absent) if isinstance(value, dict) else absent
+    return value
+
+
 def _refuse_unknown_values(result: ScanResult) -> None:
     """Statuses the format does not have, and reported settings of the wrong type: a hand-edited `status` "maybe"
     or `settings.fps` "two" went into the report as they were ('frames sampled per second: two', 'threshold x')."""
     _require(result.status in RESULT_STATUSES, result.status, f"one of {', '.join(RESULT_STATUSES)}", "status")
+    expected = f"one of {', '.join(SOURCE_STATUSES)}"
     for number, source in enumerate(result.sources):
-        expected = f"one of {', '.join(SOURCE_STATUSES)}"
         _require(source.status in SOURCE_STATUSES, source.status, expected, f"sources.{number}.status")
     for keys, kind in REPORTED_SETTINGS.items():
-        value: Any = result.settings
-        for key in keys:
-            value = value.get(key, _ABSENT) if isinstance(value, dict) else _ABSENT
-        if value is not _ABSENT:
+        if (value := nested_setting(result.settings, keys, _ABSENT)) is not _ABSENT:
             _build(kind, value, f"settings.{'.'.join(keys)}.")
 
 

@@ -1059,8 +1059,8 @@ def _refuse_people_named_twice(people: list[ImportedPerson]) -> None:
     person (or give an alias to both), which the file did not say."""
     owners: dict[str, int] = {}
     for n, person in enumerate(people):
-        for name in {name_key(name): name for name in (person.name, *person.aliases)}.values():
-            first = owners.setdefault(name_key(name), n)
+        for key, name in {name_key(name): name for name in (person.name, *person.aliases)}.items():
+            first = owners.setdefault(key, n)
             if first != n:
                 raise GalleryError(
                     f"persons[{n}] ({person.name!r}): {name!r} already names persons[{first}] "

@@ -13,7 +13,15 @@ from impersonation_cli.errors import GalleryError, UserError
 from impersonation_cli.gallery.store import Authorization, Gallery
 from impersonation_cli.io.rooms import canonical_room
 from impersonation_cli.io.urls import shown_message, shown_source
-from impersonation_cli.results import SOURCE_SIGNALS, Appearance, ScanResult, SignalScore, SourceResult, Verdict
+from impersonation_cli.results import (
+    SOURCE_SIGNALS,
+    Appearance,
+    ScanResult,
+    SignalScore,
+    SourceResult,
+    Verdict,
+    nested_setting,
+)
 
 # `--fail-on` words and the verdicts they stand for; the full verdict names are accepted too.
 FAIL_ON_VERDICTS = {
@@ -232,10 +240,7 @@ def verdict_meaning(verdict: str) -> str:
 
 def setting(settings: dict[str, Any], *keys: str) -> Any:
     """A value nested in a result's settings, or None where any level is missing or not a table."""
-    value: Any = settings
-    for key in keys:
-        value = value.get(key) if isinstance(value, dict) else None
-    return value
+    return nested_setting(settings, keys)
 
 
 def wallclock_text(value: str | None) -> str | None:
