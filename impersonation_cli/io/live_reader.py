@@ -33,7 +33,7 @@ from impersonation_cli.errors import (
     check_seconds,
     plain_numbers,
 )
-from impersonation_cli.io.hls import read_playlist
+from impersonation_cli.io.hls import Playlist, read_playlist
 from impersonation_cli.io.sources import (
     check_pixels,
     decode_packet,
@@ -499,7 +499,10 @@ class RoomReader(threading.Thread):
 
     def _connect_and_read(self) -> bool:
         """One connection: True when it delivered at least one frame."""
-        if not self._playlist_moved_on():
+        # An HLS room read before is read again only once its playlist lists other segments (a stream that goes
+        # on, or came back); where the playlist cannot be read, the connection says why.
+        playlist = read_playlist(self.state.url, self.settings.open_timeout_s) if self._segments_read else None
+        if playlist is not None and playlist.segments in ((), self._segments_read):
             self.state.last_error = "its HLS playlist lists only segments already read (the stream ended?)"
             return False
         try:
@@ -510,18 +513,19 @@ class RoomReader(threading.Thread):
         self.state.connections += 1
         frames_before = self.state.frames_decoded
         try:
-            return self._read(container)
+            return self._read(container, playlist)
         except UnreadableInput as exc:  # a frame over the pixel limit, mid-stream: this connection is over
             self.state.last_error = redact_urls(str(exc))
             return self.state.frames_decoded > frames_before
         finally:
             container.close()
 
-    def _read(self, container: av.container.InputContainer) -> bool:
+    def _read(self, container: av.container.InputContainer, playlist: Playlist | None) -> bool:
+        """Read a connection's packets until it ends; `playlist`: the room's, where it was just read (HLS)."""
         stream = main_video(container)
         hls = is_hls(container)
         if hls:  # its frames come a segment at a time: how long one may be, before they say so
-            playlist = read_playlist(self.state.url, self.settings.open_timeout_s)
+            playlist = playlist or read_playlist(self.state.url, self.settings.open_timeout_s)
             self.state.segmented(playlist.target_s if playlist else None)
         stream.thread_count = 1  # one thread per room: a watcher holds many rooms, each decoding a little
         codec = pixel_limited(stream)
@@ -571,14 +575,6 @@ class RoomReader(threading.Thread):
         playlist = read_playlist(self.state.url, self.settings.open_timeout_s)
         if playlist is not None:
             self._segments_read = playlist.segments
-
-    def _playlist_moved_on(self) -> bool:
-        """Whether the room may be read again: not HLS, or its playlist lists other segments than those read (a
-        stream that goes on, or came back); where the playlist cannot be read, the connection says why."""
-        if not self._segments_read:
-            return True
-        playlist = read_playlist(self.state.url, self.settings.open_timeout_s)
-        return playlist is None or playlist.segments not in ((), self._segments_read)
 
     def _packets(
         self, container: av.container.InputContainer, stream: av.video.stream.VideoStream
