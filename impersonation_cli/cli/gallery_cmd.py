@@ -47,6 +47,7 @@ def add(
     models: options.Models = None,
     pack: options.Pack = None,
     device: options.Device = "auto",
+    config: options.Config = None,
     threads: options.Threads = None,
 ) -> None:
     """Enrol a person from reference photos: the faces found are stored in one transaction (all or none); a
@@ -54,9 +55,9 @@ def add(
     validate_name(name)  # refused before the models load
     for text in alias or []:
         validate_name(text, "alias")
-    engine, config = load_engine(models, pack, device, threads=threads, on_notice=warn)
+    engine, settings = load_engine(models, pack, device, config, threads, on_notice=warn)
     path = default_gallery_path(gallery)
-    enrolled(*enrol_photos(path, engine, name, images, alias or [], config.match.threshold, say))
+    enrolled(*enrol_photos(path, engine, name, images, alias or [], settings.match.threshold, say))
 
 
 @gallery_app.command("import")
@@ -72,12 +73,13 @@ def import_folder(
     models: options.Models = None,
     pack: options.Pack = None,
     device: options.Device = "auto",
+    config: options.Config = None,
     threads: options.Threads = None,
 ) -> None:
     """Enrol everyone in a folder; each person is committed on its own, so an interrupted import keeps them."""
     people = people_to_import(folder, say)
-    engine, config = load_engine(models, pack, device, threads=threads, on_notice=warn)
-    for enrolment in enrol_folder(default_gallery_path(gallery), engine, people, config.match.threshold, say):
+    engine, settings = load_engine(models, pack, device, config, threads, on_notice=warn)
+    for enrolment in enrol_folder(default_gallery_path(gallery), engine, people, settings.match.threshold, say):
         enrolled(*enrolment)
 
 

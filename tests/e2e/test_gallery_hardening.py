@@ -275,3 +275,21 @@ def test_folder_import_rule_and_lookalike_warnings_name_the_person(
     warnings = [line for line in lines if line.startswith("warning:")]
     assert warnings and all(line.startswith("warning: id00 Angelina Jolie: img") for line in warnings), warnings
     assert all("like 'extra'" in line for line in warnings), warnings
+
+
+def test_the_lookalike_warnings_follow_the_threshold_of_the_config_given(
+    cli_env: dict[str, str], media: Path, tmp_path: Path
+) -> None:
+    """The import above warns that Angelina Jolie's photos are like 'extra' (which holds a mirrored portrait of
+    her) at the default threshold; with `--config` setting a threshold above their similarity it does not."""
+    people = tmp_path / "people"
+    people.mkdir()
+    for name in ("extra", "id00_Angelina_Jolie"):
+        (people / name).symlink_to(media / "deepface_identities" / name)
+    config = tmp_path / "strict.toml"
+    config.write_text("[match]\nthreshold = 0.999\n")
+    result = run_cli(["gallery", "import", str(people), "--config", str(config)], cli_env)
+    assert result.returncode == 0, result.stderr
+    assert "one face only" in result.stderr and "warning:" not in result.stderr, result.stderr
+    with Gallery(Path(cli_env["IMPERSONATION_GALLERY"])) as store:
+        assert {p.name: p.reference_count for p in store.persons()} == {"extra": 1, "id00 Angelina Jolie": 8}
