@@ -51,11 +51,12 @@ def evaluate(
         stderr.print(one_line(f"[{number}/{len(manifest.cases)}] {Path(case.source).name}"), highlight=False)
 
     report = evaluation_report(manifest, engine, settings, fps, score_unmatched, on_case)
+    wrote_roc = write_eval_outputs(report, roc_path, json_path)  # first: the cases scanned outlast a closed stdout
     stdout.print(class_table(report.metrics))
     no_auc = one_line("no ROC AUC: no manipulation class has both positive and negative cases")
     stdout.print(auc_table(report.aucs) if report.aucs else no_auc)
     stdout.print(group_table(report.groups))
-    if write_eval_outputs(report, roc_path, json_path):
+    if wrote_roc:
         done(f"ROC plot written to {roc_path}")
     elif roc_path is not None:
         stderr.print(one_line(f"no ROC plot written to {roc_path}: there is no curve to draw"))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 from rich.table import Table
 
+from impersonation_cli.outputs.console import one_line
 from impersonation_cli.tools.evaluation import (
     BOOTSTRAP_RESAMPLES,
     BOOTSTRAP_SEED,
@@ -32,7 +33,7 @@ def class_table(metrics: list[ClassMetric]) -> Table:
         table.add_column(column, justify="left" if column == "class" else "right")
     for m in metrics:
         counts = (m.true_positives, m.false_positives, m.false_negatives)
-        table.add_row(m.name, *(str(c) for c in counts), _rate(m.precision), _rate(m.recall))
+        table.add_row(one_line(m.name), *(str(c) for c in counts), _rate(m.precision), _rate(m.recall))
     return table
 
 
@@ -58,7 +59,7 @@ def group_table(groups: list[GroupAuc]) -> Table:
     for g in groups:
         auc = "-" if g.auc is None else f"{g.auc:.3f}"
         counts = (g.positives, g.flagged_positives, g.negatives, g.flagged_negatives, g.not_judged)
-        table.add_row(g.name, g.verdict_class, auc, _interval(g.interval), *(str(c) for c in counts))
+        table.add_row(one_line(g.name), g.verdict_class, auc, _interval(g.interval), *(str(c) for c in counts))
     return table
 
 

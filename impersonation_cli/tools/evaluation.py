@@ -28,7 +28,7 @@ import yaml
 from impersonation_cli.config import BOUNDS, Config, config_path, write_match_threshold
 from impersonation_cli.errors import MAX_SCAN_FPS, UserError, check_rate, read_settings_text, unknown_keys
 from impersonation_cli.gallery.enrol import reference_from_image
-from impersonation_cli.gallery.store import Gallery, GalleryIndex
+from impersonation_cli.gallery.store import Gallery, GalleryIndex, name_key
 from impersonation_cli.io.atomic_write import text_bytes, write_files_atomic
 from impersonation_cli.io.names import shown_name
 from impersonation_cli.io.rooms import Room, TextLoader, parse_time, validate_room
@@ -305,6 +305,8 @@ def _case(folder: Path, raw: Any, number: int) -> CaseEntry:
         group=_text(item, "group", where),
     )
     if key == "source":
+        if path.is_dir():  # scanned, it was an unread case scored 0 in the figures
+            raise UserError(f"{where}: {path} is a folder: name it as the 'folder' of a case")
         return CaseEntry(number, case)
     if path.is_file():
         raise UserError(f"{where}: {path} is a file: name it as the 'source' of a case")
@@ -318,7 +320,11 @@ def _cases(entries: list[CaseEntry]) -> list[EvalCase]:
     """The manifest's cases in its order, a folder entry's where it stands. A file a `source` case names is that
     case only, not also one of its folder's (as `scan FOLDER FILE` lists it where it is named); a file two folder
     entries reach, and no case names, is refused: which entry's labels it takes would be a guess."""
-    named = {source_key(entry.case.source) for entry in entries if entry.files is None}
+    named: dict[str, int] = {}
+    for entry in (e for e in entries if e.files is None):
+        first = named.setdefault(source_key(entry.case.source), entry.number)
+        if first != entry.number:  # counted twice, and as a fake and a real at once where the labels differ
+            raise UserError(f"case {entry.number}: {entry.case.source} is case {first}'s file too; name it once")
     reached: dict[str, int] = {}
     cases = []
     for entry in entries:
@@ -340,14 +346,14 @@ def _check_names(people: list[EvalPerson], footage: dict[str, list[Path]], entri
     """Every person a case expects or footage belongs to is one of the manifest's gallery, the only people eval
     registers: a misspelt expected identity was a miss counted against recall, and footage of someone not there
     was refused naming a temporary gallery's path."""
-    known = {" ".join(p.name.split()).casefold(): p.name for p in people}
+    known = {name_key(p.name): p.name for p in people}
     registered = f"the manifest's gallery has {', '.join(map(repr, known.values()))}" if known else "it has no gallery"
     for entry in entries:
         for name in entry.case.expected_identities:
-            if name.casefold() not in known:  # as identity_metric compares them
+            if name_key(name) not in known:  # as identity_metric compares them
                 raise UserError(f"case {entry.number} expects {name!r}, who can never be found: {registered}")
     for name in footage:
-        if " ".join(name.split()).casefold() not in known:
+        if name_key(name) not in known:
             raise UserError(f"footage of {name!r}, who is not registered: {registered}")
 
 
@@ -569,8 +575,8 @@ def identity_metric(outcomes: list[CaseOutcome]) -> ClassMetric:
     """Identities per source: each (source, person) pair found and expected is a true positive."""
     hits = misses = extras = 0
     for o in outcomes:
-        expected = {n.casefold() for n in o.case.expected_identities}
-        found = {n.casefold() for n in o.found_identities}
+        expected = {name_key(n) for n in o.case.expected_identities}
+        found = {name_key(n) for n in o.found_identities}
         hits += len(expected & found)
         misses += len(expected - found)
         extras += len(found - expected)
