@@ -20,7 +20,7 @@ from typing import Any
 from impersonation_cli import __version__
 from impersonation_cli.errors import UserError, is_device, parse_error
 from impersonation_cli.io.names import shown_json
-from impersonation_cli.io.urls import shown_message, shown_source
+from impersonation_cli.io.urls import redact_urls, shown_message, shown_source
 from impersonation_cli.runtime.host import Host, this_host
 
 SCAN_SCHEMA = "impersonation-cli/scan"
@@ -44,6 +44,12 @@ class SignalScore:
     score: float
     explanation: str
     details: dict[str, float | str] = field(default_factory=dict)  # numbers, and names such as a footage file
+
+    def __post_init__(self) -> None:
+        # A result of an earlier version may quote a stream URL with its password (a room was named by its URL).
+        if isinstance(self.explanation, str):
+            self.explanation = redact_urls(self.explanation)
+        self.details = {k: redact_urls(v) if isinstance(v, str) else v for k, v in self.details.items()}
 
 
 @dataclass
@@ -153,6 +159,8 @@ class Appearance:
         if isinstance(self.source, str):
             self.source = shown_source(self.source)
         self.verdicts = known_verdicts(self.verdicts)
+        # A `concurrent` reason of an earlier version named the rooms by their URLs, passwords and tokens included.
+        self.reasons = [redact_urls(r) if isinstance(r, str) else r for r in self.reasons]
 
     @property
     def duration_s(self) -> float:

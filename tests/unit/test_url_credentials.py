@@ -125,6 +125,29 @@ def test_a_result_written_before_is_read_without_its_secrets(tmp_path: Path) -> 
     assert SECRET not in render_html(report)
 
 
+def test_the_reasons_and_signals_of_a_result_written_before_are_read_without_its_secrets(tmp_path: Path) -> None:
+    """Before rooms had names of their own, a `concurrent` reason named them by their URLs: masked as it is read,
+    it reached the HTML, the JUnit file and the notice with the password and token."""
+    document = scan_result([appearance("Eileen Collins", URL)], [source(URL)]).to_dict()
+    found = document["appearances"][0]
+    found["verdicts"].append("concurrent")
+    found["reasons"].append(f"Eileen Collins is live in 2 rooms within 10 s: {URL}, rtsp://cam2.example/live")
+    found["signals"] = {
+        "concurrent": {
+            "name": "concurrent",
+            "score": 1.0,
+            "explanation": f"also {URL}",
+            "details": {"rooms": URL, "count": 2},
+        }
+    }
+    result = ScanResult.from_dict(json.loads(json.dumps(document)))
+    assert result.appearances[0].reasons[-1].endswith(f"{SHOWN}, rtsp://cam2.example/live")
+    assert result.appearances[0].signals["concurrent"].details == {"rooms": SHOWN, "count": 2}
+    report = ReportInput(result, tmp_path / "result.json")
+    (notice,) = notice_documents(report, tmp_path).items()
+    assert SECRET not in notice[1] and SECRET not in render_html(report) and SECRET not in result.to_json()
+
+
 def test_evidence_file_names_carry_no_secret() -> None:
     assert SECRET not in source_slug(URL)
     assert source_slug(URL) == source_slug(SHOWN)  # not even a hash of it
