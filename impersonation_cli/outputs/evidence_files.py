@@ -97,11 +97,11 @@ def check_evidence(evidence: Evidence | None, result_dir: Path) -> EvidenceFile:
     if evidence is None or not evidence.path or not evidence.sha256:
         return EvidenceFile(NOT_SAVED)
     checked = [_check_file(path, evidence.sha256) for path in locate(evidence.path, result_dir)]
-    matching = (c for c in checked if c.status in (VERIFIED, NOT_IMAGE))
-    found = next(matching, None)
-    if found is None:
-        moved = (_check_file(path, evidence.sha256) for path in moved_along(evidence.path, result_dir))
-        found = next((c for c in moved if c.status in (VERIFIED, NOT_IMAGE)), None)
+    if not any(c.status in (VERIFIED, NOT_IMAGE) for c in checked):
+        # Beside the result where the recorded path names nothing from here: the crop altered there was 'missing'
+        # (report run from out/, or out/ moved), though the file that was the evidence stood where it was saved.
+        checked += [_check_file(path, evidence.sha256) for path in moved_along(evidence.path, result_dir)]
+    found = next((c for c in checked if c.status in (VERIFIED, NOT_IMAGE)), None)
     return found or (checked[0] if checked else EvidenceFile(MISSING))
 
 
@@ -109,7 +109,7 @@ def found_elsewhere(evidence: Evidence | None, checked: EvidenceFile) -> Path | 
     """Where `check_evidence` found the crop, when that is not its recorded path (the result's folder moved, or the
     report run from another folder): the file the documents' checks were made on, which the recorded path, shown
     beside it, does not name from here."""
-    if evidence is None or not evidence.path or checked.path is None or checked.status not in (VERIFIED, NOT_IMAGE):
+    if evidence is None or not evidence.path or checked.path is None:
         return None
     return None if checked.path in _spellings(evidence.path) else checked.path
 

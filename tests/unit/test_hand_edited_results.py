@@ -12,7 +12,15 @@ import pytest
 
 from impersonation_cli.gallery.store import Gallery
 from impersonation_cli.outputs.evidence import save_evidence, source_slug
-from impersonation_cli.outputs.evidence_files import CHANGED, MISSING, NOT_SAVED, UNREADABLE, VERIFIED, check_evidence
+from impersonation_cli.outputs.evidence_files import (
+    CHANGED,
+    MISSING,
+    NOT_SAVED,
+    UNREADABLE,
+    VERIFIED,
+    check_evidence,
+    found_elsewhere,
+)
 from impersonation_cli.outputs.findings import ReportInput, read_report_input
 from impersonation_cli.outputs.html import render_html
 from impersonation_cli.outputs.notice import notice_file_name, write_notices
@@ -105,9 +113,12 @@ def test_evidence_moved_with_a_result_written_below_the_scan_s_folder_is_found(
         evidence = Evidence(recorded, hashlib.sha256(crop).hexdigest(), 3.0, [0.0, 0.0, 1.0, 1.0])
         found = check_evidence(evidence, out)
         assert (found.status, found.path) == (VERIFIED, out / "ev" / "a-1234" / "s1-a1.jpg"), recorded
-    # Another file there is not called the evidence changed: what is not found as recorded stays missing.
-    other = Evidence("out/ev/a-1234/s1-a1.jpg", "ab" * 32, 3.0, [0.0, 0.0, 1.0, 1.0])
-    assert check_evidence(other, out).status == MISSING
+    # The crop altered there is changed, where it is, not missing: the report run from out/ (as docs/reports.md
+    # shows) told the analyst the evidence was gone when it had been tampered with.
+    altered = Evidence("out/ev/a-1234/s1-a1.jpg", "ab" * 32, 3.0, [0.0, 0.0, 1.0, 1.0])
+    checked = check_evidence(altered, out)
+    assert (checked.status, found_elsewhere(altered, checked)) == (CHANGED, out / "ev" / "a-1234" / "s1-a1.jpg")
+    assert check_evidence(Evidence("out/ev/a-1234/s9-a9.jpg", "ab" * 32, 3.0, [0.0] * 4), out).status == MISSING
 
 
 def test_the_documents_name_where_moved_evidence_was_checked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
