@@ -14,8 +14,8 @@ from pathlib import Path
 
 from impersonation_cli import __version__
 from impersonation_cli.errors import BIDI_REORDERING
-from impersonation_cli.gallery.grants import appearance_span, authorizing
-from impersonation_cli.gallery.store import Authorization
+from impersonation_cli.gallery.grants import Authorizing, appearance_span, authorizing
+from impersonation_cli.gallery.store import Authorization, name_key
 from impersonation_cli.io.atomic_write import text_bytes, write_files_atomic
 from impersonation_cli.io.names import name_from_shown
 from impersonation_cli.outputs.evidence import slug, source_slug
@@ -119,7 +119,7 @@ def render_notice(
         *(_appearance(report, n, a) for n, a in enumerate(appearances, start=1)),
         *([_stream(source, own)] if own else []),
         _evidence(report, appearances),
-        _request(authorized=all(Verdict.AUTHORIZED in a.verdicts for a in appearances)),
+        _request(authorized=all(_authorized(report.authorizations, a) for a in appearances)),
     ]
     return "\n\n".join(sections) + "\n"
 
@@ -212,10 +212,28 @@ def _number(value: object) -> str:
     return md_code(value)
 
 
+def _grants(authorizations: list[Authorization], appearance: Appearance) -> list[Authorization]:
+    return [a for a in authorizations if name_key(a.person) == name_key(appearance.identity)]
+
+
+def _authorizing(authorizations: list[Authorization], appearance: Appearance) -> Authorizing:
+    """How the gallery's grants of the appearance's room cover it, by the verdicts' rule (gallery/grants.py): a
+    grant that does not cover all of the appearance authorizes none of it."""
+    here = [a for a in _grants(authorizations, appearance) if a.room == appearance.room]
+    return authorizing(here, appearance_span(appearance.start_wallclock, appearance.end_wallclock))
+
+
+def _authorized(authorizations: list[Authorization] | None, appearance: Appearance) -> bool:
+    """Authorized by the scan's verdict or by the gallery the report reads (a grant recorded after the scan): the
+    draft then does not state in good faith that the use is unauthorized, which its own status line contradicted."""
+    on_record = authorizations is not None and _authorizing(authorizations, appearance).grant is not None
+    return Verdict.AUTHORIZED in appearance.verdicts or on_record
+
+
 def _authorization_status(authorizations: list[Authorization] | None, appearance: Appearance) -> str:
     if authorizations is None:
         return "as judged at scan time (see the reasons below); {{CONFIRM AGAINST THE AUTHORIZATION REGISTRY}}"
-    rooms = [a for a in authorizations if a.person.casefold() == appearance.identity.casefold()]
+    rooms = _grants(authorizations, appearance)
     if not rooms:
         return f"no room is authorized to use {md_text(appearance.identity)}'s likeness."
     listed = "; ".join(
@@ -225,9 +243,13 @@ def _authorization_status(authorizations: list[Authorization] | None, appearance
         + (" (AI digital human licensed)" if a.ai_allowed else "")
         for a in rooms
     )
-    here = [a for a in rooms if a.room == appearance.room]
-    # The verdicts' rule (gallery/grants.py): a grant that does not cover all of the appearance authorizes none of it.
-    found = authorizing(here, appearance_span(appearance.start_wallclock, appearance.end_wallclock))
+    here = any(a.room == appearance.room for a in rooms)
+    found = _authorizing(authorizations, appearance)
+    if found.grant is not None and Verdict.UNAUTHORIZED in appearance.verdicts:
+        return (
+            f"this room is among the authorized ones on record: {listed}. The scan found no authorization for it "
+            "(the grant may have been recorded since): {{CONFIRM WHICH HOLDS, OR DO NOT SEND}}"
+        )
     if not here or found.grant is not None:
         return f"this room {'is' if here else 'is not'} among the authorized ones on record: {listed}."
     if (part := found.partial) is not None:

@@ -132,6 +132,23 @@ def test_a_grant_covering_the_date_or_a_time_not_known_is_the_rooms_authorizatio
         assert f"this room is among the authorized ones on record: {on_record}" in line
 
 
+def test_a_draft_whose_room_the_gallery_authorizes_since_the_scan_does_not_swear_it_is_unauthorized(
+    tmp_path: Path,
+) -> None:
+    """Scanned unauthorized-likeness, the room authorized afterwards, `report --gallery`: the draft said 'this
+    room is among the authorized ones on record' and, below, stated in good faith that 'this use is not authorized
+    by the rights holder'. It now names the disagreement for the sender to settle, and does not swear to either."""
+    found = appearance("Eileen Collins", "room.mp4", room="douyin:555")
+    grant = Authorization("eileen  COLLINS", "douyin:555", None, None, False)
+    report = ReportInput(scan_result([found]), tmp_path / "r.json", authorizations=[grant])
+    (text,) = notice_documents(report, tmp_path).values()
+    (status,) = [line for line in text.splitlines() if line.startswith("- Authorization status:")]
+    assert "among the authorized ones on record: `douyin:555`. The scan found no authorization" in status
+    assert "{{CONFIRM WHICH HOLDS, OR DO NOT SEND}}" in status
+    request = text.split("## Request")[1]
+    assert "not authorized by the rights holder" not in request and "without authorization" not in request
+
+
 def test_a_recording_read_only_in_part_is_not_said_to_have_been_examined_whole(tmp_path: Path) -> None:
     """A file whose decoding stopped at 18.8 s of its header's 40 s was 'Recording examined: `cut.mp4` (40 s of
     video)' in its draft, which said nothing of the 21 s nobody examined."""
