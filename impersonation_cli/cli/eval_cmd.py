@@ -15,7 +15,7 @@ from impersonation_cli.errors import EXIT_OK, EXIT_UNREADABLE
 from impersonation_cli.io.threads import threads_or_default
 from impersonation_cli.outputs.console import one_line
 from impersonation_cli.outputs.dashboard import problem_lines
-from impersonation_cli.outputs.eval_tables import auc_table, class_table, group_table
+from impersonation_cli.outputs.eval_tables import auc_table, class_table, few_cases_note, group_table
 from impersonation_cli.tools.evaluation import EvalCase, checked_manifest, evaluation_report, write_eval_outputs
 
 
@@ -56,6 +56,8 @@ def evaluate(
     no_auc = one_line("no ROC AUC: no manipulation class has both positive and negative cases")
     stdout.print(auc_table(report.aucs) if report.aucs else no_auc)
     stdout.print(group_table(report.groups))
+    if (note := few_cases_note(report.aucs, report.groups)) is not None:
+        stdout.print(note)
     if wrote_roc:
         done(f"ROC plot written to {roc_path}")
     elif roc_path is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 from rich.table import Table
+from rich.text import Text
 
 from impersonation_cli.outputs.console import one_line
 from impersonation_cli.tools.evaluation import (
@@ -61,6 +62,23 @@ def group_table(groups: list[GroupAuc]) -> Table:
         counts = (g.positives, g.flagged_positives, g.negatives, g.flagged_negatives, g.not_judged)
         table.add_row(one_line(g.name), g.verdict_class, auc, _interval(g.interval), *(str(c) for c in counts))
     return table
+
+
+# Below this many fakes or reals a percentile bootstrap interval is narrower than the uncertainty: a perfect
+# split of 1 fake against 1 real resamples to AUC 1 every time, "[1.00, 1.00]".
+FEW_CASES = 10
+
+
+def few_cases_note(aucs: list[SignalAuc], groups: list[GroupAuc]) -> Text | None:
+    """A caveat under the tables when an interval rests on fewer than FEW_CASES fakes or reals."""
+    counts = [(a.positives, a.negatives) for a in aucs]
+    counts += [(g.positives, g.negatives) for g in groups if g.auc is not None]
+    if not any(min(pair) < FEW_CASES for pair in counts):
+        return None
+    return one_line(
+        f"note: an interval over fewer than {FEW_CASES} fakes or reals is narrower than the uncertainty (1 fake "
+        "ranked above 1 real gives [1.00, 1.00]); read such rows as their counts, not their intervals"
+    )
 
 
 def calibration_lines(result: Calibration) -> list[str]:
