@@ -255,10 +255,16 @@ def onnx_role(path: Path) -> str | None:
         return None
     initializers = {i.name for i in graph.initializer}
     inputs = [i for i in graph.input if i.name not in initializers]
-    if len(graph.output) >= 5:
+    outputs = [[d.dim_value for d in o.type.tensor_type.shape.dim] for o in graph.output]
+    if not inputs or not outputs:  # an empty file parses as an empty model: list and doctor ended in IndexError
+        return None
+    # SCRFD: per stride a score map (..., 1) and boxes (..., 4), with keypoints (..., 10) or without. Five or more
+    # outputs of any shape made a detector of a model that is none, and every scan read 'unreadable'.
+    last = [shape[-1] if shape else None for shape in outputs]
+    if len(outputs) in (6, 9) and set(last) <= {1, 4, 10} and {1, 4} <= set(last):
         return "detection"
-    dims = [d.dim_value for d in inputs[0].type.tensor_type.shape.dim] if inputs else []
-    out_dims = [d.dim_value for d in graph.output[0].type.tensor_type.shape.dim]
+    dims = [d.dim_value for d in inputs[0].type.tensor_type.shape.dim]
+    out_dims = outputs[0]
     if dims[2:4] == [112, 112] and out_dims[-1:] == [512]:
         return "recognition"
     if dims[2:4] == [192, 192] and out_dims[-1:] == [212]:

@@ -1,0 +1,61 @@
+"""What an unknown ONNX file of a pack folder does, read from its shapes (runtime/packs.onnx_role). A zero-byte
+file (an interrupted copy) parses as an empty model: `models list`, `models verify`, `doctor` and `scan` of a
+folder holding one ended in an internal error, 'IndexError: list index out of range', exit 4. A model of six
+outputs of any shape was taken for the detector, and every scan input was then 'unreadable'."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import onnx
+import pytest
+from onnx import TensorProto, helper
+
+from impersonation_cli.runtime.packs import onnx_role
+
+from .cli_in_process import run_cli
+
+
+def model_file(path: Path, input_shape: list, output_shapes: list[list | None]) -> Path:
+    """An ONNX file whose graph declares these shapes (its nodes only have to be valid: the role is read from the
+    declared shapes, as of a real pack's files)."""
+    image = helper.make_tensor_value_info("input.1", TensorProto.FLOAT, input_shape)
+    outputs = [
+        helper.make_tensor_value_info(f"out{n}", TensorProto.FLOAT, shape) for n, shape in enumerate(output_shapes)
+    ]
+    nodes = [helper.make_node("ReduceMean", ["input.1"], [f"out{n}"]) for n in range(len(output_shapes))]
+    onnx.save(helper.make_model(helper.make_graph(nodes, "g", [image], outputs)), str(path))
+    return path
+
+
+SCRFD_OUTPUTS = [[None, 1]] * 3 + [[None, 4]] * 3 + [[None, 10]] * 3
+
+
+@pytest.mark.parametrize(
+    ("outputs", "role"),
+    [
+        (SCRFD_OUTPUTS, "detection"),
+        ([[None, 1]] * 3 + [[None, 4]] * 3, "detection"),  # SCRFD without keypoints
+        ([[1]] * 6, None),
+        ([None] * 6, None),
+        ([], None),
+    ],
+)
+def test_a_detector_is_told_by_its_outputs_shapes(tmp_path: Path, outputs: list, role: str | None) -> None:
+    assert onnx_role(model_file(tmp_path / "m.onnx", [1, 3, None, None], outputs)) == role
+
+
+def test_a_recognizer_and_a_landmark_model_are_told_by_their_sizes(tmp_path: Path) -> None:
+    assert onnx_role(model_file(tmp_path / "r.onnx", [None, 3, 112, 112], [[1, 512]])) == "recognition"
+    assert onnx_role(model_file(tmp_path / "l.onnx", [None, 3, 192, 192], [[1, 212]])) == "landmarks_106"
+
+
+def test_a_zero_byte_onnx_file_has_no_role_and_the_pack_is_listed(tmp_path: Path) -> None:
+    pack = tmp_path / "models" / "mypack"
+    pack.mkdir(parents=True)
+    (pack / "partial.onnx").write_bytes(b"")
+    assert onnx_role(pack / "partial.onnx") is None
+    listed = run_cli("models", "list", "--models", str(tmp_path / "models"))
+    assert listed.returncode == 0 and "mypack" in listed.stdout, listed
+    verified = run_cli("models", "verify", "mypack", "--models", str(tmp_path / "models"))
+    assert verified.returncode == 1 and "internal error" not in verified.stderr, verified
