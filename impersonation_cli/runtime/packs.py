@@ -13,6 +13,7 @@ import importlib.util
 import json
 import lzma
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -29,7 +30,7 @@ from pathlib import Path, PureWindowsPath
 from typing import BinaryIO
 
 from impersonation_cli.errors import ModelPackError
-from impersonation_cli.io.urls import authenticated_request, redact_url, redact_urls
+from impersonation_cli.io.urls import MASK, authenticated_request, redact_url, redact_urls
 from impersonation_cli.io.user_dirs import data_folder, expand_user
 
 MODELS_ENV = "IMPERSONATION_MODELS"
@@ -338,9 +339,30 @@ def _recorded_source(source: str) -> str:
     was relative to wherever the install ran, which says nothing later), a URL without its password."""
     if source in ("pypi", "url", "official"):
         return source
-    if source.startswith(("http://", "https://")):
+    if _is_url(source):
         return redact_url(source)
     return str(expand_user(source, "model source").resolve())
+
+
+def _is_url(source: str) -> bool:
+    """A source that is a URL: `scheme://...`, the scheme in any case (HTTPS://host/p.zip was taken for a path,
+    and the error saying it did not exist quoted its password). Only http(s) is downloaded."""
+    scheme = re.match(r"\s*([A-Za-z][A-Za-z0-9+.-]*)://", source)
+    if scheme is None:
+        return False
+    if scheme.group(1).lower() not in ("http", "https") or source != source.strip():
+        raise ModelPackError(f"{_shown_source_url(source)}: only http:// and https:// URLs are downloaded")
+    return True
+
+
+def _shown_source_url(url: str) -> str:
+    """A download URL as messages show it: by `redact_url`, and where a password holds an unencoded '#', '?' or
+    '/' (which ends the authority before its '@', so that no URL reader finds the password), everything before
+    the last '@' masked: 'https://alice:hun#ter2@host/p.zip' was shown whole in 'nonnumeric port'."""
+    shown = redact_urls(url.strip())
+    if "@" not in shown or "@" in urllib.parse.urlsplit(url.strip()).netloc:
+        return shown
+    return re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*://).*@", rf"\1{MASK}@", shown)
 
 
 def _swap_in(staged: Path, target: Path, aside: Path) -> None:
@@ -420,13 +442,13 @@ def _materialise_source(spec: PackSpec, source: str, dest: Path, progress: Progr
         if not spec.url:
             raise ModelPackError(f"pack '{spec.name}' has no official download URL; use --from FOLDER|ZIP")
         source = spec.url
-    if source.startswith(("http://", "https://")):
+    if _is_url(source):
         archive = dest.with_suffix(".zip")
         _download(source, archive, progress)
         if source == spec.url and spec.zip_sha256:
             _check_digest(archive, spec.zip_sha256, label=source)
         # Named by its URL, not the temporary file's name (it is gone), and without the URL's password.
-        return _unzip(archive, dest, spec, label=redact_url(source))
+        return _unzip(archive, dest, spec, label=_shown_source_url(source))
     path = expand_user(source, "model source")
     if path.is_dir():
         return path
@@ -434,7 +456,7 @@ def _materialise_source(spec: PackSpec, source: str, dest: Path, progress: Progr
         return _unzip(path, dest, spec)
     if path.exists():
         raise ModelPackError(f"{path} is neither a folder nor a zip archive")
-    raise ModelPackError(f"model source {source} does not exist")
+    raise ModelPackError(f"model source {redact_urls(source)} does not exist")
 
 
 def _unzip(archive: Path, dest: Path, spec: PackSpec, label: str | None = None) -> Path:
@@ -524,7 +546,7 @@ def _member_read(member: zipfile.ZipInfo, label: str) -> Iterator[None]:
 
 
 def _download(url: str, target: Path, progress: Progress) -> None:
-    shown = redact_url(url)
+    shown = _shown_source_url(url)
     progress(f"downloading {shown}")
     try:
         request = authenticated_request(url)
@@ -532,9 +554,16 @@ def _download(url: str, target: Path, progress: Progress) -> None:
             _copy_capped(response, out, shown)
     except TimeoutError as exc:  # the read timeout: the server stopped sending
         raise ModelPackError(f"download of {shown} failed: no data for {DOWNLOAD_TIMEOUT} s") from exc
-    # HTTPException: a port that is not a number (InvalidURL), a connection cut mid-body (IncompleteRead). The
-    # error may quote a URL with its credentials: urllib's refusal of a redirect quotes the target whole.
-    except (OSError, ValueError, http.client.HTTPException) as exc:
+    # A port that is not a number is mostly a password holding an unencoded '#', '?' or '/': the authority ends
+    # there, and the error quoted the password's first part ("nonnumeric port: 'hun'").
+    except (ValueError, http.client.InvalidURL) as exc:
+        raise ModelPackError(
+            f"download of {shown} failed: the URL cannot be read (a user name or password must have its '#', '?', "
+            "'/' and '@' percent-encoded: %23, %3F, %2F, %40)"
+        ) from exc
+    # HTTPException: a connection cut mid-body (IncompleteRead). The error may quote a URL with its credentials:
+    # urllib's refusal of a redirect quotes the target whole.
+    except (OSError, http.client.HTTPException) as exc:
         raise ModelPackError(f"download of {shown} failed: {redact_urls(str(exc))}") from exc
 
 
@@ -551,6 +580,10 @@ def _copy_capped(response: http.client.HTTPResponse, out: BinaryIO, shown: str) 
         if written > MAX_DOWNLOAD_BYTES:
             raise ModelPackError(refusal)
         out.write(chunk)
+    # A connection closed before the promised length ends read() as the body's end would: the part was unzipped
+    # and called 'a damaged zip archive'.
+    if length.isdigit() and written < int(length):
+        raise ModelPackError(f"download of {shown} was cut short: {written} of {length} bytes; try again")
 
 
 def _from_pypi(spec: PackSpec, dest: Path, progress: Progress) -> Path:

@@ -21,6 +21,7 @@ class _Server(http.server.ThreadingHTTPServer):
     body = b"<html>not a zip</html>"
     length: bool = True  # send a Content-Length
     stall: bool = False  # send half the body, then nothing
+    cut: bool = False  # send half the body, then close the connection
     location: str | None = None  # answer a redirect there instead
     authorizations: list[str | None]
 
@@ -39,6 +40,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if self.server.length:
             self.send_header("Content-Length", str(len(self.server.body)))
         self.end_headers()
+        if self.server.cut:
+            self.wfile.write(self.server.body[: len(self.server.body) // 2])
+            self.close_connection = True
+            return
         if self.server.stall:
             self.wfile.write(self.server.body[: len(self.server.body) // 2])
             self.wfile.flush()
@@ -110,6 +115,39 @@ def test_a_url_with_a_port_that_is_not_a_number_is_refused_in_one_line(tmp_path:
     with pytest.raises(
         ModelPackError, match=r"^download of http://user:\*\*\*@127\.0\.0\.1:notaport/pack\.zip failed: "
     ):
+        install_pack("buffalo_sc", url, tmp_path / "models")
+
+
+def test_a_download_cut_short_is_called_so_not_a_damaged_archive(server: _Server, tmp_path: Path) -> None:
+    """A server that closes the connection before its Content-Length: the half-file was unzipped and the error
+    said 'is a damaged zip archive'."""
+    server.body, server.cut = b"PK\x03\x04" + b"x" * 4000, True
+    url = f"http://127.0.0.1:{server.server_port}/pack.zip"
+    with pytest.raises(ModelPackError, match=rf"^download of {url} was cut short: 2002 of 4004 bytes"):
+        install_pack("buffalo_sc", url, tmp_path / "models")
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("HTTPS://alice:s3cret@127.0.0.1:9/pack.zip", "HTTPS://alice:***@127.0.0.1:9/pack.zip"),  # any case
+        ("https://alice:s3#cret@127.0.0.1:9/pack.zip", "https://***@127.0.0.1:9/pack.zip"),  # '#' unencoded
+        ("https://alice:s3/cret@127.0.0.1:9/pack.zip", "https://***@127.0.0.1:9/pack.zip"),  # '/' unencoded
+    ],
+)
+def test_a_url_is_one_in_any_case_and_its_password_never_shown(tmp_path: Path, url: str, shown: str) -> None:
+    """'HTTPS://' was taken for a path, refused as a source that 'does not exist' with its password; a password
+    holding an unencoded '#' was printed in the 'downloading' line and 'nonnumeric port' error."""
+    lines: list[str] = []
+    with pytest.raises(ModelPackError) as refused:
+        install_pack("buffalo_sc", url, tmp_path / "models", lines.append)
+    assert lines == [f"downloading {shown}"] and str(refused.value).startswith(f"download of {shown} failed: ")
+    assert "s3" not in str(refused.value)
+
+
+@pytest.mark.parametrize("url", ["ftp://u:s3cret@host/p.zip", " https://u:s3cret@host/p.zip"])
+def test_a_url_not_downloaded_is_refused_without_its_password(tmp_path: Path, url: str) -> None:
+    with pytest.raises(ModelPackError, match=r"u:\*\*\*@host/p\.zip: only http:// and https:// URLs are downloaded$"):
         install_pack("buffalo_sc", url, tmp_path / "models")
 
 
