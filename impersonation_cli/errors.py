@@ -179,10 +179,17 @@ def path_parser(name: str, folder: bool = False) -> Callable[[str], Path]:
 def read_settings_text(path: Path, what: str) -> str:
     """A config or rooms file's text: at most MAX_SETTINGS_BYTES of UTF-8, or a one-line UserError naming it."""
     try:
-        with open(path, "rb") as stream:
+        # Opened without waiting for a writer: a FIFO no program writes to hung scan, footage and doctor for ever.
+        # A pipe with a writer (`--config <(...)`) is then read as usual, blocking again.
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        os.set_blocking(descriptor, True)
+        with open(descriptor, "rb") as stream:
+            piped = stat.S_ISFIFO(os.fstat(descriptor).st_mode)
             data = stream.read(MAX_SETTINGS_BYTES + 1)
     except OSError as exc:
         raise UserError(f"cannot read {what} {path}: {exc.strerror or exc}") from exc
+    if piped and not data:
+        raise UserError(f"{what} {path} is a pipe that nothing was written to")
     if len(data) > MAX_SETTINGS_BYTES:
         raise UserError(f"{what} {path} is over {MAX_SETTINGS_BYTES >> 20} MiB; it cannot be a {what}")
     try:  # -sig: a byte-order mark (Windows editors write one) failed TOML and JSON at "line 1, column 1"

@@ -8,7 +8,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from impersonation_cli.outputs.console import titled
+from impersonation_cli.outputs.console import one_line, titled
 from impersonation_cli.runtime.packs import installed_pack_names, known_packs
 from impersonation_cli.tools.installation import pack_status
 
@@ -22,5 +22,6 @@ def packs_table(root: Path) -> Group:
     for name in sorted(set(known_packs()) | installed):
         spec = known_packs().get(name)
         status = pack_status(root, name, installed)
-        table.add_row(Text(name), "yes" if name in installed else "no", status, Text(spec.description if spec else ""))
+        description = Text(spec.description if spec else "")
+        table.add_row(one_line(name), "yes" if name in installed else "no", status, description)
     return titled(f"Model packs in {root}", table)

@@ -59,3 +59,14 @@ def test_a_zero_byte_onnx_file_has_no_role_and_the_pack_is_listed(tmp_path: Path
     assert listed.returncode == 0 and "mypack" in listed.stdout, listed
     verified = run_cli("models", "verify", "mypack", "--models", str(tmp_path / "models"))
     assert verified.returncode == 1 and "internal error" not in verified.stderr, verified
+
+
+def test_models_list_shows_a_pack_folder_named_with_control_characters_on_one_line(tmp_path: Path) -> None:
+    """'ab<ESC>[31mcd<LF>ef' was listed as 'ab\\x1b[31m' on one row and 'ef' on the next, 'cd' lost."""
+    pack = tmp_path / "models" / "ab\x1b[31mcd\nef"
+    pack.mkdir(parents=True)
+    model_file(pack / "det.onnx", [1, 3, None, None], SCRFD_OUTPUTS)
+    model_file(pack / "rec.onnx", [None, 3, 112, 112], [[1, 512]])
+    listed = run_cli("models", "list", "--models", str(tmp_path / "models"))
+    assert listed.returncode == 0, listed
+    assert "ab\\x1b[31mcd\\x0aef" in listed.stdout and "\x1b" not in listed.stdout, listed.stdout

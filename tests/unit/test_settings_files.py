@@ -119,6 +119,27 @@ def test_the_later_stages_sections_are_read_once_into_their_typed_settings(tmp_p
     assert json.loads(json.dumps(recorded)) == recorded, "a result's recorded config must survive its JSON"
 
 
+def test_a_pipe_nobody_writes_to_is_refused(tmp_path: Path) -> None:
+    """A FIFO as --config, with no writer, hung scan, footage add and doctor for ever (opening it waited)."""
+    import os
+    import threading
+
+    fifo = tmp_path / "settings.toml"
+    os.mkfifo(fifo)
+    outcome: list[object] = []
+
+    def read() -> None:
+        try:
+            outcome.append(load_config(fifo))
+        except UserError as refused:
+            outcome.append(refused)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(5)
+    assert outcome and str(outcome[0]) == f"config {fifo} is a pipe that nothing was written to", outcome
+
+
 def test_a_missing_config_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(UserError, match=f"cannot read config {tmp_path / 'none.toml'}"):
         load_config(tmp_path / "none.toml")
