@@ -206,8 +206,11 @@ def load_pack(name: str | os.PathLike[str] | None = None, root: Path | None = No
     if name is not None and not name.strip():  # `--pack ''` is a mistake, not a request for the default pack
         raise ModelPackError("the pack name is empty: give an installed pack's name or a folder of ONNX files")
     name = name or os.environ.get(PACK_ENV) or _first_installed(root)
-    folder = expand_user(name, "pack")
-    if not (folder.is_dir() and any(folder.glob("*.onnx"))):  # else a name, not a folder given by its path
+    # An installed pack's name is that pack, whatever folder of that name the current one holds (a copy of its
+    # recognizer in ./sc-2.5g made every scan refuse 'pack sc-2.5g has no detection model'); ./NAME is the folder.
+    installed = is_pack_name(name) and (root / name).is_dir()
+    folder = root / name if installed else expand_user(name, "pack")
+    if not installed and not (folder.is_dir() and any(folder.glob("*.onnx"))):  # a name, not a folder's path
         if not is_pack_name(name):
             raise ModelPackError(f"pack {name!r} is neither a folder of ONNX files nor a pack installed in {root}")
         folder = root / name

@@ -20,6 +20,8 @@ from impersonation_cli.runtime.packs import (
     verify_installed,
 )
 
+from .onnx_files import SCRFD_OUTPUTS, model_file
+
 
 @pytest.fixture()
 def root(tmp_path: Path) -> Path:
@@ -109,3 +111,21 @@ def test_a_models_root_that_is_a_file_says_so(tmp_path: Path, monkeypatch: pytes
     monkeypatch.setenv("IMPERSONATION_MODELS", str(afile))
     with pytest.raises(ModelPackError, match="is a file, not a folder of model packs"):
         model_root(None)
+
+
+def test_an_installed_packs_name_is_that_pack_whatever_the_current_folder_holds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """./mine holding only a recognizer made `--pack mine` refuse 'pack mine has no detection model', the installed
+    pack intact; `./mine` still names that folder."""
+    installed = tmp_path / "models" / "mine"
+    installed.mkdir(parents=True)
+    model_file(installed / "det.onnx", [1, 3, None, None], SCRFD_OUTPUTS)
+    model_file(installed / "rec.onnx", [None, 3, 112, 112], [[1, 512]])
+    work = tmp_path / "work"
+    (work / "mine").mkdir(parents=True)
+    model_file(work / "mine" / "rec.onnx", [None, 3, 112, 112], [[1, 512]])
+    monkeypatch.chdir(work)
+    assert load_pack("mine", tmp_path / "models").folder == installed
+    with pytest.raises(ModelPackError, match="has no detection model"):
+        load_pack("./mine", tmp_path / "models")
