@@ -77,6 +77,10 @@ def made_int8_detector(detector: Path) -> Int8Detector | None:
     record = _read_record(target.with_suffix(".json"))
     if not (target.is_file() and record and record.get("provenance") == _provenance(detector)):
         return None
+    # The copy as made: a damaged or replaced one passed doctor and models verify while every scan failed on it
+    # ('does not load', or another model's 'no attribute detect'). Not it: a scan makes it again.
+    if record.get("int8_sha256") != sha256_of(target):
+        return None
     return Int8Detector(target, float(record["float_ms"]), float(record["int8_ms"]))
 
 
@@ -92,7 +96,7 @@ def ensure_int8_detector(detector: Path) -> Int8Detector:
         _build(detector, target)
         provenance = _provenance(detector)
         float_ms, int8_ms = _time_ms(detector), _time_ms(target)
-        record = {"provenance": provenance, "float_ms": float_ms, "int8_ms": int8_ms}
+        record = {"provenance": provenance, "float_ms": float_ms, "int8_ms": int8_ms, "int8_sha256": sha256_of(target)}
         write_bytes_atomic(target.with_suffix(".json"), json.dumps(record, indent=2).encode())
     except OSError as exc:
         raise ModelPackError(f"cannot write the int8 detector to {target.parent}: {exc.strerror or exc}") from exc

@@ -1,0 +1,31 @@
+"""The int8 detector copy is taken only as it was made: truncated or replaced by another model, it passed
+`doctor` ('scans on CPU use it') while every scan and `gallery add` failed on it ('does not load: damaged', or
+'Landmark object has no attribute detect' for another model), and `models verify` sent the user to itself."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from impersonation_cli.runtime import quantize
+from impersonation_cli.runtime.packs import sha256_of
+from impersonation_cli.runtime.quantize import int8_detector_path, made_int8_detector
+
+
+def test_a_copy_changed_since_it_was_made_is_not_taken(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(quantize, "_provenance", lambda detector: {"source": detector.name})
+    detector = tmp_path / "det_2.5g.onnx"
+    detector.write_bytes(b"published")
+    copy = int8_detector_path(detector)
+    copy.parent.mkdir()
+    copy.write_bytes(b"quantized")
+    record = {"provenance": {"source": detector.name}, "float_ms": 20.0, "int8_ms": 9.0}
+    copy.with_suffix(".json").write_text(json.dumps(record | {"int8_sha256": sha256_of(copy)}), encoding="utf-8")
+    made = made_int8_detector(detector)
+    assert made is not None and made.path == copy and made.faster
+    copy.write_bytes(b"quantiz")  # cut short
+    assert made_int8_detector(detector) is None  # a scan makes it again
+    copy.with_suffix(".json").write_text(json.dumps(record), encoding="utf-8")  # a record made before the hash
+    assert made_int8_detector(detector) is None
