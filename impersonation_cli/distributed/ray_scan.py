@@ -36,7 +36,14 @@ from impersonation_cli.config import Config
 from impersonation_cli.errors import UserError, check_threads
 from impersonation_cli.gallery.store import Authorization, GalleryIndex
 from impersonation_cli.io.rooms import Room
-from impersonation_cli.io.sources import SOURCE_ERRORS, TimeWindow, expand_inputs, failure_reason, probe
+from impersonation_cli.io.sources import (
+    SOURCE_ERRORS,
+    SourceInfo,
+    TimeWindow,
+    expand_inputs,
+    failure_reason,
+    probe,
+)
 from impersonation_cli.io.threads import sigint_deferred
 from impersonation_cli.outputs.evidence import write_evidence
 from impersonation_cli.pipeline.scan import (
@@ -456,6 +463,9 @@ class TaskPool:
         self.waiting = deque(tasks)
         self.running: dict[Any, tuple[Any, Task]] = {}  # task reference -> (its actor, the task)
         self.sliced = SlicedFiles(tasks)
+        # Read before any slice is scanned: a file removed while its slices ran could not be probed to join them,
+        # and every slice, scanned to the end, was lost ('unreadable: no such file', no appearances).
+        self.probed = _probed({task.number: task.source for task in tasks if task.window is not None})
         self.context, self.rooms, self.tries, self.outcomes = context, rooms, tries, outcomes
         self.source_count = len({task.number for task in tasks})
         self.video_done_s = 0.0
@@ -485,7 +495,8 @@ class TaskPool:
         finally:  # a second Ctrl-C gives up waiting, not what came back
             for number, source, parts in self.sliced.interrupted():
                 room = room_for(source, self.rooms)
-                self.outcomes[number] = _joined(source, number, self.context, room, parts, interrupted=True)
+                info = self.probed.get(number)
+                self.outcomes[number] = _joined(source, number, self.context, room, parts, info, interrupted=True)
 
     def _hand_out(self, actor: Any, task: Task) -> None:
         if task.window is None:
@@ -510,7 +521,8 @@ class TaskPool:
                 self.video_done_s += max(0.0, min(time_s, task.window.end_s or time_s) - task.window.start_s)
             complete = self.sliced.add(task, part)
             if complete is not None:
-                self.outcomes[task.number] = _joined(task.source, task.number, self.context, room, complete)
+                info = self.probed.get(task.number)
+                self.outcomes[task.number] = _joined(task.source, task.number, self.context, room, complete, info)
         if self.context.progress is not None:
             files = (len(self.outcomes), self.source_count)
             self.context.progress(ScanProgress(task.source, *files, time_s, duration_s, self.video_done_s))
@@ -574,18 +586,30 @@ def _tasks(sources: list[str], slice_s: float, fps: float) -> list[Task]:
     return tasks
 
 
+def _probed(sources: dict[int, str]) -> dict[int, SourceInfo]:
+    """What each file cut into slices is (`probe`), by source number; one that cannot be read now is left out."""
+    found = {}
+    for number, source in sources.items():
+        try:
+            found[number] = probe(source)
+        except SOURCE_ERRORS:
+            continue
+    return found
+
+
 def _joined(
     source: str,
     number: int,
     context: ScanContext,
     room: Room | None,
     parts: list[SliceScan | LostSlice],
+    info: SourceInfo | None,
     interrupted: bool = False,
 ) -> SourceOutcome:
-    """A file scanned in slices, joined in this process; its evidence is written here, to the evidence folder."""
+    """A file scanned in slices, joined in this process; its evidence is written here, to the evidence folder.
+    `info` is the file's probe from before its slices ran (None: probed now)."""
     try:
-        info = probe(source)
-        result, appearances = join_slices(info, number, context, room, parts, interrupted)
+        result, appearances = join_slices(info or probe(source), number, context, room, parts, interrupted)
     except SOURCE_ERRORS as exc:
         return SourceOutcome(unscanned(source, "unreadable", failure_reason(source, exc), room), [], {})
     except Exception as exc:  # a fault in one file's join must not cost the batch the others' results

@@ -20,6 +20,7 @@ from impersonation_cli.pipeline.slices import LostSlice, SliceScan
 from impersonation_cli.results import Evidence
 
 from .builders import appearance, scan_result, source
+from .small_clips import grey_ramp_clip
 
 
 def test_a_ctrl_c_inside_the_block_is_raised_after_it() -> None:
@@ -157,6 +158,40 @@ def test_a_ctrl_c_keeps_the_slices_of_a_long_file_that_came_back(monkeypatch: py
     assert [timeout for _, timeout in waits[:2]] == [None, None]
     assert all(0 <= timeout <= ray_scan.STOP_WAIT_S for _, timeout in waits[2:])  # type: ignore[operator]
     assert outcomes == {1: "kept"}
-    [(source, number, _, room, parts, options)] = joined
-    assert (source, number, room, options) == ("long.mp4", 1, None, {"interrupted": True})
+    [(source, number, _, room, parts, info, options)] = joined
+    assert (source, number, room, info, options) == ("long.mp4", 1, None, None, {"interrupted": True})
     assert parts == [first, second, LostSlice(windows[2], "the scan was interrupted")]
+
+
+def test_a_file_removed_while_its_slices_are_scanned_is_joined_from_what_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The driver probed a sliced file only to join its slices, once all were back: removed meanwhile (its
+    slices, scanned to the end, held it open), it was 'unreadable: no such file', every appearance lost. It is
+    probed when the tasks are handed out."""
+    clip = grey_ramp_clip(tmp_path / "long.mp4", 2)
+    windows = [TimeWindow(0.0, 1.0), TimeWindow(1.0)]
+    tasks = [ray_scan.Task(1, str(clip), window, part) for part, window in enumerate(windows)]
+    returned = {w: SliceScan(w, [], {}, None, [w.start_s], 0, DecodeStats(), None) for w in windows}  # type: ignore[arg-type]
+
+    def get(ref: TimeWindow) -> SliceScan:
+        clip.unlink(missing_ok=True)  # gone once the first slice is back
+        return returned[ref]
+
+    def wait(refs: list[object], num_returns: int, timeout: float | None = None) -> tuple[list[object], list[object]]:
+        return refs[:num_returns], refs[num_returns:]
+
+    actor = SimpleNamespace(scan_slice=SimpleNamespace(remote=lambda source, window, shipped: window))
+    fake_ray = SimpleNamespace(put=lambda value: "snapshot", wait=wait, get=get)
+    joined: list[object] = []
+    monkeypatch.setattr(ray_scan, "_tasks", lambda *args: list(tasks))
+    monkeypatch.setattr(ray_scan, "start_actors", lambda *args: [actor])
+    monkeypatch.setattr(ray_scan, "join_slices", lambda info, *args: joined.append(info) or (source(str(clip)), []))
+    context = SimpleNamespace(
+        index=None, authorizations=[], footage=None, fps=None, evidence_dir=None, sampling_fps=2.0, progress=None
+    )
+    outcomes: dict[int, ray_scan.SourceOutcome] = {}
+    ray_scan._scan_sources(fake_ray, [str(clip)], context, {}, ray_scan.RayOptions(), outcomes)  # type: ignore[arg-type]
+    assert not clip.exists() and outcomes[1].result.status == "ok", outcomes
+    (info,) = joined
+    assert info.duration_s == pytest.approx(2.0, abs=0.1)  # type: ignore[attr-defined]
