@@ -44,6 +44,7 @@ _PUBLIC = {
     "AlertEvent": "outputs.alerts",
     "RoomEvent": "outputs.alerts",
     "UserError": "errors",
+    "ResultFormatError": "results",
     "Verdict": "results",
 }
 
@@ -55,7 +56,15 @@ if TYPE_CHECKING:
     from impersonation_cli.outputs.alerts import AlertEvent, RoomEvent
     from impersonation_cli.pipeline.scan import ScanProgress
     from impersonation_cli.pipeline.watch import WatchSettings
-    from impersonation_cli.results import Appearance, Evidence, ScanResult, SignalScore, SourceResult, Verdict
+    from impersonation_cli.results import (
+        Appearance,
+        Evidence,
+        ResultFormatError,
+        ScanResult,
+        SignalScore,
+        SourceResult,
+        Verdict,
+    )
 
 
 def __getattr__(name: str) -> Any:
@@ -74,6 +83,7 @@ __all__ = [
     "Appearance",
     "Evidence",
     "ReaderSettings",
+    "ResultFormatError",
     "Room",
     "RoomEvent",
     "ScanProgress",

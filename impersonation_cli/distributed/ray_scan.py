@@ -273,17 +273,14 @@ def scan_on_ray(
     outcomes: dict[int, SourceOutcome] = {}
     status = "complete"
     if sources:
+        owned = False
         try:
-            connect(ray, options.address)  # in here: a Ctrl-C while joining is an interrupted scan too
+            owned = connect(ray, options.address)  # in here: a Ctrl-C while joining is an interrupted scan too
             _scan_sources(ray, sources, context, rooms, options, outcomes)
         except KeyboardInterrupt:
             status = "interrupted"
         finally:
-            # Leaving the cluster takes seconds: a Ctrl-C then (pressed twice, or just as the last file came
-            # back) ended the scan with no result, every finished file lost. It is held and dropped: what
-            # finished is written either way, at once.
-            with sigint_deferred(reraise=False):
-                ray.shutdown()
+            disconnect(ray, owned)
     results = list(local.sources)
     appearances: list[Appearance] = []
     for number, source in enumerate(sources, start=1):
@@ -311,20 +308,80 @@ def import_ray() -> Any:
 
 
 def _check_reachable(address: str) -> None:
-    """A HOST:PORT must answer: Ray itself would retry one nobody listens on for minutes, printing warnings."""
+    """A HOST:PORT (given, or `auto`'s $RAY_ADDRESS) must answer as a cluster's GCS does, over gRPC: Ray itself
+    retries an address nobody listens on, or one another kind of server holds, for ever, printing warnings and
+    holding Ctrl-C back (it is deferred until ray.init returns)."""
+    named = f"--address {address!r}"
+    if address == "auto" and os.environ.get("RAY_ADDRESS", "auto") not in ("", "auto", "local"):
+        address, named = os.environ["RAY_ADDRESS"], f"$RAY_ADDRESS {os.environ['RAY_ADDRESS']!r}"
     if address in ("auto", "local") or address.startswith("ray://"):
         return
     host, _, port = address.rpartition(":")
     try:
-        socket.create_connection((host or "127.0.0.1", int(port)), timeout=5).close()
+        with socket.create_connection((host or "127.0.0.1", int(port)), timeout=5) as connection:
+            grpc = os.environ.get("RAY_USE_TLS", "0") not in ("0", "") or _answers_http2(connection)
     except ValueError:
-        raise UserError(f"--address {address!r}: give auto, local, HOST:PORT or ray://HOST:PORT") from None
+        raise UserError(f"{named}: give auto, local, HOST:PORT or ray://HOST:PORT") from None
     except OSError as exc:
         raise UserError(f"cannot reach the Ray cluster at {address}: {exc.strerror or exc}") from None
+    if not grpc:
+        raise UserError(f"{named} is not a Ray cluster: what answers there is no gRPC server (Ray's GCS port)")
 
 
-def connect(ray: Any, address: str) -> None:
-    """Join the cluster (or start one in this process for "local"), or fail in one line."""
+def _answers_http2(connection: socket.socket) -> bool:
+    """Whether the server answers HTTP/2's client preface with a SETTINGS frame, as a gRPC server does (an HTTP/1
+    server answers with text; a TLS one, checked only without RAY_USE_TLS, with nothing it takes for a frame)."""
+    connection.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0]))
+    try:
+        head = connection.recv(9)
+    except TimeoutError:
+        return False
+    return len(head) == 9 and head[3] == 4  # frame type 4: SETTINGS
+
+
+# Scans and watches of this process using the Ray session that `connect` started: the last to leave shuts it
+# down. A second scan's failed ray.init used to shut down the first one's cluster mid-scan (it ended SystemExit).
+_session_lock = threading.Lock()
+_session_users = 0
+
+
+def connect(ray: Any, address: str) -> bool:
+    """Join the cluster (or start one in this process for "local"), or fail in one line. Returns whether the
+    session is this module's: one the caller had started in the process (a notebook's `ray.init()`) is used as
+    it is, and left running (it was shut down, its actors lost, when a scan could not join another)."""
+    global _session_users
+    with _session_lock:
+        if ray.is_initialized():
+            if not _session_users:
+                return False
+            _session_users += 1
+            return True
+        try:
+            _init(ray, address)
+        except BaseException:  # a Ctrl-C held until ray.init returned, or a cluster refusing: nothing is left up
+            if ray.is_initialized():
+                with sigint_deferred(reraise=False):
+                    ray.shutdown()
+            raise
+        _session_users = 1
+        return True
+
+
+def disconnect(ray: Any, owned: bool) -> None:
+    """Leave the session `connect` gave; its last user shuts it down. Leaving the cluster takes seconds: a Ctrl-C
+    then (pressed twice, or just as the last file came back) ended the scan with no result, every finished file
+    lost. It is held and dropped: what finished is written either way, at once."""
+    global _session_users
+    if not owned:
+        return
+    with _session_lock:
+        _session_users -= 1
+        if not _session_users:
+            with sigint_deferred(reraise=False):
+                ray.shutdown()
+
+
+def _init(ray: Any, address: str) -> None:
     _check_reachable(address)
     settings: dict[str, Any] = {"logging_level": logging.ERROR, "log_to_driver": False}
     if address == "local":

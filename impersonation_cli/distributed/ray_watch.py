@@ -41,6 +41,7 @@ from impersonation_cli.distributed.ray_scan import (
     RayOptions,
     ScanWorker,
     connect,
+    disconnect,
     failure_cause,
     import_ray,
     start_actors,
@@ -50,7 +51,6 @@ from impersonation_cli.distributed.ray_scan import (
 from impersonation_cli.errors import UserError
 from impersonation_cli.io.live_reader import Cause, Interruption, ReaderState, RoomStatus
 from impersonation_cli.io.rooms import Room
-from impersonation_cli.io.threads import sigint_deferred
 from impersonation_cli.outputs.alerts import CUT_POLL_S, AlertEvent, AlertSink, RoomChange, RoomEvent, WatchEvent
 from impersonation_cli.outputs.evidence import NOT_SAVED, SavedView, save_view
 from impersonation_cli.pipeline.matches import TrackMatch
@@ -602,7 +602,7 @@ class RayWatcher:
         self.shares: list[dict[str, Any]] = []  # each shard's recognition rate (pipeline.fair_share), as reported
         self.share = ShareView(self)
         self._ray = import_ray()
-        connect(self._ray, options.address)
+        self._owned = connect(self._ray, options.address)
 
     @property
     def elapsed_s(self) -> float:
@@ -780,8 +780,7 @@ class RayWatcher:
     ) -> None:
         # Leaving the cluster takes seconds, after the CLI's signal handlers are gone: a Ctrl-C then ended the
         # watch with no summary. It is held and dropped, as for a Ray scan.
-        with sigint_deferred(reraise=False):
-            self._ray.shutdown()
+        disconnect(self._ray, self._owned)
 
 
 def _blocks(total: int, count: int) -> list[tuple[int, int]]:

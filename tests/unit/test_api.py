@@ -33,6 +33,12 @@ def test_every_public_name_resolves_and_is_documented() -> None:
         assert f"`{name}" in guide or name == "__version__", f"{name} is public but docs/api.md does not name it"
     with pytest.raises(AttributeError, match="no attribute 'scan_paths'"):
         _ = impersonation_cli.scan_paths
+    # What ScanResult.load raises, as docs/api.md names it: not importable from the package before.
+    from impersonation_cli import ResultFormatError
+    from impersonation_cli.results import ScanResult
+
+    with pytest.raises(ResultFormatError):
+        ScanResult.from_dict({"schema": "something else"})
 
 
 @pytest.mark.parametrize(

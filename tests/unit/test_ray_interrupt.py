@@ -47,7 +47,12 @@ def test_a_ctrl_c_while_joining_the_cluster_is_an_interrupted_scan(
         os.kill(os.getpid(), signal.SIGINT)  # as Ctrl-C arrives while Ray starts its processes
         calls.append("init finished")
 
-    fake_ray = SimpleNamespace(init=init, shutdown=lambda: calls.append("shutdown"), exceptions=SimpleNamespace())
+    fake_ray = SimpleNamespace(
+        init=init,
+        shutdown=lambda: calls.append("shutdown"),
+        is_initialized=lambda: "init finished" in calls,
+        exceptions=SimpleNamespace(),
+    )
     fake_ray.exceptions.RayError = RuntimeError
     monkeypatch.setattr(ray_scan, "import_ray", lambda: fake_ray)
     monkeypatch.setattr(ray_scan, "_drop_raylet_messages", lambda: None)
@@ -94,7 +99,9 @@ def test_a_second_ctrl_c_while_the_driver_leaves_the_cluster_keeps_the_interrupt
         os.kill(os.getpid(), signal.SIGINT)  # the second, while Ray stops its actors
         calls.append("shutdown finished")
 
-    fake_ray = SimpleNamespace(init=lambda **settings: None, shutdown=shutdown, exceptions=SimpleNamespace())
+    fake_ray = SimpleNamespace(
+        init=lambda **settings: None, shutdown=shutdown, is_initialized=lambda: False, exceptions=SimpleNamespace()
+    )
     fake_ray.exceptions.RayError = RuntimeError
     monkeypatch.setattr(ray_scan, "import_ray", lambda: fake_ray)
     monkeypatch.setattr(ray_scan, "_drop_raylet_messages", lambda: None)

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from impersonation_cli.config import load_config
-from impersonation_cli.distributed import ray_watch
+from impersonation_cli.distributed import ray_scan, ray_watch
 from impersonation_cli.distributed.ray_scan import RayOptions
 from impersonation_cli.distributed.ray_watch import RayWatcher, RoomView, ShardOutcome, WatchCoordinator
 from impersonation_cli.io.live_reader import ReaderSettings
@@ -51,7 +51,18 @@ class Cluster:
 
     def __init__(self, shutdown: Callable[[], None] = lambda: None) -> None:
         self.threads = ThreadPoolExecutor(8)
-        self.shutdown = shutdown
+        self.left = shutdown
+        self.initialized = False
+
+    def is_initialized(self) -> bool:
+        return self.initialized
+
+    def init(self, **settings: Any) -> None:
+        self.initialized = True
+
+    def shutdown(self) -> None:
+        self.initialized = False
+        self.left()
 
     def get(self, ref: Future[Any] | list[Future[Any]]) -> Any:
         return [each.result() for each in ref] if isinstance(ref, list) else ref.result()
@@ -83,7 +94,7 @@ class Shard:
 
 def driver(monkeypatch: pytest.MonkeyPatch, cluster: Cluster) -> RayWatcher:
     monkeypatch.setattr(ray_watch, "import_ray", lambda: cluster)
-    monkeypatch.setattr(ray_watch, "connect", lambda ray, address: None)
+    monkeypatch.setattr(ray_scan, "_drop_raylet_messages", lambda: None)
     context = SimpleNamespace(config=load_config(), evidence_dir=None)
     return RayWatcher(ROOMS, context, SETTINGS_2FPS, options=RayOptions(address="auto"))  # type: ignore[arg-type]
 
