@@ -475,6 +475,8 @@ class Gallery:
         name = validate_name(name)
         if not references:
             raise GalleryError(f"no usable reference face for '{name}'")
+        for r in references:  # stored, one the recognizer gave as zeros or NaN made the gallery unreadable
+            check_embedding(r.embedding, f"'{name}': the reference face from {r.image_name}")
         with self.transaction() as db:
             stored = self.recognizer
             for reference in references:
