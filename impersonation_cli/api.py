@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 
 from impersonation_cli.config import Config, config_path, load_config
 from impersonation_cli.errors import MAX_SCAN_FPS, MAX_WATCH_FPS, MIN_WATCH_FPS, UserError, check_rate, plain_number
+from impersonation_cli.gallery.enrol import require_engine_recognizer
 from impersonation_cli.gallery.store import GALLERY_ENV, Gallery, default_gallery_path
 from impersonation_cli.io.live_reader import ReaderSettings
 from impersonation_cli.io.rooms import Room, load_rooms, parse_duration, parse_time, validate_room
@@ -178,12 +179,14 @@ def load_context(
     Raises:
         GalleryError: the gallery is missing, unreadable, or was enrolled with another recognizer than the
             engine's (embeddings of different recognizers cannot be compared).
+        ModelPackError: that other recognizer is an installed pack's file that is not the published one
+            (damaged).
     """
     _path_arg(gallery, "gallery")
     _path_arg(evidence_dir, "evidence_dir")
     named = gallery is not None or bool(os.environ.get(GALLERY_ENV))
     with Gallery(default_gallery_path(gallery), create=not named, read_only=True) as store, store.snapshot():
-        store.require_recognizer(engine.recognizer_id)
+        require_engine_recognizer(store, engine)
         index, authorizations = store.index(), store.authorizations()
         footage = FootageIndex.from_gallery(store)
     return ScanContext(

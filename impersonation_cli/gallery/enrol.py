@@ -10,7 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from impersonation_cli.errors import GalleryError, UnreadableInput, UserError
+from impersonation_cli.errors import GalleryError, ModelPackError, UnreadableInput, UserError
 from impersonation_cli.gallery.store import Gallery, ReferenceFace, validate_name
 from impersonation_cli.io.names import shown_name
 from impersonation_cli.io.sources import IMAGE_EXTENSIONS, read_image
@@ -18,6 +18,7 @@ from impersonation_cli.outputs.console import printable
 from impersonation_cli.pipeline.matches import lookalikes
 from impersonation_cli.pipeline.tracks import crop_with_margin
 from impersonation_cli.runtime.engine import FaceEngine, align_face
+from impersonation_cli.runtime.packs import unpublished
 
 THUMBNAIL_PX = 160
 
@@ -149,7 +150,7 @@ def enrol(
 ) -> int:
     """Add `name` with these references and aliases (one transaction), warning first of each reference that
     looks like someone else registered; the number of references that were new."""
-    store.require_recognizer(engine.recognizer_id)
+    require_engine_recognizer(store, engine)
     for line in lookalike_warnings(store, validate_name(name), references, threshold):
         warn(line)
     return store.add_person(name, references, aliases)
@@ -194,6 +195,19 @@ def enrol_folder(
                 continue
             added = enrol(store, engine, name, references, [], threshold, say)
             yield store.canonical_name(validate_name(name)), added, len(references) - added  # a_b: A B's photos
+
+
+def require_engine_recognizer(store: Gallery, engine: FaceEngine) -> None:
+    """The gallery's embeddings are of the engine's recognizer, or a one-line error. A damaged recognizer file of
+    an installed pack read as another recognizer, and the advice was to re-enrol into a new gallery: on the
+    damaged file; the message now names it."""
+    try:
+        store.require_recognizer(engine.recognizer_id)
+    except GalleryError as mismatch:
+        damaged = unpublished(engine.pack, "recognition")
+        if damaged is None:
+            raise
+        raise ModelPackError(f"{str(mismatch).partition('; use the same pack')[0]}; {damaged}") from None
 
 
 def lookalike_warnings(store: Gallery, name: str, references: list[ReferenceFace], threshold: float) -> list[str]:

@@ -276,6 +276,23 @@ def onnx_role(path: Path) -> str | None:
     return None
 
 
+def unpublished(pack: ModelPack, role: str) -> str | None:
+    """Why a known pack's file of `role` is not what was published (its sha256 none of the published ones), for
+    a message; None for a published file or a pack the manifest does not list."""
+    spec = known_packs().get(pack.name)
+    path = pack.files.get(role)
+    if spec is None or path is None:
+        return None
+    published = [sha for f in spec.files if f.name == path.name for _, _, sha in f.accepted()]
+    digest = sha256_of(path)
+    if not published or digest in published:
+        return None
+    return (
+        f"the pack's {path.name} is not the published file (sha256 {digest[:16]}): damaged? "
+        f"`impersonation-cli models verify {pack.name}` checks it, `models install {pack.name}` replaces it"
+    )
+
+
 # -- verification ---------------------------------------------------------------------------------
 
 
