@@ -33,7 +33,10 @@ def check_models(models: Path | None, pack: str | None) -> list[Check]:
     from impersonation_cli.runtime.packs import installed_pack_names, load_pack, model_root, verify_pack
     from impersonation_cli.runtime.quantize import made_int8_detector
 
-    root = model_root(models)
+    try:
+        root = model_root(models)
+    except UserError as exc:  # a file where the folder should be: a problem to report beside the other checks
+        return [Check(PROBLEM, "models", str(exc))]
     installed = installed_pack_names(root)
     if not installed:
         return [Check(PROBLEM, "models", f"no pack installed in {root} (`impersonation-cli models install`)")]

@@ -95,3 +95,12 @@ def test_the_recognizer_id_names_the_file_and_its_sha256_prefix(tmp_path: Path) 
     assert recognizer_id(ModelPack("mine", pack, {"recognition": pack / "w600k_mbf.onnx"})) == (
         f"w600k_mbf.onnx:{hashlib.sha256(b'recognizer').hexdigest()[:16]}"
     )
+
+
+def test_a_models_path_that_is_a_file_is_a_problem_beside_the_other_checks(tmp_path: Path) -> None:
+    """IMPERSONATION_MODELS naming a file ended doctor with that one error, exit 2, and no other check said."""
+    from impersonation_cli.tools.installation import check_models
+
+    (tmp_path / "models").write_text("x")
+    (check,) = check_models(tmp_path / "models", None)
+    assert check.status == PROBLEM and "is a file, not a folder of model packs" in check.detail, check
