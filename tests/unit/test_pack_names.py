@@ -129,3 +129,26 @@ def test_an_installed_packs_name_is_that_pack_whatever_the_current_folder_holds(
     assert load_pack("mine", tmp_path / "models").folder == installed
     with pytest.raises(ModelPackError, match="has no detection model"):
         load_pack("./mine", tmp_path / "models")
+
+
+def test_the_work_folder_of_an_install_whose_process_is_gone_is_removed(tmp_path: Path) -> None:
+    """`timeout 5 models install ... --from URL` (SIGTERM) left '.sc-2.5g-xxxx/source.zip', 15 MB, in the model
+    folder, and each killed attempt another. The next install removes those of processes that are gone, not a
+    running install's."""
+    import subprocess
+    import sys
+
+    from impersonation_cli.runtime.packs import WORK_OWNER
+
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    root = tmp_path / "models"
+    abandoned, running, other = root / ".sc-2.5g-ab12", root / ".buffalo_l-cd34", root / ".cache-x"
+    for folder, owner in ((abandoned, ended.stdout.strip()), (running, str(os.getppid()))):
+        folder.mkdir(parents=True)
+        (folder / WORK_OWNER).write_text(owner, encoding="ascii")
+        (folder / "source.zip").write_bytes(b"part of a download")
+    other.mkdir()
+    with pytest.raises(ModelPackError, match="does not exist"):
+        install_pack("sc-2.5g", str(tmp_path / "nowhere"), root)
+    assert not abandoned.exists() and (running / "source.zip").exists() and other.exists()
+    assert [p.name for p in root.iterdir() if p.name.startswith(".sc-2.5g")] == []  # its own, gone too
