@@ -444,7 +444,11 @@ def _stage_file(f: PackFile, search_dir: Path, staged: Path, progress: Progress)
     refused = None
     for path in sorted(search_dir.rglob("*.onnx")):
         if path.name in candidates:
-            digest = _copy_hashed(path, target, limit)
+            try:
+                digest = _copy_hashed(path, target, limit)
+            except ModelPackError as unreadable:  # a dangling link or a pipe sorted first hid the good copy
+                refused = refused or str(unreadable)
+                continue
             if digest in published:
                 progress(f"verified {path.name} sha256 {digest[:12]}… as {f.name}")
                 return
@@ -515,6 +519,7 @@ def _unzip(archive: Path, dest: Path, spec: PackSpec, label: str | None = None) 
     Refusals name the archive as `label` (default: its path), which for a download is its URL."""
     label = label or str(archive)
     sizes = {name: {size for _, size, _ in f.accepted()} for f in spec.files for name, _, _ in f.accepted()}
+    digests = {name: {sha for _, _, sha in f.accepted()} for f in spec.files for name, _, _ in f.accepted()}
     wrong_size: dict[str, str] = {}
     try:
         _refuse_long_directory(archive, label)
@@ -532,7 +537,7 @@ def _unzip(archive: Path, dest: Path, spec: PackSpec, label: str | None = None) 
                     wrong_size.setdefault(name, f"{label}: {member.filename} is {size}; not extracted")
                     continue
                 dest.mkdir(parents=True, exist_ok=True)
-                _extract(zf, member, dest / name, label)
+                _extract_first_verified(zf, member, dest / name, digests[name], label)
     # UnicodeDecodeError: a name flagged UTF-8 that is not. Both it and NotImplementedError (a 'version needed to
     # extract' above zipfile's) come from reading the archive's directory: they were internal errors (exit 4).
     except (zipfile.BadZipFile, zlib.error, EOFError, UnicodeDecodeError) as exc:
@@ -542,6 +547,22 @@ def _unzip(archive: Path, dest: Path, spec: PackSpec, label: str | None = None) 
     if refused := [problem for name, problem in wrong_size.items() if not (dest / name).is_file()]:
         raise ModelPackError(refused[0])
     return dest
+
+
+def _extract_first_verified(
+    zf: zipfile.ZipFile, member: zipfile.ZipInfo, target: Path, published: set[str], label: str
+) -> None:
+    """Extract `member` to `target` unless a copy there already verifies; a later copy replaces one that does not
+    only if it verifies. Members are extracted flat, and the last of several copies replaced the first: a backup
+    holding a good copy and an old one in another folder was refused where the same folder installed."""
+    if target.is_file() and sha256_of(target) in published:
+        return
+    candidate = target.with_name(f".{target.name}.next")
+    _extract(zf, member, candidate, label)
+    if not target.is_file() or sha256_of(candidate) in published:
+        os.replace(candidate, target)
+    else:
+        candidate.unlink()
 
 
 def _refuse_long_directory(archive: Path, label: str) -> None:

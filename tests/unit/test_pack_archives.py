@@ -230,3 +230,35 @@ def test_an_official_download_that_fails_its_hash_is_named_by_its_url(
     url = packs.known_packs()["buffalo_s"].url
     with pytest.raises(ModelPackError, match=rf"^{re.escape(str(url))} sha256 [0-9a-f]{{64}} is not the published"):
         install_pack("buffalo_s", "official", tmp_path / "models")
+
+
+def test_of_several_copies_in_an_archive_the_first_that_verifies_is_installed(tmp_path: Path) -> None:
+    """A backup zip of a good pack folder and an old one beside it: members are extracted flat, the old copy
+    (same size, another hash) replaced the good one, and the install was refused where the folder installed."""
+    published, old = b"the published model", b"an older model bytes"[: len(b"the published model")]
+    spec = PackSpec(
+        "test", "", None, (PackFile("detection", "det.onnx", len(published), hashlib.sha256(published).hexdigest()),)
+    )
+    for order in (("good", "zz_old"), ("aa_old", "good")):
+        with zipfile.ZipFile(tmp_path / "backup.zip", "w") as archive:
+            for folder in order:
+                archive.writestr(f"{folder}/det.onnx", published if folder == "good" else old)
+        out, staged = tmp_path / "out", tmp_path / "staged"
+        staged.mkdir(exist_ok=True)
+        _stage_file(spec.files[0], _unzip(tmp_path / "backup.zip", out, spec), staged, lambda _message: None)
+        assert (staged / "det.onnx").read_bytes() == published, order
+        for leftover in (out, staged):
+            for path in sorted(leftover.rglob("*"), reverse=True):
+                path.rmdir() if path.is_dir() else path.unlink()
+
+
+def test_a_dangling_link_sorted_before_the_published_copy_does_not_hide_it(tmp_path: Path) -> None:
+    published = b"the published model"
+    spec = PackFile("detection", "det.onnx", len(published), hashlib.sha256(published).hexdigest())
+    (tmp_path / "backup" / "good").mkdir(parents=True)
+    (tmp_path / "backup" / "a_old").mkdir()
+    (tmp_path / "backup" / "a_old" / "det.onnx").symlink_to(tmp_path / "gone")
+    (tmp_path / "backup" / "good" / "det.onnx").write_bytes(published)
+    (tmp_path / "staged").mkdir()
+    _stage_file(spec, tmp_path / "backup", tmp_path / "staged", lambda _message: None)
+    assert (tmp_path / "staged" / "det.onnx").read_bytes() == published
