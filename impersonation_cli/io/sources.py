@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 import av.video.reformatter
@@ -620,8 +621,9 @@ def _sane_time(container_s: float | None, index: int, fps: float, previous: floa
 
 
 class SampleClock:
-    """When to take a frame, for either decoder: the first frame at or after each sample time, counting the
-    frames decoded (inside `window`, when a slice is decoded) into `stats`."""
+    """When to take a frame, for either decoder: the first frame at or after each sample time (and, through
+    PyAV, which gives frames their durations, a held picture at each sample time it is shown: `takes`), counting
+    the frames decoded (inside `window`, when a slice is decoded) into `stats`."""
 
     def __init__(self, interval: float, stats: DecodeStats, window: TimeWindow | None = None) -> None:
         self.interval, self.stats, self.window = interval, stats, window
@@ -638,6 +640,24 @@ class SampleClock:
 
     def due(self, time_s: float) -> bool:
         return time_s + SAMPLE_TOLERANCE_S >= self.next_time
+
+    def takes(self, time_s: float, shown_until_s: float) -> list[float]:
+        """The sample times a frame shown from `time_s` to `shown_until_s` is taken at: its own time when it is
+        due, then, when it stays on screen longer than an interval (a GIF's, a slideshow's or a variable-rate
+        recording's held picture), every later sample time it is still shown at. Taken once, a face held 3 s was
+        one sample, under an appearance's two: nobody found. An MP4 gives a frame the time until the next, so a
+        capture's drop-out there is the picture a player freezes on, sampled as shown; where frames carry their
+        own duration (MPEG-TS, Matroska), a drop-out is a gap, skipped over."""
+        taken = [time_s] if self.due(time_s) else []
+        if taken:
+            self.took(time_s)
+        held = self.interval > 0 and shown_until_s - time_s > self.interval
+        while held and self.next_time + SAMPLE_TOLERANCE_S < shown_until_s and self.next_time > time_s:
+            if self.window is not None and not self.window.counts(self.next_time):
+                break
+            taken.append(self.next_time)
+            self.took(self.next_time)
+        return taken
 
     def took(self, time_s: float) -> None:
         self.stats.frames_sampled += 1
@@ -699,6 +719,12 @@ class SampleGrid:
         return grid_point > time_s - 1.5 * self.frame_s
 
 
+def shown_for_s(decoded: av.VideoFrame) -> float:
+    """How long a decoded frame stays on screen, in seconds, as its container says (0 where it does not)."""
+    duration = decoded.duration
+    return float(duration * decoded.time_base) if duration and duration > 0 and decoded.time_base else 0.0
+
+
 def _sample_pyav(
     source: str,
     container: av.container.InputContainer,
@@ -736,11 +762,13 @@ def _sample_pyav(
             time_s = previous_time = _sane_time(frame_time, stats.frames_decoded, container_fps, previous_time)
             if clock.past_window(time_s):
                 break
-            if not clock.due(time_s):
+            times = clock.takes(time_s, time_s + shown_for_s(decoded))
+            if not times:
                 continue
-            clock.took(time_s)
-            index = round(time_s * container_fps)
-            yield Frame(source=source, index=index, time_s=time_s, image=shown(decoded, pixel_aspect(codec)))
+            image = shown(decoded, pixel_aspect(codec))
+            for repeat, sample_s in enumerate(times):  # a held picture's later samples get pictures of their own
+                picture = image.copy() if repeat else image
+                yield Frame(source=source, index=round(sample_s * container_fps), time_s=sample_s, image=picture)
         if window and window.ends_before(stats.last_time_s):
             break  # the frames from here on are the next slice's
     stats.frames_skipped = max(0, packets - stats.frames_decoded)
@@ -750,10 +778,6 @@ def _sample_pyav(
         stats.truncated = stats.shortfall is not None
     # A slice cannot tell a short file from the counts: how its frames compare with the container's whole count.
     _check_truncated(source, stats, packets, None if window else stream.frames or None)
-
-
-# cv2.rotate's code for each quarter turn counter-clockwise (the direction of FFmpeg's display rotation).
-QUARTER_TURNS = {1: cv2.ROTATE_90_COUNTERCLOCKWISE, 2: cv2.ROTATE_180, 3: cv2.ROTATE_90_CLOCKWISE}
 
 
 def pixel_aspect(codec: av.video.codeccontext.VideoCodecContext) -> Fraction | None:
@@ -772,9 +796,34 @@ def shown(decoded: av.VideoFrame, aspect: Fraction | None) -> np.ndarray:
     """The frame as players show it: `deinterlaced`, stretched to its display aspect (`unsqueezed`, `aspect` from
     `pixel_aspect`), then turned upright. A phone stores a portrait recording sideways with a display rotation that
     OpenCV applies and PyAV does not: read as stored, faces lay on their side (fewer found, crops sideways)."""
-    image = unsqueezed(deinterlaced(decoded), aspect)
-    turns = round(decoded.rotation / 90) % 4
-    return cv2.rotate(image, QUARTER_TURNS[turns]) if turns else image
+    return upright(unsqueezed(deinterlaced(decoded), aspect), decoded.rotation, display_matrix(decoded))
+
+
+def display_matrix(decoded: av.VideoFrame) -> tuple[int, ...] | None:
+    """The frame's display matrix (FFmpeg's nine 32-bit values: a b u, c d v, x y w), None where it has none."""
+    side_data: Any = decoded.side_data  # PyAV's stubs type its items as str; they are SideData
+    for data in side_data:
+        if data.type.name == "DISPLAYMATRIX" and len(bytes(data)) == 36:
+            return struct.unpack("<9i", bytes(data))
+    return None
+
+
+def upright(image: np.ndarray, rotation: float, matrix: tuple[int, ...] | None) -> np.ndarray:
+    """`image` turned and flipped as its display matrix says, as FFmpeg's own autorotation does (its rotation,
+    `rotation`: counter-clockwise degrees, and where the matrix mirrors, a flip). A quarter turn's mirror image
+    is a transpose; a mirror without a turn reads as 180 degrees with one axis flipped, or 0 with the other. A
+    mirrored recording was read upside down (faces not found), and a turned and mirrored one left mirrored."""
+    theta = round(-rotation / 90) * 90 % 360  # clockwise, to the nearest quarter turn
+    turned = -1 if theta == 180 else 1  # without a matrix, a half turn is both axes flipped
+    a, c, d = (matrix[0], matrix[3], matrix[4]) if matrix is not None else (turned, 0, turned)
+    if theta == 90:
+        return cv2.transpose(image) if c > 0 else cv2.rotate(image, cv2.ROTATE_90_CLOCKWISE)
+    if theta == 270:
+        return cv2.flip(cv2.transpose(image), -1) if c < 0 else cv2.rotate(image, cv2.ROTATE_90_COUNTERCLOCKWISE)
+    if theta == 180:
+        image = cv2.flip(image, 1) if a < 0 else image
+        return cv2.flip(image, 0) if d < 0 else image
+    return cv2.flip(image, 0) if d < 0 else image
 
 
 # Each thread's converter to BGR, kept from frame to frame. `VideoFrame.to_ndarray` sets up a new one (an FFmpeg

@@ -5,7 +5,9 @@ unsqueezed and uncombed."""
 
 from __future__ import annotations
 
+import struct
 import threading
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
@@ -184,3 +186,53 @@ def assert_shown(picture: np.ndarray, shape: tuple[int, ...], white_side: str) -
     }
     white, dark = halves[white_side]
     assert white.mean() > 200 and dark.mean() < 50
+
+
+# The eight display matrices a file can carry (a, b, c, d of FFmpeg's 16.16 matrix), each with the numpy view of
+# the stored picture a player shows: the four turns, and their mirror images.
+ORIENTATIONS = [
+    ((1, 0, 0, 1), lambda p: p),
+    ((-1, 0, 0, 1), lambda p: p[:, ::-1]),  # mirrored left to right
+    ((1, 0, 0, -1), lambda p: p[::-1]),  # upside down
+    ((-1, 0, 0, -1), lambda p: p[::-1, ::-1]),  # half a turn
+    ((0, 1, -1, 0), lambda p: np.rot90(p, -1)),  # a quarter turn clockwise
+    ((0, -1, 1, 0), lambda p: np.rot90(p, 1)),  # a quarter turn counter-clockwise
+    ((0, 1, 1, 0), lambda p: p.transpose(1, 0, 2)),  # a quarter turn, mirrored
+    ((0, -1, -1, 0), lambda p: p[::-1, ::-1].transpose(1, 0, 2)),  # three quarters, mirrored
+]
+
+
+def with_matrix(clip: Path, target: Path, matrix: tuple[int, int, int, int]) -> Path:
+    """`clip` (an MP4) with its video track header's display matrix replaced (translation left at 0: players
+    place the picture by its size)."""
+    data = bytearray(clip.read_bytes())
+    header = data.find(b"tkhd")
+    version = data[header + 4]
+    at = header + 4 + 4 + (32 if version == 1 else 20) + 16  # version/flags, times and ids, reserved/layer/volume
+    a, b, c, d = matrix
+    data[at : at + 36] = struct.pack(">9i", a << 16, b << 16, 0, c << 16, d << 16, 0, 0, 0, 1 << 30)
+    target.write_bytes(bytes(data))
+    return target
+
+
+@pytest.mark.parametrize(("matrix", "view"), ORIENTATIONS)
+def test_every_display_matrix_turns_and_mirrors_the_picture_as_players_do(
+    tmp_path: Path, matrix: tuple[int, int, int, int], view: Callable[[np.ndarray], np.ndarray]
+) -> None:
+    """A display matrix that mirrors (a front camera's, an editor's flip) was taken for a half turn, and the picture
+    read upside down: the Hamilton clip mirrored found no face, exit 0."""
+    picture = np.zeros((48, 64, 3), np.uint8)
+    picture[:16, :16] = 255  # a white corner, top left as stored
+    plain = tmp_path / "plain.mp4"
+    with av.open(str(plain), "w") as out:
+        stream = out.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv444p"
+        stream.options = {"qp": "0"} | FAST_ENCODING["libx264"]
+        for _ in range(3):
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(picture, format="rgb24")))
+        out.mux(stream.encode())
+    clip = with_matrix(plain, tmp_path / "oriented.mp4", matrix)
+    (frame, *_) = sample_frames(str(clip), 2.0)
+    expected = view(picture)
+    assert frame.image.shape == expected.shape
+    assert np.abs(frame.image.astype(int) - expected.astype(int)).mean() < 8

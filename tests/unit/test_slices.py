@@ -170,5 +170,29 @@ def test_slices_take_the_frames_a_whole_file_pass_takes_after_a_gap_in_the_video
     windows = [TimeWindow(0.0, 3.5), TimeWindow(3.5)]
     sliced = [frame.time_s for window in windows for frame in sample_frames(str(clip), 2.0, window=window)]
     assert whole == sliced
+    # An MP4 gives a frame the time until the next: through the gap a player shows the 2.0-s picture, sampled at
+    # 2.5 and 3.0 as shown (a held picture, sampling.takes); then the grid, where the 3.3-s frame was taken.
     after_the_gap = [t for t in whole if t > 2.0]
-    assert after_the_gap == pytest.approx([3.3, 3.5, 4.0, 4.5, 5.0])  # the late frame, then back on the grid
+    assert after_the_gap == pytest.approx([2.5, 3.0, 3.5, 4.0, 4.5, 5.0])
+
+
+def test_a_picture_held_on_screen_is_sampled_at_every_sample_time_it_is_shown(tmp_path: Path) -> None:
+    """A variable-rate file (a slideshow, a screen recording, a GIF) holding a picture from 1 s to 4 s: taken once,
+    as the first frame at or after 1.0 s, a face shown 3 s was one sample, under an appearance's two, and nobody
+    was found (exit 0). A slice from 2.5 s takes what the whole-file pass takes there."""
+    clip = tmp_path / "held.mp4"
+    with av.open(str(clip), "w") as output:
+        stream = output.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        stream.options = {"bf": "0"}
+        stream.codec_context.time_base = Fraction(1, 100)
+        for time_s, level in ((0.0, 0), (1.0, 200), (4.0, 0), (5.0, 0)):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), level, np.uint8), format="rgb24")
+            frame.pts, frame.time_base = round(time_s * 100), Fraction(1, 100)
+            output.mux(stream.encode(frame))
+        output.mux(stream.encode())
+    whole = {frame.time_s: int(frame.image.mean()) for frame in sample_frames(str(clip), 2.0)}
+    held = [t for t, level in whole.items() if level > 100]
+    assert held == pytest.approx([1.0, 1.5, 2.0, 2.5, 3.0, 3.5]), whole
+    sliced = {frame.time_s: int(frame.image.mean()) for frame in sample_frames(str(clip), 2.0, window=TimeWindow(2.5))}
+    assert sliced == {t: level for t, level in whole.items() if t >= 2.5}
