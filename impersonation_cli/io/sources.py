@@ -777,7 +777,10 @@ def _sample_pyav(
         stats.shortfall = shortfall(container, stream, data_end_s, 1.0 / container_fps)
         stats.truncated = stats.shortfall is not None
     # A slice cannot tell a short file from the counts: how its frames compare with the container's whole count.
-    _check_truncated(source, stats, packets, None if window else stream.frames or None)
+    # Nor is a count needed where the length was judged: an AVI's index counts the empty entries of frames a
+    # capture skipped (30 of 180), and a whole file was 'truncated: decoding stopped at 6.0 s of 6.0 s'.
+    judged = declares_length(container) and not is_stream_url(source)
+    _check_truncated(source, stats, packets, None if window or judged else stream.frames or None)
 
 
 def pixel_aspect(codec: av.video.codeccontext.VideoCodecContext) -> Fraction | None:
@@ -995,13 +998,17 @@ def shortfall(
     track's: a track running on after the video (audio) is read to its end too. The container's is taken as
     counted from timestamp 0, as a Matroska, WebM or NUT file's is; an FLV's metadata counts from its first frame,
     so its length is read up to that start shorter than declared, never longer."""
-    if data_end_s is None or DECLARING_FORMATS.isdisjoint(container.format.name.split(",")):
+    if data_end_s is None or not declares_length(container):
         return None
     start_s = start_of(stream)
     slack_s = SHORTFALL_TOLERANCE_S + frame_s
     duration, time_base, rate = stream.duration, stream.time_base, stream.average_rate
     lengths = [float(duration * time_base)] if duration and duration > 0 and time_base else []
-    lengths += [stream.frames / float(rate)] if stream.frames and rate else []
+    # The count of frames at the rate, where the track's duration says less than the header: an AVI's (FFmpeg
+    # cuts it down to the data there). An MP4's count takes in the frames its edit list hides (`-ss 3.3 -c copy`
+    # keeps the key frame before, and its count said 6.4 s of a 5.1-s cut: 'the file ends early').
+    if "avi" in container.format.name.split(",") or not lengths:
+        lengths += [stream.frames / float(rate)] if stream.frames and rate else []
     if lengths:
         declared_s, there_s = start_s + max(lengths), data_end_s
     elif container.duration and container.duration > 0:
@@ -1011,6 +1018,12 @@ def shortfall(
     else:
         return None
     return None if there_s + slack_s >= declared_s else (data_end_s - start_s, declared_s - start_s)
+
+
+def declares_length(container: av.container.InputContainer) -> bool:
+    """Whether the container's header declares how long the recording is (DECLARING_FORMATS): its data can then
+    be judged against that length (`shortfall`)."""
+    return not DECLARING_FORMATS.isdisjoint(container.format.name.split(","))
 
 
 def packet_end_s(packet: av.Packet) -> float | None:

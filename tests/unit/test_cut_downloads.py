@@ -8,6 +8,7 @@ where its timestamps start late; the header's length is now compared with them."
 
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -108,3 +109,57 @@ def test_audio_running_on_after_the_video_is_not_a_cut(tmp_path: Path, container
         assert written.duration is not None and written.duration / av.time_base > SECONDS + 2
     stats, status, _, _, error = scanned(clip)
     assert (status, error, stats.shortfall) == ("ok", None, None)
+
+
+def test_a_whole_avi_whose_index_counts_skipped_frames_is_not_truncated(tmp_path: Path) -> None:
+    """A capture that skipped its first second: the AVI's index holds 90 entries, 30 of them empty, and 60
+    pictures. A count of packets against the index said 'truncated: decoding stopped at 3.0 s of 3.0 s', exit 3,
+    of a whole file; the length the header declares is what a whole file is judged by."""
+    clip = tmp_path / "skipped.avi"
+    with av.open(str(clip), "w") as out:
+        stream = out.add_stream("mjpeg", rate=30)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuvj420p"
+        stream.codec_context.time_base = Fraction(1, 30)
+        for number in range(30, 90):  # the muxer writes the first 30 as empty index entries
+            picture = np.full((48, 64, 3), number, np.uint8)
+            frame = av.VideoFrame.from_ndarray(picture, format="rgb24").reformat(format="yuvj420p")
+            frame.pts, frame.time_base = number, Fraction(1, 30)
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    with av.open(str(clip)) as written:
+        assert written.streams.video[0].frames == 90
+    stats = DecodeStats()
+    assert list(sample_frames(str(clip), 2.0, stats)) and not stats.truncated and stats.shortfall is None
+
+
+def test_an_mp4_cut_with_an_edit_list_is_whole_and_as_long_as_its_track(tmp_path: Path) -> None:
+    """`ffmpeg -ss 3.3 -c copy` keeps the key frame before 3.3 s and hides the lead-in with an edit list: the
+    track is 5.0 s, its frames count 190 (6.3 s at 30 fps), and the file was 'truncated: the file ends early: its
+    video stops at 5.0 s of the 6.3 s its header declares', exit 3."""
+    source = tmp_path / "source.mp4"
+    with av.open(str(source), "w") as out:
+        stream = out.add_stream("libx264", rate=30)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        stream.options = {"bf": "3", "g": "60"} | FAST_ENCODING["libx264"]
+        for number in range(300):
+            picture = np.full((48, 64, 3), number % 256, np.uint8)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(picture, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    cut = tmp_path / "cut.mp4"
+    with av.open(str(source)) as original, av.open(str(cut), "w") as out:
+        track = original.streams.video[0]
+        copy = out.add_stream_from_template(track)
+        shift = round(3.3 / track.time_base)
+        for packet in original.demux(track):
+            if packet.dts is None or not 2.0 <= packet.pts * track.time_base < 8.3:
+                continue  # from the key frame at 2.0 s, as -ss 3.3 -c copy keeps it
+            packet.pts, packet.dts, packet.stream = packet.pts - shift, packet.dts - shift, copy
+            out.mux(packet)
+    stats = DecodeStats()
+    frames = list(sample_frames(str(cut), 2.0, stats))
+    assert not stats.truncated and stats.shortfall is None
+    assert probe(str(cut)).duration_s == pytest.approx(5.03, abs=0.05) and frames[-1].time_s <= 5.1
