@@ -20,7 +20,7 @@ from rich.markup import escape
 from impersonation_cli import __version__
 from impersonation_cli.cli.options import Quiet
 from impersonation_cli.errors import EXIT_USAGE, UserError, path_parser
-from impersonation_cli.outputs.console import SafeConsole, one_line, printable
+from impersonation_cli.outputs.console import SafeConsole, escape_unencodable, one_line, printable
 
 app = typer.Typer(
     name="impersonation-cli",
@@ -174,6 +174,7 @@ def run_app() -> None:
 
 
 def _run_app() -> None:
+    escape_unencodable(sys.stdout, sys.stderr)
     try:
         code = app(standalone_mode=False, prog_name="impersonation-cli")
     except UserError as exc:

@@ -9,9 +9,11 @@ result.json used to become 4096 bytes of invalid JSON on a full disk) and no tem
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import secrets
 import stat
+import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -58,6 +60,23 @@ def write_files_atomic(files: Mapping[Path, bytes]) -> None:
     finally:
         for temporary, _ in staged:  # gone once renamed; left only by a failure
             _remove(temporary)
+
+
+def write_stdout(data: bytes) -> None:
+    """A machine output's bytes (UTF-8 JSON) on stdout as they are, whatever the locale's encoding: printed as
+    text under a Latin-1 locale, a JSON line was written in Latin-1 and a CJK name failed the scan (exit 4).
+    Raises OSError where stdout is closed (`>&-`: the result was dropped without a word) or cannot be written."""
+    stream = sys.stdout
+    if stream is None:
+        raise OSError(errno.EBADF, "stdout is closed")
+    stream.flush()
+    binary = getattr(stream, "buffer", None)
+    if binary is None:  # a text stream standing in for stdout (a caller's StringIO)
+        stream.write(data.decode("utf-8"))
+    else:
+        binary.write(data)
+        binary.flush()
+    stream.flush()
 
 
 def make_folder(folder: Path) -> None:

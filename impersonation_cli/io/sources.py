@@ -546,6 +546,9 @@ class TimeWindow:
 
 # A frame this close before a sample time is taken for it (timestamps rounded by the container).
 SAMPLE_TOLERANCE_S = 1e-6
+# A picture shown at least this long is a held one (a slideshow's, a GIF's, a screen recording's still), taken at
+# every sample time it is shown (`SampleClock.takes`); a video's frames last a frame time, below it from 2 fps up.
+HELD_S = 0.5
 
 
 def sample_frames(
@@ -651,7 +654,9 @@ class SampleClock:
         taken = [time_s] if self.due(time_s) else []
         if taken:
             self.took(time_s)
-        held = self.interval > 0 and shown_until_s - time_s > self.interval
+        # Held: on screen past the next sample time and for HELD_S at least. A video's frames are not held when
+        # sampled faster than its rate (--fps 50 of a 25-fps clip sampled each frame twice, doubling the work).
+        held = self.interval > 0 and shown_until_s - time_s > max(self.interval, HELD_S)
         while held and self.next_time + SAMPLE_TOLERANCE_S < shown_until_s and self.next_time > time_s:
             if self.window is not None and not self.window.counts(self.next_time):
                 break

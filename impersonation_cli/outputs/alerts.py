@@ -16,7 +16,6 @@ import dataclasses
 import http.client
 import os
 import queue
-import sys
 import threading
 import time
 import urllib.error
@@ -29,7 +28,7 @@ from typing import IO, TYPE_CHECKING, Any, BinaryIO, ClassVar, NoReturn
 from urllib.parse import urlsplit
 
 from impersonation_cli.errors import UserError, is_device
-from impersonation_cli.io.atomic_write import make_folder
+from impersonation_cli.io.atomic_write import make_folder, write_stdout
 from impersonation_cli.io.urls import authenticated_request, redact_url
 from impersonation_cli.results import Evidence, json_line
 
@@ -360,8 +359,7 @@ class AlertSink:
             if self._file is not None:
                 self._write_whole(self._file, line.encode("utf-8"))
             else:
-                sys.stdout.write(line)
-                sys.stdout.flush()
+                write_stdout(line.encode("utf-8"))
         except OSError as exc:
             self.write_failures += 1
             first = self.last_write_error is None

@@ -7,8 +7,12 @@ bidirectional-override characters in everything it renders (`\\x1b` appears as t
 
 from __future__ import annotations
 
+import contextlib
+import io
+import os
 import re
 from collections.abc import Iterable
+from typing import TextIO
 
 from rich.console import Console, ConsoleOptions, Group, RenderableType
 from rich.segment import Segment
@@ -57,6 +61,16 @@ def printable_lines(text: str) -> str:
     return _UNSAFE_IN_LINES.sub(_escaped, text)
 
 
+def escape_unencodable(*streams: TextIO | None) -> None:
+    """Text streams whose encoding is not UTF-8 (a Latin-1 locale) write what they cannot encode as `\\uXXXX`:
+    a CJK name in a table ended the scan with an internal error (exit 4). Machine outputs go out as UTF-8 bytes
+    whatever the locale (`io.atomic_write.write_stdout`)."""
+    for stream in streams:
+        encoding = (getattr(stream, "encoding", None) or "utf-8").lower().replace("-", "")
+        if encoding != "utf8" and isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
+
+
 class SafeConsole(Console):
     """A rich Console that escapes control characters in all it renders (its own cursor and style codes,
     which rich emits as control segments and styles, are untouched), and that does not wrap off a terminal."""
@@ -65,6 +79,16 @@ class SafeConsole(Console):
         super().__init__(stderr=stderr, soft_wrap=False)
         if not self.is_terminal:
             self.width = UNWRAPPED_WIDTH
+
+    def on_broken_pipe(self) -> None:
+        """A reader that stopped reading (`| head -1`): the rest of what this console prints is dropped and the
+        command ends as it would have. rich's own answer exits 1, which says 'found': a scan of an unreadable
+        file (3) and a healthy doctor (0) so ended 1, whichever line the reader stopped at."""
+        self.quiet = True
+        with contextlib.suppress(AttributeError, OSError, ValueError):  # a stream with no descriptor: nothing to do
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self.file.fileno())  # so that the interpreter's last flush does not fail either
+            os.close(devnull)
 
     def render(self, renderable: RenderableType, options: ConsoleOptions | None = None) -> Iterable[Segment]:
         for segment in super().render(renderable, options):

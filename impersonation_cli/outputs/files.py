@@ -10,7 +10,7 @@ from pathlib import Path
 
 from impersonation_cli.errors import EXIT_FOUND, EXIT_OK, EXIT_UNREADABLE, UserError
 from impersonation_cli.gallery.store import GALLERY_ENV
-from impersonation_cli.io.atomic_write import text_bytes, write_files_atomic
+from impersonation_cli.io.atomic_write import text_bytes, write_files_atomic, write_stdout
 from impersonation_cli.outputs.findings import DEFAULT_FAIL_POLICY, FailPolicy, is_flagged, read_report_input
 from impersonation_cli.results import ScanResult, appearance_event, json_line
 
@@ -182,9 +182,8 @@ def write_outputs(result: ScanResult, json_path: Path | None, jsonl_path: Path |
         lines = "".join(json_line(appearance_event(a)) for a in result.appearances)
         documents[jsonl_path] = text_bytes(lines)
     if (printed := documents.pop(Path("-"), None)) is not None:
-        # As in a file: a non-UTF-8 file name's bytes as \udcXX escapes (printing them raw would fail).
         try:
-            print(printed.decode("utf-8"), end="", flush=True)
+            write_stdout(printed)
         except OSError as exc:  # `--json - > /dev/full` said only '[Errno 28] No space left on device'
             raise UserError(f"cannot write the result to stdout ('-'): {exc.strerror or exc}") from exc
     write_files_atomic(documents)

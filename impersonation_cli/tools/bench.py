@@ -94,10 +94,10 @@ def bench_job(
 
     Raises:
         UnreadableInput: no such video, or one that is not a file (a folder, a pipe) or is empty: exit 3, as scan's.
-        UserError: no such gallery file, a stream URL or a picture given as the video, an fps outside (0, 120], a
-            --min-appearance below 0 or not finite, a --threads below 1, a pack that is not installed, a settings
-            file that does not load, an unknown --device, a gallery that is not one or was made by another
-            recognizer than the pack's.
+        UserError: an empty path as the video, no such gallery file, a stream URL or a picture given as the
+            video, an fps outside (0, 120], a --min-appearance below 0 or not finite, a --threads below 1, a pack
+            that is not installed, a settings file that does not load, an unknown --device, a gallery that is not
+            one or was made by another recognizer than the pack's.
     """
     from impersonation_cli.config import load_config
     from impersonation_cli.gallery.store import Gallery
@@ -105,6 +105,8 @@ def bench_job(
     from impersonation_cli.runtime.packs import load_pack, model_root, recognizer_id
     from impersonation_cli.runtime.sessions import resolve_providers
 
+    if video is not None and not os.fspath(video).strip():  # pathlib's '.': 'error: .: a folder', exit 3
+        raise UserError("VIDEO is an empty path: give a file or folder")
     clip = Path(video) if video is not None else SAMPLE_CLIP
     # Named as given: a Path made http://host/x into http:/host/x.
     if not clip.exists() and STREAM_LIKE.match(text := os.fspath(video or clip)):

@@ -12,9 +12,11 @@ import numpy as np
 import pytest
 
 from impersonation_cli.io import sources
-from impersonation_cli.io.sources import TimeWindow, sample_frames
+from impersonation_cli.io.sources import DecodeStats, TimeWindow, sample_frames
 from impersonation_cli.pipeline.slices import closing_order, continued_tracks, plan_slices
 from impersonation_cli.pipeline.tracks import Observation, Track, TrackerSettings
+
+from .small_clips import grey_ramp_clip
 
 SETTINGS = TrackerSettings()  # a face unseen for more than 3 s ends its track
 
@@ -196,3 +198,11 @@ def test_a_picture_held_on_screen_is_sampled_at_every_sample_time_it_is_shown(tm
     assert held == pytest.approx([1.0, 1.5, 2.0, 2.5, 3.0, 3.5]), whole
     sliced = {frame.time_s: int(frame.image.mean()) for frame in sample_frames(str(clip), 2.0, window=TimeWindow(2.5))}
     assert sliced == {t: level for t, level in whole.items() if t >= 2.5}
+
+
+def test_a_video_sampled_faster_than_its_rate_is_sampled_once_a_frame(tmp_path: Path) -> None:
+    """--fps 50 of a 25-fps clip sampled each frame twice (a frame 'held' past the next sample time): twice the
+    work, and frames_sampled over frames_decoded."""
+    stats = DecodeStats()
+    frames = list(sample_frames(str(grey_ramp_clip(tmp_path / "ramp.mp4", 1)), 50.0, stats))
+    assert len(frames) == stats.frames_sampled == stats.frames_decoded == 25

@@ -128,6 +128,7 @@ def test_an_empty_evidence_dir_is_refused_not_read_as_the_current_folder(
         (["report", "", "--html", "r.html"], "RESULT_PATH"),
         (["gallery", "import", "", "--gallery", "g.sqlite"], "FOLDER"),  # enrolled the working folder's sub-folders
         (["gallery", "add", "Ann", "a.jpg", "", "--gallery", "g.sqlite"], "IMAGES"),
+        (["bench", ""], "VIDEO"),  # '.: a folder, not a file', exit 3 (a str argument: it may be a URL to refuse)
     ],
 )
 def test_an_empty_path_is_refused_wherever_a_path_is_taken(tmp_path: Path, arguments: list[str], name: str) -> None:
