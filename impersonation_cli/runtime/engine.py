@@ -184,6 +184,8 @@ class FaceEngine:
     # -- detection ------------------------------------------------------------------------------
 
     def detect(self, image: np.ndarray, input_size: int | None = None) -> Faces:
+        if min(image.shape[:2]) < self.settings.min_face_px:  # no face fits; a 1-px-wide frame failed OpenCV's resize
+            return Faces()
         faces = self._detect_at(image, input_size or self.settings.input_size)
         if self.settings.closeup_pass and not len(faces):
             faces = self._detect_closeup(image)
