@@ -236,3 +236,14 @@ def test_every_display_matrix_turns_and_mirrors_the_picture_as_players_do(
     expected = view(picture)
     assert frame.image.shape == expected.shape
     assert np.abs(frame.image.astype(int) - expected.astype(int)).mean() < 8
+
+
+def test_a_probe_names_the_size_and_rate_of_the_track_scanned_not_a_thumbnail_before_it(tmp_path: Path) -> None:
+    """OpenCV reads a file's first video track: a thumbnail's (or a cover's) size and rate were the source's
+    `width`, `height` and `fps`, though the faces' boxes are in the recording's frames, and a 10240x10240 cover
+    before a clip refused the whole file as over the pixel limit."""
+    clip = rotated_clip(tmp_path / "thumbnail_first.mkv", 0, thumbnail_first=True)
+    info = probe(str(clip))
+    assert (info.width, info.height, info.fps) == (120, 160, 25.0)
+    (frame, *_) = sample_frames(str(clip), 2.0)
+    assert frame.image.shape[:2] == (info.height, info.width)
