@@ -419,6 +419,15 @@ def read_image(source: str | Path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     return image
 
 
+def picture_frames(source: str) -> int:
+    """How many frames a picture holds: an animated WebP's or PNG's, a multi-page TIFF's pages (1 where OpenCV
+    cannot say: a name it cannot take, a format it counts nothing in)."""
+    try:
+        return max(1, int(cv2.imcount(source)))
+    except (cv2.error, UnicodeError, SystemError, ValueError):
+        return 1
+
+
 def _read_bytes(source: str) -> bytes:
     check_file(source)
     try:
@@ -547,6 +556,8 @@ class DecodeStats:
     # A file whose data ends clearly short of the length its header declares (a partial download, a copy cut off):
     # (seconds of video there, seconds declared), both from its first frame (`shortfall`); None otherwise.
     shortfall: tuple[float, float] | None = None
+    # Why only part of a source was read where no decoding stopped: an animated or multi-page picture's first frame.
+    partly_read: str | None = None
 
 
 @dataclass(frozen=True)
@@ -592,6 +603,12 @@ def sample_frames(
         image = read_image(source)  # first: a picture that does not decode was counted as decoded ("truncated")
         stats.frames_decoded = stats.frames_sampled = 1
         stats.image_size = (image.shape[1], image.shape[0])
+        if (count := picture_frames(source)) > 1:  # the later frames went unread, and the source said 'ok'
+            stats.truncated = True
+            stats.partly_read = (
+                f"{source}: an animated or multi-page picture of {count} frames, of which the first was read "
+                "(to scan them all, make it a video: ffmpeg -i PICTURE VIDEO.mp4)"
+            )
         yield Frame(source=source, index=0, time_s=0.0, image=image)
         return
     if is_stream_url(source):

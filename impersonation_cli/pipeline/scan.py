@@ -526,7 +526,10 @@ def source_facts(info: SourceInfo, stats: DecodeStats, error: str | None) -> Sou
             "declares (a partial download, or a copy cut off)"
         )
     elif stats.truncated and not error:
-        error = f"{source}: decoding stopped at {stats.last_time_s:.1f} s of {info.duration_s or 0:.1f} s"
+        error = (
+            stats.partly_read
+            or f"{source}: decoding stopped at {stats.last_time_s:.1f} s of {info.duration_s or 0:.1f} s"
+        )
     return SourceResult(
         source=source,
         kind=info.kind,
