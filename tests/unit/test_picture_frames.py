@@ -34,3 +34,15 @@ def test_an_animated_webp_is_counted_and_a_still_picture_is_whole(tmp_path: Path
     cv2.imwrite(str(still), pictures(1)[0])
     stats = DecodeStats()
     assert len(list(sample_frames(str(still), 2.0, stats))) == 1 and not stats.truncated
+
+
+def test_a_picture_named_in_other_bytes_than_utf8_is_counted_without_opencv(tmp_path: Path) -> None:
+    """OpenCV's functions of a path crash (SIGSEGV) on a name that is not UTF-8: counting the frames of such a
+    photo ended the whole scan with no result (exit -11)."""
+    import os
+
+    named = os.fsencode(tmp_path) + b"/ref_\xe9\xff.tif"
+    with open(named, "wb") as picture:
+        ok, data = cv2.imencode(".tif", pictures(1)[0])
+        picture.write(data.tobytes())
+    assert ok and picture_frames(os.fsdecode(named)) == 1
