@@ -19,6 +19,7 @@ import queue
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ from urllib.parse import urlsplit
 
 from impersonation_cli.errors import UserError, is_device
 from impersonation_cli.io.atomic_write import make_folder, write_stdout
-from impersonation_cli.io.urls import authenticated_request, redact_url
+from impersonation_cli.io.urls import authenticated_request, redact_url, redact_urls
 from impersonation_cli.results import Evidence, json_line
 
 if TYPE_CHECKING:
@@ -173,17 +174,21 @@ class NoRedirects(urllib.request.HTTPRedirectHandler):
     webhook its server moves to https:// lost every alert), refuses 307 and 308 for a POST, and followed a redirect
     to ftp:// as well."""
 
-    def redirect_request(
-        self,
-        req: urllib.request.Request,
-        fp: IO[bytes],
-        code: int,
-        msg: str,
-        headers: http.client.HTTPMessage,
-        newurl: str,
+    def http_error_302(
+        self, req: urllib.request.Request, fp: IO[bytes], code: int, msg: str, headers: http.client.HTTPMessage
     ) -> NoReturn:
-        message = f"redirected to {redact_url(newurl)}: post to that URL instead (--webhook)"
+        # Answered here, before urllib reads the target: its own handling raised ValueError for a malformed one
+        # ('http://[bad/x': the sending thread died, every later alert undelivered) and quoted a target of
+        # another scheme whole, credentials and all ('smb://admin:secret@host/?token=...' is not allowed).
+        target = headers.get("location") or headers.get("uri") or "(no Location)"
+        try:
+            shown = redact_url(urllib.parse.urljoin(req.full_url, target))  # a relative target, as the server means it
+        except ValueError:
+            shown = redact_urls(target)
+        message = f"redirected to {shown}: post to that URL instead (--webhook)"
         raise urllib.error.HTTPError(req.full_url, code, message, headers, fp)
+
+    http_error_301 = http_error_303 = http_error_307 = http_error_308 = http_error_302
 
 
 WEBHOOK_OPENER = urllib.request.build_opener(NoRedirects)
@@ -275,7 +280,7 @@ class WebhookSender(threading.Thread):
             )
             try:
                 with WEBHOOK_OPENER.open(request, timeout=self.settings.timeout_s) as response:
-                    response.read(WEBHOOK_ANSWER_BYTES)  # the rest is not read: an endless answer held the webhook
+                    drain_answer(response, time.monotonic() + self.settings.timeout_s)
                 return True
             except urllib.error.HTTPError as exc:
                 refused = 300 <= exc.code < 400
@@ -288,6 +293,20 @@ class WebhookSender(threading.Thread):
                 # thread ended in a traceback with every later alert undelivered. Its text is the endpoint's bytes.
                 self.last_error = f"webhook answered something that is not HTTP ({type(exc).__name__})"
         return False
+
+
+def drain_answer(response: http.client.HTTPResponse, deadline: float) -> None:
+    """Read what an accepting webhook answers, up to WEBHOOK_ANSWER_BYTES and until `deadline` (a monotonic time):
+    the alert is delivered whatever follows. The timeout of each read alone let an answer trickling a byte every
+    2 s hold the sending thread for the whole watch (one alert delivered of 14), and an answer with no length on a
+    connection kept open counted a delivered alert failed ('timed out')."""
+    left = WEBHOOK_ANSWER_BYTES
+    with contextlib.suppress(OSError, http.client.HTTPException):
+        while left > 0 and time.monotonic() < deadline:
+            chunk = response.read1(min(left, 1 << 13))
+            if not chunk:
+                return
+            left -= len(chunk)
 
 
 class AlertSink:

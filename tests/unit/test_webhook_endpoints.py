@@ -168,3 +168,83 @@ def test_an_answer_that_never_ends_is_not_read_to_its_end() -> None:
         finally:
             server.shutdown()
     assert (sender.sent, sender.failed, sender.last_error) == (1, 0, None)
+
+
+class _Answers(http.server.BaseHTTPRequestHandler):
+    """Answers the first POST as `first` says, every later one 200; counts the POSTs."""
+
+    first: ClassVar[str] = ""
+    posts: ClassVar[list[float]] = []
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.posts.append(time.monotonic())
+        if len(self.posts) == 1 and self.first == "trickle":
+            self.send_response(200)
+            self.send_header("Content-Length", "1000")
+            self.end_headers()
+            for _ in range(10):  # a byte every half second: the body never ends within the timeout
+                self.wfile.write(b"x")
+                self.wfile.flush()
+                time.sleep(0.5)
+            return
+        if len(self.posts) == 1 and self.first:
+            self.send_response(302)
+            self.send_header("Location", self.first)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+@contextmanager
+def _answering(first: str) -> Iterator[int]:
+    _Answers.first, _Answers.posts = first, []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Answers)
+    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize(
+    ("location", "shown"),
+    [
+        ("http://[bad/x", "redirected to http://[bad/x: post to that URL instead (--webhook)"),  # ValueError
+        ("smb://admin:Secret9@host/share?token=abc", "redirected to smb://admin:***@host/share?token=***: post to"),
+    ],
+)
+def test_a_redirect_urllib_cannot_read_or_may_not_follow_fails_that_alert_only(location: str, shown: str) -> None:
+    """A redirect to 'http://[bad/x' raised ValueError in urllib's redirect handling: the sending thread died in
+    a traceback and 13 alerts went undelivered. One to smb:// was quoted whole, password and token."""
+    with _answering(location) as port:
+        sender = WebhookSender(f"http://127.0.0.1:{port}/hook", WebhookSettings(timeout_s=2.0, retries=0))
+        sender.start()
+        sender.send({"verdict": "likely-synthetic"})
+        sender.send({"verdict": "likely-replay"})
+        sender.close(10.0)
+    assert (sender.sent, sender.failed, len(_Answers.posts)) == (1, 1, 2)
+    assert sender.last_error is not None and sender.last_error.startswith(f"webhook {shown}"), sender.last_error
+    assert "Secret9" not in sender.last_error
+
+
+def test_an_answer_that_trickles_does_not_hold_the_alerts_after_it() -> None:
+    """200 with a body of a byte every 2 s: each read met its timeout, the first alert held the sending thread for
+    the whole watch, and none after it was posted. The answer is read until the timeout, and the alert counted
+    delivered: the webhook accepted it."""
+    with _answering("trickle") as port:
+        sender = WebhookSender(f"http://127.0.0.1:{port}/hook", WebhookSettings(timeout_s=1.0, retries=0))
+        sender.start()
+        sender.send({"verdict": "likely-synthetic"})
+        sender.send({"verdict": "likely-replay"})
+        sender.close(10.0)
+    assert (sender.sent, sender.failed, len(_Answers.posts)) == (2, 0, 2)
+    assert _Answers.posts[1] - _Answers.posts[0] < 3.0  # the second within the timeout (and a read) of the first
