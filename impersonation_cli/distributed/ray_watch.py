@@ -63,9 +63,9 @@ from impersonation_cli.pipeline.watch import (
     Watcher,
     WatchSettings,
     WatchStop,
+    concurrent_raiser,
     iso_time,
     note_authorized,
-    raises_concurrent,
     room_event,
 )
 from impersonation_cli.results import Appearance, RunInfo, ScanResult, SourceResult, Verdict
@@ -216,6 +216,7 @@ class WatchCoordinator:
         self.evidence_dir = evidence_dir
         self.changed = threading.Condition()  # the actor is threaded: shards report while the driver waits
         self.sightings: dict[str, dict[str, float]] = {}  # person -> room -> wall-clock time last seen there
+        self.latest: dict[str, dict[str, tuple[float, Finding]]] = {}  # person -> room -> its latest finding
         self.authorized_in: dict[str, set[str]] = {}  # person -> rooms whose latest finding was authorized
         # (room, track) -> its best view and when the track was last seen; a track not seen for VIEW_KEEP_S
         # has ended (the tracker ends one within seconds), and its view is let go.
@@ -281,10 +282,15 @@ class WatchCoordinator:
             if verdict != Verdict.AUTHORIZED:  # it raises nothing
                 self._raise(finding, verdict, [finding.room], appearance.reasons, appearance.risk)
         authorized = note_authorized(self.authorized_in, finding.person, finding.room, appearance.verdicts)
+        latest = self.latest.setdefault(finding.person, {})
+        latest[finding.room] = (finding.seen, finding)
         window = self.window_s
         concurrency = live_concurrency(finding.person, finding.room, finding.seen, sightings, window, self.verdicts)
-        if concurrency is not None and raises_concurrent(finding.room, concurrency.places, authorized):
-            self._raise(finding, Verdict.CONCURRENT, concurrency.places, [concurrency.reason], concurrency.risk)
+        if concurrency is None:
+            return
+        raiser = concurrent_raiser(finding.room, finding, concurrency.places, authorized, latest)
+        if raiser is not None:
+            self._raise(raiser, Verdict.CONCURRENT, concurrency.places, [concurrency.reason], concurrency.risk)
 
     def _raise(self, finding: Finding, verdict: str, rooms: list[str], reasons: list[str], risk: float) -> None:
         if not self.sink.due(verdict, finding.person, rooms):

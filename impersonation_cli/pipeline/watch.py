@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import TypeVar
 
 import numpy as np
 
@@ -180,12 +181,28 @@ def note_authorized(authorized_in: dict[str, set[str]], person: str, room: str, 
     return rooms
 
 
+T = TypeVar("T")
+
+
 def raises_concurrent(room: str, places: list[str], authorized: set[str]) -> bool:
     """Whether a frame of `room` raises the `concurrent` alert naming `places`. An authorized room leaves it to
     an unauthorized one of them (their next frame, a sample interval later): raised from the authorized room,
     the alert's room, URL and evidence crop pointed at the rights holder's own broadcast, not at a room to act
     on. With every room authorized (a simulcast), any raises it."""
     return room not in authorized or all(place in authorized for place in places)
+
+
+def concurrent_raiser(
+    room: str, current: T, places: list[str], authorized: set[str], latest: Mapping[str, tuple[float, T]]
+) -> T | None:
+    """What raises the `concurrent` alert naming `places`: this frame's finding (`current`, of `room`) where
+    `raises_concurrent` lets it; from an authorized room, the latest finding (`latest`: by room, when seen and what)
+    of an unauthorized one of them. Left to that room's next frame, the alert never came where its face had gone
+    before the authorized room showed the person: the summary said `concurrent`, no alert did."""
+    if raises_concurrent(room, places, authorized):
+        return current
+    found = [latest[place] for place in places if place not in authorized and place in latest]
+    return max(found, key=lambda seen_and_finding: seen_and_finding[0])[1] if found else None
 
 
 def room_event(change: RoomChange, room: Room, status: str, gap: Interruption | None) -> RoomEvent:
@@ -247,6 +264,8 @@ class Watcher:
         self._stop = WatchStop()
         # person -> room name -> wall-clock time the person was last on screen there
         self._sightings: dict[str, dict[str, float]] = {}
+        # Each person's latest finding in each room, for a `concurrent` alert raised from it (`concurrent_raiser`).
+        self._latest: dict[str, dict[str, tuple[float, tuple[RoomWatch, TrackMatch]]]] = {}
         # person -> the rooms whose latest finding of them was authorized
         self._authorized_in: dict[str, set[str]] = {}
         self.rooms = [self._watch(number, room) for number, room in enumerate(rooms, start=first_number)]
@@ -368,10 +387,15 @@ class Watcher:
             if verdict != Verdict.AUTHORIZED:
                 self._raise(room, match, verdict, [room.name], appearance.reasons, appearance.risk)
         authorized = note_authorized(self._authorized_in, match.identity, room.name, appearance.verdicts)
+        latest = self._latest.setdefault(match.identity, {})
+        latest[room.name] = (seen, (room, match))
         window = self.settings.concurrency_window_s
         concurrency = live_concurrency(match.identity, room.name, seen, sightings, window, self.context.config.verdicts)
-        if concurrency is not None and raises_concurrent(room.name, concurrency.places, authorized):
-            self._raise(room, match, Verdict.CONCURRENT, concurrency.places, [concurrency.reason], concurrency.risk)
+        if concurrency is None:
+            return
+        raiser = concurrent_raiser(room.name, (room, match), concurrency.places, authorized, latest)
+        if raiser is not None:
+            self._raise(*raiser, Verdict.CONCURRENT, concurrency.places, [concurrency.reason], concurrency.risk)
 
     def _raise(
         self, room: RoomWatch, match: TrackMatch, verdict: str, rooms: list[str], reasons: list[str], risk: float

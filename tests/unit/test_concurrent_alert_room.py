@@ -7,7 +7,7 @@ from __future__ import annotations
 from impersonation_cli.distributed.ray_watch import Finding, WatchCoordinator
 from impersonation_cli.io.rooms import Room
 from impersonation_cli.pipeline.verdicts import VerdictSettings
-from impersonation_cli.pipeline.watch import WatchSettings, raises_concurrent
+from impersonation_cli.pipeline.watch import WatchSettings, concurrent_raiser, raises_concurrent
 from impersonation_cli.results import Verdict
 
 from .builders import appearance
@@ -50,10 +50,32 @@ def test_the_ray_coordinator_raises_it_from_the_unauthorized_room_too() -> None:
     coordinator = WatchCoordinator(None, None, WatchSettings(), VerdictSettings(), None, rooms)
     coordinator.report([_finding("douyin:fan1", [Verdict.UNAUTHORIZED], 1000.0)])
     coordinator.report([_finding("douyin:official", [Verdict.AUTHORIZED], 1000.5)])  # completes the finding
-    assert not [event for event, _ in coordinator.events if event.verdict == Verdict.CONCURRENT]
     coordinator.report([_finding("douyin:fan1", [Verdict.UNAUTHORIZED], 1001.0)])
     (concurrent,) = [event for event, _ in coordinator.events if event.verdict == Verdict.CONCURRENT]
     assert concurrent.room == "douyin:fan1" and concurrent.rooms == ["douyin:fan1", "douyin:official"]
+
+
+def test_the_authorized_room_seen_last_raises_it_from_the_unauthorized_room_seen_before() -> None:
+    """The clone room showed the person first, then its face went; 10 s later the authorized room showed them.
+    The alert was left to the clone room's next frame of the person, which never came: the summary said
+    `concurrent`, no alert ever did. It is raised from the clone room's latest finding, naming that room."""
+    rooms = [Room(f"rtmp://127.0.0.1/live/{room}", account=room) for room in ("douyin:fan1", "douyin:official")]
+    coordinator = WatchCoordinator(None, None, WatchSettings(), VerdictSettings(), None, rooms)
+    coordinator.report([_finding("douyin:fan1", [Verdict.UNAUTHORIZED], 1000.0)])
+    coordinator.report([_finding("douyin:official", [Verdict.AUTHORIZED], 1010.0)])
+    (concurrent,) = [event for event, _ in coordinator.events if event.verdict == Verdict.CONCURRENT]
+    assert concurrent.room == "douyin:fan1" and concurrent.rooms == ["douyin:fan1", "douyin:official"]
+    assert concurrent.url == "rtmp://127.0.0.1/live/douyin:fan1"
+
+
+def test_an_authorized_room_beside_authorized_ones_only_raises_it_itself() -> None:
+    latest = {"douyin:backup": (1000.0, "backup's finding")}
+    assert concurrent_raiser("douyin:official", "this", ["douyin:backup", "douyin:official"], set(), latest) == "this"
+    simulcast = {"douyin:backup", "douyin:official"}
+    assert concurrent_raiser("douyin:official", "this", sorted(simulcast), simulcast, latest) == "this"
+    only_official = {"douyin:official"}
+    assert concurrent_raiser("douyin:official", "this", sorted(simulcast), only_official, latest) == "backup's finding"
+    assert concurrent_raiser("douyin:official", "this", sorted(simulcast), only_official, {}) is None
 
 
 def test_a_room_gone_silent_raises_no_second_alert_for_the_others() -> None:
@@ -70,4 +92,5 @@ def test_a_room_gone_silent_raises_no_second_alert_for_the_others() -> None:
         coordinator.report([_finding("douyin:official", [Verdict.AUTHORIZED], seen)])
         coordinator.report([_finding("douyin:clone1", [Verdict.UNAUTHORIZED], seen + 0.5)])
     raised = [event.rooms for event, _ in coordinator.events if event.verdict == Verdict.CONCURRENT]
-    assert raised == [list(places)]
+    # The first two rooms at 1000.5 (raised from kuaishou:clone2's finding), all three once clone1 joins; no more.
+    assert raised == [["douyin:official", "kuaishou:clone2"], list(places)]
