@@ -183,10 +183,10 @@ class _Answers(http.server.BaseHTTPRequestHandler):
             self.send_response(200)
             self.send_header("Content-Length", "1000")
             self.end_headers()
-            for _ in range(10):  # a byte every half second: the body never ends within the timeout
+            for _ in range(20):  # a byte every 0.1 s: each read within its timeout, the body never within it
                 self.wfile.write(b"x")
                 self.wfile.flush()
-                time.sleep(0.5)
+                time.sleep(0.1)
             return
         if len(self.posts) == 1 and self.first:
             self.send_response(302)
@@ -241,10 +241,10 @@ def test_an_answer_that_trickles_does_not_hold_the_alerts_after_it() -> None:
     the whole watch, and none after it was posted. The answer is read until the timeout, and the alert counted
     delivered: the webhook accepted it."""
     with _answering("trickle") as port:
-        sender = WebhookSender(f"http://127.0.0.1:{port}/hook", WebhookSettings(timeout_s=1.0, retries=0))
+        sender = WebhookSender(f"http://127.0.0.1:{port}/hook", WebhookSettings(timeout_s=0.3, retries=0))
         sender.start()
         sender.send({"verdict": "likely-synthetic"})
         sender.send({"verdict": "likely-replay"})
         sender.close(10.0)
     assert (sender.sent, sender.failed, len(_Answers.posts)) == (2, 0, 2)
-    assert _Answers.posts[1] - _Answers.posts[0] < 3.0  # the second within the timeout (and a read) of the first
+    assert _Answers.posts[1] - _Answers.posts[0] < 1.5  # within the timeout (and a read) of the first, not 2 s
