@@ -422,9 +422,8 @@ def read_image(source: str | Path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
 def picture_frames(source: str) -> int:
     """How many frames a picture holds: an animated WebP's or PNG's, a multi-page TIFF's pages (1 where OpenCV
     cannot say: a name it cannot take, a format it counts nothing in)."""
-    if source != source.encode("utf-8", "surrogateescape").decode("utf-8", "replace"):
-        return 1  # a name that is not UTF-8: OpenCV's functions of a path crash on it (SIGSEGV: no result at all)
     try:
+        source.encode("utf-8")  # a name that is not UTF-8: OpenCV's functions of a path crash on it (SIGSEGV)
         return max(1, int(cv2.imcount(source)))
     except (cv2.error, UnicodeError, SystemError, ValueError):
         return 1

@@ -46,13 +46,19 @@ def _garbage_server() -> Iterator[int]:
         server.close()
 
 
+def _two_alerts(port: int, timeout_s: float) -> WebhookSender:
+    """A sender to the endpoint on `port`, no retries, that has posted two alerts and closed."""
+    sender = WebhookSender(f"http://127.0.0.1:{port}/hook", WebhookSettings(timeout_s=timeout_s, retries=0))
+    sender.start()
+    sender.send({"verdict": "likely-synthetic"})
+    sender.send({"verdict": "likely-replay"})
+    sender.close(10.0)
+    return sender
+
+
 def test_an_answer_that_is_not_http_fails_that_alert_and_the_webhook_goes_on() -> None:
     with _garbage_server() as port:
-        sender = WebhookSender(f"http://127.0.0.1:{port}/hook", WebhookSettings(timeout_s=2.0, retries=0))
-        sender.start()
-        sender.send({"verdict": "likely-synthetic"})
-        sender.send({"verdict": "likely-replay"})
-        sender.close(10.0)
+        sender = _two_alerts(port, timeout_s=2.0)
     assert not sender.is_alive()
     assert (sender.sent, sender.failed) == (0, 2)
     assert sender.last_error == "webhook answered something that is not HTTP (BadStatusLine)"
@@ -226,11 +232,7 @@ def test_a_redirect_urllib_cannot_read_or_may_not_follow_fails_that_alert_only(l
     """A redirect to 'http://[bad/x' raised ValueError in urllib's redirect handling: the sending thread died in
     a traceback and 13 alerts went undelivered. One to smb:// was quoted whole, password and token."""
     with _answering(location) as port:
-        sender = WebhookSender(f"http://127.0.0.1:{port}/hook", WebhookSettings(timeout_s=2.0, retries=0))
-        sender.start()
-        sender.send({"verdict": "likely-synthetic"})
-        sender.send({"verdict": "likely-replay"})
-        sender.close(10.0)
+        sender = _two_alerts(port, timeout_s=2.0)
     assert (sender.sent, sender.failed, len(_Answers.posts)) == (1, 1, 2)
     assert sender.last_error is not None and sender.last_error.startswith(f"webhook {shown}"), sender.last_error
     assert "Secret9" not in sender.last_error
@@ -241,10 +243,6 @@ def test_an_answer_that_trickles_does_not_hold_the_alerts_after_it() -> None:
     the whole watch, and none after it was posted. The answer is read until the timeout, and the alert counted
     delivered: the webhook accepted it."""
     with _answering("trickle") as port:
-        sender = WebhookSender(f"http://127.0.0.1:{port}/hook", WebhookSettings(timeout_s=0.3, retries=0))
-        sender.start()
-        sender.send({"verdict": "likely-synthetic"})
-        sender.send({"verdict": "likely-replay"})
-        sender.close(10.0)
+        sender = _two_alerts(port, timeout_s=0.3)
     assert (sender.sent, sender.failed, len(_Answers.posts)) == (2, 0, 2)
     assert _Answers.posts[1] - _Answers.posts[0] < 1.5  # within the timeout (and a read) of the first, not 2 s
