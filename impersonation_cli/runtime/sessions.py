@@ -23,6 +23,9 @@ DEVICE_PROVIDERS = {
     "openvino": "OpenVINOExecutionProvider",
 }
 AUTO_ORDER = ("cuda", "rocm", "coreml", "dml", "cpu")
+# Built into the CPU wheels, yet it runs no model here: it sends requests to models hosted on Azure. Taken as a
+# device, every model ran on the CPU fallback while the outputs named Azure as the provider that ran them.
+REMOTE_ONLY_PROVIDERS = frozenset({"AzureExecutionProvider"})
 # Faces per run of a face model (landmarks, recognizer, forgery detector). A run's memory grows with its batch and
 # ONNX Runtime keeps it: one frame of 512 faces (a crowd, or a detector threshold near 0) took 3.5 GB for the
 # landmarks and 3 GB for the recognizer, and a photo of thousands was killed for memory with no word. Each face
@@ -39,7 +42,12 @@ def in_batches(run: Callable[[list[T]], np.ndarray], items: list[T], size: int =
 
 def resolve_providers(device: str) -> list[str]:
     """ONNX Runtime providers for --device, with CPU as the fallback; a provider not built in is an error."""
-    available = ort.get_available_providers()
+    available = [name for name in ort.get_available_providers() if name not in REMOTE_ONLY_PROVIDERS]
+    if device in REMOTE_ONLY_PROVIDERS:
+        raise UserError(
+            f"device {device!r} runs no model on this machine (it calls models hosted on Azure): "
+            f"choose from auto, {', '.join(DEVICE_PROVIDERS)}"
+        )
     if device == "auto":
         chosen = [DEVICE_PROVIDERS[d] for d in AUTO_ORDER if DEVICE_PROVIDERS[d] in available]
         return chosen or ["CPUExecutionProvider"]

@@ -29,3 +29,14 @@ def test_the_help_names_every_device() -> None:
     """--device's help left out openvino, which the command takes (and its error message lists)."""
     help_text = get_args(Device)[1].help
     assert help_text.split(", ") == ["auto", *DEVICE_PROVIDERS]
+
+
+def test_a_provider_that_runs_no_model_here_is_refused() -> None:
+    """onnxruntime's CPU wheels list AzureExecutionProvider: taken as --device, every model ran on the CPU
+    fallback while the result named Azure as the provider that ran them."""
+    with pytest.raises(UserError, match="'AzureExecutionProvider' runs no model on this machine") as refused:
+        resolve_providers("AzureExecutionProvider")
+    assert "choose from auto, cpu, cuda" in str(refused.value)
+    with pytest.raises(UserError) as unknown:
+        resolve_providers("nope")
+    assert "Azure" not in str(unknown.value)
