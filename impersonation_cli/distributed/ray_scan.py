@@ -26,7 +26,8 @@ import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -152,9 +153,8 @@ class ScanWorker:
         """Scan one source; its evidence crops come back as bytes, their paths relative to the evidence folder.
         After `stop` it ends at its next sampled frame with what it found so far, status "interrupted"."""
         scanner = self._scanner(shipped[0])
-        with tempfile.TemporaryDirectory(prefix="impersonation-evidence-") as folder:
-            evidence_dir = Path(folder) if self.keep_evidence else None
-            context = dataclasses.replace(scanner.context, evidence_dir=evidence_dir, progress=self._stop_point)
+        with evidence_folder(self.keep_evidence) as folder:
+            context = dataclasses.replace(scanner.context, evidence_dir=folder, progress=self._stop_point)
             try:
                 result, appearances = scan_batch_source(source, number, 1, context, room, 0.0)
             except SourceInterrupted as stopped:
@@ -697,11 +697,24 @@ def failure_cause(exc: Exception) -> str:
     return text.splitlines()[-1] if text else type(cause).__name__
 
 
-def take_crops(appearances: list[Appearance], folder: str) -> dict[str, bytes]:
+@contextmanager
+def evidence_folder(keep: bool) -> Iterator[Path | None]:
+    """An actor's folder for a task's evidence pictures, removed after it (None where no evidence is kept: a
+    folder made for nothing was left in the temp folder by every actor killed mid-task)."""
+    if not keep:
+        yield None
+        return
+    with tempfile.TemporaryDirectory(prefix="impersonation-evidence-") as folder:
+        yield Path(folder)
+
+
+def take_crops(appearances: list[Appearance], folder: Path | None) -> dict[str, bytes]:
     """The appearances' evidence pictures (crops and whole frames) saved under `folder` (an actor's temp folder),
     as bytes keyed by their paths relative to it, which the appearances now name: the driver writes them
     (`write_crops`)."""
-    crops = {}
+    crops: dict[str, bytes] = {}
+    if folder is None:
+        return crops
     for appearance in appearances:
         for name in EVIDENCE_FIELDS:
             evidence = getattr(appearance, name)

@@ -24,7 +24,6 @@ import dataclasses
 import functools
 import itertools
 import os
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -42,6 +41,7 @@ from impersonation_cli.distributed.ray_scan import (
     ScanWorker,
     connect,
     disconnect,
+    evidence_folder,
     failure_cause,
     import_ray,
     start_actors,
@@ -428,8 +428,8 @@ class WatchWorker(ScanWorker):
         left = None if shard.deadline is None else max(0.0, shard.deadline - time.time())
         # The coordinator raises the alerts (`_found`) and the room events (sent there from this sink).
         sink = AlertSink(None, None, shard.settings.cooldown_s, on_alert=self._room_event)
-        with tempfile.TemporaryDirectory(prefix="impersonation-evidence-") as folder:
-            context = dataclasses.replace(context, evidence_dir=Path(folder) if shard.keep_evidence else None)
+        with evidence_folder(shard.keep_evidence) as folder:
+            context = dataclasses.replace(context, evidence_dir=folder)
             settings = replace(shard.settings, duration_s=left)
             self.watcher = Watcher(shard.rooms, context, settings, sink, self._found, shard.first_number)
             if self.stopped.is_set():
