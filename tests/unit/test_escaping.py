@@ -139,3 +139,14 @@ def test_a_code_span_keeps_the_spaces_at_its_ends() -> None:
     for path in (" a.mp4 ", "`a.mp4", "a b.mp4", " lead.mp4"):
         (code,) = re.findall(r"<code>(.*)</code>", MarkdownIt("commonmark").render(md_code(path)))
         assert html.unescape(code) == path
+
+
+def test_html_report_writes_no_control_character() -> None:
+    """A name's ESC sequence reached the page as it was: `cat report.html` or a pager obeyed it (here, clearing
+    the screen and setting the terminal's title). Every control character but the newline and tab is replaced."""
+    sequences = "\x1b[2J\x1b]0;owned\x07\r\x00\x9b"
+    hostile = f"Eve{sequences}"
+    result = scan_result([appearance(hostile, f"/captures/a{sequences}.mp4", room=f"douyin:{sequences}")])
+    page = render_html(ReportInput(result, Path("result.json")))
+    assert not {"\x1b", "\x07", "\r", "\x00", "\x9b"} & set(page)
+    assert "Eve\ufffd[2J\ufffd]0;owned\ufffd\ufffd\ufffd\ufffd" in page
