@@ -101,7 +101,7 @@ def _no_empty_paths(**paths: object) -> None:
     """
     for name, value in paths.items():
         if isinstance(value, str) and not value.strip():
-            raise UserError(f"{name} is an empty path: give a path, or None for the default")
+            raise UserError(f"{name} is an empty path: give a path, or None")
 
 
 def _callable_arg(value: object, name: str) -> None:
@@ -201,7 +201,7 @@ def load_context(
 
 
 def room_assignments(
-    inputs: Sequence[str],
+    inputs: PathLike | Sequence[PathLike],
     room: str | None = None,
     started_at: str | datetime | None = None,
     rooms_file: PathLike | None = None,
@@ -215,12 +215,11 @@ def room_assignments(
         UserError: a room not of the form platform:account, a time without a zone, an unreadable rooms file,
             `room` or `started_at` with no input beside them (they would apply to nothing).
     """
+    inputs = input_list(inputs)
     _path_arg(rooms_file, "rooms_file")
     start = parse_time(started_at, "started_at")
     if room is not None:
         validate_room(room)
-    if any(not item.strip() for item in inputs):  # '' is the current folder to pathlib: all of it, recursively
-        raise UserError("an empty input names nothing: give videos, images or folders")
     if not inputs and (room is not None or start is not None):
         raise UserError("a room or start time applies to the inputs named with it; a rooms file gives its own")
     items = list(inputs)
@@ -266,6 +265,19 @@ def _rooms_once(rooms_file: Path) -> list[Room]:
     if twice:
         raise UserError(f"rooms file {rooms_file} names {', '.join(twice)} more than once: give each source one room")
     return entries
+
+
+def input_list(paths: PathLike | Sequence[PathLike]) -> list[str]:
+    """The inputs of a scan as `path_list` gives them, none of them empty.
+
+    Raises:
+        TypeError: neither a path nor a sequence of paths.
+        UserError: an empty or blank input ('' is the current folder to pathlib: all of it, recursively).
+    """
+    listed = path_list(paths)
+    if any(not item.strip() for item in listed):
+        raise UserError("an empty input names nothing: give videos, images or folders")
+    return listed
 
 
 def path_list(paths: PathLike | Sequence[PathLike]) -> list[str]:
@@ -514,7 +526,8 @@ class Scanner:
             progress: called with a `ScanProgress` (source, file_number of file_count, time_s and duration_s in
                 that file, video_done_s over the batch) when each source is opened (with its duration, where its
                 container knows it), after each sampled frame, and when it ends (only then for a source that cannot
-                be opened). An exception it raises ends the scan and is raised from `scan` as it was.
+                be opened; an input that is not there, or a folder with nothing to scan, is not told: the result
+                lists it as unreadable). An exception it raises ends the scan and is raised from `scan` as it was.
 
         Returns:
             The result document: `result.to_json()` is what `scan --json` writes. A KeyboardInterrupt (Ctrl-C,
@@ -530,7 +543,7 @@ class Scanner:
         _no_empty_paths(rooms_file=rooms_file)  # evidence_dir: scan_sources, which every scan reaches
         _typed_arg(room, "room", str, "a str ('platform:account')")
         _typed_arg(started_at, "started_at", str | datetime, "an ISO 8601 str or a datetime")
-        items, assignments = room_assignments(path_list(paths), room, started_at, rooms_file)
+        items, assignments = room_assignments(paths, room, started_at, rooms_file)
         if not items:
             raise UserError("nothing to scan: give videos, images or folders (or a rooms file)")
         return self.scan_sources(items, assignments, fps=fps, evidence_dir=evidence_dir, progress=progress)
@@ -554,7 +567,7 @@ class Scanner:
                 path, or what `runner` raises (a Ray cluster that cannot be used).
             TypeError: `rooms` not a mapping of source (str) to Room, or another argument of the wrong type.
         """
-        items = path_list(items)  # a str would be scanned character by character, a Path would crash the scan
+        items = input_list(items)  # a str would be scanned character by character, a Path would crash the scan
         if rooms is not None and not isinstance(rooms, Mapping):
             raise TypeError(f"rooms must be a mapping of source to Room, not {type(rooms).__name__}")
         rooms = dict(rooms or {})

@@ -316,6 +316,8 @@ class ScanResult:
         """
         if not isinstance(path, str | os.PathLike):
             raise TypeError(f"path must be a path (a str or os.PathLike), not {type(path).__name__}")
+        if not os.fspath(path).strip():  # '' is the current folder to pathlib: "'.: a folder, not a result file'"
+            raise UserError("path is an empty path: give a result file")
         path = Path(path)
         if is_device(path):
             raise UserError(f"{path}: a device, not a result file")

@@ -645,7 +645,10 @@ def scan_inputs(inputs: list[str], context: ScanContext, rooms: Mapping[str, Roo
     started = datetime.now(UTC)
     clock = time.perf_counter()
     sources, problems = expand_inputs(inputs, skip=[context.evidence_dir] if context.evidence_dir else [])
-    results = [unscanned(p.source, "unreadable", f"{p.source}: {p.message}") for p in problems]
+    # An input that is not there, or a folder with nothing to scan, keeps its room as an unreadable file does.
+    results = [
+        unscanned(p.source, "unreadable", f"{p.source}: {p.message}", room_for(p.source, rooms or {})) for p in problems
+    ]
     appearances: list[Appearance] = []
     status, video_done_s = "complete", 0.0
     callback_error: Exception | None = None

@@ -262,6 +262,7 @@ class Watcher:
         self._clock_start = time.monotonic()
         self.wake = threading.Event()
         self._stop = WatchStop()
+        self._ran = False
         # person -> room name -> wall-clock time the person was last on screen there
         self._sightings: dict[str, dict[str, float]] = {}
         # Each person's latest finding in each room, for a `concurrent` alert raised from it (`concurrent_raiser`).
@@ -291,6 +292,14 @@ class Watcher:
         return time.monotonic() - self._clock_start
 
     def run(self, on_round: Callable[[], None] | None = None) -> None:
+        """Watch until the duration is up, every room is over, or `stop()`; `on_round` is called after each round.
+
+        Raises:
+            RuntimeError: the watcher has run before (its readers are spent): take another from `Scanner.watcher`.
+        """
+        if self._ran:  # was "threads can only be started once", from the first room's reader
+            raise RuntimeError("a Watcher runs once: take another from Scanner.watcher")
+        self._ran = True
         for room in self.rooms:
             room.reader.start()
         try:

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from impersonation_cli.api import Scanner, load_context, path_list, watch_settings
+from impersonation_cli.api import Scanner, load_context, path_list, room_assignments, watch_settings
 from impersonation_cli.config import load_config
 from impersonation_cli.errors import ModelPackError, UserError
 from impersonation_cli.gallery.store import GalleryIndex
@@ -319,3 +319,30 @@ def test_an_evidence_folder_that_cannot_be_made_is_a_documented_user_error(scann
         raises = (method.__doc__ or "").split("Raises:")[1]
         assert "evidence folder that is a file or cannot be made" in " ".join(raises.split()), method.__name__
         assert "an empty path" in " ".join(raises.split()), method.__name__
+
+
+def test_scan_sources_refuses_an_empty_input_as_scan_does(scanner: Scanner) -> None:
+    """scan_sources('') and scan_sources(['']) scanned the whole current folder (the evidence of earlier scans
+    too), where scan('') refuses: '' is the current folder to pathlib."""
+    runner = lambda items, context, rooms: pytest.fail("the runner was reached")  # noqa: E731
+    for empty in ("", [""], ["clip.mp4", " "]):
+        with pytest.raises(UserError, match=r"^an empty input names nothing"):
+            scanner.scan_sources(empty, runner=runner)  # type: ignore[arg-type]
+
+
+def test_room_assignments_takes_one_path_or_paths_as_scan_does() -> None:
+    """room_assignments('b.mp4') gave 'b', '.', 'm', 'p', '4' (the '.' scanned the whole folder under the room), a
+    name with a space was 'an empty input', and a Path crashed with TypeError or AttributeError."""
+    items, rooms = room_assignments("b.mp4", room="douyin:9")
+    assert items == ["b.mp4"] and rooms["b.mp4"].account == "douyin:9"
+    assert room_assignments("my clip.mp4")[0] == ["my clip.mp4"]
+    assert room_assignments(Path("b.mp4"))[0] == ["b.mp4"]
+    assert room_assignments([Path("a.mp4"), "b.mp4"])[0] == ["a.mp4", "b.mp4"]
+    with pytest.raises(TypeError, match="paths must be a path or a list of paths"):
+        room_assignments(b"b.mp4")  # type: ignore[arg-type]
+
+
+def test_an_empty_result_path_is_refused_by_its_name() -> None:
+    """ScanResult.load('') said "'.: a folder, not a result file'"."""
+    with pytest.raises(UserError, match=r"^path is an empty path"):
+        ScanResult.load("")

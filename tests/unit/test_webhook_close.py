@@ -47,9 +47,9 @@ def test_a_stop_while_the_last_alerts_go_out_gives_them_up_at_once() -> None:
     silent.listen(8)
     try:
         sink = AlertSink(None, f"http://127.0.0.1:{silent.getsockname()[1]}/hook", 600.0)
-        watcher = object.__new__(Watcher)  # the end of run() uses only its rooms, its sink and its events
+        watcher = object.__new__(Watcher)  # the end of run() uses its rooms, sink, events, run flag
         watcher.rooms, watcher.sink, watcher.wake = [], sink, threading.Event()
-        watcher._stop = WatchStop()
+        watcher._stop, watcher._ran = WatchStop(), False
         watcher._loop = lambda on_round: None  # type: ignore[method-assign]  # the watch's rounds are over
         sink.note(RoomEvent("interrupted", "douyin:1", "rtmp://127.0.0.1/live/a", None, "live", None, "now"))
         running = threading.Thread(target=watcher.run)
