@@ -146,15 +146,16 @@ def _reference_photo(gallery: Gallery, name: str) -> bytes | None:
         return None
 
 
-# Statuses of a source the scan did not look into: it could not be opened (unreadable), or an interrupted scan
-# never finished it (interrupted: no appearances, whatever it holds). A truncated source was read in part.
-NOT_READ = frozenset({"unreadable", "interrupted"})
-
-
 def read_sources(result: ScanResult) -> list[SourceResult]:
     """The sources the scan read, wholly or in part: those a summary counts as scanned and shows a timeline of
-    ('No registered person seen' of a source nobody looked at would be false)."""
-    return [s for s in result.sources if s.status not in NOT_READ]
+    ('No registered person seen' of a source nobody looked at would be false). Not read: one that could not be
+    opened, and one an interrupted scan never reached. One it stopped in keeps what was read of it (schema 1.9):
+    its panel was left out, and with it the bars and the loop that its findings and risk were about."""
+    return [s for s in result.sources if s.status != "unreadable" and not _never_reached(s)]
+
+
+def _never_reached(source: SourceResult) -> bool:
+    return source.status == "interrupted" and source.frames_sampled == 0
 
 
 def is_flagged(appearance: Appearance) -> bool:

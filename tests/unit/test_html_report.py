@@ -179,6 +179,28 @@ def test_sources_an_interrupted_scan_never_finished_are_not_counted_as_scanned_n
 
 def test_the_terminal_summary_does_not_count_interrupted_inputs_as_scanned() -> None:
     console = Console(record=True, width=240, color_system=None)
-    sources = [source("a.mp4"), source("b.mp4", "interrupted", scanned_s=0.0), source("c.mp4", "unreadable")]
+    sources = [
+        source("a.mp4"),
+        source("b.mp4", "interrupted", scanned_s=0.0, frames_sampled=0),
+        source("c.mp4", "unreadable"),
+    ]
     print_summary(scan_result([appearance(source="a.mp4")], sources), console)
     assert "1 of 3 inputs scanned" in console.export_text()
+
+
+def test_a_source_the_scan_stopped_in_keeps_its_timeline_and_counts_as_read() -> None:
+    """Ctrl-C 98 s into a 160-s recording: the result kept its appearance (schema 1.9), but the page counted it
+    'not scanned' beside '101 s video scanned', and left out its panel, its bar and its finding's loop."""
+    stopped = source("long.mp4", "interrupted", scanned_s=98.5, frames_sampled=197, error="long.mp4: interrupted")
+    never = source("c.mp4", "interrupted", scanned_s=0.0, frames_sampled=0, frames_decoded=0, tracks=0)
+    found = appearance("Eileen Collins", "long.mp4", start_s=2.5, end_s=98.5)
+    result = scan_result([found], [source("a.mp4"), stopped, never])
+    result.status = "interrupted"
+    page = render_html(ReportInput(result, Path("result.json")))
+    assert "<strong>2 / 3</strong><span>sources scanned</span>" in page
+    timelines = page.split("<h2>Timelines</h2>", 1)[1].split("<h2>", 1)[0]
+    assert "<code>long.mp4</code>" in timelines and "<a href='#appearance-0'><rect" in timelines
+    assert "c.mp4" not in timelines
+    console = Console(record=True, width=240, color_system=None)
+    print_summary(result, console)
+    assert "2 of 3 inputs scanned" in console.export_text()
