@@ -20,6 +20,7 @@ from rich.markup import escape
 from impersonation_cli import __version__
 from impersonation_cli.cli.options import Quiet
 from impersonation_cli.errors import EXIT_USAGE, UserError, path_parser
+from impersonation_cli.launcher import EXIT_INTERRUPTED, interrupted
 from impersonation_cli.outputs.console import SafeConsole, escape_unencodable, one_line, printable
 
 app = typer.Typer(
@@ -180,15 +181,18 @@ def _run_app() -> None:
     except UserError as exc:
         _print_error(str(exc))
         sys.exit(exc.exit_code)
-    except typer.Abort:
+    except (typer.Abort, KeyboardInterrupt):  # the latter: one met while Typer builds the command, before Click
         _print_error("aborted")
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
     except typer.TyperException as exc:  # usage errors: a bad option, a missing argument, an unknown command
         _print_usage_error(exc)
     except OSError as exc:  # a disk that filled up, a file removed under us: the system's words, one line
         _print_error(f"{exc.filename}: {exc.strerror}" if exc.filename and exc.strerror else str(exc))
         sys.exit(EXIT_USAGE)
     except Exception as exc:  # the last line of defence against a traceback
+        if interrupted(exc):  # a library a command loads late (onnxruntime), interrupted as it loaded
+            _print_error("aborted")
+            sys.exit(EXIT_INTERRUPTED)
         if os.environ.get(DEBUG_ENV):
             raise
         _print_error(f"internal error: {type(exc).__name__}: {exc} (set {DEBUG_ENV}=1 for the traceback)")

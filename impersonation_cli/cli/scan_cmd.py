@@ -14,13 +14,11 @@ from impersonation_cli.distributed.ray_scan import engine_options, scan_runner
 from impersonation_cli.errors import MAX_SCAN_FPS, UserError, check_rate
 from impersonation_cli.io.rooms import parse_time
 from impersonation_cli.io.sources import input_files
+from impersonation_cli.launcher import EXIT_INTERRUPTED
 from impersonation_cli.outputs.dashboard import interrupted_line, progress_bar, unreadable_lines
 from impersonation_cli.outputs.files import check_outputs, exit_code, write_outputs
 from impersonation_cli.outputs.findings import parse_fail_on
 from impersonation_cli.outputs.table import print_summary
-
-# Ctrl-C, as shells report a process ended by SIGINT (128 + 2).
-EXIT_INTERRUPTED = 130
 
 
 @app.command()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
@@ -49,4 +50,52 @@ def test_an_interrupt_while_a_command_runs_is_one_line_and_exit_130(
         done = run_cli("report", "result.json", "--html", "report.html", cwd=tmp_path)
     except KeyboardInterrupt:
         pytest.fail("the Ctrl-C left the CLI as a KeyboardInterrupt")
+    assert (done.returncode, done.stderr) == (130, "error: aborted\n")
+
+
+# onnxruntime interrupted while it loads: its C API import fails, "initialization failed", from the Ctrl-C.
+INTERRUPTED_EXTENSION = PROGRAM.replace(
+    "raise KeyboardInterrupt",
+    "try:\n                raise KeyboardInterrupt\n            except KeyboardInterrupt as exc:\n"
+    "                raise ImportError('initialization failed') from exc",
+)
+
+
+def test_an_extension_interrupted_while_loading_is_one_line_and_exit_130() -> None:
+    """A Ctrl-C about a second after start: exit 1 (as if a registered person were found) and a 31-line
+    traceback ending in onnxruntime's `ImportError: initialization failed`."""
+    done = subprocess.run(
+        [sys.executable, "-c", INTERRUPTED_EXTENSION], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert (done.returncode, done.stderr) == (130, "error: aborted\n")
+
+
+def test_an_import_error_of_its_own_is_not_taken_for_a_ctrl_c() -> None:
+    broken = PROGRAM.replace("raise KeyboardInterrupt", "raise ImportError('no such module')")
+    done = subprocess.run([sys.executable, "-c", broken], capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 1 and "ImportError: no such module" in done.stderr
+
+
+@pytest.mark.parametrize("late", [True, False])
+def test_a_ctrl_c_before_the_command_or_in_a_late_import_is_one_line_and_exit_130(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, late: bool
+) -> None:
+    """A Ctrl-C while Typer built the command (before Click handles one) ended the process by SIGINT with a
+    traceback; one while a command loaded onnxruntime was 'internal error: ImportError' and exit 4."""
+    import impersonation_cli.cli.report_cmd as report_cmd
+    from impersonation_cli.cli import common
+
+    from .cli_in_process import run_cli
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as exc:
+            raise ImportError("initialization failed") from exc
+
+    if late:
+        monkeypatch.setattr(report_cmd, "write_reports", interrupted)
+    else:
+        monkeypatch.setattr(common, "app", mock.Mock(side_effect=KeyboardInterrupt))  # as Typer builds the command
+    done = run_cli("report", "result.json", "--html", "report.html", cwd=tmp_path)
     assert (done.returncode, done.stderr) == (130, "error: aborted\n")
