@@ -18,6 +18,7 @@ EXIT_OK = 0
 EXIT_FOUND = 1
 EXIT_USAGE = 2
 EXIT_UNREADABLE = 3
+EXIT_INTERRUPTED = 130  # as shells report a process ended by SIGINT (128 + 2)
 
 # The highest sampling rates, frames a second: a scan's (`--fps`, `[scan] fps`) and known footage's
 # (`footage add --fps`, `[replay] footage_fps`). Above them a scan decodes every frame and gains nothing.
@@ -196,3 +197,17 @@ def read_settings_text(path: Path, what: str) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise UserError(f"{what} {path} is not UTF-8 text (byte {exc.start}); is it a binary file?") from exc
+
+
+
+def interrupted(exc: BaseException) -> bool:
+    """A Ctrl-C, or an error raised because of one: a C extension interrupted while it loads (onnxruntime) says
+    `ImportError: initialization failed`, caused by the KeyboardInterrupt."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, KeyboardInterrupt):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return False

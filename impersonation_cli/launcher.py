@@ -5,20 +5,7 @@ from __future__ import annotations
 
 import sys
 
-EXIT_INTERRUPTED = 130  # as shells report a process ended by SIGINT (128 + 2)
-
-
-def interrupted(exc: BaseException) -> bool:
-    """A Ctrl-C, or an error raised because of one: a C extension interrupted while it loads (onnxruntime) says
-    `ImportError: initialization failed`, caused by the KeyboardInterrupt."""
-    seen: set[int] = set()
-    cause: BaseException | None = exc
-    while cause is not None and id(cause) not in seen:
-        if isinstance(cause, KeyboardInterrupt):
-            return True
-        seen.add(id(cause))
-        cause = cause.__cause__ or cause.__context__
-    return False
+from impersonation_cli.errors import EXIT_INTERRUPTED, interrupted
 
 
 def main() -> None:

@@ -19,8 +19,7 @@ from rich.markup import escape
 
 from impersonation_cli import __version__
 from impersonation_cli.cli.options import Quiet
-from impersonation_cli.errors import EXIT_USAGE, UserError, path_parser
-from impersonation_cli.launcher import EXIT_INTERRUPTED, interrupted
+from impersonation_cli.errors import EXIT_INTERRUPTED, EXIT_USAGE, UserError, interrupted, path_parser
 from impersonation_cli.outputs.console import SafeConsole, escape_unencodable, one_line, printable
 
 app = typer.Typer(

@@ -11,10 +11,9 @@ from impersonation_cli.api import Scanner, room_assignments, settings_files
 from impersonation_cli.cli import options
 from impersonation_cli.cli.common import app, errors, stderr, stdout, warn
 from impersonation_cli.distributed.ray_scan import engine_options, scan_runner
-from impersonation_cli.errors import MAX_SCAN_FPS, UserError, check_rate
+from impersonation_cli.errors import EXIT_INTERRUPTED, MAX_SCAN_FPS, UserError, check_rate
 from impersonation_cli.io.rooms import parse_time
 from impersonation_cli.io.sources import input_files
-from impersonation_cli.launcher import EXIT_INTERRUPTED
 from impersonation_cli.outputs.dashboard import interrupted_line, progress_bar, unreadable_lines
 from impersonation_cli.outputs.files import check_outputs, exit_code, write_outputs
 from impersonation_cli.outputs.findings import parse_fail_on
