@@ -199,7 +199,6 @@ def read_settings_text(path: Path, what: str) -> str:
         raise UserError(f"{what} {path} is not UTF-8 text (byte {exc.start}); is it a binary file?") from exc
 
 
-
 def interrupted(exc: BaseException) -> bool:
     """A Ctrl-C, or an error raised because of one: a C extension interrupted while it loads (onnxruntime) says
     `ImportError: initialization failed`, caused by the KeyboardInterrupt."""
