@@ -327,7 +327,7 @@ class SourcePipeline:
             source=self.source,
             start_s=start_s,
             end_s=end_s,
-            frames=len(observations),
+            frames=sampled_frames(group),
             best_similarity=round(float(per_frame.max()), 4),
             median_similarity=round(float(np.median(per_frame)), 4),
             second_identity=second.second_identity,
@@ -391,6 +391,13 @@ class SourcePipeline:
         return live.signals
 
 
+def sampled_frames(group: list[TrackMatch]) -> int:
+    """The sampled frames a group's tracks were seen in. Not their faces: two of the person's tracks in one frame
+    (a swap app's panel showing the source photo beside the swapped face) counted it twice, an appearance of 16
+    frames in a source sampled 8 times."""
+    return len({o.time_s for m in group for o in m.track.observations})
+
+
 def group_matches(matches: list[TrackMatch], min_frames: int, merge_gap_s: float) -> list[list[TrackMatch]]:
     """One appearance per identity per stretch of time: tracks closer than merge_gap_s join up."""
     groups: list[list[TrackMatch]] = []
@@ -404,7 +411,7 @@ def group_matches(matches: list[TrackMatch], min_frames: int, merge_gap_s: float
             last.append(match)
         else:
             groups.append([match])
-    kept = [g for g in groups if sum(len(m.track.observations) for m in g) >= min_frames]
+    kept = [g for g in groups if sampled_frames(g) >= min_frames]
     return sorted(kept, key=lambda g: (g[0].track.start_s, g[0].identity.casefold()))
 
 

@@ -71,3 +71,12 @@ def test_an_appearance_with_no_runner_up_has_no_runner_up_similarity() -> None:
     runner_up = dataclasses.replace(matched(1, "Obama", 0.0, 2.0), second_identity="Miranda", second_similarity=0.2)
     found = appearance_of([runner_up])
     assert (found.second_identity, found.second_similarity) == ("Miranda", 0.2)
+
+
+def test_two_tracks_of_one_person_in_the_same_frames_count_each_frame_once() -> None:
+    """A swap app's panel shows the source photo beside the swapped face: two tracks of one person in each of 8
+    sampled frames made an appearance of 16 'frames' (formats.md: sampled frames of the person)."""
+    photo, swapped = matched(1, "Elon Musk", 0.0, 3.5), matched(2, "Elon Musk", 0.0, 3.5)
+    assert appearance_of([photo, swapped]).frames == 8
+    single = [matched(1, "Obama", 0.0, 0.0), matched(2, "Obama", 0.0, 0.0)]  # one frame, two faces
+    assert group_matches(single, 2, MERGE_GAP_S) == []
