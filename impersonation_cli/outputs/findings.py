@@ -146,6 +146,25 @@ def _reference_photo(gallery: Gallery, name: str) -> bytes | None:
         return None
 
 
+def source_names(result: ScanResult) -> dict[str, str]:
+    """Each source as tables and timelines name it: its file name, or as many of its last path parts as tell it
+    from the other sources of that name (`roomA/clip.jpg`, `roomB/clip.jpg`: both rows read `clip.jpg`)."""
+    sources = dict.fromkeys([*(s.source for s in result.sources), *(a.source for a in result.appearances)])
+    # Split as shown: a stream's password or token never reaches a name (io/urls.py).
+    paths = {source: Path(shown_source(source)).parts or (source,) for source in sources}
+    depth = dict.fromkeys(paths, 1)
+    while True:
+        shown = {source: Path(*parts[-depth[source] :]).as_posix() for source, parts in paths.items()}
+        sharing: dict[str, list[str]] = {}
+        for source, name in shown.items():
+            sharing.setdefault(name, []).append(source)
+        deeper = [s for group in sharing.values() if len(group) > 1 for s in group if depth[s] < len(paths[s])]
+        if not deeper:
+            return shown
+        for source in deeper:
+            depth[source] += 1
+
+
 def read_sources(result: ScanResult) -> list[SourceResult]:
     """The sources the scan read, wholly or in part: those a summary counts as scanned and shows a timeline of
     ('No registered person seen' of a source nobody looked at would be false). Not read: one that could not be

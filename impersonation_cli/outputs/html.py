@@ -32,6 +32,7 @@ from impersonation_cli.outputs.findings import (
     own_verdicts,
     read_sources,
     setting,
+    source_names,
     source_reasons,
     verdict_meaning,
     wallclock_text,
@@ -119,7 +120,6 @@ def _environment() -> jinja2.Environment:
         clock=clock,
         colour=verdict_colour,
         meaning=verdict_meaning,
-        file_name=lambda path: Path(path).name,
         px=lambda value: f"{value:.1f}",
         percent=lambda score: f"{min(max(score, 0.0), 1.0) * 100:.0f}",
         score_colour=score_colour,
@@ -264,6 +264,7 @@ def render_html(report: ReportInput, generated_at: datetime | None = None) -> st
         summary=_summary(result),
         flagged_count=len(flagged),
         timelines=_timelines(result),
+        names=source_names(result),
         findings=_findings(report, shown, budget),
         threshold=setting(result.settings, "config", "match", "threshold"),
         left_out=_left_out(listed) if listed else None,
@@ -393,14 +394,20 @@ def _wallclock_panel(result: ScanResult) -> WallclockPanel | None:
         for n, a in enumerate(result.appearances)
         if (start := _moment(a.start_wallclock)) is not None and (end := _moment(a.end_wallclock)) is not None
     ]
-    if len({_where(a) for _, a, _, _ in placed}) < 2:
+    names = source_names(result)
+    where_of = {id(a): a.room or names[a.source] for _, a, _, _ in placed}  # the lane's place: room, else file
+    if len(set(where_of.values())) < 2:
         return None
     origin = min(start for _, _, start, _ in placed)
-    lane_names = sorted({(a.identity, _where(a)) for _, a, _, _ in placed}, key=lambda k: (k[0].casefold(), k[1]))
+    lane_names = sorted({(a.identity, where_of[id(a)]) for _, a, _, _ in placed}, key=lambda k: (k[0].casefold(), k[1]))
     lanes = [
         (
             f"{person} · {where}",
-            [(n, a, s - origin, e - origin) for n, a, s, e in placed if (a.identity, _where(a)) == (person, where)],
+            [
+                (n, a, s - origin, e - origin)
+                for n, a, s, e in placed
+                if (a.identity, where_of[id(a)]) == (person, where)
+            ],
         )
         for person, where in lane_names
     ]
@@ -427,10 +434,6 @@ def _person_and_place(person: str, where: str) -> str:
 
 # The start of the last day an axis label can name (see _moment).
 LAST_MOMENT = datetime(9999, 12, 31, tzinfo=UTC).timestamp()
-
-
-def _where(appearance: Appearance) -> str:
-    return appearance.room or Path(appearance.source).name
 
 
 def _moment(value: str | None) -> float | None:

@@ -10,7 +10,7 @@ from rich.text import Text
 
 from impersonation_cli.io.names import shown_name
 from impersonation_cli.outputs.console import one_line
-from impersonation_cli.outputs.findings import own_verdicts, read_sources, source_reasons
+from impersonation_cli.outputs.findings import own_verdicts, read_sources, source_names, source_reasons
 from impersonation_cli.results import ScanResult, Verdict
 
 VERDICT_STYLES: dict[str, str] = {
@@ -32,7 +32,7 @@ def clock(seconds: float) -> str:
 def appearance_table(result: ScanResult) -> Table:
     table = Table(title="Registered people found", title_justify="left", expand=False)
     # The room has its own column (when any appearance has one): the source column always names the file.
-    with_rooms = any(a.room for a in result.appearances)
+    with_rooms, names = any(a.room for a in result.appearances), source_names(result)
     for column in ("source", *(["room"] if with_rooms else []), "who", "on screen", "similarity", "verdicts", "risk"):
         table.add_column(column, overflow="fold")
     for a in result.appearances:
@@ -41,7 +41,7 @@ def appearance_table(result: ScanResult) -> Table:
             # Comma-separated, not one a line: off a terminal an appearance's row stays one line (README).
             verdicts.append(("" if n == 0 else ", ") + verdict, style=VERDICT_STYLES.get(verdict, ""))
         table.add_row(
-            one_line(shown_name(Path(a.source).name)),
+            one_line(names[a.source]),
             *([one_line(a.room or "")] if with_rooms else []),
             one_line(a.identity, style="bold"),
             f"{clock(a.start_s)}-{clock(a.end_s)} ({a.frames} fr)",
