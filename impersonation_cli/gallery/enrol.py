@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,6 +79,25 @@ def _thumbnail(crop: np.ndarray) -> bytes:
         crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     ok, data = cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, 88])
     return data.tobytes() if ok else b""
+
+
+class Skipped:
+    """`say`, keeping what was skipped: a refusal of the whole enrolment says why in its own line, which
+    --quiet does not silence (it said 'each is named above', of notes --quiet had kept from the screen)."""
+
+    def __init__(self, say: Callable[[str], None]) -> None:
+        self.say, self.lines = say, list[str]()
+
+    def __call__(self, line: str) -> None:
+        if line.startswith("skipped: "):
+            self.lines.append(line.removeprefix("skipped: "))
+        self.say(line)
+
+    def why(self) -> str:
+        """The first thing skipped, and how many more (named one a line, without --quiet)."""
+        if not self.lines:
+            return "none was given"
+        return self.lines[0] + (f"; and {len(self.lines) - 1} more" if len(self.lines) > 1 else "")
 
 
 def tell(say: Callable[[str], None], line: str) -> None:
@@ -173,9 +193,10 @@ def enrol_photos(
     Raises:
         UserError: no photo gave a face: none could be read, or none has one (nothing is enrolled).
     """
-    references = references_from_images(engine, images, say)
+    skipped = Skipped(say)
+    references = references_from_images(engine, images, skipped)
     if not references:
-        raise UserError(f"no photo of '{name}' gave a face to enrol (each is named above with why); nothing enrolled")
+        raise UserError(f"no photo of '{name}' gave a face to enrol ({skipped.why()}); nothing enrolled")
     with Gallery(gallery) as store:
         added = enrol(store, engine, name, references, aliases, threshold, say)
         return store.canonical_name(validate_name(name)), added, len(references) - added
@@ -186,15 +207,27 @@ def enrol_folder(
 ) -> Iterator[tuple[str, int, int]]:
     """`gallery import`: enrol each of `people_to_import`'s people, each committed on its own (an interrupted
     import keeps them); yields (registered name, new references, references already stored) per person enrolled,
-    and a person with no photo of one face is passed to `say` as skipped."""
-    with Gallery(gallery) as store:
+    and a person with no photo of one face is passed to `say` as skipped.
+
+    Raises:
+        UserError: nobody had a photo of one face (nothing is enrolled, and a gallery that was not there is not
+            made: it was left empty, exit 0, and scans then took it and found nobody).
+    """
+    skipped = Skipped(say)
+    with ExitStack() as opened:
+        store: Gallery | None = None
         for name, folder in people:
             references = references_from_images(engine, images_in(folder), say, one_face_only=True)
             if not references:
-                tell(say, f"skipped: {name}: no photo with one face")
+                tell(skipped, f"skipped: {name}: no photo with one face")
                 continue
+            store = store or opened.enter_context(Gallery(gallery))  # opened for the first person to enrol
             added = enrol(store, engine, name, references, [], threshold, say)
             yield store.canonical_name(validate_name(name)), added, len(references) - added  # a_b: A B's photos
+        if store is None:
+            raise UserError(
+                f"nobody in the folder had a photo with one face to enrol ({skipped.why()}); nothing enrolled"
+            )
 
 
 def require_engine_recognizer(store: Gallery, engine: FaceEngine) -> None:

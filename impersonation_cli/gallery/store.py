@@ -204,6 +204,9 @@ def validate_name(name: str, what: str = "person name") -> str:
     if not cleaned or len(cleaned) > 200:
         size = f", not {len(cleaned)}" if cleaned else ""
         raise GalleryError(f"invalid {what} {shown}: 1-200 printable characters{size}")
+    if not any(unicodedata.category(char)[0] in "LNPS" for char in cleaned):
+        # Joiners and combining marks alone ('\u200d') print as nothing: a person no table or alert could show.
+        raise GalleryError(f"invalid {what} {shown}: it has no visible character (1-200 printable characters)")
     return cleaned
 
 

@@ -10,9 +10,9 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from impersonation_cli.errors import UserError
+from impersonation_cli.errors import GalleryError, UserError
 from impersonation_cli.gallery import enrol
-from impersonation_cli.gallery.store import Gallery, ReferenceFace
+from impersonation_cli.gallery.store import Gallery, ReferenceFace, validate_name
 
 from .cli_in_process import run_cli
 
@@ -95,10 +95,32 @@ def test_photos_that_could_not_be_read_are_not_said_to_hold_no_face(tmp_path: Pa
         enrol.enrol_photos(
             tmp_path / "g.sqlite", engine, "A B", [tmp_path / "missing.jpg", tmp_path], [], 0.4, said.append
         )
+    # Why, in the error's own line: --quiet silences the notes, and it said "each is named above with why".
+    missing = tmp_path / "missing.jpg"
     assert (
-        str(refused.value) == "no photo of 'A B' gave a face to enrol (each is named above with why); nothing enrolled"
+        str(refused.value)
+        == f"no photo of 'A B' gave a face to enrol ({missing}: no such file; and 1 more); nothing enrolled"
     )
     assert [line.split(": ", 1)[0] for line in said] == ["skipped", "skipped"]
+    assert not (tmp_path / "g.sqlite").exists()
+
+
+def test_a_folder_where_nobody_has_a_face_enrols_nobody_and_makes_no_gallery(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`gallery import` of a folder whose photos hold no face said 'skipped' and exited 0 having made an empty
+    gallery, which scans then took and found nobody (`gallery add` refuses the same, exit 2, and makes none)."""
+    monkeypatch.setattr(enrol, "references_from_images", lambda *_a, **_k: [])
+    engine = SimpleNamespace(recognizer_id=RECOGNIZER)
+    said: list[str] = []
+    people = [("Some One", tmp_path), ("Other One", tmp_path)]
+    with pytest.raises(UserError) as refused:
+        list(enrol.enrol_folder(tmp_path / "g.sqlite", engine, people, 0.4, said.append))
+    assert str(refused.value) == (
+        "nobody in the folder had a photo with one face to enrol (Some One: no photo with one face; and 1 more); "
+        "nothing enrolled"
+    )
+    assert said == ["skipped: Some One: no photo with one face", "skipped: Other One: no photo with one face"]
     assert not (tmp_path / "g.sqlite").exists()
 
 
@@ -160,3 +182,12 @@ def test_look_ups_inside_a_transaction_see_its_own_adds_removals_and_rollbacks(t
             raise UserError("taken back")
         with pytest.raises(UserError, match="no person named 'bo'"):
             store.person_id("bo")
+
+
+@pytest.mark.parametrize("invisible", ["\u200d", "\u200c\u200d", "\u0301", " \u200d "])
+def test_a_name_of_no_visible_character_is_refused(invisible: str) -> None:
+    """An export naming a person '\\u200d' (a joiner alone) passed validate_name, which promises 1-200 printable
+    characters: a person no table, alert or notice could show."""
+    with pytest.raises(GalleryError, match="it has no visible character"):
+        validate_name(invisible)
+    assert validate_name("Mohammad\u200cReza") == "Mohammad\u200cReza"
