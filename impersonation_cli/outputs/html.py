@@ -145,6 +145,9 @@ class Figure:
     missing: str  # shown in the picture's place when there is none
 
 
+UNWRITTEN = "the scan could not write it: a full disk, or a folder it could not write"
+
+
 @dataclass(frozen=True)
 class ShownEvidence:
     """One evidence picture of a finding (the face crop, or the whole frame), embedded only if it is the file the
@@ -155,6 +158,8 @@ class ShownEvidence:
     sha256: str | None
     status: str
     found: str | None  # where it was checked, when not at its recorded path (a moved folder)
+    # Why no file is named: the scan saved none (no --evidence-dir), or it could not write the one it took.
+    unsaved: str = "scan without --evidence-dir"
 
     @property
     def verified(self) -> bool:
@@ -349,6 +354,8 @@ def _shown(report: ReportInput, evidence: Evidence | None, caption: str, budget:
         sha256=evidence.sha256 if evidence else None,
         status=checked.status,
         found=str(elsewhere) if elsewhere else None,
+        # A picture taken and not written is recorded without a path: its folder was given.
+        unsaved="scan without --evidence-dir" if evidence is None else UNWRITTEN,
     )
 
 

@@ -3,6 +3,7 @@ and browser checks are tests/e2e/test_reports.py and tests/e2e/test_report_brows
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from pathlib import Path
@@ -204,3 +205,13 @@ def test_a_source_the_scan_stopped_in_keeps_its_timeline_and_counts_as_read() ->
     console = Console(record=True, width=240, color_system=None)
     print_summary(result, console)
     assert "2 of 3 inputs scanned" in console.export_text()
+
+
+def test_a_crop_the_scan_could_not_write_is_not_blamed_on_a_missing_evidence_folder() -> None:
+    """A scan with --evidence-dir whose crop could not be written (a full disk, a file where its folder goes)
+    records the evidence without a path; the card said 'not saved (scan without --evidence-dir)'."""
+    unwritten = Evidence(path=None, sha256=None, time_s=5.52, box=[0.0, 0.0, 10.0, 10.0])
+    taken = dataclasses.replace(appearance("Eileen Collins", "a.mp4"), evidence=unwritten, evidence_frame=unwritten)
+    page = render_html(ReportInput(scan_result([taken, appearance("Eve", "b.mp4")]), Path("result.json")))
+    assert page.count("not saved (the scan could not write it: a full disk, or a folder it could not write)") == 2
+    assert "not saved (scan without --evidence-dir)" in page  # Eve's: no picture was taken
