@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from impersonation_cli.cli import options
-from impersonation_cli.cli.common import app, done
+from impersonation_cli.cli.common import app, done, warn
 from impersonation_cli.errors import UserError
 from impersonation_cli.gallery.store import GALLERY_ENV
 from impersonation_cli.outputs.files import exit_code, report_gallery, write_reports
@@ -45,6 +45,6 @@ def report(
     if html_path is None and notice_dir is None and junit_path is None:
         raise UserError("nothing to write: give --html FILE, --notice DIR and/or --junit FILE")
     documents = (html_path, notice_dir, junit_path)
-    flagged, result = write_reports(result_path, report_gallery(gallery), *documents, policy, done)
+    flagged, result = write_reports(result_path, report_gallery(gallery, warn), *documents, policy, done)
     done(f"{flagged} flagged of {len(result.appearances)} appearances in {len(result.sources)} sources")
     raise typer.Exit(exit_code(result, policy))
