@@ -17,7 +17,10 @@ from impersonation_cli.tools.bench import bench_job, run_bench
 @app.command()
 def bench(
     video: Annotated[
-        str | None, typer.Argument(help="Video to measure [default: samples/clips/astronaut_live.mp4]")
+        str | None,
+        typer.Argument(
+            help="Video to measure [default: the project's samples/clips/astronaut_live.mp4, in a source checkout]"
+        ),
     ] = None,
     fps: Annotated[float, typer.Option("--fps", help="Frames sampled per second, as `scan --fps`")] = 2.0,
     gallery: Annotated[

@@ -19,7 +19,7 @@ from impersonation_cli.gallery.store import (
     revoke_in_file,
     validate_name,
 )
-from impersonation_cli.io.rooms import validate_grant
+from impersonation_cli.io.rooms import canonical_room, validate_grant
 from impersonation_cli.outputs.console import one_line
 from impersonation_cli.outputs.files import check_outputs
 from impersonation_cli.outputs.gallery_tables import people_table, person_tables
@@ -128,8 +128,12 @@ def import_file(
 def authorize(
     name: Annotated[str, typer.Argument()],
     room: Annotated[str, typer.Argument(help="platform:account, e.g. douyin:123456")],
-    since: Annotated[str | None, typer.Option("--from", help="Valid from (ISO date)")] = None,
-    until: Annotated[str | None, typer.Option("--until", help="Valid until (ISO date, inclusive)")] = None,
+    since: Annotated[
+        str | None, typer.Option("--from", help="Valid from (ISO date, or date-time with its offset)")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="Valid until (ISO date, inclusive, or date-time with its offset)")
+    ] = None,
     ai_allowed: Annotated[bool, typer.Option("--ai-allowed", help="An AI digital human is licensed there")] = False,
     gallery: options.Gallery = None,
 ) -> None:
@@ -144,7 +148,8 @@ def revoke(
     name: Annotated[str, typer.Argument()], room: Annotated[str, typer.Argument()], gallery: options.Gallery = None
 ) -> None:
     """Withdraw a room's authorization."""
-    done(f"{room} no longer authorized for {revoke_in_file(default_gallery_path(gallery), name, room)}")
+    registered = revoke_in_file(default_gallery_path(gallery), name, room)
+    done(f"{canonical_room(room)} no longer authorized for {registered}")  # spelt as authorize and grants spell it
 
 
 @gallery_app.command("calibrate")

@@ -35,7 +35,11 @@ def scan(
     evidence_dir: options.EvidenceDir = None,
     room: Annotated[str | None, typer.Option("--room", help="platform:account the inputs were captured from")] = None,
     started_at: Annotated[
-        str | None, typer.Option("--started-at", help="Wall-clock time of stream time 0 (ISO)")
+        str | None,
+        typer.Option(
+            "--started-at",
+            help="Wall-clock time of stream time 0 (ISO 8601 with its offset: 2026-11-20T20:00:00+08:00)",
+        ),
     ] = None,
     rooms_file: Annotated[
         Path | None, typer.Option("--rooms", help="YAML/TOML/JSON file mapping sources to rooms")

@@ -191,3 +191,12 @@ def test_a_name_of_no_visible_character_is_refused(invisible: str) -> None:
     with pytest.raises(GalleryError, match="it has no visible character"):
         validate_name(invisible)
     assert validate_name("Mohammad\u200cReza") == "Mohammad\u200cReza"
+
+
+def test_revoke_says_the_room_as_grants_spell_it(gallery: Path) -> None:
+    """`gallery authorize X Douyin:1` says 'douyin:1 authorized' (README: Douyin:123 is douyin:123, spelt so in
+    grants, results and alerts); `gallery revoke X Douyin:1` echoed 'Douyin:1 no longer authorized'."""
+    done = run_cli("gallery", "authorize", "EC", "Douyin:1", "--gallery", str(gallery))
+    assert done.stdout.startswith("douyin:1 authorized for Eileen Collins")
+    done = run_cli("gallery", "revoke", "EC", "Douyin:1", "--gallery", str(gallery))
+    assert (done.returncode, done.stdout.strip()) == (0, "douyin:1 no longer authorized for Eileen Collins")
