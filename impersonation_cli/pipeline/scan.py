@@ -593,8 +593,11 @@ def models_in_use(engine: FaceEngine) -> dict[str, str | None]:
 
 
 def run_settings(context: ScanContext, fps: float) -> dict[str, Any]:
-    """What a result document records of the run's settings: models, provider, config, gallery size."""
+    """What a result document records of the run's settings: models, provider, config, gallery size. The
+    config's `[scan] fps` is the rate sampled (`--fps` where given): it recorded the file's 1 where 4 was used."""
     engine = context.engine
+    config = context.config.as_dict()
+    config["scan"] = {**config["scan"], "fps": fps}
     return {
         "fps": fps,
         "pack": engine.pack.name,
@@ -602,7 +605,7 @@ def run_settings(context: ScanContext, fps: float) -> dict[str, Any]:
         "recognizer": engine.recognizer_id,
         "forgery": forgery_model(engine).model_id,
         "provider": engine.provider,
-        "config": context.config.as_dict(),
+        "config": config,
         "config_path": context.config.path,
         "gallery_identities": len(context.index.names),
     }
