@@ -59,7 +59,7 @@ EXPORT_VERSION = 1
 FINGERPRINT_METHOD = "ordinal8-v1"
 FINGERPRINT_GRID = 8
 
-SCHEMA = """
+BASE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS persons (
     id INTEGER PRIMARY KEY,
@@ -95,7 +95,10 @@ CREATE TABLE IF NOT EXISTS authorizations (
     created_at TEXT NOT NULL,
     UNIQUE (person_id, room)
 );
--- Known real footage of a person (the replay library): one row per video, one per fingerprinted frame.
+"""
+# Known real footage of a person (the replay library): one row per video, one per fingerprinted frame. Added on
+# 2026-11-24: a gallery made before has neither table until a command writes to it.
+FOOTAGE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS footage_videos (
     id INTEGER PRIMARY KEY,
     person_id INTEGER NOT NULL REFERENCES persons(id) ON DELETE CASCADE,
@@ -112,8 +115,10 @@ CREATE TABLE IF NOT EXISTS footage_frames (
     time_s REAL NOT NULL,
     fingerprint BLOB NOT NULL
 );
-CREATE INDEX IF NOT EXISTS footage_frames_by_video ON footage_frames (video_id);
 """
+FOOTAGE_INDEX = "CREATE INDEX IF NOT EXISTS footage_frames_by_video ON footage_frames (video_id);"
+SCHEMA = BASE_SCHEMA + FOOTAGE_SCHEMA + FOOTAGE_INDEX
+FOOTAGE_TABLES = frozenset({"footage_videos", "footage_frames"})
 
 
 def default_gallery_path(option: str | Path | None = None) -> Path:
@@ -258,6 +263,7 @@ class Gallery:
         try:
             if read_only and path.is_file():
                 self.db = _connect_for_reading(path)
+                _with_footage_tables(self.db)
             elif read_only:  # the per-user default, not made yet: an empty gallery, and nothing written to disk
                 self.db = _new_database(":memory:")
             else:
@@ -918,6 +924,20 @@ def _refuse_another_programs_database(path: Path) -> None:
             f"{path} is an SQLite database of another program (tables {shown}), not a gallery; it was left as it "
             "was: give a gallery file, or a new file name"
         )
+
+
+def _with_footage_tables(db: sqlite3.Connection) -> None:
+    """A gallery made before known footage was, read as having none: its reader gets empty footage tables of its
+    own (temporary: the file is not written). A writer adds the tables, and every reader refused such a gallery
+    until one did: 'not a readable impersonation-cli gallery: no table footage_videos'."""
+    tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if "persons" not in tables or not FOOTAGE_TABLES.isdisjoint(tables):  # not a gallery, or one it can refuse
+        return
+    db.execute("PRAGMA query_only = OFF")  # what it blocks here is the temporary tables: this connection's own
+    try:
+        db.executescript(FOOTAGE_SCHEMA.replace("CREATE TABLE", "CREATE TEMP TABLE"))
+    finally:
+        db.execute("PRAGMA query_only = ON")
 
 
 def _connect_for_reading(path: Path) -> sqlite3.Connection:

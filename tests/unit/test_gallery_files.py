@@ -13,7 +13,14 @@ import numpy as np
 import pytest
 
 from impersonation_cli.errors import GalleryError, UserError
-from impersonation_cli.gallery.store import FINGERPRINT_METHOD, FootageVideo, Gallery, ReferenceFace, name_key
+from impersonation_cli.gallery.store import (
+    FINGERPRINT_METHOD,
+    FOOTAGE_TABLES,
+    FootageVideo,
+    Gallery,
+    ReferenceFace,
+    name_key,
+)
 from impersonation_cli.outputs.files import check_outputs
 
 
@@ -246,3 +253,38 @@ def test_grants_and_footage_altered_by_hand_are_refused_when_the_gallery_opens(
     for read_only in (False, True):
         with pytest.raises(GalleryError, match=message):
             Gallery(path, create=False, read_only=read_only)
+
+
+def test_a_gallery_made_before_known_footage_is_read_as_having_none(tmp_path: Path) -> None:
+    """A gallery made before the footage tables were (2026-11-24) was refused by every reader ('not a readable
+    impersonation-cli gallery: no table footage_videos': list, scan, export) while any write added the tables
+    and made it readable: a user was told to restore a gallery that was fine. Read, it is left as it was."""
+    path = tmp_path / "g.sqlite"
+    with Gallery(path) as store:
+        store.add_person("Eileen Collins", [_reference()], [])
+        store.authorize("Eileen Collins", "douyin:1", None, None, False)
+    with sqlite3.connect(path) as older:
+        older.execute("DROP TABLE footage_frames")
+        older.execute("DROP TABLE footage_videos")
+    before = path.read_bytes()
+    with Gallery(path, create=False, read_only=True) as store:
+        assert store.footage() == [] and store.footage_frames(FINGERPRINT_METHOD) == []
+        assert [p.name for p in store.persons()] == ["Eileen Collins"] and len(store.index()) == 1
+        assert store.export()["persons"][0]["footage"] == []
+    assert path.read_bytes() == before
+    with sqlite3.connect(path) as older:
+        assert not FOOTAGE_TABLES & {row[0] for row in older.execute("SELECT name FROM sqlite_master")}
+    with Gallery(path, create=False) as store:  # a writer adds them, as before
+        assert store.footage() == []
+    with sqlite3.connect(path) as upgraded:
+        assert {row[0] for row in upgraded.execute("SELECT name FROM sqlite_master")} >= FOOTAGE_TABLES
+
+
+def test_a_gallery_missing_one_footage_table_is_still_refused(tmp_path: Path) -> None:
+    path = tmp_path / "g.sqlite"
+    with Gallery(path) as store:
+        store.add_person("Eileen Collins", [_reference()], [])
+    with sqlite3.connect(path) as altered:
+        altered.execute("DROP TABLE footage_frames")
+    with pytest.raises(GalleryError, match="not a readable impersonation-cli gallery: no table footage_frames"):
+        Gallery(path, create=False, read_only=True)
