@@ -767,10 +767,10 @@ class Gallery:
     def _refuse_another_grant(self, grant: Authorization) -> None:
         """An imported grant is added, never put in place of the one this gallery holds for the person and room:
         the file (an older export, another team's) replaced it without a word, widening it (a later end, an AI
-        digital human allowed) or undoing a change made here, and the gallery's own grant was lost. Called once
-        the person is added (`import_people`)."""
+        digital human allowed) or undoing a change made here, and the gallery's own grant was lost. The same
+        grant is written as the file has it. Called once the person is added (`import_people`)."""
         held = next((a for a in self.authorizations(grant.person) if a.room == grant.room), None)
-        if held is not None and _grant_terms(held) != _grant_terms(grant):
+        if held is not None and _grant_key(held) != _grant_key(grant):
             raise GalleryError(
                 f"'{grant.person}' of the imported file is granted {grant.room} {_grant_terms(grant)}, but this "
                 f"gallery grants it {_grant_terms(held)}: the file is refused (importing it would replace that "
@@ -819,6 +819,20 @@ def _exported_bound(bound: str | None, end: bool) -> str | None:
     if year is not None and (year > GRANT_YEARS[1] if end else year < GRANT_YEARS[0]):
         return None
     return bound
+
+
+def _grant_key(grant: Authorization) -> tuple[object, ...]:
+    """What a grant allows, to compare two: its bounds as instants where they are date-times (one instant written
+    in two offsets, an export from an office in another zone, was 'another grant' and refused the file), as
+    written where they are dates (a whole day, in the zone of the room's stream: no instant), and its licence."""
+    return (_bound_key(grant.valid_from, end=False), _bound_key(grant.valid_to, end=True), grant.ai_allowed)
+
+
+def _bound_key(bound: str | None, end: bool) -> object:
+    exported = _exported_bound(bound, end)
+    if exported is None or not has_time(exported):
+        return exported
+    return datetime.fromisoformat(exported).astimezone(UTC)  # a stored date-time carries its offset
 
 
 def _grant_terms(grant: Authorization) -> str:

@@ -408,3 +408,29 @@ def test_an_imported_person_named_like_an_alias_here_is_not_merged_into_that_per
         assert [p.name for p in store.persons()] == ["Eileen Collins"] and len(store.references("Eileen Collins")) == 1
     with Gallery(path) as store:
         assert store.import_export(_export()) == 0  # the same person again, by name: merged as before
+
+
+def test_a_grant_written_in_another_offset_is_the_same_grant(tmp_path: Path) -> None:
+    """The same end, 20:00 in Beijing, exported by an office that writes UTC ('2027-06-30T12:00:00Z') was 'another
+    grant' and refused the file: instants are compared, dates as written."""
+    gallery = tmp_path / "g.sqlite"
+    with Gallery(gallery) as store:
+        store.import_export(_export())
+        store.authorize("Eileen Collins", "kuaishou:2", None, "2027-06-30T20:00:00+08:00")
+        before = store.export()
+    document = json.loads(json.dumps(before))
+    for grant in _person(document)["authorizations"]:
+        if grant["room"] == "kuaishou:2":
+            grant["valid_to"] = "2027-06-30T12:00:00Z"
+    same = tmp_path / "same.json"
+    same.write_text(json.dumps(document), encoding="utf-8")
+    assert import_from_file(gallery, same) == (1, 0)
+    with Gallery(gallery) as store:
+        assert store.export() == document  # the same grant, written as the file has it
+    for grant in _person(document)["authorizations"]:
+        if grant["room"] == "kuaishou:2":
+            grant["valid_to"] = "2027-06-30T12:00:01Z"
+    later = tmp_path / "later.json"
+    later.write_text(json.dumps(document), encoding="utf-8")
+    with pytest.raises(GalleryError, match="the file is refused"):
+        import_from_file(gallery, later)
