@@ -3,12 +3,18 @@ it (its libraries take a moment) is one line and exit 130, as it is once a comma
 
 from __future__ import annotations
 
+import os
 import sys
 
 from impersonation_cli.errors import EXIT_INTERRUPTED, interrupted
 
 
 def main() -> None:
+    # InsightFace's face_align loads scikit-image and SciPy, whose OpenBLAS starts a thread pool with a 32-MB buffer
+    # a core: under an address-space limit (ulimit -v 800 MB) that retried mmap for ever, and at 1.2 GB OpenBLAS
+    # gave up and ended the process itself, exit 1 ('a registered person found') with no result. The tool does no
+    # sizeable linear algebra: one thread. A user's own setting is kept.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     try:
         from impersonation_cli.cli import main as run
     except (KeyboardInterrupt, ImportError) as exc:

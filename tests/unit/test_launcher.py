@@ -3,6 +3,7 @@ KeyboardInterrupt traceback (a QA pass saw one by interrupting `models install` 
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -99,3 +100,21 @@ def test_a_ctrl_c_before_the_command_or_in_a_late_import_is_one_line_and_exit_13
         monkeypatch.setattr(common, "app", mock.Mock(side_effect=KeyboardInterrupt))  # as Typer builds the command
     done = run_cli("report", "result.json", "--html", "report.html", cwd=tmp_path)
     assert (done.returncode, done.stderr) == (130, "error: aborted\n")
+
+
+def test_the_cli_runs_openblas_on_one_thread_unless_told_otherwise() -> None:
+    """Under `ulimit -v` OpenBLAS's thread pool (loaded by InsightFace's SciPy) retried its buffers for ever, or
+    ended the scan itself with exit 1 and no result."""
+    program = (
+        "import os, sys\n"
+        "sys.argv = ['impersonation-cli', '--version']\n"
+        "from impersonation_cli.launcher import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(os.environ.get('OPENBLAS_NUM_THREADS'))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    for given, used in ((None, "1"), ("4", "4")):
+        if given is not None:
+            env["OPENBLAS_NUM_THREADS"] = given
+        done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, env=env, timeout=60)
+        assert done.stdout.splitlines()[-1] == used
