@@ -9,7 +9,7 @@ import threading
 import urllib.parse
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -559,6 +559,9 @@ class DecodeStats:
     shortfall: tuple[float, float] | None = None
     # Why only part of a source was read where no decoding stopped: an animated or multi-page picture's first frame.
     partly_read: str | None = None
+    # Stretches (from, to: the samples on either side) whose damaged data cost samples: a file read to its end
+    # with a hole in it (`DamageWatch`).
+    damaged: list[tuple[float, float]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -765,6 +768,58 @@ class SampleGrid:
         return grid_point > time_s - 1.5 * self.frame_s
 
 
+@dataclass
+class DamageWatch:
+    """Where damaged data cost samples. A packet that cannot be decoded costs its frame, and the frames built on it
+    come out broken or not at all until the next key frame: 1 MB zeroed in a 64-s recording lost 11 s of samples
+    (the decoder's threads report no error), and the file was reported read whole ('ok', no error), the missing
+    stretch as if it showed nobody. A stretch is two samples further apart than the sampling allows with, between
+    them, packets read over a second or a sample interval (whichever is longer) and no frame decoded among them: a
+    held picture has no packets there, and a healthy stream decodes its key and reference frames always (the
+    non-reference frames left undecoded run a fraction of a second). Before the first sample nothing is counted:
+    a cut made without re-encoding starts on frames whose references are gone."""
+
+    interval: float
+    last_sample_s: float | None = None
+    # The times of the packets read and of the frames decoded that are not yet behind a sample: the decoder's
+    # frames come out some packets late (a damaged stretch's last sample came out only with the first frame after
+    # it), so they are kept by time, not by order.
+    packets_s: list[float] = field(default_factory=list)
+    frames_s: list[float] = field(default_factory=list)
+
+    def packet(self, packet_s: float | None) -> None:
+        if packet_s is not None:
+            self.packets_s.append(packet_s)
+
+    def decoded(self, time_s: float) -> None:
+        self.frames_s.append(time_s)
+
+    def sampled(self, time_s: float, stats: DecodeStats) -> None:
+        last = self.last_sample_s
+        if last is not None and time_s - last > 1.5 * self.interval and self._undecoded_run(last, time_s):
+            stats.damaged.append((last, time_s))
+        self.last_sample_s = time_s
+        self.packets_s = [p for p in self.packets_s if p > time_s]
+        self.frames_s = [f for f in self.frames_s if f > time_s]
+
+    def ended(self, stats: DecodeStats) -> None:
+        """The file's end: damage running to it has no sample after it to close its stretch."""
+        last, end_s = self.last_sample_s, max(self.packets_s, default=None)
+        if last is not None and end_s is not None and self._undecoded_run(last, end_s + self.interval):
+            stats.damaged.append((last, end_s))
+
+    def _undecoded_run(self, start_s: float, end_s: float) -> bool:
+        """Whether packets between the two times run long enough with no frame decoded among them."""
+        longest = max(1.0, self.interval)
+        events = sorted([(t, 0) for t in self.frames_s] + [(t, 1) for t in self.packets_s if start_s < t < end_s])
+        run_from: float | None = None
+        for time_s, is_packet in events:
+            run_from = (time_s if run_from is None else run_from) if is_packet else None
+            if run_from is not None and time_s - run_from >= longest:
+                return True
+        return False
+
+
 def shown_for_s(decoded: av.VideoFrame) -> float:
     """How long a decoded frame stays on screen, in seconds, as its container says (0 where it does not)."""
     duration = decoded.duration
@@ -790,6 +845,7 @@ def _sample_pyav(
     start_s = start_of(stream)
     grid = SampleGrid(1.0 / fps if fps > 0 else 0.0, 1.0 / container_fps)
     clock = SampleClock(grid.interval, stats, window)
+    damage = DamageWatch(grid.interval)
     timestamp = BestEffortTimestamp()
     previous_time, packets = -1.0, 0
     data_end_s: float | None = None  # where the packets read end, in the stream's timestamps' seconds
@@ -803,20 +859,24 @@ def _sample_pyav(
         # Non-reference frames no other frame depends on are dropped undecoded unless a sample needs them;
         # key and reference frames are always decoded (later frames are built from them).
         codec.skip_frame = "DEFAULT" if grid.needs(packet_s) else "NONREF"
+        damage.packet(packet_s)
         for decoded in decode_packet(codec, packet, source):
             frame_time = seconds(timestamp(decoded.pts, decoded.dts), decoded.time_base, start_s)
             time_s = previous_time = _sane_time(frame_time, stats.frames_decoded, container_fps, previous_time)
+            damage.decoded(time_s)
             if clock.past_window(time_s):
                 break
             times = clock.takes(time_s, time_s + shown_for_s(decoded))
             if not times:
                 continue
+            damage.sampled(times[0], stats)
             image = shown(decoded, pixel_aspect(codec))
             for repeat, sample_s in enumerate(times):  # a held picture's later samples get pictures of their own
                 picture = image.copy() if repeat else image
                 yield Frame(source=source, index=round(sample_s * container_fps), time_s=sample_s, image=picture)
         if window and window.ends_before(stats.last_time_s):
             break  # the frames from here on are the next slice's
+    damage.ended(stats)
     stats.frames_skipped = max(0, packets - stats.frames_decoded)
     # Read to the file's end (the whole file, or its last slice) without a fault: is all it declares there?
     if not stats.truncated and stats.frames_decoded and not is_stream_url(source) and not (window and window.end_s):
@@ -1155,7 +1215,8 @@ def decode_packet(
     codec: av.video.codeccontext.VideoCodecContext, packet: av.Packet, source: str
 ) -> list[av.VideoFrame]:
     """The frames `packet` completes. A damaged packet costs that frame only, as with OpenCV, which skips what it
-    cannot decode; a frame over the pixel limit (`pixel_limited`) ends the source, UnreadableInput."""
+    cannot decode (`DamageWatch` tells where that cost samples); a frame over the pixel limit (`pixel_limited`)
+    ends the source, UnreadableInput."""
     try:
         return codec.decode(packet)
     except av.error.InvalidDataError:

@@ -537,6 +537,8 @@ def source_facts(info: SourceInfo, stats: DecodeStats, error: str | None) -> Sou
             stats.partly_read
             or f"{source}: decoding stopped at {stats.last_time_s:.1f} s of {info.duration_s or 0:.1f} s"
         )
+    elif stats.damaged and not error:
+        error = damaged_reason(source, stats.damaged)
     return SourceResult(
         source=source,
         kind=info.kind,
@@ -612,10 +614,19 @@ def run_settings(context: ScanContext, fps: float) -> dict[str, Any]:
 
 
 def source_status(error: str | None, stats: DecodeStats) -> str:
-    """Unreadable when it failed before a frame was decoded, truncated when it failed (or ended early) after."""
+    """Unreadable when it failed before a frame was decoded, truncated when it failed (or ended early) after, or
+    when damaged data inside it cost samples (read in part, though to its end)."""
     if error and not stats.frames_decoded:
         return "unreadable"
-    return "truncated" if stats.truncated or error else "ok"
+    return "truncated" if stats.truncated or stats.damaged or error else "ok"
+
+
+def damaged_reason(source: str, stretches: list[tuple[float, float]]) -> str:
+    """Why a file read to its end was read in part: where its damaged data left no frame to sample."""
+    lost_s = sum(end - start for start, end in stretches)
+    named = ", ".join(f"{start:.1f}-{end:.1f} s" for start, end in stretches[:3])
+    more = f" and {len(stretches) - 3} more" if len(stretches) > 3 else ""
+    return f"{source}: damaged data left {lost_s:.1f} s unsampled ({named}{more}); the rest was scanned"
 
 
 def scan_batch_source(

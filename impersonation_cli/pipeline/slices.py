@@ -228,6 +228,7 @@ def _joined_stats(source: str, parts: list[SliceScan | LostSlice]) -> tuple[Deco
         stats.frames_sampled += part.stats.frames_sampled
         stats.truncated = stats.truncated or part.stats.truncated
         stats.shortfall = stats.shortfall or part.stats.shortfall  # the last slice's: it reads to the file's end
+        stats.damaged += part.stats.damaged
         if part.stats.frames_decoded:
             stats.last_time_s = max(stats.last_time_s, part.stats.last_time_s)
     return stats, problems[0] if problems else None
