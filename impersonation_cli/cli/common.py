@@ -9,6 +9,7 @@ import inspect
 import os
 import signal
 import sys
+import threading
 import typing
 from collections.abc import Callable
 from pathlib import Path
@@ -36,6 +37,8 @@ stderr = SafeConsole(stderr=True)
 errors = SafeConsole(stderr=True)
 
 EXIT_INTERNAL = 4
+# Set once a command's own code runs (`_with_quiet`): what ends before it is the CLI's parsing.
+command_began = threading.Event()
 DEBUG_ENV = "IMPERSONATION_DEBUG"
 
 
@@ -113,6 +116,7 @@ def _with_quiet(command: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(command)
     def conventional(*args: Any, **kwargs: Any) -> Any:
         set_quiet(kwargs["quiet"] if own_quiet else kwargs.pop("quiet"))
+        command_began.set()
         try:
             return command(*args, **kwargs)
         except KeyboardInterrupt:  # Typer ends it with exit 130 and not a word; run_app says 'aborted' of Abort
@@ -176,7 +180,12 @@ def run_app() -> None:
 def _run_app() -> None:
     escape_unencodable(sys.stdout, sys.stderr)
     try:
+        command_began.clear()
         code = app(standalone_mode=False, prog_name="impersonation-cli")
+        if code == EXIT_INTERRUPTED and not command_began.is_set():
+            # Typer ends a Ctrl-C met while it parses the arguments (before any command runs) with exit 130 and
+            # not a word; a command's own 130 (an interrupted scan's) has said what it kept.
+            raise typer.Abort()
     except UserError as exc:
         _print_error(str(exc))
         sys.exit(exc.exit_code)
