@@ -7,6 +7,7 @@ io/live_reader.py)."""
 
 from __future__ import annotations
 
+import email.utils
 import http.client
 import re
 import urllib.parse
@@ -18,6 +19,7 @@ from impersonation_cli.io.urls import authenticated_request
 # A playlist is a few kilobytes; a server that sends more is not one (only the start of it is read).
 MAX_PLAYLIST_BYTES = 1 << 20
 _TARGET = re.compile(r"^#EXT-X-TARGETDURATION:[ \t]*([0-9]+(?:\.[0-9]+)?)[ \t]*\r?$", re.MULTILINE)
+_ENDLIST = re.compile(r"^#EXT-X-ENDLIST[ \t]*\r?$", re.MULTILINE)
 _SEQUENCE = re.compile(r"^#EXT-X-MEDIA-SEQUENCE:[ \t]*([0-9]+)[ \t]*\r?$", re.MULTILINE)
 
 
@@ -29,6 +31,16 @@ class Playlist:
     # Its media sequence number and segments' URIs: a stream that goes on, or starts again (numbered on or from 0),
     # lists others; a playlist its server serves unchanged after the stream ended lists the same. Empty: none.
     segments: tuple[str, ...]
+    # How long ago its server last changed it, by the server's own clock (its Date less its Last-Modified); None
+    # where it does not say.
+    age_s: float | None = None
+    complete: bool = False  # it ends with #EXT-X-ENDLIST: a recording (video on demand), read whole
+
+    def stale(self) -> bool:
+        """Whether a live playlist has not changed for longer than a live one goes unchanged: it is rewritten with
+        each segment (every target duration at most), so three of them and 30 s are ample."""
+        too_old = self.age_s is not None and self.age_s > max(30.0, 3 * (self.target_s or 10.0))
+        return too_old and not self.complete
 
 
 def read_playlist(url: str, timeout_s: float) -> Playlist | None:
@@ -37,13 +49,13 @@ def read_playlist(url: str, timeout_s: float) -> Playlist | None:
     if urllib.parse.urlsplit(url).scheme.lower() not in {"http", "https"}:
         return None
     try:
-        text, where = _playlist(url, timeout_s)
+        text, where, age_s = _playlist(url, timeout_s)
         variant = first_variant(text)
         if variant is not None:  # relative to where the master playlist was found (after redirects)
-            text, _ = _playlist(urllib.parse.urljoin(where, variant), timeout_s)
+            text, _, age_s = _playlist(urllib.parse.urljoin(where, variant), timeout_s)
     except (OSError, ValueError, http.client.HTTPException):  # unreachable, refused, not HTTP, a bad URL
         return None
-    return Playlist(playlist_target(text), playlist_segments(text))
+    return Playlist(playlist_target(text), playlist_segments(text), age_s, _ENDLIST.search(text) is not None)
 
 
 def playlist_segments(text: str) -> tuple[str, ...]:
@@ -71,7 +83,19 @@ def first_variant(text: str) -> str | None:
     return None
 
 
-def _playlist(url: str, timeout_s: float) -> tuple[str, str]:
-    """The playlist's text, and the URL it came from."""
+def _playlist(url: str, timeout_s: float) -> tuple[str, str, float | None]:
+    """The playlist's text, the URL it came from, and its age (`Playlist.age_s`)."""
     with urllib.request.urlopen(authenticated_request(url), timeout=timeout_s) as response:
-        return response.read(MAX_PLAYLIST_BYTES).decode("utf-8", errors="replace"), response.geturl()
+        text = response.read(MAX_PLAYLIST_BYTES).decode("utf-8", errors="replace")
+        return text, response.geturl(), _age_s(response.headers.get("Date"), response.headers.get("Last-Modified"))
+
+
+def _age_s(date: str | None, last_modified: str | None) -> float | None:
+    try:
+        now, changed = (
+            email.utils.parsedate_to_datetime(date or ""),
+            email.utils.parsedate_to_datetime(last_modified or ""),
+        )
+    except (TypeError, ValueError):  # missing or not an HTTP date
+        return None
+    return (now - changed).total_seconds() if now.tzinfo and changed.tzinfo else None

@@ -527,6 +527,13 @@ class RoomReader(threading.Thread):
         if hls:  # its frames come a segment at a time: how long one may be, before they say so
             playlist = playlist or read_playlist(self.state.url, self.settings.open_timeout_s)
             self.state.segmented(playlist.target_s if playlist else None)
+            if playlist is not None and playlist.stale() and not self._segments_read:
+                # A stream that ended long before the watch began, its playlist still served (nginx-rtmp keeps it):
+                # read as live on the first connection, its last segments raised 'live now' alerts.
+                self.state.last_error = (
+                    f"its HLS playlist has not changed for {playlist.age_s:.0f} s (the stream ended?)"
+                )
+                return False
         stream.thread_count = 1  # one thread per room: a watcher holds many rooms, each decoding a little
         codec = pixel_limited(stream)
         rate = stream.average_rate or stream.guessed_rate
@@ -579,13 +586,24 @@ class RoomReader(threading.Thread):
     def _packets(
         self, container: av.container.InputContainer, stream: av.video.stream.VideoStream
     ) -> Iterator[av.Packet]:
-        # A stream that drops, times out or breaks mid-packet ends this connection; the reader reconnects.
+        # A stream that drops, times out or breaks mid-packet ends this connection; the reader reconnects. So does
+        # one whose other streams go on without video for the read timeout: an HLS room of an audio-only publisher
+        # (nginx declares an empty H.264 track) sent audio for ever, each read beat the timeout, and the room was
+        # 'connecting' for the whole watch, never failed nor given up.
+        video_at = time.monotonic()
         try:
-            for packet in container.demux(stream):
+            for packet in container.demux():
                 if self.stopping:
                     return
-                if packet.size:
-                    yield packet
+                if packet.stream is stream:
+                    video_at = time.monotonic()
+                    if packet.size:
+                        yield packet
+                elif time.monotonic() - video_at > self.settings.read_timeout_s:
+                    self.state.last_error = (
+                        f"no video for {self.settings.read_timeout_s:g} s while its other streams went on (audio only?)"
+                    )
+                    return
         except (av.FFmpegError, OSError) as exc:
             self.state.last_error = redact_urls(f"{type(exc).__name__}: {exc}")
 

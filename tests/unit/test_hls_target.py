@@ -6,6 +6,7 @@ and its first segments, arriving at once, showed nothing: 6-s segments were told
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -82,3 +83,34 @@ def test_a_playlists_segments_are_its_media_sequence_and_their_uris(served: str)
     assert playlist_segments("#EXTM3U\n#EXTINF:1.0,\na.ts\n") == ("0", "a.ts")  # no sequence: from 0
     assert playlist_segments("#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:7\n") == ()
     assert read_playlist(served + "master.m3u8", 5.0) == read_playlist(served + "media/room.m3u8", 5.0)
+
+
+def test_a_playlist_that_has_not_changed_for_long_is_stale_unless_it_is_a_recording(
+    served: str, tmp_path: Path
+) -> None:
+    """nginx-rtmp serves an ended stream's last playlist for ever: on a watch's first connection it was read as
+    live, and its last segments raised 'live now' alerts of a stream that ended 11 minutes before. Its age is the
+    server's Date less its Last-Modified."""
+    fresh = read_playlist(served + "media/room.m3u8", 5.0)
+    assert fresh is not None and fresh.age_s is not None and fresh.age_s < 5 and not fresh.stale()
+    hour_ago = time.time() - 3600
+    os.utime(tmp_path / "media" / "room.m3u8", (hour_ago, hour_ago))
+    old = read_playlist(served + "master.m3u8", 5.0)  # through the master: the variant's age
+    assert old is not None and old.age_s is not None and 3590 < old.age_s < 3700 and old.stale()
+    recording = tmp_path / "media" / "vod.m3u8"
+    recording.write_text(MEDIA.format(target=6) + "#EXT-X-ENDLIST\n", encoding="utf-8")
+    os.utime(recording, (hour_ago, hour_ago))
+    vod = read_playlist(served + "media/vod.m3u8", 5.0)
+    assert vod is not None and vod.complete and not vod.stale()
+
+
+def test_a_room_whose_playlist_is_stale_when_first_read_is_not_read_as_live(served: str, tmp_path: Path) -> None:
+    hour_ago = time.time() - 3600
+    os.utime(tmp_path / "media" / "room.m3u8", (hour_ago, hour_ago))
+    state = ReaderState(room="douyin:1", url=served + "media/room.m3u8")
+    settings = ReaderSettings(fps=5, open_timeout_s=5.0, read_timeout_s=1.0, backoff_initial_s=0.1, give_up_s=0.5)
+    reader = RoomReader(state, settings, threading.Event())
+    reader.start()
+    reader.join(30)
+    assert not reader.is_alive() and state.frames_received == 0
+    assert state.last_error is not None and state.last_error.startswith("its HLS playlist has not changed for 3")
