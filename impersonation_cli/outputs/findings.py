@@ -46,7 +46,9 @@ VERDICT_MEANINGS: dict[str, str] = {
         "earlier video is presented as live: known past footage of this person re-broadcast, or the stream "
         "repeating its own earlier part (a loop)"
     ),
-    Verdict.CONCURRENT: "the same person is on screen in another room at the same time, so at most one can be real",
+    Verdict.CONCURRENT: (
+        "the same person is on screen in another room at the same time (within seconds), so at most one can be real"
+    ),
 }
 
 

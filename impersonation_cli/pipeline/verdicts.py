@@ -275,7 +275,9 @@ def judge_concurrency(
         if here is None or not others or Verdict.CONCURRENT in appearance.verdicts:
             judged.append(None)
             continue
-        reason = f"{appearance.identity} is on screen at the same time in {', '.join(others)}"
+        # 'Within': the slack lets two appearances seconds apart count (a watch's 15 s); a draft stated as fact an
+        # overlap that did not happen.
+        reason = f"{appearance.identity} is on screen in {', '.join(others)} at the same time (within {slack:g} s)"
         risk = noisy_or({"so_far": (1.0, appearance.risk), "concurrent": (settings.risk_concurrent, 1.0)})
         judged.append(Concurrency(sorted([here, *others]), reason, risk))
     return judged
