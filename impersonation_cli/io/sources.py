@@ -446,7 +446,21 @@ def failure_reason(source: str, exc: BaseException) -> str:
     """One line naming the source and what went wrong (an UnreadableInput names its source already)."""
     if isinstance(exc, UnreadableInput):
         return str(exc)
+    if out_of_memory(exc):
+        # The machine's, not the file's: an intact recording scanned under a memory cap was left 'truncated' with
+        # OpenCV's words only, as if the file were damaged.
+        return (
+            f"{source}: this machine ran out of memory while scanning it ({type(exc).__name__}: {_first_line(exc)});"
+            " the file may be whole: scan it again with more memory free"
+        )
     return f"{source}: {type(exc).__name__}: {_first_line(exc)}"
+
+
+def out_of_memory(exc: BaseException) -> bool:
+    """Python's MemoryError, or OpenCV's (its code StsNoMem: 'Insufficient memory')."""
+    return isinstance(exc, MemoryError) or (
+        isinstance(exc, cv2.error) and getattr(exc, "code", None) == cv2.Error.StsNoMem
+    )
 
 
 def _first_line(exc: BaseException) -> str:
