@@ -422,7 +422,7 @@ def detected_frames(
     two ahead of the next in its own thread: decoding, then detection, while the caller embeds, tracks and
     measures (the gain: docs/benchmark.md, "Stages in their own threads")."""
     frames = run_ahead(sample_frames(source, context.sampling_fps, stats, window), name="decode")
-    detector = AdaptiveDetector(context.engine)
+    detector = AdaptiveDetector(context.engine, 1.0 / context.sampling_fps)
     return run_ahead(((f, detector.detect(f.image, f.time_s)) for f in frames), name="detect")
 
 

@@ -295,11 +295,16 @@ class AdaptiveDetector:
     A scene without faces (product shots, an empty room) is looked at on every `idle_every`-th sampled
     frame only, once IDLE_AFTER_LOOKS looks in a row found nobody; the frames between get no faces. A face
     that arrives is found at most `idle_every - 1` samples late: at 2 fps and the default 2, half a second,
-    the sampling's own resolution, and an appearance of 2 s still has 3 or more frames.
+    the sampling's own resolution, and an appearance of 2 s still has 3 or more frames. With `sample_interval`
+    (a file's sampling grid) the frames looked at are those whose place on the grid is a multiple of
+    `idle_every`, wherever the pass began: a slice of a long file (pipeline/slices.py) counted from its own start,
+    looked at other frames than the whole file's pass, and missed the face that came back at each of 3 slice
+    edges (an appearance of 3-62 s came back as four).
     """
 
-    def __init__(self, engine: FaceEngine) -> None:
+    def __init__(self, engine: FaceEngine, sample_interval: float | None = None) -> None:
         self.engine = engine
+        self.sample_interval = sample_interval
         self.settings = engine.settings
         self._last_full_s = -math.inf
         self._last_boxes = np.zeros((0, 4), dtype=np.float32)
@@ -312,7 +317,7 @@ class AdaptiveDetector:
         self.idle_skips = 0  # frames not looked at: the scene had no face
 
     def detect(self, image: np.ndarray, time_s: float) -> Faces:
-        if self._faceless_looks >= IDLE_AFTER_LOOKS and self._skipped_since_look < self.settings.idle_every - 1:
+        if self._faceless_looks >= IDLE_AFTER_LOOKS and not self._idle_look_due(time_s):
             self._skipped_since_look += 1
             self.idle_skips += 1
             return Faces()
@@ -320,6 +325,11 @@ class AdaptiveDetector:
         self._skipped_since_look = 0
         self._faceless_looks = 0 if len(faces) else self._faceless_looks + 1
         return faces
+
+    def _idle_look_due(self, time_s: float) -> bool:
+        if self.sample_interval:
+            return round(time_s / self.sample_interval) % self.settings.idle_every == 0
+        return self._skipped_since_look >= self.settings.idle_every - 1
 
     def _look(self, image: np.ndarray, time_s: float) -> Faces:
         if self._only_large and self._small_pass_due(time_s):
