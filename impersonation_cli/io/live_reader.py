@@ -124,6 +124,10 @@ def _unended(last_live_wall: float, dropped: str | None) -> Interruption:
 LATE_WINDOW_S = 30.0
 
 
+# The span a room's sampling rate is measured over (`ReaderState.rate`, `settings.rooms[].fps`).
+RATE_WINDOW_S = 5.0
+
+
 @dataclass
 class ReaderState:
     """What a room's reader has seen so far; kept across reconnects. Written by the reader thread only, but for
@@ -141,10 +145,10 @@ class ReaderState:
     reconnects: int = 0  # connections that delivered frames again after the stream had been live
     last_error: str | None = None
     live_seconds: float = 0.0  # from the first frame to the latest, by when they were live, less the interruptions
-    fps: float = 0.0  # sampled frames a second over the last few seconds
+    fps: float = 0.0  # sampled frames a second over the last RATE_WINDOW_S, as of the latest sample (`rate`)
     # The stretches without frames between the first and the latest (`first_frame_at`, `last_frame_at`).
     interruptions: list[Interruption] = field(default_factory=list)
-    _sample_times: deque[float] = field(default_factory=lambda: deque(maxlen=64), repr=False)
+    _sample_times: deque[float] = field(default_factory=lambda: deque(maxlen=256), repr=False)  # 30 fps for 5 s
     _first_live_wall: float | None = field(default=None, repr=False)
     _last_live: float | None = field(default=None, repr=False)  # monotonic
     _last_live_wall: float | None = field(default=None, repr=False)
@@ -280,16 +284,22 @@ class ReaderState:
         self.interruptions.append(interruption)
         return interruption
 
-    def sampled(self, now: float, window_s: float = 5.0) -> None:
+    def sampled(self, now: float) -> None:
         self.frames_sampled += 1
         self._sample_times.append(now)
-        recent = [t for t in self._sample_times if now - t <= window_s]
-        span = now - recent[0] if len(recent) > 1 else 0.0
-        self.fps = round((len(recent) - 1) / span, 2) if span > 0 else 0.0
+        self.fps = self.rate(now)
+
+    def rate(self, now: float) -> float:
+        """Frames sampled a second over the RATE_WINDOW_S before `now` (monotonic). Taken at the latest sample
+        only, a room that had ended or gone silent kept its last rate for ever (1.1 fps, 30 s after it ended),
+        and two samples of one burst read 4.7 fps at a target of 4."""
+        recent = sum(1 for t in list(self._sample_times) if 0 <= now - t < RATE_WINDOW_S)
+        return round(recent / RATE_WINDOW_S, 2)
 
     def as_dict(self) -> dict[str, Any]:
         # Field by field, not asdict(self): a reader still running may be changing its private fields meanwhile.
         document = {f.name: getattr(self, f.name) for f in fields(self) if not f.name.startswith("_")}
+        document["fps"] = self.rate(time.monotonic())  # as of now: a room gone silent samples nothing
         document["interruptions"] = [asdict(interruption) for interruption in list(self.interruptions)]
         document["status"] = str(self.status)
         document["first_frame_at"], document["last_frame_at"] = self.first_frame_at, self.last_frame_at
