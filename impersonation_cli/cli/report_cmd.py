@@ -45,6 +45,9 @@ def report(
     if html_path is None and notice_dir is None and junit_path is None:
         raise UserError("nothing to write: give --html FILE, --notice DIR and/or --junit FILE")
     documents = (html_path, notice_dir, junit_path)
-    flagged, result = write_reports(result_path, report_gallery(gallery, warn), *documents, policy, done)
+    shown_gallery, unshown = report_gallery(gallery)
+    flagged, result = write_reports(result_path, shown_gallery, *documents, policy, done)
+    if unshown:
+        warn(unshown)
     done(f"{flagged} flagged of {len(result.appearances)} appearances in {len(result.sources)} sources")
     raise typer.Exit(exit_code(result, policy))

@@ -204,17 +204,18 @@ def watch_exit_code(result: ScanResult, alerts_raised: int) -> int:
     return EXIT_FOUND if alerts_raised else exit_code(result)
 
 
-def report_gallery(gallery: Path | None, warn: Callable[[str], None]) -> Path | None:
+def report_gallery(gallery: Path | None) -> tuple[Path | None, str | None]:
     """The gallery a report shows photos from: the one named with --gallery or $IMPERSONATION_GALLERY, not the
-    per-user default (a report shows that gallery's photos, not whichever one is configured here)."""
+    per-user default (a report shows that gallery's photos, not whichever one is configured here); and a warning
+    to give once the documents are written, where $IMPERSONATION_GALLERY names no file."""
     if gallery is None and os.environ.get(GALLERY_ENV):
         named = Path(os.environ[GALLERY_ENV])
         if named.is_file():
-            return named
+            return named, None
         # Named for other commands (a new user's, not made yet): the report goes without photos, and says so
         # (a mistyped name lost the photos and the authorization check without a word).
-        warn(f"${GALLERY_ENV} names {named}, which is not a file: the report shows no reference photos")
-    return gallery
+        return None, f"${GALLERY_ENV} names {named}, which is not a file: the report shows no reference photos"
+    return gallery, None
 
 
 def write_reports(
