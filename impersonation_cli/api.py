@@ -690,6 +690,7 @@ class Scanner:
         self._context = None
 
     def __enter__(self) -> Scanner:
+        self.context  # noqa: B018  # a closed Scanner is refused here, not at its first scan in the block
         return self
 
     def __exit__(

@@ -346,3 +346,11 @@ def test_an_empty_result_path_is_refused_by_its_name() -> None:
     """ScanResult.load('') said "'.: a folder, not a result file'"."""
     with pytest.raises(UserError, match=r"^path is an empty path"):
         ScanResult.load("")
+
+
+def test_a_closed_scanner_is_refused_when_entered_again(scanner: Scanner) -> None:
+    """A closed Scanner was entered again with `with` without a word; its first scan in the block raised."""
+    with scanner:
+        pass
+    with pytest.raises(RuntimeError, match="this Scanner is closed"), scanner:
+        pytest.fail("the block ran")
