@@ -136,7 +136,17 @@ def read_report_input(result_path: Path, gallery_path: Path | None) -> ReportInp
     # One snapshot: a grant or removal committed between the photos and the grants is in the report whole or not.
     with Gallery(gallery_path, create=False, read_only=True) as gallery, gallery.snapshot():
         references = {name: photo for name in result.identities if (photo := _reference_photo(gallery, name))}
-        return ReportInput(result, result_path, references, gallery.authorizations())
+        grants = [grant for name in result.identities for grant in _grants_of(gallery, name)]
+        return ReportInput(result, result_path, references, grants)
+
+
+def _grants_of(gallery: Gallery, name: str) -> list[Authorization]:
+    """The grants of the person a result names `name`, under that name: a result may name them by an alias (a
+    grant stored under the registered name was not found, and the draft said no room was authorized)."""
+    try:
+        return [dataclasses.replace(grant, person=name) for grant in gallery.authorizations(name)]
+    except (GalleryError, UnicodeEncodeError):  # not in this gallery; a lone surrogate no gallery name holds
+        return []
 
 
 def _reference_photo(gallery: Gallery, name: str) -> bytes | None:
@@ -266,14 +276,18 @@ def setting(settings: dict[str, Any], *keys: str) -> Any:
 
 
 def wallclock_text(value: str | None) -> str | None:
-    """An ISO time as 'YYYY-MM-DD HH:MM:SS +HH:MM' for people; text that does not parse is shown as it is."""
+    """An ISO time as 'YYYY-MM-DD HH:MM:SS.ss +HHMM' for people (hundredths only where the time has a fraction:
+    cut to whole seconds, an appearance of 02.51-04.01 read as 2 s beside its stream times' 1.5, and a grant's
+    covered stretch read '20:00:03 to 20:00:03'); text that does not parse is shown as it is."""
     if not value:
         return None
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
         return value
-    return moment.strftime("%Y-%m-%d %H:%M:%S %z").strip()
+    hundredths = moment.microsecond // 10_000
+    fraction = f".{hundredths:02d}" if hundredths else ""
+    return f"{moment.strftime('%Y-%m-%d %H:%M:%S')}{fraction} {moment.strftime('%z')}".strip()
 
 
 @dataclass(frozen=True)

@@ -119,7 +119,10 @@ def render_notice(
         *(_appearance(report, n, a) for n, a in enumerate(appearances, start=1)),
         *([_stream(source, own)] if own else []),
         _evidence(report, appearances),
-        _request(authorized=all(_authorized(report.authorizations, a) for a in appearances)),
+        _request(
+            sorted({a.identity for a in appearances if _authorized(report.authorizations, a)}, key=str.casefold),
+            sorted({a.identity for a in appearances if not _authorized(report.authorizations, a)}, key=str.casefold),
+        ),
     ]
     return "\n\n".join(sections) + "\n"
 
@@ -212,6 +215,10 @@ def _number(value: object) -> str:
     return md_code(value)
 
 
+def _names(people: list[str]) -> str:
+    return ", ".join(md_text(person) for person in people)
+
+
 def _grants(authorizations: list[Authorization], appearance: Appearance) -> list[Authorization]:
     return [a for a in authorizations if name_key(a.person) == name_key(appearance.identity)]
 
@@ -249,6 +256,13 @@ def _authorization_status(authorizations: list[Authorization] | None, appearance
         return (
             f"this room is among the authorized ones on record: {listed}. The scan found no authorization for it "
             "(the grant may have been recorded since): {{CONFIRM WHICH HOLDS, OR DO NOT SEND}}"
+        )
+    if found.grant is not None and found.grant.ai_allowed and Verdict.SYNTHETIC in appearance.verdicts:
+        # A licence covers a synthetic face (docs/verdicts.md); the scan judged none on record then.
+        return (
+            f"this room is among the authorized ones on record: {listed}, its grant covering an AI digital human. "
+            "The scan found no AI licence for it (it may have been recorded since), and its synthetic face is "
+            "among the findings: {{CONFIRM WHICH HOLDS, OR DO NOT SEND}}"
         )
     if not here or found.grant is not None:
         return f"this room {'is' if here else 'is not'} among the authorized ones on record: {listed}."
@@ -297,23 +311,38 @@ def _evidence_line(report: ReportInput, identity: str, evidence: Evidence, what:
     )
 
 
-def _request(authorized: bool) -> str:
-    """What is asked, and the good-faith statement. A room authorized for everyone its draft shows is drafted for
-    what it does with the likeness (a manipulated face, a replay or loop presented as live): it is not said to
-    use the likeness without authorization, which the draft itself finds it has."""
-    if authorized:
+def _request(authorized: list[str], unauthorized: list[str]) -> str:
+    """What is asked, and the good-faith statement, for the people the draft shows in a room that is authorized
+    for them and those it is not. A room authorized for everyone its draft shows is drafted for what it does with
+    the likeness (a manipulated face, a replay or loop presented as live): it is not said to use the likeness
+    without authorization, which the draft itself finds it has. Where it holds a grant for some of them only,
+    each is named with the statement true of them (one statement for all was false of one of the two)."""
+    if not unauthorized:
         ask = (
             "This account is on record as authorized to use {{RIGHTS HOLDER}}'s likeness; the findings above are "
             "not covered by that authorization. {{CONFIRM THE TERMS OF THE AUTHORIZATION}} We ask you to remove "
             "or disable the content above."
         )
         statement = "I state in good faith that the use described above is not within the authorization given"
-    else:
+    elif not authorized:
         ask = (
             "We ask you to remove or disable the content above and to stop this account from using "
             "{{RIGHTS HOLDER}}'s likeness without authorization."
         )
         statement = "I state in good faith that this use is not authorized by the rights holder, its agent or the law"
+    else:
+        without, within = _names(unauthorized), _names(authorized)
+        ask = (
+            f"This account is on record as authorized to use the likeness of {within}, and the findings above of "
+            f"them are not covered by that authorization {{{{CONFIRM THE TERMS OF THE AUTHORIZATION}}}}; it is "
+            f"not authorized to use the likeness of {without}. We ask you to remove or disable the content above "
+            f"and to stop this account from using the likeness of {without} without authorization."
+        )
+        statement = (
+            f"I state in good faith that the use of the likeness of {without} is not authorized by the rights "
+            f"holder, its agent or the law, that the use of the likeness of {within} described above is not within "
+            "the authorization given"
+        )
     return (
         f"## Request\n\n{ask} {{{{ADJUST TO THE PLATFORM'S POLICY AND FORM}}}}\n\n"
         f"{statement}, and that the information in this notice is accurate. "

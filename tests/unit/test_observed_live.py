@@ -65,14 +65,14 @@ def test_the_notice_says_when_the_room_was_live_and_each_interruption(tmp_path: 
     text = _notice(_watch_result(_record()), tmp_path)
     lines = text.split("## The account\n\n", 1)[1].split("\n\n", 1)[0].splitlines()
     assert lines[2:7] == [
-        "- Observed live: from `2026-12-05 03:35:20 +0000` to `2026-12-05 03:35:57 +0000` (its first and last "
+        "- Observed live: from `2026-12-05 03:35:20 +0000` to `2026-12-05 03:35:57.62 +0000` (its first and last "
         "frame received), with 3 interruptions (no frames received):",
-        "  - `2026-12-05 03:35:32 +0000` to `2026-12-05 03:35:36 +0000` (4.31 s): stalled (the connection stayed "
+        "  - `2026-12-05 03:35:32.06 +0000` to `2026-12-05 03:35:36.37 +0000` (4.31 s): stalled (the connection stayed "
         "open but sent no frames)",
-        "  - `2026-12-05 03:35:40 +0000` to `2026-12-05 03:35:51 +0000` (11.06 s): dropped (the connection ended: "
-        "\\<script\\>alert(1)\\</script\\> \\[x\\](javascript:alert(1)) \ufffdgpj.exe reading "
+        "  - `2026-12-05 03:35:40.41 +0000` to `2026-12-05 03:35:51.47 +0000` (11.06 s): dropped (the connection "
+        "ended: \\<script\\>alert(1)\\</script\\> \\[x\\](javascript:alert(1)) \ufffdgpj.exe reading "
         "rtmp\\://pub:\\*\\*\\*\\@127.0.0.1/live/room1)",
-        "  - from `2026-12-05 03:35:57 +0000`, no frames until the watch stopped reading the room: stalled (the "
+        "  - from `2026-12-05 03:35:57.62 +0000`, no frames until the watch stopped reading the room: stalled (the "
         "connection stayed open but sent no frames)",
         "- Link to the live room or video: {{URL}}",
     ]
@@ -82,11 +82,11 @@ def test_the_notice_says_when_the_room_was_live_and_each_interruption(tmp_path: 
 def test_the_html_report_shows_them_in_the_room_panel_escaped(tmp_path: Path) -> None:
     page = render_html(ReportInput(_watch_result(_record()), tmp_path / "watch.json"))
     assert (
-        "Observed live from 2026-12-05 03:35:20 +0000 to 2026-12-05 03:35:57 +0000 <span class='muted'>(first and "
+        "Observed live from 2026-12-05 03:35:20 +0000 to 2026-12-05 03:35:57.62 +0000 <span class='muted'>(first and "
         "last frame received)</span>, with 3 interruptions (no frames received):" in page
     )
     assert (
-        "<tr><td>2026-12-05 03:35:32 +0000</td><td>2026-12-05 03:35:36 +0000</td><td>4.31 s</td>"
+        "<tr><td>2026-12-05 03:35:32.06 +0000</td><td>2026-12-05 03:35:36.37 +0000</td><td>4.31 s</td>"
         "<td>stalled (the connection stayed open but sent no frames)</td></tr>" in page
     )
     assert "<td>the end of the watch (still no frames)</td><td></td>" in page
