@@ -255,12 +255,27 @@ def score_words(score: float) -> str:
     return "no clear sign"
 
 
-def signal_words(signal: SignalScore) -> str:
+# The `[verdicts]` setting that overrides a trained-detector signal's own threshold, by signal.
+CONFIGURED_THRESHOLDS = {
+    "synthetic": "synthetic_probability",
+    "face_forgery": "synthetic_probability",
+    "effects": "effects_probability",
+    "face_effects": "effects_probability",
+}
+
+
+def signal_words(signal: SignalScore, settings: dict[str, Any] | None = None) -> str:
     """`score_words`, but against the signal's own threshold where it has one (the trained detector's): its
-    thresholds sit above every real face measured, so 0.68 on a real press photo is no "moderate sign"."""
+    thresholds sit above every real face measured, so 0.68 on a real press photo is no "moderate sign". Where
+    the result's `[verdicts]` set another (`settings`, the result's), that one: a face flagged at 0.11 by a
+    configured 0.10 was worded 'below the detector's threshold 0.96, a range real faces score in too'."""
     threshold = signal.details.get("threshold")
     if not isinstance(threshold, int | float) or isinstance(threshold, bool) or not abs(threshold) < 1e300:
         return score_words(signal.score)
+    configured = setting(settings or {}, "config", "verdicts", CONFIGURED_THRESHOLDS.get(signal.name, ""))
+    if isinstance(configured, int | float) and not isinstance(configured, bool) and 0 < configured <= 1:
+        side = "at or above" if signal.score >= configured else "below"
+        return f"{side} the threshold set in force, {configured:.2f} (the detector's own: {threshold:.2f})"
     if signal.score >= threshold:
         return f"at or above the detector's threshold {threshold:.2f}"
     return f"below the detector's threshold {threshold:.2f}, a range real faces score in too"

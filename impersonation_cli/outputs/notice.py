@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from impersonation_cli import __version__
 from impersonation_cli.errors import BIDI_REORDERING
@@ -203,7 +204,7 @@ def _appearance(report: ReportInput, number: int, appearance: Appearance) -> str
         f"- Authorization status: {_authorization_status(report.authorizations, appearance)}",
     ]
     lines += [f"- Scan's reason: {md_text(reason)}" for reason in appearance.reasons]
-    lines += _signal_lines(appearance)
+    lines += _signal_lines(appearance, report.result.settings)
     return "\n".join(lines)
 
 
@@ -273,12 +274,14 @@ def _authorization_status(authorizations: list[Authorization] | None, appearance
     return f"this room's authorization on record does not cover {when}, when this appearance starts: {listed}."
 
 
-def _signal_lines(appearance: Appearance) -> list[str]:
+def _signal_lines(appearance: Appearance, settings: dict[str, Any]) -> list[str]:
+    """Each signal against the threshold in force (the result's `[verdicts]`, else the detector's own)."""
     if not appearance.signals:
         return []
     lines = ["- Manipulation signals (0 = no sign, 1 = strong sign):"]
     for name, signal in appearance.signals.items():
-        lines.append(f"  - {md_text(name)}: {signal.score:.2f}, {signal_words(signal)}; {md_text(signal.explanation)}")
+        words = signal_words(signal, settings)
+        lines.append(f"  - {md_text(name)}: {signal.score:.2f}, {words}; {md_text(signal.explanation)}")
     return lines
 
 

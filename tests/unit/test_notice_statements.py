@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 
 from impersonation_cli.gallery.store import Gallery, ReferenceFace
-from impersonation_cli.outputs.findings import read_report_input, wallclock_text
+from impersonation_cli.outputs.findings import ReportInput, read_report_input, wallclock_text
 from impersonation_cli.outputs.notice import notice_documents
-from impersonation_cli.results import Verdict
+from impersonation_cli.results import SignalScore, Verdict
 
 from .builders import appearance, scan_result, source
 
@@ -96,3 +96,20 @@ def test_wall_clock_times_keep_their_hundredths() -> None:
     assert wallclock_text("2026-11-20T20:00:03+08:00") == "2026-11-20 20:00:03 +0800"
     assert wallclock_text("2026-11-20T20:00:03.004+08:00") == "2026-11-20 20:00:03 +0800"
     assert wallclock_text("not a time") == "not a time"
+
+
+def test_a_signal_is_worded_against_the_threshold_the_scan_judged_by(tmp_path: Path) -> None:
+    """With `[verdicts] synthetic_probability = 0.1`, a face flagged at 0.11 was worded 'below the detector's
+    threshold 0.96, a range real faces score in too' in the very draft that accused it."""
+    forgery = SignalScore("synthetic", 0.11, "face_forgery: trained detector: probability 0.11", {"threshold": 0.96})
+    verdicts = [Verdict.UNAUTHORIZED, Verdict.SYNTHETIC]
+    found = appearance("Sun Li", "fan.flv", room="kuaishou:fan", verdicts=verdicts, signals={"synthetic": forgery})
+    result = scan_result([found], [source("fan.flv", room="kuaishou:fan")])
+    result.settings["config"] = {**result.settings["config"], "verdicts": {"synthetic_probability": 0.1}}
+    (text,) = notice_documents(ReportInput(result, tmp_path / "r.json"), tmp_path / "notices").values()
+    line = next(line for line in text.splitlines() if line.startswith("  - synthetic:"))
+    assert "at or above the threshold set in force, 0.10 (the detector's own: 0.96)" in line
+    assert "a range real faces score in too" not in line
+    result.settings["config"]["verdicts"] = {"synthetic_probability": "model"}
+    (text,) = notice_documents(ReportInput(result, tmp_path / "r.json"), tmp_path / "again").values()
+    assert "below the detector's threshold 0.96, a range real faces score in too" in text
