@@ -35,7 +35,7 @@ from impersonation_cli.io.live_reader import ReaderSettings
 from impersonation_cli.io.rooms import Room, load_rooms, parse_duration, parse_time, validate_room
 from impersonation_cli.io.sources import VIDEO_EXTENSIONS, is_stream_url, source_key
 from impersonation_cli.io.threads import threads_or_default
-from impersonation_cli.io.urls import redact_url
+from impersonation_cli.io.urls import redact_url, shown_source
 from impersonation_cli.outputs.alerts import AlertSink, WatchEvent
 from impersonation_cli.outputs.files import check_outputs
 from impersonation_cli.pipeline.scan import ProgressCallback, ScanContext, scan_inputs
@@ -240,6 +240,7 @@ def _add_rooms_file(items: list[str], assignments: dict[str, Room], rooms_file: 
     given: dict[str, str] = {}
     for item in items:
         given.setdefault(source_key(item), item)  # the first of its names: the one a scan lists it by
+    inputs = list(items)
     for entry in _rooms_once(rooms_file):
         named = given.get(source_key(entry.url))
         if named is not None and given_with:
@@ -248,12 +249,27 @@ def _add_rooms_file(items: list[str], assignments: dict[str, Room], rooms_file: 
                 f"{entry.shown_url} has a room in the rooms file, and {given_with} given with it: give its room and "
                 "start time in one place (a rooms file entry takes started_at)"
             )
+        if given_with and (around := next((item for item in inputs if _nested(entry.url, item)), None)):
+            # A file in a folder given with --room (or a folder holding a file given so) took one room and start
+            # time and dropped the other without a word, as a file named in both places would.
+            raise UserError(
+                f"{entry.shown_url} has a room in the rooms file and lies in (or holds) {shown_source(around)}, "
+                f"with {given_with} given with it: give their rooms and start times in one place"
+            )
         if named is not None:
             items[items.index(named)] = entry.url
             del assignments[named]
         elif entry.url not in items:
             items.append(entry.url)
         assignments[entry.url] = entry
+
+
+def _nested(first: str, second: str) -> bool:
+    """Whether one of two local paths lies inside the other (as folders hold files; streams hold none)."""
+    if is_stream_url(first) or is_stream_url(second):
+        return False
+    one, other = Path(os.path.abspath(first)), Path(os.path.abspath(second))
+    return one in other.parents or other in one.parents
 
 
 def _rooms_once(rooms_file: Path) -> list[Room]:

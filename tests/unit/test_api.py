@@ -114,3 +114,23 @@ def test_a_bad_config_is_refused_before_any_model_loads(tmp_path: Path, monkeypa
     config.write_text("[match]\nthreshhold = 0.5\n", encoding="utf-8")
     with pytest.raises(UserError, match=r"\[match\] has unknown keys: threshhold"):
         Scanner.open(models=tmp_path / "no-models", config=config, gallery=tmp_path / "g.sqlite")
+
+
+def test_a_rooms_file_entry_inside_a_folder_given_with_a_room_is_refused(tmp_path: Path) -> None:
+    """`scan d --room douyin:7 --rooms r.yaml`, r.yaml giving d/x.mp4 the room bilibili:9: x.mp4 took bilibili:9
+    without a word (and the two were flagged concurrent); named directly, the same file was refused. The reverse
+    (a folder in the rooms file, a file in it given with --room) dropped the folder's start time."""
+    (tmp_path / "d").mkdir()
+    rooms = tmp_path / "r.yaml"
+    rooms.write_text("rooms:\n  - url: d/x.mp4\n    room: bilibili:9\n", encoding="utf-8")
+    with pytest.raises(UserError, match=r"d/x\.mp4 has a room in the rooms file and lies in \(or holds\) .*/d, with"):
+        room_assignments([str(tmp_path / "d")], "douyin:7", None, rooms_file=rooms)
+    folder = tmp_path / "folder.yaml"
+    folder.write_text(
+        "rooms:\n  - url: d\n    room: douyin:5\n    started_at: 2026-11-20T20:00:00Z\n", encoding="utf-8"
+    )
+    with pytest.raises(UserError, match="lies in \\(or holds\\)"):
+        room_assignments([str(tmp_path / "d" / "x.mp4")], "douyin:7", None, rooms_file=folder)
+    # Without a room or start time given with the inputs, nothing is dropped: the entry keeps its own room.
+    items, assignments = room_assignments([str(tmp_path / "d")], rooms_file=rooms)
+    assert assignments[str(tmp_path / "d" / "x.mp4")].account == "bilibili:9" and assignments[items[0]].account is None
