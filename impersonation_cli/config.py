@@ -212,7 +212,8 @@ BOUNDS: dict[str, dict[str, Bounds]] = {
         # Each is scored under every crop/shift/mirror variant of a stream frame, a cost fixed however large the
         # library (ReplayIndex.nearest): 1000 is 30 times the default's.
         "candidates": Bounds(1, 1000),
-        "offset_tolerance_s": NON_NEGATIVE,
+        # The width of the offset bins a run is searched in: at 0 the search made no progress and a scan hung.
+        "offset_tolerance_s": Bounds(0, above_low=True),
         "max_gap_s": NON_NEGATIVE,
         "min_run_frames": FRAME_COUNT,
         # A run's length in seconds: at [-5, -1] every run scored 1, the shortest chance match a likely-replay.

@@ -57,6 +57,8 @@ def test_a_config_file_overrides_only_what_it_names(tmp_path: Path, monkeypatch:
         ("[signals]\nforgery_min_frames = 1000\n", r"forgery_min_frames must be at most 100, not 1000$"),
         ("[recognition]\nfresh_first = 101\n", r"fresh_first must be at most 100, not 101$"),
         ("[replay]\ncandidates = 1001\n", r"candidates must be at most 1000, not 1001$"),
+        # The width of the offset bins a replay run is searched in: at 0 the search made no progress (a hang).
+        ("[replay]\noffset_tolerance_s = 0\n", r"^config \[replay\] offset_tolerance_s must be above 0, not 0$"),
         ("[verdicts]\nrisk_replay = 2\n", r"\[verdicts\] risk_replay must be at most 1"),
         ("[replay]\ncandidates = 0\n", r"\[replay\] candidates must be at least 1"),
         # A cosine of 0 is no likeness: at threshold 0 a stranger matched whoever registered was nearest.
