@@ -104,7 +104,7 @@ def render_notice(
 ) -> str:
     generated = (generated_at or datetime.now(UTC)).replace(microsecond=0).isoformat()
     people = sorted({a.identity for a in appearances}, key=str.casefold)
-    names = ", ".join(md_text(p) for p in people)
+    names = _names(people)
     own = own_verdicts(source, report.result.appearances_of(source))
     sections = [
         f"# Takedown request: suspected impersonation of {names}",
@@ -120,10 +120,7 @@ def render_notice(
         *(_appearance(report, n, a) for n, a in enumerate(appearances, start=1)),
         *([_stream(source, own)] if own else []),
         _evidence(report, appearances),
-        _request(
-            sorted({a.identity for a in appearances if _authorized(report.authorizations, a)}, key=str.casefold),
-            sorted({a.identity for a in appearances if not _authorized(report.authorizations, a)}, key=str.casefold),
-        ),
+        _request(*_people_by_authorization(report, appearances)),
     ]
     return "\n\n".join(sections) + "\n"
 
@@ -214,6 +211,14 @@ def _number(value: object) -> str:
     if isinstance(value, int | float) and not isinstance(value, bool) and abs(value) < 1e300:
         return f"{value:.2f}"
     return md_code(value)
+
+
+def _people_by_authorization(report: ReportInput, appearances: list[Appearance]) -> tuple[list[str], list[str]]:
+    """The people shown whose appearances the room is authorized for (`_authorized`), and the others."""
+    split: tuple[set[str], set[str]] = (set(), set())
+    for appearance in appearances:
+        split[0 if _authorized(report.authorizations, appearance) else 1].add(appearance.identity)
+    return sorted(split[0], key=str.casefold), sorted(split[1], key=str.casefold)
 
 
 def _names(people: list[str]) -> str:
