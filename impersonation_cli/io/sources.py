@@ -7,10 +7,12 @@ import os
 import struct
 import threading
 import urllib.parse
-from collections.abc import Iterator, Sequence
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -772,12 +774,13 @@ class SampleGrid:
     interval: float
     frame_s: float
 
-    def needs(self, time_s: float | None) -> bool:
-        """Whether the frame shown at `time_s` may be the first at or after a sample time (± half a frame
-        for timestamp jitter). Unknown times are always decoded."""
+    def needs(self, time_s: float | None, next_s: float | None = None) -> bool:
+        """Whether the frame shown at `time_s` (until `next_s`, its successor's time, where known) may be the
+        first at or after a sample time, or a held picture on screen at one (± half a frame for timestamp
+        jitter). Unknown times are always decoded."""
         if time_s is None or self.interval <= 0:
             return True
-        latest = time_s + 0.5 * self.frame_s
+        latest = max(time_s + 0.5 * self.frame_s, -math.inf if next_s is None else next_s - 0.5 * self.frame_s)
         grid_point = math.floor(latest / self.interval) * self.interval
         return grid_point > time_s - 1.5 * self.frame_s
 
@@ -834,6 +837,38 @@ class DamageWatch:
         return False
 
 
+# H.264 and HEVC reorder at most 16 frames: a frame's successor in presentation order is among the 16 packets
+# on either side of it in decode order.
+REORDER_DEPTH = 16
+
+
+def with_successors(
+    packets: Iterable[tuple[av.Packet, float | None]], depth: int = REORDER_DEPTH
+) -> Iterator[tuple[av.Packet, float | None, float | None]]:
+    """Each (packet, time) with the time of its successor on screen, the next frame in presentation order (None:
+    no time, or none within `depth` packets either side). In decode order a B-frame comes after frames shown later
+    (0.0, 0.16, 0.08, ...), and a packet's `duration` is the gap to the next packet in that order: of a picture
+    held 6 s, another frame carried the 6 s (and was repeated past the file's end), and the held B-frame itself,
+    dropped undecoded as a frame no sample needed, left 6 s unsampled and read as damage."""
+    pending: deque[tuple[av.Packet, float | None]] = deque()
+    released: deque[float] = deque(maxlen=depth)
+
+    def release() -> tuple[av.Packet, float | None, float | None]:
+        packet, time_s = pending.popleft()
+        if time_s is None:
+            return packet, None, None
+        around = chain(released, (t for _, t in pending if t is not None))
+        released.append(time_s)
+        return packet, time_s, min((t for t in around if t > time_s), default=None)
+
+    for item in packets:
+        pending.append(item)
+        if len(pending) > depth:
+            yield release()
+    while pending:
+        yield release()
+
+
 def shown_for_s(decoded: av.VideoFrame) -> float:
     """How long a decoded frame stays on screen, in seconds, as its container says (0 where it does not)."""
     duration = decoded.duration
@@ -865,22 +900,25 @@ def _sample_pyav(
     data_end_s: float | None = None  # where the packets read end, in the stream's timestamps' seconds
     if window and window.start_s > 0 and stream.time_base:  # no time base, no times to seek by
         _seek_to_window(source, container, stream, int((window.start_s + start_s) / stream.time_base))
-    for packet in _demux_until_damaged(source, container, stream, stats):
+    demuxed = _demux_until_damaged(source, container, stream, stats)
+    successors: dict[float, float] = {}  # of the packets whose frames are not yet out of the decoder, by time
+    for packet, packet_s, next_s in with_successors((p, seconds(p.pts, p.time_base, start_s)) for p in demuxed):
         packets += packet.size > 0
         if (end_s := packet_end_s(packet)) is not None:
             data_end_s = end_s if data_end_s is None else max(data_end_s, end_s)
-        packet_s = seconds(packet.pts, packet.time_base, start_s)
         # Non-reference frames no other frame depends on are dropped undecoded unless a sample needs them;
         # key and reference frames are always decoded (later frames are built from them).
-        codec.skip_frame = "DEFAULT" if grid.needs(packet_s) else "NONREF"
+        codec.skip_frame = "DEFAULT" if grid.needs(packet_s, next_s) else "NONREF"
         damage.packet(packet_s)
+        if packet_s is not None and next_s is not None:
+            successors[packet_s] = next_s
         for decoded in decode_packet(codec, packet, source):
             frame_time = seconds(timestamp(decoded.pts, decoded.dts), decoded.time_base, start_s)
             time_s = previous_time = _sane_time(frame_time, stats.frames_decoded, container_fps, previous_time)
             damage.decoded(time_s)
             if clock.past_window(time_s):
                 break
-            times = clock.takes(time_s, time_s + shown_for_s(decoded))
+            times = clock.takes(time_s, _shown_until(decoded, time_s, frame_time, successors))
             if not times:
                 continue
             damage.sampled(times[0], stats)
@@ -901,6 +939,18 @@ def _sample_pyav(
     # capture skipped (30 of 180), and a whole file was 'truncated: decoding stopped at 6.0 s of 6.0 s'.
     judged = declares_length(container) and not is_stream_url(source)
     _check_truncated(source, stats, packets, None if window or judged else stream.frames or None)
+
+
+def _shown_until(
+    decoded: av.VideoFrame, time_s: float, frame_time: float | None, successors: dict[float, float]
+) -> float:
+    """Until when a decoded frame is on screen: its successor's time (`with_successors`), else, for the last frame
+    or one whose time was not its own (`_sane_time`), the duration its container gives it. Frames leave the
+    decoder in presentation order: the successors of frames before it, skipped undecoded, are dropped here."""
+    for earlier in [t for t in successors if frame_time is None or t < frame_time]:
+        del successors[earlier]
+    next_s = successors.pop(frame_time, None) if frame_time == time_s else None
+    return next_s if next_s is not None else time_s + shown_for_s(decoded)
 
 
 def pixel_aspect(codec: av.video.codeccontext.VideoCodecContext) -> Fraction | None:

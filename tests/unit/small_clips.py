@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -35,3 +36,20 @@ def shifted(packets: list[av.Packet], offset_s: float) -> list[av.Packet]:
         packet.pts = None if packet.pts is None else packet.pts + shift
         packet.dts = None if packet.dts is None else packet.dts + shift
     return packets
+
+
+def held_picture_clip(path: Path, held: int, bframes: int) -> Path:
+    """An H.264 clip of 50 frames at 25 fps, frame n a flat grey of level 5n, whose frame `held` stays on screen
+    for 6 s (a variable-rate recording's still, a frozen stream): frames 0 to `held` at 0.04-s steps, the rest from
+    6 s on. With B-frames the held one may be a frame no other is built from."""
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 160, 120, "yuv420p"
+        stream.codec_context.time_base = Fraction(1, 1000)
+        stream.options = {"bf": str(bframes), "g": "250"} | FAST_ENCODING["libx264"]
+        for n in range(50):
+            frame = av.VideoFrame.from_ndarray(np.full((120, 160, 3), 5 * n, dtype=np.uint8), format="rgb24")
+            frame.pts, frame.time_base = 40 * n + (6000 if n > held else 0), Fraction(1, 1000)
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode())
+    return path
