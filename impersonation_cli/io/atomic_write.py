@@ -88,7 +88,7 @@ def make_folder(folder: Path) -> None:
 def _stage(path: Path, data: bytes) -> Path:
     """`data` in a new temporary file beside `path`, on disk, with the permissions of the file it will replace."""
     make_folder(path.parent)
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    temporary = path.with_name(_temporary_name(path.name))
     try:
         mode = stat.S_IMODE(path.stat().st_mode) if path.is_file() else None
         _named(path, _write_new, temporary, data, mode)
@@ -96,6 +96,18 @@ def _stage(path: Path, data: bytes) -> Path:
         _remove(temporary)
         raise
     return temporary
+
+
+# A file name's longest on Linux, macOS and Windows (bytes on the first two, UTF-16 units on the last).
+NAME_MAX = 255
+
+
+def _temporary_name(name: str) -> str:
+    """A hidden name for `name`'s new contents, as long as a name may be at most: a legal 248-byte output name,
+    staged under its own name plus 14 bytes, failed with 'File name too long' after the whole scan."""
+    suffix = f".{secrets.token_hex(4)}.tmp"
+    room = NAME_MAX - len(suffix) - 1
+    return "." + os.fsdecode(os.fsencode(name)[:room]) + suffix
 
 
 def _write_new(path: Path, data: bytes, mode: int | None = None) -> None:

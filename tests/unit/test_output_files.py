@@ -293,3 +293,12 @@ def test_a_result_stdout_cannot_take_is_one_line_naming_stdout(monkeypatch: pyte
     monkeypatch.setattr("sys.stdout", FullDevice())
     with pytest.raises(UserError, match=r"^cannot write the result to stdout \('-'\): No space left on device$"):
         write_outputs(scan_result([appearance()]), Path("-"), None)
+
+
+@pytest.mark.parametrize("stem_bytes", [243, 250])
+def test_an_output_whose_name_is_near_the_longest_a_name_may_be_is_written(tmp_path: Path, stem_bytes: int) -> None:
+    # Staged under its own name plus 14 bytes, a 248-byte name failed after the work: 'File name too long'.
+    # 'j' first: the temporary name's cut falls inside a two-byte character.
+    target = tmp_path / ("j" * (stem_bytes % 2 + 1) + "é" * ((stem_bytes - 1) // 2) + ".json")
+    write_text_atomic(target, "{}")
+    assert target.read_text() == "{}" and os.listdir(tmp_path) == [target.name]
