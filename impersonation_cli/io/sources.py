@@ -119,8 +119,10 @@ def expand_inputs(inputs: list[str], skip: Sequence[Path] = ()) -> tuple[list[st
         elif kinds[item] == "folder":
             # Not a folder that holds the one searched (`scan recordings --evidence-dir recordings` scans them).
             left_out = [folder for folder in skipped if not _inside(item, [folder])]
-            found = [f for f in _media_files(Path(item)) if not _inside(f, left_out)]
-            if not found:
+            listed, unlisted = _media_files(Path(item))
+            found = [f for f in listed if not _inside(f, left_out)]
+            problems.extend(unlisted)
+            if not found and not unlisted:
                 problems.append(InputProblem(item, "folder has no video or image files"))
             sources.extend(_unseen([f for f in found if source_key(f) not in named], seen))
         else:
@@ -163,10 +165,23 @@ def _missing(item: str, path: Path) -> str:
     return "no such file or folder"
 
 
-def _media_files(folder: Path) -> list[str]:
-    """The videos and images in `folder` and below it, by their known extensions, sorted."""
+def _media_files(folder: Path) -> tuple[list[str], list[InputProblem]]:
+    """The videos and images in `folder` and below it, by their known extensions, sorted, and what there cannot be
+    scanned: what is named as a video or image but is no file (a link to nothing, a FIFO), said as when named, and
+    the folders that could not be listed. Left out without a word, the scan said nothing of them and exited 0.
+    Links to folders are not followed (one to a folder above never ends)."""
     extensions = VIDEO_EXTENSIONS | IMAGE_EXTENSIONS
-    return sorted(str(p) for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in extensions)
+    found: list[str] = []
+    unlisted: list[InputProblem] = []
+
+    def refused(error: OSError) -> None:
+        unlisted.append(InputProblem(str(error.filename), f"cannot list this folder ({error.strerror or error})"))
+
+    for root, _, names in os.walk(folder, onerror=refused):
+        found += [str(Path(root, name)) for name in names if Path(name).suffix.lower() in extensions]
+    unread = [InputProblem(path, _missing(path, Path(path))) for path in found if _kind(Path(path)) != "file"]
+    unread_paths = {problem.source for problem in unread}
+    return sorted(p for p in found if p not in unread_paths), sorted([*unlisted, *unread], key=lambda p: p.source)
 
 
 def source_key(source: str) -> str:
@@ -302,6 +317,8 @@ def why_unopened(source: str) -> str:
     holds no video track (a sound recording), an MP4 cut off before its index was written (a phone or OBS
     recording that stopped mid-way), or anything else it could not open."""
     if not is_stream_url(source):
+        if (refused := _unopenable(source)) is not None:
+            return refused
         try:
             with ffmpeg_name(source) as name, av.open(name, metadata_errors="ignore") as container:
                 if not container.streams.video:
@@ -310,6 +327,16 @@ def why_unopened(source: str) -> str:
             if _unfinished_mp4(source):
                 return "an unfinished MP4: its index (moov) is missing, as when a recording stops before it is closed"
     return "cannot open (not a video, damaged, or unreachable)"
+
+
+def _unopenable(path: str) -> str | None:
+    """Why the system will not open `path` for reading (None: it will): a video the user may not read was 'not
+    a video, damaged, or unreachable', a healthy file blamed. Opened without waiting, as a FIFO would be."""
+    try:
+        os.close(os.open(path, os.O_RDONLY | os.O_NONBLOCK))
+    except OSError as exc:
+        return f"cannot read ({exc.strerror or exc})"
+    return None
 
 
 def no_video(container: av.container.InputContainer) -> str:

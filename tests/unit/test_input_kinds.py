@@ -151,3 +151,53 @@ def test_a_malformed_stream_url_is_an_unreadable_input_not_an_internal_error() -
     assert expand_inputs([url, url]) == ([url], [])
     with pytest.raises(UnreadableInput, match=r"^http://\[::1: cannot open"):
         list(sample_frames(url, 2.0))
+
+
+def test_a_folder_search_keeps_what_it_cannot_read_to_report_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A dangling link, a FIFO named as a video and a folder that cannot be listed were left out of a folder's
+    scan without a word (exit 0); named, each is unreadable with its reason. Links to folders are not followed."""
+    folder = tmp_path / "dl"
+    (folder / "locked").mkdir(parents=True)
+    (folder / "real.jpg").write_bytes(b"x")
+    (folder / "capture.mp4").symlink_to(tmp_path / "gone" / "clip.mp4")
+    os.mkfifo(folder / "pipe.mp4")
+    (folder / "above").symlink_to(tmp_path, target_is_directory=True)
+    listing = os.scandir
+
+    def scandir(path: str) -> object:  # as for a user who may not list it (the tests run as root)
+        if os.fspath(path) == str(folder / "locked"):
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return listing(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    sources, problems = expand_inputs([str(folder)])
+    assert sources == [str(folder / "real.jpg")]
+    assert [(p.source, p.message) for p in problems] == [
+        (str(folder / "capture.mp4"), "no such file or folder"),
+        (str(folder / "locked"), "cannot list this folder (Permission denied)"),
+        (str(folder / "pipe.mp4"), "not a regular file (a device, pipe or socket)"),  # read, it would block
+    ]
+    nothing, refused = expand_inputs([str(folder / "locked")])
+    assert nothing == [] and [p.message for p in refused] == ["cannot list this folder (Permission denied)"]
+
+
+def test_a_video_the_user_may_not_read_is_said_to_be_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """It was 'cannot open (not a video, damaged, or unreachable)', a healthy file blamed."""
+    from impersonation_cli.io import sources
+
+    video = tmp_path / "locked.mp4"
+    video.write_bytes(b"x")
+    opening = os.open
+
+    def refuse(path: str, flags: int, *args: int) -> int:  # as for a user who may not read it
+        if os.fspath(path) == str(video):
+            raise PermissionError(13, "Permission denied", str(path))
+        return opening(path, flags, *args)
+
+    monkeypatch.setattr(os, "open", refuse)
+    assert sources.why_unopened(str(video)) == "cannot read (Permission denied)"
+    text = tmp_path / "text.mp4"
+    text.write_text("not a video")
+    assert sources.why_unopened(str(text)) == "cannot open (not a video, damaged, or unreachable)"
