@@ -271,6 +271,7 @@ class Gallery:
                 _refuse_another_programs_database(path)
                 self.db = _new_database(str(path))
             self.db.create_function("name_key", 1, _sql_name_key, deterministic=True)
+            _refuse_newer(path, self.db)
             self._check_tables()
             self._check_schema()
             self._check_contents()
@@ -374,8 +375,6 @@ class Gallery:
                 db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         elif not str(row[0]).isdigit():
             raise GalleryError(f"gallery {self.path} has a schema version that is not a number: {row[0]!r}")
-        elif int(row[0]) > SCHEMA_VERSION:
-            raise GalleryError(f"gallery {self.path} has schema {row[0]}, newer than this tool's {SCHEMA_VERSION}")
 
     def _check_contents(self) -> None:
         """Refuse a damaged file (SQLite's quick_check) and embeddings that are not unit vectors of finite values:
@@ -930,6 +929,7 @@ def _refuse_another_programs_database(path: Path) -> None:
         foreign = sorted(t for t in tables - set(_schema_columns()) if not t.startswith("sqlite_"))
         # A gallery of a newer version may hold tables this one does not know: its schema version says so.
         versioned = "meta" in tables and db.execute("SELECT 1 FROM meta WHERE key = 'schema_version'").fetchone()
+        _refuse_newer(path, db)
     finally:
         db.close()
     if foreign and not versioned:
@@ -938,6 +938,18 @@ def _refuse_another_programs_database(path: Path) -> None:
             f"{path} is an SQLite database of another program (tables {shown}), not a gallery; it was left as it "
             "was: give a gallery file, or a new file name"
         )
+
+
+def _refuse_newer(path: Path, db: sqlite3.Connection) -> None:
+    """Refuse a gallery of a newer schema than this tool's, first: opened to write, it was switched to WAL and
+    given this version's missing tables before the refusal, and a newer version's renamed column was refused as
+    'not a readable impersonation-cli gallery', as if the file were damaged."""
+    try:
+        row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    except sqlite3.OperationalError:  # no meta table: not a gallery (`_check_tables` says so)
+        return
+    if row is not None and str(row[0]).isdigit() and int(row[0]) > SCHEMA_VERSION:
+        raise GalleryError(f"gallery {path} has schema {row[0]}, newer than this tool's {SCHEMA_VERSION}")
 
 
 def _with_footage_tables(db: sqlite3.Connection) -> None:
@@ -991,6 +1003,14 @@ def _connect_read_only(path: Path) -> sqlite3.Connection:
     except sqlite3.OperationalError as exc:
         if not exc.sqlite_errorname.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN")):
             raise
+    wal = path.with_name(f"{path.name}-wal")
+    if wal.is_file() and wal.stat().st_size > 0:
+        # Read as immutable, the file alone was read: people and grants committed to the -wal were silently not
+        # there (its -shm, which SQLite needs to read a -wal, missing beside it, as in a backup that skipped it).
+        raise GalleryError(
+            f"gallery {path} cannot be read here: its {wal.name} holds writes not yet in the file, and they can "
+            "only be read where the folder is writable (copy the gallery and its -wal file somewhere writable)"
+        )
     return sqlite3.connect(f"{uri}?immutable=1", uri=True, timeout=30, isolation_level=None)
 
 

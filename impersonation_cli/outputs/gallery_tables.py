@@ -15,11 +15,12 @@ def people_table(store: Gallery) -> Group:
     table = Table()
     for column in ("name", "references", "aliases", "authorized rooms"):
         table.add_column(column, overflow="fold")
-    for person in store.persons():
-        rooms = ", ".join(a.room for a in store.authorizations(person.name))
-        table.add_row(
-            one_line(person.name), str(person.reference_count), one_line(", ".join(person.aliases)), one_line(rooms)
-        )
+    with store.snapshot():  # a `gallery remove` between its queries failed the listing: 'no person named ...'
+        for person in store.persons():
+            rooms = ", ".join(a.room for a in store.authorizations(person.name))
+            table.add_row(
+                one_line(person.name), str(person.reference_count), one_line(", ".join(person.aliases)), one_line(rooms)
+            )
     return titled(f"Gallery {store.path} ({store.recognizer or 'empty'})", table)
 
 
@@ -28,7 +29,9 @@ def person_tables(store: Gallery, name: str) -> list[Group | Text]:
     table = Table()
     for column in ("image", "sha256", "face px", "det score", "sharpness", "faces in photo"):
         table.add_column(column, overflow="fold")
-    for r in store.references(name):
+    with store.snapshot():
+        references, grants = store.references(name), store.authorizations(name)
+    for r in references:
         quality = (f"{r.face_px:.0f}", f"{r.det_score:.2f}", f"{r.blur:.0f}", str(r.faces_in_image))
         table.add_row(one_line(r.image_name), r.image_sha256[:16], *quality)
     authorizations = [
@@ -36,7 +39,7 @@ def person_tables(store: Gallery, name: str) -> list[Group | Text]:
             f"authorized: {a.room} from {a.valid_from or '-'} until {a.valid_to or '-'}"
             f"{' (AI digital human allowed)' if a.ai_allowed else ''}"
         )
-        for a in store.authorizations(name)
+        for a in grants
     ]
     return [titled(name, table), *authorizations]
 

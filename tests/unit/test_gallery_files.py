@@ -288,3 +288,56 @@ def test_a_gallery_missing_one_footage_table_is_still_refused(tmp_path: Path) ->
         altered.execute("DROP TABLE footage_frames")
     with pytest.raises(GalleryError, match="not a readable impersonation-cli gallery: no table footage_frames"):
         Gallery(path, create=False, read_only=True)
+
+
+@pytest.mark.parametrize("newer", ["tables", "renamed column"])
+def test_a_gallery_of_a_newer_version_is_left_as_it_was_and_refused_by_its_version(tmp_path: Path, newer: str) -> None:
+    """Opened to write, it was switched to WAL and given this version's missing tables before the refusal; with a
+    column renamed, it was 'not a readable impersonation-cli gallery', as if damaged."""
+    path = tmp_path / "g.sqlite"
+    with Gallery(path) as store:
+        store.add_person("Ann A", [_reference()])
+    connection = sqlite3.connect(path, isolation_level=None)
+    connection.execute("PRAGMA journal_mode = DELETE")
+    connection.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    if newer == "tables":
+        connection.execute("DROP TABLE footage_frames")
+    else:
+        connection.execute("ALTER TABLE reference_faces RENAME COLUMN blur TO sharpness")
+    connection.close()
+    before = path.read_bytes()
+    for read_only in (False, True):
+        with pytest.raises(GalleryError, match="has schema 2, newer than this tool's 1"):
+            Gallery(path, create=False, read_only=read_only)
+    assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["g.sqlite"]
+
+
+def test_a_gallery_whose_latest_writes_cannot_be_read_here_is_refused_not_read_without_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In a read-only folder, a gallery with a -wal and no -shm (a backup that left the -shm out) cannot be read
+    with its -wal: read as immutable, the people committed to the -wal were silently missing from lists, exports
+    and scans."""
+    path = tmp_path / "g.sqlite"
+    with Gallery(path) as store:
+        store.add_person("Ann A", [_reference()])
+    keeper = sqlite3.connect(path)  # while a connection is open, the last writer's close leaves the -wal as it is
+    keeper.execute("SELECT COUNT(*) FROM persons").fetchone()
+    with Gallery(path) as store:
+        store.add_person("Bob B", [dataclasses.replace(_reference(), image_sha256="b" * 64)])
+    assert (tmp_path / "g.sqlite-wal").stat().st_size > 0  # Bob is in the -wal only
+    _not_writable(monkeypatch, path)
+    _not_writable(monkeypatch, tmp_path)
+    connect = sqlite3.connect
+
+    def no_shm_here(name: str, *args: Any, **kwargs: Any) -> sqlite3.Connection:  # as in a read-only folder
+        if "mode=ro" in str(name):
+            refusal = sqlite3.OperationalError("unable to open database file")
+            refusal.sqlite_errorname = "SQLITE_CANTOPEN"
+            raise refusal
+        return connect(name, *args, **kwargs)
+
+    monkeypatch.setattr(sqlite3, "connect", no_shm_here)
+    with pytest.raises(GalleryError, match=r"its g\.sqlite-wal holds writes not yet in the file"):
+        Gallery(path, create=False, read_only=True)
+    keeper.close()

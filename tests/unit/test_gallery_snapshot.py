@@ -169,3 +169,24 @@ def test_a_person_named_by_an_alias_is_authorized_and_removed_under_their_regist
         assert [p.name for p in store.persons()] == ["Ann"] and store.authorizations() == []
         with pytest.raises(GalleryError, match="no person named 'Collins'"):
             store.remove_person("Collins")
+
+
+def test_gallery_list_reads_the_gallery_as_of_one_moment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`gallery list` read the people, then each one's grants: a person removed between failed the listing ('no
+    person named ...', exit 2)."""
+    from rich.console import Console
+
+    from impersonation_cli.outputs.gallery_tables import people_table
+
+    path = tmp_path / "g.sqlite"
+    gallery_of(path, "Ann", "Bob")
+
+    def remove_elsewhere() -> None:
+        with Gallery(path) as writer:
+            writer.remove_person("Bob")
+
+    with Gallery(path, create=False, read_only=True) as reader:
+        write_meanwhile(monkeypatch, reader, remove_elsewhere)
+        console = Console(width=200, record=True)
+        console.print(people_table(reader))
+    assert "Bob" in console.export_text()  # as it was when the listing began
