@@ -4,6 +4,7 @@ nor silently dropped (rich's Text drops a carriage return)."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 from pathlib import Path
 from types import SimpleNamespace
@@ -150,6 +151,7 @@ def test_gallery_and_footage_tables_keep_a_file_name_on_its_row() -> None:
         persons=lambda: [Person(1, "Eileen Collins", ("EC",), 1)],
         references=lambda name: [reference],
         authorizations=lambda name: [Authorization(name, ROOM, None, None, False)],
+        snapshot=contextlib.nullcontext,
     )
     shown = rendered(
         footage_table([video]),
