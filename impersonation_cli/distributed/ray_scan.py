@@ -317,8 +317,10 @@ def _check_reachable(address: str) -> None:
     if address in ("auto", "local") or address.startswith("ray://"):
         return
     host, _, port = address.rpartition(":")
+    if not host:  # ':6379': Ray printed its own traceback ('Malformed host') before refusing it
+        raise UserError(f"{named}: give auto, local, HOST:PORT or ray://HOST:PORT")
     try:
-        with socket.create_connection((host or "127.0.0.1", int(port)), timeout=5) as connection:
+        with socket.create_connection((host, int(port)), timeout=5) as connection:
             grpc = os.environ.get("RAY_USE_TLS", "0") not in ("0", "") or _answers_http2(connection)
     except ValueError:
         raise UserError(f"{named}: give auto, local, HOST:PORT or ray://HOST:PORT") from None
@@ -387,7 +389,9 @@ def _init(ray: Any, address: str) -> None:
     if address == "local":
         from impersonation_cli.io.threads import usable_cores
 
-        settings.update(num_cpus=usable_cores(), include_dashboard=False)
+        # A new cluster, whatever runs: with no address Ray joined the one `ray start` recorded (or
+        # $RAY_ADDRESS) and refused num_cpus there ('... must not be provided'), so local failed beside a cluster.
+        settings.update(address="local", num_cpus=usable_cores(), include_dashboard=False)
     else:
         settings["address"] = address
     _drop_raylet_messages()

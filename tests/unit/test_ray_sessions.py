@@ -30,6 +30,7 @@ class FakeRay:
 
     def init(self, **settings: object) -> None:
         self.calls.append("init")
+        self.settings = settings
         self.initialized = True
 
     def shutdown(self) -> None:
@@ -106,3 +107,18 @@ def test_auto_checks_the_ray_address_of_the_environment(monkeypatch: pytest.Monk
 
 def test_a_grpc_server_is_taken_for_a_cluster(http2_port: int) -> None:
     ray_scan._check_reachable(f"127.0.0.1:{http2_port}")
+
+
+def test_local_starts_a_cluster_of_its_own_beside_a_running_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With no address Ray joins the cluster `ray start` recorded (or $RAY_ADDRESS) and refuses num_cpus there:
+    `--address local` failed on every machine running Ray ('cannot reach the Ray cluster at local')."""
+    monkeypatch.setenv("RAY_ADDRESS", "127.0.0.1:1")
+    ray = FakeRay()
+    ray_scan.disconnect(ray, ray_scan.connect(ray, "local"))
+    assert ray.settings["address"] == "local" and "num_cpus" in ray.settings
+
+
+@pytest.mark.parametrize("address", [":6379", ":"])
+def test_an_address_without_a_host_is_refused_in_one_line(address: str) -> None:
+    with pytest.raises(UserError, match="give auto, local, HOST:PORT or ray://HOST:PORT"):
+        ray_scan._check_reachable(address)  # Ray printed a traceback ('Malformed host') before its refusal
