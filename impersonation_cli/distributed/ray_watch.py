@@ -632,6 +632,11 @@ class RayWatcher:
         self.started_at = datetime.now(UTC)
         coordinator = self._start_coordinator()
         workers, shards = self._start_shards(coordinator)
+        if self._stop.is_set():
+            # A Ctrl-C while the workers loaded their models, before any room was opened: 'error: aborted', as a
+            # local watch's while its models load. Run, the shards stopped at once, and the summary called every
+            # room unreadable ('no frame was ever received', exit 3).
+            raise KeyboardInterrupt
         running = [worker.run.remote(shard) for worker, shard in zip(workers, shards, strict=True)]
         try:
             self._outcomes = self._follow(coordinator, workers, running, on_round)

@@ -181,3 +181,21 @@ def test_the_summary_takes_each_rooms_record_once(monkeypatch: pytest.MonkeyPatc
     assert [room["room"] for room in summary.settings["rooms"]] == ["douyin:1", "douyin:2"]
     assert [s.scanned_s for s in summary.sources] == [10.0, 10.0]
     assert summary.run.video_seconds == 20.0
+
+
+def test_a_ctrl_c_while_the_workers_load_their_models_aborts_the_watch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before any room is opened, as a local watch's Ctrl-C while its models load: the shards were run anyway,
+    stopped at once, and the summary called every room unreadable ('no frame was ever received', exit 3)."""
+    watcher = driver(monkeypatch, Cluster())
+    started: list[str] = []
+    worker = SimpleNamespace(run=SimpleNamespace(remote=lambda shard: started.append("run")))
+
+    def start_shards(coordinator: object) -> tuple[list[Any], list[Any]]:
+        watcher.stop()  # the Ctrl-C, while the actors load the models
+        return [worker], [object()]
+
+    monkeypatch.setattr(watcher, "_start_coordinator", lambda: object())
+    monkeypatch.setattr(watcher, "_start_shards", start_shards)
+    with pytest.raises(KeyboardInterrupt):
+        watcher.run()
+    assert started == []
