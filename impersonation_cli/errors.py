@@ -160,6 +160,9 @@ def is_device(path: Path) -> bool:
     return stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
 
 
+URL_LIKE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")  # a scheme, then '//'
+
+
 def path_parser(name: str, folder: bool = False) -> Callable[[str], Path]:
     """How the command line reads the path option or argument `name`: its text as a Path, '' (or blanks) refused.
     pathlib reads '' as the current folder: `--models ''` listed the working folder as the model folder,
@@ -172,6 +175,11 @@ def path_parser(name: str, folder: bool = False) -> Callable[[str], Path]:
             raise UserError(f"{name} is an empty path: give a file or folder")
         if not folder and text.endswith(("/", os.sep)):
             raise UserError(f"{name} {text}: ends in '{text[-1]}', a folder; give a file")
+        if URL_LIKE.match(text) and not os.path.lexists(text):
+            # Read as a path, a URL lost a slash and kept its password: 'rtsp:/u:pw@h/x: no such result file'.
+            from impersonation_cli.io.urls import redact_url
+
+            raise UserError(f"{name} {redact_url(text)}: a URL; give a {'folder' if folder else 'file'} here")
         return Path(text)
 
     return parse

@@ -53,7 +53,10 @@ def evaluate(
     report = evaluation_report(manifest, engine, settings, fps, score_unmatched, on_case)
     wrote_roc = write_eval_outputs(report, roc_path, json_path)  # first: the cases scanned outlast a closed stdout
     stdout.print(class_table(report.metrics))
-    no_auc = one_line("no ROC AUC: no manipulation class has both positive and negative cases")
+    all_unread = len(report.unread) == len(report.outcomes)
+    no_auc = "no ROC AUC: " + (
+        "no case could be read" if all_unread else "no manipulation class has both positive and negative cases"
+    )
     stdout.print(auc_table(report.aucs) if report.aucs else no_auc)
     stdout.print(group_table(report.groups))
     if (note := few_cases_note(report.aucs, report.groups)) is not None:
@@ -61,7 +64,7 @@ def evaluate(
     if wrote_roc:
         done(f"ROC plot written to {roc_path}")
     elif roc_path is not None:
-        stderr.print(one_line(f"no ROC plot written to {roc_path}: there is no curve to draw"))
+        errors.print(one_line(f"no ROC plot written to {roc_path}: there is no curve to draw"))  # asked for
     for line in problem_lines(report.unread):  # an unread case counts in the figures: said, even where they go
         errors.print(line, soft_wrap=True)
     raise typer.Exit(EXIT_UNREADABLE if report.unread else EXIT_OK)

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import resource
 import subprocess
 import sys
@@ -35,6 +34,7 @@ import numpy as np
 
 from impersonation_cli.errors import (
     MAX_SCAN_FPS,
+    URL_LIKE,
     UnreadableInput,
     UserError,
     check_rate,
@@ -42,6 +42,7 @@ from impersonation_cli.errors import (
     check_threads,
 )
 from impersonation_cli.io.sources import check_file, is_image, not_a_file
+from impersonation_cli.io.urls import redact_url
 
 if TYPE_CHECKING:
     from impersonation_cli.config import Config
@@ -50,7 +51,6 @@ if TYPE_CHECKING:
     from impersonation_cli.runtime.engine import FaceEngine
 
 SAMPLE_CLIP = Path(__file__).resolve().parents[2] / "samples" / "clips" / "astronaut_live.mp4"
-STREAM_LIKE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")  # a URL scheme
 SCHEMA = "impersonation-cli/bench"
 SCHEMA_VERSION = 1
 PATHS = ("decode_all", "decode_sampled", "naive", "scan", "exhaustive")
@@ -109,8 +109,8 @@ def bench_job(
         raise UserError("VIDEO is an empty path: give a file or folder")
     clip = Path(video) if video is not None else SAMPLE_CLIP
     # Named as given: a Path made http://host/x into http:/host/x.
-    if not clip.exists() and STREAM_LIKE.match(text := os.fspath(video or clip)):
-        raise UserError(f"{text}: bench measures a video file, not a stream URL")
+    if not clip.exists() and URL_LIKE.match(text := os.fspath(video or clip)):
+        raise UserError(f"{redact_url(text)}: bench measures a video file, not a stream URL")
     if not clip.exists():  # exit 3, as scan's for an input that cannot be read (the README's exit codes)
         hint = "" if video else " (the project's sample clip; make it with the samples script or give VIDEO)"
         raise UnreadableInput(f"{clip}: no such video{hint}")
@@ -349,16 +349,18 @@ def measure(job: BenchJob) -> PathRun:
 def measure_decode_all(job: BenchJob) -> PathRun:
     import av
 
-    from impersonation_cli.io.sources import local_file, main_video
+    from impersonation_cli.io.sources import local_file, main_video, start_of
 
     clock = time.perf_counter()
     frames, last_s = 0, 0.0
     with av.open(local_file(job.video)) as container:
         stream = main_video(container)
         stream.thread_type = "AUTO"
+        # From the stream's first frame, as the scan counts: a file starting 60 s in was 63 s of video for 3.
+        start_s = start_of(stream)
         for decoded in container.decode(stream):
             frames += 1
-            last_s = decoded.time if decoded.time is not None else last_s
+            last_s = decoded.time - start_s if decoded.time is not None else last_s
     return PathRun(job.path, time.perf_counter() - clock, 0.0, frames, last_s, peak_rss_mb())
 
 

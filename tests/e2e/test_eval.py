@@ -133,6 +133,22 @@ def test_bad_manifests_are_one_line_errors(tmp_path: Path, cli_env: dict[str, st
         assert len(done.stderr.strip().splitlines()) == 1
 
 
+def test_an_eval_whose_cases_are_all_unreadable_says_so_even_quiet(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    """It said 'no manipulation class has both positive and negative cases' of a real and a fake case, and with
+    --quiet nothing of the ROC plot asked for and not written (exit 0 then, as no case was unread)."""
+    for name in ("real.mp4", "fake.mp4"):
+        (tmp_path / name).write_text("not a video")
+    manifest = tmp_path / "m.yaml"
+    manifest.write_text(
+        "cases:\n  - {source: real.mp4, expected_flags: []}\n"
+        "  - {source: fake.mp4, expected_flags: [likely-synthetic]}\n"
+    )
+    done = run_cli_in_process("eval", str(manifest), "-q", "--roc", str(tmp_path / "roc.png"), env=cli_env)
+    assert done.returncode == 3, done.stderr
+    assert "no ROC AUC: no case could be read" in done.stdout
+    assert "no ROC plot written to" in done.stderr and not (tmp_path / "roc.png").exists()
+
+
 def outcome(
     group: str, synthetic: float | None, flags: tuple[str, ...] = (), verdicts: tuple[str, ...] = ()
 ) -> CaseOutcome:
