@@ -40,7 +40,9 @@ def engines(pack_name: str, models: Path | None) -> tuple[FaceEngine, FaceEngine
     settings = DetectorSettings(precision="fp32")
     published = FaceEngine(load_pack(pack_name, model_root(models)), device="cpu", detector=settings)
     quantized = copy.copy(published)
-    quantized.detector = get_model(str(ensure_int8_detector(published.pack.detector).path), static_shape_sessions=False)
+    quantized.detector = get_model(
+        str(ensure_int8_detector(published.pack.detector, published.pack.int8_folder).path), static_shape_sessions=False
+    )
     quantized.detector.prepare(ctx_id=-1, input_size=(640, 640), det_thresh=settings.threshold)
     return published, quantized
 

@@ -159,7 +159,7 @@ class FaceEngine:
         if self.settings.precision == "fp32" or self.providers[0] != "CPUExecutionProvider":
             return self.pack.detector, "fp32"
         try:
-            quantized = ensure_int8_detector(self.pack.detector)
+            quantized = ensure_int8_detector(self.pack.detector, self.pack.int8_folder)
         except ModelPackError as exc:
             self.notice = f"{exc}; running the published float detector"
             return self.pack.detector, "fp32"

@@ -75,6 +75,10 @@ class PackSpec:
     zip_sha256: str | None = None
 
 
+INT8_FOLDER = "int8"  # an installed pack's int8 copy of its detector (runtime.quantize)
+INT8_CACHE = ".int8-cache"  # in the model folder: the int8 copies of the detectors of packs given as folders
+
+
 @dataclass(frozen=True)
 class ModelPack:
     """An installed pack: the ONNX file for each role it has."""
@@ -82,6 +86,14 @@ class ModelPack:
     name: str
     folder: Path
     files: dict[str, Path]
+    # Where the int8 copy of the detector is kept (runtime.quantize): an installed pack's own int8/ (None); a pack
+    # given as a folder is read, never written (a Python package's, another user's, a read-only share), so its
+    # copy goes in the model folder's cache, under the detector's sha256.
+    int8_cache: Path | None = None
+
+    @property
+    def int8_folder(self) -> Path:
+        return self.int8_cache or self.folder / INT8_FOLDER
 
     @property
     def detector(self) -> Path:
@@ -218,10 +230,13 @@ def load_pack(name: str | os.PathLike[str] | None = None, root: Path | None = No
     if not folder.is_dir():
         raise ModelPackError(_install_hint(name, root))
     files = _files_by_role(name, folder)
+    in_root = folder.resolve().parent == root.resolve()  # installed, named or given by its path
     for role in ("detection", "recognition"):
         if role not in files:
-            raise ModelPackError(f"model pack '{name}' at {folder} has no {role} model; reinstall it")
-    return ModelPack(name=folder.name, folder=folder, files=files)
+            remedy = "reinstall it" if in_root else "give a folder holding a detector and a recognizer"
+            raise ModelPackError(f"model pack '{name}' at {folder} has no {role} model; {remedy}")
+    cache = None if in_root else root / INT8_CACHE / sha256_of(files["detection"])[:16]
+    return ModelPack(name=folder.name, folder=folder, files=files, int8_cache=cache)
 
 
 def _first_installed(root: Path) -> str:
@@ -239,15 +254,19 @@ def _first_installed(root: Path) -> str:
 
 
 def _files_by_role(name: str, folder: Path) -> dict[str, Path]:
+    """Each role's file: by the published names of the known pack the folder is named after, else, or for a
+    detector or recognizer not found by name, read from the files' shapes (`onnx_role`). A folder named
+    buffalo_sc holding PyPI's copy of it (its detector named scrfd_500m_bnkps.onnx) was refused 'has no
+    detection model'."""
     spec = known_packs().get(folder.name)
-    if spec is not None:
-        found = {f.role: folder / f.name for f in spec.files if (folder / f.name).is_file()}
-        if found:
-            return found
+    found = {} if spec is None else {f.role: folder / f.name for f in spec.files if (folder / f.name).is_file()}
+    if found and {"detection", "recognition"} <= found.keys():
+        return found
     # Regular files only: reading a FIFO named *.onnx (or a link to /dev/zero) to learn its role never ended, and
     # `models list`, `models verify` and `doctor` hung on such a folder.
-    regular = [path for path in sorted(folder.glob("*.onnx")) if path.is_file()]
-    return {role: path for path in regular if (role := onnx_role(path))}
+    others = [p for p in sorted(folder.glob("*.onnx")) if p.is_file() and p not in found.values()]
+    by_shape = {role: path for path in others if (role := onnx_role(path)) and role not in found}
+    return {**by_shape, **found}
 
 
 def onnx_role(path: Path) -> str | None:

@@ -42,7 +42,6 @@ if TYPE_CHECKING:
     import onnx
 
 CALIBRATION_DIR = Path(__file__).resolve().parents[1] / "data" / "calibration"
-INT8_FOLDER = "int8"
 # QDQ operators with an axis need opset 13; InsightFace's files are opset 11-12.
 QDQ_OPSET = 13
 CALIBRATION_INPUT_SIZES = (640, 320)  # the full and the small pass (DetectorSettings)
@@ -52,8 +51,9 @@ TIMING_RUNS = 7
 TIMING_PICTURE = "astronaut_live_3.4s.jpg"  # a 720p frame with a face, at 640x360
 
 
-def int8_detector_path(detector: Path) -> Path:
-    return detector.parent / INT8_FOLDER / detector.name
+def int8_detector_path(detector: Path, folder: Path) -> Path:
+    """Where the int8 copy of `detector` is kept in `folder` (a pack's `int8_folder`)."""
+    return folder / detector.name
 
 
 @dataclass(frozen=True)
@@ -71,9 +71,10 @@ class Int8Detector:
         return self.int8_ms < MIN_SPEEDUP * self.float_ms
 
 
-def made_int8_detector(detector: Path) -> Int8Detector | None:
-    """The int8 copy of `detector` and its timings when it is made and current (None: a scan would make it)."""
-    target = int8_detector_path(detector)
+def made_int8_detector(detector: Path, folder: Path) -> Int8Detector | None:
+    """The int8 copy of `detector` in `folder` and its timings when it is made and current (None: a scan would
+    make it)."""
+    target = int8_detector_path(detector, folder)
     record = _read_record(target.with_suffix(".json"))
     if not (target.is_file() and record and record.get("provenance") == _provenance(detector)):
         return None
@@ -84,18 +85,18 @@ def made_int8_detector(detector: Path) -> Int8Detector | None:
     return Int8Detector(target, float(record["float_ms"]), float(record["int8_ms"]))
 
 
-def ensure_int8_detector(detector: Path) -> Int8Detector:
+def ensure_int8_detector(detector: Path, folder: Path) -> Int8Detector:
     """The int8 copy of `detector`, made and timed now if it is missing or stale. Raises ModelPackError when it
     cannot be made or written (a read-only models folder): the caller then runs the float detector."""
-    made = made_int8_detector(detector)
+    made = made_int8_detector(detector, folder)
     if made is not None:
         return made
-    target = int8_detector_path(detector)
+    target = int8_detector_path(detector, folder)
     try:
-        target.parent.mkdir(exist_ok=True)
+        target.parent.mkdir(parents=True, exist_ok=True)
         _build(detector, target)
         provenance = _provenance(detector)
-        float_ms, int8_ms = _time_ms(detector), _time_ms(target)
+        float_ms, int8_ms = _times_ms(detector, target)
         record = {"provenance": provenance, "float_ms": float_ms, "int8_ms": int8_ms, "int8_sha256": sha256_of(target)}
         write_bytes_atomic(target.with_suffix(".json"), json.dumps(record, indent=2).encode())
     except OSError as exc:
@@ -107,21 +108,28 @@ def ensure_int8_detector(detector: Path) -> Int8Detector:
     return Int8Detector(target, float_ms, int8_ms)
 
 
-def _time_ms(model: Path) -> float:
-    """Median milliseconds of one detector run on a 720p calibration picture at 640, as scans run it."""
+def _times_ms(*models: Path) -> list[float]:
+    """Median milliseconds of one run of each detector on a 720p calibration picture at 640, as scans run it, the
+    models' runs taken in turn: timed one after the other, a busy spell during one decided the choice, which then
+    flipped between installs of the same pack on the same machine (det_500m's int8 copy 50 against 41 ms once,
+    12 against 23 another time)."""
     import onnxruntime
 
-    session = onnxruntime.InferenceSession(str(model), session_options(None), providers=["CPUExecutionProvider"])
+    sessions = [
+        onnxruntime.InferenceSession(str(model), session_options(None), providers=["CPUExecutionProvider"])
+        for model in models
+    ]
     pictures = _calibration_files()
     picture = next((p for p in pictures if p.name == TIMING_PICTURE), pictures[0])
-    feed = {session.get_inputs()[0].name: detector_blob(_read_calibration(picture), 640)}
-    times = []
+    blob = detector_blob(_read_calibration(picture), 640)
+    times: list[list[float]] = [[] for _ in models]
     for run in range(TIMING_RUNS + 2):
-        clock = time.perf_counter()
-        session.run(None, feed)
-        if run >= 2:  # the first runs allocate
-            times.append(time.perf_counter() - clock)
-    return round(1000 * statistics.median(times), 2)
+        for session, taken in zip(sessions, times, strict=True):
+            clock = time.perf_counter()
+            session.run(None, {session.get_inputs()[0].name: blob})
+            if run >= 2:  # the first runs allocate
+                taken.append(time.perf_counter() - clock)
+    return [round(1000 * statistics.median(taken), 2) for taken in times]
 
 
 def _provenance(detector: Path) -> dict[str, str]:

@@ -47,7 +47,7 @@ def check_models(models: Path | None, pack: str | None) -> list[Check]:
         return [*checks, Check(PROBLEM, "pack", str(exc))]
     bad = [f"{c.name} {c.status}" for c in verify_pack(chosen.folder) if c.status in ("missing", "mismatch")]
     checks.append(Check(PROBLEM if bad else OK, "pack", f"{chosen.name}" + (f": {', '.join(bad)}" if bad else "")))
-    made = made_int8_detector(chosen.detector)
+    made = made_int8_detector(chosen.detector, chosen.int8_folder)
     if made is not None:
         checks.append(Check(OK, "int8 detector", int8_detail(made)))
     else:
@@ -165,7 +165,8 @@ def make_int8_detector(name: str, root: Path) -> Check:
     from impersonation_cli.runtime.quantize import ensure_int8_detector
 
     try:
-        made = ensure_int8_detector(load_pack(name, root).detector)
+        installed = load_pack(name, root)
+        made = ensure_int8_detector(installed.detector, installed.int8_folder)
     except ModelPackError as exc:
         return Check(WARNING, "int8 detector", f"warning: {exc}; scans will run the published float detector")
     return Check(OK, "int8 detector", int8_detail(made))

@@ -44,13 +44,16 @@ def quantized(published: FaceEngine) -> FaceEngine:
     from insightface.model_zoo import get_model
 
     swapped = copy.copy(published)
-    swapped.detector = get_model(str(ensure_int8_detector(published.pack.detector).path), providers=published.providers)
+    swapped.detector = get_model(
+        str(ensure_int8_detector(published.pack.detector, published.pack.int8_folder).path),
+        providers=published.providers,
+    )
     swapped.detector.prepare(ctx_id=-1, input_size=(640, 640), det_thresh=published.settings.threshold)
     return swapped
 
 
 def test_engine_runs_the_int8_copy_where_it_is_faster(engine: FaceEngine, published: FaceEngine) -> None:
-    made = ensure_int8_detector(engine.pack.detector)
+    made = ensure_int8_detector(engine.pack.detector, engine.pack.int8_folder)
     assert made.float_ms > 0 and made.int8_ms > 0
     assert engine.detector_precision == ("int8" if made.faster else "fp32")
     assert engine.detector_file == (made.path if made.faster else engine.pack.detector)
@@ -93,12 +96,13 @@ def test_int8_detector_is_made_once_and_remade_when_its_source_changes(model_roo
     detector = load_pack("buffalo_sc", model_root).detector  # the smallest detector: made twice here
     source = tmp_path / detector.name
     shutil.copyfile(detector, source)
-    built = ensure_int8_detector(source).path
-    assert built == int8_detector_path(source) and built.is_file()
+    folder = tmp_path / "int8"
+    built = ensure_int8_detector(source, folder).path
+    assert built == int8_detector_path(source, folder) and built.is_file()
     stamp = built.stat().st_mtime_ns
-    assert ensure_int8_detector(source).path.stat().st_mtime_ns == stamp  # cached
+    assert ensure_int8_detector(source, folder).path.stat().st_mtime_ns == stamp  # cached
     built.with_suffix(".json").write_text('{"provenance": {"source_sha256": "another file"}}', encoding="utf-8")
-    assert ensure_int8_detector(source).path.stat().st_mtime_ns != stamp  # stale record: made again
+    assert ensure_int8_detector(source, folder).path.stat().st_mtime_ns != stamp  # stale record: made again
 
 
 def test_engine_runs_the_published_detector_when_the_int8_copy_cannot_be_written(engine: FaceEngine, tmp_path: Path):
@@ -119,4 +123,4 @@ def test_a_detector_that_cannot_be_quantized_is_a_one_line_pack_error(tmp_path: 
     damaged = tmp_path / "det_damaged.onnx"
     damaged.write_bytes(b"not an onnx model")
     with pytest.raises(ModelPackError, match=r"cannot make an int8 copy of det_damaged\.onnx"):
-        ensure_int8_detector(damaged)
+        ensure_int8_detector(damaged, tmp_path / "int8")

@@ -18,14 +18,14 @@ def test_a_copy_changed_since_it_was_made_is_not_taken(tmp_path: Path, monkeypat
     monkeypatch.setattr(quantize, "_provenance", lambda detector: {"source": detector.name})
     detector = tmp_path / "det_2.5g.onnx"
     detector.write_bytes(b"published")
-    copy = int8_detector_path(detector)
+    copy = int8_detector_path(detector, tmp_path / "int8")
     copy.parent.mkdir()
     copy.write_bytes(b"quantized")
     record = {"provenance": {"source": detector.name}, "float_ms": 20.0, "int8_ms": 9.0}
     copy.with_suffix(".json").write_text(json.dumps(record | {"int8_sha256": sha256_of(copy)}), encoding="utf-8")
-    made = made_int8_detector(detector)
+    made = made_int8_detector(detector, copy.parent)
     assert made is not None and made.path == copy and made.faster
     copy.write_bytes(b"quantiz")  # cut short
-    assert made_int8_detector(detector) is None  # a scan makes it again
+    assert made_int8_detector(detector, copy.parent) is None  # a scan makes it again
     copy.with_suffix(".json").write_text(json.dumps(record), encoding="utf-8")  # a record made before the hash
-    assert made_int8_detector(detector) is None
+    assert made_int8_detector(detector, copy.parent) is None

@@ -5,6 +5,7 @@ outputs of any shape was taken for the detector, and every scan input was then '
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -54,3 +55,37 @@ def test_models_list_shows_a_pack_folder_named_with_control_characters_on_one_li
     listed = run_cli("models", "list", "--models", str(tmp_path / "models"))
     assert listed.returncode == 0, listed
     assert "ab\\x1b[31mcd\\x0aef" in listed.stdout and "\x1b" not in listed.stdout, listed.stdout
+
+
+def test_a_folder_named_as_a_known_pack_takes_its_files_by_their_shapes_where_names_give_no_role(
+    tmp_path: Path,
+) -> None:
+    """A folder named buffalo_sc holding PyPI's copy of it (its detector scrfd_500m_bnkps.onnx, not det_500m.onnx)
+    was refused 'has no detection model; reinstall it', reinstall being no remedy for a folder given by path."""
+    from impersonation_cli.errors import ModelPackError
+    from impersonation_cli.runtime.packs import load_pack
+
+    root, pack = tmp_path / "models", tmp_path / "y" / "buffalo_sc"
+    pack.mkdir(parents=True)
+    detector = model_file(pack / "scrfd_500m_bnkps.onnx", [1, 3, None, None], SCRFD_OUTPUTS)
+    recognizer = model_file(pack / "w600k_mbf.onnx", [None, 3, 112, 112], [[1, 512]])
+    loaded = load_pack(str(pack), root)
+    assert (loaded.detector, loaded.recognizer) == (detector, recognizer)
+    detector.unlink()
+    with pytest.raises(ModelPackError, match="has no detection model; give a folder holding a detector"):
+        load_pack(str(pack), root)
+
+
+def test_a_pack_given_as_a_folder_keeps_its_int8_copy_in_the_model_folder(tmp_path: Path) -> None:
+    """A `--pack` folder (a Python package's, another user's) got an int8/ folder written into it by a scan."""
+    from impersonation_cli.runtime.packs import INT8_CACHE, load_pack
+
+    root, pack = tmp_path / "models", tmp_path / "mine"
+    pack.mkdir()
+    model_file(pack / "det.onnx", [1, 3, None, None], SCRFD_OUTPUTS)
+    model_file(pack / "rec.onnx", [None, 3, 112, 112], [[1, 512]])
+    given = load_pack(str(pack), root)
+    assert given.int8_folder.parent == root / INT8_CACHE
+    installed = root / "mine"
+    shutil.copytree(pack, installed)
+    assert load_pack("mine", root).int8_folder == installed / "int8"
