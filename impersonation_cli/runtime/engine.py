@@ -16,7 +16,7 @@ import onnxruntime as ort
 from impersonation_cli.errors import ModelPackError
 from impersonation_cli.pipeline.faces import EMBEDDING_DIM, Faces, greedy_pairs, iou_matrix
 from impersonation_cli.runtime.onnx_rewrites import inference_session
-from impersonation_cli.runtime.packs import ModelPack, known_packs, recognizer_id, sha256_of
+from impersonation_cli.runtime.packs import ModelPack, damage_notice, known_packs, recognizer_id, sha256_of
 from impersonation_cli.runtime.quantize import ensure_int8_detector
 from impersonation_cli.runtime.scrfd import detector_input
 from impersonation_cli.runtime.sessions import in_batches, resolve_providers, session_options
@@ -133,8 +133,9 @@ class FaceEngine:
         self.settings = detector or DetectorSettings()
         self.providers = resolve_providers(device)
         options = session_options(threads)
-        # Why the detector runs in float when int8 was asked for (a read-only models folder), for the CLI to say.
-        self.notice: str | None = None
+        # For the CLI to say: the pack's files do not verify, or why the detector runs in float when int8 was asked
+        # for (a read-only models folder).
+        self.notice = damage_notice(pack)
         self.detector_file, self.detector_precision = self._detector_file()
         # One session for every input size: InsightFace's per-size static-shape sessions ran no faster and each
         # cost time to make inside a source's first frames (docs/benchmark.md).
@@ -161,7 +162,7 @@ class FaceEngine:
         try:
             quantized = ensure_int8_detector(self.pack.detector, self.pack.int8_folder)
         except ModelPackError as exc:
-            self.notice = f"{exc}; running the published float detector"
+            self.notice = "; ".join(filter(None, [self.notice, f"{exc}; running the published float detector"]))
             return self.pack.detector, "fp32"
         return (quantized.path, "int8") if quantized.faster else (self.pack.detector, "fp32")
 

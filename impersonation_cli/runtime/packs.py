@@ -162,6 +162,22 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def damage_notice(pack: ModelPack) -> str | None:
+    """What is wrong with an installed known pack's files (a file damaged, replaced or removed since it was
+    installed), for the user; None where they verify or the pack is no installed known pack. Scans and enrolment
+    ran such a pack without a word: a gallery made on a damaged recognizer was refused by every scan once the pack
+    was mended, and a replaced detector was recorded under the published one's name."""
+    if pack.int8_cache is not None or pack.folder.name not in known_packs():
+        return None
+    wrong = [f"{check.name} {check.status}" for check in verify_pack(pack.folder) if check.status != "ok"]
+    if not wrong:
+        return None
+    return (
+        f"pack {pack.name}: {', '.join(wrong)} (damaged or replaced since it was installed: "
+        f"`impersonation-cli models install {pack.name}` again)"
+    )
+
+
 def recognizer_id(pack: ModelPack) -> str:
     """Names the embedding space of `pack`'s recognizer (file name and sha256 prefix): a gallery records the one
     it was enrolled with, and embeddings of another cannot be compared with it."""

@@ -89,3 +89,19 @@ def test_a_pack_given_as_a_folder_keeps_its_int8_copy_in_the_model_folder(tmp_pa
     installed = root / "mine"
     shutil.copytree(pack, installed)
     assert load_pack("mine", root).int8_folder == installed / "int8"
+
+
+def test_an_installed_pack_whose_files_do_not_verify_is_said_to_be_so(tmp_path: Path) -> None:
+    """Scans and enrolment ran a damaged, replaced or removed pack file without a word (only doctor and models
+    verify said so): a gallery made on a damaged recognizer was refused by every scan once the pack was mended."""
+    from impersonation_cli.runtime.packs import damage_notice, load_pack
+
+    root = tmp_path / "models"
+    pack = root / "buffalo_sc"
+    pack.mkdir(parents=True)
+    model_file(pack / "det_500m.onnx", [1, 3, None, None], SCRFD_OUTPUTS)  # not the published bytes
+    model_file(pack / "w600k_mbf.onnx", [None, 3, 112, 112], [[1, 512]])
+    notice = damage_notice(load_pack("buffalo_sc", root))
+    assert notice is not None and "det_500m.onnx mismatch, w600k_mbf.onnx mismatch" in notice
+    assert "models install buffalo_sc" in notice
+    assert damage_notice(load_pack(str(pack), tmp_path / "elsewhere")) is None  # a folder given: no published files
