@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import http.server
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -24,6 +25,9 @@ class _Server(http.server.ThreadingHTTPServer):
     cut: bool = False  # send half the body, then close the connection
     location: str | None = None  # answer a redirect there instead
     authorizations: list[str | None]
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # a client that left mid-answer (the stalled download given up): expected, not a traceback to print
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -160,3 +164,15 @@ def test_a_redirect_refused_is_named_without_its_credentials(server: _Server, tm
     message = str(refused.value)
     assert "'file:///srv/pack.zip?token=***&X-Amz-Signature=***' is not allowed" in message, message
     assert "abc123" not in message and "def456" not in message
+
+
+def test_a_redirect_to_another_scheme_is_not_followed(server: _Server, tmp_path: Path) -> None:
+    """urllib followed a redirect to ftp:// (it logged in there as anonymous)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.5)
+    server.location = f"ftp://127.0.0.1:{listener.getsockname()[1]}/pack.zip"
+    with pytest.raises(ModelPackError, match="not a web URL"):
+        packs._download(f"http://127.0.0.1:{server.server_address[1]}/pack.zip", tmp_path / "pack.zip", print)
+    with pytest.raises(TimeoutError):
+        listener.accept()  # nobody came
+    listener.close()

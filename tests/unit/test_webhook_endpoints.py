@@ -94,6 +94,11 @@ def test_webhook_urls_that_can_be_posted_to_pass() -> None:
         assert validate_webhook(url) == url
 
 
+class _QuietServer(http.server.ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # a client that left mid-answer (a sender given up): expected, not a traceback to print
+
+
 class _Moved(http.server.BaseHTTPRequestHandler):
     """An endpoint moved elsewhere: /hook answers 301 to /new; /new takes the alert."""
 
@@ -121,7 +126,7 @@ def test_a_redirected_alert_fails_naming_where_it_was_sent(code: int) -> None:
     """urllib follows a POST's 301, 302 or 303 as a GET without its body: the alert reached nobody and counted as
     sent (an http:// webhook its server moves to https:// lost every alert, 'webhook sent N, failed 0')."""
     _Moved.code, _Moved.received = code, []
-    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Moved) as server:
+    with _QuietServer(("127.0.0.1", 0), _Moved) as server:
         threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True).start()
         try:
             port = server.server_address[1]
@@ -163,7 +168,7 @@ class _Endless(http.server.BaseHTTPRequestHandler):
 def test_an_answer_that_never_ends_is_not_read_to_its_end() -> None:
     """The answer to an alert was read whole into memory: an endpoint streaming one without end held the webhook
     (every later alert undelivered) while the watch's memory grew by its data."""
-    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Endless) as server:
+    with _QuietServer(("127.0.0.1", 0), _Endless) as server:
         threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True).start()
         try:
             url = f"http://127.0.0.1:{server.server_address[1]}/hook"
@@ -211,7 +216,7 @@ class _Answers(http.server.BaseHTTPRequestHandler):
 @contextmanager
 def _answering(first: str) -> Iterator[int]:
     _Answers.first, _Answers.posts = first, []
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Answers)
+    server = _QuietServer(("127.0.0.1", 0), _Answers)
     thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
     thread.start()
     try:
