@@ -420,12 +420,17 @@ def _wallclock_panel(result: ScanResult) -> WallclockPanel | None:
     ]
     labels = [_person_and_place(person, where) for person, where in lane_names]
     span_s = max(max(end for _, _, _, end in placed) - origin, 1.0)
+    # Rooms days apart: the axis said '12:00:00 20:00:00 04:00:00 ...', no day told from the next.
+    days = datetime.fromtimestamp(origin, tz=UTC).date() != datetime.fromtimestamp(origin + span_s, tz=UTC).date()
 
     def tick(seconds: float) -> str:
-        return datetime.fromtimestamp(origin + seconds, tz=UTC).strftime("%H:%M:%S")
+        return datetime.fromtimestamp(origin + seconds, tz=UTC).strftime("%m-%d %H:%M" if days else "%H:%M:%S")
+
+    def moment(seconds: float) -> str:  # a bar's tooltip: it gave the stream's time on the wall-clock axis
+        return datetime.fromtimestamp(origin + seconds, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
     start_text = datetime.fromtimestamp(origin, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-    return WallclockPanel(start_text, _timeline(lanes, span_s, tick, labels))
+    return WallclockPanel(start_text, _timeline(lanes, span_s, tick, labels, moment))
 
 
 def _cut(text: str, chars: int) -> str:
@@ -463,8 +468,10 @@ def _timeline(
     span_s: float,
     tick_label: Callable[[float], str],
     labels: list[str] | None = None,
+    moment: Callable[[float], str] = clock,
 ) -> Timeline:
-    """`labels`: each lane's label, where the name cut at TIMELINE_LABEL_CHARS is not the one to show."""
+    """`labels`: each lane's label, where the name cut at TIMELINE_LABEL_CHARS is not the one to show; `moment`:
+    a time of the axis as a bar's tooltip says it."""
     plot = TIMELINE_WIDTH - TIMELINE_LABEL_WIDTH - 10
 
     def x(seconds: float) -> float:
@@ -475,18 +482,17 @@ def _timeline(
             top=TIMELINE_AXIS + lane * TIMELINE_LANE,
             name=name,
             label=labels[lane] if labels is not None else _cut(name, TIMELINE_LABEL_CHARS),
-            bars=[_bar(n, a, x(start), x(end)) for n, a, start, end in spans],
+            bars=[_bar(n, a, x(start), x(end), f"{moment(start)} – {moment(end)}") for n, a, start, end in spans],
         )
         for lane, (name, spans) in enumerate(lanes)
     ]
     return Timeline(TIMELINE_AXIS + TIMELINE_LANE * len(lanes), _ticks(span_s, x, tick_label), placed)
 
 
-def _bar(number: int, appearance: Appearance, left: float, right: float) -> Bar:
-    tip = f"{appearance.identity}: {clock(appearance.start_s)} – {clock(appearance.end_s)}, " + ", ".join(
-        appearance.verdicts
-    )
+def _bar(number: int, appearance: Appearance, left: float, right: float, when: str) -> Bar:
+    tip = f"{appearance.identity}: {when}, " + ", ".join(appearance.verdicts)
     width = max(right - left, 4)
+    left = min(left, TIMELINE_WIDTH - 10 - width)  # a short bar at the axis's end drew past it
     words = ", ".join(appearance.verdicts)
     # Every verdict written on the bar where it fits; the colour alone shows only the most severe one.
     fits = width > TIMELINE_CHAR_PX * len(words) + 12

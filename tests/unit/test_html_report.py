@@ -58,6 +58,25 @@ def test_rooms_with_wall_clock_times_share_one_axis() -> None:
     assert "All rooms by wall-clock time" not in alone and "Inputs with problems" not in alone
 
 
+def test_rooms_days_apart_are_told_apart_on_the_wall_clock_axis() -> None:
+    """The axis said '12:00:00 20:00:00 04:00:00 ...' with no day, the bars' tooltips gave stream times
+    ('0:00.0 – 0:00.0'), and a 7-s bar at the axis's end was drawn past it."""
+    first = appearance(
+        "Ann", "a.mp4", room="douyin:1",
+        start_wallclock="2026-01-01T12:00:00+00:00", end_wallclock="2026-01-01T12:00:07+00:00",
+    )  # fmt: skip
+    later = appearance(
+        "Ann", "b.mp4", number=2, room="douyin:2",
+        start_wallclock="2026-01-04T12:00:00+00:00", end_wallclock="2026-01-04T12:00:07+00:00",
+    )  # fmt: skip
+    page = render_html(ReportInput(scan_result([first, later], [source("a.mp4"), source("b.mp4")]), Path("r.json")))
+    panel = page.split("All rooms by wall-clock time", 1)[1]
+    assert "01-01 12:00" in panel and "01-04 12:00" in panel
+    assert "Ann: 2026-01-04 12:00:00 UTC – 2026-01-04 12:00:07 UTC" in panel
+    rects = re.findall(r"<rect x='([\d.]+)' y='[\d.]+' width='([\d.]+)'", panel)
+    assert rects and all(float(x) + float(width) <= html.TIMELINE_WIDTH - 10 + 1e-6 for x, width in rects)
+
+
 def test_a_long_name_on_the_wall_clock_axis_keeps_each_lane_s_room_in_sight() -> None:
     """A lane's label was 'person · room' cut at 36 characters: with a long name both lanes of the same person
     read 'Lin-Manuel Miranda (Hamilton, origina…', the rooms that tell them apart cut off (only the tooltip had
