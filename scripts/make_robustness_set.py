@@ -21,6 +21,13 @@ under a UI bar); and, of up to --photos real photos (held-out first; none under 
     python scripts/make_robustness_set.py /tmp/phone --phone
     impersonation-cli eval /tmp/phone/phone.yaml --score-unmatched --fps 1 --json phone.json
 
+With --colour it writes instead colour grades of the whole frame that camera apps and live-room filters apply,
+to OUT/colour.yaml: a green and a magenta cast (FFmpeg colorbalance on the midtones, 0.2 and 0.4), a teal-and-orange
+grade, a hue turned 40 degrees with saturation 1.3, FFmpeg's 'vintage' and 'cross process' curves, and sepia:
+
+    python scripts/make_robustness_set.py /tmp/colour --colour
+    impersonation-cli eval /tmp/colour/colour.yaml --score-unmatched --fps 1 --json colour.json
+
 With --vertical it writes only that 9:16 phone frame, of every real AND every fake video (their labels kept), to
 OUT/vertical.yaml: what a phone close-up does to the detector, on fakes as on reals (docs/verdicts.md, "Faces cut
 by the frame's edge"):
@@ -51,6 +58,7 @@ VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".webm", ".mkv")
 VERTICAL = "vertical-9x16"
 SET_KINDS = {
     "robustness": "Robustness variants",
+    "colour": "Colour grades of the whole frame",
     "phone": "Phone, app and platform processing",
     "vertical": "The 9:16 phone frame",
 }
@@ -152,6 +160,21 @@ def phone_variants(short_side: int) -> dict[str, tuple[str, int, str | None]]:
     return found
 
 
+def colour_variants() -> dict[str, tuple[str, int, str | None]]:
+    """Variant name -> (video filter, crf, None): colour grades of the whole frame. A strong green cast made a real
+    talking head `likely-effects` (0.988 against 0.98) where no colour grade had been measured."""
+    found: dict[str, tuple[str, int, str | None]] = {}
+    for strength in (0.2, 0.4):
+        found[f"green{strength}"] = (f"colorbalance=rm=-{strength}:gm={strength}:bm=-{strength / 4}", QUALITY_CRF, None)
+        found[f"magenta{strength}"] = (f"colorbalance=rm={strength}:gm=-{strength}:bm={strength}", QUALITY_CRF, None)
+    found["teal-orange"] = ("colorbalance=rs=-0.3:bs=0.3:rh=0.3:gh=0.1:bh=-0.3", QUALITY_CRF, None)
+    found["hue40"] = ("hue=h=40:s=1.3", QUALITY_CRF, None)
+    found["vintage"] = ("curves=preset=vintage", QUALITY_CRF, None)
+    found["cross-process"] = ("curves=preset=cross_process", QUALITY_CRF, None)
+    found["sepia"] = ("colorchannelmixer=.393:.769:.189:0:.349:.686:.168:0:.272:.534:.131", QUALITY_CRF, None)
+    return found
+
+
 @dataclass(frozen=True)
 class Variant:
     case: Case
@@ -243,6 +266,7 @@ def main() -> None:
         action="store_true",
         help="the 9:16 phone frame of every real and fake video, to OUT/vertical.yaml",
     )
+    parser.add_argument("--colour", action="store_true", help="colour grades of the whole frame, to OUT/colour.yaml")
     args = parser.parse_args()
     out = args.out.resolve()
     if out.is_relative_to(REPO):
@@ -259,6 +283,8 @@ def main() -> None:
             chosen = {VERTICAL: phone_variants(short_side)[VERTICAL]}
         elif args.phone:
             chosen = phone_variants(short_side)
+        elif args.colour:
+            chosen = colour_variants()
         else:
             chosen = {name: (vf, crf, None) for name, (vf, crf) in variants(short_side).items() if vf is not None}
         for name, (video_filter, crf, bitrate) in chosen.items():
@@ -270,7 +296,7 @@ def main() -> None:
     made = [(v.case, v.name, v.target) for v in todo if v.target.is_file()]
     clips = len({case.file for case, _, _ in made})
     photos = photo_variants(cases, args.media, out, args.photos) if args.phone else []
-    set_name = "vertical" if args.vertical else "phone" if args.phone else "robustness"
+    set_name = "vertical" if args.vertical else "phone" if args.phone else "colour" if args.colour else "robustness"
     kind = SET_KINDS[set_name]
     lines = [
         f"# {kind} of {clips} of the {len(reals) + len(fakes) if args.vertical else len(reals)} "

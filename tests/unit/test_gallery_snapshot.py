@@ -42,6 +42,12 @@ def write_meanwhile(monkeypatch: pytest.MonkeyPatch, reader: Gallery, write: obj
     monkeypatch.setattr(reader, "persons", persons_then_write)
 
 
+def removed_elsewhere(path: Path, name: str) -> None:
+    """`name` removed by another connection, as by a `gallery remove` in another process."""
+    with Gallery(path) as writer:
+        writer.remove_person(name)
+
+
 def gallery_of(path: Path, *names: str) -> None:
     with Gallery(path) as store:
         for n, name in enumerate(names):
@@ -73,13 +79,8 @@ def test_a_person_removed_during_an_export_is_exported_as_they_were(
 ) -> None:
     path = tmp_path / "g.sqlite"
     gallery_of(path, "Ann", "Bob")
-
-    def remove_elsewhere() -> None:
-        with Gallery(path) as writer:
-            writer.remove_person("Bob")
-
     with Gallery(path, create=False, read_only=True) as reader:
-        write_meanwhile(monkeypatch, reader, remove_elsewhere)
+        write_meanwhile(monkeypatch, reader, lambda: removed_elsewhere(path, "Bob"))
         exported = reader.export()  # was: GalleryError "no person named 'Bob' in the gallery"
     assert [p["name"] for p in exported["persons"]] == ["Ann", "Bob"]
     with Gallery(path) as writer:  # the read ended: writers and later readers see the removal
@@ -180,13 +181,8 @@ def test_gallery_list_reads_the_gallery_as_of_one_moment(tmp_path: Path, monkeyp
 
     path = tmp_path / "g.sqlite"
     gallery_of(path, "Ann", "Bob")
-
-    def remove_elsewhere() -> None:
-        with Gallery(path) as writer:
-            writer.remove_person("Bob")
-
     with Gallery(path, create=False, read_only=True) as reader:
-        write_meanwhile(monkeypatch, reader, remove_elsewhere)
+        write_meanwhile(monkeypatch, reader, lambda: removed_elsewhere(path, "Bob"))
         console = Console(width=200, record=True)
         console.print(people_table(reader))
     assert "Bob" in console.export_text()  # as it was when the listing began
