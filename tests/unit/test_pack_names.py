@@ -158,7 +158,7 @@ def test_a_pack_name_no_install_knows_is_not_offered_an_install(tmp_path: Path) 
     """`--pack nonexist` said to run `models install nonexist`, which refuses a name it does not know."""
     from impersonation_cli.runtime.packs import load_pack
 
-    with pytest.raises(ModelPackError, match="nor a folder of ONNX files; known packs: .*buffalo_l") as refused:
+    with pytest.raises(ModelPackError, match=r"nor a folder of ONNX files; known packs: .*buffalo_l") as refused:
         load_pack("nonexist", tmp_path)
     assert "models install" not in str(refused.value)
     with pytest.raises(ModelPackError, match="models install buffalo_l --from"):
