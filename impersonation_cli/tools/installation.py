@@ -50,11 +50,21 @@ def check_models(models: Path | None, pack: str | None) -> list[Check]:
     made = made_int8_detector(chosen.detector, chosen.int8_folder)
     if made is not None:
         checks.append(Check(OK, "int8 detector", int8_detail(made)))
+    elif not _can_make(chosen.int8_folder):  # said 'the first CPU scan makes it', which cannot make it there
+        checks.append(
+            Check(WARNING, "int8 detector", f"cannot be made in {chosen.int8_folder}: scans run the float detector")
+        )
     else:
         checks.append(
             Check(WARNING, "int8 detector", "not made yet: the first CPU scan makes it (or `models install` again)")
         )
     return checks
+
+
+def _can_make(folder: Path) -> bool:
+    """Whether `folder` (made if missing, with its parents) could be written here."""
+    existing = next(p for p in (folder, *folder.parents) if p.exists())
+    return existing.is_dir() and os.access(existing, os.W_OK)
 
 
 def int8_detail(made: Int8Detector) -> str:

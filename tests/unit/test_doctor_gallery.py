@@ -104,3 +104,24 @@ def test_a_models_path_that_is_a_file_is_a_problem_beside_the_other_checks(tmp_p
     (tmp_path / "models").write_text("x")
     (check,) = check_models(tmp_path / "models", None)
     assert check.status == PROBLEM and "is a file, not a folder of model packs" in check.detail, check
+
+
+def test_an_int8_copy_that_cannot_be_made_there_is_not_promised_to_the_first_scan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In a read-only models folder doctor said 'not made yet: the first CPU scan makes it', which it cannot."""
+    import os
+
+    from impersonation_cli.tools.installation import check_models
+
+    from .onnx_files import SCRFD_OUTPUTS, model_file
+
+    pack = tmp_path / "models" / "mine"
+    pack.mkdir(parents=True)
+    model_file(pack / "det.onnx", [1, 3, None, None], SCRFD_OUTPUTS)
+    model_file(pack / "rec.onnx", [None, 3, 112, 112], [[1, 512]])
+    assert "the first CPU scan makes it" in check_models(tmp_path / "models", "mine")[-1].detail
+    access = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode, **kw: False if mode & os.W_OK else access(path, mode, **kw))
+    last = check_models(tmp_path / "models", "mine")[-1]
+    assert last.status == WARNING and "cannot be made in" in last.detail and "float detector" in last.detail
