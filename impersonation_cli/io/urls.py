@@ -44,6 +44,12 @@ def redact_url(url: str) -> str:
         return url
     scheme, authority = found.groups()
     rest = url[found.end() :]
+    if "@" not in authority and "@" in rest and _port_unreadable(authority):
+        # A password holding an unencoded '#', '?' or '/' ends the authority before its '@', so that no URL reader
+        # finds it ('rtsp://admin:hun#ter2@cam/live' has the port 'hun'): masked up to that '@'.
+        return (
+            f"{scheme}{authority.partition(':')[0]}:{MASK}@{redact_url(scheme + rest.partition('@')[2])[len(scheme) :]}"
+        )
     if "@" in authority:
         userinfo, _, host = authority.rpartition("@")
         user, colon, _ = userinfo.partition(":")
@@ -51,6 +57,13 @@ def redact_url(url: str) -> str:
     rest, hash_sign, fragment = rest.partition("#")
     path, question, query = rest.partition("?")
     return f"{scheme}{authority}{path}{question}{_redact_params(query)}{hash_sign}{_redact_params(fragment)}"
+
+
+def _port_unreadable(authority: str) -> bool:
+    """Whether an authority without '@' ends in a ':' and a port that is no number (an IPv6 host in brackets
+    aside): a password's first part where the password holds an unencoded '#', '?' or '/'."""
+    host, colon, port = authority.rpartition(":")
+    return bool(colon and host and not authority.endswith("]") and not port.isdigit())
 
 
 def shown_source(source: str) -> str:

@@ -159,6 +159,11 @@ def validate_webhook(url: str) -> str:
         parts = urlsplit(url)
         parts.port  # noqa: B018  # read for its ValueError
     except ValueError as exc:
+        if "@" in url and "@" not in urlsplit(url).netloc:  # the error quotes a password's first part ('as 'hun'')
+            raise UserError(
+                f"{shown} is not a valid URL: a user name or password must have its '#', '?', '/' and '@' "
+                "percent-encoded (%23, %3F, %2F, %40)"
+            ) from exc
         raise UserError(f"{shown} is not a valid URL: {exc}") from exc
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UserError(f"{shown} must be an http:// or https:// URL")

@@ -58,6 +58,10 @@ SHOWN = "rtsp://admin:***@cam.example:8554/live/room7?token=***&quality=hd"
         ("srt://h:9000?streamid=live/a&passphrase=xyz", "srt://h:9000?streamid=live/a&passphrase=***"),
         ("http://h/x#access_token=abc", "http://h/x#access_token=***"),
         ("RTSP://U:P@H/live?Access-Token=1", "RTSP://U:***@H/live?Access-Token=***"),
+        # A password holding an unencoded '#', '?' or '/' ends the authority before its '@': it was shown whole.
+        ("rtsp://admin:hun#ter2@127.0.0.1:1/live", "rtsp://admin:***@127.0.0.1:1/live"),
+        ("http://alice:hun/ter2@h/x?token=abc", "http://alice:***@h/x?token=***"),
+        ("http://alice:hun?ter2@h:9/hook", "http://alice:***@h:9/hook"),
     ],
 )
 def test_credentials_are_masked_and_the_rest_kept(url: str, shown: str) -> None:
@@ -72,6 +76,8 @@ def test_credentials_are_masked_and_the_rest_kept(url: str, shown: str) -> None:
         "http://127.0.0.1:8080/hls/room.m3u8",
         "https://host/x.zip?next=a@b",  # an '@' in the query is no userinfo
         "https://host/live/@shop?room=1",
+        "https://host:8080/path@x",  # a port, then an '@' in the path
+        "http://[::1]/x@y",
         "http://h/x?token=&token",  # nothing to hide
         "/recordings/a@b:c.mp4",  # files are not URLs
         "clips/user:pass@x.mp4",
@@ -210,3 +216,13 @@ def test_a_rooms_file_naming_a_url_twice_is_refused_without_its_secrets(tmp_path
     rooms.write_text(f"rooms:\n  - {{url: '{URL}', room: 'douyin:1'}}\n  - {{url: '{URL}', room: 'douyin:2'}}\n")
     finished = run_cli("scan", "--rooms", str(rooms))
     assert finished.returncode == 2 and SHOWN in finished.stderr and SECRET not in finished.stderr
+
+
+def test_a_webhook_whose_password_holds_a_hash_is_refused_without_it() -> None:
+    """The refusal quoted the URL whole and urllib's 'Port could not be cast to integer value as 'hun''."""
+    from impersonation_cli.errors import UserError
+    from impersonation_cli.outputs.alerts import validate_webhook
+
+    with pytest.raises(UserError, match="percent-encoded") as refused:
+        validate_webhook("http://alice:hun#ter2@127.0.0.1:9/hook")
+    assert "hun" not in str(refused.value) and "ter2" not in str(refused.value)
