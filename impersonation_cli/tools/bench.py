@@ -317,7 +317,8 @@ def missed_spans(expected: list[Span], found: list[Span], fps: float) -> list[Sp
 
 
 def run_worker(job: BenchJob) -> PathRun:
-    command = [sys.executable, "-m", "impersonation_cli.tools.bench", json.dumps(asdict(job))]
+    # -P: the current folder is not searched first (a numpy.py there ran in place of numpy)
+    command = [sys.executable, "-P", "-m", "impersonation_cli.tools.bench", json.dumps(asdict(job))]
     done = subprocess.run(command, capture_output=True, text=True, timeout=WORKER_TIMEOUT_S, check=False)
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["no output"])[-1]

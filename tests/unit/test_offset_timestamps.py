@@ -69,3 +69,18 @@ def test_bench_counts_the_decoded_video_from_its_first_frame(tmp_path: Path) -> 
     path = clip_starting_at(tmp_path / "clip.mp4", 60.0, "libx264", {})
     run = measure_decode_all(BenchJob("decode_all", str(path), 2.0, "sc-2.5g", str(tmp_path)))
     assert run.frames == SECONDS * RATE and run.video_s == pytest.approx(SECONDS - 1 / RATE, abs=1e-6)
+
+
+def test_a_bench_worker_runs_the_tools_own_modules_whatever_the_current_folder_holds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Started as `python -m`, a worker searched the current folder first: a numpy.py or json.py there ran."""
+    from impersonation_cli.tools.bench import BenchJob, run_worker
+
+    clip = clip_starting_at(tmp_path / "clip.mp4", 0.0, "libx264", {})
+    folder = tmp_path / "downloads"
+    folder.mkdir()
+    (folder / "json.py").write_text("raise SystemExit('a json.py of the current folder ran')\n")
+    monkeypatch.chdir(folder)
+    run = run_worker(BenchJob("decode_all", str(clip), 2.0, "sc-2.5g", str(tmp_path)))
+    assert run.frames == SECONDS * RATE
