@@ -10,11 +10,11 @@ from __future__ import annotations
 import email.utils
 import http.client
 import re
+import time
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass
 
-from impersonation_cli.io.urls import authenticated_request
+from impersonation_cli.io.urls import WEB_OPENER, authenticated_request
 
 # A playlist is a few kilobytes; a server that sends more is not one (only the start of it is read).
 MAX_PLAYLIST_BYTES = 1 << 20
@@ -46,8 +46,6 @@ class Playlist:
 def read_playlist(url: str, timeout_s: float) -> Playlist | None:
     """The HLS playlist at `url` (http or https), or a master playlist's first variant (a live encoder cuts its
     variants alike); None where it cannot be read."""
-    if urllib.parse.urlsplit(url).scheme.lower() not in {"http", "https"}:
-        return None
     try:
         text, where, age_s = _playlist(url, timeout_s)
         variant = first_variant(text)
@@ -84,9 +82,19 @@ def first_variant(text: str) -> str | None:
 
 
 def _playlist(url: str, timeout_s: float) -> tuple[str, str, float | None]:
-    """The playlist's text, the URL it came from, and its age (`Playlist.age_s`)."""
-    with urllib.request.urlopen(authenticated_request(url), timeout=timeout_s) as response:
-        text = response.read(MAX_PLAYLIST_BYTES).decode("utf-8", errors="replace")
+    """The playlist's text, the URL it came from, and its age (`Playlist.age_s`): from a web URL only (a master
+    playlist's variant at file:///a-fifo blocked the room's reader for ever), read within `timeout_s` in all (a
+    server sending a byte every 2 s held it past --timeout and --give-up: the room stayed 'connecting')."""
+    if urllib.parse.urlsplit(url).scheme.lower() not in {"http", "https"}:
+        raise ValueError(f"not a web URL: {url}")
+    deadline = time.monotonic() + timeout_s
+    with WEB_OPENER.open(authenticated_request(url), timeout=timeout_s) as response:
+        body = bytearray()
+        while len(body) < MAX_PLAYLIST_BYTES and (chunk := response.read1(MAX_PLAYLIST_BYTES - len(body))):
+            body += chunk
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the playlist took over {timeout_s:g} s")
+        text = body.decode("utf-8", errors="replace")
         return text, response.geturl(), _age_s(response.headers.get("Date"), response.headers.get("Last-Modified"))
 
 

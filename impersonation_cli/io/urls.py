@@ -11,10 +11,12 @@ names it by `redact_url` (a source by `shown_source`, which also shows a file na
 from __future__ import annotations
 
 import base64
+import http.client
 import re
+import urllib.error
 import urllib.parse
 import urllib.request
-from typing import Any
+from typing import IO, Any
 
 from impersonation_cli.io.names import shown_name
 
@@ -119,3 +121,26 @@ def authenticated_request(url: str, **request: Any) -> urllib.request.Request:
     credentials = f"{urllib.parse.unquote(parts.username)}:{urllib.parse.unquote(parts.password or '')}"
     authenticated.add_unredirected_header("Authorization", "Basic " + base64.b64encode(credentials.encode()).decode())
     return authenticated
+
+
+class WebRedirectsOnly(urllib.request.HTTPRedirectHandler):
+    """Follows redirects to http:// and https:// only: urllib followed a pack download's to ftp:// (it logged in
+    there as anonymous), where only web URLs are read."""
+
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: IO[bytes],
+        code: int,
+        msg: str,
+        headers: http.client.HTTPMessage,
+        newurl: str,
+    ) -> urllib.request.Request | None:
+        if urllib.parse.urlsplit(newurl).scheme.lower() not in ("http", "https"):
+            shown = redact_urls(newurl)
+            raise urllib.error.HTTPError(req.full_url, code, f"redirected to {shown}, not a web URL", headers, fp)
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+# Reads web URLs only (pack downloads, HLS playlists), their redirects included.
+WEB_OPENER = urllib.request.build_opener(WebRedirectsOnly)

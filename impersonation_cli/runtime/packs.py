@@ -28,10 +28,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path, PureWindowsPath
-from typing import IO, BinaryIO
+from typing import BinaryIO
 
 from impersonation_cli.errors import ModelPackError
-from impersonation_cli.io.urls import MASK, authenticated_request, redact_url, redact_urls
+from impersonation_cli.io.urls import MASK, WEB_OPENER, authenticated_request, redact_url, redact_urls
 from impersonation_cli.io.user_dirs import data_folder, expand_user
 
 MODELS_ENV = "IMPERSONATION_MODELS"
@@ -653,34 +653,12 @@ def _member_read(member: zipfile.ZipInfo, label: str) -> Iterator[None]:
         raise ModelPackError(f"{label} is a damaged zip archive: {member.filename}: {exc}") from exc
 
 
-class WebRedirectsOnly(urllib.request.HTTPRedirectHandler):
-    """Follows a download's redirects to http:// and https:// only: urllib followed one to ftp:// (it logged in
-    there as anonymous), where only web URLs are downloaded."""
-
-    def redirect_request(
-        self,
-        req: urllib.request.Request,
-        fp: IO[bytes],
-        code: int,
-        msg: str,
-        headers: http.client.HTTPMessage,
-        newurl: str,
-    ) -> urllib.request.Request | None:
-        if urllib.parse.urlsplit(newurl).scheme.lower() not in ("http", "https"):
-            shown = redact_urls(newurl)
-            raise urllib.error.HTTPError(req.full_url, code, f"redirected to {shown}, not a web URL", headers, fp)
-        return super().redirect_request(req, fp, code, msg, headers, newurl)
-
-
-DOWNLOAD_OPENER = urllib.request.build_opener(WebRedirectsOnly)
-
-
 def _download(url: str, target: Path, progress: Progress) -> None:
     shown = _shown_source_url(url)
     progress(f"downloading {shown}")
     try:
         request = authenticated_request(url)
-        with DOWNLOAD_OPENER.open(request, timeout=DOWNLOAD_TIMEOUT) as response, open(target, "wb") as out:
+        with WEB_OPENER.open(request, timeout=DOWNLOAD_TIMEOUT) as response, open(target, "wb") as out:
             _copy_capped(response, out, shown)
     except TimeoutError as exc:  # the read timeout: the server stopped sending
         raise ModelPackError(f"download of {shown} failed: no data for {DOWNLOAD_TIMEOUT} s") from exc

@@ -114,3 +114,38 @@ def test_a_room_whose_playlist_is_stale_when_first_read_is_not_read_as_live(serv
     reader.join(30)
     assert not reader.is_alive() and state.frames_received == 0
     assert state.last_error is not None and state.last_error.startswith("its HLS playlist has not changed for 3")
+
+
+def test_a_master_playlists_variant_that_is_no_web_url_is_not_opened(served: str, tmp_path: Path) -> None:
+    """Its first variant at file:///a-fifo blocked the room's reader for ever (0 frames, no error, no give-up)."""
+    local = tmp_path / "local.m3u8"
+    local.write_text(MEDIA.format(target=9), encoding="utf-8")
+    (tmp_path / "file-master.m3u8").write_text(MASTER.replace("media/room.m3u8", local.as_uri()), encoding="utf-8")
+    assert read_playlist(served + "file-master.m3u8", 5.0) is None  # the local file was read: target 9
+
+
+def test_a_playlist_sent_a_byte_at_a_time_is_given_up_within_the_timeout() -> None:
+    """A server sending a byte every 0.1 s (each read within the socket's timeout) held the room's reader past
+    --timeout and --give-up: it stayed 'connecting', with no error."""
+    import socket
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    body = MEDIA.format(target=6).encode()
+
+    def trickle() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            connection.recv(4096)
+            connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body))
+            for byte in body[:30]:
+                try:
+                    connection.sendall(bytes([byte]))
+                except OSError:
+                    return  # the reader gave up
+                time.sleep(0.1)
+
+    threading.Thread(target=trickle, daemon=True).start()
+    started = time.monotonic()
+    assert read_playlist(f"http://127.0.0.1:{listener.getsockname()[1]}/room.m3u8", 0.5) is None
+    assert time.monotonic() - started < 1.5  # 30 bytes at 0.1 s each took 3 s
+    listener.close()
