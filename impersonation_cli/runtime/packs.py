@@ -408,6 +408,11 @@ def _remove_abandoned_work(root: Path) -> None:
         except (OSError, ValueError):
             continue  # not an install's work folder, or one of a version that wrote no owner
         if owner != os.getpid() and not _process_exists(owner):
+            # Killed between the swap's two renames (`_swap_in`), it left the old pack aside in its work folder
+            # and none in place: put back, not deleted with the folder.
+            target = root / work.name[1:].rsplit("-", 1)[0]
+            if (work / "previous").is_dir() and not target.exists():
+                os.replace(work / "previous", target)
             shutil.rmtree(work, ignore_errors=True)
 
 

@@ -163,3 +163,23 @@ def test_a_pack_name_no_install_knows_is_not_offered_an_install(tmp_path: Path) 
     assert "models install" not in str(refused.value)
     with pytest.raises(ModelPackError, match="models install buffalo_l --from"):
         load_pack("buffalo_l", tmp_path)
+
+
+def test_an_install_killed_between_the_swaps_renames_leaves_the_old_pack_to_the_next(tmp_path: Path) -> None:
+    """Killed after moving the old pack aside into its work folder and before moving the new one in, an install
+    left no pack in place; the next install deleted the work folder and the old pack with it."""
+    import subprocess
+    import sys
+
+    from impersonation_cli.runtime.packs import WORK_OWNER
+
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    root = tmp_path / "models"
+    work = root / ".sc-2.5g-ab12"
+    (work / "previous").mkdir(parents=True)
+    (work / WORK_OWNER).write_text(ended.stdout.strip(), encoding="ascii")
+    (work / "previous" / "det_2.5g.onnx").write_bytes(b"the old pack's detector")
+    with pytest.raises(ModelPackError, match="does not exist"):
+        install_pack("sc-2.5g", str(tmp_path / "nowhere"), root)
+    assert (root / "sc-2.5g" / "det_2.5g.onnx").read_bytes() == b"the old pack's detector"
+    assert not work.exists()
