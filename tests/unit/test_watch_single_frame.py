@@ -1,0 +1,42 @@
+"""A face seen in one sampled frame raises no alert, on screen or once its track has ended: docs/watch.md says a
+track is matched once it has two sampled frames. An ended one-frame track was alerted ('frames': 1, similarity
+0.42, just over the threshold), while the summary, which keeps appearances of two frames, left it out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from impersonation_cli.io.rooms import Room
+from impersonation_cli.pipeline.matches import TrackMatch
+from impersonation_cli.pipeline.tracks import Observation, Track
+
+from .builders import model_free_watcher
+
+
+def ended_track(frames: int) -> TrackMatch:
+    observations = [
+        Observation(n, float(n), np.array([0, 0, 8, 8], np.float32), 0.9, np.zeros((5, 2)), np.zeros(512))
+        for n in range(frames)
+    ]
+    return TrackMatch(
+        Track(1, "rtmp://cam/live", observations), "Eileen Collins", 0.42, 0.42, np.full(frames, 0.42), None, -1.0
+    )
+
+
+@pytest.mark.parametrize(("frames", "alerted"), [(1, False), (2, True)])
+def test_an_ended_track_is_alerted_only_with_two_sampled_frames(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, frames: int, alerted: bool
+) -> None:
+    watcher = model_free_watcher([Room("rtmp://cam/live")], None, None, monkeypatch)
+    (room,) = watcher.rooms
+    match = ended_track(frames)
+    monkeypatch.setattr(room, "pipeline", SimpleNamespace(add=lambda *_: [match], live_matches=lambda *_: []))
+    found: list[TrackMatch] = []
+    monkeypatch.setattr(watcher, "_found", lambda _room, each, final: found.append(each))
+    frame = SimpleNamespace(index=frames, time_s=float(frames))
+    watcher._observe(room, frame, None)  # type: ignore[arg-type]  # what the stand-in pipeline ignores
+    assert found == ([match] if alerted else [])
