@@ -103,14 +103,7 @@ def calibration_lines(result: Calibration) -> list[str]:
 
 
 def calibration_warnings(result: Calibration, writing: bool) -> list[str]:
-    """The warnings on a calibration: too few impostor pairs to resolve the target rate; and, when the threshold
-    is not being written, why it would not be (`unusable_threshold`: writing it is refused with that reason)."""
-    warnings = []
-    if not result.resolvable:
-        warnings.append(
-            f"warning: {len(result.impostor)} impostor pairs cannot resolve a rate of {result.target_fmr:g}; the "
-            "threshold only clears every impostor pair seen. Enrol more people for a sharper estimate."
-        )
-    if not writing and (problem := unusable_threshold(result)):
-        warnings.append(f"warning: {problem}")
-    return warnings
+    """The warning on a calibration not being written: why it would not be (`unusable_threshold`: writing it is
+    refused with that reason)."""
+    problem = None if writing else unusable_threshold(result)
+    return [] if problem is None else [f"warning: {problem}"]

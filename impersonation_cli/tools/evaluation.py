@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import tempfile
 from collections.abc import Callable
@@ -125,7 +126,8 @@ def rejected_genuine(result: Calibration) -> str | None:
 
 def unusable_threshold(result: Calibration) -> str | None:
     """Why the calibrated threshold is not to be written: no config takes it (`config.BOUNDS`; written, every scan
-    with that config stopped), or it rejects every genuine pair (`rejected_genuine`); None when it is usable."""
+    with that config stopped), it rejects every genuine pair (`rejected_genuine`), or too few impostor pairs to
+    measure the target rate (`Calibration.resolvable`); None when it is usable."""
     bounds, threshold = BOUNDS["match"]["threshold"], result.threshold
     if bounds.too_low(threshold):
         return (
@@ -139,7 +141,17 @@ def unusable_threshold(result: Calibration) -> str | None:
             f"different people's photos score {result.impostor.max():.3f}, the same face (one photo enrolled under "
             "two names?)"
         )
-    return rejected_genuine(result)
+    if (rejected := rejected_genuine(result)) is not None:
+        return rejected
+    if not result.resolvable:
+        # Six people's 41 pairs gave 0.1397 for 0.001, written: a stranger's face in a group photo then matched
+        # (0.16) where the default 0.40 matched nobody.
+        return (
+            f"{len(result.impostor)} impostor pairs (different people) cannot measure a rate of {result.target_fmr:g} "
+            f"(at least {math.ceil(1 / result.target_fmr)} are needed): the threshold {result.threshold:.4f} only "
+            "clears the pairs seen, and strangers may score above it; enrol more people, or ask for a larger rate"
+        )
+    return None
 
 
 def write_calibration(path: Path, result: Calibration) -> None:
