@@ -210,7 +210,7 @@ def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return document
 
 
-class _NoAliasLoader(TextLoader):
+class NoAliasLoader(TextLoader):
     """Safe YAML that refuses anchors' aliases (*name): each is refused as it is met, before anything expands."""
 
     def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
@@ -227,7 +227,7 @@ def _read_document(path: Path) -> object:
             return tomllib.loads(text)
         if path.suffix.lower() == ".json":
             return json.loads(text, object_pairs_hook=unique_keys)
-        return yaml.load(text, Loader=_NoAliasLoader) or {}  # a SafeLoader without aliases
+        return yaml.load(text, Loader=NoAliasLoader) or {}  # a SafeLoader without aliases
     except (ValueError, yaml.YAMLError) as exc:
         raise UserError(f"rooms file {path} cannot be parsed: {parse_error(exc)}") from exc
     except RecursionError as exc:

@@ -32,7 +32,7 @@ from impersonation_cli.gallery.enrol import reference_from_image
 from impersonation_cli.gallery.store import Gallery, GalleryIndex, name_key
 from impersonation_cli.io.atomic_write import text_bytes, write_files_atomic
 from impersonation_cli.io.names import shown_name
-from impersonation_cli.io.rooms import Room, TextLoader, parse_time, validate_room
+from impersonation_cli.io.rooms import NoAliasLoader, Room, parse_time, validate_room
 from impersonation_cli.io.sources import expand_inputs, is_stream_url, source_key
 from impersonation_cli.io.urls import redact_url
 from impersonation_cli.outputs.files import check_outputs
@@ -407,8 +407,9 @@ def _footage(folder: Path, entries: list) -> dict[str, list[Path]]:
 def load_manifest(path: Path) -> Manifest:
     """Read and check an `eval` manifest: every mistake is a one-line UserError naming the entry and key."""
     try:
-        # Safe YAML read as the text written, a key given twice in one mapping refused (rooms.TextLoader).
-        document = yaml.load(read_settings_text(path, "manifest"), Loader=TextLoader)
+        # Safe YAML read as the text written, a key given twice in one mapping refused (rooms.TextLoader), aliases
+        # (*name) refused: a list of names reused by every case made the name checks' work grow with its square.
+        document = yaml.load(read_settings_text(path, "manifest"), Loader=NoAliasLoader)
     except yaml.YAMLError as exc:
         raise UserError(f"manifest {path} is not valid YAML: {str(exc).splitlines()[0]}") from exc
     except RecursionError as exc:  # as a config or rooms file: was an internal error (exit 4)

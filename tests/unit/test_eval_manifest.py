@@ -60,6 +60,12 @@ def folder(tmp_path: Path) -> Path:
             "cases:\n" + GOOD_CASE + "breakdown:\n  - {name: x, negatives: [real/a], postives: []}\n",
             "breakdown entry 1 has unknown keys: postives",
         ),
+        # A list of names reused by every case (*names) made the name checks' work grow with its square.
+        (
+            "gallery: []\ncases:\n  - {source: clip.mp4, expected_identities: &names [A, B]}\n"
+            "  - {source: other.mp4, expected_identities: *names}\n",
+            "YAML aliases (*name) are not accepted here",
+        ),
     ],
 )
 def test_manifest_mistakes_are_one_line_errors(folder: Path, text: str, message: str) -> None:
