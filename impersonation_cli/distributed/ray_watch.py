@@ -248,6 +248,8 @@ class WatchCoordinator:
         self.sink.note(event)
         self.events.append((event, time.time()))
         self.changed.notify_all()
+        if event.event == RoomChange.LOOPING:  # no interruption's: what was told of the room's gaps stays
+            return
         gap = event.interruption
         said = gap.start if event.event == RoomChange.INTERRUPTED and gap is not None else None
         self.rooms.setdefault(event.room, RoomRecord()).said = said

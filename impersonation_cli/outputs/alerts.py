@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 ALERT_SCHEMA = "impersonation-cli/alert"
 # Major changes break readers; minor ones only add fields or lines. Every version: docs/formats.md.
-ALERT_SCHEMA_VERSION = "1.2"
+ALERT_SCHEMA_VERSION = "1.3"
 
 
 @dataclass
@@ -73,6 +73,7 @@ class RoomChange(StrEnum):
     INTERRUPTED = "interrupted"  # no frames: the connection ended, or sent nothing for a while
     RESUMED = "resumed"  # frames again
     GIVEN_UP = "given-up"  # unreachable for --give-up: the room is no longer watched
+    LOOPING = "looping"  # the stream repeats itself: a recording looped as if live (likely-replay)
 
 
 @dataclass

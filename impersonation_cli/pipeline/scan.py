@@ -352,6 +352,10 @@ class SourcePipeline:
 
     # -- live findings, for a watcher --------------------------------------------------------------
 
+    def recent_loop(self, since_s: float) -> SignalScore | None:
+        """The stream's longest repeat of itself since `since_s` (`ReplayDetector.recent_loop`)."""
+        return self._signals.replay.recent_loop(since_s)
+
     def live_matches(self, frame: Frame, min_frames: int) -> list[TrackMatch]:
         """The tracks on screen in `frame` with at least `min_frames` frames, matched on their frames so far: an
         alert cannot wait for a track's end. A long track is matched again only on `rescore_due`'s schedule."""

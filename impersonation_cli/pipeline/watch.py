@@ -13,6 +13,7 @@ sending frames, sends them again or is given up is a room event, raised through 
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -136,6 +137,8 @@ class RoomWatch:
     lag_s: float = 0.0
     max_lag_s: float = 0.0
     told: InterruptionsTold = field(default_factory=InterruptionsTold)  # its room events so far
+    loop_looked_at_s: float = -math.inf  # stream times: when `Watcher._tell_loop` last looked, last told
+    loop_told_at_s: float = -math.inf
 
     @property
     def state(self) -> ReaderState:
@@ -205,8 +208,11 @@ def concurrent_raiser(
     return max(found, key=lambda seen_and_finding: seen_and_finding[0])[1] if found else None
 
 
-def room_event(change: RoomChange, room: Room, status: str, gap: Interruption | None) -> RoomEvent:
-    """A room event (`AlertSink.note`) of `room`, in `status` (a RoomStatus) when it is raised."""
+def room_event(
+    change: RoomChange, room: Room, status: str, gap: Interruption | None, reason: str | None = None
+) -> RoomEvent:
+    """A room event (`AlertSink.note`) of `room`, in `status` (a RoomStatus) when it is raised; `reason`, where the
+    event is no interruption's (a loop's), else said of `gap`."""
     return RoomEvent(
         event=str(change),
         room=room.name,
@@ -215,8 +221,14 @@ def room_event(change: RoomChange, room: Room, status: str, gap: Interruption | 
         status=status,
         interruption=gap,
         emitted_at=iso_time(None),
-        reasons=[room_reason(change, gap)],
+        reasons=[reason or room_reason(change, gap)],
     )
+
+
+# How often (stream seconds) a room's recent frames are looked at for a loop, and how far back: a loop is
+# clear within seconds of repeating (`[replay] run_s`), and a short look stays cheap however long the watch.
+LOOP_LOOK_EVERY_S = 10.0
+LOOP_LOOK_BACK_S = 60.0
 
 
 class WatchStop(threading.Event):
@@ -376,6 +388,9 @@ class Watcher:
 
     def _observe(self, room: RoomWatch, frame: Frame, faces: Faces) -> None:
         closed = room.pipeline.add(frame, faces)
+        if frame.time_s - room.loop_looked_at_s >= LOOP_LOOK_EVERY_S:
+            room.loop_looked_at_s = frame.time_s
+            self._tell_loop(room, frame.time_s)
         # Tracks still on screen are matched on what they have so far: the alert cannot wait for the end.
         for match in room.pipeline.live_matches(frame, self.settings.provisional_frames):
             self._found(room, match, final=False)
@@ -436,6 +451,19 @@ class Watcher:
         )
         self.sink.emit(event)
         room.alerts += 1
+
+    def _tell_loop(self, room: RoomWatch, now_s: float) -> None:
+        """A `looping` room event when the room's stream repeats itself (a recording looped as if live) clearly
+        enough to earn likely-replay, as the summary judges its source; told again only after --cooldown. It was
+        in the summary only: an agency learnt of a looped room when the watch ended."""
+        if now_s - room.loop_told_at_s < self.settings.cooldown_s:
+            return
+        loop = room.pipeline.recent_loop(now_s - LOOP_LOOK_BACK_S)
+        if loop is None or loop.score < self.context.config.verdicts.replay_threshold:
+            return
+        room.loop_told_at_s = now_s
+        reason = f"{Verdict.REPLAY}: loop {loop.score:.2f}: {loop.explanation}"
+        self.sink.note(room_event(RoomChange.LOOPING, room.room, str(room.state.status), None, reason))
 
     def _tell_interruptions(self, room: RoomWatch) -> None:
         """Room events for the room's stream (`InterruptionsTold.look`)."""

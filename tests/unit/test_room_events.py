@@ -113,7 +113,7 @@ def test_a_stall_is_told_as_it_begins_and_as_it_ends_in_the_file_to_the_webhook_
     began, came_back = watch.lines()
     assert watch.webhook.documents == [began, came_back]
     for line in (began, came_back):
-        assert (line["schema"], line["schema_version"], line["kind"]) == ("impersonation-cli/alert", "1.2", "room")
+        assert (line["schema"], line["schema_version"], line["kind"]) == ("impersonation-cli/alert", "1.3", "room")
         assert "verdict" not in line  # a consumer filtering the alerts by verdict sees no room event
         assert (line["room"], line["label"], line["status"]) == ("douyin:1", "Room one", "live")
         assert line["url"] == "rtmp://user:***@127.0.0.1/live/a"
@@ -360,9 +360,9 @@ def test_face_alerts_say_their_kind_in_the_versioned_format() -> None:
                        "now", "now")  # fmt: skip
     document = alert.to_dict()
     assert list(document)[:4] == ["schema", "schema_version", "kind", "verdict"]
-    assert (document["schema_version"], document["kind"]) == ("1.2", "finding") and ALERT_SCHEMA_VERSION == "1.2"
+    assert (document["schema_version"], document["kind"]) == ("1.3", "finding") and ALERT_SCHEMA_VERSION == "1.3"
     guide = (REPO / "docs" / "watch.md").read_text(encoding="utf-8")
-    assert guide.count('"schema": "impersonation-cli/alert", "schema_version": "1.2"') == 2  # an alert, a room event
+    assert guide.count('"schema": "impersonation-cli/alert", "schema_version": "1.3"') == 2  # an alert, a room event
 
 
 def test_quiet_silences_a_room_events_line_as_it_does_the_other_notes(

@@ -34,7 +34,11 @@ def test_an_ended_track_is_alerted_only_with_two_sampled_frames(
     watcher = model_free_watcher([Room("rtmp://cam/live")], None, None, monkeypatch)
     (room,) = watcher.rooms
     match = ended_track(frames)
-    monkeypatch.setattr(room, "pipeline", SimpleNamespace(add=lambda *_: [match], live_matches=lambda *_: []))
+    monkeypatch.setattr(
+        room,
+        "pipeline",
+        SimpleNamespace(add=lambda *_: [match], live_matches=lambda *_: [], recent_loop=lambda _since_s: None),
+    )
     found: list[TrackMatch] = []
     monkeypatch.setattr(watcher, "_found", lambda _room, each, final: found.append(each))
     frame = SimpleNamespace(index=frames, time_s=float(frames))

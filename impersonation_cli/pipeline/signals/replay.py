@@ -611,6 +611,18 @@ class ReplayDetector:
         runs = [run for run, at, beside in self.loop_candidates() if lag_specific(at, beside, self.settings)]
         return merge_loop_runs(self._settled + runs, self.settings) if self._settled else runs
 
+    def recent_loop(self, since_s: float) -> SignalScore | None:
+        """The longest repeat of the stream itself among its frames since `since_s` that is specific to its lag, as
+        the loop signal scores it; None where there is none. For a watch to tell while it runs (`Watcher`): the
+        recent frames only, so that each look stays small however long the room has been watched."""
+        table = self._loop_matches.values
+        recent = table[table[:, 0] >= since_s]
+        times, signatures = self._own_times.values, self._own.values
+        for run in find_runs(0, recent[:, 0], recent[:, 1], recent[:, 2], self.settings):
+            if lag_specific(*lag_costs(times, signatures, run), self.settings):
+                return self._loop_score(run)
+        return None
+
     def _replay_score(self, run: Run) -> SignalScore:
         video = self.index.videos[run.key] if self.index is not None else None
         assert video is not None
