@@ -10,12 +10,12 @@ import typer
 from impersonation_cli.api import load_engine
 from impersonation_cli.cli import options
 from impersonation_cli.cli.common import app, done, say, stderr, stdout, warn
-from impersonation_cli.gallery.enrol import enrol_folder, enrol_photos, people_to_import
+from impersonation_cli.config import load_config
+from impersonation_cli.gallery.enrol import enrol_folder, enrol_photos, import_gallery_file, people_to_import
 from impersonation_cli.gallery.store import (
     Gallery,
     default_gallery_path,
     export_to_file,
-    import_from_file,
     revoke_in_file,
     validate_name,
 )
@@ -116,11 +116,14 @@ def export(file: Annotated[Path, typer.Argument(help="JSON file to write")], gal
 
 @gallery_app.command("import-file")
 def import_file(
-    file: Annotated[Path, typer.Argument(help="A file written by `gallery export`")], gallery: options.Gallery = None
+    file: Annotated[Path, typer.Argument(help="A file written by `gallery export`")],
+    gallery: options.Gallery = None,
+    config: options.Config = None,
 ) -> None:
     """Merge an exported gallery into this one (one transaction; every value checked first, the first bad one
-    refuses the whole file)."""
-    people, added = import_from_file(default_gallery_path(gallery), file)
+    refuses the whole file); a face as like another registered person as the match threshold is warned of."""
+    threshold = load_config(config).match.threshold
+    people, added = import_gallery_file(default_gallery_path(gallery), file, threshold, say)
     done(f"imported {people} people, {added} new reference face(s)")
 
 

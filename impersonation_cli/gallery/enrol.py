@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 
 from impersonation_cli.errors import GalleryError, ModelPackError, UnreadableInput, UserError
-from impersonation_cli.gallery.store import Gallery, ReferenceFace, validate_name
+from impersonation_cli.gallery.store import Gallery, ReferenceFace, import_people_from_file, validate_name
 from impersonation_cli.io.names import shown_name
 from impersonation_cli.io.sources import IMAGE_EXTENSIONS, read_image
 from impersonation_cli.outputs.console import printable
@@ -241,6 +241,18 @@ def require_engine_recognizer(store: Gallery, engine: FaceEngine) -> None:
         if damaged is None:
             raise
         raise ModelPackError(f"{str(mismatch).partition('; use the same pack')[0]}; {damaged}") from None
+
+
+def import_gallery_file(gallery: Path, file: Path, threshold: float, say: Callable[[str], None]) -> tuple[int, int]:
+    """`gallery import-file` (`import_from_file`), then a warning to `say` for each imported face as like another
+    registered person as `threshold`, as `gallery add` and `import` warn: merging two analysts' galleries added
+    the same face under a second name without a word, and scans then matched neither. (people, new references)"""
+    people, added = import_people_from_file(gallery, file)
+    with Gallery(gallery, create=False, read_only=True) as store:
+        for person in people:
+            for line in lookalike_warnings(store, person.name, person.references, threshold):
+                say(line)
+    return len(people), added
 
 
 def lookalike_warnings(store: Gallery, name: str, references: list[ReferenceFace], threshold: float) -> list[str]:

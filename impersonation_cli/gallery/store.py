@@ -1395,12 +1395,18 @@ def revoke_in_file(gallery: Path, name: str, room: str) -> str:
 def import_from_file(gallery: Path, file: Path) -> tuple[int, int]:
     """`gallery import-file`: merge an export into `gallery` in one transaction, every value checked first (the
     first bad one refuses the whole file); (people in the file, new references)."""
+    people, added = import_people_from_file(gallery, file)
+    return len(people), added
+
+
+def import_people_from_file(gallery: Path, file: Path) -> tuple[list[ImportedPerson], int]:
+    """`import_from_file`, giving the people imported and the number of new references."""
     document = read_export(file)
     with _nothing_imported(file):
         recognizer, people = parse_export(document)
     # What only the gallery can refuse (its recognizer, a name it gives another) is a refusal of the file too.
     with Gallery(gallery) as store, _nothing_imported(file):
-        return len(people), store.import_people(recognizer, people)
+        return people, store.import_people(recognizer, people)
 
 
 @contextmanager

@@ -434,3 +434,21 @@ def test_a_grant_written_in_another_offset_is_the_same_grant(tmp_path: Path) -> 
     later.write_text(json.dumps(document), encoding="utf-8")
     with pytest.raises(GalleryError, match="the file is refused"):
         import_from_file(gallery, later)
+
+
+def test_an_imported_face_like_another_registered_persons_is_warned_of(tmp_path: Path) -> None:
+    """Merging two analysts' galleries added the same face under a second name without a word (`gallery add` and
+    `import` warn of it): scans then matched neither person."""
+    from .cli_in_process import run_cli
+
+    document = _export()
+    other = copy.deepcopy(document)
+    other["persons"][0].update(name="President 44", aliases=[], authorizations=[])
+    _reference(other)["image_sha256"] = "b" * 64
+    first, second, gallery = tmp_path / "mine.json", tmp_path / "theirs.json", tmp_path / "g.sqlite"
+    first.write_text(json.dumps(other), encoding="utf-8")
+    second.write_text(json.dumps(document), encoding="utf-8")
+    assert run_cli("gallery", "import-file", str(first), "--gallery", str(gallery)).stderr == ""
+    done = run_cli("gallery", "import-file", str(second), "--gallery", str(gallery))
+    assert done.returncode == 0, done.stderr
+    assert "warning: Eileen Collins: ref.jpg: this face is 1.00 like 'President 44'" in done.stderr, done.stderr
