@@ -10,7 +10,7 @@ import pytest
 
 from impersonation_cli.errors import UserError
 from impersonation_cli.gallery.store import Gallery, ReferenceFace
-from impersonation_cli.tools.evaluation import calibrate, write_calibration
+from impersonation_cli.tools.evaluation import Calibration, calibrate, write_calibration
 
 from .cli_in_process import run_cli
 
@@ -57,14 +57,18 @@ def test_a_threshold_rejecting_every_genuine_pair_is_not_written(crossed_gallery
     assert shown.returncode == 0 and "warning: threshold" in shown.stderr, shown.stderr
 
 
-def test_a_threshold_that_keeps_genuine_pairs_is_written(tmp_path: Path) -> None:
+def two_people_calibrated(tmp_path: Path, rate: float) -> Calibration:
+    """Two people of two photos each, calibrated for `rate`."""
     rng = np.random.default_rng(1)
-    path = tmp_path / "g.sqlite"
-    with Gallery(path) as store:
+    with Gallery(tmp_path / "g.sqlite") as store:
         for person, name in enumerate(("Ann A", "Bob B")):
             face = rng.normal(size=512)
             store.add_person(name, [_reference(10 * person + k, face + 0.3 * rng.normal(size=512)) for k in range(2)])
-        result = calibrate(store.index(), 0.25)  # 4 impostor pairs measure a rate of 1/4
+        return calibrate(store.index(), rate)
+
+
+def test_a_threshold_that_keeps_genuine_pairs_is_written(tmp_path: Path) -> None:
+    result = two_people_calibrated(tmp_path, 0.25)  # their 4 impostor pairs measure a rate of 1/4
     mine = tmp_path / "mine.toml"
     mine.write_text(MINE, encoding="utf-8")
     write_calibration(mine, result)
@@ -74,13 +78,7 @@ def test_a_threshold_that_keeps_genuine_pairs_is_written(tmp_path: Path) -> None
 def test_a_threshold_from_too_few_impostor_pairs_for_the_rate_is_not_written(tmp_path: Path) -> None:
     """Six people's 41 impostor pairs gave 0.1397 for a rate of 0.001, written: a stranger in a group photo then
     matched (0.16) where the default 0.40 matched nobody."""
-    rng = np.random.default_rng(1)
-    path = tmp_path / "g.sqlite"
-    with Gallery(path) as store:
-        for person, name in enumerate(("Ann A", "Bob B")):
-            face = rng.normal(size=512)
-            store.add_person(name, [_reference(10 * person + k, face + 0.3 * rng.normal(size=512)) for k in range(2)])
-        result = calibrate(store.index(), 0.001)
+    result = two_people_calibrated(tmp_path, 0.001)
     mine = tmp_path / "mine.toml"
     mine.write_text(MINE, encoding="utf-8")
     with pytest.raises(UserError, match=r"4 impostor pairs .* cannot measure a rate of 0\.001 \(at least 1000"):
