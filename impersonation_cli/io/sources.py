@@ -885,8 +885,9 @@ def with_successors(
         if time_s is None:
             return packet, None, None
         around = chain(released, (t for _, t in pending if t is not None))
+        successor = min((t for t in around if t > time_s), default=None)
         released.append(time_s)
-        return packet, time_s, min((t for t in around if t > time_s), default=None)
+        return packet, time_s, successor
 
     for item in packets:
         pending.append(item)
