@@ -504,6 +504,9 @@ class RoomReader(threading.Thread):
                 self._stop_event.wait(min(backoff / 2 + random.uniform(0, backoff / 2), remaining_s))
                 backoff = min(backoff * 2, self.settings.backoff_max_s)
             state.status = RoomStatus.STOPPED
+        except Exception as exc:  # a fault of this tool's reading: the room is over, saying why, not left 'live'
+            state.last_error = redact_urls(f"internal error reading the room: {type(exc).__name__}: {exc}")
+            state.status = RoomStatus.ENDED if state.frames_received else RoomStatus.FAILED
         finally:
             state.reading_ended(self.settings.gap_s)
 

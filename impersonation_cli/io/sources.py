@@ -1001,8 +1001,14 @@ def shown(decoded: av.VideoFrame, aspect: Fraction | None) -> np.ndarray:
 
 
 def display_matrix(decoded: av.VideoFrame) -> tuple[int, ...] | None:
-    """The frame's display matrix (FFmpeg's nine 32-bit values: a b u, c d v, x y w), None where it has none."""
-    side_data: Any = decoded.side_data  # PyAV's stubs type its items as str; they are SideData
+    """The frame's display matrix (FFmpeg's nine 32-bit values: a b u, c d v, x y w), None where it has none or
+    its side data cannot be read: PyAV refuses the whole list where one kind is new to it (FFmpeg 8 gives a JPEG's
+    EXIF as type 31, 'not a valid Type'), which made an MJPEG capture unreadable and killed a watched photo's room.
+    The frame's `rotation` is read apart from it."""
+    try:
+        side_data: Any = decoded.side_data  # PyAV's stubs type its items as str; they are SideData
+    except ValueError:
+        return None
     for data in side_data:
         if data.type.name == "DISPLAYMATRIX" and len(bytes(data)) == 36:
             return struct.unpack("<9i", bytes(data))
