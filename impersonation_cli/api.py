@@ -330,6 +330,8 @@ def room_specs(inputs: Sequence[str], room: str | None = None) -> list[Room]:
             specs.extend(load_rooms(path))
         elif path.suffix.lower() in VIDEO_EXTENSIONS and path.is_file():
             specs.append(Room(str(path)))
+        elif path.suffix.lower() in VIDEO_EXTENSIONS and not path.exists():  # a typo: said as in a rooms file
+            raise UserError(f"{item}: no such file")
         else:
             raise UserError(f"{redact_url(item)}: not a stream URL, a video file or a rooms file (.yaml, .toml, .json)")
     if room is not None:

@@ -73,6 +73,7 @@ def test_rooms_from_urls_files_and_rooms_files(tmp_path: Path) -> None:
     ("inputs", "room", "message"),
     [
         (["notes.txt"], None, "not a stream URL, a video file or a rooms file"),
+        (["/nowhere/nosuch.mp4"], None, "^/nowhere/nosuch.mp4: no such file$"),  # was 'not a ... video file'
         (["rtmp://host/a", "rtmp://host/b"], "douyin:1", "--room names one room"),
         (["rtmp://host/a", "rtmp://host/a"], None, "named twice: rtmp://host/a"),
     ],
