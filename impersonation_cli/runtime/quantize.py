@@ -21,6 +21,7 @@ import json
 import logging
 import os
 import platform
+import shutil
 import statistics
 import tempfile
 import time
@@ -224,6 +225,23 @@ def _build(detector: Path, target: Path) -> None:
         logging.disable(logging.NOTSET)
 
 
+# A quantization's work folder in the int8 folder lives seconds; one an hour old was left by a process killed
+# mid-way (3.3 MB each), which the next `models install` removed and no scan did.
+WORK_PREFIX = ".int8-"
+STALE_WORK_S = 3600.0
+
+
+def remove_stale_work(folder: Path) -> None:
+    """Delete the quantizations' work folders in `folder` left over an hour ago (a running one is younger)."""
+    for work in folder.glob(f"{WORK_PREFIX}*"):
+        try:
+            stale = time.time() - work.stat().st_mtime > STALE_WORK_S
+        except OSError:  # gone meanwhile
+            continue
+        if stale:
+            shutil.rmtree(work, ignore_errors=True)
+
+
 def _quantize(model: onnx.ModelProto, blobs: Iterator[dict[str, np.ndarray]], target: Path) -> None:
     import onnx
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
@@ -232,7 +250,8 @@ def _quantize(model: onnx.ModelProto, blobs: Iterator[dict[str, np.ndarray]], ta
         def get_next(self) -> dict[str, np.ndarray] | None:
             return next(blobs, None)
 
-    with tempfile.TemporaryDirectory(prefix=".int8-", dir=target.parent) as work:
+    remove_stale_work(target.parent)
+    with tempfile.TemporaryDirectory(prefix=WORK_PREFIX, dir=target.parent) as work:
         upgraded, quantized = Path(work) / "float.onnx", Path(work) / target.name
         onnx.save(model, str(upgraded))
         quantize_static(

@@ -29,3 +29,21 @@ def test_a_copy_changed_since_it_was_made_is_not_taken(tmp_path: Path, monkeypat
     assert made_int8_detector(detector, copy.parent) is None  # a scan makes it again
     copy.with_suffix(".json").write_text(json.dumps(record), encoding="utf-8")  # a record made before the hash
     assert made_int8_detector(detector, copy.parent) is None
+
+
+def test_a_quantizations_work_folder_left_by_a_killed_process_is_removed_by_the_next(tmp_path: Path) -> None:
+    """An install or scan killed mid-quantization left int8/.int8-xxxx/float.onnx (3.3 MB); scans never removed it."""
+    import os
+    import time
+
+    from impersonation_cli.runtime.quantize import STALE_WORK_S, remove_stale_work
+
+    stale, running = tmp_path / ".int8-abc", tmp_path / ".int8-def"
+    for work in (stale, running):
+        work.mkdir()
+        (work / "float.onnx").write_bytes(b"x")
+    long_ago = time.time() - STALE_WORK_S - 60
+    os.utime(stale, (long_ago, long_ago))
+    (tmp_path / "det_2.5g.onnx").write_bytes(b"the copy")
+    remove_stale_work(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".int8-def", "det_2.5g.onnx"]
