@@ -407,7 +407,7 @@ def _remove_abandoned_work(root: Path) -> None:
             owner = int((work / WORK_OWNER).read_text(encoding="ascii"))
         except (OSError, ValueError):
             continue  # not an install's work folder, or one of a version that wrote no owner
-        if owner != os.getpid() and not _process_exists(owner):
+        if owner != os.getpid() and not process_exists(owner):
             # Killed between the swap's two renames (`_swap_in`), it left the old pack aside in its work folder
             # and none in place: put back, not deleted with the folder.
             target = root / work.name[1:].rsplit("-", 1)[0]
@@ -416,7 +416,7 @@ def _remove_abandoned_work(root: Path) -> None:
             shutil.rmtree(work, ignore_errors=True)
 
 
-def _process_exists(pid: int) -> bool:
+def process_exists(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

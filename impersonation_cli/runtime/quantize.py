@@ -35,7 +35,7 @@ import numpy as np
 
 from impersonation_cli.errors import ModelPackError
 from impersonation_cli.io.atomic_write import write_bytes_atomic
-from impersonation_cli.runtime.packs import sha256_of
+from impersonation_cli.runtime.packs import WORK_OWNER, process_exists, sha256_of
 from impersonation_cli.runtime.scrfd import detector_blob
 from impersonation_cli.runtime.sessions import session_options
 
@@ -89,6 +89,8 @@ def made_int8_detector(detector: Path, folder: Path) -> Int8Detector | None:
 def ensure_int8_detector(detector: Path, folder: Path) -> Int8Detector:
     """The int8 copy of `detector`, made and timed now if it is missing or stale. Raises ModelPackError when it
     cannot be made or written (a read-only models folder): the caller then runs the float detector."""
+    if folder.is_dir():
+        remove_stale_work(folder)
     made = made_int8_detector(detector, folder)
     if made is not None:
         return made
@@ -225,19 +227,25 @@ def _build(detector: Path, target: Path) -> None:
         logging.disable(logging.NOTSET)
 
 
-# A quantization's work folder in the int8 folder lives seconds; one an hour old was left by a process killed
-# mid-way (3.3 MB each), which the next `models install` removed and no scan did.
+# A quantization's work folder in the int8 folder, with the process it belongs to: one left by a process killed
+# mid-way (3.3 MB each) was removed by the next `models install` and by no scan. Without an owner (being made, or
+# of an older version), it is left alone for an hour: a quantization takes seconds.
 WORK_PREFIX = ".int8-"
 STALE_WORK_S = 3600.0
 
 
 def remove_stale_work(folder: Path) -> None:
-    """Delete the quantizations' work folders in `folder` left over an hour ago (a running one is younger)."""
+    """Delete the quantizations' work folders in `folder` whose process is gone (or, without an owner, made over
+    an hour ago); a running quantization's stays."""
     for work in folder.glob(f"{WORK_PREFIX}*"):
         try:
-            stale = time.time() - work.stat().st_mtime > STALE_WORK_S
-        except OSError:  # gone meanwhile
-            continue
+            owner = int((work / WORK_OWNER).read_text(encoding="ascii"))
+            stale = owner != os.getpid() and not process_exists(owner)
+        except (OSError, ValueError):
+            try:
+                stale = time.time() - work.stat().st_mtime > STALE_WORK_S
+            except OSError:  # gone meanwhile
+                continue
         if stale:
             shutil.rmtree(work, ignore_errors=True)
 
@@ -250,8 +258,8 @@ def _quantize(model: onnx.ModelProto, blobs: Iterator[dict[str, np.ndarray]], ta
         def get_next(self) -> dict[str, np.ndarray] | None:
             return next(blobs, None)
 
-    remove_stale_work(target.parent)
     with tempfile.TemporaryDirectory(prefix=WORK_PREFIX, dir=target.parent) as work:
+        (Path(work) / WORK_OWNER).write_text(str(os.getpid()), encoding="ascii")
         upgraded, quantized = Path(work) / "float.onnx", Path(work) / target.name
         onnx.save(model, str(upgraded))
         quantize_static(

@@ -34,16 +34,22 @@ def test_a_copy_changed_since_it_was_made_is_not_taken(tmp_path: Path, monkeypat
 def test_a_quantizations_work_folder_left_by_a_killed_process_is_removed_by_the_next(tmp_path: Path) -> None:
     """An install or scan killed mid-quantization left int8/.int8-xxxx/float.onnx (3.3 MB); scans never removed it."""
     import os
+    import subprocess
+    import sys
     import time
 
+    from impersonation_cli.runtime.packs import WORK_OWNER
     from impersonation_cli.runtime.quantize import STALE_WORK_S, remove_stale_work
 
-    stale, running = tmp_path / ".int8-abc", tmp_path / ".int8-def"
-    for work in (stale, running):
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    killed, running, old, new = (tmp_path / f".int8-{n}" for n in ("killed", "running", "old", "new"))
+    for work, owner in ((killed, ended.stdout.strip()), (running, str(os.getppid())), (old, None), (new, None)):
         work.mkdir()
         (work / "float.onnx").write_bytes(b"x")
+        if owner is not None:
+            (work / WORK_OWNER).write_text(owner, encoding="ascii")
     long_ago = time.time() - STALE_WORK_S - 60
-    os.utime(stale, (long_ago, long_ago))
+    os.utime(old, (long_ago, long_ago))  # an older version's, without an owner
     (tmp_path / "det_2.5g.onnx").write_bytes(b"the copy")
     remove_stale_work(tmp_path)
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".int8-def", "det_2.5g.onnx"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".int8-new", ".int8-running", "det_2.5g.onnx"]
