@@ -19,6 +19,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.parse
 import urllib.request
 import zipfile
@@ -403,11 +404,8 @@ WORK_OWNER = "owner.pid"
 def _remove_abandoned_work(root: Path) -> None:
     """Delete the work folders of installs whose process is gone; a running install's (another process) stays."""
     for work in root.glob(".*-*"):
-        try:
-            owner = int((work / WORK_OWNER).read_text(encoding="ascii"))
-        except (OSError, ValueError):
-            continue  # not an install's work folder, or one of a version that wrote no owner
-        if owner != os.getpid() and not process_exists(owner):
+        # Without an owner: not an install's work folder, or one of a version that wrote no owner.
+        if abandoned(work, ownerless_after_s=None):
             # Killed between the swap's two renames (`_swap_in`), it left the old pack aside in its work folder
             # and none in place: put back, not deleted with the folder.
             target = root / work.name[1:].rsplit("-", 1)[0]
@@ -416,7 +414,21 @@ def _remove_abandoned_work(root: Path) -> None:
             shutil.rmtree(work, ignore_errors=True)
 
 
-def process_exists(pid: int) -> bool:
+def abandoned(work: Path, ownerless_after_s: float | None) -> bool:
+    """Whether the work folder `work` (an install's, a quantization's) was left by a process that is gone, by the
+    process id its WORK_OWNER file holds; one without an owner file counts once `ownerless_after_s` have passed
+    since it was made (None: never)."""
+    try:
+        owner = int((work / WORK_OWNER).read_text(encoding="ascii"))
+    except (OSError, ValueError):
+        try:
+            return ownerless_after_s is not None and time.time() - work.stat().st_mtime > ownerless_after_s
+        except OSError:  # gone meanwhile
+            return False
+    return owner != os.getpid() and not _process_exists(owner)
+
+
+def _process_exists(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -35,7 +35,7 @@ import numpy as np
 
 from impersonation_cli.errors import ModelPackError
 from impersonation_cli.io.atomic_write import write_bytes_atomic
-from impersonation_cli.runtime.packs import WORK_OWNER, process_exists, sha256_of
+from impersonation_cli.runtime.packs import WORK_OWNER, abandoned, sha256_of
 from impersonation_cli.runtime.scrfd import detector_blob
 from impersonation_cli.runtime.sessions import session_options
 
@@ -238,15 +238,7 @@ def remove_stale_work(folder: Path) -> None:
     """Delete the quantizations' work folders in `folder` whose process is gone (or, without an owner, made over
     an hour ago); a running quantization's stays."""
     for work in folder.glob(f"{WORK_PREFIX}*"):
-        try:
-            owner = int((work / WORK_OWNER).read_text(encoding="ascii"))
-            stale = owner != os.getpid() and not process_exists(owner)
-        except (OSError, ValueError):
-            try:
-                stale = time.time() - work.stat().st_mtime > STALE_WORK_S
-            except OSError:  # gone meanwhile
-                continue
-        if stale:
+        if abandoned(work, ownerless_after_s=STALE_WORK_S):
             shutil.rmtree(work, ignore_errors=True)
 
 
