@@ -285,8 +285,15 @@ def _files_by_role(name: str, folder: Path) -> dict[str, Path]:
     # Regular files only: reading a FIFO named *.onnx (or a link to /dev/zero) to learn its role never ended, and
     # `models list`, `models verify` and `doctor` hung on such a folder.
     others = [p for p in sorted(folder.glob("*.onnx")) if p.is_file() and p not in found.values()]
-    by_shape = {role: path for path in others if (role := onnx_role(path)) and role not in found}
-    return {**by_shape, **found}
+    by_shape: dict[str, list[Path]] = {}
+    for path in others:
+        if (role := onnx_role(path)) and role not in found:
+            by_shape.setdefault(role, []).append(path)
+    for role, paths in by_shape.items():
+        if len(paths) > 1:  # the last in name order was taken without a word: det_500m over det_2.5g
+            names = ", ".join(p.name for p in paths)
+            raise ModelPackError(f"model pack folder {folder} holds {len(paths)} {role} models ({names}); keep one")
+    return {**{role: paths[0] for role, paths in by_shape.items()}, **found}
 
 
 def onnx_role(path: Path) -> str | None:

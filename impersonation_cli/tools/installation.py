@@ -11,8 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rich.markup import escape
+
 from impersonation_cli import __version__
 from impersonation_cli.errors import ModelPackError, UserError
+from impersonation_cli.outputs.console import printable
 
 if TYPE_CHECKING:
     from impersonation_cli.runtime.quantize import Int8Detector
@@ -162,7 +165,10 @@ def pack_status(root: Path, name: str, installed: set[str]) -> str:
 
     if name not in installed:
         return "-"
-    checks = verify_pack(root / name)
+    try:
+        checks = verify_pack(root / name)
+    except ModelPackError as exc:  # a folder of two detectors: one pack unusable, the others still listed
+        return f"[red]{escape(printable(str(exc)))}[/]"
     if checks and all(c.status == "unknown" for c in checks):
         return "[yellow]not in manifest[/]"
     bad = [c for c in checks if c.status in ("missing", "mismatch")]

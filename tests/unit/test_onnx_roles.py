@@ -105,3 +105,18 @@ def test_an_installed_pack_whose_files_do_not_verify_is_said_to_be_so(tmp_path: 
     assert notice is not None and "det_500m.onnx mismatch, w600k_mbf.onnx mismatch" in notice
     assert "models install buffalo_sc" in notice
     assert damage_notice(load_pack(str(pack), tmp_path / "elsewhere")) is None  # a folder given: no published files
+
+
+def test_a_pack_folder_of_two_detectors_is_refused_naming_both_and_still_listed(tmp_path: Path) -> None:
+    """A folder holding det_2.5g.onnx and det_500m.onnx scanned with the last in name order (det_500m) without a
+    word: the user who copied in the better detector got the worse one."""
+    pack = tmp_path / "models" / "mine"
+    pack.mkdir(parents=True)
+    model_file(pack / "det_2.5g.onnx", [1, 3, None, None], SCRFD_OUTPUTS)
+    model_file(pack / "det_500m.onnx", [1, 3, None, None], SCRFD_OUTPUTS)
+    model_file(pack / "rec.onnx", [None, 3, 112, 112], [[1, 512]])
+    scanned = run_cli("scan", "nothing.mp4", "--pack", str(pack), "--models", str(tmp_path / "models"))
+    assert scanned.returncode == 2, scanned
+    assert "holds 2 detection models (det_2.5g.onnx, det_500m.onnx); keep one" in scanned.stderr, scanned.stderr
+    listed = run_cli("models", "list", "--models", str(tmp_path / "models"))
+    assert listed.returncode == 0 and "mine" in listed.stdout and "keep one" in listed.stdout, listed
