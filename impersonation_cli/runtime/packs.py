@@ -696,7 +696,8 @@ def _download(url: str, target: Path, progress: Progress) -> None:
     # HTTPException: a connection cut mid-body (IncompleteRead). The error may quote a URL with its credentials:
     # urllib's refusal of a redirect quotes the target whole.
     except (OSError, http.client.HTTPException) as exc:
-        raise ModelPackError(f"download of {shown} failed: {redact_urls(str(exc))}") from exc
+        # ' '.join: urllib's refusal of a redirect loop spans three lines.
+        raise ModelPackError(f"download of {shown} failed: {' '.join(redact_urls(str(exc)).split())}") from exc
 
 
 def _copy_capped(response: http.client.HTTPResponse, out: BinaryIO, shown: str) -> None:

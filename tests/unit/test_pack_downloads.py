@@ -176,3 +176,13 @@ def test_a_redirect_to_another_scheme_is_not_followed(server: _Server, tmp_path:
     with pytest.raises(TimeoutError):
         listener.accept()  # nobody came
     listener.close()
+
+
+def test_a_redirect_loop_is_refused_on_one_line(server: _Server, tmp_path: Path) -> None:
+    """urllib's refusal of a loop spans three lines: the error read '...infinite loop.\\x0aThe last 30x error
+    message was:\\x0aFound'."""
+    server.location = "/pack.zip"
+    with pytest.raises(ModelPackError) as refused:
+        packs._download(f"http://127.0.0.1:{server.server_address[1]}/pack.zip", tmp_path / "pack.zip", print)
+    message = str(refused.value)
+    assert "\n" not in message and "infinite loop. The last 30x error message was: Found" in message, message
