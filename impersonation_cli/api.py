@@ -539,8 +539,9 @@ class Scanner:
             room: platform:account the inputs were captured from (decides authorized vs unauthorized).
             started_at: wall-clock time of stream time 0 (ISO 8601 with a zone, or an aware datetime).
             rooms_file: YAML/TOML/JSON file mapping sources to rooms; its sources are scanned too.
-            fps: frames sampled per second; None: the config's `[scan] fps`.
-            evidence_dir: save each appearance's best face crop here (with its sha256 in the result).
+            fps: frames sampled per second; None: the context's (`load_context`), else the config's `[scan] fps`.
+            evidence_dir: save each appearance's best face crop here (with its sha256 in the result); None: the
+                context's, if `load_context` was given one.
             progress: called with a `ScanProgress` (source, file_number of file_count, time_s and duration_s in
                 that file, video_done_s over the batch) when each source is opened (with its duration, where its
                 container knows it), after each sampled frame, and when it ends (only then for a source that cannot
@@ -602,8 +603,10 @@ class Scanner:
         _path_arg(evidence_dir, "evidence_dir")
         _no_empty_paths(evidence_dir=evidence_dir)  # here: scan() and a caller of scan_sources
         _callable_arg(progress, "progress")
-        evidence = Path(evidence_dir) if evidence_dir is not None else None
+        # Not given: the context's own (`load_context` takes both), which the scan's replaced without a word.
+        evidence = Path(evidence_dir) if evidence_dir is not None else self.context.evidence_dir
         check_outputs({}, folders={"evidence_dir": evidence})  # as the CLI checks it: '-' is refused too
+        fps = self.context.fps if fps is None else fps
         context = dataclasses.replace(self.context, fps=fps, evidence_dir=evidence, progress=progress)
         return runner(items, context, rooms)
 

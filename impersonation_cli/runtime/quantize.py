@@ -219,12 +219,14 @@ def _build(detector: Path, target: Path) -> None:
         model = version_converter.convert_version(model, QDQ_OPSET)
     input_name = model.graph.input[0].name
     blobs = ({input_name: detector_blob(p, s)} for p in calibration_pictures() for s in CALIBRATION_INPUT_SIZES)
-    # The quantizer logs advice to the root logger (run its pre-processing; measured: no gain here).
-    logging.disable(logging.WARNING)
+    # The quantizer logs advice to the root logger (run its pre-processing; measured: no gain here). The host's
+    # own level is put back: a program's logging.disable(CRITICAL) was undone by its first Scanner.open.
+    before = logging.root.manager.disable
+    logging.disable(max(before, logging.WARNING))
     try:
         _quantize(model, blobs, target)
     finally:
-        logging.disable(logging.NOTSET)
+        logging.disable(before)
 
 
 # A quantization's work folder in the int8 folder, with the process it belongs to: one left by a process killed

@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "impersonation_cli" / "data"
 
 
-def test_wheel_carries_calibration_pictures_defaults_and_packs(tmp_path: Path) -> None:
+def test_wheel_carries_calibration_pictures_defaults_packs_and_its_typing_marker(tmp_path: Path) -> None:
     built = subprocess.run(
         [
             sys.executable,
@@ -43,6 +43,8 @@ def test_wheel_carries_calibration_pictures_defaults_and_packs(tmp_path: Path) -
     shipped = {f"impersonation_cli/outputs/templates/{p.name}" for p in templates.iterdir()}  # the HTML report's
     assert "impersonation_cli/outputs/templates/report.html.j2" in shipped
     assert shipped <= inside, sorted(shipped - inside)
+    # PEP 561: without it, mypy reads every name of the installed library as Any ('missing py.typed marker').
+    assert "impersonation_cli/py.typed" in inside
 
 
 def test_every_apt_get_in_test_sh_waits_for_the_dpkg_lock() -> None:

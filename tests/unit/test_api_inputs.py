@@ -354,3 +354,20 @@ def test_a_closed_scanner_is_refused_when_entered_again(scanner: Scanner) -> Non
         pass
     with pytest.raises(RuntimeError, match="this Scanner is closed"), scanner:
         pytest.fail("the block ran")
+
+
+def test_a_scan_without_fps_or_evidence_folder_takes_the_contexts(tmp_path: Path) -> None:
+    """`load_context(..., evidence_dir=..., fps=0.5)` wrapped in `Scanner(context)` scanned at the config's 2 fps
+    and saved no evidence crop, without a word: the scan's None replaced the context's values."""
+    nobody = GalleryIndex((), np.zeros(0, dtype=np.int64), np.zeros((0, EMBEDDING_DIM), np.float32), None)
+    config = load_config(None)
+    scanner = Scanner(ScanContext(engine=None, index=nobody, config=config, fps=0.5, evidence_dir=tmp_path))  # type: ignore[arg-type]
+    given: list[ScanContext] = []
+
+    def runner(items: list[str], context: ScanContext, rooms: dict) -> None:
+        given.append(context)
+
+    scanner.scan_sources(["clip.mp4"], runner=runner)  # type: ignore[arg-type]
+    scanner.scan_sources(["clip.mp4"], fps=3, evidence_dir=tmp_path / "e", runner=runner)  # type: ignore[arg-type]
+    assert (given[0].fps, given[0].evidence_dir) == (0.5, tmp_path)
+    assert (given[1].fps, given[1].evidence_dir) == (3, tmp_path / "e")
