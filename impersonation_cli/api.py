@@ -627,7 +627,7 @@ class Scanner:
         Args:
             rooms: Room(url, account, label) for each room, or bare URLs and video paths (str or Path).
             settings: frame rate, timeouts, concurrency window and alert cool-down; None: the defaults.
-            alerts_path: append one JSON line per alert (and room event) here.
+            alerts_path: append one JSON line per alert (and room event) here; "-": to stdout, as `watch --alerts -`.
             webhook: POST each alert (and room event) as JSON to this URL.
             on_alert: called with each alert (`AlertEvent`) and room event (`RoomEvent`: a room's stream
                 interrupted, back or given up) as it is raised; tell them by `kind` or `isinstance`.

@@ -36,6 +36,22 @@ LINE_SCHEMAS = {
 }
 
 
+def plain_data(instance: Any) -> dict[str, Any]:
+    """A dataclass's fields as plain data: `dataclasses.asdict` kept each Verdict a Verdict member (a str only by
+    subclass: yaml.safe_dump of a result refused it) and each tuple a tuple."""
+    return _plain(dataclasses.asdict(instance))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, StrEnum):
+        return value.value
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    return value
+
+
 @dataclass
 class SignalScore:
     """One impersonation signal for an appearance: 0 (no sign) to 1 (strong sign), and why."""
@@ -267,7 +283,8 @@ class ScanResult:
         return [s for s in self.sources if s.status != "ok"]
 
     def to_dict(self) -> dict[str, Any]:
-        document = dataclasses.asdict(self)
+        """The result as plain data (dicts, lists, str, numbers, None), as `to_json` writes it."""
+        document = plain_data(self)
         # Readers look for the format first, then whether the run finished.
         return {"schema": self.schema, "schema_version": self.schema_version, "status": self.status, **document}
 

@@ -12,7 +12,6 @@ cannot be written (a full disk) stops the watch: both are counted, and shown liv
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import http.client
 import os
 import queue
@@ -31,7 +30,7 @@ from urllib.parse import urlsplit
 from impersonation_cli.errors import UserError, is_device
 from impersonation_cli.io.atomic_write import make_folder, write_stdout
 from impersonation_cli.io.urls import authenticated_request, redact_url, redact_urls
-from impersonation_cli.results import Evidence, json_line
+from impersonation_cli.results import Evidence, json_line, plain_data
 
 if TYPE_CHECKING:
     from impersonation_cli.io.live_reader import Interruption
@@ -118,7 +117,7 @@ def alert_document(event: WatchEvent) -> dict[str, Any]:
         "schema": ALERT_SCHEMA,
         "schema_version": ALERT_SCHEMA_VERSION,
         "kind": event.kind,
-        **dataclasses.asdict(event),
+        **plain_data(event),
     }
 
 
@@ -151,11 +150,12 @@ def default_evidence_dir(alerts_path: Path | None) -> Path | None:
     return alerts_path.with_name(alerts_path.stem + "-evidence")
 
 
-def validate_webhook(url: str) -> str:
-    """`url` if alerts can be posted to it, else a one-line UserError. A malformed IPv6 host was an internal error;
-    a port that is not a number from 0 to 65535, white space or a control character anywhere, or a character that
-    is not ASCII after the host (urllib sends the path as typed) failed only when the first alert was sent."""
-    shown = f"--webhook {redact_url(url)!r}"
+def validate_webhook(url: str, given_as: str = "--webhook") -> str:
+    """`url` if alerts can be posted to it, else a one-line UserError naming it as `given_as` (the library's
+    argument is `webhook`). A malformed IPv6 host was an internal error; a port that is not a number from 0 to
+    65535, white space or a control character anywhere, or a character that is not ASCII after the host (urllib
+    sends the path as typed) failed only when the first alert was sent."""
+    shown = f"{given_as} {redact_url(url)!r}"
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018  # read for its ValueError
@@ -221,7 +221,7 @@ class WebhookSender(threading.Thread):
 
     def __init__(self, url: str, settings: WebhookSettings | None = None) -> None:
         super().__init__(name="webhook", daemon=True)
-        self.url = validate_webhook(url)
+        self.url = validate_webhook(url, "webhook")  # the CLI has checked its --webhook first
         self.settings = settings or WebhookSettings()
         self._queue: queue.Queue[dict[str, Any] | None] = queue.Queue(maxsize=self.settings.queue_size)
         self._closing = threading.Event()

@@ -371,3 +371,9 @@ def test_a_scan_without_fps_or_evidence_folder_takes_the_contexts(tmp_path: Path
     scanner.scan_sources(["clip.mp4"], fps=3, evidence_dir=tmp_path / "e", runner=runner)  # type: ignore[arg-type]
     assert (given[0].fps, given[0].evidence_dir) == (0.5, tmp_path)
     assert (given[1].fps, given[1].evidence_dir) == (3, tmp_path / "e")
+
+
+def test_a_webhook_refused_is_named_as_the_librarys_argument(scanner: Scanner) -> None:
+    """It was named by the CLI's option: "--webhook 'ftp://x' must be an http:// or https:// URL"."""
+    with pytest.raises(UserError, match=r"^webhook 'ftp://x' must be an http:// or https:// URL$"):
+        scanner.watch("clip.mp4", webhook="ftp://x")

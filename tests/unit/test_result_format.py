@@ -236,3 +236,18 @@ def test_statuses_and_reported_settings_are_checked_as_the_fields_are(edit, mess
     edit(document)
     with pytest.raises(ResultFormatError, match=message):
         ScanResult.from_dict(document)
+
+
+def test_the_document_is_plain_data_any_strict_serializer_takes() -> None:
+    """`to_dict()` held each verdict as its Verdict member (a str only by subclass): yaml.safe_dump of a result,
+    as a service hands it to YAML or BSON, refused it ('cannot represent an object')."""
+    import yaml
+
+    from impersonation_cli.results import Verdict
+
+    result = ScanResult.from_dict(_result().to_dict())
+    assert isinstance(result.appearances[0].verdicts[0], Verdict)  # read back as members, as before
+    document = result.to_dict()
+    assert type(document["appearances"][0]["verdicts"][0]) is str
+    assert yaml.safe_load(yaml.safe_dump(document)) == document
+    assert ScanResult.from_dict(document) == result
