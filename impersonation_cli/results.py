@@ -30,6 +30,8 @@ EVENT_SCHEMA = "impersonation-cli/appearance"
 SCHEMA_VERSION = "1.2"  # the appearance lines (`--jsonl`, EVENT_SCHEMA)
 SCAN_SCHEMA_VERSION = "1.11"  # the scan document (SCAN_SCHEMA)
 # JSON lines the tool writes beside a scan result, given to `report` in its place: what each is and who wrote it.
+# How a signal that could not be measured begins its explanation ("not judged: 2 frame(s) of the face judged ...").
+NOT_JUDGED = "not judged"
 LINE_SCHEMAS = {
     EVENT_SCHEMA: "appearance lines (scan --jsonl)",
     "impersonation-cli/alert": "alert lines (watch --alerts)",
@@ -66,6 +68,11 @@ class SignalScore:
         if isinstance(self.explanation, str):
             self.explanation = redact_urls(self.explanation)
         self.details = {k: redact_urls(v) if isinstance(v, str) else v for k, v in self.details.items()}
+
+    @property
+    def judged(self) -> bool:
+        """False where the signal could not be measured: its score is 0 and its explanation says why."""
+        return not self.explanation.startswith(NOT_JUDGED)
 
 
 @dataclass

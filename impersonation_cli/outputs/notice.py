@@ -285,6 +285,9 @@ def _signal_lines(appearance: Appearance, settings: dict[str, Any]) -> list[str]
         return []
     lines = ["- Manipulation signals (0 = no sign, 1 = strong sign):"]
     for name, signal in appearance.signals.items():
+        if not signal.judged:  # its 0 is no measurement: 'no clear sign' stated a finding never made
+            lines.append(f"  - {md_text(name)}: {md_text(signal.explanation)}")
+            continue
         words = signal_words(signal, settings)
         lines.append(f"  - {md_text(name)}: {signal.score:.2f}, {words}; {md_text(signal.explanation)}")
     return lines

@@ -16,7 +16,6 @@ from impersonation_cli.errors import UserError
 from impersonation_cli.gallery.grants import Authorizing, Coverage, Span, appearance_span, authorizing
 from impersonation_cli.gallery.store import Authorization
 from impersonation_cli.pipeline.signals import CLASSES, EFFECTS, SYNTHETIC
-from impersonation_cli.pipeline.signals.scoring import is_judged
 from impersonation_cli.results import SOURCE_SIGNALS, Appearance, PartialGrant, SignalScore, Verdict, WallclockSpan
 
 # The replay detector's signals: "replay" matches known footage, "loop" repeats the stream's own frames.
@@ -130,7 +129,7 @@ def _manipulation_flags(
     reasons: list[str] = []
     for class_name, label in ((SYNTHETIC, Verdict.SYNTHETIC), (EFFECTS, Verdict.EFFECTS)):
         score = signals.get(class_name)
-        if score is None or not is_judged(score):
+        if score is None or not score.judged:
             continue
         threshold = settings.threshold(class_name, score)
         if score.score < threshold:
@@ -153,7 +152,7 @@ def _manipulation_flags(
 def _unjudged(signals: dict[str, SignalScore]) -> list[str]:
     """Say so when the manipulation classes could not be judged (no model, a face too small or too poor)."""
     synthetic = signals.get(SYNTHETIC)
-    if synthetic is None or is_judged(synthetic):
+    if synthetic is None or synthetic.judged:
         return []
     return [f"likely-synthetic / likely-effects {synthetic.explanation}"]
 

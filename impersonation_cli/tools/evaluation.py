@@ -38,7 +38,6 @@ from impersonation_cli.io.urls import redact_url
 from impersonation_cli.outputs.files import check_outputs
 from impersonation_cli.pipeline.scan import ScanContext, add_concurrency, models_in_use, scan_source
 from impersonation_cli.pipeline.signals.replay import FootageIndex, add_footage
-from impersonation_cli.pipeline.signals.scoring import is_judged
 from impersonation_cli.results import Appearance, SourceResult, Verdict
 from impersonation_cli.runtime.engine import FaceEngine
 from impersonation_cli.runtime.host import this_host
@@ -458,7 +457,7 @@ class CaseOutcome:
 
     def judged(self, signal: str) -> bool:
         """Whether any face of the source could be judged on the signal (a face too small, or no model, cannot)."""
-        return any(is_judged(s.signals[signal]) for s in self.measured if signal in s.signals)
+        return any(s.signals[signal].judged for s in self.measured if signal in s.signals)
 
 
 def _enrol(store: Gallery, engine: FaceEngine, people: list[EvalPerson]) -> None:

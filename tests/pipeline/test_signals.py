@@ -31,7 +31,7 @@ from impersonation_cli.pipeline.signals.detector import (
     top_k_mean,
 )
 from impersonation_cli.pipeline.signals.measure import pose_features, texture_features
-from impersonation_cli.pipeline.signals.scoring import SignalSettings, is_judged, not_judged
+from impersonation_cli.pipeline.signals.scoring import SignalSettings, not_judged
 from impersonation_cli.pipeline.tracks import Observation, Tracker
 from impersonation_cli.results import SignalScore, SourceResult
 from impersonation_cli.runtime.engine import FaceEngine
@@ -87,10 +87,10 @@ def test_a_video_face_needs_three_judged_frames_a_photo_one(engine: FaceEngine) 
         for n, f in enumerate([{SYNTHETIC_KEY: 0.9, EFFECTS_KEY: 0.1}] * 2 + [{SYNTHETIC_KEY: 0.3, EFFECTS_KEY: 0.2}])
     ]
     two = detector_signals(frames[:2], model, settings, settings.forgery_min_frames)[FACE_FORGERY]
-    assert not is_judged(two) and "2 frame(s) of the face judged, 3 needed" in two.explanation and two.score == 0.0
+    assert not two.judged and "2 frame(s) of the face judged, 3 needed" in two.explanation and two.score == 0.0
     three = detector_signals(frames, model, settings, settings.forgery_min_frames)[FACE_FORGERY]
-    assert is_judged(three) and three.score == pytest.approx(0.7) and three.details["frames_judged"] == 3
-    assert is_judged(detector_signals(frames[:1], model, settings, 1)[FACE_FORGERY])  # a photo
+    assert three.judged and three.score == pytest.approx(0.7) and three.details["frames_judged"] == 3
+    assert detector_signals(frames[:1], model, settings, 1)[FACE_FORGERY].judged  # a photo
 
 
 def test_a_class_score_is_its_detector_signal_or_says_why_not() -> None:
@@ -99,7 +99,7 @@ def test_a_class_score_is_its_detector_signal_or_says_why_not() -> None:
         SYNTHETIC, 0.7, f"{FACE_FORGERY}: trained detector: probability 0.70", {FACE_FORGERY: 0.7, "threshold": 0.6}
     )
     missing = class_score(SYNTHETIC, not_judged(FACE_FORGERY, "no forgery model (gone)"))
-    assert missing.score == 0.0 and not is_judged(missing) and "no forgery model (gone)" in missing.explanation
+    assert missing.score == 0.0 and not missing.judged and "no forgery model (gone)" in missing.explanation
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +118,7 @@ def test_every_signal_is_measured_and_in_range_on_a_deepfake_and_its_original(
         for score in result.signals.values():
             assert isinstance(score, SignalScore)
             assert 0.0 <= score.score <= 1.0
-            assert score.explanation and is_judged(score), score
+            assert score.explanation and score.judged, score
             assert all(math.isfinite(v) for v in score.details.values() if not isinstance(v, str)), score
         detector = result.signals[FACE_FORGERY]
         # At 1 fps the 12-16 s clips give 12-16 frames of the face: the first 3, then every 8th (5 in all).
@@ -148,7 +148,7 @@ def test_the_faces_of_a_photo_are_judged_too(engine: FaceEngine, media: Path) ->
     require_forgery_model(engine)
     result = scan_unregistered(engine, media / "facenet_pytorch" / "multiface.jpg")
     for name in (FACE_FORGERY, FACE_EFFECTS, SYNTHETIC, EFFECTS):
-        assert is_judged(result.signals[name]), result.signals.get(name)
+        assert result.signals[name].judged, result.signals.get(name)
     assert result.signals[FACE_FORGERY].details["frames_judged"] == 1.0
 
 

@@ -113,3 +113,14 @@ def test_a_signal_is_worded_against_the_threshold_the_scan_judged_by(tmp_path: P
     result.settings["config"]["verdicts"] = {"synthetic_probability": "model"}
     (text,) = notice_documents(ReportInput(result, tmp_path / "r.json"), tmp_path / "again").values()
     assert "below the detector's threshold 0.96, a range real faces score in too" in text
+
+
+def test_a_signal_not_judged_is_said_to_be_not_judged_and_given_no_score(tmp_path: Path) -> None:
+    """'face_forgery: 0.00, no clear sign; not judged: 2 frame(s) of the face judged, 3 needed' told the platform
+    of a finding never made: the 0 only stands for no measurement."""
+    unjudged = SignalScore("face_forgery", 0.0, "not judged: 2 frame(s) of the face judged, 3 needed")
+    judged = SignalScore("blend_seam", 0.0, "edge ratio 0.01")
+    found = appearance("Sun Li", "fan.flv", room="kuaishou:fan", signals={"face_forgery": unjudged, "seam": judged})
+    (text,) = notice_documents(ReportInput(scan_result([found]), tmp_path / "r.json"), tmp_path / "notices").values()
+    assert "  - face_forgery: not judged: 2 frame(s) of the face judged, 3 needed" in text, text
+    assert "  - seam: 0.00, no clear sign; edge ratio 0.01" in text, text

@@ -36,7 +36,7 @@ from impersonation_cli.pipeline.signals.measure import (
     texture_features,
 )
 from impersonation_cli.pipeline.signals.replay import FootageIndex, ReplayDetector, ReplaySettings
-from impersonation_cli.pipeline.signals.scoring import CUES, EFFECTS_CUES, SYNTHETIC_CUES, SignalSettings, is_judged
+from impersonation_cli.pipeline.signals.scoring import CUES, EFFECTS_CUES, SYNTHETIC_CUES, SignalSettings
 from impersonation_cli.pipeline.tracks import Observation, Track, Tracker
 from impersonation_cli.results import SignalScore
 from impersonation_cli.runtime.engine import FaceEngine
@@ -49,7 +49,7 @@ CLASSES = {SYNTHETIC: (FACE_FORGERY, SYNTHETIC_CUES), EFFECTS: (FACE_EFFECTS, EF
 
 def class_score(name: str, detector: SignalScore) -> SignalScore:
     """A class score is its detector signal's probability (or why it was not judged), under the class's name."""
-    if not is_judged(detector):
+    if not detector.judged:
         return SignalScore(name, 0.0, detector.explanation, {})
     details = {detector.name: detector.score, "threshold": detector.details["threshold"]}
     return SignalScore(name, detector.score, f"{detector.name}: {detector.explanation}", details)
@@ -143,10 +143,10 @@ class SignalSuite:
                 continue
             for name, score in self.score_observations(self.measured(track)).items():
                 kept = self._strongest.get(name)
-                if kept is None or (score.score, is_judged(score)) > (kept.score, is_judged(kept)):
+                if kept is None or (score.score, score.judged) > (kept.score, kept.judged):
                     detail = {**score.details, "track_id": float(track.track_id), "start_s": round(track.start_s, 3)}
                     explanation = score.explanation
-                    if is_judged(score):
+                    if score.judged:
                         explanation = f"strongest face (track {track.track_id}): {explanation}"
                     self._strongest[name] = SignalScore(name, score.score, explanation, detail)
 

@@ -16,10 +16,9 @@ import numpy as np
 
 from impersonation_cli.errors import UserError
 from impersonation_cli.pipeline.tracks import Observation
-from impersonation_cli.results import SignalScore
+from impersonation_cli.results import NOT_JUDGED, SignalScore
 
 Ramp = tuple[float, float]
-NOT_JUDGED = "not judged"
 
 
 @dataclass(frozen=True)
@@ -108,10 +107,6 @@ def _median_signal(
 def not_judged(name: str, why: str, details: dict[str, float | str] | None = None) -> SignalScore:
     """A signal that could not be measured: score 0, and the explanation says why."""
     return SignalScore(name, 0.0, f"{NOT_JUDGED}: {why}", details or {})
-
-
-def is_judged(score: SignalScore) -> bool:
-    return not score.explanation.startswith(NOT_JUDGED)
 
 
 def _too_few(name: str, have: int, need: int) -> SignalScore:
