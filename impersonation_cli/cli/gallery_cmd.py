@@ -9,7 +9,7 @@ import typer
 
 from impersonation_cli.api import load_engine
 from impersonation_cli.cli import options
-from impersonation_cli.cli.common import app, done, say, stderr, stdout, warn
+from impersonation_cli.cli.common import app, done, errors, say, stdout, warn
 from impersonation_cli.config import load_config
 from impersonation_cli.gallery.enrol import enrol_folder, enrol_photos, import_gallery_file, people_to_import
 from impersonation_cli.gallery.store import (
@@ -179,7 +179,7 @@ def calibrate_threshold(
     for line in calibration_lines(result):
         stdout.print(one_line(line))
     for warning in calibration_warnings(result, writing=write is not None):
-        stderr.print(one_line(warning))
+        errors.print(one_line(warning))  # even with --quiet: a threshold not to be used is part of the answer
     if write is not None:
         write_calibration(write, result)  # refuses (exit 2) a threshold no config takes or rejecting every genuine
         done(f"wrote [match] threshold = {result.threshold:.4f} to {write}")

@@ -55,6 +55,9 @@ def test_a_threshold_rejecting_every_genuine_pair_is_not_written(crossed_gallery
     assert mine.read_text(encoding="utf-8") == MINE
     shown = run_cli(*command, "--target-fmr", "0.1")
     assert shown.returncode == 0 and "warning: threshold" in shown.stderr, shown.stderr
+    # --quiet silences notes, not the warning that the threshold printed must not be used.
+    quiet = run_cli(*command, "--target-fmr", "0.1", "--quiet")
+    assert quiet.returncode == 0 and "warning: threshold" in quiet.stderr, quiet.stderr
 
 
 def two_people_calibrated(tmp_path: Path, rate: float) -> Calibration:
