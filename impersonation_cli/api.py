@@ -39,6 +39,7 @@ from impersonation_cli.io.urls import redact_url, shown_source
 from impersonation_cli.outputs.alerts import AlertSink, WatchEvent
 from impersonation_cli.outputs.files import check_outputs
 from impersonation_cli.pipeline.scan import ProgressCallback, ScanContext, scan_inputs
+from impersonation_cli.pipeline.signals.detector import FORGERY_MODEL_ENV, forgery_model
 from impersonation_cli.pipeline.signals.replay import FootageIndex
 from impersonation_cli.pipeline.watch import Watcher, WatchSettings
 from impersonation_cli.results import ScanResult
@@ -136,7 +137,8 @@ def load_engine(
             one, as soon as the engine is built; it is in `engine.notice` too.
 
     Raises:
-        UserError: a config that cannot be read or holds unknown keys, a pack that is not installed.
+        UserError: a config that cannot be read or holds unknown keys, a pack that is not installed, a forgery
+            model named by $IMPERSONATION_FORGERY_MODEL that does not load.
         TypeError: `on_notice` is neither None nor callable.
     """
     _path_arg(models, "models")
@@ -144,6 +146,8 @@ def load_engine(
     _callable_arg(on_notice, "on_notice")
     settings = load_config(config)
     engine = FaceEngine(load_pack(pack, model_root(models)), device=device, detector=settings.detector, threads=threads)
+    if os.environ.get(FORGERY_MODEL_ENV):
+        forgery_model(engine)  # refused now (UserError), not in the middle of the first scan
     if engine.notice and on_notice is not None:
         on_notice(engine.notice)
     return engine, settings

@@ -18,9 +18,9 @@ def doctor(
     gallery: options.Gallery = None,
     config: options.Config = None,
 ) -> None:
-    """Check the installation: models and pack, ONNX provider, int8 detector, settings file, gallery, system
-    tools. Exits 0 when the models can run (a gallery not made yet is a warning), 1 when something else a scan
-    needs is missing or broken."""
+    """Check the installation: models and pack, ONNX provider, int8 detector, settings file, forgery model,
+    gallery, system tools. Exits 0 when the models can run (a gallery not made yet is a warning), 1 when
+    something else a scan needs is missing or broken."""
     checks = installation_checks(models, pack, device, gallery, config)
     for check in checks:
         stdout.print(one_line(f"{check.status:8} {check.name:18} {check.detail}"))

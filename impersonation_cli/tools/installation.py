@@ -104,6 +104,20 @@ def check_config(config: Path | None) -> Check:
     return Check(OK, "config", chosen or "none found: the shipped defaults apply")
 
 
+def check_forgery_model() -> Check:
+    """The manipulation detector scans would run: a `$IMPERSONATION_FORGERY_MODEL` that does not load is refused by
+    every scan; without the shipped file no likely-synthetic or likely-effects is ever raised."""
+    from impersonation_cli.pipeline.signals.detector import load_forgery_model
+
+    try:
+        model = load_forgery_model(["CPUExecutionProvider"])
+    except UserError as exc:
+        return Check(PROBLEM, "forgery model", str(exc))
+    if model.detector is None:
+        return Check(WARNING, "forgery model", f"{model.problem}: scans raise no likely-synthetic or likely-effects")
+    return Check(OK, "forgery model", model.detector.model_id)
+
+
 def check_gallery(gallery: Path | None, recognizer: str | None = None) -> Check:
     """The gallery scans would open, checked as they check it: `recognizer` is that of the pack they would run
     (None: not known), and a gallery enrolled with another is refused by every scan."""
@@ -154,6 +168,7 @@ def installation_checks(
         *check_models(models, pack),
         check_provider(device),
         check_config(config),
+        check_forgery_model(),
         check_gallery(gallery, _pack_recognizer(models, pack)),
         *check_tools(),
     ]

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from impersonation_cli.errors import UserError
 from impersonation_cli.pipeline.faces import Faces, Frame
 from impersonation_cli.pipeline.signals.scoring import SignalSettings, not_judged
 from impersonation_cli.pipeline.tracks import Observation
@@ -61,20 +62,31 @@ def forgery_model(engine: FaceEngine) -> ForgeryModel:
     """The forgery detector for this engine's ONNX providers, loaded once."""
     model = _LOADED.get(engine)
     if model is None:
-        model = _load(engine.providers)
+        model = load_forgery_model(engine.providers)
         _LOADED[engine] = model
     return model
 
 
-def _load(providers: list[str]) -> ForgeryModel:
-    """The shipped model, or the one `$IMPERSONATION_FORGERY_MODEL` names (to try another training run)."""
+def load_forgery_model(providers: list[str]) -> ForgeryModel:
+    """The shipped model (an install without it still scans, judging no manipulation), or the one
+    `$IMPERSONATION_FORGERY_MODEL` names (to try another training run).
+
+    Raises:
+        UserError: the variable names a model that does not load: scans ran without one, raising no
+            likely-synthetic or likely-effects, and said so only inside each appearance.
+    """
     chosen = os.environ.get(FORGERY_MODEL_ENV)
     try:
         from impersonation_cli.forgery import ForgeryDetector
 
         return ForgeryModel(ForgeryDetector.load(Path(chosen) if chosen else None, providers=providers))
-    except (ImportError, OSError, ValueError, KeyError) as exc:
-        return ForgeryModel(None, f"no forgery model ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})")
+    # Exception: a damaged file raises protobuf's DecodeError or ONNX Runtime's own errors, which share no other
+    # base with a missing file's OSError or a bad JSON's ValueError.
+    except Exception as exc:
+        why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if chosen:
+            raise UserError(f"${FORGERY_MODEL_ENV} names {chosen}, which does not load: {why}") from exc
+        return ForgeryModel(None, f"no forgery model ({why})")
 
 
 class ForgerySampler:
