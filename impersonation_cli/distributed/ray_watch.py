@@ -67,6 +67,7 @@ from impersonation_cli.pipeline.watch import (
     iso_time,
     note_authorized,
     room_event,
+    with_rate,
 )
 from impersonation_cli.results import Appearance, RunInfo, ScanResult, SourceResult, Verdict
 
@@ -587,10 +588,8 @@ class RayWatcher:
         options: RayOptions,
     ) -> None:
         """`Scanner.watcher`'s arguments (a `WatchEngine` once `options` are bound); connects to the cluster."""
-        if settings.reader.fps is None:  # as the local watcher: scan's configured rate unless told otherwise
-            settings = replace(settings, reader=replace(settings.reader, fps=context.config.scan.fps))
         self.context = context
-        self.settings = settings
+        self.settings, _ = with_rate(settings, context)  # as the local watcher
         self.options = options
         # '-' (stdout) is this process's: the driver writes those lines, the coordinator the file's.
         self.to_stdout = AlertSink(alerts_path, None, 0.0) if str(alerts_path) == "-" else None

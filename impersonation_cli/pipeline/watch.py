@@ -23,7 +23,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from impersonation_cli.errors import MAX_WATCH_FPS, check_count, check_seconds, plain_numbers
+from impersonation_cli.errors import MAX_WATCH_FPS, MIN_WATCH_FPS, check_count, check_seconds, plain_numbers
 from impersonation_cli.io.live_reader import (
     Interruption,
     ReaderSettings,
@@ -245,6 +245,17 @@ class WatchStop(threading.Event):
         self.set()
 
 
+def with_rate(settings: WatchSettings, context: ScanContext) -> tuple[WatchSettings, float]:
+    """`settings` with the rate rooms are sampled at, and that rate: as given, else the config's `[scan] fps` (one
+    setting for scan and watch) brought into watch's own range, 0.001 to 30 (a config may ask up to 120 for
+    recordings, and anything above 0). The Ray watcher took 60 as it was and refused it, and both refused 0.0005
+    naming --fps, which the user had not given."""
+    if settings.reader.fps is not None:
+        return settings, settings.reader.fps
+    fps = min(max(context.config.scan.fps, MIN_WATCH_FPS), MAX_WATCH_FPS)
+    return replace(settings, reader=replace(settings.reader, fps=fps)), fps
+
+
 class Watcher:
     """Watches rooms until the duration is up, every room is over, or `stop()` is called."""
 
@@ -260,12 +271,7 @@ class Watcher:
         """`on_finding`, when given, takes each finding instead of this watcher's alert sink (a distributed watch
         judges them with every shard's); `first_number` numbers the rooms from there (a shard's share of them)."""
         self.context = context
-        fps = settings.reader.fps
-        if fps is None:  # watch samples at scan's configured rate unless told otherwise...
-            # ...up to watch's own cap: a config's `[scan] fps` may go to 120 for recordings.
-            fps = min(context.config.scan.fps, MAX_WATCH_FPS)
-            settings = replace(settings, reader=replace(settings.reader, fps=fps))
-        self.settings = settings
+        self.settings, fps = with_rate(settings, context)
         self.sink = sink
         self.on_finding = on_finding
         self.share = RecognitionShare(fps)
