@@ -114,8 +114,9 @@ def config_path(option: str | Path | None = None) -> Path | None:
     chosen = option or os.environ.get(CONFIG_ENV)
     if chosen:
         return expand_user(chosen, "config")
-    # exists, not is_file: a folder (or a device) of that name is refused when read, never passed over in silence.
-    return next((p for p in (Path(LOCAL_CONFIG_NAME), user_config_path()) if p.exists()), None)
+    # lexists, not is_file: a folder, a device or a dangling link of that name is refused when read, never passed
+    # over in silence (a dotfiles repository moved away left the defaults in force without a word).
+    return next((p for p in (Path(LOCAL_CONFIG_NAME), user_config_path()) if os.path.lexists(p)), None)
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

@@ -317,6 +317,26 @@ def test_a_folder_named_like_the_settings_file_is_refused_not_passed_over(
         load_config()
 
 
+def test_a_dangling_link_named_like_the_settings_file_is_refused_not_passed_over(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A link to a moved dotfiles repository's file, here or in the user's config folder, left the shipped
+    defaults in force (config_path None) without a word; a user file was read in place of the local link's."""
+    monkeypatch.delenv("IMPERSONATION_CONFIG", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    monkeypatch.chdir(tmp_path)
+    user = tmp_path / "xdg" / "impersonation-cli" / "config.toml"
+    user.parent.mkdir(parents=True)
+    user.symlink_to(tmp_path / "dotfiles" / "config.toml")
+    with pytest.raises(UserError, match=r"^cannot read config .*config.toml: No such file or directory \(settings"):
+        load_config()
+    user.unlink()
+    user.write_text("[scan]\nfps = 1\n", encoding="utf-8")
+    (tmp_path / "impersonation-cli.toml").symlink_to(tmp_path / "dotfiles" / "impersonation-cli.toml")
+    with pytest.raises(UserError, match=r"^cannot read config impersonation-cli.toml: No such file or directory"):
+        load_config()
+
+
 def test_a_room_given_both_a_url_and_a_source_is_refused(tmp_path: Path) -> None:
     """They are one key by two names: `source` was dropped without a word and only the `url` watched (found by an
     exploratory run), where scan refuses a room given two ways for that reason."""
