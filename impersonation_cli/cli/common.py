@@ -21,7 +21,7 @@ from rich.markup import escape
 from impersonation_cli import __version__
 from impersonation_cli.cli.options import Quiet
 from impersonation_cli.errors import EXIT_INTERRUPTED, EXIT_USAGE, UserError, interrupted, path_parser
-from impersonation_cli.outputs.console import SafeConsole, escape_unencodable, one_line, printable
+from impersonation_cli.outputs.console import SafeConsole, escape_unencodable, one_line, printable, shortened
 
 app = typer.Typer(
     name="impersonation-cli",
@@ -222,4 +222,5 @@ def _print_usage_error(exc: typer.TyperException) -> None:
 
 def _print_error(message: str) -> None:
     # File names and URLs may hold '[', which rich would read as markup, and newlines, which would forge lines.
-    errors.print(f"[bold red]error:[/] {escape(printable(message))}", markup=True, highlight=False, soft_wrap=True)
+    line = escape(shortened(printable(message)))
+    errors.print(f"[bold red]error:[/] {line}", markup=True, highlight=False, soft_wrap=True)

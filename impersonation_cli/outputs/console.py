@@ -38,6 +38,19 @@ def _escaped(found: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
+# An error line's length at most: a config value 900,000 characters long was quoted whole in its error.
+MAX_ERROR_CHARS = 2000
+
+
+def shortened(text: str, limit: int = MAX_ERROR_CHARS) -> str:
+    """`text` cut in the middle to about `limit` characters, saying how much went: its start names what is wrong,
+    its end often says where (the settings file)."""
+    if len(text) <= limit:
+        return text
+    head, tail = limit * 3 // 4, limit // 4
+    return f"{text[:head]} ... ({len(text) - head - tail} characters not shown) ... {text[-tail:]}"
+
+
 def printable(text: str) -> str:
     """`text` on one line with every control character escaped: for a name or file name inside a message."""
     return _UNSAFE.sub(_escaped, text)

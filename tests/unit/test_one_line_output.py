@@ -31,6 +31,7 @@ from impersonation_cli.outputs.table import print_summary
 from impersonation_cli.results import ScanResult
 
 from .builders import appearance, scan_result, source
+from .cli_in_process import run_cli
 
 NAME = "Eve\nMallory\r"
 FILE = "/captures/first\nsecond\r.mp4"
@@ -184,3 +185,14 @@ def test_watch_quiet_still_says_which_room_could_not_be_read(
     watch_cmd.print_summary_lines(watch_result(), sink)
     err = capsys.readouterr().err
     assert err.splitlines() == [UNREADABLE_LINE]
+
+
+def test_an_error_quoting_a_huge_value_is_cut_to_a_readable_line(tmp_path: Path) -> None:
+    """A config value 900,000 characters long was quoted whole: a 900 KB error line (60,000 unknown keys: 470 KB)."""
+    config = tmp_path / "long.toml"
+    config.write_text('[detector]\nprecision = "' + "a" * 900_000 + '"\n', encoding="utf-8")
+    refused = run_cli("scan", "clip.mp4", "--config", str(config))
+    assert refused.returncode == 2, refused
+    (line,) = refused.stderr.splitlines()
+    assert line.startswith("error: config section [detector]: precision must be one of int8, fp32, not 'aaa")
+    assert "characters not shown" in line and len(line) < 2100, len(line)
