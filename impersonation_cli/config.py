@@ -333,9 +333,12 @@ def load_config(path: str | Path | None = None) -> Config:
 
 
 def _load(chosen: Path | None) -> Config:
-    document = _read_toml(DEFAULTS_PATH)
-    if chosen is not None:
-        document = _merge(document, _read_toml(chosen))
+    return _settings(_read_toml(chosen) if chosen is not None else {}, chosen)
+
+
+def _settings(user: dict[str, Any], chosen: Path | None) -> Config:
+    """The shipped defaults overlaid by a user file's parsed `user` table, every value checked."""
+    document = _merge(_read_toml(DEFAULTS_PATH), user)
     unknown = set(document) - set(SECTIONS)
     if unknown:
         raise UserError(f"config has unknown sections: {', '.join(sorted(unknown))}")
@@ -378,6 +381,10 @@ def write_match_threshold(path: Path, threshold: float) -> None:
             f"cannot set [match] threshold in {path}: its [match] table is not written as a plain [match] "
             f"header with a `threshold = ...` line; file left as it was, set threshold = {threshold:.4f} by hand"
         )
+    try:  # 'wrote' of a file every scan then refused ('unknown keys: match' of `[scan]` `match.threshold = 0.3`)
+        _settings(edited, path)
+    except UserError as exc:
+        raise UserError(f"not written to {path}, which no scan would read: {exc}") from exc
     try:
         write_text_atomic(path, text)
     except OSError as exc:

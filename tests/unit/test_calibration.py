@@ -92,6 +92,25 @@ def test_a_threshold_from_too_few_impostor_pairs_for_the_rate_is_not_written(tmp
 @pytest.mark.parametrize(
     "text",
     [
+        "[scan]\nmatch.threshold = 0.3\n",  # valid TOML, no valid config: "wrote", and every scan refused it
+        "[scan]\nfps = 0\n",
+    ],
+)
+def test_a_file_no_scan_would_read_is_not_written(tmp_path: Path, text: str) -> None:
+    from impersonation_cli.config import write_match_threshold
+
+    mine = tmp_path / "mine.toml"
+    mine.write_text(text, encoding="utf-8")
+    with pytest.raises(
+        UserError, match=r"^not written to .*mine.toml, which no scan would read: config (section )?\[scan\]"
+    ):
+        write_match_threshold(mine, 0.4321)
+    assert mine.read_text(encoding="utf-8") == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
         "match.threshold = 0.3\n",  # a dotted key: a new [match] header made the file invalid TOML
         "match = {threshold = 0.3}\n",
         '[match]\n"threshold" = 0.3\n',  # a quoted key: a second threshold line made it invalid
