@@ -19,6 +19,9 @@ from impersonation_cli.results import Evidence
 MAX_EVIDENCE_BYTES = 20_000_000
 # An evidence path's last parts tried beside a moved result: FOLDER/SOURCE-HASH/CROP.jpg and one folder above.
 MOVED_PARTS = 4
+# ...under the result file's folder and this many folders above it: a case folder holding out/r.json beside ev/
+# was moved, and every crop read "missing".
+MOVED_UP = 2
 IMAGE_SIGNATURES = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png"}
 
 VERIFIED = "verified"
@@ -61,13 +64,16 @@ def locate(recorded: str, result_dir: Path) -> list[Path]:
 def moved_along(recorded: str, result_dir: Path) -> list[Path]:
     """Where the evidence may be when the result's folder was not the folder the scan ran in: the recorded
     path's last parts (at most MOVED_PARTS, the crop's folder and the evidence folder's own name among them)
-    under the result file's folder. `scan --json out/r.json --evidence-dir out/ev` records 'out/ev/...', which
-    names nothing once the report runs from out/ or out/ is moved; 'ev/...' beside r.json is the crop. Only a
-    file with the recorded sha256 counts (check_evidence), so no other file there is mistaken for it."""
+    under the result file's folder, then under the folders above it (MOVED_UP). `scan --json out/r.json
+    --evidence-dir out/ev` records 'out/ev/...', which names nothing once the report runs from out/ or out/ is
+    moved; 'ev/...' beside r.json is the crop. `--json out/r.json --evidence-dir ev` in a case folder moved
+    whole: 'ev/...' beside out/. Only a file with the recorded sha256 counts (check_evidence), so no other file
+    there is mistaken for it."""
     candidates: list[Path] = []
-    for path in _spellings(recorded):
-        parts = path.parts[1:] if path.is_absolute() else path.parts
-        candidates += [result_dir.joinpath(*parts[-k:]) for k in range(min(len(parts), MOVED_PARTS), 1, -1)]
+    for base in [result_dir, *list(result_dir.absolute().parents)[:MOVED_UP]]:
+        for path in _spellings(recorded):
+            parts = path.parts[1:] if path.is_absolute() else path.parts
+            candidates += [base.joinpath(*parts[-k:]) for k in range(min(len(parts), MOVED_PARTS), 1, -1)]
     return [c for c in dict.fromkeys(candidates) if _is_file(c)]
 
 

@@ -121,6 +121,26 @@ def test_evidence_moved_with_a_result_written_below_the_scan_s_folder_is_found(
     assert check_evidence(Evidence("out/ev/a-1234/s9-a9.jpg", "ab" * 32, 3.0, [0.0] * 4), out).status == MISSING
 
 
+def test_evidence_beside_the_results_folder_in_a_moved_case_folder_is_found(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In case/, `scan --json out/r.json --evidence-dir ev` records 'ev/...' (or /abs/case/ev/... with absolute
+    paths); case/ moved whole to case2/, `report case2/out/r.json` called every crop missing: only the result's
+    own folder was looked under, where ev/ is beside it."""
+    crop = b"\xff\xd8\xff crop"
+    out = tmp_path / "case2" / "out"
+    out.mkdir(parents=True)
+    (tmp_path / "case2" / "ev" / "a-1234").mkdir(parents=True)
+    (tmp_path / "case2" / "ev" / "a-1234" / "s1-a1.jpg").write_bytes(crop)
+    monkeypatch.chdir(tmp_path)
+    for recorded in ("ev/a-1234/s1-a1.jpg", "/old/case/ev/a-1234/s1-a1.jpg"):
+        evidence = Evidence(recorded, hashlib.sha256(crop).hexdigest(), 3.0, [0.0, 0.0, 1.0, 1.0])
+        found = check_evidence(evidence, out)
+        assert (found.status, found.path) == (VERIFIED, tmp_path / "case2" / "ev" / "a-1234" / "s1-a1.jpg"), recorded
+    other = Evidence("ev/a-1234/s1-a1.jpg", "ab" * 32, 3.0, [0.0, 0.0, 1.0, 1.0])  # a file there, not the crop
+    assert check_evidence(other, out).status != VERIFIED
+
+
 def test_the_documents_name_where_moved_evidence_was_checked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Found beside the moved result, the crop was called "verified" under its recorded path 'out/ev/...', which
     names no file from where the report ran: the draft and the page now also say where the file checked is, so
