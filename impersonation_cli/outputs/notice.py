@@ -50,6 +50,9 @@ CONTROL = re.compile(f"[\x00-\x1f\x7f-\x9f{BIDI_REORDERING}]")
 # characters, its spaces included, are its own.
 NOT_IN_CODE = re.compile(f"[\x00-\x1f\x7f-\x9f\u2028\u2029{BIDI_REORDERING}]")
 PLACEHOLDER_NOTE = "Every `{{...}}` is a placeholder to fill in before sending."
+# Appearances a draft sets out in full (the highest-risk ones), the others one line each: 1,500 appearances of
+# one person made a 3 MB draft nobody could paste into a platform's form.
+MAX_DETAILED = 50
 
 
 def one_line(value: object) -> str:
@@ -106,6 +109,7 @@ def render_notice(
     people = sorted({a.identity for a in appearances}, key=str.casefold)
     names = _names(people)
     own = own_verdicts(source, report.result.appearances_of(source))
+    detailed = _detailed(appearances)
     sections = [
         f"# Takedown request: suspected impersonation of {names}",
         f"> **Draft** made by impersonation-cli {md_text(__version__)} on {md_text(generated)} from "
@@ -117,12 +121,36 @@ def render_notice(
         "**Date:** {{DATE SENT}}",
         _account(source, observed_live(report.result, source)),
         _summary(people, appearances, own),
-        *(_appearance(report, n, a) for n, a in enumerate(appearances, start=1)),
+        *(_appearance(report, n, a) for n, a in enumerate(appearances, start=1) if n in detailed),
+        *_others(appearances, detailed),
         *([_stream(source, own)] if own else []),
-        _evidence(report, appearances),
+        _evidence(report, [a for n, a in enumerate(appearances, start=1) if n in detailed], len(appearances)),
         _request(*_people_by_authorization(report, appearances)),
     ]
     return "\n\n".join(sections) + "\n"
+
+
+def _detailed(appearances: list[Appearance]) -> set[int]:
+    """The numbers (from 1, in the draft's order) of the MAX_DETAILED appearances of highest risk."""
+    ranked = sorted(range(len(appearances)), key=lambda n: (-appearances[n].risk, n))
+    return {n + 1 for n in ranked[:MAX_DETAILED]}
+
+
+def _others(appearances: list[Appearance], detailed: set[int]) -> list[str]:
+    """The appearances not set out in full, one line each."""
+    lines = [
+        f"- {n}. {md_text(a.identity)}, {clock(a.start_s)} to {clock(a.end_s)}: "
+        f"{', '.join(md_text(v) for v in a.verdicts) or 'no verdict'}, risk {a.risk:.2f}"
+        for n, a in enumerate(appearances, start=1)
+        if n not in detailed
+    ]
+    if not lines:
+        return []
+    heading = (
+        f"### The other {len(lines)} appearances, in brief\n\nThe {len(detailed)} of highest risk are set out above; "
+        "these are in the scan result with their reasons, signals and evidence files."
+    )
+    return [heading + "\n\n" + "\n".join(lines)]
 
 
 def _account(source: SourceResult, live: ObservedLive | None) -> str:
@@ -293,12 +321,15 @@ def _signal_lines(appearance: Appearance, settings: dict[str, Any]) -> list[str]
     return lines
 
 
-def _evidence(report: ReportInput, appearances: list[Appearance]) -> str:
+def _evidence(report: ReportInput, appearances: list[Appearance], total: int) -> str:
+    """The evidence files of `appearances` (those set out in full, of `total`)."""
+    left = total - len(appearances)
+    others = f" Those of the other {left} appearances are listed in the scan result." if left else ""
     lines = [
         "## Evidence files",
         "",
         "Saved by the scan: each face crop, and the whole frame it was cut from (the room as a viewer saw it). The "
-        "sha256 lets you check that a file is exactly the one recorded.",
+        f"sha256 lets you check that a file is exactly the one recorded.{others}",
         "",
     ]
     for appearance in appearances:

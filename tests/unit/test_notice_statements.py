@@ -124,3 +124,26 @@ def test_a_signal_not_judged_is_said_to_be_not_judged_and_given_no_score(tmp_pat
     (text,) = notice_documents(ReportInput(scan_result([found]), tmp_path / "r.json"), tmp_path / "notices").values()
     assert "  - face_forgery: not judged: 2 frame(s) of the face judged, 3 needed" in text, text
     assert "  - seam: 0.00, no clear sign; edge ratio 0.01" in text, text
+
+
+def test_a_draft_sets_out_the_highest_risk_appearances_and_lists_the_others_in_brief(tmp_path: Path) -> None:
+    """1,500 flagged appearances of one person in one source made a 3.26 MB draft of 1,500 sections and 3,000
+    evidence lines: nobody can paste that into a platform's form."""
+    from impersonation_cli.outputs.notice import MAX_DETAILED
+
+    found = [
+        appearance("Sun Li", "fan.flv", n, room="kuaishou:fan", start_s=10.0 * n, end_s=10.0 * n + 5, risk=n / 1000)
+        for n in range(1, 121)
+    ]
+    text = _draft(tmp_path, found, _gallery(tmp_path / "g.sqlite", {"Sun Li": []}))
+    sections = [line for line in text.splitlines() if line.startswith("### ") and "stream time" in line]
+    assert len(sections) == MAX_DETAILED
+    assert sections[0].startswith("### 71. Sun Li, 11:50.0 to 11:55.0")  # the riskiest, in the source's order
+    assert sections[-1].startswith("### 120. Sun Li")
+    assert "### The other 70 appearances, in brief" in text
+    assert "- 1. Sun Li, 0:10.0 to 0:15.0: unauthorized-likeness, risk 0.00" in text
+    assert "- 70. Sun Li, 11:40.0 to 11:45.0: unauthorized-likeness, risk 0.07" in text
+    assert "Those of the other 70 appearances are listed in the scan result." in text
+    assert len(text) < 100_000
+    few = _draft(tmp_path, found[:3], _gallery(tmp_path / "g2.sqlite", {"Sun Li": []}))
+    assert "in brief" not in few and "Those of the other" not in few
