@@ -37,9 +37,12 @@ def sigint_as_at_a_terminal() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def interrupted_cli(args: list[str], env: dict[str, str], ready: Callable[[], bool], after_s: float) -> tuple[int, str]:
-    """The CLI run with `args` in a subprocess and sent one Ctrl-C (SIGINT) `after_s` seconds after `ready()` first
-    holds (asked every 0.05 s, for up to 120 s); its exit code and stderr. Fails if it ended before the Ctrl-C."""
+def interrupted_cli(
+    args: list[str], env: dict[str, str], ready: Callable[[], bool], after_s: float, sent: int = signal.SIGINT
+) -> tuple[int, str]:
+    """The CLI run with `args` in a subprocess and sent one Ctrl-C (SIGINT; or `sent`) `after_s` seconds after
+    `ready()` first holds (asked every 0.05 s, for up to 120 s); its exit code and stderr. Fails if it ended
+    before the signal."""
     process = subprocess.Popen(
         [sys.executable, "-m", "impersonation_cli", *args],
         env=env,
@@ -53,7 +56,7 @@ def interrupted_cli(args: list[str], env: dict[str, str], ready: Callable[[], bo
         time.sleep(0.05)
     time.sleep(after_s)
     assert process.poll() is None, "the command ended before it could be interrupted"
-    process.send_signal(signal.SIGINT)
+    process.send_signal(sent)
     _, stderr = process.communicate(timeout=60)
     return process.returncode, stderr
 

@@ -7,6 +7,7 @@ import json
 import os
 import resource
 import shutil
+import signal
 import struct
 import subprocess
 import sys
@@ -241,6 +242,26 @@ def test_ctrl_c_writes_what_finished_and_says_so(
         assert kept["end_s"] <= partial["scanned_s"] and Path(kept["evidence"]["path"]).is_file()
     events = [json.loads(line) for line in jsonl_path.read_text().splitlines()]
     assert [e["appearance_id"] for e in events] == [a["appearance_id"] for a in document["appearances"]]
+
+
+def test_sigterm_is_taken_as_ctrl_c(cli_env: dict[str, str], collins_gallery: Path, tmp_path: Path) -> None:
+    """`timeout`, `docker stop` and systemd send SIGTERM: it killed the scan in silence (exit 143), the result
+    file left as it was and every minute scanned lost, where Ctrl-C keeps them."""
+    if shutil.which("ffmpeg") is None:
+        unavailable("ffmpeg is needed to make the long clip (apt-get install ffmpeg)")
+    long_clip = tmp_path / "astronaut_long.mp4"
+    loop = ["ffmpeg", "-v", "error", "-stream_loop", "39", "-i", str(SAMPLES / "clips" / "astronaut_live.mp4")]
+    subprocess.run([*loop, "-c", "copy", str(long_clip)], check=True, timeout=120)
+    json_path, evidence = tmp_path / "r.json", tmp_path / "evidence"
+    json_path.write_text('{"old": 1}')
+    photo = SAMPLES / "references" / "Eileen_Collins" / "ref1.jpg"  # its crop is saved as the long clip begins
+    args = ["scan", str(photo), str(long_clip), "--fps", "4", "--json", str(json_path), "--evidence-dir", str(evidence)]
+    env = {**cli_env, "IMPERSONATION_GALLERY": str(collins_gallery)}
+    code, stderr = interrupted_cli(args, env, lambda: any(evidence.rglob("*.jpg")), 2.0, signal.SIGTERM)
+    assert code == 130 and stderr.startswith("interrupted: 1 of 2 inputs finished; written to"), stderr
+    document = json.loads(json_path.read_text())
+    assert document["status"] == "interrupted" and document["sources"][1]["scanned_s"] > 0, document["sources"]
+    assert [a["identity"] for a in document["appearances"][:2]] == ["Eileen Collins"] * 2
 
 
 def _run_with_file_limit(args: list[str], env: dict[str, str], max_file_bytes: int) -> subprocess.CompletedProcess[str]:
