@@ -221,6 +221,7 @@ BOUNDS: dict[str, dict[str, Bounds]] = {
         "run_s": NON_NEGATIVE,
         "loop_min_lag_s": NON_NEGATIVE,
         "loop_distance": RANK_DISTANCE,
+        "footage_margin": RANK_DISTANCE,
         "loop_margin": RANK_DISTANCE,
         "loop_ratio": UNIT,
         # The loop search's history: a frame is compared with the window before it, and kept about twice as long.

@@ -86,6 +86,26 @@ def test_unrelated_clip_is_not_a_replay(footage_index: FootageIndex, media: Path
     assert signals["loop"].score == 0.0, signals["loop"].explanation
 
 
+@pytest.mark.parametrize("driver", ["driving_d14.mp4", "driving_d10.mp4"])
+def test_new_footage_of_the_same_person_in_the_same_set_is_not_a_replay(
+    gallery: Gallery, engine: FaceEngine, media: Path, tmp_path: Path, driver: str
+) -> None:
+    """The first 9 s of a real talking head stored as footage, its next 9 s (never stored) scanned: they match the
+    stored half at every offset (the same face, light and framing), and were flagged likely-replay (1.0), in an
+    authorized room too. A re-encode of the stored half is still a replay."""
+    clip = media / "real_talking_heads_LivePortrait" / driver
+    stored, new, again = tmp_path / "first.mp4", tmp_path / "second.mp4", tmp_path / "again.mp4"
+    ffmpeg("-i", str(clip), "-t", "8.95", "-c:v", "libx264", "-crf", "18", "-an", str(stored))
+    ffmpeg("-ss", "8.95", "-i", str(clip), "-c:v", "libx264", "-crf", "18", "-an", str(new))
+    ffmpeg("-i", str(stored), "-c:v", "libx264", "-crf", "28", "-an", str(again))
+    gallery.add_person("Driver", [reference_from_image(engine, first_frame(clip, tmp_path / "d.jpg")).reference])
+    add_footage(gallery, "Driver", stored, 8.0)
+    index = FootageIndex.from_gallery(gallery)
+    replay = detect(index, new).source_signals()["replay"]
+    assert replay.score < load_config().verdicts.replay_threshold, replay.explanation
+    assert detect(index, again).source_signals()["replay"].score == 1.0
+
+
 def test_looped_segment_is_a_loop_and_the_original_is_not(media: Path, tmp_path: Path) -> None:
     segment, looped = tmp_path / "segment.mp4", tmp_path / "looped.mp4"
     ffmpeg("-ss", "1", "-t", "4", "-i", str(media / ALEXANDRIA), "-c:v", "libx264", "-an", str(segment))
