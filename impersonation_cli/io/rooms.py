@@ -20,6 +20,7 @@ import math
 import os
 import re
 import tomllib
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
@@ -83,13 +84,19 @@ def validate_room(room: str) -> str:
     """`room` as every part of the tool spells it (`canonical_room`), refused unless it is platform:account."""
     if not isinstance(room, str) or not ROOM_PATTERN.match(room) or has_control_characters(room):
         raise UserError(f"room {room!r} is not of the form platform:account (for example douyin:123456)")
+    if hidden := [c for c in room if unicodedata.category(c) == "Cf"]:
+        # A soft hyphen or zero-width space pasted from a web page: a grant that looked like douyin:555 matched no
+        # scan of douyin:555, and every message showed the two alike.
+        raise UserError(f"room {room!r} holds an invisible character (U+{ord(hidden[0]):04X}); type it again")
     return canonical_room(room)
 
 
 def canonical_room(room: str) -> str:
     """A room's one spelling: its platform (a site's name: Douyin:1 is douyin:1) in lower case, its account as given
-    (case-sensitive on some platforms). Unchecked: also for a room stored or recorded before rooms were spelt so."""
-    platform, colon, account = room.partition(":")
+    (case-sensitive on some platforms) in Unicode's composed form (NFC: 'café' typed with a combining accent, as
+    macOS spells file names, is the same account). Unchecked: also for a room stored or recorded before rooms were
+    spelt so."""
+    platform, colon, account = unicodedata.normalize("NFC", room).partition(":")
     return f"{platform.lower()}{colon}{account}"
 
 

@@ -86,3 +86,19 @@ def test_an_export_granting_one_room_twice_is_refused_saying_so(tmp_path: Path) 
     export_to_file(tmp_path / "old.sqlite", tmp_path / "export.json")
     with pytest.raises(GalleryError, match=r"authorizations grants douyin:7 twice \(a gallery holds one grant per"):
         import_from_file(tmp_path / "new.sqlite", tmp_path / "export.json")
+
+
+def test_an_account_in_either_unicode_form_is_one_room_and_an_invisible_character_is_refused(tmp_path: Path) -> None:
+    """'douyin:café' granted with a composed é matched no scan of the same room typed with e and a combining
+    accent (as macOS spells names), and a soft hyphen pasted into a grant made one that looked like douyin:555 and
+    matched no scan of it: every message showed the two rooms alike."""
+    composed, decomposed = "douyin:caf\u00e9", "douyin:cafe\u0301"
+    assert validate_room(decomposed) == composed == validate_room(composed)
+    assert Room("clip.mp4", decomposed).account == composed
+    with _gallery(tmp_path / "g.sqlite") as store:
+        store.authorize("Ann A", composed, None, None, False)
+        store.db.execute("UPDATE authorizations SET room = ?", (decomposed,))  # as a gallery stored it before
+        assert [grant.room for grant in store.authorizations()] == [composed]
+    for hidden in ("\u00ad", "\u200b", "\ufeff"):
+        with pytest.raises(UserError, match=r"holds an invisible character \(U\+"):
+            validate_room(f"douyin:{hidden}555")
