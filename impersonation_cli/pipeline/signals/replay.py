@@ -619,10 +619,9 @@ class ReplayDetector:
         return sorted(runs, key=lambda r: (-r.duration_s, r.mean_distance))
 
     def _specific_to_offset(self, rows: np.ndarray, run: Run) -> bool:
-        """Whether the run matches its footage at its offset clearly better than 2-3 s beside it: a re-broadcast
-        does, by 2.3 to 5.6 on 20 re-broadcasts of shared clips (re-encoded, scaled, cropped, slowed, filmed off a
-        screen), while new footage of the same person in the same set matches the stored footage at every offset
-        alike (by 0.5 to 1.5 on 5 split talking heads) and was flagged likely-replay."""
+        """Whether the run matches its footage at its offset clearly better than 2-3 s beside it, as a
+        re-broadcast does: new footage of the same person in the same set matches the stored footage at every
+        offset alike, and was flagged likely-replay (docs/verdicts.md, "Replays of known footage")."""
         at, beside = offset_costs(rows, run, self.settings.offset_tolerance_s)
         return beside - at >= self.settings.footage_margin
 
