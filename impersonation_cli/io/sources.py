@@ -23,7 +23,7 @@ import numpy as np
 
 from impersonation_cli.errors import UnreadableInput
 from impersonation_cli.io.threads import threads_per_stage
-from impersonation_cli.io.urls import redact_url
+from impersonation_cli.io.urls import redact_url, redact_urls
 from impersonation_cli.pipeline.faces import Frame
 
 VIDEO_EXTENSIONS = frozenset(
@@ -278,7 +278,7 @@ def open_video(source: str, open_timeout_s: float = 10.0, read_timeout_s: float 
             with ffmpeg_name(source) as name:
                 container = av.open(name)
     except (av.FFmpegError, OSError, ValueError, UnicodeError) as exc:
-        raise UnreadableInput(f"{source}: {why_unopened(source)}") from exc
+        raise UnreadableInput(f"{source}: {why_unopened(source, exc)}") from exc
     if not container.streams.video:
         reason = no_video(container)
         container.close()
@@ -312,10 +312,15 @@ def ffmpeg_name(path: str) -> Iterator[str]:
     yield local_file(path)
 
 
-def why_unopened(source: str) -> str:
+def why_unopened(source: str, error: BaseException | None = None) -> str:
     """Why a source FFmpeg cannot open or finds no video in cannot be read, for scan and watch alike: a file that
     holds no video track (a sound recording), an MP4 cut off before its index was written (a phone or OBS
-    recording that stopped mid-way), or anything else it could not open."""
+    recording that stopped mid-way), or anything else it could not open. A stream URL's `error` (FFmpeg's, as
+    PyAV raised it) is said: a wrong password, a 404, a refused port and a stalled server all read 'not a video,
+    damaged, or unreachable'. Its `strerror` only: the whole message quotes the URL, password and all."""
+    said = getattr(error, "strerror", None)
+    if is_stream_url(source) and isinstance(said, str) and said.strip():
+        return f"cannot open ({' '.join(redact_urls(said).split())})"
     if not is_stream_url(source):
         if (refused := _unopenable(source)) is not None:
             return refused

@@ -201,3 +201,37 @@ def test_a_video_the_user_may_not_read_is_said_to_be_so(tmp_path: Path, monkeypa
     text = tmp_path / "text.mp4"
     text.write_text("not a video")
     assert sources.why_unopened(str(text)) == "cannot open (not a video, damaged, or unreachable)"
+
+
+def test_a_stream_that_cannot_be_opened_says_why_ffmpeg_gave_without_the_url() -> None:
+    """A wrong password, a 404, a refused port and a stalled server all read 'cannot open (not a video, damaged,
+    or unreachable)': a user with a mistyped password was told the stream might be damaged."""
+    import http.server
+    import threading
+
+    from impersonation_cli.io.sources import open_video
+
+    class NotFound(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_error(401 if "secret" in self.path else 404)
+
+        def log_message(self, *_args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), NotFound)
+    threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True).start()
+    port = server.server_address[1]
+    try:
+        expected = {
+            "rtmp://127.0.0.1:1/live/x": "cannot open (Connection refused)",
+            f"http://127.0.0.1:{port}/live/x.flv": "cannot open (Server returned 404 Not Found)",
+            f"http://u:pw@127.0.0.1:{port}/secret/x.m3u8": "cannot open (Server returned 401 Unauthorized",
+        }
+        for url, said in expected.items():
+            with pytest.raises(UnreadableInput) as refused:
+                open_video(url, 5, 5)
+            assert said in str(refused.value), refused.value
+            assert str(refused.value).count("pw") <= 1  # the URL as given leads the message; not quoted again
+    finally:
+        server.shutdown()
+        server.server_close()
