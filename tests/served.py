@@ -36,13 +36,14 @@ def serving(folder: Path) -> Iterator[str]:
 MEDIA = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:{target}\n#EXT-X-MEDIA-SEQUENCE:0\n#EXTINF:1.0,\nseg0.ts\n"
 
 
-def hls_segment(path: Path, frames: int = 25) -> None:
-    """A second (or `frames` 25ths of one) of 64x64 H.264 in MPEG-TS: an HLS segment."""
+def hls_segment(path: Path, frames: int = 25, first: int = 0) -> None:
+    """A second (or `frames` 25ths of one) of 64x64 H.264 in MPEG-TS: an HLS segment, its frames numbered from
+    `first` (a recording's segments go on from the one before)."""
     with av.open(str(path), "w", format="mpegts") as out:
         stream = out.add_stream("libx264", rate=25)
         stream.width, stream.height, stream.pix_fmt = 64, 64, "yuv420p"
         for n in range(frames):
             frame = av.VideoFrame.from_ndarray(np.full((64, 64, 3), 128, np.uint8), format="rgb24")
-            frame.pts, frame.time_base = n, Fraction(1, 25)
+            frame.pts, frame.time_base = first + n, Fraction(1, 25)
             out.mux(stream.encode(frame))
         out.mux(stream.encode())

@@ -461,7 +461,10 @@ class RoomReader(threading.Thread):
         self._stop_event = threading.Event()
         # Stream time of every frame counts from here, so it keeps rising across reconnects.
         self.origin = origin if origin is not None else time.monotonic()
-        self._is_file = not is_stream_url(state.url)
+        # Read once from its start, paced at its own time, then over: a video file, or a recording served as an HLS
+        # playlist ending in #EXT-X-ENDLIST. Such a playlist arrived as fast as the network gave it, so its 33 s
+        # were sampled 4 times as they came, and the room ended 'nobody registered seen' (exit 0).
+        self._read_once = not is_stream_url(state.url)
         self._next_sample = self.origin
         # The segments an HLS room's playlist listed when its last connection ended: a server keeps serving the
         # playlist of a stream that ended, and each reconnect read its last segments again as live ('resumed'
@@ -496,12 +499,12 @@ class RoomReader(threading.Thread):
                 if self._connect_and_read():
                     last_alive = time.monotonic()
                     backoff = self.settings.backoff_initial_s
-                    if not self.stopping and not self._is_file:
+                    if not self.stopping and not self._read_once:
                         state.connection_lost(state.last_error)
                 if self.stopping:
                     break
-                # A file is read once; a stream gets its chances until give_up_s.
-                if self._is_file or time.monotonic() - last_alive >= self.settings.give_up_s:
+                # A recording is read once; a stream gets its chances until give_up_s.
+                if self._read_once or time.monotonic() - last_alive >= self.settings.give_up_s:
                     state.status = RoomStatus.ENDED if state.frames_received else RoomStatus.FAILED
                     return
                 state.status = RoomStatus.RECONNECTING if state.frames_received else RoomStatus.CONNECTING
@@ -547,6 +550,7 @@ class RoomReader(threading.Thread):
         if hls:  # its frames come a segment at a time: how long one may be, before they say so
             playlist = playlist or read_playlist(self.state.url, self.settings.open_timeout_s)
             self.state.segmented(playlist.target_s if playlist else None)
+            self._read_once = self._read_once or (playlist is not None and playlist.complete)
             if playlist is not None and playlist.stale() and not self._segments_read:
                 # A stream that ended long before the watch began, its playlist still served (nginx-rtmp keeps it):
                 # read as live on the first connection, its last segments raised 'live now' alerts.
@@ -591,7 +595,7 @@ class RoomReader(threading.Thread):
                 if now >= self._next_sample or stand_in:
                     self._sample(decoded, pixel_aspect(codec), now)
                     stand_in = False
-        if packets and not self.stopping and not self._is_file:
+        if packets and not self.stopping and not self._read_once:
             self.state.last_error = "the stream stopped sending frames (ended, dropped or read timeout)"
         if hls and packets and not self.stopping:
             self._note_segments_read()
@@ -637,8 +641,8 @@ class RoomReader(threading.Thread):
             state.last_error = None
 
     def _pace(self, connected: float, packet_s: float) -> float:
-        """Now, after waiting for a local file's frame to be due at real-time pace."""
-        if self._is_file:
+        """Now, after waiting for a recording's frame (`_read_once`) to be due at real-time pace."""
+        if self._read_once:
             delay = connected + packet_s - time.monotonic()
             if delay > 0:
                 self._stop_event.wait(delay)

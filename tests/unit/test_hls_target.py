@@ -149,3 +149,24 @@ def test_a_playlist_sent_a_byte_at_a_time_is_given_up_within_the_timeout() -> No
     assert read_playlist(f"http://127.0.0.1:{listener.getsockname()[1]}/room.m3u8", 0.5) is None
     assert time.monotonic() - started < 1.5  # 30 bytes at 0.1 s each took 3 s
     listener.close()
+
+
+def test_a_recording_served_as_a_complete_playlist_is_read_whole_at_its_own_pace_then_ends(tmp_path: Path) -> None:
+    """A playlist ending in #EXT-X-ENDLIST came as fast as the network gave it: its 33 s were sampled 4 times, as
+    they came, and the room said 'interrupted', then 'given up', and 'nobody registered seen' (exit 0) where a
+    scan of the same URL found four people. It is played like a video file now: at its own pace, then ended."""
+    segments = 2
+    for n in range(segments):
+        hls_segment(tmp_path / f"seg{n}.ts", first=25 * n)
+    lines = [f"#EXTINF:1.0,\nseg{n}.ts" for n in range(segments)]
+    header = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:1\n#EXT-X-MEDIA-SEQUENCE:0\n"
+    (tmp_path / "vod.m3u8").write_text(header + "\n".join(lines) + "\n#EXT-X-ENDLIST\n", encoding="utf-8")
+    with serving(tmp_path) as url:
+        state = ReaderState(room="douyin:1", url=url + "vod.m3u8")
+        reader = RoomReader(state, ReaderSettings(fps=4, open_timeout_s=5.0, read_timeout_s=2.0), threading.Event())
+        began = time.monotonic()
+        reader.start()
+        reader.join(30)
+    assert not reader.is_alive() and time.monotonic() - began >= segments - 1  # paced, not read in a burst
+    assert state.frames_sampled >= 4 * segments - 1, state.frames_sampled  # 8 due at 4 fps over 2 s
+    assert state.status == "ended" and state.connections == 1, (state.status, state.connections, state.last_error)

@@ -146,7 +146,7 @@ def test_a_dropped_connection_is_an_interruption_until_frames_come_back_and_one_
     settings = ReaderSettings(fps=2, backoff_initial_s=0.001, backoff_max_s=0.001, give_up_s=60.0)
     state = ReaderState(room="douyin:1", url=str(clip))
     reader = Stream(state, settings, threading.Event())
-    reader._is_file = False  # read as a stream: reconnected when it ends
+    reader._read_once = False  # read as a stream: reconnected when it ends
     reader.run()
 
     assert state.status == RoomStatus.ENDED and state.connections == 2 and state.reconnects == 1
