@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -25,7 +26,7 @@ import pytest
 
 from impersonation_cli.results import EVIDENCE_FIELDS
 
-from ..conftest import SAMPLES, interrupted_cli, run_cli
+from ..conftest import REPO, SAMPLES, interrupted_cli, run_cli
 from .conftest import RayHead, free_port, in_session
 
 ROOM_A, ROOM_B = "douyin:1001", "douyin:1002"
@@ -243,14 +244,18 @@ def test_ctrl_c_keeps_what_a_worker_found_of_the_file_in_progress(
 def test_a_worker_with_another_forgery_model_is_refused(
     ray_head: RayHead, ray_case: dict[str, Any], ray_env: dict[str, str], tmp_path: Path
 ) -> None:
-    # The cluster's workers run the shipped forgery model (the head's environment); this driver names a model
-    # file it does not have, so its `face_forgery` would say "not judged" where the workers' would judge.
-    env = {**ray_env, "IMPERSONATION_FORGERY_MODEL": str(tmp_path / "absent.onnx")}
+    # The cluster's workers run the shipped forgery model (the head's environment); this driver names another
+    # model file (the same network under another name: another model id), so its verdicts would differ.
+    shipped = REPO / "impersonation_cli" / "data" / "forgery" / "face_forgery.onnx"
+    other = tmp_path / "other_forgery.onnx"
+    shutil.copy(shipped, other)
+    shutil.copy(shipped.with_suffix(".json"), other.with_suffix(".json"))
+    env = {**ray_env, "IMPERSONATION_FORGERY_MODEL": str(other)}
     args = scan_args(ray_case, tmp_path, "--engine", "ray", "--address", ray_head.address, "--workers", "1")
     done = run_cli(args, env)
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith("error: a Ray worker runs other models (")
-    assert "face_forgery.onnx:" in done.stderr and "no forgery model" in done.stderr
+    assert "face_forgery.onnx:" in done.stderr and "other_forgery.onnx:" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "result.json").exists()
 

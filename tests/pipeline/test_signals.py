@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -36,7 +39,7 @@ from impersonation_cli.pipeline.tracks import Observation, Tracker
 from impersonation_cli.results import SignalScore, SourceResult
 from impersonation_cli.runtime.engine import FaceEngine
 
-from ..conftest import SAMPLES, run_cli, unavailable
+from ..conftest import REPO, SAMPLES, run_cli, unavailable
 
 CUES = {
     "identity_jitter",
@@ -154,18 +157,27 @@ def test_the_faces_of_a_photo_are_judged_too(engine: FaceEngine, media: Path) ->
 
 @pytest.mark.shared_media
 def test_without_the_forgery_model_a_scan_says_not_judged_and_finishes(tmp_path: Path, cli_env: dict[str, str]) -> None:
-    """An install without the model file (or a wrong path): the scan runs, and says why nothing was judged."""
+    """An install without the model file: the scan runs, and says why nothing was judged. (A model named by
+    $IMPERSONATION_FORGERY_MODEL that does not load is refused: tests/unit/test_chosen_forgery_model.py.)"""
     done = run_cli(["gallery", "import", str(SAMPLES / "references")], cli_env)
     assert done.returncode == 0, done.stderr
     report = tmp_path / "result.json"
-    env = {**cli_env, FORGERY_MODEL_ENV: str(tmp_path / "absent.onnx")}
-    done = run_cli(["scan", str(SAMPLES / "clips" / "astronaut_live.mp4"), "--json", str(report)], env)
+    # The package as installed without its data/forgery/ files, first on the path.
+    installed = tmp_path / "site" / "impersonation_cli"
+    without_model = shutil.ignore_patterns("face_forgery.*", "__pycache__")
+    shutil.copytree(REPO / "impersonation_cli", installed, ignore=without_model)
+    env = {**cli_env, "PYTHONPATH": str(installed.parent)}
+    env.pop(FORGERY_MODEL_ENV, None)
+    scan = ["scan", str(SAMPLES / "clips" / "astronaut_live.mp4"), "--json", str(report)]
+    # -P: the copy, not the checkout in the working folder, is imported.
+    command = [sys.executable, "-P", "-m", "impersonation_cli", *scan]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 1, done.stderr  # a registered person was found (--fail-on any)
     document = json.loads(report.read_text(encoding="utf-8"))
     assert document["settings"]["forgery"] is None
     (found,) = document["appearances"]
     assert "likely-synthetic" not in found["verdicts"] and "likely-effects" not in found["verdicts"]
-    assert any("not judged: no forgery model" in r and "absent.onnx" in r for r in found["reasons"])
+    assert any("not judged: no forgery model" in r and "face_forgery.onnx is missing" in r for r in found["reasons"])
     assert found["signals"][FACE_FORGERY]["score"] == 0.0
 
 
