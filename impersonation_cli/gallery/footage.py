@@ -35,7 +35,8 @@ def add_footage_videos(
             stopped the batch, the ones after it never read); with them, those read and refused (a single
             frame, nothing but blank frames). A UserError when every video left out was read and refused.
     """
-    rate = fps if fps is not None else load_config(config).replay.footage_fps
+    settings = load_config(config).replay
+    rate = fps if fps is not None else settings.footage_fps
     check_rate(rate, MAX_FOOTAGE_FPS)
     for path in videos:
         if problem := not_a_file(path):
@@ -58,6 +59,12 @@ def add_footage_videos(
                 continue
             if stats.truncated:
                 warn(truncation_warning(path, video))
+            if video.duration_s < settings.run_s[0]:
+                # Stored (a longer copy may follow), but said: a 0.3-s clip was "added" and could never match.
+                warn(
+                    f"warning: {path}: {video.duration_s:.1f} s of footage is shorter than a replay run scores "
+                    f"from ([replay] run_s starts at {settings.run_s[0]:g} s): a replay of it alone scores 0"
+                )
             if not new and video.fps != rate:
                 warn(
                     f"warning: {path}: kept as stored, fingerprinted at {video.fps:g} fps, not {rate:g}: "
@@ -83,7 +90,10 @@ def remove_footage_videos(gallery: Path, name: str, video: str | None = None) ->
         removed = store.remove_footage(name, video)
         name = store.canonical_name(name)
     if not removed:
-        what = "no footage" if video is None else f"no footage named {video!r}"
+        # A sha256 is matched whole or by the 16 characters `footage list` shows: 'f89' was "no footage named".
+        short = video is not None and len(video) < 16 and all(c in "0123456789abcdefABCDEF" for c in video)
+        hint = " (a sha256 is given whole or by its first 16 characters)" if short else ""
+        what = "no footage" if video is None else f"no footage named {video!r}{hint}"
         raise UserError(f"'{name}' has {what} (see `impersonation-cli footage list`)")
     return name, removed
 

@@ -56,7 +56,7 @@ def added(gallery: Path, video: Path) -> list[str]:
 
 
 def test_footage_cut_short_is_stored_with_a_warning(gallery: Path, tmp_path: Path) -> None:
-    whole = write_clip(tmp_path / "whole.mp4")
+    whole = write_clip(tmp_path / "whole.mp4", frames=80)  # 8 s: the half that decodes is long enough to score
     assert added(gallery, whole) == []
     warnings = added(gallery, cut_short(whole, tmp_path / "cut.mp4", 0.5))
     assert len(warnings) == 1 and "\n" not in warnings[0], warnings
@@ -170,3 +170,26 @@ def test_a_video_read_and_refused_does_not_cost_the_others(gallery: Path, tmp_pa
         add_each(gallery, [single, first], stored)
     assert stored == ["c.mp4", "a.mp4"] and not isinstance(refused.value, UnreadableInput)
     assert str(refused.value).endswith("(the other 1 of 2 videos are stored)") and refused.value.exit_code == 2
+
+
+def test_footage_too_short_to_score_is_stored_and_said(gallery: Path, tmp_path: Path) -> None:
+    """A 0.3-s clip was 'added (3 frames at 8 fps over 0.3 s)' without a word, though no run of it can score."""
+    said: list[str] = []
+    short = write_clip(tmp_path / "short.mp4", frames=4)
+    ((_, video, new),) = add_footage_videos(gallery, PERSON, [short], 8.0, warn=said.append)
+    assert new and video.duration_s < 2.0
+    assert said == [
+        f"warning: {short}: {video.duration_s:.1f} s of footage is shorter than a replay run scores from "
+        "([replay] run_s starts at 2 s): a replay of it alone scores 0"
+    ]
+    said.clear()
+    list(add_footage_videos(gallery, PERSON, [write_clip(tmp_path / "long.mp4", frames=40)], 8.0, warn=said.append))
+    assert said == []
+
+
+def test_a_short_sha256_prefix_is_told_how_long_it_must_be(gallery: Path, tmp_path: Path) -> None:
+    from impersonation_cli.gallery.footage import remove_footage_videos
+
+    list(add_footage_videos(gallery, PERSON, [write_clip(tmp_path / "long.mp4", frames=40)], 8.0, warn=print))
+    with pytest.raises(UserError, match=r"no footage named 'f89' \(a sha256 is given whole or by its first 16 char"):
+        remove_footage_videos(gallery, PERSON, "f89")
