@@ -90,8 +90,10 @@ def score_colour(score: float) -> str:
     return "#c62828" if score >= 0.8 else "#ef6c00" if score >= 0.5 else "#f9a825" if score >= 0.2 else "#90a4ae"
 
 
-# Control characters but the newline and tab, which a file name's code element shows (white-space: pre-wrap).
-CONTROL_IN_PAGE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Control characters but the tab, which a file name's code element shows (white-space: pre-wrap). A newline in a
+# file name is one too: shown, 'in/line1' and '# Injected heading' read as two lines of the page (the drafts show
+# U+FFFD there, as here).
+CONTROL_IN_PAGE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f]")
 
 
 def _without_bidi_overrides(value: Any) -> Any:
