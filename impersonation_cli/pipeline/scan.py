@@ -274,11 +274,13 @@ class SourcePipeline:
         found = (match_track(t, self.context.index, self.config.match) for t in tracks)
         return [m for m in found if m is not None]
 
-    def conclude(self, facts: SourceResult, min_frames: int) -> tuple[SourceResult, list[Appearance]]:
+    def conclude(
+        self, facts: SourceResult, min_frames: int, min_track_frames: int = 1
+    ) -> tuple[SourceResult, list[Appearance]]:
         """Close every track; return the source's result (the caller's `facts`: how it was read) and its
-        appearances, judged."""
+        appearances, judged (`appearances`' arguments)."""
         self.finish()
-        appearances = self.appearances(min_frames)
+        appearances = self.appearances(min_frames, min_track_frames)
         signals = self._signals.source_signals()
         judgement = judge_source(appearances, signals, self.config.verdicts)
         result = dataclasses.replace(
@@ -292,9 +294,10 @@ class SourcePipeline:
         )
         return result, appearances
 
-    def appearances(self, min_frames: int) -> list[Appearance]:
-        """The finished tracks' matches, one appearance per person per stretch of time, with evidence."""
-        groups = group_matches(self._matches, min_frames, self.config.scan.merge_gap_s)
+    def appearances(self, min_frames: int, min_track_frames: int = 1) -> list[Appearance]:
+        """The finished tracks' matches, one appearance per person per stretch of time, with evidence: of at least
+        `min_frames` sampled frames, one of its tracks of at least `min_track_frames` (a watch's alerts need two)."""
+        groups = group_matches(self._matches, min_frames, self.config.scan.merge_gap_s, min_track_frames)
         return [self._final_appearance(group, n) for n, group in enumerate(groups, start=1)]
 
     def _final_appearance(self, group: list[TrackMatch], number: int) -> Appearance:
@@ -402,8 +405,11 @@ def sampled_frames(group: list[TrackMatch]) -> int:
     return len({o.time_s for m in group for o in m.track.observations})
 
 
-def group_matches(matches: list[TrackMatch], min_frames: int, merge_gap_s: float) -> list[list[TrackMatch]]:
-    """One appearance per identity per stretch of time: tracks closer than merge_gap_s join up."""
+def group_matches(
+    matches: list[TrackMatch], min_frames: int, merge_gap_s: float, min_track_frames: int = 1
+) -> list[list[TrackMatch]]:
+    """One appearance per identity per stretch of time: tracks closer than merge_gap_s join up; kept with at least
+    `min_frames` sampled frames and a track of at least `min_track_frames`."""
     groups: list[list[TrackMatch]] = []
     for match in sorted(matches, key=lambda m: (m.identity.casefold(), m.track.start_s)):
         last = groups[-1] if groups else None
@@ -415,7 +421,11 @@ def group_matches(matches: list[TrackMatch], min_frames: int, merge_gap_s: float
             last.append(match)
         else:
             groups.append([match])
-    kept = [g for g in groups if sampled_frames(g) >= min_frames]
+    kept = [
+        g
+        for g in groups
+        if sampled_frames(g) >= min_frames and max(len(m.track.observations) for m in g) >= min_track_frames
+    ]
     return sorted(kept, key=lambda g: (g[0].track.start_s, g[0].identity.casefold()))
 
 

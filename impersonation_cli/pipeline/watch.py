@@ -494,7 +494,10 @@ class Watcher:
         sources: list[SourceResult] = []
         appearances: list[Appearance] = []
         for room in self.rooms:
-            result, found = room.pipeline.conclude(self._source_facts(room), config.scan.min_appearance_frames)
+            # Of tracks an alert could be raised for: two tracks seen once each (a face the tracker lost between
+            # two samples) made a 2-frame appearance in the summary, judged unauthorized, that was never alerted.
+            facts, frames = self._source_facts(room), config.scan.min_appearance_frames
+            result, found = room.pipeline.conclude(facts, frames, self.settings.provisional_frames)
             sources.append(result)
             appearances.extend(found)
         if across_rooms:

@@ -44,3 +44,20 @@ def test_an_ended_track_is_alerted_only_with_two_sampled_frames(
     frame = SimpleNamespace(index=frames, time_s=float(frames))
     watcher._observe(room, frame, None)  # type: ignore[arg-type]  # what the stand-in pipeline ignores
     assert found == ([match] if alerted else [])
+
+
+def test_a_summary_appearance_needs_a_track_an_alert_could_be_raised_for() -> None:
+    """Two one-frame tracks of one person 1 s apart (the tracker lost the face between two samples) made a
+    2-frame appearance in the watch's summary, judged unauthorized-likeness and counted in its exit code, of which
+    no alert had been raised: neither track reached the two frames an alert needs."""
+    from impersonation_cli.pipeline.scan import group_matches
+
+    def seen_once(track_id: int, time_s: float) -> TrackMatch:
+        observation = Observation(track_id, time_s, np.array([0, 0, 8, 8], np.float32), 0.9, np.zeros((5, 2)), None)
+        track = Track(track_id, "rtmp://cam/live", [observation])
+        return TrackMatch(track, "Eileen Collins", 0.42, 0.42, np.full(1, 0.42), None, -1.0)
+
+    once_each = [seen_once(1, 0.0), seen_once(2, 1.0)]
+    assert [len(group) for group in group_matches(once_each, 2, 2.0)] == [2]  # a scan keeps it, as before
+    assert group_matches(once_each, 2, 2.0, min_track_frames=2) == []
+    assert len(group_matches([*once_each, ended_track(2)], 2, 2.0, min_track_frames=2)) == 1
