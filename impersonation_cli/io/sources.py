@@ -393,20 +393,23 @@ def probe(source: str, max_pixels: int = MAX_PIXELS) -> SourceInfo:
 def _of_main_track(info: SourceInfo, max_pixels: int) -> SourceInfo:
     """`info` with the size and rate of the track a scan reads (`main_video`) where OpenCV, which reads a file's
     first video track, read another: a cover picture's or a thumbnail's 1480x832 at 25 fps was the size the
-    boxes were said to be in, and a 10240x10240 cover refused the whole file as over the pixel limit."""
+    boxes were said to be in, and a 10240x10240 cover refused the whole file as over the pixel limit. Or where
+    OpenCV read no size: a TS whose video starts 20 s after its audio, past OpenCV's probe, was 0x0 at no rate
+    (and passed the pixel limit untested)."""
     container = open_pyav(info.source)
     if container is None:
         return info
     with container:
         stream = main_video(container)
-        if stream is container.streams.video[0]:
+        if stream is container.streams.video[0] and info.width and info.height:
             return info
-        rate = stream.average_rate or stream.guessed_rate
-        fps = float(rate) if rate and 0 < float(rate) < 1000 else info.fps
         check_pixels(info.source, stream.codec_context.width, stream.codec_context.height, max_pixels)
         for packet in container.demux(stream):
             for decoded in packet.decode():  # its first frame as shown: turned, unsqueezed
                 height, width = shown(decoded, pixel_aspect(stream.codec_context)).shape[:2]
+                # The decoder's rate once a frame is out: a TS may declare none before (its guess, 90000).
+                rate = stream.average_rate or stream.codec_context.framerate or stream.guessed_rate
+                fps = float(rate) if rate and 0 < float(rate) < 1000 else info.fps
                 return replace(info, width=width, height=height, fps=fps, frame_count=stream.frames or None)
     return info
 

@@ -53,3 +53,27 @@ def held_picture_clip(path: Path, held: int, bframes: int) -> Path:
             out.mux(stream.encode(frame))
         out.mux(stream.encode())
     return path
+
+
+def late_video_ts(path: Path, late_s: float = 20.0, video_s: float = 2.0) -> Path:
+    """An MPEG-TS whose sound starts at 0 and whose 64x48 video (25 fps) starts `late_s` later, as a capture
+    that began before its camera did; the packets interleaved by time, as a muxer writes them."""
+    samples, rate = 1152, 48000
+    with av.open(str(path), "w", format="mpegts") as out:
+        audio = out.add_stream("mp2", rate=rate)
+        audio.layout = "mono"
+        video = out.add_stream("libx264", rate=25)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        shown = 0
+        for number in range(int((late_s + video_s) * rate / samples)):
+            sound = av.AudioFrame.from_ndarray(np.zeros((1, samples), np.int16), format="s16", layout="mono")
+            sound.sample_rate, sound.pts, sound.time_base = rate, number * samples, Fraction(1, rate)
+            out.mux(audio.encode(sound))
+            while shown < video_s * 25 and late_s + shown / 25 <= number * samples / rate:
+                picture = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 100 + shown, np.uint8), format="rgb24")
+                picture.pts, picture.time_base = int(late_s * 25) + shown, Fraction(1, 25)
+                out.mux(video.encode(picture))
+                shown += 1
+        out.mux(audio.encode())
+        out.mux(video.encode())
+    return path

@@ -235,3 +235,14 @@ def test_a_stream_that_cannot_be_opened_says_why_ffmpeg_gave_without_the_url() -
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_ts_whose_video_starts_late_is_probed_at_its_size_and_rate(tmp_path: Path) -> None:
+    """Its video 20 s after its sound, past OpenCV's probe: the source read 'width 0, height 0, fps null' (the faces'
+    boxes in 64x48 frames), and the pixel limit passed it untested."""
+    from impersonation_cli.io.sources import probe
+
+    from .small_clips import late_video_ts
+
+    info = probe(str(late_video_ts(tmp_path / "late.ts")))
+    assert (info.width, info.height, info.fps) == (64, 48, 25.0), info
