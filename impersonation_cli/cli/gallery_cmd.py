@@ -30,8 +30,8 @@ gallery_app = typer.Typer(
 app.add_typer(gallery_app, name="gallery")
 
 
-def _open(gallery: Path | None, create: bool = True, read_only: bool = False) -> Gallery:
-    return Gallery(default_gallery_path(gallery), create=create, read_only=read_only)
+def _open(gallery: Path | None, create: bool = True, read_only: bool = False, name_clashes: bool = False) -> Gallery:
+    return Gallery(default_gallery_path(gallery), create=create, read_only=read_only, name_clashes=name_clashes)
 
 
 def enrolled(name: str, added: int, already_stored: int) -> None:
@@ -101,7 +101,7 @@ def show(name: Annotated[str, typer.Argument()], gallery: options.Gallery = None
 @gallery_app.command("remove")
 def remove(name: Annotated[str, typer.Argument()], gallery: options.Gallery = None) -> None:
     """Remove a person with all their references and authorizations."""
-    with _open(gallery, create=False) as store:
+    with _open(gallery, create=False, name_clashes=True) as store:  # the way out of two people under one name
         done(f"removed {store.remove_person(name)}")
 
 

@@ -235,8 +235,14 @@ def _sql_name_key(value: object) -> str | None:
     return name_key(value) if isinstance(value, str) else None
 
 
+# In `Gallery._name_index`, a name as stored, byte for byte: an exact spelling is its own person first,
+# which only a gallery of two people under one name (`Gallery._refuse_name_clashes`) tells apart. A control
+# character begins no name (`validate_name`).
+EXACT = "\x00"
+
+
 class Gallery:
-    def __init__(self, path: Path, create: bool = True, read_only: bool = False) -> None:
+    def __init__(self, path: Path, create: bool = True, read_only: bool = False, name_clashes: bool = False) -> None:
         """Open the gallery at `path`; with `create=False` (commands that only read or remove) a missing file
         is an error instead of a new empty gallery, so a mistyped path is not mistaken for an empty one.
         `read_only` (commands that only read) opens an existing file without writing to it or beside it, so a
@@ -244,7 +250,9 @@ class Gallery:
         reads as empty and is not made.
 
         Every open checks the file (SQLite's quick_check) and its embeddings: a damaged gallery is refused,
-        never used as if it were smaller or empty."""
+        never used as if it were smaller or empty. So is one holding two people under what is now one name
+        (`name_key`), which older versions told apart, unless `name_clashes` (`gallery remove`, which takes a
+        name's exact spelling, to undo the clash)."""
         if path.is_dir():
             raise GalleryError(f"{path} is a folder, not a gallery file (give the .sqlite file in it)")
         if path.exists() and not path.is_file():  # SQLite wrote /dev/null-journal beside /dev/null, then failed
@@ -275,6 +283,8 @@ class Gallery:
             self._check_tables()
             self._check_schema()
             self._check_contents()
+            if not name_clashes:
+                self._refuse_name_clashes()
         except sqlite3.DatabaseError as exc:
             if not existed:  # a new gallery in a folder that takes no files was "not a readable ... gallery"
                 raise GalleryError(f"cannot make a gallery at {path}: {exc} (is its folder writable?)") from exc
@@ -437,12 +447,33 @@ class Gallery:
 
     # -- people ---------------------------------------------------------------------------------
 
+    def _refuse_name_clashes(self) -> None:
+        """Two people under one name (by `name_key`: 'Émile Zola' and 'émile zola', made by a version before names
+        were compared so) were edited, shown, exported and granted rooms as whichever came first: the other's
+        faces were added to it, a scan judged one by the other's grants, `gallery remove` removed the wrong one."""
+        people: dict[str, tuple[int, str]] = {}
+        for person_id, text in self.db.execute(
+            "SELECT id, name FROM persons UNION ALL SELECT person_id, alias FROM aliases"
+        ):
+            if not isinstance(text, str):
+                continue
+            first = people.setdefault(name_key(text), (person_id, text))
+            if first[0] != person_id:
+                raise GalleryError(
+                    f"gallery {self.path} holds {first[1]!r} and {text!r} as two people, where names are one whatever "
+                    "their case and Unicode form (an older version told them apart): remove one with "
+                    "`impersonation-cli gallery remove` and its exact spelling, then enrol its photos again under "
+                    "another name"
+                )
+
     def _person_id(self, name: str) -> int | None:
         # Compared by name_key, which composes both sides too: `gallery add "Eileen  Collins"` extended Eileen
         # Collins, `gallery show` of it found nobody; so did a name stored before names were composed.
         key = name_key(name) if isinstance(name, str) else name
         if self._depth:  # nothing changes the gallery under a transaction or snapshot: one read serves every look-up
-            return self._name_index().get(key)
+            index = self._name_index()
+            exact = index.get(EXACT + name) if isinstance(name, str) else None
+            return exact if exact is not None else index.get(key)
         # As stored first, through the columns' indexes; then by name_key, which no index serves (each such look-up
         # reads every name: `gallery list` of 4,000 people, one look-up each, took 27 s that way, where 5 s before).
         stored = stored_form(name) if isinstance(name, str) else name
@@ -471,6 +502,7 @@ class Gallery:
     def _remember(self, name: str, person_id: int | None) -> None:
         if self._name_ids is not None and isinstance(name, str) and person_id is not None:
             self._name_ids.setdefault(name_key(name), person_id)
+            self._name_ids.setdefault(EXACT + name, person_id)
 
     def person_id(self, name: str) -> int:
         person_id = self._person_id(name)

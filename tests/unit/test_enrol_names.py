@@ -200,3 +200,26 @@ def test_revoke_says_the_room_as_grants_spell_it(gallery: Path) -> None:
     assert done.stdout.startswith("douyin:1 authorized for Eileen Collins")
     done = run_cli("gallery", "revoke", "EC", "Douyin:1", "--gallery", str(gallery))
     assert (done.returncode, done.stdout.strip()) == (0, "douyin:1 no longer authorized for Eileen Collins")
+
+
+def test_a_gallery_of_two_people_under_one_name_is_refused_until_one_is_removed_by_its_spelling(
+    tmp_path: Path,
+) -> None:
+    """A version before names were compared whatever their case kept 'Émile Zola' and 'émile zola' as two people;
+    this one opened that gallery without a word and edited, showed, exported, granted and removed whichever came
+    first: `gallery remove "émile zola"` removed Émile Zola."""
+    path = tmp_path / "old.sqlite"
+    with Gallery(path) as store:
+        store.add_person("Émile Zola", [_reference(1)])
+        store.add_person("Alex", [_reference(2)])
+        store.db.execute("UPDATE persons SET name = 'émile zola' WHERE name = 'Alex'")  # as the older version wrote
+        store.db.commit()
+    with pytest.raises(GalleryError, match=r"holds 'Émile Zola' and 'émile zola' as two people, where names are one"):
+        Gallery(path, read_only=True)
+    listed = run_cli("gallery", "list", "--gallery", str(path))
+    assert listed.returncode == 2 and "as two people" in listed.stderr, listed
+    removed = run_cli("gallery", "remove", "émile zola", "--gallery", str(path))
+    assert removed.returncode == 0 and removed.stdout.strip() == "removed émile zola", removed
+    with Gallery(path, read_only=True) as store:
+        (person,) = store.persons()
+        assert person.name == "Émile Zola" and store.references("Émile Zola")[0].image_name == "1.jpg"
