@@ -843,9 +843,13 @@ def _readable_bound(bound: str) -> bool:
 
 
 def _exported_bound(bound: str | None, end: bool) -> str | None:
-    """A grant's bound as an export writes it. One stored before io/rooms.validate_date bounded the years, past them
-    on its open side (`valid_to` '9999-12-31', `valid_from` '0001-01-01': a grant 'for ever'), is written as no
-    bound, as it is judged (gallery/grants.py): written as stored, `gallery import-file` refused the export."""
+    """A grant's bound as an export writes it (and `gallery import-file` reads an older export's). One stored before
+    io/rooms.validate_date bounded the years, past them on its open side (`valid_to` '9999-12-31', `valid_from`
+    '0001-01-01': a grant 'for ever'), is written as no bound, as it is judged (gallery/grants.py); one stored
+    before it asked for a 'T' ('2026-11-20 20:00:00+08:00') with one. Written as stored, or read from an export of
+    such a version, `gallery import-file` refused the file."""
+    if bound is not None and len(bound) > 10 and bound[10] == " ":
+        bound = f"{bound[:10]}T{bound[11:]}"
     year = int(bound[:4]) if bound is not None and bound[:4].isdigit() else None
     if year is not None and (year > GRANT_YEARS[1] if end else year < GRANT_YEARS[0]):
         return None
@@ -1232,6 +1236,10 @@ def _authorization_from_json(raw: object, person: str, where: str) -> Authorizat
     _only_keys(raw, AUTHORIZATION_KEYS, where)
     # Every key, as an export writes them: {"room": ...} alone was taken as a grant for ever, AI allowed or not.
     bounds = [_field(raw, key, where) for key in ("valid_from", "valid_to")]
+    # As this version exports them: an older version's export holds bounds it wrote as stored.
+    bounds = [
+        _exported_bound(b, end) if isinstance(b, str) else b for b, end in zip(bounds, (False, True), strict=True)
+    ]
     valid_from, valid_to = (
         None if value is None else _checked(f"{where}.{key}", validate_date, value, key)
         for value, key in zip(bounds, ("valid_from", "valid_to"), strict=True)

@@ -158,3 +158,26 @@ def test_an_older_gallerys_grant_for_ever_is_exported_as_one_an_import_reads(
         import_from_file(tmp_path / gallery, tmp_path / "export.json")
         with Gallery(tmp_path / gallery, create=False) as store:
             assert store.authorizations() == [Authorization("Ann A", ROOM, None, None, True)]
+
+
+def test_an_older_versions_export_and_a_date_time_stored_with_a_space_are_read_and_exported(tmp_path: Path) -> None:
+    """Versions up to 2026-12-05 exported `valid_to` '9999-12-31' as stored, and older ones took a date-time
+    written with a space ('2026-11-20 20:00:00+08:00'), which scans honour: `gallery import-file` refused both
+    files, and this version's export of such a gallery wrote the spaced bound it then refused."""
+    import json
+
+    embedding = np.ones(512, dtype=np.float32) / np.sqrt(512)
+    with Gallery(tmp_path / "old.sqlite") as store:
+        store.add_person("Ann A", [ReferenceFace("a" * 64, "ref.jpg", "w600k_mbf.onnx:0", embedding, 120, 0.9, 80, 1)])
+        store.authorize("Ann A", ROOM, "2026-01-01")
+        store.db.execute("UPDATE authorizations SET valid_from = '2026-11-20 20:00:00+08:00'")
+        store.db.commit()
+    export_to_file(tmp_path / "old.sqlite", tmp_path / "export.json")
+    document = json.loads((tmp_path / "export.json").read_text(encoding="utf-8"))
+    grant = document["persons"][0]["authorizations"][0]
+    assert grant["valid_from"] == "2026-11-20T20:00:00+08:00"
+    grant["valid_from"], grant["valid_to"] = "2026-11-20 20:00:00+08:00", "9999-12-31"  # as an older export wrote
+    (tmp_path / "older.json").write_text(json.dumps(document), encoding="utf-8")
+    import_from_file(tmp_path / "new.sqlite", tmp_path / "older.json")
+    with Gallery(tmp_path / "new.sqlite", create=False) as store:
+        assert store.authorizations() == [Authorization("Ann A", ROOM, "2026-11-20T20:00:00+08:00", None, False)]
