@@ -323,9 +323,11 @@ class ScanResult:
             raise ResultFormatError("not a scan result: its JSON is nested too deeply") from None
         _refuse_unlisted_sources(result)
         _refuse_unknown_values(result)
-        # Read into this version's fields (a newer minor version's extra ones are dropped): written again, it is
-        # this version's document.
-        result.schema_version = SCAN_SCHEMA_VERSION
+        # Read into this version's fields. A newer minor version's extra ones are dropped: written again, it is this
+        # version's document. An older one's are kept as they were, those added since null (or absent from
+        # `settings`): it keeps its version. Re-saved, a 1.0 result claimed 1.11 without the settings 1.1 added.
+        if not _minor(version) < _minor(SCAN_SCHEMA_VERSION):
+            result.schema_version = SCAN_SCHEMA_VERSION
         return result
 
     @classmethod
@@ -381,9 +383,15 @@ def json_line(document: Any) -> str:
     return shown_json(json.dumps(document, ensure_ascii=False).translate(_LINE_BREAKS)) + "\n"
 
 
+def _minor(version: str) -> float:
+    """A schema version's minor number (`1.11`: 11); one that is not a number reads as the newest."""
+    minor = version.partition(".")[2]
+    return int(minor) if minor.isdigit() else math.inf
+
+
 def appearance_event(appearance: Appearance) -> dict[str, Any]:
     """One JSONL line: an appearance with its format named, readable on its own."""
-    return {"schema": EVENT_SCHEMA, "schema_version": SCHEMA_VERSION, **dataclasses.asdict(appearance)}
+    return {"schema": EVENT_SCHEMA, "schema_version": SCHEMA_VERSION, **plain_data(appearance)}
 
 
 @functools.cache

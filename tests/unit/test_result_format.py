@@ -251,3 +251,14 @@ def test_the_document_is_plain_data_any_strict_serializer_takes() -> None:
     assert type(document["appearances"][0]["verdicts"][0]) is str
     assert yaml.safe_load(yaml.safe_dump(document)) == document
     assert ScanResult.from_dict(document) == result
+
+
+@pytest.mark.parametrize(("written", "saved"), [("1.0", "1.0"), ("1.9", "1.9"), ("1.99", SCAN_SCHEMA_VERSION)])
+def test_a_result_read_and_saved_again_keeps_an_older_version_and_takes_this_one_over_a_newer(
+    written: str, saved: str
+) -> None:
+    """A 1.0 result re-saved through the library claimed this version (1.11) without the settings 1.1 added
+    (`settings.detector`): a reader of 1.11 took their absence for a fault. A newer minor version's extra fields
+    are dropped on reading, so that one is saved as this version's."""
+    document = {**_result().to_dict(), "schema_version": written}
+    assert ScanResult.from_dict(document).to_dict()["schema_version"] == saved
