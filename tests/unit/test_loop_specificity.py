@@ -66,3 +66,17 @@ def test_a_still_or_unlooped_talking_head_is_not_a_loop(monkeypatch: pytest.Monk
 )
 def test_a_loop_beats_the_lags_beside_it_by_a_margin_and_a_ratio(at_lag: float, beside: float, loop: bool) -> None:
     assert lag_specific(at_lag, beside, load_config().replay) is loop
+
+
+def test_a_clip_shown_twice_between_live_talk_is_no_loop_of_the_talk(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A seller's live talk (a still background: it matches every lag alike) with the same 3-s product clip
+    inserted after 4 s and again 4 s later made one run at the clip's lag of the talk and the clip: 7 s, loop 1.0,
+    the live seller's stream flagged likely-replay. The run is cut to its frames specific to the lag: the clip's
+    3 s repeat, 0.33, under the threshold."""
+    rng = np.random.default_rng(9)
+    talk = talking_head(rng, wobble=0.3)[:8]  # 4 s
+    product = [rng.permutation(64).astype(np.float64) for _ in range(6)]  # 3 s, every frame its own
+    stream = [ranks(v + rng.normal(0.0, 0.3, 64)) for v in [*talk, *product, *talk, *product]]
+    loop = detect(stream, monkeypatch).source_signals()["loop"]
+    assert loop.score < load_config().verdicts.replay_threshold, loop.explanation
+    assert loop.details["start_s"] >= 11.0 and loop.details["lag_s"] == pytest.approx(7.0), loop.details

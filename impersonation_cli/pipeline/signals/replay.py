@@ -28,7 +28,7 @@ scene costs much everywhere). `scripts/measure_loops.py` measured both on the sh
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -398,16 +398,58 @@ def offset_costs(matches: np.ndarray, run: Run, tolerance_s: float) -> tuple[flo
     return cost(run.offset_s), min(cost(run.offset_s + step) for step in BESIDE_OFFSETS_S)
 
 
+# A frame this close to a lag's target time stands at that lag (`frame_lag_costs`); samples come at most 1 s apart.
+LAG_TOLERANCE_S = 0.75
+
+
 def lag_costs(times: np.ndarray, signatures: np.ndarray, run: Run) -> tuple[float, float]:
     """The mean distance of the run's frames (of a stream's `times` and loop `signatures`) to the frames one lag
     earlier: at the run's lag, and at the best of lags 1 and 2 s either side of it."""
+    _, at, beside, _ = frame_lag_costs(times, signatures, run)
+    return float(at.mean()), float(beside.mean(axis=1).min())
+
+
+def frame_lag_costs(
+    times: np.ndarray, signatures: np.ndarray, run: Run
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """`lag_costs` frame by frame: the run's frames (indices into `times`), each one's distance to the frame one
+    lag earlier, (4, frames) the same at lags 1 and 2 s either side, and (4, frames) whether the stream holds a
+    frame there (a loop's first frames have none 1-2 s before their partner: the stream's first frame stood in)."""
     inside = np.flatnonzero((times >= run.start_s) & (times <= run.end_s))
 
-    def cost(lag: float) -> float:
-        partners = nearest_times(times, times[inside] - lag)
-        return float(paired_distances(signatures[inside], signatures[partners]).mean())
+    def cost(lag: float) -> tuple[np.ndarray, np.ndarray]:
+        targets = times[inside] - lag
+        partners = nearest_times(times, targets)
+        held = np.abs(times[partners] - targets) <= LAG_TOLERANCE_S
+        return paired_distances(signatures[inside], signatures[partners]), held
 
-    return cost(run.offset_s), min(cost(run.offset_s + d) for d in (-2.0, -1.0, 1.0, 2.0))
+    beside = [cost(run.offset_s + d) for d in (-2.0, -1.0, 1.0, 2.0)]
+    return inside, cost(run.offset_s)[0], np.stack([c for c, _ in beside]), np.stack([h for _, h in beside])
+
+
+def specific_part(times: np.ndarray, signatures: np.ndarray, run: Run, settings: ReplaySettings) -> Run | None:
+    """The run, if specific to its lag (`lag_specific` of its mean costs), cut to its longest stretch of frames
+    each specific on its own (gaps up to `max_gap_s`), which is what repeats: a product clip shown twice between
+    live talk at one lag made a run of the clip and the talk before it (a still background matches every lag
+    alike), 7 s scored 1.0 where the clip repeated 3 s. None where it is not."""
+    inside, at, beside, held = frame_lag_costs(times, signatures, run)
+    if not lag_specific(float(at.mean()), float(beside.mean(axis=1).min()), settings):
+        return None
+    nearest = np.where(held, beside, np.inf).min(axis=0)
+    specific = inside[(nearest - at >= settings.loop_margin) & (at <= settings.loop_ratio * nearest)]
+    if not len(specific):
+        return None
+    piece = inside[(times[inside] >= times[specific].min()) & (times[inside] <= times[specific].max())]
+    costs = at[np.isin(inside, piece)]
+    start, end = float(times[piece].min()), float(times[piece].max())
+    return replace(
+        run,
+        start_s=start,
+        end_s=end,
+        frames=len(piece),
+        mean_distance=float(costs.mean()),
+        reference_start_s=run.reference_start_s + (start - run.start_s),
+    )
 
 
 def nearest_times(times: np.ndarray, targets: np.ndarray) -> np.ndarray:
@@ -579,10 +621,9 @@ class ReplayDetector:
             # may go on a piece settled before (starting at the last cut) or after `before_s` are judged.
             for run in find_runs(0, rows[:, 0], rows[:, 1], rows[:, 2], self.settings):
                 at_cut = run.start_s <= since_s + gap or run.end_s >= before_s - gap
-                if (len(specific) < SETTLED_RUNS or at_cut) and lag_specific(
-                    *lag_costs(times, signatures, run), self.settings
-                ):
-                    specific.append(run)
+                judged = len(specific) < SETTLED_RUNS or at_cut
+                if judged and (part := specific_part(times, signatures, run, self.settings)) is not None:
+                    specific.append(part)
             merged = merge_loop_runs(self._settled + specific, self.settings)
             # The longest, and any that may go on after `before_s` (a run's frames are at most max_gap_s apart).
             self._settled = [run for n, run in enumerate(merged) if n < SETTLED_RUNS or run.end_s >= before_s - gap]
@@ -638,20 +679,26 @@ class ReplayDetector:
     def loop_runs(self) -> list[Run]:
         """Runs of the stream against its own past that are specific to their lag (key: 0), strongest first: those
         settled (`_settle`) and those since, a loop cut where its matches were settled joined again."""
-        runs = [run for run, at, beside in self.loop_candidates() if lag_specific(at, beside, self.settings)]
+        runs = self._specific_parts(self._loop_matches.values)
         return merge_loop_runs(self._settled + runs, self.settings) if self._settled else runs
+
+    def _specific_parts(self, table: np.ndarray) -> list[Run]:
+        """The runs of loop matches `table` (stream time, earlier time, distance) cut to what is specific to their
+        lags (`specific_part`), longest first."""
+        if not len(table):
+            return []
+        times, signatures = self._own_times.values, self._own.values
+        runs = find_runs(0, table[:, 0], table[:, 1], table[:, 2], self.settings)
+        parts = [part for run in runs if (part := specific_part(times, signatures, run, self.settings)) is not None]
+        return sorted(parts, key=lambda r: (-r.duration_s, r.mean_distance))
 
     def recent_loop(self, since_s: float) -> SignalScore | None:
         """The longest repeat of the stream itself among its frames since `since_s` that is specific to its lag, as
         the loop signal scores it; None where there is none. For a watch to tell while it runs (`Watcher`): the
         recent frames only, so that each look stays small however long the room has been watched."""
         table = self._loop_matches.values
-        recent = table[table[:, 0] >= since_s]
-        times, signatures = self._own_times.values, self._own.values
-        for run in find_runs(0, recent[:, 0], recent[:, 1], recent[:, 2], self.settings):
-            if lag_specific(*lag_costs(times, signatures, run), self.settings):
-                return self._loop_score(run)
-        return None
+        parts = self._specific_parts(table[table[:, 0] >= since_s])
+        return self._loop_score(parts[0]) if parts else None
 
     def _replay_score(self, run: Run) -> SignalScore:
         video = self.index.videos[run.key] if self.index is not None else None
