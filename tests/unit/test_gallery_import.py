@@ -452,3 +452,31 @@ def test_an_imported_face_like_another_registered_persons_is_warned_of(tmp_path:
     done = run_cli("gallery", "import-file", str(second), "--gallery", str(gallery))
     assert done.returncode == 0, done.stderr
     assert "warning: Eileen Collins: ref.jpg: this face is 1.00 like 'President 44'" in done.stderr, done.stderr
+
+
+def test_an_import_reads_the_gallery_once_for_its_lookalike_warnings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The warnings read every registered embedding again for each person imported: 1,860 people took 93 s
+    (the import itself 2 s), twice the people four times as long."""
+    from impersonation_cli.gallery.enrol import import_gallery_file
+
+    rng = np.random.default_rng(3)
+    document = _export()
+    template = _person(document)
+    document["persons"] = []
+    for n in range(40):
+        person = copy.deepcopy(template)
+        vector = rng.normal(size=512)
+        embedding = (vector / np.linalg.norm(vector)).astype("<f4").tobytes()
+        person.update(name=f"Person {n}", aliases=[])
+        person["references"][0].update(image_sha256=f"{n:064x}", embedding=base64.b64encode(embedding).decode())
+        person["authorizations"] = []
+        document["persons"].append(person)
+    (tmp_path / "export.json").write_text(json.dumps(document), encoding="utf-8")
+    reads: list[int] = []
+    index = Gallery.index
+    monkeypatch.setattr(Gallery, "index", lambda self: reads.append(1) or index(self))
+    said: list[str] = []
+    assert import_gallery_file(tmp_path / "g.sqlite", tmp_path / "export.json", 0.4, said.append) == (40, 40)
+    assert len(reads) == 1 and said == []
