@@ -20,7 +20,7 @@ from impersonation_cli.gallery.store import (
     validate_name,
 )
 from impersonation_cli.io.names import shown_name
-from impersonation_cli.io.sources import IMAGE_EXTENSIONS, read_image
+from impersonation_cli.io.sources import IMAGE_EXTENSIONS, files_below, read_image
 from impersonation_cli.outputs.console import printable
 from impersonation_cli.pipeline.matches import lookalikes
 from impersonation_cli.pipeline.tracks import crop_with_margin
@@ -113,7 +113,8 @@ def tell(say: Callable[[str], None], line: str) -> None:
 
 
 def images_in(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+    below = files_below(folder, lambda _error: None)  # a folder that cannot be listed holds no photo to enrol
+    return sorted(p for p in below if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
 
 
 def people_to_import(root: Path, say: Callable[[str], None]) -> list[tuple[str, Path]]:

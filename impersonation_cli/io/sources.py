@@ -8,7 +8,7 @@ import struct
 import threading
 import urllib.parse
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
@@ -177,11 +177,29 @@ def _media_files(folder: Path) -> tuple[list[str], list[InputProblem]]:
     def refused(error: OSError) -> None:
         unlisted.append(InputProblem(str(error.filename), f"cannot list this folder ({error.strerror or error})"))
 
-    for root, _, names in os.walk(folder, onerror=refused):
-        found += [str(Path(root, name)) for name in names if Path(name).suffix.lower() in extensions]
+    found += [str(path) for path in files_below(folder, refused) if path.suffix.lower() in extensions]
     unread = [InputProblem(path, _missing(path, Path(path))) for path in found if _kind(Path(path)) != "file"]
     unread_paths = {problem.source for problem in unread}
     return sorted(p for p in found if p not in unread_paths), sorted([*unlisted, *unread], key=lambda p: p.source)
+
+
+def files_below(folder: Path, refused: Callable[[OSError], None]) -> Iterator[Path]:
+    """Every entry below `folder` that is no folder (links to folders are neither followed nor given; a link to
+    nothing is given), one folder at a time without recursion: os.walk and Path.rglob recurse, and a tree 980
+    folders deep ended the scan, with every other input, in a RecursionError (exit 4). `refused` is told of each
+    folder that cannot be listed."""
+    pending = [folder]
+    while pending:
+        current = pending.pop()
+        try:
+            with os.scandir(current) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        pending.append(Path(entry.path))
+                    elif not entry.is_dir():
+                        yield Path(entry.path)
+        except OSError as error:
+            refused(error)
 
 
 def source_key(source: str) -> str:

@@ -246,3 +246,28 @@ def test_a_ts_whose_video_starts_late_is_probed_at_its_size_and_rate(tmp_path: P
 
     info = probe(str(late_video_ts(tmp_path / "late.ts")))
     assert (info.width, info.height, info.fps) == (64, 48, 25.0), info
+
+
+def test_a_folder_tree_deeper_than_pythons_recursion_limit_is_searched_to_the_bottom(tmp_path: Path) -> None:
+    """os.walk and Path.rglob recurse: a tree 980 folders deep ended `scan` (every other input with it) and
+    `gallery import` in 'internal error: RecursionError', exit 4."""
+    import sys
+
+    from impersonation_cli.gallery.enrol import images_in
+
+    bottom = tmp_path
+    for _ in range(sys.getrecursionlimit() + 100):  # one by one: mkdir(parents=True) recurses too
+        bottom = bottom / "d"
+        bottom.mkdir()
+    (bottom / "clip.mp4").write_bytes(b"x")
+    (bottom / "photo.jpg").write_bytes(b"x")
+    try:
+        found, problems = expand_inputs([str(tmp_path)])
+        assert found == [str(bottom / "clip.mp4"), str(bottom / "photo.jpg")] and problems == []
+        assert images_in(tmp_path) == [bottom / "photo.jpg"]
+    finally:  # bottom up: pytest's clean-up of old temporary folders (shutil.rmtree) recurses as os.walk did
+        (bottom / "clip.mp4").unlink()
+        (bottom / "photo.jpg").unlink()
+        while bottom != tmp_path:
+            bottom.rmdir()
+            bottom = bottom.parent
