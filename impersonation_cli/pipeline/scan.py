@@ -560,7 +560,8 @@ def source_facts(info: SourceInfo, stats: DecodeStats, error: str | None) -> Sou
         error=error,
         width=width,
         height=height,
-        fps=round(info.fps, 3) if info.fps else None,
+        # Under 0.0005 fps (a frame held for hours), three significant digits: rounded to 0.0, it read as no rate.
+        fps=(round(info.fps, 3) or float(f"{info.fps:.3g}")) if info.fps else None,
         duration_s=round(duration_s, 3) if duration_s else None,
         scanned_s=round(stats.last_time_s, 3),
         frames_decoded=stats.frames_decoded,

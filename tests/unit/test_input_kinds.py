@@ -271,3 +271,14 @@ def test_a_folder_tree_deeper_than_pythons_recursion_limit_is_searched_to_the_bo
         while bottom != tmp_path:
             bottom.rmdir()
             bottom = bottom.parent
+
+
+@pytest.mark.parametrize(("fps", "recorded"), [(29.97002997, 29.97), (0.5, 0.5), (75 / 900001, 8.33e-05), (None, None)])
+def test_a_very_low_frame_rate_is_recorded_not_rounded_to_zero(fps: float | None, recorded: float | None) -> None:
+    """Three frames held over ten hours (75/900001 fps) recorded 'fps': 0.0, which formats.md's readers take for
+    a rate (a division by zero waiting to happen) where null means unknown."""
+    from impersonation_cli.io.sources import SourceInfo
+    from impersonation_cli.pipeline.scan import source_facts
+
+    info = SourceInfo("held.mp4", "video", 64, 48, fps, 36000.0, 3)
+    assert source_facts(info, DecodeStats(), None).fps == recorded
