@@ -428,10 +428,10 @@ def frame_lag_costs(
 
 
 def specific_part(times: np.ndarray, signatures: np.ndarray, run: Run, settings: ReplaySettings) -> Run | None:
-    """The run, if specific to its lag (`lag_specific` of its mean costs), cut to its longest stretch of frames
-    each specific on its own (gaps up to `max_gap_s`), which is what repeats: a product clip shown twice between
-    live talk at one lag made a run of the clip and the talk before it (a still background matches every lag
-    alike), 7 s scored 1.0 where the clip repeated 3 s. None where it is not."""
+    """The run, if specific to its lag (`lag_specific` of its mean costs), cut to its first and last frames that
+    are specific on their own, which is what repeats: a product clip shown twice between live talk made one run
+    at its lag of the clip and the talk before it (a still background matches every lag alike), 7 s scored 1.0
+    where the clip repeated 3 s. None where it is not specific."""
     inside, at, beside, held = frame_lag_costs(times, signatures, run)
     if not lag_specific(float(at.mean()), float(beside.mean(axis=1).min()), settings):
         return None
