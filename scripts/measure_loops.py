@@ -17,8 +17,9 @@ JoyHallo clip this gives costs of 0.4-0.7 at the lag against 1.7-1.8 beside it, 
 clip looped measured 0.38 against 1.84); `rough` with three times the jitter. Frames are decoded once with the
 library's decoder (`sample_frames`), shrunk with the detector's own `_small_gray`, and fed to a footage-less
 `ReplayDetector`; its `loop_candidates` (runs before the specificity test, with their costs at the lag and beside
-it) are judged under each rule with the library's `lag_specific`. About 2 minutes on 2 cores (under a minute
-with `--cache` filled).
+it) are judged under each rule with the library's `lag_specific`; last, the streams a scan flags `likely-replay` by
+its loop signal as the library reports it (the specific part of the longest loop, `specific_part`). About 2 minutes
+on 2 cores (under a minute with `--cache` filled).
 
     python scripts/measure_loops.py --shared ../shared [--cache /tmp/loop_frames] [--seeds 3]
 """
@@ -39,6 +40,7 @@ from impersonation_cli.errors import UserError
 from impersonation_cli.io.sources import UnreadableInput, sample_frames
 from impersonation_cli.pipeline.faces import Frame
 from impersonation_cli.pipeline.signals.replay import ReplayDetector, ReplaySettings, Run, _small_gray, lag_specific
+from impersonation_cli.results import SignalScore
 
 EVERY_FRAME_FPS = 1000.0  # above any video's frame rate: sample_frames hands out every frame
 RATES = (1.0, 2.0)
@@ -104,6 +106,7 @@ class Case:
     mode: str
     period_s: float
     candidates: list[tuple[Run, float, float]]
+    loop: SignalScore  # the stream's loop signal as a scan reports it (the specific part of its longest loop)
 
     def is_true_lag(self, run: Run, settings: ReplaySettings) -> bool:
         """Whether the run's lag is a multiple of the clip's length (within the run offset tolerance)."""
@@ -168,7 +171,8 @@ def measure(clip: Clip, settings: ReplaySettings, seeds: int) -> Iterator[Case]:
                     detector = ReplayDetector(None, settings)
                     for frame in sample(clip, plays, fps, mode, np.random.default_rng(seed)):
                         detector.observe(frame)
-                    yield Case(clip.name, plays, fps, mode.name, clip.period_s, detector.loop_candidates())
+                    candidates, loop = detector.loop_candidates(), detector.source_signals()["loop"]
+                    yield Case(clip.name, plays, fps, mode.name, clip.period_s, candidates, loop)
 
 
 def found(case: Case, settings: ReplaySettings) -> tuple[bool, bool]:
@@ -244,6 +248,28 @@ def report_misses(cases: list[Case], settings: ReplaySettings) -> None:
         print(f"    {clip}: {len(runs)} streams, {at:.2f} / {beside:.2f}")
 
 
+def report_flags(cases: list[Case], settings: ReplaySettings, threshold: float) -> None:
+    """The streams a scan flags `likely-replay` by their loop signal (at `threshold`): the negatives (false), and
+    the positives flagged at the true lag."""
+    negatives = [c for c in cases if c.plays == 1 and c.loop.score >= threshold]
+    positives = [c for c in cases if c.plays > 1]
+    true = [
+        c
+        for c in positives
+        if c.loop.score >= threshold
+        and c.is_true_lag(dataclasses.replace(EMPTY_RUN, offset_s=float(c.loop.details["lag_s"])), settings)
+    ]
+    unlooped = sum(c.plays == 1 for c in cases)
+    print(f"\nflagged likely-replay at {threshold:g} by the loop signal: {len(negatives)} of {unlooped} unlooped")
+    print(f"streams, {len(true)} of {len(positives)} looped ones at the true lag")
+    for case in negatives:
+        print(f"    FP {case.clip} {case.fps:g} fps {case.mode}: {case.loop.explanation}")
+
+
+# A run to carry a lag to `Case.is_true_lag`.
+EMPTY_RUN = Run(0, 0.0, 0.0, 0.0, 0, 0.0, 0.0)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", type=Path, default=Path("../shared"))
@@ -262,6 +288,7 @@ def main() -> None:
     report_rules(cases, settings)
     report_costs(cases, settings)
     report_misses(cases, settings)
+    report_flags(cases, settings, load_config().verdicts.replay_threshold)
 
 
 if __name__ == "__main__":
