@@ -84,7 +84,8 @@ def remove_footage_videos(gallery: Path, name: str, video: str | None = None) ->
 
     Raises:
         UserError: nothing was removed (as `gallery revoke`: removing what is not there is a mistake worth
-            saying), a person not in the gallery, a gallery that is missing or cannot be written.
+            saying), a person not in the gallery, a gallery that is missing or cannot be written, a file name
+            that two of the person's videos carry (which one is asked for by sha256; nothing removed).
     """
     with Gallery(gallery, create=False) as store:
         removed = store.remove_footage(name, video)

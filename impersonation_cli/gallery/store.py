@@ -704,17 +704,28 @@ class Gallery:
         return [FootageVideo(*row) for row in rows]
 
     def remove_footage(self, name: str, video: str | None = None) -> int:
-        """Remove all of a person's footage, or the videos with this file name or sha256 (whole, or at least the
-        16 characters `footage list` shows); returns how many."""
+        """Remove all of a person's footage, or the video with this file name or sha256 (whole, or at least the
+        16 characters `footage list` shows); returns how many.
+
+        Raises:
+            GalleryError: a file name that two or more of the person's videos carry (different content, one name):
+                which one is meant is asked for by sha256, nothing removed."""
         with self.transaction() as db:
-            query = "DELETE FROM footage_videos WHERE person_id = ?"
+            query = "FROM footage_videos WHERE person_id = ?"
             args: tuple[int | str | None, ...] = (self.person_id(name),)
             if video is not None:
                 # The list shows 16 characters of the sha256: those alone matched nothing.
                 prefix = video.lower() if SHA256_PREFIX_PATTERN.match(video) else None
                 query = query + " AND (name = ? OR sha256 = ? OR substr(sha256, 1, length(?)) = ?)"
                 args = (*args, video, video, prefix, prefix)
-            return db.execute(query, args).rowcount
+                digests = [row[0] for row in db.execute("SELECT sha256 " + query + " ORDER BY sha256", args)]
+                if len(digests) > 1:
+                    shown = ", ".join(digest[:16] for digest in digests)
+                    raise GalleryError(
+                        f"{len(digests)} of {name!r}'s videos are named {video!r} ({shown}): "
+                        "give the sha256 of the one to remove (`impersonation-cli footage list`)"
+                    )
+            return db.execute("DELETE " + query, args).rowcount
 
     def footage_frames(self, method: str) -> list[tuple[FootageVideo, list[tuple[float, bytes]]]]:
         """Every video fingerprinted by `method`, with its (time, fingerprint) rows in time order."""

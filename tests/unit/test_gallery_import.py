@@ -480,3 +480,21 @@ def test_an_import_reads_the_gallery_once_for_its_lookalike_warnings(
     said: list[str] = []
     assert import_gallery_file(tmp_path / "g.sqlite", tmp_path / "export.json", 0.4, said.append) == (40, 40)
     assert len(reads) == 1 and said == []
+
+
+def test_a_file_name_two_videos_carry_removes_neither_and_asks_for_the_sha256(tmp_path: Path) -> None:
+    """`footage remove NAME clip.mp4` removed every video of that file name: two recordings both saved as
+    clip.mp4 went together, where the analyst meant one."""
+    from impersonation_cli.gallery.store import FINGERPRINT_METHOD, FootageVideo
+
+    first, second = "aa" * 32, "bb" * 32
+    with Gallery(tmp_path / "g.sqlite") as store:
+        store.import_export(_export())
+        for digest in (first, second):
+            store.add_footage(FootageVideo("Eileen Collins", "clip.mp4", digest, FINGERPRINT_METHOD, 8.0, 3.0), [])
+        with pytest.raises(GalleryError, match=r"2 of 'Eileen Collins''s videos are named 'clip\.mp4' \(aaaa"):
+            store.remove_footage("Eileen Collins", "clip.mp4")
+        assert len(store.footage("Eileen Collins")) == 2
+        assert store.remove_footage("Eileen Collins", second[:16]) == 1
+        assert store.remove_footage("Eileen Collins", "clip.mp4") == 1
+        assert store.footage("Eileen Collins") == []
