@@ -28,6 +28,14 @@ grade, a hue turned 40 degrees with saturation 1.3, FFmpeg's 'vintage' and 'cros
     python scripts/make_robustness_set.py /tmp/colour --colour
     impersonation-cli eval /tmp/colour/colour.yaml --score-unmatched --fps 1 --json colour.json
 
+With --captions it writes instead burned-in captions over the face, to OUT/captions.yaml: one line of text 18%
+of the face's height (its median box over five frames) centred on the mouth, between mouth and chin, on the chin
+and under the chin, each white with a black outline and white on a translucent black band, as live rooms and
+re-uploads carry them (what a caption did to the model before: docs/verdicts.md, "Captions over the lower face"):
+
+    python scripts/make_robustness_set.py /tmp/captions --captions
+    impersonation-cli eval /tmp/captions/captions.yaml --score-unmatched --fps 1 --json captions.json
+
 With --vertical it writes only that 9:16 phone frame, of every real AND every fake video (their labels kept), to
 OUT/vertical.yaml: what a phone close-up does to the detector, on fakes as on reals (docs/verdicts.md, "Faces cut
 by the frame's edge"):
@@ -61,6 +69,15 @@ SET_KINDS = {
     "colour": "Colour grades of the whole frame",
     "phone": "Phone, app and platform processing",
     "vertical": "The 9:16 phone frame",
+    "captions": "Captions burned in over the face",
+}
+CAPTION_TEXT = "LIVE SALE TODAY ONLY  Link below  Follow for more"
+CAPTION_HEIGHT = 0.18  # of the face box's height
+# Where the caption's middle line lies: between the mouth (0) and the chin (1), the box's lower edge.
+CAPTION_PLACES = {"mouth": 0.0, "mouth-chin": 0.5, "chin": 1.0, "below-chin": 1.8}
+CAPTION_STYLES = {
+    "outline": "fontcolor=white:borderw={border}:bordercolor=black",
+    "band": "fontcolor=white:box=1:boxcolor=black@0.55:boxborderw={border}",
 }
 
 
@@ -176,6 +193,54 @@ def colour_variants() -> dict[str, tuple[str, int, str | None]]:
 
 
 @dataclass(frozen=True)
+class FacePlace:
+    """Where a clip's face is, in frame pixels: its centre's x, its mouth's and its chin's y, its height."""
+
+    centre_x: float
+    mouth_y: float
+    chin_y: float
+    height: float
+
+
+def face_place(video: Path, engine, seconds: float) -> FacePlace | None:
+    """The median place of the largest face in five frames spread over the first `seconds`; None without one."""
+    import cv2
+    import numpy as np
+
+    capture = cv2.VideoCapture(str(video))
+    places = []
+    for moment in np.linspace(0.1, 0.9, 5) * seconds:
+        capture.set(cv2.CAP_PROP_POS_MSEC, moment * 1000.0)
+        ok, frame = capture.read()
+        faces = engine.detect(frame) if ok else None
+        if faces is None or not len(faces):
+            continue
+        largest = int(np.argmax(faces.sizes))
+        (x1, y1, x2, y2), mouth = faces.boxes[largest][:4], faces.keypoints[largest][3:5, 1].mean()
+        places.append(((x1 + x2) / 2, mouth, y2, y2 - y1))
+    capture.release()
+    return FacePlace(*np.median(places, axis=0).tolist()) if places else None
+
+
+def caption_variants(place: FacePlace) -> dict[str, tuple[str, int, str | None]]:
+    """Variant name -> (video filter, crf, None): the caption at each of CAPTION_PLACES in each of CAPTION_STYLES."""
+    size = max(8, round(CAPTION_HEIGHT * place.height))
+    found: dict[str, tuple[str, int, str | None]] = {}
+    for where, share in CAPTION_PLACES.items():
+        middle = place.mouth_y + share * (place.chin_y - place.mouth_y)
+        for style, colours in CAPTION_STYLES.items():
+            look = colours.format(border=max(2, size // 8))
+            font = f"fontfile={FONT}:" if FONT.is_file() else ""
+            text = f"drawtext={font}text='{CAPTION_TEXT}':fontsize={size}:{look}"
+            found[f"caption-{where}-{style}"] = (
+                f"{text}:x={place.centre_x:.0f}-tw/2:y={middle:.0f}-th/2",
+                QUALITY_CRF,
+                None,
+            )
+    return found
+
+
+@dataclass(frozen=True)
 class Variant:
     case: Case
     name: str
@@ -184,6 +249,13 @@ class Variant:
     video_filter: str
     crf: int
     bitrate: str | None = None  # a two-pass encode at this bitrate instead of crf
+
+
+def caption_engine(models: Path):
+    """The face engine the detector's training extracts faces with (scripts/train_detector.py)."""
+    from train_detector import make_engine
+
+    return make_engine(models)
 
 
 def encode(variant: Variant, seconds: float) -> str | None:
@@ -267,6 +339,8 @@ def main() -> None:
         help="the 9:16 phone frame of every real and fake video, to OUT/vertical.yaml",
     )
     parser.add_argument("--colour", action="store_true", help="colour grades of the whole frame, to OUT/colour.yaml")
+    parser.add_argument("--captions", action="store_true", help="captions over the face, to OUT/captions.yaml")
+    parser.add_argument("--models", type=Path, default=REPO.parent / "shared" / "models", help="with --captions")
     args = parser.parse_args()
     out = args.out.resolve()
     if out.is_relative_to(REPO):
@@ -274,6 +348,7 @@ def main() -> None:
     cases, _ = labelled_cases(args.media)
     reals = [c for c in cases if c.group.startswith("real/") and "/video/" in c.group]
     fakes = [c for c in cases if c.group.startswith("fake/") and c.file.lower().endswith(VIDEO_SUFFIXES)]
+    engine = caption_engine(args.models) if args.captions else None
     todo = []
     for case in reals + fakes if args.vertical else reals:
         source = args.media / case.file
@@ -285,6 +360,13 @@ def main() -> None:
             chosen = phone_variants(short_side)
         elif args.colour:
             chosen = colour_variants()
+        elif engine is not None:
+            place = face_place(source, engine, args.seconds)
+            if place is None:
+                print(
+                    f"no face in five frames of the first {args.seconds:g} s, no captions: {case.file}", file=sys.stderr
+                )
+            chosen = caption_variants(place) if place else {}
         else:
             chosen = {name: (vf, crf, None) for name, (vf, crf) in variants(short_side).items() if vf is not None}
         for name, (video_filter, crf, bitrate) in chosen.items():
@@ -296,7 +378,7 @@ def main() -> None:
     made = [(v.case, v.name, v.target) for v in todo if v.target.is_file()]
     clips = len({case.file for case, _, _ in made})
     photos = photo_variants(cases, args.media, out, args.photos) if args.phone else []
-    set_name = "vertical" if args.vertical else "phone" if args.phone else "colour" if args.colour else "robustness"
+    set_name = next((name for name in ("vertical", "phone", "colour", "captions") if getattr(args, name)), "robustness")
     kind = SET_KINDS[set_name]
     lines = [
         f"# {kind} of {clips} of the {len(reals) + len(fakes) if args.vertical else len(reals)} "

@@ -12,11 +12,12 @@ Stages (each caches its output under --work; `all` runs them in order):
             instead, as the model before) with a new 3-way head: real / self-blended / effects. Fakes are made
             on the fly from the training reals (impersonation_cli/forgery/selfblend.py); capture-quality
             degradation is applied to every crop alike. Exports ONNX, checks ONNX Runtime against torch.
-  capture   fine-tunes the trained model 300 steps more with 3/4 of each batch's pairs as phone capture makes
-            them: cut by the frame's edge (one side, a corner, or all four close around the face; black beyond)
-            and/or blurred (motion along a line, or defocus), both crops of a pair alike, after the fake is made;
-            so that it judges phone close-ups whose crop leaves the frame (calibrate then writes that rule,
-            crop.outside) and does not take a blurred real face for a forgery.
+  capture   fine-tunes the trained model 300 steps more with 3/4 of each batch's pairs as phone capture and live
+            rooms make them: cut by the frame's edge (one side, a corner, or all four close around the face; black
+            beyond), blurred (motion along a line, or defocus), colour-graded as a whole (a room's filter) and/or
+            captioned (burned-in text across or below the lower face), both crops of a pair alike, after the fake
+            is made; so that it judges phone close-ups whose crop leaves the frame (calibrate then writes that
+            rule, crop.outside) and takes no blurred, graded or captioned real face for a forgery.
   calibrate fits a temperature on the held-out people's reals + their self-blends and effects, and picks the
             thresholds for <=2% false positives on held-out REAL tracks (mean of the top-3 frame probabilities
             of up to 12 frames, as the scan aggregates), clean and degraded; writes the metadata JSON. (The
@@ -63,6 +64,8 @@ from impersonation_cli.forgery.detector import ModelInput, calibrated  # noqa: E
 from impersonation_cli.forgery.selfblend import (  # noqa: E402
     FaceSample,
     apply_effect,
+    burned_in_caption,
+    colour_grade,
     degrade,
     scene_blur,
     self_blend_and_mask,
@@ -523,9 +526,22 @@ def training_batch(
 # teaches the network that neither carries a label: both pictures of a pair cut and blurred alike after the fake
 # is made (what blur did to the model before: docs/verdicts.md, "Blurred faces").
 
-CAPTURE_RECORD_KEYS = ("steps", "batch", "lr", "seed", "capture_share", "cut_chance", "blur_chance", "seconds")
+CAPTURE_RECORD_KEYS = (
+    "steps",
+    "batch",
+    "lr",
+    "seed",
+    "capture_share",
+    "cut_chance",
+    "blur_chance",
+    "caption_chance",
+    "colour_chance",
+    "seconds",
+)
 CUT_CHANCE = 2 / 3  # of a capture pair: cut by the frame's edge...
-BLUR_CHANCE = 0.5  # ...and, drawn on its own, blurred (selfblend.scene_blur)
+BLUR_CHANCE = 0.5  # ...and, drawn on its own, blurred (selfblend.scene_blur)...
+COLOUR_CHANCE = 0.3  # ...and colour-graded as a whole (selfblend.colour_grade): a room's filter is no effect...
+CAPTION_CHANCE = 0.4  # ...and captioned (selfblend.burned_in_caption): nor is text over the face
 
 # How far inside the box's edge a cut falls, in box sides: negative cuts only the context (the crop reaches 0.15
 # beyond the box), positive cuts into the face, up to a box a quarter outside the frame (the runtime's limit).
@@ -571,10 +587,12 @@ def capture_pairs(
     count: int,
     blur_chance: float = BLUR_CHANCE,
     cut_chance: float = CUT_CHANCE,
+    caption_chance: float = CAPTION_CHANCE,
+    colour_chance: float = COLOUR_CHANCE,
 ) -> tuple[list[np.ndarray], list[int]]:
     """`count` (real crop, fake crop) pairs, the fake a self-blend or an effect in the training's proportions, both
-    pictures blurred (`blur_chance`) and cut by frame edges (`cut_chance`) alike after the fake is made, then
-    cropped, degraded and mirrored alike."""
+    pictures blurred (`blur_chance`), cut by frame edges (`cut_chance`), colour-graded (`colour_chance`) and
+    captioned (`caption_chance`) alike after the fake is made, then cropped, degraded and mirrored alike."""
     crops, labels = [], []
     for _ in range(count):
         face, other = (faces[int(i)] for i in rng.integers(len(faces), size=2))
@@ -586,17 +604,29 @@ def capture_pairs(
         if rng.random() < cut_chance:
             cuts = frame_cut(rng)
             pictures = [cut(picture, face, cuts) for picture in pictures]
+        if rng.random() < colour_chance:
+            seed = int(rng.integers(2**63))
+            pictures = [colour_grade(picture, np.random.default_rng(seed)) for picture in pictures]
+        if rng.random() < caption_chance:
+            seed = int(rng.integers(2**63))
+            pictures = [burned_in_caption(picture, face, np.random.default_rng(seed)) for picture in pictures]
         crops.extend(finish_pair(face, pictures[0], pictures[1], rng))
         labels.extend([0, label])
     return crops, labels
 
 
 def capture_scores(network, faces: list[FaceSample], seed: int) -> dict[str, float]:
-    """On held-out faces cut by frame edges, and on others blurred: self-blend and effects AUC, and the 95th
-    percentile of the real crops' uncalibrated synthetic and effects probabilities (what such a real face scores)."""
+    """On held-out faces cut by frame edges, on others blurred, captioned, colour-graded: self-blend and effects AUC,
+    and the 95th percentile of the real crops' uncalibrated synthetic and effects probabilities (what such a real
+    face scores)."""
     scores = {}
-    for name, blur_chance, cut_chance in (("cut", 0.0, 1.0), ("blurred", 1.0, 0.0)):
-        crops, labels = capture_pairs(faces, np.random.default_rng(seed), 160, blur_chance, cut_chance)
+    for name, chances in (
+        ("cut", (0.0, 1.0, 0.0, 0.0)),
+        ("blurred", (1.0, 0.0, 0.0, 0.0)),
+        ("captioned", (0.0, 0.0, 1.0, 0.0)),
+        ("graded", (0.0, 0.0, 0.0, 1.0)),
+    ):
+        crops, labels = capture_pairs(faces, np.random.default_rng(seed), 160, *chances)
         marks = np.array(labels)
         probabilities = calibrated(predict(network, to_blob(crops)), 1.0)
         reals = probabilities[marks == 0]
@@ -1150,8 +1180,9 @@ def command_train(args: argparse.Namespace) -> None:
 
 def command_capture(args: argparse.Namespace) -> None:
     """Fine-tunes the trained model at --output, in place, with --capture-share of each batch's pairs cut by the
-    frame's edge and/or blurred (`capture_pairs`): afterwards it judges faces whose crop leaves the frame
-    (EDGE_RULE, written by `calibrate`) and does not take a blurred face for a forgery."""
+    frame's edge, blurred, colour-graded and/or captioned (`capture_pairs`): afterwards it judges faces whose crop
+    leaves the frame (EDGE_RULE, written by `calibrate`) and takes no blurred, graded or captioned face for a
+    forgery."""
     train_entries, validation_entries = split_faces(args)
     train_faces = [f for e in train_entries for f in samples_of(e)]
     validation_faces = [f for e in validation_entries for f in samples_of(e)]
@@ -1177,6 +1208,8 @@ def command_capture(args: argparse.Namespace) -> None:
         "capture_share": args.capture_share,
         "cut_chance": round(CUT_CHANCE, 4),
         "blur_chance": BLUR_CHANCE,
+        "caption_chance": CAPTION_CHANCE,
+        "colour_chance": COLOUR_CHANCE,
         "seconds": round(seconds),
         "history": history,
         "command": " ".join(sys.argv),

@@ -359,3 +359,76 @@ def old_video_colour(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     faded = image.astype(np.float32) * (1 - (mix := rng.uniform(0.2, 0.8))) + grey * mix
     faded = (faded - 128.0) * rng.uniform(0.7, 0.95) + 128.0 + rng.uniform(-15, 15, size=3)
     return np.clip(faded, 0, 255).astype(np.uint8)
+
+
+# Burned-in text: subtitles and sales captions of live rooms and re-uploads cross the lower face. Sizes in face
+# sides; the text line runs across the face and past it, unlike a sticker's few letters on it.
+CAPTION_HEIGHT = (0.08, 0.3)
+CAPTION_BASELINE = (0.55, 1.35)  # below the box's top edge: from the nose down to under the chin
+CAPTION_CHARACTERS = list("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789   !?%$.,:+-")
+CAPTION_FONTS = (
+    cv2.FONT_HERSHEY_SIMPLEX,
+    cv2.FONT_HERSHEY_DUPLEX,
+    cv2.FONT_HERSHEY_COMPLEX,
+    cv2.FONT_HERSHEY_TRIPLEX,
+)
+CAPTION_COLOURS = ((255, 255, 255), (0, 255, 255), (0, 0, 0), (40, 40, 230))  # BGR: white, yellow, black, red
+FONT_CAP_HEIGHT = 22.0  # px of a Hershey capital at scale 1
+
+
+def burned_in_caption(image: np.ndarray, face: FaceSample, rng: np.random.Generator) -> np.ndarray:
+    """`image` with one or two lines of caption text across or below the face: plain, outlined, or on a
+    translucent band. Drawn on both pictures of a training pair alike, it carries no label."""
+    out = image.copy()
+    height = rng.uniform(*CAPTION_HEIGHT) * face.side
+    font = int(rng.choice(CAPTION_FONTS))
+    scale = height / FONT_CAP_HEIGHT
+    thickness = max(1, round(height * rng.uniform(0.06, 0.16)))
+    colour = CAPTION_COLOURS[int(rng.integers(len(CAPTION_COLOURS)))]
+    style = int(rng.integers(3))  # 0 plain, 1 outlined, 2 on a band
+    baseline = face.box[1] + rng.uniform(*CAPTION_BASELINE) * face.side
+    for line in range(1 + int(rng.random() < 0.3)):
+        text = "".join(rng.choice(CAPTION_CHARACTERS, int(rng.integers(8, 32)))).strip() or "LIVE"
+        (width, text_height), _ = cv2.getTextSize(text, font, scale, thickness)
+        left = int(face.centre[0] + rng.normal(0.0, 0.15) * face.side - width / 2)
+        bottom = int(baseline + line * 1.5 * text_height)
+        if style == 2:
+            band = out.copy()
+            pad = max(2, text_height // 3)
+            cv2.rectangle(band, (left - pad, bottom - text_height - pad), (left + width + pad, bottom + pad), 0, -1)
+            out = cv2.addWeighted(band, (opacity := rng.uniform(0.35, 0.8)), out, 1.0 - opacity, 0.0)
+        if style == 1:
+            outline = (0, 0, 0) if sum(colour) > 300 else (255, 255, 255)
+            cv2.putText(out, text, (left, bottom), font, scale, outline, thickness + max(2, thickness), cv2.LINE_AA)
+        cv2.putText(out, text, (left, bottom), font, scale, colour, thickness, cv2.LINE_AA)
+    return out
+
+
+# A live room's colour filter grades the whole frame: a cast on the midtones, a turned hue, curves per channel, a
+# channel mix (sepia and the like). Strengths reach past what a host would choose, as apps' filters do.
+MIDTONE_CAST = 0.45  # per channel, of the full range at mid grey
+HUE_TURN = 50  # degrees either way
+CHANNEL_GAMMA = (0.6, 1.6)
+SEPIA = np.array([[0.131, 0.534, 0.272], [0.168, 0.686, 0.349], [0.189, 0.769, 0.393]], dtype=np.float32)  # BGR
+
+
+def colour_grade(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """`image` graded as a whole by one of four kinds of colour filter, drawn at random."""
+    picture = image.astype(np.float32) / 255.0
+    kind = int(rng.integers(4))
+    if kind == 0:
+        lightness = picture.mean(axis=2, keepdims=True)
+        midtones = 4.0 * lightness * (1.0 - lightness)
+        picture = picture + midtones * rng.uniform(-MIDTONE_CAST, MIDTONE_CAST, size=3).astype(np.float32)
+    elif kind == 1:
+        hsv = cv2.cvtColor(image, cv2.COLOR_BGR2HSV).astype(np.float32)
+        hsv[..., 0] = (hsv[..., 0] + rng.uniform(-HUE_TURN, HUE_TURN) / 2.0) % 180.0  # OpenCV's hue is degrees / 2
+        hsv[..., 1] = np.clip(hsv[..., 1] * rng.uniform(0.6, 1.5), 0, 255)
+        return cv2.cvtColor(hsv.astype(np.uint8), cv2.COLOR_HSV2BGR)
+    elif kind == 2:
+        picture = picture ** rng.uniform(*CHANNEL_GAMMA, size=3).astype(np.float32)
+    else:
+        mix = rng.uniform(0.4, 1.0)
+        matrix = (1.0 - mix) * np.eye(3, dtype=np.float32) + mix * SEPIA
+        picture = picture @ matrix.T
+    return (np.clip(picture, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
