@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from impersonation_cli.pipeline.signals.scoring import EFFECTS_CUES, SYNTHETIC_CUES
 from impersonation_cli.results import EVIDENCE_FIELDS
 
 from ..conftest import REPO, SAMPLES, interrupted_cli, run_cli
@@ -111,8 +112,30 @@ def local_result(ray_case: dict[str, Any], ray_env: dict[str, str], tmp_path_fac
     return result
 
 
-def assert_same_as_local(out: Path, local: dict[str, Any]) -> None:
+def cue_measures_apart(document: dict[str, Any]) -> dict[tuple[str, str], dict[str, float]]:
+    """Take the appearances' hand-made cues' explanations and measures out of `document`; return the measures by
+    (appearance id, cue)."""
+    measures = {}
+    for appearance in document["appearances"]:
+        for name, cue in appearance["signals"].items():
+            if name in SYNTHETIC_CUES or name in EFFECTS_CUES:
+                cue.pop("explanation")
+                measures[(appearance["appearance_id"], name)] = cue.pop("details")
+    return measures
+
+
+def assert_same_as_local(out: Path, local: dict[str, Any], cue_tolerance: float | None = None) -> None:
+    """The distributed result equals the local one in every field. With `cue_tolerance`, the hand-made cues'
+    measures (explanations, never a verdict) within it: a slice's first frames get a full-resolution detection
+    where the whole file's pass may run the adaptive one (docs/scale.md, "What can still differ")."""
     distributed = comparable(out / "result.json")
+    if cue_tolerance is not None:
+        local = json.loads(json.dumps(local))
+        expected, measured = cue_measures_apart(local), cue_measures_apart(distributed)
+        assert measured.keys() == expected.keys()
+        for key, values in measured.items():
+            assert values.keys() == expected[key].keys(), key
+            assert all(abs(v - expected[key][k]) <= cue_tolerance for k, v in values.items()), (key, values)
     assert distributed == local
     for appearance in distributed["appearances"]:
         for name in EVIDENCE_FIELDS:  # the crop and the whole frame
@@ -193,7 +216,8 @@ def test_a_long_file_in_slices_gives_the_unsplit_local_result(
 ) -> None:
     """The Hamilton clip looped 4 times (37.5 s) in 3 slices of about 12 s (`--slice 13`) on two workers, one of them
     killed while it scans a slice (which is then scanned again): the result of a local scan of the whole file,
-    evidence included (a face track runs across a boundary: tests/pipeline/test_slices.py)."""
+    evidence included (a face track runs across a boundary: tests/pipeline/test_slices.py), the hand-made cues'
+    measures within 0.06 (docs/scale.md)."""
     looped = looped_hamilton(media, 4, tmp_path)
     room = ["--room", ROOM_A, "--started-at", "2026-11-20T20:00:00+08:00", "--threads", "1", "-q"]
     local_out, out = tmp_path / "local", tmp_path / "sliced"
@@ -210,7 +234,7 @@ def test_a_long_file_in_slices_gives_the_unsplit_local_result(
     scan = subprocess.Popen([*scan_args(out), *engine], env=ray_env, stderr=subprocess.PIPE, text=True)
     stderr = finish_killing_one_worker(scan, ray_head, "scan_slice")
     assert scan.returncode == 1, stderr
-    assert_same_as_local(out, expected)
+    assert_same_as_local(out, expected, cue_tolerance=0.06)
 
 
 @pytest.mark.shared_media

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import subprocess
 from pathlib import Path
 
 import cv2
@@ -108,7 +109,9 @@ def cut_left(face: FaceSample, image: np.ndarray, share: float) -> tuple[np.ndar
 
 def test_a_face_cut_by_the_frame_edge_is_judged_and_not_accused(detector: ForgeryDetector, real_face) -> None:
     """A phone close-up's face fills the frame's width: its context crop leaves the picture. The shipped model was
-    trained on faces cut so, and judges a face whose box lies up to a quarter outside (metadata crop.outside)."""
+    trained on faces cut so, and judges a face whose box lies up to a quarter outside (metadata crop.outside), and
+    ranks every self-blend of it above it. By how much is the model's: this face cut so scores 0.08 `synthetic` and
+    its 8 blends 0.12-0.35 with the shipped model, 0.17 and 0.23-0.75 with the model before (84b3fb36)."""
     image, box, keypoints = cut_left(real_face, real_face.image, 0.15)
     real = detector.score(image, box[None], keypoints[None])
     assert real.judged[0], "a face 15% beyond the frame's edge is not judged"
@@ -117,9 +120,10 @@ def test_a_face_cut_by_the_frame_edge_is_judged_and_not_accused(detector: Forger
         detector.score(
             cut_left(real_face, self_blend(real_face, np.random.default_rng(s)), 0.15)[0], box[None], keypoints[None]
         ).synthetic[0]
-        for s in range(4)
+        for s in range(8)
     ]
-    assert np.mean(blends) > real.synthetic[0] + 0.15, (real.synthetic[0], blends)
+    assert min(blends) > real.synthetic[0], (real.synthetic[0], blends)
+    assert np.mean(blends) > real.synthetic[0] + 0.1, (real.synthetic[0], blends)
     beyond, box, keypoints = cut_left(real_face, real_face.image, 0.4)
     assert not detector.score(beyond, box[None], keypoints[None]).judged[0], "a face 40% outside is judged"
 
@@ -162,3 +166,79 @@ def test_a_tightly_cropped_real_photo_is_not_read_as_effects(
     scores = detector.score(image, faces.boxes, faces.keypoints)
     assert scores.judged.all()
     assert scores.effects.max() < detector.effects_threshold and scores.synthetic.max() < detector.synthetic_threshold
+
+
+def captioned(face: FaceSample, font: int, place: float, style: str) -> np.ndarray:
+    """The face's picture with a subtitle line 18% of the box's height burned in, its middle `place` of the way from
+    the mouth to the chin (the box's lower edge): white text with a black outline, or on a translucent black band."""
+    image = face.image.copy()
+    height = 0.18 * float(face.box[3] - face.box[1])
+    scale, thickness = height / 22.0, max(2, round(height / 10))
+    text = "LIVE SALE TODAY ONLY  Link below"
+    (width, text_height), _ = cv2.getTextSize(text, font, scale, thickness)
+    mouth_y = float(face.keypoints[3:5, 1].mean())
+    middle = mouth_y + place * (float(face.box[3]) - mouth_y)
+    origin = (int((face.box[0] + face.box[2]) / 2 - width / 2), int(middle + text_height / 2))
+    if style == "band":
+        band = image.copy()
+        top_left = (origin[0] - 6, origin[1] - text_height - 6)
+        cv2.rectangle(band, top_left, (origin[0] + width + 6, origin[1] + 6), (0, 0, 0), -1)
+        image = cv2.addWeighted(band, 0.55, image, 0.45, 0.0)
+    else:
+        cv2.putText(image, text, origin, font, scale, (0, 0, 0), 3 * thickness, cv2.LINE_AA)
+    cv2.putText(image, text, origin, font, scale, (255, 255, 255), thickness, cv2.LINE_AA)
+    return image
+
+
+@pytest.mark.parametrize("font", [cv2.FONT_HERSHEY_PLAIN, cv2.FONT_HERSHEY_SCRIPT_SIMPLEX])
+def test_a_captioned_real_face_is_not_read_as_effects(detector: ForgeryDetector, real_face, font: int) -> None:
+    """Live rooms and re-uploads burn subtitles in across the lower face. The model before read such text as an AR
+    sticker: this held-out face captioned so scored 0.69-0.97 `effects` (0.09 bare), and captions across the mouth
+    of real held-out clips raised `likely-effects` (docs/verdicts.md, "Captions over the lower face"). The shipped
+    one was fine-tuned with captions drawn on both pictures of each training pair (scripts/train_detector.py
+    capture), in other fonts than these two: a caption leaves the face far below the thresholds."""
+    for place in (0.0, 0.5, 1.0):
+        for style in ("outline", "band"):
+            scores = score_one(detector, real_face, captioned(real_face, font, place, style))
+            assert scores.judged[0], (place, style)
+            assert scores.effects[0] < 0.5, (place, style, scores.effects[0])
+            assert scores.synthetic[0] < 0.5, (place, style, scores.synthetic[0])
+
+
+def ffmpeg_graded(image: np.ndarray, video_filter: str) -> np.ndarray:
+    """`image` through one FFmpeg video filter (as a room's colour filter grades the stream), PNG in and out."""
+    ok, png = cv2.imencode(".png", image)
+    assert ok
+    command = ["ffmpeg", "-v", "error", "-f", "png_pipe", "-i", "-", "-vf", video_filter]
+    graded = subprocess.run(
+        [*command, "-f", "image2pipe", "-c:v", "png", "-"], input=png.tobytes(), capture_output=True
+    )
+    assert graded.returncode == 0, graded.stderr.decode(errors="replace")
+    decoded = cv2.imdecode(np.frombuffer(graded.stdout, np.uint8), cv2.IMREAD_COLOR)
+    assert decoded is not None
+    return decoded
+
+
+@pytest.mark.parametrize(
+    "video_filter",
+    ["colorbalance=rm=0.4:gm=-0.4:bm=0.4", "colorbalance=rm=-0.4:gm=0.4:bm=-0.1"],
+    ids=["magenta", "green"],
+)
+def test_a_colour_graded_real_face_is_not_read_as_effects(
+    detector: ForgeryDetector, media: Path, engine: FaceEngine, video_filter: str
+) -> None:
+    """A room's strong colour filter on the midtones turns the face blotchy magenta or green. The model before read
+    this held-out face so graded as an effect, 0.995-0.997 `effects` over its 0.98 threshold (docs/verdicts.md,
+    "Colour filters"); the shipped one was fine-tuned with both pictures of each training pair graded alike by
+    another implementation than FFmpeg's (scripts/train_detector.py capture)."""
+    capture = cv2.VideoCapture(str(media / "real_talking_heads_video_retalking" / "face_2.mp4"))
+    capture.set(cv2.CAP_PROP_POS_FRAMES, 30)
+    ok, frame = capture.read()
+    capture.release()
+    assert ok, "the held-out clip did not decode"
+    faces = engine.detect(frame)
+    faces = faces[np.array([int(np.argmax(faces.sizes))])]
+    scores = detector.score(ffmpeg_graded(frame, video_filter), faces.boxes, faces.keypoints)
+    assert scores.judged[0]
+    assert scores.effects[0] < 0.7, scores.effects[0]
+    assert scores.synthetic[0] < detector.synthetic_threshold, scores.synthetic[0]
