@@ -1,6 +1,7 @@
 """Training fakes made from one real face: Self-Blended Images (Shiohara & Yamasaki, CVPR 2022) and synthesized
 effects (beauty smoothing and whitening, face-slimming and eye-enlarging warps, stickers, a pasted still photo),
-plus the capture-quality degradations applied equally to real and fake crops.
+plus what is applied equally to real and fake crops: capture-quality degradations, blur, and a live room's
+burned-in captions and colour grades.
 
 Everything is numpy/cv2 and deterministic given a `numpy.random.Generator`. The training script, the tests and
 the evaluation all make their fakes here, so they are the same fakes everywhere.

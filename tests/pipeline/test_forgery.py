@@ -12,6 +12,7 @@ import pytest
 
 from impersonation_cli.forgery import ForgeryDetector, ForgeryScores
 from impersonation_cli.forgery.selfblend import EFFECT_KINDS, FaceSample, apply_effect, self_blend
+from impersonation_cli.pipeline.faces import Faces
 from impersonation_cli.runtime.engine import FaceEngine
 
 pytestmark = pytest.mark.shared_media
@@ -25,16 +26,21 @@ def detector() -> ForgeryDetector:
     return ForgeryDetector.load(providers=["CPUExecutionProvider"])
 
 
-@pytest.fixture(scope="module")
-def real_face(media: Path, engine: FaceEngine) -> FaceSample:
-    """The largest face of the held-out clip's frame 30, with its keypoints and 106 landmarks."""
-    capture = cv2.VideoCapture(str(media.joinpath(*HELD_OUT_CLIP)))
+def largest_face_at_frame_30(clip: Path, engine: FaceEngine) -> tuple[np.ndarray, Faces]:
+    """A held-out clip's frame 30 and its largest face."""
+    capture = cv2.VideoCapture(str(clip))
     capture.set(cv2.CAP_PROP_POS_FRAMES, 30)
     ok, frame = capture.read()
     capture.release()
-    assert ok, "the held-out clip did not decode"
+    assert ok, f"{clip} did not decode"
     faces = engine.detect(frame)
-    faces = faces[np.array([int(np.argmax(faces.sizes))])]
+    return frame, faces[np.array([int(np.argmax(faces.sizes))])]
+
+
+@pytest.fixture(scope="module")
+def real_face(media: Path, engine: FaceEngine) -> FaceSample:
+    """The largest face of the held-out clip's frame 30, with its keypoints and 106 landmarks."""
+    frame, faces = largest_face_at_frame_30(media.joinpath(*HELD_OUT_CLIP), engine)
     landmarks = engine.landmarks106(frame, faces)
     assert landmarks is not None, "the test pack has 106-point landmarks"
     return FaceSample(frame, faces.boxes[0], faces.keypoints[0], landmarks[0])
@@ -231,13 +237,7 @@ def test_a_colour_graded_real_face_is_not_read_as_effects(
     this held-out face so graded as an effect, 0.995-0.997 `effects` over its 0.98 threshold (docs/verdicts.md,
     "Colour filters"); the shipped one was fine-tuned with both pictures of each training pair graded alike by
     another implementation than FFmpeg's (scripts/train_detector.py capture)."""
-    capture = cv2.VideoCapture(str(media / "real_talking_heads_video_retalking" / "face_2.mp4"))
-    capture.set(cv2.CAP_PROP_POS_FRAMES, 30)
-    ok, frame = capture.read()
-    capture.release()
-    assert ok, "the held-out clip did not decode"
-    faces = engine.detect(frame)
-    faces = faces[np.array([int(np.argmax(faces.sizes))])]
+    frame, faces = largest_face_at_frame_30(media / "real_talking_heads_video_retalking" / "face_2.mp4", engine)
     scores = detector.score(ffmpeg_graded(frame, video_filter), faces.boxes, faces.keypoints)
     assert scores.judged[0]
     assert scores.effects[0] < 0.7, scores.effects[0]
