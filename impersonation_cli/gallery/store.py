@@ -781,15 +781,7 @@ class Gallery:
                     "name": person.name,
                     "aliases": list(person.aliases),
                     "references": [_reference_to_json(r) for r in self.references(person.name)],
-                    "authorizations": [
-                        {
-                            "room": a.room,
-                            "valid_from": _exported_bound(a.valid_from, end=False),
-                            "valid_to": _exported_bound(a.valid_to, end=True),
-                            "ai_allowed": a.ai_allowed,
-                        }
-                        for a in self.authorizations(person.name)
-                    ],
+                    "authorizations": [_exported_grant(a) for a in self.authorizations(person.name)],
                     "footage": self._footage_to_json(person.name),
                 }
             )
@@ -865,6 +857,22 @@ def _exported_bound(bound: str | None, end: bool) -> str | None:
     if year is not None and (year > GRANT_YEARS[1] if end else year < GRANT_YEARS[0]):
         return None
     return bound
+
+
+def _exported_grant(grant: Authorization) -> dict[str, object]:
+    """A grant as an export writes it. One whose start follows its end, which an older version stored when both
+    fell on one day (it compared dates), is refused: `gallery import-file` refuses it, so the export could not be
+    read back, and it authorizes nothing."""
+    valid_from, valid_to = _exported_bound(grant.valid_from, end=False), _exported_bound(grant.valid_to, end=True)
+    try:
+        check_period(valid_from, valid_to)
+    except UserError as exc:
+        raise GalleryError(
+            f"the grant of {grant.room} to '{grant.person}' runs from {valid_from} until {valid_to}, its start after "
+            "its end (stored by an older version; it authorizes nothing): `impersonation-cli gallery revoke` it and "
+            "authorize the room again, then export"
+        ) from exc
+    return {"room": grant.room, "valid_from": valid_from, "valid_to": valid_to, "ai_allowed": grant.ai_allowed}
 
 
 def _grant_key(grant: Authorization) -> tuple[object, ...]:

@@ -16,7 +16,14 @@ import numpy as np
 import pytest
 
 from impersonation_cli.errors import GalleryError, UserError
-from impersonation_cli.gallery.store import EXPORT_FORMAT, Gallery, import_from_file, parse_export
+from impersonation_cli.gallery.store import (
+    EXPORT_FORMAT,
+    Gallery,
+    export_to_file,
+    import_from_file,
+    parse_export,
+    revoke_in_file,
+)
 
 EMBEDDING = base64.b64encode((np.ones(512) / np.sqrt(512)).astype("<f4").tobytes()).decode("ascii")
 
@@ -498,3 +505,21 @@ def test_a_file_name_two_videos_carry_removes_neither_and_asks_for_the_sha256(tm
         assert store.remove_footage("Eileen Collins", second[:16]) == 1
         assert store.remove_footage("Eileen Collins", "clip.mp4") == 1
         assert store.footage("Eileen Collins") == []
+
+
+def test_a_grant_whose_start_follows_its_end_is_refused_by_export_not_written(tmp_path: Path) -> None:
+    """An older version compared a grant's bounds by date, so it stored 20:00 until 10:00 of one day; `gallery export`
+    wrote it and `gallery import-file` of that export refused the whole file. Export now names the grant."""
+    gallery = tmp_path / "g.sqlite"
+    with Gallery(gallery) as store:
+        store.import_export(_export())
+        store.authorize("Eileen Collins", "douyin:1", "2026-01-01T20:00:00+00:00", "2026-01-01T21:00:00+00:00")
+        store.db.execute("UPDATE authorizations SET valid_to = '2026-01-01T10:00:00+00:00'")
+        store.db.commit()
+    target = tmp_path / "out.json"
+    with pytest.raises(GalleryError, match=r"the grant of douyin:1 to 'Eileen Collins' runs from 2026-01-01T20:00"):
+        export_to_file(gallery, target)
+    assert not target.exists()
+    revoke_in_file(gallery, "Eileen Collins", "douyin:1")
+    assert export_to_file(gallery, target) == 1
+    import_from_file(tmp_path / "copy.sqlite", target)
