@@ -859,11 +859,15 @@ def _exported_bound(bound: str | None, end: bool) -> str | None:
     return bound
 
 
+def _exported_bounds(grant: Authorization) -> tuple[str | None, str | None]:
+    return _exported_bound(grant.valid_from, end=False), _exported_bound(grant.valid_to, end=True)
+
+
 def _exported_grant(grant: Authorization) -> dict[str, object]:
     """A grant as an export writes it. One whose start follows its end, which an older version stored when both
     fell on one day (it compared dates), is refused: `gallery import-file` refuses it, so the export could not be
     read back, and it authorizes nothing."""
-    valid_from, valid_to = _exported_bound(grant.valid_from, end=False), _exported_bound(grant.valid_to, end=True)
+    valid_from, valid_to = _exported_bounds(grant)
     try:
         check_period(valid_from, valid_to)
     except UserError as exc:
@@ -892,7 +896,7 @@ def _bound_key(bound: str | None, end: bool) -> object:
 def _grant_terms(grant: Authorization) -> str:
     """A grant's period and licence in words: 'from 2026-01-01 until 2026-12-31, AI not allowed'; a bound 'for ever'
     as exported (`_exported_bound`): none."""
-    valid_from, valid_to = _exported_bound(grant.valid_from, end=False), _exported_bound(grant.valid_to, end=True)
+    valid_from, valid_to = _exported_bounds(grant)
     return (
         f"from {valid_from or 'no start'} until {valid_to or 'no end'}, "
         f"AI {'allowed' if grant.ai_allowed else 'not allowed'}"

@@ -406,6 +406,11 @@ def lag_costs(times: np.ndarray, signatures: np.ndarray, run: Run) -> tuple[floa
     """The mean distance of the run's frames (of a stream's `times` and loop `signatures`) to the frames one lag
     earlier: at the run's lag, and at the best of lags 1 and 2 s either side of it."""
     _, at, beside, _ = frame_lag_costs(times, signatures, run)
+    return mean_costs(at, beside)
+
+
+def mean_costs(at: np.ndarray, beside: np.ndarray) -> tuple[float, float]:
+    """`frame_lag_costs`' frame costs as `lag_costs` gives them: their mean at the lag, and the lowest mean beside."""
     return float(at.mean()), float(beside.mean(axis=1).min())
 
 
@@ -433,7 +438,7 @@ def specific_part(times: np.ndarray, signatures: np.ndarray, run: Run, settings:
     at its lag of the clip and the talk before it (a still background matches every lag alike), 7 s scored 1.0
     where the clip repeated 3 s. None where it is not specific."""
     inside, at, beside, held = frame_lag_costs(times, signatures, run)
-    if not lag_specific(float(at.mean()), float(beside.mean(axis=1).min()), settings):
+    if not lag_specific(*mean_costs(at, beside), settings):
         return None
     nearest = np.where(held, beside, np.inf).min(axis=0)
     specific = inside[(nearest - at >= settings.loop_margin) & (at <= settings.loop_ratio * nearest)]
@@ -669,12 +674,8 @@ class ReplayDetector:
     def loop_candidates(self) -> list[tuple[Run, float, float]]:
         """Runs of the stream against its own past (of the matches not yet settled: `_settle`), each with its
         frames' cost at its lag and at the best lag 1-2 s beside it (`lag_costs`), before the specificity test."""
-        if not len(self._loop_matches):
-            return []
-        table = self._loop_matches.values
         times, signatures = self._own_times.values, self._own.values
-        runs = find_runs(0, table[:, 0], table[:, 1], table[:, 2], self.settings)
-        return [(run, *lag_costs(times, signatures, run)) for run in runs]
+        return [(run, *lag_costs(times, signatures, run)) for run in self._runs(self._loop_matches.values)]
 
     def loop_runs(self) -> list[Run]:
         """Runs of the stream against its own past that are specific to their lag (key: 0), strongest first: those
@@ -685,12 +686,16 @@ class ReplayDetector:
     def _specific_parts(self, table: np.ndarray) -> list[Run]:
         """The runs of loop matches `table` (stream time, earlier time, distance) cut to what is specific to their
         lags (`specific_part`), longest first."""
-        if not len(table):
-            return []
         times, signatures = self._own_times.values, self._own.values
-        runs = find_runs(0, table[:, 0], table[:, 1], table[:, 2], self.settings)
+        runs = self._runs(table)
         parts = [part for run in runs if (part := specific_part(times, signatures, run, self.settings)) is not None]
         return sorted(parts, key=lambda r: (-r.duration_s, r.mean_distance))
+
+    def _runs(self, table: np.ndarray) -> list[Run]:
+        """The runs of loop matches `table` (stream time, earlier time, distance)."""
+        if not len(table):
+            return []
+        return find_runs(0, table[:, 0], table[:, 1], table[:, 2], self.settings)
 
     def recent_loop(self, since_s: float) -> SignalScore | None:
         """The longest repeat of the stream itself among its frames since `since_s` that is specific to its lag, as
