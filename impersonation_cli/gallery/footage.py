@@ -7,7 +7,7 @@ from pathlib import Path
 
 from impersonation_cli.config import load_config
 from impersonation_cli.errors import MAX_FOOTAGE_FPS, UnreadableInput, UserError, check_rate
-from impersonation_cli.gallery.store import FootageVideo, Gallery
+from impersonation_cli.gallery.store import SHORTEST_SHA256_PREFIX, FootageVideo, Gallery, is_short_hex
 from impersonation_cli.io.names import shown_name
 from impersonation_cli.io.sources import DecodeStats, is_image, not_a_file
 from impersonation_cli.pipeline.signals.replay import STILL_IMAGE, add_footage
@@ -92,8 +92,8 @@ def remove_footage_videos(gallery: Path, name: str, video: str | None = None) ->
         name = store.canonical_name(name)
     if not removed:
         # A sha256 is matched whole or by the 16 characters `footage list` shows: 'f89' was "no footage named".
-        short = video is not None and len(video) < 16 and all(c in "0123456789abcdefABCDEF" for c in video)
-        hint = " (a sha256 is given whole or by its first 16 characters)" if short else ""
+        short = video is not None and is_short_hex(video)
+        hint = f" (a sha256 is given whole or by its first {SHORTEST_SHA256_PREFIX} characters)" if short else ""
         what = "no footage" if video is None else f"no footage named {video!r}{hint}"
         raise UserError(f"'{name}' has {what} (see `impersonation-cli footage list`)")
     return name, removed

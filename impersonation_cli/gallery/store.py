@@ -715,7 +715,8 @@ class Gallery:
             args: tuple[int | str | None, ...] = (self.person_id(name),)
             if video is not None:
                 # The list shows 16 characters of the sha256: those alone matched nothing.
-                prefix = video.lower() if SHA256_PREFIX_PATTERN.match(video) else None
+                named = HEX_DIGITS.match(video) and SHORTEST_SHA256_PREFIX <= len(video) <= 64
+                prefix = video.lower() if named else None
                 query = query + " AND (name = ? OR sha256 = ? OR substr(sha256, 1, length(?)) = ?)"
                 args = (*args, video, video, prefix, prefix)
                 digests = [row[0] for row in db.execute("SELECT sha256 " + query + " ORDER BY sha256", args)]
@@ -1101,7 +1102,15 @@ def _reference_to_json(r: ReferenceFace) -> dict:
 # -- reading an export: every value checked, the first bad one named --------------------------------
 
 SHA256_PATTERN = re.compile(r"^[0-9a-f]{64}$")
-SHA256_PREFIX_PATTERN = re.compile(r"^[0-9a-fA-F]{16,64}$")  # `footage remove`: a sha256 as shown, or whole
+HEX_DIGITS = re.compile(r"^[0-9a-fA-F]+$")
+SHORTEST_SHA256_PREFIX = 16  # `footage remove` takes a sha256 as `footage list` shows it, or whole
+
+
+def is_short_hex(text: str) -> bool:
+    """Hex digits too few to name a sha256 (`footage remove` says how many it takes)."""
+    return bool(HEX_DIGITS.match(text)) and len(text) < SHORTEST_SHA256_PREFIX
+
+
 # The tool writes unit-length float32 embeddings (norm 1 within ~1e-6); a forged length would scale similarities.
 NORM_TOLERANCE = 1e-3
 JPEG_START = b"\xff\xd8"
