@@ -36,6 +36,15 @@ re-uploads carry them (what a caption did to the model before: docs/verdicts.md,
     python scripts/make_robustness_set.py /tmp/captions --captions
     impersonation-cli eval /tmp/captions/captions.yaml --score-unmatched --fps 1 --json captions.json
 
+With --low-light it writes instead a dim room as a camera captures it, to OUT/lowlight.yaml: the scene 1/3
+and 1/6 as bright with the sensor noise the gain brings (FFmpeg noise, luma and colour, changing every frame),
+each kept dark and brought back up as a camera's auto exposure does, the brighter one also denoised as phones
+do (hqdn3d), and a warm (3,000 K) dim room: low light with noise raised `synthetic` by 0.3-0.6 on every clip
+of an exploratory run (docs/verdicts.md, "Other conditions of real footage checked"):
+
+    python scripts/make_robustness_set.py /tmp/lowlight --low-light
+    impersonation-cli eval /tmp/lowlight/lowlight.yaml --score-unmatched --fps 1 --json lowlight.json
+
 With --vertical it writes only that 9:16 phone frame, of every real AND every fake video (their labels kept), to
 OUT/vertical.yaml: what a phone close-up does to the detector, on fakes as on reals (docs/verdicts.md, "Faces cut
 by the frame's edge"):
@@ -70,6 +79,7 @@ SET_KINDS = {
     "phone": "Phone, app and platform processing",
     "vertical": "The 9:16 phone frame",
     "captions": "Captions burned in over the face",
+    "lowlight": "A dim room as a camera captures it",
 }
 CAPTION_TEXT = "LIVE SALE TODAY ONLY  Link below  Follow for more"
 CAPTION_HEIGHT = 0.18  # of the face box's height
@@ -189,6 +199,20 @@ def colour_variants() -> dict[str, tuple[str, int, str | None]]:
     found["vintage"] = ("curves=preset=vintage", QUALITY_CRF, None)
     found["cross-process"] = ("curves=preset=cross_process", QUALITY_CRF, None)
     found["sepia"] = ("colorchannelmixer=.393:.769:.189:0:.349:.686:.168:0:.272:.534:.131", QUALITY_CRF, None)
+    return found
+
+
+def low_light_variants() -> dict[str, tuple[str, int, str | None]]:
+    """Variant name -> (video filter, crf, None): the scene `light` times as bright, the sensor noise of its gain
+    (`noise` on luma and colour, temporal), left dark or brought back up by auto exposure (the noise with it)."""
+    found: dict[str, tuple[str, int, str | None]] = {}
+    for light, noise in ((3, 6), (6, 4)):
+        dim = f"lutrgb=r=val/{light}:g=val/{light}:b=val/{light},noise=c0s={noise}:c1s={noise}:c2s={noise}:allf=t"
+        gain = f"lutrgb=r=val*{light}:g=val*{light}:b=val*{light}"
+        found[f"dark1-{light}"] = (dim, QUALITY_CRF, None)
+        found[f"gained1-{light}"] = (f"{dim},{gain}", QUALITY_CRF, None)
+    found["gained1-3-denoised"] = (f"{found['gained1-3'][0]},hqdn3d=4:3:6:4.5", QUALITY_CRF, None)
+    found["warm-dim"] = (f"colortemperature=temperature=3000,{found['dark1-3'][0]}", QUALITY_CRF, None)
     return found
 
 
@@ -340,6 +364,7 @@ def main() -> None:
     )
     parser.add_argument("--colour", action="store_true", help="colour grades of the whole frame, to OUT/colour.yaml")
     parser.add_argument("--captions", action="store_true", help="captions over the face, to OUT/captions.yaml")
+    parser.add_argument("--low-light", action="store_true", help="a dim room with sensor noise, to OUT/lowlight.yaml")
     parser.add_argument("--models", type=Path, default=REPO.parent / "shared" / "models", help="with --captions")
     args = parser.parse_args()
     out = args.out.resolve()
@@ -360,6 +385,8 @@ def main() -> None:
             chosen = phone_variants(short_side)
         elif args.colour:
             chosen = colour_variants()
+        elif args.low_light:
+            chosen = low_light_variants()
         elif engine is not None:
             place = face_place(source, engine, args.seconds)
             if place is None:
@@ -378,7 +405,14 @@ def main() -> None:
     made = [(v.case, v.name, v.target) for v in todo if v.target.is_file()]
     clips = len({case.file for case, _, _ in made})
     photos = photo_variants(cases, args.media, out, args.photos) if args.phone else []
-    set_name = next((name for name in ("vertical", "phone", "colour", "captions") if getattr(args, name)), "robustness")
+    set_names = {
+        "vertical": "vertical",
+        "phone": "phone",
+        "colour": "colour",
+        "captions": "captions",
+        "low_light": "lowlight",
+    }
+    set_name = next((name for option, name in set_names.items() if getattr(args, option)), "robustness")
     kind = SET_KINDS[set_name]
     lines = [
         f"# {kind} of {clips} of the {len(reals) + len(fakes) if args.vertical else len(reals)} "
