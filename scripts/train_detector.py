@@ -862,6 +862,9 @@ def made_ahead(items: Iterator[Any]) -> Iterator[Any]:
         yield item
 
 
+AVERAGE_BN_BATCHES = 40  # batches the averaged weights' batch-norm statistics are measured on
+
+
 def checkpoint_path(output: Path, step: int) -> Path:
     return output.with_name(f"{output.stem}_step{step}{output.suffix}")
 
@@ -886,6 +889,9 @@ def train(args: argparse.Namespace, training: TrainingFaces, validation: tuple[n
         optimizer, max_lr=[group["lr"] for group in groups], total_steps=args.steps, pct_start=0.1
     )
     loss_of = torch.nn.CrossEntropyLoss(label_smoothing=0.05)
+    # Stochastic weight averaging (Izmailov et al., 2018; SWAD, Cha et al., 2021, for unseen domains): a copy
+    # of every tenth step's weights from --average-from on, averaged; the run's last weights otherwise.
+    averaged = torch.optim.swa_utils.AveragedModel(network) if args.average_from else None
     started = time.time()
     history = []
     for step, batch in enumerate(batches(args, training)):
@@ -902,7 +908,28 @@ def train(args: argparse.Namespace, training: TrainingFaces, validation: tuple[n
         if step + 1 in args.checkpoints:
             export_onnx(network, checkpoint_path(args.output, step + 1), validation[0][:8])
             network.to(device)
+        if averaged is not None and step + 1 >= args.average_from and (step + 1 - args.average_from) % 10 == 0:
+            averaged.update_parameters(network)
+    if averaged is not None:
+        network = averaged_network(averaged, training, args, device)
+        report = validation_report(predict(network, validation[0]), validation[1])
+        history.append({"step": "averaged", "seconds": round(time.time() - started), **report})
+        print("validation", json.dumps(history[-1]), flush=True)
     return network, history, time.time() - started
+
+
+def averaged_network(averaged, training: TrainingFaces, args: argparse.Namespace, device):
+    """The weights averaged over the run's tail (`--average-from`), with batch-norm statistics measured again on
+    AVERAGE_BN_BATCHES training batches of their own generator: the average's own, not any one step's."""
+    import torch
+
+    rng = np.random.default_rng(args.seed + 7)
+    inputs = []
+    for _ in range(AVERAGE_BN_BATCHES):
+        crops, _ = training_batch(training, rng, args.batch, args.generated_share)[:2]
+        inputs.append(torch.from_numpy(to_blob(list(crops))).to(device))
+    torch.optim.swa_utils.update_bn(inputs, averaged)
+    return averaged.module
 
 
 ExtraPairs = Callable[[np.random.Generator, int], tuple[list[np.ndarray], list[int]]]
@@ -1431,6 +1458,13 @@ def main() -> None:
         default=0,
         help="`train`: how many of the trunk's first maps are also pooled per quarter (a 2x2 grid of standard "
         "deviations, as the issue's feasibility run did; 0: none, the shipped recipe)",
+    )
+    parser.add_argument(
+        "--average-from",
+        type=int,
+        default=0,
+        help="`train`: export the average of every tenth step's weights from this step on, its batch-norm "
+        "statistics measured again (stochastic weight averaging; 0: the last step's, the shipped recipe)",
     )
     parser.add_argument("--device", default="cpu", help="torch device to train on: cpu, cuda")
     add_channels_last_argument(parser, default=True)
