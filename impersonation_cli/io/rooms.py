@@ -22,7 +22,7 @@ import re
 import tomllib
 import unicodedata
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timezone
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -67,6 +67,8 @@ class Room:
             object.__setattr__(self, "account", validate_room(self.account))
         if self.started_at is not None and self.started_at.utcoffset() is None:
             raise UserError(f"{self.shown_url}: started_at needs a time zone (an aware datetime)")
+        if self.started_at is not None:
+            object.__setattr__(self, "started_at", at_fixed_offset(self.started_at))
 
     @property
     def shown_url(self) -> str:
@@ -176,7 +178,15 @@ def parse_time(text: str | date | time | None, what: str, start: bool = True) ->
         raise UserError(f"{what} {shown} needs a time zone offset, such as +08:00 or Z")
     if start and not START_YEARS[0] <= parsed.year <= START_YEARS[1]:
         raise UserError(f"{what} {shown} is out of range: a start time in the years {START_YEARS[0]}-{START_YEARS[1]}")
-    return parsed
+    return at_fixed_offset(parsed)
+
+
+def at_fixed_offset(moment: datetime) -> datetime:
+    """The same instant with its zone's offset at that instant as a fixed one. Python adds a timedelta to a
+    datetime of a zone with daylight saving (zoneinfo) by the wall clock, and compares two of one zone by it: a
+    stream started 01:59:58 New York time on the night the clocks go back ended, 7 s later, at 02:00:05 -05:00
+    (an hour late), and a grant to 02:30 -04:00 was read as ending during it."""
+    return moment.astimezone(timezone(offset)) if (offset := moment.utcoffset()) is not None else moment
 
 
 NULL_TAG = "tag:yaml.org,2002:null"

@@ -5,6 +5,7 @@ frame's time, written in UTC); a date-time bound is that instant. A zone alone m
 from __future__ import annotations
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
@@ -45,6 +46,23 @@ def test_a_recording_keeps_its_start_times_zone_and_is_judged_on_the_rooms_own_d
     assert covers(grant(valid_from="2026-11-20"), moment)
     assert not covers(grant(valid_from="2026-11-21"), moment)
     assert not covers(grant(valid_to="2026-11-19"), moment)
+
+
+@pytest.mark.parametrize("fold", [0, 1])
+def test_a_start_in_a_zone_with_daylight_saving_counts_elapsed_time_across_the_change(fold: int) -> None:
+    """A library caller's start time in a zoneinfo zone, 01:59:58 in New York on the night the clocks go back (the
+    first or, fold 1, the second such moment): Python added the 7 s by the wall clock, 02:00:05 -05:00, an hour
+    late (and the second moment's start came back an hour early), and compared times of one zone by the wall
+    clock, so a grant ending at 02:30 -04:00 (06:30 UTC) was read as ending during the appearance:
+    unauthorized-likeness for the same instant given as text."""
+    start = datetime(2026, 11, 1, 1, 59, 58, fold=fold, tzinfo=ZoneInfo("America/New_York"))
+    room = Room("capture.mp4", ROOM, started_at=start)
+    first, moment = seen(0.0, room), seen(7.0, room)
+    assert first is not None and first.timestamp() == start.timestamp()  # fold 1 was read back an hour early
+    assert moment is not None and moment.timestamp() == start.timestamp() + 7
+    assert moment.isoformat() == ("2026-11-01T02:00:05-04:00", "2026-11-01T02:00:05-05:00")[fold]
+    until_half_past_six_utc = grant(valid_to="2026-11-01T02:30:00-04:00")
+    assert covers(until_half_past_six_utc, moment) is (fold == 0)  # the second 01:59:58 is 06:59:58 UTC
 
 
 def test_a_time_written_in_utc_is_given_the_dates_day_in_any_zone() -> None:
