@@ -186,7 +186,8 @@ def at_fixed_offset(moment: datetime) -> datetime:
     datetime of a zone with daylight saving (zoneinfo) by the wall clock, and compares two of one zone by it: a
     stream started 01:59:58 New York time on the night the clocks go back ended, 7 s later, at 02:00:05 -05:00
     (an hour late), and a grant to 02:30 -04:00 was read as ending during it."""
-    return moment.astimezone(timezone(offset)) if (offset := moment.utcoffset()) is not None else moment
+    offset = moment.utcoffset()
+    return moment if offset is None or isinstance(moment.tzinfo, timezone) else moment.replace(tzinfo=timezone(offset))
 
 
 NULL_TAG = "tag:yaml.org,2002:null"
