@@ -236,6 +236,27 @@ def room_assignments(
     return items, assignments
 
 
+def _rooms_by_item(items: list[str], rooms: Mapping[str, Room | None]) -> dict[str, Room]:
+    """`rooms` keyed by the items' own spellings: a key naming the same source as an item (by `source_key`:
+    './clip.mp4' or its absolute path for 'clip.mp4') is that item's. A room keyed by another spelling was
+    dropped without a word, and the clip judged with no room (unauthorized-likeness where it was authorized).
+
+    Raises:
+        UserError: a key that names none of the items, or two keys naming one item."""
+    spelt: dict[str, str] = {}
+    for item in reversed(items):  # the first of an item's spellings: the one a scan lists it by
+        spelt[source_key(item)] = item
+    keyed: dict[str, Room | None] = {}
+    for source, room in rooms.items():
+        named = spelt.get(source_key(source))
+        if named is None:
+            raise UserError(f"rooms names {shown_source(source)}, which is not one of the inputs scanned")
+        if named in keyed:
+            raise UserError(f"rooms names {shown_source(named)} twice, by two spellings: give it one room")
+        keyed[named] = room
+    return {item: room for item, room in keyed.items() if room is not None}
+
+
 def _add_rooms_file(items: list[str], assignments: dict[str, Room], rooms_file: Path, given_with: str) -> None:
     """Add a rooms file's sources to `items` and their rooms to `assignments`. An input the file names too takes
     its entry's place there, with the file's room: named as 'clip.mp4' beside a rooms file's absolute path, it
@@ -587,20 +608,22 @@ class Scanner:
 
         Raises:
             UserError: an fps outside (0, 120], an evidence folder that is a file or cannot be made, an empty
-                path, or what `runner` raises (a Ray cluster that cannot be used).
+                path, a `rooms` key that names none of `items` (a key may spell an item otherwise: './clip.mp4'
+                for 'clip.mp4') or two keys naming one, or what `runner` raises (a Ray cluster that cannot be
+                used).
             TypeError: `rooms` not a mapping of source (str) to Room, or another argument of the wrong type.
         """
         items = input_list(items)  # a str would be scanned character by character, a Path would crash the scan
         if rooms is not None and not isinstance(rooms, Mapping):
             raise TypeError(f"rooms must be a mapping of source to Room, not {type(rooms).__name__}")
-        rooms = dict(rooms or {})
-        for source, spec in rooms.items():
+        for source, spec in (rooms or {}).items():
             if not isinstance(source, str) or not isinstance(spec, Room | None):
                 # {'clip.mp4': 'douyin:1'} failed deep in the scan: 'str' object has no attribute 'account'
                 raise TypeError(
                     f"rooms must map each source (a str) to a Room, not {type(source).__name__} to "
                     f"{type(spec).__name__}: Room(source, 'platform:account')"
                 )
+        by_item = _rooms_by_item(items, rooms or {})
         fps = plain_number(fps)  # type: ignore[assignment]
         _number_arg(fps, "fps")
         check_rate(fps, MAX_SCAN_FPS, "fps")
@@ -612,7 +635,7 @@ class Scanner:
         check_outputs({}, folders={"evidence_dir": evidence})  # as the CLI checks it: '-' is refused too
         fps = self.context.fps if fps is None else fps
         context = dataclasses.replace(self.context, fps=fps, evidence_dir=evidence, progress=progress)
-        return runner(items, context, rooms)
+        return runner(items, context, by_item)
 
     def watch(
         self,

@@ -248,6 +248,22 @@ def test_scan_sources_rooms_map_sources_to_rooms(scanner: Scanner) -> None:
             scanner.scan_sources(["clip.mp4"], wrong, runner=runner)  # type: ignore[arg-type]
 
 
+def test_a_room_keyed_by_another_spelling_of_an_input_is_that_inputs(scanner: Scanner, tmp_path: Path) -> None:
+    """A room keyed './clip.mp4' or by the absolute path for the input 'clip.mp4' was dropped without a word: the
+    clip was judged with no room, unauthorized-likeness in the room authorized for it. A key naming no input (a
+    typo) was dropped the same way."""
+    given = []
+    runner = lambda items, context, rooms: given.append(rooms)  # noqa: E731
+    clip, room = "clip.mp4", Room("clip.mp4", "douyin:1")
+    for key in ("./clip.mp4", str(Path(clip).absolute())):
+        scanner.scan_sources([clip], {key: room}, runner=runner)
+    assert given == [{clip: room}, {clip: room}]
+    with pytest.raises(UserError, match=r"rooms names clpi\.mp4, which is not one of the inputs scanned"):
+        scanner.scan_sources([clip], {"clpi.mp4": room}, runner=runner)
+    with pytest.raises(UserError, match=r"rooms names clip\.mp4 twice, by two spellings"):
+        scanner.scan_sources([clip], {clip: room, "./clip.mp4": room}, runner=runner)
+
+
 @pytest.mark.parametrize(
     ("call", "name"),
     [
