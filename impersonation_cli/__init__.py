@@ -18,15 +18,9 @@ rooms; the CLI in `impersonation_cli.cli` is a thin layer over `api`.
 from __future__ import annotations
 
 import importlib
-import os
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
-
-# OpenCV's FFmpeg backend writes decoder complaints straight to stderr; the tool reports damaged inputs
-# itself in one line. This must run before any module imports cv2.
-os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")
-os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
 # Public name -> the module defining it. Imported on first use: loading the models' libraries (ONNX Runtime,
 # OpenCV) for every `import impersonation_cli` would make `impersonation-cli --help` slow.

@@ -15,6 +15,11 @@ def main() -> None:
     # gave up and ended the process itself, exit 1 ('a registered person found') with no result. The tool does no
     # sizeable linear algebra: one thread. A user's own setting is kept.
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    # OpenCV's FFmpeg backend writes decoder complaints straight to stderr; the tool reports damaged inputs itself
+    # in one line. Set here, before cv2 loads, and not on `import impersonation_cli`: a library must not silence
+    # its caller's own OpenCV warnings, nor those of every process the caller starts.
+    os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
     try:
         from impersonation_cli.cli import main as run
     except (KeyboardInterrupt, ImportError) as exc:
