@@ -336,8 +336,8 @@ class ScanResult:
 
         Raises:
             UserError: the file is missing or cannot be read.
-            ResultFormatError: it is not JSON or not a result this version reads (`from_dict`), or it holds the
-                appearance or alert lines written beside a result; the message starts with the path.
+            ResultFormatError: it is not UTF-8 JSON or not a result this version reads (`from_dict`), or it holds
+                the appearance or alert lines written beside a result; the message starts with the path.
             TypeError: `path` is not a str or os.PathLike.
         """
         if not isinstance(path, str | os.PathLike):
@@ -353,8 +353,10 @@ class ScanResult:
             text = path.read_text(encoding="utf-8-sig")  # a BOM (a file saved by a Windows editor) is no error
         except FileNotFoundError:
             raise UserError(f"{path}: no such result file") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UserError(f"{path}: cannot read it: {exc}") from None
+        except UnicodeDecodeError:  # a video or a picture given as the result: a document of another kind
+            raise ResultFormatError(f"{path}: not a result file (not UTF-8 text)") from None
+        except OSError as exc:
+            raise UserError(f"{path}: cannot read it: {exc.strerror or exc}") from None
         try:
             document = json.loads(text)
         except ValueError as exc:  # JSONDecodeError, or an integer of over 4300 digits (Python's limit)

@@ -22,7 +22,7 @@ from impersonation_cli.io.rooms import Room
 from impersonation_cli.pipeline.faces import EMBEDDING_DIM
 from impersonation_cli.pipeline.scan import ScanContext
 from impersonation_cli.pipeline.watch import WatchSettings
-from impersonation_cli.results import ScanResult
+from impersonation_cli.results import ResultFormatError, ScanResult
 from impersonation_cli.runtime.packs import load_pack
 
 
@@ -362,6 +362,15 @@ def test_an_empty_result_path_is_refused_by_its_name() -> None:
     """ScanResult.load('') said "'.: a folder, not a result file'"."""
     with pytest.raises(UserError, match=r"^path is an empty path"):
         ScanResult.load("")
+
+
+def test_a_file_that_is_not_utf8_text_is_not_a_result(tmp_path: Path) -> None:
+    """A video given as the result, or a UTF-16 file, raised a plain UserError with the codec's words ("'utf-8'
+    codec can't decode byte 0xff in position 0"): `except ResultFormatError`, as docs/api.md says, let it by."""
+    for name, data in (("clip.mp4", b"\x00\x00\x00\x18ftypmp42\xff\xfe"), ("utf16.json", "{}".encode("utf-16"))):
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(ResultFormatError, match=r"not a result file \(not UTF-8 text\)$"):
+            ScanResult.load(tmp_path / name)
 
 
 def test_a_closed_scanner_is_refused_when_entered_again(scanner: Scanner) -> None:
