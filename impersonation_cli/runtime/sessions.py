@@ -22,6 +22,15 @@ DEVICE_PROVIDERS = {
     "dml": "DmlExecutionProvider",
     "openvino": "OpenVINOExecutionProvider",
 }
+# Where each provider comes from: the onnxruntime build that has it, in place of the plain one.
+PROVIDER_BUILDS = {
+    "CUDAExecutionProvider": "install onnxruntime-gpu in place of onnxruntime",
+    "TensorrtExecutionProvider": "install onnxruntime-gpu in place of onnxruntime, with NVIDIA's TensorRT libraries",
+    "ROCMExecutionProvider": "install AMD's onnxruntime-rocm build in place of onnxruntime",
+    "CoreMLExecutionProvider": "the onnxruntime wheels for macOS have it",
+    "DmlExecutionProvider": "install onnxruntime-directml in place of onnxruntime (Windows)",
+    "OpenVINOExecutionProvider": "install onnxruntime-openvino in place of onnxruntime",
+}
 AUTO_ORDER = ("cuda", "rocm", "coreml", "dml", "cpu")
 # Built into the CPU wheels, yet it runs no model here: it sends requests to models hosted on Azure. Taken as a
 # device, every model ran on the CPU fallback while the outputs named Azure as the provider that ran them.
@@ -60,7 +69,7 @@ def resolve_providers(device: str) -> list[str]:
     if provider not in available:
         raise UserError(
             f"device '{device}' needs {provider}, which this onnxruntime build lacks "
-            f"(available: {', '.join(available)}); install onnxruntime-gpu for CUDA"
+            f"(available: {', '.join(available)}); {PROVIDER_BUILDS.get(provider, 'an onnxruntime build with it')}"
         )
     return [provider] if provider == "CPUExecutionProvider" else [provider, "CPUExecutionProvider"]
 

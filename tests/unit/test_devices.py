@@ -40,3 +40,21 @@ def test_a_provider_that_runs_no_model_here_is_refused() -> None:
     with pytest.raises(UserError) as unknown:
         resolve_providers("nope")
     assert "Azure" not in str(unknown.value)
+
+
+@pytest.mark.parametrize(
+    ("device", "build"),
+    [
+        ("cuda", "onnxruntime-gpu"),
+        ("openvino", "onnxruntime-openvino"),
+        ("dml", "onnxruntime-directml"),
+        ("rocm", "onnxruntime-rocm"),
+        ("coreml", "macOS"),
+    ],
+)
+def test_a_device_this_build_lacks_names_the_build_that_has_it(device: str, build: str) -> None:
+    """Every missing provider was told to 'install onnxruntime-gpu for CUDA', openvino and dml too."""
+    with pytest.raises(UserError, match=f"needs {DEVICE_PROVIDERS[device]}, which this onnxruntime build lacks") as no:
+        resolve_providers(device)
+    assert build in str(no.value)
+    assert device == "cuda" or "onnxruntime-gpu" not in str(no.value)
