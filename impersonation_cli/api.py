@@ -241,14 +241,18 @@ def _rooms_by_item(items: list[str], rooms: Mapping[str, Room | None]) -> dict[s
     './clip.mp4' or its absolute path for 'clip.mp4') is that item's. A room keyed by another spelling was
     dropped without a word, and the clip judged with no room (unauthorized-likeness where it was authorized).
 
+    A key inside a folder among the items (a file the scan will find there) is kept as it is.
+
     Raises:
-        UserError: a key that names none of the items, or two keys naming one item."""
+        UserError: a key that names none of the items nor lies in one, or two keys naming one item."""
     spelt: dict[str, str] = {}
     for item in reversed(items):  # the first of an item's spellings: the one a scan lists it by
         spelt[source_key(item)] = item
     keyed: dict[str, Room | None] = {}
     for source, room in rooms.items():
         named = spelt.get(source_key(source))
+        if named is None and any(_nested(source, item) for item in items):
+            named = source
         if named is None:
             raise UserError(f"rooms names {shown_source(source)}, which is not one of the inputs scanned")
         if named in keyed:

@@ -34,6 +34,7 @@ from impersonation_cli.io.sources import (
     is_stream_url,
     probe,
     sample_frames,
+    source_key,
 )
 from impersonation_cli.io.threads import run_ahead, sigint_deferred
 from impersonation_cli.io.urls import redact_url
@@ -102,10 +103,11 @@ def room_for(source: str, rooms: Mapping[str, Room]) -> Room | None:
     gives its room to every file found inside it)."""
     if source in rooms:
         return rooms[source]
-    if is_stream_url(source):
-        return None
-    folders = {Path(item): room for item, room in rooms.items() if not is_stream_url(item)}
-    return next((folders[folder] for folder in Path(source).parents if folder in folders), None)
+    keyed = {source_key(item): room for item, room in rooms.items()}  # a file named './a.mp4' is a.mp4
+    if (room := keyed.get(source_key(source))) is not None or is_stream_url(source):
+        return room
+    folders = {Path(key): room for key, room in keyed.items() if not is_stream_url(key)}
+    return next((folders[folder] for folder in Path(source_key(source)).parents if folder in folders), None)
 
 
 @dataclass

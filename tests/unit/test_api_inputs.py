@@ -20,7 +20,7 @@ from impersonation_cli.gallery.store import GalleryIndex
 from impersonation_cli.io.live_reader import ReaderSettings
 from impersonation_cli.io.rooms import Room
 from impersonation_cli.pipeline.faces import EMBEDDING_DIM
-from impersonation_cli.pipeline.scan import ScanContext
+from impersonation_cli.pipeline.scan import ScanContext, room_for
 from impersonation_cli.pipeline.watch import WatchSettings
 from impersonation_cli.results import ResultFormatError, ScanResult
 from impersonation_cli.runtime.packs import load_pack
@@ -248,7 +248,7 @@ def test_scan_sources_rooms_map_sources_to_rooms(scanner: Scanner) -> None:
             scanner.scan_sources(["clip.mp4"], wrong, runner=runner)  # type: ignore[arg-type]
 
 
-def test_a_room_keyed_by_another_spelling_of_an_input_is_that_inputs(scanner: Scanner, tmp_path: Path) -> None:
+def test_a_room_keyed_by_another_spelling_of_an_input_is_that_inputs(scanner: Scanner) -> None:
     """A room keyed './clip.mp4' or by the absolute path for the input 'clip.mp4' was dropped without a word: the
     clip was judged with no room, unauthorized-likeness in the room authorized for it. A key naming no input (a
     typo) was dropped the same way."""
@@ -262,6 +262,11 @@ def test_a_room_keyed_by_another_spelling_of_an_input_is_that_inputs(scanner: Sc
         scanner.scan_sources([clip], {"clpi.mp4": room}, runner=runner)
     with pytest.raises(UserError, match=r"rooms names clip\.mp4 twice, by two spellings"):
         scanner.scan_sources([clip], {clip: room, "./clip.mp4": room}, runner=runner)
+    inside = {"./folder/a.mp4": room}  # a file the scan will find in a folder given: its room, as it is keyed
+    scanner.scan_sources(["folder"], inside, runner=runner)
+    assert given[-1] == inside
+    assert room_for("folder/a.mp4", inside) == room_for("./folder/a.mp4", {"folder/a.mp4": room}) == room
+    assert room_for("folder/b.mp4", inside) is None
 
 
 @pytest.mark.parametrize(
