@@ -651,12 +651,16 @@ class RoomReader(threading.Thread):
     def _sample(self, decoded: av.VideoFrame, aspect: Fraction | None, now: float) -> None:
         interval = 1.0 / self.fps
         self._next_sample = max(self._next_sample + interval, now + interval * 0.5)
+        # The wall clock of when it was live, as the room's times (`frame_live`) and its stream time (`now`) are
+        # told: at its arrival, appearances of an HLS room ran on a segment or more past the room's last frame.
+        arrived = time.time()
         frame = Frame(
             source=self.state.url,
             index=self.state.frames_sampled,
             time_s=now - self.origin,
             image=shown(decoded, aspect),
-            wallclock=time.time(),
+            wallclock=arrived - max(0.0, time.monotonic() - now),
+            arrived=arrived,
         )
         self.state.sampled(now)
         if self.slot.put(frame):

@@ -21,7 +21,8 @@ class Frame:
     index: int
     time_s: float
     image: np.ndarray
-    wallclock: float | None = None
+    wallclock: float | None = None  # a live frame: when it was live (its arrival less the room's lateness)
+    arrived: float | None = None  # a live frame: when it arrived (an HLS segment's frames arrive at once, late)
 
     @property
     def height(self) -> int:

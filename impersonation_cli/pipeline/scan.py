@@ -247,6 +247,11 @@ class SourcePipeline:
         self._matches += closed
         return closed
 
+    def end_tracks(self) -> list[TrackMatch]:
+        """End every track on screen now (a live room gone silent); return their matches, as `add` does."""
+        self._live = {}
+        return self._close(self._tracker.flush())
+
     def finish(self) -> None:
         ended = self._tracker.flush()
         if self.kept_tracks is not None:

@@ -337,11 +337,12 @@ class Watcher:
             self.wake.clear()
             # Read before draining: frames a room sent just before it ended are still recognised.
             all_over = all(not room.reader.is_alive() for room in self.rooms)
-            for room in self.rooms:
-                self._tell_interruptions(room)
+            silenced = [room for room in self.rooms if self._tell_interruptions(room)]
             batch = self._next_batch()
             if batch:
                 self._recognise_round(batch)
+            for room in silenced:  # after its last frames before the silence, which may still have been waiting
+                self._conclude(room, room.pipeline.end_tracks())
             self._share_recognition()
             if on_round is not None:
                 on_round()
@@ -388,7 +389,7 @@ class Watcher:
             room.frame_size = (frame.width, frame.height)
             self._observe(room, frame, faces)
             room.frames_recognised += 1
-            room.lag_s = time.time() - (frame.wallclock or time.time())
+            room.lag_s = time.time() - (frame.arrived or frame.wallclock or time.time())
             room.max_lag_s = max(room.max_lag_s, room.lag_s)
         self.share.recognised(len(batch), time.monotonic() - started)
 
@@ -400,6 +401,10 @@ class Watcher:
         # Tracks still on screen are matched on what they have so far: the alert cannot wait for the end.
         for match in room.pipeline.live_matches(frame, self.settings.provisional_frames):
             self._found(room, match, final=False)
+        self._conclude(room, closed)
+
+    def _conclude(self, room: RoomWatch, closed: list[TrackMatch]) -> None:
+        """The final findings of tracks that ended."""
         for match in closed:
             # As on screen: a track seen in one sampled frame raises no alert (nor is it in the summary). Ended,
             # such a track was alerted (a 0.42 match seen once), against docs/watch.md's two frames.
@@ -471,12 +476,18 @@ class Watcher:
         reason = f"{Verdict.REPLAY}: loop {loop.score:.2f}: {loop.explanation}"
         self.sink.note(room_event(RoomChange.LOOPING, room.room, str(room.state.status), None, reason))
 
-    def _tell_interruptions(self, room: RoomWatch) -> None:
-        """Room events for the room's stream (`InterruptionsTold.look`)."""
+    def _tell_interruptions(self, room: RoomWatch) -> bool:
+        """Room events for the room's stream (`InterruptionsTold.look`); whether it was just told interrupted.
+        Its faces on screen are then gone: their tracks end there, not when the room comes back (they ended on
+        its next frame: a finding on a face last seen before a 20-s drop-out was alerted at the resume, its
+        evidence 20 s old, and its cool-down held back the alert on the resumed broadcast)."""
         state = room.state
         silence = state.silence(self.settings.reader.gap_s)  # first: a frame ending it is recorded before it shows
+        interrupted = False
         for change, gap in room.told.look(list(state.interruptions), silence, state.status == RoomStatus.ENDED):
             self.sink.note(room_event(change, room.room, str(state.status), gap))
+            interrupted = interrupted or change == RoomChange.INTERRUPTED
+        return interrupted
 
     def _evidence(self, room: RoomWatch, match: TrackMatch, verdict: str) -> SavedView:
         view, folder = match.track.best_view, self.context.evidence_dir

@@ -63,3 +63,34 @@ def test_the_clock_re_anchors_when_times_go_back_or_stand_still() -> None:
     clock.at(10.0, 50.0)
     assert clock.at(11.0, 0.0) == 11.0  # a publisher restarted its timestamps on the same connection
     assert clock.at(11.0 + 100.0, 0.04) == 111.0 - live_reader.MAX_CLOCK_LAG_S  # stuck timestamps: bounded lag
+
+
+def test_a_frame_of_a_burst_is_dated_when_it_was_live_as_its_stream_time_is(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A sampled frame's wall-clock time was its arrival: an HLS segment's frames, arriving together a segment late,
+    were dated alike, 0.05 s apart where their stream times ran 2 s apart, and an appearance ended after the
+    room's last frame (the room's times are when frames were live). Now both run alike; `arrived` keeps the
+    arrival (the watch's recognition lag counts from it)."""
+    clock = SimpleNamespace(now=1000.0)
+    monkeypatch.setattr(live_reader, "time", SimpleNamespace(monotonic=lambda: clock.now, time=lambda: clock.now))
+    frames: list = []
+
+    class Segmented(RoomReader):
+        def _pace(self, connected: float, packet_s: float) -> float:
+            clock.now = max(clock.now, connected + (math.floor(packet_s / SEGMENT_S) + 1) * SEGMENT_S)
+            return clock.now
+
+    reader = Segmented(
+        ReaderState(room="r", url=str(grey_ramp_clip(tmp_path / "hls.mp4", 6))),
+        ReaderSettings(fps=2.0),
+        threading.Event(),
+    )
+    reader.slot = SimpleNamespace(put=lambda frame: frames.append(frame) or False)  # type: ignore[assignment]
+    assert reader._connect_and_read()
+    later = frames[3:]  # after the first burst, which anchors the clock
+    assert len(later) >= 6
+    for first, second in itertools.pairwise(later):
+        assert second.wallclock - first.wallclock == pytest.approx(second.time_s - first.time_s, abs=1e-6)
+    assert all(frame.arrived >= frame.wallclock for frame in frames)
+    assert any(frame.arrived - frame.wallclock > 0.4 for frame in later)  # a segment's first frames came late

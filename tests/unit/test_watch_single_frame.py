@@ -61,3 +61,37 @@ def test_a_summary_appearance_needs_a_track_an_alert_could_be_raised_for() -> No
     assert [len(group) for group in group_matches(once_each, 2, 2.0)] == [2]  # a scan keeps it, as before
     assert group_matches(once_each, 2, 2.0, min_track_frames=2) == []
     assert len(group_matches([*once_each, ended_track(2)], 2, 2.0, min_track_frames=2)) == 1
+
+
+def test_the_tracks_of_a_room_told_interrupted_end_there_not_when_it_comes_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A track ended on the room's next frame: through a 20-s drop-out, the finding on a face last seen before it
+    was alerted when the room came back, its evidence 20 s old, and that alert held the resumed broadcast's back
+    for a cool-down. Told interrupted, the room's tracks end in that round, after its waiting frames."""
+    watcher = model_free_watcher([Room("rtmp://cam/live")], None, None, monkeypatch)
+    (room,) = watcher.rooms
+    match, done = ended_track(3), []
+    monkeypatch.setattr(
+        room,
+        "pipeline",
+        SimpleNamespace(add=lambda *_: [], live_matches=lambda *_: [], end_tracks=lambda: done.append(1) or [match]),
+    )
+    found: list[tuple[TrackMatch, bool]] = []
+    monkeypatch.setattr(watcher, "_found", lambda _room, each, final: found.append((each, final)))
+    monkeypatch.setattr(watcher, "_tell_interruptions", lambda each: each is room)
+    watcher.wake.set()
+    watcher._loop(None)  # one round: no reader runs, so every room is over
+    assert done == [1] and found == [(match, True)]
+
+
+def test_a_room_told_interrupted_is_said_so_to_the_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    from impersonation_cli.io.live_reader import Interruption
+    from impersonation_cli.pipeline.watch import RoomChange
+
+    watcher = model_free_watcher([Room("rtmp://cam/live")], None, None, monkeypatch)
+    (room,) = watcher.rooms
+    gap = Interruption("2026-12-07T15:00:00+00:00", None, None, "stalled")
+    for changes, told in (([(RoomChange.INTERRUPTED, gap)], True), ([(RoomChange.RESUMED, None)], False), ([], False)):
+        monkeypatch.setattr(room, "told", SimpleNamespace(look=lambda *_, changes=changes: changes))
+        assert watcher._tell_interruptions(room) is told
