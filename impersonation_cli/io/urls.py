@@ -26,10 +26,10 @@ MASK = "***"
 _AUTHORITY = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)([^/?#]*)")
 # A query parameter holds a credential when its name, lower-cased with everything but letters and digits left
 # out, contains one of these words (token, access_token, X-Amz-Security-Token; auth_key, txSecret, wsSecret;
-# sign, signature, X-Amz-Signature; key, apikey; password, passwd, passphrase (SRT); credential; session) or is
-# one of the short names.
-CREDENTIAL_WORDS = ("token", "secret", "auth", "sign", "key", "pass", "pwd", "credential", "session", "ticket")
-CREDENTIAL_NAMES = frozenset({"sig", "pw", "jwt", "sid", "hdnts", "hdnea", "hdntl"})
+# sign, signature, X-Amz-Signature; key, apikey; password, passwd, passphrase (SRT); credential; session; hmac)
+# or is one of the short names (nginx secure_link's md5 hash of the secret was shown whole).
+CREDENTIAL_WORDS = ("token", "secret", "auth", "sign", "key", "pass", "pwd", "credential", "session", "ticket", "hmac")
+CREDENTIAL_NAMES = frozenset({"sig", "pw", "jwt", "sid", "hdnts", "hdnea", "hdntl", "md5", "hash", "tok"})
 # A URL inside a message: up to white space or a quote; punctuation that ends a sentence is not the URL's.
 _URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]+")
 _TRAILING = ".,:;!?)]}"

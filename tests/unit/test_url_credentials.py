@@ -57,6 +57,9 @@ SHOWN = "rtsp://admin:***@cam.example:8554/live/room7?token=***&quality=hd"
         ("https://h/x?X-Amz-Signature=ab&X-Amz-Date=1", "https://h/x?X-Amz-Signature=***&X-Amz-Date=1"),
         ("srt://h:9000?streamid=live/a&passphrase=xyz", "srt://h:9000?streamid=live/a&passphrase=***"),
         ("http://h/x#access_token=abc", "http://h/x#access_token=***"),
+        # nginx secure_link (an md5 of the secret and the expiry), and other signed links: shown whole before.
+        ("http://h/hls/a.m3u8?md5=Xy9_abc&expires=1765000000", "http://h/hls/a.m3u8?md5=***&expires=1765000000"),
+        ("http://h/a.flv?hash=ab12&tok=cd&hmac_sha256=ef", "http://h/a.flv?hash=***&tok=***&hmac_sha256=***"),
         ("RTSP://U:P@H/live?Access-Token=1", "RTSP://U:***@H/live?Access-Token=***"),
         # A password holding an unencoded '#', '?' or '/' ends the authority before its '@': it was shown whole.
         ("rtsp://admin:hun#ter2@127.0.0.1:1/live", "rtsp://admin:***@127.0.0.1:1/live"),
