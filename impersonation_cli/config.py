@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import tomllib
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from datetime import date, time
@@ -304,7 +305,11 @@ def _written(value: object) -> str:
 
 
 def _is_number(value: object) -> TypeGuard[int | float]:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    """A finite number a float holds: a whole number past 1.8e308 (TOML reads 1 and 400 zeros as one) was an
+    internal error, 'int too large to convert to float', exit 4, doctor included."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return abs(value) <= sys.float_info.max if isinstance(value, int) else math.isfinite(value)
 
 
 def config_origin(option: str | Path | None, chosen: Path) -> str | None:

@@ -71,6 +71,13 @@ def test_a_config_file_overrides_only_what_it_names(tmp_path: Path, monkeypatch:
         # Distances are 0..12 (capped rank differences); 1e300 overflowed float32 with a numpy warning on stderr.
         ("[replay]\nloop_distance = 1e300\n", r"\[replay\] loop_distance must be at most 12"),
         ("[replay]\nmatch_distance = 13\n", r"\[replay\] match_distance must be at most 12"),
+        # A whole number past what a float holds was an internal error, exit 4 ('int too large to convert').
+        ("[scan]\nmerge_gap_s = 1" + "0" * 400 + "\n", r"^config \[scan\] merge_gap_s must be a finite number, not 1"),
+        (
+            "[signals]\nidentity_jitter = [0, 1" + "0" * 400 + "]\n",
+            r"identity_jitter must be \[low, high\], two finite",
+        ),
+        ("[verdicts]\nsynthetic_probability = 1" + "0" * 400 + "\n", 'must be "model" or a probability in \\(0, 1\\]'),
     ],
 )
 def test_config_mistakes_are_one_line_errors(tmp_path: Path, text: str, message: str) -> None:
