@@ -32,7 +32,7 @@ class Check:
     detail: str
 
 
-def check_models(models: Path | None, pack: str | None) -> list[Check]:
+def check_models(models: Path | None, pack: str | None, config: Path | None = None) -> list[Check]:
     from impersonation_cli.runtime.packs import installed_pack_names, load_pack, model_root, verify_pack
     from impersonation_cli.runtime.quantize import made_int8_detector
 
@@ -50,6 +50,9 @@ def check_models(models: Path | None, pack: str | None) -> list[Check]:
         return [*checks, Check(PROBLEM, "pack", str(exc))]
     bad = [f"{c.name} {c.status}" for c in verify_pack(chosen.folder) if c.status in ("missing", "mismatch")]
     checks.append(Check(PROBLEM if bad else OK, "pack", f"{chosen.name}" + (f": {', '.join(bad)}" if bad else "")))
+    if (float_file := _float_detector_chosen(config)) is not None:
+        # Said 'scans on CPU use it' of the int8 copy while the settings file kept every scan on the float one.
+        return [*checks, Check(OK, "int8 detector", f'not used: [detector] precision = "fp32" in {float_file}')]
     made = made_int8_detector(chosen.detector, chosen.int8_folder)
     if made is not None:
         checks.append(Check(OK, "int8 detector", int8_detail(made)))
@@ -62,6 +65,18 @@ def check_models(models: Path | None, pack: str | None) -> list[Check]:
             Check(WARNING, "int8 detector", "not made yet: the first CPU scan makes it (or `models install` again)")
         )
     return checks
+
+
+def _float_detector_chosen(config: Path | None) -> str | None:
+    """The settings file that keeps scans on the published float detector (`[detector] precision = "fp32"`), if
+    one does; a file that cannot be read is `check_config`'s to report."""
+    from impersonation_cli.config import load_config
+
+    try:
+        settings = load_config(config)
+    except UserError:
+        return None
+    return settings.path if settings.detector.precision == "fp32" and settings.path is not None else None
 
 
 def _can_make(folder: Path) -> bool:
@@ -165,7 +180,7 @@ def installation_checks(
     """Every check, in the order `doctor` prints them; a scan can run when none is a PROBLEM."""
     return [
         Check(OK, "impersonation-cli", f"{__version__} on Python {platform.python_version()} ({platform.platform()})"),
-        *check_models(models, pack),
+        *check_models(models, pack, config),
         check_provider(device),
         check_config(config),
         check_forgery_model(),

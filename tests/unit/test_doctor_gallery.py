@@ -125,3 +125,22 @@ def test_an_int8_copy_that_cannot_be_made_there_is_not_promised_to_the_first_sca
     monkeypatch.setattr(os, "access", lambda path, mode, **kw: False if mode & os.W_OK else access(path, mode, **kw))
     last = check_models(tmp_path / "models", "mine")[-1]
     assert last.status == WARNING and "cannot be made in" in last.detail and "float detector" in last.detail
+
+
+def test_a_settings_file_that_keeps_scans_on_the_float_detector_is_said_so(tmp_path: Path) -> None:
+    """With `[detector] precision = "fp32"` doctor still said of the int8 copy 'scans on CPU use it' (or that the
+    first scan would make it), while every scan with that file ran the published float detector."""
+    from impersonation_cli.tools.installation import check_models
+
+    from .onnx_files import SCRFD_OUTPUTS, model_file
+
+    pack = tmp_path / "models" / "mine"
+    pack.mkdir(parents=True)
+    model_file(pack / "det.onnx", [1, 3, None, None], SCRFD_OUTPUTS)
+    model_file(pack / "rec.onnx", [None, 3, 112, 112], [[1, 512]])
+    settings = tmp_path / "fp32.toml"
+    settings.write_text('[detector]\nprecision = "fp32"\n', encoding="utf-8")
+    last = check_models(tmp_path / "models", "mine", settings)[-1]
+    assert last.status == OK and last.detail == f'not used: [detector] precision = "fp32" in {settings}', last
+    settings.write_text('[detector]\nprecision = "int8"\n', encoding="utf-8")
+    assert "the first CPU scan makes it" in check_models(tmp_path / "models", "mine", settings)[-1].detail
