@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from impersonation_cli.gallery.store import Gallery, ReferenceFace
 from impersonation_cli.outputs.findings import ReportInput, read_report_input, wallclock_text
@@ -98,14 +99,16 @@ def test_wall_clock_times_keep_their_hundredths() -> None:
     assert wallclock_text("not a time") == "not a time"
 
 
-def test_a_signal_is_worded_against_the_threshold_the_scan_judged_by(tmp_path: Path) -> None:
+@pytest.mark.parametrize("written", [0.1, "0.1"], ids=["number", "quoted"])
+def test_a_signal_is_worded_against_the_threshold_the_scan_judged_by(tmp_path: Path, written: float | str) -> None:
     """With `[verdicts] synthetic_probability = 0.1`, a face flagged at 0.11 was worded 'below the detector's
-    threshold 0.96, a range real faces score in too' in the very draft that accused it."""
+    threshold 0.96, a range real faces score in too' in the very draft that accused it; and so it still was with
+    the probability quoted ("0.1"), which the verdicts read as a number and the settings record as written."""
     forgery = SignalScore("synthetic", 0.11, "face_forgery: trained detector: probability 0.11", {"threshold": 0.96})
     verdicts = [Verdict.UNAUTHORIZED, Verdict.SYNTHETIC]
     found = appearance("Sun Li", "fan.flv", room="kuaishou:fan", verdicts=verdicts, signals={"synthetic": forgery})
     result = scan_result([found], [source("fan.flv", room="kuaishou:fan")])
-    result.settings["config"] = {**result.settings["config"], "verdicts": {"synthetic_probability": 0.1}}
+    result.settings["config"] = {**result.settings["config"], "verdicts": {"synthetic_probability": written}}
     (text,) = notice_documents(ReportInput(result, tmp_path / "r.json"), tmp_path / "notices").values()
     line = next(line for line in text.splitlines() if line.startswith("  - synthetic:"))
     assert "at or above the threshold set in force, 0.10 (the detector's own: 0.96)" in line
