@@ -381,21 +381,38 @@ def _longest_piece(rows: np.ndarray, stream_times: np.ndarray, max_gap_s: float)
 BESIDE_OFFSETS_S = (-3.0, -2.0, 2.0, 3.0)
 
 
-def offset_costs(matches: np.ndarray, run: Run, tolerance_s: float) -> tuple[float, float]:
-    """The mean over the run's frames of each one's best distance to the footage (of `matches`' rows of the run's
-    video: stream time, video, footage time, distance) within `tolerance_s` of the run's offset, and the lowest
-    such mean at the offsets BESIDE_OFFSETS_S from it; a frame with no match there costs RANK_CAP."""
+def offset_costs(
+    matches: np.ndarray, run: Run, tolerance_s: float, footage_span: tuple[float, float]
+) -> tuple[float, float]:
+    """The run's cost at its offset and beside it, on the same frames: of the offsets BESIDE_OFFSETS_S from the
+    run's, the one that comes closest (the smallest mean difference), with the mean over the run's frames of each
+    one's best distance to the footage (of `matches`' rows of the run's video: stream time, video, footage time,
+    distance) within `tolerance_s` of the run's offset and of that one. A frame counts at an offset only where the
+    footage has a frame to match there (its footage time inside `footage_span`, the video's first and last
+    fingerprinted times): charged RANK_CAP where none could be, frames past the footage's ends made new footage
+    of the same set, stored only a few seconds of it, look specific to its offset (likely-replay 1.0 on the
+    person's own new broadcast, in the room authorized for it). An offset where fewer than half of the run's
+    frames have footage is not compared; with none compared, the run is not shown specific (equal costs)."""
     inside = matches[(matches[:, 0] >= run.start_s) & (matches[:, 0] <= run.end_s)]
     frames, frame_of = np.unique(inside[:, 0], return_inverse=True)
     offsets = inside[:, 0] - inside[:, 2]
 
-    def cost(offset: float) -> float:
+    def cost(offset: float) -> np.ndarray:
         best = np.full(len(frames), float(RANK_CAP))
         near = np.abs(offsets - offset) <= tolerance_s
         np.minimum.at(best, frame_of[near], inside[near, 3])
-        return float(best.mean())
+        return best
 
-    return cost(run.offset_s), min(cost(run.offset_s + step) for step in BESIDE_OFFSETS_S)
+    at = cost(run.offset_s)
+    compared = [(float(at.mean()), float(at.mean()))]
+    for step in BESIDE_OFFSETS_S:
+        footage_times = frames - (run.offset_s + step)
+        held = (footage_times >= footage_span[0]) & (footage_times <= footage_span[1])
+        if 2 * held.sum() >= len(frames):
+            compared.append((float(at[held].mean()), float(cost(run.offset_s + step)[held].mean())))
+    if len(compared) > 1:
+        compared = compared[1:]
+    return min(compared, key=lambda costs: costs[1] - costs[0])
 
 
 # A frame this close to a lag's target time stands at that lag (`frame_lag_costs`); samples come at most 1 s apart.
@@ -661,15 +678,21 @@ class ReplayDetector:
         for video in np.unique(table[:, 1]).astype(int):
             rows = table[table[:, 1] == video]
             found = find_runs(int(video), rows[:, 0], rows[:, 2], rows[:, 3], self.settings)
-            runs += [run for run in found if self._specific_to_offset(rows, run)]
+            runs += [run for run in found if self._specific_to_offset(rows, run, self._span(video))]
         return sorted(runs, key=lambda r: (-r.duration_s, r.mean_distance))
 
-    def _specific_to_offset(self, rows: np.ndarray, run: Run) -> bool:
+    def _specific_to_offset(self, rows: np.ndarray, run: Run, footage_span: tuple[float, float]) -> bool:
         """Whether the run matches its footage at its offset clearly better than 2-3 s beside it, as a
         re-broadcast does: new footage of the same person in the same set matches the stored footage at every
         offset alike, and was flagged likely-replay (docs/verdicts.md, "Replays of known footage")."""
-        at, beside = offset_costs(rows, run, self.settings.offset_tolerance_s)
+        at, beside = offset_costs(rows, run, self.settings.offset_tolerance_s, footage_span)
         return beside - at >= self.settings.footage_margin
+
+    def _span(self, video: int) -> tuple[float, float]:
+        """A footage video's first and last fingerprinted times."""
+        assert self.index is not None  # matches come only with an index
+        times = self.index.times[self.index.owners == video]
+        return float(times.min()), float(times.max())
 
     def loop_candidates(self) -> list[tuple[Run, float, float]]:
         """Runs of the stream against its own past (of the matches not yet settled: `_settle`), each with its
