@@ -723,7 +723,7 @@ class Gallery:
                 if len(digests) > 1:
                     shown = ", ".join(digest[:16] for digest in digests)
                     raise GalleryError(
-                        f"{len(digests)} of {name!r}'s videos are named {video!r} ({shown}): "
+                        f"{len(digests)} videos of '{self.canonical_name(name)}' are named {video!r} ({shown}): "
                         "give the sha256 of the one to remove (`impersonation-cli footage list`)"
                     )
             return db.execute("DELETE " + query, args).rowcount
