@@ -38,6 +38,19 @@ LINE_SCHEMAS = {
 }
 
 
+def configured_probability(value: object) -> float | None:
+    """A `[verdicts] synthetic_probability`/`effects_probability` as the verdicts judge by it and the reports word
+    it: a number, or text that is one ("0.05", quoted in the settings file, recorded as written), in (0, 1]; None
+    for "model" (the detector's own threshold) or anything else."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        number = float(value)
+    except (ValueError, OverflowError):
+        return None
+    return number if 0 < number <= 1 else None
+
+
 def plain_data(instance: Any) -> dict[str, Any]:
     """A dataclass's fields as plain data: `dataclasses.asdict` kept each Verdict a Verdict member (a str only by
     subclass: yaml.safe_dump of a result refused it) and each tuple a tuple."""

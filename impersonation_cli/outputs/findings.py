@@ -20,6 +20,7 @@ from impersonation_cli.results import (
     SignalScore,
     SourceResult,
     Verdict,
+    configured_probability,
     nested_setting,
 )
 
@@ -272,26 +273,14 @@ def signal_words(signal: SignalScore, settings: dict[str, Any] | None = None) ->
     threshold = signal.details.get("threshold")
     if not isinstance(threshold, int | float) or isinstance(threshold, bool) or not abs(threshold) < 1e300:
         return score_words(signal.score)
-    configured = _probability(setting(settings or {}, "config", "verdicts", CONFIGURED_THRESHOLDS.get(signal.name, "")))
+    key = CONFIGURED_THRESHOLDS.get(signal.name, "")
+    configured = configured_probability(setting(settings or {}, "config", "verdicts", key))
     if configured is not None:
         side = "at or above" if signal.score >= configured else "below"
         return f"{side} the threshold set in force, {configured:.2f} (the detector's own: {threshold:.2f})"
     if signal.score >= threshold:
         return f"at or above the detector's threshold {threshold:.2f}"
     return f"below the detector's threshold {threshold:.2f}, a range real faces score in too"
-
-
-def _probability(value: object) -> float | None:
-    """A `[verdicts]` probability as the verdicts read it (`VerdictSettings.threshold`): a number, or text that
-    is one ("0.05", quoted in the settings file: flagged at 0.05, the notice gave the detector's 0.96 as the
-    threshold in force); None for "model" or anything else."""
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        return None
-    try:
-        number = float(value)
-    except (ValueError, OverflowError):
-        return None
-    return number if 0 < number <= 1 else None
 
 
 def verdict_meaning(verdict: str) -> str:

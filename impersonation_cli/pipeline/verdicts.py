@@ -16,7 +16,15 @@ from impersonation_cli.errors import UserError
 from impersonation_cli.gallery.grants import Authorizing, Coverage, Span, appearance_span, authorizing
 from impersonation_cli.gallery.store import Authorization
 from impersonation_cli.pipeline.signals import CLASSES, EFFECTS, SYNTHETIC
-from impersonation_cli.results import SOURCE_SIGNALS, Appearance, PartialGrant, SignalScore, Verdict, WallclockSpan
+from impersonation_cli.results import (
+    SOURCE_SIGNALS,
+    Appearance,
+    PartialGrant,
+    SignalScore,
+    Verdict,
+    WallclockSpan,
+    configured_probability,
+)
 
 # The replay detector's signals: "replay" matches known footage, "loop" repeats the stream's own frames.
 REPLAY_SIGNALS = SOURCE_SIGNALS[Verdict.REPLAY]
@@ -46,20 +54,14 @@ class VerdictSettings:
     def __post_init__(self) -> None:
         for key in ("synthetic_probability", "effects_probability"):
             value = getattr(self, key)
-            if value != MODEL_THRESHOLD and not _is_probability(value):
+            if value != MODEL_THRESHOLD and configured_probability(value) is None:
                 raise UserError(f'config [verdicts] {key} must be "model" or a probability in (0, 1], not {value!r}')
 
     def threshold(self, class_name: str, score: SignalScore) -> float:
         """The probability at which a class score earns its label: the configured one, else the detector's."""
         configured = self.synthetic_probability if class_name == SYNTHETIC else self.effects_probability
-        return float(score.details["threshold"]) if configured == MODEL_THRESHOLD else float(configured)
-
-
-def _is_probability(value: str | float) -> bool:
-    try:
-        return 0.0 < float(value) <= 1.0
-    except ValueError:
-        return False
+        probability = configured_probability(configured)  # None: "model" (any other value was refused when made)
+        return float(score.details["threshold"]) if probability is None else probability
 
 
 def noisy_or(components: dict[str, tuple[float, float]]) -> float:

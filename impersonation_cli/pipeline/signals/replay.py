@@ -260,6 +260,11 @@ class FootageIndex:
     def __len__(self) -> int:
         return len(self.videos)
 
+    def span(self, number: int) -> tuple[float, float]:
+        """Video `number`'s first and last fingerprinted times."""
+        times = self.times[self.owners == number]
+        return float(times.min()), float(times.max())
+
     def nearest(self, variants: np.ndarray, settings: ReplaySettings, blank: np.ndarray | None = None) -> FootageMatch:
         """Library frames within `match_distance` of a stream frame (its `stream_fingerprints`); the variants
         `blank` marks (`stream_fingerprints`) match nothing: a black screen is no frame of anyone's footage, though
@@ -404,14 +409,14 @@ def offset_costs(
         return best
 
     at = cost(run.offset_s)
-    compared = [(float(at.mean()), float(at.mean()))]
+    compared = []
     for step in BESIDE_OFFSETS_S:
         footage_times = frames - (run.offset_s + step)
         held = (footage_times >= footage_span[0]) & (footage_times <= footage_span[1])
         if 2 * held.sum() >= len(frames):
             compared.append((float(at[held].mean()), float(cost(run.offset_s + step)[held].mean())))
-    if len(compared) > 1:
-        compared = compared[1:]
+    if not compared:
+        return float(at.mean()), float(at.mean())
     return min(compared, key=lambda costs: costs[1] - costs[0])
 
 
@@ -671,14 +676,14 @@ class ReplayDetector:
 
     def replay_runs(self) -> list[Run]:
         """Runs against every footage video, strongest first."""
-        if not len(self._matches):
+        if self.index is None or not len(self._matches):  # matches come only with an index
             return []
         table = self._matches.values
         runs = []
         for video in np.unique(table[:, 1]).astype(int):
             rows = table[table[:, 1] == video]
             found = find_runs(int(video), rows[:, 0], rows[:, 2], rows[:, 3], self.settings)
-            runs += [run for run in found if self._specific_to_offset(rows, run, self._span(video))]
+            runs += [run for run in found if self._specific_to_offset(rows, run, self.index.span(video))]
         return sorted(runs, key=lambda r: (-r.duration_s, r.mean_distance))
 
     def _specific_to_offset(self, rows: np.ndarray, run: Run, footage_span: tuple[float, float]) -> bool:
@@ -687,12 +692,6 @@ class ReplayDetector:
         offset alike, and was flagged likely-replay (docs/verdicts.md, "Replays of known footage")."""
         at, beside = offset_costs(rows, run, self.settings.offset_tolerance_s, footage_span)
         return beside - at >= self.settings.footage_margin
-
-    def _span(self, video: int) -> tuple[float, float]:
-        """A footage video's first and last fingerprinted times."""
-        assert self.index is not None  # matches come only with an index
-        times = self.index.times[self.index.owners == video]
-        return float(times.min()), float(times.max())
 
     def loop_candidates(self) -> list[tuple[Run, float, float]]:
         """Runs of the stream against its own past (of the matches not yet settled: `_settle`), each with its
