@@ -46,6 +46,7 @@ def write_files_atomic(files: Mapping[Path, bytes]) -> None:
     last leaves the others as they were. A device or pipe is written into while staging (it cannot be taken
     back, but a failure there still replaces no file)."""
     staged: list[tuple[Path, Path]] = []
+    made: list[Path] = []  # folders made for the files, taken away again (when empty) if the writing fails
     try:
         for path, data in files.items():
             # Asked of the path itself, which stat follows: /dev/stdout to a pipe reads as the pipe, whereas its
@@ -54,12 +55,17 @@ def write_files_atomic(files: Mapping[Path, bytes]) -> None:
                 _write_into(path, data)
             else:
                 target = Path(os.path.realpath(path)) if path.is_symlink() else path
+                made += _missing_folders(target.parent)
                 staged.append((_stage(target, data), target))
         for temporary, target in staged:
             _named(target, os.replace, temporary, target)
+        made.clear()
     finally:
         for temporary, _ in staged:  # gone once renamed; left only by a failure
             _remove(temporary)
+        for folder in reversed(made):  # a failed `report` left the folders of the documents it did not write
+            with contextlib.suppress(OSError):
+                folder.rmdir()
 
 
 def write_stdout(data: bytes) -> None:
@@ -83,6 +89,15 @@ def make_folder(folder: Path) -> None:
     """`mkdir -p folder`, through links: a link to a folder not made yet makes its target (output checks pass such a
     folder without making anything: `outputs.files._folder_problem`)."""
     Path(os.path.realpath(folder)).mkdir(parents=True, exist_ok=True)
+
+
+def _missing_folders(folder: Path) -> list[Path]:
+    """The folders `make_folder(folder)` would make, outermost first."""
+    missing, current = [], Path(os.path.realpath(folder))
+    while not current.exists() and current != current.parent:
+        missing.append(current)
+        current = current.parent
+    return missing[::-1]
 
 
 def _stage(path: Path, data: bytes) -> Path:

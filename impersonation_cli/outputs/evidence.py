@@ -55,7 +55,7 @@ def save_view(folder: Path, source: str, appearance_id: str, identity: str, view
     crop = save_evidence(folder, source, appearance_id, identity, view.crop, view.time_s, view.box)
     if view.frame_jpeg is None:
         return crop, None
-    path = evidence_path(folder, source, appearance_id, identity, view.time_s, "_frame")
+    path = evidence_path(folder, source, appearance_id, identity, view.time_s, view.frame_jpeg, "_frame")
     return crop, write_evidence(path, view.frame_jpeg, _not_saved(view.time_s, view.box))
 
 
@@ -65,20 +65,24 @@ def save_evidence(
     """The crop saved under `folder`; one that cannot be encoded or written (a full disk, a file where its
     folder should be) is not saved (path and sha256 None): the appearance is kept, as the scan found it. An
     OSError here used to cost the whole source, reported 'unreadable' as an internal error."""
-    path = evidence_path(folder, source, appearance_id, identity, time_s)
     ok, data = cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, 92])
     not_saved = _not_saved(time_s, box)
     if not ok:
         return not_saved
-    return write_evidence(path, data.tobytes(), not_saved)
+    payload = data.tobytes()
+    return write_evidence(evidence_path(folder, source, appearance_id, identity, time_s, payload), payload, not_saved)
 
 
 def evidence_path(
-    folder: Path, source: str, appearance_id: str, identity: str, time_s: float, suffix: str = ""
+    folder: Path, source: str, appearance_id: str, identity: str, time_s: float, payload: bytes, suffix: str = ""
 ) -> Path:
     """Where an appearance's evidence picture goes: one folder per source, the file named by the appearance, the
-    person and the time (`suffix` "_frame" for the whole frame beside the crop)."""
-    return folder / source_slug(source) / f"{appearance_id}_{slug(identity)}_{time_s:08.2f}s{suffix}.jpg"
+    person, the time and the start of the picture's sha256 (`suffix` "_frame" for the whole frame beside the
+    crop). The hash keeps a crop once cited from being replaced: another scan of the same file into the same
+    folder (at another --fps, another pack) found the same appearance at the same time with another box, and
+    wrote its crop over the first one's, which that result's report then called changed."""
+    digest = hashlib.sha256(payload).hexdigest()[:8]
+    return folder / source_slug(source) / f"{appearance_id}_{slug(identity)}_{time_s:08.2f}s_{digest}{suffix}.jpg"
 
 
 def _not_saved(time_s: float, box: np.ndarray) -> Evidence:

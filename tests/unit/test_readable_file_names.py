@@ -42,7 +42,9 @@ def test_crops_named_in_any_script_and_crops_of_old_names_are_verified(tmp_path:
     crop = np.full((8, 8, 3), 128, dtype=np.uint8)
     box = np.array([0.0, 0.0, 8.0, 8.0])
     saved = save_evidence(tmp_path / "ev", "/rec/直播.mp4", "s1-a1", "王小明", crop, 3.0, box)
-    assert saved.path == str(tmp_path / "ev" / f"直播-{_hash('/rec/直播.mp4')}" / "s1-a1_王小明_00003.00s.jpg")
+    assert saved.sha256 is not None
+    name = f"s1-a1_王小明_00003.00s_{saved.sha256[:8]}.jpg"
+    assert saved.path == str(tmp_path / "ev" / f"直播-{_hash('/rec/直播.mp4')}" / name)
     assert check_evidence(saved, tmp_path).status == VERIFIED
     # A result written before keeps the ASCII-only path it recorded: found there as before.
     old = tmp_path / "ev" / f"x-{_hash('/rec/直播.mp4')}" / "s1-a1_x_00003.00s.jpg"
@@ -52,3 +54,16 @@ def test_crops_named_in_any_script_and_crops_of_old_names_are_verified(tmp_path:
     assert check_evidence(recorded, tmp_path).status == VERIFIED
     as_bytes = hashlib.sha256(b"/x/\xff.mp4").hexdigest()[:8]
     assert source_slug("/x/\udcff.mp4") == f"x-{as_bytes}"  # a file name that is not UTF-8: its bytes' hash
+
+
+def test_a_later_scans_crop_of_the_same_appearance_never_replaces_one_a_result_cites(tmp_path: Path) -> None:
+    # Two scans of one file into one evidence folder (at --fps 2, then 6) found the same appearance at the same
+    # time in another box: the second crop replaced the first, which the first result's notice then called changed.
+    box = np.array([0.0, 0.0, 8.0, 8.0])
+    first, second, again = (
+        save_evidence(tmp_path, "/rec/a.mp4", "s1-a1", "Ann", np.full((8, 8, 3), grey, np.uint8), 5.01, box)
+        for grey in (100, 200, 100)
+    )
+    assert first.path is not None and second.path is not None and first.path != second.path
+    assert check_evidence(first, tmp_path).status == VERIFIED and check_evidence(second, tmp_path).status == VERIFIED
+    assert again.path == first.path and again.sha256 == first.sha256  # the same picture: the same file, unchanged
