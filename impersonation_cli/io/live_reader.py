@@ -15,7 +15,7 @@ import random
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -351,8 +351,12 @@ def open_live(url: str, open_timeout_s: float, read_timeout_s: float) -> av.cont
 # How late a sample may be, as a share of the sample interval, when a key frame a little after its due time
 # saves decoding the frames before it.
 LATE_SHARE = 0.25
-# How many of the latest gaps between key frames a room's decoder plans its rests on (`DecodePlan`).
+# How many of the latest gaps between key frames a room's decoder plans its rests on (`DecodePlan`), how many it
+# needs, and how far apart they may be to count as steady: a share of the longest, or a frame or two.
 KEY_GAPS_KEPT = 8
+MIN_GAPS_TO_REST = 2
+STEADY_SHARE = 0.1
+STEADY_SLACK_S = 0.05
 
 
 class DecodePlan:
@@ -360,7 +364,8 @@ class DecodePlan:
 
     Key frames are always decoded. A frame between two key frames is decoded only while a sample is due
     before the next key frame is expected (it is built from the frames before it, back to the key frame);
-    past the room's last sample of a group of pictures the decoder rests until the next key frame. Frames no
+    past the room's last sample of a group of pictures the decoder rests until the next key frame, where key
+    frames have come at a steady interval (`_expected_key_s`), else it decodes on. Frames no
     other frame refers to (B-frames) are dropped by the decoder unless a sample is due. When key frames come
     at least twice per sample interval, the key frame before a sample stands in for it (early by less than a
     key-frame interval), so only key frames are decoded.
@@ -386,13 +391,25 @@ class DecodePlan:
             return True
         if self._resting:
             return False
-        expected_key = None if not self._gaps_s else self._last_key_s + max(self._gaps_s)  # type: ignore[operator]
+        expected_key = self._expected_key_s()
         # A sample due shortly before the next key frame waits for it (late by at most a quarter interval)
         # rather than costing the decoding of the whole group of pictures up to it.
         if expected_key is not None and next_sample_s >= expected_key - LATE_SHARE * interval_s:
             self._resting = True
             return False
         return True
+
+    def _expected_key_s(self) -> float | None:
+        """When the next key frame is due, where the room's key frames have come at a steady interval (the latest
+        gaps within a tenth, or a frame, of each other, two at least); else None: no rest, for a key frame later
+        than any before costs every sample due until it comes. A recording with key frames at 0 and 1 s (a scene
+        cut) and none after lost its next 4 s, the whole appearance, where a scan found it."""
+        if len(self._gaps_s) < MIN_GAPS_TO_REST or self._last_key_s is None:
+            return None
+        longest, shortest = max(self._gaps_s), min(self._gaps_s)
+        if longest - shortest > max(STEADY_SHARE * longest, STEADY_SLACK_S):
+            return None
+        return self._last_key_s + longest
 
     def key_frame_stands_in(self, packet: av.Packet, packet_s: float, next_sample_s: float, interval_s: float) -> bool:
         """Whether this key frame is taken as the sample due before the next key frame."""
@@ -440,6 +457,13 @@ class StreamClock:
         self._offset = min(self._offset, arrival - pts_s)
         self._last_pts_s = pts_s
         return max(pts_s + self._offset, arrival - MAX_CLOCK_LAG_S)
+
+    def shown(self, pts_s: float | None, now: float) -> float:
+        """When a decoded picture of presentation time `pts_s` is live on the clock `at` keeps (fed decoding
+        times); `now`, its packet's, where either is unknown or the picture lies further back than a lag allows."""
+        if pts_s is None or self._offset is None:
+            return now
+        return max(pts_s + self._offset, now - MAX_CLOCK_LAG_S)
 
 
 class RoomReader(threading.Thread):
@@ -566,20 +590,32 @@ class RoomReader(threading.Thread):
         start_s = start_of(stream)
         plan = DecodePlan()
         live_at = StreamClock()
+
+        def shown(picture: av.VideoFrame, now: float) -> float:
+            return live_at.shown(seconds(picture.pts, picture.time_base, start_s), now)
+
         connected = time.monotonic()
         packets = 0
         rested = False
+        now, last_shown_s = connected, 0.0
         for packet in self._packets(container, stream):
             packets += 1
             self._received(packets)
             packet_s = seconds(packet.pts, packet.time_base, start_s)
-            arrived = self._pace(connected, packet_s or 0.0)
+            last_shown_s = max(last_shown_s, packet_s or 0.0)
+            # Packets come in decoding order, which B-frames take out of presentation order: at 1 fps x264's
+            # defaults send the frames of 0, 4, 2, 1 and 3 s, and paced by presentation time a recording waited 4 s
+            # for the second packet ('stalled'), then had the three before it late. Paced and clocked by decoding
+            # time; a decoded picture is sampled by its own presentation time (`StreamClock.shown`).
+            decode_s = seconds(packet.dts, packet.time_base, start_s) if packet.dts is not None else packet_s
+            arrived = self._pace(connected, decode_s or 0.0)
             # Samples are due by when a frame was live, which is its arrival unless frames come in bursts.
-            now = live_at.at(arrived, packet_s)
+            now = live_at.at(arrived, decode_s)
             self.state.frame_live(now, self.settings.gap_s)
-            arrival_s = now - connected
+            # Which packets are decoded is planned by when their pictures are shown.
+            shown_s = live_at.shown(packet_s, now) - connected
             interval = 1.0 / self.fps
-            if not plan.decodes(packet, arrival_s, self._next_sample - connected, interval, packet_s):
+            if not plan.decodes(packet, shown_s, self._next_sample - connected, interval, packet_s):
                 rested = True
                 continue
             if rested:
@@ -588,18 +624,39 @@ class RoomReader(threading.Thread):
                 codec.flush_buffers()
                 rested = False
             next_sample_s = self._next_sample - connected
-            codec.skip_frame = plan.skip_frame(arrival_s, next_sample_s, frame_s)
-            stand_in = plan.key_frame_stands_in(packet, arrival_s, next_sample_s, interval)
-            for decoded in decode_packet(codec, packet, self.state.url):
-                self.state.frames_decoded += 1
-                if now >= self._next_sample or stand_in:
-                    self._sample(decoded, pixel_aspect(codec), now)
-                    stand_in = False
+            codec.skip_frame = plan.skip_frame(shown_s, next_sample_s, frame_s)
+            stand_in = plan.key_frame_stands_in(packet, shown_s, next_sample_s, interval)
+            self._take(decode_packet(codec, packet, self.state.url), codec, shown, now, stand_in)
+        if packets and self._read_once and not self.stopping and not rested:
+            # A recording's last pictures stay in the decoder, held to reorder B-frames, until it is told the end:
+            # a 1-fps slideshow lost its last 2 s. They are taken when the last is due to be shown.
+            self._pace(connected, last_shown_s)
+            held = decode_packet(codec, None, self.state.url)
+            for picture in held:  # handed out at the end without a time base of their own
+                picture.time_base = picture.time_base or stream.time_base
+            self._take(held, codec, shown, now, False)
         if packets and not self.stopping and not self._read_once:
             self.state.last_error = "the stream stopped sending frames (ended, dropped or read timeout)"
         if hls and packets and not self.stopping:
             self._note_segments_read()
         return packets > 0
+
+    def _take(
+        self,
+        pictures: list[av.VideoFrame],
+        codec: av.video.codeccontext.VideoCodecContext,
+        shown: Callable[[av.VideoFrame, float], float],
+        now: float,
+        stand_in: bool,
+    ) -> None:
+        """Sample the pictures a packet completed, each by when it is live (`shown`: by its own presentation
+        time, `now` its packet's); a key frame standing in is taken whenever it comes."""
+        for picture in pictures:
+            self.state.frames_decoded += 1
+            shown_at = shown(picture, now)
+            if shown_at >= self._next_sample or stand_in:
+                self._sample(picture, pixel_aspect(codec), shown_at)
+                stand_in = False
 
     def _note_segments_read(self) -> None:
         """The segments the playlist lists as this connection ends: read, whatever FFmpeg got of them."""

@@ -1336,11 +1336,11 @@ def pixel_limited(stream: av.video.stream.VideoStream) -> av.video.codeccontext.
 
 
 def decode_packet(
-    codec: av.video.codeccontext.VideoCodecContext, packet: av.Packet, source: str
+    codec: av.video.codeccontext.VideoCodecContext, packet: av.Packet | None, source: str
 ) -> list[av.VideoFrame]:
-    """The frames `packet` completes. A damaged packet costs that frame only, as with OpenCV, which skips what it
-    cannot decode (`DamageWatch` tells where that cost samples); a frame over the pixel limit (`pixel_limited`)
-    ends the source, UnreadableInput."""
+    """The frames `packet` completes (None: those the decoder still holds, at the end). A damaged packet costs
+    that frame only, as with OpenCV, which skips what it cannot decode (`DamageWatch` tells where that cost
+    samples); a frame over the pixel limit (`pixel_limited`) ends the source, UnreadableInput."""
     try:
         return codec.decode(packet)
     except av.error.InvalidDataError:

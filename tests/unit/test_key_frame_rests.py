@@ -1,6 +1,7 @@
 """A live room's decoder rests between samples until the next key frame; planned on the smoothed gap between key
 frames, a key frame that came later than that (x264 puts them at scene cuts) lost the samples due meanwhile: 38 of
-40 in 20 s at 2 fps, gaps to 1.3 s. It now rests only until the longest of the latest gaps has passed."""
+40 in 20 s at 2 fps, gaps to 1.3 s. It now rests only until the longest of the latest gaps has passed, and only
+where the latest gaps are steady: a recording with key frames at 0 and 1 s and none after lost its next 4 s."""
 
 from __future__ import annotations
 
@@ -40,3 +41,10 @@ def test_regular_key_frames_still_let_the_decoder_rest() -> None:
         due_s = (math.floor(time_s / 4.0) + 1) * 4.0
         decoded += plan.decodes(SimpleNamespace(is_keyframe=n % (2 * RATE) == 0), time_s, due_s, 4.0)
     assert decoded < 0.7 * 20 * RATE
+
+
+def test_key_frames_at_an_unsteady_interval_let_no_sample_go() -> None:
+    # x264's defaults: a key frame at a scene cut 1 s in, the next 10 s later (keyint 250). Planned on the one gap
+    # seen, the decoder rested from 2 s on and took no sample until the end (the face on screen from 1 s to 5.5 s).
+    assert sample_times({0, RATE}, 6 * RATE) == [n * INTERVAL_S for n in range(12)]
+    assert sample_times({0, 3 * RATE, 4 * RATE, 7 * RATE}, 8 * RATE) == [n * INTERVAL_S for n in range(16)]
