@@ -13,6 +13,9 @@ from typing import Any
 
 # Settings and rooms files are a few KB: a larger one is a mistake or an attack (/dev/zero, a huge generated file).
 MAX_SETTINGS_BYTES = 1 << 20
+# An eval manifest names a case in about 175 bytes: a file a case of a whole FF++ or DFDC split (6,000 and more)
+# was refused at 1 MiB.
+MAX_MANIFEST_BYTES = 64 << 20
 
 EXIT_OK = 0
 EXIT_FOUND = 1
@@ -185,8 +188,8 @@ def path_parser(name: str, folder: bool = False) -> Callable[[str], Path]:
     return parse
 
 
-def read_settings_text(path: Path, what: str) -> str:
-    """A config or rooms file's text: at most MAX_SETTINGS_BYTES of UTF-8, or a one-line UserError naming it."""
+def read_settings_text(path: Path, what: str, limit: int = MAX_SETTINGS_BYTES) -> str:
+    """A config, rooms or manifest file's text: at most `limit` bytes of UTF-8, or a one-line UserError naming it."""
     try:
         # Opened without waiting for a writer: a FIFO no program writes to hung scan, footage and doctor for ever.
         # A pipe with a writer (`--config <(...)`) is then read as usual, blocking again.
@@ -194,13 +197,13 @@ def read_settings_text(path: Path, what: str) -> str:
         os.set_blocking(descriptor, True)
         with open(descriptor, "rb") as stream:
             piped = stat.S_ISFIFO(os.fstat(descriptor).st_mode)
-            data = stream.read(MAX_SETTINGS_BYTES + 1)
+            data = stream.read(limit + 1)
     except OSError as exc:
         raise UserError(f"cannot read {what} {path}: {exc.strerror or exc}") from exc
     if piped and not data:
         raise UserError(f"{what} {path} is a pipe that nothing was written to")
-    if len(data) > MAX_SETTINGS_BYTES:
-        raise UserError(f"{what} {path} is over {MAX_SETTINGS_BYTES >> 20} MiB; it cannot be a {what}")
+    if len(data) > limit:
+        raise UserError(f"{what} {path} is over {limit >> 20} MiB; it cannot be a {what}")
     try:  # -sig: a byte-order mark (Windows editors write one) failed TOML and JSON at "line 1, column 1"
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -9,6 +9,7 @@ from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from impersonation_cli.outputs.console import one_line
 from impersonation_cli.tools.bench import BenchReport
 
 PATH_LABELS = {
@@ -58,7 +59,7 @@ def bench_report(report: BenchReport) -> list[RenderableType]:
     recall_text = "-" if recall["recall"] is None else f"{recall['recall']:.0%}"
     conditions = document["conditions"]
     return [
-        Text(
+        one_line(  # the file's name may hold a newline, which would forge a line of the report
             f"{video['path']}: {video['width']}x{video['height']}, {_number(video['fps'], 2)} fps, "
             f"{_number(video['duration_s'])} s; sampling {settings['sample_fps']} fps, pack {settings['pack']} on "
             f"{settings['provider']} ({settings['detector_precision']} detector in the scan), "
@@ -76,7 +77,7 @@ def bench_report(report: BenchReport) -> list[RenderableType]:
             f"{document['gallery']['source']}, {document['gallery']['identities']} identities"
         ),
         *(
-            Text(f"  missed: {missed['identity']} {missed['start_s']:.1f}-{missed['end_s']:.1f} s")
+            one_line(f"  missed: {missed['identity']} {missed['start_s']:.1f}-{missed['end_s']:.1f} s")
             for missed in recall["missed"]
         ),
         Text(

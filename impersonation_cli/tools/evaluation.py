@@ -27,7 +27,14 @@ import numpy as np
 import yaml
 
 from impersonation_cli.config import BOUNDS, Config, config_path, write_match_threshold
-from impersonation_cli.errors import MAX_SCAN_FPS, UserError, check_rate, read_settings_text, unknown_keys
+from impersonation_cli.errors import (
+    MAX_MANIFEST_BYTES,
+    MAX_SCAN_FPS,
+    UserError,
+    check_rate,
+    read_settings_text,
+    unknown_keys,
+)
 from impersonation_cli.gallery.enrol import reference_from_image
 from impersonation_cli.gallery.store import Gallery, GalleryIndex, name_key
 from impersonation_cli.io.atomic_write import text_bytes, write_files_atomic
@@ -78,12 +85,17 @@ def reference_pairs(index: GalleryIndex) -> tuple[np.ndarray, np.ndarray]:
     return similarity[upper & ~same], similarity[upper & same]
 
 
+# The smallest false-match rate asked for: measuring it takes a trillion impostor pairs, more than any gallery
+# holds. 1e-320 ended in 'internal error: OverflowError' (1 / 1e-320 is infinite), 1e-300 printed a 301-digit count.
+MIN_TARGET_FMR = 1e-12
+
+
 def calibrate(index: GalleryIndex, target_fmr: float) -> Calibration:
     """The lowest threshold (4 decimals) at which at most `target_fmr` of impostor pairs match."""
     if len(index.names) < 2:
         raise UserError("calibration needs at least two people in the gallery (impostor pairs are cross-identity)")
-    if not 0 < target_fmr < 1:
-        raise UserError("--target-fmr must be between 0 and 1 (for example 0.001)")
+    if not MIN_TARGET_FMR <= target_fmr < 1:
+        raise UserError(f"--target-fmr must be at least {MIN_TARGET_FMR:g} and below 1 (for example 0.001)")
     impostor, genuine = reference_pairs(index)
     allowed = int(np.floor(target_fmr * len(impostor)))
     ranked = np.sort(impostor)[::-1]
@@ -128,6 +140,12 @@ def unusable_threshold(result: Calibration) -> str | None:
     with that config stopped), it rejects every genuine pair (`rejected_genuine`), or too few impostor pairs to
     measure the target rate (`Calibration.resolvable`); None when it is usable."""
     bounds, threshold = BOUNDS["match"]["threshold"], result.threshold
+    if bounds.too_low(threshold) and result.achieved_fmr > 0:
+        return (
+            f"threshold {threshold:.4f} is not above {bounds.low:g}, as a [match] threshold must be: a rate of "
+            f"{result.target_fmr:g} lets pairs of different people scoring down to it match; ask for a smaller "
+            "--target-fmr"
+        )
     if bounds.too_low(threshold):
         return (
             f"threshold {threshold:.4f} is not above {bounds.low:g}, as a [match] threshold must be: all "
@@ -408,7 +426,7 @@ def load_manifest(path: Path) -> Manifest:
     try:
         # Safe YAML read as the text written, a key given twice in one mapping refused (rooms.TextLoader), aliases
         # (*name) refused: a list of names reused by every case made the name checks' work grow with its square.
-        document = yaml.load(read_settings_text(path, "manifest"), Loader=NoAliasLoader)
+        document = yaml.load(read_settings_text(path, "manifest", MAX_MANIFEST_BYTES), Loader=NoAliasLoader)
     except yaml.YAMLError as exc:
         raise UserError(f"manifest {path} is not valid YAML: {str(exc).splitlines()[0]}") from exc
     except RecursionError as exc:  # as a config or rooms file: was an internal error (exit 4)
@@ -864,7 +882,7 @@ def report_document(
         "cases": [
             {
                 "source": shown_name(o.case.source),  # a name's bytes that are not UTF-8 as \xNN (io/names.py)
-                "label": o.case.label,
+                "label": shown_name(o.case.label),
                 "group": o.case.group,
                 "status": o.result.status,
                 "error": o.result.error,  # why a case was not read (or read in part); None when it was

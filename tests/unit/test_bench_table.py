@@ -33,3 +33,15 @@ def test_bench_figures_are_labelled_with_units_and_what_was_measured() -> None:
     assert "RSS MiB: each path's process at its peak (ru_maxrss)" in " ".join(text.split())
     assert "model loading (setup_s in --json) left out" in " ".join(text.split())
     assert "1-minute load average 1.0 before, 2.0 after" in " ".join(text.split())
+
+
+def test_a_file_name_holding_a_newline_cannot_forge_a_line_of_the_report() -> None:
+    """`bench "$(printf 'clip\\nFAKE LINE.mp4')"` printed its header over two lines, the second the name's."""
+    forged = report()
+    forged.video["path"] = "clip\nFAKE LINE.mp4"
+    console = Console(width=400, record=True, color_system=None)
+    for part in bench_report(forged):
+        console.print(part)
+    lines = console.export_text().splitlines()
+    assert not any(line.startswith("FAKE LINE") for line in lines)
+    assert lines[0].startswith("clip\\x0aFAKE LINE.mp4: 1280x720")

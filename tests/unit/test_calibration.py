@@ -10,7 +10,7 @@ import pytest
 
 from impersonation_cli.errors import UserError
 from impersonation_cli.gallery.store import Gallery, ReferenceFace
-from impersonation_cli.tools.evaluation import Calibration, calibrate, write_calibration
+from impersonation_cli.tools.evaluation import Calibration, calibrate, unusable_threshold, write_calibration
 
 from .cli_in_process import run_cli
 
@@ -201,3 +201,30 @@ def test_a_threshold_no_config_takes_is_not_written(tmp_path: Path, cosine: floa
     assert mine.read_text(encoding="utf-8") == MINE
     shown = run_cli("gallery", "calibrate", "--gallery", str(gallery))
     assert shown.returncode == 0 and "warning: threshold" in shown.stderr, shown.stderr
+
+
+@pytest.mark.parametrize("rate", [1e-320, 1e-300, 0.0])
+def test_a_rate_no_gallery_could_measure_is_refused_in_one_line(tmp_path: Path, rate: float) -> None:
+    """1e-320 ended in 'internal error: OverflowError' (exit 4: 1 / 1e-320 is infinite); 1e-300 warned that a
+    301-digit count of pairs was needed."""
+    gallery = _two_people(tmp_path, np.eye(512)[1])
+    with Gallery(gallery, read_only=True) as store, pytest.raises(UserError, match=r"^--target-fmr must be at least"):
+        calibrate(store.index(), rate)
+    refused = run_cli("gallery", "calibrate", "--gallery", str(gallery), "--target-fmr", str(rate))
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1, refused.stderr
+
+
+def test_a_rate_so_large_that_the_threshold_falls_to_0_says_so(tmp_path: Path) -> None:
+    """At --target-fmr 0.6 the threshold fell below 0 because 60% of pairs were to match, and the warning said all
+    impostor pairs scored below it, the reverse of the rate printed above it."""
+    path = tmp_path / "many.sqlite"
+    with Gallery(path) as store:
+        for n, cosine in enumerate([-0.2, -0.1, 0.05, 0.1, 0.2]):
+            face = np.zeros(512)
+            face[0], face[n + 1] = cosine, np.sqrt(1 - cosine**2)
+            store.add_person(f"P{n}", [_reference(n + 1, face)])
+    with Gallery(path, read_only=True) as store:
+        result = calibrate(store.index(), 0.9)
+    problem = unusable_threshold(result)
+    assert result.threshold <= 0 and problem is not None
+    assert "lets pairs of different people scoring down to it match; ask for a smaller --target-fmr" in problem

@@ -324,3 +324,32 @@ def test_folder_case_mistakes_are_one_line_errors_naming_the_entry(
         load_manifest(manifest)
     said = str(refused.value)
     assert message.format(held_out=footage) in said and "\n" not in said, said
+
+
+def test_a_folder_cases_label_shows_a_names_bytes_that_are_not_utf8_as_the_source_does(tmp_path: Path) -> None:
+    """docs/verdicts.md: a case's label and source show a name's bytes that are not UTF-8 as `\\xNN`; the label
+    a folder entry gives its file was written as a lone surrogate, which jq read as U+FFFD."""
+    import json
+    import os
+
+    from impersonation_cli.tools.evaluation import report_document
+
+    videos = tmp_path / "real"
+    videos.mkdir()
+    (videos / os.fsdecode(b"bad\xff.mp4")).write_bytes(b"x")
+    manifest = tmp_path / "m.yaml"
+    manifest.write_text("cases:\n  - {folder: real, group: real}\n", encoding="utf-8")
+    case = load_manifest(manifest).cases[0]
+    document = report_document([CaseOutcome(case, source(case.source), [])], [], [], [], {})
+    shown = document["cases"][0]
+    assert shown["label"] == "bad\\xff.mp4" and shown["source"].endswith("bad\\xff.mp4")
+    json.dumps(document, ensure_ascii=False).encode("utf-8")  # no lone surrogate left to encode
+
+
+def test_a_manifest_of_a_whole_dataset_split_is_read(tmp_path: Path) -> None:
+    """A case a file of 6,000 clips (1.1 MiB) was refused: 'manifest ... is over 1 MiB; it cannot be a manifest'
+    (here the size is a comment's: parsing 6,000 cases takes seconds)."""
+    (tmp_path / "clip.mp4").write_bytes(b"x")
+    manifest = tmp_path / "m.yaml"
+    manifest.write_text(f"# {'x' * (1 << 20)}\ncases:\n  - {{source: clip.mp4, group: real}}\n", encoding="utf-8")
+    assert len(load_manifest(manifest).cases) == 1
