@@ -53,6 +53,12 @@ class ModelPackError(UserError):
     """A model pack that is missing, incomplete or fails verification."""
 
 
+class InterruptedAfter(UserError):
+    """A Ctrl-C (or SIGTERM) after the work asked for was done and kept: what was done, in one line, exit 130."""
+
+    exit_code = EXIT_INTERRUPTED
+
+
 class GalleryError(UserError):
     """A gallery file that is unreadable, incompatible, or an operation it refuses."""
 

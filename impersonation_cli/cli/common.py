@@ -169,9 +169,11 @@ def summary_line(help_text: str) -> str:
 
 @contextlib.contextmanager
 def terminate_as_ctrl_c() -> Iterator[None]:
-    """SIGTERM (`timeout`, `docker stop`, systemd, Kubernetes) taken as Ctrl-C while a scan runs: the scan keeps
-    and writes what it scanned (status interrupted, exit 130). Killed by it, a scan lost an hour's work in
-    silence, exit 143, the result file left as it was."""
+    """SIGTERM (`timeout`, `docker stop`, systemd, Kubernetes) taken as Ctrl-C while a command runs: a scan keeps
+    and writes what it scanned (status interrupted, exit 130), and a file being written is left as it was with no
+    temporary file behind. Killed by it, a scan lost an hour's work in silence, exit 143; and taken so only while
+    the scan read its inputs, one ended while it loaded the models or wrote its result (a gallery export too)
+    still exited 143 and left its hidden temporary file."""
     previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         yield
@@ -194,7 +196,8 @@ def _run_app() -> None:
     escape_unencodable(sys.stdout, sys.stderr)
     try:
         command_began.clear()
-        code = app(standalone_mode=False, prog_name="impersonation-cli")
+        with terminate_as_ctrl_c():
+            code = app(standalone_mode=False, prog_name="impersonation-cli")
         if code == EXIT_INTERRUPTED and not command_began.is_set():
             # Typer ends a Ctrl-C met while it parses the arguments (before any command runs) with exit 130 and
             # not a word; a command's own 130 (an interrupted scan's) has said what it kept.

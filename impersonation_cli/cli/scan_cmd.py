@@ -9,7 +9,7 @@ import typer
 
 from impersonation_cli.api import Scanner, room_assignments, settings_files
 from impersonation_cli.cli import options
-from impersonation_cli.cli.common import app, errors, stderr, stdout, terminate_as_ctrl_c, warn
+from impersonation_cli.cli.common import app, errors, stderr, stdout, warn
 from impersonation_cli.distributed.ray_scan import engine_options, scan_runner
 from impersonation_cli.errors import EXIT_INTERRUPTED, MAX_SCAN_FPS, UserError, check_rate
 from impersonation_cli.io.rooms import parse_time
@@ -71,7 +71,7 @@ def scan(
     inputs_read: list[str | Path] = [*input_files(items), *filter(None, [rooms_file]), *settings_files(gallery, config)]
     check_outputs(outputs, inputs_read, {"--evidence-dir": evidence_dir}, stdout=outputs)
     scanner = Scanner.open(models, pack, gallery, config, device, threads, on_notice=warn)
-    with terminate_as_ctrl_c(), progress_bar(stderr, show=not quiet) as progress:
+    with progress_bar(stderr, show=not quiet) as progress:
         result = scanner.scan_sources(
             items,
             rooms,
