@@ -27,8 +27,8 @@ SCAN_SCHEMA = "impersonation-cli/scan"
 EVENT_SCHEMA = "impersonation-cli/appearance"
 # MAJOR.MINOR: major changes break readers; minor ones only add fields. Every version and what it added:
 # docs/formats.md (a unit test holds it to these).
-SCHEMA_VERSION = "1.2"  # the appearance lines (`--jsonl`, EVENT_SCHEMA)
-SCAN_SCHEMA_VERSION = "1.11"  # the scan document (SCAN_SCHEMA)
+SCHEMA_VERSION = "1.3"  # the appearance lines (`--jsonl`, EVENT_SCHEMA)
+SCAN_SCHEMA_VERSION = "1.12"  # the scan document (SCAN_SCHEMA)
 # JSON lines the tool writes beside a scan result, given to `report` in its place: what each is and who wrote it.
 # How a signal that could not be measured begins its explanation ("not judged: 2 frame(s) of the face judged ...").
 NOT_JUDGED = "not judged"

@@ -41,6 +41,7 @@ from impersonation_cli.io.sources import (
     is_stream_url,
     main_video,
     open_video,
+    origin_of,
     pixel_aspect,
     pixel_limited,
     seconds,
@@ -586,8 +587,9 @@ class RoomReader(threading.Thread):
         codec = pixel_limited(stream)
         rate = stream.average_rate or stream.guessed_rate
         frame_s = 1.0 / float(rate) if rate and 0 < float(rate) < 1000 else 0.04
-        # A file is played from its first frame: one cut from hours into a recording waited those hours first.
-        start_s = start_of(stream)
+        # A file is played from its start as a player counts it (`origin_of`; its times then are scan's): one cut
+        # from hours into a recording waited those hours first. A stream counts from its first frame.
+        start_s = start_of(stream) if is_stream_url(self.state.url) else origin_of(container, stream)
         plan = DecodePlan()
         live_at = StreamClock()
 

@@ -243,7 +243,7 @@ class SourceInfo:
     width: int
     height: int
     fps: float | None
-    duration_s: float | None  # a file's from its first frame to its end (`span_of`)
+    duration_s: float | None  # a file's from its start to its video's end (`file_span`)
     frame_count: int | None
 
 
@@ -945,7 +945,7 @@ def _sample_pyav(
     codec = pixel_limited(stream)
     rate = stream.average_rate or stream.guessed_rate
     container_fps = float(rate) if rate and 0 < float(rate) < 1000 else 25.0
-    start_s = start_of(stream)
+    start_s = origin_of(container, stream)
     grid = SampleGrid(1.0 / fps if fps > 0 else 0.0, 1.0 / container_fps)
     clock = SampleClock(grid.interval, stats, window)
     damage = DamageWatch(grid.interval)
@@ -986,7 +986,9 @@ def _sample_pyav(
     stats.frames_skipped = max(0, packets - stats.frames_decoded)
     # Read to the file's end (the whole file, or its last slice) without a fault: is all it declares there?
     if not stats.truncated and stats.frames_decoded and not is_stream_url(source) and not (window and window.end_s):
-        stats.shortfall = shortfall(container, stream, data_end_s, 1.0 / container_fps)
+        short = shortfall(container, stream, data_end_s, 1.0 / container_fps)
+        lead_s = video_lead_of(container, stream)  # its figures count from the first frame; the times from the start
+        stats.shortfall = None if short is None else (short[0] + lead_s, short[1] + lead_s)
         stats.truncated = stats.shortfall is not None
     # A slice cannot tell a short file from the counts: how its frames compare with the container's whole count.
     # Nor is a count needed where the length was judged: an AVI's index counts the empty entries of frames a
@@ -1153,19 +1155,42 @@ def seconds(pts: int | None, time_base: Fraction | None, origin_s: float = 0.0) 
 
 
 def start_of(stream: av.video.stream.VideoStream) -> float:
-    """When `stream`'s first frame is, in its own timestamps (0.0 unknown): what its frames' times count from. A
-    cut from a long recording (a TS capture of a broadcast or live room) starts hours in."""
+    """When `stream`'s first frame is, in its own timestamps (0.0 unknown). A cut from a long recording (a TS
+    capture of a broadcast or live room) starts hours in."""
     return seconds(stream.start_time, stream.time_base) or 0.0
 
 
+# The most a file's sound (or another track) may start before its video and still be where its times count from;
+# further, the timestamps are taken to be wrong and the times count from the video's first frame.
+MAX_VIDEO_LEAD_S = 3600.0
+
+
+def origin_of(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> float:
+    """Where a file's times count from, in `stream`'s timestamps' seconds: the file's start, its earliest track's
+    first timestamp (FFmpeg's start time), which is where a player's clock and `ffmpeg -ss` count from; the video's
+    first frame where the container gives none. Counted from the video's first frame, a file whose picture begins
+    after its sound put every time that much early: the shared Hamilton clip's video starts 0.85 s in, and a
+    takedown draft named a moment 3 s before the frame its evidence showed in a file whose video was 3 s late."""
+    video_s = start_of(stream)
+    if container.start_time is None or not stream.time_base:
+        return video_s
+    file_s = container.start_time / av.time_base
+    return file_s if 0.0 <= video_s - file_s <= MAX_VIDEO_LEAD_S else video_s
+
+
+def video_lead_of(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> float:
+    """Seconds from a file's start (`origin_of`) to its video's first frame: 0 where the picture starts with it."""
+    return start_of(stream) - origin_of(container, stream)
+
+
 def span_of(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> float | None:
-    """Seconds from `stream`'s first frame (where its frames' times count from: `start_of`) to the file's end, what
-    a scan of it covers; None unknown. FFmpeg gives the stream's own duration, a span, where the file has one (an
-    MP4's, MOV's or AVI's index; a TS's, MPEG-PS's or Ogg's timestamps, first to last). Otherwise only the
-    container's: where the last frame ends counted from timestamp 0 in a Matroska, WebM or NUT file (and an FLV
-    without metadata), but from the first frame in an FLV's metadata. A file whose timestamps start far from 0
-    (`ffmpeg -copyts`, `-output_ts_offset 3600`) said 3605 s for 5 s of video, and was planned in 361 slices; there
-    the end is read from the last packets."""
+    """Seconds from `stream`'s first frame (`start_of`) to the file's end (`file_span` adds the file's start
+    before it, to make what a scan of it covers); None unknown. FFmpeg gives the stream's own duration, a span,
+    where the file has one (an MP4's, MOV's or AVI's index; a TS's, MPEG-PS's or Ogg's timestamps, first to
+    last). Otherwise only the container's: where the last frame ends counted from timestamp 0 in a Matroska,
+    WebM or NUT file (and an FLV without metadata), but from the first frame in an FLV's metadata. A file whose
+    timestamps start far from 0 (`ffmpeg -copyts`, `-output_ts_offset 3600`) said 3605 s for 5 s of video, and
+    was planned in 361 slices; there the end is read from the last packets."""
     if stream.time_base and stream.duration and stream.duration > 0:
         return float(stream.duration * stream.time_base)
     if not container.duration or container.duration < 0:
@@ -1274,12 +1299,15 @@ def _tracks_end(container: av.container.InputContainer, near_s: float) -> float 
 
 
 def file_span(source: str) -> float | None:
-    """`span_of` a file's main video track, by PyAV (which decodes it); None where PyAV cannot open it."""
+    """Seconds from a file's start (`origin_of`, where its frames' times count from) to its video's end, by PyAV
+    (`span_of` the main video track, and the lead of the file's start before it); None where PyAV cannot open it."""
     container = open_pyav(source)
     if container is None:
         return None
     with container:
-        return span_of(container, main_video(container))
+        stream = main_video(container)
+        span_s = span_of(container, stream)
+        return None if span_s is None else span_s + video_lead_of(container, stream)
 
 
 # Packets decoded after a seek to see the first frame there (the decoder's threads hold a few back).

@@ -182,6 +182,9 @@ def test_replay_reason_gives_the_footage_time_of_its_first_frame(
         index = FootageIndex.from_gallery(store)
     replay = detect(index, hamilton_copies["crf28"]).source_signals()["replay"]
     assert replay.score >= 0.6, replay.explanation
-    # The copy's first second holds the footage's first frame: its run starts at footage time 0, never before.
-    assert 0.0 <= replay.details["footage_start_s"] <= 0.5, replay.explanation
+    # The copy's first second holds the footage's first frame, 0.85 s into the file: its run starts there, never
+    # before; and the copy, timed as the original from its file's start, runs at offset 0 (0.85 s until 2026-12-07,
+    # when the original's times counted from its first frame).
+    assert 0.84 <= replay.details["footage_start_s"] <= 1.35, replay.explanation
+    assert abs(replay.details["offset_s"]) <= 0.1, replay.explanation
     assert "footage time -" not in replay.explanation

@@ -53,7 +53,9 @@ def hamilton_result(engine: FaceEngine, media: Path, hamilton_gallery: Path, tmp
 
 def test_labelled_people_found_at_the_right_time(hamilton_result: ScanResult) -> None:
     found = {a.identity: a for a in hamilton_result.appearances}
-    # Lin-Manuel Miranda is on stage from about 3 s to 7 s; the Obamas are in the audience shots after 7 s.
+    # Lin-Manuel Miranda is on stage in the first shot (the video begins 0.85 s into the file, where its times count
+    # from since 2026-12-07) and from about 3 s to 7 s, an audience shot between (one appearance, or the first
+    # shot's frames unmatched, with the sampling); the Obamas are in the audience shots after 7 s.
     # Alex Lacamoire (labelled by the clip's source) is the pianist of the first shot, a 40-pixel face in the
     # dark: found or not, never elsewhere. Joe Biden and Kit Harington are not in the clip.
     assert (
@@ -62,7 +64,7 @@ def test_labelled_people_found_at_the_right_time(hamilton_result: ScanResult) ->
     if "Alex Lacamoire" in found:
         assert found["Alex Lacamoire"].end_s <= 2.0
     miranda, obama = found["Lin-Manuel Miranda"], found["Barack Obama"]
-    assert 2.0 <= miranda.start_s <= 4.0 and 6.0 <= miranda.end_s <= 8.0
+    assert 0.84 <= miranda.start_s <= 4.0 and 6.0 <= miranda.end_s <= 8.0
     assert 6.5 <= obama.start_s <= 8.5 and obama.end_s >= 8.5
     for appearance in (miranda, obama):
         assert appearance.median_similarity >= 0.4
@@ -105,7 +107,7 @@ def test_each_crop_comes_with_the_whole_frame_it_was_cut_from(hamilton_result: S
 
 def test_result_json_round_trips(hamilton_result: ScanResult) -> None:
     document = json.loads(hamilton_result.to_json())
-    assert document["schema"] == "impersonation-cli/scan" and document["schema_version"] == "1.11"
+    assert document["schema"] == "impersonation-cli/scan" and document["schema_version"] == "1.12"
     # The detector that ran, named by file, precision and content (the int8 copy or the published file).
     detector_file, precision, digest = document["settings"]["detector"].split(":")
     assert detector_file.endswith(".onnx") and precision in ("int8", "fp32") and len(digest) == 16

@@ -1,5 +1,7 @@
 """A recording whose timestamps start far from 0: a cut from hours into a broadcast or a live room's TS capture.
-Its frames' times count from its first frame, in scan and in watch, which plays a file from its first frame."""
+Its frames' times count from the file's start, where a player's clock counts from (its first frame, where every
+track starts with the picture), in scan and in watch, which plays a file from there. A file whose sound starts
+before its picture counts from the sound's start: counted from the picture, every time was that much early."""
 
 from __future__ import annotations
 
@@ -55,3 +57,25 @@ def test_watch_plays_a_late_starting_file_from_its_first_frame(tmp_path: Path) -
     assert time.monotonic() - began < 5.0
     times = [frame.time_s for frame in reader.slot.drain()]
     assert len(times) == 2 and times[0] < 0.5 and times[-1] < 1.5, times
+
+
+def test_a_file_whose_picture_starts_after_its_sound_is_timed_as_a_player_times_it(tmp_path: Path) -> None:
+    """A takedown draft named 0:07.5 where a player showed another person: the file's video began 3 s after its
+    sound, and the times counted from the first frame. Scan, its length and watch agree with the player now."""
+    from impersonation_cli.io.sources import file_span
+
+    from .small_clips import late_video_ts
+
+    clip = late_video_ts(tmp_path / "late.ts", late_s=0.4, video_s=0.6)
+    times = [frame.time_s for frame in sample_frames(str(clip), 4.0)]
+    assert len(times) == 3 and times[0] == pytest.approx(0.4, abs=0.02), times  # the sound's encoder delay aside
+    assert file_span(str(clip)) == pytest.approx(1.0, abs=0.05)
+    wake = threading.Event()
+    reader = RoomReader(ReaderState(room="douyin:1", url=str(clip)), ReaderSettings(fps=4.0, queue_size=8), wake)
+    reader.start()
+    reader.join(10.0)
+    reader.stop()
+    watched = [frame.time_s for frame in reader.slot.drain()]
+    # Watch samples on its own clock's phase: its first frame is scan's, and every one lies where the picture is.
+    assert len(watched) >= 3 and watched[0] == pytest.approx(times[0], abs=0.05), watched
+    assert all(times[0] - 0.05 <= t <= 1.05 for t in watched), watched

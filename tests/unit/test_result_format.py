@@ -52,9 +52,9 @@ def test_a_newer_major_version_or_another_schema_is_refused() -> None:
         ScanResult.from_dict({**document, "schema_version": "2.0"})
     with pytest.raises(ValueError, match="not an impersonation-cli scan result"):
         ScanResult.from_dict({**document, "schema": "something/else"})
-    newer = ScanResult.from_dict({**document, "schema_version": "1.11", "a_field_of_1_11": 1})
+    newer = ScanResult.from_dict({**document, "schema_version": "1.99", "a_field_of_1_99": 1})
     assert newer.appearances == _result().appearances
-    # Read into this version's fields, it is this version's document: written again as 1.11 it would lack 1.11's.
+    # Read into this version's fields, it is this version's document: written again as 1.99 it would lack 1.99's.
     assert newer.schema_version == SCAN_SCHEMA_VERSION
 
 
