@@ -87,6 +87,19 @@ def test_b_frames_are_dropped_by_the_decoder_unless_a_sample_is_due() -> None:
     assert plan.skip_frame(1.95, 2.0, FRAME_S) == "DEFAULT"
 
 
+def grey_steps_clip(path: Path, rate: int, frames: int, step: int, options: dict[str, str]) -> Path:
+    """An H.264 clip of 160x120 at `rate` fps, frame n a flat grey of level `step` * n, x264 set by `options`."""
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=rate)
+        stream.width, stream.height, stream.pix_fmt = 160, 120, "yuv420p"
+        stream.options = options
+        for n in range(frames):
+            picture = np.full((120, 160, 3), step * n % 256, dtype=np.uint8)
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(picture, format="rgb24")))
+        out.mux(stream.encode())
+    return path
+
+
 def played_at_once(
     clip: Path, fps: float, monkeypatch: pytest.MonkeyPatch
 ) -> tuple[list[tuple[float, float]], ReaderState]:
@@ -131,15 +144,8 @@ def test_key_frames_standing_in_still_come_out_of_a_decoder_that_reorders(
 ) -> None:
     # Key frames every 0.48 s with B-frames: at 1 fps only key frames are needed, and each comes out of the
     # decoder only after a few more frames; the flush before each key frame must not starve the room.
-    clip = tmp_path / "short_groups.mp4"
-    with av.open(str(clip), "w") as out:
-        stream = out.add_stream("libx264", rate=25)
-        stream.width, stream.height, stream.pix_fmt = 160, 120, "yuv420p"
-        stream.options = {"g": "12", "keyint_min": "12", "bf": "3", "sc_threshold": "0"}
-        for n in range(150):  # 6 s
-            picture = np.full((120, 160, 3), n, dtype=np.uint8)
-            out.mux(stream.encode(av.VideoFrame.from_ndarray(picture, format="rgb24")))
-        out.mux(stream.encode())
+    options = {"g": "12", "keyint_min": "12", "bf": "3", "sc_threshold": "0"}
+    clip = grey_steps_clip(tmp_path / "short_groups.mp4", 25, 150, 1, options)  # 6 s
     taken, _ = played_at_once(clip, 1.0, monkeypatch)
     assert len(taken) >= 5
     assert all(due - 0.5 <= frame_s for due, frame_s in taken), taken
@@ -151,15 +157,8 @@ def test_a_slideshow_with_b_frames_is_sampled_at_its_pictures_times_without_stal
     # 1 fps with x264's B-frames: packets come 0, 4, 2, 1, 3 s. Paced by presentation time the reader waited 4 s
     # for the second ('stalled', over the 3-s gap), then sampled the three before it late or not at all: 4 samples
     # of 15 s at 2 fps, and the face on screen from 5 s to 10 s missed.
-    clip = tmp_path / "slides.mp4"
-    with av.open(str(clip), "w") as out:
-        stream = out.add_stream("libx264", rate=1)
-        stream.width, stream.height, stream.pix_fmt = 160, 120, "yuv420p"
-        stream.options = {"bf": "3"} | {"preset": "medium"}  # medium: x264's B-pyramid, as its defaults
-        for n in range(15):
-            picture = np.full((120, 160, 3), 10 * n, dtype=np.uint8)
-            out.mux(stream.encode(av.VideoFrame.from_ndarray(picture, format="rgb24")))
-        out.mux(stream.encode())
+    # preset medium: x264's B-pyramid, as its defaults
+    clip = grey_steps_clip(tmp_path / "slides.mp4", 1, 15, 10, {"bf": "3", "preset": "medium"})
     taken, state = played_at_once(clip, 2.0, monkeypatch)
     assert state.interruptions == []
     assert sorted({frame_s for _, frame_s in taken}) == [float(n) for n in range(15)]
