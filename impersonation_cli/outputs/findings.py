@@ -216,6 +216,16 @@ def takedown_grounds(appearance: Appearance) -> bool:
     return is_flagged(appearance) and not only_elsewhere
 
 
+def verdicts_against_room(appearance: Appearance) -> list[str]:
+    """The verdicts of an appearance a draft to its room puts to the platform: of an authorized appearance,
+    neither `authorized` nor `concurrent` (grounds against the other rooms). A draft to an authorized room
+    flagged for a loop listed both as its findings, and asked that they be taken down as not covered by the
+    authorization."""
+    if Verdict.AUTHORIZED not in appearance.verdicts:
+        return list(appearance.verdicts)
+    return [v for v in appearance.verdicts if v not in (Verdict.AUTHORIZED, Verdict.CONCURRENT)]
+
+
 def takedown_by_source(result: ScanResult) -> list[tuple[SourceResult, list[Appearance]]]:
     """`flagged_by_source` less the appearances that are no grounds for a takedown of their room; a source
     left with none is dropped, unless it is flagged on its own (a loop), which is a finding about the room."""

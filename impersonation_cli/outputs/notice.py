@@ -31,6 +31,7 @@ from impersonation_cli.outputs.findings import (
     source_reasons,
     takedown_by_source,
     verdict_meaning,
+    verdicts_against_room,
     wallclock_text,
 )
 from impersonation_cli.outputs.table import clock
@@ -193,7 +194,7 @@ def _observed(live: ObservedLive | None) -> list[str]:
 
 
 def _summary(people: list[str], appearances: list[Appearance], own: list[str]) -> str:
-    verdicts = sorted({v for a in appearances for v in a.verdicts} | set(own))
+    verdicts = sorted({v for a in appearances for v in verdicts_against_room(a)} | set(own))
     findings = "\n".join(f"- **{md_text(v)}**: {md_text(verdict_meaning(v))}" for v in verdicts)
     return (
         "## What we found\n\n"

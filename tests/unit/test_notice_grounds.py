@@ -61,6 +61,24 @@ def test_the_draft_to_an_authorized_room_does_not_say_its_use_is_unauthorized(tm
     assert "authorized to use" in official
 
 
+def test_the_draft_to_an_authorized_room_that_loops_puts_only_the_loop_to_the_platform(tmp_path: Path) -> None:
+    """Its findings listed **authorized** and **concurrent** beside the loop, and its request asked that 'the
+    findings above', not covered by the authorization, be dealt with: being authorized is no finding, and being
+    live in other rooms too is grounds against those rooms (docs/reports.md)."""
+    result = _rooms([Verdict.AUTHORIZED, Verdict.CONCURRENT])
+    result.sources[0].verdicts = [Verdict.AUTHORIZED, Verdict.CONCURRENT, Verdict.REPLAY]
+    documents = notice_documents(ReportInput(result, tmp_path / "result.json"), tmp_path / "notices")
+    found = {
+        path.name.split("-")[1]: text.split("## What we found")[1].split("\n## ")[0] for path, text in documents.items()
+    }
+    listed = {
+        name: {line.split("**")[1] for line in text.splitlines() if line.startswith("- **")}
+        for name, text in found.items()
+    }
+    assert listed["douyin_official"] == {Verdict.REPLAY}
+    assert listed["douyin_fan"] == {Verdict.UNAUTHORIZED, Verdict.CONCURRENT}
+
+
 def test_a_detector_probability_is_worded_against_its_threshold_not_the_plain_scale(tmp_path: Path) -> None:
     """A real press photo of Barack Obama scored face_effects 0.68 (threshold 0.98, set above every real face
     measured) and its draft called that a "moderate sign" of effects."""
