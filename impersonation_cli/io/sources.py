@@ -1298,16 +1298,23 @@ def _tracks_end(container: av.container.InputContainer, near_s: float) -> float 
         return None
 
 
-def file_span(source: str) -> float | None:
-    """Seconds from a file's start (`origin_of`, where its frames' times count from) to its video's end, by PyAV
-    (`span_of` the main video track, and the lead of the file's start before it); None where PyAV cannot open it."""
+def picture_extent(source: str) -> tuple[float, float | None] | None:
+    """Where a file's picture begins and ends, in seconds from the file's start (`origin_of`, where its frames'
+    times count from), by PyAV: the lead of the file's start before the main video track, and that plus the
+    track's `span_of` (None unknown); None where PyAV cannot open the file."""
     container = open_pyav(source)
     if container is None:
         return None
     with container:
         stream = main_video(container)
-        span_s = span_of(container, stream)
-        return None if span_s is None else span_s + video_lead_of(container, stream)
+        lead_s, span_s = video_lead_of(container, stream), span_of(container, stream)
+        return lead_s, None if span_s is None else lead_s + span_s
+
+
+def file_span(source: str) -> float | None:
+    """Seconds from a file's start to its video's end (`picture_extent`); None unknown or unopenable."""
+    extent = picture_extent(source)
+    return None if extent is None else extent[1]
 
 
 # Packets decoded after a seek to see the first frame there (the decoder's threads hold a few back).

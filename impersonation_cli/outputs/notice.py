@@ -168,10 +168,12 @@ def _account(source: SourceResult, live: ObservedLive | None) -> str:
 
 def _length(source: SourceResult) -> str:
     """The recording's length; for one read only in part (`truncated`: decoding stopped, a slice lost), that it
-    was, and why: a draft said '(40 s of video)' of a file whose last 21 s nobody examined."""
+    was, and why: a draft said '(40 s of video)' of a file whose last 21 s nobody examined. Long, not 'of video':
+    the length counts from the file's start, and a file whose sound began 700 s before its 9-s picture was
+    '710 s of video'."""
     if source.status == "ok":
-        return f" ({source.duration_s:.0f} s of video)" if source.duration_s else ""
-    length = f"{source.duration_s:.0f} s of video by its header, " if source.duration_s else ""
+        return f" ({source.duration_s:.0f} s long)" if source.duration_s else ""
+    length = f"{source.duration_s:.0f} s long by its header, " if source.duration_s else ""
     why = f": {md_text(source.error)}" if source.error else ""
     return f" ({length}read only in part{why})"
 

@@ -28,9 +28,9 @@ from impersonation_cli.io.sources import (
     DecodeStats,
     SourceInfo,
     TimeWindow,
-    file_span,
     is_image,
     is_stream_url,
+    picture_extent,
 )
 from impersonation_cli.pipeline.faces import greedy_pairs
 from impersonation_cli.pipeline.scan import ScanContext, SourcePipeline, feed_frames, min_frames, source_facts
@@ -64,30 +64,34 @@ class LostSlice:
     reason: str
 
 
-def plan_slices(duration_s: float | None, slice_s: float, fps: float) -> list[TimeWindow]:
-    """Windows of at most about `slice_s` seconds covering the file, their edges on the sampling grid (multiples
-    of 1 / fps); the last runs to the file's end. One window (the whole file) when the file is not longer than
-    `slice_s`, its duration is unknown, or `slice_s` is 0."""
-    if not duration_s or slice_s <= 0 or fps <= 0 or duration_s <= slice_s:
+def plan_slices(duration_s: float | None, slice_s: float, fps: float, lead_s: float = 0.0) -> list[TimeWindow]:
+    """Windows of at most about `slice_s` seconds covering the file's picture (from `lead_s`, where it begins, to
+    `duration_s`), their edges on the sampling grid (multiples of 1 / fps); the first from the file's start, the
+    last to its end. One window (the whole file) when the picture is not longer than `slice_s`, its duration is
+    unknown, or `slice_s` is 0. Planned from the file's start, the first slices of a file whose sound began
+    700 s before its picture held no frame, and the file was called damaged (exit 3)."""
+    span_s = duration_s - lead_s if duration_s else None
+    if not span_s or slice_s <= 0 or fps <= 0 or span_s <= slice_s:
         return [TimeWindow(0.0)]
-    count = math.ceil(duration_s / slice_s)
+    count = math.ceil(span_s / slice_s)
     interval = 1.0 / fps
     # A slice shorter than a sample interval (a tiny --slice at a low --fps) is no slice.
-    starts = sorted({round(k * duration_s / count / interval) * interval for k in range(count)})
+    edges = {round((lead_s + k * span_s / count) / interval) * interval for k in range(1, count)}
+    starts = [0.0, *sorted(edge for edge in edges if edge > 0.0)]
     return [TimeWindow(start, end) for start, end in zip(starts, [*starts[1:], None], strict=True)]
 
 
 def slices_of(source: str, slice_s: float, fps: float) -> list[TimeWindow]:
-    """The slices to scan a source in (`plan_slices`), by how long its video lasts from its first frame
-    (`io.sources.span_of`, from the header or the last packets); one window, the whole source, for a stream, an
-    image or a file PyAV cannot open."""
+    """The slices to scan a source in (`plan_slices`), by where its picture begins and ends
+    (`io.sources.picture_extent`, from the header or the last packets); one window, the whole source, for a
+    stream, an image or a file PyAV cannot open."""
     if slice_s <= 0 or is_stream_url(source) or is_image(Path(source)):
         return [TimeWindow(0.0)]
     try:
-        duration_s = file_span(source)
+        extent = picture_extent(source)
     except SOURCE_ERRORS:
-        duration_s = None
-    return plan_slices(duration_s, slice_s, fps)
+        extent = None
+    return plan_slices(extent[1], slice_s, fps, extent[0]) if extent else [TimeWindow(0.0)]
 
 
 def scan_slice(

@@ -177,11 +177,11 @@ def test_a_recording_read_only_in_part_is_not_said_to_have_been_examined_whole(t
     (text,) = notice_documents(ReportInput(scan_result([found], [cut]), tmp_path / "r.json"), tmp_path).values()
     (line,) = [line for line in text.splitlines() if line.startswith("- Recording examined:")]
     assert line == (
-        "- Recording examined: `cut.mp4` (40 s of video by its header, read only in part: cut.mp4: decoding stopped)"
+        "- Recording examined: `cut.mp4` (40 s long by its header, read only in part: cut.mp4: decoding stopped)"
     )
     whole = source("cut.mp4", room="douyin:fan", duration_s=40.0)
     (text,) = notice_documents(ReportInput(scan_result([found], [whole]), tmp_path / "r.json"), tmp_path).values()
-    assert "- Recording examined: `cut.mp4` (40 s of video)\n" in text
+    assert "- Recording examined: `cut.mp4` (40 s long)\n" in text
 
 
 def test_a_whole_frame_saved_without_its_crop_is_still_listed_as_evidence(tmp_path: Path) -> None:

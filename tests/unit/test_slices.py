@@ -54,6 +54,18 @@ def test_a_short_file_or_an_unknown_length_is_one_slice() -> None:
         assert plan_slices(duration_s, slice_s, 2.0) == [TimeWindow(0.0)]
 
 
+def test_slices_cover_the_picture_of_a_file_whose_sound_begins_first() -> None:
+    """A file whose sound began 700 s before its 9-s picture: planned from the file's start, the first slice
+    (0 to 355 s) held no frame, and the file was called damaged, exit 3, where the local scan found it whole."""
+    assert plan_slices(709.2, 600.0, 2.0, lead_s=700.0) == [TimeWindow(0.0)]
+    assert plan_slices(64.2 + 700.0, 20.0, 2.0, lead_s=700.0) == [
+        TimeWindow(0.0, 716.0),
+        TimeWindow(716.0, 732.0),
+        TimeWindow(732.0, 748.0),
+        TimeWindow(748.0),
+    ]
+
+
 def test_no_slice_is_shorter_than_a_sample_interval() -> None:
     windows = plan_slices(100.0, 10.0, 0.05)  # one sample every 20 s: 10 slices of 10 s would hold none
     assert [(w.start_s, w.end_s) for w in windows] == [
