@@ -15,16 +15,18 @@ from impersonation_cli.pipeline.signals.replay import ReplayDetector, ReplaySett
 FPS = 2.0
 
 
-def signature_detector(monkeypatch: pytest.MonkeyPatch, settings: ReplaySettings | None = None) -> ReplayDetector:
+def signature_detector(
+    monkeypatch: pytest.MonkeyPatch, settings: ReplaySettings | None = None, sample_interval_s: float | None = None
+) -> ReplayDetector:
     """A loop search whose frames' images are their signatures (64 values, as `loop_fingerprint` makes)."""
     monkeypatch.setattr(replay, "_small_gray", lambda image: image)
     monkeypatch.setattr(replay, "loop_fingerprint", lambda small: small)
-    return ReplayDetector(None, settings or load_config().replay)
+    return ReplayDetector(None, settings or load_config().replay, sample_interval_s)
 
 
-def feed(detector: ReplayDetector, signatures: Iterable[np.ndarray], first: int = 0) -> int:
-    """Observe `signatures` as frames `first`, `first` + 1, ... of a stream at FPS; returns the next number."""
+def feed(detector: ReplayDetector, signatures: Iterable[np.ndarray], first: int = 0, fps: float = FPS) -> int:
+    """Observe `signatures` as frames `first`, `first` + 1, ... of a stream at `fps`; returns the next number."""
     n = first - 1
     for n, signature in enumerate(signatures, start=first):
-        detector.observe(Frame("stream", n, n / FPS, signature))
+        detector.observe(Frame("stream", n, n / fps, signature))
     return n + 1

@@ -47,6 +47,22 @@ def test_a_looped_still_ish_talking_head_is_a_loop(monkeypatch: pytest.MonkeyPat
     assert detector.source_signals()["loop"].score >= 0.6
 
 
+def test_a_loop_sampled_too_sparsely_to_be_looked_for_is_not_judged(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run's frames are split wherever 1.5 s passes without one: sampled at 0.5 fps every frame was a piece of
+    its own, and a clip looped 150 times in a 25-minute file (scanned at 0.5 fps, as long files are) read 'no
+    stretch of the stream repeats an earlier one', where no loop could be found."""
+    rng = np.random.default_rng(7)
+    clip = talking_head(rng, wobble=1.8)
+    stream = [ranks(v) for v in clip] + [ranks(v + rng.normal(0.0, 0.4, 64)) for v in clip]
+    sparse = signature_detector(monkeypatch, sample_interval_s=2.0)
+    feed(sparse, stream, fps=0.5)
+    loop = sparse.source_signals()["loop"]
+    assert loop.score == 0.0 and loop.explanation.startswith("not judged: sampled every 2 s; loops and replays")
+    dense = signature_detector(monkeypatch, sample_interval_s=1.0 / FPS)
+    feed(dense, stream)
+    assert dense.source_signals()["loop"].score >= 0.6  # at the rates loops are looked for, judged as before
+
+
 def test_a_still_or_unlooped_talking_head_is_not_a_loop(monkeypatch: pytest.MonkeyPatch) -> None:
     rng = np.random.default_rng(8)
     still = [ranks(v) for v in talking_head(rng, wobble=0.3) * 2]  # every lag matches alike

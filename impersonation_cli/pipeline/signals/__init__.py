@@ -66,13 +66,15 @@ class SignalSuite:
         min_track_frames: int,
         footage: FootageIndex | None = None,
         forgery: ForgeryModel | None = None,
+        sample_interval_s: float | None = None,
     ) -> None:
         """`min_track_frames`: a video's face tracks shorter than this are not scored (a passing false detection;
-        the scan's `min_appearance_frames`)."""
+        the scan's `min_appearance_frames`); `sample_interval_s`: the source's sampling interval (the replay
+        detector's runs allow for it)."""
         self.engine = engine
         self.settings = settings
         self.min_track_frames = min_track_frames
-        self.replay = ReplayDetector(footage, replay)
+        self.replay = ReplayDetector(footage, replay, sample_interval_s)
         self.forgery = forgery or forgery_model(engine)
         self.sampler = ForgerySampler(self.forgery, self.settings)
         # A photo: its faces are one frame each, scored as such (set by the scan for an image).

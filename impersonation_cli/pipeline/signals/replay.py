@@ -41,7 +41,7 @@ from impersonation_cli.gallery.store import FootageVideo, Gallery
 from impersonation_cli.io.names import shown_name
 from impersonation_cli.io.sources import DecodeStats, is_image, not_a_file, sample_frames
 from impersonation_cli.pipeline.faces import Frame
-from impersonation_cli.pipeline.signals.scoring import ramp
+from impersonation_cli.pipeline.signals.scoring import not_judged, ramp
 from impersonation_cli.results import SignalScore
 from impersonation_cli.runtime.packs import sha256_of
 
@@ -580,9 +580,13 @@ class ReplayDetector:
     """Per source: matches every sampled frame against the footage library and against the stream's past (for
     loops, its last `loop_window_s`: the memory and the work a frame stay bounded however long a room is watched)."""
 
-    def __init__(self, index: FootageIndex | None, settings: ReplaySettings) -> None:
+    def __init__(
+        self, index: FootageIndex | None, settings: ReplaySettings, sample_interval_s: float | None = None
+    ) -> None:
+        """`sample_interval_s`: the source's sampling interval, where known (`too_sparse`)."""
         self.index = index if index is not None and len(index) else None
         self.settings = settings
+        self.sample_interval_s = sample_interval_s
         # Kept for every sampled frame of the source (a watched room's: of the whole watch), so in arrays, not as
         # Python objects a value (a tuple of floats a loop match, an array a signature: 7 times the bytes).
         # Footage matches, one row each: stream time, video number, footage time, distance.
@@ -766,8 +770,22 @@ class ReplayDetector:
             },
         )
 
+    def too_sparse(self) -> str | None:
+        """Why no run can be found at this sampling rate, or None: a run's frames lie at most `max_gap_s` apart and
+        its lag is told from lags 1-2 s beside it, so sampled less often (under 0.67 fps), a 25-minute loop of one
+        clip read 'no stretch of the stream repeats an earlier one', where it was never looked for."""
+        interval = self.sample_interval_s
+        if interval is None or interval <= self.settings.max_gap_s:
+            return None
+        return (
+            f"sampled every {interval:.3g} s; loops and replays of known footage are looked for at "
+            f"{1.0 / self.settings.max_gap_s:.2g} fps or more (--fps)"
+        )
+
     def source_signals(self) -> dict[str, SignalScore]:
         """ "replay": the longest match with known footage; "loop": the longest repeat of the stream itself."""
+        if (why := self.too_sparse()) is not None:
+            return {name: not_judged(name, why) for name in ([REPLAY] if self.index is not None else []) + [LOOP]}
         found: dict[str, SignalScore] = {}
         replays = self.replay_runs()
         if replays:
@@ -789,6 +807,8 @@ class ReplayDetector:
         own = {n for n, v in enumerate(self.index.videos) if v.person.casefold() == identity.casefold()}
         if not own:
             return None
+        if (why := self.too_sparse()) is not None:
+            return not_judged(REPLAY, why)
         runs = [r for r in self.replay_runs() if r.key in own and r.start_s <= end_s and r.end_s >= start_s]
         if not runs:
             return SignalScore(REPLAY, 0.0, f"no run of frames matches {identity}'s {len(own)} footage videos")
