@@ -593,7 +593,7 @@ class RoomReader(threading.Thread):
         plan = DecodePlan()
         live_at = StreamClock()
 
-        def shown(picture: av.VideoFrame, now: float) -> float:
+        def live_time(picture: av.VideoFrame, now: float) -> float:
             return live_at.shown(seconds(picture.pts, picture.time_base, start_s), now)
 
         connected = time.monotonic()
@@ -628,7 +628,7 @@ class RoomReader(threading.Thread):
             next_sample_s = self._next_sample - connected
             codec.skip_frame = plan.skip_frame(shown_s, next_sample_s, frame_s)
             stand_in = plan.key_frame_stands_in(packet, shown_s, next_sample_s, interval)
-            self._take(decode_packet(codec, packet, self.state.url), codec, shown, now, stand_in)
+            self._take(decode_packet(codec, packet, self.state.url), codec, live_time, now, stand_in)
         if packets and self._read_once and not self.stopping and not rested:
             # A recording's last pictures stay in the decoder, held to reorder B-frames, until it is told the end:
             # a 1-fps slideshow lost its last 2 s. They are taken when the last is due to be shown.
@@ -636,7 +636,7 @@ class RoomReader(threading.Thread):
             held = decode_packet(codec, None, self.state.url)
             for picture in held:  # handed out at the end without a time base of their own
                 picture.time_base = picture.time_base or stream.time_base
-            self._take(held, codec, shown, now, False)
+            self._take(held, codec, live_time, now, False)
         if packets and not self.stopping and not self._read_once:
             self.state.last_error = "the stream stopped sending frames (ended, dropped or read timeout)"
         if hls and packets and not self.stopping:
@@ -647,15 +647,15 @@ class RoomReader(threading.Thread):
         self,
         pictures: list[av.VideoFrame],
         codec: av.video.codeccontext.VideoCodecContext,
-        shown: Callable[[av.VideoFrame, float], float],
+        live_time: Callable[[av.VideoFrame, float], float],
         now: float,
         stand_in: bool,
     ) -> None:
-        """Sample the pictures a packet completed, each by when it is live (`shown`: by its own presentation
+        """Sample the pictures a packet completed, each by when it is live (`live_time`: by its own presentation
         time, `now` its packet's); a key frame standing in is taken whenever it comes."""
         for picture in pictures:
             self.state.frames_decoded += 1
-            shown_at = shown(picture, now)
+            shown_at = live_time(picture, now)
             if shown_at >= self._next_sample or stand_in:
                 self._sample(picture, pixel_aspect(codec), shown_at)
                 stand_in = False

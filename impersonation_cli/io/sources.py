@@ -624,7 +624,7 @@ class DecodeStats:
     # stored sideways), which the size in its header is not. The faces' boxes are in this frame.
     image_size: tuple[int, int] | None = None
     # A file whose data ends clearly short of the length its header declares (a partial download, a copy cut off):
-    # (seconds of video there, seconds declared), both from its first frame (`shortfall`); None otherwise.
+    # (seconds of video there, seconds declared), both from the file's start (`origin_of`); None otherwise.
     shortfall: tuple[float, float] | None = None
     # Why only part of a source was read where no decoding stopped: an animated or multi-page picture's first frame.
     partly_read: str | None = None
@@ -945,7 +945,7 @@ def _sample_pyav(
     codec = pixel_limited(stream)
     rate = stream.average_rate or stream.guessed_rate
     container_fps = float(rate) if rate and 0 < float(rate) < 1000 else 25.0
-    start_s = origin_of(container, stream)
+    start_s = start_of(stream) if is_stream_url(source) else origin_of(container, stream)  # as watch counts
     grid = SampleGrid(1.0 / fps if fps > 0 else 0.0, 1.0 / container_fps)
     clock = SampleClock(grid.interval, stats, window)
     damage = DamageWatch(grid.interval)
@@ -1184,8 +1184,8 @@ def video_lead_of(container: av.container.InputContainer, stream: av.video.strea
 
 
 def span_of(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> float | None:
-    """Seconds from `stream`'s first frame (`start_of`) to the file's end (`file_span` adds the file's start
-    before it, to make what a scan of it covers); None unknown. FFmpeg gives the stream's own duration, a span,
+    """Seconds from `stream`'s first frame (`start_of`) to the file's end (`picture_extent` adds the file's
+    start before it, to make what a scan of it covers); None unknown. FFmpeg gives the stream's own duration, a span,
     where the file has one (an MP4's, MOV's or AVI's index; a TS's, MPEG-PS's or Ogg's timestamps, first to
     last). Otherwise only the container's: where the last frame ends counted from timestamp 0 in a Matroska,
     WebM or NUT file (and an FLV without metadata), but from the first frame in an FLV's metadata. A file whose

@@ -137,11 +137,25 @@ def _detailed(appearances: list[Appearance]) -> set[int]:
     return {n + 1 for n in ranked[:MAX_DETAILED]}
 
 
+def _verdicts_text(appearance: Appearance, bold: bool) -> str:
+    """An appearance's verdicts as a draft puts them to the platform (`verdicts_against_room`), and, of an
+    authorized one, why the others are not put: a loop's draft listed **authorized** and **concurrent** among
+    the findings its request said the authorization did not cover."""
+    against = verdicts_against_room(appearance)
+    listed = ", ".join(f"**{md_text(v)}**" if bold else md_text(v) for v in against)
+    if len(against) == len(appearance.verdicts):
+        return listed or ("none recorded" if bold else "no verdict")
+    aside = "authorized in this room" + (
+        "; live in other rooms at once, grounds against those" if Verdict.CONCURRENT in appearance.verdicts else ""
+    )
+    return f"{listed or 'none against this room'} ({aside})"
+
+
 def _others(appearances: list[Appearance], detailed: set[int]) -> list[str]:
     """The appearances not set out in full, one line each."""
     lines = [
         f"- {n}. {md_text(a.identity)}, {clock(a.start_s)} to {clock(a.end_s)}: "
-        f"{', '.join(md_text(v) for v in a.verdicts) or 'no verdict'}, risk {a.risk:.2f}"
+        f"{_verdicts_text(a, bold=False)}, risk {a.risk:.2f}"
         for n, a in enumerate(appearances, start=1)
         if n not in detailed
     ]
@@ -225,7 +239,7 @@ def _appearance(report: ReportInput, number: int, appearance: Appearance) -> str
             if wallclock
             else "; wall-clock time not known ({{ADD IF KNOWN}})"
         ),
-        f"- Verdicts: {', '.join(f'**{md_text(v)}**' for v in appearance.verdicts) or 'none recorded'}",
+        f"- Verdicts: {_verdicts_text(appearance, bold=True)}",
         f"- Face match: similarity {appearance.median_similarity:.2f} (best frame {appearance.best_similarity:.2f}) "
         "to the registered reference photos, where 1.0 would be the same picture; the scan counts a face as a "
         f"registered person from {_number(threshold)} up, and only when no other registered person comes close.",

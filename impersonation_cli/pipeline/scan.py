@@ -212,7 +212,7 @@ class SourcePipeline:
             self.config.replay,
             self.config.scan.min_appearance_frames,
             context.footage,
-            sample_interval_s=1.0 / context.sampling_fps,
+            sample_interval_s=None if still_image else 1.0 / context.sampling_fps,
         )
         self._signals.still_image = still_image  # its faces are one frame each: judged as such
         self._matches: list[TrackMatch] = []

@@ -350,15 +350,15 @@ def measure(job: BenchJob) -> PathRun:
 def measure_decode_all(job: BenchJob) -> PathRun:
     import av
 
-    from impersonation_cli.io.sources import local_file, main_video, start_of
+    from impersonation_cli.io.sources import local_file, main_video, origin_of
 
     clock = time.perf_counter()
     frames, last_s = 0, 0.0
     with av.open(local_file(job.video)) as container:
         stream = main_video(container)
         stream.thread_type = "AUTO"
-        # From the stream's first frame, as the scan counts: a file starting 60 s in was 63 s of video for 3.
-        start_s = start_of(stream)
+        # From the file's start, as the scan counts (`origin_of`): a file starting 60 s in was 63 s of video for 3.
+        start_s = origin_of(container, stream)
         for decoded in container.decode(stream):
             frames += 1
             last_s = decoded.time - start_s if decoded.time is not None else last_s

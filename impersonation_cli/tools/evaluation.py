@@ -115,7 +115,7 @@ def calibrate_gallery(gallery: Path, target_fmr: float, write: Path | None = Non
 
     Raises:
         UserError: `write` names the gallery, a gallery that is missing or unreadable, fewer than two people in
-            it, a target outside (0, 1).
+            it, a target outside [MIN_TARGET_FMR, 1).
     """
     check_outputs({"--write": write}, [gallery])
     with Gallery(gallery, create=False, read_only=True) as store:

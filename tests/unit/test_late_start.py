@@ -79,3 +79,15 @@ def test_a_file_whose_picture_starts_after_its_sound_is_timed_as_a_player_times_
     # Watch samples on its own clock's phase: its first frame is scan's, and every one lies where the picture is.
     assert len(watched) >= 3 and watched[0] == pytest.approx(times[0], abs=0.05), watched
     assert all(times[0] - 0.05 <= t <= 1.05 for t in watched), watched
+
+
+def test_a_stream_url_counts_from_its_first_frame_as_watch_counts_it(tmp_path: Path) -> None:
+    """A stream says nothing of where its recording began: `scan URL` counted from its sound's first packet since
+    the file rule came in, while `watch URL` counted from the first frame, so the two disagreed on one stream."""
+    from ..served import serving
+    from .small_clips import late_video_ts
+
+    late_video_ts(tmp_path / "late.ts", late_s=0.4, video_s=0.6)
+    with serving(tmp_path) as url:
+        times = [frame.time_s for frame in sample_frames(url + "late.ts", 4.0)]
+    assert times and times[0] == pytest.approx(0.0, abs=0.001), times

@@ -5,6 +5,8 @@ wobbling them a little. `scripts/measure_loops.py` measured the rule on the shar
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -58,6 +60,8 @@ def test_a_loop_sampled_too_sparsely_to_be_looked_for_is_not_judged(monkeypatch:
     feed(sparse, stream, fps=0.5)
     loop = sparse.source_signals()["loop"]
     assert loop.score == 0.0 and loop.explanation.startswith("not judged: sampled every 2 s; loops and replays")
+    settings = dataclasses.replace(load_config().replay, max_gap_s=0.0)  # a value the settings take
+    assert ReplayDetector(None, settings, 0.5).source_signals()["loop"].explanation.startswith("not judged")
     dense = signature_detector(monkeypatch, sample_interval_s=1.0 / FPS)
     feed(dense, stream)
     assert dense.source_signals()["loop"].score >= 0.6  # at the rates loops are looked for, judged as before

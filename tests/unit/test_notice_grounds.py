@@ -77,6 +77,13 @@ def test_the_draft_to_an_authorized_room_that_loops_puts_only_the_loop_to_the_pl
     }
     assert listed["douyin_official"] == {Verdict.REPLAY}
     assert listed["douyin_fan"] == {Verdict.UNAUTHORIZED, Verdict.CONCURRENT}
+    # Nor among the appearance's own lines: it is set out as what the loop showed, not as a finding.
+    official = next(text for path, text in documents.items() if "douyin_official" in path.name)
+    verdicts_line = next(line for line in official.splitlines() if line.startswith("- Verdicts:"))
+    assert verdicts_line == (
+        "- Verdicts: none against this room (authorized in this room; live in other rooms at once, grounds against "
+        "those)"
+    )
 
 
 def test_a_detector_probability_is_worded_against_its_threshold_not_the_plain_scale(tmp_path: Path) -> None:

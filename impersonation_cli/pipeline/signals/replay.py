@@ -775,11 +775,12 @@ class ReplayDetector:
         its lag is told from lags 1-2 s beside it, so sampled less often (under 0.67 fps), a 25-minute loop of one
         clip read 'no stretch of the stream repeats an earlier one', where it was never looked for."""
         interval = self.sample_interval_s
-        if interval is None or interval <= self.settings.max_gap_s:
+        # At the gap itself a sample landing a frame late splits the run too.
+        if interval is None or interval < self.settings.max_gap_s:
             return None
         return (
-            f"sampled every {interval:.3g} s; loops and replays of known footage are looked for at "
-            f"{1.0 / self.settings.max_gap_s:.2g} fps or more (--fps)"
+            f"sampled every {interval:.3g} s; loops and replays of known footage are looked for where samples "
+            f"are under {self.settings.max_gap_s:g} s apart ([replay] max_gap_s; --fps)"
         )
 
     def source_signals(self) -> dict[str, SignalScore]:
