@@ -650,6 +650,10 @@ class TimeWindow:
         start are the slice before's (so the slices' counts add up to a whole-file pass's)."""
         return time_s + SAMPLE_TOLERANCE_S >= self.start_s and not self.ends_before(time_s)
 
+    def shifted(self, by_s: float) -> TimeWindow:
+        """The window `by_s` later (earlier where negative): its times counted from another origin."""
+        return TimeWindow(self.start_s + by_s, None if self.end_s is None else self.end_s + by_s)
+
 
 # A frame this close before a sample time is taken for it (timestamps rounded by the container).
 SAMPLE_TOLERANCE_S = 1e-6
@@ -692,13 +696,34 @@ def sample_frames(
     if container is not None:
         stats.decoder = "pyav"
         with container:
-            yield from _sample_pyav(source, container, fps, stats, window)
+            lead_s = 0.0 if is_stream_url(source) else video_lead_of(container, main_video(container))
+            yield from _timed_from_file_start(
+                _sample_pyav(source, container, fps, stats, window and window.shifted(-lead_s)), stats, lead_s
+            )
         return
     capture = open_capture(source)
     try:
         yield from _sample_capture(source, capture, fps, stats, window)
     finally:
         capture.release()
+
+
+def _timed_from_file_start(frames: Iterator[Frame], stats: DecodeStats, lead_s: float) -> Iterator[Frame]:
+    """`frames`, sampled on the grid of the picture's own first frame (as OpenCV's and a whole-file pass's
+    samples are), timed from the file's start (`origin_of`: where a player and `ffmpeg -ss` count from), and
+    `stats`' times with them, however the sampling ends. The picture's first frame `lead_s` after the file's
+    start: the shared Hamilton clip's 0.85 s, every time of which was that much early."""
+    if not lead_s:
+        yield from frames
+        return
+    try:
+        for frame in frames:
+            yield replace(frame, time_s=frame.time_s + lead_s)
+    finally:
+        stats.last_time_s += lead_s
+        stats.damaged = [(start + lead_s, end + lead_s) for start, end in stats.damaged]
+        if stats.shortfall is not None:
+            stats.shortfall = (stats.shortfall[0] + lead_s, stats.shortfall[1] + lead_s)
 
 
 def _sample_capture(
@@ -945,7 +970,7 @@ def _sample_pyav(
     codec = pixel_limited(stream)
     rate = stream.average_rate or stream.guessed_rate
     container_fps = float(rate) if rate and 0 < float(rate) < 1000 else 25.0
-    start_s = start_of(stream) if is_stream_url(source) else origin_of(container, stream)  # as watch counts
+    start_s = start_of(stream)
     grid = SampleGrid(1.0 / fps if fps > 0 else 0.0, 1.0 / container_fps)
     clock = SampleClock(grid.interval, stats, window)
     damage = DamageWatch(grid.interval)
@@ -986,9 +1011,7 @@ def _sample_pyav(
     stats.frames_skipped = max(0, packets - stats.frames_decoded)
     # Read to the file's end (the whole file, or its last slice) without a fault: is all it declares there?
     if not stats.truncated and stats.frames_decoded and not is_stream_url(source) and not (window and window.end_s):
-        short = shortfall(container, stream, data_end_s, 1.0 / container_fps)
-        lead_s = video_lead_of(container, stream)  # its figures count from the first frame; the times from the start
-        stats.shortfall = None if short is None else (short[0] + lead_s, short[1] + lead_s)
+        stats.shortfall = shortfall(container, stream, data_end_s, 1.0 / container_fps)
         stats.truncated = stats.shortfall is not None
     # A slice cannot tell a short file from the counts: how its frames compare with the container's whole count.
     # Nor is a count needed where the length was judged: an AVI's index counts the empty entries of frames a

@@ -66,18 +66,19 @@ class LostSlice:
 
 def plan_slices(duration_s: float | None, slice_s: float, fps: float, lead_s: float = 0.0) -> list[TimeWindow]:
     """Windows of at most about `slice_s` seconds covering the file's picture (from `lead_s`, where it begins, to
-    `duration_s`), their edges on the sampling grid (multiples of 1 / fps); the first from the file's start, the
-    last to its end. One window (the whole file) when the picture is not longer than `slice_s`, its duration is
-    unknown, or `slice_s` is 0. Planned from the file's start, the first slices of a file whose sound began
-    700 s before its picture held no frame, and the file was called damaged (exit 3)."""
+    `duration_s`), their edges on the sampling grid (`lead_s` and multiples of 1 / fps after it); the first from
+    the file's start, the last to its end. One window (the whole file) when the picture is not longer than
+    `slice_s`, its duration is unknown, or `slice_s` is 0. Planned from the file's start, the first slices of a
+    file whose sound began 700 s before its picture held no frame, and the file was called damaged (exit 3)."""
     span_s = duration_s - lead_s if duration_s else None
     if not span_s or slice_s <= 0 or fps <= 0 or span_s <= slice_s:
         return [TimeWindow(0.0)]
     count = math.ceil(span_s / slice_s)
     interval = 1.0 / fps
-    # A slice shorter than a sample interval (a tiny --slice at a low --fps) is no slice.
-    edges = {round((lead_s + k * span_s / count) / interval) * interval for k in range(1, count)}
-    starts = [0.0, *sorted(edge for edge in edges if edge > 0.0)]
+    # On the grid of the picture's first frame, which its samples keep to (`io.sources.sample_frames`). A slice
+    # shorter than a sample interval (a tiny --slice at a low --fps) is no slice.
+    edges = {lead_s + round(k * span_s / count / interval) * interval for k in range(1, count)}
+    starts = [0.0, *sorted(edge for edge in edges if edge > lead_s)]
     return [TimeWindow(start, end) for start, end in zip(starts, [*starts[1:], None], strict=True)]
 
 

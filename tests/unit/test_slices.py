@@ -64,6 +64,10 @@ def test_slices_cover_the_picture_of_a_file_whose_sound_begins_first() -> None:
         TimeWindow(732.0, 748.0),
         TimeWindow(748.0),
     ]
+    # The edges keep to the grid of the picture's first frame, which the samples keep to (the Hamilton clip's
+    # picture begins 0.844 s into the file).
+    windows = plan_slices(64.2 + 0.844, 20.0, 2.0, lead_s=0.844)
+    assert [w.start_s for w in windows] == pytest.approx([0.0, 16.844, 32.844, 48.844])
 
 
 def test_no_slice_is_shorter_than_a_sample_interval() -> None:
