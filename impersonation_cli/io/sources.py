@@ -1057,10 +1057,13 @@ def display_matrix(decoded: av.VideoFrame) -> tuple[int, ...] | None:
     EXIF as type 31, 'not a valid Type'), which made an MJPEG capture unreadable and killed a watched photo's room.
     The frame's `rotation` is read apart from it."""
     try:
-        side_data: Any = decoded.side_data  # PyAV's stubs type its items as str; they are SideData
+        side_data: Any = decoded.side_data
     except ValueError:
         return None
-    for data in side_data:
+    for item in side_data:
+        # PyAV 18.1.0 iterates the SideData themselves, 18.1.1 their types, as a mapping's keys: read as the
+        # latter, every frame of every video was 'AttributeError' (a fresh install found no face anywhere).
+        data = item if hasattr(item, "type") else side_data[item]
         if data.type.name == "DISPLAYMATRIX" and len(bytes(data)) == 36:
             return struct.unpack("<9i", bytes(data))
     return None
