@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from impersonation_cli.errors import UserError
-from impersonation_cli.gallery.grants import Authorizing, Coverage, Span, appearance_span, authorizing
+from impersonation_cli.gallery.grants import Authorizing, Coverage, Span, appearance_span, authorizing, coverage
 from impersonation_cli.gallery.store import Authorization
 from impersonation_cli.pipeline.signals import CLASSES, EFFECTS, SYNTHETIC
 from impersonation_cli.results import (
@@ -81,7 +81,8 @@ def _authorization(appearance: Appearance, authorizations: list[Authorization]) 
     grants = [
         a for a in authorizations if a.person.casefold() == appearance.identity.casefold() and a.room == appearance.room
     ]
-    found = authorizing(grants, appearance_span(appearance.start_wallclock, appearance.end_wallclock))
+    span = appearance_span(appearance.start_wallclock, appearance.end_wallclock)
+    found = authorizing(grants, span)
     if found.grant is not None:
         return Verdict.AUTHORIZED, f"{appearance.room} is authorized to use {appearance.identity}'s likeness", found
     if found.partial is not None:
@@ -89,8 +90,16 @@ def _authorization(appearance: Appearance, authorizations: list[Authorization]) 
             f"{appearance.room}: the authorization to use {appearance.identity}'s likeness {found.partial.describe()}"
         )
         return Verdict.UNAUTHORIZED, reason, found
-    why = "authorization expired or not yet valid" if grants else "no authorization on record"
+    why = _outside_grants(grants, span) if grants else "no authorization on record"
     return Verdict.UNAUTHORIZED, f"{appearance.room}: {why} for {appearance.identity}", found
+
+
+def _outside_grants(grants: list[Authorization], span: Span | None) -> str:
+    """Why grants that cover none of an appearance do not: it came after they ended, before they began, or
+    (several grants) either. 'Expired or not yet valid' was all a takedown draft could say of a grant that had
+    plainly ended."""
+    kinds = {"not yet valid" if part.before == span else "expired" for part in (coverage(g, span) for g in grants)}
+    return f"authorization {' or '.join(sorted(kinds))}"
 
 
 def _partial_grant(part: Coverage) -> PartialGrant:

@@ -99,12 +99,10 @@ def test_a_stored_grant_wholly_beyond_the_calendar_authorizes_nothing(
     valid_from: str | None, valid_to: str | None
 ) -> None:
     grant = Authorization("Eve", ROOM, valid_from, valid_to, False)
+    why = "expired" if valid_to else "not yet valid"
     for zone in EVERY_ZONE:
         verdicts, reasons = judged_in(zone, [grant])
-        assert (verdicts, reasons[0]) == (
-            [Verdict.UNAUTHORIZED],
-            f"{ROOM}: authorization expired or not yet valid for Eve",
-        )
+        assert (verdicts, reasons[0]) == ([Verdict.UNAUTHORIZED], f"{ROOM}: authorization {why} for Eve")
 
 
 def test_a_stored_bound_at_the_ends_of_the_calendar_ends_as_any_other() -> None:

@@ -80,11 +80,12 @@ def test_an_ai_licence_that_ends_during_the_appearance_no_longer_covers_a_synthe
 def test_appearances_wholly_inside_or_outside_a_grant_are_judged_as_before() -> None:
     inside = judged([grant("2026-12-05", "2026-12-06")], **ACROSS_MIDNIGHT)
     assert inside == ([Verdict.AUTHORIZED], ["douyin:555 is authorized to use Eileen Collins's likeness"], None)
-    for outside in (grant(valid_to="2026-12-04"), grant(valid_from="2026-12-07")):
+    # Said which: 'expired or not yet valid' was all a draft could say of a grant that had plainly ended.
+    for outside, why in ((grant(valid_to="2026-12-04"), "expired"), (grant(valid_from="2026-12-07"), "not yet valid")):
         verdicts, reasons, part = judged([outside], **ACROSS_MIDNIGHT)
         assert (verdicts, reasons[0], part) == (
             [Verdict.UNAUTHORIZED],
-            "douyin:555: authorization expired or not yet valid for Eileen Collins",
+            f"douyin:555: authorization {why} for Eileen Collins",
             None,
         )
     unknown = judged([grant(valid_to="2026-12-05")])  # no wall-clock time: every grant counts
