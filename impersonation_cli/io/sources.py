@@ -978,7 +978,7 @@ def _sample_pyav(
     previous_time, packets = -1.0, 0
     data_end_s: float | None = None  # where the packets read end, in the stream's timestamps' seconds
     if window and window.start_s > 0 and stream.time_base:  # no time base, no times to seek by
-        _seek_to_window(source, container, stream, int((window.start_s + start_s) / stream.time_base))
+        _seek_to_window(source, container, stream, window.start_s + start_s)
     demuxed = _demux_until_damaged(source, container, stream, stats)
     successors: dict[float, float] = {}  # of the packets whose frames are not yet out of the decoder, by time
     for packet, packet_s, next_s in with_successors((p, seconds(p.pts, p.time_base, start_s)) for p in demuxed):
@@ -1345,36 +1345,62 @@ def file_span(source: str) -> float | None:
 
 # Packets decoded after a seek to see the first frame there (the decoder's threads hold a few back).
 SEEK_PROBE_PACKETS = 32
+# How much earlier than a slice's start, in turn, a seek aims where the first frame decoded lies after the start.
+# An MPEG-TS has no index: FFmpeg seeks it by its bytes and lands between key frames, and the decoder then waits
+# for the next key frame; the last try falls back to the file's start.
+SEEK_BACKOFF_S = (0.0, 2.0, 8.0, 32.0)
+# A first frame this little after the start (its timestamp rounded where the start was turned into one) is the
+# frame at the start.
+SEEK_SLACK_S = 1e-3
 
 
 def _seek_to_window(
-    source: str, container: av.container.InputContainer, stream: av.video.stream.VideoStream, target: int
+    source: str, container: av.container.InputContainer, stream: av.video.stream.VideoStream, start_s: float
 ) -> None:
-    """Seek to the key frame at or before `target` (pts), from which the frames decode as in a whole-file pass;
-    or to the file's start where the frame there does not decode on its own. Some containers mark frames as key
-    frames that need earlier ones (the FF++ c23 clips, every 10 s): decoded from there, a slice's frames were
-    grey-green garbage and its faces were lost (519.mp4 in 10-s slices: 30 faces, the whole file 61)."""
-    container.seek(target, stream=stream, backward=True)
-    clean = _first_frame_clean(source, container, stream)
-    container.seek(target if clean else (stream.start_time or 0), stream=stream, backward=True)
+    """Seek to a key frame at or before `start_s` (seconds of the stream's timestamps), from which the frames
+    decode as in a whole-file pass; or to the file's start where no seek finds one. Some containers mark frames as
+    key frames that need earlier ones (the FF++ c23 clips, every 10 s): decoded from there, a slice's frames were
+    grey-green garbage and its faces were lost (519.mp4 in 10-s slices: 30 faces, the whole file 61); the file's
+    start is taken at once there. Where a seek lands after `start_s` (an MPEG-TS), it aims earlier
+    (SEEK_BACKOFF_S)."""
+    time_base, first_pts = stream.time_base, stream.start_time or 0
+    assert time_base is not None  # the caller seeks only a stream with timestamps
+    for backoff_s in SEEK_BACKOFF_S:
+        target = max(first_pts, int((start_s - backoff_s) / time_base))
+        container.seek(target, stream=stream, backward=True)
+        landed_s = _first_clean_frame_s(source, container, stream)
+        if landed_s is None:
+            break
+        if landed_s <= start_s + SEEK_SLACK_S:
+            container.seek(target, stream=stream, backward=True)
+            return
+        if target == first_pts:
+            break
+    container.seek(first_pts, stream=stream, backward=True)
 
 
-def _first_frame_clean(
+def _first_clean_frame_s(
     source: str, container: av.container.InputContainer, stream: av.video.stream.VideoStream
-) -> bool:
-    """Whether the first frame decoded from here is whole: not flagged corrupt, and not withheld (a decoder drops
-    what it cannot build) for SEEK_PROBE_PACKETS packets."""
+) -> float | None:
+    """When the first frame decoded from here is shown (seconds of the stream's timestamps), where it is whole:
+    not flagged corrupt, and not withheld (a decoder drops what it cannot build) for SEEK_PROBE_PACKETS packets.
+    None where it is not; -inf for a whole frame without a timestamp."""
     codec = stream.codec_context
     codec.skip_frame = "DEFAULT"
     try:
         for number, packet in enumerate(container.demux(stream)):
             if number >= SEEK_PROBE_PACKETS:
-                return False
+                return None
             if frames := decode_packet(codec, packet, source):
-                return not getattr(frames[0], "is_corrupt", False)
+                first = frames[0]
+                if getattr(first, "is_corrupt", False):
+                    return None
+                if first.pts is None or first.time_base is None:
+                    return -math.inf  # no time to check it by: taken as the frame sought, as before the check
+                return float(first.pts * first.time_base)
     except av.FFmpegError:
-        return False
-    return False
+        return None
+    return None
 
 
 def _demux_until_damaged(

@@ -222,3 +222,23 @@ def test_a_video_sampled_faster_than_its_rate_is_sampled_once_a_frame(tmp_path: 
     stats = DecodeStats()
     frames = list(sample_frames(str(grey_ramp_clip(tmp_path / "ramp.mp4", 1)), 50.0, stats))
     assert len(frames) == stats.frames_sampled == stats.frames_decoded == 25
+
+
+def test_a_slice_of_an_mpeg_ts_takes_the_frames_before_its_first_key_frame(tmp_path: Path) -> None:
+    """An MPEG-TS has no index: FFmpeg seeks it by its bytes and lands between key frames, where the decoder
+    waits for the next one. A slice from 3 s of a TS with key frames every 2 s began at 4 s: the samples at 3 and
+    3.5 s of a Ray scan were lost (a whole-file pass has them)."""
+    clip = tmp_path / "clip.ts"
+    with av.open(str(clip), "w", format="mpegts") as output:
+        stream = output.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        stream.options = {"g": "50", "keyint_min": "50", "bf": "0", "sc_threshold": "0", "preset": "ultrafast"}
+        for number in range(25 * 6):
+            image = np.full((48, 64, 3), number % 256, np.uint8)
+            output.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+        output.mux(stream.encode())
+    whole = {frame.time_s: frame.image for frame in sample_frames(str(clip), 2.0)}
+    windows = [TimeWindow(0.0, 3.0), TimeWindow(3.0)]
+    sliced = [frame for window in windows for frame in sample_frames(str(clip), 2.0, window=window)]
+    assert [frame.time_s for frame in sliced] == list(whole)
+    assert all(np.array_equal(frame.image, whole[frame.time_s]) for frame in sliced)
