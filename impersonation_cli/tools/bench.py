@@ -19,6 +19,7 @@ track of the exhaustive path lasting `min_appearance_s` is enrolled as "person N
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import resource
@@ -26,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -404,18 +406,29 @@ def measure_naive(job: BenchJob) -> PathRun:
     clock = time.perf_counter()
     capture = open_capture(job.video)  # not cv2.VideoCapture: it crashes on a file name that is not UTF-8
     video_fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
-    step = max(1, round(video_fps / job.fps))
+    picks = naive_picks(video_fps, job.fps)
     frames = faces = index = 0
     while True:
         ok, image = capture.read()
         if not ok:
             break
-        if index % step == 0:
+        if next(picks):
             faces += len(analysis.get(image))
             frames += 1
         index += 1
     capture.release()
     return PathRun(job.path, time.perf_counter() - clock, setup_s, frames, index / video_fps, peak_rss_mb(), faces)
+
+
+def naive_picks(video_fps: float, fps: float) -> Iterator[bool]:
+    """Whether the naive loop runs on each frame it reads, in order: the first frame at or after each sample time,
+    as the scan samples. Every `round(25 / 2)` = 12th frame of a 25-fps clip was 2.08 a second, 4% more work
+    than the scan's 2."""
+    frames_per_sample, taken = video_fps / fps, 0
+    for index in itertools.count():
+        take = index + 1e-6 >= taken * frames_per_sample
+        taken += take
+        yield take
 
 
 def _engine_and_config(
