@@ -100,3 +100,16 @@ def test_a_clip_shown_twice_between_live_talk_is_no_loop_of_the_talk(monkeypatch
     loop = detect(stream, monkeypatch).source_signals()["loop"]
     assert loop.score < load_config().verdicts.replay_threshold, loop.explanation
     assert loop.details["start_s"] >= 11.0 and loop.details["lag_s"] == pytest.approx(7.0), loop.details
+
+
+def test_a_room_sampled_more_sparsely_than_asked_says_its_loops_were_not_judged(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A watcher past capacity samples every room less often than asked: asked for 2 fps and sampled at 0.5, a
+    looped room read 'no stretch of the stream repeats an earlier one', where no loop could be found."""
+    rng = np.random.default_rng(7)
+    clip = talking_head(rng, wobble=1.8)
+    stream = [ranks(v) for v in clip] + [ranks(v + rng.normal(0.0, 0.4, 64)) for v in clip]
+    lowered = signature_detector(monkeypatch, sample_interval_s=0.5)
+    feed(lowered, stream, fps=0.5)
+    assert lowered.source_signals()["loop"].explanation.startswith("not judged: sampled every 2 s")

@@ -572,6 +572,8 @@ SETTLE_EVERY = 1 / 16
 # Signatures are kept a window (and this) before the oldest loop match kept: `lag_costs` compares a run's frames with
 # those one lag earlier (a lag at most one window and the tolerance) and 1-2 s beside it.
 LAG_MARGIN_S = 5.0
+# Gaps between a source's frames that tell how often it was sampled (`measured_interval_s`).
+MEASURED_GAPS = 8
 # Loop runs kept of those already judged and forgotten: the longest (a source's loop signal is its longest run).
 SETTLED_RUNS = 16
 
@@ -774,7 +776,7 @@ class ReplayDetector:
         """Why no run can be found at this sampling rate, or None: a run's frames lie at most `max_gap_s` apart and
         its lag is told from lags 1-2 s beside it, so sampled less often (under 0.67 fps), a 25-minute loop of one
         clip read 'no stretch of the stream repeats an earlier one', where it was never looked for."""
-        interval = self.sample_interval_s
+        interval = self.measured_interval_s()
         # At the gap itself a sample landing a frame late splits the run too.
         if interval is None or interval < self.settings.max_gap_s:
             return None
@@ -782,6 +784,16 @@ class ReplayDetector:
             f"sampled every {interval:.3g} s; loops and replays of known footage are looked for where samples "
             f"are under {self.settings.max_gap_s:g} s apart ([replay] max_gap_s; --fps)"
         )
+
+    def measured_interval_s(self) -> float | None:
+        """How far apart the source's frames came: the median gap between the frames kept for loops, where
+        more than MEASURED_GAPS were seen, else the interval the source was to be sampled at. A watcher past
+        capacity samples its rooms less often than asked (under 0.67 fps at worst), and a looped room's loop
+        was then called absent where it was never looked for."""
+        times = self._own_times.values
+        if len(times) > MEASURED_GAPS:
+            return float(np.median(np.diff(times)))
+        return self.sample_interval_s
 
     def source_signals(self) -> dict[str, SignalScore]:
         """ "replay": the longest match with known footage; "loop": the longest repeat of the stream itself."""
