@@ -67,6 +67,15 @@ def _plain(value: Any) -> Any:
     return value
 
 
+ADDED_IN = "added_in"
+
+
+def added_in(version: str) -> dict[str, str]:
+    """A field's metadata saying which version of the scan format added it: a document of an earlier version
+    lacks it, so it may be absent when a document is read (`_required`)."""
+    return {ADDED_IN: version}
+
+
 @dataclass
 class SignalScore:
     """One impersonation signal for an appearance: 0 (no sign) to 1 (strong sign), and why."""
@@ -181,13 +190,15 @@ class Appearance:
     end_wallclock: str | None = None
     track_ids: list[int] = field(default_factory=list)
     evidence: Evidence | None = None
-    evidence_frame: Evidence | None = None  # the whole frame of `evidence`: the room as a viewer saw it
+    # The whole frame of `evidence`: the room as a viewer saw it.
+    evidence_frame: Evidence | None = field(default=None, metadata=added_in("1.11"))
     signals: dict[str, SignalScore] = field(default_factory=dict)
     # Verdict values; a document of a newer version may hold others, which readers show by name.
     verdicts: list[str] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
     risk: float = 0.0
-    partial_grant: PartialGrant | None = None  # unauthorized-likeness for a grant that covers only part of it
+    # Unauthorized-likeness for a grant that covers only part of it.
+    partial_grant: PartialGrant | None = field(default=None, metadata=added_in("1.8"))
 
     def __post_init__(self) -> None:
         # Written and shown, never opened: a stream URL without its password or token (io/urls.py), a file name's
@@ -250,7 +261,8 @@ class RunInfo:
     elapsed_s: float
     video_seconds: float
     realtime_factor: float | None
-    host: Host | None = None  # the machine that made the result (a Ray run's driver); None before schema 1.10
+    # The machine that made the result (a Ray run's driver); None before schema 1.10.
+    host: Host | None = field(default=None, metadata=added_in("1.10"))
 
     @classmethod
     def measured(cls, started: datetime.datetime, elapsed_s: float, video_seconds: float, live: bool) -> RunInfo:
@@ -276,7 +288,8 @@ class ScanResult:
     schema: str = SCAN_SCHEMA
     schema_version: str = SCAN_SCHEMA_VERSION
     tool_version: str = __version__
-    status: str = "complete"  # or "interrupted": the run was stopped and holds what finished before
+    # Or "interrupted": the run was stopped and holds what finished before.
+    status: str = field(default="complete", metadata=added_in("1.2"))
 
     @property
     def identities(self) -> list[str]:
@@ -325,7 +338,9 @@ class ScanResult:
         if document.get("schema") != SCAN_SCHEMA:
             raise ResultFormatError(_not_a_result(document.get("schema")))
         # The scan document's own version: the appearance events (SCHEMA_VERSION) are versioned apart.
-        version = str(document.get("schema_version", "0"))
+        if "schema_version" not in document:
+            raise ResultFormatError("schema_version is missing: not a complete scan result")
+        version = str(document["schema_version"])
         readable = SCAN_SCHEMA_VERSION.split(".")[0]
         if version.split(".")[0] != readable:
             shown = version if len(version) <= 20 else version[:20] + "..."
@@ -580,7 +595,10 @@ def _finite(number: float) -> bool:
 
 
 def _required(item: dataclasses.Field[Any]) -> bool:
-    return item.default is dataclasses.MISSING and item.default_factory is dataclasses.MISSING
+    """Whether a document must hold the field: every field but those added to the format since 1.0 (`added_in`),
+    which an older document lacks. A field's default is for building a result in code; taken as optional, a
+    result stripped of its appearances' verdicts was read, and `report` drafted a takedown of an authorized one."""
+    return ADDED_IN not in item.metadata
 
 
 def _require(ok: bool, value: Any, expected: str, where: str) -> None:

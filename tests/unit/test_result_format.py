@@ -262,3 +262,36 @@ def test_a_result_read_and_saved_again_keeps_an_older_version_and_takes_this_one
     are dropped on reading, so that one is saved as this version's."""
     document = {**_result().to_dict(), "schema_version": written}
     assert ScanResult.from_dict(document).to_dict()["schema_version"] == saved
+
+
+@pytest.mark.parametrize(
+    ("where", "key"),
+    [
+        ("appearances.0", "verdicts"),
+        ("appearances.0", "reasons"),
+        ("appearances.0", "risk"),
+        ("sources.0", "verdicts"),
+        ("sources.0", "scanned_s"),
+        ("", "tool_version"),
+        ("", "schema_version"),
+    ],
+)
+def test_a_field_every_version_has_written_is_required(where: str, key: str) -> None:
+    """Fields with a default in the code were taken as optional: a result whose appearances had lost their
+    verdicts was read, and `report` drafted a takedown of an appearance in the room authorized for it."""
+    document = _result().to_dict()
+    holder = document
+    for step in where.split(".") if where else []:
+        holder = holder[int(step)] if isinstance(holder, list) else holder[step]
+    del holder[key]
+    with pytest.raises(ResultFormatError, match=rf"^{'.'.join([where, key]).lstrip('.')} is missing"):
+        ScanResult.from_dict(document)
+
+
+def test_the_fields_added_since_1_0_may_be_absent() -> None:
+    document = _result().to_dict()
+    del document["status"], document["run"]["host"]
+    for found in document["appearances"]:
+        del found["partial_grant"], found["evidence_frame"]
+    older = ScanResult.from_dict({**document, "schema_version": "1.1"})
+    assert older.status == "complete" and older.run.host is None and older.appearances[0].partial_grant is None
