@@ -289,7 +289,9 @@ class SourcePipeline:
         appearances, judged (`appearances`' arguments)."""
         self.finish()
         appearances = self.appearances(min_frames, min_track_frames)
-        signals = self._signals.source_signals()
+        # A source no frame was sampled from (a watched room that never sent one) is judged on nothing, as scan
+        # writes an unreadable one: its loop read "no stretch of the stream repeats an earlier one".
+        signals = self._signals.source_signals() if facts.frames_sampled else {}
         judgement = judge_source(appearances, signals, self.config.verdicts)
         result = dataclasses.replace(
             facts,

@@ -352,6 +352,10 @@ def test_url_that_never_answers_times_out_and_fails(enrolled: dict[str, str], tm
     assert {r["status"] for r in rooms.values()} == {"failed"}, rooms
     assert all("cannot open" in (r["last_error"] or "") for r in rooms.values())
     assert "failed" in result.stderr
+    # Nothing was seen, so nothing is judged, as scan writes an unreadable source: they read "no stretch of the
+    # stream repeats an earlier one" of rooms that never sent a frame.
+    sources = json.loads(summary.read_text(encoding="utf-8"))["sources"]
+    assert [(s["status"], s["signals"]) for s in sources] == [("unreadable", {})] * 2
 
 
 def test_sigterm_stops_cleanly_and_writes_the_summary(enrolled: dict[str, str], looped: Path, tmp_path: Path) -> None:
