@@ -22,6 +22,7 @@ from rich.markup import escape
 from impersonation_cli import __version__
 from impersonation_cli.cli.options import Quiet
 from impersonation_cli.errors import EXIT_INTERRUPTED, EXIT_USAGE, UserError, interrupted, path_parser
+from impersonation_cli.io.atomic_write import goes_to_stdout
 from impersonation_cli.outputs.console import SafeConsole, escape_unencodable, one_line, printable, shortened
 
 app = typer.Typer(
@@ -57,6 +58,13 @@ def _global_options(
     ] = False,
 ) -> None:
     """Find registered celebrities in recordings and live rooms and flag likely impersonation."""
+
+
+def people_lines_off_stdout(*outputs: Path | None) -> None:
+    """Where one of a command's outputs goes to stdout ('-', /dev/stdout), what it prints for people goes to
+    stderr: `gallery export /dev/stdout | jq` read 'exported 3 people' glued to the JSON, as scan's table was."""
+    if any(goes_to_stdout(path) for path in outputs):
+        stdout.stderr = True
 
 
 def say(line: str) -> None:

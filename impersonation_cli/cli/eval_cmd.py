@@ -10,7 +10,7 @@ import typer
 
 from impersonation_cli.api import load_engine
 from impersonation_cli.cli import options
-from impersonation_cli.cli.common import app, done, errors, stderr, stdout, warn
+from impersonation_cli.cli.common import app, done, errors, people_lines_off_stdout, stderr, stdout, warn
 from impersonation_cli.errors import EXIT_OK, EXIT_UNREADABLE
 from impersonation_cli.io.threads import threads_or_default
 from impersonation_cli.outputs.console import one_line
@@ -45,6 +45,7 @@ def evaluate(
     """Scan labelled cases; print precision/recall per verdict class and ROC AUC per manipulation signal and per
     dataset group, each AUC with a bootstrap 95% interval."""
     manifest = checked_manifest(manifest_path, fps, roc_path, json_path, config)
+    people_lines_off_stdout(roc_path, json_path)
     engine, settings = load_engine(models, pack, device, config, threads_or_default(threads), warn)
 
     def on_case(number: int, case: EvalCase) -> None:

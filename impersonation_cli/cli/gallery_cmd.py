@@ -9,7 +9,7 @@ import typer
 
 from impersonation_cli.api import load_engine
 from impersonation_cli.cli import options
-from impersonation_cli.cli.common import app, done, errors, say, stdout, warn
+from impersonation_cli.cli.common import app, done, errors, people_lines_off_stdout, say, stdout, warn
 from impersonation_cli.config import load_config
 from impersonation_cli.gallery.enrol import enrol_folder, enrol_photos, import_gallery_file, people_to_import
 from impersonation_cli.gallery.store import (
@@ -110,6 +110,7 @@ def export(file: Annotated[Path, typer.Argument(help="JSON file to write")], gal
     """Write the whole gallery (embeddings, quality records, authorizations, known footage) to a JSON file."""
     path = default_gallery_path(gallery)
     check_outputs({"gallery export": file}, [path])
+    people_lines_off_stdout(file)
     people = export_to_file(path, file)
     done(f"exported {people} people to {file}")
 

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from impersonation_cli.cli import options
-from impersonation_cli.cli.common import app, done, warn
+from impersonation_cli.cli.common import app, done, people_lines_off_stdout, warn
 from impersonation_cli.errors import UserError
 from impersonation_cli.gallery.store import GALLERY_ENV
 from impersonation_cli.outputs.files import exit_code, report_gallery, write_reports
@@ -45,6 +45,7 @@ def report(
     if html_path is None and notice_dir is None and junit_path is None:
         raise UserError("nothing to write: give --html FILE, --notice DIR and/or --junit FILE")
     documents = (html_path, notice_dir, junit_path)
+    people_lines_off_stdout(html_path, junit_path)
     shown_gallery, unshown = report_gallery(gallery)
     flagged, result = write_reports(result_path, shown_gallery, *documents, policy, done)
     if unshown:

@@ -9,7 +9,7 @@ import typer
 
 from impersonation_cli.api import Scanner, room_assignments, settings_files
 from impersonation_cli.cli import options
-from impersonation_cli.cli.common import app, errors, stderr, stdout, warn
+from impersonation_cli.cli.common import app, errors, people_lines_off_stdout, stderr, stdout, warn
 from impersonation_cli.distributed.ray_scan import engine_options, scan_runner
 from impersonation_cli.errors import EXIT_INTERRUPTED, MAX_SCAN_FPS, UserError, check_rate
 from impersonation_cli.io.rooms import parse_time
@@ -70,6 +70,7 @@ def scan(
     outputs = {"--json": json_path, "--jsonl": jsonl_path}
     inputs_read: list[str | Path] = [*input_files(items), *filter(None, [rooms_file]), *settings_files(gallery, config)]
     check_outputs(outputs, inputs_read, {"--evidence-dir": evidence_dir}, stdout=outputs)
+    people_lines_off_stdout(json_path, jsonl_path)
     scanner = Scanner.open(models, pack, gallery, config, device, threads, on_notice=warn)
     with progress_bar(stderr, show=not quiet) as progress:
         result = scanner.scan_sources(
@@ -90,5 +91,5 @@ def scan(
         for line in unreadable_lines(result):
             errors.print(line, soft_wrap=True)
     else:
-        print_summary(result, stderr if "-" in (str(json_path), str(jsonl_path)) else stdout)
+        print_summary(result, stdout)
     raise typer.Exit(exit_code(result, policy))

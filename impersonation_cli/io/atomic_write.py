@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import secrets
 import stat
 import sys
@@ -51,7 +52,9 @@ def write_files_atomic(files: Mapping[Path, bytes]) -> None:
         for path, data in files.items():
             # Asked of the path itself, which stat follows: /dev/stdout to a pipe reads as the pipe, whereas its
             # realpath, /proc/<pid>/fd/pipe:[...], names nothing (`scan --json /dev/stdout | jq` failed so).
-            if path.exists() and not path.is_file() and not path.is_dir():
+            if (descriptor := descriptor_named(path)) is not None:
+                _named(path, _write_descriptor, descriptor, data)
+            elif path.exists() and not path.is_file() and not path.is_dir():
                 _write_into(path, data)
             else:
                 target = Path(os.path.realpath(path)) if path.is_symlink() else path
@@ -66,6 +69,41 @@ def write_files_atomic(files: Mapping[Path, bytes]) -> None:
         for folder in reversed(made):  # a failed `report` left the folders of the documents it did not write
             with contextlib.suppress(OSError):
                 folder.rmdir()
+
+
+# Names of a process's own open descriptors (Linux, macOS): /dev/stdout is /dev/fd/1, /proc/self/fd/1.
+STANDARD_DESCRIPTORS = {"/dev/stdin": 0, "/dev/stdout": 1, "/dev/stderr": 2}
+_DESCRIPTOR_NAME = re.compile(r"/dev/fd/(?P<fd>\d+)|/proc/(?:self|(?P<pid>\d+))/fd/(?P<proc_fd>\d+)")
+
+
+def descriptor_named(path: Path) -> int | None:
+    """The open descriptor of this process that `path` names (/dev/stdout, /dev/stderr, /dev/fd/N,
+    /proc/self/fd/N), else None. Such an output is written into the descriptor as it is: opened again by its name,
+    the file a shell redirected stdout to was replaced by a new one (`--jsonl /dev/stdout >> log` lost what the
+    log held, and what the command printed after it went to the replaced file)."""
+    text = str(path)
+    if text in STANDARD_DESCRIPTORS:
+        return STANDARD_DESCRIPTORS[text]
+    found = _DESCRIPTOR_NAME.fullmatch(text)
+    if found is None or found["pid"] not in (None, str(os.getpid())):
+        return None
+    return int(found["fd"] or found["proc_fd"])
+
+
+def goes_to_stdout(path: Path | None) -> bool:
+    """Whether an output named `path` is written to stdout: '-', or a name of descriptor 1 (/dev/stdout)."""
+    return path is not None and (str(path) == "-" or descriptor_named(path) == 1)
+
+
+def _write_descriptor(descriptor: int, data: bytes) -> None:
+    """`data` written into an open descriptor at its offset (a `>>` redirect's end), after what Python holds for
+    stdout and stderr, so the lines keep their order."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(AttributeError, OSError, ValueError):
+            stream.flush()
+    view = memoryview(data)
+    while view:
+        view = view[os.write(descriptor, view) :]
 
 
 def write_stdout(data: bytes) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from impersonation_cli.errors import EXIT_FOUND, EXIT_OK, EXIT_UNREADABLE, UserError
 from impersonation_cli.gallery.store import GALLERY_ENV
-from impersonation_cli.io.atomic_write import text_bytes, write_files_atomic, write_stdout
+from impersonation_cli.io.atomic_write import goes_to_stdout, text_bytes, write_files_atomic, write_stdout
 from impersonation_cli.outputs.findings import DEFAULT_FAIL_POLICY, FailPolicy, is_flagged, read_report_input
 from impersonation_cli.results import ScanResult, appearance_event, json_line
 
@@ -63,7 +63,7 @@ def distinct_files(outputs: Mapping[str, Path | None], inputs: Iterable[str | Pa
                 named.setdefault(
                     _file_identity(companion), f"the journal of the input {source}: writing it would destroy that input"
                 )
-    on_stdout = [option for option, path in outputs.items() if str(path) == "-"]
+    on_stdout = [option for option, path in outputs.items() if goes_to_stdout(path)]
     if len(on_stdout) > 1:
         raise UserError(f"{' and '.join(on_stdout)} cannot both go to stdout ('-')")
     for option, path in outputs.items():
