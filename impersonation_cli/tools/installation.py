@@ -89,6 +89,8 @@ def int8_detail(made: Int8Detector) -> str:
     """Where the int8 copy is, what it was measured to cost, and whether scans on CPU run it (only when
     clearly faster: `doctor` once said "made" of a copy the scans did not use)."""
     timing = f"{made.int8_ms:.1f} ms a 640-px detection against {made.float_ms:.1f} ms for the published file here"
+    if made.int8_share is not None:
+        timing += f" on one thread ({made.int8_share:.2f} of its time, run for run)"
     verdict = "scans on CPU use it" if made.faster else "not clearly faster, so scans keep the published file"
     return f"int8 detector made ({made.path}): {timing}; {verdict}"
 
