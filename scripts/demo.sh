@@ -35,4 +35,6 @@ impersonation-cli report "$out/result.json" --html "$out/report.html" --notice "
   --junit "$out/junit.xml" --fail-on none
 echo "scan exit code: $status (0 nobody registered found, 1 found, 3 unreadable input)"
 echo "outputs in $out: result.json, appearances.jsonl, evidence/, report.html, notices/, junit.xml"
+echo "the demo's model pack is in out/models and its gallery in $out/gallery.sqlite: to go on with them,"
+echo "  export IMPERSONATION_MODELS=$IMPERSONATION_MODELS IMPERSONATION_GALLERY=$IMPERSONATION_GALLERY"
 [ "$status" -le 1 ]

@@ -27,7 +27,8 @@ from impersonation_cli.runtime.packs import install_pack, load_pack
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "samples"
-SHARED = Path(os.environ.get("IMPERSONATION_SHARED", REPO.parent / "shared")).resolve()
+# An empty value is unset, as .ci/run takes it: Path("") is the current folder, whose models/ was read as ../shared's.
+SHARED = Path(os.environ.get("IMPERSONATION_SHARED") or REPO.parent / "shared").resolve()
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 

