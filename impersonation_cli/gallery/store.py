@@ -645,10 +645,20 @@ class Gallery:
         return registered
 
     def revoke(self, name: str, room: str) -> bool:
-        """Remove the person's grant of `room` (refused unless platform:account, as `authorize`); whether one went."""
-        room = validate_room(room)
+        """Remove the person's grant of `room` (refused unless platform:account, as `authorize`, or the spelling of
+        a grant stored so); whether one went. A room an older version stored that is refused now (an invisible
+        character in it) could not be revoked, nor the gallery exported, but by removing the person."""
+        try:
+            checked = validate_room(room)
+        except UserError:
+            if not isinstance(room, str):
+                raise
+            with self.transaction() as db:
+                if self._drop_grant(db, self.person_id(name), canonical_room(room)):
+                    return True
+            raise
         with self.transaction() as db:
-            return self._drop_grant(db, self.person_id(name), room) > 0
+            return self._drop_grant(db, self.person_id(name), checked) > 0
 
     @staticmethod
     def _drop_grant(db: sqlite3.Connection, person_id: int, room: str) -> int:
@@ -777,6 +787,8 @@ class Gallery:
     def _export(self) -> dict:
         people = []
         for person in self.persons():
+            for name, what in [(person.name, "person name"), *((alias, "alias") for alias in person.aliases)]:
+                _exportable_name(name, what)
             people.append(
                 {
                     "name": person.name,
@@ -857,7 +869,31 @@ def _exported_bound(bound: str | None, end: bool) -> str | None:
     year = int(bound[:4]) if bound is not None and bound[:4].isdigit() else None
     if year is not None and (year > GRANT_YEARS[1] if end else year < GRANT_YEARS[0]):
         return None
-    return bound
+    return None if bound is None else _import_form(bound)
+
+
+def _exportable_name(name: str, what: str) -> None:
+    """Refuse to export a name `gallery import-file` refuses (one an older version stored with control characters
+    in it, a bidi override): the export said it was written, and could not be read back."""
+    try:
+        validate_name(name, what)
+    except GalleryError as exc:
+        raise GalleryError(
+            f"cannot export: {exc} (stored by an older version; `gallery import-file` would refuse the file): "
+            "`impersonation-cli gallery remove` takes the name as stored; add the person again, then export"
+        ) from exc
+
+
+def _import_form(bound: str) -> str:
+    """A stored bound as `gallery import-file` takes it (`validate_date`): one an older version took in another ISO
+    form (a week date 2026-W52-3, a basic date-time 20261231T235959+0800) in the extended form, the same day or
+    instant. Written as stored, `gallery import-file` refused the export."""
+    try:
+        return validate_date(bound, "bound")
+    except UserError:
+        if not _readable_bound(bound):
+            return bound
+    return (datetime.fromisoformat(bound) if has_time(bound) else date.fromisoformat(bound)).isoformat()
 
 
 def _exported_bounds(grant: Authorization) -> tuple[str | None, str | None]:
@@ -868,6 +904,14 @@ def _exported_grant(grant: Authorization) -> dict[str, object]:
     """A grant as an export writes it. One whose start follows its end, which an older version stored when both
     fell on one day (it compared dates), is refused: `gallery import-file` refuses it, so the export could not be
     read back, and it authorizes nothing."""
+    try:
+        validate_room(grant.room)
+    except UserError as exc:
+        raise GalleryError(
+            f"the grant of {grant.room!r} to '{grant.person}' cannot be exported: {exc} (stored by an older version; "
+            "`gallery import-file` would refuse the file): `impersonation-cli gallery revoke` it by that spelling "
+            "and authorize the room again, then export"
+        ) from exc
     valid_from, valid_to = _exported_bounds(grant)
     try:
         check_period(valid_from, valid_to)
