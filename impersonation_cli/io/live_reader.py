@@ -495,6 +495,7 @@ class RoomReader(threading.Thread):
         # playlist of a stream that ended, and each reconnect read its last segments again as live ('resumed'
         # every 7 s, for ever: --give-up never came, and the stale frames could raise alerts).
         self._segments_read: tuple[str, ...] = ()
+        self._start_s: float | None = None  # where the connection's frames' times count from (`_sample`)
 
     def set_fps(self, fps: float) -> None:
         """Sample at `fps` (> 0) from now on: a higher rate takes effect at once, not after the old interval."""
@@ -590,6 +591,7 @@ class RoomReader(threading.Thread):
         # A file is played from its start as a player counts it (`origin_of`; its times then are scan's): one cut
         # from hours into a recording waited those hours first. A stream counts from its first frame.
         start_s = start_of(stream) if is_stream_url(self.state.url) else origin_of(container, stream)
+        self._start_s = start_s
         plan = DecodePlan()
         live_at = StreamClock()
 
@@ -713,10 +715,14 @@ class RoomReader(threading.Thread):
         # The wall clock of when it was live, as the room's times (`frame_live`) and its stream time (`now`) are
         # told: at its arrival, appearances of an HLS room ran on a segment or more past the room's last frame.
         arrived = time.time()
+        # A recording's frames keep their own times, as scan gives them: on the live clock, anchored at its first
+        # frame's arrival, each came 5-50 ms late (the file's opening, the first decode), so the evidence's
+        # `time_s` was a frame or two past its picture (`ffmpeg -ss time_s` fetched another).
+        own_s = seconds(decoded.pts, decoded.time_base, self._start_s or 0.0) if self._read_once else None
         frame = Frame(
             source=self.state.url,
             index=self.state.frames_sampled,
-            time_s=now - self.origin,
+            time_s=now - self.origin if own_s is None else own_s,
             image=shown(decoded, aspect),
             wallclock=arrived - max(0.0, time.monotonic() - now),
             arrived=arrived,

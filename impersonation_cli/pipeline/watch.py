@@ -13,6 +13,7 @@ sending frames, sends them again or is given up is a room event, raised through 
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 import time
@@ -33,6 +34,7 @@ from impersonation_cli.io.live_reader import (
     iso_time,
 )
 from impersonation_cli.io.rooms import Room
+from impersonation_cli.io.sources import SOURCE_ERRORS, is_stream_url, probe
 from impersonation_cli.outputs.alerts import AlertEvent, AlertSink, RoomChange, RoomEvent, room_reason
 from impersonation_cli.outputs.evidence import NOT_SAVED, SavedView, save_view
 from impersonation_cli.pipeline.faces import Faces, Frame
@@ -541,6 +543,11 @@ class Watcher:
         state = room.state
         readable = state.frames_received > 0
         width, height = room.frame_size or (None, None)
+        fps = duration_s = None
+        if readable and not is_stream_url(room.room.url):  # a recording's, as scan writes them (null for a room)
+            with contextlib.suppress(*SOURCE_ERRORS):
+                info = probe(room.room.url)
+                fps, duration_s = info.fps, info.duration_s
         return SourceResult(
             source=room.room.url,
             kind=source_kind(room.room.url, read=readable),
@@ -548,6 +555,8 @@ class Watcher:
             error=None if readable else state.last_error or "no frame was ever received",
             width=width,
             height=height,
+            fps=fps,
+            duration_s=duration_s,
             scanned_s=round(state.live_seconds, 3),
             frames_decoded=state.frames_decoded,
             frames_sampled=state.frames_sampled,

@@ -373,6 +373,9 @@ def test_sigterm_stops_cleanly_and_writes_the_summary(enrolled: dict[str, str], 
     room = rooms_by_name(summary)["douyin:file"]
     assert room["status"] == "stopped", room
     assert read_alerts(alerts)[0]["room"] == "douyin:file"
+    # A recording's facts as scan writes them (they were null: docs/formats.md keeps null for a live room).
+    (source,) = json.loads(summary.read_text(encoding="utf-8"))["sources"]
+    assert source["fps"] == pytest.approx(25.0, abs=0.5) and source["duration_s"] == pytest.approx(32.0, abs=1.0)
 
 
 @pytest.mark.stream_server

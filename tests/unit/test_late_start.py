@@ -91,3 +91,24 @@ def test_a_stream_url_counts_from_its_first_frame_as_watch_counts_it(tmp_path: P
     with serving(tmp_path) as url:
         times = [frame.time_s for frame in sample_frames(url + "late.ts", 4.0)]
     assert times and times[0] == pytest.approx(0.0, abs=0.001), times
+
+
+def test_a_watched_recordings_frames_keep_their_own_times(tmp_path: Path) -> None:
+    """On the live clock, anchored at the first frame's arrival, a recording's samples came 5-50 ms late (the
+    file's opening, the first decode): the evidence's time_s was a frame past its picture, and `ffmpeg -ss time_s`
+    fetched another frame. Each frame of this clip is one grey level brighter: its time says which it is."""
+    from .small_clips import grey_ramp_clip
+
+    clip = grey_ramp_clip(tmp_path / "ramp.mp4", seconds=2)
+    reader = RoomReader(
+        ReaderState(room="douyin:1", url=str(clip)), ReaderSettings(fps=4.0, queue_size=16), threading.Event()
+    )
+    reader.start()
+    reader.join(10.0)
+    reader.stop()
+    watched = reader.slot.drain()
+    assert len(watched) >= 6
+    for frame in watched:
+        number = frame.time_s * 25
+        assert number == pytest.approx(round(number), abs=1e-6), frame.time_s
+        assert abs(float(frame.image.mean()) - round(number)) <= 2, (frame.time_s, frame.image.mean())
