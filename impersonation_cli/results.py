@@ -413,6 +413,11 @@ def json_line(document: Any) -> str:
     return shown_json(json.dumps(document, ensure_ascii=False).translate(_LINE_BREAKS)) + "\n"
 
 
+def schema_minor(version: str) -> float:
+    """A scan format version's minor number (`1.11`: 11); one that is not a number reads as the newest."""
+    return _minor(version)
+
+
 def _minor(version: str) -> float:
     """A schema version's minor number (`1.11`: 11); one that is not a number reads as the newest."""
     minor = version.partition(".")[2]

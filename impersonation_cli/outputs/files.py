@@ -241,6 +241,8 @@ def write_reports(
         check_outputs(outputs, inputs, {"--notice": notice_dir}, inside_allowed=True)  # drafts: checked below
         report_input = read_report_input(result_path, gallery)
         result = report_input.result
+        if report_input.caveat:
+            note(report_input.caveat)
         # The evidence pictures the result names are inputs too (the report checks and embeds them): `--junit`
         # naming one replaced the crop a takedown rests on, its sha256 in the result, with XML.
         # Each picture once: a day's watch names the same few crops in thousands of appearances.

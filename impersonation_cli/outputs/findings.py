@@ -22,6 +22,7 @@ from impersonation_cli.results import (
     Verdict,
     configured_probability,
     nested_setting,
+    schema_minor,
 )
 
 # `--fail-on` words and the verdicts they stand for; the full verdict names are accepted too.
@@ -117,6 +118,7 @@ class ReportInput:
     result_path: Path
     references: dict[str, bytes] = dataclasses.field(default_factory=dict)
     authorizations: list[Authorization] | None = None
+    caveat: str | None = None  # what the documents must say of the result as a whole (`withdraw_retired_verdicts`)
 
     @property
     def result_dir(self) -> Path:
@@ -127,18 +129,50 @@ def read_report_input(result_path: Path, gallery_path: Path | None) -> ReportInp
     """The result file, plus reference photos and authorizations of the people in it from the gallery. Rooms are
     spelt as the gallery's (io/rooms.py canonical_room): a result written before may hold Douyin:1."""
     result = ScanResult.load(result_path)
+    caveat = withdraw_retired_verdicts(result, result_path.name)
     items: list[SourceResult | Appearance] = [*result.sources, *result.appearances]
     for item in items:
         item.room = item.room if item.room is None else canonical_room(item.room)
     if gallery_path is None:
-        return ReportInput(result, result_path)
+        return ReportInput(result, result_path, caveat=caveat)
     if not gallery_path.exists():  # a folder or a device: Gallery says which (both were "no such gallery file")
         raise UserError(f"{gallery_path}: no such gallery file")
     # One snapshot: a grant or removal committed between the photos and the grants is in the report whole or not.
     with Gallery(gallery_path, create=False, read_only=True) as gallery, gallery.snapshot():
         references = {name: photo for name in result.identities if (photo := _reference_photo(gallery, name))}
         grants = [grant for name in result.identities for grant in _grants_of(gallery, name)]
-        return ReportInput(result, result_path, references, grants)
+        return ReportInput(result, result_path, references, grants, caveat)
+
+
+# Scan format 1.3 brought the trained face-forgery model; before it, these verdicts were raised by hand-made cues
+# (landmark dynamics, skin flatness) that accused real footage, an authorized seller's room among them, and were
+# withdrawn (docs/verdicts.md).
+RETIRED_VERDICTS = (Verdict.SYNTHETIC, Verdict.EFFECTS)
+FORGERY_MODEL_SCHEMA = "1.3"
+
+
+def withdraw_retired_verdicts(result: ScanResult, name: str) -> str | None:
+    """Take out of a result of scan format 1.0-1.2 (named `name`) the verdicts raised by rules since withdrawn
+    (RETIRED_VERDICTS), with their reasons; what the documents must say of it, or None where none were there. A
+    report of such a result drafted takedowns of an authorized room for 'likely-synthetic ... landmark_dynamics',
+    which a scan now does not raise."""
+    if schema_minor(result.schema_version) >= schema_minor(FORGERY_MODEL_SCHEMA):
+        return None
+    withdrawn = 0
+    prefixes = tuple(f"{verdict}:" for verdict in RETIRED_VERDICTS)
+    judged: list[SourceResult | Appearance] = [*result.sources, *result.appearances]
+    for item in judged:
+        kept = [verdict for verdict in item.verdicts if verdict not in RETIRED_VERDICTS]
+        withdrawn, item.verdicts = withdrawn + len(item.verdicts) - len(kept), kept
+    for appearance in result.appearances:
+        appearance.reasons = [reason for reason in appearance.reasons if not reason.startswith(prefixes)]
+    if not withdrawn:
+        return None
+    return (
+        f"{name} was written by scan format {result.schema_version}: its {withdrawn} likely-synthetic and "
+        f"likely-effects verdict(s) rested on hand-made cues withdrawn in format {FORGERY_MODEL_SCHEMA} for "
+        "accusing real footage, and are left out (scan the recordings again to judge manipulation)"
+    )
 
 
 def _grants_of(gallery: Gallery, name: str) -> list[Authorization]:

@@ -266,6 +266,7 @@ def render_html(report: ReportInput, generated_at: datetime | None = None) -> st
     return TEMPLATES.get_template("report.html.j2").render(
         result=result,
         result_name=report.result_path.name,
+        caveat=report.caveat,
         generated=(generated_at or datetime.now(UTC)).replace(microsecond=0).isoformat(),
         version=__version__,
         summary=_summary(result),

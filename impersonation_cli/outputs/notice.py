@@ -115,7 +115,7 @@ def render_notice(
         f"# Takedown request: suspected impersonation of {names}",
         f"> **Draft** made by impersonation-cli {md_text(__version__)} on {md_text(generated)} from "
         f"{md_code(report.result_path.name)}. Check every fact against the evidence. {PLACEHOLDER_NOTE} "
-        "Delete this note before sending.",
+        f"{md_text(report.caveat) + '. ' if report.caveat else ''}Delete this note before sending.",
         "**To:** {{PLATFORM TRUST & SAFETY / IP COMPLAINTS CONTACT}}  \n"
         "**From:** {{SENDER NAME}}, {{ORGANISATION}}, acting for {{RIGHTS HOLDER}}  \n"
         "**Contact:** {{EMAIL}} · {{PHONE}}  \n"

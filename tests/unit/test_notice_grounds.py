@@ -207,3 +207,32 @@ def test_a_whole_frame_saved_without_its_crop_is_still_listed_as_evidence(tmp_pa
     assert frame.startswith("- `evidence/s1-a1_frame.jpg`: Rowan Atkinson at 0:03.0, whole frame, sha256 `cdcd")
     found.evidence_frame = None
     assert evidence_lines() == ["- Rowan Atkinson: no crop saved ({{ATTACH A SCREENSHOT}})"]
+
+
+def test_a_result_from_before_the_forgery_model_drafts_no_takedown_on_its_retired_cues(tmp_path: Path) -> None:
+    """A scan of format 1.0-1.2 raised likely-synthetic and likely-effects from hand-made cues, withdrawn for
+    accusing real footage: `report` of such a file drafted a takedown of the authorized room for 'likely-synthetic
+    ... landmark_dynamics', which a scan now does not raise. Those verdicts are left out, and the documents say so;
+    a result of this format keeps them."""
+    from impersonation_cli.outputs.findings import read_report_input
+    from impersonation_cli.outputs.html import render_html
+
+    result = _rooms([Verdict.AUTHORIZED, Verdict.CONCURRENT, Verdict.SYNTHETIC])
+    result.appearances[0].reasons = ["authorized: douyin:official", "likely-synthetic: score 0.29 (landmark_dynamics)"]
+    old = tmp_path / "old.json"
+    old.write_text(
+        result.to_json().replace(f'"schema_version": "{result.schema_version}"', '"schema_version": "1.1"'),
+        encoding="utf-8",
+    )
+    report = read_report_input(old, None)
+    assert report.result.appearances[0].verdicts == [Verdict.AUTHORIZED, Verdict.CONCURRENT]
+    assert report.result.appearances[0].reasons == ["authorized: douyin:official"]
+    assert report.caveat is not None and report.caveat.startswith("old.json was written by scan format 1.1: its 1 ")
+    documents = notice_documents(report, tmp_path / "notices")
+    assert sorted(path.name.split("-")[1] for path in documents) == ["douyin_fan"]
+    assert all("withdrawn in format 1.3" in text for text in documents.values())
+    assert "withdrawn in format 1.3" in render_html(report)
+    current = tmp_path / "current.json"
+    current.write_text(result.to_json(), encoding="utf-8")
+    assert read_report_input(current, None).caveat is None
+    assert _drafted_rooms(read_report_input(current, None).result, tmp_path) == ["douyin_fan", "douyin_official"]
