@@ -202,6 +202,7 @@ def run_app() -> None:
 
 def _run_app() -> None:
     escape_unencodable(sys.stdout, sys.stderr)
+    stdout_before = sys.stdout
     try:
         command_began.clear()
         with terminate_as_ctrl_c():
@@ -210,6 +211,13 @@ def _run_app() -> None:
             # Typer ends a Ctrl-C met while it parses the arguments (before any command runs) with exit 130 and
             # not a word; a command's own 130 (an interrupted scan's) has said what it kept.
             raise typer.Abort()
+    except SystemExit as exc:
+        # Click ends a command whose reader stopped reading (`--help | head -1`, `bench --json | true`) with exit
+        # 1, which says 'found' (README, Exit codes): the printing was its last act, so it ends as it would have.
+        # Click tells it by putting a wrapper in place of stdout, which swallows the broken pipe's flush.
+        if exc.code == 1 and sys.stdout is not stdout_before:
+            sys.exit(0)
+        raise
     except UserError as exc:
         _print_error(str(exc))
         sys.exit(exc.exit_code)
