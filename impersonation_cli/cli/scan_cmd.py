@@ -50,7 +50,14 @@ def scan(
     device: options.Device = "auto",
     config: options.Config = None,
     threads: options.Threads = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table, no progress bar")] = False,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet",
+            "-q",
+            help="Print only errors (an unreadable input is one) and the outputs asked for: no table, notes, progress",
+        ),
+    ] = False,
     fail_on: options.FailOn = None,
     engine_name: options.Engine = "local",
     address: options.Address = None,
