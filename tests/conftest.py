@@ -13,7 +13,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from pathlib import Path
 from types import ModuleType
 from typing import NoReturn
@@ -67,6 +67,19 @@ def unavailable(message: str) -> NoReturn:
     if IN_CI:
         pytest.fail(message)
     pytest.skip(message)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A skip raised by a helper here (`unavailable`) is reported at its test, as a fixture's is: `-rs` named this
+    file's line for every test that needed a missing shared file, and which tests skipped could not be told."""
+    report = yield
+    if report.skipped and isinstance(report.longrepr, tuple) and Path(report.longrepr[0]).name == "conftest.py":
+        path, line, _ = item.location
+        report.longrepr = (path, (line or 0) + 1, report.longrepr[2])
+    return report
 
 
 def require_shared(*parts: str) -> Path:
