@@ -244,7 +244,8 @@ def _rooms_by_item(items: list[str], rooms: Mapping[str, Room | None]) -> dict[s
     A key inside a folder among the items (a file the scan will find there) is kept as it is.
 
     Raises:
-        UserError: a key that names none of the items nor lies in one, or two keys naming one item."""
+        UserError: a key that names none of the items nor lies in one, or two keys naming one item with two
+            rooms."""
     spelt: dict[str, str] = {}
     for item in reversed(items):  # the first of an item's spellings: the one a scan lists it by
         spelt[source_key(item)] = item
@@ -255,10 +256,19 @@ def _rooms_by_item(items: list[str], rooms: Mapping[str, Room | None]) -> dict[s
             named = source
         if named is None:
             raise UserError(f"rooms names {shown_source(source)}, which is not one of the inputs scanned")
-        if named in keyed:
+        # Two spellings of one input with the same room (none: `scan a.mp4 ./a.mp4`, `scan dir dir/`) are one
+        # source, scanned once (docs/reports.md); they were refused as two rooms for it.
+        if named in keyed and not _same_room(keyed[named], room):
             raise UserError(f"rooms names {shown_source(named)} twice, by two spellings: give it one room")
-        keyed[named] = room
+        keyed.setdefault(named, room)
     return {item: room for item, room in keyed.items() if room is not None}
+
+
+def _same_room(one: Room | None, other: Room | None) -> bool:
+    """Whether two rooms given for spellings of one input are the same room, whatever spelling each names."""
+    if one is None or other is None:
+        return one is other
+    return dataclasses.replace(one, url=other.url) == other
 
 
 def _add_rooms_file(items: list[str], assignments: dict[str, Room], rooms_file: Path, given_with: str) -> None:

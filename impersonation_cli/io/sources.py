@@ -45,7 +45,9 @@ VIDEO_EXTENSIONS = frozenset(
         ".mts",
     ]
 )
-IMAGE_EXTENSIONS = frozenset([".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"])
+# .jfif and .jpe are JPEG's other names (a Windows download's photo is often .jfif): read when named, they were
+# left out of a folder's search without a word.
+IMAGE_EXTENSIONS = frozenset([".jpg", ".jpeg", ".jfif", ".jpe", ".png", ".bmp", ".webp", ".tif", ".tiff"])
 # How the picture formats read here begin (PNG, JPEG, BMP, TIFF; WebP is RIFF....WEBP).
 IMAGE_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8", b"BM", b"II*\x00", b"MM\x00*")
 STREAM_SCHEMES = ("rtmp://", "rtmps://", "rtsp://", "rtsps://", "http://", "https://", "srt://", "udp://")
@@ -123,7 +125,9 @@ def expand_inputs(inputs: list[str], skip: Sequence[Path] = ()) -> tuple[list[st
             found = [f for f in listed if not _inside(f, left_out)]
             problems.extend(unlisted)
             if not found and not unlisted:
-                problems.append(InputProblem(item, "folder has no video or image files"))
+                problems.append(
+                    InputProblem(item, "folder has no file with a video or image extension (docs/reports.md)")
+                )
             sources.extend(_unseen([f for f in found if source_key(f) not in named], seen))
         else:
             problems.append(InputProblem(item, _missing(item, Path(item))))
@@ -155,8 +159,11 @@ def _missing(item: str, path: Path) -> str:
     """Why an input that is neither a file nor a folder cannot be scanned. '-' is stdin to most tools, which a
     scan does not read (it seeks in files): "-: no such file or folder" left the reader guessing."""
     try:
-        exists = path.exists()
-    except OSError as exc:
+        os.stat(path)
+        exists = True
+    except (FileNotFoundError, NotADirectoryError):
+        exists = False
+    except OSError as exc:  # a link that loops was 'no such file or folder' (Path.exists says False of it)
         return f"cannot be looked up ({exc.strerror or exc})"
     if exists:
         return not_a_file(path) or "not a regular file"
@@ -187,16 +194,21 @@ def files_below(folder: Path, refused: Callable[[OSError], None]) -> Iterator[Pa
     """Every entry below `folder` that is no folder (links to folders are neither followed nor given; a link to
     nothing is given), one folder at a time without recursion: os.walk and Path.rglob recurse, and a tree 980
     folders deep ended the scan, with every other input, in a RecursionError (exit 4). `refused` is told of each
-    folder that cannot be listed."""
+    folder that cannot be listed. A link that loops, or whose target cannot be looked up, is given: it ended the
+    listing of its folder, whose other files were left out without a word."""
     pending = [folder]
     while pending:
         current = pending.pop()
         try:
             with os.scandir(current) as entries:
                 for entry in entries:
-                    if entry.is_dir(follow_symlinks=False):
+                    try:
+                        below, given = entry.is_dir(follow_symlinks=False), not entry.is_dir()
+                    except OSError:  # a link that loops, or whose target cannot be looked up: given, to be said so
+                        below, given = False, True
+                    if below:
                         pending.append(Path(entry.path))
-                    elif not entry.is_dir():
+                    elif given:
                         yield Path(entry.path)
         except OSError as error:
             refused(error)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import impersonation_cli
-from impersonation_cli.api import Scanner, room_assignments
+from impersonation_cli.api import Scanner, _rooms_by_item, room_assignments
 from impersonation_cli.errors import ModelPackError, UserError
 from impersonation_cli.io.rooms import Room
 
@@ -144,3 +144,25 @@ def test_a_rooms_file_entry_inside_a_folder_given_with_a_room_is_refused(tmp_pat
     # Without a room or start time given with the inputs, nothing is dropped: the entry keeps its own room.
     items, assignments = room_assignments([str(tmp_path / "d")], rooms_file=rooms)
     assert assignments[str(tmp_path / "d" / "x.mp4")].account == "bilibili:9" and assignments[items[0]].account is None
+
+
+def test_one_input_named_two_ways_without_a_room_is_one_source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`scan a.jpg ./a.jpg` and `scan dir dir/` were refused: 'rooms names a.jpg twice, by two spellings: give it
+    one room', with no room given; docs/reports.md has them scanned once. Two rooms for one input still are."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "dir").mkdir()
+    items, assignments = room_assignments(["a.jpg", "./a.jpg", "dir", "dir/"])
+    by_item = _rooms_by_item(items, assignments)  # no room for either: not two rooms for one
+    assert {item: room.account for item, room in by_item.items()} == {"a.jpg": None, "dir": None}
+    items, assignments = room_assignments(["a.jpg", "./a.jpg"], room="douyin:1")
+    assert list(_rooms_by_item(items, assignments)) == ["a.jpg"]
+    with pytest.raises(UserError, match=r"rooms names a\.jpg twice, by two spellings: give it one room"):
+        _rooms_by_item(
+            ["a.jpg", "./a.jpg"], {"a.jpg": Room("a.jpg", "douyin:1"), "./a.jpg": Room("./a.jpg", "douyin:2")}
+        )
+    rooms = tmp_path / "rooms.yaml"
+    rooms.write_text(
+        "rooms:\n  - url: a.jpg\n    room: douyin:1\n  - url: ./a.jpg\n    room: douyin:2\n", encoding="utf-8"
+    )
+    with pytest.raises(UserError, match=r"a\.jpg more than once: give each source one room"):
+        room_assignments([], rooms_file=rooms)

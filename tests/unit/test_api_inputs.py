@@ -261,7 +261,9 @@ def test_a_room_keyed_by_another_spelling_of_an_input_is_that_inputs(scanner: Sc
     with pytest.raises(UserError, match=r"rooms names clpi\.mp4, which is not one of the inputs scanned"):
         scanner.scan_sources([clip], {"clpi.mp4": room}, runner=runner)
     with pytest.raises(UserError, match=r"rooms names clip\.mp4 twice, by two spellings"):
-        scanner.scan_sources([clip], {clip: room, "./clip.mp4": room}, runner=runner)
+        scanner.scan_sources([clip], {clip: room, "./clip.mp4": Room("./clip.mp4", "douyin:2")}, runner=runner)
+    scanner.scan_sources([clip], {clip: room, "./clip.mp4": Room("./clip.mp4", "douyin:1")}, runner=runner)
+    assert given[-1] == {clip: room}  # the same room by two spellings: one source, one room
     inside = {"./folder/a.mp4": room}  # a file the scan will find in a folder given: its room, as it is keyed
     scanner.scan_sources(["folder"], inside, runner=runner)
     assert given[-1] == inside

@@ -294,7 +294,10 @@ def test_a_file_named_by_its_own_case_is_that_case_not_its_folders(folder: Path,
 @pytest.mark.parametrize(
     ("entries", "message"),
     [
-        ("  - {folder: held_out/empty, group: x}\n", "case 1: {held_out}/empty: folder has no video or image files"),
+        (
+            "  - {folder: held_out/empty, group: x}\n",
+            "case 1: {held_out}/empty: folder has no file with a video or image extension",
+        ),
         (GOOD_CASE + "  - {folder: held_out/nowhere}\n", "case 2: {held_out}/nowhere does not exist"),
         ("  - {folder: held_out/fake/1.mp4}\n", "case 1: {held_out}/fake/1.mp4 is a file: name it as the 'source'"),
         (

@@ -282,3 +282,22 @@ def test_a_very_low_frame_rate_is_recorded_not_rounded_to_zero(fps: float | None
 
     info = SourceInfo("held.mp4", "video", 64, 48, fps, 36000.0, 3)
     assert source_facts(info, DecodeStats(), None).fps == recorded
+
+
+def test_a_link_that_loops_is_reported_and_the_rest_of_its_folder_scanned(tmp_path: Path) -> None:
+    """A link that loops (or whose target cannot be looked up) ended the listing of its folder: 6 of 10 photos
+    beside it were left out without a word, which ones by the order the file system lists them, and the link was
+    said to be a folder that cannot be listed. Named, it was 'no such file or folder'."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    photos = [str(folder / f"p{n:02}.jpg") for n in range(10)]
+    for photo in photos:
+        Path(photo).write_bytes(b"x")
+    (folder / "loop.mp4").symlink_to("loop.mp4")
+    (folder / "a_loop").symlink_to("b_loop")
+    (folder / "b_loop").symlink_to("a_loop")
+    sources, problems = expand_inputs([str(folder)])
+    assert sources == photos
+    looping = "cannot be looked up (Too many levels of symbolic links)"
+    assert [(p.source, p.message) for p in problems] == [(str(folder / "loop.mp4"), looping)]
+    assert [p.message for p in expand_inputs([str(folder / "loop.mp4")])[1]] == [looping]
