@@ -27,8 +27,8 @@ SCAN_SCHEMA = "impersonation-cli/scan"
 EVENT_SCHEMA = "impersonation-cli/appearance"
 # MAJOR.MINOR: major changes break readers; minor ones only add fields. Every version and what it added:
 # docs/formats.md (a unit test holds it to these).
-SCHEMA_VERSION = "1.3"  # the appearance lines (`--jsonl`, EVENT_SCHEMA)
-SCAN_SCHEMA_VERSION = "1.12"  # the scan document (SCAN_SCHEMA)
+SCHEMA_VERSION = "1.4"  # the appearance lines (`--jsonl`, EVENT_SCHEMA)
+SCAN_SCHEMA_VERSION = "1.13"  # the scan document (SCAN_SCHEMA)
 # JSON lines the tool writes beside a scan result, given to `report` in its place: what each is and who wrote it.
 # How a signal that could not be measured begins its explanation ("not judged: 2 frame(s) of the face judged ...").
 NOT_JUDGED = "not judged"
@@ -199,6 +199,9 @@ class Appearance:
     risk: float = 0.0
     # Unauthorized-likeness for a grant that covers only part of it.
     partial_grant: PartialGrant | None = field(default=None, metadata=added_in("1.8"))
+    # The wall-clock stretches its tracks were on screen (each track's first to last sample, overlapping ones
+    # joined): what `concurrent` compares. Empty without a wall-clock time, and in a document before 1.13.
+    on_screen: list[WallclockSpan] = field(default_factory=list, metadata=added_in("1.13"))
 
     def __post_init__(self) -> None:
         # Written and shown, never opened: a stream URL without its password or token (io/urls.py), a file name's

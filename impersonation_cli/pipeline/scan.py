@@ -53,6 +53,7 @@ from impersonation_cli.results import (
     SignalScore,
     SourceResult,
     Verdict,
+    WallclockSpan,
     found_in,
 )
 from impersonation_cli.runtime.engine import AdaptiveDetector, EmbeddingReuse, FaceEngine
@@ -148,6 +149,27 @@ def _wallclock(room: Room | None, observation: Observation) -> str | None:
     if room is not None and room.started_at is not None:
         return (room.started_at + timedelta(seconds=observation.time_s)).isoformat()
     return None
+
+
+def _on_screen(room: Room | None, tracks: list[Track]) -> list[WallclockSpan]:
+    """The wall-clock stretches `tracks` were on screen: each track's first to last sample, those that overlap
+    joined; none without a wall-clock time. An appearance joins tracks up to `[scan] merge_gap_s` apart, and
+    `concurrent`, judged on its whole span, flagged a room that showed the person only while they were off
+    screen in the other (both drafts said 'on screen ... at the same time')."""
+    stretches: list[list[Observation]] = []
+    for track in sorted(tracks, key=lambda t: t.observations[0].time_s):
+        first, last = track.observations[0], track.observations[-1]
+        if stretches and first.time_s <= stretches[-1][1].time_s:
+            stretches[-1][1] = max(stretches[-1][1], last, key=lambda o: o.time_s)
+        else:
+            stretches.append([first, last])
+    spans = []
+    for first, last in stretches:
+        start, end = _wallclock(room, first), _wallclock(room, last)
+        if start is None or end is None:
+            return []
+        spans.append(WallclockSpan(start, end))
+    return spans
 
 
 # A long live track is matched and its signals judged again once it has grown by this share, and at least
@@ -353,6 +375,7 @@ class SourcePipeline:
             evidence=saved[0],
             evidence_frame=saved[1],
             signals=signals_for(start_s, end_s),
+            on_screen=_on_screen(self.room, [m.track for m in group]),
         )
         judgement = judge_appearance(appearance, self.context.authorizations, self.config.verdicts)
         appearance.verdicts, appearance.reasons, appearance.risk, appearance.partial_grant = (

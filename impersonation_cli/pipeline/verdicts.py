@@ -229,13 +229,15 @@ def judge_source(
     )
 
 
-def _interval(appearance: Appearance) -> tuple[float, float] | None:
-    if not (appearance.start_wallclock and appearance.end_wallclock):
-        return None
-    return (
-        datetime.fromisoformat(appearance.start_wallclock).timestamp(),
-        datetime.fromisoformat(appearance.end_wallclock).timestamp(),
-    )
+def _intervals(appearance: Appearance) -> list[tuple[float, float]]:
+    """When the person was on screen in the appearance, in wall-clock seconds: its tracks' stretches
+    (`on_screen`), else (a document before 1.13) its whole span; none without a wall-clock time."""
+    spans = [(span.start, span.end) for span in appearance.on_screen]
+    if not spans and appearance.start_wallclock and appearance.end_wallclock:
+        spans = [(appearance.start_wallclock, appearance.end_wallclock)]
+    return [
+        (datetime.fromisoformat(start).timestamp(), datetime.fromisoformat(end).timestamp()) for start, end in spans
+    ]
 
 
 def concurrent_places(
@@ -276,12 +278,16 @@ def judge_concurrency(
     def place(appearance: Appearance) -> str | None:
         return appearance.room or (appearance.source if live else None)
 
-    timed = [(a, place(a), span) for a in appearances if (span := _interval(a)) is not None]
+    timed = [(a, place(a), span) for a in appearances for span in _intervals(a)]
     judged: list[Concurrency | None] = []
     for appearance in appearances:
-        span, here = _interval(appearance), place(appearance)
+        here = place(appearance)
         sightings = [(p, s) for o, p, s in timed if p is not None and o.identity == appearance.identity]
-        others = concurrent_places(here, span, sightings, slack) if span is not None and here is not None else []
+        others = sorted(
+            {other for span in _intervals(appearance) for other in concurrent_places(here, span, sightings, slack)}
+            if here is not None
+            else ()
+        )
         if here is None or not others or Verdict.CONCURRENT in appearance.verdicts:
             judged.append(None)
             continue

@@ -107,7 +107,7 @@ def test_each_crop_comes_with_the_whole_frame_it_was_cut_from(hamilton_result: S
 
 def test_result_json_round_trips(hamilton_result: ScanResult) -> None:
     document = json.loads(hamilton_result.to_json())
-    assert document["schema"] == "impersonation-cli/scan" and document["schema_version"] == "1.12"
+    assert document["schema"] == "impersonation-cli/scan" and document["schema_version"] == "1.13"
     # The detector that ran, named by file, precision and content (the int8 copy or the published file).
     detector_file, precision, digest = document["settings"]["detector"].split(":")
     assert detector_file.endswith(".onnx") and precision in ("int8", "fp32") and len(digest) == 16

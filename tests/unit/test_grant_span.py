@@ -135,7 +135,7 @@ def test_the_partial_grant_is_written_and_read_back_in_the_result_format() -> No
     found = appearance(PERSON, "room.mp4", room=ROOM, **ACROSS_MIDNIGHT)
     found.partial_grant = judged([grant(valid_to="2026-12-05")], **ACROSS_MIDNIGHT)[2]
     document = scan_result([found]).to_dict()
-    assert document["schema_version"] == SCAN_SCHEMA_VERSION == "1.12"
+    assert document["schema_version"] == SCAN_SCHEMA_VERSION == "1.13"
     assert document["appearances"][0]["partial_grant"]["uncovered"] == [
         {"start": "2026-12-06T00:00:00+08:00", "end": "2026-12-06T00:30:00+08:00"}
     ]
