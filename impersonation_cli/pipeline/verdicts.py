@@ -84,7 +84,12 @@ def _authorization(appearance: Appearance, authorizations: list[Authorization]) 
     span = appearance_span(appearance.start_wallclock, appearance.end_wallclock)
     found = authorizing(grants, span)
     if found.grant is not None:
-        return Verdict.AUTHORIZED, f"{appearance.room} is authorized to use {appearance.identity}'s likeness", found
+        reason = f"{appearance.room} is authorized to use {appearance.identity}'s likeness"
+        if span is None and (found.grant.valid_from or found.grant.valid_to):
+            # Counted as every grant is without a time (docs/verdicts.md), a grant that ended in 2020 read as a
+            # plain authorization of a scan given no --started-at, and the report passed it without a word.
+            reason += " (its grant's dates were not checked: the recording's start time is unknown, --started-at)"
+        return Verdict.AUTHORIZED, reason, found
     if found.partial is not None:
         reason = (
             f"{appearance.room}: the authorization to use {appearance.identity}'s likeness {found.partial.describe()}"

@@ -90,6 +90,12 @@ def test_appearances_wholly_inside_or_outside_a_grant_are_judged_as_before() -> 
         )
     unknown = judged([grant(valid_to="2026-12-05")])  # no wall-clock time: every grant counts
     assert unknown[0] == [Verdict.AUTHORIZED] and unknown[2] is None
+    # And the reason says its dates were not checked: a grant that ended in 2020 read as a plain authorization.
+    assert unknown[1] == [
+        "douyin:555 is authorized to use Eileen Collins's likeness (its grant's dates were not checked: the "
+        "recording's start time is unknown, --started-at)"
+    ]
+    assert judged([grant()])[1] == ["douyin:555 is authorized to use Eileen Collins's likeness"]  # no dates
     # A date-time bound is included: an appearance ending on it is inside.
     last = judged([grant(valid_to="2026-12-06T00:30:00+08:00")], **ACROSS_MIDNIGHT)
     assert last[0] == [Verdict.AUTHORIZED]
