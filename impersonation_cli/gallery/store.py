@@ -195,6 +195,11 @@ class GalleryIndex:
 UNDECODED_BYTE = re.compile(r"\\udc([89a-f][0-9a-f])")
 
 
+# The invisible characters a name may hold: the zero-width non-joiner and joiner spell Persian, Indic scripts and
+# emoji sequences (محمد\u200cرضا, 👩\u200d🚀); they join or part the letters beside them and reorder nothing.
+NAME_JOINERS = frozenset("\u200c\u200d")
+
+
 def validate_name(name: str, what: str = "person name") -> str:
     """A person's name or alias (`what`) in its stored_form: 1-200 characters, none of them a control. The
     refusal says which rule failed and shows a long name cut short (it is one line)."""
@@ -206,6 +211,13 @@ def validate_name(name: str, what: str = "person name") -> str:
         raise GalleryError(f"invalid {what} {shown}: it holds bytes that are not UTF-8 text")
     if isinstance(name, str) and has_control_characters(name):
         raise GalleryError(f"invalid {what} {shown}: it holds control characters (1-200 printable characters)")
+    if hidden := [c for c in cleaned if unicodedata.category(c) == "Cf" and c not in NAME_JOINERS]:
+        # A soft hyphen or zero-width space: 'Rose Les\u00adlie' was stored beside 'Rose Leslie', the two printed
+        # alike everywhere, and a grant to one did not cover appearances matched to the other (rooms refuse them).
+        raise GalleryError(
+            f"invalid {what} {shown}: it holds an invisible character (U+{ord(hidden[0]):04X}), which prints as "
+            "another name would; type it again"
+        )
     if not cleaned or len(cleaned) > 200:
         size = f", not {len(cleaned)}" if cleaned else ""
         raise GalleryError(f"invalid {what} {shown}: 1-200 printable characters{size}")
@@ -727,8 +739,11 @@ class Gallery:
                 # The list shows 16 characters of the sha256: those alone matched nothing.
                 named = HEX_DIGITS.match(video) and SHORTEST_SHA256_PREFIX <= len(video) <= 64
                 prefix = video.lower() if named else None
-                query = query + " AND (name = ? OR sha256 = ? OR substr(sha256, 1, length(?)) = ?)"
-                args = (*args, video, video, prefix, prefix)
+                # A name in either of Unicode's forms: macOS names files decomposed ('Café' typed composed
+                # matched no video stored from a Mac's file), as names and rooms are compared.
+                spellings = (unicodedata.normalize("NFC", video), unicodedata.normalize("NFD", video))
+                query = query + " AND (name IN (?, ?) OR sha256 = ? OR substr(sha256, 1, length(?)) = ?)"
+                args = (*args, *spellings, video, prefix, prefix)
                 digests = [row[0] for row in db.execute("SELECT sha256 " + query + " ORDER BY sha256", args)]
                 if len(digests) > 1:
                     shown = ", ".join(digest[:16] for digest in digests)

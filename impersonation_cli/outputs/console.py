@@ -23,10 +23,13 @@ from impersonation_cli.io.names import shown_name
 
 # C0 and C1 controls and DEL, except tab and newline (rich lays out lines with them), the line and paragraph
 # separators (line breaks to str.splitlines() and editors reading a log), and the invisible characters that
-# reorder or hide text: bidi embeddings, overrides and isolates, zero-width marks.
+# reorder or hide text: bidi embeddings, overrides and isolates, zero-width marks, the soft hyphen. Not the
+# zero-width non-joiner and joiner (U+200C, U+200D): names are spelt with them (Persian, Indic scripts, emoji
+# sequences), which every line showed as \u200c.
 # Lone surrogates too: a file name's bytes that are not UTF-8, shown as \xNN as every output shows them (io/names.py).
-_UNSAFE_IN_LINES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ud800-\udfff]")
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ud800-\udfff]")
+_INVISIBLE = "\xad\u200b\u200e\u200f\u2028-\u202e\u2060-\u2069\ufeff\ud800-\udfff"
+_UNSAFE_IN_LINES = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_INVISIBLE}]")
+_UNSAFE = re.compile(f"[\x00-\x1f\x7f-\x9f{_INVISIBLE}]")
 # Off a terminal nothing is wrapped: one record per line, however long (a table is as wide as its content).
 UNWRAPPED_WIDTH = 100_000
 

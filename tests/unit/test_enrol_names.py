@@ -223,3 +223,20 @@ def test_a_gallery_of_two_people_under_one_name_is_refused_until_one_is_removed_
     with Gallery(path, read_only=True) as store:
         (person,) = store.persons()
         assert person.name == "Émile Zola" and store.references("Émile Zola")[0].image_name == "1.jpg"
+
+
+@pytest.mark.parametrize("hidden", ["\u00ad", "\u200b", "\u2060", "\ufeff", "\u200f"])
+def test_a_name_with_an_invisible_character_is_refused(hidden: str) -> None:
+    """'Rose Les\\u00adlie' was stored beside 'Rose Leslie': the two printed alike everywhere, and a grant to one
+    did not cover appearances matched to the other. Rooms refused such characters already."""
+    with pytest.raises(GalleryError, match=rf"invisible character \(U\+{ord(hidden):04X}\)"):
+        validate_name(f"Rose Les{hidden}lie")
+
+
+def test_the_joiners_that_spell_names_are_kept_and_printed_as_they_are() -> None:
+    """ZWNJ spells Persian, ZWJ emoji sequences and Indic scripts: every terminal line showed them as \\u200c."""
+    from impersonation_cli.outputs.console import printable
+
+    for name in ("محمد\u200cرضا شجریان", "\U0001f469\u200d\U0001f680 Eileen"):
+        assert validate_name(name) == name and printable(name) == name
+    assert printable("Les\u00adlie") == "Les\\xadlie"

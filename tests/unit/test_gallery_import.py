@@ -548,3 +548,20 @@ def test_a_ctrl_c_in_the_lookalike_check_after_an_import_says_what_was_imported(
     assert e.value.exit_code == 130
     with Gallery(gallery, read_only=True) as store:
         assert [person.name for person in store.persons()] == ["Eileen Collins"]
+
+
+def test_footage_is_removed_by_its_name_in_either_unicode_form(tmp_path: Path) -> None:
+    """A video stored from a Mac's file is named decomposed: 'Café_Ñ.mp4' typed composed matched nothing, while
+    `footage list` showed that very name."""
+    import unicodedata
+
+    from impersonation_cli.gallery.store import FINGERPRINT_METHOD, FootageVideo
+
+    decomposed = unicodedata.normalize("NFD", "Café_Ñ.mp4")
+    with Gallery(tmp_path / "g.sqlite") as store:
+        store.import_export(_export())
+        for number, name in enumerate((decomposed, "other.mp4")):
+            video = FootageVideo("Eileen Collins", name, f"{number:064x}", FINGERPRINT_METHOD, 8.0, 3.0)
+            store.add_footage(video, [])
+        assert store.remove_footage("Eileen Collins", "Café_Ñ.mp4") == 1
+        assert [video.name for video in store.footage()] == ["other.mp4"]

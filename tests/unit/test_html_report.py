@@ -234,3 +234,15 @@ def test_a_crop_the_scan_could_not_write_is_not_blamed_on_a_missing_evidence_fol
     page = render_html(ReportInput(scan_result([taken, appearance("Eve", "b.mp4")]), Path("result.json")))
     assert page.count("not saved (the scan could not write it: a full disk, or a folder it could not write)") == 2
     assert "not saved (scan without --evidence-dir)" in page  # Eve's: no picture was taken
+
+
+def test_a_right_to_left_room_and_the_file_name_beside_it_are_each_their_own_bidi_unit() -> None:
+    """'douyin:حساب · <code>2026-11-20.mp4</code>' was drawn 'douyin:20-11-2026 · حساب.mp4': the room's Arabic
+    run took in the file name's digits. Each untrusted value is isolated (<bdi>, and code elements by the CSS)."""
+    found = appearance(source="2026-11-20.mp4", room="douyin:حساب", second_identity="إيلين")
+    page = render_html(
+        ReportInput(scan_result([found], [source("2026-11-20.mp4", room="douyin:حساب")]), Path("r.json"))
+    )
+    assert "<bdi>douyin:حساب</bdi> · <code>2026-11-20.mp4</code>" in page
+    assert "runner-up <bdi>إيلين</bdi>" in page
+    assert "code, bdi { unicode-bidi: isolate; }" in page
