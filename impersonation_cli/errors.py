@@ -85,7 +85,9 @@ def check_rate(fps: float | None, highest: float, name: str = "--fps", lowest: f
     UserError naming the option; NaN and infinity are outside."""
     number = isinstance(fps, int | float) and not isinstance(fps, bool)
     if fps is not None and not (number and 0 < fps <= highest and fps >= lowest):
-        raise UserError(f"{name} must be between 0 and {highest:g}" + (f" (at least {lowest:g})" if lowest else ""))
+        # The value said: ReaderSettings(fps="2") read 'must be between 0 and 30', where 2 is.
+        least = f" (at least {lowest:g})" if lowest else ""
+        raise UserError(f"{name} must be between 0 and {highest:g}{least}, not {fps!r:.40}")
 
 
 # More threads per model than this is a typo: ONNX Runtime starts every one of them (--threads 99999 sat for

@@ -281,9 +281,13 @@ def _entry(path: Path, number: int, item: object) -> Room:
         # Made absolute by its text alone, not resolve(): a symlink named here is the recording it was named as
         # (resolved, a link beside its target became the target, and one of the two entries was lost).
         url = os.path.abspath(path.parent / url)
+    try:
+        account = validate_room(room)
+    except UserError as exc:  # said without the file and entry, a bad room in a file of hundreds was hard to find
+        raise UserError(f"{where}: {exc}") from None
     return Room(
         url=url,
-        account=validate_room(room),
+        account=account,
         label=label or None,
         started_at=parse_time(item.get("started_at"), f"{where} started_at"),
     )

@@ -155,10 +155,12 @@ def test_an_empty_evidence_dir_is_refused_not_read_as_the_current_folder(monkeyp
 def test_watch_rates_under_one_frame_in_1000_s_are_refused() -> None:
     """`watch --fps 5e-324` was taken and ended in an internal error (the rooms the machine holds at that rate
     came to infinity); rates under 0.001 also read as 0 in the summary."""
-    with pytest.raises(UserError, match=r"^--fps must be between 0 and 30 \(at least 0.001\)$"):
+    with pytest.raises(UserError, match=r"^--fps must be between 0 and 30 \(at least 0.001\), not 5e-324$"):
         watch_settings(fps=5e-324)
-    with pytest.raises(UserError, match=r"^fps must be between 0 and 30 \(at least 0.001\)$"):
+    with pytest.raises(UserError, match=r"^fps must be between 0 and 30 \(at least 0.001\), not 0.0009$"):
         ReaderSettings(fps=0.0009)
+    with pytest.raises(UserError, match=r"^fps must be between 0 and 30 \(at least 0.001\), not '2'$"):
+        ReaderSettings(fps="2")  # type: ignore[arg-type]  # a str in range was 'must be between 0 and 30'
     assert watch_settings(fps=0.001).reader.fps == 0.001
 
 
@@ -169,3 +171,16 @@ def test_watch_takes_the_shared_evidence_dir_option() -> None:
         assert inspect.signature(command, eval_str=True).parameters["evidence_dir"].annotation == options.EvidenceDir
     shown = " ".join(run_cli("watch", "--help").stdout.split())
     assert "--alerts <path> Append one JSON line per alert here ('-': stdout), evidence crops beside it" in shown
+
+
+def test_a_bad_room_in_a_rooms_file_is_named_with_its_file_and_entry(tmp_path: Path) -> None:
+    """'room 'douyin:a\\u200bb' holds an invisible character' named neither the file nor the entry (a label's
+    refusal did)."""
+    from impersonation_cli.io.rooms import load_rooms
+
+    rooms = tmp_path / "rooms.yaml"
+    rooms.write_text(
+        'rooms:\n  - {url: a.mp4, room: "douyin:1"}\n  - {url: b.mp4, room: "douyin:a\\u200bb"}\n', encoding="utf-8"
+    )
+    with pytest.raises(UserError, match=r"^rooms file .*rooms\.yaml: entry 2: room 'douyin:a\\u200bb' holds an invis"):
+        load_rooms(rooms)
