@@ -81,7 +81,7 @@ BAD_EXPORTS = [
     ("embedding 2x long", lambda d: _scaled(d, 2.0), "has length 2"),
     ("embedding of 511 values", _set((*REFERENCE, "embedding"), _embedding(np.ones(511) / 511**0.5)), "511 values"),
     ("valid_to not a date", _set((*AUTHORIZATION, "valid_to"), "expired on 2020-01-01"), "valid_to"),
-    ("valid_from basic format", _set((*AUTHORIZATION, "valid_from"), "20261231T000000+0000"), "valid_from"),
+    ("valid_from no such day", _set((*AUTHORIZATION, "valid_from"), "2026-02-30"), "valid_from"),
     ("ai_allowed a string", _set((*AUTHORIZATION, "ai_allowed"), "no"), "ai_allowed must be true or false"),
     ("room with an escape", _set((*AUTHORIZATION, "room"), "douyin:a\x1b[2J"), "not of the form platform:account"),
     ("room without platform", _set((*AUTHORIZATION, "room"), "somewhere"), "not of the form platform:account"),

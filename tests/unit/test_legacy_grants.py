@@ -43,6 +43,19 @@ def test_a_bound_in_another_iso_form_is_exported_as_import_file_takes_it(tmp_pat
         }
 
 
+def test_an_older_exports_bound_in_another_iso_form_is_imported_as_the_same_day_or_instant(tmp_path: Path) -> None:
+    """An older version exported bounds as it stored them: its backup holding '20261231T235959+0800' was refused."""
+    gallery = _gallery(tmp_path / "g.sqlite", [("douyin:1", None, None)])
+    export_to_file(gallery, tmp_path / "x.json")
+    text = (tmp_path / "x.json").read_text(encoding="utf-8")
+    older = text.replace('"valid_to": null', '"valid_to": "20261231T235959+0800"', 1)
+    assert older != text
+    (tmp_path / "older.json").write_text(older, encoding="utf-8")
+    import_from_file(tmp_path / "copy.sqlite", tmp_path / "older.json")
+    with Gallery(tmp_path / "copy.sqlite") as copy:
+        assert [g.valid_to for g in copy.authorizations()] == ["2026-12-31T23:59:59+08:00"]
+
+
 def test_a_room_with_an_invisible_character_is_revoked_by_its_stored_spelling(tmp_path: Path) -> None:
     gallery = _gallery(tmp_path / "g.sqlite", [("douyin:555\u200b", None, None), ("douyin:556", None, None)])
     with pytest.raises(GalleryError, match=r"grant of 'douyin:555\\u200b' to 'Ann A' cannot be exported.*revoke"):
