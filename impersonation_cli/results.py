@@ -326,7 +326,9 @@ class ScanResult:
 
     def to_json(self) -> str:
         # Any text still holding a file name's bytes that are not UTF-8 (an evidence folder's) as \xNN: strict JSON.
-        return shown_json(json.dumps(self.to_dict(), indent=2, ensure_ascii=False, sort_keys=False))
+        # NaN or infinity (a caller's edit: a mean of nothing) is refused here: written as the bare NaN, which is
+        # no JSON, the file was refused by every reader, `report` and `ScanResult.load` among them.
+        return shown_json(json.dumps(self.to_dict(), indent=2, ensure_ascii=False, sort_keys=False, allow_nan=False))
 
     @classmethod
     def from_dict(cls, document: Any) -> ScanResult:
@@ -413,7 +415,7 @@ def json_line(document: Any) -> str:
     readable UTF-8. A file name's bytes that are not UTF-8 (held as surrogates) are `\\xNN`, as in every JSON file
     the tool writes (io/names.py): left raw, the first alert naming one ended the watch (UnicodeEncodeError, exit
     4), and as `\\udcXX` escapes strict JSON parsers refused the line."""
-    return shown_json(json.dumps(document, ensure_ascii=False).translate(_LINE_BREAKS)) + "\n"
+    return shown_json(json.dumps(document, ensure_ascii=False, allow_nan=False).translate(_LINE_BREAKS)) + "\n"
 
 
 def schema_minor(version: str) -> float:

@@ -90,11 +90,13 @@ def run_ahead(items: Iterator[Item], depth: int = 2, name: str = "stage-ahead") 
 
 @contextmanager
 def sigint_deferred(reraise: bool = True) -> Iterator[None]:
-    """Hold a Ctrl-C (SIGINT) back until the block has run, then raise it as KeyboardInterrupt (`reraise`
-    False: drop it), for work that must not stop half-way: interrupted inside ray.init, Ray left the processes
-    of the cluster it was starting running with no parent, and at times the driver died of SIGSEGV (exit -11, no
-    result written); a frame half-added to a scan's tracks could not be concluded. Outside the main thread
-    (where no signal handler can be set) the block runs as it is."""
+    """Hold a Ctrl-C (SIGINT) back until the block has run, then deliver it to the handler the program had
+    (Python's default raises KeyboardInterrupt; `reraise` False: drop it), for work that must not stop half-way:
+    interrupted inside ray.init, Ray left the processes of the cluster it was starting running with no parent, and
+    at times the driver died of SIGSEGV (exit -11, no result written); a frame half-added to a scan's tracks could
+    not be concluded. Raised as KeyboardInterrupt whatever the handler, it interrupted a library caller's scan
+    that ignored SIGINT or had its own handler, which was never called. Outside the main thread (where no signal
+    handler can be set) the block runs as it is."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -105,4 +107,4 @@ def sigint_deferred(reraise: bool = True) -> Iterator[None]:
     finally:
         signal.signal(signal.SIGINT, previous)
     if caught and reraise:
-        raise KeyboardInterrupt
+        signal.raise_signal(signal.SIGINT)  # to `previous`: ignored, the program's handler, or KeyboardInterrupt

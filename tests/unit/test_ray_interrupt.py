@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import signal
+from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -38,6 +39,32 @@ def test_a_ctrl_c_inside_the_block_is_raised_after_it() -> None:
         signal.signal(signal.SIGINT, started_with)
 
 
+def test_a_ctrl_c_held_back_goes_to_the_programs_own_handler() -> None:
+    """A library caller's scan that ignored SIGINT (a service), or had its own handler, was interrupted all the
+    same: the held-back signal was raised as KeyboardInterrupt whatever the handler, which was never called."""
+    started_with = signal.getsignal(signal.SIGINT)
+    called: list[int] = []
+    try:
+        for handler in (signal.SIG_IGN, lambda number, frame: called.append(number)):
+            signal.signal(signal.SIGINT, handler)
+            with sigint_deferred():
+                os.kill(os.getpid(), signal.SIGINT)
+            assert signal.getsignal(signal.SIGINT) is handler
+        assert called == [signal.SIGINT]
+    finally:
+        signal.signal(signal.SIGINT, started_with)
+
+
+@pytest.fixture()
+def ctrl_c_as_at_a_terminal() -> Iterator[None]:
+    """Python's own SIGINT handler: a held-back Ctrl-C goes to the handler the program has, and a test worker's
+    may ignore it (pytest-xdist's do)."""
+    started_with = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, started_with)
+
+
+@pytest.mark.usefixtures("ctrl_c_as_at_a_terminal")
 def test_a_ctrl_c_while_joining_the_cluster_is_an_interrupted_scan(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

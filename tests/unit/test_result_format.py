@@ -16,6 +16,7 @@ from impersonation_cli.results import (
     RunInfo,
     ScanResult,
     appearance_event,
+    json_line,
 )
 from impersonation_cli.runtime.host import this_host
 
@@ -295,3 +296,13 @@ def test_the_fields_added_since_1_0_may_be_absent() -> None:
         del found["partial_grant"], found["evidence_frame"]
     older = ScanResult.from_dict({**document, "schema_version": "1.1"})
     assert older.status == "complete" and older.run.host is None and older.appearances[0].partial_grant is None
+
+
+def test_a_result_holding_nan_is_refused_when_written_not_when_read_back() -> None:
+    """`"risk": NaN` is no JSON: a caller's edited result was written so, and refused by every reader."""
+    result = _result()
+    result.appearances[0].risk = float("nan")
+    with pytest.raises(ValueError, match="not JSON compliant"):
+        result.to_json()
+    with pytest.raises(ValueError, match="not JSON compliant"):
+        json_line({"risk": float("inf")})
