@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
+from impersonation_cli.errors import UserError
 from impersonation_cli.io.names import shown_name
 
 T = TypeVar("T")
@@ -53,7 +54,7 @@ def write_files_atomic(files: Mapping[Path, bytes]) -> None:
             # Asked of the path itself, which stat follows: /dev/stdout to a pipe reads as the pipe, whereas its
             # realpath, /proc/<pid>/fd/pipe:[...], names nothing (`scan --json /dev/stdout | jq` failed so).
             if (descriptor := descriptor_named(path)) is not None:
-                _named(path, _write_descriptor, descriptor, data)
+                _write_descriptor(path, descriptor, data)
             elif path.exists() and not path.is_file() and not path.is_dir():
                 _write_into(path, data)
             else:
@@ -71,16 +72,15 @@ def write_files_atomic(files: Mapping[Path, bytes]) -> None:
                 folder.rmdir()
 
 
-# Names of a process's own open descriptors (Linux, macOS): /dev/stdout is /dev/fd/1, /proc/self/fd/1.
+# Names of a process's own descriptors (Linux, macOS): /dev/stdout is /dev/fd/1, /proc/self/fd/1.
 STANDARD_DESCRIPTORS = {"/dev/stdin": 0, "/dev/stdout": 1, "/dev/stderr": 2}
 _DESCRIPTOR_NAME = re.compile(r"/dev/fd/(?P<fd>\d+)|/proc/(?:self|(?P<pid>\d+))/fd/(?P<proc_fd>\d+)")
+STDOUT, STDERR = 1, 2
 
 
-def descriptor_named(path: Path) -> int | None:
-    """The open descriptor of this process that `path` names (/dev/stdout, /dev/stderr, /dev/fd/N,
-    /proc/self/fd/N), else None. Such an output is written into the descriptor as it is: opened again by its name,
-    the file a shell redirected stdout to was replaced by a new one (`--jsonl /dev/stdout >> log` lost what the
-    log held, and what the command printed after it went to the replaced file)."""
+def descriptor_number(path: Path) -> int | None:
+    """The descriptor of this process that `path` names (/dev/stdout, /dev/stderr, /dev/fd/N, /proc/self/fd/N),
+    open or not; else None."""
     text = str(path)
     if text in STANDARD_DESCRIPTORS:
         return STANDARD_DESCRIPTORS[text]
@@ -90,20 +90,36 @@ def descriptor_named(path: Path) -> int | None:
     return int(found["fd"] or found["proc_fd"])
 
 
+def descriptor_named(path: Path) -> int | None:
+    """stdout or stderr where `path` names one (/dev/stdout, /dev/fd/1, /proc/self/fd/2), else None. Such an
+    output is written into the descriptor as it is: opened again by its name, the file a shell redirected stdout
+    to was replaced by a new one (`--jsonl /dev/stdout >> log` lost what the log held, and what the command printed
+    after it went to the replaced file). Other descriptors are the shell's pipes (`>(jq .)`, written by name as a
+    pipe is) or the tool's own files (`outputs.files.writable_file` refuses those)."""
+    number = descriptor_number(path)
+    return number if number in (STDOUT, STDERR) else None
+
+
 def goes_to_stdout(path: Path | None) -> bool:
     """Whether an output named `path` is written to stdout: '-', or a name of descriptor 1 (/dev/stdout)."""
-    return path is not None and (str(path) == "-" or descriptor_named(path) == 1)
+    return path is not None and (str(path) == "-" or descriptor_named(path) == STDOUT)
 
 
-def _write_descriptor(descriptor: int, data: bytes) -> None:
-    """`data` written into an open descriptor at its offset (a `>>` redirect's end), after what Python holds for
-    stdout and stderr, so the lines keep their order."""
+def _write_descriptor(path: Path, descriptor: int, data: bytes) -> None:
+    """`data` written into stdout or stderr at its offset (a `>>` redirect's end), after what Python holds for
+    them, so the lines keep their order. A reader that stopped reading is an error about the output, as for '-':
+    as a plain broken pipe the CLI took it for its last printing and the scan that found someone ended 0."""
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(AttributeError, OSError, ValueError):
             stream.flush()
     view = memoryview(data)
-    while view:
-        view = view[os.write(descriptor, view) :]
+    try:
+        while view:
+            view = view[os.write(descriptor, view) :]
+    except BrokenPipeError:
+        raise UserError(f"cannot write {path}: its reader stopped reading (broken pipe)") from None
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
 
 
 def write_stdout(data: bytes) -> None:

@@ -5,12 +5,20 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 from collections.abc import Callable, Collection, Iterable, Mapping
 from pathlib import Path
 
 from impersonation_cli.errors import EXIT_FOUND, EXIT_OK, EXIT_UNREADABLE, UserError
 from impersonation_cli.gallery.store import GALLERY_ENV
-from impersonation_cli.io.atomic_write import goes_to_stdout, text_bytes, write_files_atomic, write_stdout
+from impersonation_cli.io.atomic_write import (
+    descriptor_named,
+    descriptor_number,
+    goes_to_stdout,
+    text_bytes,
+    write_files_atomic,
+    write_stdout,
+)
 from impersonation_cli.outputs.findings import DEFAULT_FAIL_POLICY, FailPolicy, is_flagged, read_report_input
 from impersonation_cli.results import ScanResult, appearance_event, json_line
 
@@ -25,9 +33,23 @@ def writable_file(path: Path | None, option: str, *, stdout: bool = False) -> No
         if stdout:
             return
         raise UserError(f"{option} -: this output goes to a file only; give a file name")
-    problem = "is a folder, not a file" if path.is_dir() else _folder_problem(path.parent)
+    problem = "is a folder, not a file" if path.is_dir() else _descriptor_problem(path) or _folder_problem(path.parent)
     if problem:
         raise UserError(f"{option} {path}: {problem}")
+
+
+def _descriptor_problem(path: Path) -> str | None:
+    """Why an output named by a descriptor (/dev/fd/N) cannot be written: not open (found after an hour's scan),
+    or a file's: written by name, /dev/fd/3 was the SQLite cache ONNX Runtime had opened, and the scan's JSON
+    went over it. stdout and stderr are written into as they are (io.atomic_write.descriptor_named)."""
+    number = descriptor_number(path)
+    if number is None or descriptor_named(path) is not None:
+        return None
+    try:
+        mode = os.fstat(number).st_mode
+    except OSError:
+        return f"descriptor {number} is not open"
+    return f"descriptor {number} is a file's, not a pipe's: name the file" if stat.S_ISREG(mode) else None
 
 
 def check_outputs(

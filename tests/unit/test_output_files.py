@@ -307,14 +307,22 @@ def test_an_output_whose_name_is_near_the_longest_a_name_may_be_is_written(tmp_p
     assert target.read_text() == "{}" and os.listdir(tmp_path) == [target.name]
 
 
-def test_an_output_named_by_an_open_descriptor_is_written_into_it_where_it_stands(tmp_path: Path) -> None:
-    """/dev/stdout, /dev/fd/N: opened again by name, the file a shell redirected to was replaced by a new one
-    (`--jsonl /dev/stdout >> log` lost what the log held)."""
-    log = tmp_path / "log.txt"
-    log.write_text("kept\n", encoding="utf-8")
-    with open(log, "ab") as appended:
-        write_text_atomic(Path(f"/dev/fd/{appended.fileno()}"), "added\n")
-    assert log.read_text(encoding="utf-8") == "kept\nadded\n"
+def test_an_output_named_by_a_descriptor_other_than_stdout_must_be_an_open_pipe(tmp_path: Path) -> None:
+    """/dev/fd/7 not open failed after the whole scan; /dev/fd/3 was the SQLite cache ONNX Runtime had opened,
+    and the scan's JSON went over it. A pipe (`--json >(jq .)`, /dev/fd/63) is written as before."""
+    with pytest.raises(UserError, match=r"^--json /dev/fd/\d+: descriptor \d+ is not open$"):
+        writable_file(Path("/dev/fd/999"), "--json")
+    with (
+        open(tmp_path / "cache.db", "ab") as opened,
+        pytest.raises(UserError, match=r"is a file's, not a pipe's: name the file$"),
+    ):
+        writable_file(Path(f"/proc/self/fd/{opened.fileno()}"), "--json")
+    read_end, write_end = os.pipe()
+    try:
+        writable_file(Path(f"/dev/fd/{write_end}"), "--json")
+    finally:
+        os.close(read_end)
+        os.close(write_end)
 
 
 def test_an_export_to_dev_stdout_is_appended_and_what_was_done_is_said_on_stderr(tmp_path: Path) -> None:
@@ -335,3 +343,13 @@ def test_an_export_to_dev_stdout_is_appended_and_what_was_done_is_said_on_stderr
     kept, _, exported = log.read_text(encoding="utf-8").partition("\n")
     assert kept == "kept" and [p["name"] for p in json.loads(exported)["persons"]] == ["Ann A"]
     assert finished.stderr == "exported 1 people to /dev/stdout\n"
+    # A reader that stopped reading is an error about the output, exit 2, as for '-': it was taken for the last
+    # printing of a command, and a scan that found someone ended 0.
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
+        assert process.stdout is not None and process.stderr is not None
+        process.stdout.close()
+        stderr = process.stderr.read()
+    assert (process.returncode, stderr) == (
+        2,
+        "error: cannot write /dev/stdout: its reader stopped reading (broken pipe)\n",
+    )
