@@ -196,11 +196,17 @@ UNDECODED_BYTE = re.compile(r"\\udc([89a-f][0-9a-f])")
 
 
 # The invisible characters a name may hold: the zero-width non-joiner and joiner spell Persian, Indic scripts and
-# emoji sequences (محمد\u200cرضا, 👩\u200d🚀); they join or part the letters beside them and reorder nothing.
-NAME_JOINERS = frozenset("\u200c\u200d")
+# emoji sequences (محمد\u200cرضا, 👩\u200d🚀), the Mongolian vowel separator Mongolian; they join or part the letters
+# beside them and reorder nothing. And the tag characters of an emoji subdivision flag (U+E0020-E007F).
+NAME_JOINERS = frozenset("\u200c\u200d\u180e")
+EMOJI_TAGS = range(0xE0020, 0xE0080)
 
 
-def validate_name(name: str, what: str = "person name") -> str:
+def _spells(character: str) -> bool:
+    return character in NAME_JOINERS or ord(character) in EMOJI_TAGS
+
+
+def validate_name(name: str, what: str = "person name", restored: bool = False) -> str:
     """A person's name or alias (`what`) in its stored_form: 1-200 characters, none of them a control. The
     refusal says which rule failed and shows a long name cut short (it is one line)."""
     cleaned = stored_form(name) if isinstance(name, str) else ""
@@ -211,7 +217,9 @@ def validate_name(name: str, what: str = "person name") -> str:
         raise GalleryError(f"invalid {what} {shown}: it holds bytes that are not UTF-8 text")
     if isinstance(name, str) and has_control_characters(name):
         raise GalleryError(f"invalid {what} {shown}: it holds control characters (1-200 printable characters)")
-    if hidden := [c for c in cleaned if unicodedata.category(c) == "Cf" and c not in NAME_JOINERS]:
+    # A name stored before the rule (`restored`: exported, imported back) keeps its characters: refused there, one
+    # such name blocked the whole gallery's export, and an older export could not be restored.
+    if not restored and (hidden := [c for c in cleaned if unicodedata.category(c) == "Cf" and not _spells(c)]):
         # A soft hyphen or zero-width space: 'Rose Les\u00adlie' was stored beside 'Rose Leslie', the two printed
         # alike everywhere, and a grant to one did not cover appearances matched to the other (rooms refuse them).
         raise GalleryError(
@@ -522,9 +530,12 @@ class Gallery:
             raise GalleryError(f"no person named '{name}' in the gallery {self.path}")
         return person_id
 
-    def add_person(self, name: str, references: list[ReferenceFace], aliases: list[str] | tuple = ()) -> int:
-        """Create or extend a person with references, in one transaction; returns how many were new."""
-        name = validate_name(name)
+    def add_person(
+        self, name: str, references: list[ReferenceFace], aliases: list[str] | tuple = (), restored: bool = False
+    ) -> int:
+        """Create or extend a person with references, in one transaction; returns how many were new. `restored`:
+        names as a gallery held them (an import's: `validate_name`)."""
+        name = validate_name(name, restored=restored)
         if not references:
             raise GalleryError(f"no usable reference face for '{name}'")
         for r in references:  # stored, one the recognizer gave as zeros or NaN made the gallery unreadable
@@ -544,7 +555,7 @@ class Gallery:
                 ).lastrowid
                 self._remember(name, person_id)
             for alias in aliases:
-                alias = validate_name(alias, "alias")
+                alias = validate_name(alias, "alias", restored)
                 owner = self._person_id(alias)
                 if owner == person_id:  # their name, or an alias they have, in any case: nothing to add
                     continue
@@ -854,7 +865,7 @@ class Gallery:
         with self.transaction():
             for person in people:
                 self._refuse_alias_as_person(person.name)
-                added += self.add_person(person.name, person.references, person.aliases)
+                added += self.add_person(person.name, person.references, person.aliases, restored=True)
                 for a in person.authorizations:
                     self._refuse_another_grant(a)
                     self.authorize(person.name, a.room, a.valid_from, a.valid_to, a.ai_allowed)
@@ -891,7 +902,7 @@ def _exportable_name(name: str, what: str) -> None:
     """Refuse to export a name `gallery import-file` refuses (one an older version stored with control characters
     in it, a bidi override): the export said it was written, and could not be read back."""
     try:
-        validate_name(name, what)
+        validate_name(name, what, restored=True)
     except GalleryError as exc:
         raise GalleryError(
             f"cannot export: {exc} (stored by an older version; `gallery import-file` would refuse the file): "
@@ -1255,10 +1266,13 @@ def _refuse_people_named_twice(people: list[ImportedPerson]) -> None:
 
 
 def _person_from_json(raw: object, where: str, recognizer: str | None) -> ImportedPerson:
-    name = _checked(f"{where}.name", validate_name, _field(raw, "name", where))
+    name = _checked(f"{where}.name", validate_name, _field(raw, "name", where), "person name", True)
     where = f"{where} ({name!r})"
     _only_keys(raw, PERSON_KEYS, where)
-    aliases = [_checked(f"{where}.aliases[{n}]", validate_name, a) for n, a in enumerate(_list(raw, "aliases", where))]
+    aliases = [
+        _checked(f"{where}.aliases[{n}]", validate_name, a, "alias", True)
+        for n, a in enumerate(_list(raw, "aliases", where))
+    ]
     references = [
         _reference_from_json(r, f"{where}.references[{n}]", recognizer)
         for n, r in enumerate(_list(raw, "references", where, required=True))

@@ -158,19 +158,23 @@ def withdraw_retired_verdicts(result: ScanResult, name: str) -> str | None:
     which a scan now does not raise."""
     if schema_minor(result.schema_version) >= schema_minor(FORGERY_MODEL_SCHEMA):
         return None
-    withdrawn = 0
+    retired = set(RETIRED_VERDICTS)
+    # Counted by appearance, and by source only for what none of its appearances carried: a source's verdicts
+    # repeat its appearances', and counted both, one verdict was 'its 2'.
+    appearances = [a for a in result.appearances if retired & set(a.verdicts)]
+    sources = [s for s in result.sources if retired & set(own_verdicts(s, result.appearances_of(s)))]
     prefixes = tuple(f"{verdict}:" for verdict in RETIRED_VERDICTS)
     judged: list[SourceResult | Appearance] = [*result.sources, *result.appearances]
     for item in judged:
-        kept = [verdict for verdict in item.verdicts if verdict not in RETIRED_VERDICTS]
-        withdrawn, item.verdicts = withdrawn + len(item.verdicts) - len(kept), kept
+        item.verdicts = [verdict for verdict in item.verdicts if verdict not in retired]
     for appearance in result.appearances:
         appearance.reasons = [reason for reason in appearance.reasons if not reason.startswith(prefixes)]
-    if not withdrawn:
+    if not appearances and not sources:
         return None
+    whose = f"{len(appearances)} appearance(s)" + (f" and {len(sources)} source(s) on their own" if sources else "")
     return (
-        f"{name} was written by scan format {result.schema_version}: its {withdrawn} likely-synthetic and "
-        f"likely-effects verdict(s) rested on hand-made cues withdrawn in format {FORGERY_MODEL_SCHEMA} for "
+        f"{name} was written by scan format {result.schema_version}: the likely-synthetic and likely-effects "
+        f"verdicts of its {whose} rested on hand-made cues withdrawn in format {FORGERY_MODEL_SCHEMA} for "
         "accusing real footage, and are left out (scan the recordings again to judge manipulation)"
     )
 

@@ -239,4 +239,8 @@ def test_the_joiners_that_spell_names_are_kept_and_printed_as_they_are() -> None
 
     for name in ("محمد\u200cرضا شجریان", "\U0001f469\u200d\U0001f680 Eileen"):
         assert validate_name(name) == name and printable(name) == name
+    # The Mongolian vowel separator spells Mongolian; tag characters make an emoji subdivision flag (Scotland).
+    scotland = "\U0001f3f4\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f"
+    for name in ("ᠲᠡᠷᠭᠡ\u180eᠡ", f"{scotland} Fan"):
+        assert validate_name(name) == name
     assert printable("Les\u00adlie") == "Les\\xadlie"

@@ -69,6 +69,16 @@ def test_a_room_with_an_invisible_character_is_revoked_by_its_stored_spelling(tm
     export_to_file(gallery, tmp_path / "x.json")
 
 
+def test_a_name_with_an_invisible_character_an_older_version_stored_is_exported_and_restored(tmp_path: Path) -> None:
+    """Names are refused invisible characters since 2026-12-07; one stored before blocked the whole gallery's
+    export ('type it again'), and an older export holding one could not be restored."""
+    gallery = _gallery(tmp_path / "g.sqlite", [], name="Rose Les\u00adlie")
+    export_to_file(gallery, tmp_path / "x.json")
+    import_from_file(tmp_path / "copy.sqlite", tmp_path / "x.json")
+    with Gallery(tmp_path / "copy.sqlite") as copy:
+        assert [person.name for person in copy.persons()] == ["Rose Les\u00adlie"]
+
+
 def test_a_name_with_control_characters_is_refused_by_the_export_naming_the_fix(tmp_path: Path) -> None:
     gallery = _gallery(tmp_path / "g.sqlite", [], name="Joe\u202eBiden")
     with pytest.raises(GalleryError, match=r"cannot export: invalid person name .*control characters.*gallery remove"):

@@ -227,7 +227,10 @@ def test_a_result_from_before_the_forgery_model_drafts_no_takedown_on_its_retire
     report = read_report_input(old, None)
     assert report.result.appearances[0].verdicts == [Verdict.AUTHORIZED, Verdict.CONCURRENT]
     assert report.result.appearances[0].reasons == ["authorized: douyin:official"]
-    assert report.caveat is not None and report.caveat.startswith("old.json was written by scan format 1.1: its 1 ")
+    assert report.caveat is not None and report.caveat.startswith(
+        "old.json was written by scan format 1.1: the likely-synthetic and likely-effects verdicts of its 1 "
+        "appearance(s) rested"
+    )
     documents = notice_documents(report, tmp_path / "notices")
     assert sorted(path.name.split("-")[1] for path in documents) == ["douyin_fan"]
     assert all("withdrawn in format 1.3" in text for text in documents.values())
