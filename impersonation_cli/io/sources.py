@@ -1213,6 +1213,15 @@ def origin_of(container: av.container.InputContainer, stream: av.video.stream.Vi
     if container.start_time is None or not stream.time_base:
         return video_s
     file_s = container.start_time / av.time_base
+    # FFmpeg gives the start to the microsecond: taken from the track that starts there, in its own timestamps. A
+    # TS starting at 95430.0000011 s had every time 1.1e-7 s off the sampling grid, tracks 4 s apart read
+    # 4.0000000000000005 s apart, over [scan] merge_gap_s, and one appearance was three.
+    exact = [
+        start_s
+        for track in container.streams
+        if (start_s := seconds(track.start_time, track.time_base)) is not None and abs(start_s - file_s) <= 1e-6
+    ]
+    file_s = min(exact, default=file_s)
     return file_s if 0.0 <= video_s - file_s <= MAX_VIDEO_LEAD_S else video_s
 
 

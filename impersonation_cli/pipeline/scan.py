@@ -25,6 +25,7 @@ from impersonation_cli.config import Config
 from impersonation_cli.gallery.store import Authorization, GalleryIndex
 from impersonation_cli.io.rooms import Room
 from impersonation_cli.io.sources import (
+    SAMPLE_TOLERANCE_S,
     SOURCE_ERRORS,
     DecodeStats,
     SourceInfo,
@@ -449,7 +450,7 @@ def group_matches(
         if (
             last
             and last[-1].identity == match.identity
-            and match.track.start_s - max(m.track.end_s for m in last) <= merge_gap_s
+            and match.track.start_s - max(m.track.end_s for m in last) <= merge_gap_s + SAMPLE_TOLERANCE_S
         ):
             last.append(match)
         else:

@@ -36,6 +36,9 @@ def test_tracks_of_one_person_closer_than_the_gap_join_and_farther_ones_do_not()
     far = [matched(1, "Obama", 0.0, 2.0), matched(2, "Obama", 6.5, 7.0)]  # 4.5 s apart
     assert ids(group_matches(near, 1, MERGE_GAP_S)) == [[1, 2]]
     assert ids(group_matches(far, 1, MERGE_GAP_S)) == [[1], [2]]
+    # The gap itself joins, whatever the last bit of a float: 6.0000001111111105 to 10.000000111111111 is 4.0.
+    exact = [matched(1, "Obama", 2.0000001111111105, 6.0000001111111105), matched(2, "Obama", 10.000000111111111, 11.0)]
+    assert ids(group_matches(exact, 1, MERGE_GAP_S)) == [[1, 2]]
 
 
 def test_other_people_never_join_and_groups_come_in_time_order() -> None:

@@ -84,3 +84,13 @@ def test_a_bench_worker_runs_the_tools_own_modules_whatever_the_current_folder_h
     monkeypatch.chdir(folder)
     run = run_worker(BenchJob("decode_all", str(clip), 2.0, "sc-2.5g", str(tmp_path)))
     assert run.frames == SECONDS * RATE
+
+
+def test_a_file_starting_off_the_microsecond_keeps_its_times_on_the_sampling_grid(tmp_path: Path) -> None:
+    """FFmpeg gives a file's start to the microsecond: a TS starting at 95430 s (90-kHz ticks) had every time
+    1.1e-7 s off the grid, tracks 4 s apart read 4.0000000000000005 s apart, over [scan] merge_gap_s, and one
+    appearance became three."""
+    codec, options = CONTAINERS["ts"]
+    path = clip_starting_at(tmp_path / "late.ts", 95430.0, codec, options)
+    times = [frame.time_s for frame in sample_frames(str(path), 2.0)]
+    assert times and all(abs(time_s * RATE - round(time_s * RATE)) < 1e-6 for time_s in times), times  # frames
