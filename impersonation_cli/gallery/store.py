@@ -190,6 +190,16 @@ class GalleryIndex:
     def __len__(self) -> int:
         return len(self.names)
 
+    @functools.cached_property
+    def by_owner(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The embeddings grouped by owner, each group's owner and the row it starts at: worked out once per index.
+        Done for each face matched, the sort and the copy of every embedding took 77 of the 82 s `gallery
+        import-file` spent on 5,000 people (12,535 faces checked for look-alikes)."""
+        order = np.argsort(self.owners, kind="stable")
+        owners = self.owners[order]
+        starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
+        return self.embeddings[order], owners[starts], starts
+
 
 # How repr writes a byte of a file name that is not UTF-8 (os.fsdecode's surrogate U+DC80-U+DCFF).
 UNDECODED_BYTE = re.compile(r"\\udc([89a-f][0-9a-f])")
