@@ -58,7 +58,7 @@ def test_gallery_refuses_another_recognizer(engine: FaceEngine, gallery: Gallery
 def test_failed_write_leaves_nothing_behind(engine: FaceEngine, gallery: Gallery, media: Path) -> None:
     gallery.add_person("Joe Biden", _references(engine, media / "face_recognition" / "biden.jpg"), ["Joe"])
     obama = _references(engine, media / "face_recognition" / "obama.jpg")
-    with pytest.raises(GalleryError, match="alias 'Joe' already names another person"):
+    with pytest.raises(GalleryError, match="alias 'Joe' of 'Barack Obama' already names another person"):
         gallery.add_person("Barack Obama", obama, aliases=["Joe"])
     assert [p.name for p in gallery.persons()] == ["Joe Biden"]
 

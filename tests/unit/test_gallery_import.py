@@ -381,7 +381,9 @@ def test_what_the_gallery_refuses_names_the_file_and_keeps_the_gallery(tmp_path:
     with pytest.raises(GalleryError) as refused:
         import_from_file(gallery, forged)
     message = str(refused.value)
-    assert message.startswith(f"{forged}: alias 'collins' already names another person, 'Eileen Collins'")
+    assert message.startswith(
+        f"{forged}: alias 'collins' of 'Someone Else' already names another person, 'Eileen Collins'"
+    )
     assert message.endswith("; nothing imported")
     with Gallery(gallery) as store:
         assert store.export() == before
