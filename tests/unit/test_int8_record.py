@@ -14,13 +14,19 @@ from impersonation_cli.runtime.packs import sha256_of
 from impersonation_cli.runtime.quantize import int8_detector_path, made_int8_detector
 
 
-def test_a_copy_changed_since_it_was_made_is_not_taken(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _made_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str) -> tuple[Path, Path]:
+    """A published detector and its int8 copy beside it (provenance by name alone), not yet recorded."""
     monkeypatch.setattr(quantize, "_provenance", lambda detector: {"source": detector.name})
-    detector = tmp_path / "det_2.5g.onnx"
+    detector = tmp_path / name
     detector.write_bytes(b"published")
     copy = int8_detector_path(detector, tmp_path / "int8")
     copy.parent.mkdir()
     copy.write_bytes(b"quantized")
+    return detector, copy
+
+
+def test_a_copy_changed_since_it_was_made_is_not_taken(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    detector, copy = _made_copy(tmp_path, monkeypatch, "det_2.5g.onnx")
     record = {"provenance": {"source": detector.name}, "float_ms": 20.0, "int8_ms": 9.0}
     copy.with_suffix(".json").write_text(json.dumps(record | {"int8_sha256": sha256_of(copy)}), encoding="utf-8")
     made = made_int8_detector(detector, copy.parent)
@@ -59,12 +65,7 @@ def test_the_choice_follows_the_copys_share_run_for_run(tmp_path: Path, monkeypa
     """Timed on every core, det_500m's int8 copy read 0.68 of the published file's time with a core busy and 1.25
     another time: fresh installs on one machine chose differently, and so did the scans' detector and scores.
     The share measured run for run on one thread decides; a record made before it, by its medians."""
-    monkeypatch.setattr(quantize, "_provenance", lambda detector: {"source": detector.name})
-    detector = tmp_path / "det_500m.onnx"
-    detector.write_bytes(b"published")
-    copy = int8_detector_path(detector, tmp_path / "int8")
-    copy.parent.mkdir()
-    copy.write_bytes(b"quantized")
+    detector, copy = _made_copy(tmp_path, monkeypatch, "det_500m.onnx")
     record = {"provenance": {"source": detector.name}, "float_ms": 20.0, "int8_ms": 9.0, "int8_sha256": sha256_of(copy)}
     for share, faster in ((0.9, False), (0.39, True), (None, True)):
         written = record if share is None else record | {"int8_share": share}
