@@ -86,7 +86,7 @@ BAD_EXPORTS = [
     ("room with an escape", _set((*AUTHORIZATION, "room"), "douyin:a\x1b[2J"), "not of the form platform:account"),
     ("room without platform", _set((*AUTHORIZATION, "room"), "somewhere"), "not of the form platform:account"),
     ("name with an escape", _set(("persons", 0, "name"), "Evil\x1b[2J"), "invalid person name"),
-    ("alias with a C1 control", _set(("persons", 0, "aliases"), ["Obama\x9b"]), "invalid person name"),
+    ("alias with a C1 control", _set(("persons", 0, "aliases"), ["Obama\x9b"]), "invalid alias"),
     ("name not a string", _set(("persons", 0, "name"), 42), "invalid person name"),
     ("schema version 2", _set(("version",), 2), "version 2 is not one this tool reads"),
     ("version true", _set(("version",), True), "version True is not one this tool reads"),
