@@ -99,9 +99,9 @@ def test_a_watched_recordings_frames_keep_their_own_times(tmp_path: Path) -> Non
     fetched another frame. Each frame of this clip is one grey level brighter: its time says which it is."""
     from .small_clips import grey_ramp_clip
 
-    clip = grey_ramp_clip(tmp_path / "ramp.mp4", seconds=2)
+    clip = grey_ramp_clip(tmp_path / "ramp.mp4", seconds=1)  # played at its own pace: a second
     reader = RoomReader(
-        ReaderState(room="douyin:1", url=str(clip)), ReaderSettings(fps=4.0, queue_size=16), threading.Event()
+        ReaderState(room="douyin:1", url=str(clip)), ReaderSettings(fps=8.0, queue_size=16), threading.Event()
     )
     reader.start()
     reader.join(10.0)
