@@ -301,3 +301,10 @@ def test_a_link_that_loops_is_reported_and_the_rest_of_its_folder_scanned(tmp_pa
     looping = "cannot be looked up (Too many levels of symbolic links)"
     assert [(p.source, p.message) for p in problems] == [(str(folder / "loop.mp4"), looping)]
     assert [p.message for p in expand_inputs([str(folder / "loop.mp4")])[1]] == [looping]
+
+
+def test_jpegs_by_their_other_names_are_found_in_a_folder(tmp_path: Path) -> None:
+    """A Windows download's photo is often .jfif: read when named, it was left out of a folder's search."""
+    for name in ("a.jfif", "b.JPE", "c.jpg", "notes.txt"):
+        (tmp_path / name).write_bytes(b"\xff\xd8")
+    assert [Path(s).name for s in expand_inputs([str(tmp_path)])[0]] == ["a.jfif", "b.JPE", "c.jpg"]
