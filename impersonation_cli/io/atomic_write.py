@@ -112,14 +112,16 @@ def _write_descriptor(path: Path, descriptor: int, data: bytes) -> None:
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(AttributeError, OSError, ValueError):
             stream.flush()
-    view = memoryview(data)
     try:
-        while view:
-            view = view[os.write(descriptor, view) :]
+        _named(path, _write_all, descriptor, data)
     except BrokenPipeError:
         raise UserError(f"cannot write {path}: its reader stopped reading (broken pipe)") from None
-    except OSError as exc:
-        raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
+
+
+def _write_all(descriptor: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(descriptor, view) :]
 
 
 def write_stdout(data: bytes) -> None:

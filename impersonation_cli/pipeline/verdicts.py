@@ -283,17 +283,17 @@ def judge_concurrency(
     def place(appearance: Appearance) -> str | None:
         return appearance.room or (appearance.source if live else None)
 
-    timed = [(a, place(a), span) for a in appearances for span in _intervals(a)]
+    intervals = [_intervals(a) for a in appearances]  # each parsed once: every appearance is compared with all
+    timed = [(a, place(a), span) for a, spans in zip(appearances, intervals, strict=True) for span in spans]
     judged: list[Concurrency | None] = []
-    for appearance in appearances:
+    for appearance, spans in zip(appearances, intervals, strict=True):
         here = place(appearance)
+        if here is None:
+            judged.append(None)
+            continue
         sightings = [(p, s) for o, p, s in timed if p is not None and o.identity == appearance.identity]
-        others = sorted(
-            {other for span in _intervals(appearance) for other in concurrent_places(here, span, sightings, slack)}
-            if here is not None
-            else ()
-        )
-        if here is None or not others or Verdict.CONCURRENT in appearance.verdicts:
+        others = sorted({other for span in spans for other in concurrent_places(here, span, sightings, slack)})
+        if not others or Verdict.CONCURRENT in appearance.verdicts:
             judged.append(None)
             continue
         # 'Within': the slack lets two appearances seconds apart count (a watch's 15 s); a draft stated as fact an
