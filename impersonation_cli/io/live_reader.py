@@ -48,6 +48,7 @@ from impersonation_cli.io.sources import (
     shown,
     start_of,
 )
+from impersonation_cli.io.timestamps import TimestampRebase
 from impersonation_cli.io.urls import redact_url, redact_urls
 from impersonation_cli.pipeline.faces import Frame
 
@@ -602,7 +603,9 @@ class RoomReader(threading.Thread):
         packets = 0
         rested = False
         now, last_shown_s = connected, 0.0
-        for packet in self._packets(container, stream):
+        # Restarting timestamps (an HLS #EXT-X-DISCONTINUITY) go on from before: paced by them, a room waited
+        # for frames of times already past, said 'stalled', and took 4 samples of 250 frames.
+        for packet in TimestampRebase(container, stream).packets(self._packets(container, stream)):
             packets += 1
             self._received(packets)
             packet_s = seconds(packet.pts, packet.time_base, start_s)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import struct
@@ -23,6 +24,7 @@ import numpy as np
 
 from impersonation_cli.errors import UnreadableInput
 from impersonation_cli.io.threads import threads_per_stage
+from impersonation_cli.io.timestamps import TimestampRebase, may_restart
 from impersonation_cli.io.urls import redact_url, redact_urls
 from impersonation_cli.pipeline.faces import Frame
 
@@ -643,6 +645,8 @@ class DecodeStats:
     # Stretches (from, to: the samples on either side) whose damaged data cost samples: a file read to its end
     # with a hole in it (`DamageWatch`).
     damaged: list[tuple[float, float]] = field(default_factory=list)
+    # How often the video's timestamps restarted (`TimestampRebase`): its times go on from before each restart.
+    restarts: int = 0
 
 
 @dataclass(frozen=True)
@@ -991,7 +995,8 @@ def _sample_pyav(
     data_end_s: float | None = None  # where the packets read end, in the stream's timestamps' seconds
     if window and window.start_s > 0 and stream.time_base:  # no time base, no times to seek by
         _seek_to_window(source, container, stream, window.start_s + start_s)
-    demuxed = _demux_until_damaged(source, container, stream, stats)
+    rebase = TimestampRebase(container, stream)
+    demuxed = rebase.packets(_demux_until_damaged(source, container, stream, stats))
     successors: dict[float, float] = {}  # of the packets whose frames are not yet out of the decoder, by time
     for packet, packet_s, next_s in with_successors((p, seconds(p.pts, p.time_base, start_s)) for p in demuxed):
         packets += packet.size > 0
@@ -1020,6 +1025,7 @@ def _sample_pyav(
         if window and window.ends_before(stats.last_time_s):
             break  # the frames from here on are the next slice's
     damage.ended(stats)
+    stats.restarts = rebase.restarts
     stats.frames_skipped = max(0, packets - stats.frames_decoded)
     # Read to the file's end (the whole file, or its last slice) without a fault: is all it declares there?
     if not stats.truncated and stats.frames_decoded and not is_stream_url(source) and not (window and window.end_s):
@@ -1356,6 +1362,24 @@ def picture_extent(source: str) -> tuple[float, float | None] | None:
         stream = main_video(container)
         lead_s, span_s = video_lead_of(container, stream), span_of(container, stream)
         return lead_s, None if span_s is None else lead_s + span_s
+
+
+def restarts_timestamps(source: str) -> bool:
+    """Whether a file's video timestamps restart mid-file (`TimestampRebase`), read through its packets without
+    decoding them, in a format whose timestamps may restart; False for any other and where PyAV cannot open it."""
+    container = open_pyav(source)
+    if container is None:
+        return False
+    with container:
+        if not may_restart(container):
+            return False
+        stream = main_video(container)
+        rebase = TimestampRebase(container, stream)
+        with contextlib.suppress(av.FFmpegError):  # read to where it breaks: the scan stops there too
+            for _ in rebase.packets(container.demux(stream)):
+                if rebase.restarts:
+                    return True
+        return False
 
 
 def file_span(source: str) -> float | None:
