@@ -84,11 +84,10 @@ def few_cases_note(aucs: list[SignalAuc], groups: list[GroupAuc]) -> Text | None
 def calibration_lines(result: Calibration) -> list[str]:
     """The impostor pairs' distribution, the genuine pairs' (when any), and the threshold with the rate it gets."""
     impostor, genuine = result.impostor, result.genuine
-    quantiles = np.quantile(impostor, [0.5, 0.9, 0.99, 0.999])
+    p50, p90, p99, p999 = result.impostor_quantiles
     lines = [
-        f"impostor pairs (different people): {len(impostor)}; mean {impostor.mean():.3f}, sd {impostor.std():.3f}, "
-        f"p50 {quantiles[0]:.3f}, p90 {quantiles[1]:.3f}, p99 {quantiles[2]:.3f}, p99.9 {quantiles[3]:.3f}, "
-        f"max {impostor.max():.3f}"
+        f"impostor pairs (different people): {impostor.count}; mean {impostor.mean:.3f}, sd {impostor.sd:.3f}, "
+        f"p50 {p50:.3f}, p90 {p90:.3f}, p99 {p99:.3f}, p99.9 {p999:.3f}, max {impostor.max:.3f}"
     ]
     if len(genuine):
         lines.append(

@@ -48,6 +48,7 @@ from impersonation_cli.pipeline.signals.replay import FootageIndex, add_footage
 from impersonation_cli.results import Appearance, SourceResult, Verdict
 from impersonation_cli.runtime.engine import FaceEngine
 from impersonation_cli.runtime.host import this_host
+from impersonation_cli.tools.pair_scores import ImpostorScores, score_pairs
 
 MANIPULATION_CLASSES = (Verdict.SYNTHETIC, Verdict.EFFECTS, Verdict.REPLAY)
 # The class score each manipulation verdict is raised on (the per-dataset breakdown ranks sources by it).
@@ -60,29 +61,23 @@ INTERVAL_LEVEL = 0.95
 # -- calibration -------------------------------------------------------------------------------------
 
 
+# The impostor scores' quantiles `gallery calibrate` shows.
+SHOWN_QUANTILES = (0.5, 0.9, 0.99, 0.999)
+
+
 @dataclass(frozen=True)
 class Calibration:
     threshold: float
     target_fmr: float
-    impostor: np.ndarray  # cross-identity reference similarities
+    impostor: ImpostorScores  # cross-identity reference similarities, summarised
     genuine: np.ndarray  # same-identity reference similarities
-
-    @property
-    def achieved_fmr(self) -> float:
-        return float(np.mean(self.impostor >= self.threshold)) if len(self.impostor) else 0.0
+    impostor_quantiles: tuple[float, ...]  # at SHOWN_QUANTILES
+    achieved_fmr: float  # the share of impostor pairs the threshold lets match
 
     @property
     def resolvable(self) -> bool:
         """Whether the gallery has enough impostor pairs to measure a rate as small as the target."""
-        return len(self.impostor) * self.target_fmr >= 1.0
-
-
-def reference_pairs(index: GalleryIndex) -> tuple[np.ndarray, np.ndarray]:
-    """Similarities of every pair of reference faces: (impostor = different people, genuine = same person)."""
-    similarity = index.embeddings @ index.embeddings.T
-    upper = np.triu(np.ones_like(similarity, dtype=bool), k=1)
-    same = index.owners[:, None] == index.owners[None, :]
-    return similarity[upper & ~same], similarity[upper & same]
+        return self.impostor.count * self.target_fmr >= 1.0
 
 
 # The smallest false-match rate asked for: measuring it takes a trillion impostor pairs, more than any gallery
@@ -96,12 +91,17 @@ def calibrate(index: GalleryIndex, target_fmr: float) -> Calibration:
         raise UserError("calibration needs at least two people in the gallery (impostor pairs are cross-identity)")
     if not MIN_TARGET_FMR <= target_fmr < 1:
         raise UserError(f"--target-fmr must be at least {MIN_TARGET_FMR:g} and below 1 (for example 0.001)")
-    impostor, genuine = reference_pairs(index)
-    allowed = int(np.floor(target_fmr * len(impostor)))
-    ranked = np.sort(impostor)[::-1]
-    # Just above the highest impostor score that must not match.
-    threshold = float(np.ceil((float(ranked[allowed]) + 1e-6) * 10_000) / 10_000)
-    return Calibration(threshold, target_fmr, impostor, genuine)
+    impostor, genuine = score_pairs(index)
+    if not impostor.count:
+        raise UserError("calibration needs reference faces of at least two people (impostor pairs are cross-identity)")
+    allowed = int(np.floor(target_fmr * impostor.count))
+    # The highest impostor score that must not match (`allowed` of them may), and the quantiles shown, in one pass.
+    must_not_match = impostor.ranked([impostor.count - 1 - allowed, *impostor.quantile_ranks(SHOWN_QUANTILES)])[0]
+    # Just above it.
+    threshold = float(np.ceil((must_not_match + 1e-6) * 10_000) / 10_000)
+    achieved = impostor.at_least(threshold) / impostor.count
+    quantiles = tuple(impostor.quantiles(SHOWN_QUANTILES))
+    return Calibration(threshold, target_fmr, impostor, genuine, quantiles, achieved)
 
 
 def calibrate_gallery(gallery: Path, target_fmr: float, write: Path | None = None) -> Calibration:
@@ -149,13 +149,13 @@ def unusable_threshold(result: Calibration) -> str | None:
     if bounds.too_low(threshold):
         return (
             f"threshold {threshold:.4f} is not above {bounds.low:g}, as a [match] threshold must be: all "
-            f"{len(result.impostor)} impostor pairs (different people) score below it, too few or too unlike to "
+            f"{result.impostor.count} impostor pairs (different people) score below it, too few or too unlike to "
             "calibrate on; enrol more people"
         )
     if bounds.too_high(threshold):
         return (
             f"threshold {threshold:.4f} is above {bounds.high:g}, the highest [match] threshold a config takes: two "
-            f"different people's photos score {result.impostor.max():.3f}, the same face (one photo enrolled under "
+            f"different people's photos score {result.impostor.max:.3f}, the same face (one photo enrolled under "
             "two names?)"
         )
     if (rejected := rejected_genuine(result)) is not None:
@@ -164,7 +164,7 @@ def unusable_threshold(result: Calibration) -> str | None:
         # Six people's 41 pairs gave 0.1397 for 0.001, written: a stranger's face in a group photo then matched
         # (0.16) where the default 0.40 matched nobody.
         return (
-            f"{len(result.impostor)} impostor pairs (different people) cannot measure a rate of {result.target_fmr:g} "
+            f"{result.impostor.count} impostor pairs (different people) cannot measure a rate of {result.target_fmr:g} "
             f"(at least {math.ceil(1 / result.target_fmr)} are needed): the threshold {result.threshold:.4f} only "
             "clears the pairs seen, and strangers may score above it; enrol more people, or ask for a larger rate"
         )
