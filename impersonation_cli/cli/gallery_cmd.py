@@ -171,7 +171,7 @@ def calibrate_threshold(
     The default recognizer separates East Asian faces much less well than the faces it is usually
     benchmarked on: different people score higher against each other, so a threshold taken from a
     benchmark lets more lookalikes match. Calibrating on the people actually registered fixes that.
-    An unusable threshold (outside 0-1, or rejecting every same-person pair) is not written (exit 2; else a warning).
+    An unusable threshold (outside 0-1, or rejecting most same-person pairs) is not written (exit 2; else a warning).
     """
     from impersonation_cli.outputs.eval_tables import calibration_lines, calibration_warnings
     from impersonation_cli.tools.evaluation import calibrate_gallery, write_calibration
@@ -182,5 +182,5 @@ def calibrate_threshold(
     for warning in calibration_warnings(result, writing=write is not None):
         errors.print(one_line(warning))  # even with --quiet: a threshold not to be used is part of the answer
     if write is not None:
-        write_calibration(write, result)  # refuses (exit 2) a threshold no config takes or rejecting every genuine
+        write_calibration(write, result)  # refuses (exit 2) a threshold no config takes or rejecting most genuine
         done(f"wrote [match] threshold = {result.threshold:.4f} to {write}")

@@ -51,7 +51,7 @@ def test_a_threshold_rejecting_every_genuine_pair_is_not_written(crossed_gallery
     assert result.genuine.max() < result.threshold
     mine = tmp_path / "mine.toml"
     mine.write_text(MINE, encoding="utf-8")
-    with pytest.raises(UserError, match=r"rejects all 2 genuine pairs .*; not written to"):
+    with pytest.raises(UserError, match=r"rejects 2 of the 2 genuine pairs .*; not written to"):
         write_calibration(mine, result)
     assert mine.read_text(encoding="utf-8") == MINE
     command = ["gallery", "calibrate", "--gallery", str(crossed_gallery)]
@@ -83,6 +83,23 @@ def test_a_threshold_that_keeps_genuine_pairs_is_written(tmp_path: Path) -> None
     mine.write_text(MINE, encoding="utf-8")
     write_calibration(mine, result)
     assert f"threshold = {result.threshold:.4f}" in mine.read_text(encoding="utf-8")
+
+
+def test_a_threshold_rejecting_most_genuine_pairs_is_not_written(tmp_path: Path) -> None:
+    """References as unlike each other as strangers' (one person's alone alike) wrote a threshold that rejected
+    99% of the same-person pairs: scans with it would miss nearly everyone registered."""
+    rng = np.random.default_rng(2)
+    alike = rng.normal(size=512)
+    embeddings = [_unit(alike + 0.01 * rng.normal(size=512)) for _ in range(3)]
+    embeddings += [_unit(rng.normal(size=512)) for _ in range(39 * 3)]
+    owners = np.repeat(np.arange(40), 3)
+    result = calibrate(GalleryIndex(tuple(f"P{n}" for n in range(40)), owners, np.stack(embeddings), None), 0.01)
+    assert 0.5 * len(result.genuine) < np.sum(result.genuine < result.threshold) < len(result.genuine)
+    mine = tmp_path / "mine.toml"
+    mine.write_text(MINE, encoding="utf-8")
+    with pytest.raises(UserError, match=r"rejects 1\d\d of the 120 genuine pairs .*; not written to"):
+        write_calibration(mine, result)
+    assert mine.read_text(encoding="utf-8") == MINE
 
 
 def test_a_threshold_from_too_few_impostor_pairs_for_the_rate_is_not_written(tmp_path: Path) -> None:
