@@ -3,19 +3,14 @@ command's own inputs or over each other, and '-' only where stdout is an output.
 
 from __future__ import annotations
 
-import json
 import os
 import stat
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from impersonation_cli.errors import UserError
-from impersonation_cli.gallery.store import Gallery, ReferenceFace
 from impersonation_cli.io.atomic_write import write_text_atomic
 from impersonation_cli.outputs.files import check_outputs, distinct_files, writable_file, write_outputs, write_reports
 from impersonation_cli.outputs.findings import DEFAULT_FAIL_POLICY
@@ -323,33 +318,3 @@ def test_an_output_named_by_a_descriptor_other_than_stdout_must_be_an_open_pipe(
     finally:
         os.close(read_end)
         os.close(write_end)
-
-
-def test_an_export_to_dev_stdout_is_appended_and_what_was_done_is_said_on_stderr(tmp_path: Path) -> None:
-    """`gallery export /dev/stdout >> log` emptied the log, and 'exported 1 people' was glued to the JSON in a
-    pipe (`| jq` failed)."""
-    gallery = tmp_path / "g.sqlite"
-    with Gallery(gallery) as store:
-        face = ReferenceFace(
-            "a" * 64, "ref.jpg", "w600k_mbf.onnx:0", np.ones(512, np.float32) / np.sqrt(512), 120, 0.9, 80, 1
-        )
-        store.add_person("Ann A", [face])
-    log = tmp_path / "log.txt"
-    log.write_text("kept\n", encoding="utf-8")
-    command = [sys.executable, "-m", "impersonation_cli", "gallery", "export", "/dev/stdout", "--gallery", str(gallery)]
-    with open(log, "ab") as appended:
-        finished = subprocess.run(command, stdout=appended, stderr=subprocess.PIPE, text=True, check=False)
-    assert finished.returncode == 0, finished.stderr
-    kept, _, exported = log.read_text(encoding="utf-8").partition("\n")
-    assert kept == "kept" and [p["name"] for p in json.loads(exported)["persons"]] == ["Ann A"]
-    assert finished.stderr == "exported 1 people to /dev/stdout\n"
-    # A reader that stopped reading is an error about the output, exit 2, as for '-': it was taken for the last
-    # printing of a command, and a scan that found someone ended 0.
-    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
-        assert process.stdout is not None and process.stderr is not None
-        process.stdout.close()
-        stderr = process.stderr.read()
-    assert (process.returncode, stderr) == (
-        2,
-        "error: cannot write /dev/stdout: its reader stopped reading (broken pipe)\n",
-    )
