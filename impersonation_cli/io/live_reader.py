@@ -164,6 +164,7 @@ class ReaderState:
     _segment_s: float = field(default=0.0, repr=False)
     _dropped: str | None = field(default=None, repr=False)  # why the last connection that delivered frames ended
     _reading_over: bool = field(default=False, repr=False)
+    _restarts: int = field(default=0, repr=False)  # of the stream's timestamps (`TimestampRebase`)
 
     @property
     def first_frame_at(self) -> str | None:
@@ -297,6 +298,12 @@ class ReaderState:
         and two samples of one burst read 4.7 fps at a target of 4."""
         recent = sum(1 for t in list(self._sample_times) if 0 <= now - t < RATE_WINDOW_S)
         return round(recent / RATE_WINDOW_S, 2)
+
+    @property
+    def timestamps_restarted(self) -> bool:
+        """Whether the stream's timestamps restarted (`TimestampRebase`): a recording's header then measures one
+        part of it."""
+        return self._restarts > 0
 
     def as_dict(self) -> dict[str, Any]:
         # Field by field, not asdict(self): a reader still running may be changing its private fields meanwhile.
@@ -605,7 +612,8 @@ class RoomReader(threading.Thread):
         now, last_shown_s = connected, 0.0
         # Restarting timestamps (an HLS #EXT-X-DISCONTINUITY) go on from before: paced by them, a room waited
         # for frames of times already past, said 'stalled', and took 4 samples of 250 frames.
-        for packet in TimestampRebase(container, stream).packets(self._packets(container, stream)):
+        rebase = TimestampRebase(container, stream)
+        for packet in rebase.packets(self._packets(container, stream)):
             packets += 1
             self._received(packets)
             packet_s = seconds(packet.pts, packet.time_base, start_s)
@@ -634,6 +642,7 @@ class RoomReader(threading.Thread):
             codec.skip_frame = plan.skip_frame(shown_s, next_sample_s, frame_s)
             stand_in = plan.key_frame_stands_in(packet, shown_s, next_sample_s, interval)
             self._take(decode_packet(codec, packet, self.state.url), codec, live_time, now, stand_in)
+        self.state._restarts += rebase.restarts
         if packets and self._read_once and not self.stopping and not rested:
             # A recording's last pictures stay in the decoder, held to reorder B-frames, until it is told the end:
             # a 1-fps slideshow lost its last 2 s. They are taken when the last is due to be shown.

@@ -575,7 +575,7 @@ def source_facts(info: SourceInfo, stats: DecodeStats, error: str | None) -> Sou
     # A file that ends short of its header's length is that long, read in part (`scanned_s` says how far).
     duration_s = stats.shortfall[1] if stats.shortfall else info.duration_s
     if stats.restarts:  # its header measures from its first timestamp to its last, which restarted on the way
-        duration_s = max(duration_s or 0.0, stats.last_time_s)
+        duration_s = stats.last_time_s  # (FFmpeg read one join of 24 s as 25.7 hours: its wrap correction)
     if stats.shortfall and not error:
         there_s, declared_s = stats.shortfall
         error = (

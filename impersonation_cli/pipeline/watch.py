@@ -548,6 +548,8 @@ class Watcher:
             with contextlib.suppress(*SOURCE_ERRORS):
                 info = probe(room.room.url)
                 fps, duration_s = info.fps, info.duration_s
+            if state.timestamps_restarted:  # its header measures one part of it (`pipeline.scan.source_facts`)
+                duration_s = round(state.live_seconds, 3)
         return SourceResult(
             source=room.room.url,
             kind=source_kind(room.room.url, read=readable),

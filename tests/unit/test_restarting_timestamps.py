@@ -8,20 +8,27 @@ from __future__ import annotations
 
 from fractions import Fraction
 from pathlib import Path
+from types import SimpleNamespace
+from typing import cast
 
 import av
 import numpy as np
+import pytest
 
-from impersonation_cli.io.sources import DecodeStats, SourceInfo, sample_frames
+from impersonation_cli.io.live_reader import ReaderState
+from impersonation_cli.io.rooms import Room
+from impersonation_cli.io.sources import DecodeStats, SourceInfo, probe, sample_frames
 from impersonation_cli.pipeline.scan import source_facts
 from impersonation_cli.pipeline.slices import slices_of
+from impersonation_cli.pipeline.watch import RoomWatch, Watcher
 
 FRAMES = 50  # 2 s at 25 fps
 
 
-def numbered_ts(path: Path) -> Path:
-    """A 2-s MPEG-TS of 64x48 H.264 at 25 fps, frame n a flat grey of level 4n, a key frame a second."""
-    with av.open(str(path), "w", format="mpegts") as out:
+def numbered_ts(path: Path, offset_s: float = 0.0) -> Path:
+    """A 2-s MPEG-TS of 64x48 H.264 at 25 fps, frame n a flat grey of level 4n, a key frame a second; its timestamps
+    `offset_s` later, as ffmpeg's -output_ts_offset writes them (a part cut from later in a stream)."""
+    with av.open(str(path), "w", format="mpegts", options={"output_ts_offset": str(offset_s)}) as out:
         stream = out.add_stream("libx264", rate=25)
         stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
         stream.options = {"g": "25", "bf": "0", "sc_threshold": "0", "preset": "ultrafast"}
@@ -41,12 +48,14 @@ def joined(tmp_path: Path, copies: int) -> Path:
     return path
 
 
+PART_TIMES = [0.0, 0.52, 1.0, 1.52]  # the first frame at or after each half second of a 2-s part
+
+
 def test_a_joined_recording_is_sampled_through_each_part_at_its_own_times(tmp_path: Path) -> None:
     stats = DecodeStats()
     frames = list(sample_frames(str(joined(tmp_path, 3)), 2.0, stats))
-    # The first frame at or after each half second (frames 0, 13, 25 and 38 of each 2-s part), each part on.
-    part = [0.0, 0.52, 1.0, 1.52]
-    assert [frame.time_s for frame in frames] == [round(2.0 * copy + t, 2) for copy in range(3) for t in part]
+    # Frames 0, 13, 25 and 38 of each 2-s part, each part on from the one before.
+    assert [frame.time_s for frame in frames] == [round(2.0 * copy + t, 2) for copy in range(3) for t in PART_TIMES]
     levels = [round(float(frame.image.mean()) / 4) for frame in frames]
     assert levels == [0, 13, 25, 38] * 3, levels
     assert stats.restarts == 2 and stats.frames_decoded == 3 * FRAMES
@@ -66,3 +75,39 @@ def test_a_joined_recording_is_one_slice_and_a_plain_one_is_cut(tmp_path: Path) 
     assert len(slices_of(str(joined(tmp_path, 4)), 0.5, 2.0)) == 1
     single = numbered_ts(tmp_path / "single.ts")
     assert len(slices_of(str(single), 0.5, 2.0)) == 4
+
+
+@pytest.mark.parametrize(
+    ("first_s", "second_s"),
+    [
+        (100.0, 0.0),  # FFmpeg takes a part over 60 s below the first for timestamps wrapped past 2^33: +26.5 h
+        (0.0, 30.0),  # a part 30 s after the one before (parts cut from one stream, a gap in a capture)
+    ],
+)
+def test_a_part_far_from_the_one_before_goes_on_from_it_as_ffmpeg_plays_it(
+    tmp_path: Path, first_s: float, second_s: float
+) -> None:
+    """Only steps back were taken for restarts: a first part cut 100 s into a stream held its last picture for
+    26.5 hours (sampled every half second, a scan of hours), and a part 30 s after the one before held it for 30
+    s, where ffmpeg plays the parts on (its -dts_delta_threshold of 10 s); Ray cut such a file by its header and a
+    slice in the gap was 'no decodable video frames'."""
+    path = tmp_path / "joined.ts"
+    parts = [numbered_ts(tmp_path / f"{n}.ts", offset_s) for n, offset_s in enumerate((first_s, second_s))]
+    path.write_bytes(b"".join(part.read_bytes() for part in parts))
+    stats = DecodeStats()
+    times = [frame.time_s for frame in sample_frames(str(path), 2.0, stats)]
+    assert times == pytest.approx([2.0 * copy + t for copy in range(2) for t in PART_TIMES], abs=1e-6)
+    assert stats.restarts == 1
+    assert len(slices_of(str(path), 0.5, 2.0)) == 1
+    # Its header measures from the first timestamp to the last: 32 s, or 26.5 hours (FFmpeg's wrap correction).
+    header = probe(str(path))
+    assert header.duration_s is not None and header.duration_s > 30
+    assert source_facts(header, stats, None).duration_s == pytest.approx(3.96)  # to the last frame's time
+
+
+def test_a_watched_recording_whose_timestamps_restart_is_as_long_as_it_played() -> None:
+    """A watch summary took a recording's length from its header, one part of it: 8 s of a 24-s join."""
+    clip = "/recordings/joined.ts"
+    state = ReaderState(room="r", url=clip, frames_received=50, live_seconds=6.0, _restarts=2)
+    room = SimpleNamespace(room=Room(url=clip), state=state, frame_size=None)
+    assert Watcher._source_facts(cast(RoomWatch, room)).duration_s == 6.0
