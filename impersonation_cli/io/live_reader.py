@@ -612,8 +612,9 @@ class RoomReader(threading.Thread):
         now, last_shown_s = connected, 0.0
         # Restarting timestamps (an HLS #EXT-X-DISCONTINUITY) go on from before: paced by them, a room waited
         # for frames of times already past, said 'stalled', and took 4 samples of 250 frames.
-        rebase = TimestampRebase(container, stream)
+        rebase, restarts_before = TimestampRebase(container, stream), self.state._restarts
         for packet in rebase.packets(self._packets(container, stream)):
+            self.state._restarts = restarts_before + rebase.restarts
             packets += 1
             self._received(packets)
             packet_s = seconds(packet.pts, packet.time_base, start_s)
@@ -642,7 +643,6 @@ class RoomReader(threading.Thread):
             codec.skip_frame = plan.skip_frame(shown_s, next_sample_s, frame_s)
             stand_in = plan.key_frame_stands_in(packet, shown_s, next_sample_s, interval)
             self._take(decode_packet(codec, packet, self.state.url), codec, live_time, now, stand_in)
-        self.state._restarts += rebase.restarts
         if packets and self._read_once and not self.stopping and not rested:
             # A recording's last pictures stay in the decoder, held to reorder B-frames, until it is told the end:
             # a 1-fps slideshow lost its last 2 s. They are taken when the last is due to be shown.

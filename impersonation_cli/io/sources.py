@@ -1006,6 +1006,7 @@ def _sample_pyav(
         # key and reference frames are always decoded (later frames are built from them).
         codec.skip_frame = "DEFAULT" if grid.needs(packet_s, next_s) else "NONREF"
         damage.packet(packet_s)
+        stats.restarts = rebase.restarts  # as it goes: a scan interrupted after a restart is timed as one
         if packet_s is not None and next_s is not None:
             successors[packet_s] = next_s
         for decoded in decode_packet(codec, packet, source):
@@ -1025,7 +1026,6 @@ def _sample_pyav(
         if window and window.ends_before(stats.last_time_s):
             break  # the frames from here on are the next slice's
     damage.ended(stats)
-    stats.restarts = rebase.restarts
     stats.frames_skipped = max(0, packets - stats.frames_decoded)
     # Read to the file's end (the whole file, or its last slice) without a fault: is all it declares there?
     if not stats.truncated and stats.frames_decoded and not is_stream_url(source) and not (window and window.end_s):
@@ -1364,9 +1364,10 @@ def picture_extent(source: str) -> tuple[float, float | None] | None:
         return lead_s, None if span_s is None else lead_s + span_s
 
 
-def restarts_timestamps(source: str) -> bool:
-    """Whether a file's video timestamps restart mid-file (`TimestampRebase`), read through its packets without
-    decoding them, in a format whose timestamps may restart; False for any other and where PyAV cannot open it."""
+def timeline_breaks(source: str) -> bool:
+    """Whether a file's video timestamps restart mid-file or leave a gap of over GAP_S (`TimestampRebase`), read
+    through its packets without decoding them, in a format whose timestamps may restart; False for any other and
+    where PyAV cannot open it."""
     container = open_pyav(source)
     if container is None:
         return False
@@ -1377,7 +1378,7 @@ def restarts_timestamps(source: str) -> bool:
         rebase = TimestampRebase(container, stream)
         with contextlib.suppress(av.FFmpegError):  # read to where it breaks: the scan stops there too
             for _ in rebase.packets(container.demux(stream)):
-                if rebase.restarts:
+                if rebase.restarts or rebase.gaps:
                     return True
         return False
 

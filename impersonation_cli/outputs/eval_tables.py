@@ -83,7 +83,7 @@ def few_cases_note(aucs: list[SignalAuc], groups: list[GroupAuc]) -> Text | None
 
 def calibration_lines(result: Calibration) -> list[str]:
     """The impostor pairs' distribution, the genuine pairs' (when any), and the threshold with the rate it gets."""
-    impostor, genuine = result.impostor, result.genuine
+    impostor, genuine = result.impostor, result.genuine.scores
     p50, p90, p99, p999 = result.impostor_quantiles
     lines = [
         f"impostor pairs (different people): {impostor.count}; mean {impostor.mean:.3f}, sd {impostor.sd:.3f}, "

@@ -574,8 +574,10 @@ def source_facts(info: SourceInfo, stats: DecodeStats, error: str | None) -> Sou
     width, height = stats.image_size or (info.width, info.height)
     # A file that ends short of its header's length is that long, read in part (`scanned_s` says how far).
     duration_s = stats.shortfall[1] if stats.shortfall else info.duration_s
-    if stats.restarts:  # its header measures from its first timestamp to its last, which restarted on the way
-        duration_s = stats.last_time_s  # (FFmpeg read one join of 24 s as 25.7 hours: its wrap correction)
+    if stats.restarts:
+        # Its header measures from its first timestamp to its last, which restarted on the way (FFmpeg read one
+        # join of 24 s as 25.7 hours: its wrap correction): its length is known where it was read to its end.
+        duration_s = stats.last_time_s if status == "ok" else None
     if stats.shortfall and not error:
         there_s, declared_s = stats.shortfall
         error = (

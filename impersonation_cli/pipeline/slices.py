@@ -31,7 +31,7 @@ from impersonation_cli.io.sources import (
     is_image,
     is_stream_url,
     picture_extent,
-    restarts_timestamps,
+    timeline_breaks,
 )
 from impersonation_cli.pipeline.faces import greedy_pairs
 from impersonation_cli.pipeline.scan import ScanContext, SourcePipeline, feed_frames, min_frames, source_facts
@@ -87,11 +87,12 @@ def slices_of(source: str, slice_s: float, fps: float) -> list[TimeWindow]:
     """The slices to scan a source in (`plan_slices`), by where its picture begins and ends
     (`io.sources.picture_extent`, from the header or the last packets); one window, the whole source, for a
     stream, an image or a file PyAV cannot open; and for a file whose timestamps restart mid-file (`cat`-joined
-    MPEG-TS), where a time names two places and no seek can tell which (its slices missed 11 of 59 samples)."""
+    MPEG-TS), where a time names two places and no seek can tell which (its slices missed 11 of 59 samples), or
+    leave a gap of over 10 s (a slice inside it found no frame: 'no decodable video frames')."""
     if slice_s <= 0 or is_stream_url(source) or is_image(Path(source)):
         return [TimeWindow(0.0)]
     try:
-        extent = None if restarts_timestamps(source) else picture_extent(source)
+        extent = None if timeline_breaks(source) else picture_extent(source)
     except SOURCE_ERRORS:
         extent = None
     return plan_slices(extent[1], slice_s, fps, extent[0]) if extent else [TimeWindow(0.0)]

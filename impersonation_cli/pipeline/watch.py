@@ -549,7 +549,7 @@ class Watcher:
                 info = probe(room.room.url)
                 fps, duration_s = info.fps, info.duration_s
             if state.timestamps_restarted:  # its header measures one part of it (`pipeline.scan.source_facts`)
-                duration_s = round(state.live_seconds, 3)
+                duration_s = round(state.live_seconds, 3) if state.status == RoomStatus.ENDED else None
         return SourceResult(
             source=room.room.url,
             kind=source_kind(room.room.url, read=readable),

@@ -48,7 +48,7 @@ from impersonation_cli.pipeline.signals.replay import FootageIndex, add_footage
 from impersonation_cli.results import Appearance, SourceResult, Verdict
 from impersonation_cli.runtime.engine import FaceEngine
 from impersonation_cli.runtime.host import this_host
-from impersonation_cli.tools.pair_scores import ImpostorScores, score_pairs
+from impersonation_cli.tools.pair_scores import GenuinePairs, ImpostorScores, score_pairs
 
 MANIPULATION_CLASSES = (Verdict.SYNTHETIC, Verdict.EFFECTS, Verdict.REPLAY)
 # The class score each manipulation verdict is raised on (the per-dataset breakdown ranks sources by it).
@@ -70,7 +70,7 @@ class Calibration:
     threshold: float
     target_fmr: float
     impostor: ImpostorScores  # cross-identity reference similarities, summarised
-    genuine: np.ndarray  # same-identity reference similarities
+    genuine: GenuinePairs  # same-identity reference similarities, and whose
     impostor_quantiles: tuple[float, ...]  # at SHOWN_QUANTILES
     achieved_fmr: float  # the share of impostor pairs the threshold lets match
 
@@ -124,16 +124,23 @@ def calibrate_gallery(gallery: Path, target_fmr: float, write: Path | None = Non
 
 
 def rejected_genuine(result: Calibration) -> str | None:
-    """Said when the threshold rejects most genuine pairs (more than half): scans with it would miss most of the
-    registered people, so it is never written (`write_calibration`). A gallery of look-alike references wrote one
-    rejecting 99.9% of them, only printed as a share."""
-    rejected = int(np.sum(result.genuine < result.threshold))
-    if not len(result.genuine) or rejected <= len(result.genuine) / 2:
+    """Said when the threshold rejects most of their own reference pairs for most of the people who have such
+    pairs: scans with it would miss most of them, so it is never written (`write_calibration`). A gallery of
+    stranger-like references wrote one rejecting 99% of them, only printed as a share. Judged by people, not
+    pairs: one person of 40 references has 780 pairs, more than 200 people of two references each."""
+    pairs = result.genuine
+    if not len(pairs.scores):
+        return None
+    owners, whose = np.unique(pairs.owners, return_inverse=True)
+    rejected_share = np.bincount(whose, weights=pairs.scores < result.threshold) / np.bincount(whose)
+    missed = int(np.sum(rejected_share > 0.5))
+    if missed <= len(owners) / 2:
         return None
     return (
-        f"threshold {result.threshold:.4f} rejects {rejected} of the {len(result.genuine)} genuine pairs (same "
-        f"person, best {result.genuine.max():.3f}): scans would miss most people registered; different people score "
-        "as high as one person's own photos (lookalikes, mislabelled or poor photos)"
+        f"threshold {result.threshold:.4f} rejects most of their own reference pairs for {missed} of the "
+        f"{len(owners)} people with two or more references (best pair {pairs.scores.max():.3f}): scans would miss "
+        "most of them; different people score as high as one person's own photos (lookalikes, mislabelled or poor "
+        "photos)"
     )
 
 

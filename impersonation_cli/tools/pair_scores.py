@@ -39,10 +39,10 @@ class ImpostorScores:
 
     def ranked(self, ranks: list[int]) -> list[float]:
         """The scores at these ranks from the lowest (0) in ascending order, exactly (`np.sort(scores)[rank]`), in
-        one more pass over the pairs; the two bins after each are kept too, for `at_least` near them."""
+        one more pass over the pairs; the bins on either side of each are kept too, for `at_least` near them."""
         upto = np.cumsum(self.bin_counts)
         bins = np.searchsorted(upto, np.asarray(ranks), side="right").tolist()
-        held = self._scores_of({b + step for b in bins for step in (0, 1, 2) if b + step < BINS})
+        held = self._scores_of({b + step for b in bins for step in (-1, 0, 1, 2) if 0 <= b + step < BINS})
         return [float(held[b][rank - (upto[b] - self.bin_counts[b])]) for b, rank in zip(bins, ranks, strict=True)]
 
     def quantile_ranks(self, shares: tuple[float, ...]) -> list[int]:
@@ -61,15 +61,19 @@ class ImpostorScores:
         ]
 
     def at_least(self, score: float) -> int:
-        """How many pairs score `score` or more, exactly."""
+        """How many pairs score `score` or more, exactly, compared as the matcher compares them (in float32). A
+        threshold is a multiple of the bins' width, so it lies on a bin's edge, and a score equal to it in float32
+        (0.13429999 for 0.1343) lies in the bin below: read too, it is counted as the matcher would match it."""
         edge = int(_bin(np.array([score]))[0])
-        return int(self.bin_counts[edge + 1 :].sum()) + int((self._scores_of({edge})[edge] >= score).sum())
+        near = {b for b in (edge - 1, edge) if b >= 0}
+        held = self._scores_of(near)
+        return int(self.bin_counts[edge + 1 :].sum()) + sum(int((held[b] >= score).sum()) for b in near)
 
     def _scores_of(self, bins: set[int]) -> dict[int, np.ndarray]:
         missing = bins - self._held.keys()
         if missing:
             found: dict[int, list[np.ndarray]] = {b: [] for b in missing}
-            for impostor, _ in pair_blocks(self.index):
+            for impostor, _, _ in pair_blocks(self.index):
                 where = _bin(impostor)
                 for b in missing:
                     found[b].append(impostor[where == b])
@@ -77,25 +81,34 @@ class ImpostorScores:
         return self._held
 
 
-def pair_blocks(index: GalleryIndex) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Each block of rows' pairs with a later row, as (different people's scores, the same person's)."""
+def pair_blocks(index: GalleryIndex) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Each block of rows' pairs with a later row, as (different people's scores, the same person's, whose)."""
     embeddings, owners = index.embeddings, index.owners
     for start in range(0, len(owners), BLOCK_ROWS):
         rows = slice(start, start + BLOCK_ROWS)
         scores = embeddings[rows] @ embeddings.T
         later = np.arange(len(owners))[None, :] > np.arange(start, start + scores.shape[0])[:, None]
         same = owners[rows, None] == owners[None, :]
-        yield scores[later & ~same], scores[later & same]
+        genuine = later & same
+        yield scores[later & ~same], scores[genuine], np.broadcast_to(owners[rows, None], scores.shape)[genuine]
 
 
-def score_pairs(index: GalleryIndex) -> tuple[ImpostorScores, np.ndarray]:
-    """The impostor pairs summarised (`ImpostorScores`) and the genuine pairs' scores (same person: a few per
-    person, held)."""
+@dataclass(frozen=True)
+class GenuinePairs:
+    """The scores of the pairs of one person's reference faces (a few per person, held) and whose each is."""
+
+    scores: np.ndarray
+    owners: np.ndarray
+
+
+def score_pairs(index: GalleryIndex) -> tuple[ImpostorScores, GenuinePairs]:
+    """The impostor pairs summarised (`ImpostorScores`) and the genuine pairs (same person)."""
     count, total, squares, largest = 0, 0.0, 0.0, -np.inf
     bin_counts = np.zeros(BINS, np.int64)
-    genuine = []
-    for impostor, same in pair_blocks(index):
+    genuine, genuine_owners = [], []
+    for impostor, same, whose in pair_blocks(index):
         genuine.append(same)
+        genuine_owners.append(whose)
         if len(impostor):
             values = impostor.astype(np.float64)
             count += len(values)
@@ -106,4 +119,6 @@ def score_pairs(index: GalleryIndex) -> tuple[ImpostorScores, np.ndarray]:
     mean = total / count if count else 0.0
     sd = float(np.sqrt(max(squares / count - mean * mean, 0.0))) if count else 0.0
     impostors = ImpostorScores(index, count, mean, sd, float(largest), bin_counts)
-    return impostors, np.concatenate(genuine) if genuine else np.zeros(0, np.float32)
+    if not genuine:
+        return impostors, GenuinePairs(np.zeros(0, np.float32), np.zeros(0, index.owners.dtype))
+    return impostors, GenuinePairs(np.concatenate(genuine), np.concatenate(genuine_owners))

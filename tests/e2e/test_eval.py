@@ -239,7 +239,6 @@ def test_roc_auc_counts_ties_as_half() -> None:
     assert tuple(curve[0]) == (0.0, 0.0) and tuple(curve[-1]) == (1.0, 1.0)
 
 
-@pytest.mark.shared_media
 def every_pair(index: GalleryIndex) -> tuple[np.ndarray, np.ndarray]:
     """Every pair of reference faces scored at once, as calibrate did before it scored a block at a time:
     (different people's scores, the same person's)."""
@@ -249,6 +248,7 @@ def every_pair(index: GalleryIndex) -> tuple[np.ndarray, np.ndarray]:
     return similarity[upper & ~same], similarity[upper & same]
 
 
+@pytest.mark.shared_media
 def test_calibrate_writes_a_threshold_that_meets_the_target_on_the_impostor_pairs(
     tmp_path: Path, media: Path, cli_env: dict[str, str]
 ) -> None:

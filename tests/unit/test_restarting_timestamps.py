@@ -15,7 +15,7 @@ import av
 import numpy as np
 import pytest
 
-from impersonation_cli.io.live_reader import ReaderState
+from impersonation_cli.io.live_reader import ReaderState, RoomStatus
 from impersonation_cli.io.rooms import Room
 from impersonation_cli.io.sources import DecodeStats, SourceInfo, probe, sample_frames
 from impersonation_cli.pipeline.scan import source_facts
@@ -77,37 +77,50 @@ def test_a_joined_recording_is_one_slice_and_a_plain_one_is_cut(tmp_path: Path) 
     assert len(slices_of(str(single), 0.5, 2.0)) == 4
 
 
-@pytest.mark.parametrize(
-    ("first_s", "second_s"),
-    [
-        (100.0, 0.0),  # FFmpeg takes a part over 60 s below the first for timestamps wrapped past 2^33: +26.5 h
-        (0.0, 30.0),  # a part 30 s after the one before (parts cut from one stream, a gap in a capture)
-    ],
-)
-def test_a_part_far_from_the_one_before_goes_on_from_it_as_ffmpeg_plays_it(
-    tmp_path: Path, first_s: float, second_s: float
-) -> None:
-    """Only steps back were taken for restarts: a first part cut 100 s into a stream held its last picture for
-    26.5 hours (sampled every half second, a scan of hours), and a part 30 s after the one before held it for 30
-    s, where ffmpeg plays the parts on (its -dts_delta_threshold of 10 s); Ray cut such a file by its header and a
-    slice in the gap was 'no decodable video frames'."""
+def parts(tmp_path: Path, *offsets_s: float) -> Path:
+    """`cat` of 2-s parts whose timestamps begin these many seconds on."""
     path = tmp_path / "joined.ts"
-    parts = [numbered_ts(tmp_path / f"{n}.ts", offset_s) for n, offset_s in enumerate((first_s, second_s))]
-    path.write_bytes(b"".join(part.read_bytes() for part in parts))
+    path.write_bytes(b"".join(numbered_ts(tmp_path / f"{n}.ts", s).read_bytes() for n, s in enumerate(offsets_s)))
+    return path
+
+
+def test_a_part_ffmpeg_moves_26_hours_on_goes_on_from_the_one_before(tmp_path: Path) -> None:
+    """A first part cut 100 s into a stream, then one from its start: FFmpeg takes the second's timestamps, over
+    60 s below the first's, for ones wrapped past the 33-bit clock and adds 26.5 hours. Taken as time that
+    passed, the first part's last picture was held for them (sampled every half second, a scan of hours), and
+    the file's header said 25.7 hours."""
+    path = parts(tmp_path, 100.0, 0.0)
     stats = DecodeStats()
     times = [frame.time_s for frame in sample_frames(str(path), 2.0, stats)]
     assert times == pytest.approx([2.0 * copy + t for copy in range(2) for t in PART_TIMES], abs=1e-6)
     assert stats.restarts == 1
     assert len(slices_of(str(path), 0.5, 2.0)) == 1
-    # Its header measures from the first timestamp to the last: 32 s, or 26.5 hours (FFmpeg's wrap correction).
     header = probe(str(path))
-    assert header.duration_s is not None and header.duration_s > 30
+    assert header.duration_s is not None and header.duration_s > 25 * 3600
     assert source_facts(header, stats, None).duration_s == pytest.approx(3.96)  # to the last frame's time
 
 
-def test_a_watched_recording_whose_timestamps_restart_is_as_long_as_it_played() -> None:
-    """A watch summary took a recording's length from its header, one part of it: 8 s of a 24-s join."""
+def test_a_gap_of_seconds_is_time_that_passed_and_is_not_cut_into_slices(tmp_path: Path) -> None:
+    """A part 30 s after the one before (a capture that froze, parts of one stream): its times stay where players
+    and `ffmpeg -ss` find them, the last picture before held meanwhile as a player holds it. Ray cut such a file
+    by its header, and a slice inside the gap was 'no decodable video frames'."""
+    path = parts(tmp_path, 0.0, 30.0)
+    stats = DecodeStats()
+    times = [frame.time_s for frame in sample_frames(str(path), 2.0, stats)]
+    assert times[:4] == pytest.approx(PART_TIMES) and times[-4:] == pytest.approx([30 + t for t in PART_TIMES])
+    assert stats.restarts == 0 and probe(str(path)).duration_s == pytest.approx(32.0, abs=0.05)
+    assert len(slices_of(str(path), 5.0, 2.0)) == 1
+    assert len(slices_of(str(parts(tmp_path, 0.0, 9.0)), 5.0, 2.0)) > 1  # a gap under 10 s: cut as any file
+
+
+def test_a_watched_recording_whose_timestamps_restart_is_as_long_as_it_played_to_its_end() -> None:
+    """A watch summary took a recording's length from its header, one part of it: 8 s of a 24-s join. Stopped
+    before its end (--duration), its length is not known."""
     clip = "/recordings/joined.ts"
-    state = ReaderState(room="r", url=clip, frames_received=50, live_seconds=6.0, _restarts=2)
-    room = SimpleNamespace(room=Room(url=clip), state=state, frame_size=None)
-    assert Watcher._source_facts(cast(RoomWatch, room)).duration_s == 6.0
+
+    def watched(status: RoomStatus) -> float | None:
+        state = ReaderState(room="r", url=clip, frames_received=50, live_seconds=6.0, status=status, _restarts=2)
+        room = SimpleNamespace(room=Room(url=clip), state=state, frame_size=None)
+        return Watcher._source_facts(cast(RoomWatch, room)).duration_s
+
+    assert (watched(RoomStatus.ENDED), watched(RoomStatus.STOPPED)) == (6.0, None)
