@@ -612,7 +612,8 @@ class RoomReader(threading.Thread):
         now, last_shown_s = connected, 0.0
         # Restarting timestamps (an HLS #EXT-X-DISCONTINUITY) go on from before: paced by them, a room waited
         # for frames of times already past, said 'stalled', and took 4 samples of 250 frames.
-        rebase, restarts_before = TimestampRebase(container, stream), self.state._restarts
+        rebase = TimestampRebase(container, stream, close_gaps=is_stream_url(self.state.url))
+        restarts_before = self.state._restarts
         for packet in rebase.packets(self._packets(container, stream)):
             self.state._restarts = restarts_before + rebase.restarts
             packets += 1

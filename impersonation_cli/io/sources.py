@@ -24,7 +24,7 @@ import numpy as np
 
 from impersonation_cli.errors import UnreadableInput
 from impersonation_cli.io.threads import threads_per_stage
-from impersonation_cli.io.timestamps import TimestampRebase, may_restart
+from impersonation_cli.io.timestamps import FILE_OPTIONS, TimestampRebase, may_restart
 from impersonation_cli.io.urls import redact_url, redact_urls
 from impersonation_cli.pipeline.faces import Frame
 
@@ -308,7 +308,7 @@ def open_video(source: str, open_timeout_s: float = 10.0, read_timeout_s: float 
         else:
             check_file(source)
             with ffmpeg_name(source) as name:
-                container = av.open(name)
+                container = av.open(name, container_options=FILE_OPTIONS)
     except (av.FFmpegError, OSError, ValueError, UnicodeError) as exc:
         raise UnreadableInput(f"{source}: {why_unopened(source, exc)}") from exc
     if not container.streams.video:
@@ -844,7 +844,7 @@ def _check_truncated(source: str, stats: DecodeStats, frames_read: int, expected
 def open_pyav(source: str) -> av.container.InputContainer | None:
     """The file opened by PyAV, or None when PyAV cannot open it or finds no video (OpenCV then tries)."""
     try:
-        container = av.open(local_file(source), metadata_errors="ignore")
+        container = av.open(local_file(source), metadata_errors="ignore", container_options=FILE_OPTIONS)
     except (av.FFmpegError, UnicodeDecodeError, ValueError):
         return None
     if not container.streams.video:
@@ -995,7 +995,7 @@ def _sample_pyav(
     data_end_s: float | None = None  # where the packets read end, in the stream's timestamps' seconds
     if window and window.start_s > 0 and stream.time_base:  # no time base, no times to seek by
         _seek_to_window(source, container, stream, window.start_s + start_s)
-    rebase = TimestampRebase(container, stream)
+    rebase = TimestampRebase(container, stream, close_gaps=is_stream_url(source))
     demuxed = rebase.packets(_demux_until_damaged(source, container, stream, stats))
     successors: dict[float, float] = {}  # of the packets whose frames are not yet out of the decoder, by time
     for packet, packet_s, next_s in with_successors((p, seconds(p.pts, p.time_base, start_s)) for p in demuxed):

@@ -84,20 +84,31 @@ def parts(tmp_path: Path, *offsets_s: float) -> Path:
     return path
 
 
-def test_a_part_ffmpeg_moves_26_hours_on_goes_on_from_the_one_before(tmp_path: Path) -> None:
-    """A first part cut 100 s into a stream, then one from its start: FFmpeg takes the second's timestamps, over
-    60 s below the first's, for ones wrapped past the 33-bit clock and adds 26.5 hours. Taken as time that
-    passed, the first part's last picture was held for them (sampled every half second, a scan of hours), and
-    the file's header said 25.7 hours."""
-    path = parts(tmp_path, 100.0, 0.0)
+@pytest.mark.parametrize("first_s", [100.0, 60_000.0])
+def test_a_part_ffmpeg_took_for_a_wrapped_clock_goes_on_from_the_one_before(tmp_path: Path, first_s: float) -> None:
+    """A first part cut 100 s (or 16.7 hours) into a stream, then one from its start: FFmpeg took the second's
+    timestamps, over 60 s below the first's, for a 33-bit clock that wrapped and added 26.5 hours to them. Taken
+    as time that passed, the first part's last picture was held for 26.5 (or 9.8) hours, sampled every half
+    second, a scan of hours; the file's header said 25.7 hours."""
+    path = parts(tmp_path, first_s, 0.0)
     stats = DecodeStats()
     times = [frame.time_s for frame in sample_frames(str(path), 2.0, stats)]
     assert times == pytest.approx([2.0 * copy + t for copy in range(2) for t in PART_TIMES], abs=1e-6)
     assert stats.restarts == 1
     assert len(slices_of(str(path), 0.5, 2.0)) == 1
-    header = probe(str(path))
-    assert header.duration_s is not None and header.duration_s > 25 * 3600
+    header = probe(str(path))  # from its first timestamp to its last: one part
     assert source_facts(header, stats, None).duration_s == pytest.approx(3.96)  # to the last frame's time
+
+
+def test_a_streams_timestamps_that_jump_ahead_go_on_as_ffmpeg_plays_them(tmp_path: Path) -> None:
+    """A stream's timestamps that leap ahead (after an HLS discontinuity, FFmpeg's inner demuxer still takes a
+    restart for a wrapped clock) are closed up as `ffmpeg -i` closes them: a reader paced by them waited hours."""
+    from ..served import serving
+
+    parts(tmp_path, 0.0, 30.0)
+    with serving(tmp_path) as url:
+        times = [frame.time_s for frame in sample_frames(url + "joined.ts", 2.0)]
+    assert times == pytest.approx([2.0 * copy + t for copy in range(2) for t in PART_TIMES], abs=1e-6)
 
 
 def test_a_gap_of_seconds_is_time_that_passed_and_is_not_cut_into_slices(tmp_path: Path) -> None:
