@@ -842,9 +842,14 @@ def _check_truncated(source: str, stats: DecodeStats, frames_read: int, expected
 
 
 def open_pyav(source: str) -> av.container.InputContainer | None:
-    """The file opened by PyAV, or None when PyAV cannot open it or finds no video (OpenCV then tries)."""
+    """The file opened by PyAV, or None when PyAV cannot open it or finds no video (OpenCV then tries); its
+    timestamps as the file holds them (`io.timestamps.FILE_OPTIONS`), for reading its frames in order."""
+    return _opened(source, FILE_OPTIONS)
+
+
+def _opened(source: str, options: dict[str, str]) -> av.container.InputContainer | None:
     try:
-        container = av.open(local_file(source), metadata_errors="ignore", container_options=FILE_OPTIONS)
+        container = av.open(local_file(source), metadata_errors="ignore", container_options=options)
     except (av.FFmpegError, UnicodeDecodeError, ValueError):
         return None
     if not container.streams.video:
@@ -1355,7 +1360,7 @@ def picture_extent(source: str) -> tuple[float, float | None] | None:
     """Where a file's picture begins and ends, in seconds from the file's start (`origin_of`, where its frames'
     times count from), by PyAV: the lead of the file's start before the main video track, and that plus the
     track's `span_of` (None unknown); None where PyAV cannot open the file."""
-    container = open_pyav(source)
+    container = _opened(source, {})  # measured as FFmpeg measures it: across a clock that wraps
     if container is None:
         return None
     with container:

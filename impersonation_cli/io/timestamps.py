@@ -1,6 +1,6 @@
 """Timestamps that restart mid-stream: MPEG-TS files joined with `cat`, an HLS playlist's `#EXT-X-DISCONTINUITY`, an
 encoder restarted mid-recording. Their frames are put back in line with the frames before them, as `ffmpeg -i` does
-for the formats FFmpeg marks as having such restarts."""
+for the formats FFmpeg marks as having such restarts; a file's gaps stay, as players and `ffmpeg -ss` keep them."""
 
 from __future__ import annotations
 
@@ -43,7 +43,9 @@ class TimestampRebase:
         self, container: av.container.InputContainer, stream: av.video.stream.VideoStream, close_gaps: bool = False
     ) -> None:
         self.active = may_restart(container) and stream.time_base is not None
-        self.close_gaps = close_gaps
+        # An HLS playlist's segments follow each other with no time between: a step ahead is a discontinuity, and
+        # its inner demuxer still corrects a clock it takes for wrapped (a local playlist was held 26.5 hours).
+        self.close_gaps = close_gaps or "hls" in container.format.name.split(",")
         time_base = stream.time_base or 1
         rate = stream.average_rate or stream.guessed_rate
         self._backward, self._gap = BACKWARD_S / time_base, GAP_S / time_base

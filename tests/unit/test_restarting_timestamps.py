@@ -6,6 +6,7 @@ times that name two places, took other frames than a whole-file pass."""
 
 from __future__ import annotations
 
+import itertools
 from fractions import Fraction
 from pathlib import Path
 from types import SimpleNamespace
@@ -135,3 +136,28 @@ def test_a_watched_recording_whose_timestamps_restart_is_as_long_as_it_played_to
         return Watcher._source_facts(cast(RoomWatch, room)).duration_s
 
     assert (watched(RoomStatus.ENDED), watched(RoomStatus.STOPPED)) == (6.0, None)
+
+
+def test_a_local_hls_playlist_whose_timestamps_restart_is_read_through(tmp_path: Path) -> None:
+    """Its inner demuxer still took the restart at a discontinuity for a clock that wrapped and moved the next
+    segment 26.5 hours on: the first segment's last picture was held for them (5,262 samples in 90 s of a 10-s
+    playlist, still going)."""
+    numbered_ts(tmp_path / "seg0.ts", 200.0)
+    numbered_ts(tmp_path / "seg1.ts")
+    listed = "#EXTINF:2.0,\nseg0.ts\n#EXT-X-DISCONTINUITY\n#EXTINF:2.0,\nseg1.ts\n"
+    playlist = tmp_path / "play.m3u8"
+    playlist.write_text(
+        f"#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n{listed}#EXT-X-ENDLIST\n", encoding="utf-8"
+    )
+    times = [frame.time_s for frame in itertools.islice(sample_frames(str(playlist), 2.0), 20)]
+    assert times == pytest.approx([2.0 * copy + t for copy in range(2) for t in PART_TIMES], abs=1e-6)
+
+
+def test_a_clock_that_wraps_in_a_file_is_followed_and_its_length_read_as_ffmpeg_reads_it(tmp_path: Path) -> None:
+    """A capture whose 33-bit clock wraps 0.8 s in: read with the timestamps as stored, its header measured 0.8 s,
+    and the progress bar stood at 'done' from there on."""
+    path = numbered_ts(tmp_path / "wrap.ts", 2**33 / 90_000 - 0.8)
+    stats = DecodeStats()
+    times = [frame.time_s for frame in sample_frames(str(path), 2.0, stats)]
+    assert times == pytest.approx(PART_TIMES, abs=1e-6)
+    assert probe(str(path)).duration_s == pytest.approx(2.0, abs=0.05)
