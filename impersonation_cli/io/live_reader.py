@@ -612,10 +612,18 @@ class RoomReader(threading.Thread):
         now, last_shown_s = connected, 0.0
         # Restarting timestamps (an HLS #EXT-X-DISCONTINUITY) go on from before: paced by them, a room waited
         # for frames of times already past, said 'stalled', and took 4 samples of 250 frames.
-        rebase = TimestampRebase(container, stream, close_gaps=is_stream_url(self.state.url))
+        # A recording goes on from before a restart; a live stream by the time that passed as its packets arrived.
+        rebase = TimestampRebase.of(
+            container, stream, live=not self._read_once, close_gaps=is_stream_url(self.state.url)
+        )
         restarts_before = self.state._restarts
         for packet in rebase.packets(self._packets(container, stream)):
-            self.state._restarts = restarts_before + rebase.restarts
+            if restarts_before + rebase.restarts > self.state._restarts:
+                # The decoder still holds pictures of the old timeline, held back to reorder B-frames: timed on the
+                # new one, a publisher's restart dated one a session's length ahead, and the room sampled nothing
+                # for that long (an hour, after an hour live).
+                codec.flush_buffers()
+                self.state._restarts = restarts_before + rebase.restarts
             packets += 1
             self._received(packets)
             packet_s = seconds(packet.pts, packet.time_base, start_s)

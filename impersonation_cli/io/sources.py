@@ -1000,7 +1000,7 @@ def _sample_pyav(
     data_end_s: float | None = None  # where the packets read end, in the stream's timestamps' seconds
     if window and window.start_s > 0 and stream.time_base:  # no time base, no times to seek by
         _seek_to_window(source, container, stream, window.start_s + start_s)
-    rebase = TimestampRebase(container, stream, close_gaps=is_stream_url(source))
+    rebase = TimestampRebase.of(container, stream, close_gaps=is_stream_url(source))
     demuxed = rebase.packets(_demux_until_damaged(source, container, stream, stats))
     successors: dict[float, float] = {}  # of the packets whose frames are not yet out of the decoder, by time
     for packet, packet_s, next_s in with_successors((p, seconds(p.pts, p.time_base, start_s)) for p in demuxed):
@@ -1380,7 +1380,7 @@ def timeline_breaks(source: str) -> bool:
         if not may_restart(container):
             return False
         stream = main_video(container)
-        rebase = TimestampRebase(container, stream)
+        rebase = TimestampRebase.of(container, stream)
         with contextlib.suppress(av.FFmpegError):  # read to where it breaks: the scan stops there too
             for _ in rebase.packets(container.demux(stream)):
                 if rebase.restarts or rebase.gaps:

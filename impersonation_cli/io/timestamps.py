@@ -4,7 +4,9 @@ for the formats FFmpeg marks as having such restarts; a file's gaps stay, as pla
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
+from fractions import Fraction
 
 import av
 
@@ -33,28 +35,57 @@ def may_restart(container: av.container.InputContainer) -> bool:
 
 class TimestampRebase:
     """Packets of one video stream with their timestamps made to go on from the packets before a restart: a packet
-    decoded more than BACKWARD_S before the one before it, or, in a stream (`close_gaps`), more than GAP_S after
-    where the stream would have gone on (the packet before's time plus its duration), is moved there, with every
-    packet after it. Where the format has no restarts (MP4, Matroska), packets pass as they are. Without it, two
-    copies of a 10-s clip joined with `cat` were sampled 25 times in place of 40, the second copy squeezed into
-    millisecond steps at the end of the first. Steps ahead of over GAP_S that are kept are counted in `gaps`."""
+    decoded more than BACKWARD_S before the one before it, or (`close_gaps`) more than GAP_S after where the stream
+    would have gone on (the packet before's time plus its duration), is moved there, with every packet after it.
+    Without it, two copies of a 10-s clip joined with `cat` were sampled 25 times in place of 40, the second copy
+    squeezed into millisecond steps at the end of the first. Steps ahead of over GAP_S that are kept are counted
+    in `gaps`.
+
+    A live stream's restart (`arrival`, the clock its packets arrive by) goes on from the packet before by the time
+    that passed between their arrivals, not by a frame: closed up, a publisher's 8-s outage on an HLS room vanished
+    ('late but with none missing'), and every later wall-clock time was 8 s early."""
 
     def __init__(
-        self, container: av.container.InputContainer, stream: av.video.stream.VideoStream, close_gaps: bool = False
+        self,
+        time_base: Fraction | None,
+        frame_s: float,
+        active: bool,
+        close_gaps: bool = False,
+        arrival: Callable[[], float] | None = None,
     ) -> None:
-        self.active = may_restart(container) and stream.time_base is not None
-        # An HLS playlist's segments follow each other with no time between: a step ahead is a discontinuity, and
-        # its inner demuxer still corrects a clock it takes for wrapped (a local playlist was held 26.5 hours).
-        self.close_gaps = close_gaps or "hls" in container.format.name.split(",")
-        time_base = stream.time_base or 1
-        rate = stream.average_rate or stream.guessed_rate
-        self._backward, self._gap = BACKWARD_S / time_base, GAP_S / time_base
-        self._frame = 1 / (rate * time_base) if rate and rate > 0 else 0.04 / time_base
+        self.active = active and time_base is not None
+        self.close_gaps = close_gaps
+        self._time_base = time_base or Fraction(1)
+        self._backward, self._gap = BACKWARD_S / self._time_base, GAP_S / self._time_base
+        self._frame = frame_s / self._time_base
+        self._arrival = arrival
         self._offset = 0
         self._last_dts: int | None = None
+        self._last_arrival = 0.0
         self._next_dts = 0.0
         self.restarts = 0
         self.gaps = 0
+
+    @classmethod
+    def of(
+        cls,
+        container: av.container.InputContainer,
+        stream: av.video.stream.VideoStream,
+        live: bool = False,
+        close_gaps: bool = False,
+    ) -> TimestampRebase:
+        """For `stream` of `container`: active where its format's timestamps may restart, and in any live stream
+        (`live`: an RTMP publisher that restarts starts its timestamps again too). An HLS playlist's segments follow
+        each other with no time between, so it closes gaps: a step ahead there is a discontinuity that its inner
+        demuxer took for a 33-bit clock that wrapped (a local playlist was held 26.5 hours)."""
+        rate = stream.average_rate or stream.guessed_rate
+        return cls(
+            stream.time_base,
+            1 / float(rate) if rate and 0 < float(rate) < 1000 else 0.04,
+            active=live or may_restart(container),
+            close_gaps=close_gaps or live or "hls" in container.format.name.split(","),
+            arrival=time.monotonic if live else None,
+        )
 
     def packets(self, packets: Iterable[av.Packet]) -> Iterator[av.Packet]:
         for packet in packets:
@@ -65,16 +96,20 @@ class TimestampRebase:
     def _move(self, packet: av.Packet) -> None:
         if packet.dts is not None:
             dts = packet.dts + self._offset
+            arrived = self._arrival() if self._arrival is not None else 0.0
             if self._last_dts is not None:
                 gap = dts - self._next_dts > self._gap
                 if dts + self._backward < self._last_dts or (gap and self.close_gaps):
-                    shift = round(self._next_dts - dts)
+                    target = self._next_dts
+                    if self._arrival is not None:  # live: on by the time that passed, as it arrived
+                        target = max(target, self._last_dts + (arrived - self._last_arrival) / self._time_base)
+                    shift = round(target - dts)
                     self._offset += shift
                     dts += shift
                     self.restarts += 1
                 elif gap:
                     self.gaps += 1
-            self._last_dts = dts
+            self._last_dts, self._last_arrival = dts, arrived
             self._next_dts = dts + (packet.duration or self._frame)
             packet.dts = dts
         if packet.pts is not None and self._offset:

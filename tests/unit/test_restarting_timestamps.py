@@ -19,6 +19,7 @@ import pytest
 from impersonation_cli.io.live_reader import ReaderState, RoomStatus
 from impersonation_cli.io.rooms import Room
 from impersonation_cli.io.sources import DecodeStats, SourceInfo, probe, sample_frames
+from impersonation_cli.io.timestamps import TimestampRebase
 from impersonation_cli.pipeline.scan import source_facts
 from impersonation_cli.pipeline.slices import slices_of
 from impersonation_cli.pipeline.watch import RoomWatch, Watcher
@@ -161,3 +162,41 @@ def test_a_clock_that_wraps_in_a_file_is_followed_and_its_length_read_as_ffmpeg_
     times = [frame.time_s for frame in sample_frames(str(path), 2.0, stats)]
     assert times == pytest.approx(PART_TIMES, abs=1e-6)
     assert probe(str(path)).duration_s == pytest.approx(2.0, abs=0.05)
+
+
+def packet(dts_s: float) -> av.Packet:
+    """A packet of a 25-fps stream in milliseconds, decoded at `dts_s`."""
+    made = av.Packet(b"\0")
+    made.time_base, made.pts, made.dts, made.duration = Fraction(1, 1000), round(dts_s * 1000), round(dts_s * 1000), 40
+    return made
+
+
+def test_a_live_streams_restart_goes_on_by_the_time_that_passed_as_it_arrived() -> None:
+    """A publisher down 8 s, then back with its timestamps from 0: moved to go on a frame after the packet
+    before, the outage vanished ('late but with none missing', no interruption) and every later wall-clock time
+    was 8 s early. A recording's restart goes on a frame after (nothing arrives there but the file)."""
+    clock = [0.0]
+    live = TimestampRebase(Fraction(1, 1000), 0.04, active=True, close_gaps=True, arrival=lambda: clock[0])
+    recording = TimestampRebase(Fraction(1, 1000), 0.04, active=True)
+    first = [packet(0.04 * n) for n in range(50)]  # 2 s, as they arrive
+    second = [packet(0.04 * n) for n in range(25)]  # the publisher again, 8 s later, from 0
+    moved: list[float] = []
+    for number, item in enumerate(first + second):
+        clock[0] = 0.04 * number + (8.0 if number >= len(first) else 0.0)
+        moved += [float(p.dts * p.time_base) for p in live.packets([item])]
+    assert moved[len(first) - 1] == pytest.approx(1.96) and moved[len(first)] == pytest.approx(1.96 + 8.04)
+    assert moved[-1] - moved[len(first)] == pytest.approx(0.96) and live.restarts == 1
+    again = [float(p.dts * p.time_base) for p in recording.packets([packet(0.04 * n) for n in range(50)] * 2)]
+    assert again[50] == pytest.approx(2.0) and recording.restarts == 1
+
+
+def test_a_live_streams_step_ahead_of_hours_goes_on_by_the_time_that_passed() -> None:
+    """An HLS room's segment after a discontinuity that FFmpeg's inner demuxer moved 26.5 hours on held the room's
+    reader, paced by it, until it was given up."""
+    clock = [0.0]
+    live = TimestampRebase(Fraction(1, 1000), 0.04, active=True, close_gaps=True, arrival=lambda: clock[0])
+    moved = []
+    for number, dts_s in enumerate([0.0, 0.04, 0.08, 95_443.7, 95_443.74]):
+        clock[0] = 0.04 * number
+        moved += [float(p.dts * p.time_base) for p in live.packets([packet(dts_s)])]
+    assert moved == pytest.approx([0.0, 0.04, 0.08, 0.12, 0.16])
