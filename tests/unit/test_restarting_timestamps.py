@@ -200,3 +200,12 @@ def test_a_live_streams_step_ahead_of_hours_goes_on_by_the_time_that_passed() ->
         clock[0] = 0.04 * number
         moved += [float(p.dts * p.time_base) for p in live.packets([packet(dts_s)])]
     assert moved == pytest.approx([0.0, 0.04, 0.08, 0.12, 0.16])
+
+
+def test_bench_decodes_a_joined_recording_over_its_whole_length(tmp_path: Path) -> None:
+    """`bench`'s decode-everything path counted a join of two 2-s parts as 2 s of video, where the sampled
+    paths counted 4: its realtime factor was half what it was."""
+    from impersonation_cli.tools.bench import BenchJob, measure_decode_all
+
+    run = measure_decode_all(BenchJob("decode_all", str(joined(tmp_path, 2)), 2.0, "sc-2.5g", str(tmp_path)))
+    assert run.frames == 2 * FRAMES and run.video_s == pytest.approx(3.96)
