@@ -610,9 +610,9 @@ class RoomReader(threading.Thread):
         packets = 0
         rested = False
         now, last_shown_s = connected, 0.0
-        # Restarting timestamps (an HLS #EXT-X-DISCONTINUITY) go on from before: paced by them, a room waited
-        # for frames of times already past, said 'stalled', and took 4 samples of 250 frames.
-        # A recording goes on from before a restart; a live stream by the time that passed as its packets arrived.
+        # Timestamps that restart (an HLS #EXT-X-DISCONTINUITY, a publisher starting again) go on from before: a
+        # recording's a frame on, a live stream's by the time that passed as its packets arrived. Paced by them as
+        # they were, a room waited for times already past, said 'stalled', and took 4 samples of 250 frames.
         rebase = TimestampRebase.of(
             container, stream, live=not self._read_once, close_gaps=is_stream_url(self.state.url)
         )
