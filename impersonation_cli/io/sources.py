@@ -24,7 +24,7 @@ import numpy as np
 
 from impersonation_cli.errors import UnreadableInput
 from impersonation_cli.io.threads import threads_per_stage
-from impersonation_cli.io.timestamps import FILE_OPTIONS, TimestampRebase, may_restart
+from impersonation_cli.io.timestamps import FILE_OPTIONS, TimestampRebase
 from impersonation_cli.io.urls import redact_url, redact_urls
 from impersonation_cli.pipeline.faces import Frame
 
@@ -1377,10 +1377,10 @@ def timeline_breaks(source: str) -> bool:
     if container is None:
         return False
     with container:
-        if not may_restart(container):
-            return False
         stream = main_video(container)
         rebase = TimestampRebase.of(container, stream)
+        if not rebase.active:  # no restarts in its format: its packets need no reading
+            return False
         with contextlib.suppress(av.FFmpegError):  # read to where it breaks: the scan stops there too
             for _ in rebase.packets(container.demux(stream)):
                 if rebase.restarts or rebase.gaps:

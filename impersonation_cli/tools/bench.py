@@ -350,14 +350,15 @@ def measure(job: BenchJob) -> PathRun:
 
 
 def measure_decode_all(job: BenchJob) -> PathRun:
-    import av
-
-    from impersonation_cli.io.sources import local_file, main_video, origin_of
-    from impersonation_cli.io.timestamps import FILE_OPTIONS, TimestampRebase
+    from impersonation_cli.io.sources import main_video, open_pyav, origin_of
+    from impersonation_cli.io.timestamps import TimestampRebase
 
     clock = time.perf_counter()
     frames, last_s = 0, 0.0
-    with av.open(local_file(job.video), container_options=FILE_OPTIONS) as container:
+    container = open_pyav(job.video)  # as the scan opens it: its timestamps as the file holds them
+    if container is None:
+        raise UnreadableInput(f"{job.video}: PyAV cannot open it or finds no video in it")
+    with container:
         stream = main_video(container)
         stream.thread_type = "AUTO"
         # From the file's start, as the scan counts (`origin_of`): a file starting 60 s in was 63 s of video for 3.

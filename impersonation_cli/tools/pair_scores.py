@@ -19,7 +19,7 @@ BINS = 20_000
 
 
 def _bin(scores: np.ndarray) -> np.ndarray:
-    return np.clip(((scores.astype(np.float64) + 1.0) * (BINS / 2)).astype(np.int64), 0, BINS - 1)
+    return np.clip(((np.asarray(scores, np.float64) + 1.0) * (BINS / 2)).astype(np.int64), 0, BINS - 1)
 
 
 @dataclass(frozen=True)
@@ -115,7 +115,7 @@ def score_pairs(index: GalleryIndex) -> tuple[ImpostorScores, GenuinePairs]:
             total += float(values.sum())
             squares += float((values * values).sum())
             largest = max(largest, float(values.max()))
-            bin_counts += np.bincount(_bin(impostor), minlength=BINS)
+            bin_counts += np.bincount(_bin(values), minlength=BINS)  # float64 already: not copied again
     mean = total / count if count else 0.0
     sd = float(np.sqrt(max(squares / count - mean * mean, 0.0))) if count else 0.0
     impostors = ImpostorScores(index, count, mean, sd, float(largest), bin_counts)
